@@ -1,0 +1,57 @@
+package dev.parley.config;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A PostgreSQL location given as {@code postgres://user:password@host:port/db?options}
+ * (the form most platforms hand out) or as a {@code jdbc:postgresql://} URL.
+ */
+public record DatabaseUrl(String jdbcUrl, String user, String password) {
+
+    public static DatabaseUrl parse(String raw) {
+        if (raw.startsWith("jdbc:postgresql:")) {
+            return new DatabaseUrl(raw, null, null);
+        }
+        if (!raw.startsWith("postgres://") && !raw.startsWith("postgresql://")) {
+            throw new InvalidSetting("--database-url", "DATABASE_URL",
+                    "must start with postgres://, postgresql:// or jdbc:postgresql://");
+        }
+        try {
+            URI uri = new URI(raw);
+            if (uri.getHost() == null) {
+                throw new InvalidSetting("--database-url", "DATABASE_URL", "has no host");
+            }
+            String user = null;
+            String password = null;
+            if (uri.getRawUserInfo() != null) {
+                String[] parts = uri.getRawUserInfo().split(":", 2);
+                user = decode(parts[0]);
+                password = parts.length > 1 ? decode(parts[1]) : null;
+            }
+            String port = uri.getPort() > 0 ? ":" + uri.getPort() : "";
+            String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/postgres" : uri.getRawPath();
+            String query = uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery();
+            return new DatabaseUrl("jdbc:postgresql://" + uri.getHost() + port + path + query, user, password);
+        } catch (URISyntaxException e) {
+            throw new InvalidSetting("--database-url", "DATABASE_URL", "is not a valid URL: " + e.getReason());
+        }
+    }
+
+    private static String decode(String s) {
+        return URLDecoder.decode(s, StandardCharsets.UTF_8);
+    }
+
+    /** The URL with any password replaced, for logs and banners. */
+    public String masked() {
+        String shown = jdbcUrl.replaceAll("(?i)(password=)[^&]*", "$1***");
+        return user == null ? shown : shown + " (user " + user + (password == null ? "" : ", password ***") + ")";
+    }
+
+    @Override
+    public String toString() {
+        return masked();
+    }
+}

@@ -1,0 +1,109 @@
+package dev.parley.config;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/** Reads one setting from its flag or environment variable and parses it, naming both in any error. */
+final class SettingSource {
+    private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(b|kib|kb|k|mib|mb|m|gib|gb|g)?");
+    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
+
+    private final Map<String, String> env;
+
+    SettingSource(Map<String, String> env) {
+        this.env = env;
+    }
+
+    Optional<String> text(String flagValue, String flag, String envName) {
+        String raw = flagValue != null ? flagValue : env.get(envName);
+        if (raw == null) {
+            return Optional.empty();
+        }
+        if (raw.isBlank()) {
+            throw new InvalidSetting(flag, envName, "must not be empty");
+        }
+        return Optional.of(raw.strip());
+    }
+
+    int integer(String flagValue, String flag, String envName, int fallback, int min, int max) {
+        return text(flagValue, flag, envName).map(raw -> {
+            try {
+                return checkRange(Integer.parseInt(raw), flag, envName, min, max);
+            } catch (NumberFormatException e) {
+                throw new InvalidSetting(flag, envName, "must be a whole number, got '" + raw + "'");
+            }
+        }).orElse(fallback);
+    }
+
+    /** Sizes accept a plain byte count or a unit: 32KiB, 8MiB, 1GiB (k/m/g are binary units). */
+    long bytes(String flagValue, String flag, String envName, long fallback, long min, long max) {
+        return text(flagValue, flag, envName).map(raw -> {
+            var m = SIZE.matcher(raw.toLowerCase(Locale.ROOT));
+            if (!m.matches()) {
+                throw new InvalidSetting(flag, envName, "must be a size such as 32768, 32KiB or 8MiB, got '" + raw + "'");
+            }
+            long unit = switch (m.group(2) == null ? "b" : m.group(2)) {
+                case "kib", "kb", "k" -> 1L << 10;
+                case "mib", "mb", "m" -> 1L << 20;
+                case "gib", "gb", "g" -> 1L << 30;
+                default -> 1L;
+            };
+            long value;
+            try {
+                value = Math.multiplyExact(Long.parseLong(m.group(1)), unit);
+            } catch (ArithmeticException | NumberFormatException e) {
+                throw new InvalidSetting(flag, envName, "is too large: '" + raw + "'");
+            }
+            return checkRange(value, flag, envName, min, max);
+        }).orElse(fallback);
+    }
+
+    /** Durations accept milliseconds or a unit: 250ms, 2s, 5m, 1h. */
+    Duration duration(String flagValue, String flag, String envName, Duration fallback, Duration min, Duration max) {
+        return text(flagValue, flag, envName).map(raw -> {
+            var m = DURATION.matcher(raw.toLowerCase(Locale.ROOT));
+            if (!m.matches()) {
+                throw new InvalidSetting(flag, envName, "must be a duration such as 250ms, 2s or 5m, got '" + raw + "'");
+            }
+            long amount;
+            try {
+                amount = Long.parseLong(m.group(1));
+            } catch (NumberFormatException e) {
+                throw new InvalidSetting(flag, envName, "is too large: '" + raw + "'");
+            }
+            Duration value = switch (m.group(2) == null ? "ms" : m.group(2)) {
+                case "s" -> Duration.ofSeconds(amount);
+                case "m" -> Duration.ofMinutes(amount);
+                case "h" -> Duration.ofHours(amount);
+                default -> Duration.ofMillis(amount);
+            };
+            if (value.compareTo(min) < 0 || value.compareTo(max) > 0) {
+                throw new InvalidSetting(flag, envName, "must be between " + min.toMillis() + "ms and "
+                        + max.toMillis() + "ms, got '" + raw + "'");
+            }
+            return value;
+        }).orElse(fallback);
+    }
+
+    boolean bool(String envName) {
+        String raw = env.get(envName);
+        if (raw == null) {
+            return false;
+        }
+        return switch (raw.strip().toLowerCase(Locale.ROOT)) {
+            case "1", "true", "yes", "on" -> true;
+            case "0", "false", "no", "off", "" -> false;
+            default -> throw new InvalidSetting(null, envName, "must be true or false, got '" + raw + "'");
+        };
+    }
+
+    private static <N extends Number & Comparable<N>> N checkRange(N value, String flag, String envName, long min, long max) {
+        if (value.longValue() < min || value.longValue() > max) {
+            throw new InvalidSetting(flag, envName, "must be between " + min + " and " + max + ", got " + value);
+        }
+        return value;
+    }
+}

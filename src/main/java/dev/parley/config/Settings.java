@@ -1,0 +1,87 @@
+package dev.parley.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Every setting Parley reads, parsed and validated once at start-up, then never re-read.
+ * Each value comes from its flag, else its environment variable, else its default.
+ */
+public record Settings(
+        Optional<DatabaseUrl> databaseUrl,
+        Path dataDir,
+        String host,
+        int port,
+        int poolSize,
+        Duration poolTimeout,
+        long maxBodyBytes,
+        int maxContentBytes,
+        int maxMetadataBytes,
+        Duration slowQueryThreshold,
+        int appendWriters,
+        boolean migrate) {
+
+    /** Values given on the command line; a null field means "not given". */
+    public record Flags(
+            String databaseUrl,
+            String dataDir,
+            String host,
+            String port,
+            String poolSize,
+            String poolTimeout,
+            String maxBody,
+            String maxContent,
+            String maxMetadata,
+            String slowQuery,
+            String appendWriters,
+            boolean migrate) {
+
+        public static Flags none() {
+            return database(null, null);
+        }
+
+        /** Only the flags that say where the database is, as commands other than serve take them. */
+        public static Flags database(String databaseUrl, String dataDir) {
+            return new Flags(databaseUrl, dataDir, null, null, null, null, null, null, null, null, null, false);
+        }
+    }
+
+    /** Resolves flags over environment over defaults; throws {@link InvalidSetting} naming the culprit. */
+    public static Settings resolve(Flags flags, Map<String, String> env) {
+        var source = new SettingSource(env);
+        return new Settings(
+                source.text(flags.databaseUrl(), "--database-url", "DATABASE_URL").map(DatabaseUrl::parse),
+                Path.of(source.text(flags.dataDir(), "--data-dir", "PARLEY_DATA_DIR")
+                        .orElse(defaultDataDir(env))),
+                source.text(flags.host(), "--host", "PARLEY_HOST").orElse("127.0.0.1"),
+                source.integer(flags.port(), "--port", "PARLEY_PORT", 8080, 0, 65535),
+                source.integer(flags.poolSize(), "--pool-size", "PARLEY_POOL_SIZE", 10, 1, 1000),
+                source.duration(flags.poolTimeout(), "--pool-timeout", "PARLEY_POOL_TIMEOUT",
+                        Duration.ofSeconds(2), Duration.ofMillis(250), Duration.ofMinutes(1)),
+                source.bytes(flags.maxBody(), "--max-body", "PARLEY_MAX_BODY", 8L << 20, 1024, 1L << 30),
+                (int) source.bytes(flags.maxContent(), "--max-content", "PARLEY_MAX_CONTENT", 32 << 10, 1, 16L << 20),
+                (int) source.bytes(flags.maxMetadata(), "--max-metadata", "PARLEY_MAX_METADATA", 16 << 10, 2, 16L << 20),
+                source.duration(flags.slowQuery(), "--slow-query", "PARLEY_SLOW_QUERY",
+                        Duration.ofMillis(200), Duration.ZERO, Duration.ofHours(1)),
+                source.integer(flags.appendWriters(), "--append-writers", "PARLEY_APPEND_WRITERS", 2, 1, 64),
+                flags.migrate() || source.bool("PARLEY_MIGRATE"));
+    }
+
+    private static String defaultDataDir(Map<String, String> env) {
+        String home = env.getOrDefault("HOME", System.getProperty("user.home"));
+        return Path.of(home, ".parley").toString();
+    }
+
+    /** The settings as an operator would want to see them, with the database password masked. */
+    @Override
+    public String toString() {
+        return "Settings[database=" + databaseUrl.map(DatabaseUrl::masked).orElse("embedded in " + dataDir)
+                + ", listen=" + host + ":" + port
+                + ", poolSize=" + poolSize + ", poolTimeout=" + poolTimeout.toMillis() + "ms"
+                + ", maxBody=" + maxBodyBytes + ", maxContent=" + maxContentBytes + ", maxMetadata=" + maxMetadataBytes
+                + ", slowQuery=" + slowQueryThreshold.toMillis() + "ms, appendWriters=" + appendWriters
+                + ", migrate=" + migrate + "]";
+    }
+}

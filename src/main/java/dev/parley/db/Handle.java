@@ -1,0 +1,93 @@
+package dev.parley.db;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One borrowed connection, lent for the length of a {@link SqlWork}. Every statement runs as a
+ * named {@link Query} with positional arguments, and is timed under that name.
+ */
+public final class Handle {
+    private final Connection connection;
+    private final QueryLog log;
+
+    Handle(Connection connection, QueryLog log) {
+        this.connection = connection;
+        this.log = log;
+    }
+
+    public <T> List<T> list(Query query, RowMapper<T> mapper, Object... args) throws SQLException {
+        return timed(query, args, statement -> {
+            try (ResultSet rows = statement.executeQuery()) {
+                List<T> result = new ArrayList<>();
+                while (rows.next()) {
+                    result.add(mapper.map(rows));
+                }
+                return result;
+            }
+        });
+    }
+
+    public <T> Optional<T> first(Query query, RowMapper<T> mapper, Object... args) throws SQLException {
+        return timed(query, args, statement -> {
+            statement.setMaxRows(1);
+            try (ResultSet rows = statement.executeQuery()) {
+                return rows.next() ? Optional.ofNullable(mapper.map(rows)) : Optional.empty();
+            }
+        });
+    }
+
+    /** Runs an INSERT, UPDATE, DELETE or DDL statement and returns the number of rows it touched. */
+    public int execute(Query query, Object... args) throws SQLException {
+        return timed(query, args, PreparedStatement::executeUpdate);
+    }
+
+    /** A SQL array of the given element type ("bigint", "text", ...) to bind as one argument. */
+    public Array array(String elementType, Object[] elements) throws SQLException {
+        return connection.createArrayOf(elementType, elements);
+    }
+
+    /** The raw connection, for the few things a statement cannot do (COPY, EXPLAIN in tests). */
+    public Connection connection() {
+        return connection;
+    }
+
+    private interface StatementWork<T> {
+        T run(PreparedStatement statement) throws SQLException;
+    }
+
+    private <T> T timed(Query query, Object[] args, StatementWork<T> work) throws SQLException {
+        long start = System.nanoTime();
+        boolean ok = false;
+        try (PreparedStatement statement = connection.prepareStatement(query.sql())) {
+            bind(statement, args);
+            T result = work.run(statement);
+            ok = true;
+            return result;
+        } finally {
+            log.record(query, System.nanoTime() - start, ok);
+        }
+    }
+
+    private static void bind(PreparedStatement statement, Object[] args) throws SQLException {
+        for (int i = 0; i < args.length; i++) {
+            Object arg = args[i];
+            switch (arg) {
+                case null -> statement.setNull(i + 1, Types.OTHER);
+                case Instant instant -> statement.setObject(i + 1, OffsetDateTime.ofInstant(instant, ZoneOffset.UTC));
+                case Array array -> statement.setArray(i + 1, array);
+                default -> statement.setObject(i + 1, arg);
+            }
+        }
+    }
+}

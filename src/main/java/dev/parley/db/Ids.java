@@ -1,0 +1,87 @@
+package dev.parley.db;
+
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Time-ordered 64-bit ids for conversations and messages: milliseconds since 2000-01-01 UTC in
+ * the high 41 bits (good until 2069), 22 low bits that make each id unique.
+ *
+ * <p>The low bits come from blocks of {@value #BLOCK_SIZE} values reserved with one
+ * {@code nextval('parley_id_blocks')}, so any number of Parley instances share one id space with
+ * one sequence call per thousand ids. A block is dropped after a second, so two ids could only
+ * collide if some 4 million ids were drawn within that second. Ids from one instance only grow, and
+ * {@link #next} can be told to stay above a floor (the conversation's last message), which keeps a
+ * conversation's ids in the order of its sequence numbers even when instances' clocks disagree.
+ */
+public final class Ids {
+    public static final long EPOCH_MILLIS = 946_684_800_000L; // 2000-01-01T00:00:00Z
+    static final int LOW_BITS = 22;
+    static final long LOW_MASK = (1L << LOW_BITS) - 1;
+    static final int BLOCK_SIZE = 1024;
+    static final long BLOCK_LIFETIME_MILLIS = 1000;
+
+    private static final Query RESERVE_BLOCK = new Query("ids.reserve_block",
+            "SELECT nextval('parley_id_blocks')");
+
+    private final Clock clock;
+    private final ReentrantLock lock = new ReentrantLock();
+    private long blockNext;
+    private long blockEnd;
+    private long blockTakenAt;
+    private long lastId;
+
+    public Ids(Clock clock) {
+        this.clock = clock;
+    }
+
+    /** {@code count} increasing ids, all greater than {@code floorExclusive}; may reserve blocks through {@code handle}. */
+    public long[] next(int count, long floorExclusive, Handle handle) throws SQLException {
+        lock.lock();
+        try {
+            long[] ids = new long[count];
+            long floor = Math.max(floorExclusive, lastId);
+            for (int i = 0; i < count; i++) {
+                long low = takeLow(handle) & LOW_MASK;
+                long millis = Math.max(clock.millis() - EPOCH_MILLIS, floor >> LOW_BITS);
+                long id = millis << LOW_BITS | low;
+                if (id <= floor) {
+                    id = (millis + 1) << LOW_BITS | low;
+                }
+                ids[i] = id;
+                floor = id;
+            }
+            lastId = floor;
+            return ids;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public long next(Handle handle) throws SQLException {
+        return next(1, Long.MIN_VALUE, handle)[0];
+    }
+
+    private long takeLow(Handle handle) throws SQLException {
+        long now = clock.millis();
+        if (blockNext == blockEnd || now - blockTakenAt > BLOCK_LIFETIME_MILLIS) {
+            long block = handle.first(RESERVE_BLOCK, row -> row.getLong(1)).orElseThrow();
+            blockNext = block * BLOCK_SIZE;
+            blockEnd = blockNext + BLOCK_SIZE;
+            blockTakenAt = now;
+        }
+        return blockNext++;
+    }
+
+    /** The smallest id at or after {@code time}: the lower bound of that instant in id space. */
+    public static long floorOf(Instant time) {
+        return (time.toEpochMilli() - EPOCH_MILLIS) << LOW_BITS;
+    }
+
+    /** The instant an id was made, to the millisecond. */
+    public static Instant timeOf(long id) {
+        return Instant.ofEpochMilli((id >> LOW_BITS) + EPOCH_MILLIS);
+    }
+}

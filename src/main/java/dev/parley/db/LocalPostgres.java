@@ -1,0 +1,153 @@
+package dev.parley.db;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A real PostgreSQL (binaries from Maven Central, via zonky) whose data lives in a folder of the
+ * user's: {@code <dataDir>/pg}. When another Parley process already runs it, this one attaches to
+ * that server instead of starting a second, so {@code parley migrate} works beside {@code parley serve}.
+ */
+public final class LocalPostgres implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(LocalPostgres.class);
+    public static final String DATABASE = "parley";
+
+    /** Durable settings: zonky's defaults (fsync and synchronous_commit off) suit tests, not a store. */
+    public static final Map<String, String> DURABLE = Map.of(
+            "fsync", "on",
+            "synchronous_commit", "on",
+            "full_page_writes", "on",
+            "max_connections", "200",
+            "shared_buffers", "256MB",
+            "max_wal_size", "4GB",
+            "shared_preload_libraries", "pg_stat_statements",
+            "track_io_timing", "on");
+
+    private final EmbeddedPostgres owned; // null when attached to another process's server
+    private final int port;
+
+    private LocalPostgres(EmbeddedPostgres owned, int port) {
+        this.owned = owned;
+        this.port = port;
+    }
+
+    /** Starts the server in {@code dataDir/pg}, or attaches to the one already running there. */
+    public static LocalPostgres startOrAttach(Path dataDir, Map<String, String> serverConfig) {
+        Path pgDir = dataDir.resolve("pg");
+        Optional<Integer> running = runningPort(pgDir);
+        if (running.isPresent()) {
+            LOG.info("attaching to the PostgreSQL already running in {} on port {}", pgDir, running.get());
+            return new LocalPostgres(null, running.get()).withDatabase();
+        }
+        return start(pgDir, dataDir.resolve("postgres.log"), serverConfig, false).withDatabase();
+    }
+
+    /** A throw-away server in {@code pgDir}, wiped on close (tests). */
+    public static LocalPostgres startTemporary(Path pgDir, Map<String, String> serverConfig) {
+        return start(pgDir, pgDir.resolveSibling(pgDir.getFileName() + ".log"), serverConfig, true).withDatabase();
+    }
+
+    private static LocalPostgres start(Path pgDir, Path logFile, Map<String, String> serverConfig, boolean temporary) {
+        try {
+            Files.createDirectories(pgDir);
+            var builder = EmbeddedPostgres.builder()
+                    .setDataDirectory(pgDir)
+                    .setCleanDataDirectory(temporary)
+                    .setRegisterShutdownHook(temporary)
+                    .setPGStartupWait(Duration.ofSeconds(60))
+                    .setOutputRedirector(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
+                    .setErrorRedirector(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
+            serverConfig.forEach(builder::setServerConfig);
+            EmbeddedPostgres server = builder.start();
+            LOG.info("started PostgreSQL in {} on port {} (log: {})", pgDir, server.getPort(), logFile);
+            return new LocalPostgres(server, server.getPort());
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not start the embedded PostgreSQL in " + pgDir
+                    + "; see " + logFile + " for its own log", e);
+        }
+    }
+
+    /** PostgreSQL's own lock file names the postmaster's pid (line 1) and port (line 4). */
+    private static Optional<Integer> runningPort(Path pgDir) {
+        Path pidFile = pgDir.resolve("postmaster.pid");
+        try {
+            if (!Files.exists(pidFile)) {
+                return Optional.empty();
+            }
+            List<String> lines = Files.readAllLines(pidFile);
+            if (lines.size() < 4) {
+                return Optional.empty();
+            }
+            long pid = Long.parseLong(lines.get(0).strip());
+            int port = Integer.parseInt(lines.get(3).strip());
+            boolean alive = ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+            return alive && accepts(port) ? Optional.of(port) : Optional.empty();
+        } catch (IOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static boolean accepts(int port) {
+        try (var socket = new Socket()) {
+            socket.connect(new InetSocketAddress("localhost", port), 1000);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private LocalPostgres withDatabase() {
+        try (var connection = DriverManager.getConnection(jdbcUrl("postgres"), "postgres", null);
+             var statement = connection.createStatement()) {
+            var exists = statement.executeQuery("SELECT 1 FROM pg_database WHERE datname = '" + DATABASE + "'");
+            if (!exists.next()) {
+                statement.execute("CREATE DATABASE " + DATABASE);
+            }
+            return this;
+        } catch (SQLException e) {
+            throw new DatabaseUnavailable("could not create the '" + DATABASE + "' database in the embedded PostgreSQL", e);
+        }
+    }
+
+    public ConnectionTarget target() {
+        return target(DATABASE);
+    }
+
+    public ConnectionTarget target(String database) {
+        return new ConnectionTarget(jdbcUrl(database), "postgres", null);
+    }
+
+    private String jdbcUrl(String database) {
+        return "jdbc:postgresql://localhost:" + port + "/" + database;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    /** Stops the server if this process started it; an attached server keeps running. */
+    @Override
+    public void close() {
+        if (owned == null) {
+            return;
+        }
+        try {
+            owned.close();
+        } catch (IOException e) {
+            LOG.warn("could not stop the embedded PostgreSQL cleanly", e);
+        }
+    }
+}

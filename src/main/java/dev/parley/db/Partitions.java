@@ -1,0 +1,123 @@
+package dev.parley.db;
+
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.Comparator;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The monthly partitions of {@code messages}. Months are ranges of message ids; the two catch-all
+ * partitions {@code messages_before} and {@code messages_after} hold anything outside the months
+ * made so far. New months are cut from a catch-all (moving any rows it already holds for them).
+ */
+public final class Partitions {
+    public static final String BEFORE = "messages_before";
+    public static final String AFTER = "messages_after";
+    private static final Pattern BOUND = Pattern.compile("FOR VALUES FROM \\('?(\\w+)'?\\) TO \\('?(\\w+)'?\\)");
+
+    private static final Query LIST = new Query("partitions.list", """
+            SELECT c.relname, pg_get_expr(c.relpartbound, c.oid), c.reltuples::bigint
+              FROM pg_inherits i
+              JOIN pg_class c ON c.oid = i.inhrelid
+             WHERE i.inhparent = 'messages'::regclass
+            """);
+    private static final Query LOCK = new Query("partitions.lock",
+            "SELECT pg_advisory_xact_lock(hashtext('parley.partitions'))");
+    private static final Query LOCK_TIMEOUT = new Query("partitions.lock_timeout", "SET LOCAL lock_timeout = '10s'");
+
+    private final Database database;
+
+    public Partitions(Database database) {
+        this.database = database;
+    }
+
+    /** One partition: a month, or a catch-all whose open end is null (MINVALUE or MAXVALUE). */
+    public record Partition(String name, Long fromId, Long toId, long estimatedRows) {
+        public boolean isCatchAll() {
+            return name.equals(BEFORE) || name.equals(AFTER);
+        }
+    }
+
+    public List<Partition> list() {
+        return database.read(Partitions::list);
+    }
+
+    /** Makes sure every month from {@code first} to {@code last} (inclusive) has its own partition. */
+    public void ensure(YearMonth first, YearMonth last) {
+        database.inTransaction(handle -> {
+            handle.first(LOCK, row -> null);
+            handle.execute(LOCK_TIMEOUT);
+            List<Partition> partitions = list(handle);
+            long after = find(partitions, AFTER).fromId();
+            long before = find(partitions, BEFORE).toId();
+            if (floorOf(last.plusMonths(1)) > after) {
+                cut(handle, AFTER, monthOf(after), last, "FROM (%d) TO (MAXVALUE)".formatted(floorOf(last.plusMonths(1))));
+            }
+            if (floorOf(first) < before) {
+                cut(handle, BEFORE, first, monthOf(before).minusMonths(1), "FROM (MINVALUE) TO (%d)".formatted(floorOf(first)));
+            }
+            return null;
+        });
+    }
+
+    /** The current month and the next {@code monthsAhead}, as the daily task keeps them. */
+    public void ensureAhead(Instant now, int monthsAhead) {
+        YearMonth current = YearMonth.from(now.atZone(ZoneOffset.UTC));
+        ensure(current, current.plusMonths(monthsAhead));
+    }
+
+    /** Rows sitting in the catch-all partitions: each is a month that was not made in time. */
+    public long catchAllRows() {
+        return database.read(handle -> handle.first(new Query("partitions.catch_all_rows",
+                "SELECT (SELECT count(*) FROM " + BEFORE + ") + (SELECT count(*) FROM " + AFTER + ")"),
+                row -> row.getLong(1)).orElse(0L));
+    }
+
+    public static String nameOf(YearMonth month) {
+        return "messages_y%04dm%02d".formatted(month.getYear(), month.getMonthValue());
+    }
+
+    public static long floorOf(YearMonth month) {
+        return Ids.floorOf(month.atDay(1).atStartOfDay(ZoneOffset.UTC).toInstant());
+    }
+
+    private static YearMonth monthOf(long id) {
+        return YearMonth.from(Ids.timeOf(id).atZone(ZoneOffset.UTC));
+    }
+
+    /** Detaches a catch-all, creates the months, moves their rows out of it and re-attaches it, smaller. */
+    private static void cut(Handle handle, String catchAll, YearMonth from, YearMonth to, String newBound) throws SQLException {
+        handle.execute(new Query("partitions.detach", "ALTER TABLE messages DETACH PARTITION " + catchAll));
+        for (YearMonth month = from; !month.isAfter(to); month = month.plusMonths(1)) {
+            handle.execute(new Query("partitions.create", "CREATE TABLE " + nameOf(month)
+                    + " PARTITION OF messages FOR VALUES FROM (%d) TO (%d)".formatted(floorOf(month), floorOf(month.plusMonths(1)))));
+        }
+        String moved = "message_id >= %d AND message_id < %d".formatted(floorOf(from), floorOf(to.plusMonths(1)));
+        handle.execute(new Query("partitions.move_rows", "INSERT INTO messages SELECT * FROM " + catchAll + " WHERE " + moved));
+        handle.execute(new Query("partitions.delete_moved", "DELETE FROM " + catchAll + " WHERE " + moved));
+        handle.execute(new Query("partitions.attach", "ALTER TABLE messages ATTACH PARTITION " + catchAll + " FOR VALUES " + newBound));
+    }
+
+    private static List<Partition> list(Handle handle) throws SQLException {
+        return handle.list(LIST, row -> {
+            Matcher m = BOUND.matcher(row.getString(2));
+            if (!m.find()) {
+                throw new IllegalStateException("unexpected partition bound on " + row.getString(1) + ": " + row.getString(2));
+            }
+            return new Partition(row.getString(1), bound(m.group(1)), bound(m.group(2)), Math.max(0, row.getLong(3)));
+        }).stream().sorted(Comparator.comparing(p -> p.fromId() == null ? Long.MIN_VALUE : p.fromId())).toList();
+    }
+
+    private static Long bound(String text) {
+        return text.equals("MINVALUE") || text.equals("MAXVALUE") ? null : Long.parseLong(text);
+    }
+
+    private static Partition find(List<Partition> partitions, String name) {
+        return partitions.stream().filter(p -> p.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalStateException("partition " + name + " is missing: run 'parley migrate'"));
+    }
+}

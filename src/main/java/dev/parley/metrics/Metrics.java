@@ -1,0 +1,42 @@
+package dev.parley.metrics;
+
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+/**
+ * Every metric Parley publishes, by name, with its description. Tags stay low-cardinality:
+ * a route template or a query name, never a raw path, id or user value.
+ */
+public final class Metrics {
+    public static final String QUERY_SECONDS = "parley.query";
+    public static final String QUERY_SECONDS_HELP = "Latency of each named SQL statement, by query name and outcome";
+
+    public static final String SLOW_QUERIES = "parley.query.slow";
+    public static final String SLOW_QUERIES_HELP = "Statements slower than the slow-query threshold, by query name";
+
+    public static final String HTTP_SECONDS = "parley.http.request";
+    public static final String HTTP_SECONDS_HELP = "HTTP request latency by method, route template and status";
+
+    public static final String APPEND_BATCH_SIZE = "parley.append.batch.size";
+    public static final String APPEND_BATCH_SIZE_HELP = "Messages written per group-commit transaction";
+
+    public static final String POOL_REJECTED = "parley.pool.rejected";
+    public static final String POOL_REJECTED_HELP = "Requests answered 503 because no database connection came free in time";
+
+    private Metrics() {
+    }
+
+    /** A Prometheus registry with the JVM and process meters every dashboard expects. */
+    public static PrometheusMeterRegistry newRegistry() {
+        var registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmGcMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        return registry;
+    }
+}
