@@ -1,0 +1,22 @@
+package dev.parley.chat;
+
+import com.fasterxml.jackson.annotation.JsonFormat;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
+import java.util.List;
+
+/** An AI persona: who speaks, with which system prompt and traits. */
+public record CharacterProfile(
+        @JsonFormat(shape = JsonFormat.Shape.STRING) long id,
+        String name,
+        String systemPrompt,
+        JsonNode traits,
+        JsonNode metadata,
+        List<String> suggestedMessages,
+        Instant createdAt,
+        Instant updatedAt) {
+
+    /** The fields a create or update may set; a null field is left as it is (update) or defaulted (create). */
+    public record Draft(String name, String systemPrompt, JsonNode traits, JsonNode metadata, List<String> suggestedMessages) {
+    }
+}

@@ -1,0 +1,36 @@
+package dev.parley.chat;
+
+import com.fasterxml.jackson.annotation.JsonFormat;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
+import java.util.List;
+
+/** A conversation between one user and one character, or several characters in a group chat. */
+public record Conversation(
+        @JsonFormat(shape = JsonFormat.Shape.STRING) long id,
+        @JsonFormat(shape = JsonFormat.Shape.STRING) long userId,
+        @JsonFormat(shape = JsonFormat.Shape.STRING) long characterId,
+        List<String> characterIds,
+        boolean isGroup,
+        String title,
+        JsonNode state,
+        JsonNode counters,
+        long messageCount,
+        long lastSeq,
+        LastMessage lastMessage,
+        Instant createdAt,
+        Instant lastActivityAt,
+        Instant updatedAt) {
+
+    /** The newest message, as the inbox shows it; {@code preview} is null once that message is deleted. */
+    public record LastMessage(
+            @JsonFormat(shape = JsonFormat.Shape.STRING) long id,
+            String role,
+            String preview,
+            Instant createdAt) {
+    }
+
+    /** What a client gives to start a conversation; the first character is the one a direct chat is with. */
+    public record Draft(long userId, List<Long> characterIds, String title, JsonNode state, JsonNode counters) {
+    }
+}

@@ -1,0 +1,189 @@
+package dev.parley.chat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.db.Database;
+import dev.parley.db.DatabaseFailure;
+import dev.parley.db.Handle;
+import dev.parley.db.Ids;
+import dev.parley.db.Query;
+import dev.parley.db.RowMapper;
+import dev.parley.json.Json;
+import dev.parley.json.MergePatch;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Conversations: started, read, their JSON state patched and their named counters moved atomically. */
+public final class Conversations {
+    static final String COLUMNS = """
+            c.conversation_id, c.user_id, c.character_id, c.is_group, c.title, c.state, c.counters,
+            c.message_count, c.last_seq, c.last_message_id, c.last_message_role, c.last_message_preview,
+            c.created_at, c.last_activity_at, c.updated_at,
+            ARRAY(SELECT m.member_id FROM conversation_members m
+                   WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id AND m.member_kind = 'character'
+                   ORDER BY m.member_id = c.character_id DESC, m.member_id) AS character_ids""";
+
+    static final Query CHECK_REFERENCES = new Query("conversation.check_references", """
+            SELECT EXISTS (SELECT 1 FROM users WHERE app_id = ? AND user_id = ?),
+                   ARRAY(SELECT character_id FROM characters WHERE app_id = ? AND character_id = ANY(?))""");
+
+    static final Query CREATE = new Query("conversation.create", """
+            INSERT INTO conversations (app_id, conversation_id, user_id, character_id, is_group, title, state, counters,
+                                       activity_id, created_at, last_activity_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, parley_id_time(?), parley_id_time(?), now())""");
+
+    static final Query ADD_MEMBERS = new Query("conversation.add_members", """
+            INSERT INTO conversation_members (app_id, conversation_id, member_kind, member_id)
+            SELECT ?, ?, kind, id FROM unnest(?::text[], ?::bigint[]) AS t(kind, id)""");
+
+    static final Query GET = new Query("conversation.get", """
+            SELECT %s FROM conversations c WHERE c.app_id = ? AND c.conversation_id = ?""".formatted(COLUMNS));
+
+    static final Query LIST_BY_CHARACTER = new Query("conversation.list_by_character", """
+            SELECT %s FROM conversations c
+             WHERE c.app_id = ? AND c.character_id = ? AND c.conversation_id < ?
+             ORDER BY c.conversation_id DESC
+             LIMIT ?""".formatted(COLUMNS));
+
+    // A user talks to few characters, so this walks the user's inbox index and filters.
+    static final Query LIST_BY_USER_AND_CHARACTER = new Query("conversation.list_by_user_and_character", """
+            SELECT %s FROM conversations c
+             WHERE c.app_id = ? AND c.user_id = ? AND c.character_id = ? AND c.conversation_id < ?
+             ORDER BY c.conversation_id DESC
+             LIMIT ?""".formatted(COLUMNS));
+
+    static final Query LOCK_STATE = new Query("conversation.lock_state", """
+            SELECT state FROM conversations WHERE app_id = ? AND conversation_id = ? FOR UPDATE""");
+
+    static final Query PATCH = new Query("conversation.patch", """
+            UPDATE conversations
+               SET state = ?::jsonb,
+                   title = CASE WHEN ? THEN ? ELSE title END,
+                   updated_at = now()
+             WHERE app_id = ? AND conversation_id = ?""");
+
+    // One statement, so concurrent increments never lose an update: the row lock orders them.
+    static final Query INCREMENT_COUNTERS = new Query("conversation.increment_counters", """
+            UPDATE conversations c
+               SET counters = c.counters || (
+                       SELECT jsonb_object_agg(d.key, coalesce((c.counters ->> d.key)::bigint, 0) + d.value::bigint)
+                         FROM jsonb_each_text(?::jsonb) AS d),
+                   updated_at = now()
+             WHERE c.app_id = ? AND c.conversation_id = ?
+            RETURNING c.counters""");
+
+    static final RowMapper<Conversation> ROW = row -> {
+        long lastMessageId = row.getLong("last_message_id");
+        Conversation.LastMessage last = row.wasNull() ? null : new Conversation.LastMessage(lastMessageId,
+                row.getString("last_message_role"), row.getString("last_message_preview"), Ids.timeOf(lastMessageId));
+        return new Conversation(
+                row.getLong("conversation_id"),
+                row.getLong("user_id"),
+                row.getLong("character_id"),
+                Arrays.stream((Long[]) row.getArray("character_ids").getArray()).map(String::valueOf).toList(),
+                row.getBoolean("is_group"),
+                row.getString("title"),
+                Json.stored(row.getString("state")),
+                Json.stored(row.getString("counters")),
+                row.getLong("message_count"),
+                row.getLong("last_seq"),
+                last,
+                instant(row.getTimestamp("created_at")),
+                instant(row.getTimestamp("last_activity_at")),
+                instant(row.getTimestamp("updated_at")));
+    };
+
+    private final Database database;
+    private final Ids ids;
+
+    public Conversations(Database database, Ids ids) {
+        this.database = database;
+        this.ids = ids;
+    }
+
+    public Conversation create(long appId, Conversation.Draft draft) {
+        List<Long> characterIds = List.copyOf(new LinkedHashSet<>(draft.characterIds()));
+        return database.inTransaction(h -> {
+            checkReferences(h, appId, draft.userId(), characterIds);
+            long id = ids.next(h);
+            h.execute(CREATE, appId, id, draft.userId(), characterIds.getFirst(), characterIds.size() > 1,
+                    draft.title(), json(draft.state()), json(draft.counters()), id, id, id);
+            List<String> kinds = new ArrayList<>(List.of("user"));
+            List<Long> members = new ArrayList<>(List.of(draft.userId()));
+            characterIds.forEach(c -> {
+                kinds.add("character");
+                members.add(c);
+            });
+            h.execute(ADD_MEMBERS, appId, id, h.array("text", kinds.toArray(String[]::new)),
+                    h.array("bigint", members.toArray(Long[]::new)));
+            return h.first(GET, ROW, appId, id).orElseThrow();
+        });
+    }
+
+    public Conversation get(long appId, long conversationId) {
+        return database.read(h -> get(h, appId, conversationId));
+    }
+
+    static Conversation get(Handle h, long appId, long conversationId) throws SQLException {
+        return h.first(GET, ROW, appId, conversationId).orElseThrow(() -> new NotFound("conversation", conversationId));
+    }
+
+    /** A character's conversations, newest first, optionally only one user's; {@code beforeId} is the keyset cursor. */
+    public List<Conversation> listByCharacter(long appId, long characterId, Long userId, long beforeId, int limit) {
+        return database.read(h -> userId == null
+                ? h.list(LIST_BY_CHARACTER, ROW, appId, characterId, beforeId, limit)
+                : h.list(LIST_BY_USER_AND_CHARACTER, ROW, appId, userId, characterId, beforeId, limit));
+    }
+
+    /** Applies a JSON merge patch to the state and, when {@code titleGiven}, sets the title (null clears it). */
+    public Conversation patch(long appId, long conversationId, JsonNode statePatch, boolean titleGiven, String title) {
+        return database.inTransaction(h -> {
+            JsonNode state = h.first(LOCK_STATE, row -> Json.stored(row.getString(1)), appId, conversationId)
+                    .orElseThrow(() -> new NotFound("conversation", conversationId));
+            JsonNode merged = statePatch == null ? state : MergePatch.apply(state, statePatch);
+            h.execute(PATCH, merged.toString(), titleGiven, title, appId, conversationId);
+            return get(h, appId, conversationId);
+        });
+    }
+
+    /** Adds each delta to its named counter (a missing counter starts at 0) and returns all counters. */
+    public JsonNode incrementCounters(long appId, long conversationId, Map<String, Long> deltas) {
+        try {
+            return database.read(h -> h.first(INCREMENT_COUNTERS, row -> Json.stored(row.getString(1)),
+                    Json.write(deltas), appId, conversationId)).orElseThrow(() -> new NotFound("conversation", conversationId));
+        } catch (DatabaseFailure e) {
+            if ("22003".equals(e.sqlState())) { // numeric_value_out_of_range
+                throw new InvalidInput("counters", "would move a counter beyond the 64-bit integer range");
+            }
+            throw e;
+        }
+    }
+
+    private static void checkReferences(Handle h, long appId, long userId, List<Long> characterIds) throws SQLException {
+        var found = h.first(CHECK_REFERENCES, row -> new Object[] {row.getBoolean(1), row.getArray(2).getArray()},
+                appId, userId, appId, h.array("bigint", characterIds.toArray(Long[]::new))).orElseThrow();
+        if (!(Boolean) found[0]) {
+            throw new InvalidInput("user_id", "refers to user " + userId + ", which does not exist in this app");
+        }
+        Set<Long> existing = Set.of((Long[]) found[1]);
+        for (long characterId : characterIds) {
+            if (!existing.contains(characterId)) {
+                throw new InvalidInput("character_ids", "refers to character " + characterId + ", which does not exist in this app");
+            }
+        }
+    }
+
+    private static String json(JsonNode node) {
+        return node == null ? "{}" : node.toString();
+    }
+
+    private static Instant instant(Timestamp timestamp) {
+        return timestamp.toInstant();
+    }
+}

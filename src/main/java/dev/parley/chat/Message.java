@@ -1,0 +1,31 @@
+package dev.parley.chat;
+
+import com.fasterxml.jackson.annotation.JsonFormat;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
+
+/**
+ * One message. Its id orders it in time and serves as its cursor; {@code seq} numbers it 1, 2, 3 ...
+ * within its conversation. A soft-deleted message keeps its place but not its content.
+ */
+public record Message(
+        @JsonFormat(shape = JsonFormat.Shape.STRING) long id,
+        @JsonFormat(shape = JsonFormat.Shape.STRING) long conversationId,
+        long seq,
+        String role,
+        @JsonFormat(shape = JsonFormat.Shape.STRING) Long userId,
+        @JsonFormat(shape = JsonFormat.Shape.STRING) Long characterId,
+        String content,
+        JsonNode metadata,
+        JsonNode attachments,
+        @JsonFormat(shape = JsonFormat.Shape.STRING) Long replyToId,
+        Instant createdAt,
+        Instant editedAt,
+        Instant deletedAt) {
+
+    public static final java.util.Set<String> ROLES = java.util.Set.of("user", "assistant", "system", "tool");
+
+    public boolean deleted() {
+        return deletedAt != null;
+    }
+}

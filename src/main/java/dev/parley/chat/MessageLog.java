@@ -1,0 +1,235 @@
+package dev.parley.chat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.db.Database;
+import dev.parley.db.Handle;
+import dev.parley.db.Query;
+import dev.parley.db.RowMapper;
+import dev.parley.json.Json;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * Reading and changing the messages of a conversation. Appends go through {@link GroupCommit}.
+ *
+ * <p>Every query bounds {@code message_id} below by the conversation's id: no message is older than
+ * its conversation, so the planner skips every monthly partition from before the conversation began,
+ * and newest-first scans stop in the first partition that holds enough rows.
+ */
+public final class MessageLog {
+    static final String COLUMNS = """
+            message_id, conversation_id, seq, role, author_user_id, author_character_id, content, metadata,
+            attachments, reply_to_id, created_at, edited_at, deleted_at""";
+
+    static final Query LATEST = new Query("message.history_latest", """
+            SELECT %s FROM messages
+             WHERE app_id = ? AND conversation_id = ? AND message_id > ?
+             ORDER BY message_id DESC
+             LIMIT ?""".formatted(COLUMNS));
+
+    static final Query BEFORE = new Query("message.history_before", """
+            SELECT %s FROM messages
+             WHERE app_id = ? AND conversation_id = ? AND message_id > ? AND message_id < ?
+             ORDER BY message_id DESC
+             LIMIT ?""".formatted(COLUMNS));
+
+    static final Query AFTER = new Query("message.history_after", """
+            SELECT %s FROM messages
+             WHERE app_id = ? AND conversation_id = ? AND message_id > ? AND message_id > ?
+             ORDER BY message_id
+             LIMIT ?""".formatted(COLUMNS));
+
+    static final Query GET = new Query("message.get", """
+            SELECT %s FROM messages WHERE app_id = ? AND conversation_id = ? AND message_id = ?""".formatted(COLUMNS));
+
+    static final Query REPLIES = new Query("message.replies", """
+            SELECT %s FROM messages
+             WHERE app_id = ? AND conversation_id = ? AND reply_to_id = ? AND message_id > ? AND message_id > ?
+             ORDER BY message_id
+             LIMIT ?""".formatted(COLUMNS));
+
+    static final Query CONVERSATION_EXISTS = new Query("conversation.exists", """
+            SELECT 1 FROM conversations WHERE app_id = ? AND conversation_id = ?""");
+
+    static final Query EDIT = new Query("message.edit", """
+            UPDATE messages
+               SET content = coalesce(?, content),
+                   metadata = CASE WHEN ? THEN ?::jsonb ELSE metadata END,
+                   attachments = CASE WHEN ? THEN ?::jsonb ELSE attachments END,
+                   edited_at = now()
+             WHERE app_id = ? AND conversation_id = ? AND message_id = ? AND deleted_at IS NULL
+            RETURNING %s""".formatted(COLUMNS));
+
+    static final Query SOFT_DELETE = new Query("message.soft_delete", """
+            UPDATE messages SET deleted_at = now()
+             WHERE app_id = ? AND conversation_id = ? AND message_id = ? AND deleted_at IS NULL
+            RETURNING %s""".formatted(COLUMNS));
+
+    static final Query HARD_DELETE = new Query("message.hard_delete", """
+            DELETE FROM messages WHERE app_id = ? AND conversation_id = ? AND message_id = ?
+            RETURNING %s""".formatted(COLUMNS));
+
+    static final Query SET_PREVIEW = new Query("conversation.set_preview", """
+            UPDATE conversations SET last_message_preview = ?, updated_at = now()
+             WHERE app_id = ? AND conversation_id = ? AND last_message_id = ?""");
+
+    static final Query UNCOUNT = new Query("conversation.uncount_message", """
+            UPDATE conversations SET message_count = message_count - 1, updated_at = now()
+             WHERE app_id = ? AND conversation_id = ?""");
+
+    static final RowMapper<Message> ROW = MessageLog::map;
+
+    private final Database database;
+
+    public MessageLog(Database database) {
+        this.database = database;
+    }
+
+    /** Which page of history to read. */
+    public sealed interface Position {
+        record Latest() implements Position {
+        }
+
+        record Before(long messageId) implements Position {
+        }
+
+        record After(long messageId) implements Position {
+        }
+    }
+
+    /** Messages in chronological order and whether more exist on either side. */
+    public record Page(List<Message> messages, boolean hasOlder, boolean hasNewer) {
+    }
+
+    public Page history(long appId, long conversationId, Position position, int limit) {
+        return database.read(h -> {
+            Page page = read(h, appId, conversationId, position, limit);
+            if (page.messages().isEmpty()) {
+                requireConversation(h, appId, conversationId);
+            }
+            return page;
+        });
+    }
+
+    static Page read(Handle h, long appId, long conversationId, Position position, int limit) throws SQLException {
+        return switch (position) {
+            case Position.Latest latest -> newestFirst(h.list(LATEST, ROW, appId, conversationId, conversationId, limit + 1), limit, false);
+            case Position.Before before -> newestFirst(
+                    h.list(BEFORE, ROW, appId, conversationId, conversationId, before.messageId(), limit + 1), limit, true);
+            case Position.After after -> {
+                List<Message> rows = h.list(AFTER, ROW, appId, conversationId, conversationId, after.messageId(), limit + 1);
+                boolean more = rows.size() > limit;
+                yield new Page(more ? rows.subList(0, limit) : rows, true, more);
+            }
+        };
+    }
+
+    private static Page newestFirst(List<Message> rows, int limit, boolean hasNewer) {
+        boolean more = rows.size() > limit;
+        List<Message> page = new ArrayList<>(more ? rows.subList(0, limit) : rows);
+        Collections.reverse(page);
+        return new Page(page, more, hasNewer);
+    }
+
+    public Message get(long appId, long conversationId, long messageId) {
+        return database.read(h -> h.first(GET, ROW, appId, conversationId, messageId))
+                .orElseThrow(() -> new NotFound("message", messageId));
+    }
+
+    /** Replies to one message, oldest first, after the {@code afterId} cursor. */
+    public List<Message> replies(long appId, long conversationId, long parentId, long afterId, int limit) {
+        return database.read(h -> {
+            if (h.first(GET, ROW, appId, conversationId, parentId).isEmpty()) {
+                throw new NotFound("message", parentId);
+            }
+            return h.list(REPLIES, ROW, appId, conversationId, parentId, parentId, afterId, limit);
+        });
+    }
+
+    /** Replaces the given parts of a message and marks it edited; a deleted message cannot be edited. */
+    public Message edit(long appId, long conversationId, long messageId, String content,
+                        boolean metadataGiven, JsonNode metadata, boolean attachmentsGiven, JsonNode attachments) {
+        return database.inTransaction(h -> {
+            Message edited = h.first(EDIT, ROW, content, metadataGiven, jsonOrNull(metadata), attachmentsGiven,
+                    jsonOrNull(attachments), appId, conversationId, messageId).orElseThrow(() -> missingOrDeleted(h, appId, conversationId, messageId));
+            if (content != null) {
+                h.execute(SET_PREVIEW, preview(content), appId, conversationId, messageId);
+            }
+            return edited;
+        });
+    }
+
+    /** Soft delete: the message keeps its place in history, without its content. */
+    public Message softDelete(long appId, long conversationId, long messageId) {
+        return database.inTransaction(h -> {
+            Message deleted = h.first(SOFT_DELETE, ROW, appId, conversationId, messageId)
+                    .orElseThrow(() -> missingOrDeleted(h, appId, conversationId, messageId));
+            h.execute(SET_PREVIEW, null, appId, conversationId, messageId);
+            return deleted;
+        });
+    }
+
+    /** Hard delete: the row is gone. Sequence numbers are never reused. */
+    public void hardDelete(long appId, long conversationId, long messageId) {
+        database.inTransaction(h -> {
+            h.first(HARD_DELETE, ROW, appId, conversationId, messageId).orElseThrow(() -> new NotFound("message", messageId));
+            h.execute(UNCOUNT, appId, conversationId);
+            h.execute(SET_PREVIEW, null, appId, conversationId, messageId);
+            return null;
+        });
+    }
+
+    static void requireConversation(Handle h, long appId, long conversationId) throws SQLException {
+        if (h.first(CONVERSATION_EXISTS, row -> true, appId, conversationId).isEmpty()) {
+            throw new NotFound("conversation", conversationId);
+        }
+    }
+
+    private static RuntimeException missingOrDeleted(Handle h, long appId, long conversationId, long messageId) {
+        try {
+            return h.first(GET, ROW, appId, conversationId, messageId).isPresent()
+                    ? new Conflict("message-deleted", "message " + messageId + " is deleted and cannot be changed")
+                    : new NotFound("message", messageId);
+        } catch (SQLException e) {
+            throw new dev.parley.db.DatabaseFailure(e);
+        }
+    }
+
+    static String preview(String content) {
+        if (content.codePointCount(0, content.length()) <= Limits.PREVIEW_CHARS) {
+            return content;
+        }
+        return content.substring(0, content.offsetByCodePoints(0, Limits.PREVIEW_CHARS));
+    }
+
+    private static String jsonOrNull(JsonNode node) {
+        return node == null || node.isNull() ? null : node.toString();
+    }
+
+    private static Message map(ResultSet row) throws SQLException {
+        Instant deletedAt = instant(row.getTimestamp("deleted_at"));
+        return new Message(
+                row.getLong("message_id"),
+                row.getLong("conversation_id"),
+                row.getLong("seq"),
+                row.getString("role"),
+                (Long) row.getObject("author_user_id"),
+                (Long) row.getObject("author_character_id"),
+                deletedAt == null ? row.getString("content") : null,
+                deletedAt == null ? Json.stored(row.getString("metadata")) : null,
+                deletedAt == null ? Json.stored(row.getString("attachments")) : null,
+                (Long) row.getObject("reply_to_id"),
+                instant(row.getTimestamp("created_at")),
+                instant(row.getTimestamp("edited_at")),
+                deletedAt);
+    }
+
+    private static Instant instant(Timestamp timestamp) {
+        return timestamp == null ? null : timestamp.toInstant();
+    }
+}

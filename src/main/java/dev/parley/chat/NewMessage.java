@@ -1,0 +1,33 @@
+package dev.parley.chat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.json.Json;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * A message to append. {@code characterId} names the speaking character in a group chat (assistant
+ * messages default to the conversation's character); {@code idempotencyKey} makes a retry safe.
+ */
+public record NewMessage(
+        String role,
+        String content,
+        Long characterId,
+        JsonNode metadata,
+        JsonNode attachments,
+        Long replyToId,
+        String idempotencyKey) {
+
+    /** SHA-256 of everything but the key, in hex: a replay with the same key must carry the same message. */
+    String fingerprint() {
+        var canonical = new NewMessage(role, content, characterId, metadata, attachments, replyToId, null);
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(Json.write(canonical).getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
+    }
+}

@@ -1,0 +1,54 @@
+package dev.parley.chat;
+
+import dev.parley.db.Database;
+import dev.parley.db.Query;
+
+/**
+ * How far each member of a conversation has read. A marker only moves forward, and the unread
+ * count is the conversation's last sequence number minus the member's: no messages are counted.
+ */
+public final class ReadMarkers {
+    // The marker moves to the message's sequence number, never back.
+    static final Query MARK = new Query("read_marker.mark", """
+            UPDATE conversation_members mb
+               SET read_seq = greatest(mb.read_seq, m.seq), read_at = now()
+              FROM conversations c, messages m
+             WHERE c.app_id = ? AND c.conversation_id = ?
+               AND mb.app_id = c.app_id AND mb.conversation_id = c.conversation_id
+               AND mb.member_kind = ? AND mb.member_id = coalesce(?, c.user_id)
+               AND m.app_id = c.app_id AND m.conversation_id = c.conversation_id
+               AND m.message_id = ? AND m.message_id > c.conversation_id
+            RETURNING mb.read_seq, c.last_seq - mb.read_seq AS unread_count""");
+
+    static final Query IS_MEMBER = new Query("read_marker.is_member", """
+            SELECT 1 FROM conversation_members
+             WHERE app_id = ? AND conversation_id = ? AND member_kind = 'character' AND member_id = ?""");
+
+    /** A member's position after marking: the last sequence number read, and how many are left. */
+    public record ReadState(long readSeq, long unreadCount) {
+    }
+
+    private final Database database;
+
+    public ReadMarkers(Database database) {
+        this.database = database;
+    }
+
+    /** Marks everything up to and including the message as read by the user, or by {@code characterId} if given. */
+    public ReadState markRead(long appId, long conversationId, long messageId, Long characterId) {
+        return database.read(h -> {
+            var state = h.first(MARK, row -> new ReadState(row.getLong(1), row.getLong(2)),
+                    appId, conversationId, characterId == null ? "user" : "character", characterId, messageId);
+            if (state.isPresent()) {
+                return state.get();
+            }
+            MessageLog.requireConversation(h, appId, conversationId);
+            if (characterId != null && h.first(IS_MEMBER, row -> true, appId, conversationId, characterId).isEmpty()) {
+                throw new InvalidInput("character_id", "refers to character " + characterId
+                        + ", which is not a member of conversation " + conversationId);
+            }
+            throw new InvalidInput("message_id", "refers to message " + messageId
+                    + ", which is not in conversation " + conversationId);
+        });
+    }
+}

@@ -1,0 +1,59 @@
+package dev.parley.chat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.db.Database;
+import dev.parley.db.Query;
+import dev.parley.db.RowMapper;
+import dev.parley.json.Json;
+import java.util.Optional;
+
+/** The app's end users, upserted by the app's own id for them. */
+public final class Users {
+    private static final String COLUMNS = "user_id, external_id, profile, created_at, updated_at";
+
+    // xmax = 0 only on a freshly inserted row: it tells "created" from "updated" in one statement.
+    static final Query UPSERT = new Query("user.upsert", """
+            INSERT INTO users (app_id, external_id, profile)
+            VALUES (?, ?, coalesce(?::jsonb, '{}'))
+            ON CONFLICT (app_id, external_id) DO UPDATE
+               SET profile = coalesce(?::jsonb, users.profile), updated_at = now()
+            RETURNING %s, (xmax = 0) AS created""".formatted(COLUMNS));
+
+    static final Query GET = new Query("user.get", """
+            SELECT %s FROM users WHERE app_id = ? AND user_id = ?""".formatted(COLUMNS));
+
+    static final Query FIND_BY_EXTERNAL_ID = new Query("user.find_by_external_id", """
+            SELECT %s FROM users WHERE app_id = ? AND external_id = ?""".formatted(COLUMNS));
+
+    static final RowMapper<User> ROW = row -> new User(
+            row.getLong("user_id"),
+            row.getString("external_id"),
+            Json.stored(row.getString("profile")),
+            row.getTimestamp("created_at").toInstant(),
+            row.getTimestamp("updated_at").toInstant());
+
+    private final Database database;
+
+    public Users(Database database) {
+        this.database = database;
+    }
+
+    /** The stored user and whether this call created it. */
+    public record Upserted(User user, boolean created) {
+    }
+
+    /** Creates the user, or replaces its profile when one is given; a null profile keeps the stored one. */
+    public Upserted upsert(long appId, String externalId, JsonNode profile) {
+        String json = profile == null ? null : profile.toString();
+        return database.read(h -> h.first(UPSERT, row -> new Upserted(ROW.map(row), row.getBoolean("created")),
+                appId, externalId, json, json).orElseThrow());
+    }
+
+    public User get(long appId, long userId) {
+        return database.read(h -> h.first(GET, ROW, appId, userId)).orElseThrow(() -> new NotFound("user", userId));
+    }
+
+    public Optional<User> findByExternalId(long appId, String externalId) {
+        return database.read(h -> h.first(FIND_BY_EXTERNAL_ID, ROW, appId, externalId));
+    }
+}

@@ -1,0 +1,79 @@
+package dev.parley.ops;
+
+import dev.parley.db.Database;
+import dev.parley.db.Partitions;
+import dev.parley.db.Query;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The daily upkeep a running Parley does by itself: monthly partitions made three months ahead,
+ * rows that fell into a catch-all partition reported, expired idempotency keys dropped.
+ */
+public final class Maintenance implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Maintenance.class);
+    public static final int MONTHS_AHEAD = 3;
+    static final Duration IDEMPOTENCY_RETENTION = Duration.ofDays(7);
+
+    // Small batches keep each delete transaction short; the BRIN index on created_at finds them.
+    static final Query PURGE_KEYS = new Query("idempotency.purge_expired", """
+            DELETE FROM message_idempotency_keys
+             WHERE ctid = ANY (ARRAY(SELECT ctid FROM message_idempotency_keys
+                                      WHERE created_at < now() - make_interval(secs => ?)
+                                      LIMIT 10000))""");
+
+    private final Database database;
+    private final Partitions partitions;
+    private final Clock clock;
+    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("parley-maintenance").daemon().factory());
+
+    public Maintenance(Database database, Partitions partitions, Clock clock) {
+        this.database = database;
+        this.partitions = partitions;
+        this.clock = clock;
+    }
+
+    /** Runs {@link #run} every day from now on; a failed run is logged and tried again the next day. */
+    public void startDaily() {
+        scheduler.scheduleWithFixedDelay(this::runLogged, 1, 1, TimeUnit.DAYS);
+    }
+
+    /** One round of upkeep; returns the number of rows found in the catch-all partitions. */
+    public long run() {
+        partitions.ensureAhead(clock.instant(), MONTHS_AHEAD);
+        long stragglers = partitions.catchAllRows();
+        if (stragglers > 0) {
+            LOG.warn("{} message(s) sit in the catch-all partitions {} / {}: their months had no partition when they "
+                    + "were written; 'parley partitions' shows them", stragglers, Partitions.BEFORE, Partitions.AFTER);
+        }
+        long purged = 0;
+        int deleted;
+        do {
+            deleted = database.read(h -> h.execute(PURGE_KEYS, (double) IDEMPOTENCY_RETENTION.toSeconds()));
+            purged += deleted;
+        } while (deleted > 0);
+        if (purged > 0) {
+            LOG.info("dropped {} idempotency key(s) older than {} days", purged, IDEMPOTENCY_RETENTION.toDays());
+        }
+        return stragglers;
+    }
+
+    private void runLogged() {
+        try {
+            run();
+        } catch (RuntimeException e) {
+            LOG.error("daily maintenance failed; it runs again tomorrow", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        scheduler.shutdownNow();
+    }
+}
