@@ -1,0 +1,43 @@
+package dev.parley;
+
+import dev.parley.config.InvalidSetting;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** The {@code parley} program: the server and the operator tools in one binary. */
+@Command(name = "parley", mixinStandardHelpOptions = true, version = "parley 0.1.0",
+        description = "The conversation store for AI chat applications.",
+        subcommands = {ServeCommand.class, MigrateCommand.class, AppsCommand.class, PartitionsCommand.class,
+                CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+    static final int FAILED = 1;
+    static final int USAGE = 2;
+
+    @Spec
+    CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
+    }
+
+    /** Runs a command line and returns its exit status: 0 success, 1 failure, 2 bad usage or settings. */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
+        return new CommandLine(new Main())
+                .setOut(out)
+                .setErr(err)
+                .setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+                    commandLine.getErr().println("parley: " + e.getMessage());
+                    return e instanceof InvalidSetting ? USAGE : FAILED;
+                })
+                .execute(args);
+    }
+
+    /** With no command: show what there is, as a usage error. */
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a command");
+    }
+}

@@ -1,0 +1,53 @@
+package dev.parley;
+
+import dev.parley.config.Settings;
+import dev.parley.db.Database;
+import dev.parley.db.Migrations;
+import dev.parley.db.QueryLog;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "migrate", mixinStandardHelpOptions = true,
+        description = "Apply Parley's pending schema migrations (or, with --check, only report whether any are pending).")
+final class MigrateCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    DatabaseOptions database;
+
+    @Option(names = "--check", description = "Change nothing; exit 1 if migrations are pending or differ from this build's.")
+    boolean check;
+
+    @Override
+    public Integer call() {
+        Settings settings = Settings.resolve(Settings.Flags.database(database.databaseUrl, database.dataDir), System.getenv());
+        PrintWriter out = spec.commandLine().getOut();
+        try (Storage storage = Storage.open(settings);
+             Database db = open(storage)) {
+            var migrations = new Migrations(db.dataSource());
+            if (check) {
+                migrations.requireCurrent();
+                out.println("The schema is current.");
+            } else {
+                int applied = migrations.migrate();
+                out.println(applied == 0 ? "The schema was already current." : "Applied " + applied + " migration(s).");
+            }
+            out.println(migrations.describe());
+            return 0;
+        }
+    }
+
+    /** A small pool for one-off commands. */
+    static Database open(Storage storage) {
+        return Database.connect(storage.target(), 2, Duration.ofSeconds(10),
+                new QueryLog(new SimpleMeterRegistry(), Duration.ofSeconds(10)), null);
+    }
+}

@@ -1,0 +1,55 @@
+package dev.parley;
+
+import dev.parley.config.Settings;
+import dev.parley.db.Database;
+import dev.parley.db.Ids;
+import dev.parley.db.Migrations;
+import dev.parley.db.Partitions;
+import dev.parley.ops.Maintenance;
+import java.io.PrintWriter;
+import java.time.Clock;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "partitions", mixinStandardHelpOptions = true,
+        description = {"Show the monthly partitions of messages, and the rows in the catch-all partitions.",
+                "Exit status 1 when a catch-all partition holds rows (a month was not made in time)."})
+final class PartitionsCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    DatabaseOptions database;
+
+    @Option(names = "--ensure", description = "First make the current month and the next "
+            + Maintenance.MONTHS_AHEAD + " (what serve does daily).")
+    boolean ensure;
+
+    @Override
+    public Integer call() {
+        Settings settings = Settings.resolve(Settings.Flags.database(database.databaseUrl, database.dataDir), System.getenv());
+        PrintWriter out = spec.commandLine().getOut();
+        try (Storage storage = Storage.open(settings);
+             Database db = MigrateCommand.open(storage)) {
+            new Migrations(db.dataSource()).requireCurrent();
+            var partitions = new Partitions(db);
+            if (ensure) {
+                partitions.ensureAhead(Clock.systemUTC().instant(), Maintenance.MONTHS_AHEAD);
+            }
+            out.printf("%-22s %-26s %-26s %s%n", "PARTITION", "FROM", "TO", "ROWS (ESTIMATED)");
+            for (var p : partitions.list()) {
+                out.printf("%-22s %-26s %-26s %d%n", p.name(),
+                        p.fromId() == null ? "(anything older)" : Ids.timeOf(p.fromId()).toString(),
+                        p.toId() == null ? "(anything newer)" : Ids.timeOf(p.toId()).toString(), p.estimatedRows());
+            }
+            long stragglers = partitions.catchAllRows();
+            out.println(stragglers == 0 ? "The catch-all partitions are empty."
+                    : stragglers + " row(s) sit in the catch-all partitions: run with --ensure to give their months a partition.");
+            return stragglers == 0 ? 0 : 1;
+        }
+    }
+}

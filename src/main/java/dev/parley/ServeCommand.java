@@ -1,0 +1,94 @@
+package dev.parley;
+
+import dev.parley.config.Settings;
+import java.io.PrintWriter;
+import java.time.Clock;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {
+                "Run the Parley HTTP API.",
+                "Without DATABASE_URL it starts (or attaches to) an embedded PostgreSQL in the data folder and "
+                        + "migrates it. With DATABASE_URL it checks the schema is current and refuses to start if not, "
+                        + "unless --migrate is given. SIGTERM stops it gracefully: no new requests, in-flight ones finish."})
+final class ServeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    DatabaseOptions database;
+
+    @Option(names = "--host", description = "Address to listen on (env PARLEY_HOST, default 127.0.0.1).")
+    String host;
+
+    @Option(names = "--port", description = "Port to listen on, 0 for any free one (env PARLEY_PORT, default 8080).")
+    String port;
+
+    @Option(names = "--pool-size", description = "Database connections (env PARLEY_POOL_SIZE, default 10).")
+    String poolSize;
+
+    @Option(names = "--pool-timeout", description = "Longest wait for a connection before answering 503 (env PARLEY_POOL_TIMEOUT, default 2s).")
+    String poolTimeout;
+
+    @Option(names = "--max-body", description = "Largest request body (env PARLEY_MAX_BODY, default 8MiB).")
+    String maxBody;
+
+    @Option(names = "--max-content", description = "Largest message content, UTF-8 bytes (env PARLEY_MAX_CONTENT, default 32KiB).")
+    String maxContent;
+
+    @Option(names = "--max-metadata", description = "Largest JSON metadata/traits/state (env PARLEY_MAX_METADATA, default 16KiB).")
+    String maxMetadata;
+
+    @Option(names = "--slow-query", description = "Log statements slower than this (env PARLEY_SLOW_QUERY, default 200ms).")
+    String slowQuery;
+
+    @Option(names = "--append-writers", description = "Group-commit writer threads (env PARLEY_APPEND_WRITERS, default 2).")
+    String appendWriters;
+
+    @Option(names = "--migrate", description = "Apply pending migrations to DATABASE_URL before serving (env PARLEY_MIGRATE).")
+    boolean migrate;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        Settings settings = Settings.resolve(new Settings.Flags(database.databaseUrl, database.dataDir, host, port,
+                poolSize, poolTimeout, maxBody, maxContent, maxMetadata, slowQuery, appendWriters, migrate), System.getenv());
+        PrintWriter out = spec.commandLine().getOut();
+        Storage storage = Storage.open(settings);
+        Parley parley;
+        try {
+            parley = Parley.start(settings, storage.target(), settings.migrate() || storage.embedded(), Clock.systemUTC());
+        } catch (RuntimeException e) {
+            storage.close();
+            throw e;
+        }
+        String url = "http://" + settings.host() + ":" + parley.port();
+        out.println("Parley is serving " + url + "/v1 (API document: " + url + "/openapi.json)");
+        out.println("Database: " + storage.describe(settings));
+        if (parley.apps().isEmpty()) {
+            var created = parley.apps().create("default");
+            out.println("Created the app 'default'. Its API key, shown only this once:");
+            out.println();
+            out.println("    " + created.apiKey());
+            out.println();
+            out.println("Try: curl -H 'Authorization: Bearer " + created.apiKey() + "' " + url + "/v1/characters");
+        } else {
+            out.println("Use an app's API key (printed when it was created); 'parley apps create NAME' makes another.");
+        }
+        out.flush();
+
+        var stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("parley-shutdown").unstarted(() -> {
+            parley.close();
+            storage.close();
+            stopped.countDown();
+        }));
+        stopped.await();
+        return 0;
+    }
+}

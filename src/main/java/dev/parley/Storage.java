@@ -1,0 +1,46 @@
+package dev.parley;
+
+import dev.parley.config.DatabaseUrl;
+import dev.parley.config.Settings;
+import dev.parley.db.ConnectionTarget;
+import dev.parley.db.LocalPostgres;
+
+/** The database a command works on: the one DATABASE_URL names, or the embedded one (started or attached). */
+final class Storage implements AutoCloseable {
+    private final LocalPostgres local; // null when DATABASE_URL is used
+    private final ConnectionTarget target;
+
+    private Storage(LocalPostgres local, ConnectionTarget target) {
+        this.local = local;
+        this.target = target;
+    }
+
+    static Storage open(Settings settings) {
+        if (settings.databaseUrl().isPresent()) {
+            DatabaseUrl url = settings.databaseUrl().get();
+            return new Storage(null, new ConnectionTarget(url.jdbcUrl(), url.user(), url.password()));
+        }
+        LocalPostgres local = LocalPostgres.startOrAttach(settings.dataDir(), LocalPostgres.DURABLE);
+        return new Storage(local, local.target());
+    }
+
+    ConnectionTarget target() {
+        return target;
+    }
+
+    boolean embedded() {
+        return local != null;
+    }
+
+    String describe(Settings settings) {
+        return embedded() ? "embedded PostgreSQL in " + settings.dataDir().resolve("pg") + " (port " + local.port() + ")"
+                : settings.databaseUrl().orElseThrow().masked();
+    }
+
+    @Override
+    public void close() {
+        if (local != null) {
+            local.close();
+        }
+    }
+}

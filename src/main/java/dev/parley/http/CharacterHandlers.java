@@ -1,0 +1,68 @@
+package dev.parley.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.chat.CharacterProfile;
+import dev.parley.chat.Characters;
+import dev.parley.chat.InvalidInput;
+import dev.parley.chat.Limits;
+import io.javalin.http.Context;
+import java.util.List;
+
+/** /v1/characters */
+final class CharacterHandlers {
+    private final Characters characters;
+    private final Limits limits;
+
+    CharacterHandlers(Characters characters, Limits limits) {
+        this.characters = characters;
+        this.limits = limits;
+    }
+
+    void create(Context ctx) {
+        var input = Requests.body(ctx, Bodies.CharacterInput.class);
+        Check.requiredNonBlank("name", input.name(), Limits.MAX_NAME_BYTES);
+        ctx.status(201).json(characters.create(Auth.app(ctx), draft(input)));
+    }
+
+    void get(Context ctx) {
+        ctx.json(characters.get(Auth.app(ctx), Params.id(ctx, "character_id")));
+    }
+
+    void update(Context ctx) {
+        long characterId = Params.id(ctx, "character_id");
+        var input = Requests.body(ctx, Bodies.CharacterInput.class);
+        if (input.name() != null) {
+            Check.requiredNonBlank("name", input.name(), Limits.MAX_NAME_BYTES);
+        }
+        ctx.json(characters.update(Auth.app(ctx), characterId, draft(input)));
+    }
+
+    void list(Context ctx) {
+        JsonNode traits = Params.jsonObject(ctx, "traits", limits.maxMetadataBytes());
+        JsonNode metadata = Params.jsonObject(ctx, "metadata", limits.maxMetadataBytes());
+        int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
+        String cursor = ctx.queryParam("cursor");
+        long after = cursor == null ? 0 : Cursor.decode(Cursor.Kind.CHARACTER, 1, "cursor", cursor)[0];
+        List<CharacterProfile> page = characters.list(Auth.app(ctx), after, traits, metadata, limit);
+        String next = page.size() < limit ? null : Cursor.encode(Cursor.Kind.CHARACTER, page.getLast().id());
+        ctx.json(new Pages.CharacterPage(page, next));
+    }
+
+    private CharacterProfile.Draft draft(Bodies.CharacterInput input) {
+        List<String> suggested = input.suggestedMessages();
+        if (suggested != null) {
+            if (suggested.size() > Limits.MAX_SUGGESTED_MESSAGES) {
+                throw new InvalidInput("suggested_messages", "has " + suggested.size() + " entries; the limit is "
+                        + Limits.MAX_SUGGESTED_MESSAGES);
+            }
+            for (int i = 0; i < suggested.size(); i++) {
+                Check.required("suggested_messages[" + i + "]", suggested.get(i), limits.maxContentBytes());
+            }
+        }
+        return new CharacterProfile.Draft(input.name(),
+                Check.text("system_prompt", input.systemPrompt(), Limits.MAX_PROMPT_BYTES),
+                Check.object("traits", input.traits(), limits.maxMetadataBytes()),
+                Check.object("metadata", input.metadata(), limits.maxMetadataBytes()),
+                suggested);
+    }
+}

@@ -1,0 +1,112 @@
+package dev.parley.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.chat.InvalidInput;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * Field checks shared by every handler. Text that PostgreSQL cannot store (NUL characters, lone
+ * UTF-16 surrogates) is refused here, with the field's name, instead of failing in the database.
+ */
+final class Check {
+    private Check() {
+    }
+
+    static String required(String field, String value, int maxBytes) {
+        if (value == null) {
+            throw new InvalidInput(field, "is required");
+        }
+        return text(field, value, maxBytes);
+    }
+
+    static String requiredNonBlank(String field, String value, int maxBytes) {
+        required(field, value, maxBytes);
+        if (value.isBlank()) {
+            throw new InvalidInput(field, "must not be blank");
+        }
+        return value;
+    }
+
+    /** Null passes (the field is optional); anything else must be storable text within {@code maxBytes} UTF-8 bytes. */
+    static String text(String field, String value, int maxBytes) {
+        if (value == null) {
+            return null;
+        }
+        long bytes = 0;
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c == 0) {
+                throw new InvalidInput(field, "contains a NUL character (\\u0000), which cannot be stored");
+            }
+            if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
+                bytes += 4;
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw new InvalidInput(field, "contains an unpaired UTF-16 surrogate, which is not valid Unicode");
+            } else {
+                bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
+            }
+        }
+        if (bytes > maxBytes) {
+            throw new InvalidInput(field, "is " + bytes + " bytes (UTF-8); the limit is " + maxBytes);
+        }
+        return value;
+    }
+
+    /** Optional JSON object: must be an object (not an array or scalar), storable, and at most {@code maxBytes}. */
+    static JsonNode object(String field, JsonNode node, int maxBytes) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isObject()) {
+            throw new InvalidInput(field, "must be a JSON object");
+        }
+        return json(field, node, maxBytes);
+    }
+
+    /** Optional JSON value of any shape, storable and at most {@code maxBytes}. */
+    static JsonNode json(String field, JsonNode node, int maxBytes) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        storable(field, node);
+        int size = node.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (size > maxBytes) {
+            throw new InvalidInput(field, "is " + size + " bytes of JSON; the limit is " + maxBytes);
+        }
+        return node;
+    }
+
+    static long positive(String field, Long value) {
+        if (value == null) {
+            throw new InvalidInput(field, "is required");
+        }
+        if (value <= 0) {
+            throw new InvalidInput(field, "must be a positive id, got " + value);
+        }
+        return value;
+    }
+
+    static Long optionalPositive(String field, Long value) {
+        return value == null ? null : positive(field, value);
+    }
+
+    private static void storable(String field, JsonNode node) {
+        if (node.isTextual()) {
+            text(field, node.textValue(), Integer.MAX_VALUE);
+        } else if (node.isContainerNode()) {
+            Iterator<Map.Entry<String, JsonNode>> fields = node.fields();
+            while (fields.hasNext()) {
+                var entry = fields.next();
+                text(field, entry.getKey(), Integer.MAX_VALUE);
+                storable(field + "." + entry.getKey(), entry.getValue());
+            }
+            if (node.isArray()) {
+                for (int i = 0; i < node.size(); i++) {
+                    storable(field + "[" + i + "]", node.get(i));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+package dev.parley.http;
+
+import dev.parley.chat.ChatContext;
+import dev.parley.chat.Conversation;
+import dev.parley.chat.Conversations;
+import dev.parley.chat.InvalidInput;
+import dev.parley.chat.Limits;
+import dev.parley.chat.ReadMarkers;
+import dev.parley.chat.Stats;
+import dev.parley.json.Json;
+import io.javalin.http.Context;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** /v1/conversations: start, read, patch state, move counters, mark read, build LLM context. */
+final class ConversationHandlers {
+    private static final int MAX_TITLE_BYTES = 500;
+    private static final int MAX_COUNTERS = 100;
+    private static final int MAX_COUNTER_NAME_BYTES = 100;
+    private static final int DEFAULT_CONTEXT_MESSAGES = 20;
+
+    private final Conversations conversations;
+    private final ReadMarkers readMarkers;
+    private final ChatContext context;
+    private final Stats stats;
+    private final Limits limits;
+
+    ConversationHandlers(Conversations conversations, ReadMarkers readMarkers, ChatContext context, Stats stats, Limits limits) {
+        this.conversations = conversations;
+        this.readMarkers = readMarkers;
+        this.context = context;
+        this.stats = stats;
+        this.limits = limits;
+    }
+
+    void create(Context ctx) {
+        var input = Requests.body(ctx, Bodies.ConversationInput.class);
+        long userId = Check.positive("user_id", input.userId());
+        List<Long> characterIds = characterIds(input);
+        Map<String, Long> counters = input.counters() == null ? Map.of() : counters("counters", input.counters());
+        var draft = new Conversation.Draft(userId, characterIds, Check.text("title", input.title(), MAX_TITLE_BYTES),
+                Check.object("state", input.state(), limits.maxMetadataBytes()), Json.MAPPER.valueToTree(counters));
+        ctx.status(201).json(conversations.create(Auth.app(ctx), draft));
+    }
+
+    void get(Context ctx) {
+        ctx.json(conversations.get(Auth.app(ctx), Params.id(ctx, "conversation_id")));
+    }
+
+    void list(Context ctx) {
+        long characterId = Params.requiredId(ctx, "character_id");
+        Long userId = Params.optionalId(ctx, "user_id");
+        int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
+        String cursor = ctx.queryParam("cursor");
+        long before = cursor == null ? Long.MAX_VALUE : Cursor.decode(Cursor.Kind.CONVERSATION, 1, "cursor", cursor)[0];
+        List<Conversation> page = conversations.listByCharacter(Auth.app(ctx), characterId, userId, before, limit);
+        String next = page.size() < limit ? null : Cursor.encode(Cursor.Kind.CONVERSATION, page.getLast().id());
+        ctx.json(new Pages.ConversationPage(page, next));
+    }
+
+    void patch(Context ctx) {
+        long conversationId = Params.id(ctx, "conversation_id");
+        var input = Requests.body(ctx, Bodies.ConversationPatch.class);
+        boolean titleGiven = input.title() != null;
+        if (titleGiven && !input.title().isNull() && !input.title().isTextual()) {
+            throw new InvalidInput("title", "must be a string or null");
+        }
+        String title = titleGiven && input.title().isTextual() ? Check.text("title", input.title().textValue(), MAX_TITLE_BYTES) : null;
+        var statePatch = Check.object("state", input.state(), limits.maxMetadataBytes());
+        ctx.json(conversations.patch(Auth.app(ctx), conversationId, statePatch, titleGiven, title));
+    }
+
+    void incrementCounters(Context ctx) {
+        long conversationId = Params.id(ctx, "conversation_id");
+        var input = Requests.body(ctx, Bodies.CounterIncrements.class);
+        if (input.increments() == null || input.increments().isEmpty()) {
+            throw new InvalidInput("increments", "must name at least one counter, such as {\"affection\": 5}");
+        }
+        var deltas = counters("increments", input.increments());
+        ctx.json(new Pages.Counters(conversations.incrementCounters(Auth.app(ctx), conversationId, deltas)));
+    }
+
+    void markRead(Context ctx) {
+        long conversationId = Params.id(ctx, "conversation_id");
+        var input = Requests.body(ctx, Bodies.ReadInput.class);
+        long messageId = Check.positive("message_id", input.messageId());
+        Long characterId = Check.optionalPositive("character_id", input.characterId());
+        ctx.json(readMarkers.markRead(Auth.app(ctx), conversationId, messageId, characterId));
+    }
+
+    void context(Context ctx) {
+        long conversationId = Params.id(ctx, "conversation_id");
+        int messages = Params.limit(ctx, "messages", DEFAULT_CONTEXT_MESSAGES, Limits.MAX_HISTORY_PAGE);
+        Long characterId = Params.optionalId(ctx, "character_id");
+        ctx.json(context.build(Auth.app(ctx), conversationId, characterId, messages));
+    }
+
+    void stats(Context ctx) {
+        ctx.json(stats.conversation(Auth.app(ctx), Params.id(ctx, "conversation_id")));
+    }
+
+    private static List<Long> characterIds(Bodies.ConversationInput input) {
+        if (input.characterId() != null && input.characterIds() != null) {
+            throw new InvalidInput("character_ids", "cannot be given together with character_id");
+        }
+        if (input.characterId() != null) {
+            return List.of(Check.positive("character_id", input.characterId()));
+        }
+        if (input.characterIds() == null || input.characterIds().isEmpty()) {
+            throw new InvalidInput("character_id", "is required (or character_ids for a group chat)");
+        }
+        if (input.characterIds().size() > Limits.MAX_GROUP_CHARACTERS) {
+            throw new InvalidInput("character_ids", "has " + input.characterIds().size() + " entries; the limit is "
+                    + Limits.MAX_GROUP_CHARACTERS);
+        }
+        List<Long> ids = new ArrayList<>();
+        for (int i = 0; i < input.characterIds().size(); i++) {
+            ids.add(Check.positive("character_ids[" + i + "]", input.characterIds().get(i)));
+        }
+        return ids;
+    }
+
+    private static Map<String, Long> counters(String field, Map<String, Long> counters) {
+        if (counters.size() > MAX_COUNTERS) {
+            throw new InvalidInput(field, "has " + counters.size() + " counters; the limit is " + MAX_COUNTERS);
+        }
+        counters.forEach((name, value) -> {
+            Check.requiredNonBlank(field + "." + name, name, MAX_COUNTER_NAME_BYTES);
+            if (value == null) {
+                throw new InvalidInput(field + "." + name, "must be an integer");
+            }
+        });
+        return counters;
+    }
+}

@@ -1,0 +1,53 @@
+package dev.parley.http;
+
+import dev.parley.chat.InvalidInput;
+import java.nio.ByteBuffer;
+import java.util.Base64;
+
+/**
+ * Opaque pagination cursors: a kind letter and one or two positions, base64url-encoded. A cursor
+ * only moves the caller within its own app's data (every query is scoped by app), so it needs no
+ * signature, only strict parsing: a cursor from another endpoint is refused.
+ */
+final class Cursor {
+    enum Kind {
+        MESSAGE('m'), INBOX('i'), CHARACTER('c'), CONVERSATION('v');
+
+        final char tag;
+
+        Kind(char tag) {
+            this.tag = tag;
+        }
+    }
+
+    private Cursor() {
+    }
+
+    static String encode(Kind kind, long... positions) {
+        ByteBuffer buffer = ByteBuffer.allocate(1 + 8 * positions.length);
+        buffer.put((byte) kind.tag);
+        for (long position : positions) {
+            buffer.putLong(position);
+        }
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(buffer.array());
+    }
+
+    /** The positions in a cursor of this kind; {@code name} is the query parameter that carried it. */
+    static long[] decode(Kind kind, int positions, String name, String raw) {
+        byte[] bytes;
+        try {
+            bytes = Base64.getUrlDecoder().decode(raw);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidInput(name, "is not a valid cursor");
+        }
+        if (bytes.length != 1 + 8 * positions || bytes[0] != (byte) kind.tag) {
+            throw new InvalidInput(name, "is not a cursor issued by this endpoint");
+        }
+        ByteBuffer buffer = ByteBuffer.wrap(bytes, 1, bytes.length - 1);
+        long[] result = new long[positions];
+        for (int i = 0; i < positions; i++) {
+            result[i] = buffer.getLong();
+        }
+        return result;
+    }
+}

@@ -1,0 +1,111 @@
+package dev.parley.http;
+
+import dev.parley.apps.ApiKeys;
+import dev.parley.chat.ChatContext;
+import dev.parley.chat.Characters;
+import dev.parley.chat.Conversations;
+import dev.parley.chat.GroupCommit;
+import dev.parley.chat.Inbox;
+import dev.parley.chat.Limits;
+import dev.parley.chat.MessageLog;
+import dev.parley.chat.ReadMarkers;
+import dev.parley.chat.Stats;
+import dev.parley.chat.Users;
+import dev.parley.db.Database;
+import dev.parley.metrics.Metrics;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.server.handler.GracefulHandler;
+
+/** The HTTP server: Javalin on Jetty 12 with virtual threads, the route table, and problem+json for every error. */
+public final class HttpServer implements AutoCloseable {
+    private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(20);
+
+    /** What the routes need, wired by hand in {@code Parley}. */
+    public record Services(Database database, ApiKeys apiKeys, Characters characters, Users users,
+                           Conversations conversations, MessageLog messageLog, GroupCommit appends, Inbox inbox,
+                           ReadMarkers readMarkers, ChatContext context, Stats stats, Limits limits,
+                           PrometheusMeterRegistry registry) {
+    }
+
+    private final Javalin app;
+    private final List<Route> routes;
+
+    private HttpServer(Javalin app, List<Route> routes) {
+        this.app = app;
+        this.routes = routes;
+    }
+
+    public static HttpServer start(Services services, String host, int port, long maxBodyBytes) {
+        List<Route> routes = Routes.table(
+                new CharacterHandlers(services.characters(), services.limits()),
+                new UserHandlers(services.users(), services.inbox(), services.stats(), services.limits()),
+                new ConversationHandlers(services.conversations(), services.readMarkers(), services.context(),
+                        services.stats(), services.limits()),
+                new MessageHandlers(services.appends(), services.messageLog(), services.limits()),
+                new MetaHandlers(services.database(), services.stats(), services.registry()));
+        var auth = new Auth(services.apiKeys());
+        Javalin app = Javalin.create(config -> {
+            config.startup.showJavalinBanner = false;
+            config.concurrency.useVirtualThreads = true;
+            config.http.maxRequestSize = maxBodyBytes;
+            config.http.defaultContentType = "application/json";
+            config.jsonMapper(new io.javalin.json.JavalinJackson(dev.parley.json.Json.MAPPER, true));
+            config.jetty.modifyServer(server -> {
+                server.insertHandler(new GracefulHandler());
+                server.setStopTimeout(DRAIN_TIMEOUT.toMillis());
+                server.setErrorHandler(new JsonErrorHandler());
+            });
+            config.jetty.modifyServletContextHandler(handler -> handler.setErrorHandler(new JsonErrorHandler()));
+            config.routes.before("/v1/*", auth::authenticate);
+            for (Route route : routes) {
+                config.routes.addHttpHandler(route.method(), route.path(), route.handler());
+            }
+            config.http.prefer405over404 = true;
+            config.routes.exception(HttpResponseException.class, (e, ctx) -> Problems.respond(e, ctx));
+            config.routes.exception(Exception.class, (e, ctx) -> Problems.respond(e, ctx));
+            config.routes.error(404, HttpServer::unrouted);
+            config.routes.error(405, HttpServer::unrouted);
+            config.requestLogger.http((ctx, millis) -> record(services.registry(), ctx, millis));
+        });
+        app.start(host, port);
+        return new HttpServer(app, routes);
+    }
+
+    /** Javalin's own 404/405 (no matching route) carry no body of ours yet: give them a problem document. */
+    private static void unrouted(Context ctx) {
+        if (!Problems.written(ctx)) {
+            Problems.respond(new HttpResponseException(ctx.statusCode(), "no route matches " + ctx.method() + " " + ctx.path()), ctx);
+        }
+    }
+
+    private static void record(PrometheusMeterRegistry registry, Context ctx, Float millis) {
+        String route = ctx.endpoint() == null ? "unmatched" : ctx.endpoint().path;
+        Timer.builder(Metrics.HTTP_SECONDS).description(Metrics.HTTP_SECONDS_HELP)
+                .tag("method", ctx.method().name()).tag("route", route).tag("status", String.valueOf(ctx.statusCode()))
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofNanos(100_000)).maximumExpectedValue(Duration.ofSeconds(10))
+                .register(registry)
+                .record((long) (millis * 1_000_000), TimeUnit.NANOSECONDS);
+    }
+
+    public int port() {
+        return app.port();
+    }
+
+    List<Route> routes() {
+        return routes;
+    }
+
+    /** Stops taking connections, lets in-flight requests finish (up to 20 s), then stops. */
+    @Override
+    public void close() {
+        app.stop();
+    }
+}

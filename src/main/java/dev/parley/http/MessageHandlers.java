@@ -1,0 +1,152 @@
+package dev.parley.http;
+
+import dev.parley.chat.GroupCommit;
+import dev.parley.chat.InvalidInput;
+import dev.parley.chat.Limits;
+import dev.parley.chat.Message;
+import dev.parley.chat.MessageLog;
+import dev.parley.chat.NewMessage;
+import io.javalin.http.Context;
+import java.util.ArrayList;
+import java.util.List;
+
+/** /v1/conversations/{conversation_id}/messages: append, history, edit, delete, replies. */
+final class MessageHandlers {
+    static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+    static final String REPLAYED = "Idempotent-Replayed";
+
+    private final GroupCommit appends;
+    private final MessageLog log;
+    private final Limits limits;
+
+    MessageHandlers(GroupCommit appends, MessageLog log, Limits limits) {
+        this.appends = appends;
+        this.log = log;
+        this.limits = limits;
+    }
+
+    void append(Context ctx) {
+        long conversationId = Params.id(ctx, "conversation_id");
+        var input = Requests.body(ctx, Bodies.MessageInput.class);
+        String key = headerKey(ctx);
+        if (key != null && input.idempotencyKey() != null && !key.equals(input.idempotencyKey())) {
+            throw new InvalidInput("idempotency_key", "differs from the Idempotency-Key header; send one or the other");
+        }
+        NewMessage message = newMessage("", input, key != null ? key : input.idempotencyKey());
+        var appended = appends.append(Auth.app(ctx), conversationId, List.of(message)).getFirst();
+        if (appended.replayed()) {
+            ctx.header(REPLAYED, "true");
+        }
+        ctx.status(appended.replayed() ? 200 : 201).json(appended.message());
+    }
+
+    void appendBatch(Context ctx) {
+        long conversationId = Params.id(ctx, "conversation_id");
+        var input = Requests.body(ctx, Bodies.MessageBatch.class);
+        if (input.messages() == null || input.messages().isEmpty()) {
+            throw new InvalidInput("messages", "must hold at least one message");
+        }
+        if (input.messages().size() > Limits.MAX_BATCH) {
+            throw new InvalidInput("messages", "holds " + input.messages().size() + " messages; the limit is " + Limits.MAX_BATCH);
+        }
+        String headerKey = headerKey(ctx);
+        List<NewMessage> messages = new ArrayList<>();
+        for (int i = 0; i < input.messages().size(); i++) {
+            var item = input.messages().get(i);
+            if (item == null) {
+                throw new InvalidInput("messages[" + i + "]", "must be a message object");
+            }
+            // With a header key the batch as a whole is idempotent: message i is stored under "<key>:<i>".
+            String key = item.idempotencyKey() != null ? item.idempotencyKey()
+                    : headerKey != null ? headerKey + ":" + i : null;
+            messages.add(newMessage("messages[" + i + "].", item, key));
+        }
+        var appended = appends.append(Auth.app(ctx), conversationId, messages);
+        boolean allReplayed = appended.stream().allMatch(GroupCommit.Appended::replayed);
+        if (allReplayed) {
+            ctx.header(REPLAYED, "true");
+        }
+        ctx.status(allReplayed ? 200 : 201).json(new Pages.AppendedMessages(appended.stream()
+                .map(a -> new Pages.AppendedMessage(a.message(), a.replayed())).toList()));
+    }
+
+    void history(Context ctx) {
+        long conversationId = Params.id(ctx, "conversation_id");
+        int limit = Params.limit(ctx, "limit", Limits.DEFAULT_HISTORY_PAGE, Limits.MAX_HISTORY_PAGE);
+        String before = ctx.queryParam("before");
+        String after = ctx.queryParam("after");
+        if (before != null && after != null) {
+            throw new InvalidInput("before", "cannot be combined with after; page one way at a time");
+        }
+        MessageLog.Position position = before != null
+                ? new MessageLog.Position.Before(Cursor.decode(Cursor.Kind.MESSAGE, 1, "before", before)[0])
+                : after != null
+                ? new MessageLog.Position.After(Cursor.decode(Cursor.Kind.MESSAGE, 1, "after", after)[0])
+                : new MessageLog.Position.Latest();
+        MessageLog.Page page = log.history(Auth.app(ctx), conversationId, position, limit);
+        List<Message> messages = page.messages();
+        String older = messages.isEmpty() ? null : Cursor.encode(Cursor.Kind.MESSAGE, messages.getFirst().id());
+        String newer = messages.isEmpty() ? after : Cursor.encode(Cursor.Kind.MESSAGE, messages.getLast().id());
+        ctx.json(new Pages.HistoryPage(messages, page.hasOlder(), page.hasNewer(), older, newer));
+    }
+
+    void get(Context ctx) {
+        ctx.json(log.get(Auth.app(ctx), Params.id(ctx, "conversation_id"), Params.id(ctx, "message_id")));
+    }
+
+    void edit(Context ctx) {
+        long conversationId = Params.id(ctx, "conversation_id");
+        long messageId = Params.id(ctx, "message_id");
+        var input = Requests.body(ctx, Bodies.MessageEdit.class);
+        if (input.content() == null && input.metadata() == null && input.attachments() == null) {
+            throw new InvalidInput("content", "nothing to change: give content, metadata or attachments");
+        }
+        if (input.content() != null) {
+            Check.required("content", input.content(), limits.maxContentBytes());
+        }
+        ctx.json(log.edit(Auth.app(ctx), conversationId, messageId, input.content(),
+                input.metadata() != null, Check.object("metadata", input.metadata(), limits.maxMetadataBytes()),
+                input.attachments() != null, Check.json("attachments", input.attachments(), limits.maxMetadataBytes())));
+    }
+
+    void delete(Context ctx) {
+        long conversationId = Params.id(ctx, "conversation_id");
+        long messageId = Params.id(ctx, "message_id");
+        if (Params.flag(ctx, "hard")) {
+            log.hardDelete(Auth.app(ctx), conversationId, messageId);
+            ctx.status(204);
+        } else {
+            ctx.json(log.softDelete(Auth.app(ctx), conversationId, messageId));
+        }
+    }
+
+    void replies(Context ctx) {
+        long conversationId = Params.id(ctx, "conversation_id");
+        long messageId = Params.id(ctx, "message_id");
+        int limit = Params.limit(ctx, "limit", Limits.DEFAULT_HISTORY_PAGE, Limits.MAX_HISTORY_PAGE);
+        String cursor = ctx.queryParam("cursor");
+        long after = cursor == null ? 0 : Cursor.decode(Cursor.Kind.MESSAGE, 1, "cursor", cursor)[0];
+        List<Message> page = log.replies(Auth.app(ctx), conversationId, messageId, after, limit);
+        String next = page.size() < limit ? null : Cursor.encode(Cursor.Kind.MESSAGE, page.getLast().id());
+        ctx.json(new Pages.MessagePage(page, next));
+    }
+
+    private NewMessage newMessage(String prefix, Bodies.MessageInput input, String key) {
+        String role = input.role() == null ? "user" : input.role();
+        if (!Message.ROLES.contains(role)) {
+            throw new InvalidInput(prefix + "role", "must be one of user, assistant, system, tool; got '" + Params.printable(role) + "'");
+        }
+        return new NewMessage(role,
+                Check.required(prefix + "content", input.content(), limits.maxContentBytes()),
+                Check.optionalPositive(prefix + "character_id", input.characterId()),
+                Check.object(prefix + "metadata", input.metadata(), limits.maxMetadataBytes()),
+                Check.json(prefix + "attachments", input.attachments(), limits.maxMetadataBytes()),
+                Check.optionalPositive(prefix + "reply_to_id", input.replyToId()),
+                key == null ? null : Check.requiredNonBlank(prefix + "idempotency_key", key, Limits.MAX_IDEMPOTENCY_KEY_BYTES));
+    }
+
+    private static String headerKey(Context ctx) {
+        String key = ctx.header(IDEMPOTENCY_KEY);
+        return key == null ? null : Check.requiredNonBlank(IDEMPOTENCY_KEY, key, Limits.MAX_IDEMPOTENCY_KEY_BYTES);
+    }
+}

@@ -1,0 +1,167 @@
+package dev.parley.http;
+
+import com.fasterxml.jackson.annotation.JsonFormat;
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.json.Json;
+import java.lang.reflect.ParameterizedType;
+import java.lang.reflect.RecordComponent;
+import java.lang.reflect.Type;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Builds the OpenAPI 3.1 document from the route table and the records the routes read and write. */
+final class OpenApi {
+    private static final Pattern PATH_PARAM = Pattern.compile("\\{([a-z_]+)}");
+    private static final PropertyNamingStrategies.NamingBase SNAKE =
+            (PropertyNamingStrategies.NamingBase) PropertyNamingStrategies.SNAKE_CASE;
+
+    private final ObjectNode schemas = Json.MAPPER.createObjectNode();
+
+    private OpenApi() {
+    }
+
+    static byte[] document(Collection<Route> routes) {
+        return Json.writeBytes(new OpenApi().build(routes));
+    }
+
+    private ObjectNode build(Collection<Route> routes) {
+        ObjectNode doc = Json.MAPPER.createObjectNode();
+        doc.put("openapi", "3.1.0");
+        doc.putObject("info").put("title", "Parley").put("version", "1")
+                .put("description", "The conversation store for AI chat applications. Ids are strings of digits. "
+                        + "Errors are application/problem+json (RFC 9457).");
+        ObjectNode paths = doc.putObject("paths");
+        for (Route route : routes) {
+            ObjectNode item = paths.has(route.path()) ? (ObjectNode) paths.get(route.path()) : paths.putObject(route.path());
+            item.set(route.method().name().toLowerCase(Locale.ROOT), operation(route));
+        }
+        ObjectNode components = doc.putObject("components");
+        schemas.set("Problem", schemaOfRecord(Problem.class));
+        components.set("schemas", schemas);
+        components.putObject("securitySchemes").putObject("apiKey")
+                .put("type", "http").put("scheme", "bearer").put("description", "the app's API key (pk_...)");
+        return doc;
+    }
+
+    private ObjectNode operation(Route route) {
+        ObjectNode op = Json.MAPPER.createObjectNode();
+        op.put("operationId", route.operationId()).put("summary", route.summary());
+        ArrayNode parameters = op.putArray("parameters");
+        Matcher m = PATH_PARAM.matcher(route.path());
+        while (m.find()) {
+            parameters.addObject().put("name", m.group(1)).put("in", "path").put("required", true)
+                    .set("schema", idSchema());
+        }
+        for (Route.QueryParam q : route.query()) {
+            ObjectNode p = parameters.addObject().put("name", q.name()).put("in", "query").put("description", q.description());
+            p.putObject("schema").put("type", q.type());
+        }
+        if (route.operationId().startsWith("append")) {
+            parameters.addObject().put("name", MessageHandlers.IDEMPOTENCY_KEY).put("in", "header")
+                    .put("description", "a client-chosen key; a retry with the same key returns the stored message")
+                    .putObject("schema").put("type", "string");
+        }
+        if (route.body() != null) {
+            op.putObject("requestBody").put("required", true).putObject("content").putObject("application/json")
+                    .set("schema", ref(route.body()));
+        }
+        ObjectNode responses = op.putObject("responses");
+        ObjectNode ok = responses.putObject(String.valueOf(route.status())).put("description", "success");
+        if (route.response() != null) {
+            ok.putObject("content").putObject("application/json").set("schema", ref(route.response()));
+        }
+        responses.putObject("default").put("description", "an error, as a problem document")
+                .putObject("content").putObject(Problem.CONTENT_TYPE).set("schema", ref(Problem.class));
+        if (route.authenticated()) {
+            op.putArray("security").addObject().putArray("apiKey");
+        } else {
+            op.putArray("security");
+        }
+        return op;
+    }
+
+    private ObjectNode ref(Class<?> type) {
+        String name = type.getSimpleName();
+        if (!schemas.has(name)) {
+            schemas.putObject(name); // placeholder first: records may refer to themselves
+            schemas.set(name, schemaOfRecord(type));
+        }
+        return Json.MAPPER.createObjectNode().put("$ref", "#/components/schemas/" + name);
+    }
+
+    private ObjectNode schemaOfRecord(Class<?> type) {
+        if (!type.isRecord()) {
+            throw new IllegalArgumentException(type + " is not a record; the API document describes records only");
+        }
+        ObjectNode schema = Json.MAPPER.createObjectNode().put("type", "object");
+        ObjectNode properties = schema.putObject("properties");
+        for (RecordComponent component : type.getRecordComponents()) {
+            if (component.getAccessor().isAnnotationPresent(JsonIgnore.class) || component.isAnnotationPresent(JsonIgnore.class)) {
+                continue;
+            }
+            boolean idAsString = component.isAnnotationPresent(JsonFormat.class)
+                    && component.getAnnotation(JsonFormat.class).shape() == JsonFormat.Shape.STRING;
+            properties.set(SNAKE.translate(component.getName()), schemaOf(component.getGenericType(), idAsString,
+                    type.getEnclosingClass() == Bodies.class));
+        }
+        return schema;
+    }
+
+    private JsonNode schemaOf(Type type, boolean idAsString, boolean request) {
+        if (type instanceof ParameterizedType p) {
+            Class<?> raw = (Class<?>) p.getRawType();
+            Type[] args = p.getActualTypeArguments();
+            if (Collection.class.isAssignableFrom(raw)) {
+                ObjectNode array = Json.MAPPER.createObjectNode().put("type", "array");
+                array.set("items", args[0] == String.class ? stringSchema() : schemaOf(args[0], idAsString, request));
+                return array;
+            }
+            if (Map.class.isAssignableFrom(raw)) {
+                ObjectNode map = Json.MAPPER.createObjectNode().put("type", "object");
+                map.set("additionalProperties", schemaOf(args[1], false, false));
+                return map;
+            }
+        }
+        Class<?> c = (Class<?>) type;
+        if (c == String.class) {
+            return stringSchema();
+        }
+        if (c == long.class || c == Long.class || c == int.class || c == Integer.class) {
+            if (idAsString) {
+                return idSchema();
+            }
+            if (request) {
+                ObjectNode either = Json.MAPPER.createObjectNode();
+                either.putArray("type").add("string").add("integer");
+                return either.put("description", "an id: a string of digits (or a number)");
+            }
+            return Json.MAPPER.createObjectNode().put("type", "integer").put("format", "int64");
+        }
+        if (c == boolean.class || c == Boolean.class) {
+            return Json.MAPPER.createObjectNode().put("type", "boolean");
+        }
+        if (c == Instant.class) {
+            return Json.MAPPER.createObjectNode().put("type", "string").put("format", "date-time");
+        }
+        if (JsonNode.class.isAssignableFrom(c)) {
+            return Json.MAPPER.createObjectNode().put("description", "any JSON value");
+        }
+        return ref(c);
+    }
+
+    private static ObjectNode stringSchema() {
+        return Json.MAPPER.createObjectNode().put("type", "string");
+    }
+
+    private static ObjectNode idSchema() {
+        return Json.MAPPER.createObjectNode().put("type", "string").put("pattern", "^[0-9]{1,19}$");
+    }
+}

@@ -1,0 +1,43 @@
+package dev.parley.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.chat.CharacterProfile;
+import dev.parley.chat.Conversation;
+import dev.parley.chat.Inbox;
+import dev.parley.chat.Message;
+import java.util.List;
+
+/** Response bodies that wrap lists; {@code next_cursor} is null on the last page. */
+final class Pages {
+    private Pages() {
+    }
+
+    record CharacterPage(List<CharacterProfile> characters, String nextCursor) {
+    }
+
+    record ConversationPage(List<Conversation> conversations, String nextCursor) {
+    }
+
+    record InboxPage(List<Inbox.Entry> conversations, String nextCursor) {
+    }
+
+    /**
+     * Messages oldest first. Pass {@code older_cursor} as {@code before} for the page before this one,
+     * {@code newer_cursor} as {@code after} for newer messages (or to poll for new ones).
+     */
+    record HistoryPage(List<Message> messages, boolean hasOlder, boolean hasNewer, String olderCursor, String newerCursor) {
+    }
+
+    record MessagePage(List<Message> messages, String nextCursor) {
+    }
+
+    /** Appended messages; {@code replayed} flags those an earlier attempt with the same Idempotency-Key had stored. */
+    record AppendedMessages(List<AppendedMessage> messages) {
+    }
+
+    record AppendedMessage(Message message, boolean replayed) {
+    }
+
+    record Counters(JsonNode counters) {
+    }
+}

@@ -1,0 +1,102 @@
+package dev.parley.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.chat.InvalidInput;
+import dev.parley.json.Json;
+import io.javalin.http.Context;
+
+/** Path and query parameters, parsed and bounded, with errors that name the parameter. */
+final class Params {
+    private static final int MAX_ID_DIGITS = 19;
+
+    private Params() {
+    }
+
+    /** A path id: digits only, positive, within 64 bits. */
+    static long id(Context ctx, String name) {
+        return parseId(name, ctx.pathParam(name));
+    }
+
+    static Long optionalId(Context ctx, String name) {
+        String raw = ctx.queryParam(name);
+        return raw == null ? null : parseId(name, raw);
+    }
+
+    static long requiredId(Context ctx, String name) {
+        String raw = ctx.queryParam(name);
+        if (raw == null) {
+            throw new InvalidInput(name, "is a required query parameter");
+        }
+        return parseId(name, raw);
+    }
+
+    static long parseId(String name, String raw) {
+        if (raw.isEmpty() || raw.length() > MAX_ID_DIGITS || !raw.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            throw new InvalidInput(name, "must be a positive integer id, got '" + printable(raw) + "'");
+        }
+        long value;
+        try {
+            value = Long.parseLong(raw);
+        } catch (NumberFormatException e) {
+            throw new InvalidInput(name, "is out of range: '" + raw + "'");
+        }
+        if (value <= 0) {
+            throw new InvalidInput(name, "must be a positive integer id, got '" + raw + "'");
+        }
+        return value;
+    }
+
+    /** An integer query parameter between 1 and {@code max}, or {@code fallback} when absent. */
+    static int limit(Context ctx, String name, int fallback, int max) {
+        String raw = ctx.queryParam(name);
+        if (raw == null) {
+            return fallback;
+        }
+        int value;
+        try {
+            value = Integer.parseInt(raw);
+        } catch (NumberFormatException e) {
+            throw new InvalidInput(name, "must be an integer between 1 and " + max + ", got '" + printable(raw) + "'");
+        }
+        if (value < 1 || value > max) {
+            throw new InvalidInput(name, "must be between 1 and " + max + ", got " + value);
+        }
+        return value;
+    }
+
+    static boolean flag(Context ctx, String name) {
+        String raw = ctx.queryParam(name);
+        if (raw == null) {
+            return false;
+        }
+        return switch (raw) {
+            case "true", "1" -> true;
+            case "false", "0" -> false;
+            default -> throw new InvalidInput(name, "must be true or false, got '" + printable(raw) + "'");
+        };
+    }
+
+    /** A JSON object given in a query parameter, such as {@code traits={"energy":"calm"}}. */
+    static JsonNode jsonObject(Context ctx, String name, int maxBytes) {
+        String raw = ctx.queryParam(name);
+        if (raw == null) {
+            return null;
+        }
+        JsonNode node;
+        try {
+            node = Json.MAPPER.readTree(raw);
+        } catch (Exception e) {
+            throw new InvalidInput(name, "must be a JSON object such as {\"energy\":\"calm\"}");
+        }
+        if (node == null || !node.isObject() || node.isEmpty()) {
+            throw new InvalidInput(name, "must be a non-empty JSON object such as {\"energy\":\"calm\"}");
+        }
+        return Check.json(name, node, maxBytes);
+    }
+
+    /** The value as it may safely be echoed in an error: at most 40 characters. */
+    static String printable(String raw) {
+        String shown = raw.length() > 40 ? raw.substring(0, 40) + "..." : raw;
+        return shown.replaceAll("\\p{Cntrl}", "?");
+    }
+}

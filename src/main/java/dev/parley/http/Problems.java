@@ -1,0 +1,87 @@
+package dev.parley.http;
+
+import dev.parley.chat.Conflict;
+import dev.parley.chat.GroupCommit;
+import dev.parley.chat.InvalidInput;
+import dev.parley.chat.NotFound;
+import dev.parley.db.DatabaseUnavailable;
+import dev.parley.db.PoolSaturated;
+import dev.parley.json.Json;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import java.util.List;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The one place where failures become HTTP responses. A 500 means a bug, and is logged with an id the client sees. */
+final class Problems {
+    private static final Logger LOG = LoggerFactory.getLogger(Problems.class);
+
+    private Problems() {
+    }
+
+    private static final String WRITTEN = "parley.problem-written";
+
+    /** Writes the problem for {@code failure} to the response. */
+    static void respond(Throwable failure, Context ctx) {
+        ctx.attribute(WRITTEN, true);
+        Problem problem = toProblem(failure, ctx.path());
+        ctx.status(problem.status());
+        switch (failure) {
+            case Unauthorized u -> ctx.header("WWW-Authenticate", "Bearer realm=\"parley\"");
+            case PoolSaturated p -> ctx.header("Retry-After", "1");
+            case DatabaseUnavailable d -> ctx.header("Retry-After", "2");
+            case GroupCommit.ShuttingDown s -> ctx.header("Retry-After", "1");
+            default -> {
+            }
+        }
+        ctx.contentType(Problem.CONTENT_TYPE).result(Json.writeBytes(problem));
+    }
+
+    static Problem toProblem(Throwable failure, String path) {
+        return switch (failure) {
+            case InvalidInput e -> new Problem(Problem.TYPE_BASE + "invalid-request", "Invalid request", 400,
+                    e.getMessage(), path, List.of(new Problem.FieldError(e.field(), e.getMessage())));
+            case BadRequest e -> new Problem(Problem.TYPE_BASE + e.slug(), "Invalid request", e.status(), e.getMessage(), path,
+                    e.field() == null ? null : List.of(new Problem.FieldError(e.field(), e.getMessage())));
+            case NotFound e -> Problem.of(404, "not-found", "Not found", e.getMessage(), path);
+            case Conflict e -> Problem.of(409, e.type(), "Conflict", e.getMessage(), path);
+            case Unauthorized e -> Problem.of(401, "unauthorized", "Unauthorized", e.getMessage(), path);
+            case PoolSaturated e -> Problem.of(503, "pool-saturated", "Service busy", e.getMessage(), path);
+            case DatabaseUnavailable e -> Problem.of(503, "database-unavailable", "Database unavailable", e.getMessage(), path);
+            case GroupCommit.ShuttingDown e -> Problem.of(503, "shutting-down", "Shutting down", e.getMessage(), path);
+            case GroupCommit.AppendNotConfirmed e -> Problem.of(503, "append-not-confirmed", "Append not confirmed", e.getMessage(), path);
+            case HttpResponseException e -> fromJavalin(e, path);
+            default -> internal(failure, path);
+        };
+    }
+
+    private static Problem fromJavalin(HttpResponseException e, String path) {
+        return switch (e.getStatus()) {
+            case 404 -> Problem.of(404, "not-found", "Not found", "no route matches " + path, path);
+            case 405 -> Problem.of(405, "method-not-allowed", "Method not allowed", e.getMessage(), path);
+            case 413 -> Problem.of(413, "payload-too-large", "Payload too large",
+                    "the request body is larger than the limit (PARLEY_MAX_BODY)", path);
+            default -> Problem.of(e.getStatus(), "http-" + e.getStatus(), e.getMessage(), e.getMessage(), path);
+        };
+    }
+
+    private static Problem internal(Throwable failure, String path) {
+        String id = UUID.randomUUID().toString();
+        LOG.error("internal error {} on {}", id, path, failure);
+        return Problem.of(500, "internal-error", "Internal error",
+                "an internal error occurred; it is logged as " + id, path);
+    }
+
+    /** Problems Jetty itself raises before a request reaches a route (an unparseable URI, say). */
+    static Problem fromStatus(int status, String message, String path) {
+        return Problem.of(status, "http-" + status, message == null ? "HTTP " + status : message,
+                message == null ? "HTTP " + status : message, path);
+    }
+
+    /** Whether {@link #respond} already wrote this response's body. */
+    static boolean written(Context ctx) {
+        return Boolean.TRUE.equals(ctx.attribute(WRITTEN));
+    }
+}

@@ -1,0 +1,106 @@
+package dev.parley.http;
+
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.cfg.CoercionAction;
+import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.type.LogicalType;
+import dev.parley.json.Json;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.util.stream.Collectors;
+
+/** Reads a request body into its record, turning every way it can be wrong into a 4xx that names the field. */
+final class Requests {
+    private static final ObjectReader STRICT;
+
+    static {
+        var mapper = Json.MAPPER.copy();
+        mapper.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES,
+                DeserializationFeature.FAIL_ON_NUMBERS_FOR_ENUMS);
+        // "content": 12 is a mistake, not the string "12"; ids may come as "123" or 123.
+        mapper.coercionConfigFor(LogicalType.Textual)
+                .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
+                .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
+                .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail);
+        mapper.coercionConfigFor(LogicalType.Boolean).setCoercion(CoercionInputShape.String, CoercionAction.Fail);
+        mapper.coercionConfigFor(LogicalType.Integer).setCoercion(CoercionInputShape.Float, CoercionAction.Fail);
+        mapper.coercionConfigFor(LogicalType.Collection).setCoercion(CoercionInputShape.String, CoercionAction.Fail);
+        STRICT = mapper.reader();
+    }
+
+    private Requests() {
+    }
+
+    static <T> T body(Context ctx, Class<T> type) {
+        String contentType = ctx.contentType();
+        if (contentType != null && !isJson(contentType)) {
+            throw new BadRequest(415, "unsupported-media-type", null,
+                    "the request body must be JSON (Content-Type: application/json), not " + contentType);
+        }
+        byte[] bytes = ctx.bodyAsBytes();
+        if (bytes.length == 0) {
+            throw new BadRequest(400, "missing-body", null, "this request needs a JSON body");
+        }
+        T value;
+        try {
+            value = STRICT.readValue(bytes, type);
+        } catch (IOException e) {
+            throw describe(e);
+        }
+        if (value == null) {
+            throw new BadRequest(400, "malformed-json", null, "the request body must be a JSON object, not null");
+        }
+        return value;
+    }
+
+    private static boolean isJson(String contentType) {
+        String mediaType = contentType.split(";", 2)[0].strip().toLowerCase(java.util.Locale.ROOT);
+        return mediaType.equals("application/json") || mediaType.endsWith("+json");
+    }
+
+    private static BadRequest describe(IOException e) {
+        return switch (e) {
+            case UnrecognizedPropertyException u -> new BadRequest(400, "invalid-request", path(u),
+                    path(u) + " is not a field of this request; known fields: " + u.getKnownPropertyIds());
+            case MismatchedInputException m when !m.getPath().isEmpty() -> new BadRequest(400, "invalid-request", path(m),
+                    path(m) + " " + expected(m));
+            case StreamConstraintsException s -> new BadRequest(400, "malformed-json", null,
+                    "the JSON is nested too deeply: " + s.getOriginalMessage());
+            case JsonParseException p -> new BadRequest(400, "malformed-json", null,
+                    "the body is not valid JSON (UTF-8): " + p.getOriginalMessage());
+            case JsonProcessingException p -> new BadRequest(400, "malformed-json", null,
+                    "the body is not valid JSON (UTF-8): " + p.getOriginalMessage());
+            default -> new BadRequest(400, "malformed-json", null, "the body could not be read: " + e.getMessage());
+        };
+    }
+
+    private static String expected(MismatchedInputException m) {
+        Class<?> target = m.getTargetType();
+        if (target == null) {
+            return "has the wrong type";
+        }
+        String name = switch (target.getSimpleName()) {
+            case "String" -> "a string";
+            case "Long", "long", "Integer", "int" -> "an integer (ids may also be given as strings of digits)";
+            case "Boolean", "boolean" -> "true or false";
+            case "List" -> "an array";
+            default -> target.isRecord() || target.getSimpleName().equals("Map") ? "an object" : "a " + target.getSimpleName();
+        };
+        return "must be " + name;
+    }
+
+    /** The JSON path of the failure in snake_case as sent: messages[2].content. */
+    private static String path(JsonMappingException e) {
+        return e.getPath().stream()
+                .map(ref -> ref.getFieldName() != null ? "." + ref.getFieldName() : "[" + ref.getIndex() + "]")
+                .collect(Collectors.joining())
+                .replaceFirst("^\\.", "");
+    }
+}

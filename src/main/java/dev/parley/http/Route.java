@@ -1,0 +1,50 @@
+package dev.parley.http;
+
+import io.javalin.http.Handler;
+import io.javalin.http.HandlerType;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One row of the route table: what it answers, what it runs, and what the OpenAPI document says
+ * about it. The document is generated from these rows, so a route cannot exist undocumented.
+ */
+record Route(
+        HandlerType method,
+        String path,
+        String operationId,
+        String summary,
+        Handler handler,
+        Class<?> body,
+        int status,
+        Class<?> response,
+        List<QueryParam> query,
+        boolean authenticated) {
+
+    /** A documented query parameter; {@code type} is an OpenAPI scalar type. */
+    record QueryParam(String name, String type, String description) {
+    }
+
+    static Route of(HandlerType method, String path, String operationId, String summary, Handler handler) {
+        return new Route(method, path, operationId, summary, handler, null, 200, null, List.of(), true);
+    }
+
+    Route body(Class<?> type) {
+        return new Route(method, path, operationId, summary, handler, type, status, response, query, authenticated);
+    }
+
+    Route returns(int code, Class<?> type) {
+        return new Route(method, path, operationId, summary, handler, body, code, type, query, authenticated);
+    }
+
+    Route query(String name, String type, String description) {
+        List<QueryParam> more = new ArrayList<>(query);
+        more.add(new QueryParam(name, type, description));
+        return new Route(method, path, operationId, summary, handler, body, status, response, List.copyOf(more), authenticated);
+    }
+
+    /** A route anyone may call, without an API key (health, metrics, the API document). */
+    Route open() {
+        return new Route(method, path, operationId, summary, handler, body, status, response, query, false);
+    }
+}

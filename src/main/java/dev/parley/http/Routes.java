@@ -1,0 +1,111 @@
+package dev.parley.http;
+
+import static io.javalin.http.HandlerType.DELETE;
+import static io.javalin.http.HandlerType.GET;
+import static io.javalin.http.HandlerType.PATCH;
+import static io.javalin.http.HandlerType.POST;
+
+import dev.parley.chat.CharacterProfile;
+import dev.parley.chat.ChatContext;
+import dev.parley.chat.Conversation;
+import dev.parley.chat.Message;
+import dev.parley.chat.ReadMarkers;
+import dev.parley.chat.Stats;
+import dev.parley.chat.User;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+
+/** Every route Parley answers, on one screen. Tests and the OpenAPI document use this same table. */
+final class Routes {
+    private static final String CONVERSATION = "/v1/conversations/{conversation_id}";
+    private static final String MESSAGE = CONVERSATION + "/messages/{message_id}";
+
+    private Routes() {
+    }
+
+    static List<Route> table(CharacterHandlers characters, UserHandlers users, ConversationHandlers conversations,
+                             MessageHandlers messages, MetaHandlers meta) {
+        var document = new AtomicReference<byte[]>();
+        List<Route> routes = List.of(
+                Route.of(POST, "/v1/characters", "createCharacter", "Create a character", characters::create)
+                        .body(Bodies.CharacterInput.class).returns(201, CharacterProfile.class),
+                Route.of(GET, "/v1/characters", "listCharacters", "List characters, optionally by JSON containment", characters::list)
+                        .query("traits", "string", "JSON object the traits must contain, e.g. {\"energy\":\"calm\"}")
+                        .query("metadata", "string", "JSON object the metadata must contain")
+                        .query("limit", "integer", "page size, 1-100 (default 20)")
+                        .query("cursor", "string", "next_cursor of the previous page")
+                        .returns(200, Pages.CharacterPage.class),
+                Route.of(GET, "/v1/characters/{character_id}", "getCharacter", "Get a character", characters::get)
+                        .returns(200, CharacterProfile.class),
+                Route.of(PATCH, "/v1/characters/{character_id}", "updateCharacter", "Update a character's given fields", characters::update)
+                        .body(Bodies.CharacterInput.class).returns(200, CharacterProfile.class),
+
+                Route.of(POST, "/v1/users", "upsertUser", "Create or update a user by external id (201 created, 200 updated)", users::upsert)
+                        .body(Bodies.UserInput.class).returns(201, User.class),
+                Route.of(GET, "/v1/users", "findUser", "Find a user by external id", users::findByExternalId)
+                        .query("external_id", "string", "the app's own id for the user (required)")
+                        .returns(200, User.class),
+                Route.of(GET, "/v1/users/{user_id}", "getUser", "Get a user", users::get)
+                        .returns(200, User.class),
+                Route.of(GET, "/v1/users/{user_id}/inbox", "getInbox", "A user's conversations by last activity", users::inbox)
+                        .query("limit", "integer", "page size, 1-100 (default 20)")
+                        .query("cursor", "string", "next_cursor of the previous page")
+                        .returns(200, Pages.InboxPage.class),
+                Route.of(GET, "/v1/users/{user_id}/stats", "getUserStats", "Exact counts for a user", users::stats)
+                        .returns(200, Stats.UserStats.class),
+
+                Route.of(POST, "/v1/conversations", "createConversation", "Start a conversation (group chat: character_ids)", conversations::create)
+                        .body(Bodies.ConversationInput.class).returns(201, Conversation.class),
+                Route.of(GET, "/v1/conversations", "listConversations", "A character's conversations, optionally one user's", conversations::list)
+                        .query("character_id", "string", "the character (required)")
+                        .query("user_id", "string", "only this user's conversations")
+                        .query("limit", "integer", "page size, 1-100 (default 20)")
+                        .query("cursor", "string", "next_cursor of the previous page")
+                        .returns(200, Pages.ConversationPage.class),
+                Route.of(GET, CONVERSATION, "getConversation", "Get a conversation", conversations::get)
+                        .returns(200, Conversation.class),
+                Route.of(PATCH, CONVERSATION, "patchConversation", "Merge-patch the state, set the title", conversations::patch)
+                        .body(Bodies.ConversationPatch.class).returns(200, Conversation.class),
+                Route.of(POST, CONVERSATION + "/counters", "incrementCounters", "Add to named counters atomically", conversations::incrementCounters)
+                        .body(Bodies.CounterIncrements.class).returns(200, Pages.Counters.class),
+                Route.of(POST, CONVERSATION + "/read", "markRead", "Mark read up to a message", conversations::markRead)
+                        .body(Bodies.ReadInput.class).returns(200, ReadMarkers.ReadState.class),
+                Route.of(GET, CONVERSATION + "/context", "getContext", "Character, user, state and last N messages for the next LLM call", conversations::context)
+                        .query("messages", "integer", "how many recent messages, 1-200 (default 20)")
+                        .query("character_id", "string", "in a group chat, the character about to speak")
+                        .returns(200, ChatContext.Context.class),
+                Route.of(GET, CONVERSATION + "/stats", "getConversationStats", "Exact counts for a conversation", conversations::stats)
+                        .returns(200, Stats.ConversationStats.class),
+
+                Route.of(POST, CONVERSATION + "/messages", "appendMessage", "Append a message (Idempotency-Key makes retries safe)", messages::append)
+                        .body(Bodies.MessageInput.class).returns(201, Message.class),
+                Route.of(POST, CONVERSATION + "/messages/batch", "appendMessages", "Append up to 1000 messages in one transaction", messages::appendBatch)
+                        .body(Bodies.MessageBatch.class).returns(201, Pages.AppendedMessages.class),
+                Route.of(GET, CONVERSATION + "/messages", "getHistory", "Latest messages, or a page before/after a cursor", messages::history)
+                        .query("limit", "integer", "page size, 1-200 (default 50)")
+                        .query("before", "string", "older_cursor of a page: the messages before it")
+                        .query("after", "string", "newer_cursor of a page: the messages after it")
+                        .returns(200, Pages.HistoryPage.class),
+                Route.of(GET, MESSAGE, "getMessage", "Get a message", messages::get)
+                        .returns(200, Message.class),
+                Route.of(PATCH, MESSAGE, "editMessage", "Edit a message's content, metadata or attachments", messages::edit)
+                        .body(Bodies.MessageEdit.class).returns(200, Message.class),
+                Route.of(DELETE, MESSAGE, "deleteMessage", "Soft-delete a message (hard=true removes it: 204)", messages::delete)
+                        .query("hard", "boolean", "remove the row instead of marking it deleted")
+                        .returns(200, Message.class),
+                Route.of(GET, MESSAGE + "/replies", "getReplies", "Replies to a message, oldest first", messages::replies)
+                        .query("limit", "integer", "page size, 1-200 (default 50)")
+                        .query("cursor", "string", "next_cursor of the previous page")
+                        .returns(200, Pages.MessagePage.class),
+
+                Route.of(GET, "/v1/stats", "getAppStats", "Estimated row counts for the app", meta::appStats)
+                        .returns(200, Stats.AppEstimates.class),
+                Route.of(GET, "/health", "getHealth", "Liveness and database reachability", meta::health)
+                        .returns(200, MetaHandlers.Health.class).open(),
+                Route.of(GET, "/metrics", "getMetrics", "Prometheus metrics", meta::metrics).open(),
+                Route.of(GET, "/openapi.json", "getOpenApi", "This API's OpenAPI 3.1 document",
+                        ctx -> ctx.contentType("application/json").result(document.get())).open());
+        document.set(OpenApi.document(routes));
+        return routes;
+    }
+}

@@ -1,0 +1,62 @@
+package dev.parley.http;
+
+import dev.parley.chat.Inbox;
+import dev.parley.chat.Limits;
+import dev.parley.chat.NotFound;
+import dev.parley.chat.Stats;
+import dev.parley.chat.Users;
+import io.javalin.http.Context;
+import java.util.List;
+
+/** /v1/users, a user's inbox and stats. */
+final class UserHandlers {
+    private static final int MAX_EXTERNAL_ID_BYTES = 255;
+
+    private final Users users;
+    private final Inbox inbox;
+    private final Stats stats;
+    private final Limits limits;
+
+    UserHandlers(Users users, Inbox inbox, Stats stats, Limits limits) {
+        this.users = users;
+        this.inbox = inbox;
+        this.stats = stats;
+        this.limits = limits;
+    }
+
+    void upsert(Context ctx) {
+        var input = Requests.body(ctx, Bodies.UserInput.class);
+        String externalId = Check.requiredNonBlank("external_id", input.externalId(), MAX_EXTERNAL_ID_BYTES);
+        var upserted = users.upsert(Auth.app(ctx), externalId, Check.object("profile", input.profile(), limits.maxMetadataBytes()));
+        ctx.status(upserted.created() ? 201 : 200).json(upserted.user());
+    }
+
+    void get(Context ctx) {
+        ctx.json(users.get(Auth.app(ctx), Params.id(ctx, "user_id")));
+    }
+
+    void findByExternalId(Context ctx) {
+        String externalId = Check.requiredNonBlank("external_id", ctx.queryParam("external_id"), MAX_EXTERNAL_ID_BYTES);
+        ctx.json(users.findByExternalId(Auth.app(ctx), externalId)
+                .orElseThrow(() -> new NotFound("user with external_id", "'" + Params.printable(externalId) + "'")));
+    }
+
+    void inbox(Context ctx) {
+        long userId = Params.id(ctx, "user_id");
+        int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
+        String cursor = ctx.queryParam("cursor");
+        Inbox.Position after = Inbox.Position.START;
+        if (cursor != null) {
+            long[] position = Cursor.decode(Cursor.Kind.INBOX, 2, "cursor", cursor);
+            after = new Inbox.Position(position[0], position[1]);
+        }
+        List<Inbox.Entry> page = inbox.page(Auth.app(ctx), userId, after, limit);
+        String next = page.size() < limit ? null
+                : Cursor.encode(Cursor.Kind.INBOX, page.getLast().activityId(), page.getLast().conversationId());
+        ctx.json(new Pages.InboxPage(page, next));
+    }
+
+    void stats(Context ctx) {
+        ctx.json(stats.user(Auth.app(ctx), Params.id(ctx, "user_id")));
+    }
+}
