@@ -1,0 +1,197 @@
+package dev.parley.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.support.Api;
+import dev.parley.support.Fixtures;
+import dev.parley.support.TestServer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class MessagesApiTest {
+    private final Api api = TestServer.newApp();
+    private final JsonNode conversation = Fixtures.conversation(api);
+    private final String id = conversation.get("id").asText();
+    private final String messages = "/v1/conversations/" + id + "/messages";
+
+    @Test
+    void append_returns_the_stored_message_with_its_sequence_number() {
+        JsonNode first = Fixtures.say(api, id, "user", "hello");
+        JsonNode second = Fixtures.say(api, id, "assistant", "hi!");
+
+        assertThat(first.get("seq").asLong()).isEqualTo(1);
+        assertThat(second.get("seq").asLong()).isEqualTo(2);
+        assertThat(second.get("character_id").asText()).isEqualTo(conversation.get("character_id").asText());
+        assertThat(first.get("user_id").asText()).isEqualTo(conversation.get("user_id").asText());
+        assertThat(second.get("id").asText().compareTo(first.get("id").asText())).isPositive();
+    }
+
+    @Test
+    void append_with_same_idempotency_key_returns_original_message() {
+        var body = Map.of("role", "user", "content", "only once");
+        var first = api.post(messages, body, "Idempotency-Key", "retry-1");
+        var retry = api.post(messages, body, "Idempotency-Key", "retry-1");
+
+        assertThat(first.status()).isEqualTo(201);
+        assertThat(retry.status()).isEqualTo(200);
+        assertThat(retry.header("Idempotent-Replayed")).isEqualTo("true");
+        assertThat(retry.json()).isEqualTo(first.json());
+        assertThat(api.getOk(messages).get("messages")).hasSize(1);
+        assertThat(api.getOk("/v1/conversations/" + id).get("message_count").asLong()).isEqualTo(1);
+    }
+
+    @Test
+    void reusing_an_idempotency_key_for_different_content_is_a_conflict() {
+        api.post(messages, Map.of("content", "a"), "Idempotency-Key", "k");
+        var reused = api.post(messages, Map.of("content", "b"), "Idempotency-Key", "k");
+
+        assertThat(reused.status()).isEqualTo(409);
+        assertThat(reused.json().get("type").asText()).endsWith("/idempotency-key-reused");
+        assertThat(api.getOk(messages).get("messages")).hasSize(1);
+    }
+
+    @Test
+    void batch_appends_all_messages_in_order_in_one_transaction() {
+        List<Map<String, Object>> batch = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            batch.add(Map.of("role", i % 2 == 0 ? "user" : "assistant", "content", "m" + i));
+        }
+        JsonNode appended = api.postOk(201, messages + "/batch", Map.of("messages", batch));
+
+        assertThat(appended.get("messages")).hasSize(300);
+        assertThat(appended.get("messages").get(299).get("message").get("seq").asLong()).isEqualTo(300);
+        JsonNode conversationNow = api.getOk("/v1/conversations/" + id);
+        assertThat(conversationNow.get("last_seq").asLong()).isEqualTo(300);
+        assertThat(conversationNow.get("last_message").get("preview").asText()).isEqualTo("m299");
+    }
+
+    @Test
+    void a_batch_with_one_bad_message_stores_nothing() {
+        var response = api.post(messages + "/batch", Map.of("messages", List.of(
+                Map.of("content", "fine"),
+                Map.of("content", "bad parent", "reply_to_id", "12345"))));
+
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(response.json().get("errors").get(0).get("field").asText()).isEqualTo("messages[1].reply_to_id");
+        assertThat(api.getOk(messages).get("messages")).isEmpty();
+    }
+
+    @Test
+    void a_retried_batch_with_an_idempotency_key_stores_nothing_twice() {
+        var batch = Map.of("messages", List.of(Map.of("content", "one"), Map.of("content", "two")));
+        var first = api.post(messages + "/batch", batch, "Idempotency-Key", "import-7");
+        var retry = api.post(messages + "/batch", batch, "Idempotency-Key", "import-7");
+
+        assertThat(first.status()).isEqualTo(201);
+        assertThat(retry.status()).isEqualTo(200);
+        assertThat(retry.json().get("messages").get(0).get("replayed").asBoolean()).isTrue();
+        assertThat(api.getOk(messages).get("messages")).hasSize(2);
+    }
+
+    @Test
+    void history_pages_backwards_and_forwards_with_cursors() {
+        for (int i = 1; i <= 7; i++) {
+            Fixtures.say(api, id, "user", "m" + i);
+        }
+        JsonNode latest = api.getOk(messages + "?limit=3");
+        assertThat(contents(latest)).containsExactly("m5", "m6", "m7");
+        assertThat(latest.get("has_older").asBoolean()).isTrue();
+        assertThat(latest.get("has_newer").asBoolean()).isFalse();
+
+        JsonNode older = api.getOk(messages + "?limit=3&before=" + latest.get("older_cursor").asText());
+        assertThat(contents(older)).containsExactly("m2", "m3", "m4");
+        JsonNode oldest = api.getOk(messages + "?limit=3&before=" + older.get("older_cursor").asText());
+        assertThat(contents(oldest)).containsExactly("m1");
+        assertThat(oldest.get("has_older").asBoolean()).isFalse();
+
+        JsonNode newer = api.getOk(messages + "?limit=3&after=" + oldest.get("newer_cursor").asText());
+        assertThat(contents(newer)).containsExactly("m2", "m3", "m4");
+        assertThat(newer.get("has_newer").asBoolean()).isTrue();
+    }
+
+    @Test
+    void polling_after_the_newest_message_returns_only_new_ones() {
+        Fixtures.say(api, id, "user", "a");
+        String cursor = api.getOk(messages).get("newer_cursor").asText();
+
+        JsonNode nothingYet = api.getOk(messages + "?after=" + cursor);
+        Fixtures.say(api, id, "assistant", "b");
+        JsonNode fresh = api.getOk(messages + "?after=" + nothingYet.get("newer_cursor").asText());
+
+        assertThat(nothingYet.get("messages")).isEmpty();
+        assertThat(contents(fresh)).containsExactly("b");
+    }
+
+    @Test
+    void edit_marks_the_message_edited_and_updates_the_inbox_preview() {
+        JsonNode message = Fixtures.say(api, id, "user", "typo");
+
+        JsonNode edited = api.patch(messages + "/" + message.get("id").asText(),
+                Map.of("content", "fixed", "metadata", Map.of("lang", "en"))).json();
+
+        assertThat(edited.get("content").asText()).isEqualTo("fixed");
+        assertThat(edited.get("edited_at").isNull()).isFalse();
+        assertThat(edited.get("metadata").get("lang").asText()).isEqualTo("en");
+        assertThat(api.getOk("/v1/conversations/" + id).get("last_message").get("preview").asText()).isEqualTo("fixed");
+    }
+
+    @Test
+    void soft_delete_keeps_the_place_without_the_content_and_hard_delete_removes_it() {
+        JsonNode keep = Fixtures.say(api, id, "user", "keep");
+        JsonNode soft = Fixtures.say(api, id, "user", "soft");
+        JsonNode hard = Fixtures.say(api, id, "user", "hard");
+
+        JsonNode softDeleted = api.delete(messages + "/" + soft.get("id").asText()).json();
+        var hardDeleted = api.delete(messages + "/" + hard.get("id").asText() + "?hard=true");
+
+        assertThat(softDeleted.get("content").isNull()).isTrue();
+        assertThat(softDeleted.get("deleted_at").isNull()).isFalse();
+        assertThat(hardDeleted.status()).isEqualTo(204);
+        JsonNode history = api.getOk(messages);
+        assertThat(history.get("messages")).extracting(m -> m.get("id").asText())
+                .containsExactly(keep.get("id").asText(), soft.get("id").asText());
+        assertThat(api.get(messages + "/" + hard.get("id").asText()).status()).isEqualTo(404);
+        assertThat(api.patch(messages + "/" + soft.get("id").asText(), Map.of("content", "x")).status()).isEqualTo(409);
+        JsonNode stats = api.getOk("/v1/conversations/" + id + "/stats");
+        assertThat(stats.get("message_count").asLong()).isEqualTo(2);
+        assertThat(stats.get("last_seq").asLong()).isEqualTo(3);
+    }
+
+    @Test
+    void replies_list_the_thread_under_a_message() {
+        JsonNode parent = Fixtures.say(api, id, "user", "question");
+        Fixtures.say(api, id, "user", "unrelated");
+        String parentId = parent.get("id").asText();
+        api.postOk(201, messages, Map.of("role", "assistant", "content", "answer 1", "reply_to_id", parentId));
+        api.postOk(201, messages, Map.of("role", "assistant", "content", "answer 2", "reply_to_id", parentId));
+
+        JsonNode replies = api.getOk(messages + "/" + parentId + "/replies");
+
+        assertThat(replies.get("messages")).extracting(m -> m.get("content").asText()).containsExactly("answer 1", "answer 2");
+    }
+
+    @Test
+    void content_over_the_limit_is_refused() {
+        var response = api.post(messages, Map.of("content", "x".repeat(32 * 1024 + 1)));
+
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(response.json().get("errors").get(0).get("field").asText()).isEqualTo("content");
+    }
+
+    @Test
+    void metadata_over_the_limit_is_refused() {
+        var response = api.post(messages, Map.of("content", "x", "metadata", Map.of("blob", "y".repeat(16 * 1024))));
+
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(response.json().get("errors").get(0).get("field").asText()).isEqualTo("metadata");
+    }
+
+    private static List<String> contents(JsonNode page) {
+        List<String> contents = new ArrayList<>();
+        page.get("messages").forEach(m -> contents.add(m.get("content").asText()));
+        return contents;
+    }
+}

@@ -1,0 +1,101 @@
+package dev.parley.support;
+
+import dev.parley.config.DatabaseUrl;
+import dev.parley.db.ConnectionTarget;
+import dev.parley.db.Database;
+import dev.parley.db.LocalPostgres;
+import dev.parley.db.Migrations;
+import dev.parley.db.QueryLog;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * The PostgreSQL the tests use: an embedded one started once per test run, or the server named by
+ * PARLEY_TEST_DATABASE_URL. Tests get their own databases on it, built with the production migrations.
+ */
+public final class TestDatabase {
+    private static final Map<String, String> TEST_SERVER = Map.of(
+            "max_connections", "300",
+            "shared_preload_libraries", "pg_stat_statements");
+
+    private static TestDatabase instance;
+
+    private final String baseUrl; // jdbc:postgresql://host:port/
+    private final String user;
+    private final String password;
+
+    private TestDatabase(String baseUrl, String user, String password) {
+        this.baseUrl = baseUrl;
+        this.user = user;
+        this.password = password;
+    }
+
+    public static synchronized TestDatabase get() {
+        if (instance == null) {
+            instance = start();
+        }
+        return instance;
+    }
+
+    private static TestDatabase start() {
+        String url = System.getenv("PARLEY_TEST_DATABASE_URL");
+        if (url != null && !url.isBlank()) {
+            DatabaseUrl parsed = DatabaseUrl.parse(url);
+            String base = parsed.jdbcUrl().replaceFirst("^(jdbc:postgresql://[^/]+/).*$", "$1");
+            return new TestDatabase(base, parsed.user() == null ? "postgres" : parsed.user(), parsed.password());
+        }
+        try {
+            var dir = Files.createTempDirectory("parley-test-pg");
+            LocalPostgres server = LocalPostgres.startTemporary(dir.resolve("pg"), TEST_SERVER);
+            return new TestDatabase("jdbc:postgresql://localhost:" + server.port() + "/", "postgres", null);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A new, empty database (dropped first if a previous run left it). */
+    public ConnectionTarget fresh(String name) {
+        try (Connection admin = connect("postgres"); var statement = admin.createStatement()) {
+            statement.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+            statement.execute("CREATE DATABASE " + name);
+        } catch (SQLException e) {
+            throw new IllegalStateException("could not create test database " + name, e);
+        }
+        return target(name);
+    }
+
+    /** A new database with Parley's schema applied by the production migrations. */
+    public ConnectionTarget migrated(String name) {
+        ConnectionTarget target = fresh(name);
+        try (Database database = pool(target, 2)) {
+            new Migrations(database.dataSource()).migrate();
+        }
+        return target;
+    }
+
+    public ConnectionTarget target(String name) {
+        return new ConnectionTarget(baseUrl + name, user, password);
+    }
+
+    public Connection connect(String name) throws SQLException {
+        return DriverManager.getConnection(baseUrl + name, user, password);
+    }
+
+    /** A postgres:// URL for the database, as DATABASE_URL would give it. */
+    public String url(String name) {
+        String hostPort = baseUrl.replaceFirst("^jdbc:postgresql://", "").replaceFirst("/$", "");
+        return "postgres://" + user + (password == null ? "" : ":" + password) + "@" + hostPort + "/" + name;
+    }
+
+    public static Database pool(ConnectionTarget target, int size) {
+        return Database.connect(target, size, Duration.ofSeconds(10),
+                new QueryLog(new SimpleMeterRegistry(), Duration.ofSeconds(10)), null);
+    }
+}

@@ -1,0 +1,42 @@
+package dev.parley.support;
+
+import dev.parley.Parley;
+import dev.parley.config.Settings;
+import java.time.Clock;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** One Parley for the API tests, on a random port over real HTTP. Tests isolate themselves by app. */
+public final class TestServer {
+    private static Parley parley;
+    private static final AtomicInteger APPS = new AtomicInteger();
+
+    private TestServer() {
+    }
+
+    public static synchronized Parley get() {
+        if (parley == null) {
+            parley = start("parley_api", Map.of());
+        }
+        return parley;
+    }
+
+    /** A separate Parley with its own database and settings (environment variable names, as in production). */
+    public static Parley start(String database, Map<String, String> env) {
+        var target = TestDatabase.get().migrated(database);
+        var settings = Settings.resolve(Settings.Flags.none(), withDefaults(env));
+        return Parley.start(settings, target, false, Clock.systemUTC());
+    }
+
+    private static Map<String, String> withDefaults(Map<String, String> env) {
+        var all = new java.util.HashMap<>(Map.of("PARLEY_PORT", "0", "PARLEY_HOST", "127.0.0.1", "PARLEY_POOL_SIZE", "20"));
+        all.putAll(env);
+        return all;
+    }
+
+    /** A client for a brand-new app on the shared server. */
+    public static Api newApp() {
+        var created = get().apps().create("test-app-" + APPS.incrementAndGet() + "-" + System.nanoTime());
+        return new Api("http://127.0.0.1:" + get().port(), created.apiKey());
+    }
+}
