@@ -25,6 +25,7 @@ import dev.parley.metrics.Metrics;
 import dev.parley.ops.Maintenance;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
+import java.util.List;
 
 /** A running Parley: every part wired by hand, in start order, and closed in the reverse order. */
 public final class Parley implements AutoCloseable {
@@ -75,6 +76,11 @@ public final class Parley implements AutoCloseable {
 
     public int port() {
         return http.port();
+    }
+
+    /** Every HTTP endpoint served, as "METHOD /path". */
+    public List<String> endpoints() {
+        return http.endpoints();
     }
 
     public Apps apps() {

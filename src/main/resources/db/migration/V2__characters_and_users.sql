@@ -1,9 +1,5 @@
 -- Characters (AI personas, influencers, bots) and the app's end users.
 
--- btree_gin lets one GIN index lead with app_id and then serve JSONB containment,
--- so a trait filter never reads another app's index entries.
-CREATE EXTENSION IF NOT EXISTS btree_gin;
-
 CREATE TABLE characters (
     app_id              bigint      NOT NULL REFERENCES apps ON DELETE CASCADE,
     character_id        bigint GENERATED ALWAYS AS IDENTITY,
@@ -17,10 +13,13 @@ CREATE TABLE characters (
     PRIMARY KEY (app_id, character_id)
 );
 
--- query character.list_by_traits: "characters whose traits contain {"energy":"calm"}"
-CREATE INDEX characters_traits_idx ON characters USING gin (app_id, traits jsonb_path_ops);
+-- query character.list_by_traits: "characters whose traits contain {"energy":"calm"}".
+-- The GIN indexes hold the JSON only; app_id is checked on the few rows they return. Led by app_id
+-- (btree_gin), PostgreSQL 17 read the app's whole posting list for every filter (1.8 ms for 10 rows
+-- of 20,000 characters, so the planner preferred a sequential scan); see QueryPlanTest.
+CREATE INDEX characters_traits_idx ON characters USING gin (traits jsonb_path_ops);
 -- query character.list_by_metadata
-CREATE INDEX characters_metadata_idx ON characters USING gin (app_id, metadata jsonb_path_ops);
+CREATE INDEX characters_metadata_idx ON characters USING gin (metadata jsonb_path_ops);
 
 CREATE TABLE users (
     app_id       bigint      NOT NULL REFERENCES apps ON DELETE CASCADE,

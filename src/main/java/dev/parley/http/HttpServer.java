@@ -20,6 +20,7 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.server.handler.GracefulHandler;
 
@@ -35,11 +36,11 @@ public final class HttpServer implements AutoCloseable {
     }
 
     private final Javalin app;
-    private final List<Route> routes;
+    private final List<String> endpoints;
 
-    private HttpServer(Javalin app, List<Route> routes) {
+    private HttpServer(Javalin app, List<String> endpoints) {
         this.app = app;
-        this.routes = routes;
+        this.endpoints = endpoints;
     }
 
     public static HttpServer start(Services services, String host, int port, long maxBodyBytes) {
@@ -51,7 +52,13 @@ public final class HttpServer implements AutoCloseable {
                 new MessageHandlers(services.appends(), services.messageLog(), services.limits()),
                 new MetaHandlers(services.database(), services.stats(), services.registry()));
         var auth = new Auth(services.apiKeys());
+        List<String> endpoints = new CopyOnWriteArrayList<>();
         Javalin app = Javalin.create(config -> {
+            config.events.handlerAdded(added -> {
+                if (added.getHttpMethod().isHttpMethod()) {
+                    endpoints.add(added.getHttpMethod().name() + " " + added.getPath());
+                }
+            });
             config.startup.showJavalinBanner = false;
             config.concurrency.useVirtualThreads = true;
             config.http.maxRequestSize = maxBodyBytes;
@@ -75,7 +82,7 @@ public final class HttpServer implements AutoCloseable {
             config.requestLogger.http((ctx, millis) -> record(services.registry(), ctx, millis));
         });
         app.start(host, port);
-        return new HttpServer(app, routes);
+        return new HttpServer(app, List.copyOf(endpoints));
     }
 
     /** Javalin's own 404/405 (no matching route) carry no body of ours yet: give them a problem document. */
@@ -99,8 +106,9 @@ public final class HttpServer implements AutoCloseable {
         return app.port();
     }
 
-    List<Route> routes() {
-        return routes;
+    /** Every endpoint Jetty answers, as "METHOD /path/{param}": what the API document must cover. */
+    public List<String> endpoints() {
+        return endpoints;
     }
 
     /** Stops taking connections, lets in-flight requests finish (up to 20 s), then stops. */

@@ -11,6 +11,12 @@ import org.eclipse.jetty.util.Callback;
 
 /** Errors Jetty answers itself (malformed requests that never reach a route) as problem+json, not HTML. */
 final class JsonErrorHandler extends ErrorHandler {
+    /** Jetty writes error bodies only for GET, POST and HEAD by default; an API answers every method. */
+    @Override
+    public boolean errorPageForMethod(String method) {
+        return true;
+    }
+
     @Override
     protected void generateResponse(Request request, Response response, int code, String message, Throwable cause,
                                     Callback callback) {

@@ -1,0 +1,320 @@
+package dev.parley.chat;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.db.Database;
+import dev.parley.db.Partitions;
+import dev.parley.db.Query;
+import dev.parley.support.TestDatabase;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * EXPLAIN on every hot query over a realistic dataset: 240,000 messages in 10,000 conversations
+ * spread over eight monthly partitions, plus one heavy conversation of 20,000 messages, ANALYZEd.
+ * Asserts the intended index is used and that history and inbox leave alone the partitions they
+ * cannot need.
+ */
+class QueryPlanTest {
+    private static final String DB = "parley_plans";
+    private static final int CONVERSATIONS = 10_000;
+    private static final int MESSAGES_PER_CONVERSATION = 24;
+    private static final long APP = 1;
+    private static final int HEAVY_MESSAGES = 20_000;
+
+    private static Database database;
+    private static Connection connection;
+    private static int monthlyPartitions;
+
+    @BeforeAll
+    static void loadDataset() throws SQLException {
+        TestDatabase.get().migrated(DB);
+        database = TestDatabase.pool(TestDatabase.get().target(DB), 2);
+        YearMonth now = YearMonth.now(ZoneOffset.UTC);
+        new Partitions(database).ensure(now.minusMonths(8), now.plusMonths(3));
+        connection = TestDatabase.get().connect(DB);
+        try (var s = connection.createStatement()) {
+            s.execute("INSERT INTO apps (name) VALUES ('plans')");
+            // 20,000 characters: one in a hundred is "calm", ten in all are "serene".
+            s.execute("""
+                    INSERT INTO characters (app_id, name, traits)
+                    SELECT 1, 'character ' || g,
+                           jsonb_build_object('energy', CASE WHEN g % 2000 = 0 THEN 'serene'
+                                                             WHEN g % 100 = 0 THEN 'calm' ELSE 'busy' END,
+                                              'style', (ARRAY['flirty', 'wise', 'funny', 'dark', 'shy'])[1 + g % 5])
+                      FROM generate_series(1, 20000) g""");
+            s.execute("INSERT INTO users (app_id, external_id) SELECT 1, 'user-' || g FROM generate_series(1, 2000) g");
+            // Conversations start over the last eight months; each id encodes its start time.
+            s.execute("""
+                    INSERT INTO conversations (app_id, conversation_id, user_id, character_id, activity_id,
+                                               created_at, last_activity_at, updated_at)
+                    SELECT 1, id, 1 + g %% 2000, 1 + g %% 20000, id, parley_id_time(id), parley_id_time(id), now()
+                      FROM generate_series(1, %d) g,
+                           LATERAL (SELECT (((extract(epoch FROM now() - interval '8 months' + g * interval '7 months' / %d)
+                                              * 1000)::bigint - 946684800000) << 22) | g AS id) i""".formatted(CONVERSATIONS, CONVERSATIONS));
+            s.execute("""
+                    INSERT INTO conversation_members (app_id, conversation_id, member_kind, member_id)
+                    SELECT app_id, conversation_id, 'user', user_id FROM conversations""");
+            // Each conversation's messages are spread from its start until now.
+            s.execute("""
+                    INSERT INTO messages (app_id, conversation_id, message_id, seq, author_user_id, created_at, role, content)
+                    SELECT 1, c.conversation_id, m.id, k, c.user_id, parley_id_time(m.id),
+                           CASE WHEN k %% 2 = 1 THEN 'user' ELSE 'assistant' END, 'message ' || k || ' of ' || c.conversation_id
+                      FROM conversations c, generate_series(1, %d) k,
+                           LATERAL (SELECT (((extract(epoch FROM c.created_at + (now() - c.created_at) * k / %d.0)
+                                              * 1000)::bigint - 946684800000) << 22)
+                                           | ((c.conversation_id & 65535) * 32 + k) AS id) m""".formatted(MESSAGES_PER_CONVERSATION,
+                    MESSAGES_PER_CONVERSATION + 1));
+            // A heavy user's conversation, four months old, with 20,000 messages in every month since.
+            s.execute("""
+                    INSERT INTO conversations (app_id, conversation_id, user_id, character_id, activity_id,
+                                               created_at, last_activity_at, updated_at)
+                    SELECT 1, id, 1, 1, id, parley_id_time(id), parley_id_time(id), now()
+                      FROM (SELECT (((extract(epoch FROM now() - interval '4 months') * 1000)::bigint - 946684800000) << 22)
+                                   | 4194303 AS id) i""");
+            s.execute("""
+                    INSERT INTO messages (app_id, conversation_id, message_id, seq, author_user_id, created_at, role, content)
+                    SELECT 1, c.conversation_id, m.id, k, 1, parley_id_time(m.id), 'user', 'heavy ' || k
+                      FROM conversations c, generate_series(1, %d) k,
+                           LATERAL (SELECT (((extract(epoch FROM c.created_at + (now() - c.created_at) * k / %d.0)
+                                              * 1000)::bigint - 946684800000) << 22) | (4000000 + k %% 100000) AS id) m
+                     WHERE c.conversation_id & 4194303 = 4194303""".formatted(HEAVY_MESSAGES, HEAVY_MESSAGES + 1));
+            s.execute("""
+                    UPDATE conversations c
+                       SET last_seq = m.n, message_count = m.n, last_message_id = m.last, activity_id = m.last,
+                           last_activity_at = parley_id_time(m.last), last_message_role = 'assistant', last_message_preview = 'hi'
+                      FROM (SELECT conversation_id, count(*) AS n, max(message_id) AS last FROM messages GROUP BY 1) m
+                     WHERE c.conversation_id = m.conversation_id""");
+            s.execute("""
+                    INSERT INTO message_idempotency_keys (app_id, conversation_id, idempotency_key, request_hash, message_id)
+                    SELECT app_id, conversation_id, 'key-' || seq, sha256(content::bytea), message_id
+                      FROM messages WHERE seq <= 5""");
+            s.execute("ANALYZE");
+        }
+        monthlyPartitions = (int) new Partitions(database).list().stream().filter(p -> !p.isCatchAll()).count();
+    }
+
+    @AfterAll
+    static void close() throws SQLException {
+        connection.close();
+        database.close();
+    }
+
+    @Test
+    void the_dataset_is_realistic_enough_to_plan_against() throws SQLException {
+        try (var s = connection.createStatement(); var rows = s.executeQuery("""
+                SELECT count(*), count(DISTINCT tableoid) FROM messages""")) {
+            rows.next();
+            assertThat(rows.getLong(1)).isGreaterThanOrEqualTo(200_000);
+            assertThat(rows.getInt(2)).as("monthly partitions holding messages").isGreaterThanOrEqualTo(6);
+        }
+    }
+
+    @Test
+    void latest_history_skips_partitions_from_before_the_conversation_and_reads_by_index() throws SQLException {
+        long conversation = conversationStartedMonthsAgo(3);
+        String plan = explain(MessageLog.LATEST, APP, conversation, conversation, 51);
+
+        assertThat(plan).contains("Index Scan Backward using messages_y");
+        YearMonth start = YearMonth.from(dev.parley.db.Ids.timeOf(conversation).atZone(ZoneOffset.UTC));
+        assertThat(scans(plan)).as(plan).isNotEmpty().allSatisfy(scan -> {
+            assertThat(scan.partition().compareTo(Partitions.nameOf(start)) >= 0 || scan.partition().equals(Partitions.AFTER))
+                    .as("partition " + scan.partition() + " is not older than the conversation").isTrue();
+            if (scan.rows() > 0) {
+                assertThat(scan.node()).as("partitions holding rows are read through their primary key").contains("Index Scan");
+            }
+        });
+    }
+
+    @Test
+    void latest_history_of_a_heavy_conversation_reads_only_the_newest_partition() throws SQLException {
+        long heavy = heavyConversation();
+        String plan = explain(MessageLog.LATEST, APP, heavy, heavy, 51);
+
+        assertThat(plan).doesNotContain("Sort").doesNotContain("Merge Append").doesNotContain("Seq Scan");
+        assertThat(scans(plan).stream().filter(scan -> scan.rows() > 0)).as(plan).hasSize(1);
+        assertThat(plan).as("older partitions are never read").contains("never executed");
+    }
+
+    @Test
+    void latest_history_prunes_the_same_way_with_a_generic_plan() throws SQLException {
+        long heavy = heavyConversation();
+        String plan = explainGeneric(MessageLog.LATEST, APP, heavy, heavy, 51);
+
+        assertThat(plan).as("partitions from before the conversation are removed at executor start")
+                .contains("Subplans Removed").doesNotContain("Sort").doesNotContain("Merge Append");
+        assertThat(scans(plan).stream().filter(scan -> scan.rows() > 0)).as(plan).hasSize(1);
+    }
+
+    @Test
+    void a_page_before_a_cursor_reads_only_partitions_between_conversation_start_and_cursor() throws SQLException {
+        long conversation = conversationStartedMonthsAgo(7);
+        long cursor = middleMessage(conversation);
+        String plan = explain(MessageLog.BEFORE, APP, conversation, conversation, cursor, 51);
+
+        assertThat(plan).contains("Index Scan Backward using messages_y");
+        assertThat(scans(plan)).as(plan).hasSizeLessThan(monthlyPartitions)
+                .noneMatch(scan -> scan.partition().equals(Partitions.AFTER))
+                .allMatch(scan -> scan.rows() == 0 || scan.node().contains("Index Scan"));
+    }
+
+    @Test
+    void a_page_after_a_cursor_scans_forward_from_the_cursor() throws SQLException {
+        long conversation = conversationStartedMonthsAgo(7);
+        String plan = explain(MessageLog.AFTER, APP, conversation, conversation, middleMessage(conversation), 51);
+
+        assertThat(plan).contains("Index Scan using messages_y");
+        assertThat(scans(plan)).as(plan).allMatch(scan -> scan.rows() == 0 || scan.node().contains("Index Scan"));
+    }
+
+    @Test
+    void inbox_is_one_backward_index_scan_and_never_touches_messages() throws SQLException {
+        String plan = explain(Inbox.PAGE, APP, 42L, Long.MAX_VALUE, Long.MAX_VALUE, 20);
+
+        assertThat(plan).contains("conversations_inbox_idx").doesNotContain("messages").doesNotContain("Seq Scan");
+    }
+
+    @Test
+    void a_selective_trait_filter_uses_the_gin_index() throws SQLException {
+        String plan = explain(Characters.LIST_BY_TRAITS, APP, 0L, "{\"energy\":\"serene\"}", 20);
+
+        assertThat(plan).contains("Bitmap Index Scan on characters_traits_idx").doesNotContain("Seq Scan");
+    }
+
+    @Test
+    void a_common_trait_filter_walks_the_primary_key_and_stops_at_the_page_size() throws SQLException {
+        String plan = explain(Characters.LIST_BY_TRAITS, APP, 0L, "{\"energy\":\"calm\"}", 20);
+
+        assertThat(plan).containsAnyOf("characters_pkey", "characters_traits_idx").doesNotContain("Seq Scan");
+    }
+
+    @Test
+    void a_message_lookup_by_id_reads_one_partition() throws SQLException {
+        long conversation = conversationStartedMonthsAgo(5);
+        String plan = explain(MessageLog.GET, APP, conversation, middleMessage(conversation));
+
+        assertThat(scans(plan)).as(plan).hasSize(1);
+    }
+
+    @Test
+    void append_locks_and_advances_conversations_by_primary_key() throws SQLException {
+        long conversation = conversationStartedMonthsAgo(2);
+        var apps = connection.createArrayOf("bigint", new Long[] {APP});
+        var ids = connection.createArrayOf("bigint", new Long[] {conversation});
+        String lock = explain(GroupCommit.LOCK_CONVERSATIONS, apps, ids);
+        String replays = explain(GroupCommit.FIND_REPLAYS, apps, ids, connection.createArrayOf("text", new String[] {"k"}));
+
+        String advance = explainPlanOnly(GroupCommit.ADVANCE_CONVERSATIONS, apps, ids, ids, ids, ids,
+                connection.createArrayOf("text", new String[] {"user"}), connection.createArrayOf("text", new String[] {"hi"}));
+
+        assertThat(lock).contains("conversations_pkey").doesNotContain("Seq Scan on conversations");
+        assertThat(replays).contains("message_idempotency_keys_pkey").doesNotContain("Seq Scan on message_idempotency_keys");
+        assertThat(advance).contains("conversations_pkey").doesNotContain("Seq Scan on conversations");
+    }
+
+    private static long conversationStartedMonthsAgo(int months) throws SQLException {
+        try (var s = connection.prepareStatement("""
+                SELECT conversation_id FROM conversations
+                 WHERE created_at > now() - make_interval(months => ?) ORDER BY conversation_id LIMIT 1""")) {
+            s.setInt(1, months);
+            try (var rows = s.executeQuery()) {
+                rows.next();
+                return rows.getLong(1);
+            }
+        }
+    }
+
+    private static long middleMessage(long conversation) throws SQLException {
+        try (var s = connection.prepareStatement(
+                "SELECT message_id FROM messages WHERE app_id = 1 AND conversation_id = ? AND seq = ?")) {
+            s.setLong(1, conversation);
+            s.setInt(2, MESSAGES_PER_CONVERSATION / 2);
+            try (var rows = s.executeQuery()) {
+                rows.next();
+                return rows.getLong(1);
+            }
+        }
+    }
+
+    private static String explain(Query query, Object... args) throws SQLException {
+        return run("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + query.sql(), args);
+    }
+
+    /** EXPLAIN without running the statement, for statements that write. */
+    private static String explainPlanOnly(Query query, Object... args) throws SQLException {
+        return run("EXPLAIN (COSTS OFF) " + query.sql(), args);
+    }
+
+    /**
+     * The plan of a named prepared statement forced to its generic form, as pgjdbc's server-side
+     * prepared statements may get after five executions: the parameters are unknown at plan time.
+     */
+    private static String explainGeneric(Query query, Object... args) throws SQLException {
+        String sql = query.sql();
+        for (int i = 1; sql.contains("?"); i++) {
+            sql = sql.replaceFirst("\\?", "\\$" + i);
+        }
+        String values = java.util.Arrays.stream(args).map(String::valueOf).collect(java.util.stream.Collectors.joining(", "));
+        try (var s = connection.createStatement()) {
+            s.execute("SET plan_cache_mode = force_generic_plan");
+            s.execute("PREPARE generic AS " + sql);
+            try {
+                return run("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE generic(" + values + ")");
+            } finally {
+                s.execute("DEALLOCATE generic");
+                s.execute("RESET plan_cache_mode");
+            }
+        }
+    }
+
+    private static String run(String sql, Object... args) throws SQLException {
+        try (var s = connection.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                s.setObject(i + 1, args[i]);
+            }
+            StringBuilder plan = new StringBuilder();
+            try (var rows = s.executeQuery()) {
+                while (rows.next()) {
+                    plan.append(rows.getString(1)).append('\n');
+                }
+            }
+            return plan.toString();
+        }
+    }
+
+    private static long heavyConversation() throws SQLException {
+        try (var s = connection.createStatement(); var rows = s.executeQuery(
+                "SELECT conversation_id FROM conversations WHERE conversation_id & 4194303 = 4194303")) {
+            rows.next();
+            return rows.getLong(1);
+        }
+    }
+
+    /** One executed scan of a message partition: which partition, what kind of node, how many rows it returned. */
+    record Scan(String partition, String node, long rows) {
+    }
+
+    private static final Pattern SCAN = Pattern.compile(
+            "((?:Index|Index Only|Seq|Bitmap Heap) Scan(?: Backward)?)(?: using \\S+)? on (messages_\\w+) \\S+ \\((?:actual rows=(\\d+)|never executed)");
+
+    /** The message partitions a plan actually read; partitions marked "never executed" are left out. */
+    private static List<Scan> scans(String plan) {
+        List<Scan> scans = new ArrayList<>();
+        Matcher m = SCAN.matcher(plan);
+        while (m.find()) {
+            if (m.group(3) != null) {
+                scans.add(new Scan(m.group(2), m.group(1), Long.parseLong(m.group(3))));
+            }
+        }
+        return scans;
+    }
+}

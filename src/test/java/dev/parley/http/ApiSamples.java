@@ -1,0 +1,89 @@
+package dev.parley.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.support.Api;
+import dev.parley.support.Fixtures;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One app's worth of data and, for every operation in the API document, a request that succeeds
+ * for that app. The tenancy and bad-input tests start from these and fail for an operation that
+ * has no sample, so a new route cannot skip them.
+ */
+final class ApiSamples {
+    /** A request: method, concrete path (with query), JSON body or null. */
+    record Call(String operationId, String method, String template, String path, Object body) {
+    }
+
+    final Map<String, String> ids = new LinkedHashMap<>();
+    final String externalId;
+    private final JsonNode document;
+
+    ApiSamples(Api api) {
+        externalId = "ext-" + System.nanoTime();
+        ids.put("character_id", Fixtures.character(api, "Owner's character"));
+        ids.put("user_id", Fixtures.user(api, externalId));
+        ids.put("conversation_id", Fixtures.conversation(api, ids.get("user_id"), ids.get("character_id")));
+        JsonNode first = Fixtures.say(api, ids.get("conversation_id"), "user", "first");
+        ids.put("message_id", first.get("id").asText());
+        api.postOk(201, "/v1/conversations/" + ids.get("conversation_id") + "/messages",
+                Map.of("role", "assistant", "content", "reply", "reply_to_id", ids.get("message_id")));
+        document = api.getOk("/openapi.json");
+    }
+
+    /** Every operation of the document, as a call that would succeed for the owning app. */
+    List<Call> calls() {
+        List<Call> calls = new java.util.ArrayList<>();
+        Iterator<Map.Entry<String, JsonNode>> paths = document.get("paths").fields();
+        while (paths.hasNext()) {
+            var path = paths.next();
+            Iterator<Map.Entry<String, JsonNode>> operations = path.getValue().fields();
+            while (operations.hasNext()) {
+                var operation = operations.next();
+                String id = operation.getValue().get("operationId").asText();
+                calls.add(new Call(id, operation.getKey().toUpperCase(java.util.Locale.ROOT), path.getKey(),
+                        fill(path.getKey()) + query(id), body(id)));
+            }
+        }
+        return calls;
+    }
+
+    boolean isAuthenticated(String operationId) {
+        return !List.of("getHealth", "getMetrics", "getOpenApi").contains(operationId);
+    }
+
+    private String fill(String template) {
+        String path = template;
+        for (var id : ids.entrySet()) {
+            path = path.replace("{" + id.getKey() + "}", id.getValue());
+        }
+        return path;
+    }
+
+    private String query(String operationId) {
+        return switch (operationId) {
+            case "findUser" -> "?external_id=" + externalId;
+            case "listConversations" -> "?character_id=" + ids.get("character_id");
+            default -> "";
+        };
+    }
+
+    Object body(String operationId) {
+        return switch (operationId) {
+            case "createCharacter" -> Map.of("name", "Another");
+            case "updateCharacter" -> Map.of("name", "Renamed");
+            case "upsertUser" -> Map.of("external_id", externalId);
+            case "createConversation" -> Map.of("user_id", ids.get("user_id"), "character_id", ids.get("character_id"));
+            case "patchConversation" -> Map.of("state", Map.of("k", "v"));
+            case "incrementCounters" -> Map.of("increments", Map.of("affection", 1));
+            case "markRead" -> Map.of("message_id", ids.get("message_id"));
+            case "appendMessage" -> Map.of("content", "hello");
+            case "appendMessages" -> Map.of("messages", List.of(Map.of("content", "hello")));
+            case "editMessage" -> Map.of("content", "edited");
+            default -> null;
+        };
+    }
+}

@@ -1,0 +1,171 @@
+package dev.parley.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.json.Json;
+import dev.parley.support.Api;
+import dev.parley.support.TestServer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every route gets hostile input: malformed JSON, wrong types, huge bodies, bad ids and cursors,
+ * SQL metacharacters, NUL bytes, invalid UTF-8. The answer is always a 4xx problem document naming
+ * the problem, or a success that stored the text verbatim; never a 500.
+ */
+class BadInputTest {
+    private static final List<String> BAD_IDS = List.of("abc", "0", "-1", "99999999999999999999", "1.5", "%20",
+            "1%27%3B%20DROP%20TABLE%20messages%3B--", "%FF", "%00", "%E2%80%AE", "1e3");
+    private static final List<String> BAD_BODIES = List.of("{", "[]", "null", "\"text\"", "42", "{\"unexpected\":1}",
+            "{\"a\":", "{\"content\":\"\\u0000\"}", "{\"content\":\"\\ud800\"}", "{\"name\":\"x\",\"name\":\"y\",}");
+    private static final List<String> SQL = List.of("'; DROP TABLE messages; --", "\" OR 1=1 --", "$$; SELECT pg_sleep(10); $$",
+            "\\x00", "%_", "{\"a\":1}");
+
+    private final Api api = TestServer.newApp();
+    private final ApiSamples samples = new ApiSamples(api);
+
+    @Test
+    void malformed_path_ids_are_refused_or_not_found() {
+        for (ApiSamples.Call call : samples.calls()) {
+            for (String param : samples.ids.keySet()) {
+                if (!call.template().contains("{" + param + "}")) {
+                    continue;
+                }
+                for (String bad : BAD_IDS) {
+                    String path = call.path().replace(samples.ids.get(param), bad);
+                    assertClientError(call, sendTo(call, path, call.body()), "path " + param + "=" + bad);
+                }
+                String unknown = call.path().replace(samples.ids.get(param), "987654321012");
+                var response = sendTo(call, unknown, call.body());
+                assertClientError(call, response, "unknown " + param);
+                assertThat(response.status()).as(call.operationId() + " unknown " + param).isIn(400, 404);
+            }
+        }
+    }
+
+    @Test
+    void malformed_bodies_are_refused_with_a_problem_document() {
+        for (ApiSamples.Call call : withBodies()) {
+            for (String bad : BAD_BODIES) {
+                assertClientError(call, api.sendBytes(call.method(), call.path(), bad.getBytes(StandardCharsets.UTF_8)), bad);
+            }
+            byte[] invalidUtf8 = concat("{\"content\":\"".getBytes(StandardCharsets.UTF_8), new byte[] {(byte) 0xC3, (byte) 0x28},
+                    "\"}".getBytes(StandardCharsets.UTF_8));
+            assertClientError(call, api.sendBytes(call.method(), call.path(), invalidUtf8), "invalid UTF-8");
+            assertClientError(call, api.sendBytes(call.method(), call.path(), "{}".getBytes(StandardCharsets.UTF_8),
+                    "Content-Type", "text/plain"), "text/plain");
+            assertClientError(call, api.sendBytes(call.method(), call.path(), new byte[0]), "empty body");
+        }
+    }
+
+    @Test
+    void every_field_with_the_wrong_type_is_named_in_the_error() {
+        for (ApiSamples.Call call : withBodies()) {
+            ObjectNode sample = Json.MAPPER.valueToTree(call.body());
+            for (String field : iterable(sample.fieldNames())) {
+                for (JsonNode wrong : List.of(Json.MAPPER.getNodeFactory().booleanNode(true),
+                        Json.MAPPER.createArrayNode().add(1), Json.MAPPER.getNodeFactory().numberNode(1.5))) {
+                    ObjectNode mutated = sample.deepCopy();
+                    mutated.set(field, wrong);
+                    var response = api.sendBytes(call.method(), call.path(), Json.writeBytes(mutated));
+                    assertClientError(call, response, field + "=" + wrong);
+                    if (response.status() == 400 && response.json().has("errors")) {
+                        assertThat(response.json().get("errors").get(0).get("field").asText())
+                                .as(call.operationId() + " " + field + "=" + wrong).startsWith(field);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void huge_bodies_are_refused_with_413() {
+        byte[] huge = new byte[9 << 20];
+        Arrays.fill(huge, (byte) 'a');
+        huge[0] = '"';
+        huge[huge.length - 1] = '"';
+        for (ApiSamples.Call call : withBodies()) {
+            var response = api.sendBytes(call.method(), call.path(), huge);
+            assertThat(response.status()).as(call.operationId()).isEqualTo(413);
+            assertThat(response.isProblem()).as(call.operationId() + " " + response).isTrue();
+        }
+    }
+
+    @Test
+    void sql_metacharacters_are_stored_as_text() {
+        String conversation = "/v1/conversations/" + samples.ids.get("conversation_id") + "/messages";
+        for (String text : SQL) {
+            JsonNode message = api.postOk(201, conversation, Map.of("content", text, "metadata", Map.of(text, text)));
+            JsonNode character = api.postOk(201, "/v1/characters", Map.of("name", text, "traits", Map.of("quote", text)));
+            assertThat(api.getOk(conversation + "/" + message.get("id").asText()).get("content").asText()).isEqualTo(text);
+            assertThat(character.get("name").asText()).isEqualTo(text);
+            var lookup = api.get("/v1/users?external_id=" + java.net.URLEncoder.encode(text, StandardCharsets.UTF_8));
+            assertThat(lookup.status()).isEqualTo(404);
+        }
+        assertThat(api.getOk(conversation + "?limit=200").get("messages").size()).isGreaterThanOrEqualTo(SQL.size());
+    }
+
+    @Test
+    void bad_query_parameters_are_refused() {
+        String conversation = "/v1/conversations/" + samples.ids.get("conversation_id");
+        String user = "/v1/users/" + samples.ids.get("user_id");
+        String inboxCursor = api.getOk(user + "/inbox?limit=1").get("next_cursor").asText("x");
+        List<String> paths = new ArrayList<>(List.of(
+                "/v1/characters?limit=abc", "/v1/characters?limit=0", "/v1/characters?limit=101", "/v1/characters?limit=-5",
+                "/v1/characters?cursor=%25%25%25", "/v1/characters?cursor=bm90LWEtY3Vyc29y", "/v1/characters?traits=%7Bbad",
+                "/v1/characters?traits=%5B1%5D", "/v1/characters?traits=%7B%7D", "/v1/characters?metadata=null",
+                "/v1/users", "/v1/users?external_id=", "/v1/conversations", "/v1/conversations?character_id=x",
+                "/v1/conversations?character_id=1&user_id=-2", "/v1/conversations?character_id=1&cursor=zz",
+                user + "/inbox?limit=1000", user + "/inbox?cursor=" + "A".repeat(500),
+                conversation + "/messages?limit=201", conversation + "/messages?before=abc",
+                conversation + "/messages?after=" + inboxCursor, conversation + "/messages?before=a&after=b",
+                conversation + "/context?messages=0", conversation + "/context?character_id=abc",
+                conversation + "/context?character_id=987654321",
+                conversation + "/messages/" + samples.ids.get("message_id") + "/replies?cursor=zz"));
+        for (String path : paths) {
+            var response = api.get(path);
+            assertThat(response.status()).as(path + " -> " + response).isBetween(400, 499);
+            assertThat(response.isProblem()).as(path).isTrue();
+            assertThat(response.json().get("detail").asText()).as(path).isNotBlank();
+        }
+        var hard = api.delete(conversation + "/messages/" + samples.ids.get("message_id") + "?hard=maybe");
+        assertThat(hard.status()).isEqualTo(400);
+    }
+
+    private List<ApiSamples.Call> withBodies() {
+        return samples.calls().stream().filter(c -> c.body() != null).toList();
+    }
+
+    private Api.Response sendTo(ApiSamples.Call call, String path, Object body) {
+        return TenancyTest.send(api, new ApiSamples.Call(call.operationId(), call.method(), call.template(), path, body));
+    }
+
+    private static void assertClientError(ApiSamples.Call call, Api.Response response, String variant) {
+        String what = call.operationId() + " " + call.method() + " [" + variant + "] -> " + response;
+        assertThat(response.status()).as(what).isBetween(400, 499);
+        assertThat(response.isProblem()).as(what).isTrue();
+        JsonNode problem = response.json();
+        assertThat(problem.get("type").asText()).as(what).startsWith("https://parley.dev/problems/");
+        assertThat(problem.get("detail").asText()).as(what).isNotBlank();
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        var out = new java.io.ByteArrayOutputStream();
+        for (byte[] part : parts) {
+            out.writeBytes(part);
+        }
+        return out.toByteArray();
+    }
+
+    private static <T> Iterable<T> iterable(java.util.Iterator<T> iterator) {
+        List<T> all = new ArrayList<>();
+        iterator.forEachRemaining(all::add);
+        return all;
+    }
+}
