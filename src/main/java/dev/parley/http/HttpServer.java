@@ -22,11 +22,14 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
 
 /** The HTTP server: Javalin on Jetty 12 with virtual threads, the route table, and problem+json for every error. */
 public final class HttpServer implements AutoCloseable {
     private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(20);
+    private static final int ACCEPT_QUEUE = 1024;
 
     /** What the routes need, wired by hand in {@code Parley}. */
     public record Services(Database database, ApiKeys apiKeys, Characters characters, Users users,
@@ -70,6 +73,14 @@ public final class HttpServer implements AutoCloseable {
                 server.setErrorHandler(new JsonErrorHandler());
             });
             config.jetty.modifyServletContextHandler(handler -> handler.setErrorHandler(new JsonErrorHandler()));
+            config.jetty.addConnector((server, httpConfig) -> {
+                var connector = new ServerConnector(server, new HttpConnectionFactory(httpConfig));
+                connector.setHost(host);
+                connector.setPort(port);
+                // The default backlog (50) overflows when hundreds of clients connect at once.
+                connector.setAcceptQueueSize(ACCEPT_QUEUE);
+                return connector;
+            });
             config.routes.before("/v1/*", auth::authenticate);
             for (Route route : routes) {
                 config.routes.addHttpHandler(route.method(), route.path(), route.handler());
@@ -81,7 +92,7 @@ public final class HttpServer implements AutoCloseable {
             config.routes.error(405, HttpServer::unrouted);
             config.requestLogger.http((ctx, millis) -> record(services.registry(), ctx, millis));
         });
-        app.start(host, port);
+        app.start();
         return new HttpServer(app, List.copyOf(endpoints));
     }
 

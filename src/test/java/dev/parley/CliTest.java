@@ -1,0 +1,83 @@
+package dev.parley;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.support.TestDatabase;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+
+class CliTest {
+    /** What a command printed and the status it exited with. */
+    record Run(int status, String out, String err) {
+    }
+
+    static Run parley(String... args) {
+        var out = new StringWriter();
+        var err = new StringWriter();
+        int status = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Run(status, out.toString(), err.toString());
+    }
+
+    @Test
+    void every_command_explains_itself_with_help() {
+        for (String[] command : new String[][] {{}, {"serve"}, {"migrate"}, {"apps"}, {"apps", "create"}, {"apps", "list"},
+                {"partitions"}}) {
+            String[] args = java.util.Arrays.copyOf(command, command.length + 1);
+            args[command.length] = "--help";
+            Run run = parley(args);
+            assertThat(run.status()).as(String.join(" ", args)).isZero();
+            assertThat(run.out()).as(String.join(" ", args)).contains("Usage: parley");
+        }
+    }
+
+    @Test
+    void usage_errors_exit_2() {
+        assertThat(parley().status()).isEqualTo(2);
+        assertThat(parley("frobnicate").status()).isEqualTo(2);
+        Run badPort = parley("serve", "--port", "eighty");
+        assertThat(badPort.status()).isEqualTo(2);
+        assertThat(badPort.err()).contains("--port (PARLEY_PORT)");
+    }
+
+    @Test
+    void migrate_check_reports_pending_migrations_then_migrate_applies_them() {
+        TestDatabase.get().fresh("parley_cli");
+        String url = TestDatabase.get().url("parley_cli");
+
+        Run check = parley("migrate", "--check", "--database-url", url);
+        Run migrate = parley("migrate", "--database-url", url);
+        Run again = parley("migrate", "--check", "--database-url", url);
+
+        assertThat(check.status()).isEqualTo(1);
+        assertThat(check.err()).contains("pending").contains("parley migrate");
+        assertThat(migrate.status()).isZero();
+        assertThat(migrate.out()).contains("Applied").contains("messages partitioned by time ordered id");
+        assertThat(again.status()).isZero();
+    }
+
+    @Test
+    void apps_create_prints_a_key_once_and_list_shows_the_app() {
+        TestDatabase.get().migrated("parley_cli_apps");
+        String url = TestDatabase.get().url("parley_cli_apps");
+
+        Run created = parley("apps", "create", "companion-app", "--database-url", url);
+        Run duplicate = parley("apps", "create", "companion-app", "--database-url", url);
+        Run listed = parley("apps", "list", "--database-url", url);
+
+        assertThat(created.status()).isZero();
+        assertThat(created.out()).containsPattern("pk_[A-Za-z0-9_-]{43}");
+        assertThat(duplicate.status()).isEqualTo(1);
+        assertThat(duplicate.err()).contains("already exists");
+        assertThat(listed.out()).contains("companion-app").doesNotContain("pk_");
+    }
+
+    @Test
+    void partitions_lists_months_and_exits_0_when_the_catch_alls_are_empty() {
+        TestDatabase.get().migrated("parley_cli_partitions");
+        Run run = parley("partitions", "--ensure", "--database-url", TestDatabase.get().url("parley_cli_partitions"));
+
+        assertThat(run.status()).isZero();
+        assertThat(run.out()).contains("messages_before").contains("messages_after").containsPattern("messages_y\\d{4}m\\d{2}");
+    }
+}

@@ -1,0 +1,60 @@
+package dev.parley.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class SettingsTest {
+    @Test
+    void defaults_need_no_configuration() {
+        Settings settings = Settings.resolve(Settings.Flags.none(), Map.of("HOME", "/home/ada"));
+
+        assertThat(settings.databaseUrl()).isEmpty();
+        assertThat(settings.dataDir()).isEqualTo(Path.of("/home/ada/.parley"));
+        assertThat(settings.port()).isEqualTo(8080);
+        assertThat(settings.maxContentBytes()).isEqualTo(32 * 1024);
+        assertThat(settings.maxMetadataBytes()).isEqualTo(16 * 1024);
+        assertThat(settings.poolTimeout()).isEqualTo(Duration.ofSeconds(2));
+    }
+
+    @Test
+    void a_flag_wins_over_its_environment_variable() {
+        var flags = new Settings.Flags(null, null, null, "9000", null, null, null, "64KiB", null, "1s", null, false);
+        Settings settings = Settings.resolve(flags, Map.of("PARLEY_PORT", "7000", "PARLEY_MAX_METADATA", "1MiB"));
+
+        assertThat(settings.port()).isEqualTo(9000);
+        assertThat(settings.maxContentBytes()).isEqualTo(64 * 1024);
+        assertThat(settings.maxMetadataBytes()).isEqualTo(1 << 20);
+        assertThat(settings.slowQueryThreshold()).isEqualTo(Duration.ofSeconds(1));
+    }
+
+    @Test
+    void an_invalid_value_names_the_flag_and_the_variable() {
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PORT", "eighty")))
+                .isInstanceOf(InvalidSetting.class).hasMessageContaining("--port").hasMessageContaining("PARLEY_PORT");
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_POOL_SIZE", "0")))
+                .hasMessageContaining("PARLEY_POOL_SIZE").hasMessageContaining("between 1 and 1000");
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_MAX_BODY", "lots")))
+                .hasMessageContaining("PARLEY_MAX_BODY");
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("DATABASE_URL", "mysql://x")))
+                .hasMessageContaining("DATABASE_URL");
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_MIGRATE", "perhaps")))
+                .hasMessageContaining("PARLEY_MIGRATE");
+    }
+
+    @Test
+    void database_urls_become_jdbc_urls_and_the_password_is_never_printed() {
+        Settings settings = Settings.resolve(Settings.Flags.none(),
+                Map.of("DATABASE_URL", "postgres://app:s%40cret@db.internal:6432/chat?sslmode=require"));
+        DatabaseUrl url = settings.databaseUrl().orElseThrow();
+
+        assertThat(url.jdbcUrl()).isEqualTo("jdbc:postgresql://db.internal:6432/chat?sslmode=require");
+        assertThat(url.user()).isEqualTo("app");
+        assertThat(url.password()).isEqualTo("s@cret");
+        assertThat(settings.toString()).doesNotContain("s@cret").doesNotContain("s%40cret").contains("***");
+    }
+}

@@ -1,0 +1,107 @@
+package dev.parley.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.support.TestDatabase;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class IdsTest {
+    private final Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_ids"), 2);
+
+    @AfterEach
+    void close() {
+        database.close();
+    }
+
+    @Test
+    void ids_carry_their_time_and_only_grow() throws SQLException {
+        var clock = new SteppingClock(Instant.parse("2026-11-23T12:00:00Z"));
+        var ids = new Ids(clock);
+
+        long[] drawn = database.read(h -> ids.next(3000, Long.MIN_VALUE, h));
+
+        assertThat(drawn).isSorted().doesNotHaveDuplicates();
+        assertThat(Ids.timeOf(drawn[0])).isEqualTo(Instant.parse("2026-11-23T12:00:00Z"));
+    }
+
+    @Test
+    void an_id_drawn_after_a_floor_from_the_future_is_above_it() throws SQLException {
+        var ids = new Ids(Clock.fixed(Instant.parse("2026-11-23T12:00:00Z"), ZoneOffset.UTC));
+        long aheadOfUs = Ids.floorOf(Instant.parse("2026-11-23T12:00:05Z")) + 4_000_000;
+
+        long[] next = database.read(h -> ids.next(2, aheadOfUs, h));
+
+        assertThat(next[0]).isGreaterThan(aheadOfUs);
+        assertThat(next[1]).isGreaterThan(next[0]);
+    }
+
+    @Test
+    void two_instances_sharing_the_sequence_never_draw_the_same_id() throws SQLException {
+        Clock frozen = Clock.fixed(Instant.parse("2026-11-23T12:00:00Z"), ZoneOffset.UTC);
+        var first = new Ids(frozen);
+        var second = new Ids(frozen);
+        Set<Long> seen = new HashSet<>();
+
+        for (int round = 0; round < 10; round++) {
+            for (long id : database.read(h -> first.next(700, Long.MIN_VALUE, h))) {
+                assertThat(seen.add(id)).isTrue();
+            }
+            for (long id : database.read(h -> second.next(700, Long.MIN_VALUE, h))) {
+                assertThat(seen.add(id)).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void a_block_older_than_a_second_is_dropped_for_a_fresh_one() throws SQLException {
+        var clock = new SteppingClock(Instant.parse("2026-11-23T12:00:00Z"));
+        var ids = new Ids(clock);
+        long first = database.read(ids::next);
+        clock.advance(1500);
+        long second = database.read(ids::next);
+
+        assertThat(second & Ids.LOW_MASK).as("low bits from a new block")
+                .isNotEqualTo((first & Ids.LOW_MASK) + 1);
+    }
+
+    /** A clock the test moves by hand. */
+    static final class SteppingClock extends Clock {
+        private final AtomicLong millis;
+
+        SteppingClock(Instant start) {
+            millis = new AtomicLong(start.toEpochMilli());
+        }
+
+        void advance(long byMillis) {
+            millis.addAndGet(byMillis);
+        }
+
+        @Override
+        public long millis() {
+            return millis.get();
+        }
+
+        @Override
+        public Instant instant() {
+            return Instant.ofEpochMilli(millis.get());
+        }
+
+        @Override
+        public ZoneOffset getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package dev.parley.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.support.TestDatabase;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class PartitionsTest {
+    private static final YearMonth NOW = YearMonth.of(2026, 11);
+
+    private final Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_partitions"), 2);
+    private final Partitions partitions = new Partitions(database);
+
+    @AfterEach
+    void close() {
+        database.close();
+    }
+
+    @Test
+    void ensure_ahead_makes_the_current_month_and_the_next_three() {
+        partitions.ensureAhead(NOW.atDay(15).atStartOfDay().toInstant(ZoneOffset.UTC), 3);
+
+        assertThat(monthNames()).containsSequence(
+                Partitions.nameOf(NOW), Partitions.nameOf(NOW.plusMonths(1)),
+                Partitions.nameOf(NOW.plusMonths(2)), Partitions.nameOf(NOW.plusMonths(3)));
+        List<Partitions.Partition> all = partitions.list();
+        assertThat(all.getFirst().name()).isEqualTo(Partitions.BEFORE);
+        assertThat(all.getLast().name()).isEqualTo(Partitions.AFTER);
+        for (int i = 1; i < all.size(); i++) {
+            assertThat(all.get(i).fromId()).as("contiguous").isEqualTo(all.get(i - 1).toId());
+        }
+    }
+
+    @Test
+    void ensuring_twice_changes_nothing() {
+        partitions.ensure(NOW.minusMonths(2), NOW.plusMonths(3));
+        List<String> first = monthNames();
+        partitions.ensure(NOW.minusMonths(1), NOW.plusMonths(2));
+
+        assertThat(monthNames()).isEqualTo(first);
+    }
+
+    @Test
+    void rows_in_a_catch_all_are_reported_then_moved_into_their_new_month() throws SQLException {
+        partitions.ensure(NOW, NOW.plusMonths(1));
+        YearMonth later = NOW.plusMonths(5);
+        long id = Partitions.floorOf(later) + 7;
+        insertMessage(id);
+        insertMessage(Partitions.floorOf(NOW.minusMonths(6)) + 3);
+
+        assertThat(partitions.catchAllRows()).isEqualTo(2);
+        partitions.ensure(NOW.minusMonths(6), later);
+
+        assertThat(partitions.catchAllRows()).isZero();
+        assertThat(partitionHolding(id)).isEqualTo(Partitions.nameOf(later));
+    }
+
+    @Test
+    void month_boundaries_are_the_ids_of_the_first_millisecond_of_the_month() {
+        long floor = Partitions.floorOf(NOW);
+
+        assertThat(Ids.timeOf(floor)).isEqualTo(Instant.parse("2026-11-01T00:00:00Z"));
+        assertThat(Ids.timeOf(floor - 1)).isBefore(Instant.parse("2026-11-01T00:00:00Z"));
+    }
+
+    private List<String> monthNames() {
+        return partitions.list().stream().filter(p -> !p.isCatchAll()).map(Partitions.Partition::name).toList();
+    }
+
+    private void insertMessage(long id) {
+        database.read(h -> h.execute(new Query("test.insert_message", """
+                INSERT INTO messages (app_id, conversation_id, message_id, seq, created_at, role, content)
+                VALUES (1, 1, ?, 1, parley_id_time(?), 'user', 'x')"""), id, id));
+    }
+
+    private String partitionHolding(long id) {
+        return database.read(h -> h.first(new Query("test.partition_of", """
+                SELECT tableoid::regclass::text FROM messages WHERE message_id = ?"""), row -> row.getString(1), id)).orElseThrow();
+    }
+}

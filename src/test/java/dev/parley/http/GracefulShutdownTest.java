@@ -1,0 +1,63 @@
+package dev.parley.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.parley.Parley;
+import dev.parley.support.Api;
+import dev.parley.support.Fixtures;
+import dev.parley.support.TestDatabase;
+import dev.parley.support.TestServer;
+import java.sql.Connection;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+class GracefulShutdownTest {
+    private static final String DB = "parley_shutdown";
+
+    @Test
+    void an_append_in_flight_when_shutdown_begins_is_committed_and_answered() throws Exception {
+        Parley parley = TestServer.start(DB, Map.of());
+        var created = parley.apps().create("shutdown");
+        var api = new Api("http://127.0.0.1:" + parley.port(), created.apiKey());
+        String conversation = Fixtures.conversation(api).get("id").asText();
+
+        try (Connection blocker = TestDatabase.get().connect(DB)) {
+            blocker.setAutoCommit(false);
+            blocker.createStatement().execute("SELECT 1 FROM conversations FOR UPDATE");
+            var append = CompletableFuture.supplyAsync(() ->
+                    api.post("/v1/conversations/" + conversation + "/messages", Map.of("content", "in flight")));
+            awaitLockWait(blocker);
+
+            var shutdown = CompletableFuture.runAsync(parley::close);
+            Thread.sleep(200); // shutdown has begun and is waiting for the request
+            assertThat(shutdown).isNotDone();
+            blocker.rollback();
+
+            assertThat(append.get().status()).isEqualTo(201);
+            shutdown.get();
+        }
+        try (var check = TestDatabase.get().connect(DB); var rows = check.createStatement()
+                .executeQuery("SELECT count(*) FROM messages WHERE content = 'in flight'")) {
+            rows.next();
+            assertThat(rows.getLong(1)).isEqualTo(1);
+        }
+        assertThatThrownBy(() -> api.get("/health")).as("no longer listening").isInstanceOf(java.io.UncheckedIOException.class);
+    }
+
+    /** Waits until some session is blocked on a row lock: the append has reached the database. */
+    private static void awaitLockWait(Connection connection) throws Exception {
+        for (int i = 0; i < 200; i++) {
+            try (var rows = connection.createStatement().executeQuery(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = '" + DB + "'")) {
+                rows.next();
+                if (rows.getLong(1) > 0) {
+                    return;
+                }
+            }
+            Thread.sleep(25);
+        }
+        throw new AssertionError("the append never reached the database");
+    }
+}

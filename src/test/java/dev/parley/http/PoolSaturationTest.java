@@ -1,0 +1,69 @@
+package dev.parley.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.Parley;
+import dev.parley.support.Api;
+import dev.parley.support.Fixtures;
+import dev.parley.support.TestDatabase;
+import dev.parley.support.TestServer;
+import java.sql.Connection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+class PoolSaturationTest {
+    private static final String DB = "parley_saturation";
+
+    @Test
+    void a_saturated_pool_answers_503_quickly_and_recovers_by_itself() throws Exception {
+        try (Parley parley = TestServer.start(DB, Map.of("PARLEY_POOL_SIZE", "2", "PARLEY_POOL_TIMEOUT", "300ms"))) {
+            var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("saturation").apiKey());
+            String conversation = Fixtures.conversation(api).get("id").asText();
+            String character = Fixtures.character(api, "Free");
+
+            try (Connection blocker = TestDatabase.get().connect(DB)) {
+                blocker.setAutoCommit(false);
+                blocker.createStatement().execute("SELECT 1 FROM conversations FOR UPDATE");
+                // Two state patches wait on the row lock, each holding one of the pool's two connections.
+                List<CompletableFuture<Api.Response>> holders = List.of(
+                        CompletableFuture.supplyAsync(() -> api.patch("/v1/conversations/" + conversation, Map.of("state", Map.of("a", 1)))),
+                        CompletableFuture.supplyAsync(() -> api.patch("/v1/conversations/" + conversation, Map.of("state", Map.of("b", 2)))));
+                awaitLockWaits(blocker, 2);
+
+                long start = System.nanoTime();
+                var refused = api.get("/v1/characters/" + character);
+                long waitedMillis = (System.nanoTime() - start) / 1_000_000;
+
+                assertThat(refused.status()).isEqualTo(503);
+                assertThat(refused.isProblem()).isTrue();
+                assertThat(refused.json().get("type").asText()).endsWith("/pool-saturated");
+                assertThat(refused.json().get("detail").asText()).contains("active=2");
+                assertThat(refused.header("Retry-After")).isEqualTo("1");
+                assertThat(waitedMillis).as("answered after the pool timeout, not hung").isLessThan(5_000);
+
+                blocker.rollback();
+                for (var holder : holders) {
+                    assertThat(holder.get().status()).isEqualTo(200);
+                }
+            }
+            assertThat(api.get("/v1/characters/" + character).status()).isEqualTo(200);
+            assertThat(api.getOk("/v1/conversations/" + conversation).get("state").size()).isEqualTo(2);
+        }
+    }
+
+    private static void awaitLockWaits(Connection connection, int sessions) throws Exception {
+        for (int i = 0; i < 200; i++) {
+            try (var rows = connection.createStatement().executeQuery(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = '" + DB + "'")) {
+                rows.next();
+                if (rows.getLong(1) >= sessions) {
+                    return;
+                }
+            }
+            Thread.sleep(25);
+        }
+        throw new AssertionError("the requests never reached the database");
+    }
+}
