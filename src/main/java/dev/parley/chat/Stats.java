@@ -13,7 +13,9 @@ import java.util.Map;
  * Counts. Per conversation and per user they are exact and cheap: the conversation row keeps its
  * message count in the same transaction as every append and delete. Per app they are estimates, as
  * dashboards want them: the planner's row estimate for the app, which it derives from
- * {@code pg_class.reltuples} and the column statistics, costs microseconds where COUNT(*) would scan.
+ * {@code pg_class.reltuples} and the column statistics, costs microseconds where COUNT(*) would scan
+ * millions of rows. Below {@value #EXACT_BELOW} rows the estimate is replaced by an exact count,
+ * which is then cheap and spares small apps the estimate's noise.
  */
 public final class Stats {
     static final Query CONVERSATION = new Query("stats.conversation", """
@@ -33,7 +35,8 @@ public final class Stats {
                AND m.member_kind = 'user' AND m.member_id = c.user_id
              WHERE c.app_id = ? AND c.user_id = ?""");
 
-    private static final List<String> ESTIMATED_TABLES = List.of("characters", "users", "conversations", "messages");
+    static final long EXACT_BELOW = 10_000;
+    private static final List<String> COUNTED_TABLES = List.of("characters", "users", "conversations", "messages");
 
     public record ConversationStats(long messageCount, long lastSeq, long unreadCount) {
     }
@@ -41,8 +44,12 @@ public final class Stats {
     public record UserStats(long conversations, long messages, long unreadCount) {
     }
 
-    /** Estimated rows per table for one app, and how they were estimated. */
-    public record AppEstimates(Map<String, Long> estimatedRows, String method) {
+    /** Rows of one table for one app; {@code exact} says whether it was counted or estimated. */
+    public record Count(long rows, boolean exact) {
+    }
+
+    /** Rows per table for one app. */
+    public record AppCounts(Map<String, Count> tables) {
     }
 
     private final Database database;
@@ -68,20 +75,28 @@ public final class Stats {
         });
     }
 
-    public AppEstimates estimates(long appId) {
+    public AppCounts appCounts(long appId) {
         return database.read(h -> {
-            Map<String, Long> rows = new LinkedHashMap<>();
-            for (String table : ESTIMATED_TABLES) {
-                rows.put(table, plannedRows(h, table, appId));
+            Map<String, Count> tables = new LinkedHashMap<>();
+            for (String table : COUNTED_TABLES) {
+                long estimate = plannedRows(h, table, appId);
+                tables.put(table, estimate < EXACT_BELOW ? new Count(countUpTo(h, table, appId), true) : new Count(estimate, false));
             }
-            return new AppEstimates(rows, "planner estimate from pg_class.reltuples and pg_statistic; refreshed by ANALYZE");
+            return new AppCounts(tables);
         });
     }
 
-    // The table name comes from the fixed list above and the app id is a long, so inlining them is safe.
+    // Table names come from the fixed list above and the app id is a long: inlining them is safe.
     private static long plannedRows(Handle h, String table, long appId) throws SQLException {
         var plan = h.first(new Query("stats.estimate_rows",
                 "EXPLAIN (FORMAT JSON) SELECT 1 FROM " + table + " WHERE app_id = " + appId), row -> row.getString(1));
         return plan.map(json -> Json.stored(json).path(0).path("Plan").path("Plan Rows").asLong()).orElse(0L);
+    }
+
+    /** An exact count that never reads more than a few rows past the estimate's threshold. */
+    private static long countUpTo(Handle h, String table, long appId) throws SQLException {
+        return h.first(new Query("stats.count_small",
+                "SELECT count(*) FROM (SELECT 1 FROM " + table + " WHERE app_id = ? LIMIT " + (EXACT_BELOW * 10) + ") t"),
+                row -> row.getLong(1), appId).orElse(0L);
     }
 }

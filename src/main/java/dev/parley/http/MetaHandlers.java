@@ -39,6 +39,6 @@ final class MetaHandlers {
     }
 
     void appStats(Context ctx) {
-        ctx.json(stats.estimates(Auth.app(ctx)));
+        ctx.json(stats.appCounts(Auth.app(ctx)));
     }
 }

@@ -98,8 +98,8 @@ final class Routes {
                         .query("cursor", "string", "next_cursor of the previous page")
                         .returns(200, Pages.MessagePage.class),
 
-                Route.of(GET, "/v1/stats", "getAppStats", "Estimated row counts for the app", meta::appStats)
-                        .returns(200, Stats.AppEstimates.class),
+                Route.of(GET, "/v1/stats", "getAppStats", "Rows per table for the app: estimated when large, exact when small", meta::appStats)
+                        .returns(200, Stats.AppCounts.class),
                 Route.of(GET, "/health", "getHealth", "Liveness and database reachability", meta::health)
                         .returns(200, MetaHandlers.Health.class).open(),
                 Route.of(GET, "/metrics", "getMetrics", "Prometheus metrics", meta::metrics).open(),

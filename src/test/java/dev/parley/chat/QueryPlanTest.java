@@ -221,6 +221,16 @@ class QueryPlanTest {
         assertThat(advance).contains("conversations_pkey").doesNotContain("Seq Scan on conversations");
     }
 
+    @Test
+    void app_counts_are_estimated_for_large_tables_and_exact_for_small_ones() {
+        var counts = new Stats(database).appCounts(APP).tables();
+        long messages = CONVERSATIONS * MESSAGES_PER_CONVERSATION + HEAVY_MESSAGES;
+
+        assertThat(counts.get("messages").exact()).isFalse();
+        assertThat(counts.get("messages").rows()).isBetween(messages * 8 / 10, messages * 12 / 10);
+        assertThat(counts.get("users")).isEqualTo(new Stats.Count(2000, true));
+    }
+
     private static long conversationStartedMonthsAgo(int months) throws SQLException {
         try (var s = connection.prepareStatement("""
                 SELECT conversation_id FROM conversations

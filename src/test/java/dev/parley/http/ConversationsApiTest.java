@@ -187,8 +187,10 @@ class ConversationsApiTest {
         assertThat(user.get("conversations").asLong()).isEqualTo(1);
         assertThat(user.get("messages").asLong()).isEqualTo(3);
         assertThat(user.get("unread_count").asLong()).isEqualTo(3);
-        assertThat(estimates.get("estimated_rows").fieldNames()).toIterable()
+        assertThat(estimates.get("tables").fieldNames()).toIterable()
                 .containsExactly("characters", "users", "conversations", "messages");
+        assertThat(estimates.get("tables").get("messages").get("rows").asLong()).as("small: counted exactly").isEqualTo(3);
+        assertThat(estimates.get("tables").get("messages").get("exact").asBoolean()).isTrue();
     }
 
     @Test
