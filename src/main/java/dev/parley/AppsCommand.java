@@ -65,7 +65,7 @@ final class AppsCommand {
     }
 
     private static int withApps(CommandSpec spec, DatabaseOptions database, AppsWork work) {
-        Settings settings = Settings.resolve(Settings.Flags.database(database.databaseUrl, database.dataDir), System.getenv());
+        Settings settings = database.settings();
         try (Storage storage = Storage.open(settings);
              Database db = MigrateCommand.open(storage)) {
             var migrations = new Migrations(db.dataSource());

@@ -1,5 +1,6 @@
 package dev.parley;
 
+import dev.parley.config.Settings;
 import picocli.CommandLine.Option;
 
 /** Where the data lives: flags every command that touches the database shares. */
@@ -12,4 +13,13 @@ final class DatabaseOptions {
     @Option(names = "--data-dir", paramLabel = "DIR",
             description = "Folder of the embedded PostgreSQL (env PARLEY_DATA_DIR, default ~/.parley).")
     String dataDir;
+
+    @Option(names = "--embedded-port", paramLabel = "PORT",
+            description = "Port for the embedded PostgreSQL, for psql and other tools (env PARLEY_EMBEDDED_PORT, default: any free port).")
+    String embeddedPort;
+
+    /** The settings these flags give, over the environment. */
+    Settings settings() {
+        return Settings.resolve(Settings.Flags.database(databaseUrl, dataDir, embeddedPort), System.getenv());
+    }
 }

@@ -28,7 +28,7 @@ final class MigrateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Settings settings = Settings.resolve(Settings.Flags.database(database.databaseUrl, database.dataDir), System.getenv());
+        Settings settings = database.settings();
         PrintWriter out = spec.commandLine().getOut();
         try (Storage storage = Storage.open(settings);
              Database db = open(storage)) {

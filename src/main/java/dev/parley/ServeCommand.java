@@ -56,7 +56,7 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        Settings settings = Settings.resolve(new Settings.Flags(database.databaseUrl, database.dataDir, host, port,
+        Settings settings = Settings.resolve(new Settings.Flags(database.databaseUrl, database.dataDir, database.embeddedPort, host, port,
                 poolSize, poolTimeout, maxBody, maxContent, maxMetadata, slowQuery, appendWriters, migrate), System.getenv());
         PrintWriter out = spec.commandLine().getOut();
         Storage storage = Storage.open(settings);

@@ -20,7 +20,7 @@ final class Storage implements AutoCloseable {
             DatabaseUrl url = settings.databaseUrl().get();
             return new Storage(null, new ConnectionTarget(url.jdbcUrl(), url.user(), url.password()));
         }
-        LocalPostgres local = LocalPostgres.startOrAttach(settings.dataDir(), LocalPostgres.DURABLE);
+        LocalPostgres local = LocalPostgres.startOrAttach(settings.dataDir(), LocalPostgres.DURABLE, settings.embeddedPort());
         return new Storage(local, local.target());
     }
 

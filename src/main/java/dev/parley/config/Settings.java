@@ -12,6 +12,7 @@ import java.util.Optional;
 public record Settings(
         Optional<DatabaseUrl> databaseUrl,
         Path dataDir,
+        int embeddedPort,
         String host,
         int port,
         int poolSize,
@@ -27,6 +28,7 @@ public record Settings(
     public record Flags(
             String databaseUrl,
             String dataDir,
+            String embeddedPort,
             String host,
             String port,
             String poolSize,
@@ -39,12 +41,12 @@ public record Settings(
             boolean migrate) {
 
         public static Flags none() {
-            return database(null, null);
+            return database(null, null, null);
         }
 
         /** Only the flags that say where the database is, as commands other than serve take them. */
-        public static Flags database(String databaseUrl, String dataDir) {
-            return new Flags(databaseUrl, dataDir, null, null, null, null, null, null, null, null, null, false);
+        public static Flags database(String databaseUrl, String dataDir, String embeddedPort) {
+            return new Flags(databaseUrl, dataDir, embeddedPort, null, null, null, null, null, null, null, null, null, false);
         }
     }
 
@@ -55,6 +57,7 @@ public record Settings(
                 source.text(flags.databaseUrl(), "--database-url", "DATABASE_URL").map(DatabaseUrl::parse),
                 Path.of(source.text(flags.dataDir(), "--data-dir", "PARLEY_DATA_DIR")
                         .orElse(defaultDataDir(env))),
+                source.integer(flags.embeddedPort(), "--embedded-port", "PARLEY_EMBEDDED_PORT", 0, 0, 65535),
                 source.text(flags.host(), "--host", "PARLEY_HOST").orElse("127.0.0.1"),
                 source.integer(flags.port(), "--port", "PARLEY_PORT", 8080, 0, 65535),
                 source.integer(flags.poolSize(), "--pool-size", "PARLEY_POOL_SIZE", 10, 1, 1000),
@@ -77,7 +80,8 @@ public record Settings(
     /** The settings as an operator would want to see them, with the database password masked. */
     @Override
     public String toString() {
-        return "Settings[database=" + databaseUrl.map(DatabaseUrl::masked).orElse("embedded in " + dataDir)
+        return "Settings[database=" + databaseUrl.map(DatabaseUrl::masked)
+                        .orElse("embedded in " + dataDir + (embeddedPort == 0 ? "" : " on port " + embeddedPort))
                 + ", listen=" + host + ":" + port
                 + ", poolSize=" + poolSize + ", poolTimeout=" + poolTimeout.toMillis() + "ms"
                 + ", maxBody=" + maxBodyBytes + ", maxContent=" + maxContentBytes + ", maxMetadata=" + maxMetadataBytes

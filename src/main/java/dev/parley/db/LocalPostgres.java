@@ -44,23 +44,27 @@ public final class LocalPostgres implements AutoCloseable {
         this.port = port;
     }
 
-    /** Starts the server in {@code dataDir/pg}, or attaches to the one already running there. */
-    public static LocalPostgres startOrAttach(Path dataDir, Map<String, String> serverConfig) {
+    /**
+     * Starts the server in {@code dataDir/pg} on {@code port} (0: any free port), or attaches to the
+     * one already running there, whatever its port.
+     */
+    public static LocalPostgres startOrAttach(Path dataDir, Map<String, String> serverConfig, int port) {
         Path pgDir = dataDir.resolve("pg");
         Optional<Integer> running = runningPort(pgDir);
         if (running.isPresent()) {
             LOG.info("attaching to the PostgreSQL already running in {} on port {}", pgDir, running.get());
             return new LocalPostgres(null, running.get()).withDatabase();
         }
-        return start(pgDir, dataDir.resolve("postgres.log"), serverConfig, false).withDatabase();
+        return start(pgDir, dataDir.resolve("postgres.log"), serverConfig, false, port).withDatabase();
     }
 
     /** A throw-away server in {@code pgDir}, wiped on close (tests). */
     public static LocalPostgres startTemporary(Path pgDir, Map<String, String> serverConfig) {
-        return start(pgDir, pgDir.resolveSibling(pgDir.getFileName() + ".log"), serverConfig, true).withDatabase();
+        return start(pgDir, pgDir.resolveSibling(pgDir.getFileName() + ".log"), serverConfig, true, 0).withDatabase();
     }
 
-    private static LocalPostgres start(Path pgDir, Path logFile, Map<String, String> serverConfig, boolean temporary) {
+    private static LocalPostgres start(Path pgDir, Path logFile, Map<String, String> serverConfig, boolean temporary,
+                                       int port) {
         try {
             Files.createDirectories(pgDir);
             var builder = EmbeddedPostgres.builder()
@@ -68,6 +72,7 @@ public final class LocalPostgres implements AutoCloseable {
                     .setCleanDataDirectory(temporary)
                     .setRegisterShutdownHook(temporary)
                     .setPGStartupWait(Duration.ofSeconds(60))
+                    .setPort(port)
                     .setOutputRedirector(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
                     .setErrorRedirector(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
             serverConfig.forEach(builder::setServerConfig);
