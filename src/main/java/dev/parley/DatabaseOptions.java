@@ -4,7 +4,7 @@ import dev.parley.config.Settings;
 import picocli.CommandLine.Option;
 
 /** Where the data lives: flags every command that touches the database shares. */
-final class DatabaseOptions {
+public final class DatabaseOptions {
     @Option(names = "--database-url", paramLabel = "URL",
             description = "PostgreSQL 15+ to use, postgres://user:pass@host:5432/db (env DATABASE_URL). "
                     + "Default: an embedded PostgreSQL in the data folder.")
@@ -19,7 +19,7 @@ final class DatabaseOptions {
     String embeddedPort;
 
     /** The settings these flags give, over the environment. */
-    Settings settings() {
+    public Settings settings() {
         return Settings.resolve(Settings.Flags.database(databaseUrl, dataDir, embeddedPort), System.getenv());
     }
 }

@@ -1,5 +1,6 @@
 package dev.parley;
 
+import dev.parley.bench.BenchCommand;
 import dev.parley.config.InvalidSetting;
 import java.io.PrintWriter;
 import picocli.CommandLine;
@@ -10,7 +11,7 @@ import picocli.CommandLine.Spec;
 /** The {@code parley} program: the server and the operator tools in one binary. */
 @Command(name = "parley", mixinStandardHelpOptions = true, version = "parley 0.1.0",
         description = "The conversation store for AI chat applications.",
-        subcommands = {ServeCommand.class, MigrateCommand.class, AppsCommand.class, PartitionsCommand.class,
+        subcommands = {ServeCommand.class, MigrateCommand.class, AppsCommand.class, PartitionsCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     static final int FAILED = 1;
@@ -25,7 +26,7 @@ public final class Main implements Runnable {
 
     /** Runs a command line and returns its exit status: 0 success, 1 failure, 2 bad usage or settings. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
-        return new CommandLine(new Main())
+        int status = new CommandLine(new Main())
                 .setOut(out)
                 .setErr(err)
                 .setExecutionExceptionHandler((e, commandLine, parseResult) -> {
@@ -33,6 +34,9 @@ public final class Main implements Runnable {
                     return e instanceof InvalidSetting ? USAGE : FAILED;
                 })
                 .execute(args);
+        out.flush();
+        err.flush();
+        return status;
     }
 
     /** With no command: show what there is, as a usage error. */

@@ -6,7 +6,7 @@ import dev.parley.db.ConnectionTarget;
 import dev.parley.db.LocalPostgres;
 
 /** The database a command works on: the one DATABASE_URL names, or the embedded one (started or attached). */
-final class Storage implements AutoCloseable {
+public final class Storage implements AutoCloseable {
     private final LocalPostgres local; // null when DATABASE_URL is used
     private final ConnectionTarget target;
 
@@ -15,7 +15,7 @@ final class Storage implements AutoCloseable {
         this.target = target;
     }
 
-    static Storage open(Settings settings) {
+    public static Storage open(Settings settings) {
         if (settings.databaseUrl().isPresent()) {
             DatabaseUrl url = settings.databaseUrl().get();
             return new Storage(null, new ConnectionTarget(url.jdbcUrl(), url.user(), url.password()));
@@ -24,15 +24,15 @@ final class Storage implements AutoCloseable {
         return new Storage(local, local.target());
     }
 
-    ConnectionTarget target() {
+    public ConnectionTarget target() {
         return target;
     }
 
-    boolean embedded() {
+    public boolean embedded() {
         return local != null;
     }
 
-    String describe(Settings settings) {
+    public String describe(Settings settings) {
         return embedded() ? "embedded PostgreSQL in " + settings.dataDir().resolve("pg") + " (port " + local.port() + ")"
                 : settings.databaseUrl().orElseThrow().masked();
     }

@@ -1,0 +1,246 @@
+package dev.parley.bench;
+
+import dev.parley.DatabaseOptions;
+import dev.parley.Parley;
+import dev.parley.Storage;
+import dev.parley.apps.ApiKeys;
+import dev.parley.config.Settings;
+import dev.parley.db.ConnectionTarget;
+import dev.parley.db.Database;
+import dev.parley.db.Migrations;
+import dev.parley.db.Partitions;
+import dev.parley.db.Query;
+import dev.parley.db.QueryLog;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code parley bench}: the project's measuring instrument. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Generate a realistic chat dataset and measure Parley against it.",
+                "  load  writes a dataset into the database with COPY",
+                "  run   replays a workload over HTTP and, with --compare, the same work as raw SQL and the naive way"},
+        subcommands = {BenchCommand.Load.class, BenchCommand.Run.class})
+public final class BenchCommand {
+
+    @Command(name = "load", mixinStandardHelpOptions = true,
+            description = "Generate a chat dataset into an empty database (COPY, deterministic for a seed and day).")
+    static final class Load implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        DatabaseOptions where;
+
+        @Option(names = "--messages", required = true, description = "How many messages: 20000, 1M, 10M, 100M.")
+        String messages;
+
+        @Option(names = "--conversations", description = "Default: messages / 40.")
+        String conversations;
+
+        @Option(names = "--users", description = "Default: conversations / 5.")
+        String users;
+
+        @Option(names = "--characters", description = "Default: users / 100 (at least 20).")
+        String characters;
+
+        @Option(names = "--months", defaultValue = "12", description = "Months of history, one partition each (default 12).")
+        int months;
+
+        @Option(names = "--seed", defaultValue = "42", description = "Same seed, same day: same dataset (default 42).")
+        long seed;
+
+        @Override
+        public Integer call() {
+            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter err = spec.commandLine().getErr();
+            DatasetSpec dataset = DatasetSpec.of(DatasetSpec.count(messages), optionalCount(conversations),
+                    optionalCount(users), optionalCount(characters), months, seed, Instant.now());
+            return withDatabase(where.settings(), 4, (db, target) -> {
+                new Migrations(db.dataSource()).migrate();
+                out.printf("loading %s messages in %s conversations of %s users with %s characters over %d months (seed %d)%n",
+                        DatasetSpec.human(dataset.messages()), DatasetSpec.human(dataset.conversations()),
+                        DatasetSpec.human(dataset.users()), DatasetSpec.human(dataset.characters()), dataset.months(), dataset.seed());
+                out.flush();
+                var loaded = new DatasetLoader(db, err).load(dataset);
+                out.printf("loaded in %s: %.0f messages/s through COPY (app '%s', id %d)%n",
+                        Progress.formatSeconds(loaded.took().toSeconds()), loaded.messagesPerSecond(), DatasetLoader.APP, loaded.appId());
+                return 0;
+            });
+        }
+
+        private static Integer optionalCount(String text) {
+            return text == null ? null : Math.toIntExact(DatasetSpec.count(text));
+        }
+    }
+
+    @Command(name = "run", mixinStandardHelpOptions = true,
+            description = "Replay a workload against the loaded dataset and print p50/p95/p99/max and throughput per operation.")
+    static final class Run implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        DatabaseOptions where;
+
+        @Option(names = "--url", description = "A running Parley on the same database; default: start one in this process.")
+        URI url;
+
+        @Option(names = "--mix", defaultValue = "chat", description = "Workload: chat (default), read, write, or one operation: inbox, history, context, append, read, browse.")
+        String mix;
+
+        @Option(names = "--concurrency", defaultValue = "32", description = "Concurrent clients (default 32).")
+        int concurrency;
+
+        @Option(names = "--duration", defaultValue = "60s", description = "Measured time per target (default 60s).")
+        String duration;
+
+        @Option(names = "--warmup", defaultValue = "5s", description = "Unmeasured time before each target's run (default 5s).")
+        String warmup;
+
+        @Option(names = "--rate", defaultValue = "0", description = "Operations per second to issue on a fixed schedule; 0 = as fast as possible.")
+        double rate;
+
+        @Option(names = "--compare", split = ",", description = "Also run the work as 'raw' SQL without HTTP and/or the 'naive' way.")
+        List<String> compare = new ArrayList<>();
+
+        @Option(names = "--pool-size", defaultValue = "10", description = "Connections for Parley and for each comparison (default 10).")
+        int poolSize;
+
+        @Option(names = "--json", description = "Write the report as JSON to this file.")
+        Path json;
+
+        @Option(names = "--markdown", description = "Append the report as Markdown to this file, e.g. docs/benchmarks.md.")
+        Path markdown;
+
+        @Option(names = "--seed", defaultValue = "7", description = "Seed of the workload's choices (default 7).")
+        long seed;
+
+        @Override
+        public Integer call() throws Exception {
+            Mix.named(mix); // fail on an unknown mix before any work
+            for (String other : compare) {
+                if (!other.equals("raw") && !other.equals("naive")) {
+                    throw new IllegalArgumentException("--compare takes raw and/or naive, not " + other);
+                }
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            Settings settings = where.settings();
+            return withDatabase(settings, poolSize, (db, target) -> {
+                long appId = db.read(h -> h.first(new Query("bench.app", "SELECT app_id FROM apps WHERE name = ?"),
+                        row -> row.getLong(1), DatasetLoader.APP)).orElseThrow(() ->
+                        new IllegalStateException("no bench dataset here: run 'parley bench load --messages 1M' first"));
+                Population population = Population.load(db, appId);
+                var plan = new Workload.Plan(mix, concurrency, duration(warmup), duration(duration), rate, seed);
+                List<Workload.Result> results = new ArrayList<>();
+                results.add(measureHttp(db, target, appId, population, plan, out));
+                for (String other : compare) {
+                    try (Target t = other.equals("raw") ? new ServiceTarget(db, appId, 2) : new NaiveTarget(db, appId)) {
+                        out.println("measuring " + t.name() + " ...");
+                        out.flush();
+                        results.add(Workload.run(t, population, plan));
+                    }
+                }
+                var report = new Report(context(db, population, plan), results);
+                out.print(report.text());
+                write(report);
+                return 0;
+            });
+        }
+
+        private Workload.Result measureHttp(Database db, ConnectionTarget target, long appId, Population population,
+                                            Workload.Plan plan, PrintWriter out) throws Exception {
+            String key = new ApiKeys(db, com.github.benmanes.caffeine.cache.Ticker.systemTicker()).issue(appId);
+            Parley inProcess = null;
+            URI base = url;
+            if (base == null) {
+                Settings serverSettings = Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PORT", "0",
+                        "PARLEY_POOL_SIZE", String.valueOf(poolSize), "PARLEY_SLOW_QUERY", "1s"));
+                inProcess = Parley.start(serverSettings, target, false, Clock.systemUTC());
+                base = URI.create("http://127.0.0.1:" + inProcess.port());
+            }
+            try (Target http = new HttpTarget(base, key)) {
+                out.println("measuring parley over HTTP at " + base + " ...");
+                out.flush();
+                return Workload.run(http, population, plan);
+            } finally {
+                if (inProcess != null) {
+                    inProcess.close();
+                }
+            }
+        }
+
+        private Report.Context context(Database db, Population population, Workload.Plan plan) {
+            long messages = db.read(h -> h.first(new Query("bench.message_estimate",
+                    "SELECT sum(c.reltuples)::bigint FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                            + "WHERE i.inhparent = 'messages'::regclass"), row -> row.getLong(1))).orElse(0L);
+            long months = new Partitions(db).list().stream().filter(p -> !p.isCatchAll()).count();
+            String dataset = "%s messages, %s conversations, %d monthly partitions".formatted(DatasetSpec.human(round(messages)),
+                    DatasetSpec.human(population.size()), months);
+            String command = "parley bench run " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
+            return new Report.Context(Instant.now().atZone(ZoneOffset.UTC).toLocalDate().toString(), command, dataset,
+                    Machine.describe(db), plan.mixName(), plan.concurrency(), duration + "", warmup,
+                    plan.rate() > 0 ? "fixed schedule of %.0f ops/s".formatted(plan.rate()) : "closed loop (as fast as possible)");
+        }
+
+        private void write(Report report) throws IOException {
+            if (json != null) {
+                Files.writeString(json, report.json());
+            }
+            if (markdown != null) {
+                Files.writeString(markdown, report.markdown(), StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            }
+        }
+
+        private static long round(long estimate) {
+            return estimate < 1000 ? estimate : Math.round(estimate / 1000.0) * 1000;
+        }
+    }
+
+    private interface DatabaseWork {
+        Integer run(Database database, ConnectionTarget target) throws Exception;
+    }
+
+    private static Integer withDatabase(Settings settings, int poolSize, DatabaseWork work) {
+        try (var storage = Storage.open(settings);
+             var db = Database.connect(storage.target(), poolSize, Duration.ofSeconds(30),
+                     new QueryLog(new SimpleMeterRegistry(), Duration.ofMinutes(10)), null)) {
+            return work.run(db, storage.target());
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+    }
+
+    /** 500ms, 30s, 5m. */
+    static Duration duration(String text) {
+        var m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m)").matcher(text.strip());
+        if (!m.matches()) {
+            throw new IllegalArgumentException("not a duration: '" + text + "' (use 500ms, 30s, 5m)");
+        }
+        long amount = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(amount);
+            case "m" -> Duration.ofMinutes(amount);
+            default -> Duration.ofSeconds(amount);
+        };
+    }
+}

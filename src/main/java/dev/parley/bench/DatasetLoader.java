@@ -1,0 +1,289 @@
+package dev.parley.bench;
+
+import dev.parley.db.Database;
+import dev.parley.db.Ids;
+import dev.parley.db.Partitions;
+import dev.parley.db.Query;
+import dev.parley.json.Json;
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Generates a chat dataset straight into the database with COPY. Activity is skewed the way real
+ * apps are (Zipf over users, characters and conversation sizes), messages alternate user and
+ * assistant with realistic lengths, and history is spread over the last {@code months} months, so
+ * it fills that many monthly partitions. The same spec (seed and day) always gives the same rows.
+ */
+public final class DatasetLoader {
+    public static final String APP = "bench";
+    private static final long LOW_MASK = (1L << 22) - 1;
+    private static final String[] ENERGIES = {"calm", "playful", "intense", "shy", "bold"};
+    private static final String[] STYLES = {"flirty", "wise", "funny", "dark", "caring", "sarcastic"};
+    private static final String[] MODELS = {"gpt-4o-mini", "llama-3.1-70b", "claude-haiku", "mistral-large"};
+
+    static final Query CREATE_APP = new Query("bench.create_app", "INSERT INTO apps (name) VALUES (?) RETURNING app_id");
+    static final Query FIRST_ID = new Query("bench.first_ids", """
+            SELECT (SELECT min(character_id) FROM characters WHERE app_id = ?), (SELECT min(user_id) FROM users WHERE app_id = ?)""");
+
+    private final Database database;
+    private final PrintWriter err;
+
+    public DatasetLoader(Database database, PrintWriter err) {
+        this.database = database;
+        this.err = err;
+    }
+
+    /** What was loaded and how fast. */
+    public record Loaded(long appId, DatasetSpec spec, Duration took, double messagesPerSecond) {
+    }
+
+    /** One conversation as planned before any row is written. */
+    private record Plan(long id, int user, int character, int[] groupCharacters, int messages, long startMillis) {
+    }
+
+    public Loaded load(DatasetSpec spec) {
+        long started = System.nanoTime();
+        long appId = createApp();
+        Instant oldest = spec.now().minus(Duration.ofDays(30L * spec.months()));
+        YearMonth now = YearMonth.from(spec.now().atZone(ZoneOffset.UTC));
+        new Partitions(database).ensure(YearMonth.from(oldest.atZone(ZoneOffset.UTC)), now.plusMonths(3));
+
+        copy(c -> characters(c, appId, spec));
+        copy(c -> users(c, appId, spec));
+        long[] firsts = database.read(h -> h.first(FIRST_ID, row -> new long[] {row.getLong(1), row.getLong(2)}, appId, appId))
+                .orElseThrow();
+        Plan[] plans = plan(spec, oldest);
+        copy(c -> conversations(c, appId, spec, plans, firsts[0], firsts[1]));
+        var progress = new Progress(err, "messages", spec.messages());
+        copy(c -> messages(c, appId, spec, plans, firsts[0], firsts[1], progress));
+        double rate = progress.finish(spec.messages());
+        err.println("analyzing ...");
+        err.flush();
+        database.read(h -> h.execute(new Query("bench.analyze", "VACUUM (ANALYZE) characters, users, conversations, conversation_members, messages")));
+        return new Loaded(appId, spec, Duration.ofNanos(System.nanoTime() - started), rate);
+    }
+
+    private long createApp() {
+        try {
+            return database.read(h -> h.first(CREATE_APP, row -> row.getLong(1), APP).orElseThrow());
+        } catch (dev.parley.db.DatabaseFailure e) {
+            if ("23505".equals(e.sqlState())) {
+                throw new IllegalStateException("this database already holds a bench dataset (app '" + APP
+                        + "'); load into a fresh one (--data-dir for the embedded database, or another --database-url)", e);
+            }
+            throw e;
+        }
+    }
+
+    private interface CopyWork {
+        void run(Connection connection) throws SQLException;
+    }
+
+    private void copy(CopyWork work) {
+        database.inTransaction(h -> {
+            work.run(h.connection());
+            return null;
+        });
+    }
+
+    private static void characters(Connection c, long appId, DatasetSpec spec) throws SQLException {
+        var random = new SplittableRandom(spec.seed());
+        try (var rows = new CopyRows(c, "characters (app_id, name, system_prompt, traits, metadata, suggested_messages)")) {
+            for (int i = 0; i < spec.characters(); i++) {
+                String energy = ENERGIES[random.nextInt(ENERGIES.length)];
+                String name = capitalized(TextGenerator.word(random)) + " " + (i + 1);
+                Map<String, Object> traits = new LinkedHashMap<>();
+                traits.put("energy", energy);
+                traits.put("style", STYLES[random.nextInt(STYLES.length)]);
+                traits.put("age", 18 + random.nextInt(30));
+                traits.put("interests", List.of(TextGenerator.word(random), TextGenerator.word(random)));
+                rows.add(appId).add(name)
+                        .add("You are " + name + ", a " + energy + " companion. " + TextGenerator.message(random, "system"))
+                        .add(Json.write(traits))
+                        .add(Json.write(Map.of("avatar", "https://cdn.example/avatars/" + (i + 1) + ".webp",
+                                "category", random.nextInt(4) == 0 ? "influencer" : "companion")))
+                        .add("{\"Hi!\",\"Tell me about your day\"}");
+                rows.endRow();
+            }
+        }
+    }
+
+    private static void users(Connection c, long appId, DatasetSpec spec) throws SQLException {
+        var random = new SplittableRandom(spec.seed() + 1);
+        String[] langs = {"en", "en", "en", "fr", "es", "de", "pt", "ja"};
+        try (var rows = new CopyRows(c, "users (app_id, external_id, profile)")) {
+            for (int i = 0; i < spec.users(); i++) {
+                rows.add(appId).add("user-" + (i + 1)).add(Json.write(Map.of(
+                        "lang", langs[random.nextInt(langs.length)], "plan", random.nextInt(10) == 0 ? "premium" : "free")));
+                rows.endRow();
+            }
+        }
+    }
+
+    /** Conversation starts, owners, characters and sizes: skewed, and summing exactly to the message count. */
+    private static Plan[] plan(DatasetSpec spec, Instant oldest) {
+        var random = new SplittableRandom(spec.seed() + 2);
+        int n = spec.conversations();
+        long from = oldest.toEpochMilli();
+        long until = spec.now().toEpochMilli() - Duration.ofHours(1).toMillis();
+        long[] starts = new long[n];
+        for (int i = 0; i < n; i++) {
+            starts[i] = from + (long) (random.nextDouble() * (until - from));
+        }
+        Arrays.sort(starts);
+        int[] sizes = sizes(spec, random);
+        var users = new Zipf(spec.users(), 1.0);
+        var characters = new Zipf(spec.characters(), 1.1);
+        Plan[] plans = new Plan[n];
+        for (int i = 0; i < n; i++) {
+            int character = characters.next(random);
+            int[] group = random.nextInt(50) == 0 ? group(random, characters, character) : null;
+            long id = (starts[i] - Ids.EPOCH_MILLIS) << 22 | (i & LOW_MASK);
+            plans[i] = new Plan(id, users.next(random), character, group, sizes[i], starts[i]);
+        }
+        return plans;
+    }
+
+    /** Message counts per conversation: at least one each, the rest spread by a heavy-tailed weight. */
+    private static int[] sizes(DatasetSpec spec, SplittableRandom random) {
+        int n = spec.conversations();
+        double[] weights = new double[n];
+        double total = 0;
+        for (int i = 0; i < n; i++) {
+            weights[i] = Math.pow(1 - random.nextDouble(), -0.8); // Pareto: most small, a few huge
+            total += weights[i];
+        }
+        long rest = spec.messages() - n;
+        int[] sizes = new int[n];
+        long assigned = 0;
+        for (int i = 0; i < n; i++) {
+            sizes[i] = 1 + (int) Math.min(1_000_000, (long) (rest * weights[i] / total));
+            assigned += sizes[i];
+        }
+        for (long left = spec.messages() - assigned; left > 0; left--) {
+            sizes[random.nextInt(n)]++;
+        }
+        return sizes;
+    }
+
+    private static int[] group(SplittableRandom random, Zipf characters, int lead) {
+        int size = 2 + random.nextInt(3);
+        int[] members = new int[size];
+        members[0] = lead;
+        for (int i = 1; i < size; i++) {
+            int next;
+            do {
+                next = characters.next(random);
+            } while (contains(members, i, next));
+            members[i] = next;
+        }
+        return members;
+    }
+
+    private static boolean contains(int[] values, int length, int value) {
+        for (int i = 0; i < length; i++) {
+            if (values[i] == value) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void conversations(Connection c, long appId, DatasetSpec spec, Plan[] plans, long firstCharacter,
+                                      long firstUser) throws SQLException {
+        long nowMillis = spec.now().toEpochMilli();
+        try (var rows = new CopyRows(c, """
+                conversations (app_id, conversation_id, user_id, character_id, last_seq, message_count, last_message_id,
+                               activity_id, created_at, last_activity_at, updated_at, is_group, last_message_role,
+                               last_message_preview, title, state, counters)""")) {
+            for (int i = 0; i < plans.length; i++) {
+                Plan plan = plans[i];
+                Message last = message(spec, plan, i, plan.messages(), nowMillis);
+                rows.add(appId).add(plan.id()).add(firstUser + plan.user()).add(firstCharacter + plan.character())
+                        .add(plan.messages()).add(plan.messages()).add(last.id()).add(last.id())
+                        .add(Ids.timeOf(plan.id()).toString()).add(Ids.timeOf(last.id()).toString()).add(Ids.timeOf(last.id()).toString())
+                        .add(plan.groupCharacters() != null).add(last.role())
+                        .add(last.content().length() > 200 ? last.content().substring(0, 200) : last.content())
+                        .add(plan.groupCharacters() != null ? "Group chat " + (i + 1) : null)
+                        .add("{\"mood\":\"" + ENERGIES[i % ENERGIES.length] + "\",\"chapter\":" + (1 + plan.messages() / 50) + "}")
+                        .add("{\"affection\":" + plan.messages() * 3 + ",\"xp\":" + plan.messages() * 10 + "}");
+                rows.endRow();
+            }
+        }
+        try (var rows = new CopyRows(c, "conversation_members (app_id, conversation_id, member_kind, member_id, read_seq)")) {
+            for (int i = 0; i < plans.length; i++) {
+                Plan plan = plans[i];
+                var random = new SplittableRandom(spec.seed() * 31 + i);
+                int unread = random.nextInt(4) == 0 ? Math.min(plan.messages(), 1 + random.nextInt(5)) : 0;
+                rows.add(appId).add(plan.id()).add("user").add(firstUser + plan.user()).add(plan.messages() - unread);
+                rows.endRow();
+                for (int character : plan.groupCharacters() != null ? plan.groupCharacters() : new int[] {plan.character()}) {
+                    rows.add(appId).add(plan.id()).add("character").add(firstCharacter + character).add(plan.messages());
+                    rows.endRow();
+                }
+            }
+        }
+    }
+
+    private static void messages(Connection c, long appId, DatasetSpec spec, Plan[] plans, long firstCharacter,
+                                 long firstUser, Progress progress) throws SQLException {
+        long nowMillis = spec.now().toEpochMilli();
+        long written = 0;
+        try (var rows = new CopyRows(c, """
+                messages (app_id, conversation_id, message_id, seq, author_user_id, author_character_id, created_at,
+                          role, content, metadata, attachments)""")) {
+            for (int i = 0; i < plans.length; i++) {
+                Plan plan = plans[i];
+                for (int k = 1; k <= plan.messages(); k++) {
+                    Message m = message(spec, plan, i, k, nowMillis);
+                    rows.add(appId).add(plan.id()).add(m.id()).add(k);
+                    if (m.role().equals("user")) {
+                        rows.add(firstUser + plan.user()).addNull();
+                    } else if (m.role().equals("assistant")) {
+                        rows.addNull().add(firstCharacter + m.character());
+                    } else {
+                        rows.addNull().addNull();
+                    }
+                    rows.add(Ids.timeOf(m.id()).toString()).add(m.role()).add(m.content()).add(m.metadata()).add(m.attachments());
+                    rows.endRow();
+                }
+                written += plan.messages();
+                progress.update(written);
+            }
+        }
+    }
+
+    /** Message k (1-based) of conversation i, computed from (seed, i, k) alone, so any message can be made on its own. */
+    private record Message(long id, String role, int character, String content, String metadata, String attachments) {
+    }
+
+    private static Message message(DatasetSpec spec, Plan plan, int conversation, int k, long nowMillis) {
+        var random = new SplittableRandom(spec.seed() ^ (conversation * 0x9E3779B97F4A7C15L) ^ (k * 0xC2B2AE3D27D4EB4FL));
+        double gap = (nowMillis - plan.startMillis()) / (double) (plan.messages() + 1);
+        long millis = plan.startMillis() + Math.max(k, (long) (gap * k));
+        long id = (millis - Ids.EPOCH_MILLIS) << 22 | ((conversation * 64L + k) & LOW_MASK);
+        String role = k == 1 && random.nextInt(10) == 0 ? "system" : k % 2 == 1 ? "user" : "assistant";
+        int character = plan.groupCharacters() == null ? plan.character()
+                : plan.groupCharacters()[random.nextInt(plan.groupCharacters().length)];
+        String content = TextGenerator.message(random, role);
+        String metadata = role.equals("assistant") && random.nextBoolean()
+                ? "{\"model\":\"" + MODELS[random.nextInt(MODELS.length)] + "\",\"tokens\":" + (20 + random.nextInt(400)) + "}" : null;
+        String attachments = role.equals("user") && random.nextInt(50) == 0
+                ? "[{\"type\":\"image\",\"url\":\"https://cdn.example/u/" + (conversation + k) + ".jpg\"}]" : null;
+        return new Message(id, role, character, content, metadata, attachments);
+    }
+
+    private static String capitalized(String word) {
+        return Character.toUpperCase(word.charAt(0)) + word.substring(1);
+    }
+}

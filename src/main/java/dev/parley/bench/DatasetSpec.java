@@ -1,0 +1,66 @@
+package dev.parley.bench;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Locale;
+
+/**
+ * The shape of a generated dataset. Anything not given is derived from the message count the way
+ * AI-companion apps look: about 40 messages per conversation, 5 conversations per user, a character
+ * for every 100 users. {@code now} is the day the history ends, so a seed always gives the same data.
+ */
+public record DatasetSpec(long messages, int conversations, int users, int characters, int months, long seed, Instant now) {
+
+    public static DatasetSpec of(long messages, Integer conversations, Integer users, Integer characters, int months,
+                                 long seed, Instant now) {
+        int c = conversations != null ? conversations : (int) Math.max(10, Math.min(Integer.MAX_VALUE, messages / 40));
+        int u = users != null ? users : Math.max(2, c / 5);
+        int ch = characters != null ? characters : Math.max(20, u / 100);
+        if (messages < c) {
+            throw new IllegalArgumentException("--messages (" + messages + ") must be at least the number of conversations (" + c + ")");
+        }
+        if (months < 1 || months > 120) {
+            throw new IllegalArgumentException("--months must be between 1 and 120, got " + months);
+        }
+        return new DatasetSpec(messages, c, u, ch, months, seed, now.truncatedTo(ChronoUnit.DAYS));
+    }
+
+    /** Parses counts such as 20000, 250k, 10M, 1.5M. */
+    public static long count(String text) {
+        String t = text.strip().toLowerCase(Locale.ROOT).replace("_", "");
+        double multiplier = 1;
+        if (t.endsWith("k")) {
+            multiplier = 1e3;
+        } else if (t.endsWith("m")) {
+            multiplier = 1e6;
+        } else if (t.endsWith("g") || t.endsWith("b")) {
+            multiplier = 1e9;
+        }
+        String number = multiplier == 1 ? t : t.substring(0, t.length() - 1);
+        try {
+            double value = Double.parseDouble(number) * multiplier;
+            if (value < 1 || value > 1e10) {
+                throw new IllegalArgumentException("a count must be between 1 and 10G, got " + text);
+            }
+            return Math.round(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not a count: '" + text + "' (use 20000, 250k, 10M)");
+        }
+    }
+
+    /** 10000000 as "10M", 118155 as "118.2k": how sizes are written in reports. */
+    public static String human(long count) {
+        if (count >= 1_000_000) {
+            return trimmed(count / 1e6) + "M";
+        }
+        if (count >= 1_000) {
+            return trimmed(count / 1e3) + "k";
+        }
+        return String.valueOf(count);
+    }
+
+    private static String trimmed(double value) {
+        String text = String.format(Locale.ROOT, "%.1f", value);
+        return text.endsWith(".0") ? text.substring(0, text.length() - 2) : text;
+    }
+}

@@ -1,0 +1,122 @@
+package dev.parley.bench;
+
+import dev.parley.db.Database;
+import dev.parley.db.Handle;
+import dev.parley.db.Ids;
+import dev.parley.db.Query;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * "naive": the same operations written the way the seeds' "before" sections describe them, on the
+ * same data: OFFSET pagination with a COUNT(*) for the page count, ORDER BY created_at with no id
+ * bound (so every partition is searched), an N+1 inbox that asks each conversation for its last
+ * message and counts its unread rows, JSON filtered with ->> (no index can serve it), the character
+ * and user read again on every turn (no cache), and one transaction per appended message.
+ */
+final class NaiveTarget implements Target {
+    static final Query CONVERSATIONS_OF_USER = new Query("naive.conversations_of_user", """
+            SELECT c.conversation_id, coalesce(m.read_seq, 0) FROM conversations c
+              LEFT JOIN conversation_members m ON m.app_id = c.app_id AND m.conversation_id = c.conversation_id
+               AND m.member_kind = 'user' AND m.member_id = c.user_id
+             WHERE c.app_id = ? AND c.user_id = ? ORDER BY c.updated_at DESC LIMIT 20 OFFSET 0""");
+    static final Query LAST_MESSAGE = new Query("naive.last_message", """
+            SELECT content, role, created_at FROM messages WHERE app_id = ? AND conversation_id = ?
+             ORDER BY created_at DESC LIMIT 1""");
+    static final Query UNREAD = new Query("naive.count_unread", """
+            SELECT count(*) FROM messages WHERE app_id = ? AND conversation_id = ? AND seq > ?""");
+    static final Query COUNT = new Query("naive.count_messages", """
+            SELECT count(*) FROM messages WHERE app_id = ? AND conversation_id = ?""");
+    static final Query PAGE = new Query("naive.history_offset", """
+            SELECT message_id, seq, role, content, metadata, created_at FROM messages
+             WHERE app_id = ? AND conversation_id = ? ORDER BY created_at DESC LIMIT ? OFFSET ?""");
+    static final Query CONVERSATION = new Query("naive.conversation", """
+            SELECT user_id, character_id, state FROM conversations WHERE app_id = ? AND conversation_id = ?""");
+    static final Query CHARACTER = new Query("naive.character", """
+            SELECT name, system_prompt, traits FROM characters WHERE app_id = ? AND character_id = ?""");
+    static final Query USER = new Query("naive.user", "SELECT external_id, profile FROM users WHERE app_id = ? AND user_id = ?");
+    static final Query BUMP = new Query("naive.bump_sequence", """
+            UPDATE conversations SET last_seq = last_seq + 1, message_count = message_count + 1, updated_at = now()
+             WHERE app_id = ? AND conversation_id = ?
+            RETURNING last_seq, user_id, coalesce(last_message_id, conversation_id)""");
+    static final Query POINT = new Query("naive.point_to_last_message", """
+            UPDATE conversations SET last_message_id = ?, activity_id = ? WHERE app_id = ? AND conversation_id = ?""");
+    static final Query INSERT = new Query("naive.insert_message", """
+            INSERT INTO messages (app_id, conversation_id, message_id, seq, author_user_id, created_at, role, content)
+            VALUES (?, ?, ?, ?, ?, parley_id_time(?), 'user', ?)""");
+    static final Query MARK = new Query("naive.mark_read", """
+            UPDATE conversation_members SET read_seq = (SELECT seq FROM messages WHERE app_id = ? AND message_id = ?)
+             WHERE app_id = ? AND conversation_id = ? AND member_kind = 'user' RETURNING read_seq""");
+    static final Query CHARACTERS_BY_ENERGY = new Query("naive.characters_by_energy", """
+            SELECT character_id, name, traits FROM characters WHERE app_id = ? AND traits ->> 'energy' = ?
+             ORDER BY character_id LIMIT 20 OFFSET 0""");
+    static final Query COUNT_CHARACTERS = new Query("naive.count_characters_by_energy", """
+            SELECT count(*) FROM characters WHERE app_id = ? AND traits ->> 'energy' = ?""");
+
+    private final Database database;
+    private final long appId;
+    private final Ids ids = new Ids(Clock.systemUTC());
+    private final AtomicLong sent = new AtomicLong();
+
+    NaiveTarget(Database database, long appId) {
+        this.database = database;
+        this.appId = appId;
+    }
+
+    @Override
+    public String name() {
+        return "naive";
+    }
+
+    @Override
+    public Session session() {
+        return (operation, pick) -> {
+            switch (operation) {
+                case INBOX -> database.read(h -> inbox(h, pick));
+                case HISTORY -> database.read(h -> {
+                    h.first(COUNT, row -> row.getLong(1), appId, pick.conversationId());
+                    return h.list(PAGE, row -> row.getLong(1), appId, pick.conversationId(), 50, 0);
+                });
+                case CONTEXT -> database.read(h -> {
+                    var conversation = h.first(CONVERSATION, row -> new long[] {row.getLong(1), row.getLong(2)},
+                            appId, pick.conversationId()).orElseThrow();
+                    h.first(CHARACTER, row -> row.getString(1), appId, conversation[1]);
+                    h.first(USER, row -> row.getString(1), appId, conversation[0]);
+                    return h.list(PAGE, row -> row.getLong(1), appId, pick.conversationId(), 20, 0);
+                });
+                case APPEND -> database.inTransaction(h -> append(h, pick));
+                case READ -> database.read(h -> {
+                    long read = h.first(MARK, row -> row.getLong(1), appId, pick.messageId(), appId, pick.conversationId())
+                            .orElse(0L);
+                    return h.first(UNREAD, row -> row.getLong(1), appId, pick.conversationId(), read);
+                });
+                case BROWSE -> database.read(h -> {
+                    h.first(COUNT_CHARACTERS, row -> row.getLong(1), appId, pick.energy());
+                    return h.list(CHARACTERS_BY_ENERGY, row -> row.getLong(1), appId, pick.energy());
+                });
+            }
+        };
+    }
+
+    /** One query for the page, then two per conversation: the N+1 the seeds describe. */
+    private List<Long> inbox(Handle h, Population.Pick pick) throws SQLException {
+        List<long[]> page = h.list(CONVERSATIONS_OF_USER, row -> new long[] {row.getLong(1), row.getLong(2)}, appId, pick.userId());
+        for (long[] conversation : page) {
+            h.first(LAST_MESSAGE, row -> row.getString(1), appId, conversation[0]);
+            h.first(UNREAD, row -> row.getLong(1), appId, conversation[0], conversation[1]);
+        }
+        return page.stream().map(c -> c[0]).toList();
+    }
+
+    private Object append(Handle h, Population.Pick pick) throws SQLException {
+        long[] bumped = h.first(BUMP, row -> new long[] {row.getLong(1), row.getLong(2), row.getLong(3)},
+                appId, pick.conversationId()).orElseThrow();
+        long id = ids.next(1, bumped[2], h)[0];
+        h.execute(INSERT, appId, pick.conversationId(), id, bumped[0], bumped[1], id,
+                "bench message " + sent.incrementAndGet() + " about the stars tonight");
+        h.execute(POINT, id, id, appId, pick.conversationId());
+        return null;
+    }
+}

@@ -1,0 +1,17 @@
+package dev.parley.bench;
+
+/** What a chat app does against its store, as the workload mixes it. */
+public enum Operation {
+    INBOX("inbox page (20)"),
+    HISTORY("history, last 50"),
+    CONTEXT("context (profile + 20 messages)"),
+    APPEND("append one message"),
+    READ("mark read"),
+    BROWSE("characters by trait");
+
+    final String label;
+
+    Operation(String label) {
+        this.label = label;
+    }
+}

@@ -1,0 +1,72 @@
+package dev.parley.bench;
+
+import dev.parley.db.Database;
+import dev.parley.db.Query;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * The loaded dataset as the workload sees it: conversations picked in proportion to their size
+ * (busy conversations are busy), with their owner and latest message, so the heavy users of a
+ * skewed dataset are the ones that come back most.
+ */
+final class Population {
+    static final Query CONVERSATIONS = new Query("bench.population", """
+            SELECT conversation_id, user_id, character_id, coalesce(last_message_id, conversation_id), message_count
+              FROM conversations WHERE app_id = ? ORDER BY conversation_id""");
+
+    private final long[] conversations;
+    private final long[] users;
+    private final long[] characters;
+    private final long[] lastMessages;
+    private final double[] cumulative;
+
+    /** The entities one operation works on. */
+    record Pick(long conversationId, long userId, long characterId, long messageId, String energy) {
+    }
+
+    private Population(List<long[]> rows) {
+        int n = rows.size();
+        conversations = new long[n];
+        users = new long[n];
+        characters = new long[n];
+        lastMessages = new long[n];
+        cumulative = new double[n];
+        double total = 0;
+        for (int i = 0; i < n; i++) {
+            long[] row = rows.get(i);
+            conversations[i] = row[0];
+            users[i] = row[1];
+            characters[i] = row[2];
+            lastMessages[i] = row[3];
+            total += Math.max(1, row[4]);
+            cumulative[i] = total;
+        }
+        for (int i = 0; i < n; i++) {
+            cumulative[i] /= total;
+        }
+    }
+
+    static Population load(Database database, long appId) {
+        List<long[]> rows = database.read(h -> h.list(CONVERSATIONS, row -> new long[] {
+                row.getLong(1), row.getLong(2), row.getLong(3), row.getLong(4), row.getLong(5)}, appId));
+        if (rows.isEmpty()) {
+            throw new IllegalStateException("the bench app has no conversations: run 'parley bench load' first");
+        }
+        return new Population(new ArrayList<>(rows));
+    }
+
+    private static final String[] ENERGIES = {"calm", "playful", "intense", "shy", "bold"};
+
+    Pick pick(SplittableRandom random) {
+        int at = Arrays.binarySearch(cumulative, random.nextDouble());
+        int i = Math.min(conversations.length - 1, at >= 0 ? at : -at - 1);
+        return new Pick(conversations[i], users[i], characters[i], lastMessages[i], ENERGIES[random.nextInt(ENERGIES.length)]);
+    }
+
+    int size() {
+        return conversations.length;
+    }
+}

@@ -1,0 +1,133 @@
+package dev.parley.bench;
+
+import dev.parley.json.Json;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The figures of one run, per operation and target, and the ratios of Parley to the other targets,
+ * each computed from numbers measured in this run. Rendered for the terminal, as Markdown for
+ * docs/benchmarks.md, and as JSON.
+ */
+final class Report {
+    /** What the run was: everything a reader needs to repeat it. */
+    record Context(String date, String command, String dataset, Machine machine, String mix, int concurrency,
+                   String duration, String warmup, String load) {
+    }
+
+    /** One operation on one target. Latencies in milliseconds. */
+    record Row(Operation operation, String target, long count, long errors, String firstError, double p50, double p95,
+               double p99, double max, double throughput) {
+    }
+
+    /** Parley divided by another target: above 1 for throughput and below 1 for latency mean Parley is faster. */
+    record Ratios(Operation operation, String against, double throughput, double p50, double p99) {
+    }
+
+    private final Context context;
+    private final List<Row> rows = new ArrayList<>();
+
+    Report(Context context, List<Workload.Result> results) {
+        this.context = context;
+        for (Workload.Result result : results) {
+            double seconds = result.measured().toNanos() / 1e9;
+            for (Operation op : Operation.values()) {
+                Histogram h = result.latencies().get(op);
+                long errors = result.errors().getOrDefault(op, 0L);
+                if (h == null && errors == 0) {
+                    continue;
+                }
+                long count = h == null ? 0 : h.getTotalCount();
+                rows.add(new Row(op, result.target(), count, errors, result.firstErrors().get(op),
+                        ms(h, 50), ms(h, 95), ms(h, 99), h == null ? 0 : h.getMaxValue() / 1000.0,
+                        count / seconds));
+            }
+        }
+    }
+
+    List<Row> rows() {
+        return rows;
+    }
+
+    List<Ratios> ratios() {
+        List<Ratios> ratios = new ArrayList<>();
+        for (Row parley : rows.stream().filter(r -> r.target().equals("parley")).toList()) {
+            for (String other : List.of("raw", "naive")) {
+                find(parley.operation(), other).ifPresent(o -> ratios.add(new Ratios(parley.operation(), other,
+                        divide(parley.throughput(), o.throughput()), divide(parley.p50(), o.p50()), divide(parley.p99(), o.p99()))));
+            }
+        }
+        return ratios;
+    }
+
+    private Optional<Row> find(Operation op, String target) {
+        return rows.stream().filter(r -> r.operation() == op && r.target().equals(target)).findFirst();
+    }
+
+    String text() {
+        StringBuilder out = new StringBuilder();
+        out.append("dataset: ").append(context.dataset()).append('\n');
+        out.append("machine: ").append(context.machine().oneLine()).append('\n');
+        out.append("mix %s, concurrency %d, %s measured after %s warm-up, %s%n".formatted(context.mix(),
+                context.concurrency(), context.duration(), context.warmup(), context.load()));
+        out.append("%-32s %-7s %10s %9s %9s %9s %9s %8s%n".formatted("operation", "target", "ops/s", "p50 ms", "p95 ms",
+                "p99 ms", "max ms", "errors"));
+        for (Row r : rows) {
+            out.append("%-32s %-7s %10.0f %9.2f %9.2f %9.2f %9.1f %8d%n".formatted(r.operation().label, r.target(),
+                    r.throughput(), r.p50(), r.p95(), r.p99(), r.max(), r.errors()));
+        }
+        for (Ratios r : ratios()) {
+            out.append("parley/%-5s %-32s throughput %6.2fx   p50 %6.2fx   p99 %6.2fx%n".formatted(r.against(),
+                    r.operation().label, r.throughput(), r.p50(), r.p99()));
+        }
+        rows.stream().filter(r -> r.firstError() != null).forEach(r -> out.append("errors in %s/%s, first: %s%n"
+                .formatted(r.target(), r.operation().label, r.firstError())));
+        return out.toString();
+    }
+
+    String markdown() {
+        StringBuilder md = new StringBuilder();
+        md.append("### ").append(context.date()).append(" — ").append(context.mix()).append(" mix, concurrency ")
+                .append(context.concurrency()).append(", ").append(context.dataset()).append("\n\n");
+        md.append("- Command: `").append(context.command()).append("`\n");
+        md.append("- Machine: ").append(context.machine().oneLine()).append('\n');
+        md.append("- Dataset: ").append(context.dataset()).append('\n');
+        md.append("- Run: ").append(context.duration()).append(" measured after ").append(context.warmup())
+                .append(" warm-up per target, ").append(context.load()).append("\n\n");
+        md.append("| operation | target | ops/s | p50 ms | p95 ms | p99 ms | max ms | errors |\n");
+        md.append("|---|---|---:|---:|---:|---:|---:|---:|\n");
+        for (Row r : rows) {
+            md.append("| %s | %s | %.0f | %.2f | %.2f | %.2f | %.1f | %d |%n".formatted(r.operation().label, r.target(),
+                    r.throughput(), r.p50(), r.p95(), r.p99(), r.max(), r.errors()));
+        }
+        List<Ratios> ratios = ratios();
+        if (!ratios.isEmpty()) {
+            md.append("\n| operation | Parley ÷ | throughput | p50 | p99 |\n|---|---|---:|---:|---:|\n");
+            for (Ratios r : ratios) {
+                md.append("| %s | %s | %.2f× | %.2f× | %.2f× |%n".formatted(r.operation().label, r.against(),
+                        r.throughput(), r.p50(), r.p99()));
+            }
+        }
+        return md.append('\n').toString();
+    }
+
+    String json() {
+        Map<String, Object> document = new LinkedHashMap<>();
+        document.put("context", context);
+        document.put("results", rows);
+        document.put("ratios", ratios());
+        return Json.write(document);
+    }
+
+    private static double ms(Histogram h, double percentile) {
+        return h == null ? 0 : h.getValueAtPercentile(percentile) / 1000.0;
+    }
+
+    private static double divide(double a, double b) {
+        return b == 0 ? 0 : a / b;
+    }
+}

@@ -1,0 +1,67 @@
+package dev.parley.bench;
+
+import dev.parley.chat.ChatContext;
+import dev.parley.chat.Characters;
+import dev.parley.chat.GroupCommit;
+import dev.parley.chat.Inbox;
+import dev.parley.chat.MessageLog;
+import dev.parley.chat.NewMessage;
+import dev.parley.chat.ReadMarkers;
+import dev.parley.db.Database;
+import dev.parley.db.Ids;
+import dev.parley.json.Json;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * "raw": the same SQL Parley runs, through Parley's own classes in this process, with no HTTP and
+ * no JSON in between: what the database gives for this work, the ceiling for the HTTP figures.
+ */
+final class ServiceTarget implements Target {
+    private final long appId;
+    private final Inbox inbox;
+    private final MessageLog log;
+    private final ChatContext context;
+    private final ReadMarkers readMarkers;
+    private final Characters characters;
+    private final GroupCommit appends;
+    private final AtomicLong sent = new AtomicLong();
+
+    ServiceTarget(Database database, long appId, int appendWriters) {
+        this.appId = appId;
+        this.inbox = new Inbox(database);
+        this.log = new MessageLog(database);
+        this.context = new ChatContext(database);
+        this.readMarkers = new ReadMarkers(database);
+        this.characters = new Characters(database);
+        this.appends = new GroupCommit(database, new Ids(Clock.systemUTC()), appendWriters, new SimpleMeterRegistry());
+    }
+
+    @Override
+    public String name() {
+        return "raw";
+    }
+
+    @Override
+    public Session session() {
+        return (operation, pick) -> {
+            switch (operation) {
+                case INBOX -> inbox.page(appId, pick.userId(), Inbox.Position.START, 20);
+                case HISTORY -> log.history(appId, pick.conversationId(), new MessageLog.Position.Latest(), 50);
+                case CONTEXT -> context.build(appId, pick.conversationId(), null, 20);
+                case APPEND -> appends.append(appId, pick.conversationId(), List.of(new NewMessage("user",
+                        "bench message " + sent.incrementAndGet() + " about the stars tonight", null, null, null, null, null)));
+                case READ -> readMarkers.markRead(appId, pick.conversationId(), pick.messageId(), null);
+                case BROWSE -> characters.list(appId, 0, Json.MAPPER.valueToTree(Map.of("energy", pick.energy())), null, 20);
+            }
+        };
+    }
+
+    @Override
+    public void close() {
+        appends.close();
+    }
+}

@@ -1,0 +1,25 @@
+package dev.parley.bench;
+
+/**
+ * One way of doing the workload's operations: through Parley's HTTP API, through Parley's own SQL
+ * with no HTTP in between ("raw"), or the way the seeds' "before" sections did it ("naive").
+ */
+interface Target extends AutoCloseable {
+    String name();
+
+    /** A worker's own session (an HTTP connection, say); sessions are used by one thread each. */
+    Session session() throws Exception;
+
+    interface Session extends AutoCloseable {
+        /** Performs one operation; throws if it did not succeed. */
+        void run(Operation operation, Population.Pick pick) throws Exception;
+
+        @Override
+        default void close() throws Exception {
+        }
+    }
+
+    @Override
+    default void close() throws Exception {
+    }
+}

@@ -1,0 +1,133 @@
+package dev.parley.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.Parley;
+import dev.parley.apps.ApiKeys;
+import dev.parley.config.Settings;
+import dev.parley.db.Database;
+import dev.parley.db.Query;
+import dev.parley.support.TestDatabase;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The bench on a small dataset and a short run: it must measure every operation on every target. */
+class BenchTest {
+    private static final Instant DAY = Instant.parse("2026-11-20T00:00:00Z");
+
+    @Test
+    void a_short_run_reports_every_operation_for_every_target_with_ratios_from_measured_numbers() throws Exception {
+        var target = TestDatabase.get().migrated("parley_bench_run");
+        try (Database db = TestDatabase.pool(target, 8)) {
+            var loaded = new DatasetLoader(db, new PrintWriter(new StringWriter())).load(
+                    DatasetSpec.of(20_000, null, null, null, 6, 42, DAY));
+            Population population = Population.load(db, loaded.appId());
+            var plan = new Workload.Plan("chat", 4, Duration.ofMillis(300), Duration.ofSeconds(2), 0, 1);
+            List<Workload.Result> results = new ArrayList<>();
+            Settings settings = Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PORT", "0", "PARLEY_POOL_SIZE", "4"));
+            try (Parley parley = Parley.start(settings, target, false, Clock.systemUTC());
+                 var http = new HttpTarget(URI.create("http://127.0.0.1:" + parley.port()),
+                         new ApiKeys(db, com.github.benmanes.caffeine.cache.Ticker.systemTicker()).issue(loaded.appId()))) {
+                results.add(Workload.run(http, population, plan));
+            }
+            try (var raw = new ServiceTarget(db, loaded.appId(), 1); var naive = new NaiveTarget(db, loaded.appId())) {
+                results.add(Workload.run(raw, population, plan));
+                results.add(Workload.run(naive, population, plan));
+            }
+            var report = new Report(new Report.Context("2026-11-23", "parley bench run --duration 2s", "20k messages",
+                    Machine.describe(db), "chat", 4, "2s", "300ms", "closed loop"), results);
+
+            for (String name : List.of("parley", "raw", "naive")) {
+                for (Operation op : Operation.values()) {
+                    var row = report.rows().stream().filter(r -> r.target().equals(name) && r.operation() == op).findFirst();
+                    assertThat(row).as(name + " " + op).isPresent();
+                    assertThat(row.get().count()).as(name + " " + op).isPositive();
+                    assertThat(row.get().errors()).as(name + " " + op + ": " + row.get().firstError()).isZero();
+                    assertThat(row.get().p50()).isPositive().isLessThanOrEqualTo(row.get().p99());
+                }
+            }
+            for (Report.Ratios ratio : report.ratios()) {
+                Report.Row parley = row(report, ratio.operation(), "parley");
+                Report.Row other = row(report, ratio.operation(), ratio.against());
+                assertThat(ratio.throughput()).isCloseTo(parley.throughput() / other.throughput(), org.assertj.core.data.Offset.offset(1e-9));
+                assertThat(ratio.p99()).isCloseTo(parley.p99() / other.p99(), org.assertj.core.data.Offset.offset(1e-9));
+            }
+            assertThat(report.ratios()).hasSize(2 * Operation.values().length);
+            assertThat(report.markdown()).contains("| history, last 50 | parley |").contains("Parley ÷");
+            assertThat(report.json()).contains("\"ratios\"");
+        }
+    }
+
+    @Test
+    void the_same_seed_and_day_give_the_same_dataset() {
+        var spec = DatasetSpec.of(5_000, null, null, null, 3, 9, DAY);
+        String first = fingerprint("parley_bench_a", spec);
+        String second = fingerprint("parley_bench_b", spec);
+
+        assertThat(first).isEqualTo(second);
+        assertThat(fingerprint("parley_bench_c", DatasetSpec.of(5_000, null, null, null, 3, 10, DAY))).isNotEqualTo(first);
+    }
+
+    @Test
+    void the_dataset_is_skewed_spread_over_months_and_consistent() {
+        var target = TestDatabase.get().migrated("parley_bench_shape");
+        try (Database db = TestDatabase.pool(target, 2)) {
+            var spec = DatasetSpec.of(30_000, null, null, null, 6, 42, DAY);
+            new DatasetLoader(db, new PrintWriter(new StringWriter())).load(spec);
+            long messages = count(db, "SELECT count(*) FROM messages");
+            long partitions = count(db, "SELECT count(DISTINCT tableoid) FROM messages");
+            long topUserConversations = count(db, "SELECT max(n) FROM (SELECT count(*) n FROM conversations GROUP BY user_id) t");
+            long inconsistent = count(db, """
+                    SELECT count(*) FROM conversations c
+                     WHERE c.last_seq <> (SELECT count(*) FROM messages m WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id)
+                        OR c.last_message_id <> (SELECT max(message_id) FROM messages m WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id)
+                        OR c.conversation_id >= (SELECT min(message_id) FROM messages m WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id)""");
+
+            assertThat(messages).isEqualTo(30_000);
+            assertThat(partitions).as("history spread over monthly partitions").isGreaterThanOrEqualTo(6);
+            assertThat(topUserConversations).as("a few users carry most conversations")
+                    .isGreaterThan(10L * spec.conversations() / spec.users());
+            assertThat(inconsistent).as("conversation pointers agree with their messages").isZero();
+        }
+    }
+
+    @Test
+    void counts_and_durations_parse_the_way_the_command_line_writes_them() {
+        assertThat(DatasetSpec.count("10M")).isEqualTo(10_000_000);
+        assertThat(DatasetSpec.count("250k")).isEqualTo(250_000);
+        assertThat(DatasetSpec.count("1.5M")).isEqualTo(1_500_000);
+        assertThat(DatasetSpec.human(118_155)).isEqualTo("118.2k");
+        assertThat(DatasetSpec.human(10_000_000)).isEqualTo("10M");
+        assertThat(BenchCommand.duration("90s")).isEqualTo(Duration.ofSeconds(90));
+        assertThat(BenchCommand.duration("500ms")).isEqualTo(Duration.ofMillis(500));
+    }
+
+    private static Report.Row row(Report report, Operation op, String target) {
+        return report.rows().stream().filter(r -> r.operation() == op && r.target().equals(target)).findFirst().orElseThrow();
+    }
+
+    private static String fingerprint(String database, DatasetSpec spec) {
+        var target = TestDatabase.get().migrated(database);
+        try (Database db = TestDatabase.pool(target, 2)) {
+            new DatasetLoader(db, new PrintWriter(new StringWriter())).load(spec);
+            return db.read(h -> h.first(new Query("test.fingerprint", """
+                    SELECT md5(string_agg(conversation_id || ':' || message_id || ':' || role || ':' || content
+                                          || coalesce(metadata::text, ''), ',' ORDER BY conversation_id, message_id))
+                           || (SELECT md5(string_agg(user_id || ':' || character_id || ':' || message_count, ',' ORDER BY conversation_id))
+                                 FROM conversations)
+                      FROM messages"""), r -> r.getString(1))).orElseThrow();
+        }
+    }
+
+    private static long count(Database db, String sql) {
+        return db.read(h -> h.first(new Query("test.count", sql), r -> r.getLong(1))).orElseThrow();
+    }
+}
