@@ -25,7 +25,17 @@ public final class TestDatabase {
             "max_connections", "300",
             "shared_preload_libraries", "pg_stat_statements");
 
+    // What a production server has and the shared test server relaxes: durable writes. Few connections,
+    // so a test can use most of them.
+    private static final Map<String, String> PRODUCTION_LIKE_SERVER = Map.of(
+            "fsync", "on",
+            "synchronous_commit", "on",
+            "full_page_writes", "on",
+            "max_connections", "40",
+            "shared_preload_libraries", "pg_stat_statements");
+
     private static TestDatabase instance;
+    private static TestDatabase productionLike;
 
     private final String baseUrl; // jdbc:postgresql://host:port/
     private final String user;
@@ -51,9 +61,24 @@ public final class TestDatabase {
             String base = parsed.jdbcUrl().replaceFirst("^(jdbc:postgresql://[^/]+/).*$", "$1");
             return new TestDatabase(base, parsed.user() == null ? "postgres" : parsed.user(), parsed.password());
         }
+        return startEmbedded(TEST_SERVER);
+    }
+
+    /**
+     * A second embedded server, started once per test run, configured like production (durable writes,
+     * 40 connections), for tests that judge server settings, which the shared test server relaxes.
+     */
+    public static synchronized TestDatabase productionLike() {
+        if (productionLike == null) {
+            productionLike = startEmbedded(PRODUCTION_LIKE_SERVER);
+        }
+        return productionLike;
+    }
+
+    private static TestDatabase startEmbedded(Map<String, String> serverConfig) {
         try {
             var dir = Files.createTempDirectory("parley-test-pg");
-            LocalPostgres server = LocalPostgres.startTemporary(dir.resolve("pg"), TEST_SERVER);
+            LocalPostgres server = LocalPostgres.startTemporary(dir.resolve("pg"), serverConfig);
             return new TestDatabase("jdbc:postgresql://localhost:" + server.port() + "/", "postgres", null);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -82,6 +107,11 @@ public final class TestDatabase {
 
     public ConnectionTarget target(String name) {
         return new ConnectionTarget(baseUrl + name, user, password);
+    }
+
+    /** The database as another role sees it (a role the test created, with no password). */
+    public ConnectionTarget target(String name, String role) {
+        return new ConnectionTarget(baseUrl + name, role, null);
     }
 
     public Connection connect(String name) throws SQLException {

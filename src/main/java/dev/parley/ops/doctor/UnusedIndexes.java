@@ -1,0 +1,78 @@
+package dev.parley.ops.doctor;
+
+import dev.parley.db.Query;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * index.unused: an index of 32 kB or more that no query has scanned since the statistics began, on a
+ * table that holds rows.
+ * Scans of a partitioned index are summed over its partitions. Indexes that enforce something (primary
+ * key, unique, exclusion, replica identity, a foreign key's referenced key) are never reported.
+ * Counters are per server: a replica's reads are not counted here, so the finding says so when the
+ * server has replicas. Only after {@value #TRUSTED_DAYS} days of statistics is the finding a warning
+ * (and --fix drops the index); before that a weekly job may simply not have run yet.
+ */
+final class UnusedIndexes implements Check {
+    static final int TRUSTED_DAYS = 7;
+    static final long WARNING_BYTES = 10L << 20; // PgHero's threshold: below it the write cost is small
+    static final long MIN_BYTES = 32L << 10; // pganalyze's: an index of a few pages costs next to nothing
+
+    private static final Query UNUSED = new Query("doctor.unused_indexes", """
+            WITH usage AS (
+                SELECT coalesce(pg_partition_root(s.indexrelid), s.indexrelid) AS index_oid,
+                       sum(s.idx_scan) AS scans, sum(pg_relation_size(s.indexrelid)) AS bytes,
+                       sum(greatest(t.n_live_tup, 0)) AS table_rows
+                  FROM pg_stat_user_indexes s
+                  JOIN pg_stat_user_tables t ON t.relid = s.relid
+                 GROUP BY 1)
+            SELECT format('%I.%I', n.nspname, ic.relname) AS index_name, format('%I.%I', n.nspname, tc.relname) AS table_name,
+                   u.bytes, u.table_rows, ic.relkind = 'I' AS partitioned, pg_get_indexdef(i.indexrelid) AS definition,
+                   (SELECT count(*) FROM pg_stat_replication) AS replicas
+              FROM usage u
+              JOIN pg_index i ON i.indexrelid = u.index_oid
+              JOIN pg_class ic ON ic.oid = i.indexrelid
+              JOIN pg_class tc ON tc.oid = i.indrelid
+              JOIN pg_namespace n ON n.oid = tc.relnamespace
+             WHERE u.scans = 0 AND u.table_rows > 0 AND u.bytes >= ? AND i.indisvalid
+               AND NOT i.indisunique AND NOT i.indisprimary AND NOT i.indisreplident
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+             ORDER BY u.bytes DESC, 1""");
+
+    @Override
+    public String id() {
+        return "index.unused";
+    }
+
+    @Override
+    public List<Finding> run(Inspection inspection) throws SQLException {
+        Server server = inspection.server();
+        boolean trusted = server.statsCoverage().compareTo(Duration.ofDays(TRUSTED_DAYS)) >= 0;
+        return inspection.list(UNUSED, row -> {
+            long bytes = row.getLong("bytes");
+            long replicas = row.getLong("replicas");
+            String index = row.getString("index_name");
+            boolean warning = trusted && bytes >= WARNING_BYTES;
+            String caveat = (trusted ? "" : "; the statistics cover only " + Pretty.duration(server.statsCoverage())
+                    + ", wait " + TRUSTED_DAYS + " days before dropping it")
+                    + (replicas > 0 ? "; scans on the " + replicas + " replica(s) are not counted here: check them too" : "");
+            Fix fix = row.getBoolean("partitioned") ? Fix.manual("DROP INDEX " + index + ";")
+                    : trusted ? Fix.automatic("DROP INDEX CONCURRENTLY " + index + ";")
+                    : Fix.manual("DROP INDEX CONCURRENTLY " + index + ";");
+            return new Finding(id(), warning ? Severity.WARNING : Severity.INFO, index,
+                    index + " has not been scanned " + server.statsDescription() + " but is updated on every write to "
+                            + row.getString("table_name") + caveat,
+                    new Evidence()
+                            .with("index", row.getString("definition"))
+                            .with("index_scans", 0)
+                            .with("size", Pretty.bytes(bytes))
+                            .with("size_bytes", bytes)
+                            .with("table_rows", row.getLong("table_rows"))
+                            .with("statistics_since", server.statsSince().toString())
+                            .with("statistics_cover_seconds", server.statsCoverage().toSeconds())
+                            .with("replicas_not_counted", replicas > 0 ? replicas : null),
+                    fix);
+        }, MIN_BYTES);
+    }
+}

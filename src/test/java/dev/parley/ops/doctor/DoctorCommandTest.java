@@ -1,0 +1,110 @@
+package dev.parley.ops.doctor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.Main;
+import dev.parley.json.Json;
+import dev.parley.support.TestDatabase;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.sql.Connection;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** {@code parley doctor} as a command: output, JSON, exit statuses, --only, --fix. */
+class DoctorCommandTest {
+    private static final String DB = "doctor_command";
+    private final TestDatabase server = TestDatabase.get();
+    private String url;
+
+    private record Run(int status, String out, String err) {
+    }
+
+    @BeforeEach
+    void databaseWithOneDuplicateIndex() throws Exception {
+        server.fresh(DB);
+        url = server.url(DB);
+        try (Connection c = server.connect(DB)) {
+            PlantedDatabase.run(c, "CREATE TABLE items (id bigint PRIMARY KEY, sku text NOT NULL)",
+                    "INSERT INTO items SELECT g, 'sku-' || g FROM generate_series(1, 1000) g",
+                    "CREATE INDEX items_sku_idx ON items (sku)", "CREATE INDEX items_sku_again_idx ON items (sku)", "ANALYZE items");
+        }
+    }
+
+    private static Run parley(String... args) {
+        var out = new StringWriter();
+        var err = new StringWriter();
+        int status = Main.run(new PrintWriter(out), new PrintWriter(err), args);
+        return new Run(status, out.toString(), err.toString());
+    }
+
+    @Test
+    void prints_findings_by_severity_with_the_fix_and_exits_1() {
+        Run run = parley("doctor", "--url", url, "--only", "index.duplicate");
+
+        assertThat(run.status()).isEqualTo(1);
+        assertThat(run.out()).contains("WARNING (1)", "index.duplicate  public.items_sku_idx",
+                "DROP INDEX CONCURRENTLY public.items_sku_idx;", "0 critical, 1 warning, 0 info");
+    }
+
+    @Test
+    void exits_0_when_nothing_reaches_the_minimum_severity() {
+        Run run = parley("doctor", "--url", url, "--only", "index", "--min-severity", "critical");
+
+        assertThat(run.status()).isZero();
+        assertThat(run.out()).doesNotContain("WARNING (").contains("below critical not shown");
+    }
+
+    @Test
+    void json_names_every_field_a_machine_needs() throws Exception {
+        Run run = parley("doctor", "--url", url, "--only", "index.duplicate", "--json");
+
+        assertThat(run.status()).isEqualTo(1);
+        JsonNode report = Json.MAPPER.readTree(run.out());
+        assertThat(report.get("format").asInt()).isEqualTo(Report.JSON_FORMAT);
+        assertThat(report.get("server").get("database").asText()).isEqualTo(DB);
+        assertThat(report.get("min_severity").asText()).isEqualTo("warning");
+        assertThat(report.get("counts").get("warning").asInt()).isEqualTo(1);
+        JsonNode finding = report.get("findings").get(0);
+        assertThat(finding.get("check").asText()).isEqualTo("index.duplicate");
+        assertThat(finding.get("severity").asText()).isEqualTo("warning");
+        assertThat(finding.get("object").asText()).isEqualTo("public.items_sku_idx");
+        assertThat(finding.get("summary").asText()).contains("identical to public.items_sku_again_idx");
+        assertThat(finding.get("evidence").get("kept_index").asText()).contains("items_sku_again_idx");
+        assertThat(finding.get("fix").get("statements").get(0).asText()).isEqualTo("DROP INDEX CONCURRENTLY public.items_sku_idx;");
+        assertThat(finding.get("fix").get("automatic").asBoolean()).isTrue();
+        assertThat(report.get("skipped").isArray()).isTrue();
+        assertThat(report.get("limited").isArray()).isTrue();
+    }
+
+    @Test
+    void fix_with_yes_applies_the_automatic_fixes_and_checks_again() {
+        Run run = parley("doctor", "--url", url, "--only", "index.duplicate", "--fix", "--yes");
+
+        assertThat(run.out()).contains("running: DROP INDEX CONCURRENTLY public.items_sku_idx;",
+                "1 statement(s) applied, 0 failed", "0 critical, 0 warning, 0 info remain.");
+        assertThat(run.status()).isZero();
+        assertThat(parley("doctor", "--url", url, "--only", "index.duplicate").status()).isZero();
+    }
+
+    @Test
+    void fix_without_a_terminal_asks_for_yes_and_changes_nothing() {
+        Run run = parley("doctor", "--url", url, "--only", "index.duplicate", "--fix");
+
+        assertThat(run.status()).isEqualTo(2);
+        assertThat(run.err()).contains("pass --yes");
+        assertThat(parley("doctor", "--url", url, "--only", "index.duplicate").status()).isEqualTo(1);
+    }
+
+    @Test
+    void unknown_checks_and_bad_flags_are_usage_errors() {
+        Run unknown = parley("doctor", "--url", url, "--only", "index.nope");
+        assertThat(unknown.status()).isEqualTo(2);
+        assertThat(unknown.err()).contains("unknown check(s) [index.nope]", "index.duplicate");
+
+        assertThat(parley("doctor", "--url", url, "--min-severity", "loud").status()).isEqualTo(2);
+        assertThat(parley("doctor", "--url", url, "--yes").status()).isEqualTo(2);
+        assertThat(parley("doctor", "--url", url, "--retention", "soon").status()).isEqualTo(2);
+    }
+}
