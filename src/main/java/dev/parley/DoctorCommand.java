@@ -77,12 +77,22 @@ final class DoctorCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Severity min = parse(() -> Severity.parse(minSeverity));
+        Severity min;
+        try {
+            min = Severity.parse(minSeverity);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--min-severity: " + e.getMessage());
+        }
         if (yes && !fix) {
             throw new ParameterException(spec.commandLine(), "--yes only goes with --fix");
         }
         if (fix && json) {
             throw new ParameterException(spec.commandLine(), "--fix is for a person at a terminal; use it without --json");
+        }
+        try {
+            Doctor.requireKnown(only);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         var options = new Doctor.Options(SessionLimits.DEFAULTS, memory(), retention());
         Settings settings = Settings.resolve(Settings.Flags.database(url != null ? url : database.databaseUrl,
@@ -91,7 +101,7 @@ final class DoctorCommand implements Callable<Integer> {
         try (Storage storage = Storage.open(settings);
              Database database = MigrateCommand.open(storage)) {
             var doctor = new Doctor(database, options);
-            Report report = parse(() -> doctor.audit(only));
+            Report report = doctor.audit(only);
             if (json) {
                 out.println(report.json(min));
                 return report.failsAt(min) ? Main.FAILED : 0;
@@ -110,6 +120,12 @@ final class DoctorCommand implements Callable<Integer> {
         out.println();
         out.println("--fix runs these statements one at a time, outside any transaction:");
         fixable.forEach(f -> f.fix().executable().forEach(sql -> out.println("  " + sql)));
+        long holders = report.findings().stream().filter(f -> f.check().equals("runtime.idle_in_transaction")
+                || f.check().equals("runtime.long_running")).count();
+        if (holders > 0) {
+            out.println("Note: " + holders + " session(s) hold old transactions (see runtime.*): a concurrent index build "
+                    + "or drop waits until they end.");
+        }
         if (!yes && !confirmed(out)) {
             out.println("Nothing was changed.");
             return report.failsAt(min) ? Main.FAILED : 0;
@@ -170,13 +186,5 @@ final class DoctorCommand implements Callable<Integer> {
             case "mo" -> Period.ofMonths(n);
             default -> Period.ofYears(n);
         });
-    }
-
-    private <T> T parse(java.util.function.Supplier<T> parsing) {
-        try {
-            return parsing.get();
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
     }
 }

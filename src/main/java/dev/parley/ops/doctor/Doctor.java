@@ -53,6 +53,11 @@ public final class Doctor {
         this.options = options;
     }
 
+    /** Fails with an IllegalArgumentException naming the valid checks when {@code only} names one that does not exist. */
+    public static void requireKnown(List<String> only) {
+        Checks.select(only);
+    }
+
     /**
      * Runs the checks {@code only} names (ids or groups; all when empty) and returns what they found.
      *

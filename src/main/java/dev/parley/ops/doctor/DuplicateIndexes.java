@@ -51,7 +51,7 @@ final class DuplicateIndexes implements Check {
             return Optional.of(new Redundancy("identical to", duty != null ? duty
                     : !keeper.includedCoveredBy(candidate) ? "it INCLUDEs more columns"
                     : keeper.unique() && !candidate.unique() ? "it is unique"
-                    : "the two are identical and this one's name sorts first"));
+                    : "the two are identical and the kept one's name sorts first"));
         }
         if (candidate.method().equals("btree") && !candidate.unique() && candidate.keysArePrefixOf(keeper)
                 && candidate.includedCoveredBy(keeper)) {

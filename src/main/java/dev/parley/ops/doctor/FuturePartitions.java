@@ -48,14 +48,11 @@ final class FuturePartitions implements Check {
 
     private Finding finding(Inspection inspection, Parent parent, Optional<Instant> covered, Optional<Step> step, Instant now,
                             Severity severity) throws SQLException {
-        String where = parent.catchAlls().isEmpty() ? "inserts for later times fail"
-                : "later rows land in " + parent.catchAlls().get(0).name();
-        String summary = covered.isEmpty()
-                ? parent.name() + " has no time-range partitions at all: " + where
-                : covered.get().isAfter(now)
-                        ? parent.name() + "'s partitions end at " + covered.get() + ", less than one period (" + step.map(Step::toString)
-                                .orElse("?") + ") ahead: make the next ones before " + where.replace("later", "then")
-                        : parent.name() + "'s partitions ended at " + covered.get() + ": " + where;
+        String overflow = parent.catchAlls().isEmpty() ? "inserts fail" : "rows land in " + parent.catchAlls().get(0).name();
+        String summary = covered.isEmpty() ? parent.name() + " has no time-range partitions at all: " + overflow
+                : covered.get().isAfter(now) ? parent.name() + "'s partitions end at " + covered.get()
+                        + ", less than one period (" + step.orElseThrow() + ") from now; after that, " + overflow
+                : parent.name() + "'s partitions ended at " + covered.get() + "; since then, " + overflow;
         return new Finding(id(), severity, parent.name(), summary,
                 new Evidence().with("covered_until", covered.map(Instant::toString).orElse("nothing"))
                         .with("partition_period", step.map(Step::toString).orElse(null))

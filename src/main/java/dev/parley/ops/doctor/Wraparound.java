@@ -19,26 +19,29 @@ final class Wraparound implements Check {
     static final double CRITICAL = 0.7;
 
     private static final Query DATABASES = new Query("doctor.wraparound", """
-            SELECT quote_ident(datname) AS database, datname = current_database() AS current,
+            SELECT quote_ident(datname) AS database, datname = current_database() AS current, datallowconn AS connectable,
                    age(datfrozenxid)::bigint AS xid_age, mxid_age(datminmxid)::bigint AS mxid_age,
                    current_setting('autovacuum_freeze_max_age')::bigint AS freeze_max_age,
                    current_setting('autovacuum_multixact_freeze_max_age')::bigint AS multixact_freeze_max_age
               FROM pg_database
              ORDER BY 1""");
 
+    // a TOAST table is frozen by vacuuming the table it belongs to
     private static final Query OLDEST_TABLES = new Query("doctor.wraparound_tables", """
-            SELECT coalesce((SELECT format('%I.%I', mn.nspname, m.relname)
-                               FROM pg_class m JOIN pg_namespace mn ON mn.oid = m.relnamespace
-                              WHERE m.reltoastrelid = c.oid), format('%I.%I', n.nspname, c.relname)) AS table_name,
-                   greatest(age(c.relfrozenxid), mxid_age(c.relminmxid)) AS age
-              FROM pg_class c
-              JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.relkind IN ('r', 'm', 't')
+            SELECT table_name, max(age) AS age
+              FROM (SELECT coalesce((SELECT format('%I.%I', mn.nspname, m.relname)
+                                       FROM pg_class m JOIN pg_namespace mn ON mn.oid = m.relnamespace
+                                      WHERE m.reltoastrelid = c.oid), format('%I.%I', n.nspname, c.relname)) AS table_name,
+                           greatest(age(c.relfrozenxid), mxid_age(c.relminmxid)) AS age
+                      FROM pg_class c
+                      JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE c.relkind IN ('r', 'm', 't')) ages
+             GROUP BY 1
              ORDER BY 2 DESC
              LIMIT 5""");
 
     private static final Query HORIZON = new Query("doctor.xmin_horizon", """
-            SELECT (SELECT max(age(backend_xmin)) FROM pg_stat_activity) AS sessions,
+            SELECT (SELECT max(age(backend_xmin)) FROM pg_stat_activity WHERE pid <> pg_backend_pid()) AS sessions,
                    (SELECT max(age(transaction)) FROM pg_prepared_xacts) AS prepared_transactions,
                    (SELECT max(greatest(age(xmin), age(catalog_xmin))) FROM pg_replication_slots) AS replication_slots""");
 
@@ -51,8 +54,9 @@ final class Wraparound implements Check {
     public List<Finding> run(Inspection inspection) throws SQLException {
         List<Finding> findings = new ArrayList<>();
         for (var db : inspection.list(DATABASES, DatabaseAge::map)) {
-            double warnAt = Math.max(WARNING * SPACE, 1.25 * db.freezeMaxAge());
-            double multiWarnAt = Math.max(WARNING * SPACE, 1.25 * db.multixactFreezeMaxAge());
+            // a freeze max age raised near the limit must not silence the warning: it is capped at the critical mark
+            double warnAt = Math.min(Math.max(WARNING * SPACE, 1.25 * db.freezeMaxAge()), CRITICAL * SPACE);
+            double multiWarnAt = Math.min(Math.max(WARNING * SPACE, 1.25 * db.multixactFreezeMaxAge()), CRITICAL * SPACE);
             if (db.xidAge() < warnAt && db.mxidAge() < multiWarnAt) {
                 continue;
             }
@@ -74,7 +78,14 @@ final class Wraparound implements Check {
         if (db.current()) {
             List<String> tables = inspection.list(OLDEST_TABLES, row -> row.getString("table_name"));
             evidence.with("oldest_tables", tables);
-            tables.stream().distinct().forEach(t -> statements.add("VACUUM (FREEZE, VERBOSE) " + t + ";"));
+            tables.forEach(t -> statements.add("VACUUM (FREEZE, VERBOSE) " + t + ";"));
+            statements.add("-- the database's age is its oldest table's: if more tables are as old, VACUUM (FREEZE, VERBOSE); "
+                    + "freezes them all");
+        } else if (!db.connectable()) {
+            statements.add("-- " + db.name() + " refuses connections; let one in for the freeze, then close it again:");
+            statements.add("ALTER DATABASE " + db.name() + " WITH ALLOW_CONNECTIONS true;");
+            statements.add("-- connect to database " + db.name() + ", run VACUUM (FREEZE, VERBOSE); then:");
+            statements.add("ALTER DATABASE " + db.name() + " WITH ALLOW_CONNECTIONS false;");
         } else {
             statements.add("-- connect to database " + db.name() + ", then:");
             statements.add("VACUUM (FREEZE, VERBOSE);");
@@ -86,10 +97,11 @@ final class Wraparound implements Check {
                 evidence, Fix.manual(statements));
     }
 
-    private record DatabaseAge(String name, boolean current, long xidAge, long mxidAge, long freezeMaxAge,
-                            long multixactFreezeMaxAge) {
+    private record DatabaseAge(String name, boolean current, boolean connectable, long xidAge, long mxidAge,
+                               long freezeMaxAge, long multixactFreezeMaxAge) {
         static DatabaseAge map(ResultSet row) throws SQLException {
-            return new DatabaseAge(row.getString("database"), row.getBoolean("current"), row.getLong("xid_age"),
+            return new DatabaseAge(row.getString("database"), row.getBoolean("current"), row.getBoolean("connectable"),
+                    row.getLong("xid_age"),
                     row.getLong("mxid_age"), row.getLong("freeze_max_age"), row.getLong("multixact_freeze_max_age"));
         }
     }
