@@ -8,20 +8,29 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 
 /**
  * The connection pool and the two ways to use it: {@link #read} (autocommit, one connection)
  * and {@link #inTransaction} (commit on success, roll back on any failure). Failures reach callers
  * as {@link PoolSaturated}, {@link DatabaseUnavailable} or {@link DatabaseFailure}.
+ *
+ * <p>Callers queue for a connection first-come first-served: a fair semaphore with one permit per
+ * connection stands in front of HikariCP. HikariCP alone hands a returned connection to whoever asks
+ * next, so with more threads than connections some waited seconds while others never did
+ * (p99 4.6 s and max 8.2 s for "last 50 messages" with 32 threads on 10 connections, parley bench).
  */
 public final class Database implements AutoCloseable {
     private final HikariDataSource pool;
     private final QueryLog log;
+    private final Semaphore turns;
 
     private Database(HikariDataSource pool, QueryLog log) {
         this.pool = pool;
         this.log = log;
+        this.turns = new Semaphore(pool.getMaximumPoolSize(), true);
     }
 
     /** A pool of {@code size} connections that waits at most {@code timeout} for a free one. */
@@ -45,14 +54,18 @@ public final class Database implements AutoCloseable {
     }
 
     public <T> T read(SqlWork<T> work) {
+        takeTurn();
         try (Connection connection = borrow()) {
             return work.run(new Handle(connection, log));
         } catch (SQLException e) {
             throw translate(e);
+        } finally {
+            turns.release();
         }
     }
 
     public <T> T inTransaction(SqlWork<T> work) {
+        takeTurn();
         try (Connection connection = borrow()) {
             connection.setAutoCommit(false);
             try {
@@ -65,6 +78,20 @@ public final class Database implements AutoCloseable {
             } // the pool restores autocommit when the connection comes back
         } catch (SQLException e) {
             throw translate(e);
+        } finally {
+            turns.release();
+        }
+    }
+
+    /** Waits, in arrival order, until a connection is free, for at most the pool timeout. */
+    private void takeTurn() {
+        try {
+            if (!turns.tryAcquire(pool.getConnectionTimeout(), TimeUnit.MILLISECONDS)) {
+                throw new PoolSaturated(pool.getConnectionTimeout(), poolState(), null);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PoolSaturated(pool.getConnectionTimeout(), "interrupted while waiting", e);
         }
     }
 
@@ -83,7 +110,7 @@ public final class Database implements AutoCloseable {
             return "pool not started";
         }
         return "total=" + bean.getTotalConnections() + ", active=" + bean.getActiveConnections()
-                + ", idle=" + bean.getIdleConnections() + ", waiting=" + bean.getThreadsAwaitingConnection();
+                + ", idle=" + bean.getIdleConnections() + ", waiting=" + (turns.getQueueLength() + bean.getThreadsAwaitingConnection());
     }
 
     private Connection borrow() throws SQLException {

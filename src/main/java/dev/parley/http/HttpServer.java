@@ -66,7 +66,7 @@ public final class HttpServer implements AutoCloseable {
             config.concurrency.useVirtualThreads = true;
             config.http.maxRequestSize = maxBodyBytes;
             config.http.defaultContentType = "application/json";
-            config.jsonMapper(new io.javalin.json.JavalinJackson(dev.parley.json.Json.MAPPER, true));
+            config.jsonMapper(new BytesJsonMapper());
             config.jetty.modifyServer(server -> {
                 server.insertHandler(new GracefulHandler());
                 server.setStopTimeout(DRAIN_TIMEOUT.toMillis());
