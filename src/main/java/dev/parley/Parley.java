@@ -63,8 +63,8 @@ public final class Parley implements AutoCloseable {
             var apiKeys = new ApiKeys(database, Ticker.systemTicker());
             var appends = new GroupCommit(database, ids, settings.appendWriters(), registry);
             var services = new HttpServer.Services(database, apiKeys, new Characters(database), new Users(database),
-                    new Conversations(database, ids), new MessageLog(database), appends, new Inbox(database),
-                    new ReadMarkers(database), new ChatContext(database), new Stats(database),
+                    new Conversations(database, ids), new MessageLog(database, clock), appends, new Inbox(database),
+                    new ReadMarkers(database), new ChatContext(database, clock), new Stats(database),
                     new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), registry);
             var http = HttpServer.start(services, settings.host(), settings.port(), settings.maxBodyBytes());
             return new Parley(database, new Apps(database, apiKeys), maintenance, appends, http);

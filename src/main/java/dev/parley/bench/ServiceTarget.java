@@ -33,8 +33,8 @@ final class ServiceTarget implements Target {
     ServiceTarget(Database database, long appId, int appendWriters) {
         this.appId = appId;
         this.inbox = new Inbox(database);
-        this.log = new MessageLog(database);
-        this.context = new ChatContext(database);
+        this.log = new MessageLog(database, Clock.systemUTC());
+        this.context = new ChatContext(database, Clock.systemUTC());
         this.readMarkers = new ReadMarkers(database);
         this.characters = new Characters(database);
         this.appends = new GroupCommit(database, new Ids(Clock.systemUTC()), appendWriters, new SimpleMeterRegistry());

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.db.Database;
 import dev.parley.db.Query;
 import dev.parley.json.Json;
-import java.util.ArrayList;
+import java.time.Clock;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
@@ -29,11 +29,13 @@ public final class ChatContext {
               JOIN characters ch ON ch.app_id = c.app_id AND ch.character_id = coalesce(?, c.character_id)
              WHERE c.app_id = ? AND c.conversation_id = ?""");
 
-    static final Query RECENT = new Query("context.recent_messages", """
+    private static final String VISIBLE_NEWEST_FIRST = """
             SELECT role, content, author_character_id FROM messages
-             WHERE app_id = ? AND conversation_id = ? AND message_id > ? AND deleted_at IS NULL
+             WHERE app_id = ? AND conversation_id = ? AND message_id > ? AND message_id < ? AND deleted_at IS NULL
              ORDER BY message_id DESC
-             LIMIT ?""");
+             LIMIT ?""";
+    static final Query RECENT = new Query("context.messages_recent", VISIBLE_NEWEST_FIRST);
+    static final Query OLDER = new Query("context.messages_older", VISIBLE_NEWEST_FIRST);
 
     static final Query CHARACTER_NAMES = new Query("context.character_names", """
             SELECT character_id, name FROM characters WHERE app_id = ? AND character_id = ANY(?)""");
@@ -61,9 +63,11 @@ public final class ChatContext {
     }
 
     private final Database database;
+    private final Clock clock;
 
-    public ChatContext(Database database) {
+    public ChatContext(Database database, Clock clock) {
         this.database = database;
+        this.clock = clock;
     }
 
     /** The context for {@code characterId}'s next reply (null: the conversation's character) with the last {@code limit} messages. */
@@ -92,9 +96,9 @@ public final class ChatContext {
                 h.list(CHARACTER_NAMES, row -> names.put(row.getLong(1), row.getString(2)), appId,
                         h.array("bigint", members.toArray(Long[]::new)));
             }
-            List<LlmMessage> messages = new ArrayList<>();
-            h.list(RECENT, row -> messages.add(new LlmMessage(row.getString("role"), row.getString("content"),
-                    names.get((Long) row.getObject("author_character_id")))), appId, conversationId, conversationId, limit);
+            List<LlmMessage> messages = MessageLog.newestFirst(h, RECENT, OLDER, row -> new LlmMessage(row.getString("role"),
+                    row.getString("content"), names.get((Long) row.getObject("author_character_id"))),
+                    appId, conversationId, Long.MAX_VALUE, clock.instant(), limit);
             Collections.reverse(messages);
             if (!speaker.systemPrompt().isEmpty()) {
                 messages.addFirst(new LlmMessage("system", speaker.systemPrompt(), null));

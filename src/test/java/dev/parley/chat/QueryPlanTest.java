@@ -122,7 +122,7 @@ class QueryPlanTest {
     @Test
     void latest_history_skips_partitions_from_before_the_conversation_and_reads_by_index() throws SQLException {
         long conversation = conversationStartedMonthsAgo(3);
-        String plan = explain(MessageLog.LATEST, APP, conversation, conversation, 51);
+        String plan = explain(MessageLog.OLDER, APP, conversation, conversation, Long.MAX_VALUE, 51);
 
         assertThat(plan).contains("Index Scan Backward using messages_y");
         YearMonth start = YearMonth.from(dev.parley.db.Ids.timeOf(conversation).atZone(ZoneOffset.UTC));
@@ -136,9 +136,36 @@ class QueryPlanTest {
     }
 
     @Test
+    void the_first_look_of_a_latest_page_plans_only_the_last_month() throws SQLException {
+        long heavy = heavyConversation();
+        long windowStart = dev.parley.db.Ids.floorOf(java.time.Instant.now().minus(MessageLog.WINDOW));
+        String plan = explain(MessageLog.RECENT, APP, heavy, windowStart, Long.MAX_VALUE, 51);
+
+        long planned = Pattern.compile("on messages_y\\d{4}m\\d{2} ").matcher(plan).results().count();
+        assertThat(planned).as("the current and previous month, and the months made ahead: " + plan)
+                .isLessThanOrEqualTo(2 + dev.parley.ops.Maintenance.MONTHS_AHEAD);
+        assertThat(scans(plan).stream().filter(scan -> scan.rows() > 0)).as(plan).hasSize(1);
+    }
+
+    @Test
+    void windowed_pages_return_exactly_what_one_unbounded_query_would() throws SQLException {
+        List<Long> conversations = List.of(conversationStartedMonthsAgo(7), conversationStartedMonthsAgo(3),
+                conversationStartedMonthsAgo(2), heavyConversation());
+        for (long conversation : conversations) {
+            for (int limit : new int[] {1, 5, 23, 51}) {
+                int n = limit;
+                List<Long> expected = messageIds(MessageLog.OLDER, APP, conversation, conversation, Long.MAX_VALUE, n);
+                List<Long> actual = database.read(h -> MessageLog.newestFirst(h, MessageLog.RECENT, MessageLog.OLDER,
+                        row -> row.getLong("message_id"), APP, conversation, Long.MAX_VALUE, java.time.Instant.now(), n));
+                assertThat(actual).as("conversation " + conversation + " limit " + limit).isEqualTo(expected);
+            }
+        }
+    }
+
+    @Test
     void latest_history_of_a_heavy_conversation_reads_only_the_newest_partition() throws SQLException {
         long heavy = heavyConversation();
-        String plan = explain(MessageLog.LATEST, APP, heavy, heavy, 51);
+        String plan = explain(MessageLog.OLDER, APP, heavy, heavy, Long.MAX_VALUE, 51);
 
         assertThat(plan).doesNotContain("Sort").doesNotContain("Merge Append").doesNotContain("Seq Scan");
         assertThat(scans(plan).stream().filter(scan -> scan.rows() > 0)).as(plan).hasSize(1);
@@ -148,7 +175,7 @@ class QueryPlanTest {
     @Test
     void latest_history_prunes_the_same_way_with_a_generic_plan() throws SQLException {
         long heavy = heavyConversation();
-        String plan = explainGeneric(MessageLog.LATEST, APP, heavy, heavy, 51);
+        String plan = explainGeneric(MessageLog.OLDER, APP, heavy, heavy, Long.MAX_VALUE, 51);
 
         assertThat(plan).as("partitions from before the conversation are removed at executor start")
                 .contains("Subplans Removed").doesNotContain("Sort").doesNotContain("Merge Append");
@@ -159,7 +186,7 @@ class QueryPlanTest {
     void a_page_before_a_cursor_reads_only_partitions_between_conversation_start_and_cursor() throws SQLException {
         long conversation = conversationStartedMonthsAgo(7);
         long cursor = middleMessage(conversation);
-        String plan = explain(MessageLog.BEFORE, APP, conversation, conversation, cursor, 51);
+        String plan = explain(MessageLog.OLDER, APP, conversation, conversation, cursor, 51);
 
         assertThat(plan).contains("Index Scan Backward using messages_y");
         assertThat(scans(plan)).as(plan).hasSizeLessThan(monthlyPartitions)
@@ -298,6 +325,22 @@ class QueryPlanTest {
                 }
             }
             return plan.toString();
+        }
+    }
+
+    /** Runs a message query and returns its message ids in order. */
+    private static List<Long> messageIds(Query query, Object... args) throws SQLException {
+        try (var s = connection.prepareStatement(query.sql())) {
+            for (int i = 0; i < args.length; i++) {
+                s.setObject(i + 1, args[i]);
+            }
+            List<Long> ids = new ArrayList<>();
+            try (var rows = s.executeQuery()) {
+                while (rows.next()) {
+                    ids.add(rows.getLong("message_id"));
+                }
+            }
+            return ids;
         }
     }
 
