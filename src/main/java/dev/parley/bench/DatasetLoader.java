@@ -20,9 +20,12 @@ import java.util.SplittableRandom;
 
 /**
  * Generates a chat dataset straight into the database with COPY. Activity is skewed the way real
- * apps are (Zipf over users, characters and conversation sizes), messages alternate user and
- * assistant with realistic lengths, and history is spread over the last {@code months} months, so
- * it fills that many monthly partitions. The same spec (seed and day) always gives the same rows.
+ * apps are (Zipf over users and characters, a heavy tail of conversation sizes), messages alternate
+ * user and assistant with realistic lengths, and conversations start throughout the last
+ * {@code months} months, so history fills that many monthly partitions. A conversation is active for
+ * a while and then rests (a few weeks on average), except the long companion chats (over 100
+ * messages, and one in five of the rest), which go on until today. The same spec (seed and day)
+ * always gives the same rows.
  */
 public final class DatasetLoader {
     public static final String APP = "bench";
@@ -48,7 +51,7 @@ public final class DatasetLoader {
     }
 
     /** One conversation as planned before any row is written. */
-    private record Plan(long id, int user, int character, int[] groupCharacters, int messages, long startMillis) {
+    private record Plan(long id, int user, int character, int[] groupCharacters, int messages, long startMillis, long endMillis) {
     }
 
     public Loaded load(DatasetSpec spec) {
@@ -144,12 +147,15 @@ public final class DatasetLoader {
         int[] sizes = sizes(spec, random);
         var users = new Zipf(spec.users(), 1.0);
         var characters = new Zipf(spec.characters(), 1.1);
+        long meanActiveMillis = Duration.ofDays(21).toMillis();
         Plan[] plans = new Plan[n];
         for (int i = 0; i < n; i++) {
             int character = characters.next(random);
             int[] group = random.nextInt(50) == 0 ? group(random, characters, character) : null;
             long id = (starts[i] - Ids.EPOCH_MILLIS) << 22 | (i & LOW_MASK);
-            plans[i] = new Plan(id, users.next(random), character, group, sizes[i], starts[i]);
+            boolean ongoing = sizes[i] > 100 || random.nextInt(5) == 0;
+            long end = ongoing ? until : Math.min(until, starts[i] + 1 + (long) (-Math.log(1 - random.nextDouble()) * meanActiveMillis));
+            plans[i] = new Plan(id, users.next(random), character, group, sizes[i], starts[i], end);
         }
         return plans;
     }
@@ -160,7 +166,7 @@ public final class DatasetLoader {
         double[] weights = new double[n];
         double total = 0;
         for (int i = 0; i < n; i++) {
-            weights[i] = Math.pow(1 - random.nextDouble(), -0.8); // Pareto: most small, a few huge
+            weights[i] = Math.pow(1 - random.nextDouble(), -0.5); // Pareto (alpha 2): most small, a few large
             total += weights[i];
         }
         long rest = spec.messages() - n;
@@ -201,14 +207,13 @@ public final class DatasetLoader {
 
     private static void conversations(Connection c, long appId, DatasetSpec spec, Plan[] plans, long firstCharacter,
                                       long firstUser) throws SQLException {
-        long nowMillis = spec.now().toEpochMilli();
         try (var rows = new CopyRows(c, """
                 conversations (app_id, conversation_id, user_id, character_id, last_seq, message_count, last_message_id,
                                activity_id, created_at, last_activity_at, updated_at, is_group, last_message_role,
                                last_message_preview, title, state, counters)""")) {
             for (int i = 0; i < plans.length; i++) {
                 Plan plan = plans[i];
-                Message last = message(spec, plan, i, plan.messages(), nowMillis);
+                Message last = message(spec, plan, i, plan.messages());
                 rows.add(appId).add(plan.id()).add(firstUser + plan.user()).add(firstCharacter + plan.character())
                         .add(plan.messages()).add(plan.messages()).add(last.id()).add(last.id())
                         .add(Ids.timeOf(plan.id()).toString()).add(Ids.timeOf(last.id()).toString()).add(Ids.timeOf(last.id()).toString())
@@ -237,7 +242,6 @@ public final class DatasetLoader {
 
     private static void messages(Connection c, long appId, DatasetSpec spec, Plan[] plans, long firstCharacter,
                                  long firstUser, Progress progress) throws SQLException {
-        long nowMillis = spec.now().toEpochMilli();
         long written = 0;
         try (var rows = new CopyRows(c, """
                 messages (app_id, conversation_id, message_id, seq, author_user_id, author_character_id, created_at,
@@ -245,7 +249,7 @@ public final class DatasetLoader {
             for (int i = 0; i < plans.length; i++) {
                 Plan plan = plans[i];
                 for (int k = 1; k <= plan.messages(); k++) {
-                    Message m = message(spec, plan, i, k, nowMillis);
+                    Message m = message(spec, plan, i, k);
                     rows.add(appId).add(plan.id()).add(m.id()).add(k);
                     if (m.role().equals("user")) {
                         rows.add(firstUser + plan.user()).addNull();
@@ -267,9 +271,9 @@ public final class DatasetLoader {
     private record Message(long id, String role, int character, String content, String metadata, String attachments) {
     }
 
-    private static Message message(DatasetSpec spec, Plan plan, int conversation, int k, long nowMillis) {
+    private static Message message(DatasetSpec spec, Plan plan, int conversation, int k) {
         var random = new SplittableRandom(spec.seed() ^ (conversation * 0x9E3779B97F4A7C15L) ^ (k * 0xC2B2AE3D27D4EB4FL));
-        double gap = (nowMillis - plan.startMillis()) / (double) (plan.messages() + 1);
+        double gap = (plan.endMillis() - plan.startMillis()) / (double) (plan.messages() + 1);
         long millis = plan.startMillis() + Math.max(k, (long) (gap * k));
         long id = (millis - Ids.EPOCH_MILLIS) << 22 | ((conversation * 64L + k) & LOW_MASK);
         String role = k == 1 && random.nextInt(10) == 0 ? "system" : k % 2 == 1 ? "user" : "assistant";
