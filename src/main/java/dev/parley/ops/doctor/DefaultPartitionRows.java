@@ -24,7 +24,7 @@ final class DefaultPartitionRows implements Check {
 
     private static final Query OTHER_DEFAULTS = new Query("doctor.default_partitions", RowEstimate.in("""
             SELECT format('%I.%I', pn.nspname, p.relname) AS parent, format('%I.%I', n.nspname, c.relname) AS name,
-                   c.relname, c.relkind = 'p' AS partitioned, has_table_privilege(c.oid, 'SELECT') AS readable,
+                   c.relname, has_table_privilege(c.oid, 'SELECT') AS readable,
                    (SELECT coalesce(sum(:rows(x)), 0)::bigint
                       FROM pg_partition_tree(c.oid) t JOIN pg_class x ON x.oid = t.relid WHERE t.isleaf) AS estimated_rows
               FROM pg_inherits i
@@ -56,8 +56,8 @@ final class DefaultPartitionRows implements Check {
         record Other(String parent, Child child) {
         }
         for (Other other : inspection.list(OTHER_DEFAULTS, row -> new Other(row.getString("parent"),
-                new Child(row.getString("name"), row.getString("relname"), true, row.getBoolean("partitioned"),
-                        row.getLong("estimated_rows"), 0, row.getBoolean("readable"), null, null)))) {
+                new Child(row.getString("name"), row.getString("relname"), true, row.getLong("estimated_rows"), 0,
+                        row.getBoolean("readable"), null, null)))) {
             if (seen.contains(other.child().name())) {
                 continue;
             }

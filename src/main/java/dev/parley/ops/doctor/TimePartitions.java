@@ -41,11 +41,10 @@ final class TimePartitions {
 
     // Bounds come back as written by pg_get_expr ('2024-01-01 00:00:00+00', MINVALUE, 123); time ones are cast here.
     private static final Query CHILDREN = new Query("doctor.partitions", RowEstimate.in("""
-            SELECT name, relname, is_default, partitioned, estimated_rows, bytes, readable, lower_text, upper_text,
+            SELECT name, relname, is_default, estimated_rows, bytes, readable, lower_text, upper_text,
                    CASE WHEN ? AND lower_text NOT IN ('MINVALUE', 'MAXVALUE') THEN btrim(lower_text, '''')::timestamptz END AS lower_time,
                    CASE WHEN ? AND upper_text NOT IN ('MINVALUE', 'MAXVALUE') THEN btrim(upper_text, '''')::timestamptz END AS upper_time
               FROM (SELECT format('%I.%I', n.nspname, c.relname) AS name, c.relname, b.bound = 'DEFAULT' AS is_default,
-                           c.relkind = 'p' AS partitioned,
                            (SELECT coalesce(sum(:rows(x)), 0)::bigint
                               FROM pg_partition_tree(c.oid) t JOIN pg_class x ON x.oid = t.relid WHERE t.isleaf) AS estimated_rows,
                            (SELECT coalesce(sum(pg_total_relation_size(t.relid)), 0)
@@ -114,8 +113,8 @@ final class TimePartitions {
     private static final List<String> NAME_PATTERNS = List.of("yyyy_MM_dd", "yyyyMMdd", "yyyy_MM", "yyyyMM", "yyyy");
 
     /** One partition; {@code lower}/{@code upper} are null where the range is open (MINVALUE/MAXVALUE) or it is the DEFAULT. */
-    record Child(String name, String relname, boolean isDefault, boolean partitioned, long estimatedRows, long bytes,
-                 boolean readable, Instant lower, Instant upper) {
+    record Child(String name, String relname, boolean isDefault, long estimatedRows, long bytes, boolean readable,
+                 Instant lower, Instant upper) {
         boolean catchAll() {
             return isDefault || lower == null || upper == null;
         }
@@ -186,7 +185,7 @@ final class TimePartitions {
             }
             boolean castable = !p.parley();
             List<Child> children = inspection.list(CHILDREN, row -> new Child(row.getString("name"), row.getString("relname"),
-                    row.getBoolean("is_default"), row.getBoolean("partitioned"), row.getLong("estimated_rows"),
+                    row.getBoolean("is_default"), row.getLong("estimated_rows"),
                     row.getLong("bytes"), row.getBoolean("readable"),
                     bound(p.parley(), row.getString("lower_text"), row.getTimestamp("lower_time")),
                     bound(p.parley(), row.getString("upper_text"), row.getTimestamp("upper_time"))), castable, castable, p.oid());

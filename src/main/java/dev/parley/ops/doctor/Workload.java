@@ -132,16 +132,21 @@ final class Workload {
         Map<String, Optional<Relation>> relations = new HashMap<>();
         List<Scan> scans = new ArrayList<>();
         for (Statement statement : statements) {
-            Optional<Plan> plan;
+            if (statement.text().strip().replaceFirst(";\\s*$", "").contains(";")) {
+                // the text is planned as sent: anything after a ';' would run as a statement of its own
+                failures.merge("text with more than one statement", 1, Integer::sum);
+                continue;
+            }
+            Plan plan;
             try {
-                plan = Optional.of(explain(inspection, statement.text()));
+                plan = explain(inspection, statement.text());
             } catch (SQLException e) {
                 failures.merge(reason(e), 1, Integer::sum);
                 continue;
             }
             Statement costed = new Statement(statement.text(), statement.calls(), statement.totalMillis(),
-                    statement.meanMillis(), plan.get().cost());
-            for (RawScan raw : plan.get().scans()) {
+                    statement.meanMillis(), plan.cost());
+            for (RawScan raw : plan.scans()) {
                 Optional<Relation> relation = relations.computeIfAbsent(raw.schema() + "." + raw.relation(),
                         key -> relation(inspection, raw));
                 relation.ifPresent(r -> scans.add(new Scan(costed, r, conditions(raw.filter()),

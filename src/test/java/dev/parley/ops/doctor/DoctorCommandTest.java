@@ -1,6 +1,7 @@
 package dev.parley.ops.doctor;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.Main;
@@ -8,9 +9,11 @@ import dev.parley.json.Json;
 import dev.parley.support.TestDatabase;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Path;
 import java.sql.Connection;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** {@code parley doctor} as a command: output, JSON, exit statuses, --only, --fix. */
 class DoctorCommandTest {
@@ -95,6 +98,17 @@ class DoctorCommandTest {
         assertThat(run.status()).isEqualTo(2);
         assertThat(run.err()).contains("pass --yes");
         assertThat(parley("doctor", "--url", url, "--only", "index.duplicate").status()).isEqualTo(1);
+    }
+
+    @Test
+    void without_a_url_it_audits_parleys_embedded_database(@TempDir Path dataDir) {
+        assumeTrue(System.getenv("DATABASE_URL") == null, "DATABASE_URL would be audited instead");
+
+        Run run = parley("doctor", "--data-dir", dataDir.toString(), "--only", "settings", "--min-severity", "critical");
+
+        assertThat(run.err()).isEmpty();
+        assertThat(run.out()).contains("database parley, role postgres (superuser)");
+        assertThat(run.status()).as("the embedded server is durable: fsync and full_page_writes are on").isZero();
     }
 
     @Test
