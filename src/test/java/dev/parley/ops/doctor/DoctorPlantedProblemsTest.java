@@ -55,7 +55,9 @@ class DoctorPlantedProblemsTest {
 
     @AfterAll
     void clean() throws Exception {
-        planted.close();
+        if (planted != null) {
+            planted.close();
+        }
         try (Connection admin = server.connect("postgres")) {
             PlantedDatabase.run(admin, "DROP DATABASE IF EXISTS doctor_planted WITH (FORCE)",
                     "DROP DATABASE IF EXISTS doctor_parley WITH (FORCE)", "DROP ROLE IF EXISTS " + MONITOR_ROLE);

@@ -153,6 +153,8 @@ final class PlantedDatabase implements AutoCloseable {
         run(c, "CREATE TABLE accounts (id bigint PRIMARY KEY, balance bigint NOT NULL)",
                 "INSERT INTO accounts SELECT g, 100 FROM generate_series(1, 10) g",
                 "ANALYZE accounts",
+                // a run that died on a server kept between runs (PARLEY_TEST_DATABASE_URL) leaves its slot behind
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" + SLOT + "'",
                 "SELECT pg_create_physical_replication_slot('" + SLOT + "', true)");
     }
 
