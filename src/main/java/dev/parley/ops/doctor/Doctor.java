@@ -5,7 +5,6 @@ import dev.parley.db.Handle;
 import dev.parley.db.Query;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.time.Period;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -42,7 +41,7 @@ public final class Doctor {
     }
 
     /** One fix statement as it ran: what it fixed, and the error if it failed. */
-    public record Applied(Finding finding, String statement, Optional<String> error, Duration took) {
+    public record Applied(Finding finding, String statement, Optional<String> error) {
     }
 
     private final Database database;
@@ -138,13 +137,12 @@ public final class Doctor {
     }
 
     private static Applied run(Handle handle, Finding finding, String sql) {
-        long start = System.nanoTime();
         try (Statement statement = handle.connection().createStatement()) {
             statement.setEscapeProcessing(false);
             statement.execute(sql);
-            return new Applied(finding, sql, Optional.empty(), Duration.ofNanos(System.nanoTime() - start));
+            return new Applied(finding, sql, Optional.empty());
         } catch (SQLException e) {
-            return new Applied(finding, sql, Optional.of(e.getMessage()), Duration.ofNanos(System.nanoTime() - start));
+            return new Applied(finding, sql, Optional.of(e.getMessage()));
         }
     }
 }

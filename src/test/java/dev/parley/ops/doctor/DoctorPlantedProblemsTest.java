@@ -1,6 +1,7 @@
 package dev.parley.ops.doctor;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
@@ -60,7 +61,8 @@ class DoctorPlantedProblemsTest {
         }
         try (Connection admin = server.connect("postgres")) {
             PlantedDatabase.run(admin, "DROP DATABASE IF EXISTS doctor_planted WITH (FORCE)",
-                    "DROP DATABASE IF EXISTS doctor_parley WITH (FORCE)", "DROP ROLE IF EXISTS " + MONITOR_ROLE);
+                    "DROP DATABASE IF EXISTS doctor_parley WITH (FORCE)", "DROP DATABASE IF EXISTS doctor_cache WITH (FORCE)",
+                    "DROP ROLE IF EXISTS " + MONITOR_ROLE);
         }
     }
 
@@ -192,6 +194,32 @@ class DoctorPlantedProblemsTest {
             new Partitions(database).ensureAhead(Instant.now(), FuturePartitions.AHEAD); // what parley partitions --ensure does
         }
         assertThat(found(audit(target))).doesNotContain("partition.future public.messages", "partition.default_rows public.messages_after");
+    }
+
+    @Test
+    @Order(2)
+    void reports_a_cache_that_serves_few_block_reads() throws Exception {
+        ConnectionTarget target = server.fresh("doctor_cache");
+        try (Connection c = server.connect("doctor_cache")) {
+            PlantedDatabase.run(c, "CREATE EXTENSION pg_buffercache");
+            try (var rows = c.createStatement().executeQuery("SELECT to_regproc('pg_buffercache_evict') IS NOT NULL")) {
+                rows.next();
+                assumeTrue(rows.getBoolean(1), "evicting a buffer on demand needs PostgreSQL 17");
+            }
+            PlantedDatabase.run(c, "CREATE TABLE cold (id bigint, pad text)",
+                    "INSERT INTO cold SELECT g, repeat('x', 100) FROM generate_series(1, 50000) g", "SELECT pg_stat_reset()");
+            for (int i = 0; i < 15; i++) { // each scan finds none of the table in shared_buffers
+                PlantedDatabase.run(c, "SELECT count(pg_buffercache_evict(bufferid)) FROM pg_buffercache "
+                        + "WHERE relfilenode = pg_relation_filenode('cold')", "SELECT count(*) FROM cold");
+            }
+            PlantedDatabase.flushStatistics(c);
+        }
+
+        Finding cache = finding(audit(target), "runtime.cache_hit_ratio", "doctor_cache tables");
+
+        assertThat(cache.severity()).isEqualTo(Severity.WARNING);
+        assertThat(cache.evidence().get("most_read_tables").toString()).contains("public.cold");
+        assertThat(cache.fix().statements().get(0)).isEqualTo("ALTER SYSTEM SET shared_buffers = '4096MB';");
     }
 
     @Test

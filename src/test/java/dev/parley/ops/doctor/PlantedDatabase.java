@@ -229,7 +229,7 @@ final class PlantedDatabase implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() throws SQLException {
         try (Connection admin = server.connect(name)) {
             run(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN ("
                             + idlePid + ", " + blockerPid + ", " + blockedPid + ", " + sleeperPid + ")",
