@@ -21,11 +21,11 @@ final class CharacterHandlers {
     void create(Context ctx) {
         var input = Requests.body(ctx, Bodies.CharacterInput.class);
         Check.requiredNonBlank("name", input.name(), Limits.MAX_NAME_BYTES);
-        ctx.status(201).json(characters.create(Auth.app(ctx), draft(input)));
+        Responses.json(ctx, 201, characters.create(Auth.app(ctx), draft(input)));
     }
 
     void get(Context ctx) {
-        ctx.json(characters.get(Auth.app(ctx), Params.id(ctx, "character_id")));
+        Responses.json(ctx, characters.get(Auth.app(ctx), Params.id(ctx, "character_id")));
     }
 
     void update(Context ctx) {
@@ -34,7 +34,7 @@ final class CharacterHandlers {
         if (input.name() != null) {
             Check.requiredNonBlank("name", input.name(), Limits.MAX_NAME_BYTES);
         }
-        ctx.json(characters.update(Auth.app(ctx), characterId, draft(input)));
+        Responses.json(ctx, characters.update(Auth.app(ctx), characterId, draft(input)));
     }
 
     void list(Context ctx) {
@@ -45,7 +45,7 @@ final class CharacterHandlers {
         long after = cursor == null ? 0 : Cursor.decode(Cursor.Kind.CHARACTER, 1, "cursor", cursor)[0];
         List<CharacterProfile> page = characters.list(Auth.app(ctx), after, traits, metadata, limit);
         String next = page.size() < limit ? null : Cursor.encode(Cursor.Kind.CHARACTER, page.getLast().id());
-        ctx.json(new Pages.CharacterPage(page, next));
+        Responses.json(ctx, new Pages.CharacterPage(page, next));
     }
 
     private CharacterProfile.Draft draft(Bodies.CharacterInput input) {

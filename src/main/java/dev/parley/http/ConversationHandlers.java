@@ -41,11 +41,11 @@ final class ConversationHandlers {
         Map<String, Long> counters = input.counters() == null ? Map.of() : counters("counters", input.counters());
         var draft = new Conversation.Draft(userId, characterIds, Check.text("title", input.title(), MAX_TITLE_BYTES),
                 Check.object("state", input.state(), limits.maxMetadataBytes()), Json.MAPPER.valueToTree(counters));
-        ctx.status(201).json(conversations.create(Auth.app(ctx), draft));
+        Responses.json(ctx, 201, conversations.create(Auth.app(ctx), draft));
     }
 
     void get(Context ctx) {
-        ctx.json(conversations.get(Auth.app(ctx), Params.id(ctx, "conversation_id")));
+        Responses.json(ctx, conversations.get(Auth.app(ctx), Params.id(ctx, "conversation_id")));
     }
 
     void list(Context ctx) {
@@ -56,7 +56,7 @@ final class ConversationHandlers {
         long before = cursor == null ? Long.MAX_VALUE : Cursor.decode(Cursor.Kind.CONVERSATION, 1, "cursor", cursor)[0];
         List<Conversation> page = conversations.listByCharacter(Auth.app(ctx), characterId, userId, before, limit);
         String next = page.size() < limit ? null : Cursor.encode(Cursor.Kind.CONVERSATION, page.getLast().id());
-        ctx.json(new Pages.ConversationPage(page, next));
+        Responses.json(ctx, new Pages.ConversationPage(page, next));
     }
 
     void patch(Context ctx) {
@@ -68,7 +68,7 @@ final class ConversationHandlers {
         }
         String title = titleGiven && input.title().isTextual() ? Check.text("title", input.title().textValue(), MAX_TITLE_BYTES) : null;
         var statePatch = Check.object("state", input.state(), limits.maxMetadataBytes());
-        ctx.json(conversations.patch(Auth.app(ctx), conversationId, statePatch, titleGiven, title));
+        Responses.json(ctx, conversations.patch(Auth.app(ctx), conversationId, statePatch, titleGiven, title));
     }
 
     void incrementCounters(Context ctx) {
@@ -78,7 +78,7 @@ final class ConversationHandlers {
             throw new InvalidInput("increments", "must name at least one counter, such as {\"affection\": 5}");
         }
         var deltas = counters("increments", input.increments());
-        ctx.json(new Pages.Counters(conversations.incrementCounters(Auth.app(ctx), conversationId, deltas)));
+        Responses.json(ctx, new Pages.Counters(conversations.incrementCounters(Auth.app(ctx), conversationId, deltas)));
     }
 
     void markRead(Context ctx) {
@@ -86,18 +86,18 @@ final class ConversationHandlers {
         var input = Requests.body(ctx, Bodies.ReadInput.class);
         long messageId = Check.positive("message_id", input.messageId());
         Long characterId = Check.optionalPositive("character_id", input.characterId());
-        ctx.json(readMarkers.markRead(Auth.app(ctx), conversationId, messageId, characterId));
+        Responses.json(ctx, readMarkers.markRead(Auth.app(ctx), conversationId, messageId, characterId));
     }
 
     void context(Context ctx) {
         long conversationId = Params.id(ctx, "conversation_id");
         int messages = Params.limit(ctx, "messages", DEFAULT_CONTEXT_MESSAGES, Limits.MAX_HISTORY_PAGE);
         Long characterId = Params.optionalId(ctx, "character_id");
-        ctx.json(context.build(Auth.app(ctx), conversationId, characterId, messages));
+        Responses.json(ctx, context.build(Auth.app(ctx), conversationId, characterId, messages));
     }
 
     void stats(Context ctx) {
-        ctx.json(stats.conversation(Auth.app(ctx), Params.id(ctx, "conversation_id")));
+        Responses.json(ctx, stats.conversation(Auth.app(ctx), Params.id(ctx, "conversation_id")));
     }
 
     private static List<Long> characterIds(Bodies.ConversationInput input) {

@@ -20,6 +20,8 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -66,7 +68,6 @@ public final class HttpServer implements AutoCloseable {
             config.concurrency.useVirtualThreads = true;
             config.http.maxRequestSize = maxBodyBytes;
             config.http.defaultContentType = "application/json";
-            config.jsonMapper(new BytesJsonMapper());
             config.jetty.modifyServer(server -> {
                 server.insertHandler(new GracefulHandler());
                 server.setStopTimeout(DRAIN_TIMEOUT.toMillis());
@@ -90,7 +91,8 @@ public final class HttpServer implements AutoCloseable {
             config.routes.exception(Exception.class, (e, ctx) -> Problems.respond(e, ctx));
             config.routes.error(404, HttpServer::unrouted);
             config.routes.error(405, HttpServer::unrouted);
-            config.requestLogger.http((ctx, millis) -> record(services.registry(), ctx, millis));
+            var timers = new ConcurrentHashMap<String, Timer>();
+            config.requestLogger.http((ctx, millis) -> record(services.registry(), timers, ctx, millis));
         });
         app.start();
         return new HttpServer(app, List.copyOf(endpoints));
@@ -103,13 +105,16 @@ public final class HttpServer implements AutoCloseable {
         }
     }
 
-    private static void record(PrometheusMeterRegistry registry, Context ctx, Float millis) {
+    private static void record(PrometheusMeterRegistry registry, Map<String, Timer> timers, Context ctx, Float millis) {
+        String method = ctx.method().name();
         String route = ctx.endpoint() == null ? "unmatched" : ctx.endpoint().path;
-        Timer.builder(Metrics.HTTP_SECONDS).description(Metrics.HTTP_SECONDS_HELP)
-                .tag("method", ctx.method().name()).tag("route", route).tag("status", String.valueOf(ctx.statusCode()))
-                .publishPercentileHistogram()
-                .minimumExpectedValue(Duration.ofNanos(100_000)).maximumExpectedValue(Duration.ofSeconds(10))
-                .register(registry)
+        String status = String.valueOf(ctx.statusCode());
+        timers.computeIfAbsent(method + ' ' + route + ' ' + status, key -> Timer.builder(Metrics.HTTP_SECONDS)
+                        .description(Metrics.HTTP_SECONDS_HELP)
+                        .tag("method", method).tag("route", route).tag("status", status)
+                        .publishPercentileHistogram()
+                        .minimumExpectedValue(Duration.ofNanos(100_000)).maximumExpectedValue(Duration.ofSeconds(10))
+                        .register(registry))
                 .record((long) (millis * 1_000_000), TimeUnit.NANOSECONDS);
     }
 

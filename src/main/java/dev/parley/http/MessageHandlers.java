@@ -37,7 +37,7 @@ final class MessageHandlers {
         if (appended.replayed()) {
             ctx.header(REPLAYED, "true");
         }
-        ctx.status(appended.replayed() ? 200 : 201).json(appended.message());
+        Responses.json(ctx, appended.replayed() ? 200 : 201, appended.message());
     }
 
     void appendBatch(Context ctx) {
@@ -66,7 +66,7 @@ final class MessageHandlers {
         if (allReplayed) {
             ctx.header(REPLAYED, "true");
         }
-        ctx.status(allReplayed ? 200 : 201).json(new Pages.AppendedMessages(appended.stream()
+        Responses.json(ctx, allReplayed ? 200 : 201, new Pages.AppendedMessages(appended.stream()
                 .map(a -> new Pages.AppendedMessage(a.message(), a.replayed())).toList()));
     }
 
@@ -87,11 +87,11 @@ final class MessageHandlers {
         List<Message> messages = page.messages();
         String older = messages.isEmpty() ? null : Cursor.encode(Cursor.Kind.MESSAGE, messages.getFirst().id());
         String newer = messages.isEmpty() ? after : Cursor.encode(Cursor.Kind.MESSAGE, messages.getLast().id());
-        ctx.json(new Pages.HistoryPage(messages, page.hasOlder(), page.hasNewer(), older, newer));
+        Responses.json(ctx, new Pages.HistoryPage(messages, page.hasOlder(), page.hasNewer(), older, newer));
     }
 
     void get(Context ctx) {
-        ctx.json(log.get(Auth.app(ctx), Params.id(ctx, "conversation_id"), Params.id(ctx, "message_id")));
+        Responses.json(ctx, log.get(Auth.app(ctx), Params.id(ctx, "conversation_id"), Params.id(ctx, "message_id")));
     }
 
     void edit(Context ctx) {
@@ -104,7 +104,7 @@ final class MessageHandlers {
         if (input.content() != null) {
             Check.required("content", input.content(), limits.maxContentBytes());
         }
-        ctx.json(log.edit(Auth.app(ctx), conversationId, messageId, input.content(),
+        Responses.json(ctx, log.edit(Auth.app(ctx), conversationId, messageId, input.content(),
                 input.metadata() != null, Check.object("metadata", input.metadata(), limits.maxMetadataBytes()),
                 input.attachments() != null, Check.json("attachments", input.attachments(), limits.maxMetadataBytes())));
     }
@@ -116,7 +116,7 @@ final class MessageHandlers {
             log.hardDelete(Auth.app(ctx), conversationId, messageId);
             ctx.status(204);
         } else {
-            ctx.json(log.softDelete(Auth.app(ctx), conversationId, messageId));
+            Responses.json(ctx, log.softDelete(Auth.app(ctx), conversationId, messageId));
         }
     }
 
@@ -128,7 +128,7 @@ final class MessageHandlers {
         long after = cursor == null ? 0 : Cursor.decode(Cursor.Kind.MESSAGE, 1, "cursor", cursor)[0];
         List<Message> page = log.replies(Auth.app(ctx), conversationId, messageId, after, limit);
         String next = page.size() < limit ? null : Cursor.encode(Cursor.Kind.MESSAGE, page.getLast().id());
-        ctx.json(new Pages.MessagePage(page, next));
+        Responses.json(ctx, new Pages.MessagePage(page, next));
     }
 
     private NewMessage newMessage(String prefix, Bodies.MessageInput input, String key) {

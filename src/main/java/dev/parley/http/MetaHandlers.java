@@ -31,7 +31,7 @@ final class MetaHandlers {
         } catch (RuntimeException e) {
             up = false;
         }
-        ctx.status(up ? 200 : 503).json(new Health(up ? "ok" : "degraded", up ? "up" : "down"));
+        Responses.json(ctx, up ? 200 : 503, new Health(up ? "ok" : "degraded", up ? "up" : "down"));
     }
 
     void metrics(Context ctx) {
@@ -39,6 +39,6 @@ final class MetaHandlers {
     }
 
     void appStats(Context ctx) {
-        ctx.json(stats.appCounts(Auth.app(ctx)));
+        Responses.json(ctx, stats.appCounts(Auth.app(ctx)));
     }
 }

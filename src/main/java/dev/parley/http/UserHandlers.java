@@ -28,16 +28,16 @@ final class UserHandlers {
         var input = Requests.body(ctx, Bodies.UserInput.class);
         String externalId = Check.requiredNonBlank("external_id", input.externalId(), MAX_EXTERNAL_ID_BYTES);
         var upserted = users.upsert(Auth.app(ctx), externalId, Check.object("profile", input.profile(), limits.maxMetadataBytes()));
-        ctx.status(upserted.created() ? 201 : 200).json(upserted.user());
+        Responses.json(ctx, upserted.created() ? 201 : 200, upserted.user());
     }
 
     void get(Context ctx) {
-        ctx.json(users.get(Auth.app(ctx), Params.id(ctx, "user_id")));
+        Responses.json(ctx, users.get(Auth.app(ctx), Params.id(ctx, "user_id")));
     }
 
     void findByExternalId(Context ctx) {
         String externalId = Check.requiredNonBlank("external_id", ctx.queryParam("external_id"), MAX_EXTERNAL_ID_BYTES);
-        ctx.json(users.findByExternalId(Auth.app(ctx), externalId)
+        Responses.json(ctx, users.findByExternalId(Auth.app(ctx), externalId)
                 .orElseThrow(() -> new NotFound("user with external_id", "'" + Params.printable(externalId) + "'")));
     }
 
@@ -53,10 +53,10 @@ final class UserHandlers {
         List<Inbox.Entry> page = inbox.page(Auth.app(ctx), userId, after, limit);
         String next = page.size() < limit ? null
                 : Cursor.encode(Cursor.Kind.INBOX, page.getLast().activityId(), page.getLast().conversationId());
-        ctx.json(new Pages.InboxPage(page, next));
+        Responses.json(ctx, new Pages.InboxPage(page, next));
     }
 
     void stats(Context ctx) {
-        ctx.json(stats.user(Auth.app(ctx), Params.id(ctx, "user_id")));
+        Responses.json(ctx, stats.user(Auth.app(ctx), Params.id(ctx, "user_id")));
     }
 }
