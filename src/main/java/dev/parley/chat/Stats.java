@@ -80,7 +80,7 @@ public final class Stats {
             Map<String, Count> tables = new LinkedHashMap<>();
             for (String table : COUNTED_TABLES) {
                 long estimate = plannedRows(h, table, appId);
-                tables.put(table, estimate < EXACT_BELOW ? new Count(countUpTo(h, table, appId), true) : new Count(estimate, false));
+                tables.put(table, estimate < EXACT_BELOW ? countUpTo(h, table, appId) : new Count(estimate, false));
             }
             return new AppCounts(tables);
         });
@@ -93,10 +93,15 @@ public final class Stats {
         return plan.map(json -> Json.stored(json).path(0).path("Plan").path("Plan Rows").asLong()).orElse(0L);
     }
 
-    /** An exact count that never reads more than a few rows past the estimate's threshold. */
-    private static long countUpTo(Handle h, String table, long appId) throws SQLException {
-        return h.first(new Query("stats.count_small",
-                "SELECT count(*) FROM (SELECT 1 FROM " + table + " WHERE app_id = ? LIMIT " + (EXACT_BELOW * 10) + ") t"),
+    /**
+     * An exact count that reads at most ten times the threshold: if the statistics were so stale that
+     * the table is larger still, the count stops there and says it is not exact.
+     */
+    private static Count countUpTo(Handle h, String table, long appId) throws SQLException {
+        long cap = EXACT_BELOW * 10;
+        long counted = h.first(new Query("stats.count_small",
+                "SELECT count(*) FROM (SELECT 1 FROM " + table + " WHERE app_id = ? LIMIT " + cap + ") t"),
                 row -> row.getLong(1), appId).orElse(0L);
+        return new Count(counted, counted < cap);
     }
 }
