@@ -194,7 +194,7 @@ public final class BenchCommand {
             long months = new Partitions(db).list().stream().filter(p -> !p.isCatchAll()).count();
             String dataset = "%s messages, %s conversations, %d monthly partitions".formatted(DatasetSpec.human(round(messages)),
                     DatasetSpec.human(population.size()), months);
-            String command = "parley bench run " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
+            String command = "parley " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
             return new Report.Context(Instant.now().atZone(ZoneOffset.UTC).toLocalDate().toString(), command, dataset,
                     Machine.describe(db), plan.mixName(), plan.concurrency(), duration + "", warmup,
                     plan.rate() > 0 ? "fixed schedule of %.0f ops/s".formatted(plan.rate()) : "closed loop (as fast as possible)");
