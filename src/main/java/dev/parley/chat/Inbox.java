@@ -17,7 +17,7 @@ import java.util.List;
 public final class Inbox {
     static final Query PAGE = new Query("inbox.page", """
             SELECT c.conversation_id, c.character_id, ch.name AS character_name, c.is_group, c.title,
-                   c.last_message_id, c.last_message_role, c.last_message_preview, c.last_activity_at,
+                   c.last_message_id, c.last_message_role, c.last_message_preview,
                    c.activity_id, c.message_count, c.last_seq - coalesce(m.read_seq, 0) AS unread_count
               FROM conversations c
               JOIN characters ch ON ch.app_id = c.app_id AND ch.character_id = c.character_id
@@ -55,7 +55,7 @@ public final class Inbox {
                 row.getString("last_message_role"), row.getString("last_message_preview"), Ids.timeOf(lastMessageId));
         return new Entry(row.getLong("conversation_id"), row.getLong("character_id"), row.getString("character_name"),
                 row.getBoolean("is_group"), row.getString("title"), last, row.getLong("unread_count"),
-                row.getLong("message_count"), row.getTimestamp("last_activity_at").toInstant(), row.getLong("activity_id"));
+                row.getLong("message_count"), Ids.timeOf(row.getLong("activity_id")), row.getLong("activity_id"));
     };
 
     private final Database database;

@@ -30,7 +30,7 @@ import java.util.List;
 public final class MessageLog {
     static final String COLUMNS = """
             message_id, conversation_id, seq, role, author_user_id, author_character_id, content, metadata,
-            attachments, reply_to_id, created_at, edited_at, deleted_at""";
+            attachments, reply_to_id, edited_at, deleted_at"""; // created_at is the id's own time: no need to read it
 
     /** How far back a newest-first page looks first: a chat's latest page is almost always within its last month. */
     static final Duration WINDOW = Duration.ofDays(31);
@@ -249,7 +249,7 @@ public final class MessageLog {
                 deletedAt == null ? Json.stored(row.getString("metadata")) : null,
                 deletedAt == null ? Json.stored(row.getString("attachments")) : null,
                 (Long) row.getObject("reply_to_id"),
-                instant(row.getTimestamp("created_at")),
+                Ids.timeOf(row.getLong("message_id")),
                 instant(row.getTimestamp("edited_at")),
                 deletedAt);
     }
