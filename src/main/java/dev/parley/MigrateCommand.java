@@ -3,8 +3,6 @@ package dev.parley;
 import dev.parley.config.Settings;
 import dev.parley.db.Database;
 import dev.parley.db.Migrations;
-import dev.parley.db.QueryLog;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -31,7 +29,7 @@ final class MigrateCommand implements Callable<Integer> {
         Settings settings = database.settings();
         PrintWriter out = spec.commandLine().getOut();
         try (Storage storage = Storage.open(settings);
-             Database db = open(storage)) {
+             Database db = storage.connect(2, Duration.ofSeconds(10))) {
             var migrations = new Migrations(db.dataSource());
             if (check) {
                 migrations.requireCurrent();
@@ -43,11 +41,5 @@ final class MigrateCommand implements Callable<Integer> {
             out.println(migrations.describe());
             return 0;
         }
-    }
-
-    /** A small pool for one-off commands. */
-    static Database open(Storage storage) {
-        return Database.connect(storage.target(), 2, Duration.ofSeconds(10),
-                new QueryLog(new SimpleMeterRegistry(), Duration.ofSeconds(10)), null);
     }
 }

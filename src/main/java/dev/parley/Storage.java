@@ -3,6 +3,10 @@ package dev.parley;
 import dev.parley.config.DatabaseUrl;
 import dev.parley.config.Settings;
 import dev.parley.db.ConnectionTarget;
+import dev.parley.db.Database;
+import dev.parley.db.QueryLog;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
 import dev.parley.db.LocalPostgres;
 
 /** The database a command works on: the one DATABASE_URL names, or the embedded one (started or attached). */
@@ -22,6 +26,11 @@ public final class Storage implements AutoCloseable {
         }
         LocalPostgres local = LocalPostgres.startOrAttach(settings.dataDir(), LocalPostgres.DURABLE, settings.embeddedPort());
         return new Storage(local, local.target());
+    }
+
+    /** A small pool for a command that runs some statements and exits; no metrics, slow queries are not logged. */
+    public Database connect(int poolSize, Duration timeout) {
+        return Database.connect(target, poolSize, timeout, new QueryLog(new SimpleMeterRegistry(), Duration.ofHours(1)), null);
     }
 
     public ConnectionTarget target() {

@@ -10,8 +10,6 @@ import dev.parley.db.Database;
 import dev.parley.db.Migrations;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
-import dev.parley.db.QueryLog;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -220,8 +218,7 @@ public final class BenchCommand {
 
     private static Integer withDatabase(Settings settings, int poolSize, DatabaseWork work) {
         try (var storage = Storage.open(settings);
-             var db = Database.connect(storage.target(), poolSize, Duration.ofSeconds(30),
-                     new QueryLog(new SimpleMeterRegistry(), Duration.ofMinutes(10)), null)) {
+             var db = storage.connect(poolSize, Duration.ofSeconds(30))) {
             return work.run(db, storage.target());
         } catch (RuntimeException e) {
             throw e;
