@@ -3,6 +3,8 @@ package dev.parley.db;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.HikariPoolMXBean;
+import dev.parley.metrics.Metrics;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -27,10 +29,13 @@ public final class Database implements AutoCloseable {
     private final QueryLog log;
     private final Semaphore turns;
 
-    private Database(HikariDataSource pool, QueryLog log) {
+    private final Runnable countRejection;
+
+    private Database(HikariDataSource pool, QueryLog log, Runnable countRejection) {
         this.pool = pool;
         this.log = log;
         this.turns = new Semaphore(pool.getMaximumPoolSize(), true);
+        this.countRejection = countRejection;
     }
 
     /** A pool of {@code size} connections that waits at most {@code timeout} for a free one. */
@@ -47,10 +52,13 @@ public final class Database implements AutoCloseable {
         config.setInitializationFailTimeout(-1); // start even if the database is down; requests get 503 until it is back
         config.addDataSourceProperty("ApplicationName", "parley");
         config.addDataSourceProperty("reWriteBatchedInserts", "true");
+        Runnable countRejection = () -> { };
         if (registry != null) {
             config.setMetricRegistry(registry);
+            Counter rejected = Counter.builder(Metrics.POOL_REJECTED).description(Metrics.POOL_REJECTED_HELP).register(registry);
+            countRejection = rejected::increment;
         }
-        return new Database(new HikariDataSource(config), log);
+        return new Database(new HikariDataSource(config), log, countRejection);
     }
 
     public <T> T read(SqlWork<T> work) {
@@ -87,6 +95,7 @@ public final class Database implements AutoCloseable {
     private void takeTurn() {
         try {
             if (!turns.tryAcquire(pool.getConnectionTimeout(), TimeUnit.MILLISECONDS)) {
+                countRejection.run();
                 throw new PoolSaturated(pool.getConnectionTimeout(), poolState(), null);
             }
         } catch (InterruptedException e) {
@@ -120,6 +129,7 @@ public final class Database implements AutoCloseable {
             if (isDown(e.getCause())) {
                 throw new DatabaseUnavailable("the database is not reachable: " + rootMessage(e), e);
             }
+            countRejection.run();
             throw new PoolSaturated(pool.getConnectionTimeout(), poolState(), e);
         }
     }
