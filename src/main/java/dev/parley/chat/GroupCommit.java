@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -117,6 +116,17 @@ public final class GroupCommit implements AutoCloseable {
                         CompletableFuture<List<Appended>> answer) {
     }
 
+    /** What became of one unit: its messages, or the reason it was refused. */
+    private record Outcome(List<Appended> appended, RuntimeException refused) {
+        void answer(Unit unit) {
+            if (refused != null) {
+                unit.answer().completeExceptionally(refused);
+            } else {
+                unit.answer().complete(appended);
+            }
+        }
+    }
+
     private final Database database;
     private final Ids ids;
     private final LinkedBlockingQueue<Unit> queue = new LinkedBlockingQueue<>();
@@ -184,9 +194,11 @@ public final class GroupCommit implements AutoCloseable {
 
     private void writeAndAnswer(List<Unit> batch) {
         try {
-            Map<Unit, Object> outcomes = database.inTransaction(h -> write(h, batch));
+            List<Outcome> outcomes = database.inTransaction(h -> write(h, batch));
             batchSizes.record(batch.stream().mapToInt(u -> u.messages().size()).sum());
-            outcomes.forEach(GroupCommit::answer);
+            for (int i = 0; i < batch.size(); i++) {
+                outcomes.get(i).answer(batch.get(i));
+            }
         } catch (RuntimeException e) {
             if (batch.size() == 1) {
                 batch.getFirst().answer().completeExceptionally(e);
@@ -197,27 +209,18 @@ public final class GroupCommit implements AutoCloseable {
         }
     }
 
-    @SuppressWarnings("unchecked")
-    private static void answer(Unit unit, Object outcome) {
-        if (outcome instanceof RuntimeException failure) {
-            unit.answer().completeExceptionally(failure);
-        } else {
-            unit.answer().complete((List<Appended>) outcome);
-        }
-    }
-
-    /** Writes what it can of the batch; returns for each unit its appended messages or its failure. */
-    private Map<Unit, Object> write(Handle h, List<Unit> batch) throws SQLException {
-        Map<Unit, Object> outcomes = new LinkedHashMap<>();
+    /** Writes what it can of the batch; returns, in batch order, each unit's messages or its refusal. */
+    private List<Outcome> write(Handle h, List<Unit> batch) throws SQLException {
+        List<Outcome> outcomes = new ArrayList<>();
         Map<ConversationKey, LockedConversation> locked = lock(h, batch);
         Map<ReplayKey, Replay> replays = findReplays(h, batch);
         Map<ConversationKey, Set<Long>> parents = findParents(h, batch);
         var rows = new Rows();
         for (Unit unit : batch) {
             try {
-                outcomes.put(unit, plan(h, unit, locked, replays, parents, rows));
-            } catch (NotFound | InvalidInput | Conflict rejected) {
-                outcomes.put(unit, rejected);
+                outcomes.add(new Outcome(plan(h, unit, locked, replays, parents, rows), null));
+            } catch (NotFound | InvalidInput | Conflict refused) {
+                outcomes.add(new Outcome(null, refused));
             }
         }
         rows.insert(h);
