@@ -83,9 +83,12 @@ final class ServeCommand implements Callable<Integer> {
         out.flush();
 
         var stopped = new CountDownLatch(1);
+        // SIGTERM runs this hook; the JVM then exits with 143, as a JVM stopped by SIGTERM does.
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("parley-shutdown").unstarted(() -> {
             parley.close();
             storage.close();
+            out.println("Parley stopped: in-flight requests finished, queued appends committed, connections closed.");
+            out.flush();
             stopped.countDown();
         }));
         stopped.await();

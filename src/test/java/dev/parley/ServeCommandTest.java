@@ -1,0 +1,74 @@
+package dev.parley;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.support.Api;
+import dev.parley.support.TestDatabase;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** {@code parley serve} as an operator runs it: a separate process, stopped with SIGTERM. */
+class ServeCommandTest {
+    private static final Pattern URL = Pattern.compile("serving (http://[\\d.]+:\\d+)/v1");
+    private static final Pattern KEY = Pattern.compile("(pk_[A-Za-z0-9_-]{43})");
+
+    @Test
+    void serve_prints_its_url_and_a_first_key_then_stops_cleanly_on_sigterm() throws Exception {
+        TestDatabase.get().migrated("parley_serve");
+        Path log = Files.createTempFile("parley-serve", ".log");
+        Process serve = parley(log, "serve", "--port", "0", "--database-url", TestDatabase.get().url("parley_serve"));
+        try {
+            String output = awaitOutput(log, "Try: curl");
+            Matcher url = URL.matcher(output);
+            Matcher key = KEY.matcher(output);
+            assertThat(url.find()).as("the API URL is printed: " + output).isTrue();
+            assertThat(key.find()).as("a key for the default app is printed on first start").isTrue();
+            assertThat(new Api(url.group(1), key.group(1)).get("/v1/characters").status()).isEqualTo(200);
+
+            serve.destroy(); // SIGTERM
+            assertThat(serve.waitFor(30, TimeUnit.SECONDS)).as("stops within the drain time").isTrue();
+            assertThat(Files.readString(log)).as("the shutdown hook drained and closed everything").contains("Parley stopped");
+            assertThat(serve.exitValue()).as("128 + SIGTERM, after the hook").isEqualTo(143);
+        } finally {
+            serve.destroyForcibly();
+        }
+    }
+
+    @Test
+    void serve_refuses_a_database_with_pending_migrations_unless_told_to_migrate() throws Exception {
+        TestDatabase.get().fresh("parley_serve_pending");
+        Path log = Files.createTempFile("parley-serve", ".log");
+        Process refused = parley(log, "serve", "--port", "0", "--database-url", TestDatabase.get().url("parley_serve_pending"));
+
+        assertThat(refused.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(refused.exitValue()).isEqualTo(1);
+        assertThat(Files.readString(log)).contains("pending").contains("parley migrate");
+    }
+
+    /** The program in its own JVM, on the test classpath, its output (and errors) written to {@code log}. */
+    private static Process parley(Path log, String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
+    private static String awaitOutput(Path log, String marker) throws Exception {
+        for (int i = 0; i < 600; i++) {
+            String output = Files.readString(log);
+            if (output.contains(marker)) {
+                return output;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("serve never printed '" + marker + "': " + Files.readString(log));
+    }
+}
