@@ -24,7 +24,7 @@ public final class Storage implements AutoCloseable {
             DatabaseUrl url = settings.databaseUrl().get();
             return new Storage(null, new ConnectionTarget(url.jdbcUrl(), url.user(), url.password()));
         }
-        LocalPostgres local = LocalPostgres.startOrAttach(settings.dataDir(), LocalPostgres.DURABLE, settings.embeddedPort());
+        LocalPostgres local = LocalPostgres.startOrAttach(settings.dataDir(), LocalPostgres.durable(), settings.embeddedPort());
         return new Storage(local, local.target());
     }
 

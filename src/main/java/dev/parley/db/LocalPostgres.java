@@ -3,6 +3,7 @@ package dev.parley.db;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Files;
@@ -25,16 +26,26 @@ public final class LocalPostgres implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LocalPostgres.class);
     public static final String DATABASE = "parley";
 
-    /** Durable settings: zonky's defaults (fsync and synchronous_commit off) suit tests, not a store. */
-    public static final Map<String, String> DURABLE = Map.of(
-            "fsync", "on",
-            "synchronous_commit", "on",
-            "full_page_writes", "on",
-            "max_connections", "200",
-            "shared_buffers", "256MB",
-            "max_wal_size", "4GB",
-            "shared_preload_libraries", "pg_stat_statements",
-            "track_io_timing", "on");
+    /**
+     * Settings for a store, not a test: zonky's defaults turn fsync and synchronous_commit off. The
+     * buffer cache takes a sixteenth of the machine's memory (at least 128 MB, at most 2 GB): enough
+     * that reads stay in PostgreSQL, modest enough for a laptop that runs other things too. The planner
+     * is told half the memory caches data (shared buffers and the kernel's page cache together).
+     */
+    public static Map<String, String> durable() {
+        long memory = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
+        long sharedBuffersMb = Math.clamp(memory / 16 >> 20, 128, 2048);
+        return Map.of(
+                "fsync", "on",
+                "synchronous_commit", "on",
+                "full_page_writes", "on",
+                "max_connections", "200",
+                "shared_buffers", sharedBuffersMb + "MB",
+                "effective_cache_size", Math.max(sharedBuffersMb, memory / 2 >> 20) + "MB",
+                "max_wal_size", "4GB",
+                "shared_preload_libraries", "pg_stat_statements",
+                "track_io_timing", "on");
+    }
 
     private final EmbeddedPostgres owned; // null when attached to another process's server
     private final int port;
@@ -121,9 +132,24 @@ public final class LocalPostgres implements AutoCloseable {
             if (!exists.next()) {
                 statement.execute("CREATE DATABASE " + DATABASE);
             }
-            return this;
         } catch (SQLException e) {
             throw new DatabaseUnavailable("could not create the '" + DATABASE + "' database in the embedded PostgreSQL", e);
+        }
+        enableStatementStatistics();
+        return this;
+    }
+
+    /** pg_stat_statements is preloaded by {@link #durable()}; created in the database, it lets parley doctor read the workload. */
+    private void enableStatementStatistics() {
+        try (var connection = DriverManager.getConnection(jdbcUrl(DATABASE), "postgres", null);
+             var statement = connection.createStatement()) {
+            var preloaded = statement.executeQuery("SELECT 1 FROM pg_settings WHERE name = 'shared_preload_libraries'"
+                    + " AND setting LIKE '%pg_stat_statements%'");
+            if (preloaded.next()) {
+                statement.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+            }
+        } catch (SQLException e) {
+            throw new DatabaseUnavailable("could not create pg_stat_statements in the embedded PostgreSQL", e);
         }
     }
 

@@ -9,17 +9,16 @@ import dev.parley.db.LocalPostgres;
 import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
 import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** PostgreSQL goes away and comes back: requests fail fast and honestly meanwhile, then work again by themselves. */
 class DatabaseOutageTest {
     @Test
-    void a_database_restart_gives_503s_then_recovers_without_losing_acknowledged_writes() throws Exception {
-        Path dataDir = Files.createTempDirectory("parley-outage");
+    void a_database_restart_gives_503s_then_recovers_without_losing_acknowledged_writes(@TempDir Path dataDir) throws Exception {
         int port = freePort();
         LocalPostgres database = LocalPostgres.startOrAttach(dataDir, Map.of(), port);
         Settings settings = Settings.resolve(Settings.Flags.none(),

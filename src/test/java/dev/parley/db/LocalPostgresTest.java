@@ -1,0 +1,48 @@
+package dev.parley.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.ops.doctor.Doctor;
+import dev.parley.ops.doctor.Severity;
+import dev.parley.ops.doctor.SessionLimits;
+import dev.parley.support.TestDatabase;
+import java.nio.file.Path;
+import java.time.Period;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LocalPostgresTest {
+    @Test
+    void a_fresh_embedded_parley_passes_its_own_doctor(@TempDir Path dataDir) {
+        try (LocalPostgres server = LocalPostgres.startOrAttach(dataDir, LocalPostgres.durable(), 0);
+             Database database = TestDatabase.pool(server.target(), 2)) {
+            new Migrations(database.dataSource()).migrate();
+            YearMonth now = YearMonth.now(ZoneOffset.UTC);
+            new Partitions(database).ensure(now, now.plusMonths(3));
+
+            var report = new Doctor(database, new Doctor.Options(SessionLimits.DEFAULTS, OptionalLong.empty(),
+                    Optional.of(Period.ofDays(365)))).audit(List.of());
+
+            assertThat(report.atLeast(Severity.INFO)).as("durable settings, pg_stat_statements, no index to drop").isEmpty();
+            assertThat(report.skipped()).as("nothing the doctor could not look at").isEmpty();
+        }
+    }
+
+    @Test
+    void a_second_process_attaches_to_the_running_server_instead_of_starting_another(@TempDir Path dataDir) {
+        try (LocalPostgres first = LocalPostgres.startOrAttach(dataDir, LocalPostgres.durable(), 0);
+             LocalPostgres second = LocalPostgres.startOrAttach(dataDir, LocalPostgres.durable(), 0)) {
+            assertThat(second.port()).isEqualTo(first.port());
+            second.close(); // an attached server keeps running
+            try (Database database = TestDatabase.pool(first.target(), 1)) {
+                Optional<Integer> ping = database.read(h -> h.first(new Query("test.ping", "SELECT 1"), r -> r.getInt(1)));
+                assertThat(ping).contains(1);
+            }
+        }
+    }
+}
