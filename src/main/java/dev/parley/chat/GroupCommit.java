@@ -266,10 +266,11 @@ public final class GroupCommit implements AutoCloseable {
             }
             NewMessage message = fresh.get(next);
             Message stored = conversation.accept(messageIds[next++], message);
-            rows.add(unit.appId(), stored, message);
+            String fingerprint = message.idempotencyKey() == null ? null : message.fingerprint();
+            rows.add(unit.appId(), stored, message.idempotencyKey(), fingerprint);
             result.set(i, new Appended(stored, false));
-            if (message.idempotencyKey() != null) {
-                replays.put(new ReplayKey(key, message.idempotencyKey()), new Replay(message.fingerprint(), stored));
+            if (fingerprint != null) {
+                replays.put(new ReplayKey(key, message.idempotencyKey()), new Replay(fingerprint, stored));
             }
         }
         return result;
@@ -467,11 +468,11 @@ public final class GroupCommit implements AutoCloseable {
         final List<String> keys = new ArrayList<>();
         final List<String> fingerprints = new ArrayList<>();
 
-        void add(long appId, Message message, NewMessage request) {
+        void add(long appId, Message message, String idempotencyKey, String fingerprint) {
             apps.add(appId);
             messages.add(message);
-            keys.add(request.idempotencyKey());
-            fingerprints.add(request.idempotencyKey() == null ? null : request.fingerprint());
+            keys.add(idempotencyKey);
+            fingerprints.add(fingerprint);
         }
 
         void insert(Handle h) throws SQLException {
@@ -520,7 +521,6 @@ public final class GroupCommit implements AutoCloseable {
         closing = true;
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (!queue.isEmpty() && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
             try {
                 Thread.sleep(5);
             } catch (InterruptedException e) {
