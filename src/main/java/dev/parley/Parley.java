@@ -56,7 +56,7 @@ public final class Parley implements AutoCloseable {
                 migrations.requireCurrent();
             }
             var maintenance = new Maintenance(database, new Partitions(database), clock);
-            maintenance.run();
+            maintenance.ensurePartitions(); // before the first append; the rest of the upkeep runs in the background
             maintenance.startDaily();
 
             var ids = new Ids(clock);

@@ -39,19 +39,33 @@ public final class Maintenance implements AutoCloseable {
         this.clock = clock;
     }
 
-    /** Runs {@link #run} every day from now on; a failed run is logged and tried again the next day. */
+    /** Runs {@link #run} in the background now and then every day; a failed run is logged and tried again the next day. */
     public void startDaily() {
-        scheduler.scheduleWithFixedDelay(this::runLogged, 1, 1, TimeUnit.DAYS);
+        scheduler.scheduleWithFixedDelay(this::runLogged, 0, 1, TimeUnit.DAYS);
     }
 
     /** One round of upkeep; returns the number of rows found in the catch-all partitions. */
     public long run() {
+        long stragglers = ensurePartitions();
+        purgeExpiredKeys();
+        return stragglers;
+    }
+
+    /**
+     * Makes the current month and the next {@value #MONTHS_AHEAD}, and warns about rows in the catch-all
+     * partitions; returns how many there are. Serve runs this before it takes requests.
+     */
+    public long ensurePartitions() {
         partitions.ensureAhead(clock.instant(), MONTHS_AHEAD);
         long stragglers = partitions.catchAllRows();
         if (stragglers > 0) {
             LOG.warn("{} message(s) sit in the catch-all partitions {} / {}: their months had no partition when they "
                     + "were written; 'parley partitions' shows them", stragglers, Partitions.BEFORE, Partitions.AFTER);
         }
+        return stragglers;
+    }
+
+    private void purgeExpiredKeys() {
         long purged = 0;
         int deleted;
         do {
@@ -61,7 +75,6 @@ public final class Maintenance implements AutoCloseable {
         if (purged > 0) {
             LOG.info("dropped {} idempotency key(s) older than {} days", purged, IDEMPOTENCY_RETENTION.toDays());
         }
-        return stragglers;
     }
 
     private void runLogged() {

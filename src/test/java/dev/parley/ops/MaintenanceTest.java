@@ -1,0 +1,60 @@
+package dev.parley.ops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.db.Database;
+import dev.parley.db.Partitions;
+import dev.parley.db.Query;
+import dev.parley.support.TestDatabase;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class MaintenanceTest {
+    private static final Instant NOW = Instant.parse("2026-11-23T12:00:00Z");
+
+    private final Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_maintenance"), 2);
+    private final Maintenance maintenance = new Maintenance(database, new Partitions(database), Clock.fixed(NOW, ZoneOffset.UTC));
+
+    @AfterEach
+    void close() {
+        maintenance.close();
+        database.close();
+    }
+
+    @Test
+    void a_round_drops_idempotency_keys_past_their_week_and_keeps_the_rest() {
+        insertKey("old", "now() - interval '8 days'");
+        insertKey("recent", "now() - interval '6 days'");
+
+        maintenance.run();
+
+        List<String> kept = database.read(h -> h.list(new Query("test.keys",
+                "SELECT idempotency_key FROM message_idempotency_keys"), row -> row.getString(1)));
+        assertThat(kept).containsExactly("recent");
+    }
+
+    @Test
+    void a_round_makes_months_ahead_and_counts_rows_that_had_no_month() {
+        long farFuture = Partitions.floorOf(YearMonth.of(2027, 11)) + 1;
+        database.read(h -> h.execute(new Query("test.straggler", """
+                INSERT INTO messages (app_id, conversation_id, message_id, seq, created_at, role, content)
+                VALUES (1, 1, ?, 1, parley_id_time(?), 'user', 'x')"""), farFuture, farFuture));
+
+        long stragglers = maintenance.run();
+
+        assertThat(stragglers).isEqualTo(1);
+        assertThat(new Partitions(database).list()).extracting(Partitions.Partition::name)
+                .contains(Partitions.nameOf(YearMonth.of(2026, 11)), Partitions.nameOf(YearMonth.of(2027, 2)));
+    }
+
+    private void insertKey(String key, String createdAt) {
+        database.read(h -> h.execute(new Query("test.insert_key", """
+                INSERT INTO message_idempotency_keys (app_id, conversation_id, idempotency_key, request_hash, message_id, created_at)
+                VALUES (1, 1, ?, '\\x00', 1, %s)""".formatted(createdAt)), key));
+    }
+}
