@@ -4,6 +4,7 @@ import dev.parley.DatabaseOptions;
 import dev.parley.Parley;
 import dev.parley.Storage;
 import dev.parley.apps.ApiKeys;
+import dev.parley.config.Durations;
 import dev.parley.config.Settings;
 import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
@@ -146,7 +147,7 @@ public final class BenchCommand {
                         row -> row.getLong(1), DatasetLoader.APP)).orElseThrow(() ->
                         new IllegalStateException("no bench dataset here: run 'parley bench load --messages 1M' first"));
                 Population population = Population.load(db, appId);
-                var plan = new Workload.Plan(mix, concurrency, duration(warmup), duration(duration), rate, seed);
+                var plan = new Workload.Plan(mix, concurrency, Durations.parse(warmup), Durations.parse(duration), rate, seed);
                 List<Workload.Result> results = new ArrayList<>();
                 results.add(measureHttp(db, target, appId, population, plan, out));
                 for (String other : compare) {
@@ -225,19 +226,5 @@ public final class BenchCommand {
         } catch (Exception e) {
             throw new IllegalStateException(e.getMessage(), e);
         }
-    }
-
-    /** 500ms, 30s, 5m. */
-    static Duration duration(String text) {
-        var m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m)").matcher(text.strip());
-        if (!m.matches()) {
-            throw new IllegalArgumentException("not a duration: '" + text + "' (use 500ms, 30s, 5m)");
-        }
-        long amount = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
-            case "ms" -> Duration.ofMillis(amount);
-            case "m" -> Duration.ofMinutes(amount);
-            default -> Duration.ofSeconds(amount);
-        };
     }
 }

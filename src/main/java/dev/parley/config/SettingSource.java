@@ -9,7 +9,6 @@ import java.util.regex.Pattern;
 /** Reads one setting from its flag or environment variable and parses it, naming both in any error. */
 final class SettingSource {
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(b|kib|kb|k|mib|mb|m|gib|gb|g)?");
-    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
 
     private final Map<String, String> env;
 
@@ -64,22 +63,12 @@ final class SettingSource {
     /** Durations accept milliseconds or a unit: 250ms, 2s, 5m, 1h. */
     Duration duration(String flagValue, String flag, String envName, Duration fallback, Duration min, Duration max) {
         return text(flagValue, flag, envName).map(raw -> {
-            var m = DURATION.matcher(raw.toLowerCase(Locale.ROOT));
-            if (!m.matches()) {
+            Duration value;
+            try {
+                value = Durations.parse(raw);
+            } catch (IllegalArgumentException e) {
                 throw new InvalidSetting(flag, envName, "must be a duration such as 250ms, 2s or 5m, got '" + raw + "'");
             }
-            long amount;
-            try {
-                amount = Long.parseLong(m.group(1));
-            } catch (NumberFormatException e) {
-                throw new InvalidSetting(flag, envName, "is too large: '" + raw + "'");
-            }
-            Duration value = switch (m.group(2) == null ? "ms" : m.group(2)) {
-                case "s" -> Duration.ofSeconds(amount);
-                case "m" -> Duration.ofMinutes(amount);
-                case "h" -> Duration.ofHours(amount);
-                default -> Duration.ofMillis(amount);
-            };
             if (value.compareTo(min) < 0 || value.compareTo(max) > 0) {
                 throw new InvalidSetting(flag, envName, "must be between " + min.toMillis() + "ms and "
                         + max.toMillis() + "ms, got '" + raw + "'");

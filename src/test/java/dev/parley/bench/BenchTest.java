@@ -106,8 +106,8 @@ class BenchTest {
         assertThat(DatasetSpec.count("1.5M")).isEqualTo(1_500_000);
         assertThat(DatasetSpec.human(118_155)).isEqualTo("118.2k");
         assertThat(DatasetSpec.human(10_000_000)).isEqualTo("10M");
-        assertThat(BenchCommand.duration("90s")).isEqualTo(Duration.ofSeconds(90));
-        assertThat(BenchCommand.duration("500ms")).isEqualTo(Duration.ofMillis(500));
+        assertThat(dev.parley.config.Durations.parse("90s")).isEqualTo(Duration.ofSeconds(90));
+        assertThat(dev.parley.config.Durations.parse("500ms")).isEqualTo(Duration.ofMillis(500));
     }
 
     private static Report.Row row(Report report, Operation op, String target) {

@@ -1,0 +1,28 @@
+package dev.parley.config;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.regex.Pattern;
+
+/** Durations as people type them: 250ms, 2s, 5m, 1h; a bare number is milliseconds. */
+public final class Durations {
+    private static final Pattern DURATION = Pattern.compile("(\\d{1,15})\\s*(ms|s|m|h)?");
+
+    private Durations() {
+    }
+
+    /** The duration {@code text} names; an IllegalArgumentException says what was wrong with it. */
+    public static Duration parse(String text) {
+        var m = DURATION.matcher(text.strip().toLowerCase(Locale.ROOT));
+        if (!m.matches()) {
+            throw new IllegalArgumentException("not a duration such as 250ms, 2s or 5m: '" + text + "'");
+        }
+        long amount = Long.parseLong(m.group(1));
+        return switch (m.group(2) == null ? "ms" : m.group(2)) {
+            case "s" -> Duration.ofSeconds(amount);
+            case "m" -> Duration.ofMinutes(amount);
+            case "h" -> Duration.ofHours(amount);
+            default -> Duration.ofMillis(amount);
+        };
+    }
+}
