@@ -1,0 +1,56 @@
+package dev.parley.apps;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.db.Database;
+import dev.parley.db.Query;
+import dev.parley.support.TestDatabase;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class ApiKeysTest {
+    private final Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_keys"), 2);
+    private final AtomicLong nanos = new AtomicLong();
+    private final ApiKeys keys = new ApiKeys(database, nanos::get); // a ticker the test moves by hand
+    private final Apps apps = new Apps(database, keys);
+
+    @AfterEach
+    void close() {
+        database.close();
+    }
+
+    @Test
+    void only_the_sha256_of_a_key_is_stored() {
+        var created = apps.create("hashed");
+
+        List<String> stored = database.read(h -> h.list(new Query("test.key_rows",
+                "SELECT encode(key_hash, 'hex') || ' ' || key_prefix FROM api_keys"), row -> row.getString(1)));
+
+        assertThat(stored).containsExactly(HexFormat.of().formatHex(ApiKeys.hash(created.apiKey())) + " "
+                + created.apiKey().substring(0, 10));
+        assertThat(keys.resolve(created.apiKey())).hasValue(created.appId());
+    }
+
+    @Test
+    void a_revoked_key_stops_working_once_its_cached_answer_expires() {
+        var created = apps.create("revoked");
+        assertThat(keys.resolve(created.apiKey())).hasValue(created.appId());
+
+        database.read(h -> h.execute(new Query("test.revoke", "UPDATE api_keys SET revoked_at = now()")));
+
+        assertThat(keys.resolve(created.apiKey())).as("still cached").hasValue(created.appId());
+        nanos.addAndGet(ApiKeys.CACHE_TTL.plus(Duration.ofSeconds(1)).toNanos());
+        assertThat(keys.resolve(created.apiKey())).isEmpty();
+    }
+
+    @Test
+    void malformed_and_unknown_keys_resolve_to_nothing() {
+        assertThat(keys.resolve(null)).isEmpty();
+        assertThat(keys.resolve("pk_short")).isEmpty();
+        assertThat(keys.resolve("pk_" + "B".repeat(43))).isEmpty();
+    }
+}
