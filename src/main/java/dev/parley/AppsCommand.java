@@ -7,7 +7,6 @@ import dev.parley.config.Settings;
 import dev.parley.db.Database;
 import dev.parley.db.Migrations;
 import java.io.PrintWriter;
-import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -68,7 +67,7 @@ final class AppsCommand {
     private static int withApps(CommandSpec spec, DatabaseOptions database, AppsWork work) {
         Settings settings = database.settings();
         try (Storage storage = Storage.open(settings);
-             Database db = storage.connect(2, Duration.ofSeconds(10))) {
+             Database db = storage.connect()) {
             var migrations = new Migrations(db.dataSource());
             if (storage.embedded()) {
                 migrations.migrate();

@@ -9,7 +9,6 @@ import dev.parley.ops.doctor.SessionLimits;
 import dev.parley.ops.doctor.Severity;
 import java.io.Console;
 import java.io.PrintWriter;
-import java.time.Duration;
 import java.time.Period;
 import java.util.List;
 import java.util.Locale;
@@ -100,7 +99,7 @@ final class DoctorCommand implements Callable<Integer> {
                 database.dataDir, database.embeddedPort), System.getenv());
         PrintWriter out = spec.commandLine().getOut();
         try (Storage storage = Storage.open(settings);
-             Database database = storage.connect(2, Duration.ofSeconds(10))) {
+             Database database = storage.connect()) {
             var doctor = new Doctor(database, options);
             Report report = doctor.audit(only);
             if (json) {

@@ -4,7 +4,6 @@ import dev.parley.config.Settings;
 import dev.parley.db.Database;
 import dev.parley.db.Migrations;
 import java.io.PrintWriter;
-import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -29,7 +28,7 @@ final class MigrateCommand implements Callable<Integer> {
         Settings settings = database.settings();
         PrintWriter out = spec.commandLine().getOut();
         try (Storage storage = Storage.open(settings);
-             Database db = storage.connect(2, Duration.ofSeconds(10))) {
+             Database db = storage.connect()) {
             var migrations = new Migrations(db.dataSource());
             if (check) {
                 migrations.requireCurrent();

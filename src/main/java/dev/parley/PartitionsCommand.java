@@ -7,7 +7,6 @@ import dev.parley.db.Migrations;
 import dev.parley.db.Partitions;
 import dev.parley.ops.Maintenance;
 import java.io.PrintWriter;
-import java.time.Duration;
 import java.time.Clock;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -35,7 +34,7 @@ final class PartitionsCommand implements Callable<Integer> {
         Settings settings = database.settings();
         PrintWriter out = spec.commandLine().getOut();
         try (Storage storage = Storage.open(settings);
-             Database db = storage.connect(2, Duration.ofSeconds(10))) {
+             Database db = storage.connect()) {
             new Migrations(db.dataSource()).requireCurrent();
             var partitions = new Partitions(db);
             if (ensure) {

@@ -28,7 +28,12 @@ public final class Storage implements AutoCloseable {
         return new Storage(local, local.target());
     }
 
-    /** A small pool for a command that runs some statements and exits; no metrics, slow queries are not logged. */
+    /** Two connections for an operator command that runs some statements and exits. */
+    public Database connect() {
+        return connect(2, Duration.ofSeconds(10));
+    }
+
+    /** A pool without metrics, for a command rather than a server; slow queries are not logged. */
     public Database connect(int poolSize, Duration timeout) {
         return Database.connect(target, poolSize, timeout, new QueryLog(new SimpleMeterRegistry(), Duration.ofHours(1)), null);
     }
