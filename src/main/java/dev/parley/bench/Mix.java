@@ -42,8 +42,4 @@ final class Mix {
     Operation next(SplittableRandom random) {
         return wheel[random.nextInt(wheel.length)];
     }
-
-    static String names() {
-        return "chat, read, write, or one operation: inbox, history, context, append, read, browse";
-    }
 }

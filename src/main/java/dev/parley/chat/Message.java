@@ -3,6 +3,7 @@ package dev.parley.chat;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Instant;
+import java.util.Set;
 
 /**
  * One message. Its id orders it in time and serves as its cursor; {@code seq} numbers it 1, 2, 3 ...
@@ -23,9 +24,5 @@ public record Message(
         Instant editedAt,
         Instant deletedAt) {
 
-    public static final java.util.Set<String> ROLES = java.util.Set.of("user", "assistant", "system", "tool");
-
-    public boolean deleted() {
-        return deletedAt != null;
-    }
+    public static final Set<String> ROLES = Set.of("user", "assistant", "system", "tool");
 }

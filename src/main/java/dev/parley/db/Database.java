@@ -108,9 +108,6 @@ public final class Database implements AutoCloseable {
         return pool;
     }
 
-    public QueryLog queryLog() {
-        return log;
-    }
 
     /** "total=10, active=10, idle=0, waiting=42": the pool state an operator needs when it is saturated. */
     public String poolState() {
