@@ -22,12 +22,18 @@ final class JsonErrorHandler extends ErrorHandler {
                                     Callback callback) {
         byte[] body = Json.writeBytes(Problems.fromStatus(code, message, request.getHttpURI().getPath()));
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, Problem.CONTENT_TYPE);
+        if (code == 400) {
+            // Jetty drops the connection after a request it could not parse (a NUL in the path, say);
+            // saying so keeps clients from sending their next request down a closed connection.
+            response.getHeaders().put(HttpHeader.CONNECTION, "close");
+        }
         response.write(true, ByteBuffer.wrap(body), callback);
     }
 
     @Override
     public ByteBuffer badMessageError(int status, String reason, HttpFields.Mutable fields) {
         fields.put(HttpHeader.CONTENT_TYPE, Problem.CONTENT_TYPE);
+        fields.put(HttpHeader.CONNECTION, "close");
         return ByteBuffer.wrap(Json.writeBytes(Problems.fromStatus(status, reason, null)));
     }
 }
