@@ -21,8 +21,12 @@ import dev.parley.db.Migrations;
 import dev.parley.db.Partitions;
 import dev.parley.db.QueryLog;
 import dev.parley.http.HttpServer;
+import dev.parley.memory.Memories;
+import dev.parley.memory.Recall;
 import dev.parley.metrics.Metrics;
 import dev.parley.ops.Maintenance;
+import dev.parley.search.Languages;
+import dev.parley.search.MessageSearch;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.util.List;
@@ -65,6 +69,8 @@ public final class Parley implements AutoCloseable {
             var services = new HttpServer.Services(database, apiKeys, new Characters(database), new Users(database),
                     new Conversations(database, ids), new MessageLog(database, clock), appends, new Inbox(database),
                     new ReadMarkers(database), new ChatContext(database, clock), new Stats(database),
+                    new Memories(database), new Recall(database, clock, settings.recallCacheBytes(), registry),
+                    new MessageSearch(database), Languages.load(database),
                     new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), registry);
             var http = HttpServer.start(services, settings.host(), settings.port(), settings.maxBodyBytes());
             return new Parley(database, new Apps(database, apiKeys), maintenance, appends, http);

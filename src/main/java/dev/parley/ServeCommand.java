@@ -51,13 +51,16 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--append-writers", description = "Group-commit writer threads (env PARLEY_APPEND_WRITERS, default 2).")
     String appendWriters;
 
+    @Option(names = "--recall-cache", description = "Memory for embeddings held for recall (env PARLEY_RECALL_CACHE, default 256MiB).")
+    String recallCache;
+
     @Option(names = "--migrate", description = "Apply pending migrations to DATABASE_URL before serving (env PARLEY_MIGRATE).")
     boolean migrate;
 
     @Override
     public Integer call() throws InterruptedException {
         Settings settings = Settings.resolve(new Settings.Flags(database.databaseUrl, database.dataDir, database.embeddedPort, host, port,
-                poolSize, poolTimeout, maxBody, maxContent, maxMetadata, slowQuery, appendWriters, migrate), System.getenv());
+                poolSize, poolTimeout, maxBody, maxContent, maxMetadata, slowQuery, appendWriters, recallCache, migrate), System.getenv());
         PrintWriter out = spec.commandLine().getOut();
         Storage storage = Storage.open(settings);
         Parley parley;

@@ -244,13 +244,13 @@ public final class DatasetLoader {
                                  long firstUser, Progress progress) throws SQLException {
         long written = 0;
         try (var rows = new CopyRows(c, """
-                messages (app_id, conversation_id, message_id, seq, author_user_id, author_character_id, created_at,
-                          role, content, metadata, attachments)""")) {
+                messages (app_id, conversation_id, user_id, message_id, seq, author_user_id, author_character_id,
+                          created_at, role, content, metadata, attachments)""")) {
             for (int i = 0; i < plans.length; i++) {
                 Plan plan = plans[i];
                 for (int k = 1; k <= plan.messages(); k++) {
                     Message m = message(spec, plan, i, k);
-                    rows.add(appId).add(plan.id()).add(m.id()).add(k);
+                    rows.add(appId).add(plan.id()).add(firstUser + plan.user()).add(m.id()).add(k);
                     if (m.role().equals("user")) {
                         rows.add(firstUser + plan.user()).addNull();
                     } else if (m.role().equals("assistant")) {

@@ -44,8 +44,8 @@ final class NaiveTarget implements Target {
     static final Query POINT = new Query("naive.point_to_last_message", """
             UPDATE conversations SET last_message_id = ?, activity_id = ? WHERE app_id = ? AND conversation_id = ?""");
     static final Query INSERT = new Query("naive.insert_message", """
-            INSERT INTO messages (app_id, conversation_id, message_id, seq, author_user_id, created_at, role, content)
-            VALUES (?, ?, ?, ?, ?, parley_id_time(?), 'user', ?)""");
+            INSERT INTO messages (app_id, conversation_id, message_id, seq, user_id, author_user_id, created_at, role, content)
+            VALUES (?, ?, ?, ?, ?, ?, parley_id_time(?), 'user', ?)""");
     static final Query MARK = new Query("naive.mark_read", """
             UPDATE conversation_members SET read_seq = (SELECT seq FROM messages WHERE app_id = ? AND message_id = ?)
              WHERE app_id = ? AND conversation_id = ? AND member_kind = 'user' RETURNING read_seq""");
@@ -114,7 +114,7 @@ final class NaiveTarget implements Target {
         long[] bumped = h.first(BUMP, row -> new long[] {row.getLong(1), row.getLong(2), row.getLong(3)},
                 appId, pick.conversationId()).orElseThrow();
         long id = ids.next(1, bumped[2], h)[0];
-        h.execute(INSERT, appId, pick.conversationId(), id, bumped[0], bumped[1], id,
+        h.execute(INSERT, appId, pick.conversationId(), id, bumped[0], bumped[1], bumped[1], id,
                 "bench message " + sent.incrementAndGet() + " about the stars tonight");
         h.execute(POINT, id, id, appId, pick.conversationId());
         return null;

@@ -7,6 +7,7 @@ import dev.parley.db.Database;
 import dev.parley.db.Query;
 import dev.parley.json.Json;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
@@ -56,7 +57,24 @@ public final class ChatContext {
                         JsonNode state, JsonNode counters) {
     }
 
-    public record Context(State conversation, Speaker character, Person user, List<LlmMessage> messages) {
+    /** A memory recalled for this reply, as the app and the model see it. */
+    public record Remembered(@JsonFormat(shape = JsonFormat.Shape.STRING) long id, String content, double relevance) {
+    }
+
+    public record Context(State conversation, Speaker character, Person user, List<LlmMessage> messages,
+                          List<Remembered> memories) {
+        /** This context with memories: listed for the app, and told to the model in a system message after the prompt. */
+        public Context withMemories(List<Remembered> found) {
+            if (found.isEmpty()) {
+                return this;
+            }
+            var notes = new StringBuilder("What you remember about the user:");
+            found.forEach(memory -> notes.append("\n- ").append(memory.content()));
+            List<LlmMessage> withNotes = new ArrayList<>(messages);
+            int afterPrompt = character.systemPrompt().isEmpty() ? 0 : 1; // build() puts a non-empty prompt first
+            withNotes.add(afterPrompt, new LlmMessage("system", notes.toString(), null));
+            return new Context(conversation, character, user, List.copyOf(withNotes), List.copyOf(found));
+        }
     }
 
     private record Head(State state, Speaker speaker, Person person, List<Long> members) {
@@ -103,7 +121,7 @@ public final class ChatContext {
             if (!speaker.systemPrompt().isEmpty()) {
                 messages.addFirst(new LlmMessage("system", speaker.systemPrompt(), null));
             }
-            return new Context(head.state(), speaker, head.person(), messages);
+            return new Context(head.state(), speaker, head.person(), messages, List.of());
         });
     }
 }

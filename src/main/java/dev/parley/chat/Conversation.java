@@ -12,6 +12,7 @@ public record Conversation(
         @JsonFormat(shape = JsonFormat.Shape.STRING) long characterId,
         List<String> characterIds,
         boolean isGroup,
+        String language,
         String title,
         JsonNode state,
         JsonNode counters,
@@ -30,7 +31,11 @@ public record Conversation(
             Instant createdAt) {
     }
 
-    /** What a client gives to start a conversation; the first character is the one a direct chat is with. */
-    public record Draft(long userId, List<Long> characterIds, String title, JsonNode state, JsonNode counters) {
+    /**
+     * What a client gives to start a conversation; the first character is the one a direct chat is with.
+     * {@code language} is the text-search configuration its messages are indexed with.
+     */
+    public record Draft(long userId, List<Long> characterIds, String language, String title, JsonNode state,
+                        JsonNode counters) {
     }
 }

@@ -22,7 +22,7 @@ import java.util.Set;
 /** Conversations: started, read, their JSON state patched and their named counters moved atomically. */
 public final class Conversations {
     static final String COLUMNS = """
-            c.conversation_id, c.user_id, c.character_id, c.is_group, c.title, c.state, c.counters,
+            c.conversation_id, c.user_id, c.character_id, c.is_group, c.language::text AS language, c.title, c.state, c.counters,
             c.message_count, c.last_seq, c.last_message_id, c.last_message_role, c.last_message_preview,
             c.created_at, c.last_activity_at, c.updated_at,
             ARRAY(SELECT m.member_id FROM conversation_members m
@@ -34,9 +34,9 @@ public final class Conversations {
                    ARRAY(SELECT character_id FROM characters WHERE app_id = ? AND character_id = ANY(?))""");
 
     static final Query CREATE = new Query("conversation.create", """
-            INSERT INTO conversations (app_id, conversation_id, user_id, character_id, is_group, title, state, counters,
-                                       activity_id, created_at, last_activity_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, parley_id_time(?), parley_id_time(?), now())""");
+            INSERT INTO conversations (app_id, conversation_id, user_id, character_id, is_group, language, title, state,
+                                       counters, activity_id, created_at, last_activity_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?::regconfig, ?, ?::jsonb, ?::jsonb, ?, parley_id_time(?), parley_id_time(?), now())""");
 
     static final Query ADD_MEMBERS = new Query("conversation.add_members", """
             INSERT INTO conversation_members (app_id, conversation_id, member_kind, member_id)
@@ -88,6 +88,7 @@ public final class Conversations {
                 row.getLong("character_id"),
                 Arrays.stream((Long[]) row.getArray("character_ids").getArray()).map(String::valueOf).toList(),
                 row.getBoolean("is_group"),
+                row.getString("language"),
                 row.getString("title"),
                 Json.stored(row.getString("state")),
                 Json.stored(row.getString("counters")),
@@ -113,7 +114,7 @@ public final class Conversations {
             checkReferences(h, appId, draft.userId(), characterIds);
             long id = ids.next(h);
             h.execute(CREATE, appId, id, draft.userId(), characterIds.getFirst(), characterIds.size() > 1,
-                    draft.title(), json(draft.state()), json(draft.counters()), id, id, id);
+                    draft.language(), draft.title(), json(draft.state()), json(draft.counters()), id, id, id);
             List<String> kinds = new ArrayList<>(List.of("user"));
             List<Long> members = new ArrayList<>(List.of(draft.userId()));
             characterIds.forEach(c -> {

@@ -71,13 +71,15 @@ public final class GroupCommit implements AutoCloseable {
 
     static final Query INSERT_MESSAGES = new Query("append.insert_messages", """
             INSERT INTO messages (app_id, conversation_id, message_id, seq, reply_to_id, author_user_id,
-                                  author_character_id, created_at, role, content, metadata, attachments)
-            SELECT app_id, conversation_id, message_id, seq, reply_to_id, author_user_id,
-                   author_character_id, parley_id_time(message_id), role, content, metadata::jsonb, attachments::jsonb
+                                  author_character_id, created_at, role, content, metadata, attachments, user_id, language)
+            SELECT t.app_id, t.conversation_id, t.message_id, t.seq, t.reply_to_id, t.author_user_id,
+                   t.author_character_id, parley_id_time(t.message_id), t.role, t.content, t.metadata::jsonb,
+                   t.attachments::jsonb, c.user_id, c.language
               FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[],
                           ?::text[], ?::text[], ?::text[], ?::text[])
                    AS t(app_id, conversation_id, message_id, seq, reply_to_id, author_user_id, author_character_id,
-                        role, content, metadata, attachments)""");
+                        role, content, metadata, attachments)
+              JOIN conversations c ON c.app_id = t.app_id AND c.conversation_id = t.conversation_id""");
 
     static final Query INSERT_KEYS = new Query("append.insert_idempotency_keys", """
             INSERT INTO message_idempotency_keys (app_id, conversation_id, idempotency_key, request_hash, message_id)

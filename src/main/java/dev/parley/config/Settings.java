@@ -22,6 +22,7 @@ public record Settings(
         int maxMetadataBytes,
         Duration slowQueryThreshold,
         int appendWriters,
+        long recallCacheBytes,
         boolean migrate) {
 
     /** Values given on the command line; a null field means "not given". */
@@ -38,6 +39,7 @@ public record Settings(
             String maxMetadata,
             String slowQuery,
             String appendWriters,
+            String recallCache,
             boolean migrate) {
 
         public static Flags none() {
@@ -46,7 +48,7 @@ public record Settings(
 
         /** Only the flags that say where the database is, as commands other than serve take them. */
         public static Flags database(String databaseUrl, String dataDir, String embeddedPort) {
-            return new Flags(databaseUrl, dataDir, embeddedPort, null, null, null, null, null, null, null, null, null, false);
+            return new Flags(databaseUrl, dataDir, embeddedPort, null, null, null, null, null, null, null, null, null, null, false);
         }
     }
 
@@ -69,6 +71,7 @@ public record Settings(
                 source.duration(flags.slowQuery(), "--slow-query", "PARLEY_SLOW_QUERY",
                         Duration.ofMillis(200), Duration.ZERO, Duration.ofHours(1)),
                 source.integer(flags.appendWriters(), "--append-writers", "PARLEY_APPEND_WRITERS", 2, 1, 64),
+                source.bytes(flags.recallCache(), "--recall-cache", "PARLEY_RECALL_CACHE", 256L << 20, 0, 1L << 40),
                 flags.migrate() || source.bool("PARLEY_MIGRATE"));
     }
 
@@ -86,6 +89,7 @@ public record Settings(
                 + ", poolSize=" + poolSize + ", poolTimeout=" + poolTimeout.toMillis() + "ms"
                 + ", maxBody=" + maxBodyBytes + ", maxContent=" + maxContentBytes + ", maxMetadata=" + maxMetadataBytes
                 + ", slowQuery=" + slowQueryThreshold.toMillis() + "ms, appendWriters=" + appendWriters
+                + ", recallCache=" + recallCacheBytes
                 + ", migrate=" + migrate + "]";
     }
 }

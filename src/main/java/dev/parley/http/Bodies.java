@@ -17,9 +17,12 @@ final class Bodies {
     record UserInput(String externalId, JsonNode profile) {
     }
 
-    /** A direct chat names {@code character_id}; a group chat names {@code character_ids} (the first leads). */
-    record ConversationInput(Long userId, Long characterId, List<Long> characterIds, String title, JsonNode state,
-                             Map<String, Long> counters) {
+    /**
+     * A direct chat names {@code character_id}; a group chat names {@code character_ids} (the first leads).
+     * {@code language} is the text-search configuration for its messages (default english).
+     */
+    record ConversationInput(Long userId, Long characterId, List<Long> characterIds, String language, String title,
+                             JsonNode state, Map<String, Long> counters) {
     }
 
     /** {@code state} is a JSON merge patch (RFC 7396); {@code title} set to null clears it. */
@@ -44,5 +47,30 @@ final class Bodies {
 
     /** Marks read up to and including {@code message_id}, for the user or, if given, one character (bots read too). */
     record ReadInput(Long messageId, Long characterId) {
+    }
+
+    /**
+     * A fact a character keeps about the user. {@code embedding} is the app's own vector for the
+     * content (any model, up to 4096 dimensions, the same length within one user and character).
+     */
+    record MemoryInput(Long characterId, String content, Double importance, String language, JsonNode metadata,
+                       List<Double> embedding) {
+    }
+
+    /** A given field replaces the stored one. */
+    record MemoryPatch(String content, Double importance, JsonNode metadata, List<Double> embedding) {
+    }
+
+    /** Recall by similarity to {@code embedding} within one user's memories of one character. */
+    record RecallInput(Long characterId, List<Double> embedding, Integer limit, Double minSimilarity, Boolean adaptive,
+                       Double halfLifeDays, Double recencyWeight, Double importanceWeight) {
+    }
+
+    /**
+     * The context for the next reply. Memories come from {@code memory_embedding} (similarity) or
+     * {@code memory_query} (words); {@code memories} is how many, default 5 when either is given.
+     */
+    record ContextInput(Integer messages, Long characterId, List<Double> memoryEmbedding, String memoryQuery,
+                        Integer memories) {
     }
 }

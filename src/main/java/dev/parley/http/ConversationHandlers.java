@@ -8,6 +8,11 @@ import dev.parley.chat.Limits;
 import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Stats;
 import dev.parley.json.Json;
+import dev.parley.memory.Embedding;
+import dev.parley.memory.Memories;
+import dev.parley.memory.Recall;
+import dev.parley.memory.RecallRequest;
+import dev.parley.search.Languages;
 import io.javalin.http.Context;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,18 +24,28 @@ final class ConversationHandlers {
     private static final int MAX_COUNTERS = 100;
     private static final int MAX_COUNTER_NAME_BYTES = 100;
     private static final int DEFAULT_CONTEXT_MESSAGES = 20;
+    private static final int DEFAULT_CONTEXT_MEMORIES = 5;
+    private static final int MAX_CONTEXT_MEMORIES = 50;
+    private static final int MAX_MEMORY_QUERY_BYTES = 1000;
 
     private final Conversations conversations;
     private final ReadMarkers readMarkers;
     private final ChatContext context;
     private final Stats stats;
+    private final Recall recall;
+    private final Memories memories;
+    private final Languages languages;
     private final Limits limits;
 
-    ConversationHandlers(Conversations conversations, ReadMarkers readMarkers, ChatContext context, Stats stats, Limits limits) {
+    ConversationHandlers(Conversations conversations, ReadMarkers readMarkers, ChatContext context, Stats stats,
+                         Recall recall, Memories memories, Languages languages, Limits limits) {
         this.conversations = conversations;
         this.readMarkers = readMarkers;
         this.context = context;
         this.stats = stats;
+        this.recall = recall;
+        this.memories = memories;
+        this.languages = languages;
         this.limits = limits;
     }
 
@@ -39,7 +54,8 @@ final class ConversationHandlers {
         long userId = Check.positive("user_id", input.userId());
         List<Long> characterIds = characterIds(input);
         Map<String, Long> counters = input.counters() == null ? Map.of() : counters("counters", input.counters());
-        var draft = new Conversation.Draft(userId, characterIds, Check.text("title", input.title(), MAX_TITLE_BYTES),
+        String language = languages.require("language", input.language());
+        var draft = new Conversation.Draft(userId, characterIds, language, Check.text("title", input.title(), MAX_TITLE_BYTES),
                 Check.object("state", input.state(), limits.maxMetadataBytes()), Json.MAPPER.valueToTree(counters));
         Responses.json(ctx, 201, conversations.create(Auth.app(ctx), draft));
     }
@@ -93,7 +109,40 @@ final class ConversationHandlers {
         long conversationId = Params.id(ctx, "conversation_id");
         int messages = Params.limit(ctx, "messages", DEFAULT_CONTEXT_MESSAGES, Limits.MAX_HISTORY_PAGE);
         Long characterId = Params.optionalId(ctx, "character_id");
-        Responses.json(ctx, context.build(Auth.app(ctx), conversationId, characterId, messages));
+        String memoryQuery = Check.text("memory_query", ctx.queryParam("memory_query"), MAX_MEMORY_QUERY_BYTES);
+        int memoryCount = Params.limit(ctx, "memories", DEFAULT_CONTEXT_MEMORIES, MAX_CONTEXT_MEMORIES);
+        long appId = Auth.app(ctx);
+        var built = context.build(appId, conversationId, characterId, messages);
+        Responses.json(ctx, withMemories(appId, built, null, memoryQuery, memoryCount));
+    }
+
+    /** As {@link #context}, with the memories chosen by similarity to an embedding given in the body. */
+    void buildContext(Context ctx) {
+        long conversationId = Params.id(ctx, "conversation_id");
+        var input = Requests.body(ctx, Bodies.ContextInput.class);
+        int messages = MemoryHandlers.count("messages", input.messages(), DEFAULT_CONTEXT_MESSAGES, Limits.MAX_HISTORY_PAGE);
+        Long characterId = Check.optionalPositive("character_id", input.characterId());
+        float[] embedding = input.memoryEmbedding() == null ? null : Embedding.unit("memory_embedding", input.memoryEmbedding());
+        String memoryQuery = Check.text("memory_query", input.memoryQuery(), MAX_MEMORY_QUERY_BYTES);
+        int memoryCount = MemoryHandlers.count("memories", input.memories(), DEFAULT_CONTEXT_MEMORIES, MAX_CONTEXT_MEMORIES);
+        long appId = Auth.app(ctx);
+        var built = context.build(appId, conversationId, characterId, messages);
+        Responses.json(ctx, withMemories(appId, built, embedding, memoryQuery, memoryCount));
+    }
+
+    /** The most relevant memories of the user held by the speaking character: by similarity, else by words, else none. */
+    private ChatContext.Context withMemories(long appId, ChatContext.Context built, float[] embedding, String query, int count) {
+        long userId = built.user().id();
+        long characterId = built.character().id();
+        if (embedding != null) {
+            return built.withMemories(recall.recall(appId, userId, characterId, RecallRequest.of(embedding, count), "memory_embedding").memories()
+                    .stream().map(r -> new ChatContext.Remembered(r.memory().id(), r.memory().content(), r.score())).toList());
+        }
+        if (query != null && !query.isBlank()) {
+            return built.withMemories(memories.search(appId, userId, characterId, query, Languages.DEFAULT, count).stream()
+                    .map(f -> new ChatContext.Remembered(f.memory().id(), f.memory().content(), f.rank())).toList());
+        }
+        return built;
     }
 
     void stats(Context ctx) {

@@ -11,7 +11,7 @@ import java.util.Base64;
  */
 final class Cursor {
     enum Kind {
-        MESSAGE('m'), INBOX('i'), CHARACTER('c'), CONVERSATION('v');
+        MESSAGE('m'), INBOX('i'), CHARACTER('c'), CONVERSATION('v'), MEMORY('y'), SEARCH('s');
 
         final char tag;
 

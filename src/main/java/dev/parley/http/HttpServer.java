@@ -12,6 +12,10 @@ import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Stats;
 import dev.parley.chat.Users;
 import dev.parley.db.Database;
+import dev.parley.memory.Memories;
+import dev.parley.memory.Recall;
+import dev.parley.search.Languages;
+import dev.parley.search.MessageSearch;
 import dev.parley.metrics.Metrics;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -36,8 +40,8 @@ public final class HttpServer implements AutoCloseable {
     /** What the routes need, wired by hand in {@code Parley}. */
     public record Services(Database database, ApiKeys apiKeys, Characters characters, Users users,
                            Conversations conversations, MessageLog messageLog, GroupCommit appends, Inbox inbox,
-                           ReadMarkers readMarkers, ChatContext context, Stats stats, Limits limits,
-                           PrometheusMeterRegistry registry) {
+                           ReadMarkers readMarkers, ChatContext context, Stats stats, Memories memories, Recall recall,
+                           MessageSearch search, Languages languages, Limits limits, PrometheusMeterRegistry registry) {
     }
 
     private final Javalin app;
@@ -53,8 +57,10 @@ public final class HttpServer implements AutoCloseable {
                 new CharacterHandlers(services.characters(), services.limits()),
                 new UserHandlers(services.users(), services.inbox(), services.stats(), services.limits()),
                 new ConversationHandlers(services.conversations(), services.readMarkers(), services.context(),
-                        services.stats(), services.limits()),
+                        services.stats(), services.recall(), services.memories(), services.languages(), services.limits()),
                 new MessageHandlers(services.appends(), services.messageLog(), services.limits()),
+                new MemoryHandlers(services.memories(), services.recall(), services.languages(), services.limits()),
+                new SearchHandlers(services.search(), services.memories(), services.languages()),
                 new MetaHandlers(services.database(), services.stats(), services.registry()));
         var auth = new Auth(services.apiKeys());
         List<String> endpoints = new CopyOnWriteArrayList<>();

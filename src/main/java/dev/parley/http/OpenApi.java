@@ -134,7 +134,18 @@ final class OpenApi {
         if (c == String.class) {
             return stringSchema();
         }
-        if (c == long.class || c == Long.class || c == int.class || c == Integer.class) {
+        if (c == int.class || c == Integer.class) {
+            return Json.MAPPER.createObjectNode().put("type", "integer").put("format", "int32");
+        }
+        if (c == double.class || c == Double.class || c == float.class || c == Float.class) {
+            return Json.MAPPER.createObjectNode().put("type", "number");
+        }
+        if (c == float[].class) { // embeddings, read and written as arrays of numbers
+            ObjectNode array = Json.MAPPER.createObjectNode().put("type", "array");
+            array.set("items", Json.MAPPER.createObjectNode().put("type", "number"));
+            return array;
+        }
+        if (c == long.class || c == Long.class) {
             if (idAsString) {
                 return idSchema();
             }

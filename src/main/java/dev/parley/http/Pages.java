@@ -5,6 +5,9 @@ import dev.parley.chat.CharacterProfile;
 import dev.parley.chat.Conversation;
 import dev.parley.chat.Inbox;
 import dev.parley.chat.Message;
+import dev.parley.memory.Memories;
+import dev.parley.memory.Memory;
+import dev.parley.search.MessageSearch;
 import java.util.List;
 
 /** Response bodies that wrap lists; {@code next_cursor} is null on the last page. */
@@ -39,5 +42,15 @@ final class Pages {
     }
 
     record Counters(JsonNode counters) {
+    }
+
+    record MemoryPage(List<Memory> memories, String nextCursor) {
+    }
+
+    /** Matching messages, best (or newest) first; {@code snippet} wraps matched words in <mark></mark>, unescaped. */
+    record MessageHits(List<MessageSearch.Hit> hits, String nextCursor) {
+    }
+
+    record MemoryHits(List<Memories.Found> hits) {
     }
 }

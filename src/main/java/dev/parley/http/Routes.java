@@ -12,6 +12,8 @@ import dev.parley.chat.Message;
 import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Stats;
 import dev.parley.chat.User;
+import dev.parley.memory.Memory;
+import dev.parley.memory.Recall;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -19,12 +21,14 @@ import java.util.concurrent.atomic.AtomicReference;
 final class Routes {
     private static final String CONVERSATION = "/v1/conversations/{conversation_id}";
     private static final String MESSAGE = CONVERSATION + "/messages/{message_id}";
+    private static final String USER_MEMORIES = "/v1/users/{user_id}/memories";
+    private static final String MEMORY = "/v1/memories/{memory_id}";
 
     private Routes() {
     }
 
     static List<Route> table(CharacterHandlers characters, UserHandlers users, ConversationHandlers conversations,
-                             MessageHandlers messages, MetaHandlers meta) {
+                             MessageHandlers messages, MemoryHandlers memories, SearchHandlers search, MetaHandlers meta) {
         var document = new AtomicReference<byte[]>();
         List<Route> routes = List.of(
                 Route.of(POST, "/v1/characters", "createCharacter", "Create a character", characters::create)
@@ -70,10 +74,14 @@ final class Routes {
                         .body(Bodies.CounterIncrements.class).returns(200, Pages.Counters.class),
                 Route.of(POST, CONVERSATION + "/read", "markRead", "Mark read up to a message", conversations::markRead)
                         .body(Bodies.ReadInput.class).returns(200, ReadMarkers.ReadState.class),
-                Route.of(GET, CONVERSATION + "/context", "getContext", "Character, user, state and last N messages for the next LLM call", conversations::context)
+                Route.of(GET, CONVERSATION + "/context", "getContext", "Character, user, state, last N messages and relevant memories for the next LLM call", conversations::context)
                         .query("messages", "integer", "how many recent messages, 1-200 (default 20)")
                         .query("character_id", "string", "in a group chat, the character about to speak")
+                        .query("memory_query", "string", "words to find the user's memories by (none when absent)")
+                        .query("memories", "integer", "how many memories, 1-50 (default 5)")
                         .returns(200, ChatContext.Context.class),
+                Route.of(POST, CONVERSATION + "/context", "buildContext", "As getContext, with memories recalled by similarity to an embedding", conversations::buildContext)
+                        .body(Bodies.ContextInput.class).returns(200, ChatContext.Context.class),
                 Route.of(GET, CONVERSATION + "/stats", "getConversationStats", "Exact counts for a conversation", conversations::stats)
                         .returns(200, Stats.ConversationStats.class),
 
@@ -97,6 +105,38 @@ final class Routes {
                         .query("limit", "integer", "page size, 1-200 (default 50)")
                         .query("cursor", "string", "next_cursor of the previous page")
                         .returns(200, Pages.MessagePage.class),
+
+                Route.of(POST, USER_MEMORIES, "createMemory", "Store a fact a character keeps about the user, with its embedding", memories::create)
+                        .body(Bodies.MemoryInput.class).returns(201, Memory.class),
+                Route.of(GET, USER_MEMORIES, "listMemories", "A user's memories of one character, newest first", memories::list)
+                        .query("character_id", "string", "the character (required)")
+                        .query("limit", "integer", "page size, 1-100 (default 20)")
+                        .query("cursor", "string", "next_cursor of the previous page")
+                        .returns(200, Pages.MemoryPage.class),
+                Route.of(POST, USER_MEMORIES + "/recall", "recallMemories", "The memories most similar to an embedding, scored by relevance, recency and importance", memories::recall)
+                        .body(Bodies.RecallInput.class).returns(200, Recall.Result.class),
+                Route.of(GET, MEMORY, "getMemory", "Get a memory", memories::get)
+                        .returns(200, Memory.class),
+                Route.of(PATCH, MEMORY, "updateMemory", "Change a memory's content, importance, metadata or embedding", memories::update)
+                        .body(Bodies.MemoryPatch.class).returns(200, Memory.class),
+                Route.of(DELETE, MEMORY, "deleteMemory", "Forget a memory (204)", memories::delete),
+
+                Route.of(GET, "/v1/search/messages", "searchMessages", "Full-text search over messages of a conversation, a user or the app", search::messages)
+                        .query("q", "string", "what to find, web-search syntax: words, \"a phrase\", or, -word (required)")
+                        .query("user_id", "string", "only this user's conversations")
+                        .query("conversation_id", "string", "only this conversation")
+                        .query("language", "string", "text-search language of the query (default: the conversation's, else english)")
+                        .query("order", "string", "relevance (default) or recent")
+                        .query("limit", "integer", "page size, 1-100 (default 20)")
+                        .query("cursor", "string", "next_cursor of the previous page")
+                        .returns(200, Pages.MessageHits.class),
+                Route.of(GET, "/v1/search/memories", "searchMemories", "Full-text search over a user's memories", search::memories)
+                        .query("q", "string", "what to find, web-search syntax (required)")
+                        .query("user_id", "string", "the user (required)")
+                        .query("character_id", "string", "only memories this character keeps")
+                        .query("language", "string", "text-search language of the query (default english)")
+                        .query("limit", "integer", "how many, 1-100 (default 20)")
+                        .returns(200, Pages.MemoryHits.class),
 
                 Route.of(GET, "/v1/stats", "getAppStats", "Rows per table for the app: estimated when large, exact when small", meta::appStats)
                         .returns(200, Stats.AppCounts.class),

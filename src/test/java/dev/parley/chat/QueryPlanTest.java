@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.parley.db.Database;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
+import dev.parley.support.Plans;
 import dev.parley.support.TestDatabase;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -33,6 +34,7 @@ class QueryPlanTest {
 
     private static Database database;
     private static Connection connection;
+    private static Plans plans;
     private static int monthlyPartitions;
 
     @BeforeAll
@@ -42,6 +44,7 @@ class QueryPlanTest {
         YearMonth now = YearMonth.now(ZoneOffset.UTC);
         new Partitions(database).ensure(now.minusMonths(8), now.plusMonths(3));
         connection = TestDatabase.get().connect(DB);
+        plans = new Plans(connection);
         try (var s = connection.createStatement()) {
             s.execute("INSERT INTO apps (name) VALUES ('plans')");
             // 20,000 characters: one in a hundred is "calm", ten in all are "serene".
@@ -66,8 +69,8 @@ class QueryPlanTest {
                     SELECT app_id, conversation_id, 'user', user_id FROM conversations""");
             // Each conversation's messages are spread from its start until now.
             s.execute("""
-                    INSERT INTO messages (app_id, conversation_id, message_id, seq, author_user_id, created_at, role, content)
-                    SELECT 1, c.conversation_id, m.id, k, c.user_id, parley_id_time(m.id),
+                    INSERT INTO messages (app_id, conversation_id, user_id, message_id, seq, author_user_id, created_at, role, content)
+                    SELECT 1, c.conversation_id, c.user_id, m.id, k, c.user_id, parley_id_time(m.id),
                            CASE WHEN k %% 2 = 1 THEN 'user' ELSE 'assistant' END, 'message ' || k || ' of ' || c.conversation_id
                       FROM conversations c, generate_series(1, %d) k,
                            LATERAL (SELECT (((extract(epoch FROM c.created_at + (now() - c.created_at) * k / %d.0)
@@ -82,8 +85,8 @@ class QueryPlanTest {
                       FROM (SELECT (((extract(epoch FROM now() - interval '4 months') * 1000)::bigint - 946684800000) << 22)
                                    | 4194303 AS id) i""");
             s.execute("""
-                    INSERT INTO messages (app_id, conversation_id, message_id, seq, author_user_id, created_at, role, content)
-                    SELECT 1, c.conversation_id, m.id, k, 1, parley_id_time(m.id), 'user', 'heavy ' || k
+                    INSERT INTO messages (app_id, conversation_id, user_id, message_id, seq, author_user_id, created_at, role, content)
+                    SELECT 1, c.conversation_id, 1, m.id, k, 1, parley_id_time(m.id), 'user', 'heavy ' || k
                       FROM conversations c, generate_series(1, %d) k,
                            LATERAL (SELECT (((extract(epoch FROM c.created_at + (now() - c.created_at) * k / %d.0)
                                               * 1000)::bigint - 946684800000) << 22) | (4000000 + k %% 100000) AS id) m
@@ -122,7 +125,7 @@ class QueryPlanTest {
     @Test
     void latest_history_skips_partitions_from_before_the_conversation_and_reads_by_index() throws SQLException {
         long conversation = conversationStartedMonthsAgo(3);
-        String plan = explain(MessageLog.OLDER, APP, conversation, conversation, Long.MAX_VALUE, 51);
+        String plan = plans.explain(MessageLog.OLDER, APP, conversation, conversation, Long.MAX_VALUE, 51);
 
         assertThat(plan).contains("Index Scan Backward using messages_y");
         YearMonth start = YearMonth.from(dev.parley.db.Ids.timeOf(conversation).atZone(ZoneOffset.UTC));
@@ -139,7 +142,7 @@ class QueryPlanTest {
     void the_first_look_of_a_latest_page_plans_only_the_last_month() throws SQLException {
         long heavy = heavyConversation();
         long windowStart = dev.parley.db.Ids.floorOf(java.time.Instant.now().minus(MessageLog.WINDOW));
-        String plan = explain(MessageLog.RECENT, APP, heavy, windowStart, Long.MAX_VALUE, 51);
+        String plan = plans.explain(MessageLog.RECENT, APP, heavy, windowStart, Long.MAX_VALUE, 51);
 
         long planned = Pattern.compile("on messages_y\\d{4}m\\d{2} ").matcher(plan).results().count();
         assertThat(planned).as("the current and previous month, and the months made ahead: " + plan)
@@ -165,7 +168,7 @@ class QueryPlanTest {
     @Test
     void latest_history_of_a_heavy_conversation_reads_only_the_newest_partition() throws SQLException {
         long heavy = heavyConversation();
-        String plan = explain(MessageLog.OLDER, APP, heavy, heavy, Long.MAX_VALUE, 51);
+        String plan = plans.explain(MessageLog.OLDER, APP, heavy, heavy, Long.MAX_VALUE, 51);
 
         assertThat(plan).doesNotContain("Sort").doesNotContain("Merge Append").doesNotContain("Seq Scan");
         assertThat(scans(plan).stream().filter(scan -> scan.rows() > 0)).as(plan).hasSize(1);
@@ -175,7 +178,7 @@ class QueryPlanTest {
     @Test
     void latest_history_prunes_the_same_way_with_a_generic_plan() throws SQLException {
         long heavy = heavyConversation();
-        String plan = explainGeneric(MessageLog.OLDER, APP, heavy, heavy, Long.MAX_VALUE, 51);
+        String plan = plans.explainGeneric(MessageLog.OLDER, APP, heavy, heavy, Long.MAX_VALUE, 51);
 
         assertThat(plan).as("partitions from before the conversation are removed at executor start")
                 .contains("Subplans Removed").doesNotContain("Sort").doesNotContain("Merge Append");
@@ -186,7 +189,7 @@ class QueryPlanTest {
     void a_page_before_a_cursor_reads_only_partitions_between_conversation_start_and_cursor() throws SQLException {
         long conversation = conversationStartedMonthsAgo(7);
         long cursor = middleMessage(conversation);
-        String plan = explain(MessageLog.OLDER, APP, conversation, conversation, cursor, 51);
+        String plan = plans.explain(MessageLog.OLDER, APP, conversation, conversation, cursor, 51);
 
         assertThat(plan).contains("Index Scan Backward using messages_y");
         assertThat(scans(plan)).as(plan).hasSizeLessThan(monthlyPartitions)
@@ -197,7 +200,7 @@ class QueryPlanTest {
     @Test
     void a_page_after_a_cursor_scans_forward_from_the_cursor() throws SQLException {
         long conversation = conversationStartedMonthsAgo(7);
-        String plan = explain(MessageLog.AFTER, APP, conversation, conversation, middleMessage(conversation), 51);
+        String plan = plans.explain(MessageLog.AFTER, APP, conversation, conversation, middleMessage(conversation), 51);
 
         assertThat(plan).contains("Index Scan using messages_y");
         assertThat(scans(plan)).as(plan).allMatch(scan -> scan.rows() == 0 || scan.node().contains("Index Scan"));
@@ -205,21 +208,21 @@ class QueryPlanTest {
 
     @Test
     void inbox_is_one_backward_index_scan_and_never_touches_messages() throws SQLException {
-        String plan = explain(Inbox.PAGE, APP, 42L, Long.MAX_VALUE, Long.MAX_VALUE, 20);
+        String plan = plans.explain(Inbox.PAGE, APP, 42L, Long.MAX_VALUE, Long.MAX_VALUE, 20);
 
         assertThat(plan).contains("conversations_inbox_idx").doesNotContain("messages").doesNotContain("Seq Scan");
     }
 
     @Test
     void a_selective_trait_filter_uses_the_gin_index() throws SQLException {
-        String plan = explain(Characters.LIST_BY_TRAITS, APP, 0L, "{\"energy\":\"serene\"}", 20);
+        String plan = plans.explain(Characters.LIST_BY_TRAITS, APP, 0L, "{\"energy\":\"serene\"}", 20);
 
         assertThat(plan).contains("Bitmap Index Scan on characters_traits_idx").doesNotContain("Seq Scan");
     }
 
     @Test
     void a_common_trait_filter_walks_the_primary_key_and_stops_at_the_page_size() throws SQLException {
-        String plan = explain(Characters.LIST_BY_TRAITS, APP, 0L, "{\"energy\":\"calm\"}", 20);
+        String plan = plans.explain(Characters.LIST_BY_TRAITS, APP, 0L, "{\"energy\":\"calm\"}", 20);
 
         assertThat(plan).containsAnyOf("characters_pkey", "characters_traits_idx").doesNotContain("Seq Scan");
     }
@@ -227,7 +230,7 @@ class QueryPlanTest {
     @Test
     void a_message_lookup_by_id_reads_one_partition() throws SQLException {
         long conversation = conversationStartedMonthsAgo(5);
-        String plan = explain(MessageLog.GET, APP, conversation, middleMessage(conversation));
+        String plan = plans.explain(MessageLog.GET, APP, conversation, middleMessage(conversation));
 
         assertThat(scans(plan)).as(plan).hasSize(1);
     }
@@ -237,10 +240,10 @@ class QueryPlanTest {
         long conversation = conversationStartedMonthsAgo(2);
         var apps = connection.createArrayOf("bigint", new Long[] {APP});
         var ids = connection.createArrayOf("bigint", new Long[] {conversation});
-        String lock = explain(GroupCommit.LOCK_CONVERSATIONS, apps, ids);
-        String replays = explain(GroupCommit.FIND_REPLAYS, apps, ids, connection.createArrayOf("text", new String[] {"k"}));
+        String lock = plans.explain(GroupCommit.LOCK_CONVERSATIONS, apps, ids);
+        String replays = plans.explain(GroupCommit.FIND_REPLAYS, apps, ids, connection.createArrayOf("text", new String[] {"k"}));
 
-        String advance = explainPlanOnly(GroupCommit.ADVANCE_CONVERSATIONS, apps, ids, ids, ids, ids,
+        String advance = plans.explainPlanOnly(GroupCommit.ADVANCE_CONVERSATIONS, apps, ids, ids, ids, ids,
                 connection.createArrayOf("text", new String[] {"user"}), connection.createArrayOf("text", new String[] {"hi"}));
 
         assertThat(lock).contains("conversations_pkey").doesNotContain("Seq Scan on conversations");
@@ -279,52 +282,6 @@ class QueryPlanTest {
                 rows.next();
                 return rows.getLong(1);
             }
-        }
-    }
-
-    private static String explain(Query query, Object... args) throws SQLException {
-        return run("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + query.sql(), args);
-    }
-
-    /** EXPLAIN without running the statement, for statements that write. */
-    private static String explainPlanOnly(Query query, Object... args) throws SQLException {
-        return run("EXPLAIN (COSTS OFF) " + query.sql(), args);
-    }
-
-    /**
-     * The plan of a named prepared statement forced to its generic form, as pgjdbc's server-side
-     * prepared statements may get after five executions: the parameters are unknown at plan time.
-     */
-    private static String explainGeneric(Query query, Object... args) throws SQLException {
-        String sql = query.sql();
-        for (int i = 1; sql.contains("?"); i++) {
-            sql = sql.replaceFirst("\\?", "\\$" + i);
-        }
-        String values = java.util.Arrays.stream(args).map(String::valueOf).collect(java.util.stream.Collectors.joining(", "));
-        try (var s = connection.createStatement()) {
-            s.execute("SET plan_cache_mode = force_generic_plan");
-            s.execute("PREPARE generic AS " + sql);
-            try {
-                return run("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE generic(" + values + ")");
-            } finally {
-                s.execute("DEALLOCATE generic");
-                s.execute("RESET plan_cache_mode");
-            }
-        }
-    }
-
-    private static String run(String sql, Object... args) throws SQLException {
-        try (var s = connection.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                s.setObject(i + 1, args[i]);
-            }
-            StringBuilder plan = new StringBuilder();
-            try (var rows = s.executeQuery()) {
-                while (rows.next()) {
-                    plan.append(rows.getString(1)).append('\n');
-                }
-            }
-            return plan.toString();
         }
     }
 

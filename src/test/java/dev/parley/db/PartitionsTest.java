@@ -75,8 +75,8 @@ class PartitionsTest {
 
     private void insertMessage(long id) {
         database.read(h -> h.execute(new Query("test.insert_message", """
-                INSERT INTO messages (app_id, conversation_id, message_id, seq, created_at, role, content)
-                VALUES (1, 1, ?, 1, parley_id_time(?), 'user', 'x')"""), id, id));
+                INSERT INTO messages (app_id, conversation_id, user_id, message_id, seq, created_at, role, content)
+                VALUES (1, 1, 1, ?, 1, parley_id_time(?), 'user', 'x')"""), id, id));
     }
 
     private String partitionHolding(long id) {

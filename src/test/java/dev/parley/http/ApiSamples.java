@@ -18,6 +18,8 @@ final class ApiSamples {
     record Call(String operationId, String method, String template, String path, Object body) {
     }
 
+    static final List<Double> EMBEDDING = List.of(0.6, 0.8, 0.0);
+
     final Map<String, String> ids = new LinkedHashMap<>();
     final String externalId;
     private final JsonNode document;
@@ -31,6 +33,8 @@ final class ApiSamples {
         ids.put("message_id", first.get("id").asText());
         api.postOk(201, "/v1/conversations/" + ids.get("conversation_id") + "/messages",
                 Map.of("role", "assistant", "content", "reply", "reply_to_id", ids.get("message_id")));
+        ids.put("memory_id", api.postOk(201, "/v1/users/" + ids.get("user_id") + "/memories", Map.of(
+                "character_id", ids.get("character_id"), "content", "likes first snow", "embedding", EMBEDDING)).get("id").asText());
         document = api.getOk("/openapi.json");
     }
 
@@ -55,6 +59,12 @@ final class ApiSamples {
         return !List.of("getHealth", "getMetrics", "getOpenApi").contains(operationId);
     }
 
+    /** The call's path with {@code value} in place of path parameter {@code param} (ids elsewhere untouched). */
+    String pathWith(Call call, String param, String value) {
+        String rest = call.path().substring(fill(call.template()).length()); // the query string
+        return fill(call.template().replace("{" + param + "}", value)) + rest;
+    }
+
     private String fill(String template) {
         String path = template;
         for (var id : ids.entrySet()) {
@@ -66,7 +76,8 @@ final class ApiSamples {
     private String query(String operationId) {
         return switch (operationId) {
             case "findUser" -> "?external_id=" + externalId;
-            case "listConversations" -> "?character_id=" + ids.get("character_id");
+            case "listConversations", "listMemories" -> "?character_id=" + ids.get("character_id");
+            case "searchMessages", "searchMemories" -> "?q=first&user_id=" + ids.get("user_id");
             default -> "";
         };
     }
@@ -83,6 +94,10 @@ final class ApiSamples {
             case "appendMessage" -> Map.of("content", "hello");
             case "appendMessages" -> Map.of("messages", List.of(Map.of("content", "hello")));
             case "editMessage" -> Map.of("content", "edited");
+            case "createMemory" -> Map.of("character_id", ids.get("character_id"), "content", "has a cat", "embedding", EMBEDDING);
+            case "updateMemory" -> Map.of("importance", 0.9);
+            case "recallMemories" -> Map.of("character_id", ids.get("character_id"), "embedding", EMBEDDING);
+            case "buildContext" -> Map.of("memory_embedding", EMBEDDING);
             default -> null;
         };
     }

@@ -38,10 +38,10 @@ class BadInputTest {
                     continue;
                 }
                 for (String bad : BAD_IDS) {
-                    String path = call.path().replace(samples.ids.get(param), bad);
+                    String path = samples.pathWith(call, param, bad);
                     assertClientError(call, sendTo(call, path, call.body()), "path " + param + "=" + bad);
                 }
-                String unknown = call.path().replace(samples.ids.get(param), "987654321012");
+                String unknown = samples.pathWith(call, param, "987654321012");
                 var response = sendTo(call, unknown, call.body());
                 assertClientError(call, response, "unknown " + param);
                 assertThat(response.status()).as(call.operationId() + " unknown " + param).isIn(400, 404);

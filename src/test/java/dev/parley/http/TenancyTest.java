@@ -41,6 +41,11 @@ class TenancyTest {
                     assertThat(response.status()).as(what).isEqualTo(400);
                     assertThat(response.json().get("errors").get(0).get("field").asText()).isEqualTo("user_id");
                 }
+                // Searching by the owner's user id: that user does not exist in the stranger's app.
+                case "searchMessages", "searchMemories" -> {
+                    assertThat(response.status()).as(what).isEqualTo(404);
+                    assertThat(response.json().get("detail").asText()).as(what).contains("user " + samples.ids.get("user_id"));
+                }
                 // The stranger may have its own user with that external id (upsertUser above), never the owner's.
                 case "findUser" -> assertThat(response.status() == 404
                         || !response.json().get("id").asText().equals(samples.ids.get("user_id"))).as(what).isTrue();

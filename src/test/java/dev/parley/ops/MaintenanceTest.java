@@ -42,8 +42,8 @@ class MaintenanceTest {
     void a_round_makes_months_ahead_and_counts_rows_that_had_no_month() {
         long farFuture = Partitions.floorOf(YearMonth.of(2027, 11)) + 1;
         database.read(h -> h.execute(new Query("test.straggler", """
-                INSERT INTO messages (app_id, conversation_id, message_id, seq, created_at, role, content)
-                VALUES (1, 1, ?, 1, parley_id_time(?), 'user', 'x')"""), farFuture, farFuture));
+                INSERT INTO messages (app_id, conversation_id, user_id, message_id, seq, created_at, role, content)
+                VALUES (1, 1, 1, ?, 1, parley_id_time(?), 'user', 'x')"""), farFuture, farFuture));
 
         long stragglers = maintenance.run();
 

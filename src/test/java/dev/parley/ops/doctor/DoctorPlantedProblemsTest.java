@@ -179,8 +179,8 @@ class DoctorPlantedProblemsTest {
     void finds_rows_in_parleys_catch_all_partitions_and_loses_them_once_the_months_exist() {
         ConnectionTarget target = server.migrated("doctor_parley");
         try (Connection c = server.connect("doctor_parley")) {
-            PlantedDatabase.run(c, "INSERT INTO messages (app_id, conversation_id, message_id, seq, created_at, role, content) "
-                    + "VALUES (1, 1, " + (Ids.floorOf(Instant.now()) + 1) + ", 1, now(), 'user', 'hello')");
+            PlantedDatabase.run(c, "INSERT INTO messages (app_id, conversation_id, user_id, message_id, seq, created_at, role, content) "
+                    + "VALUES (1, 1, 1, " + (Ids.floorOf(Instant.now()) + 1) + ", 1, now(), 'user', 'hello')");
             PlantedDatabase.flushStatistics(c);
         } catch (SQLException e) {
             throw new IllegalStateException(e);

@@ -1,0 +1,72 @@
+package dev.parley.http;
+
+import dev.parley.chat.InvalidInput;
+import dev.parley.chat.Limits;
+import dev.parley.memory.Memories;
+import dev.parley.search.Languages;
+import dev.parley.search.MessageSearch;
+import io.javalin.http.Context;
+import java.util.List;
+
+/** /v1/search: words in messages (of a conversation, a user or the app) and in a user's memories. */
+final class SearchHandlers {
+    private static final int MAX_QUERY_BYTES = 1000;
+
+    private final MessageSearch messages;
+    private final Memories memories;
+    private final Languages languages;
+
+    SearchHandlers(MessageSearch messages, Memories memories, Languages languages) {
+        this.messages = messages;
+        this.memories = memories;
+        this.languages = languages;
+    }
+
+    void messages(Context ctx) {
+        String text = query(ctx);
+        Long userId = Params.optionalId(ctx, "user_id");
+        Long conversationId = Params.optionalId(ctx, "conversation_id");
+        String language = ctx.queryParam("language") == null ? null : languages.require("language", ctx.queryParam("language"));
+        MessageSearch.Order order = order(ctx.queryParam("order"));
+        int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
+        String cursor = ctx.queryParam("cursor");
+        MessageSearch.After after = MessageSearch.After.START;
+        if (cursor != null) {
+            long[] position = Cursor.decode(Cursor.Kind.SEARCH, 2, "cursor", cursor);
+            after = new MessageSearch.After(Float.intBitsToFloat((int) position[0]), position[1]);
+        }
+        MessageSearch.Scope scope = conversationId != null ? new MessageSearch.Scope.Conversation(conversationId)
+                : userId != null ? new MessageSearch.Scope.User(userId) : new MessageSearch.Scope.App();
+        if (conversationId != null && userId != null) {
+            throw new InvalidInput("user_id", "cannot be given together with conversation_id; a conversation has one user");
+        }
+        List<MessageSearch.Hit> hits = messages.search(Auth.app(ctx), scope, text, language, order, after, limit);
+        String next = hits.size() < limit ? null
+                : Cursor.encode(Cursor.Kind.SEARCH, Float.floatToIntBits(hits.getLast().rank()), hits.getLast().messageId());
+        Responses.json(ctx, new Pages.MessageHits(hits, next));
+    }
+
+    void memories(Context ctx) {
+        String text = query(ctx);
+        long userId = Params.requiredId(ctx, "user_id");
+        Long characterId = Params.optionalId(ctx, "character_id");
+        String language = languages.require("language", ctx.queryParam("language"));
+        int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
+        Responses.json(ctx, new Pages.MemoryHits(memories.search(Auth.app(ctx), userId, characterId, text, language, limit)));
+    }
+
+    private static String query(Context ctx) {
+        return Check.requiredNonBlank("q", ctx.queryParam("q"), MAX_QUERY_BYTES);
+    }
+
+    private static MessageSearch.Order order(String raw) {
+        if (raw == null) {
+            return MessageSearch.Order.RELEVANCE;
+        }
+        return switch (raw) {
+            case "relevance" -> MessageSearch.Order.RELEVANCE;
+            case "recent" -> MessageSearch.Order.RECENT;
+            default -> throw new InvalidInput("order", "must be relevance or recent, got '" + Params.printable(raw) + "'");
+        };
+    }
+}

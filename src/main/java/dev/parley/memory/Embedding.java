@@ -1,0 +1,56 @@
+package dev.parley.memory;
+
+import dev.parley.chat.InvalidInput;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+
+/**
+ * An embedding vector as the app's model produced it, checked and scaled to unit length, so that
+ * cosine similarity is a plain dot product. Stored as float32 little-endian bytes.
+ */
+public final class Embedding {
+    public static final int MAX_DIMS = 4096;
+
+    private Embedding() {
+    }
+
+    /** The vector scaled to unit length; names {@code field} when it is empty, too long, not finite or all zero. */
+    public static float[] unit(String field, List<Double> values) {
+        if (values == null || values.isEmpty()) {
+            throw new InvalidInput(field, "must be a non-empty array of numbers");
+        }
+        if (values.size() > MAX_DIMS) {
+            throw new InvalidInput(field, "has " + values.size() + " dimensions; the limit is " + MAX_DIMS);
+        }
+        float[] vector = new float[values.size()];
+        double sumOfSquares = 0;
+        for (int i = 0; i < vector.length; i++) {
+            Double value = values.get(i);
+            if (value == null || !Double.isFinite(value) || Math.abs(value) > Float.MAX_VALUE) {
+                throw new InvalidInput(field + "[" + i + "]", "must be a finite number");
+            }
+            vector[i] = value.floatValue();
+            sumOfSquares += (double) vector[i] * vector[i];
+        }
+        if (sumOfSquares == 0 || !Double.isFinite(sumOfSquares)) {
+            throw new InvalidInput(field, "has no direction (all zeros or too large); similarity needs a non-zero vector");
+        }
+        double scale = 1 / Math.sqrt(sumOfSquares);
+        for (int i = 0; i < vector.length; i++) {
+            vector[i] = (float) (vector[i] * scale);
+        }
+        return vector;
+    }
+
+    static byte[] encode(float[] vector) {
+        ByteBuffer bytes = ByteBuffer.allocate(vector.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.asFloatBuffer().put(vector);
+        return bytes.array();
+    }
+
+    /** Decodes {@code bytes} into {@code into} starting at {@code offset}. */
+    static void decode(byte[] bytes, float[] into, int offset) {
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(into, offset, bytes.length / Float.BYTES);
+    }
+}

@@ -1,0 +1,153 @@
+package dev.parley.memory;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.parley.chat.InvalidInput;
+import dev.parley.db.Database;
+import dev.parley.db.Handle;
+import dev.parley.db.Query;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Recall by similarity within one (user, character). The scope's vectors are read from the
+ * database once and kept in memory, keyed by the scope's version: each recall reads that version
+ * (one index lookup) and reloads the vectors only when a write has moved it, on this instance or
+ * any other. Scoring is exact (see {@link RecallScorer}).
+ */
+public final class Recall {
+    static final Query SCOPE = new Query("memory.scope_version", """
+            SELECT version, dims FROM memory_scopes WHERE app_id = ? AND user_id = ? AND character_id = ?""");
+
+    static final Query LOAD_SCOPE = new Query("memory.load_scope", """
+            SELECT memory_id, importance, created_at, embedding FROM memories
+             WHERE app_id = ? AND user_id = ? AND character_id = ? AND embedding IS NOT NULL
+             ORDER BY memory_id""");
+
+    static final Query GET_MANY = new Query("memory.get_many", """
+            SELECT %s FROM memories WHERE app_id = ? AND memory_id = ANY(?)""".formatted(Memories.COLUMNS));
+
+    /** One recalled memory with its cosine similarity to the query and its final score. */
+    public record Recalled(Memory memory, double similarity, double score) {
+    }
+
+    /** The memories recalled, best first; {@code threshold} is the similarity they had to reach. */
+    public record Result(double threshold, int considered, List<Recalled> memories) {
+    }
+
+    private record Scope(long appId, long userId, long characterId) {
+    }
+
+    private record Version(long version, Integer dims) {
+    }
+
+    private final Database database;
+    private final Clock clock;
+    private final Cache<Scope, ScopeVectors> vectors;
+
+    public Recall(Database database, Clock clock, long cacheBytes, MeterRegistry registry) {
+        this.database = database;
+        this.clock = clock;
+        this.vectors = Caffeine.newBuilder()
+                .maximumWeight(cacheBytes)
+                .weigher((Scope scope, ScopeVectors held) -> held.weight())
+                .recordStats()
+                .build();
+        CaffeineCacheMetrics.monitor(registry, vectors, "recall_vectors");
+    }
+
+    /** {@code embeddingField} names the request field that carried the query vector, for a dimension mismatch. */
+    public Result recall(long appId, long userId, long characterId, RecallRequest request, String embeddingField) {
+        var scope = new Scope(appId, userId, characterId);
+        return database.read(h -> {
+            Version version = h.first(SCOPE, row -> {
+                int dims = row.getInt(2);
+                return new Version(row.getLong(1), row.wasNull() ? null : dims);
+            }, appId, userId, characterId).orElse(null);
+            if (version == null) {
+                Memories.requireUser(h, appId, userId);
+                return new Result(request.minSimilarity(), 0, List.of());
+            }
+            if (version.dims() != null && version.dims() != request.embedding().length) {
+                throw new InvalidInput(embeddingField, "has " + request.embedding().length + " dimensions, but user " + userId
+                        + "'s memories of character " + characterId + " have " + version.dims());
+            }
+            ScopeVectors held = current(h, scope, version.version());
+            RecallScorer.Scored scored = RecallScorer.score(held, request.embedding(), request, clock.millis());
+            return new Result(scored.threshold(), held.size(), memories(h, appId, held, scored.hits()));
+        });
+    }
+
+    /** The scope's vectors at {@code version} or newer: from memory, else read once while other callers wait. */
+    private ScopeVectors current(Handle h, Scope scope, long version) throws SQLException {
+        try {
+            return vectors.asMap().compute(scope, (key, held) -> {
+                if (held != null && held.version() >= version) {
+                    return held;
+                }
+                try {
+                    return load(h, key, version);
+                } catch (SQLException e) {
+                    throw new LoadFailed(e);
+                }
+            });
+        } catch (LoadFailed e) {
+            throw e.cause;
+        }
+    }
+
+    /** Carries a SQLException out of the cache's compute function, which cannot throw it. */
+    private static final class LoadFailed extends RuntimeException {
+        final SQLException cause;
+
+        LoadFailed(SQLException cause) {
+            super(cause);
+            this.cause = cause;
+        }
+    }
+
+    private static ScopeVectors load(Handle h, Scope scope, long version) throws SQLException {
+        List<Object[]> rows = h.list(LOAD_SCOPE, row -> new Object[] {row.getLong(1), row.getFloat(2),
+                row.getTimestamp(3).getTime(), row.getBytes(4)}, scope.appId(), scope.userId(), scope.characterId());
+        if (rows.isEmpty()) {
+            return new ScopeVectors(version, 0, new long[0], new float[0], new float[0], new long[0]);
+        }
+        int dims = ((byte[]) rows.getFirst()[3]).length / Float.BYTES;
+        var ids = new long[rows.size()];
+        var importance = new float[rows.size()];
+        var created = new long[rows.size()];
+        var matrix = new float[rows.size() * dims];
+        for (int i = 0; i < rows.size(); i++) {
+            Object[] row = rows.get(i);
+            ids[i] = (Long) row[0];
+            importance[i] = (Float) row[1];
+            created[i] = (Long) row[2];
+            Embedding.decode((byte[]) row[3], matrix, i * dims);
+        }
+        return new ScopeVectors(version, dims, ids, matrix, importance, created);
+    }
+
+    private static List<Recalled> memories(Handle h, long appId, ScopeVectors held, List<RecallScorer.Hit> hits)
+            throws SQLException {
+        if (hits.isEmpty()) {
+            return List.of();
+        }
+        Long[] ids = hits.stream().map(hit -> held.ids()[hit.index()]).toArray(Long[]::new);
+        Map<Long, Memory> byId = new HashMap<>();
+        h.list(GET_MANY, Memories.ROW, appId, h.array("bigint", ids)).forEach(m -> byId.put(m.id(), m));
+        List<Recalled> recalled = new ArrayList<>();
+        for (RecallScorer.Hit hit : hits) {
+            Memory memory = byId.get(held.ids()[hit.index()]);
+            if (memory != null) { // null: deleted since the vectors were read
+                recalled.add(new Recalled(memory, hit.similarity(), hit.score()));
+            }
+        }
+        return recalled;
+    }
+}

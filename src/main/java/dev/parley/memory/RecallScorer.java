@@ -1,0 +1,77 @@
+package dev.parley.memory;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.PriorityQueue;
+
+/**
+ * Exact recall over one scope: every vector is compared with the query, so nothing relevant is
+ * missed (recall 1.0). A memory must clear the similarity threshold to count; those that do are
+ * ranked by similarity plus weighted recency and importance.
+ *
+ * <p>The threshold adapts to the scope: in a scope of at least {@link #ADAPTIVE_MIN_SCOPE}
+ * memories it is raised to mean + {@link #ADAPTIVE_SIGMAS} standard deviations of this query's
+ * similarities, so only memories that stand out from the user's background come back, whatever
+ * the embedding model's typical similarity range.
+ */
+final class RecallScorer {
+    static final int ADAPTIVE_MIN_SCOPE = 20;
+    static final double ADAPTIVE_SIGMAS = 2.0;
+    private static final double MILLIS_PER_DAY = 86_400_000d;
+
+    /** Memory {@code index} of the scope, its cosine similarity to the query, and its final score. */
+    record Hit(int index, double similarity, double score) {
+    }
+
+    record Scored(double threshold, List<Hit> hits) {
+    }
+
+    private RecallScorer() {
+    }
+
+    static Scored score(ScopeVectors scope, float[] query, RecallRequest request, long nowMillis) {
+        double[] similarities = new double[scope.size()];
+        for (int i = 0; i < similarities.length; i++) {
+            similarities[i] = scope.similarity(i, query);
+        }
+        double threshold = threshold(similarities, request);
+        var best = new PriorityQueue<Hit>(Comparator.comparingDouble(Hit::score));
+        for (int i = 0; i < similarities.length; i++) {
+            if (similarities[i] < threshold) {
+                continue;
+            }
+            best.add(new Hit(i, similarities[i], score(scope, i, similarities[i], request, nowMillis)));
+            if (best.size() > request.limit()) {
+                best.poll();
+            }
+        }
+        List<Hit> hits = new ArrayList<>(best);
+        hits.sort(Comparator.comparingDouble(Hit::score).reversed());
+        return new Scored(threshold, hits);
+    }
+
+    static double threshold(double[] similarities, RecallRequest request) {
+        if (!request.adaptive() || similarities.length < ADAPTIVE_MIN_SCOPE) {
+            return request.minSimilarity();
+        }
+        double mean = 0;
+        for (double s : similarities) {
+            mean += s;
+        }
+        mean /= similarities.length;
+        double variance = 0;
+        for (double s : similarities) {
+            variance += (s - mean) * (s - mean);
+        }
+        double deviation = Math.sqrt(variance / similarities.length);
+        return Math.max(request.minSimilarity(), mean + ADAPTIVE_SIGMAS * deviation);
+    }
+
+    /** similarity + recency weight × 2^(−age / half-life) + importance weight × importance. */
+    private static double score(ScopeVectors scope, int i, double similarity, RecallRequest request, long nowMillis) {
+        double ageDays = Math.max(0, nowMillis - scope.createdMillis()[i]) / MILLIS_PER_DAY;
+        double recency = Math.pow(0.5, ageDays / request.halfLifeDays());
+        return similarity + request.recencyWeight() * recency + request.importanceWeight() * scope.importance()[i];
+    }
+}

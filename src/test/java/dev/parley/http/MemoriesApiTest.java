@@ -1,0 +1,230 @@
+package dev.parley.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.Parley;
+import dev.parley.config.Settings;
+import dev.parley.support.Api;
+import dev.parley.support.Fixtures;
+import dev.parley.support.TestDatabase;
+import dev.parley.support.TestServer;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+
+class MemoriesApiTest {
+    private static final int DIMS = 64;
+
+    private final Api api = TestServer.newApp();
+    private final String user = Fixtures.user(api, "u-" + System.nanoTime());
+    private final String character = Fixtures.character(api, "Mira");
+    private final String memories = "/v1/users/" + user + "/memories";
+
+    @Test
+    void a_memory_is_stored_read_changed_and_forgotten() {
+        JsonNode created = remember("Has a dog named Rex", vector(1, 0, 0), 0.9);
+        String id = created.get("id").asText();
+
+        JsonNode changed = api.patch("/v1/memories/" + id, Map.of("content", "Has two dogs, Rex and Nova")).json();
+        JsonNode listed = api.getOk(memories + "?character_id=" + character);
+        int deleted = api.delete("/v1/memories/" + id).status();
+
+        assertThat(created.get("dims").asInt()).isEqualTo(3);
+        assertThat(created.get("importance").asDouble()).isEqualTo(0.9, org.assertj.core.data.Offset.offset(1e-6));
+        assertThat(created.has("embedding")).isFalse();
+        assertThat(changed.get("content").asText()).isEqualTo("Has two dogs, Rex and Nova");
+        assertThat(changed.get("importance").asDouble()).isEqualTo(0.9, org.assertj.core.data.Offset.offset(1e-6));
+        assertThat(listed.get("memories")).extracting(m -> m.get("id").asText()).containsExactly(id);
+        assertThat(deleted).isEqualTo(204);
+        assertThat(api.get("/v1/memories/" + id).status()).isEqualTo(404);
+    }
+
+    @Test
+    void recall_returns_exactly_the_nearest_memories_in_a_large_scope() {
+        var random = new Random(7);
+        List<double[]> stored = new ArrayList<>();
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            double[] v = randomVector(random);
+            stored.add(v);
+            ids.add(remember("fact " + i, v, 0.5).get("id").asText());
+        }
+        double[] query = randomVector(random);
+
+        JsonNode result = recall(query, Map.of("limit", 10, "min_similarity", -1, "adaptive", false,
+                "recency_weight", 0, "importance_weight", 0));
+
+        List<String> expected = IntStream.range(0, stored.size()).boxed()
+                .sorted(Comparator.comparingDouble((Integer i) -> -cosine(stored.get(i), query)))
+                .limit(10).map(ids::get).toList();
+        assertThat(result.get("memories")).extracting(m -> m.get("memory").get("id").asText()).containsExactlyElementsOf(expected);
+        assertThat(result.get("considered").asInt()).isEqualTo(300);
+        assertThat(result.get("memories").get(0).get("similarity").asDouble())
+                .isCloseTo(cosine(stored.get(ids.indexOf(expected.getFirst())), query), org.assertj.core.data.Offset.offset(1e-5));
+    }
+
+    @Test
+    void the_adaptive_threshold_keeps_memories_that_stand_out_and_drops_the_background() {
+        var random = new Random(11);
+        double[] topic = randomVector(random);
+        List<String> relevant = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            relevant.add(remember("about the topic " + i, near(topic, random, 0.2), 0.5).get("id").asText());
+        }
+        for (int i = 0; i < 60; i++) {
+            remember("background " + i, randomVector(random), 0.5);
+        }
+
+        JsonNode adaptive = recall(topic, Map.of("limit", 10, "min_similarity", 0));
+        JsonNode fixed = recall(topic, Map.of("limit", 10, "min_similarity", 0, "adaptive", false));
+
+        assertThat(adaptive.get("memories")).extracting(m -> m.get("memory").get("id").asText())
+                .containsExactlyInAnyOrderElementsOf(relevant);
+        assertThat(adaptive.get("threshold").asDouble()).isGreaterThan(0);
+        assertThat(fixed.get("memories")).hasSizeGreaterThan(3);
+    }
+
+    @Test
+    void importance_breaks_a_tie_between_equally_similar_memories() {
+        String minor = remember("likes tea", vector(1, 0, 0), 0.1).get("id").asText();
+        String major = remember("is allergic to peanuts", vector(1, 0, 0), 1.0).get("id").asText();
+
+        JsonNode result = recall(new double[] {1, 0, 0}, Map.of("limit", 2));
+
+        assertThat(result.get("memories")).extracting(m -> m.get("memory").get("id").asText()).containsExactly(major, minor);
+        assertThat(result.get("memories").get(0).get("score").asDouble())
+                .isGreaterThan(result.get("memories").get(1).get("score").asDouble());
+    }
+
+    @Test
+    void a_write_through_another_instance_is_seen_by_the_next_recall() {
+        remember("lives in Lyon", vector(1, 0, 0), 0.5);
+        assertThat(recall(new double[] {0, 1, 0}, Map.of("adaptive", false)).get("memories")).isEmpty(); // vectors now held
+
+        var settings = Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PORT", "0", "PARLEY_HOST", "127.0.0.1"));
+        try (Parley other = Parley.start(settings, TestDatabase.get().target("parley_api"), false, Clock.systemUTC())) {
+            var elsewhere = new Api("http://127.0.0.1:" + other.port(), api.key());
+            elsewhere.postOk(201, memories, Map.of("character_id", character, "content", "plays the cello",
+                    "embedding", List.of(0.0, 1.0, 0.0)));
+            String first = recall(new double[] {1, 0, 0}, Map.of()).get("memories").get(0).get("memory").get("id").asText();
+            elsewhere.delete("/v1/memories/" + first);
+        }
+
+        JsonNode after = recall(new double[] {0, 1, 0}, Map.of("adaptive", false));
+        assertThat(after.get("memories")).extracting(m -> m.get("memory").get("content").asText()).containsExactly("plays the cello");
+        assertThat(after.get("considered").asInt()).isEqualTo(1);
+    }
+
+    @Test
+    void an_embedding_of_another_length_than_the_scopes_is_refused() {
+        remember("first", vector(1, 0, 0), 0.5);
+
+        var longer = api.post(memories, Map.of("character_id", character, "content", "x", "embedding", List.of(1.0, 0.0)));
+        var query = api.post(memories + "/recall", Map.of("character_id", character, "embedding", List.of(1.0, 0.0)));
+
+        assertThat(longer.status()).isEqualTo(400);
+        assertThat(longer.json().get("errors").get(0).get("field").asText()).isEqualTo("embedding");
+        assertThat(longer.json().get("detail").asText()).contains("2 dimensions").contains("have 3");
+        assertThat(query.status()).isEqualTo(400);
+        assertThat(api.getOk(memories + "?character_id=" + character).get("memories")).hasSize(1);
+    }
+
+    @Test
+    void bad_vectors_and_weights_are_named() {
+        Map<String, Object> zero = Map.of("character_id", character, "content", "x", "embedding", List.of(0.0, 0.0));
+        Map<String, Object> importance = Map.of("character_id", character, "content", "x", "importance", 1.5);
+        Map<String, Object> unknownCharacter = Map.of("character_id", "987654321", "content", "x");
+        Map<String, Object> noEmbedding = Map.of("character_id", character);
+
+        assertThat(fieldOf(api.post(memories, zero))).isEqualTo("embedding");
+        assertThat(fieldOf(api.post(memories, importance))).isEqualTo("importance");
+        assertThat(fieldOf(api.post(memories, unknownCharacter))).isEqualTo("character_id");
+        assertThat(fieldOf(api.post(memories + "/recall", noEmbedding))).isEqualTo("embedding");
+        assertThat(fieldOf(api.post(memories + "/recall", Map.of("character_id", character, "embedding", List.of(1.0), "limit", 0))))
+                .isEqualTo("limit");
+    }
+
+    @Test
+    void context_carries_the_recalled_memories_after_the_system_prompt() {
+        String mira = api.postOk(201, "/v1/characters", Map.of("name", "Mira", "system_prompt", "You are Mira.")).get("id").asText();
+        String conversation = Fixtures.conversation(api, user, mira);
+        Fixtures.say(api, conversation, "user", "hi");
+        api.postOk(201, memories, Map.of("character_id", mira, "content", "has a dog named Rex", "embedding", List.of(1.0, 0.0)));
+        api.postOk(201, memories, Map.of("character_id", mira, "content", "works night shifts", "embedding", List.of(0.0, 1.0)));
+
+        JsonNode byVector = api.postOk(200, "/v1/conversations/" + conversation + "/context",
+                Map.of("memory_embedding", List.of(0.9, 0.1), "memories", 1));
+        JsonNode byWords = api.getOk("/v1/conversations/" + conversation + "/context?memory_query=shift");
+        JsonNode without = api.getOk("/v1/conversations/" + conversation + "/context");
+
+        assertThat(byVector.get("memories")).extracting(m -> m.get("content").asText()).containsExactly("has a dog named Rex");
+        assertThat(byVector.get("messages").get(0).get("content").asText()).isEqualTo("You are Mira.");
+        assertThat(byVector.get("messages").get(1).get("role").asText()).isEqualTo("system");
+        assertThat(byVector.get("messages").get(1).get("content").asText()).contains("has a dog named Rex");
+        assertThat(byVector.get("messages").get(2).get("content").asText()).isEqualTo("hi");
+        assertThat(byWords.get("memories")).extracting(m -> m.get("content").asText()).containsExactly("works night shifts");
+        assertThat(without.get("memories")).isEmpty();
+        assertThat(without.get("messages")).hasSize(2);
+    }
+
+    private JsonNode remember(String content, double[] embedding, double importance) {
+        List<Double> values = new ArrayList<>();
+        for (double v : embedding) {
+            values.add(v);
+        }
+        return api.postOk(201, memories, Map.of("character_id", character, "content", content, "embedding", values,
+                "importance", importance));
+    }
+
+    private JsonNode recall(double[] query, Map<String, Object> options) {
+        Map<String, Object> body = new HashMap<>(options);
+        body.put("character_id", character);
+        body.put("embedding", java.util.Arrays.stream(query).boxed().toList());
+        return api.postOk(200, memories + "/recall", body);
+    }
+
+    private static String fieldOf(Api.Response response) {
+        assertThat(response.status()).as(response.toString()).isEqualTo(400);
+        return response.json().get("errors").get(0).get("field").asText();
+    }
+
+    private static double[] vector(double... values) {
+        return values;
+    }
+
+    private static double[] randomVector(Random random) {
+        double[] v = new double[DIMS];
+        for (int i = 0; i < DIMS; i++) {
+            v[i] = random.nextGaussian();
+        }
+        return v;
+    }
+
+    private static double[] near(double[] center, Random random, double noise) {
+        double norm = Math.sqrt(java.util.Arrays.stream(center).map(x -> x * x).sum());
+        double[] v = new double[center.length];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = center[i] / norm + noise * random.nextGaussian() / Math.sqrt(v.length);
+        }
+        return v;
+    }
+
+    private static double cosine(double[] a, double[] b) {
+        double dot = 0;
+        double na = 0;
+        double nb = 0;
+        for (int i = 0; i < a.length; i++) {
+            dot += a[i] * b[i];
+            na += a[i] * a[i];
+            nb += b[i] * b[i];
+        }
+        return dot / Math.sqrt(na * nb);
+    }
+}

@@ -1,0 +1,131 @@
+package dev.parley.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.support.Api;
+import dev.parley.support.Fixtures;
+import dev.parley.support.TestServer;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class SearchApiTest {
+    private final Api api = TestServer.newApp();
+    private final String character = Fixtures.character(api, "Sol");
+    private final String alice = Fixtures.user(api, "alice-" + System.nanoTime());
+    private final String bob = Fixtures.user(api, "bob-" + System.nanoTime());
+
+    @Test
+    void a_users_search_finds_stemmed_words_in_all_their_conversations_and_nobody_elses() {
+        String morning = Fixtures.conversation(api, alice, character);
+        String evening = Fixtures.conversation(api, alice, character);
+        String bobs = Fixtures.conversation(api, bob, character);
+        String ran = Fixtures.say(api, morning, "user", "I went running by the river today").get("id").asText();
+        String runs = Fixtures.say(api, evening, "assistant", "She runs every evening, she says").get("id").asText();
+        Fixtures.say(api, evening, "user", "Nothing about that here");
+        Fixtures.say(api, bobs, "user", "Bob is running too");
+
+        JsonNode hits = search("q=run&user_id=" + alice);
+
+        assertThat(ids(hits)).containsExactlyInAnyOrder(ran, runs);
+        assertThat(hits.get("hits").get(0).get("snippet").asText()).contains("<mark>");
+        assertThat(ids(search("q=run&conversation_id=" + morning))).containsExactly(ran);
+        assertThat(ids(search("q=run"))).hasSize(3); // the whole app
+    }
+
+    @Test
+    void relevance_puts_the_message_dense_with_the_words_first_and_pages_with_a_cursor() {
+        String conversation = Fixtures.conversation(api, alice, character);
+        String passing = Fixtures.say(api, conversation, "user", "the garden was nice, and later the weather turned").get("id").asText();
+        String dense = Fixtures.say(api, conversation, "user", "garden garden: my garden is my favourite garden").get("id").asText();
+        String third = Fixtures.say(api, conversation, "user", "a garden").get("id").asText();
+
+        JsonNode first = search("q=garden&user_id=" + alice + "&limit=2");
+        JsonNode second = search("q=garden&user_id=" + alice + "&limit=2&cursor=" + first.get("next_cursor").asText());
+
+        assertThat(ids(first).getFirst()).isEqualTo(dense);
+        List<String> all = new ArrayList<>(ids(first));
+        all.addAll(ids(second));
+        assertThat(all).containsExactlyInAnyOrder(passing, dense, third);
+        assertThat(second.get("next_cursor").isNull()).isTrue();
+    }
+
+    @Test
+    void recent_order_lists_newest_first_and_deleted_messages_are_never_found() {
+        String conversation = Fixtures.conversation(api, alice, character);
+        String older = Fixtures.say(api, conversation, "user", "pizza on friday").get("id").asText();
+        String gone = Fixtures.say(api, conversation, "user", "pizza again?").get("id").asText();
+        String newer = Fixtures.say(api, conversation, "assistant", "pizza is fine").get("id").asText();
+        api.delete("/v1/conversations/" + conversation + "/messages/" + gone);
+
+        JsonNode page = search("q=pizza&conversation_id=" + conversation + "&order=recent&limit=1");
+        JsonNode next = search("q=pizza&conversation_id=" + conversation + "&order=recent&limit=1&cursor="
+                + page.get("next_cursor").asText());
+
+        assertThat(ids(page)).containsExactly(newer);
+        assertThat(ids(next)).containsExactly(older);
+    }
+
+    @Test
+    void a_conversation_is_searched_in_its_own_language() {
+        String french = api.postOk(201, "/v1/conversations", Map.of("user_id", alice, "character_id", character,
+                "language", "french")).get("id").asText();
+        String said = Fixtures.say(api, french, "user", "Elle chantait au jardin").get("id").asText();
+
+        assertThat(api.getOk("/v1/conversations/" + french).get("language").asText()).isEqualTo("french");
+        assertThat(ids(search("q=" + "chanteront" + "&conversation_id=" + french))).containsExactly(said);
+        assertThat(ids(search("q=" + "chanteront" + "&user_id=" + alice))).isEmpty(); // parsed as english
+        assertThat(ids(search("q=" + "chanteront" + "&user_id=" + alice + "&language=french"))).containsExactly(said);
+    }
+
+    @Test
+    void memories_are_found_by_their_words() {
+        String path = "/v1/users/" + alice + "/memories";
+        String dog = api.postOk(201, path, Map.of("character_id", character, "content", "Adopted a dog called Rex")).get("id").asText();
+        api.postOk(201, path, Map.of("character_id", character, "content", "Prefers tea to coffee"));
+
+        JsonNode hits = search("memories", "q=dogs&user_id=" + alice);
+
+        assertThat(hits.get("hits")).extracting(h -> h.get("memory").get("id").asText()).containsExactly(dog);
+        assertThat(hits.get("hits").get(0).get("snippet").asText()).contains("<mark>dog</mark>");
+    }
+
+    @Test
+    void bad_search_input_is_named() {
+        assertThat(fieldOf(api.get("/v1/search/messages?user_id=" + alice))).isEqualTo("q");
+        assertThat(fieldOf(api.get("/v1/search/messages?q=x&order=random"))).isEqualTo("order");
+        assertThat(fieldOf(api.get("/v1/search/messages?q=x&language=klingon"))).isEqualTo("language");
+        assertThat(fieldOf(api.get("/v1/search/messages?q=x&cursor=bm90LWEtY3Vyc29y"))).isEqualTo("cursor");
+        assertThat(fieldOf(api.get("/v1/search/memories?q=x"))).isEqualTo("user_id");
+        assertThat(fieldOf(api.post("/v1/conversations", Map.of("user_id", alice, "character_id", character,
+                "language", "english'; --")))).isEqualTo("language");
+        assertThat(api.get("/v1/search/messages?q=" + encode("'\"():&|!<->*") + "&user_id=" + alice).status()).isEqualTo(200);
+    }
+
+    private JsonNode search(String query) {
+        return search("messages", query);
+    }
+
+    private JsonNode search(String what, String query) {
+        return api.getOk("/v1/search/" + what + "?" + query);
+    }
+
+    private static List<String> ids(JsonNode hits) {
+        List<String> ids = new ArrayList<>();
+        hits.get("hits").forEach(h -> ids.add(h.get("message_id").asText()));
+        return ids;
+    }
+
+    private static String fieldOf(Api.Response response) {
+        assertThat(response.status()).as(response.toString()).isEqualTo(400);
+        return response.json().get("errors").get(0).get("field").asText();
+    }
+
+    private static String encode(String text) {
+        return URLEncoder.encode(text, StandardCharsets.UTF_8);
+    }
+}

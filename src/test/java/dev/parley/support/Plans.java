@@ -1,0 +1,63 @@
+package dev.parley.support;
+
+import dev.parley.db.Query;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Arrays;
+import java.util.stream.Collectors;
+
+/** EXPLAIN for the plan tests: a named query with its arguments, as PostgreSQL would run it. */
+public final class Plans {
+    private final Connection connection;
+
+    public Plans(Connection connection) {
+        this.connection = connection;
+    }
+
+    /** The executed plan, with actual row counts and no timings. */
+    public String explain(Query query, Object... args) throws SQLException {
+        return run("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + query.sql(), args);
+    }
+
+    /** EXPLAIN without running the statement, for statements that write. */
+    public String explainPlanOnly(Query query, Object... args) throws SQLException {
+        return run("EXPLAIN (COSTS OFF) " + query.sql(), args);
+    }
+
+    /**
+     * The plan of a named prepared statement forced to its generic form, as pgjdbc's server-side
+     * prepared statements may get after five executions: the parameters are unknown at plan time.
+     */
+    public String explainGeneric(Query query, Object... args) throws SQLException {
+        String sql = query.sql();
+        for (int i = 1; sql.contains("?"); i++) {
+            sql = sql.replaceFirst("\\?", "\\$" + i);
+        }
+        String values = Arrays.stream(args).map(String::valueOf).collect(Collectors.joining(", "));
+        try (var s = connection.createStatement()) {
+            s.execute("SET plan_cache_mode = force_generic_plan");
+            s.execute("PREPARE generic AS " + sql);
+            try {
+                return run("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE generic(" + values + ")");
+            } finally {
+                s.execute("DEALLOCATE generic");
+                s.execute("RESET plan_cache_mode");
+            }
+        }
+    }
+
+    private String run(String sql, Object... args) throws SQLException {
+        try (var s = connection.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                s.setObject(i + 1, args[i]);
+            }
+            StringBuilder plan = new StringBuilder();
+            try (var rows = s.executeQuery()) {
+                while (rows.next()) {
+                    plan.append(rows.getString(1)).append('\n');
+                }
+            }
+            return plan.toString();
+        }
+    }
+}
