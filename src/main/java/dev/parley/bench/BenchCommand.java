@@ -60,6 +60,12 @@ public final class BenchCommand {
         @Option(names = "--characters", description = "Default: users / 100 (at least 20).")
         String characters;
 
+        @Option(names = "--memories", description = "Memories with embeddings, spread over conversations by size; default: messages / 50.")
+        String memories;
+
+        @Option(names = "--dims", defaultValue = "768", description = "Embedding dimensions (default 768).")
+        int dims;
+
         @Option(names = "--months", defaultValue = "12", description = "Months of history, one partition each (default 12).")
         int months;
 
@@ -71,12 +77,15 @@ public final class BenchCommand {
             PrintWriter out = spec.commandLine().getOut();
             PrintWriter err = spec.commandLine().getErr();
             DatasetSpec dataset = DatasetSpec.of(DatasetSpec.count(messages), optionalCount(conversations),
-                    optionalCount(users), optionalCount(characters), months, seed, Instant.now());
+                    optionalCount(users), optionalCount(characters), memories == null ? null : DatasetSpec.count(memories),
+                    dims, months, seed, Instant.now());
             return withDatabase(where.settings(), 4, (db, target) -> {
                 new Migrations(db.dataSource()).migrate();
-                out.printf("loading %s messages in %s conversations of %s users with %s characters over %d months (seed %d)%n",
+                out.printf("loading %s messages in %s conversations of %s users with %s characters over %d months, "
+                                + "%s memories of %d dimensions (seed %d)%n",
                         DatasetSpec.human(dataset.messages()), DatasetSpec.human(dataset.conversations()),
-                        DatasetSpec.human(dataset.users()), DatasetSpec.human(dataset.characters()), dataset.months(), dataset.seed());
+                        DatasetSpec.human(dataset.users()), DatasetSpec.human(dataset.characters()), dataset.months(),
+                        DatasetSpec.human(dataset.memories()), dataset.dims(), dataset.seed());
                 out.flush();
                 var loaded = new DatasetLoader(db, err).load(dataset);
                 out.printf("loaded in %s: %.0f messages/s through COPY (app '%s', id %d)%n",
@@ -102,7 +111,7 @@ public final class BenchCommand {
         @Option(names = "--url", description = "A running Parley on the same database; default: start one in this process.")
         URI url;
 
-        @Option(names = "--mix", defaultValue = "chat", description = "Workload: chat (default), read, write, or one operation: inbox, history, context, append, read, browse.")
+        @Option(names = "--mix", defaultValue = "chat", description = "Workload: chat (default), read, write, or one operation: inbox, history, context, append, read, browse, search, recall.")
         String mix;
 
         @Option(names = "--concurrency", defaultValue = "32", description = "Concurrent clients (default 32).")
@@ -151,7 +160,8 @@ public final class BenchCommand {
                 List<Workload.Result> results = new ArrayList<>();
                 results.add(measureHttp(db, target, appId, population, plan, out));
                 for (String other : compare) {
-                    try (Target t = other.equals("raw") ? new ServiceTarget(db, appId, 2) : new NaiveTarget(db, appId)) {
+                    try (Target t = other.equals("raw") ? new ServiceTarget(db, appId, 2, population.dims())
+                            : new NaiveTarget(db, appId, population.dims())) {
                         out.println("measuring " + t.name() + " ...");
                         out.flush();
                         results.add(Workload.run(t, population, plan));
@@ -175,7 +185,7 @@ public final class BenchCommand {
                 inProcess = Parley.start(serverSettings, target, false, Clock.systemUTC());
                 base = URI.create("http://127.0.0.1:" + inProcess.port());
             }
-            try (Target http = new HttpTarget(base, key)) {
+            try (Target http = new HttpTarget(base, key, population.dims())) {
                 out.println("measuring parley over HTTP at " + base + " ...");
                 out.flush();
                 return Workload.run(http, population, plan);

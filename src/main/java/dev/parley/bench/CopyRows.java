@@ -57,6 +57,15 @@ final class CopyRows implements AutoCloseable {
         return raw(escaped == null ? value : escaped.toString());
     }
 
+    /** A bytea value, in its hex form ({@code \\x...} once escaped for the text format). */
+    CopyRows add(byte[] value) {
+        StringBuilder hex = new StringBuilder(3 + value.length * 2).append("\\\\x");
+        for (byte b : value) {
+            hex.append(Character.forDigit((b >> 4) & 0xF, 16)).append(Character.forDigit(b & 0xF, 16));
+        }
+        return raw(hex.toString());
+    }
+
     CopyRows addNull() {
         return raw("\\N");
     }

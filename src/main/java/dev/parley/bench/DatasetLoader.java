@@ -38,6 +38,10 @@ public final class DatasetLoader {
     static final Query FIRST_ID = new Query("bench.first_ids", """
             SELECT (SELECT min(character_id) FROM characters WHERE app_id = ?), (SELECT min(user_id) FROM users WHERE app_id = ?)""");
 
+    static final Query SCOPES = new Query("bench.memory_scopes", """
+            INSERT INTO memory_scopes (app_id, user_id, character_id, dims)
+            SELECT DISTINCT app_id, user_id, character_id, ? FROM memories WHERE app_id = ?""");
+
     private final Database database;
     private final PrintWriter err;
 
@@ -70,9 +74,16 @@ public final class DatasetLoader {
         var progress = new Progress(err, "messages", spec.messages());
         copy(c -> messages(c, appId, spec, plans, firsts[0], firsts[1], progress));
         double rate = progress.finish(spec.messages());
+        if (spec.memories() > 0) {
+            var remembered = new Progress(err, "memories", spec.memories());
+            copy(c -> memories(c, appId, spec, plans, firsts[0], firsts[1], remembered));
+            remembered.finish(spec.memories());
+            database.read(h -> h.execute(SCOPES, spec.dims(), appId));
+        }
         err.println("analyzing ...");
         err.flush();
-        database.read(h -> h.execute(new Query("bench.analyze", "VACUUM (ANALYZE) characters, users, conversations, conversation_members, messages")));
+        database.read(h -> h.execute(new Query("bench.analyze", """
+                VACUUM (ANALYZE) characters, users, conversations, conversation_members, messages, memories, memory_scopes""")));
         return new Loaded(appId, spec, Duration.ofNanos(System.nanoTime() - started), rate);
     }
 
@@ -262,6 +273,36 @@ public final class DatasetLoader {
                     rows.endRow();
                 }
                 written += plan.messages();
+                progress.update(written);
+            }
+        }
+    }
+
+    /**
+     * Memories of each conversation's user held by its lead character, in proportion to the
+     * conversation's size; each conversation dwells on a few topics, so its memories cluster.
+     */
+    private static void memories(Connection c, long appId, DatasetSpec spec, Plan[] plans, long firstCharacter,
+                                 long firstUser, Progress progress) throws SQLException {
+        long written = 0;
+        long messagesSoFar = 0;
+        try (var rows = new CopyRows(c, """
+                memories (app_id, user_id, character_id, importance, created_at, updated_at, content, embedding)""")) {
+            for (int i = 0; i < plans.length; i++) {
+                Plan plan = plans[i];
+                messagesSoFar += plan.messages();
+                long upTo = spec.memories() * messagesSoFar / spec.messages();
+                var random = new SplittableRandom(spec.seed() ^ (i * 0xD1B54A32D192ED03L) ^ 0x5EEDL);
+                int firstTopic = random.nextInt(Topics.COUNT);
+                for (; written < upTo; written++) {
+                    String at = Instant.ofEpochMilli(plan.startMillis()
+                            + (long) (random.nextDouble() * (plan.endMillis() - plan.startMillis()))).toString();
+                    rows.add(appId).add(firstUser + plan.user()).add(firstCharacter + plan.character())
+                            .add(String.valueOf(random.nextInt(101) / 100.0)).add(at).add(at)
+                            .add("Remembers: " + TextGenerator.message(random, "user"))
+                            .add(Topics.memory(random, (firstTopic + random.nextInt(4)) % Topics.COUNT, spec.dims()));
+                    rows.endRow();
+                }
                 progress.update(written);
             }
         }

@@ -7,22 +7,29 @@ import java.util.Locale;
 /**
  * The shape of a generated dataset. Anything not given is derived from the message count the way
  * AI-companion apps look: about 40 messages per conversation, 5 conversations per user, a character
- * for every 100 users. {@code now} is the day the history ends, so a seed always gives the same data.
+ * for every 100 users, a memory for every 50 messages with a 768-dimension embedding. {@code now} is
+ * the day the history ends, so a seed always gives the same data.
  */
-public record DatasetSpec(long messages, int conversations, int users, int characters, int months, long seed, Instant now) {
+public record DatasetSpec(long messages, int conversations, int users, int characters, long memories, int dims,
+                          int months, long seed, Instant now) {
+    public static final int DEFAULT_DIMS = 768;
 
-    public static DatasetSpec of(long messages, Integer conversations, Integer users, Integer characters, int months,
-                                 long seed, Instant now) {
+    public static DatasetSpec of(long messages, Integer conversations, Integer users, Integer characters, Long memories,
+                                 int dims, int months, long seed, Instant now) {
         int c = conversations != null ? conversations : (int) Math.max(10, Math.min(Integer.MAX_VALUE, messages / 40));
         int u = users != null ? users : Math.max(2, c / 5);
         int ch = characters != null ? characters : Math.max(20, u / 100);
         if (messages < c) {
             throw new IllegalArgumentException("--messages (" + messages + ") must be at least the number of conversations (" + c + ")");
         }
+        long m = memories != null ? memories : messages / 50;
+        if (dims < 1 || dims > dev.parley.memory.Embedding.MAX_DIMS) {
+            throw new IllegalArgumentException("--dims must be between 1 and " + dev.parley.memory.Embedding.MAX_DIMS + ", got " + dims);
+        }
         if (months < 1 || months > 120) {
             throw new IllegalArgumentException("--months must be between 1 and 120, got " + months);
         }
-        return new DatasetSpec(messages, c, u, ch, months, seed, now.truncatedTo(ChronoUnit.DAYS));
+        return new DatasetSpec(messages, c, u, ch, m, dims, months, seed, now.truncatedTo(ChronoUnit.DAYS));
     }
 
     /** Parses counts such as 20000, 250k, 10M, 1.5M. */

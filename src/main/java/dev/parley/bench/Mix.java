@@ -4,7 +4,10 @@ import java.util.EnumMap;
 import java.util.Map;
 import java.util.SplittableRandom;
 
-/** Operation weights. "chat" is a session: open the app (inbox), open a conversation (history, context), talk. */
+/**
+ * Operation weights. "chat" is a session: open the app (inbox), open a conversation (history,
+ * context with memories), talk; now and then search the messages or look up what a character remembers.
+ */
 final class Mix {
     private final Operation[] wheel;
 
@@ -19,11 +22,13 @@ final class Mix {
         switch (name) {
             case "chat" -> {
                 weights.put(Operation.INBOX, 15);
-                weights.put(Operation.HISTORY, 30);
+                weights.put(Operation.HISTORY, 28);
                 weights.put(Operation.CONTEXT, 15);
                 weights.put(Operation.APPEND, 25);
                 weights.put(Operation.READ, 10);
-                weights.put(Operation.BROWSE, 5);
+                weights.put(Operation.BROWSE, 3);
+                weights.put(Operation.SEARCH, 3);
+                weights.put(Operation.RECALL, 1);
             }
             case "read" -> {
                 weights.put(Operation.INBOX, 30);

@@ -4,8 +4,12 @@ import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Ids;
 import dev.parley.db.Query;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -14,7 +18,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * same data: OFFSET pagination with a COUNT(*) for the page count, ORDER BY created_at with no id
  * bound (so every partition is searched), an N+1 inbox that asks each conversation for its last
  * message and counts its unread rows, JSON filtered with ->> (no index can serve it), the character
- * and user read again on every turn (no cache), and one transaction per appended message.
+ * and user read again on every turn (no cache), one transaction per appended message, search as
+ * {@code ILIKE '%word%'} over the user's conversations, and memories recalled by reading every
+ * embedding of the scope from the database and comparing them one by one, every time (no cache).
  */
 final class NaiveTarget implements Target {
     static final Query CONVERSATIONS_OF_USER = new Query("naive.conversations_of_user", """
@@ -55,14 +61,29 @@ final class NaiveTarget implements Target {
     static final Query COUNT_CHARACTERS = new Query("naive.count_characters_by_energy", """
             SELECT count(*) FROM characters WHERE app_id = ? AND traits ->> 'energy' = ?""");
 
+    static final Query SEARCH = new Query("naive.search_like", """
+            SELECT m.message_id, m.content FROM messages m
+              JOIN conversations c ON c.app_id = m.app_id AND c.conversation_id = m.conversation_id
+             WHERE c.app_id = ? AND c.user_id = ? AND m.content ILIKE ?
+             ORDER BY m.created_at DESC LIMIT 20""");
+    static final Query SCOPE = new Query("naive.memories_of_scope", """
+            SELECT memory_id, content, embedding FROM memories
+             WHERE app_id = ? AND user_id = ? AND character_id = ? AND embedding IS NOT NULL""");
+
+    private record Memory(long id, String content, double similarity) {
+    }
+
     private final Database database;
     private final long appId;
+    private final int dims;
     private final Ids ids = new Ids(Clock.systemUTC());
     private final AtomicLong sent = new AtomicLong();
 
-    NaiveTarget(Database database, long appId) {
+    /** {@code dims}: the dataset's embedding length, 0 when it has no memories (context then skips them). */
+    NaiveTarget(Database database, long appId, int dims) {
         this.database = database;
         this.appId = appId;
+        this.dims = dims;
     }
 
     @Override
@@ -84,7 +105,8 @@ final class NaiveTarget implements Target {
                             appId, pick.conversationId()).orElseThrow();
                     h.first(CHARACTER, row -> row.getString(1), appId, conversation[1]);
                     h.first(USER, row -> row.getString(1), appId, conversation[0]);
-                    return h.list(PAGE, row -> row.getLong(1), appId, pick.conversationId(), 20, 0);
+                    List<Long> page = h.list(PAGE, row -> row.getLong(1), appId, pick.conversationId(), 20, 0);
+                    return dims == 0 ? page : recall(h, pick, 5);
                 });
                 case APPEND -> database.inTransaction(h -> append(h, pick));
                 case READ -> database.read(h -> {
@@ -96,8 +118,25 @@ final class NaiveTarget implements Target {
                     h.first(COUNT_CHARACTERS, row -> row.getLong(1), appId, pick.energy());
                     return h.list(CHARACTERS_BY_ENERGY, row -> row.getLong(1), appId, pick.energy());
                 });
+                case SEARCH -> database.read(h -> h.list(SEARCH, row -> row.getLong(1), appId, pick.userId(),
+                        "%" + pick.term() + "%"));
+                case RECALL -> database.read(h -> recall(h, pick, 10));
             }
         };
+    }
+
+    /** Every embedding of the scope read and compared with the query, the best {@code limit} kept. */
+    private List<Memory> recall(Handle h, Population.Pick pick, int limit) throws SQLException {
+        float[] query = Topics.topic(pick.topic(), Math.max(1, dims));
+        List<Memory> scored = h.list(SCOPE, row -> {
+            FloatBuffer vector = ByteBuffer.wrap(row.getBytes(3)).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+            double dot = 0;
+            for (int i = 0; i < query.length && i < vector.limit(); i++) {
+                dot += query[i] * vector.get(i);
+            }
+            return new Memory(row.getLong(1), row.getString(2), dot);
+        }, appId, pick.userId(), pick.characterId());
+        return scored.stream().sorted(Comparator.comparingDouble(Memory::similarity).reversed()).limit(limit).toList();
     }
 
     /** One query for the page, then two per conversation: the N+1 the seeds describe. */

@@ -4,10 +4,12 @@ package dev.parley.bench;
 public enum Operation {
     INBOX("inbox page (20)"),
     HISTORY("history, last 50"),
-    CONTEXT("context (profile + 20 messages)"),
+    CONTEXT("context (profile + 20 messages + 5 memories)"),
     APPEND("append one message"),
     READ("mark read"),
-    BROWSE("characters by trait");
+    BROWSE("characters by trait"),
+    SEARCH("search a user's messages"),
+    RECALL("memory recall, top 10");
 
     final String label;
 

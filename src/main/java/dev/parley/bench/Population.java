@@ -22,12 +22,17 @@ final class Population {
     private final long[] characters;
     private final long[] lastMessages;
     private final double[] cumulative;
+    private final int dims;
 
-    /** The entities one operation works on. */
-    record Pick(long conversationId, long userId, long characterId, long messageId, String energy) {
+    /** The entities one operation works on; {@code term} is a word to search for, {@code topic} what to recall. */
+    record Pick(long conversationId, long userId, long characterId, long messageId, String energy, String term, int topic) {
     }
 
-    private Population(List<long[]> rows) {
+    static final Query DIMS = new Query("bench.memory_dims", """
+            SELECT coalesce(max(dims), 0) FROM memory_scopes WHERE app_id = ?""");
+
+    private Population(List<long[]> rows, int dims) {
+        this.dims = dims;
         int n = rows.size();
         conversations = new long[n];
         users = new long[n];
@@ -55,15 +60,25 @@ final class Population {
         if (rows.isEmpty()) {
             throw new IllegalStateException("the bench app has no conversations: run 'parley bench load' first");
         }
-        return new Population(new ArrayList<>(rows));
+        int dims = database.read(h -> h.first(DIMS, row -> row.getInt(1), appId)).orElse(0);
+        return new Population(new ArrayList<>(rows), dims);
     }
 
     private static final String[] ENERGIES = {"calm", "playful", "intense", "shy", "bold"};
+    // Content words of TextGenerator's vocabulary: what users look for in their chats.
+    private static final String[] TERMS = {"star", "moon", "dream", "music", "movie", "book", "ocean", "forest",
+            "mountain", "rain", "cat", "dog", "coffee", "travel", "dance", "lesson", "family", "weekend"};
 
     Pick pick(SplittableRandom random) {
         int at = Arrays.binarySearch(cumulative, random.nextDouble());
         int i = Math.min(conversations.length - 1, at >= 0 ? at : -at - 1);
-        return new Pick(conversations[i], users[i], characters[i], lastMessages[i], ENERGIES[random.nextInt(ENERGIES.length)]);
+        return new Pick(conversations[i], users[i], characters[i], lastMessages[i], ENERGIES[random.nextInt(ENERGIES.length)],
+                TERMS[random.nextInt(TERMS.length)], random.nextInt(Topics.COUNT));
+    }
+
+    /** The embedding length of the dataset's memories; 0 when it has none. */
+    int dims() {
+        return dims;
     }
 
     int size() {

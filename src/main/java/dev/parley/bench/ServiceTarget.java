@@ -10,6 +10,9 @@ import dev.parley.chat.ReadMarkers;
 import dev.parley.db.Database;
 import dev.parley.db.Ids;
 import dev.parley.json.Json;
+import dev.parley.memory.Recall;
+import dev.parley.memory.RecallRequest;
+import dev.parley.search.MessageSearch;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.util.List;
@@ -28,10 +31,17 @@ final class ServiceTarget implements Target {
     private final ReadMarkers readMarkers;
     private final Characters characters;
     private final GroupCommit appends;
+    private final MessageSearch search;
+    private final Recall recall;
+    private final int dims;
     private final AtomicLong sent = new AtomicLong();
 
-    ServiceTarget(Database database, long appId, int appendWriters) {
+    /** {@code dims}: the dataset's embedding length, 0 when it has no memories (context then skips them). */
+    ServiceTarget(Database database, long appId, int appendWriters, int dims) {
         this.appId = appId;
+        this.dims = dims;
+        this.search = new MessageSearch(database);
+        this.recall = new Recall(database, Clock.systemUTC(), 256L << 20, new SimpleMeterRegistry());
         this.inbox = new Inbox(database);
         this.log = new MessageLog(database, Clock.systemUTC());
         this.context = new ChatContext(database, Clock.systemUTC());
@@ -51,13 +61,26 @@ final class ServiceTarget implements Target {
             switch (operation) {
                 case INBOX -> inbox.page(appId, pick.userId(), Inbox.Position.START, 20);
                 case HISTORY -> log.history(appId, pick.conversationId(), new MessageLog.Position.Latest(), 50);
-                case CONTEXT -> context.build(appId, pick.conversationId(), null, 20);
+                case CONTEXT -> {
+                    var built = context.build(appId, pick.conversationId(), null, 20);
+                    if (dims > 0) {
+                        built.withMemories(recall(pick, 5).remembered());
+                    }
+                }
                 case APPEND -> appends.append(appId, pick.conversationId(), List.of(new NewMessage("user",
                         "bench message " + sent.incrementAndGet() + " about the stars tonight", null, null, null, null, null)));
                 case READ -> readMarkers.markRead(appId, pick.conversationId(), pick.messageId(), null);
                 case BROWSE -> characters.list(appId, 0, Json.MAPPER.valueToTree(Map.of("energy", pick.energy())), null, 20);
+                case SEARCH -> search.search(appId, new MessageSearch.Scope.User(pick.userId()), pick.term(), null,
+                        MessageSearch.Order.RELEVANCE, MessageSearch.After.START, 20);
+                case RECALL -> recall(pick, 10);
             }
         };
+    }
+
+    private Recall.Result recall(Population.Pick pick, int limit) {
+        float[] query = Topics.topic(pick.topic(), Math.max(1, dims));
+        return recall.recall(appId, pick.userId(), pick.characterId(), RecallRequest.of(query, limit), "embedding");
     }
 
     @Override

@@ -28,7 +28,7 @@ final class TextGenerator {
             case "system" -> 25;
             default -> 12;
         };
-        int words = (int) Math.max(1, Math.min(2000, Math.round(median * Math.exp(0.6 * gaussian(random)))));
+        int words = (int) Math.max(1, Math.min(2000, Math.round(median * Math.exp(0.6 * Topics.gaussian(random)))));
         StringBuilder text = new StringBuilder(words * 6);
         for (int i = 0; i < words; i++) {
             String word = WORDS[random.nextInt(WORDS.length)];
@@ -48,9 +48,4 @@ final class TextGenerator {
         return WORDS[random.nextInt(WORDS.length)];
     }
 
-    private static double gaussian(SplittableRandom random) {
-        double u = 1.0 - random.nextDouble();
-        double v = random.nextDouble();
-        return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-    }
 }

@@ -135,8 +135,8 @@ final class ConversationHandlers {
         long userId = built.user().id();
         long characterId = built.character().id();
         if (embedding != null) {
-            return built.withMemories(recall.recall(appId, userId, characterId, RecallRequest.of(embedding, count), "memory_embedding").memories()
-                    .stream().map(r -> new ChatContext.Remembered(r.memory().id(), r.memory().content(), r.score())).toList());
+            return built.withMemories(recall.recall(appId, userId, characterId, RecallRequest.of(embedding, count),
+                    "memory_embedding").remembered());
         }
         if (query != null && !query.isBlank()) {
             return built.withMemories(memories.search(appId, userId, characterId, query, Languages.DEFAULT, count).stream()

@@ -2,6 +2,7 @@ package dev.parley.memory;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.parley.chat.ChatContext;
 import dev.parley.chat.InvalidInput;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
@@ -39,6 +40,10 @@ public final class Recall {
 
     /** The memories recalled, best first; {@code threshold} is the similarity they had to reach. */
     public record Result(double threshold, int considered, List<Recalled> memories) {
+        /** The memories as the next LLM call's context lists them, scored. */
+        public List<ChatContext.Remembered> remembered() {
+            return memories.stream().map(r -> new ChatContext.Remembered(r.memory().id(), r.memory().content(), r.score())).toList();
+        }
     }
 
     private record Scope(long appId, long userId, long characterId) {

@@ -7,6 +7,8 @@ import dev.parley.apps.ApiKeys;
 import dev.parley.config.Settings;
 import dev.parley.db.Database;
 import dev.parley.db.Query;
+import dev.parley.memory.Recall;
+import dev.parley.memory.RecallRequest;
 import dev.parley.support.TestDatabase;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -28,17 +30,19 @@ class BenchTest {
         var target = TestDatabase.get().migrated("parley_bench_run");
         try (Database db = TestDatabase.pool(target, 8)) {
             var loaded = new DatasetLoader(db, new PrintWriter(new StringWriter())).load(
-                    DatasetSpec.of(20_000, null, null, null, 6, 42, DAY));
+                    DatasetSpec.of(20_000, null, null, null, null, 32, 6, 42, DAY));
             Population population = Population.load(db, loaded.appId());
             var plan = new Workload.Plan("chat", 4, Duration.ofMillis(300), Duration.ofSeconds(2), 0, 1);
             List<Workload.Result> results = new ArrayList<>();
             Settings settings = Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PORT", "0", "PARLEY_POOL_SIZE", "4"));
             try (Parley parley = Parley.start(settings, target, false, Clock.systemUTC());
                  var http = new HttpTarget(URI.create("http://127.0.0.1:" + parley.port()),
-                         new ApiKeys(db, com.github.benmanes.caffeine.cache.Ticker.systemTicker()).issue(loaded.appId()))) {
+                         new ApiKeys(db, com.github.benmanes.caffeine.cache.Ticker.systemTicker()).issue(loaded.appId()),
+                         population.dims())) {
                 results.add(Workload.run(http, population, plan));
             }
-            try (var raw = new ServiceTarget(db, loaded.appId(), 1); var naive = new NaiveTarget(db, loaded.appId())) {
+            try (var raw = new ServiceTarget(db, loaded.appId(), 1, population.dims());
+                 var naive = new NaiveTarget(db, loaded.appId(), population.dims())) {
                 results.add(Workload.run(raw, population, plan));
                 results.add(Workload.run(naive, population, plan));
             }
@@ -68,19 +72,19 @@ class BenchTest {
 
     @Test
     void the_same_seed_and_day_give_the_same_dataset() {
-        var spec = DatasetSpec.of(5_000, null, null, null, 3, 9, DAY);
+        var spec = DatasetSpec.of(5_000, null, null, null, null, 32, 3, 9, DAY);
         String first = fingerprint("parley_bench_a", spec);
         String second = fingerprint("parley_bench_b", spec);
 
         assertThat(first).isEqualTo(second);
-        assertThat(fingerprint("parley_bench_c", DatasetSpec.of(5_000, null, null, null, 3, 10, DAY))).isNotEqualTo(first);
+        assertThat(fingerprint("parley_bench_c", DatasetSpec.of(5_000, null, null, null, null, 32, 3, 10, DAY))).isNotEqualTo(first);
     }
 
     @Test
     void the_dataset_is_skewed_spread_over_months_and_consistent() {
         var target = TestDatabase.get().migrated("parley_bench_shape");
         try (Database db = TestDatabase.pool(target, 2)) {
-            var spec = DatasetSpec.of(30_000, null, null, null, 6, 42, DAY);
+            var spec = DatasetSpec.of(30_000, null, null, null, null, 32, 6, 42, DAY);
             new DatasetLoader(db, new PrintWriter(new StringWriter())).load(spec);
             long messages = count(db, "SELECT count(*) FROM messages");
             long partitions = count(db, "SELECT count(DISTINCT tableoid) FROM messages");
@@ -96,7 +100,34 @@ class BenchTest {
             assertThat(topUserConversations).as("a few users carry most conversations")
                     .isGreaterThan(10L * spec.conversations() / spec.users());
             assertThat(inconsistent).as("conversation pointers agree with their messages").isZero();
+            assertMemoriesCluster(db, spec);
         }
+    }
+
+    /** Every memory has an embedding of the spec's length and a scope row; a memory's neighbours share its topic. */
+    private static void assertMemoriesCluster(Database db, DatasetSpec spec) {
+        long memories = count(db, "SELECT count(*) FROM memories");
+        long wrongLength = count(db, "SELECT count(*) FROM memories WHERE octet_length(embedding) <> 4 * " + spec.dims());
+        long unscoped = count(db, """
+                SELECT count(*) FROM memories m WHERE NOT EXISTS (SELECT 1 FROM memory_scopes s
+                 WHERE s.app_id = m.app_id AND s.user_id = m.user_id AND s.character_id = m.character_id)""");
+        long[] largest = db.read(h -> h.first(new Query("test.largest_scope", """
+                SELECT app_id, user_id, character_id, min(memory_id) FROM memories
+                 GROUP BY 1, 2, 3 ORDER BY count(*) DESC LIMIT 1"""),
+                r -> new long[] {r.getLong(1), r.getLong(2), r.getLong(3), r.getLong(4)})).orElseThrow();
+        byte[] first = db.read(h -> h.first(new Query("test.embedding", "SELECT embedding FROM memories WHERE memory_id = ?"),
+                r -> r.getBytes(1), largest[3])).orElseThrow();
+        float[] query = new float[spec.dims()];
+        java.nio.ByteBuffer.wrap(first).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(query);
+        var recalled = new Recall(db, Clock.systemUTC(), 1 << 20, new io.micrometer.core.instrument.simple.SimpleMeterRegistry())
+                .recall(largest[0], largest[1], largest[2], RecallRequest.of(query, 10), "embedding");
+
+        assertThat(memories).isEqualTo(spec.memories());
+        assertThat(wrongLength).isZero();
+        assertThat(unscoped).isZero();
+        assertThat(recalled.memories().getFirst().memory().id()).isEqualTo(largest[3]);
+        assertThat(recalled.memories()).as("memories on the same topic stand out from the scope's others").hasSizeGreaterThan(1);
+        assertThat(recalled.memories().get(1).similarity()).isGreaterThan(0.4);
     }
 
     @Test
