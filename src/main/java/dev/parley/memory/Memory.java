@@ -10,7 +10,7 @@ public record Memory(
         @JsonFormat(shape = JsonFormat.Shape.STRING) long userId,
         @JsonFormat(shape = JsonFormat.Shape.STRING) long characterId,
         String content,
-        double importance,
+        float importance,
         String language,
         JsonNode metadata,
         Integer dims,
