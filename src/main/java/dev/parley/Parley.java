@@ -70,7 +70,7 @@ public final class Parley implements AutoCloseable {
                     new Conversations(database, ids), new MessageLog(database, clock), appends, new Inbox(database),
                     new ReadMarkers(database), new ChatContext(database, clock), new Stats(database),
                     new Memories(database), new Recall(database, clock, settings.recallCacheBytes(), registry),
-                    new MessageSearch(database), Languages.load(database),
+                    new MessageSearch(database, clock), Languages.load(database),
                     new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), registry);
             var http = HttpServer.start(services, settings.host(), settings.port(), settings.maxBodyBytes());
             return new Parley(database, new Apps(database, apiKeys), maintenance, appends, http);

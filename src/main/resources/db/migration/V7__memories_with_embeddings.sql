@@ -27,8 +27,15 @@ ALTER TABLE memories ALTER COLUMN embedding SET STORAGE EXTERNAL;
 -- also serves the foreign key to users
 CREATE INDEX memories_scope_idx ON memories (app_id, user_id, character_id, memory_id);
 
--- query search.memories: words in one user's memories
-CREATE INDEX memories_search_idx ON memories USING gin (user_id, to_tsvector(language, content));
+-- What a memory can be found by: its words, and its user and character as tokens no text produces
+-- (see parley_message_words in V6).
+CREATE FUNCTION parley_memory_words(language regconfig, content text, user_id bigint, character_id bigint)
+    RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN to_tsvector(language, content) || array_to_tsvector(ARRAY['~u:' || user_id::text, '~h:' || character_id::text]);
+
+-- query search.memories, search.memories_of_character: words in one user's memories
+CREATE INDEX memories_search_idx ON memories USING gin (parley_memory_words(language, content, user_id, character_id));
 
 -- One row per (user, character) that has memories. Its version moves on every write to them, so
 -- any instance can tell with one index lookup whether the vectors it holds in memory are current;

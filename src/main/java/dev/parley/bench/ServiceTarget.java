@@ -40,7 +40,7 @@ final class ServiceTarget implements Target {
     ServiceTarget(Database database, long appId, int appendWriters, int dims) {
         this.appId = appId;
         this.dims = dims;
-        this.search = new MessageSearch(database);
+        this.search = new MessageSearch(database, Clock.systemUTC());
         this.recall = new Recall(database, Clock.systemUTC(), 256L << 20, new SimpleMeterRegistry());
         this.inbox = new Inbox(database);
         this.log = new MessageLog(database, Clock.systemUTC());

@@ -72,14 +72,17 @@ public final class Memories {
             SELECT hit.*, ts_headline(hit.language::regconfig, hit.content, websearch_to_tsquery(?::regconfig, ?), '%s') AS snippet
               FROM (SELECT %s, ts_rank_cd(to_tsvector(language, content), websearch_to_tsquery(?::regconfig, ?)) AS rank
                       FROM memories
-                     WHERE user_id = ? AND to_tsvector(language, content) @@ websearch_to_tsquery(?::regconfig, ?)
-                       AND app_id = ? %s
+                     WHERE parley_memory_words(language, content, user_id, character_id)
+                           @@ (websearch_to_tsquery(?::regconfig, ?) && ?::tsquery)
+                       AND numnode(websearch_to_tsquery(?::regconfig, ?)) > 0
+                       AND app_id = ? AND user_id = ? %s
                      ORDER BY rank DESC, memory_id DESC
                      LIMIT ?) hit
              ORDER BY hit.rank DESC, hit.memory_id DESC""";
-    static final Query SEARCH_USER = new Query("search.memories", SEARCH.formatted(MessageSearch.HEADLINE, COLUMNS, ""));
+    static final Query SEARCH_USER = new Query("search.memories", SEARCH.formatted(MessageSearch.HEADLINE, COLUMNS, ""))
+            .plannedEachTime();
     static final Query SEARCH_CHARACTER = new Query("search.memories_of_character",
-            SEARCH.formatted(MessageSearch.HEADLINE, COLUMNS, "AND character_id = ?"));
+            SEARCH.formatted(MessageSearch.HEADLINE, COLUMNS, "AND character_id = ?")).plannedEachTime();
 
     /** A memory whose words match a search, with its rank and a highlighted snippet. */
     public record Found(Memory memory, float rank, String snippet) {
@@ -148,9 +151,11 @@ public final class Memories {
             requireUser(h, appId, userId);
             RowMapper<Found> found = row -> new Found(ROW.map(row), row.getFloat("rank"), row.getString("snippet"));
             return characterId == null
-                    ? h.list(SEARCH_USER, found, language, text, language, text, userId, language, text, appId, limit)
-                    : h.list(SEARCH_CHARACTER, found, language, text, language, text, userId, language, text, appId,
-                    characterId, limit);
+                    ? h.list(SEARCH_USER, found, language, text, language, text, language, text,
+                    MessageSearch.token("u", userId), language, text, appId, userId, limit)
+                    : h.list(SEARCH_CHARACTER, found, language, text, language, text, language, text,
+                    MessageSearch.token("u", userId) + " & " + MessageSearch.token("h", characterId), language, text, appId,
+                    userId, characterId, limit);
         });
     }
 

@@ -4,21 +4,35 @@ import com.fasterxml.jackson.annotation.JsonFormat;
 import dev.parley.chat.NotFound;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
-import dev.parley.db.Query;
 import dev.parley.db.Ids;
-import dev.parley.db.RowMapper;
+import dev.parley.db.Query;
 import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Full-text search over messages: one conversation's, one user's (all their conversations) or the
- * whole app's. Words are matched by the GIN index on (user_id, to_tsvector(language, content));
- * hits come ranked by relevance (ts_rank_cd) or newest first, with a highlighted snippet made only
- * for the rows returned.
+ * whole app's, through the GIN index on {@code parley_message_words}: the words, and the scope as
+ * a token ({@code ~u:7}) the query requires along with them.
+ *
+ * <p>Work is bounded however common the words: matches are gathered newest first, a week at a
+ * time and then in wider windows (each window keeps the scan to the partitions it spans), until
+ * {@link #CANDIDATES} are found. Newest-first results are pages of those; relevance ranks the
+ * {@link #CANDIDATES} newest matches by ts_rank_cd. A rare word reaches back through all history;
+ * a word in every tenth message of a heavy user is judged among its recent uses, as chat search
+ * usually is. Highlighted snippets are made for the returned rows only.
  */
 public final class MessageSearch {
+    /** How many of the newest matches relevance ranks. */
+    public static final int CANDIDATES = 200;
+    private static final List<Duration> WINDOWS = List.of(Duration.ofDays(7), Duration.ofDays(35), Duration.ofDays(365));
+
     /** How hits are ordered; both page with a keyset cursor of (rank, message id). */
     public enum Order { RELEVANCE, RECENT }
 
@@ -37,6 +51,10 @@ public final class MessageSearch {
     /** Where the next page starts: hits ranked below {@code rank}, or equal and older than {@code messageId}. */
     public record After(float rank, long messageId) {
         public static final After START = new After(Float.POSITIVE_INFINITY, Long.MAX_VALUE);
+
+        boolean admits(Hit hit) {
+            return hit.rank() < rank || hit.rank() == rank && hit.messageId() < messageId;
+        }
     }
 
     public record Hit(@JsonFormat(shape = JsonFormat.Shape.STRING) long messageId,
@@ -45,56 +63,58 @@ public final class MessageSearch {
                       @JsonFormat(shape = JsonFormat.Shape.STRING) Long userId,
                       @JsonFormat(shape = JsonFormat.Shape.STRING) Long characterId,
                       float rank, String snippet, Instant createdAt) {
+        Hit withSnippet(String text) {
+            return new Hit(messageId, conversationId, seq, role, userId, characterId, rank, text, createdAt);
+        }
     }
 
-    // %1$s narrows the scope, %2$s and %3$s are the keyset filter and the order.
-    private static final String SEARCH = """
-            SELECT hit.*, ts_headline(hit.language, hit.content, websearch_to_tsquery(?::regconfig, ?), '%4$s') AS snippet
-              FROM (SELECT m.conversation_id, m.message_id, m.seq, m.role, m.author_user_id, m.author_character_id,
-                           m.language, m.content,
-                           ts_rank_cd(to_tsvector(m.language, m.content), websearch_to_tsquery(?::regconfig, ?)) AS rank
-                      FROM messages m
-                     WHERE to_tsvector(m.language, m.content) @@ websearch_to_tsquery(?::regconfig, ?)
-                       AND m.app_id = ? AND m.deleted_at IS NULL %1$s
-                    OFFSET 0) hit -- a fence: the keyset filter must not be pushed down, or each rank is computed twice
-             WHERE %2$s
-             ORDER BY %3$s
+    // The words and the scope's token must both match; a query of stop words alone ("the") matches
+    // nothing rather than the whole scope. %s narrows the scope on the rows too. The rank is
+    // computed above the sort, for the rows the LIMIT keeps.
+    private static final String MATCHES = """
+            SELECT m.conversation_id, m.message_id, m.seq, m.role, m.author_user_id, m.author_character_id,
+                   ts_rank_cd(to_tsvector(m.language, m.content), websearch_to_tsquery(?::regconfig, ?)) AS rank
+              FROM messages m
+             WHERE parley_message_words(m.language, m.content, m.app_id, m.user_id, m.conversation_id)
+                   @@ (websearch_to_tsquery(?::regconfig, ?) && ?::tsquery)
+               AND numnode(websearch_to_tsquery(?::regconfig, ?)) > 0
+               AND m.app_id = ? AND m.deleted_at IS NULL %s
+               AND m.message_id >= ? AND m.message_id < ?
+             ORDER BY m.message_id DESC
              LIMIT ?""";
-    public static final String HEADLINE = "MaxFragments=2, MaxWords=24, MinWords=8, StartSel=<mark>, StopSel=</mark>";
-    private static final String BY_RANK = "(hit.rank, hit.message_id) < (?::real, ?)";
-    private static final String BY_TIME = "hit.message_id < ?";
+    // Planned for their values each time: a generic plan cannot see how common the words are or how
+    // narrow the window is, and reads the window through the primary key, every row of it.
+    static final Query APP = new Query("search.messages_app", MATCHES.formatted("")).plannedEachTime();
+    static final Query USER = new Query("search.messages_user", MATCHES.formatted("AND m.user_id = ?")).plannedEachTime();
+    static final Query CONVERSATION = new Query("search.messages_conversation",
+            MATCHES.formatted("AND m.conversation_id = ?")).plannedEachTime();
 
-    static final Query APP_BY_RANK = search("search.messages_app", "", BY_RANK, "hit.rank DESC, hit.message_id DESC");
-    static final Query APP_BY_TIME = search("search.messages_app_recent", "", BY_TIME, "hit.message_id DESC");
-    static final Query USER_BY_RANK = search("search.messages_user", "AND m.user_id = ?", BY_RANK,
-            "hit.rank DESC, hit.message_id DESC");
-    static final Query USER_BY_TIME = search("search.messages_user_recent", "AND m.user_id = ?", BY_TIME,
-            "hit.message_id DESC");
-    static final Query CONVERSATION_BY_RANK = search("search.messages_conversation",
-            "AND m.user_id = ? AND m.conversation_id = ?", BY_RANK, "hit.rank DESC, hit.message_id DESC");
-    static final Query CONVERSATION_BY_TIME = search("search.messages_conversation_recent",
-            "AND m.user_id = ? AND m.conversation_id = ?", BY_TIME, "hit.message_id DESC");
+    public static final String HEADLINE = "MaxFragments=2, MaxWords=24, MinWords=8, StartSel=<mark>, StopSel=</mark>";
+    static final Query SNIPPETS = new Query("search.snippets", """
+            SELECT m.message_id, ts_headline(m.language, m.content, websearch_to_tsquery(?::regconfig, ?), '%s')
+              FROM unnest(?::bigint[], ?::bigint[]) AS k(conversation_id, message_id)
+              JOIN messages m ON m.app_id = ? AND m.conversation_id = k.conversation_id AND m.message_id = k.message_id"""
+            .formatted(HEADLINE));
 
     static final Query USER_EXISTS = new Query("search.user_exists", """
             SELECT EXISTS (SELECT 1 FROM users WHERE app_id = ? AND user_id = ?)""");
-    static final Query CONVERSATION_OWNER = new Query("search.conversation_owner", """
-            SELECT user_id, language::text FROM conversations WHERE app_id = ? AND conversation_id = ?""");
+    static final Query CONVERSATION_LANGUAGE = new Query("search.conversation_language", """
+            SELECT language::text FROM conversations WHERE app_id = ? AND conversation_id = ?""");
 
-    private static Query search(String name, String scope, String keyset, String order) {
-        return new Query(name, SEARCH.formatted(scope, keyset, order, HEADLINE));
+    /**
+     * One search as run: its statement, the scope's token ({@code '~u:7'}) and column filter, and
+     * the oldest id it can match.
+     */
+    private record Plan(Query query, String language, String text, long appId, String token, List<Object> scope,
+                        long floorId) {
     }
 
-    static final RowMapper<Hit> ROW = row -> {
-        long messageId = row.getLong("message_id");
-        return new Hit(messageId, row.getLong("conversation_id"), row.getLong("seq"), row.getString("role"),
-                (Long) row.getObject("author_user_id"), (Long) row.getObject("author_character_id"),
-                row.getFloat("rank"), row.getString("snippet"), Ids.timeOf(messageId));
-    };
-
     private final Database database;
+    private final Clock clock;
 
-    public MessageSearch(Database database) {
+    public MessageSearch(Database database, Clock clock) {
         this.database = database;
+        this.clock = clock;
     }
 
     /**
@@ -102,43 +122,83 @@ public final class MessageSearch {
      * a null language means the conversation's own, or english for wider scopes.
      */
     public List<Hit> search(long appId, Scope scope, String text, String language, Order order, After after, int limit) {
-        return database.read(h -> switch (scope) {
-            case Scope.App app -> run(h, order == Order.RECENT ? APP_BY_TIME : APP_BY_RANK,
-                    language(language, null), text, appId, List.of(), order, after, limit);
-            case Scope.User user -> {
-                requireUser(h, appId, user.userId());
-                yield run(h, order == Order.RECENT ? USER_BY_TIME : USER_BY_RANK,
-                        language(language, null), text, appId, List.of(user.userId()), order, after, limit);
-            }
-            case Scope.Conversation conversation -> {
-                Object[] owner = h.first(CONVERSATION_OWNER, row -> new Object[] {row.getLong(1), row.getString(2)},
-                        appId, conversation.conversationId()).orElseThrow(() -> new NotFound("conversation", conversation.conversationId()));
-                yield run(h, order == Order.RECENT ? CONVERSATION_BY_TIME : CONVERSATION_BY_RANK,
-                        language(language, (String) owner[1]), text, appId, List.of(owner[0], conversation.conversationId()),
-                        order, after, limit);
-            }
+        return database.read(h -> {
+            Plan plan = plan(h, appId, scope, text, language);
+            List<Hit> hits = order == Order.RECENT
+                    ? matches(h, plan, after.messageId(), limit)
+                    : ranked(matches(h, plan, Long.MAX_VALUE, CANDIDATES), after, limit);
+            return withSnippets(h, plan, hits);
         });
     }
 
-    private static List<Hit> run(Handle h, Query query, String language, String text, long appId, List<Object> scope,
-                                 Order order, After after, int limit) throws SQLException {
-        var args = new ArrayList<Object>(List.of(language, text, language, text, language, text, appId));
-        args.addAll(scope);
-        if (order == Order.RELEVANCE) {
-            args.add(after.rank());
+    private static Plan plan(Handle h, long appId, Scope scope, String text, String language) throws SQLException {
+        return switch (scope) {
+            case Scope.App app -> new Plan(APP, language(language, null), text, appId, token("a", appId), List.of(), 0);
+            case Scope.User user -> {
+                if (!h.first(USER_EXISTS, row -> row.getBoolean(1), appId, user.userId()).orElseThrow()) {
+                    throw new NotFound("user", user.userId());
+                }
+                yield new Plan(USER, language(language, null), text, appId, token("u", user.userId()), List.of(user.userId()), 0);
+            }
+            case Scope.Conversation conversation -> {
+                long id = conversation.conversationId();
+                String own = h.first(CONVERSATION_LANGUAGE, row -> row.getString(1), appId, id)
+                        .orElseThrow(() -> new NotFound("conversation", id));
+                // No message of a conversation is older than the conversation itself.
+                yield new Plan(CONVERSATION, language(language, own), text, appId, token("c", id), List.of(id), id);
+            }
+        };
+    }
+
+    /** Up to {@code limit} matches older than {@code beforeId}, newest first, a widening window at a time. */
+    private List<Hit> matches(Handle h, Plan plan, long beforeId, int limit) throws SQLException {
+        List<Hit> found = new ArrayList<>();
+        Instant reference = beforeId == Long.MAX_VALUE ? clock.instant() : Ids.timeOf(beforeId);
+        long upper = beforeId;
+        for (int window = 0; window <= WINDOWS.size() && found.size() < limit && upper > plan.floorId(); window++) {
+            long lower = window < WINDOWS.size() ? Math.max(plan.floorId(), Ids.floorOf(reference.minus(WINDOWS.get(window))))
+                    : plan.floorId();
+            lower = Math.min(lower, upper);
+            List<Object> args = new ArrayList<>(List.of(plan.language(), plan.text(), plan.language(), plan.text(), plan.token(),
+                    plan.language(), plan.text(), plan.appId()));
+            args.addAll(plan.scope());
+            args.addAll(List.of(lower, upper, limit - found.size()));
+            found.addAll(h.list(plan.query(), row -> {
+                long messageId = row.getLong("message_id");
+                return new Hit(messageId, row.getLong("conversation_id"), row.getLong("seq"), row.getString("role"),
+                        (Long) row.getObject("author_user_id"), (Long) row.getObject("author_character_id"),
+                        row.getFloat("rank"), null, Ids.timeOf(messageId));
+            }, args.toArray()));
+            upper = lower;
         }
-        args.add(after.messageId());
-        args.add(limit);
-        return h.list(query, ROW, args.toArray());
+        return found;
+    }
+
+    private static List<Hit> ranked(List<Hit> candidates, After after, int limit) {
+        return candidates.stream()
+                .filter(after::admits)
+                .sorted(Comparator.comparing(Hit::rank).thenComparing(Hit::messageId).reversed())
+                .limit(limit)
+                .toList();
+    }
+
+    private static List<Hit> withSnippets(Handle h, Plan plan, List<Hit> hits) throws SQLException {
+        if (hits.isEmpty()) {
+            return hits;
+        }
+        Map<Long, String> snippets = new HashMap<>();
+        h.list(SNIPPETS, row -> snippets.put(row.getLong(1), row.getString(2)), plan.language(), plan.text(),
+                h.array("bigint", hits.stream().map(Hit::conversationId).toArray(Long[]::new)),
+                h.array("bigint", hits.stream().map(Hit::messageId).toArray(Long[]::new)), plan.appId());
+        return hits.stream().map(hit -> hit.withSnippet(snippets.get(hit.messageId()))).toList();
+    }
+
+    /** A scope's token as a tsquery literal; built from a number, so nothing needs escaping. */
+    public static String token(String kind, long id) {
+        return "'~" + kind + ":" + id + "'";
     }
 
     private static String language(String asked, String conversations) {
         return asked != null ? asked : conversations != null ? conversations : Languages.DEFAULT;
-    }
-
-    private static void requireUser(Handle h, long appId, long userId) throws SQLException {
-        if (!h.first(USER_EXISTS, row -> row.getBoolean(1), appId, userId).orElseThrow()) {
-            throw new NotFound("user", userId);
-        }
     }
 }

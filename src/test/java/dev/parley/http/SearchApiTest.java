@@ -35,6 +35,7 @@ class SearchApiTest {
         assertThat(hits.get("hits").get(0).get("snippet").asText()).contains("<mark>");
         assertThat(ids(search("q=run&conversation_id=" + morning))).containsExactly(ran);
         assertThat(ids(search("q=run"))).hasSize(3); // the whole app
+        assertThat(ids(search("q=the&user_id=" + alice))).as("stop words alone match nothing").isEmpty();
     }
 
     @Test

@@ -75,16 +75,16 @@ class MemoryPlanTest {
 
     @Test
     void a_word_search_in_a_large_scope_reads_the_words_index() throws SQLException {
-        String plan = plans.explain(Memories.SEARCH_USER, "english", "subject17", "english", "subject17", HEAVY_USER,
-                "english", "subject17", APP, 20);
+        String plan = plans.explain(Memories.SEARCH_USER, "english", "subject17", "english", "subject17", "english", "subject17",
+                "'~u:1'", "english", "subject17", APP, HEAVY_USER, 20);
 
         assertThat(plan).contains("Bitmap Index Scan on memories_search_idx").doesNotContain("Seq Scan");
     }
 
     @Test
     void a_word_search_in_a_small_scope_filters_the_users_few_memories() throws SQLException {
-        String plan = plans.explain(Memories.SEARCH_USER, "english", "topic17", "english", "topic17", USER, "english",
-                "topic17", APP, 20);
+        String plan = plans.explain(Memories.SEARCH_USER, "english", "topic17", "english", "topic17", "english", "topic17",
+                "'~u:42'", "english", "topic17", APP, USER, 20);
 
         assertThat(plan).containsAnyOf("memories_scope_idx", "memories_search_idx").doesNotContain("Seq Scan");
     }

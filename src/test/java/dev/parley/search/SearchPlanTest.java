@@ -3,13 +3,18 @@ package dev.parley.search;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.parley.db.Database;
+import dev.parley.db.Ids;
+import dev.parley.db.Query;
 import dev.parley.db.Partitions;
 import dev.parley.support.Plans;
 import dev.parley.support.TestDatabase;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -17,13 +22,15 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * EXPLAIN on the search queries over 150,000 messages of 2,000 users in six monthly partitions,
- * written from a vocabulary where a few words are everywhere and most are rare, ANALYZEd.
+ * EXPLAIN on the search queries over 150,000 messages in six monthly partitions, written from a
+ * vocabulary where a few words are everywhere and most are rare, ANALYZEd. 1,700 users have one
+ * conversation each; one heavy user has 300, 15 % of all messages.
  */
 class SearchPlanTest {
     private static final String DB = "parley_search_plans";
     private static final long APP = 1;
     private static final long USER = 7;
+    private static final long HEAVY_USER = 2000;
 
     private static Connection connection;
     private static Plans plans;
@@ -45,7 +52,7 @@ class SearchPlanTest {
             s.execute("""
                     INSERT INTO conversations (app_id, conversation_id, user_id, character_id, activity_id,
                                                created_at, last_activity_at, updated_at)
-                    SELECT 1, id, g, 1, id, parley_id_time(id), parley_id_time(id), now()
+                    SELECT 1, id, CASE WHEN g > 1700 THEN 2000 ELSE g END, 1, id, parley_id_time(id), parley_id_time(id), now()
                       FROM generate_series(1, 2000) g,
                            LATERAL (SELECT (((extract(epoch FROM now() - interval '6 months') * 1000)::bigint
                                              - 946684800000) << 22) | g AS id) i""");
@@ -85,46 +92,76 @@ class SearchPlanTest {
 
     @Test
     void a_users_search_reads_the_words_index_with_the_user_in_it() throws SQLException {
-        String plan = plans.explain(MessageSearch.USER_BY_RANK, "english", "w3000", "english", "w3000", "english", "w3000",
-                APP, USER, Float.POSITIVE_INFINITY, Long.MAX_VALUE, 20);
+        String plan = plans.explain(MessageSearch.USER, "english", "w3000", "english", "w3000", "'~u:7'", "english", "w3000",
+                APP, USER, 0L, Long.MAX_VALUE, MessageSearch.CANDIDATES);
 
-        assertThat(plan).contains("Bitmap Index Scan on messages_y").contains("user_id_to_tsvector_idx");
+        assertThat(plan).contains("Bitmap Index Scan on messages_y").contains("message_words_idx").contains("''~u:7''");
         assertNoSeqScanOnRows(plan);
     }
 
     @Test
-    void a_users_search_for_a_common_word_still_reads_only_that_users_entries() throws SQLException {
-        String plan = plans.explain(MessageSearch.USER_BY_TIME, "english", "w1", "english", "w1", "english", "w1",
-                APP, USER, Long.MAX_VALUE, 20);
+    void a_heavy_users_common_word_reads_only_the_last_weeks_partitions_through_the_index() throws SQLException {
+        long weekAgo = Ids.floorOf(Instant.now().minus(Duration.ofDays(7)));
+        String plan = plans.explain(MessageSearch.USER, "english", "w1", "english", "w1", "'~u:2000'", "english", "w1",
+                APP, HEAVY_USER, weekAgo, Long.MAX_VALUE, MessageSearch.CANDIDATES);
 
-        assertThat(plan).contains("user_id_to_tsvector_idx");
+        long months = Pattern.compile("on messages_y\\d{4}m\\d{2} ").matcher(plan).results().count();
+        assertThat(months).as(plan).isLessThanOrEqualTo(2);
+        assertThat(plan).contains("message_words_idx").contains("''~u:2000''");
         assertNoSeqScanOnRows(plan);
     }
 
     @Test
     void a_conversation_search_reads_by_index() throws SQLException {
-        String plan = plans.explain(MessageSearch.CONVERSATION_BY_RANK, "english", "w2500", "english", "w2500", "english",
-                "w2500", APP, USER, conversation, Float.POSITIVE_INFINITY, Long.MAX_VALUE, 20);
+        String plan = plans.explain(MessageSearch.CONVERSATION, "english", "w2500", "english", "w2500",
+                MessageSearch.token("c", conversation), "english", "w2500", APP, conversation, conversation, Long.MAX_VALUE,
+                MessageSearch.CANDIDATES);
 
-        assertThat(plan).containsAnyOf("user_id_to_tsvector_idx", "_pkey");
+        assertThat(plan).containsAnyOf("message_words_idx", "_pkey");
         assertNoSeqScanOnRows(plan);
     }
 
     @Test
     void an_app_wide_search_for_a_rare_word_reads_the_words_column_of_the_index() throws SQLException {
-        String plan = plans.explain(MessageSearch.APP_BY_RANK, "english", "w4990", "english", "w4990", "english", "w4990",
-                APP, Float.POSITIVE_INFINITY, Long.MAX_VALUE, 20);
+        String plan = plans.explain(MessageSearch.APP, "english", "w4990", "english", "w4990", "'~a:1'", "english", "w4990",
+                APP, 0L, Long.MAX_VALUE, MessageSearch.CANDIDATES);
 
-        assertThat(plan).contains("user_id_to_tsvector_idx");
+        assertThat(plan).contains("message_words_idx");
         assertNoSeqScanOnRows(plan);
     }
 
     @Test
-    void a_user_search_keeps_its_index_with_a_generic_plan() throws SQLException {
-        String plan = plans.explainGeneric(MessageSearch.USER_BY_RANK, "'english'", "'w3000'", "'english'", "'w3000'",
-                "'english'", "'w3000'", APP, USER, "'Infinity'", Long.MAX_VALUE, 20);
+    void search_is_never_a_server_prepared_statement_so_each_call_is_planned_for_its_words() throws SQLException {
+        // A generic plan cannot see the words nor the window, and on PostgreSQL 17 reads the window
+        // through the primary key, every row of it.
+        List<String> prepared;
+        try (Database database = TestDatabase.pool(TestDatabase.get().target(DB), 1)) {
+            prepared = database.read(h -> {
+                for (int i = 0; i < 8; i++) { // pgjdbc prepares a statement on the server from its fifth use
+                    h.list(MessageSearch.USER, row -> 1, "english", "w3000", "english", "w3000", "'~u:7'", "english", "w3000",
+                            APP, USER, 0L, Long.MAX_VALUE, 20);
+                    h.list(MessageSearch.USER_EXISTS, row -> 1, APP, USER);
+                }
+                return h.list(new Query("test.prepared", "SELECT statement FROM pg_prepared_statements"), row -> row.getString(1));
+            });
+        }
 
-        assertThat(plan).contains("user_id_to_tsvector_idx");
+        assertThat(prepared).anyMatch(sql -> sql.contains("FROM users")).noneMatch(sql -> sql.contains("websearch_to_tsquery"));
+    }
+
+    @Test
+    void snippets_are_made_by_primary_key_for_the_returned_rows_only() throws SQLException {
+        var conversations = connection.createArrayOf("bigint", new Long[] {conversation});
+        long message;
+        try (var s = connection.createStatement(); var rows = s.executeQuery(
+                "SELECT max(message_id) FROM messages WHERE conversation_id = " + conversation)) {
+            rows.next();
+            message = rows.getLong(1);
+        }
+        String plan = plans.explain(MessageSearch.SNIPPETS, "english", "w1", conversations,
+                connection.createArrayOf("bigint", new Long[] {message}), APP);
+
+        assertThat(plan).contains("_pkey");
         assertNoSeqScanOnRows(plan);
     }
 }
