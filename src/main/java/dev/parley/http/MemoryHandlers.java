@@ -77,17 +77,20 @@ final class MemoryHandlers {
         long userId = Params.id(ctx, "user_id");
         var input = Requests.body(ctx, Bodies.RecallInput.class);
         long characterId = Check.positive("character_id", input.characterId());
+        Responses.json(ctx, recall.recall(Auth.app(ctx), userId, characterId, recallRequest(input), "embedding"));
+    }
+
+    private static RecallRequest recallRequest(Bodies.RecallInput input) {
         if (input.embedding() == null) {
             throw new InvalidInput("embedding", "is required: the query's vector, from the model the memories were embedded with");
         }
-        var request = new RecallRequest(Embedding.unit("embedding", input.embedding()),
+        return new RecallRequest(Embedding.unit("embedding", input.embedding()),
                 count("limit", input.limit(), RecallRequest.DEFAULT_LIMIT, RecallRequest.MAX_LIMIT),
-                input.minSimilarity() == null ? RecallRequest.DEFAULT_MIN_SIMILARITY : between("min_similarity", input.minSimilarity(), -1, 1),
+                between("min_similarity", input.minSimilarity(), -1, 1, RecallRequest.DEFAULT_MIN_SIMILARITY),
                 input.adaptive() == null || input.adaptive(),
-                input.halfLifeDays() == null ? RecallRequest.DEFAULT_HALF_LIFE_DAYS : between("half_life_days", input.halfLifeDays(), 0.001, 36_500),
-                input.recencyWeight() == null ? RecallRequest.DEFAULT_RECENCY_WEIGHT : between("recency_weight", input.recencyWeight(), 0, 10),
-                input.importanceWeight() == null ? RecallRequest.DEFAULT_IMPORTANCE_WEIGHT : between("importance_weight", input.importanceWeight(), 0, 10));
-        Responses.json(ctx, recall.recall(Auth.app(ctx), userId, characterId, request, "embedding"));
+                between("half_life_days", input.halfLifeDays(), 0.001, 36_500, RecallRequest.DEFAULT_HALF_LIFE_DAYS),
+                between("recency_weight", input.recencyWeight(), 0, 10, RecallRequest.DEFAULT_RECENCY_WEIGHT),
+                between("importance_weight", input.importanceWeight(), 0, 10, RecallRequest.DEFAULT_IMPORTANCE_WEIGHT));
     }
 
     static int count(String field, Integer value, int fallback, int max) {
@@ -101,10 +104,14 @@ final class MemoryHandlers {
     }
 
     private static double fraction(String field, double value) {
-        return between(field, value, 0, 1);
+        return between(field, value, 0, 1, value);
     }
 
-    private static double between(String field, double value, double min, double max) {
+    /** {@code value} when it lies within [min, max], {@code fallback} when it is absent. */
+    private static double between(String field, Double value, double min, double max, double fallback) {
+        if (value == null) {
+            return fallback;
+        }
         if (!(value >= min && value <= max)) {
             throw new InvalidInput(field, "must be between " + plain(min) + " and " + plain(max) + ", got " + value);
         }
