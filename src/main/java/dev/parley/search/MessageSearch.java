@@ -96,17 +96,25 @@ public final class MessageSearch {
               JOIN messages m ON m.app_id = ? AND m.conversation_id = k.conversation_id AND m.message_id = k.message_id"""
             .formatted(HEADLINE));
 
+    // A parallel worker is a new process with a cold catalog cache: planned over forty partitions it
+    // made a user's search two to three times slower, never faster (docs/operations.md).
+    static final Query SERIAL = new Query("search.serial", "SET LOCAL max_parallel_workers_per_gather = 0");
+
     static final Query USER_EXISTS = new Query("search.user_exists", """
             SELECT EXISTS (SELECT 1 FROM users WHERE app_id = ? AND user_id = ?)""");
-    static final Query CONVERSATION_LANGUAGE = new Query("search.conversation_language", """
-            SELECT language::text FROM conversations WHERE app_id = ? AND conversation_id = ?""");
+    // The ids a scope's messages can have: none older than its first conversation, none newer than
+    // its last activity. An inactive user's windows start at their last message, not at today.
+    static final Query USER_SPAN = new Query("search.user_span", """
+            SELECT min(conversation_id), max(activity_id) FROM conversations WHERE app_id = ? AND user_id = ?""");
+    static final Query CONVERSATION_SPAN = new Query("search.conversation_span", """
+            SELECT conversation_id, activity_id, language::text FROM conversations WHERE app_id = ? AND conversation_id = ?""");
 
     /**
      * One search as run: its statement, the scope's token ({@code '~u:7'}) and column filter, and
-     * the oldest id it can match.
+     * the span of ids its messages can have (ceiling exclusive).
      */
     private record Plan(Query query, String language, String text, long appId, String token, List<Object> scope,
-                        long floorId) {
+                        long floorId, long ceilingId) {
     }
 
     private final Database database;
@@ -122,7 +130,8 @@ public final class MessageSearch {
      * a null language means the conversation's own, or english for wider scopes.
      */
     public List<Hit> search(long appId, Scope scope, String text, String language, Order order, After after, int limit) {
-        return database.read(h -> {
+        return database.inTransaction(h -> {
+            h.execute(SERIAL);
             Plan plan = plan(h, appId, scope, text, language);
             List<Hit> hits = order == Order.RECENT
                     ? matches(h, plan, after.messageId(), limit)
@@ -133,19 +142,24 @@ public final class MessageSearch {
 
     private static Plan plan(Handle h, long appId, Scope scope, String text, String language) throws SQLException {
         return switch (scope) {
-            case Scope.App app -> new Plan(APP, language(language, null), text, appId, token("a", appId), List.of(), 0);
+            case Scope.App app -> new Plan(APP, language(language, null), text, appId, token("a", appId), List.of(), 0,
+                    Long.MAX_VALUE);
             case Scope.User user -> {
-                if (!h.first(USER_EXISTS, row -> row.getBoolean(1), appId, user.userId()).orElseThrow()) {
+                long[] span = h.first(USER_SPAN, row -> new long[] {row.getLong(1), row.getLong(2)}, appId, user.userId())
+                        .orElseThrow();
+                if (span[1] == 0 && !h.first(USER_EXISTS, row -> row.getBoolean(1), appId, user.userId()).orElseThrow()) {
                     throw new NotFound("user", user.userId());
                 }
-                yield new Plan(USER, language(language, null), text, appId, token("u", user.userId()), List.of(user.userId()), 0);
+                long ceiling = span[1] == 0 ? 0 : span[1] + 1; // no conversation: nothing to read
+                yield new Plan(USER, language(language, null), text, appId, token("u", user.userId()), List.of(user.userId()),
+                        span[0], ceiling);
             }
             case Scope.Conversation conversation -> {
                 long id = conversation.conversationId();
-                String own = h.first(CONVERSATION_LANGUAGE, row -> row.getString(1), appId, id)
-                        .orElseThrow(() -> new NotFound("conversation", id));
-                // No message of a conversation is older than the conversation itself.
-                yield new Plan(CONVERSATION, language(language, own), text, appId, token("c", id), List.of(id), id);
+                Object[] span = h.first(CONVERSATION_SPAN, row -> new Object[] {row.getLong(1), row.getLong(2), row.getString(3)},
+                        appId, id).orElseThrow(() -> new NotFound("conversation", id));
+                yield new Plan(CONVERSATION, language(language, (String) span[2]), text, appId, token("c", id), List.of(id),
+                        (long) span[0], (long) span[1] + 1);
             }
         };
     }
@@ -153,8 +167,8 @@ public final class MessageSearch {
     /** Up to {@code limit} matches older than {@code beforeId}, newest first, a widening window at a time. */
     private List<Hit> matches(Handle h, Plan plan, long beforeId, int limit) throws SQLException {
         List<Hit> found = new ArrayList<>();
-        Instant reference = beforeId == Long.MAX_VALUE ? clock.instant() : Ids.timeOf(beforeId);
-        long upper = beforeId;
+        long upper = Math.min(beforeId, plan.ceilingId());
+        Instant reference = upper == Long.MAX_VALUE ? clock.instant() : Ids.timeOf(upper);
         for (int window = 0; window <= WINDOWS.size() && found.size() < limit && upper > plan.floorId(); window++) {
             long lower = window < WINDOWS.size() ? Math.max(plan.floorId(), Ids.floorOf(reference.minus(WINDOWS.get(window))))
                     : plan.floorId();
