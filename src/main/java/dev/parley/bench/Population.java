@@ -54,6 +54,11 @@ final class Population {
         }
     }
 
+    /** A population of the given rows (conversation, user, character, last message, message count). */
+    static Population of(long[][] rows, int dims) {
+        return new Population(new ArrayList<>(List.of(rows)), dims);
+    }
+
     static Population load(Database database, long appId) {
         List<long[]> rows = database.read(h -> h.list(CONVERSATIONS, row -> new long[] {
                 row.getLong(1), row.getLong(2), row.getLong(3), row.getLong(4), row.getLong(5)}, appId));

@@ -48,7 +48,7 @@ final class Report {
                 if (h == null && errors == 0) {
                     continue;
                 }
-                long count = h == null ? 0 : h.getTotalCount();
+                long count = result.completed().getOrDefault(op, 0L);
                 rows.add(new Row(op, result.target(), count, errors, result.firstErrors().get(op),
                         ms(h, 50), ms(h, 95), ms(h, 99), h == null ? 0 : h.getMaxValue() / 1000.0,
                         count / seconds));

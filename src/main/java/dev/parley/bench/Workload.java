@@ -29,11 +29,15 @@ final class Workload {
     record Plan(String mixName, int concurrency, Duration warmup, Duration duration, double rate, long seed) {
     }
 
-    /** What one target did in the measured period. */
-    record Result(String target, Map<Operation, Histogram> latencies, Map<Operation, Long> errors,
-                  Map<Operation, String> firstErrors, Duration measured) {
+    /**
+     * What one target did in the measured period. {@code completed} counts the operations that
+     * really ran; a closed loop's histograms also hold the samples back-filled for stalls, so their
+     * counts are no measure of throughput.
+     */
+    record Result(String target, Map<Operation, Histogram> latencies, Map<Operation, Long> completed,
+                  Map<Operation, Long> errors, Map<Operation, String> firstErrors, Duration measured) {
         long operations() {
-            return latencies.values().stream().mapToLong(Histogram::getTotalCount).sum();
+            return completed.values().stream().mapToLong(Long::longValue).sum();
         }
     }
 
@@ -61,6 +65,7 @@ final class Workload {
     private static Result phase(String name, List<Target.Session> sessions, Population population, Mix mix, Plan plan,
                                 Duration length, long expectedMicros, long seed) throws Exception {
         var latencies = new ConcurrentHashMap<Operation, Histogram>();
+        var completed = new ConcurrentHashMap<Operation, AtomicLong>();
         var errors = new ConcurrentHashMap<Operation, AtomicLong>();
         var firstErrors = new ConcurrentHashMap<Operation, String>();
         long start = System.nanoTime();
@@ -90,6 +95,7 @@ final class Workload {
                         try {
                             session.run(op, population.pick(random));
                             long micros = Math.min(MAX_MICROS, Math.max(1, (System.nanoTime() - began) / 1000));
+                            completed.computeIfAbsent(op, k -> new AtomicLong()).incrementAndGet();
                             Histogram h = mine.computeIfAbsent(op, k -> new Histogram(MAX_MICROS, 3));
                             if (periodNanos == 0 && expectedMicros > 0) {
                                 h.recordValueWithExpectedInterval(micros, expectedMicros);
@@ -112,10 +118,14 @@ final class Workload {
                 }));
             }
         }
-        Map<Operation, Long> errorCounts = new EnumMap<>(Operation.class);
-        errors.forEach((op, count) -> errorCounts.put(op, count.get()));
-        return new Result(name, enumMap(latencies), errorCounts, enumMap(firstErrors),
+        return new Result(name, enumMap(latencies), counts(completed), counts(errors), enumMap(firstErrors),
                 Duration.ofNanos(Math.max(1, System.nanoTime() - start)));
+    }
+
+    private static Map<Operation, Long> counts(Map<Operation, AtomicLong> counters) {
+        Map<Operation, Long> counts = new EnumMap<>(Operation.class);
+        counters.forEach((op, count) -> counts.put(op, count.get()));
+        return counts;
     }
 
     private static <V> Map<Operation, V> enumMap(Map<Operation, V> map) {

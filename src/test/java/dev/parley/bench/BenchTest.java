@@ -71,6 +71,37 @@ class BenchTest {
     }
 
     @Test
+    void throughput_counts_operations_that_ran_not_the_samples_back_filled_for_stalls() throws Exception {
+        var ran = new java.util.concurrent.atomic.AtomicLong();
+        Target stalling = new Target() {
+            @Override
+            public String name() {
+                return "stalling";
+            }
+
+            @Override
+            public Session session() {
+                return (operation, pick) -> {
+                    Thread.sleep(ran.incrementAndGet() % 10 == 0 ? 40 : 2); // one call in ten stalls
+                };
+            }
+        };
+        var population = Population.of(new long[][] {{1, 1, 1, 1, 1}}, 0);
+        var plan = new Workload.Plan("history", 2, Duration.ofMillis(300), Duration.ofSeconds(1), 0, 1);
+
+        Workload.Result result = Workload.run(stalling, population, plan);
+        long measured = result.completed().get(Operation.HISTORY);
+        var machine = new Machine(2, "test", 1024, "test", "test", "none");
+        var row = new Report(new Report.Context("2026-11-29", "test", "none", machine, "history", 2, "1s", "300ms",
+                "closed loop"), List.of(result)).rows().getFirst();
+
+        assertThat(result.latencies().get(Operation.HISTORY).getTotalCount()).as("stalls back-filled").isGreaterThan(measured);
+        assertThat(row.count()).isEqualTo(measured);
+        assertThat(row.throughput()).isCloseTo(measured / (result.measured().toNanos() / 1e9), org.assertj.core.data.Offset.offset(1e-6));
+        assertThat(ran.get()).isGreaterThanOrEqualTo(measured);
+    }
+
+    @Test
     void the_same_seed_and_day_give_the_same_dataset() {
         var spec = DatasetSpec.of(5_000, null, null, null, null, 32, 3, 9, DAY);
         String first = fingerprint("parley_bench_a", spec);
