@@ -70,7 +70,8 @@ final class Population {
     }
 
     private static final String[] ENERGIES = {"calm", "playful", "intense", "shy", "bold"};
-    // Content words of TextGenerator's vocabulary: what users look for in their chats.
+    // What users look for in their chats: half the time a common content word (in about one message
+    // in fifty), half the time a rarer one (rank 500 to 5,000, one message in 300 to 3,000).
     private static final String[] TERMS = {"star", "moon", "dream", "music", "movie", "book", "ocean", "forest",
             "mountain", "rain", "cat", "dog", "coffee", "travel", "dance", "lesson", "family", "weekend"};
 
@@ -78,7 +79,8 @@ final class Population {
         int at = Arrays.binarySearch(cumulative, random.nextDouble());
         int i = Math.min(conversations.length - 1, at >= 0 ? at : -at - 1);
         return new Pick(conversations[i], users[i], characters[i], lastMessages[i], ENERGIES[random.nextInt(ENERGIES.length)],
-                TERMS[random.nextInt(TERMS.length)], random.nextInt(Topics.COUNT));
+                random.nextBoolean() ? TERMS[random.nextInt(TERMS.length)] : TextGenerator.wordOfRank(500 + random.nextInt(4500)),
+                random.nextInt(Topics.COUNT));
     }
 
     /** The embedding length of the dataset's memories; 0 when it has none. */
