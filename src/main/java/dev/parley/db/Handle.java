@@ -12,7 +12,6 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import org.postgresql.PGStatement;
 
 /**
  * One borrowed connection, lent for the length of a {@link SqlWork}. Every statement runs as a
@@ -71,9 +70,6 @@ public final class Handle {
         long start = System.nanoTime();
         boolean ok = false;
         try (PreparedStatement statement = connection.prepareStatement(query.sql())) {
-            if (query.planEachTime()) {
-                statement.unwrap(PGStatement.class).setPrepareThreshold(0);
-            }
             bind(statement, args);
             T result = work.run(statement);
             ok = true;

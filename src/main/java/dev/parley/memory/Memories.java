@@ -67,22 +67,19 @@ public final class Memories {
              ORDER BY memory_id DESC
              LIMIT ?""".formatted(COLUMNS));
 
-    // query search.memories: words in one user's memories, optionally of one character, best first
-    private static final String SEARCH = """
+    // Words in one user's memories (of one character when the scope says so), best first. The scope
+    // is the tsquery's tokens ('~u:7 & ~h:3'), checked against this app before; no column filter, so
+    // a generic plan has no index but the words' (see MessageSearch.MATCHES).
+    static final Query SEARCH = new Query("search.memories", """
             SELECT hit.*, ts_headline(hit.language::regconfig, hit.content, websearch_to_tsquery(?::regconfig, ?), '%s') AS snippet
               FROM (SELECT %s, ts_rank_cd(to_tsvector(language, content), websearch_to_tsquery(?::regconfig, ?)) AS rank
                       FROM memories
                      WHERE parley_memory_words(language, content, user_id, character_id)
                            @@ (websearch_to_tsquery(?::regconfig, ?) && ?::tsquery)
                        AND numnode(websearch_to_tsquery(?::regconfig, ?)) > 0
-                       AND app_id = ? AND user_id = ? %s
                      ORDER BY rank DESC, memory_id DESC
                      LIMIT ?) hit
-             ORDER BY hit.rank DESC, hit.memory_id DESC""";
-    static final Query SEARCH_USER = new Query("search.memories", SEARCH.formatted(MessageSearch.HEADLINE, COLUMNS, ""))
-            .plannedEachTime();
-    static final Query SEARCH_CHARACTER = new Query("search.memories_of_character",
-            SEARCH.formatted(MessageSearch.HEADLINE, COLUMNS, "AND character_id = ?")).plannedEachTime();
+             ORDER BY hit.rank DESC, hit.memory_id DESC""".formatted(MessageSearch.HEADLINE, COLUMNS));
 
     /** A memory whose words match a search, with its rank and a highlighted snippet. */
     public record Found(Memory memory, float rank, String snippet) {
@@ -150,12 +147,9 @@ public final class Memories {
         return database.read(h -> {
             requireUser(h, appId, userId);
             RowMapper<Found> found = row -> new Found(ROW.map(row), row.getFloat("rank"), row.getString("snippet"));
-            return characterId == null
-                    ? h.list(SEARCH_USER, found, language, text, language, text, language, text,
-                    MessageSearch.token("u", userId), language, text, appId, userId, limit)
-                    : h.list(SEARCH_CHARACTER, found, language, text, language, text, language, text,
-                    MessageSearch.token("u", userId) + " & " + MessageSearch.token("h", characterId), language, text, appId,
-                    userId, characterId, limit);
+            String scope = MessageSearch.token("u", userId)
+                    + (characterId == null ? "" : " & " + MessageSearch.token("h", characterId));
+            return h.list(SEARCH, found, language, text, language, text, language, text, scope, language, text, limit);
         });
     }
 

@@ -68,9 +68,10 @@ public final class MessageSearch {
         }
     }
 
-    // The words and the scope's token must both match; a query of stop words alone ("the") matches
-    // nothing rather than the whole scope. %s narrows the scope on the rows too. The rank is
-    // computed above the sort, for the rows the LIMIT keeps.
+    // The words and the scope's token must both match, and the token is the scope: '~u:7' is on
+    // user 7's messages only, and user 7 was found in this app first. A query of stop words alone
+    // ("the") matches nothing rather than the whole scope. The rank is computed above the sort, for
+    // the rows the LIMIT keeps.
     private static final String MATCHES = """
             SELECT m.conversation_id, m.message_id, m.seq, m.role, m.author_user_id, m.author_character_id,
                    ts_rank_cd(to_tsvector(m.language, m.content), websearch_to_tsquery(?::regconfig, ?)) AS rank
@@ -78,16 +79,13 @@ public final class MessageSearch {
              WHERE parley_message_words(m.language, m.content, m.app_id, m.user_id, m.conversation_id)
                    @@ (websearch_to_tsquery(?::regconfig, ?) && ?::tsquery)
                AND numnode(websearch_to_tsquery(?::regconfig, ?)) > 0
-               AND m.app_id = ? AND m.deleted_at IS NULL %s
+               AND m.deleted_at IS NULL
                AND m.message_id >= ? AND m.message_id < ?
              ORDER BY m.message_id DESC
              LIMIT ?""";
-    // Planned for their values each time: a generic plan cannot see how common the words are or how
-    // narrow the window is, and reads the window through the primary key, every row of it.
-    static final Query APP = new Query("search.messages_app", MATCHES.formatted("")).plannedEachTime();
-    static final Query USER = new Query("search.messages_user", MATCHES.formatted("AND m.user_id = ?")).plannedEachTime();
-    static final Query CONVERSATION = new Query("search.messages_conversation",
-            MATCHES.formatted("AND m.conversation_id = ?")).plannedEachTime();
+    static final Query MATCHES_APP = new Query("search.messages_app", MATCHES);
+    static final Query MATCHES_USER = new Query("search.messages_user", MATCHES);
+    static final Query MATCHES_CONVERSATION = new Query("search.messages_conversation", MATCHES);
 
     public static final String HEADLINE = "MaxFragments=2, MaxWords=24, MinWords=8, StartSel=<mark>, StopSel=</mark>";
     static final Query SNIPPETS = new Query("search.snippets", """
@@ -96,9 +94,13 @@ public final class MessageSearch {
               JOIN messages m ON m.app_id = ? AND m.conversation_id = k.conversation_id AND m.message_id = k.message_id"""
             .formatted(HEADLINE));
 
-    // A parallel worker is a new process with a cold catalog cache: planned over forty partitions it
-    // made a user's search two to three times slower, never faster (docs/operations.md).
-    static final Query SERIAL = new Query("search.serial", "SET LOCAL max_parallel_workers_per_gather = 0");
+    // For this transaction: plans made for the words and window at hand (a generic plan, which
+    // pgjdbc's server-side statements get after five uses, may read the window through the primary
+    // key, every row of it), and no parallel workers (each is a new process whose catalog cache
+    // starts cold: over forty partitions they made searches slower, never faster). docs/operations.md
+    static final Query SETTINGS = new Query("search.settings", """
+            SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
+                   set_config('max_parallel_workers_per_gather', '0', true)""");
 
     static final Query USER_EXISTS = new Query("search.user_exists", """
             SELECT EXISTS (SELECT 1 FROM users WHERE app_id = ? AND user_id = ?)""");
@@ -110,11 +112,10 @@ public final class MessageSearch {
             SELECT conversation_id, activity_id, language::text FROM conversations WHERE app_id = ? AND conversation_id = ?""");
 
     /**
-     * One search as run: its statement, the scope's token ({@code '~u:7'}) and column filter, and
-     * the span of ids its messages can have (ceiling exclusive).
+     * One search as run: its statement (one SQL, named per scope for the metrics), the scope's token
+     * ({@code '~u:7'}), and the span of ids its messages can have (ceiling exclusive).
      */
-    private record Plan(Query query, String language, String text, long appId, String token, List<Object> scope,
-                        long floorId, long ceilingId) {
+    private record Plan(Query query, String language, String text, long appId, String token, long floorId, long ceilingId) {
     }
 
     private final Database database;
@@ -131,7 +132,7 @@ public final class MessageSearch {
      */
     public List<Hit> search(long appId, Scope scope, String text, String language, Order order, After after, int limit) {
         return database.inTransaction(h -> {
-            h.execute(SERIAL);
+            h.first(SETTINGS, row -> null);
             Plan plan = plan(h, appId, scope, text, language);
             List<Hit> hits = order == Order.RECENT
                     ? matches(h, plan, after.messageId(), limit)
@@ -142,7 +143,7 @@ public final class MessageSearch {
 
     private static Plan plan(Handle h, long appId, Scope scope, String text, String language) throws SQLException {
         return switch (scope) {
-            case Scope.App app -> new Plan(APP, language(language, null), text, appId, token("a", appId), List.of(), 0,
+            case Scope.App app -> new Plan(MATCHES_APP, language(language, null), text, appId, token("a", appId), 0,
                     Long.MAX_VALUE);
             case Scope.User user -> {
                 long[] span = h.first(USER_SPAN, row -> new long[] {row.getLong(1), row.getLong(2)}, appId, user.userId())
@@ -151,14 +152,14 @@ public final class MessageSearch {
                     throw new NotFound("user", user.userId());
                 }
                 long ceiling = span[1] == 0 ? 0 : span[1] + 1; // no conversation: nothing to read
-                yield new Plan(USER, language(language, null), text, appId, token("u", user.userId()), List.of(user.userId()),
-                        span[0], ceiling);
+                yield new Plan(MATCHES_USER, language(language, null), text, appId, token("u", user.userId()), span[0],
+                        ceiling);
             }
             case Scope.Conversation conversation -> {
                 long id = conversation.conversationId();
                 Object[] span = h.first(CONVERSATION_SPAN, row -> new Object[] {row.getLong(1), row.getLong(2), row.getString(3)},
                         appId, id).orElseThrow(() -> new NotFound("conversation", id));
-                yield new Plan(CONVERSATION, language(language, (String) span[2]), text, appId, token("c", id), List.of(id),
+                yield new Plan(MATCHES_CONVERSATION, language(language, (String) span[2]), text, appId, token("c", id),
                         (long) span[0], (long) span[1] + 1);
             }
         };
@@ -173,19 +174,21 @@ public final class MessageSearch {
             long lower = window < WINDOWS.size() ? Math.max(plan.floorId(), Ids.floorOf(reference.minus(WINDOWS.get(window))))
                     : plan.floorId();
             lower = Math.min(lower, upper);
-            List<Object> args = new ArrayList<>(List.of(plan.language(), plan.text(), plan.language(), plan.text(), plan.token(),
-                    plan.language(), plan.text(), plan.appId()));
-            args.addAll(plan.scope());
-            args.addAll(List.of(lower, upper, limit - found.size()));
-            found.addAll(h.list(plan.query(), row -> {
-                long messageId = row.getLong("message_id");
-                return new Hit(messageId, row.getLong("conversation_id"), row.getLong("seq"), row.getString("role"),
-                        (Long) row.getObject("author_user_id"), (Long) row.getObject("author_character_id"),
-                        row.getFloat("rank"), null, Ids.timeOf(messageId));
-            }, args.toArray()));
+            found.addAll(window(h, plan, lower, upper, limit - found.size()));
             upper = lower;
         }
         return found;
+    }
+
+    /** The newest {@code limit} matches with ids in [lower, upper). */
+    private static List<Hit> window(Handle h, Plan plan, long lower, long upper, int limit) throws SQLException {
+        return h.list(plan.query(), row -> {
+            long messageId = row.getLong("message_id");
+            return new Hit(messageId, row.getLong("conversation_id"), row.getLong("seq"), row.getString("role"),
+                    (Long) row.getObject("author_user_id"), (Long) row.getObject("author_character_id"),
+                    row.getFloat("rank"), null, Ids.timeOf(messageId));
+        }, plan.language(), plan.text(), plan.language(), plan.text(), plan.token(), plan.language(), plan.text(),
+                lower, upper, limit);
     }
 
     private static List<Hit> ranked(List<Hit> candidates, After after, int limit) {

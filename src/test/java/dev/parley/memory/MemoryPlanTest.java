@@ -19,7 +19,6 @@ class MemoryPlanTest {
     private static final long APP = 1;
     private static final long USER = 42;
     private static final long CHARACTER = 2;
-    private static final long HEAVY_USER = 1;
 
     private static Connection connection;
     private static Plans plans;
@@ -75,17 +74,17 @@ class MemoryPlanTest {
 
     @Test
     void a_word_search_in_a_large_scope_reads_the_words_index() throws SQLException {
-        String plan = plans.explain(Memories.SEARCH_USER, "english", "subject17", "english", "subject17", "english", "subject17",
-                "'~u:1'", "english", "subject17", APP, HEAVY_USER, 20);
+        String plan = plans.explain(Memories.SEARCH, "english", "subject17", "english", "subject17", "english", "subject17",
+                "'~u:1'", "english", "subject17", 20);
 
         assertThat(plan).contains("Bitmap Index Scan on memories_search_idx").doesNotContain("Seq Scan");
     }
 
     @Test
-    void a_word_search_in_a_small_scope_filters_the_users_few_memories() throws SQLException {
-        String plan = plans.explain(Memories.SEARCH_USER, "english", "topic17", "english", "topic17", "english", "topic17",
-                "'~u:42'", "english", "topic17", APP, USER, 20);
+    void a_word_search_in_a_small_scope_reads_the_words_index_too() throws SQLException {
+        String plan = plans.explain(Memories.SEARCH, "english", "topic17", "english", "topic17", "english", "topic17",
+                "'~u:42'", "english", "topic17", 20);
 
-        assertThat(plan).containsAnyOf("memories_scope_idx", "memories_search_idx").doesNotContain("Seq Scan");
+        assertThat(plan).contains("memories_search_idx").doesNotContain("Seq Scan");
     }
 }

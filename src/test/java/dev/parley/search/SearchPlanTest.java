@@ -10,6 +10,7 @@ import dev.parley.support.Plans;
 import dev.parley.support.TestDatabase;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.YearMonth;
@@ -92,8 +93,8 @@ class SearchPlanTest {
 
     @Test
     void a_users_search_reads_the_words_index_with_the_user_in_it() throws SQLException {
-        String plan = plans.explain(MessageSearch.USER, "english", "w3000", "english", "w3000", "'~u:7'", "english", "w3000",
-                APP, USER, 0L, Long.MAX_VALUE, MessageSearch.CANDIDATES);
+        String plan = plans.explain(MessageSearch.MATCHES_USER, "english", "w3000", "english", "w3000", "'~u:7'", "english", "w3000",
+                0L, Long.MAX_VALUE, MessageSearch.CANDIDATES);
 
         assertThat(plan).contains("Bitmap Index Scan on messages_y").contains("message_words_idx").contains("''~u:7''");
         assertNoSeqScanOnRows(plan);
@@ -102,8 +103,8 @@ class SearchPlanTest {
     @Test
     void a_heavy_users_common_word_reads_only_the_last_weeks_partitions_through_the_index() throws SQLException {
         long weekAgo = Ids.floorOf(Instant.now().minus(Duration.ofDays(7)));
-        String plan = plans.explain(MessageSearch.USER, "english", "w1", "english", "w1", "'~u:2000'", "english", "w1",
-                APP, HEAVY_USER, weekAgo, Long.MAX_VALUE, MessageSearch.CANDIDATES);
+        String plan = plans.explain(MessageSearch.MATCHES_USER, "english", "w1", "english", "w1", "'~u:2000'", "english", "w1",
+                weekAgo, Long.MAX_VALUE, MessageSearch.CANDIDATES);
 
         long months = Pattern.compile("on messages_y\\d{4}m\\d{2} ").matcher(plan).results().count();
         assertThat(months).as(plan).isLessThanOrEqualTo(2);
@@ -113,9 +114,8 @@ class SearchPlanTest {
 
     @Test
     void a_conversation_search_reads_by_index() throws SQLException {
-        String plan = plans.explain(MessageSearch.CONVERSATION, "english", "w2500", "english", "w2500",
-                MessageSearch.token("c", conversation), "english", "w2500", APP, conversation, conversation, Long.MAX_VALUE,
-                MessageSearch.CANDIDATES);
+        String plan = plans.explain(MessageSearch.MATCHES_CONVERSATION, "english", "w2500", "english", "w2500",
+                MessageSearch.token("c", conversation), "english", "w2500", conversation, Long.MAX_VALUE, MessageSearch.CANDIDATES);
 
         assertThat(plan).containsAnyOf("message_words_idx", "_pkey");
         assertNoSeqScanOnRows(plan);
@@ -123,30 +123,32 @@ class SearchPlanTest {
 
     @Test
     void an_app_wide_search_for_a_rare_word_reads_the_words_column_of_the_index() throws SQLException {
-        String plan = plans.explain(MessageSearch.APP, "english", "w4990", "english", "w4990", "'~a:1'", "english", "w4990",
-                APP, 0L, Long.MAX_VALUE, MessageSearch.CANDIDATES);
+        String plan = plans.explain(MessageSearch.MATCHES_APP, "english", "w4990", "english", "w4990", "'~a:1'", "english", "w4990",
+                0L, Long.MAX_VALUE, MessageSearch.CANDIDATES);
 
         assertThat(plan).contains("message_words_idx");
         assertNoSeqScanOnRows(plan);
     }
 
     @Test
-    void search_is_never_a_server_prepared_statement_so_each_call_is_planned_for_its_words() throws SQLException {
-        // A generic plan cannot see the words nor the window, and on PostgreSQL 17 reads the window
-        // through the primary key, every row of it.
-        List<String> prepared;
+    void search_is_planned_for_its_words_every_time_even_where_the_session_asks_for_generic_plans() {
+        List<Object[]> statements;
         try (Database database = TestDatabase.pool(TestDatabase.get().target(DB), 1)) {
-            prepared = database.read(h -> {
-                for (int i = 0; i < 8; i++) { // pgjdbc prepares a statement on the server from its fifth use
-                    h.list(MessageSearch.USER, row -> 1, "english", "w3000", "english", "w3000", "'~u:7'", "english", "w3000",
-                            APP, USER, 0L, Long.MAX_VALUE, 20);
-                    h.list(MessageSearch.USER_EXISTS, row -> 1, APP, USER);
-                }
-                return h.list(new Query("test.prepared", "SELECT statement FROM pg_prepared_statements"), row -> row.getString(1));
-            });
+            database.read(h -> h.execute(new Query("test.generic", "SET plan_cache_mode = force_generic_plan")));
+            var search = new MessageSearch(database, Clock.systemUTC());
+            for (int i = 0; i < 8; i++) { // pgjdbc prepares a statement on the server from its fifth use
+                search.search(APP, new MessageSearch.Scope.User(USER), "w" + (i + 3000), null, MessageSearch.Order.RECENT,
+                        MessageSearch.After.START, 20);
+            }
+            statements = database.read(h -> h.list(new Query("test.prepared", """
+                    SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%parley_message_words%'"""),
+                    row -> new Object[] {row.getLong(1), row.getLong(2)}));
         }
 
-        assertThat(prepared).anyMatch(sql -> sql.contains("FROM users")).noneMatch(sql -> sql.contains("websearch_to_tsquery"));
+        assertThat(statements).isNotEmpty().allSatisfy(counts -> {
+            assertThat((long) counts[0]).as("generic plans").isZero();
+            assertThat((long) counts[1]).as("custom plans").isPositive();
+        });
     }
 
     @Test
