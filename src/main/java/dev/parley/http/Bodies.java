@@ -54,15 +54,15 @@ final class Bodies {
      * content (any model, up to 4096 dimensions, the same length within one user and character).
      */
     record MemoryInput(Long characterId, String content, Double importance, String language, JsonNode metadata,
-                       List<Double> embedding) {
+                       float[] embedding) {
     }
 
     /** A given field replaces the stored one. */
-    record MemoryPatch(String content, Double importance, JsonNode metadata, List<Double> embedding) {
+    record MemoryPatch(String content, Double importance, JsonNode metadata, float[] embedding) {
     }
 
     /** Recall by similarity to {@code embedding} within one user's memories of one character. */
-    record RecallInput(Long characterId, List<Double> embedding, Integer limit, Double minSimilarity, Boolean adaptive,
+    record RecallInput(Long characterId, float[] embedding, Integer limit, Double minSimilarity, Boolean adaptive,
                        Double halfLifeDays, Double recencyWeight, Double importanceWeight) {
     }
 
@@ -70,7 +70,7 @@ final class Bodies {
      * The context for the next reply. Memories come from {@code memory_embedding} (similarity) or
      * {@code memory_query} (words); {@code memories} is how many, default 5 when either is given.
      */
-    record ContextInput(Integer messages, Long characterId, List<Double> memoryEmbedding, String memoryQuery,
+    record ContextInput(Integer messages, Long characterId, float[] memoryEmbedding, String memoryQuery,
                         Integer memories) {
     }
 }

@@ -3,7 +3,6 @@ package dev.parley.memory;
 import dev.parley.chat.InvalidInput;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.List;
 
 /**
  * An embedding vector as the app's model produced it, checked and scaled to unit length, so that
@@ -15,22 +14,24 @@ public final class Embedding {
     private Embedding() {
     }
 
-    /** The vector scaled to unit length; names {@code field} when it is empty, too long, not finite or all zero. */
-    public static float[] unit(String field, List<Double> values) {
-        if (values == null || values.isEmpty()) {
+    /**
+     * A copy of {@code values} scaled to unit length; names {@code field} when it is empty, too long,
+     * not finite (a number beyond float range reads as infinite) or all zero.
+     */
+    public static float[] unit(String field, float[] values) {
+        if (values == null || values.length == 0) {
             throw new InvalidInput(field, "must be a non-empty array of numbers");
         }
-        if (values.size() > MAX_DIMS) {
-            throw new InvalidInput(field, "has " + values.size() + " dimensions; the limit is " + MAX_DIMS);
+        if (values.length > MAX_DIMS) {
+            throw new InvalidInput(field, "has " + values.length + " dimensions; the limit is " + MAX_DIMS);
         }
-        float[] vector = new float[values.size()];
+        float[] vector = new float[values.length];
         double sumOfSquares = 0;
         for (int i = 0; i < vector.length; i++) {
-            Double value = values.get(i);
-            if (value == null || !Double.isFinite(value) || Math.abs(value) > Float.MAX_VALUE) {
-                throw new InvalidInput(field + "[" + i + "]", "must be a finite number");
+            if (!Float.isFinite(values[i])) {
+                throw new InvalidInput(field + "[" + i + "]", "must be a finite number within float range");
             }
-            vector[i] = value.floatValue();
+            vector[i] = values[i];
             sumOfSquares += (double) vector[i] * vector[i];
         }
         if (sumOfSquares == 0 || !Double.isFinite(sumOfSquares)) {

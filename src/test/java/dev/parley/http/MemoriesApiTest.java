@@ -144,6 +144,8 @@ class MemoriesApiTest {
         Map<String, Object> noEmbedding = Map.of("character_id", character);
 
         assertThat(fieldOf(api.post(memories, zero))).isEqualTo("embedding");
+        assertThat(fieldOf(api.post(memories, Map.of("character_id", character, "content", "x", "embedding", List.of(1.0, 1e39)))))
+                .isEqualTo("embedding[1]");
         assertThat(fieldOf(api.post(memories, importance))).isEqualTo("importance");
         assertThat(fieldOf(api.post(memories, unknownCharacter))).isEqualTo("character_id");
         assertThat(fieldOf(api.post(memories + "/recall", noEmbedding))).isEqualTo("embedding");

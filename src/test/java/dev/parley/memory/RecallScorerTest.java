@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.within;
 
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class RecallScorerTest {
@@ -31,7 +30,7 @@ class RecallScorerTest {
 
     @Test
     void of_two_equally_similar_memories_the_recent_one_ranks_first() {
-        float[] v = Embedding.unit("e", List.of(1.0, 0.0));
+        float[] v = Embedding.unit("e", new float[] {1, 0});
         long old = NOW - Duration.ofDays(90).toMillis();
         var scope = new ScopeVectors(1, 2, new long[] {10, 11}, concat(v, v), new float[] {0.5f, 0.5f}, new long[] {old, NOW});
 
@@ -44,7 +43,7 @@ class RecallScorerTest {
 
     @Test
     void embeddings_are_scaled_to_unit_length() {
-        float[] v = Embedding.unit("e", List.of(3.0, 4.0));
+        float[] v = Embedding.unit("e", new float[] {3, 4});
 
         assertThat(v[0]).isCloseTo(0.6f, within(1e-6f));
         assertThat(v[1]).isCloseTo(0.8f, within(1e-6f));
