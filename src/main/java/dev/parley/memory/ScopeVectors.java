@@ -6,8 +6,6 @@ package dev.parley.memory;
  * version it was read at.
  */
 record ScopeVectors(long version, int dims, long[] ids, float[] vectors, float[] importance, long[] createdMillis) {
-    static final ScopeVectors EMPTY = new ScopeVectors(0, 0, new long[0], new float[0], new float[0], new long[0]);
-
     int size() {
         return ids.length;
     }
