@@ -20,7 +20,7 @@ import java.util.Map;
  */
 public final class ChatContext {
     static final Query HEAD = new Query("context.head", """
-            SELECT c.state, c.counters, c.title, c.is_group, c.user_id, u.external_id, u.profile,
+            SELECT c.state, c.counters, c.title, c.is_group, c.language::text AS language, c.user_id, u.external_id, u.profile,
                    ch.character_id, ch.name, ch.system_prompt, ch.traits, ch.metadata,
                    ARRAY(SELECT m.member_id FROM conversation_members m
                           WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id
@@ -54,7 +54,7 @@ public final class ChatContext {
     }
 
     public record State(@JsonFormat(shape = JsonFormat.Shape.STRING) long id, String title, boolean isGroup,
-                        JsonNode state, JsonNode counters) {
+                        String language, JsonNode state, JsonNode counters) {
     }
 
     /** A memory recalled for this reply, as the app and the model see it. */
@@ -92,7 +92,7 @@ public final class ChatContext {
     public Context build(long appId, long conversationId, Long characterId, int limit) {
         return database.read(h -> {
             Head head = h.first(HEAD, row -> new Head(
-                    new State(conversationId, row.getString("title"), row.getBoolean("is_group"),
+                    new State(conversationId, row.getString("title"), row.getBoolean("is_group"), row.getString("language"),
                             Json.stored(row.getString("state")), Json.stored(row.getString("counters"))),
                     new Speaker(row.getLong("character_id"), row.getString("name"), row.getString("system_prompt"),
                             Json.stored(row.getString("traits")), Json.stored(row.getString("metadata"))),

@@ -139,7 +139,8 @@ final class ConversationHandlers {
                     "memory_embedding").remembered());
         }
         if (query != null && !query.isBlank()) {
-            return built.withMemories(memories.search(appId, userId, characterId, query, Languages.DEFAULT, count).stream()
+            String language = built.conversation().language();
+            return built.withMemories(memories.search(appId, userId, characterId, query, language, count).stream()
                     .map(f -> new ChatContext.Remembered(f.memory().id(), f.memory().content(), f.rank())).toList());
         }
         return built;

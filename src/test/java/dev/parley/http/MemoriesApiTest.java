@@ -176,6 +176,20 @@ class MemoriesApiTest {
         assertThat(without.get("messages")).hasSize(2);
     }
 
+    @Test
+    void context_finds_memories_by_words_in_the_conversations_language() {
+        String french = api.postOk(201, "/v1/conversations", Map.of("user_id", user, "character_id", character,
+                "language", "french")).get("id").asText();
+        api.postOk(201, memories, Map.of("character_id", character, "content", "Elle chantait dans une chorale",
+                "language", "french"));
+
+        JsonNode context = api.getOk("/v1/conversations/" + french + "/context?memory_query=chanteront");
+
+        assertThat(context.get("conversation").get("language").asText()).isEqualTo("french");
+        assertThat(context.get("memories")).extracting(m -> m.get("content").asText())
+                .containsExactly("Elle chantait dans une chorale");
+    }
+
     private JsonNode remember(String content, double[] embedding, double importance) {
         List<Double> values = new ArrayList<>();
         for (double v : embedding) {
