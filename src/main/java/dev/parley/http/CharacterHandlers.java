@@ -41,11 +41,9 @@ final class CharacterHandlers {
         JsonNode traits = Params.jsonObject(ctx, "traits", limits.maxMetadataBytes());
         JsonNode metadata = Params.jsonObject(ctx, "metadata", limits.maxMetadataBytes());
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
-        String cursor = ctx.queryParam("cursor");
-        long after = cursor == null ? 0 : Cursor.decode(Cursor.Kind.CHARACTER, 1, "cursor", cursor)[0];
+        long after = Cursor.position(ctx, Cursor.Kind.CHARACTER, 0);
         List<CharacterProfile> page = characters.list(Auth.app(ctx), after, traits, metadata, limit);
-        String next = page.size() < limit ? null : Cursor.encode(Cursor.Kind.CHARACTER, page.getLast().id());
-        Responses.json(ctx, new Pages.CharacterPage(page, next));
+        Responses.json(ctx, new Pages.CharacterPage(page, Cursor.next(Cursor.Kind.CHARACTER, page, limit, c -> new long[] {c.id()})));
     }
 
     private CharacterProfile.Draft draft(Bodies.CharacterInput input) {

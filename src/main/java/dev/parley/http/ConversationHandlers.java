@@ -68,11 +68,10 @@ final class ConversationHandlers {
         long characterId = Params.requiredId(ctx, "character_id");
         Long userId = Params.optionalId(ctx, "user_id");
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
-        String cursor = ctx.queryParam("cursor");
-        long before = cursor == null ? Long.MAX_VALUE : Cursor.decode(Cursor.Kind.CONVERSATION, 1, "cursor", cursor)[0];
+        long before = Cursor.position(ctx, Cursor.Kind.CONVERSATION, Long.MAX_VALUE);
         List<Conversation> page = conversations.listByCharacter(Auth.app(ctx), characterId, userId, before, limit);
-        String next = page.size() < limit ? null : Cursor.encode(Cursor.Kind.CONVERSATION, page.getLast().id());
-        Responses.json(ctx, new Pages.ConversationPage(page, next));
+        Responses.json(ctx, new Pages.ConversationPage(page,
+                Cursor.next(Cursor.Kind.CONVERSATION, page, limit, c -> new long[] {c.id()})));
     }
 
     void patch(Context ctx) {

@@ -1,8 +1,11 @@
 package dev.parley.http;
 
 import dev.parley.chat.InvalidInput;
+import io.javalin.http.Context;
 import java.nio.ByteBuffer;
 import java.util.Base64;
+import java.util.List;
+import java.util.function.Function;
 
 /**
  * Opaque pagination cursors: a kind letter and one or two positions, base64url-encoded. A cursor
@@ -21,6 +24,23 @@ final class Cursor {
     }
 
     private Cursor() {
+    }
+
+    /** The positions in the request's {@code cursor} parameter, or null on a first page (no cursor). */
+    static long[] positions(Context ctx, Kind kind, int count) {
+        String raw = ctx.queryParam("cursor");
+        return raw == null ? null : decode(kind, count, "cursor", raw);
+    }
+
+    /** The one position in the request's {@code cursor} parameter, or {@code first} on a first page. */
+    static long position(Context ctx, Kind kind, long first) {
+        long[] positions = positions(ctx, kind, 1);
+        return positions == null ? first : positions[0];
+    }
+
+    /** The cursor of the page after {@code page}, or null when {@code page} came back short: it was the last. */
+    static <T> String next(Kind kind, List<T> page, int limit, Function<T, long[]> positions) {
+        return page.size() < limit ? null : encode(kind, positions.apply(page.getLast()));
     }
 
     static String encode(Kind kind, long... positions) {

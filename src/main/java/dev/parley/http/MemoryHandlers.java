@@ -44,11 +44,9 @@ final class MemoryHandlers {
         long userId = Params.id(ctx, "user_id");
         long characterId = Params.requiredId(ctx, "character_id");
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
-        String cursor = ctx.queryParam("cursor");
-        long before = cursor == null ? Long.MAX_VALUE : Cursor.decode(Cursor.Kind.MEMORY, 1, "cursor", cursor)[0];
+        long before = Cursor.position(ctx, Cursor.Kind.MEMORY, Long.MAX_VALUE);
         List<Memory> page = memories.list(Auth.app(ctx), userId, characterId, before, limit);
-        String next = page.size() < limit ? null : Cursor.encode(Cursor.Kind.MEMORY, page.getLast().id());
-        Responses.json(ctx, new Pages.MemoryPage(page, next));
+        Responses.json(ctx, new Pages.MemoryPage(page, Cursor.next(Cursor.Kind.MEMORY, page, limit, m -> new long[] {m.id()})));
     }
 
     void get(Context ctx) {

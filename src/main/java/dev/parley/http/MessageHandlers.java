@@ -124,11 +124,9 @@ final class MessageHandlers {
         long conversationId = Params.id(ctx, "conversation_id");
         long messageId = Params.id(ctx, "message_id");
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_HISTORY_PAGE, Limits.MAX_HISTORY_PAGE);
-        String cursor = ctx.queryParam("cursor");
-        long after = cursor == null ? 0 : Cursor.decode(Cursor.Kind.MESSAGE, 1, "cursor", cursor)[0];
+        long after = Cursor.position(ctx, Cursor.Kind.MESSAGE, 0);
         List<Message> page = log.replies(Auth.app(ctx), conversationId, messageId, after, limit);
-        String next = page.size() < limit ? null : Cursor.encode(Cursor.Kind.MESSAGE, page.getLast().id());
-        Responses.json(ctx, new Pages.MessagePage(page, next));
+        Responses.json(ctx, new Pages.MessagePage(page, Cursor.next(Cursor.Kind.MESSAGE, page, limit, m -> new long[] {m.id()})));
     }
 
     private NewMessage newMessage(String prefix, Bodies.MessageInput input, String key) {

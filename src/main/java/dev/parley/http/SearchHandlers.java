@@ -29,21 +29,17 @@ final class SearchHandlers {
         String language = ctx.queryParam("language") == null ? null : languages.require("language", ctx.queryParam("language"));
         MessageSearch.Order order = order(ctx.queryParam("order"));
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
-        String cursor = ctx.queryParam("cursor");
-        MessageSearch.After after = MessageSearch.After.START;
-        if (cursor != null) {
-            long[] position = Cursor.decode(Cursor.Kind.SEARCH, 2, "cursor", cursor);
-            after = new MessageSearch.After(Float.intBitsToFloat((int) position[0]), position[1]);
-        }
+        long[] position = Cursor.positions(ctx, Cursor.Kind.SEARCH, 2);
+        MessageSearch.After after = position == null ? MessageSearch.After.START
+                : new MessageSearch.After(Float.intBitsToFloat((int) position[0]), position[1]);
         MessageSearch.Scope scope = conversationId != null ? new MessageSearch.Scope.Conversation(conversationId)
                 : userId != null ? new MessageSearch.Scope.User(userId) : new MessageSearch.Scope.App();
         if (conversationId != null && userId != null) {
             throw new InvalidInput("user_id", "cannot be given together with conversation_id; a conversation has one user");
         }
         List<MessageSearch.Hit> hits = messages.search(Auth.app(ctx), scope, text, language, order, after, limit);
-        String next = hits.size() < limit ? null
-                : Cursor.encode(Cursor.Kind.SEARCH, Float.floatToIntBits(hits.getLast().rank()), hits.getLast().messageId());
-        Responses.json(ctx, new Pages.MessageHits(hits, next));
+        Responses.json(ctx, new Pages.MessageHits(hits, Cursor.next(Cursor.Kind.SEARCH, hits, limit,
+                hit -> new long[] {Float.floatToIntBits(hit.rank()), hit.messageId()})));
     }
 
     void memories(Context ctx) {

@@ -44,16 +44,11 @@ final class UserHandlers {
     void inbox(Context ctx) {
         long userId = Params.id(ctx, "user_id");
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
-        String cursor = ctx.queryParam("cursor");
-        Inbox.Position after = Inbox.Position.START;
-        if (cursor != null) {
-            long[] position = Cursor.decode(Cursor.Kind.INBOX, 2, "cursor", cursor);
-            after = new Inbox.Position(position[0], position[1]);
-        }
+        long[] position = Cursor.positions(ctx, Cursor.Kind.INBOX, 2);
+        Inbox.Position after = position == null ? Inbox.Position.START : new Inbox.Position(position[0], position[1]);
         List<Inbox.Entry> page = inbox.page(Auth.app(ctx), userId, after, limit);
-        String next = page.size() < limit ? null
-                : Cursor.encode(Cursor.Kind.INBOX, page.getLast().activityId(), page.getLast().conversationId());
-        Responses.json(ctx, new Pages.InboxPage(page, next));
+        Responses.json(ctx, new Pages.InboxPage(page, Cursor.next(Cursor.Kind.INBOX, page, limit,
+                e -> new long[] {e.activityId(), e.conversationId()})));
     }
 
     void stats(Context ctx) {
