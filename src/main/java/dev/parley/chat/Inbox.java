@@ -28,8 +28,6 @@ public final class Inbox {
              ORDER BY c.activity_id DESC, c.conversation_id DESC
              LIMIT ?""");
 
-    static final Query USER_EXISTS = new Query("user.exists", "SELECT 1 FROM users WHERE app_id = ? AND user_id = ?");
-
     /** One conversation as the inbox lists it. */
     public record Entry(
             @JsonFormat(shape = JsonFormat.Shape.STRING) long conversationId,
@@ -67,8 +65,8 @@ public final class Inbox {
     public List<Entry> page(long appId, long userId, Position after, int limit) {
         return database.read(h -> {
             List<Entry> entries = h.list(PAGE, ROW, appId, userId, after.activityId(), after.conversationId(), limit);
-            if (entries.isEmpty() && h.first(USER_EXISTS, row -> true, appId, userId).isEmpty()) {
-                throw new NotFound("user", userId);
+            if (entries.isEmpty()) {
+                Users.require(h, appId, userId);
             }
             return entries;
         });

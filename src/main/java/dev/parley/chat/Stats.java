@@ -68,8 +68,8 @@ public final class Stats {
         return database.read(h -> {
             UserStats stats = h.first(USER, row -> new UserStats(row.getLong(1), row.getLong(2), row.getLong(3)),
                     appId, userId).orElseThrow();
-            if (stats.conversations() == 0 && h.first(Inbox.USER_EXISTS, row -> true, appId, userId).isEmpty()) {
-                throw new NotFound("user", userId);
+            if (stats.conversations() == 0) {
+                Users.require(h, appId, userId);
             }
             return stats;
         });

@@ -2,9 +2,11 @@ package dev.parley.chat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.db.Database;
+import dev.parley.db.Handle;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
 import dev.parley.json.Json;
+import java.sql.SQLException;
 import java.util.Optional;
 
 /** The app's end users, upserted by the app's own id for them. */
@@ -24,6 +26,8 @@ public final class Users {
 
     static final Query FIND_BY_EXTERNAL_ID = new Query("user.find_by_external_id", """
             SELECT %s FROM users WHERE app_id = ? AND external_id = ?""".formatted(COLUMNS));
+
+    static final Query EXISTS = new Query("user.exists", "SELECT 1 FROM users WHERE app_id = ? AND user_id = ?");
 
     static final RowMapper<User> ROW = row -> new User(
             row.getLong("user_id"),
@@ -51,6 +55,13 @@ public final class Users {
 
     public User get(long appId, long userId) {
         return database.read(h -> h.first(GET, ROW, appId, userId)).orElseThrow(() -> new NotFound("user", userId));
+    }
+
+    /** Throws {@link NotFound} unless the app has this user: for reads that come back empty either way. */
+    public static void require(Handle h, long appId, long userId) throws SQLException {
+        if (h.first(EXISTS, row -> true, appId, userId).isEmpty()) {
+            throw new NotFound("user", userId);
+        }
     }
 
     public Optional<User> findByExternalId(long appId, String externalId) {

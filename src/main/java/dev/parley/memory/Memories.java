@@ -3,6 +3,7 @@ package dev.parley.memory;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.NotFound;
+import dev.parley.chat.Users;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Query;
@@ -24,9 +25,6 @@ public final class Memories {
     static final Query CHECK_REFERENCES = new Query("memory.check_references", """
             SELECT EXISTS (SELECT 1 FROM users WHERE app_id = ? AND user_id = ?),
                    EXISTS (SELECT 1 FROM characters WHERE app_id = ? AND character_id = ?)""");
-
-    static final Query USER_EXISTS = new Query("memory.user_exists", """
-            SELECT EXISTS (SELECT 1 FROM users WHERE app_id = ? AND user_id = ?)""");
 
     // Takes the scope's row lock, so writes to one scope queue up and the dims check cannot race.
     static final Query TOUCH_SCOPE = new Query("memory.touch_scope", """
@@ -118,7 +116,7 @@ public final class Memories {
         return database.read(h -> {
             List<Memory> page = h.list(LIST, ROW, appId, userId, characterId, beforeId, limit);
             if (page.isEmpty()) {
-                requireUser(h, appId, userId);
+                Users.require(h, appId, userId);
             }
             return page;
         });
@@ -145,7 +143,7 @@ public final class Memories {
     /** Memories of the user (of one character when {@code characterId} is not null) matching {@code text}, best first. */
     public List<Found> search(long appId, long userId, Long characterId, String text, String language, int limit) {
         return database.read(h -> {
-            requireUser(h, appId, userId);
+            Users.require(h, appId, userId);
             RowMapper<Found> found = row -> new Found(ROW.map(row), row.getFloat("rank"), row.getString("snippet"));
             String scope = MessageSearch.token("u", userId)
                     + (characterId == null ? "" : " & " + MessageSearch.token("h", characterId));
@@ -166,13 +164,6 @@ public final class Memories {
                     + characterId + " have " + scopeDims + "; use the same embedding model for one scope");
         }
         return scopeDims;
-    }
-
-    static void requireUser(Handle h, long appId, long userId) throws SQLException {
-        if (h.first(USER_EXISTS, row -> row.getBoolean(1), appId, userId).orElseThrow()) {
-            return;
-        }
-        throw new NotFound("user", userId);
     }
 
     private static void checkReferences(Handle h, long appId, long userId, long characterId) throws SQLException {

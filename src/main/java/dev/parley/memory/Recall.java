@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.parley.chat.ChatContext;
 import dev.parley.chat.InvalidInput;
+import dev.parley.chat.Users;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Query;
@@ -76,7 +77,7 @@ public final class Recall {
                 return new Version(row.getLong(1), row.wasNull() ? null : dims);
             }, appId, userId, characterId).orElse(null);
             if (version == null) {
-                Memories.requireUser(h, appId, userId);
+                Users.require(h, appId, userId);
                 return new Result(request.minSimilarity(), 0, List.of());
             }
             if (version.dims() != null && version.dims() != request.embedding().length) {

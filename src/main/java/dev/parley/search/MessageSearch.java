@@ -2,6 +2,7 @@ package dev.parley.search;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
 import dev.parley.chat.NotFound;
+import dev.parley.chat.Users;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Ids;
@@ -102,8 +103,6 @@ public final class MessageSearch {
             SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
                    set_config('max_parallel_workers_per_gather', '0', true)""");
 
-    static final Query USER_EXISTS = new Query("search.user_exists", """
-            SELECT EXISTS (SELECT 1 FROM users WHERE app_id = ? AND user_id = ?)""");
     // The ids a scope's messages can have: none older than its first conversation, none newer than
     // its last activity. An inactive user's windows start at their last message, not at today.
     static final Query USER_SPAN = new Query("search.user_span", """
@@ -148,8 +147,8 @@ public final class MessageSearch {
             case Scope.User user -> {
                 long[] span = h.first(USER_SPAN, row -> new long[] {row.getLong(1), row.getLong(2)}, appId, user.userId())
                         .orElseThrow();
-                if (span[1] == 0 && !h.first(USER_EXISTS, row -> row.getBoolean(1), appId, user.userId()).orElseThrow()) {
-                    throw new NotFound("user", user.userId());
+                if (span[1] == 0) {
+                    Users.require(h, appId, user.userId());
                 }
                 long ceiling = span[1] == 0 ? 0 : span[1] + 1; // no conversation: nothing to read
                 yield new Plan(MATCHES_USER, language(language, null), text, appId, token("u", user.userId()), span[0],
