@@ -43,7 +43,7 @@ public final class GroupCommit implements AutoCloseable {
 
     // Locks the conversations in one order (app, id) so concurrent writers cannot deadlock.
     static final Query LOCK_CONVERSATIONS = new Query("append.lock_conversations", """
-            SELECT c.app_id, c.conversation_id, c.user_id, c.character_id, c.last_seq,
+            SELECT c.app_id, c.conversation_id, c.user_id, c.character_id, c.last_seq, c.language::text AS language,
                    coalesce(c.last_message_id, c.conversation_id) AS floor_id,
                    ARRAY(SELECT m.member_id FROM conversation_members m
                           WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id
@@ -69,17 +69,17 @@ public final class GroupCommit implements AutoCloseable {
               JOIN messages m
                 ON m.app_id = p.app_id AND m.conversation_id = p.conversation_id AND m.message_id = p.message_id""");
 
+    // user_id and language are the conversation's, as locked above: search indexes them with the words.
     static final Query INSERT_MESSAGES = new Query("append.insert_messages", """
             INSERT INTO messages (app_id, conversation_id, message_id, seq, reply_to_id, author_user_id,
                                   author_character_id, created_at, role, content, metadata, attachments, user_id, language)
-            SELECT t.app_id, t.conversation_id, t.message_id, t.seq, t.reply_to_id, t.author_user_id,
-                   t.author_character_id, parley_id_time(t.message_id), t.role, t.content, t.metadata::jsonb,
-                   t.attachments::jsonb, c.user_id, c.language
+            SELECT app_id, conversation_id, message_id, seq, reply_to_id, author_user_id,
+                   author_character_id, parley_id_time(message_id), role, content, metadata::jsonb, attachments::jsonb,
+                   user_id, language::regconfig
               FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[],
-                          ?::text[], ?::text[], ?::text[], ?::text[])
+                          ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])
                    AS t(app_id, conversation_id, message_id, seq, reply_to_id, author_user_id, author_character_id,
-                        role, content, metadata, attachments)
-              JOIN conversations c ON c.app_id = t.app_id AND c.conversation_id = t.conversation_id""");
+                        role, content, metadata, attachments, user_id, language)""");
 
     static final Query INSERT_KEYS = new Query("append.insert_idempotency_keys", """
             INSERT INTO message_idempotency_keys (app_id, conversation_id, idempotency_key, request_hash, message_id)
@@ -269,7 +269,7 @@ public final class GroupCommit implements AutoCloseable {
             NewMessage message = fresh.get(next);
             Message stored = conversation.accept(messageIds[next++], message);
             String fingerprint = message.idempotencyKey() == null ? null : message.fingerprint();
-            rows.add(unit.appId(), stored, message.idempotencyKey(), fingerprint);
+            rows.add(unit.appId(), conversation, stored, message.idempotencyKey(), fingerprint);
             result.set(i, new Appended(stored, false));
             if (fingerprint != null) {
                 replays.put(new ReplayKey(key, message.idempotencyKey()), new Replay(fingerprint, stored));
@@ -305,8 +305,8 @@ public final class GroupCommit implements AutoCloseable {
         Map<ConversationKey, LockedConversation> locked = new HashMap<>();
         h.list(LOCK_CONVERSATIONS, row -> new LockedConversation(
                         new ConversationKey(row.getLong("app_id"), row.getLong("conversation_id")),
-                        row.getLong("user_id"), row.getLong("character_id"), row.getLong("last_seq"), row.getLong("floor_id"),
-                        Set.of((Long[]) row.getArray("character_ids").getArray())),
+                        row.getLong("user_id"), row.getLong("character_id"), row.getString("language"), row.getLong("last_seq"),
+                        row.getLong("floor_id"), Set.of((Long[]) row.getArray("character_ids").getArray())),
                 h.array("bigint", keys.stream().map(ConversationKey::appId).toArray(Long[]::new)),
                 h.array("bigint", keys.stream().map(ConversationKey::conversationId).toArray(Long[]::new)))
                 .forEach(c -> locked.put(c.key, c));
@@ -412,6 +412,7 @@ public final class GroupCommit implements AutoCloseable {
         final ConversationKey key;
         final long userId;
         final long characterId;
+        final String language;
         final Set<Long> characterIds;
         long lastSeq;
         long floorId;
@@ -420,10 +421,11 @@ public final class GroupCommit implements AutoCloseable {
         String lastPreview;
         final Map<Author, Long> authorSeq = new HashMap<>();
 
-        LockedConversation(ConversationKey key, long userId, long characterId, long lastSeq, long floorId,
+        LockedConversation(ConversationKey key, long userId, long characterId, String language, long lastSeq, long floorId,
                            Set<Long> characterIds) {
             this.key = key;
             this.userId = userId;
+            this.language = language;
             this.characterId = characterId;
             this.lastSeq = lastSeq;
             this.floorId = floorId;
@@ -466,12 +468,14 @@ public final class GroupCommit implements AutoCloseable {
     /** The column arrays of one multi-row INSERT. */
     private static final class Rows {
         final List<Long> apps = new ArrayList<>();
+        final List<LockedConversation> conversations = new ArrayList<>();
         final List<Message> messages = new ArrayList<>();
         final List<String> keys = new ArrayList<>();
         final List<String> fingerprints = new ArrayList<>();
 
-        void add(long appId, Message message, String idempotencyKey, String fingerprint) {
+        void add(long appId, LockedConversation conversation, Message message, String idempotencyKey, String fingerprint) {
             apps.add(appId);
+            conversations.add(conversation);
             messages.add(message);
             keys.add(idempotencyKey);
             fingerprints.add(fingerprint);
@@ -490,7 +494,9 @@ public final class GroupCommit implements AutoCloseable {
                     h.array("text", messages.stream().map(Message::role).toArray(String[]::new)),
                     h.array("text", messages.stream().map(Message::content).toArray(String[]::new)),
                     h.array("text", messages.stream().map(m -> m.metadata() == null ? null : m.metadata().toString()).toArray(String[]::new)),
-                    h.array("text", messages.stream().map(m -> m.attachments() == null ? null : m.attachments().toString()).toArray(String[]::new)));
+                    h.array("text", messages.stream().map(m -> m.attachments() == null ? null : m.attachments().toString()).toArray(String[]::new)),
+                    h.array("bigint", conversations.stream().map(c -> c.userId).toArray(Long[]::new)),
+                    h.array("text", conversations.stream().map(c -> c.language).toArray(String[]::new)));
             insertKeys(h);
         }
 
