@@ -12,7 +12,6 @@ import java.util.Locale;
  */
 public record DatasetSpec(long messages, int conversations, int users, int characters, long memories, int dims,
                           int months, long seed, Instant now) {
-    public static final int DEFAULT_DIMS = 768;
 
     public static DatasetSpec of(long messages, Integer conversations, Integer users, Integer characters, Long memories,
                                  int dims, int months, long seed, Instant now) {

@@ -140,7 +140,7 @@ final class ConversationHandlers {
         if (query != null && !query.isBlank()) {
             String language = built.conversation().language();
             return built.withMemories(memories.search(appId, userId, characterId, query, language, count).stream()
-                    .map(f -> new ChatContext.Remembered(f.memory().id(), f.memory().content(), f.rank())).toList());
+                    .map(Memories.Found::remembered).toList());
         }
         return built;
     }

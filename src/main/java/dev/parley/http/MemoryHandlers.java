@@ -33,7 +33,7 @@ final class MemoryHandlers {
         var draft = new Memory.Draft(
                 Check.positive("character_id", input.characterId()),
                 Check.requiredNonBlank("content", input.content(), limits.maxContentBytes()),
-                input.importance() == null ? DEFAULT_IMPORTANCE : fraction("importance", input.importance()),
+                between("importance", input.importance(), 0, 1, DEFAULT_IMPORTANCE),
                 languages.require("language", input.language()),
                 Check.object("metadata", input.metadata(), limits.maxMetadataBytes()),
                 input.embedding() == null ? null : Embedding.unit("embedding", input.embedding()));
@@ -60,7 +60,7 @@ final class MemoryHandlers {
             Check.requiredNonBlank("content", input.content(), limits.maxContentBytes());
         }
         var change = new Memory.Change(input.content(),
-                input.importance() == null ? null : fraction("importance", input.importance()),
+                input.importance() == null ? null : between("importance", input.importance(), 0, 1, 0),
                 Check.object("metadata", input.metadata(), limits.maxMetadataBytes()),
                 input.embedding() == null ? null : Embedding.unit("embedding", input.embedding()));
         Responses.json(ctx, memories.update(Auth.app(ctx), memoryId, change));
@@ -99,10 +99,6 @@ final class MemoryHandlers {
             throw new InvalidInput(field, "must be between 1 and " + max + ", got " + value);
         }
         return value;
-    }
-
-    private static double fraction(String field, double value) {
-        return between(field, value, 0, 1, value);
     }
 
     /** {@code value} when it lies within [min, max], {@code fallback} when it is absent. */

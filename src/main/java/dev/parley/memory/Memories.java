@@ -1,6 +1,7 @@
 package dev.parley.memory;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.chat.ChatContext;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.NotFound;
 import dev.parley.chat.Users;
@@ -81,6 +82,10 @@ public final class Memories {
 
     /** A memory whose words match a search, with its rank and a highlighted snippet. */
     public record Found(Memory memory, float rank, String snippet) {
+        /** This memory as the next LLM call's context lists it, with its rank as relevance. */
+        public ChatContext.Remembered remembered() {
+            return new ChatContext.Remembered(memory.id(), memory.content(), rank);
+        }
     }
 
     static final RowMapper<Memory> ROW = row -> {
