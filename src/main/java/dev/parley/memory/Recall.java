@@ -2,6 +2,8 @@ package dev.parley.memory;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.stats.ConcurrentStatsCounter;
+import com.github.benmanes.caffeine.cache.stats.StatsCounter;
 import dev.parley.chat.ChatContext;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.Users;
@@ -56,6 +58,8 @@ public final class Recall {
     private final Database database;
     private final Clock clock;
     private final Cache<Scope, ScopeVectors> vectors;
+    // Recorded by hand: the cache is used through compute(), which Caffeine does not count.
+    private final StatsCounter stats = new ConcurrentStatsCounter();
 
     public Recall(Database database, Clock clock, long cacheBytes, MeterRegistry registry) {
         this.database = database;
@@ -63,7 +67,7 @@ public final class Recall {
         this.vectors = Caffeine.newBuilder()
                 .maximumWeight(cacheBytes)
                 .weigher((Scope scope, ScopeVectors held) -> held.weight())
-                .recordStats()
+                .recordStats(() -> stats)
                 .build();
         CaffeineCacheMetrics.monitor(registry, vectors, "recall_vectors");
     }
@@ -95,11 +99,17 @@ public final class Recall {
         try {
             return vectors.asMap().compute(scope, (key, held) -> {
                 if (held != null && held.version() >= version) {
+                    stats.recordHits(1);
                     return held;
                 }
+                stats.recordMisses(1);
+                long started = System.nanoTime();
                 try {
-                    return load(h, key, version);
+                    ScopeVectors loaded = load(h, key, version);
+                    stats.recordLoadSuccess(System.nanoTime() - started);
+                    return loaded;
                 } catch (SQLException e) {
+                    stats.recordLoadFailure(System.nanoTime() - started);
                     throw new LoadFailed(e);
                 }
             });
