@@ -33,6 +33,15 @@ class SettingsTest {
     }
 
     @Test
+    void the_recall_cache_is_sized_in_bytes_and_256_mib_by_default() {
+        assertThat(Settings.resolve(Settings.Flags.none(), Map.of()).recallCacheBytes()).isEqualTo(256L << 20);
+        assertThat(Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_RECALL_CACHE", "2GiB")).recallCacheBytes())
+                .isEqualTo(2L << 30);
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_RECALL_CACHE", "plenty")))
+                .hasMessageContaining("--recall-cache").hasMessageContaining("PARLEY_RECALL_CACHE");
+    }
+
+    @Test
     void an_invalid_value_names_the_flag_and_the_variable() {
         assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PORT", "eighty")))
                 .isInstanceOf(InvalidSetting.class).hasMessageContaining("--port").hasMessageContaining("PARLEY_PORT");

@@ -128,11 +128,14 @@ class MemoriesApiTest {
 
         var longer = api.post(memories, Map.of("character_id", character, "content", "x", "embedding", List.of(1.0, 0.0)));
         var query = api.post(memories + "/recall", Map.of("character_id", character, "embedding", List.of(1.0, 0.0)));
+        String first = api.getOk(memories + "?character_id=" + character).get("memories").get(0).get("id").asText();
+        var changed = api.patch("/v1/memories/" + first, Map.of("embedding", List.of(1.0, 0.0)));
 
         assertThat(longer.status()).isEqualTo(400);
         assertThat(longer.json().get("errors").get(0).get("field").asText()).isEqualTo("embedding");
         assertThat(longer.json().get("detail").asText()).contains("2 dimensions").contains("have 3");
         assertThat(query.status()).isEqualTo(400);
+        assertThat(changed.status()).as("a change to another length is refused too").isEqualTo(400);
         assertThat(api.getOk(memories + "?character_id=" + character).get("memories")).hasSize(1);
     }
 
