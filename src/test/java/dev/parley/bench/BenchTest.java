@@ -185,6 +185,8 @@ class BenchTest {
                                           || coalesce(metadata::text, ''), ',' ORDER BY conversation_id, message_id))
                            || (SELECT md5(string_agg(user_id || ':' || character_id || ':' || message_count, ',' ORDER BY conversation_id))
                                  FROM conversations)
+                           || (SELECT md5(string_agg(user_id || ':' || character_id || ':' || content || ':' || md5(embedding),
+                                                     ',' ORDER BY memory_id)) FROM memories)
                       FROM messages"""), r -> r.getString(1))).orElseThrow();
         }
     }
