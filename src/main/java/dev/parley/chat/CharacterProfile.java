@@ -2,6 +2,7 @@ package dev.parley.chat;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.json.JsonText;
 import java.time.Instant;
 import java.util.List;
 
@@ -10,8 +11,8 @@ public record CharacterProfile(
         @JsonFormat(shape = JsonFormat.Shape.STRING) long id,
         String name,
         String systemPrompt,
-        JsonNode traits,
-        JsonNode metadata,
+        JsonText traits,
+        JsonText metadata,
         List<String> suggestedMessages,
         Instant createdAt,
         Instant updatedAt) {

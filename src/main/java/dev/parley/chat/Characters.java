@@ -5,7 +5,7 @@ import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
-import dev.parley.json.Json;
+import dev.parley.json.JsonText;
 import java.sql.Array;
 import java.sql.SQLException;
 import java.util.List;
@@ -55,8 +55,8 @@ public final class Characters {
             row.getLong("character_id"),
             row.getString("name"),
             row.getString("system_prompt"),
-            Json.stored(row.getString("traits")),
-            Json.stored(row.getString("metadata")),
+            JsonText.stored(row.getString("traits")),
+            JsonText.stored(row.getString("metadata")),
             List.of((String[]) row.getArray("suggested_messages").getArray()),
             row.getTimestamp("created_at").toInstant(),
             row.getTimestamp("updated_at").toInstant());

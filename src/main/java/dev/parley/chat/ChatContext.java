@@ -2,10 +2,9 @@ package dev.parley.chat;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.db.Database;
 import dev.parley.db.Query;
-import dev.parley.json.Json;
+import dev.parley.json.JsonText;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -47,14 +46,14 @@ public final class ChatContext {
     }
 
     public record Speaker(@JsonFormat(shape = JsonFormat.Shape.STRING) long id, String name, String systemPrompt,
-                          JsonNode traits, JsonNode metadata) {
+                          JsonText traits, JsonText metadata) {
     }
 
-    public record Person(@JsonFormat(shape = JsonFormat.Shape.STRING) long id, String externalId, JsonNode profile) {
+    public record Person(@JsonFormat(shape = JsonFormat.Shape.STRING) long id, String externalId, JsonText profile) {
     }
 
     public record State(@JsonFormat(shape = JsonFormat.Shape.STRING) long id, String title, boolean isGroup,
-                        String language, JsonNode state, JsonNode counters) {
+                        String language, JsonText state, JsonText counters) {
     }
 
     /** A memory recalled for this reply, as the app and the model see it. */
@@ -93,10 +92,10 @@ public final class ChatContext {
         return database.read(h -> {
             Head head = h.first(HEAD, row -> new Head(
                     new State(conversationId, row.getString("title"), row.getBoolean("is_group"), row.getString("language"),
-                            Json.stored(row.getString("state")), Json.stored(row.getString("counters"))),
+                            JsonText.stored(row.getString("state")), JsonText.stored(row.getString("counters"))),
                     new Speaker(row.getLong("character_id"), row.getString("name"), row.getString("system_prompt"),
-                            Json.stored(row.getString("traits")), Json.stored(row.getString("metadata"))),
-                    new Person(row.getLong("user_id"), row.getString("external_id"), Json.stored(row.getString("profile"))),
+                            JsonText.stored(row.getString("traits")), JsonText.stored(row.getString("metadata"))),
+                    new Person(row.getLong("user_id"), row.getString("external_id"), JsonText.stored(row.getString("profile"))),
                     List.of((Long[]) row.getArray("character_ids").getArray())
             ), characterId, appId, conversationId).orElse(null);
             if (head == null) {

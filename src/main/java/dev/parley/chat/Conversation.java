@@ -2,6 +2,7 @@ package dev.parley.chat;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.json.JsonText;
 import java.time.Instant;
 import java.util.List;
 
@@ -14,8 +15,8 @@ public record Conversation(
         boolean isGroup,
         String language,
         String title,
-        JsonNode state,
-        JsonNode counters,
+        JsonText state,
+        JsonText counters,
         long messageCount,
         long lastSeq,
         LastMessage lastMessage,

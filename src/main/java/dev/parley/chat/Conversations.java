@@ -8,7 +8,7 @@ import dev.parley.db.Ids;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
 import dev.parley.json.Json;
-import dev.parley.json.MergePatch;
+import dev.parley.json.JsonText;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
@@ -58,15 +58,16 @@ public final class Conversations {
              ORDER BY c.conversation_id DESC
              LIMIT ?""".formatted(COLUMNS));
 
-    static final Query LOCK_STATE = new Query("conversation.lock_state", """
-            SELECT state FROM conversations WHERE app_id = ? AND conversation_id = ? FOR UPDATE""");
-
+    // The merge runs in the database (V8): the stored state is never parsed here. A null patch keeps the state.
     static final Query PATCH = new Query("conversation.patch", """
-            UPDATE conversations
-               SET state = ?::jsonb,
-                   title = CASE WHEN ? THEN ? ELSE title END,
+            WITH patch AS (SELECT ?::jsonb AS state, ?::boolean AS title_given, ?::text AS title)
+            UPDATE conversations c
+               SET state = coalesce(parley_merge_patch(c.state, patch.state), c.state),
+                   title = CASE WHEN patch.title_given THEN patch.title ELSE c.title END,
                    updated_at = now()
-             WHERE app_id = ? AND conversation_id = ?""");
+              FROM patch
+             WHERE c.app_id = ? AND c.conversation_id = ?
+            RETURNING octet_length(c.state::text)""");
 
     // One statement, so concurrent increments never lose an update: the row lock orders them.
     static final Query INCREMENT_COUNTERS = new Query("conversation.increment_counters", """
@@ -90,8 +91,8 @@ public final class Conversations {
                 row.getBoolean("is_group"),
                 row.getString("language"),
                 row.getString("title"),
-                Json.stored(row.getString("state")),
-                Json.stored(row.getString("counters")),
+                JsonText.stored(row.getString("state")),
+                JsonText.stored(row.getString("counters")),
                 row.getLong("message_count"),
                 row.getLong("last_seq"),
                 last,
@@ -142,25 +143,35 @@ public final class Conversations {
                 : h.list(LIST_BY_USER_AND_CHARACTER, ROW, appId, userId, characterId, beforeId, limit));
     }
 
-    /** Applies a JSON merge patch to the state and, when {@code titleGiven}, sets the title (null clears it). */
-    public Conversation patch(long appId, long conversationId, JsonNode statePatch, boolean titleGiven, String title) {
-        return database.inTransaction(h -> {
-            JsonNode state = h.first(LOCK_STATE, row -> Json.stored(row.getString(1)), appId, conversationId)
-                    .orElseThrow(() -> new NotFound("conversation", conversationId));
-            JsonNode merged = statePatch == null ? state : MergePatch.apply(state, statePatch);
-            h.execute(PATCH, merged.toString(), titleGiven, title, appId, conversationId);
-            return get(h, appId, conversationId);
+    /**
+     * Applies a JSON merge patch to the state and, when {@code titleGiven}, sets the title (null clears it).
+     * A patched state larger than {@code maxStateBytes} (as stored) is refused and nothing changes.
+     */
+    public Conversation patch(long appId, long conversationId, JsonNode statePatch, boolean titleGiven, String title,
+                              int maxStateBytes) {
+        return database.inTransaction(handle -> {
+            long stateBytes = handle.first(PATCH, row -> row.getLong(1), statePatch == null ? null : statePatch.toString(),
+                    titleGiven, title, appId, conversationId).orElseThrow(() -> new NotFound("conversation", conversationId));
+            if (stateBytes > maxStateBytes) {
+                throw new InvalidInput("state", "would be " + stateBytes + " bytes of JSON once patched; the limit is "
+                        + maxStateBytes);
+            }
+            return get(handle, appId, conversationId);
         });
     }
 
     /** Adds each delta to its named counter (a missing counter starts at 0) and returns all counters. */
-    public JsonNode incrementCounters(long appId, long conversationId, Map<String, Long> deltas) {
+    public JsonText incrementCounters(long appId, long conversationId, Map<String, Long> deltas) {
         try {
-            return database.read(h -> h.first(INCREMENT_COUNTERS, row -> Json.stored(row.getString(1)),
+            return database.read(h -> h.first(INCREMENT_COUNTERS, row -> JsonText.stored(row.getString(1)),
                     Json.write(deltas), appId, conversationId)).orElseThrow(() -> new NotFound("conversation", conversationId));
         } catch (DatabaseFailure e) {
             if ("22003".equals(e.sqlState())) { // numeric_value_out_of_range
                 throw new InvalidInput("counters", "would move a counter beyond the 64-bit integer range");
+            }
+            if ("22P02".equals(e.sqlState())) { // a stored counter that is not an integer (written by hand)
+                throw new Conflict("counter-not-an-integer", "a counter named in the request holds a stored value that is "
+                        + "not an integer, so it cannot be incremented; set it with PATCH or fix it in the database");
             }
             throw e;
         }

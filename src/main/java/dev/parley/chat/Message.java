@@ -1,7 +1,7 @@
 package dev.parley.chat;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.json.JsonText;
 import java.time.Instant;
 import java.util.Set;
 
@@ -17,8 +17,8 @@ public record Message(
         @JsonFormat(shape = JsonFormat.Shape.STRING) Long userId,
         @JsonFormat(shape = JsonFormat.Shape.STRING) Long characterId,
         String content,
-        JsonNode metadata,
-        JsonNode attachments,
+        JsonText metadata,
+        JsonText attachments,
         @JsonFormat(shape = JsonFormat.Shape.STRING) Long replyToId,
         Instant createdAt,
         Instant editedAt,

@@ -6,7 +6,7 @@ import dev.parley.db.Handle;
 import dev.parley.db.Ids;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
-import dev.parley.json.Json;
+import dev.parley.json.JsonText;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
@@ -246,8 +246,8 @@ public final class MessageLog {
                 (Long) row.getObject("author_user_id"),
                 (Long) row.getObject("author_character_id"),
                 deletedAt == null ? row.getString("content") : null,
-                deletedAt == null ? Json.stored(row.getString("metadata")) : null,
-                deletedAt == null ? Json.stored(row.getString("attachments")) : null,
+                deletedAt == null ? JsonText.stored(row.getString("metadata")) : null,
+                deletedAt == null ? JsonText.stored(row.getString("attachments")) : null,
                 (Long) row.getObject("reply_to_id"),
                 Ids.timeOf(row.getLong("message_id")),
                 instant(row.getTimestamp("edited_at")),

@@ -1,7 +1,7 @@
 package dev.parley.chat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.json.Json;
+import dev.parley.json.JsonText;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -15,8 +15,8 @@ public record NewMessage(
         String role,
         String content,
         Long characterId,
-        JsonNode metadata,
-        JsonNode attachments,
+        JsonText metadata,
+        JsonText attachments,
         Long replyToId,
         String idempotencyKey) {
 

@@ -90,7 +90,7 @@ public final class Stats {
     private static long plannedRows(Handle h, String table, long appId) throws SQLException {
         var plan = h.first(new Query("stats.estimate_rows",
                 "EXPLAIN (FORMAT JSON) SELECT 1 FROM " + table + " WHERE app_id = " + appId), row -> row.getString(1));
-        return plan.map(json -> Json.stored(json).path(0).path("Plan").path("Plan Rows").asLong()).orElse(0L);
+        return plan.map(json -> Json.parse(json).path(0).path("Plan").path("Plan Rows").asLong()).orElse(0L);
     }
 
     /**

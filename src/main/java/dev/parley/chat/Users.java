@@ -5,7 +5,7 @@ import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
-import dev.parley.json.Json;
+import dev.parley.json.JsonText;
 import java.sql.SQLException;
 import java.util.Optional;
 
@@ -32,7 +32,7 @@ public final class Users {
     static final RowMapper<User> ROW = row -> new User(
             row.getLong("user_id"),
             row.getString("external_id"),
-            Json.stored(row.getString("profile")),
+            JsonText.stored(row.getString("profile")),
             row.getTimestamp("created_at").toInstant(),
             row.getTimestamp("updated_at").toInstant());
 

@@ -2,6 +2,7 @@ package dev.parley.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.chat.InvalidInput;
+import dev.parley.json.PostgresJson;
 import java.util.Iterator;
 import java.util.Map;
 
@@ -65,15 +66,19 @@ final class Check {
         return json(field, node, maxBytes);
     }
 
-    /** Optional JSON value of any shape, storable and at most {@code maxBytes}. */
+    /**
+     * Optional JSON value of any shape: storable, and at most {@code maxBytes} as PostgreSQL will
+     * write it back (numbers in plain notation), which is what every later read returns.
+     */
     static JsonNode json(String field, JsonNode node, int maxBytes) {
         if (node == null || node.isNull()) {
             return null;
         }
         storable(field, node);
-        int size = node.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        long size = PostgresJson.renderedBytes(node);
         if (size > maxBytes) {
-            throw new InvalidInput(field, "is " + size + " bytes of JSON; the limit is " + maxBytes);
+            throw new InvalidInput(field, "is " + size + " bytes of JSON as stored (numbers written out in full); the limit is "
+                    + maxBytes);
         }
         return node;
     }
@@ -95,6 +100,12 @@ final class Check {
     private static void storable(String field, JsonNode node) {
         if (node.isTextual()) {
             text(field, node.textValue(), Integer.MAX_VALUE);
+        } else if (node.isNumber()) {
+            long chars = PostgresJson.numberChars(node);
+            if (chars > PostgresJson.MAX_NUMBER_CHARS) {
+                throw new InvalidInput(field, "is a number " + chars + " characters long written out in full, as PostgreSQL "
+                        + "stores it; the limit is " + PostgresJson.MAX_NUMBER_CHARS);
+            }
         } else if (node.isContainerNode()) {
             Iterator<Map.Entry<String, JsonNode>> fields = node.fields();
             while (fields.hasNext()) {

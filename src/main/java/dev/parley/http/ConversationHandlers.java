@@ -83,7 +83,8 @@ final class ConversationHandlers {
         }
         String title = titleGiven && input.title().isTextual() ? Check.text("title", input.title().textValue(), MAX_TITLE_BYTES) : null;
         var statePatch = Check.object("state", input.state(), limits.maxMetadataBytes());
-        Responses.json(ctx, conversations.patch(Auth.app(ctx), conversationId, statePatch, titleGiven, title));
+        Responses.json(ctx, conversations.patch(Auth.app(ctx), conversationId, statePatch, titleGiven, title,
+                limits.maxMetadataBytes()));
     }
 
     void incrementCounters(Context ctx) {

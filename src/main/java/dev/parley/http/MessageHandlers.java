@@ -6,6 +6,7 @@ import dev.parley.chat.Limits;
 import dev.parley.chat.Message;
 import dev.parley.chat.MessageLog;
 import dev.parley.chat.NewMessage;
+import dev.parley.json.JsonText;
 import io.javalin.http.Context;
 import java.util.ArrayList;
 import java.util.List;
@@ -137,8 +138,8 @@ final class MessageHandlers {
         return new NewMessage(role,
                 Check.required(prefix + "content", input.content(), limits.maxContentBytes()),
                 Check.optionalPositive(prefix + "character_id", input.characterId()),
-                Check.object(prefix + "metadata", input.metadata(), limits.maxMetadataBytes()),
-                Check.json(prefix + "attachments", input.attachments(), limits.maxMetadataBytes()),
+                JsonText.of(Check.object(prefix + "metadata", input.metadata(), limits.maxMetadataBytes())),
+                JsonText.of(Check.json(prefix + "attachments", input.attachments(), limits.maxMetadataBytes())),
                 Check.optionalPositive(prefix + "reply_to_id", input.replyToId()),
                 key == null ? null : Check.requiredNonBlank(prefix + "idempotency_key", key, Limits.MAX_IDEMPOTENCY_KEY_BYTES));
     }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.json.Json;
+import dev.parley.json.JsonText;
 import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.RecordComponent;
 import java.lang.reflect.Type;
@@ -162,7 +163,7 @@ final class OpenApi {
         if (c == Instant.class) {
             return Json.MAPPER.createObjectNode().put("type", "string").put("format", "date-time");
         }
-        if (JsonNode.class.isAssignableFrom(c)) {
+        if (JsonNode.class.isAssignableFrom(c) || c == JsonText.class) {
             return Json.MAPPER.createObjectNode().put("description", "any JSON value");
         }
         return ref(c);

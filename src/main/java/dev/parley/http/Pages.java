@@ -1,6 +1,6 @@
 package dev.parley.http;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.json.JsonText;
 import dev.parley.chat.CharacterProfile;
 import dev.parley.chat.Conversation;
 import dev.parley.chat.Inbox;
@@ -41,7 +41,7 @@ final class Pages {
     record AppendedMessage(Message message, boolean replayed) {
     }
 
-    record Counters(JsonNode counters) {
+    record Counters(JsonText counters) {
     }
 
     record MemoryPage(List<Memory> memories, String nextCursor) {

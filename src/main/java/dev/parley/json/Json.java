@@ -30,15 +30,15 @@ public final class Json {
     private Json() {
     }
 
-    /** Reads JSON that Parley itself stored (JSONB columns); a failure here is a bug, not bad input. */
-    public static JsonNode stored(String text) {
+    /** Reads JSON that PostgreSQL produced (EXPLAIN's output, say); a failure here is a bug, not bad input. */
+    public static JsonNode parse(String text) {
         if (text == null) {
             return null;
         }
         try {
             return MAPPER.readTree(text);
         } catch (JsonProcessingException e) {
-            throw new UncheckedIOException("stored JSON could not be read back", e);
+            throw new UncheckedIOException("JSON from PostgreSQL could not be read", e);
         }
     }
 

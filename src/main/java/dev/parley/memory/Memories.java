@@ -10,6 +10,7 @@ import dev.parley.db.Handle;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
 import dev.parley.json.Json;
+import dev.parley.json.JsonText;
 import dev.parley.search.MessageSearch;
 import java.sql.SQLException;
 import java.util.List;
@@ -93,7 +94,7 @@ public final class Memories {
         Integer knownDims = row.wasNull() ? null : dims;
         return new Memory(row.getLong("memory_id"), row.getLong("user_id"), row.getLong("character_id"),
                 row.getString("content"), row.getFloat("importance"), row.getString("language"),
-                Json.stored(row.getString("metadata")), knownDims,
+                JsonText.stored(row.getString("metadata")), knownDims,
                 row.getTimestamp("created_at").toInstant(), row.getTimestamp("updated_at").toInstant());
     };
 

@@ -2,6 +2,7 @@ package dev.parley.memory;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.json.JsonText;
 import java.time.Instant;
 
 /** A long-term fact a character keeps about a user; {@code dims} is its embedding's length, null without one. */
@@ -12,7 +13,7 @@ public record Memory(
         String content,
         float importance,
         String language,
-        JsonNode metadata,
+        JsonText metadata,
         Integer dims,
         Instant createdAt,
         Instant updatedAt) {

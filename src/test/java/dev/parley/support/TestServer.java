@@ -8,6 +8,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /** One Parley for the API tests, on a random port over real HTTP. Tests isolate themselves by app. */
 public final class TestServer {
+    /** The shared server's database, for tests that look at or plant rows directly. */
+    public static final String DATABASE = "parley_api";
     private static Parley parley;
     private static final AtomicInteger APPS = new AtomicInteger();
 
@@ -16,7 +18,7 @@ public final class TestServer {
 
     public static synchronized Parley get() {
         if (parley == null) {
-            parley = start("parley_api", Map.of());
+            parley = start(DATABASE, Map.of());
         }
         return parley;
     }

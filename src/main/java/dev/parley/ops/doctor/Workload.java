@@ -212,7 +212,7 @@ final class Workload {
             prepared = true;
             try (ResultSet rows = statement.executeQuery("EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE " + PROBE + arguments)) {
                 rows.next();
-                JsonNode plan = Json.stored(rows.getString(1)).get(0).get("Plan");
+                JsonNode plan = Json.parse(rows.getString(1)).get(0).get("Plan");
                 List<RawScan> scans = new ArrayList<>();
                 collect(plan, scans);
                 return new Plan(plan.get("Total Cost").asDouble(), scans);
