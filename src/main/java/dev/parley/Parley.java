@@ -13,9 +13,11 @@ import dev.parley.chat.MessageLog;
 import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Stats;
 import dev.parley.chat.Users;
+import dev.parley.cache.Invalidations;
 import dev.parley.config.Settings;
 import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
+import dev.parley.db.DatabaseWatch;
 import dev.parley.db.Ids;
 import dev.parley.db.Migrations;
 import dev.parley.db.Partitions;
@@ -30,17 +32,29 @@ import dev.parley.search.MessageSearch;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 
 /** A running Parley: every part wired by hand, in start order, and closed in the reverse order. */
 public final class Parley implements AutoCloseable {
     private final Database database;
+    private final DatabaseWatch watch;
+    private final ScheduledExecutorService watching;
+    private final Invalidations invalidations;
+    private final ExecutorService background;
     private final Apps apps;
     private final Maintenance maintenance;
     private final GroupCommit appends;
     private final HttpServer http;
 
-    private Parley(Database database, Apps apps, Maintenance maintenance, GroupCommit appends, HttpServer http) {
+    private Parley(Database database, DatabaseWatch watch, ScheduledExecutorService watching, Invalidations invalidations,
+                   ExecutorService background, Apps apps, Maintenance maintenance, GroupCommit appends, HttpServer http) {
         this.database = database;
+        this.watch = watch;
+        this.watching = watching;
+        this.invalidations = invalidations;
+        this.background = background;
         this.apps = apps;
         this.maintenance = maintenance;
         this.appends = appends;
@@ -50,8 +64,12 @@ public final class Parley implements AutoCloseable {
     /** Connects, checks (or applies) the schema, makes partitions ahead, and starts serving HTTP. */
     public static Parley start(Settings settings, ConnectionTarget target, boolean migrate, Clock clock) {
         PrometheusMeterRegistry registry = Metrics.newRegistry();
-        Database database = Database.connect(target, settings.poolSize(), settings.poolTimeout(),
-                new QueryLog(registry, settings.slowQueryThreshold()), registry);
+        ScheduledExecutorService watching = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("parley-watch").daemon().factory());
+        var watch = new DatabaseWatch(target, watching, clock);
+        Database database = Database.connect(target, new Database.PoolOptions(settings.poolSize(), settings.poolTimeout(),
+                settings.appSharePercent() / 100.0), new QueryLog(registry, settings.slowQueryThreshold()), registry, watch);
+        ExecutorService background = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().name("parley-listen-", 0).daemon().factory());
         try {
             var migrations = new Migrations(database.dataSource());
             if (migrate) {
@@ -59,22 +77,30 @@ public final class Parley implements AutoCloseable {
             } else {
                 migrations.requireCurrent();
             }
+            watch.requireSchema(migrations.latestVersion());
             var maintenance = new Maintenance(database, new Partitions(database), clock);
             maintenance.ensurePartitions(); // before the first append; the rest of the upkeep runs in the background
             maintenance.startDaily();
 
             var ids = new Ids(clock);
+            var invalidations = new Invalidations(target, background);
             var apiKeys = new ApiKeys(database, Ticker.systemTicker());
+            apiKeys.forgetOnChange(invalidations);
             var appends = new GroupCommit(database, ids, settings.appendWriters(), registry);
-            var services = new HttpServer.Services(database, apiKeys, new Characters(database), new Users(database),
+            var services = new HttpServer.Services(watch, apiKeys, new Characters(database), new Users(database),
                     new Conversations(database, ids), new MessageLog(database, clock), appends, new Inbox(database),
                     new ReadMarkers(database), new ChatContext(database, clock), new Stats(database),
                     new Memories(database), new Recall(database, clock, settings.recallCacheBytes(), registry),
                     new MessageSearch(database, clock), Languages.load(database),
                     new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), registry);
-            var http = HttpServer.start(services, settings.host(), settings.port(), settings.maxBodyBytes());
-            return new Parley(database, new Apps(database, apiKeys), maintenance, appends, http);
+            var http = HttpServer.start(services, new HttpServer.Options(settings.host(), settings.port(),
+                    settings.maxBodyBytes(), settings.rateLimit(), settings.burst()));
+            return new Parley(database, watch, watching, invalidations, background, new Apps(database, apiKeys), maintenance,
+                    appends, http);
         } catch (RuntimeException e) {
+            background.shutdownNow();
+            watch.close();
+            watching.shutdownNow();
             database.close();
             throw e;
         }
@@ -103,6 +129,10 @@ public final class Parley implements AutoCloseable {
         http.close();
         appends.close();
         maintenance.close();
+        invalidations.close();
+        background.shutdown();
+        watch.close();
+        watching.shutdown();
         database.close();
     }
 }

@@ -54,13 +54,26 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--recall-cache", description = "Memory for embeddings held for recall (env PARLEY_RECALL_CACHE, default 256MiB).")
     String recallCache;
 
+    @Option(names = "--app-share", description = "Percent of the pool's connections one app may hold at once, 10-100 "
+            + "(env PARLEY_APP_SHARE, default 75): the rest stay free for other apps.")
+    String appShare;
+
+    @Option(names = "--rate-limit", description = "Requests per second allowed per API key, 0 for no limit "
+            + "(env PARLEY_RATE_LIMIT, default 0); more answer 429 with Retry-After.")
+    String rateLimit;
+
+    @Option(names = "--rate-burst", description = "Requests a key may send at once before the rate applies "
+            + "(env PARLEY_RATE_BURST, default: one second's worth).")
+    String rateBurst;
+
     @Option(names = "--migrate", description = "Apply pending migrations to DATABASE_URL before serving (env PARLEY_MIGRATE).")
     boolean migrate;
 
     @Override
     public Integer call() throws InterruptedException {
         Settings settings = Settings.resolve(new Settings.Flags(database.databaseUrl, database.dataDir, database.embeddedPort, host, port,
-                poolSize, poolTimeout, maxBody, maxContent, maxMetadata, slowQuery, appendWriters, recallCache, migrate), System.getenv());
+                poolSize, poolTimeout, maxBody, maxContent, maxMetadata, slowQuery, appendWriters, recallCache, appShare,
+                rateLimit, rateBurst, migrate), System.getenv());
         PrintWriter out = spec.commandLine().getOut();
         Storage storage = Storage.open(settings);
         Parley parley;

@@ -3,6 +3,7 @@ package dev.parley.apps;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.parley.cache.Invalidations;
 import dev.parley.db.Database;
 import dev.parley.db.Query;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +17,8 @@ import java.util.OptionalLong;
 
 /**
  * API keys: {@code pk_} and 43 characters of base64url (256 random bits). Only the SHA-256 of a key
- * is stored. Resolving a key is cached for {@link #CACHE_TTL}, so a revoked key stops working within that time.
+ * is stored. Resolving a key is cached for {@link #CACHE_TTL}; a revoked key stops working as soon as the
+ * change is heard ({@link #forgetOnChange}), and within that time at the latest.
  */
 public final class ApiKeys {
     static final Duration CACHE_TTL = Duration.ofSeconds(30);
@@ -35,6 +37,11 @@ public final class ApiKeys {
     public ApiKeys(Database database, Ticker ticker) {
         this.database = database;
         this.resolved = Caffeine.newBuilder().ticker(ticker).expireAfterWrite(CACHE_TTL).maximumSize(100_000).build();
+    }
+
+    /** Forgets every cached key as soon as any key is revoked or deleted, here or on another instance (trigger, V9). */
+    public void forgetOnChange(Invalidations invalidations) {
+        invalidations.subscribe("api_keys", id -> resolved.invalidateAll(), resolved::invalidateAll);
     }
 
     /** Creates a key for the app and returns it: the only time the key itself exists outside the caller. */

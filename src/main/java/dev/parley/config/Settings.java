@@ -23,6 +23,9 @@ public record Settings(
         Duration slowQueryThreshold,
         int appendWriters,
         long recallCacheBytes,
+        int appSharePercent,
+        int rateLimit,
+        int rateBurst,
         boolean migrate) {
 
     /** Values given on the command line; a null field means "not given". */
@@ -40,6 +43,9 @@ public record Settings(
             String slowQuery,
             String appendWriters,
             String recallCache,
+            String appShare,
+            String rateLimit,
+            String rateBurst,
             boolean migrate) {
 
         public static Flags none() {
@@ -48,7 +54,8 @@ public record Settings(
 
         /** Only the flags that say where the database is, as commands other than serve take them. */
         public static Flags database(String databaseUrl, String dataDir, String embeddedPort) {
-            return new Flags(databaseUrl, dataDir, embeddedPort, null, null, null, null, null, null, null, null, null, null, false);
+            return new Flags(databaseUrl, dataDir, embeddedPort, null, null, null, null, null, null, null, null, null, null,
+                    null, null, null, false);
         }
     }
 
@@ -72,7 +79,15 @@ public record Settings(
                         Duration.ofMillis(200), Duration.ZERO, Duration.ofHours(1)),
                 source.integer(flags.appendWriters(), "--append-writers", "PARLEY_APPEND_WRITERS", 2, 1, 64),
                 source.bytes(flags.recallCache(), "--recall-cache", "PARLEY_RECALL_CACHE", 256L << 20, 0, 1L << 40),
+                source.integer(flags.appShare(), "--app-share", "PARLEY_APP_SHARE", 75, 10, 100),
+                source.integer(flags.rateLimit(), "--rate-limit", "PARLEY_RATE_LIMIT", 0, 0, 1_000_000),
+                source.integer(flags.rateBurst(), "--rate-burst", "PARLEY_RATE_BURST", 0, 0, 1_000_000),
                 flags.migrate() || source.bool("PARLEY_MIGRATE"));
+    }
+
+    /** The token bucket's size: PARLEY_RATE_BURST, or one second's worth of requests when not set. */
+    public int burst() {
+        return rateBurst == 0 ? rateLimit : rateBurst;
     }
 
     private static String defaultDataDir(Map<String, String> env) {
@@ -89,7 +104,8 @@ public record Settings(
                 + ", poolSize=" + poolSize + ", poolTimeout=" + poolTimeout.toMillis() + "ms"
                 + ", maxBody=" + maxBodyBytes + ", maxContent=" + maxContentBytes + ", maxMetadata=" + maxMetadataBytes
                 + ", slowQuery=" + slowQueryThreshold.toMillis() + "ms, appendWriters=" + appendWriters
-                + ", recallCache=" + recallCacheBytes
+                + ", recallCache=" + recallCacheBytes + ", appShare=" + appSharePercent + "%"
+                + ", rateLimit=" + (rateLimit == 0 ? "off" : rateLimit + "/s burst " + burst())
                 + ", migrate=" + migrate + "]";
     }
 }

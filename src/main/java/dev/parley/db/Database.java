@@ -10,8 +10,6 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 
 /**
@@ -19,36 +17,62 @@ import javax.sql.DataSource;
  * and {@link #inTransaction} (commit on success, roll back on any failure). Failures reach callers
  * as {@link PoolSaturated}, {@link DatabaseUnavailable} or {@link DatabaseFailure}.
  *
- * <p>Callers queue for a connection first-come first-served: a fair semaphore with one permit per
- * connection stands in front of HikariCP. HikariCP alone hands a returned connection to whoever asks
- * next, so with more threads than connections some waited seconds while others never did
- * (p99 4.6 s and max 8.2 s for "last 50 messages" with 32 threads on 10 connections, parley bench).
+ * <p>Callers take turns for a connection ({@link Turns}): first come first served within an app,
+ * round robin between apps, each app holding at most its share of the pool. HikariCP alone hands a
+ * returned connection to whoever asks next, so with more threads than connections some waited
+ * seconds while others never did (p99 4.6 s and max 8.2 s for "last 50 messages" with 32 threads on
+ * 10 connections, parley bench); a plain queue let one app's search storm delay another app's
+ * trivial read from 11 ms to 2 s. A caller that cannot be served before the pool timeout is refused
+ * at once, and while the {@link DatabaseWatch} finds the database unreachable every caller is.
  */
 public final class Database implements AutoCloseable {
+    /** How many connections, how long a caller may wait for one, and the share of them one app may hold. */
+    public record PoolOptions(int size, Duration timeout, double appShare) {
+        public PoolOptions {
+            if (!(appShare > 0 && appShare <= 1)) {
+                throw new IllegalArgumentException("appShare is a fraction of the pool in (0, 1], got " + appShare);
+            }
+        }
+
+        int laneCap() {
+            return (int) Math.ceil(size * appShare);
+        }
+    }
+
     private final HikariDataSource pool;
     private final QueryLog log;
-    private final Semaphore turns;
-
+    private final Turns turns;
+    private final long timeoutNanos;
+    private final DatabaseWatch watch; // null: nothing watches (commands, tests); callers wait out outages
     private final Runnable countRejection;
 
-    private Database(HikariDataSource pool, QueryLog log, Runnable countRejection) {
+    private Database(HikariDataSource pool, QueryLog log, Turns turns, long timeoutNanos, DatabaseWatch watch,
+                     Runnable countRejection) {
         this.pool = pool;
         this.log = log;
-        this.turns = new Semaphore(pool.getMaximumPoolSize(), true);
+        this.turns = turns;
+        this.timeoutNanos = timeoutNanos;
+        this.watch = watch;
         this.countRejection = countRejection;
     }
 
-    /** A pool of {@code size} connections that waits at most {@code timeout} for a free one. */
+    /** A pool of {@code size} connections that waits at most {@code timeout} for a free one, shared alike by all. */
     public static Database connect(ConnectionTarget target, int size, Duration timeout, QueryLog log,
                                    MeterRegistry registry) {
+        return connect(target, new PoolOptions(size, timeout, 1.0), log, registry, null);
+    }
+
+    /** A pool as {@code options} say; with a {@code watch}, callers are refused at once while the database is unreachable. */
+    public static Database connect(ConnectionTarget target, PoolOptions options, QueryLog log, MeterRegistry registry,
+                                   DatabaseWatch watch) {
         var config = new HikariConfig();
         config.setPoolName("parley");
         config.setJdbcUrl(target.jdbcUrl());
         config.setUsername(target.user());
         config.setPassword(target.password());
-        config.setMaximumPoolSize(size);
-        config.setMinimumIdle(size); // a fixed-size pool: no connection storms under spikes
-        config.setConnectionTimeout(timeout.toMillis());
+        config.setMaximumPoolSize(options.size());
+        config.setMinimumIdle(options.size()); // a fixed-size pool: no connection storms under spikes
+        config.setConnectionTimeout(options.timeout().toMillis());
         config.setInitializationFailTimeout(-1); // start even if the database is down; requests get 503 until it is back
         config.addDataSourceProperty("ApplicationName", "parley");
         config.addDataSourceProperty("reWriteBatchedInserts", "true");
@@ -58,22 +82,25 @@ public final class Database implements AutoCloseable {
             Counter rejected = Counter.builder(Metrics.POOL_REJECTED).description(Metrics.POOL_REJECTED_HELP).register(registry);
             countRejection = rejected::increment;
         }
-        return new Database(new HikariDataSource(config), log, countRejection);
+        var turns = new Turns(options.size(), options.laneCap(), System::nanoTime);
+        return new Database(new HikariDataSource(config), log, turns, options.timeout().toNanos(), watch, countRejection);
     }
 
     public <T> T read(SqlWork<T> work) {
-        takeTurn();
+        Long lane = Lane.current();
+        long takenAt = takeTurn(lane);
         try (Connection connection = borrow()) {
             return work.run(new Handle(connection, log));
         } catch (SQLException e) {
             throw translate(e);
         } finally {
-            turns.release();
+            turns.give(lane, takenAt);
         }
     }
 
     public <T> T inTransaction(SqlWork<T> work) {
-        takeTurn();
+        Long lane = Lane.current();
+        long takenAt = takeTurn(lane);
         try (Connection connection = borrow()) {
             connection.setAutoCommit(false);
             try {
@@ -87,20 +114,34 @@ public final class Database implements AutoCloseable {
         } catch (SQLException e) {
             throw translate(e);
         } finally {
-            turns.release();
+            turns.give(lane, takenAt);
         }
     }
 
-    /** Waits, in arrival order, until a connection is free, for at most the pool timeout. */
-    private void takeTurn() {
+    /** Waits for this lane's turn, for at most the pool timeout; returns when the turn began. */
+    private long takeTurn(Long lane) {
+        refuseWhileUnreachable();
         try {
-            if (!turns.tryAcquire(pool.getConnectionTimeout(), TimeUnit.MILLISECONDS)) {
-                countRejection.run();
-                throw new PoolSaturated(pool.getConnectionTimeout(), poolState(), null);
+            long takenAt = turns.take(lane, System.nanoTime() + timeoutNanos, timeoutNanos / 1_000_000);
+            if (watch != null && !watch.reachable()) { // it went away while we waited
+                turns.give(lane, takenAt);
+                refuseWhileUnreachable();
             }
+            return takenAt;
+        } catch (Turns.Refused refused) {
+            countRejection.run();
+            throw new PoolSaturated(refused.getMessage(), poolState(), null);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new PoolSaturated(pool.getConnectionTimeout(), "interrupted while waiting", e);
+            throw new PoolSaturated("interrupted while waiting for a database connection", poolState(), e);
+        }
+    }
+
+    private void refuseWhileUnreachable() {
+        if (watch != null && !watch.reachable()) {
+            DatabaseWatch.State state = watch.state();
+            throw new DatabaseUnavailable(state.problem() + " (since " + state.since() + "); Parley checks again every " + DatabaseWatch.DOWN_INTERVAL.toMillis()
+                    + " ms and serves again as soon as it answers", null);
         }
     }
 
@@ -109,14 +150,14 @@ public final class Database implements AutoCloseable {
     }
 
 
-    /** "total=10, active=10, idle=0, waiting=42": the pool state an operator needs when it is saturated. */
+    /** "total=10, active=10, idle=0; free=0 of 10, waiting=42 ...": the pool state an operator needs when it is saturated. */
     public String poolState() {
         HikariPoolMXBean bean = pool.getHikariPoolMXBean();
         if (bean == null) {
             return "pool not started";
         }
         return "total=" + bean.getTotalConnections() + ", active=" + bean.getActiveConnections()
-                + ", idle=" + bean.getIdleConnections() + ", waiting=" + (turns.getQueueLength() + bean.getThreadsAwaitingConnection());
+                + ", idle=" + bean.getIdleConnections() + "; " + turns.state();
     }
 
     private Connection borrow() throws SQLException {
@@ -124,15 +165,18 @@ public final class Database implements AutoCloseable {
             return pool.getConnection();
         } catch (SQLTransientConnectionException e) {
             if (isDown(e.getCause())) {
+                suspectOutage(e);
                 throw new DatabaseUnavailable("the database is not reachable: " + rootMessage(e), e);
             }
             countRejection.run();
-            throw new PoolSaturated(pool.getConnectionTimeout(), poolState(), e);
+            throw new PoolSaturated("no database connection came free within " + pool.getConnectionTimeout() + " ms",
+                    poolState(), e);
         }
     }
 
     private RuntimeException translate(SQLException e) {
         if (isDown(e)) {
+            suspectOutage(e);
             return new DatabaseUnavailable("lost the database connection: " + rootMessage(e), e);
         }
         return new DatabaseFailure(e);
@@ -151,12 +195,19 @@ public final class Database implements AutoCloseable {
         return false;
     }
 
-    private static String rootMessage(Throwable t) {
-        Throwable root = t;
-        while (root.getCause() != null) {
-            root = root.getCause();
+    /** Lets the watch confirm the outage, and drops idle connections, which died with the server. */
+    private void suspectOutage(SQLException e) {
+        if (watch != null) {
+            watch.suspect(e);
         }
-        return root.getMessage();
+        HikariPoolMXBean bean = pool.getHikariPoolMXBean();
+        if (bean != null) {
+            bean.softEvictConnections();
+        }
+    }
+
+    private static String rootMessage(Throwable t) {
+        return DatabaseWatch.rootMessage(t);
     }
 
     private static void rollbackQuietly(Connection connection, Throwable cause) {

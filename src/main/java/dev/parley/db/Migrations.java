@@ -20,6 +20,16 @@ public final class Migrations {
                 .load();
     }
 
+    /** The version of this build's newest migration ("9"), which a database must have to be served. */
+    public String latestVersion() {
+        return Arrays.stream(flyway.info().all())
+                .map(MigrationInfo::getVersion)
+                .filter(java.util.Objects::nonNull)
+                .max(java.util.Comparator.naturalOrder())
+                .orElseThrow(() -> new IllegalStateException("no migrations on the classpath"))
+                .getVersion();
+    }
+
     /** Applies every pending migration; returns how many ran. */
     public int migrate() {
         return flyway.migrate().migrationsExecuted;

@@ -3,14 +3,16 @@ package dev.parley.http;
 import dev.parley.apps.ApiKeys;
 import io.javalin.http.Context;
 
-/** Resolves the caller's app from {@code Authorization: Bearer <key>} before any /v1 route runs. */
+/** Resolves the caller's app from {@code Authorization: Bearer <key>} before any /v1 route runs, and applies the key's rate limit. */
 final class Auth {
     private static final String APP = "parley.app";
 
     private final ApiKeys keys;
+    private final RateLimiter limiter; // null: no rate limit
 
-    Auth(ApiKeys keys) {
+    Auth(ApiKeys keys, RateLimiter limiter) {
         this.keys = keys;
+        this.limiter = limiter;
     }
 
     void authenticate(Context ctx) {
@@ -21,9 +23,22 @@ final class Auth {
         if (!header.regionMatches(true, 0, "Bearer ", 0, 7)) {
             throw new Unauthorized("the Authorization header must use the Bearer scheme");
         }
-        long appId = keys.resolve(header.substring(7).strip())
+        String key = header.substring(7).strip();
+        long appId = keys.resolve(key)
                 .orElseThrow(() -> new Unauthorized("the API key is not valid (unknown, revoked or malformed)"));
         ctx.attribute(APP, appId);
+        if (limiter != null) {
+            limit(ctx, limiter.admit(key));
+        }
+    }
+
+    private void limit(Context ctx, RateLimiter.Verdict verdict) {
+        ctx.header("RateLimit-Limit", String.valueOf(verdict.limit()));
+        ctx.header("RateLimit-Remaining", String.valueOf(verdict.remaining()));
+        ctx.header("RateLimit-Reset", String.valueOf(verdict.resetSeconds()));
+        if (!verdict.allowed()) {
+            throw new TooManyRequests(verdict.limit(), limiter.rate(), verdict.retryAfterSeconds());
+        }
     }
 
     /** The app the request was authenticated for. */

@@ -11,7 +11,9 @@ import dev.parley.chat.MessageLog;
 import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Stats;
 import dev.parley.chat.Users;
-import dev.parley.db.Database;
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.parley.db.DatabaseWatch;
+import dev.parley.db.Lane;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Recall;
 import dev.parley.search.Languages;
@@ -19,7 +21,10 @@ import dev.parley.search.MessageSearch;
 import dev.parley.metrics.Metrics;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
+import io.javalin.http.Handler;
+import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
+import io.javalin.router.Endpoint;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
@@ -38,21 +43,27 @@ public final class HttpServer implements AutoCloseable {
     private static final int ACCEPT_QUEUE = 1024;
 
     /** What the routes need, wired by hand in {@code Parley}. */
-    public record Services(Database database, ApiKeys apiKeys, Characters characters, Users users,
+    public record Services(DatabaseWatch watch, ApiKeys apiKeys, Characters characters, Users users,
                            Conversations conversations, MessageLog messageLog, GroupCommit appends, Inbox inbox,
                            ReadMarkers readMarkers, ChatContext context, Stats stats, Memories memories, Recall recall,
                            MessageSearch search, Languages languages, Limits limits, PrometheusMeterRegistry registry) {
     }
 
     private final Javalin app;
+    private final Drain drain;
     private final List<String> endpoints;
 
-    private HttpServer(Javalin app, List<String> endpoints) {
+    private HttpServer(Javalin app, Drain drain, List<String> endpoints) {
         this.app = app;
+        this.drain = drain;
         this.endpoints = endpoints;
     }
 
-    public static HttpServer start(Services services, String host, int port, long maxBodyBytes) {
+    /** Where to listen, the largest body taken, and each API key's rate limit (requests a second, 0: none) and burst. */
+    public record Options(String host, int port, long maxBodyBytes, int rateLimit, int rateBurst) {
+    }
+
+    public static HttpServer start(Services services, Options options) {
         List<Route> routes = Routes.table(
                 new CharacterHandlers(services.characters(), services.limits()),
                 new UserHandlers(services.users(), services.inbox(), services.stats(), services.limits()),
@@ -61,18 +72,20 @@ public final class HttpServer implements AutoCloseable {
                 new MessageHandlers(services.appends(), services.messageLog(), services.limits()),
                 new MemoryHandlers(services.memories(), services.recall(), services.languages(), services.limits()),
                 new SearchHandlers(services.search(), services.memories(), services.languages()),
-                new MetaHandlers(services.database(), services.stats(), services.registry()));
-        var auth = new Auth(services.apiKeys());
+                new MetaHandlers(services.watch(), services.stats(), services.registry()));
+        var auth = new Auth(services.apiKeys(), options.rateLimit() == 0 ? null
+                : new RateLimiter(options.rateLimit(), options.rateBurst(), Ticker.systemTicker()));
         List<String> endpoints = new CopyOnWriteArrayList<>();
+        var drain = new Drain();
         Javalin app = Javalin.create(config -> {
             config.events.handlerAdded(added -> {
-                if (added.getHttpMethod().isHttpMethod()) {
+                if (added.getHttpMethod().isHttpMethod() && added.getHttpMethod() != HandlerType.HEAD) {
                     endpoints.add(added.getHttpMethod().name() + " " + added.getPath());
                 }
             });
             config.startup.showJavalinBanner = false;
             config.concurrency.useVirtualThreads = true;
-            config.http.maxRequestSize = maxBodyBytes;
+            config.http.maxRequestSize = options.maxBodyBytes();
             config.http.defaultContentType = "application/json";
             config.jetty.modifyServer(server -> {
                 server.insertHandler(new GracefulHandler());
@@ -82,38 +95,58 @@ public final class HttpServer implements AutoCloseable {
             config.jetty.modifyServletContextHandler(handler -> handler.setErrorHandler(new JsonErrorHandler()));
             config.jetty.addConnector((server, httpConfig) -> {
                 var connector = new ServerConnector(server, new HttpConnectionFactory(httpConfig));
-                connector.setHost(host);
-                connector.setPort(port);
+                connector.setHost(options.host());
+                connector.setPort(options.port());
                 // The default backlog (50) overflows when hundreds of clients connect at once.
                 connector.setAcceptQueueSize(ACCEPT_QUEUE);
                 return connector;
             });
+            config.routes.before(drain::admit);
             config.routes.before("/v1/*", auth::authenticate);
             for (Route route : routes) {
-                config.routes.addHttpHandler(route.method(), route.path(), route.handler());
+                Handler handler = drain.tracked(route.authenticated() ? onBehalfOfApp(route.handler()) : route.handler());
+                config.routes.addHttpHandler(route.method(), route.path(), handler);
+                if (route.method() == HandlerType.GET) { // load balancers probe with HEAD; Jetty sends no body for it
+                    config.routes.addHttpHandler(HandlerType.HEAD, route.path(), handler);
+                }
             }
             config.http.prefer405over404 = true;
             config.routes.exception(HttpResponseException.class, (e, ctx) -> Problems.respond(e, ctx));
             config.routes.exception(Exception.class, (e, ctx) -> Problems.respond(e, ctx));
-            config.routes.error(404, HttpServer::unrouted);
-            config.routes.error(405, HttpServer::unrouted);
+            var allowed = new AllowedMethods(routes);
+            config.routes.error(404, ctx -> unrouted(ctx, allowed));
+            config.routes.error(405, ctx -> unrouted(ctx, allowed));
             var timers = new ConcurrentHashMap<String, Timer>();
             config.requestLogger.http((ctx, millis) -> record(services.registry(), timers, ctx, millis));
         });
         app.start();
-        return new HttpServer(app, List.copyOf(endpoints));
+        return new HttpServer(app, drain, List.copyOf(endpoints));
     }
 
-    /** Javalin's own 404/405 (no matching route) carry no body of ours yet: give them a problem document. */
-    private static void unrouted(Context ctx) {
-        if (!Problems.written(ctx)) {
-            Problems.respond(new HttpResponseException(ctx.statusCode(), "no route matches " + ctx.method() + " " + ctx.path()), ctx);
+    /** Runs an authenticated route in its app's lane, so apps take turns for the pool's connections. */
+    private static Handler onBehalfOfApp(Handler handler) {
+        return ctx -> Lane.runAs(Auth.app(ctx), () -> handler.handle(ctx));
+    }
+
+    /**
+     * Javalin's own 404 and 405 (no route matches) get a problem document; a 405 also says which
+     * methods the path allows. Only routes raise 404s of their own (an unknown id): those are kept.
+     */
+    private static void unrouted(Context ctx, AllowedMethods allowed) {
+        if (ctx.statusCode() == 405) {
+            String methods = allowed.at(ctx.path());
+            ctx.header("Allow", methods);
+            Problems.respond(new HttpResponseException(405, ctx.method() + " is not allowed on " + ctx.path()
+                    + "; it answers " + methods), ctx);
+        } else if (!Problems.written(ctx)) {
+            Problems.respond(new HttpResponseException(404, "no route matches " + ctx.path()), ctx);
         }
     }
 
     private static void record(PrometheusMeterRegistry registry, Map<String, Timer> timers, Context ctx, Float millis) {
         String method = ctx.method().name();
-        String route = ctx.endpoint() == null ? "unmatched" : ctx.endpoint().path;
+        Endpoint endpoint = ctx.endpoints().matchedHttpEndpoint();
+        String route = endpoint == null ? "unmatched" : endpoint.path;
         String status = String.valueOf(ctx.statusCode());
         timers.computeIfAbsent(method + ' ' + route + ' ' + status, key -> Timer.builder(Metrics.HTTP_SECONDS)
                         .description(Metrics.HTTP_SECONDS_HELP)
@@ -133,9 +166,10 @@ public final class HttpServer implements AutoCloseable {
         return endpoints;
     }
 
-    /** Stops taking connections, lets in-flight requests finish (up to 20 s), then stops. */
+    /** Answers new requests 503 shutting-down, lets those in flight finish (up to 20 s), then stops listening. */
     @Override
     public void close() {
+        drain.drain(DRAIN_TIMEOUT);
         app.stop();
     }
 }

@@ -20,8 +20,13 @@ final class JsonErrorHandler extends ErrorHandler {
     @Override
     protected void generateResponse(Request request, Response response, int code, String message, Throwable cause,
                                     Callback callback) {
-        byte[] body = Json.writeBytes(Problems.fromStatus(code, message, request.getHttpURI().getPath()));
+        String path = request.getHttpURI().getPath();
+        boolean draining = code == 503 && request.getConnectionMetaData().getConnector().getServer().isStopping();
+        byte[] body = Json.writeBytes(draining ? Problems.shuttingDown(path) : Problems.fromStatus(code, message, path));
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, Problem.CONTENT_TYPE);
+        if (draining) { // Jetty's graceful stop refuses requests that arrive on open connections while it drains
+            response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
+        }
         if (code == 400) {
             // Jetty drops the connection after a request it could not parse (a NUL in the path, say);
             // saying so keeps clients from sending their next request down a closed connection.

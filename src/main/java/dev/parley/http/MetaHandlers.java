@@ -1,37 +1,48 @@
 package dev.parley.http;
 
 import dev.parley.chat.Stats;
-import dev.parley.db.Database;
-import dev.parley.db.Query;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.parley.db.DatabaseWatch;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.javalin.http.Context;
 
-/** Health, metrics and app-wide estimates. */
+/** Health, metrics and app-wide estimates. Health never borrows from the request pool: it reads the {@link DatabaseWatch}. */
 final class MetaHandlers {
-    private static final Query PING = new Query("health.ping", "SELECT 1");
-
-    /** {@code database} is "up" or "down"; the status code is 503 when it is down. */
-    record Health(String status, String database) {
+    /**
+     * {@code status} is "ok" or "unavailable"; {@code database} "up" or "down"; {@code schema} "current"
+     * or "behind" (this build's migrations are not all applied); {@code problem} says why when not ok.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Health(String status, String database, String schema, String problem) {
     }
 
-    private final Database database;
+    /** The process answers: nothing else is checked. */
+    record Liveness(String status) {
+    }
+
+    private final DatabaseWatch watch;
     private final Stats stats;
     private final PrometheusMeterRegistry registry;
 
-    MetaHandlers(Database database, Stats stats, PrometheusMeterRegistry registry) {
-        this.database = database;
+    MetaHandlers(DatabaseWatch watch, Stats stats, PrometheusMeterRegistry registry) {
+        this.watch = watch;
         this.stats = stats;
         this.registry = registry;
     }
 
-    void health(Context ctx) {
-        boolean up;
-        try {
-            up = database.read(h -> h.first(PING, row -> true)).isPresent();
-        } catch (RuntimeException e) {
-            up = false;
+    void live(Context ctx) {
+        Responses.json(ctx, new Liveness("ok"));
+    }
+
+    /** 200 when the database answers and this build's schema is in place, else 503 with Retry-After. */
+    void ready(Context ctx) {
+        DatabaseWatch.State state = watch.state();
+        boolean ready = state.reachable() && state.schemaCurrent();
+        if (!ready) {
+            ctx.header("Retry-After", "1");
         }
-        Responses.json(ctx, up ? 200 : 503, new Health(up ? "ok" : "degraded", up ? "up" : "down"));
+        Responses.json(ctx, ready ? 200 : 503, new Health(ready ? "ok" : "unavailable", state.reachable() ? "up" : "down",
+                state.schemaCurrent() ? "current" : "behind", state.problem()));
     }
 
     void metrics(Context ctx) {

@@ -4,6 +4,7 @@ import dev.parley.chat.Conflict;
 import dev.parley.chat.GroupCommit;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.NotFound;
+import dev.parley.db.DatabaseFailure;
 import dev.parley.db.DatabaseUnavailable;
 import dev.parley.db.PoolSaturated;
 import dev.parley.json.Json;
@@ -31,8 +32,11 @@ final class Problems {
         switch (failure) {
             case Unauthorized u -> ctx.header("WWW-Authenticate", "Bearer realm=\"parley\"");
             case PoolSaturated p -> ctx.header("Retry-After", "1");
-            case DatabaseUnavailable d -> ctx.header("Retry-After", "2");
+            case DatabaseUnavailable d -> ctx.header("Retry-After", "1");
             case GroupCommit.ShuttingDown s -> ctx.header("Retry-After", "1");
+            case Drain.ShuttingDown s -> ctx.header("Retry-After", "1");
+            case GroupCommit.AppendNotConfirmed a -> ctx.header("Retry-After", "1");
+            case TooManyRequests t -> ctx.header("Retry-After", String.valueOf(t.retryAfterSeconds()));
             default -> {
             }
         }
@@ -48,9 +52,13 @@ final class Problems {
             case NotFound e -> Problem.of(404, "not-found", "Not found", e.getMessage(), path);
             case Conflict e -> Problem.of(409, e.type(), "Conflict", e.getMessage(), path);
             case Unauthorized e -> Problem.of(401, "unauthorized", "Unauthorized", e.getMessage(), path);
+            case TooManyRequests e -> Problem.of(429, "rate-limited", "Too many requests", e.getMessage(), path);
+            case DatabaseFailure e when "23503".equals(e.sqlState()) -> Problem.of(409, "referenced-row-gone", "Conflict",
+                    "something this request refers to was deleted while it ran; check it still exists and retry", path);
             case PoolSaturated e -> Problem.of(503, "pool-saturated", "Service busy", e.getMessage(), path);
             case DatabaseUnavailable e -> Problem.of(503, "database-unavailable", "Database unavailable", e.getMessage(), path);
-            case GroupCommit.ShuttingDown e -> Problem.of(503, "shutting-down", "Shutting down", e.getMessage(), path);
+            case GroupCommit.ShuttingDown e -> shuttingDown(path);
+            case Drain.ShuttingDown e -> shuttingDown(path);
             case GroupCommit.AppendNotConfirmed e -> Problem.of(503, "append-not-confirmed", "Append not confirmed", e.getMessage(), path);
             case HttpResponseException e -> fromJavalin(e, path);
             default -> internal(failure, path);
@@ -72,6 +80,12 @@ final class Problems {
         LOG.error("internal error {} on {}", id, path, failure);
         return Problem.of(500, "internal-error", "Internal error",
                 "an internal error occurred; it is logged as " + id, path);
+    }
+
+    /** This instance is draining for a stop: the request was not run, so any retry, here or elsewhere, is safe. */
+    static Problem shuttingDown(String path) {
+        return Problem.of(503, "shutting-down", "Shutting down",
+                "this Parley instance is shutting down and took no new work; retry, against another instance if there is one", path);
     }
 
     /** Problems Jetty itself raises before a request reaches a route (an unparseable URI, say). */

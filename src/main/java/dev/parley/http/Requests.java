@@ -1,7 +1,10 @@
 package dev.parley.http;
 
 import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
@@ -13,7 +16,10 @@ import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.type.LogicalType;
 import dev.parley.json.Json;
 import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.stream.Collectors;
 
 /** Reads a request body into its record, turning every way it can be wrong into a 4xx that names the field. */
@@ -29,10 +35,12 @@ final class Requests {
                 .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
                 .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
                 .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail);
-        mapper.coercionConfigFor(LogicalType.Boolean).setCoercion(CoercionInputShape.String, CoercionAction.Fail);
+        mapper.coercionConfigFor(LogicalType.Boolean).setCoercion(CoercionInputShape.String, CoercionAction.Fail)
+                .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail); // "adaptive": 0 is not false
         mapper.coercionConfigFor(LogicalType.Integer).setCoercion(CoercionInputShape.Float, CoercionAction.Fail);
         mapper.coercionConfigFor(LogicalType.Collection).setCoercion(CoercionInputShape.String, CoercionAction.Fail);
-        STRICT = mapper.reader();
+        // {"name":"a","name":"b"} is ambiguous: refuse it rather than keep one of the two.
+        STRICT = mapper.reader().with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
     }
 
     private Requests() {
@@ -44,9 +52,13 @@ final class Requests {
             throw new BadRequest(415, "unsupported-media-type", null,
                     "the request body must be JSON (Content-Type: application/json), not " + contentType);
         }
-        byte[] bytes = ctx.bodyAsBytes();
+        byte[] bytes = bytes(ctx);
         if (bytes.length == 0) {
             throw new BadRequest(400, "missing-body", null, "this request needs a JSON body");
+        }
+        if (bytes.length >= 3 && bytes[0] == (byte) 0xEF && bytes[1] == (byte) 0xBB && bytes[2] == (byte) 0xBF) {
+            throw new BadRequest(400, "malformed-json", null,
+                    "the body starts with a UTF-8 byte order mark (EF BB BF); JSON text must not (RFC 8259, section 8.1)");
         }
         T value;
         try {
@@ -58,6 +70,22 @@ final class Requests {
             throw new BadRequest(400, "malformed-json", null, "the request body must be a JSON object, not null");
         }
         return value;
+    }
+
+    /**
+     * The whole body. A body that ends before its Content-Length, or chunked encoding that is not
+     * chunked, is the client's mistake: 400, not an exception from deep inside Jetty.
+     */
+    private static byte[] bytes(Context ctx) {
+        try {
+            return ctx.bodyAsBytes();
+        } catch (HttpResponseException e) {
+            throw e; // 413 from the body limit
+        } catch (Exception e) {
+            throw new BadRequest(400, "unreadable-body", null, "the request body could not be read to its end ("
+                    + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage())
+                    + "); check Content-Length or Transfer-Encoding");
+        }
     }
 
     private static boolean isJson(String contentType) {
@@ -72,13 +100,41 @@ final class Requests {
             case MismatchedInputException m when !m.getPath().isEmpty() -> new BadRequest(400, "invalid-request", path(m),
                     path(m) + " " + expected(m));
             case StreamConstraintsException s -> new BadRequest(400, "malformed-json", null,
-                    "the JSON is nested too deeply: " + s.getOriginalMessage());
+                    "the JSON is beyond Parley's limits: " + s.getOriginalMessage());
+            case JsonParseException p when isDuplicate(p) -> duplicate(p);
+            case JsonMappingException m when m.getCause() instanceof JsonParseException p && isDuplicate(p) -> duplicate(p);
             case JsonParseException p -> new BadRequest(400, "malformed-json", null,
                     "the body is not valid JSON (UTF-8): " + p.getOriginalMessage());
             case JsonProcessingException p -> new BadRequest(400, "malformed-json", null,
                     "the body is not valid JSON (UTF-8): " + p.getOriginalMessage());
             default -> new BadRequest(400, "malformed-json", null, "the body could not be read: " + e.getMessage());
         };
+    }
+
+    private static boolean isDuplicate(JsonParseException e) {
+        return e.getOriginalMessage().startsWith("Duplicate field");
+    }
+
+    /** A key given twice in one object, named by its path: {@code metadata.kind}. */
+    private static BadRequest duplicate(JsonParseException e) {
+        String key = e.getOriginalMessage().replaceFirst("^[^'\"]*['\"](.*)['\"][^'\"]*$", "$1");
+        String where = e.getProcessor() instanceof JsonParser parser ? path(parser.getParsingContext()) : "";
+        String field = where.isEmpty() ? key : where + "." + key;
+        return new BadRequest(400, "invalid-request", field, field + " is given twice; each key may appear once");
+    }
+
+    /** Where a parser stands, in the request's own notation: {@code messages[2].metadata}. */
+    private static String path(JsonStreamContext context) {
+        List<String> steps = new ArrayList<>();
+        for (JsonStreamContext at = context; at != null && at.getParent() != null; at = at.getParent()) {
+            JsonStreamContext parent = at.getParent();
+            if (parent.inArray()) {
+                steps.addFirst("[" + parent.getCurrentIndex() + "]");
+            } else if (parent.inObject()) {
+                steps.addFirst("." + parent.getCurrentName());
+            }
+        }
+        return String.join("", steps).replaceFirst("^\\.", "");
     }
 
     private static String expected(MismatchedInputException m) {

@@ -140,7 +140,11 @@ final class Routes {
 
                 Route.of(GET, "/v1/stats", "getAppStats", "Rows per table for the app: estimated when large, exact when small", meta::appStats)
                         .returns(200, Stats.AppCounts.class),
-                Route.of(GET, "/health", "getHealth", "Liveness and database reachability", meta::health)
+                Route.of(GET, "/health/live", "getLiveness", "The process answers (for restarts: checks nothing else)", meta::live)
+                        .returns(200, MetaHandlers.Liveness.class).open(),
+                Route.of(GET, "/health/ready", "getReadiness", "The database answers and the schema is current (503 otherwise)", meta::ready)
+                        .returns(200, MetaHandlers.Health.class).open(),
+                Route.of(GET, "/health", "getHealth", "The same as /health/ready", meta::ready)
                         .returns(200, MetaHandlers.Health.class).open(),
                 Route.of(GET, "/metrics", "getMetrics", "Prometheus metrics", meta::metrics).open(),
                 Route.of(GET, "/openapi.json", "getOpenApi", "This API's OpenAPI 3.1 document",

@@ -23,7 +23,8 @@ class SettingsTest {
 
     @Test
     void a_flag_wins_over_its_environment_variable() {
-        var flags = new Settings.Flags(null, null, null, null, "9000", null, null, null, "64KiB", null, "1s", null, null, false);
+        var flags = new Settings.Flags(null, null, null, null, "9000", null, null, null, "64KiB", null, "1s", null, null, null,
+                null, null, false);
         Settings settings = Settings.resolve(flags, Map.of("PARLEY_PORT", "7000", "PARLEY_MAX_METADATA", "1MiB"));
 
         assertThat(settings.port()).isEqualTo(9000);

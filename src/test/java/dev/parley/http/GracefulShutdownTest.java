@@ -7,9 +7,13 @@ import dev.parley.Parley;
 import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
 import dev.parley.support.TestDatabase;
+import dev.parley.support.RawHttp;
 import dev.parley.support.TestServer;
+import dev.parley.support.Wait;
 import java.sql.Connection;
+import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
@@ -23,7 +27,8 @@ class GracefulShutdownTest {
         var api = new Api("http://127.0.0.1:" + parley.port(), created.apiKey());
         String conversation = Fixtures.conversation(api).get("id").asText();
 
-        try (Connection blocker = TestDatabase.get().connect(DB)) {
+        try (Connection blocker = TestDatabase.get().connect(DB); var keptOpen = new RawHttp(parley.port())) {
+            assertThat(keptOpen.get("/health/live").status()).isEqualTo(200);
             blocker.setAutoCommit(false);
             blocker.createStatement().execute("SELECT 1 FROM conversations FOR UPDATE");
             var append = CompletableFuture.supplyAsync(() ->
@@ -31,8 +36,13 @@ class GracefulShutdownTest {
             awaitLockWait(blocker);
 
             var shutdown = CompletableFuture.runAsync(parley::close);
-            Thread.sleep(200); // shutdown has begun and is waiting for the request
-            assertThat(shutdown).isNotDone();
+            // A request on a connection opened before the drain is refused, and says so.
+            RawHttp.Response refused = Wait.forValue("the drain to refuse new requests", Duration.ofSeconds(10),
+                    () -> Optional.of(keptOpen.get("/health/live")).filter(response -> response.status() == 503));
+            assertThat(refused.headers()).containsEntry("retry-after", "1").containsEntry("connection", "close")
+                    .containsEntry("content-type", "application/problem+json;charset=utf-8");
+            assertThat(refused.body()).contains("/problems/shutting-down");
+            assertThat(shutdown).as("waits for the request in flight").isNotDone();
             blocker.rollback();
 
             assertThat(append.get().status()).isEqualTo(201);
@@ -47,17 +57,13 @@ class GracefulShutdownTest {
     }
 
     /** Waits until some session is blocked on a row lock: the append has reached the database. */
-    private static void awaitLockWait(Connection connection) throws Exception {
-        for (int i = 0; i < 200; i++) {
+    private static void awaitLockWait(Connection connection) {
+        Wait.until("the append to reach the database", Duration.ofSeconds(5), () -> {
             try (var rows = connection.createStatement().executeQuery(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = '" + DB + "'")) {
                 rows.next();
-                if (rows.getLong(1) > 0) {
-                    return;
-                }
+                return rows.getLong(1) > 0;
             }
-            Thread.sleep(25);
-        }
-        throw new AssertionError("the append never reached the database");
+        });
     }
 }

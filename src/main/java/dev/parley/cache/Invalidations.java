@@ -1,0 +1,130 @@
+package dev.parley.cache;
+
+import dev.parley.db.ConnectionTarget;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What other Parley instances and the database's own triggers changed, heard through PostgreSQL
+ * LISTEN/NOTIFY on channel {@value #CHANNEL}. A notice is "kind" or "kind:id", sent when the change
+ * commits. The listener holds one connection of its own, outside the pool (LISTEN needs a session).
+ * Notices sent while it was disconnected are lost, so after every (re)connect each subscriber is
+ * told that anything may have changed.
+ */
+public final class Invalidations implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Invalidations.class);
+    public static final String CHANNEL = "parley_invalidate";
+    private static final Duration POLL = Duration.ofMillis(500);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
+
+    /** What a subscriber does when its kind changes: one id, or everything it holds. */
+    private record Subscriber(java.util.function.Consumer<String> changed, Runnable everything) {
+    }
+
+    private final ConnectionTarget target;
+    private final Map<String, List<Subscriber>> subscribers = new ConcurrentHashMap<>();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition stopped = lock.newCondition();
+    private volatile boolean closing;
+    private volatile boolean listening;
+
+    /** Starts listening on {@code executor}, which must give it a thread of its own for as long as it runs. */
+    public Invalidations(ConnectionTarget target, Executor executor) {
+        this.target = target;
+        executor.execute(this::listenUntilClosed);
+    }
+
+    /** Calls {@code changed} with the id of each notice of {@code kind} ("" when it names none), {@code everything} after a gap. */
+    public void subscribe(String kind, java.util.function.Consumer<String> changed, Runnable everything) {
+        subscribers.computeIfAbsent(kind, k -> new CopyOnWriteArrayList<>()).add(new Subscriber(changed, everything));
+    }
+
+    /** Whether notices are being heard right now (false while the database is unreachable). */
+    public boolean listening() {
+        return listening;
+    }
+
+    private void listenUntilClosed() {
+        Duration backoff = POLL;
+        while (!closing) {
+            try (Connection connection = DriverManager.getConnection(target.jdbcUrl(), target.user(), target.password())) {
+                try (var statement = connection.createStatement()) {
+                    statement.execute("LISTEN " + CHANNEL);
+                }
+                listening = true;
+                subscribers.values().forEach(list -> list.forEach(s -> s.everything().run()));
+                backoff = POLL;
+                hear(connection.unwrap(PGConnection.class));
+            } catch (SQLException e) {
+                if (listening) {
+                    LOG.warn("stopped hearing cache invalidations ({}); every cache entry is dropped when they resume",
+                            e.getMessage());
+                }
+                listening = false;
+                pause(backoff);
+                backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+            }
+        }
+        listening = false;
+    }
+
+    private void hear(PGConnection connection) throws SQLException {
+        while (!closing) {
+            PGNotification[] notices = connection.getNotifications((int) POLL.toMillis());
+            if (notices == null) {
+                continue;
+            }
+            for (PGNotification notice : notices) {
+                deliver(notice.getParameter());
+            }
+        }
+    }
+
+    private void deliver(String notice) {
+        int colon = notice.indexOf(':');
+        String kind = colon < 0 ? notice : notice.substring(0, colon);
+        String id = colon < 0 ? "" : notice.substring(colon + 1);
+        subscribers.getOrDefault(kind, List.of()).forEach(s -> s.changed().accept(id));
+    }
+
+    /** Waits before reconnecting; returns early when closed. */
+    private void pause(Duration duration) {
+        lock.lock();
+        try {
+            if (!closing) {
+                stopped.await(duration.toMillis(), TimeUnit.MILLISECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            closing = true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Stops listening within one poll interval. */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            closing = true;
+            stopped.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+}

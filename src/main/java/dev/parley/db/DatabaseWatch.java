@@ -1,0 +1,170 @@
+package dev.parley.db;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Properties;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.flywaydb.core.api.MigrationVersion;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Whether PostgreSQL answers, known without borrowing from the request pool: a connection of its own
+ * runs one tiny query every {@link #UP_INTERVAL} (every {@link #DOWN_INTERVAL} while the database is
+ * unreachable). While it is unreachable, {@link Database} refuses requests at once instead of letting
+ * each wait for the pool timeout; the first probe that connects again opens the way.
+ */
+public final class DatabaseWatch implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(DatabaseWatch.class);
+    static final Duration UP_INTERVAL = Duration.ofSeconds(1);
+    static final Duration DOWN_INTERVAL = Duration.ofMillis(200);
+    private static final int TIMEOUT_SECONDS = 2;
+
+    // The newest schema version applied: readiness needs this build's migrations to be in place.
+    private static final String PROBE = """
+            SELECT (SELECT version FROM flyway_schema_history WHERE success AND version IS NOT NULL
+                     ORDER BY installed_rank DESC LIMIT 1)""";
+
+    /**
+     * What the last probe found. {@code since} is when the database last became reachable or unreachable;
+     * {@code schemaCurrent} is whether every migration of this build is applied; {@code problem} says what is wrong.
+     */
+    public record State(boolean reachable, Instant since, boolean schemaCurrent, String problem) {
+    }
+
+    private final ConnectionTarget target;
+    private volatile MigrationVersion requiredSchema; // null until known: no schema check
+    private final ScheduledExecutorService scheduler;
+    private final Clock clock;
+    private volatile State state;
+    private volatile boolean closed;
+    private Connection connection; // touched by the scheduler's one thread only
+
+    /** Starts probing on {@code scheduler}, which must run one task at a time. */
+    public DatabaseWatch(ConnectionTarget target, ScheduledExecutorService scheduler, Clock clock) {
+        this.target = target;
+        this.scheduler = scheduler;
+        this.clock = clock;
+        this.state = new State(true, clock.instant(), true, null);
+        scheduler.execute(this::probe);
+    }
+
+    /** From now on the schema counts as current only at {@code version} (this build's newest migration) or later. */
+    public void requireSchema(String version) {
+        requiredSchema = MigrationVersion.fromVersion(version);
+    }
+
+    public State state() {
+        return state;
+    }
+
+    public boolean reachable() {
+        return state.reachable();
+    }
+
+    /** A request just lost its connection or could not get one: believe it, and probe at once. */
+    void suspect(Throwable cause) {
+        if (state.reachable() && !closed) {
+            markUnreachable(rootMessage(cause));
+            scheduler.execute(this::probe);
+        }
+    }
+
+    private void probe() {
+        if (closed) {
+            return;
+        }
+        try {
+            String applied = schemaVersion();
+            MigrationVersion required = requiredSchema;
+            boolean current = required == null
+                    || applied != null && MigrationVersion.fromVersion(applied).compareTo(required) >= 0;
+            String problem = current ? null : "the database's schema is at version " + applied + ", this build needs "
+                    + required + ": run 'parley migrate'";
+            if (!state.reachable()) {
+                LOG.info("the database answers again after {} ms", Duration.between(state.since(), clock.instant()).toMillis());
+                state = new State(true, clock.instant(), current, problem);
+            } else {
+                state = new State(true, state.since(), current, problem);
+            }
+        } catch (SQLException e) {
+            closeConnection();
+            if (state.reachable()) {
+                markUnreachable(rootMessage(e));
+            }
+        } finally {
+            if (!closed) {
+                scheduler.schedule(this::probe, (state.reachable() ? UP_INTERVAL : DOWN_INTERVAL).toMillis(),
+                        TimeUnit.MILLISECONDS);
+            }
+        }
+    }
+
+    private String schemaVersion() throws SQLException {
+        if (connection == null) {
+            connection = DriverManager.getConnection(target.jdbcUrl(), connectionProperties());
+        }
+        try (var statement = connection.createStatement()) {
+            statement.setQueryTimeout(TIMEOUT_SECONDS);
+            try (var rows = statement.executeQuery(PROBE)) {
+                return rows.next() ? rows.getString(1) : null;
+            }
+        } catch (SQLException e) {
+            if ("42P01".equals(e.getSQLState())) { // no flyway_schema_history yet: reachable, nothing applied
+                return null;
+            }
+            throw e;
+        }
+    }
+
+    /** Short timeouts: a probe that hangs would leave the state stale. */
+    private Properties connectionProperties() {
+        var properties = new Properties();
+        if (target.user() != null) {
+            properties.setProperty("user", target.user());
+        }
+        if (target.password() != null) {
+            properties.setProperty("password", target.password());
+        }
+        properties.setProperty("ApplicationName", "parley-watch");
+        properties.setProperty("connectTimeout", String.valueOf(TIMEOUT_SECONDS));
+        properties.setProperty("loginTimeout", String.valueOf(TIMEOUT_SECONDS));
+        properties.setProperty("socketTimeout", String.valueOf(TIMEOUT_SECONDS));
+        return properties;
+    }
+
+    private void markUnreachable(String problem) {
+        LOG.warn("the database is unreachable ({}); requests are refused with 503 until it answers again", problem);
+        state = new State(false, clock.instant(), state.schemaCurrent(), "the database is unreachable: " + problem);
+    }
+
+    private void closeConnection() {
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (SQLException ignored) {
+                // it is broken already; nothing to release
+            }
+            connection = null;
+        }
+    }
+
+    static String rootMessage(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        return root.getMessage();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        scheduler.execute(this::closeConnection);
+    }
+}

@@ -1,0 +1,151 @@
+package dev.parley.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.support.Api;
+import dev.parley.support.Fixtures;
+import dev.parley.support.TestDatabase;
+import dev.parley.support.TestServer;
+import dev.parley.support.Wait;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A client's mistake gets a 4xx problem document naming it, never a 500, and leaves no stack trace
+ * in the log: paths and methods Parley does not serve, bodies that end early or lie about their
+ * encoding, JSON that is ambiguous or typed loosely, a key whose app is gone.
+ */
+class ClientMistakesTest {
+    private final Api api = TestServer.newApp();
+
+    @Test
+    void paths_outside_the_api_answer_404_and_other_methods_405_with_allow() {
+        for (String path : List.of("/", "/admin", "/v2/characters", "/health/deep", "/metrics/x", "/v1/nothing-here")) {
+            var response = api.get(path);
+            assertThat(response.status()).as(path).isEqualTo(404);
+            assertThat(response.isProblem()).as(path).isTrue();
+        }
+        Map<String, String> allowed = Map.of("/health", "GET, HEAD", "/metrics", "GET, HEAD", "/openapi.json", "GET, HEAD",
+                "/v1/characters", "GET, HEAD, POST");
+        allowed.forEach((path, methods) -> {
+            for (String method : List.of("POST", "PUT", "DELETE", "PATCH")) {
+                if (methods.contains(method)) {
+                    continue;
+                }
+                var response = api.sendBytes(method, path, null);
+                assertThat(response.status()).as(method + " " + path).isEqualTo(405);
+                assertThat(response.header("Allow")).as(method + " " + path).isEqualTo(methods);
+                assertThat(response.isProblem()).isTrue();
+            }
+        });
+    }
+
+    @Test
+    void head_works_wherever_get_does_and_sends_no_body() {
+        for (String path : List.of("/health", "/health/live", "/health/ready", "/openapi.json", "/v1/characters")) {
+            var head = api.sendBytes("HEAD", path, null);
+            assertThat(head.status()).as("HEAD " + path).isEqualTo(200);
+            assertThat(head.raw().body()).as("HEAD " + path).isEmpty();
+        }
+        assertThat(api.sendBytes("HEAD", "/nowhere", null).status()).isEqualTo(404);
+    }
+
+    @Test
+    void a_body_that_ends_early_or_is_not_chunked_as_announced_is_a_400() throws IOException {
+        String headers = "POST /v1/characters HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + api.key()
+                + "\r\nContent-Type: application/json\r\n";
+
+        String truncated = raw(headers + "Content-Length: 100\r\n\r\n{\"name\":\"x\"}");
+        String notChunked = raw(headers + "Transfer-Encoding: chunked\r\n\r\n{\"name\":\"x\"}\r\n\r\n");
+
+        for (String response : List.of(truncated, notChunked)) {
+            assertThat(response).startsWith("HTTP/1.1 400").contains("application/problem+json");
+        }
+        assertThat(api.getOk("/v1/characters").get("characters")).isEmpty();
+    }
+
+    @Test
+    void ambiguous_or_loosely_typed_json_is_refused_naming_the_field() {
+        String user = Fixtures.user(api, "loose");
+        String character = Fixtures.character(api, "Loose");
+        String recall = "/v1/users/" + user + "/memories/recall";
+
+        var intAsBoolean = api.post(recall, "{\"character_id\":\"" + character + "\",\"embedding\":[1,0],\"adaptive\":0}");
+        var duplicateKey = api.post("/v1/characters", "{\"name\":\"a\",\"name\":\"b\"}");
+        var nestedDuplicate = api.post("/v1/characters", "{\"name\":\"a\",\"traits\":{\"mood\":1,\"mood\":2}}");
+        var bom = api.sendBytes("POST", "/v1/characters", concat(new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF},
+                "{\"name\":\"bom\"}".getBytes(StandardCharsets.UTF_8)));
+
+        assertRefused(intAsBoolean, "adaptive");
+        assertRefused(duplicateKey, "name");
+        assertRefused(nestedDuplicate, "traits.mood");
+        assertThat(bom.status()).isEqualTo(400);
+        assertThat(bom.json().get("detail").asText()).contains("byte order mark");
+        assertThat(api.getOk("/v1/characters").get("characters")).hasSize(1);
+    }
+
+    @Test
+    void client_mistakes_leave_no_stack_trace_in_the_log() throws IOException {
+        PrintStream original = System.err;
+        var captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            api.get("/");
+            api.sendBytes("HEAD", "/health", null);
+            api.sendBytes("DELETE", "/openapi.json", null);
+            raw("POST /v1/characters HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + api.key()
+                    + "\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{");
+            api.post("/v1/characters", "{\"name\":\"a\",\"name\":\"b\"}");
+        } finally {
+            System.setErr(original);
+        }
+        assertThat(captured.toString(StandardCharsets.UTF_8)).doesNotContain("Exception").doesNotContain("\tat ");
+    }
+
+    @Test
+    void a_deleted_apps_key_stops_working_at_once() throws Exception {
+        var doomed = TestServer.newApp();
+        String character = Fixtures.character(doomed, "Doomed");
+
+        try (var sql = TestDatabase.get().connect(TestServer.DATABASE); var delete = sql.prepareStatement(
+                "DELETE FROM apps WHERE app_id = (SELECT app_id FROM api_keys WHERE key_prefix = ?)")) {
+            delete.setString(1, doomed.key().substring(0, 10));
+            assertThat(delete.executeUpdate()).isEqualTo(1);
+        }
+
+        Wait.until("the deleted app's key to be refused", Duration.ofSeconds(2), () -> doomed.get("/v1/characters").status() == 401);
+        var write = doomed.patch("/v1/characters/" + character, Map.of("name", "after"));
+        assertThat(write.status()).as(write.toString()).isEqualTo(401);
+        assertThat(api.get("/v1/characters").status()).as("other apps' keys still work").isEqualTo(200);
+    }
+
+    private static void assertRefused(Api.Response response, String field) {
+        assertThat(response.status()).as(response.toString()).isEqualTo(400);
+        assertThat(response.isProblem()).isTrue();
+        assertThat(response.json().get("errors").get(0).get("field").asText()).as(response.toString()).isEqualTo(field);
+    }
+
+    /** Sends bytes as they are, closes the sending side, and returns everything the server answered. */
+    private static String raw(String request) throws IOException {
+        try (var socket = new Socket("127.0.0.1", TestServer.get().port())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.UTF_8));
+            socket.shutdownOutput();
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    private static byte[] concat(byte[] first, byte[] second) {
+        byte[] both = new byte[first.length + second.length];
+        System.arraycopy(first, 0, both, 0, first.length);
+        System.arraycopy(second, 0, both, first.length, second.length);
+        return both;
+    }
+}
