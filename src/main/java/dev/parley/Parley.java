@@ -3,6 +3,7 @@ package dev.parley;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.apps.ApiKeys;
 import dev.parley.apps.Apps;
+import dev.parley.chat.BatchWriter;
 import dev.parley.chat.ChatContext;
 import dev.parley.chat.Characters;
 import dev.parley.chat.Conversations;
@@ -30,6 +31,8 @@ import dev.parley.search.MessageSearch;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /** A running Parley: every part wired by hand, in start order, and closed in the reverse order. */
 public final class Parley implements AutoCloseable {
@@ -37,13 +40,16 @@ public final class Parley implements AutoCloseable {
     private final Apps apps;
     private final Maintenance maintenance;
     private final GroupCommit appends;
+    private final ExecutorService appendWriters;
     private final HttpServer http;
 
-    private Parley(Database database, Apps apps, Maintenance maintenance, GroupCommit appends, HttpServer http) {
+    private Parley(Database database, Apps apps, Maintenance maintenance, GroupCommit appends,
+                   ExecutorService appendWriters, HttpServer http) {
         this.database = database;
         this.apps = apps;
         this.maintenance = maintenance;
         this.appends = appends;
+        this.appendWriters = appendWriters;
         this.http = http;
     }
 
@@ -65,7 +71,9 @@ public final class Parley implements AutoCloseable {
 
             var ids = new Ids(clock);
             var apiKeys = new ApiKeys(database, Ticker.systemTicker());
-            var appends = new GroupCommit(database, ids, settings.appendWriters(), registry);
+            ExecutorService appendWriters = Executors.newFixedThreadPool(settings.appendWriters(),
+                    Thread.ofPlatform().name("parley-append-", 0).daemon().factory());
+            var appends = new GroupCommit(new BatchWriter(database, ids), appendWriters, settings.appendWriters(), registry);
             var services = new HttpServer.Services(database, apiKeys, new Characters(database), new Users(database),
                     new Conversations(database, ids), new MessageLog(database, clock), appends, new Inbox(database),
                     new ReadMarkers(database), new ChatContext(database, clock), new Stats(database),
@@ -73,7 +81,7 @@ public final class Parley implements AutoCloseable {
                     new MessageSearch(database, clock), Languages.load(database),
                     new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), registry);
             var http = HttpServer.start(services, settings.host(), settings.port(), settings.maxBodyBytes());
-            return new Parley(database, new Apps(database, apiKeys), maintenance, appends, http);
+            return new Parley(database, new Apps(database, apiKeys), maintenance, appends, appendWriters, http);
         } catch (RuntimeException e) {
             database.close();
             throw e;
@@ -102,6 +110,7 @@ public final class Parley implements AutoCloseable {
     public void close() {
         http.close();
         appends.close();
+        appendWriters.shutdown();
         maintenance.close();
         database.close();
     }
