@@ -73,7 +73,8 @@ public final class Parley implements AutoCloseable {
             var apiKeys = new ApiKeys(database, Ticker.systemTicker());
             ExecutorService appendWriters = Executors.newFixedThreadPool(settings.appendWriters(),
                     Thread.ofPlatform().name("parley-append-", 0).daemon().factory());
-            var appends = new GroupCommit(new BatchWriter(database, ids), appendWriters, settings.appendWriters(), registry);
+            var appends = new GroupCommit(new BatchWriter(database, ids), appendWriters, settings.appendWriters(),
+                    Ticker.systemTicker(), settings.poolTimeout(), registry);
             var services = new HttpServer.Services(database, apiKeys, new Characters(database), new Users(database),
                     new Conversations(database, ids), new MessageLog(database, clock), appends, new Inbox(database),
                     new ReadMarkers(database), new ChatContext(database, clock), new Stats(database),

@@ -1,5 +1,6 @@
 package dev.parley.bench;
 
+import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.chat.BatchWriter;
 import dev.parley.chat.ChatContext;
 import dev.parley.chat.Characters;
@@ -53,7 +54,7 @@ final class ServiceTarget implements Target {
         this.characters = new Characters(database);
         this.writerThreads = Executors.newFixedThreadPool(appendWriters, Thread.ofPlatform().name("bench-append-", 0).daemon().factory());
         this.appends = new GroupCommit(new BatchWriter(database, new Ids(Clock.systemUTC())), writerThreads, appendWriters,
-                new SimpleMeterRegistry());
+                Ticker.systemTicker(), BenchCommand.POOL_TIMEOUT, new SimpleMeterRegistry());
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.parley.chat;
 
 import dev.parley.chat.GroupCommit.Appended;
 import dev.parley.db.Database;
+import dev.parley.db.DatabaseUnavailable;
 import dev.parley.db.Handle;
 import dev.parley.db.Ids;
 import dev.parley.db.Query;
@@ -14,6 +15,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.ToLongFunction;
 
 /**
@@ -111,9 +113,24 @@ public final class BatchWriter {
         this.ids = ids;
     }
 
-    /** Writes the batch in one transaction; returns, in batch order, each unit's messages or its refusal. */
+    /**
+     * Writes the batch in one transaction; returns, in batch order, each unit's messages or its refusal.
+     * Throws {@link GroupCommit.AppendNotConfirmed} if the connection broke during COMMIT: the batch may or may not be stored.
+     */
     List<Outcome> write(List<Unit> batch) {
-        return database.inTransaction(handle -> writeAll(handle, batch));
+        var committing = new AtomicBoolean();
+        try {
+            return database.inTransaction(handle -> {
+                List<Outcome> outcomes = writeAll(handle, batch);
+                committing.set(true); // every statement succeeded: from here on only COMMIT can fail
+                return outcomes;
+            });
+        } catch (DatabaseUnavailable lost) {
+            if (committing.get()) {
+                throw new GroupCommit.AppendNotConfirmed(lost);
+            }
+            throw lost; // lost before COMMIT was sent: PostgreSQL rolled the transaction back
+        }
     }
 
     private List<Outcome> writeAll(Handle handle, List<Unit> batch) throws SQLException {

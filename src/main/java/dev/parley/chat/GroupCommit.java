@@ -1,5 +1,8 @@
 package dev.parley.chat;
 
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.parley.db.DatabaseUnavailable;
+import dev.parley.db.PoolSaturated;
 import dev.parley.metrics.Metrics;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -28,15 +31,22 @@ import org.slf4j.LoggerFactory;
  *
  * <p>One request is one unit: its messages commit together or not at all. A unit that fails
  * validation (unknown conversation, bad reply_to_id ...) is left out without disturbing the others;
- * if the transaction itself fails, every unit is retried on its own so one bad unit cannot sink the rest.
+ * if the transaction itself fails (a trigger, a constraint, a bug), every unit is retried on its own so
+ * one bad unit cannot sink the rest.
+ *
+ * <p>Failures are answered as soon as they are known. An outage (database unreachable, no connection
+ * in the pool) fails every unit of the batch at once, since retrying them one by one would make each
+ * wait out the pool timeout in turn. A unit that no writer takes within the pool timeout is refused
+ * unwritten. Only a batch whose COMMIT lost its connection, or a unit still in flight after 30 s, is
+ * answered {@link AppendNotConfirmed}: nobody knows whether it is stored.
  *
  * <p>The writers run on the caller's executor, one batch per task, at most {@code writerCount} at a
- * time (each holds a connection while it writes); a test that owns the executor runs one batch by
- * running one task.
+ * time (each holds a connection while it writes); a test that owns the executor and the ticker runs
+ * one batch by running one task.
  */
 public final class GroupCommit implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GroupCommit.class);
-    static final int MAX_MESSAGES_PER_BATCH = 2000;
+    private static final int MAX_MESSAGES_PER_BATCH = 2000;
     private static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(30);
     private static final Duration DRAIN_LIMIT = Duration.ofSeconds(10);
 
@@ -44,8 +54,17 @@ public final class GroupCommit implements AutoCloseable {
     public record Appended(Message message, boolean replayed) {
     }
 
-    /** A unit waiting for its answer. */
-    private record Pending(BatchWriter.Unit unit, CompletableFuture<List<Appended>> answer) {
+    /** A unit waiting for its answer; {@code queuedAt} is the ticker's reading when it was queued. */
+    private static final class Pending { // identity, not a value: the queue removes this very one
+        final BatchWriter.Unit unit;
+        final long queuedAt;
+        final CompletableFuture<List<Appended>> answer = new CompletableFuture<>();
+
+        Pending(BatchWriter.Unit unit, long queuedAt) {
+            this.unit = unit;
+            this.queuedAt = queuedAt;
+        }
+
         void settle(BatchWriter.Outcome outcome) {
             if (outcome.refused() != null) {
                 answer.completeExceptionally(outcome.refused());
@@ -62,6 +81,8 @@ public final class GroupCommit implements AutoCloseable {
     private final BatchWriter writer;
     private final Executor executor;
     private final int writerCount;
+    private final Ticker ticker;
+    private final Duration queueTimeout;
     private final Semaphore idleWriters;
     private final Queue<Pending> queue = new ConcurrentLinkedQueue<>();
     private final ReentrantLock drainLock = new ReentrantLock();
@@ -69,11 +90,17 @@ public final class GroupCommit implements AutoCloseable {
     private final DistributionSummary batchSizes;
     private volatile boolean closing;
 
-    /** Writes batches with {@code writer} on {@code executor}, at most {@code writerCount} at once. */
-    public GroupCommit(BatchWriter writer, Executor executor, int writerCount, MeterRegistry registry) {
+    /**
+     * Writes batches with {@code writer} on {@code executor}, at most {@code writerCount} at once; a unit that
+     * waits longer than {@code queueTimeout} (the pool timeout) by {@code ticker} for a writer is refused.
+     */
+    public GroupCommit(BatchWriter writer, Executor executor, int writerCount, Ticker ticker, Duration queueTimeout,
+                       MeterRegistry registry) {
         this.writer = writer;
         this.executor = executor;
         this.writerCount = writerCount;
+        this.ticker = ticker;
+        this.queueTimeout = queueTimeout;
         this.idleWriters = new Semaphore(writerCount);
         this.batchSizes = DistributionSummary.builder(Metrics.APPEND_BATCH_SIZE)
                 .description(Metrics.APPEND_BATCH_SIZE_HELP).register(registry);
@@ -86,14 +113,14 @@ public final class GroupCommit implements AutoCloseable {
 
     /** Queues the unit and returns its answer without waiting for it: for tests that run the writers themselves. */
     CompletableFuture<List<Appended>> submit(long appId, long conversationId, List<NewMessage> messages) {
-        return enqueue(appId, conversationId, messages).answer();
+        return enqueue(appId, conversationId, messages).answer;
     }
 
     private Pending enqueue(long appId, long conversationId, List<NewMessage> messages) {
         if (closing) {
             throw new ShuttingDown();
         }
-        var pending = new Pending(new BatchWriter.Unit(appId, conversationId, List.copyOf(messages)), new CompletableFuture<>());
+        var pending = new Pending(new BatchWriter.Unit(appId, conversationId, List.copyOf(messages)), ticker.read());
         queue.add(pending);
         startWriterIfNeeded();
         if (closing && queue.remove(pending)) {
@@ -102,20 +129,41 @@ public final class GroupCommit implements AutoCloseable {
         return pending;
     }
 
-    private static List<Appended> await(Pending pending) {
+    /** The unit's answer: a writer must take it within the queue timeout, and then has long to commit it. */
+    private List<Appended> await(Pending pending) {
         try {
-            return pending.answer().get(ANSWER_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            return answerWithin(pending, queueTimeout);
+        } catch (TimeoutException notYet) {
+            if (queue.remove(pending)) {
+                throw waitedTooLong(); // no writer took it, so it was never written
+            }
+        }
+        try {
+            return answerWithin(pending, ANSWER_TIMEOUT); // in flight: a row lock may hold it, and it may yet commit
+        } catch (TimeoutException e) {
+            throw new AppendNotConfirmed(queueTimeout.plus(ANSWER_TIMEOUT));
+        }
+    }
+
+    private static List<Appended> answerWithin(Pending pending, Duration limit) throws TimeoutException {
+        try {
+            return pending.answer.get(limit.toNanos(), TimeUnit.NANOSECONDS);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RuntimeException runtime) {
                 throw runtime;
             }
             throw new IllegalStateException(e.getCause());
-        } catch (TimeoutException e) {
-            throw new AppendNotConfirmed(ANSWER_TIMEOUT);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new AppendNotConfirmed(ANSWER_TIMEOUT);
+            throw new AppendNotConfirmed(limit);
         }
+    }
+
+    /** The refusal of a unit that waited out the pool timeout in the queue: the same 503 as a saturated pool. */
+    private PoolSaturated waitedTooLong() {
+        int busy = writerCount - idleWriters.availablePermits();
+        return new PoolSaturated(queueTimeout.toMillis(), "append writers busy=" + busy + " of PARLEY_APPEND_WRITERS="
+                + writerCount + ", appends queued=" + queue.size(), null);
     }
 
     /** Hands the executor one more batch to write if units are queued and a writer is idle. */
@@ -145,33 +193,66 @@ public final class GroupCommit implements AutoCloseable {
         }
     }
 
-    /** The batching policy: everything queued, oldest first, up to {@value #MAX_MESSAGES_PER_BATCH} messages. */
+    /**
+     * The batching policy: everything queued, oldest first, up to {@value #MAX_MESSAGES_PER_BATCH} messages;
+     * a unit that waited longer than the queue timeout is refused instead, as its caller is giving up on it.
+     */
     private List<Pending> nextBatch() {
         List<Pending> batch = new ArrayList<>();
+        long now = ticker.read();
         int messages = 0;
         Pending next;
         while (messages < MAX_MESSAGES_PER_BATCH && (next = queue.poll()) != null) {
+            if (now - next.queuedAt > queueTimeout.toNanos()) {
+                next.fail(waitedTooLong());
+                continue;
+            }
             batch.add(next);
-            messages += next.unit().messages().size();
+            messages += next.unit.messages().size();
         }
         return batch;
     }
 
+    /** Writes the batch in one transaction and answers its callers; see the class comment for what failures do. */
     private void writeAndAnswer(List<Pending> batch) {
         try {
-            List<BatchWriter.Outcome> outcomes = writer.write(batch.stream().map(Pending::unit).toList());
-            batchSizes.record(batch.stream().mapToInt(p -> p.unit().messages().size()).sum());
-            for (int i = 0; i < batch.size(); i++) {
-                batch.get(i).settle(outcomes.get(i));
-            }
-        } catch (RuntimeException e) {
+            answer(batch, writer.write(units(batch)));
+        } catch (DatabaseUnavailable | PoolSaturated | AppendNotConfirmed sameForEveryUnit) {
+            batch.forEach(pending -> pending.fail(sameForEveryUnit));
+        } catch (RuntimeException failure) {
             if (batch.size() == 1) {
-                batch.getFirst().fail(e);
+                batch.getFirst().fail(failure);
                 return;
             }
-            LOG.debug("group commit of {} units failed; retrying each alone", batch.size(), e);
-            batch.forEach(pending -> writeAndAnswer(List.of(pending)));
+            LOG.debug("group commit of {} units failed; writing each alone", batch.size(), failure);
+            writeEachAlone(batch);
         }
+    }
+
+    /** One transaction per unit, so a unit that makes the batch fail sinks only itself; an outage fails the rest at once. */
+    private void writeEachAlone(List<Pending> batch) {
+        for (int i = 0; i < batch.size(); i++) {
+            Pending pending = batch.get(i);
+            try {
+                answer(List.of(pending), writer.write(List.of(pending.unit)));
+            } catch (DatabaseUnavailable | PoolSaturated outage) {
+                batch.subList(i, batch.size()).forEach(untried -> untried.fail(outage));
+                return;
+            } catch (RuntimeException failure) {
+                pending.fail(failure);
+            }
+        }
+    }
+
+    private void answer(List<Pending> batch, List<BatchWriter.Outcome> outcomes) {
+        batchSizes.record(batch.stream().mapToInt(p -> p.unit.messages().size()).sum());
+        for (int i = 0; i < batch.size(); i++) {
+            batch.get(i).settle(outcomes.get(i));
+        }
+    }
+
+    private static List<BatchWriter.Unit> units(List<Pending> batch) {
+        return batch.stream().map(p -> p.unit).toList();
     }
 
     private void refuseQueued(RuntimeException refusal) {
@@ -229,11 +310,16 @@ public final class GroupCommit implements AutoCloseable {
         }
     }
 
-    /** No commit was confirmed in time; the append may or may not be stored, so retry with the same Idempotency-Key. */
+    /** No commit was confirmed; the append may or may not be stored, so retry with the same Idempotency-Key. */
     public static final class AppendNotConfirmed extends RuntimeException {
         AppendNotConfirmed(Duration waited) {
             super("the append was not confirmed within " + waited.toSeconds()
                     + " s; it may or may not be stored: retry with the same Idempotency-Key");
+        }
+
+        AppendNotConfirmed(DatabaseUnavailable lostDuringCommit) {
+            super("the database connection broke while the append was being committed (" + lostDuringCommit.getMessage()
+                    + "); it may or may not be stored: retry with the same Idempotency-Key", lostDuringCommit);
         }
     }
 }
