@@ -3,6 +3,7 @@ package dev.parley;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.apps.ApiKeys;
 import dev.parley.apps.Apps;
+import dev.parley.chat.BatchWriter;
 import dev.parley.chat.ChatContext;
 import dev.parley.chat.Characters;
 import dev.parley.chat.Conversations;
@@ -32,61 +33,57 @@ import dev.parley.search.MessageSearch;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.concurrent.ScheduledExecutorService;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** A running Parley: every part wired by hand, in start order, and closed in the reverse order. */
+/**
+ * A running Parley: every part wired by hand, in start order, and closed in the reverse order. Each
+ * part that runs in the background gets its threads from here (STYLE: engines don't own their threads).
+ */
 public final class Parley implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Parley.class);
+    private final Deque<AutoCloseable> started; // closed last-first
     private final Database database;
-    private final DatabaseWatch watch;
-    private final ScheduledExecutorService watching;
-    private final Invalidations invalidations;
-    private final ExecutorService background;
     private final Apps apps;
-    private final Maintenance maintenance;
-    private final GroupCommit appends;
     private final HttpServer http;
 
-    private Parley(Database database, DatabaseWatch watch, ScheduledExecutorService watching, Invalidations invalidations,
-                   ExecutorService background, Apps apps, Maintenance maintenance, GroupCommit appends, HttpServer http) {
+    private Parley(Deque<AutoCloseable> started, Database database, Apps apps, HttpServer http) {
+        this.started = started;
         this.database = database;
-        this.watch = watch;
-        this.watching = watching;
-        this.invalidations = invalidations;
-        this.background = background;
         this.apps = apps;
-        this.maintenance = maintenance;
-        this.appends = appends;
         this.http = http;
     }
 
     /** Connects, checks (or applies) the schema, makes partitions ahead, and starts serving HTTP. */
     public static Parley start(Settings settings, ConnectionTarget target, boolean migrate, Clock clock) {
-        PrometheusMeterRegistry registry = Metrics.newRegistry();
-        ScheduledExecutorService watching = Executors.newSingleThreadScheduledExecutor(
-                Thread.ofPlatform().name("parley-watch").daemon().factory());
-        var watch = new DatabaseWatch(target, watching, clock);
-        Database database = Database.connect(target, new Database.PoolOptions(settings.poolSize(), settings.poolTimeout(),
-                settings.appSharePercent() / 100.0), new QueryLog(registry, settings.slowQueryThreshold()), registry, watch);
-        ExecutorService background = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().name("parley-listen-", 0).daemon().factory());
+        Deque<AutoCloseable> started = new ArrayDeque<>();
         try {
-            var migrations = new Migrations(database.dataSource());
-            if (migrate) {
-                migrations.migrate();
-            } else {
-                migrations.requireCurrent();
-            }
-            watch.requireSchema(migrations.latestVersion());
+            PrometheusMeterRegistry registry = Metrics.newRegistry();
+            var watch = new DatabaseWatch(target, threads(started, "parley-watch", 1), clock);
+            Database database = Database.connect(target, new Database.PoolOptions(settings.poolSize(),
+                    settings.poolTimeout(), settings.appSharePercent() / 100.0),
+                    new QueryLog(registry, settings.slowQueryThreshold()), registry, watch);
+            started.push(database::close);
+            started.push(watch); // the watch stops before the pool closes, so it reports no outage then
+            watch.requireSchema(schema(database, migrate));
             var maintenance = new Maintenance(database, new Partitions(database), clock);
+            started.push(maintenance);
             maintenance.ensurePartitions(); // before the first append; the rest of the upkeep runs in the background
             maintenance.startDaily();
 
-            var ids = new Ids(clock);
-            var invalidations = new Invalidations(target, background);
+            var invalidations = new Invalidations(target, threads(started, "parley-invalidations", 1));
+            started.push(invalidations);
             var apiKeys = new ApiKeys(database, Ticker.systemTicker());
             apiKeys.forgetOnChange(invalidations);
-            var appends = new GroupCommit(database, ids, settings.appendWriters(), registry);
+            var ids = new Ids(clock);
+            var appends = new GroupCommit(new BatchWriter(database, ids),
+                    threads(started, "parley-append-", settings.appendWriters()), settings.appendWriters(),
+                    Ticker.systemTicker(), settings.poolTimeout(), registry);
+            started.push(appends);
             var services = new HttpServer.Services(watch, apiKeys, new Characters(database), new Users(database),
                     new Conversations(database, ids), new MessageLog(database, clock), appends, new Inbox(database),
                     new ReadMarkers(database), new ChatContext(database, clock), new Stats(database),
@@ -95,15 +92,32 @@ public final class Parley implements AutoCloseable {
                     new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), registry);
             var http = HttpServer.start(services, new HttpServer.Options(settings.host(), settings.port(),
                     settings.maxBodyBytes(), settings.rateLimit(), settings.burst()));
-            return new Parley(database, watch, watching, invalidations, background, new Apps(database, apiKeys), maintenance,
-                    appends, http);
+            started.push(http);
+            return new Parley(started, database, new Apps(database, apiKeys), http);
         } catch (RuntimeException e) {
-            background.shutdownNow();
-            watch.close();
-            watching.shutdownNow();
-            database.close();
+            closeAll(started);
             throw e;
         }
+    }
+
+    /** Applies the migrations or checks none is pending; returns the schema version this build needs. */
+    private static String schema(Database database, boolean migrate) {
+        var migrations = new Migrations(database.dataSource());
+        if (migrate) {
+            migrations.migrate();
+        } else {
+            migrations.requireCurrent();
+        }
+        return migrations.latestVersion();
+    }
+
+    /** {@code count} daemon threads named {@code name}, shut down when Parley closes (after what uses them). */
+    private static ScheduledExecutorService threads(Deque<AutoCloseable> started, String name, int count) {
+        var factory = count == 1 ? Thread.ofPlatform().name(name).daemon().factory()
+                : Thread.ofPlatform().name(name, 0).daemon().factory();
+        ScheduledExecutorService threads = Executors.newScheduledThreadPool(count, factory);
+        started.push(threads::shutdown);
+        return threads;
     }
 
     public int port() {
@@ -123,16 +137,22 @@ public final class Parley implements AutoCloseable {
         return database;
     }
 
-    /** Graceful: stop taking requests and let in-flight ones finish, drain the append queue, close the pool. */
+    /**
+     * Graceful, in the reverse of start order: stop taking requests and let in-flight ones finish, drain the
+     * append queue, stop the background work, close the pool.
+     */
     @Override
     public void close() {
-        http.close();
-        appends.close();
-        maintenance.close();
-        invalidations.close();
-        background.shutdown();
-        watch.close();
-        watching.shutdown();
-        database.close();
+        closeAll(started);
+    }
+
+    private static void closeAll(Deque<AutoCloseable> started) {
+        while (!started.isEmpty()) {
+            try {
+                started.pop().close();
+            } catch (Exception e) {
+                LOG.warn("a part of Parley did not close cleanly: {}", e.getMessage(), e);
+            }
+        }
     }
 }

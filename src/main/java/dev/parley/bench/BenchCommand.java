@@ -38,6 +38,8 @@ import picocli.CommandLine.Spec;
                 "  run   replays a workload over HTTP and, with --compare, the same work as raw SQL and the naive way"},
         subcommands = {BenchCommand.Load.class, BenchCommand.Run.class})
 public final class BenchCommand {
+    /** How long the bench's work waits for a connection, and an append for a writer: long, so load shows as latency, not 503s. */
+    static final Duration POOL_TIMEOUT = Duration.ofSeconds(30);
 
     @Command(name = "load", mixinStandardHelpOptions = true,
             description = "Generate a chat dataset into an empty database (COPY, deterministic for a seed and day).")
@@ -229,7 +231,7 @@ public final class BenchCommand {
 
     private static Integer withDatabase(Settings settings, int poolSize, DatabaseWork work) {
         try (var storage = Storage.open(settings);
-             var db = storage.connect(poolSize, Duration.ofSeconds(30))) {
+             var db = storage.connect(poolSize, POOL_TIMEOUT)) {
             return work.run(db, storage.target());
         } catch (RuntimeException e) {
             throw e;

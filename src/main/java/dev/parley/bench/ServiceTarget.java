@@ -1,5 +1,7 @@
 package dev.parley.bench;
 
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.parley.chat.BatchWriter;
 import dev.parley.chat.ChatContext;
 import dev.parley.chat.Characters;
 import dev.parley.chat.GroupCommit;
@@ -17,6 +19,8 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -31,6 +35,7 @@ final class ServiceTarget implements Target {
     private final ReadMarkers readMarkers;
     private final Characters characters;
     private final GroupCommit appends;
+    private final ExecutorService writerThreads;
     private final MessageSearch search;
     private final Recall recall;
     private final int dims;
@@ -47,7 +52,9 @@ final class ServiceTarget implements Target {
         this.context = new ChatContext(database, Clock.systemUTC());
         this.readMarkers = new ReadMarkers(database);
         this.characters = new Characters(database);
-        this.appends = new GroupCommit(database, new Ids(Clock.systemUTC()), appendWriters, new SimpleMeterRegistry());
+        this.writerThreads = Executors.newFixedThreadPool(appendWriters, Thread.ofPlatform().name("bench-append-", 0).daemon().factory());
+        this.appends = new GroupCommit(new BatchWriter(database, new Ids(Clock.systemUTC())), writerThreads, appendWriters,
+                Ticker.systemTicker(), BenchCommand.POOL_TIMEOUT, new SimpleMeterRegistry());
     }
 
     @Override
@@ -86,5 +93,6 @@ final class ServiceTarget implements Target {
     @Override
     public void close() {
         appends.close();
+        writerThreads.shutdown();
     }
 }

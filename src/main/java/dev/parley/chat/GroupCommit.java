@@ -1,548 +1,305 @@
 package dev.parley.chat;
 
-import dev.parley.db.Database;
-import dev.parley.db.Handle;
-import dev.parley.db.Ids;
-import dev.parley.db.Query;
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.parley.db.DatabaseUnavailable;
+import dev.parley.db.PoolSaturated;
 import dev.parley.metrics.Metrics;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.sql.Array;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
+import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.ToLongFunction;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Appends messages with group commit: appends that arrive while a transaction is committing wait
- * in a queue, and the next writer takes all of them into one transaction (a few multi-row
- * statements, one WAL flush). A caller is answered only after the commit that holds its messages,
- * so an acknowledged message is durable.
+ * Appends messages with group commit: appends that arrive while a batch is being written wait in a
+ * queue, and the next free writer takes all of them into one transaction ({@link BatchWriter}: a few
+ * multi-row statements, one WAL flush). A caller is answered only after the commit that holds its
+ * messages, so an acknowledged message is durable.
  *
  * <p>One request is one unit: its messages commit together or not at all. A unit that fails
  * validation (unknown conversation, bad reply_to_id ...) is left out without disturbing the others;
- * if the transaction itself fails, every unit is retried on its own so one bad unit cannot sink the rest.
+ * if the transaction itself fails (a trigger, a constraint, a bug), every unit is retried on its own so
+ * one bad unit cannot sink the rest.
+ *
+ * <p>Failures are answered as soon as they are known. An outage (database unreachable, no connection
+ * in the pool) fails every unit of the batch at once, since retrying them one by one would make each
+ * wait out the pool timeout in turn. A unit that no writer takes within the pool timeout is refused
+ * unwritten. Only a batch whose COMMIT lost its connection, or a unit still in flight after 30 s, is
+ * answered {@link AppendNotConfirmed}: nobody knows whether it is stored.
+ *
+ * <p>The writers run on the caller's executor, one batch per task, at most {@code writerCount} at a
+ * time (each holds a connection while it writes); a test that owns the executor and the ticker runs
+ * one batch by running one task.
  */
 public final class GroupCommit implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GroupCommit.class);
-    private static final int MAX_MESSAGES_PER_TRANSACTION = 2000;
+    private static final int MAX_MESSAGES_PER_BATCH = 2000;
     private static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(30);
-
-    // Locks the conversations in one order (app, id) so concurrent writers cannot deadlock.
-    static final Query LOCK_CONVERSATIONS = new Query("append.lock_conversations", """
-            SELECT c.app_id, c.conversation_id, c.user_id, c.character_id, c.last_seq, c.language::text AS language,
-                   coalesce(c.last_message_id, c.conversation_id) AS floor_id,
-                   ARRAY(SELECT m.member_id FROM conversation_members m
-                          WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id
-                            AND m.member_kind = 'character') AS character_ids
-              FROM conversations c
-              JOIN unnest(?::bigint[], ?::bigint[]) AS k(app_id, conversation_id)
-                ON c.app_id = k.app_id AND c.conversation_id = k.conversation_id
-             ORDER BY c.app_id, c.conversation_id
-               FOR UPDATE OF c""");
-
-    static final Query FIND_REPLAYS = new Query("append.find_replays", """
-            SELECT k.app_id AS key_app_id, k.conversation_id AS key_conversation_id, k.idempotency_key,
-                   encode(k.request_hash, 'hex') AS request_hash, k.message_id AS key_message_id, m.*
-              FROM unnest(?::bigint[], ?::bigint[], ?::text[]) AS w(app_id, conversation_id, idempotency_key)
-              JOIN message_idempotency_keys k
-                ON k.app_id = w.app_id AND k.conversation_id = w.conversation_id AND k.idempotency_key = w.idempotency_key
-              LEFT JOIN messages m
-                ON m.app_id = k.app_id AND m.conversation_id = k.conversation_id AND m.message_id = k.message_id""");
-
-    static final Query FIND_PARENTS = new Query("append.find_reply_parents", """
-            SELECT m.app_id, m.conversation_id, m.message_id
-              FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) AS p(app_id, conversation_id, message_id)
-              JOIN messages m
-                ON m.app_id = p.app_id AND m.conversation_id = p.conversation_id AND m.message_id = p.message_id""");
-
-    // user_id and language are the conversation's, as locked above: search indexes them with the words.
-    static final Query INSERT_MESSAGES = new Query("append.insert_messages", """
-            INSERT INTO messages (app_id, conversation_id, message_id, seq, reply_to_id, author_user_id,
-                                  author_character_id, created_at, role, content, metadata, attachments, user_id, language)
-            SELECT app_id, conversation_id, message_id, seq, reply_to_id, author_user_id,
-                   author_character_id, parley_id_time(message_id), role, content, metadata::jsonb, attachments::jsonb,
-                   user_id, language::regconfig
-              FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[],
-                          ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])
-                   AS t(app_id, conversation_id, message_id, seq, reply_to_id, author_user_id, author_character_id,
-                        role, content, metadata, attachments, user_id, language)""");
-
-    static final Query INSERT_KEYS = new Query("append.insert_idempotency_keys", """
-            INSERT INTO message_idempotency_keys (app_id, conversation_id, idempotency_key, request_hash, message_id)
-            SELECT app_id, conversation_id, idempotency_key, decode(request_hash, 'hex'), message_id
-              FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[])
-                   AS t(app_id, conversation_id, idempotency_key, request_hash, message_id)""");
-
-    static final Query ADVANCE_CONVERSATIONS = new Query("append.advance_conversations", """
-            UPDATE conversations c
-               SET last_seq = t.last_seq,
-                   message_count = c.message_count + t.added,
-                   last_message_id = t.last_message_id,
-                   activity_id = t.last_message_id,
-                   last_message_role = t.role,
-                   last_message_preview = t.preview,
-                   last_activity_at = parley_id_time(t.last_message_id),
-                   updated_at = now()
-              FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[])
-                   AS t(app_id, conversation_id, last_seq, added, last_message_id, role, preview)
-             WHERE c.app_id = t.app_id AND c.conversation_id = t.conversation_id""");
-
-    // Whoever writes a message has read everything up to it: own messages never count as unread.
-    static final Query ADVANCE_AUTHORS = new Query("append.advance_author_read_markers", """
-            UPDATE conversation_members mb
-               SET read_seq = greatest(mb.read_seq, t.seq), read_at = now()
-              FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::bigint[], ?::bigint[])
-                   AS t(app_id, conversation_id, member_kind, member_id, seq)
-             WHERE mb.app_id = t.app_id AND mb.conversation_id = t.conversation_id
-               AND mb.member_kind = t.member_kind AND mb.member_id = t.member_id""");
+    private static final Duration DRAIN_LIMIT = Duration.ofSeconds(10);
 
     /** One stored message, and whether it was stored by an earlier attempt with the same Idempotency-Key. */
     public record Appended(Message message, boolean replayed) {
     }
 
-    private record Unit(long appId, long conversationId, List<NewMessage> messages,
-                        CompletableFuture<List<Appended>> answer) {
-    }
+    /** A unit waiting for its answer; {@code queuedAt} is the ticker's reading when it was queued. */
+    private static final class Pending { // identity, not a value: the queue removes this very one
+        final BatchWriter.Unit unit;
+        final long queuedAt;
+        final CompletableFuture<List<Appended>> answer = new CompletableFuture<>();
 
-    /** What became of one unit: its messages, or the reason it was refused. */
-    private record Outcome(List<Appended> appended, RuntimeException refused) {
-        void answer(Unit unit) {
-            if (refused != null) {
-                unit.answer().completeExceptionally(refused);
+        Pending(BatchWriter.Unit unit, long queuedAt) {
+            this.unit = unit;
+            this.queuedAt = queuedAt;
+        }
+
+        void settle(BatchWriter.Outcome outcome) {
+            if (outcome.refused() != null) {
+                answer.completeExceptionally(outcome.refused());
             } else {
-                unit.answer().complete(appended);
+                answer.complete(outcome.appended());
             }
+        }
+
+        void fail(RuntimeException failure) {
+            answer.completeExceptionally(failure);
         }
     }
 
-    private final Database database;
-    private final Ids ids;
-    private final LinkedBlockingQueue<Unit> queue = new LinkedBlockingQueue<>();
-    private final List<Thread> writers = new ArrayList<>();
+    private final BatchWriter writer;
+    private final Executor executor;
+    private final int writerCount;
+    private final Ticker ticker;
+    private final Duration queueTimeout;
+    private final Semaphore idleWriters;
+    private final Queue<Pending> queue = new ConcurrentLinkedQueue<>();
+    private final ReentrantLock drainLock = new ReentrantLock();
+    private final Condition batchDone = drainLock.newCondition();
     private final DistributionSummary batchSizes;
     private volatile boolean closing;
 
-    public GroupCommit(Database database, Ids ids, int writerCount, MeterRegistry registry) {
-        this.database = database;
-        this.ids = ids;
+    /**
+     * Writes batches with {@code writer} on {@code executor}, at most {@code writerCount} at once; a unit that
+     * waits longer than {@code queueTimeout} (the pool timeout) by {@code ticker} for a writer is refused.
+     */
+    public GroupCommit(BatchWriter writer, Executor executor, int writerCount, Ticker ticker, Duration queueTimeout,
+                       MeterRegistry registry) {
+        this.writer = writer;
+        this.executor = executor;
+        this.writerCount = writerCount;
+        this.ticker = ticker;
+        this.queueTimeout = queueTimeout;
+        this.idleWriters = new Semaphore(writerCount);
         this.batchSizes = DistributionSummary.builder(Metrics.APPEND_BATCH_SIZE)
                 .description(Metrics.APPEND_BATCH_SIZE_HELP).register(registry);
-        for (int i = 0; i < writerCount; i++) {
-            Thread writer = Thread.ofPlatform().name("parley-append-" + i).daemon().start(this::writeLoop);
-            writers.add(writer);
-        }
     }
 
     /** Appends the messages to one conversation in one transaction; returns once they are committed. */
     public List<Appended> append(long appId, long conversationId, List<NewMessage> messages) {
+        return await(enqueue(appId, conversationId, messages));
+    }
+
+    /** Queues the unit and returns its answer without waiting for it: for tests that run the writers themselves. */
+    CompletableFuture<List<Appended>> submit(long appId, long conversationId, List<NewMessage> messages) {
+        return enqueue(appId, conversationId, messages).answer;
+    }
+
+    private Pending enqueue(long appId, long conversationId, List<NewMessage> messages) {
         if (closing) {
             throw new ShuttingDown();
         }
-        var unit = new Unit(appId, conversationId, List.copyOf(messages), new CompletableFuture<>());
-        queue.add(unit);
+        var pending = new Pending(new BatchWriter.Unit(appId, conversationId, List.copyOf(messages)), ticker.read());
+        queue.add(pending);
+        startWriterIfNeeded();
+        if (closing && queue.remove(pending)) {
+            throw new ShuttingDown(); // close may already have refused the queue
+        }
+        return pending;
+    }
+
+    /** The unit's answer: a writer must take it within the queue timeout, and then has long to commit it. */
+    private List<Appended> await(Pending pending) {
         try {
-            return unit.answer().get(ANSWER_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            return answerWithin(pending, queueTimeout);
+        } catch (TimeoutException notYet) {
+            if (queue.remove(pending)) {
+                throw waitedTooLong(); // no writer took it, so it was never written
+            }
+        }
+        try {
+            return answerWithin(pending, ANSWER_TIMEOUT); // in flight: a row lock may hold it, and it may yet commit
+        } catch (TimeoutException e) {
+            throw new AppendNotConfirmed(queueTimeout.plus(ANSWER_TIMEOUT));
+        }
+    }
+
+    private static List<Appended> answerWithin(Pending pending, Duration limit) throws TimeoutException {
+        try {
+            return pending.answer.get(limit.toNanos(), TimeUnit.NANOSECONDS);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RuntimeException runtime) {
                 throw runtime;
             }
             throw new IllegalStateException(e.getCause());
-        } catch (TimeoutException e) {
-            throw new AppendNotConfirmed(ANSWER_TIMEOUT);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new AppendNotConfirmed(ANSWER_TIMEOUT);
+            throw new AppendNotConfirmed(limit);
         }
     }
 
-    private void writeLoop() {
-        while (true) {
-            List<Unit> batch;
-            try {
-                batch = nextBatch();
-            } catch (InterruptedException e) {
-                return;
+    /** The refusal of a unit that waited out the pool timeout in the queue: it was never written. */
+    private Backlogged waitedTooLong() {
+        int busy = writerCount - idleWriters.availablePermits();
+        return new Backlogged(queueTimeout, "append writers busy=" + busy + " of PARLEY_APPEND_WRITERS=" + writerCount
+                + ", appends queued=" + queue.size());
+    }
+
+    /** Hands the executor one more batch to write if units are queued and a writer is idle. */
+    private void startWriterIfNeeded() {
+        if (queue.isEmpty() || !idleWriters.tryAcquire()) {
+            return;
+        }
+        try {
+            executor.execute(this::writeOneBatch);
+        } catch (RejectedExecutionException e) {
+            idleWriters.release();
+            refuseQueued(new ShuttingDown()); // the executor has shut down: no writer will come for them
+        }
+    }
+
+    /** One writer's turn: take a batch, write it, answer its callers; then see to whatever queued meanwhile. */
+    private void writeOneBatch() {
+        try {
+            List<Pending> batch = nextBatch();
+            if (!batch.isEmpty()) {
+                writeAndAnswer(batch);
             }
-            writeAndAnswer(batch);
+        } finally {
+            idleWriters.release();
+            startWriterIfNeeded(); // a unit queued while every writer was busy found none to start
+            signalBatchDone();
         }
     }
 
-    private List<Unit> nextBatch() throws InterruptedException {
-        List<Unit> batch = new ArrayList<>();
-        Unit first = queue.take();
-        batch.add(first);
-        int messages = first.messages().size();
-        Unit next;
-        while (messages < MAX_MESSAGES_PER_TRANSACTION && (next = queue.poll()) != null) {
+    /**
+     * The batching policy: everything queued, oldest first, up to {@value #MAX_MESSAGES_PER_BATCH} messages;
+     * a unit that waited longer than the queue timeout is refused instead, as its caller is giving up on it.
+     */
+    private List<Pending> nextBatch() {
+        List<Pending> batch = new ArrayList<>();
+        long now = ticker.read();
+        int messages = 0;
+        Pending next;
+        while (messages < MAX_MESSAGES_PER_BATCH && (next = queue.poll()) != null) {
+            if (now - next.queuedAt > queueTimeout.toNanos()) {
+                next.fail(waitedTooLong());
+                continue;
+            }
             batch.add(next);
-            messages += next.messages().size();
+            messages += next.unit.messages().size();
         }
         return batch;
     }
 
-    private void writeAndAnswer(List<Unit> batch) {
+    /** Writes the batch in one transaction and answers its callers; see the class comment for what failures do. */
+    private void writeAndAnswer(List<Pending> batch) {
         try {
-            List<Outcome> outcomes = database.inTransaction(h -> write(h, batch));
-            batchSizes.record(batch.stream().mapToInt(u -> u.messages().size()).sum());
-            for (int i = 0; i < batch.size(); i++) {
-                outcomes.get(i).answer(batch.get(i));
-            }
-        } catch (RuntimeException e) {
+            answer(batch, writer.write(units(batch)));
+        } catch (DatabaseUnavailable | PoolSaturated | AppendNotConfirmed sameForEveryUnit) {
+            batch.forEach(pending -> pending.fail(sameForEveryUnit));
+        } catch (RuntimeException failure) {
             if (batch.size() == 1) {
-                batch.getFirst().answer().completeExceptionally(e);
+                batch.getFirst().fail(failure);
                 return;
             }
-            LOG.debug("group commit of {} units failed; retrying each alone", batch.size(), e);
-            batch.forEach(unit -> writeAndAnswer(List.of(unit)));
+            LOG.debug("group commit of {} units failed; writing each alone", batch.size(), failure);
+            writeEachAlone(batch);
         }
     }
 
-    /** Writes what it can of the batch; returns, in batch order, each unit's messages or its refusal. */
-    private List<Outcome> write(Handle h, List<Unit> batch) throws SQLException {
-        List<Outcome> outcomes = new ArrayList<>();
-        Map<ConversationKey, LockedConversation> locked = lock(h, batch);
-        Map<ReplayKey, Replay> replays = findReplays(h, batch);
-        Map<ConversationKey, Set<Long>> parents = findParents(h, batch);
-        var rows = new Rows();
-        for (Unit unit : batch) {
+    /** One transaction per unit, so a unit that makes the batch fail sinks only itself; an outage fails the rest at once. */
+    private void writeEachAlone(List<Pending> batch) {
+        for (int i = 0; i < batch.size(); i++) {
+            Pending pending = batch.get(i);
             try {
-                outcomes.add(new Outcome(plan(h, unit, locked, replays, parents, rows), null));
-            } catch (NotFound | InvalidInput | Conflict refused) {
-                outcomes.add(new Outcome(null, refused));
-            }
-        }
-        rows.insert(h);
-        advance(h, locked);
-        return outcomes;
-    }
-
-    /** Validates one unit against the locked state and adds its rows; nothing is added if it is rejected. */
-    private List<Appended> plan(Handle h, Unit unit, Map<ConversationKey, LockedConversation> locked,
-                                Map<ReplayKey, Replay> replays, Map<ConversationKey, Set<Long>> parents,
-                                Rows rows) throws SQLException {
-        var key = new ConversationKey(unit.appId(), unit.conversationId());
-        LockedConversation conversation = locked.get(key);
-        if (conversation == null) {
-            throw new NotFound("conversation", unit.conversationId());
-        }
-        List<NewMessage> fresh = new ArrayList<>();
-        List<Appended> result = new ArrayList<>();
-        Set<String> keysInUnit = new HashSet<>();
-        for (int i = 0; i < unit.messages().size(); i++) {
-            NewMessage message = unit.messages().get(i);
-            String field = unit.messages().size() == 1 ? "" : "messages[" + i + "].";
-            if (message.idempotencyKey() != null && !keysInUnit.add(message.idempotencyKey())) {
-                throw new InvalidInput(field + "idempotency_key", "repeats a key used earlier in the same batch");
-            }
-            Message replayed = replayOf(key, message, replays);
-            if (replayed != null) {
-                result.add(new Appended(replayed, true));
-                continue;
-            }
-            conversation.checkAuthor(message, field);
-            if (message.replyToId() != null && !parents.getOrDefault(key, Set.of()).contains(message.replyToId())) {
-                throw new InvalidInput(field + "reply_to_id", "is not a message of conversation " + unit.conversationId());
-            }
-            fresh.add(message);
-            result.add(null); // filled in below, once ids are drawn
-        }
-        long[] messageIds = ids.next(fresh.size(), conversation.floorId, h);
-        int next = 0;
-        for (int i = 0; i < result.size(); i++) {
-            if (result.get(i) != null) {
-                continue;
-            }
-            NewMessage message = fresh.get(next);
-            Message stored = conversation.accept(messageIds[next++], message);
-            String fingerprint = message.idempotencyKey() == null ? null : message.fingerprint();
-            rows.add(unit.appId(), conversation, stored, message.idempotencyKey(), fingerprint);
-            result.set(i, new Appended(stored, false));
-            if (fingerprint != null) {
-                replays.put(new ReplayKey(key, message.idempotencyKey()), new Replay(fingerprint, stored));
-            }
-        }
-        return result;
-    }
-
-    /** The message an earlier attempt stored under this message's Idempotency-Key, or null if there is none. */
-    private static Message replayOf(ConversationKey key, NewMessage message, Map<ReplayKey, Replay> replays) {
-        if (message.idempotencyKey() == null) {
-            return null;
-        }
-        Replay earlier = replays.get(new ReplayKey(key, message.idempotencyKey()));
-        if (earlier == null) {
-            return null;
-        }
-        if (!earlier.fingerprint().equals(message.fingerprint())) {
-            throw new Conflict("idempotency-key-reused", "Idempotency-Key '" + message.idempotencyKey()
-                    + "' was already used for a different message in this conversation");
-        }
-        if (earlier.message() == null) {
-            throw new Conflict("idempotency-key-reused", "the message stored under Idempotency-Key '"
-                    + message.idempotencyKey() + "' has since been deleted");
-        }
-        return earlier.message();
-    }
-
-    private Map<ConversationKey, LockedConversation> lock(Handle h, List<Unit> batch) throws SQLException {
-        List<ConversationKey> keys = batch.stream().map(u -> new ConversationKey(u.appId(), u.conversationId()))
-                .distinct().sorted(Comparator.comparingLong(ConversationKey::appId).thenComparingLong(ConversationKey::conversationId))
-                .toList();
-        Map<ConversationKey, LockedConversation> locked = new HashMap<>();
-        h.list(LOCK_CONVERSATIONS, row -> new LockedConversation(
-                        new ConversationKey(row.getLong("app_id"), row.getLong("conversation_id")),
-                        row.getLong("user_id"), row.getLong("character_id"), row.getString("language"), row.getLong("last_seq"),
-                        row.getLong("floor_id"), Set.of((Long[]) row.getArray("character_ids").getArray())),
-                h.array("bigint", keys.stream().map(ConversationKey::appId).toArray(Long[]::new)),
-                h.array("bigint", keys.stream().map(ConversationKey::conversationId).toArray(Long[]::new)))
-                .forEach(c -> locked.put(c.key, c));
-        return locked;
-    }
-
-    private Map<ReplayKey, Replay> findReplays(Handle h, List<Unit> batch) throws SQLException {
-        List<Long> apps = new ArrayList<>();
-        List<Long> conversations = new ArrayList<>();
-        List<String> keys = new ArrayList<>();
-        for (Unit unit : batch) {
-            for (NewMessage message : unit.messages()) {
-                if (message.idempotencyKey() != null) {
-                    apps.add(unit.appId());
-                    conversations.add(unit.conversationId());
-                    keys.add(message.idempotencyKey());
-                }
-            }
-        }
-        Map<ReplayKey, Replay> found = new HashMap<>();
-        if (keys.isEmpty()) {
-            return found;
-        }
-        h.list(FIND_REPLAYS, row -> {
-            var key = new ReplayKey(new ConversationKey(row.getLong("key_app_id"), row.getLong("key_conversation_id")),
-                    row.getString("idempotency_key"));
-            row.getLong("message_id");
-            Message message = row.wasNull() ? null : MessageLog.ROW.map(row); // null: hard-deleted since
-            return found.put(key, new Replay(row.getString("request_hash"), message));
-        }, h.array("bigint", apps.toArray(Long[]::new)), h.array("bigint", conversations.toArray(Long[]::new)),
-                h.array("text", keys.toArray(String[]::new)));
-        return found;
-    }
-
-    private Map<ConversationKey, Set<Long>> findParents(Handle h, List<Unit> batch) throws SQLException {
-        List<Long> apps = new ArrayList<>();
-        List<Long> conversations = new ArrayList<>();
-        List<Long> parentIds = new ArrayList<>();
-        for (Unit unit : batch) {
-            for (NewMessage message : unit.messages()) {
-                if (message.replyToId() != null) {
-                    apps.add(unit.appId());
-                    conversations.add(unit.conversationId());
-                    parentIds.add(message.replyToId());
-                }
-            }
-        }
-        Map<ConversationKey, Set<Long>> parents = new HashMap<>();
-        if (parentIds.isEmpty()) {
-            return parents;
-        }
-        h.list(FIND_PARENTS, row -> {
-            parents.computeIfAbsent(new ConversationKey(row.getLong(1), row.getLong(2)), k -> new HashSet<>())
-                    .add(row.getLong(3));
-            return null;
-        }, h.array("bigint", apps.toArray(Long[]::new)), h.array("bigint", conversations.toArray(Long[]::new)),
-                h.array("bigint", parentIds.toArray(Long[]::new)));
-        return parents;
-    }
-
-    private static void advance(Handle h, Map<ConversationKey, LockedConversation> locked) throws SQLException {
-        List<LockedConversation> moved = locked.values().stream().filter(c -> c.added > 0).toList();
-        if (moved.isEmpty()) {
-            return;
-        }
-        h.execute(ADVANCE_CONVERSATIONS,
-                h.array("bigint", moved.stream().map(c -> c.key.appId()).toArray(Long[]::new)),
-                h.array("bigint", moved.stream().map(c -> c.key.conversationId()).toArray(Long[]::new)),
-                h.array("bigint", moved.stream().map(c -> c.lastSeq).toArray(Long[]::new)),
-                h.array("bigint", moved.stream().map(c -> (long) c.added).toArray(Long[]::new)),
-                h.array("bigint", moved.stream().map(c -> c.floorId).toArray(Long[]::new)),
-                h.array("text", moved.stream().map(c -> c.lastRole).toArray(String[]::new)),
-                h.array("text", moved.stream().map(c -> c.lastPreview).toArray(String[]::new)));
-        List<Map.Entry<LockedConversation, Map.Entry<Author, Long>>> authors = moved.stream()
-                .flatMap(c -> c.authorSeq.entrySet().stream().map(a -> Map.entry(c, a))).toList();
-        if (authors.isEmpty()) {
-            return;
-        }
-        h.execute(ADVANCE_AUTHORS,
-                h.array("bigint", authors.stream().map(a -> a.getKey().key.appId()).toArray(Long[]::new)),
-                h.array("bigint", authors.stream().map(a -> a.getKey().key.conversationId()).toArray(Long[]::new)),
-                h.array("text", authors.stream().map(a -> a.getValue().getKey().kind()).toArray(String[]::new)),
-                h.array("bigint", authors.stream().map(a -> a.getValue().getKey().id()).toArray(Long[]::new)),
-                h.array("bigint", authors.stream().map(a -> a.getValue().getValue()).toArray(Long[]::new)));
-    }
-
-    /** A member who wrote a message: the user, or one character. */
-    private record Author(String kind, long id) {
-    }
-
-    record ConversationKey(long appId, long conversationId) {
-    }
-
-    private record ReplayKey(ConversationKey conversation, String idempotencyKey) {
-    }
-
-    /** What is stored under an Idempotency-Key: the request's fingerprint and its message (null once deleted). */
-    private record Replay(String fingerprint, Message message) {
-    }
-
-    /** A conversation as locked for this transaction; accepting a message moves its sequence and floor. */
-    private static final class LockedConversation {
-        final ConversationKey key;
-        final long userId;
-        final long characterId;
-        final String language;
-        final Set<Long> characterIds;
-        long lastSeq;
-        long floorId;
-        int added;
-        String lastRole;
-        String lastPreview;
-        final Map<Author, Long> authorSeq = new HashMap<>();
-
-        LockedConversation(ConversationKey key, long userId, long characterId, String language, long lastSeq, long floorId,
-                           Set<Long> characterIds) {
-            this.key = key;
-            this.userId = userId;
-            this.language = language;
-            this.characterId = characterId;
-            this.lastSeq = lastSeq;
-            this.floorId = floorId;
-            this.characterIds = characterIds;
-        }
-
-        void checkAuthor(NewMessage message, String field) {
-            if (message.characterId() == null) {
+                answer(List.of(pending), writer.write(List.of(pending.unit)));
+            } catch (DatabaseUnavailable | PoolSaturated outage) {
+                batch.subList(i, batch.size()).forEach(untried -> untried.fail(outage));
                 return;
+            } catch (RuntimeException failure) {
+                pending.fail(failure);
             }
-            if (message.role().equals("user")) {
-                throw new InvalidInput(field + "character_id", "cannot be set on a message with role 'user'");
-            }
-            if (!characterIds.contains(message.characterId())) {
-                throw new InvalidInput(field + "character_id", "refers to character " + message.characterId()
-                        + ", which is not a member of conversation " + key.conversationId());
-            }
-        }
-
-        Message accept(long messageId, NewMessage message) {
-            lastSeq++;
-            added++;
-            floorId = messageId;
-            lastRole = message.role();
-            lastPreview = MessageLog.preview(message.content());
-            Long user = message.role().equals("user") ? userId : null;
-            Long character = message.characterId() != null ? message.characterId()
-                    : message.role().equals("assistant") ? characterId : null;
-            if (user != null) {
-                authorSeq.put(new Author("user", user), lastSeq);
-            } else if (character != null) {
-                authorSeq.put(new Author("character", character), lastSeq);
-            }
-            return new Message(messageId, key.conversationId(), lastSeq, message.role(), user, character,
-                    message.content(), message.metadata(), message.attachments(), message.replyToId(),
-                    Ids.timeOf(messageId), null, null);
         }
     }
 
-    /** The column arrays of one multi-row INSERT. */
-    private static final class Rows {
-        final List<Long> apps = new ArrayList<>();
-        final List<LockedConversation> conversations = new ArrayList<>();
-        final List<Message> messages = new ArrayList<>();
-        final List<String> keys = new ArrayList<>();
-        final List<String> fingerprints = new ArrayList<>();
-
-        void add(long appId, LockedConversation conversation, Message message, String idempotencyKey, String fingerprint) {
-            apps.add(appId);
-            conversations.add(conversation);
-            messages.add(message);
-            keys.add(idempotencyKey);
-            fingerprints.add(fingerprint);
-        }
-
-        void insert(Handle h) throws SQLException {
-            if (messages.isEmpty()) {
-                return;
-            }
-            h.execute(INSERT_MESSAGES,
-                    h.array("bigint", apps.toArray(Long[]::new)),
-                    longs(h, Message::conversationId), longs(h, Message::id), longs(h, Message::seq),
-                    h.array("bigint", messages.stream().map(Message::replyToId).toArray(Long[]::new)),
-                    h.array("bigint", messages.stream().map(Message::userId).toArray(Long[]::new)),
-                    h.array("bigint", messages.stream().map(Message::characterId).toArray(Long[]::new)),
-                    h.array("text", messages.stream().map(Message::role).toArray(String[]::new)),
-                    h.array("text", messages.stream().map(Message::content).toArray(String[]::new)),
-                    h.array("text", messages.stream().map(m -> m.metadata() == null ? null : m.metadata().toString()).toArray(String[]::new)),
-                    h.array("text", messages.stream().map(m -> m.attachments() == null ? null : m.attachments().toString()).toArray(String[]::new)),
-                    h.array("bigint", conversations.stream().map(c -> c.userId).toArray(Long[]::new)),
-                    h.array("text", conversations.stream().map(c -> c.language).toArray(String[]::new)));
-            insertKeys(h);
-        }
-
-        private void insertKeys(Handle h) throws SQLException {
-            List<Integer> keyed = new ArrayList<>();
-            for (int i = 0; i < keys.size(); i++) {
-                if (keys.get(i) != null) {
-                    keyed.add(i);
-                }
-            }
-            if (keyed.isEmpty()) {
-                return;
-            }
-            h.execute(INSERT_KEYS,
-                    h.array("bigint", keyed.stream().map(apps::get).toArray(Long[]::new)),
-                    h.array("bigint", keyed.stream().map(i -> messages.get(i).conversationId()).toArray(Long[]::new)),
-                    h.array("text", keyed.stream().map(keys::get).toArray(String[]::new)),
-                    h.array("text", keyed.stream().map(fingerprints::get).toArray(String[]::new)),
-                    h.array("bigint", keyed.stream().map(i -> messages.get(i).id()).toArray(Long[]::new)));
-        }
-
-        private Array longs(Handle h, ToLongFunction<Message> column) throws SQLException {
-            return h.array("bigint", messages.stream().map(m -> column.applyAsLong(m)).toArray(Long[]::new));
+    private void answer(List<Pending> batch, List<BatchWriter.Outcome> outcomes) {
+        batchSizes.record(batch.stream().mapToInt(p -> p.unit.messages().size()).sum());
+        for (int i = 0; i < batch.size(); i++) {
+            batch.get(i).settle(outcomes.get(i));
         }
     }
 
-    /** Stops taking appends, lets the writers finish what is queued, then stops them. */
+    private static List<BatchWriter.Unit> units(List<Pending> batch) {
+        return batch.stream().map(p -> p.unit).toList();
+    }
+
+    private void refuseQueued(RuntimeException refusal) {
+        Pending pending;
+        while ((pending = queue.poll()) != null) {
+            pending.fail(refusal);
+        }
+    }
+
+    private void signalBatchDone() {
+        drainLock.lock();
+        try {
+            batchDone.signalAll();
+        } finally {
+            drainLock.unlock();
+        }
+    }
+
+    /**
+     * Stops taking appends and waits up to 10 s for the queued and in-flight ones to be
+     * answered; whatever is still queued then was never written and is refused. The executor stays the caller's.
+     */
     @Override
     public void close() {
         closing = true;
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!queue.isEmpty() && System.nanoTime() < deadline) {
-            try {
-                Thread.sleep(5);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
+        if (!awaitDrained()) {
+            LOG.warn("appends still queued or in flight after {} s of shutdown; the queued ones are refused", DRAIN_LIMIT.toSeconds());
         }
-        writers.forEach(Thread::interrupt);
-        for (Thread writer : writers) {
-            try {
-                writer.join(Duration.ofSeconds(10));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+        refuseQueued(new ShuttingDown());
+    }
+
+    private boolean awaitDrained() {
+        drainLock.lock();
+        try {
+            long left = DRAIN_LIMIT.toNanos();
+            while (!queue.isEmpty() || idleWriters.availablePermits() < writerCount) {
+                if (left <= 0) {
+                    return false;
+                }
+                left = batchDone.awaitNanos(left);
             }
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } finally {
+            drainLock.unlock();
         }
     }
 
@@ -553,11 +310,24 @@ public final class GroupCommit implements AutoCloseable {
         }
     }
 
-    /** No commit was confirmed in time; the append may or may not be stored, so retry with the same Idempotency-Key. */
+    /** No writer took the append within the pool timeout; it was not stored, so any retry is safe. */
+    public static final class Backlogged extends RuntimeException {
+        Backlogged(Duration waited, String state) {
+            super("no append writer took this append within " + waited.toMillis() + " ms (" + state + "); it was not "
+                    + "stored: retry later, or raise PARLEY_APPEND_WRITERS if the database has headroom", null, false, false);
+        }
+    }
+
+    /** No commit was confirmed; the append may or may not be stored, so retry with the same Idempotency-Key. */
     public static final class AppendNotConfirmed extends RuntimeException {
         AppendNotConfirmed(Duration waited) {
             super("the append was not confirmed within " + waited.toSeconds()
                     + " s; it may or may not be stored: retry with the same Idempotency-Key");
+        }
+
+        AppendNotConfirmed(DatabaseUnavailable lostDuringCommit) {
+            super("the database connection broke while the append was being committed (" + lostDuringCommit.getMessage()
+                    + "); it may or may not be stored: retry with the same Idempotency-Key", lostDuringCommit);
         }
     }
 }

@@ -36,6 +36,7 @@ final class Problems {
             case GroupCommit.ShuttingDown s -> ctx.header("Retry-After", "1");
             case Drain.ShuttingDown s -> ctx.header("Retry-After", "1");
             case GroupCommit.AppendNotConfirmed a -> ctx.header("Retry-After", "1");
+            case GroupCommit.Backlogged b -> ctx.header("Retry-After", "1");
             case TooManyRequests t -> ctx.header("Retry-After", String.valueOf(t.retryAfterSeconds()));
             default -> {
             }
@@ -60,6 +61,7 @@ final class Problems {
             case GroupCommit.ShuttingDown e -> shuttingDown(path);
             case Drain.ShuttingDown e -> shuttingDown(path);
             case GroupCommit.AppendNotConfirmed e -> Problem.of(503, "append-not-confirmed", "Append not confirmed", e.getMessage(), path);
+            case GroupCommit.Backlogged e -> Problem.of(503, "append-backlog", "Appends backlogged", e.getMessage(), path);
             case HttpResponseException e -> fromJavalin(e, path);
             default -> internal(failure, path);
         };

@@ -240,10 +240,10 @@ class QueryPlanTest {
         long conversation = conversationStartedMonthsAgo(2);
         var apps = connection.createArrayOf("bigint", new Long[] {APP});
         var ids = connection.createArrayOf("bigint", new Long[] {conversation});
-        String lock = plans.explain(GroupCommit.LOCK_CONVERSATIONS, apps, ids);
-        String replays = plans.explain(GroupCommit.FIND_REPLAYS, apps, ids, connection.createArrayOf("text", new String[] {"k"}));
+        String lock = plans.explain(BatchWriter.LOCK_CONVERSATIONS, apps, ids);
+        String replays = plans.explain(BatchWriter.FIND_REPLAYS, apps, ids, connection.createArrayOf("text", new String[] {"k"}));
 
-        String advance = plans.explainPlanOnly(GroupCommit.ADVANCE_CONVERSATIONS, apps, ids, ids, ids, ids,
+        String advance = plans.explainPlanOnly(BatchWriter.ADVANCE_CONVERSATIONS, apps, ids, ids, ids, ids,
                 connection.createArrayOf("text", new String[] {"user"}), connection.createArrayOf("text", new String[] {"hi"}));
 
         assertThat(lock).contains("conversations_pkey").doesNotContain("Seq Scan on conversations");

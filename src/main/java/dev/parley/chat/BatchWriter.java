@@ -1,0 +1,450 @@
+package dev.parley.chat;
+
+import dev.parley.chat.GroupCommit.Appended;
+import dev.parley.db.Database;
+import dev.parley.db.DatabaseUnavailable;
+import dev.parley.db.Handle;
+import dev.parley.db.Ids;
+import dev.parley.db.Query;
+import java.sql.Array;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.ToLongFunction;
+
+/**
+ * What one group-commit batch does, in one transaction: lock the batch's conversations, find the
+ * idempotency replays and reply parents, insert the messages and their keys, advance the
+ * conversations and the authors' read markers. {@link GroupCommit} decides what goes into a batch
+ * and answers the callers.
+ *
+ * <p>A unit that fails validation (unknown conversation, bad reply_to_id ...) is refused and adds no
+ * rows; the other units of the batch are written all the same.
+ */
+public final class BatchWriter {
+    // Locks the conversations in one order (app, id) so concurrent writers cannot deadlock.
+    static final Query LOCK_CONVERSATIONS = new Query("append.lock_conversations", """
+            SELECT c.app_id, c.conversation_id, c.user_id, c.character_id, c.last_seq, c.language::text AS language,
+                   coalesce(c.last_message_id, c.conversation_id) AS floor_id,
+                   ARRAY(SELECT m.member_id FROM conversation_members m
+                          WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id
+                            AND m.member_kind = 'character') AS character_ids
+              FROM conversations c
+              JOIN unnest(?::bigint[], ?::bigint[]) AS k(app_id, conversation_id)
+                ON c.app_id = k.app_id AND c.conversation_id = k.conversation_id
+             ORDER BY c.app_id, c.conversation_id
+               FOR UPDATE OF c""");
+
+    static final Query FIND_REPLAYS = new Query("append.find_replays", """
+            SELECT k.app_id AS key_app_id, k.conversation_id AS key_conversation_id, k.idempotency_key,
+                   encode(k.request_hash, 'hex') AS request_hash, k.message_id AS key_message_id, m.*
+              FROM unnest(?::bigint[], ?::bigint[], ?::text[]) AS w(app_id, conversation_id, idempotency_key)
+              JOIN message_idempotency_keys k
+                ON k.app_id = w.app_id AND k.conversation_id = w.conversation_id AND k.idempotency_key = w.idempotency_key
+              LEFT JOIN messages m
+                ON m.app_id = k.app_id AND m.conversation_id = k.conversation_id AND m.message_id = k.message_id""");
+
+    static final Query FIND_PARENTS = new Query("append.find_reply_parents", """
+            SELECT m.app_id, m.conversation_id, m.message_id
+              FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) AS p(app_id, conversation_id, message_id)
+              JOIN messages m
+                ON m.app_id = p.app_id AND m.conversation_id = p.conversation_id AND m.message_id = p.message_id""");
+
+    // user_id and language are the conversation's, as locked above: search indexes them with the words.
+    static final Query INSERT_MESSAGES = new Query("append.insert_messages", """
+            INSERT INTO messages (app_id, conversation_id, message_id, seq, reply_to_id, author_user_id,
+                                  author_character_id, created_at, role, content, metadata, attachments, user_id, language)
+            SELECT app_id, conversation_id, message_id, seq, reply_to_id, author_user_id,
+                   author_character_id, parley_id_time(message_id), role, content, metadata::jsonb, attachments::jsonb,
+                   user_id, language::regconfig
+              FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[],
+                          ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])
+                   AS t(app_id, conversation_id, message_id, seq, reply_to_id, author_user_id, author_character_id,
+                        role, content, metadata, attachments, user_id, language)""");
+
+    static final Query INSERT_KEYS = new Query("append.insert_idempotency_keys", """
+            INSERT INTO message_idempotency_keys (app_id, conversation_id, idempotency_key, request_hash, message_id)
+            SELECT app_id, conversation_id, idempotency_key, decode(request_hash, 'hex'), message_id
+              FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[])
+                   AS t(app_id, conversation_id, idempotency_key, request_hash, message_id)""");
+
+    static final Query ADVANCE_CONVERSATIONS = new Query("append.advance_conversations", """
+            UPDATE conversations c
+               SET last_seq = t.last_seq,
+                   message_count = c.message_count + t.added,
+                   last_message_id = t.last_message_id,
+                   activity_id = t.last_message_id,
+                   last_message_role = t.role,
+                   last_message_preview = t.preview,
+                   last_activity_at = parley_id_time(t.last_message_id),
+                   updated_at = now()
+              FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[])
+                   AS t(app_id, conversation_id, last_seq, added, last_message_id, role, preview)
+             WHERE c.app_id = t.app_id AND c.conversation_id = t.conversation_id""");
+
+    // Whoever writes a message has read everything up to it: own messages never count as unread.
+    static final Query ADVANCE_AUTHORS = new Query("append.advance_author_read_markers", """
+            UPDATE conversation_members mb
+               SET read_seq = greatest(mb.read_seq, t.seq), read_at = now()
+              FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::bigint[], ?::bigint[])
+                   AS t(app_id, conversation_id, member_kind, member_id, seq)
+             WHERE mb.app_id = t.app_id AND mb.conversation_id = t.conversation_id
+               AND mb.member_kind = t.member_kind AND mb.member_id = t.member_id""");
+
+    /** One caller's messages to one conversation: they commit together or not at all. */
+    record Unit(long appId, long conversationId, List<NewMessage> messages) {
+    }
+
+    /** What became of one unit: its messages, or the reason it was refused (exactly one of the two is set). */
+    record Outcome(List<Appended> appended, RuntimeException refused) {
+    }
+
+    private final Database database;
+    private final Ids ids;
+
+    public BatchWriter(Database database, Ids ids) {
+        this.database = database;
+        this.ids = ids;
+    }
+
+    /**
+     * Writes the batch in one transaction; returns, in batch order, each unit's messages or its refusal.
+     * Throws {@link GroupCommit.AppendNotConfirmed} if the connection broke during COMMIT: the batch may or may not be stored.
+     */
+    List<Outcome> write(List<Unit> batch) {
+        var committing = new AtomicBoolean();
+        try {
+            return database.inTransaction(handle -> {
+                List<Outcome> outcomes = writeAll(handle, batch);
+                committing.set(true); // every statement succeeded: from here on only COMMIT can fail
+                return outcomes;
+            });
+        } catch (DatabaseUnavailable lost) {
+            if (committing.get()) {
+                throw new GroupCommit.AppendNotConfirmed(lost);
+            }
+            throw lost; // lost before COMMIT was sent: PostgreSQL rolled the transaction back
+        }
+    }
+
+    private List<Outcome> writeAll(Handle handle, List<Unit> batch) throws SQLException {
+        Map<ConversationKey, LockedConversation> locked = lock(handle, batch);
+        Map<ReplayKey, Replay> replays = findReplays(handle, batch);
+        Map<ConversationKey, Set<Long>> parents = findParents(handle, batch);
+        var rows = new Rows();
+        List<Outcome> outcomes = new ArrayList<>();
+        for (Unit unit : batch) {
+            try {
+                outcomes.add(new Outcome(plan(handle, unit, locked, replays, parents, rows), null));
+            } catch (NotFound | InvalidInput | Conflict refused) {
+                outcomes.add(new Outcome(null, refused));
+            }
+        }
+        rows.insert(handle);
+        advance(handle, locked);
+        return outcomes;
+    }
+
+    /** Validates one unit against the locked state and adds its rows; nothing is added if it is rejected. */
+    private List<Appended> plan(Handle handle, Unit unit, Map<ConversationKey, LockedConversation> locked,
+                                Map<ReplayKey, Replay> replays, Map<ConversationKey, Set<Long>> parents,
+                                Rows rows) throws SQLException {
+        var key = new ConversationKey(unit.appId(), unit.conversationId());
+        LockedConversation conversation = locked.get(key);
+        if (conversation == null) {
+            throw new NotFound("conversation", unit.conversationId());
+        }
+        List<NewMessage> fresh = new ArrayList<>();
+        List<Appended> result = new ArrayList<>();
+        Set<String> keysInUnit = new HashSet<>();
+        for (int i = 0; i < unit.messages().size(); i++) {
+            NewMessage message = unit.messages().get(i);
+            String field = unit.messages().size() == 1 ? "" : "messages[" + i + "].";
+            if (message.idempotencyKey() != null && !keysInUnit.add(message.idempotencyKey())) {
+                throw new InvalidInput(field + "idempotency_key", "repeats a key used earlier in the same batch");
+            }
+            Message replayed = replayOf(key, message, replays);
+            if (replayed != null) {
+                result.add(new Appended(replayed, true));
+                continue;
+            }
+            conversation.checkAuthor(message, field);
+            if (message.replyToId() != null && !parents.getOrDefault(key, Set.of()).contains(message.replyToId())) {
+                throw new InvalidInput(field + "reply_to_id", "is not a message of conversation " + unit.conversationId());
+            }
+            fresh.add(message);
+            result.add(null); // filled in below, once ids are drawn
+        }
+        long[] messageIds = ids.next(fresh.size(), conversation.floorId, handle);
+        int next = 0;
+        for (int i = 0; i < result.size(); i++) {
+            if (result.get(i) != null) {
+                continue;
+            }
+            NewMessage message = fresh.get(next);
+            Message stored = conversation.accept(messageIds[next++], message);
+            String fingerprint = message.idempotencyKey() == null ? null : message.fingerprint();
+            rows.add(unit.appId(), conversation, stored, message.idempotencyKey(), fingerprint);
+            result.set(i, new Appended(stored, false));
+            if (fingerprint != null) {
+                replays.put(new ReplayKey(key, message.idempotencyKey()), new Replay(fingerprint, stored));
+            }
+        }
+        return result;
+    }
+
+    /** The message an earlier attempt stored under this message's Idempotency-Key, or null if there is none. */
+    private static Message replayOf(ConversationKey key, NewMessage message, Map<ReplayKey, Replay> replays) {
+        if (message.idempotencyKey() == null) {
+            return null;
+        }
+        Replay earlier = replays.get(new ReplayKey(key, message.idempotencyKey()));
+        if (earlier == null) {
+            return null;
+        }
+        if (!earlier.fingerprint().equals(message.fingerprint())) {
+            throw new Conflict("idempotency-key-reused", "Idempotency-Key '" + message.idempotencyKey()
+                    + "' was already used for a different message in this conversation");
+        }
+        if (earlier.message() == null) {
+            throw new Conflict("idempotency-key-reused", "the message stored under Idempotency-Key '"
+                    + message.idempotencyKey() + "' has since been deleted");
+        }
+        return earlier.message();
+    }
+
+    private static Map<ConversationKey, LockedConversation> lock(Handle handle, List<Unit> batch) throws SQLException {
+        List<ConversationKey> keys = batch.stream().map(u -> new ConversationKey(u.appId(), u.conversationId()))
+                .distinct().sorted(Comparator.comparingLong(ConversationKey::appId).thenComparingLong(ConversationKey::conversationId))
+                .toList();
+        Map<ConversationKey, LockedConversation> locked = new HashMap<>();
+        handle.list(LOCK_CONVERSATIONS, row -> new LockedConversation(
+                        new ConversationKey(row.getLong("app_id"), row.getLong("conversation_id")),
+                        row.getLong("user_id"), row.getLong("character_id"), row.getString("language"), row.getLong("last_seq"),
+                        row.getLong("floor_id"), Set.of((Long[]) row.getArray("character_ids").getArray())),
+                handle.array("bigint", keys.stream().map(ConversationKey::appId).toArray(Long[]::new)),
+                handle.array("bigint", keys.stream().map(ConversationKey::conversationId).toArray(Long[]::new)))
+                .forEach(c -> locked.put(c.key, c));
+        return locked;
+    }
+
+    private static Map<ReplayKey, Replay> findReplays(Handle handle, List<Unit> batch) throws SQLException {
+        List<Long> apps = new ArrayList<>();
+        List<Long> conversations = new ArrayList<>();
+        List<String> keys = new ArrayList<>();
+        for (Unit unit : batch) {
+            for (NewMessage message : unit.messages()) {
+                if (message.idempotencyKey() != null) {
+                    apps.add(unit.appId());
+                    conversations.add(unit.conversationId());
+                    keys.add(message.idempotencyKey());
+                }
+            }
+        }
+        Map<ReplayKey, Replay> found = new HashMap<>();
+        if (keys.isEmpty()) {
+            return found;
+        }
+        handle.list(FIND_REPLAYS, row -> {
+            var key = new ReplayKey(new ConversationKey(row.getLong("key_app_id"), row.getLong("key_conversation_id")),
+                    row.getString("idempotency_key"));
+            row.getLong("message_id");
+            Message message = row.wasNull() ? null : MessageLog.ROW.map(row); // null: hard-deleted since
+            return found.put(key, new Replay(row.getString("request_hash"), message));
+        }, handle.array("bigint", apps.toArray(Long[]::new)), handle.array("bigint", conversations.toArray(Long[]::new)),
+                handle.array("text", keys.toArray(String[]::new)));
+        return found;
+    }
+
+    private static Map<ConversationKey, Set<Long>> findParents(Handle handle, List<Unit> batch) throws SQLException {
+        List<Long> apps = new ArrayList<>();
+        List<Long> conversations = new ArrayList<>();
+        List<Long> parentIds = new ArrayList<>();
+        for (Unit unit : batch) {
+            for (NewMessage message : unit.messages()) {
+                if (message.replyToId() != null) {
+                    apps.add(unit.appId());
+                    conversations.add(unit.conversationId());
+                    parentIds.add(message.replyToId());
+                }
+            }
+        }
+        Map<ConversationKey, Set<Long>> parents = new HashMap<>();
+        if (parentIds.isEmpty()) {
+            return parents;
+        }
+        handle.list(FIND_PARENTS, row -> {
+            parents.computeIfAbsent(new ConversationKey(row.getLong(1), row.getLong(2)), k -> new HashSet<>())
+                    .add(row.getLong(3));
+            return null;
+        }, handle.array("bigint", apps.toArray(Long[]::new)), handle.array("bigint", conversations.toArray(Long[]::new)),
+                handle.array("bigint", parentIds.toArray(Long[]::new)));
+        return parents;
+    }
+
+    private static void advance(Handle handle, Map<ConversationKey, LockedConversation> locked) throws SQLException {
+        List<LockedConversation> moved = locked.values().stream().filter(c -> c.added > 0).toList();
+        if (moved.isEmpty()) {
+            return;
+        }
+        handle.execute(ADVANCE_CONVERSATIONS,
+                handle.array("bigint", moved.stream().map(c -> c.key.appId()).toArray(Long[]::new)),
+                handle.array("bigint", moved.stream().map(c -> c.key.conversationId()).toArray(Long[]::new)),
+                handle.array("bigint", moved.stream().map(c -> c.lastSeq).toArray(Long[]::new)),
+                handle.array("bigint", moved.stream().map(c -> (long) c.added).toArray(Long[]::new)),
+                handle.array("bigint", moved.stream().map(c -> c.floorId).toArray(Long[]::new)),
+                handle.array("text", moved.stream().map(c -> c.lastRole).toArray(String[]::new)),
+                handle.array("text", moved.stream().map(c -> c.lastPreview).toArray(String[]::new)));
+        List<ReadMark> marks = moved.stream().flatMap(c -> c.authorSeq.entrySet().stream()
+                .map(a -> new ReadMark(c.key, a.getKey(), a.getValue()))).toList();
+        if (marks.isEmpty()) {
+            return;
+        }
+        handle.execute(ADVANCE_AUTHORS,
+                handle.array("bigint", marks.stream().map(m -> m.conversation().appId()).toArray(Long[]::new)),
+                handle.array("bigint", marks.stream().map(m -> m.conversation().conversationId()).toArray(Long[]::new)),
+                handle.array("text", marks.stream().map(m -> m.author().kind()).toArray(String[]::new)),
+                handle.array("bigint", marks.stream().map(m -> m.author().id()).toArray(Long[]::new)),
+                handle.array("bigint", marks.stream().map(ReadMark::seq).toArray(Long[]::new)));
+    }
+
+    /** A member who wrote a message: the user, or one character. */
+    private record Author(String kind, long id) {
+    }
+
+    /** The seq up to which an author has read a conversation: their own last message in this batch. */
+    private record ReadMark(ConversationKey conversation, Author author, long seq) {
+    }
+
+    private record ConversationKey(long appId, long conversationId) {
+    }
+
+    private record ReplayKey(ConversationKey conversation, String idempotencyKey) {
+    }
+
+    /** What is stored under an Idempotency-Key: the request's fingerprint and its message (null once deleted). */
+    private record Replay(String fingerprint, Message message) {
+    }
+
+    /** A conversation as locked for this transaction; accepting a message moves its sequence and floor. */
+    private static final class LockedConversation {
+        final ConversationKey key;
+        final long userId;
+        final long characterId;
+        final String language;
+        final Set<Long> characterIds;
+        long lastSeq;
+        long floorId;
+        int added;
+        String lastRole;
+        String lastPreview;
+        final Map<Author, Long> authorSeq = new HashMap<>();
+
+        LockedConversation(ConversationKey key, long userId, long characterId, String language, long lastSeq, long floorId,
+                           Set<Long> characterIds) {
+            this.key = key;
+            this.userId = userId;
+            this.language = language;
+            this.characterId = characterId;
+            this.lastSeq = lastSeq;
+            this.floorId = floorId;
+            this.characterIds = characterIds;
+        }
+
+        void checkAuthor(NewMessage message, String field) {
+            if (message.characterId() == null) {
+                return;
+            }
+            if (message.role().equals("user")) {
+                throw new InvalidInput(field + "character_id", "cannot be set on a message with role 'user'");
+            }
+            if (!characterIds.contains(message.characterId())) {
+                throw new InvalidInput(field + "character_id", "refers to character " + message.characterId()
+                        + ", which is not a member of conversation " + key.conversationId());
+            }
+        }
+
+        Message accept(long messageId, NewMessage message) {
+            lastSeq++;
+            added++;
+            floorId = messageId;
+            lastRole = message.role();
+            lastPreview = MessageLog.preview(message.content());
+            Long user = message.role().equals("user") ? userId : null;
+            Long character = message.characterId() != null ? message.characterId()
+                    : message.role().equals("assistant") ? characterId : null;
+            if (user != null) {
+                authorSeq.put(new Author("user", user), lastSeq);
+            } else if (character != null) {
+                authorSeq.put(new Author("character", character), lastSeq);
+            }
+            return new Message(messageId, key.conversationId(), lastSeq, message.role(), user, character,
+                    message.content(), message.metadata(), message.attachments(), message.replyToId(),
+                    Ids.timeOf(messageId), null, null);
+        }
+    }
+
+    /** The column arrays of one multi-row INSERT. */
+    private static final class Rows {
+        final List<Long> apps = new ArrayList<>();
+        final List<LockedConversation> conversations = new ArrayList<>();
+        final List<Message> messages = new ArrayList<>();
+        final List<String> keys = new ArrayList<>();
+        final List<String> fingerprints = new ArrayList<>();
+
+        void add(long appId, LockedConversation conversation, Message message, String idempotencyKey, String fingerprint) {
+            apps.add(appId);
+            conversations.add(conversation);
+            messages.add(message);
+            keys.add(idempotencyKey);
+            fingerprints.add(fingerprint);
+        }
+
+        void insert(Handle handle) throws SQLException {
+            if (messages.isEmpty()) {
+                return;
+            }
+            handle.execute(INSERT_MESSAGES,
+                    handle.array("bigint", apps.toArray(Long[]::new)),
+                    longs(handle, Message::conversationId), longs(handle, Message::id), longs(handle, Message::seq),
+                    handle.array("bigint", messages.stream().map(Message::replyToId).toArray(Long[]::new)),
+                    handle.array("bigint", messages.stream().map(Message::userId).toArray(Long[]::new)),
+                    handle.array("bigint", messages.stream().map(Message::characterId).toArray(Long[]::new)),
+                    handle.array("text", messages.stream().map(Message::role).toArray(String[]::new)),
+                    handle.array("text", messages.stream().map(Message::content).toArray(String[]::new)),
+                    handle.array("text", messages.stream().map(m -> m.metadata() == null ? null : m.metadata().toString()).toArray(String[]::new)),
+                    handle.array("text", messages.stream().map(m -> m.attachments() == null ? null : m.attachments().toString()).toArray(String[]::new)),
+                    handle.array("bigint", conversations.stream().map(c -> c.userId).toArray(Long[]::new)),
+                    handle.array("text", conversations.stream().map(c -> c.language).toArray(String[]::new)));
+            insertKeys(handle);
+        }
+
+        private void insertKeys(Handle handle) throws SQLException {
+            List<Integer> keyed = new ArrayList<>();
+            for (int i = 0; i < keys.size(); i++) {
+                if (keys.get(i) != null) {
+                    keyed.add(i);
+                }
+            }
+            if (keyed.isEmpty()) {
+                return;
+            }
+            handle.execute(INSERT_KEYS,
+                    handle.array("bigint", keyed.stream().map(apps::get).toArray(Long[]::new)),
+                    handle.array("bigint", keyed.stream().map(i -> messages.get(i).conversationId()).toArray(Long[]::new)),
+                    handle.array("text", keyed.stream().map(keys::get).toArray(String[]::new)),
+                    handle.array("text", keyed.stream().map(fingerprints::get).toArray(String[]::new)),
+                    handle.array("bigint", keyed.stream().map(i -> messages.get(i).id()).toArray(Long[]::new)));
+        }
+
+        private Array longs(Handle handle, ToLongFunction<Message> column) throws SQLException {
+            return handle.array("bigint", messages.stream().map(m -> column.applyAsLong(m)).toArray(Long[]::new));
+        }
+    }
+}

@@ -1,0 +1,309 @@
+package dev.parley.chat;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.parley.apps.ApiKeys;
+import dev.parley.apps.Apps;
+import dev.parley.chat.GroupCommit.Appended;
+import dev.parley.db.ConnectionTarget;
+import dev.parley.db.Database;
+import dev.parley.db.DatabaseFailure;
+import dev.parley.db.DatabaseUnavailable;
+import dev.parley.db.Ids;
+import dev.parley.db.PoolSaturated;
+import dev.parley.db.Query;
+import dev.parley.db.QueryLog;
+import dev.parley.support.TestDatabase;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The group-commit engine driven one batch at a time: the test owns the writers' executor and runs each
+ * batch itself, and owns the ticker that says how long a unit has been queued.
+ */
+class GroupCommitTest {
+    private static final String DB = "parley_group_commit";
+    private static final String POISON = "a message the database refuses";
+    private static final String LOSE_CONNECTION = "a message whose commit loses its connection";
+    private static final Duration POOL_TIMEOUT = Duration.ofMillis(500);
+
+    private static Database database;
+    private static Ids ids;
+
+    private final Queue<Runnable> writerTasks = new ArrayDeque<>();
+    private final AtomicLong nanos = new AtomicLong();
+
+    @BeforeAll
+    static void migrate() throws SQLException {
+        TestDatabase.get().migrated(DB);
+        database = TestDatabase.pool(TestDatabase.get().target(DB), 4);
+        ids = new Ids(Clock.systemUTC());
+        try (var connection = TestDatabase.get().connect(DB); var statement = connection.createStatement()) {
+            // A failure that validation cannot foresee: the whole transaction fails, as a bug or a constraint would make it.
+            statement.execute("""
+                    CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN
+                        RAISE EXCEPTION 'refusing message %', NEW.content;
+                    END $$""");
+            statement.execute("CREATE TRIGGER refuse_poison BEFORE INSERT ON messages FOR EACH ROW WHEN (NEW.content = '"
+                    + POISON + "') EXECUTE FUNCTION refuse_poison()");
+            // The connection dies inside COMMIT, after every statement succeeded: the client cannot know the outcome.
+            statement.execute("""
+                    CREATE FUNCTION lose_connection() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN
+                        PERFORM pg_terminate_backend(pg_backend_pid());
+                        PERFORM pg_sleep(5);
+                        RETURN NULL;
+                    END $$""");
+            statement.execute("CREATE CONSTRAINT TRIGGER lose_connection AFTER UPDATE ON conversations"
+                    + " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.last_message_preview = '"
+                    + LOSE_CONNECTION + "') EXECUTE FUNCTION lose_connection()");
+        }
+    }
+
+    @AfterAll
+    static void close() {
+        database.close();
+    }
+
+    @Test
+    void one_batch_commits_its_good_units_refuses_the_invalid_ones_and_stores_nothing_of_a_failing_one() {
+        var app = new Chat("mixed");
+        long first = app.conversation();
+        long second = app.conversation();
+        GroupCommit appends = engine(database);
+        Message earlier = written(appends.submit(app.id, first, List.of(user("hello")))).getFirst().message();
+        Message elsewhere = written(appends.submit(app.id, second, List.of(user("elsewhere")))).getFirst().message();
+
+        var good = appends.submit(app.id, first, List.of(user("good one", "key-1"), assistant("reply to hello", earlier.id())));
+        var unknownConversation = appends.submit(app.id, 42, List.of(user("nobody here")));
+        var foreignParent = appends.submit(app.id, first, List.of(user("fine on its own"), assistant("wrong parent", elsewhere.id())));
+        var repeatedKey = appends.submit(app.id, first, List.of(user("once", "key-2"), user("twice", "key-2")));
+        var failing = appends.submit(app.id, first, List.of(user("innocent bystander"), user(POISON)));
+        var alsoGood = appends.submit(app.id, second, List.of(assistant("good two", null)));
+        runOneBatch();
+
+        assertThat(good).isCompleted();
+        assertThat(good.join()).extracting(a -> a.message().seq()).containsExactly(2L, 3L);
+        assertThat(alsoGood.join()).extracting(a -> a.message().seq()).containsExactly(2L);
+        assertThat(failure(unknownConversation)).isInstanceOf(NotFound.class);
+        assertThat(failure(foreignParent)).isInstanceOf(InvalidInput.class).hasMessageContaining("messages[1].reply_to_id");
+        assertThat(failure(repeatedKey)).isInstanceOf(InvalidInput.class).hasMessageContaining("messages[1].idempotency_key");
+        assertThat(failure(failing)).isInstanceOf(DatabaseFailure.class).hasMessageContaining("refusing message");
+        assertThat(writerTasks).as("one batch answered every unit").isEmpty();
+
+        assertThat(app.contents(first)).containsExactly("hello", "good one", "reply to hello");
+        assertThat(app.contents(second)).containsExactly("elsewhere", "good two");
+        assertThat(app.keys()).containsExactly("key-1");
+        var stats = new Stats(database);
+        assertThat(stats.conversation(app.id, first)).as("the user has read up to their own last message")
+                .isEqualTo(new Stats.ConversationStats(3, 3, 1));
+        assertThat(stats.conversation(app.id, second)).isEqualTo(new Stats.ConversationStats(2, 2, 1));
+    }
+
+    @Test
+    void a_batch_that_cannot_reach_the_database_fails_every_unit_within_one_pool_timeout() throws IOException {
+        try (Database unreachable = Database.connect(closedPort(), 1, POOL_TIMEOUT,
+                new QueryLog(new SimpleMeterRegistry(), Duration.ofSeconds(10)), null)) {
+            GroupCommit appends = engine(unreachable);
+            List<CompletableFuture<List<Appended>>> answers = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                answers.add(appends.submit(1, 100 + i, List.of(user("message " + i))));
+            }
+
+            long start = System.nanoTime();
+            runOneBatch();
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            assertThat(answers).allSatisfy(answer -> assertThat(failure(answer)).isInstanceOf(DatabaseUnavailable.class));
+            assertThat(took).as("one wait for a connection, not one per unit").isLessThan(POOL_TIMEOUT.multipliedBy(3));
+        }
+    }
+
+    @Test
+    void appends_from_many_callers_fail_within_two_pool_timeouts_while_the_database_is_down() throws Exception {
+        ExecutorService writers = Executors.newFixedThreadPool(2);
+        try (Database unreachable = Database.connect(closedPort(), 2, POOL_TIMEOUT,
+                new QueryLog(new SimpleMeterRegistry(), Duration.ofSeconds(10)), null);
+             var callers = Executors.newVirtualThreadPerTaskExecutor()) {
+            var appends = new GroupCommit(new BatchWriter(unreachable, ids), writers, 2, Ticker.systemTicker(), POOL_TIMEOUT,
+                    new SimpleMeterRegistry());
+            var start = new CountDownLatch(1);
+            List<Future<Duration>> waits = new ArrayList<>();
+            for (int i = 0; i < 32; i++) {
+                long conversation = 100 + i;
+                waits.add(callers.submit(() -> {
+                    start.await();
+                    long begun = System.nanoTime();
+                    Throwable refused = catchFailure(() -> appends.append(1, conversation, List.of(user("during the outage"))));
+                    assertThat(refused).isInstanceOfAny(DatabaseUnavailable.class, PoolSaturated.class);
+                    return Duration.ofNanos(System.nanoTime() - begun);
+                }));
+            }
+            start.countDown();
+
+            for (Future<Duration> wait : waits) {
+                assertThat(wait.get()).as("a wait in the queue, then one wait for a connection")
+                        .isLessThan(POOL_TIMEOUT.multipliedBy(2).plusMillis(500));
+            }
+        } finally {
+            writers.shutdown();
+        }
+    }
+
+    @Test
+    void a_unit_that_waited_past_the_pool_timeout_in_the_queue_is_refused_without_being_written() {
+        var app = new Chat("stale");
+        long conversation = app.conversation();
+        GroupCommit appends = engine(database);
+        var stale = appends.submit(app.id, conversation, List.of(user("queued too long")));
+        nanos.addAndGet(POOL_TIMEOUT.toNanos() + 1);
+        var fresh = appends.submit(app.id, conversation, List.of(user("just queued")));
+
+        runOneBatch();
+
+        assertThat(failure(stale)).isInstanceOf(GroupCommit.Backlogged.class).hasMessageContaining("PARLEY_APPEND_WRITERS=1");
+        assertThat(fresh.join()).extracting(a -> a.message().seq()).containsExactly(1L);
+        assertThat(app.contents(conversation)).containsExactly("just queued");
+    }
+
+    @Test
+    void an_append_no_writer_takes_within_the_pool_timeout_is_refused_and_never_written() {
+        var app = new Chat("untaken");
+        long conversation = app.conversation();
+        GroupCommit appends = engine(database);
+
+        Throwable refused = catchFailure(() -> appends.append(app.id, conversation, List.of(user("never taken"))));
+        runOneBatch(); // the writer comes after its caller gave up
+
+        assertThat(refused).isInstanceOf(GroupCommit.Backlogged.class);
+        assertThat(app.contents(conversation)).isEmpty();
+        assertThat(new Stats(database).conversation(app.id, conversation).lastSeq()).isZero();
+    }
+
+    @Test
+    void a_connection_lost_during_commit_leaves_the_whole_batch_not_confirmed_and_retries_none_of_it() {
+        var app = new Chat("lost-commit");
+        long bystander = app.conversation();
+        long doomed = app.conversation();
+        GroupCommit appends = engine(database);
+        var innocent = appends.submit(app.id, bystander, List.of(user("innocent bystander")));
+        var lost = appends.submit(app.id, doomed, List.of(user(LOSE_CONNECTION)));
+
+        runOneBatch();
+
+        assertThat(failure(innocent)).isInstanceOf(GroupCommit.AppendNotConfirmed.class);
+        assertThat(failure(lost)).isInstanceOf(GroupCommit.AppendNotConfirmed.class)
+                .hasMessageContaining("retry with the same Idempotency-Key");
+        assertThat(app.contents(bystander)).as("not written again on its own behind the caller's back").isEmpty();
+        assertThat(app.contents(doomed)).isEmpty();
+        assertThat(written(appends.submit(app.id, bystander, List.of(user("after the break"))))).hasSize(1);
+    }
+
+    /** An engine with one writer that runs only when the test runs its task, on the test's ticker. */
+    private GroupCommit engine(Database writesTo) {
+        return new GroupCommit(new BatchWriter(writesTo, ids), writerTasks::add, 1, nanos::get, POOL_TIMEOUT,
+                new SimpleMeterRegistry());
+    }
+
+    /** A database address where nothing listens. */
+    private static ConnectionTarget closedPort() throws IOException {
+        int port;
+        try (var socket = new ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        return new ConnectionTarget("jdbc:postgresql://127.0.0.1:" + port + "/nowhere", "postgres", null);
+    }
+
+    private static Throwable catchFailure(Runnable append) {
+        try {
+            append.run();
+        } catch (RuntimeException e) {
+            return e;
+        }
+        throw new AssertionError("the append succeeded");
+    }
+
+    private void runOneBatch() {
+        Runnable batch = writerTasks.poll();
+        assertThat(batch).as("a writer was asked to run").isNotNull();
+        batch.run();
+    }
+
+    /** Runs the batch that holds the answer and returns the answer. */
+    private List<Appended> written(CompletableFuture<List<Appended>> answer) {
+        runOneBatch();
+        return answer.join();
+    }
+
+    private static Throwable failure(CompletableFuture<?> answer) {
+        assertThat(answer).isCompletedExceptionally();
+        try {
+            answer.join();
+            throw new AssertionError("completed normally");
+        } catch (CompletionException e) {
+            return e.getCause();
+        }
+    }
+
+    private static NewMessage user(String content) {
+        return user(content, null);
+    }
+
+    private static NewMessage user(String content, String idempotencyKey) {
+        return new NewMessage("user", content, null, null, null, null, idempotencyKey);
+    }
+
+    private static NewMessage assistant(String content, Long replyToId) {
+        return new NewMessage("assistant", content, null, null, null, replyToId, null);
+    }
+
+    /** An app of its own with one user and one character, and what it stored. */
+    private static final class Chat {
+        final long id;
+        final long userId;
+        final long characterId;
+
+        Chat(String name) {
+            id = new Apps(database, new ApiKeys(database, Ticker.systemTicker())).create(name + "-" + System.nanoTime()).appId();
+            userId = new Users(database).upsert(id, "user", null).user().id();
+            characterId = new Characters(database).create(id, new CharacterProfile.Draft("Luna", "You are Luna.", null, null, null)).id();
+        }
+
+        long conversation() {
+            return new Conversations(database, ids).create(id,
+                    new Conversation.Draft(userId, List.of(characterId), "english", null, null, null)).id();
+        }
+
+        List<String> contents(long conversationId) {
+            return database.read(handle -> handle.list(new Query("test.contents",
+                    "SELECT content FROM messages WHERE app_id = ? AND conversation_id = ? ORDER BY seq"),
+                    row -> row.getString(1), id, conversationId));
+        }
+
+        List<String> keys() {
+            return database.read(handle -> handle.list(new Query("test.keys",
+                    "SELECT idempotency_key FROM message_idempotency_keys WHERE app_id = ? ORDER BY idempotency_key"),
+                    row -> row.getString(1), id));
+        }
+    }
+}
