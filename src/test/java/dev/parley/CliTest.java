@@ -1,24 +1,13 @@
 package dev.parley;
 
+import static dev.parley.support.Cli.parley;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.parley.support.Cli.Run;
 import dev.parley.support.TestDatabase;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import org.junit.jupiter.api.Test;
 
 class CliTest {
-    /** What a command printed and the status it exited with. */
-    record Run(int status, String out, String err) {
-    }
-
-    static Run parley(String... args) {
-        var out = new StringWriter();
-        var err = new StringWriter();
-        int status = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Run(status, out.toString(), err.toString());
-    }
-
     @Test
     void every_command_explains_itself_with_help() {
         for (String[] command : new String[][] {{}, {"serve"}, {"migrate"}, {"apps"}, {"apps", "create"}, {"apps", "list"},

@@ -1,14 +1,13 @@
 package dev.parley.ops.doctor;
 
+import static dev.parley.support.Cli.parley;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.parley.Main;
 import dev.parley.json.Json;
+import dev.parley.support.Cli.Run;
 import dev.parley.support.TestDatabase;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.sql.Connection;
 import org.junit.jupiter.api.BeforeEach;
@@ -21,9 +20,6 @@ class DoctorCommandTest {
     private final TestDatabase server = TestDatabase.get();
     private String url;
 
-    private record Run(int status, String out, String err) {
-    }
-
     @BeforeEach
     void databaseWithOneDuplicateIndex() throws Exception {
         server.fresh(DB);
@@ -33,13 +29,6 @@ class DoctorCommandTest {
                     "INSERT INTO items SELECT g, 'sku-' || g FROM generate_series(1, 1000) g",
                     "CREATE INDEX items_sku_idx ON items (sku)", "CREATE INDEX items_sku_again_idx ON items (sku)", "ANALYZE items");
         }
-    }
-
-    private static Run parley(String... args) {
-        var out = new StringWriter();
-        var err = new StringWriter();
-        int status = Main.run(new PrintWriter(out), new PrintWriter(err), args);
-        return new Run(status, out.toString(), err.toString());
     }
 
     @Test
