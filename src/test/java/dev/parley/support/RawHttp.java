@@ -34,6 +34,13 @@ public final class RawHttp implements AutoCloseable {
         return read();
     }
 
+    /** Sends {@code request} as is, says nothing more will come (a half close), and reads one response. */
+    public Response sendAndHalfClose(String request) throws IOException {
+        socket.getOutputStream().write(request.getBytes(StandardCharsets.UTF_8));
+        socket.shutdownOutput();
+        return read();
+    }
+
     /** A GET with the connection kept open. */
     public Response get(String path) throws IOException {
         return send("GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
