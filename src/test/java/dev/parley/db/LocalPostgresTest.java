@@ -1,16 +1,21 @@
 package dev.parley.db;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.parley.ops.doctor.Doctor;
 import dev.parley.ops.doctor.Severity;
 import dev.parley.ops.doctor.SessionLimits;
 import dev.parley.support.TestDatabase;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Period;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
@@ -43,6 +48,21 @@ class LocalPostgresTest {
                 Optional<Integer> ping = database.read(h -> h.first(new Query("test.ping", "SELECT 1"), r -> r.getInt(1)));
                 assertThat(ping).contains(1);
             }
+        }
+    }
+
+    @Test
+    void a_taken_port_stops_the_start_within_seconds_with_the_reason_from_postgres_log(@TempDir Path dataDir) throws Exception {
+        LocalPostgres.startOrAttach(dataDir, Map.of(), 0).close(); // the first start runs initdb; only the second is timed
+        try (var taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            long start = System.nanoTime();
+
+            assertThatThrownBy(() -> LocalPostgres.startOrAttach(dataDir, Map.of(), taken.getLocalPort()))
+                    .isInstanceOf(PostgresDidNotStart.class)
+                    .hasMessageContaining("could not bind IPv4 address \"127.0.0.1\": Address already in use")
+                    .hasMessageContaining(dataDir.resolve("postgres.log").toString());
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).as("PostgreSQL's exit is noticed, not waited out")
+                    .isLessThan(Duration.ofSeconds(5));
         }
     }
 }
