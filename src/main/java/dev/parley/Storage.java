@@ -47,7 +47,8 @@ public final class Storage implements AutoCloseable {
     }
 
     public String describe(Settings settings) {
-        return embedded() ? "embedded PostgreSQL in " + settings.dataDir().resolve("pg") + " (port " + local.port() + ")"
+        return embedded() ? "embedded PostgreSQL in " + settings.dataDir().resolve("pg") + " (port " + local.port()
+                + ", user postgres, password in " + settings.dataDir().resolve("pg-password") + ")"
                 : settings.databaseUrl().orElseThrow().masked();
     }
 

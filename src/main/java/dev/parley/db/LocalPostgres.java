@@ -51,39 +51,54 @@ public final class LocalPostgres implements AutoCloseable {
 
     private final Postmaster owned; // null when attached to another process's server
     private final int port;
+    private final String password; // null for a throw-away server, or one an older Parley runs with trust authentication
     private final Path deleteOnClose; // the data folder of a throw-away server, else null
     private boolean closed; // guarded by this
 
-    private LocalPostgres(Postmaster owned, int port, Path deleteOnClose) {
+    private LocalPostgres(Postmaster owned, int port, String password, Path deleteOnClose) {
         this.owned = owned;
         this.port = port;
+        this.password = password;
         this.deleteOnClose = deleteOnClose;
     }
 
     /**
      * Starts the server in {@code dataDir/pg} on {@code port} (0: any free port), or attaches to the
-     * one already running there, whatever its port. It listens on 127.0.0.1 only.
+     * one already running there, whatever its port. It listens on 127.0.0.1 only and asks for the
+     * password kept in {@code dataDir/pg-password} (mode 0600), made on first start; a folder an older
+     * Parley made, with trust authentication, gets its password then too.
      *
      * @throws PostgresDidNotStart within seconds when PostgreSQL exits instead of starting, quoting its log
      */
     public static LocalPostgres startOrAttach(Path dataDir, Map<String, String> serverConfig, int port) {
         Path pgDir = dataDir.resolve("pg");
+        var passwordFile = new PasswordFile(dataDir.resolve("pg-password"));
         Optional<Integer> running = runningPort(pgDir);
         if (running.isPresent()) {
             LOG.info("attaching to the PostgreSQL already running in {} on port {}", pgDir, running.get());
-            return new LocalPostgres(null, running.get(), null).withDatabase();
+            return new LocalPostgres(null, running.get(), passwordFile.read().orElse(null), null).withDatabase();
         }
         var postmaster = new Postmaster(PostgresBinaries.unpacked(), pgDir, dataDir.resolve("postgres.log"),
                 port == 0 ? freePort() : port, serverConfig);
         if (!postmaster.initialized()) {
             postmaster.initdb();
         }
+        String password = passwordFile.read().orElseGet(() -> requirePassword(postmaster, passwordFile));
         postmaster.start();
-        return new LocalPostgres(postmaster, postmaster.port(), null).withDatabase();
+        return new LocalPostgres(postmaster, postmaster.port(), password, null).withDatabase();
+    }
+
+    /** A new folder, or one an older Parley made with trust authentication: from now on only the password lets in. */
+    private static String requirePassword(Postmaster postmaster, PasswordFile passwordFile) {
+        String password = PasswordFile.generate();
+        postmaster.requirePassword(password);
+        passwordFile.write(password); // last: a folder with the file is known to need it
+        LOG.info("the embedded PostgreSQL in {} now asks for the password in {}", postmaster.dataDir(), passwordFile.path());
+        return password;
     }
 
     /**
-     * A throw-away server in a new folder {@code pgDir}, wiped on close or when the JVM
+     * A throw-away server in a new folder {@code pgDir}, without a password, wiped on close or when the JVM
      * exits (tests). fsync and synchronous_commit are off unless {@code serverConfig} says otherwise.
      */
     public static LocalPostgres startTemporary(Path pgDir, Map<String, String> serverConfig) {
@@ -93,7 +108,7 @@ public final class LocalPostgres implements AutoCloseable {
                 freePort(), settings);
         postmaster.initdb();
         postmaster.start();
-        var server = new LocalPostgres(postmaster, postmaster.port(), pgDir);
+        var server = new LocalPostgres(postmaster, postmaster.port(), null, pgDir);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("parley-test-postgres-stop").unstarted(server::close));
         return server.withDatabase();
     }
@@ -136,7 +151,7 @@ public final class LocalPostgres implements AutoCloseable {
     }
 
     private LocalPostgres withDatabase() {
-        try (var connection = DriverManager.getConnection(jdbcUrl("postgres"), Postmaster.SUPERUSER, null);
+        try (var connection = DriverManager.getConnection(jdbcUrl("postgres"), Postmaster.SUPERUSER, password);
              var statement = connection.createStatement()) {
             var exists = statement.executeQuery("SELECT 1 FROM pg_database WHERE datname = '" + DATABASE + "'");
             if (!exists.next()) {
@@ -151,7 +166,7 @@ public final class LocalPostgres implements AutoCloseable {
 
     /** pg_stat_statements is preloaded by {@link #durable()}; created in the database, it lets parley doctor read the workload. */
     private void enableStatementStatistics() {
-        try (var connection = DriverManager.getConnection(jdbcUrl(DATABASE), Postmaster.SUPERUSER, null);
+        try (var connection = DriverManager.getConnection(jdbcUrl(DATABASE), Postmaster.SUPERUSER, password);
              var statement = connection.createStatement()) {
             var preloaded = statement.executeQuery("SELECT 1 FROM pg_settings WHERE name = 'shared_preload_libraries'"
                     + " AND setting LIKE '%pg_stat_statements%'");
@@ -168,7 +183,7 @@ public final class LocalPostgres implements AutoCloseable {
     }
 
     public ConnectionTarget target(String database) {
-        return new ConnectionTarget(jdbcUrl(database), Postmaster.SUPERUSER, null);
+        return new ConnectionTarget(jdbcUrl(database), Postmaster.SUPERUSER, password);
     }
 
     private String jdbcUrl(String database) {

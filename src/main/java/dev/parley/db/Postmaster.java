@@ -28,6 +28,12 @@ final class Postmaster {
     /** Crash recovery of a large WAL takes a while; a server not ready after this is given up. */
     private static final Duration STARTUP_LIMIT = Duration.ofMinutes(5);
 
+    /** Only loopback TCP, only with the password; no Unix socket is opened (see {@link #start()}). */
+    private static final String PASSWORD_ONLY = """
+            # Written by Parley: connections from this machine over TCP, with the superuser's password.
+            host    all    all    127.0.0.1/32    scram-sha-256
+            """;
+
     /** What PostgreSQL and its tools write when something fails, and the hint that follows. */
     private static final Pattern REASON = Pattern.compile("FATAL|PANIC|ERROR|HINT|could not|error:|hint:|cannot");
     /** PostgreSQL's default log_line_prefix, "%m [%p] ": time, zone and pid. */
@@ -62,9 +68,27 @@ final class Postmaster {
         return Files.exists(dataDir.resolve("PG_VERSION"));
     }
 
-    /** Creates the data folder with trust authentication, as zonky did. */
+    /** Creates the data folder with trust authentication; {@link #requirePassword} then closes it. */
     void initdb() {
         runToSuccess("initdb", binaries.command("initdb", "-A", "trust", "-U", SUPERUSER, "-D", dataDir.toString(), "-E", "UTF-8"), "");
+    }
+
+    /**
+     * Sets the superuser's password and from then on lets in only loopback TCP connections that present it.
+     * The password is set in single-user mode, so no connection is ever accepted without it.
+     */
+    void requirePassword(String password) {
+        if (!password.matches("[A-Za-z0-9_-]+")) {
+            throw new IllegalArgumentException("a generated password is URL-safe base64, so it can be quoted in SQL as it is");
+        }
+        runToSuccess("setting the superuser's password",
+                binaries.command("postgres", "--single", "-D", dataDir.toString(), "-c", "password_encryption=scram-sha-256", "postgres"),
+                "ALTER ROLE " + SUPERUSER + " PASSWORD '" + password + "'\n");
+        try {
+            Files.writeString(dataDir.resolve("pg_hba.conf"), PASSWORD_ONLY);
+        } catch (IOException e) {
+            throw new PostgresDidNotStart("could not write " + dataDir.resolve("pg_hba.conf") + "; check the folder is writable", e);
+        }
     }
 
     /** Starts the postmaster and waits until it accepts connections; fails as soon as it exits instead. */
