@@ -11,10 +11,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ScheduledExecutorService;
 import org.apache.commons.io.file.PathUtils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,6 +35,8 @@ public final class LocalPostgres implements AutoCloseable {
      * buffer cache takes a sixteenth of the machine's memory (at least 128 MB, at most 2 GB): enough
      * that reads stay in PostgreSQL, modest enough for a laptop that runs other things too. The planner
      * is told half the memory caches data (shared buffers and the kernel's page cache together).
+     * Before recovering from a crash PostgreSQL flushes the data folder: one syncfs per file system
+     * instead of an fsync per file cut that from 3.9 s to 0.07 s for a new folder on the development machine.
      */
     public static Map<String, String> durable() {
         long memory = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
@@ -46,13 +50,15 @@ public final class LocalPostgres implements AutoCloseable {
                 "effective_cache_size", Math.max(sharedBuffersMb, memory / 2 >> 20) + "MB",
                 "max_wal_size", "4GB",
                 "shared_preload_libraries", "pg_stat_statements",
-                "track_io_timing", "on");
+                "track_io_timing", "on",
+                "recovery_init_sync_method", "syncfs");
     }
 
     private final Postmaster owned; // null when attached to another process's server
     private final int port;
     private final String password; // null for a throw-away server, or one an older Parley runs with trust authentication
     private final Path deleteOnClose; // the data folder of a throw-away server, else null
+    private Supervisor supervisor; // guarded by this; set by supervise()
     private boolean closed; // guarded by this
 
     private LocalPostgres(Postmaster owned, int port, String password, Path deleteOnClose) {
@@ -111,6 +117,17 @@ public final class LocalPostgres implements AutoCloseable {
         var server = new LocalPostgres(postmaster, postmaster.port(), null, pgDir);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("parley-test-postgres-stop").unstarted(server::close));
         return server.withDatabase();
+    }
+
+    /**
+     * Restarts the server on {@code scheduler} whenever it stops until {@link #close()}, if this process
+     * started it; a server another process runs is that process's to supervise.
+     */
+    public synchronized LocalPostgres supervise(ScheduledExecutorService scheduler, Clock clock) {
+        if (owned != null && supervisor == null && !closed) {
+            supervisor = Supervisor.watch(owned, scheduler, clock);
+        }
+        return this;
     }
 
     private static int freePort() {
@@ -194,13 +211,16 @@ public final class LocalPostgres implements AutoCloseable {
         return port;
     }
 
-    /** Stops the server if this process started it; an attached server keeps running. */
+    /** Stops supervising, then the server if this process started it; an attached server keeps running. */
     @Override
     public synchronized void close() {
         if (closed) {
             return;
         }
         closed = true;
+        if (supervisor != null) {
+            supervisor.close();
+        }
         if (owned != null) {
             owned.stop();
         }

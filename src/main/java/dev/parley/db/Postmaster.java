@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One PostgreSQL data folder and the postmaster this process runs on it. The postmaster is this JVM's
- * child in a session of its own ({@code setsid}), so a Ctrl-C meant for Parley does not reach it.
+ * child in a session of its own ({@code setsid}): a Ctrl-C meant for Parley does not reach it, and
+ * its exit is known at once ({@link #exited()}) and reaped, never left a zombie.
  */
 final class Postmaster {
     private static final Logger LOG = LoggerFactory.getLogger(Postmaster.class);
@@ -140,6 +141,15 @@ final class Postmaster {
         } catch (IOException e) {
             return false; // not written yet, or a stale one being replaced
         }
+    }
+
+    /** Completes when the running postmaster exits, whoever stopped or killed it. */
+    CompletableFuture<Process> exited() {
+        return process.onExit();
+    }
+
+    long pid() {
+        return process.pid();
     }
 
     int port() {
