@@ -6,26 +6,33 @@ import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
 import dev.parley.db.QueryLog;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.time.Duration;
 import dev.parley.db.LocalPostgres;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 
 /** The database a command works on: the one DATABASE_URL names, or the embedded one (started or attached). */
 public final class Storage implements AutoCloseable {
     private final LocalPostgres local; // null when DATABASE_URL is used
+    private final ScheduledExecutorService supervision; // restarts the embedded PostgreSQL; null when DATABASE_URL is used
     private final ConnectionTarget target;
 
-    private Storage(LocalPostgres local, ConnectionTarget target) {
+    private Storage(LocalPostgres local, ScheduledExecutorService supervision, ConnectionTarget target) {
         this.local = local;
+        this.supervision = supervision;
         this.target = target;
     }
 
     public static Storage open(Settings settings) {
         if (settings.databaseUrl().isPresent()) {
             DatabaseUrl url = settings.databaseUrl().get();
-            return new Storage(null, new ConnectionTarget(url.jdbcUrl(), url.user(), url.password()));
+            return new Storage(null, null, new ConnectionTarget(url.jdbcUrl(), url.user(), url.password()));
         }
         LocalPostgres local = LocalPostgres.startOrAttach(settings.dataDir(), LocalPostgres.durable(), settings.embeddedPort());
-        return new Storage(local, local.target());
+        ScheduledExecutorService supervision = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("parley-postgres-supervisor").daemon().factory());
+        return new Storage(local.supervise(supervision, Clock.systemUTC()), supervision, local.target());
     }
 
     /** Two connections for an operator command that runs some statements and exits. */
@@ -47,7 +54,8 @@ public final class Storage implements AutoCloseable {
     }
 
     public String describe(Settings settings) {
-        return embedded() ? "embedded PostgreSQL in " + settings.dataDir().resolve("pg") + " (port " + local.port() + ")"
+        return embedded() ? "embedded PostgreSQL in " + settings.dataDir().resolve("pg") + " (port " + local.port()
+                + ", user postgres, password in " + settings.dataDir().resolve("pg-password") + ")"
                 : settings.databaseUrl().orElseThrow().masked();
     }
 
@@ -55,6 +63,7 @@ public final class Storage implements AutoCloseable {
     public void close() {
         if (local != null) {
             local.close();
+            supervision.shutdownNow();
         }
     }
 }

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.parley.support.Api;
 import dev.parley.support.TestDatabase;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** {@code parley serve} as an operator runs it: a separate process, stopped with SIGTERM. */
 class ServeCommandTest {
@@ -50,6 +53,19 @@ class ServeCommandTest {
         assertThat(refused.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(refused.exitValue()).isEqualTo(1);
         assertThat(Files.readString(log)).contains("pending").contains("parley migrate");
+    }
+
+    @Test
+    void serve_exits_with_status_1_and_postgres_reason_when_the_embedded_port_is_taken(@TempDir Path dataDir) throws Exception {
+        try (var taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Path log = dataDir.resolve("serve.log");
+            Process serve = parley(log, "serve", "--port", "0", "--data-dir", dataDir.toString(),
+                    "--embedded-port", Integer.toString(taken.getLocalPort()));
+
+            assertThat(serve.waitFor(60, TimeUnit.SECONDS)).as("gives up by itself").isTrue();
+            assertThat(serve.exitValue()).isEqualTo(1);
+            assertThat(Files.readString(log)).contains("Address already in use").contains(dataDir.resolve("postgres.log").toString());
+        }
     }
 
     /** The program in its own JVM, on the test classpath, its output (and errors) written to {@code log}. */

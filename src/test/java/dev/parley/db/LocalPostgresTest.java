@@ -1,16 +1,28 @@
 package dev.parley.db;
 
+import static java.nio.file.attribute.PosixFilePermission.OWNER_READ;
+import static java.nio.file.attribute.PosixFilePermission.OWNER_WRITE;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.parley.ops.doctor.Doctor;
 import dev.parley.ops.doctor.Severity;
 import dev.parley.ops.doctor.SessionLimits;
 import dev.parley.support.TestDatabase;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Period;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
@@ -44,5 +56,71 @@ class LocalPostgresTest {
                 assertThat(ping).contains(1);
             }
         }
+    }
+
+    @Test
+    void a_taken_port_stops_the_start_within_seconds_with_the_reason_from_postgres_log(@TempDir Path dataDir) throws Exception {
+        LocalPostgres.startOrAttach(dataDir, Map.of(), 0).close(); // the first start runs initdb; only the second is timed
+        try (var taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            long start = System.nanoTime();
+
+            assertThatThrownBy(() -> LocalPostgres.startOrAttach(dataDir, Map.of(), taken.getLocalPort()))
+                    .isInstanceOf(PostgresDidNotStart.class)
+                    .hasMessageContaining("could not bind IPv4 address \"127.0.0.1\": Address already in use")
+                    .hasMessageContaining(dataDir.resolve("postgres.log").toString());
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).as("PostgreSQL's exit is noticed, not waited out")
+                    .isLessThan(Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
+    void only_the_password_from_a_file_only_its_owner_can_read_lets_in(@TempDir Path dataDir) throws Exception {
+        try (LocalPostgres server = LocalPostgres.startOrAttach(dataDir, Map.of(), 0)) {
+            Path passwordFile = dataDir.resolve("pg-password");
+            String url = server.target().jdbcUrl();
+
+            String password = Files.readString(passwordFile).strip();
+
+            assertThat(Files.getPosixFilePermissions(passwordFile)).containsExactlyInAnyOrder(OWNER_READ, OWNER_WRITE);
+            assertThat(Files.readString(dataDir.resolve("postgres.log"))).as("setting it logged nothing of it").doesNotContain(password);
+            assertRefusesStrangers(url);
+            try (Connection connection = DriverManager.getConnection(url, "postgres", password);
+                 var statement = connection.createStatement()) {
+                var listen = statement.executeQuery("SELECT current_setting('listen_addresses'), current_setting('unix_socket_directories')");
+                listen.next();
+                assertThat(listen.getString(1)).as("loopback only").isEqualTo("127.0.0.1");
+                assertThat(listen.getString(2)).as("no Unix socket to bypass the password").isEmpty();
+            }
+        }
+    }
+
+    @Test
+    void a_data_folder_an_older_parley_made_without_a_password_gets_one_and_keeps_its_data(@TempDir Path dataDir) throws Exception {
+        // What Parley did before: zonky's initdb with trust authentication, and no password file.
+        try (EmbeddedPostgres old = EmbeddedPostgres.builder().setDataDirectory(dataDir.resolve("pg")).setCleanDataDirectory(false).start()) {
+            try (Connection connection = old.getPostgresDatabase().getConnection(); var statement = connection.createStatement()) {
+                statement.execute("CREATE DATABASE " + LocalPostgres.DATABASE);
+            }
+            try (Connection connection = old.getDatabase("postgres", LocalPostgres.DATABASE).getConnection();
+                 var statement = connection.createStatement()) {
+                statement.execute("CREATE TABLE kept AS SELECT 'written before the upgrade' AS note");
+            }
+        }
+
+        try (LocalPostgres upgraded = LocalPostgres.startOrAttach(dataDir, Map.of(), 0);
+             Database database = TestDatabase.pool(upgraded.target(), 1)) {
+            assertThat(Files.getPosixFilePermissions(dataDir.resolve("pg-password"))).containsExactlyInAnyOrder(OWNER_READ, OWNER_WRITE);
+            assertRefusesStrangers(upgraded.target().jdbcUrl());
+            Optional<String> note = database.read(h -> h.first(new Query("test.kept", "SELECT note FROM kept"), r -> r.getString(1)));
+            assertThat(note).contains("written before the upgrade");
+        }
+    }
+
+    /** No password is refused (pgjdbc says the server asked for one), and so is a wrong one. */
+    private static void assertRefusesStrangers(String url) {
+        assertThatThrownBy(() -> DriverManager.getConnection(url, "postgres", null).close())
+                .isInstanceOf(SQLException.class).hasMessageContaining("no password was provided");
+        assertThatThrownBy(() -> DriverManager.getConnection(url, "postgres", "guessed").close())
+                .isInstanceOf(SQLException.class).hasMessageContaining("password authentication failed");
     }
 }

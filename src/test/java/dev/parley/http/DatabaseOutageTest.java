@@ -10,6 +10,7 @@ import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
 import dev.parley.support.Wait;
 import java.net.ServerSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -17,6 +18,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -93,5 +97,59 @@ class DatabaseOutageTest {
         try (var socket = new ServerSocket(0)) {
             return socket.getLocalPort();
         }
+    }
+
+    @Test
+    void a_killed_embedded_postgres_is_restarted_and_requests_succeed_again(@TempDir Path dataDir) throws Exception {
+        ScheduledExecutorService supervision = Executors.newSingleThreadScheduledExecutor();
+        Settings settings = Settings.resolve(Settings.Flags.none(),
+                Map.of("PARLEY_PORT", "0", "PARLEY_POOL_TIMEOUT", "1s", "PARLEY_POOL_SIZE", "4"));
+        try (LocalPostgres database = LocalPostgres.startOrAttach(dataDir, LocalPostgres.durable(), 0)
+                .supervise(supervision, Clock.systemUTC());
+             Parley parley = Parley.start(settings, database.target(), true, Clock.systemUTC())) {
+            var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("killed").apiKey());
+            String conversation = Fixtures.conversation(api).get("id").asText();
+            Fixtures.say(api, conversation, "user", "before the kill");
+
+            var held = new CountDownLatch(1); // the supervisor's only thread waits, so the outage lasts until it was seen
+            supervision.execute(() -> awaitQuietly(held));
+            ProcessHandle postmaster = ProcessHandle.of(postmasterPid(dataDir)).orElseThrow();
+            postmaster.destroyForcibly(); // kill -9
+            postmaster.onExit().get();
+            Wait.until("the outage shows", Duration.ofSeconds(10), () -> api.get("/health").status() == 503);
+            var during = api.post("/v1/conversations/" + conversation + "/messages", Map.of("content", "after the kill"),
+                    "Idempotency-Key", "after-1");
+            held.countDown();
+            List<Integer> statuses = new ArrayList<>();
+            Duration back = Wait.until("a request succeeds again", Duration.ofSeconds(30), () -> {
+                var append = api.post("/v1/conversations/" + conversation + "/messages", Map.of("content", "after the kill"),
+                        "Idempotency-Key", "after-1");
+                statuses.add(append.status());
+                return append.status() == 201;
+            });
+
+            assertThat(during.status()).as(during.toString()).isEqualTo(503);
+            assertThat(during.json().get("type").asText()).endsWith("/database-unavailable");
+            assertThat(statuses).as("503 while PostgreSQL restarts, never a 500").allMatch(status -> status == 201 || status == 503);
+            assertThat(back).as("restarted by Parley itself").isLessThan(Duration.ofSeconds(30));
+            JsonNode history = api.getOk("/v1/conversations/" + conversation + "/messages");
+            assertThat(history.get("messages")).extracting(m -> m.get("content").asText())
+                    .containsExactly("before the kill", "after the kill");
+        } finally {
+            supervision.shutdownNow();
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** PostgreSQL's lock file names the postmaster's pid on its first line. */
+    private static long postmasterPid(Path dataDir) throws Exception {
+        return Long.parseLong(Files.readAllLines(dataDir.resolve("pg/postmaster.pid")).getFirst().strip());
     }
 }

@@ -11,9 +11,11 @@ public final class Wait {
     private Wait() {
     }
 
-    /** Polls {@code condition} until it is true; fails naming {@code what} after {@code timeout}. */
-    public static void until(String what, Duration timeout, Callable<Boolean> condition) {
+    /** Polls {@code condition} until it is true and returns how long that took; fails naming {@code what} after {@code timeout}. */
+    public static Duration until(String what, Duration timeout, Callable<Boolean> condition) {
+        long start = System.nanoTime();
         forValue(what, timeout, () -> Boolean.TRUE.equals(condition.call()) ? Optional.of(true) : Optional.empty());
+        return Duration.ofNanos(System.nanoTime() - start);
     }
 
     /** Polls {@code probe} until it yields a value and returns it; fails naming {@code what} after {@code timeout}. */
