@@ -79,13 +79,18 @@ public final class LocalPostgres implements AutoCloseable {
     public static LocalPostgres startOrAttach(Path dataDir, Map<String, String> serverConfig, int port) {
         Path pgDir = dataDir.resolve("pg");
         var passwordFile = new PasswordFile(dataDir.resolve("pg-password"));
-        Optional<Integer> running = runningPort(pgDir);
-        if (running.isPresent()) {
-            LOG.info("attaching to the PostgreSQL already running in {} on port {}", pgDir, running.get());
-            return new LocalPostgres(null, running.get(), passwordFile.read().orElse(null), null).withDatabase();
-        }
         var postmaster = new Postmaster(PostgresBinaries.unpacked(), pgDir, dataDir.resolve("postgres.log"),
                 port == 0 ? freePort() : port, serverConfig);
+        Optional<ProcessHandle> running = runningPostmaster(pgDir);
+        if (running.isPresent() && isOrphan(running.get())) {
+            LOG.warn("the PostgreSQL in {} was left running by a Parley that is gone (postmaster pid {}); "
+                    + "restarting it so that this process looks after it", pgDir, running.get().pid());
+            postmaster.stopOrphan(running.get());
+        } else if (running.isPresent()) {
+            int runningPort = runningPort(pgDir).orElseThrow();
+            LOG.info("attaching to the PostgreSQL already running in {} on port {}", pgDir, runningPort);
+            return new LocalPostgres(null, runningPort, passwordFile.read().orElse(null), null).withDatabase();
+        }
         if (!postmaster.initialized()) {
             postmaster.initdb();
         }
@@ -136,6 +141,29 @@ public final class LocalPostgres implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("could not find a free port on 127.0.0.1 for the embedded PostgreSQL", e);
         }
+    }
+
+    /** The postmaster running on {@code pgDir} and taking connections, if there is one. */
+    private static Optional<ProcessHandle> runningPostmaster(Path pgDir) {
+        if (runningPort(pgDir).isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            return ProcessHandle.of(Long.parseLong(Files.readAllLines(pgDir.resolve("postmaster.pid")).getFirst().strip()));
+        } catch (IOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * A postmaster is another Parley's to share while that Parley (a JVM) is its parent; once that process is
+     * gone it was re-parented to init, and no one would restart it if it stopped.
+     */
+    private static boolean isOrphan(ProcessHandle postmaster) {
+        return postmaster.parent()
+                .flatMap(parent -> parent.info().command())
+                .map(command -> !Path.of(command).getFileName().toString().startsWith("java"))
+                .orElse(true);
     }
 
     /** PostgreSQL's own lock file names the postmaster's pid (line 1) and port (line 4). */

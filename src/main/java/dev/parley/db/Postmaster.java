@@ -166,10 +166,20 @@ final class Postmaster {
         if (running == null || !running.isAlive()) {
             return;
         }
+        fastShutdown(running.toHandle());
+    }
+
+    /** Stops a postmaster no live process looks after (its Parley was killed): it is not this one's child. */
+    void stopOrphan(ProcessHandle orphan) {
+        fastShutdown(orphan);
+    }
+
+    private void fastShutdown(ProcessHandle running) {
         long logStart = logSize();
         try {
             int status = run(binaries.command("pg_ctl", "stop", "-D", dataDir.toString(), "-m", "fast", "-w", "-t", "30"), "");
-            if (status != 0 || !running.waitFor(10, TimeUnit.SECONDS)) {
+            boolean exited = running.onExit().completeOnTimeout(null, 10, TimeUnit.SECONDS).join() != null;
+            if (status != 0 || !exited) {
                 LOG.warn("could not stop the embedded PostgreSQL in {} cleanly: {}", dataDir, reason(logStart));
             }
         } catch (IOException e) {
