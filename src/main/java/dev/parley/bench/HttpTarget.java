@@ -28,7 +28,7 @@ final class HttpTarget implements Target {
         var http = new MiniHttp(base.getHost(), base.getPort(), apiKey);
         return new Session() {
             @Override
-            public void run(Operation operation, Population.Pick pick) throws IOException {
+            public void run(Operation operation, Population.Pick pick) throws IOException, Target.Rejected {
                 String conversation = "/v1/conversations/" + pick.conversationId();
                 MiniHttp.Response response = switch (operation) {
                     case INBOX -> http.get("/v1/users/" + pick.userId() + "/inbox?limit=20");
@@ -44,6 +44,9 @@ final class HttpTarget implements Target {
                     case RECALL -> http.post("/v1/users/" + pick.userId() + "/memories/recall", "{\"character_id\":\""
                             + pick.characterId() + "\",\"limit\":10,\"embedding\":" + Topics.queryJson(pick.topic(), Math.max(1, dims)) + "}");
                 };
+                if (response.status() == 503 || response.status() == 429) {
+                    throw new Target.Rejected(operation + " answered " + response.status());
+                }
                 if (response.status() >= 300) {
                     throw new IOException(operation + " answered " + response.status() + ": " + response.text());
                 }

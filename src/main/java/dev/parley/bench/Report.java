@@ -19,9 +19,12 @@ final class Report {
                    String duration, String warmup, String load) {
     }
 
-    /** One operation on one target. Latencies in milliseconds. */
+    /**
+     * One operation on one target. Latencies in milliseconds; {@code rejected} counts 503 and 429 answers
+     * (load shed), and {@code rejectedP99} says how fast they came.
+     */
     record Row(Operation operation, String target, long count, long errors, String firstError, double p50, double p95,
-               double p99, double max, double throughput) {
+               double p99, double max, double throughput, long rejected, double rejectedP50, double rejectedP99) {
     }
 
     /**
@@ -44,14 +47,15 @@ final class Report {
             double seconds = result.measured().toNanos() / 1e9;
             for (Operation op : Operation.values()) {
                 Histogram h = result.latencies().get(op);
+                Histogram refused = result.rejections().get(op);
                 long errors = result.errors().getOrDefault(op, 0L);
-                if (h == null && errors == 0) {
+                if (h == null && refused == null && errors == 0) {
                     continue;
                 }
                 long count = result.completed().getOrDefault(op, 0L);
                 rows.add(new Row(op, result.target(), count, errors, result.firstErrors().get(op),
                         ms(h, 50), ms(h, 95), ms(h, 99), h == null ? 0 : h.getMaxValue() / 1000.0,
-                        count / seconds));
+                        count / seconds, refused == null ? 0 : refused.getTotalCount(), ms(refused, 50), ms(refused, 99)));
             }
         }
     }
@@ -88,6 +92,9 @@ final class Report {
             out.append("%-32s %-7s %10.0f %9.2f %9.2f %9.2f %9.1f %8d%n".formatted(r.operation().label, r.target(),
                     r.throughput(), r.p50(), r.p95(), r.p99(), r.max(), r.errors()));
         }
+        rows.stream().filter(r -> r.rejected() > 0).forEach(r -> out.append(
+                "%s/%s: %d refused (503/429), answered in p50 %.2f ms, p99 %.2f ms%n".formatted(r.target(),
+                        r.operation().label, r.rejected(), r.rejectedP50(), r.rejectedP99())));
         for (Ratios r : ratios()) {
             out.append("%-6s / %-5s %-32s throughput %6.2fx   p50 %6.2fx   p99 %6.2fx%n".formatted(r.target(), r.against(),
                     r.operation().label, r.throughput(), r.p50(), r.p99()));
@@ -112,6 +119,9 @@ final class Report {
             md.append("| %s | %s | %.0f | %.2f | %.2f | %.2f | %.1f | %d |%n".formatted(r.operation().label, r.target(),
                     r.throughput(), r.p50(), r.p95(), r.p99(), r.max(), r.errors()));
         }
+        rows.stream().filter(r -> r.rejected() > 0).forEach(r -> md.append(
+                "%n%s/%s: %d refused (503/429), answered in p50 %.2f ms, p99 %.2f ms%n".formatted(r.target(),
+                        r.operation().label, r.rejected(), r.rejectedP50(), r.rejectedP99())));
         List<Ratios> ratios = ratios();
         if (!ratios.isEmpty()) {
             md.append("\n| operation | ratio | throughput | p50 | p99 |\n|---|---|---:|---:|---:|\n");

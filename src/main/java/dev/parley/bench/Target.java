@@ -22,4 +22,11 @@ interface Target extends AutoCloseable {
     @Override
     default void close() throws Exception {
     }
+
+    /** The target refused the operation (503 or 429: it shed load); counted and timed apart from failures. */
+    final class Rejected extends Exception {
+        Rejected(String message) {
+            super(message, null, false, false);
+        }
+    }
 }

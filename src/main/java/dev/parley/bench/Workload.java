@@ -34,8 +34,9 @@ final class Workload {
      * really ran; a closed loop's histograms also hold the samples back-filled for stalls, so their
      * counts are no measure of throughput.
      */
-    record Result(String target, Map<Operation, Histogram> latencies, Map<Operation, Long> completed,
-                  Map<Operation, Long> errors, Map<Operation, String> firstErrors, Duration measured) {
+    record Result(String target, Map<Operation, Histogram> latencies, Map<Operation, Histogram> rejections,
+                  Map<Operation, Long> completed, Map<Operation, Long> errors, Map<Operation, String> firstErrors,
+                  Duration measured) {
         long operations() {
             return completed.values().stream().mapToLong(Long::longValue).sum();
         }
@@ -65,6 +66,7 @@ final class Workload {
     private static Result phase(String name, List<Target.Session> sessions, Population population, Mix mix, Plan plan,
                                 Duration length, long expectedMicros, long seed) throws Exception {
         var latencies = new ConcurrentHashMap<Operation, Histogram>();
+        var rejections = new ConcurrentHashMap<Operation, Histogram>();
         var completed = new ConcurrentHashMap<Operation, AtomicLong>();
         var errors = new ConcurrentHashMap<Operation, AtomicLong>();
         var firstErrors = new ConcurrentHashMap<Operation, String>();
@@ -72,13 +74,13 @@ final class Workload {
         long end = start + length.toNanos();
         long periodNanos = plan.rate() > 0 ? (long) (1e9 * sessions.size() / plan.rate()) : 0;
         try (var workers = Executors.newVirtualThreadPerTaskExecutor()) {
-            List<Future<Map<Operation, Histogram>>> done = new ArrayList<>();
+            List<Future<Worked>> done = new ArrayList<>();
             for (int w = 0; w < sessions.size(); w++) {
                 Target.Session session = sessions.get(w);
                 var random = new SplittableRandom(seed * 1_000_003 + w);
                 long firstDue = start + (periodNanos == 0 ? 0 : periodNanos * w / sessions.size());
                 done.add(workers.submit(() -> {
-                    Map<Operation, Histogram> mine = new EnumMap<>(Operation.class);
+                    var mine = new Worked(new EnumMap<>(Operation.class), new EnumMap<>(Operation.class));
                     long due = firstDue;
                     while (true) {
                         if (periodNanos > 0) {
@@ -96,12 +98,15 @@ final class Workload {
                             session.run(op, population.pick(random));
                             long micros = Math.min(MAX_MICROS, Math.max(1, (System.nanoTime() - began) / 1000));
                             completed.computeIfAbsent(op, k -> new AtomicLong()).incrementAndGet();
-                            Histogram h = mine.computeIfAbsent(op, k -> new Histogram(MAX_MICROS, 3));
+                            Histogram h = mine.latencies().computeIfAbsent(op, k -> new Histogram(MAX_MICROS, 3));
                             if (periodNanos == 0 && expectedMicros > 0) {
                                 h.recordValueWithExpectedInterval(micros, expectedMicros);
                             } else {
                                 h.recordValue(micros);
                             }
+                        } catch (Target.Rejected rejected) { // how fast a refusal comes is the figure load shedding is judged by
+                            mine.rejections().computeIfAbsent(op, k -> new Histogram(MAX_MICROS, 3))
+                                    .recordValue(Math.min(MAX_MICROS, Math.max(1, (System.nanoTime() - began) / 1000)));
                         } catch (Exception e) {
                             errors.computeIfAbsent(op, k -> new AtomicLong()).incrementAndGet();
                             firstErrors.putIfAbsent(op, e.getClass().getSimpleName() + ": " + e.getMessage());
@@ -111,15 +116,24 @@ final class Workload {
                     return mine;
                 }));
             }
-            for (Future<Map<Operation, Histogram>> worker : done) {
-                worker.get().forEach((op, h) -> latencies.merge(op, h, (a, b) -> {
-                    a.add(b);
-                    return a;
-                }));
+            for (Future<Worked> worker : done) {
+                merge(worker.get().latencies(), latencies);
+                merge(worker.get().rejections(), rejections);
             }
         }
-        return new Result(name, enumMap(latencies), counts(completed), counts(errors), enumMap(firstErrors),
-                Duration.ofNanos(Math.max(1, System.nanoTime() - start)));
+        return new Result(name, enumMap(latencies), enumMap(rejections), counts(completed), counts(errors),
+                enumMap(firstErrors), Duration.ofNanos(Math.max(1, System.nanoTime() - start)));
+    }
+
+    /** One worker's histograms: the operations that ran, and those the target refused. */
+    private record Worked(Map<Operation, Histogram> latencies, Map<Operation, Histogram> rejections) {
+    }
+
+    private static void merge(Map<Operation, Histogram> from, Map<Operation, Histogram> into) {
+        from.forEach((op, h) -> into.merge(op, h, (a, b) -> {
+            a.add(b);
+            return a;
+        }));
     }
 
     private static Map<Operation, Long> counts(Map<Operation, AtomicLong> counters) {
