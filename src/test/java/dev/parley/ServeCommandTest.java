@@ -4,13 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.parley.support.Api;
 import dev.parley.support.TestDatabase;
+import dev.parley.support.Wait;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -77,14 +80,8 @@ class ServeCommandTest {
         return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 
-    private static String awaitOutput(Path log, String marker) throws Exception {
-        for (int i = 0; i < 600; i++) {
-            String output = Files.readString(log);
-            if (output.contains(marker)) {
-                return output;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("serve never printed '" + marker + "': " + Files.readString(log));
+    private static String awaitOutput(Path log, String marker) {
+        return Wait.forValue("serve to print '" + marker + "'", Duration.ofSeconds(30),
+                () -> Optional.of(Files.readString(log)).filter(output -> output.contains(marker)));
     }
 }

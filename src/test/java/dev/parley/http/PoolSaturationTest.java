@@ -7,7 +7,9 @@ import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
 import dev.parley.support.TestDatabase;
 import dev.parley.support.TestServer;
+import dev.parley.support.Wait;
 import java.sql.Connection;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -54,17 +56,13 @@ class PoolSaturationTest {
         }
     }
 
-    private static void awaitLockWaits(Connection connection, int sessions) throws Exception {
-        for (int i = 0; i < 200; i++) {
+    private static void awaitLockWaits(Connection connection, int sessions) {
+        Wait.until("the requests to reach the database", Duration.ofSeconds(5), () -> {
             try (var rows = connection.createStatement().executeQuery(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = '" + DB + "'")) {
                 rows.next();
-                if (rows.getLong(1) >= sessions) {
-                    return;
-                }
+                return rows.getLong(1) >= sessions;
             }
-            Thread.sleep(25);
-        }
-        throw new AssertionError("the requests never reached the database");
+        });
     }
 }

@@ -6,8 +6,10 @@ import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
 import dev.parley.db.Partitions;
 import dev.parley.support.TestDatabase;
+import dev.parley.support.Wait;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.Period;
 import java.time.YearMonth;
@@ -110,8 +112,8 @@ class DoctorCleanDatabaseTest {
                 c.close();
             }
         }
-        Thread.sleep(200); // closed sockets end their backends a moment later
-        assertThat(audit(target).findings()).extracting(Finding::check).doesNotContain("runtime.connections");
+        Wait.until("the closed sessions' backends to end", Duration.ofSeconds(10),
+                () -> audit(target).findings().stream().noneMatch(f -> f.check().equals("runtime.connections")));
     }
 
     @Test
@@ -119,15 +121,15 @@ class DoctorCleanDatabaseTest {
         ConnectionTarget target = server.fresh("doctor_clean_settings");
         try (Connection c = server.connect("doctor_clean_settings")) {
             PlantedDatabase.run(c, "ALTER SYSTEM SET work_mem = '64MB'", "SELECT pg_reload_conf()");
-            Thread.sleep(200);
             try {
-                Finding workMem = audit(target).findings().stream()
-                        .filter(f -> f.check().equals("settings") && f.object().equals("work_mem")).findFirst().orElseThrow();
+                Finding workMem = Wait.forValue("the reloaded setting to be found", Duration.ofSeconds(10),
+                        () -> audit(target).findings().stream()
+                                .filter(f -> f.check().equals("settings") && f.object().equals("work_mem")).findFirst());
 
                 PlantedDatabase.run(c, workMem.fix().executable().toArray(String[]::new));
-                Thread.sleep(200);
 
-                assertThat(audit(target).findings()).extracting(Finding::object).doesNotContain("work_mem");
+                Wait.until("the fixed setting to be reloaded", Duration.ofSeconds(10),
+                        () -> audit(target).findings().stream().noneMatch(f -> f.object().equals("work_mem")));
             } finally {
                 PlantedDatabase.run(c, "ALTER SYSTEM RESET work_mem", "SELECT pg_reload_conf()");
             }

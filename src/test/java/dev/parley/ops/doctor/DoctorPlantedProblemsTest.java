@@ -50,7 +50,10 @@ class DoctorPlantedProblemsTest {
     void plant() throws Exception {
         planted = PlantedDatabase.build(server, "doctor_planted");
         planted.startSessions();
-        Thread.sleep(400); // past the 300 ms session limits
+        try (Connection watch = server.connect("doctor_planted")) { // until the sessions are past the 300 ms limits
+            PlantedDatabase.waitFor(watch, "SELECT bool_and(now() - state_change > interval '350 ms') FROM pg_stat_activity "
+                    + "WHERE pid IN (" + planted.idlePid + ", " + planted.blockerPid + ", " + planted.sleeperPid + ")");
+        }
         report = audit(planted.target);
     }
 

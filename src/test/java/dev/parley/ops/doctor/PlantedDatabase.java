@@ -2,6 +2,7 @@ package dev.parley.ops.doctor;
 
 import dev.parley.db.ConnectionTarget;
 import dev.parley.support.TestDatabase;
+import dev.parley.support.Wait;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -214,18 +215,14 @@ final class PlantedDatabase implements AutoCloseable {
         }
     }
 
-    static void waitFor(Connection c, String condition) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (System.nanoTime() < deadline) {
+    /** Polls {@code condition}, a query answering one boolean, until it is true. */
+    static void waitFor(Connection c, String condition) {
+        Wait.until(condition, Duration.ofSeconds(20), () -> {
             try (var rows = c.createStatement().executeQuery(condition)) {
                 rows.next();
-                if (rows.getBoolean(1)) {
-                    return;
-                }
+                return rows.getBoolean(1);
             }
-            Thread.sleep(50);
-        }
-        throw new IllegalStateException("timed out waiting for: " + condition);
+        });
     }
 
     @Override
