@@ -67,8 +67,8 @@ public final class Parley implements AutoCloseable {
             var apiKeys = new ApiKeys(database, Ticker.systemTicker());
             var appends = new GroupCommit(database, ids, settings.appendWriters(), registry);
             var services = new HttpServer.Services(database, apiKeys, new Characters(database), new Users(database),
-                    new Conversations(database, ids), new MessageLog(database, clock), appends, new Inbox(database),
-                    new ReadMarkers(database), new ChatContext(database, clock), new Stats(database),
+                    new Conversations(database, ids), new MessageLog(database), appends, new Inbox(database),
+                    new ReadMarkers(database), new ChatContext(database), new Stats(database),
                     new Memories(database), new Recall(database, clock, settings.recallCacheBytes(), registry),
                     new MessageSearch(database, clock), Languages.load(database),
                     new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), registry);
