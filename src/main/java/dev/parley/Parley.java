@@ -85,8 +85,8 @@ public final class Parley implements AutoCloseable {
                     Ticker.systemTicker(), settings.poolTimeout(), registry);
             started.push(appends);
             var services = new HttpServer.Services(watch, apiKeys, new Characters(database), new Users(database),
-                    new Conversations(database, ids), new MessageLog(database, clock), appends, new Inbox(database),
-                    new ReadMarkers(database), new ChatContext(database, clock), new Stats(database),
+                    new Conversations(database, ids), new MessageLog(database), appends, new Inbox(database),
+                    new ReadMarkers(database), new ChatContext(database), new Stats(database),
                     new Memories(database), new Recall(database, clock, settings.recallCacheBytes(), registry),
                     new MessageSearch(database, clock), Languages.load(database),
                     new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), registry);

@@ -48,8 +48,8 @@ final class ServiceTarget implements Target {
         this.search = new MessageSearch(database, Clock.systemUTC());
         this.recall = new Recall(database, Clock.systemUTC(), 256L << 20, new SimpleMeterRegistry());
         this.inbox = new Inbox(database);
-        this.log = new MessageLog(database, Clock.systemUTC());
-        this.context = new ChatContext(database, Clock.systemUTC());
+        this.log = new MessageLog(database);
+        this.context = new ChatContext(database);
         this.readMarkers = new ReadMarkers(database);
         this.characters = new Characters(database);
         this.writerThreads = Executors.newFixedThreadPool(appendWriters, Thread.ofPlatform().name("bench-append-", 0).daemon().factory());

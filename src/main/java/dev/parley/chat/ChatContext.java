@@ -5,7 +5,6 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.parley.db.Database;
 import dev.parley.db.Query;
 import dev.parley.json.JsonText;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -18,8 +17,10 @@ import java.util.Map;
  * chat-completion messages (system prompt first).
  */
 public final class ChatContext {
+    // newest_id ends the messages read, as MessageLog.NEWEST_ID does for history: no message is newer.
     static final Query HEAD = new Query("context.head", """
             SELECT c.state, c.counters, c.title, c.is_group, c.language::text AS language, c.user_id, u.external_id, u.profile,
+                   coalesce(c.last_message_id, c.conversation_id) AS newest_id,
                    ch.character_id, ch.name, ch.system_prompt, ch.traits, ch.metadata,
                    ARRAY(SELECT m.member_id FROM conversation_members m
                           WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id
@@ -31,7 +32,7 @@ public final class ChatContext {
 
     private static final String VISIBLE_NEWEST_FIRST = """
             SELECT role, content, author_character_id FROM messages
-             WHERE app_id = ? AND conversation_id = ? AND message_id > ? AND message_id < ? AND deleted_at IS NULL
+             WHERE app_id = ? AND conversation_id = ? AND message_id > ? AND message_id <= ? AND deleted_at IS NULL
              ORDER BY message_id DESC
              LIMIT ?""";
     static final Query RECENT = new Query("context.messages_recent", VISIBLE_NEWEST_FIRST);
@@ -76,15 +77,13 @@ public final class ChatContext {
         }
     }
 
-    private record Head(State state, Speaker speaker, Person person, List<Long> members) {
+    private record Head(State state, Speaker speaker, Person person, List<Long> members, long newestId) {
     }
 
     private final Database database;
-    private final Clock clock;
 
-    public ChatContext(Database database, Clock clock) {
+    public ChatContext(Database database) {
         this.database = database;
-        this.clock = clock;
     }
 
     /** The context for {@code characterId}'s next reply (null: the conversation's character) with the last {@code limit} messages. */
@@ -96,7 +95,8 @@ public final class ChatContext {
                     new Speaker(row.getLong("character_id"), row.getString("name"), row.getString("system_prompt"),
                             JsonText.stored(row.getString("traits")), JsonText.stored(row.getString("metadata"))),
                     new Person(row.getLong("user_id"), row.getString("external_id"), JsonText.stored(row.getString("profile"))),
-                    List.of((Long[]) row.getArray("character_ids").getArray())
+                    List.of((Long[]) row.getArray("character_ids").getArray()),
+                    row.getLong("newest_id")
             ), characterId, appId, conversationId).orElse(null);
             if (head == null) {
                 MessageLog.requireConversation(h, appId, conversationId);
@@ -115,7 +115,7 @@ public final class ChatContext {
             }
             List<LlmMessage> messages = MessageLog.newestFirst(h, RECENT, OLDER, row -> new LlmMessage(row.getString("role"),
                     row.getString("content"), names.get((Long) row.getObject("author_character_id"))),
-                    appId, conversationId, Long.MAX_VALUE, clock.instant(), limit);
+                    appId, conversationId, head.newestId(), limit);
             Collections.reverse(messages);
             if (!speaker.systemPrompt().isEmpty()) {
                 messages.addFirst(new LlmMessage("system", speaker.systemPrompt(), null));

@@ -10,7 +10,6 @@ import dev.parley.json.JsonText;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -22,10 +21,13 @@ import java.util.List;
  *
  * <p>Every query bounds {@code message_id} below by the conversation's id: no message is older than
  * its conversation, so the planner skips every monthly partition from before the conversation began.
- * Newest-first pages look at the last {@link #WINDOW} first and reach further back only when that
- * window holds too few rows: each partition left in a plan costs its start-up even when the scan
- * stops before reaching it, so "last 50" of a two-year-old companion chat read 39 partitions
- * (4,750 queries/s) where a month's window reads two (13,500/s; pgbench, generic plans, 10M messages).
+ * Newest-first pages end at the conversation's last message (or the cursor), look at the {@link #WINDOW}
+ * before it first, and reach further back only when that window holds too few rows: each partition
+ * left in a plan costs its start-up even when the scan stops before reaching it, so "last 50" of a
+ * two-year-old companion chat read 39 partitions (4,750 queries/s) where a month's window reads two
+ * (13,500/s; pgbench, generic plans, 10M messages). The window hangs from the data, not from the
+ * clock: the months made ahead are never planned, and a chat that went quiet months ago still finds
+ * its latest page in the first look.
  */
 public final class MessageLog {
     static final String COLUMNS = """
@@ -35,10 +37,17 @@ public final class MessageLog {
     /** How far back a newest-first page looks first: a chat's latest page is almost always within its last month. */
     static final Duration WINDOW = Duration.ofDays(31);
 
+    // No message is newer than last_message_id: the append that writes a message moves it in the same
+    // transaction (GroupCommit), and a hard delete leaves it in place, above every remaining message.
+    // An empty conversation's newest id is its own, below every message it could have.
+    static final Query NEWEST_ID = new Query("conversation.newest_message_id", """
+            SELECT coalesce(last_message_id, conversation_id) FROM conversations WHERE app_id = ? AND conversation_id = ?""");
+
     // One statement, run under two names so /metrics shows how often a page must reach back further.
+    // Its ids are (lower, upper]: the upper bound is the newest id the page may hold.
     private static final String NEWEST_FIRST = """
             SELECT %s FROM messages
-             WHERE app_id = ? AND conversation_id = ? AND message_id > ? AND message_id < ?
+             WHERE app_id = ? AND conversation_id = ? AND message_id > ? AND message_id <= ?
              ORDER BY message_id DESC
              LIMIT ?""".formatted(COLUMNS);
     static final Query RECENT = new Query("message.history_recent", NEWEST_FIRST);
@@ -91,11 +100,9 @@ public final class MessageLog {
     static final RowMapper<Message> ROW = MessageLog::map;
 
     private final Database database;
-    private final Clock clock;
 
-    public MessageLog(Database database, Clock clock) {
+    public MessageLog(Database database) {
         this.database = database;
-        this.clock = clock;
     }
 
     /** Which page of history to read. */
@@ -115,43 +122,65 @@ public final class MessageLog {
     }
 
     public Page history(long appId, long conversationId, Position position, int limit) {
-        return database.read(h -> {
-            Page page = read(h, appId, conversationId, position, limit, clock.instant());
-            if (page.messages().isEmpty()) {
-                requireConversation(h, appId, conversationId);
-            }
-            return page;
+        return database.read(h -> switch (position) {
+            case Position.Latest latest -> latest(h, appId, conversationId, limit);
+            case Position.Before before -> existing(h, appId, conversationId, before(h, appId, conversationId, before.messageId(), limit));
+            case Position.After after -> existing(h, appId, conversationId, after(h, appId, conversationId, after.messageId(), limit));
         });
     }
 
-    static Page read(Handle h, long appId, long conversationId, Position position, int limit, Instant now) throws SQLException {
-        return switch (position) {
-            case Position.Latest latest -> page(newestFirst(h, RECENT, OLDER, ROW, appId, conversationId, Long.MAX_VALUE,
-                    now, limit + 1), limit, false);
-            case Position.Before before -> page(newestFirst(h, RECENT, OLDER, ROW, appId, conversationId, before.messageId(),
-                    Ids.timeOf(before.messageId()), limit + 1), limit, true);
-            case Position.After after -> {
-                List<Message> rows = h.list(AFTER, ROW, appId, conversationId, conversationId, after.messageId(), limit + 1);
-                boolean more = rows.size() > limit;
-                yield new Page(more ? rows.subList(0, limit) : rows, true, more);
-            }
-        };
+    /** The page that ends at the conversation's newest message; finding that id also finds whether the conversation exists. */
+    private static Page latest(Handle h, long appId, long conversationId, int limit) throws SQLException {
+        long newestId = newestId(h, appId, conversationId);
+        return page(newestFirst(h, RECENT, OLDER, ROW, appId, conversationId, newestId, limit + 1), limit, false);
+    }
+
+    private static Page before(Handle h, long appId, long conversationId, long cursor, int limit) throws SQLException {
+        long newestId = Math.max(cursor, conversationId) - 1; // a cursor at or below the conversation's id has nothing below it
+        return page(newestFirst(h, RECENT, OLDER, ROW, appId, conversationId, newestId, limit + 1), limit, true);
+    }
+
+    private static Page after(Handle h, long appId, long conversationId, long cursor, int limit) throws SQLException {
+        List<Message> rows = h.list(AFTER, ROW, appId, conversationId, conversationId, cursor, limit + 1);
+        boolean more = rows.size() > limit;
+        return new Page(more ? rows.subList(0, limit) : rows, true, more);
+    }
+
+    /** The page; an empty one only if the conversation exists. */
+    private static Page existing(Handle h, long appId, long conversationId, Page page) throws SQLException {
+        if (page.messages().isEmpty()) {
+            requireConversation(h, appId, conversationId);
+        }
+        return page;
+    }
+
+    /** The newest id a message of the conversation can have; the conversation must exist. */
+    static long newestId(Handle h, long appId, long conversationId) throws SQLException {
+        return h.first(NEWEST_ID, row -> row.getLong(1), appId, conversationId)
+                .orElseThrow(() -> new NotFound("conversation", conversationId));
     }
 
     /**
-     * Up to {@code limit} rows below {@code beforeId}, newest first: from the window that ends at
-     * {@code reference} first, then, only if that was not enough, from the rest of the conversation.
-     * Both queries take the shape (app, conversation, lower bound, upper bound, limit).
+     * Up to {@code limit} rows with ids up to {@code newestId}, newest first: from the {@link #WINDOW}
+     * before it first, then, only if that was not enough, from the rest of the conversation. Both
+     * queries take the shape (app, conversation, lower bound, upper bound, limit).
      */
     static <T> List<T> newestFirst(Handle h, Query recent, Query older, RowMapper<T> mapper, long appId,
-                                   long conversationId, long beforeId, Instant reference, int limit) throws SQLException {
-        long windowStart = Math.max(conversationId, Ids.floorOf(reference.minus(WINDOW)));
-        List<T> rows = new ArrayList<>(h.list(recent, mapper, appId, conversationId, windowStart, beforeId, limit));
+                                   long conversationId, long newestId, int limit) throws SQLException {
+        if (newestId <= conversationId) {
+            return new ArrayList<>(); // no message yet, or a cursor at the start: nothing to read
+        }
+        long windowStart = windowStart(conversationId, newestId);
+        List<T> rows = new ArrayList<>(h.list(recent, mapper, appId, conversationId, windowStart, newestId, limit));
         if (rows.size() < limit && windowStart > conversationId) {
-            rows.addAll(h.list(older, mapper, appId, conversationId, conversationId,
-                    Math.min(beforeId, windowStart + 1), limit - rows.size()));
+            rows.addAll(h.list(older, mapper, appId, conversationId, conversationId, windowStart, limit - rows.size()));
         }
         return rows;
+    }
+
+    /** Where the first look of a page ending at {@code newestId} starts: a {@link #WINDOW} before it, never before the conversation. */
+    static long windowStart(long conversationId, long newestId) {
+        return Math.max(conversationId, Ids.floorOf(Ids.timeOf(newestId).minus(WINDOW)));
     }
 
     private static Page page(List<Message> newestFirst, int limit, boolean hasNewer) {

@@ -114,7 +114,15 @@ public final class MessageSearch {
      * One search as run: its statement (one SQL, named per scope for the metrics), the scope's token
      * ({@code '~u:7'}), and the span of ids its messages can have (ceiling exclusive).
      */
-    private record Plan(Query query, String language, String text, long appId, String token, long floorId, long ceilingId) {
+    record Plan(Query query, String language, String text, long appId, String token, long floorId, long ceilingId) {
+        /** The statement's arguments for the newest {@code limit} matches in one window. */
+        Object[] arguments(Window window, int limit) {
+            return new Object[] {language, text, language, text, token, language, text, window.lower(), window.upper(), limit};
+        }
+    }
+
+    /** Ids in [lower, upper): one statement's share of a search. */
+    record Window(long lower, long upper) {
     }
 
     private final Database database;
@@ -140,7 +148,7 @@ public final class MessageSearch {
         });
     }
 
-    private static Plan plan(Handle h, long appId, Scope scope, String text, String language) throws SQLException {
+    static Plan plan(Handle h, long appId, Scope scope, String text, String language) throws SQLException {
         return switch (scope) {
             case Scope.App app -> new Plan(MATCHES_APP, language(language, null), text, appId, token("a", appId), 0,
                     Long.MAX_VALUE);
@@ -167,27 +175,44 @@ public final class MessageSearch {
     /** Up to {@code limit} matches older than {@code beforeId}, newest first, a widening window at a time. */
     private List<Hit> matches(Handle h, Plan plan, long beforeId, int limit) throws SQLException {
         List<Hit> found = new ArrayList<>();
-        long upper = Math.min(beforeId, plan.ceilingId());
-        Instant reference = upper == Long.MAX_VALUE ? clock.instant() : Ids.timeOf(upper);
-        for (int window = 0; window <= WINDOWS.size() && found.size() < limit && upper > plan.floorId(); window++) {
-            long lower = window < WINDOWS.size() ? Math.max(plan.floorId(), Ids.floorOf(reference.minus(WINDOWS.get(window))))
-                    : plan.floorId();
-            lower = Math.min(lower, upper);
-            found.addAll(window(h, plan, lower, upper, limit - found.size()));
-            upper = lower;
+        for (Window window : windows(plan.floorId(), Math.min(beforeId, plan.ceilingId()), clock.instant())) {
+            if (found.size() >= limit) {
+                break;
+            }
+            found.addAll(window(h, plan, window, limit - found.size()));
         }
         return found;
     }
 
-    /** The newest {@code limit} matches with ids in [lower, upper). */
-    private static List<Hit> window(Handle h, Plan plan, long lower, long upper, int limit) throws SQLException {
+    /**
+     * The windows a search reads in turn over ids in [floorId, upper), newest first: the week, 35 days
+     * and year before {@code upper}, then the rest. A user's or a conversation's ceiling is its last
+     * activity, so its windows hang from its data. The app's search has no ceiling (its newest message
+     * would take a read of all its conversations to find), so its windows hang from {@code now}; its
+     * first, [now - 7 days, MAXVALUE), plans the week's one or two months, then the months made ahead
+     * and messages_after: those hold no rows on any date (an id is never drawn ahead of its clock), so
+     * each costs its planning and an empty scan (SearchPlanTest).
+     */
+    static List<Window> windows(long floorId, long upper, Instant now) {
+        Instant reference = upper == Long.MAX_VALUE ? now : Ids.timeOf(upper);
+        List<Window> windows = new ArrayList<>();
+        for (int i = 0; i <= WINDOWS.size() && upper > floorId; i++) {
+            long lower = i < WINDOWS.size() ? Math.max(floorId, Ids.floorOf(reference.minus(WINDOWS.get(i)))) : floorId;
+            lower = Math.min(lower, upper);
+            windows.add(new Window(lower, upper));
+            upper = lower;
+        }
+        return windows;
+    }
+
+    /** The newest {@code limit} matches in the window. */
+    private static List<Hit> window(Handle h, Plan plan, Window window, int limit) throws SQLException {
         return h.list(plan.query(), row -> {
             long messageId = row.getLong("message_id");
             return new Hit(messageId, row.getLong("conversation_id"), row.getLong("seq"), row.getString("role"),
                     (Long) row.getObject("author_user_id"), (Long) row.getObject("author_character_id"),
                     row.getFloat("rank"), null, Ids.timeOf(messageId));
-        }, plan.language(), plan.text(), plan.language(), plan.text(), plan.token(), plan.language(), plan.text(),
-                lower, upper, limit);
+        }, plan.arguments(window, limit));
     }
 
     private static List<Hit> ranked(List<Hit> candidates, After after, int limit) {

@@ -3,6 +3,7 @@ package dev.parley.chat;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.parley.db.Database;
+import dev.parley.db.Ids;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import dev.parley.support.Plans;
@@ -13,17 +14,22 @@ import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * EXPLAIN on every hot query over a realistic dataset: 240,000 messages in 10,000 conversations
- * spread over eight monthly partitions, plus one heavy conversation of 20,000 messages, ANALYZEd.
- * Asserts the intended index is used and that history and inbox leave alone the partitions they
- * cannot need.
+ * spread over eight monthly partitions, plus one heavy conversation of 20,000 messages and one that
+ * went quiet half a year ago, ANALYZEd. The dataset is written relative to the database's now(), and
+ * history is explained with the bounds MessageLog computes from it, so the plans are those of
+ * whatever day the suite runs on. Asserts the intended index is used and that history and inbox
+ * leave alone the partitions they cannot need.
  */
 class QueryPlanTest {
     private static final String DB = "parley_plans";
@@ -31,6 +37,8 @@ class QueryPlanTest {
     private static final int MESSAGES_PER_CONVERSATION = 24;
     private static final long APP = 1;
     private static final int HEAVY_MESSAGES = 20_000;
+    private static final int QUIET_MESSAGES = 60;
+    private static final int PAGE = 51; // a page of 50 and one more, to know whether there are older ones
 
     private static Database database;
     private static Connection connection;
@@ -91,6 +99,20 @@ class QueryPlanTest {
                            LATERAL (SELECT (((extract(epoch FROM c.created_at + (now() - c.created_at) * k / %d.0)
                                               * 1000)::bigint - 946684800000) << 22) | (4000000 + k %% 100000) AS id) m
                      WHERE c.conversation_id & 4194303 = 4194303""".formatted(HEAVY_MESSAGES, HEAVY_MESSAGES + 1));
+            // A conversation that started 200 days ago, went on for three weeks and has been quiet since.
+            s.execute("""
+                    INSERT INTO conversations (app_id, conversation_id, user_id, character_id, activity_id,
+                                               created_at, last_activity_at, updated_at)
+                    SELECT 1, id, 2, 2, id, parley_id_time(id), parley_id_time(id), now()
+                      FROM (SELECT (((extract(epoch FROM now() - interval '200 days') * 1000)::bigint - 946684800000) << 22)
+                                   | 4194302 AS id) i""");
+            s.execute("""
+                    INSERT INTO messages (app_id, conversation_id, user_id, message_id, seq, author_user_id, created_at, role, content)
+                    SELECT 1, c.conversation_id, 2, m.id, k, 2, parley_id_time(m.id), 'user', 'quiet ' || k
+                      FROM conversations c, generate_series(1, %d) k,
+                           LATERAL (SELECT (((extract(epoch FROM c.created_at + interval '21 days' * k / %d.0)
+                                              * 1000)::bigint - 946684800000) << 22) | (3900000 + k) AS id) m
+                     WHERE c.conversation_id & 4194303 = 4194302""".formatted(QUIET_MESSAGES, QUIET_MESSAGES + 1));
             s.execute("""
                     UPDATE conversations c
                        SET last_seq = m.n, message_count = m.n, last_message_id = m.last, activity_id = m.last,
@@ -123,78 +145,113 @@ class QueryPlanTest {
     }
 
     @Test
-    void latest_history_skips_partitions_from_before_the_conversation_and_reads_by_index() throws SQLException {
-        long conversation = conversationStartedMonthsAgo(3);
-        String plan = plans.explain(MessageLog.OLDER, APP, conversation, conversation, Long.MAX_VALUE, 51);
+    void the_newest_message_id_is_one_primary_key_lookup_of_the_conversation() throws SQLException {
+        String plan = plans.explain(MessageLog.NEWEST_ID, APP, heavyConversation());
 
-        assertThat(plan).contains("Index Scan Backward using messages_y");
-        YearMonth start = YearMonth.from(dev.parley.db.Ids.timeOf(conversation).atZone(ZoneOffset.UTC));
-        assertThat(scans(plan)).as(plan).isNotEmpty().allSatisfy(scan -> {
-            assertThat(scan.partition().compareTo(Partitions.nameOf(start)) >= 0 || scan.partition().equals(Partitions.AFTER))
-                    .as("partition " + scan.partition() + " is not older than the conversation").isTrue();
-            if (scan.rows() > 0) {
-                assertThat(scan.node()).as("partitions holding rows are read through their primary key").contains("Index Scan");
-            }
-        });
+        assertThat(plan).contains("Index Scan using conversations_pkey").doesNotContain("messages");
     }
 
     @Test
-    void the_first_look_of_a_latest_page_plans_only_the_last_month() throws SQLException {
-        long heavy = heavyConversation();
-        long windowStart = dev.parley.db.Ids.floorOf(java.time.Instant.now().minus(MessageLog.WINDOW));
-        String plan = plans.explain(MessageLog.RECENT, APP, heavy, windowStart, Long.MAX_VALUE, 51);
+    void latest_history_skips_partitions_from_before_the_conversation_and_reads_by_index() throws SQLException {
+        long conversation = conversationStartedMonthsAgo(3);
+        Bounds latest = latestPage(conversation);
+        YearMonth start = monthOf(conversation);
 
-        long planned = Pattern.compile("on messages_y\\d{4}m\\d{2} ").matcher(plan).results().count();
-        assertThat(planned).as("the current and previous month, and the months made ahead: " + plan)
-                .isLessThanOrEqualTo(2 + dev.parley.ops.Maintenance.MONTHS_AHEAD);
-        assertThat(scans(plan).stream().filter(scan -> scan.rows() > 0)).as(plan).hasSize(1);
+        for (String plan : List.of(plans.explain(MessageLog.RECENT, APP, conversation, latest.windowStart(), latest.newestId(), PAGE),
+                plans.explain(MessageLog.OLDER, APP, conversation, conversation, latest.windowStart(), PAGE))) {
+            assertThat(plan).contains("Index Scan Backward using messages_y");
+            assertThat(scans(plan)).as(plan).isNotEmpty().allSatisfy(scan -> {
+                assertThat(scan.partition().compareTo(Partitions.nameOf(start)) >= 0)
+                        .as("partition " + scan.partition() + " is not older than the conversation").isTrue();
+                if (scan.rows() > 0) {
+                    assertThat(scan.node()).as("partitions holding rows are read through their primary key").contains("Index Scan");
+                }
+            });
+        }
+    }
+
+    @Test
+    void the_first_look_of_a_latest_page_plans_only_the_months_of_the_window_before_the_last_message() throws SQLException {
+        long heavy = heavyConversation();
+        Bounds latest = latestPage(heavy);
+        String plan = plans.explain(MessageLog.RECENT, APP, heavy, latest.windowStart(), latest.newestId(), PAGE);
+
+        // 31 days span three months when they end early in a month that follows a shorter one (1 December: 31 October on).
+        assertThat(planned(plan)).as("the months of the window, never the months made ahead: " + plan)
+                .containsExactlyInAnyOrderElementsOf(monthsBetween(latest.windowStart(), latest.newestId()))
+                .hasSizeLessThanOrEqualTo(3);
+        assertThat(read(plan)).as(plan).isEqualTo(partitionsHolding(heavy, latest.newestId(), PAGE));
+        assertThat(plan).doesNotContain("Sort").doesNotContain("Seq Scan");
+    }
+
+    @Test
+    void a_conversation_quiet_for_months_finds_its_latest_page_in_the_first_look() throws SQLException {
+        long quiet = quietConversation();
+        Bounds latest = latestPage(quiet);
+
+        List<Long> firstLook = messageIds(MessageLog.RECENT, APP, quiet, latest.windowStart(), latest.newestId(), PAGE);
+        String plan = plans.explain(MessageLog.RECENT, APP, quiet, latest.windowStart(), latest.newestId(), PAGE);
+
+        assertThat(firstLook).as("a full page, so the reach further back never runs").hasSize(PAGE);
+        assertThat(planned(plan)).as(plan).containsExactlyInAnyOrderElementsOf(monthsBetween(latest.windowStart(), latest.newestId()));
     }
 
     @Test
     void windowed_pages_return_exactly_what_one_unbounded_query_would() throws SQLException {
         List<Long> conversations = List.of(conversationStartedMonthsAgo(7), conversationStartedMonthsAgo(3),
-                conversationStartedMonthsAgo(2), heavyConversation());
+                conversationStartedMonthsAgo(2), heavyConversation(), quietConversation());
         for (long conversation : conversations) {
-            for (int limit : new int[] {1, 5, 23, 51}) {
-                int n = limit;
-                List<Long> expected = messageIds(MessageLog.OLDER, APP, conversation, conversation, Long.MAX_VALUE, n);
-                List<Long> actual = database.read(h -> MessageLog.newestFirst(h, MessageLog.RECENT, MessageLog.OLDER,
-                        row -> row.getLong("message_id"), APP, conversation, Long.MAX_VALUE, java.time.Instant.now(), n));
-                assertThat(actual).as("conversation " + conversation + " limit " + limit).isEqualTo(expected);
+            long newest = latestPage(conversation).newestId();
+            long cursor = messageIds(MessageLog.OLDER, APP, conversation, conversation, Long.MAX_VALUE, 12).getLast();
+            for (long upTo : new long[] {newest, cursor - 1}) {
+                for (int limit : new int[] {1, 5, 23, 51}) {
+                    int n = limit;
+                    List<Long> expected = messageIds(MessageLog.OLDER, APP, conversation, conversation, upTo, n);
+                    List<Long> actual = database.read(h -> MessageLog.newestFirst(h, MessageLog.RECENT, MessageLog.OLDER,
+                            row -> row.getLong("message_id"), APP, conversation, upTo, n));
+                    assertThat(actual).as("conversation " + conversation + " up to " + upTo + " limit " + limit).isEqualTo(expected);
+                }
             }
         }
     }
 
     @Test
-    void latest_history_of_a_heavy_conversation_reads_only_the_newest_partition() throws SQLException {
+    void reaching_back_through_a_heavy_conversation_reads_only_the_partitions_holding_the_page() throws SQLException {
         long heavy = heavyConversation();
-        String plan = plans.explain(MessageLog.OLDER, APP, heavy, heavy, Long.MAX_VALUE, 51);
+        long newest = latestPage(heavy).newestId();
+        String plan = plans.explain(MessageLog.OLDER, APP, heavy, heavy, newest, PAGE);
 
         assertThat(plan).doesNotContain("Sort").doesNotContain("Merge Append").doesNotContain("Seq Scan");
-        assertThat(scans(plan).stream().filter(scan -> scan.rows() > 0)).as(plan).hasSize(1);
+        assertThat(read(plan)).as(plan).isEqualTo(partitionsHolding(heavy, newest, PAGE));
         assertThat(plan).as("older partitions are never read").contains("never executed");
     }
 
     @Test
     void latest_history_prunes_the_same_way_with_a_generic_plan() throws SQLException {
         long heavy = heavyConversation();
-        String plan = plans.explainGeneric(MessageLog.OLDER, APP, heavy, heavy, Long.MAX_VALUE, 51);
+        Bounds latest = latestPage(heavy);
 
-        assertThat(plan).as("partitions from before the conversation are removed at executor start")
-                .contains("Subplans Removed").doesNotContain("Sort").doesNotContain("Merge Append");
-        assertThat(scans(plan).stream().filter(scan -> scan.rows() > 0)).as(plan).hasSize(1);
+        for (String plan : List.of(plans.explainGeneric(MessageLog.RECENT, APP, heavy, latest.windowStart(), latest.newestId(), PAGE),
+                plans.explainGeneric(MessageLog.OLDER, APP, heavy, heavy, latest.newestId(), PAGE))) {
+            assertThat(plan).as("partitions outside the ids asked for are removed at executor start")
+                    .contains("Subplans Removed").doesNotContain("Sort").doesNotContain("Merge Append");
+            assertThat(read(plan)).as(plan).isEqualTo(partitionsHolding(heavy, latest.newestId(), PAGE));
+        }
     }
 
     @Test
     void a_page_before_a_cursor_reads_only_partitions_between_conversation_start_and_cursor() throws SQLException {
         long conversation = conversationStartedMonthsAgo(7);
-        long cursor = middleMessage(conversation);
-        String plan = plans.explain(MessageLog.OLDER, APP, conversation, conversation, cursor, 51);
+        long newest = middleMessage(conversation) - 1;
+        long windowStart = MessageLog.windowStart(conversation, newest);
 
-        assertThat(plan).contains("Index Scan Backward using messages_y");
-        assertThat(scans(plan)).as(plan).hasSizeLessThan(monthlyPartitions)
-                .noneMatch(scan -> scan.partition().equals(Partitions.AFTER))
-                .allMatch(scan -> scan.rows() == 0 || scan.node().contains("Index Scan"));
+        for (String plan : List.of(plans.explain(MessageLog.RECENT, APP, conversation, windowStart, newest, PAGE),
+                plans.explain(MessageLog.OLDER, APP, conversation, conversation, windowStart, PAGE))) {
+            assertThat(plan).contains("Index Scan Backward using messages_y");
+            assertThat(scans(plan)).as(plan).hasSizeLessThan(monthlyPartitions)
+                    .noneMatch(scan -> scan.partition().equals(Partitions.AFTER))
+                    .allMatch(scan -> scan.rows() == 0 || scan.node().contains("Index Scan"));
+        }
     }
 
     @Test
@@ -254,7 +311,7 @@ class QueryPlanTest {
     @Test
     void app_counts_are_estimated_for_large_tables_and_exact_for_small_ones() {
         var counts = new Stats(database).appCounts(APP).tables();
-        long messages = CONVERSATIONS * MESSAGES_PER_CONVERSATION + HEAVY_MESSAGES;
+        long messages = CONVERSATIONS * MESSAGES_PER_CONVERSATION + HEAVY_MESSAGES + QUIET_MESSAGES;
 
         assertThat(counts.get("messages").exact()).isFalse();
         assertThat(counts.get("messages").rows()).isBetween(messages * 8 / 10, messages * 12 / 10);
@@ -302,11 +359,72 @@ class QueryPlanTest {
     }
 
     private static long heavyConversation() throws SQLException {
+        return conversationMarked(4194303);
+    }
+
+    private static long quietConversation() throws SQLException {
+        return conversationMarked(4194302);
+    }
+
+    private static long conversationMarked(long lowBits) throws SQLException {
         try (var s = connection.createStatement(); var rows = s.executeQuery(
-                "SELECT conversation_id FROM conversations WHERE conversation_id & 4194303 = 4194303")) {
+                "SELECT conversation_id FROM conversations WHERE conversation_id & 4194303 = " + lowBits)) {
             rows.next();
             return rows.getLong(1);
         }
+    }
+
+    /** The ids a latest page reads first, (window start, newest id], as MessageLog computes them from the data. */
+    record Bounds(long windowStart, long newestId) {
+    }
+
+    private static Bounds latestPage(long conversation) {
+        long newest = database.read(h -> MessageLog.newestId(h, APP, conversation));
+        return new Bounds(MessageLog.windowStart(conversation, newest), newest);
+    }
+
+    private static YearMonth monthOf(long id) {
+        return YearMonth.from(Ids.timeOf(id).atZone(ZoneOffset.UTC));
+    }
+
+    /** The monthly partitions that hold ids in (lower, upper]. */
+    private static List<String> monthsBetween(long lower, long upper) {
+        List<String> months = new ArrayList<>();
+        for (YearMonth month = monthOf(lower + 1); !month.isAfter(monthOf(upper)); month = month.plusMonths(1)) {
+            months.add(Partitions.nameOf(month));
+        }
+        return months;
+    }
+
+    /** The partitions holding the conversation's newest {@code limit} messages up to {@code newestId}. */
+    private static Set<String> partitionsHolding(long conversation, long newestId, int limit) throws SQLException {
+        try (var s = connection.prepareStatement("""
+                SELECT DISTINCT tableoid::regclass::text FROM (
+                  SELECT tableoid FROM messages WHERE app_id = 1 AND conversation_id = ? AND message_id <= ?
+                   ORDER BY message_id DESC LIMIT ?) newest""")) {
+            s.setLong(1, conversation);
+            s.setLong(2, newestId);
+            s.setInt(3, limit);
+            Set<String> partitions = new TreeSet<>();
+            try (var rows = s.executeQuery()) {
+                while (rows.next()) {
+                    partitions.add(rows.getString(1));
+                }
+            }
+            return partitions;
+        }
+    }
+
+    private static final Pattern PLANNED = Pattern.compile(" on (messages_(?:y\\d{4}m\\d{2}|before|after)) ");
+
+    /** Every message partition in a plan, executed or not. */
+    private static List<String> planned(String plan) {
+        return PLANNED.matcher(plan).results().map(m -> m.group(1)).toList();
+    }
+
+    /** The partitions a plan read rows from. */
+    private static Set<String> read(String plan) {
+        return scans(plan).stream().filter(scan -> scan.rows() > 0).map(Scan::partition).collect(Collectors.toCollection(TreeSet::new));
     }
 
     /** One executed scan of a message partition: which partition, what kind of node, how many rows it returned. */

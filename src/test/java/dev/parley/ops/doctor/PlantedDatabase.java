@@ -13,8 +13,10 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * A database with one of every problem the doctor looks for, each planted by plain SQL the way an
@@ -159,16 +161,27 @@ final class PlantedDatabase implements AutoCloseable {
                 "SELECT pg_create_physical_replication_slot('" + SLOT + "', true)");
     }
 
-    /** A CREATE INDEX CONCURRENTLY that gives up waiting for a writer leaves its index behind, invalid. */
-    private void invalidIndex() throws SQLException {
-        try (Connection writer = server.connect(name); Connection builder = server.connect(name)) {
+    /**
+     * A CREATE INDEX CONCURRENTLY cancelled while it waits for a writer leaves its index behind, invalid.
+     * Cancelled by hand, not by lock_timeout: under libfaketime (.ci/dated-tests) PostgreSQL's timeouts
+     * read the real clock when they fire during a wait, and re-arm instead of firing.
+     */
+    private void invalidIndex() throws Exception {
+        try (Connection writer = server.connect(name); Connection builder = server.connect(name);
+             Connection watch = server.connect(name)) {
             writer.setAutoCommit(false);
             run(writer, "INSERT INTO orders (id, customer_id, status) VALUES (999999, 1, 'new')");
-            run(builder, "SET lock_timeout = '200ms'");
-            try {
+            int builderPid = pid(builder);
+            Future<?> build = background.submit(() -> {
                 run(builder, "CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status)");
-                throw new IllegalStateException("the concurrent index build was expected to time out");
-            } catch (SQLException expected) {
+                return null;
+            });
+            waitFor(watch, "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = " + builderPid);
+            run(watch, "SELECT pg_cancel_backend(" + builderPid + ")");
+            try {
+                build.get();
+                throw new IllegalStateException("the concurrent index build was expected to be cancelled");
+            } catch (ExecutionException expected) {
                 writer.rollback();
             }
         }
