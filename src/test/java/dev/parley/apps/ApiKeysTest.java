@@ -9,17 +9,23 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 class ApiKeysTest {
-    private final Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_keys"), 2);
+    private static Database database;
     private final AtomicLong nanos = new AtomicLong();
     private final ApiKeys keys = new ApiKeys(database, nanos::get); // a ticker the test moves by hand
     private final Apps apps = new Apps(database, keys);
 
-    @AfterEach
-    void close() {
+    @BeforeAll
+    static void migrate() {
+        database = TestDatabase.pool(TestDatabase.get().migrated("parley_keys"), 2);
+    }
+
+    @AfterAll
+    static void close() {
         database.close();
     }
 
@@ -28,7 +34,8 @@ class ApiKeysTest {
         var created = apps.create("hashed");
 
         List<String> stored = database.read(h -> h.list(new Query("test.key_rows",
-                "SELECT encode(key_hash, 'hex') || ' ' || key_prefix FROM api_keys"), row -> row.getString(1)));
+                "SELECT encode(key_hash, 'hex') || ' ' || key_prefix FROM api_keys WHERE app_id = ?"), row -> row.getString(1),
+                created.appId()));
 
         assertThat(stored).containsExactly(HexFormat.of().formatHex(ApiKeys.hash(created.apiKey())) + " "
                 + created.apiKey().substring(0, 10));
@@ -40,7 +47,8 @@ class ApiKeysTest {
         var created = apps.create("revoked");
         assertThat(keys.resolve(created.apiKey())).hasValue(created.appId());
 
-        database.read(h -> h.execute(new Query("test.revoke", "UPDATE api_keys SET revoked_at = now()")));
+        database.read(h -> h.execute(new Query("test.revoke", "UPDATE api_keys SET revoked_at = now() WHERE app_id = ?"),
+                created.appId()));
 
         assertThat(keys.resolve(created.apiKey())).as("still cached").hasValue(created.appId());
         nanos.addAndGet(ApiKeys.CACHE_TTL.plus(Duration.ofSeconds(1)).toNanos());

@@ -10,14 +10,20 @@ import java.time.ZoneOffset;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 class IdsTest {
-    private final Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_ids"), 2);
+    private static Database database;
 
-    @AfterEach
-    void close() {
+    @BeforeAll
+    static void migrate() {
+        database = TestDatabase.pool(TestDatabase.get().migrated("parley_ids"), 2);
+    }
+
+    @AfterAll
+    static void close() {
         database.close();
     }
 

@@ -11,6 +11,7 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+/** Each test cuts partitions of its own: a new database per test, copied from the migrated template. */
 class PartitionsTest {
     private final Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_partitions"), 2);
     private final Partitions partitions = new Partitions(database);

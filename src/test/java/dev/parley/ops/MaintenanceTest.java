@@ -11,19 +11,30 @@ import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.List;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 class MaintenanceTest {
-    private final Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_maintenance"), 2);
+    private static Database database;
     // The database's clock, which split the catch-alls at migration and ages the idempotency keys, stopped.
     private final Instant now = database.read(h -> h.first(new Query("test.now", "SELECT now()"),
             row -> row.getTimestamp(1).toInstant())).orElseThrow();
     private final Maintenance maintenance = new Maintenance(database, new Partitions(database), Clock.fixed(now, ZoneOffset.UTC));
 
+    @BeforeAll
+    static void migrate() {
+        database = TestDatabase.pool(TestDatabase.get().migrated("parley_maintenance"), 2);
+    }
+
     @AfterEach
-    void close() {
+    void stop() {
         maintenance.close();
+    }
+
+    @AfterAll
+    static void close() {
         database.close();
     }
 

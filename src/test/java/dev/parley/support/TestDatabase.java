@@ -34,12 +34,14 @@ public final class TestDatabase {
             "max_connections", "40",
             "shared_preload_libraries", "pg_stat_statements");
 
+    private static final String TEMPLATE = "parley_migrated_template";
     private static TestDatabase instance;
     private static TestDatabase productionLike;
 
     private final String baseUrl; // jdbc:postgresql://host:port/
     private final String user;
     private final String password;
+    private boolean templateMigrated; // guarded by this
 
     private TestDatabase(String baseUrl, String user, String password) {
         this.baseUrl = baseUrl;
@@ -96,13 +98,27 @@ public final class TestDatabase {
         return target(name);
     }
 
-    /** A new database with Parley's schema applied by the production migrations. */
+    /**
+     * A new database with Parley's schema applied by the production migrations: a copy of one database
+     * migrated once per run, so a test class that wants a clean database per test pays for a copy, not
+     * for the migrations.
+     */
     public ConnectionTarget migrated(String name) {
-        ConnectionTarget target = fresh(name);
-        try (Database database = pool(target, 2)) {
-            new Migrations(database.dataSource()).migrate();
+        synchronized (this) {
+            if (!templateMigrated) {
+                try (Database database = pool(fresh(TEMPLATE), 2)) {
+                    new Migrations(database.dataSource()).migrate();
+                }
+                templateMigrated = true;
+            }
         }
-        return target;
+        try (Connection admin = connect("postgres"); var statement = admin.createStatement()) {
+            statement.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+            statement.execute("CREATE DATABASE " + name + " TEMPLATE " + TEMPLATE);
+        } catch (SQLException e) {
+            throw new IllegalStateException("could not copy the migrated template into test database " + name, e);
+        }
+        return target(name);
     }
 
     public ConnectionTarget target(String name) {
