@@ -1,8 +1,9 @@
 package dev.parley.http;
 
+import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.apps.ApiKeys;
-import dev.parley.chat.ChatContext;
 import dev.parley.chat.Characters;
+import dev.parley.chat.ChatContext;
 import dev.parley.chat.Conversations;
 import dev.parley.chat.GroupCommit;
 import dev.parley.chat.Inbox;
@@ -11,14 +12,13 @@ import dev.parley.chat.MessageLog;
 import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Stats;
 import dev.parley.chat.Users;
-import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.db.DatabaseWatch;
 import dev.parley.db.Lane;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Recall;
+import dev.parley.metrics.Metrics;
 import dev.parley.search.Languages;
 import dev.parley.search.MessageSearch;
-import dev.parley.metrics.Metrics;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
