@@ -66,6 +66,17 @@ final class ServeCommand implements Callable<Integer> {
             + "(env PARLEY_RATE_BURST, default: one second's worth).")
     String rateBurst;
 
+    @Option(names = "--cache-size", description = "Memory for cached reads, 0 for no cache (env PARLEY_CACHE_SIZE, default 256MiB).")
+    String cacheSize;
+
+    @Option(names = "--cache-ttl", description = "How long each kind of cached read lives, e.g. character=30m,user=15m,"
+            + "conversation=5m,inbox=30s (env PARLEY_CACHE_TTL; those are the defaults).")
+    String cacheTtl;
+
+    @Option(names = "--redis-url", description = "A Redis to share cached reads and ephemeral state between instances, "
+            + "redis://host:6379 (env PARLEY_REDIS_URL; default: none).")
+    String redisUrl;
+
     @Option(names = "--migrate", description = "Apply pending migrations to DATABASE_URL before serving (env PARLEY_MIGRATE).")
     boolean migrate;
 
@@ -73,7 +84,7 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         Settings settings = Settings.resolve(new Settings.Flags(database.databaseUrl, database.dataDir, database.embeddedPort, host, port,
                 poolSize, poolTimeout, maxBody, maxContent, maxMetadata, slowQuery, appendWriters, recallCache, appShare,
-                rateLimit, rateBurst, migrate), System.getenv());
+                rateLimit, rateBurst, cacheSize, cacheTtl, redisUrl, migrate), System.getenv());
         PrintWriter out = spec.commandLine().getOut();
         Storage storage = Storage.open(settings);
         Parley parley;

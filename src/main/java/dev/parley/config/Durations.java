@@ -11,6 +11,19 @@ public final class Durations {
     private Durations() {
     }
 
+    /** "30m", "15s", "250ms": the largest unit that divides it. */
+    public static String format(Duration duration) {
+        long millis = duration.toMillis();
+        if (millis % 3_600_000 == 0) {
+            return millis / 3_600_000 + "h";
+        } else if (millis % 60_000 == 0) {
+            return millis / 60_000 + "m";
+        } else if (millis % 1000 == 0) {
+            return millis / 1000 + "s";
+        }
+        return millis + "ms";
+    }
+
     /** The duration {@code text} names; an IllegalArgumentException says what was wrong with it. */
     public static Duration parse(String text) {
         var m = DURATION.matcher(text.strip().toLowerCase(Locale.ROOT));

@@ -77,6 +77,16 @@ final class SettingSource {
         }).orElse(fallback);
     }
 
+    CacheTtls cacheTtls(String flagValue, String flag, String envName) {
+        return text(flagValue, flag, envName).map(raw -> {
+            try {
+                return CacheTtls.parse(raw);
+            } catch (IllegalArgumentException e) {
+                throw new InvalidSetting(flag, envName, e.getMessage());
+            }
+        }).orElse(CacheTtls.DEFAULTS);
+    }
+
     boolean bool(String envName) {
         String raw = env.get(envName);
         if (raw == null) {

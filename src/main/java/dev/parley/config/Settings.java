@@ -26,6 +26,9 @@ public record Settings(
         int appSharePercent,
         int rateLimit,
         int rateBurst,
+        long cacheBytes,
+        CacheTtls cacheTtls,
+        Optional<String> redisUrl,
         boolean migrate) {
 
     /** Values given on the command line; a null field means "not given". */
@@ -46,6 +49,9 @@ public record Settings(
             String appShare,
             String rateLimit,
             String rateBurst,
+            String cacheSize,
+            String cacheTtl,
+            String redisUrl,
             boolean migrate) {
 
         public static Flags none() {
@@ -55,7 +61,7 @@ public record Settings(
         /** Only the flags that say where the database is, as commands other than serve take them. */
         public static Flags database(String databaseUrl, String dataDir, String embeddedPort) {
             return new Flags(databaseUrl, dataDir, embeddedPort, null, null, null, null, null, null, null, null, null, null,
-                    null, null, null, false);
+                    null, null, null, null, null, null, false);
         }
     }
 
@@ -82,6 +88,9 @@ public record Settings(
                 source.integer(flags.appShare(), "--app-share", "PARLEY_APP_SHARE", 75, 10, 100),
                 source.integer(flags.rateLimit(), "--rate-limit", "PARLEY_RATE_LIMIT", 0, 0, 1_000_000),
                 source.integer(flags.rateBurst(), "--rate-burst", "PARLEY_RATE_BURST", 0, 0, 1_000_000),
+                source.bytes(flags.cacheSize(), "--cache-size", "PARLEY_CACHE_SIZE", 256L << 20, 0, 1L << 40),
+                source.cacheTtls(flags.cacheTtl(), "--cache-ttl", "PARLEY_CACHE_TTL"),
+                source.text(flags.redisUrl(), "--redis-url", "PARLEY_REDIS_URL"),
                 flags.migrate() || source.bool("PARLEY_MIGRATE"));
     }
 
@@ -106,6 +115,8 @@ public record Settings(
                 + ", slowQuery=" + slowQueryThreshold.toMillis() + "ms, appendWriters=" + appendWriters
                 + ", recallCache=" + recallCacheBytes + ", appShare=" + appSharePercent + "%"
                 + ", rateLimit=" + (rateLimit == 0 ? "off" : rateLimit + "/s burst " + burst())
+                + ", cache=" + (cacheBytes == 0 ? "off" : cacheBytes + " bytes, " + cacheTtls)
+                + ", redis=" + redisUrl.map(url -> url.replaceFirst("//[^@/]*@", "//***@")).orElse("none")
                 + ", migrate=" + migrate + "]";
     }
 }

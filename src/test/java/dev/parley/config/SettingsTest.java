@@ -24,13 +24,25 @@ class SettingsTest {
     @Test
     void a_flag_wins_over_its_environment_variable() {
         var flags = new Settings.Flags(null, null, null, null, "9000", null, null, null, "64KiB", null, "1s", null, null, null,
-                null, null, false);
+                null, null, null, "inbox=10s", null, false);
         Settings settings = Settings.resolve(flags, Map.of("PARLEY_PORT", "7000", "PARLEY_MAX_METADATA", "1MiB"));
 
         assertThat(settings.port()).isEqualTo(9000);
         assertThat(settings.maxContentBytes()).isEqualTo(64 * 1024);
         assertThat(settings.maxMetadataBytes()).isEqualTo(1 << 20);
         assertThat(settings.slowQueryThreshold()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(settings.cacheTtls()).isEqualTo(new CacheTtls(Duration.ofMinutes(30), Duration.ofMinutes(15),
+                Duration.ofMinutes(5), Duration.ofSeconds(10)));
+    }
+
+    @Test
+    void cache_lifetimes_default_to_the_seeds_and_name_what_is_wrong() {
+        assertThat(Settings.resolve(Settings.Flags.none(), Map.of()).cacheTtls()).isEqualTo(CacheTtls.DEFAULTS);
+        assertThat(Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_CACHE_SIZE", "0")).cacheBytes()).isZero();
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_CACHE_TTL", "profile=1m")))
+                .hasMessageContaining("PARLEY_CACHE_TTL").hasMessageContaining("character");
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_CACHE_TTL", "inbox=2d")))
+                .hasMessageContaining("PARLEY_CACHE_TTL");
     }
 
     @Test
