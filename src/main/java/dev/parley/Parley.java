@@ -15,6 +15,7 @@ import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Stats;
 import dev.parley.chat.Users;
 import dev.parley.cache.Invalidations;
+import dev.parley.cache.ReadCache;
 import dev.parley.config.Settings;
 import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
@@ -79,14 +80,18 @@ public final class Parley implements AutoCloseable {
             started.push(invalidations);
             var apiKeys = new ApiKeys(database, Ticker.systemTicker());
             apiKeys.forgetOnChange(invalidations);
+            var cache = new ReadCache(settings.cacheBytes(), settings.cacheTtls(), Ticker.systemTicker(), Runnable::run, registry);
+            cache.followChanges(invalidations);
             var ids = new Ids(clock);
-            var appends = new GroupCommit(new BatchWriter(database, ids),
+            var appends = new GroupCommit(new BatchWriter(database, ids, cache),
                     threads(started, "parley-append-", settings.appendWriters()), settings.appendWriters(),
                     Ticker.systemTicker(), settings.poolTimeout(), registry);
             started.push(appends);
-            var services = new HttpServer.Services(watch, apiKeys, new Characters(database), new Users(database),
-                    new Conversations(database, ids), new MessageLog(database), appends, new Inbox(database),
-                    new ReadMarkers(database), new ChatContext(database), new Stats(database),
+            var characters = new Characters(database, cache);
+            var users = new Users(database, cache);
+            var services = new HttpServer.Services(watch, apiKeys, cache, characters, users,
+                    new Conversations(database, ids, cache), new MessageLog(database, cache), appends, new Inbox(database),
+                    new ReadMarkers(database, cache), new ChatContext(database, cache, characters, users), new Stats(database),
                     new Memories(database), new Recall(database, clock, settings.recallCacheBytes(), registry),
                     new MessageSearch(database, clock), Languages.load(database),
                     new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), registry);

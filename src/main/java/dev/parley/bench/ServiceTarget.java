@@ -1,6 +1,7 @@
 package dev.parley.bench;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.parley.cache.ReadCache;
 import dev.parley.chat.BatchWriter;
 import dev.parley.chat.ChatContext;
 import dev.parley.chat.Characters;
@@ -9,6 +10,7 @@ import dev.parley.chat.Inbox;
 import dev.parley.chat.MessageLog;
 import dev.parley.chat.NewMessage;
 import dev.parley.chat.ReadMarkers;
+import dev.parley.chat.Users;
 import dev.parley.db.Database;
 import dev.parley.db.Ids;
 import dev.parley.json.Json;
@@ -48,12 +50,13 @@ final class ServiceTarget implements Target {
         this.search = new MessageSearch(database, Clock.systemUTC());
         this.recall = new Recall(database, Clock.systemUTC(), 256L << 20, new SimpleMeterRegistry());
         this.inbox = new Inbox(database);
-        this.log = new MessageLog(database);
-        this.context = new ChatContext(database);
-        this.readMarkers = new ReadMarkers(database);
-        this.characters = new Characters(database);
+        ReadCache none = ReadCache.none(); // the SQL as Parley runs it on a miss, every time
+        this.log = new MessageLog(database, none);
+        this.characters = new Characters(database, none);
+        this.context = new ChatContext(database, none, characters, new Users(database, none));
+        this.readMarkers = new ReadMarkers(database, none);
         this.writerThreads = Executors.newFixedThreadPool(appendWriters, Thread.ofPlatform().name("bench-append-", 0).daemon().factory());
-        this.appends = new GroupCommit(new BatchWriter(database, new Ids(Clock.systemUTC())), writerThreads, appendWriters,
+        this.appends = new GroupCommit(new BatchWriter(database, new Ids(Clock.systemUTC()), none), writerThreads, appendWriters,
                 Ticker.systemTicker(), BenchCommand.POOL_TIMEOUT, new SimpleMeterRegistry());
     }
 

@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
 /**
  * What other Parley instances and the database's own triggers changed, heard through PostgreSQL
  * LISTEN/NOTIFY on channel {@value #CHANNEL}. A notice is "kind" or "kind:id", sent when the change
- * commits. The listener holds one connection of its own, outside the pool (LISTEN needs a session).
+ * commits; one payload may carry several, separated by spaces. The listener holds one connection of its own, outside the pool (LISTEN needs a session).
  * Notices sent while it was disconnected are lost, so after every (re)connect each subscriber is
  * told that anything may have changed.
  */
@@ -89,7 +89,9 @@ public final class Invalidations implements AutoCloseable {
                 continue;
             }
             for (PGNotification notice : notices) {
-                deliver(notice.getParameter());
+                for (String one : notice.getParameter().split(" ")) { // one payload may carry many (V10)
+                    deliver(one);
+                }
             }
         }
     }

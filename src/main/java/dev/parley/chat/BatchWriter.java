@@ -1,6 +1,7 @@
 package dev.parley.chat;
 
 import dev.parley.chat.GroupCommit.Appended;
+import dev.parley.cache.ReadCache;
 import dev.parley.db.Database;
 import dev.parley.db.DatabaseUnavailable;
 import dev.parley.db.Handle;
@@ -105,12 +106,18 @@ public final class BatchWriter {
     record Outcome(List<Appended> appended, RuntimeException refused) {
     }
 
+    /** A batch as written: each unit's outcome, and the conversations that got messages. */
+    private record Written(List<Outcome> outcomes, List<LockedConversation> moved) {
+    }
+
     private final Database database;
     private final Ids ids;
+    private final ReadCache cache;
 
-    public BatchWriter(Database database, Ids ids) {
+    public BatchWriter(Database database, Ids ids, ReadCache cache) {
         this.database = database;
         this.ids = ids;
+        this.cache = cache;
     }
 
     /**
@@ -120,11 +127,14 @@ public final class BatchWriter {
     List<Outcome> write(List<Unit> batch) {
         var committing = new AtomicBoolean();
         try {
-            return database.inTransaction(handle -> {
-                List<Outcome> outcomes = writeAll(handle, batch);
+            Written written = database.inTransaction(handle -> {
+                Written all = writeAll(handle, batch);
                 committing.set(true); // every statement succeeded: from here on only COMMIT can fail
-                return outcomes;
+                return all;
             });
+            // Before anyone is answered, so a 201 is followed by reads that include it (read-your-writes).
+            written.moved().forEach(c -> cache.conversationChanged(c.key.appId(), c.key.conversationId(), c.userId));
+            return written.outcomes();
         } catch (DatabaseUnavailable lost) {
             if (committing.get()) {
                 throw new GroupCommit.AppendNotConfirmed(lost);
@@ -133,7 +143,7 @@ public final class BatchWriter {
         }
     }
 
-    private List<Outcome> writeAll(Handle handle, List<Unit> batch) throws SQLException {
+    private Written writeAll(Handle handle, List<Unit> batch) throws SQLException {
         Map<ConversationKey, LockedConversation> locked = lock(handle, batch);
         Map<ReplayKey, Replay> replays = findReplays(handle, batch);
         Map<ConversationKey, Set<Long>> parents = findParents(handle, batch);
@@ -148,7 +158,7 @@ public final class BatchWriter {
         }
         rows.insert(handle);
         advance(handle, locked);
-        return outcomes;
+        return new Written(outcomes, locked.values().stream().filter(c -> c.added > 0).toList());
     }
 
     /** Validates one unit against the locked state and adds its rows; nothing is added if it is rejected. */

@@ -1,6 +1,9 @@
 package dev.parley.chat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.cache.ReadCache;
+import dev.parley.cache.Rendered;
+import dev.parley.cache.Scope;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Query;
@@ -9,7 +12,6 @@ import dev.parley.json.JsonText;
 import java.sql.Array;
 import java.sql.SQLException;
 import java.util.List;
-import java.util.Optional;
 
 /** Characters of an app: created, read on every chat turn, updated, and browsed by trait. */
 public final class Characters {
@@ -62,9 +64,11 @@ public final class Characters {
             row.getTimestamp("updated_at").toInstant());
 
     private final Database database;
+    private final ReadCache cache;
 
-    public Characters(Database database) {
+    public Characters(Database database, ReadCache cache) {
         this.database = database;
+        this.cache = cache;
     }
 
     public CharacterProfile create(long appId, CharacterProfile.Draft draft) {
@@ -75,19 +79,23 @@ public final class Characters {
     }
 
     public CharacterProfile get(long appId, long characterId) {
-        return find(appId, characterId).orElseThrow(() -> new NotFound("character", characterId));
+        return rendered(appId, characterId).model();
     }
 
-    public Optional<CharacterProfile> find(long appId, long characterId) {
-        return database.read(h -> h.first(GET, ROW, appId, characterId));
+    /** The character as a GET sends it: from the cache, or read and kept there. */
+    public Rendered<CharacterProfile> rendered(long appId, long characterId) {
+        return cache.get(Scope.character(appId, characterId), "character", () -> database.read(h -> h.first(GET, ROW,
+                appId, characterId)).orElseThrow(() -> new NotFound("character", characterId)));
     }
 
     public CharacterProfile update(long appId, long characterId, CharacterProfile.Draft draft) {
-        return database.read(h -> h.first(UPDATE, ROW, draft.name(), draft.systemPrompt(),
+        CharacterProfile updated = database.read(h -> h.first(UPDATE, ROW, draft.name(), draft.systemPrompt(),
                         jsonOr(draft.traits(), null), jsonOr(draft.metadata(), null),
                         draft.suggestedMessages() == null ? null : textArray(h, draft.suggestedMessages()),
                         appId, characterId))
                 .orElseThrow(() -> new NotFound("character", characterId));
+        cache.characterChanged(appId, characterId);
+        return updated;
     }
 
     /** A page of characters after {@code afterId}, optionally only those whose traits/metadata contain the given JSON. */

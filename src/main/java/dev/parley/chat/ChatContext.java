@@ -2,14 +2,13 @@ package dev.parley.chat;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.parley.cache.ReadCache;
+import dev.parley.cache.Scope;
 import dev.parley.db.Database;
 import dev.parley.db.Query;
 import dev.parley.json.JsonText;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Everything an app sends to its LLM for the next reply, in one request: the character's profile and
@@ -19,15 +18,12 @@ import java.util.Map;
 public final class ChatContext {
     // newest_id ends the messages read, as MessageLog.NEWEST_ID does for history: no message is newer.
     static final Query HEAD = new Query("context.head", """
-            SELECT c.state, c.counters, c.title, c.is_group, c.language::text AS language, c.user_id, u.external_id, u.profile,
+            SELECT c.state, c.counters, c.title, c.is_group, c.language::text AS language, c.user_id, c.character_id,
                    coalesce(c.last_message_id, c.conversation_id) AS newest_id,
-                   ch.character_id, ch.name, ch.system_prompt, ch.traits, ch.metadata,
                    ARRAY(SELECT m.member_id FROM conversation_members m
                           WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id
                             AND m.member_kind = 'character') AS character_ids
               FROM conversations c
-              JOIN users u ON u.app_id = c.app_id AND u.user_id = c.user_id
-              JOIN characters ch ON ch.app_id = c.app_id AND ch.character_id = coalesce(?, c.character_id)
              WHERE c.app_id = ? AND c.conversation_id = ?""");
 
     private static final String VISIBLE_NEWEST_FIRST = """
@@ -37,9 +33,6 @@ public final class ChatContext {
              LIMIT ?""";
     static final Query RECENT = new Query("context.messages_recent", VISIBLE_NEWEST_FIRST);
     static final Query OLDER = new Query("context.messages_older", VISIBLE_NEWEST_FIRST);
-
-    static final Query CHARACTER_NAMES = new Query("context.character_names", """
-            SELECT character_id, name FROM characters WHERE app_id = ? AND character_id = ANY(?)""");
 
     /** One chat-completion message; {@code name} tells characters apart in a group chat. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -77,50 +70,86 @@ public final class ChatContext {
         }
     }
 
-    private record Head(State state, Speaker speaker, Person person, List<Long> members, long newestId) {
+    /** The conversation as a context needs it; each part is cached in the scope it comes from. */
+    private record Head(State state, long userId, long characterId, List<Long> members, long newestId) {
+    }
+
+    /** A visible message as stored, before its speaker is named. */
+    private record Turn(String role, String content, Long characterId) {
     }
 
     private final Database database;
+    private final ReadCache cache;
+    private final Characters characters;
+    private final Users users;
 
-    public ChatContext(Database database) {
+    public ChatContext(Database database, ReadCache cache, Characters characters, Users users) {
         this.database = database;
+        this.cache = cache;
+        this.characters = characters;
+        this.users = users;
     }
 
-    /** The context for {@code characterId}'s next reply (null: the conversation's character) with the last {@code limit} messages. */
+    /**
+     * The context for {@code characterId}'s next reply (null: the conversation's character) with the last
+     * {@code limit} messages. Its parts come from the cache: the conversation's head and messages, the
+     * characters and the user, each dropped when what it was read from changes.
+     */
     public Context build(long appId, long conversationId, Long characterId, int limit) {
-        return database.read(h -> {
-            Head head = h.first(HEAD, row -> new Head(
-                    new State(conversationId, row.getString("title"), row.getBoolean("is_group"), row.getString("language"),
-                            JsonText.stored(row.getString("state")), JsonText.stored(row.getString("counters"))),
-                    new Speaker(row.getLong("character_id"), row.getString("name"), row.getString("system_prompt"),
-                            JsonText.stored(row.getString("traits")), JsonText.stored(row.getString("metadata"))),
-                    new Person(row.getLong("user_id"), row.getString("external_id"), JsonText.stored(row.getString("profile"))),
-                    List.of((Long[]) row.getArray("character_ids").getArray()),
-                    row.getLong("newest_id")
-            ), characterId, appId, conversationId).orElse(null);
-            if (head == null) {
-                MessageLog.requireConversation(h, appId, conversationId);
-                throw new InvalidInput("character_id", "refers to character " + characterId + ", which does not exist in this app");
-            }
-            Speaker speaker = head.speaker();
-            List<Long> members = head.members();
-            if (!members.contains(speaker.id())) {
-                throw new InvalidInput("character_id", "refers to character " + speaker.id()
-                        + ", which is not a member of conversation " + conversationId);
-            }
-            Map<Long, String> names = new HashMap<>(Map.of(speaker.id(), speaker.name()));
-            if (members.size() > 1) {
-                h.list(CHARACTER_NAMES, row -> names.put(row.getLong(1), row.getString(2)), appId,
-                        h.array("bigint", members.toArray(Long[]::new)));
-            }
-            List<LlmMessage> messages = MessageLog.newestFirst(h, RECENT, OLDER, row -> new LlmMessage(row.getString("role"),
-                    row.getString("content"), names.get((Long) row.getObject("author_character_id"))),
-                    appId, conversationId, head.newestId(), limit);
-            Collections.reverse(messages);
-            if (!speaker.systemPrompt().isEmpty()) {
-                messages.addFirst(new LlmMessage("system", speaker.systemPrompt(), null));
-            }
-            return new Context(head.state(), speaker, head.person(), messages, List.of());
-        });
+        var scope = Scope.conversation(appId, conversationId);
+        Head head = cache.get(scope, "context:head", () -> readHead(appId, conversationId)).model();
+        long speakerId = characterId == null ? head.characterId() : characterId;
+        requireMember(appId, conversationId, head, speakerId);
+        CharacterProfile speaker = characters.get(appId, speakerId);
+        User user = users.get(appId, head.userId());
+        List<Turn> newestFirst = cache.get(scope, "context:messages:" + limit,
+                () -> readTurns(appId, conversationId, head, limit)).model();
+        return new Context(head.state(), new Speaker(speaker.id(), speaker.name(), speaker.systemPrompt(), speaker.traits(),
+                speaker.metadata()), new Person(user.id(), user.externalId(), user.profile()),
+                chat(appId, speaker, head, newestFirst), List.of());
     }
+
+    private Head readHead(long appId, long conversationId) {
+        return database.read(h -> h.first(HEAD, row -> new Head(
+                new State(conversationId, row.getString("title"), row.getBoolean("is_group"), row.getString("language"),
+                        JsonText.stored(row.getString("state")), JsonText.stored(row.getString("counters"))),
+                row.getLong("user_id"), row.getLong("character_id"), List.of((Long[]) row.getArray("character_ids").getArray()),
+                row.getLong("newest_id")), appId, conversationId))
+                .orElseThrow(() -> new NotFound("conversation", conversationId));
+    }
+
+    private List<Turn> readTurns(long appId, long conversationId, Head head, int limit) {
+        return database.read(h -> MessageLog.newestFirst(h, RECENT, OLDER, row -> new Turn(row.getString("role"),
+                row.getString("content"), (Long) row.getObject("author_character_id")), appId, conversationId,
+                head.newestId(), limit));
+    }
+
+    /** The speaker must be one of the conversation's characters; one of no conversation, or of no app, is named as such. */
+    private void requireMember(long appId, long conversationId, Head head, long speakerId) {
+        if (head.members().contains(speakerId)) {
+            return;
+        }
+        try {
+            characters.get(appId, speakerId);
+        } catch (NotFound e) {
+            throw new InvalidInput("character_id", "refers to character " + speakerId + ", which does not exist in this app");
+        }
+        throw new InvalidInput("character_id", "refers to character " + speakerId
+                + ", which is not a member of conversation " + conversationId);
+    }
+
+    /** What chat completion takes: the speaker's prompt, then the messages oldest first, characters named in a group chat. */
+    private List<LlmMessage> chat(long appId, CharacterProfile speaker, Head head, List<Turn> newestFirst) {
+        List<LlmMessage> messages = new ArrayList<>(newestFirst.size() + 1);
+        if (!speaker.systemPrompt().isEmpty()) {
+            messages.add(new LlmMessage("system", speaker.systemPrompt(), null));
+        }
+        for (Turn turn : newestFirst.reversed()) {
+            String name = turn.characterId() == null || !head.members().contains(turn.characterId()) ? null
+                    : characters.get(appId, turn.characterId()).name();
+            messages.add(new LlmMessage(turn.role(), turn.content(), name));
+        }
+        return messages;
+    }
+
 }

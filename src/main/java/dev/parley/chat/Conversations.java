@@ -1,6 +1,9 @@
 package dev.parley.chat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.cache.ReadCache;
+import dev.parley.cache.Rendered;
+import dev.parley.cache.Scope;
 import dev.parley.db.Database;
 import dev.parley.db.DatabaseFailure;
 import dev.parley.db.Handle;
@@ -77,7 +80,7 @@ public final class Conversations {
                          FROM jsonb_each_text(?::jsonb) AS d),
                    updated_at = now()
              WHERE c.app_id = ? AND c.conversation_id = ?
-            RETURNING c.counters""");
+            RETURNING c.counters, c.user_id""");
 
     static final RowMapper<Conversation> ROW = row -> {
         long lastMessageId = row.getLong("last_message_id");
@@ -103,15 +106,17 @@ public final class Conversations {
 
     private final Database database;
     private final Ids ids;
+    private final ReadCache cache;
 
-    public Conversations(Database database, Ids ids) {
+    public Conversations(Database database, Ids ids, ReadCache cache) {
         this.database = database;
         this.ids = ids;
+        this.cache = cache;
     }
 
     public Conversation create(long appId, Conversation.Draft draft) {
         List<Long> characterIds = List.copyOf(new LinkedHashSet<>(draft.characterIds()));
-        return database.inTransaction(h -> {
+        Conversation created = database.inTransaction(h -> {
             checkReferences(h, appId, draft.userId(), characterIds);
             long id = ids.next(h);
             h.execute(CREATE, appId, id, draft.userId(), characterIds.getFirst(), characterIds.size() > 1,
@@ -126,10 +131,18 @@ public final class Conversations {
                     h.array("bigint", members.toArray(Long[]::new)));
             return h.first(GET, ROW, appId, id).orElseThrow();
         });
+        cache.inboxChanged(appId, draft.userId());
+        return created;
     }
 
     public Conversation get(long appId, long conversationId) {
-        return database.read(h -> get(h, appId, conversationId));
+        return rendered(appId, conversationId).model();
+    }
+
+    /** The conversation as a GET sends it: from the cache, or read and kept there. */
+    public Rendered<Conversation> rendered(long appId, long conversationId) {
+        return cache.get(Scope.conversation(appId, conversationId), "conversation",
+                () -> database.read(h -> get(h, appId, conversationId)));
     }
 
     static Conversation get(Handle h, long appId, long conversationId) throws SQLException {
@@ -149,7 +162,7 @@ public final class Conversations {
      */
     public Conversation patch(long appId, long conversationId, JsonNode statePatch, boolean titleGiven, String title,
                               int maxStateBytes) {
-        return database.inTransaction(handle -> {
+        Conversation patched = database.inTransaction(handle -> {
             long stateBytes = handle.first(PATCH, row -> row.getLong(1), statePatch == null ? null : statePatch.toString(),
                     titleGiven, title, appId, conversationId).orElseThrow(() -> new NotFound("conversation", conversationId));
             if (stateBytes > maxStateBytes) {
@@ -158,13 +171,22 @@ public final class Conversations {
             }
             return get(handle, appId, conversationId);
         });
+        cache.conversationChanged(appId, conversationId, patched.userId());
+        return patched;
+    }
+
+    /** The counters after an increment, and whose conversation it is. */
+    private record Counted(JsonText counters, long userId) {
     }
 
     /** Adds each delta to its named counter (a missing counter starts at 0) and returns all counters. */
     public JsonText incrementCounters(long appId, long conversationId, Map<String, Long> deltas) {
         try {
-            return database.read(h -> h.first(INCREMENT_COUNTERS, row -> JsonText.stored(row.getString(1)),
-                    Json.write(deltas), appId, conversationId)).orElseThrow(() -> new NotFound("conversation", conversationId));
+            Counted counted = database.read(h -> h.first(INCREMENT_COUNTERS, row -> new Counted(
+                    JsonText.stored(row.getString(1)), row.getLong(2)), Json.write(deltas), appId, conversationId))
+                    .orElseThrow(() -> new NotFound("conversation", conversationId));
+            cache.conversationChanged(appId, conversationId, counted.userId());
+            return counted.counters();
         } catch (DatabaseFailure e) {
             if ("22003".equals(e.sqlState())) { // numeric_value_out_of_range
                 throw new InvalidInput("counters", "would move a counter beyond the 64-bit integer range");

@@ -1,6 +1,7 @@
 package dev.parley.chat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.cache.ReadCache;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Ids;
@@ -78,16 +79,16 @@ public final class MessageLog {
                    attachments = CASE WHEN ? THEN ?::jsonb ELSE attachments END,
                    edited_at = now()
              WHERE app_id = ? AND conversation_id = ? AND message_id = ? AND deleted_at IS NULL
-            RETURNING %s""".formatted(COLUMNS));
+            RETURNING %s, user_id AS owner_id""".formatted(COLUMNS));
 
     static final Query SOFT_DELETE = new Query("message.soft_delete", """
             UPDATE messages SET deleted_at = now()
              WHERE app_id = ? AND conversation_id = ? AND message_id = ? AND deleted_at IS NULL
-            RETURNING %s""".formatted(COLUMNS));
+            RETURNING %s, user_id AS owner_id""".formatted(COLUMNS));
 
     static final Query HARD_DELETE = new Query("message.hard_delete", """
             DELETE FROM messages WHERE app_id = ? AND conversation_id = ? AND message_id = ?
-            RETURNING %s""".formatted(COLUMNS));
+            RETURNING %s, user_id AS owner_id""".formatted(COLUMNS));
 
     static final Query SET_PREVIEW = new Query("conversation.set_preview", """
             UPDATE conversations SET last_message_preview = ?, updated_at = now()
@@ -99,10 +100,18 @@ public final class MessageLog {
 
     static final RowMapper<Message> ROW = MessageLog::map;
 
-    private final Database database;
+    // A changed message, and the user whose conversation (and inbox) it is.
+    private record Changed(Message message, long ownerId) {
+    }
 
-    public MessageLog(Database database) {
+    private static final RowMapper<Changed> CHANGED = row -> new Changed(map(row), row.getLong("owner_id"));
+
+    private final Database database;
+    private final ReadCache cache;
+
+    public MessageLog(Database database, ReadCache cache) {
         this.database = database;
+        this.cache = cache;
     }
 
     /** Which page of history to read. */
@@ -208,34 +217,40 @@ public final class MessageLog {
     /** Replaces the given parts of a message and marks it edited; a deleted message cannot be edited. */
     public Message edit(long appId, long conversationId, long messageId, String content,
                         boolean metadataGiven, JsonNode metadata, boolean attachmentsGiven, JsonNode attachments) {
-        return database.inTransaction(h -> {
-            Message edited = h.first(EDIT, ROW, content, metadataGiven, jsonOrNull(metadata), attachmentsGiven,
+        Changed edited = database.inTransaction(h -> {
+            Changed changed = h.first(EDIT, CHANGED, content, metadataGiven, jsonOrNull(metadata), attachmentsGiven,
                     jsonOrNull(attachments), appId, conversationId, messageId).orElseThrow(() -> missingOrDeleted(h, appId, conversationId, messageId));
             if (content != null) {
                 h.execute(SET_PREVIEW, preview(content), appId, conversationId, messageId);
             }
-            return edited;
+            return changed;
         });
+        cache.conversationChanged(appId, conversationId, edited.ownerId());
+        return edited.message();
     }
 
     /** Soft delete: the message keeps its place in history, without its content. */
     public Message softDelete(long appId, long conversationId, long messageId) {
-        return database.inTransaction(h -> {
-            Message deleted = h.first(SOFT_DELETE, ROW, appId, conversationId, messageId)
+        Changed deleted = database.inTransaction(h -> {
+            Changed changed = h.first(SOFT_DELETE, CHANGED, appId, conversationId, messageId)
                     .orElseThrow(() -> missingOrDeleted(h, appId, conversationId, messageId));
             h.execute(SET_PREVIEW, null, appId, conversationId, messageId);
-            return deleted;
+            return changed;
         });
+        cache.conversationChanged(appId, conversationId, deleted.ownerId());
+        return deleted.message();
     }
 
     /** Hard delete: the row is gone. Sequence numbers are never reused. */
     public void hardDelete(long appId, long conversationId, long messageId) {
-        database.inTransaction(h -> {
-            h.first(HARD_DELETE, ROW, appId, conversationId, messageId).orElseThrow(() -> new NotFound("message", messageId));
+        Changed deleted = database.inTransaction(h -> {
+            Changed changed = h.first(HARD_DELETE, CHANGED, appId, conversationId, messageId)
+                    .orElseThrow(() -> new NotFound("message", messageId));
             h.execute(UNCOUNT, appId, conversationId);
             h.execute(SET_PREVIEW, null, appId, conversationId, messageId);
-            return null;
+            return changed;
         });
+        cache.conversationChanged(appId, conversationId, deleted.ownerId());
     }
 
     static void requireConversation(Handle h, long appId, long conversationId) throws SQLException {

@@ -1,5 +1,6 @@
 package dev.parley.chat;
 
+import dev.parley.cache.ReadCache;
 import dev.parley.db.Database;
 import dev.parley.db.Query;
 
@@ -18,7 +19,7 @@ public final class ReadMarkers {
                AND mb.member_kind = ? AND mb.member_id = coalesce(?, c.user_id)
                AND m.app_id = c.app_id AND m.conversation_id = c.conversation_id
                AND m.message_id = ? AND m.message_id > c.conversation_id
-            RETURNING mb.read_seq, c.last_seq - mb.read_seq AS unread_count""");
+            RETURNING mb.read_seq, c.last_seq - mb.read_seq AS unread_count, c.user_id""");
 
     static final Query IS_MEMBER = new Query("read_marker.is_member", """
             SELECT 1 FROM conversation_members
@@ -29,15 +30,17 @@ public final class ReadMarkers {
     }
 
     private final Database database;
+    private final ReadCache cache;
 
-    public ReadMarkers(Database database) {
+    public ReadMarkers(Database database, ReadCache cache) {
         this.database = database;
+        this.cache = cache;
     }
 
     /** Marks everything up to and including the message as read by the user, or by {@code characterId} if given. */
     public ReadState markRead(long appId, long conversationId, long messageId, Long characterId) {
-        return database.read(h -> {
-            var state = h.first(MARK, row -> new ReadState(row.getLong(1), row.getLong(2)),
+        Marked marked = database.read(h -> {
+            var state = h.first(MARK, row -> new Marked(new ReadState(row.getLong(1), row.getLong(2)), row.getLong(3)),
                     appId, conversationId, characterId == null ? "user" : "character", characterId, messageId);
             if (state.isPresent()) {
                 return state.get();
@@ -50,5 +53,13 @@ public final class ReadMarkers {
             throw new InvalidInput("message_id", "refers to message " + messageId
                     + ", which is not in conversation " + conversationId);
         });
+        if (characterId == null) { // a character's marker is in no cached view
+            cache.inboxChanged(appId, marked.userId());
+        }
+        return marked.state();
+    }
+
+    /** A member's new position, and the conversation's user, whose inbox shows it. */
+    private record Marked(ReadState state, long userId) {
     }
 }

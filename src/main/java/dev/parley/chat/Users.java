@@ -1,6 +1,9 @@
 package dev.parley.chat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.cache.ReadCache;
+import dev.parley.cache.Rendered;
+import dev.parley.cache.Scope;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Query;
@@ -37,9 +40,11 @@ public final class Users {
             row.getTimestamp("updated_at").toInstant());
 
     private final Database database;
+    private final ReadCache cache;
 
-    public Users(Database database) {
+    public Users(Database database, ReadCache cache) {
         this.database = database;
+        this.cache = cache;
     }
 
     /** The stored user and whether this call created it. */
@@ -49,12 +54,22 @@ public final class Users {
     /** Creates the user, or replaces its profile when one is given; a null profile keeps the stored one. */
     public Upserted upsert(long appId, String externalId, JsonNode profile) {
         String json = profile == null ? null : profile.toString();
-        return database.read(h -> h.first(UPSERT, row -> new Upserted(ROW.map(row), row.getBoolean("created")),
+        Upserted upserted = database.read(h -> h.first(UPSERT, row -> new Upserted(ROW.map(row), row.getBoolean("created")),
                 appId, externalId, json, json).orElseThrow());
+        if (!upserted.created()) {
+            cache.userChanged(appId, upserted.user().id());
+        }
+        return upserted;
     }
 
     public User get(long appId, long userId) {
-        return database.read(h -> h.first(GET, ROW, appId, userId)).orElseThrow(() -> new NotFound("user", userId));
+        return rendered(appId, userId).model();
+    }
+
+    /** The user as a GET sends it: from the cache, or read and kept there. */
+    public Rendered<User> rendered(long appId, long userId) {
+        return cache.get(Scope.user(appId, userId), "user", () -> database.read(h -> h.first(GET, ROW, appId, userId))
+                .orElseThrow(() -> new NotFound("user", userId)));
     }
 
     /** Throws {@link NotFound} unless the app has this user: for reads that come back empty either way. */

@@ -25,7 +25,7 @@ final class CharacterHandlers {
     }
 
     void get(Context ctx) {
-        Responses.json(ctx, characters.get(Auth.app(ctx), Params.id(ctx, "character_id")));
+        Conditional.send(ctx, characters.rendered(Auth.app(ctx), Params.id(ctx, "character_id")));
     }
 
     void update(Context ctx) {

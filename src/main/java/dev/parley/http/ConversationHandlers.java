@@ -61,7 +61,7 @@ final class ConversationHandlers {
     }
 
     void get(Context ctx) {
-        Responses.json(ctx, conversations.get(Auth.app(ctx), Params.id(ctx, "conversation_id")));
+        Conditional.send(ctx, conversations.rendered(Auth.app(ctx), Params.id(ctx, "conversation_id")));
     }
 
     void list(Context ctx) {

@@ -2,6 +2,7 @@ package dev.parley.http;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.apps.ApiKeys;
+import dev.parley.cache.ReadCache;
 import dev.parley.chat.Characters;
 import dev.parley.chat.ChatContext;
 import dev.parley.chat.Conversations;
@@ -43,7 +44,7 @@ public final class HttpServer implements AutoCloseable {
     private static final int ACCEPT_QUEUE = 1024;
 
     /** What the routes need, wired by hand in {@code Parley}. */
-    public record Services(DatabaseWatch watch, ApiKeys apiKeys, Characters characters, Users users,
+    public record Services(DatabaseWatch watch, ApiKeys apiKeys, ReadCache cache, Characters characters, Users users,
                            Conversations conversations, MessageLog messageLog, GroupCommit appends, Inbox inbox,
                            ReadMarkers readMarkers, ChatContext context, Stats stats, Memories memories, Recall recall,
                            MessageSearch search, Languages languages, Limits limits, PrometheusMeterRegistry registry) {
@@ -66,10 +67,10 @@ public final class HttpServer implements AutoCloseable {
     public static HttpServer start(Services services, Options options) {
         List<Route> routes = Routes.table(
                 new CharacterHandlers(services.characters(), services.limits()),
-                new UserHandlers(services.users(), services.inbox(), services.stats(), services.limits()),
+                new UserHandlers(services.users(), services.inbox(), services.stats(), services.cache(), services.limits()),
                 new ConversationHandlers(services.conversations(), services.readMarkers(), services.context(),
                         services.stats(), services.recall(), services.memories(), services.languages(), services.limits()),
-                new MessageHandlers(services.appends(), services.messageLog(), services.limits()),
+                new MessageHandlers(services.appends(), services.messageLog(), services.cache(), services.limits()),
                 new MemoryHandlers(services.memories(), services.recall(), services.languages(), services.limits()),
                 new SearchHandlers(services.search(), services.memories(), services.languages()),
                 new MetaHandlers(services.watch(), services.stats(), services.registry()));

@@ -1,5 +1,7 @@
 package dev.parley.http;
 
+import dev.parley.cache.ReadCache;
+import dev.parley.cache.Scope;
 import dev.parley.chat.GroupCommit;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.Limits;
@@ -18,11 +20,13 @@ final class MessageHandlers {
 
     private final GroupCommit appends;
     private final MessageLog log;
+    private final ReadCache cache;
     private final Limits limits;
 
-    MessageHandlers(GroupCommit appends, MessageLog log, Limits limits) {
+    MessageHandlers(GroupCommit appends, MessageLog log, ReadCache cache, Limits limits) {
         this.appends = appends;
         this.log = log;
+        this.cache = cache;
         this.limits = limits;
     }
 
@@ -79,16 +83,25 @@ final class MessageHandlers {
         if (before != null && after != null) {
             throw new InvalidInput("before", "cannot be combined with after; page one way at a time");
         }
+        long appId = Auth.app(ctx);
+        if (before == null && after == null) { // the latest page, read on every chat turn: cached until the next message
+            Conditional.send(ctx, cache.get(Scope.conversation(appId, conversationId), "history:" + limit,
+                    () -> historyPage(appId, conversationId, new MessageLog.Position.Latest(), limit, null)));
+            return;
+        }
         MessageLog.Position position = before != null
                 ? new MessageLog.Position.Before(Cursor.decode(Cursor.Kind.MESSAGE, 1, "before", before)[0])
-                : after != null
-                ? new MessageLog.Position.After(Cursor.decode(Cursor.Kind.MESSAGE, 1, "after", after)[0])
-                : new MessageLog.Position.Latest();
-        MessageLog.Page page = log.history(Auth.app(ctx), conversationId, position, limit);
+                : new MessageLog.Position.After(Cursor.decode(Cursor.Kind.MESSAGE, 1, "after", after)[0]);
+        Responses.json(ctx, historyPage(appId, conversationId, position, limit, after));
+    }
+
+    private Pages.HistoryPage historyPage(long appId, long conversationId, MessageLog.Position position, int limit,
+                                          String after) {
+        MessageLog.Page page = log.history(appId, conversationId, position, limit);
         List<Message> messages = page.messages();
         String older = messages.isEmpty() ? null : Cursor.encode(Cursor.Kind.MESSAGE, messages.getFirst().id());
         String newer = messages.isEmpty() ? after : Cursor.encode(Cursor.Kind.MESSAGE, messages.getLast().id());
-        Responses.json(ctx, new Pages.HistoryPage(messages, page.hasOlder(), page.hasNewer(), older, newer));
+        return new Pages.HistoryPage(messages, page.hasOlder(), page.hasNewer(), older, newer);
     }
 
     void get(Context ctx) {

@@ -1,5 +1,7 @@
 package dev.parley.http;
 
+import dev.parley.cache.ReadCache;
+import dev.parley.cache.Scope;
 import dev.parley.chat.Inbox;
 import dev.parley.chat.Limits;
 import dev.parley.chat.NotFound;
@@ -15,12 +17,14 @@ final class UserHandlers {
     private final Users users;
     private final Inbox inbox;
     private final Stats stats;
+    private final ReadCache cache;
     private final Limits limits;
 
-    UserHandlers(Users users, Inbox inbox, Stats stats, Limits limits) {
+    UserHandlers(Users users, Inbox inbox, Stats stats, ReadCache cache, Limits limits) {
         this.users = users;
         this.inbox = inbox;
         this.stats = stats;
+        this.cache = cache;
         this.limits = limits;
     }
 
@@ -32,7 +36,7 @@ final class UserHandlers {
     }
 
     void get(Context ctx) {
-        Responses.json(ctx, users.get(Auth.app(ctx), Params.id(ctx, "user_id")));
+        Conditional.send(ctx, users.rendered(Auth.app(ctx), Params.id(ctx, "user_id")));
     }
 
     void findByExternalId(Context ctx) {
@@ -45,10 +49,19 @@ final class UserHandlers {
         long userId = Params.id(ctx, "user_id");
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
         long[] position = Cursor.positions(ctx, Cursor.Kind.INBOX, 2);
-        Inbox.Position after = position == null ? Inbox.Position.START : new Inbox.Position(position[0], position[1]);
-        List<Inbox.Entry> page = inbox.page(Auth.app(ctx), userId, after, limit);
-        Responses.json(ctx, new Pages.InboxPage(page, Cursor.next(Cursor.Kind.INBOX, page, limit,
-                e -> new long[] {e.activityId(), e.conversationId()})));
+        long appId = Auth.app(ctx);
+        if (position == null) { // the first page is what opening the app shows: cached, its unread counts 30 s at most
+            Conditional.send(ctx, cache.get(Scope.inbox(appId, userId), "inbox:" + limit,
+                    () -> inboxPage(appId, userId, Inbox.Position.START, limit)));
+            return;
+        }
+        Responses.json(ctx, inboxPage(appId, userId, new Inbox.Position(position[0], position[1]), limit));
+    }
+
+    private Pages.InboxPage inboxPage(long appId, long userId, Inbox.Position after, int limit) {
+        List<Inbox.Entry> page = inbox.page(appId, userId, after, limit);
+        return new Pages.InboxPage(page, Cursor.next(Cursor.Kind.INBOX, page, limit,
+                e -> new long[] {e.activityId(), e.conversationId()}));
     }
 
     void stats(Context ctx) {

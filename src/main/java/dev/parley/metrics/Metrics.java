@@ -27,6 +27,16 @@ public final class Metrics {
     public static final String POOL_REJECTED = "parley.pool.rejected";
     public static final String POOL_REJECTED_HELP = "Requests answered 503 because no database connection came free in time";
 
+    public static final String CACHE_REQUESTS = "parley.cache.requests";
+    public static final String CACHE_REQUESTS_HELP = "Reads of cached views by family (character, user, conversation, "
+            + "history, inbox, context) and result (hit, miss)";
+
+    public static final String CACHE_REMOVALS = "parley.cache.removals";
+    public static final String CACHE_REMOVALS_HELP = "Cached scopes dropped, by scope kind and cause (changed, expired, evicted)";
+
+    public static final String CACHE_BYTES = "parley.cache.bytes";
+    public static final String CACHE_BYTES_HELP = "Estimated memory held by cached views";
+
     private Metrics() {
     }
 

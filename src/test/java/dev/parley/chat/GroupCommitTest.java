@@ -3,8 +3,10 @@ package dev.parley.chat;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+
 import dev.parley.apps.ApiKeys;
 import dev.parley.apps.Apps;
+import dev.parley.cache.ReadCache;
 import dev.parley.chat.GroupCommit.Appended;
 import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
@@ -145,7 +147,7 @@ class GroupCommitTest {
         try (Database unreachable = Database.connect(closedPort(), 2, POOL_TIMEOUT,
                 new QueryLog(new SimpleMeterRegistry(), Duration.ofSeconds(10)), null);
              var callers = Executors.newVirtualThreadPerTaskExecutor()) {
-            var appends = new GroupCommit(new BatchWriter(unreachable, ids), writers, 2, Ticker.systemTicker(), POOL_TIMEOUT,
+            var appends = new GroupCommit(new BatchWriter(unreachable, ids, ReadCache.none()), writers, 2, Ticker.systemTicker(), POOL_TIMEOUT,
                     new SimpleMeterRegistry());
             var start = new CountDownLatch(1);
             List<Future<Duration>> waits = new ArrayList<>();
@@ -155,7 +157,7 @@ class GroupCommitTest {
                     start.await();
                     long begun = System.nanoTime();
                     Throwable refused = catchFailure(() -> appends.append(1, conversation, List.of(user("during the outage"))));
-                    assertThat(refused).isInstanceOfAny(DatabaseUnavailable.class, PoolSaturated.class);
+                    assertThat(refused).isInstanceOfAny(DatabaseUnavailable.class, PoolSaturated.class, GroupCommit.Backlogged.class);
                     return Duration.ofNanos(System.nanoTime() - begun);
                 }));
             }
@@ -221,7 +223,7 @@ class GroupCommitTest {
 
     /** An engine with one writer that runs only when the test runs its task, on the test's ticker. */
     private GroupCommit engine(Database writesTo) {
-        return new GroupCommit(new BatchWriter(writesTo, ids), writerTasks::add, 1, nanos::get, POOL_TIMEOUT,
+        return new GroupCommit(new BatchWriter(writesTo, ids, ReadCache.none()), writerTasks::add, 1, nanos::get, POOL_TIMEOUT,
                 new SimpleMeterRegistry());
     }
 
@@ -285,12 +287,12 @@ class GroupCommitTest {
 
         Chat(String name) {
             id = new Apps(database, new ApiKeys(database, Ticker.systemTicker())).create(name + "-" + System.nanoTime()).appId();
-            userId = new Users(database).upsert(id, "user", null).user().id();
-            characterId = new Characters(database).create(id, new CharacterProfile.Draft("Luna", "You are Luna.", null, null, null)).id();
+            userId = new Users(database, ReadCache.none()).upsert(id, "user", null).user().id();
+            characterId = new Characters(database, ReadCache.none()).create(id, new CharacterProfile.Draft("Luna", "You are Luna.", null, null, null)).id();
         }
 
         long conversation() {
-            return new Conversations(database, ids).create(id,
+            return new Conversations(database, ids, ReadCache.none()).create(id,
                     new Conversation.Draft(userId, List.of(characterId), "english", null, null, null)).id();
         }
 

@@ -1,0 +1,252 @@
+package dev.parley.cache;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import com.github.benmanes.caffeine.cache.RemovalCause;
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.parley.config.CacheTtls;
+import dev.parley.metrics.Metrics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads served from memory. Each cached view ("history:50" of a conversation, say) belongs to one
+ * {@link Scope}; a change to the scope drops all of its views, on this instance at once and on the
+ * others when they hear of it (LISTEN/NOTIFY, announced by triggers as the change commits: V10).
+ *
+ * <p>A view is loaded once however many readers miss it at the same time. A load that began before
+ * a change cannot put its stale result back: the change replaced the scope's holder, and a result is
+ * kept only by the holder its load began with. Views live for their scope kind's time to live and
+ * the whole cache is bounded in bytes (PARLEY_CACHE_SIZE); a size of 0 caches nothing.
+ */
+public final class ReadCache {
+    private static final Logger LOG = LoggerFactory.getLogger(ReadCache.class);
+
+    /** The views of one scope, and the loads under way for it. A change replaces the whole holder. */
+    private static final class Views {
+        final Map<String, Rendered<?>> ready = new ConcurrentHashMap<>();
+        final Map<String, CompletableFuture<Rendered<?>>> loading = new ConcurrentHashMap<>();
+        final AtomicLong weight = new AtomicLong();
+    }
+
+    private final Cache<Scope, Views> scopes; // null: caching is off
+    private final Metered metered;
+
+    /** A cache of at most {@code bytes} (0: none) whose scopes live as long as {@code ttls} says. */
+    public ReadCache(long bytes, CacheTtls ttls, Ticker ticker, Executor executor, MeterRegistry registry) {
+        this.metered = new Metered(registry);
+        this.scopes = bytes == 0 ? null : Caffeine.newBuilder()
+                .maximumWeight(bytes)
+                .weigher((Scope scope, Views views) -> (int) Math.min(Integer.MAX_VALUE, views.weight.get()))
+                .expireAfter(Expiry.creating((Scope scope, Views views) -> ttl(ttls, scope.kind())))
+                .ticker(ticker)
+                .executor(executor)
+                .removalListener((Scope scope, Views views, RemovalCause cause) -> metered.removed(scope, cause))
+                .build();
+        if (scopes != null) {
+            Gauge.builder(Metrics.CACHE_BYTES, scopes, c -> c.policy().eviction().orElseThrow().weightedSize().orElse(0))
+                    .description(Metrics.CACHE_BYTES_HELP).register(registry);
+        }
+    }
+
+    /** A cache that keeps nothing: every read loads (the bench's "raw" target, commands). */
+    public static ReadCache none() {
+        return new ReadCache(0, CacheTtls.DEFAULTS, Ticker.systemTicker(), Runnable::run,
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+    }
+
+    /** Whether anything is cached at all (PARLEY_CACHE_SIZE above 0). */
+    public boolean enabled() {
+        return scopes != null;
+    }
+
+    /**
+     * The view {@code name} ("family" or "family:variant") of {@code scope}: from memory, or from
+     * {@code loader} (once, whoever else asks meanwhile), rendered and kept. A loader's exception
+     * (not found, say) reaches every caller waiting on it and nothing is kept.
+     */
+    @SuppressWarnings("unchecked")
+    public <T> Rendered<T> get(Scope scope, String name, Supplier<T> loader) {
+        if (scopes == null) {
+            return Rendered.of(loader.get());
+        }
+        Views views = scopes.get(scope, s -> new Views());
+        Rendered<?> hit = views.ready.get(name);
+        if (hit != null) {
+            metered.hit(name);
+            return (Rendered<T>) hit;
+        }
+        metered.miss(name);
+        var mine = new CompletableFuture<Rendered<?>>();
+        CompletableFuture<Rendered<?>> running = views.loading.putIfAbsent(name, mine);
+        if (running != null) {
+            return (Rendered<T>) join(running);
+        }
+        try {
+            Rendered<T> loaded = Rendered.of(loader.get());
+            keep(scope, views, name, loaded);
+            mine.complete(loaded);
+            return loaded;
+        } catch (RuntimeException | Error e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            views.loading.remove(name, mine);
+        }
+    }
+
+    /** Keeps the view only if its scope has not changed since the load began (the holder is the same). */
+    private void keep(Scope scope, Views views, String name, Rendered<?> loaded) {
+        scopes.asMap().computeIfPresent(scope, (s, current) -> {
+            if (current == views && current.ready.putIfAbsent(name, loaded) == null) {
+                current.weight.addAndGet(loaded.weight());
+            }
+            return current; // returned to the map again, so Caffeine weighs it again
+        });
+    }
+
+    private static Rendered<?> join(CompletableFuture<Rendered<?>> running) {
+        try {
+            return running.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw e;
+        }
+    }
+
+    /** A conversation changed (a message, its state, counters, title): it and its user's inbox are stale. */
+    public void conversationChanged(long appId, long conversationId, long userId) {
+        drop(Scope.conversation(appId, conversationId));
+        drop(Scope.inbox(appId, userId));
+    }
+
+    /** A user's inbox changed without its conversations' own views (a read marker, a new conversation). */
+    public void inboxChanged(long appId, long userId) {
+        drop(Scope.inbox(appId, userId));
+    }
+
+    /** A character changed: its views, and every inbox of its app, which shows characters' names. */
+    public void characterChanged(long appId, long characterId) {
+        drop(Scope.character(appId, characterId));
+        if (scopes != null) {
+            scopes.asMap().keySet().removeIf(scope -> scope.kind() == Scope.Kind.INBOX && scope.appId() == appId);
+        }
+    }
+
+    public void userChanged(long appId, long userId) {
+        drop(Scope.user(appId, userId));
+    }
+
+    /** Anything may have changed (the notices were not heard for a while): drop everything. */
+    public void everythingChanged() {
+        if (scopes != null) {
+            scopes.invalidateAll();
+        }
+    }
+
+    private void drop(Scope scope) {
+        if (scopes != null) {
+            scopes.invalidate(scope);
+            metered.invalidated(scope);
+        }
+    }
+
+    /**
+     * Hears the changes other instances, and the database's own triggers, announce: "c:app:conversation:user",
+     * "i:app:user", "ch:app:character", "u:app:user" (V10).
+     */
+    public void followChanges(Invalidations invalidations) {
+        invalidations.subscribe("c", id -> ids(id, 3, n -> conversationChanged(n[0], n[1], n[2])), this::everythingChanged);
+        invalidations.subscribe("i", id -> ids(id, 2, n -> inboxChanged(n[0], n[1])), this::everythingChanged);
+        invalidations.subscribe("ch", id -> ids(id, 2, n -> characterChanged(n[0], n[1])), this::everythingChanged);
+        invalidations.subscribe("u", id -> ids(id, 2, n -> userChanged(n[0], n[1])), this::everythingChanged);
+    }
+
+    private static void ids(String text, int count, java.util.function.Consumer<long[]> use) {
+        String[] parts = text.split(":");
+        if (parts.length != count) {
+            LOG.debug("ignored a change notice that is not {} ids: '{}'", count, text);
+            return;
+        }
+        long[] ids = new long[count];
+        try {
+            for (int i = 0; i < count; i++) {
+                ids[i] = Long.parseLong(parts[i]);
+            }
+        } catch (NumberFormatException e) {
+            LOG.debug("ignored a change notice with a part that is not an id: '{}'", text);
+            return;
+        }
+        use.accept(ids);
+    }
+
+    private static Duration ttl(CacheTtls ttls, Scope.Kind kind) {
+        return switch (kind) {
+            case CHARACTER -> ttls.character();
+            case USER -> ttls.user();
+            case CONVERSATION -> ttls.conversation();
+            case INBOX -> ttls.inbox();
+        };
+    }
+
+    /** The cache's meters: hits and misses per view family, scopes dropped by changes and by eviction. */
+    private static final class Metered {
+        private final MeterRegistry registry;
+        private final Map<String, Counter> hits = new ConcurrentHashMap<>();
+        private final Map<String, Counter> misses = new ConcurrentHashMap<>();
+        private final Map<String, Counter> removals = new ConcurrentHashMap<>();
+
+        Metered(MeterRegistry registry) {
+            this.registry = registry;
+        }
+
+        void hit(String view) {
+            hits.computeIfAbsent(family(view), family -> requests(family, "hit")).increment();
+        }
+
+        void miss(String view) {
+            misses.computeIfAbsent(family(view), family -> requests(family, "miss")).increment();
+        }
+
+        void invalidated(Scope scope) {
+            removal(scope.kind(), "changed").increment();
+        }
+
+        void removed(Scope scope, RemovalCause cause) {
+            if (cause.wasEvicted()) {
+                removal(scope.kind(), cause == RemovalCause.EXPIRED ? "expired" : "evicted").increment();
+            }
+        }
+
+        private Counter removal(Scope.Kind kind, String cause) {
+            String scope = kind.name().toLowerCase(java.util.Locale.ROOT);
+            return removals.computeIfAbsent(scope + ' ' + cause, k -> Counter.builder(Metrics.CACHE_REMOVALS)
+                    .description(Metrics.CACHE_REMOVALS_HELP).tag("scope", scope).tag("cause", cause).register(registry));
+        }
+
+        private Counter requests(String family, String result) {
+            return Counter.builder(Metrics.CACHE_REQUESTS).description(Metrics.CACHE_REQUESTS_HELP)
+                    .tag("cache", family).tag("result", result).register(registry);
+        }
+
+        /** "history:50" is counted as history. */
+        private static String family(String view) {
+            int colon = view.indexOf(':');
+            return colon < 0 ? view : view.substring(0, colon);
+        }
+    }
+}
