@@ -11,6 +11,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -95,6 +96,7 @@ public final class ReadCache {
             return (Rendered<T>) join(running);
         }
         try {
+            metered.load(name);
             Rendered<T> loaded = Rendered.of(loader.get());
             keep(scope, views, name, loaded);
             mine.complete(loaded);
@@ -170,28 +172,58 @@ public final class ReadCache {
      * "i:app:user", "ch:app:character", "u:app:user" (V10).
      */
     public void followChanges(Invalidations invalidations) {
-        invalidations.subscribe("c", id -> ids(id, 3, n -> conversationChanged(n[0], n[1], n[2])), this::everythingChanged);
-        invalidations.subscribe("i", id -> ids(id, 2, n -> inboxChanged(n[0], n[1])), this::everythingChanged);
-        invalidations.subscribe("ch", id -> ids(id, 2, n -> characterChanged(n[0], n[1])), this::everythingChanged);
-        invalidations.subscribe("u", id -> ids(id, 2, n -> userChanged(n[0], n[1])), this::everythingChanged);
+        for (String kind : List.of("c", "i", "ch", "u")) {
+            invalidations.subscribe(kind, id -> heard(kind, id), this::everythingChanged);
+        }
     }
 
-    private static void ids(String text, int count, java.util.function.Consumer<long[]> use) {
-        String[] parts = text.split(":");
-        if (parts.length != count) {
-            LOG.debug("ignored a change notice that is not {} ids: '{}'", count, text);
-            return;
+    /** One notice of {@code kind} about {@code ids} ("app:conversation:user" for "c"); a malformed one is ignored. */
+    void heard(String kind, String ids) {
+        metered.heard(kind);
+        long[] n = ids(ids);
+        switch (kind) {
+            case "c" -> {
+                if (n.length == 3) {
+                    conversationChanged(n[0], n[1], n[2]);
+                    return;
+                }
+            }
+            case "i" -> {
+                if (n.length == 2) {
+                    inboxChanged(n[0], n[1]);
+                    return;
+                }
+            }
+            case "ch" -> {
+                if (n.length == 2) {
+                    characterChanged(n[0], n[1]);
+                    return;
+                }
+            }
+            case "u" -> {
+                if (n.length == 2) {
+                    userChanged(n[0], n[1]);
+                    return;
+                }
+            }
+            default -> {
+            }
         }
-        long[] ids = new long[count];
+        LOG.debug("ignored a change notice '{}:{}'", kind, ids);
+    }
+
+    /** The ids of "3:42:7", or none if any part is not one. */
+    private static long[] ids(String text) {
+        String[] parts = text.split(":");
+        long[] ids = new long[parts.length];
         try {
-            for (int i = 0; i < count; i++) {
+            for (int i = 0; i < parts.length; i++) {
                 ids[i] = Long.parseLong(parts[i]);
             }
         } catch (NumberFormatException e) {
-            LOG.debug("ignored a change notice with a part that is not an id: '{}'", text);
-            return;
+            return new long[0];
         }
-        use.accept(ids);
+        return ids;
     }
 
     private static Duration ttl(CacheTtls ttls, Scope.Kind kind) {
@@ -208,6 +240,8 @@ public final class ReadCache {
         private final MeterRegistry registry;
         private final Map<String, Counter> hits = new ConcurrentHashMap<>();
         private final Map<String, Counter> misses = new ConcurrentHashMap<>();
+        private final Map<String, Counter> loads = new ConcurrentHashMap<>();
+        private final Map<String, Counter> notices = new ConcurrentHashMap<>();
         private final Map<String, Counter> removals = new ConcurrentHashMap<>();
 
         Metered(MeterRegistry registry) {
@@ -220,6 +254,16 @@ public final class ReadCache {
 
         void miss(String view) {
             misses.computeIfAbsent(family(view), family -> requests(family, "miss")).increment();
+        }
+
+        void load(String view) {
+            loads.computeIfAbsent(family(view), family -> Counter.builder(Metrics.CACHE_LOADS)
+                    .description(Metrics.CACHE_LOADS_HELP).tag("cache", family).register(registry)).increment();
+        }
+
+        void heard(String kind) {
+            notices.computeIfAbsent(kind, k -> Counter.builder(Metrics.CACHE_NOTICES)
+                    .description(Metrics.CACHE_NOTICES_HELP).tag("kind", k).register(registry)).increment();
         }
 
         void invalidated(Scope scope) {

@@ -31,6 +31,12 @@ public final class Metrics {
     public static final String CACHE_REQUESTS_HELP = "Reads of cached views by family (character, user, conversation, "
             + "history, inbox, context) and result (hit, miss)";
 
+    public static final String CACHE_LOADS = "parley.cache.loads";
+    public static final String CACHE_LOADS_HELP = "Views read from PostgreSQL on a miss (one per key however many readers missed it)";
+
+    public static final String CACHE_NOTICES = "parley.cache.notices";
+    public static final String CACHE_NOTICES_HELP = "Change notices heard from other instances and triggers, by kind";
+
     public static final String CACHE_REMOVALS = "parley.cache.removals";
     public static final String CACHE_REMOVALS_HELP = "Cached scopes dropped, by scope kind and cause (changed, expired, evicted)";
 

@@ -30,6 +30,12 @@ public final class TestServer {
         return Parley.start(settings, target, false, Clock.systemUTC());
     }
 
+    /** Another Parley on a database a first one made: two instances sharing one PostgreSQL. */
+    public static Parley alongside(String database, Map<String, String> env) {
+        var settings = Settings.resolve(Settings.Flags.none(), withDefaults(env));
+        return Parley.start(settings, TestDatabase.get().target(database), false, Clock.systemUTC());
+    }
+
     private static Map<String, String> withDefaults(Map<String, String> env) {
         var all = new java.util.HashMap<>(Map.of("PARLEY_PORT", "0", "PARLEY_HOST", "127.0.0.1", "PARLEY_POOL_SIZE", "20"));
         all.putAll(env);

@@ -1,0 +1,165 @@
+package dev.parley.cache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.parley.config.CacheTtls;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/** The cache's rules, driven by a clock the test moves: lifetimes, one load per miss, no stale result kept. */
+class ReadCacheTest {
+    private static final CacheTtls TTLS = new CacheTtls(Duration.ofMinutes(30), Duration.ofMinutes(15),
+            Duration.ofMinutes(5), Duration.ofSeconds(30));
+
+    private final AtomicLong nanos = new AtomicLong();
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final ReadCache cache = new ReadCache(64L << 20, TTLS, nanos::get, Runnable::run, registry);
+    private final AtomicInteger loads = new AtomicInteger();
+
+    private String load(String value) {
+        loads.incrementAndGet();
+        return value;
+    }
+
+    @Test
+    void each_kind_of_scope_lives_as_long_as_its_lifetime_says() {
+        Scope inbox = Scope.inbox(1, 7);
+        Scope character = Scope.character(1, 3);
+        cache.get(inbox, "inbox:20", () -> load("first page"));
+        cache.get(character, "character", () -> load("Luna"));
+
+        nanos.addAndGet(Duration.ofSeconds(29).toNanos());
+        cache.get(inbox, "inbox:20", () -> load("again"));
+        nanos.addAndGet(Duration.ofSeconds(2).toNanos()); // 31 s: past the inbox's 30 s, far from the character's 30 min
+        String inboxAfter = cache.get(inbox, "inbox:20", () -> load("reloaded")).model();
+        String characterAfter = cache.get(character, "character", () -> load("reloaded")).model();
+
+        assertThat(inboxAfter).isEqualTo("reloaded");
+        assertThat(characterAfter).isEqualTo("Luna");
+        assertThat(loads).hasValue(3);
+    }
+
+    @Test
+    void readers_missing_at_once_wait_for_one_load() throws Exception {
+        var loading = new CountDownLatch(1);
+        var release = new CountDownLatch(1);
+        Scope scope = Scope.conversation(1, 42);
+        try (var readers = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<String>> reads = new ArrayList<>();
+            reads.add(readers.submit(() -> cache.get(scope, "history:50", () -> {
+                loading.countDown();
+                await(release);
+                return load("page");
+            }).model()));
+            loading.await();
+            for (int i = 0; i < 20; i++) {
+                reads.add(readers.submit(() -> cache.get(scope, "history:50", () -> load("second load")).model()));
+            }
+            release.countDown();
+            for (Future<String> read : reads) {
+                assertThat(read.get()).isEqualTo("page");
+            }
+        }
+        assertThat(loads).hasValue(1);
+        assertThat(registry.get("parley.cache.loads").tag("cache", "history").counter().count()).isEqualTo(1);
+    }
+
+    @Test
+    void a_load_that_began_before_a_change_is_answered_but_not_kept() {
+        Scope scope = Scope.conversation(1, 42);
+
+        String during = cache.get(scope, "history:50", () -> {
+            String read = load("before the message"); // read from the database ...
+            cache.conversationChanged(1, 42, 7); // ... while a message was appended
+            return read;
+        }).model();
+        String next = cache.get(scope, "history:50", () -> load("with the message")).model();
+
+        assertThat(during).isEqualTo("before the message");
+        assertThat(next).as("the stale page was not kept").isEqualTo("with the message");
+    }
+
+    @Test
+    void a_change_drops_every_view_of_its_scope_and_only_those() {
+        cache.get(Scope.conversation(1, 42), "history:50", () -> load("page"));
+        cache.get(Scope.conversation(1, 42), "conversation", () -> load("row"));
+        cache.get(Scope.inbox(1, 7), "inbox:20", () -> load("inbox"));
+        cache.get(Scope.conversation(1, 43), "history:50", () -> load("other page"));
+        cache.get(Scope.inbox(2, 7), "inbox:20", () -> load("another app's inbox"));
+
+        cache.conversationChanged(1, 42, 7);
+        List.of(cache.get(Scope.conversation(1, 42), "history:50", () -> load("page")),
+                cache.get(Scope.conversation(1, 42), "conversation", () -> load("row")),
+                cache.get(Scope.inbox(1, 7), "inbox:20", () -> load("inbox")),
+                cache.get(Scope.conversation(1, 43), "history:50", () -> load("other page")),
+                cache.get(Scope.inbox(2, 7), "inbox:20", () -> load("another app's inbox")));
+
+        assertThat(loads).as("five first loads, then three of the changed scopes").hasValue(8);
+        assertThat(registry.get("parley.cache.requests").tag("cache", "history").tag("result", "hit").counter().count())
+                .isEqualTo(1);
+    }
+
+    @Test
+    void a_renamed_character_drops_its_apps_inboxes_which_show_its_name() {
+        cache.get(Scope.inbox(1, 7), "inbox:20", () -> load("inbox"));
+        cache.get(Scope.inbox(2, 7), "inbox:20", () -> load("another app's inbox"));
+
+        cache.characterChanged(1, 3);
+        cache.get(Scope.inbox(1, 7), "inbox:20", () -> load("inbox"));
+        cache.get(Scope.inbox(2, 7), "inbox:20", () -> load("another app's inbox"));
+
+        assertThat(loads).hasValue(3);
+    }
+
+    @Test
+    void a_failed_load_reaches_its_reader_and_nothing_is_kept() {
+        Scope scope = Scope.character(1, 404);
+        assertThatThrownBy(() -> cache.get(scope, "character", () -> {
+            throw new IllegalStateException("not found");
+        })).hasMessage("not found");
+
+        assertThat(cache.get(scope, "character", () -> load("created since")).model()).isEqualTo("created since");
+    }
+
+    @Test
+    void a_cache_of_no_bytes_loads_every_time() {
+        var none = new ReadCache(0, TTLS, nanos::get, Runnable::run, registry);
+        none.get(Scope.user(1, 1), "user", () -> load("a"));
+        none.get(Scope.user(1, 1), "user", () -> load("a"));
+
+        assertThat(none.enabled()).isFalse();
+        assertThat(loads).hasValue(2);
+    }
+
+    @Test
+    void notices_from_other_instances_drop_what_they_name() {
+        cache.get(Scope.conversation(3, 42), "history:50", () -> load("page"));
+        cache.get(Scope.user(3, 9), "user", () -> load("profile"));
+
+        cache.heard("c", "3:42:7");
+        cache.heard("u", "3:9");
+        cache.heard("c", "not:ids:here"); // ignored
+        cache.get(Scope.conversation(3, 42), "history:50", () -> load("page"));
+        cache.get(Scope.user(3, 9), "user", () -> load("profile"));
+
+        assertThat(loads).hasValue(4);
+        assertThat(registry.get("parley.cache.notices").tag("kind", "c").counter().count()).isEqualTo(2);
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,154 @@
+package dev.parley.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.Parley;
+import dev.parley.support.Api;
+import dev.parley.support.Fixtures;
+import dev.parley.support.TestServer;
+import dev.parley.support.Wait;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Two Parley instances on one database, each with its own cache. A write through one is seen
+ * through the other within a bound (the change is announced when it commits and heard over
+ * LISTEN/NOTIFY); and under concurrent writes no reader ever goes back in time, nor sees data older
+ * than the bound.
+ */
+class TwoInstancesTest {
+    private static final String DB = "parley_two_instances";
+    /** How stale a read through the other instance may be. */
+    private static final Duration BOUND = Duration.ofSeconds(1);
+    private static Parley first;
+    private static Parley second;
+    private static Api viaFirst;
+    private static Api viaSecond;
+
+    @BeforeAll
+    static void start() {
+        first = TestServer.start(DB, Map.of());
+        second = TestServer.alongside(DB, Map.of());
+        String key = first.apps().create("shared").apiKey();
+        viaFirst = new Api("http://127.0.0.1:" + first.port(), key);
+        viaSecond = new Api("http://127.0.0.1:" + second.port(), key);
+    }
+
+    @AfterAll
+    static void stop() {
+        second.close();
+        first.close();
+    }
+
+    @Test
+    void writes_through_one_instance_are_read_through_the_other_within_the_bound() {
+        String character = Fixtures.character(viaFirst, "Luna");
+        String user = Fixtures.user(viaFirst, "both-" + System.nanoTime());
+        String conversation = Fixtures.conversation(viaFirst, user, character);
+        String path = "/v1/conversations/" + conversation;
+        cacheOnSecond(path + "/messages", path, "/v1/characters/" + character, "/v1/users/" + user + "/inbox");
+
+        String said = Fixtures.say(viaFirst, conversation, "assistant", "across").get("id").asText();
+        seenOnSecond("the message", () -> viaSecond.getOk(path + "/messages").get("messages").size() == 1);
+        seenOnSecond("the unread count", () -> unread(user) == 1);
+
+        viaFirst.postOk(200, path + "/read", Map.of("message_id", said));
+        seenOnSecond("the read marker", () -> unread(user) == 0);
+
+        viaFirst.patch(path, Map.of("state", Map.of("mood", "warm")));
+        seenOnSecond("the state", () -> viaSecond.getOk(path).get("state").path("mood").asText().equals("warm"));
+
+        viaFirst.patch("/v1/characters/" + character, Map.of("name", "Nova"));
+        seenOnSecond("the character's name", () -> viaSecond.getOk("/v1/characters/" + character).get("name").asText().equals("Nova"));
+    }
+
+    @Test
+    void under_concurrent_writes_no_reader_goes_back_in_time_or_further_back_than_the_bound() throws Exception {
+        String character = Fixtures.character(viaFirst, "Sol");
+        List<String> conversations = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            conversations.add(Fixtures.conversation(viaFirst, Fixtures.user(viaFirst, "checker-" + i + "-" + System.nanoTime()), character));
+        }
+        Map<String, List<long[]>> acknowledged = new ConcurrentHashMap<>(); // conversation -> (seq, nanoTime of the 201)
+        conversations.forEach(c -> acknowledged.put(c, new CopyOnWriteArrayList<>()));
+        List<String> violations = new CopyOnWriteArrayList<>();
+        long end = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+
+        ExecutorService clients = Executors.newFixedThreadPool(6);
+        List<Future<?>> running = new ArrayList<>();
+        for (int w = 0; w < 2; w++) { // each instance takes the writes of half the conversations
+            Api writer = w == 0 ? viaFirst : viaSecond;
+            List<String> mine = conversations.subList(2 * w, 2 * w + 2);
+            running.add(clients.submit(() -> {
+                while (System.nanoTime() < end) {
+                    String conversation = mine.get(ThreadLocalRandom.current().nextInt(mine.size()));
+                    JsonNode message = Fixtures.say(writer, conversation, "user", "tick");
+                    acknowledged.get(conversation).add(new long[] {message.get("seq").asLong(), System.nanoTime()});
+                }
+            }));
+        }
+        for (int r = 0; r < 4; r++) {
+            Api reader = r % 2 == 0 ? viaFirst : viaSecond; // each reader keeps to one instance
+            String name = "reader " + r;
+            running.add(clients.submit(() -> read(reader, name, conversations, acknowledged, violations, end)));
+        }
+        for (Future<?> client : running) {
+            client.get(30, TimeUnit.SECONDS);
+        }
+        clients.shutdown();
+
+        assertThat(acknowledged.values().stream().mapToInt(List::size).sum()).as("writes made").isGreaterThan(20);
+        assertThat(violations).isEmpty();
+    }
+
+    /** Reads latest pages until {@code end}, noting any read older than one before it or than the bound allows. */
+    private static void read(Api reader, String name, List<String> conversations, Map<String, List<long[]>> acknowledged,
+                             List<String> violations, long end) {
+        Map<String, Long> newestSeen = new ConcurrentHashMap<>();
+        while (System.nanoTime() < end) {
+            String conversation = conversations.get(ThreadLocalRandom.current().nextInt(conversations.size()));
+            long began = System.nanoTime();
+            JsonNode messages = reader.getOk("/v1/conversations/" + conversation + "/messages?limit=1").get("messages");
+            long seq = messages.isEmpty() ? 0 : messages.get(0).get("seq").asLong();
+            long before = newestSeen.getOrDefault(conversation, 0L);
+            if (seq < before) {
+                violations.add(name + " read seq " + seq + " of " + conversation + " after seq " + before);
+            }
+            newestSeen.merge(conversation, seq, Math::max);
+            long due = acknowledged.get(conversation).stream()
+                    .filter(ack -> ack[1] < began - BOUND.toNanos()).mapToLong(ack -> ack[0]).max().orElse(0);
+            if (seq < due) {
+                violations.add(name + " read seq " + seq + " of " + conversation + ", but seq " + due
+                        + " was acknowledged more than " + BOUND.toMillis() + " ms before");
+            }
+        }
+    }
+
+    private static void cacheOnSecond(String... paths) {
+        for (String path : paths) {
+            viaSecond.getOk(path);
+        }
+    }
+
+    private static void seenOnSecond(String what, java.util.concurrent.Callable<Boolean> condition) {
+        Duration took = Wait.until(what + " through the other instance", BOUND, condition);
+        assertThat(took).as(what).isLessThan(BOUND);
+    }
+
+    private static long unread(String user) {
+        return viaSecond.getOk("/v1/users/" + user + "/inbox").get("conversations").get(0).get("unread_count").asLong();
+    }
+}
