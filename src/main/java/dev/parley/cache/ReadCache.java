@@ -35,11 +35,16 @@ import org.slf4j.LoggerFactory;
 public final class ReadCache {
     private static final Logger LOG = LoggerFactory.getLogger(ReadCache.class);
 
-    /** The views of one scope, and the loads under way for it. A change replaces the whole holder. */
+    /**
+     * The views of one scope, and the loads under way for it. A change replaces the whole holder. Even an
+     * empty holder (left by a load that failed: an unknown id, say) weighs something, so a flood of
+     * unknown ids is bounded by the cache's size like everything else.
+     */
     private static final class Views {
+        private static final long HOLDER_BYTES = 256;
         final Map<String, Rendered<?>> ready = new ConcurrentHashMap<>();
         final Map<String, CompletableFuture<Rendered<?>>> loading = new ConcurrentHashMap<>();
-        final AtomicLong weight = new AtomicLong();
+        final AtomicLong weight = new AtomicLong(HOLDER_BYTES);
     }
 
     private final Cache<Scope, Views> scopes; // null: caching is off
