@@ -10,7 +10,7 @@ import dev.parley.chat.Users;
 import io.javalin.http.Context;
 import java.util.List;
 
-/** /v1/users, a user's inbox and stats. */
+/** /v1/users, a user's inbox, counters and stats. */
 final class UserHandlers {
     private static final int MAX_EXTERNAL_ID_BYTES = 255;
 
@@ -62,6 +62,13 @@ final class UserHandlers {
         List<Inbox.Entry> page = inbox.page(appId, userId, after, limit);
         return new Pages.InboxPage(page, Cursor.next(Cursor.Kind.INBOX, page, limit,
                 e -> new long[] {e.activityId(), e.conversationId()}));
+    }
+
+    void incrementCounters(Context ctx) {
+        long userId = Params.id(ctx, "user_id");
+        boolean durable = Params.flag(ctx, "durable");
+        var deltas = Check.increments(Requests.body(ctx, Bodies.CounterIncrements.class).increments());
+        Responses.json(ctx, new Pages.Counters(users.incrementCounters(Auth.app(ctx), userId, deltas, durable)));
     }
 
     void stats(Context ctx) {
