@@ -30,7 +30,8 @@ final class Routes {
     }
 
     static List<Route> table(CharacterHandlers characters, UserHandlers users, ConversationHandlers conversations,
-                             MessageHandlers messages, MemoryHandlers memories, SearchHandlers search, MetaHandlers meta) {
+                             MessageHandlers messages, MemoryHandlers memories, SearchHandlers search, MetaHandlers meta,
+                             Warmup warmup) {
         var document = new AtomicReference<byte[]>();
         List<Route> routes = List.of(
                 Route.of(POST, "/v1/characters", "createCharacter", "Create a character", characters::create)
@@ -62,6 +63,10 @@ final class Routes {
                 Route.of(POST, "/v1/users/{user_id}/counters", "incrementUserCounters", "Add to a user's named counters (XP, level)", users::incrementCounters)
                         .query("durable", "boolean", DURABLE)
                         .body(Bodies.CounterIncrements.class).returns(200, Pages.Counters.class),
+                Route.of(POST, "/v1/users/{user_id}/warm", "warmUser", "Load what login shows into the cache: inbox, histories, characters", warmup::warm)
+                        .query("limit", "integer", "inbox page size to warm, 1-100 (default 20): also how many conversations")
+                        .query("messages", "integer", "history page size to warm, 1-200 (default 50)")
+                        .returns(200, Warmup.Warmed.class),
 
                 Route.of(POST, "/v1/conversations", "createConversation", "Start a conversation (group chat: character_ids)", conversations::create)
                         .body(Bodies.ConversationInput.class).returns(201, Conversation.class),

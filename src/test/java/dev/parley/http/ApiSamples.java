@@ -78,6 +78,7 @@ final class ApiSamples {
             case "findUser" -> "?external_id=" + externalId;
             case "listConversations", "listMemories" -> "?character_id=" + ids.get("character_id");
             case "searchMessages", "searchMemories" -> "?q=first&user_id=" + ids.get("user_id");
+            case "warmUser" -> "?limit=5&messages=20";
             default -> "";
         };
     }
