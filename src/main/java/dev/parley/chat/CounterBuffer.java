@@ -236,6 +236,11 @@ public final class CounterBuffer implements AutoCloseable {
                 }
                 tally.add(deltas, ticker.read());
                 due = tally.increments >= policy.increments();
+            } catch (RuntimeException refused) {
+                if (tally.queued.isEmpty() && tally.flushing.isEmpty()) {
+                    retire(holder, tally); // it holds nothing: keep no stored counters that would only age
+                }
+                throw refused;
             } finally {
                 tally.lock.unlock();
             }
