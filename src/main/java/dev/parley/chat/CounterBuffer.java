@@ -569,8 +569,7 @@ public final class CounterBuffer implements AutoCloseable {
             try {
                 return Math.addExact(a, b);
             } catch (ArithmeticException e) {
-                throw new InvalidInput("increments." + name, "would move counter '" + name
-                        + "' beyond the 64-bit integer range");
+                throw new InvalidInput("increments." + name, "would move the counter beyond the 64-bit integer range");
             }
         }
     }

@@ -66,8 +66,7 @@ record StoredCounters(Map<String, Long> integers, Set<String> tooLarge, Set<Stri
             throw notAnInteger();
         }
         if (tooLarge.contains(name)) {
-            throw new InvalidInput("increments." + name, "would move counter '" + name
-                    + "' beyond the 64-bit integer range: its stored value already is");
+            throw new InvalidInput("increments." + name, "names a counter whose stored value is beyond the 64-bit integer range");
         }
         return integers.getOrDefault(name, 0L);
     }
