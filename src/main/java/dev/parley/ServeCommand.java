@@ -93,7 +93,8 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         Settings settings = Settings.resolve(new Settings.Flags(database.databaseUrl, database.dataDir, database.embeddedPort, host, port,
                 poolSize, poolTimeout, maxBody, maxContent, maxMetadata, slowQuery, appendWriters, recallCache, appShare,
-                rateLimit, rateBurst, cacheSize, cacheTtl, redisUrl, counterFlushEvery, counterFlushAfter, migrate), System.getenv());
+                rateLimit, rateBurst, cacheSize, cacheTtl, redisUrl, counterFlushEvery, counterFlushAfter, migrate),
+                System.getenv());
         PrintWriter out = spec.commandLine().getOut();
         Storage storage = Storage.open(settings);
         Parley parley;
@@ -123,7 +124,8 @@ final class ServeCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("parley-shutdown").unstarted(() -> {
             parley.close();
             storage.close();
-            out.println("Parley stopped: in-flight requests finished, queued appends committed, counters written, connections closed.");
+            out.println("Parley stopped: in-flight requests finished, queued appends committed, counters written, "
+                    + "connections closed.");
             out.flush();
             stopped.countDown();
         }));

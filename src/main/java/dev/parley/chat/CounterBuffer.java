@@ -3,6 +3,7 @@ package dev.parley.chat;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.cache.ReadCache;
 import dev.parley.config.CounterFlush;
+import dev.parley.config.Durations;
 import dev.parley.db.Database;
 import dev.parley.db.DatabaseFailure;
 import dev.parley.db.DatabaseUnavailable;
@@ -366,12 +367,14 @@ public final class CounterBuffer implements AutoCloseable {
     private void write(List<Taken> batch) {
         var sent = new AtomicBoolean();
         try {
+            String[] kinds = batch.stream().map(t -> t.holder().kind().noun()).toArray(String[]::new);
+            Long[] apps = batch.stream().map(t -> t.holder().appId()).toArray(Long[]::new);
+            Long[] ids = batch.stream().map(t -> t.holder().id()).toArray(Long[]::new);
+            String[] increments = batch.stream().map(t -> Json.write(t.increments())).toArray(String[]::new);
             List<Written> written = database.read(handle -> {
                 sent.set(true);
-                return handle.list(FLUSH, WRITTEN, handle.array("text", batch.stream().map(t -> t.holder().kind().noun()).toArray(String[]::new)),
-                        handle.array("bigint", batch.stream().map(t -> t.holder().appId()).toArray(Long[]::new)),
-                        handle.array("bigint", batch.stream().map(t -> t.holder().id()).toArray(Long[]::new)),
-                        handle.array("text", batch.stream().map(t -> Json.write(t.increments())).toArray(String[]::new)));
+                return handle.list(FLUSH, WRITTEN, handle.array("text", kinds), handle.array("bigint", apps),
+                        handle.array("bigint", ids), handle.array("text", increments));
             });
             flushSizes.record(batch.size());
             written.forEach(row -> forget(row.holder(), row.userId()));
@@ -417,7 +420,7 @@ public final class CounterBuffer implements AutoCloseable {
     private void putBack(List<Taken> batch, RuntimeException cause) {
         if (!failing) {
             LOG.warn("could not write the counters of {} conversations and users ({}); they stay in memory and are "
-                    + "tried again within {}", batch.size(), cause.getMessage(), policy.checkEvery());
+                    + "tried again within {}", batch.size(), cause.getMessage(), Durations.format(policy.checkEvery()));
         }
         failing = true;
         for (Taken taken : batch) {
@@ -440,7 +443,8 @@ public final class CounterBuffer implements AutoCloseable {
 
     /**
      * Gives up on a holder's taken increments, counted as lost for {@code reason}. Its cached views stay: a
-     * refused row did not change, and one that may have changed is announced by its trigger if it did.
+     * refused row did not change, and one that may have changed is announced by its trigger if it did. If
+     * increments came meanwhile, the values shown count the lost ones too until those are written.
      */
     private void drop(Taken taken, String reason, RuntimeException cause) {
         LOG.warn("{} {} in app {}: counter increments {} were not written ({}): {}", taken.holder().kind().noun(),
