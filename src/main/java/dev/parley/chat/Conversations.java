@@ -156,7 +156,9 @@ public final class Conversations {
                 ? h.list(LIST_BY_CHARACTER, ROW, appId, characterId, beforeId, limit)
                 : h.list(LIST_BY_USER_AND_CHARACTER, ROW, appId, userId, characterId, beforeId, limit));
         // The page's ids are known only now, so its running counters are taken after the rows, not before.
-        return page.stream().map(c -> withRunning(c, counters.running(CounterBuffer.Holder.conversation(appId, c.id())))).toList();
+        return page.stream()
+                .map(c -> withRunning(c, counters.running(CounterBuffer.Holder.conversation(appId, c.id()))))
+                .toList();
     }
 
     /**
