@@ -7,6 +7,7 @@ import dev.parley.chat.BatchWriter;
 import dev.parley.chat.ChatContext;
 import dev.parley.chat.Characters;
 import dev.parley.chat.Conversations;
+import dev.parley.chat.CounterBuffer;
 import dev.parley.chat.GroupCommit;
 import dev.parley.chat.Inbox;
 import dev.parley.chat.Limits;
@@ -38,6 +39,7 @@ import java.util.concurrent.Executors;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -87,11 +89,18 @@ public final class Parley implements AutoCloseable {
                     threads(started, "parley-append-", settings.appendWriters()), settings.appendWriters(),
                     Ticker.systemTicker(), settings.poolTimeout(), registry);
             started.push(appends);
+            var counterThreads = threads(started, "parley-counters", 1);
+            var counters = new CounterBuffer(database, cache, counterThreads, Ticker.systemTicker(), settings.counterFlush(),
+                    registry);
+            started.push(counters); // closed after HTTP: its last flush writes what the last requests added
+            long check = settings.counterFlush().checkEvery().toMillis();
+            counterThreads.scheduleWithFixedDelay(counters::flushDue, check, check, TimeUnit.MILLISECONDS);
             var characters = new Characters(database, cache);
-            var users = new Users(database, cache);
+            var users = new Users(database, cache, counters);
             var services = new HttpServer.Services(watch, apiKeys, cache, characters, users,
-                    new Conversations(database, ids, cache), new MessageLog(database, cache), appends, new Inbox(database),
-                    new ReadMarkers(database, cache), new ChatContext(database, cache, characters, users), new Stats(database),
+                    new Conversations(database, ids, cache, counters), new MessageLog(database, cache), appends,
+                    new Inbox(database), new ReadMarkers(database, cache), new ChatContext(database, cache, characters, users,
+                    counters), new Stats(database),
                     new Memories(database), new Recall(database, clock, settings.recallCacheBytes(), registry),
                     new MessageSearch(database, clock), Languages.load(database),
                     new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), registry);
@@ -144,7 +153,7 @@ public final class Parley implements AutoCloseable {
 
     /**
      * Graceful, in the reverse of start order: stop taking requests and let in-flight ones finish, drain the
-     * append queue, stop the background work, close the pool.
+     * append queue, write the counter increments held in memory, stop the background work, close the pool.
      */
     @Override
     public void close() {

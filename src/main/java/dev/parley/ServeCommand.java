@@ -77,6 +77,15 @@ final class ServeCommand implements Callable<Integer> {
             + "redis://host:6379 (env PARLEY_REDIS_URL; default: none).")
     String redisUrl;
 
+    @Option(names = "--counter-flush-every", description = "Write a conversation's or user's counters to the database once they "
+            + "have taken this many increments, or --counter-flush-after after the first, whichever comes first "
+            + "(env PARLEY_COUNTER_FLUSH_EVERY, default 10).")
+    String counterFlushEvery;
+
+    @Option(names = "--counter-flush-after", description = "Longest a counter increment waits in memory before it is written "
+            + "(env PARLEY_COUNTER_FLUSH_AFTER, default 5s): a crash loses at most this window; SIGTERM writes it.")
+    String counterFlushAfter;
+
     @Option(names = "--migrate", description = "Apply pending migrations to DATABASE_URL before serving (env PARLEY_MIGRATE).")
     boolean migrate;
 
@@ -84,7 +93,8 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         Settings settings = Settings.resolve(new Settings.Flags(database.databaseUrl, database.dataDir, database.embeddedPort, host, port,
                 poolSize, poolTimeout, maxBody, maxContent, maxMetadata, slowQuery, appendWriters, recallCache, appShare,
-                rateLimit, rateBurst, cacheSize, cacheTtl, redisUrl, migrate), System.getenv());
+                rateLimit, rateBurst, cacheSize, cacheTtl, redisUrl, counterFlushEvery, counterFlushAfter, migrate),
+                System.getenv());
         PrintWriter out = spec.commandLine().getOut();
         Storage storage = Storage.open(settings);
         Parley parley;
@@ -114,7 +124,8 @@ final class ServeCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("parley-shutdown").unstarted(() -> {
             parley.close();
             storage.close();
-            out.println("Parley stopped: in-flight requests finished, queued appends committed, connections closed.");
+            out.println("Parley stopped: in-flight requests finished, queued appends committed, counters written, "
+                    + "connections closed.");
             out.flush();
             stopped.countDown();
         }));

@@ -2,7 +2,9 @@ package dev.parley;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.support.Api;
+import dev.parley.support.Fixtures;
 import dev.parley.support.TestDatabase;
 import dev.parley.support.Wait;
 import java.io.IOException;
@@ -10,10 +12,14 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -44,6 +50,62 @@ class ServeCommandTest {
             assertThat(serve.exitValue()).as("128 + SIGTERM, after the hook").isEqualTo(143);
         } finally {
             serve.destroyForcibly();
+        }
+    }
+
+    @Test
+    void sigterm_writes_the_counter_increments_held_in_memory_before_the_process_exits() throws Exception {
+        String database = "parley_serve_counters";
+        TestDatabase.get().migrated(database);
+        Path log = Files.createTempFile("parley-serve", ".log");
+        Process serve = parley(log, "serve", "--port", "0", "--database-url", TestDatabase.get().url(database),
+                "--counter-flush-every", "1000000", "--counter-flush-after", "1h"); // nothing is written before the stop
+        try {
+            String output = awaitOutput(log, "Try: curl");
+            Matcher url = URL.matcher(output);
+            Matcher key = KEY.matcher(output);
+            assertThat(url.find() && key.find()).as(output).isTrue();
+            Api api = new Api(url.group(1), key.group(1));
+            JsonNode conversation = Fixtures.conversation(api);
+            String id = conversation.get("id").asText();
+            String user = conversation.get("user_id").asText();
+            int threads = 8;
+            int each = 25;
+            try (var clients = Executors.newFixedThreadPool(threads)) {
+                List<Future<?>> done = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    done.add(clients.submit(() -> {
+                        for (int i = 0; i < each; i++) {
+                            api.postOk(200, "/v1/conversations/" + id + "/counters", Map.of("increments", Map.of("affection", 1)));
+                            api.postOk(200, "/v1/users/" + user + "/counters", Map.of("increments", Map.of("xp", 5)));
+                        }
+                    }));
+                }
+                for (Future<?> client : done) {
+                    client.get();
+                }
+            }
+            assertThat(storedCounters(database, "conversations", "conversation_id", id)).as("held in memory").isEqualTo("{}");
+
+            serve.destroy(); // SIGTERM
+            assertThat(serve.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(serve.exitValue()).isEqualTo(143);
+            assertThat(storedCounters(database, "conversations", "conversation_id", id))
+                    .isEqualTo("{\"affection\": " + threads * each + "}");
+            assertThat(storedCounters(database, "users", "user_id", user)).isEqualTo("{\"xp\": " + 5 * threads * each + "}");
+        } finally {
+            serve.destroyForcibly();
+        }
+    }
+
+    private static String storedCounters(String database, String table, String key, String id) throws SQLException {
+        try (var connection = TestDatabase.get().connect(database);
+             var query = connection.prepareStatement("SELECT counters FROM " + table + " WHERE " + key + " = ?")) {
+            query.setLong(1, Long.parseLong(id));
+            try (var rows = query.executeQuery()) {
+                assertThat(rows.next()).isTrue();
+                return rows.getString(1);
+            }
         }
     }
 

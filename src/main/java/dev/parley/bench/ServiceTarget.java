@@ -5,12 +5,14 @@ import dev.parley.cache.ReadCache;
 import dev.parley.chat.BatchWriter;
 import dev.parley.chat.ChatContext;
 import dev.parley.chat.Characters;
+import dev.parley.chat.CounterBuffer;
 import dev.parley.chat.GroupCommit;
 import dev.parley.chat.Inbox;
 import dev.parley.chat.MessageLog;
 import dev.parley.chat.NewMessage;
 import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Users;
+import dev.parley.config.CounterFlush;
 import dev.parley.db.Database;
 import dev.parley.db.Ids;
 import dev.parley.json.Json;
@@ -53,7 +55,9 @@ final class ServiceTarget implements Target {
         ReadCache none = ReadCache.none(); // the SQL as Parley runs it on a miss, every time
         this.log = new MessageLog(database, none);
         this.characters = new Characters(database, none);
-        this.context = new ChatContext(database, none, characters, new Users(database, none));
+        var counters = new CounterBuffer(database, none, Runnable::run, Ticker.systemTicker(), CounterFlush.DEFAULTS,
+                new SimpleMeterRegistry()); // the bench moves no counters: this only shows the stored ones
+        this.context = new ChatContext(database, none, characters, new Users(database, none, counters), counters);
         this.readMarkers = new ReadMarkers(database, none);
         this.writerThreads = Executors.newFixedThreadPool(appendWriters, Thread.ofPlatform().name("bench-append-", 0).daemon().factory());
         this.appends = new GroupCommit(new BatchWriter(database, new Ids(Clock.systemUTC()), none), writerThreads, appendWriters,

@@ -48,6 +48,9 @@ public final class ChatContext {
 
     public record State(@JsonFormat(shape = JsonFormat.Shape.STRING) long id, String title, boolean isGroup,
                         String language, JsonText state, JsonText counters) {
+        State withCounters(CounterBuffer.Running running) {
+            return running.isEmpty() ? this : new State(id, title, isGroup, language, state, running.over(counters));
+        }
     }
 
     /** A memory recalled for this reply, as the app and the model see it. */
@@ -82,21 +85,25 @@ public final class ChatContext {
     private final ReadCache cache;
     private final Characters characters;
     private final Users users;
+    private final CounterBuffer counters;
 
-    public ChatContext(Database database, ReadCache cache, Characters characters, Users users) {
+    public ChatContext(Database database, ReadCache cache, Characters characters, Users users, CounterBuffer counters) {
         this.database = database;
         this.cache = cache;
         this.characters = characters;
         this.users = users;
+        this.counters = counters;
     }
 
     /**
      * The context for {@code characterId}'s next reply (null: the conversation's character) with the last
      * {@code limit} messages. Its parts come from the cache: the conversation's head and messages, the
-     * characters and the user, each dropped when what it was read from changes.
+     * characters and the user, each dropped when what it was read from changes; the counters are those
+     * this instance runs ({@link CounterBuffer}).
      */
     public Context build(long appId, long conversationId, Long characterId, int limit) {
         var scope = Scope.conversation(appId, conversationId);
+        var running = counters.running(CounterBuffer.Holder.conversation(appId, conversationId)); // before the head is read
         Head head = cache.get(scope, "context:head", () -> readHead(appId, conversationId)).model();
         long speakerId = characterId == null ? head.characterId() : characterId;
         requireMember(appId, conversationId, head, speakerId);
@@ -104,7 +111,7 @@ public final class ChatContext {
         User user = users.get(appId, head.userId());
         List<Turn> newestFirst = cache.get(scope, "context:messages:" + limit,
                 () -> readTurns(appId, conversationId, head, limit)).model();
-        return new Context(head.state(), new Speaker(speaker.id(), speaker.name(), speaker.systemPrompt(), speaker.traits(),
+        return new Context(head.state().withCounters(running), new Speaker(speaker.id(), speaker.name(), speaker.systemPrompt(), speaker.traits(),
                 speaker.metadata()), new Person(user.id(), user.externalId(), user.profile()),
                 chat(appId, speaker, head, newestFirst), List.of());
     }

@@ -24,6 +24,12 @@ public record Conversation(
         Instant lastActivityAt,
         Instant updatedAt) {
 
+    /** This conversation with other counters: the running ones of this instance. */
+    public Conversation withCounters(JsonText shown) {
+        return new Conversation(id, userId, characterId, characterIds, isGroup, language, title, state, shown, messageCount,
+                lastSeq, lastMessage, createdAt, lastActivityAt, updatedAt);
+    }
+
     /** The newest message, as the inbox shows it; {@code preview} is null once that message is deleted. */
     public record LastMessage(
             @JsonFormat(shape = JsonFormat.Shape.STRING) long id,

@@ -5,12 +5,10 @@ import dev.parley.cache.ReadCache;
 import dev.parley.cache.Rendered;
 import dev.parley.cache.Scope;
 import dev.parley.db.Database;
-import dev.parley.db.DatabaseFailure;
 import dev.parley.db.Handle;
 import dev.parley.db.Ids;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
-import dev.parley.json.Json;
 import dev.parley.json.JsonText;
 import java.sql.SQLException;
 import java.sql.Timestamp;
@@ -72,16 +70,6 @@ public final class Conversations {
              WHERE c.app_id = ? AND c.conversation_id = ?
             RETURNING octet_length(c.state::text)""");
 
-    // One statement, so concurrent increments never lose an update: the row lock orders them.
-    static final Query INCREMENT_COUNTERS = new Query("conversation.increment_counters", """
-            UPDATE conversations c
-               SET counters = c.counters || (
-                       SELECT jsonb_object_agg(d.key, coalesce((c.counters ->> d.key)::bigint, 0) + d.value::bigint)
-                         FROM jsonb_each_text(?::jsonb) AS d),
-                   updated_at = now()
-             WHERE c.app_id = ? AND c.conversation_id = ?
-            RETURNING c.counters, c.user_id""");
-
     static final RowMapper<Conversation> ROW = row -> {
         long lastMessageId = row.getLong("last_message_id");
         Conversation.LastMessage last = row.wasNull() ? null : new Conversation.LastMessage(lastMessageId,
@@ -107,11 +95,13 @@ public final class Conversations {
     private final Database database;
     private final Ids ids;
     private final ReadCache cache;
+    private final CounterBuffer counters;
 
-    public Conversations(Database database, Ids ids, ReadCache cache) {
+    public Conversations(Database database, Ids ids, ReadCache cache, CounterBuffer counters) {
         this.database = database;
         this.ids = ids;
         this.cache = cache;
+        this.counters = counters;
     }
 
     public Conversation create(long appId, Conversation.Draft draft) {
@@ -139,10 +129,21 @@ public final class Conversations {
         return rendered(appId, conversationId).model();
     }
 
-    /** The conversation as a GET sends it: from the cache, or read and kept there. */
+    /** The conversation as a GET sends it: from the cache, or read and kept there; its counters as this instance runs them. */
     public Rendered<Conversation> rendered(long appId, long conversationId) {
+        var running = counters.running(CounterBuffer.Holder.conversation(appId, conversationId)); // before the row is read
+        Rendered<Conversation> stored = stored(appId, conversationId);
+        return running.isEmpty() ? stored : Rendered.of(withRunning(stored.model(), running));
+    }
+
+    /** The conversation as stored: from the cache, or read and kept there. */
+    private Rendered<Conversation> stored(long appId, long conversationId) {
         return cache.get(Scope.conversation(appId, conversationId), "conversation",
                 () -> database.read(h -> get(h, appId, conversationId)));
+    }
+
+    private static Conversation withRunning(Conversation conversation, CounterBuffer.Running running) {
+        return running.isEmpty() ? conversation : conversation.withCounters(running.over(conversation.counters()));
     }
 
     static Conversation get(Handle h, long appId, long conversationId) throws SQLException {
@@ -151,9 +152,13 @@ public final class Conversations {
 
     /** A character's conversations, newest first, optionally only one user's; {@code beforeId} is the keyset cursor. */
     public List<Conversation> listByCharacter(long appId, long characterId, Long userId, long beforeId, int limit) {
-        return database.read(h -> userId == null
+        List<Conversation> page = database.read(h -> userId == null
                 ? h.list(LIST_BY_CHARACTER, ROW, appId, characterId, beforeId, limit)
                 : h.list(LIST_BY_USER_AND_CHARACTER, ROW, appId, userId, characterId, beforeId, limit));
+        // The page's ids are known only now, so its running counters are taken after the rows, not before.
+        return page.stream()
+                .map(c -> withRunning(c, counters.running(CounterBuffer.Holder.conversation(appId, c.id()))))
+                .toList();
     }
 
     /**
@@ -162,6 +167,7 @@ public final class Conversations {
      */
     public Conversation patch(long appId, long conversationId, JsonNode statePatch, boolean titleGiven, String title,
                               int maxStateBytes) {
+        var running = counters.running(CounterBuffer.Holder.conversation(appId, conversationId)); // before the row is read
         Conversation patched = database.inTransaction(handle -> {
             long stateBytes = handle.first(PATCH, row -> row.getLong(1), statePatch == null ? null : statePatch.toString(),
                     titleGiven, title, appId, conversationId).orElseThrow(() -> new NotFound("conversation", conversationId));
@@ -172,31 +178,16 @@ public final class Conversations {
             return get(handle, appId, conversationId);
         });
         cache.conversationChanged(appId, conversationId, patched.userId());
-        return patched;
+        return withRunning(patched, running);
     }
 
-    /** The counters after an increment, and whose conversation it is. */
-    private record Counted(JsonText counters, long userId) {
-    }
-
-    /** Adds each delta to its named counter (a missing counter starts at 0) and returns all counters. */
-    public JsonText incrementCounters(long appId, long conversationId, Map<String, Long> deltas) {
-        try {
-            Counted counted = database.read(h -> h.first(INCREMENT_COUNTERS, row -> new Counted(
-                    JsonText.stored(row.getString(1)), row.getLong(2)), Json.write(deltas), appId, conversationId))
-                    .orElseThrow(() -> new NotFound("conversation", conversationId));
-            cache.conversationChanged(appId, conversationId, counted.userId());
-            return counted.counters();
-        } catch (DatabaseFailure e) {
-            if ("22003".equals(e.sqlState())) { // numeric_value_out_of_range
-                throw new InvalidInput("counters", "would move a counter beyond the 64-bit integer range");
-            }
-            if ("22P02".equals(e.sqlState())) { // a stored counter that is not an integer (written by hand)
-                throw new Conflict("counter-not-an-integer", "a counter named in the request holds a stored value that is "
-                        + "not an integer, so it cannot be incremented; set it with PATCH or fix it in the database");
-            }
-            throw e;
-        }
+    /**
+     * Adds each delta to its named counter (a missing counter starts at 0) and returns all counters: in
+     * memory, written within the flush window ({@link CounterBuffer}), or at once when {@code durable}.
+     */
+    public JsonText incrementCounters(long appId, long conversationId, Map<String, Long> deltas, boolean durable) {
+        return counters.increment(CounterBuffer.Holder.conversation(appId, conversationId), deltas, durable,
+                () -> stored(appId, conversationId).model().counters());
     }
 
     private static void checkReferences(Handle h, long appId, long userId, List<Long> characterIds) throws SQLException {

@@ -10,11 +10,12 @@ import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
 import dev.parley.json.JsonText;
 import java.sql.SQLException;
+import java.util.Map;
 import java.util.Optional;
 
 /** The app's end users, upserted by the app's own id for them. */
 public final class Users {
-    private static final String COLUMNS = "user_id, external_id, profile, created_at, updated_at";
+    private static final String COLUMNS = "user_id, external_id, profile, counters, created_at, updated_at";
 
     // xmax = 0 only on a freshly inserted row: it tells "created" from "updated" in one statement.
     static final Query UPSERT = new Query("user.upsert", """
@@ -36,15 +37,18 @@ public final class Users {
             row.getLong("user_id"),
             row.getString("external_id"),
             JsonText.stored(row.getString("profile")),
+            JsonText.stored(row.getString("counters")),
             row.getTimestamp("created_at").toInstant(),
             row.getTimestamp("updated_at").toInstant());
 
     private final Database database;
     private final ReadCache cache;
+    private final CounterBuffer counters;
 
-    public Users(Database database, ReadCache cache) {
+    public Users(Database database, ReadCache cache, CounterBuffer counters) {
         this.database = database;
         this.cache = cache;
+        this.counters = counters;
     }
 
     /** The stored user and whether this call created it. */
@@ -56,20 +60,43 @@ public final class Users {
         String json = profile == null ? null : profile.toString();
         Upserted upserted = database.read(h -> h.first(UPSERT, row -> new Upserted(ROW.map(row), row.getBoolean("created")),
                 appId, externalId, json, json).orElseThrow());
-        if (!upserted.created()) {
-            cache.userChanged(appId, upserted.user().id());
+        if (upserted.created()) {
+            return upserted;
         }
-        return upserted;
+        cache.userChanged(appId, upserted.user().id());
+        // The id is known only from the row, so the running counters are taken after it, not before.
+        return new Upserted(withRunning(appId, upserted.user()), false);
     }
 
     public User get(long appId, long userId) {
         return rendered(appId, userId).model();
     }
 
-    /** The user as a GET sends it: from the cache, or read and kept there. */
+    /** The user as a GET sends it: from the cache, or read and kept there; its counters as this instance runs them. */
     public Rendered<User> rendered(long appId, long userId) {
+        var running = counters.running(CounterBuffer.Holder.user(appId, userId)); // before the row is read
+        Rendered<User> stored = stored(appId, userId);
+        return running.isEmpty() ? stored : Rendered.of(stored.model().withCounters(running.over(stored.model().counters())));
+    }
+
+    /** The user as stored: from the cache, or read and kept there. */
+    private Rendered<User> stored(long appId, long userId) {
         return cache.get(Scope.user(appId, userId), "user", () -> database.read(h -> h.first(GET, ROW, appId, userId))
                 .orElseThrow(() -> new NotFound("user", userId)));
+    }
+
+    /**
+     * Adds each delta to the user's named counter (a missing counter starts at 0) and returns all counters:
+     * in memory, written within the flush window ({@link CounterBuffer}), or at once when {@code durable}.
+     */
+    public JsonText incrementCounters(long appId, long userId, Map<String, Long> deltas, boolean durable) {
+        return counters.increment(CounterBuffer.Holder.user(appId, userId), deltas, durable,
+                () -> stored(appId, userId).model().counters());
+    }
+
+    private User withRunning(long appId, User user) {
+        var running = counters.running(CounterBuffer.Holder.user(appId, user.id()));
+        return running.isEmpty() ? user : user.withCounters(running.over(user.counters()));
     }
 
     /** Throws {@link NotFound} unless the app has this user: for reads that come back empty either way. */
@@ -80,6 +107,6 @@ public final class Users {
     }
 
     public Optional<User> findByExternalId(long appId, String externalId) {
-        return database.read(h -> h.first(FIND_BY_EXTERNAL_ID, ROW, appId, externalId));
+        return database.read(h -> h.first(FIND_BY_EXTERNAL_ID, ROW, appId, externalId)).map(user -> withRunning(appId, user));
     }
 }

@@ -29,6 +29,7 @@ public record Settings(
         long cacheBytes,
         CacheTtls cacheTtls,
         Optional<String> redisUrl,
+        CounterFlush counterFlush,
         boolean migrate) {
 
     /** Values given on the command line; a null field means "not given". */
@@ -52,6 +53,8 @@ public record Settings(
             String cacheSize,
             String cacheTtl,
             String redisUrl,
+            String counterFlushEvery,
+            String counterFlushAfter,
             boolean migrate) {
 
         public static Flags none() {
@@ -61,7 +64,7 @@ public record Settings(
         /** Only the flags that say where the database is, as commands other than serve take them. */
         public static Flags database(String databaseUrl, String dataDir, String embeddedPort) {
             return new Flags(databaseUrl, dataDir, embeddedPort, null, null, null, null, null, null, null, null, null, null,
-                    null, null, null, null, null, null, false);
+                    null, null, null, null, null, null, null, null, false);
         }
     }
 
@@ -91,6 +94,11 @@ public record Settings(
                 source.bytes(flags.cacheSize(), "--cache-size", "PARLEY_CACHE_SIZE", 256L << 20, 0, 1L << 40),
                 source.cacheTtls(flags.cacheTtl(), "--cache-ttl", "PARLEY_CACHE_TTL"),
                 source.text(flags.redisUrl(), "--redis-url", "PARLEY_REDIS_URL"),
+                new CounterFlush(
+                        source.integer(flags.counterFlushEvery(), "--counter-flush-every", "PARLEY_COUNTER_FLUSH_EVERY",
+                                CounterFlush.DEFAULTS.increments(), 1, 1_000_000),
+                        source.duration(flags.counterFlushAfter(), "--counter-flush-after", "PARLEY_COUNTER_FLUSH_AFTER",
+                                CounterFlush.DEFAULTS.after(), Duration.ofMillis(10), Duration.ofHours(1))),
                 flags.migrate() || source.bool("PARLEY_MIGRATE"));
     }
 
@@ -117,6 +125,6 @@ public record Settings(
                 + ", rateLimit=" + (rateLimit == 0 ? "off" : rateLimit + "/s burst " + burst())
                 + ", cache=" + (cacheBytes == 0 ? "off" : cacheBytes + " bytes, " + cacheTtls)
                 + ", redis=" + redisUrl.map(url -> url.replaceFirst("//[^@/]*@", "//***@")).orElse("none")
-                + ", migrate=" + migrate + "]";
+                + ", counterFlush=" + counterFlush + ", migrate=" + migrate + "]";
     }
 }

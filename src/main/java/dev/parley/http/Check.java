@@ -11,6 +11,9 @@ import java.util.Map;
  * UTF-16 surrogates) is refused here, with the field's name, instead of failing in the database.
  */
 final class Check {
+    private static final int MAX_COUNTERS = 100;
+    private static final int MAX_COUNTER_NAME_BYTES = 100;
+
     private Check() {
     }
 
@@ -95,6 +98,28 @@ final class Check {
 
     static Long optionalPositive(String field, Long value) {
         return value == null ? null : positive(field, value);
+    }
+
+    /** Named integer counters: at most 100, each named by non-blank text of at most 100 bytes, each with a value. */
+    static Map<String, Long> counters(String field, Map<String, Long> counters) {
+        if (counters.size() > MAX_COUNTERS) {
+            throw new InvalidInput(field, "has " + counters.size() + " counters; the limit is " + MAX_COUNTERS);
+        }
+        counters.forEach((name, value) -> {
+            requiredNonBlank(field + "." + name, name, MAX_COUNTER_NAME_BYTES);
+            if (value == null) {
+                throw new InvalidInput(field + "." + name, "must be an integer");
+            }
+        });
+        return counters;
+    }
+
+    /** The increments of a counters request (a conversation's or a user's): at least one named counter. */
+    static Map<String, Long> increments(Map<String, Long> increments) {
+        if (increments == null || increments.isEmpty()) {
+            throw new InvalidInput("increments", "must name at least one counter, such as {\"affection\": 5}");
+        }
+        return counters("increments", increments);
     }
 
     private static void storable(String field, JsonNode node) {

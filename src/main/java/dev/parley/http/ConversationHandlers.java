@@ -21,8 +21,6 @@ import java.util.Map;
 /** /v1/conversations: start, read, patch state, move counters, mark read, build LLM context. */
 final class ConversationHandlers {
     private static final int MAX_TITLE_BYTES = 500;
-    private static final int MAX_COUNTERS = 100;
-    private static final int MAX_COUNTER_NAME_BYTES = 100;
     private static final int DEFAULT_CONTEXT_MESSAGES = 20;
     private static final int DEFAULT_CONTEXT_MEMORIES = 5;
     private static final int MAX_CONTEXT_MEMORIES = 50;
@@ -53,7 +51,7 @@ final class ConversationHandlers {
         var input = Requests.body(ctx, Bodies.ConversationInput.class);
         long userId = Check.positive("user_id", input.userId());
         List<Long> characterIds = characterIds(input);
-        Map<String, Long> counters = input.counters() == null ? Map.of() : counters("counters", input.counters());
+        Map<String, Long> counters = input.counters() == null ? Map.of() : Check.counters("counters", input.counters());
         String language = languages.require("language", input.language());
         var draft = new Conversation.Draft(userId, characterIds, language, Check.text("title", input.title(), MAX_TITLE_BYTES),
                 Check.object("state", input.state(), limits.maxMetadataBytes()), Json.MAPPER.valueToTree(counters));
@@ -89,12 +87,9 @@ final class ConversationHandlers {
 
     void incrementCounters(Context ctx) {
         long conversationId = Params.id(ctx, "conversation_id");
-        var input = Requests.body(ctx, Bodies.CounterIncrements.class);
-        if (input.increments() == null || input.increments().isEmpty()) {
-            throw new InvalidInput("increments", "must name at least one counter, such as {\"affection\": 5}");
-        }
-        var deltas = counters("increments", input.increments());
-        Responses.json(ctx, new Pages.Counters(conversations.incrementCounters(Auth.app(ctx), conversationId, deltas)));
+        boolean durable = Params.flag(ctx, "durable");
+        var deltas = Check.increments(Requests.body(ctx, Bodies.CounterIncrements.class).increments());
+        Responses.json(ctx, new Pages.Counters(conversations.incrementCounters(Auth.app(ctx), conversationId, deltas, durable)));
     }
 
     void markRead(Context ctx) {
@@ -169,18 +164,5 @@ final class ConversationHandlers {
             ids.add(Check.positive("character_ids[" + i + "]", input.characterIds().get(i)));
         }
         return ids;
-    }
-
-    private static Map<String, Long> counters(String field, Map<String, Long> counters) {
-        if (counters.size() > MAX_COUNTERS) {
-            throw new InvalidInput(field, "has " + counters.size() + " counters; the limit is " + MAX_COUNTERS);
-        }
-        counters.forEach((name, value) -> {
-            Check.requiredNonBlank(field + "." + name, name, MAX_COUNTER_NAME_BYTES);
-            if (value == null) {
-                throw new InvalidInput(field + "." + name, "must be an integer");
-            }
-        });
-        return counters;
     }
 }

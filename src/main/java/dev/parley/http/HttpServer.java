@@ -65,15 +65,18 @@ public final class HttpServer implements AutoCloseable {
     }
 
     public static HttpServer start(Services services, Options options) {
+        var users = new UserHandlers(services.users(), services.inbox(), services.stats(), services.cache(), services.limits());
+        var messages = new MessageHandlers(services.appends(), services.messageLog(), services.cache(), services.limits());
         List<Route> routes = Routes.table(
                 new CharacterHandlers(services.characters(), services.limits()),
-                new UserHandlers(services.users(), services.inbox(), services.stats(), services.cache(), services.limits()),
+                users,
                 new ConversationHandlers(services.conversations(), services.readMarkers(), services.context(),
                         services.stats(), services.recall(), services.memories(), services.languages(), services.limits()),
-                new MessageHandlers(services.appends(), services.messageLog(), services.cache(), services.limits()),
+                messages,
                 new MemoryHandlers(services.memories(), services.recall(), services.languages(), services.limits()),
                 new SearchHandlers(services.search(), services.memories(), services.languages()),
-                new MetaHandlers(services.watch(), services.stats(), services.registry()));
+                new MetaHandlers(services.watch(), services.stats(), services.registry()),
+                new Warmup(services.users(), services.conversations(), services.characters(), users, messages));
         var auth = new Auth(services.apiKeys(), options.rateLimit() == 0 ? null
                 : new RateLimiter(options.rateLimit(), options.rateBurst(), Ticker.systemTicker()));
         List<String> endpoints = new CopyOnWriteArrayList<>();

@@ -1,6 +1,7 @@
 package dev.parley.http;
 
 import dev.parley.cache.ReadCache;
+import dev.parley.cache.Rendered;
 import dev.parley.cache.Scope;
 import dev.parley.chat.GroupCommit;
 import dev.parley.chat.InvalidInput;
@@ -84,15 +85,20 @@ final class MessageHandlers {
             throw new InvalidInput("before", "cannot be combined with after; page one way at a time");
         }
         long appId = Auth.app(ctx);
-        if (before == null && after == null) { // the latest page, read on every chat turn: cached until the next message
-            Conditional.send(ctx, cache.get(Scope.conversation(appId, conversationId), "history:" + limit,
-                    () -> historyPage(appId, conversationId, new MessageLog.Position.Latest(), limit, null)));
+        if (before == null && after == null) {
+            Conditional.send(ctx, latestPage(appId, conversationId, limit));
             return;
         }
         MessageLog.Position position = before != null
                 ? new MessageLog.Position.Before(Cursor.decode(Cursor.Kind.MESSAGE, 1, "before", before)[0])
                 : new MessageLog.Position.After(Cursor.decode(Cursor.Kind.MESSAGE, 1, "after", after)[0]);
         Responses.json(ctx, historyPage(appId, conversationId, position, limit, after));
+    }
+
+    /** The latest history page as GET sends it: read on every chat turn, so it is cached until the next message. */
+    Rendered<Pages.HistoryPage> latestPage(long appId, long conversationId, int limit) {
+        return cache.get(Scope.conversation(appId, conversationId), "history:" + limit,
+                () -> historyPage(appId, conversationId, new MessageLog.Position.Latest(), limit, null));
     }
 
     private Pages.HistoryPage historyPage(long appId, long conversationId, MessageLog.Position position, int limit,

@@ -23,12 +23,15 @@ final class Routes {
     private static final String MESSAGE = CONVERSATION + "/messages/{message_id}";
     private static final String USER_MEMORIES = "/v1/users/{user_id}/memories";
     private static final String MEMORY = "/v1/memories/{memory_id}";
+    private static final String DURABLE = "write before answering, with this instance's increments not yet written "
+            + "(default false: written within PARLEY_COUNTER_FLUSH_AFTER)";
 
     private Routes() {
     }
 
     static List<Route> table(CharacterHandlers characters, UserHandlers users, ConversationHandlers conversations,
-                             MessageHandlers messages, MemoryHandlers memories, SearchHandlers search, MetaHandlers meta) {
+                             MessageHandlers messages, MemoryHandlers memories, SearchHandlers search, MetaHandlers meta,
+                             Warmup warmup) {
         var document = new AtomicReference<byte[]>();
         List<Route> routes = List.of(
                 Route.of(POST, "/v1/characters", "createCharacter", "Create a character", characters::create)
@@ -57,6 +60,13 @@ final class Routes {
                         .returns(200, Pages.InboxPage.class),
                 Route.of(GET, "/v1/users/{user_id}/stats", "getUserStats", "Exact counts for a user", users::stats)
                         .returns(200, Stats.UserStats.class),
+                Route.of(POST, "/v1/users/{user_id}/counters", "incrementUserCounters", "Add to a user's named counters (XP, level)", users::incrementCounters)
+                        .query("durable", "boolean", DURABLE)
+                        .body(Bodies.CounterIncrements.class).returns(200, Pages.Counters.class),
+                Route.of(POST, "/v1/users/{user_id}/warm", "warmUser", "Load what login shows into the cache: inbox, histories, characters", warmup::warm)
+                        .query("limit", "integer", "inbox page size to warm, 1-100 (default 20): also how many conversations")
+                        .query("messages", "integer", "history page size to warm, 1-200 (default 50)")
+                        .returns(200, Warmup.Warmed.class),
 
                 Route.of(POST, "/v1/conversations", "createConversation", "Start a conversation (group chat: character_ids)", conversations::create)
                         .body(Bodies.ConversationInput.class).returns(201, Conversation.class),
@@ -70,7 +80,8 @@ final class Routes {
                         .returns(200, Conversation.class),
                 Route.of(PATCH, CONVERSATION, "patchConversation", "Merge-patch the state, set the title", conversations::patch)
                         .body(Bodies.ConversationPatch.class).returns(200, Conversation.class),
-                Route.of(POST, CONVERSATION + "/counters", "incrementCounters", "Add to named counters atomically", conversations::incrementCounters)
+                Route.of(POST, CONVERSATION + "/counters", "incrementCounters", "Add to named counters (affection, XP)", conversations::incrementCounters)
+                        .query("durable", "boolean", DURABLE)
                         .body(Bodies.CounterIncrements.class).returns(200, Pages.Counters.class),
                 Route.of(POST, CONVERSATION + "/read", "markRead", "Mark read up to a message", conversations::markRead)
                         .body(Bodies.ReadInput.class).returns(200, ReadMarkers.ReadState.class),

@@ -1,6 +1,7 @@
 package dev.parley.http;
 
 import dev.parley.cache.ReadCache;
+import dev.parley.cache.Rendered;
 import dev.parley.cache.Scope;
 import dev.parley.chat.Inbox;
 import dev.parley.chat.Limits;
@@ -10,7 +11,7 @@ import dev.parley.chat.Users;
 import io.javalin.http.Context;
 import java.util.List;
 
-/** /v1/users, a user's inbox and stats. */
+/** /v1/users, a user's inbox, counters and stats. */
 final class UserHandlers {
     private static final int MAX_EXTERNAL_ID_BYTES = 255;
 
@@ -50,18 +51,29 @@ final class UserHandlers {
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
         long[] position = Cursor.positions(ctx, Cursor.Kind.INBOX, 2);
         long appId = Auth.app(ctx);
-        if (position == null) { // the first page is what opening the app shows: cached, its unread counts 30 s at most
-            Conditional.send(ctx, cache.get(Scope.inbox(appId, userId), "inbox:" + limit,
-                    () -> inboxPage(appId, userId, Inbox.Position.START, limit)));
+        if (position == null) {
+            Conditional.send(ctx, firstPage(appId, userId, limit));
             return;
         }
         Responses.json(ctx, inboxPage(appId, userId, new Inbox.Position(position[0], position[1]), limit));
+    }
+
+    /** The first inbox page as GET sends it: what opening the app shows, so it is cached, its unread counts 30 s at most. */
+    Rendered<Pages.InboxPage> firstPage(long appId, long userId, int limit) {
+        return cache.get(Scope.inbox(appId, userId), "inbox:" + limit, () -> inboxPage(appId, userId, Inbox.Position.START, limit));
     }
 
     private Pages.InboxPage inboxPage(long appId, long userId, Inbox.Position after, int limit) {
         List<Inbox.Entry> page = inbox.page(appId, userId, after, limit);
         return new Pages.InboxPage(page, Cursor.next(Cursor.Kind.INBOX, page, limit,
                 e -> new long[] {e.activityId(), e.conversationId()}));
+    }
+
+    void incrementCounters(Context ctx) {
+        long userId = Params.id(ctx, "user_id");
+        boolean durable = Params.flag(ctx, "durable");
+        var deltas = Check.increments(Requests.body(ctx, Bodies.CounterIncrements.class).increments());
+        Responses.json(ctx, new Pages.Counters(users.incrementCounters(Auth.app(ctx), userId, deltas, durable)));
     }
 
     void stats(Context ctx) {

@@ -43,6 +43,16 @@ public final class Metrics {
     public static final String CACHE_BYTES = "parley.cache.bytes";
     public static final String CACHE_BYTES_HELP = "Estimated memory held by cached views";
 
+    public static final String COUNTER_FLUSH_SIZE = "parley.counters.flush.size";
+    public static final String COUNTER_FLUSH_SIZE_HELP = "Conversations and users whose counters one write-behind statement wrote";
+
+    public static final String COUNTERS_HELD = "parley.counters.held";
+    public static final String COUNTERS_HELD_HELP = "Conversations and users with counter increments in memory, not yet written";
+
+    public static final String COUNTERS_LOST = "parley.counters.lost";
+    public static final String COUNTERS_LOST_HELP = "Counter increments given up on, by reason: refused (their row refused "
+            + "them), unconfirmed (the connection broke while writing them), shutdown (the database was down at shutdown)";
+
     private Metrics() {
     }
 

@@ -8,6 +8,7 @@ import dev.parley.apps.ApiKeys;
 import dev.parley.apps.Apps;
 import dev.parley.cache.ReadCache;
 import dev.parley.chat.GroupCommit.Appended;
+import dev.parley.config.CounterFlush;
 import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
 import dev.parley.db.DatabaseFailure;
@@ -287,13 +288,19 @@ class GroupCommitTest {
 
         Chat(String name) {
             id = new Apps(database, new ApiKeys(database, Ticker.systemTicker())).create(name + "-" + System.nanoTime()).appId();
-            userId = new Users(database, ReadCache.none()).upsert(id, "user", null).user().id();
+            userId = new Users(database, ReadCache.none(), counters()).upsert(id, "user", null).user().id();
             characterId = new Characters(database, ReadCache.none()).create(id, new CharacterProfile.Draft("Luna", "You are Luna.", null, null, null)).id();
         }
 
         long conversation() {
-            return new Conversations(database, ids, ReadCache.none()).create(id,
+            return new Conversations(database, ids, ReadCache.none(), counters()).create(id,
                     new Conversation.Draft(userId, List.of(characterId), "english", null, null, null)).id();
+        }
+
+        /** Counters are not what these tests are about: a buffer that nothing moves. */
+        private static CounterBuffer counters() {
+            return new CounterBuffer(database, ReadCache.none(), Runnable::run, Ticker.systemTicker(), CounterFlush.DEFAULTS,
+                    new SimpleMeterRegistry());
         }
 
         List<String> contents(long conversationId) {

@@ -13,6 +13,7 @@ import java.sql.SQLException;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -306,6 +307,38 @@ class QueryPlanTest {
         assertThat(lock).contains("conversations_pkey").doesNotContain("Seq Scan on conversations");
         assertThat(replays).contains("message_idempotency_keys_pkey").doesNotContain("Seq Scan on message_idempotency_keys");
         assertThat(advance).contains("conversations_pkey").doesNotContain("Seq Scan on conversations");
+    }
+
+    @Test
+    void counters_are_written_through_the_primary_keys_of_conversations_and_users() throws SQLException {
+        List<Long> conversations = ids("SELECT conversation_id FROM conversations ORDER BY conversation_id LIMIT 25");
+        List<Long> users = ids("SELECT user_id FROM users ORDER BY user_id LIMIT 25");
+        List<String> kinds = new ArrayList<>(Collections.nCopies(conversations.size(), "conversation"));
+        kinds.addAll(Collections.nCopies(users.size(), "user"));
+        List<Long> holders = new ArrayList<>(conversations);
+        holders.addAll(users);
+
+        String flush = plans.explainPlanOnly(CounterBuffer.FLUSH, connection.createArrayOf("text", kinds.toArray()),
+                connection.createArrayOf("bigint", Collections.nCopies(holders.size(), APP).toArray()),
+                connection.createArrayOf("bigint", holders.toArray()),
+                connection.createArrayOf("text", Collections.nCopies(holders.size(), "{\"xp\": 1}").toArray()));
+        String conversation = plans.explainPlanOnly(CounterBuffer.INCREMENT_CONVERSATION, "{\"xp\": 1}", APP, conversations.getFirst());
+        String user = plans.explainPlanOnly(CounterBuffer.INCREMENT_USER, "{\"xp\": 1}", APP, users.getFirst());
+
+        assertThat(flush).contains("conversations_pkey").contains("users_pkey")
+                .doesNotContain("Seq Scan on conversations").doesNotContain("Seq Scan on users");
+        assertThat(conversation).contains("conversations_pkey").doesNotContain("Seq Scan");
+        assertThat(user).contains("users_pkey").doesNotContain("Seq Scan");
+    }
+
+    private List<Long> ids(String sql) throws SQLException {
+        List<Long> ids = new ArrayList<>();
+        try (var s = connection.createStatement(); var rows = s.executeQuery(sql)) {
+            while (rows.next()) {
+                ids.add(rows.getLong(1));
+            }
+        }
+        return ids;
     }
 
     @Test

@@ -24,7 +24,7 @@ class SettingsTest {
     @Test
     void a_flag_wins_over_its_environment_variable() {
         var flags = new Settings.Flags(null, null, null, null, "9000", null, null, null, "64KiB", null, "1s", null, null, null,
-                null, null, null, "inbox=10s", null, false);
+                null, null, null, "inbox=10s", null, null, "250ms", false);
         Settings settings = Settings.resolve(flags, Map.of("PARLEY_PORT", "7000", "PARLEY_MAX_METADATA", "1MiB"));
 
         assertThat(settings.port()).isEqualTo(9000);
@@ -33,6 +33,21 @@ class SettingsTest {
         assertThat(settings.slowQueryThreshold()).isEqualTo(Duration.ofSeconds(1));
         assertThat(settings.cacheTtls()).isEqualTo(new CacheTtls(Duration.ofMinutes(30), Duration.ofMinutes(15),
                 Duration.ofMinutes(5), Duration.ofSeconds(10)));
+        assertThat(settings.counterFlush()).isEqualTo(new CounterFlush(10, Duration.ofMillis(250)));
+    }
+
+    @Test
+    void counters_are_written_every_10_increments_or_5_seconds_unless_told_otherwise() {
+        assertThat(Settings.resolve(Settings.Flags.none(), Map.of()).counterFlush()).isEqualTo(CounterFlush.DEFAULTS);
+        assertThat(CounterFlush.DEFAULTS).hasToString("10 increments or 5s");
+        assertThat(CounterFlush.DEFAULTS.checkEvery()).isEqualTo(Duration.ofMillis(500));
+        assertThat(Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_COUNTER_FLUSH_EVERY", "1",
+                "PARLEY_COUNTER_FLUSH_AFTER", "1m")).counterFlush()).isEqualTo(new CounterFlush(1, Duration.ofMinutes(1)));
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_COUNTER_FLUSH_EVERY", "0")))
+                .hasMessageContaining("--counter-flush-every").hasMessageContaining("PARLEY_COUNTER_FLUSH_EVERY")
+                .hasMessageContaining("between 1 and 1000000");
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_COUNTER_FLUSH_AFTER", "2h")))
+                .hasMessageContaining("PARLEY_COUNTER_FLUSH_AFTER");
     }
 
     @Test

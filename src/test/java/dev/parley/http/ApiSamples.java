@@ -78,6 +78,7 @@ final class ApiSamples {
             case "findUser" -> "?external_id=" + externalId;
             case "listConversations", "listMemories" -> "?character_id=" + ids.get("character_id");
             case "searchMessages", "searchMemories" -> "?q=first&user_id=" + ids.get("user_id");
+            case "warmUser" -> "?limit=5&messages=20";
             default -> "";
         };
     }
@@ -90,6 +91,7 @@ final class ApiSamples {
             case "createConversation" -> Map.of("user_id", ids.get("user_id"), "character_id", ids.get("character_id"));
             case "patchConversation" -> Map.of("state", Map.of("k", "v"));
             case "incrementCounters" -> Map.of("increments", Map.of("affection", 1));
+            case "incrementUserCounters" -> Map.of("increments", Map.of("xp", 1));
             case "markRead" -> Map.of("message_id", ids.get("message_id"));
             case "appendMessage" -> Map.of("content", "hello");
             case "appendMessages" -> Map.of("messages", List.of(Map.of("content", "hello")));

@@ -136,6 +136,13 @@ class BadInputTest {
         }
         var hard = api.delete(conversation + "/messages/" + samples.ids.get("message_id") + "?hard=maybe");
         assertThat(hard.status()).isEqualTo(400);
+        for (String path : List.of(user + "/warm?limit=0", user + "/warm?limit=101", user + "/warm?messages=201",
+                user + "/warm?messages=x")) {
+            assertThat(api.post(path, null).status()).as(path).isEqualTo(400);
+        }
+        for (String path : List.of(user + "/counters?durable=maybe", conversation + "/counters?durable=2")) {
+            assertThat(api.post(path, Map.of("increments", Map.of("xp", 1))).status()).as(path).isEqualTo(400);
+        }
     }
 
     private List<ApiSamples.Call> withBodies() {

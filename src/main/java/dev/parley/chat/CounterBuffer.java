@@ -1,0 +1,580 @@
+package dev.parley.chat;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.parley.cache.ReadCache;
+import dev.parley.config.CounterFlush;
+import dev.parley.config.Durations;
+import dev.parley.db.Database;
+import dev.parley.db.DatabaseFailure;
+import dev.parley.db.DatabaseUnavailable;
+import dev.parley.db.Query;
+import dev.parley.db.RowMapper;
+import dev.parley.json.Json;
+import dev.parley.json.JsonText;
+import dev.parley.metrics.Metrics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Named counters (affection, XP) moved in memory and written to PostgreSQL behind the request. A
+ * product moves them on every chat turn; an UPDATE each would make a few rows the hottest of the
+ * database. A holder's (a conversation's or a user's) increments are written once it has taken
+ * {@link CounterFlush#increments()} of them, or {@link CounterFlush#after()} after the first,
+ * whichever comes first; one statement writes every holder due, and {@link #close} writes the rest.
+ *
+ * <p>This instance shows the running values at once: a holder's stored counters are read when its
+ * first increment arrives, and each increment moves them here. Other instances show the stored
+ * values, and the change once it is written and announced (V10). A crash loses what is not yet
+ * written: at most one window. A durable increment is written before it is answered, together with
+ * the increments of its holder not yet written.
+ *
+ * <p>A reader takes {@link #running} before it reads the stored row. A holder leaves memory only after
+ * its increments are written and its cached views dropped, so a reader that finds nothing here reads
+ * a row that holds them. The first increment of a holder reads its stored counters the same way, and
+ * reads them again if any holder left memory meanwhile.
+ *
+ * <p>The engine owns no threads: flushes due by count run on the caller's executor, the caller calls
+ * {@link #flushDue} every {@link CounterFlush#checkEvery()}, and the caller's ticker says how long
+ * increments have waited; a test holding both writes one flush when it chooses.
+ */
+public final class CounterBuffer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(CounterBuffer.class);
+    /** Holders written by one statement at most, which bounds its arrays and the row locks it holds. */
+    private static final int MAX_BATCH = 1000;
+
+    // One statement writes a batch of both kinds. The batch is sorted by kind, app and id, and a nested
+    // loop over it updates rows in that order, so two writers lock the rows they share in the same order.
+    static final Query FLUSH = new Query("counters.flush", """
+            WITH batch AS (
+                SELECT * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::text[]) AS b(kind, app_id, holder_id, increments)
+            ), conversations_written AS (
+                UPDATE conversations c
+                   SET counters = c.counters || (
+                           SELECT jsonb_object_agg(d.key, coalesce((c.counters ->> d.key)::bigint, 0) + d.value::bigint)
+                             FROM jsonb_each_text(b.increments::jsonb) AS d),
+                       updated_at = now()
+                  FROM batch b
+                 WHERE b.kind = 'conversation' AND c.app_id = b.app_id AND c.conversation_id = b.holder_id
+                RETURNING 'conversation' AS kind, c.app_id, c.conversation_id AS holder_id, c.user_id
+            ), users_written AS (
+                UPDATE users u
+                   SET counters = u.counters || (
+                           SELECT jsonb_object_agg(d.key, coalesce((u.counters ->> d.key)::bigint, 0) + d.value::bigint)
+                             FROM jsonb_each_text(b.increments::jsonb) AS d),
+                       updated_at = now()
+                  FROM batch b
+                 WHERE b.kind = 'user' AND u.app_id = b.app_id AND u.user_id = b.holder_id
+                RETURNING 'user' AS kind, u.app_id, u.user_id AS holder_id, u.user_id
+            )
+            SELECT kind, app_id, holder_id, user_id FROM conversations_written
+            UNION ALL
+            SELECT kind, app_id, holder_id, user_id FROM users_written""");
+
+    // A durable increment: one statement, so concurrent ones never lose an update (the row lock orders them).
+    static final Query INCREMENT_CONVERSATION = new Query("conversation.increment_counters", """
+            UPDATE conversations c
+               SET counters = c.counters || (
+                       SELECT jsonb_object_agg(d.key, coalesce((c.counters ->> d.key)::bigint, 0) + d.value::bigint)
+                         FROM jsonb_each_text(?::jsonb) AS d),
+                   updated_at = now()
+             WHERE c.app_id = ? AND c.conversation_id = ?
+            RETURNING c.counters, c.user_id""");
+
+    static final Query INCREMENT_USER = new Query("user.increment_counters", """
+            UPDATE users u
+               SET counters = u.counters || (
+                       SELECT jsonb_object_agg(d.key, coalesce((u.counters ->> d.key)::bigint, 0) + d.value::bigint)
+                         FROM jsonb_each_text(?::jsonb) AS d),
+                   updated_at = now()
+             WHERE u.app_id = ? AND u.user_id = ?
+            RETURNING u.counters, u.user_id""");
+
+    /** What has counters: a conversation or a user. */
+    public enum Kind {
+        CONVERSATION, USER;
+
+        /** The name the flush statement and error messages use. */
+        String noun() {
+            return this == CONVERSATION ? "conversation" : "user";
+        }
+    }
+
+    /** One conversation's or user's counters, within its app. */
+    public record Holder(Kind kind, long appId, long id) {
+        public static Holder conversation(long appId, long conversationId) {
+            return new Holder(Kind.CONVERSATION, appId, conversationId);
+        }
+
+        public static Holder user(long appId, long userId) {
+            return new Holder(Kind.USER, appId, userId);
+        }
+
+        static final Comparator<Holder> WRITE_ORDER = Comparator.comparing(Holder::kind)
+                .thenComparingLong(Holder::appId).thenComparingLong(Holder::id);
+    }
+
+    /** The counters this instance has moved and not yet seen written, as a reader overlays them on the stored ones. */
+    public record Running(Map<String, Long> values) {
+        static final Running NONE = new Running(Map.of());
+
+        /** The stored counters with the running values in place of theirs; the stored document itself when none run. */
+        public JsonText over(JsonText stored) {
+            return values.isEmpty() ? stored : StoredCounters.overlay(stored, values);
+        }
+
+        public boolean isEmpty() {
+            return values.isEmpty();
+        }
+    }
+
+    /** A row a write reached: the conversation's user, whose inbox shows it, or the user itself. */
+    private record Written(Holder holder, long userId) {
+    }
+
+    private static final RowMapper<Written> WRITTEN = row -> new Written(new Holder(
+            "conversation".equals(row.getString("kind")) ? Kind.CONVERSATION : Kind.USER, row.getLong("app_id"),
+            row.getLong("holder_id")), row.getLong("user_id"));
+
+    /** A durable write's answer: every counter as stored, and the conversation's user. */
+    private record Stored(JsonText counters, long userId) {
+    }
+
+    /** Increments a flush took from a holder's tally to write: their sums, how many, and when the first was queued. */
+    private record Taken(Holder holder, Tally tally, Map<String, Long> increments, int count, long queuedAt) {
+    }
+
+    private final Database database;
+    private final ReadCache cache;
+    private final Executor executor;
+    private final Ticker ticker;
+    private final CounterFlush policy;
+    private final Map<Holder, Tally> tallies = new ConcurrentHashMap<>();
+    private final ReentrantLock flushLock = new ReentrantLock(); // one flush at a time
+    private final AtomicBoolean flushRequested = new AtomicBoolean();
+    private final AtomicLong retirements = new AtomicLong(); // tallies let go, each after its holder's row was written
+    private final DistributionSummary flushSizes;
+    private final MeterRegistry registry;
+    private volatile boolean closed;
+    private volatile boolean failing; // the last flush failed: its failure is logged once, not every tick
+
+    /**
+     * Holds increments until {@code policy} says they are due by count (then a flush runs on {@code executor})
+     * or by {@code ticker}'s time (the caller's next {@link #flushDue}); a written holder's cached views are
+     * dropped from {@code cache}.
+     */
+    public CounterBuffer(Database database, ReadCache cache, Executor executor, Ticker ticker, CounterFlush policy,
+                         MeterRegistry registry) {
+        this.database = database;
+        this.cache = cache;
+        this.executor = executor;
+        this.ticker = ticker;
+        this.policy = policy;
+        this.registry = registry;
+        this.flushSizes = DistributionSummary.builder(Metrics.COUNTER_FLUSH_SIZE)
+                .description(Metrics.COUNTER_FLUSH_SIZE_HELP).register(registry);
+        Gauge.builder(Metrics.COUNTERS_HELD, tallies, Map::size).description(Metrics.COUNTERS_HELD_HELP).register(registry);
+    }
+
+    /**
+     * Adds each delta to its named counter (a missing one starts at 0) and returns all of the holder's
+     * counters as this instance now shows them. {@code stored} gives the holder's counters as stored
+     * (throwing {@link NotFound} for no such holder); {@code durable} writes before returning.
+     */
+    public JsonText increment(Holder holder, Map<String, Long> deltas, boolean durable, Supplier<JsonText> stored) {
+        if (!durable) {
+            Running running = add(holder, deltas, stored);
+            if (running != null) {
+                return running.over(stored.get());
+            }
+        }
+        return writeNow(holder, deltas); // durable, or this buffer has closed and no flush would come
+    }
+
+    /** The counters this instance shows ahead of the stored row; take them before reading the row. */
+    public Running running(Holder holder) {
+        Tally tally = tallies.get(holder);
+        return tally == null ? Running.NONE : new Running(tally.shown);
+    }
+
+    /** Queues the increments in the holder's tally; null once closed. */
+    private Running add(Holder holder, Map<String, Long> deltas, Supplier<JsonText> stored) {
+        while (true) {
+            Tally tally = tallies.get(holder);
+            if (tally == null) {
+                long seen = retirements.get();
+                StoredCounters read = StoredCounters.of(stored.get()); // read after finding no tally: see the class comment
+                tally = tallies.computeIfAbsent(holder, h -> retirements.get() == seen ? new Tally(read) : null);
+                if (tally == null) {
+                    continue; // a tally was let go as they were read, perhaps this holder's: they may predate its write
+                }
+            }
+            boolean due;
+            tally.lock.lock();
+            try {
+                if (tally.retired) {
+                    continue; // written and let go meanwhile: read the stored counters again
+                }
+                if (closed) {
+                    return null;
+                }
+                tally.add(deltas, ticker.read());
+                due = tally.increments >= policy.increments();
+            } catch (RuntimeException refused) {
+                if (tally.queued.isEmpty() && tally.flushing.isEmpty()) {
+                    retire(holder, tally); // it holds nothing: keep no stored counters that would only age
+                }
+                throw refused;
+            } finally {
+                tally.lock.unlock();
+            }
+            if (due) {
+                requestFlush();
+            }
+            return new Running(tally.shown);
+        }
+    }
+
+    private void requestFlush() {
+        if (flushRequested.compareAndSet(false, true)) {
+            try {
+                executor.execute(this::flushDue);
+            } catch (RejectedExecutionException e) {
+                flushRequested.set(false); // shutting down: close() writes everything
+            }
+        }
+    }
+
+    /**
+     * Writes the holder's increments not yet written and {@code deltas} in one UPDATE, holding its tally
+     * so no increment of it is queued meanwhile, and lets the tally go: the row now holds everything.
+     */
+    private JsonText writeNow(Holder holder, Map<String, Long> deltas) {
+        while (true) {
+            Tally made = Tally.forDurableWrite();
+            Tally tally = lockedTally(holder, made);
+            try {
+                if (tally.retired) {
+                    continue;
+                }
+                Stored stored = writeOne(holder, tally.withQueued(deltas));
+                forget(holder, stored.userId());
+                retire(holder, tally);
+                return stored.counters();
+            } catch (RuntimeException e) {
+                if (tally == made) {
+                    retire(holder, tally);
+                }
+                throw e;
+            } finally {
+                tally.lock.unlock();
+            }
+        }
+    }
+
+    /** The holder's tally (or {@code made}, already locked, if it has none) locked, with no flush writing it. */
+    private Tally lockedTally(Holder holder, Tally made) {
+        Tally tally = tallies.putIfAbsent(holder, made);
+        if (tally == null) {
+            return made;
+        }
+        made.lock.unlock();
+        tally.lock.lock();
+        while (!tally.flushing.isEmpty()) {
+            tally.written.awaitUninterruptibly();
+        }
+        return tally;
+    }
+
+    private Stored writeOne(Holder holder, Map<String, Long> increments) {
+        Query increment = holder.kind() == Kind.CONVERSATION ? INCREMENT_CONVERSATION : INCREMENT_USER;
+        try {
+            return database.read(handle -> handle.first(increment, row -> new Stored(JsonText.stored(row.getString(1)),
+                    row.getLong(2)), Json.write(increments), holder.appId(), holder.id()))
+                    .orElseThrow(() -> new NotFound(holder.kind().noun(), holder.id()));
+        } catch (DatabaseFailure e) {
+            if ("22003".equals(e.sqlState())) { // numeric_value_out_of_range
+                throw new InvalidInput("increments", "would move a counter beyond the 64-bit integer range");
+            }
+            if ("22P02".equals(e.sqlState())) { // a stored counter that is not an integer (written by hand)
+                throw StoredCounters.notAnInteger();
+            }
+            throw e;
+        }
+    }
+
+    /** Writes every holder due by count or by the ticker's time. Never throws: it runs on the caller's scheduler. */
+    public void flushDue() {
+        flushRequested.set(false);
+        long now = ticker.read();
+        flush(tally -> tally.due(now, policy));
+    }
+
+    private void flush(Predicate<Tally> due) {
+        flushLock.lock();
+        try {
+            List<Taken> taken = take(due);
+            for (int from = 0; from < taken.size(); from += MAX_BATCH) {
+                write(taken.subList(from, Math.min(taken.size(), from + MAX_BATCH)));
+            }
+        } finally {
+            flushLock.unlock();
+        }
+    }
+
+    /** Moves the queued increments of each holder due into its flushing set, in write order. */
+    private List<Taken> take(Predicate<Tally> due) {
+        List<Taken> taken = new ArrayList<>();
+        tallies.forEach((holder, tally) -> {
+            tally.lock.lock();
+            try {
+                if (!tally.retired && due.test(tally)) {
+                    taken.add(new Taken(holder, tally, tally.queued, tally.increments, tally.firstQueuedAt));
+                    tally.take();
+                }
+            } finally {
+                tally.lock.unlock();
+            }
+        });
+        taken.sort(Comparator.comparing(Taken::holder, Holder.WRITE_ORDER));
+        return taken;
+    }
+
+    /**
+     * Writes one batch. A row that refuses its increments (a counter pushed out of range by another
+     * instance, or made a non-integer by hand) fails the statement, so each holder is then written alone
+     * and only the refused ones are dropped. Increments not written for any other reason are queued
+     * again, except when the connection broke after the statement was sent: it may have been written,
+     * and writing it again could count it twice.
+     */
+    private void write(List<Taken> batch) {
+        var sent = new AtomicBoolean();
+        try {
+            String[] kinds = batch.stream().map(t -> t.holder().kind().noun()).toArray(String[]::new);
+            Long[] apps = batch.stream().map(t -> t.holder().appId()).toArray(Long[]::new);
+            Long[] ids = batch.stream().map(t -> t.holder().id()).toArray(Long[]::new);
+            String[] increments = batch.stream().map(t -> Json.write(t.increments())).toArray(String[]::new);
+            List<Written> written = database.read(handle -> {
+                sent.set(true);
+                return handle.list(FLUSH, WRITTEN, handle.array("text", kinds), handle.array("bigint", apps),
+                        handle.array("bigint", ids), handle.array("text", increments));
+            });
+            flushSizes.record(batch.size());
+            written.forEach(row -> forget(row.holder(), row.userId()));
+            batch.forEach(this::release);
+            recovered();
+        } catch (DatabaseFailure e) {
+            if (!refusedByARow(e)) {
+                putBack(batch, e);
+            } else if (batch.size() > 1) {
+                batch.forEach(taken -> write(List.of(taken)));
+            } else {
+                drop(batch.getFirst(), "refused", e);
+            }
+        } catch (DatabaseUnavailable e) {
+            if (sent.get()) {
+                batch.forEach(taken -> drop(taken, "unconfirmed", e));
+            } else {
+                putBack(batch, e);
+            }
+        } catch (RuntimeException e) {
+            putBack(batch, e);
+        }
+    }
+
+    private static boolean refusedByARow(DatabaseFailure e) {
+        return "22003".equals(e.sqlState()) || "22P02".equals(e.sqlState());
+    }
+
+    /** The flush wrote the holder: it leaves memory unless increments were queued meanwhile. */
+    private void release(Taken taken) {
+        Tally tally = taken.tally();
+        tally.lock.lock();
+        try {
+            tally.written();
+            if (tally.queued.isEmpty()) {
+                retire(taken.holder(), tally);
+            }
+        } finally {
+            tally.lock.unlock();
+        }
+    }
+
+    private void putBack(List<Taken> batch, RuntimeException cause) {
+        if (!failing) {
+            LOG.warn("could not write the counters of {} conversations and users ({}); they stay in memory and are "
+                    + "tried again within {}", batch.size(), cause.getMessage(), Durations.format(policy.checkEvery()));
+        }
+        failing = true;
+        for (Taken taken : batch) {
+            Tally tally = taken.tally();
+            tally.lock.lock();
+            try {
+                tally.putBack(taken.count(), taken.queuedAt());
+            } finally {
+                tally.lock.unlock();
+            }
+        }
+    }
+
+    private void recovered() {
+        if (failing) {
+            failing = false;
+            LOG.info("counters are written again");
+        }
+    }
+
+    /**
+     * Gives up on a holder's taken increments, counted as lost for {@code reason}. Its cached views stay: a
+     * refused row did not change, and one that may have changed is announced by its trigger if it did. If
+     * increments came meanwhile, the values shown count the lost ones too until those are written.
+     */
+    private void drop(Taken taken, String reason, RuntimeException cause) {
+        LOG.warn("{} {} in app {}: counter increments {} were not written ({}): {}", taken.holder().kind().noun(),
+                taken.holder().id(), taken.holder().appId(), taken.increments(), reason, cause.getMessage());
+        lost(reason).increment(taken.count());
+        release(taken);
+    }
+
+    private Counter lost(String reason) {
+        return Counter.builder(Metrics.COUNTERS_LOST).description(Metrics.COUNTERS_LOST_HELP).tag("reason", reason)
+                .register(registry);
+    }
+
+    /** The holder's row changed: its cached views go, here at once and elsewhere when the trigger's notice arrives. */
+    private void forget(Holder holder, long userId) {
+        if (holder.kind() == Kind.CONVERSATION) {
+            cache.conversationChanged(holder.appId(), holder.id(), userId);
+        } else {
+            cache.userChanged(holder.appId(), holder.id());
+        }
+    }
+
+    /** Takes the tally out of memory; whoever holds it next starts again from the stored row. Called under its lock. */
+    private void retire(Holder holder, Tally tally) {
+        tally.retired = true;
+        tallies.remove(holder, tally);
+        retirements.incrementAndGet();
+    }
+
+    /**
+     * Writes every increment still held and takes no more: later ones are written at once. What cannot
+     * be written now (the database is down) is lost, and the log says how much.
+     */
+    @Override
+    public void close() {
+        closed = true;
+        flush(tally -> true);
+        long left = tallies.values().stream().mapToLong(tally -> tally.increments).sum();
+        if (left > 0) {
+            LOG.error("{} counter increments of {} conversations and users could not be written before shutdown and are "
+                    + "lost", left, tallies.size());
+            lost("shutdown").increment(left);
+        }
+    }
+
+    /** One holder's counters as this instance has moved them. Guarded by its lock, except {@link #shown}. */
+    private static final class Tally {
+        final ReentrantLock lock = new ReentrantLock();
+        final Condition written = lock.newCondition(); // a flush of it ended
+        final StoredCounters stored; // as read when its first increment arrived
+        final Map<String, Long> values = new HashMap<>(); // each counter moved here: stored value plus increments since
+        Map<String, Long> queued = new HashMap<>(); // increments no flush has taken yet
+        Map<String, Long> flushing = Map.of(); // increments a flush is writing
+        int increments; // queued increments, counted for the flush policy
+        long firstQueuedAt; // ticker reading of the first queued increment
+        boolean retired; // out of the map: whoever holds it starts again
+        volatile Map<String, Long> shown = Map.of(); // values, for readers that take no lock
+
+        Tally(StoredCounters stored) {
+            this.stored = stored;
+        }
+
+        /** A tally a durable write holds while it writes: it queues nothing, and its maker retires it. */
+        static Tally forDurableWrite() {
+            var tally = new Tally(StoredCounters.NONE);
+            tally.lock.lock();
+            return tally;
+        }
+
+        /** Moves the values and queues the deltas, or changes nothing and throws if any result leaves 64 bits. */
+        void add(Map<String, Long> deltas, long now) {
+            Map<String, Long> movedValues = new HashMap<>();
+            Map<String, Long> movedQueue = new HashMap<>();
+            deltas.forEach((name, delta) -> {
+                long value = values.containsKey(name) ? values.get(name) : stored.value(name);
+                movedValues.put(name, plus(name, value, delta));
+                long queuedNow = plus(name, queued.getOrDefault(name, 0L), delta);
+                plus(name, queuedNow, flushing.getOrDefault(name, 0L)); // a failed flush puts both back as one
+                movedQueue.put(name, queuedNow);
+            });
+            values.putAll(movedValues);
+            queued.putAll(movedQueue);
+            if (increments++ == 0) {
+                firstQueuedAt = now;
+            }
+            shown = Map.copyOf(values);
+        }
+
+        /** The queued increments with {@code deltas} added: what a durable write sends. */
+        Map<String, Long> withQueued(Map<String, Long> deltas) {
+            Map<String, Long> all = new HashMap<>(queued);
+            deltas.forEach((name, delta) -> {
+                if (values.containsKey(name)) {
+                    plus(name, values.get(name), delta); // refused here as the database would refuse it
+                }
+                all.put(name, plus(name, all.getOrDefault(name, 0L), delta));
+            });
+            return all;
+        }
+
+        boolean due(long now, CounterFlush policy) {
+            return !queued.isEmpty() && (increments >= policy.increments() || now - firstQueuedAt >= policy.after().toNanos());
+        }
+
+        /** The queue becomes the flushing set; increments from now on queue afresh. */
+        void take() {
+            flushing = queued;
+            queued = new HashMap<>();
+            increments = 0;
+        }
+
+        void written() {
+            flushing = Map.of();
+            written.signalAll();
+        }
+
+        /** The taken increments go back in the queue, first in it again; they fit, as {@link #add} checked. */
+        void putBack(int count, long queuedAt) {
+            flushing.forEach((name, delta) -> queued.merge(name, delta, Math::addExact));
+            firstQueuedAt = queuedAt; // older than any queued since
+            increments += count;
+            written();
+        }
+
+        private static long plus(String name, long a, long b) {
+            try {
+                return Math.addExact(a, b);
+            } catch (ArithmeticException e) {
+                throw new InvalidInput("increments." + name, "would move the counter beyond the 64-bit integer range");
+            }
+        }
+    }
+}
