@@ -141,7 +141,7 @@ public final class Conversations {
 
     /** The conversation as a GET sends it: from the cache, or read and kept there. */
     public Rendered<Conversation> rendered(long appId, long conversationId) {
-        return cache.get(Scope.conversation(appId, conversationId), "conversation",
+        return cache.get(Scope.conversation(appId, conversationId), "conversation", Conversation.class,
                 () -> database.read(h -> get(h, appId, conversationId)));
     }
 

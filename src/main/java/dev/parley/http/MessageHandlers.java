@@ -85,7 +85,7 @@ final class MessageHandlers {
         }
         long appId = Auth.app(ctx);
         if (before == null && after == null) { // the latest page, read on every chat turn: cached until the next message
-            Conditional.send(ctx, cache.get(Scope.conversation(appId, conversationId), "history:" + limit,
+            Conditional.send(ctx, cache.get(Scope.conversation(appId, conversationId), "history:" + limit, Pages.HistoryPage.class,
                     () -> historyPage(appId, conversationId, new MessageLog.Position.Latest(), limit, null)));
             return;
         }

@@ -51,7 +51,7 @@ final class UserHandlers {
         long[] position = Cursor.positions(ctx, Cursor.Kind.INBOX, 2);
         long appId = Auth.app(ctx);
         if (position == null) { // the first page is what opening the app shows: cached, its unread counts 30 s at most
-            Conditional.send(ctx, cache.get(Scope.inbox(appId, userId), "inbox:" + limit,
+            Conditional.send(ctx, cache.get(Scope.inbox(appId, userId), "inbox:" + limit, Pages.InboxPage.class,
                     () -> inboxPage(appId, userId, Inbox.Position.START, limit)));
             return;
         }
