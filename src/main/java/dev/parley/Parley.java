@@ -16,6 +16,7 @@ import dev.parley.chat.Stats;
 import dev.parley.chat.Users;
 import dev.parley.cache.Invalidations;
 import dev.parley.cache.ReadCache;
+import dev.parley.cache.SharedViews;
 import dev.parley.config.Settings;
 import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
@@ -29,15 +30,23 @@ import dev.parley.memory.Memories;
 import dev.parley.memory.Recall;
 import dev.parley.metrics.Metrics;
 import dev.parley.ops.Maintenance;
+import dev.parley.redis.Redis;
 import dev.parley.search.Languages;
 import dev.parley.search.MessageSearch;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.security.SecureRandom;
 import java.time.Clock;
-import java.util.List;
-import java.util.concurrent.Executors;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,6 +56,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class Parley implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Parley.class);
+    /** How often a Redis that failed is tried again; meanwhile everything goes without it. */
+    private static final Duration REDIS_RETRY = Duration.ofSeconds(1);
+    /** One connection's traffic: a second thread only spares a stall when one is busy. */
+    private static final int REDIS_IO_THREADS = 2;
     private final Deque<AutoCloseable> started; // closed last-first
     private final Database database;
     private final Apps apps;
@@ -76,12 +89,20 @@ public final class Parley implements AutoCloseable {
             maintenance.ensurePartitions(); // before the first append; the rest of the upkeep runs in the background
             maintenance.startDaily();
 
+            // Before the listener, so it closes after it: what the listener hears is dropped in Redis too.
+            Redis redis = settings.redisUrl().map(url -> redis(url, settings, started, registry)).orElse(null);
             var invalidations = new Invalidations(target, threads(started, "parley-invalidations", 1));
             started.push(invalidations);
             var apiKeys = new ApiKeys(database, Ticker.systemTicker());
             apiKeys.forgetOnChange(invalidations);
-            var cache = new ReadCache(settings.cacheBytes(), settings.cacheTtls(), Ticker.systemTicker(), Runnable::run, registry);
+            SharedViews shared = redis == null ? null
+                    : new SharedViews(redis, settings.redisPrefix(), settings.cacheTtls(), new SecureRandom(), registry);
+            var cache = new ReadCache(settings.cacheBytes(), settings.cacheTtls(), Ticker.systemTicker(), Runnable::run, registry,
+                    shared);
             cache.followChanges(invalidations);
+            if (redis != null) {
+                redis.open(); // starts a new epoch: views written while no instance may have heard of changes are ignored
+            }
             var ids = new Ids(clock);
             var appends = new GroupCommit(new BatchWriter(database, ids, cache),
                     threads(started, "parley-append-", settings.appendWriters()), settings.appendWriters(),
@@ -114,6 +135,21 @@ public final class Parley implements AutoCloseable {
             migrations.requireCurrent();
         }
         return migrations.latestVersion();
+    }
+
+    /**
+     * The link to Redis at {@code url}: Lettuce's few threads and the probe's thread come from here, and
+     * close after the link.
+     */
+    private static Redis redis(String url, Settings settings, Deque<AutoCloseable> started, MeterRegistry registry) {
+        ThreadFactory factory = Thread.ofPlatform().name("parley-redis-io-", 0).daemon().factory();
+        ClientResources resources = DefaultClientResources.builder().ioThreadPoolSize(REDIS_IO_THREADS)
+                .computationThreadPoolSize(1).threadFactoryProvider(pool -> factory).build();
+        started.push(() -> resources.shutdown(0, 2, TimeUnit.SECONDS).get());
+        var redis = new Redis(url, settings.redisTimeout(), REDIS_RETRY, resources, threads(started, "parley-redis-probe", 1),
+                Ticker.systemTicker(), registry);
+        started.push(redis);
+        return redis;
     }
 
     /** {@code count} daemon threads named {@code name}, shut down when Parley closes (after what uses them). */
