@@ -39,7 +39,7 @@ final class ViewReader {
         ObjectMapper mapper = Json.MAPPER.copy(); // copies the factory too, so the limits below stay here
         mapper.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(Integer.MAX_VALUE)
                 .maxNumberLength(Integer.MAX_VALUE).maxStringLength(Integer.MAX_VALUE).maxNameLength(Integer.MAX_VALUE).build());
-        mapper.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+        mapper.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
         mapper.registerModule(new SimpleModule("verbatim-json-text").addDeserializer(JsonText.class, new Verbatim()));
         READER = mapper.reader();
     }

@@ -161,10 +161,7 @@ public final class Redis implements AutoCloseable {
     private RedisException attempt() {
         try {
             StatefulRedisConnection<String, byte[]> current = connection;
-            if (current == null || !current.isOpen()) {
-                if (current != null) {
-                    current.close();
-                }
+            if (current == null || !current.isOpen()) { // without auto-reconnect, one that lost its socket is closed already
                 current = client.connect(CODEC, uri);
                 connection = current;
             }
@@ -191,7 +188,7 @@ public final class Redis implements AutoCloseable {
         closed = true;
         up.set(false);
         StatefulRedisConnection<String, byte[]> open = connection;
-        if (open != null) {
+        if (open != null && open.isOpen()) {
             open.close();
         }
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
