@@ -26,6 +26,11 @@ import dev.parley.db.Migrations;
 import dev.parley.db.Partitions;
 import dev.parley.db.QueryLog;
 import dev.parley.http.HttpServer;
+import dev.parley.live.ExpiringMaps;
+import dev.parley.live.LocalMaps;
+import dev.parley.live.Presence;
+import dev.parley.live.RedisMaps;
+import dev.parley.live.Typing;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Recall;
 import dev.parley.metrics.Metrics;
@@ -58,6 +63,8 @@ public final class Parley implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Parley.class);
     /** How often a Redis that failed is tried again; meanwhile everything goes without it. */
     private static final Duration REDIS_RETRY = Duration.ofSeconds(1);
+    /** Conversations with someone typing and users seen, kept in memory without Redis (or while it is down). */
+    private static final long LIVE_KEYS = 100_000;
     /** One connection's traffic: a second thread only spares a stall when one is busy. */
     private static final int REDIS_IO_THREADS = 2;
     private final Deque<AutoCloseable> started; // closed last-first
@@ -110,12 +117,16 @@ public final class Parley implements AutoCloseable {
             started.push(appends);
             var characters = new Characters(database, cache);
             var users = new Users(database, cache);
-            var services = new HttpServer.Services(watch, apiKeys, cache, characters, users,
-                    new Conversations(database, ids, cache), new MessageLog(database, cache), appends, new Inbox(database),
+            var conversations = new Conversations(database, ids, cache);
+            var local = new LocalMaps(LIVE_KEYS, clockTicker(clock));
+            ExpiringMaps live = redis == null ? local : new RedisMaps(redis, settings.redisPrefix(), local);
+            var services = new HttpServer.Services(watch, apiKeys, cache, characters, users, conversations, new MessageLog(database, cache), appends, new Inbox(database),
                     new ReadMarkers(database, cache), new ChatContext(database, cache, characters, users), new Stats(database),
                     new Memories(database), new Recall(database, clock, settings.recallCacheBytes(), registry),
                     new MessageSearch(database, clock), Languages.load(database),
-                    new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), registry);
+                    new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()),
+                    new Typing(live, conversations, settings.typingTtl(), clock),
+                    new Presence(live, users, settings.presenceTtl(), clock), registry);
             var http = HttpServer.start(services, new HttpServer.Options(settings.host(), settings.port(),
                     settings.maxBodyBytes(), settings.rateLimit(), settings.burst()));
             started.push(http);
@@ -150,6 +161,11 @@ public final class Parley implements AutoCloseable {
                 Ticker.systemTicker(), registry);
         started.push(redis);
         return redis;
+    }
+
+    /** Time for what lives in memory by the clock Parley is given (typing and presence), so a test can move it. */
+    private static Ticker clockTicker(Clock clock) {
+        return () -> TimeUnit.MILLISECONDS.toNanos(clock.millis());
     }
 
     /** {@code count} daemon threads named {@code name}, shut down when Parley closes (after what uses them). */

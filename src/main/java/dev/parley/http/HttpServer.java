@@ -15,6 +15,8 @@ import dev.parley.chat.Stats;
 import dev.parley.chat.Users;
 import dev.parley.db.DatabaseWatch;
 import dev.parley.db.Lane;
+import dev.parley.live.Presence;
+import dev.parley.live.Typing;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Recall;
 import dev.parley.metrics.Metrics;
@@ -47,7 +49,8 @@ public final class HttpServer implements AutoCloseable {
     public record Services(DatabaseWatch watch, ApiKeys apiKeys, ReadCache cache, Characters characters, Users users,
                            Conversations conversations, MessageLog messageLog, GroupCommit appends, Inbox inbox,
                            ReadMarkers readMarkers, ChatContext context, Stats stats, Memories memories, Recall recall,
-                           MessageSearch search, Languages languages, Limits limits, PrometheusMeterRegistry registry) {
+                           MessageSearch search, Languages languages, Limits limits, Typing typing, Presence presence,
+                           PrometheusMeterRegistry registry) {
     }
 
     private final Javalin app;
@@ -73,6 +76,7 @@ public final class HttpServer implements AutoCloseable {
                 new MessageHandlers(services.appends(), services.messageLog(), services.cache(), services.limits()),
                 new MemoryHandlers(services.memories(), services.recall(), services.languages(), services.limits()),
                 new SearchHandlers(services.search(), services.memories(), services.languages()),
+                new LiveHandlers(services.typing(), services.presence()),
                 new MetaHandlers(services.watch(), services.stats(), services.registry()));
         var auth = new Auth(services.apiKeys(), options.rateLimit() == 0 ? null
                 : new RateLimiter(options.rateLimit(), options.rateBurst(), Ticker.systemTicker()));

@@ -54,7 +54,7 @@ class SharedViewsTest {
         final ReadCache cache;
 
         Instance(String clientName) {
-            redis = new Redis(TestRedis.get().url() + "?clientName=" + clientName, Duration.ofMillis(200), RETRY, RESOURCES,
+            redis = new Redis(TestRedis.get().url() + "?clientName=" + clientName, Duration.ofSeconds(2), RETRY, RESOURCES,
                     probes, nanos::get, registry);
             links.add(redis);
             cache = new ReadCache(64L << 20, TTLS, nanos::get, Runnable::run, registry,
