@@ -43,8 +43,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class Redis implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Redis.class);
-    // A connect runs on the probe's thread (or at start), never on a request's, so it may take longer than a command.
-    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(1);
+    // A connect runs on the probe's thread or at start, never on a request's, so it may take far longer than a
+    // command: the first one in a fresh JVM loads and starts Netty, which took over a second on a busy machine.
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
     private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
 
     private final RedisClient client;
@@ -68,7 +69,7 @@ public final class Redis implements AutoCloseable {
     public Redis(String url, Duration timeout, Duration retry, ClientResources resources, ScheduledExecutorService executor,
                  Ticker ticker, MeterRegistry registry) {
         this.uri = RedisURI.create(url);
-        uri.setTimeout(timeout);
+        uri.setTimeout(CONNECT_TIMEOUT); // what a connect's handshake may take; commands have TimeoutOptions below
         this.client = RedisClient.create(resources, uri);
         client.setOptions(ClientOptions.builder()
                 .autoReconnect(false) // the probe reconnects, so a reconnect is always followed by the steps of whenBack
@@ -80,7 +81,6 @@ public final class Redis implements AutoCloseable {
         this.executor = executor;
         this.ticker = ticker;
         this.registry = registry;
-        this.downSince = ticker.read();
         Gauge.builder(Metrics.REDIS_UP, up, state -> state.get() ? 1 : 0).description(Metrics.REDIS_UP_HELP).register(registry);
     }
 
@@ -96,8 +96,9 @@ public final class Redis implements AutoCloseable {
             LOG.info("Redis at {} shares cached reads, typing and presence between instances", where());
             return;
         }
+        downSince = ticker.read();
         LOG.warn("Redis at {} does not answer ({}); serving from this instance's memory and PostgreSQL without it, "
-                + "and trying it again every {} ms", where(), failure.getMessage(), retry.toMillis());
+                + "and trying it again every {} ms", where(), reason(failure), retry.toMillis());
         executor.schedule(this::probeUntilBack, retry.toMillis(), TimeUnit.MILLISECONDS);
     }
 
@@ -139,7 +140,7 @@ public final class Redis implements AutoCloseable {
         }
         downSince = ticker.read();
         LOG.warn("Redis at {} failed ({}: {}); serving from this instance's memory and PostgreSQL without it, "
-                + "and trying it again every {} ms", where(), command, e.getMessage(), retry.toMillis());
+                + "and trying it again every {} ms", where(), command, reason(e), retry.toMillis());
         executor.schedule(this::probeUntilBack, retry.toMillis(), TimeUnit.MILLISECONDS);
     }
 
@@ -149,7 +150,7 @@ public final class Redis implements AutoCloseable {
         }
         RedisException failure = attempt();
         if (failure != null) {
-            LOG.debug("Redis at {} still does not answer: {}", where(), failure.getMessage());
+            LOG.debug("Redis at {} still does not answer: {}", where(), reason(failure));
             executor.schedule(this::probeUntilBack, retry.toMillis(), TimeUnit.MILLISECONDS);
             return;
         }
@@ -173,6 +174,17 @@ public final class Redis implements AutoCloseable {
         }
         up.set(true);
         return null;
+    }
+
+    /** Lettuce's message, and the cause under it when that says more ("Unable to connect to ...: Connection refused"). */
+    private static String reason(RedisException e) {
+        Throwable root = e;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        String message = String.valueOf(e.getMessage());
+        String cause = root.getMessage();
+        return root == e || cause == null || message.contains(cause) ? message : message + ": " + cause;
     }
 
     private Timer timer(String command) {
