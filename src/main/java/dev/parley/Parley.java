@@ -108,7 +108,7 @@ public final class Parley implements AutoCloseable {
                     shared);
             cache.followChanges(invalidations);
             if (redis != null) {
-                redis.open(); // starts a new epoch: views written while no instance may have heard of changes are ignored
+                redis.open(); // a new epoch: views written while no instance may have heard of changes are ignored
             }
             var ids = new Ids(clock);
             var appends = new GroupCommit(new BatchWriter(database, ids, cache),
@@ -120,8 +120,8 @@ public final class Parley implements AutoCloseable {
             var conversations = new Conversations(database, ids, cache);
             var local = new LocalMaps(LIVE_KEYS, clockTicker(clock));
             ExpiringMaps live = redis == null ? local : new RedisMaps(redis, settings.redisPrefix(), local);
-            var services = new HttpServer.Services(watch, apiKeys, cache, characters, users, conversations, new MessageLog(database, cache), appends, new Inbox(database),
-                    new ReadMarkers(database, cache), new ChatContext(database, cache, characters, users), new Stats(database),
+            var services = new HttpServer.Services(watch, apiKeys, cache, characters, users, conversations,
+                    new MessageLog(database, cache), appends, new Inbox(database), new ReadMarkers(database, cache), new ChatContext(database, cache, characters, users), new Stats(database),
                     new Memories(database), new Recall(database, clock, settings.recallCacheBytes(), registry),
                     new MessageSearch(database, clock), Languages.load(database),
                     new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()),

@@ -37,9 +37,9 @@ import java.util.random.RandomGenerator;
  * <p><b>Why the epoch.</b> Every key carries the current epoch ({@code <prefix>epoch}, a random value).
  * Drops that could not reach Redis (it was down, or this instance could not reach it) would leave stale
  * views behind, so whenever that may have happened a new epoch is started and everything written before
- * is ignored (and expires): when Redis comes back after a failure, and when this instance may have
- * missed change notices ({@link ReadCache#everythingChanged}: at start and after its listener
- * reconnects). An app's inboxes show its characters' names, so a character change drops them all by
+ * is ignored (and expires): whenever this instance connects to Redis (at start, and when Redis comes
+ * back after a failure), and when it may have missed change notices ({@link ReadCache#everythingChanged},
+ * after its listener reconnects). An app's inboxes show its characters' names, so a character change drops them all by
  * deleting the app's inbox generation, which every inbox key carries too.
  *
  * <p>The scripts build their keys from the epoch and generation they read, so they declare none: this
@@ -48,7 +48,7 @@ import java.util.random.RandomGenerator;
 public final class SharedViews {
     // Every key of a scope: <prefix><epoch>:<scope>[:<inbox generation>] (the hash) and the same with
     // ":version". A nonce creates the epoch and generation when missing (reads); without one they stay missing.
-    private static final String KEYS = """
+    private static final String SCOPE_KEY = """
             local function scope_key(prefix, scope, nonce, generation_ttl)
               local epoch = redis.call('GET', prefix .. 'epoch')
               if not epoch then
@@ -71,7 +71,7 @@ public final class SharedViews {
             """;
 
     /** ARGV: prefix, scope, field, nonce, version ttl, generation ttl. Returns key, version[, view, its ttl]. */
-    private static final Script READ = Script.of(KEYS + """
+    private static final Script READ = Script.of(SCOPE_KEY + """
             local key = scope_key(ARGV[1], ARGV[2], ARGV[4], ARGV[6])
             local version = redis.call('GET', key .. ':version')
             if not version then
@@ -84,7 +84,7 @@ public final class SharedViews {
             """);
 
     /** ARGV: prefix, scope, field, view, key read, version read, ttl. Returns 1 if kept, 0 if refused. */
-    private static final Script PUT = Script.of(KEYS + """
+    private static final Script PUT = Script.of(SCOPE_KEY + """
             local key = scope_key(ARGV[1], ARGV[2], false, 0)
             if key ~= ARGV[5] or redis.call('GET', key .. ':version') ~= ARGV[6] then return 0 end
             redis.call('HSET', key, ARGV[3], ARGV[4])
@@ -93,7 +93,7 @@ public final class SharedViews {
             """);
 
     /** ARGV: prefix, nonce, the app whose inboxes all go (or ""), then pairs of scope and version ttl. */
-    private static final Script DROP = Script.of(KEYS + """
+    private static final Script DROP = Script.of(SCOPE_KEY + """
             if ARGV[3] ~= '' then
               local epoch = redis.call('GET', ARGV[1] .. 'epoch')
               if epoch then redis.call('DEL', ARGV[1] .. epoch .. ':inboxes:' .. ARGV[3]) end

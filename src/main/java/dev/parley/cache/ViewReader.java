@@ -34,6 +34,17 @@ import java.util.stream.Collectors;
 final class ViewReader {
     private static final String SOURCE = "parley.view.bytes";
     private static final ObjectReader READER;
+    private static final ClassValue<String> SHAPES = new ClassValue<>() {
+        @Override
+        protected String computeValue(Class<?> type) {
+            try {
+                byte[] digest = MessageDigest.getInstance("SHA-256").digest(describe(type).getBytes(StandardCharsets.UTF_8));
+                return HexFormat.of().formatHex(digest, 0, 4);
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException("every JVM has SHA-256", e);
+            }
+        }
+    };
 
     static {
         ObjectMapper mapper = Json.MAPPER.copy(); // copies the factory too, so the limits below stay here
@@ -64,18 +75,6 @@ final class ViewReader {
     static String shape(Class<?> type) {
         return SHAPES.get(type);
     }
-
-    private static final ClassValue<String> SHAPES = new ClassValue<>() {
-        @Override
-        protected String computeValue(Class<?> type) {
-            try {
-                byte[] digest = MessageDigest.getInstance("SHA-256").digest(describe(type).getBytes(StandardCharsets.UTF_8));
-                return HexFormat.of().formatHex(digest, 0, 4);
-            } catch (NoSuchAlgorithmException e) {
-                throw new IllegalStateException("every JVM has SHA-256", e);
-            }
-        }
-    };
 
     /** "Page(items:List<Item(id:long,name:String)>,next:String)": a record's components, recursively. */
     private static String describe(Type type) {

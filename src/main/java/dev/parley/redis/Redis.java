@@ -158,10 +158,14 @@ public final class Redis implements AutoCloseable {
                 TimeUnit.NANOSECONDS.toMillis(ticker.read() - downSince));
     }
 
-    /** One attempt to be up: connect if the connection is gone, ping, run the steps of whenBack. Null when it worked. */
+    /**
+     * One attempt to be up: connect if the connection is gone, ping, run the steps of whenBack. Null when it
+     * worked; otherwise a connection that still looks open is closed, so the next attempt starts afresh rather
+     * than wait on a socket that may never answer again.
+     */
     private RedisException attempt() {
+        StatefulRedisConnection<String, byte[]> current = connection;
         try {
-            StatefulRedisConnection<String, byte[]> current = connection;
             if (current == null || !current.isOpen()) { // without auto-reconnect, one that lost its socket is closed already
                 current = client.connect(CODEC, uri);
                 connection = current;
@@ -170,6 +174,9 @@ public final class Redis implements AutoCloseable {
             commands.ping();
             whenBack.forEach(step -> step.accept(commands));
         } catch (RedisException e) {
+            if (current != null && current.isOpen()) {
+                current.closeAsync();
+            }
             return e;
         }
         up.set(true);
