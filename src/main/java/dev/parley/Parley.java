@@ -153,7 +153,7 @@ public final class Parley implements AutoCloseable {
      * close after the link.
      */
     private static Redis redis(String url, Settings settings, Deque<AutoCloseable> started, MeterRegistry registry) {
-        ThreadFactory factory = Thread.ofPlatform().name("parley-redis-io-", 0).daemon().factory();
+        ThreadFactory factory = Thread.ofPlatform().name("parley-redis-", 0).daemon().factory();
         ClientResources resources = DefaultClientResources.builder().ioThreadPoolSize(REDIS_IO_THREADS)
                 .computationThreadPoolSize(1).threadFactoryProvider(pool -> factory).build();
         started.push(() -> resources.shutdown(0, 2, TimeUnit.SECONDS).get());

@@ -87,6 +87,7 @@ class SharedViewsTest {
     void close() {
         links.forEach(Redis::close);
         probes.shutdownNow();
+        TestRedis.get().forget(prefix);
     }
 
     @AfterAll

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,6 +33,11 @@ class TwoInstancesWithRedisTest extends TwoInstancesTest {
     @Override
     Map<String, String> env() {
         return TestRedis.get().env(prefix);
+    }
+
+    @AfterAll
+    void forget() {
+        TestRedis.get().forget(prefix);
     }
 
     @Test

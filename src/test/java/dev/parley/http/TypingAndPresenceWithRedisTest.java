@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.parley.support.TestRedis;
 import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /** {@link TypingAndPresenceTest} with a Redis: the instances share typing and presence, and Redis drops them once their time is up. */
@@ -18,6 +19,11 @@ class TypingAndPresenceWithRedisTest extends TypingAndPresenceTest {
     @Override
     Map<String, String> env() {
         return TestRedis.get().env(prefix);
+    }
+
+    @AfterAll
+    void forget() {
+        TestRedis.get().forget(prefix);
     }
 
     @Test

@@ -89,6 +89,14 @@ public final class TestRedis {
         return keys;
     }
 
+    /** Deletes every key under {@code prefix}: a test's own, once it is done (the epoch has no time to live). */
+    public void forget(String prefix) {
+        List<String> keys = keys(prefix);
+        if (!keys.isEmpty()) {
+            commands.del(keys.toArray(String[]::new));
+        }
+    }
+
     private static boolean answers(String url) {
         RedisURI uri = RedisURI.create(url);
         uri.setTimeout(Duration.ofSeconds(1));
