@@ -42,7 +42,6 @@ import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -51,7 +50,9 @@ import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,6 +62,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Parley implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Parley.class);
+    /** Versions and epochs of views in Redis: they must not repeat, need not be secret, and are drawn on every miss. */
+    private static final RandomGenerator NEVER_THE_SAME_TWICE = () -> ThreadLocalRandom.current().nextLong();
     /** How often a Redis that failed is tried again; meanwhile everything goes without it. */
     private static final Duration REDIS_RETRY = Duration.ofSeconds(1);
     /** Conversations with someone typing and users seen, kept in memory without Redis (or while it is down). */
@@ -103,7 +106,7 @@ public final class Parley implements AutoCloseable {
             var apiKeys = new ApiKeys(database, Ticker.systemTicker());
             apiKeys.forgetOnChange(invalidations);
             SharedViews shared = redis == null ? null
-                    : new SharedViews(redis, settings.redisPrefix(), settings.cacheTtls(), new SecureRandom(), registry);
+                    : new SharedViews(redis, settings.redisPrefix(), settings.cacheTtls(), NEVER_THE_SAME_TWICE, registry);
             var cache = new ReadCache(settings.cacheBytes(), settings.cacheTtls(), Ticker.systemTicker(), Runnable::run, registry,
                     shared);
             cache.followChanges(invalidations);
