@@ -20,14 +20,15 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Redis taken away from a serving Parley (a redis-server of the test's own, killed with SIGKILL and
- * started again): every request still succeeds, from memory and PostgreSQL, and only the first one
- * after the kill waits for Redis at all; one log line and the up gauge say so; and once Redis answers
+ * started again): every request still succeeds, from memory and PostgreSQL, and only the first few
+ * after the kill try Redis at all (counted and timed by Parley's own meters, which a busy machine does
+ * not blur as it does a request's time); one log line and the up gauge say so; and once Redis answers
  * again Parley uses it again, without a restart.
  */
 class RedisOutageTest {
     private static final String DB = "parley_redis_outage";
-    /** A generous bound on any one request: a dead Redis may cost one command timeout (500 ms here), never more. */
-    private static final Duration SLOWEST = Duration.ofSeconds(1);
+    /** A bound on any one request, against hangs: the machine's load, not Redis, sets how long a request takes. */
+    private static final Duration SLOWEST = Duration.ofSeconds(5);
 
     @Test
     void requests_succeed_while_redis_is_down_and_redis_is_used_again_once_it_is_back() {
@@ -39,6 +40,8 @@ class RedisOutageTest {
             readAll(api, character, user, conversation);
             assertThat(meter(api, "parley_cache_redis_up")).isEqualTo(1);
 
+            double commandsBefore = meter(api, "parley_cache_redis_command_seconds_count");
+            double secondsBefore = meter(api, "parley_cache_redis_command_seconds_sum");
             String log = capturingErrors(() -> {
                 redis.kill();
                 for (int i = 0; i < 20; i++) {
@@ -50,7 +53,11 @@ class RedisOutageTest {
             assertThat(log.lines().toList()).as("all that was logged while Redis was down").hasSize(1);
             assertThat(log).contains("Redis at 127.0.0.1").contains("failed").contains("without it");
             assertThat(meter(api, "parley_cache_redis_up")).isZero();
-            assertThat(meter(api, "parley_cache_redis_errors_total")).as("commands sent to the dead Redis").isLessThanOrEqualTo(2);
+            assertThat(meter(api, "parley_cache_redis_command_seconds_count") - commandsBefore)
+                    .as("commands tried on the dead Redis, by 20 appends and 100 reads: the first failures opened the circuit")
+                    .isLessThanOrEqualTo(3);
+            assertThat(meter(api, "parley_cache_redis_command_seconds_sum") - secondsBefore)
+                    .as("seconds all those requests spent on Redis").isLessThan(1.0);
             assertThat(api.getOk("/v1/conversations/" + conversation + "/messages").get("messages")).hasSize(20);
 
             redis.start();
