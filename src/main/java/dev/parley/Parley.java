@@ -17,6 +17,7 @@ import dev.parley.chat.Stats;
 import dev.parley.chat.Users;
 import dev.parley.cache.Invalidations;
 import dev.parley.cache.ReadCache;
+import dev.parley.cache.SharedViews;
 import dev.parley.config.Settings;
 import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
@@ -26,20 +27,33 @@ import dev.parley.db.Migrations;
 import dev.parley.db.Partitions;
 import dev.parley.db.QueryLog;
 import dev.parley.http.HttpServer;
+import dev.parley.live.ExpiringMaps;
+import dev.parley.live.LocalMaps;
+import dev.parley.live.Presence;
+import dev.parley.live.RedisMaps;
+import dev.parley.live.Typing;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Recall;
 import dev.parley.metrics.Metrics;
 import dev.parley.ops.Maintenance;
+import dev.parley.redis.Redis;
 import dev.parley.search.Languages;
 import dev.parley.search.MessageSearch;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
-import java.util.List;
-import java.util.concurrent.Executors;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,6 +63,14 @@ import org.slf4j.LoggerFactory;
  */
 public final class Parley implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Parley.class);
+    /** Versions and epochs of views in Redis: they must not repeat, need not be secret, and are drawn on every miss. */
+    private static final RandomGenerator NEVER_THE_SAME_TWICE = () -> ThreadLocalRandom.current().nextLong();
+    /** How often a Redis that failed is tried again; meanwhile everything goes without it. */
+    private static final Duration REDIS_RETRY = Duration.ofSeconds(1);
+    /** Conversations with someone typing and users seen, kept in memory without Redis (or while it is down). */
+    private static final long LIVE_KEYS = 100_000;
+    /** One connection's traffic: a second thread only spares a stall when one is busy. */
+    private static final int REDIS_IO_THREADS = 2;
     private final Deque<AutoCloseable> started; // closed last-first
     private final Database database;
     private final Apps apps;
@@ -78,12 +100,20 @@ public final class Parley implements AutoCloseable {
             maintenance.ensurePartitions(); // before the first append; the rest of the upkeep runs in the background
             maintenance.startDaily();
 
+            // Before the listener, so it closes after it: what the listener hears is dropped in Redis too.
+            Redis redis = settings.redisUrl().map(url -> redis(url, settings, started, registry)).orElse(null);
             var invalidations = new Invalidations(target, threads(started, "parley-invalidations", 1));
             started.push(invalidations);
             var apiKeys = new ApiKeys(database, Ticker.systemTicker());
             apiKeys.forgetOnChange(invalidations);
-            var cache = new ReadCache(settings.cacheBytes(), settings.cacheTtls(), Ticker.systemTicker(), Runnable::run, registry);
+            SharedViews shared = redis == null ? null
+                    : new SharedViews(redis, settings.redisPrefix(), settings.cacheTtls(), NEVER_THE_SAME_TWICE, registry);
+            var cache = new ReadCache(settings.cacheBytes(), settings.cacheTtls(), Ticker.systemTicker(), Runnable::run, registry,
+                    shared);
             cache.followChanges(invalidations);
+            if (redis != null) {
+                redis.open(); // a new epoch: views written while no instance may have heard of changes are ignored
+            }
             var ids = new Ids(clock);
             var appends = new GroupCommit(new BatchWriter(database, ids, cache),
                     threads(started, "parley-append-", settings.appendWriters()), settings.appendWriters(),
@@ -97,13 +127,17 @@ public final class Parley implements AutoCloseable {
             counterThreads.scheduleWithFixedDelay(counters::flushDue, check, check, TimeUnit.MILLISECONDS);
             var characters = new Characters(database, cache);
             var users = new Users(database, cache, counters);
-            var services = new HttpServer.Services(watch, apiKeys, cache, characters, users,
-                    new Conversations(database, ids, cache, counters), new MessageLog(database, cache), appends,
-                    new Inbox(database), new ReadMarkers(database, cache), new ChatContext(database, cache, characters, users,
-                    counters), new Stats(database),
+            var conversations = new Conversations(database, ids, cache, counters);
+            var local = new LocalMaps(LIVE_KEYS, clockTicker(clock));
+            ExpiringMaps live = redis == null ? local : new RedisMaps(redis, settings.redisPrefix(), local);
+            var services = new HttpServer.Services(watch, apiKeys, cache, characters, users, conversations,
+                    new MessageLog(database, cache), appends, new Inbox(database), new ReadMarkers(database, cache),
+                    new ChatContext(database, cache, characters, users, counters), new Stats(database),
                     new Memories(database), new Recall(database, clock, settings.recallCacheBytes(), registry),
                     new MessageSearch(database, clock), Languages.load(database),
-                    new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), registry);
+                    new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()),
+                    new Typing(live, conversations, settings.typingTtl(), clock),
+                    new Presence(live, users, settings.presenceTtl(), clock), registry);
             var http = HttpServer.start(services, new HttpServer.Options(settings.host(), settings.port(),
                     settings.maxBodyBytes(), settings.rateLimit(), settings.burst()));
             started.push(http);
@@ -123,6 +157,26 @@ public final class Parley implements AutoCloseable {
             migrations.requireCurrent();
         }
         return migrations.latestVersion();
+    }
+
+    /**
+     * The link to Redis at {@code url}: Lettuce's few threads and the probe's thread come from here, and
+     * close after the link.
+     */
+    private static Redis redis(String url, Settings settings, Deque<AutoCloseable> started, MeterRegistry registry) {
+        ThreadFactory factory = Thread.ofPlatform().name("parley-redis-", 0).daemon().factory();
+        ClientResources resources = DefaultClientResources.builder().ioThreadPoolSize(REDIS_IO_THREADS)
+                .computationThreadPoolSize(1).threadFactoryProvider(pool -> factory).build();
+        started.push(() -> resources.shutdown(0, 2, TimeUnit.SECONDS).get());
+        var redis = new Redis(url, settings.redisTimeout(), REDIS_RETRY, resources, threads(started, "parley-redis-probe", 1),
+                Ticker.systemTicker(), registry);
+        started.push(redis);
+        return redis;
+    }
+
+    /** Time for what lives in memory by the clock Parley is given (typing and presence), so a test can move it. */
+    private static Ticker clockTicker(Clock clock) {
+        return () -> TimeUnit.MILLISECONDS.toNanos(clock.millis());
     }
 
     /** {@code count} daemon threads named {@code name}, shut down when Parley closes (after what uses them). */

@@ -86,6 +86,22 @@ final class ServeCommand implements Callable<Integer> {
             + "(env PARLEY_COUNTER_FLUSH_AFTER, default 5s): a crash loses at most this window; SIGTERM writes it.")
     String counterFlushAfter;
 
+    @Option(names = "--redis-prefix", description = "What every key Parley writes to Redis starts with, so deployments "
+            + "can share one Redis (env PARLEY_REDIS_PREFIX, default parley:).")
+    String redisPrefix;
+
+    @Option(names = "--redis-timeout", description = "Longest wait for a Redis command; past it Redis is left alone for "
+            + "a second and reads go to PostgreSQL (env PARLEY_REDIS_TIMEOUT, default 100ms).")
+    String redisTimeout;
+
+    @Option(names = "--typing-ttl", description = "How long a participant shows as typing after saying so "
+            + "(env PARLEY_TYPING_TTL, default 10s).")
+    String typingTtl;
+
+    @Option(names = "--presence-ttl", description = "How long a user shows as online after saying so "
+            + "(env PARLEY_PRESENCE_TTL, default 60s).")
+    String presenceTtl;
+
     @Option(names = "--migrate", description = "Apply pending migrations to DATABASE_URL before serving (env PARLEY_MIGRATE).")
     boolean migrate;
 
@@ -93,7 +109,8 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         Settings settings = Settings.resolve(new Settings.Flags(database.databaseUrl, database.dataDir, database.embeddedPort, host, port,
                 poolSize, poolTimeout, maxBody, maxContent, maxMetadata, slowQuery, appendWriters, recallCache, appShare,
-                rateLimit, rateBurst, cacheSize, cacheTtl, redisUrl, counterFlushEvery, counterFlushAfter, migrate),
+                rateLimit, rateBurst, cacheSize, cacheTtl, redisUrl, counterFlushEvery, counterFlushAfter,
+                redisPrefix, redisTimeout, typingTtl, presenceTtl, migrate),
                 System.getenv());
         PrintWriter out = spec.commandLine().getOut();
         Storage storage = Storage.open(settings);

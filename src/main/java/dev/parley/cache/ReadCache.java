@@ -13,6 +13,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -31,6 +32,14 @@ import org.slf4j.LoggerFactory;
  * a change cannot put its stale result back: the change replaced the scope's holder, and a result is
  * kept only by the holder its load began with. Views live for their scope kind's time to live and
  * the whole cache is bounded in bytes (PARLEY_CACHE_SIZE); a size of 0 caches nothing.
+ *
+ * <p>With a {@link SharedViews} (PARLEY_REDIS_URL), views asked for with their type are shared: a
+ * local miss reads Redis before PostgreSQL, and a view loaded from PostgreSQL is offered to Redis for
+ * the other instances. A view read from Redis is its JSON as the loading instance rendered it, read
+ * back into its type (so the bytes and ETag are the load's own), and lives here no longer than it has
+ * left there. Every change drops its scopes in Redis first and in memory second: a reader that misses
+ * here after the drop cannot find the old view in Redis either. Views asked for without a type (the
+ * parts of a context, which no response sends as they are) stay in this instance's memory.
  */
 public final class ReadCache {
     private static final Logger LOG = LoggerFactory.getLogger(ReadCache.class);
@@ -45,18 +54,34 @@ public final class ReadCache {
         final Map<String, Rendered<?>> ready = new ConcurrentHashMap<>();
         final Map<String, CompletableFuture<Rendered<?>>> loading = new ConcurrentHashMap<>();
         final AtomicLong weight = new AtomicLong(HOLDER_BYTES);
+        /** When the soonest to end of the views read from Redis ends there (ticker nanos): the holder ends then too. */
+        volatile long endsBy = Long.MAX_VALUE;
+    }
+
+    /** A view a miss found, and how long it may live here: null for its kind's whole time to live. */
+    private record Found<T>(Rendered<T> view, Duration left) {
     }
 
     private final Cache<Scope, Views> scopes; // null: caching is off
+    private final SharedViews shared; // null: views stay in this instance
+    private final Ticker ticker;
     private final Metered metered;
 
-    /** A cache of at most {@code bytes} (0: none) whose scopes live as long as {@code ttls} says. */
+    /** A cache of at most {@code bytes} (0: none) whose scopes live as long as {@code ttls} says, in this instance alone. */
     public ReadCache(long bytes, CacheTtls ttls, Ticker ticker, Executor executor, MeterRegistry registry) {
+        this(bytes, ttls, ticker, executor, registry, null);
+    }
+
+    /** As above, shared with other instances through {@code shared} (unless caching is off). */
+    public ReadCache(long bytes, CacheTtls ttls, Ticker ticker, Executor executor, MeterRegistry registry,
+                     SharedViews shared) {
         this.metered = new Metered(registry);
+        this.ticker = ticker;
+        this.shared = bytes == 0 ? null : shared;
         this.scopes = bytes == 0 ? null : Caffeine.newBuilder()
                 .maximumWeight(bytes)
                 .weigher((Scope scope, Views views) -> (int) Math.min(Integer.MAX_VALUE, views.weight.get()))
-                .expireAfter(Expiry.creating((Scope scope, Views views) -> ttl(ttls, scope.kind())))
+                .expireAfter(lifetimes(ttls))
                 .ticker(ticker)
                 .executor(executor)
                 .removalListener((Scope scope, Views views, RemovalCause cause) -> metered.removed(scope, cause))
@@ -79,15 +104,31 @@ public final class ReadCache {
     }
 
     /**
-     * The view {@code name} ("family" or "family:variant") of {@code scope}: from memory, or from
-     * {@code loader} (once, whoever else asks meanwhile), rendered and kept. A loader's exception
-     * (not found, say) reaches every caller waiting on it and nothing is kept.
+     * The view {@code name} ("family" or "family:variant") of {@code scope}, kept in this instance alone:
+     * from memory, or from {@code loader} (once, whoever else asks meanwhile), rendered and kept. A loader's
+     * exception (not found, say) reaches every caller waiting on it and nothing is kept.
      */
-    @SuppressWarnings("unchecked")
     public <T> Rendered<T> get(Scope scope, String name, Supplier<T> loader) {
         if (scopes == null) {
             return Rendered.of(loader.get());
         }
+        return cached(scope, name, () -> new Found<>(load(name, loader), null));
+    }
+
+    /**
+     * As {@link #get(Scope, String, Supplier)}, and shared with the other instances when there is a
+     * shared tier: a miss here reads it (the JSON read back into {@code type}) before {@code loader}, and
+     * what {@code loader} reads is offered to it.
+     */
+    public <T> Rendered<T> get(Scope scope, String name, Class<T> type, Supplier<T> loader) {
+        if (shared == null) {
+            return get(scope, name, loader);
+        }
+        return cached(scope, name, () -> fetch(scope, name, type, loader));
+    }
+
+    @SuppressWarnings("unchecked")
+    private <T> Rendered<T> cached(Scope scope, String name, Supplier<Found<T>> onMiss) {
         Views views = scopes.get(scope, s -> new Views());
         Rendered<?> hit = views.ready.get(name);
         if (hit != null) {
@@ -101,11 +142,10 @@ public final class ReadCache {
             return (Rendered<T>) join(running);
         }
         try {
-            metered.load(name);
-            Rendered<T> loaded = Rendered.of(loader.get());
-            keep(scope, views, name, loaded);
-            mine.complete(loaded);
-            return loaded;
+            Found<T> found = onMiss.get();
+            keep(scope, views, name, found);
+            mine.complete(found.view());
+            return found.view();
         } catch (RuntimeException | Error e) {
             mine.completeExceptionally(e);
             throw e;
@@ -114,14 +154,58 @@ public final class ReadCache {
         }
     }
 
-    /** Keeps the view only if its scope has not changed since the load began (the holder is the same). */
-    private void keep(Scope scope, Views views, String name, Rendered<?> loaded) {
-        scopes.asMap().computeIfPresent(scope, (s, current) -> {
-            if (current == views && current.ready.putIfAbsent(name, loaded) == null) {
-                current.weight.addAndGet(loaded.weight());
+    /** From Redis if it holds the view and it reads back; else from PostgreSQL, offered to Redis. */
+    private <T> Found<T> fetch(Scope scope, String name, Class<T> type, Supplier<T> loader) {
+        Optional<SharedViews.Lookup> lookup = shared.read(scope, name, type); // before PostgreSQL: see SharedViews
+        if (lookup.isPresent() && lookup.get().found()) {
+            byte[] body = lookup.get().view();
+            Optional<T> model = ViewReader.read(body, type);
+            if (model.isPresent()) {
+                return new Found<>(new Rendered<>(model.get(), body, Rendered.etagOf(body)), lookup.get().remaining());
             }
-            return current; // returned to the map again, so Caffeine weighs it again
+            shared.unreadable(name);
+        }
+        Rendered<T> loaded = load(name, loader);
+        lookup.ifPresent(where -> shared.put(where, loaded.body()));
+        return new Found<>(loaded, null);
+    }
+
+    private <T> Rendered<T> load(String name, Supplier<T> loader) {
+        metered.load(name);
+        return Rendered.of(loader.get());
+    }
+
+    /** Keeps the view only if its scope has not changed since the load began (the holder is the same). */
+    private void keep(Scope scope, Views views, String name, Found<?> found) {
+        scopes.asMap().computeIfPresent(scope, (s, current) -> {
+            if (current == views && current.ready.putIfAbsent(name, found.view()) == null) {
+                current.weight.addAndGet(found.view().weight());
+                if (found.left() != null) {
+                    current.endsBy = Math.min(current.endsBy, ticker.read() + found.left().toNanos());
+                }
+            }
+            return current; // returned to the map again, so Caffeine weighs it and times it again
         });
+    }
+
+    /** A scope lives its kind's time to live from its first view, or less if a view read from Redis ends there sooner. */
+    private Expiry<Scope, Views> lifetimes(CacheTtls ttls) {
+        return new Expiry<>() {
+            @Override
+            public long expireAfterCreate(Scope scope, Views views, long now) {
+                return ttl(ttls, scope.kind()).toNanos();
+            }
+
+            @Override
+            public long expireAfterUpdate(Scope scope, Views views, long now, long left) {
+                return Math.max(0, Math.min(left, views.endsBy - now));
+            }
+
+            @Override
+            public long expireAfterRead(Scope scope, Views views, long now, long left) {
+                return left;
+            }
+        };
     }
 
     private static Rendered<?> join(CompletableFuture<Rendered<?>> running) {
@@ -137,38 +221,46 @@ public final class ReadCache {
 
     /** A conversation changed (a message, its state, counters, title): it and its user's inbox are stale. */
     public void conversationChanged(long appId, long conversationId, long userId) {
-        drop(Scope.conversation(appId, conversationId));
-        drop(Scope.inbox(appId, userId));
+        drop(List.of(Scope.conversation(appId, conversationId), Scope.inbox(appId, userId)), null);
     }
 
     /** A user's inbox changed without its conversations' own views (a read marker, a new conversation). */
     public void inboxChanged(long appId, long userId) {
-        drop(Scope.inbox(appId, userId));
+        drop(List.of(Scope.inbox(appId, userId)), null);
     }
 
     /** A character changed: its views, and every inbox of its app, which shows characters' names. */
     public void characterChanged(long appId, long characterId) {
-        drop(Scope.character(appId, characterId));
+        drop(List.of(Scope.character(appId, characterId)), appId);
         if (scopes != null) {
             scopes.asMap().keySet().removeIf(scope -> scope.kind() == Scope.Kind.INBOX && scope.appId() == appId);
         }
     }
 
     public void userChanged(long appId, long userId) {
-        drop(Scope.user(appId, userId));
+        drop(List.of(Scope.user(appId, userId)), null);
     }
 
-    /** Anything may have changed (the notices were not heard for a while): drop everything. */
+    /** Anything may have changed (the notices were not heard for a while): drop everything, in Redis by a new epoch. */
     public void everythingChanged() {
+        if (shared != null) {
+            shared.newEpoch();
+        }
         if (scopes != null) {
             scopes.invalidateAll();
         }
     }
 
-    private void drop(Scope scope) {
+    /** Drops in Redis first, then here: once a scope is gone here, a miss cannot find the old view there either. */
+    private void drop(List<Scope> changed, Long inboxesOfApp) {
+        if (shared != null) {
+            shared.drop(changed, inboxesOfApp);
+        }
         if (scopes != null) {
-            scopes.invalidate(scope);
-            metered.invalidated(scope);
+            changed.forEach(scope -> {
+                scopes.invalidate(scope);
+                metered.invalidated(scope);
+            });
         }
     }
 
@@ -231,7 +323,7 @@ public final class ReadCache {
         return ids;
     }
 
-    private static Duration ttl(CacheTtls ttls, Scope.Kind kind) {
+    static Duration ttl(CacheTtls ttls, Scope.Kind kind) {
         return switch (kind) {
             case CHARACTER -> ttls.character();
             case USER -> ttls.user();
@@ -292,10 +384,11 @@ public final class ReadCache {
                     .tag("cache", family).tag("result", result).register(registry);
         }
 
-        /** "history:50" is counted as history. */
-        private static String family(String view) {
-            int colon = view.indexOf(':');
-            return colon < 0 ? view : view.substring(0, colon);
-        }
+    }
+
+    /** "history:50" is counted as history. */
+    static String family(String view) {
+        int colon = view.indexOf(':');
+        return colon < 0 ? view : view.substring(0, colon);
     }
 }

@@ -84,8 +84,8 @@ public final class Characters {
 
     /** The character as a GET sends it: from the cache, or read and kept there. */
     public Rendered<CharacterProfile> rendered(long appId, long characterId) {
-        return cache.get(Scope.character(appId, characterId), "character", () -> database.read(h -> h.first(GET, ROW,
-                appId, characterId)).orElseThrow(() -> new NotFound("character", characterId)));
+        return cache.get(Scope.character(appId, characterId), "character", CharacterProfile.class,
+                () -> database.read(h -> h.first(GET, ROW, appId, characterId)).orElseThrow(() -> new NotFound("character", characterId)));
     }
 
     public CharacterProfile update(long appId, long characterId, CharacterProfile.Draft draft) {

@@ -138,7 +138,7 @@ public final class Conversations {
 
     /** The conversation as stored: from the cache, or read and kept there. */
     private Rendered<Conversation> stored(long appId, long conversationId) {
-        return cache.get(Scope.conversation(appId, conversationId), "conversation",
+        return cache.get(Scope.conversation(appId, conversationId), "conversation", Conversation.class,
                 () -> database.read(h -> get(h, appId, conversationId)));
     }
 

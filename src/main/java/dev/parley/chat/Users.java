@@ -81,7 +81,7 @@ public final class Users {
 
     /** The user as stored: from the cache, or read and kept there. */
     private Rendered<User> stored(long appId, long userId) {
-        return cache.get(Scope.user(appId, userId), "user", () -> database.read(h -> h.first(GET, ROW, appId, userId))
+        return cache.get(Scope.user(appId, userId), "user", User.class, () -> database.read(h -> h.first(GET, ROW, appId, userId))
                 .orElseThrow(() -> new NotFound("user", userId)));
     }
 

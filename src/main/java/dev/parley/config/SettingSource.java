@@ -1,5 +1,6 @@
 package dev.parley.config;
 
+import io.lettuce.core.RedisURI;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
@@ -85,6 +86,23 @@ final class SettingSource {
                 throw new InvalidSetting(flag, envName, e.getMessage());
             }
         }).orElse(CacheTtls.DEFAULTS);
+    }
+
+    /** A Redis URL as Lettuce reads it: redis://[:password@]host[:port][/database], or rediss:// for TLS. */
+    Optional<String> redisUrl(String flagValue, String flag, String envName) {
+        return text(flagValue, flag, envName).map(raw -> {
+            if (!raw.startsWith("redis://") && !raw.startsWith("rediss://")) {
+                throw new InvalidSetting(flag, envName, "must be a URL such as redis://127.0.0.1:6379 (rediss:// for TLS), got '"
+                        + raw.replaceFirst("//[^@/]*@", "//***@") + "'");
+            }
+            try {
+                RedisURI.create(raw);
+            } catch (IllegalArgumentException e) {
+                throw new InvalidSetting(flag, envName, "is not a Redis URL Parley can read (" + e.getMessage()
+                        + "); expected redis://[:password@]host[:port][/database]");
+            }
+            return raw;
+        });
     }
 
     boolean bool(String envName) {

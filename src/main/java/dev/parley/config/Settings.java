@@ -29,6 +29,10 @@ public record Settings(
         long cacheBytes,
         CacheTtls cacheTtls,
         Optional<String> redisUrl,
+        String redisPrefix,
+        Duration redisTimeout,
+        Duration typingTtl,
+        Duration presenceTtl,
         CounterFlush counterFlush,
         boolean migrate) {
 
@@ -55,6 +59,10 @@ public record Settings(
             String redisUrl,
             String counterFlushEvery,
             String counterFlushAfter,
+            String redisPrefix,
+            String redisTimeout,
+            String typingTtl,
+            String presenceTtl,
             boolean migrate) {
 
         public static Flags none() {
@@ -64,7 +72,7 @@ public record Settings(
         /** Only the flags that say where the database is, as commands other than serve take them. */
         public static Flags database(String databaseUrl, String dataDir, String embeddedPort) {
             return new Flags(databaseUrl, dataDir, embeddedPort, null, null, null, null, null, null, null, null, null, null,
-                    null, null, null, null, null, null, null, null, false);
+                    null, null, null, null, null, null, null, null, null, null, null, null, false);
         }
     }
 
@@ -93,7 +101,14 @@ public record Settings(
                 source.integer(flags.rateBurst(), "--rate-burst", "PARLEY_RATE_BURST", 0, 0, 1_000_000),
                 source.bytes(flags.cacheSize(), "--cache-size", "PARLEY_CACHE_SIZE", 256L << 20, 0, 1L << 40),
                 source.cacheTtls(flags.cacheTtl(), "--cache-ttl", "PARLEY_CACHE_TTL"),
-                source.text(flags.redisUrl(), "--redis-url", "PARLEY_REDIS_URL"),
+                source.redisUrl(flags.redisUrl(), "--redis-url", "PARLEY_REDIS_URL"),
+                source.text(flags.redisPrefix(), "--redis-prefix", "PARLEY_REDIS_PREFIX").orElse("parley:"),
+                source.duration(flags.redisTimeout(), "--redis-timeout", "PARLEY_REDIS_TIMEOUT",
+                        Duration.ofMillis(100), Duration.ofMillis(5), Duration.ofSeconds(10)),
+                source.duration(flags.typingTtl(), "--typing-ttl", "PARLEY_TYPING_TTL",
+                        Duration.ofSeconds(10), Duration.ofSeconds(1), Duration.ofMinutes(10)),
+                source.duration(flags.presenceTtl(), "--presence-ttl", "PARLEY_PRESENCE_TTL",
+                        Duration.ofSeconds(60), Duration.ofSeconds(1), Duration.ofHours(1)),
                 new CounterFlush(
                         source.integer(flags.counterFlushEvery(), "--counter-flush-every", "PARLEY_COUNTER_FLUSH_EVERY",
                                 CounterFlush.DEFAULTS.increments(), 1, 1_000_000),
@@ -124,7 +139,9 @@ public record Settings(
                 + ", recallCache=" + recallCacheBytes + ", appShare=" + appSharePercent + "%"
                 + ", rateLimit=" + (rateLimit == 0 ? "off" : rateLimit + "/s burst " + burst())
                 + ", cache=" + (cacheBytes == 0 ? "off" : cacheBytes + " bytes, " + cacheTtls)
-                + ", redis=" + redisUrl.map(url -> url.replaceFirst("//[^@/]*@", "//***@")).orElse("none")
+                + ", redis=" + redisUrl.map(url -> url.replaceFirst("//[^@/]*@", "//***@") + " (keys " + redisPrefix
+                        + "*, timeout " + redisTimeout.toMillis() + "ms)").orElse("none")
+                + ", typingTtl=" + Durations.format(typingTtl) + ", presenceTtl=" + Durations.format(presenceTtl)
                 + ", counterFlush=" + counterFlush + ", migrate=" + migrate + "]";
     }
 }

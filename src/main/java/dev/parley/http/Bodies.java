@@ -73,4 +73,12 @@ final class Bodies {
     record ContextInput(Integer messages, Long characterId, float[] memoryEmbedding, String memoryQuery,
                         Integer memories) {
     }
+
+    /** Who says they type: the conversation's user or one of its characters; {@code typing} false says they stopped. */
+    record TypingInput(Long userId, Long characterId, Boolean typing) {
+    }
+
+    /** {@code status} "online": the user is here (a heartbeat); "offline": the user left. */
+    record PresenceInput(String status) {
+    }
 }

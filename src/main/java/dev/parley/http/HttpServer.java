@@ -15,6 +15,8 @@ import dev.parley.chat.Stats;
 import dev.parley.chat.Users;
 import dev.parley.db.DatabaseWatch;
 import dev.parley.db.Lane;
+import dev.parley.live.Presence;
+import dev.parley.live.Typing;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Recall;
 import dev.parley.metrics.Metrics;
@@ -47,7 +49,8 @@ public final class HttpServer implements AutoCloseable {
     public record Services(DatabaseWatch watch, ApiKeys apiKeys, ReadCache cache, Characters characters, Users users,
                            Conversations conversations, MessageLog messageLog, GroupCommit appends, Inbox inbox,
                            ReadMarkers readMarkers, ChatContext context, Stats stats, Memories memories, Recall recall,
-                           MessageSearch search, Languages languages, Limits limits, PrometheusMeterRegistry registry) {
+                           MessageSearch search, Languages languages, Limits limits, Typing typing, Presence presence,
+                           PrometheusMeterRegistry registry) {
     }
 
     private final Javalin app;
@@ -75,6 +78,7 @@ public final class HttpServer implements AutoCloseable {
                 messages,
                 new MemoryHandlers(services.memories(), services.recall(), services.languages(), services.limits()),
                 new SearchHandlers(services.search(), services.memories(), services.languages()),
+                new LiveHandlers(services.typing(), services.presence()),
                 new MetaHandlers(services.watch(), services.stats(), services.registry()),
                 new Warmup(services.users(), services.conversations(), services.characters(), users, messages));
         var auth = new Auth(services.apiKeys(), options.rateLimit() == 0 ? null

@@ -97,7 +97,7 @@ final class MessageHandlers {
 
     /** The latest history page as GET sends it: read on every chat turn, so it is cached until the next message. */
     Rendered<Pages.HistoryPage> latestPage(long appId, long conversationId, int limit) {
-        return cache.get(Scope.conversation(appId, conversationId), "history:" + limit,
+        return cache.get(Scope.conversation(appId, conversationId), "history:" + limit, Pages.HistoryPage.class,
                 () -> historyPage(appId, conversationId, new MessageLog.Position.Latest(), limit, null));
     }
 

@@ -5,6 +5,7 @@ import dev.parley.chat.CharacterProfile;
 import dev.parley.chat.Conversation;
 import dev.parley.chat.Inbox;
 import dev.parley.chat.Message;
+import dev.parley.live.Typing;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Memory;
 import dev.parley.search.MessageSearch;
@@ -52,5 +53,9 @@ final class Pages {
     }
 
     record MemoryHits(List<Memories.Found> hits) {
+    }
+
+    /** Who types in a conversation now, soonest to stop first. */
+    record Typists(List<Typing.Typist> typing) {
     }
 }

@@ -4,6 +4,7 @@ import static io.javalin.http.HandlerType.DELETE;
 import static io.javalin.http.HandlerType.GET;
 import static io.javalin.http.HandlerType.PATCH;
 import static io.javalin.http.HandlerType.POST;
+import static io.javalin.http.HandlerType.PUT;
 
 import dev.parley.chat.CharacterProfile;
 import dev.parley.chat.ChatContext;
@@ -12,6 +13,7 @@ import dev.parley.chat.Message;
 import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Stats;
 import dev.parley.chat.User;
+import dev.parley.live.Presence;
 import dev.parley.memory.Memory;
 import dev.parley.memory.Recall;
 import java.util.List;
@@ -30,8 +32,8 @@ final class Routes {
     }
 
     static List<Route> table(CharacterHandlers characters, UserHandlers users, ConversationHandlers conversations,
-                             MessageHandlers messages, MemoryHandlers memories, SearchHandlers search, MetaHandlers meta,
-                             Warmup warmup) {
+                             MessageHandlers messages, MemoryHandlers memories, SearchHandlers search, LiveHandlers live,
+                             MetaHandlers meta, Warmup warmup) {
         var document = new AtomicReference<byte[]>();
         List<Route> routes = List.of(
                 Route.of(POST, "/v1/characters", "createCharacter", "Create a character", characters::create)
@@ -67,6 +69,10 @@ final class Routes {
                         .query("limit", "integer", "inbox page size to warm, 1-100 (default 20): also how many conversations")
                         .query("messages", "integer", "history page size to warm, 1-200 (default 50)")
                         .returns(200, Warmup.Warmed.class),
+                Route.of(PUT, "/v1/users/{user_id}/presence", "setPresence", "The user is online (a heartbeat, within the presence lifetime) or has left", live::setPresence)
+                        .body(Bodies.PresenceInput.class).returns(200, Presence.Seen.class),
+                Route.of(GET, "/v1/users/{user_id}/presence", "getPresence", "Whether the user is online, and when last seen", live::presence)
+                        .returns(200, Presence.Seen.class),
 
                 Route.of(POST, "/v1/conversations", "createConversation", "Start a conversation (group chat: character_ids)", conversations::create)
                         .body(Bodies.ConversationInput.class).returns(201, Conversation.class),
@@ -95,6 +101,10 @@ final class Routes {
                         .body(Bodies.ContextInput.class).returns(200, ChatContext.Context.class),
                 Route.of(GET, CONVERSATION + "/stats", "getConversationStats", "Exact counts for a conversation", conversations::stats)
                         .returns(200, Stats.ConversationStats.class),
+                Route.of(PUT, CONVERSATION + "/typing", "setTyping", "The user or a character types (for the typing lifetime), or stopped", live::setTyping)
+                        .body(Bodies.TypingInput.class).returns(200, Pages.Typists.class),
+                Route.of(GET, CONVERSATION + "/typing", "getTyping", "Who types in the conversation now", live::typing)
+                        .returns(200, Pages.Typists.class),
 
                 Route.of(POST, CONVERSATION + "/messages", "appendMessage", "Append a message (Idempotency-Key makes retries safe)", messages::append)
                         .body(Bodies.MessageInput.class).returns(201, Message.class),

@@ -53,6 +53,23 @@ public final class Metrics {
     public static final String COUNTERS_LOST_HELP = "Counter increments given up on, by reason: refused (their row refused "
             + "them), unconfirmed (the connection broke while writing them), shutdown (the database was down at shutdown)";
 
+    public static final String REDIS_REQUESTS = "parley.cache.redis.requests";
+    public static final String REDIS_REQUESTS_HELP = "Views looked up in Redis after a local miss, by family and result "
+            + "(hit; miss; unreadable: JSON that does not fit the view's type, read as a miss)";
+
+    public static final String REDIS_WRITES = "parley.cache.redis.writes";
+    public static final String REDIS_WRITES_HELP = "Views loaded from PostgreSQL and offered to Redis, by result (kept; "
+            + "refused: the scope changed since the load began, or Redis started a new epoch)";
+
+    public static final String REDIS_COMMAND_SECONDS = "parley.cache.redis.command";
+    public static final String REDIS_COMMAND_SECONDS_HELP = "Latency of each Redis command or script, by name, failures included";
+
+    public static final String REDIS_ERRORS = "parley.cache.redis.errors";
+    public static final String REDIS_ERRORS_HELP = "Redis commands that failed or timed out, by name; the first opens the circuit";
+
+    public static final String REDIS_UP = "parley.cache.redis.up";
+    public static final String REDIS_UP_HELP = "1 while Redis is used, 0 while the circuit is open and everything goes without it";
+
     private Metrics() {
     }
 

@@ -24,7 +24,7 @@ class SettingsTest {
     @Test
     void a_flag_wins_over_its_environment_variable() {
         var flags = new Settings.Flags(null, null, null, null, "9000", null, null, null, "64KiB", null, "1s", null, null, null,
-                null, null, null, "inbox=10s", null, null, "250ms", false);
+                null, null, null, "inbox=10s", null, null, "250ms", null, null, null, null, false);
         Settings settings = Settings.resolve(flags, Map.of("PARLEY_PORT", "7000", "PARLEY_MAX_METADATA", "1MiB"));
 
         assertThat(settings.port()).isEqualTo(9000);
@@ -58,6 +58,26 @@ class SettingsTest {
                 .hasMessageContaining("PARLEY_CACHE_TTL").hasMessageContaining("character");
         assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_CACHE_TTL", "inbox=2d")))
                 .hasMessageContaining("PARLEY_CACHE_TTL");
+    }
+
+    @Test
+    void redis_is_optional_and_its_url_prefix_and_timeouts_are_checked() {
+        Settings none = Settings.resolve(Settings.Flags.none(), Map.of());
+        Settings set = Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_REDIS_URL", "redis://:secret@cache:6380/2",
+                "PARLEY_REDIS_TIMEOUT", "50ms", "PARLEY_TYPING_TTL", "5s"));
+
+        assertThat(none.redisUrl()).isEmpty();
+        assertThat(none.redisPrefix()).isEqualTo("parley:");
+        assertThat(none.typingTtl()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(none.presenceTtl()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(set.redisUrl()).contains("redis://:secret@cache:6380/2");
+        assertThat(set.redisTimeout()).isEqualTo(Duration.ofMillis(50));
+        assertThat(set.typingTtl()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(set.toString()).contains("redis://***@cache:6380/2").doesNotContain("secret");
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_REDIS_URL", "http://:secret@cache:6379")))
+                .hasMessageContaining("PARLEY_REDIS_URL").hasMessageContaining("redis://").hasMessageNotContaining("secret");
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_REDIS_TIMEOUT", "1ms")))
+                .hasMessageContaining("--redis-timeout");
     }
 
     @Test

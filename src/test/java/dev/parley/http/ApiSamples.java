@@ -100,6 +100,8 @@ final class ApiSamples {
             case "updateMemory" -> Map.of("importance", 0.9);
             case "recallMemories" -> Map.of("character_id", ids.get("character_id"), "embedding", EMBEDDING);
             case "buildContext" -> Map.of("memory_embedding", EMBEDDING);
+            case "setTyping" -> Map.of("user_id", ids.get("user_id"));
+            case "setPresence" -> Map.of("status", "online");
             default -> null;
         };
     }

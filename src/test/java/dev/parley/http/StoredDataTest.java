@@ -130,7 +130,7 @@ class StoredDataTest {
             + new String(Character.toChars(0xf0000)) + new String(Character.toChars(0x10fffd));
     private static final String CONTROLS = controls();
 
-    private static void poison(Connection sql, long app) throws SQLException {
+    static void poison(Connection sql, long app) throws SQLException {
         String document = awkwardDocument();
         String text = ALL_PLANES + CONTROLS;
         update(sql, "UPDATE messages SET metadata = ?::jsonb, attachments = ?::jsonb, content = ? WHERE app_id = ?",
@@ -169,7 +169,7 @@ class StoredDataTest {
         }
     }
 
-    private static long appOf(Connection sql, Api api) throws SQLException {
+    static long appOf(Connection sql, Api api) throws SQLException {
         try (var query = sql.prepareStatement("SELECT app_id FROM api_keys WHERE key_prefix = ?")) {
             query.setString(1, api.key().substring(0, 10));
             try (var rows = query.executeQuery()) {

@@ -90,6 +90,7 @@ class TenancyTest {
             case "DELETE" -> api.delete(call.path());
             case "POST" -> api.post(call.path(), call.body());
             case "PATCH" -> api.patch(call.path(), call.body());
+            case "PUT" -> api.put(call.path(), call.body());
             default -> throw new AssertionError("no sender for " + call.method());
         };
     }

@@ -22,33 +22,44 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 
 /**
  * Two Parley instances on one database, each with its own cache. A write through one is seen
  * through the other within a bound (the change is announced when it commits and heard over
  * LISTEN/NOTIFY); and under concurrent writes no reader ever goes back in time, nor sees data older
- * than the bound.
+ * than the bound. {@link TwoInstancesWithRedisTest} runs the same with the two sharing a Redis.
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TwoInstancesTest {
-    private static final String DB = "parley_two_instances";
     /** How stale a read through the other instance may be. */
     private static final Duration BOUND = Duration.ofSeconds(1);
-    private static Parley first;
-    private static Parley second;
-    private static Api viaFirst;
-    private static Api viaSecond;
+    Parley first;
+    Parley second;
+    Api viaFirst;
+    Api viaSecond;
+
+    /** The instances' database, of this class alone. */
+    String database() {
+        return "parley_two_instances";
+    }
+
+    /** Settings both instances start with. */
+    Map<String, String> env() {
+        return Map.of();
+    }
 
     @BeforeAll
-    static void start() {
-        first = TestServer.start(DB, Map.of());
-        second = TestServer.alongside(DB, Map.of());
+    void start() {
+        first = TestServer.start(database(), env());
+        second = TestServer.alongside(database(), env());
         String key = first.apps().create("shared").apiKey();
         viaFirst = new Api("http://127.0.0.1:" + first.port(), key);
         viaSecond = new Api("http://127.0.0.1:" + second.port(), key);
     }
 
     @AfterAll
-    static void stop() {
+    void stop() {
         second.close();
         first.close();
     }
@@ -115,7 +126,7 @@ class TwoInstancesTest {
     }
 
     /** Reads latest pages until {@code end}, noting any read older than one before it or than the bound allows. */
-    private static void read(Api reader, String name, List<String> conversations, Map<String, List<long[]>> acknowledged,
+    private void read(Api reader, String name, List<String> conversations, Map<String, List<long[]>> acknowledged,
                              List<String> violations, long end) {
         Map<String, Long> newestSeen = new ConcurrentHashMap<>();
         while (System.nanoTime() < end) {
@@ -137,18 +148,18 @@ class TwoInstancesTest {
         }
     }
 
-    private static void cacheOnSecond(String... paths) {
+    private void cacheOnSecond(String... paths) {
         for (String path : paths) {
             viaSecond.getOk(path);
         }
     }
 
-    private static void seenOnSecond(String what, java.util.concurrent.Callable<Boolean> condition) {
+    void seenOnSecond(String what, java.util.concurrent.Callable<Boolean> condition) {
         Duration took = Wait.until(what + " through the other instance", BOUND, condition);
         assertThat(took).as(what).isLessThan(BOUND);
     }
 
-    private static long unread(String user) {
+    private long unread(String user) {
         return viaSecond.getOk("/v1/users/" + user + "/inbox").get("conversations").get(0).get("unread_count").asLong();
     }
 }

@@ -78,6 +78,10 @@ public final class Api {
         return send("POST", path, body(body), List.of(headers));
     }
 
+    public Response put(String path, Object body) {
+        return send("PUT", path, body(body), List.of());
+    }
+
     public Response patch(String path, Object body) {
         return send("PATCH", path, body(body), List.of());
     }

@@ -25,15 +25,24 @@ public final class TestServer {
 
     /** A separate Parley with its own database and settings (environment variable names, as in production). */
     public static Parley start(String database, Map<String, String> env) {
+        return start(database, env, Clock.systemUTC());
+    }
+
+    /** As above, on a clock of the test's (a {@link TestClock} it moves). */
+    public static Parley start(String database, Map<String, String> env, Clock clock) {
         var target = TestDatabase.get().migrated(database);
         var settings = Settings.resolve(Settings.Flags.none(), withDefaults(env));
-        return Parley.start(settings, target, false, Clock.systemUTC());
+        return Parley.start(settings, target, false, clock);
     }
 
     /** Another Parley on a database a first one made: two instances sharing one PostgreSQL. */
     public static Parley alongside(String database, Map<String, String> env) {
+        return alongside(database, env, Clock.systemUTC());
+    }
+
+    public static Parley alongside(String database, Map<String, String> env, Clock clock) {
         var settings = Settings.resolve(Settings.Flags.none(), withDefaults(env));
-        return Parley.start(settings, TestDatabase.get().target(database), false, Clock.systemUTC());
+        return Parley.start(settings, TestDatabase.get().target(database), false, clock);
     }
 
     private static Map<String, String> withDefaults(Map<String, String> env) {

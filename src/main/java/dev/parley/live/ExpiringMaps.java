@@ -1,0 +1,20 @@
+package dev.parley.live;
+
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * Small maps of text, each under a key and gone some time after its last write: where typing and
+ * presence are kept, never in PostgreSQL. {@link LocalMaps} keeps them in this instance's memory;
+ * {@link RedisMaps} in Redis, shared by every instance.
+ */
+public interface ExpiringMaps {
+    /** Sets {@code fields} in the map at {@code key}, which is then kept for {@code keep} from now. */
+    void put(String key, Map<String, String> fields, Duration keep);
+
+    /** Removes one field of the map at {@code key}, if there. */
+    void remove(String key, String field);
+
+    /** The map at {@code key}; empty when there is none, or it was not written for as long as it was kept. */
+    Map<String, String> get(String key);
+}

@@ -1,0 +1,95 @@
+package dev.parley.live;
+
+import com.fasterxml.jackson.annotation.JsonFormat;
+import dev.parley.chat.Conversation;
+import dev.parley.chat.Conversations;
+import dev.parley.chat.InvalidInput;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Who is typing in a conversation right now: its user or one of its characters, each for {@code ttl}
+ * (PARLEY_TYPING_TTL) after saying so, unless they say they stopped. Kept in {@link ExpiringMaps}, never
+ * in PostgreSQL; whether someone still types is decided by the {@link Clock}, so every instance agrees
+ * and a test moves time instead of waiting.
+ */
+public final class Typing {
+    /** One participant typing; exactly one of the ids is set. */
+    public record Typist(@JsonFormat(shape = JsonFormat.Shape.STRING) Long userId,
+                         @JsonFormat(shape = JsonFormat.Shape.STRING) Long characterId,
+                         Instant expiresAt) {
+    }
+
+    /** Who types: the conversation's user ({@code characterId} null) or one of its characters. */
+    public record Participant(Long userId, Long characterId) {
+        String field() {
+            return userId != null ? "user:" + userId : "character:" + characterId;
+        }
+    }
+
+    private final ExpiringMaps maps;
+    private final Conversations conversations;
+    private final Duration ttl;
+    private final Clock clock;
+
+    public Typing(ExpiringMaps maps, Conversations conversations, Duration ttl, Clock clock) {
+        this.maps = maps;
+        this.conversations = conversations;
+        this.ttl = ttl;
+        this.clock = clock;
+    }
+
+    /** Marks {@code who} as typing for the next {@code ttl}, or as stopped; returns who types now. */
+    public List<Typist> set(long appId, long conversationId, Participant who, boolean typing) {
+        requireParticipant(conversations.get(appId, conversationId), who);
+        String key = key(appId, conversationId);
+        if (typing) {
+            Instant until = clock.instant().plus(ttl);
+            maps.put(key, Map.of(who.field(), String.valueOf(until.toEpochMilli())), ttl);
+        } else {
+            maps.remove(key, who.field());
+        }
+        return typists(key);
+    }
+
+    /** Who types in the conversation now, soonest to stop first; NotFound when there is no such conversation. */
+    public List<Typist> now(long appId, long conversationId) {
+        conversations.get(appId, conversationId);
+        return typists(key(appId, conversationId));
+    }
+
+    private List<Typist> typists(String key) {
+        Instant now = clock.instant();
+        return maps.get(key).entrySet().stream()
+                .map(entry -> typist(entry.getKey(), Instant.ofEpochMilli(Long.parseLong(entry.getValue()))))
+                .filter(typist -> typist.expiresAt().isAfter(now))
+                .sorted(Comparator.comparing(Typist::expiresAt))
+                .toList();
+    }
+
+    private static Typist typist(String field, Instant until) {
+        long id = Long.parseLong(field.substring(field.indexOf(':') + 1));
+        return field.startsWith("user:") ? new Typist(id, null, until) : new Typist(null, id, until);
+    }
+
+    /** The user must be the conversation's own, a character one of its members: anyone else is the client's mistake. */
+    private static void requireParticipant(Conversation conversation, Participant who) {
+        if (who.userId() != null && who.userId() != conversation.userId()) {
+            throw new InvalidInput("user_id", "refers to user " + who.userId() + ", who is not in conversation "
+                    + conversation.id() + " (its user is " + conversation.userId() + ")");
+        }
+        if (who.characterId() != null && !conversation.characterIds().contains(String.valueOf(who.characterId()))) {
+            throw new InvalidInput("character_id", "refers to character " + who.characterId()
+                    + ", which is not a member of conversation " + conversation.id() + " (its characters: "
+                    + String.join(", ", conversation.characterIds()) + ")");
+        }
+    }
+
+    private static String key(long appId, long conversationId) {
+        return "typing:" + appId + ":" + conversationId;
+    }
+}
