@@ -12,7 +12,6 @@ import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.HexFormat;
 import java.util.OptionalLong;
 
 /**
@@ -58,9 +57,13 @@ public final class ApiKeys {
         if (presented == null || !presented.startsWith(PREFIX) || presented.length() != 46) {
             return OptionalLong.empty();
         }
-        byte[] digest = hash(presented);
-        return resolved.get(HexFormat.of().formatHex(digest), k -> database.read(h -> h.first(RESOLVE,
-                row -> row.getLong(1), digest)).map(OptionalLong::of).orElse(OptionalLong.empty()));
+        // Cached by the key as presented: a request whose key was seen needs no SHA-256, only the table does.
+        return resolved.get(presented, this::lookUp);
+    }
+
+    private OptionalLong lookUp(String key) {
+        return database.read(handle -> handle.first(RESOLVE, row -> row.getLong(1), hash(key)))
+                .map(OptionalLong::of).orElse(OptionalLong.empty());
     }
 
     static byte[] hash(String key) {

@@ -1,6 +1,12 @@
 package dev.parley.http;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
+import dev.parley.memory.Embedding;
+import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 
@@ -54,15 +60,15 @@ final class Bodies {
      * content (any model, up to 4096 dimensions, the same length within one user and character).
      */
     record MemoryInput(Long characterId, String content, Double importance, String language, JsonNode metadata,
-                       float[] embedding) {
+                       SentEmbedding embedding) {
     }
 
     /** A given field replaces the stored one. */
-    record MemoryPatch(String content, Double importance, JsonNode metadata, float[] embedding) {
+    record MemoryPatch(String content, Double importance, JsonNode metadata, SentEmbedding embedding) {
     }
 
     /** Recall by similarity to {@code embedding} within one user's memories of one character. */
-    record RecallInput(Long characterId, float[] embedding, Integer limit, Double minSimilarity, Boolean adaptive,
+    record RecallInput(Long characterId, SentEmbedding embedding, Integer limit, Double minSimilarity, Boolean adaptive,
                        Double halfLifeDays, Double recencyWeight, Double importanceWeight) {
     }
 
@@ -70,7 +76,7 @@ final class Bodies {
      * The context for the next reply. Memories come from {@code memory_embedding} (similarity) or
      * {@code memory_query} (words); {@code memories} is how many, default 5 when either is given.
      */
-    record ContextInput(Integer messages, Long characterId, float[] memoryEmbedding, String memoryQuery,
+    record ContextInput(Integer messages, Long characterId, SentEmbedding memoryEmbedding, String memoryQuery,
                         Integer memories) {
     }
 
@@ -80,5 +86,29 @@ final class Bodies {
 
     /** {@code status} "online": the user is here (a heartbeat); "offline": the user left. */
     record PresenceInput(String status) {
+    }
+
+    /** An embedding as sent: a JSON array of numbers, or a string of base64 holding its little-endian float32 bytes. */
+    @JsonDeserialize(using = SentEmbedding.Reader.class)
+    record SentEmbedding(float[] numbers, String base64) {
+        /** The vector scaled to unit length; names {@code field} when it is no vector. */
+        float[] unit(String field) {
+            return Embedding.unit(field, numbers != null ? numbers : Embedding.fromBase64(field, base64));
+        }
+
+        static final class Reader extends StdDeserializer<SentEmbedding> {
+            Reader() {
+                super(SentEmbedding.class);
+            }
+
+            @Override
+            public SentEmbedding deserialize(JsonParser parser, DeserializationContext context) throws IOException {
+                return switch (parser.currentToken()) {
+                    case START_ARRAY -> new SentEmbedding(context.readValue(parser, float[].class), null);
+                    case VALUE_STRING -> new SentEmbedding(null, parser.getText());
+                    default -> (SentEmbedding) context.handleUnexpectedToken(SentEmbedding.class, parser);
+                };
+            }
+        }
     }
 }

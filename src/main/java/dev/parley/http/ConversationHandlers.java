@@ -8,7 +8,6 @@ import dev.parley.chat.Limits;
 import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Stats;
 import dev.parley.json.Json;
-import dev.parley.memory.Embedding;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Recall;
 import dev.parley.memory.RecallRequest;
@@ -117,7 +116,7 @@ final class ConversationHandlers {
         var input = Requests.body(ctx, Bodies.ContextInput.class);
         int messages = MemoryHandlers.count("messages", input.messages(), DEFAULT_CONTEXT_MESSAGES, Limits.MAX_HISTORY_PAGE);
         Long characterId = Check.optionalPositive("character_id", input.characterId());
-        float[] embedding = input.memoryEmbedding() == null ? null : Embedding.unit("memory_embedding", input.memoryEmbedding());
+        float[] embedding = input.memoryEmbedding() == null ? null : input.memoryEmbedding().unit("memory_embedding");
         String memoryQuery = Check.text("memory_query", input.memoryQuery(), MAX_MEMORY_QUERY_BYTES);
         int memoryCount = MemoryHandlers.count("memories", input.memories(), DEFAULT_CONTEXT_MEMORIES, MAX_CONTEXT_MEMORIES);
         long appId = Auth.app(ctx);

@@ -19,23 +19,18 @@ import dev.parley.live.Presence;
 import dev.parley.live.Typing;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Recall;
-import dev.parley.metrics.Metrics;
 import dev.parley.search.Languages;
 import dev.parley.search.MessageSearch;
 import io.javalin.Javalin;
+import io.javalin.compression.CompressionStrategy;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
-import io.javalin.router.Endpoint;
-import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
@@ -95,6 +90,8 @@ public final class HttpServer implements AutoCloseable {
             config.concurrency.useVirtualThreads = true;
             config.http.maxRequestSize = options.maxBodyBytes();
             config.http.defaultContentType = "application/json";
+            // For the bodies Javalin writes (problems, metrics, the API document); Responses gzips the rest alike.
+            config.http.compressionStrategy = new CompressionStrategy(null, new io.javalin.compression.Gzip(Gzip.LEVEL));
             config.jetty.modifyServer(server -> {
                 server.insertHandler(new GracefulHandler());
                 server.setStopTimeout(DRAIN_TIMEOUT.toMillis());
@@ -112,7 +109,8 @@ public final class HttpServer implements AutoCloseable {
             config.routes.before(drain::admit);
             config.routes.before("/v1/*", auth::authenticate);
             for (Route route : routes) {
-                Handler handler = drain.tracked(route.authenticated() ? onBehalfOfApp(route.handler()) : route.handler());
+                Handler handler = drain.tracked(Responses.rethrowingWriteFailures(
+                        route.authenticated() ? onBehalfOfApp(route.handler()) : route.handler()));
                 config.routes.addHttpHandler(route.method(), route.path(), handler);
                 if (route.method() == HandlerType.GET) { // load balancers probe with HEAD; Jetty sends no body for it
                     config.routes.addHttpHandler(HandlerType.HEAD, route.path(), handler);
@@ -124,8 +122,9 @@ public final class HttpServer implements AutoCloseable {
             var allowed = new AllowedMethods(routes);
             config.routes.error(404, ctx -> unrouted(ctx, allowed));
             config.routes.error(405, ctx -> unrouted(ctx, allowed));
-            var timers = new ConcurrentHashMap<String, Timer>();
-            config.requestLogger.http((ctx, millis) -> record(services.registry(), timers, ctx, millis));
+            var timers = new RequestTimers(services.registry());
+            config.requestLogger.http((ctx, millis) -> timers.record(ctx.method(), ctx.endpoints().matchedHttpEndpoint(),
+                    ctx.statusCode(), (long) (millis * 1_000_000)));
         });
         app.start();
         return new HttpServer(app, drain, List.copyOf(endpoints));
@@ -149,20 +148,6 @@ public final class HttpServer implements AutoCloseable {
         } else if (!Problems.written(ctx)) {
             Problems.respond(new HttpResponseException(404, "no route matches " + ctx.path()), ctx);
         }
-    }
-
-    private static void record(PrometheusMeterRegistry registry, Map<String, Timer> timers, Context ctx, Float millis) {
-        String method = ctx.method().name();
-        Endpoint endpoint = ctx.endpoints().matchedHttpEndpoint();
-        String route = endpoint == null ? "unmatched" : endpoint.path;
-        String status = String.valueOf(ctx.statusCode());
-        timers.computeIfAbsent(method + ' ' + route + ' ' + status, key -> Timer.builder(Metrics.HTTP_SECONDS)
-                        .description(Metrics.HTTP_SECONDS_HELP)
-                        .tag("method", method).tag("route", route).tag("status", status)
-                        .publishPercentileHistogram()
-                        .minimumExpectedValue(Duration.ofNanos(100_000)).maximumExpectedValue(Duration.ofSeconds(10))
-                        .register(registry))
-                .record((long) (millis * 1_000_000), TimeUnit.NANOSECONDS);
     }
 
     public int port() {

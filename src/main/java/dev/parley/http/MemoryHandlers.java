@@ -2,7 +2,6 @@ package dev.parley.http;
 
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.Limits;
-import dev.parley.memory.Embedding;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Memory;
 import dev.parley.memory.Recall;
@@ -36,7 +35,7 @@ final class MemoryHandlers {
                 between("importance", input.importance(), 0, 1, DEFAULT_IMPORTANCE),
                 languages.require("language", input.language()),
                 Check.object("metadata", input.metadata(), limits.maxMetadataBytes()),
-                input.embedding() == null ? null : Embedding.unit("embedding", input.embedding()));
+                input.embedding() == null ? null : input.embedding().unit("embedding"));
         Responses.json(ctx, 201, memories.create(Auth.app(ctx), userId, draft));
     }
 
@@ -62,7 +61,7 @@ final class MemoryHandlers {
         var change = new Memory.Change(input.content(),
                 input.importance() == null ? null : between("importance", input.importance(), 0, 1, 0),
                 Check.object("metadata", input.metadata(), limits.maxMetadataBytes()),
-                input.embedding() == null ? null : Embedding.unit("embedding", input.embedding()));
+                input.embedding() == null ? null : input.embedding().unit("embedding"));
         Responses.json(ctx, memories.update(Auth.app(ctx), memoryId, change));
     }
 
@@ -82,7 +81,7 @@ final class MemoryHandlers {
         if (input.embedding() == null) {
             throw new InvalidInput("embedding", "is required: the query's vector, from the model the memories were embedded with");
         }
-        return new RecallRequest(Embedding.unit("embedding", input.embedding()),
+        return new RecallRequest(input.embedding().unit("embedding"),
                 count("limit", input.limit(), RecallRequest.DEFAULT_LIMIT, RecallRequest.MAX_LIMIT),
                 between("min_similarity", input.minSimilarity(), -1, 1, RecallRequest.DEFAULT_MIN_SIMILARITY),
                 input.adaptive() == null || input.adaptive(),

@@ -141,6 +141,13 @@ final class OpenApi {
         if (c == double.class || c == Double.class || c == float.class || c == Float.class) {
             return Json.MAPPER.createObjectNode().put("type", "number");
         }
+        if (c == Bodies.SentEmbedding.class) {
+            ObjectNode either = Json.MAPPER.createObjectNode();
+            either.putArray("oneOf").add(schemaOf(float[].class, false, request))
+                    .add(stringSchema().put("contentEncoding", "base64")
+                            .put("description", "the float32 values' little-endian bytes in base64"));
+            return either.put("description", "an embedding: an array of numbers, or base64 of its float32 values");
+        }
         if (c == float[].class) { // embeddings, read and written as arrays of numbers
             ObjectNode array = Json.MAPPER.createObjectNode().put("type", "array");
             array.set("items", Json.MAPPER.createObjectNode().put("type", "number"));

@@ -147,6 +147,7 @@ final class Requests {
             case "Long", "long", "Integer", "int" -> "an integer (ids may also be given as strings of digits)";
             case "Boolean", "boolean" -> "true or false";
             case "List" -> "an array";
+            case "SentEmbedding" -> "an array of numbers or a base64 string of little-endian float32 values";
             default -> target.isRecord() || target.getSimpleName().equals("Map") ? "an object" : "a " + target.getSimpleName();
         };
         return "must be " + name;

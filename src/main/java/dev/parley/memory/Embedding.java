@@ -3,10 +3,12 @@ package dev.parley.memory;
 import dev.parley.chat.InvalidInput;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Base64;
 
 /**
  * An embedding vector as the app's model produced it, checked and scaled to unit length, so that
- * cosine similarity is a plain dot product. Stored as float32 little-endian bytes.
+ * cosine similarity is a plain dot product. Stored as float32 little-endian bytes, and accepted so in
+ * base64 too: reading 768 decimal numbers costs more CPU than the recall they are sent for.
  */
 public final class Embedding {
     public static final int MAX_DIMS = 4096;
@@ -20,7 +22,7 @@ public final class Embedding {
      */
     public static float[] unit(String field, float[] values) {
         if (values == null || values.length == 0) {
-            throw new InvalidInput(field, "must be a non-empty array of numbers");
+            throw new InvalidInput(field, "must be a non-empty array of numbers (or base64 of their float32 bytes)");
         }
         if (values.length > MAX_DIMS) {
             throw new InvalidInput(field, "has " + values.length + " dimensions; the limit is " + MAX_DIMS);
@@ -42,6 +44,26 @@ public final class Embedding {
             vector[i] = (float) (vector[i] * scale);
         }
         return vector;
+    }
+
+    /**
+     * The float32 values that {@code base64} (RFC 4648, padding optional) holds, little-endian; names
+     * {@code field} when it is not base64 or not a whole number of 4-byte values.
+     */
+    public static float[] fromBase64(String field, String base64) {
+        byte[] bytes;
+        try {
+            bytes = Base64.getDecoder().decode(base64);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidInput(field, "is not valid base64 (" + e.getMessage() + "); send the float32 values' "
+                    + "little-endian bytes in base64 (RFC 4648, the + and / alphabet), or an array of numbers");
+        }
+        if (bytes.length % Float.BYTES != 0) {
+            throw new InvalidInput(field, "decodes to " + bytes.length + " bytes, not a whole number of 4-byte float32 values");
+        }
+        float[] values = new float[bytes.length / Float.BYTES];
+        decode(bytes, values, 0);
+        return values;
     }
 
     static byte[] encode(float[] vector) {

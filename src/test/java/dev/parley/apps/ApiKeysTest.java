@@ -2,18 +2,23 @@ package dev.parley.apps;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.parley.cache.Invalidations;
+import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
 import dev.parley.db.Query;
 import dev.parley.support.TestDatabase;
+import dev.parley.support.Wait;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 class ApiKeysTest {
+    private static ConnectionTarget target;
     private static Database database;
     private final AtomicLong nanos = new AtomicLong();
     private final ApiKeys keys = new ApiKeys(database, nanos::get); // a ticker the test moves by hand
@@ -21,7 +26,8 @@ class ApiKeysTest {
 
     @BeforeAll
     static void migrate() {
-        database = TestDatabase.pool(TestDatabase.get().migrated("parley_keys"), 2);
+        target = TestDatabase.get().migrated("parley_keys");
+        database = TestDatabase.pool(target, 2);
     }
 
     @AfterAll
@@ -53,6 +59,27 @@ class ApiKeysTest {
         assertThat(keys.resolve(created.apiKey())).as("still cached").hasValue(created.appId());
         nanos.addAndGet(ApiKeys.CACHE_TTL.plus(Duration.ofSeconds(1)).toNanos());
         assertThat(keys.resolve(created.apiKey())).isEmpty();
+    }
+
+    @Test
+    void a_revoked_key_stops_working_as_soon_as_the_change_is_heard() throws Exception {
+        var created = apps.create("revoked-now");
+        var other = apps.create("still-valid");
+        var listener = Executors.newSingleThreadExecutor();
+        try (var invalidations = new Invalidations(target, listener)) {
+            keys.forgetOnChange(invalidations);
+            Wait.until("the listener to listen", Duration.ofSeconds(10), invalidations::listening);
+            assertThat(keys.resolve(created.apiKey())).hasValue(created.appId());
+            assertThat(keys.resolve(other.apiKey())).hasValue(other.appId());
+
+            database.read(h -> h.execute(new Query("test.revoke", "UPDATE api_keys SET revoked_at = now() WHERE app_id = ?"),
+                    created.appId()));
+
+            Wait.until("the revoked key to be refused", Duration.ofSeconds(10), () -> keys.resolve(created.apiKey()).isEmpty());
+            assertThat(keys.resolve(other.apiKey())).hasValue(other.appId());
+        } finally {
+            listener.shutdownNow();
+        }
     }
 
     @Test

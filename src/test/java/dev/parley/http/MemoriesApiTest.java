@@ -180,6 +180,84 @@ class MemoriesApiTest {
     }
 
     @Test
+    void embeddings_sent_as_base64_of_float32_recall_as_the_same_numbers_do() {
+        var random = new Random(9);
+        for (int i = 0; i < 40; i++) {
+            double[] v = randomVector(random);
+            Object embedding = i % 2 == 0 ? base64(v) : java.util.Arrays.stream(v).boxed().toList();
+            api.postOk(201, memories, Map.of("character_id", character, "content", "fact " + i, "embedding", embedding));
+        }
+        double[] query = randomVector(random);
+
+        JsonNode asNumbers = recall(query, Map.of("limit", 10, "adaptive", false, "min_similarity", -1));
+        JsonNode asBase64 = api.postOk(200, memories + "/recall", Map.of("character_id", character, "embedding", base64(query),
+                "limit", 10, "adaptive", false, "min_similarity", -1));
+
+        assertThat(asBase64.get("memories")).hasSize(10);
+        assertThat(recalledIds(asBase64)).isEqualTo(recalledIds(asNumbers));
+        for (int i = 0; i < 10; i++) {
+            assertThat(asBase64.get("memories").get(i).get("similarity").asDouble())
+                    .isCloseTo(asNumbers.get("memories").get(i).get("similarity").asDouble(), org.assertj.core.data.Offset.offset(1e-6));
+        }
+    }
+
+    private static List<String> recalledIds(JsonNode recalled) {
+        List<String> ids = new ArrayList<>();
+        recalled.get("memories").forEach(m -> ids.add(m.get("memory").get("id").asText()));
+        return ids;
+    }
+
+    @Test
+    void context_and_a_memory_change_take_base64_embeddings_too() {
+        String mira = api.postOk(201, "/v1/characters", Map.of("name", "Mira", "system_prompt", "You are Mira.")).get("id").asText();
+        String conversation = Fixtures.conversation(api, user, mira);
+        String rex = api.postOk(201, memories, Map.of("character_id", mira, "content", "has a dog named Rex",
+                "embedding", base64(vector(0, 1)))).get("id").asText();
+        api.postOk(201, memories, Map.of("character_id", mira, "content", "works night shifts", "embedding", base64(vector(0.1, 0.9))));
+
+        api.patch("/v1/memories/" + rex, Map.of("embedding", base64(vector(1, 0))));
+        JsonNode context = api.postOk(200, "/v1/conversations/" + conversation + "/context",
+                Map.of("memory_embedding", base64(vector(0.9, 0.1)), "memories", 1));
+
+        assertThat(context.get("memories")).extracting(m -> m.get("content").asText()).containsExactly("has a dog named Rex");
+    }
+
+    @Test
+    void base64_that_is_not_whole_float32_values_is_refused_naming_the_field() {
+        String conversation = Fixtures.conversation(api, user, character);
+        String sixBytes = java.util.Base64.getEncoder().encodeToString(new byte[6]);
+
+        var notBase64 = api.post(memories, Map.of("character_id", character, "content", "x", "embedding", "AAAA*AAA"));
+        var urlAlphabet = api.post(memories + "/recall", Map.of("character_id", character, "embedding", "AAAA_-8A"));
+        var partial = api.post(memories + "/recall", Map.of("character_id", character, "embedding", sixBytes));
+        var empty = api.post(memories, Map.of("character_id", character, "content", "x", "embedding", ""));
+        var context = api.post("/v1/conversations/" + conversation + "/context", Map.of("memory_embedding", sixBytes));
+        var number = api.post(memories + "/recall", Map.of("character_id", character, "embedding", 5));
+        var notANumber = api.post(memories + "/recall", Map.of("character_id", character, "embedding",
+                java.util.Base64.getEncoder().encodeToString(new byte[] {0, 0, (byte) 0xC0, 0x7F})));
+
+        assertThat(fieldOf(notBase64)).isEqualTo("embedding");
+        assertThat(notBase64.json().get("detail").asText()).contains("not valid base64");
+        assertThat(fieldOf(urlAlphabet)).isEqualTo("embedding");
+        assertThat(fieldOf(partial)).isEqualTo("embedding");
+        assertThat(partial.json().get("detail").asText()).contains("6 bytes").contains("4-byte float32");
+        assertThat(fieldOf(empty)).isEqualTo("embedding");
+        assertThat(fieldOf(context)).isEqualTo("memory_embedding");
+        assertThat(fieldOf(number)).isEqualTo("embedding");
+        assertThat(number.json().get("detail").asText()).contains("array of numbers or a base64 string");
+        assertThat(fieldOf(notANumber)).isEqualTo("embedding[0]");
+    }
+
+    /** The vector's float32 values, little-endian, in base64: what numpy's {@code astype('<f4').tobytes()} gives. */
+    private static String base64(double[] vector) {
+        var bytes = java.nio.ByteBuffer.allocate(vector.length * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (double v : vector) {
+            bytes.putFloat((float) v);
+        }
+        return java.util.Base64.getEncoder().encodeToString(bytes.array());
+    }
+
+    @Test
     void context_finds_memories_by_words_in_the_conversations_language() {
         String french = api.postOk(201, "/v1/conversations", Map.of("user_id", user, "character_id", character,
                 "language", "french")).get("id").asText();

@@ -17,6 +17,7 @@ class MetricsTest {
         String conversation = Fixtures.conversation(api).get("id").asText();
         Fixtures.say(api, conversation, "user", "hello");
         api.getOk("/v1/conversations/" + conversation + "/messages");
+        api.get("/v1/conversations/" + conversation + "/nowhere");
 
         String metrics = api.withKey(null).get("/metrics").text();
 
@@ -24,6 +25,8 @@ class MetricsTest {
                 .containsPattern("parley_query_seconds_count\\{[^}]*query=\"message.history_recent\"")
                 .containsPattern("parley_query_seconds_count\\{[^}]*query=\"append.insert_messages\"")
                 .containsPattern("parley_http_request_seconds_count\\{[^}]*route=\"/v1/conversations/\\{conversation_id}/messages\"")
+                .containsPattern("parley_http_request_seconds_count\\{method=\"GET\",route=\"/v1/conversations/\\{conversation_id}/messages\",status=\"200\"} [1-9]")
+                .containsPattern("parley_http_request_seconds_count\\{method=\"GET\",route=\"unmatched\",status=\"404\"} [1-9]")
                 .contains("parley_append_batch_size_count")
                 .doesNotContain("route=\"/v1/conversations/" + conversation);
     }

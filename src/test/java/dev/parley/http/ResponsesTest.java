@@ -1,0 +1,89 @@
+package dev.parley.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.json.Json;
+import dev.parley.support.Api;
+import dev.parley.support.Fixtures;
+import dev.parley.support.TestServer;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.GZIPInputStream;
+import org.junit.jupiter.api.Test;
+
+/** How response bodies travel: whole, with their length, gzipped only for a client that asks and a body worth it. */
+class ResponsesTest {
+    private final Api api = TestServer.newApp();
+    private final String history = historyOfForty();
+
+    @Test
+    void a_json_response_carries_its_content_length_and_no_chunked_encoding() {
+        var response = api.get(history);
+
+        assertThat(response.status()).isEqualTo(200);
+        assertThat(response.header("Transfer-Encoding")).isNull();
+        assertThat(response.header("Content-Length")).isEqualTo(String.valueOf(response.raw().body().length));
+        assertThat(response.json().get("messages")).hasSize(40);
+    }
+
+    @Test
+    void a_client_that_accepts_gzip_gets_the_same_document_gzipped() throws IOException {
+        var plain = api.get(history);
+        var gzipped = api.sendBytes("GET", history, null, "Accept-Encoding", "br, gzip;q=0.8");
+
+        assertThat(gzipped.header("Content-Encoding")).isEqualTo("gzip");
+        assertThat(gzipped.header("Content-Length")).isEqualTo(String.valueOf(gzipped.raw().body().length));
+        assertThat(gzipped.raw().body().length).isLessThan(plain.raw().body().length / 2);
+        JsonNode unzipped = Json.MAPPER.readTree(new GZIPInputStream(new ByteArrayInputStream(gzipped.raw().body())));
+        assertThat(unzipped).isEqualTo(plain.json());
+    }
+
+    @Test
+    void gzip_refused_with_q_zero_or_a_small_body_is_sent_plain() {
+        var refused = api.sendBytes("GET", history, null, "Accept-Encoding", "gzip;q=0, identity");
+        var small = api.sendBytes("GET", history + "?limit=1", null, "Accept-Encoding", "gzip");
+
+        assertThat(refused.header("Content-Encoding")).isNull();
+        assertThat(refused.json().get("messages")).hasSize(40);
+        assertThat(small.raw().body().length).isLessThan(Responses.GZIP_FROM_BYTES);
+        assertThat(small.header("Content-Encoding")).isNull();
+    }
+
+    @Test
+    void head_announces_the_length_of_the_body_it_does_not_send() {
+        var get = api.get(history);
+        var head = api.sendBytes("HEAD", history, null);
+
+        assertThat(head.status()).isEqualTo(200);
+        assertThat(head.raw().body()).isEmpty();
+        assertThat(head.header("Content-Length")).isEqualTo(get.header("Content-Length"));
+    }
+
+    @Test
+    void accept_encoding_is_read_as_a_list_of_codings_with_weights() {
+        assertThat(Responses.acceptsGzip("gzip, deflate, br")).isTrue();
+        assertThat(Responses.acceptsGzip("GZIP")).isTrue();
+        assertThat(Responses.acceptsGzip("*")).isTrue();
+        assertThat(Responses.acceptsGzip("gzip;q=0.001")).isTrue();
+        assertThat(Responses.acceptsGzip(null)).isFalse();
+        assertThat(Responses.acceptsGzip("identity")).isFalse();
+        assertThat(Responses.acceptsGzip("x-gzip2")).isFalse();
+        assertThat(Responses.acceptsGzip("gzip;q=0")).isFalse();
+        assertThat(Responses.acceptsGzip("gzip; q=0.0")).isFalse();
+        assertThat(Responses.acceptsGzip("gzip;q=nonsense")).isFalse();
+    }
+
+    private String historyOfForty() {
+        String conversation = Fixtures.conversation(api).get("id").asText();
+        List<Map<String, String>> batch = new java.util.ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            batch.add(Map.of("role", i % 2 == 0 ? "user" : "assistant",
+                    "content", "message " + i + " about the weather, the stars tonight and what we should cook"));
+        }
+        api.postOk(201, "/v1/conversations/" + conversation + "/messages/batch", Map.of("messages", batch));
+        return "/v1/conversations/" + conversation + "/messages";
+    }
+}
