@@ -128,8 +128,30 @@ public final class BenchCommand {
         @Option(names = "--rate", defaultValue = "0", description = "Operations per second to issue on a fixed schedule; 0 = as fast as possible.")
         double rate;
 
-        @Option(names = "--compare", split = ",", description = "Also run the work as 'raw' SQL without HTTP and/or the 'naive' way.")
+        @Option(names = "--compare", split = ",", description = {"Also run the work as 'raw' SQL without HTTP, the 'naive' way,",
+                "and/or over HTTP with Parley's cache off ('nocache': a second Parley in this process with",
+                "PARLEY_CACHE_SIZE=0; not with --url). Ratios between the targets come from this one run."})
         List<String> compare = new ArrayList<>();
+
+        @Option(names = "--cache", defaultValue = "on", description = {"on (default) or off: the Parley this run starts",
+                "runs with its read cache (off: PARLEY_CACHE_SIZE=0); not with --url, whose server has its own setting."})
+        String cache;
+
+        @Option(names = "--check-writes", defaultValue = "0", description = {"Appends per second made in the background",
+                "through each target beside the mix (default 0), so that the staleness checker, which holds every",
+                "latest history page to the appends acknowledged before it was asked for, has writes to check."})
+        double checkWrites;
+
+        @Option(names = "--popularity", defaultValue = "size", description = {"Which conversations the workload visits:",
+                "size (default): in proportion to their messages; zipf or zipf:S: by Zipf's law (exponent S, default 1)",
+                "over the conversations by last activity, so a small hot set takes most of the traffic."})
+        String popularity;
+
+        @Option(names = "--embeddings", defaultValue = "numbers", description = "How HTTP requests carry embeddings: numbers (a JSON array, default) or base64 (of float32).")
+        String embeddings;
+
+        @Option(names = "--gzip", description = "The HTTP client asks for gzip (Accept-Encoding), as most client libraries do; bodies are not unzipped.")
+        boolean gzip;
 
         @Option(names = "--pool-size", defaultValue = "10", description = "Connections for Parley and for each comparison (default 10).")
         int poolSize;
@@ -145,11 +167,25 @@ public final class BenchCommand {
 
         @Override
         public Integer call() throws Exception {
-            Mix.named(mix); // fail on an unknown mix before any work
+            Mix.named(mix); // fail on bad choices before any work
+            Population.Popularity popular = Population.Popularity.parse(popularity);
+            HttpTarget.Client client = new HttpTarget.Client(base64Embeddings(), gzip);
             for (String other : compare) {
-                if (!other.equals("raw") && !other.equals("naive")) {
-                    throw new IllegalArgumentException("--compare takes raw and/or naive, not " + other);
+                if (!List.of("raw", "naive", "nocache").contains(other)) {
+                    throw new IllegalArgumentException("--compare takes raw, naive and/or nocache, not " + other);
                 }
+            }
+            if (compare.contains("nocache") && url != null) {
+                throw new IllegalArgumentException("--compare nocache starts a second Parley in this process: leave out --url");
+            }
+            if (!cache.equals("on") && !cache.equals("off")) {
+                throw new IllegalArgumentException("--cache takes on or off, not " + cache);
+            }
+            if (cache.equals("off") && url != null) {
+                throw new IllegalArgumentException("--cache off sets up the Parley this run starts: leave out --url");
+            }
+            if (checkWrites < 0) {
+                throw new IllegalArgumentException("--check-writes takes appends per second, 0 or more, not " + checkWrites);
             }
             PrintWriter out = spec.commandLine().getOut();
             Settings settings = where.settings();
@@ -157,11 +193,17 @@ public final class BenchCommand {
                 long appId = db.read(h -> h.first(new Query("bench.app", "SELECT app_id FROM apps WHERE name = ?"),
                         row -> row.getLong(1), DatasetLoader.APP)).orElseThrow(() ->
                         new IllegalStateException("no bench dataset here: run 'parley bench load --messages 1M' first"));
-                Population population = Population.load(db, appId);
-                var plan = new Workload.Plan(mix, concurrency, Durations.parse(warmup), Durations.parse(duration), rate, seed);
+                Population population = Population.load(db, appId, popular);
+                var plan = new Workload.Plan(mix, concurrency, Durations.parse(warmup), Durations.parse(duration), rate, seed,
+                        checkWrites);
                 List<Workload.Result> results = new ArrayList<>();
-                results.add(measureHttp(db, target, appId, population, plan, out));
-                for (String other : compare) {
+                results.add(measureHttp("parley", cache.equals("off") ? Map.of("PARLEY_CACHE_SIZE", "0") : Map.of(), db, target,
+                        appId, population, plan, client, out));
+                if (compare.contains("nocache")) {
+                    results.add(measureHttp("nocache", Map.of("PARLEY_CACHE_SIZE", "0"), db, target, appId, population, plan,
+                            client, out));
+                }
+                for (String other : compare.stream().filter(c -> !c.equals("nocache")).toList()) {
                     try (Target t = other.equals("raw") ? new ServiceTarget(db, appId, 2, population.dims())
                             : new NaiveTarget(db, appId, population.dims())) {
                         out.println("measuring " + t.name() + " ...");
@@ -176,19 +218,30 @@ public final class BenchCommand {
             });
         }
 
-        private Workload.Result measureHttp(Database db, ConnectionTarget target, long appId, Population population,
-                                            Workload.Plan plan, PrintWriter out) throws Exception {
+        private boolean base64Embeddings() {
+            return switch (embeddings) {
+                case "numbers" -> false;
+                case "base64" -> true;
+                default -> throw new IllegalArgumentException("--embeddings takes numbers or base64, not " + embeddings);
+            };
+        }
+
+        /** Measures Parley over HTTP as target {@code name}: at --url, or a Parley started here with {@code env} on top. */
+        private Workload.Result measureHttp(String name, Map<String, String> env, Database db, ConnectionTarget target,
+                                            long appId, Population population, Workload.Plan plan, HttpTarget.Client client,
+                                            PrintWriter out) throws Exception {
             String key = new ApiKeys(db, com.github.benmanes.caffeine.cache.Ticker.systemTicker()).issue(appId);
             Parley inProcess = null;
             URI base = url;
             if (base == null) {
-                Settings serverSettings = Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PORT", "0",
-                        "PARLEY_POOL_SIZE", String.valueOf(poolSize), "PARLEY_SLOW_QUERY", "1s"));
-                inProcess = Parley.start(serverSettings, target, false, Clock.systemUTC());
+                var serverEnv = new java.util.HashMap<>(Map.of("PARLEY_PORT", "0", "PARLEY_POOL_SIZE", String.valueOf(poolSize),
+                        "PARLEY_SLOW_QUERY", "1s"));
+                serverEnv.putAll(env);
+                inProcess = Parley.start(Settings.resolve(Settings.Flags.none(), serverEnv), target, false, Clock.systemUTC());
                 base = URI.create("http://127.0.0.1:" + inProcess.port());
             }
-            try (Target http = new HttpTarget(base, key, population.dims())) {
-                out.println("measuring parley over HTTP at " + base + " ...");
+            try (Target http = new HttpTarget(name, base, key, population.dims(), client)) {
+                out.println("measuring " + name + " over HTTP at " + base + " ...");
                 out.flush();
                 return Workload.run(http, population, plan);
             } finally {

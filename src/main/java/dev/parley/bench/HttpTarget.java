@@ -6,49 +6,70 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /** The workload through Parley's HTTP API, one keep-alive connection per worker. */
 final class HttpTarget implements Target {
+    private static final byte[] END = MiniHttp.bytes("}");
+
+    /** How the client talks: embeddings as JSON numbers or base64 of float32; whether it asks for gzip, as most libraries do. */
+    record Client(boolean base64Embeddings, boolean acceptGzip) {
+        static final Client PLAIN = new Client(false, false);
+    }
+
+    private final String name;
     private final URI base;
     private final String apiKey;
     private final int dims;
+    private final Client client;
     private final AtomicLong sent = new AtomicLong();
+    /** Checks history pages against acknowledged appends; null when bodies come gzipped and are not read. */
+    private final Freshness freshness;
 
     /** {@code dims}: the dataset's embedding length, 0 when it has no memories (context then skips them). */
-    HttpTarget(URI base, String apiKey, int dims) {
+    HttpTarget(String name, URI base, String apiKey, int dims, Client client) {
+        this.name = name;
         this.base = base;
         this.apiKey = apiKey;
         this.dims = dims;
+        this.client = client;
+        this.freshness = client.acceptGzip() ? null : new Freshness();
     }
 
     @Override
     public String name() {
-        return "parley";
+        return name;
     }
 
     @Override
     public Session session() {
-        var http = new MiniHttp(base.getHost(), base.getPort(), apiKey);
+        var http = client.acceptGzip() ? new MiniHttp(base.getHost(), base.getPort(), apiKey, "Accept-Encoding", "gzip")
+                : new MiniHttp(base.getHost(), base.getPort(), apiKey);
         return new Session() {
             @Override
             public void run(Operation operation, Population.Pick pick) throws IOException, Target.Rejected {
                 String conversation = "/v1/conversations/" + pick.conversationId();
+                long began = System.nanoTime();
                 MiniHttp.Response response = switch (operation) {
                     case INBOX -> http.get("/v1/users/" + pick.userId() + "/inbox?limit=20");
                     case HISTORY -> http.get(conversation + "/messages?limit=50");
                     case CONTEXT -> dims == 0 ? http.get(conversation + "/context?messages=20")
-                            : http.post(conversation + "/context", "{\"messages\":20,\"memories\":5,\"memory_embedding\":"
-                            + Topics.queryJson(pick.topic(), dims) + "}");
-                    case APPEND -> http.post(conversation + "/messages",
-                            "{\"role\":\"user\",\"content\":\"bench message " + sent.incrementAndGet() + " about the stars tonight\"}");
-                    case READ -> http.post(conversation + "/read", "{\"message_id\":\"" + pick.messageId() + "\"}");
+                            : http.post(conversation + "/context", MiniHttp.bytes("{\"messages\":20,\"memories\":5,\"memory_embedding\":"),
+                            embedding(pick.topic(), dims), END);
+                    case APPEND -> http.post(conversation + "/messages", MiniHttp.bytes(
+                            "{\"role\":\"user\",\"content\":\"bench message " + sent.incrementAndGet() + " about the stars tonight\"}"));
+                    case READ -> http.post(conversation + "/read", MiniHttp.bytes("{\"message_id\":\"" + pick.messageId() + "\"}"));
                     case BROWSE -> http.get("/v1/characters?limit=20&traits=%7B%22energy%22%3A%22" + pick.energy() + "%22%7D");
                     case SEARCH -> http.get("/v1/search/messages?limit=20&q=" + pick.term() + "&user_id=" + pick.userId());
-                    case RECALL -> http.post("/v1/users/" + pick.userId() + "/memories/recall", "{\"character_id\":\""
-                            + pick.characterId() + "\",\"limit\":10,\"embedding\":" + Topics.queryJson(pick.topic(), Math.max(1, dims)) + "}");
+                    case RECALL -> http.post("/v1/users/" + pick.userId() + "/memories/recall", MiniHttp.bytes("{\"character_id\":\""
+                            + pick.characterId() + "\",\"limit\":10,\"embedding\":"), embedding(pick.topic(), Math.max(1, dims)), END);
                 };
                 if (response.status() == 503 || response.status() == 429) {
                     throw new Target.Rejected(operation + " answered " + response.status());
                 }
                 if (response.status() >= 300) {
                     throw new IOException(operation + " answered " + response.status() + ": " + response.text());
+                }
+                if (freshness != null && operation == Operation.APPEND) {
+                    freshness.appended(pick.conversationId(), response.body(), response.length());
+                } else if (freshness != null && operation == Operation.HISTORY) {
+                    freshness.read(pick.conversationId(), began, response.body(), response.length());
                 }
             }
 
@@ -57,5 +78,26 @@ final class HttpTarget implements Target {
                 http.close();
             }
         };
+    }
+
+    private byte[] embedding(int topic, int dims) {
+        return client.base64Embeddings() ? Topics.queryBase64(topic, dims) : Topics.queryJson(topic, dims);
+    }
+
+    @Override
+    public Freshness.Counts freshness() {
+        return freshness == null ? null : freshness.counts();
+    }
+
+    /** Parley's cache counters, scraped from its {@code /metrics}. */
+    @Override
+    public CacheCounts cacheCounts() throws IOException {
+        try (var http = new MiniHttp(base.getHost(), base.getPort(), apiKey)) {
+            MiniHttp.Response metrics = http.get("/metrics");
+            if (metrics.status() != 200) {
+                throw new IOException("GET /metrics answered " + metrics.status() + ": " + metrics.text());
+            }
+            return CacheCounts.fromPrometheus(metrics.text());
+        }
     }
 }

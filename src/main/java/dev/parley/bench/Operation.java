@@ -2,18 +2,21 @@ package dev.parley.bench;
 
 /** What a chat app does against its store, as the workload mixes it. */
 public enum Operation {
-    INBOX("inbox page (20)"),
-    HISTORY("history, last 50"),
-    CONTEXT("context (profile + 20 messages + 5 memories)"),
-    APPEND("append one message"),
-    READ("mark read"),
-    BROWSE("characters by trait"),
-    SEARCH("search a user's messages"),
-    RECALL("memory recall, top 10");
+    INBOX("inbox page (20)", "inbox"),
+    HISTORY("history, last 50", "history"),
+    CONTEXT("context (profile + 20 messages + 5 memories)", "context"),
+    APPEND("append one message", null),
+    READ("mark read", null),
+    BROWSE("characters by trait", null),
+    SEARCH("search a user's messages", null),
+    RECALL("memory recall, top 10", null);
 
     final String label;
+    /** The cache that answers this operation's reads, as Parley's cache metrics name it; null when none does. */
+    final String cache;
 
-    Operation(String label) {
+    Operation(String label, String cache) {
         this.label = label;
+        this.cache = cache;
     }
 }

@@ -21,10 +21,12 @@ final class Report {
 
     /**
      * One operation on one target. Latencies in milliseconds; {@code rejected} counts 503 and 429 answers
-     * (load shed), and {@code rejectedP99} says how fast they came.
+     * (load shed), and {@code rejectedP99} says how fast they came. {@code cacheHitRate} is the share of
+     * the requests of the operation's own cache that hit (0 to 1), null where there is none to count.
      */
     record Row(Operation operation, String target, long count, long errors, String firstError, double p50, double p95,
-               double p99, double max, double throughput, long rejected, double rejectedP50, double rejectedP99) {
+               double p99, double max, double throughput, long rejected, double rejectedP50, double rejectedP99,
+               Double cacheHitRate) {
     }
 
     /**
@@ -36,14 +38,26 @@ final class Report {
     }
 
     private static final List<List<String>> COMPARED = List.of(List.of("parley", "raw"), List.of("parley", "naive"),
-            List.of("raw", "naive"));
+            List.of("raw", "naive"), List.of("parley", "nocache"), List.of("nocache", "raw"));
 
     private final Context context;
     private final List<Row> rows = new ArrayList<>();
+    private final Map<String, CacheCounts> caches = new LinkedHashMap<>(); // by target; only targets with a cache
+    private final Map<String, Freshness.Counts> freshness = new LinkedHashMap<>(); // by target; only those checked
+    private final Map<String, Workload.Background> background = new LinkedHashMap<>(); // by target, when the plan wrote
 
     Report(Context context, List<Workload.Result> results) {
         this.context = context;
         for (Workload.Result result : results) {
+            if (result.caches() != null) {
+                caches.put(result.target(), result.caches());
+            }
+            if (result.freshness() != null) {
+                freshness.put(result.target(), result.freshness());
+            }
+            if (result.background() != null) {
+                background.put(result.target(), result.background());
+            }
             double seconds = result.measured().toNanos() / 1e9;
             for (Operation op : Operation.values()) {
                 Histogram h = result.latencies().get(op);
@@ -55,13 +69,52 @@ final class Report {
                 long count = result.completed().getOrDefault(op, 0L);
                 rows.add(new Row(op, result.target(), count, errors, result.firstErrors().get(op),
                         ms(h, 50), ms(h, 95), ms(h, 99), h == null ? 0 : h.getMaxValue() / 1000.0,
-                        count / seconds, refused == null ? 0 : refused.getTotalCount(), ms(refused, 50), ms(refused, 99)));
+                        count / seconds, refused == null ? 0 : refused.getTotalCount(), ms(refused, 50), ms(refused, 99),
+                        hitRate(result.caches(), op)));
             }
         }
     }
 
     List<Row> rows() {
         return rows;
+    }
+
+    /** The measured period's cache counts of each target that has a cache, by target name. */
+    Map<String, CacheCounts> caches() {
+        return caches;
+    }
+
+    private static Double hitRate(CacheCounts counts, Operation op) {
+        if (counts == null || op.cache == null || !counts.byCache().containsKey(op.cache)) {
+            return null;
+        }
+        return counts.byCache().get(op.cache).hitRate();
+    }
+
+    /** "history 91.2 % of 40,311, inbox ..." or "no cache metrics": one target's caches in the measured period. */
+    private static String cacheLine(CacheCounts counts) {
+        if (counts.isEmpty()) {
+            return "no cache metrics (" + CacheCounts.METRIC + " not published)";
+        }
+        StringBuilder line = new StringBuilder();
+        counts.byCache().forEach((cache, c) -> line.append(line.isEmpty() ? "" : ", ")
+                .append("%s %.1f %% of %,d".formatted(cache, 100 * c.hitRate(), c.requests())));
+        return line.toString();
+    }
+
+    /** "0 stale of 1,234 history pages checked against acknowledged appends", and the first stale one. */
+    private static String freshnessLine(Freshness.Counts counts) {
+        return "%,d stale of %,d history pages checked against acknowledged appends%s".formatted(counts.stale(),
+                counts.checked(), counts.firstStale() == null ? "" : " (first: " + counts.firstStale() + ")");
+    }
+
+    private static String backgroundLine(Workload.Background written) {
+        return "%,d appended in the background (warm-up included), %,d failed%s".formatted(written.appended(), written.failed(),
+                written.firstFailure() == null ? "" : " (first: " + written.firstFailure() + ")");
+    }
+
+    private static String percent(Double rate) {
+        return rate == null ? "–" : "%.1f %%".formatted(100 * rate);
     }
 
     List<Ratios> ratios() {
@@ -86,12 +139,15 @@ final class Report {
         out.append("machine: ").append(context.machine().oneLine()).append('\n');
         out.append("mix %s, concurrency %d, %s measured after %s warm-up, %s%n".formatted(context.mix(),
                 context.concurrency(), context.duration(), context.warmup(), context.load()));
-        out.append("%-32s %-7s %10s %9s %9s %9s %9s %8s%n".formatted("operation", "target", "ops/s", "p50 ms", "p95 ms",
-                "p99 ms", "max ms", "errors"));
+        out.append("%-32s %-7s %10s %9s %9s %9s %9s %8s %10s%n".formatted("operation", "target", "ops/s", "p50 ms", "p95 ms",
+                "p99 ms", "max ms", "errors", "cache hits"));
         for (Row r : rows) {
-            out.append("%-32s %-7s %10.0f %9.2f %9.2f %9.2f %9.1f %8d%n".formatted(r.operation().label, r.target(),
-                    r.throughput(), r.p50(), r.p95(), r.p99(), r.max(), r.errors()));
+            out.append("%-32s %-7s %10.0f %9.2f %9.2f %9.2f %9.1f %8d %10s%n".formatted(r.operation().label, r.target(),
+                    r.throughput(), r.p50(), r.p95(), r.p99(), r.max(), r.errors(), percent(r.cacheHitRate())));
         }
+        caches.forEach((target, counts) -> out.append("%s caches: %s%n".formatted(target, cacheLine(counts))));
+        freshness.forEach((target, counts) -> out.append("%s staleness: %s%n".formatted(target, freshnessLine(counts))));
+        background.forEach((target, written) -> out.append("%s writes: %s%n".formatted(target, backgroundLine(written))));
         rows.stream().filter(r -> r.rejected() > 0).forEach(r -> out.append(
                 "%s/%s: %d refused (503/429), answered in p50 %.2f ms, p99 %.2f ms%n".formatted(r.target(),
                         r.operation().label, r.rejected(), r.rejectedP50(), r.rejectedP99())));
@@ -113,12 +169,19 @@ final class Report {
         md.append("- Dataset: ").append(context.dataset()).append('\n');
         md.append("- Run: ").append(context.duration()).append(" measured after ").append(context.warmup())
                 .append(" warm-up per target, ").append(context.load()).append("\n\n");
-        md.append("| operation | target | ops/s | p50 ms | p95 ms | p99 ms | max ms | errors |\n");
-        md.append("|---|---|---:|---:|---:|---:|---:|---:|\n");
+        md.append("| operation | target | ops/s | p50 ms | p95 ms | p99 ms | max ms | errors | cache hits |\n");
+        md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Row r : rows) {
-            md.append("| %s | %s | %.0f | %.2f | %.2f | %.2f | %.1f | %d |%n".formatted(r.operation().label, r.target(),
-                    r.throughput(), r.p50(), r.p95(), r.p99(), r.max(), r.errors()));
+            md.append("| %s | %s | %.0f | %.2f | %.2f | %.2f | %.1f | %d | %s |%n".formatted(r.operation().label, r.target(),
+                    r.throughput(), r.p50(), r.p95(), r.p99(), r.max(), r.errors(), percent(r.cacheHitRate())));
         }
+        if (!caches.isEmpty()) {
+            md.append('\n');
+            caches.forEach((target, counts) -> md.append("- %s caches (measured period): %s%n".formatted(target, cacheLine(counts))));
+        }
+        freshness.forEach((target, counts) -> md.append("- %s staleness (measured period): %s%n".formatted(target,
+                freshnessLine(counts))));
+        background.forEach((target, written) -> md.append("- %s writes: %s%n".formatted(target, backgroundLine(written))));
         rows.stream().filter(r -> r.rejected() > 0).forEach(r -> md.append(
                 "%n%s/%s: %d refused (503/429), answered in p50 %.2f ms, p99 %.2f ms%n".formatted(r.target(),
                         r.operation().label, r.rejected(), r.rejectedP50(), r.rejectedP99())));
@@ -137,6 +200,9 @@ final class Report {
         Map<String, Object> document = new LinkedHashMap<>();
         document.put("context", context);
         document.put("results", rows);
+        document.put("caches", caches);
+        document.put("staleness", freshness);
+        document.put("background_writes", background);
         document.put("ratios", ratios());
         return Json.write(document);
     }

@@ -10,6 +10,16 @@ interface Target extends AutoCloseable {
     /** A worker's own session (an HTTP connection, say); sessions are used by one thread each. */
     Session session() throws Exception;
 
+    /** The target's cache counters so far, or null for a target with no cache to count (raw and naive SQL). */
+    default CacheCounts cacheCounts() throws Exception {
+        return null;
+    }
+
+    /** What the staleness checker found so far, or null for a target it does not watch. */
+    default Freshness.Counts freshness() {
+        return null;
+    }
+
     interface Session extends AutoCloseable {
         /** Performs one operation; throws if it did not succeed. */
         void run(Operation operation, Population.Pick pick) throws Exception;

@@ -2,6 +2,8 @@ package dev.parley.bench;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
@@ -16,7 +18,8 @@ final class Topics {
     static final int COUNT = 32;
     private static final double NOISE = 0.75;
     private static final Map<Long, float[]> TOPICS = new ConcurrentHashMap<>();
-    private static final Map<Long, String> QUERIES = new ConcurrentHashMap<>();
+    private static final Map<Long, byte[]> QUERIES = new ConcurrentHashMap<>();
+    private static final Map<Long, byte[]> BASE64_QUERIES = new ConcurrentHashMap<>();
 
     private Topics() {
     }
@@ -45,15 +48,24 @@ final class Topics {
         return bytes.array();
     }
 
-    /** A query along {@code topic} as a JSON array, made once per topic. */
-    static String queryJson(int topic, int dims) {
+    /** A query along {@code topic} as a JSON array of numbers (UTF-8), made once per topic. */
+    static byte[] queryJson(int topic, int dims) {
         return QUERIES.computeIfAbsent((long) dims << 32 | topic, key -> {
             StringBuilder json = new StringBuilder(dims * 12).append('[');
             float[] v = topic(topic, dims);
             for (int i = 0; i < v.length; i++) {
                 json.append(i == 0 ? "" : ",").append(v[i]);
             }
-            return json.append(']').toString();
+            return json.append(']').toString().getBytes(StandardCharsets.UTF_8);
+        });
+    }
+
+    /** The same query as a JSON string of base64 holding its float32 values, little-endian; made once per topic. */
+    static byte[] queryBase64(int topic, int dims) {
+        return BASE64_QUERIES.computeIfAbsent((long) dims << 32 | topic, key -> {
+            ByteBuffer bytes = ByteBuffer.allocate(dims * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            bytes.asFloatBuffer().put(topic(topic, dims));
+            return ('"' + Base64.getEncoder().encodeToString(bytes.array()) + '"').getBytes(StandardCharsets.US_ASCII);
         });
     }
 

@@ -26,19 +26,40 @@ import org.HdrHistogram.Histogram;
 final class Workload {
     private static final long MAX_MICROS = Duration.ofMinutes(10).toNanos() / 1000;
 
-    record Plan(String mixName, int concurrency, Duration warmup, Duration duration, double rate, long seed) {
+    /**
+     * {@code checkWrites}: appends per second made in the background through the target, beside the mix
+     * (0 for none), so that a read-only mix has acknowledged writes for the staleness checker to hold
+     * its reads to, and a cache has entries going stale as in production.
+     */
+    record Plan(String mixName, int concurrency, Duration warmup, Duration duration, double rate, long seed,
+                double checkWrites) {
+        Plan(String mixName, int concurrency, Duration warmup, Duration duration, double rate, long seed) {
+            this(mixName, concurrency, warmup, duration, rate, seed, 0);
+        }
+    }
+
+    /** The background writer's appends over the whole run, warm-up included. */
+    record Background(long appended, long failed, String firstFailure) {
     }
 
     /**
      * What one target did in the measured period. {@code completed} counts the operations that
      * really ran; a closed loop's histograms also hold the samples back-filled for stalls, so their
-     * counts are no measure of throughput.
+     * counts are no measure of throughput. {@code caches} counts the target's cache requests in the measured
+     * period, {@code freshness} what the staleness checker found in it; each null for a target without.
+     * {@code background} is null when the plan has no background writes.
      */
     record Result(String target, Map<Operation, Histogram> latencies, Map<Operation, Histogram> rejections,
                   Map<Operation, Long> completed, Map<Operation, Long> errors, Map<Operation, String> firstErrors,
-                  Duration measured) {
+                  Duration measured, CacheCounts caches, Freshness.Counts freshness, Background background) {
         long operations() {
             return completed.values().stream().mapToLong(Long::longValue).sum();
+        }
+
+        /** The same figures with what was counted around the measured period. */
+        Result with(CacheCounts counted, Freshness.Counts checked, Background written) {
+            return new Result(target, latencies, rejections, completed, errors, firstErrors, measured, counted, checked,
+                    written);
         }
     }
 
@@ -52,10 +73,24 @@ final class Workload {
             for (int i = 0; i < plan.concurrency(); i++) {
                 sessions.add(target.session());
             }
-            Result warm = phase(target.name(), sessions, population, mix, plan, plan.warmup(), 0, plan.seed());
-            long expectedMicros = warm.operations() == 0 ? 0
-                    : warm.measured().toNanos() / 1000 * plan.concurrency() / warm.operations();
-            return phase(target.name(), sessions, population, mix, plan, plan.duration(), expectedMicros, plan.seed() + 7);
+            BackgroundWriter writer = plan.checkWrites() > 0
+                    ? new BackgroundWriter(target.session(), population, plan.checkWrites(), plan.seed() + 13) : null;
+            try {
+                Result warm = phase(target.name(), sessions, population, mix, plan, plan.warmup(), 0, plan.seed());
+                long expectedMicros = warm.operations() == 0 ? 0
+                        : warm.measured().toNanos() / 1000 * plan.concurrency() / warm.operations();
+                CacheCounts cachesBefore = target.cacheCounts();
+                Freshness.Counts checkedBefore = target.freshness();
+                Result measured = phase(target.name(), sessions, population, mix, plan, plan.duration(), expectedMicros,
+                        plan.seed() + 7);
+                return measured.with(cachesBefore == null ? null : target.cacheCounts().since(cachesBefore),
+                        checkedBefore == null ? null : target.freshness().since(checkedBefore),
+                        writer == null ? null : writer.stop());
+            } finally {
+                if (writer != null) {
+                    writer.stop();
+                }
+            }
         } finally {
             for (Target.Session session : sessions) {
                 session.close();
@@ -122,7 +157,47 @@ final class Workload {
             }
         }
         return new Result(name, enumMap(latencies), enumMap(rejections), counts(completed), counts(errors),
-                enumMap(firstErrors), Duration.ofNanos(Math.max(1, System.nanoTime() - start)));
+                enumMap(firstErrors), Duration.ofNanos(Math.max(1, System.nanoTime() - start)), null, null, null);
+    }
+
+    /** Appends at a fixed rate through a session of its own, until stopped; not measured, only counted. */
+    private static final class BackgroundWriter {
+        private final Target.Session session;
+        private final Thread thread;
+        private final AtomicLong appended = new AtomicLong();
+        private final AtomicLong failed = new AtomicLong();
+        private final java.util.concurrent.atomic.AtomicReference<String> firstFailure = new java.util.concurrent.atomic.AtomicReference<>();
+        private volatile boolean stopped;
+
+        BackgroundWriter(Target.Session session, Population population, double perSecond, long seed) {
+            this.session = session;
+            long periodNanos = (long) (1e9 / perSecond);
+            var random = new SplittableRandom(seed);
+            thread = Thread.ofVirtual().name("bench-background-writer").start(() -> {
+                long due = System.nanoTime();
+                while (!stopped) {
+                    LockSupport.parkNanos(due - System.nanoTime());
+                    due += periodNanos;
+                    try {
+                        session.run(Operation.APPEND, population.pick(random));
+                        appended.incrementAndGet();
+                    } catch (Exception e) {
+                        failed.incrementAndGet();
+                        firstFailure.compareAndSet(null, e.getClass().getSimpleName() + ": " + e.getMessage());
+                    }
+                }
+            });
+        }
+
+        /** Stops the writer (once; later calls only report) and says what it did. */
+        Background stop() throws Exception {
+            if (!stopped) {
+                stopped = true;
+                thread.join();
+                session.close();
+            }
+            return new Background(appended.get(), failed.get(), firstFailure.get());
+        }
     }
 
     /** One worker's histograms: the operations that ran, and those the target refused. */

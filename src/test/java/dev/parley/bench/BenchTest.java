@@ -31,14 +31,14 @@ class BenchTest {
         try (Database db = TestDatabase.pool(target, 8)) {
             var loaded = new DatasetLoader(db, new PrintWriter(new StringWriter())).load(
                     DatasetSpec.of(20_000, null, null, null, null, 32, 6, 42, DAY));
-            Population population = Population.load(db, loaded.appId());
-            var plan = new Workload.Plan("chat", 4, Duration.ofMillis(300), Duration.ofSeconds(2), 0, 1);
+            Population population = Population.load(db, loaded.appId(), Population.Popularity.BY_SIZE);
+            var plan = new Workload.Plan("chat", 4, Duration.ofMillis(300), Duration.ofSeconds(2), 0, 1, 20);
             List<Workload.Result> results = new ArrayList<>();
             Settings settings = Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PORT", "0", "PARLEY_POOL_SIZE", "4"));
             try (Parley parley = Parley.start(settings, target, false, Clock.systemUTC());
-                 var http = new HttpTarget(URI.create("http://127.0.0.1:" + parley.port()),
+                 var http = new HttpTarget("parley", URI.create("http://127.0.0.1:" + parley.port()),
                          new ApiKeys(db, com.github.benmanes.caffeine.cache.Ticker.systemTicker()).issue(loaded.appId()),
-                         population.dims())) {
+                         population.dims(), HttpTarget.Client.PLAIN)) {
                 results.add(Workload.run(http, population, plan));
             }
             try (var raw = new ServiceTarget(db, loaded.appId(), 1, population.dims());
@@ -67,7 +67,40 @@ class BenchTest {
             assertThat(report.ratios()).hasSize(3 * Operation.values().length);
             assertThat(report.markdown()).contains("| history, last 50 | parley |").contains("| parley ÷ raw |").contains("| raw ÷ naive |");
             assertThat(report.json()).contains("\"ratios\"");
+            assertThat(report.caches()).as("only the HTTP target has caches to count").containsOnlyKeys("parley");
+            assertThat(report.text()).containsPattern("parley caches: (no cache metrics|\\w+ [0-9.]+ % of )");
+            Freshness.Counts checked = results.getFirst().freshness();
+            assertThat(checked.checked()).as("history pages held to an acknowledged append").isPositive();
+            assertThat(checked.stale()).as(checked.firstStale()).isZero();
+            assertThat(report.text()).contains("parley staleness: 0 stale of");
+            for (Workload.Result result : results) {
+                assertThat(result.background().appended()).as(result.target() + " background appends").isPositive();
+                assertThat(result.background().failed()).as(result.background().firstFailure()).isZero();
+            }
         }
+    }
+
+    @Test
+    void the_staleness_checker_flags_a_latest_page_that_misses_an_append_acknowledged_before_it_was_asked_for() {
+        var freshness = new Freshness();
+        byte[] before = MiniHttp.bytes("{\"messages\":[{\"id\":\"10\",\"conversation_id\":\"7\"},{\"id\":\"11\","
+                + "\"reply_to_id\":\"99\"}],\"has_older\":false}");
+        byte[] after = MiniHttp.bytes("{\"messages\":[{\"id\":\"11\"},{\"id\":\"12\"}]}");
+        byte[] acknowledged = MiniHttp.bytes("{\"id\":\"12\",\"conversation_id\":\"7\",\"seq\":3}");
+        assertThat(Freshness.newestId(before, before.length)).as("only ids that open an object").isEqualTo(11);
+
+        long askedBeforeTheAck = System.nanoTime();
+        freshness.appended(7, acknowledged, acknowledged.length);
+        long askedAfter = System.nanoTime();
+        freshness.read(7, askedBeforeTheAck, before, before.length);
+        freshness.read(8, askedAfter, before, before.length);
+        assertThat(freshness.counts()).as("nothing to hold these to").isEqualTo(new Freshness.Counts(0, 0, null));
+
+        freshness.read(7, askedAfter, after, after.length);
+        freshness.read(7, askedAfter, before, before.length);
+        assertThat(freshness.counts().checked()).isEqualTo(2);
+        assertThat(freshness.counts().stale()).isEqualTo(1);
+        assertThat(freshness.counts().firstStale()).startsWith("conversation 7: page's newest message 11, acknowledged 12");
     }
 
     @Test
@@ -86,7 +119,7 @@ class BenchTest {
                 };
             }
         };
-        var population = Population.of(new long[][] {{1, 1, 1, 1, 1}}, 0);
+        var population = Population.of(new long[][] {{1, 1, 1, 1, 1}}, 0, Population.Popularity.BY_SIZE);
         var plan = new Workload.Plan("history", 2, Duration.ofMillis(300), Duration.ofSeconds(1), 0, 1);
 
         Workload.Result result = Workload.run(stalling, population, plan);
@@ -99,6 +132,93 @@ class BenchTest {
         assertThat(row.count()).isEqualTo(measured);
         assertThat(row.throughput()).isCloseTo(measured / (result.measured().toNanos() / 1e9), org.assertj.core.data.Offset.offset(1e-6));
         assertThat(ran.get()).isGreaterThanOrEqualTo(measured);
+    }
+
+    @Test
+    void one_run_measures_parley_with_and_without_its_cache_with_base64_embeddings_over_a_zipf_hot_set() throws Exception {
+        var target = TestDatabase.get().migrated("parley_bench_nocache");
+        try (Database db = TestDatabase.pool(target, 4)) {
+            new DatasetLoader(db, new PrintWriter(new StringWriter())).load(DatasetSpec.of(10_000, null, null, null, null, 16, 3, 42, DAY));
+        }
+        java.nio.file.Path json = java.nio.file.Files.createTempFile("bench", ".json");
+
+        var run = dev.parley.support.Cli.parley("bench", "run", "--database-url", TestDatabase.get().url("parley_bench_nocache"),
+                "--mix", "chat", "--concurrency", "2", "--duration", "1s", "--warmup", "300ms", "--pool-size", "4",
+                "--compare", "nocache", "--popularity", "zipf:1.2", "--embeddings", "base64", "--gzip", "--json", json.toString());
+
+        assertThat(run.status()).as(run.err()).isZero();
+        assertThat(run.out()).contains("measuring nocache over HTTP").contains("parley / nocache")
+                .containsPattern("parley +caches: ").containsPattern("nocache caches: ");
+        var report = dev.parley.json.Json.MAPPER.readTree(json.toFile());
+        for (String name : List.of("parley", "nocache")) {
+            for (Operation op : Operation.values()) {
+                var row = java.util.stream.StreamSupport.stream(report.get("results").spliterator(), false)
+                        .filter(r -> r.get("target").asText().equals(name) && r.get("operation").asText().equals(op.name()))
+                        .findFirst();
+                assertThat(row).as(name + " " + op).isPresent();
+                assertThat(row.get().get("errors").asLong()).as(name + " " + op + ": " + row.get().get("first_error")).isZero();
+            }
+        }
+        assertThat(report.get("caches").has("nocache")).isTrue();
+        assertThat(report.get("caches").get("nocache").get("by_cache")).as("the cache is off").allSatisfy(
+                counts -> assertThat(counts.get("hits").asLong()).isZero());
+    }
+
+    @Test
+    void under_zipf_popularity_a_small_hot_set_of_the_latest_active_conversations_takes_most_picks() {
+        long[][] rows = new long[1000][];
+        for (int i = 0; i < rows.length; i++) {
+            rows[i] = new long[] {i + 1, i + 1, 1, 1_000_000 + i, 1}; // conversation i+1 last active at 1,000,000 + i
+        }
+        var zipf = Population.of(rows, 0, Population.Popularity.parse("zipf"));
+        var bySize = Population.of(rows, 0, Population.Popularity.BY_SIZE);
+        var random = new java.util.SplittableRandom(3);
+        int hotByZipf = 0;
+        int hotBySize = 0;
+        int latest = 0;
+        for (int i = 0; i < 100_000; i++) {
+            long picked = zipf.pick(random).conversationId();
+            hotByZipf += picked > 990 ? 1 : 0; // the 1 % most recently active
+            latest += picked == 1000 ? 1 : 0;
+            hotBySize += bySize.pick(random).conversationId() > 990 ? 1 : 0;
+        }
+
+        assertThat(hotByZipf).as("the hot 1 %% of conversations").isGreaterThan(35_000);
+        assertThat(latest).as("the latest active is the hottest").isGreaterThan(10_000);
+        assertThat(hotBySize).as("all the same size: no hot set").isLessThan(2_000);
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> Population.Popularity.parse("pareto")))
+                .hasMessageContaining("size, zipf or zipf:EXPONENT");
+    }
+
+    @Test
+    void cache_counts_come_from_the_prometheus_counters_and_are_reported_per_cache_and_operation() {
+        String before = """
+                # HELP parley_cache_requests_total Cache lookups
+                # TYPE parley_cache_requests_total counter
+                parley_cache_requests_total{cache="history",result="hit"} 10.0
+                parley_cache_requests_total{cache="history",result="miss"} 5.0
+                parley_cache_requests_total{result="hit",cache="inbox"} 1.0
+                parley_http_request_seconds_count{method="GET",route="/x",status="200"} 3
+                """;
+        String after = before.replace("} 10.0", "} 100.0").replace("\"miss\"} 5.0", "\"miss\"} 15.0")
+                + "parley_cache_requests_total{cache=\"user\",result=\"miss\"} 4.0\n";
+        CacheCounts measured = CacheCounts.fromPrometheus(after).since(CacheCounts.fromPrometheus(before));
+
+        assertThat(measured.byCache()).containsEntry("history", new CacheCounts.Counts(90, 10))
+                .containsEntry("inbox", new CacheCounts.Counts(0, 0)).containsEntry("user", new CacheCounts.Counts(0, 4));
+        assertThat(CacheCounts.fromPrometheus("parley_http_request_seconds_count{} 3\n").isEmpty()).isTrue();
+
+        var result = new Workload.Result("parley", java.util.Map.of(Operation.HISTORY, new org.HdrHistogram.Histogram(3)),
+                java.util.Map.of(), java.util.Map.of(Operation.HISTORY, 1L), java.util.Map.of(), java.util.Map.of(),
+                Duration.ofSeconds(1), measured, null, null);
+        result.latencies().get(Operation.HISTORY).recordValue(1000);
+        var machine = new Machine(2, "test", 1024, "test", "test", "none");
+        var report = new Report(new Report.Context("2026-12-01", "test", "none", machine, "history", 1, "1s", "0s",
+                "closed loop"), List.of(result));
+
+        assertThat(report.rows().getFirst().cacheHitRate()).isEqualTo(0.9);
+        assertThat(report.text()).contains("90.0 %").contains("parley caches: history 90.0 % of 100, inbox 0.0 % of 0, user 0.0 % of 4");
+        assertThat(report.markdown()).contains("| 90.0 % |").contains("- parley caches (measured period): history 90.0 %");
     }
 
     @Test
