@@ -61,29 +61,31 @@ final class Freshness {
         return new Counts(checked.sum(), stale.sum(), firstStale.get());
     }
 
-    /** The largest {@code "id":"N"} that opens an object in the JSON: a message's own id (Parley writes it first). */
+    /**
+     * The id of the last object in the JSON whose first field is {@code "id":"N"}: the newest message of a
+     * page (Parley sends pages oldest first and writes a message's id first), or the one message of an
+     * append's answer. Scanned from the end, so a 28 KB page costs the client little. A JSON string
+     * cannot hold {@code {"id":"} unescaped, so only objects match; 0 when none does.
+     */
     static long newestId(byte[] body, int length) {
-        long newest = 0;
-        for (int i = indexOf(body, length, 0); i >= 0; i = indexOf(body, length, i + 1)) {
-            long id = 0;
-            for (int j = i + ID_FIELD.length; j < length && body[j] >= '0' && body[j] <= '9'; j++) {
-                id = id * 10 + (body[j] - '0');
+        for (int i = length - ID_FIELD.length; i >= 0; i--) {
+            if (body[i] == '{' && startsWithIdField(body, i)) {
+                long id = 0;
+                for (int j = i + ID_FIELD.length; j < length && body[j] >= '0' && body[j] <= '9'; j++) {
+                    id = id * 10 + (body[j] - '0');
+                }
+                return id;
             }
-            newest = Math.max(newest, id);
         }
-        return newest;
+        return 0;
     }
 
-    private static int indexOf(byte[] body, int length, int from) {
-        outer:
-        for (int i = from; i <= length - ID_FIELD.length; i++) {
-            for (int k = 0; k < ID_FIELD.length; k++) {
-                if (body[i + k] != ID_FIELD[k]) {
-                    continue outer;
-                }
+    private static boolean startsWithIdField(byte[] body, int at) {
+        for (int k = 1; k < ID_FIELD.length; k++) {
+            if (body[at + k] != ID_FIELD[k]) {
+                return false;
             }
-            return i;
         }
-        return -1;
+        return true;
     }
 }

@@ -137,7 +137,7 @@ final class Report {
         StringBuilder out = new StringBuilder();
         out.append("dataset: ").append(context.dataset()).append('\n');
         out.append("machine: ").append(context.machine().oneLine()).append('\n');
-        out.append("mix %s, concurrency %d, %s measured after %s warm-up, %s%n".formatted(context.mix(),
+        out.append("mix %s, concurrency %d, %s measured after %s warm-up (twice that for the first target), %s%n".formatted(context.mix(),
                 context.concurrency(), context.duration(), context.warmup(), context.load()));
         out.append("%-32s %-7s %10s %9s %9s %9s %9s %8s %10s%n".formatted("operation", "target", "ops/s", "p50 ms", "p95 ms",
                 "p99 ms", "max ms", "errors", "cache hits"));
@@ -168,7 +168,7 @@ final class Report {
         md.append("- Machine: ").append(context.machine().oneLine()).append('\n');
         md.append("- Dataset: ").append(context.dataset()).append('\n');
         md.append("- Run: ").append(context.duration()).append(" measured after ").append(context.warmup())
-                .append(" warm-up per target, ").append(context.load()).append("\n\n");
+                .append(" warm-up per target (twice that for the first), ").append(context.load()).append("\n\n");
         md.append("| operation | target | ops/s | p50 ms | p95 ms | p99 ms | max ms | errors | cache hits |\n");
         md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Row r : rows) {

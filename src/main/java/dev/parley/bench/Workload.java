@@ -36,6 +36,10 @@ final class Workload {
         Plan(String mixName, int concurrency, Duration warmup, Duration duration, double rate, long seed) {
             this(mixName, concurrency, warmup, duration, rate, seed, 0);
         }
+
+        Plan withWarmup(Duration longer) {
+            return new Plan(mixName, concurrency, longer, duration, rate, seed, checkWrites);
+        }
     }
 
     /** The background writer's appends over the whole run, warm-up included. */

@@ -87,7 +87,7 @@ class BenchTest {
                 + "\"reply_to_id\":\"99\"}],\"has_older\":false}");
         byte[] after = MiniHttp.bytes("{\"messages\":[{\"id\":\"11\"},{\"id\":\"12\"}]}");
         byte[] acknowledged = MiniHttp.bytes("{\"id\":\"12\",\"conversation_id\":\"7\",\"seq\":3}");
-        assertThat(Freshness.newestId(before, before.length)).as("only ids that open an object").isEqualTo(11);
+        assertThat(Freshness.newestId(before, before.length)).as("the last object's id, not a field ending in id").isEqualTo(11);
 
         long askedBeforeTheAck = System.nanoTime();
         freshness.appended(7, acknowledged, acknowledged.length);
