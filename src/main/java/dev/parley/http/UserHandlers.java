@@ -40,6 +40,14 @@ final class UserHandlers {
         Conditional.send(ctx, users.rendered(Auth.app(ctx), Params.id(ctx, "user_id")));
     }
 
+    void patch(Context ctx) {
+        long userId = Params.id(ctx, "user_id");
+        var input = Requests.body(ctx, Bodies.UserPatch.class);
+        var profilePatch = Check.object("profile", input.profile(), limits.maxMetadataBytes());
+        Responses.json(ctx, users.patch(Auth.app(ctx), userId, profilePatch, Conditional.requiredVersion(ctx),
+                limits.maxMetadataBytes()));
+    }
+
     void findByExternalId(Context ctx) {
         String externalId = Check.requiredNonBlank("external_id", ctx.queryParam("external_id"), MAX_EXTERNAL_ID_BYTES);
         Responses.json(ctx, users.findByExternalId(Auth.app(ctx), externalId)
