@@ -35,8 +35,8 @@ public record ConversationFilter(Long userId, Long memberCharacterId, JsonNode s
         if (memberCharacterId != null) {
             names.add("member");
             where.append(" AND c.conversation_id IN (SELECT m.conversation_id FROM conversation_members m"
-                    + " WHERE m.app_id = ? AND m.member_kind = 'character' AND m.member_id = ?)");
-            arguments.addAll(List.of(appId, memberCharacterId));
+                    + " WHERE m.app_id = c.app_id AND m.member_kind = 'character' AND m.member_id = ?)");
+            arguments.add(memberCharacterId);
         }
         if (stateContains != null) {
             names.add("state");
