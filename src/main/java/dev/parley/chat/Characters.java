@@ -10,6 +10,7 @@ import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
 import dev.parley.json.JsonText;
 import java.sql.Array;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.List;
 
@@ -45,7 +46,7 @@ public final class Characters {
              WHERE c.app_id = ? AND c.character_id = ?
                AND (given.required_version IS NULL OR c.version = given.required_version)
             RETURNING %s, octet_length(c.traits::text) AS traits_bytes, octet_length(c.metadata::text) AS metadata_bytes"""
-            .formatted(COLUMNS.replaceAll("(\\w+)", "c.$1")));
+            .formatted(COLUMNS.replaceAll("(\\w+)", "c.$1"))); // each column of the row updated, not of "given"
 
     static final Query VERSION = new Query("character.version", """
             SELECT version FROM characters WHERE app_id = ? AND character_id = ?""");
@@ -131,7 +132,7 @@ public final class Characters {
 
     /** An updated row and the stored size of its merged documents, checked before the transaction commits. */
     private record Updated(CharacterProfile character, long traitsBytes, long metadataBytes) {
-        static Updated of(java.sql.ResultSet row) throws SQLException {
+        static Updated of(ResultSet row) throws SQLException {
             return new Updated(ROW.map(row), row.getLong("traits_bytes"), row.getLong("metadata_bytes"));
         }
 

@@ -21,7 +21,7 @@ import java.util.Map;
 /** /v1/conversations: start, read, patch state, move counters, mark read, build LLM context. */
 final class ConversationHandlers {
     private static final int MAX_TITLE_BYTES = 500;
-    static final int MAX_EXTERNAL_ID_BYTES = 255;
+    private static final int MAX_EXTERNAL_ID_BYTES = 255;
     private static final int MAX_STATE_KEY_BYTES = 255;
     private static final int DEFAULT_CONTEXT_MESSAGES = 20;
     private static final int DEFAULT_CONTEXT_MEMORIES = 5;

@@ -81,6 +81,18 @@ class MergePatchTest {
     }
 
     @Test
+    void a_user_patch_needs_a_profile_object() {
+        String id = Fixtures.user(api, "no-profile-" + System.nanoTime());
+
+        for (String body : new String[] {"{}", "{\"profile\": null}", "{\"profile\": [1]}"}) {
+            Api.Response response = api.patch("/v1/users/" + id, body);
+            assertThat(response.status()).as(body + ": " + response).isEqualTo(400);
+            assertThat(response.json().get("errors").get(0).get("field").asText()).isEqualTo("profile");
+        }
+        assertThat(api.getOk("/v1/users/" + id).get("version").asLong()).isEqualTo(1);
+    }
+
+    @Test
     void a_patch_without_the_document_leaves_it_as_it_is() {
         String id = api.postOk(201, "/v1/characters", json("{\"name\": \"Luna\", \"traits\": {\"energy\": \"calm\"}}"))
                 .get("id").asText();
