@@ -161,7 +161,7 @@ public final class ReadCache {
             byte[] body = lookup.get().view();
             Optional<T> model = ViewReader.read(body, type);
             if (model.isPresent()) {
-                return new Found<>(new Rendered<>(model.get(), body, Rendered.etagOf(body)), lookup.get().remaining());
+                return new Found<>(new Rendered<>(model.get(), body, Rendered.etagOf(model.get(), body)), lookup.get().remaining());
             }
             shared.unreadable(name);
         }

@@ -1,10 +1,12 @@
 package dev.parley.cache;
 
 import dev.parley.json.Json;
+import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.OptionalLong;
 
 /**
  * A cached read: the object, the JSON a GET of it sends (made once, sent as it is on every hit), and
@@ -12,21 +14,56 @@ import java.util.Base64;
  */
 public record Rendered<T>(T model, byte[] body, String etag) {
     private static final int ETAG_BYTES = 16;
+    private static final int VERSION_BYTES = Long.BYTES;
     private static final long OVERHEAD_BYTES = 256;
 
     public static <T> Rendered<T> of(T model) {
         byte[] body = Json.writeBytes(model);
-        return new Rendered<>(model, body, etagOf(body));
+        return new Rendered<>(model, body, etagOf(model, body));
     }
 
     /** A strong ETag: the first 128 bits of the body's SHA-256, in base64url, quoted. */
     public static String etagOf(byte[] body) {
+        return quoted(Arrays.copyOf(sha256(body), ETAG_BYTES));
+    }
+
+    /**
+     * As {@link #etagOf(byte[])}; a {@link Versioned} model's tag carries its version in its first 64
+     * bits and the body's hash in the other 64, so a PATCH's If-Match is compared in SQL, by version.
+     */
+    public static String etagOf(Object model, byte[] body) {
+        if (!(model instanceof Versioned versioned)) {
+            return etagOf(body);
+        }
+        return quoted(ByteBuffer.allocate(ETAG_BYTES).putLong(versioned.version())
+                .put(sha256(body), 0, ETAG_BYTES - VERSION_BYTES).array());
+    }
+
+    /** The version a Versioned model's ETag carries (weak or strong); empty for a tag Parley could not have made. */
+    public static OptionalLong versionOf(String etag) {
+        String tag = etag.strip();
+        tag = tag.startsWith("W/") ? tag.substring(2) : tag; // a gzipped body's tag: the same version
+        if (tag.length() != 24 || tag.charAt(0) != '"' || tag.charAt(23) != '"') {
+            return OptionalLong.empty();
+        }
         try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(body);
-            return "\"" + Base64.getUrlEncoder().withoutPadding().encodeToString(Arrays.copyOf(digest, ETAG_BYTES)) + "\"";
+            byte[] bytes = Base64.getUrlDecoder().decode(tag.substring(1, 23));
+            return OptionalLong.of(ByteBuffer.wrap(bytes).getLong());
+        } catch (IllegalArgumentException e) {
+            return OptionalLong.empty();
+        }
+    }
+
+    private static byte[] sha256(byte[] body) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(body);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every JVM has SHA-256", e);
         }
+    }
+
+    private static String quoted(byte[] tag) {
+        return "\"" + Base64.getUrlEncoder().withoutPadding().encodeToString(tag) + "\"";
     }
 
     /** What it costs to keep: the JSON, and about as much again for the object it was made from. */

@@ -2,11 +2,12 @@ package dev.parley.chat;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.cache.Versioned;
 import dev.parley.json.JsonText;
 import java.time.Instant;
 import java.util.List;
 
-/** An AI persona: who speaks, with which system prompt and traits. */
+/** An AI persona: who speaks, with which system prompt and traits; {@code version} moves with each update. */
 public record CharacterProfile(
         @JsonFormat(shape = JsonFormat.Shape.STRING) long id,
         String name,
@@ -15,9 +16,13 @@ public record CharacterProfile(
         JsonText metadata,
         List<String> suggestedMessages,
         Instant createdAt,
-        Instant updatedAt) {
+        Instant updatedAt,
+        long version) implements Versioned {
 
-    /** The fields a create or update may set; a null field is left as it is (update) or defaulted (create). */
+    /**
+     * The fields a create or update may set; a null field is left as it is (update) or defaulted (create).
+     * On update, {@code traits} and {@code metadata} are JSON merge patches (RFC 7396).
+     */
     public record Draft(String name, String systemPrompt, JsonNode traits, JsonNode metadata, List<String> suggestedMessages) {
     }
 }

@@ -2,11 +2,15 @@ package dev.parley.chat;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.cache.Versioned;
 import dev.parley.json.JsonText;
 import java.time.Instant;
 import java.util.List;
 
-/** A conversation between one user and one character, or several characters in a group chat. */
+/**
+ * A conversation between one user and one character, or several characters in a group chat;
+ * {@code externalId} is the app's own id for the chat, if it gave one.
+ */
 public record Conversation(
         @JsonFormat(shape = JsonFormat.Shape.STRING) long id,
         @JsonFormat(shape = JsonFormat.Shape.STRING) long userId,
@@ -22,12 +26,21 @@ public record Conversation(
         LastMessage lastMessage,
         Instant createdAt,
         Instant lastActivityAt,
-        Instant updatedAt) {
+        Instant updatedAt,
+        String externalId,
+        long version) implements Versioned {
 
     /** This conversation with other counters: the running ones of this instance. */
     public Conversation withCounters(JsonText shown) {
         return new Conversation(id, userId, characterId, characterIds, isGroup, language, title, state, shown, messageCount,
-                lastSeq, lastMessage, createdAt, lastActivityAt, updatedAt);
+                lastSeq, lastMessage, createdAt, lastActivityAt, updatedAt, externalId, version);
+    }
+
+    /** A conversation as a list found it, with its place in the order of last activity (for the next page's cursor). */
+    public record Listed(Conversation conversation, long activityId) {
+        public Listed with(Conversation shown) {
+            return new Listed(shown, activityId);
+        }
     }
 
     /** The newest message, as the inbox shows it; {@code preview} is null once that message is deleted. */
@@ -43,6 +56,11 @@ public record Conversation(
      * {@code language} is the text-search configuration its messages are indexed with.
      */
     public record Draft(long userId, List<Long> characterIds, String language, String title, JsonNode state,
-                        JsonNode counters) {
+                        JsonNode counters, String externalId) {
+
+        /** A conversation the app knows by no id of its own. */
+        public Draft(long userId, List<Long> characterIds, String language, String title, JsonNode state, JsonNode counters) {
+            this(userId, characterIds, language, title, state, counters, null);
+        }
     }
 }

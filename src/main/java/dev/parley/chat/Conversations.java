@@ -25,7 +25,7 @@ public final class Conversations {
     static final String COLUMNS = """
             c.conversation_id, c.user_id, c.character_id, c.is_group, c.language::text AS language, c.title, c.state, c.counters,
             c.message_count, c.last_seq, c.last_message_id, c.last_message_role, c.last_message_preview,
-            c.created_at, c.last_activity_at, c.updated_at,
+            c.created_at, c.last_activity_at, c.updated_at, c.external_id, c.version, c.activity_id,
             ARRAY(SELECT m.member_id FROM conversation_members m
                    WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id AND m.member_kind = 'character'
                    ORDER BY m.member_id = c.character_id DESC, m.member_id) AS character_ids""";
@@ -36,8 +36,8 @@ public final class Conversations {
 
     static final Query CREATE = new Query("conversation.create", """
             INSERT INTO conversations (app_id, conversation_id, user_id, character_id, is_group, language, title, state,
-                                       counters, activity_id, created_at, last_activity_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?::regconfig, ?, ?::jsonb, ?::jsonb, ?, parley_id_time(?), parley_id_time(?), now())""");
+                                       counters, external_id, activity_id, created_at, last_activity_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?::regconfig, ?, ?::jsonb, ?::jsonb, ?, ?, parley_id_time(?), parley_id_time(?), now())""");
 
     static final Query ADD_MEMBERS = new Query("conversation.add_members", """
             INSERT INTO conversation_members (app_id, conversation_id, member_kind, member_id)
@@ -46,29 +46,22 @@ public final class Conversations {
     static final Query GET = new Query("conversation.get", """
             SELECT %s FROM conversations c WHERE c.app_id = ? AND c.conversation_id = ?""".formatted(COLUMNS));
 
-    static final Query LIST_BY_CHARACTER = new Query("conversation.list_by_character", """
-            SELECT %s FROM conversations c
-             WHERE c.app_id = ? AND c.character_id = ? AND c.conversation_id < ?
-             ORDER BY c.conversation_id DESC
-             LIMIT ?""".formatted(COLUMNS));
-
-    // A user talks to few characters, so this walks the user's inbox index and filters.
-    static final Query LIST_BY_USER_AND_CHARACTER = new Query("conversation.list_by_user_and_character", """
-            SELECT %s FROM conversations c
-             WHERE c.app_id = ? AND c.user_id = ? AND c.character_id = ? AND c.conversation_id < ?
-             ORDER BY c.conversation_id DESC
-             LIMIT ?""".formatted(COLUMNS));
-
     // The merge runs in the database (V8): the stored state is never parsed here. A null patch keeps the state.
+    // The version is compared in this statement, under the row lock (see Characters.UPDATE).
     static final Query PATCH = new Query("conversation.patch", """
-            WITH patch AS (SELECT ?::jsonb AS state, ?::boolean AS title_given, ?::text AS title)
+            WITH patch AS (SELECT ?::jsonb AS state, ?::boolean AS title_given, ?::text AS title, ?::bigint AS required_version)
             UPDATE conversations c
                SET state = coalesce(parley_merge_patch(c.state, patch.state), c.state),
                    title = CASE WHEN patch.title_given THEN patch.title ELSE c.title END,
-                   updated_at = now()
+                   updated_at = now(),
+                   version = c.version + 1
               FROM patch
              WHERE c.app_id = ? AND c.conversation_id = ?
+               AND (patch.required_version IS NULL OR c.version = patch.required_version)
             RETURNING octet_length(c.state::text)""");
+
+    static final Query VERSION = new Query("conversation.version", """
+            SELECT version FROM conversations WHERE app_id = ? AND conversation_id = ?""");
 
     static final RowMapper<Conversation> ROW = row -> {
         long lastMessageId = row.getLong("last_message_id");
@@ -89,7 +82,9 @@ public final class Conversations {
                 last,
                 instant(row.getTimestamp("created_at")),
                 instant(row.getTimestamp("last_activity_at")),
-                instant(row.getTimestamp("updated_at")));
+                instant(row.getTimestamp("updated_at")),
+                row.getString("external_id"),
+                row.getLong("version"));
     };
 
     private final Database database;
@@ -109,8 +104,7 @@ public final class Conversations {
         Conversation created = database.inTransaction(h -> {
             checkReferences(h, appId, draft.userId(), characterIds);
             long id = ids.next(h);
-            h.execute(CREATE, appId, id, draft.userId(), characterIds.getFirst(), characterIds.size() > 1,
-                    draft.language(), draft.title(), json(draft.state()), json(draft.counters()), id, id, id);
+            insert(h, appId, id, draft, characterIds);
             List<String> kinds = new ArrayList<>(List.of("user"));
             List<Long> members = new ArrayList<>(List.of(draft.userId()));
             characterIds.forEach(c -> {
@@ -123,6 +117,20 @@ public final class Conversations {
         });
         cache.inboxChanged(appId, draft.userId());
         return created;
+    }
+
+    private static void insert(Handle handle, long appId, long id, Conversation.Draft draft, List<Long> characterIds)
+            throws SQLException {
+        try {
+            handle.execute(CREATE, appId, id, draft.userId(), characterIds.getFirst(), characterIds.size() > 1,
+                    draft.language(), draft.title(), json(draft.state()), json(draft.counters()), draft.externalId(), id, id, id);
+        } catch (SQLException e) {
+            if ("23505".equals(e.getSQLState())) { // only external_id is unique beyond the fresh id
+                throw new Conflict("external-id-taken", "external_id '" + draft.externalId()
+                        + "' already names a conversation of this app; find it with GET /v1/conversations?external_id=");
+            }
+            throw e;
+        }
     }
 
     public Conversation get(long appId, long conversationId) {
@@ -146,31 +154,42 @@ public final class Conversations {
         return running.isEmpty() ? conversation : conversation.withCounters(running.over(conversation.counters()));
     }
 
+    static final RowMapper<Conversation.Listed> LISTED = row -> new Conversation.Listed(ROW.map(row), row.getLong("activity_id"));
+
     static Conversation get(Handle h, long appId, long conversationId) throws SQLException {
         return h.first(GET, ROW, appId, conversationId).orElseThrow(() -> new NotFound("conversation", conversationId));
     }
 
-    /** A character's conversations, newest first, optionally only one user's; {@code beforeId} is the keyset cursor. */
-    public List<Conversation> listByCharacter(long appId, long characterId, Long userId, long beforeId, int limit) {
-        List<Conversation> page = database.read(h -> userId == null
-                ? h.list(LIST_BY_CHARACTER, ROW, appId, characterId, beforeId, limit)
-                : h.list(LIST_BY_USER_AND_CHARACTER, ROW, appId, userId, characterId, beforeId, limit));
+    /**
+     * A page of the app's conversations that pass {@code filter}, by last activity, newest first, after
+     * {@code after} (the last of the previous page).
+     */
+    public List<Conversation.Listed> list(long appId, ConversationFilter filter, ConversationFilter.Position after, int limit) {
+        ConversationFilter.Statement statement = filter.statement(appId, after, limit);
+        List<Conversation.Listed> page = database.read(h -> h.list(statement.query(), LISTED, statement.arguments()));
         // The page's ids are known only now, so its running counters are taken after the rows, not before.
         return page.stream()
-                .map(c -> withRunning(c, counters.running(CounterBuffer.Holder.conversation(appId, c.id()))))
+                .map(listed -> listed.with(withRunning(listed.conversation(),
+                        counters.running(CounterBuffer.Holder.conversation(appId, listed.conversation().id())))))
                 .toList();
     }
 
     /**
-     * Applies a JSON merge patch to the state and, when {@code titleGiven}, sets the title (null clears it).
-     * A patched state larger than {@code maxStateBytes} (as stored) is refused and nothing changes.
+     * Applies a JSON merge patch to the state and, when {@code titleGiven}, sets the title (null clears it),
+     * when the conversation is at {@code requiredVersion} (null: whatever its version). A patched state larger than {@code maxStateBytes} (as stored) is refused and nothing changes.
      */
     public Conversation patch(long appId, long conversationId, JsonNode statePatch, boolean titleGiven, String title,
-                              int maxStateBytes) {
+                              Long requiredVersion, int maxStateBytes) {
         var running = counters.running(CounterBuffer.Holder.conversation(appId, conversationId)); // before the row is read
         Conversation patched = database.inTransaction(handle -> {
-            long stateBytes = handle.first(PATCH, row -> row.getLong(1), statePatch == null ? null : statePatch.toString(),
-                    titleGiven, title, appId, conversationId).orElseThrow(() -> new NotFound("conversation", conversationId));
+            var patchedBytes = handle.first(PATCH, row -> row.getLong(1), statePatch == null ? null : statePatch.toString(),
+                    titleGiven, title, requiredVersion, appId, conversationId);
+            if (patchedBytes.isEmpty()) {
+                throw handle.first(VERSION, row -> row.getLong(1), appId, conversationId)
+                        .<RuntimeException>map(current -> new StaleVersion("conversation", conversationId, requiredVersion, current))
+                        .orElseGet(() -> new NotFound("conversation", conversationId));
+            }
+            long stateBytes = patchedBytes.get();
             if (stateBytes > maxStateBytes) {
                 throw new InvalidInput("state", "would be " + stateBytes + " bytes of JSON once patched; the limit is "
                         + maxStateBytes);

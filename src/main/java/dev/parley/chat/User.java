@@ -1,6 +1,7 @@
 package dev.parley.chat;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
+import dev.parley.cache.Versioned;
 import dev.parley.json.JsonText;
 import java.time.Instant;
 
@@ -11,10 +12,11 @@ public record User(
         JsonText profile,
         JsonText counters,
         Instant createdAt,
-        Instant updatedAt) {
+        Instant updatedAt,
+        long version) implements Versioned {
 
     /** This user with other counters: the running ones of this instance. */
     public User withCounters(JsonText shown) {
-        return new User(id, externalId, profile, shown, createdAt, updatedAt);
+        return new User(id, externalId, profile, shown, createdAt, updatedAt, version);
     }
 }

@@ -15,14 +15,14 @@ import java.util.Optional;
 
 /** The app's end users, upserted by the app's own id for them. */
 public final class Users {
-    private static final String COLUMNS = "user_id, external_id, profile, counters, created_at, updated_at";
+    private static final String COLUMNS = "user_id, external_id, profile, counters, created_at, updated_at, version";
 
     // xmax = 0 only on a freshly inserted row: it tells "created" from "updated" in one statement.
     static final Query UPSERT = new Query("user.upsert", """
             INSERT INTO users (app_id, external_id, profile)
             VALUES (?, ?, coalesce(?::jsonb, '{}'))
             ON CONFLICT (app_id, external_id) DO UPDATE
-               SET profile = coalesce(?::jsonb, users.profile), updated_at = now()
+               SET profile = coalesce(?::jsonb, users.profile), updated_at = now(), version = users.version + 1
             RETURNING %s, (xmax = 0) AS created""".formatted(COLUMNS));
 
     static final Query GET = new Query("user.get", """
@@ -30,6 +30,20 @@ public final class Users {
 
     static final Query FIND_BY_EXTERNAL_ID = new Query("user.find_by_external_id", """
             SELECT %s FROM users WHERE app_id = ? AND external_id = ?""".formatted(COLUMNS));
+
+    // The profile is merged in the database (V8), and the version compared in this same statement (see Characters.UPDATE).
+    static final Query PATCH = new Query("user.patch", """
+            WITH given AS (SELECT ?::jsonb AS profile, ?::bigint AS required_version)
+            UPDATE users u
+               SET profile = coalesce(parley_merge_patch(u.profile, given.profile), u.profile),
+                   updated_at = now(),
+                   version = u.version + 1
+              FROM given
+             WHERE u.app_id = ? AND u.user_id = ?
+               AND (given.required_version IS NULL OR u.version = given.required_version)
+            RETURNING %s, octet_length(u.profile::text) AS profile_bytes""".formatted(COLUMNS.replaceAll("(\\w+)", "u.$1")));
+
+    static final Query VERSION = new Query("user.version", "SELECT version FROM users WHERE app_id = ? AND user_id = ?");
 
     static final Query EXISTS = new Query("user.exists", "SELECT 1 FROM users WHERE app_id = ? AND user_id = ?");
 
@@ -39,7 +53,8 @@ public final class Users {
             JsonText.stored(row.getString("profile")),
             JsonText.stored(row.getString("counters")),
             row.getTimestamp("created_at").toInstant(),
-            row.getTimestamp("updated_at").toInstant());
+            row.getTimestamp("updated_at").toInstant(),
+            row.getLong("version"));
 
     private final Database database;
     private final ReadCache cache;
@@ -66,6 +81,32 @@ public final class Users {
         cache.userChanged(appId, upserted.user().id());
         // The id is known only from the row, so the running counters are taken after it, not before.
         return new Upserted(withRunning(appId, upserted.user()), false);
+    }
+
+    /**
+     * Merges {@code profilePatch} into the profile (RFC 7396) when the user is at {@code requiredVersion}
+     * (null: whatever its version). A merged profile over {@code maxProfileBytes} as stored is refused.
+     */
+    public User patch(long appId, long userId, JsonNode profilePatch, Long requiredVersion, int maxProfileBytes) {
+        User patched = database.inTransaction(handle -> {
+            var row = handle.first(PATCH, r -> new Patched(ROW.map(r), r.getLong("profile_bytes")),
+                    profilePatch == null ? null : profilePatch.toString(), requiredVersion, appId, userId);
+            if (row.isEmpty()) {
+                throw handle.first(VERSION, r -> r.getLong(1), appId, userId)
+                        .<RuntimeException>map(current -> new StaleVersion("user", userId, requiredVersion, current))
+                        .orElseGet(() -> new NotFound("user", userId));
+            }
+            if (row.get().profileBytes() > maxProfileBytes) {
+                throw new InvalidInput("profile", "would be " + row.get().profileBytes()
+                        + " bytes of JSON once merged; the limit is " + maxProfileBytes);
+            }
+            return row.get().user();
+        });
+        cache.userChanged(appId, userId);
+        return withRunning(appId, patched);
+    }
+
+    private record Patched(User user, long profileBytes) {
     }
 
     public User get(long appId, long userId) {

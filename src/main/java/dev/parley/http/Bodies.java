@@ -15,7 +15,10 @@ final class Bodies {
     private Bodies() {
     }
 
-    /** Create: {@code name} is required. Update: every field is optional and a given field replaces the stored one. */
+    /**
+     * Create: {@code name} is required. Update: every field is optional; a given field replaces the stored
+     * one, except {@code traits} and {@code metadata}, which are JSON merge patches (RFC 7396).
+     */
     record CharacterInput(String name, String systemPrompt, JsonNode traits, JsonNode metadata, List<String> suggestedMessages) {
     }
 
@@ -23,12 +26,17 @@ final class Bodies {
     record UserInput(String externalId, JsonNode profile) {
     }
 
+    /** {@code profile} is a JSON merge patch (RFC 7396): null removes a key, objects merge. */
+    record UserPatch(JsonNode profile) {
+    }
+
     /**
      * A direct chat names {@code character_id}; a group chat names {@code character_ids} (the first leads).
-     * {@code language} is the text-search configuration for its messages (default english).
+     * {@code language} is the text-search configuration for its messages (default english); {@code external_id}
+     * is the app's own id for the chat (a Telegram chat id, say), unique within the app.
      */
     record ConversationInput(Long userId, Long characterId, List<Long> characterIds, String language, String title,
-                             JsonNode state, Map<String, Long> counters) {
+                             JsonNode state, Map<String, Long> counters, String externalId) {
     }
 
     /** {@code state} is a JSON merge patch (RFC 7396); {@code title} set to null clears it. */

@@ -34,16 +34,32 @@ final class CharacterHandlers {
         if (input.name() != null) {
             Check.requiredNonBlank("name", input.name(), Limits.MAX_NAME_BYTES);
         }
-        Responses.json(ctx, characters.update(Auth.app(ctx), characterId, draft(input)));
+        Responses.json(ctx, characters.update(Auth.app(ctx), characterId, draft(input), Conditional.requiredVersion(ctx),
+                limits.maxMetadataBytes()));
     }
 
     void list(Context ctx) {
+        if (ctx.queryParam("ids") != null) {
+            listByIds(ctx);
+            return;
+        }
         JsonNode traits = Params.jsonObject(ctx, "traits", limits.maxMetadataBytes());
         JsonNode metadata = Params.jsonObject(ctx, "metadata", limits.maxMetadataBytes());
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
         long after = Cursor.position(ctx, Cursor.Kind.CHARACTER, 0);
         List<CharacterProfile> page = characters.list(Auth.app(ctx), after, traits, metadata, limit);
         Responses.json(ctx, new Pages.CharacterPage(page, Cursor.next(Cursor.Kind.CHARACTER, page, limit, c -> new long[] {c.id()})));
+    }
+
+    /** A batch fetch: the characters of {@code ids} in one request, the unknown ones simply absent. */
+    private void listByIds(Context ctx) {
+        for (String other : List.of("traits", "metadata", "limit", "cursor")) {
+            if (ctx.queryParam(other) != null) {
+                throw new InvalidInput(other, "cannot be combined with ids, which names every character it wants");
+            }
+        }
+        List<Long> ids = Params.ids(ctx, "ids", Limits.MAX_LIST_PAGE);
+        Responses.json(ctx, new Pages.CharacterPage(characters.byIds(Auth.app(ctx), ids), null));
     }
 
     private CharacterProfile.Draft draft(Bodies.CharacterInput input) {

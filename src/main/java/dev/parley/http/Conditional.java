@@ -13,17 +13,10 @@ final class Conditional {
     private Conditional() {
     }
 
-    /** A cached view: its bytes and ETag were made once, when it was loaded. */
+    /** A view, cached or rendered just now: its bytes and ETag were made once, when it was rendered. */
     static void send(Context ctx, Rendered<?> view) {
-        send(ctx, view.body(), view.etag());
-    }
-
-    /** A 200 to a GET made just now: its ETag is the body's. */
-    static void send(Context ctx, byte[] body) {
-        send(ctx, body, Rendered.etagOf(body));
-    }
-
-    private static void send(Context ctx, byte[] body, String etag) {
+        String etag = view.etag();
+        byte[] body = view.body();
         ctx.header("ETag", etag);
         ctx.header("Cache-Control", "private");
         if (holds(ctx.header("If-None-Match"), etag)) {
@@ -32,6 +25,23 @@ final class Conditional {
         }
         ctx.status(200).contentType("application/json");
         Responses.write(ctx, body);
+    }
+
+    /**
+     * The version a PATCH's {@code If-Match} requires, or null when it requires none (absent, or "*": a
+     * PATCH of a missing row answers 404 anyway). A tag Parley could not have made requires version 0,
+     * which no row has: the PATCH answers 412, as for any other tag that is not the current one.
+     */
+    static Long requiredVersion(Context ctx) {
+        String ifMatch = ctx.header("If-Match");
+        if (ifMatch == null || ifMatch.strip().equals("*")) {
+            return null;
+        }
+        if (ifMatch.contains(",")) {
+            throw new BadRequest(400, "invalid-request", "If-Match",
+                    "If-Match must name one ETag, the one a GET of this resource returned");
+        }
+        return Rendered.versionOf(ifMatch).orElse(0);
     }
 
     /** Whether an If-None-Match header names {@code etag}: one of a list, weak or strong, or "*". */

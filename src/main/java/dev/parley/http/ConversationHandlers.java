@@ -2,6 +2,7 @@ package dev.parley.http;
 
 import dev.parley.chat.ChatContext;
 import dev.parley.chat.Conversation;
+import dev.parley.chat.ConversationFilter;
 import dev.parley.chat.Conversations;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.Limits;
@@ -20,6 +21,8 @@ import java.util.Map;
 /** /v1/conversations: start, read, patch state, move counters, mark read, build LLM context. */
 final class ConversationHandlers {
     private static final int MAX_TITLE_BYTES = 500;
+    private static final int MAX_EXTERNAL_ID_BYTES = 255;
+    private static final int MAX_STATE_KEY_BYTES = 255;
     private static final int DEFAULT_CONTEXT_MESSAGES = 20;
     private static final int DEFAULT_CONTEXT_MEMORIES = 5;
     private static final int MAX_CONTEXT_MEMORIES = 50;
@@ -53,7 +56,8 @@ final class ConversationHandlers {
         Map<String, Long> counters = input.counters() == null ? Map.of() : Check.counters("counters", input.counters());
         String language = languages.require("language", input.language());
         var draft = new Conversation.Draft(userId, characterIds, language, Check.text("title", input.title(), MAX_TITLE_BYTES),
-                Check.object("state", input.state(), limits.maxMetadataBytes()), Json.MAPPER.valueToTree(counters));
+                Check.object("state", input.state(), limits.maxMetadataBytes()), Json.MAPPER.valueToTree(counters),
+                externalId("external_id", input.externalId()));
         Responses.json(ctx, 201, conversations.create(Auth.app(ctx), draft));
     }
 
@@ -62,13 +66,28 @@ final class ConversationHandlers {
     }
 
     void list(Context ctx) {
-        long characterId = Params.requiredId(ctx, "character_id");
-        Long userId = Params.optionalId(ctx, "user_id");
+        var filter = new ConversationFilter(Params.optionalId(ctx, "user_id"), Params.optionalId(ctx, "character_id"),
+                Params.jsonObject(ctx, "state", limits.maxMetadataBytes()),
+                Check.text("state_has", nonBlank(ctx, "state_has"), MAX_STATE_KEY_BYTES),
+                externalId("external_id", nonBlank(ctx, "external_id")));
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
-        long before = Cursor.position(ctx, Cursor.Kind.CONVERSATION, Long.MAX_VALUE);
-        List<Conversation> page = conversations.listByCharacter(Auth.app(ctx), characterId, userId, before, limit);
-        Responses.json(ctx, new Pages.ConversationPage(page,
-                Cursor.next(Cursor.Kind.CONVERSATION, page, limit, c -> new long[] {c.id()})));
+        long[] position = Cursor.positions(ctx, Cursor.Kind.CONVERSATION, 2);
+        var after = position == null ? ConversationFilter.Position.START : new ConversationFilter.Position(position[0], position[1]);
+        List<Conversation.Listed> page = conversations.list(Auth.app(ctx), filter, after, limit);
+        Responses.json(ctx, new Pages.ConversationPage(page.stream().map(Conversation.Listed::conversation).toList(),
+                Cursor.next(Cursor.Kind.CONVERSATION, page, limit, c -> new long[] {c.activityId(), c.conversation().id()})));
+    }
+
+    private static String nonBlank(Context ctx, String name) {
+        String value = ctx.queryParam(name);
+        if (value != null && value.isBlank()) {
+            throw new InvalidInput(name, "must not be blank");
+        }
+        return value;
+    }
+
+    private static String externalId(String field, String value) {
+        return value == null ? null : Check.requiredNonBlank(field, value, MAX_EXTERNAL_ID_BYTES);
     }
 
     void patch(Context ctx) {
@@ -81,7 +100,7 @@ final class ConversationHandlers {
         String title = titleGiven && input.title().isTextual() ? Check.text("title", input.title().textValue(), MAX_TITLE_BYTES) : null;
         var statePatch = Check.object("state", input.state(), limits.maxMetadataBytes());
         Responses.json(ctx, conversations.patch(Auth.app(ctx), conversationId, statePatch, titleGiven, title,
-                limits.maxMetadataBytes()));
+                Conditional.requiredVersion(ctx), limits.maxMetadataBytes()));
     }
 
     void incrementCounters(Context ctx) {

@@ -109,8 +109,9 @@ public final class HttpServer implements AutoCloseable {
             config.routes.before(drain::admit);
             config.routes.before("/v1/*", auth::authenticate);
             for (Route route : routes) {
+                Handler declared = QueryParameters.declaredOnly(route, route.handler());
                 Handler handler = drain.tracked(Responses.rethrowingWriteFailures(
-                        route.authenticated() ? onBehalfOfApp(route.handler()) : route.handler()));
+                        route.authenticated() ? onBehalfOfApp(declared) : declared));
                 config.routes.addHttpHandler(route.method(), route.path(), handler);
                 if (route.method() == HandlerType.GET) { // load balancers probe with HEAD; Jetty sends no body for it
                     config.routes.addHttpHandler(HandlerType.HEAD, route.path(), handler);

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.chat.InvalidInput;
 import dev.parley.json.Json;
 import io.javalin.http.Context;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
 
 /** Path and query parameters, parsed and bounded, with errors that name the parameter. */
 final class Params {
@@ -44,6 +47,23 @@ final class Params {
             throw new InvalidInput(name, "must be a positive integer id, got '" + raw + "'");
         }
         return value;
+    }
+
+    /** A comma-separated list of 1 to {@code max} ids ({@code ids=1,2,3}), duplicates dropped. */
+    static List<Long> ids(Context ctx, String name, int max) {
+        String raw = ctx.queryParam(name);
+        if (raw == null || raw.isEmpty()) {
+            throw new InvalidInput(name, "must list at least one id, such as " + name + "=1,2,3");
+        }
+        String[] parts = raw.split(",", -1);
+        if (parts.length > max) {
+            throw new InvalidInput(name, "lists " + parts.length + " ids; the limit is " + max);
+        }
+        Set<Long> ids = new LinkedHashSet<>();
+        for (String part : parts) {
+            ids.add(parseId(name, part.strip()));
+        }
+        return List.copyOf(ids);
     }
 
     /** An integer query parameter between 1 and {@code max}, or {@code fallback} when absent. */

@@ -4,6 +4,7 @@ import dev.parley.chat.Conflict;
 import dev.parley.chat.GroupCommit;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.NotFound;
+import dev.parley.chat.StaleVersion;
 import dev.parley.db.DatabaseFailure;
 import dev.parley.db.DatabaseUnavailable;
 import dev.parley.db.PoolSaturated;
@@ -52,6 +53,7 @@ final class Problems {
                     e.field() == null ? null : List.of(new Problem.FieldError(e.field(), e.getMessage())));
             case NotFound e -> Problem.of(404, "not-found", "Not found", e.getMessage(), path);
             case Conflict e -> Problem.of(409, e.type(), "Conflict", e.getMessage(), path);
+            case StaleVersion e -> Problem.of(412, "precondition-failed", "Precondition failed", e.getMessage(), path);
             case Unauthorized e -> Problem.of(401, "unauthorized", "Unauthorized", e.getMessage(), path);
             case TooManyRequests e -> Problem.of(429, "rate-limited", "Too many requests", e.getMessage(), path);
             case DatabaseFailure e when "23503".equals(e.sqlState()) -> Problem.of(409, "referenced-row-gone", "Conflict",

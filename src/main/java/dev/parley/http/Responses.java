@@ -1,5 +1,7 @@
 package dev.parley.http;
 
+import dev.parley.cache.Rendered;
+import dev.parley.cache.Versioned;
 import dev.parley.json.Json;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
@@ -28,14 +30,21 @@ final class Responses {
         json(ctx, 200, body);
     }
 
-    /** {@code body} as JSON; a 200 to a GET (or HEAD) with its ETag, and 304 when the client holds that version. */
+    /**
+     * {@code body} as JSON; a 200 to a GET (or HEAD) with its ETag, and 304 when the client holds that version.
+     * A versioned document written by a PATCH, POST or PUT carries its ETag too, for the writer's next If-Match.
+     */
     static void json(Context ctx, int status, Object body) {
         if (status == 200 && (ctx.method() == HandlerType.GET || ctx.method() == HandlerType.HEAD)) {
-            Conditional.send(ctx, Json.writeBytes(body));
+            Conditional.send(ctx, Rendered.of(body));
             return;
         }
+        byte[] bytes = Json.writeBytes(body);
+        if (body instanceof Versioned) {
+            ctx.header("ETag", Rendered.etagOf(body, bytes));
+        }
         ctx.status(status).contentType(JSON);
-        write(ctx, Json.writeBytes(body));
+        write(ctx, bytes);
     }
 
     /** Writes {@code bytes} as the whole body, gzipped when the client accepts gzip and the body is large enough. */

@@ -8,6 +8,7 @@ import static io.javalin.http.HandlerType.PUT;
 
 import dev.parley.chat.CharacterProfile;
 import dev.parley.chat.ChatContext;
+import dev.parley.chat.Limits;
 import dev.parley.chat.Conversation;
 import dev.parley.chat.Message;
 import dev.parley.chat.ReadMarkers;
@@ -38,7 +39,9 @@ final class Routes {
         List<Route> routes = List.of(
                 Route.of(POST, "/v1/characters", "createCharacter", "Create a character", characters::create)
                         .body(Bodies.CharacterInput.class).returns(201, CharacterProfile.class),
-                Route.of(GET, "/v1/characters", "listCharacters", "List characters, optionally by JSON containment", characters::list)
+                Route.of(GET, "/v1/characters", "listCharacters", "List characters, optionally by JSON containment, or fetch a batch by id", characters::list)
+                        .query("ids", "string", "comma-separated character ids, up to " + Limits.MAX_LIST_PAGE
+                                + ": those the app has, by id (alone: no other parameter)")
                         .query("traits", "string", "JSON object the traits must contain, e.g. {\"energy\":\"calm\"}")
                         .query("metadata", "string", "JSON object the metadata must contain")
                         .query("limit", "integer", "page size, 1-100 (default 20)")
@@ -46,7 +49,8 @@ final class Routes {
                         .returns(200, Pages.CharacterPage.class),
                 Route.of(GET, "/v1/characters/{character_id}", "getCharacter", "Get a character", characters::get)
                         .returns(200, CharacterProfile.class),
-                Route.of(PATCH, "/v1/characters/{character_id}", "updateCharacter", "Update a character's given fields", characters::update)
+                Route.of(PATCH, "/v1/characters/{character_id}", "updateCharacter",
+                                "Update a character's given fields; traits and metadata are JSON merge patches (If-Match: 412 when stale)", characters::update)
                         .body(Bodies.CharacterInput.class).returns(200, CharacterProfile.class),
 
                 Route.of(POST, "/v1/users", "upsertUser", "Create or update a user by external id (201 created, 200 updated)", users::upsert)
@@ -56,6 +60,8 @@ final class Routes {
                         .returns(200, User.class),
                 Route.of(GET, "/v1/users/{user_id}", "getUser", "Get a user", users::get)
                         .returns(200, User.class),
+                Route.of(PATCH, "/v1/users/{user_id}", "patchUser", "Merge-patch the profile (If-Match: 412 when stale)", users::patch)
+                        .body(Bodies.UserPatch.class).returns(200, User.class),
                 Route.of(GET, "/v1/users/{user_id}/inbox", "getInbox", "A user's conversations by last activity", users::inbox)
                         .query("limit", "integer", "page size, 1-100 (default 20)")
                         .query("cursor", "string", "next_cursor of the previous page")
@@ -76,15 +82,18 @@ final class Routes {
 
                 Route.of(POST, "/v1/conversations", "createConversation", "Start a conversation (group chat: character_ids)", conversations::create)
                         .body(Bodies.ConversationInput.class).returns(201, Conversation.class),
-                Route.of(GET, "/v1/conversations", "listConversations", "A character's conversations, optionally one user's", conversations::list)
-                        .query("character_id", "string", "the character (required)")
+                Route.of(GET, "/v1/conversations", "listConversations", "The app's conversations by last activity, newest first, filtered", conversations::list)
+                        .query("character_id", "string", "only conversations this character takes part in (leading or not)")
                         .query("user_id", "string", "only this user's conversations")
+                        .query("state", "string", "JSON object the state must contain, e.g. {\"status\":\"open\"}")
+                        .query("state_has", "string", "only conversations whose state has this top-level key")
+                        .query("external_id", "string", "the conversation the app knows by this id of its own")
                         .query("limit", "integer", "page size, 1-100 (default 20)")
                         .query("cursor", "string", "next_cursor of the previous page")
                         .returns(200, Pages.ConversationPage.class),
                 Route.of(GET, CONVERSATION, "getConversation", "Get a conversation", conversations::get)
                         .returns(200, Conversation.class),
-                Route.of(PATCH, CONVERSATION, "patchConversation", "Merge-patch the state, set the title", conversations::patch)
+                Route.of(PATCH, CONVERSATION, "patchConversation", "Merge-patch the state, set the title (If-Match: 412 when stale)", conversations::patch)
                         .body(Bodies.ConversationPatch.class).returns(200, Conversation.class),
                 Route.of(POST, CONVERSATION + "/counters", "incrementCounters", "Add to named counters (affection, XP)", conversations::incrementCounters)
                         .query("durable", "boolean", DURABLE)

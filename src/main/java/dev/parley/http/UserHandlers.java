@@ -4,6 +4,7 @@ import dev.parley.cache.ReadCache;
 import dev.parley.cache.Rendered;
 import dev.parley.cache.Scope;
 import dev.parley.chat.Inbox;
+import dev.parley.chat.InvalidInput;
 import dev.parley.chat.Limits;
 import dev.parley.chat.NotFound;
 import dev.parley.chat.Stats;
@@ -38,6 +39,17 @@ final class UserHandlers {
 
     void get(Context ctx) {
         Conditional.send(ctx, users.rendered(Auth.app(ctx), Params.id(ctx, "user_id")));
+    }
+
+    void patch(Context ctx) {
+        long userId = Params.id(ctx, "user_id");
+        var input = Requests.body(ctx, Bodies.UserPatch.class);
+        if (input.profile() == null || input.profile().isNull()) {
+            throw new InvalidInput("profile", "is required: the JSON merge patch to apply, such as {\"plan\": \"pro\"}");
+        }
+        var profilePatch = Check.object("profile", input.profile(), limits.maxMetadataBytes());
+        Responses.json(ctx, users.patch(Auth.app(ctx), userId, profilePatch, Conditional.requiredVersion(ctx),
+                limits.maxMetadataBytes()));
     }
 
     void findByExternalId(Context ctx) {

@@ -88,6 +88,7 @@ final class ApiSamples {
             case "createCharacter" -> Map.of("name", "Another");
             case "updateCharacter" -> Map.of("name", "Renamed");
             case "upsertUser" -> Map.of("external_id", externalId);
+            case "patchUser" -> Map.of("profile", Map.of("plan", "pro"));
             case "createConversation" -> Map.of("user_id", ids.get("user_id"), "character_id", ids.get("character_id"));
             case "patchConversation" -> Map.of("state", Map.of("k", "v"));
             case "incrementCounters" -> Map.of("increments", Map.of("affection", 1));

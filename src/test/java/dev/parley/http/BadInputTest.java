@@ -120,7 +120,7 @@ class BadInputTest {
                 "/v1/characters?limit=abc", "/v1/characters?limit=0", "/v1/characters?limit=101", "/v1/characters?limit=-5",
                 "/v1/characters?cursor=%25%25%25", "/v1/characters?cursor=bm90LWEtY3Vyc29y", "/v1/characters?traits=%7Bbad",
                 "/v1/characters?traits=%5B1%5D", "/v1/characters?traits=%7B%7D", "/v1/characters?metadata=null",
-                "/v1/users", "/v1/users?external_id=", "/v1/conversations", "/v1/conversations?character_id=x",
+                "/v1/users", "/v1/users?external_id=", "/v1/conversations?state=%7B", "/v1/conversations?character_id=x",
                 "/v1/conversations?character_id=1&user_id=-2", "/v1/conversations?character_id=1&cursor=zz",
                 user + "/inbox?limit=1000", user + "/inbox?cursor=" + "A".repeat(500),
                 conversation + "/messages?limit=201", conversation + "/messages?before=abc",
