@@ -6,12 +6,16 @@ import dev.parley.json.JsonText;
 import java.time.Instant;
 import java.util.List;
 
-/** A conversation between one user and one character, or several characters in a group chat. */
+/**
+ * A conversation between one user and one character, or a group chat with several characters and
+ * people: {@code userIds} lists its user first, then the guests who joined it.
+ */
 public record Conversation(
         @JsonFormat(shape = JsonFormat.Shape.STRING) long id,
         @JsonFormat(shape = JsonFormat.Shape.STRING) long userId,
         @JsonFormat(shape = JsonFormat.Shape.STRING) long characterId,
         List<String> characterIds,
+        List<String> userIds,
         boolean isGroup,
         String language,
         String title,
@@ -24,9 +28,14 @@ public record Conversation(
         Instant lastActivityAt,
         Instant updatedAt) {
 
+    /** The users besides {@link #userId} who joined the conversation: their inboxes list it too. */
+    public List<Long> guestIds() {
+        return userIds.stream().skip(1).map(Long::valueOf).toList();
+    }
+
     /** This conversation with other counters: the running ones of this instance. */
     public Conversation withCounters(JsonText shown) {
-        return new Conversation(id, userId, characterId, characterIds, isGroup, language, title, state, shown, messageCount,
+        return new Conversation(id, userId, characterId, characterIds, userIds, isGroup, language, title, state, shown, messageCount,
                 lastSeq, lastMessage, createdAt, lastActivityAt, updatedAt);
     }
 
