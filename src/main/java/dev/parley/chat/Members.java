@@ -29,10 +29,6 @@ public final class Members {
         public String field() {
             return column() + "_id";
         }
-
-        public static Kind of(String column) {
-            return valueOf(column.toUpperCase());
-        }
     }
 
     // Appends lock the same row (BatchWriter), so an author is checked against members that cannot change meanwhile.

@@ -140,20 +140,16 @@ final class ConversationHandlers {
         Responses.json(ctx, added.created() ? 201 : 200, added.member());
     }
 
-    void removeMember(Context ctx) {
+    void removeUser(Context ctx) {
         long conversationId = Params.id(ctx, "conversation_id");
-        Members.Kind kind = memberKind(ctx.pathParam("kind"));
-        members.remove(Auth.app(ctx), conversationId, kind, Params.id(ctx, "member_id"));
+        members.remove(Auth.app(ctx), conversationId, Members.Kind.USER, Params.id(ctx, "user_id"));
         ctx.status(204);
     }
 
-    /** "user" or "character", as the path names a member's kind. */
-    private static Members.Kind memberKind(String segment) {
-        return switch (segment) {
-            case "user" -> Members.Kind.USER;
-            case "character" -> Members.Kind.CHARACTER;
-            default -> throw new InvalidInput("kind", "must be user or character; got '" + Params.printable(segment) + "'");
-        };
+    void removeCharacter(Context ctx) {
+        long conversationId = Params.id(ctx, "conversation_id");
+        members.remove(Auth.app(ctx), conversationId, Members.Kind.CHARACTER, Params.id(ctx, "character_id"));
+        ctx.status(204);
     }
 
     void stats(Context ctx) {

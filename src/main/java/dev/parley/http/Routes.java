@@ -97,7 +97,8 @@ final class Routes {
                 Route.of(POST, CONVERSATION + "/members", "addMember", "Add a user (a guest, up to " + Limits.MAX_GROUP_USERS
                         + " people) or a character (up to " + Limits.MAX_GROUP_CHARACTERS + "): 201, or 200 if already a member", conversations::addMember)
                         .body(Bodies.MemberInput.class).returns(201, Members.Member.class),
-                Route.of(DELETE, CONVERSATION + "/members/{kind}/{member_id}", "removeMember", "Remove a member (kind: user or character; 204); its user and first character stay", conversations::removeMember),
+                Route.of(DELETE, CONVERSATION + "/members/users/{user_id}", "removeUserMember", "Remove a guest (204); the conversation's own user stays", conversations::removeUser),
+                Route.of(DELETE, CONVERSATION + "/members/characters/{character_id}", "removeCharacterMember", "Remove a character (204); the conversation's first character stays", conversations::removeCharacter),
                 Route.of(POST, CONVERSATION + "/read", "markRead", "Mark read up to a message, for the user, a member user or a character", conversations::markRead)
                         .body(Bodies.ReadInput.class).returns(200, ReadMarkers.ReadState.class),
                 Route.of(GET, CONVERSATION + "/context", "getContext", "Character, user, state, last N messages and relevant memories for the next LLM call", conversations::context)

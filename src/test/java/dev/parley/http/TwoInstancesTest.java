@@ -168,7 +168,7 @@ class TwoInstancesTest {
         viaFirst.postOk(201, path + "/messages", Map.of("content", "thanks", "user_id", guest));
         seenOnSecond("the guest's own message", () -> unread(guest) == 0);
 
-        assertThat(viaFirst.delete(path + "/members/user/" + guest).status()).isEqualTo(204);
+        assertThat(viaFirst.delete(path + "/members/users/" + guest).status()).isEqualTo(204);
         seenOnSecond("the group left", () -> viaSecond.getOk(inbox).get("conversations").isEmpty());
     }
 
