@@ -25,7 +25,7 @@ final class Pages {
     record InboxPage(List<Inbox.Entry> conversations, String nextCursor) {
     }
 
-    /** Every member of a conversation (at most its user, 99 guests and 50 characters): no pages. */
+    /** Every member of a conversation, bounded by Limits.MAX_GROUP_USERS and MAX_GROUP_CHARACTERS: no pages. */
     record Members(List<dev.parley.chat.Members.Member> members) {
     }
 
