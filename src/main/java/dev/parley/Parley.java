@@ -4,13 +4,13 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.apps.ApiKeys;
 import dev.parley.apps.Apps;
 import dev.parley.chat.BatchWriter;
-import dev.parley.chat.ChatContext;
 import dev.parley.chat.Characters;
 import dev.parley.chat.Conversations;
 import dev.parley.chat.CounterBuffer;
 import dev.parley.chat.GroupCommit;
 import dev.parley.chat.Inbox;
 import dev.parley.chat.Limits;
+import dev.parley.chat.Members;
 import dev.parley.chat.MessageLog;
 import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Stats;
@@ -18,6 +18,7 @@ import dev.parley.chat.Users;
 import dev.parley.cache.Invalidations;
 import dev.parley.cache.ReadCache;
 import dev.parley.cache.SharedViews;
+import dev.parley.context.ChatContext;
 import dev.parley.config.Settings;
 import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
@@ -130,10 +131,12 @@ public final class Parley implements AutoCloseable {
             var conversations = new Conversations(database, ids, cache, counters);
             var local = new LocalMaps(LIVE_KEYS, clockTicker(clock));
             ExpiringMaps live = redis == null ? local : new RedisMaps(redis, settings.redisPrefix(), local);
+            var memories = new Memories(database);
+            var recall = new Recall(database, clock, settings.recallCacheBytes(), registry);
             var services = new HttpServer.Services(watch, apiKeys, cache, characters, users, conversations,
                     new MessageLog(database, cache), appends, new Inbox(database), new ReadMarkers(database, cache),
-                    new ChatContext(database, cache, characters, users, counters), new Stats(database),
-                    new Memories(database), new Recall(database, clock, settings.recallCacheBytes(), registry),
+                    new Members(database, cache), new ChatContext(database, cache, characters, users, counters, recall, memories),
+                    new Stats(database), memories, recall,
                     new MessageSearch(database, clock), Languages.load(database),
                     new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()),
                     new Typing(live, conversations, settings.typingTtl(), clock),

@@ -3,19 +3,22 @@ package dev.parley.bench;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.cache.ReadCache;
 import dev.parley.chat.BatchWriter;
-import dev.parley.chat.ChatContext;
 import dev.parley.chat.Characters;
 import dev.parley.chat.CounterBuffer;
 import dev.parley.chat.GroupCommit;
 import dev.parley.chat.Inbox;
+import dev.parley.chat.Members;
 import dev.parley.chat.MessageLog;
 import dev.parley.chat.NewMessage;
 import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Users;
 import dev.parley.config.CounterFlush;
+import dev.parley.context.ChatContext;
+import dev.parley.context.ContextRequest;
 import dev.parley.db.Database;
 import dev.parley.db.Ids;
 import dev.parley.json.Json;
+import dev.parley.memory.Memories;
 import dev.parley.memory.Recall;
 import dev.parley.memory.RecallRequest;
 import dev.parley.search.MessageSearch;
@@ -57,7 +60,8 @@ final class ServiceTarget implements Target {
         this.characters = new Characters(database, none);
         var counters = new CounterBuffer(database, none, Runnable::run, Ticker.systemTicker(), CounterFlush.DEFAULTS,
                 new SimpleMeterRegistry()); // the bench moves no counters: this only shows the stored ones
-        this.context = new ChatContext(database, none, characters, new Users(database, none, counters), counters);
+        this.context = new ChatContext(database, none, characters, new Users(database, none, counters), counters, recall,
+                new Memories(database));
         this.readMarkers = new ReadMarkers(database, none);
         this.writerThreads = Executors.newFixedThreadPool(appendWriters, Thread.ofPlatform().name("bench-append-", 0).daemon().factory());
         this.appends = new GroupCommit(new BatchWriter(database, new Ids(Clock.systemUTC()), none), writerThreads, appendWriters,
@@ -75,21 +79,22 @@ final class ServiceTarget implements Target {
             switch (operation) {
                 case INBOX -> inbox.page(appId, pick.userId(), Inbox.Position.START, 20);
                 case HISTORY -> log.history(appId, pick.conversationId(), new MessageLog.Position.Latest(), 50);
-                case CONTEXT -> {
-                    var built = context.build(appId, pick.conversationId(), null, 20);
-                    if (dims > 0) {
-                        built.withMemories(recall(pick, 5).remembered());
-                    }
-                }
+                case CONTEXT -> context.build(appId, contextFor(pick));
                 case APPEND -> appends.append(appId, pick.conversationId(), List.of(new NewMessage("user",
                         "bench message " + sent.incrementAndGet() + " about the stars tonight", null, null, null, null, null)));
-                case READ -> readMarkers.markRead(appId, pick.conversationId(), pick.messageId(), null);
+                case READ -> readMarkers.markRead(appId, pick.conversationId(), pick.messageId(), Members.Kind.USER, null);
                 case BROWSE -> characters.list(appId, 0, Json.MAPPER.valueToTree(Map.of("energy", pick.energy())), null, 20);
                 case SEARCH -> search.search(appId, new MessageSearch.Scope.User(pick.userId()), pick.term(), null,
                         MessageSearch.Order.RELEVANCE, MessageSearch.After.START, 20);
                 case RECALL -> recall(pick, 10);
             }
         };
+    }
+
+    /** What the HTTP target asks for: 20 messages and, when the dataset has memories, 5 recalled by the pick's topic. */
+    private ContextRequest contextFor(Population.Pick pick) {
+        var request = ContextRequest.of(pick.conversationId(), 20);
+        return dims == 0 ? request : request.recalling(Topics.topic(pick.topic(), dims), 5);
     }
 
     private Recall.Result recall(Population.Pick pick, int limit) {

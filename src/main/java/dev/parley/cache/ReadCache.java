@@ -11,6 +11,8 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -222,6 +224,13 @@ public final class ReadCache {
     /** A conversation changed (a message, its state, counters, title): it and its user's inbox are stale. */
     public void conversationChanged(long appId, long conversationId, long userId) {
         drop(List.of(Scope.conversation(appId, conversationId), Scope.inbox(appId, userId)), null);
+    }
+
+    /** A group conversation changed: it, its user's inbox, and the inboxes of its guests, which list it too. */
+    public void conversationChanged(long appId, long conversationId, long userId, Collection<Long> guestIds) {
+        List<Scope> changed = new ArrayList<>(List.of(Scope.conversation(appId, conversationId), Scope.inbox(appId, userId)));
+        guestIds.forEach(guest -> changed.add(Scope.inbox(appId, guest)));
+        drop(changed, null);
     }
 
     /** A user's inbox changed without its conversations' own views (a read marker, a new conversation). */

@@ -35,7 +35,10 @@ public final class BatchWriter {
                    coalesce(c.last_message_id, c.conversation_id) AS floor_id,
                    ARRAY(SELECT m.member_id FROM conversation_members m
                           WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id
-                            AND m.member_kind = 'character') AS character_ids
+                            AND m.member_kind = 'character') AS character_ids,
+                   ARRAY(SELECT m.member_id FROM conversation_members m
+                          WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id
+                            AND m.member_kind = 'user' AND m.guest) AS guest_ids
               FROM conversations c
               JOIN unnest(?::bigint[], ?::bigint[]) AS k(app_id, conversation_id)
                 ON c.app_id = k.app_id AND c.conversation_id = k.conversation_id
@@ -133,7 +136,7 @@ public final class BatchWriter {
                 return all;
             });
             // Before anyone is answered, so a 201 is followed by reads that include it (read-your-writes).
-            written.moved().forEach(c -> cache.conversationChanged(c.key.appId(), c.key.conversationId(), c.userId));
+            written.moved().forEach(c -> cache.conversationChanged(c.key.appId(), c.key.conversationId(), c.userId, c.guestIds));
             return written.outcomes();
         } catch (DatabaseUnavailable lost) {
             if (committing.get()) {
@@ -237,7 +240,8 @@ public final class BatchWriter {
         handle.list(LOCK_CONVERSATIONS, row -> new LockedConversation(
                         new ConversationKey(row.getLong("app_id"), row.getLong("conversation_id")),
                         row.getLong("user_id"), row.getLong("character_id"), row.getString("language"), row.getLong("last_seq"),
-                        row.getLong("floor_id"), Set.of((Long[]) row.getArray("character_ids").getArray())),
+                        row.getLong("floor_id"), Set.of((Long[]) row.getArray("character_ids").getArray()),
+                        Set.of((Long[]) row.getArray("guest_ids").getArray())),
                 handle.array("bigint", keys.stream().map(ConversationKey::appId).toArray(Long[]::new)),
                 handle.array("bigint", keys.stream().map(ConversationKey::conversationId).toArray(Long[]::new)))
                 .forEach(c -> locked.put(c.key, c));
@@ -349,6 +353,7 @@ public final class BatchWriter {
         final long characterId;
         final String language;
         final Set<Long> characterIds;
+        final Set<Long> guestIds;
         long lastSeq;
         long floorId;
         int added;
@@ -357,7 +362,7 @@ public final class BatchWriter {
         final Map<Author, Long> authorSeq = new HashMap<>();
 
         LockedConversation(ConversationKey key, long userId, long characterId, String language, long lastSeq, long floorId,
-                           Set<Long> characterIds) {
+                           Set<Long> characterIds, Set<Long> guestIds) {
             this.key = key;
             this.userId = userId;
             this.language = language;
@@ -365,9 +370,13 @@ public final class BatchWriter {
             this.lastSeq = lastSeq;
             this.floorId = floorId;
             this.characterIds = characterIds;
+            this.guestIds = guestIds;
         }
 
         void checkAuthor(NewMessage message, String field) {
+            if (message.userId() != null) {
+                checkUserAuthor(message, field);
+            }
             if (message.characterId() == null) {
                 return;
             }
@@ -380,13 +389,28 @@ public final class BatchWriter {
             }
         }
 
+        /** A person named as author writes a user message and is the conversation's user or one of its guests. */
+        private void checkUserAuthor(NewMessage message, String field) {
+            if (message.characterId() != null) {
+                throw new InvalidInput(field + "user_id", "cannot be given together with character_id");
+            }
+            if (!message.role().equals("user")) {
+                throw new InvalidInput(field + "user_id", "can only be set on a message with role 'user', not '"
+                        + message.role() + "'");
+            }
+            if (message.userId() != userId && !guestIds.contains(message.userId())) {
+                throw new InvalidInput(field + "user_id", "refers to user " + message.userId()
+                        + ", which is not a member of conversation " + key.conversationId());
+            }
+        }
+
         Message accept(long messageId, NewMessage message) {
             lastSeq++;
             added++;
             floorId = messageId;
             lastRole = message.role();
             lastPreview = MessageLog.preview(message.content());
-            Long user = message.role().equals("user") ? userId : null;
+            Long user = !message.role().equals("user") ? null : message.userId() != null ? message.userId() : userId;
             Long character = message.characterId() != null ? message.characterId()
                     : message.role().equals("assistant") ? characterId : null;
             if (user != null) {

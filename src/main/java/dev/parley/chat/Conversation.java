@@ -8,14 +8,16 @@ import java.time.Instant;
 import java.util.List;
 
 /**
- * A conversation between one user and one character, or several characters in a group chat;
- * {@code externalId} is the app's own id for the chat, if it gave one.
+ * A conversation between one user and one character, or a group chat with several characters and
+ * people: {@code userIds} lists its user first, then the guests who joined it. {@code externalId} is
+ * the app's own id for the chat, if it gave one.
  */
 public record Conversation(
         @JsonFormat(shape = JsonFormat.Shape.STRING) long id,
         @JsonFormat(shape = JsonFormat.Shape.STRING) long userId,
         @JsonFormat(shape = JsonFormat.Shape.STRING) long characterId,
         List<String> characterIds,
+        List<String> userIds,
         boolean isGroup,
         String language,
         String title,
@@ -30,10 +32,15 @@ public record Conversation(
         String externalId,
         long version) implements Versioned {
 
+    /** The users besides {@link #userId} who joined the conversation: their inboxes list it too. */
+    public List<Long> guestIds() {
+        return userIds.stream().skip(1).map(Long::valueOf).toList();
+    }
+
     /** This conversation with other counters: the running ones of this instance. */
     public Conversation withCounters(JsonText shown) {
-        return new Conversation(id, userId, characterId, characterIds, isGroup, language, title, state, shown, messageCount,
-                lastSeq, lastMessage, createdAt, lastActivityAt, updatedAt, externalId, version);
+        return new Conversation(id, userId, characterId, characterIds, userIds, isGroup, language, title, state, shown,
+                messageCount, lastSeq, lastMessage, createdAt, lastActivityAt, updatedAt, externalId, version);
     }
 
     /** A conversation as a list found it, with its place in the order of last activity (for the next page's cursor). */

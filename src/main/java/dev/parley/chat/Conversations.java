@@ -28,7 +28,10 @@ public final class Conversations {
             c.created_at, c.last_activity_at, c.updated_at, c.external_id, c.version, c.activity_id,
             ARRAY(SELECT m.member_id FROM conversation_members m
                    WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id AND m.member_kind = 'character'
-                   ORDER BY m.member_id = c.character_id DESC, m.member_id) AS character_ids""";
+                   ORDER BY m.member_id = c.character_id DESC, m.member_id) AS character_ids,
+            ARRAY(SELECT m.member_id FROM conversation_members m
+                   WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id AND m.member_kind = 'user'
+                   ORDER BY m.member_id = c.user_id DESC, m.joined_at, m.member_id) AS user_ids""";
 
     static final Query CHECK_REFERENCES = new Query("conversation.check_references", """
             SELECT EXISTS (SELECT 1 FROM users WHERE app_id = ? AND user_id = ?),
@@ -72,6 +75,7 @@ public final class Conversations {
                 row.getLong("user_id"),
                 row.getLong("character_id"),
                 Arrays.stream((Long[]) row.getArray("character_ids").getArray()).map(String::valueOf).toList(),
+                Arrays.stream((Long[]) row.getArray("user_ids").getArray()).map(String::valueOf).toList(),
                 row.getBoolean("is_group"),
                 row.getString("language"),
                 row.getString("title"),
@@ -196,7 +200,7 @@ public final class Conversations {
             }
             return get(handle, appId, conversationId);
         });
-        cache.conversationChanged(appId, conversationId, patched.userId());
+        cache.conversationChanged(appId, conversationId, patched.userId(), patched.guestIds());
         return withRunning(patched, running);
     }
 

@@ -35,6 +35,12 @@ public final class MessageLog {
             message_id, conversation_id, seq, role, author_user_id, author_character_id, content, metadata,
             attachments, reply_to_id, edited_at, deleted_at"""; // created_at is the id's own time: no need to read it
 
+    // The users who joined the changed message's conversation: their inboxes show its last message too.
+    private static final String GUESTS = """
+            ARRAY(SELECT g.member_id FROM conversation_members g
+                   WHERE g.app_id = messages.app_id AND g.conversation_id = messages.conversation_id
+                     AND g.member_kind = 'user' AND g.guest) AS guest_ids""";
+
     /** How far back a newest-first page looks first: a chat's latest page is almost always within its last month. */
     static final Duration WINDOW = Duration.ofDays(31);
 
@@ -79,16 +85,16 @@ public final class MessageLog {
                    attachments = CASE WHEN ? THEN ?::jsonb ELSE attachments END,
                    edited_at = now()
              WHERE app_id = ? AND conversation_id = ? AND message_id = ? AND deleted_at IS NULL
-            RETURNING %s, user_id AS owner_id""".formatted(COLUMNS));
+            RETURNING %s, user_id AS owner_id, %s""".formatted(COLUMNS, GUESTS));
 
     static final Query SOFT_DELETE = new Query("message.soft_delete", """
             UPDATE messages SET deleted_at = now()
              WHERE app_id = ? AND conversation_id = ? AND message_id = ? AND deleted_at IS NULL
-            RETURNING %s, user_id AS owner_id""".formatted(COLUMNS));
+            RETURNING %s, user_id AS owner_id, %s""".formatted(COLUMNS, GUESTS));
 
     static final Query HARD_DELETE = new Query("message.hard_delete", """
             DELETE FROM messages WHERE app_id = ? AND conversation_id = ? AND message_id = ?
-            RETURNING %s, user_id AS owner_id""".formatted(COLUMNS));
+            RETURNING %s, user_id AS owner_id, %s""".formatted(COLUMNS, GUESTS));
 
     static final Query SET_PREVIEW = new Query("conversation.set_preview", """
             UPDATE conversations SET last_message_preview = ?, updated_at = now()
@@ -100,11 +106,12 @@ public final class MessageLog {
 
     static final RowMapper<Message> ROW = MessageLog::map;
 
-    // A changed message, and the user whose conversation (and inbox) it is.
-    private record Changed(Message message, long ownerId) {
+    // A changed message, the user whose conversation (and inbox) it is, and the guests whose inboxes list it.
+    private record Changed(Message message, long ownerId, List<Long> guestIds) {
     }
 
-    private static final RowMapper<Changed> CHANGED = row -> new Changed(map(row), row.getLong("owner_id"));
+    private static final RowMapper<Changed> CHANGED = row -> new Changed(map(row), row.getLong("owner_id"),
+            List.of((Long[]) row.getArray("guest_ids").getArray()));
 
     private final Database database;
     private final ReadCache cache;
@@ -174,8 +181,8 @@ public final class MessageLog {
      * before it first, then, only if that was not enough, from the rest of the conversation. Both
      * queries take the shape (app, conversation, lower bound, upper bound, limit).
      */
-    static <T> List<T> newestFirst(Handle h, Query recent, Query older, RowMapper<T> mapper, long appId,
-                                   long conversationId, long newestId, int limit) throws SQLException {
+    public static <T> List<T> newestFirst(Handle h, Query recent, Query older, RowMapper<T> mapper, long appId,
+                                          long conversationId, long newestId, int limit) throws SQLException {
         if (newestId <= conversationId) {
             return new ArrayList<>(); // no message yet, or a cursor at the start: nothing to read
         }
@@ -225,7 +232,7 @@ public final class MessageLog {
             }
             return changed;
         });
-        cache.conversationChanged(appId, conversationId, edited.ownerId());
+        cache.conversationChanged(appId, conversationId, edited.ownerId(), edited.guestIds());
         return edited.message();
     }
 
@@ -237,7 +244,7 @@ public final class MessageLog {
             h.execute(SET_PREVIEW, null, appId, conversationId, messageId);
             return changed;
         });
-        cache.conversationChanged(appId, conversationId, deleted.ownerId());
+        cache.conversationChanged(appId, conversationId, deleted.ownerId(), deleted.guestIds());
         return deleted.message();
     }
 
@@ -250,7 +257,7 @@ public final class MessageLog {
             h.execute(SET_PREVIEW, null, appId, conversationId, messageId);
             return changed;
         });
-        cache.conversationChanged(appId, conversationId, deleted.ownerId());
+        cache.conversationChanged(appId, conversationId, deleted.ownerId(), deleted.guestIds());
     }
 
     static void requireConversation(Handle h, long appId, long conversationId) throws SQLException {

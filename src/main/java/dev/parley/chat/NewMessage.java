@@ -1,5 +1,6 @@
 package dev.parley.chat;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.parley.json.Json;
 import dev.parley.json.JsonText;
 import java.nio.charset.StandardCharsets;
@@ -9,7 +10,9 @@ import java.util.HexFormat;
 
 /**
  * A message to append. {@code characterId} names the speaking character in a group chat (assistant
- * messages default to the conversation's character); {@code idempotencyKey} makes a retry safe.
+ * messages default to the conversation's character); {@code userId} names the person who writes a
+ * user message in a group with several people (default: the conversation's user); {@code
+ * idempotencyKey} makes a retry safe.
  */
 public record NewMessage(
         String role,
@@ -18,11 +21,19 @@ public record NewMessage(
         JsonText metadata,
         JsonText attachments,
         Long replyToId,
-        String idempotencyKey) {
+        String idempotencyKey,
+        // Left out of the fingerprint when absent, so keys stored before authors could be named still replay.
+        @JsonInclude(JsonInclude.Include.NON_NULL) Long userId) {
+
+    /** A message by the conversation's user or one of its characters. */
+    public NewMessage(String role, String content, Long characterId, JsonText metadata, JsonText attachments,
+                      Long replyToId, String idempotencyKey) {
+        this(role, content, characterId, metadata, attachments, replyToId, idempotencyKey, null);
+    }
 
     /** SHA-256 of everything but the key, in hex: a replay with the same key must carry the same message. */
     String fingerprint() {
-        var canonical = new NewMessage(role, content, characterId, metadata, attachments, replyToId, null);
+        var canonical = new NewMessage(role, content, characterId, metadata, attachments, replyToId, null, userId);
         try {
             byte[] digest = MessageDigest.getInstance("SHA-256").digest(Json.write(canonical).getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(digest);

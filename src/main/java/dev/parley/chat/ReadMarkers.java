@@ -19,11 +19,11 @@ public final class ReadMarkers {
                AND mb.member_kind = ? AND mb.member_id = coalesce(?, c.user_id)
                AND m.app_id = c.app_id AND m.conversation_id = c.conversation_id
                AND m.message_id = ? AND m.message_id > c.conversation_id
-            RETURNING mb.read_seq, c.last_seq - mb.read_seq AS unread_count, c.user_id""");
+            RETURNING mb.read_seq, c.last_seq - mb.read_seq AS unread_count, mb.member_id""");
 
     static final Query IS_MEMBER = new Query("read_marker.is_member", """
             SELECT 1 FROM conversation_members
-             WHERE app_id = ? AND conversation_id = ? AND member_kind = 'character' AND member_id = ?""");
+             WHERE app_id = ? AND conversation_id = ? AND member_kind = ? AND member_id = ?""");
 
     /** A member's position after marking: the last sequence number read, and how many are left. */
     public record ReadState(long readSeq, long unreadCount) {
@@ -37,29 +37,32 @@ public final class ReadMarkers {
         this.cache = cache;
     }
 
-    /** Marks everything up to and including the message as read by the user, or by {@code characterId} if given. */
-    public ReadState markRead(long appId, long conversationId, long messageId, Long characterId) {
-        Marked marked = database.read(h -> {
-            var state = h.first(MARK, row -> new Marked(new ReadState(row.getLong(1), row.getLong(2)), row.getLong(3)),
-                    appId, conversationId, characterId == null ? "user" : "character", characterId, messageId);
+    /**
+     * Marks everything up to and including the message as read by the member {@code memberId} of that
+     * kind; a null user is the conversation's own.
+     */
+    public ReadState markRead(long appId, long conversationId, long messageId, Members.Kind kind, Long memberId) {
+        Marked marked = database.read(handle -> {
+            var state = handle.first(MARK, row -> new Marked(new ReadState(row.getLong(1), row.getLong(2)), row.getLong(3)),
+                    appId, conversationId, kind.column(), memberId, messageId);
             if (state.isPresent()) {
                 return state.get();
             }
-            MessageLog.requireConversation(h, appId, conversationId);
-            if (characterId != null && h.first(IS_MEMBER, row -> true, appId, conversationId, characterId).isEmpty()) {
-                throw new InvalidInput("character_id", "refers to character " + characterId
+            MessageLog.requireConversation(handle, appId, conversationId);
+            if (memberId != null && handle.first(IS_MEMBER, row -> true, appId, conversationId, kind.column(), memberId).isEmpty()) {
+                throw new InvalidInput(kind.field(), "refers to " + kind.column() + " " + memberId
                         + ", which is not a member of conversation " + conversationId);
             }
             throw new InvalidInput("message_id", "refers to message " + messageId
                     + ", which is not in conversation " + conversationId);
         });
-        if (characterId == null) { // a character's marker is in no cached view
-            cache.inboxChanged(appId, marked.userId());
+        if (kind == Members.Kind.USER) { // a character's marker is in no cached view
+            cache.inboxChanged(appId, marked.memberId());
         }
         return marked.state();
     }
 
-    /** A member's new position, and the conversation's user, whose inbox shows it. */
-    private record Marked(ReadState state, long userId) {
+    /** A member's new position, and who they are: a user's inbox shows it. */
+    private record Marked(ReadState state, long memberId) {
     }
 }

@@ -47,9 +47,12 @@ final class Bodies {
     record CounterIncrements(Map<String, Long> increments) {
     }
 
-    /** One message to append. In a batch each may carry its own {@code idempotency_key}. */
+    /**
+     * One message to append. In a batch each may carry its own {@code idempotency_key}. {@code user_id}
+     * names the member who writes a user message in a group with several people.
+     */
     record MessageInput(String role, String content, Long characterId, JsonNode metadata, JsonNode attachments,
-                        Long replyToId, String idempotencyKey) {
+                        Long replyToId, String idempotencyKey, Long userId) {
     }
 
     record MessageBatch(List<MessageInput> messages) {
@@ -59,8 +62,15 @@ final class Bodies {
     record MessageEdit(String content, JsonNode metadata, JsonNode attachments) {
     }
 
-    /** Marks read up to and including {@code message_id}, for the user or, if given, one character (bots read too). */
-    record ReadInput(Long messageId, Long characterId) {
+    /**
+     * Marks read up to and including {@code message_id}, for the conversation's user or, if given, one
+     * member user (a guest) or one character (bots read too).
+     */
+    record ReadInput(Long messageId, Long characterId, Long userId) {
+    }
+
+    /** Who joins a conversation: a user (as a guest) or a character, exactly one of the two. */
+    record MemberInput(Long userId, Long characterId) {
     }
 
     /**

@@ -1,50 +1,43 @@
 package dev.parley.http;
 
-import dev.parley.chat.ChatContext;
 import dev.parley.chat.Conversation;
 import dev.parley.chat.ConversationFilter;
 import dev.parley.chat.Conversations;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.Limits;
+import dev.parley.chat.Members;
 import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Stats;
+import dev.parley.context.ChatContext;
+import dev.parley.context.ContextRequest;
 import dev.parley.json.Json;
-import dev.parley.memory.Memories;
-import dev.parley.memory.Recall;
-import dev.parley.memory.RecallRequest;
 import dev.parley.search.Languages;
 import io.javalin.http.Context;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-/** /v1/conversations: start, read, patch state, move counters, mark read, build LLM context. */
+/** /v1/conversations: start, read, patch state, move counters, members, mark read, build LLM context. */
 final class ConversationHandlers {
     private static final int MAX_TITLE_BYTES = 500;
     private static final int MAX_EXTERNAL_ID_BYTES = 255;
     private static final int MAX_STATE_KEY_BYTES = 255;
-    private static final int DEFAULT_CONTEXT_MESSAGES = 20;
-    private static final int DEFAULT_CONTEXT_MEMORIES = 5;
-    private static final int MAX_CONTEXT_MEMORIES = 50;
-    private static final int MAX_MEMORY_QUERY_BYTES = 1000;
 
     private final Conversations conversations;
     private final ReadMarkers readMarkers;
+    private final Members members;
     private final ChatContext context;
     private final Stats stats;
-    private final Recall recall;
-    private final Memories memories;
     private final Languages languages;
     private final Limits limits;
 
-    ConversationHandlers(Conversations conversations, ReadMarkers readMarkers, ChatContext context, Stats stats,
-                         Recall recall, Memories memories, Languages languages, Limits limits) {
+    ConversationHandlers(Conversations conversations, ReadMarkers readMarkers, Members members, ChatContext context,
+                         Stats stats, Languages languages, Limits limits) {
         this.conversations = conversations;
         this.readMarkers = readMarkers;
+        this.members = members;
         this.context = context;
         this.stats = stats;
-        this.recall = recall;
-        this.memories = memories;
         this.languages = languages;
         this.limits = limits;
     }
@@ -115,48 +108,67 @@ final class ConversationHandlers {
         var input = Requests.body(ctx, Bodies.ReadInput.class);
         long messageId = Check.positive("message_id", input.messageId());
         Long characterId = Check.optionalPositive("character_id", input.characterId());
-        Responses.json(ctx, readMarkers.markRead(Auth.app(ctx), conversationId, messageId, characterId));
+        Long userId = Check.optionalPositive("user_id", input.userId());
+        if (characterId != null && userId != null) {
+            throw new InvalidInput("user_id", "cannot be given together with character_id");
+        }
+        Members.Kind kind = characterId != null ? Members.Kind.CHARACTER : Members.Kind.USER;
+        Responses.json(ctx, readMarkers.markRead(Auth.app(ctx), conversationId, messageId, kind,
+                characterId != null ? characterId : userId));
     }
 
     void context(Context ctx) {
         long conversationId = Params.id(ctx, "conversation_id");
-        int messages = Params.limit(ctx, "messages", DEFAULT_CONTEXT_MESSAGES, Limits.MAX_HISTORY_PAGE);
+        int messages = Params.limit(ctx, "messages", ContextRequest.DEFAULT_MESSAGES, ContextRequest.MAX_MESSAGES);
         Long characterId = Params.optionalId(ctx, "character_id");
-        String memoryQuery = Check.text("memory_query", ctx.queryParam("memory_query"), MAX_MEMORY_QUERY_BYTES);
-        int memoryCount = Params.limit(ctx, "memories", DEFAULT_CONTEXT_MEMORIES, MAX_CONTEXT_MEMORIES);
-        long appId = Auth.app(ctx);
-        var built = context.build(appId, conversationId, characterId, messages);
-        Responses.json(ctx, withMemories(appId, built, null, memoryQuery, memoryCount));
+        String memoryQuery = Check.text("memory_query", ctx.queryParam("memory_query"), ContextRequest.MAX_MEMORY_QUERY_BYTES);
+        int memoryCount = Params.limit(ctx, "memories", ContextRequest.DEFAULT_MEMORIES, ContextRequest.MAX_MEMORIES);
+        Responses.json(ctx, context.build(Auth.app(ctx),
+                new ContextRequest(conversationId, characterId, messages, null, memoryQuery, memoryCount)));
     }
 
     /** As {@link #context}, with the memories chosen by similarity to an embedding given in the body. */
     void buildContext(Context ctx) {
         long conversationId = Params.id(ctx, "conversation_id");
         var input = Requests.body(ctx, Bodies.ContextInput.class);
-        int messages = MemoryHandlers.count("messages", input.messages(), DEFAULT_CONTEXT_MESSAGES, Limits.MAX_HISTORY_PAGE);
+        int messages = MemoryHandlers.count("messages", input.messages(), ContextRequest.DEFAULT_MESSAGES,
+                ContextRequest.MAX_MESSAGES);
         Long characterId = Check.optionalPositive("character_id", input.characterId());
         float[] embedding = input.memoryEmbedding() == null ? null : input.memoryEmbedding().unit("memory_embedding");
-        String memoryQuery = Check.text("memory_query", input.memoryQuery(), MAX_MEMORY_QUERY_BYTES);
-        int memoryCount = MemoryHandlers.count("memories", input.memories(), DEFAULT_CONTEXT_MEMORIES, MAX_CONTEXT_MEMORIES);
-        long appId = Auth.app(ctx);
-        var built = context.build(appId, conversationId, characterId, messages);
-        Responses.json(ctx, withMemories(appId, built, embedding, memoryQuery, memoryCount));
+        String memoryQuery = Check.text("memory_query", input.memoryQuery(), ContextRequest.MAX_MEMORY_QUERY_BYTES);
+        int memoryCount = MemoryHandlers.count("memories", input.memories(), ContextRequest.DEFAULT_MEMORIES,
+                ContextRequest.MAX_MEMORIES);
+        Responses.json(ctx, context.build(Auth.app(ctx),
+                new ContextRequest(conversationId, characterId, messages, embedding, memoryQuery, memoryCount)));
     }
 
-    /** The most relevant memories of the user held by the speaking character: by similarity, else by words, else none. */
-    private ChatContext.Context withMemories(long appId, ChatContext.Context built, float[] embedding, String query, int count) {
-        long userId = built.user().id();
-        long characterId = built.character().id();
-        if (embedding != null) {
-            return built.withMemories(recall.recall(appId, userId, characterId, RecallRequest.of(embedding, count),
-                    "memory_embedding").remembered());
+    void members(Context ctx) {
+        long conversationId = Params.id(ctx, "conversation_id");
+        Responses.json(ctx, new Pages.Members(members.list(Auth.app(ctx), conversationId)));
+    }
+
+    void addMember(Context ctx) {
+        long conversationId = Params.id(ctx, "conversation_id");
+        var input = Requests.body(ctx, Bodies.MemberInput.class);
+        if ((input.userId() == null) == (input.characterId() == null)) {
+            throw new InvalidInput("user_id", "or character_id is required, and only one of the two");
         }
-        if (query != null && !query.isBlank()) {
-            String language = built.conversation().language();
-            return built.withMemories(memories.search(appId, userId, characterId, query, language, count).stream()
-                    .map(Memories.Found::remembered).toList());
-        }
-        return built;
+        Members.Kind kind = input.userId() != null ? Members.Kind.USER : Members.Kind.CHARACTER;
+        long memberId = Check.positive(kind.field(), kind == Members.Kind.USER ? input.userId() : input.characterId());
+        Members.Added added = members.add(Auth.app(ctx), conversationId, kind, memberId);
+        Responses.json(ctx, added.created() ? 201 : 200, added.member());
+    }
+
+    void removeUser(Context ctx) {
+        long conversationId = Params.id(ctx, "conversation_id");
+        members.remove(Auth.app(ctx), conversationId, Members.Kind.USER, Params.id(ctx, "user_id"));
+        ctx.status(204);
+    }
+
+    void removeCharacter(Context ctx) {
+        long conversationId = Params.id(ctx, "conversation_id");
+        members.remove(Auth.app(ctx), conversationId, Members.Kind.CHARACTER, Params.id(ctx, "character_id"));
+        ctx.status(204);
     }
 
     void stats(Context ctx) {

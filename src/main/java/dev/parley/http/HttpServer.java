@@ -4,15 +4,16 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.apps.ApiKeys;
 import dev.parley.cache.ReadCache;
 import dev.parley.chat.Characters;
-import dev.parley.chat.ChatContext;
 import dev.parley.chat.Conversations;
 import dev.parley.chat.GroupCommit;
 import dev.parley.chat.Inbox;
 import dev.parley.chat.Limits;
+import dev.parley.chat.Members;
 import dev.parley.chat.MessageLog;
 import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Stats;
 import dev.parley.chat.Users;
+import dev.parley.context.ChatContext;
 import dev.parley.db.DatabaseWatch;
 import dev.parley.db.Lane;
 import dev.parley.live.Presence;
@@ -43,7 +44,7 @@ public final class HttpServer implements AutoCloseable {
     /** What the routes need, wired by hand in {@code Parley}. */
     public record Services(DatabaseWatch watch, ApiKeys apiKeys, ReadCache cache, Characters characters, Users users,
                            Conversations conversations, MessageLog messageLog, GroupCommit appends, Inbox inbox,
-                           ReadMarkers readMarkers, ChatContext context, Stats stats, Memories memories, Recall recall,
+                           ReadMarkers readMarkers, Members members, ChatContext context, Stats stats, Memories memories, Recall recall,
                            MessageSearch search, Languages languages, Limits limits, Typing typing, Presence presence,
                            PrometheusMeterRegistry registry) {
     }
@@ -68,8 +69,8 @@ public final class HttpServer implements AutoCloseable {
         List<Route> routes = Routes.table(
                 new CharacterHandlers(services.characters(), services.limits()),
                 users,
-                new ConversationHandlers(services.conversations(), services.readMarkers(), services.context(),
-                        services.stats(), services.recall(), services.memories(), services.languages(), services.limits()),
+                new ConversationHandlers(services.conversations(), services.readMarkers(), services.members(),
+                        services.context(), services.stats(), services.languages(), services.limits()),
                 messages,
                 new MemoryHandlers(services.memories(), services.recall(), services.languages(), services.limits()),
                 new SearchHandlers(services.search(), services.memories(), services.languages()),

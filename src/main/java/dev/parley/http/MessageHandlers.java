@@ -160,7 +160,8 @@ final class MessageHandlers {
                 JsonText.of(Check.object(prefix + "metadata", input.metadata(), limits.maxMetadataBytes())),
                 JsonText.of(Check.json(prefix + "attachments", input.attachments(), limits.maxMetadataBytes())),
                 Check.optionalPositive(prefix + "reply_to_id", input.replyToId()),
-                key == null ? null : Check.requiredNonBlank(prefix + "idempotency_key", key, Limits.MAX_IDEMPOTENCY_KEY_BYTES));
+                key == null ? null : Check.requiredNonBlank(prefix + "idempotency_key", key, Limits.MAX_IDEMPOTENCY_KEY_BYTES),
+                Check.optionalPositive(prefix + "user_id", input.userId()));
     }
 
     private static String headerKey(Context ctx) {

@@ -25,6 +25,10 @@ final class Pages {
     record InboxPage(List<Inbox.Entry> conversations, String nextCursor) {
     }
 
+    /** Every member of a conversation, bounded by Limits.MAX_GROUP_USERS and MAX_GROUP_CHARACTERS: no pages. */
+    record Members(List<dev.parley.chat.Members.Member> members) {
+    }
+
     /**
      * Messages oldest first. Pass {@code older_cursor} as {@code before} for the page before this one,
      * {@code newer_cursor} as {@code after} for newer messages (or to poll for new ones).

@@ -7,13 +7,15 @@ import static io.javalin.http.HandlerType.POST;
 import static io.javalin.http.HandlerType.PUT;
 
 import dev.parley.chat.CharacterProfile;
-import dev.parley.chat.ChatContext;
-import dev.parley.chat.Limits;
 import dev.parley.chat.Conversation;
+import dev.parley.chat.Limits;
+import dev.parley.chat.Members;
 import dev.parley.chat.Message;
 import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Stats;
 import dev.parley.chat.User;
+import dev.parley.context.ChatContext;
+import dev.parley.context.ContextRequest;
 import dev.parley.live.Presence;
 import dev.parley.memory.Memory;
 import dev.parley.memory.Recall;
@@ -98,13 +100,22 @@ final class Routes {
                 Route.of(POST, CONVERSATION + "/counters", "incrementCounters", "Add to named counters (affection, XP)", conversations::incrementCounters)
                         .query("durable", "boolean", DURABLE)
                         .body(Bodies.CounterIncrements.class).returns(200, Pages.Counters.class),
-                Route.of(POST, CONVERSATION + "/read", "markRead", "Mark read up to a message", conversations::markRead)
+                Route.of(GET, CONVERSATION + "/members", "listMembers", "The conversation's users and characters, each with its read marker and unread count", conversations::members)
+                        .returns(200, Pages.Members.class),
+                Route.of(POST, CONVERSATION + "/members", "addMember", "Add a user (a guest, up to " + Limits.MAX_GROUP_USERS
+                        + " people) or a character (up to " + Limits.MAX_GROUP_CHARACTERS + "): 201, or 200 if already a member", conversations::addMember)
+                        .body(Bodies.MemberInput.class).returns(201, Members.Member.class),
+                Route.of(DELETE, CONVERSATION + "/members/users/{user_id}", "removeUserMember", "Remove a guest (204); the conversation's own user stays", conversations::removeUser),
+                Route.of(DELETE, CONVERSATION + "/members/characters/{character_id}", "removeCharacterMember", "Remove a character (204); the conversation's first character stays", conversations::removeCharacter),
+                Route.of(POST, CONVERSATION + "/read", "markRead", "Mark read up to a message, for the user, a member user or a character", conversations::markRead)
                         .body(Bodies.ReadInput.class).returns(200, ReadMarkers.ReadState.class),
                 Route.of(GET, CONVERSATION + "/context", "getContext", "Character, user, state, last N messages and relevant memories for the next LLM call", conversations::context)
-                        .query("messages", "integer", "how many recent messages, 1-200 (default 20)")
+                        .query("messages", "integer", "how many recent messages, 1-" + ContextRequest.MAX_MESSAGES
+                                + " (default " + ContextRequest.DEFAULT_MESSAGES + ")")
                         .query("character_id", "string", "in a group chat, the character about to speak")
                         .query("memory_query", "string", "words to find the user's memories by (none when absent)")
-                        .query("memories", "integer", "how many memories, 1-50 (default 5)")
+                        .query("memories", "integer", "how many memories, 1-" + ContextRequest.MAX_MEMORIES
+                                + " (default " + ContextRequest.DEFAULT_MEMORIES + ")")
                         .returns(200, ChatContext.Context.class),
                 Route.of(POST, CONVERSATION + "/context", "buildContext", "As getContext, with memories recalled by similarity to an embedding", conversations::buildContext)
                         .body(Bodies.ContextInput.class).returns(200, ChatContext.Context.class),

@@ -1,7 +1,6 @@
 package dev.parley.memory;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.parley.chat.ChatContext;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.NotFound;
 import dev.parley.chat.Users;
@@ -84,8 +83,8 @@ public final class Memories {
     /** A memory whose words match a search, with its rank and a highlighted snippet. */
     public record Found(Memory memory, float rank, String snippet) {
         /** This memory as the next LLM call's context lists it, with its rank as relevance. */
-        public ChatContext.Remembered remembered() {
-            return new ChatContext.Remembered(memory.id(), memory.content(), rank);
+        public Remembered remembered() {
+            return new Remembered(memory.id(), memory.content(), rank);
         }
     }
 

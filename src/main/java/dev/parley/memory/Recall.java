@@ -4,7 +4,6 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.stats.ConcurrentStatsCounter;
 import com.github.benmanes.caffeine.cache.stats.StatsCounter;
-import dev.parley.chat.ChatContext;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.Users;
 import dev.parley.db.Database;
@@ -44,8 +43,8 @@ public final class Recall {
     /** The memories recalled, best first; {@code threshold} is the similarity they had to reach. */
     public record Result(double threshold, int considered, List<Recalled> memories) {
         /** The memories as the next LLM call's context lists them, scored. */
-        public List<ChatContext.Remembered> remembered() {
-            return memories.stream().map(r -> new ChatContext.Remembered(r.memory().id(), r.memory().content(), r.score())).toList();
+        public List<Remembered> remembered() {
+            return memories.stream().map(r -> new Remembered(r.memory().id(), r.memory().content(), r.score())).toList();
         }
     }
 

@@ -94,6 +94,7 @@ final class ApiSamples {
             case "incrementCounters" -> Map.of("increments", Map.of("affection", 1));
             case "incrementUserCounters" -> Map.of("increments", Map.of("xp", 1));
             case "markRead" -> Map.of("message_id", ids.get("message_id"));
+            case "addMember" -> Map.of("character_id", ids.get("character_id"));
             case "appendMessage" -> Map.of("content", "hello");
             case "appendMessages" -> Map.of("messages", List.of(Map.of("content", "hello")));
             case "editMessage" -> Map.of("content", "edited");

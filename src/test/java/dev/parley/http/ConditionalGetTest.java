@@ -42,6 +42,7 @@ class ConditionalGetTest {
                 Map.entry("/v1/conversations/{conversation_id}", c),
                 Map.entry("/v1/conversations/{conversation_id}/context", c + "/context"),
                 Map.entry("/v1/conversations/{conversation_id}/stats", c + "/stats"),
+                Map.entry("/v1/conversations/{conversation_id}/members", c + "/members"),
                 Map.entry("/v1/conversations/{conversation_id}/typing", c + "/typing"),
                 Map.entry("/v1/conversations/{conversation_id}/messages", c + "/messages?limit=10"),
                 Map.entry("/v1/conversations/{conversation_id}/messages/{message_id}", c + "/messages/" + message),

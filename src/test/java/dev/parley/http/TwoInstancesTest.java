@@ -148,6 +148,30 @@ class TwoInstancesTest {
         }
     }
 
+    @Test
+    void a_guests_inbox_follows_the_group_through_the_other_instance() {
+        String character = Fixtures.character(viaFirst, "Kai");
+        String owner = Fixtures.user(viaFirst, "owner-" + System.nanoTime());
+        String guest = Fixtures.user(viaFirst, "guest-" + System.nanoTime());
+        String group = Fixtures.conversation(viaFirst, owner, character);
+        String path = "/v1/conversations/" + group;
+        String inbox = "/v1/users/" + guest + "/inbox";
+        cacheOnSecond(inbox, path);
+
+        viaFirst.postOk(201, path + "/members", Map.of("user_id", guest));
+        seenOnSecond("the group joined", () -> viaSecond.getOk(inbox).get("conversations").size() == 1);
+        seenOnSecond("the new member", () -> viaSecond.getOk(path).get("user_ids").size() == 2);
+
+        Fixtures.say(viaFirst, group, "user", "welcome");
+        seenOnSecond("the owner's message", () -> unread(guest) == 1);
+
+        viaFirst.postOk(201, path + "/messages", Map.of("content", "thanks", "user_id", guest));
+        seenOnSecond("the guest's own message", () -> unread(guest) == 0);
+
+        assertThat(viaFirst.delete(path + "/members/users/" + guest).status()).isEqualTo(204);
+        seenOnSecond("the group left", () -> viaSecond.getOk(inbox).get("conversations").isEmpty());
+    }
+
     private void cacheOnSecond(String... paths) {
         for (String path : paths) {
             viaSecond.getOk(path);

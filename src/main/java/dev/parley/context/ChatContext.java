@@ -1,19 +1,32 @@
-package dev.parley.chat;
+package dev.parley.context;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.parley.cache.ReadCache;
 import dev.parley.cache.Scope;
+import dev.parley.chat.CharacterProfile;
+import dev.parley.chat.Characters;
+import dev.parley.chat.CounterBuffer;
+import dev.parley.chat.InvalidInput;
+import dev.parley.chat.MessageLog;
+import dev.parley.chat.NotFound;
+import dev.parley.chat.User;
+import dev.parley.chat.Users;
 import dev.parley.db.Database;
 import dev.parley.db.Query;
 import dev.parley.json.JsonText;
+import dev.parley.memory.Memories;
+import dev.parley.memory.Recall;
+import dev.parley.memory.RecallRequest;
+import dev.parley.memory.Remembered;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Everything an app sends to its LLM for the next reply, in one request: the character's profile and
- * system prompt, the user's profile, the conversation's state, and the last N visible messages as
- * chat-completion messages (system prompt first).
+ * system prompt, the user's profile, the conversation's state, the last N visible messages as
+ * chat-completion messages (system prompt first), and the user's memories that matter now. Decided
+ * here alone: the HTTP handlers and the bench's "raw" target build the same context through it.
  */
 public final class ChatContext {
     // newest_id ends the messages read, as MessageLog.NEWEST_ID does for history: no message is newer.
@@ -53,21 +66,17 @@ public final class ChatContext {
         }
     }
 
-    /** A memory recalled for this reply, as the app and the model see it. */
-    public record Remembered(@JsonFormat(shape = JsonFormat.Shape.STRING) long id, String content, double relevance) {
-    }
-
     public record Context(State conversation, Speaker character, Person user, List<LlmMessage> messages,
                           List<Remembered> memories) {
         /** This context with memories: listed for the app, and told to the model in a system message after the prompt. */
-        public Context withMemories(List<Remembered> found) {
+        Context withMemories(List<Remembered> found) {
             if (found.isEmpty()) {
                 return this;
             }
             var notes = new StringBuilder("What you remember about the user:");
             found.forEach(memory -> notes.append("\n- ").append(memory.content()));
             List<LlmMessage> withNotes = new ArrayList<>(messages);
-            int afterPrompt = character.systemPrompt().isEmpty() ? 0 : 1; // build() puts a non-empty prompt first
+            int afterPrompt = character.systemPrompt().isEmpty() ? 0 : 1; // conversationPart() puts a non-empty prompt first
             withNotes.add(afterPrompt, new LlmMessage("system", notes.toString(), null));
             return new Context(conversation, character, user, List.copyOf(withNotes), List.copyOf(found));
         }
@@ -86,13 +95,41 @@ public final class ChatContext {
     private final Characters characters;
     private final Users users;
     private final CounterBuffer counters;
+    private final Recall recall;
+    private final Memories memories;
 
-    public ChatContext(Database database, ReadCache cache, Characters characters, Users users, CounterBuffer counters) {
+    public ChatContext(Database database, ReadCache cache, Characters characters, Users users, CounterBuffer counters,
+                       Recall recall, Memories memories) {
         this.database = database;
         this.cache = cache;
         this.characters = characters;
         this.users = users;
         this.counters = counters;
+        this.recall = recall;
+        this.memories = memories;
+    }
+
+    /**
+     * The context the request asks for: the conversation's part ({@link #conversationPart}), then the
+     * memories of the user that the speaking character keeps, by similarity, else by words, else none.
+     */
+    public Context build(long appId, ContextRequest request) {
+        Context built = conversationPart(appId, request.conversationId(), request.characterId(), request.messages());
+        return built.withMemories(remembered(appId, built, request));
+    }
+
+    private List<Remembered> remembered(long appId, Context built, ContextRequest request) {
+        long userId = built.user().id();
+        long characterId = built.character().id();
+        if (request.bySimilarity()) {
+            return recall.recall(appId, userId, characterId, RecallRequest.of(request.memoryEmbedding(), request.memories()),
+                    "memory_embedding").remembered();
+        }
+        if (request.byWords()) {
+            return memories.search(appId, userId, characterId, request.memoryQuery(), built.conversation().language(),
+                    request.memories()).stream().map(Memories.Found::remembered).toList();
+        }
+        return List.of();
     }
 
     /**
@@ -101,7 +138,7 @@ public final class ChatContext {
      * characters and the user, each dropped when what it was read from changes; the counters are those
      * this instance runs ({@link CounterBuffer}).
      */
-    public Context build(long appId, long conversationId, Long characterId, int limit) {
+    private Context conversationPart(long appId, long conversationId, Long characterId, int limit) {
         var scope = Scope.conversation(appId, conversationId);
         var running = counters.running(CounterBuffer.Holder.conversation(appId, conversationId)); // before the head is read
         Head head = cache.get(scope, "context:head", () -> readHead(appId, conversationId)).model();

@@ -1,0 +1,180 @@
+package dev.parley.chat;
+
+import com.fasterxml.jackson.annotation.JsonFormat;
+import dev.parley.cache.ReadCache;
+import dev.parley.db.Database;
+import dev.parley.db.Handle;
+import dev.parley.db.Query;
+import dev.parley.db.RowMapper;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * Who takes part in a conversation: its user, the users who joined as guests, and its characters;
+ * each with a read marker, so unread counts are per member. The conversation's own user and its
+ * first character stay for its whole life; anyone else may join and leave.
+ */
+public final class Members {
+    /** Whether a member is a person or a character: the {@code member_kind} column, the path segment, the JSON field. */
+    public enum Kind {
+        USER, CHARACTER;
+
+        public String column() {
+            return name().toLowerCase();
+        }
+
+        /** The body field and the error field that name a member of this kind. */
+        public String field() {
+            return column() + "_id";
+        }
+    }
+
+    // Appends lock the same row (BatchWriter), so an author is checked against members that cannot change meanwhile.
+    static final Query LOCK_CONVERSATION = new Query("member.lock_conversation", """
+            SELECT c.user_id, c.character_id,
+                   (SELECT count(*) FROM conversation_members m
+                     WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id AND m.member_kind = ?) AS members
+              FROM conversations c
+             WHERE c.app_id = ? AND c.conversation_id = ?
+               FOR UPDATE OF c""");
+
+    static final Query USER_EXISTS = new Query("member.user_exists", """
+            SELECT 1 FROM users WHERE app_id = ? AND user_id = ?""");
+
+    static final Query CHARACTER_EXISTS = new Query("member.character_exists", """
+            SELECT 1 FROM characters WHERE app_id = ? AND character_id = ?""");
+
+    // A user other than the conversation's own joins as a guest: the inbox finds guests by their own index (V15).
+    static final Query ADD = new Query("member.add", """
+            INSERT INTO conversation_members (app_id, conversation_id, member_kind, member_id, guest)
+            VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT DO NOTHING""");
+
+    // A conversation with more than one person or character is a group; it stays one when they leave.
+    static final Query MARK_GROUP = new Query("member.mark_group", """
+            UPDATE conversations SET is_group = true, updated_at = now() WHERE app_id = ? AND conversation_id = ?""");
+
+    static final Query REMOVE = new Query("member.remove", """
+            DELETE FROM conversation_members
+             WHERE app_id = ? AND conversation_id = ? AND member_kind = ? AND member_id = ?""");
+
+    static final Query LIST = new Query("member.list", """
+            SELECT m.member_kind, m.member_id, m.joined_at, m.read_seq, m.read_at, c.last_seq - m.read_seq AS unread_count
+              FROM conversations c
+              JOIN conversation_members m ON m.app_id = c.app_id AND m.conversation_id = c.conversation_id
+             WHERE c.app_id = ? AND c.conversation_id = ?
+             ORDER BY m.member_kind DESC, m.joined_at, m.member_id""");
+
+    static final Query GET = new Query("member.get", """
+            SELECT m.member_kind, m.member_id, m.joined_at, m.read_seq, m.read_at, c.last_seq - m.read_seq AS unread_count
+              FROM conversations c
+              JOIN conversation_members m ON m.app_id = c.app_id AND m.conversation_id = c.conversation_id
+             WHERE c.app_id = ? AND c.conversation_id = ? AND m.member_kind = ? AND m.member_id = ?""");
+
+    /** One member and how far they have read: {@code unreadCount} never counts their own messages. */
+    public record Member(String kind, @JsonFormat(shape = JsonFormat.Shape.STRING) long id, Instant joinedAt,
+                         long readSeq, long unreadCount, Instant readAt) {
+    }
+
+    /** A member as added: {@code created} is false when they were a member already. */
+    public record Added(Member member, boolean created) {
+    }
+
+    /** Who cannot leave: the conversation's user and its first character. */
+    private record Founders(long userId, long characterId, long members) {
+    }
+
+    static final RowMapper<Member> ROW = row -> new Member(row.getString("member_kind"), row.getLong("member_id"),
+            instant(row.getTimestamp("joined_at")), row.getLong("read_seq"), row.getLong("unread_count"),
+            instant(row.getTimestamp("read_at")));
+
+    private final Database database;
+    private final ReadCache cache;
+
+    public Members(Database database, ReadCache cache) {
+        this.database = database;
+        this.cache = cache;
+    }
+
+    public List<Member> list(long appId, long conversationId) {
+        return database.read(handle -> {
+            List<Member> members = handle.list(LIST, ROW, appId, conversationId);
+            if (members.isEmpty()) {
+                MessageLog.requireConversation(handle, appId, conversationId);
+            }
+            return members;
+        });
+    }
+
+    /** Adds a user (as a guest) or a character; one who is a member already stays as they are. */
+    public Added add(long appId, long conversationId, Kind kind, long memberId) {
+        var outcome = database.inTransaction(handle -> {
+            Founders founders = lock(handle, appId, conversationId, kind);
+            requireExists(handle, appId, kind, memberId);
+            boolean guest = kind == Kind.USER && memberId != founders.userId();
+            boolean created = handle.execute(ADD, appId, conversationId, kind.column(), memberId, guest) == 1;
+            if (created) {
+                requireRoom(kind, founders.members() + 1);
+                handle.execute(MARK_GROUP, appId, conversationId);
+            }
+            Member member = handle.first(GET, ROW, appId, conversationId, kind.column(), memberId).orElseThrow();
+            return new Changed(new Added(member, created), founders.userId());
+        });
+        forget(appId, conversationId, outcome.userId(), kind, memberId);
+        return outcome.added();
+    }
+
+    /** Removes a member; the conversation's user and first character cannot be removed (409). */
+    public void remove(long appId, long conversationId, Kind kind, long memberId) {
+        long userId = database.inTransaction(handle -> {
+            Founders founders = lock(handle, appId, conversationId, kind);
+            if (kind == Kind.USER && memberId == founders.userId()
+                    || kind == Kind.CHARACTER && memberId == founders.characterId()) {
+                throw new Conflict("member-is-founder", kind.column() + " " + memberId + " started conversation "
+                        + conversationId + " and stays its member; start another conversation without them instead");
+            }
+            if (handle.execute(REMOVE, appId, conversationId, kind.column(), memberId) == 0) {
+                throw new NotFound(kind.column() + " member", memberId + " of conversation " + conversationId);
+            }
+            return founders.userId();
+        });
+        forget(appId, conversationId, userId, kind, memberId);
+    }
+
+    /** What a change did, and the conversation's user. */
+    private record Changed(Added added, long userId) {
+    }
+
+    private static Founders lock(Handle handle, long appId, long conversationId, Kind kind) throws SQLException {
+        return handle.first(LOCK_CONVERSATION, row -> new Founders(row.getLong("user_id"), row.getLong("character_id"),
+                        row.getLong("members")), kind.column(), appId, conversationId)
+                .orElseThrow(() -> new NotFound("conversation", conversationId));
+    }
+
+    private static void requireExists(Handle handle, long appId, Kind kind, long memberId) throws SQLException {
+        Query exists = kind == Kind.USER ? USER_EXISTS : CHARACTER_EXISTS;
+        if (handle.first(exists, row -> true, appId, memberId).isEmpty()) {
+            throw new InvalidInput(kind.field(), "refers to " + kind.column() + " " + memberId
+                    + ", which does not exist in this app");
+        }
+    }
+
+    private static void requireRoom(Kind kind, long members) {
+        int limit = kind == Kind.USER ? Limits.MAX_GROUP_USERS : Limits.MAX_GROUP_CHARACTERS;
+        if (members > limit) {
+            throw new InvalidInput(kind.field(), "would make " + members + " " + kind.column()
+                    + " members; the limit is " + limit + " per conversation");
+        }
+    }
+
+    /** The conversation's views (its members) and its user's inbox go; a user who joined or left sees another inbox. */
+    private void forget(long appId, long conversationId, long userId, Kind kind, long memberId) {
+        cache.conversationChanged(appId, conversationId, userId, kind == Kind.USER ? List.of(memberId) : List.of());
+    }
+
+    private static Instant instant(Timestamp timestamp) {
+        return timestamp == null ? null : timestamp.toInstant();
+    }
+}

@@ -1,0 +1,247 @@
+package dev.parley.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.support.Api;
+import dev.parley.support.Fixtures;
+import dev.parley.support.TestServer;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A group chat with several people and several bots: Ada started it with Luna, Ben and Cleo joined as
+ * guests, Kai joined as a second character. Each writes under their own name, each has their own read
+ * marker, and each finds the group in their own (cached) inbox.
+ */
+class GroupChatsApiTest {
+    private final Api api = TestServer.newApp();
+    private final String luna = Fixtures.character(api, "Luna");
+    private final String kai = Fixtures.character(api, "Kai");
+    private final String ada = Fixtures.user(api, "ada");
+    private final String ben = Fixtures.user(api, "ben");
+    private final String cleo = Fixtures.user(api, "cleo");
+    private final String group = Fixtures.conversation(api, ada, luna);
+    private final String path = "/v1/conversations/" + group;
+
+    @Test
+    void several_people_and_bots_write_in_one_group_each_under_their_own_name() {
+        joinEveryone();
+        String fromAda = say(null, "user", "hello all", null);
+        String fromBen = say(ben, "user", "hi Ada", null);
+        String fromKai = say(null, "assistant", "Kai here", kai);
+        String fromCleo = say(cleo, "user", "evening", null);
+
+        JsonNode history = api.getOk(path + "/messages").get("messages");
+        JsonNode conversation = api.getOk(path);
+
+        assertThat(history.findValuesAsText("id")).containsExactly(fromAda, fromBen, fromKai, fromCleo);
+        assertThat(history.get(0).get("user_id").asText()).isEqualTo(ada);
+        assertThat(history.get(1).get("user_id").asText()).isEqualTo(ben);
+        assertThat(history.get(2).get("character_id").asText()).isEqualTo(kai);
+        assertThat(history.get(3).get("user_id").asText()).isEqualTo(cleo);
+        assertThat(conversation.get("user_ids")).extracting(JsonNode::asText).containsExactly(ada, ben, cleo);
+        assertThat(conversation.get("character_ids")).extracting(JsonNode::asText).containsExactly(luna, kai);
+        assertThat(conversation.get("is_group").asBoolean()).isTrue();
+    }
+
+    @Test
+    void adding_a_member_twice_answers_200_with_the_member_as_it_is() {
+        JsonNode first = api.postOk(201, path + "/members", Map.of("user_id", ben));
+        JsonNode again = api.postOk(200, path + "/members", Map.of("user_id", ben));
+        JsonNode owner = api.postOk(200, path + "/members", Map.of("user_id", ada));
+
+        assertThat(first.get("kind").asText()).isEqualTo("user");
+        assertThat(first.get("id").asText()).isEqualTo(ben);
+        assertThat(again.get("joined_at").asText()).isEqualTo(first.get("joined_at").asText());
+        assertThat(owner.get("kind").asText()).isEqualTo("user");
+    }
+
+    @Test
+    void unread_counts_are_per_member_and_a_members_own_messages_never_count() {
+        joinEveryone();
+        JsonNode bensInboxBefore = inboxEntry(ben); // cached now: every write below must drop it
+        say(null, "user", "one", null);
+        say(ben, "user", "two", null);
+        say(null, "assistant", "three", kai);
+        String last = say(cleo, "user", "four", null);
+
+        assertThat(bensInboxBefore.get("unread_count").asLong()).isZero();
+        assertThat(inboxEntry(ada).get("unread_count").asLong()).isEqualTo(3);
+        assertThat(inboxEntry(ben).get("unread_count").asLong()).isEqualTo(2);
+        assertThat(inboxEntry(cleo).get("unread_count").asLong()).isZero();
+
+        JsonNode read = api.postOk(200, path + "/read", Map.of("message_id", last, "user_id", ben));
+        Map<String, Long> unread = new HashMap<>();
+        api.getOk(path + "/members").get("members").forEach(m ->
+                unread.put(m.get("kind").asText() + ":" + m.get("id").asText(), m.get("unread_count").asLong()));
+
+        assertThat(read.get("unread_count").asLong()).isZero();
+        assertThat(inboxEntry(ben).get("unread_count").asLong()).isZero();
+        assertThat(inboxEntry(ada).get("unread_count").asLong()).isEqualTo(3);
+        assertThat(unread).containsEntry("user:" + ada, 3L).containsEntry("user:" + ben, 0L)
+                .containsEntry("user:" + cleo, 0L).containsEntry("character:" + kai, 1L)
+                .containsEntry("character:" + luna, 4L);
+    }
+
+    @Test
+    void a_guests_inbox_lists_the_group_among_their_own_chats_by_last_activity() {
+        String own = Fixtures.conversation(api, ben, luna);
+        api.postOk(201, path + "/members", Map.of("user_id", ben));
+        Fixtures.say(api, own, "user", "my own chat");
+        say(null, "user", "the group moves", null);
+
+        JsonNode entries = api.getOk("/v1/users/" + ben + "/inbox").get("conversations");
+        JsonNode page = api.getOk("/v1/users/" + ben + "/inbox?limit=1");
+        JsonNode next = api.getOk("/v1/users/" + ben + "/inbox?limit=1&cursor=" + page.get("next_cursor").asText());
+
+        assertThat(entries.findValuesAsText("conversation_id")).containsExactly(group, own);
+        assertThat(entries.get(0).get("guest").asBoolean()).isTrue();
+        assertThat(entries.get(0).get("user_id").asText()).isEqualTo(ada);
+        assertThat(entries.get(1).get("guest").asBoolean()).isFalse();
+        assertThat(page.get("conversations").get(0).get("conversation_id").asText()).isEqualTo(group);
+        assertThat(next.get("conversations").get(0).get("conversation_id").asText()).isEqualTo(own);
+    }
+
+    @Test
+    void a_non_member_cannot_write_and_the_refusal_names_user_id() {
+        api.postOk(201, path + "/members", Map.of("user_id", ben));
+        var outsider = api.post(path + "/messages", Map.of("role", "user", "content", "let me in", "user_id", cleo));
+        var asBot = api.post(path + "/messages", Map.of("role", "assistant", "content", "x", "user_id", ben));
+        var both = api.post(path + "/messages", Map.of("role", "user", "content", "x", "user_id", ben, "character_id", luna));
+        var inBatch = api.post(path + "/messages/batch", Map.of("messages", List.of(
+                Map.of("content", "fine", "user_id", ben), Map.of("content", "not fine", "user_id", cleo))));
+        var unknown = api.post(path + "/members", Map.of("user_id", "999999999"));
+        var neither = api.post(path + "/members", Map.of());
+        var readByOutsider = api.post(path + "/read", Map.of("message_id", say(null, "user", "hi", null), "user_id", cleo));
+
+        assertThat(field(outsider)).isEqualTo("user_id");
+        assertThat(outsider.json().get("errors").get(0).get("detail").asText()).contains("not a member");
+        assertThat(field(asBot)).isEqualTo("user_id");
+        assertThat(field(both)).isEqualTo("user_id");
+        assertThat(field(inBatch)).isEqualTo("messages[1].user_id");
+        assertThat(field(unknown)).isEqualTo("user_id");
+        assertThat(field(neither)).isEqualTo("user_id");
+        assertThat(field(readByOutsider)).isEqualTo("user_id");
+        assertThat(api.getOk(path + "/messages").get("messages").findValuesAsText("content")).containsExactly("hi");
+    }
+
+    @Test
+    void a_removed_member_leaves_the_inbox_and_can_no_longer_write() {
+        joinEveryone();
+        say(null, "user", "before", null);
+        JsonNode cachedBefore = api.getOk("/v1/users/" + cleo + "/inbox"); // cached: the removal must drop it
+
+        var removed = api.delete(path + "/members/users/" + cleo);
+        var removedKai = api.delete(path + "/members/characters/" + kai);
+        var writes = api.post(path + "/messages", Map.of("role", "user", "content", "still here?", "user_id", cleo));
+        var kaiSpeaks = api.post(path + "/messages", Map.of("role", "assistant", "content", "me?", "character_id", kai));
+
+        assertThat(cachedBefore.get("conversations")).hasSize(1);
+        assertThat(removed.status()).isEqualTo(204);
+        assertThat(removedKai.status()).isEqualTo(204);
+        assertThat(api.getOk("/v1/users/" + cleo + "/inbox").get("conversations")).isEmpty();
+        assertThat(field(writes)).isEqualTo("user_id");
+        assertThat(field(kaiSpeaks)).isEqualTo("character_id");
+        assertThat(api.getOk(path).get("user_ids")).extracting(JsonNode::asText).containsExactly(ada, ben);
+        assertThat(api.getOk(path).get("character_ids")).extracting(JsonNode::asText).containsExactly(luna);
+    }
+
+    @Test
+    void the_founders_stay_and_a_wrong_removal_is_a_client_error() {
+        var owner = api.delete(path + "/members/users/" + ada);
+        var lead = api.delete(path + "/members/characters/" + luna);
+        var notMember = api.delete(path + "/members/users/" + ben);
+        var noConversation = api.delete("/v1/conversations/123456789/members/users/" + ben);
+
+        assertThat(owner.status()).isEqualTo(409);
+        assertThat(lead.status()).isEqualTo(409);
+        assertThat(notMember.status()).isEqualTo(404);
+        assertThat(noConversation.status()).isEqualTo(404);
+        assertThat(owner.isProblem() && lead.isProblem() && notMember.isProblem()).isTrue();
+    }
+
+    @Test
+    void inbox_rows_carry_the_characters_profile_and_the_conversations_state_and_counters() {
+        String nova = api.postOk(201, "/v1/characters", Map.of("name", "Nova",
+                "metadata", Map.of("avatar_url", "https://cdn.example/nova.png"))).get("id").asText();
+        String chat = api.postOk(201, "/v1/conversations", Map.of("user_id", ben, "character_id", nova,
+                "state", Map.of("chapter", 3), "counters", Map.of("affection", 7))).get("id").asText();
+        Fixtures.say(api, chat, "assistant", "welcome back");
+
+        JsonNode entry = inboxEntry(ben);
+
+        assertThat(entry.get("conversation_id").asText()).isEqualTo(chat);
+        assertThat(entry.get("character_name").asText()).isEqualTo("Nova");
+        assertThat(entry.get("character_metadata").get("avatar_url").asText()).isEqualTo("https://cdn.example/nova.png");
+        assertThat(entry.get("state").get("chapter").asInt()).isEqualTo(3);
+        assertThat(entry.get("counters").get("affection").asLong()).isEqualTo(7);
+        assertThat(entry.get("message_count").asLong()).isEqualTo(1);
+        assertThat(entry.get("unread_count").asLong()).isEqualTo(1);
+    }
+
+    @Test
+    void an_inbox_page_is_one_sql_statement() {
+        joinEveryone();
+        say(null, "user", "hi", null);
+        Fixtures.conversation(api, ben, kai);
+        String cursor = api.getOk("/v1/users/" + ben + "/inbox?limit=1").get("next_cursor").asText();
+        Map<String, Double> before = statements();
+
+        api.getOk("/v1/users/" + ben + "/inbox?limit=1&cursor=" + cursor); // past the first page: never cached
+        Map<String, Double> after = statements();
+
+        Map<String, Double> ran = new HashMap<>();
+        after.forEach((query, count) -> {
+            double delta = count - before.getOrDefault(query, 0.0);
+            if (delta > 0 && !query.startsWith("api_key.")) {
+                ran.put(query, delta);
+            }
+        });
+        assertThat(ran).isEqualTo(Map.of("inbox.page", 1.0));
+    }
+
+    private void joinEveryone() {
+        api.postOk(201, path + "/members", Map.of("user_id", ben));
+        api.postOk(201, path + "/members", Map.of("user_id", cleo));
+        api.postOk(201, path + "/members", Map.of("character_id", kai));
+    }
+
+    /** Appends as {@code user} or {@code character} (null: the defaults); returns the message id. */
+    private String say(String user, String role, String content, String character) {
+        Map<String, Object> body = new HashMap<>(Map.of("role", role, "content", content));
+        if (user != null) {
+            body.put("user_id", user);
+        }
+        if (character != null) {
+            body.put("character_id", character);
+        }
+        return api.postOk(201, path + "/messages", body).get("id").asText();
+    }
+
+    private JsonNode inboxEntry(String user) {
+        JsonNode entries = api.getOk("/v1/users/" + user + "/inbox").get("conversations");
+        assertThat(entries).isNotEmpty();
+        return entries.get(0);
+    }
+
+    private static String field(Api.Response response) {
+        assertThat(response.status()).as(response.toString()).isEqualTo(400);
+        return response.json().get("errors").get(0).get("field").asText();
+    }
+
+    /** How many times each named statement has run on the server, from /metrics. */
+    private Map<String, Double> statements() {
+        Pattern count = Pattern.compile("^parley_query_seconds_count\\{[^}]*query=\"([^\"]+)\"[^}]*} (\\S+)$", Pattern.MULTILINE);
+        Matcher found = count.matcher(api.get("/metrics").text());
+        Map<String, Double> counts = new HashMap<>();
+        while (found.find()) {
+            counts.merge(found.group(1), Double.parseDouble(found.group(2)), Double::sum);
+        }
+        return counts;
+    }
+}
