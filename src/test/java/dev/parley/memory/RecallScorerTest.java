@@ -32,7 +32,8 @@ class RecallScorerTest {
     void of_two_equally_similar_memories_the_recent_one_ranks_first() {
         float[] v = Embedding.unit("e", new float[] {1, 0});
         long old = NOW - Duration.ofDays(90).toMillis();
-        var scope = new ScopeVectors(1, 2, new long[] {10, 11}, concat(v, v), new float[] {0.5f, 0.5f}, new long[] {old, NOW});
+        var scope = new ScopeVectors(1, 2, new long[] {10, 11}, concat(v, v), new float[] {0.5f, 0.5f}, new long[] {old, NOW},
+                new long[] {0, 0});
 
         var scored = RecallScorer.score(scope, v, request(0.0, false), NOW);
 
@@ -51,7 +52,7 @@ class RecallScorerTest {
 
     private static RecallRequest request(double minSimilarity, boolean adaptive) {
         return new RecallRequest(new float[] {1, 0}, 10, minSimilarity, adaptive, RecallRequest.DEFAULT_HALF_LIFE_DAYS,
-                RecallRequest.DEFAULT_RECENCY_WEIGHT, RecallRequest.DEFAULT_IMPORTANCE_WEIGHT);
+                RecallRequest.DEFAULT_RECENCY_WEIGHT, RecallRequest.DEFAULT_IMPORTANCE_WEIGHT, null, 0);
     }
 
     private static float[] concat(float[] a, float[] b) {
