@@ -8,6 +8,7 @@ import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -90,7 +91,7 @@ public final class AnalyticsRefresh {
     }
 
     private Refreshed refreshHolding(Handle handle) throws SQLException {
-        Instant began = clock.instant();
+        Instant began = clock.instant().truncatedTo(ChronoUnit.MICROS); // as PostgreSQL stores it
         long started = System.nanoTime();
         for (Query view : VIEWS) {
             handle.execute(view);
