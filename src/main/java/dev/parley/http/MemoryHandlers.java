@@ -109,7 +109,7 @@ final class MemoryHandlers {
         long userId = Params.id(ctx, "user_id");
         long characterId = Params.requiredId(ctx, "character_id");
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
-        String words = ctx.queryParam("q");
+        String words = Check.text("q", ctx.queryParam("q"), SearchHandlers.MAX_QUERY_BYTES);
         Memories.Order order = order(ctx, words);
         var filter = new Memories.Filter(Params.jsonObject(ctx, "metadata", limits.maxMetadataBytes()),
                 importance(ctx, "min_importance"), importance(ctx, "max_importance"));
