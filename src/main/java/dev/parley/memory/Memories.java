@@ -15,6 +15,7 @@ import dev.parley.search.MessageSearch;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -177,15 +178,13 @@ public final class Memories {
                 throw new NotFound("user", userId);
             }
             checkBatchReferences(h, appId, userId, drafts);
-            Map<Long, Integer> scopeDims = new HashMap<>();
+            Map<Long, Integer> scopeDims = touchScopes(h, appId, userId, drafts);
             List<Memory> stored = new ArrayList<>(drafts.size());
             for (int i = 0; i < drafts.size(); i++) {
                 Memory.Draft draft = drafts.get(i);
-                String field = BATCH_FIELD.formatted(i) + "embedding";
-                if (!scopeDims.containsKey(draft.characterId()) || scopeDims.get(draft.characterId()) == null) {
-                    scopeDims.put(draft.characterId(), touchScope(h, appId, userId, draft.characterId(), draft.embedding(), field));
-                } else if (draft.embedding() != null && draft.embedding().length != scopeDims.get(draft.characterId())) {
-                    throw mismatch(field, draft.embedding().length, userId, draft.characterId(), scopeDims.get(draft.characterId()));
+                Integer dims = scopeDims.get(draft.characterId());
+                if (draft.embedding() != null && dims != null && draft.embedding().length != dims) {
+                    throw mismatch(BATCH_FIELD.formatted(i) + "embedding", draft.embedding().length, userId, draft.characterId(), dims);
                 }
                 stored.add(insert(h, appId, userId, draft));
             }
@@ -195,6 +194,29 @@ public final class Memories {
 
     /** The field prefix of batch item i. */
     static final String BATCH_FIELD = "memories[%d].";
+
+    /**
+     * Moves the version of each scope the batch writes to, once, with the first embedding sent for it (so
+     * a new scope takes its length); returns each scope's embedding length, null where none is known.
+     */
+    private static Map<Long, Integer> touchScopes(Handle h, long appId, long userId, List<Memory.Draft> drafts)
+            throws SQLException {
+        Map<Long, Integer> firstEmbedded = new LinkedHashMap<>(); // character -> index of its first draft with an embedding
+        for (int i = 0; i < drafts.size(); i++) {
+            Memory.Draft draft = drafts.get(i);
+            Integer first = firstEmbedded.get(draft.characterId());
+            if (first == null || (drafts.get(first).embedding() == null && draft.embedding() != null)) {
+                firstEmbedded.put(draft.characterId(), i);
+            }
+        }
+        Map<Long, Integer> scopeDims = new HashMap<>();
+        for (var entry : firstEmbedded.entrySet()) {
+            Memory.Draft draft = drafts.get(entry.getValue());
+            scopeDims.put(entry.getKey(), touchScope(h, appId, userId, entry.getKey(), draft.embedding(),
+                    BATCH_FIELD.formatted(entry.getValue()) + "embedding"));
+        }
+        return scopeDims;
+    }
 
     /** Each character and conversation a batch names, looked up once; the first missing one fails the batch. */
     private static void checkBatchReferences(Handle h, long appId, long userId, List<Memory.Draft> drafts) throws SQLException {

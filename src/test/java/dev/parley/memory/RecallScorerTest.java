@@ -43,6 +43,23 @@ class RecallScorerTest {
     }
 
     @Test
+    void a_memory_of_the_requests_conversation_gains_the_conversation_weight() {
+        float[] v = Embedding.unit("e", new float[] {1, 0});
+        var scope = new ScopeVectors(1, 2, new long[] {10, 11}, concat(v, v), new float[] {0.9f, 0.1f}, new long[] {NOW, NOW},
+                new long[] {0, 77});
+        var plain = request(0.0, false);
+        var weighted = new RecallRequest(plain.embedding(), 10, 0.0, false, plain.halfLifeDays(), plain.recencyWeight(),
+                plain.importanceWeight(), 77L, 0.5);
+
+        var unboosted = RecallScorer.score(scope, v, plain, NOW);
+        var boosted = RecallScorer.score(scope, v, weighted, NOW);
+
+        assertThat(unboosted.hits()).extracting(RecallScorer.Hit::index).containsExactly(0, 1);
+        assertThat(boosted.hits()).extracting(RecallScorer.Hit::index).containsExactly(1, 0);
+        assertThat(boosted.hits().get(0).score() - unboosted.hits().get(1).score()).isCloseTo(0.5, within(1e-6));
+    }
+
+    @Test
     void embeddings_are_scaled_to_unit_length() {
         float[] v = Embedding.unit("e", new float[] {3, 4});
 
