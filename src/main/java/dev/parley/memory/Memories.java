@@ -76,12 +76,6 @@ public final class Memories {
             DELETE FROM memories WHERE app_id = ? AND memory_id = ?
             RETURNING user_id, character_id""");
 
-    static final Query LIST = new Query("memory.list", """
-            SELECT %s FROM memories
-             WHERE app_id = ? AND user_id = ? AND character_id = ? AND memory_id < ?
-             ORDER BY memory_id DESC
-             LIMIT ?""".formatted(COLUMNS));
-
     /** How a page of one scope's memories is ordered; each order has its statement and its index. */
     public enum Order {
         /** Newest stored first (memory_id), through memories_scope_idx; the default. */
@@ -110,8 +104,9 @@ public final class Memories {
     }
 
     /**
-     * A page of one user's memories of one character. {@code after} is the previous page's last row as
-     * {@link #position} gave it (null: the first page); {@code words} and {@code language} are for RELEVANCE.
+     * A page of one user's memories of one character. {@code after} is the previous page's last row's sort
+     * key (memory_id; importance and memory_id; created_at and memory_id), null for the first page;
+     * {@code words} and {@code language} are for RELEVANCE.
      */
     public record Listing(Order order, Filter filter, Object[] after, String words, String language, int limit) {
     }
@@ -253,11 +248,6 @@ public final class Memories {
         return database.read(h -> h.first(GET, ROW, appId, memoryId)).orElseThrow(() -> new NotFound("memory", memoryId));
     }
 
-    /** One user's memories of one character, newest first; {@code beforeId} is the keyset cursor. */
-    public List<Memory> list(long appId, long userId, long characterId, long beforeId, int limit) {
-        return list(appId, userId, characterId, new Listing(Order.NEWEST, Filter.NONE, new Object[] {beforeId}, null, null, limit));
-    }
-
     /** One user's memories of one character, filtered and ordered as {@code listing} says. */
     public List<Memory> list(long appId, long userId, long characterId, Listing listing) {
         Bound bound = bind(appId, userId, characterId, listing);
@@ -268,16 +258,6 @@ public final class Memories {
             }
             return page;
         });
-    }
-
-    /** Where {@code memory} sits in {@code order}, for the next page's cursor: what {@link Listing#after} takes back. */
-    public static Object[] position(Order order, Memory memory) {
-        return switch (order) {
-            case NEWEST -> new Object[] {memory.id()};
-            case IMPORTANCE -> new Object[] {memory.importance(), memory.id()};
-            case RECENT -> new Object[] {memory.createdAt(), memory.id()};
-            case RELEVANCE -> throw new IllegalArgumentException("a relevance listing is one page");
-        };
     }
 
     /** The listing's statement: the order's, with a clause for each filter given, and its arguments. */

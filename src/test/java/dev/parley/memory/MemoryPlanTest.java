@@ -71,7 +71,9 @@ class MemoryPlanTest {
 
     @Test
     void a_page_of_memories_walks_the_scope_index_backwards() throws SQLException {
-        String plan = plans.explain(Memories.LIST, APP, USER, CHARACTER, Long.MAX_VALUE, 20);
+        Memories.Bound bound = Memories.bind(APP, USER, CHARACTER, new Memories.Listing(Memories.Order.NEWEST,
+                Memories.Filter.NONE, new Object[] {Long.MAX_VALUE}, null, null, 20));
+        String plan = plans.explain(bound.query(), bound.args());
 
         assertThat(plan).contains("Index Scan Backward using memories_scope_idx").doesNotContain("Sort");
     }
