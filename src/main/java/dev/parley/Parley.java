@@ -1,6 +1,8 @@
 package dev.parley;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.parley.analytics.Analytics;
+import dev.parley.analytics.AnalyticsRefresh;
 import dev.parley.apps.ApiKeys;
 import dev.parley.apps.Apps;
 import dev.parley.chat.BatchWriter;
@@ -129,6 +131,11 @@ public final class Parley implements AutoCloseable {
             var characters = new Characters(database, cache);
             var users = new Users(database, cache, counters);
             var conversations = new Conversations(database, ids, cache, counters);
+            var analyticsRefresh = new AnalyticsRefresh(database, clock, settings.analyticsRefresh());
+            // Checked ten times an interval, so figures are at most about 1.1 intervals (plus a refresh) old.
+            long tick = Math.max(1, settings.analyticsRefresh().toMillis() / 10);
+            threads(started, "parley-analytics", 1).scheduleWithFixedDelay(analyticsRefresh::refreshIfDueLogged, tick, tick,
+                    TimeUnit.MILLISECONDS);
             var local = new LocalMaps(LIVE_KEYS, clockTicker(clock));
             ExpiringMaps live = redis == null ? local : new RedisMaps(redis, settings.redisPrefix(), local);
             var memories = new Memories(database);
@@ -140,7 +147,8 @@ public final class Parley implements AutoCloseable {
                     new MessageSearch(database, clock), Languages.load(database),
                     new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()),
                     new Typing(live, conversations, settings.typingTtl(), clock),
-                    new Presence(live, users, settings.presenceTtl(), clock), registry);
+                    new Presence(live, users, settings.presenceTtl(), clock), new Analytics(database), analyticsRefresh,
+                    clock, registry);
             var http = HttpServer.start(services, new HttpServer.Options(settings.host(), settings.port(),
                     settings.maxBodyBytes(), settings.rateLimit(), settings.burst()));
             started.push(http);

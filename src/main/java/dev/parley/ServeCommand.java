@@ -102,6 +102,10 @@ final class ServeCommand implements Callable<Integer> {
             + "(env PARLEY_PRESENCE_TTL, default 60s).")
     String presenceTtl;
 
+    @Option(names = "--analytics-refresh", description = "How often the analytics views are refreshed, 10s-1d; their "
+            + "figures are at most this old (env PARLEY_ANALYTICS_REFRESH, default 5m). POST /v1/analytics/refresh refreshes now.")
+    String analyticsRefresh;
+
     @Option(names = "--migrate", description = "Apply pending migrations to DATABASE_URL before serving (env PARLEY_MIGRATE).")
     boolean migrate;
 
@@ -110,7 +114,7 @@ final class ServeCommand implements Callable<Integer> {
         Settings settings = Settings.resolve(new Settings.Flags(database.databaseUrl, database.dataDir, database.embeddedPort, host, port,
                 poolSize, poolTimeout, maxBody, maxContent, maxMetadata, slowQuery, appendWriters, recallCache, appShare,
                 rateLimit, rateBurst, cacheSize, cacheTtl, redisUrl, counterFlushEvery, counterFlushAfter,
-                redisPrefix, redisTimeout, typingTtl, presenceTtl, migrate),
+                redisPrefix, redisTimeout, typingTtl, presenceTtl, analyticsRefresh, migrate),
                 System.getenv());
         PrintWriter out = spec.commandLine().getOut();
         Storage storage = Storage.open(settings);

@@ -34,7 +34,11 @@ public record Settings(
         Duration typingTtl,
         Duration presenceTtl,
         CounterFlush counterFlush,
+        Duration analyticsRefresh,
         boolean migrate) {
+
+    /** How often the analytics views are refreshed by default: figures at most this old, a full refresh each time. */
+    public static final Duration DEFAULT_ANALYTICS_REFRESH = Duration.ofMinutes(5);
 
     /** Values given on the command line; a null field means "not given". */
     public record Flags(
@@ -63,6 +67,7 @@ public record Settings(
             String redisTimeout,
             String typingTtl,
             String presenceTtl,
+            String analyticsRefresh,
             boolean migrate) {
 
         public static Flags none() {
@@ -72,7 +77,7 @@ public record Settings(
         /** Only the flags that say where the database is, as commands other than serve take them. */
         public static Flags database(String databaseUrl, String dataDir, String embeddedPort) {
             return new Flags(databaseUrl, dataDir, embeddedPort, null, null, null, null, null, null, null, null, null, null,
-                    null, null, null, null, null, null, null, null, null, null, null, null, false);
+                    null, null, null, null, null, null, null, null, null, null, null, null, null, false);
         }
     }
 
@@ -114,6 +119,8 @@ public record Settings(
                                 CounterFlush.DEFAULTS.increments(), 1, 1_000_000),
                         source.duration(flags.counterFlushAfter(), "--counter-flush-after", "PARLEY_COUNTER_FLUSH_AFTER",
                                 CounterFlush.DEFAULTS.after(), Duration.ofMillis(10), Duration.ofHours(1))),
+                source.duration(flags.analyticsRefresh(), "--analytics-refresh", "PARLEY_ANALYTICS_REFRESH",
+                        DEFAULT_ANALYTICS_REFRESH, Duration.ofSeconds(10), Duration.ofDays(1)),
                 flags.migrate() || source.bool("PARLEY_MIGRATE"));
     }
 
@@ -142,6 +149,7 @@ public record Settings(
                 + ", redis=" + redisUrl.map(url -> url.replaceFirst("//[^@/]*@", "//***@") + " (keys " + redisPrefix
                         + "*, timeout " + redisTimeout.toMillis() + "ms)").orElse("none")
                 + ", typingTtl=" + Durations.format(typingTtl) + ", presenceTtl=" + Durations.format(presenceTtl)
-                + ", counterFlush=" + counterFlush + ", migrate=" + migrate + "]";
+                + ", counterFlush=" + counterFlush + ", analyticsRefresh=" + Durations.format(analyticsRefresh)
+                + ", migrate=" + migrate + "]";
     }
 }

@@ -75,10 +75,16 @@ final class Bodies {
 
     /**
      * A fact a character keeps about the user. {@code embedding} is the app's own vector for the
-     * content (any model, up to 4096 dimensions, the same length within one user and character).
+     * content (any model, up to 4096 dimensions, the same length within one user and character);
+     * {@code conversation_id} the user's conversation it came from; {@code created_at} its original time
+     * (ISO 8601) when imported.
      */
-    record MemoryInput(Long characterId, String content, Double importance, String language, JsonNode metadata,
-                       SentEmbedding embedding) {
+    record MemoryInput(Long characterId, Long conversationId, String content, Double importance, String language,
+                       JsonNode metadata, SentEmbedding embedding, String createdAt) {
+    }
+
+    /** Up to {@code Limits.MAX_BATCH} memories stored in one transaction: all of them, or none. */
+    record MemoryBatch(List<MemoryInput> memories) {
     }
 
     /** A given field replaces the stored one. */
@@ -87,7 +93,8 @@ final class Bodies {
 
     /** Recall by similarity to {@code embedding} within one user's memories of one character. */
     record RecallInput(Long characterId, SentEmbedding embedding, Integer limit, Double minSimilarity, Boolean adaptive,
-                       Double halfLifeDays, Double recencyWeight, Double importanceWeight) {
+                       Double halfLifeDays, Double recencyWeight, Double importanceWeight, Long conversationId,
+                       Double conversationWeight) {
     }
 
     /**

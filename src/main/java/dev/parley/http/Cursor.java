@@ -14,7 +14,7 @@ import java.util.function.Function;
  */
 final class Cursor {
     enum Kind {
-        MESSAGE('m'), INBOX('i'), CHARACTER('c'), CONVERSATION('v'), MEMORY('y'), SEARCH('s');
+        MESSAGE('m'), INBOX('i'), CHARACTER('c'), CONVERSATION('v'), MEMORY('y'), MEMORY_BY_IMPORTANCE('p'), MEMORY_RECENT('t'), SEARCH('s');
 
         final char tag;
 

@@ -1,6 +1,8 @@
 package dev.parley.http;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.parley.analytics.Analytics;
+import dev.parley.analytics.AnalyticsRefresh;
 import dev.parley.apps.ApiKeys;
 import dev.parley.cache.ReadCache;
 import dev.parley.chat.Characters;
@@ -29,6 +31,7 @@ import io.javalin.http.Handler;
 import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -46,6 +49,7 @@ public final class HttpServer implements AutoCloseable {
                            Conversations conversations, MessageLog messageLog, GroupCommit appends, Inbox inbox,
                            ReadMarkers readMarkers, Members members, ChatContext context, Stats stats, Memories memories, Recall recall,
                            MessageSearch search, Languages languages, Limits limits, Typing typing, Presence presence,
+                           Analytics analytics, AnalyticsRefresh analyticsRefresh, Clock clock,
                            PrometheusMeterRegistry registry) {
     }
 
@@ -72,11 +76,13 @@ public final class HttpServer implements AutoCloseable {
                 new ConversationHandlers(services.conversations(), services.readMarkers(), services.members(),
                         services.context(), services.stats(), services.languages(), services.limits()),
                 messages,
-                new MemoryHandlers(services.memories(), services.recall(), services.languages(), services.limits()),
+                new MemoryHandlers(services.memories(), services.recall(), services.languages(), services.limits(),
+                        services.clock()),
                 new SearchHandlers(services.search(), services.memories(), services.languages()),
                 new LiveHandlers(services.typing(), services.presence()),
                 new MetaHandlers(services.watch(), services.stats(), services.registry()),
-                new Warmup(services.users(), services.conversations(), services.characters(), users, messages));
+                new Warmup(services.users(), services.conversations(), services.characters(), users, messages),
+                new AnalyticsHandlers(services.analytics(), services.analyticsRefresh(), services.clock()));
         var auth = new Auth(services.apiKeys(), options.rateLimit() == 0 ? null
                 : new RateLimiter(options.rateLimit(), options.rateBurst(), Ticker.systemTicker()));
         List<String> endpoints = new CopyOnWriteArrayList<>();

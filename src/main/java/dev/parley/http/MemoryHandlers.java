@@ -2,50 +2,197 @@ package dev.parley.http;
 
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.Limits;
+import dev.parley.db.Ids;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Memory;
 import dev.parley.memory.Recall;
 import dev.parley.memory.RecallRequest;
 import dev.parley.search.Languages;
 import io.javalin.http.Context;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.List;
 
 /** /v1/users/{user_id}/memories and /v1/memories: store, read, change, forget, recall by similarity. */
 final class MemoryHandlers {
     private static final double DEFAULT_IMPORTANCE = 0.5;
+    /** How far in the future an imported created_at may be: clients' clocks run a little ahead. */
+    static final Duration CLOCK_SKEW = Duration.ofMinutes(5);
+    private static final Instant EARLIEST = Instant.ofEpochMilli(Ids.EPOCH_MILLIS);
 
     private final Memories memories;
     private final Recall recall;
     private final Languages languages;
     private final Limits limits;
+    private final Clock clock;
 
-    MemoryHandlers(Memories memories, Recall recall, Languages languages, Limits limits) {
+    MemoryHandlers(Memories memories, Recall recall, Languages languages, Limits limits, Clock clock) {
         this.memories = memories;
         this.recall = recall;
         this.languages = languages;
         this.limits = limits;
+        this.clock = clock;
     }
 
     void create(Context ctx) {
         long userId = Params.id(ctx, "user_id");
         var input = Requests.body(ctx, Bodies.MemoryInput.class);
-        var draft = new Memory.Draft(
-                Check.positive("character_id", input.characterId()),
-                Check.requiredNonBlank("content", input.content(), limits.maxContentBytes()),
-                between("importance", input.importance(), 0, 1, DEFAULT_IMPORTANCE),
-                languages.require("language", input.language()),
-                Check.object("metadata", input.metadata(), limits.maxMetadataBytes()),
-                input.embedding() == null ? null : input.embedding().unit("embedding"));
-        Responses.json(ctx, 201, memories.create(Auth.app(ctx), userId, draft));
+        Responses.json(ctx, 201, memories.create(Auth.app(ctx), userId, draft("", input)));
+    }
+
+    void createBatch(Context ctx) {
+        long userId = Params.id(ctx, "user_id");
+        var input = Requests.body(ctx, Bodies.MemoryBatch.class);
+        if (input.memories() == null || input.memories().isEmpty()) {
+            throw new InvalidInput("memories", "must hold at least one memory");
+        }
+        if (input.memories().size() > Limits.MAX_BATCH) {
+            throw new InvalidInput("memories", "holds " + input.memories().size() + " memories; the limit is " + Limits.MAX_BATCH);
+        }
+        List<Memory.Draft> drafts = new ArrayList<>();
+        for (int i = 0; i < input.memories().size(); i++) {
+            String prefix = "memories[" + i + "].";
+            var item = input.memories().get(i);
+            if (item == null) {
+                throw new InvalidInput("memories[" + i + "]", "must be a memory object");
+            }
+            drafts.add(draft(prefix, item));
+        }
+        Responses.json(ctx, 201, new Pages.StoredMemories(memories.createAll(Auth.app(ctx), userId, drafts)));
+    }
+
+    /** A memory as sent, checked; {@code prefix} goes before each field's name in errors ("memories[3]."). */
+    private Memory.Draft draft(String prefix, Bodies.MemoryInput input) {
+        return new Memory.Draft(
+                Check.positive(prefix + "character_id", input.characterId()),
+                Check.optionalPositive(prefix + "conversation_id", input.conversationId()),
+                Check.requiredNonBlank(prefix + "content", input.content(), limits.maxContentBytes()),
+                between(prefix + "importance", input.importance(), 0, 1, DEFAULT_IMPORTANCE),
+                languages.require(prefix + "language", input.language()),
+                Check.object(prefix + "metadata", input.metadata(), limits.maxMetadataBytes()),
+                input.embedding() == null ? null : input.embedding().unit(prefix + "embedding"),
+                originalTime(prefix + "created_at", input.createdAt()));
+    }
+
+    /**
+     * An imported memory's original time: ISO 8601 with an offset, no later than now plus
+     * {@link #CLOCK_SKEW} (the client's clock may run a little ahead), no earlier than 2000.
+     */
+    private Instant originalTime(String field, String raw) {
+        if (raw == null) {
+            return null;
+        }
+        Instant time;
+        try {
+            time = OffsetDateTime.parse(raw).toInstant();
+        } catch (DateTimeParseException e) {
+            throw new InvalidInput(field, "must be an ISO 8601 time with an offset, such as 2024-05-01T12:00:00Z, got '"
+                    + Params.printable(raw) + "'");
+        }
+        Instant latest = clock.instant().plus(CLOCK_SKEW);
+        if (time.isAfter(latest)) {
+            throw new InvalidInput(field, "is " + time + ", in the future (beyond a " + CLOCK_SKEW.toSeconds()
+                    + "s clock skew); an imported memory keeps the time it was first recorded");
+        }
+        if (time.isBefore(EARLIEST)) {
+            throw new InvalidInput(field, "is " + time + ", before " + EARLIEST + ", the earliest time Parley stores");
+        }
+        return time;
     }
 
     void list(Context ctx) {
         long userId = Params.id(ctx, "user_id");
         long characterId = Params.requiredId(ctx, "character_id");
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
-        long before = Cursor.position(ctx, Cursor.Kind.MEMORY, Long.MAX_VALUE);
-        List<Memory> page = memories.list(Auth.app(ctx), userId, characterId, before, limit);
-        Responses.json(ctx, new Pages.MemoryPage(page, Cursor.next(Cursor.Kind.MEMORY, page, limit, m -> new long[] {m.id()})));
+        String words = Check.text("q", ctx.queryParam("q"), SearchHandlers.MAX_QUERY_BYTES);
+        Memories.Order order = order(ctx, words);
+        var filter = new Memories.Filter(Params.jsonObject(ctx, "metadata", limits.maxMetadataBytes()),
+                importance(ctx, "min_importance"), importance(ctx, "max_importance"));
+        if (filter.minImportance() != null && filter.maxImportance() != null && filter.minImportance() > filter.maxImportance()) {
+            throw new InvalidInput("max_importance", "(" + filter.maxImportance() + ") is below min_importance ("
+                    + filter.minImportance() + ")");
+        }
+        Cursor.Kind kind = cursorKind(order);
+        Object[] after = kind == null ? null : after(order, Cursor.positions(ctx, kind, order == Memories.Order.NEWEST ? 1 : 2));
+        String language = words == null ? null : languages.require("language", ctx.queryParam("language"));
+        List<Memory> page = memories.list(Auth.app(ctx), userId, characterId,
+                new Memories.Listing(order, filter, after, words, language, limit));
+        String next = kind == null ? null : Cursor.next(kind, page, limit, m -> cursorPositions(order, m));
+        Responses.json(ctx, new Pages.MemoryPage(page, next));
+    }
+
+    /** order as asked: newest (default), importance, recent, or relevance (the default when q is given, and needs q). */
+    private static Memories.Order order(Context ctx, String words) {
+        String raw = ctx.queryParam("order");
+        if (words != null && words.isBlank()) {
+            throw new InvalidInput("q", "must hold at least one word");
+        }
+        if (raw == null) {
+            return words == null ? Memories.Order.NEWEST : Memories.Order.RELEVANCE;
+        }
+        Memories.Order order = switch (raw) {
+            case "newest" -> Memories.Order.NEWEST;
+            case "importance" -> Memories.Order.IMPORTANCE;
+            case "recent" -> Memories.Order.RECENT;
+            case "relevance" -> Memories.Order.RELEVANCE;
+            default -> throw new InvalidInput("order", "must be newest, importance, recent or relevance, got '"
+                    + Params.printable(raw) + "'");
+        };
+        if ((order == Memories.Order.RELEVANCE) != (words != null)) {
+            throw new InvalidInput(words == null ? "q" : "order", words == null ? "is required to order by relevance"
+                    : "must be relevance when q is given: the words rank the memories");
+        }
+        return order;
+    }
+
+    private static Double importance(Context ctx, String name) {
+        String raw = ctx.queryParam(name);
+        if (raw == null) {
+            return null;
+        }
+        double value;
+        try {
+            value = Double.parseDouble(raw);
+        } catch (NumberFormatException e) {
+            throw new InvalidInput(name, "must be a number between 0 and 1, got '" + Params.printable(raw) + "'");
+        }
+        return between(name, value, 0, 1, 0);
+    }
+
+    private static Cursor.Kind cursorKind(Memories.Order order) {
+        return switch (order) {
+            case NEWEST -> Cursor.Kind.MEMORY;
+            case IMPORTANCE -> Cursor.Kind.MEMORY_BY_IMPORTANCE;
+            case RECENT -> Cursor.Kind.MEMORY_RECENT;
+            case RELEVANCE -> null;
+        };
+    }
+
+    /** A cursor's positions as the listing's keyset takes them; null for a first page. */
+    private static Object[] after(Memories.Order order, long[] positions) {
+        if (positions == null) {
+            return null;
+        }
+        return switch (order) {
+            case NEWEST -> new Object[] {positions[0]};
+            case IMPORTANCE -> new Object[] {Float.intBitsToFloat((int) positions[0]), positions[1]};
+            case RECENT -> new Object[] {Instant.EPOCH.plus(positions[0], ChronoUnit.MICROS), positions[1]};
+            case RELEVANCE -> throw new IllegalArgumentException("a relevance listing has no cursor");
+        };
+    }
+
+    private static long[] cursorPositions(Memories.Order order, Memory memory) {
+        return switch (order) {
+            case NEWEST -> new long[] {memory.id()};
+            case IMPORTANCE -> new long[] {Float.floatToIntBits(memory.importance()), memory.id()};
+            case RECENT -> new long[] {ChronoUnit.MICROS.between(Instant.EPOCH, memory.createdAt()), memory.id()};
+            case RELEVANCE -> throw new IllegalArgumentException("a relevance listing has no cursor");
+        };
     }
 
     void get(Context ctx) {
@@ -87,7 +234,17 @@ final class MemoryHandlers {
                 input.adaptive() == null || input.adaptive(),
                 between("half_life_days", input.halfLifeDays(), 0.001, 36_500, RecallRequest.DEFAULT_HALF_LIFE_DAYS),
                 between("recency_weight", input.recencyWeight(), 0, 10, RecallRequest.DEFAULT_RECENCY_WEIGHT),
-                between("importance_weight", input.importanceWeight(), 0, 10, RecallRequest.DEFAULT_IMPORTANCE_WEIGHT));
+                between("importance_weight", input.importanceWeight(), 0, 10, RecallRequest.DEFAULT_IMPORTANCE_WEIGHT),
+                Check.optionalPositive("conversation_id", input.conversationId()),
+                conversationWeight(input));
+    }
+
+    /** How much a memory of the request's conversation gains; it needs the conversation to be named. */
+    private static double conversationWeight(Bodies.RecallInput input) {
+        if (input.conversationWeight() != null && input.conversationId() == null) {
+            throw new InvalidInput("conversation_weight", "needs conversation_id: the conversation whose memories it favours");
+        }
+        return between("conversation_weight", input.conversationWeight(), 0, 10, RecallRequest.DEFAULT_CONVERSATION_WEIGHT);
     }
 
     static int count(String field, Integer value, int fallback, int max) {

@@ -52,6 +52,10 @@ final class Pages {
     record MemoryPage(List<Memory> memories, String nextCursor) {
     }
 
+    /** The memories a batch stored, in the order sent. */
+    record StoredMemories(List<Memory> memories) {
+    }
+
     /** Matching messages, best (or newest) first; {@code snippet} wraps matched words in <mark></mark>, unescaped. */
     record MessageHits(List<MessageSearch.Hit> hits, String nextCursor) {
     }

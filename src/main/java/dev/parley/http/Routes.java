@@ -6,6 +6,8 @@ import static io.javalin.http.HandlerType.PATCH;
 import static io.javalin.http.HandlerType.POST;
 import static io.javalin.http.HandlerType.PUT;
 
+import dev.parley.analytics.Analytics;
+import dev.parley.analytics.AnalyticsRefresh;
 import dev.parley.chat.CharacterProfile;
 import dev.parley.chat.Conversation;
 import dev.parley.chat.Limits;
@@ -28,6 +30,7 @@ final class Routes {
     private static final String MESSAGE = CONVERSATION + "/messages/{message_id}";
     private static final String USER_MEMORIES = "/v1/users/{user_id}/memories";
     private static final String MEMORY = "/v1/memories/{memory_id}";
+    private static final String ANALYTICS = "/v1/analytics";
     private static final String DURABLE = "write before answering, with this instance's increments not yet written "
             + "(default false: written within PARLEY_COUNTER_FLUSH_AFTER)";
 
@@ -36,7 +39,7 @@ final class Routes {
 
     static List<Route> table(CharacterHandlers characters, UserHandlers users, ConversationHandlers conversations,
                              MessageHandlers messages, MemoryHandlers memories, SearchHandlers search, LiveHandlers live,
-                             MetaHandlers meta, Warmup warmup) {
+                             MetaHandlers meta, Warmup warmup, AnalyticsHandlers analytics) {
         var document = new AtomicReference<byte[]>();
         List<Route> routes = List.of(
                 Route.of(POST, "/v1/characters", "createCharacter", "Create a character", characters::create)
@@ -149,12 +152,21 @@ final class Routes {
 
                 Route.of(POST, USER_MEMORIES, "createMemory", "Store a fact a character keeps about the user, with its embedding", memories::create)
                         .body(Bodies.MemoryInput.class).returns(201, Memory.class),
-                Route.of(GET, USER_MEMORIES, "listMemories", "A user's memories of one character, newest first", memories::list)
+                Route.of(POST, USER_MEMORIES + "/batch", "createMemories", "Store up to 1000 memories in one transaction: all, or none (an error names memories[i].field)", memories::createBatch)
+                        .body(Bodies.MemoryBatch.class).returns(201, Pages.StoredMemories.class),
+                Route.of(GET, USER_MEMORIES, "listMemories", "A user's memories of one character: filtered, by newest, importance, recency or relevance", memories::list)
                         .query("character_id", "string", "the character (required)")
+                        .query("metadata", "string", "JSON object the metadata must contain, e.g. {\"type\":\"preference\"}")
+                        .query("min_importance", "number", "only memories at least this important, 0-1")
+                        .query("max_importance", "number", "only memories at most this important, 0-1")
+                        .query("order", "string", "newest (default: last stored first), importance, recent (original created_at, "
+                                + "latest first) or relevance (to q; the default when q is given; one page, no cursor)")
+                        .query("q", "string", "words the memories must match, web-search syntax; ranks them by relevance")
+                        .query("language", "string", "text-search language of q (default english)")
                         .query("limit", "integer", "page size, 1-100 (default 20)")
-                        .query("cursor", "string", "next_cursor of the previous page")
+                        .query("cursor", "string", "next_cursor of the previous page (of the same order)")
                         .returns(200, Pages.MemoryPage.class),
-                Route.of(POST, USER_MEMORIES + "/recall", "recallMemories", "The memories most similar to an embedding, scored by relevance, recency and importance", memories::recall)
+                Route.of(POST, USER_MEMORIES + "/recall", "recallMemories", "The memories most similar to an embedding, scored by relevance, recency, importance and conversation", memories::recall)
                         .body(Bodies.RecallInput.class).returns(200, Recall.Result.class),
                 Route.of(GET, MEMORY, "getMemory", "Get a memory", memories::get)
                         .returns(200, Memory.class),
@@ -178,6 +190,28 @@ final class Routes {
                         .query("language", "string", "text-search language of the query (default english)")
                         .query("limit", "integer", "how many, 1-100 (default 20)")
                         .returns(200, Pages.MemoryHits.class),
+
+                Route.of(GET, ANALYTICS + "/characters/messages", "getCharacterMessagesPerDay", "Messages each character wrote per UTC day, as of the last analytics refresh", analytics::characterMessages)
+                        .query("from", "string", AnalyticsHandlers.FROM)
+                        .query("to", "string", AnalyticsHandlers.TO)
+                        .query("character_id", "string", "only this character")
+                        .returns(200, Analytics.CharacterMessages.class),
+                Route.of(GET, ANALYTICS + "/users/daily-active", "getDailyActiveUsers", "Users who sent a message, per UTC day, as of the last analytics refresh", analytics::dailyActiveUsers)
+                        .query("from", "string", AnalyticsHandlers.FROM)
+                        .query("to", "string", AnalyticsHandlers.TO)
+                        .returns(200, Analytics.ActiveUserCounts.class),
+                Route.of(GET, ANALYTICS + "/users/monthly-active", "getMonthlyActiveUsers", "Users who sent a message, per month the range touches, as of the last analytics refresh", analytics::monthlyActiveUsers)
+                        .query("from", "string", AnalyticsHandlers.FROM)
+                        .query("to", "string", AnalyticsHandlers.TO)
+                        .returns(200, Analytics.ActiveUserCounts.class),
+                Route.of(GET, ANALYTICS + "/conversations/started", "getConversationsStarted", "Conversations started per UTC day, as of the last analytics refresh", analytics::conversationsStarted)
+                        .query("from", "string", AnalyticsHandlers.FROM)
+                        .query("to", "string", AnalyticsHandlers.TO)
+                        .returns(200, Analytics.ConversationStarts.class),
+                Route.of(GET, ANALYTICS + "/conversations/{conversation_id}/roles", "getConversationRoleCounts", "A conversation's messages by role, as of the last analytics refresh", analytics::conversationRoles)
+                        .returns(200, Analytics.ConversationRoles.class),
+                Route.of(POST, ANALYTICS + "/refresh", "refreshAnalytics", "Refresh every analytics view now (readers are not blocked); waits for one already running", analytics::refresh)
+                        .returns(200, AnalyticsRefresh.Refreshed.class),
 
                 Route.of(GET, "/v1/stats", "getAppStats", "Rows per table for the app: estimated when large, exact when small", meta::appStats)
                         .returns(200, Stats.AppCounts.class),

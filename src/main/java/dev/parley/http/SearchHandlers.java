@@ -10,7 +10,7 @@ import java.util.List;
 
 /** /v1/search: words in messages (of a conversation, a user or the app) and in a user's memories. */
 final class SearchHandlers {
-    private static final int MAX_QUERY_BYTES = 1000;
+    static final int MAX_QUERY_BYTES = 1000;
 
     private final MessageSearch messages;
     private final Memories memories;

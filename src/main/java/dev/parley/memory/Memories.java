@@ -12,7 +12,11 @@ import dev.parley.json.Json;
 import dev.parley.json.JsonText;
 import dev.parley.search.MessageSearch;
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Memories: stored, read, changed and forgotten. Every write moves its scope's version in the same
@@ -20,12 +24,22 @@ import java.util.List;
  */
 public final class Memories {
     static final String COLUMNS = """
-            memory_id, user_id, character_id, content, importance, language::text AS language, metadata,
+            memory_id, user_id, character_id, conversation_id, content, importance, language::text AS language, metadata,
             octet_length(embedding) / 4 AS dims, created_at, updated_at""";
 
     static final Query CHECK_REFERENCES = new Query("memory.check_references", """
             SELECT EXISTS (SELECT 1 FROM users WHERE app_id = ? AND user_id = ?),
                    EXISTS (SELECT 1 FROM characters WHERE app_id = ? AND character_id = ?)""");
+
+    static final Query USER_EXISTS = new Query("memory.user_exists", """
+            SELECT 1 FROM users WHERE app_id = ? AND user_id = ?""");
+
+    static final Query CHARACTER_EXISTS = new Query("memory.character_exists", """
+            SELECT 1 FROM characters WHERE app_id = ? AND character_id = ?""");
+
+    // A memory's conversation must be one of its user's.
+    static final Query CONVERSATION_OF_USER = new Query("memory.conversation_of_user", """
+            SELECT 1 FROM conversations WHERE app_id = ? AND conversation_id = ? AND user_id = ?""");
 
     // Takes the scope's row lock, so writes to one scope queue up and the dims check cannot race.
     static final Query TOUCH_SCOPE = new Query("memory.touch_scope", """
@@ -36,8 +50,9 @@ public final class Memories {
             RETURNING dims""");
 
     static final Query INSERT = new Query("memory.insert", """
-            INSERT INTO memories (app_id, user_id, character_id, content, importance, language, metadata, embedding)
-            VALUES (?, ?, ?, ?, ?, ?::regconfig, ?::jsonb, ?)
+            INSERT INTO memories (app_id, user_id, character_id, conversation_id, content, importance, language, metadata,
+                                  embedding, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?::regconfig, ?::jsonb, ?, coalesce(?, now()))
             RETURNING %s""".formatted(COLUMNS));
 
     static final Query GET = new Query("memory.get", """
@@ -60,11 +75,44 @@ public final class Memories {
             DELETE FROM memories WHERE app_id = ? AND memory_id = ?
             RETURNING user_id, character_id""");
 
-    static final Query LIST = new Query("memory.list", """
-            SELECT %s FROM memories
-             WHERE app_id = ? AND user_id = ? AND character_id = ? AND memory_id < ?
-             ORDER BY memory_id DESC
-             LIMIT ?""".formatted(COLUMNS));
+    /** How a page of one scope's memories is ordered; each order has its statement and its index. */
+    public enum Order {
+        /** Newest stored first (memory_id), through memories_scope_idx; the default. */
+        NEWEST("memory.list", "(memory_id) < (?)", "memory_id DESC"),
+        /** Most important first, through memories_importance_idx, which also serves an importance range. */
+        IMPORTANCE("memory.list_by_importance", "(importance, memory_id) < (?::real, ?)", "importance DESC, memory_id DESC"),
+        /** Latest recorded first (created_at: imports keep their original time), through memories_recent_idx. */
+        RECENT("memory.list_recent", "(created_at, memory_id) < (?, ?)", "created_at DESC, memory_id DESC"),
+        /** Best match of the words first, through memories_search_idx; one page, no cursor. */
+        RELEVANCE("memory.list_relevant", null, "rank DESC, memory_id DESC");
+
+        final String queryName;
+        final String after;
+        final String orderBy;
+
+        Order(String queryName, String after, String orderBy) {
+            this.queryName = queryName;
+            this.after = after;
+            this.orderBy = orderBy;
+        }
+    }
+
+    /** Narrows a listing; a null field does not. {@code metadata}: an object the memory's metadata must contain. */
+    public record Filter(JsonNode metadata, Double minImportance, Double maxImportance) {
+        public static final Filter NONE = new Filter(null, null, null);
+    }
+
+    /**
+     * A page of one user's memories of one character. {@code after} is the previous page's last row's sort
+     * key (memory_id; importance and memory_id; created_at and memory_id), null for the first page;
+     * {@code words} and {@code language} are for RELEVANCE.
+     */
+    public record Listing(Order order, Filter filter, Object[] after, String words, String language, int limit) {
+    }
+
+    /** A statement with its arguments, in order. */
+    record Bound(Query query, Object[] args) {
+    }
 
     // Words in one user's memories (of one character when the scope says so), best first. The scope
     // is the tsquery's tokens ('~u:7 & ~h:3'), checked against this app before; no column filter, so
@@ -91,7 +139,9 @@ public final class Memories {
     static final RowMapper<Memory> ROW = row -> {
         int dims = row.getInt("dims");
         Integer knownDims = row.wasNull() ? null : dims;
-        return new Memory(row.getLong("memory_id"), row.getLong("user_id"), row.getLong("character_id"),
+        long conversationId = row.getLong("conversation_id");
+        Long knownConversation = row.wasNull() ? null : conversationId;
+        return new Memory(row.getLong("memory_id"), row.getLong("user_id"), row.getLong("character_id"), knownConversation,
                 row.getString("content"), row.getFloat("importance"), row.getString("language"),
                 JsonText.stored(row.getString("metadata")), knownDims,
                 row.getTimestamp("created_at").toInstant(), row.getTimestamp("updated_at").toInstant());
@@ -106,20 +156,102 @@ public final class Memories {
     public Memory create(long appId, long userId, Memory.Draft draft) {
         return database.inTransaction(h -> {
             checkReferences(h, appId, userId, draft.characterId());
-            touchScope(h, appId, userId, draft.characterId(), draft.embedding());
-            return h.first(INSERT, ROW, appId, userId, draft.characterId(), draft.content(), (float) draft.importance(),
-                    draft.language(), json(draft.metadata()), bytes(draft.embedding())).orElseThrow();
+            checkConversation(h, appId, userId, draft.conversationId(), "conversation_id");
+            touchScope(h, appId, userId, draft.characterId(), draft.embedding(), "embedding");
+            return insert(h, appId, userId, draft);
         });
+    }
+
+    /**
+     * Stores every draft in one transaction, or none: the first draft that cannot be stored fails the
+     * batch with an {@link InvalidInput} naming it ({@code memories[i].field}).
+     */
+    public List<Memory> createAll(long appId, long userId, List<Memory.Draft> drafts) {
+        return database.inTransaction(h -> {
+            if (h.first(USER_EXISTS, row -> true, appId, userId).isEmpty()) {
+                throw new NotFound("user", userId);
+            }
+            checkBatchReferences(h, appId, userId, drafts);
+            Map<Long, Integer> scopeDims = touchScopes(h, appId, userId, drafts);
+            List<Memory> stored = new ArrayList<>(drafts.size());
+            for (int i = 0; i < drafts.size(); i++) {
+                Memory.Draft draft = drafts.get(i);
+                Integer dims = scopeDims.get(draft.characterId());
+                if (draft.embedding() != null && dims != null && draft.embedding().length != dims) {
+                    throw mismatch(BATCH_FIELD.formatted(i) + "embedding", draft.embedding().length, userId, draft.characterId(), dims);
+                }
+                stored.add(insert(h, appId, userId, draft));
+            }
+            return stored;
+        });
+    }
+
+    /** The field prefix of batch item i. */
+    static final String BATCH_FIELD = "memories[%d].";
+
+    /**
+     * Moves the version of each scope the batch writes to, once, with the first embedding sent for it (so
+     * a new scope takes its length); returns each scope's embedding length, null where none is known.
+     */
+    private static Map<Long, Integer> touchScopes(Handle h, long appId, long userId, List<Memory.Draft> drafts)
+            throws SQLException {
+        Map<Long, Integer> firstEmbedded = new LinkedHashMap<>(); // character -> index of its first draft with an embedding
+        for (int i = 0; i < drafts.size(); i++) {
+            Memory.Draft draft = drafts.get(i);
+            Integer first = firstEmbedded.get(draft.characterId());
+            if (first == null || (drafts.get(first).embedding() == null && draft.embedding() != null)) {
+                firstEmbedded.put(draft.characterId(), i);
+            }
+        }
+        Map<Long, Integer> scopeDims = new HashMap<>();
+        for (var entry : firstEmbedded.entrySet()) {
+            Memory.Draft draft = drafts.get(entry.getValue());
+            scopeDims.put(entry.getKey(), touchScope(h, appId, userId, entry.getKey(), draft.embedding(),
+                    BATCH_FIELD.formatted(entry.getValue()) + "embedding"));
+        }
+        return scopeDims;
+    }
+
+    /** Each character and conversation a batch names, looked up once; the first missing one fails the batch. */
+    private static void checkBatchReferences(Handle h, long appId, long userId, List<Memory.Draft> drafts) throws SQLException {
+        Map<Long, Boolean> characters = new HashMap<>();
+        Map<Long, Boolean> conversations = new HashMap<>();
+        for (int i = 0; i < drafts.size(); i++) {
+            Memory.Draft draft = drafts.get(i);
+            String field = BATCH_FIELD.formatted(i);
+            if (!characters.containsKey(draft.characterId())) {
+                characters.put(draft.characterId(), h.first(CHARACTER_EXISTS, row -> true, appId, draft.characterId()).isPresent());
+            }
+            if (!characters.get(draft.characterId())) {
+                throw new InvalidInput(field + "character_id", "refers to character " + draft.characterId()
+                        + ", which does not exist in this app");
+            }
+            Long conversationId = draft.conversationId();
+            if (conversationId != null && !conversations.containsKey(conversationId)) {
+                conversations.put(conversationId,
+                        h.first(CONVERSATION_OF_USER, row -> true, appId, conversationId, userId).isPresent());
+            }
+            if (conversationId != null && !conversations.get(conversationId)) {
+                throw notUsersConversation(field + "conversation_id", conversationId, userId);
+            }
+        }
+    }
+
+    private static Memory insert(Handle h, long appId, long userId, Memory.Draft draft) throws SQLException {
+        return h.first(INSERT, ROW, appId, userId, draft.characterId(), draft.conversationId(), draft.content(),
+                (float) draft.importance(), draft.language(), json(draft.metadata()), bytes(draft.embedding()),
+                draft.createdAt()).orElseThrow();
     }
 
     public Memory get(long appId, long memoryId) {
         return database.read(h -> h.first(GET, ROW, appId, memoryId)).orElseThrow(() -> new NotFound("memory", memoryId));
     }
 
-    /** One user's memories of one character, newest first; {@code beforeId} is the keyset cursor. */
-    public List<Memory> list(long appId, long userId, long characterId, long beforeId, int limit) {
+    /** One user's memories of one character, filtered and ordered as {@code listing} says. */
+    public List<Memory> list(long appId, long userId, long characterId, Listing listing) {
+        Bound bound = bind(appId, userId, characterId, listing);
         return database.read(h -> {
-            List<Memory> page = h.list(LIST, ROW, appId, userId, characterId, beforeId, limit);
+            List<Memory> page = h.list(bound.query(), ROW, bound.args());
             if (page.isEmpty()) {
                 Users.require(h, appId, userId);
             }
@@ -127,10 +259,49 @@ public final class Memories {
         });
     }
 
+    /** The listing's statement: the order's, with a clause for each filter given, and its arguments. */
+    static Bound bind(long appId, long userId, long characterId, Listing listing) {
+        Order order = listing.order();
+        List<Object> args = new ArrayList<>();
+        var sql = new StringBuilder("SELECT ").append(COLUMNS);
+        if (order == Order.RELEVANCE) {
+            // The words are bound once, as a row the statement joins; the scope's tokens keep the match to this user.
+            sql.append(", ts_rank_cd(to_tsvector(language, content), words) AS rank")
+                    .append("\n  FROM memories, websearch_to_tsquery(?::regconfig, ?) AS words")
+                    .append("\n WHERE parley_memory_words(language, content, user_id, character_id) @@ (words && ?::tsquery)")
+                    .append("\n   AND numnode(words) > 0 AND app_id = ? AND user_id = ? AND character_id = ?");
+            args.addAll(List.of(listing.language(), listing.words(),
+                    MessageSearch.token("u", userId) + " & " + MessageSearch.token("h", characterId)));
+        } else {
+            sql.append("\n  FROM memories\n WHERE app_id = ? AND user_id = ? AND character_id = ?");
+        }
+        args.addAll(List.of(appId, userId, characterId));
+        Filter filter = listing.filter();
+        if (filter.metadata() != null) {
+            sql.append("\n   AND metadata @> ?::jsonb");
+            args.add(filter.metadata().toString());
+        }
+        if (filter.minImportance() != null) {
+            sql.append("\n   AND importance >= ?::real");
+            args.add(filter.minImportance());
+        }
+        if (filter.maxImportance() != null) {
+            sql.append("\n   AND importance <= ?::real");
+            args.add(filter.maxImportance());
+        }
+        if (listing.after() != null) {
+            sql.append("\n   AND ").append(order.after);
+            args.addAll(List.of(listing.after()));
+        }
+        sql.append("\n ORDER BY ").append(order.orderBy).append("\n LIMIT ?");
+        args.add(listing.limit());
+        return new Bound(new Query(order.queryName, sql.toString()), args.toArray());
+    }
+
     public Memory update(long appId, long memoryId, Memory.Change change) {
         return database.inTransaction(h -> {
             Memory stored = h.first(GET_FOR_UPDATE, ROW, appId, memoryId).orElseThrow(() -> new NotFound("memory", memoryId));
-            touchScope(h, appId, stored.userId(), stored.characterId(), change.embedding());
+            touchScope(h, appId, stored.userId(), stored.characterId(), change.embedding(), "embedding");
             Float importance = change.importance() == null ? null : change.importance().floatValue();
             return h.first(UPDATE, ROW, change.content(), importance, json(change.metadata()),
                     bytes(change.embedding()), appId, memoryId).orElseThrow();
@@ -141,7 +312,7 @@ public final class Memories {
         database.inTransaction(h -> {
             long[] scope = h.first(DELETE, row -> new long[] {row.getLong(1), row.getLong(2)}, appId, memoryId)
                     .orElseThrow(() -> new NotFound("memory", memoryId));
-            return touchScope(h, appId, scope[0], scope[1], null);
+            return touchScope(h, appId, scope[0], scope[1], null, "embedding");
         });
     }
 
@@ -157,7 +328,7 @@ public final class Memories {
     }
 
     /** Moves the scope's version; refuses an embedding whose length differs from the scope's others. */
-    private static Integer touchScope(Handle h, long appId, long userId, long characterId, float[] embedding)
+    private static Integer touchScope(Handle h, long appId, long userId, long characterId, float[] embedding, String field)
             throws SQLException {
         Integer dims = embedding == null ? null : embedding.length;
         Integer scopeDims = h.first(TOUCH_SCOPE, row -> {
@@ -165,10 +336,26 @@ public final class Memories {
             return row.wasNull() ? null : value;
         }, appId, userId, characterId, dims).orElse(null);
         if (dims != null && scopeDims != null && !dims.equals(scopeDims)) {
-            throw new InvalidInput("embedding", "has " + dims + " dimensions, but user " + userId + "'s memories of character "
-                    + characterId + " have " + scopeDims + "; use the same embedding model for one scope");
+            throw mismatch(field, dims, userId, characterId, scopeDims);
         }
         return scopeDims;
+    }
+
+    private static InvalidInput mismatch(String field, int dims, long userId, long characterId, int scopeDims) {
+        return new InvalidInput(field, "has " + dims + " dimensions, but user " + userId + "'s memories of character "
+                + characterId + " have " + scopeDims + "; use the same embedding model for one scope");
+    }
+
+    private static void checkConversation(Handle h, long appId, long userId, Long conversationId, String field)
+            throws SQLException {
+        if (conversationId != null && h.first(CONVERSATION_OF_USER, row -> true, appId, conversationId, userId).isEmpty()) {
+            throw notUsersConversation(field, conversationId, userId);
+        }
+    }
+
+    private static InvalidInput notUsersConversation(String field, long conversationId, long userId) {
+        return new InvalidInput(field, "refers to conversation " + conversationId + ", which is not one of user " + userId
+                + "'s in this app");
     }
 
     private static void checkReferences(Handle h, long appId, long userId, long characterId) throws SQLException {

@@ -5,11 +5,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.json.JsonText;
 import java.time.Instant;
 
-/** A long-term fact a character keeps about a user; {@code dims} is its embedding's length, null without one. */
+/**
+ * A long-term fact a character keeps about a user; {@code dims} is its embedding's length, null without one;
+ * {@code conversationId} the conversation it was learnt in, when known.
+ */
 public record Memory(
         @JsonFormat(shape = JsonFormat.Shape.STRING) long id,
         @JsonFormat(shape = JsonFormat.Shape.STRING) long userId,
         @JsonFormat(shape = JsonFormat.Shape.STRING) long characterId,
+        @JsonFormat(shape = JsonFormat.Shape.STRING) Long conversationId,
         String content,
         float importance,
         String language,
@@ -18,9 +22,12 @@ public record Memory(
         Instant createdAt,
         Instant updatedAt) {
 
-    /** What a client gives to store a memory; {@code embedding} is unit length or null. */
-    public record Draft(long characterId, String content, double importance, String language, JsonNode metadata,
-                        float[] embedding) {
+    /**
+     * What a client gives to store a memory; {@code embedding} is unit length or null, {@code conversationId}
+     * the conversation it came from or null, {@code createdAt} its original time (imports) or null for now.
+     */
+    public record Draft(long characterId, Long conversationId, String content, double importance, String language,
+                        JsonNode metadata, float[] embedding, Instant createdAt) {
     }
 
     /** A partial update: a null field keeps the stored value. */

@@ -29,7 +29,7 @@ public final class Recall {
             SELECT version, dims FROM memory_scopes WHERE app_id = ? AND user_id = ? AND character_id = ?""");
 
     static final Query LOAD_SCOPE = new Query("memory.load_scope", """
-            SELECT memory_id, importance, created_at, embedding FROM memories
+            SELECT memory_id, importance, created_at, embedding, coalesce(conversation_id, 0) FROM memories
              WHERE app_id = ? AND user_id = ? AND character_id = ? AND embedding IS NOT NULL
              ORDER BY memory_id""");
 
@@ -52,6 +52,10 @@ public final class Recall {
     }
 
     private record Version(long version, Integer dims) {
+    }
+
+    /** One row of {@link #LOAD_SCOPE}; {@code conversationId} 0 when the memory has none. */
+    private record Held(long id, float importance, long createdMillis, byte[] embedding, long conversationId) {
     }
 
     private final Database database;
@@ -128,24 +132,26 @@ public final class Recall {
     }
 
     private static ScopeVectors load(Handle h, Scope scope, long version) throws SQLException {
-        List<Object[]> rows = h.list(LOAD_SCOPE, row -> new Object[] {row.getLong(1), row.getFloat(2),
-                row.getTimestamp(3).getTime(), row.getBytes(4)}, scope.appId(), scope.userId(), scope.characterId());
+        List<Held> rows = h.list(LOAD_SCOPE, row -> new Held(row.getLong(1), row.getFloat(2),
+                row.getTimestamp(3).getTime(), row.getBytes(4), row.getLong(5)), scope.appId(), scope.userId(), scope.characterId());
         if (rows.isEmpty()) {
-            return new ScopeVectors(version, 0, new long[0], new float[0], new float[0], new long[0]);
+            return new ScopeVectors(version, 0, new long[0], new float[0], new float[0], new long[0], new long[0]);
         }
-        int dims = ((byte[]) rows.getFirst()[3]).length / Float.BYTES;
+        int dims = rows.getFirst().embedding().length / Float.BYTES;
         var ids = new long[rows.size()];
         var importance = new float[rows.size()];
         var created = new long[rows.size()];
+        var conversations = new long[rows.size()];
         var matrix = new float[rows.size() * dims];
         for (int i = 0; i < rows.size(); i++) {
-            Object[] row = rows.get(i);
-            ids[i] = (Long) row[0];
-            importance[i] = (Float) row[1];
-            created[i] = (Long) row[2];
-            Embedding.decode((byte[]) row[3], matrix, i * dims);
+            Held row = rows.get(i);
+            ids[i] = row.id();
+            importance[i] = row.importance();
+            created[i] = row.createdMillis();
+            conversations[i] = row.conversationId();
+            Embedding.decode(row.embedding(), matrix, i * dims);
         }
-        return new ScopeVectors(version, dims, ids, matrix, importance, created);
+        return new ScopeVectors(version, dims, ids, matrix, importance, created, conversations);
     }
 
     private static List<Recalled> memories(Handle h, long appId, ScopeVectors held, List<RecallScorer.Hit> hits)

@@ -68,10 +68,15 @@ final class RecallScorer {
         return Math.max(request.minSimilarity(), mean + ADAPTIVE_SIGMAS * deviation);
     }
 
-    /** similarity + recency weight × 2^(−age / half-life) + importance weight × importance. */
+    /**
+     * similarity + recency weight × 2^(−age / half-life) + importance weight × importance
+     * + conversation weight when the memory comes from the request's conversation.
+     */
     private static double score(ScopeVectors scope, int i, double similarity, RecallRequest request, long nowMillis) {
         double ageDays = Math.max(0, nowMillis - scope.createdMillis()[i]) / MILLIS_PER_DAY;
         double recency = Math.pow(0.5, ageDays / request.halfLifeDays());
-        return similarity + request.recencyWeight() * recency + request.importanceWeight() * scope.importance()[i];
+        boolean sameConversation = request.conversationId() != null && scope.conversations()[i] == request.conversationId();
+        return similarity + request.recencyWeight() * recency + request.importanceWeight() * scope.importance()[i]
+                + (sameConversation ? request.conversationWeight() : 0);
     }
 }

@@ -99,6 +99,7 @@ final class ApiSamples {
             case "appendMessages" -> Map.of("messages", List.of(Map.of("content", "hello")));
             case "editMessage" -> Map.of("content", "edited");
             case "createMemory" -> Map.of("character_id", ids.get("character_id"), "content", "has a cat", "embedding", EMBEDDING);
+            case "createMemories" -> Map.of("memories", List.of(Map.of("character_id", ids.get("character_id"), "content", "has a cat")));
             case "updateMemory" -> Map.of("importance", 0.9);
             case "recallMemories" -> Map.of("character_id", ids.get("character_id"), "embedding", EMBEDDING);
             case "buildContext" -> Map.of("memory_embedding", EMBEDDING);

@@ -50,7 +50,12 @@ class ConditionalGetTest {
                 Map.entry("/v1/memories/{memory_id}", "/v1/memories/" + memory),
                 Map.entry("/v1/search/messages", "/v1/search/messages?q=harbour&user_id=" + user),
                 Map.entry("/v1/search/memories", "/v1/search/memories?q=harbour&user_id=" + user),
-                Map.entry("/v1/stats", "/v1/stats"));
+                Map.entry("/v1/stats", "/v1/stats"),
+                Map.entry("/v1/analytics/characters/messages", "/v1/analytics/characters/messages"),
+                Map.entry("/v1/analytics/users/daily-active", "/v1/analytics/users/daily-active"),
+                Map.entry("/v1/analytics/users/monthly-active", "/v1/analytics/users/monthly-active"),
+                Map.entry("/v1/analytics/conversations/started", "/v1/analytics/conversations/started"),
+                Map.entry("/v1/analytics/conversations/{conversation_id}/roles", "/v1/analytics/conversations/" + conversation + "/roles"));
     }
 
     @Test

@@ -30,6 +30,11 @@ class TenancyTest {
                         .extracting(c -> c.get("id").asText()).doesNotContain(samples.ids.get("character_id"));
                 case "listConversations" -> assertThat(response.json().get("conversations")).as(what).isEmpty();
                 case "getAppStats" -> assertThat(response.status()).as(what).isEqualTo(200);
+                // Analytics of the stranger's own (empty) app; a refresh is of every app's views, and answers no one's rows.
+                case "getCharacterMessagesPerDay", "getConversationsStarted" ->
+                        assertThat(response.json().get("days")).as(what).isEmpty();
+                case "getDailyActiveUsers", "getMonthlyActiveUsers" -> assertThat(response.json().get("periods")).as(what).isEmpty();
+                case "refreshAnalytics" -> assertThat(response.status()).as(what).isEqualTo(200);
                 // Creating in its own app is allowed, and must not touch the owner's rows.
                 case "createCharacter" -> assertThat(response.status()).as(what).isEqualTo(201);
                 case "upsertUser" -> {

@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * EXPLAIN on the memory queries over 70,000 memories: 2,000 users with ten memories of each of three
- * characters, and one user with 10,000 memories of one character.
+ * characters, and one user with 10,000 memories of one character (importance spread over 0-1, one
+ * in 200 of type "preference", recorded an hour apart).
  */
 class MemoryPlanTest {
     private static final String DB = "parley_memory_plans";
@@ -37,8 +38,11 @@ class MemoryPlanTest {
                     SELECT 1, u, c, 'fact ' || k || ' about topic' || (k * 7 + u) % 500, decode(repeat('0000803f', 64), 'hex')
                       FROM generate_series(1, 2000) u, generate_series(1, 3) c, generate_series(1, 10) k""");
             s.execute("""
-                    INSERT INTO memories (app_id, user_id, character_id, content)
-                    SELECT 1, 1, 1, 'note ' || k || ' on subject' || k % 2000 FROM generate_series(1, 10000) k""");
+                    INSERT INTO memories (app_id, user_id, character_id, content, importance, metadata, created_at)
+                    SELECT 1, 1, 1, 'note ' || k || ' on subject' || k % 2000, (k % 101) / 100.0,
+                           jsonb_build_object('type', CASE WHEN k % 200 = 0 THEN 'preference' ELSE 'fact' END, 'n', k),
+                           now() - k * interval '1 hour'
+                      FROM generate_series(1, 10000) k""");
             s.execute("""
                     INSERT INTO memory_scopes (app_id, user_id, character_id, dims)
                     SELECT DISTINCT app_id, user_id, character_id, 64 FROM memories""");
@@ -67,9 +71,52 @@ class MemoryPlanTest {
 
     @Test
     void a_page_of_memories_walks_the_scope_index_backwards() throws SQLException {
-        String plan = plans.explain(Memories.LIST, APP, USER, CHARACTER, Long.MAX_VALUE, 20);
+        Memories.Bound bound = Memories.bind(APP, USER, CHARACTER, new Memories.Listing(Memories.Order.NEWEST,
+                Memories.Filter.NONE, new Object[] {Long.MAX_VALUE}, null, null, 20));
+        String plan = plans.explain(bound.query(), bound.args());
 
         assertThat(plan).contains("Index Scan Backward using memories_scope_idx").doesNotContain("Sort");
+    }
+
+    @Test
+    void memories_by_importance_within_a_range_walk_the_importance_index_without_sorting() throws SQLException {
+        var listing = new Memories.Listing(Memories.Order.IMPORTANCE, new Memories.Filter(null, 0.2, 0.8),
+                new Object[] {0.7f, Long.MAX_VALUE}, null, null, 20);
+
+        String plan = explain(listing);
+
+        assertThat(plan).contains("Index Scan Backward using memories_importance_idx").doesNotContain("Sort");
+        assertThat(plan).containsPattern("Index Cond: .*importance >= ");
+    }
+
+    @Test
+    void the_most_recently_recorded_memories_walk_the_recent_index_without_sorting() throws SQLException {
+        var listing = new Memories.Listing(Memories.Order.RECENT, Memories.Filter.NONE,
+                new Object[] {java.time.OffsetDateTime.now().minusDays(1), Long.MAX_VALUE}, null, null, 20);
+
+        assertThat(explain(listing)).contains("Index Scan Backward using memories_recent_idx").doesNotContain("Sort");
+    }
+
+    @Test
+    void a_rare_metadata_value_in_a_large_scope_is_found_through_the_metadata_index() throws SQLException {
+        var filter = new Memories.Filter(dev.parley.json.Json.MAPPER.createObjectNode().put("type", "preference"), null, null);
+
+        String plan = explain(new Memories.Listing(Memories.Order.NEWEST, filter, null, null, null, 20));
+
+        assertThat(plan).contains("memories_metadata_idx").doesNotContain("Seq Scan");
+    }
+
+    @Test
+    void memories_by_relevance_to_words_read_the_words_index() throws SQLException {
+        String plan = explain(new Memories.Listing(Memories.Order.RELEVANCE, Memories.Filter.NONE, null, "subject17",
+                "english", 20));
+
+        assertThat(plan).contains("memories_search_idx").doesNotContain("Seq Scan");
+    }
+
+    private static String explain(Memories.Listing listing) throws SQLException {
+        Memories.Bound bound = Memories.bind(APP, 1, 1, listing);
+        return plans.explain(bound.query(), bound.args());
     }
 
     @Test

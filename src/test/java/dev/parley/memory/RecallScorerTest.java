@@ -32,13 +32,31 @@ class RecallScorerTest {
     void of_two_equally_similar_memories_the_recent_one_ranks_first() {
         float[] v = Embedding.unit("e", new float[] {1, 0});
         long old = NOW - Duration.ofDays(90).toMillis();
-        var scope = new ScopeVectors(1, 2, new long[] {10, 11}, concat(v, v), new float[] {0.5f, 0.5f}, new long[] {old, NOW});
+        var scope = new ScopeVectors(1, 2, new long[] {10, 11}, concat(v, v), new float[] {0.5f, 0.5f}, new long[] {old, NOW},
+                new long[] {0, 0});
 
         var scored = RecallScorer.score(scope, v, request(0.0, false), NOW);
 
         assertThat(scored.hits()).extracting(RecallScorer.Hit::index).containsExactly(1, 0);
         assertThat(scored.hits().get(0).score() - scored.hits().get(1).score())
                 .isCloseTo(RecallRequest.DEFAULT_RECENCY_WEIGHT * (1 - Math.pow(0.5, 3)), within(1e-6));
+    }
+
+    @Test
+    void a_memory_of_the_requests_conversation_gains_the_conversation_weight() {
+        float[] v = Embedding.unit("e", new float[] {1, 0});
+        var scope = new ScopeVectors(1, 2, new long[] {10, 11}, concat(v, v), new float[] {0.9f, 0.1f}, new long[] {NOW, NOW},
+                new long[] {0, 77});
+        var plain = request(0.0, false);
+        var weighted = new RecallRequest(plain.embedding(), 10, 0.0, false, plain.halfLifeDays(), plain.recencyWeight(),
+                plain.importanceWeight(), 77L, 0.5);
+
+        var unboosted = RecallScorer.score(scope, v, plain, NOW);
+        var boosted = RecallScorer.score(scope, v, weighted, NOW);
+
+        assertThat(unboosted.hits()).extracting(RecallScorer.Hit::index).containsExactly(0, 1);
+        assertThat(boosted.hits()).extracting(RecallScorer.Hit::index).containsExactly(1, 0);
+        assertThat(boosted.hits().get(0).score() - unboosted.hits().get(1).score()).isCloseTo(0.5, within(1e-6));
     }
 
     @Test
@@ -51,7 +69,7 @@ class RecallScorerTest {
 
     private static RecallRequest request(double minSimilarity, boolean adaptive) {
         return new RecallRequest(new float[] {1, 0}, 10, minSimilarity, adaptive, RecallRequest.DEFAULT_HALF_LIFE_DAYS,
-                RecallRequest.DEFAULT_RECENCY_WEIGHT, RecallRequest.DEFAULT_IMPORTANCE_WEIGHT);
+                RecallRequest.DEFAULT_RECENCY_WEIGHT, RecallRequest.DEFAULT_IMPORTANCE_WEIGHT, null, 0);
     }
 
     private static float[] concat(float[] a, float[] b) {

@@ -1,0 +1,108 @@
+package dev.parley.analytics;
+
+import dev.parley.db.Database;
+import dev.parley.db.Handle;
+import dev.parley.db.Query;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Refreshes the analytics views, CONCURRENTLY: readers keep reading the previous rows meanwhile.
+ * One refresh at a time across every instance (a transaction-scoped advisory lock); a scheduled one
+ * is skipped when another instance refreshed within the interval, so N instances do not refresh N times.
+ */
+public final class AnalyticsRefresh {
+    private static final Logger LOG = LoggerFactory.getLogger(AnalyticsRefresh.class);
+    /** The advisory lock's key: "parley analytics", so it cannot clash with another use of advisory locks. */
+    static final long LOCK = 0x7061726c6579_61L;
+
+    static final Query LOCK_WAIT = new Query("analytics.lock", "SELECT pg_advisory_xact_lock(?)");
+    static final Query LOCK_TRY = new Query("analytics.try_lock", "SELECT pg_try_advisory_xact_lock(?)");
+    static final Query LAST = new Query("analytics.last_refresh", "SELECT refreshed_at FROM analytics_refresh");
+    static final Query RECORD = new Query("analytics.record_refresh", """
+            UPDATE analytics_refresh SET refreshed_at = ?, took_ms = ?""");
+
+    /** Each view, refreshed in this order; the names label the statements' timings in metrics and the slow-query log. */
+    static final List<Query> VIEWS = List.of(
+            refresh("analytics.refresh_character_days", "analytics_character_days"),
+            refresh("analytics.refresh_active_days", "analytics_active_days"),
+            refresh("analytics.refresh_active_months", "analytics_active_months"),
+            refresh("analytics.refresh_conversation_days", "analytics_conversation_days"),
+            refresh("analytics.refresh_conversation_roles", "analytics_conversation_roles"));
+
+    /** When the views were refreshed (the clock's time when the refresh began) and what it took. */
+    public record Refreshed(Instant refreshedAt, long tookMs) {
+    }
+
+    private final Database database;
+    private final Clock clock;
+    private final Duration interval;
+
+    public AnalyticsRefresh(Database database, Clock clock, Duration interval) {
+        this.database = database;
+        this.clock = clock;
+        this.interval = interval;
+    }
+
+    public Duration interval() {
+        return interval;
+    }
+
+    /** Refreshes now, after any refresh already running elsewhere has finished: what is returned includes every write before the call. */
+    public Refreshed refresh() {
+        return database.inTransaction(handle -> {
+            handle.first(LOCK_WAIT, row -> true, LOCK);
+            return refreshHolding(handle);
+        });
+    }
+
+    /**
+     * The scheduled refresh: runs only when the last one (by any instance) began at least an interval
+     * ago and no other is running; returns whether it ran.
+     */
+    public boolean refreshIfDue() {
+        return database.inTransaction(handle -> {
+            if (!handle.first(LOCK_TRY, row -> row.getBoolean(1), LOCK).orElseThrow()) {
+                return false;
+            }
+            Instant last = handle.first(LAST, row -> row.getTimestamp(1).toInstant()).orElseThrow();
+            if (clock.instant().isBefore(last.plus(interval))) {
+                return false;
+            }
+            refreshHolding(handle);
+            return true;
+        });
+    }
+
+    /** For the scheduler: a failure is logged and the next tick tries again. */
+    public void refreshIfDueLogged() {
+        try {
+            refreshIfDue();
+        } catch (RuntimeException e) {
+            LOG.warn("the analytics refresh failed; it runs again in {}: {}", interval, e.getMessage(), e);
+        }
+    }
+
+    private Refreshed refreshHolding(Handle handle) throws SQLException {
+        Instant began = clock.instant().truncatedTo(ChronoUnit.MICROS); // as PostgreSQL stores it
+        long started = System.nanoTime();
+        for (Query view : VIEWS) {
+            handle.execute(view);
+        }
+        long tookMs = (System.nanoTime() - started) / 1_000_000;
+        handle.execute(RECORD, Timestamp.from(began), tookMs);
+        LOG.info("analytics views refreshed in {} ms", tookMs);
+        return new Refreshed(began, tookMs);
+    }
+
+    private static Query refresh(String name, String view) {
+        return new Query(name, "REFRESH MATERIALIZED VIEW CONCURRENTLY " + view);
+    }
+}

@@ -1,0 +1,72 @@
+package dev.parley.analytics;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.db.Database;
+import dev.parley.support.TestClock;
+import dev.parley.support.TestDatabase;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The scheduled refresh runs when an interval has passed since the last one, by the clock it is given: no sleeping. */
+class AnalyticsRefreshTest {
+    private static final String DB = "parley_analytics_refresh";
+    private static final Duration INTERVAL = Duration.ofMinutes(5);
+    private static Database database;
+
+    @BeforeAll
+    static void start() {
+        database = TestDatabase.pool(TestDatabase.get().migrated(DB), 2);
+    }
+
+    @AfterAll
+    static void stop() {
+        database.close();
+    }
+
+    @Test
+    void a_scheduled_refresh_runs_once_per_interval_and_brings_new_rows_in() throws SQLException {
+        var clock = new TestClock();
+        var refresh = new AnalyticsRefresh(database, clock, INTERVAL);
+        var analytics = new Analytics(database);
+        refresh.refresh(); // the last refresh is now, by this clock
+        long app = startConversation();
+        LocalDate today = LocalDate.now(ZoneOffset.UTC);
+
+        boolean tooSoon = refresh.refreshIfDue();
+        int seenBefore = analytics.conversationsStarted(app, today, today).days().size();
+        clock.advance(INTERVAL);
+        boolean due = refresh.refreshIfDue();
+        boolean again = refresh.refreshIfDue();
+
+        assertThat(tooSoon).isFalse();
+        assertThat(seenBefore).isZero();
+        assertThat(due).isTrue();
+        assertThat(again).isFalse();
+        assertThat(analytics.conversationsStarted(app, today, today).days())
+                .extracting(Analytics.ConversationsStarted::conversations).containsExactly(1L);
+    }
+
+    private static long startConversation() throws SQLException {
+        try (Connection connection = TestDatabase.get().connect(DB); var s = connection.createStatement()) {
+            s.execute("INSERT INTO apps (name) VALUES ('refresh-" + System.nanoTime() + "')");
+            s.execute("INSERT INTO users (app_id, external_id) SELECT max(app_id), 'u' FROM apps");
+            s.execute("INSERT INTO characters (app_id, name) SELECT max(app_id), 'c' FROM apps");
+            s.execute("""
+                    INSERT INTO conversations (app_id, conversation_id, user_id, character_id, activity_id, created_at,
+                                               last_activity_at, updated_at)
+                    SELECT app_id, 1, user_id, (SELECT max(character_id) FROM characters), 1, now(), now(), now()
+                      FROM users WHERE user_id = (SELECT max(user_id) FROM users)""");
+            try (var rows = s.executeQuery("SELECT max(app_id) FROM apps")) {
+                rows.next();
+                return rows.getLong(1);
+            }
+        }
+    }
+}
