@@ -122,7 +122,8 @@ public final class ChatContext {
         long userId = built.user().id();
         long characterId = built.character().id();
         if (request.bySimilarity()) {
-            return recall.recall(appId, userId, characterId, RecallRequest.of(request.memoryEmbedding(), request.memories()),
+            return recall.recall(appId, userId, characterId, RecallRequest.of(request.memoryEmbedding(), request.memories())
+                            .inConversation(request.conversationId()),
                     "memory_embedding").remembered();
         }
         if (request.byWords()) {

@@ -16,6 +16,12 @@ public record RecallRequest(float[] embedding, int limit, double minSimilarity, 
     public static final double DEFAULT_IMPORTANCE_WEIGHT = 0.1;
     public static final double DEFAULT_CONVERSATION_WEIGHT = 0.1;
 
+    /** The same request favouring the memories made in {@code conversation}, by the default weight: a context's recall. */
+    public RecallRequest inConversation(long conversation) {
+        return new RecallRequest(embedding, limit, minSimilarity, adaptive, halfLifeDays, recencyWeight, importanceWeight,
+                conversation, DEFAULT_CONVERSATION_WEIGHT);
+    }
+
     /** The defaults for everything but the query vector and the count. */
     public static RecallRequest of(float[] embedding, int limit) {
         return new RecallRequest(embedding, limit, DEFAULT_MIN_SIMILARITY, true, DEFAULT_HALF_LIFE_DAYS,

@@ -137,6 +137,24 @@ class MemoryBatchesAndFiltersTest {
     }
 
     @Test
+    void a_context_recalls_the_memories_of_its_own_conversation_first() {
+        String conversation = Fixtures.conversation(api, user, character);
+        var fromConversation = new HashMap<>(memory("said it in this chat", 0.1));
+        fromConversation.put("embedding", List.of(1.0, 0.0, 0.0));
+        fromConversation.put("conversation_id", conversation);
+        var elsewhere = new HashMap<>(memory("said it elsewhere", 0.9));
+        elsewhere.put("embedding", List.of(1.0, 0.0, 0.0));
+        String here = api.postOk(201, memories, fromConversation).get("id").asText();
+        String there = api.postOk(201, memories, elsewhere).get("id").asText();
+
+        var context = api.postOk(200, "/v1/conversations/" + conversation + "/context",
+                Map.of("memories", 2, "memory_embedding", List.of(1.0, 0.0, 0.0)));
+
+        // importance alone would put the other first (0.9 against 0.1, weight 0.1); its own conversation weighs 0.1
+        assertThat(idsIn(context.get("memories"), m -> m)).containsExactly(here, there);
+    }
+
+    @Test
     void a_memory_names_only_a_conversation_of_its_user() {
         String otherUser = Fixtures.user(api, "other-" + System.nanoTime());
         String theirs = Fixtures.conversation(api, otherUser, character);
