@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.apps.ApiKeys;
 import dev.parley.apps.Apps;
 import dev.parley.chat.BatchWriter;
+import dev.parley.chat.CharacterMessages;
 import dev.parley.chat.ChatContext;
 import dev.parley.chat.Characters;
 import dev.parley.chat.Conversations;
@@ -14,6 +15,7 @@ import dev.parley.chat.Limits;
 import dev.parley.chat.MessageLog;
 import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Stats;
+import dev.parley.chat.WindowCounts;
 import dev.parley.chat.Users;
 import dev.parley.cache.Invalidations;
 import dev.parley.cache.ReadCache;
@@ -133,6 +135,7 @@ public final class Parley implements AutoCloseable {
             var services = new HttpServer.Services(watch, apiKeys, cache, characters, users, conversations,
                     new MessageLog(database, cache), appends, new Inbox(database), new ReadMarkers(database, cache),
                     new ChatContext(database, cache, characters, users, counters), new Stats(database),
+                    new CharacterMessages(database, clock), new WindowCounts(database, clock),
                     new Memories(database), new Recall(database, clock, settings.recallCacheBytes(), registry),
                     new MessageSearch(database, clock), Languages.load(database),
                     new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()),

@@ -60,6 +60,20 @@ public final class MessageLog {
              ORDER BY message_id
              LIMIT ?""".formatted(COLUMNS));
 
+    // Filtered pages (MessageFilter): one statement per combination of filters, all under one name.
+    // Ids are (lower, upper]; the filter's time range has already narrowed both bounds.
+    private static final String FILTERED = """
+            SELECT %s FROM messages
+             WHERE app_id = ? AND conversation_id = ? AND message_id > ? AND message_id <= ?%%s
+             ORDER BY message_id %%s
+             LIMIT ?""".formatted(COLUMNS);
+
+    /** A filtered page's statement: newest first (before a cursor, or the latest) or oldest first (after one). */
+    static Query filtered(MessageFilter.Conditions conditions, boolean newestFirst) {
+        return new Query(newestFirst ? "message.history_filtered" : "message.history_filtered_after",
+                FILTERED.formatted(conditions.sql(), newestFirst ? "DESC" : "ASC"));
+    }
+
     static final Query GET = new Query("message.get", """
             SELECT %s FROM messages WHERE app_id = ? AND conversation_id = ? AND message_id = ?""".formatted(COLUMNS));
 
@@ -136,6 +150,56 @@ public final class MessageLog {
             case Position.Before before -> existing(h, appId, conversationId, before(h, appId, conversationId, before.messageId(), limit));
             case Position.After after -> existing(h, appId, conversationId, after(h, appId, conversationId, after.messageId(), limit));
         });
+    }
+
+    /**
+     * A page of the messages that match {@code filter}. Never cached: only the unfiltered latest page is.
+     * Reads the range in one statement rather than in windows, since a filter may match nothing in the
+     * last month; the filter's time range is what keeps partitions out of it.
+     */
+    public Page filtered(long appId, long conversationId, Position position, MessageFilter filter, int limit) {
+        return database.read(h -> {
+            MessageFilter.Conditions conditions = filter.conditions(conversationId);
+            return switch (position) {
+                case Position.Latest latest -> filteredNewestFirst(h, appId, conversationId, conditions, filter,
+                        newestId(h, appId, conversationId), limit, false);
+                case Position.Before before -> existing(h, appId, conversationId, filteredNewestFirst(h, appId, conversationId,
+                        conditions, filter, before.messageId() - 1, limit, true));
+                case Position.After after -> existing(h, appId, conversationId, filteredAfter(h, appId, conversationId,
+                        conditions, filter, after.messageId(), limit));
+            };
+        });
+    }
+
+    private static Page filteredNewestFirst(Handle h, long appId, long conversationId, MessageFilter.Conditions conditions,
+                                            MessageFilter filter, long newestId, int limit, boolean hasNewer) throws SQLException {
+        long lower = filter.lowerBound(conversationId);
+        long upper = filter.upperBound(newestId);
+        if (upper <= lower) {
+            return new Page(List.of(), false, hasNewer);
+        }
+        return page(h.list(filtered(conditions, true), ROW, bind(appId, conversationId, lower, upper, conditions, limit + 1)),
+                limit, hasNewer);
+    }
+
+    private static Page filteredAfter(Handle h, long appId, long conversationId, MessageFilter.Conditions conditions,
+                                      MessageFilter filter, long cursor, int limit) throws SQLException {
+        long lower = filter.lowerBound(Math.max(conversationId, cursor));
+        long upper = filter.upperBound(Long.MAX_VALUE);
+        if (upper <= lower) {
+            return new Page(List.of(), true, false);
+        }
+        List<Message> rows = h.list(filtered(conditions, false), ROW, bind(appId, conversationId, lower, upper, conditions, limit + 1));
+        boolean more = rows.size() > limit;
+        return new Page(more ? rows.subList(0, limit) : rows, true, more);
+    }
+
+    /** A filtered statement's values: the conversation and its id range, the filter's own, the limit. */
+    static Object[] bind(long appId, long conversationId, long lower, long upper, MessageFilter.Conditions conditions, int limit) {
+        List<Object> values = new ArrayList<>(List.of(appId, conversationId, lower, upper));
+        values.addAll(conditions.values());
+        values.add(limit);
+        return values.toArray();
     }
 
     /** The page that ends at the conversation's newest message; finding that id also finds whether the conversation exists. */

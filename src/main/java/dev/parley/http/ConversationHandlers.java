@@ -7,12 +7,14 @@ import dev.parley.chat.InvalidInput;
 import dev.parley.chat.Limits;
 import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Stats;
+import dev.parley.chat.WindowCounts;
 import dev.parley.json.Json;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Recall;
 import dev.parley.memory.RecallRequest;
 import dev.parley.search.Languages;
 import io.javalin.http.Context;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -29,17 +31,19 @@ final class ConversationHandlers {
     private final ReadMarkers readMarkers;
     private final ChatContext context;
     private final Stats stats;
+    private final WindowCounts counts;
     private final Recall recall;
     private final Memories memories;
     private final Languages languages;
     private final Limits limits;
 
     ConversationHandlers(Conversations conversations, ReadMarkers readMarkers, ChatContext context, Stats stats,
-                         Recall recall, Memories memories, Languages languages, Limits limits) {
+                         WindowCounts counts, Recall recall, Memories memories, Languages languages, Limits limits) {
         this.conversations = conversations;
         this.readMarkers = readMarkers;
         this.context = context;
         this.stats = stats;
+        this.counts = counts;
         this.recall = recall;
         this.memories = memories;
         this.languages = languages;
@@ -141,7 +145,10 @@ final class ConversationHandlers {
     }
 
     void stats(Context ctx) {
-        Responses.json(ctx, stats.conversation(Auth.app(ctx), Params.id(ctx, "conversation_id")));
+        long conversationId = Params.id(ctx, "conversation_id");
+        Duration window = Params.window(ctx, "window", null, WindowCounts.MAX_WINDOW);
+        long appId = Auth.app(ctx);
+        Responses.json(ctx, counts.conversation(appId, conversationId, stats.conversation(appId, conversationId), window));
     }
 
     private static List<Long> characterIds(Bodies.ConversationInput input) {
