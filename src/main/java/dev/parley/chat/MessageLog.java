@@ -68,12 +68,13 @@ public final class MessageLog {
              ORDER BY message_id %%s
              LIMIT ?""".formatted(COLUMNS);
 
-    // A metadata filter finds its matches first, then pages them. PostgreSQL cannot estimate how many
-    // messages contain a JSON object: left to choose, it walked a 20,000-message chat newest first
-    // hoping for a match soon, or ANDed the index with the conversation's whole primary-key range
-    // (MessageFiltersPlanTest). Here the only index the matches can come from is messages_metadata_idx,
-    // whose entries hold the conversation: the cost grows with the matches, not with the conversation.
-    // The app and conversation are checked on the matches (the same order of values as FILTERED).
+    // In a long conversation a metadata filter finds its matches first, then pages them. PostgreSQL
+    // cannot estimate how many messages contain a JSON object: left to choose, it walked a
+    // 20,000-message chat newest first hoping for a match soon, or ANDed the index with the
+    // conversation's whole primary-key range (MessageFiltersPlanTest). Here the only index the
+    // matches can come from is messages_metadata_idx, whose entries hold the conversation: the cost
+    // grows with the matches and the partitions, not with the conversation. The app and conversation
+    // are checked on the matches (the values come in the same order as FILTERED's).
     private static final String FILTERED_BY_METADATA = """
             WITH asked AS (SELECT ?::bigint AS app_id, ?::bigint AS conversation_id),
             matching AS MATERIALIZED (
@@ -83,11 +84,24 @@ public final class MessageLog {
              ORDER BY message_id %%s
              LIMIT ?""".formatted(COLUMNS, COLUMNS);
 
+    /**
+     * Up to this many messages a metadata filter walks the conversation newest first, as the other
+     * filters do; above, it asks messages_metadata_idx. Walking 1,000 rows costs about what the index
+     * costs in a dozen partitions (0.1 ms each), and most chats are far shorter (docs/benchmarks.md).
+     */
+    static final long WALK_AT_MOST = 1_000;
+
+    static final Query SIZE = new Query("conversation.size", """
+            SELECT coalesce(last_message_id, conversation_id), message_count FROM conversations
+             WHERE app_id = ? AND conversation_id = ?""");
+
+    private record Size(long newestId, long messages) {
+    }
+
     /** A filtered page's statement: newest first (before a cursor, or the latest) or oldest first (after one). */
-    static Query filtered(MessageFilter filter, MessageFilter.Conditions conditions, boolean newestFirst) {
-        String sql = filter.metadata() != null ? FILTERED_BY_METADATA : FILTERED;
-        return new Query(newestFirst ? "message.history_filtered" : "message.history_filtered_after",
-                sql.formatted(conditions.sql(), newestFirst ? "DESC" : "ASC"));
+    static Query filtered(MessageFilter.Conditions conditions, boolean throughMetadataIndex, boolean newestFirst) {
+        return new Query(throughMetadataIndex ? "message.history_by_metadata" : "message.history_filtered",
+                (throughMetadataIndex ? FILTERED_BY_METADATA : FILTERED).formatted(conditions.sql(), newestFirst ? "DESC" : "ASC"));
     }
 
     static final Query GET = new Query("message.get", """
@@ -175,37 +189,43 @@ public final class MessageLog {
      */
     public Page filtered(long appId, long conversationId, Position position, MessageFilter filter, int limit) {
         return database.read(h -> {
-            MessageFilter.Conditions conditions = filter.conditions(conversationId);
+            Size size = h.first(SIZE, row -> new Size(row.getLong(1), row.getLong(2)), appId, conversationId)
+                    .orElseThrow(() -> new NotFound("conversation", conversationId));
+            Query newestFirst = filtered(filter.conditions(conversationId), throughMetadataIndex(filter, size), true);
             return switch (position) {
-                case Position.Latest latest -> filteredNewestFirst(h, appId, conversationId, conditions, filter,
-                        newestId(h, appId, conversationId), limit, false);
-                case Position.Before before -> existing(h, appId, conversationId, filteredNewestFirst(h, appId, conversationId,
-                        conditions, filter, before.messageId() - 1, limit, true));
-                case Position.After after -> existing(h, appId, conversationId, filteredAfter(h, appId, conversationId,
-                        conditions, filter, after.messageId(), limit));
+                case Position.Latest latest -> filteredNewestFirst(h, newestFirst, appId, conversationId, filter, size.newestId(),
+                        limit, false);
+                case Position.Before before -> filteredNewestFirst(h, newestFirst, appId, conversationId, filter,
+                        before.messageId() - 1, limit, true);
+                case Position.After after -> filteredAfter(h, filtered(filter.conditions(conversationId),
+                        throughMetadataIndex(filter, size), false), appId, conversationId, filter, after.messageId(), limit);
             };
         });
     }
 
-    private static Page filteredNewestFirst(Handle h, long appId, long conversationId, MessageFilter.Conditions conditions,
-                                            MessageFilter filter, long newestId, int limit, boolean hasNewer) throws SQLException {
+    private static boolean throughMetadataIndex(MessageFilter filter, Size size) {
+        return filter.metadata() != null && size.messages() > WALK_AT_MOST;
+    }
+
+    private static Page filteredNewestFirst(Handle h, Query query, long appId, long conversationId, MessageFilter filter,
+                                            long newestId, int limit, boolean hasNewer) throws SQLException {
         long lower = filter.lowerBound(conversationId);
         long upper = filter.upperBound(newestId);
         if (upper <= lower) {
             return new Page(List.of(), false, hasNewer);
         }
-        return page(h.list(filtered(filter, conditions, true), ROW, bind(appId, conversationId, lower, upper, conditions, limit + 1)),
+        return page(h.list(query, ROW, bind(appId, conversationId, lower, upper, filter.conditions(conversationId), limit + 1)),
                 limit, hasNewer);
     }
 
-    private static Page filteredAfter(Handle h, long appId, long conversationId, MessageFilter.Conditions conditions,
-                                      MessageFilter filter, long cursor, int limit) throws SQLException {
+    private static Page filteredAfter(Handle h, Query query, long appId, long conversationId, MessageFilter filter,
+                                      long cursor, int limit) throws SQLException {
         long lower = filter.lowerBound(Math.max(conversationId, cursor));
         long upper = filter.upperBound(Long.MAX_VALUE);
         if (upper <= lower) {
             return new Page(List.of(), true, false);
         }
-        List<Message> rows = h.list(filtered(filter, conditions, false), ROW, bind(appId, conversationId, lower, upper, conditions, limit + 1));
+        List<Message> rows = h.list(query, ROW, bind(appId, conversationId, lower, upper, filter.conditions(conversationId), limit + 1));
         boolean more = rows.size() > limit;
         return new Page(more ? rows.subList(0, limit) : rows, true, more);
     }

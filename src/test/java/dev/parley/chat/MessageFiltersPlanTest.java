@@ -165,6 +165,29 @@ class MessageFiltersPlanTest {
     }
 
     @Test
+    void in_a_short_conversation_a_metadata_filter_walks_the_primary_key_and_stops_at_the_page() throws SQLException {
+        long shortOne = conversationStartedMonthsAgo(2);
+        long newest = database.read(handle -> MessageLog.newestId(handle, APP, shortOne));
+        var filter = filter(Map.of("type", "text"), null, null);
+        var conditions = filter.conditions(shortOne);
+        String plan = plans.explain(MessageLog.filtered(conditions, false, true),
+                MessageLog.bind(APP, shortOne, shortOne, newest, conditions, 5));
+
+        assertThat(plan).as(plan).contains("Index Scan Backward using messages_y").contains("_pkey")
+                .doesNotContain("Seq Scan").doesNotContain("Sort");
+        assertThat(returned(plan)).isEqualTo(5);
+    }
+
+    private static long conversationStartedMonthsAgo(int months) throws SQLException {
+        try (var s = connection.createStatement(); var rows = s.executeQuery("""
+                SELECT conversation_id FROM conversations WHERE created_at < now() - interval '%d months'
+                 ORDER BY conversation_id DESC LIMIT 1""".formatted(months))) {
+            rows.next();
+            return rows.getLong(1);
+        }
+    }
+
+    @Test
     void attachments_are_found_through_their_partial_index() throws SQLException {
         var filter = new MessageFilter(null, null, null, null, true, null, null);
         String plan = explainFiltered(filter, heavy, heavyNewest);
@@ -280,7 +303,7 @@ class MessageFiltersPlanTest {
     /** The newest-first page MessageLog.filtered reads, explained with the bounds it computes. */
     private static String explainFiltered(MessageFilter filter, long conversation, long newest) throws SQLException {
         var conditions = filter.conditions(conversation);
-        return plans.explain(MessageLog.filtered(filter, conditions, true),
+        return plans.explain(MessageLog.filtered(conditions, filter.metadata() != null, true),
                 MessageLog.bind(APP, conversation, filter.lowerBound(conversation), filter.upperBound(newest), conditions, PAGE));
     }
 
@@ -292,7 +315,7 @@ class MessageFiltersPlanTest {
                 values[i] = "'" + text.replace("'", "''") + "'"; // EXECUTE takes literals
             }
         }
-        return plans.explainGeneric(MessageLog.filtered(filter, conditions, true), values);
+        return plans.explainGeneric(MessageLog.filtered(conditions, filter.metadata() != null, true), values);
     }
 
     private static YearMonth monthOf(long id) {

@@ -74,6 +74,32 @@ class MessageFiltersApiTest {
     }
 
     @Test
+    void in_a_conversation_too_long_to_walk_metadata_pages_come_from_the_index_and_follow_the_cursors() {
+        Api api = newApp();
+        String id = Fixtures.conversation(api).get("id").asText();
+        List<Map<String, Object>> batch = new ArrayList<>();
+        for (int i = 0; i < 1000; i++) {
+            batch.add(i % 250 == 0 ? Map.of("content", "photo " + i, "metadata", Map.of("type", "image"))
+                    : Map.of("content", "m" + i, "metadata", Map.of("type", "text")));
+        }
+        api.postOk(201, "/v1/conversations/" + id + "/messages/batch", Map.of("messages", batch));
+        say(api, id, Map.of("content", "last photo", "metadata", Map.of("type", "image")));
+        String images = "/v1/conversations/" + id + "/messages?limit=2&metadata=" + q("{\"type\":\"image\"}");
+
+        JsonNode latest = api.getOk(images);
+        assertThat(contents(latest)).containsExactly("photo 750", "last photo");
+        JsonNode older = api.getOk(images + "&before=" + latest.get("older_cursor").asText());
+        assertThat(contents(older)).containsExactly("photo 250", "photo 500");
+        JsonNode oldest = api.getOk(images + "&before=" + older.get("older_cursor").asText());
+        assertThat(contents(oldest)).containsExactly("photo 0");
+        assertThat(oldest.get("has_older").asBoolean()).isFalse();
+        assertThat(contents(api.getOk(images + "&after=" + oldest.get("newer_cursor").asText())))
+                .containsExactly("photo 250", "photo 500");
+        assertThat(api.withKey(null).get("/metrics").text()).as("the pages came through the metadata index")
+                .contains("query=\"message.history_by_metadata\"");
+    }
+
+    @Test
     void a_filter_never_reaches_into_another_conversation() {
         Api api = newApp();
         String first = Fixtures.conversation(api).get("id").asText();
