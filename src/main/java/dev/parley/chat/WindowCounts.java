@@ -37,15 +37,18 @@ public final class WindowCounts {
              WHERE app_id = ? AND conversation_id = ? AND message_id > ? AND message_id >= ? AND message_id <= ?
              GROUP BY 1, 2""");
 
-    /** How many messages were made since {@code since}, in the window that ends now. */
-    public record Count(String window, Instant since, long messages) {
+    /**
+     * How many messages were made in the window that ends now. The window's start is not sent: it moves
+     * every millisecond, and the answer's ETag would with it, while the count stays the same.
+     */
+    public record Count(String window, long messages) {
     }
 
     /**
      * A conversation's counts, with its messages by role and by metadata "type" ("none" for messages
-     * without one): in the window when one is given ({@code window}, {@code since}), else of all its messages.
+     * without one): in the window that ends now when one is given, else of all its messages.
      */
-    public record ConversationCounts(long messageCount, long lastSeq, long unreadCount, String window, Instant since,
+    public record ConversationCounts(long messageCount, long lastSeq, long unreadCount, String window,
                                      Map<String, Long> byRole, Map<String, Long> byType) {
     }
 
@@ -67,20 +70,19 @@ public final class WindowCounts {
             return handle.first(CHARACTER, row -> row.getLong(1), appId, characterId, Ids.floorOf(since),
                     CharacterMessages.newestPossible(clock)).orElseThrow();
         });
-        return new Count(Durations.format(window), since, messages);
+        return new Count(Durations.format(window), messages);
     }
 
     public Count app(long appId, Duration window) {
         Instant since = clock.instant().minus(window);
         long messages = database.read(handle -> handle.first(APP, row -> row.getLong(1), appId, Ids.floorOf(since),
                 CharacterMessages.newestPossible(clock)).orElseThrow());
-        return new Count(Durations.format(window), since, messages);
+        return new Count(Durations.format(window), messages);
     }
 
     /** {@code totals} with the conversation's messages by role and type, in {@code window} or (null) of all time. */
     public ConversationCounts conversation(long appId, long conversationId, Stats.ConversationStats totals, Duration window) {
-        Instant since = window == null ? null : clock.instant().minus(window);
-        long from = since == null ? Long.MIN_VALUE : Ids.floorOf(since);
+        long from = window == null ? Long.MIN_VALUE : Ids.floorOf(clock.instant().minus(window));
         List<Kind> kinds = database.read(handle -> handle.list(CONVERSATION,
                 row -> new Kind(row.getString(1), row.getString(2), row.getLong(3)),
                 appId, conversationId, conversationId, from, CharacterMessages.newestPossible(clock)));
@@ -91,6 +93,6 @@ public final class WindowCounts {
             byType.merge(kind.type() == null ? "none" : kind.type(), kind.messages(), Long::sum);
         }
         return new ConversationCounts(totals.messageCount(), totals.lastSeq(), totals.unreadCount(),
-                window == null ? null : Durations.format(window), since, byRole, byType);
+                window == null ? null : Durations.format(window), byRole, byType);
     }
 }

@@ -32,6 +32,8 @@ class ConditionalGetTest {
         return Map.ofEntries(
                 Map.entry("/v1/characters", "/v1/characters?limit=5"),
                 Map.entry("/v1/characters/{character_id}", "/v1/characters/" + character),
+                Map.entry("/v1/characters/{character_id}/messages", "/v1/characters/" + character + "/messages"),
+                Map.entry("/v1/characters/{character_id}/stats", "/v1/characters/" + character + "/stats?window=1h"),
                 Map.entry("/v1/users", "/v1/users?external_id=" + api.getOk("/v1/users/" + user).get("external_id").asText()),
                 Map.entry("/v1/users/{user_id}", "/v1/users/" + user),
                 Map.entry("/v1/users/{user_id}/inbox", "/v1/users/" + user + "/inbox"),
@@ -49,7 +51,8 @@ class ConditionalGetTest {
                 Map.entry("/v1/memories/{memory_id}", "/v1/memories/" + memory),
                 Map.entry("/v1/search/messages", "/v1/search/messages?q=harbour&user_id=" + user),
                 Map.entry("/v1/search/memories", "/v1/search/memories?q=harbour&user_id=" + user),
-                Map.entry("/v1/stats", "/v1/stats"));
+                Map.entry("/v1/stats", "/v1/stats"),
+                Map.entry("/v1/stats/messages", "/v1/stats/messages?window=1m"));
     }
 
     @Test
