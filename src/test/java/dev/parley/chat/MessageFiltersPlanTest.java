@@ -188,6 +188,24 @@ class MessageFiltersPlanTest {
     }
 
     @Test
+    void the_unfiltered_history_stays_on_the_primary_key_beside_the_new_indexes() throws SQLException {
+        for (long conversation : List.of(heavy, conversationStartedMonthsAgo(3))) {
+            long newest = database.read(handle -> MessageLog.newestId(handle, APP, conversation));
+            long windowStart = MessageLog.windowStart(conversation, newest);
+            for (String plan : List.of(plans.explain(MessageLog.RECENT, APP, conversation, windowStart, newest, PAGE),
+                    plans.explain(MessageLog.OLDER, APP, conversation, conversation, windowStart, PAGE))) {
+                Matcher scans = Pattern.compile("Scan(?: Backward)? using (\\S+) on messages_\\w+ \\S+ \\(actual rows=(\\d+)").matcher(plan);
+                while (scans.find()) {
+                    if (Long.parseLong(scans.group(2)) > 0) {
+                        assertThat(scans.group(1)).as(plan).endsWith("_pkey");
+                    }
+                }
+                assertThat(plan).doesNotContain("Seq Scan");
+            }
+        }
+    }
+
+    @Test
     void attachments_are_found_through_their_partial_index() throws SQLException {
         var filter = new MessageFilter(null, null, null, null, true, null, null);
         String plan = explainFiltered(filter, heavy, heavyNewest);
