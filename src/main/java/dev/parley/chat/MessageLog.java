@@ -191,41 +191,37 @@ public final class MessageLog {
         return database.read(h -> {
             Size size = h.first(SIZE, row -> new Size(row.getLong(1), row.getLong(2)), appId, conversationId)
                     .orElseThrow(() -> new NotFound("conversation", conversationId));
-            Query newestFirst = filtered(filter.conditions(conversationId), throughMetadataIndex(filter, size), true);
+            var conditions = filter.conditions(conversationId);
+            boolean throughIndex = filter.metadata() != null && size.messages() > WALK_AT_MOST;
+            long newest = size.newestId();
             return switch (position) {
-                case Position.Latest latest -> filteredNewestFirst(h, newestFirst, appId, conversationId, filter, size.newestId(),
-                        limit, false);
-                case Position.Before before -> filteredNewestFirst(h, newestFirst, appId, conversationId, filter,
-                        before.messageId() - 1, limit, true);
-                case Position.After after -> filteredAfter(h, filtered(filter.conditions(conversationId),
-                        throughMetadataIndex(filter, size), false), appId, conversationId, filter, after.messageId(), limit);
+                case Position.Latest latest -> filteredNewestFirst(h, filtered(conditions, throughIndex, true), appId, conversationId,
+                        filter.lowerBound(conversationId), filter.upperBound(newest), conditions, limit, false);
+                case Position.Before before -> filteredNewestFirst(h, filtered(conditions, throughIndex, true), appId, conversationId,
+                        filter.lowerBound(conversationId), filter.upperBound(Math.min(newest, before.messageId() - 1)), conditions,
+                        limit, true);
+                case Position.After after -> filteredOldestFirst(h, filtered(conditions, throughIndex, false), appId, conversationId,
+                        filter.lowerBound(Math.max(conversationId, after.messageId())), filter.upperBound(newest), conditions, limit);
             };
         });
     }
 
-    private static boolean throughMetadataIndex(MessageFilter filter, Size size) {
-        return filter.metadata() != null && size.messages() > WALK_AT_MOST;
-    }
-
-    private static Page filteredNewestFirst(Handle h, Query query, long appId, long conversationId, MessageFilter filter,
-                                            long newestId, int limit, boolean hasNewer) throws SQLException {
-        long lower = filter.lowerBound(conversationId);
-        long upper = filter.upperBound(newestId);
+    /** A filtered page of ids in (lower, upper], read newest first. */
+    private static Page filteredNewestFirst(Handle h, Query query, long appId, long conversationId, long lower, long upper,
+                                            MessageFilter.Conditions conditions, int limit, boolean hasNewer) throws SQLException {
         if (upper <= lower) {
             return new Page(List.of(), false, hasNewer);
         }
-        return page(h.list(query, ROW, bind(appId, conversationId, lower, upper, filter.conditions(conversationId), limit + 1)),
-                limit, hasNewer);
+        return page(h.list(query, ROW, bind(appId, conversationId, lower, upper, conditions, limit + 1)), limit, hasNewer);
     }
 
-    private static Page filteredAfter(Handle h, Query query, long appId, long conversationId, MessageFilter filter,
-                                      long cursor, int limit) throws SQLException {
-        long lower = filter.lowerBound(Math.max(conversationId, cursor));
-        long upper = filter.upperBound(Long.MAX_VALUE);
+    /** A filtered page of ids in (lower, upper], read oldest first: the page after a cursor. */
+    private static Page filteredOldestFirst(Handle h, Query query, long appId, long conversationId, long lower, long upper,
+                                            MessageFilter.Conditions conditions, int limit) throws SQLException {
         if (upper <= lower) {
             return new Page(List.of(), true, false);
         }
-        List<Message> rows = h.list(query, ROW, bind(appId, conversationId, lower, upper, filter.conditions(conversationId), limit + 1));
+        List<Message> rows = h.list(query, ROW, bind(appId, conversationId, lower, upper, conditions, limit + 1));
         boolean more = rows.size() > limit;
         return new Page(more ? rows.subList(0, limit) : rows, true, more);
     }
