@@ -6,6 +6,7 @@ import dev.parley.analytics.AnalyticsRefresh;
 import dev.parley.apps.ApiKeys;
 import dev.parley.apps.Apps;
 import dev.parley.chat.BatchWriter;
+import dev.parley.chat.CharacterMessages;
 import dev.parley.chat.Characters;
 import dev.parley.chat.Conversations;
 import dev.parley.chat.CounterBuffer;
@@ -16,6 +17,7 @@ import dev.parley.chat.Members;
 import dev.parley.chat.MessageLog;
 import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Stats;
+import dev.parley.chat.WindowCounts;
 import dev.parley.chat.Users;
 import dev.parley.cache.Invalidations;
 import dev.parley.cache.ReadCache;
@@ -143,7 +145,8 @@ public final class Parley implements AutoCloseable {
             var services = new HttpServer.Services(watch, apiKeys, cache, characters, users, conversations,
                     new MessageLog(database, cache), appends, new Inbox(database), new ReadMarkers(database, cache),
                     new Members(database, cache), new ChatContext(database, cache, characters, users, counters, recall, memories),
-                    new Stats(database), memories, recall,
+                    new Stats(database), new CharacterMessages(database, clock), new WindowCounts(database, clock),
+                    memories, recall,
                     new MessageSearch(database, clock), Languages.load(database),
                     new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()),
                     new Typing(live, conversations, settings.typingTtl(), clock),

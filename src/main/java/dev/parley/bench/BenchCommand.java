@@ -113,7 +113,7 @@ public final class BenchCommand {
         @Option(names = "--url", description = "A running Parley on the same database; default: start one in this process.")
         URI url;
 
-        @Option(names = "--mix", defaultValue = "chat", description = "Workload: chat (default), read, write, or one operation: inbox, history, context, append, read, browse, search, recall.")
+        @Option(names = "--mix", defaultValue = "chat", description = "Workload: chat (default), read, write, or one operation: inbox, history, context, append, read, browse, search, recall, window-count, filtered-history.")
         String mix;
 
         @Option(names = "--concurrency", defaultValue = "32", description = "Concurrent clients (default 32).")

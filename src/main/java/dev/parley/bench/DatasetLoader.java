@@ -32,7 +32,8 @@ public final class DatasetLoader {
     private static final long LOW_MASK = (1L << 22) - 1;
     private static final String[] ENERGIES = {"calm", "playful", "intense", "shy", "bold"};
     private static final String[] STYLES = {"flirty", "wise", "funny", "dark", "caring", "sarcastic"};
-    private static final String[] MODELS = {"gpt-4o-mini", "llama-3.1-70b", "claude-haiku", "mistral-large"};
+    /** The models assistant messages name in their metadata, {"model": ...}: what a filtered history asks for. */
+    static final String[] MODELS = {"gpt-4o-mini", "llama-3.1-70b", "claude-haiku", "mistral-large"};
 
     static final Query CREATE_APP = new Query("bench.create_app", "INSERT INTO apps (name) VALUES (?) RETURNING app_id");
     static final Query FIRST_ID = new Query("bench.first_ids", """

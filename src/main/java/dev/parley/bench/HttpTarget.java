@@ -2,6 +2,8 @@ package dev.parley.bench;
 
 import java.io.IOException;
 import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** The workload through Parley's HTTP API, one keep-alive connection per worker. */
@@ -59,6 +61,9 @@ final class HttpTarget implements Target {
                     case SEARCH -> http.get("/v1/search/messages?limit=20&q=" + pick.term() + "&user_id=" + pick.userId());
                     case RECALL -> http.post("/v1/users/" + pick.userId() + "/memories/recall", MiniHttp.bytes("{\"character_id\":\""
                             + pick.characterId() + "\",\"limit\":10,\"embedding\":"), embedding(pick.topic(), Math.max(1, dims)), END);
+                    case WINDOW_COUNT -> http.get("/v1/characters/" + pick.characterId() + "/stats?window=1h");
+                    case FILTERED_HISTORY -> http.get(conversation + "/messages?limit=50&metadata="
+                            + URLEncoder.encode("{\"model\":\"" + pick.model() + "\"}", StandardCharsets.UTF_8));
                 };
                 if (response.status() == 503 || response.status() == 429) {
                     throw new Target.Rejected(operation + " answered " + response.status());

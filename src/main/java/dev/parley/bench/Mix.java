@@ -3,18 +3,23 @@ package dev.parley.bench;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Operation weights. "chat" is a session: open the app (inbox), open a conversation (history,
- * context with memories), talk; now and then search the messages or look up what a character remembers.
+ * context with memories), talk; now and then search the messages or look up what a character remembers,
+ * and, as a bot does before it answers, count what its character said in the last hour or read a
+ * conversation's messages of one kind. One operation alone is named as the option names it: window-count.
  */
 final class Mix {
     private final Operation[] wheel;
+    private final Operation[] each;
 
     private Mix(Map<Operation, Integer> weights) {
         wheel = weights.entrySet().stream()
                 .flatMap(e -> java.util.stream.Stream.generate(e::getKey).limit(e.getValue()))
                 .toArray(Operation[]::new);
+        each = weights.keySet().toArray(Operation[]::new);
     }
 
     static Mix named(String name) {
@@ -29,6 +34,8 @@ final class Mix {
                 weights.put(Operation.BROWSE, 3);
                 weights.put(Operation.SEARCH, 3);
                 weights.put(Operation.RECALL, 1);
+                weights.put(Operation.WINDOW_COUNT, 2);
+                weights.put(Operation.FILTERED_HISTORY, 2);
             }
             case "read" -> {
                 weights.put(Operation.INBOX, 30);
@@ -37,14 +44,33 @@ final class Mix {
             }
             case "write" -> weights.put(Operation.APPEND, 100);
             default -> {
-                Operation only = Operation.valueOf(name.toUpperCase(java.util.Locale.ROOT));
+                Operation only = Operation.valueOf(name.toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
                 weights.put(only, 1);
             }
         }
         return new Mix(weights);
     }
 
-    Operation next(SplittableRandom random) {
-        return wheel[random.nextInt(wheel.length)];
+    /** A phase's draws, shared by its workers. */
+    Draws draws() {
+        return new Draws();
+    }
+
+    /**
+     * Each operation of the mix once, then operations at random by weight: so a short phase on a busy
+     * machine still measures every operation of the mix, the rare ones (weight 1 in 100) too.
+     */
+    final class Draws {
+        private final AtomicInteger drawn = new AtomicInteger();
+
+        Operation next(SplittableRandom random) {
+            if (drawn.get() < each.length) {
+                int i = drawn.getAndIncrement();
+                if (i < each.length) {
+                    return each[i];
+                }
+            }
+            return wheel[random.nextInt(wheel.length)];
+        }
     }
 }

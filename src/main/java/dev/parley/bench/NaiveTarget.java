@@ -21,6 +21,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * and user read again on every turn (no cache), one transaction per appended message, search as
  * {@code ILIKE '%word%'} over the user's conversations, and memories recalled by reading every
  * embedding of the scope from the database and comparing them one by one, every time (no cache).
+ * A character's messages in the last hour are counted by created_at, which no index holds, in every
+ * partition; a history by metadata filters with ->> and pages with OFFSET and a COUNT(*).
  */
 final class NaiveTarget implements Target {
     static final Query CONVERSATIONS_OF_USER = new Query("naive.conversations_of_user", """
@@ -60,6 +62,14 @@ final class NaiveTarget implements Target {
              ORDER BY character_id LIMIT 20 OFFSET 0""");
     static final Query COUNT_CHARACTERS = new Query("naive.count_characters_by_energy", """
             SELECT count(*) FROM characters WHERE app_id = ? AND traits ->> 'energy' = ?""");
+
+    static final Query CHARACTER_HOUR = new Query("naive.character_last_hour", """
+            SELECT count(*) FROM messages WHERE app_id = ? AND author_character_id = ? AND created_at > now() - interval '1 hour'""");
+    static final Query COUNT_BY_MODEL = new Query("naive.count_messages_by_model", """
+            SELECT count(*) FROM messages WHERE app_id = ? AND conversation_id = ? AND metadata ->> 'model' = ?""");
+    static final Query PAGE_BY_MODEL = new Query("naive.history_by_model_offset", """
+            SELECT message_id, seq, role, content, metadata, created_at FROM messages
+             WHERE app_id = ? AND conversation_id = ? AND metadata ->> 'model' = ? ORDER BY created_at DESC LIMIT ? OFFSET ?""");
 
     static final Query SEARCH = new Query("naive.search_like", """
             SELECT m.message_id, m.content FROM messages m
@@ -121,6 +131,11 @@ final class NaiveTarget implements Target {
                 case SEARCH -> database.read(h -> h.list(SEARCH, row -> row.getLong(1), appId, pick.userId(),
                         "%" + pick.term() + "%"));
                 case RECALL -> database.read(h -> recall(h, pick, 10));
+                case WINDOW_COUNT -> database.read(h -> h.first(CHARACTER_HOUR, row -> row.getLong(1), appId, pick.characterId()));
+                case FILTERED_HISTORY -> database.read(h -> {
+                    h.first(COUNT_BY_MODEL, row -> row.getLong(1), appId, pick.conversationId(), pick.model());
+                    return h.list(PAGE_BY_MODEL, row -> row.getLong(1), appId, pick.conversationId(), pick.model(), 50, 0);
+                });
             }
         };
     }

@@ -9,7 +9,9 @@ public enum Operation {
     READ("mark read", null),
     BROWSE("characters by trait", null),
     SEARCH("search a user's messages", null),
-    RECALL("memory recall, top 10", null);
+    RECALL("memory recall, top 10", null),
+    WINDOW_COUNT("character's messages, last hour", null),
+    FILTERED_HISTORY("history by metadata, last 50", null);
 
     final String label;
     /** The cache that answers this operation's reads, as Parley's cache metrics name it; null when none does. */

@@ -58,6 +58,10 @@ final class Population {
 
     /** The entities one operation works on; {@code term} is a word to search for, {@code topic} what to recall. */
     record Pick(long conversationId, long userId, long characterId, long messageId, String energy, String term, int topic) {
+        /** A model assistant messages name in their metadata, for a filtered history. */
+        String model() {
+            return DatasetLoader.MODELS[topic % DatasetLoader.MODELS.length];
+        }
     }
 
     static final Query DIMS = new Query("bench.memory_dims", """

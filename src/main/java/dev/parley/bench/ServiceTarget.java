@@ -8,10 +8,12 @@ import dev.parley.chat.CounterBuffer;
 import dev.parley.chat.GroupCommit;
 import dev.parley.chat.Inbox;
 import dev.parley.chat.Members;
+import dev.parley.chat.MessageFilter;
 import dev.parley.chat.MessageLog;
 import dev.parley.chat.NewMessage;
 import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Users;
+import dev.parley.chat.WindowCounts;
 import dev.parley.config.CounterFlush;
 import dev.parley.context.ChatContext;
 import dev.parley.context.ContextRequest;
@@ -24,6 +26,7 @@ import dev.parley.memory.RecallRequest;
 import dev.parley.search.MessageSearch;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -45,6 +48,7 @@ final class ServiceTarget implements Target {
     private final ExecutorService writerThreads;
     private final MessageSearch search;
     private final Recall recall;
+    private final WindowCounts counts;
     private final int dims;
     private final AtomicLong sent = new AtomicLong();
 
@@ -54,6 +58,7 @@ final class ServiceTarget implements Target {
         this.dims = dims;
         this.search = new MessageSearch(database, Clock.systemUTC());
         this.recall = new Recall(database, Clock.systemUTC(), 256L << 20, new SimpleMeterRegistry());
+        this.counts = new WindowCounts(database, Clock.systemUTC());
         this.inbox = new Inbox(database);
         ReadCache none = ReadCache.none(); // the SQL as Parley runs it on a miss, every time
         this.log = new MessageLog(database, none);
@@ -87,6 +92,9 @@ final class ServiceTarget implements Target {
                 case SEARCH -> search.search(appId, new MessageSearch.Scope.User(pick.userId()), pick.term(), null,
                         MessageSearch.Order.RELEVANCE, MessageSearch.After.START, 20);
                 case RECALL -> recall(pick, 10);
+                case WINDOW_COUNT -> counts.character(appId, pick.characterId(), Duration.ofHours(1));
+                case FILTERED_HISTORY -> log.filtered(appId, pick.conversationId(), new MessageLog.Position.Latest(),
+                        byModel(pick), 50);
             }
         };
     }
@@ -95,6 +103,10 @@ final class ServiceTarget implements Target {
     private ContextRequest contextFor(Population.Pick pick) {
         var request = ContextRequest.of(pick.conversationId(), 20);
         return dims == 0 ? request : request.recalling(Topics.topic(pick.topic(), dims), 5);
+    }
+
+    static MessageFilter byModel(Population.Pick pick) {
+        return new MessageFilter(null, null, null, Json.MAPPER.valueToTree(Map.of("model", pick.model())), null, null, null);
     }
 
     private Recall.Result recall(Population.Pick pick, int limit) {

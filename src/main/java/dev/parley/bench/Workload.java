@@ -112,6 +112,7 @@ final class Workload {
         long start = System.nanoTime();
         long end = start + length.toNanos();
         long periodNanos = plan.rate() > 0 ? (long) (1e9 * sessions.size() / plan.rate()) : 0;
+        Mix.Draws draws = mix.draws();
         try (var workers = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<Worked>> done = new ArrayList<>();
             for (int w = 0; w < sessions.size(); w++) {
@@ -132,7 +133,7 @@ final class Workload {
                         if (began >= end) {
                             break;
                         }
-                        Operation op = mix.next(random);
+                        Operation op = draws.next(random);
                         try {
                             session.run(op, population.pick(random));
                             long micros = Math.min(MAX_MICROS, Math.max(1, (System.nanoTime() - began) / 1000));

@@ -66,6 +66,50 @@ public final class MessageLog {
              ORDER BY message_id
              LIMIT ?""".formatted(COLUMNS));
 
+    // Filtered pages (MessageFilter): one statement per combination of filters, all under one name.
+    // Ids are (lower, upper]; the filter's time range has already narrowed both bounds.
+    private static final String FILTERED = """
+            SELECT %s FROM messages
+             WHERE app_id = ? AND conversation_id = ? AND message_id > ? AND message_id <= ?%%s
+             ORDER BY message_id %%s
+             LIMIT ?""".formatted(COLUMNS);
+
+    // In a long conversation a metadata filter finds its matches first, then pages them. PostgreSQL
+    // cannot estimate how many messages contain a JSON object: left to choose, it walked a
+    // 20,000-message chat newest first hoping for a match soon, or ANDed the index with the
+    // conversation's whole primary-key range (MessageFiltersPlanTest). Here the only index the
+    // matches can come from is messages_metadata_idx, whose entries hold the conversation: the cost
+    // grows with the matches and the partitions, not with the conversation. The app and conversation
+    // are checked on the matches (the values come in the same order as FILTERED's).
+    private static final String FILTERED_BY_METADATA = """
+            WITH asked AS (SELECT ?::bigint AS app_id, ?::bigint AS conversation_id),
+            matching AS MATERIALIZED (
+                SELECT app_id, %s FROM messages
+                 WHERE message_id > ? AND message_id <= ?%%s)
+            SELECT %s FROM matching JOIN asked USING (app_id, conversation_id)
+             ORDER BY message_id %%s
+             LIMIT ?""".formatted(COLUMNS, COLUMNS);
+
+    /**
+     * Up to this many messages a metadata filter walks the conversation newest first, as the other
+     * filters do; above, it asks messages_metadata_idx. Walking 1,000 rows costs about what the index
+     * costs in a dozen partitions (0.1 ms each), and most chats are far shorter (docs/benchmarks.md).
+     */
+    static final long WALK_AT_MOST = 1_000;
+
+    static final Query SIZE = new Query("conversation.size", """
+            SELECT coalesce(last_message_id, conversation_id), message_count FROM conversations
+             WHERE app_id = ? AND conversation_id = ?""");
+
+    private record Size(long newestId, long messages) {
+    }
+
+    /** A filtered page's statement: newest first (before a cursor, or the latest) or oldest first (after one). */
+    static Query filtered(MessageFilter.Conditions conditions, boolean throughMetadataIndex, boolean newestFirst) {
+        return new Query(throughMetadataIndex ? "message.history_by_metadata" : "message.history_filtered",
+                (throughMetadataIndex ? FILTERED_BY_METADATA : FILTERED).formatted(conditions.sql(), newestFirst ? "DESC" : "ASC"));
+    }
+
     static final Query GET = new Query("message.get", """
             SELECT %s FROM messages WHERE app_id = ? AND conversation_id = ? AND message_id = ?""".formatted(COLUMNS));
 
@@ -143,6 +187,58 @@ public final class MessageLog {
             case Position.Before before -> existing(h, appId, conversationId, before(h, appId, conversationId, before.messageId(), limit));
             case Position.After after -> existing(h, appId, conversationId, after(h, appId, conversationId, after.messageId(), limit));
         });
+    }
+
+    /**
+     * A page of the messages that match {@code filter}. Never cached: only the unfiltered latest page is.
+     * Reads the range in one statement rather than in windows, since a filter may match nothing in the
+     * last month; the filter's time range is what keeps partitions out of it.
+     */
+    public Page filtered(long appId, long conversationId, Position position, MessageFilter filter, int limit) {
+        return database.read(h -> {
+            Size size = h.first(SIZE, row -> new Size(row.getLong(1), row.getLong(2)), appId, conversationId)
+                    .orElseThrow(() -> new NotFound("conversation", conversationId));
+            var conditions = filter.conditions(conversationId);
+            boolean throughIndex = filter.metadata() != null && size.messages() > WALK_AT_MOST;
+            long newest = size.newestId();
+            return switch (position) {
+                case Position.Latest latest -> filteredNewestFirst(h, filtered(conditions, throughIndex, true), appId, conversationId,
+                        filter.lowerBound(conversationId), filter.upperBound(newest), conditions, limit, false);
+                case Position.Before before -> filteredNewestFirst(h, filtered(conditions, throughIndex, true), appId, conversationId,
+                        filter.lowerBound(conversationId), filter.upperBound(Math.min(newest, before.messageId() - 1)), conditions,
+                        limit, true);
+                case Position.After after -> filteredOldestFirst(h, filtered(conditions, throughIndex, false), appId, conversationId,
+                        filter.lowerBound(Math.max(conversationId, after.messageId())), filter.upperBound(newest), conditions, limit);
+            };
+        });
+    }
+
+    /** A filtered page of ids in (lower, upper], read newest first. */
+    private static Page filteredNewestFirst(Handle h, Query query, long appId, long conversationId, long lower, long upper,
+                                            MessageFilter.Conditions conditions, int limit, boolean hasNewer) throws SQLException {
+        if (upper <= lower) {
+            return new Page(List.of(), false, hasNewer);
+        }
+        return page(h.list(query, ROW, bind(appId, conversationId, lower, upper, conditions, limit + 1)), limit, hasNewer);
+    }
+
+    /** A filtered page of ids in (lower, upper], read oldest first: the page after a cursor. */
+    private static Page filteredOldestFirst(Handle h, Query query, long appId, long conversationId, long lower, long upper,
+                                            MessageFilter.Conditions conditions, int limit) throws SQLException {
+        if (upper <= lower) {
+            return new Page(List.of(), true, false);
+        }
+        List<Message> rows = h.list(query, ROW, bind(appId, conversationId, lower, upper, conditions, limit + 1));
+        boolean more = rows.size() > limit;
+        return new Page(more ? rows.subList(0, limit) : rows, true, more);
+    }
+
+    /** A filtered statement's values: the conversation and its id range, the filter's own, the limit. */
+    static Object[] bind(long appId, long conversationId, long lower, long upper, MessageFilter.Conditions conditions, int limit) {
+        List<Object> values = new ArrayList<>(List.of(appId, conversationId, lower, upper));
+        values.addAll(conditions.values());
+        values.add(limit);
+        return values.toArray();
     }
 
     /** The page that ends at the conversation's newest message; finding that id also finds whether the conversation exists. */

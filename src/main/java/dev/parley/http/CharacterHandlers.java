@@ -1,21 +1,48 @@
 package dev.parley.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.chat.CharacterMessages;
 import dev.parley.chat.CharacterProfile;
 import dev.parley.chat.Characters;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.Limits;
+import dev.parley.chat.Message;
+import dev.parley.chat.WindowCounts;
 import io.javalin.http.Context;
+import java.time.Duration;
 import java.util.List;
 
-/** /v1/characters */
+/** /v1/characters: profiles, what a character said lately, and how much in a window. */
 final class CharacterHandlers {
+    static final Duration DEFAULT_WINDOW = Duration.ofHours(1);
+
     private final Characters characters;
+    private final CharacterMessages messages;
+    private final WindowCounts counts;
     private final Limits limits;
 
-    CharacterHandlers(Characters characters, Limits limits) {
+    CharacterHandlers(Characters characters, CharacterMessages messages, WindowCounts counts, Limits limits) {
         this.characters = characters;
+        this.messages = messages;
+        this.counts = counts;
         this.limits = limits;
+    }
+
+    /** The character's messages across its conversations, newest first; next_cursor pages further back. */
+    void messages(Context ctx) {
+        long characterId = Params.id(ctx, "character_id");
+        int limit = Params.limit(ctx, "limit", Limits.DEFAULT_HISTORY_PAGE, Limits.MAX_HISTORY_PAGE);
+        String before = ctx.queryParam("before");
+        long beforeId = before == null ? Long.MAX_VALUE : Cursor.decode(Cursor.Kind.MESSAGE, 1, "before", before)[0];
+        CharacterMessages.Page page = messages.recent(Auth.app(ctx), characterId, beforeId, limit);
+        List<Message> rows = page.messages();
+        Responses.json(ctx, new Pages.MessagePage(rows, page.hasOlder() ? Cursor.encode(Cursor.Kind.MESSAGE, rows.getLast().id()) : null));
+    }
+
+    void stats(Context ctx) {
+        long characterId = Params.id(ctx, "character_id");
+        Duration window = Params.window(ctx, "window", DEFAULT_WINDOW, WindowCounts.MAX_WINDOW);
+        Responses.json(ctx, counts.character(Auth.app(ctx), characterId, window));
     }
 
     void create(Context ctx) {

@@ -10,9 +10,11 @@ import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Stats;
 import dev.parley.context.ChatContext;
 import dev.parley.context.ContextRequest;
+import dev.parley.chat.WindowCounts;
 import dev.parley.json.Json;
 import dev.parley.search.Languages;
 import io.javalin.http.Context;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,16 +30,18 @@ final class ConversationHandlers {
     private final Members members;
     private final ChatContext context;
     private final Stats stats;
+    private final WindowCounts counts;
     private final Languages languages;
     private final Limits limits;
 
     ConversationHandlers(Conversations conversations, ReadMarkers readMarkers, Members members, ChatContext context,
-                         Stats stats, Languages languages, Limits limits) {
+                         Stats stats, WindowCounts counts, Languages languages, Limits limits) {
         this.conversations = conversations;
         this.readMarkers = readMarkers;
         this.members = members;
         this.context = context;
         this.stats = stats;
+        this.counts = counts;
         this.languages = languages;
         this.limits = limits;
     }
@@ -172,7 +176,10 @@ final class ConversationHandlers {
     }
 
     void stats(Context ctx) {
-        Responses.json(ctx, stats.conversation(Auth.app(ctx), Params.id(ctx, "conversation_id")));
+        long conversationId = Params.id(ctx, "conversation_id");
+        Duration window = Params.window(ctx, "window", null, WindowCounts.MAX_WINDOW);
+        long appId = Auth.app(ctx);
+        Responses.json(ctx, counts.conversation(appId, conversationId, stats.conversation(appId, conversationId), window));
     }
 
     private static List<Long> characterIds(Bodies.ConversationInput input) {

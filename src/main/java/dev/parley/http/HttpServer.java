@@ -6,6 +6,7 @@ import dev.parley.analytics.AnalyticsRefresh;
 import dev.parley.apps.ApiKeys;
 import dev.parley.cache.ReadCache;
 import dev.parley.chat.Characters;
+import dev.parley.chat.CharacterMessages;
 import dev.parley.chat.Conversations;
 import dev.parley.chat.GroupCommit;
 import dev.parley.chat.Inbox;
@@ -14,6 +15,7 @@ import dev.parley.chat.Members;
 import dev.parley.chat.MessageLog;
 import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Stats;
+import dev.parley.chat.WindowCounts;
 import dev.parley.chat.Users;
 import dev.parley.context.ChatContext;
 import dev.parley.db.DatabaseWatch;
@@ -47,7 +49,8 @@ public final class HttpServer implements AutoCloseable {
     /** What the routes need, wired by hand in {@code Parley}. */
     public record Services(DatabaseWatch watch, ApiKeys apiKeys, ReadCache cache, Characters characters, Users users,
                            Conversations conversations, MessageLog messageLog, GroupCommit appends, Inbox inbox,
-                           ReadMarkers readMarkers, Members members, ChatContext context, Stats stats, Memories memories, Recall recall,
+                           ReadMarkers readMarkers, Members members, ChatContext context, Stats stats,
+                           CharacterMessages characterMessages, WindowCounts windowCounts, Memories memories, Recall recall,
                            MessageSearch search, Languages languages, Limits limits, Typing typing, Presence presence,
                            Analytics analytics, AnalyticsRefresh analyticsRefresh, Clock clock,
                            PrometheusMeterRegistry registry) {
@@ -71,16 +74,16 @@ public final class HttpServer implements AutoCloseable {
         var users = new UserHandlers(services.users(), services.inbox(), services.stats(), services.cache(), services.limits());
         var messages = new MessageHandlers(services.appends(), services.messageLog(), services.cache(), services.limits());
         List<Route> routes = Routes.table(
-                new CharacterHandlers(services.characters(), services.limits()),
+                new CharacterHandlers(services.characters(), services.characterMessages(), services.windowCounts(), services.limits()),
                 users,
                 new ConversationHandlers(services.conversations(), services.readMarkers(), services.members(),
-                        services.context(), services.stats(), services.languages(), services.limits()),
+                        services.context(), services.stats(), services.windowCounts(), services.languages(), services.limits()),
                 messages,
                 new MemoryHandlers(services.memories(), services.recall(), services.languages(), services.limits(),
                         services.clock()),
                 new SearchHandlers(services.search(), services.memories(), services.languages()),
                 new LiveHandlers(services.typing(), services.presence()),
-                new MetaHandlers(services.watch(), services.stats(), services.registry()),
+                new MetaHandlers(services.watch(), services.stats(), services.windowCounts(), services.registry()),
                 new Warmup(services.users(), services.conversations(), services.characters(), users, messages),
                 new AnalyticsHandlers(services.analytics(), services.analyticsRefresh(), services.clock()));
         var auth = new Auth(services.apiKeys(), options.rateLimit() == 0 ? null

@@ -7,6 +7,7 @@ import dev.parley.chat.GroupCommit;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.Limits;
 import dev.parley.chat.Message;
+import dev.parley.chat.MessageFilter;
 import dev.parley.chat.MessageLog;
 import dev.parley.chat.NewMessage;
 import dev.parley.json.JsonText;
@@ -84,26 +85,43 @@ final class MessageHandlers {
         if (before != null && after != null) {
             throw new InvalidInput("before", "cannot be combined with after; page one way at a time");
         }
+        MessageFilter filter = filter(ctx);
         long appId = Auth.app(ctx);
-        if (before == null && after == null) {
-            Conditional.send(ctx, latestPage(appId, conversationId, limit));
+        if (before == null && after == null && filter.isEmpty()) {
+            Conditional.send(ctx, latestPage(appId, conversationId, limit)); // the one page the cache holds
             return;
         }
         MessageLog.Position position = before != null
                 ? new MessageLog.Position.Before(Cursor.decode(Cursor.Kind.MESSAGE, 1, "before", before)[0])
-                : new MessageLog.Position.After(Cursor.decode(Cursor.Kind.MESSAGE, 1, "after", after)[0]);
-        Responses.json(ctx, historyPage(appId, conversationId, position, limit, after));
+                : after != null ? new MessageLog.Position.After(Cursor.decode(Cursor.Kind.MESSAGE, 1, "after", after)[0])
+                : new MessageLog.Position.Latest();
+        MessageLog.Page page = filter.isEmpty() ? log.history(appId, conversationId, position, limit)
+                : log.filtered(appId, conversationId, position, filter, limit);
+        Responses.json(ctx, historyPage(page, after));
+    }
+
+    /** The history filters of the query string; {@link MessageFilter#NONE} when none is given. */
+    private MessageFilter filter(Context ctx) {
+        String role = ctx.queryParam("role");
+        if (role != null && !Message.ROLES.contains(role)) {
+            throw new InvalidInput("role", "must be one of user, assistant, system, tool; got '" + Params.printable(role) + "'");
+        }
+        var filter = new MessageFilter(role, Params.optionalId(ctx, "author_character_id"), Params.optionalId(ctx, "author_user_id"),
+                Params.jsonObject(ctx, "metadata", limits.maxMetadataBytes()), Params.optionalFlag(ctx, "has_attachments"),
+                Params.instant(ctx, "created_after"), Params.instant(ctx, "created_before"));
+        if (filter.createdAfter() != null && filter.createdBefore() != null && !filter.createdAfter().isBefore(filter.createdBefore())) {
+            throw new InvalidInput("created_before", "must be later than created_after");
+        }
+        return filter;
     }
 
     /** The latest history page as GET sends it: read on every chat turn, so it is cached until the next message. */
     Rendered<Pages.HistoryPage> latestPage(long appId, long conversationId, int limit) {
         return cache.get(Scope.conversation(appId, conversationId), "history:" + limit, Pages.HistoryPage.class,
-                () -> historyPage(appId, conversationId, new MessageLog.Position.Latest(), limit, null));
+                () -> historyPage(log.history(appId, conversationId, new MessageLog.Position.Latest(), limit), null));
     }
 
-    private Pages.HistoryPage historyPage(long appId, long conversationId, MessageLog.Position position, int limit,
-                                          String after) {
-        MessageLog.Page page = log.history(appId, conversationId, position, limit);
+    private static Pages.HistoryPage historyPage(MessageLog.Page page, String after) {
         List<Message> messages = page.messages();
         String older = messages.isEmpty() ? null : Cursor.encode(Cursor.Kind.MESSAGE, messages.getFirst().id());
         String newer = messages.isEmpty() ? after : Cursor.encode(Cursor.Kind.MESSAGE, messages.getLast().id());

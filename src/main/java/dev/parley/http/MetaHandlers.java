@@ -1,6 +1,8 @@
 package dev.parley.http;
 
 import dev.parley.chat.Stats;
+import dev.parley.chat.WindowCounts;
+import java.time.Duration;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.parley.db.DatabaseWatch;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -21,12 +23,16 @@ final class MetaHandlers {
     }
 
     private final DatabaseWatch watch;
+    static final Duration DEFAULT_WINDOW = Duration.ofMinutes(1);
+
     private final Stats stats;
+    private final WindowCounts counts;
     private final PrometheusMeterRegistry registry;
 
-    MetaHandlers(DatabaseWatch watch, Stats stats, PrometheusMeterRegistry registry) {
+    MetaHandlers(DatabaseWatch watch, Stats stats, WindowCounts counts, PrometheusMeterRegistry registry) {
         this.watch = watch;
         this.stats = stats;
+        this.counts = counts;
         this.registry = registry;
     }
 
@@ -47,6 +53,11 @@ final class MetaHandlers {
 
     void metrics(Context ctx) {
         ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(registry.scrape());
+    }
+
+    void messagesInWindow(Context ctx) {
+        Duration window = Params.window(ctx, "window", DEFAULT_WINDOW, WindowCounts.MAX_WINDOW);
+        Responses.json(ctx, counts.app(Auth.app(ctx), window));
     }
 
     void appStats(Context ctx) {

@@ -2,8 +2,13 @@ package dev.parley.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.chat.InvalidInput;
+import dev.parley.config.Durations;
 import dev.parley.json.Json;
 import io.javalin.http.Context;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -112,6 +117,42 @@ final class Params {
             throw new InvalidInput(name, "must be a non-empty JSON object such as {\"energy\":\"calm\"}");
         }
         return Check.json(name, node, maxBytes);
+    }
+
+    /** A time window such as 30s, 1m or 1h, between a second and {@code max}; {@code fallback} (may be null) when absent. */
+    static Duration window(Context ctx, String name, Duration fallback, Duration max) {
+        String raw = ctx.queryParam(name);
+        if (raw == null) {
+            return fallback;
+        }
+        Duration window;
+        try {
+            window = Durations.parse(raw);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidInput(name, "must be a window such as 30s, 1m or 1h, got '" + printable(raw) + "'");
+        }
+        if (window.compareTo(Duration.ofSeconds(1)) < 0 || window.compareTo(max) > 0) {
+            throw new InvalidInput(name, "must be between 1s and " + Durations.format(max) + ", got '" + printable(raw) + "'");
+        }
+        return window;
+    }
+
+    /** An RFC 3339 instant with its offset, such as 2026-12-01T18:00:00Z, or null when absent. */
+    static Instant instant(Context ctx, String name) {
+        String raw = ctx.queryParam(name);
+        if (raw == null) {
+            return null;
+        }
+        try {
+            return OffsetDateTime.parse(raw).toInstant();
+        } catch (DateTimeParseException e) {
+            throw new InvalidInput(name, "must be an RFC 3339 instant such as 2026-12-01T18:00:00Z, got '" + printable(raw) + "'");
+        }
+    }
+
+    /** true or false, or null when absent. */
+    static Boolean optionalFlag(Context ctx, String name) {
+        return ctx.queryParam(name) == null ? null : flag(ctx, name);
     }
 
     /** The value as it may safely be echoed in an error: at most 40 characters. */

@@ -18,6 +18,8 @@ import dev.parley.chat.Stats;
 import dev.parley.chat.User;
 import dev.parley.context.ChatContext;
 import dev.parley.context.ContextRequest;
+import dev.parley.chat.WindowCounts;
+import dev.parley.config.Durations;
 import dev.parley.live.Presence;
 import dev.parley.memory.Memory;
 import dev.parley.memory.Recall;
@@ -33,6 +35,9 @@ final class Routes {
     private static final String ANALYTICS = "/v1/analytics";
     private static final String DURABLE = "write before answering, with this instance's increments not yet written "
             + "(default false: written within PARLEY_COUNTER_FLUSH_AFTER)";
+
+    private static final String WINDOW = "time window ending now: 30s, 1m, 15m, 1h ... up to "
+            + Durations.format(WindowCounts.MAX_WINDOW);
 
     private Routes() {
     }
@@ -54,6 +59,15 @@ final class Routes {
                         .returns(200, Pages.CharacterPage.class),
                 Route.of(GET, "/v1/characters/{character_id}", "getCharacter", "Get a character", characters::get)
                         .returns(200, CharacterProfile.class),
+                Route.of(GET, "/v1/characters/{character_id}/messages", "getCharacterMessages",
+                        "What the character wrote lately, across all its conversations, newest first", characters::messages)
+                        .query("limit", "integer", "page size, 1-200 (default 50)")
+                        .query("before", "string", "next_cursor of the previous page: the messages before it")
+                        .returns(200, Pages.MessagePage.class),
+                Route.of(GET, "/v1/characters/{character_id}/stats", "getCharacterStats",
+                        "How many messages the character wrote in the window that ends now", characters::stats)
+                        .query("window", "string", WINDOW + " (default 1h)")
+                        .returns(200, WindowCounts.Count.class),
                 Route.of(PATCH, "/v1/characters/{character_id}", "updateCharacter",
                                 "Update a character's given fields; traits and metadata are JSON merge patches (If-Match: 412 when stale)", characters::update)
                         .body(Bodies.CharacterInput.class).returns(200, CharacterProfile.class),
@@ -122,8 +136,10 @@ final class Routes {
                         .returns(200, ChatContext.Context.class),
                 Route.of(POST, CONVERSATION + "/context", "buildContext", "As getContext, with memories recalled by similarity to an embedding", conversations::buildContext)
                         .body(Bodies.ContextInput.class).returns(200, ChatContext.Context.class),
-                Route.of(GET, CONVERSATION + "/stats", "getConversationStats", "Exact counts for a conversation", conversations::stats)
-                        .returns(200, Stats.ConversationStats.class),
+                Route.of(GET, CONVERSATION + "/stats", "getConversationStats",
+                        "Exact counts for a conversation, with its messages by role and by metadata type", conversations::stats)
+                        .query("window", "string", WINDOW + " for by_role and by_type (default: all the conversation's messages)")
+                        .returns(200, WindowCounts.ConversationCounts.class),
                 Route.of(PUT, CONVERSATION + "/typing", "setTyping", "The user or a character types (for the typing lifetime), or stopped", live::setTyping)
                         .body(Bodies.TypingInput.class).returns(200, Pages.Typists.class),
                 Route.of(GET, CONVERSATION + "/typing", "getTyping", "Who types in the conversation now", live::typing)
@@ -137,6 +153,13 @@ final class Routes {
                         .query("limit", "integer", "page size, 1-200 (default 50)")
                         .query("before", "string", "older_cursor of a page: the messages before it")
                         .query("after", "string", "newer_cursor of a page: the messages after it")
+                        .query("role", "string", "only messages of this role: user, assistant, system or tool")
+                        .query("author_character_id", "string", "only messages this character wrote")
+                        .query("author_user_id", "string", "only messages this user wrote")
+                        .query("metadata", "string", "JSON object the metadata must contain, e.g. {\"type\":\"image\"}")
+                        .query("has_attachments", "boolean", "only messages with (true) or without (false) attachments")
+                        .query("created_after", "string", "RFC 3339 instant: only messages made after it")
+                        .query("created_before", "string", "RFC 3339 instant: only messages made before it")
                         .returns(200, Pages.HistoryPage.class),
                 Route.of(GET, MESSAGE, "getMessage", "Get a message", messages::get)
                         .returns(200, Message.class),
@@ -191,6 +214,10 @@ final class Routes {
                         .query("limit", "integer", "how many, 1-100 (default 20)")
                         .returns(200, Pages.MemoryHits.class),
 
+                Route.of(GET, "/v1/stats/messages", "getAppMessageStats", "How many messages the app stored in the window that ends now",
+                        meta::messagesInWindow)
+                        .query("window", "string", WINDOW + " (default 1m)")
+                        .returns(200, WindowCounts.Count.class),
                 Route.of(GET, ANALYTICS + "/characters/messages", "getCharacterMessagesPerDay", "Messages each character wrote per UTC day, as of the last analytics refresh", analytics::characterMessages)
                         .query("from", "string", AnalyticsHandlers.FROM)
                         .query("to", "string", AnalyticsHandlers.TO)

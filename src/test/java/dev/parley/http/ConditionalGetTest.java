@@ -32,6 +32,8 @@ class ConditionalGetTest {
         return Map.ofEntries(
                 Map.entry("/v1/characters", "/v1/characters?limit=5"),
                 Map.entry("/v1/characters/{character_id}", "/v1/characters/" + character),
+                Map.entry("/v1/characters/{character_id}/messages", "/v1/characters/" + character + "/messages"),
+                Map.entry("/v1/characters/{character_id}/stats", "/v1/characters/" + character + "/stats?window=1h"),
                 Map.entry("/v1/users", "/v1/users?external_id=" + api.getOk("/v1/users/" + user).get("external_id").asText()),
                 Map.entry("/v1/users/{user_id}", "/v1/users/" + user),
                 Map.entry("/v1/users/{user_id}/inbox", "/v1/users/" + user + "/inbox"),
@@ -55,7 +57,8 @@ class ConditionalGetTest {
                 Map.entry("/v1/analytics/users/daily-active", "/v1/analytics/users/daily-active"),
                 Map.entry("/v1/analytics/users/monthly-active", "/v1/analytics/users/monthly-active"),
                 Map.entry("/v1/analytics/conversations/started", "/v1/analytics/conversations/started"),
-                Map.entry("/v1/analytics/conversations/{conversation_id}/roles", "/v1/analytics/conversations/" + conversation + "/roles"));
+                Map.entry("/v1/analytics/conversations/{conversation_id}/roles", "/v1/analytics/conversations/" + conversation + "/roles"),
+                Map.entry("/v1/stats/messages", "/v1/stats/messages?window=1m"));
     }
 
     @Test

@@ -225,7 +225,9 @@ class SearchPlanTest {
         String plan = plans.explain(MessageSearch.SNIPPETS, "english", "w1", conversations,
                 connection.createArrayOf("bigint", new Long[] {message}), APP);
 
-        assertThat(plan).contains("_pkey");
+        // A message id is unique, so (app_id, message_id) of V13's messages_app_time_idx finds the row as the
+        // primary key does, from a smaller index; the planner may take either.
+        assertThat(plan).containsAnyOf("_pkey", "_app_id_message_id_idx");
         assertNoSeqScanOnRows(plan);
     }
 }

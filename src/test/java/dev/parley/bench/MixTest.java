@@ -1,0 +1,30 @@
+package dev.parley.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.EnumSet;
+import java.util.Set;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class MixTest {
+    @Test
+    void a_phase_draws_every_operation_of_the_mix_first_even_the_rare_ones() {
+        var draws = Mix.named("chat").draws();
+        var random = new SplittableRandom(1);
+        Set<Operation> first = EnumSet.noneOf(Operation.class);
+        for (int i = 0; i < Operation.values().length; i++) {
+            first.add(draws.next(random));
+        }
+
+        assertThat(first).containsExactlyInAnyOrder(Operation.values());
+    }
+
+    @Test
+    void one_operation_is_named_as_the_option_names_it() {
+        var random = new SplittableRandom(1);
+
+        assertThat(Mix.named("window-count").draws().next(random)).isEqualTo(Operation.WINDOW_COUNT);
+        assertThat(Mix.named("filtered-history").draws().next(random)).isEqualTo(Operation.FILTERED_HISTORY);
+    }
+}
