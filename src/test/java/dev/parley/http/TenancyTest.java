@@ -30,6 +30,8 @@ class TenancyTest {
                         .extracting(c -> c.get("id").asText()).doesNotContain(samples.ids.get("character_id"));
                 case "listConversations" -> assertThat(response.json().get("conversations")).as(what).isEmpty();
                 case "getAppStats" -> assertThat(response.status()).as(what).isEqualTo(200);
+                // The owner's messages of the last minute are not the stranger's.
+                case "getAppMessageStats" -> assertThat(response.json().get("messages").asLong()).as(what).isZero();
                 // Analytics of the stranger's own (empty) app; a refresh is of every app's views, and answers no one's rows.
                 case "getCharacterMessagesPerDay", "getConversationsStarted" ->
                         assertThat(response.json().get("days")).as(what).isEmpty();
