@@ -174,6 +174,7 @@ public final class BatchWriter {
             throw new NotFound("conversation", unit.conversationId());
         }
         List<NewMessage> fresh = new ArrayList<>();
+        List<String> freshFields = new ArrayList<>(); // each new message's field prefix, for refusals
         List<Appended> result = new ArrayList<>();
         Set<String> keysInUnit = new HashSet<>();
         for (int i = 0; i < unit.messages().size(); i++) {
@@ -192,9 +193,10 @@ public final class BatchWriter {
                 throw new InvalidInput(field + "reply_to_id", "is not a message of conversation " + unit.conversationId());
             }
             fresh.add(message);
+            freshFields.add(field);
             result.add(null); // filled in below, once ids are drawn
         }
-        long[] messageIds = ids.next(fresh.size(), conversation.floorId, handle);
+        long[] messageIds = idsFor(fresh, freshFields, conversation, handle);
         int next = 0;
         for (int i = 0; i < result.size(); i++) {
             if (result.get(i) != null) {
@@ -210,6 +212,34 @@ public final class BatchWriter {
             }
         }
         return result;
+    }
+
+    /**
+     * Ids for a unit's new messages, increasing from the conversation's newest: drawn now, or at an
+     * imported message's original time, which must then come after the messages before it.
+     */
+    private long[] idsFor(List<NewMessage> fresh, List<String> fields, LockedConversation conversation, Handle handle)
+            throws SQLException {
+        if (fresh.stream().allMatch(m -> m.createdAt() == null)) {
+            return ids.next(fresh.size(), conversation.floorId, handle);
+        }
+        long[] drawn = new long[fresh.size()];
+        long floor = conversation.floorId;
+        for (int i = 0; i < fresh.size(); i++) {
+            NewMessage message = fresh.get(i);
+            if (message.createdAt() == null) {
+                drawn[i] = ids.next(1, floor, handle)[0];
+            } else {
+                Long id = ids.at(message.createdAt(), floor, handle);
+                if (id == null) {
+                    throw new InvalidInput(fields.get(i) + "created_at", "is " + message.createdAt() + ", before the conversation's "
+                            + "newest message or start (" + Ids.timeOf(floor) + "): import a conversation's messages oldest first");
+                }
+                drawn[i] = id;
+            }
+            floor = drawn[i];
+        }
+        return drawn;
     }
 
     /** The message an earlier attempt stored under this message's Idempotency-Key, or null if there is none. */

@@ -60,14 +60,21 @@ public record Conversation(
 
     /**
      * What a client gives to start a conversation; the first character is the one a direct chat is with.
-     * {@code language} is the text-search configuration its messages are indexed with.
+     * {@code language} is the text-search configuration its messages are indexed with; {@code createdAt}
+     * an imported conversation's original time (null: now).
      */
     public record Draft(long userId, List<Long> characterIds, String language, String title, JsonNode state,
-                        JsonNode counters, String externalId) {
+                        JsonNode counters, String externalId, Instant createdAt) {
+
+        /** A conversation started now. */
+        public Draft(long userId, List<Long> characterIds, String language, String title, JsonNode state, JsonNode counters,
+                     String externalId) {
+            this(userId, characterIds, language, title, state, counters, externalId, null);
+        }
 
         /** A conversation the app knows by no id of its own. */
         public Draft(long userId, List<Long> characterIds, String language, String title, JsonNode state, JsonNode counters) {
-            this(userId, characterIds, language, title, state, counters, null);
+            this(userId, characterIds, language, title, state, counters, null, null);
         }
     }
 }

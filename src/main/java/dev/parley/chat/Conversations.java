@@ -107,7 +107,7 @@ public final class Conversations {
         List<Long> characterIds = List.copyOf(new LinkedHashSet<>(draft.characterIds()));
         Conversation created = database.inTransaction(h -> {
             checkReferences(h, appId, draft.userId(), characterIds);
-            long id = ids.next(h);
+            long id = draft.createdAt() == null ? ids.next(h) : ids.at(draft.createdAt(), Long.MIN_VALUE, h);
             insert(h, appId, id, draft, characterIds);
             List<String> kinds = new ArrayList<>(List.of("user"));
             List<Long> members = new ArrayList<>(List.of(draft.userId()));

@@ -60,6 +60,25 @@ public final class Ids {
         }
     }
 
+    /**
+     * An id at {@code time}, an original time given by an import, greater than {@code floorExclusive}
+     * (the conversation's newest message); it leaves this instance's own order of ids alone. Within the
+     * floor's millisecond it is the floor plus one; null when {@code time} is before that millisecond.
+     */
+    public Long at(Instant time, long floorExclusive, Handle handle) throws SQLException {
+        lock.lock();
+        try {
+            long millis = time.toEpochMilli() - EPOCH_MILLIS;
+            long id = millis << LOW_BITS | (takeLow(handle) & LOW_MASK);
+            if (id > floorExclusive) {
+                return id;
+            }
+            return millis == floorExclusive >> LOW_BITS ? floorExclusive + 1 : null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     public long next(Handle handle) throws SQLException {
         return next(1, Long.MIN_VALUE, handle)[0];
     }

@@ -31,6 +31,9 @@ public final class Partitions {
 
     private final Database database;
 
+    /** Where the earliest month's partition starts, as last seen; MAX_VALUE until ensureCovers first looks. */
+    private volatile long earliestMonthFloor = Long.MAX_VALUE;
+
     public Partitions(Database database) {
         this.database = database;
     }
@@ -62,6 +65,20 @@ public final class Partitions {
             }
             return null;
         });
+    }
+
+    /**
+     * Makes sure the month of {@code time}, an imported original time, has its own partition when it is
+     * older than every month made so far (rows would otherwise land in the catch-all). Remembers how far
+     * back the months go, so a time already covered costs no statement.
+     */
+    public void ensureCovers(Instant time, Instant now) {
+        YearMonth month = YearMonth.from(time.atZone(ZoneOffset.UTC));
+        if (floorOf(month) >= earliestMonthFloor) {
+            return;
+        }
+        ensure(month, YearMonth.from(now.atZone(ZoneOffset.UTC)));
+        earliestMonthFloor = find(list(), BEFORE).toId();
     }
 
     /** The current month and the next {@code monthsAhead}, as the daily task keeps them. */

@@ -33,10 +33,11 @@ final class Bodies {
     /**
      * A direct chat names {@code character_id}; a group chat names {@code character_ids} (the first leads).
      * {@code language} is the text-search configuration for its messages (default english); {@code external_id}
-     * is the app's own id for the chat (a Telegram chat id, say), unique within the app.
+     * is the app's own id for the chat (a Telegram chat id, say), unique within the app; {@code created_at}
+     * an imported conversation's original time.
      */
     record ConversationInput(Long userId, Long characterId, List<Long> characterIds, String language, String title,
-                             JsonNode state, Map<String, Long> counters, String externalId) {
+                             JsonNode state, Map<String, Long> counters, String externalId, String createdAt) {
     }
 
     /** {@code state} is a JSON merge patch (RFC 7396); {@code title} set to null clears it. */
@@ -49,10 +50,11 @@ final class Bodies {
 
     /**
      * One message to append. In a batch each may carry its own {@code idempotency_key}. {@code user_id}
-     * names the member who writes a user message in a group with several people.
+     * names the member who writes a user message in a group with several people; {@code created_at} an
+     * imported message's original time, later than the conversation's newest message.
      */
     record MessageInput(String role, String content, Long characterId, JsonNode metadata, JsonNode attachments,
-                        Long replyToId, String idempotencyKey, Long userId) {
+                        Long replyToId, String idempotencyKey, Long userId, String createdAt) {
     }
 
     record MessageBatch(List<MessageInput> messages) {

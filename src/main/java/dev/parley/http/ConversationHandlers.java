@@ -14,6 +14,7 @@ import dev.parley.chat.WindowCounts;
 import dev.parley.json.Json;
 import dev.parley.search.Languages;
 import io.javalin.http.Context;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,9 +34,10 @@ final class ConversationHandlers {
     private final WindowCounts counts;
     private final Languages languages;
     private final Limits limits;
+    private final Clock clock;
 
     ConversationHandlers(Conversations conversations, ReadMarkers readMarkers, Members members, ChatContext context,
-                         Stats stats, WindowCounts counts, Languages languages, Limits limits) {
+                         Stats stats, WindowCounts counts, Languages languages, Limits limits, Clock clock) {
         this.conversations = conversations;
         this.readMarkers = readMarkers;
         this.members = members;
@@ -44,6 +46,7 @@ final class ConversationHandlers {
         this.counts = counts;
         this.languages = languages;
         this.limits = limits;
+        this.clock = clock;
     }
 
     void create(Context ctx) {
@@ -54,7 +57,7 @@ final class ConversationHandlers {
         String language = languages.require("language", input.language());
         var draft = new Conversation.Draft(userId, characterIds, language, Check.text("title", input.title(), MAX_TITLE_BYTES),
                 Check.object("state", input.state(), limits.maxMetadataBytes()), Json.MAPPER.valueToTree(counters),
-                externalId("external_id", input.externalId()));
+                externalId("external_id", input.externalId()), OriginalTime.of("created_at", input.createdAt(), clock));
         Responses.json(ctx, 201, conversations.create(Auth.app(ctx), draft));
     }
 

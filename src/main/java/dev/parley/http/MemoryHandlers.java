@@ -2,7 +2,6 @@ package dev.parley.http;
 
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.Limits;
-import dev.parley.db.Ids;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Memory;
 import dev.parley.memory.Recall;
@@ -10,10 +9,7 @@ import dev.parley.memory.RecallRequest;
 import dev.parley.search.Languages;
 import io.javalin.http.Context;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,9 +17,6 @@ import java.util.List;
 /** /v1/users/{user_id}/memories and /v1/memories: store, read, change, forget, recall by similarity. */
 final class MemoryHandlers {
     private static final double DEFAULT_IMPORTANCE = 0.5;
-    /** How far in the future an imported created_at may be: clients' clocks run a little ahead. */
-    static final Duration CLOCK_SKEW = Duration.ofMinutes(5);
-    private static final Instant EARLIEST = Instant.ofEpochMilli(Ids.EPOCH_MILLIS);
 
     private final Memories memories;
     private final Recall recall;
@@ -76,33 +69,7 @@ final class MemoryHandlers {
                 languages.require(prefix + "language", input.language()),
                 Check.object(prefix + "metadata", input.metadata(), limits.maxMetadataBytes()),
                 input.embedding() == null ? null : input.embedding().unit(prefix + "embedding"),
-                originalTime(prefix + "created_at", input.createdAt()));
-    }
-
-    /**
-     * An imported memory's original time: ISO 8601 with an offset, no later than now plus
-     * {@link #CLOCK_SKEW} (the client's clock may run a little ahead), no earlier than 2000.
-     */
-    private Instant originalTime(String field, String raw) {
-        if (raw == null) {
-            return null;
-        }
-        Instant time;
-        try {
-            time = OffsetDateTime.parse(raw).toInstant();
-        } catch (DateTimeParseException e) {
-            throw new InvalidInput(field, "must be an ISO 8601 time with an offset, such as 2024-05-01T12:00:00Z, got '"
-                    + Params.printable(raw) + "'");
-        }
-        Instant latest = clock.instant().plus(CLOCK_SKEW);
-        if (time.isAfter(latest)) {
-            throw new InvalidInput(field, "is " + time + ", in the future (beyond a " + CLOCK_SKEW.toSeconds()
-                    + "s clock skew); an imported memory keeps the time it was first recorded");
-        }
-        if (time.isBefore(EARLIEST)) {
-            throw new InvalidInput(field, "is " + time + ", before " + EARLIEST + ", the earliest time Parley stores");
-        }
-        return time;
+                OriginalTime.of(prefix + "created_at", input.createdAt(), clock));
     }
 
     void list(Context ctx) {
