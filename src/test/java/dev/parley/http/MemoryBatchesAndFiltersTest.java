@@ -119,14 +119,10 @@ class MemoryBatchesAndFiltersTest {
 
     @Test
     void recall_favours_the_memories_of_the_named_conversation_as_much_as_it_is_told() {
-        String conversation = Fixtures.conversation(api, user, character);
-        var fromConversation = new HashMap<>(memory("said it in this chat", 0.1));
-        fromConversation.put("embedding", List.of(1.0, 0.0, 0.0));
-        fromConversation.put("conversation_id", conversation);
-        var elsewhere = new HashMap<>(memory("said it elsewhere", 0.9));
-        elsewhere.put("embedding", List.of(1.0, 0.0, 0.0));
-        String here = api.postOk(201, memories, fromConversation).get("id").asText();
-        String there = api.postOk(201, memories, elsewhere).get("id").asText();
+        var pair = rememberedHereAndElsewhere();
+        String conversation = pair.conversation();
+        String here = pair.here();
+        String there = pair.there();
 
         List<String> unweighted = recalled(Map.of("conversation_id", conversation, "conversation_weight", 0));
         List<String> weighted = recalled(Map.of("conversation_id", conversation, "conversation_weight", 1));
@@ -138,14 +134,10 @@ class MemoryBatchesAndFiltersTest {
 
     @Test
     void a_context_recalls_the_memories_of_its_own_conversation_first() {
-        String conversation = Fixtures.conversation(api, user, character);
-        var fromConversation = new HashMap<>(memory("said it in this chat", 0.1));
-        fromConversation.put("embedding", List.of(1.0, 0.0, 0.0));
-        fromConversation.put("conversation_id", conversation);
-        var elsewhere = new HashMap<>(memory("said it elsewhere", 0.9));
-        elsewhere.put("embedding", List.of(1.0, 0.0, 0.0));
-        String here = api.postOk(201, memories, fromConversation).get("id").asText();
-        String there = api.postOk(201, memories, elsewhere).get("id").asText();
+        var pair = rememberedHereAndElsewhere();
+        String conversation = pair.conversation();
+        String here = pair.here();
+        String there = pair.there();
 
         var context = api.postOk(200, "/v1/conversations/" + conversation + "/context",
                 Map.of("memories", 2, "memory_embedding", List.of(1.0, 0.0, 0.0)));
@@ -165,6 +157,21 @@ class MemoryBatchesAndFiltersTest {
         assertThat(fieldOf(api.post(memories + "/batch", Map.of("memories", List.of(memory))))).isEqualTo("memories[0].conversation_id");
         assertThat(fieldOf(api.post(memories + "/recall", Map.of("character_id", character, "embedding", List.of(1.0),
                 "conversation_weight", 1)))).isEqualTo("conversation_weight");
+    }
+
+    /** Two memories along the same vector: one made in a new conversation, of low importance; one made elsewhere, of high. */
+    private record Remembered(String conversation, String here, String there) {
+    }
+
+    private Remembered rememberedHereAndElsewhere() {
+        String conversation = Fixtures.conversation(api, user, character);
+        var fromConversation = new HashMap<>(memory("said it in this chat", 0.1));
+        fromConversation.put("embedding", List.of(1.0, 0.0, 0.0));
+        fromConversation.put("conversation_id", conversation);
+        var elsewhere = new HashMap<>(memory("said it elsewhere", 0.9));
+        elsewhere.put("embedding", List.of(1.0, 0.0, 0.0));
+        return new Remembered(conversation, api.postOk(201, memories, fromConversation).get("id").asText(),
+                api.postOk(201, memories, elsewhere).get("id").asText());
     }
 
     private List<String> recalled(Map<String, Object> options) {
