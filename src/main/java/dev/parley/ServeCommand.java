@@ -48,7 +48,7 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--slow-query", description = "Log statements slower than this (env PARLEY_SLOW_QUERY, default 200ms).")
     String slowQuery;
 
-    @Option(names = "--append-writers", description = "Group-commit writer threads (env PARLEY_APPEND_WRITERS, default 2).")
+    @Option(names = "--append-writers", description = "Group-commit writer threads (env PARLEY_APPEND_WRITERS, default 1).")
     String appendWriters;
 
     @Option(names = "--recall-cache", description = "Memory for embeddings held for recall (env PARLEY_RECALL_CACHE, default 256MiB).")

@@ -99,7 +99,7 @@ public record Settings(
                 (int) source.bytes(flags.maxMetadata(), "--max-metadata", "PARLEY_MAX_METADATA", 16 << 10, 2, 16L << 20),
                 source.duration(flags.slowQuery(), "--slow-query", "PARLEY_SLOW_QUERY",
                         Duration.ofMillis(200), Duration.ZERO, Duration.ofHours(1)),
-                source.integer(flags.appendWriters(), "--append-writers", "PARLEY_APPEND_WRITERS", 2, 1, 64),
+                source.integer(flags.appendWriters(), "--append-writers", "PARLEY_APPEND_WRITERS", 1, 1, 64),
                 source.bytes(flags.recallCache(), "--recall-cache", "PARLEY_RECALL_CACHE", 256L << 20, 0, 1L << 40),
                 source.integer(flags.appShare(), "--app-share", "PARLEY_APP_SHARE", 75, 10, 100),
                 source.integer(flags.rateLimit(), "--rate-limit", "PARLEY_RATE_LIMIT", 0, 0, 1_000_000),
