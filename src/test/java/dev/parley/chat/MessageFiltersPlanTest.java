@@ -282,11 +282,10 @@ class MessageFiltersPlanTest {
         String plan = plans.explain(WindowCounts.CHARACTER, APP, BUSY_CHARACTER, since, newest);
         String generic = plans.explainGeneric(WindowCounts.CHARACTER, APP, BUSY_CHARACTER, since, newest);
 
-        assertThat(plan).contains("Index Only Scan using messages_y").contains("author_character_id_message_id_idx")
-                .doesNotContain("Seq Scan");
+        assertSeqScansOnlyOfEmptyPartitions(plan);
         assertThat(planned(plan)).as(plan).isNotEmpty().allSatisfy(partition ->
                 assertThat(monthsBetween(since, newest)).contains(partition));
-        assertThat(generic).contains("Index Only Scan").contains("Subplans Removed");
+        assertThat(generic).contains("Index Only Scan").contains("author_character_id_message_id_idx").contains("Subplans Removed");
     }
 
     @Test
@@ -296,11 +295,10 @@ class MessageFiltersPlanTest {
         String plan = plans.explain(WindowCounts.APP, APP, since, newest);
         String generic = plans.explainGeneric(WindowCounts.APP, APP, since, newest);
 
-        assertThat(plan).contains("Index Only Scan using messages_y").contains("_app_id_message_id_idx")
-                .doesNotContain("Seq Scan");
+        assertSeqScansOnlyOfEmptyPartitions(plan);
         assertThat(planned(plan)).as(plan).isNotEmpty().allSatisfy(partition ->
                 assertThat(monthsBetween(since, newest)).contains(partition));
-        assertThat(generic).contains("Index Only Scan").contains("Subplans Removed");
+        assertThat(generic).contains("Index Only Scan").contains("_app_id_message_id_idx").contains("Subplans Removed");
     }
 
     @Test
@@ -309,7 +307,8 @@ class MessageFiltersPlanTest {
         long newest = CharacterMessages.newestPossible(Clock.systemUTC());
         String plan = plans.explain(WindowCounts.CONVERSATION, APP, heavy, heavy, since, newest);
 
-        assertThat(plan).contains("Index Scan using messages_y").contains("_pkey").doesNotContain("Seq Scan");
+        assertThat(plan).containsAnyOf("Index Scan using messages_y", "Bitmap Index Scan on messages_y").contains("_pkey");
+        assertSeqScansOnlyOfEmptyPartitions(plan);
         assertThat(planned(plan)).as(plan).isNotEmpty().allSatisfy(partition ->
                 assertThat(monthsBetween(since, newest)).contains(partition));
     }
@@ -382,5 +381,16 @@ class MessageFiltersPlanTest {
     private static long indexRows(String plan) {
         return Pattern.compile("Bitmap Index Scan on \\S+ \\(actual rows=(\\d+)").matcher(plan).results()
                 .mapToLong(m -> Long.parseLong(m.group(1))).max().orElse(0);
+    }
+
+    /**
+     * A window that ends minutes into a new month reaches that month's partition, which holds (almost)
+     * nothing yet and whose statistics say so: reading its few pages whole is the cheapest plan there,
+     * and what the first minutes of every month run. Every partition holding rows of the window must
+     * be read through an index; the generic plans show the index on every partition.
+     */
+    private static void assertSeqScansOnlyOfEmptyPartitions(String plan) {
+        plan.lines().filter(line -> line.contains("Seq Scan")).forEach(line ->
+                assertThat(line).as(plan).contains("(actual rows=0 "));
     }
 }
