@@ -100,8 +100,7 @@ public final class Parley implements AutoCloseable {
             started.push(database::close);
             started.push(watch); // the watch stops before the pool closes, so it reports no outage then
             watch.requireSchema(schema(database, migrate));
-            var partitions = new Partitions(database);
-            var maintenance = new Maintenance(database, partitions, clock);
+            var maintenance = new Maintenance(database, new Partitions(database), clock);
             started.push(maintenance);
             maintenance.ensurePartitions(); // before the first append; the rest of the upkeep runs in the background
             maintenance.startDaily();
@@ -149,7 +148,7 @@ public final class Parley implements AutoCloseable {
                     new Stats(database), new CharacterMessages(database, clock), new WindowCounts(database, clock),
                     memories, recall,
                     new MessageSearch(database, clock), Languages.load(database),
-                    new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), partitions,
+                    new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()),
                     new Typing(live, conversations, settings.typingTtl(), clock),
                     new Presence(live, users, settings.presenceTtl(), clock), new Analytics(database), analyticsRefresh,
                     clock, registry);

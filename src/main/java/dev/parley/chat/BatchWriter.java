@@ -6,6 +6,7 @@ import dev.parley.db.Database;
 import dev.parley.db.DatabaseUnavailable;
 import dev.parley.db.Handle;
 import dev.parley.db.Ids;
+import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import java.sql.Array;
 import java.sql.SQLException;
@@ -15,6 +16,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.ToLongFunction;
@@ -116,11 +118,13 @@ public final class BatchWriter {
     private final Database database;
     private final Ids ids;
     private final ReadCache cache;
+    private final Partitions partitions;
 
     public BatchWriter(Database database, Ids ids, ReadCache cache) {
         this.database = database;
         this.ids = ids;
         this.cache = cache;
+        this.partitions = new Partitions(database);
     }
 
     /**
@@ -128,6 +132,7 @@ public final class BatchWriter {
      * Throws {@link GroupCommit.AppendNotConfirmed} if the connection broke during COMMIT: the batch may or may not be stored.
      */
     List<Outcome> write(List<Unit> batch) {
+        giveImportedMonthsTheirPartitions(batch);
         var committing = new AtomicBoolean();
         try {
             Written written = database.inTransaction(handle -> {
@@ -144,6 +149,16 @@ public final class BatchWriter {
             }
             throw lost; // lost before COMMIT was sent: PostgreSQL rolled the transaction back
         }
+    }
+
+    /**
+     * An imported message older than every month made so far needs its month's partition before it is
+     * inserted, or it would land in the catch-all. Made before the batch's transaction (a partition is
+     * DDL under a lock), once per month: after that the check costs no statement.
+     */
+    private void giveImportedMonthsTheirPartitions(List<Unit> batch) {
+        batch.stream().flatMap(unit -> unit.messages().stream()).map(NewMessage::createdAt).filter(Objects::nonNull)
+                .min(Comparator.naturalOrder()).ifPresent(partitions::ensureCovers);
     }
 
     private Written writeAll(Handle handle, List<Unit> batch) throws SQLException {

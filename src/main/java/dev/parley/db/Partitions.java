@@ -72,12 +72,12 @@ public final class Partitions {
      * older than every month made so far (rows would otherwise land in the catch-all). Remembers how far
      * back the months go, so a time already covered costs no statement.
      */
-    public void ensureCovers(Instant time, Instant now) {
+    public void ensureCovers(Instant time) {
         YearMonth month = YearMonth.from(time.atZone(ZoneOffset.UTC));
         if (floorOf(month) >= earliestMonthFloor) {
             return;
         }
-        ensure(month, YearMonth.from(now.atZone(ZoneOffset.UTC)));
+        ensure(month, month); // cuts every month from it up to the earliest one made
         earliestMonthFloor = find(list(), BEFORE).toId();
     }
 

@@ -20,7 +20,6 @@ import dev.parley.chat.Users;
 import dev.parley.context.ChatContext;
 import dev.parley.db.DatabaseWatch;
 import dev.parley.db.Lane;
-import dev.parley.db.Partitions;
 import dev.parley.live.Presence;
 import dev.parley.live.Typing;
 import dev.parley.memory.Memories;
@@ -52,7 +51,7 @@ public final class HttpServer implements AutoCloseable {
                            Conversations conversations, MessageLog messageLog, GroupCommit appends, Inbox inbox,
                            ReadMarkers readMarkers, Members members, ChatContext context, Stats stats,
                            CharacterMessages characterMessages, WindowCounts windowCounts, Memories memories, Recall recall,
-                           MessageSearch search, Languages languages, Limits limits, Partitions partitions, Typing typing, Presence presence,
+                           MessageSearch search, Languages languages, Limits limits, Typing typing, Presence presence,
                            Analytics analytics, AnalyticsRefresh analyticsRefresh, Clock clock,
                            PrometheusMeterRegistry registry) {
     }
@@ -74,7 +73,7 @@ public final class HttpServer implements AutoCloseable {
     public static HttpServer start(Services services, Options options) {
         var users = new UserHandlers(services.users(), services.inbox(), services.stats(), services.cache(), services.limits());
         var messages = new MessageHandlers(services.appends(), services.messageLog(), services.cache(), services.limits(),
-                services.partitions(), services.clock());
+                services.clock());
         List<Route> routes = Routes.table(
                 new CharacterHandlers(services.characters(), services.characterMessages(), services.windowCounts(), services.limits()),
                 users,

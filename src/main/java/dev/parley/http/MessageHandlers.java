@@ -10,14 +10,11 @@ import dev.parley.chat.Message;
 import dev.parley.chat.MessageFilter;
 import dev.parley.chat.MessageLog;
 import dev.parley.chat.NewMessage;
-import dev.parley.db.Partitions;
 import dev.parley.json.JsonText;
 import io.javalin.http.Context;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.Objects;
 
 /** /v1/conversations/{conversation_id}/messages: append, history, edit, delete, replies. */
 final class MessageHandlers {
@@ -28,23 +25,14 @@ final class MessageHandlers {
     private final MessageLog log;
     private final ReadCache cache;
     private final Limits limits;
-    private final Partitions partitions;
     private final Clock clock;
 
-    MessageHandlers(GroupCommit appends, MessageLog log, ReadCache cache, Limits limits, Partitions partitions, Clock clock) {
+    MessageHandlers(GroupCommit appends, MessageLog log, ReadCache cache, Limits limits, Clock clock) {
         this.appends = appends;
         this.log = log;
         this.cache = cache;
         this.limits = limits;
-        this.partitions = partitions;
         this.clock = clock;
-    }
-
-    /** Gives imported messages' months their partitions before they are written (older than any so far, say). */
-    private List<NewMessage> placed(List<NewMessage> messages) {
-        messages.stream().map(NewMessage::createdAt).filter(Objects::nonNull).min(Comparator.naturalOrder())
-                .ifPresent(oldest -> partitions.ensureCovers(oldest, clock.instant()));
-        return messages;
     }
 
     void append(Context ctx) {
@@ -55,7 +43,7 @@ final class MessageHandlers {
             throw new InvalidInput("idempotency_key", "differs from the Idempotency-Key header; send one or the other");
         }
         NewMessage message = newMessage("", input, key != null ? key : input.idempotencyKey());
-        var appended = appends.append(Auth.app(ctx), conversationId, placed(List.of(message))).getFirst();
+        var appended = appends.append(Auth.app(ctx), conversationId, List.of(message)).getFirst();
         if (appended.replayed()) {
             ctx.header(REPLAYED, "true");
         }
@@ -83,7 +71,7 @@ final class MessageHandlers {
                     : headerKey != null ? headerKey + ":" + i : null;
             messages.add(newMessage("messages[" + i + "].", item, key));
         }
-        var appended = appends.append(Auth.app(ctx), conversationId, placed(messages));
+        var appended = appends.append(Auth.app(ctx), conversationId, messages);
         boolean allReplayed = appended.stream().allMatch(GroupCommit.Appended::replayed);
         if (allReplayed) {
             ctx.header(REPLAYED, "true");
