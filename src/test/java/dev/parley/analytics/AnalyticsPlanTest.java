@@ -32,7 +32,9 @@ class AnalyticsPlanTest {
         connection = TestDatabase.get().connect(DB);
         plans = new Plans(connection);
         LocalDate today = LocalDate.now(ZoneOffset.UTC);
-        from = Date.valueOf(today.minusDays(30));
+        // From the first of last month, so the range spans two months on any date: on the 31st of a month
+        // the last 30 days are one month, and one app's month is a row the planner reads whole.
+        from = Date.valueOf(today.withDayOfMonth(1).minusMonths(1));
         to = Date.valueOf(today);
         try (var s = connection.createStatement()) {
             // One message per (app, character, day), ids made from its time; the catch-all partitions take them.
