@@ -52,7 +52,7 @@ class AnalyticsPlanTest {
             s.execute("""
                     INSERT INTO conversations (app_id, conversation_id, user_id, character_id, activity_id, created_at,
                                                last_activity_at, updated_at)
-                    SELECT app_id, user_id, user_id, app_id, user_id, now() - (user_id % 300) * interval '1 day', now(), now()
+                    SELECT app_id, user_id, user_id, app_id, user_id, now() - (user_id / 20 % 300) * interval '1 day', now(), now()
                       FROM users""");
             for (var view : AnalyticsRefresh.VIEWS) {
                 s.execute(view.sql());
