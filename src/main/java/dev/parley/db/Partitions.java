@@ -27,6 +27,11 @@ public final class Partitions {
             """);
     private static final Query LOCK = new Query("partitions.lock",
             "SELECT pg_advisory_xact_lock(hashtext('parley.partitions'))");
+    // The columns a row is moved with: not the generated ones (words, V16), which PostgreSQL computes.
+    private static final Query WRITABLE_COLUMNS = new Query("partitions.writable_columns", """
+            SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum)
+              FROM pg_attribute
+             WHERE attrelid = 'messages'::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''""");
     private static final Query LOCK_TIMEOUT = new Query("partitions.lock_timeout", "SET LOCAL lock_timeout = '10s'");
 
     private final Database database;
@@ -114,7 +119,9 @@ public final class Partitions {
                     + " PARTITION OF messages FOR VALUES FROM (%d) TO (%d)".formatted(floorOf(month), floorOf(month.plusMonths(1)))));
         }
         String moved = "message_id >= %d AND message_id < %d".formatted(floorOf(from), floorOf(to.plusMonths(1)));
-        handle.execute(new Query("partitions.move_rows", "INSERT INTO messages SELECT * FROM " + catchAll + " WHERE " + moved));
+        String columns = handle.first(WRITABLE_COLUMNS, row -> row.getString(1)).orElseThrow();
+        handle.execute(new Query("partitions.move_rows",
+                "INSERT INTO messages (" + columns + ") SELECT " + columns + " FROM " + catchAll + " WHERE " + moved));
         handle.execute(new Query("partitions.delete_moved", "DELETE FROM " + catchAll + " WHERE " + moved));
         handle.execute(new Query("partitions.attach", "ALTER TABLE messages ATTACH PARTITION " + catchAll + " FOR VALUES " + newBound));
     }

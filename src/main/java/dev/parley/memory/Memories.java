@@ -83,7 +83,7 @@ public final class Memories {
         IMPORTANCE("memory.list_by_importance", "(importance, memory_id) < (?::real, ?)", "importance DESC, memory_id DESC"),
         /** Latest recorded first (created_at: imports keep their original time), through memories_recent_idx. */
         RECENT("memory.list_recent", "(created_at, memory_id) < (?, ?)", "created_at DESC, memory_id DESC"),
-        /** Best match of the words first, through memories_search_idx; one page, no cursor. */
+        /** Best match of the words first, through memories_words_idx; one page, no cursor. */
         RELEVANCE("memory.list_relevant", null, "rank DESC, memory_id DESC");
 
         final String queryName;
@@ -119,10 +119,9 @@ public final class Memories {
     // a generic plan has no index but the words' (see MessageSearch.MATCHES).
     static final Query SEARCH = new Query("search.memories", """
             SELECT hit.*, ts_headline(hit.language::regconfig, hit.content, websearch_to_tsquery(?::regconfig, ?), '%s') AS snippet
-              FROM (SELECT %s, ts_rank_cd(to_tsvector(language, content), websearch_to_tsquery(?::regconfig, ?)) AS rank
+              FROM (SELECT %s, ts_rank_cd(words, websearch_to_tsquery(?::regconfig, ?)) AS rank
                       FROM memories
-                     WHERE parley_memory_words(language, content, user_id, character_id)
-                           @@ (websearch_to_tsquery(?::regconfig, ?) && ?::tsquery)
+                     WHERE words @@ (websearch_to_tsquery(?::regconfig, ?) && ?::tsquery)
                        AND numnode(websearch_to_tsquery(?::regconfig, ?)) > 0
                      ORDER BY rank DESC, memory_id DESC
                      LIMIT ?) hit
@@ -266,10 +265,10 @@ public final class Memories {
         var sql = new StringBuilder("SELECT ").append(COLUMNS);
         if (order == Order.RELEVANCE) {
             // The words are bound once, as a row the statement joins; the scope's tokens keep the match to this user.
-            sql.append(", ts_rank_cd(to_tsvector(language, content), words) AS rank")
-                    .append("\n  FROM memories, websearch_to_tsquery(?::regconfig, ?) AS words")
-                    .append("\n WHERE parley_memory_words(language, content, user_id, character_id) @@ (words && ?::tsquery)")
-                    .append("\n   AND numnode(words) > 0 AND app_id = ? AND user_id = ? AND character_id = ?");
+            sql.append(", ts_rank_cd(memories.words, asked.words) AS rank")
+                    .append("\n  FROM memories, websearch_to_tsquery(?::regconfig, ?) AS asked(words)")
+                    .append("\n WHERE memories.words @@ (asked.words && ?::tsquery)")
+                    .append("\n   AND numnode(asked.words) > 0 AND app_id = ? AND user_id = ? AND character_id = ?");
             args.addAll(List.of(listing.language(), listing.words(),
                     MessageSearch.token("u", userId) + " & " + MessageSearch.token("h", characterId)));
         } else {

@@ -6,33 +6,44 @@ import dev.parley.chat.Users;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Ids;
+import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import java.sql.SQLException;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashMap;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
 
 /**
  * Full-text search over messages: one conversation's, one user's (all their conversations) or the
- * whole app's, through the GIN index on {@code parley_message_words}: the words, and the scope as
- * a token ({@code ~u:7}) the query requires along with them.
+ * whole app's, through the GIN index on the stored {@code words} column (V16): the words, and the
+ * scope as a token ({@code ~u:7}) the query requires along with them.
  *
- * <p>Work is bounded however common the words: matches are gathered newest first, a week at a
- * time and then in wider windows (each window keeps the scan to the partitions it spans), until
- * {@link #CANDIDATES} are found. Newest-first results are pages of those; relevance ranks the
- * {@link #CANDIDATES} newest matches by ts_rank_cd. A rare word reaches back through all history;
- * a word in every tenth message of a heavy user is judged among its recent uses, as chat search
- * usually is. Highlighted snippets are made for the returned rows only.
+ * <p>A search is two statements. The first parses the words and finds the span of ids the scope's
+ * messages can have. The second does the rest in one execution of a generic plan: it gathers
+ * matches newest first, a month at a time and then in wider windows (one UNION ALL branch each,
+ * pruned to the partitions the window spans at run time; a branch runs only while the LIMIT above
+ * it wants rows), until {@link #CANDIDATES} are found; ranks them by ts_rank_cd on the stored words;
+ * keeps one page; and highlights that page's rows only. A rare word reaches back through all
+ * history; a word in every tenth message of a heavy user is judged among its recent uses, as chat
+ * search usually is.
+ *
+ * <p>Generic plans, so no search is planned again, and with plain index scans off the planner has no
+ * way to the rows but the words index, whatever the parameters: the scope is a token in the words,
+ * not a column, so the index condition always holds the scope and the words, and the user cannot
+ * fall out of it (SearchPlanTest).
  */
 public final class MessageSearch {
     /** How many of the newest matches relevance ranks. */
     public static final int CANDIDATES = 200;
-    private static final List<Duration> WINDOWS = List.of(Duration.ofDays(7), Duration.ofDays(35), Duration.ofDays(365));
+    /** Where the windows start, in months before the newest: that month, the one before, a year back. */
+    private static final List<Integer> MONTHS_BACK = List.of(0, 1, 12);
 
     /** How hits are ordered; both page with a keyset cursor of (rank, message id). */
     public enum Order { RELEVANCE, RECENT }
@@ -52,10 +63,6 @@ public final class MessageSearch {
     /** Where the next page starts: hits ranked below {@code rank}, or equal and older than {@code messageId}. */
     public record After(float rank, long messageId) {
         public static final After START = new After(Float.POSITIVE_INFINITY, Long.MAX_VALUE);
-
-        boolean admits(Hit hit) {
-            return hit.rank() < rank || hit.rank() == rank && hit.messageId() < messageId;
-        }
     }
 
     public record Hit(@JsonFormat(shape = JsonFormat.Shape.STRING) long messageId,
@@ -64,60 +71,113 @@ public final class MessageSearch {
                       @JsonFormat(shape = JsonFormat.Shape.STRING) Long userId,
                       @JsonFormat(shape = JsonFormat.Shape.STRING) Long characterId,
                       float rank, String snippet, Instant createdAt) {
-        Hit withSnippet(String text) {
-            return new Hit(messageId, conversationId, seq, role, userId, characterId, rank, text, createdAt);
-        }
     }
 
-    // The words and the scope's token must both match, and the token is the scope: '~u:7' is on
-    // user 7's messages only, and user 7 was found in this app first. A query of stop words alone
-    // ("the") matches nothing rather than the whole scope. The rank is computed above the sort, for
-    // the rows the LIMIT keeps.
-    private static final String MATCHES = """
-            SELECT m.conversation_id, m.message_id, m.seq, m.role, m.author_user_id, m.author_character_id,
-                   ts_rank_cd(to_tsvector(m.language, m.content), websearch_to_tsquery(?::regconfig, ?)) AS rank
-              FROM messages m
-             WHERE parley_message_words(m.language, m.content, m.app_id, m.user_id, m.conversation_id)
-                   @@ (websearch_to_tsquery(?::regconfig, ?) && ?::tsquery)
-               AND numnode(websearch_to_tsquery(?::regconfig, ?)) > 0
-               AND m.deleted_at IS NULL
-               AND m.message_id >= ? AND m.message_id < ?
-             ORDER BY m.message_id DESC
-             LIMIT ?""";
-    static final Query MATCHES_APP = new Query("search.messages_app", MATCHES);
-    static final Query MATCHES_USER = new Query("search.messages_user", MATCHES);
-    static final Query MATCHES_CONVERSATION = new Query("search.messages_conversation", MATCHES);
-
     public static final String HEADLINE = "MaxFragments=2, MaxWords=24, MinWords=8, StartSel=<mark>, StopSel=</mark>";
-    static final Query SNIPPETS = new Query("search.snippets", """
-            SELECT m.message_id, ts_headline(m.language, m.content, websearch_to_tsquery(?::regconfig, ?), '%s')
-              FROM unnest(?::bigint[], ?::bigint[]) AS k(conversation_id, message_id)
-              JOIN messages m ON m.app_id = ? AND m.conversation_id = k.conversation_id AND m.message_id = k.message_id"""
-            .formatted(HEADLINE));
 
-    // For this transaction: plans made for the words and window at hand (a generic plan, which
-    // pgjdbc's server-side statements get after five uses, may read the window through the primary
-    // key, every row of it), and no parallel workers (each is a new process whose catalog cache
-    // starts cold: over forty partitions they made searches slower, never faster). docs/operations.md
-    static final Query SETTINGS = new Query("search.settings", """
-            SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
-                   set_config('max_parallel_workers_per_gather', '0', true)""");
+    /**
+     * What a search sets for its transaction: generic plans (the statement is planned once per
+     * connection); no plain index scans, so that a window's range of ids, unknown when the plan is
+     * made, is never read through an index it is not the first column of (a generic plan did that:
+     * every row of a month filtered for the words, SearchPlanTest); and no parallel workers (each is
+     * a new process whose catalog cache starts cold: over forty partitions they made searches slower,
+     * never faster). docs/operations.md
+     */
+    static final Map<String, String> SETTINGS = new TreeMap<>(Map.of(
+            "plan_cache_mode", "force_generic_plan", "enable_indexscan", "off", "max_parallel_workers_per_gather", "0"));
+
+    // The first statement of a search sets them and parses the words: an empty query (stop words only,
+    // "the") matches nothing rather than the whole scope.
+    private static final String SETTINGS_AND_WORDS = "SELECT " + SETTINGS.entrySet().stream()
+            .map(setting -> "set_config('%s', '%s', true), ".formatted(setting.getKey(), setting.getValue()))
+            .collect(Collectors.joining()) + "websearch_to_tsquery(%s, ?)::text AS words";
 
     // The ids a scope's messages can have: none older than its first conversation, none newer than
     // its last activity. An inactive user's windows start at their last message, not at today.
-    static final Query USER_SPAN = new Query("search.user_span", """
-            SELECT min(conversation_id), max(activity_id) FROM conversations WHERE app_id = ? AND user_id = ?""");
-    static final Query CONVERSATION_SPAN = new Query("search.conversation_span", """
-            SELECT conversation_id, activity_id, language::text FROM conversations WHERE app_id = ? AND conversation_id = ?""");
+    static final Query APP_SPAN = new Query("search.app_span", SETTINGS_AND_WORDS.formatted("?::regconfig"));
+    static final Query USER_SPAN = new Query("search.user_span", SETTINGS_AND_WORDS.formatted("?::regconfig") + """
+            , min(conversation_id), max(activity_id)
+              FROM conversations WHERE app_id = ? AND user_id = ?""");
+    static final Query CONVERSATION_SPAN = new Query("search.conversation_span",
+            SETTINGS_AND_WORDS.formatted("coalesce(?::regconfig, language)") + """
+            , conversation_id, activity_id
+              FROM conversations WHERE app_id = ? AND conversation_id = ?""");
+
+    // One window: its newest matches. The bound tsquery is the words and the scope's token ('dog' & '~u:7').
+    // The last condition is whether the window holds any ids: an empty window, [x, x), would still read
+    // the partition x falls in; a condition of parameters alone is checked once, before any scan.
+    private static final String WINDOW = """
+            (SELECT m.conversation_id, m.message_id, m.seq, m.role, m.author_user_id, m.author_character_id,
+                    m.language, m.content, m.words
+               FROM messages m
+              WHERE m.words @@ ?::tsquery AND m.deleted_at IS NULL AND m.message_id >= ? AND m.message_id < ?
+                AND ?::boolean
+              ORDER BY m.message_id DESC
+              LIMIT ?)""";
+    private static final String CANDIDATE_ROWS = "SELECT * FROM (\n" + String.join("\n UNION ALL\n",
+            Collections.nCopies(MONTHS_BACK.size() + 1, WINDOW)) + "\n) windows LIMIT ?";
+    private static final String HIT_COLUMNS = """
+            hit.conversation_id, hit.message_id, hit.seq, hit.role, hit.author_user_id, hit.author_character_id, hit.rank,
+                   ts_headline(hit.language, hit.content, ?::tsquery, '%s') AS snippet""".formatted(HEADLINE);
+
+    // Relevance: the newest CANDIDATES matches, ranked; the page after the cursor; its snippets.
+    private static final String BY_RELEVANCE = """
+            SELECT %s
+              FROM (SELECT ranked.*
+                      FROM (SELECT candidate.*, ts_rank_cd(candidate.words, ?::tsquery) AS rank
+                              FROM (%s) candidate) ranked
+                     WHERE ranked.rank < ?::real OR ranked.rank = ?::real AND ranked.message_id < ?
+                     ORDER BY ranked.rank DESC, ranked.message_id DESC
+                     LIMIT ?) hit
+             ORDER BY hit.rank DESC, hit.message_id DESC""".formatted(HIT_COLUMNS, CANDIDATE_ROWS);
+    // Recent: the page is the newest matches older than the cursor; their ranks and snippets.
+    private static final String BY_RECENCY = """
+            SELECT %s
+              FROM (SELECT candidate.*, ts_rank_cd(candidate.words, ?::tsquery) AS rank
+                      FROM (%s) candidate) hit
+             ORDER BY hit.message_id DESC""".formatted(HIT_COLUMNS, CANDIDATE_ROWS);
+
+    // Named by scope and order for the metrics.
+    static final Query APP_BY_RELEVANCE = new Query("search.messages_app", BY_RELEVANCE);
+    static final Query APP_BY_RECENCY = new Query("search.messages_app_recent", BY_RECENCY);
+    static final Query USER_BY_RELEVANCE = new Query("search.messages_user", BY_RELEVANCE);
+    static final Query USER_BY_RECENCY = new Query("search.messages_user_recent", BY_RECENCY);
+    static final Query CONVERSATION_BY_RELEVANCE = new Query("search.messages_conversation", BY_RELEVANCE);
+    static final Query CONVERSATION_BY_RECENCY = new Query("search.messages_conversation_recent", BY_RECENCY);
+
+    static Query statement(Scope scope, Order order) {
+        boolean recent = order == Order.RECENT;
+        return switch (scope) {
+            case Scope.App app -> recent ? APP_BY_RECENCY : APP_BY_RELEVANCE;
+            case Scope.User user -> recent ? USER_BY_RECENCY : USER_BY_RELEVANCE;
+            case Scope.Conversation conversation -> recent ? CONVERSATION_BY_RECENCY : CONVERSATION_BY_RELEVANCE;
+        };
+    }
 
     /**
-     * One search as run: its statement (one SQL, named per scope for the metrics), the scope's token
-     * ({@code '~u:7'}), and the span of ids its messages can have (ceiling exclusive).
+     * One search as run: the scope, the words as parsed ({@code words}, a tsquery's text), the scope's
+     * token ({@code '~u:7'}), and the span of ids its messages can have (ceiling exclusive).
      */
-    record Plan(Query query, String language, String text, long appId, String token, long floorId, long ceilingId) {
-        /** The statement's arguments for the newest {@code limit} matches in one window. */
-        Object[] arguments(Window window, int limit) {
-            return new Object[] {language, text, language, text, token, language, text, window.lower(), window.upper(), limit};
+    record Plan(Scope scope, String words, String token, long floorId, long ceilingId) {
+        boolean matchesNothing() {
+            return words.isEmpty() || ceilingId <= floorId;
+        }
+
+        /** The statement's arguments for a page of {@code limit} hits in {@code order} after {@code after}. */
+        Object[] arguments(Order order, After after, int limit, Instant now) {
+            boolean recent = order == Order.RECENT;
+            List<Object> args = new ArrayList<>(List.of(words)); // the snippets'
+            args.add(words); // the rank's
+            String scoped = "(" + words + ") & " + token;
+            int wanted = recent ? limit : CANDIDATES;
+            for (Window window : windows(floorId, recent ? Math.min(after.messageId(), ceilingId) : ceilingId, now)) {
+                args.addAll(List.of(scoped, window.lower(), window.upper(), window.lower() < window.upper(), wanted));
+            }
+            args.add(wanted);
+            if (!recent) {
+                args.addAll(List.of(after.rank(), after.rank(), after.messageId(), limit));
+            }
+            return args.toArray();
         }
     }
 
@@ -139,65 +199,60 @@ public final class MessageSearch {
      */
     public List<Hit> search(long appId, Scope scope, String text, String language, Order order, After after, int limit) {
         return database.inTransaction(h -> {
-            h.first(SETTINGS, row -> null);
             Plan plan = plan(h, appId, scope, text, language);
-            List<Hit> hits = order == Order.RECENT
-                    ? matches(h, plan, after.messageId(), limit)
-                    : ranked(matches(h, plan, Long.MAX_VALUE, CANDIDATES), after, limit);
-            return withSnippets(h, plan, hits);
+            if (plan.matchesNothing()) {
+                return List.of();
+            }
+            return h.list(statement(scope, order), row -> {
+                long messageId = row.getLong("message_id");
+                return new Hit(messageId, row.getLong("conversation_id"), row.getLong("seq"), row.getString("role"),
+                        (Long) row.getObject("author_user_id"), (Long) row.getObject("author_character_id"),
+                        row.getFloat("rank"), row.getString("snippet"), Ids.timeOf(messageId));
+            }, plan.arguments(order, after, limit, clock.instant()));
         });
     }
 
     static Plan plan(Handle h, long appId, Scope scope, String text, String language) throws SQLException {
         return switch (scope) {
-            case Scope.App app -> new Plan(MATCHES_APP, language(language, null), text, appId, token("a", appId), 0,
-                    Long.MAX_VALUE);
+            case Scope.App app -> {
+                String words = h.first(APP_SPAN, row -> row.getString("words"), language(language), text).orElseThrow();
+                yield new Plan(scope, words, token("a", appId), 0, Long.MAX_VALUE);
+            }
             case Scope.User user -> {
-                long[] span = h.first(USER_SPAN, row -> new long[] {row.getLong(1), row.getLong(2)}, appId, user.userId())
-                        .orElseThrow();
-                if (span[1] == 0) {
+                Plan plan = h.first(USER_SPAN, row -> {
+                    long last = row.getLong(6);
+                    long ceiling = row.wasNull() ? 0 : last + 1; // no conversation: nothing to read
+                    return new Plan(scope, row.getString("words"), token("u", user.userId()), row.getLong(5), ceiling);
+                }, language(language), text, appId, user.userId()).orElseThrow();
+                if (plan.ceilingId() == 0) {
                     Users.require(h, appId, user.userId());
                 }
-                long ceiling = span[1] == 0 ? 0 : span[1] + 1; // no conversation: nothing to read
-                yield new Plan(MATCHES_USER, language(language, null), text, appId, token("u", user.userId()), span[0],
-                        ceiling);
+                yield plan;
             }
             case Scope.Conversation conversation -> {
                 long id = conversation.conversationId();
-                Object[] span = h.first(CONVERSATION_SPAN, row -> new Object[] {row.getLong(1), row.getLong(2), row.getString(3)},
-                        appId, id).orElseThrow(() -> new NotFound("conversation", id));
-                yield new Plan(MATCHES_CONVERSATION, language(language, (String) span[2]), text, appId, token("c", id),
-                        (long) span[0], (long) span[1] + 1);
+                yield h.first(CONVERSATION_SPAN, row -> new Plan(scope, row.getString("words"), token("c", id),
+                                row.getLong(5), row.getLong(6) + 1), language, text, appId, id)
+                        .orElseThrow(() -> new NotFound("conversation", id));
             }
         };
     }
 
-    /** Up to {@code limit} matches older than {@code beforeId}, newest first, a widening window at a time. */
-    private List<Hit> matches(Handle h, Plan plan, long beforeId, int limit) throws SQLException {
-        List<Hit> found = new ArrayList<>();
-        for (Window window : windows(plan.floorId(), Math.min(beforeId, plan.ceilingId()), clock.instant())) {
-            if (found.size() >= limit) {
-                break;
-            }
-            found.addAll(window(h, plan, window, limit - found.size()));
-        }
-        return found;
-    }
-
     /**
-     * The windows a search reads in turn over ids in [floorId, upper), newest first: the week, 35 days
-     * and year before {@code upper}, then the rest. A user's or a conversation's ceiling is its last
-     * activity, so its windows hang from its data. The app's search has no ceiling (its newest message
-     * would take a read of all its conversations to find), so its windows hang from {@code now}; its
-     * first, [now - 7 days, MAXVALUE), plans the week's one or two months, then the months made ahead
-     * and messages_after: those hold no rows on any date (an id is never drawn ahead of its clock), so
-     * each costs its planning and an empty scan (SearchPlanTest).
+     * The windows a search reads in turn over ids in [floorId, upper), newest first, each a whole number
+     * of monthly partitions so that no partition is read twice: the month of {@code upper}'s newest id
+     * (up to it), the month before, the eleven before that, then the rest; always four, the ones past
+     * the floor empty. A user's or a conversation's ceiling is its last activity, so its windows hang
+     * from its data. The app's search has no ceiling (its newest message would take a read of all its
+     * conversations to find), so its windows hang from {@code now}; its first, [this month, MAXVALUE),
+     * reaches the months made ahead and messages_after too: those hold no rows on any date (an id is
+     * never drawn ahead of its clock), so each costs an empty scan (SearchPlanTest).
      */
     static List<Window> windows(long floorId, long upper, Instant now) {
-        Instant reference = upper == Long.MAX_VALUE ? now : Ids.timeOf(upper);
+        YearMonth newest = YearMonth.from((upper == Long.MAX_VALUE ? now : Ids.timeOf(upper - 1)).atZone(ZoneOffset.UTC));
         List<Window> windows = new ArrayList<>();
-        for (int i = 0; i <= WINDOWS.size() && upper > floorId; i++) {
-            long lower = i < WINDOWS.size() ? Math.max(floorId, Ids.floorOf(reference.minus(WINDOWS.get(i)))) : floorId;
+        for (int i = 0; i <= MONTHS_BACK.size(); i++) {
+            long lower = i < MONTHS_BACK.size() ? Math.max(floorId, Partitions.floorOf(newest.minusMonths(MONTHS_BACK.get(i)))) : floorId;
             lower = Math.min(lower, upper);
             windows.add(new Window(lower, upper));
             upper = lower;
@@ -205,41 +260,12 @@ public final class MessageSearch {
         return windows;
     }
 
-    /** The newest {@code limit} matches in the window. */
-    private static List<Hit> window(Handle h, Plan plan, Window window, int limit) throws SQLException {
-        return h.list(plan.query(), row -> {
-            long messageId = row.getLong("message_id");
-            return new Hit(messageId, row.getLong("conversation_id"), row.getLong("seq"), row.getString("role"),
-                    (Long) row.getObject("author_user_id"), (Long) row.getObject("author_character_id"),
-                    row.getFloat("rank"), null, Ids.timeOf(messageId));
-        }, plan.arguments(window, limit));
-    }
-
-    private static List<Hit> ranked(List<Hit> candidates, After after, int limit) {
-        return candidates.stream()
-                .filter(after::admits)
-                .sorted(Comparator.comparing(Hit::rank).thenComparing(Hit::messageId).reversed())
-                .limit(limit)
-                .toList();
-    }
-
-    private static List<Hit> withSnippets(Handle h, Plan plan, List<Hit> hits) throws SQLException {
-        if (hits.isEmpty()) {
-            return hits;
-        }
-        Map<Long, String> snippets = new HashMap<>();
-        h.list(SNIPPETS, row -> snippets.put(row.getLong(1), row.getString(2)), plan.language(), plan.text(),
-                h.array("bigint", hits.stream().map(Hit::conversationId).toArray(Long[]::new)),
-                h.array("bigint", hits.stream().map(Hit::messageId).toArray(Long[]::new)), plan.appId());
-        return hits.stream().map(hit -> hit.withSnippet(snippets.get(hit.messageId()))).toList();
-    }
-
     /** A scope's token as a tsquery literal; built from a number, so nothing needs escaping. */
     public static String token(String kind, long id) {
         return "'~" + kind + ":" + id + "'";
     }
 
-    private static String language(String asked, String conversations) {
-        return asked != null ? asked : conversations != null ? conversations : Languages.DEFAULT;
+    private static String language(String asked) {
+        return asked != null ? asked : Languages.DEFAULT;
     }
 }

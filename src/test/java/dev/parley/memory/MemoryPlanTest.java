@@ -111,7 +111,7 @@ class MemoryPlanTest {
         String plan = explain(new Memories.Listing(Memories.Order.RELEVANCE, Memories.Filter.NONE, null, "subject17",
                 "english", 20));
 
-        assertThat(plan).contains("memories_search_idx").doesNotContain("Seq Scan");
+        assertThat(plan).contains("memories_words_idx").doesNotContain("Seq Scan");
     }
 
     private static String explain(Memories.Listing listing) throws SQLException {
@@ -124,7 +124,7 @@ class MemoryPlanTest {
         String plan = plans.explain(Memories.SEARCH, "english", "subject17", "english", "subject17", "english", "subject17",
                 "'~u:1'", "english", "subject17", 20);
 
-        assertThat(plan).contains("Bitmap Index Scan on memories_search_idx").doesNotContain("Seq Scan");
+        assertThat(plan).contains("Bitmap Index Scan on memories_words_idx").doesNotContain("Seq Scan");
     }
 
     @Test
@@ -132,6 +132,6 @@ class MemoryPlanTest {
         String plan = plans.explain(Memories.SEARCH, "english", "topic17", "english", "topic17", "english", "topic17",
                 "'~u:42'", "english", "topic17", 20);
 
-        assertThat(plan).contains("memories_search_idx").doesNotContain("Seq Scan");
+        assertThat(plan).contains("memories_words_idx").doesNotContain("Seq Scan");
     }
 }

@@ -11,7 +11,6 @@ import dev.parley.support.TestDatabase;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
@@ -24,12 +23,12 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * EXPLAIN on the search queries over 150,000 messages in six monthly partitions, written from a
+ * EXPLAIN on the search statement over 150,000 messages in six monthly partitions, written from a
  * vocabulary where a few words are everywhere and most are rare, ANALYZEd. 1,700 users have one
  * conversation each; one heavy user has 300, 15 % of all messages. The dataset is written relative
- * to the database's now(), and each search is explained in the windows MessageSearch computes for
- * it (from the scope's own span, or from now for the app), so the plans are those of the day the
- * suite runs on.
+ * to the database's now(), and each search is explained in its generic plan, as it runs, with the
+ * windows MessageSearch computes for it (from the scope's own span, or from now for the app), so
+ * the plans are those of the day the suite runs on.
  */
 class SearchPlanTest {
     private static final String DB = "parley_search_plans";
@@ -106,19 +105,26 @@ class SearchPlanTest {
         database.close();
     }
 
-    /** The search as MessageSearch runs it: its statement and arguments, one window after the other. */
-    private static List<String> explainWindows(MessageSearch.Scope scope, String words) throws SQLException {
+    /** The search as MessageSearch runs it: one statement, in the generic plan it is run with, for a first page of 20. */
+    private static String explain(MessageSearch.Scope scope, String words, MessageSearch.Order order) throws SQLException {
         MessageSearch.Plan search = database.read(h -> MessageSearch.plan(h, APP, scope, words, null));
-        List<String> explained = new ArrayList<>();
-        for (MessageSearch.Window window : MessageSearch.windows(search.floorId(), search.ceilingId(), Instant.now())) {
-            explained.add(plans.explain(search.query(), search.arguments(window, MessageSearch.CANDIDATES)));
+        try (var s = connection.createStatement()) {
+            for (var setting : MessageSearch.SETTINGS.entrySet()) {
+                s.execute("SET " + setting.getKey() + " = " + setting.getValue());
+            }
+            return plans.explainGenericVerbose(MessageSearch.statement(scope, order),
+                    search.arguments(order, MessageSearch.After.START, 20, Instant.now()));
+        } finally {
+            try (var s = connection.createStatement()) {
+                s.execute("RESET ALL");
+            }
         }
-        return explained;
     }
 
-    /** The message partitions a plan holds, read or not. */
-    private static List<String> planned(String plan) {
-        return Pattern.compile(" on (messages_(?:y\\d{4}m\\d{2}|before|after)) ").matcher(plan).results().map(m -> m.group(1)).toList();
+    /** The message partitions the plan read, in the order of its nodes; one entry per scan, so a partition read twice is listed twice. */
+    private static List<String> read(String plan) {
+        return plan.lines().filter(line -> line.contains("Bitmap Heap Scan on") && !line.contains("never executed"))
+                .map(line -> line.replaceAll(".* on public\\.(messages_\\w+) .*", "$1")).toList();
     }
 
     private static YearMonth month(Instant instant) {
@@ -140,94 +146,103 @@ class SearchPlanTest {
         return holding;
     }
 
-    @Test
-    void a_users_search_for_a_rare_word_reads_the_words_index_with_the_user_in_it_in_every_window() throws SQLException {
-        List<String> windows = explainWindows(new MessageSearch.Scope.User(USER), "w3000");
-
-        assertThat(windows).as("a week, 35 days and a year back from the user's last message").hasSize(3);
-        for (String plan : windows) {
-            assertThat(plan).contains("message_words_idx").contains("''~u:7''");
-            assertNoSeqScanOnRows(plan);
+    /** The newest message of the user's conversations, which their windows hang from. */
+    private static Instant lastActivity(long user) throws SQLException {
+        try (var s = connection.createStatement();
+             var rows = s.executeQuery("SELECT max(last_activity_at) FROM conversations WHERE user_id = " + user)) {
+            rows.next();
+            return rows.getTimestamp(1).toInstant();
         }
     }
 
     @Test
-    void a_heavy_users_common_word_reads_only_the_last_weeks_partitions_through_the_index() throws SQLException {
-        String plan = explainWindows(new MessageSearch.Scope.User(HEAVY_USER), "w1").getFirst();
+    void a_users_search_for_a_rare_word_reads_the_words_index_once_per_partition_with_the_user_in_its_condition() throws SQLException {
+        String plan = explain(new MessageSearch.Scope.User(USER), "w3000", MessageSearch.Order.RELEVANCE);
 
-        assertThat(planned(plan)).as("the week before the user's last message, never the months made ahead: " + plan)
-                .hasSizeLessThanOrEqualTo(2).allMatch(partition -> partition.startsWith("messages_y"));
-        assertThat(plan).contains("message_words_idx").contains("''~u:2000''");
+        // Generic: the condition is a parameter, the bound tsquery ('w3000' & '~u:7'); no column is filtered on
+        // by any other index, so the user cannot fall out of the index condition as a planner's choice.
+        assertThat(plan).contains("Bitmap Index Scan on messages_y").containsPattern("Index Cond: \\(m_\\d+\\.words @@ \\$\\d+\\)");
+        assertThat(plan).doesNotContain("user_id =");
+        assertThat(read(plan)).as("a rare word reaches back through every month, each partition once: " + plan)
+                .isNotEmpty().doesNotHaveDuplicates();
         assertNoSeqScanOnRows(plan);
+    }
+
+    @Test
+    void a_heavy_users_common_word_reads_only_the_month_of_their_last_message() throws SQLException {
+        // w0 is in most messages: the heavy user's last 300 (one per conversation, all within a day) hold 200.
+        String plan = explain(new MessageSearch.Scope.User(HEAVY_USER), "w0", MessageSearch.Order.RELEVANCE);
+
+        assertThat(read(plan)).as("200 candidates are found in the newest month; older branches never run: " + plan)
+                .containsExactly(Partitions.nameOf(month(lastActivity(HEAVY_USER))));
+        assertThat(plan).contains("(never executed)");
+        assertNoSeqScanOnRows(plan);
+    }
+
+    @Test
+    void ranking_reads_the_stored_words_and_only_the_page_is_highlighted() throws SQLException {
+        String plan = explain(new MessageSearch.Scope.User(HEAVY_USER), "w1", MessageSearch.Order.RELEVANCE);
+
+        assertThat(plan).as("no message is parsed again to be ranked").doesNotContain("to_tsvector")
+                .contains("ts_rank_cd(candidate.words");
+        // ts_headline is computed by the top node only, over the page of 20, not over the 200 candidates.
+        List<String> nodes = plan.lines().toList();
+        for (int i = 0; i < nodes.size(); i++) {
+            if (nodes.get(i).contains("Output:") && nodes.get(i).contains("ts_headline")) {
+                assertThat(nodes.get(i - 1)).as(plan).contains("Subquery Scan on hit").contains("rows=20 ");
+            }
+        }
+        assertThat(plan).contains("ts_headline");
     }
 
     @Test
     void a_conversation_search_reads_by_index() throws SQLException {
-        for (String plan : explainWindows(new MessageSearch.Scope.Conversation(conversation), "w2500")) {
-            assertThat(plan).containsAnyOf("message_words_idx", "_pkey");
+        for (MessageSearch.Order order : MessageSearch.Order.values()) {
+            String plan = explain(new MessageSearch.Scope.Conversation(conversation), "w2500", order);
+            assertThat(plan).contains("words_idx");
             assertNoSeqScanOnRows(plan);
         }
     }
 
     @Test
-    void an_app_wide_search_for_a_rare_word_reads_the_words_column_of_the_index() throws SQLException {
-        List<String> windows = explainWindows(new MessageSearch.Scope.App(), "w4990");
+    void an_app_wide_search_for_a_rare_word_reads_the_words_index_and_each_partition_once() throws SQLException {
+        String plan = explain(new MessageSearch.Scope.App(), "w4990", MessageSearch.Order.RELEVANCE);
 
-        assertThat(windows).anySatisfy(plan -> assertThat(plan).contains("message_words_idx"));
-        for (String plan : windows) {
-            assertNoSeqScanOnRows(plan);
-        }
-    }
-
-    @Test
-    void an_app_wide_search_hangs_its_first_week_from_now_and_reads_rows_only_in_that_weeks_months() throws SQLException {
-        Instant now = Instant.now();
-        String plan = explainWindows(new MessageSearch.Scope.App(), "w4990").getFirst();
-
-        // The months made ahead and messages_after are planned too, and hold no rows on any date.
-        assertThat(planned(plan)).as(plan).contains(Partitions.AFTER);
-        assertThat(holdingRows(planned(plan))).as(plan).isNotEmpty()
-                .isSubsetOf(Partitions.nameOf(month(now.minus(Duration.ofDays(7)))), Partitions.nameOf(month(now)));
-        assertThat(plan).contains("message_words_idx");
+        assertThat(plan).contains("words_idx");
+        assertThat(read(plan)).doesNotHaveDuplicates();
         assertNoSeqScanOnRows(plan);
     }
 
     @Test
-    void search_is_planned_for_its_words_every_time_even_where_the_session_asks_for_generic_plans() {
+    void an_app_wide_search_for_recent_hits_of_a_common_word_reads_only_this_month_and_the_months_made_ahead() throws SQLException {
+        String plan = explain(new MessageSearch.Scope.App(), "w1", MessageSearch.Order.RECENT);
+
+        // The first window is [this month, MAXVALUE): the months made ahead and messages_after hold no rows on any
+        // date. The dataset's newest messages are two days old, so early in a month the month before is read too.
+        Instant now = Instant.now();
+        assertThat(holdingRows(read(plan))).as(plan).isNotEmpty()
+                .isSubsetOf(Partitions.nameOf(month(now)), Partitions.nameOf(month(now).minusMonths(1)));
+        assertNoSeqScanOnRows(plan);
+    }
+
+    @Test
+    void search_runs_its_generic_plan_even_where_the_session_asks_for_custom_plans() {
         List<Object[]> statements;
         try (Database oneSession = TestDatabase.pool(TestDatabase.get().target(DB), 1)) {
-            oneSession.read(h -> h.execute(new Query("test.generic", "SET plan_cache_mode = force_generic_plan")));
+            oneSession.read(h -> h.execute(new Query("test.custom", "SET plan_cache_mode = force_custom_plan")));
             var search = new MessageSearch(oneSession, Clock.systemUTC());
             for (int i = 0; i < 8; i++) { // pgjdbc prepares a statement on the server from its fifth use
                 search.search(APP, new MessageSearch.Scope.User(USER), "w" + (i + 3000), null, MessageSearch.Order.RECENT,
                         MessageSearch.After.START, 20);
             }
             statements = oneSession.read(h -> h.list(new Query("test.prepared", """
-                    SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%parley_message_words%'"""),
+                    SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%m.words @@%'"""),
                     row -> new Object[] {row.getLong(1), row.getLong(2)}));
         }
 
         assertThat(statements).isNotEmpty().allSatisfy(counts -> {
-            assertThat((long) counts[0]).as("generic plans").isZero();
-            assertThat((long) counts[1]).as("custom plans").isPositive();
+            assertThat((long) counts[0]).as("generic plans").isPositive();
+            assertThat((long) counts[1]).as("custom plans").isZero();
         });
-    }
-
-    @Test
-    void snippets_are_made_by_primary_key_for_the_returned_rows_only() throws SQLException {
-        var conversations = connection.createArrayOf("bigint", new Long[] {conversation});
-        long message;
-        try (var s = connection.createStatement(); var rows = s.executeQuery(
-                "SELECT max(message_id) FROM messages WHERE conversation_id = " + conversation)) {
-            rows.next();
-            message = rows.getLong(1);
-        }
-        String plan = plans.explain(MessageSearch.SNIPPETS, "english", "w1", conversations,
-                connection.createArrayOf("bigint", new Long[] {message}), APP);
-
-        // A message id is unique, so (app_id, message_id) of V13's messages_app_time_idx finds the row as the
-        // primary key does, from a smaller index; the planner may take either.
-        assertThat(plan).containsAnyOf("_pkey", "_app_id_message_id_idx");
-        assertNoSeqScanOnRows(plan);
     }
 }

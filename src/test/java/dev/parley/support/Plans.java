@@ -29,21 +29,38 @@ public final class Plans {
      * prepared statements may get after five executions: the parameters are unknown at plan time.
      */
     public String explainGeneric(Query query, Object... args) throws SQLException {
+        return generic("ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF", query, args);
+    }
+
+    /** {@link #explainGeneric} with each node's output columns, and tables named with their schema. */
+    public String explainGenericVerbose(Query query, Object... args) throws SQLException {
+        return generic("ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF", query, args);
+    }
+
+    private String generic(String options, Query query, Object... args) throws SQLException {
         String sql = query.sql();
         for (int i = 1; sql.contains("?"); i++) {
             sql = sql.replaceFirst("\\?", "\\$" + i);
         }
-        String values = Arrays.stream(args).map(String::valueOf).collect(Collectors.joining(", "));
+        String values = Arrays.stream(args).map(Plans::literal).collect(Collectors.joining(", "));
         try (var s = connection.createStatement()) {
             s.execute("SET plan_cache_mode = force_generic_plan");
             s.execute("PREPARE generic AS " + sql);
             try {
-                return run("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE generic(" + values + ")");
+                return run("EXPLAIN (" + options + ") EXECUTE generic(" + values + ")");
             } finally {
                 s.execute("DEALLOCATE generic");
                 s.execute("RESET plan_cache_mode");
             }
         }
+    }
+
+    /** A value as EXECUTE takes it: numbers as they are, anything else (text, infinity) quoted. */
+    private static String literal(Object value) {
+        if (value instanceof Number number && Double.isFinite(number.doubleValue())) {
+            return number.toString();
+        }
+        return "'" + String.valueOf(value).replace("'", "''") + "'";
     }
 
     private String run(String sql, Object... args) throws SQLException {
