@@ -129,8 +129,9 @@ public final class BenchCommand {
         double rate;
 
         @Option(names = "--compare", split = ",", description = {"Also run the work as 'raw' SQL without HTTP, the 'naive' way,",
-                "and/or over HTTP with Parley's cache off ('nocache': a second Parley in this process with",
-                "PARLEY_CACHE_SIZE=0; not with --url). Ratios between the targets come from this one run."})
+                "over HTTP with Parley's cache off ('nocache': a second Parley in this process with",
+                "PARLEY_CACHE_SIZE=0; not with --url), and/or, for --mix append, as 'bare' single-row INSERTs",
+                "into an unpartitioned table with one index. Ratios between the targets come from this one run."})
         List<String> compare = new ArrayList<>();
 
         @Option(names = "--cache", defaultValue = "on", description = {"on (default) or off: the Parley this run starts",
@@ -171,9 +172,12 @@ public final class BenchCommand {
             Population.Popularity popular = Population.Popularity.parse(popularity);
             HttpTarget.Client client = new HttpTarget.Client(base64Embeddings(), gzip);
             for (String other : compare) {
-                if (!List.of("raw", "naive", "nocache").contains(other)) {
-                    throw new IllegalArgumentException("--compare takes raw, naive and/or nocache, not " + other);
+                if (!List.of("raw", "naive", "nocache", "bare").contains(other)) {
+                    throw new IllegalArgumentException("--compare takes raw, naive, nocache and/or bare, not " + other);
                 }
+            }
+            if (compare.contains("bare") && !mix.equals("append")) {
+                throw new IllegalArgumentException("--compare bare only appends: use it with --mix append");
             }
             if (compare.contains("nocache") && url != null) {
                 throw new IllegalArgumentException("--compare nocache starts a second Parley in this process: leave out --url");
@@ -206,8 +210,11 @@ public final class BenchCommand {
                             client, out));
                 }
                 for (String other : compare.stream().filter(c -> !c.equals("nocache")).toList()) {
-                    try (Target t = other.equals("raw") ? new ServiceTarget(db, appId, 2, population.dims())
-                            : new NaiveTarget(db, appId, population.dims())) {
+                    try (Target t = switch (other) {
+                        case "raw" -> new ServiceTarget(db, appId, 2, population.dims());
+                        case "bare" -> new BareTarget(db);
+                        default -> new NaiveTarget(db, appId, population.dims());
+                    }) {
                         out.println("measuring " + t.name() + " ...");
                         out.flush();
                         results.add(Workload.run(t, population, plan));

@@ -165,6 +165,32 @@ class BenchTest {
     }
 
     @Test
+    void appends_are_compared_with_bare_single_row_inserts_in_one_run_and_bare_refuses_other_mixes() throws Exception {
+        var target = TestDatabase.get().migrated("parley_bench_bare");
+        try (Database db = TestDatabase.pool(target, 4)) {
+            new DatasetLoader(db, new PrintWriter(new StringWriter())).load(DatasetSpec.of(5_000, null, null, null, null, 16, 3, 42, DAY));
+        }
+        String url = TestDatabase.get().url("parley_bench_bare");
+
+        var run = dev.parley.support.Cli.parley("bench", "run", "--database-url", url, "--mix", "append", "--concurrency", "2",
+                "--duration", "1s", "--warmup", "300ms", "--pool-size", "4", "--compare", "bare");
+
+        assertThat(run.status()).as(run.err()).isZero();
+        assertThat(run.out()).contains("measuring bare").containsPattern("append one message +bare +\\d+")
+                .contains("parley / bare");
+        long inserted;
+        try (Database db = TestDatabase.pool(target, 1)) {
+            inserted = db.read(h -> h.first(new Query("test.bare_rows", "SELECT count(*) FROM bench_bare_messages"),
+                    row -> row.getLong(1))).orElseThrow();
+        }
+        assertThat(inserted).as("the bare target wrote its rows").isPositive();
+
+        var refused = dev.parley.support.Cli.parley("bench", "run", "--database-url", url, "--mix", "chat", "--compare", "bare");
+        assertThat(refused.status()).isNotZero();
+        assertThat(refused.err() + refused.out()).contains("--compare bare only appends");
+    }
+
+    @Test
     void under_zipf_popularity_a_small_hot_set_of_the_latest_active_conversations_takes_most_picks() {
         long[][] rows = new long[1000][];
         for (int i = 0; i < rows.length; i++) {

@@ -1,0 +1,50 @@
+package dev.parley.bench;
+
+import dev.parley.db.Database;
+import dev.parley.db.Query;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * "bare": the simplest store a team could write instead of Parley, as the yardstick for appends: one
+ * single-row {@code INSERT} per message, in its own transaction, into an unpartitioned table whose
+ * only index is its primary key. No sequence number per conversation, no idempotency key, no
+ * conversation pointer, no search words: whatever Parley does on top must still keep up with it.
+ * The table lives beside the dataset and is created on first use. Appends only.
+ */
+final class BareTarget implements Target {
+    static final Query CREATE = new Query("bare.create_table", """
+            CREATE TABLE IF NOT EXISTS bench_bare_messages (
+                message_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                conversation_id bigint      NOT NULL,
+                role            text        NOT NULL,
+                content         text        NOT NULL,
+                created_at      timestamptz NOT NULL DEFAULT now()
+            )""");
+    static final Query INSERT = new Query("bare.insert_message", """
+            INSERT INTO bench_bare_messages (conversation_id, role, content) VALUES (?, 'user', ?)""");
+
+    private final Database database;
+    private final AtomicLong sent = new AtomicLong();
+
+    BareTarget(Database database) {
+        this.database = database;
+        database.inTransaction(h -> h.execute(CREATE));
+    }
+
+    @Override
+    public String name() {
+        return "bare";
+    }
+
+    @Override
+    public Session session() {
+        return (operation, pick) -> {
+            if (operation != Operation.APPEND) {
+                throw new IllegalStateException("the bare target only appends, not " + operation);
+            }
+            // In autocommit (Database.read runs so): the INSERT is its own transaction, one commit each.
+            database.read(h -> h.execute(INSERT, pick.conversationId(),
+                    "bench message " + sent.incrementAndGet() + " about the stars tonight"));
+        };
+    }
+}
