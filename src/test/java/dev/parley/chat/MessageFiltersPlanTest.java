@@ -6,6 +6,7 @@ import dev.parley.db.Database;
 import dev.parley.db.Ids;
 import dev.parley.db.Partitions;
 import dev.parley.json.Json;
+import dev.parley.support.PlanData;
 import dev.parley.support.Plans;
 import dev.parley.support.TestDatabase;
 import java.sql.Connection;
@@ -85,12 +86,7 @@ class MessageFiltersPlanTest {
             insertMessages(s, regular + " AND c.conversation_id & 4194303 <= 2000", 10, "now() - interval '3 hours'", "now()",
                     "(c.conversation_id & 65535) * 32 + 20 + k", MESSAGES_PER_CONVERSATION);
             insertMessages(s, theHeavyOne, 2_000, "now() - interval '3 hours'", "now()", "4100000 + k", HEAVY_MESSAGES);
-            s.execute("""
-                    UPDATE conversations c
-                       SET last_seq = m.n, message_count = m.n, last_message_id = m.last, activity_id = m.last,
-                           last_activity_at = parley_id_time(m.last)
-                      FROM (SELECT conversation_id, count(*) AS n, max(message_id) AS last FROM messages GROUP BY 1) m
-                     WHERE c.conversation_id = m.conversation_id""");
+            PlanData.pointConversationsAtTheirLastMessages(s);
             s.execute("ANALYZE");
             try (var rows = s.executeQuery("SELECT conversation_id FROM conversations WHERE conversation_id & 4194303 = " + HEAVY_MARK)) {
                 rows.next();

@@ -6,6 +6,7 @@ import dev.parley.db.Database;
 import dev.parley.db.Ids;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
+import dev.parley.support.PlanData;
 import dev.parley.support.Plans;
 import dev.parley.support.TestDatabase;
 import java.sql.Connection;
@@ -114,12 +115,8 @@ class QueryPlanTest {
                            LATERAL (SELECT (((extract(epoch FROM c.created_at + interval '21 days' * k / %d.0)
                                               * 1000)::bigint - 946684800000) << 22) | (3900000 + k) AS id) m
                      WHERE c.conversation_id & 4194303 = 4194302""".formatted(QUIET_MESSAGES, QUIET_MESSAGES + 1));
-            s.execute("""
-                    UPDATE conversations c
-                       SET last_seq = m.n, message_count = m.n, last_message_id = m.last, activity_id = m.last,
-                           last_activity_at = parley_id_time(m.last), last_message_role = 'assistant', last_message_preview = 'hi'
-                      FROM (SELECT conversation_id, count(*) AS n, max(message_id) AS last FROM messages GROUP BY 1) m
-                     WHERE c.conversation_id = m.conversation_id""");
+            PlanData.pointConversationsAtTheirLastMessages(s);
+            s.execute("UPDATE conversations SET last_message_role = 'assistant', last_message_preview = 'hi' WHERE last_message_id IS NOT NULL");
             s.execute("""
                     INSERT INTO message_idempotency_keys (app_id, conversation_id, idempotency_key, request_hash, message_id)
                     SELECT app_id, conversation_id, 'key-' || seq, sha256(content::bytea), message_id

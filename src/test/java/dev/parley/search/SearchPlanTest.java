@@ -6,6 +6,7 @@ import dev.parley.db.Database;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import dev.parley.ops.Maintenance;
+import dev.parley.support.PlanData;
 import dev.parley.support.Plans;
 import dev.parley.support.TestDatabase;
 import java.sql.Connection;
@@ -69,13 +70,7 @@ class SearchPlanTest {
                       FROM conversations c, generate_series(1, 75) k,
                            LATERAL (SELECT (((extract(epoch FROM c.created_at + (now() - c.created_at) * k / 76.0)
                                               * 1000)::bigint - 946684800000) << 22) | ((c.conversation_id & 4095) * 128 + k) AS id) m""");
-            // As appends leave them: each conversation points at its last message, which bounds its user's search.
-            s.execute("""
-                    UPDATE conversations c
-                       SET last_seq = m.n, message_count = m.n, last_message_id = m.last, activity_id = m.last,
-                           last_activity_at = parley_id_time(m.last)
-                      FROM (SELECT conversation_id, count(*) AS n, max(message_id) AS last FROM messages GROUP BY 1) m
-                     WHERE c.conversation_id = m.conversation_id""");
+            PlanData.pointConversationsAtTheirLastMessages(s);
             s.execute("ANALYZE");
             try (var rows = s.executeQuery("SELECT conversation_id FROM conversations WHERE user_id = " + USER)) {
                 rows.next();
