@@ -114,8 +114,9 @@ public final class MessageSearch {
                 AND ?::boolean
               ORDER BY m.message_id DESC
               LIMIT ?)""";
-    private static final String CANDIDATE_ROWS = "SELECT * FROM (\n" + String.join("\n UNION ALL\n",
-            Collections.nCopies(MONTHS_BACK.size() + 1, WINDOW)) + "\n) windows LIMIT ?";
+    // The windows in turn, each match ranked on its stored words as the LIMIT takes it: once a row, at most 200.
+    private static final String CANDIDATE_ROWS = "SELECT *, ts_rank_cd(candidate.words, ?::tsquery) AS rank FROM (\n"
+            + String.join("\n UNION ALL\n", Collections.nCopies(MONTHS_BACK.size() + 1, WINDOW)) + "\n) candidate LIMIT ?";
     private static final String HIT_COLUMNS = """
             hit.conversation_id, hit.message_id, hit.seq, hit.role, hit.author_user_id, hit.author_character_id, hit.rank,
                    ts_headline(hit.language, hit.content, ?::tsquery, '%s') AS snippet""".formatted(HEADLINE);
@@ -124,8 +125,7 @@ public final class MessageSearch {
     private static final String BY_RELEVANCE = """
             SELECT %s
               FROM (SELECT ranked.*
-                      FROM (SELECT candidate.*, ts_rank_cd(candidate.words, ?::tsquery) AS rank
-                              FROM (%s) candidate) ranked
+                      FROM (%s) ranked
                      WHERE ranked.rank < ?::real OR ranked.rank = ?::real AND ranked.message_id < ?
                      ORDER BY ranked.rank DESC, ranked.message_id DESC
                      LIMIT ?) hit
@@ -133,8 +133,7 @@ public final class MessageSearch {
     // Recent: the page is the newest matches older than the cursor; their ranks and snippets.
     private static final String BY_RECENCY = """
             SELECT %s
-              FROM (SELECT candidate.*, ts_rank_cd(candidate.words, ?::tsquery) AS rank
-                      FROM (%s) candidate) hit
+              FROM (%s) hit
              ORDER BY hit.message_id DESC""".formatted(HIT_COLUMNS, CANDIDATE_ROWS);
 
     // Named by scope and order for the metrics.

@@ -193,7 +193,7 @@ class SearchPlanTest {
         String plan = explain(new MessageSearch.Scope.User(HEAVY_USER), "w1", MessageSearch.Order.RELEVANCE);
 
         assertThat(plan).as("no message is parsed again to be ranked").doesNotContain("to_tsvector")
-                .contains("ts_rank_cd(candidate.words");
+                .contains("ts_rank_cd(m.words");
         // ts_headline is computed by the top node only, over the page of 20, not over the 200 candidates.
         List<String> nodes = plan.lines().toList();
         for (int i = 0; i < nodes.size(); i++) {
