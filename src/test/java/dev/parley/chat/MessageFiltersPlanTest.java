@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.parley.db.Database;
 import dev.parley.db.Ids;
 import dev.parley.db.Partitions;
+import dev.parley.db.Query;
 import dev.parley.json.Json;
 import dev.parley.support.PlanData;
 import dev.parley.support.Plans;
@@ -275,14 +276,7 @@ class MessageFiltersPlanTest {
     void a_characters_hour_is_an_index_only_count_over_the_newest_partitions() throws SQLException {
         long since = Ids.floorOf(Instant.now().minus(Duration.ofHours(1)));
         long newest = CharacterMessages.newestPossible(Clock.systemUTC());
-        String plan = plans.explain(WindowCounts.CHARACTER, APP, BUSY_CHARACTER, since, newest);
-        String generic = plans.explainGeneric(WindowCounts.CHARACTER, APP, BUSY_CHARACTER, since, newest);
-
-        assertSeqScansOnlyOfEmptyPartitions(plan);
-        assertThat(planned(plan)).as(plan).isNotEmpty().allSatisfy(partition ->
-                assertThat(monthsBetween(since, newest)).contains(partition));
-        assertSeqScansOnlyOfEmptyPartitions(generic);
-        assertThat(generic).contains("Subplans Removed");
+        assertCountReadsOnlyTheWindowsMonths(WindowCounts.CHARACTER, since, newest, APP, BUSY_CHARACTER, since, newest);
         // An hour of the dataset's busy last three hours, whatever the date: read through the index.
         Instant now = Instant.now();
         assertThat(plans.explain(WindowCounts.CHARACTER, APP, BUSY_CHARACTER, Ids.floorOf(now.minus(Duration.ofMinutes(150))),
@@ -294,14 +288,7 @@ class MessageFiltersPlanTest {
     void an_apps_minute_is_an_index_only_count_over_the_newest_partitions() throws SQLException {
         long since = Ids.floorOf(Instant.now().minus(Duration.ofMinutes(1)));
         long newest = CharacterMessages.newestPossible(Clock.systemUTC());
-        String plan = plans.explain(WindowCounts.APP, APP, since, newest);
-        String generic = plans.explainGeneric(WindowCounts.APP, APP, since, newest);
-
-        assertSeqScansOnlyOfEmptyPartitions(plan);
-        assertThat(planned(plan)).as(plan).isNotEmpty().allSatisfy(partition ->
-                assertThat(monthsBetween(since, newest)).contains(partition));
-        assertSeqScansOnlyOfEmptyPartitions(generic);
-        assertThat(generic).contains("Subplans Removed");
+        assertCountReadsOnlyTheWindowsMonths(WindowCounts.APP, since, newest, APP, since, newest);
         // A minute of the dataset's busy last three hours, whatever the date: read through the index.
         Instant now = Instant.now();
         assertThat(plans.explain(WindowCounts.APP, APP, Ids.floorOf(now.minus(Duration.ofMinutes(150))),
@@ -319,6 +306,22 @@ class MessageFiltersPlanTest {
         assertSeqScansOnlyOfEmptyPartitions(plan);
         assertThat(planned(plan)).as(plan).isNotEmpty().allSatisfy(partition ->
                 assertThat(monthsBetween(since, newest)).contains(partition));
+    }
+
+    /**
+     * A window count over ids [since, newest], custom-planned, plans only the window's months; custom
+     * and generic, it reads no partition that holds rows in full; generic, it prunes the rest at start.
+     */
+    private static void assertCountReadsOnlyTheWindowsMonths(Query count, long since, long newest, Object... args)
+            throws SQLException {
+        String plan = plans.explain(count, args);
+        String generic = plans.explainGeneric(count, args);
+
+        assertSeqScansOnlyOfEmptyPartitions(plan);
+        assertThat(planned(plan)).as(plan).isNotEmpty().allSatisfy(partition ->
+                assertThat(monthsBetween(since, newest)).contains(partition));
+        assertSeqScansOnlyOfEmptyPartitions(generic);
+        assertThat(generic).contains("Subplans Removed");
     }
 
     private static MessageFilter filter(Map<String, Object> metadata, Instant after, Instant before) {
