@@ -154,10 +154,10 @@ public final class MessageSearch {
     }
 
     /**
-     * One search as run: the scope, the words as parsed ({@code words}, a tsquery's text), the scope's
+     * One search as run: the words as parsed ({@code words}, a tsquery's text), the scope's
      * token ({@code '~u:7'}), and the span of ids its messages can have (ceiling exclusive).
      */
-    record Plan(Scope scope, String words, String token, long floorId, long ceilingId) {
+    record Plan(String words, String token, long floorId, long ceilingId) {
         boolean matchesNothing() {
             return words.isEmpty() || ceilingId <= floorId;
         }
@@ -215,13 +215,13 @@ public final class MessageSearch {
         return switch (scope) {
             case Scope.App app -> {
                 String words = h.first(APP_SPAN, row -> row.getString("words"), language(language), text).orElseThrow();
-                yield new Plan(scope, words, token("a", appId), 0, Long.MAX_VALUE);
+                yield new Plan(words, token("a", appId), 0, Long.MAX_VALUE);
             }
             case Scope.User user -> {
                 Plan plan = h.first(USER_SPAN, row -> {
                     long last = row.getLong(6);
                     long ceiling = row.wasNull() ? 0 : last + 1; // no conversation: nothing to read
-                    return new Plan(scope, row.getString("words"), token("u", user.userId()), row.getLong(5), ceiling);
+                    return new Plan(row.getString("words"), token("u", user.userId()), row.getLong(5), ceiling);
                 }, language(language), text, appId, user.userId()).orElseThrow();
                 if (plan.ceilingId() == 0) {
                     Users.require(h, appId, user.userId());
@@ -230,7 +230,7 @@ public final class MessageSearch {
             }
             case Scope.Conversation conversation -> {
                 long id = conversation.conversationId();
-                yield h.first(CONVERSATION_SPAN, row -> new Plan(scope, row.getString("words"), token("c", id),
+                yield h.first(CONVERSATION_SPAN, row -> new Plan(row.getString("words"), token("c", id),
                                 row.getLong(5), row.getLong(6) + 1), language, text, appId, id)
                         .orElseThrow(() -> new NotFound("conversation", id));
             }
