@@ -120,6 +120,7 @@ public final class HttpServer implements AutoCloseable {
             });
             config.routes.before(drain::admit);
             config.routes.before("/v1/*", auth::authenticate);
+            config.routes.after(new UnreadBodies(2 * options.maxBodyBytes())::readRest);
             for (Route route : routes) {
                 Handler declared = QueryParameters.declaredOnly(route, route.handler());
                 Handler handler = drain.tracked(Responses.rethrowingWriteFailures(

@@ -17,6 +17,7 @@ import com.fasterxml.jackson.databind.type.LogicalType;
 import dev.parley.json.Json;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
+import io.javalin.http.servlet.MaxRequestSize;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -77,6 +78,12 @@ final class Requests {
      * chunked, is the client's mistake: 400, not an exception from deep inside Jetty.
      */
     private static byte[] bytes(Context ctx) {
+        long limit = ctx.appData(MaxRequestSize.INSTANCE.getMaxRequestSizeKey());
+        if (ctx.req().getContentLengthLong() > limit) {
+            // Refused before a byte is read, so a client that asked Expect: 100-continue sends none.
+            throw new HttpResponseException(413, "the request body is larger than the limit");
+        }
+        UnreadBodies.reading(ctx);
         try {
             return ctx.bodyAsBytes();
         } catch (HttpResponseException e) {

@@ -41,6 +41,17 @@ public final class RawHttp implements AutoCloseable {
         return read();
     }
 
+    /** Writes {@code bytes} as they are and sends them now, without reading an answer. */
+    public void write(byte[] bytes) throws IOException {
+        socket.getOutputStream().write(bytes);
+        socket.getOutputStream().flush();
+    }
+
+    /** Reads the next response on this connection. */
+    public Response response() throws IOException {
+        return read();
+    }
+
     /** A GET with the connection kept open. */
     public Response get(String path) throws IOException {
         return send("GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
