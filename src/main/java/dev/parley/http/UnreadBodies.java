@@ -1,8 +1,8 @@
 package dev.parley.http;
 
 import io.javalin.http.Context;
+import jakarta.servlet.ServletInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 
 /**
  * Reads to its end a request body that the route answered without reading (a GET that came with a
@@ -17,7 +17,7 @@ import java.io.InputStream;
  */
 final class UnreadBodies {
     private static final String READING = "parley.body-reading";
-    private static final int CHUNK = 64 * 1024;
+    private static final int CHUNK = 16 * 1024;
 
     private final long limit;
 
@@ -42,10 +42,13 @@ final class UnreadBodies {
         if ("100-continue".equalsIgnoreCase(request.getHeader("Expect")) && ctx.attribute(READING) == null) {
             return;
         }
-        byte[] buffer = new byte[CHUNK];
         long read = 0;
         try {
-            InputStream in = request.getInputStream();
+            ServletInputStream in = request.getInputStream();
+            if (in.isFinished()) {
+                return; // the route read it all, as almost every route does
+            }
+            byte[] buffer = new byte[CHUNK];
             for (int n = in.read(buffer); n != -1 && read <= limit; n = in.read(buffer)) {
                 read += n;
             }
