@@ -116,7 +116,7 @@ class GroupPlanTest {
     @Test
     void an_append_finds_a_groups_guests_by_primary_key() throws SQLException {
         long group = firstGroup();
-        String plan = plans.explainPlanOnly(BatchWriter.LOCK_CONVERSATIONS,
+        String plan = plans.explainGeneric(BatchWriter.LOCK_CONVERSATIONS,
                 connection.createArrayOf("bigint", new Long[] {APP}), connection.createArrayOf("bigint", new Long[] {group}));
 
         assertThat(plan).contains("conversation_members_pkey").doesNotContain("Seq Scan");

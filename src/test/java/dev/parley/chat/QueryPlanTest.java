@@ -291,19 +291,27 @@ class QueryPlanTest {
     }
 
     @Test
-    void append_locks_and_advances_conversations_by_primary_key() throws SQLException {
+    void append_locks_and_writes_through_primary_keys_on_the_generic_plans_it_runs() throws SQLException {
         long conversation = conversationStartedMonthsAgo(2);
         var apps = connection.createArrayOf("bigint", new Long[] {APP});
         var ids = connection.createArrayOf("bigint", new Long[] {conversation});
-        String lock = plans.explain(BatchWriter.LOCK_CONVERSATIONS, apps, ids);
-        String replays = plans.explain(BatchWriter.FIND_REPLAYS, apps, ids, connection.createArrayOf("text", new String[] {"k"}));
-
-        String advance = plans.explainPlanOnly(BatchWriter.ADVANCE_CONVERSATIONS, apps, ids, ids, ids, ids,
-                connection.createArrayOf("text", new String[] {"user"}), connection.createArrayOf("text", new String[] {"hi"}));
+        var texts = connection.createArrayOf("text", new String[] {"user"});
+        String lock = plans.explainGeneric(BatchWriter.LOCK_CONVERSATIONS, apps, ids);
+        String replays = plans.explainGeneric(BatchWriter.FIND_REPLAYS, apps, ids, texts);
+        List<Object> write = new ArrayList<>();
+        for (String type : List.of("bigint", "bigint", "bigint", "bigint", "bigint", "bigint", "bigint", "text", "text", "text", "text",
+                "bigint", "text", // the message
+                "bigint", "bigint", "text", "text", "bigint", // its idempotency key
+                "bigint", "bigint", "bigint", "bigint", "bigint", "text", "text", // the conversation
+                "bigint", "bigint", "text", "bigint", "bigint")) { // the author's read marker
+            write.add(type.equals("bigint") ? ids : texts);
+        }
+        String written = plans.explainGenericPlanOnly(BatchWriter.WRITE, write.toArray());
 
         assertThat(lock).contains("conversations_pkey").doesNotContain("Seq Scan on conversations");
         assertThat(replays).contains("message_idempotency_keys_pkey").doesNotContain("Seq Scan on message_idempotency_keys");
-        assertThat(advance).contains("conversations_pkey").doesNotContain("Seq Scan on conversations");
+        assertThat(written).as(written).contains("Insert on messages", "Insert on message_idempotency_keys",
+                "Index Scan using conversations_pkey", "Index Scan using conversation_members_").doesNotContain("Seq Scan");
     }
 
     @Test

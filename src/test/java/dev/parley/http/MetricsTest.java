@@ -23,7 +23,7 @@ class MetricsTest {
 
         assertThat(metrics)
                 .containsPattern("parley_query_seconds_count\\{[^}]*query=\"message.history_recent\"")
-                .containsPattern("parley_query_seconds_count\\{[^}]*query=\"append.insert_messages\"")
+                .containsPattern("parley_query_seconds_count\\{[^}]*query=\"append.write\"")
                 .containsPattern("parley_http_request_seconds_count\\{[^}]*route=\"/v1/conversations/\\{conversation_id}/messages\"")
                 .containsPattern("parley_http_request_seconds_count\\{method=\"GET\",route=\"/v1/conversations/\\{conversation_id}/messages\",status=\"200\"} [1-9]")
                 .containsPattern("parley_http_request_seconds_count\\{method=\"GET\",route=\"unmatched\",status=\"404\"} [1-9]")

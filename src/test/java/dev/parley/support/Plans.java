@@ -32,6 +32,11 @@ public final class Plans {
         return generic("ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF", query, args);
     }
 
+    /** {@link #explainGeneric} without running the statement, for statements that write. */
+    public String explainGenericPlanOnly(Query query, Object... args) throws SQLException {
+        return generic("COSTS OFF", query, args);
+    }
+
     /** {@link #explainGeneric} with each node's output columns, and tables named with their schema. */
     public String explainGenericVerbose(Query query, Object... args) throws SQLException {
         return generic("ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF", query, args);
