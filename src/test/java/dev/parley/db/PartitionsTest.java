@@ -65,6 +65,19 @@ class PartitionsTest {
     }
 
     @Test
+    void every_partition_writes_its_words_index_through_without_a_pending_list() {
+        partitions.ensure(now.minusMonths(2), now.plusMonths(4)); // months made after the migration, and a cut catch-all
+
+        List<String> options = database.read(h -> h.list(new Query("test.words_index_options", """
+                SELECT coalesce(array_to_string(c.reloptions, ','), '') FROM pg_class c
+                 WHERE c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'messages_words_idx'::regclass)
+                    OR c.relname = 'memories_words_idx'"""), row -> row.getString(1)));
+
+        assertThat(options).as("each month, the catch-alls and the memories").hasSize(monthNames().size() + 3)
+                .allMatch(o -> o.contains("fastupdate=off"));
+    }
+
+    @Test
     void month_boundaries_are_the_ids_of_the_first_millisecond_of_the_month() {
         long floor = Partitions.floorOf(YearMonth.of(2026, 11));
 
