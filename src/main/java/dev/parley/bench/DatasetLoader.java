@@ -59,6 +59,11 @@ public final class DatasetLoader {
     private record Plan(long id, int user, int character, int[] groupCharacters, int messages, long startMillis, long endMillis) {
     }
 
+    private static final Query WORDS_INDEXES = new Query("bench.words_indexes", """
+            SELECT c.oid::regclass::text FROM pg_class c
+             WHERE c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'messages_words_idx'::regclass)
+                OR c.relname = 'memories_words_idx'""");
+
     public Loaded load(DatasetSpec spec) {
         long started = System.nanoTime();
         long appId = createApp();
@@ -66,6 +71,7 @@ public final class DatasetLoader {
         YearMonth now = YearMonth.from(spec.now().atZone(ZoneOffset.UTC));
         new Partitions(database).ensure(YearMonth.from(oldest.atZone(ZoneOffset.UTC)), now.plusMonths(3));
 
+        wordsThroughPendingLists(true);
         copy(c -> characters(c, appId, spec));
         copy(c -> users(c, appId, spec));
         long[] firsts = database.read(h -> h.first(FIRST_ID, row -> new long[] {row.getLong(1), row.getLong(2)}, appId, appId))
@@ -85,7 +91,23 @@ public final class DatasetLoader {
         err.flush();
         database.read(h -> h.execute(new Query("bench.analyze", """
                 VACUUM (ANALYZE) characters, users, conversations, conversation_members, messages, memories, memory_scopes""")));
+        wordsThroughPendingLists(false); // VACUUM has moved the lists into the indexes
         return new Loaded(appId, spec, Duration.ofNanos(System.nanoTime() - started), rate);
+    }
+
+    /**
+     * Switches GIN's pending list on or off for every words index. Appends write their words
+     * straight into the index (V17); a bulk load through the list runs 2.6 times as fast (9,600
+     * against 3,700 messages/s here), and the VACUUM at its end merges each list in one pass.
+     */
+    private void wordsThroughPendingLists(boolean on) {
+        List<String> indexes = database.read(h -> h.list(WORDS_INDEXES, row -> row.getString(1)));
+        database.inTransaction(h -> {
+            for (String index : indexes) {
+                h.execute(new Query("bench.words_fastupdate", "ALTER INDEX " + index + " SET (fastupdate = " + (on ? "on" : "off") + ")"));
+            }
+            return null;
+        });
     }
 
     private long createApp() {

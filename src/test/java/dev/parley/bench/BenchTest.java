@@ -277,6 +277,10 @@ class BenchTest {
             assertThat(topUserConversations).as("a few users carry most conversations")
                     .isGreaterThan(10L * spec.conversations() / spec.users());
             assertThat(inconsistent).as("conversation pointers agree with their messages").isZero();
+            assertThat(count(db, """
+                    SELECT count(*) FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid
+                     WHERE i.inhparent = 'messages_words_idx'::regclass AND NOT coalesce('fastupdate=off' = ANY (c.reloptions), false)"""))
+                    .as("the words indexes write through again after the load").isZero();
             assertMemoriesCluster(db, spec);
         }
     }
