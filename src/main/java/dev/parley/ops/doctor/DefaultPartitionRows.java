@@ -35,6 +35,14 @@ final class DefaultPartitionRows implements Check {
              WHERE c.relispartition AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'
              ORDER BY 2""", "x"));
 
+    // The columns an INSERT may name (generated ones are computed again), and whether an identity column
+    // refuses given values unless told OVERRIDING SYSTEM VALUE: "SELECT *" would fail on either.
+    private static final Query WRITABLE_COLUMNS = new Query("doctor.writable_columns", """
+            SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) AS columns,
+                   coalesce(bool_or(attidentity = 'a'), false) AS identity_always
+              FROM pg_attribute
+             WHERE attrelid = ?::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''""");
+
     @Override
     public String id() {
         return "partition.default_rows";
@@ -65,9 +73,9 @@ final class DefaultPartitionRows implements Check {
             if (rows > 0) {
                 findings.add(finding(other.parent(), other.child(), rows, Fix.manual(
                         "-- create the partitions these rows belong to: in one transaction DETACH the DEFAULT partition, "
-                                + "CREATE the partitions, INSERT INTO " + other.parent() + " SELECT * FROM "
-                                + other.child().name() + " WHERE <their keys>, DELETE those rows from it, and ATTACH it "
-                                + "again AS DEFAULT")));
+                                + "CREATE the partitions, INSERT INTO " + other.parent() + " (<its non-generated columns>) "
+                                + "SELECT <the same columns> FROM " + other.child().name() + " WHERE <their keys>, DELETE "
+                                + "those rows from it, and ATTACH it again AS DEFAULT")));
             }
         }
         return findings;
@@ -119,7 +127,9 @@ final class DefaultPartitionRows implements Check {
         statements.add("BEGIN;");
         statements.add("ALTER TABLE " + parent.name() + " DETACH PARTITION " + catchAll.name() + ";");
         created.forEach(p -> statements.add(parent.createPartition(p, step.after(p))));
-        statements.add("INSERT INTO " + parent.name() + " SELECT * FROM " + catchAll.name() + " WHERE " + range + ";");
+        statements.add(inspection.one(WRITABLE_COLUMNS, row -> "INSERT INTO " + parent.name() + " (" + row.getString("columns") + ")"
+                + (row.getBoolean("identity_always") ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT " + row.getString("columns")
+                + " FROM " + catchAll.name() + " WHERE " + range + ";", parent.name()));
         statements.add("DELETE FROM " + catchAll.name() + " WHERE " + range + ";");
         statements.add("ALTER TABLE " + parent.name() + " ATTACH PARTITION " + catchAll.name() + " " + reattach + ";");
         statements.add("COMMIT;");

@@ -140,7 +140,10 @@ final class PlantedDatabase implements AutoCloseable {
 
     /** Monthly partitions for the last 15 months, none for this month or later, and rows of today in DEFAULT. */
     private void partitionProblems(Connection c) throws SQLException {
-        run(c, "CREATE TABLE events (created_at timestamptz NOT NULL, kind text NOT NULL) PARTITION BY RANGE (created_at)");
+        // An identity and a generated column: a fix that moves rows must name the columns it may write.
+        run(c, "CREATE TABLE events (created_at timestamptz NOT NULL, kind text NOT NULL, "
+                + "id bigint GENERATED ALWAYS AS IDENTITY, day date GENERATED ALWAYS AS ((created_at AT TIME ZONE 'UTC')::date) STORED) "
+                + "PARTITION BY RANGE (created_at)");
         YearMonth now = YearMonth.now(ZoneOffset.UTC);
         for (YearMonth m = now.minusMonths(15); m.isBefore(now); m = m.plusMonths(1)) {
             run(c, "CREATE TABLE events_" + m.format(DateTimeFormatter.ofPattern("yyyy_MM")) + " PARTITION OF events "
