@@ -307,9 +307,12 @@ class QueryPlanTest {
             write.add(type.equals("bigint") ? ids : texts);
         }
         String written = plans.explainGenericPlanOnly(BatchWriter.WRITE, write.toArray());
+        String parents = plans.explainGeneric(BatchWriter.FIND_PARENTS, apps, ids,
+                connection.createArrayOf("bigint", new Long[] {middleMessage(conversation)}));
 
         assertThat(lock).contains("conversations_pkey").doesNotContain("Seq Scan on conversations");
         assertThat(replays).contains("message_idempotency_keys_pkey").doesNotContain("Seq Scan on message_idempotency_keys");
+        assertThat(scans(parents)).as("a reply's parent is looked up in its month alone: " + parents).hasSize(1);
         assertThat(written).as(written).contains("Insert on messages", "Insert on message_idempotency_keys",
                 "Index Scan using conversations_pkey", "Index Scan using conversation_members_").doesNotContain("Seq Scan");
     }
