@@ -38,6 +38,18 @@ class SearchApiTest {
         assertThat(ids(search("q=the&user_id=" + alice))).as("stop words alone match nothing").isEmpty();
     }
 
+    /** Words are indexed in the append's own transaction: the bound on search freshness is the 201 itself. */
+    @Test
+    void a_message_is_found_by_search_as_soon_as_its_append_is_answered() {
+        String conversation = Fixtures.conversation(api, alice, character);
+        for (int i = 0; i < 20; i++) {
+            String word = "quillon" + (char) ('a' + i) + "zest";
+            String id = Fixtures.say(api, conversation, i % 2 == 0 ? "user" : "assistant", "a note about " + word).get("id").asText();
+
+            assertThat(ids(search("q=" + word + "&user_id=" + alice))).as("searched right after the 201").containsExactly(id);
+        }
+    }
+
     @Test
     void relevance_puts_the_message_dense_with_the_words_first_and_pages_with_a_cursor() {
         String conversation = Fixtures.conversation(api, alice, character);
