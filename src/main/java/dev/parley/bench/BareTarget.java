@@ -9,7 +9,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * single-row {@code INSERT} per message, in its own transaction, into an unpartitioned table whose
  * only index is its primary key. No sequence number per conversation, no idempotency key, no
  * conversation pointer, no search words: whatever Parley does on top must still keep up with it.
- * The table lives beside the dataset and is created on first use. Appends only.
+ * A batch is one multi-row {@code INSERT}. The table lives beside the dataset and is created on
+ * first use. Appends only.
  */
 final class BareTarget implements Target {
     static final Query CREATE = new Query("bare.create_table", """
@@ -22,6 +23,9 @@ final class BareTarget implements Target {
             )""");
     static final Query INSERT = new Query("bare.insert_message", """
             INSERT INTO bench_bare_messages (conversation_id, role, content) VALUES (?, 'user', ?)""");
+    static final Query INSERT_MANY = new Query("bare.insert_messages", """
+            INSERT INTO bench_bare_messages (conversation_id, role, content)
+            SELECT ?, 'user', content FROM unnest(?::text[]) AS t(content)""");
 
     private final Database database;
     private final AtomicLong sent = new AtomicLong();
@@ -36,15 +40,20 @@ final class BareTarget implements Target {
         return "bare";
     }
 
+    private String content() {
+        return "bench message " + sent.incrementAndGet() + " about the stars tonight";
+    }
+
     @Override
     public Session session() {
         return (operation, pick) -> {
-            if (operation != Operation.APPEND) {
-                throw new IllegalStateException("the bare target only appends, not " + operation);
-            }
             // In autocommit (Database.read runs so): the INSERT is its own transaction, one commit each.
-            database.read(h -> h.execute(INSERT, pick.conversationId(),
-                    "bench message " + sent.incrementAndGet() + " about the stars tonight"));
+            switch (operation) {
+                case APPEND -> database.read(h -> h.execute(INSERT, pick.conversationId(), content()));
+                case APPEND_BATCH -> database.read(h -> h.execute(INSERT_MANY, pick.conversationId(),
+                        h.array("text", java.util.stream.Stream.generate(this::content).limit(Operation.BATCH).toArray(String[]::new))));
+                default -> throw new IllegalStateException("the bare target only appends, not " + operation);
+            }
         };
     }
 }

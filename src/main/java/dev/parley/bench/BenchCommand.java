@@ -113,7 +113,7 @@ public final class BenchCommand {
         @Option(names = "--url", description = "A running Parley on the same database; default: start one in this process.")
         URI url;
 
-        @Option(names = "--mix", defaultValue = "chat", description = "Workload: chat (default), read, write, or one operation: inbox, history, context, append, read, browse, search, recall, window-count, filtered-history.")
+        @Option(names = "--mix", defaultValue = "chat", description = "Workload: chat (default), read, write, or one operation: inbox, history, context, append, append-batch (100 messages a request), read, browse, search, recall, window-count, filtered-history.")
         String mix;
 
         @Option(names = "--concurrency", defaultValue = "32", description = "Concurrent clients (default 32).")
@@ -176,8 +176,8 @@ public final class BenchCommand {
                     throw new IllegalArgumentException("--compare takes raw, naive, nocache and/or bare, not " + other);
                 }
             }
-            if (compare.contains("bare") && !mix.equals("append")) {
-                throw new IllegalArgumentException("--compare bare only appends: use it with --mix append");
+            if (compare.contains("bare") && !mix.equals("append") && !mix.equals("append-batch")) {
+                throw new IllegalArgumentException("--compare bare only appends: use it with --mix append or append-batch");
             }
             if (compare.contains("nocache") && url != null) {
                 throw new IllegalArgumentException("--compare nocache starts a second Parley in this process: leave out --url");

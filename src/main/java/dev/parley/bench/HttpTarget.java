@@ -21,6 +21,16 @@ final class HttpTarget implements Target {
     private final int dims;
     private final Client client;
     private final AtomicLong sent = new AtomicLong();
+
+    /** {"messages":[...]}: a batch of Operation.BATCH user messages. */
+    private byte[] batch() {
+        var body = new StringBuilder("{\"messages\":[");
+        for (int i = 0; i < Operation.BATCH; i++) {
+            body.append(i == 0 ? "" : ",").append("{\"role\":\"user\",\"content\":\"bench message ")
+                    .append(sent.incrementAndGet()).append(" about the stars tonight\"}");
+        }
+        return MiniHttp.bytes(body.append("]}").toString());
+    }
     /** Checks history pages against acknowledged appends; null when bodies come gzipped and are not read. */
     private final Freshness freshness;
 
@@ -56,6 +66,7 @@ final class HttpTarget implements Target {
                             embedding(pick.topic(), dims), END);
                     case APPEND -> http.post(conversation + "/messages", MiniHttp.bytes(
                             "{\"role\":\"user\",\"content\":\"bench message " + sent.incrementAndGet() + " about the stars tonight\"}"));
+                    case APPEND_BATCH -> http.post(conversation + "/messages/batch", batch());
                     case READ -> http.post(conversation + "/read", MiniHttp.bytes("{\"message_id\":\"" + pick.messageId() + "\"}"));
                     case BROWSE -> http.get("/v1/characters?limit=20&traits=%7B%22energy%22%3A%22" + pick.energy() + "%22%7D");
                     case SEARCH -> http.get("/v1/search/messages?limit=20&q=" + pick.term() + "&user_id=" + pick.userId());

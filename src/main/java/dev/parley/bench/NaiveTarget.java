@@ -119,6 +119,12 @@ final class NaiveTarget implements Target {
                     return dims == 0 ? page : recall(h, pick, 5);
                 });
                 case APPEND -> database.inTransaction(h -> append(h, pick));
+                case APPEND_BATCH -> database.inTransaction(h -> { // the naive way: the single append, a hundred times
+                    for (int i = 0; i < Operation.BATCH; i++) {
+                        append(h, pick);
+                    }
+                    return null;
+                });
                 case READ -> database.read(h -> {
                     long read = h.first(MARK, row -> row.getLong(1), appId, pick.messageId(), appId, pick.conversationId())
                             .orElse(0L);

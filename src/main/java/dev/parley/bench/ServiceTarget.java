@@ -78,6 +78,11 @@ final class ServiceTarget implements Target {
         return "raw";
     }
 
+    private NewMessage benchMessage() {
+        return new NewMessage("user", "bench message " + sent.incrementAndGet() + " about the stars tonight", null, null, null,
+                null, null);
+    }
+
     @Override
     public Session session() {
         return (operation, pick) -> {
@@ -85,8 +90,9 @@ final class ServiceTarget implements Target {
                 case INBOX -> inbox.page(appId, pick.userId(), Inbox.Position.START, 20);
                 case HISTORY -> log.history(appId, pick.conversationId(), new MessageLog.Position.Latest(), 50);
                 case CONTEXT -> context.build(appId, contextFor(pick));
-                case APPEND -> appends.append(appId, pick.conversationId(), List.of(new NewMessage("user",
-                        "bench message " + sent.incrementAndGet() + " about the stars tonight", null, null, null, null, null)));
+                case APPEND -> appends.append(appId, pick.conversationId(), List.of(benchMessage()));
+                case APPEND_BATCH -> appends.append(appId, pick.conversationId(),
+                        java.util.stream.Stream.generate(this::benchMessage).limit(Operation.BATCH).toList());
                 case READ -> readMarkers.markRead(appId, pick.conversationId(), pick.messageId(), Members.Kind.USER, null);
                 case BROWSE -> characters.list(appId, 0, Json.MAPPER.valueToTree(Map.of("energy", pick.energy())), null, 20);
                 case SEARCH -> search.search(appId, new MessageSearch.Scope.User(pick.userId()), pick.term(), null,

@@ -185,6 +185,20 @@ class BenchTest {
         }
         assertThat(inserted).as("the bare target wrote its rows").isPositive();
 
+        var batches = dev.parley.support.Cli.parley("bench", "run", "--database-url", url, "--mix", "append-batch", "--concurrency",
+                "2", "--duration", "1s", "--warmup", "300ms", "--pool-size", "4", "--compare", "raw,naive,bare");
+        assertThat(batches.status()).as(batches.err()).isZero();
+        for (String name : List.of("parley", "raw", "naive", "bare")) {
+            assertThat(batches.out()).containsPattern("append 100 messages in one request +" + name + " +[1-9]\\d*");
+        }
+        long insertedInBatches;
+        try (Database db = TestDatabase.pool(target, 1)) {
+            insertedInBatches = db.read(h -> h.first(new Query("test.bare_rows", "SELECT count(*) FROM bench_bare_messages"),
+                    row -> row.getLong(1))).orElseThrow() - inserted;
+        }
+        assertThat(insertedInBatches % 100).as("bare batches of a hundred rows").isZero();
+        assertThat(insertedInBatches).isPositive();
+
         var refused = dev.parley.support.Cli.parley("bench", "run", "--database-url", url, "--mix", "chat", "--compare", "bare");
         assertThat(refused.status()).isNotZero();
         assertThat(refused.err() + refused.out()).contains("--compare bare only appends");
