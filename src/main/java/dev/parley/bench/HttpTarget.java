@@ -22,15 +22,6 @@ final class HttpTarget implements Target {
     private final Client client;
     private final AtomicLong sent = new AtomicLong();
 
-    /** {"messages":[...]}: a batch of Operation.BATCH user messages. */
-    private byte[] batch() {
-        var body = new StringBuilder("{\"messages\":[");
-        for (int i = 0; i < Operation.BATCH; i++) {
-            body.append(i == 0 ? "" : ",").append("{\"role\":\"user\",\"content\":\"bench message ")
-                    .append(sent.incrementAndGet()).append(" about the stars tonight\"}");
-        }
-        return MiniHttp.bytes(body.append("]}").toString());
-    }
     /** Checks history pages against acknowledged appends; null when bodies come gzipped and are not read. */
     private final Freshness freshness;
 
@@ -115,5 +106,15 @@ final class HttpTarget implements Target {
             }
             return CacheCounts.fromPrometheus(metrics.text());
         }
+    }
+
+    /** {"messages":[...]}: a batch of Operation.BATCH user messages. */
+    private byte[] batch() {
+        var body = new StringBuilder("{\"messages\":[");
+        for (int i = 0; i < Operation.BATCH; i++) {
+            body.append(i == 0 ? "" : ",").append("{\"role\":\"user\",\"content\":\"bench message ")
+                    .append(sent.incrementAndGet()).append(" about the stars tonight\"}");
+        }
+        return MiniHttp.bytes(body.append("]}").toString());
     }
 }
