@@ -51,6 +51,11 @@ final class Mix {
         return new Mix(weights);
     }
 
+    /** The operations this mix draws. */
+    java.util.List<Operation> operations() {
+        return java.util.List.of(each);
+    }
+
     /** A phase's draws, shared by its workers. */
     Draws draws() {
         return new Draws();

@@ -50,7 +50,7 @@ class BenchTest {
                     Machine.describe(db), "chat", 4, "2s", "300ms", "closed loop"), results);
 
             for (String name : List.of("parley", "raw", "naive")) {
-                for (Operation op : Operation.values()) {
+                for (Operation op : Mix.named("chat").operations()) {
                     var row = report.rows().stream().filter(r -> r.target().equals(name) && r.operation() == op).findFirst();
                     assertThat(row).as(name + " " + op).isPresent();
                     assertThat(row.get().count()).as(name + " " + op).isPositive();
@@ -64,7 +64,7 @@ class BenchTest {
                 assertThat(ratio.throughput()).isCloseTo(first.throughput() / other.throughput(), org.assertj.core.data.Offset.offset(1e-9));
                 assertThat(ratio.p99()).isCloseTo(first.p99() / other.p99(), org.assertj.core.data.Offset.offset(1e-9));
             }
-            assertThat(report.ratios()).hasSize(3 * Operation.values().length);
+            assertThat(report.ratios()).hasSize(3 * Mix.named("chat").operations().size());
             assertThat(report.markdown()).contains("| history, last 50 | parley |").contains("| parley ÷ raw |").contains("| raw ÷ naive |");
             assertThat(report.json()).contains("\"ratios\"");
             assertThat(report.caches()).as("only the HTTP target has caches to count").containsOnlyKeys("parley");
@@ -151,7 +151,7 @@ class BenchTest {
                 .containsPattern("parley +caches: ").containsPattern("nocache caches: ");
         var report = dev.parley.json.Json.MAPPER.readTree(json.toFile());
         for (String name : List.of("parley", "nocache")) {
-            for (Operation op : Operation.values()) {
+            for (Operation op : Mix.named("chat").operations()) {
                 var row = java.util.stream.StreamSupport.stream(report.get("results").spliterator(), false)
                         .filter(r -> r.get("target").asText().equals(name) && r.get("operation").asText().equals(op.name()))
                         .findFirst();
