@@ -27,11 +27,16 @@ public final class Partitions {
             """);
     private static final Query LOCK = new Query("partitions.lock",
             "SELECT pg_advisory_xact_lock(hashtext('parley.partitions'))");
-    // The columns a row is moved with: not the generated ones (words, V16), which PostgreSQL computes.
-    private static final Query WRITABLE_COLUMNS = new Query("partitions.writable_columns", """
-            SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum)
+    /**
+     * The columns a row of a table is moved with, as a list for INSERT and SELECT ({@code columns}): not
+     * the generated ones (messages.words, V16), which PostgreSQL computes; and whether an identity
+     * column refuses given values unless told OVERRIDING SYSTEM VALUE ({@code identity_always}).
+     */
+    public static final Query WRITABLE_COLUMNS = new Query("partitions.writable_columns", """
+            SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) AS columns,
+                   coalesce(bool_or(attidentity = 'a'), false) AS identity_always
               FROM pg_attribute
-             WHERE attrelid = 'messages'::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''""");
+             WHERE attrelid = ?::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''""");
     private static final Query LOCK_TIMEOUT = new Query("partitions.lock_timeout", "SET LOCAL lock_timeout = '10s'");
 
     private final Database database;
@@ -119,7 +124,7 @@ public final class Partitions {
                     + " PARTITION OF messages FOR VALUES FROM (%d) TO (%d)".formatted(floorOf(month), floorOf(month.plusMonths(1)))));
         }
         String moved = "message_id >= %d AND message_id < %d".formatted(floorOf(from), floorOf(to.plusMonths(1)));
-        String columns = handle.first(WRITABLE_COLUMNS, row -> row.getString(1)).orElseThrow();
+        String columns = handle.first(WRITABLE_COLUMNS, row -> row.getString("columns"), "messages").orElseThrow();
         handle.execute(new Query("partitions.move_rows",
                 "INSERT INTO messages (" + columns + ") SELECT " + columns + " FROM " + catchAll + " WHERE " + moved));
         handle.execute(new Query("partitions.delete_moved", "DELETE FROM " + catchAll + " WHERE " + moved));

@@ -1,5 +1,6 @@
 package dev.parley.ops.doctor;
 
+import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import dev.parley.ops.doctor.TimePartitions.Child;
 import dev.parley.ops.doctor.TimePartitions.Parent;
@@ -34,14 +35,6 @@ final class DefaultPartitionRows implements Check {
               JOIN pg_namespace pn ON pn.oid = p.relnamespace
              WHERE c.relispartition AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'
              ORDER BY 2""", "x"));
-
-    // The columns an INSERT may name (generated ones are computed again), and whether an identity column
-    // refuses given values unless told OVERRIDING SYSTEM VALUE: "SELECT *" would fail on either.
-    private static final Query WRITABLE_COLUMNS = new Query("doctor.writable_columns", """
-            SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) AS columns,
-                   coalesce(bool_or(attidentity = 'a'), false) AS identity_always
-              FROM pg_attribute
-             WHERE attrelid = ?::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''""");
 
     @Override
     public String id() {
@@ -127,7 +120,8 @@ final class DefaultPartitionRows implements Check {
         statements.add("BEGIN;");
         statements.add("ALTER TABLE " + parent.name() + " DETACH PARTITION " + catchAll.name() + ";");
         created.forEach(p -> statements.add(parent.createPartition(p, step.after(p))));
-        statements.add(inspection.one(WRITABLE_COLUMNS, row -> "INSERT INTO " + parent.name() + " (" + row.getString("columns") + ")"
+        // "SELECT *" fails on a generated column, and on an identity column GENERATED ALWAYS without OVERRIDING.
+        statements.add(inspection.one(Partitions.WRITABLE_COLUMNS, row -> "INSERT INTO " + parent.name() + " (" + row.getString("columns") + ")"
                 + (row.getBoolean("identity_always") ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT " + row.getString("columns")
                 + " FROM " + catchAll.name() + " WHERE " + range + ";", parent.name()));
         statements.add("DELETE FROM " + catchAll.name() + " WHERE " + range + ";");
