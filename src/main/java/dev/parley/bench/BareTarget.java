@@ -41,7 +41,7 @@ final class BareTarget implements Target {
     }
 
     private String content() {
-        return "bench message " + sent.incrementAndGet() + " about the stars tonight";
+        return Target.messageText(sent.incrementAndGet());
     }
 
     @Override

@@ -56,7 +56,7 @@ final class HttpTarget implements Target {
                             : http.post(conversation + "/context", MiniHttp.bytes("{\"messages\":20,\"memories\":5,\"memory_embedding\":"),
                             embedding(pick.topic(), dims), END);
                     case APPEND -> http.post(conversation + "/messages", MiniHttp.bytes(
-                            "{\"role\":\"user\",\"content\":\"bench message " + sent.incrementAndGet() + " about the stars tonight\"}"));
+                            "{\"role\":\"user\",\"content\":\"" + Target.messageText(sent.incrementAndGet()) + "\"}"));
                     case APPEND_BATCH -> http.post(conversation + "/messages/batch", batch());
                     case READ -> http.post(conversation + "/read", MiniHttp.bytes("{\"message_id\":\"" + pick.messageId() + "\"}"));
                     case BROWSE -> http.get("/v1/characters?limit=20&traits=%7B%22energy%22%3A%22" + pick.energy() + "%22%7D");
@@ -112,8 +112,8 @@ final class HttpTarget implements Target {
     private byte[] batch() {
         var body = new StringBuilder("{\"messages\":[");
         for (int i = 0; i < Operation.BATCH; i++) {
-            body.append(i == 0 ? "" : ",").append("{\"role\":\"user\",\"content\":\"bench message ")
-                    .append(sent.incrementAndGet()).append(" about the stars tonight\"}");
+            body.append(i == 0 ? "" : ",").append("{\"role\":\"user\",\"content\":\"")
+                    .append(Target.messageText(sent.incrementAndGet())).append("\"}");
         }
         return MiniHttp.bytes(body.append("]}").toString());
     }

@@ -175,7 +175,7 @@ final class NaiveTarget implements Target {
                 appId, pick.conversationId()).orElseThrow();
         long id = ids.next(1, bumped[2], h)[0];
         h.execute(INSERT, appId, pick.conversationId(), id, bumped[0], bumped[1], bumped[1], id,
-                "bench message " + sent.incrementAndGet() + " about the stars tonight");
+                Target.messageText(sent.incrementAndGet()));
         h.execute(POINT, id, id, appId, pick.conversationId());
         return null;
     }

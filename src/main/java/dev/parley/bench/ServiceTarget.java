@@ -79,8 +79,7 @@ final class ServiceTarget implements Target {
     }
 
     private NewMessage benchMessage() {
-        return new NewMessage("user", "bench message " + sent.incrementAndGet() + " about the stars tonight", null, null, null,
-                null, null);
+        return new NewMessage("user", Target.messageText(sent.incrementAndGet()), null, null, null, null, null);
     }
 
     @Override

@@ -15,6 +15,11 @@ interface Target extends AutoCloseable {
         return null;
     }
 
+    /** The text of the {@code n}th message a target appends: the same words for every target. */
+    static String messageText(long n) {
+        return "bench message " + n + " about the stars tonight";
+    }
+
     /** What the staleness checker found so far, or null for a target it does not watch. */
     default Freshness.Counts freshness() {
         return null;
