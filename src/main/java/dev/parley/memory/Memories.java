@@ -116,7 +116,7 @@ public final class Memories {
 
     // Words in one user's memories (of one character when the scope says so), best first. The scope
     // is the tsquery's tokens ('~u:7 & ~h:3'), checked against this app before; no column filter, so
-    // a generic plan has no index but the words' (see MessageSearch.MATCHES).
+    // a generic plan has no index but the words' (as in MessageSearch).
     static final Query SEARCH = new Query("search.memories", """
             SELECT hit.*, ts_headline(hit.language::regconfig, hit.content, websearch_to_tsquery(?::regconfig, ?), '%s') AS snippet
               FROM (SELECT %s, ts_rank_cd(words, websearch_to_tsquery(?::regconfig, ?)) AS rank
