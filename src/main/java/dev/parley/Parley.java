@@ -32,6 +32,8 @@ import dev.parley.db.Migrations;
 import dev.parley.db.Partitions;
 import dev.parley.db.QueryLog;
 import dev.parley.http.HttpServer;
+import dev.parley.lifecycle.Erasure;
+import dev.parley.lifecycle.UserExport;
 import dev.parley.live.ExpiringMaps;
 import dev.parley.live.LocalMaps;
 import dev.parley.live.Presence;
@@ -142,15 +144,20 @@ public final class Parley implements AutoCloseable {
             ExpiringMaps live = redis == null ? local : new RedisMaps(redis, settings.redisPrefix(), local);
             var memories = new Memories(database);
             var recall = new Recall(database, clock, settings.recallCacheBytes(), registry);
+            recall.followErasures(invalidations);
+            var messageLog = new MessageLog(database, cache);
+            var presence = new Presence(live, users, settings.presenceTtl(), clock);
             var services = new HttpServer.Services(watch, apiKeys, cache, characters, users, conversations,
-                    new MessageLog(database, cache), appends, new Inbox(database), new ReadMarkers(database, cache),
+                    messageLog, appends, new Inbox(database), new ReadMarkers(database, cache),
                     new Members(database, cache), new ChatContext(database, cache, characters, users, counters, recall, memories),
                     new Stats(database), new CharacterMessages(database, clock), new WindowCounts(database, clock),
                     memories, recall,
                     new MessageSearch(database, clock), Languages.load(database),
                     new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()),
                     new Typing(live, conversations, settings.typingTtl(), clock),
-                    new Presence(live, users, settings.presenceTtl(), clock), new Analytics(database), analyticsRefresh,
+                    presence, new Analytics(database), analyticsRefresh,
+                    new Erasure(database, cache, recall, presence, clock),
+                    new UserExport(users, conversations, messageLog, memories, clock),
                     clock, registry);
             var http = HttpServer.start(services, new HttpServer.Options(settings.host(), settings.port(),
                     settings.maxBodyBytes(), settings.rateLimit(), settings.burst()));

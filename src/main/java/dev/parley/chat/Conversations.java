@@ -63,6 +63,18 @@ public final class Conversations {
                AND (patch.required_version IS NULL OR c.version = patch.required_version)
             RETURNING octet_length(c.state::text)""");
 
+    static final Query OF_USER = new Query("conversation.of_user", """
+            SELECT %s FROM conversations c WHERE c.app_id = ? AND c.user_id = ? AND c.conversation_id > ?
+             ORDER BY c.conversation_id LIMIT ?""".formatted(COLUMNS));
+
+    // The groups a person joined or was removed from (V18): their messages there are theirs too.
+    public static final Query GROUPS_OF_USER = new Query("conversation.groups_of_user", """
+            SELECT conversation_id FROM conversation_members
+             WHERE app_id = ? AND member_kind = 'user' AND member_id = ? AND guest
+            UNION
+            SELECT conversation_id FROM conversation_former_members WHERE app_id = ? AND user_id = ?
+            ORDER BY 1 LIMIT ?""");
+
     static final Query VERSION = new Query("conversation.version", """
             SELECT version FROM conversations WHERE app_id = ? AND conversation_id = ?""");
 
@@ -133,6 +145,10 @@ public final class Conversations {
                 throw new Conflict("external-id-taken", "external_id '" + draft.externalId()
                         + "' already names a conversation of this app; find it with GET /v1/conversations?external_id=");
             }
+            if ("23503".equals(e.getSQLState())) { // checked above, then deleted by another request before this insert
+                throw new InvalidInput("user_id", "refers to user " + draft.userId() + " or a character of character_ids, "
+                        + "which was deleted while the conversation was being started");
+            }
             throw e;
         }
     }
@@ -156,6 +172,17 @@ public final class Conversations {
 
     private static Conversation withRunning(Conversation conversation, CounterBuffer.Running running) {
         return running.isEmpty() ? conversation : conversation.withCounters(running.over(conversation.counters()));
+    }
+
+    /** The user's own conversations after {@code afterId}, by id, at most {@code limit}, as stored: a page of an export. */
+    public List<Conversation> ofUser(long appId, long userId, long afterId, int limit) {
+        return database.read(h -> h.list(OF_USER, ROW, appId, userId, afterId, limit));
+    }
+
+    /** The ids of the groups of others the user is in, or was removed from. */
+    public List<Long> groupsOf(long appId, long userId) {
+        return database.read(h -> h.list(GROUPS_OF_USER, row -> row.getLong(1), appId, userId, appId, userId,
+                Integer.MAX_VALUE));
     }
 
     static final RowMapper<Conversation.Listed> LISTED = row -> new Conversation.Listed(ROW.map(row), row.getLong("activity_id"));

@@ -60,6 +60,12 @@ public final class Members {
             DELETE FROM conversation_members
              WHERE app_id = ? AND conversation_id = ? AND member_kind = ? AND member_id = ?""");
 
+    // Their messages stay in the group: erasing the user later finds them through this row (V18).
+    static final Query REMEMBER_FORMER = new Query("member.remember_former", """
+            INSERT INTO conversation_former_members (app_id, user_id, conversation_id, left_at)
+            VALUES (?, ?, ?, now())
+            ON CONFLICT DO NOTHING""");
+
     static final Query LIST = new Query("member.list", """
             SELECT m.member_kind, m.member_id, m.joined_at, m.read_seq, m.read_at, c.last_seq - m.read_seq AS unread_count
               FROM conversations c
@@ -137,6 +143,9 @@ public final class Members {
             }
             if (handle.execute(REMOVE, appId, conversationId, kind.column(), memberId) == 0) {
                 throw new NotFound(kind.column() + " member", memberId + " of conversation " + conversationId);
+            }
+            if (kind == Kind.USER) {
+                handle.execute(REMEMBER_FORMER, appId, memberId, conversationId);
             }
             return founders.userId();
         });

@@ -148,6 +148,13 @@ public final class MessageLog {
             UPDATE conversations SET message_count = message_count - 1, updated_at = now()
              WHERE app_id = ? AND conversation_id = ?""");
 
+    // Oldest first from a message on, soft-deleted ones too: what an export hands over. Null author: every author.
+    static final Query OLDEST_FIRST = new Query("message.oldest_first", """
+            SELECT %s FROM messages
+             WHERE app_id = ? AND conversation_id = ? AND message_id > ? AND (?::bigint IS NULL OR author_user_id = ?)
+             ORDER BY message_id
+             LIMIT ?""".formatted(COLUMNS));
+
     static final RowMapper<Message> ROW = MessageLog::map;
 
     // A changed message, the user whose conversation (and inbox) it is, and the guests whose inboxes list it.
@@ -300,6 +307,14 @@ public final class MessageLog {
         List<Message> page = new ArrayList<>(more ? newestFirst.subList(0, limit) : newestFirst);
         Collections.reverse(page);
         return new Page(page, more, hasNewer);
+    }
+
+    /**
+     * The conversation's messages after {@code afterId}, oldest first, soft-deleted ones included: a page of an
+     * export. {@code authorUserId} keeps only that person's messages; null keeps all.
+     */
+    public List<Message> oldestFirst(long appId, long conversationId, long afterId, Long authorUserId, int limit) {
+        return database.read(h -> h.list(OLDEST_FIRST, ROW, appId, conversationId, afterId, authorUserId, authorUserId, limit));
     }
 
     public Message get(long appId, long conversationId, long messageId) {

@@ -6,6 +6,9 @@ import io.javalin.http.Context;
 /** Resolves the caller's app from {@code Authorization: Bearer <key>} before any /v1 route runs, and applies the key's rate limit. */
 final class Auth {
     private static final String APP = "parley.app";
+    private static final String KEY_PREFIX = "parley.key_prefix";
+    /** How much of a key names it in audit rows: "pk_" and 7 characters, as api_keys.key_prefix stores it. */
+    private static final int PREFIX_LENGTH = 10;
 
     private final ApiKeys keys;
     private final RateLimiter limiter; // null: no rate limit
@@ -27,6 +30,7 @@ final class Auth {
         long appId = keys.resolve(key)
                 .orElseThrow(() -> new Unauthorized("the API key is not valid (unknown, revoked or malformed)"));
         ctx.attribute(APP, appId);
+        ctx.attribute(KEY_PREFIX, key.substring(0, PREFIX_LENGTH)); // resolved keys are 46 characters
         if (limiter != null) {
             limit(ctx, limiter.admit(key));
         }
@@ -39,6 +43,15 @@ final class Auth {
         if (!verdict.allowed()) {
             throw new TooManyRequests(verdict.limit(), limiter.rate(), verdict.retryAfterSeconds());
         }
+    }
+
+    /** The public prefix of the key the request came with: who asked, in an audit row. */
+    static String keyPrefix(Context ctx) {
+        String prefix = ctx.attribute(KEY_PREFIX);
+        if (prefix == null) {
+            throw new IllegalStateException("route " + ctx.path() + " ran without authentication");
+        }
+        return prefix;
     }
 
     /** The app the request was authenticated for. */

@@ -20,6 +20,8 @@ import dev.parley.context.ChatContext;
 import dev.parley.context.ContextRequest;
 import dev.parley.chat.WindowCounts;
 import dev.parley.config.Durations;
+import dev.parley.lifecycle.Erasure;
+import dev.parley.lifecycle.UserExport;
 import dev.parley.live.Presence;
 import dev.parley.memory.Memory;
 import dev.parley.memory.Recall;
@@ -44,7 +46,7 @@ final class Routes {
 
     static List<Route> table(CharacterHandlers characters, UserHandlers users, ConversationHandlers conversations,
                              MessageHandlers messages, MemoryHandlers memories, SearchHandlers search, LiveHandlers live,
-                             MetaHandlers meta, Warmup warmup, AnalyticsHandlers analytics) {
+                             MetaHandlers meta, Warmup warmup, AnalyticsHandlers analytics, ErasureHandlers erasure) {
         var document = new AtomicReference<byte[]>();
         List<Route> routes = List.of(
                 Route.of(POST, "/v1/characters", "createCharacter", "Create a character", characters::create)
@@ -71,6 +73,10 @@ final class Routes {
                 Route.of(PATCH, "/v1/characters/{character_id}", "updateCharacter",
                                 "Update a character's given fields; traits and metadata are JSON merge patches (If-Match: 412 when stale)", characters::update)
                         .body(Bodies.CharacterInput.class).returns(200, CharacterProfile.class),
+                Route.of(DELETE, "/v1/characters/{character_id}", "deleteCharacter",
+                                "Delete a character: the conversations it started with all their messages, its memories of every user, "
+                                + "its place in others' groups (its messages there stay); answers with the rows erased", erasure::deleteCharacter)
+                        .returns(200, Erasure.Erased.class),
 
                 Route.of(POST, "/v1/users", "upsertUser", "Create or update a user by external id (201 created, 200 updated)", users::upsert)
                         .body(Bodies.UserInput.class).returns(201, User.class),
@@ -81,6 +87,14 @@ final class Routes {
                         .returns(200, User.class),
                 Route.of(PATCH, "/v1/users/{user_id}", "patchUser", "Merge-patch the profile (If-Match: 412 when stale)", users::patch)
                         .body(Bodies.UserPatch.class).returns(200, User.class),
+                Route.of(DELETE, "/v1/users/{user_id}", "eraseUser",
+                                "Erase a user and everything held about them: conversations, messages (theirs in others' groups too), "
+                                + "memberships, memories, embeddings, idempotency keys, cached views, presence; answers with the rows erased",
+                                erasure::eraseUser)
+                        .returns(200, Erasure.Erased.class),
+                Route.of(GET, "/v1/users/{user_id}/export", "exportUser",
+                                "Everything held about a user as one JSON document, streamed (for access requests)", erasure::exportUser)
+                        .returns(200, UserExport.Document.class),
                 Route.of(GET, "/v1/users/{user_id}/inbox", "getInbox", "A user's conversations by last activity", users::inbox)
                         .query("limit", "integer", "page size, 1-100 (default 20)")
                         .query("cursor", "string", "next_cursor of the previous page")
@@ -114,6 +128,11 @@ final class Routes {
                         .returns(200, Conversation.class),
                 Route.of(PATCH, CONVERSATION, "patchConversation", "Merge-patch the state, set the title (If-Match: 412 when stale)", conversations::patch)
                         .body(Bodies.ConversationPatch.class).returns(200, Conversation.class),
+                Route.of(DELETE, CONVERSATION, "deleteConversation",
+                                "Delete a conversation with its messages, members, read markers and idempotency keys; answers with the rows erased",
+                                erasure::deleteConversation)
+                        .query("memories", "string", "keep (default: the user's memories from it stay, unlinked from it) or delete")
+                        .returns(200, Erasure.Erased.class),
                 Route.of(POST, CONVERSATION + "/counters", "incrementCounters", "Add to named counters (affection, XP)", conversations::incrementCounters)
                         .query("durable", "boolean", DURABLE)
                         .body(Bodies.CounterIncrements.class).returns(200, Pages.Counters.class),

@@ -63,6 +63,12 @@ public final class Presence {
         return new Seen(userId, Instant.ofEpochMilli(Long.parseLong(seen.get("online_until"))).isAfter(now), lastSeen);
     }
 
+    /** Forgets the user's presence (an erased user): from Redis, or from this instance when presence is kept locally. */
+    public void forget(long appId, long userId) {
+        maps.remove(key(appId, userId), "last_seen");
+        maps.remove(key(appId, userId), "online_until");
+    }
+
     private static String millis(Instant instant) {
         return String.valueOf(instant.toEpochMilli());
     }

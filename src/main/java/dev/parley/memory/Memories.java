@@ -8,6 +8,7 @@ import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import dev.parley.json.Json;
 import dev.parley.json.JsonText;
 import dev.parley.search.MessageSearch;
@@ -146,6 +147,16 @@ public final class Memories {
                 row.getTimestamp("created_at").toInstant(), row.getTimestamp("updated_at").toInstant());
     };
 
+    // Every memory of a user, all characters, with its embedding: what an export hands over.
+    static final Query OF_USER = new Query("memory.of_user", """
+            SELECT %s, encode(embedding, 'base64') AS embedding FROM memories
+             WHERE app_id = ? AND user_id = ? AND memory_id > ?
+             ORDER BY memory_id LIMIT ?""".formatted(COLUMNS));
+
+    /** A memory with its embedding as base64 of little-endian float32 (as the API takes it); null without one. */
+    public record WithEmbedding(@JsonUnwrapped Memory memory, String embedding) {
+    }
+
     private final Database database;
 
     public Memories(Database database) {
@@ -240,6 +251,17 @@ public final class Memories {
         return h.first(INSERT, ROW, appId, userId, draft.characterId(), draft.conversationId(), draft.content(),
                 (float) draft.importance(), draft.language(), json(draft.metadata()), bytes(draft.embedding()),
                 draft.createdAt()).orElseThrow();
+    }
+
+    /** The user's memories after {@code afterId}, by id, at most {@code limit}: a page of an export. */
+    public List<WithEmbedding> ofUser(long appId, long userId, long afterId, int limit) {
+        return database.read(h -> h.list(OF_USER, row -> new WithEmbedding(ROW.map(row), compact(row.getString("embedding"))),
+                appId, userId, afterId, limit));
+    }
+
+    /** PostgreSQL's base64 breaks lines every 76 characters; the API's has none. */
+    private static String compact(String base64) {
+        return base64 == null ? null : base64.replace("\n", "");
     }
 
     public Memory get(long appId, long memoryId) {

@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.stats.ConcurrentStatsCounter;
 import com.github.benmanes.caffeine.cache.stats.StatsCounter;
+import dev.parley.cache.Invalidations;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.Users;
 import dev.parley.db.Database;
@@ -73,6 +74,42 @@ public final class Recall {
                 .recordStats(() -> stats)
                 .build();
         CaffeineCacheMetrics.monitor(registry, vectors, "recall_vectors");
+    }
+
+    /** The notices an erasure announces (V10's channel): "erased-user:app:user", "erased-character:app:character". */
+    public static final String ERASED_USER = "erased-user";
+    public static final String ERASED_CHARACTER = "erased-character";
+
+    /** Drops the vectors of erased users and characters as soon as any instance announces them. */
+    public void followErasures(Invalidations invalidations) {
+        invalidations.subscribe(ERASED_USER, ids -> forget(ids, (scope, id) -> scope.userId() == id), vectors::invalidateAll);
+        invalidations.subscribe(ERASED_CHARACTER, ids -> forget(ids, (scope, id) -> scope.characterId() == id),
+                vectors::invalidateAll);
+    }
+
+    /** Drops the vectors of every scope of the user: an erased user's embeddings stay in no memory. */
+    public void forgetUser(long appId, long userId) {
+        vectors.asMap().keySet().removeIf(scope -> scope.appId() == appId && scope.userId() == userId);
+    }
+
+    /** Drops the vectors of every scope of the character. */
+    public void forgetCharacter(long appId, long characterId) {
+        vectors.asMap().keySet().removeIf(scope -> scope.appId() == appId && scope.characterId() == characterId);
+    }
+
+    /** "app:id" of a notice: the scopes of that app that {@code of} matches with the id are dropped; a malformed notice is ignored. */
+    private void forget(String ids, java.util.function.BiPredicate<Scope, Long> of) {
+        String[] parts = ids.split(":");
+        if (parts.length != 2) {
+            return;
+        }
+        try {
+            long appId = Long.parseLong(parts[0]);
+            long id = Long.parseLong(parts[1]);
+            vectors.asMap().keySet().removeIf(scope -> scope.appId() == appId && of.test(scope, id));
+        } catch (NumberFormatException e) {
+            // not one of ours
+        }
     }
 
     /** {@code embeddingField} names the request field that carried the query vector, for a dimension mismatch. */

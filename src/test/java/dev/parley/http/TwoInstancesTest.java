@@ -172,6 +172,29 @@ class TwoInstancesTest {
         seenOnSecond("the group left", () -> viaSecond.getOk(inbox).get("conversations").isEmpty());
     }
 
+    @Test
+    void an_erasure_through_one_instance_leaves_nothing_of_the_user_cached_on_the_other() {
+        String character = Fixtures.character(viaFirst, "Vega");
+        String user = Fixtures.user(viaFirst, "erased-" + System.nanoTime());
+        String conversation = Fixtures.conversation(viaFirst, user, character);
+        Fixtures.say(viaFirst, conversation, "user", "something personal");
+        viaFirst.postOk(201, "/v1/users/" + user + "/memories", Map.of("character_id", character, "content", "a secret",
+                "embedding", List.of(1.0, 0.0)));
+        String path = "/v1/conversations/" + conversation;
+        cacheOnSecond("/v1/users/" + user, path, path + "/messages", "/v1/users/" + user + "/inbox");
+        viaSecond.postOk(200, "/v1/users/" + user + "/memories/recall", Map.of("character_id", character, "embedding", List.of(1.0, 0.0)));
+        assertThat(TwoInstancesWithRedisTest.meter(viaSecond, "cache_size", "cache=\"recall_vectors\"")).isPositive();
+
+        assertThat(viaFirst.delete("/v1/users/" + user).status()).isEqualTo(200);
+
+        seenOnSecond("the user gone", () -> viaSecond.get("/v1/users/" + user).status() == 404);
+        seenOnSecond("the conversation gone", () -> viaSecond.get(path).status() == 404);
+        seenOnSecond("the history gone", () -> viaSecond.get(path + "/messages").status() == 404);
+        seenOnSecond("the inbox gone", () -> viaSecond.get("/v1/users/" + user + "/inbox").status() == 404);
+        seenOnSecond("the recall vectors dropped",
+                () -> TwoInstancesWithRedisTest.meter(viaSecond, "cache_size", "cache=\"recall_vectors\"") == 0);
+    }
+
     private void cacheOnSecond(String... paths) {
         for (String path : paths) {
             viaSecond.getOk(path);

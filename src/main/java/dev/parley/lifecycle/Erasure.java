@@ -1,0 +1,376 @@
+package dev.parley.lifecycle;
+
+import com.fasterxml.jackson.annotation.JsonFormat;
+import dev.parley.cache.ReadCache;
+import dev.parley.chat.Conversations;
+import dev.parley.chat.NotFound;
+import dev.parley.db.Database;
+import dev.parley.db.Handle;
+import dev.parley.db.Query;
+import dev.parley.json.Json;
+import dev.parley.live.Presence;
+import dev.parley.memory.Recall;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Deleting a conversation or a character, and erasing a user with everything Parley holds about them.
+ *
+ * <p>Conversations go in batches of {@link #BATCH}, each in its own short transaction, so erasing a
+ * user with years of history never holds one huge transaction; a last transaction, holding the
+ * subject's own row, sweeps up whatever was written meanwhile and removes the subject. A deletion
+ * that fails part way leaves the subject in place with less data, and running it again finishes it.
+ *
+ * <p>Each batch first locks its conversations (in id order, as appends do) and only then deletes their
+ * messages, in a second statement: an append that held a lock has committed by then and its message
+ * is seen and deleted; an append waiting for a lock finds the conversation gone (404).
+ *
+ * <p>Every deletion leaves an audit row ({@code erasures}: who asked, when, how many rows of each kind)
+ * and drops what any instance cached: the triggers of V10 announce the rows' deletion, and Recall's
+ * vectors of an erased user or character are dropped by a notice of their own.
+ */
+public final class Erasure {
+    /** Conversations deleted per transaction. */
+    static final int BATCH = 100;
+
+    /** What memories of a deleted conversation become. */
+    public enum ConversationMemories {
+        /** Kept by the user and character, no longer linked to the conversation (the default). */
+        KEEP,
+        DELETE
+    }
+
+    /** What a deletion removed: rows by kind ("messages": 120, ...), and the audit row that says so. */
+    public record Erased(String subject, @JsonFormat(shape = JsonFormat.Shape.STRING) long id,
+                         @JsonFormat(shape = JsonFormat.Shape.STRING) long erasureId, Instant erasedAt,
+                         Map<String, Long> rows) {
+    }
+
+    static final Query CONVERSATIONS_OF_USER = new Query("erasure.conversations_of_user", """
+            SELECT conversation_id FROM conversations WHERE app_id = ? AND user_id = ? ORDER BY conversation_id LIMIT ?""");
+
+    static final Query CONVERSATIONS_OF_CHARACTER = new Query("erasure.conversations_of_character", """
+            SELECT conversation_id FROM conversations WHERE app_id = ? AND character_id = ? ORDER BY conversation_id LIMIT ?""");
+
+    // The people of each conversation locked: their inboxes list it, and are dropped from caches once it is gone.
+    static final Query LOCK = new Query("erasure.lock_conversations", """
+            SELECT c.conversation_id,
+                   ARRAY(SELECT m.member_id FROM conversation_members m
+                          WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id AND m.member_kind = 'user'
+                          ORDER BY m.member_id = c.user_id DESC) AS user_ids
+              FROM conversations c WHERE c.app_id = ? AND c.conversation_id = ANY(?)
+             ORDER BY c.conversation_id FOR UPDATE OF c""");
+
+    // Run after LOCK, as its own statement: its snapshot holds every append that committed before the locks.
+    static final Query DELETE_CONVERSATIONS = new Query("erasure.delete_conversations", """
+            WITH messages_gone AS (
+                    DELETE FROM messages WHERE app_id = ? AND conversation_id = ANY(?) RETURNING 1),
+                 keys_gone AS (
+                    DELETE FROM message_idempotency_keys WHERE app_id = ? AND conversation_id = ANY(?) RETURNING 1),
+                 members_gone AS (
+                    DELETE FROM conversation_members WHERE app_id = ? AND conversation_id = ANY(?) RETURNING 1),
+                 conversations_gone AS (
+                    DELETE FROM conversations WHERE app_id = ? AND conversation_id = ANY(?) RETURNING 1)
+            SELECT (SELECT count(*) FROM conversations_gone), (SELECT count(*) FROM messages_gone),
+                   (SELECT count(*) FROM members_gone), (SELECT count(*) FROM keys_gone)""");
+
+    // A person's messages in groups that are not theirs; the groups' counts and previews follow, as for a hard delete.
+    static final Query LEAVE_GROUPS = new Query("erasure.leave_groups", """
+            WITH gone AS (
+                    DELETE FROM messages WHERE app_id = ? AND conversation_id = ANY(?) AND author_user_id = ?
+                    RETURNING conversation_id, message_id),
+                 keys_gone AS (
+                    DELETE FROM message_idempotency_keys k USING gone
+                     WHERE k.app_id = ? AND k.conversation_id = gone.conversation_id AND k.message_id = gone.message_id
+                    RETURNING 1),
+                 recount AS (
+                    UPDATE conversations c
+                       SET message_count = c.message_count - n.messages,
+                           last_message_preview = CASE WHEN c.last_message_id = ANY(n.ids) THEN NULL ELSE c.last_message_preview END,
+                           updated_at = now()
+                      FROM (SELECT conversation_id, count(*) AS messages, array_agg(message_id) AS ids
+                              FROM gone GROUP BY conversation_id) n
+                     WHERE c.app_id = ? AND c.conversation_id = n.conversation_id
+                    RETURNING 1),
+                 memberships_gone AS (
+                    DELETE FROM conversation_members
+                     WHERE app_id = ? AND conversation_id = ANY(?) AND member_kind = 'user' AND member_id = ?
+                    RETURNING 1),
+                 former_gone AS (
+                    DELETE FROM conversation_former_members WHERE app_id = ? AND user_id = ? AND conversation_id = ANY(?)
+                    RETURNING 1)
+            SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM keys_gone),
+                   (SELECT count(*) FROM memberships_gone) + (SELECT count(*) FROM former_gone)""");
+
+    // Memories of deleted conversations: unlinked or deleted, and their scopes' versions moved so recall reloads them.
+    // (A data-modifying WITH runs to completion whether or not the query reads it.)
+    static final Query UNLINK_MEMORIES = new Query("erasure.unlink_memories", """
+            WITH changed AS (
+                    UPDATE memories SET conversation_id = NULL, updated_at = now()
+                     WHERE app_id = ? AND conversation_id = ANY(?)
+                    RETURNING app_id, user_id, character_id),
+                 scopes AS (
+                    UPDATE memory_scopes s SET version = s.version + 1
+                      FROM (SELECT DISTINCT app_id, user_id, character_id FROM changed) c
+                     WHERE s.app_id = c.app_id AND s.user_id = c.user_id AND s.character_id = c.character_id
+                    RETURNING 1)
+            SELECT count(*) FROM changed""");
+
+    static final Query DELETE_MEMORIES_OF_CONVERSATIONS = new Query("erasure.delete_memories_of_conversations", """
+            WITH gone AS (
+                    DELETE FROM memories WHERE app_id = ? AND conversation_id = ANY(?)
+                    RETURNING app_id, user_id, character_id),
+                 scopes AS (
+                    UPDATE memory_scopes s SET version = s.version + 1
+                      FROM (SELECT DISTINCT app_id, user_id, character_id FROM gone) g
+                     WHERE s.app_id = g.app_id AND s.user_id = g.user_id AND s.character_id = g.character_id
+                    RETURNING 1)
+            SELECT count(*) FROM gone""");
+
+    static final Query LOCK_USER = new Query("erasure.lock_user", """
+            SELECT 1 FROM users WHERE app_id = ? AND user_id = ? FOR UPDATE""");
+
+    static final Query LOCK_CHARACTER = new Query("erasure.lock_character", """
+            SELECT 1 FROM characters WHERE app_id = ? AND character_id = ? FOR UPDATE""");
+
+    static final Query DELETE_USER = new Query("erasure.delete_user", """
+            WITH memories_gone AS (
+                    DELETE FROM memories WHERE app_id = ? AND user_id = ? RETURNING 1),
+                 scopes_gone AS (
+                    DELETE FROM memory_scopes WHERE app_id = ? AND user_id = ? RETURNING 1),
+                 user_gone AS (
+                    DELETE FROM users WHERE app_id = ? AND user_id = ? RETURNING 1)
+            SELECT (SELECT count(*) FROM user_gone), (SELECT count(*) FROM memories_gone), (SELECT count(*) FROM scopes_gone)""");
+
+    // A character's memories are found through its scopes (one per user who has memories of it).
+    static final Query DELETE_CHARACTER = new Query("erasure.delete_character", """
+            WITH memories_gone AS (
+                    DELETE FROM memories m USING memory_scopes s
+                     WHERE s.app_id = ? AND s.character_id = ?
+                       AND m.app_id = s.app_id AND m.user_id = s.user_id AND m.character_id = s.character_id
+                    RETURNING 1),
+                 scopes_gone AS (
+                    DELETE FROM memory_scopes WHERE app_id = ? AND character_id = ? RETURNING 1),
+                 memberships_gone AS (
+                    DELETE FROM conversation_members WHERE app_id = ? AND member_kind = 'character' AND member_id = ?
+                    RETURNING 1),
+                 character_gone AS (
+                    DELETE FROM characters WHERE app_id = ? AND character_id = ? RETURNING 1)
+            SELECT (SELECT count(*) FROM character_gone), (SELECT count(*) FROM memories_gone),
+                   (SELECT count(*) FROM scopes_gone), (SELECT count(*) FROM memberships_gone)""");
+
+    static final Query AUDIT = new Query("erasure.audit", """
+            INSERT INTO erasures (app_id, erased_at, subject, subject_id, requested_by, counts)
+            VALUES (?, ?, ?, ?, ?, ?::jsonb)
+            RETURNING erasure_id""");
+
+    static final Query ANNOUNCE = new Query("erasure.announce", "SELECT parley_announce(ARRAY[?])");
+
+    /** A conversation locked for deletion, and its people: the owner first. */
+    private record Locked(long conversationId, List<Long> userIds) {
+    }
+
+    private final Database database;
+    private final ReadCache cache;
+    private final Recall recall;
+    private final Presence presence;
+    private final Clock clock;
+
+    public Erasure(Database database, ReadCache cache, Recall recall, Presence presence, Clock clock) {
+        this.database = database;
+        this.cache = cache;
+        this.recall = recall;
+        this.presence = presence;
+        this.clock = clock;
+    }
+
+    /** Deletes one conversation: its messages, members, read markers and idempotency keys; its memories as {@code memories} says. */
+    public Erased deleteConversation(long appId, long conversationId, ConversationMemories memories, String requestedBy) {
+        var rows = new Tally();
+        Erased erased = database.inTransaction(h -> {
+            List<Locked> locked = lock(h, appId, List.of(conversationId));
+            if (locked.isEmpty()) {
+                throw new NotFound("conversation", conversationId);
+            }
+            deleteLocked(h, appId, locked, memories, rows);
+            return audit(h, appId, "conversation", conversationId, requestedBy, rows);
+        });
+        forget(appId, rows);
+        return erased;
+    }
+
+    /**
+     * Erases a user: their conversations with every message in them, their messages in others' groups,
+     * their memberships and read markers, memories, embeddings and idempotency keys, cached views and
+     * presence. Their conversations' memories go with the user's own.
+     */
+    public Erased eraseUser(long appId, long userId, String requestedBy) {
+        database.read(h -> h.first(LOCK_USER, row -> 1, appId, userId)).orElseThrow(() -> new NotFound("user", userId));
+        var rows = new Tally();
+        while (batch(appId, rows, h -> h.list(CONVERSATIONS_OF_USER, row -> row.getLong(1), appId, userId, BATCH),
+                (h, locked) -> deleteLocked(h, appId, locked, ConversationMemories.DELETE, rows))) {
+            // each batch in its own transaction
+        }
+        while (batch(appId, rows, h -> h.list(Conversations.GROUPS_OF_USER, row -> row.getLong(1), appId, userId, appId, userId, BATCH),
+                (h, locked) -> leaveGroups(h, appId, userId, locked, rows))) {
+            // the user's groups, a batch at a time
+        }
+        Erased erased = database.inTransaction(h -> {
+            if (h.first(LOCK_USER, row -> 1, appId, userId).isEmpty()) {
+                throw new NotFound("user", userId);
+            }
+            // what was started or joined while the batches ran
+            deleteLocked(h, appId, lock(h, appId, h.list(CONVERSATIONS_OF_USER, row -> row.getLong(1), appId, userId,
+                    Integer.MAX_VALUE)), ConversationMemories.DELETE, rows);
+            leaveGroups(h, appId, userId, lock(h, appId, h.list(Conversations.GROUPS_OF_USER, row -> row.getLong(1), appId, userId,
+                    appId, userId, Integer.MAX_VALUE)), rows);
+            h.first(DELETE_USER, row -> {
+                rows.add("users", row.getLong(1));
+                rows.add("memories", row.getLong(2));
+                rows.add("memory_scopes", row.getLong(3));
+                return null;
+            }, appId, userId, appId, userId, appId, userId);
+            h.first(ANNOUNCE, row -> null, Recall.ERASED_USER + ":" + appId + ":" + userId);
+            return audit(h, appId, "user", userId, requestedBy, rows);
+        });
+        forget(appId, rows);
+        recall.forgetUser(appId, userId);
+        presence.forget(appId, userId);
+        cache.userChanged(appId, userId);
+        cache.inboxChanged(appId, userId);
+        return erased;
+    }
+
+    /**
+     * Deletes a character: the conversations it started (every message in them, whoever wrote it), its
+     * memories of every user, and its place in others' groups, where the messages it wrote stay.
+     */
+    public Erased deleteCharacter(long appId, long characterId, String requestedBy) {
+        database.read(h -> h.first(LOCK_CHARACTER, row -> 1, appId, characterId))
+                .orElseThrow(() -> new NotFound("character", characterId));
+        var rows = new Tally();
+        while (batch(appId, rows, h -> h.list(CONVERSATIONS_OF_CHARACTER, row -> row.getLong(1), appId, characterId, BATCH),
+                (h, locked) -> deleteLocked(h, appId, locked, ConversationMemories.DELETE, rows))) {
+            // each batch in its own transaction
+        }
+        Erased erased = database.inTransaction(h -> {
+            if (h.first(LOCK_CHARACTER, row -> 1, appId, characterId).isEmpty()) {
+                throw new NotFound("character", characterId);
+            }
+            deleteLocked(h, appId, lock(h, appId, h.list(CONVERSATIONS_OF_CHARACTER, row -> row.getLong(1), appId,
+                    characterId, Integer.MAX_VALUE)), ConversationMemories.DELETE, rows);
+            h.first(DELETE_CHARACTER, row -> {
+                rows.add("characters", row.getLong(1));
+                rows.add("memories", row.getLong(2));
+                rows.add("memory_scopes", row.getLong(3));
+                rows.add("memberships", row.getLong(4));
+                return null;
+            }, appId, characterId, appId, characterId, appId, characterId, appId, characterId);
+            h.first(ANNOUNCE, row -> null, Recall.ERASED_CHARACTER + ":" + appId + ":" + characterId);
+            return audit(h, appId, "character", characterId, requestedBy, rows);
+        });
+        forget(appId, rows);
+        recall.forgetCharacter(appId, characterId);
+        cache.characterChanged(appId, characterId);
+        return erased;
+    }
+
+    private interface Find {
+        List<Long> next(Handle h) throws SQLException;
+    }
+
+    private interface Work {
+        void run(Handle h, List<Locked> locked) throws SQLException;
+    }
+
+    /**
+     * One batch in one transaction: the next conversations {@code find} gives, locked, then {@code work}; their
+     * cached views dropped once it commits. False when none were left.
+     */
+    private boolean batch(long appId, Tally rows, Find find, Work work) {
+        boolean found = database.inTransaction(h -> {
+            List<Long> batch = find.next(h);
+            work.run(h, lock(h, appId, batch));
+            return !batch.isEmpty();
+        });
+        forget(appId, rows);
+        return found;
+    }
+
+    private static List<Locked> lock(Handle h, long appId, List<Long> conversationIds) throws SQLException {
+        if (conversationIds.isEmpty()) {
+            return List.of();
+        }
+        return h.list(LOCK, row -> new Locked(row.getLong(1), List.of((Long[]) row.getArray(2).getArray())),
+                appId, ids(h, conversationIds));
+    }
+
+    private static void deleteLocked(Handle h, long appId, List<Locked> locked, ConversationMemories memories, Tally rows)
+            throws SQLException {
+        if (locked.isEmpty()) {
+            return;
+        }
+        var ids = ids(h, locked.stream().map(Locked::conversationId).toList());
+        h.first(memories == ConversationMemories.KEEP ? UNLINK_MEMORIES : DELETE_MEMORIES_OF_CONVERSATIONS,
+                row -> rows.add(memories == ConversationMemories.KEEP ? "memories_unlinked" : "memories", row.getLong(1)), appId, ids);
+        h.first(DELETE_CONVERSATIONS, row -> {
+            rows.add("conversations", row.getLong(1));
+            rows.add("messages", row.getLong(2));
+            rows.add("memberships", row.getLong(3));
+            rows.add("idempotency_keys", row.getLong(4));
+            return null;
+        }, appId, ids, appId, ids, appId, ids, appId, ids);
+        rows.changed.addAll(locked);
+    }
+
+    private static void leaveGroups(Handle h, long appId, long userId, List<Locked> locked, Tally rows)
+            throws SQLException {
+        if (locked.isEmpty()) {
+            return;
+        }
+        var ids = ids(h, locked.stream().map(Locked::conversationId).toList());
+        h.first(LEAVE_GROUPS, row -> {
+            rows.add("messages", row.getLong(1));
+            rows.add("idempotency_keys", row.getLong(2));
+            rows.add("memberships", row.getLong(3));
+            return null;
+        }, appId, ids, userId, appId, appId, appId, ids, userId, appId, userId, ids);
+        rows.changed.addAll(locked);
+    }
+
+    /** Drops the cached views of the conversations changed so far, and their people's inboxes, on this instance at once. */
+    private void forget(long appId, Tally rows) {
+        rows.changed.forEach(c -> cache.conversationChanged(appId, c.conversationId(), c.userIds().isEmpty() ? 0 : c.userIds().getFirst(),
+                c.userIds()));
+        rows.changed.clear();
+    }
+
+    private Erased audit(Handle h, long appId, String subject, long id, String requestedBy, Tally rows) throws SQLException {
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+        long erasureId = h.first(AUDIT, row -> row.getLong(1), appId, Timestamp.from(now), subject, id, requestedBy,
+                Json.write(rows.counts)).orElseThrow();
+        return new Erased(subject, id, erasureId, now, Collections.unmodifiableMap(new LinkedHashMap<>(rows.counts)));
+    }
+
+    private static java.sql.Array ids(Handle h, List<Long> ids) throws SQLException {
+        return h.array("bigint", ids.toArray(Long[]::new));
+    }
+
+    /** Rows erased, by kind, in the order first met; and the conversations whose cached views are still to drop. */
+    private static final class Tally {
+        final Map<String, Long> counts = new LinkedHashMap<>();
+        final List<Locked> changed = new ArrayList<>();
+
+        Long add(String kind, long rows) {
+            return counts.merge(kind, rows, Long::sum);
+        }
+    }
+}
