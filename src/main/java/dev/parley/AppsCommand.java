@@ -3,9 +3,6 @@ package dev.parley;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.apps.ApiKeys;
 import dev.parley.apps.Apps;
-import dev.parley.config.Settings;
-import dev.parley.db.Database;
-import dev.parley.db.Migrations;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -33,7 +30,7 @@ final class AppsCommand {
 
         @Override
         public Integer call() {
-            return withApps(spec, database, apps -> {
+            return withApps(database, apps -> {
                 var created = apps.create(name);
                 PrintWriter out = spec.commandLine().getOut();
                 out.println("Created app '" + created.name() + "' (id " + created.appId() + "). Its API key, shown only this once:");
@@ -52,7 +49,7 @@ final class AppsCommand {
 
         @Override
         public Integer call() {
-            return withApps(spec, database, apps -> {
+            return withApps(database, apps -> {
                 PrintWriter out = spec.commandLine().getOut();
                 out.printf("%-8s %-30s %-12s %s%n", "ID", "NAME", "ACTIVE KEYS", "CREATED");
                 apps.list().forEach(app -> out.printf("%-8d %-30s %-12d %s%n", app.id(), app.name(), app.activeKeys(), app.createdAt()));
@@ -64,18 +61,7 @@ final class AppsCommand {
         void run(Apps apps);
     }
 
-    private static int withApps(CommandSpec spec, DatabaseOptions database, AppsWork work) {
-        Settings settings = database.settings();
-        try (Storage storage = Storage.open(settings);
-             Database db = storage.connect()) {
-            var migrations = new Migrations(db.dataSource());
-            if (storage.embedded()) {
-                migrations.migrate();
-            } else {
-                migrations.requireCurrent();
-            }
-            work.run(new Apps(db, new ApiKeys(db, Ticker.systemTicker())));
-            return 0;
-        }
+    private static int withApps(DatabaseOptions database, AppsWork work) {
+        return database.withDatabase(db -> work.run(new Apps(db, new ApiKeys(db, Ticker.systemTicker()))));
     }
 }

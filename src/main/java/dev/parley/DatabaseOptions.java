@@ -1,6 +1,8 @@
 package dev.parley;
 
 import dev.parley.config.Settings;
+import dev.parley.db.Database;
+import dev.parley.db.Migrations;
 import picocli.CommandLine.Option;
 
 /** Where the data lives: flags every command that touches the database shares. */
@@ -21,5 +23,28 @@ public final class DatabaseOptions {
     /** The settings these flags give, over the environment. */
     public Settings settings() {
         return Settings.resolve(Settings.Flags.database(databaseUrl, dataDir, embeddedPort), System.getenv());
+    }
+
+    /** What a command does with the database. */
+    public interface Work {
+        void run(Database database);
+    }
+
+    /**
+     * Opens the database these flags name, migrates an embedded one (a server's must be current: 'parley
+     * migrate' changes a shared schema on purpose, never by the way), runs {@code work} and closes it; 0.
+     */
+    public int withDatabase(Work work) {
+        try (Storage storage = Storage.open(settings());
+             Database db = storage.connect()) {
+            var migrations = new Migrations(db.dataSource());
+            if (storage.embedded()) {
+                migrations.migrate();
+            } else {
+                migrations.requireCurrent();
+            }
+            work.run(db);
+            return 0;
+        }
     }
 }

@@ -33,6 +33,7 @@ import dev.parley.db.Partitions;
 import dev.parley.db.QueryLog;
 import dev.parley.http.HttpServer;
 import dev.parley.lifecycle.Erasure;
+import dev.parley.lifecycle.Retention;
 import dev.parley.lifecycle.UserExport;
 import dev.parley.live.ExpiringMaps;
 import dev.parley.live.LocalMaps;
@@ -81,12 +82,14 @@ public final class Parley implements AutoCloseable {
     private final Deque<AutoCloseable> started; // closed last-first
     private final Database database;
     private final Apps apps;
+    private final Retention retention;
     private final HttpServer http;
 
-    private Parley(Deque<AutoCloseable> started, Database database, Apps apps, HttpServer http) {
+    private Parley(Deque<AutoCloseable> started, Database database, Apps apps, Retention retention, HttpServer http) {
         this.started = started;
         this.database = database;
         this.apps = apps;
+        this.retention = retention;
         this.http = http;
     }
 
@@ -102,7 +105,9 @@ public final class Parley implements AutoCloseable {
             started.push(database::close);
             started.push(watch); // the watch stops before the pool closes, so it reports no outage then
             watch.requireSchema(schema(database, migrate));
-            var maintenance = new Maintenance(database, new Partitions(database), clock);
+            var partitions = new Partitions(database);
+            var retention = new Retention(database, partitions, clock, Retention.BATCH_ROWS);
+            var maintenance = new Maintenance(database, partitions, retention, clock);
             started.push(maintenance);
             maintenance.ensurePartitions(); // before the first append; the rest of the upkeep runs in the background
             maintenance.startDaily();
@@ -122,7 +127,7 @@ public final class Parley implements AutoCloseable {
                 redis.open(); // a new epoch: views written while no instance may have heard of changes are ignored
             }
             var ids = new Ids(clock);
-            var appends = new GroupCommit(new BatchWriter(database, ids, cache),
+            var appends = new GroupCommit(new BatchWriter(database, ids, cache, partitions),
                     threads(started, "parley-append-", settings.appendWriters()), settings.appendWriters(),
                     Ticker.systemTicker(), settings.poolTimeout(), registry);
             started.push(appends);
@@ -157,12 +162,12 @@ public final class Parley implements AutoCloseable {
                     new Typing(live, conversations, settings.typingTtl(), clock),
                     presence, new Analytics(database), analyticsRefresh,
                     new Erasure(database, cache, recall, presence, clock),
-                    new UserExport(users, conversations, messageLog, memories, clock),
+                    new UserExport(users, conversations, messageLog, memories, clock), retention,
                     clock, registry);
             var http = HttpServer.start(services, new HttpServer.Options(settings.host(), settings.port(),
                     settings.maxBodyBytes(), settings.rateLimit(), settings.burst()));
             started.push(http);
-            return new Parley(started, database, new Apps(database, apiKeys), http);
+            return new Parley(started, database, new Apps(database, apiKeys), retention, http);
         } catch (RuntimeException e) {
             closeAll(started);
             throw e;
@@ -220,6 +225,11 @@ public final class Parley implements AutoCloseable {
 
     public Apps apps() {
         return apps;
+    }
+
+    /** This instance's retention, which its daily maintenance applies; a round can be run now. */
+    public Retention retention() {
+        return retention;
     }
 
     public Database database() {

@@ -32,3 +32,17 @@ CREATE INDEX memory_scopes_character_idx ON memory_scopes (app_id, character_id)
 
 -- How long an app keeps its messages: null keeps them for ever (the default); see Retention.
 ALTER TABLE apps ADD COLUMN message_retention_days integer CHECK (message_retention_days BETWEEN 1 AND 36500);
+
+-- Months of messages past every app's retention are detached into this schema, their conversations'
+-- counts are made right, and then they are dropped; a crash between the steps leaves them here, and
+-- the next round finishes them.
+CREATE SCHEMA parley_retired;
+
+-- A partition on its way out of messages (detached, then moved to another schema) is written down
+-- first, so that a crash between the steps is finished by the next attempt instead of leaving a
+-- month nobody looks after. One row per move under way; none most of the time.
+CREATE TABLE partition_moves (
+    partition_name  text        PRIMARY KEY,
+    destination     text        NOT NULL,
+    started_at      timestamptz NOT NULL DEFAULT now()
+);

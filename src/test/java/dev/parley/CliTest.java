@@ -11,7 +11,7 @@ class CliTest {
     @Test
     void every_command_explains_itself_with_help() {
         for (String[] command : new String[][] {{}, {"serve"}, {"migrate"}, {"apps"}, {"apps", "create"}, {"apps", "list"},
-                {"partitions"}, {"doctor"}, {"bench"}, {"bench", "load"}, {"bench", "run"}}) {
+                {"partitions"}, {"retention"}, {"retention", "set"}, {"retention", "apply"}, {"doctor"}, {"bench"}, {"bench", "load"}, {"bench", "run"}}) {
             String[] args = java.util.Arrays.copyOf(command, command.length + 1);
             args[command.length] = "--help";
             Run run = parley(args);
@@ -68,5 +68,29 @@ class CliTest {
 
         assertThat(run.status()).isZero();
         assertThat(run.out()).contains("messages_before").contains("messages_after").containsPattern("messages_y\\d{4}m\\d{2}");
+    }
+
+    @Test
+    void retention_sets_an_apps_days_shows_them_and_applies_them() {
+        TestDatabase.get().migrated("parley_cli_retention");
+        String url = TestDatabase.get().url("parley_cli_retention");
+        parley("apps", "create", "swarm", "--database-url", url);
+        parley("apps", "create", "companion", "--database-url", url);
+
+        Run set = parley("retention", "set", "swarm", "30", "--database-url", url);
+        Run shown = parley("retention", "--database-url", url);
+        Run applied = parley("retention", "apply", "--database-url", url);
+        Run badDays = parley("retention", "set", "swarm", "0", "--database-url", url);
+        Run noSuchApp = parley("retention", "set", "nobody", "30", "--database-url", url);
+
+        assertThat(set.status()).isZero();
+        assertThat(set.out()).contains("30 days");
+        assertThat(shown.out()).containsPattern("swarm\\s+30 days\\s+\\d{4}-").containsPattern("companion\\s+for ever");
+        assertThat(applied.status()).isZero();
+        assertThat(applied.out()).contains("Dropped 0 month(s)").contains("Deleted 0 older message(s)");
+        assertThat(badDays.status()).isEqualTo(2);
+        assertThat(badDays.err()).contains("DAYS must be");
+        assertThat(noSuchApp.status()).isEqualTo(1);
+        assertThat(noSuchApp.err()).contains("no app is named 'nobody'");
     }
 }

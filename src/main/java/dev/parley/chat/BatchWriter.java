@@ -133,10 +133,15 @@ public final class BatchWriter {
     private final Partitions partitions;
 
     public BatchWriter(Database database, Ids ids, ReadCache cache) {
+        this(database, ids, cache, new Partitions(database));
+    }
+
+    /** {@code partitions}: the process's own, which retention widens too, so imports see at once what it took out. */
+    public BatchWriter(Database database, Ids ids, ReadCache cache, Partitions partitions) {
         this.database = database;
         this.ids = ids;
         this.cache = cache;
-        this.partitions = new Partitions(database);
+        this.partitions = partitions;
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.parley.db;
 
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
@@ -39,10 +40,29 @@ public final class Partitions {
              WHERE attrelid = ?::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''""");
     private static final Query LOCK_TIMEOUT = new Query("partitions.lock_timeout", "SET LOCAL lock_timeout = '10s'");
 
+    /** Where months past every app's retention wait, detached, to be counted out and dropped (Retention). */
+    public static final String RETIRED = "parley_retired";
+
+    private static final Query START_MOVE = new Query("partitions.start_move", """
+            INSERT INTO partition_moves (partition_name, destination) VALUES (?, ?) ON CONFLICT DO NOTHING""");
+    private static final Query MOVES = new Query("partitions.moves", """
+            SELECT partition_name, destination FROM partition_moves ORDER BY started_at""");
+    private static final Query END_MOVE = new Query("partitions.end_move", "DELETE FROM partition_moves WHERE partition_name = ?");
+    private static final Query IN_CURRENT_SCHEMA = new Query("partitions.in_current_schema", """
+            SELECT 1 FROM pg_class WHERE relname = ? AND relnamespace = current_schema()::regnamespace""");
+
+    private static final Query DETACH_PENDING = new Query("partitions.detach_pending", """
+            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+             WHERE i.inhparent = 'messages'::regclass AND i.inhdetachpending""");
+
     private final Database database;
+
+    /** How long ensureCovers trusts what it last saw of the earliest month. */
+    static final Duration REMEMBERED = Duration.ofMinutes(1);
 
     /** Where the earliest month's partition starts, as last seen; MAX_VALUE until ensureCovers first looks. */
     private volatile long earliestMonthFloor = Long.MAX_VALUE;
+    private volatile long earliestLookedAt;
 
     public Partitions(Database database) {
         this.database = database;
@@ -51,7 +71,7 @@ public final class Partitions {
     /** One partition: a month, or a catch-all whose open end is null (MINVALUE or MAXVALUE). */
     public record Partition(String name, Long fromId, Long toId, long estimatedRows) {
         public boolean isCatchAll() {
-            return name.equals(BEFORE) || name.equals(AFTER);
+            return Partitions.isCatchAll(name);
         }
     }
 
@@ -79,22 +99,90 @@ public final class Partitions {
 
     /**
      * Makes sure the month of {@code time}, an imported original time, has its own partition when it is
-     * older than every month made so far (rows would otherwise land in the catch-all). Remembers how far
-     * back the months go, so a time already covered costs no statement.
+     * older than every month made so far (rows would otherwise land in the catch-all). Remembers for
+     * {@link #REMEMBERED} how far back the months go, so a time already covered costs no statement; a
+     * month that retention took out meanwhile (on any instance) is made again once that has passed.
      */
     public void ensureCovers(Instant time) {
         YearMonth month = YearMonth.from(time.atZone(ZoneOffset.UTC));
-        if (floorOf(month) >= earliestMonthFloor) {
+        if (floorOf(month) >= earliestMonthFloor && System.nanoTime() - earliestLookedAt < REMEMBERED.toNanos()) {
             return;
         }
         ensure(month, month); // cuts every month from it up to the earliest one made
         earliestMonthFloor = find(list(), BEFORE).toId();
+        earliestLookedAt = System.nanoTime();
     }
 
     /** The current month and the next {@code monthsAhead}, as the daily task keeps them. */
     public void ensureAhead(Instant now, int monthsAhead) {
         YearMonth current = YearMonth.from(now.atZone(ZoneOffset.UTC));
         ensure(current, current.plusMonths(monthsAhead));
+    }
+
+    /**
+     * Takes a month's partition out of messages without blocking readers or writers, and moves it into
+     * {@code schema}. {@code DETACH ... CONCURRENTLY} waits for the transactions that may still read it and
+     * takes no lock that blocks them (it runs outside any transaction, as it must). The move is written
+     * down first ({@code partition_moves}, V18): a crash part way is finished by {@link #finishMoves}.
+     */
+    public void move(String name, String schema) {
+        if (isCatchAll(name)) {
+            throw new IllegalArgumentException(name + " is a catch-all partition: it stays");
+        }
+        database.read(handle -> handle.execute(START_MOVE, quoted(name), quoted(schema)));
+        finishMoves();
+    }
+
+    /** Finishes every move written down and not done: detaches what is still attached, then moves it. */
+    public void finishMoves() {
+        database.read(handle -> {
+            for (String pending : handle.list(DETACH_PENDING, row -> row.getString(1))) {
+                handle.execute(new Query("partitions.detach_finalize",
+                        "ALTER TABLE messages DETACH PARTITION " + quoted(pending) + " FINALIZE"));
+            }
+            for (String[] move : handle.list(MOVES, row -> new String[] {row.getString(1), row.getString(2)})) {
+                String name = quoted(move[0]);
+                if (list(handle).stream().anyMatch(p -> p.name().equals(name))) {
+                    handle.execute(new Query("partitions.detach_concurrently",
+                            "ALTER TABLE messages DETACH PARTITION " + name + " CONCURRENTLY"));
+                }
+                if (handle.first(IN_CURRENT_SCHEMA, row -> true, name).isPresent()) {
+                    handle.execute(new Query("partitions.set_schema", "ALTER TABLE " + name + " SET SCHEMA " + quoted(move[1])));
+                }
+                handle.execute(END_MOVE, name);
+            }
+            return null;
+        });
+    }
+
+    /**
+     * Makes the catch-all for older rows reach up to {@code toId}, where the oldest month now begins: after
+     * that month's partition was taken out, a row of it (an import) still has a partition to go to.
+     */
+    public void widenBefore(long toId) {
+        database.inTransaction(handle -> {
+            handle.first(LOCK, row -> null);
+            handle.execute(LOCK_TIMEOUT);
+            Partition before = find(list(handle), BEFORE);
+            if (before.toId() < toId) {
+                handle.execute(new Query("partitions.detach", "ALTER TABLE messages DETACH PARTITION " + BEFORE));
+                handle.execute(new Query("partitions.attach", "ALTER TABLE messages ATTACH PARTITION " + BEFORE
+                        + " FOR VALUES FROM (MINVALUE) TO (%d)".formatted(toId)));
+            }
+            return null;
+        });
+        earliestMonthFloor = Long.MAX_VALUE; // looked up again when next needed, here; other instances within REMEMBERED
+    }
+
+    private static boolean isCatchAll(String name) {
+        return name.equals(BEFORE) || name.equals(AFTER);
+    }
+
+    private static String quoted(String identifier) {
+        if (!identifier.matches("[a-z_][a-z0-9_]*")) {
+            throw new IllegalArgumentException("not a plain identifier: " + identifier);
+        }
+        return identifier;
     }
 
     /** Rows sitting in the catch-all partitions: each is a month that was not made in time. */

@@ -115,6 +115,10 @@ final class Bodies {
     record PresenceInput(String status) {
     }
 
+    /** Days an app keeps its messages; a JSON null keeps them for ever (the field itself is required). */
+    record RetentionInput(JsonNode messageDays) {
+    }
+
     /** An embedding as sent: a JSON array of numbers, or a string of base64 holding its little-endian float32 bytes. */
     @JsonDeserialize(using = SentEmbedding.Reader.class)
     record SentEmbedding(float[] numbers, String base64) {

@@ -46,7 +46,7 @@ final class Routes {
 
     static List<Route> table(CharacterHandlers characters, UserHandlers users, ConversationHandlers conversations,
                              MessageHandlers messages, MemoryHandlers memories, SearchHandlers search, LiveHandlers live,
-                             MetaHandlers meta, Warmup warmup, AnalyticsHandlers analytics, ErasureHandlers erasure) {
+                             MetaHandlers meta, Warmup warmup, AnalyticsHandlers analytics, LifecycleHandlers lifecycle) {
         var document = new AtomicReference<byte[]>();
         List<Route> routes = List.of(
                 Route.of(POST, "/v1/characters", "createCharacter", "Create a character", characters::create)
@@ -75,7 +75,7 @@ final class Routes {
                         .body(Bodies.CharacterInput.class).returns(200, CharacterProfile.class),
                 Route.of(DELETE, "/v1/characters/{character_id}", "deleteCharacter",
                                 "Delete a character: the conversations it started with all their messages, its memories of every user, "
-                                + "its place in others' groups (its messages there stay); answers with the rows erased", erasure::deleteCharacter)
+                                + "its place in others' groups (its messages there stay); answers with the rows erased", lifecycle::deleteCharacter)
                         .returns(200, Erasure.Erased.class),
 
                 Route.of(POST, "/v1/users", "upsertUser", "Create or update a user by external id (201 created, 200 updated)", users::upsert)
@@ -90,10 +90,10 @@ final class Routes {
                 Route.of(DELETE, "/v1/users/{user_id}", "eraseUser",
                                 "Erase a user and everything held about them: conversations, messages (theirs in others' groups too), "
                                 + "memberships, memories, embeddings, idempotency keys, cached views, presence; answers with the rows erased",
-                                erasure::eraseUser)
+                                lifecycle::eraseUser)
                         .returns(200, Erasure.Erased.class),
                 Route.of(GET, "/v1/users/{user_id}/export", "exportUser",
-                                "Everything held about a user as one JSON document, streamed (for access requests)", erasure::exportUser)
+                                "Everything held about a user as one JSON document, streamed (for access requests)", lifecycle::exportUser)
                         .returns(200, UserExport.Document.class),
                 Route.of(GET, "/v1/users/{user_id}/inbox", "getInbox", "A user's conversations by last activity", users::inbox)
                         .query("limit", "integer", "page size, 1-100 (default 20)")
@@ -130,7 +130,7 @@ final class Routes {
                         .body(Bodies.ConversationPatch.class).returns(200, Conversation.class),
                 Route.of(DELETE, CONVERSATION, "deleteConversation",
                                 "Delete a conversation with its messages, members, read markers and idempotency keys; answers with the rows erased",
-                                erasure::deleteConversation)
+                                lifecycle::deleteConversation)
                         .query("memories", "string", "keep (default: the user's memories from it stay, unlinked from it) or delete")
                         .returns(200, Erasure.Erased.class),
                 Route.of(POST, CONVERSATION + "/counters", "incrementCounters", "Add to named counters (affection, XP)", conversations::incrementCounters)
@@ -259,6 +259,11 @@ final class Routes {
                 Route.of(POST, ANALYTICS + "/refresh", "refreshAnalytics", "Refresh every analytics view now (readers are not blocked); waits for one already running", analytics::refresh)
                         .returns(200, AnalyticsRefresh.Refreshed.class),
 
+                Route.of(GET, "/v1/retention", "getRetention", "How long the app keeps its messages (null: for ever)", lifecycle::getRetention)
+                        .returns(200, LifecycleHandlers.Kept.class),
+                Route.of(PUT, "/v1/retention", "setRetention",
+                                "Keep the app's messages N days: older ones are deleted at the next retention round (daily)", lifecycle::setRetention)
+                        .body(Bodies.RetentionInput.class).returns(200, LifecycleHandlers.Kept.class),
                 Route.of(GET, "/v1/stats", "getAppStats", "Rows per table for the app: estimated when large, exact when small", meta::appStats)
                         .returns(200, Stats.AppCounts.class),
                 Route.of(GET, "/health/live", "getLiveness", "The process answers (for restarts: checks nothing else)", meta::live)

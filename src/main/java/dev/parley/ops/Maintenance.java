@@ -3,6 +3,7 @@ package dev.parley.ops;
 import dev.parley.db.Database;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
+import dev.parley.lifecycle.Retention;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Executors;
@@ -13,7 +14,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The daily upkeep a running Parley does by itself: monthly partitions made three months ahead,
- * rows that fell into a catch-all partition reported, expired idempotency keys dropped.
+ * rows that fell into a catch-all partition reported, expired idempotency keys dropped, and each
+ * app's retention applied ({@link Retention}).
  */
 public final class Maintenance implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Maintenance.class);
@@ -29,13 +31,15 @@ public final class Maintenance implements AutoCloseable {
 
     private final Database database;
     private final Partitions partitions;
+    private final Retention retention;
     private final Clock clock;
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("parley-maintenance").daemon().factory());
 
-    public Maintenance(Database database, Partitions partitions, Clock clock) {
+    public Maintenance(Database database, Partitions partitions, Retention retention, Clock clock) {
         this.database = database;
         this.partitions = partitions;
+        this.retention = retention;
         this.clock = clock;
     }
 
@@ -48,6 +52,7 @@ public final class Maintenance implements AutoCloseable {
     public long run() {
         long stragglers = ensurePartitions();
         purgeExpiredKeys();
+        retention.apply();
         return stragglers;
     }
 

@@ -105,6 +105,7 @@ final class ApiSamples {
             case "buildContext" -> Map.of("memory_embedding", EMBEDDING);
             case "setTyping" -> Map.of("user_id", ids.get("user_id"));
             case "setPresence" -> Map.of("status", "online");
+            case "setRetention" -> Map.of("message_days", 365);
             default -> null;
         };
     }

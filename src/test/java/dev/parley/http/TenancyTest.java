@@ -53,6 +53,8 @@ class TenancyTest {
                     assertThat(response.status()).as(what).isEqualTo(404);
                     assertThat(response.json().get("detail").asText()).as(what).contains("user " + samples.ids.get("user_id"));
                 }
+                // An app's own setting: the stranger reads and sets its own, never the owner's (checked below).
+                case "getRetention", "setRetention" -> assertThat(response.status()).as(what).isEqualTo(200);
                 // The stranger may have its own user with that external id (upsertUser above), never the owner's.
                 case "findUser" -> assertThat(response.status() == 404
                         || !response.json().get("id").asText().equals(samples.ids.get("user_id"))).as(what).isTrue();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.parley.db.Database;
 import dev.parley.db.Partitions;
+import dev.parley.lifecycle.Retention;
 import dev.parley.db.Query;
 import dev.parley.support.TestDatabase;
 import java.time.Clock;
@@ -21,7 +22,9 @@ class MaintenanceTest {
     // The database's clock, which split the catch-alls at migration and ages the idempotency keys, stopped.
     private final Instant now = database.read(h -> h.first(new Query("test.now", "SELECT now()"),
             row -> row.getTimestamp(1).toInstant())).orElseThrow();
-    private final Maintenance maintenance = new Maintenance(database, new Partitions(database), Clock.fixed(now, ZoneOffset.UTC));
+    private final Maintenance maintenance = new Maintenance(database, new Partitions(database),
+            new Retention(database, new Partitions(database), Clock.fixed(now, ZoneOffset.UTC), Retention.BATCH_ROWS),
+            Clock.fixed(now, ZoneOffset.UTC));
 
     @BeforeAll
     static void migrate() {

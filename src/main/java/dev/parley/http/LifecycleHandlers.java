@@ -2,22 +2,58 @@ package dev.parley.http;
 
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.User;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.lifecycle.Erasure;
+import dev.parley.lifecycle.Retention;
 import dev.parley.lifecycle.UserExport;
 import io.javalin.http.Context;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.time.Instant;
+import java.util.OptionalInt;
 import java.util.zip.GZIPOutputStream;
 
-/** Deleting conversations and characters, erasing a user, and exporting what is held about one. */
-final class ErasureHandlers {
+/** Deleting conversations and characters, erasing a user, exporting what is held about one, and the app's retention. */
+final class LifecycleHandlers {
     private final Erasure erasure;
     private final UserExport export;
+    private final Retention retention;
 
-    ErasureHandlers(Erasure erasure, UserExport export) {
+    LifecycleHandlers(Erasure erasure, UserExport export, Retention retention) {
         this.erasure = erasure;
         this.export = export;
+        this.retention = retention;
+    }
+
+    /** How long the app keeps its messages, and before when they are deleted now. */
+    record Kept(Integer messageDays, Instant deletesBefore) {
+    }
+
+    void getRetention(Context ctx) {
+        Responses.json(ctx, kept(Auth.app(ctx)));
+    }
+
+    void setRetention(Context ctx) {
+        var input = Requests.body(ctx, Bodies.RetentionInput.class);
+        JsonNode days = input.messageDays();
+        if (days == null) {
+            throw new InvalidInput("message_days", "is required: days to keep messages, 1-" + Retention.MAX_DAYS
+                    + ", or null to keep them for ever");
+        }
+        if (!days.isNull() && (!days.canConvertToInt() || !days.isIntegralNumber() || days.intValue() < 1
+                || days.intValue() > Retention.MAX_DAYS)) {
+            throw new InvalidInput("message_days", "must be a whole number of days from 1 to " + Retention.MAX_DAYS
+                    + ", or null to keep messages for ever; got " + Params.printable(days.toString()));
+        }
+        long appId = Auth.app(ctx);
+        retention.setDays(appId, days.isNull() ? null : days.intValue());
+        Responses.json(ctx, kept(appId));
+    }
+
+    private Kept kept(long appId) {
+        OptionalInt days = retention.days(appId);
+        return days.isPresent() ? new Kept(days.getAsInt(), retention.cutoffTime(days.getAsInt())) : new Kept(null, null);
     }
 
     void deleteConversation(Context ctx) {

@@ -1,0 +1,120 @@
+package dev.parley;
+
+import dev.parley.db.Database;
+import dev.parley.db.Partitions;
+import dev.parley.db.Query;
+import dev.parley.lifecycle.Retention;
+import java.io.PrintWriter;
+import java.time.Clock;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "retention", mixinStandardHelpOptions = true,
+        description = {"Show how long each app keeps its messages; set it; apply it now.",
+                "A running Parley applies it daily by itself."},
+        subcommands = {RetentionCommand.Set.class, RetentionCommand.Apply.class})
+final class RetentionCommand implements Callable<Integer> {
+    private static final Query POLICIES = new Query("retention.list", """
+            SELECT name, message_retention_days FROM apps ORDER BY app_id""");
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    DatabaseOptions database;
+
+    @Override
+    public Integer call() {
+        return withRetention(database, (db, retention) -> {
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf("%-30s %-12s %s%n", "APP", "KEEPS", "DELETES MESSAGES BEFORE");
+            List<Object[]> apps = db.read(h -> h.list(POLICIES, row -> {
+                String name = row.getString(1);
+                int days = row.getInt(2);
+                return new Object[] {name, row.wasNull() ? null : days};
+            }));
+            for (Object[] app : apps) {
+                Integer days = (Integer) app[1];
+                out.printf("%-30s %-12s %s%n", app[0], days == null ? "for ever" : days + " days",
+                        days == null ? "-" : retention.cutoffTime(days));
+            }
+        });
+    }
+
+    @Command(name = "set", mixinStandardHelpOptions = true, description = "Keep an app's messages DAYS days, or 'forever'.")
+    static final class Set implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        DatabaseOptions database;
+
+        @Parameters(index = "0", paramLabel = "APP", description = "The app's name.")
+        String app;
+
+        @Parameters(index = "1", paramLabel = "DAYS", description = "1-" + Retention.MAX_DAYS + ", or 'forever'.")
+        String days;
+
+        @Override
+        public Integer call() {
+            Integer kept = days.equals("forever") ? null : parse(days);
+            return withRetention(database, (db, retention) -> {
+                long appId = db.read(h -> h.first(new Query("apps.id_by_name", "SELECT app_id FROM apps WHERE name = ?"),
+                        row -> row.getLong(1), app)).orElseThrow(() -> new IllegalArgumentException("no app is named '" + app + "'"));
+                retention.setDays(appId, kept);
+                spec.commandLine().getOut().println(kept == null ? "App '" + app + "' keeps its messages for ever."
+                        : "App '" + app + "' keeps its messages " + kept + " days: older ones go at the next round "
+                        + "(daily, or 'parley retention apply').");
+            });
+        }
+
+        private Integer parse(String text) {
+            try {
+                int value = Integer.parseInt(text);
+                if (value >= 1 && value <= Retention.MAX_DAYS) {
+                    return value;
+                }
+            } catch (NumberFormatException e) {
+                // said below
+            }
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "DAYS must be a whole number from 1 to " + Retention.MAX_DAYS + ", or 'forever'; got '" + text + "'");
+        }
+    }
+
+    @Command(name = "apply", mixinStandardHelpOptions = true,
+            description = "Apply every app's retention now: drop whole months where all apps allow, delete the rest in batches.")
+    static final class Apply implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        DatabaseOptions database;
+
+        @Override
+        public Integer call() {
+            return withRetention(database, (db, retention) -> {
+                Retention.Applied applied = retention.apply();
+                PrintWriter out = spec.commandLine().getOut();
+                out.println("Dropped " + applied.partitionsDropped().size() + " month(s)"
+                        + (applied.partitionsDropped().isEmpty() ? "" : " " + applied.partitionsDropped())
+                        + " holding " + applied.rowsDropped() + " message(s).");
+                out.println("Deleted " + applied.rowsDeleted() + " older message(s) of " + applied.rowsDeletedByApp().size()
+                        + " app(s) in " + applied.batches() + " batch(es).");
+            });
+        }
+    }
+
+    private interface Work {
+        void run(Database db, Retention retention);
+    }
+
+    private static int withRetention(DatabaseOptions database, Work work) {
+        return database.withDatabase(db -> work.run(db, new Retention(db, new Partitions(db), Clock.systemUTC(), Retention.BATCH_ROWS)));
+    }
+}

@@ -1,0 +1,261 @@
+package dev.parley.lifecycle;
+
+import dev.parley.db.Database;
+import dev.parley.db.Handle;
+import dev.parley.db.Ids;
+import dev.parley.db.Partitions;
+import dev.parley.db.Query;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Per-app retention: an app that keeps its messages for N days ({@code apps.message_retention_days})
+ * loses the older ones at the next round (daily, with maintenance, or {@code parley retention apply}).
+ *
+ * <p>A whole month goes at once when every app with messages in it allows: its partition is detached
+ * without blocking anyone and moved to {@value Partitions#RETIRED} ({@link Partitions#move}),
+ * its conversations' counts are made right a batch at a time, and it is dropped. Months go oldest first,
+ * and only while each allows, so the months left stay one unbroken range; the catch-all partition for
+ * older rows then reaches up to where they begin. What a month held for apps that keep it longer, or
+ * for ever, stays: the rest of an app's older messages are deleted in batches of {@link #batchRows}
+ * rows, each its own short transaction, walking the app's messages in key order so no batch reads the
+ * rows the previous one deleted. Every deletion keeps conversations' message counts exact, and drops
+ * the previews and idempotency keys of the messages that went.
+ */
+public final class Retention {
+    private static final Logger LOG = LoggerFactory.getLogger(Retention.class);
+    public static final int MAX_DAYS = 36_500;
+    static final int RECOUNT_BATCH = 500;
+
+    /** What one round did: the months dropped whole (and their rows), and the rows deleted in batches, by app. */
+    public record Applied(List<String> partitionsDropped, long rowsDropped, Map<Long, Long> rowsDeletedByApp, int batches) {
+        public long rowsDeleted() {
+            return rowsDeletedByApp.values().stream().mapToLong(Long::longValue).sum();
+        }
+    }
+
+    private record Policy(long appId, int days) {
+    }
+
+    /** Rows deleted per batch transaction when a month cannot go whole. */
+    public static final int BATCH_ROWS = 5_000;
+
+    static final Query TRY_LOCK = new Query("retention.try_lock", "SELECT pg_try_advisory_lock(hashtext('parley.retention'))");
+    static final Query UNLOCK = new Query("retention.unlock", "SELECT pg_advisory_unlock(hashtext('parley.retention'))");
+    static final Query GET = new Query("retention.get", "SELECT message_retention_days FROM apps WHERE app_id = ?");
+    static final Query SET = new Query("retention.set", "UPDATE apps SET message_retention_days = ? WHERE app_id = ?");
+    static final Query POLICIES = new Query("retention.policies", """
+            SELECT app_id, message_retention_days FROM apps WHERE message_retention_days IS NOT NULL ORDER BY app_id""");
+    static final Query RETIRED_TABLES = new Query("retention.retired_tables", """
+            SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = '%s' AND c.relkind = 'r' ORDER BY c.relname""".formatted(Partitions.RETIRED));
+
+    // Walks the app's older messages in (conversation, message) order from where the last batch ended.
+    static final Query DELETE_BATCH = new Query("retention.delete_batch", """
+            WITH doomed AS (
+                    SELECT conversation_id, message_id FROM messages
+                     WHERE app_id = ? AND message_id < ? AND (conversation_id, message_id) > (?, ?)
+                     ORDER BY conversation_id, message_id
+                     LIMIT ?),
+                 gone AS (
+                    DELETE FROM messages m USING doomed d
+                     WHERE m.app_id = ? AND m.conversation_id = d.conversation_id AND m.message_id = d.message_id
+                    RETURNING m.conversation_id, m.message_id),
+                 keys_gone AS (
+                    DELETE FROM message_idempotency_keys k USING gone g
+                     WHERE k.app_id = ? AND k.conversation_id = g.conversation_id AND k.message_id = g.message_id),
+                 recount AS (
+                    UPDATE conversations c
+                       SET message_count = c.message_count - n.messages,
+                           last_message_preview = CASE WHEN c.last_message_id = ANY(n.ids) THEN NULL ELSE c.last_message_preview END
+                      FROM (SELECT conversation_id, count(*) AS messages, array_agg(message_id) AS ids
+                              FROM gone GROUP BY conversation_id) n
+                     WHERE c.app_id = ? AND c.conversation_id = n.conversation_id)
+            SELECT (SELECT count(*) FROM gone), last.conversation_id, last.message_id
+              FROM (SELECT conversation_id, message_id FROM doomed ORDER BY conversation_id DESC, message_id DESC LIMIT 1) last""");
+
+    private final Database database;
+    private final Partitions partitions;
+    private final Clock clock;
+    private final int batchRows;
+
+    public Retention(Database database, Partitions partitions, Clock clock, int batchRows) {
+        this.database = database;
+        this.partitions = partitions;
+        this.clock = clock;
+        this.batchRows = batchRows;
+    }
+
+    /** How many days the app keeps its messages; empty: for ever. */
+    public OptionalInt days(long appId) {
+        return database.read(h -> h.first(GET, row -> {
+            int days = row.getInt(1);
+            return row.wasNull() ? OptionalInt.empty() : OptionalInt.of(days);
+        }, appId)).orElseThrow();
+    }
+
+    /** Keeps the app's messages {@code days} days (null: for ever), from the next round on. */
+    public void setDays(long appId, Integer days) {
+        if (days != null && (days < 1 || days > MAX_DAYS)) {
+            throw new IllegalArgumentException("days must be between 1 and " + MAX_DAYS + ", got " + days);
+        }
+        database.read(h -> h.execute(SET, days, appId));
+    }
+
+    /** The oldest message id the app keeps now, under a policy of {@code days}. */
+    private long cutoff(int days) {
+        return Ids.floorOf(clock.instant().minus(Duration.ofDays(days)));
+    }
+
+    /**
+     * One round, unless another instance is running one (then nothing, at once): what a crash left half
+     * done, then whole months, then batches. The round holds one connection for its lock.
+     */
+    public Applied apply() {
+        return database.read(h -> {
+            if (!h.first(TRY_LOCK, row -> row.getBoolean(1)).orElseThrow()) {
+                LOG.info("retention: another instance is running a round; this one is skipped");
+                return new Applied(List.of(), 0, Map.of(), 0);
+            }
+            try {
+                return round();
+            } finally {
+                h.first(UNLOCK, row -> null);
+            }
+        });
+    }
+
+    private Applied round() {
+        partitions.finishMoves();
+        var dropped = new ArrayList<String>();
+        long rowsDropped = finishRetired(dropped);
+        List<Policy> policies = database.read(h -> h.list(POLICIES, row -> new Policy(row.getLong(1), row.getInt(2))));
+        if (policies.isEmpty()) {
+            return new Applied(dropped, rowsDropped, Map.of(), 0);
+        }
+        for (Partitions.Partition month : partitions.list()) {
+            if (month.isCatchAll() || !allowsDropping(month, policies)) {
+                if (!month.name().equals(Partitions.BEFORE)) {
+                    break; // only the oldest months go, so the months left stay one unbroken range
+                }
+                continue;
+            }
+            partitions.move(month.name(), Partitions.RETIRED);
+            partitions.widenBefore(month.toId());
+            rowsDropped += finishRetired(dropped);
+        }
+        var deleted = new LinkedHashMap<Long, Long>();
+        int batches = 0;
+        for (Policy policy : policies) {
+            long cutoff = cutoff(policy.days());
+            long[] after = {Long.MIN_VALUE, Long.MIN_VALUE};
+            long rows = 0;
+            while (true) {
+                long[] batch = database.read(h -> h.first(DELETE_BATCH, row -> new long[] {row.getLong(1), row.getLong(2), row.getLong(3)},
+                        policy.appId(), cutoff, after[0], after[1], batchRows, policy.appId(), policy.appId(), policy.appId())
+                        .orElse(new long[] {0}));
+                if (batch[0] == 0) {
+                    break;
+                }
+                batches++;
+                rows += batch[0];
+                after[0] = batch[1];
+                after[1] = batch[2];
+            }
+            if (rows > 0) {
+                deleted.put(policy.appId(), rows);
+            }
+        }
+        var applied = new Applied(dropped, rowsDropped, deleted, batches);
+        if (!dropped.isEmpty() || applied.rowsDeleted() > 0) {
+            LOG.info("retention: dropped {} month(s) {} ({} rows), deleted {} older message(s) of {} app(s) in {} batch(es)",
+                    dropped.size(), dropped, rowsDropped, applied.rowsDeleted(), deleted.size(), batches);
+        }
+        return applied;
+    }
+
+    /** Whether every app with messages in {@code month} keeps them for less time than has passed since it ended. */
+    private boolean allowsDropping(Partitions.Partition month, List<Policy> policies) {
+        List<Long> appsInIt = database.read(h -> h.list(new Query("retention.apps_in_month",
+                "SELECT a.app_id FROM apps a WHERE EXISTS (SELECT 1 FROM " + month.name() + " m WHERE m.app_id = a.app_id)"),
+                row -> row.getLong(1)));
+        Map<Long, Integer> days = new LinkedHashMap<>();
+        policies.forEach(p -> days.put(p.appId(), p.days()));
+        if (appsInIt.isEmpty()) { // an empty month goes once it is past some app's retention: never one made ahead
+            return policies.stream().anyMatch(p -> month.toId() <= cutoff(p.days()));
+        }
+        return appsInIt.stream().allMatch(app -> days.containsKey(app) && month.toId() <= cutoff(days.get(app)));
+    }
+
+    /**
+     * Finishes each month waiting in {@value Partitions#RETIRED}: makes the counts of the conversations it held
+     * right (recounted under their row locks, so a crash and a second pass do no harm), drops its idempotency
+     * keys, then the month itself. Returns the rows dropped.
+     */
+    private long finishRetired(List<String> dropped) {
+        long rows = 0;
+        for (String table : database.read(h -> h.list(RETIRED_TABLES, row -> row.getString(1)))) {
+            String retired = Partitions.RETIRED + "." + table;
+            rows += database.read(h -> h.first(new Query("retention.count_retired", "SELECT count(*) FROM " + retired),
+                    row -> row.getLong(1)).orElse(0L));
+            long[] bounds = database.read(h -> h.first(new Query("retention.retired_bounds",
+                    "SELECT min(message_id), max(message_id) FROM " + retired), row -> new long[] {row.getLong(1), row.getLong(2)})
+                    .orElseThrow());
+            long[] after = {Long.MIN_VALUE, Long.MIN_VALUE};
+            while (true) {
+                List<long[]> batch = database.read(h -> h.list(new Query("retention.retired_conversations", """
+                        SELECT DISTINCT app_id, conversation_id FROM %s WHERE (app_id, conversation_id) > (?, ?)
+                         ORDER BY app_id, conversation_id LIMIT ?""".formatted(retired)),
+                        row -> new long[] {row.getLong(1), row.getLong(2)}, after[0], after[1], RECOUNT_BATCH));
+                if (batch.isEmpty()) {
+                    break;
+                }
+                database.inTransaction(h -> {
+                    recount(h, batch, bounds[0], bounds[1]);
+                    return null;
+                });
+                after[0] = batch.getLast()[0];
+                after[1] = batch.getLast()[1];
+            }
+            database.read(h -> h.execute(new Query("retention.drop_keys_of_retired",
+                    "DELETE FROM message_idempotency_keys WHERE message_id BETWEEN ? AND ?"), bounds[0], bounds[1]));
+            database.read(h -> h.execute(new Query("retention.drop_retired", "DROP TABLE " + retired)));
+            dropped.add(table);
+        }
+        return rows;
+    }
+
+    static final Query LOCK_CONVERSATIONS = new Query("retention.lock_conversations", """
+            SELECT 1 FROM conversations c JOIN unnest(?::bigint[], ?::bigint[]) AS t(app_id, conversation_id)
+                ON c.app_id = t.app_id AND c.conversation_id = t.conversation_id
+             ORDER BY c.app_id, c.conversation_id FOR UPDATE OF c""");
+
+    // After the locks, as its own statement: it counts what every append committed before them.
+    static final Query RECOUNT = new Query("retention.recount", """
+            UPDATE conversations c
+               SET message_count = (SELECT count(*) FROM messages m WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id),
+                   last_message_preview = CASE WHEN c.last_message_id BETWEEN ? AND ? THEN NULL ELSE c.last_message_preview END
+              FROM unnest(?::bigint[], ?::bigint[]) AS t(app_id, conversation_id)
+             WHERE c.app_id = t.app_id AND c.conversation_id = t.conversation_id""");
+
+    private static void recount(Handle h, List<long[]> conversations, long lowest, long highest) throws SQLException {
+        var apps = h.array("bigint", conversations.stream().map(c -> c[0]).toArray(Long[]::new));
+        var ids = h.array("bigint", conversations.stream().map(c -> c[1]).toArray(Long[]::new));
+        h.list(LOCK_CONVERSATIONS, row -> null, apps, ids);
+        h.execute(RECOUNT, lowest, highest, apps, ids);
+    }
+
+    /** The time before which {@code days} of retention delete messages now: for reports. */
+    public Instant cutoffTime(int days) {
+        return Ids.timeOf(cutoff(days));
+    }
+}
