@@ -194,7 +194,8 @@ public final class Erasure {
 
     /** Deletes one conversation: its messages, members, read markers and idempotency keys; its memories as {@code memories} says. */
     public Erased deleteConversation(long appId, long conversationId, ConversationMemories memories, String requestedBy) {
-        var rows = new Tally();
+        var rows = new Tally("conversations", "messages", "memberships", "idempotency_keys",
+                memories == ConversationMemories.KEEP ? "memories_unlinked" : "memories");
         Erased erased = database.inTransaction(h -> {
             List<Locked> locked = lock(h, appId, List.of(conversationId));
             if (locked.isEmpty()) {
@@ -214,7 +215,7 @@ public final class Erasure {
      */
     public Erased eraseUser(long appId, long userId, String requestedBy) {
         database.read(h -> h.first(LOCK_USER, row -> 1, appId, userId)).orElseThrow(() -> new NotFound("user", userId));
-        var rows = new Tally();
+        var rows = new Tally("users", "conversations", "messages", "memberships", "idempotency_keys", "memories", "memory_scopes");
         while (batch(appId, rows, h -> h.list(CONVERSATIONS_OF_USER, row -> row.getLong(1), appId, userId, BATCH),
                 (h, locked) -> deleteLocked(h, appId, locked, ConversationMemories.DELETE, rows))) {
             // each batch in its own transaction
@@ -256,7 +257,8 @@ public final class Erasure {
     public Erased deleteCharacter(long appId, long characterId, String requestedBy) {
         database.read(h -> h.first(LOCK_CHARACTER, row -> 1, appId, characterId))
                 .orElseThrow(() -> new NotFound("character", characterId));
-        var rows = new Tally();
+        var rows = new Tally("characters", "conversations", "messages", "memberships", "idempotency_keys", "memories",
+                "memory_scopes");
         while (batch(appId, rows, h -> h.list(CONVERSATIONS_OF_CHARACTER, row -> row.getLong(1), appId, characterId, BATCH),
                 (h, locked) -> deleteLocked(h, appId, locked, ConversationMemories.DELETE, rows))) {
             // each batch in its own transaction
@@ -364,10 +366,16 @@ public final class Erasure {
         return h.array("bigint", ids.toArray(Long[]::new));
     }
 
-    /** Rows erased, by kind, in the order first met; and the conversations whose cached views are still to drop. */
+    /** Rows erased, by kind (every kind the subject has, 0 when none); and the conversations whose cached views are still to drop. */
     private static final class Tally {
         final Map<String, Long> counts = new LinkedHashMap<>();
         final List<Locked> changed = new ArrayList<>();
+
+        Tally(String... kinds) {
+            for (String kind : kinds) {
+                counts.put(kind, 0L);
+            }
+        }
 
         Long add(String kind, long rows) {
             return counts.merge(kind, rows, Long::sum);
