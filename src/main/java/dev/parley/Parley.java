@@ -32,6 +32,7 @@ import dev.parley.db.Migrations;
 import dev.parley.db.Partitions;
 import dev.parley.db.QueryLog;
 import dev.parley.http.HttpServer;
+import dev.parley.lifecycle.Archive;
 import dev.parley.lifecycle.Erasure;
 import dev.parley.lifecycle.Retention;
 import dev.parley.lifecycle.UserExport;
@@ -107,7 +108,8 @@ public final class Parley implements AutoCloseable {
             watch.requireSchema(schema(database, migrate));
             var partitions = new Partitions(database);
             var retention = new Retention(database, partitions, clock, Retention.BATCH_ROWS);
-            var maintenance = new Maintenance(database, partitions, retention, clock);
+            var maintenance = new Maintenance(database, partitions, retention, new Archive(database, partitions, clock),
+                    settings.archiveAfter(), clock);
             started.push(maintenance);
             maintenance.ensurePartitions(); // before the first append; the rest of the upkeep runs in the background
             maintenance.startDaily();

@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "partitions", mixinStandardHelpOptions = true,
-        description = {"Show the monthly partitions of messages, and the rows in the catch-all partitions.",
+        description = {"Show the monthly partitions of messages, hot and archived, with their rows and bytes, and the rows in the catch-all partitions.",
                 "Exit status 1 when a catch-all partition holds rows (a month was not made in time)."})
 final class PartitionsCommand implements Callable<Integer> {
     @Spec
@@ -40,16 +40,26 @@ final class PartitionsCommand implements Callable<Integer> {
             if (ensure) {
                 partitions.ensureAhead(Clock.systemUTC().instant(), Maintenance.MONTHS_AHEAD);
             }
-            out.printf("%-22s %-26s %-26s %s%n", "PARTITION", "FROM", "TO", "ROWS (ESTIMATED)");
-            for (var p : partitions.list()) {
-                out.printf("%-22s %-26s %-26s %d%n", p.name(),
-                        p.fromId() == null ? "(anything older)" : Ids.timeOf(p.fromId()).toString(),
-                        p.toId() == null ? "(anything newer)" : Ids.timeOf(p.toId()).toString(), p.estimatedRows());
-            }
+            out.printf("%-8s %-22s %-26s %-26s %16s %12s%n", "WHERE", "PARTITION", "FROM", "TO", "ROWS (ESTIMATED)", "BYTES");
+            print(out, "archive", partitions.listArchived());
+            print(out, "hot", partitions.list());
             long stragglers = partitions.catchAllRows();
             out.println(stragglers == 0 ? "The catch-all partitions are empty."
                     : stragglers + " row(s) sit in the catch-all partitions: run with --ensure to give their months a partition.");
             return stragglers == 0 ? 0 : 1;
         }
+    }
+
+    /** One line per month: where it is, its range, its rows (the planner's estimate) and its bytes with indexes (its growth). */
+    private static void print(PrintWriter out, String where, java.util.List<Partitions.Partition> months) {
+        for (var p : months) {
+            out.printf("%-8s %-22s %-26s %-26s %16d %12s%n", where, p.name(),
+                    p.fromId() == null ? "(anything older)" : Ids.timeOf(p.fromId()).toString(),
+                    p.toId() == null ? "(anything newer)" : Ids.timeOf(p.toId()).toString(), p.estimatedRows(), bytes(p.bytes()));
+        }
+    }
+
+    private static String bytes(long bytes) {
+        return bytes < 10L << 20 ? (bytes >> 10) + " kB" : (bytes >> 20) + " MB";
     }
 }

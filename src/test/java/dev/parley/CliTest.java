@@ -11,7 +11,7 @@ class CliTest {
     @Test
     void every_command_explains_itself_with_help() {
         for (String[] command : new String[][] {{}, {"serve"}, {"migrate"}, {"apps"}, {"apps", "create"}, {"apps", "list"},
-                {"partitions"}, {"retention"}, {"retention", "set"}, {"retention", "apply"}, {"doctor"}, {"bench"}, {"bench", "load"}, {"bench", "run"}}) {
+                {"partitions"}, {"retention"}, {"retention", "set"}, {"retention", "apply"}, {"archive"}, {"doctor"}, {"bench"}, {"bench", "load"}, {"bench", "run"}}) {
             String[] args = java.util.Arrays.copyOf(command, command.length + 1);
             args[command.length] = "--help";
             Run run = parley(args);
@@ -67,7 +67,25 @@ class CliTest {
         Run run = parley("partitions", "--ensure", "--database-url", TestDatabase.get().url("parley_cli_partitions"));
 
         assertThat(run.status()).isZero();
-        assertThat(run.out()).contains("messages_before").contains("messages_after").containsPattern("messages_y\\d{4}m\\d{2}");
+        assertThat(run.out()).contains("messages_before").contains("messages_after").containsPattern("hot\\s+messages_y\\d{4}m\\d{2}")
+                .contains("BYTES");
+    }
+
+    @Test
+    void archive_lists_what_it_would_move_and_refuses_an_age_it_cannot_read() {
+        TestDatabase.get().migrated("parley_cli_archive");
+        String url = TestDatabase.get().url("parley_cli_archive");
+
+        Run dryRun = parley("archive", "--older-than", "6mo", "--dry-run", "--database-url", url);
+        Run run = parley("archive", "--older-than", "6mo", "--database-url", url);
+        Run badAge = parley("archive", "--older-than", "six months", "--database-url", url);
+
+        assertThat(dryRun.status()).isZero();
+        assertThat(dryRun.out()).contains("No month ended before");
+        assertThat(run.status()).isZero();
+        assertThat(run.out()).contains("nothing moved");
+        assertThat(badAge.status()).isEqualTo(2);
+        assertThat(badAge.err()).contains("--older-than").contains("6mo");
     }
 
     @Test

@@ -175,6 +175,7 @@ public final class BatchWriter {
      */
     private void giveImportedMonthsTheirPartitions(List<Unit> batch) {
         batch.stream().flatMap(unit -> unit.messages().stream()).map(NewMessage::createdAt).filter(Objects::nonNull)
+                .filter(time -> !partitions.archived(time)) // refused one by one in plan()
                 .min(Comparator.naturalOrder()).ifPresent(partitions::ensureCovers);
     }
 
@@ -205,6 +206,12 @@ public final class BatchWriter {
         LockedConversation conversation = locked.get(key);
         if (conversation == null) {
             throw new NotFound("conversation", unit.conversationId());
+        }
+        for (NewMessage message : unit.messages()) {
+            if (message.createdAt() != null && partitions.archived(message.createdAt())) {
+                throw new Conflict("month-archived", "created_at " + message.createdAt() + " falls in an archived month, "
+                        + "and archived months are read-only; their messages cannot be added to");
+            }
         }
         List<NewMessage> fresh = new ArrayList<>();
         List<String> freshFields = new ArrayList<>(); // each new message's field prefix, for refusals

@@ -5,6 +5,7 @@ import dev.parley.cache.ReadCache;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Ids;
+import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
 import dev.parley.json.JsonText;
@@ -59,6 +60,17 @@ public final class MessageLog {
              LIMIT ?""".formatted(COLUMNS);
     static final Query RECENT = new Query("message.history_recent", NEWEST_FIRST);
     static final Query OLDER = new Query("message.history_older", NEWEST_FIRST);
+
+    // The archive's months (V19, Archive), read only when a page goes back past the hot ones; same shapes.
+    static final Query ARCHIVED_OLDER = new Query("message.history_archived", NEWEST_FIRST.replace("FROM messages",
+            "FROM " + Partitions.ARCHIVE));
+    static final Query ARCHIVED_AFTER = new Query("message.history_archived_after", """
+            SELECT %s FROM %s
+             WHERE app_id = ? AND conversation_id = ? AND message_id > ?
+             ORDER BY message_id
+             LIMIT ?""".formatted(COLUMNS, Partitions.ARCHIVE));
+    static final Query ARCHIVED_GET = new Query("message.get_archived", """
+            SELECT %s FROM %s WHERE app_id = ? AND conversation_id = ? AND message_id = ?""".formatted(COLUMNS, Partitions.ARCHIVE));
 
     static final Query AFTER = new Query("message.history_after", """
             SELECT %s FROM messages
@@ -149,11 +161,13 @@ public final class MessageLog {
              WHERE app_id = ? AND conversation_id = ?""");
 
     // Oldest first from a message on, soft-deleted ones too: what an export hands over. Null author: every author.
-    static final Query OLDEST_FIRST = new Query("message.oldest_first", """
-            SELECT %s FROM messages
+    private static final String OLDEST_FIRST_OF = """
+            SELECT %s FROM %%s
              WHERE app_id = ? AND conversation_id = ? AND message_id > ? AND (?::bigint IS NULL OR author_user_id = ?)
              ORDER BY message_id
-             LIMIT ?""".formatted(COLUMNS));
+             LIMIT ?""".formatted(COLUMNS);
+    static final Query OLDEST_FIRST = new Query("message.oldest_first", OLDEST_FIRST_OF.formatted("messages"));
+    static final Query OLDEST_FIRST_ARCHIVED = new Query("message.oldest_first_archived", OLDEST_FIRST_OF.formatted(Partitions.ARCHIVE));
 
     static final RowMapper<Message> ROW = MessageLog::map;
 
@@ -251,16 +265,50 @@ public final class MessageLog {
     /** The page that ends at the conversation's newest message; finding that id also finds whether the conversation exists. */
     private static Page latest(Handle h, long appId, long conversationId, int limit) throws SQLException {
         long newestId = newestId(h, appId, conversationId);
-        return page(newestFirst(h, RECENT, OLDER, ROW, appId, conversationId, newestId, limit + 1), limit, false);
+        List<Message> rows = newestFirst(h, RECENT, OLDER, ROW, appId, conversationId, newestId, limit + 1);
+        return page(olderFromArchive(h, appId, conversationId, rows, newestId, limit + 1), limit, false);
     }
 
     private static Page before(Handle h, long appId, long conversationId, long cursor, int limit) throws SQLException {
         long newestId = Math.max(cursor, conversationId) - 1; // a cursor at or below the conversation's id has nothing below it
-        return page(newestFirst(h, RECENT, OLDER, ROW, appId, conversationId, newestId, limit + 1), limit, true);
+        List<Message> rows = newestFirst(h, RECENT, OLDER, ROW, appId, conversationId, newestId, limit + 1);
+        return page(olderFromArchive(h, appId, conversationId, rows, newestId, limit + 1), limit, true);
     }
 
+    /**
+     * The hot months' rows, newest first, and then, if they were too few and older messages may exist, the
+     * archive's below them. Older messages may exist when the oldest row found is not the conversation's
+     * first (seq 1), or when none was found below a message id the conversation has reached: which holds at
+     * every step of an archive move (Archive), so no cache can make a page miss a month. A conversation
+     * whose first messages were hard-deleted pays an archive query that finds nothing.
+     */
+    private static List<Message> olderFromArchive(Handle h, long appId, long conversationId, List<Message> rows,
+                                                  long newestId, int wanted) throws SQLException {
+        boolean olderMayExist = rows.isEmpty() ? newestId > conversationId : rows.getLast().seq() > 1;
+        if (rows.size() >= wanted || !olderMayExist) {
+            return rows;
+        }
+        long upper = rows.isEmpty() ? newestId : rows.getLast().id() - 1;
+        List<Message> all = new ArrayList<>(rows);
+        all.addAll(h.list(ARCHIVED_OLDER, ROW, appId, conversationId, conversationId, upper, wanted - rows.size()));
+        return all;
+    }
+
+    /**
+     * The page after a cursor, oldest first. The hot query starts at the cursor itself: when the cursor is
+     * there, so is everything after it; when it is not (archived, or deleted), the archive's rows after it
+     * come first, and the hot rows follow them (a month being moved is in both: its rows are taken once).
+     */
     private static Page after(Handle h, long appId, long conversationId, long cursor, int limit) throws SQLException {
-        List<Message> rows = h.list(AFTER, ROW, appId, conversationId, conversationId, cursor, limit + 1);
+        List<Message> hot = h.list(AFTER, ROW, appId, conversationId, conversationId, cursor - 1, limit + 2);
+        List<Message> rows = new ArrayList<>();
+        if (!hot.isEmpty() && hot.getFirst().id() == cursor) {
+            rows.addAll(hot.subList(1, hot.size()));
+        } else {
+            rows.addAll(h.list(ARCHIVED_AFTER, ROW, appId, conversationId, cursor, limit + 1));
+            long newestArchived = rows.isEmpty() ? cursor : rows.getLast().id();
+            hot.stream().filter(m -> m.id() > newestArchived).forEach(rows::add);
+        }
         boolean more = rows.size() > limit;
         return new Page(more ? rows.subList(0, limit) : rows, true, more);
     }
@@ -310,16 +358,35 @@ public final class MessageLog {
     }
 
     /**
-     * The conversation's messages after {@code afterId}, oldest first, soft-deleted ones included: a page of an
+     * The conversation's messages after {@code afterId}, oldest first, archived and soft-deleted ones included: a page of an
      * export. {@code authorUserId} keeps only that person's messages; null keeps all.
      */
     public List<Message> oldestFirst(long appId, long conversationId, long afterId, Long authorUserId, int limit) {
-        return database.read(h -> h.list(OLDEST_FIRST, ROW, appId, conversationId, afterId, authorUserId, authorUserId, limit));
+        return database.read(h -> {
+            // The archive's months are older than every hot one; a month being moved is in both, and taken once.
+            List<Message> rows = new ArrayList<>(h.list(OLDEST_FIRST_ARCHIVED, ROW, appId, conversationId, afterId,
+                    authorUserId, authorUserId, limit));
+            long after = rows.isEmpty() ? afterId : rows.getLast().id();
+            if (rows.size() < limit) {
+                rows.addAll(h.list(OLDEST_FIRST, ROW, appId, conversationId, after, authorUserId, authorUserId, limit - rows.size()));
+            }
+            return rows;
+        });
     }
 
+    /** One message, from the hot months or, failing that, the archive. */
     public Message get(long appId, long conversationId, long messageId) {
-        return database.read(h -> h.first(GET, ROW, appId, conversationId, messageId))
+        return database.read(h -> h.first(GET, ROW, appId, conversationId, messageId)
+                .or(() -> archived(h, appId, conversationId, messageId)))
                 .orElseThrow(() -> new NotFound("message", messageId));
+    }
+
+    private static java.util.Optional<Message> archived(Handle h, long appId, long conversationId, long messageId) {
+        try {
+            return h.first(ARCHIVED_GET, ROW, appId, conversationId, messageId);
+        } catch (SQLException e) {
+            throw new dev.parley.db.DatabaseFailure(e);
+        }
     }
 
     /** Replies to one message, oldest first, after the {@code afterId} cursor. */
@@ -363,7 +430,7 @@ public final class MessageLog {
     public void hardDelete(long appId, long conversationId, long messageId) {
         Changed deleted = database.inTransaction(h -> {
             Changed changed = h.first(HARD_DELETE, CHANGED, appId, conversationId, messageId)
-                    .orElseThrow(() -> new NotFound("message", messageId));
+                    .orElseThrow(() -> missingOrDeleted(h, appId, conversationId, messageId));
             h.execute(UNCOUNT, appId, conversationId);
             h.execute(SET_PREVIEW, null, appId, conversationId, messageId);
             return changed;
@@ -379,8 +446,12 @@ public final class MessageLog {
 
     private static RuntimeException missingOrDeleted(Handle h, long appId, long conversationId, long messageId) {
         try {
-            return h.first(GET, ROW, appId, conversationId, messageId).isPresent()
-                    ? new Conflict("message-deleted", "message " + messageId + " is deleted and cannot be changed")
+            if (h.first(GET, ROW, appId, conversationId, messageId).isPresent()) {
+                return new Conflict("message-deleted", "message " + messageId + " is deleted and cannot be changed");
+            }
+            return h.first(ARCHIVED_GET, ROW, appId, conversationId, messageId).isPresent()
+                    ? new Conflict("message-archived", "message " + messageId + " is archived, and archived messages are "
+                    + "read-only; deleting its conversation or user still erases it")
                     : new NotFound("message", messageId);
         } catch (SQLException e) {
             throw new dev.parley.db.DatabaseFailure(e);

@@ -2,9 +2,14 @@ package dev.parley.chat;
 
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
+import dev.parley.db.Ids;
+import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import dev.parley.json.Json;
 import java.sql.SQLException;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,8 +53,16 @@ public final class Stats {
     public record Count(long rows, boolean exact) {
     }
 
-    /** Rows per table for one app. */
-    public record AppCounts(Map<String, Count> tables) {
+    /**
+     * Rows per table for one app, and its messages month by month: where the month is ("hot", or "archive"
+     * once moved there), how many messages the app has in it, and about how many bytes they take (the
+     * month's bytes with indexes, in the app's share of its rows).
+     */
+    public record AppCounts(Map<String, Count> tables, List<Month> months) {
+    }
+
+    /** One month of an app's messages: "2026-11", where it is, its rows, its bytes (estimated). */
+    public record Month(String month, String store, Count messages, long bytes) {
     }
 
     private final Database database;
@@ -82,8 +95,30 @@ public final class Stats {
                 long estimate = plannedRows(h, table, appId);
                 tables.put(table, estimate < EXACT_BELOW ? countUpTo(h, table, appId) : new Count(estimate, false));
             }
-            return new AppCounts(tables);
+            return new AppCounts(tables, months(h, appId));
         });
+    }
+
+    private static List<Month> months(Handle h, long appId) throws SQLException {
+        List<Month> months = new ArrayList<>();
+        for (String store : List.of("archive", "hot")) {
+            String schema = store.equals("hot") ? "" : Partitions.ARCHIVE.substring(0, Partitions.ARCHIVE.indexOf('.') + 1);
+            List<Partitions.Partition> partitions = store.equals("hot") ? Partitions.list(h, "messages")
+                    : Partitions.list(h, Partitions.ARCHIVE);
+            for (Partitions.Partition p : partitions) {
+                if (p.isCatchAll()) {
+                    continue;
+                }
+                String table = schema + p.name();
+                long estimate = plannedRows(h, table, appId);
+                Count rows = estimate < EXACT_BELOW ? countUpTo(h, table, appId) : new Count(estimate, false);
+                if (rows.rows() > 0) {
+                    long bytes = p.bytes() * Math.min(rows.rows(), Math.max(1, p.estimatedRows())) / Math.max(1, p.estimatedRows());
+                    months.add(new Month(YearMonth.from(Ids.timeOf(p.fromId()).atZone(ZoneOffset.UTC)).toString(), store, rows, bytes));
+                }
+            }
+        }
+        return months;
     }
 
     // Table names come from the fixed list above and the app id is a long: inlining them is safe.

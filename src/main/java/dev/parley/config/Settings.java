@@ -2,6 +2,7 @@ package dev.parley.config;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Period;
 import java.util.Map;
 import java.util.Optional;
 
@@ -35,6 +36,7 @@ public record Settings(
         Duration presenceTtl,
         CounterFlush counterFlush,
         Duration analyticsRefresh,
+        Optional<Period> archiveAfter,
         boolean migrate) {
 
     /** How often the analytics views are refreshed by default: figures at most this old, a full refresh each time. */
@@ -121,6 +123,7 @@ public record Settings(
                                 CounterFlush.DEFAULTS.after(), Duration.ofMillis(10), Duration.ofHours(1))),
                 source.duration(flags.analyticsRefresh(), "--analytics-refresh", "PARLEY_ANALYTICS_REFRESH",
                         DEFAULT_ANALYTICS_REFRESH, Duration.ofSeconds(10), Duration.ofDays(1)),
+                source.age("PARLEY_ARCHIVE_AFTER"),
                 flags.migrate() || source.bool("PARLEY_MIGRATE"));
     }
 
@@ -150,6 +153,7 @@ public record Settings(
                         + "*, timeout " + redisTimeout.toMillis() + "ms)").orElse("none")
                 + ", typingTtl=" + Durations.format(typingTtl) + ", presenceTtl=" + Durations.format(presenceTtl)
                 + ", counterFlush=" + counterFlush + ", analyticsRefresh=" + Durations.format(analyticsRefresh)
+                + ", archiveAfter=" + archiveAfter.map(Period::toString).orElse("off")
                 + ", migrate=" + migrate + "]";
     }
 }

@@ -20,11 +20,14 @@ public final class Partitions {
     public static final String AFTER = "messages_after";
     private static final Pattern BOUND = Pattern.compile("FOR VALUES FROM \\('?(\\w+)'?\\) TO \\('?(\\w+)'?\\)");
 
+    /** The parent of the archived months (V19). */
+    public static final String ARCHIVE = "parley_archive.messages";
+
     private static final Query LIST = new Query("partitions.list", """
-            SELECT c.relname, pg_get_expr(c.relpartbound, c.oid), c.reltuples::bigint
+            SELECT c.relname, pg_get_expr(c.relpartbound, c.oid), c.reltuples::bigint, pg_total_relation_size(c.oid)
               FROM pg_inherits i
               JOIN pg_class c ON c.oid = i.inhrelid
-             WHERE i.inhparent = 'messages'::regclass
+             WHERE i.inhparent = ?::regclass
             """);
     private static final Query LOCK = new Query("partitions.lock",
             "SELECT pg_advisory_xact_lock(hashtext('parley.partitions'))");
@@ -46,14 +49,14 @@ public final class Partitions {
     private static final Query START_MOVE = new Query("partitions.start_move", """
             INSERT INTO partition_moves (partition_name, destination) VALUES (?, ?) ON CONFLICT DO NOTHING""");
     private static final Query MOVES = new Query("partitions.moves", """
-            SELECT partition_name, destination FROM partition_moves ORDER BY started_at""");
+            SELECT partition_name FROM partition_moves WHERE destination = ? ORDER BY started_at""");
     private static final Query END_MOVE = new Query("partitions.end_move", "DELETE FROM partition_moves WHERE partition_name = ?");
     private static final Query IN_CURRENT_SCHEMA = new Query("partitions.in_current_schema", """
             SELECT 1 FROM pg_class WHERE relname = ? AND relnamespace = current_schema()::regnamespace""");
 
     private static final Query DETACH_PENDING = new Query("partitions.detach_pending", """
             SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-             WHERE i.inhparent = 'messages'::regclass AND i.inhdetachpending""");
+             WHERE i.inhparent = ?::regclass AND i.inhdetachpending""");
 
     private final Database database;
 
@@ -62,21 +65,28 @@ public final class Partitions {
 
     /** Where the earliest month's partition starts, as last seen; MAX_VALUE until ensureCovers first looks. */
     private volatile long earliestMonthFloor = Long.MAX_VALUE;
-    private volatile long earliestLookedAt;
+    private volatile long archivedUpTo = Long.MIN_VALUE;
+    private volatile long earliestLookedAt = System.nanoTime() - REMEMBERED.toNanos();
 
     public Partitions(Database database) {
         this.database = database;
     }
 
-    /** One partition: a month, or a catch-all whose open end is null (MINVALUE or MAXVALUE). */
-    public record Partition(String name, Long fromId, Long toId, long estimatedRows) {
+    /** One partition: a month, or a catch-all whose open end is null (MINVALUE or MAXVALUE); its bytes with indexes and TOAST. */
+    public record Partition(String name, Long fromId, Long toId, long estimatedRows, long bytes) {
         public boolean isCatchAll() {
             return Partitions.isCatchAll(name);
         }
     }
 
+    /** The hot months (and catch-alls), oldest first. */
     public List<Partition> list() {
         return database.read(Partitions::list);
+    }
+
+    /** The archived months, oldest first. */
+    public List<Partition> listArchived() {
+        return database.read(handle -> list(handle, ARCHIVE));
     }
 
     /** Makes sure every month from {@code first} to {@code last} (inclusive) has its own partition. */
@@ -102,6 +112,7 @@ public final class Partitions {
      * older than every month made so far (rows would otherwise land in the catch-all). Remembers for
      * {@link #REMEMBERED} how far back the months go, so a time already covered costs no statement; a
      * month that retention took out meanwhile (on any instance) is made again once that has passed.
+     * A time in the archive ({@link #archived}) must be refused before: its month would be made again.
      */
     public void ensureCovers(Instant time) {
         YearMonth month = YearMonth.from(time.atZone(ZoneOffset.UTC));
@@ -109,7 +120,20 @@ public final class Partitions {
             return;
         }
         ensure(month, month); // cuts every month from it up to the earliest one made
+        lookAgain();
+    }
+
+    /** Whether {@code time} falls in an archived month (as seen within {@link #REMEMBERED}): read-only. */
+    public boolean archived(Instant time) {
+        if (System.nanoTime() - earliestLookedAt >= REMEMBERED.toNanos()) {
+            lookAgain();
+        }
+        return Ids.floorOf(time) < archivedUpTo;
+    }
+
+    private void lookAgain() {
         earliestMonthFloor = find(list(), BEFORE).toId();
+        archivedUpTo = listArchived().stream().mapToLong(Partition::toId).max().orElse(Long.MIN_VALUE);
         earliestLookedAt = System.nanoTime();
     }
 
@@ -130,29 +154,43 @@ public final class Partitions {
             throw new IllegalArgumentException(name + " is a catch-all partition: it stays");
         }
         database.read(handle -> handle.execute(START_MOVE, quoted(name), quoted(schema)));
-        finishMoves();
+        finishMoves(schema);
     }
 
-    /** Finishes every move written down and not done: detaches what is still attached, then moves it. */
-    public void finishMoves() {
+    /** Finishes every move to {@code schema} written down and not done: detaches what is still attached, then moves it. */
+    public void finishMoves(String schema) {
         database.read(handle -> {
-            for (String pending : handle.list(DETACH_PENDING, row -> row.getString(1))) {
-                handle.execute(new Query("partitions.detach_finalize",
-                        "ALTER TABLE messages DETACH PARTITION " + quoted(pending) + " FINALIZE"));
-            }
-            for (String[] move : handle.list(MOVES, row -> new String[] {row.getString(1), row.getString(2)})) {
-                String name = quoted(move[0]);
-                if (list(handle).stream().anyMatch(p -> p.name().equals(name))) {
-                    handle.execute(new Query("partitions.detach_concurrently",
-                            "ALTER TABLE messages DETACH PARTITION " + name + " CONCURRENTLY"));
-                }
+            for (String move : handle.list(MOVES, row -> row.getString(1), schema)) {
+                String name = quoted(move);
+                detachConcurrently(handle, "messages", name);
                 if (handle.first(IN_CURRENT_SCHEMA, row -> true, name).isPresent()) {
-                    handle.execute(new Query("partitions.set_schema", "ALTER TABLE " + name + " SET SCHEMA " + quoted(move[1])));
+                    handle.execute(new Query("partitions.set_schema", "ALTER TABLE " + name + " SET SCHEMA " + quoted(schema)));
                 }
                 handle.execute(END_MOVE, name);
             }
             return null;
         });
+    }
+
+    /**
+     * Takes {@code name} out of {@code parent} without blocking its readers or writers, if it is still in:
+     * first finishing a detach of the parent's that a crash left pending.
+     */
+    public static void detachConcurrently(Handle handle, String parent, String name) throws SQLException {
+        for (String pending : handle.list(DETACH_PENDING, row -> row.getString(1), parent)) {
+            handle.execute(new Query("partitions.detach_finalize",
+                    "ALTER TABLE " + parent + " DETACH PARTITION " + schemaOf(parent) + quoted(pending) + " FINALIZE"));
+        }
+        if (list(handle, parent).stream().anyMatch(p -> p.name().equals(name))) {
+            handle.execute(new Query("partitions.detach_concurrently",
+                    "ALTER TABLE " + parent + " DETACH PARTITION " + schemaOf(parent) + quoted(name) + " CONCURRENTLY"));
+        }
+    }
+
+    /** "parley_archive." for the archive's parent; nothing for messages, whose partitions are in the current schema. */
+    private static String schemaOf(String parent) {
+        int dot = parent.indexOf('.');
+        return dot < 0 ? "" : parent.substring(0, dot + 1);
     }
 
     /**
@@ -171,14 +209,14 @@ public final class Partitions {
             }
             return null;
         });
-        earliestMonthFloor = Long.MAX_VALUE; // looked up again when next needed, here; other instances within REMEMBERED
+        earliestLookedAt = System.nanoTime() - REMEMBERED.toNanos(); // looked at again when next needed, here; elsewhere within REMEMBERED
     }
 
     private static boolean isCatchAll(String name) {
         return name.equals(BEFORE) || name.equals(AFTER);
     }
 
-    private static String quoted(String identifier) {
+    static String quoted(String identifier) {
         if (!identifier.matches("[a-z_][a-z0-9_]*")) {
             throw new IllegalArgumentException("not a plain identifier: " + identifier);
         }
@@ -220,13 +258,18 @@ public final class Partitions {
     }
 
     private static List<Partition> list(Handle handle) throws SQLException {
+        return list(handle, "messages");
+    }
+
+    /** The partitions of {@code parent} (messages, or {@link #ARCHIVE}), oldest first. */
+    public static List<Partition> list(Handle handle, String parent) throws SQLException {
         return handle.list(LIST, row -> {
             Matcher m = BOUND.matcher(row.getString(2));
             if (!m.find()) {
                 throw new IllegalStateException("unexpected partition bound on " + row.getString(1) + ": " + row.getString(2));
             }
-            return new Partition(row.getString(1), bound(m.group(1)), bound(m.group(2)), Math.max(0, row.getLong(3)));
-        }).stream().sorted(Comparator.comparing(p -> p.fromId() == null ? Long.MIN_VALUE : p.fromId())).toList();
+            return new Partition(row.getString(1), bound(m.group(1)), bound(m.group(2)), Math.max(0, row.getLong(3)), row.getLong(4));
+        }, parent).stream().sorted(Comparator.comparing(p -> p.fromId() == null ? Long.MIN_VALUE : p.fromId())).toList();
     }
 
     private static Long bound(String text) {

@@ -24,6 +24,10 @@ final class Problems {
     }
 
     private static final String WRITTEN = "parley.problem-written";
+    /** The SQLSTATE of a write to a month while it is copied into the archive (V19's trigger). */
+    private static final String ARCHIVING = "PA001";
+    /** A row whose id falls in no partition: an archived month's range (Archive). */
+    private static final String NO_PARTITION = "23514";
 
     /** Writes the problem for {@code failure} to the response. */
     static void respond(Throwable failure, Context ctx) {
@@ -39,6 +43,7 @@ final class Problems {
             case GroupCommit.AppendNotConfirmed a -> ctx.header("Retry-After", "1");
             case GroupCommit.Backlogged b -> ctx.header("Retry-After", "1");
             case TooManyRequests t -> ctx.header("Retry-After", String.valueOf(t.retryAfterSeconds()));
+            case DatabaseFailure d when ARCHIVING.equals(d.sqlState()) -> ctx.header("Retry-After", "5");
             default -> {
             }
         }
@@ -58,6 +63,11 @@ final class Problems {
             case TooManyRequests e -> Problem.of(429, "rate-limited", "Too many requests", e.getMessage(), path);
             case DatabaseFailure e when "23503".equals(e.sqlState()) -> Problem.of(409, "referenced-row-gone", "Conflict",
                     "something this request refers to was deleted while it ran; check it still exists and retry", path);
+            case DatabaseFailure e when ARCHIVING.equals(e.sqlState()) -> Problem.of(503, "month-archiving", "Month being archived",
+                    "the month this message belongs to is being moved into the archive; retry in a few seconds (it is then read-only)", path);
+            case DatabaseFailure e when NO_PARTITION.equals(e.sqlState()) && String.valueOf(e.getMessage()).contains("no partition")
+                    -> Problem.of(409, "month-archived", "Conflict", "created_at falls in a month that takes no new messages: "
+                    + "it is archived, and archived months are read-only", path);
             case PoolSaturated e -> Problem.of(503, "pool-saturated", "Service busy", e.getMessage(), path);
             case DatabaseUnavailable e -> Problem.of(503, "database-unavailable", "Database unavailable", e.getMessage(), path);
             case GroupCommit.ShuttingDown e -> shuttingDown(path);

@@ -222,6 +222,7 @@ final class Routes {
                         .query("conversation_id", "string", "only this conversation")
                         .query("language", "string", "text-search language of the query (default: the conversation's, else english)")
                         .query("order", "string", "relevance (default) or recent")
+                        .query("include_archived", "boolean", "search the archived months too (slower: their words are computed as they are read)")
                         .query("limit", "integer", "page size, 1-100 (default 20)")
                         .query("cursor", "string", "next_cursor of the previous page")
                         .returns(200, Pages.MessageHits.class),

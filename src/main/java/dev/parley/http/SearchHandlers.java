@@ -37,7 +37,8 @@ final class SearchHandlers {
         if (conversationId != null && userId != null) {
             throw new InvalidInput("user_id", "cannot be given together with conversation_id; a conversation has one user");
         }
-        List<MessageSearch.Hit> hits = messages.search(Auth.app(ctx), scope, text, language, order, after, limit);
+        List<MessageSearch.Hit> hits = messages.search(Auth.app(ctx), scope, text, language, order, after, limit,
+                Params.flag(ctx, "include_archived"));
         Responses.json(ctx, new Pages.MessageHits(hits, Cursor.next(Cursor.Kind.SEARCH, hits, limit,
                 hit -> new long[] {Float.floatToIntBits(hit.rank()), hit.messageId()})));
     }

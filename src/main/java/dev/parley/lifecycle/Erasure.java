@@ -73,19 +73,25 @@ public final class Erasure {
     static final Query DELETE_CONVERSATIONS = new Query("erasure.delete_conversations", """
             WITH messages_gone AS (
                     DELETE FROM messages WHERE app_id = ? AND conversation_id = ANY(?) RETURNING 1),
+                 archived_gone AS (
+                    DELETE FROM parley_archive.messages WHERE app_id = ? AND conversation_id = ANY(?) RETURNING 1),
                  keys_gone AS (
                     DELETE FROM message_idempotency_keys WHERE app_id = ? AND conversation_id = ANY(?) RETURNING 1),
                  members_gone AS (
                     DELETE FROM conversation_members WHERE app_id = ? AND conversation_id = ANY(?) RETURNING 1),
                  conversations_gone AS (
                     DELETE FROM conversations WHERE app_id = ? AND conversation_id = ANY(?) RETURNING 1)
-            SELECT (SELECT count(*) FROM conversations_gone), (SELECT count(*) FROM messages_gone),
+            SELECT (SELECT count(*) FROM conversations_gone),
+                   (SELECT count(*) FROM messages_gone) + (SELECT count(*) FROM archived_gone),
                    (SELECT count(*) FROM members_gone), (SELECT count(*) FROM keys_gone)""");
 
     // A person's messages in groups that are not theirs; the groups' counts and previews follow, as for a hard delete.
     static final Query LEAVE_GROUPS = new Query("erasure.leave_groups", """
             WITH gone AS (
                     DELETE FROM messages WHERE app_id = ? AND conversation_id = ANY(?) AND author_user_id = ?
+                    RETURNING conversation_id, message_id),
+                 archived_gone AS (
+                    DELETE FROM parley_archive.messages WHERE app_id = ? AND conversation_id = ANY(?) AND author_user_id = ?
                     RETURNING conversation_id, message_id),
                  keys_gone AS (
                     DELETE FROM message_idempotency_keys k USING gone
@@ -97,7 +103,8 @@ public final class Erasure {
                            last_message_preview = CASE WHEN c.last_message_id = ANY(n.ids) THEN NULL ELSE c.last_message_preview END,
                            updated_at = now()
                       FROM (SELECT conversation_id, count(*) AS messages, array_agg(message_id) AS ids
-                              FROM gone GROUP BY conversation_id) n
+                              FROM (SELECT * FROM gone UNION ALL SELECT * FROM archived_gone) all_gone
+                             GROUP BY conversation_id) n
                      WHERE c.app_id = ? AND c.conversation_id = n.conversation_id
                     RETURNING 1),
                  memberships_gone AS (
@@ -107,7 +114,7 @@ public final class Erasure {
                  former_gone AS (
                     DELETE FROM conversation_former_members WHERE app_id = ? AND user_id = ? AND conversation_id = ANY(?)
                     RETURNING 1)
-            SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM keys_gone),
+            SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM archived_gone), (SELECT count(*) FROM keys_gone),
                    (SELECT count(*) FROM memberships_gone) + (SELECT count(*) FROM former_gone)""");
 
     // Memories of deleted conversations: unlinked or deleted, and their scopes' versions moved so recall reloads them.
@@ -329,7 +336,7 @@ public final class Erasure {
             rows.add("memberships", row.getLong(3));
             rows.add("idempotency_keys", row.getLong(4));
             return null;
-        }, appId, ids, appId, ids, appId, ids, appId, ids);
+        }, appId, ids, appId, ids, appId, ids, appId, ids, appId, ids);
         rows.changed.addAll(locked);
     }
 
@@ -344,7 +351,7 @@ public final class Erasure {
             rows.add("idempotency_keys", row.getLong(2));
             rows.add("memberships", row.getLong(3));
             return null;
-        }, appId, ids, userId, appId, appId, appId, ids, userId, appId, userId, ids);
+        }, appId, ids, userId, appId, ids, userId, appId, appId, appId, ids, userId, appId, userId, ids);
         rows.changed.addAll(locked);
     }
 

@@ -55,19 +55,23 @@ public final class Retention {
     static final Query SET = new Query("retention.set", "UPDATE apps SET message_retention_days = ? WHERE app_id = ?");
     static final Query POLICIES = new Query("retention.policies", """
             SELECT app_id, message_retention_days FROM apps WHERE message_retention_days IS NOT NULL ORDER BY app_id""");
+    // An archived month detached for retention; a crash may have left it before it moved on.
+    static final Query DETACHED_ARCHIVES = new Query("retention.detached_archives", """
+            SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = '%s' AND c.relkind = 'r' AND NOT c.relispartition ORDER BY c.relname""".formatted(Archive.SCHEMA));
     static final Query RETIRED_TABLES = new Query("retention.retired_tables", """
             SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE n.nspname = '%s' AND c.relkind = 'r' ORDER BY c.relname""".formatted(Partitions.RETIRED));
 
     // Walks the app's older messages in (conversation, message) order from where the last batch ended.
-    static final Query DELETE_BATCH = new Query("retention.delete_batch", """
+    private static final String DELETE_BATCH_FROM = """
             WITH doomed AS (
-                    SELECT conversation_id, message_id FROM messages
+                    SELECT conversation_id, message_id FROM %1$s
                      WHERE app_id = ? AND message_id < ? AND (conversation_id, message_id) > (?, ?)
                      ORDER BY conversation_id, message_id
                      LIMIT ?),
                  gone AS (
-                    DELETE FROM messages m USING doomed d
+                    DELETE FROM %1$s m USING doomed d
                      WHERE m.app_id = ? AND m.conversation_id = d.conversation_id AND m.message_id = d.message_id
                     RETURNING m.conversation_id, m.message_id),
                  keys_gone AS (
@@ -81,7 +85,9 @@ public final class Retention {
                               FROM gone GROUP BY conversation_id) n
                      WHERE c.app_id = ? AND c.conversation_id = n.conversation_id)
             SELECT (SELECT count(*) FROM gone), last.conversation_id, last.message_id
-              FROM (SELECT conversation_id, message_id FROM doomed ORDER BY conversation_id DESC, message_id DESC LIMIT 1) last""");
+              FROM (SELECT conversation_id, message_id FROM doomed ORDER BY conversation_id DESC, message_id DESC LIMIT 1) last""";
+    static final Query DELETE_BATCH = new Query("retention.delete_batch", DELETE_BATCH_FROM.formatted("messages"));
+    static final Query DELETE_ARCHIVED_BATCH = new Query("retention.delete_archived_batch", DELETE_BATCH_FROM.formatted(Partitions.ARCHIVE));
 
     private final Database database;
     private final Partitions partitions;
@@ -135,7 +141,8 @@ public final class Retention {
     }
 
     private Applied round() {
-        partitions.finishMoves();
+        partitions.finishMoves(Partitions.RETIRED);
+        retireDetachedArchives();
         var dropped = new ArrayList<String>();
         long rowsDropped = finishRetired(dropped);
         List<Policy> policies = database.read(h -> h.list(POLICIES, row -> new Policy(row.getLong(1), row.getInt(2))));
@@ -143,39 +150,39 @@ public final class Retention {
             return new Applied(dropped, rowsDropped, Map.of(), 0);
         }
         for (Partitions.Partition month : partitions.list()) {
-            if (month.isCatchAll() || !allowsDropping(month, policies)) {
+            if (month.isCatchAll() || !allowsDropping(month.name(), month, policies)) {
                 if (!month.name().equals(Partitions.BEFORE)) {
                     break; // only the oldest months go, so the months left stay one unbroken range
                 }
                 continue;
             }
+            boolean nextToTheCatchAll = partitions.list().getFirst().toId().equals(month.fromId());
             partitions.move(month.name(), Partitions.RETIRED);
-            partitions.widenBefore(month.toId());
+            if (nextToTheCatchAll) { // not across the archive's months, whose range takes no writes
+                partitions.widenBefore(month.toId());
+            }
+            rowsDropped += finishRetired(dropped);
+        }
+        for (Partitions.Partition month : partitions.listArchived()) {
+            if (!allowsDropping(Archive.SCHEMA + "." + month.name(), month, policies)) {
+                break;
+            }
+            database.read(h -> {
+                Partitions.detachConcurrently(h, Partitions.ARCHIVE, month.name());
+                return null;
+            });
+            retireDetachedArchives();
             rowsDropped += finishRetired(dropped);
         }
         var deleted = new LinkedHashMap<Long, Long>();
-        int batches = 0;
+        int[] batches = {0};
         for (Policy policy : policies) {
-            long cutoff = cutoff(policy.days());
-            long[] after = {Long.MIN_VALUE, Long.MIN_VALUE};
-            long rows = 0;
-            while (true) {
-                long[] batch = database.read(h -> h.first(DELETE_BATCH, row -> new long[] {row.getLong(1), row.getLong(2), row.getLong(3)},
-                        policy.appId(), cutoff, after[0], after[1], batchRows, policy.appId(), policy.appId(), policy.appId())
-                        .orElse(new long[] {0}));
-                if (batch[0] == 0) {
-                    break;
-                }
-                batches++;
-                rows += batch[0];
-                after[0] = batch[1];
-                after[1] = batch[2];
-            }
+            long rows = deleteInBatches(DELETE_BATCH, policy, batches) + deleteInBatches(DELETE_ARCHIVED_BATCH, policy, batches);
             if (rows > 0) {
                 deleted.put(policy.appId(), rows);
             }
         }
-        var applied = new Applied(dropped, rowsDropped, deleted, batches);
+        var applied = new Applied(dropped, rowsDropped, deleted, batches[0]);
         if (!dropped.isEmpty() || applied.rowsDeleted() > 0) {
             LOG.info("retention: dropped {} month(s) {} ({} rows), deleted {} older message(s) of {} app(s) in {} batch(es)",
                     dropped.size(), dropped, rowsDropped, applied.rowsDeleted(), deleted.size(), batches);
@@ -183,10 +190,40 @@ public final class Retention {
         return applied;
     }
 
-    /** Whether every app with messages in {@code month} keeps them for less time than has passed since it ended. */
-    private boolean allowsDropping(Partitions.Partition month, List<Policy> policies) {
+    /** Moves archived months detached from the archive (by a round, or one a crash cut short) to where retired months are finished. */
+    private void retireDetachedArchives() {
+        database.read(h -> {
+            for (String table : h.list(DETACHED_ARCHIVES, row -> row.getString(1))) {
+                h.execute(new Query("retention.retire_archived", "ALTER TABLE " + Archive.SCHEMA + "." + table
+                        + " SET SCHEMA " + Partitions.RETIRED));
+            }
+            return null;
+        });
+    }
+
+    /** The app's messages older than its policy, from {@code statement}'s table, in batches; returns how many. */
+    private long deleteInBatches(Query statement, Policy policy, int[] batches) {
+        long cutoff = cutoff(policy.days());
+        long[] after = {Long.MIN_VALUE, Long.MIN_VALUE};
+        long rows = 0;
+        while (true) {
+            long[] batch = database.read(h -> h.first(statement, row -> new long[] {row.getLong(1), row.getLong(2), row.getLong(3)},
+                    policy.appId(), cutoff, after[0], after[1], batchRows, policy.appId(), policy.appId(), policy.appId())
+                    .orElse(new long[] {0}));
+            if (batch[0] == 0) {
+                return rows;
+            }
+            batches[0]++;
+            rows += batch[0];
+            after[0] = batch[1];
+            after[1] = batch[2];
+        }
+    }
+
+    /** Whether every app with messages in {@code month} (the table {@code table}) keeps them for less time than has passed since it ended. */
+    private boolean allowsDropping(String table, Partitions.Partition month, List<Policy> policies) {
         List<Long> appsInIt = database.read(h -> h.list(new Query("retention.apps_in_month",
-                "SELECT a.app_id FROM apps a WHERE EXISTS (SELECT 1 FROM " + month.name() + " m WHERE m.app_id = a.app_id)"),
+                "SELECT a.app_id FROM apps a WHERE EXISTS (SELECT 1 FROM " + table + " m WHERE m.app_id = a.app_id)"),
                 row -> row.getLong(1)));
         Map<Long, Integer> days = new LinkedHashMap<>();
         policies.forEach(p -> days.put(p.appId(), p.days()));
@@ -242,7 +279,9 @@ public final class Retention {
     // After the locks, as its own statement: it counts what every append committed before them.
     static final Query RECOUNT = new Query("retention.recount", """
             UPDATE conversations c
-               SET message_count = (SELECT count(*) FROM messages m WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id),
+               SET message_count = (SELECT count(*) FROM messages m WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id)
+                                 + (SELECT count(*) FROM parley_archive.messages m
+                                     WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id),
                    last_message_preview = CASE WHEN c.last_message_id BETWEEN ? AND ? THEN NULL ELSE c.last_message_preview END
               FROM unnest(?::bigint[], ?::bigint[]) AS t(app_id, conversation_id)
              WHERE c.app_id = t.app_id AND c.conversation_id = t.conversation_id""");

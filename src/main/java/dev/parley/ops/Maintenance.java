@@ -3,9 +3,12 @@ package dev.parley.ops;
 import dev.parley.db.Database;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
+import dev.parley.lifecycle.Archive;
 import dev.parley.lifecycle.Retention;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Period;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -14,8 +17,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The daily upkeep a running Parley does by itself: monthly partitions made three months ahead,
- * rows that fell into a catch-all partition reported, expired idempotency keys dropped, and each
- * app's retention applied ({@link Retention}).
+ * rows that fell into a catch-all partition reported, expired idempotency keys dropped, each app's
+ * retention applied ({@link Retention}), and months past PARLEY_ARCHIVE_AFTER archived ({@link Archive}).
  */
 public final class Maintenance implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Maintenance.class);
@@ -32,14 +35,20 @@ public final class Maintenance implements AutoCloseable {
     private final Database database;
     private final Partitions partitions;
     private final Retention retention;
+    private final Archive archive;
+    private final Optional<Period> archiveAfter;
     private final Clock clock;
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("parley-maintenance").daemon().factory());
 
-    public Maintenance(Database database, Partitions partitions, Retention retention, Clock clock) {
+    /** {@code archiveAfter}: the age past which months move into the archive (PARLEY_ARCHIVE_AFTER); none: never by itself. */
+    public Maintenance(Database database, Partitions partitions, Retention retention, Archive archive,
+                       Optional<Period> archiveAfter, Clock clock) {
         this.database = database;
         this.partitions = partitions;
         this.retention = retention;
+        this.archive = archive;
+        this.archiveAfter = archiveAfter;
         this.clock = clock;
     }
 
@@ -52,7 +61,9 @@ public final class Maintenance implements AutoCloseable {
     public long run() {
         long stragglers = ensurePartitions();
         purgeExpiredKeys();
-        retention.apply();
+        retention.apply(); // before the archive, which would otherwise copy what retention is about to drop
+        archive.finishMoves();
+        archiveAfter.ifPresent(archive::archiveOlderThan);
         return stragglers;
     }
 

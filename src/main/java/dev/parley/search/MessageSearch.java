@@ -8,6 +8,7 @@ import dev.parley.db.Handle;
 import dev.parley.db.Ids;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
+import dev.parley.db.RowMapper;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
@@ -15,6 +16,7 @@ import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -136,6 +138,63 @@ public final class MessageSearch {
               FROM (%s) hit
              ORDER BY hit.message_id DESC""".formatted(HIT_COLUMNS, CANDIDATE_ROWS);
 
+    // The archive (V19, Archive) keeps no words: an archived message's are computed as it is read, from the
+    // candidates of the scope, newest first. A user's are found through their conversations' primary-key
+    // ranges; the app's read every archived message of the app (docs/benchmarks.md: how much slower).
+    private static final String ARCHIVED_CANDIDATE_ROWS = """
+            SELECT m.conversation_id, m.message_id, m.seq, m.role, m.author_user_id, m.author_character_id, m.language, m.content,
+                   ts_rank_cd(to_tsvector(m.language, m.content), ?::tsquery) AS rank
+              FROM %s m
+             WHERE m.app_id = ? AND %%s AND m.deleted_at IS NULL AND m.message_id < ?
+               AND to_tsvector(m.language, m.content) @@ ?::tsquery
+             ORDER BY m.message_id DESC
+             LIMIT ?""".formatted(Partitions.ARCHIVE);
+    private static final String APP_ARCHIVED = "?::bigint IS NOT NULL"; // the app's own condition is m.app_id above
+    private static final String USER_ARCHIVED = """
+            m.conversation_id IN (SELECT c.conversation_id FROM conversations c WHERE c.app_id = m.app_id AND c.user_id = ?)""";
+    private static final String CONVERSATION_ARCHIVED = "m.conversation_id = ?";
+
+    private static final String ARCHIVED_BY_RELEVANCE = """
+            SELECT %s
+              FROM (SELECT ranked.* FROM (%s) ranked
+                     WHERE ranked.rank < ?::real OR ranked.rank = ?::real AND ranked.message_id < ?
+                     ORDER BY ranked.rank DESC, ranked.message_id DESC
+                     LIMIT ?) hit
+             ORDER BY hit.rank DESC, hit.message_id DESC""".formatted(HIT_COLUMNS, ARCHIVED_CANDIDATE_ROWS);
+    private static final String ARCHIVED_BY_RECENCY = """
+            SELECT %s FROM (%s) hit ORDER BY hit.message_id DESC""".formatted(HIT_COLUMNS, ARCHIVED_CANDIDATE_ROWS);
+
+    static Query archivedStatement(Scope scope, Order order) {
+        boolean recent = order == Order.RECENT;
+        String name = "search.archived_" + switch (scope) {
+            case Scope.App app -> "app";
+            case Scope.User user -> "user";
+            case Scope.Conversation conversation -> "conversation";
+        } + (recent ? "_recent" : "");
+        String condition = switch (scope) {
+            case Scope.App app -> APP_ARCHIVED;
+            case Scope.User user -> USER_ARCHIVED;
+            case Scope.Conversation conversation -> CONVERSATION_ARCHIVED;
+        };
+        return new Query(name, (recent ? ARCHIVED_BY_RECENCY : ARCHIVED_BY_RELEVANCE).formatted(condition));
+    }
+
+    /** The archived statement's arguments: as the hot one's, with the scope's id in place of its token. */
+    static Object[] archivedArguments(long appId, Scope scope, String words, Order order, After after, int limit) {
+        long scopeId = switch (scope) {
+            case Scope.App app -> appId;
+            case Scope.User user -> user.userId();
+            case Scope.Conversation conversation -> conversation.conversationId();
+        };
+        boolean recent = order == Order.RECENT;
+        List<Object> args = new ArrayList<>(List.of(words, words, appId, scopeId, recent ? after.messageId() : Long.MAX_VALUE,
+                words, recent ? limit : CANDIDATES));
+        if (!recent) {
+            args.addAll(List.of(after.rank(), after.rank(), after.messageId(), limit));
+        }
+        return args.toArray();
+    }
+
     // Named by scope and order for the metrics.
     static final Query APP_BY_RELEVANCE = new Query("search.messages_app", BY_RELEVANCE);
     static final Query APP_BY_RECENCY = new Query("search.messages_app_recent", BY_RECENCY);
@@ -197,18 +256,48 @@ public final class MessageSearch {
      * a null language means the conversation's own, or english for wider scopes.
      */
     public List<Hit> search(long appId, Scope scope, String text, String language, Order order, After after, int limit) {
+        return search(appId, scope, text, language, order, after, limit, false);
+    }
+
+    /**
+     * As above; with {@code includeArchived}, the archive's months too: their newest {@link #CANDIDATES} matches
+     * are candidates beside the hot months' own (by relevance), or follow them (by recency).
+     */
+    public List<Hit> search(long appId, Scope scope, String text, String language, Order order, After after, int limit,
+                            boolean includeArchived) {
         return database.inTransaction(h -> {
             Plan plan = plan(h, appId, scope, text, language);
-            if (plan.matchesNothing()) {
+            if (plan.words().isEmpty()) {
                 return List.of();
             }
-            return h.list(statement(scope, order), row -> {
-                long messageId = row.getLong("message_id");
-                return new Hit(messageId, row.getLong("conversation_id"), row.getLong("seq"), row.getString("role"),
-                        (Long) row.getObject("author_user_id"), (Long) row.getObject("author_character_id"),
-                        row.getFloat("rank"), row.getString("snippet"), Ids.timeOf(messageId));
-            }, plan.arguments(order, after, limit, clock.instant()));
+            List<Hit> hits = plan.matchesNothing() ? new ArrayList<>()
+                    : new ArrayList<>(h.list(statement(scope, order), HIT, plan.arguments(order, after, limit, clock.instant())));
+            if (!includeArchived || order == Order.RECENT && hits.size() >= limit) {
+                return hits;
+            }
+            After archivedAfter = order == Order.RECENT && !hits.isEmpty()
+                    ? new After(after.rank(), hits.getLast().messageId()) : after;
+            List<Hit> archived = h.list(archivedStatement(scope, order), HIT,
+                    archivedArguments(appId, scope, plan.words(), order, archivedAfter, limit));
+            return merged(hits, archived, order, limit);
         });
+    }
+
+    private static final RowMapper<Hit> HIT = row -> {
+        long messageId = row.getLong("message_id");
+        return new Hit(messageId, row.getLong("conversation_id"), row.getLong("seq"), row.getString("role"),
+                (Long) row.getObject("author_user_id"), (Long) row.getObject("author_character_id"),
+                row.getFloat("rank"), row.getString("snippet"), Ids.timeOf(messageId));
+    };
+
+    /** Hot and archived hits in the page's order, each message once (a month being archived is in both), at most {@code limit}. */
+    static List<Hit> merged(List<Hit> hot, List<Hit> archived, Order order, int limit) {
+        Comparator<Hit> newestFirst = Comparator.comparingLong(Hit::messageId).reversed();
+        Comparator<Hit> pageOrder = order == Order.RECENT ? newestFirst
+                : Comparator.comparing(Hit::rank, Comparator.reverseOrder()).thenComparing(newestFirst);
+        Map<Long, Hit> once = new java.util.LinkedHashMap<>();
+        java.util.stream.Stream.concat(hot.stream(), archived.stream()).forEach(hit -> once.putIfAbsent(hit.messageId(), hit));
+        return once.values().stream().sorted(pageOrder).limit(limit).toList();
     }
 
     static Plan plan(Handle h, long appId, Scope scope, String text, String language) throws SQLException {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Period;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -19,6 +20,20 @@ class SettingsTest {
         assertThat(settings.maxContentBytes()).isEqualTo(32 * 1024);
         assertThat(settings.maxMetadataBytes()).isEqualTo(16 * 1024);
         assertThat(settings.poolTimeout()).isEqualTo(Duration.ofSeconds(2));
+    }
+
+    @Test
+    void months_are_archived_after_the_age_parley_archive_after_gives_and_never_by_default() {
+        assertThat(Settings.resolve(Settings.Flags.none(), Map.of()).archiveAfter()).isEmpty();
+        assertThat(Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_ARCHIVE_AFTER", "off")).archiveAfter()).isEmpty();
+        assertThat(Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_ARCHIVE_AFTER", "6mo")).archiveAfter())
+                .contains(Period.ofMonths(6));
+        assertThat(Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_ARCHIVE_AFTER", "2w")).archiveAfter())
+                .contains(Period.ofWeeks(2));
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_ARCHIVE_AFTER", "6 months")))
+                .isInstanceOf(InvalidSetting.class).hasMessageContaining("PARLEY_ARCHIVE_AFTER").hasMessageContaining("6mo");
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_ARCHIVE_AFTER", "0d")))
+                .isInstanceOf(InvalidSetting.class);
     }
 
     @Test

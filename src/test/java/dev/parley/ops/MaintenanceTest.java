@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.parley.db.Database;
 import dev.parley.db.Partitions;
+import dev.parley.lifecycle.Archive;
 import dev.parley.lifecycle.Retention;
 import dev.parley.db.Query;
 import dev.parley.support.TestDatabase;
@@ -11,6 +12,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
+import java.util.Optional;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -24,6 +26,7 @@ class MaintenanceTest {
             row -> row.getTimestamp(1).toInstant())).orElseThrow();
     private final Maintenance maintenance = new Maintenance(database, new Partitions(database),
             new Retention(database, new Partitions(database), Clock.fixed(now, ZoneOffset.UTC), Retention.BATCH_ROWS),
+            new Archive(database, new Partitions(database), Clock.fixed(now, ZoneOffset.UTC)), Optional.empty(),
             Clock.fixed(now, ZoneOffset.UTC));
 
     @BeforeAll

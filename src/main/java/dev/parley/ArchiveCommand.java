@@ -1,0 +1,57 @@
+package dev.parley;
+
+import dev.parley.config.Ages;
+import dev.parley.db.Partitions;
+import dev.parley.lifecycle.Archive;
+import java.io.PrintWriter;
+import java.time.Clock;
+import java.time.Period;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+@Command(name = "archive", mixinStandardHelpOptions = true,
+        description = {"Move whole months of messages older than an age out of the hot set into the archive schema,",
+                "without blocking reads or appends. Archived messages stay readable: history paging back, a message's",
+                "own id, and search with include_archived. A running Parley does this daily with PARLEY_ARCHIVE_AFTER."})
+final class ArchiveCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    DatabaseOptions database;
+
+    @Option(names = "--older-than", paramLabel = "AGE", required = true,
+            description = "Months that ended longer ago than this: 30d, 8w, 6mo, 1y.")
+    String olderThan;
+
+    @Option(names = "--dry-run", description = "Only list the months that would move.")
+    boolean dryRun;
+
+    @Override
+    public Integer call() {
+        Period age;
+        try {
+            age = Ages.parse(olderThan);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--older-than: " + e.getMessage());
+        }
+        return database.withDatabase(db -> {
+            var archive = new Archive(db, new Partitions(db), Clock.systemUTC());
+            PrintWriter out = spec.commandLine().getOut();
+            if (dryRun) {
+                var due = archive.due(age);
+                out.println(due.isEmpty() ? "No month ended before " + archive.limit(age) + "."
+                        : "Would archive " + due.size() + " month(s): " + due.stream().map(Partitions.Partition::name).toList());
+                return;
+            }
+            Archive.Moved moved = archive.archiveOlderThan(age);
+            out.println(moved.months().isEmpty() ? "No month ended before " + archive.limit(age) + "; nothing moved."
+                    : "Archived " + moved.months().size() + " month(s) " + moved.months() + ": " + moved.rows() + " message(s).");
+        });
+    }
+}

@@ -1,0 +1,29 @@
+package dev.parley.config;
+
+import java.time.Period;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Ages as operators write them: {@code 30d}, {@code 8w}, {@code 6mo}, {@code 1y}. */
+public final class Ages {
+    private static final Pattern AGE = Pattern.compile("(\\d{1,5})(d|w|mo|y)");
+
+    private Ages() {
+    }
+
+    /** The age {@code text} says; IllegalArgumentException naming the forms it takes otherwise. */
+    public static Period parse(String text) {
+        Matcher m = AGE.matcher(text.strip());
+        if (!m.matches() || Integer.parseInt(m.group(1)) == 0) {
+            throw new IllegalArgumentException("an age is a whole number above 0 and d, w, mo or y, such as 30d or 6mo; got '"
+                    + text + "'");
+        }
+        int n = Integer.parseInt(m.group(1));
+        return switch (m.group(2)) {
+            case "d" -> Period.ofDays(n);
+            case "w" -> Period.ofWeeks(n);
+            case "mo" -> Period.ofMonths(n);
+            default -> Period.ofYears(n);
+        };
+    }
+}

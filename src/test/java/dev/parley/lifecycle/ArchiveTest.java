@@ -1,0 +1,249 @@
+package dev.parley.lifecycle;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.Parley;
+import dev.parley.db.Database;
+import dev.parley.db.Partitions;
+import dev.parley.support.Api;
+import dev.parley.support.Fixtures;
+import dev.parley.support.TestClock;
+import dev.parley.support.TestDatabase;
+import dev.parley.support.TestServer;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.Period;
+import java.time.YearMonth;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The archive on a clock stopped at 2027-06-15, whatever today is: a conversation began in January
+ * 2027, so its first months move to the archive when months older than three are archived. History
+ * paging back, a message's own id, search with include_archived, export and erasure all still reach
+ * them; context and inbox do not need to.
+ */
+class ArchiveTest {
+    private static final Instant NOW = Instant.parse("2027-06-15T12:00:00Z");
+    private static final AtomicInteger DATABASES = new AtomicInteger();
+
+    private final TestClock clock = at(NOW);
+    private final String database = "parley_archive_" + DATABASES.incrementAndGet();
+    private final Parley parley = TestServer.start(database, Map.of(), clock);
+    private final Api api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("a").apiKey());
+    private final String user = Fixtures.user(api, "ada");
+    private final String character = Fixtures.character(api, "Luna");
+    private final String chat = api.postOk(201, "/v1/conversations", Map.of("user_id", user, "character_id", character,
+            "created_at", "2027-01-05T00:00:00Z")).get("id").asText();
+    private final String path = "/v1/conversations/" + chat;
+
+    @AfterEach
+    void stop() {
+        parley.close();
+    }
+
+    @Test
+    void a_month_archived_under_appends_and_readers_loses_nothing_and_no_reader_sees_an_error_or_a_gap() throws Exception {
+        importMonth("2027-01", 60, "january");
+        importMonth("2027-02", 30, "february");
+        for (int i = 0; i < 10; i++) {
+            Fixtures.say(api, chat, "user", "june " + i);
+        }
+        List<String> failures = new CopyOnWriteArrayList<>();
+        Map<Integer, Integer> walks = new ConcurrentHashMap<>();
+        AtomicBoolean archived = new AtomicBoolean();
+        AtomicInteger walksAfter = new AtomicInteger();
+        ExecutorService clients = Executors.newFixedThreadPool(6);
+        List<Future<?>> running = new ArrayList<>();
+        for (int w = 0; w < 2; w++) {
+            running.add(clients.submit(() -> {
+                while (walksAfter.get() < 8) {
+                    var appended = api.post(path + "/messages", Map.of("role", "user", "content", "meanwhile"));
+                    if (appended.status() != 201) {
+                        failures.add("append: " + appended);
+                    }
+                }
+            }));
+        }
+        for (int r = 0; r < 4; r++) {
+            running.add(clients.submit(() -> {
+                while (walksAfter.get() < 8) {
+                    boolean afterArchive = archived.get();
+                    String gap = walkBack(failures);
+                    if (gap != null) {
+                        failures.add(gap);
+                    }
+                    walks.merge(afterArchive ? 1 : 0, 1, Integer::sum);
+                    if (afterArchive) {
+                        walksAfter.incrementAndGet();
+                    }
+                }
+            }));
+        }
+        Thread.sleep(300);
+        Archive.Moved moved;
+        try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 4)) {
+            moved = new Archive(pool, new Partitions(pool), clock).archiveOlderThan(Period.ofMonths(3));
+        }
+        archived.set(true);
+        for (Future<?> client : running) {
+            client.get(60, TimeUnit.SECONDS);
+        }
+        clients.shutdown();
+
+        assertThat(failures).isEmpty();
+        assertThat(walks.get(0)).as("walks while the month moved").isPositive();
+        assertThat(moved.months()).contains(Partitions.nameOf(YearMonth.of(2027, 1)), Partitions.nameOf(YearMonth.of(2027, 2)))
+                .doesNotContain(Partitions.nameOf(YearMonth.of(2027, 3)));
+        assertThat(moved.rows()).isEqualTo(90);
+        assertThat(walkBack(failures)).isNull();
+        try (Connection sql = TestDatabase.get().connect(database)) {
+            assertThat(count(sql, "SELECT count(*) FROM " + Partitions.ARCHIVE)).isEqualTo(90);
+            assertThat(count(sql, "SELECT count(*) FROM messages WHERE message_id < " + Partitions.floorOf(YearMonth.of(2027, 3))))
+                    .isZero();
+            assertThat(count(sql, "SELECT count(*) FROM pg_indexes WHERE schemaname = '" + Archive.SCHEMA + "'"))
+                    .as("the primary keys alone: the parent's and each month's").isEqualTo(1 + moved.months().size());
+            assertThat(count(sql, "SELECT count(*) FROM partition_moves")).isZero();
+        }
+    }
+
+    @Test
+    void archived_messages_are_read_by_id_searched_with_include_archived_exported_and_erased_but_not_changed() throws SQLException {
+        importMonth("2027-01", 3, "the lighthouse in january");
+        Fixtures.say(api, chat, "user", "the lighthouse in june");
+        String januaryId = api.getOk(path + "/messages?limit=100").get("messages").get(0).get("id").asText();
+        archive();
+
+        JsonNode byId = api.getOk(path + "/messages/" + januaryId);
+        var edited = api.patch(path + "/messages/" + januaryId, Map.of("content", "changed"));
+        var deleted = api.delete(path + "/messages/" + januaryId);
+        JsonNode hot = api.getOk("/v1/search/messages?q=lighthouse&user_id=" + user);
+        JsonNode all = api.getOk("/v1/search/messages?q=lighthouse&user_id=" + user + "&include_archived=true");
+        JsonNode recent = api.getOk("/v1/search/messages?q=lighthouse&conversation_id=" + chat
+                + "&include_archived=true&order=recent&limit=2");
+        JsonNode app = api.getOk("/v1/search/messages?q=lighthouse&include_archived=true");
+        var badFlag = api.get("/v1/search/messages?q=lighthouse&include_archived=maybe");
+        JsonNode export = api.getOk("/v1/users/" + user + "/export");
+        JsonNode stats = api.getOk("/v1/stats");
+        String lateChat = api.postOk(201, "/v1/conversations", Map.of("user_id", user, "character_id", character,
+                "created_at", "2027-01-02T00:00:00Z")).get("id").asText();
+        JsonNode imported = api.post("/v1/conversations/" + lateChat + "/messages", Map.of("role", "user", "content", "late",
+                "created_at", "2027-01-20T00:00:00Z")).json();
+
+        assertThat(byId.get("content").asText()).isEqualTo("the lighthouse in january 0");
+        assertThat(edited.status()).isEqualTo(409);
+        assertThat(edited.json().get("type").asText()).endsWith("message-archived");
+        assertThat(deleted.status()).isEqualTo(409);
+        assertThat(hot.get("hits").findValuesAsText("snippet")).hasSize(1);
+        assertThat(all.get("hits")).hasSize(4);
+        assertThat(all.get("hits").get(0).get("snippet").asText()).contains("<mark>");
+        assertThat(recent.get("hits").findValuesAsText("message_id")).hasSize(2);
+        assertThat(recent.get("hits").get(0).get("snippet").asText()).contains("june");
+        assertThat(recent.get("hits").get(1).get("snippet").asText()).contains("january");
+        assertThat(app.get("hits")).hasSize(4);
+        assertThat(badFlag.status()).isEqualTo(400);
+        assertThat(export.get("conversations").get(0).get("messages")).hasSize(4);
+        assertThat(stats.get("months").findValuesAsText("store")).contains("archive", "hot");
+        assertThat(imported.get("type").asText()).endsWith("month-archived");
+
+        var erased = api.delete("/v1/users/" + user);
+        assertThat(erased.json().get("rows").get("messages").asLong()).isEqualTo(4);
+        assertThat(erased.json().get("rows").get("conversations").asLong()).isEqualTo(2);
+        try (Connection sql = TestDatabase.get().connect(database)) {
+            assertThat(count(sql, "SELECT count(*) FROM " + Partitions.ARCHIVE)).isZero();
+        }
+    }
+
+    @Test
+    void a_write_while_a_month_is_copied_is_told_to_retry_and_a_move_a_crash_cut_short_is_finished() throws SQLException {
+        importMonth("2027-01", 2, "january");
+        String januaryId = api.getOk(path + "/messages").get("messages").get(0).get("id").asText();
+        String january = Partitions.nameOf(YearMonth.of(2027, 1));
+        try (Connection sql = TestDatabase.get().connect(database)) { // as a move does, up to a crash after its first step
+            sql.createStatement().execute("INSERT INTO partition_moves (partition_name, destination) VALUES ('" + january
+                    + "', '" + Archive.SCHEMA + "')");
+            sql.createStatement().execute("CREATE TRIGGER parley_archiving BEFORE INSERT OR UPDATE OR DELETE ON " + january
+                    + " FOR EACH ROW EXECUTE FUNCTION parley_refuse_writes_while_archiving()");
+        }
+
+        var refused = api.patch(path + "/messages/" + januaryId, Map.of("content", "changed"));
+        assertThat(refused.status()).isEqualTo(503);
+        assertThat(refused.header("Retry-After")).isEqualTo("5");
+        assertThat(refused.json().get("type").asText()).endsWith("month-archiving");
+
+        try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 2)) {
+            new Archive(pool, new Partitions(pool), clock).finishMoves();
+        }
+        assertThat(api.patch(path + "/messages/" + januaryId, Map.of("content", "changed")).status()).isEqualTo(409);
+        assertThat(api.getOk(path + "/messages").get("messages").findValuesAsText("content")).containsExactly("january 0", "january 1");
+    }
+
+    /** Pages from the newest message back to the first, 20 at a time; a description of what went wrong, or null. */
+    private String walkBack(List<String> failures) {
+        List<Long> seqs = new ArrayList<>();
+        String page = path + "/messages?limit=20";
+        long newest = -1;
+        while (page != null) {
+            var response = api.get(page);
+            if (response.status() != 200) {
+                failures.add("history: " + response);
+                return null;
+            }
+            JsonNode body = response.json();
+            List<Long> pageSeqs = new ArrayList<>();
+            body.get("messages").forEach(m -> pageSeqs.add(m.get("seq").asLong()));
+            if (newest < 0 && !pageSeqs.isEmpty()) {
+                newest = pageSeqs.getLast();
+            }
+            seqs.addAll(0, pageSeqs);
+            page = body.get("has_older").asBoolean() ? path + "/messages?limit=20&before=" + body.get("older_cursor").asText() : null;
+        }
+        for (int i = 0; i < seqs.size(); i++) {
+            if (seqs.get(i) != i + 1) {
+                return "a walk back from seq " + newest + " found seq " + seqs.get(i) + " where " + (i + 1) + " belongs";
+            }
+        }
+        return seqs.size() == newest ? null : "a walk back from seq " + newest + " found " + seqs.size() + " messages";
+    }
+
+    private void importMonth(String month, int count, String content) {
+        List<Map<String, Object>> messages = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            messages.add(Map.of("role", "user", "content", content + " " + i,
+                    "created_at", month + "-10T00:%02d:%02dZ".formatted(i / 60, i % 60)));
+        }
+        api.postOk(201, path + "/messages/batch", Map.of("messages", messages));
+    }
+
+    private void archive() {
+        try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 2)) {
+            new Archive(pool, new Partitions(pool), clock).archiveOlderThan(Period.ofMonths(3));
+        }
+    }
+
+    private static TestClock at(Instant instant) {
+        var clock = new TestClock();
+        clock.advance(Duration.between(Instant.now(), instant));
+        return clock;
+    }
+
+    private static long count(Connection sql, String query) throws SQLException {
+        var rows = sql.createStatement().executeQuery(query);
+        rows.next();
+        return rows.getLong(1);
+    }
+}
