@@ -2,8 +2,11 @@
 -- own id and by search with include_archived, never by context or inbox.
 --
 -- An archived month keeps every column but the stored words (half a row: 377 of 737 bytes on the
--- 2M bench dataset) and no index but its primary key (the words index alone is half the month's
--- indexes): search computes an archived message's words when it reads it. See Archive.
+-- 2M bench dataset), and two indexes: its primary key, and the words index, built on the words as
+-- computed (the hot months' function, with the scope tokens). Without that index a search of the
+-- app's archive read every archived message (18-21 s for 700k on the bench dataset); with it, 26-81
+-- ms. Six archived months took 273 MB without it and 354 MB with it, against 711 MB hot.
+-- docs/benchmarks.md, "The archive".
 CREATE SCHEMA parley_archive;
 
 CREATE TABLE parley_archive.messages (
@@ -25,6 +28,9 @@ CREATE TABLE parley_archive.messages (
     language             regconfig   NOT NULL,
     PRIMARY KEY (app_id, conversation_id, message_id)
 ) PARTITION BY RANGE (message_id);
+
+CREATE INDEX messages_words_idx ON parley_archive.messages
+    USING gin (parley_message_words(language, content, app_id, user_id, conversation_id)) WITH (fastupdate = off);
 
 -- While a month is copied into the archive, writes to it are refused (an edit would be lost in the
 -- copy): the client is told to retry in a moment, and then finds the message archived, read-only.

@@ -117,6 +117,7 @@ public final class Archive {
                     + " ADD PRIMARY KEY (app_id, conversation_id, message_id)"));
             h.execute(new Query("archive.attach", "ALTER TABLE " + Partitions.ARCHIVE + " ATTACH PARTITION " + archived
                     + " FOR VALUES FROM (%d) TO (%d)".formatted(month.fromId(), month.toId())));
+            h.execute(new Query("archive.analyze", "ANALYZE " + archived)); // plans and /v1/stats estimates from the start
             return (long) copiedRows;
         });
         finish(name);

@@ -138,21 +138,17 @@ public final class MessageSearch {
               FROM (%s) hit
              ORDER BY hit.message_id DESC""".formatted(HIT_COLUMNS, CANDIDATE_ROWS);
 
-    // The archive (V19, Archive) keeps no words: an archived message's are computed as it is read, from the
-    // candidates of the scope, newest first. A user's are found through their conversations' primary-key
-    // ranges; the app's read every archived message of the app (docs/benchmarks.md: how much slower).
+    // The archive (V19, Archive) keeps no stored words: its words index is built on them as computed, with
+    // the same scope tokens, so an archived month is searched as a hot one is, each match's words computed
+    // again for its rank. One statement over all archived months: no windows (docs/benchmarks.md: how much slower).
+    private static final String WORDS_AS_COMPUTED = "parley_message_words(m.language, m.content, m.app_id, m.user_id, m.conversation_id)";
     private static final String ARCHIVED_CANDIDATE_ROWS = """
             SELECT m.conversation_id, m.message_id, m.seq, m.role, m.author_user_id, m.author_character_id, m.language, m.content,
-                   ts_rank_cd(to_tsvector(m.language, m.content), ?::tsquery) AS rank
-              FROM %s m
-             WHERE m.app_id = ? AND %%s AND m.deleted_at IS NULL AND m.message_id < ?
-               AND to_tsvector(m.language, m.content) @@ ?::tsquery
+                   ts_rank_cd(%1$s, ?::tsquery) AS rank
+              FROM %2$s m
+             WHERE %1$s @@ ?::tsquery AND m.app_id = ? AND m.deleted_at IS NULL AND m.message_id < ?
              ORDER BY m.message_id DESC
-             LIMIT ?""".formatted(Partitions.ARCHIVE);
-    private static final String APP_ARCHIVED = "?::bigint IS NOT NULL"; // the app's own condition is m.app_id above
-    private static final String USER_ARCHIVED = """
-            m.conversation_id IN (SELECT c.conversation_id FROM conversations c WHERE c.app_id = m.app_id AND c.user_id = ?)""";
-    private static final String CONVERSATION_ARCHIVED = "m.conversation_id = ?";
+             LIMIT ?""".formatted(WORDS_AS_COMPUTED, Partitions.ARCHIVE);
 
     private static final String ARCHIVED_BY_RELEVANCE = """
             SELECT %s
@@ -164,31 +160,14 @@ public final class MessageSearch {
     private static final String ARCHIVED_BY_RECENCY = """
             SELECT %s FROM (%s) hit ORDER BY hit.message_id DESC""".formatted(HIT_COLUMNS, ARCHIVED_CANDIDATE_ROWS);
 
-    static Query archivedStatement(Scope scope, Order order) {
-        boolean recent = order == Order.RECENT;
-        String name = "search.archived_" + switch (scope) {
-            case Scope.App app -> "app";
-            case Scope.User user -> "user";
-            case Scope.Conversation conversation -> "conversation";
-        } + (recent ? "_recent" : "");
-        String condition = switch (scope) {
-            case Scope.App app -> APP_ARCHIVED;
-            case Scope.User user -> USER_ARCHIVED;
-            case Scope.Conversation conversation -> CONVERSATION_ARCHIVED;
-        };
-        return new Query(name, (recent ? ARCHIVED_BY_RECENCY : ARCHIVED_BY_RELEVANCE).formatted(condition));
-    }
+    static final Query ARCHIVED_BY_RELEVANCE_QUERY = new Query("search.archived", ARCHIVED_BY_RELEVANCE);
+    static final Query ARCHIVED_BY_RECENCY_QUERY = new Query("search.archived_recent", ARCHIVED_BY_RECENCY);
 
-    /** The archived statement's arguments: as the hot one's, with the scope's id in place of its token. */
-    static Object[] archivedArguments(long appId, Scope scope, String words, Order order, After after, int limit) {
-        long scopeId = switch (scope) {
-            case Scope.App app -> appId;
-            case Scope.User user -> user.userId();
-            case Scope.Conversation conversation -> conversation.conversationId();
-        };
+    /** The archived statement's arguments: the words and the scope's token, as the hot one's take them. */
+    static Object[] archivedArguments(long appId, Plan plan, Order order, After after, int limit) {
         boolean recent = order == Order.RECENT;
-        List<Object> args = new ArrayList<>(List.of(words, words, appId, scopeId, recent ? after.messageId() : Long.MAX_VALUE,
-                words, recent ? limit : CANDIDATES));
+        List<Object> args = new ArrayList<>(List.of(plan.words(), plan.words(), "(" + plan.words() + ") & " + plan.token(), appId,
+                recent ? after.messageId() : Long.MAX_VALUE, recent ? limit : CANDIDATES));
         if (!recent) {
             args.addAll(List.of(after.rank(), after.rank(), after.messageId(), limit));
         }
@@ -277,8 +256,8 @@ public final class MessageSearch {
             }
             After archivedAfter = order == Order.RECENT && !hits.isEmpty()
                     ? new After(after.rank(), hits.getLast().messageId()) : after;
-            List<Hit> archived = h.list(archivedStatement(scope, order), HIT,
-                    archivedArguments(appId, scope, plan.words(), order, archivedAfter, limit));
+            List<Hit> archived = h.list(order == Order.RECENT ? ARCHIVED_BY_RECENCY_QUERY : ARCHIVED_BY_RELEVANCE_QUERY, HIT,
+                    archivedArguments(appId, plan, order, archivedAfter, limit));
             return merged(hits, archived, order, limit);
         });
     }

@@ -116,7 +116,9 @@ class ArchiveTest {
             assertThat(count(sql, "SELECT count(*) FROM messages WHERE message_id < " + Partitions.floorOf(YearMonth.of(2027, 3))))
                     .isZero();
             assertThat(count(sql, "SELECT count(*) FROM pg_indexes WHERE schemaname = '" + Archive.SCHEMA + "'"))
-                    .as("the primary keys alone: the parent's and each month's").isEqualTo(1 + moved.months().size());
+                    .as("a primary key and a words index, the parent's and each month's").isEqualTo(2 * (1 + moved.months().size()));
+            assertThat(count(sql, "SELECT count(*) FROM pg_attribute WHERE attrelid = '" + Archive.SCHEMA + "."
+                    + Partitions.nameOf(YearMonth.of(2027, 1)) + "'::regclass AND attname = 'words'")).as("no stored words").isZero();
             assertThat(count(sql, "SELECT count(*) FROM partition_moves")).isZero();
         }
     }
