@@ -109,7 +109,7 @@ public final class Parley implements AutoCloseable {
             var partitions = new Partitions(database);
             var retention = new Retention(database, partitions, clock, Retention.BATCH_ROWS);
             var maintenance = new Maintenance(database, partitions, retention, new Archive(database, partitions, clock),
-                    settings.archiveAfter(), clock);
+                    settings.archiveAfter(), clock, registry);
             started.push(maintenance);
             maintenance.ensurePartitions(); // before the first append; the rest of the upkeep runs in the background
             maintenance.startDaily();

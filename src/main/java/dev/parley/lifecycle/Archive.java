@@ -71,9 +71,16 @@ public final class Archive {
         return partitions.list().stream().filter(p -> !p.isCatchAll() && p.toId() <= limit).toList();
     }
 
-    /** Moves every hot month that ended before {@code age} ago (e.g. 6 months) into the archive; first finishes any move a crash cut short. */
+    /**
+     * Moves every hot month that ended before {@code age} ago (e.g. 6 months) into the archive, first finishing
+     * any move a crash cut short; nothing when another round of archiving or retention is running ({@link RoundLock}).
+     */
     public Moved archiveOlderThan(Period age) {
-        finishMoves();
+        return RoundLock.exclusively(database, "archive", () -> moveOlderThan(age), new Moved(List.of(), 0));
+    }
+
+    private Moved moveOlderThan(Period age) {
+        finishUnderWay();
         List<String> moved = new ArrayList<>();
         long rows = 0;
         for (Partitions.Partition month : due(age)) {
@@ -88,6 +95,13 @@ public final class Archive {
 
     /** Finishes each move that was written down and not done: from the copy, or from the detach if the copy is in. */
     public void finishMoves() {
+        RoundLock.exclusively(database, "archive", () -> {
+            finishUnderWay();
+            return null;
+        }, null);
+    }
+
+    private void finishUnderWay() {
         for (String name : database.read(h -> h.list(UNDER_WAY, row -> row.getString(1)))) {
             partitions.list().stream().filter(p -> p.name().equals(name)).findFirst().ifPresentOrElse(this::move,
                     () -> finish(name));

@@ -49,8 +49,6 @@ public final class Retention {
     /** Rows deleted per batch transaction when a month cannot go whole. */
     public static final int BATCH_ROWS = 5_000;
 
-    static final Query TRY_LOCK = new Query("retention.try_lock", "SELECT pg_try_advisory_lock(hashtext('parley.retention'))");
-    static final Query UNLOCK = new Query("retention.unlock", "SELECT pg_advisory_unlock(hashtext('parley.retention'))");
     static final Query GET = new Query("retention.get", "SELECT message_retention_days FROM apps WHERE app_id = ?");
     static final Query SET = new Query("retention.set", "UPDATE apps SET message_retention_days = ? WHERE app_id = ?");
     static final Query POLICIES = new Query("retention.policies", """
@@ -123,21 +121,11 @@ public final class Retention {
     }
 
     /**
-     * One round, unless another instance is running one (then nothing, at once): what a crash left half
-     * done, then whole months, then batches. The round holds one connection for its lock.
+     * One round, unless another instance is running one of retention or archiving (then nothing, at once):
+     * what a crash left half done, then whole months, then batches ({@link RoundLock}).
      */
     public Applied apply() {
-        return database.read(h -> {
-            if (!h.first(TRY_LOCK, row -> row.getBoolean(1)).orElseThrow()) {
-                LOG.info("retention: another instance is running a round; this one is skipped");
-                return new Applied(List.of(), 0, Map.of(), 0);
-            }
-            try {
-                return round();
-            } finally {
-                h.first(UNLOCK, row -> null);
-            }
-        });
+        return RoundLock.exclusively(database, "retention", this::round, new Applied(List.of(), 0, Map.of(), 0));
     }
 
     private Applied round() {

@@ -21,6 +21,9 @@ public final class Metrics {
     public static final String HTTP_SECONDS = "parley.http.request";
     public static final String HTTP_SECONDS_HELP = "HTTP request latency by method, route template and status";
 
+    public static final String MAINTENANCE_ROUNDS = "parley.maintenance.rounds";
+    public static final String MAINTENANCE_ROUNDS_HELP = "Rounds of daily maintenance (partitions, keys, retention, archive) finished, by outcome";
+
     public static final String APPEND_BATCH_SIZE = "parley.append.batch.size";
     public static final String APPEND_BATCH_SIZE_HELP = "Messages written per group-commit transaction";
 

@@ -5,6 +5,9 @@ import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import dev.parley.lifecycle.Archive;
 import dev.parley.lifecycle.Retention;
+import dev.parley.metrics.Metrics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Period;
@@ -38,18 +41,24 @@ public final class Maintenance implements AutoCloseable {
     private final Archive archive;
     private final Optional<Period> archiveAfter;
     private final Clock clock;
+    private final Counter succeeded;
+    private final Counter failed;
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("parley-maintenance").daemon().factory());
 
     /** {@code archiveAfter}: the age past which months move into the archive (PARLEY_ARCHIVE_AFTER); none: never by itself. */
     public Maintenance(Database database, Partitions partitions, Retention retention, Archive archive,
-                       Optional<Period> archiveAfter, Clock clock) {
+                       Optional<Period> archiveAfter, Clock clock, MeterRegistry registry) {
         this.database = database;
         this.partitions = partitions;
         this.retention = retention;
         this.archive = archive;
         this.archiveAfter = archiveAfter;
         this.clock = clock;
+        this.succeeded = Counter.builder(Metrics.MAINTENANCE_ROUNDS).description(Metrics.MAINTENANCE_ROUNDS_HELP)
+                .tag("outcome", "ok").register(registry);
+        this.failed = Counter.builder(Metrics.MAINTENANCE_ROUNDS).description(Metrics.MAINTENANCE_ROUNDS_HELP)
+                .tag("outcome", "failed").register(registry);
     }
 
     /** Runs {@link #run} in the background now and then every day; a failed run is logged and tried again the next day. */
@@ -96,7 +105,9 @@ public final class Maintenance implements AutoCloseable {
     private void runLogged() {
         try {
             run();
+            succeeded.increment();
         } catch (RuntimeException e) {
+            failed.increment();
             LOG.error("daily maintenance failed; it runs again tomorrow", e);
         }
     }

@@ -194,6 +194,34 @@ class ArchiveTest {
         assertThat(api.getOk(path + "/messages").get("messages").findValuesAsText("content")).containsExactly("january 0", "january 1");
     }
 
+    @Test
+    void retention_drops_archived_months_every_app_lets_go_and_deletes_the_rest_of_the_archive_in_batches() throws SQLException {
+        importMonth("2027-01", 3, "january");
+        importMonth("2027-02", 2, "february");
+        Fixtures.say(api, chat, "user", "june");
+        Api other = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("b").apiKey());
+        String othersChat = other.postOk(201, "/v1/conversations", Map.of("user_id", Fixtures.user(other, "bo"),
+                "character_id", Fixtures.character(other, "Sol"), "created_at", "2027-02-01T00:00:00Z")).get("id").asText();
+        other.postOk(201, "/v1/conversations/" + othersChat + "/messages", Map.of("role", "user", "content", "kept for ever",
+                "created_at", "2027-02-02T00:00:00Z"));
+        archive();
+        assertThat(api.put("/v1/retention", Map.of("message_days", 30)).status()).isEqualTo(200);
+
+        Retention.Applied applied = parley.retention().apply();
+
+        assertThat(applied.partitionsDropped()).contains(Partitions.nameOf(YearMonth.of(2027, 1)))
+                .doesNotContain(Partitions.nameOf(YearMonth.of(2027, 2)));
+        assertThat(applied.rowsDropped()).isEqualTo(3);
+        assertThat(applied.rowsDeleted()).isEqualTo(2);
+        assertThat(api.getOk(path + "/messages").get("messages").findValuesAsText("content")).containsExactly("june");
+        assertThat(api.getOk(path).get("message_count").asLong()).isEqualTo(1);
+        assertThat(other.getOk("/v1/conversations/" + othersChat + "/messages").get("messages").findValuesAsText("content"))
+                .containsExactly("kept for ever");
+        try (Connection sql = TestDatabase.get().connect(database)) {
+            assertThat(count(sql, "SELECT count(*) FROM " + Partitions.ARCHIVE)).isEqualTo(1);
+        }
+    }
+
     /** Pages from the newest message back to the first, 20 at a time; a description of what went wrong, or null. */
     private String walkBack(List<String> failures) {
         List<Long> seqs = new ArrayList<>();

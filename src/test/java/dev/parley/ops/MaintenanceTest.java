@@ -4,16 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.parley.db.Database;
 import dev.parley.db.Partitions;
+import dev.parley.db.Query;
 import dev.parley.lifecycle.Archive;
 import dev.parley.lifecycle.Retention;
-import dev.parley.db.Query;
 import dev.parley.support.TestDatabase;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
-import java.util.Optional;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,7 +28,7 @@ class MaintenanceTest {
     private final Maintenance maintenance = new Maintenance(database, new Partitions(database),
             new Retention(database, new Partitions(database), Clock.fixed(now, ZoneOffset.UTC), Retention.BATCH_ROWS),
             new Archive(database, new Partitions(database), Clock.fixed(now, ZoneOffset.UTC)), Optional.empty(),
-            Clock.fixed(now, ZoneOffset.UTC));
+            Clock.fixed(now, ZoneOffset.UTC), new SimpleMeterRegistry());
 
     @BeforeAll
     static void migrate() {

@@ -32,7 +32,7 @@ public final class TestServer {
     public static Parley start(String database, Map<String, String> env, Clock clock) {
         var target = TestDatabase.get().migrated(database);
         var settings = Settings.resolve(Settings.Flags.none(), withDefaults(env));
-        return Parley.start(settings, target, false, clock);
+        return afterFirstMaintenance(Parley.start(settings, target, false, clock));
     }
 
     /** Another Parley on a database a first one made: two instances sharing one PostgreSQL. */
@@ -42,7 +42,32 @@ public final class TestServer {
 
     public static Parley alongside(String database, Map<String, String> env, Clock clock) {
         var settings = Settings.resolve(Settings.Flags.none(), withDefaults(env));
-        return Parley.start(settings, TestDatabase.get().target(database), false, clock);
+        return afterFirstMaintenance(Parley.start(settings, TestDatabase.get().target(database), false, clock));
+    }
+
+    /**
+     * The instance once the maintenance round it runs in the background as it starts has finished (or 10 s
+     * have passed): a test that sets a retention policy or plants rows is not raced by that round.
+     */
+    private static Parley afterFirstMaintenance(Parley parley) {
+        var client = java.net.http.HttpClient.newHttpClient();
+        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + parley.port() + "/metrics")).build();
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                String metrics = client.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+                if (metrics.lines().anyMatch(line -> line.startsWith("parley_maintenance_rounds_total") && !line.endsWith(" 0.0"))) {
+                    return parley;
+                }
+                Thread.sleep(20);
+            } catch (java.io.IOException e) {
+                return parley; // nothing to wait for on an instance that does not answer
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return parley;
+            }
+        }
+        return parley;
     }
 
     private static Map<String, String> withDefaults(Map<String, String> env) {
