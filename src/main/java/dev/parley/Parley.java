@@ -34,6 +34,7 @@ import dev.parley.db.QueryLog;
 import dev.parley.http.HttpServer;
 import dev.parley.lifecycle.Archive;
 import dev.parley.lifecycle.Erasure;
+import dev.parley.lifecycle.Import;
 import dev.parley.lifecycle.Retention;
 import dev.parley.lifecycle.UserExport;
 import dev.parley.live.ExpiringMaps;
@@ -165,6 +166,7 @@ public final class Parley implements AutoCloseable {
                     presence, new Analytics(database), analyticsRefresh,
                     new Erasure(database, cache, recall, presence, clock),
                     new UserExport(users, conversations, messageLog, memories, clock), retention,
+                    new Import(database, ids, partitions, memories, settings.maxContentBytes()),
                     clock, registry);
             var http = HttpServer.start(services, new HttpServer.Options(settings.host(), settings.port(),
                     settings.maxBodyBytes(), settings.rateLimit(), settings.burst()));

@@ -21,6 +21,7 @@ import dev.parley.context.ChatContext;
 import dev.parley.db.DatabaseWatch;
 import dev.parley.db.Lane;
 import dev.parley.lifecycle.Erasure;
+import dev.parley.lifecycle.Import;
 import dev.parley.lifecycle.Retention;
 import dev.parley.lifecycle.UserExport;
 import dev.parley.live.Presence;
@@ -55,7 +56,7 @@ public final class HttpServer implements AutoCloseable {
                            ReadMarkers readMarkers, Members members, ChatContext context, Stats stats,
                            CharacterMessages characterMessages, WindowCounts windowCounts, Memories memories, Recall recall,
                            MessageSearch search, Languages languages, Limits limits, Typing typing, Presence presence,
-                           Analytics analytics, AnalyticsRefresh analyticsRefresh, Erasure erasure, UserExport export, Retention retention, Clock clock,
+                           Analytics analytics, AnalyticsRefresh analyticsRefresh, Erasure erasure, UserExport export, Retention retention, Import imports, Clock clock,
                            PrometheusMeterRegistry registry) {
     }
 
@@ -91,7 +92,7 @@ public final class HttpServer implements AutoCloseable {
                 new MetaHandlers(services.watch(), services.stats(), services.windowCounts(), services.registry()),
                 new Warmup(services.users(), services.conversations(), services.characters(), users, messages),
                 new AnalyticsHandlers(services.analytics(), services.analyticsRefresh(), services.clock()),
-                new LifecycleHandlers(services.erasure(), services.export(), services.retention()));
+                new LifecycleHandlers(services.erasure(), services.export(), services.retention(), services.imports()));
         var auth = new Auth(services.apiKeys(), options.rateLimit() == 0 ? null
                 : new RateLimiter(options.rateLimit(), options.rateBurst(), Ticker.systemTicker()));
         List<String> endpoints = new CopyOnWriteArrayList<>();

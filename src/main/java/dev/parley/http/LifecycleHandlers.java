@@ -4,13 +4,18 @@ import dev.parley.chat.InvalidInput;
 import dev.parley.chat.User;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.lifecycle.Erasure;
+import dev.parley.lifecycle.Import;
 import dev.parley.lifecycle.Retention;
 import dev.parley.lifecycle.UserExport;
 import io.javalin.http.Context;
 import jakarta.servlet.http.HttpServletResponse;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.OptionalInt;
 import java.util.zip.GZIPOutputStream;
 
@@ -19,11 +24,28 @@ final class LifecycleHandlers {
     private final Erasure erasure;
     private final UserExport export;
     private final Retention retention;
+    private final Import imports;
 
-    LifecycleHandlers(Erasure erasure, UserExport export, Retention retention) {
+    LifecycleHandlers(Erasure erasure, UserExport export, Retention retention, Import imports) {
         this.erasure = erasure;
         this.export = export;
         this.retention = retention;
+        this.imports = imports;
+    }
+
+    /**
+     * Reads the NDJSON body as it arrives, a chunk of lines at a time (so its size is bounded by nothing but
+     * the time it takes, not by PARLEY_MAX_BODY), and answers with what was imported and rejected.
+     */
+    void importLines(Context ctx) throws IOException {
+        String type = ctx.contentType() == null ? "" : ctx.contentType().split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
+        if (!type.equals("application/x-ndjson") && !type.equals("application/jsonl")) {
+            throw new BadRequest(415, "unsupported-media-type", null, "an import is NDJSON, one JSON object per line "
+                    + "(Content-Type: application/x-ndjson), not " + (type.isEmpty() ? "nothing" : type));
+        }
+        var lines = new BufferedReader(new InputStreamReader(ctx.req().getInputStream(), StandardCharsets.UTF_8), 1 << 16);
+        Responses.json(ctx, imports.run(Auth.app(ctx), lines, read -> {
+        }));
     }
 
     /** How long the app keeps its messages, and before when they are deleted now. */

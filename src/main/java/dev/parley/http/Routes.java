@@ -21,6 +21,7 @@ import dev.parley.context.ContextRequest;
 import dev.parley.chat.WindowCounts;
 import dev.parley.config.Durations;
 import dev.parley.lifecycle.Erasure;
+import dev.parley.lifecycle.Import;
 import dev.parley.lifecycle.UserExport;
 import dev.parley.live.Presence;
 import dev.parley.memory.Memory;
@@ -260,6 +261,11 @@ final class Routes {
                 Route.of(POST, ANALYTICS + "/refresh", "refreshAnalytics", "Refresh every analytics view now (readers are not blocked); waits for one already running", analytics::refresh)
                         .returns(200, AnalyticsRefresh.Refreshed.class),
 
+                Route.of(POST, "/v1/import", "importLines",
+                                "Import characters, users, conversations, messages with their original times, and memories, as NDJSON "
+                                + "(Content-Type: application/x-ndjson); idempotent by external ids; answers with counts and the first rejected lines",
+                                lifecycle::importLines)
+                        .returns(200, Import.Report.class),
                 Route.of(GET, "/v1/retention", "getRetention", "How long the app keeps its messages (null: for ever)", lifecycle::getRetention)
                         .returns(200, LifecycleHandlers.Kept.class),
                 Route.of(PUT, "/v1/retention", "setRetention",

@@ -56,6 +56,16 @@ public final class Memories {
             VALUES (?, ?, ?, ?, ?, ?, ?::regconfig, ?::jsonb, ?, coalesce(?, now()))
             RETURNING %s""".formatted(COLUMNS));
 
+    static final Query EXISTS_IMPORTED = new Query("memory.exists_imported", """
+            SELECT 1 FROM memories WHERE app_id = ? AND external_id = ?""");
+
+    static final Query INSERT_IMPORTED = new Query("memory.insert_imported", """
+            INSERT INTO memories (app_id, user_id, character_id, conversation_id, content, importance, language, metadata,
+                                  embedding, created_at, external_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?::regconfig, ?::jsonb, ?, coalesce(?, now()), ?)
+            ON CONFLICT (app_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
+            RETURNING memory_id""");
+
     static final Query GET = new Query("memory.get", """
             SELECT %s FROM memories WHERE app_id = ? AND memory_id = ?""".formatted(COLUMNS));
 
@@ -169,6 +179,24 @@ public final class Memories {
             checkConversation(h, appId, userId, draft.conversationId(), "conversation_id");
             touchScope(h, appId, userId, draft.characterId(), draft.embedding(), "embedding");
             return insert(h, appId, userId, draft);
+        });
+    }
+
+    /**
+     * Stores an imported memory unless the app has one with its external id already (an import run again):
+     * true when it was stored. Checked as {@link #create} checks a memory.
+     */
+    public boolean importOne(long appId, long userId, String externalId, Memory.Draft draft) {
+        return database.inTransaction(h -> {
+            if (h.first(EXISTS_IMPORTED, row -> true, appId, externalId).isPresent()) {
+                return false;
+            }
+            checkReferences(h, appId, userId, draft.characterId());
+            checkConversation(h, appId, userId, draft.conversationId(), "conversation_id");
+            touchScope(h, appId, userId, draft.characterId(), draft.embedding(), "embedding");
+            return h.first(INSERT_IMPORTED, row -> true, appId, userId, draft.characterId(), draft.conversationId(),
+                    draft.content(), (float) draft.importance(), draft.language(), json(draft.metadata()),
+                    bytes(draft.embedding()), draft.createdAt(), externalId).isPresent();
         });
     }
 

@@ -1,0 +1,563 @@
+package dev.parley.lifecycle;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.chat.InvalidInput;
+import dev.parley.chat.NotFound;
+import dev.parley.db.Database;
+import dev.parley.db.Handle;
+import dev.parley.db.Ids;
+import dev.parley.db.Partitions;
+import dev.parley.db.Query;
+import dev.parley.json.Json;
+import dev.parley.memory.Embedding;
+import dev.parley.memory.Memories;
+import dev.parley.memory.Memory;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.LongConsumer;
+
+/**
+ * An import: NDJSON lines of characters, users, conversations, messages (with their original times)
+ * and memories (with embeddings) for one app, each naming what it belongs to by external ids:
+ *
+ * <pre>
+ * {"type":"character","external_id":"luna","name":"Luna","system_prompt":"…","traits":{},"metadata":{}}
+ * {"type":"user","external_id":"tg:42","profile":{}}
+ * {"type":"conversation","external_id":"chat-1","user":"tg:42","character":"luna","title":"…","created_at":"…"}
+ * {"type":"message","conversation":"chat-1","external_id":"m-1","role":"user","content":"hi","created_at":"…"}
+ * {"type":"memory","external_id":"mem-1","user":"tg:42","character":"luna","content":"…","embedding":[…]}
+ * </pre>
+ *
+ * <p>Idempotent: a character, user, conversation or memory whose external id the app has is left as it
+ * is; a message's id is drawn from its original time and a hash of its conversation's and its own
+ * external id, so a message imported before is the same row, found and skipped. An interrupted import
+ * is run again from the start. Each line is its own unit: a rejected line (reported with its number
+ * and reason) changes nothing, and its messages, if it was a conversation, are rejected too.
+ *
+ * <p>Messages go {@link #CHUNK} lines at a time: the chunk's conversations are locked (in id order, as
+ * appends do), its new messages written in one statement with their sequence numbers, and each
+ * conversation's counts, newest message and owner's read marker (an imported history is read) moved
+ * in the same one, as an append does. A conversation's messages must come oldest first: one older
+ * than the conversation's newest message is refused. Months are made as needed; an archived month
+ * takes no messages.
+ */
+public final class Import {
+    public static final int CHUNK = 2_000;
+    /** How many rejected lines a report lists; it counts them all. */
+    public static final int REPORTED = 20;
+    private static final int LOW_BITS = 22;
+
+    /** What an import did: lines read, rows made and rows found already there by kind, rejected lines. */
+    public record Report(long lines, Map<String, Long> imported, Map<String, Long> existing, long rejected,
+                         List<Rejected> firstRejected) {
+    }
+
+    /** A line that was not imported, and why. */
+    public record Rejected(long line, String reason) {
+    }
+
+    /** One message line, checked. */
+    private record NewMessage(long line, long conversationId, long id, String role, String content, String metadata,
+                              String attachments, Long authorUserId, Long authorCharacterId, long ownerId, String language) {
+    }
+
+    static final Query CHARACTER = new Query("import.character", """
+            WITH made AS (
+                INSERT INTO characters (app_id, external_id, name, system_prompt, traits, metadata, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, coalesce(?, now()), coalesce(?, now()))
+                ON CONFLICT (app_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
+                RETURNING character_id)
+            SELECT character_id, true FROM made
+            UNION ALL
+            SELECT character_id, false FROM characters WHERE app_id = ? AND external_id = ?""");
+
+    static final Query USER = new Query("import.user", """
+            WITH made AS (
+                INSERT INTO users (app_id, external_id, profile, created_at, updated_at)
+                VALUES (?, ?, ?::jsonb, coalesce(?, now()), coalesce(?, now()))
+                ON CONFLICT (app_id, external_id) DO NOTHING
+                RETURNING user_id)
+            SELECT user_id, true FROM made
+            UNION ALL
+            SELECT user_id, false FROM users WHERE app_id = ? AND external_id = ?""");
+
+    static final Query FIND_CHARACTER = new Query("import.find_character",
+            "SELECT character_id FROM characters WHERE app_id = ? AND external_id = ?");
+    static final Query FIND_USER = new Query("import.find_user", "SELECT user_id FROM users WHERE app_id = ? AND external_id = ?");
+    static final Query FIND_CONVERSATION = new Query("import.find_conversation", """
+            SELECT conversation_id, user_id, character_id, language::text FROM conversations WHERE app_id = ? AND external_id = ?""");
+
+    static final Query CONVERSATION = new Query("import.conversation", """
+            WITH made AS (
+                INSERT INTO conversations (app_id, conversation_id, user_id, character_id, language, title, state, external_id,
+                                           activity_id, created_at, last_activity_at, updated_at)
+                VALUES (?, ?, ?, ?, ?::regconfig, ?, ?::jsonb, ?, ?, parley_id_time(?), parley_id_time(?), now())
+                ON CONFLICT (app_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
+                RETURNING conversation_id),
+            members AS (
+                INSERT INTO conversation_members (app_id, conversation_id, member_kind, member_id)
+                SELECT ?, conversation_id, kind, id FROM made, (VALUES ('user', ?::bigint), ('character', ?::bigint)) AS m(kind, id))
+            SELECT count(*) FROM made""");
+
+    static final Query LOCK = new Query("import.lock_conversations", """
+            SELECT conversation_id, last_seq, coalesce(last_message_id, conversation_id) FROM conversations
+             WHERE app_id = ? AND conversation_id = ANY(?) ORDER BY conversation_id FOR UPDATE""");
+
+    static final Query PRESENT = new Query("import.present_messages", """
+            SELECT m.message_id FROM messages m JOIN unnest(?::bigint[], ?::bigint[]) AS t(conversation_id, message_id)
+                ON m.app_id = ? AND m.conversation_id = t.conversation_id AND m.message_id = t.message_id""");
+
+    // The rows, then each conversation moved as an append moves it (BatchWriter.WRITE), its owner's marker read.
+    static final Query WRITE = new Query("import.write_messages", """
+            WITH inserted AS (
+                INSERT INTO messages (app_id, conversation_id, message_id, seq, author_user_id, author_character_id, created_at,
+                                      role, content, metadata, attachments, user_id, language)
+                SELECT ?, conversation_id, message_id, seq, author_user_id, author_character_id, parley_id_time(message_id),
+                       role, content, metadata::jsonb, attachments::jsonb, user_id, language::regconfig
+                  FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[],
+                              ?::text[], ?::bigint[], ?::text[])
+                       AS t(conversation_id, message_id, seq, author_user_id, author_character_id, role, content, metadata,
+                            attachments, user_id, language)
+                RETURNING 1
+            ), advanced AS (
+                UPDATE conversations c
+                   SET last_seq = t.last_seq, message_count = c.message_count + t.added, last_message_id = t.last_message_id,
+                       activity_id = t.last_message_id, last_message_role = t.role, last_message_preview = t.preview,
+                       last_activity_at = parley_id_time(t.last_message_id), updated_at = now()
+                  FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[])
+                       AS t(conversation_id, last_seq, added, last_message_id, role, preview)
+                 WHERE c.app_id = ? AND c.conversation_id = t.conversation_id
+            ), read AS (
+                UPDATE conversation_members mb
+                   SET read_seq = greatest(mb.read_seq, t.last_seq), read_at = now()
+                  FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) AS t(conversation_id, owner_id, last_seq)
+                 WHERE mb.app_id = ? AND mb.conversation_id = t.conversation_id AND mb.member_kind = 'user' AND mb.member_id = t.owner_id
+            )
+            SELECT count(*) FROM inserted""");
+
+    private final Database database;
+    private final Ids ids;
+    private final Partitions partitions;
+    private final Memories memories;
+    private final int maxContentBytes;
+
+    public Import(Database database, Ids ids, Partitions partitions, Memories memories, int maxContentBytes) {
+        this.database = database;
+        this.ids = ids;
+        this.partitions = partitions;
+        this.memories = memories;
+        this.maxContentBytes = maxContentBytes;
+    }
+
+    /** Imports every line of {@code in} into the app; {@code progress} hears the lines read so far after each chunk. */
+    public Report run(long appId, BufferedReader in, LongConsumer progress) throws IOException {
+        var run = new Run(appId);
+        List<String> chunk = new ArrayList<>(CHUNK);
+        long first = 1;
+        for (String line = in.readLine(); line != null; line = in.readLine()) {
+            chunk.add(line);
+            if (chunk.size() == CHUNK) {
+                run.chunk(first, chunk);
+                first += chunk.size();
+                chunk.clear();
+                progress.accept(first - 1);
+            }
+        }
+        run.chunk(first, chunk);
+        progress.accept(first - 1 + chunk.size());
+        return run.report(first - 1 + chunk.size());
+    }
+
+    /** One import's state: the ids its external ids resolved to, and its tallies. */
+    private final class Run {
+        private final long appId;
+        private final Map<String, Long> characters = new HashMap<>();
+        private final Map<String, Long> users = new HashMap<>();
+        private final Map<String, long[]> conversations = new HashMap<>(); // id, owner, character
+        private final Map<String, String> languages = new HashMap<>();
+        private final Map<String, Long> imported = new LinkedHashMap<>();
+        private final Map<String, Long> existing = new LinkedHashMap<>();
+        private final List<Rejected> firstRejected = new ArrayList<>();
+        private long rejected;
+
+        Run(long appId) {
+            this.appId = appId;
+            for (String kind : List.of("characters", "users", "conversations", "messages", "memories")) {
+                imported.put(kind, 0L);
+                existing.put(kind, 0L);
+            }
+        }
+
+        Report report(long lines) {
+            return new Report(lines, imported, existing, rejected, firstRejected);
+        }
+
+        void chunk(long firstLine, List<String> lines) {
+            List<NewMessage> messages = new ArrayList<>();
+            for (int i = 0; i < lines.size(); i++) {
+                long number = firstLine + i;
+                String text = lines.get(i);
+                if (text.isBlank()) {
+                    continue;
+                }
+                try {
+                    JsonNode line = Json.parse(text);
+                    if (!line.isObject()) {
+                        throw new InvalidInput("line", "must be a JSON object with a type");
+                    }
+                    String type = required(line, "type");
+                    switch (type) {
+                        case "character" -> character(line);
+                        case "user" -> user(line);
+                        case "conversation" -> conversation(line);
+                        case "message" -> messages.add(message(number, line));
+                        case "memory" -> memory(line);
+                        default -> throw new InvalidInput("type", "must be character, user, conversation, message or memory, got '"
+                                + type + "'");
+                    }
+                } catch (InvalidInput | NotFound | IllegalArgumentException e) {
+                    reject(number, e.getMessage());
+                } catch (RuntimeException e) {
+                    reject(number, "not stored: " + e.getMessage());
+                }
+            }
+            writeMessages(messages);
+        }
+
+        private void reject(long line, String reason) {
+            rejected++;
+            if (firstRejected.size() < REPORTED) {
+                firstRejected.add(new Rejected(line, reason));
+            }
+        }
+
+        private void count(String kind, boolean made) {
+            (made ? imported : existing).merge(kind, 1L, Long::sum);
+        }
+
+        private void character(JsonNode line) {
+            String externalId = required(line, "external_id");
+            Instant created = instant(line, "created_at");
+            boolean[] made = {false};
+            long id = database.read(h -> h.first(CHARACTER, row -> {
+                made[0] = row.getBoolean(2);
+                return row.getLong(1);
+            }, appId, externalId, required(line, "name"), optional(line, "system_prompt", ""), object(line, "traits"),
+                    object(line, "metadata"), created, created, appId, externalId)).orElseThrow();
+            characters.put(externalId, id);
+            count("characters", made[0]);
+        }
+
+        private void user(JsonNode line) {
+            String externalId = required(line, "external_id");
+            Instant created = instant(line, "created_at");
+            boolean[] made = {false};
+            long id = database.read(h -> h.first(USER, row -> {
+                made[0] = row.getBoolean(2);
+                return row.getLong(1);
+            }, appId, externalId, object(line, "profile"), created, created, appId, externalId)).orElseThrow();
+            users.put(externalId, id);
+            count("users", made[0]);
+        }
+
+        private void conversation(JsonNode line) {
+            String externalId = required(line, "external_id");
+            long userId = userOf(required(line, "user"));
+            long characterId = characterOf(required(line, "character"));
+            Instant created = instant(line, "created_at");
+            String language = optional(line, "language", "english");
+            long made = database.inTransaction(h -> {
+                long id = created == null ? ids.next(h) : ids.at(created, Long.MIN_VALUE, h);
+                return h.first(CONVERSATION, row -> row.getLong(1), appId, id, userId, characterId, language,
+                        line.path("title").isTextual() ? line.get("title").asText() : null, object(line, "state"), externalId,
+                        id, id, id, appId, userId, characterId).orElseThrow();
+            });
+            long[] found = database.read(h -> h.first(FIND_CONVERSATION, row -> {
+                languages.put(externalId, row.getString(4));
+                return new long[] {row.getLong(1), row.getLong(2), row.getLong(3)};
+            }, appId, externalId)).orElseThrow();
+            conversations.put(externalId, found);
+            count("conversations", made == 1);
+        }
+
+        private NewMessage message(long number, JsonNode line) {
+            String conversation = required(line, "conversation");
+            long[] known = conversationOf(conversation);
+            String externalId = required(line, "external_id");
+            String role = required(line, "role");
+            if (!Set.of("user", "assistant", "system", "tool").contains(role)) {
+                throw new InvalidInput("role", "must be user, assistant, system or tool, got '" + role + "'");
+            }
+            String content = required(line, "content");
+            if (content.getBytes(StandardCharsets.UTF_8).length > maxContentBytes) {
+                throw new InvalidInput("content", "is longer than " + maxContentBytes + " bytes (PARLEY_MAX_CONTENT)");
+            }
+            Instant created = instant(line, "created_at");
+            if (created == null) {
+                throw new InvalidInput("created_at", "is required: the message's original time");
+            }
+            if (partitions.archived(created)) {
+                throw new InvalidInput("created_at", created + " falls in an archived month, which takes no messages");
+            }
+            long id = idOf(created, conversation, externalId);
+            if (id <= known[0]) {
+                throw new InvalidInput("created_at", "is before its conversation began");
+            }
+            // Authors as an append has them: a user's message is its owner's, an assistant's its character's, unless named.
+            Long author = null;
+            Long character = null;
+            if (line.hasNonNull("user")) {
+                author = userOf(line.get("user").asText());
+            } else if (role.equals("user")) {
+                author = known[1];
+            }
+            if (line.hasNonNull("character")) {
+                character = characterOf(line.get("character").asText());
+            } else if (role.equals("assistant")) {
+                character = known[2];
+            }
+            return new NewMessage(number, known[0], id, role, content, line.hasNonNull("metadata") ? object(line, "metadata") : null,
+                    line.hasNonNull("attachments") ? line.get("attachments").toString() : null, author, character, known[1],
+                    languages.getOrDefault(conversation, "english"));
+        }
+
+        private void memory(JsonNode line) {
+            String externalId = required(line, "external_id");
+            long userId = userOf(required(line, "user"));
+            long characterId = characterOf(required(line, "character"));
+            Long conversationId = line.hasNonNull("conversation") ? conversationOf(line.get("conversation").asText())[0] : null;
+            double importance = line.path("importance").isNumber() ? line.get("importance").asDouble() : 0.5;
+            if (importance < 0 || importance > 1) {
+                throw new InvalidInput("importance", "must be between 0 and 1");
+            }
+            var draft = new Memory.Draft(characterId, conversationId, required(line, "content"), importance,
+                    optional(line, "language", "english"), line.has("metadata") ? line.get("metadata") : null,
+                    embedding(line.get("embedding")), instant(line, "created_at"));
+            count("memories", memories.importOne(appId, userId, externalId, draft));
+        }
+
+        private float[] embedding(JsonNode embedding) {
+            if (embedding == null || embedding.isNull()) {
+                return null;
+            }
+            if (embedding.isTextual()) {
+                return Embedding.unit("embedding", Embedding.fromBase64("embedding", embedding.asText()));
+            }
+            if (!embedding.isArray()) {
+                throw new InvalidInput("embedding", "must be an array of numbers or base64 of little-endian float32");
+            }
+            float[] values = new float[embedding.size()];
+            for (int i = 0; i < values.length; i++) {
+                if (!embedding.get(i).isNumber()) {
+                    throw new InvalidInput("embedding", "must hold numbers only");
+                }
+                values[i] = (float) embedding.get(i).asDouble();
+            }
+            return Embedding.unit("embedding", values);
+        }
+
+        /** The chunk's new messages, in one transaction; if that fails, each conversation's in its own, so one bad conversation spoils only its lines. */
+        private void writeMessages(List<NewMessage> messages) {
+            if (messages.isEmpty()) {
+                return;
+            }
+            messages.stream().map(m -> Ids.timeOf(m.id())).min(Comparator.naturalOrder()).ifPresent(partitions::ensureCovers);
+            try {
+                database.inTransaction(h -> write(h, messages));
+            } catch (RuntimeException whole) {
+                Map<Long, List<NewMessage>> byConversation = new LinkedHashMap<>();
+                messages.forEach(m -> byConversation.computeIfAbsent(m.conversationId(), c -> new ArrayList<>()).add(m));
+                for (List<NewMessage> one : byConversation.values()) {
+                    try {
+                        database.inTransaction(h -> write(h, one));
+                    } catch (RuntimeException e) {
+                        one.forEach(m -> reject(m.line(), "not stored: " + e.getMessage()));
+                    }
+                }
+            }
+        }
+
+        private Void write(Handle h, List<NewMessage> messages) throws SQLException {
+            Long[] conversationIds = messages.stream().map(NewMessage::conversationId).distinct().sorted().toArray(Long[]::new);
+            Map<Long, long[]> locked = new HashMap<>(); // last seq, newest id
+            h.list(LOCK, row -> locked.put(row.getLong(1), new long[] {row.getLong(2), row.getLong(3)}), appId,
+                    h.array("bigint", conversationIds));
+            var present = new java.util.HashSet<>(h.list(PRESENT, row -> row.getLong(1),
+                    h.array("bigint", messages.stream().map(NewMessage::conversationId).toArray(Long[]::new)),
+                    h.array("bigint", messages.stream().map(NewMessage::id).toArray(Long[]::new)), appId));
+            var rows = new Rows();
+            var seen = new java.util.HashSet<String>();
+            for (NewMessage m : messages.stream().sorted(Comparator.comparingLong(NewMessage::conversationId)
+                    .thenComparingLong(NewMessage::id)).toList()) {
+                long[] state = locked.get(m.conversationId());
+                if (present.contains(m.id()) || !seen.add(m.conversationId() + ":" + m.id())) {
+                    count("messages", false);
+                } else if (state == null) {
+                    reject(m.line(), "its conversation was deleted during the import");
+                } else if (m.id() <= state[1]) {
+                    reject(m.line(), "created_at is before the newest message of its conversation: import a conversation's "
+                            + "messages oldest first");
+                } else {
+                    state[0]++;
+                    state[1] = m.id();
+                    rows.add(m, state[0]);
+                    count("messages", true);
+                }
+            }
+            if (!rows.isEmpty()) {
+                h.first(WRITE, row -> row.getLong(1), rows.arguments(h, appId)).orElseThrow();
+            }
+            return null;
+        }
+
+        private long userOf(String externalId) {
+            return resolve(users, externalId, FIND_USER, "user");
+        }
+
+        private long characterOf(String externalId) {
+            return resolve(characters, externalId, FIND_CHARACTER, "character");
+        }
+
+        private long[] conversationOf(String externalId) {
+            long[] known = conversations.get(externalId);
+            if (known != null) {
+                return known;
+            }
+            long[] found = database.read(h -> h.first(FIND_CONVERSATION, row -> {
+                languages.put(externalId, row.getString(4));
+                return new long[] {row.getLong(1), row.getLong(2), row.getLong(3)};
+            }, appId, externalId)).orElseThrow(() -> new NotFound("conversation with external_id", "'" + externalId + "'"));
+            conversations.put(externalId, found);
+            return found;
+        }
+
+        private long resolve(Map<String, Long> known, String externalId, Query find, String what) {
+            Long id = known.get(externalId);
+            if (id == null) {
+                id = database.read(h -> h.first(find, row -> row.getLong(1), appId, externalId))
+                        .orElseThrow(() -> new NotFound(what + " with external_id", "'" + externalId + "'"));
+                known.put(externalId, id);
+            }
+            return id;
+        }
+    }
+
+    /** The rows of one statement: the messages, and each conversation's new state. */
+    private static final class Rows {
+        final List<Object> conversation = new ArrayList<>(), id = new ArrayList<>(), seq = new ArrayList<>(),
+                authorUser = new ArrayList<>(), authorCharacter = new ArrayList<>(), owner = new ArrayList<>();
+        final List<String> role = new ArrayList<>(), content = new ArrayList<>(), metadata = new ArrayList<>(),
+                attachments = new ArrayList<>(), language = new ArrayList<>();
+        final Map<Long, Object[]> last = new LinkedHashMap<>(); // conversation -> last seq, added, last id, role, preview, owner
+
+        void add(NewMessage m, long messageSeq) {
+            conversation.add(m.conversationId());
+            id.add(m.id());
+            seq.add(messageSeq);
+            authorUser.add(m.authorUserId());
+            authorCharacter.add(m.authorCharacterId());
+            owner.add(m.ownerId());
+            role.add(m.role());
+            content.add(m.content());
+            metadata.add(m.metadata());
+            attachments.add(m.attachments());
+            language.add(m.language());
+            Object[] state = last.computeIfAbsent(m.conversationId(), c -> new Object[] {0L, 0L, 0L, null, null, m.ownerId()});
+            state[0] = messageSeq;
+            state[1] = (Long) state[1] + 1;
+            state[2] = m.id();
+            state[3] = m.role();
+            state[4] = preview(m.content());
+        }
+
+        boolean isEmpty() {
+            return id.isEmpty();
+        }
+
+        Object[] arguments(Handle h, long appId) throws SQLException {
+            List<Object> args = new ArrayList<>(List.of(appId,
+                    h.array("bigint", conversation.toArray()), h.array("bigint", id.toArray()), h.array("bigint", seq.toArray()),
+                    h.array("bigint", authorUser.toArray()), h.array("bigint", authorCharacter.toArray()),
+                    h.array("text", role.toArray()), h.array("text", content.toArray()), h.array("text", metadata.toArray()),
+                    h.array("text", attachments.toArray()), h.array("bigint", owner.toArray()), h.array("text", language.toArray())));
+            args.addAll(List.of(column(h, "bigint", 0, true), column(h, "bigint", 0, false), column(h, "bigint", 1, false),
+                    column(h, "bigint", 2, false), column(h, "text", 3, false), column(h, "text", 4, false), appId));
+            args.addAll(List.of(column(h, "bigint", 0, true), column(h, "bigint", 5, false), column(h, "bigint", 0, false), appId));
+            return args.toArray();
+        }
+
+        /** One field of every conversation's state (or the conversations' ids), as an array. */
+        private java.sql.Array column(Handle h, String type, int field, boolean key) throws SQLException {
+            return h.array(type, last.entrySet().stream().map(e -> key ? e.getKey() : e.getValue()[field]).toArray());
+        }
+
+        private static String preview(String content) {
+            int limit = dev.parley.chat.Limits.PREVIEW_CHARS;
+            return content.codePointCount(0, content.length()) <= limit ? content
+                    : content.substring(0, content.offsetByCodePoints(0, limit));
+        }
+    }
+
+    /**
+     * A message's id: its original millisecond, and in the low bits a hash of its conversation's and its own
+     * external id, so the same line imported again is the same row.
+     */
+    static long idOf(Instant created, String conversation, String message) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest((conversation + "\u0000" + message).getBytes(StandardCharsets.UTF_8));
+            long low = ((digest[0] & 0xFFL) << 16 | (digest[1] & 0xFFL) << 8 | (digest[2] & 0xFFL)) & ((1L << LOW_BITS) - 1);
+            return Ids.floorOf(created) | low;
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String required(JsonNode line, String field) {
+        JsonNode value = line.get(field);
+        if (value == null || !value.isTextual() || value.asText().isBlank()) {
+            throw new InvalidInput(field, "is required, as a non-empty string");
+        }
+        return value.asText();
+    }
+
+    private static String optional(JsonNode line, String field, String fallback) {
+        JsonNode value = line.get(field);
+        return value == null || value.isNull() ? fallback : value.asText();
+    }
+
+    private static String object(JsonNode line, String field) {
+        JsonNode value = line.get(field);
+        if (value == null || value.isNull()) {
+            return "{}";
+        }
+        if (!value.isObject()) {
+            throw new InvalidInput(field, "must be a JSON object");
+        }
+        return value.toString();
+    }
+
+    private static Instant instant(JsonNode line, String field) {
+        JsonNode value = line.get(field);
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        try {
+            return Instant.parse(value.asText());
+        } catch (DateTimeParseException e) {
+            throw new InvalidInput(field, "must be an RFC 3339 time such as 2025-03-01T12:00:00Z, got '" + value.asText() + "'");
+        }
+    }
+}

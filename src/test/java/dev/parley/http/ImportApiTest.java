@@ -1,0 +1,147 @@
+package dev.parley.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.json.Json;
+import dev.parley.support.Api;
+import dev.parley.support.TestDatabase;
+import dev.parley.support.TestServer;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * POST /v1/import: another store's history, with its original times, imported once however often it is
+ * sent, each bad line reported by number and the rest imported.
+ */
+class ImportApiTest {
+    private final Api api = TestServer.newApp();
+
+    private static final List<String> HISTORY = List.of(
+            line(Map.of("type", "character", "external_id", "luna", "name", "Luna", "system_prompt", "You are Luna.")),
+            line(Map.of("type", "user", "external_id", "tg:1", "profile", Map.of("name", "Ada"))),
+            line(Map.of("type", "user", "external_id", "tg:2")),
+            line(Map.of("type", "conversation", "external_id", "chat-1", "user", "tg:1", "character", "luna",
+                    "title", "first", "created_at", "2025-03-01T10:00:00Z")),
+            line(Map.of("type", "message", "conversation", "chat-1", "external_id", "m1", "role", "user",
+                    "content", "hello from March", "created_at", "2025-03-01T10:00:01Z")),
+            line(Map.of("type", "message", "conversation", "chat-1", "external_id", "m2", "role", "assistant",
+                    "content", "hello Ada", "created_at", "2025-03-01T10:00:02Z")),
+            line(Map.of("type", "message", "conversation", "chat-1", "external_id", "m3", "role", "user",
+                    "content", "back in May", "created_at", "2025-05-20T08:00:00Z")),
+            line(Map.of("type", "conversation", "external_id", "chat-2", "user", "tg:2", "character", "luna",
+                    "created_at", "2025-04-01T00:00:00Z")),
+            line(Map.of("type", "message", "conversation", "chat-2", "external_id", "x1", "role", "user",
+                    "content", "only one", "created_at", "2025-04-01T00:00:05Z")),
+            line(Map.of("type", "memory", "external_id", "mem-1", "user", "tg:1", "character", "luna", "conversation", "chat-1",
+                    "content", "lives in Lisbon", "importance", 0.8, "embedding", List.of(0.6, 0.8, 0.0),
+                    "created_at", "2025-03-01T10:05:00Z")),
+            line(Map.of("type", "memory", "external_id", "mem-2", "user", "tg:1", "character", "luna",
+                    "content", "likes the sea", "embedding", "AACAPwAAAAAAAAAA"))); // base64 of float32 [1, 0, 0]
+
+    @Test
+    void a_history_is_imported_with_its_times_order_and_months_and_a_second_run_changes_nothing() throws SQLException {
+        JsonNode first = importing(HISTORY).json();
+        JsonNode again = importing(HISTORY).json();
+
+        assertThat(first.get("lines").asLong()).isEqualTo(11);
+        assertThat(first.get("imported")).isEqualTo(Json.MAPPER.valueToTree(Map.of("characters", 1, "users", 2,
+                "conversations", 2, "messages", 4, "memories", 2)));
+        assertThat(first.get("rejected").asLong()).isZero();
+        assertThat(again.get("existing")).isEqualTo(first.get("imported"));
+        assertThat(again.get("imported").findValues("messages").getFirst().asLong()).isZero();
+
+        String chat = api.getOk("/v1/conversations?external_id=chat-1").get("conversations").get(0).get("id").asText();
+        JsonNode history = api.getOk("/v1/conversations/" + chat + "/messages").get("messages");
+        assertThat(history.findValuesAsText("content")).containsExactly("hello from March", "hello Ada", "back in May");
+        assertThat(history.findValuesAsText("created_at")).containsExactly("2025-03-01T10:00:01Z", "2025-03-01T10:00:02Z",
+                "2025-05-20T08:00:00Z");
+        assertThat(history.findValuesAsText("seq")).containsExactly("1", "2", "3");
+        JsonNode conversation = api.getOk("/v1/conversations/" + chat);
+        assertThat(conversation.get("message_count").asLong()).isEqualTo(3);
+        assertThat(conversation.get("created_at").asText()).isEqualTo("2025-03-01T10:00:00Z");
+        assertThat(conversation.get("last_message").get("preview").asText()).isEqualTo("back in May");
+        String user = conversation.get("user_id").asText();
+        assertThat(api.getOk("/v1/users/" + user + "/inbox").get("conversations").get(0).get("unread_count").asLong()).isZero();
+        JsonNode recalled = api.postOk(200, "/v1/users/" + user + "/memories/recall", Map.of("character_id",
+                conversation.get("character_id").asText(), "embedding", List.of(1.0, 0.0, 0.0), "min_similarity", 0.0));
+        assertThat(recalled.get("memories").get(0).get("memory").get("content").asText()).isEqualTo("likes the sea");
+        try (Connection sql = TestDatabase.get().connect(TestServer.DATABASE);
+             var rows = sql.createStatement().executeQuery("SELECT tableoid::regclass::text FROM messages WHERE conversation_id = "
+                     + chat + " ORDER BY message_id")) {
+            List<String> months = new ArrayList<>();
+            while (rows.next()) {
+                months.add(rows.getString(1));
+            }
+            assertThat(months).containsExactly("messages_y2025m03", "messages_y2025m03", "messages_y2025m05");
+        }
+    }
+
+    @Test
+    void an_interrupted_import_run_again_finishes_without_a_duplicate() {
+        importing(HISTORY.subList(0, 6));
+        JsonNode rest = importing(HISTORY).json();
+
+        assertThat(rest.get("existing").get("messages").asLong()).isEqualTo(2);
+        assertThat(rest.get("imported").get("messages").asLong()).isEqualTo(2);
+        String chat = api.getOk("/v1/conversations?external_id=chat-1").get("conversations").get(0).get("id").asText();
+        assertThat(api.getOk("/v1/conversations/" + chat + "/messages").get("messages").findValuesAsText("seq"))
+                .containsExactly("1", "2", "3");
+    }
+
+    @Test
+    void each_bad_line_is_reported_by_number_and_reason_and_the_good_ones_are_imported() {
+        List<String> lines = new ArrayList<>(HISTORY.subList(0, 5));
+        lines.add("{not json");
+        lines.add(line(Map.of("type", "sticker", "external_id", "s")));
+        lines.add(line(Map.of("type", "message", "conversation", "nowhere", "external_id", "n1", "role", "user",
+                "content", "lost", "created_at", "2025-03-02T00:00:00Z")));
+        lines.add(line(Map.of("type", "message", "conversation", "chat-1", "external_id", "early", "role", "user",
+                "content", "the same chunk is put in order", "created_at", "2025-03-01T10:00:00.500Z")));
+        lines.add(line(Map.of("type", "message", "conversation", "chat-1", "external_id", "m9", "role", "narrator",
+                "content", "x", "created_at", "2025-03-03T00:00:00Z")));
+        lines.add(line(Map.of("type", "message", "conversation", "chat-1", "external_id", "m10", "role", "user",
+                "content", "no time")));
+        lines.add(line(Map.of("type", "message", "conversation", "chat-1", "external_id", "m11", "role", "user",
+                "content", "fine", "created_at", "2025-03-04T00:00:00Z")));
+
+        JsonNode report = importing(lines).json();
+        JsonNode late = importing(List.of(line(Map.of("type", "message", "conversation", "chat-1", "external_id", "late",
+                "role", "user", "content", "older than the newest", "created_at", "2025-03-02T00:00:00Z")))).json();
+
+        assertThat(report.get("rejected").asLong()).isEqualTo(5);
+        assertThat(report.get("first_rejected").findValuesAsText("line")).containsExactly("6", "7", "8", "10", "11");
+        List<String> reasons = report.get("first_rejected").findValuesAsText("reason");
+        assertThat(reasons.get(1)).contains("sticker");
+        assertThat(reasons.get(2)).contains("nowhere");
+        assertThat(reasons.get(3)).contains("role");
+        assertThat(reasons.get(4)).contains("created_at");
+        assertThat(report.get("imported").get("messages").asLong()).isEqualTo(3);
+        assertThat(late.get("first_rejected").get(0).get("reason").asText()).contains("oldest first");
+        String chat = api.getOk("/v1/conversations?external_id=chat-1").get("conversations").get(0).get("id").asText();
+        assertThat(api.getOk("/v1/conversations/" + chat + "/messages").get("messages").findValuesAsText("content"))
+                .containsExactly("the same chunk is put in order", "hello from March", "fine");
+    }
+
+    @Test
+    void an_import_is_ndjson_and_says_so() {
+        var json = api.post("/v1/import", Map.of("type", "user", "external_id", "u"));
+
+        assertThat(json.status()).isEqualTo(415);
+        assertThat(json.text()).contains("application/x-ndjson");
+    }
+
+    private Api.Response importing(List<String> lines) {
+        return api.sendBytes("POST", "/v1/import", (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8),
+                "Content-Type", "application/x-ndjson");
+    }
+
+    private static String line(Map<String, Object> fields) {
+        return Json.write(fields);
+    }
+}
