@@ -11,7 +11,8 @@ import picocli.CommandLine.Spec;
 /** The {@code parley} program: the server and the operator tools in one binary. */
 @Command(name = "parley", mixinStandardHelpOptions = true, version = "parley 0.1.0",
         description = "The conversation store for AI chat applications.",
-        subcommands = {ServeCommand.class, MigrateCommand.class, AppsCommand.class, PartitionsCommand.class, ArchiveCommand.class,
+        subcommands = {ServeCommand.class, MigrateCommand.class, AppsCommand.class, ImportCommand.class, PartitionsCommand.class,
+                ArchiveCommand.class,
                 RetentionCommand.class,
                 DoctorCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})

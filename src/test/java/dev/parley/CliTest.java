@@ -11,7 +11,7 @@ class CliTest {
     @Test
     void every_command_explains_itself_with_help() {
         for (String[] command : new String[][] {{}, {"serve"}, {"migrate"}, {"apps"}, {"apps", "create"}, {"apps", "list"},
-                {"partitions"}, {"retention"}, {"retention", "set"}, {"retention", "apply"}, {"archive"}, {"doctor"}, {"bench"}, {"bench", "load"}, {"bench", "run"}}) {
+                {"partitions"}, {"retention"}, {"retention", "set"}, {"retention", "apply"}, {"archive"}, {"import"}, {"doctor"}, {"bench"}, {"bench", "load"}, {"bench", "run"}}) {
             String[] args = java.util.Arrays.copyOf(command, command.length + 1);
             args[command.length] = "--help";
             Run run = parley(args);

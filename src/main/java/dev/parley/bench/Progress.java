@@ -2,23 +2,30 @@ package dev.parley.bench;
 
 import java.io.PrintWriter;
 
-/** A one-line progress bar with rate and ETA, redrawn at most twice a second. */
-final class Progress {
+/** A one-line progress bar with rate and ETA (or, with no known total, a count and rate), redrawn at most twice a second. */
+public final class Progress {
     private static final int WIDTH = 30;
 
     private final PrintWriter out;
     private final String what;
     private final long total;
+    private final String unit;
     private final long startNanos = System.nanoTime();
     private long lastDrawNanos;
 
     Progress(PrintWriter out, String what, long total) {
+        this(out, what, total, "rows");
+    }
+
+    /** {@code total} 0: unknown; {@code unit}: what is counted, for the rate ("rows", "bytes"). */
+    public Progress(PrintWriter out, String what, long total, String unit) {
         this.out = out;
         this.what = what;
         this.total = total;
+        this.unit = unit;
     }
 
-    void update(long done) {
+    public void update(long done) {
         long now = System.nanoTime();
         if (now - lastDrawNanos < 500_000_000L && done < total) {
             return;
@@ -26,15 +33,20 @@ final class Progress {
         lastDrawNanos = now;
         double seconds = Math.max(1e-3, (now - startNanos) / 1e9);
         double rate = done / seconds;
+        if (total == 0) {
+            out.printf("\r%-13s %s  %s %s/s   ", what, DatasetSpec.human(done), DatasetSpec.human((long) rate), unit);
+            out.flush();
+            return;
+        }
         int filled = (int) (WIDTH * done / Math.max(1, total));
         String eta = rate > 0 ? formatSeconds((total - done) / rate) : "?";
-        out.printf("\r%-13s %s/%s [%s%s] %3d%%  %s rows/s  ETA %s   ", what, DatasetSpec.human(done), DatasetSpec.human(total),
-                "=".repeat(filled), " ".repeat(WIDTH - filled), 100 * done / Math.max(1, total), DatasetSpec.human((long) rate), eta);
+        out.printf("\r%-13s %s/%s [%s%s] %3d%%  %s/s  ETA %s   ", what, DatasetSpec.human(done), DatasetSpec.human(total),
+                "=".repeat(filled), " ".repeat(WIDTH - filled), 100 * done / Math.max(1, total), DatasetSpec.human((long) rate) + " " + unit, eta);
         out.flush();
     }
 
     /** Ends the line and returns the average rate in rows per second. */
-    double finish(long done) {
+    public double finish(long done) {
         lastDrawNanos = 0;
         update(done);
         out.println();

@@ -162,12 +162,22 @@ public final class Import {
         this.maxContentBytes = maxContentBytes;
     }
 
+    /** Where the lines come from: the next line, or null after the last. */
+    public interface Lines {
+        String next() throws IOException;
+    }
+
     /** Imports every line of {@code in} into the app; {@code progress} hears the lines read so far after each chunk. */
     public Report run(long appId, BufferedReader in, LongConsumer progress) throws IOException {
+        return run(appId, in::readLine, progress);
+    }
+
+    /** As above, from any source of lines (a peer store's tables: {@link PeerStores}). */
+    public Report run(long appId, Lines in, LongConsumer progress) throws IOException {
         var run = new Run(appId);
         List<String> chunk = new ArrayList<>(CHUNK);
         long first = 1;
-        for (String line = in.readLine(); line != null; line = in.readLine()) {
+        for (String line = in.next(); line != null; line = in.next()) {
             chunk.add(line);
             if (chunk.size() == CHUNK) {
                 run.chunk(first, chunk);

@@ -1,0 +1,179 @@
+package dev.parley;
+
+import dev.parley.bench.Progress;
+import dev.parley.db.Database;
+import dev.parley.db.Ids;
+import dev.parley.db.Partitions;
+import dev.parley.db.Query;
+import dev.parley.json.Json;
+import dev.parley.lifecycle.Import;
+import dev.parley.lifecycle.PeerStores;
+import dev.parley.memory.Memories;
+import java.io.BufferedReader;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+@Command(name = "import", mixinStandardHelpOptions = true,
+        description = {"Import an app's history: NDJSON from FILE (or - for standard input), as POST /v1/import takes it,",
+                "or straight from another store's PostgreSQL tables: --from langchain (message_store) or --from mastra",
+                "(mastra_resources, mastra_threads, mastra_messages) --url postgres://... Idempotent: run it again after",
+                "an interruption. Prints progress, then what was imported and the first rejected lines."})
+final class ImportCommand implements Callable<Integer> {
+    private static final String END = new String("end of the peer's lines"); // a sentinel no line can be
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    DatabaseOptions database;
+
+    @Parameters(arity = "0..1", paramLabel = "FILE", description = "NDJSON lines; - for standard input.")
+    String file;
+
+    @Option(names = "--app", required = true, paramLabel = "NAME", description = "The app to import into.")
+    String app;
+
+    @Option(names = "--from", paramLabel = "STORE", description = "Read another store's tables instead of a file: langchain or mastra.")
+    String from;
+
+    @Option(names = "--url", paramLabel = "URL", description = "The other store's PostgreSQL, postgres://user:pass@host:5432/db (with --from).")
+    String url;
+
+    @Override
+    public Integer call() {
+        PeerStores.Kind kind = source();
+        PrintWriter out = spec.commandLine().getOut();
+        return database.withDatabase(db -> {
+            long appId = db.read(h -> h.first(new Query("apps.id_by_name", "SELECT app_id FROM apps WHERE name = ?"),
+                    row -> row.getLong(1), app)).orElseThrow(() -> new IllegalArgumentException("no app is named '" + app + "'"));
+            var imports = new Import(db, new Ids(Clock.systemUTC()), new Partitions(db), new Memories(db),
+                    database.settings().maxContentBytes());
+            Import.Report report;
+            try {
+                report = kind == null ? fromFile(imports, appId, out) : fromPeer(imports, db, appId, kind, out);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            out.println(Json.write(report));
+        });
+    }
+
+    private PeerStores.Kind source() {
+        if (from == null) {
+            if (file == null) {
+                throw new ParameterException(spec.commandLine(), "give a FILE (or - for standard input), or --from with --url");
+            }
+            return null;
+        }
+        if (file != null || url == null) {
+            throw new ParameterException(spec.commandLine(), "--from reads the store at --url, and takes no FILE");
+        }
+        return switch (from) {
+            case "langchain" -> PeerStores.Kind.LANGCHAIN;
+            case "mastra" -> PeerStores.Kind.MASTRA;
+            default -> throw new ParameterException(spec.commandLine(), "--from takes langchain or mastra, not " + from);
+        };
+    }
+
+    private Import.Report fromFile(Import imports, long appId, PrintWriter out) throws IOException {
+        boolean stdin = file.equals("-");
+        long size = stdin ? 0 : Files.size(Path.of(file));
+        var read = new AtomicLong();
+        InputStream raw = stdin ? System.in : Files.newInputStream(Path.of(file));
+        try (var counted = new FilterInputStream(raw) {
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                int n = super.read(b, off, len);
+                if (n > 0) {
+                    read.addAndGet(n);
+                }
+                return n;
+            }
+        }; var lines = new BufferedReader(new InputStreamReader(counted, StandardCharsets.UTF_8), 1 << 16)) {
+            var progress = new Progress(out, "importing", size, "bytes");
+            Import.Report report = imports.run(appId, lines, done -> progress.update(read.get()));
+            progress.finish(read.get());
+            return report;
+        }
+    }
+
+    /** The peer's tables are read on a thread of their own, a bounded queue ahead of the import. */
+    private Import.Report fromPeer(Import imports, Database db, long appId, PeerStores.Kind kind, PrintWriter out) throws IOException {
+        BlockingQueue<String> queue = new ArrayBlockingQueue<>(10_000);
+        var failure = new AtomicReference<Exception>();
+        var conversationStart = new Query("import.conversation_start",
+                "SELECT created_at FROM conversations WHERE app_id = ? AND external_id = ?");
+        Thread reader = Thread.ofPlatform().name("parley-import-" + from).daemon().start(() -> {
+            try {
+                PeerStores.read(kind, url, external -> db.read(h -> h.first(conversationStart,
+                        row -> row.getTimestamp(1).toInstant(), appId, external)), Instant.now(), line -> put(queue, line));
+            } catch (Exception e) {
+                failure.set(e);
+            } finally {
+                put(queue, END);
+            }
+        });
+        var progress = new Progress(out, "importing", 0, "lines");
+        var taken = new AtomicLong();
+        Import.Report report = imports.run(appId, () -> {
+            String line = take(queue);
+            if (line == END) {
+                return null;
+            }
+            progress.update(taken.incrementAndGet());
+            return line;
+        }, done -> {
+        });
+        progress.finish(taken.get());
+        try {
+            reader.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (failure.get() != null) {
+            throw new IllegalStateException("reading " + from + " at " + Optional.ofNullable(url).map(u -> u.replaceFirst("//[^@/]*@", "//***@"))
+                    .orElse("") + " failed: " + failure.get().getMessage(), failure.get());
+        }
+        return report;
+    }
+
+    private static void put(BlockingQueue<String> queue, String line) {
+        try {
+            queue.put(line);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    private static String take(BlockingQueue<String> queue) {
+        try {
+            return queue.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+}

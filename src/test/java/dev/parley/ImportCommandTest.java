@@ -1,0 +1,156 @@
+package dev.parley;
+
+import static dev.parley.support.Cli.parley;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.json.Json;
+import dev.parley.support.Cli.Run;
+import dev.parley.support.TestDatabase;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code parley import}: a file of NDJSON lines, and the tables of LangChain's and Mastra's PostgreSQL
+ * stores, created here with the DDL those libraries run and filled as they fill them.
+ */
+class ImportCommandTest {
+    private final String parleyDatabase = "parley_import_cli";
+
+    ImportCommandTest() {
+        TestDatabase.get().migrated(parleyDatabase);
+    }
+
+    @Test
+    void a_file_is_imported_with_progress_and_a_report() throws Exception {
+        String app = app("from-file");
+        Path file = Files.createTempFile("parley-import", ".ndjson");
+        Files.writeString(file, String.join("\n",
+                "{\"type\":\"character\",\"external_id\":\"c\",\"name\":\"Luna\"}",
+                "{\"type\":\"user\",\"external_id\":\"u\"}",
+                "{\"type\":\"conversation\",\"external_id\":\"k\",\"user\":\"u\",\"character\":\"c\",\"created_at\":\"2025-02-01T00:00:00Z\"}",
+                "{\"type\":\"message\",\"conversation\":\"k\",\"external_id\":\"1\",\"role\":\"user\",\"content\":\"hi\",\"created_at\":\"2025-02-01T00:00:01Z\"}",
+                "not json"));
+
+        Run run = parley("import", file.toString(), "--app", app, "--database-url", TestDatabase.get().url(parleyDatabase));
+
+        assertThat(run.status()).as(run.err()).isZero();
+        assertThat(run.out()).contains("importing").contains("bytes/s");
+        JsonNode report = Json.parse(run.out().lines().reduce((first, last) -> last).orElseThrow());
+        assertThat(report.get("imported").get("messages").asLong()).isEqualTo(1);
+        assertThat(report.get("first_rejected").get(0).get("line").asLong()).isEqualTo(5);
+    }
+
+    @Test
+    void langchains_message_store_becomes_conversations_and_a_second_run_adds_nothing() throws SQLException {
+        String peer = "langchain_peer";
+        TestDatabase.get().fresh(peer);
+        try (Connection sql = TestDatabase.get().connect(peer)) {
+            // PostgresChatMessageHistory (langchain_community) creates its table so, and adds message_to_dict(message).
+            sql.createStatement().execute("""
+                    CREATE TABLE IF NOT EXISTS message_store (
+                        id SERIAL PRIMARY KEY,
+                        session_id TEXT NOT NULL,
+                        message JSONB NOT NULL
+                    );""");
+            for (String[] message : new String[][] {{"s-1", "human", "hi there"}, {"s-1", "ai", "hello! how can I help?"},
+                    {"s-2", "system", "be brief"}, {"s-1", "human", "tell me a joke"}}) {
+                try (var insert = sql.prepareStatement("INSERT INTO message_store (session_id, message) VALUES (?, ?::jsonb)")) {
+                    insert.setString(1, message[0]);
+                    insert.setString(2, Json.write(java.util.Map.of("type", message[1], "data", java.util.Map.of(
+                            "content", message[2], "additional_kwargs", java.util.Map.of(), "type", message[1], "example", false))));
+                    insert.execute();
+                }
+            }
+        }
+        String app = app("from-langchain");
+
+        Run first = importFrom("langchain", peer, app);
+        Run again = importFrom("langchain", peer, app);
+
+        assertThat(first.status()).as(first.err()).isZero();
+        assertThat(report(first).get("imported").get("messages").asLong()).isEqualTo(4);
+        assertThat(report(first).get("imported").get("conversations").asLong()).isEqualTo(2);
+        assertThat(report(again).get("existing").get("messages").asLong()).isEqualTo(4);
+        assertThat(report(again).get("imported").get("messages").asLong()).isZero();
+        assertThat(messages("langchain:s-1")).containsExactly("user: hi there", "assistant: hello! how can I help?",
+                "user: tell me a joke");
+        assertThat(messages("langchain:s-2")).containsExactly("system: be brief");
+    }
+
+    @Test
+    void mastras_threads_and_messages_become_conversations_with_their_times() throws SQLException {
+        String peer = "mastra_peer";
+        TestDatabase.get().fresh(peer);
+        try (Connection sql = TestDatabase.get().connect(peer)) {
+            // The tables @mastra/pg's PostgresStore creates from its TABLE_SCHEMAS (timestamps without a zone, in UTC).
+            sql.createStatement().execute("""
+                    CREATE TABLE IF NOT EXISTS mastra_threads (id TEXT NOT NULL PRIMARY KEY, "resourceId" TEXT NOT NULL,
+                        title TEXT NOT NULL, metadata TEXT, "createdAt" TIMESTAMP NOT NULL, "updatedAt" TIMESTAMP NOT NULL);
+                    CREATE TABLE IF NOT EXISTS mastra_messages (id TEXT NOT NULL PRIMARY KEY, thread_id TEXT NOT NULL,
+                        content TEXT NOT NULL, role TEXT NOT NULL, type TEXT NOT NULL, "createdAt" TIMESTAMP NOT NULL,
+                        "resourceId" TEXT);
+                    CREATE TABLE IF NOT EXISTS mastra_resources (id TEXT NOT NULL PRIMARY KEY, "workingMemory" TEXT,
+                        metadata JSONB, "createdAt" TIMESTAMP NOT NULL, "updatedAt" TIMESTAMP NOT NULL);
+                    INSERT INTO mastra_resources VALUES ('user-1', NULL, '{}', '2025-06-01 09:00:00', '2025-06-01 09:00:00');
+                    INSERT INTO mastra_threads VALUES ('t-1', 'user-1', 'Planning a trip', NULL, '2025-06-01 09:00:00',
+                        '2025-06-01 09:05:00');
+                    INSERT INTO mastra_messages VALUES
+                        ('m-1', 't-1', '{"format":2,"parts":[{"type":"text","text":"Where should I go in June?"}]}', 'user', 'v2',
+                         '2025-06-01 09:00:01', 'user-1'),
+                        ('m-2', 't-1', 'Lisbon is lovely in June.', 'assistant', 'text', '2025-06-01 09:00:05', 'user-1');""");
+        }
+        String app = app("from-mastra");
+
+        Run run = importFrom("mastra", peer, app);
+
+        assertThat(run.status()).as(run.err()).isZero();
+        assertThat(report(run).get("imported").get("users").asLong()).isEqualTo(1);
+        assertThat(messages("mastra:t-1")).containsExactly("user: Where should I go in June?",
+                "assistant: Lisbon is lovely in June.");
+        try (Connection sql = TestDatabase.get().connect(parleyDatabase);
+             var rows = sql.createStatement().executeQuery("""
+                     SELECT c.title, m.created_at FROM conversations c JOIN messages m USING (app_id, conversation_id)
+                      WHERE c.external_id = 'mastra:t-1' ORDER BY m.message_id LIMIT 1""")) {
+            assertThat(rows.next()).isTrue();
+            assertThat(rows.getString(1)).isEqualTo("Planning a trip");
+            assertThat(rows.getTimestamp(2).toInstant()).hasToString("2025-06-01T09:00:01Z");
+        }
+    }
+
+    private String app(String name) {
+        Run created = parley("apps", "create", name + "-" + System.nanoTime(), "--database-url", TestDatabase.get().url(parleyDatabase));
+        assertThat(created.status()).isZero();
+        return created.out().replaceAll("(?s).*app '([^']+)'.*", "$1");
+    }
+
+    private Run importFrom(String store, String peer, String app) {
+        return parley("import", "--from", store, "--url", TestDatabase.get().url(peer), "--app", app,
+                "--database-url", TestDatabase.get().url(parleyDatabase));
+    }
+
+    private static JsonNode report(Run run) {
+        return Json.parse(run.out().lines().reduce((first, last) -> last).orElseThrow());
+    }
+
+    /** The conversation's messages as "role: content", oldest first. */
+    private List<String> messages(String conversation) throws SQLException {
+        List<String> messages = new ArrayList<>();
+        try (Connection sql = TestDatabase.get().connect(parleyDatabase);
+             var statement = sql.prepareStatement("""
+                     SELECT m.role, m.content FROM conversations c JOIN messages m USING (app_id, conversation_id)
+                      WHERE c.external_id = ? ORDER BY m.seq""")) {
+            statement.setString(1, conversation);
+            var rows = statement.executeQuery();
+            while (rows.next()) {
+                messages.add(rows.getString(1) + ": " + rows.getString(2));
+            }
+        }
+        return messages;
+    }
+}
