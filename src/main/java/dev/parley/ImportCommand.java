@@ -58,6 +58,10 @@ final class ImportCommand implements Callable<Integer> {
     @Option(names = "--from", paramLabel = "STORE", description = "Read another store's tables instead of a file: langchain or mastra.")
     String from;
 
+    @Option(names = "--bulk", description = {"A first load with nothing else writing: the search indexes take the new words "
+            + "through their pending lists (2-3 times as fast), merged at the end. Not while Parley serves appends."})
+    boolean bulk;
+
     @Option(names = "--url", paramLabel = "URL", description = "The other store's PostgreSQL, postgres://user:pass@host:5432/db (with --from).")
     String url;
 
@@ -113,7 +117,9 @@ final class ImportCommand implements Callable<Integer> {
             }
         }; var lines = new BufferedReader(new InputStreamReader(counted, StandardCharsets.UTF_8), 1 << 16)) {
             var progress = new Progress(out, "importing", size, "bytes");
-            Import.Report report = imports.run(appId, lines, done -> progress.update(read.get()));
+            Import.Lines source = lines::readLine;
+            Import.Report report = bulk ? imports.runBulk(appId, source, done -> progress.update(read.get()))
+                    : imports.run(appId, source, done -> progress.update(read.get()));
             progress.finish(read.get());
             return report;
         }
@@ -137,14 +143,16 @@ final class ImportCommand implements Callable<Integer> {
         });
         var progress = new Progress(out, "importing", 0, "lines");
         var taken = new AtomicLong();
-        Import.Report report = imports.run(appId, () -> {
+        Import.Lines source = () -> {
             String line = take(queue);
             if (line == END) {
                 return null;
             }
             progress.update(taken.incrementAndGet());
             return line;
-        }, done -> {
+        };
+        Import.Report report = bulk ? imports.runBulk(appId, source, done -> {
+        }) : imports.run(appId, source, done -> {
         });
         progress.finish(taken.get());
         try {

@@ -36,7 +36,7 @@ import picocli.CommandLine.Spec;
         description = {"Generate a realistic chat dataset and measure Parley against it.",
                 "  load  writes a dataset into the database with COPY",
                 "  run   replays a workload over HTTP and, with --compare, the same work as raw SQL and the naive way"},
-        subcommands = {BenchCommand.Load.class, BenchCommand.Run.class})
+        subcommands = {BenchCommand.Load.class, BenchCommand.Run.class, BenchCommand.ImportRate.class})
 public final class BenchCommand {
     /** How long the bench's work waits for a connection, and an append for a writer: long, so load shows as latency, not 503s. */
     static final Duration POOL_TIMEOUT = Duration.ofSeconds(30);
@@ -98,6 +98,39 @@ public final class BenchCommand {
 
         private static Integer optionalCount(String text) {
             return text == null ? null : Math.toIntExact(DatasetSpec.count(text));
+        }
+    }
+
+    @Command(name = "import", mixinStandardHelpOptions = true,
+            description = "Import against raw COPY into the same tables, in one run: messages/s each, and the ratio.")
+    static final class ImportRate implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        DatabaseOptions where;
+
+        @Option(names = "--messages", defaultValue = "200k", description = "How many messages each way (default 200k).")
+        String messages;
+
+        @Option(names = "--conversations", defaultValue = "2000", description = "Over how many conversations (default 2000).")
+        int conversations;
+
+        @Option(names = "--bulk", description = "Both ways through the words indexes' pending lists, as parley import --bulk.")
+        boolean bulk;
+
+        @Override
+        public Integer call() {
+            PrintWriter out = spec.commandLine().getOut();
+            Settings settings = where.settings();
+            return withDatabase(settings, 4, (db, target) -> {
+                new Migrations(db.dataSource()).migrate();
+                var result = new ImportBench(db, out).run(DatasetSpec.count(messages), conversations, settings.maxContentBytes(), bulk);
+                out.printf("import%s: %.0f messages/s, raw COPY: %.0f rows/s, %.2fx (%d messages, %d conversations)%n",
+                        bulk ? " --bulk" : "", result.importPerSecond(), result.copyPerSecond(), result.ratio(), result.messages(),
+                        conversations);
+                return 0;
+            });
         }
     }
 

@@ -1,0 +1,155 @@
+package dev.parley.bench;
+
+import dev.parley.db.Database;
+import dev.parley.db.Ids;
+import dev.parley.db.Partitions;
+import dev.parley.db.Query;
+import dev.parley.db.WordIndexes;
+import dev.parley.json.Json;
+import dev.parley.lifecycle.Import;
+import dev.parley.memory.Memories;
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Import against raw COPY, in one run, into the same tables with every index: the same generated
+ * history (conversation after conversation, as exports list them, over the 60 days before now) is
+ * written twice, into two new apps: once by COPY of finished message rows (ids, sequence numbers and
+ * all, worked out beforehand: the floor no import can go below), once by {@link Import} from NDJSON
+ * lines, as {@code POST /v1/import} and {@code parley import} run it. Each is timed alone. With
+ * {@code bulk}, both send the words indexes' entries through their pending lists and merge them at
+ * the end, within their time, as {@code parley import --bulk} and the bench loader do.
+ */
+final class ImportBench {
+    record Result(long messages, double copyPerSecond, double importPerSecond) {
+        double ratio() {
+            return importPerSecond / copyPerSecond;
+        }
+    }
+
+    private static final Query CREATE_APP = new Query("bench.create_app", "INSERT INTO apps (name) VALUES (?) RETURNING app_id");
+    private static final Query CREATE_PEOPLE = new Query("bench.import_people", """
+            WITH c AS (INSERT INTO characters (app_id, name) VALUES (?, 'Luna') RETURNING character_id),
+                 u AS (INSERT INTO users (app_id, external_id) VALUES (?, 'copy') RETURNING user_id)
+            SELECT (SELECT character_id FROM c), (SELECT user_id FROM u)""");
+    private static final Query CREATE_CONVERSATION = new Query("bench.import_conversation", """
+            INSERT INTO conversations (app_id, conversation_id, user_id, character_id, activity_id, created_at, last_activity_at,
+                                       updated_at)
+            VALUES (?, ?, ?, ?, ?, parley_id_time(?), parley_id_time(?), now())""");
+
+    private final Database database;
+    private final PrintWriter out;
+
+    ImportBench(Database database, PrintWriter out) {
+        this.database = database;
+        this.out = out;
+    }
+
+    /** {@code bulk}: both ways with the words indexes' pending lists on, and merged within each one's time. */
+    Result run(long messages, int conversations, int maxContentBytes, boolean bulk) throws Exception {
+        Instant start = Instant.now().minus(Duration.ofDays(60)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        new Partitions(database).ensure(YearMonth.from(start.atZone(ZoneOffset.UTC)), YearMonth.now(ZoneOffset.UTC));
+        List<String[]> history = history(messages, conversations, start); // conversation index, role, content, time
+        String stamp = Long.toString(System.currentTimeMillis(), 36);
+
+        long copyApp = database.read(h -> h.first(CREATE_APP, row -> row.getLong(1), "bench-copy-" + stamp).orElseThrow());
+        long[] people = database.read(h -> h.first(CREATE_PEOPLE, row -> new long[] {row.getLong(1), row.getLong(2)},
+                copyApp, copyApp).orElseThrow());
+        long[] conversationIds = new long[conversations];
+        database.read(h -> {
+            for (int c = 0; c < conversations; c++) {
+                long id = Ids.floorOf(start.plusMillis(c));
+                conversationIds[c] = id;
+                h.execute(CREATE_CONVERSATION, copyApp, id, people[1], people[0], id, id, id);
+            }
+            return null;
+        });
+        long copyStarted = System.nanoTime();
+        if (bulk) {
+            WordIndexes.throughPendingLists(database, true);
+        }
+        database.read(h -> {
+            Connection connection = h.connection();
+            long[] seq = new long[conversations];
+            try (var rows = new CopyRows(connection, "messages (app_id, conversation_id, message_id, seq, author_user_id, "
+                    + "author_character_id, created_at, role, content, user_id, language)")) {
+                for (int i = 0; i < history.size(); i++) {
+                    String[] m = history.get(i);
+                    int c = Integer.parseInt(m[0]);
+                    long id = Ids.floorOf(Instant.parse(m[3])) | (i & 0x3FFFFF);
+                    rows.add(copyApp).add(conversationIds[c]).add(id).add(++seq[c]);
+                    if (m[1].equals("user")) {
+                        rows.add(people[1]).addNull();
+                    } else {
+                        rows.addNull().add(people[0]);
+                    }
+                    rows.add(m[3]).add(m[1]).add(m[2]).add(people[1]).add("english");
+                    rows.endRow();
+                }
+            }
+            return null;
+        });
+        if (bulk) {
+            WordIndexes.mergePendingLists(database);
+            WordIndexes.throughPendingLists(database, false);
+        }
+        double copySeconds = (System.nanoTime() - copyStarted) / 1e9;
+        out.printf("raw COPY of %d message rows: %.1f s, %.0f rows/s%n", history.size(), copySeconds, history.size() / copySeconds);
+
+        long importApp = database.read(h -> h.first(CREATE_APP, row -> row.getLong(1), "bench-import-" + stamp).orElseThrow());
+        List<String> lines = new ArrayList<>();
+        lines.add(Json.write(Map.of("type", "character", "external_id", "luna", "name", "Luna")));
+        lines.add(Json.write(Map.of("type", "user", "external_id", "u")));
+        for (int c = 0; c < conversations; c++) {
+            lines.add(Json.write(Map.of("type", "conversation", "external_id", "c" + c, "user", "u", "character", "luna",
+                    "created_at", start.plusMillis(c).toString())));
+        }
+        for (int i = 0; i < history.size(); i++) {
+            String[] m = history.get(i);
+            lines.add(Json.write(Map.of("type", "message", "conversation", "c" + m[0], "external_id", "m" + i, "role", m[1],
+                    "content", m[2], "created_at", m[3])));
+        }
+        var imports = new Import(database, new Ids(Clock.systemUTC()), new Partitions(database), new Memories(database), maxContentBytes);
+        Iterator<String> next = lines.iterator();
+        var progress = new Progress(out, "importing", lines.size(), "lines");
+        long importStarted = System.nanoTime();
+        Import.Lines source = () -> next.hasNext() ? next.next() : null;
+        Import.Report report = bulk ? imports.runBulk(importApp, source, progress::update) : imports.run(importApp, source, progress::update);
+        double importSeconds = (System.nanoTime() - importStarted) / 1e9;
+        progress.finish(lines.size());
+        long imported = report.imported().get("messages");
+        out.printf("import of %d lines (%d messages, %d rejected): %.1f s, %.0f messages/s%n", lines.size(), imported,
+                report.rejected(), importSeconds, imported / importSeconds);
+        return new Result(history.size(), history.size() / copySeconds, imported / importSeconds);
+    }
+
+    /**
+     * Conversation after conversation, as an export lists them (and as an import wants them: each one's
+     * messages oldest first), a second apart within the 59 days after {@code start}, user and assistant in
+     * turn, text as the loader writes it.
+     */
+    private static List<String[]> history(long messages, int conversations, Instant start) {
+        var random = new SplittableRandom(42);
+        List<String[]> history = new ArrayList<>((int) messages);
+        long each = Math.max(1, messages / conversations);
+        for (long i = 0; i < messages; i++) {
+            int conversation = (int) Math.min(conversations - 1, i / each);
+            long turn = i - conversation * each;
+            String role = turn % 2 == 0 ? "user" : "assistant";
+            Instant at = start.plusSeconds(1 + turn * 60L * 60 * 24 * 59 / Math.max(1, messages / conversations + 1));
+            history.add(new String[] {Integer.toString(conversation), role, TextGenerator.message(random, role),
+                    at.plusMillis(conversation).toString()});
+        }
+        return history;
+    }
+}
