@@ -358,4 +358,33 @@ class BenchTest {
     private static long count(Database db, String sql) {
         return db.read(h -> h.first(new Query("test.count", sql), r -> r.getLong(1))).orElseThrow();
     }
+
+    @Test
+    void bench_import_writes_the_same_history_by_copy_and_by_import_and_reports_both_rates() throws Exception {
+        TestDatabase.get().fresh("parley_bench_import");
+        String url = TestDatabase.get().url("parley_bench_import");
+
+        var run = dev.parley.support.Cli.parley("bench", "import", "--messages", "2000", "--conversations", "20", "--bulk",
+                "--database-url", url);
+
+        assertThat(run.status()).as(run.err()).isZero();
+        assertThat(run.out()).containsPattern("raw COPY of 2000 message rows: [0-9.]+ s, [0-9]+ rows/s")
+                .containsPattern("import of 2022 lines \\(2000 messages, 0 rejected\\)")
+                .containsPattern("import --bulk: [0-9]+ messages/s, raw COPY: [0-9]+ rows/s, [0-9.]+x");
+        try (var sql = TestDatabase.get().connect("parley_bench_import");
+             var rows = sql.createStatement().executeQuery("""
+                     SELECT a.name, count(*), count(DISTINCT m.conversation_id) FROM messages m JOIN apps a USING (app_id)
+                      GROUP BY a.name ORDER BY a.name""")) {
+            for (String prefix : List.of("bench-copy-", "bench-import-")) {
+                assertThat(rows.next()).isTrue();
+                assertThat(rows.getString(1)).startsWith(prefix);
+                assertThat(rows.getLong(2)).isEqualTo(2000);
+                assertThat(rows.getLong(3)).isEqualTo(20);
+            }
+            var pending = sql.createStatement().executeQuery("""
+                    SELECT count(*) FROM pg_class WHERE relname LIKE 'messages_%words_idx' AND reloptions::text LIKE '%fastupdate=on%'""");
+            pending.next();
+            assertThat(pending.getLong(1)).as("the words indexes are put back").isZero();
+        }
+    }
 }
