@@ -41,7 +41,7 @@ final class LifecycleHandlers {
         String type = ctx.contentType() == null ? "" : ctx.contentType().split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
         if (!type.equals("application/x-ndjson") && !type.equals("application/jsonl")) {
             throw new BadRequest(415, "unsupported-media-type", null, "an import is NDJSON, one JSON object per line "
-                    + "(Content-Type: application/x-ndjson), not " + (type.isEmpty() ? "nothing" : type));
+                    + "(Content-Type: application/x-ndjson), not " + (type.isEmpty() ? "a body without a Content-Type" : type));
         }
         var lines = new BufferedReader(new InputStreamReader(ctx.req().getInputStream(), StandardCharsets.UTF_8), 1 << 16);
         Responses.json(ctx, imports.run(Auth.app(ctx), lines, read -> {

@@ -118,11 +118,13 @@ public final class Erasure {
                    (SELECT count(*) FROM memberships_gone) + (SELECT count(*) FROM former_gone)""");
 
     // Memories of deleted conversations: unlinked or deleted, and their scopes' versions moved so recall reloads them.
-    // (A data-modifying WITH runs to completion whether or not the query reads it.)
+    // (A data-modifying WITH runs to completion whether or not the query reads it.) Unlinking passes over the
+    // memories of the user or character being erased, which go with them.
     static final Query UNLINK_MEMORIES = new Query("erasure.unlink_memories", """
             WITH changed AS (
                     UPDATE memories SET conversation_id = NULL, updated_at = now()
                      WHERE app_id = ? AND conversation_id = ANY(?)
+                       AND (?::bigint IS NULL OR user_id <> ?) AND (?::bigint IS NULL OR character_id <> ?)
                     RETURNING app_id, user_id, character_id),
                  scopes AS (
                     UPDATE memory_scopes s SET version = s.version + 1
@@ -218,13 +220,15 @@ public final class Erasure {
     /**
      * Erases a user: their conversations with every message in them, their messages in others' groups,
      * their memberships and read markers, memories, embeddings and idempotency keys, cached views and
-     * presence. Their conversations' memories go with the user's own.
+     * presence. What others (guests) remember from the user's conversations stays theirs, unlinked.
      */
     public Erased eraseUser(long appId, long userId, String requestedBy) {
         database.read(h -> h.first(LOCK_USER, row -> 1, appId, userId)).orElseThrow(() -> new NotFound("user", userId));
-        var rows = new Tally("users", "conversations", "messages", "memberships", "idempotency_keys", "memories", "memory_scopes");
+        var rows = new Tally("users", "conversations", "messages", "memberships", "idempotency_keys", "memories", "memory_scopes",
+                "memories_unlinked");
+        var othersKeepTheirs = new Keeping(userId, null);
         while (batch(appId, rows, h -> h.list(CONVERSATIONS_OF_USER, row -> row.getLong(1), appId, userId, BATCH),
-                (h, locked) -> deleteLocked(h, appId, locked, ConversationMemories.DELETE, rows))) {
+                (h, locked) -> deleteLocked(h, appId, locked, ConversationMemories.KEEP, othersKeepTheirs, rows))) {
             // each batch in its own transaction
         }
         while (batch(appId, rows, h -> h.list(Conversations.GROUPS_OF_USER, row -> row.getLong(1), appId, userId, appId, userId, BATCH),
@@ -237,7 +241,7 @@ public final class Erasure {
             }
             // what was started or joined while the batches ran
             deleteLocked(h, appId, lock(h, appId, h.list(CONVERSATIONS_OF_USER, row -> row.getLong(1), appId, userId,
-                    Integer.MAX_VALUE)), ConversationMemories.DELETE, rows);
+                    Integer.MAX_VALUE)), ConversationMemories.KEEP, othersKeepTheirs, rows);
             leaveGroups(h, appId, userId, lock(h, appId, h.list(Conversations.GROUPS_OF_USER, row -> row.getLong(1), appId, userId,
                     appId, userId, Integer.MAX_VALUE)), rows);
             h.first(DELETE_USER, row -> {
@@ -259,15 +263,17 @@ public final class Erasure {
 
     /**
      * Deletes a character: the conversations it started (every message in them, whoever wrote it), its
-     * memories of every user, and its place in others' groups, where the messages it wrote stay.
+     * memories of every user, and its place in others' groups, where the messages it wrote stay. Other
+     * characters' memories from its conversations stay theirs, unlinked.
      */
     public Erased deleteCharacter(long appId, long characterId, String requestedBy) {
         database.read(h -> h.first(LOCK_CHARACTER, row -> 1, appId, characterId))
                 .orElseThrow(() -> new NotFound("character", characterId));
         var rows = new Tally("characters", "conversations", "messages", "memberships", "idempotency_keys", "memories",
-                "memory_scopes");
+                "memory_scopes", "memories_unlinked");
+        var othersKeepTheirs = new Keeping(null, characterId);
         while (batch(appId, rows, h -> h.list(CONVERSATIONS_OF_CHARACTER, row -> row.getLong(1), appId, characterId, BATCH),
-                (h, locked) -> deleteLocked(h, appId, locked, ConversationMemories.DELETE, rows))) {
+                (h, locked) -> deleteLocked(h, appId, locked, ConversationMemories.KEEP, othersKeepTheirs, rows))) {
             // each batch in its own transaction
         }
         Erased erased = database.inTransaction(h -> {
@@ -275,7 +281,7 @@ public final class Erasure {
                 throw new NotFound("character", characterId);
             }
             deleteLocked(h, appId, lock(h, appId, h.list(CONVERSATIONS_OF_CHARACTER, row -> row.getLong(1), appId,
-                    characterId, Integer.MAX_VALUE)), ConversationMemories.DELETE, rows);
+                    characterId, Integer.MAX_VALUE)), ConversationMemories.KEEP, othersKeepTheirs, rows);
             h.first(DELETE_CHARACTER, row -> {
                 rows.add("characters", row.getLong(1));
                 rows.add("memories", row.getLong(2));
@@ -322,14 +328,28 @@ public final class Erasure {
                 appId, ids(h, conversationIds));
     }
 
+    /** Whose memories stay with them when their conversations go: everyone's, or all but an erased user's or character's. */
+    private record Keeping(Long exceptUser, Long exceptCharacter) {
+        static final Keeping ALL = new Keeping(null, null);
+    }
+
     private static void deleteLocked(Handle h, long appId, List<Locked> locked, ConversationMemories memories, Tally rows)
             throws SQLException {
+        deleteLocked(h, appId, locked, memories, Keeping.ALL, rows);
+    }
+
+    private static void deleteLocked(Handle h, long appId, List<Locked> locked, ConversationMemories memories, Keeping keeping,
+                                     Tally rows) throws SQLException {
         if (locked.isEmpty()) {
             return;
         }
         var ids = ids(h, locked.stream().map(Locked::conversationId).toList());
-        h.first(memories == ConversationMemories.KEEP ? UNLINK_MEMORIES : DELETE_MEMORIES_OF_CONVERSATIONS,
-                row -> rows.add(memories == ConversationMemories.KEEP ? "memories_unlinked" : "memories", row.getLong(1)), appId, ids);
+        if (memories == ConversationMemories.KEEP) {
+            h.first(UNLINK_MEMORIES, row -> rows.add("memories_unlinked", row.getLong(1)), appId, ids, keeping.exceptUser(),
+                    keeping.exceptUser(), keeping.exceptCharacter(), keeping.exceptCharacter());
+        } else {
+            h.first(DELETE_MEMORIES_OF_CONVERSATIONS, row -> rows.add("memories", row.getLong(1)), appId, ids);
+        }
         h.first(DELETE_CONVERSATIONS, row -> {
             rows.add("conversations", row.getLong(1));
             rows.add("messages", row.getLong(2));

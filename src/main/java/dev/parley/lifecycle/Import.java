@@ -313,11 +313,8 @@ public final class Import {
                         line.path("title").isTextual() ? line.get("title").asText() : null, object(line, "state"), externalId,
                         id, id, id, appId, userId, characterId).orElseThrow();
             });
-            long[] found = database.read(h -> h.first(FIND_CONVERSATION, row -> {
-                languages.put(externalId, row.getString(4));
-                return new long[] {row.getLong(1), row.getLong(2), row.getLong(3)};
-            }, appId, externalId)).orElseThrow();
-            conversations.put(externalId, found);
+            conversations.remove(externalId); // made now, or there before: read it either way
+            conversationOf(externalId);
             count("conversations", made == 1);
         }
 

@@ -175,6 +175,7 @@ class ErasureApiTest {
         say(bobWithKai, null, "hey Kai", null);
         remember(ada, kai, adaWithKai, "Ada told Kai a secret");
         remember(ada, luna, null, "Ada told Luna something else");
+        String lunasFromKaisChat = remember(ada, luna, adaWithKai, "Luna heard it in Kai's chat");
         String lunasGroup = Fixtures.conversation(api, ben, luna);
         api.postOk(201, "/v1/conversations/" + lunasGroup + "/members", Map.of("character_id", kai));
         api.postOk(201, "/v1/conversations/" + lunasGroup + "/messages",
@@ -189,10 +190,12 @@ class ErasureApiTest {
         assertThat(rows.get("conversations").asLong()).isEqualTo(2);
         assertThat(rows.get("messages").asLong()).isEqualTo(2);
         assertThat(rows.get("memories").asLong()).isEqualTo(1);
+        assertThat(rows.get("memories_unlinked").asLong()).as("Luna's memory from Kai's chat stays hers").isEqualTo(1);
+        assertThat(api.getOk("/v1/memories/" + lunasFromKaisChat).get("conversation_id").isNull()).isTrue();
         assertThat(api.get("/v1/characters/" + kai).status()).isEqualTo(404);
         assertThat(api.get("/v1/conversations/" + adaWithKai).status()).isEqualTo(404);
         assertThat(api.get("/v1/conversations/" + bobWithKai).status()).isEqualTo(404);
-        assertThat(api.getOk("/v1/users/" + ada + "/memories?character_id=" + luna).get("memories")).hasSize(1);
+        assertThat(api.getOk("/v1/users/" + ada + "/memories?character_id=" + luna).get("memories")).hasSize(2);
         JsonNode group = api.getOk("/v1/conversations/" + lunasGroup);
         assertThat(texts(group.get("character_ids"))).containsExactly(luna);
         JsonNode history = api.getOk("/v1/conversations/" + lunasGroup + "/messages").get("messages");

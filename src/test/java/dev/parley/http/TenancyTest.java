@@ -3,10 +3,12 @@ package dev.parley.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.json.Json;
 import dev.parley.support.Api;
 import dev.parley.support.TestServer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** Every route, called with another app's key on the first app's data, must not reach that data. */
@@ -55,6 +57,14 @@ class TenancyTest {
                 }
                 // An app's own setting: the stranger reads and sets its own, never the owner's (checked below).
                 case "getRetention", "setRetention" -> assertThat(response.status()).as(what).isEqualTo(200);
+                // An import makes rows in the stranger's own app, whatever external ids it names.
+                case "importLines" -> {
+                    var imported = stranger.sendBytes("POST", "/v1/import", (Json.write(Map.of("type", "user", "external_id",
+                                    samples.externalId + "-import")) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                            "Content-Type", "application/x-ndjson");
+                    assertThat(imported.json().get("imported").get("users").asLong()).as(what).isEqualTo(1);
+                    assertThat(owner.get("/v1/users?external_id=" + samples.externalId + "-import").status()).as(what).isEqualTo(404);
+                }
                 // The stranger may have its own user with that external id (upsertUser above), never the owner's.
                 case "findUser" -> assertThat(response.status() == 404
                         || !response.json().get("id").asText().equals(samples.ids.get("user_id"))).as(what).isTrue();
