@@ -118,7 +118,7 @@ public final class Archive {
                    FOR EACH ROW EXECUTE FUNCTION parley_refuse_writes_while_archiving()""".formatted(name))));
         long rows = database.inTransaction(h -> {
             boolean copied = h.first(EXISTS, row -> row.getBoolean(1), archived).orElseThrow()
-                    && partitions.listArchived().stream().anyMatch(p -> p.name().equals(name));
+                    && Partitions.list(h, Partitions.ARCHIVE).stream().anyMatch(p -> p.name().equals(name)); // on this connection: a command's pool has two
             if (copied) { // a move a crash cut short after the copy
                 return 0L;
             }

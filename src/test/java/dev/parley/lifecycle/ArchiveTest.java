@@ -195,6 +195,37 @@ class ArchiveTest {
     }
 
     @Test
+    void a_move_a_crash_cut_short_after_the_copy_is_finished_without_copying_again() throws SQLException {
+        importMonth("2027-01", 2, "january");
+        String january = Partitions.nameOf(YearMonth.of(2027, 1));
+        String archived = Archive.SCHEMA + "." + january;
+        try (Connection sql = TestDatabase.get().connect(database)) { // as a move does, up to a crash after its copy
+            sql.createStatement().execute("INSERT INTO partition_moves (partition_name, destination) VALUES ('" + january
+                    + "', '" + Archive.SCHEMA + "')");
+            sql.createStatement().execute("CREATE TRIGGER parley_archiving BEFORE INSERT OR UPDATE OR DELETE ON " + january
+                    + " FOR EACH ROW EXECUTE FUNCTION parley_refuse_writes_while_archiving()");
+            sql.createStatement().execute("CREATE TABLE " + archived + " (LIKE " + Partitions.ARCHIVE + " INCLUDING DEFAULTS)");
+            sql.createStatement().execute("INSERT INTO " + archived + " SELECT app_id, conversation_id, message_id, seq, reply_to_id, "
+                    + "author_user_id, author_character_id, created_at, edited_at, deleted_at, role, content, metadata, attachments, "
+                    + "user_id, language FROM " + january);
+            sql.createStatement().execute("ALTER TABLE " + Partitions.ARCHIVE + " ATTACH PARTITION " + archived + " FOR VALUES FROM ("
+                    + Partitions.floorOf(YearMonth.of(2027, 1)) + ") TO (" + Partitions.floorOf(YearMonth.of(2027, 2)) + ")");
+        }
+
+        try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 2)) { // a command's pool
+            new Archive(pool, new Partitions(pool), clock).finishMoves();
+        }
+
+        assertThat(api.getOk(path + "/messages").get("messages").findValuesAsText("content")).containsExactly("january 0", "january 1");
+        try (Connection sql = TestDatabase.get().connect(database)) {
+            assertThat(count(sql, "SELECT count(*) FROM " + Partitions.ARCHIVE)).isEqualTo(2);
+            assertThat(count(sql, "SELECT count(*) FROM pg_class WHERE relname = '" + january + "' AND relnamespace = "
+                    + "current_schema()::regnamespace")).as("the hot month is gone").isZero();
+            assertThat(count(sql, "SELECT count(*) FROM partition_moves")).isZero();
+        }
+    }
+
+    @Test
     void retention_drops_archived_months_every_app_lets_go_and_deletes_the_rest_of_the_archive_in_batches() throws SQLException {
         importMonth("2027-01", 3, "january");
         importMonth("2027-02", 2, "february");
