@@ -46,6 +46,7 @@ class ErasureApiTest {
     void erasing_a_user_leaves_nothing_of_theirs_in_any_table_and_no_cached_view_of_it() throws Exception {
         String adas = Fixtures.conversation(api, ada, luna);
         say(adas, null, "I live in Lisbon", "key-1");
+        assertThat(api.getOk("/v1/search/messages?q=Lisbon").get("hits")).as("found before the erasure").hasSize(1);
         say(adas, null, "and I have a cat", "key-2");
         String adasSecond = Fixtures.conversation(api, ada, kai);
         say(adasSecond, null, "hello Kai", null);
@@ -110,6 +111,9 @@ class ErasureApiTest {
             }
         }
 
+        assertThat(api.getOk("/v1/search/messages?q=Lisbon").get("hits")).as("her words, in the search index").isEmpty();
+        assertThat(api.getOk("/v1/search/messages?q=Lisbon&include_archived=true").get("hits")).isEmpty();
+        assertThat(api.getOk("/v1/search/memories?q=Lisbon&user_id=" + bob).get("hits")).isEmpty();
         assertThat(api.get("/v1/users/" + ada).status()).isEqualTo(404);
         assertThat(api.get("/v1/users/" + ada + "/inbox").status()).isEqualTo(404);
         assertThat(api.get("/v1/users/" + ada + "/presence").status()).isEqualTo(404);
