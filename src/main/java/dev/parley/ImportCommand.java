@@ -1,5 +1,6 @@
 package dev.parley;
 
+import dev.parley.apps.Apps;
 import dev.parley.bench.Progress;
 import dev.parley.db.Database;
 import dev.parley.db.Ids;
@@ -70,8 +71,7 @@ final class ImportCommand implements Callable<Integer> {
         PeerStores.Kind kind = source();
         PrintWriter out = spec.commandLine().getOut();
         return database.withDatabase(db -> {
-            long appId = db.read(h -> h.first(new Query("apps.id_by_name", "SELECT app_id FROM apps WHERE name = ?"),
-                    row -> row.getLong(1), app)).orElseThrow(() -> new IllegalArgumentException("no app is named '" + app + "'"));
+            long appId = Apps.idOf(db, app);
             var imports = new Import(db, new Ids(Clock.systemUTC()), new Partitions(db), new Memories(db),
                     database.settings().maxContentBytes());
             Import.Report report;

@@ -1,5 +1,6 @@
 package dev.parley;
 
+import dev.parley.apps.Apps;
 import dev.parley.db.Database;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
@@ -64,8 +65,7 @@ final class RetentionCommand implements Callable<Integer> {
         public Integer call() {
             Integer kept = days.equals("forever") ? null : parse(days);
             return withRetention(database, (db, retention) -> {
-                long appId = db.read(h -> h.first(new Query("apps.id_by_name", "SELECT app_id FROM apps WHERE name = ?"),
-                        row -> row.getLong(1), app)).orElseThrow(() -> new IllegalArgumentException("no app is named '" + app + "'"));
+                long appId = Apps.idOf(db, app);
                 retention.setDays(appId, kept);
                 spec.commandLine().getOut().println(kept == null ? "App '" + app + "' keeps its messages for ever."
                         : "App '" + app + "' keeps its messages " + kept + " days: older ones go at the next round "

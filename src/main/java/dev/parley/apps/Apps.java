@@ -14,6 +14,7 @@ public final class Apps {
                    (SELECT count(*) FROM api_keys k WHERE k.app_id = a.app_id AND k.revoked_at IS NULL) AS active_keys
               FROM apps a ORDER BY a.app_id""");
     static final Query COUNT = new Query("app.count", "SELECT count(*) FROM apps");
+    static final Query ID_BY_NAME = new Query("app.id_by_name", "SELECT app_id FROM apps WHERE name = ?");
 
     public record App(long id, String name, Instant createdAt, long activeKeys) {
     }
@@ -24,6 +25,12 @@ public final class Apps {
 
     private final Database database;
     private final ApiKeys keys;
+
+    /** The id of the app named {@code name}, for operator commands; IllegalArgumentException when there is none. */
+    public static long idOf(Database database, String name) {
+        return database.read(h -> h.first(ID_BY_NAME, row -> row.getLong(1), name))
+                .orElseThrow(() -> new IllegalArgumentException("no app is named '" + name + "'"));
+    }
 
     public Apps(Database database, ApiKeys keys) {
         this.database = database;
