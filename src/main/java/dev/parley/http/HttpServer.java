@@ -123,6 +123,7 @@ public final class HttpServer implements AutoCloseable {
                 connector.setAcceptQueueSize(ACCEPT_QUEUE);
                 return connector;
             });
+            config.routes.before(RequestIds::assign);
             config.routes.before(drain::admit);
             config.routes.before("/v1/*", auth::authenticate);
             config.routes.after(new UnreadBodies(2 * options.maxBodyBytes())::readRest);

@@ -32,7 +32,7 @@ final class Problems {
     /** Writes the problem for {@code failure} to the response. */
     static void respond(Throwable failure, Context ctx) {
         ctx.attribute(WRITTEN, true);
-        Problem problem = toProblem(failure, ctx.path());
+        Problem problem = toProblem(failure, ctx.path()).forRequest(RequestIds.of(ctx));
         ctx.status(problem.status());
         switch (failure) {
             case Unauthorized u -> ctx.header("WWW-Authenticate", "Bearer realm=\"parley\"");
@@ -53,9 +53,9 @@ final class Problems {
     static Problem toProblem(Throwable failure, String path) {
         return switch (failure) {
             case InvalidInput e -> new Problem(Problem.TYPE_BASE + "invalid-request", "Invalid request", 400,
-                    e.getMessage(), path, List.of(new Problem.FieldError(e.field(), e.getMessage())));
+                    e.getMessage(), path, List.of(new Problem.FieldError(e.field(), e.getMessage())), null);
             case BadRequest e -> new Problem(Problem.TYPE_BASE + e.slug(), "Invalid request", e.status(), e.getMessage(), path,
-                    e.field() == null ? null : List.of(new Problem.FieldError(e.field(), e.getMessage())));
+                    e.field() == null ? null : List.of(new Problem.FieldError(e.field(), e.getMessage())), null);
             case NotFound e -> Problem.of(404, "not-found", "Not found", e.getMessage(), path);
             case Conflict e -> Problem.of(409, e.type(), "Conflict", e.getMessage(), path);
             case StaleVersion e -> Problem.of(412, "precondition-failed", "Precondition failed", e.getMessage(), path);
