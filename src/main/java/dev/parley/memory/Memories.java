@@ -1,5 +1,6 @@
 package dev.parley.memory;
 
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.NotFound;
@@ -8,8 +9,6 @@ import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
-import com.fasterxml.jackson.annotation.JsonUnwrapped;
-import dev.parley.json.Json;
 import dev.parley.json.JsonText;
 import dev.parley.search.MessageSearch;
 import java.sql.SQLException;

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.Parley;
 import dev.parley.db.Database;
-import dev.parley.db.Ids;
 import dev.parley.db.Partitions;
 import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
