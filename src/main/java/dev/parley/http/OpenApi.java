@@ -70,23 +70,40 @@ final class OpenApi {
                     .put("description", "a client-chosen key; a retry with the same key returns the stored message")
                     .putObject("schema").put("type", "string");
         }
+        parameters.addObject().put("name", RequestIds.HEADER).put("in", "header")
+                .put("description", REQUEST_ID).putObject("schema").put("type", "string").put("pattern", RequestIds.SAFE_PATTERN);
         if (route.body() != null) {
             op.putObject("requestBody").put("required", true).putObject("content").putObject("application/json")
                     .set("schema", ref(route.body()));
         }
+        if (route.linesBody()) {
+            op.putObject("requestBody").put("required", true).putObject("content").putObject("application/x-ndjson")
+                    .putObject("schema").put("type", "string")
+                    .put("description", "one JSON object per line, each with a type (character, user, conversation, message, "
+                            + "memory) naming what it belongs to by external ids; docs/operations.md, Import");
+        }
         ObjectNode responses = op.putObject("responses");
         ObjectNode ok = responses.putObject(String.valueOf(route.status())).put("description", "success");
+        requestIdHeader(ok);
         if (route.response() != null) {
             ok.putObject("content").putObject("application/json").set("schema", ref(route.response()));
         }
-        responses.putObject("default").put("description", "an error, as a problem document")
-                .putObject("content").putObject(Problem.CONTENT_TYPE).set("schema", ref(Problem.class));
+        ObjectNode error = responses.putObject("default").put("description", "an error, as a problem document");
+        requestIdHeader(error);
+        error.putObject("content").putObject(Problem.CONTENT_TYPE).set("schema", ref(Problem.class));
         if (route.authenticated()) {
             op.putArray("security").addObject().putArray("apiKey");
         } else {
             op.putArray("security");
         }
         return op;
+    }
+
+    private static final String REQUEST_ID = "the request's id: the client's own when it is safe to repeat, else one made by Parley";
+
+    private static void requestIdHeader(ObjectNode response) {
+        response.putObject("headers").putObject(RequestIds.HEADER).put("description", REQUEST_ID)
+                .putObject("schema").put("type", "string");
     }
 
     private ObjectNode ref(Class<?> type) {

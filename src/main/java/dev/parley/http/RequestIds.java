@@ -13,7 +13,9 @@ import java.util.regex.Pattern;
 final class RequestIds {
     static final String HEADER = "X-Request-Id";
     private static final String ATTRIBUTE = "parley.request_id";
-    private static final Pattern SAFE = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+    /** What a client's id may be for Parley to repeat it; the API document states it too. */
+    static final String SAFE_PATTERN = "^[A-Za-z0-9._:-]{1,128}$";
+    private static final Pattern SAFE = Pattern.compile(SAFE_PATTERN);
 
     private RequestIds() {
     }

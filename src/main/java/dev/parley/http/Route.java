@@ -19,32 +19,38 @@ record Route(
         int status,
         Class<?> response,
         List<QueryParam> query,
-        boolean authenticated) {
+        boolean authenticated,
+        boolean linesBody) {
 
     /** A documented query parameter; {@code type} is an OpenAPI scalar type. */
     record QueryParam(String name, String type, String description) {
     }
 
     static Route of(HandlerType method, String path, String operationId, String summary, Handler handler) {
-        return new Route(method, path, operationId, summary, handler, null, 200, null, List.of(), true);
+        return new Route(method, path, operationId, summary, handler, null, 200, null, List.of(), true, false);
     }
 
     Route body(Class<?> type) {
-        return new Route(method, path, operationId, summary, handler, type, status, response, query, authenticated);
+        return new Route(method, path, operationId, summary, handler, type, status, response, query, authenticated, linesBody);
     }
 
     Route returns(int code, Class<?> type) {
-        return new Route(method, path, operationId, summary, handler, body, code, type, query, authenticated);
+        return new Route(method, path, operationId, summary, handler, body, code, type, query, authenticated, linesBody);
     }
 
     Route query(String name, String type, String description) {
         List<QueryParam> more = new ArrayList<>(query);
         more.add(new QueryParam(name, type, description));
-        return new Route(method, path, operationId, summary, handler, body, status, response, List.copyOf(more), authenticated);
+        return new Route(method, path, operationId, summary, handler, body, status, response, List.copyOf(more), authenticated, linesBody);
     }
 
     /** A route anyone may call, without an API key (health, metrics, the API document). */
     Route open() {
-        return new Route(method, path, operationId, summary, handler, body, status, response, query, false);
+        return new Route(method, path, operationId, summary, handler, body, status, response, query, false, linesBody);
+    }
+
+    /** A route whose body is NDJSON, one JSON object per line, read as it arrives (an import). */
+    Route linesOfJson() {
+        return new Route(method, path, operationId, summary, handler, body, status, response, query, authenticated, true);
     }
 }

@@ -265,7 +265,7 @@ final class Routes {
                                 "Import characters, users, conversations, messages with their original times, and memories, as NDJSON "
                                 + "(Content-Type: application/x-ndjson); idempotent by external ids; answers with counts and the first rejected lines",
                                 lifecycle::importLines)
-                        .returns(200, Import.Report.class),
+                        .linesOfJson().returns(200, Import.Report.class),
                 Route.of(GET, "/v1/retention", "getRetention", "How long the app keeps its messages (null: for ever)", lifecycle::getRetention)
                         .returns(200, LifecycleHandlers.Kept.class),
                 Route.of(PUT, "/v1/retention", "setRetention",

@@ -22,6 +22,19 @@ class OpenApiTest {
     }
 
     @Test
+    void every_operation_states_the_request_id_header_and_the_import_its_ndjson_body() {
+        JsonNode document = new Api("http://127.0.0.1:" + TestServer.get().port(), null).getOk("/openapi.json");
+        document.get("paths").forEach(item -> item.forEach(operation -> {
+            String id = operation.get("operationId").asText();
+            assertThat(operation.get("parameters").findValuesAsText("name")).as(id).contains("X-Request-Id");
+            operation.get("responses").forEach(response -> assertThat(response.path("headers").has("X-Request-Id")).as(id).isTrue());
+        }));
+        JsonNode importing = document.get("paths").get("/v1/import").get("post");
+        assertThat(importing.get("requestBody").get("content").has("application/x-ndjson")).isTrue();
+        assertThat(document.get("components").get("schemas").get("Problem").get("properties").has("request_id")).isTrue();
+    }
+
+    @Test
     void every_schema_reference_resolves() {
         JsonNode document = new Api("http://127.0.0.1:" + TestServer.get().port(), null).getOk("/openapi.json");
         Set<String> refs = new HashSet<>();
