@@ -145,10 +145,6 @@ public final class Conversations {
                 throw new Conflict("external-id-taken", "external_id '" + draft.externalId()
                         + "' already names a conversation of this app; find it with GET /v1/conversations?external_id=");
             }
-            if ("23503".equals(e.getSQLState())) { // checked above, then deleted by another request before this insert
-                throw new InvalidInput("user_id", "refers to user " + draft.userId() + " or a character of character_ids, "
-                        + "which was deleted while the conversation was being started");
-            }
             throw e;
         }
     }

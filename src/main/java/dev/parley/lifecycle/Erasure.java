@@ -120,29 +120,24 @@ public final class Erasure {
     // Memories of deleted conversations: unlinked or deleted, and their scopes' versions moved so recall reloads them.
     // (A data-modifying WITH runs to completion whether or not the query reads it.) Unlinking passes over the
     // memories of the user or character being erased, which go with them.
-    static final Query UNLINK_MEMORIES = new Query("erasure.unlink_memories", """
-            WITH changed AS (
-                    UPDATE memories SET conversation_id = NULL, updated_at = now()
-                     WHERE app_id = ? AND conversation_id = ANY(?)
-                       AND (?::bigint IS NULL OR user_id <> ?) AND (?::bigint IS NULL OR character_id <> ?)
+    private static final String MEMORIES_OF_CONVERSATIONS = """
+            WITH changed AS (%s
                     RETURNING app_id, user_id, character_id),
                  scopes AS (
                     UPDATE memory_scopes s SET version = s.version + 1
                       FROM (SELECT DISTINCT app_id, user_id, character_id FROM changed) c
                      WHERE s.app_id = c.app_id AND s.user_id = c.user_id AND s.character_id = c.character_id
                     RETURNING 1)
-            SELECT count(*) FROM changed""");
+            SELECT count(*) FROM changed""";
 
-    static final Query DELETE_MEMORIES_OF_CONVERSATIONS = new Query("erasure.delete_memories_of_conversations", """
-            WITH gone AS (
-                    DELETE FROM memories WHERE app_id = ? AND conversation_id = ANY(?)
-                    RETURNING app_id, user_id, character_id),
-                 scopes AS (
-                    UPDATE memory_scopes s SET version = s.version + 1
-                      FROM (SELECT DISTINCT app_id, user_id, character_id FROM gone) g
-                     WHERE s.app_id = g.app_id AND s.user_id = g.user_id AND s.character_id = g.character_id
-                    RETURNING 1)
-            SELECT count(*) FROM gone""");
+    static final Query UNLINK_MEMORIES = new Query("erasure.unlink_memories", MEMORIES_OF_CONVERSATIONS.formatted("""
+            UPDATE memories SET conversation_id = NULL, updated_at = now()
+                     WHERE app_id = ? AND conversation_id = ANY(?)
+                       AND (?::bigint IS NULL OR user_id <> ?) AND (?::bigint IS NULL OR character_id <> ?)"""));
+
+    static final Query DELETE_MEMORIES_OF_CONVERSATIONS = new Query("erasure.delete_memories_of_conversations",
+            MEMORIES_OF_CONVERSATIONS.formatted("""
+            DELETE FROM memories WHERE app_id = ? AND conversation_id = ANY(?)"""));
 
     static final Query LOCK_USER = new Query("erasure.lock_user", """
             SELECT 1 FROM users WHERE app_id = ? AND user_id = ? FOR UPDATE""");
