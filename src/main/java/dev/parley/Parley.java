@@ -31,6 +31,7 @@ import dev.parley.db.Ids;
 import dev.parley.db.Migrations;
 import dev.parley.db.Partitions;
 import dev.parley.db.QueryLog;
+import dev.parley.http.AdminServer;
 import dev.parley.http.HttpServer;
 import dev.parley.lifecycle.Archive;
 import dev.parley.lifecycle.Erasure;
@@ -45,6 +46,8 @@ import dev.parley.live.Typing;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Recall;
 import dev.parley.metrics.Metrics;
+import dev.parley.monitor.DatabaseStats;
+import dev.parley.monitor.Timeline;
 import dev.parley.ops.Maintenance;
 import dev.parley.redis.Redis;
 import dev.parley.search.Languages;
@@ -86,13 +89,16 @@ public final class Parley implements AutoCloseable {
     private final Apps apps;
     private final Retention retention;
     private final HttpServer http;
+    private final AdminServer admin;
 
-    private Parley(Deque<AutoCloseable> started, Database database, Apps apps, Retention retention, HttpServer http) {
+    private Parley(Deque<AutoCloseable> started, Database database, Apps apps, Retention retention, HttpServer http,
+                   AdminServer admin) {
         this.started = started;
         this.database = database;
         this.apps = apps;
         this.retention = retention;
         this.http = http;
+        this.admin = admin;
     }
 
     /** Connects, checks (or applies) the schema, makes partitions ahead, and starts serving HTTP. */
@@ -103,7 +109,7 @@ public final class Parley implements AutoCloseable {
             var watch = new DatabaseWatch(target, threads(started, "parley-watch", 1), clock);
             Database database = Database.connect(target, new Database.PoolOptions(settings.poolSize(),
                     settings.poolTimeout(), settings.appSharePercent() / 100.0),
-                    new QueryLog(registry, settings.slowQueryThreshold()), registry, watch);
+                    new QueryLog(registry, new QueryLog.Thresholds(settings.slowQueryThreshold(), settings.slowQuerySqlThreshold())), registry, watch);
             started.push(database::close);
             started.push(watch); // the watch stops before the pool closes, so it reports no outage then
             watch.requireSchema(schema(database, migrate));
@@ -171,11 +177,29 @@ public final class Parley implements AutoCloseable {
             var http = HttpServer.start(services, new HttpServer.Options(settings.host(), settings.port(),
                     settings.maxBodyBytes(), settings.rateLimit(), settings.burst()));
             started.push(http);
-            return new Parley(started, database, new Apps(database, apiKeys), retention, http);
+            var admin = startAdmin(settings, database, registry, clock, started);
+            return new Parley(started, database, new Apps(database, apiKeys), retention, http, admin);
         } catch (RuntimeException e) {
             closeAll(started);
             throw e;
         }
+    }
+
+    /** The admin port, and the readings of PostgreSQL and of Parley's meters that it shows, taken every PARLEY_ADMIN_SAMPLE. */
+    private static AdminServer startAdmin(Settings settings, Database database, PrometheusMeterRegistry registry, Clock clock,
+                                          Deque<AutoCloseable> started) {
+        var timeline = new Timeline(registry, new DatabaseStats(database, clock, registry), clock);
+        long every = settings.admin().sampleEvery().toMillis();
+        threads(started, "parley-monitor", 1).scheduleAtFixedRate(() -> {
+            try {
+                timeline.sample();
+            } catch (RuntimeException e) { // a task that throws is never run again
+                LOG.warn("could not sample the meters for the dashboard: {}", e.getMessage(), e);
+            }
+        }, 0, every, TimeUnit.MILLISECONDS);
+        var admin = AdminServer.start(settings.admin(), registry, timeline);
+        started.push(admin);
+        return admin;
     }
 
     /** Applies the migrations or checks none is pending; returns the schema version this build needs. */
@@ -220,6 +244,11 @@ public final class Parley implements AutoCloseable {
 
     public int port() {
         return http.port();
+    }
+
+    /** Where /metrics, /admin and /dashboard answer. */
+    public int adminPort() {
+        return admin.port();
     }
 
     /** Every HTTP endpoint served, as "METHOD /path". */

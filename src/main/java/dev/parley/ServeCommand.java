@@ -45,7 +45,8 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-metadata", description = "Largest JSON metadata/traits/state (env PARLEY_MAX_METADATA, default 16KiB).")
     String maxMetadata;
 
-    @Option(names = "--slow-query", description = "Log statements slower than this (env PARLEY_SLOW_QUERY, default 200ms).")
+    @Option(names = "--slow-query", description = "Log statements slower than this with their name, time and rows "
+            + "(env PARLEY_SLOW_QUERY, default 200ms); PARLEY_SLOW_QUERY_SQL (default 1s) adds the SQL text, never its values.")
     String slowQuery;
 
     @Option(names = "--append-writers", description = "Group-commit writer threads (env PARLEY_APPEND_WRITERS, default 1).")
@@ -106,6 +107,13 @@ final class ServeCommand implements Callable<Integer> {
             + "figures are at most this old (env PARLEY_ANALYTICS_REFRESH, default 5m). POST /v1/analytics/refresh refreshes now.")
     String analyticsRefresh;
 
+    @Option(names = "--admin-host", description = "Where the admin port listens: /metrics, /admin and /dashboard "
+            + "(env PARLEY_ADMIN_HOST, default 127.0.0.1; any other address needs PARLEY_ADMIN_KEY).")
+    String adminHost;
+
+    @Option(names = "--admin-port", description = "The admin port, 0 for any free one (env PARLEY_ADMIN_PORT, default 8081).")
+    String adminPort;
+
     @Option(names = "--migrate", description = "Apply pending migrations to DATABASE_URL before serving (env PARLEY_MIGRATE).")
     boolean migrate;
 
@@ -114,7 +122,7 @@ final class ServeCommand implements Callable<Integer> {
         Settings settings = Settings.resolve(new Settings.Flags(database.databaseUrl, database.dataDir, database.embeddedPort, host, port,
                 poolSize, poolTimeout, maxBody, maxContent, maxMetadata, slowQuery, appendWriters, recallCache, appShare,
                 rateLimit, rateBurst, cacheSize, cacheTtl, redisUrl, counterFlushEvery, counterFlushAfter,
-                redisPrefix, redisTimeout, typingTtl, presenceTtl, analyticsRefresh, migrate),
+                redisPrefix, redisTimeout, typingTtl, presenceTtl, analyticsRefresh, adminHost, adminPort, migrate),
                 System.getenv());
         PrintWriter out = spec.commandLine().getOut();
         Storage storage = Storage.open(settings);
@@ -128,6 +136,8 @@ final class ServeCommand implements Callable<Integer> {
         String url = "http://" + settings.host() + ":" + parley.port();
         out.println("Parley is serving " + url + "/v1 (API document: " + url + "/openapi.json)");
         out.println("Database: " + storage.describe(settings));
+        String admin = "http://" + settings.admin().host() + ":" + parley.adminPort();
+        out.println("Dashboard: " + admin + "/dashboard (metrics: " + admin + "/metrics; parley monitor --url " + admin + ")");
         if (parley.apps().isEmpty()) {
             var created = parley.apps().create("default");
             out.println("Created the app 'default'. Its API key, shown only this once:");

@@ -42,7 +42,7 @@ public final class Storage implements AutoCloseable {
 
     /** A pool without metrics, for a command rather than a server; slow queries are not logged. */
     public Database connect(int poolSize, Duration timeout) {
-        return Database.connect(target, poolSize, timeout, new QueryLog(new SimpleMeterRegistry(), Duration.ofHours(1)), null);
+        return Database.connect(target, poolSize, timeout, QueryLog.quiet(), null);
     }
 
     public ConnectionTarget target() {

@@ -180,7 +180,7 @@ class DurabilityTest {
             Path log = Files.createTempFile(dataDir, "serve", ".log");
             List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                    "serve", "--port", "0", "--data-dir", dataDir.toString());
+                    "serve", "--port", "0", "--admin-port", "0", "--data-dir", dataDir.toString());
             Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             String output = Wait.forValue("serve to start", Duration.ofSeconds(90), () -> {
                 String text = Files.readString(log);

@@ -35,7 +35,7 @@ class ServeCommandTest {
     void serve_prints_its_url_and_a_first_key_then_stops_cleanly_on_sigterm() throws Exception {
         TestDatabase.get().migrated("parley_serve");
         Path log = Files.createTempFile("parley-serve", ".log");
-        Process serve = parley(log, "serve", "--port", "0", "--database-url", TestDatabase.get().url("parley_serve"));
+        Process serve = parley(log, "serve", "--port", "0", "--admin-port", "0", "--database-url", TestDatabase.get().url("parley_serve"));
         try {
             String output = awaitOutput(log, "Try: curl");
             Matcher url = URL.matcher(output);
@@ -58,7 +58,7 @@ class ServeCommandTest {
         String database = "parley_serve_counters";
         TestDatabase.get().migrated(database);
         Path log = Files.createTempFile("parley-serve", ".log");
-        Process serve = parley(log, "serve", "--port", "0", "--database-url", TestDatabase.get().url(database),
+        Process serve = parley(log, "serve", "--port", "0", "--admin-port", "0", "--database-url", TestDatabase.get().url(database),
                 "--counter-flush-every", "1000000", "--counter-flush-after", "1h"); // nothing is written before the stop
         try {
             String output = awaitOutput(log, "Try: curl");
@@ -113,7 +113,7 @@ class ServeCommandTest {
     void serve_refuses_a_database_with_pending_migrations_unless_told_to_migrate() throws Exception {
         TestDatabase.get().fresh("parley_serve_pending");
         Path log = Files.createTempFile("parley-serve", ".log");
-        Process refused = parley(log, "serve", "--port", "0", "--database-url", TestDatabase.get().url("parley_serve_pending"));
+        Process refused = parley(log, "serve", "--port", "0", "--admin-port", "0", "--database-url", TestDatabase.get().url("parley_serve_pending"));
 
         assertThat(refused.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(refused.exitValue()).isEqualTo(1);
@@ -124,7 +124,7 @@ class ServeCommandTest {
     void serve_exits_with_status_1_and_postgres_reason_when_the_embedded_port_is_taken(@TempDir Path dataDir) throws Exception {
         try (var taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             Path log = dataDir.resolve("serve.log");
-            Process serve = parley(log, "serve", "--port", "0", "--data-dir", dataDir.toString(),
+            Process serve = parley(log, "serve", "--port", "0", "--admin-port", "0", "--data-dir", dataDir.toString(),
                     "--embedded-port", Integer.toString(taken.getLocalPort()));
 
             assertThat(serve.waitFor(60, TimeUnit.SECONDS)).as("gives up by itself").isTrue();

@@ -146,6 +146,10 @@ public final class BenchCommand {
         @Option(names = "--url", description = "A running Parley on the same database; default: start one in this process.")
         URI url;
 
+        @Option(names = "--admin-url", description = "The admin port of the Parley at --url, for its cache counters "
+                + "(default: --url's host on port 8081; the admin key, if any, from PARLEY_ADMIN_KEY).")
+        URI adminUrl;
+
         @Option(names = "--mix", defaultValue = "chat", description = "Workload: chat (default), read, write, or one operation: inbox, history, context, append, append-batch (100 messages a request), read, browse, search, recall, window-count, filtered-history.")
         String mix;
 
@@ -275,16 +279,20 @@ public final class BenchCommand {
             String key = new ApiKeys(db, com.github.benmanes.caffeine.cache.Ticker.systemTicker()).issue(appId);
             Parley inProcess = null;
             URI base = url;
+            URI admin = adminUrl != null ? adminUrl : url == null ? null
+                    : URI.create("http://" + url.getHost() + ":" + dev.parley.config.Admin.DEFAULT_PORT);
             if (base == null) {
                 // The analytics views are refreshed at most daily: a refresh takes one of the two cores for
                 // seconds, and at the default interval it fell inside some runs' measured time and not others'.
                 var serverEnv = new java.util.HashMap<>(Map.of("PARLEY_PORT", "0", "PARLEY_POOL_SIZE", String.valueOf(poolSize),
-                        "PARLEY_SLOW_QUERY", "1s", "PARLEY_ANALYTICS_REFRESH", "24h"));
+                        "PARLEY_SLOW_QUERY", "1s", "PARLEY_ANALYTICS_REFRESH", "24h", "PARLEY_ADMIN_PORT", "0"));
                 serverEnv.putAll(env);
                 inProcess = Parley.start(Settings.resolve(Settings.Flags.none(), serverEnv), target, false, Clock.systemUTC());
                 base = URI.create("http://127.0.0.1:" + inProcess.port());
+                admin = URI.create("http://127.0.0.1:" + inProcess.adminPort());
             }
-            try (Target http = new HttpTarget(name, base, key, population.dims(), client)) {
+            var endpoints = new HttpTarget.Endpoints(base, key, admin, System.getenv("PARLEY_ADMIN_KEY"));
+            try (Target http = new HttpTarget(name, endpoints, population.dims(), client)) {
                 out.println("measuring " + name + " over HTTP at " + base + " ...");
                 out.flush();
                 return Workload.run(http, population, plan);

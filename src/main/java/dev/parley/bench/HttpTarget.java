@@ -15,9 +15,14 @@ final class HttpTarget implements Target {
         static final Client PLAIN = new Client(false, false);
     }
 
+    /** Where the API and the admin port answer, with the keys each wants (the admin key null when it wants none). */
+    record Endpoints(URI api, String apiKey, URI admin, String adminKey) {
+    }
+
     private final String name;
     private final URI base;
     private final String apiKey;
+    private final Endpoints endpoints;
     private final int dims;
     private final Client client;
     private final AtomicLong sent = new AtomicLong();
@@ -26,10 +31,11 @@ final class HttpTarget implements Target {
     private final Freshness freshness;
 
     /** {@code dims}: the dataset's embedding length, 0 when it has no memories (context then skips them). */
-    HttpTarget(String name, URI base, String apiKey, int dims, Client client) {
+    HttpTarget(String name, Endpoints endpoints, int dims, Client client) {
         this.name = name;
-        this.base = base;
-        this.apiKey = apiKey;
+        this.base = endpoints.api();
+        this.apiKey = endpoints.apiKey();
+        this.endpoints = endpoints;
         this.dims = dims;
         this.client = client;
         this.freshness = client.acceptGzip() ? null : new Freshness();
@@ -96,10 +102,11 @@ final class HttpTarget implements Target {
         return freshness == null ? null : freshness.counts();
     }
 
-    /** Parley's cache counters, scraped from its {@code /metrics}. */
+    /** Parley's cache counters, scraped from its admin port's {@code /metrics}. */
     @Override
     public CacheCounts cacheCounts() throws IOException {
-        try (var http = new MiniHttp(base.getHost(), base.getPort(), apiKey)) {
+        URI admin = endpoints.admin();
+        try (var http = new MiniHttp(admin.getHost(), admin.getPort(), endpoints.adminKey())) {
             MiniHttp.Response metrics = http.get("/metrics");
             if (metrics.status() != 200) {
                 throw new IOException("GET /metrics answered " + metrics.status() + ": " + metrics.text());

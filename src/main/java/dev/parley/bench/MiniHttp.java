@@ -40,11 +40,14 @@ final class MiniHttp implements AutoCloseable {
         }
     }
 
+    /** {@code apiKey} null: no Authorization header (an admin port without an admin key). */
     MiniHttp(String host, int port, String apiKey, String... headers) {
         this.host = host;
         this.port = port;
-        StringBuilder fixed = new StringBuilder(" HTTP/1.1\r\nHost: ").append(host).append("\r\nAuthorization: Bearer ")
-                .append(apiKey).append("\r\n");
+        StringBuilder fixed = new StringBuilder(" HTTP/1.1\r\nHost: ").append(host).append("\r\n");
+        if (apiKey != null) {
+            fixed.append("Authorization: Bearer ").append(apiKey).append("\r\n");
+        }
         for (int i = 0; i + 1 < headers.length; i += 2) {
             fixed.append(headers[i]).append(": ").append(headers[i + 1]).append("\r\n");
         }

@@ -61,7 +61,6 @@ final class SettingSource {
         }).orElse(fallback);
     }
 
-    /** Durations accept milliseconds or a unit: 250ms, 2s, 5m, 1h. */
     /** An age from the environment only ({@link Ages}: 30d, 6mo, 1y), or none when unset or "off". */
     Optional<java.time.Period> age(String envName) {
         return text(null, null, envName).filter(raw -> !raw.equals("off")).map(raw -> {
@@ -73,6 +72,7 @@ final class SettingSource {
         });
     }
 
+    /** Durations accept milliseconds or a unit: 250ms, 2s, 5m, 1h. */
     Duration duration(String flagValue, String flag, String envName, Duration fallback, Duration min, Duration max) {
         return text(flagValue, flag, envName).map(raw -> {
             Duration value;

@@ -22,6 +22,7 @@ public record Settings(
         int maxContentBytes,
         int maxMetadataBytes,
         Duration slowQueryThreshold,
+        Duration slowQuerySqlThreshold,
         int appendWriters,
         long recallCacheBytes,
         int appSharePercent,
@@ -37,6 +38,7 @@ public record Settings(
         CounterFlush counterFlush,
         Duration analyticsRefresh,
         Optional<Period> archiveAfter,
+        Admin admin,
         boolean migrate) {
 
     /** How often the analytics views are refreshed by default: figures at most this old, a full refresh each time. */
@@ -70,6 +72,8 @@ public record Settings(
             String typingTtl,
             String presenceTtl,
             String analyticsRefresh,
+            String adminHost,
+            String adminPort,
             boolean migrate) {
 
         public static Flags none() {
@@ -79,7 +83,7 @@ public record Settings(
         /** Only the flags that say where the database is, as commands other than serve take them. */
         public static Flags database(String databaseUrl, String dataDir, String embeddedPort) {
             return new Flags(databaseUrl, dataDir, embeddedPort, null, null, null, null, null, null, null, null, null, null,
-                    null, null, null, null, null, null, null, null, null, null, null, null, null, false);
+                    null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, false);
         }
     }
 
@@ -101,6 +105,7 @@ public record Settings(
                 (int) source.bytes(flags.maxMetadata(), "--max-metadata", "PARLEY_MAX_METADATA", 16 << 10, 2, 16L << 20),
                 source.duration(flags.slowQuery(), "--slow-query", "PARLEY_SLOW_QUERY",
                         Duration.ofMillis(200), Duration.ZERO, Duration.ofHours(1)),
+                source.duration(null, null, "PARLEY_SLOW_QUERY_SQL", Duration.ofSeconds(1), Duration.ZERO, Duration.ofHours(1)),
                 source.integer(flags.appendWriters(), "--append-writers", "PARLEY_APPEND_WRITERS", 1, 1, 64),
                 source.bytes(flags.recallCache(), "--recall-cache", "PARLEY_RECALL_CACHE", 256L << 20, 0, 1L << 40),
                 source.integer(flags.appShare(), "--app-share", "PARLEY_APP_SHARE", 75, 10, 100),
@@ -124,6 +129,7 @@ public record Settings(
                 source.duration(flags.analyticsRefresh(), "--analytics-refresh", "PARLEY_ANALYTICS_REFRESH",
                         DEFAULT_ANALYTICS_REFRESH, Duration.ofSeconds(10), Duration.ofDays(1)),
                 source.age("PARLEY_ARCHIVE_AFTER"),
+                Admin.resolve(source, flags.adminHost(), flags.adminPort()),
                 flags.migrate() || source.bool("PARLEY_MIGRATE"));
     }
 
@@ -145,7 +151,8 @@ public record Settings(
                 + ", listen=" + host + ":" + port
                 + ", poolSize=" + poolSize + ", poolTimeout=" + poolTimeout.toMillis() + "ms"
                 + ", maxBody=" + maxBodyBytes + ", maxContent=" + maxContentBytes + ", maxMetadata=" + maxMetadataBytes
-                + ", slowQuery=" + slowQueryThreshold.toMillis() + "ms, appendWriters=" + appendWriters
+                + ", slowQuery=" + slowQueryThreshold.toMillis() + "ms (with SQL from " + slowQuerySqlThreshold.toMillis()
+                + "ms), appendWriters=" + appendWriters
                 + ", recallCache=" + recallCacheBytes + ", appShare=" + appSharePercent + "%"
                 + ", rateLimit=" + (rateLimit == 0 ? "off" : rateLimit + "/s burst " + burst())
                 + ", cache=" + (cacheBytes == 0 ? "off" : cacheBytes + " bytes, " + cacheTtls)
@@ -154,6 +161,6 @@ public record Settings(
                 + ", typingTtl=" + Durations.format(typingTtl) + ", presenceTtl=" + Durations.format(presenceTtl)
                 + ", counterFlush=" + counterFlush + ", analyticsRefresh=" + Durations.format(analyticsRefresh)
                 + ", archiveAfter=" + archiveAfter.map(Period::toString).orElse("off")
-                + ", migrate=" + migrate + "]";
+                + ", admin=" + admin + ", migrate=" + migrate + "]";
     }
 }

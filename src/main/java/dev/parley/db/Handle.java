@@ -12,6 +12,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.ToIntFunction;
 
 /**
  * One borrowed connection, lent for the length of a {@link SqlWork}. Every statement runs as a
@@ -27,7 +28,7 @@ public final class Handle {
     }
 
     public <T> List<T> list(Query query, RowMapper<T> mapper, Object... args) throws SQLException {
-        return timed(query, args, statement -> {
+        return timed(query, args, List::size, statement -> {
             try (ResultSet rows = statement.executeQuery()) {
                 List<T> result = new ArrayList<>();
                 while (rows.next()) {
@@ -39,7 +40,7 @@ public final class Handle {
     }
 
     public <T> Optional<T> first(Query query, RowMapper<T> mapper, Object... args) throws SQLException {
-        return timed(query, args, statement -> {
+        return timed(query, args, found -> found.isPresent() ? 1 : 0, statement -> {
             statement.setMaxRows(1);
             try (ResultSet rows = statement.executeQuery()) {
                 return rows.next() ? Optional.ofNullable(mapper.map(rows)) : Optional.empty();
@@ -49,7 +50,7 @@ public final class Handle {
 
     /** Runs an INSERT, UPDATE, DELETE or DDL statement and returns the number of rows it touched. */
     public int execute(Query query, Object... args) throws SQLException {
-        return timed(query, args, PreparedStatement::executeUpdate);
+        return timed(query, args, Integer::intValue, PreparedStatement::executeUpdate);
     }
 
     /** A SQL array of the given element type ("bigint", "text", ...) to bind as one argument. */
@@ -66,16 +67,16 @@ public final class Handle {
         T run(PreparedStatement statement) throws SQLException;
     }
 
-    private <T> T timed(Query query, Object[] args, StatementWork<T> work) throws SQLException {
+    private <T> T timed(Query query, Object[] args, ToIntFunction<T> rowsOf, StatementWork<T> work) throws SQLException {
         long start = System.nanoTime();
-        boolean ok = false;
+        int rows = -1;
         try (PreparedStatement statement = connection.prepareStatement(query.sql())) {
             bind(statement, args);
             T result = work.run(statement);
-            ok = true;
+            rows = rowsOf.applyAsInt(result);
             return result;
         } finally {
-            log.record(query, System.nanoTime() - start, ok);
+            log.record(query, System.nanoTime() - start, rows, args.length);
         }
     }
 

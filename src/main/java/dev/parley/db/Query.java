@@ -2,12 +2,24 @@ package dev.parley.db;
 
 /**
  * One SQL statement with a stable name. The name labels its latency metric and its slow-query
- * log lines, so an operator can go from a dashboard straight to the SQL.
+ * log lines, and leads its text as a comment, so pg_stat_statements and pg_stat_activity show
+ * which of Parley's statements each row is: an operator goes from any of them straight to the code.
  */
 public record Query(String name, String sql) {
     public Query {
         if (!name.matches("[a-z][a-z0-9_.]*")) {
             throw new IllegalArgumentException("query names are lower_snake.case, got " + name);
         }
+        sql = "/* " + name + " */ " + sql.strip();
+    }
+
+    /** The name a statement's text carries, as pg_stat_statements shows it; null for text not from a {@code Query}. */
+    public static String nameIn(String text) {
+        if (!text.startsWith("/* ")) {
+            return null;
+        }
+        int end = text.indexOf(" */", 3);
+        String name = end < 0 ? null : text.substring(3, end);
+        return name != null && name.matches("[a-z][a-z0-9_.]*") ? name : null;
     }
 }

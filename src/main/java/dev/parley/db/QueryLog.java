@@ -7,50 +7,77 @@ import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.spi.LoggingEventBuilder;
 
 /**
- * Times every named statement and logs the ones slower than the threshold. The log names the
- * query and its duration, never its parameters: they carry user content.
+ * Times every named statement and logs the slow ones: above {@code slow}, the query's name, duration
+ * and row count; above {@code slowWithSql}, its SQL text too. Parameter values are never logged (they
+ * carry user content): the text has placeholders where they go, and the line says how many were bound.
  */
 public final class QueryLog {
     private static final Logger SLOW = LoggerFactory.getLogger("parley.slow-query");
 
-    private final MeterRegistry registry;
-    private final Duration threshold;
-    private final ConcurrentMap<String, Timer> okTimers = new ConcurrentHashMap<>();
-    private final ConcurrentMap<String, Timer> failedTimers = new ConcurrentHashMap<>();
-    private final ConcurrentMap<String, Counter> slowCounters = new ConcurrentHashMap<>();
-
-    public QueryLog(MeterRegistry registry, Duration threshold) {
-        this.registry = registry;
-        this.threshold = threshold;
+    /** The two thresholds of the slow-query log. */
+    public record Thresholds(Duration slow, Duration slowWithSql) {
     }
 
-    void record(Query query, long nanos, boolean ok) {
-        var timers = ok ? okTimers : failedTimers;
-        timers.computeIfAbsent(query.name(), name -> timer(name, ok)).record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
-        if (nanos >= threshold.toNanos()) {
-            slowCounters.computeIfAbsent(query.name(), this::slowCounter).increment();
-            SLOW.warn("slow query {} took {} ms (threshold {} ms): {}", query.name(), nanos / 1_000_000,
-                    threshold.toMillis(), oneLine(query.sql()));
+    private final MeterRegistry registry;
+    private final long slowNanos;
+    private final long sqlNanos;
+    private final ConcurrentMap<String, Timer> timers = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Counter> errors = new ConcurrentHashMap<>();
+    private final Counter slowQueries;
+
+    public QueryLog(MeterRegistry registry, Thresholds thresholds) {
+        this.registry = registry;
+        this.slowNanos = thresholds.slow().toNanos();
+        this.sqlNanos = thresholds.slowWithSql().toNanos();
+        // Registered now, so a dashboard or an alert sees 0 rather than no series until the first slow statement.
+        this.slowQueries = Counter.builder(Metrics.SLOW_QUERIES).description(Metrics.SLOW_QUERIES_HELP).register(registry);
+    }
+
+    /** For tools and tests that read no metrics: times into a registry of its own, logs only statements over an hour. */
+    public static QueryLog quiet() {
+        Duration hour = Duration.ofHours(1);
+        return new QueryLog(new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), new Thresholds(hour, hour));
+    }
+
+    /** Records one run of {@code query}: {@code rows} returned or touched, -1 when it failed. */
+    void record(Query query, long nanos, int rows, int parameters) {
+        timers.computeIfAbsent(query.name(), this::timer).record(nanos, TimeUnit.NANOSECONDS);
+        if (rows < 0) {
+            errors.computeIfAbsent(query.name(), this::errorCounter).increment();
+        }
+        if (nanos >= slowNanos) {
+            slowQueries.increment();
+            logSlow(query, nanos, rows, parameters);
         }
     }
 
-    private Timer timer(String name, boolean ok) {
+    private void logSlow(Query query, long nanos, int rows, int parameters) {
+        LoggingEventBuilder line = SLOW.atWarn()
+                .addKeyValue("query", query.name())
+                .addKeyValue("duration_ms", TimeUnit.NANOSECONDS.toMillis(nanos))
+                .addKeyValue("rows", rows < 0 ? "failed" : rows);
+        if (nanos >= sqlNanos) {
+            line = line.addKeyValue("sql", oneLine(query.sql())).addKeyValue("parameters", parameters + " bound, values not logged");
+        }
+        line.log("slow query {} took {} ms", query.name(), TimeUnit.NANOSECONDS.toMillis(nanos));
+    }
+
+    private Timer timer(String name) {
         return Timer.builder(Metrics.QUERY_SECONDS)
                 .description(Metrics.QUERY_SECONDS_HELP)
                 .tag("query", name)
-                .tag("outcome", ok ? "ok" : "error")
-                .publishPercentileHistogram()
-                .minimumExpectedValue(Duration.ofNanos(50_000))
-                .maximumExpectedValue(Duration.ofSeconds(10))
+                .serviceLevelObjectives(Metrics.QUERY_BUCKETS)
                 .register(registry);
     }
 
-    private Counter slowCounter(String name) {
-        return Counter.builder(Metrics.SLOW_QUERIES).description(Metrics.SLOW_QUERIES_HELP)
+    private Counter errorCounter(String name) {
+        return Counter.builder(Metrics.QUERY_ERRORS).description(Metrics.QUERY_ERRORS_HELP)
                 .tag("query", name).register(registry);
     }
 

@@ -89,7 +89,7 @@ public final class HttpServer implements AutoCloseable {
                         services.clock()),
                 new SearchHandlers(services.search(), services.memories(), services.languages()),
                 new LiveHandlers(services.typing(), services.presence()),
-                new MetaHandlers(services.watch(), services.stats(), services.windowCounts(), services.registry()),
+                new MetaHandlers(services.watch(), services.stats(), services.windowCounts()),
                 new Warmup(services.users(), services.conversations(), services.characters(), users, messages),
                 new AnalyticsHandlers(services.analytics(), services.analyticsRefresh(), services.clock()),
                 new LifecycleHandlers(services.erasure(), services.export(), services.retention(), services.imports()));
@@ -107,7 +107,7 @@ public final class HttpServer implements AutoCloseable {
             config.concurrency.useVirtualThreads = true;
             config.http.maxRequestSize = options.maxBodyBytes();
             config.http.defaultContentType = "application/json";
-            // For the bodies Javalin writes (problems, metrics, the API document); Responses gzips the rest alike.
+            // For the bodies Javalin writes (problems, the API document); Responses gzips the rest alike.
             config.http.compressionStrategy = new CompressionStrategy(null, new io.javalin.compression.Gzip(Gzip.LEVEL));
             config.jetty.modifyServer(server -> {
                 server.insertHandler(new GracefulHandler());

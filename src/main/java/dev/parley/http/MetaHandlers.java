@@ -5,10 +5,9 @@ import dev.parley.chat.WindowCounts;
 import java.time.Duration;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.parley.db.DatabaseWatch;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.javalin.http.Context;
 
-/** Health, metrics and app-wide estimates. Health never borrows from the request pool: it reads the {@link DatabaseWatch}. */
+/** Health and app-wide estimates (metrics are on the admin port). Health never borrows from the request pool: it reads the {@link DatabaseWatch}. */
 final class MetaHandlers {
     /**
      * {@code status} is "ok" or "unavailable"; {@code database} "up" or "down"; {@code schema} "current"
@@ -27,13 +26,11 @@ final class MetaHandlers {
 
     private final Stats stats;
     private final WindowCounts counts;
-    private final PrometheusMeterRegistry registry;
 
-    MetaHandlers(DatabaseWatch watch, Stats stats, WindowCounts counts, PrometheusMeterRegistry registry) {
+    MetaHandlers(DatabaseWatch watch, Stats stats, WindowCounts counts) {
         this.watch = watch;
         this.stats = stats;
         this.counts = counts;
-        this.registry = registry;
     }
 
     void live(Context ctx) {
@@ -49,10 +46,6 @@ final class MetaHandlers {
         }
         Responses.json(ctx, ready ? 200 : 503, new Health(ready ? "ok" : "unavailable", state.reachable() ? "up" : "down",
                 state.schemaCurrent() ? "current" : "behind", state.problem()));
-    }
-
-    void metrics(Context ctx) {
-        ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(registry.scrape());
     }
 
     void messagesInWindow(Context ctx) {

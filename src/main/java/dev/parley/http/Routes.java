@@ -279,7 +279,6 @@ final class Routes {
                         .returns(200, MetaHandlers.Health.class).open(),
                 Route.of(GET, "/health", "getHealth", "The same as /health/ready", meta::ready)
                         .returns(200, MetaHandlers.Health.class).open(),
-                Route.of(GET, "/metrics", "getMetrics", "Prometheus metrics", meta::metrics).open(),
                 Route.of(GET, "/openapi.json", "getOpenApi", "This API's OpenAPI 3.1 document",
                         ctx -> ctx.contentType("application/json").result(document.get())).open());
         document.set(OpenApi.document(routes));

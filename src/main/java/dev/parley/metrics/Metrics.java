@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
 
 /**
  * Every metric Parley publishes, by name, with its description. Tags stay low-cardinality:
@@ -13,13 +14,31 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
  */
 public final class Metrics {
     public static final String QUERY_SECONDS = "parley.query";
-    public static final String QUERY_SECONDS_HELP = "Latency of each named SQL statement, by query name and outcome";
+    public static final String QUERY_SECONDS_HELP = "Latency of each named SQL statement, failures included, by query name";
+
+    public static final String QUERY_ERRORS = "parley.query.errors";
+    public static final String QUERY_ERRORS_HELP = "Named SQL statements that failed, by query name";
 
     public static final String SLOW_QUERIES = "parley.query.slow";
-    public static final String SLOW_QUERIES_HELP = "Statements slower than the slow-query threshold, by query name";
+    public static final String SLOW_QUERIES_HELP = "Statements slower than the slow-query threshold (the slow-query log names them)";
 
     public static final String HTTP_SECONDS = "parley.http.request";
-    public static final String HTTP_SECONDS_HELP = "HTTP request latency by method, route template and status";
+    public static final String HTTP_SECONDS_HELP = "HTTP request latency by method and route template";
+
+    public static final String HTTP_RESPONSES = "parley.http.responses";
+    public static final String HTTP_RESPONSES_HELP = "HTTP responses by method, route template and status";
+
+    /**
+     * The histogram buckets of request latencies. Few and fixed: a series carries 13 lines, not the
+     * 77 of a percentile histogram, so /metrics stays small with every route in use.
+     */
+    public static final Duration[] HTTP_BUCKETS = millis(1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10_000);
+
+    /** The histogram buckets of statement latencies: fewer again, since there are more statements than routes. */
+    public static final Duration[] QUERY_BUCKETS = millis(1, 5, 25, 100, 250, 1000, 5000);
+
+    /** The histogram buckets of Redis commands, which answer in well under a millisecond when all is well. */
+    public static final Duration[] REDIS_BUCKETS = millis(0.25, 0.5, 1, 2.5, 10, 50, 250, 1000);
 
     public static final String MAINTENANCE_ROUNDS = "parley.maintenance.rounds";
     public static final String MAINTENANCE_ROUNDS_HELP = "Rounds of daily maintenance (partitions, keys, retention, archive) finished, by outcome";
@@ -73,7 +92,63 @@ public final class Metrics {
     public static final String REDIS_UP = "parley.cache.redis.up";
     public static final String REDIS_UP_HELP = "1 while Redis is used, 0 while the circuit is open and everything goes without it";
 
+    // Sampled from PostgreSQL's statistics views by monitor.DatabaseStats, every PARLEY_ADMIN_SAMPLE.
+    public static final String DB_CONNECTIONS = "parley.db.connections";
+    public static final String DB_CONNECTIONS_HELP = "Client connections to Parley's database by state (active, idle, "
+            + "idle_in_transaction, idle_in_transaction_aborted, other), from every client, not only this instance";
+
+    public static final String DB_LOCK_WAITS = "parley.db.lock.waits";
+    public static final String DB_LOCK_WAITS_HELP = "Connections waiting for a lock now";
+
+    public static final String DB_OLDEST_TRANSACTION = "parley.db.oldest.transaction.seconds";
+    public static final String DB_OLDEST_TRANSACTION_HELP = "Age of the oldest open transaction (it holds back vacuum)";
+
+    public static final String DB_CACHE_HIT_RATIO = "parley.db.cache.hit.ratio";
+    public static final String DB_CACHE_HIT_RATIO_HELP = "Share of block reads served from shared buffers since statistics were reset";
+
+    public static final String DB_SIZE = "parley.db.size.bytes";
+    public static final String DB_SIZE_HELP = "Size of Parley's database on disk";
+
+    public static final String DB_REPLICATION_LAG = "parley.db.replication.lag.max.seconds";
+    public static final String DB_REPLICATION_LAG_HELP = "Replay lag of the furthest-behind standby (0 with none)";
+
+    public static final String DB_REPLICA_LAG = "parley.db.replica.lag.seconds";
+    public static final String DB_REPLICA_LAG_HELP = "Replay lag of each streaming standby, by its application_name";
+
+    public static final String DB_TRANSACTIONS = "parley.db.transactions";
+    public static final String DB_TRANSACTIONS_HELP = "Transactions in Parley's database by outcome (commit, rollback)";
+
+    public static final String DB_DEADLOCKS = "parley.db.deadlocks";
+    public static final String DB_DEADLOCKS_HELP = "Deadlocks detected in Parley's database";
+
+    public static final String DB_TEMP_BYTES = "parley.db.temp.bytes";
+    public static final String DB_TEMP_BYTES_HELP = "Bytes written to temporary files by queries (sorts and hashes larger than work_mem)";
+
+    public static final String DB_WAL_BYTES = "parley.db.wal.bytes";
+    public static final String DB_WAL_BYTES_HELP = "WAL written by the server (all databases), as its current LSN";
+
+    public static final String DB_TABLE_BYTES = "parley.db.table.bytes";
+    public static final String DB_TABLE_BYTES_HELP = "Size of each table with its partitions, indexes and TOAST, by schema "
+            + "(public: hot; parley_archive: archived months)";
+
+    public static final String DB_PARTITION_BYTES = "parley.db.partition.bytes";
+    public static final String DB_PARTITION_BYTES_HELP = "Size of each partition (a month of messages), hot or archived";
+
+    public static final String DB_DEAD_TUPLE_RATIO = "parley.db.dead.tuple.ratio";
+    public static final String DB_DEAD_TUPLE_RATIO_HELP = "Dead rows over all rows of each table (vacuum falls behind when it grows)";
+
+    public static final String DB_STATEMENT_TIME = "parley.db.statement.time.seconds";
+    public static final String DB_STATEMENT_TIME_HELP = "Execution time pg_stat_statements counts for the costliest of Parley's "
+            + "statements (top 10), by query name; a running total";
+
+    public static final String DB_STATEMENT_CALLS = "parley.db.statement.calls";
+    public static final String DB_STATEMENT_CALLS_HELP = "Calls pg_stat_statements counts for the same statements; a running total";
+
     private Metrics() {
+    }
+
+    private static Duration[] millis(double... bounds) {
+        return java.util.Arrays.stream(bounds).mapToObj(ms -> Duration.ofNanos((long) (ms * 1_000_000))).toArray(Duration[]::new);
     }
 
     /** A Prometheus registry with the JVM and process meters every dashboard expects. */

@@ -197,8 +197,7 @@ public final class Redis implements AutoCloseable {
     private Timer timer(String command) {
         return timers.computeIfAbsent(command, c -> Timer.builder(Metrics.REDIS_COMMAND_SECONDS)
                 .description(Metrics.REDIS_COMMAND_SECONDS_HELP).tag("command", c)
-                .publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(50_000))
-                .maximumExpectedValue(Duration.ofSeconds(1)).register(registry));
+                .serviceLevelObjectives(Metrics.REDIS_BUCKETS).register(registry));
     }
 
     /** Stops probing and closes the connection; commands after this go without Redis. */

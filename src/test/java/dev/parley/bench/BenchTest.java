@@ -34,10 +34,12 @@ class BenchTest {
             Population population = Population.load(db, loaded.appId(), Population.Popularity.BY_SIZE);
             var plan = new Workload.Plan("chat", 4, Duration.ofMillis(300), Duration.ofSeconds(2), 0, 1, 20);
             List<Workload.Result> results = new ArrayList<>();
-            Settings settings = Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PORT", "0", "PARLEY_POOL_SIZE", "4"));
+            Settings settings = Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PORT", "0", "PARLEY_POOL_SIZE", "4",
+                    "PARLEY_ADMIN_PORT", "0"));
             try (Parley parley = Parley.start(settings, target, false, Clock.systemUTC());
-                 var http = new HttpTarget("parley", URI.create("http://127.0.0.1:" + parley.port()),
+                 var http = new HttpTarget("parley", new HttpTarget.Endpoints(URI.create("http://127.0.0.1:" + parley.port()),
                          new ApiKeys(db, com.github.benmanes.caffeine.cache.Ticker.systemTicker()).issue(loaded.appId()),
+                         URI.create("http://127.0.0.1:" + parley.adminPort()), null),
                          population.dims(), HttpTarget.Client.PLAIN)) {
                 results.add(Workload.run(http, population, plan));
             }

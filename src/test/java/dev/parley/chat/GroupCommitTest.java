@@ -126,7 +126,7 @@ class GroupCommitTest {
     @Test
     void a_batch_that_cannot_reach_the_database_fails_every_unit_within_one_pool_timeout() throws IOException {
         try (Database unreachable = Database.connect(closedPort(), 1, POOL_TIMEOUT,
-                new QueryLog(new SimpleMeterRegistry(), Duration.ofSeconds(10)), null)) {
+                QueryLog.quiet(), null)) {
             GroupCommit appends = engine(unreachable);
             List<CompletableFuture<List<Appended>>> answers = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
@@ -146,7 +146,7 @@ class GroupCommitTest {
     void appends_from_many_callers_fail_within_two_pool_timeouts_while_the_database_is_down() throws Exception {
         ExecutorService writers = Executors.newFixedThreadPool(2);
         try (Database unreachable = Database.connect(closedPort(), 2, POOL_TIMEOUT,
-                new QueryLog(new SimpleMeterRegistry(), Duration.ofSeconds(10)), null);
+                QueryLog.quiet(), null);
              var callers = Executors.newVirtualThreadPerTaskExecutor()) {
             var appends = new GroupCommit(new BatchWriter(unreachable, ids, ReadCache.none()), writers, 2, Ticker.systemTicker(), POOL_TIMEOUT,
                     new SimpleMeterRegistry());

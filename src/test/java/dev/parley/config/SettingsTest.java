@@ -39,7 +39,7 @@ class SettingsTest {
     @Test
     void a_flag_wins_over_its_environment_variable() {
         var flags = new Settings.Flags(null, null, null, null, "9000", null, null, null, "64KiB", null, "1s", null, null, null,
-                null, null, null, "inbox=10s", null, null, "250ms", null, null, null, null, null, false);
+                null, null, null, "inbox=10s", null, null, "250ms", null, null, null, null, null, null, null, false);
         Settings settings = Settings.resolve(flags, Map.of("PARLEY_PORT", "7000", "PARLEY_MAX_METADATA", "1MiB"));
 
         assertThat(settings.port()).isEqualTo(9000);

@@ -26,13 +26,14 @@ class ClientMistakesTest {
     private final Api api = TestServer.newApp();
 
     @Test
-    void paths_outside_the_api_answer_404_and_other_methods_405_with_allow() {
-        for (String path : List.of("/", "/admin", "/v2/characters", "/health/deep", "/metrics/x", "/v1/nothing-here")) {
+    void paths_outside_the_api_answer_404_and_other_methods_405_with_allow() { // metrics and the dashboard live on the admin port
+        for (String path : List.of("/", "/admin", "/v2/characters", "/health/deep", "/metrics", "/dashboard",
+                "/admin/overview", "/v1/nothing-here")) {
             var response = api.get(path);
             assertThat(response.status()).as(path).isEqualTo(404);
             assertThat(response.isProblem()).as(path).isTrue();
         }
-        Map<String, String> allowed = Map.of("/health", "GET, HEAD", "/metrics", "GET, HEAD", "/openapi.json", "GET, HEAD",
+        Map<String, String> allowed = Map.of("/health", "GET, HEAD", "/openapi.json", "GET, HEAD",
                 "/v1/characters", "GET, HEAD, POST");
         allowed.forEach((path, methods) -> {
             for (String method : List.of("POST", "PUT", "DELETE", "PATCH")) {

@@ -42,7 +42,7 @@ class DatabaseOutageTest {
     void while_the_database_is_down_every_request_fails_fast_and_afterwards_all_recovers(@TempDir Path dataDir) throws Exception {
         int port = freePort();
         LocalPostgres database = LocalPostgres.startOrAttach(dataDir, Map.of(), port);
-        Settings settings = Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PORT", "0",
+        Settings settings = Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PORT", "0", "PARLEY_ADMIN_PORT", "0",
                 "PARLEY_POOL_TIMEOUT", POOL_TIMEOUT.toMillis() + "ms", "PARLEY_POOL_SIZE", "4"));
         try (Parley parley = Parley.start(settings, database.target(), true, Clock.systemUTC())) {
             var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("outage").apiKey());
@@ -103,7 +103,7 @@ class DatabaseOutageTest {
     void a_killed_embedded_postgres_is_restarted_and_requests_succeed_again(@TempDir Path dataDir) throws Exception {
         ScheduledExecutorService supervision = Executors.newSingleThreadScheduledExecutor();
         Settings settings = Settings.resolve(Settings.Flags.none(),
-                Map.of("PARLEY_PORT", "0", "PARLEY_POOL_TIMEOUT", "1s", "PARLEY_POOL_SIZE", "4"));
+                Map.of("PARLEY_PORT", "0", "PARLEY_POOL_TIMEOUT", "1s", "PARLEY_POOL_SIZE", "4", "PARLEY_ADMIN_PORT", "0"));
         try (LocalPostgres database = LocalPostgres.startOrAttach(dataDir, LocalPostgres.durable(), 0)
                 .supervise(supervision, Clock.systemUTC());
              Parley parley = Parley.start(settings, database.target(), true, Clock.systemUTC())) {

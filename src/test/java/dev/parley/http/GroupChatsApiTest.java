@@ -237,7 +237,7 @@ class GroupChatsApiTest {
     /** How many times each named statement has run on the server, from /metrics. */
     private Map<String, Double> statements() {
         Pattern count = Pattern.compile("^parley_query_seconds_count\\{[^}]*query=\"([^\"]+)\"[^}]*} (\\S+)$", Pattern.MULTILINE);
-        Matcher found = count.matcher(api.get("/metrics").text());
+        Matcher found = count.matcher(TestServer.metrics(api));
         Map<String, Double> counts = new HashMap<>();
         while (found.find()) {
             counts.merge(found.group(1), Double.parseDouble(found.group(2)), Double::sum);

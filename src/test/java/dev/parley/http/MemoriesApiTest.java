@@ -108,7 +108,7 @@ class MemoriesApiTest {
         remember("lives in Lyon", vector(1, 0, 0), 0.5);
         assertThat(recall(new double[] {0, 1, 0}, Map.of("adaptive", false)).get("memories")).isEmpty(); // vectors now held
 
-        var settings = Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PORT", "0", "PARLEY_HOST", "127.0.0.1"));
+        var settings = Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PORT", "0", "PARLEY_HOST", "127.0.0.1", "PARLEY_ADMIN_PORT", "0"));
         try (Parley other = Parley.start(settings, TestDatabase.get().target("parley_api"), false, Clock.systemUTC())) {
             var elsewhere = new Api("http://127.0.0.1:" + other.port(), api.key());
             elsewhere.postOk(201, memories, Map.of("character_id", character, "content", "plays the cello",

@@ -19,14 +19,14 @@ class MetricsTest {
         api.getOk("/v1/conversations/" + conversation + "/messages");
         api.get("/v1/conversations/" + conversation + "/nowhere");
 
-        String metrics = api.withKey(null).get("/metrics").text();
+        String metrics = TestServer.metrics(api);
 
         assertThat(metrics)
                 .containsPattern("parley_query_seconds_count\\{[^}]*query=\"message.history_recent\"")
                 .containsPattern("parley_query_seconds_count\\{[^}]*query=\"append.write\"")
                 .containsPattern("parley_http_request_seconds_count\\{[^}]*route=\"/v1/conversations/\\{conversation_id}/messages\"")
-                .containsPattern("parley_http_request_seconds_count\\{method=\"GET\",route=\"/v1/conversations/\\{conversation_id}/messages\",status=\"200\"} [1-9]")
-                .containsPattern("parley_http_request_seconds_count\\{method=\"GET\",route=\"unmatched\",status=\"404\"} [1-9]")
+                .containsPattern("parley_http_responses_total\\{method=\"GET\",route=\"/v1/conversations/\\{conversation_id}/messages\",status=\"200\"} [1-9]")
+                .containsPattern("parley_http_responses_total\\{method=\"GET\",route=\"unmatched\",status=\"404\"} [1-9]")
                 .contains("parley_append_batch_size_count")
                 .doesNotContain("route=\"/v1/conversations/" + conversation);
     }
@@ -44,7 +44,7 @@ class MetricsTest {
                     "embedding", List.of(1.0, 0.0)));
         }
 
-        String metrics = api.withKey(null).get("/metrics").text();
+        String metrics = TestServer.metrics(api);
 
         assertThat(metrics)
                 .containsPattern("cache_gets_total\\{[^}]*cache=\"recall_vectors\"[^}]*result=\"hit\"[^}]*} [1-9]")

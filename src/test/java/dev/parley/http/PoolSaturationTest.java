@@ -44,7 +44,7 @@ class PoolSaturationTest {
                 assertThat(refused.json().get("detail").asText()).contains("active=2");
                 assertThat(refused.header("Retry-After")).isEqualTo("1");
                 assertThat(waitedMillis).as("answered after the pool timeout, not hung").isLessThan(5_000);
-                assertThat(api.get("/metrics").text()).containsPattern("parley_pool_rejected_total(\\{[^}]*})? 1\\.0");
+                assertThat(TestServer.metrics(api)).containsPattern("parley_pool_rejected_total(\\{[^}]*})? 1\\.0");
 
                 blocker.rollback();
                 for (var holder : holders) {

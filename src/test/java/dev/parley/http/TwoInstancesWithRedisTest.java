@@ -116,7 +116,7 @@ class TwoInstancesWithRedisTest extends TwoInstancesTest {
 
     /** The sum of a Prometheus meter's series that carry every label given ({@code result="hit"}). */
     static double meter(Api api, String name, String... labels) {
-        return api.withKey(null).get("/metrics").text().lines()
+        return TestServer.metrics(api).lines()
                 .filter(line -> line.startsWith(name + "{") || line.startsWith(name + " "))
                 .filter(line -> Arrays.stream(labels).allMatch(line::contains))
                 .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))

@@ -101,14 +101,14 @@ class WarmupTest {
 
     private long notices(String kind) {
         Matcher line = Pattern.compile("(?m)^parley_cache_notices_total\\{kind=\"" + kind + "\",?} ([0-9.E]+)$")
-                .matcher(api.withKey(null).get("/metrics").text());
+                .matcher(TestServer.metrics(api));
         return line.find() ? Math.round(Double.parseDouble(line.group(1))) : 0;
     }
 
     /** The cache's requests so far by "family result", from the metrics page. */
     private Map<String, Double> requests() {
         Map<String, Double> counts = new HashMap<>();
-        Matcher line = REQUESTS.matcher(api.withKey(null).get("/metrics").text());
+        Matcher line = REQUESTS.matcher(TestServer.metrics(api));
         while (line.find()) {
             counts.put(line.group(1) + " " + line.group(2), Double.parseDouble(line.group(3)));
         }

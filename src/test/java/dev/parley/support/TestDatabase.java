@@ -142,6 +142,6 @@ public final class TestDatabase {
 
     public static Database pool(ConnectionTarget target, int size) {
         return Database.connect(target, size, Duration.ofSeconds(10),
-                new QueryLog(new SimpleMeterRegistry(), Duration.ofSeconds(10)), null);
+                QueryLog.quiet(), null);
     }
 }

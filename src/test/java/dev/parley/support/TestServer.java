@@ -12,6 +12,9 @@ public final class TestServer {
     public static final String DATABASE = "parley_api";
     private static Parley parley;
     private static final AtomicInteger APPS = new AtomicInteger();
+    /** Every instance started here, by its API port, so a test's client finds the admin port beside it. */
+    private static final Map<Integer, Parley> BY_PORT = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final java.net.http.HttpClient HTTP = java.net.http.HttpClient.newHttpClient();
 
     private TestServer() {
     }
@@ -50,17 +53,15 @@ public final class TestServer {
      * have passed): a test that sets a retention policy or plants rows is not raced by that round.
      */
     private static Parley afterFirstMaintenance(Parley parley) {
-        var client = java.net.http.HttpClient.newHttpClient();
-        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + parley.port() + "/metrics")).build();
+        BY_PORT.put(parley.port(), parley);
         long deadline = System.nanoTime() + java.time.Duration.ofSeconds(10).toNanos();
         while (System.nanoTime() < deadline) {
             try {
-                String metrics = client.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-                if (metrics.lines().anyMatch(line -> line.startsWith("parley_maintenance_rounds_total") && !line.endsWith(" 0.0"))) {
+                if (metrics(parley).lines().anyMatch(line -> line.startsWith("parley_maintenance_rounds_total") && !line.endsWith(" 0.0"))) {
                     return parley;
                 }
                 Thread.sleep(20);
-            } catch (java.io.IOException e) {
+            } catch (java.io.UncheckedIOException e) {
                 return parley; // nothing to wait for on an instance that does not answer
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -71,9 +72,36 @@ public final class TestServer {
     }
 
     private static Map<String, String> withDefaults(Map<String, String> env) {
-        var all = new java.util.HashMap<>(Map.of("PARLEY_PORT", "0", "PARLEY_HOST", "127.0.0.1", "PARLEY_POOL_SIZE", "20"));
+        var all = new java.util.HashMap<>(Map.of("PARLEY_PORT", "0", "PARLEY_HOST", "127.0.0.1", "PARLEY_POOL_SIZE", "20",
+                "PARLEY_ADMIN_PORT", "0", "PARLEY_ADMIN_SAMPLE", "1s"));
         all.putAll(env);
         return all;
+    }
+
+    /** The Prometheus metrics of the instance {@code api} talks to, from that instance's admin port. */
+    public static String metrics(Api api) {
+        Parley instance = BY_PORT.get(java.net.URI.create(api.base()).getPort());
+        if (instance == null) {
+            throw new IllegalArgumentException(api.base() + " is not an instance TestServer started");
+        }
+        return metrics(instance);
+    }
+
+    /** An instance's Prometheus metrics, from its admin port (no admin key: tests leave it unset). */
+    public static String metrics(Parley instance) {
+        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + instance.adminPort() + "/metrics")).build();
+        try {
+            var response = HTTP.send(request, java.net.http.HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() != 200) {
+                throw new IllegalStateException("/metrics answered " + response.statusCode() + ": " + response.body());
+            }
+            return response.body();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     /** A client for a brand-new app on the shared server. */

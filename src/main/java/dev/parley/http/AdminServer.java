@@ -1,0 +1,136 @@
+package dev.parley.http;
+
+import dev.parley.chat.InvalidInput;
+import dev.parley.config.Admin;
+import dev.parley.monitor.Point;
+import dev.parley.monitor.Timeline;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.http.Handler;
+import io.javalin.http.HttpResponseException;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.ServerConnector;
+
+/**
+ * The admin port: Prometheus metrics, the monitor's JSON and the live dashboard, apart from the API so
+ * that the public port answers only the API and health. Loopback by default; with PARLEY_ADMIN_KEY set,
+ * {@code /metrics} and {@code /admin/*} want it as a Bearer token (the dashboard's page asks for it).
+ */
+public final class AdminServer implements AutoCloseable {
+    static final Duration DEFAULT_WINDOW = Duration.ofMinutes(1);
+    private static final String UPLOT = "/META-INF/resources/webjars/uplot/1.6.30/dist/";
+    /** The dashboard's files, by the name they are served under: the page, its script, and uPlot. */
+    private static final Map<String, Asset> ASSETS = Map.of(
+            "/dashboard", new Asset("/dashboard/index.html", "text/html; charset=utf-8"),
+            "/dashboard/dashboard.js", new Asset("/dashboard/dashboard.js", "text/javascript; charset=utf-8"),
+            "/dashboard/dashboard.css", new Asset("/dashboard/dashboard.css", "text/css; charset=utf-8"),
+            "/dashboard/uPlot.iife.min.js", new Asset(UPLOT + "uPlot.iife.min.js", "text/javascript; charset=utf-8"),
+            "/dashboard/uPlot.min.css", new Asset(UPLOT + "uPlot.min.css", "text/css; charset=utf-8"));
+
+    private record Asset(String resource, String contentType) {
+        byte[] bytes() {
+            try (InputStream in = AdminServer.class.getResourceAsStream(resource)) {
+                if (in == null) {
+                    throw new IllegalStateException("the jar lacks " + resource + ": the build did not package the dashboard");
+                }
+                return in.readAllBytes();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    /** The last hour's points after {@code since}. */
+    record Points(List<Point> points) {
+    }
+
+    private final Javalin app;
+
+    private AdminServer(Javalin app) {
+        this.app = app;
+    }
+
+    public static AdminServer start(Admin admin, PrometheusMeterRegistry registry, Timeline timeline) {
+        Javalin app = Javalin.create(config -> {
+            config.startup.showJavalinBanner = false;
+            config.concurrency.useVirtualThreads = true;
+            config.http.defaultContentType = "application/json";
+            config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
+            config.jetty.addConnector((server, httpConfig) -> {
+                var connector = new ServerConnector(server, new HttpConnectionFactory(httpConfig));
+                connector.setHost(admin.host());
+                connector.setPort(admin.port());
+                return connector;
+            });
+            config.routes.before(RequestIds::assign);
+            Handler guard = ctx -> requireKey(ctx, admin.key());
+            config.routes.before("/metrics", guard);
+            config.routes.before("/admin/*", guard);
+            config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(registry.scrape()));
+            config.routes.get("/admin/overview", ctx -> Responses.json(ctx, timeline.overview(
+                    Params.window(onlyParameter(ctx, "window"), "window", DEFAULT_WINDOW, Timeline.MAX_WINDOW))));
+            config.routes.get("/admin/timeline", ctx -> Responses.json(ctx, new Points(timeline.points(since(onlyParameter(ctx, "since"))))));
+            ASSETS.forEach((path, asset) -> {
+                byte[] bytes = asset.bytes();
+                config.routes.get(path, ctx -> ctx.contentType(asset.contentType()).header("Cache-Control", "no-cache").result(bytes));
+            });
+            config.routes.get("/", ctx -> ctx.redirect("/dashboard"));
+            config.routes.exception(HttpResponseException.class, (e, ctx) -> Problems.respond(e, ctx));
+            config.routes.exception(Exception.class, (e, ctx) -> Problems.respond(e, ctx));
+            config.routes.error(404, ctx -> {
+                if (!Problems.written(ctx)) {
+                    Problems.respond(new HttpResponseException(404, "the admin port answers /metrics, /admin/overview, "
+                            + "/admin/timeline and /dashboard; not " + ctx.path()), ctx);
+                }
+            });
+        });
+        app.start();
+        return new AdminServer(app);
+    }
+
+    private static Instant since(Context ctx) {
+        Instant since = Params.instant(ctx, "since");
+        return since == null ? Instant.EPOCH : since;
+    }
+
+    /** A query parameter these routes do not take is a mistake to report, not one to ignore. */
+    private static Context onlyParameter(Context ctx, String name) {
+        for (String given : ctx.queryParamMap().keySet()) {
+            if (!given.equals(name)) {
+                throw new InvalidInput(given, "is not a parameter of " + ctx.path() + "; it takes '" + name + "'");
+            }
+        }
+        return ctx;
+    }
+
+    private static void requireKey(Context ctx, Optional<String> key) {
+        if (key.isEmpty()) {
+            return;
+        }
+        String header = ctx.header("Authorization");
+        String given = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).strip() : "";
+        if (!MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), key.get().getBytes(StandardCharsets.UTF_8))) {
+            throw new Unauthorized("send the admin key (PARLEY_ADMIN_KEY) as 'Authorization: Bearer <key>'");
+        }
+    }
+
+    public int port() {
+        return app.port();
+    }
+
+    @Override
+    public void close() {
+        app.stop();
+    }
+}

@@ -1,0 +1,63 @@
+package dev.parley.monitor;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One look at PostgreSQL's own statistics. Counters ({@code commits}, {@code walBytes} …) are totals since
+ * the server's statistics were reset; rates come from the difference between two readings.
+ */
+public record DatabaseReading(
+        Instant at,
+        Map<String, Integer> connections,
+        int lockWaits,
+        double oldestTransactionSeconds,
+        long blocksHit,
+        long blocksRead,
+        long commits,
+        long rollbacks,
+        long deadlocks,
+        long tempBytes,
+        long walBytes,
+        long databaseBytes,
+        List<TableSize> tables,
+        List<PartitionSize> partitions,
+        List<ReplicaLag> replicas,
+        List<StatementTotals> statements) {
+
+    /** The connection states counted, in pg_stat_activity's words with underscores. */
+    public static final List<String> STATES = List.of("active", "idle", "idle_in_transaction", "idle_in_transaction_aborted", "other");
+
+    /** A table with all its partitions, in the hot schema ({@code public}) or the archive ({@code parley_archive}). */
+    public record TableSize(String schema, String table, long bytes, long liveRows, long deadRows) {
+        public double deadRatio() {
+            long all = liveRows + deadRows;
+            return all == 0 ? 0 : (double) deadRows / all;
+        }
+    }
+
+    /** One partition of a partitioned table (a month of messages, hot or archived). */
+    public record PartitionSize(String schema, String table, String partition, long bytes) {
+    }
+
+    /** A standby streaming from this server, by its application_name. */
+    public record ReplicaLag(String name, double lagSeconds) {
+    }
+
+    /** One of Parley's statements as pg_stat_statements counts it, named by the comment its text leads with. */
+    public record StatementTotals(String query, long calls, double totalMillis, long rows) {
+        public double meanMillis() {
+            return calls == 0 ? 0 : totalMillis / calls;
+        }
+    }
+
+    public double cacheHitRatio() {
+        long all = blocksHit + blocksRead;
+        return all == 0 ? 1 : (double) blocksHit / all;
+    }
+
+    public double replicationLagSeconds() {
+        return replicas.stream().mapToDouble(ReplicaLag::lagSeconds).max().orElse(0);
+    }
+}

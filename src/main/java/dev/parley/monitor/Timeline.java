@@ -1,0 +1,225 @@
+package dev.parley.monitor;
+
+import dev.parley.metrics.Metrics;
+import dev.parley.monitor.Overview.CacheStats;
+import dev.parley.monitor.Overview.Pool;
+import dev.parley.monitor.Overview.Requests;
+import dev.parley.monitor.Overview.RouteStats;
+import dev.parley.monitor.Overview.StatementStats;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads Parley's meters and PostgreSQL's statistics every few seconds and keeps what the dashboard and
+ * {@code parley monitor} show: full readings for the last five minutes (rates and percentiles per route
+ * come from the difference of two), and one {@link Point} per reading for the last hour.
+ */
+public final class Timeline {
+    /** The longest window an overview covers. */
+    public static final Duration MAX_WINDOW = Duration.ofMinutes(5);
+    static final Duration HISTORY = Duration.ofHours(1);
+    private static final int TOP_STATEMENTS = 10;
+
+    private final MeterRegistry registry;
+    private final DatabaseStats database;
+    private final Clock clock;
+    private final Instant started;
+    private final Deque<Reading> recent = new ArrayDeque<>();
+    private final Deque<Point> points = new ArrayDeque<>();
+
+    /** Everything read at one moment; counters and histograms are totals since start. */
+    private record Reading(Instant at, Map<String, Histogram> routes, Map<String, Double> errors,
+                           Map<String, Histogram> statements, Map<String, double[]> caches, double slow,
+                           Pool pool, DatabaseReading database) {
+    }
+
+    public Timeline(MeterRegistry registry, DatabaseStats database, Clock clock) {
+        this.registry = registry;
+        this.database = database;
+        this.clock = clock;
+        this.started = clock.instant();
+    }
+
+    /** Takes a reading of the database and the meters; the scheduler calls it every PARLEY_ADMIN_SAMPLE. */
+    public void sample() {
+        database.sample();
+        Reading now = read();
+        synchronized (this) {
+            Reading previous = recent.peekLast();
+            if (previous != null) {
+                points.addLast(point(previous, now));
+            }
+            recent.addLast(now);
+            trim(recent, r -> r.at(), now.at().minus(MAX_WINDOW.plusSeconds(30)));
+            trim(points, Point::time, now.at().minus(HISTORY));
+        }
+    }
+
+    /** The points of the last hour after {@code since}, oldest first. */
+    public synchronized List<Point> points(Instant since) {
+        return points.stream().filter(p -> p.time().isAfter(since)).toList();
+    }
+
+    /** What happened over about {@code window} (as far back as readings go), up to the last reading. */
+    public Overview overview(Duration window) {
+        Reading first;
+        Reading last;
+        double growth;
+        synchronized (this) {
+            last = recent.peekLast();
+            if (last == null) {
+                return overview(read(), null, 0);
+            }
+            Instant from = last.at().minus(window);
+            first = recent.stream().filter(r -> !r.at().isAfter(from)).reduce((a, b) -> b).orElse(recent.peekFirst());
+            growth = growthPerHour();
+        }
+        return overview(last, first == last ? null : first, growth);
+    }
+
+    private Overview overview(Reading last, Reading first, double growthPerHour) {
+        double seconds = first == null ? 0 : Duration.between(first.at(), last.at()).toMillis() / 1000.0;
+        Histogram all = Histogram.EMPTY;
+        double allErrors = 0;
+        List<RouteStats> routes = new ArrayList<>();
+        for (var route : last.routes().entrySet()) {
+            Histogram h = first == null ? Histogram.EMPTY : route.getValue().since(first.routes().getOrDefault(route.getKey(), Histogram.EMPTY));
+            double errors = first == null ? 0 : last.errors().getOrDefault(route.getKey(), 0.0) - first.errors().getOrDefault(route.getKey(), 0.0);
+            all = all.plus(h);
+            allErrors += errors;
+            if (h.count() > 0) {
+                routes.add(new RouteStats(route.getKey(), rate(h.count(), seconds), rate(errors, seconds), h.quantileMillis(0.5),
+                        h.quantileMillis(0.95), h.quantileMillis(0.99)));
+            }
+        }
+        routes.sort(Comparator.comparingDouble(RouteStats::perSecond).reversed());
+        var requests = new Requests(rate(all.count(), seconds), rate(allErrors, seconds), all.quantileMillis(0.5),
+                all.quantileMillis(0.95), all.quantileMillis(0.99));
+        return new Overview(last.at(), seconds, Duration.between(started, last.at()).toMillis() / 1000.0, requests, routes,
+                statements(last, first, seconds), (long) last.slow(), last.pool(), caches(last, first, seconds),
+                database(last.database(), first == null ? null : first.database(), seconds, growthPerHour));
+    }
+
+    private static List<StatementStats> statements(Reading last, Reading first, double seconds) {
+        if (first == null) {
+            return List.of();
+        }
+        List<StatementStats> statements = new ArrayList<>();
+        for (var statement : last.statements().entrySet()) {
+            Histogram h = statement.getValue().since(first.statements().getOrDefault(statement.getKey(), Histogram.EMPTY));
+            if (h.count() > 0) {
+                statements.add(new StatementStats(statement.getKey(), rate(h.count(), seconds), h.meanMillis(),
+                        h.quantileMillis(0.99), h.sumSeconds() * 1000));
+            }
+        }
+        statements.sort(Comparator.comparingDouble(StatementStats::totalMs).reversed());
+        return List.copyOf(statements.subList(0, Math.min(TOP_STATEMENTS, statements.size())));
+    }
+
+    private static List<CacheStats> caches(Reading last, Reading first, double seconds) {
+        List<CacheStats> caches = new ArrayList<>();
+        for (var cache : last.caches().entrySet()) {
+            double[] now = cache.getValue();
+            double[] then = first == null ? new double[2] : first.caches().getOrDefault(cache.getKey(), new double[2]);
+            double hits = now[0] - then[0];
+            double reads = hits + now[1] - then[1];
+            caches.add(new CacheStats(cache.getKey(), reads == 0 ? 0 : hits / reads, rate(reads, seconds)));
+        }
+        caches.sort(Comparator.comparing(CacheStats::cache));
+        return caches;
+    }
+
+    private static Overview.Database database(DatabaseReading now, DatabaseReading then, double seconds, double growthPerHour) {
+        DatabaseReading from = then == null ? now : then;
+        return new Overview.Database(now.connections(), now.cacheHitRatio(), rate(now.commits() - from.commits(), seconds),
+                rate(now.rollbacks() - from.rollbacks(), seconds), now.deadlocks(), rate(now.tempBytes() - from.tempBytes(), seconds),
+                rate(now.walBytes() - from.walBytes(), seconds), now.oldestTransactionSeconds(), now.lockWaits(),
+                now.databaseBytes(), growthPerHour,
+                now.tables().stream().map(t -> new Overview.Table(t.schema(), t.table(), t.bytes(), t.deadRatio())).toList(),
+                now.partitions(), now.replicas(), now.statements());
+    }
+
+    /** How fast the database grew over the hour of points kept, per hour; 0 until a minute has passed. */
+    private double growthPerHour() {
+        Point first = points.peekFirst();
+        Point last = points.peekLast();
+        if (first == null || Duration.between(first.time(), last.time()).compareTo(Duration.ofMinutes(1)) < 0) {
+            return 0;
+        }
+        double hours = Duration.between(first.time(), last.time()).toMillis() / 3_600_000.0;
+        return (last.databaseBytes() - first.databaseBytes()) / hours;
+    }
+
+    private Point point(Reading previous, Reading now) {
+        Overview o = overview(now, previous, 0);
+        double hits = 0;
+        double reads = 0;
+        for (CacheStats cache : o.caches()) {
+            hits += cache.hitRatio() * cache.perSecond();
+            reads += cache.perSecond();
+        }
+        double seconds = o.windowSeconds();
+        return new Point(now.at(), o.requests().perSecond(), o.requests().errorsPerSecond(), o.requests().p50Ms(),
+                o.requests().p95Ms(), o.requests().p99Ms(), reads == 0 ? 1 : hits / reads, now.pool().active(),
+                now.pool().waiting(), rate(now.slow() - previous.slow(), seconds), now.database().databaseBytes());
+    }
+
+    private Reading read() {
+        Map<String, Histogram> routes = new HashMap<>();
+        for (Timer timer : registry.find(Metrics.HTTP_SECONDS).timers()) {
+            routes.put(timer.getId().getTag("method") + " " + timer.getId().getTag("route"), Histogram.of(timer));
+        }
+        Map<String, Double> errors = new HashMap<>();
+        for (Counter counter : registry.find(Metrics.HTTP_RESPONSES).counters()) {
+            if (counter.getId().getTag("status").startsWith("5")) {
+                errors.merge(counter.getId().getTag("method") + " " + counter.getId().getTag("route"), counter.count(), Double::sum);
+            }
+        }
+        Map<String, Histogram> statements = new HashMap<>();
+        for (Timer timer : registry.find(Metrics.QUERY_SECONDS).timers()) {
+            statements.put(timer.getId().getTag("query"), Histogram.of(timer));
+        }
+        Map<String, double[]> caches = new HashMap<>();
+        for (Counter counter : registry.find(Metrics.CACHE_REQUESTS).counters()) {
+            double[] hitsAndMisses = caches.computeIfAbsent(counter.getId().getTag("family"), family -> new double[2]);
+            hitsAndMisses["hit".equals(counter.getId().getTag("result")) ? 0 : 1] += counter.count();
+        }
+        Counter slow = registry.find(Metrics.SLOW_QUERIES).counter();
+        return new Reading(clock.instant(), routes, errors, statements, caches, slow == null ? 0 : slow.count(), pool(),
+                database.latest());
+    }
+
+    private Pool pool() {
+        Counter rejected = registry.find(Metrics.POOL_REJECTED).counter();
+        return new Pool(hikari("hikaricp.connections.max"), hikari("hikaricp.connections.active"),
+                hikari("hikaricp.connections.idle"), hikari("hikaricp.connections.pending"),
+                rejected == null ? 0 : (long) rejected.count());
+    }
+
+    private int hikari(String name) {
+        Gauge gauge = registry.find(name).gauge();
+        return gauge == null ? 0 : (int) gauge.value();
+    }
+
+    private static double rate(double amount, double seconds) {
+        return seconds <= 0 ? 0 : amount / seconds;
+    }
+
+    private static <T> void trim(Deque<T> deque, java.util.function.Function<T, Instant> at, Instant before) {
+        while (!deque.isEmpty() && at.apply(deque.peekFirst()).isBefore(before)) {
+            deque.pollFirst();
+        }
+    }
+}

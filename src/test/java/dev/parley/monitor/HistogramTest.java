@@ -1,0 +1,56 @@
+package dev.parley.monitor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.parley.metrics.Metrics;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class HistogramTest {
+    private final Timer timer = Timer.builder("test.latency").serviceLevelObjectives(Metrics.QUERY_BUCKETS)
+            .register(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+
+    @Test
+    void percentiles_interpolate_within_the_fixed_buckets_as_prometheus_does() {
+        record(50, Duration.ofMillis(1));
+        record(50, Duration.ofMillis(20));
+
+        Histogram h = Histogram.of(timer);
+
+        assertThat(h.count()).isEqualTo(100);
+        assertThat(h.cumulative()).isSorted();
+        assertThat(h.quantileMillis(0.5)).isCloseTo(1.0, within(1e-9)); // the 50th lies at the top of the 1 ms bucket
+        assertThat(h.quantileMillis(0.99)).isCloseTo(5 + 20 * 0.98, within(1e-9)); // 49 of the 50 in (5 ms, 25 ms]
+        assertThat(h.meanMillis()).isCloseTo(10.5, within(1e-6));
+    }
+
+    @Test
+    void the_difference_of_two_readings_is_what_happened_between_them() {
+        record(10, Duration.ofMillis(1));
+        Histogram before = Histogram.of(timer);
+        record(10, Duration.ofMillis(200));
+
+        Histogram between = Histogram.of(timer).since(before);
+
+        assertThat(between.count()).isEqualTo(10);
+        assertThat(between.quantileMillis(0.5)).isGreaterThan(100).isLessThanOrEqualTo(250);
+        assertThat(Histogram.EMPTY.quantileMillis(0.99)).isZero();
+    }
+
+    @Test
+    void a_latency_beyond_every_bucket_reads_as_the_largest_bound() {
+        record(1, Duration.ofSeconds(30));
+
+        assertThat(Histogram.of(timer).quantileMillis(0.99)).isEqualTo(5000);
+    }
+
+    private void record(int times, Duration each) {
+        for (int i = 0; i < times; i++) {
+            timer.record(each);
+        }
+    }
+}
