@@ -56,7 +56,7 @@ final class ApiSamples {
     }
 
     boolean isAuthenticated(String operationId) {
-        return !List.of("getHealth", "getLiveness", "getReadiness", "getMetrics", "getOpenApi").contains(operationId);
+        return !List.of("getHealth", "getLiveness", "getReadiness", "getOpenApi").contains(operationId);
     }
 
     /** The call's path with {@code value} in place of path parameter {@code param} (ids elsewhere untouched). */

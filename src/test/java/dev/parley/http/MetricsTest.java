@@ -6,8 +6,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
 import dev.parley.support.TestServer;
+import dev.parley.support.TestDatabase;
+import dev.parley.support.Wait;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 class MetricsTest {
@@ -49,5 +54,64 @@ class MetricsTest {
         assertThat(metrics)
                 .containsPattern("cache_gets_total\\{[^}]*cache=\"recall_vectors\"[^}]*result=\"hit\"[^}]*} [1-9]")
                 .containsPattern("cache_gets_total\\{[^}]*cache=\"recall_vectors\"[^}]*result=\"miss\"[^}]*} [1-9]");
+    }
+
+    @Test
+    void postgresql_statistics_are_sampled_into_metrics_with_tables_partitions_and_named_statements() {
+        Api api = TestServer.newApp();
+        Fixtures.say(api, Fixtures.conversation(api).get("id").asText(), "user", "hello");
+
+        String metrics = Wait.forValue("a reading of PostgreSQL's statistics", Duration.ofSeconds(10), () -> {
+            String now = TestServer.metrics(api);
+            return now.contains("parley_db_partition_bytes{") && now.contains("parley_db_statement_time_seconds{")
+                    ? Optional.of(now) : Optional.empty();
+        });
+
+        assertThat(metrics)
+                .containsPattern("parley_db_connections\\{state=\"active\"} [1-9]") // the reading's own connection at least
+                .containsPattern("parley_db_connections\\{state=\"idle_in_transaction\"} ")
+                .containsPattern("parley_db_cache_hit_ratio 0\\.\\d+|parley_db_cache_hit_ratio 1\\.0")
+                .containsPattern("parley_db_transactions_total\\{outcome=\"commit\"} [1-9]")
+                .containsPattern("parley_db_transactions_total\\{outcome=\"rollback\"} ")
+                .containsPattern("parley_db_deadlocks_total [0-9]")
+                .containsPattern("parley_db_temp_bytes_total [0-9]")
+                .containsPattern("parley_db_wal_bytes_total [1-9]")
+                .containsPattern("parley_db_size_bytes [1-9]")
+                .containsPattern("parley_db_table_bytes\\{schema=\"public\",table=\"messages\"} [1-9]")
+                .containsPattern("parley_db_table_bytes\\{schema=\"parley_archive\",table=\"messages\"} ")
+                .containsPattern("parley_db_partition_bytes\\{partition=\"messages_\\w+\",schema=\"public\",table=\"messages\"} [1-9]")
+                .containsPattern("parley_db_dead_tuple_ratio\\{schema=\"public\",table=\"conversations\"} [0-9]")
+                .containsPattern("parley_db_replication_lag_max_seconds 0\\.0")
+                .containsPattern("parley_db_statement_time_seconds\\{query=\"[a-z_.]+\"} [0-9]")
+                .containsPattern("parley_db_statement_calls\\{query=\"[a-z_.]+\"} [1-9]")
+                .containsPattern("parley_query_slow_total [0-9]");
+    }
+
+    @Test
+    void a_transaction_left_open_and_a_session_waiting_for_its_lock_show_in_the_sampled_metrics() throws Exception {
+        Api api = TestServer.newApp();
+        try (var holder = TestDatabase.get().connect(TestServer.DATABASE);
+             var waiter = TestDatabase.get().connect(TestServer.DATABASE)) {
+            holder.setAutoCommit(false);
+            holder.createStatement().execute("SELECT pg_advisory_xact_lock(4242)");
+            var waiting = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try (var statement = waiter.createStatement()) {
+                    statement.execute("SELECT pg_advisory_lock(4242)");
+                    statement.execute("SELECT pg_advisory_unlock(4242)");
+                } catch (java.sql.SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            try {
+                Wait.until("a lock wait and a transaction open for 2 s", Duration.ofSeconds(15), () -> {
+                    String metrics = TestServer.metrics(api);
+                    return Pattern.compile("(?m)^parley_db_lock_waits [1-9]").matcher(metrics).find()
+                            && Pattern.compile("(?m)^parley_db_oldest_transaction_seconds ([2-9]|[1-9][0-9]+)\\.").matcher(metrics).find();
+                });
+            } finally {
+                holder.rollback();
+                waiting.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        }
     }
 }
