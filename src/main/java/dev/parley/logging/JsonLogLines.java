@@ -1,0 +1,107 @@
+package dev.parley.logging;
+
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.IThrowableProxy;
+import ch.qos.logback.classic.spi.ThrowableProxyUtil;
+import ch.qos.logback.core.encoder.EncoderBase;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.event.KeyValuePair;
+
+/**
+ * Writes each event as one JSON object on one line: time, level, logger, message, the MDC and the
+ * event's key-values as top-level fields, then error and stack when there is a throwable.
+ */
+final class JsonLogLines extends EncoderBase<ILoggingEvent> {
+    static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSX").withZone(ZoneOffset.UTC);
+
+    /** Names whose meaning is fixed, so a query on {@code message} or {@code error} never finds a caller's value. */
+    private static final List<String> FIXED = List.of("time", "level", "logger", "message", "error", "stack");
+
+    private final JsonFactory json = new JsonFactory();
+
+    @Override
+    public byte[] headerBytes() {
+        return null;
+    }
+
+    @Override
+    public byte[] encode(ILoggingEvent event) {
+        var line = new ByteArrayOutputStream(256);
+        try (JsonGenerator out = json.createGenerator(line)) {
+            write(event, out);
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not write a log line in memory", e);
+        }
+        line.write('\n');
+        return line.toByteArray();
+    }
+
+    @Override
+    public byte[] footerBytes() {
+        return null;
+    }
+
+    private static void write(ILoggingEvent event, JsonGenerator out) throws IOException {
+        Set<String> taken = new HashSet<>(FIXED);
+        out.writeStartObject();
+        out.writeStringField("time", TIME.format(event.getInstant()));
+        out.writeStringField("level", event.getLevel().toString());
+        out.writeStringField("logger", event.getLoggerName());
+        out.writeStringField("message", event.getFormattedMessage());
+        for (Map.Entry<String, String> entry : event.getMDCPropertyMap().entrySet()) {
+            out.writeStringField(unique(entry.getKey(), "mdc_", taken), entry.getValue());
+        }
+        for (KeyValuePair pair : keyValues(event)) {
+            out.writeFieldName(unique(pair.key, "kv_", taken));
+            writeValue(pair.value, out);
+        }
+        IThrowableProxy thrown = event.getThrowableProxy();
+        if (thrown != null) {
+            out.writeStringField("error", thrown.getMessage() == null ? thrown.getClassName()
+                    : thrown.getClassName() + ": " + thrown.getMessage());
+            out.writeStringField("stack", ThrowableProxyUtil.asString(thrown).stripTrailing());
+        }
+        out.writeEndObject();
+    }
+
+    /** The name itself, or with the prefix (repeated) until no field already written carries it. */
+    private static String unique(String name, String prefix, Set<String> taken) {
+        String field = name;
+        while (!taken.add(field)) {
+            field = prefix + field;
+        }
+        return field;
+    }
+
+    /** The key-values the fluent API added ({@code log.atInfo().addKeyValue(…)}); logback gives null for none. */
+    static List<KeyValuePair> keyValues(ILoggingEvent event) {
+        List<KeyValuePair> pairs = event.getKeyValuePairs();
+        return pairs == null ? List.of() : pairs;
+    }
+
+    /** Numbers and booleans stay JSON numbers and booleans, so a query can compare {@code status >= 500}. */
+    private static void writeValue(Object value, JsonGenerator out) throws IOException {
+        switch (value) {
+            case null -> out.writeNull();
+            case Boolean b -> out.writeBoolean(b);
+            case BigDecimal d -> out.writeNumber(d);
+            case BigInteger i -> out.writeNumber(i);
+            case Double d -> out.writeNumber(d);
+            case Float f -> out.writeNumber(f);
+            case Number n -> out.writeNumber(n.longValue()); // Integer, Long, Short, Byte, AtomicLong …
+            default -> out.writeString(value.toString());
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package dev.parley.logging;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.Configurator;
+import ch.qos.logback.classic.spi.ConfiguratorRank;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.LoggingEvent;
+import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.encoder.Encoder;
+import ch.qos.logback.core.spi.ContextAwareBase;
+import java.io.Console;
+import java.util.List;
+
+/**
+ * Configures logback in code when slf4j starts: one console appender on standard error writing JSON
+ * or text lines ({@code PARLEY_LOG_FORMAT}), Parley's loggers at {@code PARLEY_LOG_LEVEL}, libraries
+ * at warn. Logback finds it through {@code META-INF/services}; there is no logback.xml.
+ */
+// Above DEFAULT, so it runs before any configurator without a rank; CUSTOM_TOP stays free for a deployment's own.
+@ConfiguratorRank(ConfiguratorRank.CUSTOM_HIGH_PRIORITY)
+public final class LoggingConfig extends ContextAwareBase implements Configurator {
+    /** Parley's own loggers: its classes, and named ones such as {@code parley.slow-query}. */
+    private static final List<String> PARLEY = List.of("dev.parley", "parley");
+
+    @Override
+    public ExecutionStatus configure(LoggerContext context) {
+        apply(context, LogSettings.read(System.getenv(), System.getProperties(), LoggingConfig::terminalAttached));
+        return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY; // neither logback.xml nor logback's debug-level default
+    }
+
+    private static void apply(LoggerContext context, LogSettings settings) {
+        var console = console(context, settings.format() == LogSettings.Format.JSON ? new JsonLogLines() : new TextLogLines());
+        Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
+        root.setLevel(Level.WARN); // Jetty, HikariCP, Flyway, Lettuce, embedded PostgreSQL: only when something is wrong
+        root.addAppender(console);
+        PARLEY.forEach(name -> context.getLogger(name).setLevel(settings.level()));
+        Logger self = context.getLogger(LoggingConfig.class);
+        for (String mistake : settings.mistakes()) {
+            console.doAppend(new LoggingEvent(Logger.FQCN, self, Level.WARN, mistake, null, null)); // appended: no level hides it
+        }
+    }
+
+    private static ConsoleAppender<ILoggingEvent> console(LoggerContext context, Encoder<ILoggingEvent> lines) {
+        lines.setContext(context);
+        lines.start();
+        var console = new ConsoleAppender<ILoggingEvent>();
+        console.setContext(context);
+        console.setName("console");
+        console.setTarget("System.err");
+        console.setEncoder(lines);
+        console.start();
+        return console;
+    }
+
+    /** Whether a person is watching; from Java 22 a console exists even when redirected and only isTerminal() tells. */
+    private static boolean terminalAttached() {
+        Console console = System.console();
+        if (console == null) {
+            return false;
+        }
+        try {
+            return (Boolean) Console.class.getMethod("isTerminal").invoke(console); // compiled for 21, which lacks it
+        } catch (NoSuchMethodException e) {
+            return true; // Java 21 gives a console only to a terminal
+        } catch (ReflectiveOperationException e) {
+            return false; // cannot tell: JSON, which a machine and a person can both read
+        }
+    }
+}
