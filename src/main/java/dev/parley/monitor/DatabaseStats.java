@@ -54,7 +54,10 @@ public final class DatabaseStats {
               FROM pg_stat_database
              WHERE datname = current_database()""");
 
-    /** Every ordinary table and leaf partition of Parley's two schemas, rolled up to its top-level table. */
+    /**
+     * Every table and partition of Parley's two schemas, partitions rolled up to their table; a partitioned
+     * table counts itself too (0 bytes), so the archive shows before its first month arrives.
+     */
     private static final Query TABLES = new Query("monitor.tables", """
             SELECT n.nspname AS schema, coalesce(parent.relname, c.relname) AS table_name,
                    CASE WHEN parent.oid IS NULL THEN NULL ELSE c.relname END AS partition_name,
@@ -65,7 +68,7 @@ public final class DatabaseStats {
               LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
               LEFT JOIN pg_class parent ON parent.oid = i.inhparent AND parent.relkind = 'p'
               LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
-             WHERE c.relkind = 'r' AND n.nspname IN ('public', 'parley_archive')""");
+             WHERE c.relkind IN ('r', 'p') AND n.nspname IN ('public', 'parley_archive')""");
 
     private static final Query REPLICAS = new Query("monitor.replicas", """
             SELECT coalesce(nullif(application_name, ''), client_addr::text, 'standby') AS name,

@@ -37,7 +37,7 @@ class HistogramTest {
         Histogram between = Histogram.of(timer).since(before);
 
         assertThat(between.count()).isEqualTo(10);
-        assertThat(between.quantileMillis(0.5)).isGreaterThan(100).isLessThanOrEqualTo(250);
+        assertThat(between.quantileMillis(0.5)).isGreaterThan(100).isLessThanOrEqualTo(1000);
         assertThat(Histogram.EMPTY.quantileMillis(0.99)).isZero();
     }
 
@@ -45,7 +45,7 @@ class HistogramTest {
     void a_latency_beyond_every_bucket_reads_as_the_largest_bound() {
         record(1, Duration.ofSeconds(30));
 
-        assertThat(Histogram.of(timer).quantileMillis(0.99)).isEqualTo(5000);
+        assertThat(Histogram.of(timer).quantileMillis(0.99)).isEqualTo(1000);
     }
 
     private void record(int times, Duration each) {
