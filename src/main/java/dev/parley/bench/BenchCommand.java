@@ -287,6 +287,7 @@ public final class BenchCommand {
                 var serverEnv = new java.util.HashMap<>(Map.of("PARLEY_PORT", "0", "PARLEY_POOL_SIZE", String.valueOf(poolSize),
                         "PARLEY_SLOW_QUERY", "1s", "PARLEY_ANALYTICS_REFRESH", "24h", "PARLEY_ADMIN_PORT", "0"));
                 serverEnv.putAll(env);
+                dev.parley.logging.LoggingConfig.silenceAccessLog(); // a line per request of our own load would cost more than the request
                 inProcess = Parley.start(Settings.resolve(Settings.Flags.none(), serverEnv), target, false, Clock.systemUTC());
                 base = URI.create("http://127.0.0.1:" + inProcess.port());
                 admin = URI.create("http://127.0.0.1:" + inProcess.adminPort());

@@ -54,6 +54,11 @@ final class Auth {
         return prefix;
     }
 
+    /** The app the request was authenticated for; null before authentication or on an open route. */
+    static Long appIfKnown(Context ctx) {
+        return ctx.attribute(APP);
+    }
+
     /** The app the request was authenticated for. */
     static long app(Context ctx) {
         Long appId = ctx.attribute(APP);

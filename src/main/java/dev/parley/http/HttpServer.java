@@ -123,14 +123,17 @@ public final class HttpServer implements AutoCloseable {
                 connector.setAcceptQueueSize(ACCEPT_QUEUE);
                 return connector;
             });
-            config.routes.before(RequestIds::assign);
+            config.routes.before(ctx -> {
+                RequestIds.assign(ctx);
+                AccessLog.begin(ctx);
+            });
             config.routes.before(drain::admit);
             config.routes.before("/v1/*", auth::authenticate);
             config.routes.after(new UnreadBodies(2 * options.maxBodyBytes())::readRest);
             for (Route route : routes) {
                 Handler declared = QueryParameters.declaredOnly(route, route.handler());
                 Handler handler = drain.tracked(Responses.rethrowingWriteFailures(
-                        route.authenticated() ? onBehalfOfApp(declared) : declared));
+                        logged(route, route.authenticated() ? onBehalfOfApp(declared) : declared)));
                 config.routes.addHttpHandler(route.method(), route.path(), handler);
                 if (route.method() == HandlerType.GET) { // load balancers probe with HEAD; Jetty sends no body for it
                     config.routes.addHttpHandler(HandlerType.HEAD, route.path(), handler);
@@ -143,11 +146,23 @@ public final class HttpServer implements AutoCloseable {
             config.routes.error(404, ctx -> unrouted(ctx, allowed));
             config.routes.error(405, ctx -> unrouted(ctx, allowed));
             var timers = new RequestTimers(services.registry());
-            config.requestLogger.http((ctx, millis) -> timers.record(ctx.method(), ctx.endpoints().matchedHttpEndpoint(),
-                    ctx.statusCode(), (long) (millis * 1_000_000)));
+            config.requestLogger.http((ctx, millis) -> {
+                var endpoint = ctx.endpoints().matchedHttpEndpoint();
+                long nanos = (long) (millis * 1_000_000);
+                timers.record(ctx.method(), endpoint, ctx.statusCode(), nanos);
+                AccessLog.end(ctx, endpoint, nanos);
+            });
         });
         app.start();
         return new HttpServer(app, drain, List.copyOf(endpoints));
+    }
+
+    /** Names the route and the app in the MDC for the lines logged while the route runs. */
+    private static Handler logged(Route route, Handler handler) {
+        return ctx -> {
+            AccessLog.routed(route, Auth.appIfKnown(ctx));
+            handler.handle(ctx);
+        };
     }
 
     /** Runs an authenticated route in its app's lane, so apps take turns for the pool's connections. */

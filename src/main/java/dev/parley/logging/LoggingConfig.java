@@ -23,6 +23,8 @@ import java.util.List;
 public final class LoggingConfig extends ContextAwareBase implements Configurator {
     /** Parley's own loggers: its classes, and named ones such as {@code parley.slow-query}. */
     private static final List<String> PARLEY = List.of("dev.parley", "parley");
+    /** The line per request, at info: PARLEY_ACCESS_LOG=off turns it off alone. */
+    private static final String ACCESS = "parley.access";
 
     @Override
     public ExecutionStatus configure(LoggerContext context) {
@@ -36,6 +38,9 @@ public final class LoggingConfig extends ContextAwareBase implements Configurato
         root.setLevel(Level.WARN); // Jetty, HikariCP, Flyway, Lettuce, embedded PostgreSQL: only when something is wrong
         root.addAppender(console);
         PARLEY.forEach(name -> context.getLogger(name).setLevel(settings.level()));
+        if (!settings.accessLog()) {
+            context.getLogger(ACCESS).setLevel(Level.OFF);
+        }
         Logger self = context.getLogger(LoggingConfig.class);
         for (String mistake : settings.mistakes()) {
             console.doAppend(new LoggingEvent(Logger.FQCN, self, Level.WARN, mistake, null, null)); // appended: no level hides it
@@ -52,6 +57,13 @@ public final class LoggingConfig extends ContextAwareBase implements Configurato
         console.setEncoder(lines);
         console.start();
         return console;
+    }
+
+    /** Turns the access log off, for a process whose requests are its own (parley bench's load). */
+    public static void silenceAccessLog() {
+        if (org.slf4j.LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
+            context.getLogger(ACCESS).setLevel(Level.OFF);
+        }
     }
 
     /** Whether a person is watching; from Java 22 a console exists even when redirected and only isTerminal() tells. */

@@ -13,7 +13,7 @@ class LogSettingsTest {
     @Test
     void by_default_a_terminal_gets_text_and_anything_else_json_at_info() {
         assertThat(LogSettings.read(Map.of(), new Properties(), () -> true))
-                .isEqualTo(new LogSettings(Format.TEXT, Level.INFO, List.of()));
+                .isEqualTo(new LogSettings(Format.TEXT, Level.INFO, true, List.of()));
         assertThat(LogSettings.read(Map.of(), new Properties(), () -> false).format()).isEqualTo(Format.JSON);
         assertThat(LogSettings.read(Map.of("PARLEY_LOG_FORMAT", "auto"), new Properties(), () -> false).format())
                 .isEqualTo(Format.JSON);
@@ -52,5 +52,14 @@ class LogSettingsTest {
         assertThat(settings.mistakes()).containsExactly(
                 "PARLEY_LOG_FORMAT (parley.log.format) must be one of json, text, auto, got 'yaml'; using auto",
                 "PARLEY_LOG_LEVEL (parley.log.level) must be one of trace, debug, info, warn, error, got 'verbose'; using info");
+    }
+
+    @Test
+    void the_access_log_is_on_unless_turned_off() {
+        var properties = new java.util.Properties();
+        assertThat(LogSettings.read(java.util.Map.of(), properties, () -> false).accessLog()).isTrue();
+        assertThat(LogSettings.read(java.util.Map.of("PARLEY_ACCESS_LOG", "off"), properties, () -> false).accessLog()).isFalse();
+        assertThat(LogSettings.read(java.util.Map.of("PARLEY_ACCESS_LOG", "maybe"), properties, () -> false).mistakes())
+                .singleElement().asString().contains("PARLEY_ACCESS_LOG");
     }
 }

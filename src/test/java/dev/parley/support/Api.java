@@ -70,6 +70,11 @@ public final class Api {
         return send("GET", path, null, List.of());
     }
 
+    /** A GET with extra headers, as name, value pairs. */
+    public Response get(String path, String... headers) {
+        return send("GET", path, null, List.of(headers));
+    }
+
     public Response delete(String path) {
         return send("DELETE", path, null, List.of());
     }

@@ -1,0 +1,65 @@
+package dev.parley.http;
+
+import io.javalin.http.Context;
+import io.javalin.router.Endpoint;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * One line per request on the {@code parley.access} logger (off with PARLEY_ACCESS_LOG=off): method, path,
+ * route template, status, duration, request id and app. The path carries ids but never the query string,
+ * which can hold a user's search words. While a route runs, its request id, app and route are in the MDC,
+ * so every line it logs (a slow query, a warning) carries them too.
+ */
+final class AccessLog {
+    private static final Logger LOG = LoggerFactory.getLogger("parley.access");
+    static final String REQUEST_ID = "request_id";
+    static final String APP_ID = "app_id";
+    static final String ROUTE = "route";
+
+    private AccessLog() {
+    }
+
+    /** At the start of a request: its id, for every line logged while it runs. */
+    static void begin(Context ctx) {
+        MDC.put(REQUEST_ID, RequestIds.of(ctx));
+    }
+
+    /** Once the route is known and the caller authenticated. */
+    static void routed(Route route, Long appId) {
+        MDC.put(ROUTE, route.method().name() + " " + route.path());
+        if (appId != null) {
+            MDC.put(APP_ID, String.valueOf(appId));
+        }
+    }
+
+    /** After the response: the access line, then the MDC cleared for whatever this thread runs next. */
+    static void end(Context ctx, Endpoint endpoint, long nanos) {
+        try {
+            if (LOG.isInfoEnabled()) {
+                line(ctx, endpoint, nanos);
+            }
+        } finally {
+            MDC.clear();
+        }
+    }
+
+    private static void line(Context ctx, Endpoint endpoint, long nanos) {
+        MDC.clear(); // the fields below say it all, and the logger may run on another thread than the route did
+        double millis = Math.round(nanos / 10_000.0) / 100.0;
+        String route = endpoint == null ? "unmatched" : endpoint.path;
+        Long appId = Auth.appIfKnown(ctx);
+        var line = LOG.atInfo()
+                .addKeyValue(REQUEST_ID, RequestIds.of(ctx))
+                .addKeyValue("method", ctx.method().name())
+                .addKeyValue("path", ctx.path())
+                .addKeyValue(ROUTE, route)
+                .addKeyValue("status", ctx.statusCode())
+                .addKeyValue("duration_ms", millis);
+        if (appId != null) {
+            line = line.addKeyValue(APP_ID, appId);
+        }
+        line.log("{} {} {} {} ms", ctx.method().name(), ctx.path(), ctx.statusCode(), millis);
+    }
+}
