@@ -193,7 +193,7 @@ public final class Timeline {
         }
         Map<String, double[]> caches = new HashMap<>();
         for (Counter counter : registry.find(Metrics.CACHE_REQUESTS).counters()) {
-            double[] hitsAndMisses = caches.computeIfAbsent(counter.getId().getTag("family"), family -> new double[2]);
+            double[] hitsAndMisses = caches.computeIfAbsent(counter.getId().getTag("cache"), family -> new double[2]);
             hitsAndMisses["hit".equals(counter.getId().getTag("result")) ? 0 : 1] += counter.count();
         }
         Counter slow = registry.find(Metrics.SLOW_QUERIES).counter();

@@ -129,4 +129,21 @@ class SettingsTest {
         assertThat(url.password()).isEqualTo("s@cret");
         assertThat(settings.toString()).doesNotContain("s@cret").doesNotContain("s%40cret").contains("***");
     }
+
+    @Test
+    void the_admin_port_listens_on_loopback_and_anywhere_else_only_with_an_admin_key() {
+        Settings plain = Settings.resolve(Settings.Flags.none(), Map.of());
+        assertThat(plain.admin().host()).isEqualTo("127.0.0.1");
+        assertThat(plain.admin().port()).isEqualTo(8081);
+        assertThat(plain.admin().key()).isEmpty();
+
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_ADMIN_HOST", "0.0.0.0")))
+                .isInstanceOf(InvalidSetting.class).hasMessageContaining("PARLEY_ADMIN_KEY");
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_ADMIN_KEY", "short")))
+                .isInstanceOf(InvalidSetting.class).hasMessageContaining("at least");
+        Settings open = Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_ADMIN_HOST", "0.0.0.0",
+                "PARLEY_ADMIN_KEY", "a-long-enough-admin-key-0123456789"));
+        assertThat(open.admin().host()).isEqualTo("0.0.0.0");
+        assertThat(open.toString()).doesNotContain("a-long-enough-admin-key").contains("admin key set");
+    }
 }

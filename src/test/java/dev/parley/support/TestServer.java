@@ -14,6 +14,8 @@ public final class TestServer {
     private static final AtomicInteger APPS = new AtomicInteger();
     /** Every instance started here, by its API port, so a test's client finds the admin port beside it. */
     private static final Map<Integer, Parley> BY_PORT = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The admin key of each instance started with one, by its admin port. */
+    private static final Map<Integer, String> ADMIN_KEYS = new java.util.concurrent.ConcurrentHashMap<>();
     private static final java.net.http.HttpClient HTTP = java.net.http.HttpClient.newHttpClient();
 
     private TestServer() {
@@ -35,7 +37,7 @@ public final class TestServer {
     public static Parley start(String database, Map<String, String> env, Clock clock) {
         var target = TestDatabase.get().migrated(database);
         var settings = Settings.resolve(Settings.Flags.none(), withDefaults(env));
-        return afterFirstMaintenance(Parley.start(settings, target, false, clock));
+        return afterFirstMaintenance(Parley.start(settings, target, false, clock), settings);
     }
 
     /** Another Parley on a database a first one made: two instances sharing one PostgreSQL. */
@@ -45,15 +47,16 @@ public final class TestServer {
 
     public static Parley alongside(String database, Map<String, String> env, Clock clock) {
         var settings = Settings.resolve(Settings.Flags.none(), withDefaults(env));
-        return afterFirstMaintenance(Parley.start(settings, TestDatabase.get().target(database), false, clock));
+        return afterFirstMaintenance(Parley.start(settings, TestDatabase.get().target(database), false, clock), settings);
     }
 
     /**
      * The instance once the maintenance round it runs in the background as it starts has finished (or 10 s
      * have passed): a test that sets a retention policy or plants rows is not raced by that round.
      */
-    private static Parley afterFirstMaintenance(Parley parley) {
+    private static Parley afterFirstMaintenance(Parley parley, Settings settings) {
         BY_PORT.put(parley.port(), parley);
+        settings.admin().key().ifPresent(key -> ADMIN_KEYS.put(parley.adminPort(), key));
         long deadline = System.nanoTime() + java.time.Duration.ofSeconds(10).toNanos();
         while (System.nanoTime() < deadline) {
             try {
@@ -87,11 +90,15 @@ public final class TestServer {
         return metrics(instance);
     }
 
-    /** An instance's Prometheus metrics, from its admin port (no admin key: tests leave it unset). */
+    /** An instance's Prometheus metrics, from its admin port (with its admin key, when it was started with one). */
     public static String metrics(Parley instance) {
-        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + instance.adminPort() + "/metrics")).build();
+        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + instance.adminPort() + "/metrics"));
+        String key = ADMIN_KEYS.get(instance.adminPort());
+        if (key != null) {
+            request.header("Authorization", "Bearer " + key);
+        }
         try {
-            var response = HTTP.send(request, java.net.http.HttpResponse.BodyHandlers.ofString());
+            var response = HTTP.send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
             if (response.statusCode() != 200) {
                 throw new IllegalStateException("/metrics answered " + response.statusCode() + ": " + response.body());
             }

@@ -1,0 +1,119 @@
+package dev.parley.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.Parley;
+import dev.parley.support.Api;
+import dev.parley.support.Fixtures;
+import dev.parley.support.TestServer;
+import dev.parley.support.Wait;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The admin port of an instance with an admin key: metrics, the monitor's JSON and the dashboard. */
+class AdminServerTest {
+    private static final String KEY = "admin-key-for-the-tests-0123456789";
+    private static Parley parley;
+    private static Api api;
+    private static Api admin;
+
+    @BeforeAll
+    static void start() {
+        parley = TestServer.start("parley_admin", Map.of("PARLEY_ADMIN_KEY", KEY, "PARLEY_ADMIN_SAMPLE", "200ms"));
+        api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("watched").apiKey());
+        admin = new Api("http://127.0.0.1:" + parley.adminPort(), KEY);
+    }
+
+    @AfterAll
+    static void stop() {
+        parley.close();
+    }
+
+    @Test
+    void metrics_and_the_monitor_json_want_the_admin_key_and_the_api_port_has_neither() {
+        for (String path : new String[] {"/metrics", "/admin/overview", "/admin/timeline"}) {
+            var anonymous = admin.withKey(null).get(path);
+            assertThat(anonymous.status()).as(path).isEqualTo(401);
+            assertThat(anonymous.isProblem()).isTrue();
+            assertThat(admin.withKey(api.key()).get(path).status()).as(path + " with an API key").isEqualTo(401);
+            assertThat(admin.get(path).status()).as(path + " with the admin key").isEqualTo(200);
+            assertThat(api.get(path).status()).as(path + " on the API port").isEqualTo(404);
+        }
+    }
+
+    @Test
+    void the_dashboard_page_and_its_scripts_load_without_the_key_and_carry_no_figures() {
+        var page = admin.withKey(null).get("/dashboard");
+        assertThat(page.status()).isEqualTo(200);
+        assertThat(page.contentType()).startsWith("text/html");
+        assertThat(page.text()).contains("/dashboard/uPlot.iife.min.js", "/dashboard/dashboard.js");
+        assertThat(admin.withKey(null).get("/dashboard/uPlot.iife.min.js").text()).contains("uPlot");
+        assertThat(admin.withKey(null).get("/dashboard/dashboard.js").text()).contains("/admin/overview");
+    }
+
+    @Test
+    void the_overview_shows_each_route_with_its_rate_and_percentiles_the_pool_and_the_database() {
+        String conversation = Fixtures.conversation(api).get("id").asText();
+        for (int i = 0; i < 20; i++) {
+            api.getOk("/v1/conversations/" + conversation + "/messages");
+        }
+
+        JsonNode overview = Wait.forValue("the requests in the overview", Duration.ofSeconds(10), () -> {
+            JsonNode now = admin.getOk("/admin/overview?window=1m");
+            return route(now, "GET /v1/conversations/{conversation_id}/messages")
+                    .filter(r -> r.get("per_second").asDouble() > 0).map(r -> now);
+        });
+
+        JsonNode history = route(overview, "GET /v1/conversations/{conversation_id}/messages").orElseThrow();
+        assertThat(history.get("p50_ms").asDouble()).isPositive();
+        assertThat(history.get("p99_ms").asDouble()).isGreaterThanOrEqualTo(history.get("p50_ms").asDouble());
+        assertThat(overview.get("requests").get("per_second").asDouble()).isPositive();
+        assertThat(overview.get("statements")).isNotEmpty();
+        assertThat(overview.get("pool").get("size").asInt()).isEqualTo(20);
+        assertThat(overview.get("caches").findValuesAsText("cache")).contains("history");
+        JsonNode database = overview.get("database");
+        assertThat(database.get("size_bytes").asLong()).isPositive();
+        assertThat(database.get("cache_hit_ratio").asDouble()).isBetween(0.0, 1.0);
+        assertThat(database.get("tables").findValuesAsText("table")).contains("messages", "conversations");
+        assertThat(database.get("connections").get("active").asInt()).isPositive();
+    }
+
+    @Test
+    void the_timeline_holds_a_point_per_reading_and_answers_only_what_came_after_since() {
+        JsonNode points = Wait.forValue("two points", Duration.ofSeconds(10), () -> {
+            JsonNode now = admin.getOk("/admin/timeline").get("points");
+            return now.size() >= 2 ? Optional.of(now) : Optional.empty();
+        });
+        JsonNode first = points.get(0);
+        assertThat(first.has("requests_per_second") && first.has("p99_ms") && first.has("pool_active")
+                && first.has("cache_hit_ratio") && first.has("database_bytes")).as(first.toString()).isTrue();
+
+        String since = points.get(points.size() - 1).get("time").asText();
+        for (JsonNode later : admin.getOk("/admin/timeline?since=" + since).get("points")) {
+            assertThat(later.get("time").asText()).isGreaterThan(since);
+        }
+    }
+
+    @Test
+    void a_parameter_the_admin_routes_do_not_take_is_a_400_naming_it() {
+        var response = admin.get("/admin/overview?windw=5m");
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(response.text()).contains("windw");
+        assertThat(admin.get("/admin/overview?window=1d").status()).isEqualTo(400);
+        assertThat(admin.get("/admin/timeline?since=yesterday").status()).isEqualTo(400);
+    }
+
+    private static Optional<JsonNode> route(JsonNode overview, String route) {
+        for (JsonNode r : overview.get("routes")) {
+            if (r.get("route").asText().equals(route)) {
+                return Optional.of(r);
+            }
+        }
+        return Optional.empty();
+    }
+}
