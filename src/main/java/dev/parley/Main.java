@@ -14,7 +14,7 @@ import picocli.CommandLine.Spec;
         subcommands = {ServeCommand.class, MigrateCommand.class, AppsCommand.class, ImportCommand.class, PartitionsCommand.class,
                 ArchiveCommand.class,
                 RetentionCommand.class,
-                DoctorCommand.class, BenchCommand.class,
+                DoctorCommand.class, MonitorCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     static final int FAILED = 1;

@@ -1,0 +1,95 @@
+package dev.parley;
+
+import dev.parley.json.Json;
+import dev.parley.monitor.Overview;
+import dev.parley.monitor.OverviewText;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "monitor", mixinStandardHelpOptions = true,
+        description = {"A terminal dashboard of a running Parley: requests and latency per route, the costliest statements, "
+                + "the pool, cache hit rates, PostgreSQL's connections, cache hit ratio, sizes, growth and replication lag.",
+                "Reads the admin port (parley serve prints it). Plain text with colour marks; works over SSH."})
+final class MonitorCommand implements Callable<Integer> {
+    private static final String CLEAR = "\u001b[H\u001b[2J";
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--url", defaultValue = "http://127.0.0.1:8081", description = "The admin port (default ${DEFAULT-VALUE}).")
+    URI url;
+
+    @Option(names = "--key", description = "The admin key, when the server has one (default: env PARLEY_ADMIN_KEY).")
+    String key;
+
+    @Option(names = "--once", description = "Print one snapshot and exit (for scripts and CI).")
+    boolean once;
+
+    @Option(names = "--interval", defaultValue = "2", description = "Seconds between refreshes (default ${DEFAULT-VALUE}).")
+    int interval;
+
+    @Option(names = "--window", defaultValue = "1m", description = "The span rates and percentiles cover, up to 5m (default ${DEFAULT-VALUE}).")
+    String window;
+
+    @Option(names = "--color", defaultValue = "auto", description = "auto (when a terminal is attached), always or never.")
+    String color;
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    @Override
+    public Integer call() throws IOException, InterruptedException {
+        if (interval < 1) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--interval must be at least 1 second");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        boolean colour = switch (color) {
+            case "always" -> true;
+            case "never" -> false;
+            case "auto" -> System.console() != null && !once;
+            default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--color takes auto, always or never, not '" + color + "'");
+        };
+        do {
+            String screen = OverviewText.render(overview(), url.toString(), colour);
+            out.print(once ? screen : CLEAR + screen);
+            out.flush();
+            if (!once) {
+                Thread.sleep(Duration.ofSeconds(interval));
+            }
+        } while (!once);
+        return 0;
+    }
+
+    private Overview overview() throws IOException, InterruptedException {
+        String adminKey = key != null ? key : System.getenv("PARLEY_ADMIN_KEY");
+        var request = HttpRequest.newBuilder(url.resolve("/admin/overview?window=" + window)).timeout(Duration.ofSeconds(10));
+        if (adminKey != null) {
+            request.header("Authorization", "Bearer " + adminKey);
+        }
+        HttpResponse<String> response;
+        try {
+            response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (ConnectException e) {
+            throw new IOException("nothing answers at " + url + ": is Parley running, and is this its admin port "
+                    + "(parley serve prints it; --admin-port)?", e);
+        }
+        if (response.statusCode() == 401) {
+            throw new IOException("the admin port wants its key: --key or PARLEY_ADMIN_KEY");
+        }
+        if (response.statusCode() != 200) {
+            throw new IOException(url + "/admin/overview answered " + response.statusCode() + ": " + response.body());
+        }
+        return Json.MAPPER.readValue(response.body(), Overview.class);
+    }
+}

@@ -1,0 +1,69 @@
+package dev.parley;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.support.Api;
+import dev.parley.support.Fixtures;
+import dev.parley.support.TestServer;
+import dev.parley.support.Wait;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class MonitorCommandTest {
+    private static final String KEY = "monitor-test-admin-key-0123456789";
+
+    record Run(int status, String out, String err) {
+    }
+
+    @Test
+    void once_prints_one_snapshot_of_routes_pool_caches_database_statements_and_tables() {
+        Parley parley = TestServer.start("parley_monitor", Map.of("PARLEY_ADMIN_KEY", KEY, "PARLEY_ADMIN_SAMPLE", "200ms"));
+        try {
+            var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("monitored").apiKey());
+            String conversation = Fixtures.conversation(api).get("id").asText();
+            String admin = "http://127.0.0.1:" + parley.adminPort();
+
+            Run run = Wait.forValue("the history route in the monitor", Duration.ofSeconds(10), () -> {
+                api.getOk("/v1/conversations/" + conversation + "/messages");
+                Run now = monitor("--once", "--url", admin, "--key", KEY);
+                return now.out().contains("GET /v1/conversations/{conversation_id}/messages")
+                        ? java.util.Optional.of(now) : java.util.Optional.empty();
+            });
+
+            assertThat(run.status()).isZero();
+            assertThat(run.out()).contains("Parley at " + admin, "Requests", "p99", "Pool", "/20 in use", "Caches",
+                    "Database", "cache hit", "no standbys", "ROUTE", "STATEMENT", "TABLE", "messages");
+            assertThat(run.out()).as("no colour codes unless asked for").doesNotContain("\u001b[");
+        } finally {
+            parley.close();
+        }
+    }
+
+    @Test
+    void a_wrong_key_or_nothing_listening_is_a_clear_failure() {
+        Parley parley = TestServer.start("parley_monitor_keyed", Map.of("PARLEY_ADMIN_KEY", KEY));
+        try {
+            Run refused = monitor("--once", "--url", "http://127.0.0.1:" + parley.adminPort(), "--key", "wrong");
+            assertThat(refused.status()).isEqualTo(1);
+            assertThat(refused.err()).contains("wants its key");
+        } finally {
+            parley.close();
+        }
+        Run nobody = monitor("--once", "--url", "http://127.0.0.1:1");
+        assertThat(nobody.status()).isEqualTo(1);
+        assertThat(nobody.err()).contains("nothing answers at http://127.0.0.1:1");
+    }
+
+    private static Run monitor(String... args) {
+        var out = new StringWriter();
+        var err = new StringWriter();
+        String[] all = new String[args.length + 1];
+        all[0] = "monitor";
+        System.arraycopy(args, 0, all, 1, args.length);
+        int status = Main.run(new PrintWriter(out), new PrintWriter(err), all);
+        return new Run(status, out.toString(), err.toString());
+    }
+}
