@@ -57,10 +57,7 @@ class MetricsTest {
     }
 
     @Test
-    void postgresql_statistics_are_sampled_into_metrics_with_tables_partitions_and_named_statements() throws Exception {
-        try (var connection = TestDatabase.get().connect(TestServer.DATABASE)) { // as the embedded database has it
-            connection.createStatement().execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
-        }
+    void postgresql_statistics_are_sampled_into_metrics_with_tables_partitions_and_named_statements() {
         Api api = TestServer.newApp();
         Fixtures.say(api, Fixtures.conversation(api).get("id").asText(), "user", "hello");
 

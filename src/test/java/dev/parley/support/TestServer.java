@@ -23,9 +23,21 @@ public final class TestServer {
 
     public static synchronized Parley get() {
         if (parley == null) {
-            parley = start(DATABASE, Map.of());
+            var target = TestDatabase.get().migrated(DATABASE);
+            statementStatistics(target);
+            var settings = Settings.resolve(Settings.Flags.none(), withDefaults(Map.of()));
+            parley = afterFirstMaintenance(Parley.start(settings, target, false, Clock.systemUTC()), settings);
         }
         return parley;
+    }
+
+    /** pg_stat_statements in the shared server's database, as the embedded database has it: the monitor reads it. */
+    private static void statementStatistics(dev.parley.db.ConnectionTarget target) {
+        try (var connection = java.sql.DriverManager.getConnection(target.jdbcUrl(), target.user(), target.password())) {
+            connection.createStatement().execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("could not create pg_stat_statements in " + DATABASE, e);
+        }
     }
 
     /** A separate Parley with its own database and settings (environment variable names, as in production). */

@@ -1,0 +1,65 @@
+package dev.parley.ops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.support.Api;
+import dev.parley.support.Fixtures;
+import dev.parley.support.TestServer;
+import dev.parley.support.Tools;
+import dev.parley.support.Wait;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** docs/ops: the alert rules pass promtool, fire past their thresholds, and name only metrics Parley publishes. */
+class OpsRulesTest {
+    private static final Path OPS = Path.of("docs/ops");
+    private static final Pattern METRIC = Pattern.compile("\\b((?:parley|hikaricp)_[a-z0-9_]+)");
+
+    @Test
+    void the_alert_rules_are_valid_and_fire_past_their_thresholds_in_promtools_own_tests() throws Exception {
+        Path promtool = Tools.require("promtool", "prometheus");
+
+        var check = Tools.run(OPS, promtool.toString(), "check", "rules", "alerts.yml");
+        assertThat(check.status()).as(check.output()).isZero();
+        var test = Tools.run(OPS, promtool.toString(), "test", "rules", "alerts-test.yml");
+        assertThat(test.status()).as(test.output()).isZero();
+    }
+
+    @Test
+    void every_metric_the_alerts_and_the_grafana_dashboard_name_is_published() throws Exception {
+        Set<String> named = new TreeSet<>();
+        named.addAll(metricsIn(Files.readString(OPS.resolve("alerts.yml"))));
+        named.addAll(metricsIn(Files.readString(OPS.resolve("grafana-dashboard.json"))));
+        assertThat(named).hasSizeGreaterThan(15);
+
+        Api api = TestServer.newApp(); // requests enough for every request and cache series to exist
+        String conversation = Fixtures.conversation(api).get("id").asText();
+        api.getOk("/v1/conversations/" + conversation + "/messages");
+        api.get("/v1/conversations/999/messages");
+        String metrics = Wait.forValue("a reading of PostgreSQL", Duration.ofSeconds(10), () -> {
+            String now = TestServer.metrics(api);
+            return now.contains("parley_db_table_bytes{") ? java.util.Optional.of(now) : java.util.Optional.empty();
+        });
+
+        Set<String> published = new TreeSet<>();
+        for (String line : metrics.lines().filter(l -> !l.startsWith("#")).toList()) {
+            published.add(line.split("[{ ]", 2)[0]);
+        }
+        assertThat(published).containsAll(named);
+    }
+
+    private static Set<String> metricsIn(String text) {
+        Set<String> names = new TreeSet<>();
+        Matcher m = METRIC.matcher(text);
+        while (m.find()) {
+            names.add(m.group(1));
+        }
+        return names;
+    }
+}
