@@ -45,7 +45,7 @@ const CHARTS = {
 
 function chartData(spec) {
   const times = state.points.map(p => Date.parse(p.time) / 1000);
-  const columns = spec.series.map(([, field]) => state.points.map(p => p[field] * (spec.scale || 1)));
+  const columns = spec.series.map(([, field]) => state.points.map(p => p[field] == null ? null : p[field] * (spec.scale || 1)));
   return [times, ...columns];
 }
 

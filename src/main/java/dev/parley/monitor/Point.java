@@ -2,7 +2,10 @@ package dev.parley.monitor;
 
 import java.time.Instant;
 
-/** One step of the last hour, for the dashboard's charts: rates per second, latencies in milliseconds. */
+/**
+ * One step of the last hour, for the dashboard's charts: rates per second, latencies in milliseconds;
+ * {@code cacheHitRatio} null when the cache had no reads in the step (a gap, not a perfect score).
+ */
 public record Point(Instant time, double requestsPerSecond, double errorsPerSecond, double p50Ms, double p95Ms, double p99Ms,
-                    double cacheHitRatio, int poolActive, int poolWaiting, double slowQueriesPerSecond, long databaseBytes) {
+                    Double cacheHitRatio, int poolActive, int poolWaiting, double slowQueriesPerSecond, long databaseBytes) {
 }

@@ -172,7 +172,7 @@ public final class Timeline {
         }
         double seconds = o.windowSeconds();
         return new Point(now.at(), o.requests().perSecond(), o.requests().errorsPerSecond(), o.requests().p50Ms(),
-                o.requests().p95Ms(), o.requests().p99Ms(), reads == 0 ? 1 : hits / reads, now.pool().active(),
+                o.requests().p95Ms(), o.requests().p99Ms(), reads == 0 ? null : hits / reads, now.pool().active(),
                 now.pool().waiting(), rate(now.slow() - previous.slow(), seconds), now.database().databaseBytes());
     }
 

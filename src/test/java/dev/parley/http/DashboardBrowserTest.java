@@ -1,0 +1,75 @@
+package dev.parley.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.Parley;
+import dev.parley.support.Api;
+import dev.parley.support.Browser;
+import dev.parley.support.Fixtures;
+import dev.parley.support.TestServer;
+import dev.parley.support.Tools;
+import dev.parley.support.Wait;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** The dashboard in a real headless Chromium: it loads offline from the jar, draws, and follows the traffic. */
+class DashboardBrowserTest {
+    private static final String KEY = "dashboard-test-admin-key-0123456789";
+    private static final Path SCREENSHOT = Path.of("target/dashboard.png");
+    /** What the page shows, read from its DOM and from the charts uPlot drew. */
+    private static final String STATE = """
+            const s = window.parleyDashboard;
+            return { refreshes: s.refreshes, points: s.points.length, status: document.getElementById('status').textContent,
+                     charts: document.querySelectorAll('.uplot canvas').length,
+                     drawn: Object.values(s.charts).map(c => c.data[0].length),
+                     rate: document.getElementById('tile-rate').textContent,
+                     routes: Array.from(document.querySelectorAll('#routes tbody tr td:first-child')).map(td => td.textContent),
+                     tables: document.querySelectorAll('#tables tbody tr').length };""";
+
+    @Test
+    void the_page_loads_draws_its_charts_from_a_running_parley_and_moves_with_the_requests() throws Exception {
+        Path chromedriver = Tools.require("chromedriver", "chromium-driver");
+        Tools.require("chromium", "chromium");
+        Parley parley = TestServer.start("parley_dashboard", Map.of("PARLEY_ADMIN_KEY", KEY, "PARLEY_ADMIN_SAMPLE", "250ms"));
+        try (Browser browser = Browser.open(chromedriver)) {
+            var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("dashboard").apiKey());
+            browser.go("http://127.0.0.1:" + parley.adminPort() + "/dashboard#key=" + KEY);
+
+            JsonNode quiet = until(browser, "the page live with two points drawn", s -> s.get("status").asText().equals("live")
+                    && s.get("points").asInt() >= 2 && s.get("charts").asInt() == 6);
+            assertThat(quiet.get("drawn")).allSatisfy(points -> assertThat(points.asInt()).isGreaterThanOrEqualTo(2));
+            assertThat(quiet.get("tables").asInt()).as("table sizes listed").isPositive();
+
+            String user = Fixtures.conversation(api).get("user_id").asText();
+            JsonNode busy = until(browser, "the search route and a rate in the page", s -> {
+                for (int i = 0; i < 10; i++) {
+                    api.getOk("/v1/search/messages?q=hello&user_id=" + user);
+                }
+                return s.get("routes").toString().contains("GET /v1/search/messages") && !s.get("rate").asText().equals("0.0");
+            });
+            assertThat(busy.get("refreshes").asInt()).isGreaterThan(quiet.get("refreshes").asInt());
+            assertThat(busy.get("points").asInt()).isGreaterThan(quiet.get("points").asInt());
+
+            browser.screenshot(SCREENSHOT);
+            assertThat(Files.size(SCREENSHOT)).isGreaterThan(10_000);
+        } finally {
+            parley.close();
+        }
+    }
+
+    private interface Check {
+        boolean holds(JsonNode state) throws Exception;
+    }
+
+    private static JsonNode until(Browser browser, String what, Check check) {
+        return Wait.forValue(what, Duration.ofSeconds(30), () -> {
+            JsonNode state = browser.script(STATE);
+            return state.has("status") && check.holds(state) ? Optional.of(state) : Optional.empty();
+        });
+    }
+}
