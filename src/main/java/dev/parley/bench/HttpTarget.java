@@ -107,12 +107,20 @@ final class HttpTarget implements Target {
     public CacheCounts cacheCounts() throws IOException {
         URI admin = endpoints.admin();
         try (var http = new MiniHttp(admin.getHost(), admin.getPort(), endpoints.adminKey())) {
-            MiniHttp.Response metrics = http.get("/metrics");
-            if (metrics.status() != 200) {
-                throw new IOException("GET /metrics answered " + metrics.status() + ": " + metrics.text());
-            }
-            return CacheCounts.fromPrometheus(metrics.text());
+            return counts(http);
+        } catch (java.net.ConnectException e) {
+            throw new IOException("nothing answers at " + admin + " for the cache counters: give the admin port of the "
+                    + "Parley at --url with --admin-url (parley serve prints it)", e);
         }
+    }
+
+
+    private static CacheCounts counts(MiniHttp http) throws IOException {
+        MiniHttp.Response metrics = http.get("/metrics");
+        if (metrics.status() != 200) {
+            throw new IOException("GET /metrics answered " + metrics.status() + ": " + metrics.text());
+        }
+        return CacheCounts.fromPrometheus(metrics.text());
     }
 
     /** {"messages":[...]}: a batch of Operation.BATCH user messages. */

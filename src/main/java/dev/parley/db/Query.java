@@ -12,14 +12,4 @@ public record Query(String name, String sql) {
         }
         sql = "/* " + name + " */ " + sql.strip();
     }
-
-    /** The name a statement's text carries, as pg_stat_statements shows it; null for text not from a {@code Query}. */
-    public static String nameIn(String text) {
-        if (!text.startsWith("/* ")) {
-            return null;
-        }
-        int end = text.indexOf(" */", 3);
-        String name = end < 0 ? null : text.substring(3, end);
-        return name != null && name.matches("[a-z][a-z0-9_.]*") ? name : null;
-    }
 }

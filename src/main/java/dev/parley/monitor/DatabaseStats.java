@@ -79,12 +79,17 @@ public final class DatabaseStats {
             SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
              WHERE e.extname = 'pg_stat_statements'""");
 
-    /** %s: the schema pg_stat_statements is installed in. Only Parley's named statements, by their comment. */
+    /**
+     * %s: the schema pg_stat_statements is installed in. Only Parley's statements, by the name their text
+     * leads with; one name can have several rows (DDL per partition, different IN lists), so they are summed.
+     */
     private static final String STATEMENTS = """
-            SELECT query, calls, total_exec_time, rows
-              FROM %s.pg_stat_statements
-             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-               AND query LIKE '/* %%'
+            SELECT name, sum(calls) AS calls, sum(total_exec_time) AS total_exec_time, sum(rows) AS rows
+              FROM (SELECT substring(query FROM '^/\\* ([a-z][a-z0-9_.]*) \\*/') AS name, calls, total_exec_time, rows
+                      FROM %s.pg_stat_statements
+                     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())) AS statements
+             WHERE name IS NOT NULL
+             GROUP BY name
              ORDER BY total_exec_time DESC
              LIMIT %d""";
 
@@ -185,8 +190,8 @@ public final class DatabaseStats {
             return List.of();
         }
         var top = new Query("monitor.top_statements", STATEMENTS.formatted(quoted(schema.get()), TOP_STATEMENTS));
-        return handle.list(top, row -> new StatementTotals(Query.nameIn(row.getString("query")), row.getLong("calls"),
-                row.getDouble("total_exec_time"), row.getLong("rows"))).stream().filter(s -> s.query() != null).toList();
+        return handle.list(top, row -> new StatementTotals(row.getString("name"), row.getLong("calls"),
+                row.getDouble("total_exec_time"), row.getLong("rows")));
     }
 
     private static String quoted(String identifier) {

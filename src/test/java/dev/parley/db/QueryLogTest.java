@@ -42,11 +42,8 @@ class QueryLogTest {
     }
 
     @Test
-    void a_statement_carries_its_name_as_a_leading_comment_that_names_it_again() {
+    void a_statement_carries_its_name_as_a_leading_comment() {
         assertThat(QUERY.sql()).isEqualTo("/* test.query */ SELECT 1");
-        assertThat(Query.nameIn(QUERY.sql())).isEqualTo("test.query");
-        assertThat(Query.nameIn("SELECT 1")).isNull();
-        assertThat(Query.nameIn("/* not a name! */ SELECT 1")).isNull();
     }
 
     @Test

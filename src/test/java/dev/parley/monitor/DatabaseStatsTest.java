@@ -1,0 +1,42 @@
+package dev.parley.monitor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.db.ConnectionTarget;
+import dev.parley.db.Database;
+import dev.parley.db.Query;
+import dev.parley.support.TestDatabase;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class DatabaseStatsTest {
+    @Test
+    void statements_sharing_a_name_are_summed_into_one_row_and_one_series() throws Exception {
+        ConnectionTarget target = TestDatabase.get().migrated("parley_database_stats");
+        try (var connection = TestDatabase.get().connect("parley_database_stats")) {
+            connection.createStatement().execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+        }
+        try (Database database = TestDatabase.pool(target, 2)) {
+            var twins = List.of(new Query("test.twin", "SELECT pg_sleep(0.05)"), new Query("test.twin", "SELECT pg_sleep(0.05), 1"));
+            for (int i = 0; i < 3; i++) { // two texts, two pg_stat_statements rows, one name
+                for (Query twin : twins) {
+                    database.read(h -> h.first(twin, row -> 1));
+                }
+            }
+            var registry = new SimpleMeterRegistry();
+            var stats = new DatabaseStats(database, Clock.systemUTC(), registry);
+
+            stats.sample();
+
+            var twin = stats.latest().statements().stream().filter(s -> s.query().equals("test.twin")).toList();
+            assertThat(twin).singleElement().satisfies(s -> {
+                assertThat(s.calls()).isEqualTo(6);
+                assertThat(s.totalMillis()).isGreaterThanOrEqualTo(6 * 50);
+            });
+            assertThat(registry.find("parley.db.statement.calls").tag("query", "test.twin").gauges()).hasSize(1);
+            assertThat(registry.get("parley.db.statement.calls").tag("query", "test.twin").gauge().value()).isEqualTo(6);
+        }
+    }
+}
