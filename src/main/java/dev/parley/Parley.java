@@ -107,9 +107,9 @@ public final class Parley implements AutoCloseable {
         try {
             PrometheusMeterRegistry registry = Metrics.newRegistry();
             var watch = new DatabaseWatch(target, threads(started, "parley-watch", 1), clock);
+            var slow = new QueryLog.Thresholds(settings.slowQueryThreshold(), settings.slowQuerySqlThreshold());
             Database database = Database.connect(target, new Database.PoolOptions(settings.poolSize(),
-                    settings.poolTimeout(), settings.appSharePercent() / 100.0),
-                    new QueryLog(registry, new QueryLog.Thresholds(settings.slowQueryThreshold(), settings.slowQuerySqlThreshold())), registry, watch);
+                    settings.poolTimeout(), settings.appSharePercent() / 100.0), new QueryLog(registry, slow), registry, watch);
             started.push(database::close);
             started.push(watch); // the watch stops before the pool closes, so it reports no outage then
             watch.requireSchema(schema(database, migrate));

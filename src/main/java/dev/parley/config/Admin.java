@@ -11,7 +11,7 @@ import java.util.Optional;
  */
 public record Admin(String host, int port, Optional<String> key, Duration sampleEvery) {
     public static final int DEFAULT_PORT = 8081;
-    public static final Duration DEFAULT_SAMPLE_EVERY = Duration.ofSeconds(5);
+    private static final Duration DEFAULT_SAMPLE_EVERY = Duration.ofSeconds(5);
     /** As long as an API key's secret part: shorter keys can be guessed. */
     static final int MIN_KEY_LENGTH = 24;
 
