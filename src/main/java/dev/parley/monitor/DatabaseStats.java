@@ -15,10 +15,15 @@ import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
+import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,6 +38,7 @@ public final class DatabaseStats {
     private static final Logger LOG = LoggerFactory.getLogger(DatabaseStats.class);
     /** How many of the costliest statements are published; the rest would be series nobody reads. */
     static final int TOP_STATEMENTS = 10;
+    private static final Duration SIZES_EVERY = Duration.ofMinutes(1);
 
     private static final Query ACTIVITY = new Query("monitor.activity", """
             SELECT CASE WHEN state IN ('active', 'idle') THEN state
@@ -97,6 +103,9 @@ public final class DatabaseStats {
     private final Clock clock;
     private final Rows rows;
     private volatile DatabaseReading latest;
+    /** Sizes from the last time they were read; null before the first reading. */
+    private Sizes sizes;
+    private Instant sizesAt = Instant.MIN;
 
     public DatabaseStats(Database database, Clock clock, MeterRegistry registry) {
         this.database = database;
@@ -111,7 +120,7 @@ public final class DatabaseStats {
         return latest;
     }
 
-    /** Takes a reading now; on failure (the database down, say) keeps the last one and says why in the log. */
+    /** Takes a reading now (from one thread: the sampler's); on failure (the database down, say) keeps the last one and says why in the log. */
     public void sample() {
         try {
             latest = database.read(this::read);
@@ -126,7 +135,7 @@ public final class DatabaseStats {
         Totals totals = handle.first(DATABASE, row -> new Totals(row.getLong("blks_hit"), row.getLong("blks_read"),
                 row.getLong("xact_commit"), row.getLong("xact_rollback"), row.getLong("deadlocks"), row.getLong("temp_bytes"),
                 row.getLong("wal_bytes"), row.getLong("database_bytes"))).orElseThrow();
-        Sizes sizes = sizes(handle);
+        Sizes sizes = sizesAtMostEveryMinute(handle);
         List<ReplicaLag> replicas = handle.list(REPLICAS, row -> new ReplicaLag(row.getString("name"), row.getDouble("lag_seconds")));
         return new DatabaseReading(clock.instant(), activity.connections(), activity.lockWaits(), activity.oldestSeconds(),
                 totals.blocksHit(), totals.blocksRead(), totals.commits(), totals.rollbacks(), totals.deadlocks(),
@@ -166,13 +175,26 @@ public final class DatabaseStats {
     private record Sizes(List<TableSize> tables, List<PartitionSize> partitions) {
     }
 
+    /**
+     * Sizes change slowly and cost the most to read (a stat of every file of every partition: 400 ms for
+     * 333 relations on a busy 2-core machine), so they are read once a minute, whatever the sampling interval.
+     */
+    private Sizes sizesAtMostEveryMinute(Handle handle) throws SQLException {
+        Instant now = clock.instant();
+        if (sizes == null || !now.isBefore(sizesAt.plus(SIZES_EVERY))) {
+            sizes = sizes(handle);
+            sizesAt = now;
+        }
+        return sizes;
+    }
+
     private record Relation(String schema, String table, String partition, long bytes, long live, long dead) {
     }
 
     private static Sizes sizes(Handle handle) throws SQLException {
         List<Relation> relations = handle.list(TABLES, row -> new Relation(row.getString("schema"), row.getString("table_name"),
                 row.getString("partition_name"), row.getLong("bytes"), row.getLong("live_rows"), row.getLong("dead_rows")));
-        Map<List<String>, TableSize> tables = new java.util.TreeMap<>(java.util.Comparator.comparing(Object::toString));
+        Map<List<String>, TableSize> tables = new TreeMap<>(Comparator.comparing(Object::toString));
         for (Relation r : relations) {
             tables.merge(List.of(r.schema(), r.table()), new TableSize(r.schema(), r.table(), r.bytes(), r.live(), r.dead()),
                     (a, b) -> new TableSize(a.schema(), a.table(), a.bytes() + b.bytes(), a.liveRows() + b.liveRows(),
@@ -180,7 +202,7 @@ public final class DatabaseStats {
         }
         List<PartitionSize> partitions = relations.stream().filter(r -> r.partition() != null)
                 .map(r -> new PartitionSize(r.schema(), r.table(), r.partition(), r.bytes()))
-                .sorted(java.util.Comparator.comparing(PartitionSize::partition)).toList();
+                .sorted(Comparator.comparing(PartitionSize::partition)).toList();
         return new Sizes(List.copyOf(tables.values()), partitions);
     }
 
@@ -254,7 +276,7 @@ public final class DatabaseStats {
             return MultiGauge.builder(name).description(help).register(registry);
         }
 
-        private static <T> List<MultiGauge.Row<?>> rows(List<T> items, java.util.function.Function<T, Tags> tags,
+        private static <T> List<MultiGauge.Row<?>> rows(List<T> items, Function<T, Tags> tags,
                                                         ToDoubleFunction<T> value) {
             return items.stream().<MultiGauge.Row<?>>map(item -> MultiGauge.Row.of(tags.apply(item), value.applyAsDouble(item))).toList();
         }
