@@ -30,6 +30,11 @@ final class AppsCommand {
 
         @Override
         public Integer call() {
+            try {
+                Apps.checkName(name);
+            } catch (IllegalArgumentException e) { // a usage error, told before connecting
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
             return withApps(database, apps -> {
                 var created = apps.create(name);
                 PrintWriter out = spec.commandLine().getOut();

@@ -9,7 +9,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /** The {@code parley} program: the server and the operator tools in one binary. */
-@Command(name = "parley", mixinStandardHelpOptions = true, version = "parley 0.1.0",
+@Command(name = "parley", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "The conversation store for AI chat applications.",
         subcommands = {ServeCommand.class, MigrateCommand.class, AppsCommand.class, ImportCommand.class, PartitionsCommand.class,
                 ArchiveCommand.class,
@@ -27,9 +27,21 @@ public final class Main implements Runnable {
         System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
     }
 
+    /** Parley's version, as the build wrote it into the jar's manifest, and the Java running it. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"parley " + (version == null ? "(built from source, not packaged)" : version),
+                    "Java " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")"};
+        }
+    }
+
     /** Runs a command line and returns its exit status: 0 success, 1 failure, 2 bad usage or settings. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
-        int status = new CommandLine(new Main())
+        var parley = new CommandLine(new Main());
+        everyCommand(parley, command -> command.getCommandSpec().versionProvider(new Version()));
+        int status = parley
                 .setOut(out)
                 .setErr(err)
                 .setExecutionExceptionHandler((e, commandLine, parseResult) -> {
@@ -40,6 +52,12 @@ public final class Main implements Runnable {
         out.flush();
         err.flush();
         return status;
+    }
+
+    /** picocli gives each subcommand its own version (none unless set): every one says Parley's. */
+    private static void everyCommand(CommandLine command, java.util.function.Consumer<CommandLine> action) {
+        action.accept(command);
+        command.getSubcommands().values().forEach(sub -> everyCommand(sub, action));
     }
 
     /** With no command: show what there is, as a usage error. */

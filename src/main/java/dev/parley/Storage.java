@@ -2,10 +2,10 @@ package dev.parley;
 
 import dev.parley.config.DatabaseUrl;
 import dev.parley.config.Settings;
+import dev.parley.db.ConnectionCheck;
 import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
 import dev.parley.db.QueryLog;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import dev.parley.db.LocalPostgres;
 import java.time.Clock;
 import java.time.Duration;
@@ -40,8 +40,12 @@ public final class Storage implements AutoCloseable {
         return connect(2, Duration.ofSeconds(10));
     }
 
-    /** A pool without metrics, for a command rather than a server; slow queries are not logged. */
+    /**
+     * A pool without metrics, for a command rather than a server; slow queries are not logged. The database
+     * is tried first, so a wrong URL fails within seconds and says what is wrong.
+     */
     public Database connect(int poolSize, Duration timeout) {
+        ConnectionCheck.require(target);
         return Database.connect(target, poolSize, timeout, QueryLog.quiet(), null);
     }
 

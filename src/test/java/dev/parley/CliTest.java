@@ -11,7 +11,8 @@ class CliTest {
     @Test
     void every_command_explains_itself_with_help() {
         for (String[] command : new String[][] {{}, {"serve"}, {"migrate"}, {"apps"}, {"apps", "create"}, {"apps", "list"},
-                {"partitions"}, {"retention"}, {"retention", "set"}, {"retention", "apply"}, {"archive"}, {"import"}, {"doctor"}, {"bench"}, {"bench", "load"}, {"bench", "run"}}) {
+                {"partitions"}, {"retention"}, {"retention", "set"}, {"retention", "apply"}, {"archive"}, {"import"}, {"doctor"},
+                {"monitor"}, {"bench"}, {"bench", "load"}, {"bench", "run"}}) {
             String[] args = java.util.Arrays.copyOf(command, command.length + 1);
             args[command.length] = "--help";
             Run run = parley(args);
@@ -27,6 +28,54 @@ class CliTest {
         Run badPort = parley("serve", "--port", "eighty");
         assertThat(badPort.status()).isEqualTo(2);
         assertThat(badPort.err()).contains("--port (PARLEY_PORT)");
+    }
+
+    @Test
+    void every_command_and_subcommand_prints_the_version() {
+        everyCommand(new picocli.CommandLine(new Main()), new java.util.ArrayList<>());
+    }
+
+    private static void everyCommand(picocli.CommandLine command, java.util.List<String> path) {
+        if (!command.getCommandName().equals("help")) {
+            var args = new java.util.ArrayList<>(path);
+            args.add("--version");
+            Run run = parley(args.toArray(String[]::new));
+            assertThat(run.status()).as(String.join(" ", args)).isZero();
+            assertThat(run.out()).as(String.join(" ", args)).startsWith("parley ").contains("Java ");
+        }
+        command.getSubcommands().forEach((name, sub) -> {
+            var deeper = new java.util.ArrayList<>(path);
+            deeper.add(name);
+            everyCommand(sub, deeper);
+        });
+    }
+
+    @Test
+    void a_bad_value_is_a_usage_error_told_before_connecting() {
+        String nowhere = "postgres://nobody@127.0.0.1:1/none"; // connecting would fail otherwise, with status 1
+        Run lots = parley("bench", "load", "--messages", "lots", "--database-url", nowhere);
+        Run badName = parley("apps", "create", "bad name!", "--database-url", nowhere);
+        Run importLots = parley("bench", "import", "--messages", "lots", "--database-url", nowhere);
+
+        assertThat(lots.status()).as(lots.err()).isEqualTo(2);
+        assertThat(lots.err()).contains("lots").doesNotContain("refused");
+        assertThat(badName.status()).as(badName.err()).isEqualTo(2);
+        assertThat(badName.err()).contains("app names").doesNotContain("refused");
+        assertThat(importLots.status()).as(importLots.err()).isEqualTo(2);
+    }
+
+    @Test
+    void a_database_that_cannot_be_reached_is_named_with_the_reason_at_once() {
+        long started = System.nanoTime();
+        Run refused = parley("migrate", "--database-url", "postgres://postgres@127.0.0.1:1/parley");
+        long tookMillis = (System.nanoTime() - started) / 1_000_000;
+        Run missing = parley("doctor", "--database-url", TestDatabase.get().url("parley_no_such_database"));
+
+        assertThat(refused.status()).isEqualTo(1);
+        assertThat(refused.err()).contains("127.0.0.1:1/parley").contains("connection refused");
+        assertThat(tookMillis).as("a closed port is told at once, not after the pool's 10 s").isLessThan(5_000);
+        assertThat(missing.status()).isEqualTo(1);
+        assertThat(missing.err()).contains("no such database");
     }
 
     @Test

@@ -3,20 +3,17 @@ package dev.parley;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.parley.support.Api;
+import dev.parley.support.Cli;
+import dev.parley.support.Cli.Run;
 import dev.parley.support.Fixtures;
 import dev.parley.support.TestServer;
 import dev.parley.support.Wait;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class MonitorCommandTest {
     private static final String KEY = "monitor-test-admin-key-0123456789";
-
-    record Run(int status, String out, String err) {
-    }
 
     @Test
     void once_prints_one_snapshot_of_routes_pool_caches_database_statements_and_tables() {
@@ -58,12 +55,9 @@ class MonitorCommandTest {
     }
 
     private static Run monitor(String... args) {
-        var out = new StringWriter();
-        var err = new StringWriter();
         String[] all = new String[args.length + 1];
         all[0] = "monitor";
         System.arraycopy(args, 0, all, 1, args.length);
-        int status = Main.run(new PrintWriter(out), new PrintWriter(err), all);
-        return new Run(status, out.toString(), err.toString());
+        return Cli.parley(all);
     }
 }

@@ -37,10 +37,15 @@ public final class Apps {
         this.keys = keys;
     }
 
-    public Created create(String name) {
+    /** Refuses a name no app may have, before anything touches the database. */
+    public static void checkName(String name) {
         if (!name.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")) {
             throw new IllegalArgumentException("app names are 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit: '" + name + "'");
         }
+    }
+
+    public Created create(String name) {
+        checkName(name);
         long appId;
         try {
             appId = database.read(h -> h.first(CREATE, row -> row.getLong(1), name).orElseThrow());

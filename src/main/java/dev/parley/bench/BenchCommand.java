@@ -78,9 +78,14 @@ public final class BenchCommand {
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
             PrintWriter err = spec.commandLine().getErr();
-            DatasetSpec dataset = DatasetSpec.of(DatasetSpec.count(messages), optionalCount(conversations),
-                    optionalCount(users), optionalCount(characters), memories == null ? null : DatasetSpec.count(memories),
-                    dims, months, seed, Instant.now());
+            DatasetSpec dataset;
+            try {
+                dataset = DatasetSpec.of(DatasetSpec.count(messages), optionalCount(conversations), optionalCount(users),
+                        optionalCount(characters), memories == null ? null : DatasetSpec.count(memories), dims, months, seed,
+                        Instant.now());
+            } catch (IllegalArgumentException e) { // a usage error, told before connecting
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
             return withDatabase(where.settings(), 4, (db, target) -> {
                 new Migrations(db.dataSource()).migrate();
                 out.printf("loading %s messages in %s conversations of %s users with %s characters over %d months, "
@@ -123,9 +128,15 @@ public final class BenchCommand {
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
             Settings settings = where.settings();
+            long total;
+            try {
+                total = DatasetSpec.count(messages);
+            } catch (IllegalArgumentException e) { // a usage error, told before connecting
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
             return withDatabase(settings, 4, (db, target) -> {
                 new Migrations(db.dataSource()).migrate();
-                var result = new ImportBench(db, out).run(DatasetSpec.count(messages), conversations, settings.maxContentBytes(), bulk);
+                var result = new ImportBench(db, out).run(total, conversations, settings.maxContentBytes(), bulk);
                 out.printf("import%s: %.0f messages/s, raw COPY: %.0f rows/s, %.2fx (%d messages, %d conversations)%n",
                         bulk ? " --bulk" : "", result.importPerSecond(), result.copyPerSecond(), result.ratio(), result.messages(),
                         conversations);
