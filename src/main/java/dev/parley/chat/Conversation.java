@@ -1,5 +1,6 @@
 package dev.parley.chat;
 
+import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.cache.Versioned;
@@ -20,16 +21,16 @@ public record Conversation(
         List<String> userIds,
         boolean isGroup,
         String language,
-        String title,
+        @Nullable String title,
         JsonText state,
         JsonText counters,
         long messageCount,
         long lastSeq,
-        LastMessage lastMessage,
+        @Nullable LastMessage lastMessage,
         Instant createdAt,
         Instant lastActivityAt,
         Instant updatedAt,
-        String externalId,
+        @Nullable String externalId,
         long version) implements Versioned {
 
     /** The users besides {@link #userId} who joined the conversation: their inboxes list it too. */
@@ -54,7 +55,7 @@ public record Conversation(
     public record LastMessage(
             @JsonFormat(shape = JsonFormat.Shape.STRING) long id,
             String role,
-            String preview,
+            @Nullable String preview,
             Instant createdAt) {
     }
 

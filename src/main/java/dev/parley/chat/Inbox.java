@@ -1,5 +1,6 @@
 package dev.parley.chat;
 
+import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.parley.db.Database;
@@ -69,10 +70,10 @@ public final class Inbox {
             JsonText characterMetadata,
             boolean isGroup,
             boolean guest,
-            String title,
+            @Nullable String title,
             JsonText state,
             JsonText counters,
-            Conversation.LastMessage lastMessage,
+            @Nullable Conversation.LastMessage lastMessage,
             long unreadCount,
             long messageCount,
             Instant lastActivityAt,

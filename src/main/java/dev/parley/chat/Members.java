@@ -1,5 +1,6 @@
 package dev.parley.chat;
 
+import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import dev.parley.cache.ReadCache;
 import dev.parley.db.Database;
@@ -81,7 +82,7 @@ public final class Members {
 
     /** One member and how far they have read: {@code unreadCount} never counts their own messages. */
     public record Member(String kind, @JsonFormat(shape = JsonFormat.Shape.STRING) long id, Instant joinedAt,
-                         long readSeq, long unreadCount, Instant readAt) {
+                         long readSeq, long unreadCount, @Nullable Instant readAt) {
     }
 
     /** A member as added: {@code created} is false when they were a member already. */

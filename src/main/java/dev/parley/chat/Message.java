@@ -1,5 +1,6 @@
 package dev.parley.chat;
 
+import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import dev.parley.json.JsonText;
 import java.time.Instant;
@@ -14,15 +15,15 @@ public record Message(
         @JsonFormat(shape = JsonFormat.Shape.STRING) long conversationId,
         long seq,
         String role,
-        @JsonFormat(shape = JsonFormat.Shape.STRING) Long userId,
-        @JsonFormat(shape = JsonFormat.Shape.STRING) Long characterId,
-        String content,
+        @Nullable @JsonFormat(shape = JsonFormat.Shape.STRING) Long userId,
+        @Nullable @JsonFormat(shape = JsonFormat.Shape.STRING) Long characterId,
+        @Nullable String content,
         JsonText metadata,
         JsonText attachments,
-        @JsonFormat(shape = JsonFormat.Shape.STRING) Long replyToId,
+        @Nullable @JsonFormat(shape = JsonFormat.Shape.STRING) Long replyToId,
         Instant createdAt,
-        Instant editedAt,
-        Instant deletedAt) {
+        @Nullable Instant editedAt,
+        @Nullable Instant deletedAt) {
 
     public static final Set<String> ROLES = Set.of("user", "assistant", "system", "tool");
 }

@@ -1,5 +1,6 @@
 package dev.parley.chat;
 
+import dev.parley.json.Nullable;
 import dev.parley.config.Durations;
 import dev.parley.db.Database;
 import dev.parley.db.Ids;
@@ -48,7 +49,7 @@ public final class WindowCounts {
      * A conversation's counts, with its messages by role and by metadata "type" ("none" for messages
      * without one): in the window that ends now when one is given, else of all its messages.
      */
-    public record ConversationCounts(long messageCount, long lastSeq, long unreadCount, String window,
+    public record ConversationCounts(long messageCount, long lastSeq, long unreadCount, @Nullable String window,
                                      Map<String, Long> byRole, Map<String, Long> byType) {
     }
 

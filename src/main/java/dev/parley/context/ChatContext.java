@@ -1,5 +1,6 @@
 package dev.parley.context;
 
+import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.parley.cache.ReadCache;
@@ -49,7 +50,7 @@ public final class ChatContext {
 
     /** One chat-completion message; {@code name} tells characters apart in a group chat. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record LlmMessage(String role, String content, String name) {
+    public record LlmMessage(String role, String content, @Nullable String name) {
     }
 
     public record Speaker(@JsonFormat(shape = JsonFormat.Shape.STRING) long id, String name, String systemPrompt,
@@ -59,7 +60,7 @@ public final class ChatContext {
     public record Person(@JsonFormat(shape = JsonFormat.Shape.STRING) long id, String externalId, JsonText profile) {
     }
 
-    public record State(@JsonFormat(shape = JsonFormat.Shape.STRING) long id, String title, boolean isGroup,
+    public record State(@JsonFormat(shape = JsonFormat.Shape.STRING) long id, @Nullable String title, boolean isGroup,
                         String language, JsonText state, JsonText counters) {
         State withCounters(CounterBuffer.Running running) {
             return running.isEmpty() ? this : new State(id, title, isGroup, language, state, running.over(counters));

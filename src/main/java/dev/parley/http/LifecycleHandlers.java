@@ -1,5 +1,6 @@
 package dev.parley.http;
 
+import dev.parley.json.Nullable;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.User;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -49,7 +50,7 @@ final class LifecycleHandlers {
     }
 
     /** How long the app keeps its messages, and before when they are deleted now. */
-    record Kept(Integer messageDays, Instant deletesBefore) {
+    record Kept(@Nullable Integer messageDays, @Nullable Instant deletesBefore) {
     }
 
     void getRetention(Context ctx) {

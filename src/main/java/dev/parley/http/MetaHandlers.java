@@ -1,5 +1,6 @@
 package dev.parley.http;
 
+import dev.parley.json.Nullable;
 import dev.parley.chat.Stats;
 import dev.parley.chat.WindowCounts;
 import java.time.Duration;
@@ -14,7 +15,7 @@ final class MetaHandlers {
      * or "behind" (this build's migrations are not all applied); {@code problem} says why when not ok.
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    record Health(String status, String database, String schema, String problem) {
+    record Health(String status, String database, String schema, @Nullable String problem) {
     }
 
     /** The process answers: nothing else is checked. */

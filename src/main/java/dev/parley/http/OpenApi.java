@@ -2,12 +2,15 @@ package dev.parley.http;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.json.Json;
+import io.javalin.http.HandlerType;
 import dev.parley.json.JsonText;
+import dev.parley.json.Nullable;
 import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.RecordComponent;
 import java.lang.reflect.Type;
@@ -25,6 +28,8 @@ final class OpenApi {
             (PropertyNamingStrategies.NamingBase) PropertyNamingStrategies.SNAKE_CASE;
 
     private final ObjectNode schemas = Json.MAPPER.createObjectNode();
+    /** Each record's schema name: its simple name, or with its enclosing class's when two records share one. */
+    private final Map<Class<?>, String> names = new java.util.HashMap<>();
 
     private OpenApi() {
     }
@@ -83,10 +88,17 @@ final class OpenApi {
                             + "memory) naming what it belongs to by external ids; docs/operations.md, Import");
         }
         ObjectNode responses = op.putObject("responses");
-        ObjectNode ok = responses.putObject(String.valueOf(route.status())).put("description", "success");
-        requestIdHeader(ok);
-        if (route.response() != null) {
-            ok.putObject("content").putObject("application/json").set("schema", ref(route.response()));
+        for (int status : route.statuses()) {
+            ObjectNode ok = responses.putObject(String.valueOf(status)).put("description", "success");
+            requestIdHeader(ok);
+            if (route.response() == JsonNode.class) {
+                ok.putObject("content").putObject("application/json").putObject("schema").put("type", "object");
+            } else if (route.response() != null) {
+                ok.putObject("content").putObject("application/json").set("schema", ref(route.response()));
+            }
+        }
+        if (route.method() == HandlerType.GET && route.response() != null && route.response() != JsonNode.class) {
+            requestIdHeader(responses.putObject("304").put("description", "not modified: the If-None-Match given is current"));
         }
         ObjectNode error = responses.putObject("default").put("description", "an error, as a problem document");
         requestIdHeader(error);
@@ -107,12 +119,18 @@ final class OpenApi {
     }
 
     private ObjectNode ref(Class<?> type) {
-        String name = type.getSimpleName();
+        String name = names.computeIfAbsent(type, this::nameOf);
         if (!schemas.has(name)) {
             schemas.putObject(name); // placeholder first: records may refer to themselves
             schemas.set(name, schemaOfRecord(type));
         }
         return Json.MAPPER.createObjectNode().put("$ref", "#/components/schemas/" + name);
+    }
+
+    private String nameOf(Class<?> type) {
+        String simple = type.getSimpleName();
+        boolean taken = names.containsValue(simple) || schemas.has(simple);
+        return taken && type.getEnclosingClass() != null ? type.getEnclosingClass().getSimpleName() + simple : simple;
     }
 
     private ObjectNode schemaOfRecord(Class<?> type) {
@@ -121,14 +139,34 @@ final class OpenApi {
         }
         ObjectNode schema = Json.MAPPER.createObjectNode().put("type", "object");
         ObjectNode properties = schema.putObject("properties");
+        ArrayNode required = Json.MAPPER.createArrayNode();
+        boolean request = type.getEnclosingClass() == Bodies.class;
         for (RecordComponent component : type.getRecordComponents()) {
             if (component.getAccessor().isAnnotationPresent(JsonIgnore.class) || component.isAnnotationPresent(JsonIgnore.class)) {
                 continue;
             }
-            boolean idAsString = component.isAnnotationPresent(JsonFormat.class)
-                    && component.getAnnotation(JsonFormat.class).shape() == JsonFormat.Shape.STRING;
-            properties.set(SNAKE.translate(component.getName()), schemaOf(component.getGenericType(), idAsString,
-                    type.getEnclosingClass() == Bodies.class));
+            if (component.getAccessor().isAnnotationPresent(JsonUnwrapped.class)) { // its fields appear as this record's own
+                ObjectNode inner = schemaOfRecord(component.getType());
+                properties.setAll((ObjectNode) inner.get("properties"));
+                if (inner.has("required")) {
+                    required.addAll((ArrayNode) inner.get("required"));
+                }
+                continue;
+            }
+            // Jackson's annotations reach a record's accessor, not its component: read them there.
+            JsonFormat format = component.getAccessor().getAnnotation(JsonFormat.class);
+            boolean idAsString = format != null && format.shape() == JsonFormat.Shape.STRING;
+            String name = SNAKE.translate(component.getName());
+            JsonNode property = schemaOf(component.getGenericType(), idAsString, request);
+            if (component.isAnnotationPresent(Nullable.class) || request) {
+                property = request ? property : orNull(property);
+            } else {
+                required.add(name);
+            }
+            properties.set(name, property);
+        }
+        if (!request && !required.isEmpty()) {
+            schema.set("required", required);
         }
         return schema;
     }
@@ -191,6 +229,13 @@ final class OpenApi {
             return Json.MAPPER.createObjectNode().put("description", "any JSON value");
         }
         return ref(c);
+    }
+
+    /** {@code schema}, or null. */
+    private static JsonNode orNull(JsonNode schema) {
+        ObjectNode either = Json.MAPPER.createObjectNode();
+        either.putArray("anyOf").add(schema).addObject().put("type", "null");
+        return either;
     }
 
     private static ObjectNode stringSchema() {

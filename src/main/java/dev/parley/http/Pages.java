@@ -1,5 +1,6 @@
 package dev.parley.http;
 
+import dev.parley.json.Nullable;
 import dev.parley.json.JsonText;
 import dev.parley.chat.CharacterProfile;
 import dev.parley.chat.Conversation;
@@ -16,13 +17,13 @@ final class Pages {
     private Pages() {
     }
 
-    record CharacterPage(List<CharacterProfile> characters, String nextCursor) {
+    record CharacterPage(List<CharacterProfile> characters, @Nullable String nextCursor) {
     }
 
-    record ConversationPage(List<Conversation> conversations, String nextCursor) {
+    record ConversationPage(List<Conversation> conversations, @Nullable String nextCursor) {
     }
 
-    record InboxPage(List<Inbox.Entry> conversations, String nextCursor) {
+    record InboxPage(List<Inbox.Entry> conversations, @Nullable String nextCursor) {
     }
 
     /** Every member of a conversation, bounded by Limits.MAX_GROUP_USERS and MAX_GROUP_CHARACTERS: no pages. */
@@ -33,10 +34,10 @@ final class Pages {
      * Messages oldest first. Pass {@code older_cursor} as {@code before} for the page before this one,
      * {@code newer_cursor} as {@code after} for newer messages (or to poll for new ones).
      */
-    record HistoryPage(List<Message> messages, boolean hasOlder, boolean hasNewer, String olderCursor, String newerCursor) {
+    record HistoryPage(List<Message> messages, boolean hasOlder, boolean hasNewer, @Nullable String olderCursor, @Nullable String newerCursor) {
     }
 
-    record MessagePage(List<Message> messages, String nextCursor) {
+    record MessagePage(List<Message> messages, @Nullable String nextCursor) {
     }
 
     /** Appended messages; {@code replayed} flags those an earlier attempt with the same Idempotency-Key had stored. */
@@ -49,7 +50,7 @@ final class Pages {
     record Counters(JsonText counters) {
     }
 
-    record MemoryPage(List<Memory> memories, String nextCursor) {
+    record MemoryPage(List<Memory> memories, @Nullable String nextCursor) {
     }
 
     /** The memories a batch stored, in the order sent. */
@@ -57,7 +58,7 @@ final class Pages {
     }
 
     /** Matching messages, best (or newest) first; {@code snippet} wraps matched words in <mark></mark>, unescaped. */
-    record MessageHits(List<MessageSearch.Hit> hits, String nextCursor) {
+    record MessageHits(List<MessageSearch.Hit> hits, @Nullable String nextCursor) {
     }
 
     record MemoryHits(List<Memories.Found> hits) {

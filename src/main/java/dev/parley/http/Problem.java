@@ -1,5 +1,6 @@
 package dev.parley.http;
 
+import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 
@@ -9,8 +10,8 @@ import java.util.List;
  * request's X-Request-Id.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record Problem(String type, String title, int status, String detail, String instance, List<FieldError> errors,
-                      String requestId) {
+public record Problem(String type, String title, int status, String detail, String instance, @Nullable List<FieldError> errors,
+                      @Nullable String requestId) {
     public static final String CONTENT_TYPE = "application/problem+json";
     static final String TYPE_BASE = "https://parley.dev/problems/";
 

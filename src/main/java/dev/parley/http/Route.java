@@ -20,37 +20,53 @@ record Route(
         Class<?> response,
         List<QueryParam> query,
         boolean authenticated,
-        boolean linesBody) {
+        boolean linesBody,
+        List<Integer> otherStatuses) {
 
     /** A documented query parameter; {@code type} is an OpenAPI scalar type. */
     record QueryParam(String name, String type, String description) {
     }
 
     static Route of(HandlerType method, String path, String operationId, String summary, Handler handler) {
-        return new Route(method, path, operationId, summary, handler, null, 200, null, List.of(), true, false);
+        return new Route(method, path, operationId, summary, handler, null, 200, null, List.of(), true, false, List.of());
     }
 
     Route body(Class<?> type) {
-        return new Route(method, path, operationId, summary, handler, type, status, response, query, authenticated, linesBody);
+        return new Route(method, path, operationId, summary, handler, type, status, response, query, authenticated, linesBody, otherStatuses);
     }
 
     Route returns(int code, Class<?> type) {
-        return new Route(method, path, operationId, summary, handler, body, code, type, query, authenticated, linesBody);
+        return new Route(method, path, operationId, summary, handler, body, code, type, query, authenticated, linesBody, otherStatuses);
     }
 
     Route query(String name, String type, String description) {
         List<QueryParam> more = new ArrayList<>(query);
         more.add(new QueryParam(name, type, description));
-        return new Route(method, path, operationId, summary, handler, body, status, response, List.copyOf(more), authenticated, linesBody);
+        return new Route(method, path, operationId, summary, handler, body, status, response, List.copyOf(more), authenticated, linesBody, otherStatuses);
+    }
+
+    /** Another success status with the same body (an upsert: 201 created, 200 updated). */
+    Route alsoAnswers(int code) {
+        List<Integer> more = new ArrayList<>(otherStatuses);
+        more.add(code);
+        return new Route(method, path, operationId, summary, handler, body, status, response, query, authenticated, linesBody,
+                List.copyOf(more));
+    }
+
+    /** Every success status, the main one first. */
+    List<Integer> statuses() {
+        List<Integer> all = new ArrayList<>(List.of(status));
+        all.addAll(otherStatuses);
+        return all;
     }
 
     /** A route anyone may call, without an API key (health, metrics, the API document). */
     Route open() {
-        return new Route(method, path, operationId, summary, handler, body, status, response, query, false, linesBody);
+        return new Route(method, path, operationId, summary, handler, body, status, response, query, false, linesBody, otherStatuses);
     }
 
     /** A route whose body is NDJSON, one JSON object per line, read as it arrives (an import). */
     Route linesOfJson() {
-        return new Route(method, path, operationId, summary, handler, body, status, response, query, authenticated, true);
+        return new Route(method, path, operationId, summary, handler, body, status, response, query, authenticated, true, otherStatuses);
     }
 }

@@ -1,5 +1,7 @@
 package dev.parley.http;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import static io.javalin.http.HandlerType.DELETE;
 import static io.javalin.http.HandlerType.GET;
 import static io.javalin.http.HandlerType.PATCH;
@@ -80,7 +82,7 @@ final class Routes {
                         .returns(200, Erasure.Erased.class),
 
                 Route.of(POST, "/v1/users", "upsertUser", "Create or update a user by external id (201 created, 200 updated)", users::upsert)
-                        .body(Bodies.UserInput.class).returns(201, User.class),
+                        .body(Bodies.UserInput.class).returns(201, User.class).alsoAnswers(200),
                 Route.of(GET, "/v1/users", "findUser", "Find a user by external id", users::findByExternalId)
                         .query("external_id", "string", "the app's own id for the user (required)")
                         .returns(200, User.class),
@@ -141,9 +143,11 @@ final class Routes {
                         .returns(200, Pages.Members.class),
                 Route.of(POST, CONVERSATION + "/members", "addMember", "Add a user (a guest, up to " + Limits.MAX_GROUP_USERS
                         + " people) or a character (up to " + Limits.MAX_GROUP_CHARACTERS + "): 201, or 200 if already a member", conversations::addMember)
-                        .body(Bodies.MemberInput.class).returns(201, Members.Member.class),
-                Route.of(DELETE, CONVERSATION + "/members/users/{user_id}", "removeUserMember", "Remove a guest (204); the conversation's own user stays", conversations::removeUser),
-                Route.of(DELETE, CONVERSATION + "/members/characters/{character_id}", "removeCharacterMember", "Remove a character (204); the conversation's first character stays", conversations::removeCharacter),
+                        .body(Bodies.MemberInput.class).returns(201, Members.Member.class).alsoAnswers(200),
+                Route.of(DELETE, CONVERSATION + "/members/users/{user_id}", "removeUserMember", "Remove a guest (204); the conversation's own user stays", conversations::removeUser)
+                        .returns(204, null),
+                Route.of(DELETE, CONVERSATION + "/members/characters/{character_id}", "removeCharacterMember", "Remove a character (204); the conversation's first character stays", conversations::removeCharacter)
+                        .returns(204, null),
                 Route.of(POST, CONVERSATION + "/read", "markRead", "Mark read up to a message, for the user, a member user or a character", conversations::markRead)
                         .body(Bodies.ReadInput.class).returns(200, ReadMarkers.ReadState.class),
                 Route.of(GET, CONVERSATION + "/context", "getContext", "Character, user, state, last N messages and relevant memories for the next LLM call", conversations::context)
@@ -166,9 +170,9 @@ final class Routes {
                         .returns(200, Pages.Typists.class),
 
                 Route.of(POST, CONVERSATION + "/messages", "appendMessage", "Append a message (Idempotency-Key makes retries safe)", messages::append)
-                        .body(Bodies.MessageInput.class).returns(201, Message.class),
+                        .body(Bodies.MessageInput.class).returns(201, Message.class).alsoAnswers(200), // 200: a retry's stored message
                 Route.of(POST, CONVERSATION + "/messages/batch", "appendMessages", "Append up to 1000 messages in one transaction", messages::appendBatch)
-                        .body(Bodies.MessageBatch.class).returns(201, Pages.AppendedMessages.class),
+                        .body(Bodies.MessageBatch.class).returns(201, Pages.AppendedMessages.class).alsoAnswers(200), // 200: a retry's stored batch
                 Route.of(GET, CONVERSATION + "/messages", "getHistory", "Latest messages, or a page before/after a cursor", messages::history)
                         .query("limit", "integer", "page size, 1-200 (default 50)")
                         .query("before", "string", "older_cursor of a page: the messages before it")
@@ -187,7 +191,7 @@ final class Routes {
                         .body(Bodies.MessageEdit.class).returns(200, Message.class),
                 Route.of(DELETE, MESSAGE, "deleteMessage", "Soft-delete a message (hard=true removes it: 204)", messages::delete)
                         .query("hard", "boolean", "remove the row instead of marking it deleted")
-                        .returns(200, Message.class),
+                        .returns(200, Message.class).alsoAnswers(204),
                 Route.of(GET, MESSAGE + "/replies", "getReplies", "Replies to a message, oldest first", messages::replies)
                         .query("limit", "integer", "page size, 1-200 (default 50)")
                         .query("cursor", "string", "next_cursor of the previous page")
@@ -215,7 +219,7 @@ final class Routes {
                         .returns(200, Memory.class),
                 Route.of(PATCH, MEMORY, "updateMemory", "Change a memory's content, importance, metadata or embedding", memories::update)
                         .body(Bodies.MemoryPatch.class).returns(200, Memory.class),
-                Route.of(DELETE, MEMORY, "deleteMemory", "Forget a memory (204)", memories::delete),
+                Route.of(DELETE, MEMORY, "deleteMemory", "Forget a memory (204)", memories::delete).returns(204, null),
 
                 Route.of(GET, "/v1/search/messages", "searchMessages", "Full-text search over messages of a conversation, a user or the app", search::messages)
                         .query("q", "string", "what to find, web-search syntax: words, \"a phrase\", or, -word (required)")
@@ -276,11 +280,11 @@ final class Routes {
                 Route.of(GET, "/health/live", "getLiveness", "The process answers (for restarts: checks nothing else)", meta::live)
                         .returns(200, MetaHandlers.Liveness.class).open(),
                 Route.of(GET, "/health/ready", "getReadiness", "The database answers and the schema is current (503 otherwise)", meta::ready)
-                        .returns(200, MetaHandlers.Health.class).open(),
+                        .returns(200, MetaHandlers.Health.class).alsoAnswers(503).open(),
                 Route.of(GET, "/health", "getHealth", "The same as /health/ready", meta::ready)
-                        .returns(200, MetaHandlers.Health.class).open(),
+                        .returns(200, MetaHandlers.Health.class).alsoAnswers(503).open(),
                 Route.of(GET, "/openapi.json", "getOpenApi", "This API's OpenAPI 3.1 document",
-                        ctx -> ctx.contentType("application/json").result(document.get())).open());
+                        ctx -> ctx.contentType("application/json").result(document.get())).returns(200, JsonNode.class).open());
         document.set(OpenApi.document(routes));
         return routes;
     }

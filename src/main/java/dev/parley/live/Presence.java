@@ -1,5 +1,6 @@
 package dev.parley.live;
 
+import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import dev.parley.chat.Users;
 import java.time.Clock;
@@ -22,7 +23,7 @@ public final class Presence {
     public static final String OFFLINE = "offline";
 
     /** A user's presence, online or offline; {@code lastSeenAt} is null for a user not seen within {@link #LAST_SEEN_KEPT}. */
-    public record Seen(@JsonFormat(shape = JsonFormat.Shape.STRING) long userId, String status, Instant lastSeenAt) {
+    public record Seen(@JsonFormat(shape = JsonFormat.Shape.STRING) long userId, String status, @Nullable Instant lastSeenAt) {
         Seen(long userId, boolean online, Instant lastSeenAt) {
             this(userId, online ? ONLINE : OFFLINE, lastSeenAt);
         }

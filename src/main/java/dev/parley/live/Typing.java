@@ -1,5 +1,6 @@
 package dev.parley.live;
 
+import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import dev.parley.chat.Conversation;
 import dev.parley.chat.Conversations;
@@ -19,8 +20,8 @@ import java.util.Map;
  */
 public final class Typing {
     /** One participant typing; exactly one of the ids is set. */
-    public record Typist(@JsonFormat(shape = JsonFormat.Shape.STRING) Long userId,
-                         @JsonFormat(shape = JsonFormat.Shape.STRING) Long characterId,
+    public record Typist(@Nullable @JsonFormat(shape = JsonFormat.Shape.STRING) Long userId,
+                         @Nullable @JsonFormat(shape = JsonFormat.Shape.STRING) Long characterId,
                          Instant expiresAt) {
     }
 

@@ -1,5 +1,6 @@
 package dev.parley.memory;
 
+import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.chat.InvalidInput;
@@ -163,7 +164,7 @@ public final class Memories {
              ORDER BY memory_id LIMIT ?""".formatted(COLUMNS));
 
     /** A memory with its embedding as base64 of little-endian float32 (as the API takes it); null without one. */
-    public record WithEmbedding(@JsonUnwrapped Memory memory, String embedding) {
+    public record WithEmbedding(@JsonUnwrapped Memory memory, @Nullable String embedding) {
     }
 
     private final Database database;

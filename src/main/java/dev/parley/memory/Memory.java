@@ -1,5 +1,6 @@
 package dev.parley.memory;
 
+import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.json.JsonText;
@@ -13,12 +14,12 @@ public record Memory(
         @JsonFormat(shape = JsonFormat.Shape.STRING) long id,
         @JsonFormat(shape = JsonFormat.Shape.STRING) long userId,
         @JsonFormat(shape = JsonFormat.Shape.STRING) long characterId,
-        @JsonFormat(shape = JsonFormat.Shape.STRING) Long conversationId,
+        @Nullable @JsonFormat(shape = JsonFormat.Shape.STRING) Long conversationId,
         String content,
         float importance,
         String language,
         JsonText metadata,
-        Integer dims,
+        @Nullable Integer dims,
         Instant createdAt,
         Instant updatedAt) {
 

@@ -1,5 +1,6 @@
 package dev.parley.search;
 
+import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import dev.parley.chat.NotFound;
 import dev.parley.chat.Users;
@@ -70,8 +71,8 @@ public final class MessageSearch {
     public record Hit(@JsonFormat(shape = JsonFormat.Shape.STRING) long messageId,
                       @JsonFormat(shape = JsonFormat.Shape.STRING) long conversationId,
                       long seq, String role,
-                      @JsonFormat(shape = JsonFormat.Shape.STRING) Long userId,
-                      @JsonFormat(shape = JsonFormat.Shape.STRING) Long characterId,
+                      @Nullable @JsonFormat(shape = JsonFormat.Shape.STRING) Long userId,
+                      @Nullable @JsonFormat(shape = JsonFormat.Shape.STRING) Long characterId,
                       float rank, String snippet, Instant createdAt) {
     }
 

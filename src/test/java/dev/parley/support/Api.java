@@ -120,6 +120,50 @@ public final class Api {
         return body instanceof String s ? s.getBytes(StandardCharsets.UTF_8) : Json.writeBytes(body);
     }
 
+    /** Each server's API document, by base URL; empty for a server without one (an admin port). */
+    private static final java.util.Map<String, java.util.Optional<Contract>> CONTRACTS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Every response a test receives from an API port is checked against that server's API document: a
+     * status, content type or body the document does not describe fails the test that received it.
+     */
+    private void keptTo(String method, String path, int status, String contentType, byte[] body) {
+        if (path.startsWith("/openapi.json")) {
+            return;
+        }
+        var contract = CONTRACTS.computeIfAbsent(base, Api::contractOf);
+        contract.ifPresent(c -> {
+            List<String> broken = c.check(method, path, status, contentType, body);
+            if (!broken.isEmpty()) {
+                throw new AssertionError("the response breaks the API document:\n  " + String.join("\n  ", broken)
+                        + "\n  body: " + new String(body, StandardCharsets.UTF_8));
+            }
+        });
+    }
+
+    /** The body as sent before any gzip. */
+    private static byte[] decoded(HttpResponse<byte[]> response) throws IOException {
+        if (!"gzip".equals(response.headers().firstValue("Content-Encoding").orElse(null)) || response.body().length == 0) {
+            return response.body();
+        }
+        try (var in = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(response.body()))) {
+            return in.readAllBytes();
+        }
+    }
+
+    private static java.util.Optional<Contract> contractOf(String base) {
+        try {
+            var response = CLIENT.send(HttpRequest.newBuilder(URI.create(base + "/openapi.json")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return response.statusCode() == 200 ? java.util.Optional.of(new Contract(response.body())) : java.util.Optional.empty();
+        } catch (IOException e) {
+            return java.util.Optional.empty(); // a server that does not answer has no document to keep to
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return java.util.Optional.empty();
+        }
+    }
+
     private Response send(String method, String path, byte[] body, List<String> headers) {
         var builder = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
@@ -135,7 +179,9 @@ public final class Api {
         }
         try {
             HttpResponse<byte[]> response = CLIENT.send(builder.build(), HttpResponse.BodyHandlers.ofByteArray());
-            return new Response(response.statusCode(), response.headers().firstValue("Content-Type").orElse(null), response);
+            String contentType = response.headers().firstValue("Content-Type").orElse(null);
+            keptTo(method, path, response.statusCode(), contentType, decoded(response));
+            return new Response(response.statusCode(), contentType, response);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {

@@ -1,0 +1,50 @@
+package dev.parley.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.support.Api;
+import dev.parley.support.Contract;
+import dev.parley.support.Fixtures;
+import dev.parley.support.TestServer;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The check every test's responses go through (support.Api): it holds Parley to its API document, so
+ * here it must refuse what the document does not say, and accept what Parley really sends.
+ */
+class ContractTest {
+    private final Api api = TestServer.newApp();
+    private final Contract contract = new Contract(api.get("/openapi.json").text());
+
+    @Test
+    void a_real_response_keeps_to_the_document() {
+        String id = Fixtures.character(api, "Luna");
+        var response = api.get("/v1/characters/" + id);
+
+        assertThat(contract.check("GET", "/v1/characters/" + id, 200, response.contentType(), response.raw().body())).isEmpty();
+    }
+
+    @Test
+    void a_number_for_an_id_a_null_where_none_is_allowed_or_a_missing_field_is_refused() {
+        String id = Fixtures.character(api, "Luna");
+        String body = api.get("/v1/characters/" + id).text();
+
+        assertThat(check(200, "application/json", body.replace("\"id\":\"" + id + "\"", "\"id\":" + id)))
+                .singleElement().asString().contains("/id").contains("integer found, string expected");
+        assertThat(check(200, "application/json", body.replace("\"name\":\"Luna\"", "\"name\":null"))).isNotEmpty();
+        assertThat(check(200, "application/json", body.replace("\"name\":\"Luna\",", ""))).singleElement().asString()
+                .contains("required property 'name'");
+    }
+
+    @Test
+    void a_status_or_content_type_the_document_does_not_list_is_refused() {
+        assertThat(check(202, "application/json", "{}")).singleElement().asString().contains("lists no 202");
+        assertThat(check(404, "application/json", "{}")).singleElement().asString().contains("application/problem+json");
+        assertThat(check(404, "application/problem+json", "{\"type\":\"x\"}")).isNotEmpty(); // a problem lacks its fields
+    }
+
+    private java.util.List<String> check(int status, String contentType, String body) {
+        return contract.check("GET", "/v1/characters/1", status, contentType, body.getBytes(StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,98 @@
+package dev.parley.support;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.networknt.schema.Error;
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaLocation;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.dialect.Dialects;
+import dev.parley.json.Json;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+
+/**
+ * The API document as a contract: finds the operation a response answered and checks the response's
+ * status, content type and body against what the document says of it.
+ */
+public final class Contract {
+    private static final String ID = "https://parley.dev/openapi.json";
+    /** Parley sends back what it stores, however deep (JSON planted by other writers too), inside its own objects. */
+    private static final com.fasterxml.jackson.databind.ObjectMapper READER = new com.fasterxml.jackson.databind.ObjectMapper(
+            com.fasterxml.jackson.core.JsonFactory.builder().streamReadConstraints(
+                    com.fasterxml.jackson.core.StreamReadConstraints.builder().maxNestingDepth(Integer.MAX_VALUE).maxNumberLength(Integer.MAX_VALUE).build()).build());
+
+    private final JsonNode document;
+    private final SchemaRegistry registry;
+    private final List<Path> paths = new ArrayList<>();
+    private final Map<String, Schema> schemas = new ConcurrentHashMap<>();
+
+    private record Path(String template, Pattern pattern, JsonNode item) {
+    }
+
+    public Contract(String documentText) {
+        this.document = Json.parse(documentText);
+        this.registry = SchemaRegistry.withDialect(Dialects.getOpenApi31(), builder -> builder.schemas(Map.of(ID, documentText)));
+        Iterator<Map.Entry<String, JsonNode>> entries = document.get("paths").fields();
+        while (entries.hasNext()) {
+            var entry = entries.next();
+            String regex = "^" + entry.getKey().replaceAll("\\{[a-z_]+}", "[^/]+") + "$";
+            paths.add(new Path(entry.getKey(), Pattern.compile(regex), entry.getValue()));
+        }
+    }
+
+    /** What is wrong with this response by the document; empty when nothing is. */
+    public List<String> check(String method, String rawPath, int status, String contentType, byte[] body) {
+        String path = rawPath.contains("?") ? rawPath.substring(0, rawPath.indexOf('?')) : rawPath;
+        String where = method + " " + path + " answered " + status;
+        JsonNode operation = null;
+        String pointer = null;
+        for (Path p : paths) {
+            if (p.pattern().matcher(path).matches() && p.item().has(method.toLowerCase(Locale.ROOT))) {
+                operation = p.item().get(method.toLowerCase(Locale.ROOT));
+                pointer = "/paths/" + p.template().replace("~", "~0").replace("/", "~1") + "/" + method.toLowerCase(Locale.ROOT);
+                break;
+            }
+        }
+        if (operation == null) { // no route: a problem document, as every error is
+            return body.length == 0 || method.equals("HEAD") ? List.of()
+                    : validate("#/components/schemas/Problem", body, where);
+        }
+        JsonNode responses = operation.get("responses");
+        String statusKey = responses.has(String.valueOf(status)) ? String.valueOf(status) : "default";
+        if (statusKey.equals("default") && status < 400) {
+            return List.of(where + ": the document lists no " + status + " for it");
+        }
+        JsonNode response = responses.get(statusKey);
+        JsonNode content = response.get("content");
+        if (content == null || body.length == 0 || method.equals("HEAD")) {
+            return content == null && body.length > 0 && !method.equals("HEAD") && status != 304
+                    ? List.of(where + ": a body the document does not describe") : List.of();
+        }
+        String type = contentType == null ? "" : contentType.split(";")[0].strip();
+        if (!content.has(type)) {
+            return List.of(where + ": content type " + type + ", the document says " + content.fieldNames().next());
+        }
+        if (!type.endsWith("json")) {
+            return List.of();
+        }
+        String statusPointer = pointer + "/responses/" + statusKey + "/content/" + type.replace("/", "~1") + "/schema";
+        return validate("#" + statusPointer, body, where);
+    }
+
+    private List<String> validate(String fragment, byte[] body, String where) {
+        Schema schema = schemas.computeIfAbsent(fragment, f -> registry.getSchema(SchemaLocation.of(ID + f)));
+        JsonNode value;
+        try {
+            value = READER.readTree(body);
+        } catch (java.io.IOException e) {
+            return List.of(where + ": the body is not JSON: " + e.getMessage());
+        }
+        List<Error> errors = schema.validate(value);
+        return errors.stream().map(e -> where + ": " + e).toList();
+    }
+}
