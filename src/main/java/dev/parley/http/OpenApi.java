@@ -44,6 +44,8 @@ final class OpenApi {
         doc.putObject("info").put("title", "Parley").put("version", "1")
                 .put("description", "The conversation store for AI chat applications. Ids are strings of digits. "
                         + "Errors are application/problem+json (RFC 9457).");
+        doc.putArray("servers").addObject().put("url", "/")
+                .put("description", "the Parley that serves this document (parley serve: http://127.0.0.1:8080)");
         ObjectNode paths = doc.putObject("paths");
         for (Route route : routes) {
             ObjectNode item = paths.has(route.path()) ? (ObjectNode) paths.get(route.path()) : paths.putObject(route.path());
@@ -100,6 +102,11 @@ final class OpenApi {
         if (route.method() == HandlerType.GET && route.response() != null && route.response() != JsonNode.class) {
             requestIdHeader(responses.putObject("304").put("description", "not modified: the If-None-Match given is current"));
         }
+        for (var status : errorStatuses(route).entrySet()) {
+            ObjectNode response = responses.putObject(String.valueOf(status.getKey())).put("description", status.getValue());
+            requestIdHeader(response);
+            response.putObject("content").putObject(Problem.CONTENT_TYPE).set("schema", ref(Problem.class));
+        }
         ObjectNode error = responses.putObject("default").put("description", "an error, as a problem document");
         requestIdHeader(error);
         error.putObject("content").putObject(Problem.CONTENT_TYPE).set("schema", ref(Problem.class));
@@ -109,6 +116,24 @@ final class OpenApi {
             op.putArray("security");
         }
         return op;
+    }
+
+    /** The errors a route can answer for sure, each as a problem document; anything else falls under "default". */
+    private static Map<Integer, String> errorStatuses(Route route) {
+        Map<Integer, String> statuses = new java.util.TreeMap<>();
+        statuses.put(400, "a parameter or the body is not what the route takes: the problem names it");
+        if (route.authenticated()) {
+            statuses.put(401, "no API key, or one that is not valid");
+            statuses.put(429, "the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry");
+            statuses.put(503, "the database is unreachable or every connection is busy: Retry-After says when to retry");
+        }
+        if (PATH_PARAM.matcher(route.path()).find()) {
+            statuses.put(404, "no such id in the app");
+        }
+        if (route.body() != null || route.linesBody()) {
+            statuses.put(413, "the body is larger than PARLEY_MAX_BODY");
+        }
+        return statuses;
     }
 
     private static final String REQUEST_ID = "the request's id: the client's own when it is safe to repeat, else one made by Parley";

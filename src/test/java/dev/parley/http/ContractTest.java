@@ -47,4 +47,22 @@ class ContractTest {
     private java.util.List<String> check(int status, String contentType, String body) {
         return contract.check("GET", "/v1/characters/1", status, contentType, body.getBytes(StandardCharsets.UTF_8));
     }
+
+    /** .ci/run lints this copy with redocly after the suite (it must find no error). */
+    @Test
+    void every_operation_lists_its_client_errors_and_the_document_names_its_server() throws Exception {
+        var document = api.get("/openapi.json");
+        java.nio.file.Files.write(java.nio.file.Path.of("target/openapi.json"), document.raw().body());
+
+        var json = document.json();
+        assertThat(json.get("servers")).isNotEmpty();
+        json.get("paths").forEach(item -> item.forEach(operation -> {
+            assertThat(operation.get("responses").has("400")).as(operation.get("operationId").asText()).isTrue();
+            operation.get("responses").fields().forEachRemaining(response -> {
+                if (response.getKey().startsWith("4")) {
+                    assertThat(response.getValue().get("content").has("application/problem+json")).isTrue();
+                }
+            });
+        }));
+    }
 }
