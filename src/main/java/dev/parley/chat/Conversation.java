@@ -1,10 +1,10 @@
 package dev.parley.chat;
 
-import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.cache.Versioned;
 import dev.parley.json.JsonText;
+import dev.parley.json.Nullable;
 import java.time.Instant;
 import java.util.List;
 

@@ -1,6 +1,5 @@
 package dev.parley.chat;
 
-import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.parley.db.Database;
@@ -8,6 +7,7 @@ import dev.parley.db.Ids;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
 import dev.parley.json.JsonText;
+import dev.parley.json.Nullable;
 import java.time.Instant;
 import java.util.List;
 

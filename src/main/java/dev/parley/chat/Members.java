@@ -1,12 +1,12 @@
 package dev.parley.chat;
 
-import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import dev.parley.cache.ReadCache;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
+import dev.parley.json.Nullable;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;

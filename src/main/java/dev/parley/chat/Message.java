@@ -1,8 +1,8 @@
 package dev.parley.chat;
 
-import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import dev.parley.json.JsonText;
+import dev.parley.json.Nullable;
 import java.time.Instant;
 import java.util.Set;
 

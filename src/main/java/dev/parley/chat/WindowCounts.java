@@ -1,10 +1,10 @@
 package dev.parley.chat;
 
-import dev.parley.json.Nullable;
 import dev.parley.config.Durations;
 import dev.parley.db.Database;
 import dev.parley.db.Ids;
 import dev.parley.db.Query;
+import dev.parley.json.Nullable;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

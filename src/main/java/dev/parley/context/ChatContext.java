@@ -1,6 +1,5 @@
 package dev.parley.context;
 
-import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.parley.cache.ReadCache;
@@ -16,6 +15,7 @@ import dev.parley.chat.Users;
 import dev.parley.db.Database;
 import dev.parley.db.Query;
 import dev.parley.json.JsonText;
+import dev.parley.json.Nullable;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Recall;
 import dev.parley.memory.RecallRequest;

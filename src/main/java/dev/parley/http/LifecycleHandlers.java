@@ -1,9 +1,9 @@
 package dev.parley.http;
 
-import dev.parley.json.Nullable;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.User;
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.json.Nullable;
 import dev.parley.lifecycle.Erasure;
 import dev.parley.lifecycle.Import;
 import dev.parley.lifecycle.Retention;

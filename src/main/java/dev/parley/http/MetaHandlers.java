@@ -1,12 +1,12 @@
 package dev.parley.http;
 
-import dev.parley.json.Nullable;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.parley.chat.Stats;
 import dev.parley.chat.WindowCounts;
-import java.time.Duration;
-import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.parley.db.DatabaseWatch;
+import dev.parley.json.Nullable;
 import io.javalin.http.Context;
+import java.time.Duration;
 
 /** Health and app-wide estimates (metrics are on the admin port). Health never borrows from the request pool: it reads the {@link DatabaseWatch}. */
 final class MetaHandlers {

@@ -1,11 +1,11 @@
 package dev.parley.http;
 
-import dev.parley.json.Nullable;
-import dev.parley.json.JsonText;
 import dev.parley.chat.CharacterProfile;
 import dev.parley.chat.Conversation;
 import dev.parley.chat.Inbox;
 import dev.parley.chat.Message;
+import dev.parley.json.JsonText;
+import dev.parley.json.Nullable;
 import dev.parley.live.Typing;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Memory;

@@ -1,7 +1,7 @@
 package dev.parley.http;
 
-import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.parley.json.Nullable;
 import java.util.List;
 
 /**

@@ -1,8 +1,8 @@
 package dev.parley.live;
 
-import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import dev.parley.chat.Users;
+import dev.parley.json.Nullable;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,10 +1,10 @@
 package dev.parley.live;
 
-import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import dev.parley.chat.Conversation;
 import dev.parley.chat.Conversations;
 import dev.parley.chat.InvalidInput;
+import dev.parley.json.Nullable;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,6 +1,5 @@
 package dev.parley.memory;
 
-import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.chat.InvalidInput;
@@ -11,6 +10,7 @@ import dev.parley.db.Handle;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
 import dev.parley.json.JsonText;
+import dev.parley.json.Nullable;
 import dev.parley.search.MessageSearch;
 import java.sql.SQLException;
 import java.util.ArrayList;

@@ -1,9 +1,9 @@
 package dev.parley.memory;
 
-import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.json.JsonText;
+import dev.parley.json.Nullable;
 import java.time.Instant;
 
 /**

@@ -1,6 +1,5 @@
 package dev.parley.search;
 
-import dev.parley.json.Nullable;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import dev.parley.chat.NotFound;
 import dev.parley.chat.Users;
@@ -10,6 +9,7 @@ import dev.parley.db.Ids;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
+import dev.parley.json.Nullable;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
