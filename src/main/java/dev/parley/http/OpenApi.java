@@ -89,22 +89,40 @@ final class OpenApi {
                     .put("description", "one JSON object per line, each with a type (character, user, conversation, message, "
                             + "memory) naming what it belongs to by external ids; docs/operations.md, Import");
         }
+        boolean conditional = route.method() == HandlerType.GET && route.response() != null && route.response() != JsonNode.class
+                && !route.streamed();
+        if (conditional) {
+            header(parameters.addObject().put("name", "If-None-Match").put("in", "header"),
+                    "the ETag of the version the client holds: a 304 without a body while it is current");
+        }
+        if (route.method() == HandlerType.PATCH) {
+            header(parameters.addObject().put("name", "If-Match").put("in", "header"),
+                    "the ETag of the version the change was made against: 412 if it is no longer current");
+        }
         ObjectNode responses = op.putObject("responses");
         for (int status : route.statuses()) {
             ObjectNode ok = responses.putObject(String.valueOf(status)).put("description", "success");
             requestIdHeader(ok);
+            if (conditional && status == 200) {
+                requiredHeader(ok, "ETag", "the version of this answer, for If-None-Match");
+            }
             if (route.response() == JsonNode.class) {
                 ok.putObject("content").putObject("application/json").putObject("schema").put("type", "object");
             } else if (route.response() != null) {
                 ok.putObject("content").putObject("application/json").set("schema", ref(route.response()));
             }
         }
-        if (route.method() == HandlerType.GET && route.response() != null && route.response() != JsonNode.class) {
-            requestIdHeader(responses.putObject("304").put("description", "not modified: the If-None-Match given is current"));
+        if (conditional) {
+            ObjectNode notModified = responses.putObject("304").put("description", "not modified: the If-None-Match given is current");
+            requestIdHeader(notModified);
+            requiredHeader(notModified, "ETag", "the version the client holds");
         }
         for (var status : errorStatuses(route).entrySet()) {
             ObjectNode response = responses.putObject(String.valueOf(status.getKey())).put("description", status.getValue());
             requestIdHeader(response);
+            if (status.getKey() == 429 || status.getKey() == 503) {
+                requiredHeader(response, "Retry-After", "seconds to wait before trying again");
+            }
             response.putObject("content").putObject(Problem.CONTENT_TYPE).set("schema", ref(Problem.class));
         }
         ObjectNode error = responses.putObject("default").put("description", "an error, as a problem document");
@@ -137,6 +155,14 @@ final class OpenApi {
     }
 
     private static final String REQUEST_ID = "the request's id: the client's own when it is safe to repeat, else one made by Parley";
+
+    private static void requiredHeader(ObjectNode response, String name, String description) {
+        header(((ObjectNode) response.get("headers")).putObject(name).put("required", true), description);
+    }
+
+    private static void header(ObjectNode header, String description) {
+        header.put("description", description).putObject("schema").put("type", "string");
+    }
 
     private static void requestIdHeader(ObjectNode response) {
         response.putObject("headers").putObject(RequestIds.HEADER).put("description", REQUEST_ID)

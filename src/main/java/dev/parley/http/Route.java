@@ -21,28 +21,29 @@ record Route(
         List<QueryParam> query,
         boolean authenticated,
         boolean linesBody,
-        List<Integer> otherStatuses) {
+        List<Integer> otherStatuses,
+        boolean streamed) {
 
     /** A documented query parameter; {@code type} is an OpenAPI scalar type. */
     record QueryParam(String name, String type, String description) {
     }
 
     static Route of(HandlerType method, String path, String operationId, String summary, Handler handler) {
-        return new Route(method, path, operationId, summary, handler, null, 200, null, List.of(), true, false, List.of());
+        return new Route(method, path, operationId, summary, handler, null, 200, null, List.of(), true, false, List.of(), false);
     }
 
     Route body(Class<?> type) {
-        return new Route(method, path, operationId, summary, handler, type, status, response, query, authenticated, linesBody, otherStatuses);
+        return new Route(method, path, operationId, summary, handler, type, status, response, query, authenticated, linesBody, otherStatuses, streamed);
     }
 
     Route returns(int code, Class<?> type) {
-        return new Route(method, path, operationId, summary, handler, body, code, type, query, authenticated, linesBody, otherStatuses);
+        return new Route(method, path, operationId, summary, handler, body, code, type, query, authenticated, linesBody, otherStatuses, streamed);
     }
 
     Route query(String name, String type, String description) {
         List<QueryParam> more = new ArrayList<>(query);
         more.add(new QueryParam(name, type, description));
-        return new Route(method, path, operationId, summary, handler, body, status, response, List.copyOf(more), authenticated, linesBody, otherStatuses);
+        return new Route(method, path, operationId, summary, handler, body, status, response, List.copyOf(more), authenticated, linesBody, otherStatuses, streamed);
     }
 
     /** Another success status with the same body (an upsert: 201 created, 200 updated). */
@@ -50,7 +51,13 @@ record Route(
         List<Integer> more = new ArrayList<>(otherStatuses);
         more.add(code);
         return new Route(method, path, operationId, summary, handler, body, status, response, query, authenticated, linesBody,
-                List.copyOf(more));
+                List.copyOf(more), streamed);
+    }
+
+    /** A GET answered as a stream as it is read: no ETag, no 304 (an export). */
+    Route streamedAnswer() {
+        return new Route(method, path, operationId, summary, handler, body, status, response, query, authenticated, linesBody,
+                otherStatuses, true);
     }
 
     /** Every success status, the main one first. */
@@ -62,11 +69,11 @@ record Route(
 
     /** A route anyone may call, without an API key (health, metrics, the API document). */
     Route open() {
-        return new Route(method, path, operationId, summary, handler, body, status, response, query, false, linesBody, otherStatuses);
+        return new Route(method, path, operationId, summary, handler, body, status, response, query, false, linesBody, otherStatuses, streamed);
     }
 
     /** A route whose body is NDJSON, one JSON object per line, read as it arrives (an import). */
     Route linesOfJson() {
-        return new Route(method, path, operationId, summary, handler, body, status, response, query, authenticated, true, otherStatuses);
+        return new Route(method, path, operationId, summary, handler, body, status, response, query, authenticated, true, otherStatuses, streamed);
     }
 }

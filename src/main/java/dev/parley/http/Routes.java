@@ -97,7 +97,7 @@ final class Routes {
                         .returns(200, Erasure.Erased.class),
                 Route.of(GET, "/v1/users/{user_id}/export", "exportUser",
                                 "Everything held about a user as one JSON document, streamed (for access requests)", lifecycle::exportUser)
-                        .returns(200, UserExport.Document.class),
+                        .returns(200, UserExport.Document.class).streamedAnswer(),
                 Route.of(GET, "/v1/users/{user_id}/inbox", "getInbox", "A user's conversations by last activity", users::inbox)
                         .query("limit", "integer", "page size, 1-100 (default 20)")
                         .query("cursor", "string", "next_cursor of the previous page")

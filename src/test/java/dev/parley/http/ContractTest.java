@@ -48,6 +48,19 @@ class ContractTest {
         return contract.check("GET", "/v1/characters/1", status, contentType, body.getBytes(StandardCharsets.UTF_8));
     }
 
+    @Test
+    void a_header_the_document_promises_must_be_there() {
+        String id = Fixtures.character(api, "Luna");
+        var response = api.get("/v1/characters/" + id);
+        byte[] body = response.raw().body();
+
+        assertThat(contract.check("GET", "/v1/characters/" + id, 200, response.contentType(), body, name -> !name.equals("ETag")))
+                .singleElement().asString().contains("no ETag header");
+        assertThat(contract.check("GET", "/v1/characters/" + id, 503, "application/problem+json",
+                api.get("/v1/characters/999").raw().body(), name -> !name.equals("Retry-After")))
+                .singleElement().asString().contains("no Retry-After header");
+    }
+
     /** .ci/run lints this copy with redocly after the suite (it must find no error). */
     @Test
     void every_operation_lists_its_client_errors_and_the_document_names_its_server() throws Exception {

@@ -47,6 +47,12 @@ public final class Contract {
 
     /** What is wrong with this response by the document; empty when nothing is. */
     public List<String> check(String method, String rawPath, int status, String contentType, byte[] body) {
+        return check(method, rawPath, status, contentType, body, name -> true);
+    }
+
+    /** As above, and every header the document says the response always carries is there ({@code has} tells). */
+    public List<String> check(String method, String rawPath, int status, String contentType, byte[] body,
+                              java.util.function.Predicate<String> has) {
         String path = rawPath.contains("?") ? rawPath.substring(0, rawPath.indexOf('?')) : rawPath;
         String where = method + " " + path + " answered " + status;
         JsonNode operation = null;
@@ -68,6 +74,15 @@ public final class Contract {
             return List.of(where + ": the document lists no " + status + " for it");
         }
         JsonNode response = responses.get(statusKey);
+        List<String> missing = new ArrayList<>();
+        response.path("headers").fields().forEachRemaining(header -> {
+            if (header.getValue().path("required").asBoolean() && !has.test(header.getKey())) {
+                missing.add(where + ": no " + header.getKey() + " header, which the document says it always has");
+            }
+        });
+        if (!missing.isEmpty()) {
+            return missing;
+        }
         JsonNode content = response.get("content");
         if (content == null || body.length == 0 || method.equals("HEAD")) {
             return content == null && body.length > 0 && !method.equals("HEAD") && status != 304
