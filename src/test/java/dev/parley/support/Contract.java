@@ -12,7 +12,9 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 /**
@@ -52,51 +54,57 @@ public final class Contract {
 
     /** As above, and every header the document says the response always carries is there ({@code has} tells). */
     public List<String> check(String method, String rawPath, int status, String contentType, byte[] body,
-                              java.util.function.Predicate<String> has) {
+                              Predicate<String> has) {
         String path = rawPath.contains("?") ? rawPath.substring(0, rawPath.indexOf('?')) : rawPath;
         String where = method + " " + path + " answered " + status;
-        JsonNode operation = null;
-        String pointer = null;
-        for (Path p : paths) {
-            if (p.pattern().matcher(path).matches() && p.item().has(method.toLowerCase(Locale.ROOT))) {
-                operation = p.item().get(method.toLowerCase(Locale.ROOT));
-                pointer = "/paths/" + p.template().replace("~", "~0").replace("/", "~1") + "/" + method.toLowerCase(Locale.ROOT);
-                break;
-            }
+        boolean bodiless = body.length == 0 || method.equals("HEAD");
+        Optional<String> operation = operationPointer(method, path);
+        if (operation.isEmpty()) { // no route: a problem document, as every error is
+            return bodiless ? List.of() : validate("#/components/schemas/Problem", body, where);
         }
-        if (operation == null) { // no route: a problem document, as every error is
-            return body.length == 0 || method.equals("HEAD") ? List.of()
-                    : validate("#/components/schemas/Problem", body, where);
-        }
-        JsonNode responses = operation.get("responses");
+        JsonNode responses = document.at(operation.get()).get("responses");
         String statusKey = responses.has(String.valueOf(status)) ? String.valueOf(status) : "default";
         if (statusKey.equals("default") && status < 400) {
             return List.of(where + ": the document lists no " + status + " for it");
         }
         JsonNode response = responses.get(statusKey);
+        List<String> missing = missingHeaders(response, has, where);
+        if (!missing.isEmpty()) {
+            return missing;
+        }
+        JsonNode content = response.get("content");
+        if (content == null || bodiless) {
+            return content == null && !bodiless ? List.of(where + ": a body the document does not describe") : List.of();
+        }
+        String type = contentType == null ? "" : contentType.split(";")[0].strip();
+        if (!content.has(type)) {
+            return List.of(where + ": content type " + type + ", the document says " + content.fieldNames().next());
+        }
+        return type.endsWith("json")
+                ? validate("#" + operation.get() + "/responses/" + statusKey + "/content/" + escaped(type) + "/schema", body, where)
+                : List.of();
+    }
+
+    /** The JSON pointer of the operation that answers {@code method} on {@code path}. */
+    private Optional<String> operationPointer(String method, String path) {
+        String verb = method.toLowerCase(Locale.ROOT);
+        return paths.stream().filter(p -> p.pattern().matcher(path).matches() && p.item().has(verb)).findFirst()
+                .map(p -> "/paths/" + escaped(p.template()) + "/" + verb);
+    }
+
+    private static List<String> missingHeaders(JsonNode response, Predicate<String> has, String where) {
         List<String> missing = new ArrayList<>();
         response.path("headers").fields().forEachRemaining(header -> {
             if (header.getValue().path("required").asBoolean() && !has.test(header.getKey())) {
                 missing.add(where + ": no " + header.getKey() + " header, which the document says it always has");
             }
         });
-        if (!missing.isEmpty()) {
-            return missing;
-        }
-        JsonNode content = response.get("content");
-        if (content == null || body.length == 0 || method.equals("HEAD")) {
-            return content == null && body.length > 0 && !method.equals("HEAD") && status != 304
-                    ? List.of(where + ": a body the document does not describe") : List.of();
-        }
-        String type = contentType == null ? "" : contentType.split(";")[0].strip();
-        if (!content.has(type)) {
-            return List.of(where + ": content type " + type + ", the document says " + content.fieldNames().next());
-        }
-        if (!type.endsWith("json")) {
-            return List.of();
-        }
-        String statusPointer = pointer + "/responses/" + statusKey + "/content/" + type.replace("/", "~1") + "/schema";
-        return validate("#" + statusPointer, body, where);
+        return missing;
+    }
+
+    /** A JSON pointer's escaping of one reference token. */
+    private static String escaped(String token) {
+        return token.replace("~", "~0").replace("/", "~1");
     }
 
     private List<String> validate(String fragment, byte[] body, String where) {
