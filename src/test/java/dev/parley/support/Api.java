@@ -122,6 +122,8 @@ public final class Api {
 
     /** Each server's API document, by base URL; empty for a server without one (an admin port). */
     private static final java.util.Map<String, java.util.Optional<Contract>> CONTRACTS = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The contract of each document text: every instance serves the same one, and its schemas compile once. */
+    private static final java.util.Map<String, Contract> BY_DOCUMENT = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
      * Every response a test receives from an API port is checked against that server's API document: a
@@ -160,7 +162,8 @@ public final class Api {
         try {
             var response = CLIENT.send(HttpRequest.newBuilder(URI.create(base + "/openapi.json")).build(),
                     HttpResponse.BodyHandlers.ofString());
-            return response.statusCode() == 200 ? java.util.Optional.of(new Contract(response.body())) : java.util.Optional.empty();
+            return response.statusCode() == 200 ? java.util.Optional.of(BY_DOCUMENT.computeIfAbsent(response.body(), Contract::new))
+                    : java.util.Optional.empty();
         } catch (IOException e) {
             return java.util.Optional.empty(); // a server that does not answer has no document to keep to
         } catch (InterruptedException e) {

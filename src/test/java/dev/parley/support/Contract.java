@@ -25,7 +25,9 @@ public final class Contract {
     private static final String ID = "https://parley.dev/openapi.json";
     /** Parley sends back what it stores, however deep (JSON planted by other writers too), inside its own objects. */
     private static final com.fasterxml.jackson.databind.ObjectMapper READER = new com.fasterxml.jackson.databind.ObjectMapper(
-            com.fasterxml.jackson.core.JsonFactory.builder().streamReadConstraints(
+            com.fasterxml.jackson.core.JsonFactory.builder()
+                    .enable(com.fasterxml.jackson.core.StreamReadFeature.USE_FAST_BIG_NUMBER_PARSER) // 131,072-digit numbers
+                    .streamReadConstraints(
                     com.fasterxml.jackson.core.StreamReadConstraints.builder().maxNestingDepth(Integer.MAX_VALUE).maxNumberLength(Integer.MAX_VALUE).build()).build());
 
     private final JsonNode document;

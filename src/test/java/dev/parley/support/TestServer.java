@@ -88,7 +88,7 @@ public final class TestServer {
 
     private static Map<String, String> withDefaults(Map<String, String> env) {
         var all = new java.util.HashMap<>(Map.of("PARLEY_PORT", "0", "PARLEY_HOST", "127.0.0.1", "PARLEY_POOL_SIZE", "20",
-                "PARLEY_ADMIN_PORT", "0", "PARLEY_ADMIN_SAMPLE", "1s"));
+                "PARLEY_ADMIN_PORT", "0"));
         all.putAll(env);
         return all;
     }
