@@ -26,9 +26,9 @@ final class AccessLog {
         MDC.put(REQUEST_ID, RequestIds.of(ctx));
     }
 
-    /** Once the route is known and the caller authenticated. */
-    static void routed(Route route, Long appId) {
-        MDC.put(ROUTE, route.method().name() + " " + route.path());
+    /** Once the route is known and the caller authenticated; {@code route} is "METHOD /template", made once per route. */
+    static void routed(String route, Long appId) {
+        MDC.put(ROUTE, route);
         if (appId != null) {
             MDC.put(APP_ID, String.valueOf(appId));
         }

@@ -53,7 +53,7 @@ public final class Metrics {
     public static final String POOL_REJECTED_HELP = "Requests answered 503 because no database connection came free in time";
 
     public static final String CACHE_REQUESTS = "parley.cache.requests";
-    public static final String CACHE_REQUESTS_HELP = "Reads of cached views by family (character, user, conversation, "
+    public static final String CACHE_REQUESTS_HELP = "Reads of cached views by cache (character, user, conversation, "
             + "history, inbox, context) and result (hit, miss)";
 
     public static final String CACHE_LOADS = "parley.cache.loads";
