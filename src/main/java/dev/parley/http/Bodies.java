@@ -1,11 +1,19 @@
 package dev.parley.http;
 
+import static dev.parley.http.Takes.Setting.CONTENT;
+import static dev.parley.http.Takes.Setting.METADATA;
+
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
+import dev.parley.chat.Limits;
+import dev.parley.context.ContextRequest;
+import dev.parley.lifecycle.Retention;
+import dev.parley.live.Presence;
 import dev.parley.memory.Embedding;
+import dev.parley.memory.RecallRequest;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
@@ -15,19 +23,33 @@ final class Bodies {
     private Bodies() {
     }
 
+    /** A new character: {@code name} is required. */
+    record CharacterInput(@Takes(required = true, maxBytes = Limits.MAX_NAME_BYTES) String name,
+                          @Takes(maxBytes = Limits.MAX_PROMPT_BYTES) String systemPrompt,
+                          @Takes(setting = METADATA) JsonNode traits, @Takes(setting = METADATA) JsonNode metadata,
+                          @Takes(maxItems = Limits.MAX_SUGGESTED_MESSAGES) List<String> suggestedMessages) {
+    }
+
     /**
-     * Create: {@code name} is required. Update: every field is optional; a given field replaces the stored
-     * one, except {@code traits} and {@code metadata}, which are JSON merge patches (RFC 7396).
+     * A character's update: every field is optional; a given field replaces the stored one, except
+     * {@code traits} and {@code metadata}, which are JSON merge patches (RFC 7396).
      */
-    record CharacterInput(String name, String systemPrompt, JsonNode traits, JsonNode metadata, List<String> suggestedMessages) {
+    record CharacterPatch(@Takes(maxBytes = Limits.MAX_NAME_BYTES) String name,
+                          @Takes(maxBytes = Limits.MAX_PROMPT_BYTES) String systemPrompt,
+                          @Takes(setting = METADATA) JsonNode traits, @Takes(setting = METADATA) JsonNode metadata,
+                          @Takes(maxItems = Limits.MAX_SUGGESTED_MESSAGES) List<String> suggestedMessages) {
+        CharacterInput asInput() {
+            return new CharacterInput(name, systemPrompt, traits, metadata, suggestedMessages);
+        }
     }
 
     /** Upsert by the app's own id for the user; a given profile replaces the stored one. */
-    record UserInput(String externalId, JsonNode profile) {
+    record UserInput(@Takes(required = true, maxBytes = UserHandlers.MAX_EXTERNAL_ID_BYTES) String externalId,
+                     @Takes(setting = METADATA) JsonNode profile) {
     }
 
     /** {@code profile} is a JSON merge patch (RFC 7396): null removes a key, objects merge. */
-    record UserPatch(JsonNode profile) {
+    record UserPatch(@Takes(required = true, setting = METADATA) JsonNode profile) {
     }
 
     /**
@@ -36,16 +58,20 @@ final class Bodies {
      * is the app's own id for the chat (a Telegram chat id, say), unique within the app; {@code created_at}
      * an imported conversation's original time.
      */
-    record ConversationInput(Long userId, Long characterId, List<Long> characterIds, String language, String title,
-                             JsonNode state, Map<String, Long> counters, String externalId, String createdAt) {
+    record ConversationInput(@Takes(required = true) Long userId, Long characterId,
+                             @Takes(maxItems = Limits.MAX_GROUP_CHARACTERS) List<Long> characterIds, String language,
+                             @Takes(maxBytes = ConversationHandlers.MAX_TITLE_BYTES) String title,
+                             @Takes(setting = METADATA) JsonNode state, @Takes(maxItems = Check.MAX_COUNTERS) Map<String, Long> counters,
+                             @Takes(maxBytes = ConversationHandlers.MAX_EXTERNAL_ID_BYTES) String externalId, String createdAt) {
     }
 
     /** {@code state} is a JSON merge patch (RFC 7396); {@code title} set to null clears it. */
-    record ConversationPatch(JsonNode title, JsonNode state) {
+    record ConversationPatch(@Takes(maxBytes = ConversationHandlers.MAX_TITLE_BYTES) JsonNode title,
+                             @Takes(setting = METADATA) JsonNode state) {
     }
 
     /** Signed amounts to add to named counters, such as {"affection": 5, "xp": -2}. */
-    record CounterIncrements(Map<String, Long> increments) {
+    record CounterIncrements(@Takes(required = true, minItems = 1, maxItems = Check.MAX_COUNTERS) Map<String, Long> increments) {
     }
 
     /**
@@ -53,22 +79,26 @@ final class Bodies {
      * names the member who writes a user message in a group with several people; {@code created_at} an
      * imported message's original time, later than the conversation's newest message.
      */
-    record MessageInput(String role, String content, Long characterId, JsonNode metadata, JsonNode attachments,
-                        Long replyToId, String idempotencyKey, Long userId, String createdAt) {
+    record MessageInput(@Takes(oneOf = {"user", "assistant", "system", "tool"}) String role,
+                        @Takes(required = true, setting = CONTENT) String content, Long characterId,
+                        @Takes(setting = METADATA) JsonNode metadata, @Takes(setting = METADATA) JsonNode attachments,
+                        Long replyToId, @Takes(maxBytes = Limits.MAX_IDEMPOTENCY_KEY_BYTES) String idempotencyKey, Long userId,
+                        String createdAt) {
     }
 
-    record MessageBatch(List<MessageInput> messages) {
+    record MessageBatch(@Takes(required = true, minItems = 1, maxItems = Limits.MAX_BATCH) List<MessageInput> messages) {
     }
 
     /** A given field replaces the stored one; metadata or attachments set to null clear them. */
-    record MessageEdit(String content, JsonNode metadata, JsonNode attachments) {
+    record MessageEdit(@Takes(setting = CONTENT) String content, @Takes(setting = METADATA) JsonNode metadata,
+                       @Takes(setting = METADATA) JsonNode attachments) {
     }
 
     /**
      * Marks read up to and including {@code message_id}, for the conversation's user or, if given, one
      * member user (a guest) or one character (bots read too).
      */
-    record ReadInput(Long messageId, Long characterId, Long userId) {
+    record ReadInput(@Takes(required = true) Long messageId, Long characterId, Long userId) {
     }
 
     /** Who joins a conversation: a user (as a guest) or a character, exactly one of the two. */
@@ -81,30 +111,38 @@ final class Bodies {
      * {@code conversation_id} the user's conversation it came from; {@code created_at} its original time
      * (ISO 8601) when imported.
      */
-    record MemoryInput(Long characterId, Long conversationId, String content, Double importance, String language,
-                       JsonNode metadata, SentEmbedding embedding, String createdAt) {
+    record MemoryInput(@Takes(required = true) Long characterId, Long conversationId,
+                       @Takes(required = true, setting = CONTENT) String content,
+                       @Takes(minimum = 0, maximum = 1) Double importance, String language,
+                       @Takes(setting = METADATA) JsonNode metadata, SentEmbedding embedding, String createdAt) {
     }
 
     /** Up to {@code Limits.MAX_BATCH} memories stored in one transaction: all of them, or none. */
-    record MemoryBatch(List<MemoryInput> memories) {
+    record MemoryBatch(@Takes(required = true, minItems = 1, maxItems = Limits.MAX_BATCH) List<MemoryInput> memories) {
     }
 
     /** A given field replaces the stored one. */
-    record MemoryPatch(String content, Double importance, JsonNode metadata, SentEmbedding embedding) {
+    record MemoryPatch(@Takes(setting = CONTENT) String content, @Takes(minimum = 0, maximum = 1) Double importance,
+                       @Takes(setting = METADATA) JsonNode metadata, SentEmbedding embedding) {
     }
 
     /** Recall by similarity to {@code embedding} within one user's memories of one character. */
-    record RecallInput(Long characterId, SentEmbedding embedding, Integer limit, Double minSimilarity, Boolean adaptive,
-                       Double halfLifeDays, Double recencyWeight, Double importanceWeight, Long conversationId,
-                       Double conversationWeight) {
+    record RecallInput(@Takes(required = true) Long characterId, @Takes(required = true) SentEmbedding embedding,
+                       @Takes(minimum = 1, maximum = RecallRequest.MAX_LIMIT) Integer limit,
+                       @Takes(minimum = -1, maximum = 1) Double minSimilarity, Boolean adaptive,
+                       @Takes(minimum = MemoryHandlers.MIN_HALF_LIFE_DAYS, maximum = MemoryHandlers.MAX_HALF_LIFE_DAYS) Double halfLifeDays,
+                       @Takes(minimum = 0, maximum = MemoryHandlers.MAX_WEIGHT) Double recencyWeight,
+                       @Takes(minimum = 0, maximum = MemoryHandlers.MAX_WEIGHT) Double importanceWeight, Long conversationId,
+                       @Takes(minimum = 0, maximum = MemoryHandlers.MAX_WEIGHT) Double conversationWeight) {
     }
 
     /**
      * The context for the next reply. Memories come from {@code memory_embedding} (similarity) or
      * {@code memory_query} (words); {@code memories} is how many, default 5 when either is given.
      */
-    record ContextInput(Integer messages, Long characterId, SentEmbedding memoryEmbedding, String memoryQuery,
-                        Integer memories) {
+    record ContextInput(@Takes(minimum = 1, maximum = ContextRequest.MAX_MESSAGES) Integer messages, Long characterId,
+                        SentEmbedding memoryEmbedding, @Takes(maxBytes = ContextRequest.MAX_MEMORY_QUERY_BYTES) String memoryQuery,
+                        @Takes(minimum = 1, maximum = ContextRequest.MAX_MEMORIES) Integer memories) {
     }
 
     /** Who says they type: the conversation's user or one of its characters; {@code typing} false says they stopped. */
@@ -112,11 +150,11 @@ final class Bodies {
     }
 
     /** {@code status} "online": the user is here (a heartbeat); "offline": the user left. */
-    record PresenceInput(String status) {
+    record PresenceInput(@Takes(required = true, oneOf = {Presence.ONLINE, Presence.OFFLINE}) String status) {
     }
 
     /** Days an app keeps its messages; a JSON null keeps them for ever (the field itself is required). */
-    record RetentionInput(JsonNode messageDays) {
+    record RetentionInput(@Takes(required = true, minimum = 1, maximum = Retention.MAX_DAYS) JsonNode messageDays) {
     }
 
     /** An embedding as sent: a JSON array of numbers, or a string of base64 holding its little-endian float32 bytes. */

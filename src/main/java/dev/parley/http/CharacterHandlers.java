@@ -57,7 +57,7 @@ final class CharacterHandlers {
 
     void update(Context ctx) {
         long characterId = Params.id(ctx, "character_id");
-        var input = Requests.body(ctx, Bodies.CharacterInput.class);
+        var input = Requests.body(ctx, Bodies.CharacterPatch.class).asInput();
         if (input.name() != null) {
             Check.requiredNonBlank("name", input.name(), Limits.MAX_NAME_BYTES);
         }

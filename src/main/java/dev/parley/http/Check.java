@@ -11,7 +11,7 @@ import java.util.Map;
  * UTF-16 surrogates) is refused here, with the field's name, instead of failing in the database.
  */
 final class Check {
-    private static final int MAX_COUNTERS = 100;
+    static final int MAX_COUNTERS = 100;
     private static final int MAX_COUNTER_NAME_BYTES = 100;
 
     private Check() {

@@ -78,7 +78,7 @@ public final class HttpServer implements AutoCloseable {
         var users = new UserHandlers(services.users(), services.inbox(), services.stats(), services.cache(), services.limits());
         var messages = new MessageHandlers(services.appends(), services.messageLog(), services.cache(), services.limits(),
                 services.clock());
-        List<Route> routes = Routes.table(
+        List<Route> routes = Routes.table(services.limits(),
                 new CharacterHandlers(services.characters(), services.characterMessages(), services.windowCounts(), services.limits()),
                 users,
                 new ConversationHandlers(services.conversations(), services.readMarkers(), services.members(),

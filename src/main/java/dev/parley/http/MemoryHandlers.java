@@ -17,6 +17,10 @@ import java.util.List;
 /** /v1/users/{user_id}/memories and /v1/memories: store, read, change, forget, recall by similarity. */
 final class MemoryHandlers {
     private static final double DEFAULT_IMPORTANCE = 0.5;
+    /** Recall's bounds on a memory's half-life (days) and on each weight of its score. */
+    static final double MIN_HALF_LIFE_DAYS = 0.001;
+    static final double MAX_HALF_LIFE_DAYS = 36_500;
+    static final double MAX_WEIGHT = 10;
 
     private final Memories memories;
     private final Recall recall;
@@ -199,9 +203,9 @@ final class MemoryHandlers {
                 count("limit", input.limit(), RecallRequest.DEFAULT_LIMIT, RecallRequest.MAX_LIMIT),
                 between("min_similarity", input.minSimilarity(), -1, 1, RecallRequest.DEFAULT_MIN_SIMILARITY),
                 input.adaptive() == null || input.adaptive(),
-                between("half_life_days", input.halfLifeDays(), 0.001, 36_500, RecallRequest.DEFAULT_HALF_LIFE_DAYS),
-                between("recency_weight", input.recencyWeight(), 0, 10, RecallRequest.DEFAULT_RECENCY_WEIGHT),
-                between("importance_weight", input.importanceWeight(), 0, 10, RecallRequest.DEFAULT_IMPORTANCE_WEIGHT),
+                between("half_life_days", input.halfLifeDays(), MIN_HALF_LIFE_DAYS, MAX_HALF_LIFE_DAYS, RecallRequest.DEFAULT_HALF_LIFE_DAYS),
+                between("recency_weight", input.recencyWeight(), 0, MAX_WEIGHT, RecallRequest.DEFAULT_RECENCY_WEIGHT),
+                between("importance_weight", input.importanceWeight(), 0, MAX_WEIGHT, RecallRequest.DEFAULT_IMPORTANCE_WEIGHT),
                 Check.optionalPositive("conversation_id", input.conversationId()),
                 conversationWeight(input));
     }
@@ -211,7 +215,7 @@ final class MemoryHandlers {
         if (input.conversationWeight() != null && input.conversationId() == null) {
             throw new InvalidInput("conversation_weight", "needs conversation_id: the conversation whose memories it favours");
         }
-        return between("conversation_weight", input.conversationWeight(), 0, 10, RecallRequest.DEFAULT_CONVERSATION_WEIGHT);
+        return between("conversation_weight", input.conversationWeight(), 0, MAX_WEIGHT, RecallRequest.DEFAULT_CONVERSATION_WEIGHT);
     }
 
     static int count(String field, Integer value, int fallback, int max) {

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.chat.Limits;
 import dev.parley.json.Json;
 import dev.parley.json.JsonText;
 import dev.parley.json.Nullable;
@@ -28,14 +29,17 @@ final class OpenApi {
             (PropertyNamingStrategies.NamingBase) PropertyNamingStrategies.SNAKE_CASE;
 
     private final ObjectNode schemas = Json.MAPPER.createObjectNode();
+    /** This server's limits: the settings some {@link Takes} bounds follow. */
+    private final Limits limits;
     /** Each record's schema name: its simple name, or with its enclosing class's when two records share one. */
     private final Map<Class<?>, String> names = new java.util.HashMap<>();
 
-    private OpenApi() {
+    private OpenApi(Limits limits) {
+        this.limits = limits;
     }
 
-    static byte[] document(Collection<Route> routes) {
-        return Json.writeBytes(new OpenApi().build(routes));
+    static byte[] document(Collection<Route> routes, Limits limits) {
+        return Json.writeBytes(new OpenApi(limits).build(routes));
     }
 
     private ObjectNode build(Collection<Route> routes) {
@@ -70,7 +74,16 @@ final class OpenApi {
         }
         for (Route.QueryParam q : route.query()) {
             ObjectNode p = parameters.addObject().put("name", q.name()).put("in", "query").put("description", q.description());
-            p.putObject("schema").put("type", q.type());
+            if (q.required()) {
+                p.put("required", true);
+            }
+            ObjectNode schema = p.putObject("schema").put("type", q.type());
+            if (q.minimum() != null) {
+                schema.put("minimum", q.minimum()).put("maximum", q.maximum()).put("default", q.byDefault());
+            }
+            if (!q.values().isEmpty()) {
+                q.values().forEach(schema.putArray("enum")::add);
+            }
         }
         if (route.operationId().startsWith("append")) {
             parameters.addObject().put("name", MessageHandlers.IDEMPOTENCY_KEY).put("in", "header")
@@ -151,6 +164,13 @@ final class OpenApi {
         if (route.body() != null || route.linesBody()) {
             statuses.put(413, "the body is larger than PARLEY_MAX_BODY");
         }
+        if (route.method() != HandlerType.GET && route.authenticated()) {
+            statuses.put(409, "the change conflicts with what is stored (a row it names is gone, a month is archived, "
+                    + "an id is taken): the problem's type says which");
+        }
+        if (route.method() == HandlerType.PATCH) {
+            statuses.put(412, "If-Match names a version that is no longer current");
+        }
         return statuses;
     }
 
@@ -209,17 +229,73 @@ final class OpenApi {
             boolean idAsString = format != null && format.shape() == JsonFormat.Shape.STRING;
             String name = SNAKE.translate(component.getName());
             JsonNode property = schemaOf(component.getGenericType(), idAsString, request);
-            if (component.isAnnotationPresent(Nullable.class) || request) {
-                property = request ? property : orNull(property);
+            Takes takes = component.getAnnotation(Takes.class);
+            if (request) {
+                if (takes != null) {
+                    property = bounded((ObjectNode) property, takes, component.getType());
+                    if (takes.required()) {
+                        required.add(name);
+                    }
+                }
+            } else if (component.isAnnotationPresent(Nullable.class)) {
+                property = orNull(property);
             } else {
                 required.add(name);
             }
             properties.set(name, property);
         }
-        if (!request && !required.isEmpty()) {
+        if (!required.isEmpty()) {
             schema.set("required", required);
         }
         return schema;
+    }
+
+    /** A request field's schema with the bounds its handler checks (see {@link Takes}). */
+    private ObjectNode bounded(ObjectNode schema, Takes takes, Class<?> type) {
+        int maxBytes = switch (takes.setting()) {
+            case CONTENT -> limits.maxContentBytes();
+            case METADATA -> limits.maxMetadataBytes();
+            case NONE -> takes.maxBytes();
+        };
+        if (JsonNode.class.isAssignableFrom(type)) { // a JSON value: its serialised size, or a string or number it holds
+            if (takes.setting() == Takes.Setting.METADATA) {
+                return schema.put("description", "any JSON value, at most " + maxBytes + " bytes as stored: the JSON text "
+                        + "PostgreSQL gives back, with a space after each colon and comma and numbers written out in full");
+            }
+            schema.remove("description");
+            schema.putArray("type").add(maxBytes > 0 ? "string" : "integer").add("null");
+        } else if (maxBytes > 0) {
+            schema.put("description", "at most " + maxBytes + " bytes of UTF-8");
+        }
+        if (maxBytes > 0 && takes.setting() != Takes.Setting.METADATA) {
+            schema.put("maxLength", maxBytes);
+        }
+        String count = Map.class.isAssignableFrom(type) ? "Properties" : "Items";
+        if (takes.minItems() > 0) {
+            schema.put("min" + count, takes.minItems());
+        }
+        if (takes.maxItems() > 0) {
+            schema.put("max" + count, takes.maxItems());
+        }
+        if (!Double.isNaN(takes.minimum())) {
+            schema.put("minimum", plain(takes.minimum()));
+        }
+        if (!Double.isNaN(takes.maximum())) {
+            schema.put("maximum", plain(takes.maximum()));
+        }
+        if (takes.oneOf().length > 0) {
+            ArrayNode values = schema.putArray("enum");
+            for (String value : takes.oneOf()) {
+                values.add(value);
+            }
+        }
+        return schema;
+    }
+
+    /** A bound as the document writes it: 10, not 10.0. */
+    private static JsonNode plain(double value) {
+        return value == Math.rint(value) ? Json.MAPPER.getNodeFactory().numberNode((long) value)
+                : Json.MAPPER.getNodeFactory().numberNode(value);
     }
 
     private JsonNode schemaOf(Type type, boolean idAsString, boolean request) {

@@ -24,8 +24,15 @@ record Route(
         List<Integer> otherStatuses,
         boolean streamed) {
 
-    /** A documented query parameter; {@code type} is an OpenAPI scalar type. */
-    record QueryParam(String name, String type, String description) {
+    /**
+     * A documented query parameter; {@code type} is an OpenAPI scalar type. An integer may have bounds and a
+     * default, a string a set of values; RequestBoundsTest holds the handlers to them.
+     */
+    record QueryParam(String name, String type, String description, boolean required, Integer minimum, Integer maximum,
+                      Integer byDefault, List<String> values) {
+        QueryParam(String name, String type, String description) {
+            this(name, type, description, false, null, null, null, List.of());
+        }
     }
 
     static Route of(HandlerType method, String path, String operationId, String summary, Handler handler) {
@@ -41,8 +48,28 @@ record Route(
     }
 
     Route query(String name, String type, String description) {
+        return query(new QueryParam(name, type, description));
+    }
+
+    /** A query parameter the request must carry. */
+    Route requiredQuery(String name, String type, String description) {
+        return query(new QueryParam(name, type, description, true, null, null, null, List.of()));
+    }
+
+    /** A count from 1 to {@code max}, {@code byDefault} when absent: a page's size, say. */
+    Route count(String name, int byDefault, int max, String description) {
+        return query(new QueryParam(name, "integer", description + ", 1-" + max + " (default " + byDefault + ")",
+                false, 1, max, byDefault, List.of()));
+    }
+
+    /** A string parameter that takes one of {@code values}. */
+    Route oneOf(String name, List<String> values, String description) {
+        return query(new QueryParam(name, "string", description, false, null, null, null, List.copyOf(values)));
+    }
+
+    private Route query(QueryParam parameter) {
         List<QueryParam> more = new ArrayList<>(query);
-        more.add(new QueryParam(name, type, description));
+        more.add(parameter);
         return new Route(method, path, operationId, summary, handler, body, status, response, List.copyOf(more), authenticated, linesBody, otherStatuses, streamed);
     }
 

@@ -47,7 +47,7 @@ final class Routes {
     private Routes() {
     }
 
-    static List<Route> table(CharacterHandlers characters, UserHandlers users, ConversationHandlers conversations,
+    static List<Route> table(Limits limits, CharacterHandlers characters, UserHandlers users, ConversationHandlers conversations,
                              MessageHandlers messages, MemoryHandlers memories, SearchHandlers search, LiveHandlers live,
                              MetaHandlers meta, Warmup warmup, AnalyticsHandlers analytics, LifecycleHandlers lifecycle) {
         var document = new AtomicReference<byte[]>();
@@ -59,14 +59,14 @@ final class Routes {
                                 + ": those the app has, by id (alone: no other parameter)")
                         .query("traits", "string", "JSON object the traits must contain, e.g. {\"energy\":\"calm\"}")
                         .query("metadata", "string", "JSON object the metadata must contain")
-                        .query("limit", "integer", "page size, 1-100 (default 20)")
+                        .count("limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE, "page size")
                         .query("cursor", "string", "next_cursor of the previous page")
                         .returns(200, Pages.CharacterPage.class),
                 Route.of(GET, "/v1/characters/{character_id}", "getCharacter", "Get a character", characters::get)
                         .returns(200, CharacterProfile.class),
                 Route.of(GET, "/v1/characters/{character_id}/messages", "getCharacterMessages",
                         "What the character wrote lately, across all its conversations, newest first", characters::messages)
-                        .query("limit", "integer", "page size, 1-200 (default 50)")
+                        .count("limit", Limits.DEFAULT_HISTORY_PAGE, Limits.MAX_HISTORY_PAGE, "page size")
                         .query("before", "string", "next_cursor of the previous page: the messages before it")
                         .returns(200, Pages.MessagePage.class),
                 Route.of(GET, "/v1/characters/{character_id}/stats", "getCharacterStats",
@@ -75,7 +75,7 @@ final class Routes {
                         .returns(200, WindowCounts.Count.class),
                 Route.of(PATCH, "/v1/characters/{character_id}", "updateCharacter",
                                 "Update a character's given fields; traits and metadata are JSON merge patches (If-Match: 412 when stale)", characters::update)
-                        .body(Bodies.CharacterInput.class).returns(200, CharacterProfile.class),
+                        .body(Bodies.CharacterPatch.class).returns(200, CharacterProfile.class),
                 Route.of(DELETE, "/v1/characters/{character_id}", "deleteCharacter",
                                 "Delete a character: the conversations it started with all their messages, its memories of every user, "
                                 + "its place in others' groups (its messages there stay); answers with the rows erased", lifecycle::deleteCharacter)
@@ -84,7 +84,7 @@ final class Routes {
                 Route.of(POST, "/v1/users", "upsertUser", "Create or update a user by external id (201 created, 200 updated)", users::upsert)
                         .body(Bodies.UserInput.class).returns(201, User.class).alsoAnswers(200),
                 Route.of(GET, "/v1/users", "findUser", "Find a user by external id", users::findByExternalId)
-                        .query("external_id", "string", "the app's own id for the user (required)")
+                        .requiredQuery("external_id", "string", "the app's own id for the user")
                         .returns(200, User.class),
                 Route.of(GET, "/v1/users/{user_id}", "getUser", "Get a user", users::get)
                         .returns(200, User.class),
@@ -99,7 +99,7 @@ final class Routes {
                                 "Everything held about a user as one JSON document, streamed (for access requests)", lifecycle::exportUser)
                         .returns(200, UserExport.Document.class).streamedAnswer(),
                 Route.of(GET, "/v1/users/{user_id}/inbox", "getInbox", "A user's conversations by last activity", users::inbox)
-                        .query("limit", "integer", "page size, 1-100 (default 20)")
+                        .count("limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE, "page size")
                         .query("cursor", "string", "next_cursor of the previous page")
                         .returns(200, Pages.InboxPage.class),
                 Route.of(GET, "/v1/users/{user_id}/stats", "getUserStats", "Exact counts for a user", users::stats)
@@ -108,8 +108,8 @@ final class Routes {
                         .query("durable", "boolean", DURABLE)
                         .body(Bodies.CounterIncrements.class).returns(200, Pages.Counters.class),
                 Route.of(POST, "/v1/users/{user_id}/warm", "warmUser", "Load what login shows into the cache: inbox, histories, characters", warmup::warm)
-                        .query("limit", "integer", "inbox page size to warm, 1-100 (default 20): also how many conversations")
-                        .query("messages", "integer", "history page size to warm, 1-200 (default 50)")
+                        .count("limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE, "inbox page size to warm (also how many conversations)")
+                        .count("messages", Limits.DEFAULT_HISTORY_PAGE, Limits.MAX_HISTORY_PAGE, "history page size to warm")
                         .returns(200, Warmup.Warmed.class),
                 Route.of(PUT, "/v1/users/{user_id}/presence", "setPresence", "The user is online (a heartbeat, within the presence lifetime) or has left", live::setPresence)
                         .body(Bodies.PresenceInput.class).returns(200, Presence.Seen.class),
@@ -124,7 +124,7 @@ final class Routes {
                         .query("state", "string", "JSON object the state must contain, e.g. {\"status\":\"open\"}")
                         .query("state_has", "string", "only conversations whose state has this top-level key")
                         .query("external_id", "string", "the conversation the app knows by this id of its own")
-                        .query("limit", "integer", "page size, 1-100 (default 20)")
+                        .count("limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE, "page size")
                         .query("cursor", "string", "next_cursor of the previous page")
                         .returns(200, Pages.ConversationPage.class),
                 Route.of(GET, CONVERSATION, "getConversation", "Get a conversation", conversations::get)
@@ -134,7 +134,7 @@ final class Routes {
                 Route.of(DELETE, CONVERSATION, "deleteConversation",
                                 "Delete a conversation with its messages, members, read markers and idempotency keys; answers with the rows erased",
                                 lifecycle::deleteConversation)
-                        .query("memories", "string", "keep (default: the user's memories from it stay, unlinked from it) or delete")
+                        .oneOf("memories", List.of("keep", "delete"), "keep (default: the user's memories from it stay, unlinked from it) or delete")
                         .returns(200, Erasure.Erased.class),
                 Route.of(POST, CONVERSATION + "/counters", "incrementCounters", "Add to named counters (affection, XP)", conversations::incrementCounters)
                         .query("durable", "boolean", DURABLE)
@@ -151,12 +151,10 @@ final class Routes {
                 Route.of(POST, CONVERSATION + "/read", "markRead", "Mark read up to a message, for the user, a member user or a character", conversations::markRead)
                         .body(Bodies.ReadInput.class).returns(200, ReadMarkers.ReadState.class),
                 Route.of(GET, CONVERSATION + "/context", "getContext", "Character, user, state, last N messages and relevant memories for the next LLM call", conversations::context)
-                        .query("messages", "integer", "how many recent messages, 1-" + ContextRequest.MAX_MESSAGES
-                                + " (default " + ContextRequest.DEFAULT_MESSAGES + ")")
+                        .count("messages", ContextRequest.DEFAULT_MESSAGES, ContextRequest.MAX_MESSAGES, "how many recent messages")
                         .query("character_id", "string", "in a group chat, the character about to speak")
                         .query("memory_query", "string", "words to find the user's memories by (none when absent)")
-                        .query("memories", "integer", "how many memories, 1-" + ContextRequest.MAX_MEMORIES
-                                + " (default " + ContextRequest.DEFAULT_MEMORIES + ")")
+                        .count("memories", ContextRequest.DEFAULT_MEMORIES, ContextRequest.MAX_MEMORIES, "how many memories")
                         .returns(200, ChatContext.Context.class),
                 Route.of(POST, CONVERSATION + "/context", "buildContext", "As getContext, with memories recalled by similarity to an embedding", conversations::buildContext)
                         .body(Bodies.ContextInput.class).returns(200, ChatContext.Context.class),
@@ -174,10 +172,10 @@ final class Routes {
                 Route.of(POST, CONVERSATION + "/messages/batch", "appendMessages", "Append up to 1000 messages in one transaction", messages::appendBatch)
                         .body(Bodies.MessageBatch.class).returns(201, Pages.AppendedMessages.class).alsoAnswers(200), // 200: a retry's stored batch
                 Route.of(GET, CONVERSATION + "/messages", "getHistory", "Latest messages, or a page before/after a cursor", messages::history)
-                        .query("limit", "integer", "page size, 1-200 (default 50)")
+                        .count("limit", Limits.DEFAULT_HISTORY_PAGE, Limits.MAX_HISTORY_PAGE, "page size")
                         .query("before", "string", "older_cursor of a page: the messages before it")
                         .query("after", "string", "newer_cursor of a page: the messages after it")
-                        .query("role", "string", "only messages of this role: user, assistant, system or tool")
+                        .oneOf("role", List.of("user", "assistant", "system", "tool"), "only messages of this role")
                         .query("author_character_id", "string", "only messages this character wrote")
                         .query("author_user_id", "string", "only messages this user wrote")
                         .query("metadata", "string", "JSON object the metadata must contain, e.g. {\"type\":\"image\"}")
@@ -193,7 +191,7 @@ final class Routes {
                         .query("hard", "boolean", "remove the row instead of marking it deleted")
                         .returns(200, Message.class).alsoAnswers(204),
                 Route.of(GET, MESSAGE + "/replies", "getReplies", "Replies to a message, oldest first", messages::replies)
-                        .query("limit", "integer", "page size, 1-200 (default 50)")
+                        .count("limit", Limits.DEFAULT_HISTORY_PAGE, Limits.MAX_HISTORY_PAGE, "page size")
                         .query("cursor", "string", "next_cursor of the previous page")
                         .returns(200, Pages.MessagePage.class),
 
@@ -202,15 +200,15 @@ final class Routes {
                 Route.of(POST, USER_MEMORIES + "/batch", "createMemories", "Store up to 1000 memories in one transaction: all, or none (an error names memories[i].field)", memories::createBatch)
                         .body(Bodies.MemoryBatch.class).returns(201, Pages.StoredMemories.class),
                 Route.of(GET, USER_MEMORIES, "listMemories", "A user's memories of one character: filtered, by newest, importance, recency or relevance", memories::list)
-                        .query("character_id", "string", "the character (required)")
+                        .requiredQuery("character_id", "string", "the character")
                         .query("metadata", "string", "JSON object the metadata must contain, e.g. {\"type\":\"preference\"}")
                         .query("min_importance", "number", "only memories at least this important, 0-1")
                         .query("max_importance", "number", "only memories at most this important, 0-1")
-                        .query("order", "string", "newest (default: last stored first), importance, recent (original created_at, "
+                        .oneOf("order", List.of("newest", "importance", "recent", "relevance"), "newest (default: last stored first), importance, recent (original created_at, "
                                 + "latest first) or relevance (to q; the default when q is given; one page, no cursor)")
                         .query("q", "string", "words the memories must match, web-search syntax; ranks them by relevance")
                         .query("language", "string", "text-search language of q (default english)")
-                        .query("limit", "integer", "page size, 1-100 (default 20)")
+                        .count("limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE, "page size")
                         .query("cursor", "string", "next_cursor of the previous page (of the same order)")
                         .returns(200, Pages.MemoryPage.class),
                 Route.of(POST, USER_MEMORIES + "/recall", "recallMemories", "The memories most similar to an embedding, scored by relevance, recency, importance and conversation", memories::recall)
@@ -222,21 +220,21 @@ final class Routes {
                 Route.of(DELETE, MEMORY, "deleteMemory", "Forget a memory (204)", memories::delete).returns(204, null),
 
                 Route.of(GET, "/v1/search/messages", "searchMessages", "Full-text search over messages of a conversation, a user or the app", search::messages)
-                        .query("q", "string", "what to find, web-search syntax: words, \"a phrase\", or, -word (required)")
+                        .requiredQuery("q", "string", "what to find, web-search syntax: words, \"a phrase\", or, -word")
                         .query("user_id", "string", "only this user's conversations")
                         .query("conversation_id", "string", "only this conversation")
                         .query("language", "string", "text-search language of the query (default: the conversation's, else english)")
-                        .query("order", "string", "relevance (default) or recent")
+                        .oneOf("order", List.of("relevance", "recent"), "relevance (default) or recent")
                         .query("include_archived", "boolean", "search the archived months too (slower: their words are computed as they are read)")
-                        .query("limit", "integer", "page size, 1-100 (default 20)")
+                        .count("limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE, "page size")
                         .query("cursor", "string", "next_cursor of the previous page")
                         .returns(200, Pages.MessageHits.class),
                 Route.of(GET, "/v1/search/memories", "searchMemories", "Full-text search over a user's memories", search::memories)
-                        .query("q", "string", "what to find, web-search syntax (required)")
-                        .query("user_id", "string", "the user (required)")
+                        .requiredQuery("q", "string", "what to find, web-search syntax")
+                        .requiredQuery("user_id", "string", "the user")
                         .query("character_id", "string", "only memories this character keeps")
                         .query("language", "string", "text-search language of the query (default english)")
-                        .query("limit", "integer", "how many, 1-100 (default 20)")
+                        .count("limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE, "how many")
                         .returns(200, Pages.MemoryHits.class),
 
                 Route.of(GET, "/v1/stats/messages", "getAppMessageStats", "How many messages the app stored in the window that ends now",
@@ -285,7 +283,7 @@ final class Routes {
                         .returns(200, MetaHandlers.Health.class).alsoAnswers(503).open(),
                 Route.of(GET, "/openapi.json", "getOpenApi", "This API's OpenAPI 3.1 document",
                         ctx -> ctx.contentType("application/json").result(document.get())).returns(200, JsonNode.class).open());
-        document.set(OpenApi.document(routes));
+        document.set(OpenApi.document(routes, limits));
         return routes;
     }
 }

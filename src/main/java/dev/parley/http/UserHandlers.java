@@ -14,7 +14,7 @@ import java.util.List;
 
 /** /v1/users, a user's inbox, counters and stats. */
 final class UserHandlers {
-    private static final int MAX_EXTERNAL_ID_BYTES = 255;
+    static final int MAX_EXTERNAL_ID_BYTES = 255;
 
     private final Users users;
     private final Inbox inbox;

@@ -101,7 +101,8 @@ final class ApiSamples {
             case "createMemory" -> Map.of("character_id", ids.get("character_id"), "content", "has a cat", "embedding", EMBEDDING);
             case "createMemories" -> Map.of("memories", List.of(Map.of("character_id", ids.get("character_id"), "content", "has a cat")));
             case "updateMemory" -> Map.of("importance", 0.9);
-            case "recallMemories" -> Map.of("character_id", ids.get("character_id"), "embedding", EMBEDDING);
+            case "recallMemories" -> Map.of("character_id", ids.get("character_id"), "embedding", EMBEDDING,
+                    "conversation_id", ids.get("conversation_id"));
             case "buildContext" -> Map.of("memory_embedding", EMBEDDING);
             case "setTyping" -> Map.of("user_id", ids.get("user_id"));
             case "setPresence" -> Map.of("status", "online");
