@@ -4,7 +4,9 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.analytics.Analytics;
 import dev.parley.analytics.AnalyticsRefresh;
 import dev.parley.apps.ApiKeys;
+import dev.parley.chat.UserReach;
 import dev.parley.apps.Apps;
+import dev.parley.apps.UserTokens;
 import dev.parley.chat.BatchWriter;
 import dev.parley.chat.CharacterMessages;
 import dev.parley.chat.Characters;
@@ -161,7 +163,7 @@ public final class Parley implements AutoCloseable {
             recall.followErasures(invalidations);
             var messageLog = new MessageLog(database, cache);
             var presence = new Presence(live, users, settings.presenceTtl(), clock);
-            var services = new HttpServer.Services(watch, apiKeys, cache, characters, users, conversations,
+            var services = new HttpServer.Services(watch, apiKeys, new UserTokens(database, clock), new UserReach(database), cache, characters, users, conversations,
                     messageLog, appends, new Inbox(database), new ReadMarkers(database, cache),
                     new Members(database, cache), new ChatContext(database, cache, characters, users, counters, recall, memories),
                     new Stats(database), new CharacterMessages(database, clock), new WindowCounts(database, clock),

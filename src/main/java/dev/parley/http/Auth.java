@@ -1,20 +1,28 @@
 package dev.parley.http;
 
 import dev.parley.apps.ApiKeys;
+import dev.parley.apps.UserTokens;
 import io.javalin.http.Context;
 
-/** Resolves the caller's app from {@code Authorization: Bearer <key>} before any /v1 route runs, and applies the key's rate limit. */
+/**
+ * Resolves the caller's app from {@code Authorization: Bearer <key>} before any /v1 route runs, and applies
+ * the key's rate limit. The bearer may instead be a user token ({@link UserTokens}): then the request also
+ * carries that user's claims, and {@link UserTokenAccess} lets it reach only that user's data.
+ */
 final class Auth {
     private static final String APP = "parley.app";
+    private static final String USER_TOKEN = "parley.user_token";
     private static final String KEY_PREFIX = "parley.key_prefix";
     /** How much of a key names it in audit rows: "pk_" and 7 characters, as api_keys.key_prefix stores it. */
     private static final int PREFIX_LENGTH = 10;
 
     private final ApiKeys keys;
+    private final UserTokens tokens;
     private final RateLimiter limiter; // null: no rate limit
 
-    Auth(ApiKeys keys, RateLimiter limiter) {
+    Auth(ApiKeys keys, UserTokens tokens, RateLimiter limiter) {
         this.keys = keys;
+        this.tokens = tokens;
         this.limiter = limiter;
     }
 
@@ -27,6 +35,10 @@ final class Auth {
             throw new Unauthorized("the Authorization header must use the Bearer scheme");
         }
         String key = header.substring(7).strip();
+        if (key.startsWith(UserTokens.PREFIX)) {
+            asUser(ctx, key);
+            return;
+        }
         long appId = keys.resolve(key)
                 .orElseThrow(() -> new Unauthorized("the API key is not valid (unknown, revoked or malformed)"));
         ctx.attribute(APP, appId);
@@ -34,6 +46,22 @@ final class Auth {
         if (limiter != null) {
             limit(ctx, limiter.admit(key));
         }
+    }
+
+    private void asUser(Context ctx, String token) {
+        UserTokens.Claims claims = tokens.verify(token)
+                .orElseThrow(() -> new Unauthorized("the user token is not valid (expired, malformed or not signed by its app)"));
+        ctx.attribute(APP, claims.appId());
+        ctx.attribute(USER_TOKEN, claims);
+        ctx.attribute(KEY_PREFIX, "user " + claims.userId()); // who asked, in an audit row
+        if (limiter != null) { // a user's tokens share one budget: minting more buys no more requests
+            limit(ctx, limiter.admit(UserTokens.PREFIX + claims.appId() + "." + claims.userId()));
+        }
+    }
+
+    /** The claims of the user token the request came with; null when it came with the app's key. */
+    static UserTokens.Claims userToken(Context ctx) {
+        return ctx.attribute(USER_TOKEN);
     }
 
     private void limit(Context ctx, RateLimiter.Verdict verdict) {

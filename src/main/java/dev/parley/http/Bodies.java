@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
+import dev.parley.apps.UserTokens;
 import dev.parley.chat.Limits;
 import dev.parley.context.ContextRequest;
 import dev.parley.lifecycle.Retention;
@@ -151,6 +152,11 @@ final class Bodies {
 
     /** {@code status} "online": the user is here (a heartbeat); "offline": the user left. */
     record PresenceInput(@Takes(required = true, oneOf = {Presence.ONLINE, Presence.OFFLINE}) String status) {
+    }
+
+    /** A user token's lifetime (default an hour) and what it may do (default both). */
+    record TokenInput(@Takes(minimum = UserTokens.MIN_TTL_SECONDS, maximum = UserTokens.MAX_TTL_SECONDS) Integer ttlSeconds,
+                      @Takes(minItems = 1, oneOf = {"read", "write"}) List<String> scopes) {
     }
 
     /** Days an app keeps its messages; a JSON null keeps them for ever (the field itself is required). */

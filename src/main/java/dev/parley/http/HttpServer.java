@@ -4,6 +4,8 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.analytics.Analytics;
 import dev.parley.analytics.AnalyticsRefresh;
 import dev.parley.apps.ApiKeys;
+import dev.parley.apps.UserTokens;
+import dev.parley.chat.UserReach;
 import dev.parley.cache.ReadCache;
 import dev.parley.chat.Characters;
 import dev.parley.chat.CharacterMessages;
@@ -51,7 +53,7 @@ public final class HttpServer implements AutoCloseable {
     private static final int ACCEPT_QUEUE = 1024;
 
     /** What the routes need, wired by hand in {@code Parley}. */
-    public record Services(DatabaseWatch watch, ApiKeys apiKeys, ReadCache cache, Characters characters, Users users,
+    public record Services(DatabaseWatch watch, ApiKeys apiKeys, UserTokens userTokens, UserReach userReach, ReadCache cache, Characters characters, Users users,
                            Conversations conversations, MessageLog messageLog, GroupCommit appends, Inbox inbox,
                            ReadMarkers readMarkers, Members members, ChatContext context, Stats stats,
                            CharacterMessages characterMessages, WindowCounts windowCounts, Memories memories, Recall recall,
@@ -92,8 +94,10 @@ public final class HttpServer implements AutoCloseable {
                 new MetaHandlers(services.watch(), services.stats(), services.windowCounts()),
                 new Warmup(services.users(), services.conversations(), services.characters(), users, messages),
                 new AnalyticsHandlers(services.analytics(), services.analyticsRefresh(), services.clock()),
-                new LifecycleHandlers(services.erasure(), services.export(), services.retention(), services.imports()));
-        var auth = new Auth(services.apiKeys(), options.rateLimit() == 0 ? null
+                new LifecycleHandlers(services.erasure(), services.export(), services.retention(), services.imports()),
+                new TokenHandlers(services.userTokens()));
+        var userTokens = new UserTokenAccess(services.userReach());
+        var auth = new Auth(services.apiKeys(), services.userTokens(), options.rateLimit() == 0 ? null
                 : new RateLimiter(options.rateLimit(), options.rateBurst(), Ticker.systemTicker()));
         List<String> endpoints = new CopyOnWriteArrayList<>();
         var drain = new Drain();
@@ -133,7 +137,7 @@ public final class HttpServer implements AutoCloseable {
             for (Route route : routes) {
                 Handler declared = QueryParameters.declaredOnly(route, route.handler());
                 Handler handler = drain.tracked(Responses.rethrowingWriteFailures(
-                        logged(route, route.authenticated() ? onBehalfOfApp(declared) : declared)));
+                        logged(route, route.authenticated() ? onBehalfOfApp(userTokens.guarded(route, declared)) : declared)));
                 config.routes.addHttpHandler(route.method(), route.path(), handler);
                 if (route.method() == HandlerType.GET) { // load balancers probe with HEAD; Jetty sends no body for it
                     config.routes.addHttpHandler(HandlerType.HEAD, route.path(), handler);

@@ -60,6 +60,9 @@ final class OpenApi {
         components.set("schemas", schemas);
         components.putObject("securitySchemes").putObject("apiKey")
                 .put("type", "http").put("scheme", "bearer").put("description", "the app's API key (pk_...)");
+        ((ObjectNode) components.get("securitySchemes")).putObject("userToken")
+                .put("type", "http").put("scheme", "bearer").put("description", "a user token (ut_..., POST /v1/users/{user_id}/tokens): "
+                        + "the routes that list it, for that user's data only");
         return doc;
     }
 
@@ -142,7 +145,11 @@ final class OpenApi {
         requestIdHeader(error);
         error.putObject("content").putObject(Problem.CONTENT_TYPE).set("schema", ref(Problem.class));
         if (route.authenticated()) {
-            op.putArray("security").addObject().putArray("apiKey");
+            ArrayNode security = op.putArray("security");
+            security.addObject().putArray("apiKey");
+            if (route.reachableByUserTokens()) {
+                security.addObject().putArray("userToken");
+            }
         } else {
             op.putArray("security");
         }
@@ -155,6 +162,8 @@ final class OpenApi {
         statuses.put(400, "a parameter or the body is not what the route takes: the problem names it");
         if (route.authenticated()) {
             statuses.put(401, "no API key, or one that is not valid");
+            statuses.put(403, route.reachableByUserTokens() ? "a user token without the scope this takes (read for GET, write for the rest)"
+                    : "a user token: this route takes the app's key");
             statuses.put(429, "the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry");
             statuses.put(503, "the database is unreachable or every connection is busy: Retry-After says when to retry");
         }
@@ -284,7 +293,7 @@ final class OpenApi {
             schema.put("maximum", plain(takes.maximum()));
         }
         if (takes.oneOf().length > 0) {
-            ArrayNode values = schema.putArray("enum");
+            ArrayNode values = (schema.has("items") ? (ObjectNode) schema.get("items") : schema).putArray("enum");
             for (String value : takes.oneOf()) {
                 values.add(value);
             }

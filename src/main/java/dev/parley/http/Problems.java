@@ -60,6 +60,7 @@ final class Problems {
             case Conflict e -> Problem.of(409, e.type(), "Conflict", e.getMessage(), path);
             case StaleVersion e -> Problem.of(412, "precondition-failed", "Precondition failed", e.getMessage(), path);
             case Unauthorized e -> Problem.of(401, "unauthorized", "Unauthorized", e.getMessage(), path);
+            case Forbidden e -> Problem.of(403, "forbidden", "Forbidden", e.getMessage(), path);
             case TooManyRequests e -> Problem.of(429, "rate-limited", "Too many requests", e.getMessage(), path);
             case DatabaseFailure e when "23503".equals(e.sqlState()) -> Problem.of(409, "referenced-row-gone", "Conflict",
                     "something this request refers to was deleted while it ran; check it still exists and retry", path);

@@ -22,7 +22,8 @@ record Route(
         boolean authenticated,
         boolean linesBody,
         List<Integer> otherStatuses,
-        boolean streamed) {
+        boolean streamed,
+        boolean reachableByUserTokens) {
 
     /**
      * A documented query parameter; {@code type} is an OpenAPI scalar type. An integer may have bounds and a
@@ -36,15 +37,15 @@ record Route(
     }
 
     static Route of(HandlerType method, String path, String operationId, String summary, Handler handler) {
-        return new Route(method, path, operationId, summary, handler, null, 200, null, List.of(), true, false, List.of(), false);
+        return new Route(method, path, operationId, summary, handler, null, 200, null, List.of(), true, false, List.of(), false, false);
     }
 
     Route body(Class<?> type) {
-        return new Route(method, path, operationId, summary, handler, type, status, response, query, authenticated, linesBody, otherStatuses, streamed);
+        return new Route(method, path, operationId, summary, handler, type, status, response, query, authenticated, linesBody, otherStatuses, streamed, reachableByUserTokens);
     }
 
     Route returns(int code, Class<?> type) {
-        return new Route(method, path, operationId, summary, handler, body, code, type, query, authenticated, linesBody, otherStatuses, streamed);
+        return new Route(method, path, operationId, summary, handler, body, code, type, query, authenticated, linesBody, otherStatuses, streamed, reachableByUserTokens);
     }
 
     Route query(String name, String type, String description) {
@@ -70,7 +71,7 @@ record Route(
     private Route query(QueryParam parameter) {
         List<QueryParam> more = new ArrayList<>(query);
         more.add(parameter);
-        return new Route(method, path, operationId, summary, handler, body, status, response, List.copyOf(more), authenticated, linesBody, otherStatuses, streamed);
+        return new Route(method, path, operationId, summary, handler, body, status, response, List.copyOf(more), authenticated, linesBody, otherStatuses, streamed, reachableByUserTokens);
     }
 
     /** Another success status with the same body (an upsert: 201 created, 200 updated). */
@@ -78,13 +79,13 @@ record Route(
         List<Integer> more = new ArrayList<>(otherStatuses);
         more.add(code);
         return new Route(method, path, operationId, summary, handler, body, status, response, query, authenticated, linesBody,
-                List.copyOf(more), streamed);
+                List.copyOf(more), streamed, reachableByUserTokens);
     }
 
     /** A GET answered as a stream as it is read: no ETag, no 304 (an export). */
     Route streamedAnswer() {
         return new Route(method, path, operationId, summary, handler, body, status, response, query, authenticated, linesBody,
-                otherStatuses, true);
+                otherStatuses, true, reachableByUserTokens);
     }
 
     /** Every success status, the main one first. */
@@ -94,13 +95,22 @@ record Route(
         return all;
     }
 
+    /**
+     * A route a user token reaches too (a browser or phone acting for one user), for that user's data only:
+     * see {@link UserTokenAccess}. Without this, a route takes the app's key alone.
+     */
+    Route forUserTokens() {
+        return new Route(method, path, operationId, summary, handler, body, status, response, query, authenticated, linesBody,
+                otherStatuses, streamed, true);
+    }
+
     /** A route anyone may call, without an API key (health, metrics, the API document). */
     Route open() {
-        return new Route(method, path, operationId, summary, handler, body, status, response, query, false, linesBody, otherStatuses, streamed);
+        return new Route(method, path, operationId, summary, handler, body, status, response, query, false, linesBody, otherStatuses, streamed, reachableByUserTokens);
     }
 
     /** A route whose body is NDJSON, one JSON object per line, read as it arrives (an import). */
     Route linesOfJson() {
-        return new Route(method, path, operationId, summary, handler, body, status, response, query, authenticated, true, otherStatuses, streamed);
+        return new Route(method, path, operationId, summary, handler, body, status, response, query, authenticated, true, otherStatuses, streamed, reachableByUserTokens);
     }
 }

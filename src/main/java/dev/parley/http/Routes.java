@@ -10,6 +10,7 @@ import static io.javalin.http.HandlerType.PUT;
 
 import dev.parley.analytics.Analytics;
 import dev.parley.analytics.AnalyticsRefresh;
+import dev.parley.apps.UserTokens;
 import dev.parley.chat.CharacterProfile;
 import dev.parley.chat.Conversation;
 import dev.parley.chat.Limits;
@@ -49,9 +50,10 @@ final class Routes {
 
     static List<Route> table(Limits limits, CharacterHandlers characters, UserHandlers users, ConversationHandlers conversations,
                              MessageHandlers messages, MemoryHandlers memories, SearchHandlers search, LiveHandlers live,
-                             MetaHandlers meta, Warmup warmup, AnalyticsHandlers analytics, LifecycleHandlers lifecycle) {
+                             MetaHandlers meta, Warmup warmup, AnalyticsHandlers analytics, LifecycleHandlers lifecycle,
+                             TokenHandlers tokens) {
         var document = new AtomicReference<byte[]>();
-        List<Route> routes = List.of(
+        List<Route> routes = reachableByUserTokens(List.of(
                 Route.of(POST, "/v1/characters", "createCharacter", "Create a character", characters::create)
                         .body(Bodies.CharacterInput.class).returns(201, CharacterProfile.class),
                 Route.of(GET, "/v1/characters", "listCharacters", "List characters, optionally by JSON containment, or fetch a batch by id", characters::list)
@@ -115,6 +117,10 @@ final class Routes {
                         .body(Bodies.PresenceInput.class).returns(200, Presence.Seen.class),
                 Route.of(GET, "/v1/users/{user_id}/presence", "getPresence", "Whether the user is online, and when last seen", live::presence)
                         .returns(200, Presence.Seen.class),
+                Route.of(POST, "/v1/users/{user_id}/tokens", "createUserToken",
+                                "Mint a short-lived token for the user's browser or phone: it reaches only this user's conversations, "
+                                        + "messages, inbox, memories and search", tokens::issue)
+                        .body(Bodies.TokenInput.class).returns(201, UserTokens.Issued.class),
 
                 Route.of(POST, "/v1/conversations", "createConversation", "Start a conversation (group chat: character_ids)", conversations::create)
                         .body(Bodies.ConversationInput.class).returns(201, Conversation.class),
@@ -282,8 +288,24 @@ final class Routes {
                 Route.of(GET, "/health", "getHealth", "The same as /health/ready", meta::ready)
                         .returns(200, MetaHandlers.Health.class).alsoAnswers(503).open(),
                 Route.of(GET, "/openapi.json", "getOpenApi", "This API's OpenAPI 3.1 document",
-                        ctx -> ctx.contentType("application/json").result(document.get())).returns(200, JsonNode.class).open());
+                        ctx -> ctx.contentType("application/json").result(document.get())).returns(200, JsonNode.class).open()));
         document.set(OpenApi.document(routes, limits));
         return routes;
+    }
+
+    /**
+     * The routes a user token reaches, for its own user's data only ({@link UserTokenAccess}): what a chat
+     * screen in a browser or phone needs. Everything else (characters, other users, deletions, analytics,
+     * the app's settings) takes the app's key.
+     */
+    static final java.util.Set<String> FOR_USER_TOKENS = java.util.Set.of(
+            "getUser", "getInbox", "getPresence", "setPresence",
+            "listConversations", "getConversation", "listMembers", "markRead", "getTyping", "setTyping",
+            "appendMessage", "appendMessages", "getHistory", "getMessage", "editMessage", "deleteMessage", "getReplies",
+            "createMemory", "createMemories", "listMemories", "recallMemories", "getMemory", "updateMemory", "deleteMemory",
+            "searchMessages", "searchMemories");
+
+    private static List<Route> reachableByUserTokens(List<Route> routes) {
+        return routes.stream().map(route -> FOR_USER_TOKENS.contains(route.operationId()) ? route.forUserTokens() : route).toList();
     }
 }

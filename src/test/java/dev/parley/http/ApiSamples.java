@@ -76,7 +76,8 @@ final class ApiSamples {
     private String query(String operationId) {
         return switch (operationId) {
             case "findUser" -> "?external_id=" + externalId;
-            case "listConversations", "listMemories" -> "?character_id=" + ids.get("character_id");
+            case "listConversations" -> "?character_id=" + ids.get("character_id") + "&user_id=" + ids.get("user_id");
+            case "listMemories" -> "?character_id=" + ids.get("character_id");
             case "searchMessages", "searchMemories" -> "?q=first&user_id=" + ids.get("user_id");
             case "warmUser" -> "?limit=5&messages=20";
             default -> "";
@@ -107,6 +108,7 @@ final class ApiSamples {
             case "setTyping" -> Map.of("user_id", ids.get("user_id"));
             case "setPresence" -> Map.of("status", "online");
             case "setRetention" -> Map.of("message_days", 365);
+            case "createUserToken" -> Map.of("ttl_seconds", 600);
             default -> null;
         };
     }

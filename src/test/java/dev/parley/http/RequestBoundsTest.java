@@ -162,11 +162,15 @@ class RequestBoundsTest {
             variants.add(new Variant(with(call.body(), field, number(min, whole)), false, "at its minimum"));
             variants.add(new Variant(with(call.body(), field, number(max, whole)), false, "at its maximum"));
         }
-        if (bound.has("enum")) {
-            variants.add(new Variant(with(call.body(), field, "no-such-value"), true, "not one of its values"));
-            for (JsonNode value : bound.get("enum")) {
-                variants.add(new Variant(with(call.body(), field, value.asText()), false, "= " + value.asText()));
-            }
+        JsonNode values = bound.has("enum") ? bound.get("enum") : bound.path("items").path("enum");
+        boolean list = bound.has("items"); // an array whose items take one of the values
+        for (JsonNode value : values) {
+            Object sent = list ? List.of(value.asText()) : value.asText();
+            variants.add(new Variant(with(call.body(), field, sent), false, "= " + sent));
+        }
+        if (!values.isEmpty()) {
+            Object sent = list ? List.of("no-such-value") : "no-such-value";
+            variants.add(new Variant(with(call.body(), field, sent), true, "not one of its values"));
         }
         return variants;
     }

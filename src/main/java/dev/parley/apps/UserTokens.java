@@ -1,0 +1,152 @@
+package dev.parley.apps;
+
+import com.fasterxml.jackson.annotation.JsonFormat;
+import dev.parley.chat.NotFound;
+import dev.parley.db.Database;
+import dev.parley.db.Query;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * Short-lived tokens an app's backend mints for one of its users, so a browser or a phone can reach that
+ * user's conversations, messages, inbox, memories and search, and nothing else, without the app's key.
+ *
+ * <p>A token is {@code ut_<claims>.<signature>}: the claims (app, user, expiry, scopes) in base64url and
+ * their HMAC-SHA256 under a secret of the app's (V21). Any instance checks one with the secret alone;
+ * nothing is stored per token, so a token cannot be revoked before it expires: keep them short (the
+ * default is an hour, the longest a day).
+ */
+public final class UserTokens {
+    public static final String PREFIX = "ut_";
+    public static final Duration DEFAULT_TTL = Duration.ofHours(1);
+    public static final int MIN_TTL_SECONDS = 60;
+    public static final int MAX_TTL_SECONDS = 86_400;
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Base64.Encoder ENCODE = Base64.getUrlEncoder().withoutPadding();
+    private static final Base64.Decoder DECODE = Base64.getUrlDecoder();
+
+    static final Query USER_EXISTS = new Query("user_token.user_exists", "SELECT 1 FROM users WHERE app_id = ? AND user_id = ?");
+    static final Query SECRET = new Query("user_token.secret", "SELECT token_secret FROM apps WHERE app_id = ?");
+    // Two instances making the first secret at once: the first write wins and both read it back.
+    static final Query MAKE_SECRET = new Query("user_token.make_secret", """
+            UPDATE apps SET token_secret = ? WHERE app_id = ? AND token_secret IS NULL""");
+
+    /** What a token allows: reading (GET) and writing (the rest) its user's data. */
+    public enum Scope { READ, WRITE }
+
+    /** A token as issued: shown to the app's backend, which hands it to the user's device. */
+    public record Issued(String token, @JsonFormat(shape = JsonFormat.Shape.STRING) long userId, Instant expiresAt,
+                         List<String> scopes) {
+    }
+
+    /** What a valid token says. */
+    public record Claims(long appId, long userId, Instant expiresAt, boolean read, boolean write) {
+        public boolean allows(Scope scope) {
+            return scope == Scope.READ ? read : write;
+        }
+    }
+
+    private final Database database;
+    private final Clock clock;
+    /** Each app's secret once read: it never changes once made. */
+    private final Map<Long, byte[]> secrets = new ConcurrentHashMap<>();
+
+    public UserTokens(Database database, Clock clock) {
+        this.database = database;
+        this.clock = clock;
+    }
+
+    /** A token for the app's user {@code userId}, valid for {@code ttl} from now; NotFound when there is no such user. */
+    public Issued issue(long appId, long userId, Duration ttl, List<Scope> scopes) {
+        if (database.read(h -> h.first(USER_EXISTS, row -> 1, appId, userId)).isEmpty()) {
+            throw new NotFound("user", userId);
+        }
+        Instant expiresAt = clock.instant().plus(ttl).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        boolean read = scopes.contains(Scope.READ);
+        boolean write = scopes.contains(Scope.WRITE);
+        String claims = appId + "." + userId + "." + expiresAt.getEpochSecond() + "." + (read ? "r" : "") + (write ? "w" : "");
+        byte[] payload = claims.getBytes(StandardCharsets.US_ASCII);
+        String token = PREFIX + ENCODE.encodeToString(payload) + "." + ENCODE.encodeToString(sign(secret(appId), payload));
+        List<String> names = new ArrayList<>();
+        scopes.stream().distinct().sorted().forEach(scope -> names.add(scope.name().toLowerCase(java.util.Locale.ROOT)));
+        return new Issued(token, userId, expiresAt, names);
+    }
+
+    /** What {@code presented} says, if it is a well-formed token of a known app, signed by it and not expired. */
+    public Optional<Claims> verify(String presented) {
+        if (presented == null || !presented.startsWith(PREFIX) || presented.length() > 200) {
+            return Optional.empty();
+        }
+        String[] parts = presented.substring(PREFIX.length()).split("\\.", -1);
+        if (parts.length != 2) {
+            return Optional.empty();
+        }
+        try {
+            byte[] payload = DECODE.decode(parts[0]);
+            String[] fields = new String(payload, StandardCharsets.US_ASCII).split("\\.", -1);
+            if (fields.length != 4 || !fields[3].matches("r?w?")) {
+                return Optional.empty();
+            }
+            long appId = Long.parseLong(fields[0]);
+            byte[] secret = existingSecret(appId);
+            if (secret == null || !MessageDigest.isEqual(sign(secret, payload), DECODE.decode(parts[1]))) {
+                return Optional.empty();
+            }
+            Instant expiresAt = Instant.ofEpochSecond(Long.parseLong(fields[2]));
+            if (!clock.instant().isBefore(expiresAt)) {
+                return Optional.empty();
+            }
+            return Optional.of(new Claims(appId, Long.parseLong(fields[1]), expiresAt, fields[3].contains("r"),
+                    fields[3].contains("w")));
+        } catch (IllegalArgumentException e) { // not base64, not numbers: not a token of ours
+            return Optional.empty();
+        }
+    }
+
+    private byte[] secret(long appId) {
+        byte[] known = existingSecret(appId);
+        if (known != null) {
+            return known;
+        }
+        byte[] fresh = new byte[32];
+        RANDOM.nextBytes(fresh);
+        database.read(h -> h.execute(MAKE_SECRET, fresh, appId));
+        return java.util.Objects.requireNonNull(existingSecret(appId), "the app is gone");
+    }
+
+    /** The app's secret, or null when the app has made no token yet (or does not exist). */
+    private byte[] existingSecret(long appId) {
+        byte[] cached = secrets.get(appId);
+        if (cached != null) {
+            return cached;
+        }
+        byte[] stored = database.read(h -> h.first(SECRET, row -> row.getBytes(1), appId)).orElse(null);
+        if (stored != null) {
+            secrets.put(appId, stored);
+        }
+        return stored;
+    }
+
+    private static byte[] sign(byte[] secret, byte[] payload) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(secret, "HmacSHA256"));
+            return mac.doFinal(payload);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("every JVM has HmacSHA256", e);
+        }
+    }
+}

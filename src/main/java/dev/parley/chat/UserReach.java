@@ -1,0 +1,33 @@
+package dev.parley.chat;
+
+import dev.parley.db.Database;
+import dev.parley.db.Query;
+
+/** Whether a user reaches a conversation or a memory: what a user token may touch (UserTokenAccess). */
+public final class UserReach {
+    // The conversation's own user, or a user who is a member of it (a guest in a group).
+    static final Query CONVERSATION = new Query("user_reach.conversation", """
+            SELECT 1 FROM conversations c
+             WHERE c.app_id = ? AND c.conversation_id = ?
+               AND (c.user_id = ? OR EXISTS (
+                    SELECT 1 FROM conversation_members m
+                     WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id
+                       AND m.member_kind = 'user' AND m.member_id = ?))""");
+
+    static final Query MEMORY = new Query("user_reach.memory", """
+            SELECT 1 FROM memories WHERE app_id = ? AND memory_id = ? AND user_id = ?""");
+
+    private final Database database;
+
+    public UserReach(Database database) {
+        this.database = database;
+    }
+
+    public boolean conversation(long appId, long conversationId, long userId) {
+        return database.read(h -> h.first(CONVERSATION, row -> 1, appId, conversationId, userId, userId)).isPresent();
+    }
+
+    public boolean memory(long appId, long memoryId, long userId) {
+        return database.read(h -> h.first(MEMORY, row -> 1, appId, memoryId, userId)).isPresent();
+    }
+}

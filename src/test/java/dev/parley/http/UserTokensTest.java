@@ -1,0 +1,142 @@
+package dev.parley.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.Parley;
+import dev.parley.json.Json;
+import dev.parley.support.Api;
+import dev.parley.support.Fixtures;
+import dev.parley.support.TestClock;
+import dev.parley.support.TestServer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * User tokens: minted by the app's backend for one user, they reach that user's conversations, messages,
+ * inbox, memories and search, and nothing else. Every operation of the API document is tried with the
+ * owner's token and with another user's.
+ */
+class UserTokensTest {
+    private static Api app;
+    private static ApiSamples samples;
+    private static String owner;
+
+    @BeforeAll
+    static void samples() {
+        app = TestServer.newApp();
+        samples = new ApiSamples(app);
+        owner = samples.ids.get("user_id");
+    }
+
+    @Test
+    void aTokenSaysWhoItIsForAndUntilWhen() {
+        Instant before = Instant.now();
+        JsonNode issued = app.postOk(201, "/v1/users/" + owner + "/tokens", Map.of("ttl_seconds", 600, "scopes", List.of("read")));
+        assertThat(issued.get("token").asText()).startsWith("ut_");
+        assertThat(issued.get("user_id").asText()).isEqualTo(owner);
+        assertThat(issued.get("scopes")).hasSize(1);
+        Instant expires = Instant.parse(issued.get("expires_at").asText());
+        assertThat(expires).isBetween(before.plusSeconds(598), Instant.now().plusSeconds(601));
+
+        assertThat(app.post("/v1/users/" + owner + "/tokens", Map.of("ttl_seconds", 59)).status()).isEqualTo(400);
+        assertThat(app.post("/v1/users/999999999/tokens", Map.of()).status()).isEqualTo(404);
+    }
+
+    @Test
+    void theOwnersTokenReachesTheUsersDataAndNothingElse() {
+        Api asOwner = app.withKey(token(owner, List.of("read", "write")));
+        List<String> wrong = new ArrayList<>();
+        // Deletions last: they remove the samples the other calls use.
+        var calls = samples.calls().stream().filter(call -> samples.isAuthenticated(call.operationId()))
+                .sorted(Comparator.comparing(call -> call.method().equals("DELETE"))).toList();
+        for (var call : calls) {
+            var response = send(asOwner, call);
+            boolean reachable = Routes.FOR_USER_TOKENS.contains(call.operationId());
+            boolean ok = reachable ? response.status() < 300 : response.status() == 403;
+            if (!ok) {
+                wrong.add(call.operationId() + " (" + (reachable ? "its user's data" : "the app's key only") + "): " + response);
+            }
+        }
+        assertThat(wrong).isEmpty();
+        assertThat(Routes.FOR_USER_TOKENS).hasSizeGreaterThan(20);
+    }
+
+    @Test
+    void anotherUsersTokenReachesNoneOfIt() {
+        var fresh = new ApiSamples(app); // its own user, conversation, messages and memory
+        String stranger = Fixtures.user(app, "stranger-" + System.nanoTime());
+        Api asStranger = app.withKey(token(stranger, List.of("read", "write")));
+        List<String> reached = new ArrayList<>();
+        for (var call : fresh.calls()) {
+            if (!fresh.isAuthenticated(call.operationId())) {
+                continue;
+            }
+            var response = send(asStranger, call);
+            if (response.status() != 403 && response.status() != 404) {
+                reached.add(call.operationId() + ": " + response);
+            }
+        }
+        assertThat(reached).as("operations another user's token reached").isEmpty();
+        // ... and the owner's data is all still there.
+        assertThat(app.getOk("/v1/conversations/" + fresh.ids.get("conversation_id") + "/messages").get("messages")).hasSize(2);
+    }
+
+    @Test
+    void aReadTokenCannotWriteAndATamperedOneIsRefused() {
+        String conversation = samples.ids.get("conversation_id");
+        Api reader = app.withKey(token(owner, List.of("read")));
+        assertThat(reader.get("/v1/conversations/" + conversation + "/messages").status()).isEqualTo(200);
+        var write = reader.post("/v1/conversations/" + conversation + "/messages", Map.of("content", "hi"));
+        assertThat(write.status()).isEqualTo(403);
+        assertThat(write.json().get("detail").asText()).contains("write");
+
+        String token = token(owner, List.of("read", "write"));
+        char last = token.charAt(token.length() - 1);
+        String tampered = token.substring(0, token.length() - 1) + (last == 'A' ? 'B' : 'A');
+        assertThat(app.withKey(tampered).get("/v1/users/" + owner).status()).isEqualTo(401);
+        // A token cannot mint tokens, for its own user or any other.
+        assertThat(app.withKey(token).post("/v1/users/" + owner + "/tokens", Map.of()).status()).isEqualTo(403);
+        // Another app's user token does not open this app's conversation, even with a user id that matches.
+        Api other = TestServer.newApp();
+        String otherUser = Fixtures.user(other, "elsewhere");
+        String foreign = other.postOk(201, "/v1/users/" + otherUser + "/tokens", Map.of()).get("token").asText();
+        assertThat(app.withKey(foreign).get("/v1/conversations/" + conversation).status()).isEqualTo(404);
+    }
+
+    @Test
+    void aTokenStopsWorkingWhenItExpires() {
+        var clock = new TestClock();
+        Parley parley = TestServer.start("parley_user_tokens", Map.of(), clock);
+        try {
+            var created = parley.apps().create("tokens");
+            Api api = new Api("http://127.0.0.1:" + parley.port(), created.apiKey());
+            String user = Fixtures.user(api, "expiring");
+            String token = api.postOk(201, "/v1/users/" + user + "/tokens", Map.of("ttl_seconds", 60)).get("token").asText();
+            assertThat(api.withKey(token).get("/v1/users/" + user).status()).isEqualTo(200);
+            clock.advance(Duration.ofSeconds(59));
+            assertThat(api.withKey(token).get("/v1/users/" + user).status()).isEqualTo(200);
+            clock.advance(Duration.ofSeconds(1));
+            var expired = api.withKey(token).get("/v1/users/" + user);
+            assertThat(expired.status()).isEqualTo(401);
+            assertThat(expired.json().get("detail").asText()).contains("expired");
+        } finally {
+            parley.close();
+        }
+    }
+
+    private static String token(String userId, List<String> scopes) {
+        return app.postOk(201, "/v1/users/" + userId + "/tokens", Map.of("scopes", scopes)).get("token").asText();
+    }
+
+    private static Api.Response send(Api api, ApiSamples.Call call) {
+        byte[] body = call.body() == null ? null : Json.writeBytes(call.body());
+        return api.sendBytes(call.method(), call.path(), body, "Content-Type", "application/json");
+    }
+}
