@@ -33,6 +33,7 @@ import dev.parley.db.Ids;
 import dev.parley.db.Migrations;
 import dev.parley.db.Partitions;
 import dev.parley.db.QueryLog;
+import dev.parley.db.Replicas;
 import dev.parley.http.AdminServer;
 import dev.parley.http.HttpServer;
 import dev.parley.lifecycle.Archive;
@@ -103,6 +104,25 @@ public final class Parley implements AutoCloseable {
         this.admin = admin;
     }
 
+    /**
+     * The read replicas PARLEY_REPLICA_URLS names, sampled in the background, or null when there are none. A
+     * replica URL without a user or password takes the primary's: a standby has the primary's roles.
+     */
+    private static Replicas replicas(Settings settings, ConnectionTarget primary, Database database, QueryLog log,
+                                     PrometheusMeterRegistry registry, Deque<AutoCloseable> started) {
+        var replication = settings.replication();
+        if (replication.urls().isEmpty()) {
+            return null;
+        }
+        List<ConnectionTarget> targets = replication.urls().stream().map(url -> new ConnectionTarget(url.jdbcUrl(),
+                url.user() != null ? url.user() : primary.user(), url.password() != null ? url.password() : primary.password())).toList();
+        var replicas = Replicas.start(database, targets, settings.poolSize(),
+                new Replicas.Options(replication.maxLag(), replication.tokenWait(), replication.sampleEvery()), log, registry,
+                threads(started, "parley-replicas", 1));
+        started.push(replicas);
+        return replicas;
+    }
+
     /** Connects, checks (or applies) the schema, makes partitions ahead, and starts serving HTTP. */
     public static Parley start(Settings settings, ConnectionTarget target, boolean migrate, Clock clock) {
         Deque<AutoCloseable> started = new ArrayDeque<>();
@@ -110,9 +130,11 @@ public final class Parley implements AutoCloseable {
             PrometheusMeterRegistry registry = Metrics.newRegistry();
             var watch = new DatabaseWatch(target, threads(started, "parley-watch", 1), clock);
             var slow = new QueryLog.Thresholds(settings.slowQueryThreshold(), settings.slowQuerySqlThreshold());
+            var queryLog = new QueryLog(registry, slow);
             Database database = Database.connect(target, new Database.PoolOptions(settings.poolSize(),
-                    settings.poolTimeout(), settings.appSharePercent() / 100.0), new QueryLog(registry, slow), registry, watch);
+                    settings.poolTimeout(), settings.appSharePercent() / 100.0), queryLog, registry, watch);
             started.push(database::close);
+            Replicas replicas = replicas(settings, target, database, queryLog, registry, started);
             started.push(watch); // the watch stops before the pool closes, so it reports no outage then
             watch.requireSchema(schema(database, migrate));
             var partitions = new Partitions(database);
@@ -175,7 +197,7 @@ public final class Parley implements AutoCloseable {
                     new Erasure(database, cache, recall, presence, clock),
                     new UserExport(users, conversations, messageLog, memories, clock), retention,
                     new Import(database, ids, partitions, memories, settings.maxContentBytes()),
-                    clock, registry);
+                    clock, registry, replicas);
             var http = HttpServer.start(services, new HttpServer.Options(settings.host(), settings.port(),
                     settings.maxBodyBytes(), settings.rateLimit(), settings.burst()));
             started.push(http);

@@ -87,7 +87,7 @@ public final class Analytics {
 
     /** Messages per character per day within [from, to], of every character or of one when {@code characterId} is not null. */
     public CharacterMessages characterDays(long appId, LocalDate from, LocalDate to, Long characterId) {
-        return database.read(handle -> {
+        return database.readNearby(handle -> {
             var rows = characterId == null
                     ? handle.list(CHARACTER_DAYS, Analytics::characterDay, appId, Date.valueOf(from), Date.valueOf(to))
                     : handle.list(ONE_CHARACTER_DAYS, Analytics::characterDay, appId, Date.valueOf(from), Date.valueOf(to),
@@ -97,25 +97,25 @@ public final class Analytics {
     }
 
     public ActiveUserCounts activeDays(long appId, LocalDate from, LocalDate to) {
-        return database.read(handle -> new ActiveUserCounts(refreshedAt(handle), handle.list(ACTIVE_DAYS,
+        return database.readNearby(handle -> new ActiveUserCounts(refreshedAt(handle), handle.list(ACTIVE_DAYS,
                 row -> new ActiveUsers(day(row), row.getLong(2)), appId, Date.valueOf(from), Date.valueOf(to))));
     }
 
     /** Monthly active users of the months that [from, to] touches. */
     public ActiveUserCounts activeMonths(long appId, LocalDate from, LocalDate to) {
-        return database.read(handle -> new ActiveUserCounts(refreshedAt(handle), handle.list(ACTIVE_MONTHS,
+        return database.readNearby(handle -> new ActiveUserCounts(refreshedAt(handle), handle.list(ACTIVE_MONTHS,
                 row -> new ActiveUsers(day(row), row.getLong(2)), appId, Date.valueOf(from), Date.valueOf(to))));
     }
 
     public ConversationStarts conversationsStarted(long appId, LocalDate from, LocalDate to) {
-        return database.read(handle -> new ConversationStarts(refreshedAt(handle), handle.list(CONVERSATION_DAYS,
+        return database.readNearby(handle -> new ConversationStarts(refreshedAt(handle), handle.list(CONVERSATION_DAYS,
                 row -> new ConversationsStarted(day(row), row.getLong(2)),
                 appId, Date.valueOf(from), Date.valueOf(to))));
     }
 
     /** One conversation's messages by role; {@link NotFound} when the app has no such conversation. */
     public ConversationRoles conversationRoles(long appId, long conversationId) {
-        return database.read(handle -> {
+        return database.readNearby(handle -> {
             if (handle.first(CONVERSATION_EXISTS, row -> true, appId, conversationId).isEmpty()) {
                 throw new NotFound("conversation", conversationId);
             }

@@ -6,6 +6,7 @@ import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.config.CacheTtls;
+import dev.parley.db.Consistency;
 import dev.parley.metrics.Metrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -172,9 +173,13 @@ public final class ReadCache {
         return new Found<>(loaded, null);
     }
 
+    /**
+     * Loads from the primary, never a read replica: a lagging replica's answer, loaded after a change was
+     * heard, would be kept for the view's whole time to live.
+     */
     private <T> Rendered<T> load(String name, Supplier<T> loader) {
         metered.load(name);
-        return Rendered.of(loader.get());
+        return Rendered.of(Consistency.primaryOnly(loader));
     }
 
     /** Keeps the view only if its scope has not changed since the load began (the holder is the same). */

@@ -104,7 +104,7 @@ public final class Inbox {
     }
 
     public List<Entry> page(long appId, long userId, Position after, int limit) {
-        return database.read(handle -> {
+        return database.readNearby(handle -> {
             List<Entry> entries = handle.list(PAGE, ROW, appId, userId, after.activityId(), after.conversationId(), limit);
             if (entries.isEmpty()) {
                 Users.require(handle, appId, userId);

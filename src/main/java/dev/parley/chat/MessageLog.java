@@ -203,7 +203,7 @@ public final class MessageLog {
     }
 
     public Page history(long appId, long conversationId, Position position, int limit) {
-        return database.read(h -> switch (position) {
+        return database.readNearby(h -> switch (position) {
             case Position.Latest latest -> latest(h, appId, conversationId, limit);
             case Position.Before before -> existing(h, appId, conversationId, before(h, appId, conversationId, before.messageId(), limit));
             case Position.After after -> existing(h, appId, conversationId, after(h, appId, conversationId, after.messageId(), limit));
@@ -216,7 +216,7 @@ public final class MessageLog {
      * last month; the filter's time range is what keeps partitions out of it.
      */
     public Page filtered(long appId, long conversationId, Position position, MessageFilter filter, int limit) {
-        return database.read(h -> {
+        return database.readNearby(h -> {
             Size size = h.first(SIZE, row -> new Size(row.getLong(1), row.getLong(2)), appId, conversationId)
                     .orElseThrow(() -> new NotFound("conversation", conversationId));
             var conditions = filter.conditions(conversationId);

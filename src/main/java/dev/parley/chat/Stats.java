@@ -72,13 +72,13 @@ public final class Stats {
     }
 
     public ConversationStats conversation(long appId, long conversationId) {
-        return database.read(h -> h.first(CONVERSATION,
+        return database.readNearby(h -> h.first(CONVERSATION,
                         row -> new ConversationStats(row.getLong(1), row.getLong(2), row.getLong(3)), appId, conversationId))
                 .orElseThrow(() -> new NotFound("conversation", conversationId));
     }
 
     public UserStats user(long appId, long userId) {
-        return database.read(h -> {
+        return database.readNearby(h -> {
             UserStats stats = h.first(USER, row -> new UserStats(row.getLong(1), row.getLong(2), row.getLong(3)),
                     appId, userId).orElseThrow();
             if (stats.conversations() == 0) {
@@ -89,7 +89,7 @@ public final class Stats {
     }
 
     public AppCounts appCounts(long appId) {
-        return database.read(h -> {
+        return database.readNearby(h -> {
             Map<String, Count> tables = new LinkedHashMap<>();
             for (String table : COUNTED_TABLES) {
                 long estimate = plannedRows(h, table, appId);

@@ -39,6 +39,7 @@ public record Settings(
         Duration analyticsRefresh,
         Optional<Period> archiveAfter,
         Admin admin,
+        Replication replication,
         boolean migrate) {
 
     /** How often the analytics views are refreshed by default: figures at most this old, a full refresh each time. */
@@ -130,6 +131,7 @@ public record Settings(
                         DEFAULT_ANALYTICS_REFRESH, Duration.ofSeconds(10), Duration.ofDays(1)),
                 source.age("PARLEY_ARCHIVE_AFTER"),
                 Admin.resolve(source, flags.adminHost(), flags.adminPort()),
+                Replication.resolve(source),
                 flags.migrate() || source.bool("PARLEY_MIGRATE"));
     }
 
@@ -161,6 +163,6 @@ public record Settings(
                 + ", typingTtl=" + Durations.format(typingTtl) + ", presenceTtl=" + Durations.format(presenceTtl)
                 + ", counterFlush=" + counterFlush + ", analyticsRefresh=" + Durations.format(analyticsRefresh)
                 + ", archiveAfter=" + archiveAfter.map(Period::toString).orElse("off")
-                + ", admin=" + admin + ", migrate=" + migrate + "]";
+                + ", admin=" + admin + ", replicas=" + replication + ", migrate=" + migrate + "]";
     }
 }

@@ -45,6 +45,7 @@ public final class Database implements AutoCloseable {
     private final long timeoutNanos;
     private final DatabaseWatch watch; // null: nothing watches (commands, tests); callers wait out outages
     private final Runnable countRejection;
+    private volatile Replicas replicas; // null: every read is this pool's
 
     private Database(HikariDataSource pool, QueryLog log, Turns turns, long timeoutNanos, DatabaseWatch watch,
                      Runnable countRejection) {
@@ -84,6 +85,29 @@ public final class Database implements AutoCloseable {
         }
         var turns = new Turns(options.size(), options.laneCap(), System::nanoTime);
         return new Database(new HikariDataSource(config), log, turns, options.timeout().toNanos(), watch, countRejection);
+    }
+
+    /**
+     * A read that a read replica may serve (history, inbox, search, recall, stats, analytics): one in
+     * rotation that has replayed past the client's last write when the request says which
+     * ({@link Consistency}), else this pool. Without replicas, the same as {@link #read}.
+     */
+    public <T> T readNearby(SqlWork<T> work) {
+        Replicas nearby = replicas;
+        Replicas.Served<T> served = nearby == null ? null : nearby.read(work, false);
+        return served != null ? served.value() : read(work);
+    }
+
+    /** As {@link #readNearby}, in one transaction (reads that set LOCAL settings, or need one snapshot). */
+    public <T> T inTransactionNearby(SqlWork<T> work) {
+        Replicas nearby = replicas;
+        Replicas.Served<T> served = nearby == null ? null : nearby.read(work, true);
+        return served != null ? served.value() : inTransaction(work);
+    }
+
+    /** Sends {@link #readNearby} reads to these replicas from now on. */
+    void readFrom(Replicas nearby) {
+        this.replicas = nearby;
     }
 
     public <T> T read(SqlWork<T> work) {

@@ -135,7 +135,7 @@ public final class LocalPostgres implements AutoCloseable {
         return this;
     }
 
-    private static int freePort() {
+    static int freePort() {
         try (var socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
         } catch (IOException e) {

@@ -22,6 +22,7 @@ import dev.parley.chat.Users;
 import dev.parley.context.ChatContext;
 import dev.parley.db.DatabaseWatch;
 import dev.parley.db.Lane;
+import dev.parley.db.Replicas;
 import dev.parley.lifecycle.Erasure;
 import dev.parley.lifecycle.Import;
 import dev.parley.lifecycle.Retention;
@@ -59,7 +60,7 @@ public final class HttpServer implements AutoCloseable {
                            CharacterMessages characterMessages, WindowCounts windowCounts, Memories memories, Recall recall,
                            MessageSearch search, Languages languages, Limits limits, Typing typing, Presence presence,
                            Analytics analytics, AnalyticsRefresh analyticsRefresh, Erasure erasure, UserExport export, Retention retention, Import imports, Clock clock,
-                           PrometheusMeterRegistry registry) {
+                           PrometheusMeterRegistry registry, Replicas replicas) {
     }
 
     private final Javalin app;
@@ -97,6 +98,7 @@ public final class HttpServer implements AutoCloseable {
                 new LifecycleHandlers(services.erasure(), services.export(), services.retention(), services.imports()),
                 new TokenHandlers(services.userTokens()));
         var userTokens = new UserTokenAccess(services.userReach());
+        var consistency = new ConsistencyTokens(services.replicas());
         var auth = new Auth(services.apiKeys(), services.userTokens(), options.rateLimit() == 0 ? null
                 : new RateLimiter(options.rateLimit(), options.rateBurst(), Ticker.systemTicker()));
         List<String> endpoints = new CopyOnWriteArrayList<>();
@@ -137,7 +139,8 @@ public final class HttpServer implements AutoCloseable {
             for (Route route : routes) {
                 Handler declared = QueryParameters.declaredOnly(route, route.handler());
                 Handler handler = drain.tracked(Responses.rethrowingWriteFailures(
-                        logged(route, route.authenticated() ? onBehalfOfApp(userTokens.guarded(route, declared)) : declared)));
+                        logged(route, route.authenticated()
+                                ? onBehalfOfApp(userTokens.guarded(route, consistency.around(route, declared))) : declared)));
                 config.routes.addHttpHandler(route.method(), route.path(), handler);
                 if (route.method() == HandlerType.GET) { // load balancers probe with HEAD; Jetty sends no body for it
                     config.routes.addHttpHandler(HandlerType.HEAD, route.path(), handler);

@@ -111,6 +111,10 @@ final class OpenApi {
             header(parameters.addObject().put("name", "If-None-Match").put("in", "header"),
                     "the ETag of the version the client holds: a 304 without a body while it is current");
         }
+        if (route.method() == HandlerType.GET && route.authenticated()) {
+            header(parameters.addObject().put("name", ConsistencyTokens.HEADER).put("in", "header"),
+                    "the token a write answered with: with read replicas, this read sees that write (docs/scaling.md)");
+        }
         if (route.method() == HandlerType.PATCH) {
             header(parameters.addObject().put("name", "If-Match").put("in", "header"),
                     "the ETag of the version the change was made against: 412 if it is no longer current");
@@ -121,6 +125,10 @@ final class OpenApi {
             requestIdHeader(ok);
             if (conditional && status == 200) {
                 requiredHeader(ok, "ETag", "the version of this answer, for If-None-Match");
+            }
+            if (route.method() != HandlerType.GET && route.authenticated()) {
+                header(((ObjectNode) ok.get("headers")).putObject(ConsistencyTokens.HEADER),
+                        "with read replicas: the position of this write, to send with the reads that must see it");
             }
             if (route.response() == JsonNode.class) {
                 ok.putObject("content").putObject("application/json").putObject("schema").put("type", "object");

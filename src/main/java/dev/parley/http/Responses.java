@@ -26,6 +26,8 @@ final class Responses {
     private Responses() {
     }
 
+    private static final String BEFORE_BODY = "parley.before_body";
+
     static void json(Context ctx, Object body) {
         json(ctx, 200, body);
     }
@@ -47,8 +49,25 @@ final class Responses {
         write(ctx, bytes);
     }
 
+    /**
+     * Runs {@code step} once, as the body is about to be written (the last moment a header can be set: the body
+     * commits the response), or by {@link #beforeBodyIfPending} when the route wrote none (a 204).
+     */
+    static void beforeBody(Context ctx, Runnable step) {
+        ctx.attribute(BEFORE_BODY, step);
+    }
+
+    static void beforeBodyIfPending(Context ctx) {
+        Runnable step = ctx.attribute(BEFORE_BODY);
+        if (step != null) {
+            ctx.attribute(BEFORE_BODY, null);
+            step.run();
+        }
+    }
+
     /** Writes {@code bytes} as the whole body, gzipped when the client accepts gzip and the body is large enough. */
     static void write(Context ctx, byte[] bytes) {
+        beforeBodyIfPending(ctx);
         HttpServletResponse response = ctx.res();
         byte[] body = bytes;
         if (bytes.length >= GZIP_FROM_BYTES) {

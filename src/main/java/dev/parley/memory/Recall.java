@@ -115,7 +115,7 @@ public final class Recall {
     /** {@code embeddingField} names the request field that carried the query vector, for a dimension mismatch. */
     public Result recall(long appId, long userId, long characterId, RecallRequest request, String embeddingField) {
         var scope = new Scope(appId, userId, characterId);
-        return database.read(h -> {
+        return database.readNearby(h -> {
             Version version = h.first(SCOPE, row -> {
                 int dims = row.getInt(2);
                 return new Version(row.getLong(1), row.wasNull() ? null : dims);

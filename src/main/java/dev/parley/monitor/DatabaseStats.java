@@ -76,10 +76,12 @@ public final class DatabaseStats {
               LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
              WHERE c.relkind IN ('r', 'p') AND n.nspname IN ('public', 'parley_archive')""");
 
+    // One row per name: a standby that reconnects has two walsenders for a moment.
     private static final Query REPLICAS = new Query("monitor.replicas", """
             SELECT coalesce(nullif(application_name, ''), client_addr::text, 'standby') AS name,
-                   coalesce(extract(epoch FROM replay_lag), 0) AS lag_seconds
-              FROM pg_stat_replication""");
+                   max(coalesce(extract(epoch FROM replay_lag), 0)) AS lag_seconds
+              FROM pg_stat_replication
+             GROUP BY 1""");
 
     private static final Query STATEMENTS_SCHEMA = new Query("monitor.pg_stat_statements_schema", """
             SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace

@@ -245,7 +245,7 @@ public final class MessageSearch {
      */
     public List<Hit> search(long appId, Scope scope, String text, String language, Order order, After after, int limit,
                             boolean includeArchived) {
-        return database.inTransaction(h -> {
+        return database.inTransactionNearby(h -> {
             Plan plan = plan(h, appId, scope, text, language);
             if (plan.words().isEmpty()) {
                 return List.of();

@@ -52,6 +52,12 @@ public final class TestServer {
         return afterFirstMaintenance(Parley.start(settings, target, false, clock), settings);
     }
 
+    /** A Parley on a database of a PostgreSQL of the test's own (a primary with a standby, say), migrated as it starts. */
+    public static Parley startOn(dev.parley.db.ConnectionTarget target, Map<String, String> env) {
+        var settings = Settings.resolve(Settings.Flags.none(), withDefaults(env));
+        return afterFirstMaintenance(Parley.start(settings, target, true, Clock.systemUTC()), settings);
+    }
+
     /** Another Parley on a database a first one made: two instances sharing one PostgreSQL. */
     public static Parley alongside(String database, Map<String, String> env) {
         return alongside(database, env, Clock.systemUTC());

@@ -1,0 +1,279 @@
+package dev.parley.db;
+
+import dev.parley.db.Consistency.Lsn;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Read replicas (PARLEY_REPLICA_URLS): streaming standbys of the primary that serve the reads which may
+ * lag a little (history, inbox, search, recall, stats, analytics: {@link Database#readNearby}).
+ *
+ * <p>Every {@code sampleEvery} the primary's WAL position is noted, and each replica's replayed position
+ * read. A replica's lag is how long ago the primary first held WAL the replica has not replayed yet (0
+ * when it has replayed all the primary had at the last sample); one further behind than {@code maxLag},
+ * or not answering, is out of rotation until a sample finds it back. A read that carries a consistency
+ * token (the position a write answered with, {@link Consistency#runAfter}) goes to a replica only once it
+ * has replayed past that position, waiting at most {@code tokenWait}; otherwise, and whenever no replica can
+ * serve, the primary answers.
+ */
+public final class Replicas implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Replicas.class);
+    // The insert position, not the write position (pg_current_wal_lsn): with synchronous_commit off a commit
+    // returns before its record is written, and only the insert position is sure to be past it.
+    static final Query PRIMARY_POSITION = new Query("replica.primary_position", "SELECT pg_current_wal_insert_lsn()::text");
+    static final Query REPLAYED = new Query("replica.replayed", "SELECT pg_last_wal_replay_lsn()::text");
+    /** The primary's positions kept to tell lag by: a replica behind all of them is at least this far behind. */
+    private static final Duration MARKS_KEPT = Duration.ofMinutes(2);
+    /** How often a read that waits for its replica to catch up looks again. */
+    private static final long CATCH_UP_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+
+    /** How far behind a replica may be and stay in rotation, how long a token read waits for one, how often they are sampled. */
+    public record Options(Duration maxLag, Duration tokenWait, Duration sampleEvery) {
+    }
+
+    /** A replica's state as last sampled: for /metrics and the tests. */
+    public record State(String name, boolean inRotation, double lagSeconds, String problem) {
+    }
+
+    /** What a replica answered; null: it could not serve, read the primary. */
+    record Served<T>(T value) {
+    }
+
+    private record Mark(long nanos, Lsn lsn) {
+    }
+
+    private static final class Replica {
+        final String name;
+        final Database pool;
+        final Counter reads;
+        volatile boolean answering;
+        volatile Lsn replayed;
+        volatile double lagSeconds = Double.POSITIVE_INFINITY;
+        volatile String problem = "not sampled yet";
+
+        Replica(String name, Database pool, Counter reads) {
+            this.name = name;
+            this.pool = pool;
+            this.reads = reads;
+        }
+    }
+
+    private final Database primary;
+    private final List<Replica> replicas;
+    private final Options options;
+    private final Counter primaryReads;
+    private final Deque<Mark> marks = new ArrayDeque<>(); // guarded by itself
+    private final AtomicInteger turn = new AtomicInteger();
+
+    private Replicas(Database primary, List<Replica> replicas, Options options, Counter primaryReads) {
+        this.primary = primary;
+        this.replicas = replicas;
+        this.options = options;
+        this.primaryReads = primaryReads;
+    }
+
+    /**
+     * Opens a small pool on each replica, samples them every {@code options.sampleEvery()} on {@code scheduler},
+     * and makes {@code primary}'s nearby reads go through them.
+     */
+    public static Replicas start(Database primary, List<ConnectionTarget> targets, int poolSize, Options options, QueryLog log,
+                                 MeterRegistry registry, ScheduledExecutorService scheduler) {
+        List<Replica> replicas = new ArrayList<>();
+        for (ConnectionTarget target : targets) {
+            String name = nameOf(target);
+            // A short wait for a connection: a replica that does not give one soon is skipped for the primary.
+            var pool = Database.connect(target, poolSize, options.tokenWait().plusMillis(250), log, null);
+            Replica replica = new Replica(name, pool, readsCounter(registry, name));
+            Gauge.builder("parley_replica_lag_seconds", replica, r -> r.answering ? r.lagSeconds : Double.NaN)
+                    .description("How far behind the primary the replica is, as Parley samples it (NaN: not answering)")
+                    .tag("replica", name).register(registry);
+            Gauge.builder("parley_replica_in_rotation", replica, r -> r.answering && r.lagSeconds <= options.maxLag().toMillis() / 1000.0 ? 1 : 0)
+                    .description("1 while the replica serves reads: answering, and within PARLEY_REPLICA_MAX_LAG")
+                    .tag("replica", name).register(registry);
+            replicas.add(replica);
+        }
+        var started = new Replicas(primary, List.copyOf(replicas), options, readsCounter(registry, "primary"));
+        started.sample();
+        long every = options.sampleEvery().toMillis();
+        scheduler.scheduleWithFixedDelay(started::sampleLogged, every, every, TimeUnit.MILLISECONDS);
+        primary.readFrom(started);
+        return started;
+    }
+
+    private static Counter readsCounter(MeterRegistry registry, String target) {
+        return Counter.builder("parley_db_reads_total")
+                .description("Reads that may be served by a replica, by the server that served them (primary or a replica)")
+                .tag("target", target).register(registry);
+    }
+
+    /** "host:port" of the replica, as its metrics and logs name it. */
+    static String nameOf(ConnectionTarget target) {
+        String rest = target.jdbcUrl().substring("jdbc:postgresql://".length());
+        int end = rest.indexOf('/');
+        return end < 0 ? rest : rest.substring(0, end);
+    }
+
+    public List<State> states() {
+        return replicas.stream().map(r -> new State(r.name, inRotation(r), r.lagSeconds, r.problem)).toList();
+    }
+
+    /** The primary's current WAL position: what a write answers with as its consistency token. */
+    public Lsn primaryPosition() {
+        return primary.read(h -> h.first(PRIMARY_POSITION, row -> Lsn.parse(row.getString(1))).orElseThrow());
+    }
+
+    private void sampleLogged() {
+        try {
+            sample();
+        } catch (RuntimeException e) {
+            LOG.warn("sampling the read replicas failed: {}", e.toString());
+        }
+    }
+
+    /** Notes the primary's position, then reads each replica's. */
+    void sample() {
+        long now = System.nanoTime();
+        try {
+            Lsn position = primaryPosition();
+            synchronized (marks) {
+                if (marks.isEmpty() || marks.peekLast().lsn().compareTo(position) < 0) {
+                    marks.addLast(new Mark(now, position));
+                }
+                while (marks.size() > 1 && now - marks.peekFirst().nanos() > MARKS_KEPT.toNanos()) {
+                    marks.removeFirst();
+                }
+            }
+        } catch (RuntimeException e) {
+            // The primary is down: its watch says so; the replicas keep their last lag until it is back.
+        }
+        for (Replica replica : replicas) {
+            sample(replica, now);
+        }
+    }
+
+    private void sample(Replica replica, long now) {
+        boolean was = inRotation(replica);
+        try {
+            String replayed = replica.pool.read(h -> h.first(REPLAYED, row -> row.getString(1))).orElse(null);
+            if (replayed == null) {
+                replica.answering = false;
+                replica.problem = "not a standby: pg_last_wal_replay_lsn() is null there";
+            } else {
+                replica.replayed = Lsn.parse(replayed);
+                replica.lagSeconds = lagOf(replica.replayed, now);
+                replica.answering = true;
+                replica.problem = null;
+            }
+        } catch (RuntimeException e) {
+            replica.answering = false;
+            replica.problem = DatabaseWatch.rootMessage(e);
+        }
+        boolean is = inRotation(replica);
+        if (was != is) {
+            LOG.warn("read replica {} is {} rotation ({})", replica.name, is ? "back in" : "out of",
+                    replica.problem != null ? replica.problem : "lag " + Math.round(replica.lagSeconds * 1000) + " ms");
+        }
+    }
+
+    /** Seconds since the primary first held WAL past {@code replayed}; 0 when it held none at the last sample. */
+    private double lagOf(Lsn replayed, long now) {
+        synchronized (marks) {
+            for (Mark mark : marks) { // oldest first
+                if (mark.lsn().compareTo(replayed) > 0) {
+                    return (now - mark.nanos()) / 1e9;
+                }
+            }
+            return 0;
+        }
+    }
+
+    private boolean inRotation(Replica replica) {
+        return replica.answering && replica.lagSeconds <= options.maxLag().toNanos() / 1e9;
+    }
+
+    /**
+     * The answer to {@code work} (in a transaction when {@code inTransaction}) from a replica that may serve
+     * this thread's read, or null: read the primary.
+     */
+    <T> Served<T> read(SqlWork<T> work, boolean inTransaction) {
+        Lsn after = Consistency.after();
+        Replica replica = Consistency.primaryOnly() ? null : choose(after);
+        if (replica != null) {
+            try {
+                SqlWork<Served<T>> served = h -> caughtUp(h, after) ? new Served<>(work.run(h)) : null;
+                Served<T> answer = inTransaction ? replica.pool.inTransaction(served) : replica.pool.read(served);
+                if (answer != null) {
+                    replica.reads.increment();
+                    return answer;
+                }
+            } catch (DatabaseUnavailable | PoolSaturated e) {
+                replica.answering = false; // until the next sample finds it back
+                replica.problem = DatabaseWatch.rootMessage(e);
+                LOG.warn("read replica {} failed a read, which the primary serves instead: {}", replica.name, replica.problem);
+            } catch (DatabaseFailure e) {
+                if (!"40001".equals(e.sqlState())) { // a query canceled by a conflict with recovery: the primary answers
+                    throw e;
+                }
+            }
+        }
+        primaryReads.increment();
+        return null;
+    }
+
+    /**
+     * A replica in rotation, taking turns; for a read after a write, one that has replayed past it if any
+     * (by the last sample), else any in rotation, which the read then waits on.
+     */
+    private Replica choose(Lsn after) {
+        int size = replicas.size();
+        int start = Math.floorMod(turn.getAndIncrement(), Math.max(1, size));
+        Replica fallback = null;
+        for (int i = 0; i < size; i++) {
+            Replica replica = replicas.get((start + i) % size);
+            if (!inRotation(replica)) {
+                continue;
+            }
+            if (after == null || (replica.replayed != null && replica.replayed.compareTo(after) >= 0)) {
+                return replica;
+            }
+            if (fallback == null) {
+                fallback = replica;
+            }
+        }
+        return fallback;
+    }
+
+    /** Whether the replica has replayed past {@code after}, waiting for it at most {@code options.tokenWait()}. */
+    private boolean caughtUp(Handle h, Lsn after) throws java.sql.SQLException {
+        if (after == null) {
+            return true;
+        }
+        long deadline = System.nanoTime() + options.tokenWait().toNanos();
+        while (true) {
+            String replayed = h.first(REPLAYED, row -> row.getString(1)).orElse(null);
+            if (replayed != null && Lsn.parse(replayed).compareTo(after) >= 0) {
+                return true;
+            }
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(CATCH_UP_POLL_NANOS);
+        }
+    }
+
+    @Override
+    public void close() {
+        replicas.forEach(replica -> replica.pool.close());
+    }
+}

@@ -1,0 +1,150 @@
+package dev.parley.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.Parley;
+import dev.parley.db.LocalPostgres;
+import dev.parley.db.Standby;
+import dev.parley.support.Api;
+import dev.parley.support.Fixtures;
+import dev.parley.support.TestServer;
+import dev.parley.support.Wait;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Read replicas against a real streaming standby of a primary of the test's own: a read with the token a
+ * write answered with sees that write; a standby whose replay is paused falls out of rotation and the
+ * primary serves; a stopped standby is skipped within a second and used again once it is back; the
+ * metrics say which server served the reads and how far behind the standby is.
+ */
+class ReplicasTest {
+    private static final String HEADER = "Parley-Consistency";
+    private static LocalPostgres primary;
+    private static Standby standby;
+    private static Parley parley;
+    private static Api api;
+    private static String conversation;
+
+    @BeforeAll
+    static void primaryStandbyAndParley() throws Exception {
+        Path dir = Files.createTempDirectory("parley-replicas");
+        primary = LocalPostgres.startTemporary(dir.resolve("primary"), Map.of());
+        standby = Standby.of(primary.target(), dir.resolve("standby"));
+        parley = TestServer.startOn(primary.target(), Map.of(
+                "PARLEY_REPLICA_URLS", standby.target(LocalPostgres.DATABASE).jdbcUrl(),
+                "PARLEY_REPLICA_MAX_LAG", "1s",
+                "PARLEY_REPLICA_WAIT", "100ms",
+                "PARLEY_REPLICA_SAMPLE", "50ms",
+                "PARLEY_ADMIN_SAMPLE", "100ms"));
+        api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("replicated").apiKey());
+        String user = Fixtures.user(api, "reader");
+        conversation = Fixtures.conversation(api, user, Fixtures.character(api, "Luna"));
+        awaitRotation(true);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (parley != null) {
+            parley.close();
+        }
+        if (standby != null) {
+            standby.close();
+        }
+        if (primary != null) {
+            primary.close();
+        }
+    }
+
+    @Test
+    void aReadWithTheTokenAWriteAnsweredWithSeesThatWrite() {
+        for (int i = 0; i < 20; i++) {
+            var written = api.post("/v1/conversations/" + conversation + "/messages", Map.of("content", "note " + i));
+            assertThat(written.status()).isEqualTo(201);
+            String token = written.header(HEADER);
+            assertThat(token).matches("[0-9A-F]+/[0-9A-F]+");
+            // A filtered page is never cached: the replica (or, if it is not there yet, the primary) answers.
+            JsonNode page = api.get("/v1/conversations/" + conversation + "/messages?role=user&limit=1", HEADER, token).json();
+            assertThat(page.get("messages").get(0).get("content").asText()).isEqualTo("note " + i);
+        }
+        assertThat(reads("replica")).as("reads the standby served").isPositive();
+    }
+
+    @Test
+    void aStandbyThatStopsReplayingIsBypassedAndTheTokenStillHolds() {
+        standby.pauseReplay();
+        try {
+            var written = api.post("/v1/conversations/" + conversation + "/messages", Map.of("content", "while paused"));
+            // The standby cannot replay it: the read waits out PARLEY_REPLICA_WAIT and the primary answers.
+            JsonNode page = api.get("/v1/conversations/" + conversation + "/messages?role=user&limit=1", HEADER,
+                    written.header(HEADER)).json();
+            assertThat(page.get("messages").get(0).get("content").asText()).isEqualTo("while paused");
+            awaitRotation(false); // past PARLEY_REPLICA_MAX_LAG
+            double replicaReads = reads("replica");
+            for (int i = 0; i < 5; i++) { // without a token: the primary, since the standby lags too far
+                assertThat(api.get("/v1/conversations/" + conversation + "/messages?role=user&limit=1").json()
+                        .get("messages").get(0).get("content").asText()).isEqualTo("while paused");
+            }
+            assertThat(reads("replica")).isEqualTo(replicaReads);
+        } finally {
+            standby.resumeReplay();
+        }
+        awaitRotation(true);
+    }
+
+    @Test
+    void aStoppedStandbyIsSkippedAndUsedAgainWhenItIsBack() {
+        standby.stop();
+        try {
+            awaitRotation(false);
+            for (int i = 0; i < 5; i++) {
+                assertThat(api.get("/v1/users/" + userOf() + "/stats").status()).isEqualTo(200);
+            }
+        } finally {
+            standby.start();
+        }
+        awaitRotation(true);
+        double before = reads("replica");
+        Wait.until("the standby serves reads again", Duration.ofSeconds(5), () -> {
+            api.get("/v1/conversations/" + conversation + "/messages?role=user&limit=1");
+            return reads("replica") > before;
+        });
+    }
+
+    @Test
+    void theMetricsShowTheLagOfEachReplicaAndTheReadsOfEachServer() {
+        api.get("/v1/conversations/" + conversation + "/messages?role=user&limit=1");
+        Wait.until("the primary's pg_stat_replication shows the standby", Duration.ofSeconds(5), () ->
+                TestServer.metrics(parley).contains("parley_db_replica_lag_seconds{replica=\"" + standby.name() + "\"}"));
+        String metrics = TestServer.metrics(parley);
+        String replica = "127.0.0.1:" + standby.target("x").jdbcUrl().replaceAll(".*:(\\d+)/.*", "$1");
+        assertThat(metrics).contains("parley_replica_lag_seconds{replica=\"" + replica + "\"}")
+                .contains("parley_replica_in_rotation{replica=\"" + replica + "\"} 1.0")
+                .contains("parley_db_reads_total{target=\"primary\"}")
+                .contains("parley_db_reads_total{target=\"" + replica + "\"}");
+    }
+
+    private static String userOf() {
+        return api.getOk("/v1/conversations/" + conversation).get("user_id").asText();
+    }
+
+    /** The reads served by the primary, or by the standby ("replica"), so far. */
+    private static double reads(String target) {
+        return TestServer.metrics(parley).lines()
+                .filter(line -> line.startsWith("parley_db_reads_total{"))
+                .filter(line -> target.equals("primary") == line.contains("target=\"primary\""))
+                .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1))).sum();
+    }
+
+    private static void awaitRotation(boolean in) {
+        Wait.until("the standby " + (in ? "in" : "out of") + " rotation", Duration.ofSeconds(10), () ->
+                TestServer.metrics(parley).lines().anyMatch(line -> line.startsWith("parley_replica_in_rotation{")
+                        && line.endsWith(in ? " 1.0" : " 0.0")));
+    }
+}
