@@ -178,8 +178,10 @@ public final class BenchCommand {
 
         @Option(names = "--compare", split = ",", description = {"Also run the work as 'raw' SQL without HTTP, the 'naive' way,",
                 "over HTTP with Parley's cache off ('nocache': a second Parley in this process with",
-                "PARLEY_CACHE_SIZE=0; not with --url), and/or, for --mix append, as 'bare' single-row INSERTs",
-                "into an unpartitioned table with one index. Ratios between the targets come from this one run."})
+                "PARLEY_CACHE_SIZE=0; not with --url), for --mix append, as 'bare' single-row INSERTs",
+                "into an unpartitioned table with one index, and/or over HTTP with a read 'replica' (a streaming",
+                "standby of the dataset made here; not with --url), then read-your-writes latency through it.",
+                "Ratios between the targets come from this one run."})
         List<String> compare = new ArrayList<>();
 
         @Option(names = "--cache", defaultValue = "on", description = {"on (default) or off: the Parley this run starts",
@@ -220,15 +222,17 @@ public final class BenchCommand {
             Population.Popularity popular = Population.Popularity.parse(popularity);
             HttpTarget.Client client = new HttpTarget.Client(base64Embeddings(), gzip);
             for (String other : compare) {
-                if (!List.of("raw", "naive", "nocache", "bare").contains(other)) {
-                    throw new IllegalArgumentException("--compare takes raw, naive, nocache and/or bare, not " + other);
+                if (!List.of("raw", "naive", "nocache", "bare", "replica").contains(other)) {
+                    throw new IllegalArgumentException("--compare takes raw, naive, nocache, bare and/or replica, not " + other);
                 }
             }
             if (compare.contains("bare") && !mix.equals("append") && !mix.equals("append-batch")) {
                 throw new IllegalArgumentException("--compare bare only appends: use it with --mix append or append-batch");
             }
-            if (compare.contains("nocache") && url != null) {
-                throw new IllegalArgumentException("--compare nocache starts a second Parley in this process: leave out --url");
+            for (String inProcess : List.of("nocache", "replica")) {
+                if (compare.contains(inProcess) && url != null) {
+                    throw new IllegalArgumentException("--compare " + inProcess + " starts a second Parley in this process: leave out --url");
+                }
             }
             if (!cache.equals("on") && !cache.equals("off")) {
                 throw new IllegalArgumentException("--cache takes on or off, not " + cache);
@@ -257,7 +261,10 @@ public final class BenchCommand {
                     results.add(measureHttp("nocache", Map.of("PARLEY_CACHE_SIZE", "0"), db, target, appId, population, plan,
                             client, out));
                 }
-                for (String other : compare.stream().filter(c -> !c.equals("nocache")).toList()) {
+                if (compare.contains("replica")) {
+                    results.add(measureWithReplica(db, target, appId, population, plan, client, out));
+                }
+                for (String other : compare.stream().filter(c -> !c.equals("nocache") && !c.equals("replica")).toList()) {
                     try (Target t = switch (other) {
                         case "raw" -> new ServiceTarget(db, appId, settings.appendWriters(), population.dims());
                         case "bare" -> new BareTarget(db);
@@ -283,10 +290,41 @@ public final class BenchCommand {
             };
         }
 
-        /** Measures Parley over HTTP as target {@code name}: at --url, or a Parley started here with {@code env} on top. */
+        /**
+         * Parley over HTTP with a read replica: a streaming standby of the dataset, made in a folder beside it and
+         * removed afterwards, then the read-your-writes probe through the same Parley.
+         */
+        private Workload.Result measureWithReplica(Database db, ConnectionTarget target, long appId, Population population,
+                                                   Workload.Plan plan, HttpTarget.Client client, PrintWriter out) throws Exception {
+            out.println("making a standby of the dataset for the replica target ...");
+            out.flush();
+            java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("parley-bench-standby");
+            try (var standby = dev.parley.db.Standby.of(target, dir)) {
+                var env = new java.util.HashMap<>(Map.of("PARLEY_REPLICA_URLS", standby.target(
+                        target.jdbcUrl().substring(target.jdbcUrl().lastIndexOf('/') + 1)).jdbcUrl()));
+                if (cache.equals("off")) {
+                    env.put("PARLEY_CACHE_SIZE", "0");
+                }
+                return measureHttp("replica", env, db, target, appId, population, plan, client, out,
+                        (base, key) -> ReadYourWrites.measure(base, key, population, 500, out));
+            }
+        }
+
+        /** Something to run against the Parley a target measured, while it still runs. */
+        private interface Afterwards {
+            void run(URI base, String key) throws Exception;
+        }
+
         private Workload.Result measureHttp(String name, Map<String, String> env, Database db, ConnectionTarget target,
                                             long appId, Population population, Workload.Plan plan, HttpTarget.Client client,
                                             PrintWriter out) throws Exception {
+            return measureHttp(name, env, db, target, appId, population, plan, client, out, null);
+        }
+
+        /** Measures Parley over HTTP as target {@code name}: at --url, or a Parley started here with {@code env} on top. */
+        private Workload.Result measureHttp(String name, Map<String, String> env, Database db, ConnectionTarget target,
+                                            long appId, Population population, Workload.Plan plan, HttpTarget.Client client,
+                                            PrintWriter out, Afterwards afterwards) throws Exception {
             String key = new ApiKeys(db, com.github.benmanes.caffeine.cache.Ticker.systemTicker()).issue(appId);
             Parley inProcess = null;
             URI base = url;
@@ -307,7 +345,11 @@ public final class BenchCommand {
             try (Target http = new HttpTarget(name, endpoints, population.dims(), client)) {
                 out.println("measuring " + name + " over HTTP at " + base + " ...");
                 out.flush();
-                return Workload.run(http, population, plan);
+                Workload.Result result = Workload.run(http, population, plan);
+                if (afterwards != null) {
+                    afterwards.run(base, key);
+                }
+                return result;
             } finally {
                 if (inProcess != null) {
                     inProcess.close();
