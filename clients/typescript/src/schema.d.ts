@@ -215,6 +215,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/{user_id}/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mint a short-lived token for the user's browser or phone: it reaches only this user's conversations, messages, inbox, memories and search */
+        post: operations["createUserToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/conversations": {
         parameters: {
             query?: never;
@@ -811,11 +828,13 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         CharacterInput: {
-            name?: string;
+            /** @description at most 200 bytes of UTF-8 */
+            name: string;
+            /** @description at most 65536 bytes of UTF-8 */
             system_prompt?: string;
-            /** @description any JSON value */
+            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
             traits?: unknown;
-            /** @description any JSON value */
+            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
             metadata?: unknown;
             suggested_messages?: string[];
         };
@@ -881,6 +900,17 @@ export interface components {
             /** Format: int64 */
             messages: number;
         };
+        CharacterPatch: {
+            /** @description at most 200 bytes of UTF-8 */
+            name?: string;
+            /** @description at most 65536 bytes of UTF-8 */
+            system_prompt?: string;
+            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
+            traits?: unknown;
+            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
+            metadata?: unknown;
+            suggested_messages?: string[];
+        };
         Erased: {
             subject: string;
             id: string;
@@ -892,8 +922,9 @@ export interface components {
             };
         };
         UserInput: {
-            external_id?: string;
-            /** @description any JSON value */
+            /** @description at most 255 bytes of UTF-8 */
+            external_id: string;
+            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
             profile?: unknown;
         };
         User: {
@@ -911,8 +942,8 @@ export interface components {
             version: number;
         };
         UserPatch: {
-            /** @description any JSON value */
-            profile?: unknown;
+            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
+            profile: unknown;
         };
         Document: {
             /** Format: date-time */
@@ -1017,7 +1048,7 @@ export interface components {
             unread_count: number;
         };
         CounterIncrements: {
-            increments?: {
+            increments: {
                 [key: string]: number;
             };
         };
@@ -1037,26 +1068,41 @@ export interface components {
             characters: number;
         };
         PresenceInput: {
-            status?: string;
+            /** @enum {string} */
+            status: "online" | "offline";
         };
         Seen: {
             user_id: string;
             status: string;
             last_seen_at?: string | null;
         };
+        TokenInput: {
+            /** Format: int32 */
+            ttl_seconds?: number;
+            scopes?: ("read" | "write")[];
+        };
+        Issued: {
+            token: string;
+            user_id: string;
+            /** Format: date-time */
+            expires_at: string;
+            scopes: string[];
+        };
         ConversationInput: {
             /** @description an id: a string of digits (or a number) */
-            user_id?: string | number;
+            user_id: string | number;
             /** @description an id: a string of digits (or a number) */
             character_id?: string | number;
             character_ids?: (string | number)[];
             language?: string;
+            /** @description at most 500 bytes of UTF-8 */
             title?: string;
-            /** @description any JSON value */
+            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
             state?: unknown;
             counters?: {
                 [key: string]: number;
             };
+            /** @description at most 255 bytes of UTF-8 */
             external_id?: string;
             created_at?: string;
         };
@@ -1065,9 +1111,8 @@ export interface components {
             next_cursor?: string | null;
         };
         ConversationPatch: {
-            /** @description any JSON value */
-            title?: unknown;
-            /** @description any JSON value */
+            title?: string | null;
+            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
             state?: unknown;
         };
         Members: {
@@ -1092,7 +1137,7 @@ export interface components {
         };
         ReadInput: {
             /** @description an id: a string of digits (or a number) */
-            message_id?: string | number;
+            message_id: string | number;
             /** @description an id: a string of digits (or a number) */
             character_id?: string | number;
             /** @description an id: a string of digits (or a number) */
@@ -1153,6 +1198,7 @@ export interface components {
             character_id?: string | number;
             /** @description an embedding: an array of numbers, or base64 of its float32 values */
             memory_embedding?: number[] | string;
+            /** @description at most 1000 bytes of UTF-8 */
             memory_query?: string;
             /** Format: int32 */
             memories?: number;
@@ -1189,23 +1235,26 @@ export interface components {
             expires_at: string;
         };
         MessageInput: {
-            role?: string;
-            content?: string;
+            /** @enum {string} */
+            role?: "user" | "assistant" | "system" | "tool";
+            /** @description at most 32768 bytes of UTF-8 */
+            content: string;
             /** @description an id: a string of digits (or a number) */
             character_id?: string | number;
-            /** @description any JSON value */
+            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
             metadata?: unknown;
-            /** @description any JSON value */
+            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
             attachments?: unknown;
             /** @description an id: a string of digits (or a number) */
             reply_to_id?: string | number;
+            /** @description at most 200 bytes of UTF-8 */
             idempotency_key?: string;
             /** @description an id: a string of digits (or a number) */
             user_id?: string | number;
             created_at?: string;
         };
         MessageBatch: {
-            messages?: components["schemas"]["MessageInput"][];
+            messages: components["schemas"]["MessageInput"][];
         };
         AppendedMessages: {
             messages: components["schemas"]["AppendedMessage"][];
@@ -1222,21 +1271,23 @@ export interface components {
             newer_cursor?: string | null;
         };
         MessageEdit: {
+            /** @description at most 32768 bytes of UTF-8 */
             content?: string;
-            /** @description any JSON value */
+            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
             metadata?: unknown;
-            /** @description any JSON value */
+            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
             attachments?: unknown;
         };
         MemoryInput: {
             /** @description an id: a string of digits (or a number) */
-            character_id?: string | number;
+            character_id: string | number;
             /** @description an id: a string of digits (or a number) */
             conversation_id?: string | number;
-            content?: string;
+            /** @description at most 32768 bytes of UTF-8 */
+            content: string;
             importance?: number;
             language?: string;
-            /** @description any JSON value */
+            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
             metadata?: unknown;
             /** @description an embedding: an array of numbers, or base64 of its float32 values */
             embedding?: number[] | string;
@@ -1259,7 +1310,7 @@ export interface components {
             updated_at: string;
         };
         MemoryBatch: {
-            memories?: components["schemas"]["MemoryInput"][];
+            memories: components["schemas"]["MemoryInput"][];
         };
         StoredMemories: {
             memories: components["schemas"]["Memory"][];
@@ -1270,9 +1321,9 @@ export interface components {
         };
         RecallInput: {
             /** @description an id: a string of digits (or a number) */
-            character_id?: string | number;
+            character_id: string | number;
             /** @description an embedding: an array of numbers, or base64 of its float32 values */
-            embedding?: number[] | string;
+            embedding: number[] | string;
             /** Format: int32 */
             limit?: number;
             min_similarity?: number;
@@ -1296,9 +1347,10 @@ export interface components {
             score: number;
         };
         MemoryPatch: {
+            /** @description at most 32768 bytes of UTF-8 */
             content?: string;
             importance?: number;
-            /** @description any JSON value */
+            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
             metadata?: unknown;
             /** @description an embedding: an array of numbers, or base64 of its float32 values */
             embedding?: number[] | string;
@@ -1398,8 +1450,7 @@ export interface components {
             deletes_before?: string | null;
         };
         RetentionInput: {
-            /** @description any JSON value */
-            message_days?: unknown;
+            message_days: number | null;
         };
         AppCounts: {
             tables: {
@@ -1508,6 +1559,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -1587,6 +1649,28 @@ export interface operations {
             };
             /** @description no API key, or one that is not valid */
             401: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -1708,6 +1792,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
                 headers: {
@@ -1805,8 +1900,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -1871,7 +1988,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CharacterInput"];
+                "application/json": components["schemas"]["CharacterPatch"];
             };
         };
         responses: {
@@ -1908,8 +2025,41 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -2036,6 +2186,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
                 headers: {
@@ -2151,6 +2312,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
                 headers: {
@@ -2203,9 +2375,9 @@ export interface operations {
     };
     findUser: {
         parameters: {
-            query?: {
-                /** @description the app's own id for the user (required) */
-                external_id?: string;
+            query: {
+                /** @description the app's own id for the user */
+                external_id: string;
             };
             header?: {
                 /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2255,6 +2427,17 @@ export interface operations {
             };
             /** @description no API key, or one that is not valid */
             401: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a user token: this route takes the app's key */
+            403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -2354,6 +2537,28 @@ export interface operations {
             };
             /** @description no API key, or one that is not valid */
             401: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -2475,6 +2680,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
                 headers: {
@@ -2572,8 +2788,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -2675,8 +2913,41 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -2774,6 +3045,17 @@ export interface operations {
             };
             /** @description no API key, or one that is not valid */
             401: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a user token: this route takes the app's key */
+            403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -2900,6 +3182,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
                 headers: {
@@ -3003,6 +3296,17 @@ export interface operations {
             };
             /** @description no API key, or one that is not valid */
             401: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a user token: this route takes the app's key */
+            403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -3116,8 +3420,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -3180,7 +3506,7 @@ export interface operations {
     warmUser: {
         parameters: {
             query?: {
-                /** @description inbox page size to warm, 1-100 (default 20): also how many conversations */
+                /** @description inbox page size to warm (also how many conversations), 1-100 (default 20) */
                 limit?: number;
                 /** @description history page size to warm, 1-200 (default 50) */
                 messages?: number;
@@ -3229,8 +3555,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -3341,6 +3689,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
                 headers: {
@@ -3442,8 +3801,164 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is larger than PARLEY_MAX_BODY */
+            413: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
+            429: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            503: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an error, as a problem document */
+            default: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createUserToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenInput"];
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Issued"];
+                };
+            };
+            /** @description a parameter or the body is not what the route takes: the problem names it */
+            400: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no API key, or one that is not valid */
+            401: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such id in the app */
+            404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -3578,6 +4093,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -3657,6 +4183,28 @@ export interface operations {
             };
             /** @description no API key, or one that is not valid */
             401: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -3778,6 +4326,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
                 headers: {
@@ -3832,7 +4391,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description keep (default: the user's memories from it stay, unlinked from it) or delete */
-                memories?: string;
+                memories?: "keep" | "delete";
             };
             header?: {
                 /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3878,8 +4437,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -3981,8 +4562,41 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -4096,8 +4710,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -4219,6 +4855,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
                 headers: {
@@ -4331,8 +4978,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -4438,8 +5107,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -4534,8 +5225,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -4635,8 +5348,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -4767,6 +5502,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
                 headers: {
@@ -4868,8 +5614,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -4994,6 +5762,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
                 headers: {
@@ -5106,6 +5885,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
                 headers: {
@@ -5207,8 +5997,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -5277,8 +6089,8 @@ export interface operations {
                 before?: string;
                 /** @description newer_cursor of a page: the messages after it */
                 after?: string;
-                /** @description only messages of this role: user, assistant, system or tool */
-                role?: string;
+                /** @description only messages of this role */
+                role?: "user" | "assistant" | "system" | "tool";
                 /** @description only messages this character wrote */
                 author_character_id?: string;
                 /** @description only messages this user wrote */
@@ -5342,6 +6154,17 @@ export interface operations {
             };
             /** @description no API key, or one that is not valid */
             401: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -5465,8 +6288,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -5590,8 +6435,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -5714,6 +6581,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
                 headers: {
@@ -5826,8 +6704,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -5930,8 +6830,41 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -6059,6 +6992,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
                 headers: {
@@ -6111,9 +7055,9 @@ export interface operations {
     };
     listMemories: {
         parameters: {
-            query?: {
-                /** @description the character (required) */
-                character_id?: string;
+            query: {
+                /** @description the character */
+                character_id: string;
                 /** @description JSON object the metadata must contain, e.g. {"type":"preference"} */
                 metadata?: string;
                 /** @description only memories at least this important, 0-1 */
@@ -6121,7 +7065,7 @@ export interface operations {
                 /** @description only memories at most this important, 0-1 */
                 max_importance?: number;
                 /** @description newest (default: last stored first), importance, recent (original created_at, latest first) or relevance (to q; the default when q is given; one page, no cursor) */
-                order?: string;
+                order?: "newest" | "importance" | "recent" | "relevance";
                 /** @description words the memories must match, web-search syntax; ranks them by relevance */
                 q?: string;
                 /** @description text-search language of q (default english) */
@@ -6181,6 +7125,17 @@ export interface operations {
             };
             /** @description no API key, or one that is not valid */
             401: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -6291,8 +7246,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -6403,8 +7380,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -6515,8 +7514,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -6638,6 +7659,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
                 headers: {
@@ -6733,8 +7765,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -6836,8 +7890,41 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -6899,9 +7986,9 @@ export interface operations {
     };
     searchMessages: {
         parameters: {
-            query?: {
-                /** @description what to find, web-search syntax: words, "a phrase", or, -word (required) */
-                q?: string;
+            query: {
+                /** @description what to find, web-search syntax: words, "a phrase", or, -word */
+                q: string;
                 /** @description only this user's conversations */
                 user_id?: string;
                 /** @description only this conversation */
@@ -6909,7 +7996,7 @@ export interface operations {
                 /** @description text-search language of the query (default: the conversation's, else english) */
                 language?: string;
                 /** @description relevance (default) or recent */
-                order?: string;
+                order?: "relevance" | "recent";
                 /** @description search the archived months too (slower: their words are computed as they are read) */
                 include_archived?: boolean;
                 /** @description page size, 1-100 (default 20) */
@@ -6974,6 +8061,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -7015,11 +8113,11 @@ export interface operations {
     };
     searchMemories: {
         parameters: {
-            query?: {
-                /** @description what to find, web-search syntax (required) */
-                q?: string;
-                /** @description the user (required) */
-                user_id?: string;
+            query: {
+                /** @description what to find, web-search syntax */
+                q: string;
+                /** @description the user */
+                user_id: string;
                 /** @description only memories this character keeps */
                 character_id?: string;
                 /** @description text-search language of the query (default english) */
@@ -7075,6 +8173,17 @@ export interface operations {
             };
             /** @description no API key, or one that is not valid */
             401: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -7177,6 +8286,17 @@ export interface operations {
             };
             /** @description no API key, or one that is not valid */
             401: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a user token: this route takes the app's key */
+            403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -7292,6 +8412,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -7387,6 +8518,17 @@ export interface operations {
             };
             /** @description no API key, or one that is not valid */
             401: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a user token: this route takes the app's key */
+            403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -7500,6 +8642,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -7595,6 +8748,17 @@ export interface operations {
             };
             /** @description no API key, or one that is not valid */
             401: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a user token: this route takes the app's key */
+            403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -7705,6 +8869,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such id in the app */
             404: {
                 headers: {
@@ -7800,6 +8975,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -7879,6 +9076,28 @@ export interface operations {
             };
             /** @description no API key, or one that is not valid */
             401: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -7998,6 +9217,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -8077,6 +9307,28 @@ export interface operations {
             };
             /** @description no API key, or one that is not valid */
             401: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -8187,6 +9439,17 @@ export interface operations {
             };
             /** @description no API key, or one that is not valid */
             401: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a user token: this route takes the app's key */
+            403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;

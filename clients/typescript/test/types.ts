@@ -12,6 +12,10 @@ export async function mistakes(): Promise<void> {
   await parley.api.GET("/v1/characters/{character_id}", { params: { path: {} } });
   // @ts-expect-error a field of the wrong type
   await parley.api.POST("/v1/characters", { body: { name: 5 } });
+  // @ts-expect-error no name, which the document requires
+  await parley.api.POST("/v1/characters", { body: { system_prompt: "You are Luna." } });
+  // @ts-expect-error a role the document's enum does not have
+  await parley.appendMessage("1", { role: "narrator", content: "Once upon a time" });
   // @ts-expect-error an id is a string of digits, too big for a number
   ((message: { id: number }) => message)(await parley.appendMessage("1", { role: "user", content: "hi" }));
 }
