@@ -55,6 +55,7 @@ describe("a chat app's program against a live Parley", () => {
   });
 
   test("the inbox, paged by next_cursor, lists the user's conversations with their last message", async () => {
+    await startChat();
     await parley.appendMessage(chat.id, { role: "user", content: "Show me Orion." });
 
     const entries = [];
