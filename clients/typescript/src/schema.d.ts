@@ -1507,6 +1507,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path?: never;
             cookie?: never;
@@ -1630,6 +1632,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1738,6 +1742,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path: {
                 character_id: string;
@@ -1872,6 +1878,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1997,6 +2005,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2132,6 +2142,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path: {
                 character_id: string;
@@ -2258,6 +2270,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path: {
                 character_id: string;
@@ -2384,6 +2398,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path?: never;
             cookie?: never;
@@ -2507,6 +2523,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2518,6 +2536,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2626,6 +2646,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path: {
                 user_id: string;
@@ -2760,6 +2782,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2885,6 +2909,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3013,6 +3039,8 @@ export interface operations {
             header?: {
                 /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                 "X-Request-Id"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path: {
                 user_id: string;
@@ -3128,6 +3156,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path: {
                 user_id: string;
@@ -3251,6 +3281,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path: {
                 user_id: string;
@@ -3392,6 +3424,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3527,6 +3561,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3635,6 +3671,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path: {
                 user_id: string;
@@ -3773,6 +3811,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3907,6 +3947,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4041,6 +4083,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path?: never;
             cookie?: never;
@@ -4164,6 +4208,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4272,6 +4318,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path: {
                 conversation_id: string;
@@ -4409,6 +4457,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4534,6 +4584,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4682,6 +4734,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4801,6 +4855,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path: {
                 conversation_id: string;
@@ -4939,6 +4995,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4950,6 +5008,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5081,6 +5141,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -5199,6 +5261,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -5320,6 +5384,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5448,6 +5514,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path: {
                 conversation_id: string;
@@ -5586,6 +5654,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5708,6 +5778,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path: {
                 conversation_id: string;
@@ -5831,6 +5903,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path: {
                 conversation_id: string;
@@ -5969,6 +6043,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6109,6 +6185,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path: {
                 conversation_id: string;
@@ -6249,6 +6327,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6260,6 +6340,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6396,6 +6478,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6407,6 +6491,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6526,6 +6612,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path: {
                 conversation_id: string;
@@ -6665,6 +6753,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6676,6 +6766,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6802,6 +6894,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6937,6 +7031,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path: {
                 conversation_id: string;
@@ -7080,6 +7176,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path: {
                 user_id: string;
@@ -7218,6 +7316,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7352,6 +7452,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7486,6 +7588,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7605,6 +7709,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path: {
                 memory_id: string;
@@ -7739,6 +7845,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -7862,6 +7970,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8009,6 +8119,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path?: never;
             cookie?: never;
@@ -8130,6 +8242,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path?: never;
             cookie?: never;
@@ -8243,6 +8357,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path?: never;
             cookie?: never;
@@ -8360,6 +8476,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path?: never;
             cookie?: never;
@@ -8475,6 +8593,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path?: never;
             cookie?: never;
@@ -8590,6 +8710,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path?: never;
             cookie?: never;
@@ -8705,6 +8827,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path?: never;
             cookie?: never;
@@ -8815,6 +8939,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path: {
                 conversation_id: string;
@@ -8947,6 +9073,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9057,6 +9185,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9165,6 +9295,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path?: never;
             cookie?: never;
@@ -9288,6 +9420,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
+                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9396,6 +9530,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path?: never;
             cookie?: never;
