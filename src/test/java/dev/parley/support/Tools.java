@@ -3,15 +3,16 @@ package dev.parley.support;
 import static org.assertj.core.api.Assertions.fail;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
+import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * Programs from outside the JDK that some tests drive (promtool, chromium, chromedriver). CI installs
+ * Programs from outside the JDK that some tests drive (promtool, chromium, chromedriver, node, npm, python3). CI installs
  * them and sets PARLEY_REQUIRE_TOOLS=1, so there a missing one fails; elsewhere its tests are skipped, saying why.
  */
 public final class Tools {
@@ -39,13 +40,33 @@ public final class Tools {
 
     /** Runs {@code command} in {@code dir} to its end (at most two minutes) and returns its status and output. */
     public static Result run(Path dir, String... command) throws IOException, InterruptedException {
-        Process process = new ProcessBuilder(new ArrayList<>(List.of(command))).directory(dir.toFile())
-                .redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes());
-        if (!process.waitFor(2, TimeUnit.MINUTES)) {
-            process.destroyForcibly();
-            fail(String.join(" ", command) + " did not finish in two minutes");
+        return run(dir, Map.of(), Duration.ofMinutes(2), command);
+    }
+
+    /**
+     * Runs {@code command} in {@code dir} with {@code env} added to this JVM's environment, and returns its status
+     * and output; past {@code timeout} it is killed, with its children, and the test fails showing what it printed.
+     */
+    public static Result run(Path dir, Map<String, String> env, Duration timeout, String... command)
+            throws IOException, InterruptedException {
+        Path output = Files.createTempFile("parley-tool-", ".log"); // a file, not a pipe: waitFor's timeout holds even if it hangs
+        try {
+            var builder = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                    .redirectOutput(output.toFile());
+            builder.environment().putAll(env);
+            Process process = builder.start();
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
+                process.destroyForcibly();
+                fail(String.join(" ", command) + " did not finish in " + timeout.toSeconds() + " s; it printed:\n" + read(output));
+            }
+            return new Result(process.exitValue(), read(output));
+        } finally {
+            Files.deleteIfExists(output);
         }
-        return new Result(process.exitValue(), output);
+    }
+
+    private static String read(Path output) throws IOException {
+        return new String(Files.readAllBytes(output), StandardCharsets.UTF_8);
     }
 }

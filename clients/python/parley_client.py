@@ -1,0 +1,379 @@
+"""Parley's Python client, on the standard library alone (urllib, json, dataclasses); Python 3.10+.
+
+    from parley_client import Parley
+    parley = Parley("http://127.0.0.1:8080", key)
+    luna = parley.create_character("Luna", system_prompt="You are Luna, a calm astronomer.")
+    ada = parley.upsert_user("ada", profile={"name": "Ada"})
+    chat = parley.create_conversation(ada.id, luna.id)
+    parley.append_message(chat.id, "user", "What is a nebula?", idempotency_key="turn-1")
+
+The main resources come back as dataclasses; any other route is one `parley.request(...)` away, which
+returns the answer's JSON. Ids are strings of digits, times ISO 8601 strings, as the API sends them.
+A refused request raises ParleyError with the problem document's status, type, title and detail.
+"""
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
+
+__all__ = [
+    "Character", "Context", "Conversation", "HistoryPage", "InboxEntry", "Memory", "Message", "Parley",
+    "ParleyError", "Recalled", "RetryPolicy", "SearchHit", "User",
+]
+
+Json = dict[str, Any]
+T = TypeVar("T")
+
+
+class ParleyError(Exception):
+    """A request Parley refused or failed: its status and problem document (RFC 9457)."""
+
+    def __init__(self, status: int, problem: Mapping[str, Any]):
+        self.status = status
+        self.problem = dict(problem)
+        self.type: str = str(problem.get("type", "about:blank")).rsplit("/", 1)[-1]  # "not-found", "invalid-request" ...
+        self.title: str = str(problem.get("title", f"HTTP {status}"))
+        self.detail: str = str(problem.get("detail", ""))
+        self.request_id: str | None = problem.get("request_id")
+        self.fields: list[str] = [error["field"] for error in problem.get("errors") or []]  # as sent: "messages[3].content"
+        super().__init__(f"{status} {self.title}: {self.detail}" + (f" (request {self.request_id})" if self.request_id else ""))
+
+    @classmethod
+    def of(cls, error: urllib.error.HTTPError) -> ParleyError:
+        """The error's problem document, or one that says what came instead (a proxy's HTML page)."""
+        body = error.read().decode("utf-8", "replace")
+        try:
+            problem = json.loads(body)
+        except ValueError:
+            problem = None
+        if not isinstance(problem, dict) or "title" not in problem:
+            problem = {"title": error.reason or f"HTTP {error.code}", "detail": body[:500] or "the answer carried no problem document"}
+        return cls(error.code, problem)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """429 and 503 are retried after the Retry-After they carry: Parley ran nothing of such a request (an append
+    whose outcome is unknown asks for a retry with the same Idempotency-Key, which append_message always sends)."""
+
+    retries: int = 3
+    """Retries after the first attempt; 0 turns retrying off."""
+    max_wait: float = 30.0
+    """A Retry-After longer than this many seconds is not waited for: the 429 or 503 is raised."""
+
+    def wait(self, error: urllib.error.HTTPError, attempt: int) -> float | None:
+        """Seconds to wait before the next attempt, or None when this error is the answer."""
+        if error.code not in (429, 503) or attempt >= self.retries:
+            return None
+        header = error.headers.get("Retry-After")
+        seconds = 1.0 if header is None else _seconds_until(header)
+        return None if seconds is None or seconds > self.max_wait else max(0.0, seconds)
+
+
+def _seconds_until(retry_after: str) -> float | None:
+    """Retry-After as seconds: a number of them, or an HTTP date."""
+    if retry_after.strip().isdigit():
+        return float(retry_after)
+    try:
+        return email.utils.parsedate_to_datetime(retry_after).timestamp() - time.time()
+    except (TypeError, ValueError):
+        return None
+
+
+def _read(cls: type[T], data: Mapping[str, Any], **nested: Any) -> T:
+    """A dataclass from the answer's JSON: fields it does not name are left out, so a newer server's additions do no harm."""
+    given = {f.name: data[f.name] for f in fields(cls) if f.name in data}  # type: ignore[arg-type]
+    return cls(**{**given, **nested})
+
+
+@dataclass(frozen=True, slots=True)
+class Character:
+    id: str
+    name: str
+    system_prompt: str
+    traits: Json
+    metadata: Json
+    suggested_messages: list[str]
+    created_at: str
+    updated_at: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    external_id: str
+    profile: Json
+    counters: Json
+    created_at: str
+    updated_at: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: str
+    user_id: str
+    character_id: str
+    character_ids: list[str]
+    user_ids: list[str]
+    is_group: bool
+    language: str
+    state: Json
+    counters: Json
+    message_count: int
+    last_seq: int
+    created_at: str
+    last_activity_at: str
+    updated_at: str
+    version: int
+    title: str | None = None
+    external_id: str | None = None
+    last_message: Json | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: str
+    conversation_id: str
+    seq: int
+    role: str
+    metadata: Json
+    attachments: list[Any]
+    created_at: str
+    content: str | None = None
+    user_id: str | None = None
+    character_id: str | None = None
+    reply_to_id: str | None = None
+    edited_at: str | None = None
+    deleted_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """Messages oldest first; older_cursor pages back (as `before`), newer_cursor forward (as `after`)."""
+
+    messages: list[Message]
+    has_older: bool
+    has_newer: bool
+    older_cursor: str | None = None
+    newer_cursor: str | None = None
+
+    @classmethod
+    def of(cls, data: Json) -> HistoryPage:
+        return _read(cls, data, messages=[_read(Message, m) for m in data["messages"]])
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    conversation_id: str
+    user_id: str
+    character_id: str
+    character_name: str
+    is_group: bool
+    guest: bool
+    state: Json
+    unread_count: int
+    message_count: int
+    last_activity_at: str
+    title: str | None = None
+    last_message: Json | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    id: str
+    user_id: str
+    character_id: str
+    content: str
+    importance: float
+    language: str
+    metadata: Json
+    created_at: str
+    updated_at: str
+    conversation_id: str | None = None
+    dims: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Recalled:
+    memory: Memory
+    similarity: float
+    score: float
+
+    @classmethod
+    def of(cls, data: Json) -> Recalled:
+        return _read(cls, data, memory=_read(Memory, data["memory"]))
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A message that matched; snippet wraps the matched words in <mark></mark>, unescaped."""
+
+    message_id: str
+    conversation_id: str
+    seq: int
+    role: str
+    rank: float
+    snippet: str
+    created_at: str
+    user_id: str | None = None
+    character_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the next LLM call needs: messages are role/content(/name) dicts, the system prompt first."""
+
+    conversation: Json
+    character: Json
+    user: Json
+    messages: list[Json]
+    memories: list[Json]
+
+
+class Parley:
+    """One app's client. Every call is one HTTP request (more when a 429 or 503 is retried)."""
+
+    def __init__(self, url: str, key: str, *, retry: RetryPolicy = RetryPolicy(), timeout: float = 30.0,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.url = url.rstrip("/")
+        self._key = key
+        self._retry = retry
+        self._timeout = timeout
+        self._sleep = sleep  # tests pass their own, so they do not sleep
+
+    def __repr__(self) -> str:
+        return f"Parley({self.url!r}, key='{self._key[:6]}...')"
+
+    def request(self, method: str, path: str, *, query: Mapping[str, Any] | None = None, body: Any = None,
+                headers: Mapping[str, str] | None = None) -> Any:
+        """Any route: its JSON answer (None for a 204). Query values that are None are left out."""
+        request = urllib.request.Request(self.url + path + _query_string(query), method=method,
+                                         data=None if body is None else json.dumps(body).encode(),
+                                         headers={"Authorization": f"Bearer {self._key}", "Accept": "application/json",
+                                                  **({} if body is None else {"Content-Type": "application/json"}),
+                                                  **(headers or {})})
+        attempt = 0
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=self._timeout) as response:
+                    answer = response.read()
+                    return json.loads(answer) if answer else None
+            except urllib.error.HTTPError as error:
+                wait = self._retry.wait(error, attempt)
+                if wait is None:
+                    raise ParleyError.of(error) from None
+                error.close()
+                self._sleep(wait)
+                attempt += 1
+
+    def pages(self, path: str, *, query: Mapping[str, Any] | None = None) -> Iterator[Json]:
+        """Every page of a list route, following next_cursor until it is null."""
+        cursor = None
+        while True:
+            page = self.request("GET", path, query={**(query or {}), "cursor": cursor})
+            yield page
+            cursor = page.get("next_cursor")
+            if cursor is None:
+                return
+
+    def create_character(self, name: str, *, system_prompt: str | None = None, traits: Json | None = None,
+                         metadata: Json | None = None) -> Character:
+        body = _given(name=name, system_prompt=system_prompt, traits=traits, metadata=metadata)
+        return _read(Character, self.request("POST", "/v1/characters", body=body))
+
+    def get_character(self, character_id: str) -> Character:
+        return _read(Character, self.request("GET", f"/v1/characters/{_id(character_id)}"))
+
+    def upsert_user(self, external_id: str, *, profile: Json | None = None) -> User:
+        """Creates the user with this external id, or updates its profile (merge patch) when it exists."""
+        return _read(User, self.request("POST", "/v1/users", body=_given(external_id=external_id, profile=profile)))
+
+    def create_conversation(self, user_id: str, character_id: str, **optional: Any) -> Conversation:
+        """optional: title, state, language, character_ids (a group), external_id, counters."""
+        body = {"user_id": user_id, "character_id": character_id, **optional}
+        return _read(Conversation, self.request("POST", "/v1/conversations", body=body))
+
+    def get_conversation(self, conversation_id: str) -> Conversation:
+        return _read(Conversation, self.request("GET", f"/v1/conversations/{_id(conversation_id)}"))
+
+    def append_message(self, conversation_id: str, role: str, content: str, *, idempotency_key: str | None = None,
+                       **optional: Any) -> Message:
+        """Appends under an Idempotency-Key (a new one unless given): sent again with the same key (after a timeout,
+        a 503, a restart) it returns the message stored the first time. optional: character_id, user_id, metadata,
+        attachments, reply_to_id."""
+        key = idempotency_key or uuid.uuid4().hex
+        answer = self.request("POST", f"/v1/conversations/{_id(conversation_id)}/messages",
+                              body={"role": role, "content": content, **optional}, headers={"Idempotency-Key": key})
+        return _read(Message, answer)
+
+    def history(self, conversation_id: str, *, limit: int = 50) -> Iterator[HistoryPage]:
+        """The conversation's history from the latest page back to the first message; each page is oldest first."""
+        before = None
+        while True:
+            page = HistoryPage.of(self.request("GET", f"/v1/conversations/{_id(conversation_id)}/messages",
+                                               query={"limit": limit, "before": before}))
+            yield page
+            before = page.older_cursor if page.has_older else None
+            if before is None:
+                return
+
+    def inbox(self, user_id: str, *, limit: int = 20) -> Iterator[InboxEntry]:
+        """The user's conversations by last activity, newest first, through every page."""
+        for page in self.pages(f"/v1/users/{_id(user_id)}/inbox", query={"limit": limit}):
+            yield from (_read(InboxEntry, entry) for entry in page["conversations"])
+
+    def search_messages(self, q: str, **filters: Any) -> Iterator[SearchHit]:
+        """Messages matching q (web-search syntax), best first, through every page. filters: user_id,
+        conversation_id, language, order ("relevance" or "recent"), include_archived, limit."""
+        for page in self.pages("/v1/search/messages", query={"q": q, **filters}):
+            yield from (_read(SearchHit, hit) for hit in page["hits"])
+
+    def create_memory(self, user_id: str, character_id: str, content: str, **optional: Any) -> Memory:
+        """optional: importance (0-1), embedding (numbers), conversation_id, metadata, language."""
+        body = {"character_id": character_id, "content": content, **optional}
+        return _read(Memory, self.request("POST", f"/v1/users/{_id(user_id)}/memories", body=body))
+
+    def recall(self, user_id: str, character_id: str, embedding: list[float], **optional: Any) -> list[Recalled]:
+        """The user's memories of the character nearest the embedding, best first. optional: limit, min_similarity,
+        adaptive, conversation_id, and the weights of recency, importance and conversation."""
+        body = {"character_id": character_id, "embedding": embedding, **optional}
+        answer = self.request("POST", f"/v1/users/{_id(user_id)}/memories/recall", body=body)
+        return [Recalled.of(recalled) for recalled in answer["memories"]]
+
+    def context(self, conversation_id: str, *, messages: int | None = None, memory_query: str | None = None,
+                character_id: str | None = None, memories: int | None = None) -> Context:
+        query = {"messages": messages, "memory_query": memory_query, "character_id": character_id, "memories": memories}
+        return _read(Context, self.request("GET", f"/v1/conversations/{_id(conversation_id)}/context", query=query))
+
+
+def _given(**values: Any) -> Json:
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _id(value: str) -> str:
+    """An id in a path, quoted: a wrong one is Parley's 400 or 404, never another route."""
+    return urllib.parse.quote(str(value), safe="")
+
+
+def _query_string(query: Mapping[str, Any] | None) -> str:
+    """Booleans as true/false and objects as JSON, as Parley reads them; None is left out."""
+    pairs = {name: _query_value(value) for name, value in (query or {}).items() if value is not None}
+    return "?" + urllib.parse.urlencode(pairs) if pairs else ""
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)

@@ -1,0 +1,173 @@
+"""A chat app's program against a live Parley (PARLEY_URL, PARLEY_KEY), then the retry policy against a tiny
+local server that answers 503 first. Run with `python3 -m unittest -v test_parley_client` in this folder."""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import unittest
+import uuid
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from parley_client import Parley, ParleyError, RetryPolicy
+
+
+class ChatProgramTest(unittest.TestCase):
+    """Each test writes its own messages; the character, user and conversation are shared."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        url, key = os.environ.get("PARLEY_URL"), os.environ.get("PARLEY_KEY")
+        if not url or not key:
+            raise RuntimeError("set PARLEY_URL (http://127.0.0.1:8080) and PARLEY_KEY (an app key from `parley apps create`)")
+        cls.parley = Parley(url, key)
+        cls.luna = cls.parley.create_character("Luna", system_prompt="You are Luna, a calm astronomer.")
+        cls.ada = cls.parley.upsert_user(f"ada-{uuid.uuid4()}", profile={"name": "Ada"})
+        cls.chat = cls.parley.create_conversation(cls.ada.id, cls.luna.id, title="Stargazing")
+
+    def test_an_append_sent_again_with_its_idempotency_key_returns_the_message_stored_the_first_time(self) -> None:
+        first = self.parley.append_message(self.chat.id, "user", "What is a nebula?", idempotency_key="turn-1")
+        retried = self.parley.append_message(self.chat.id, "user", "What is a nebula?", idempotency_key="turn-1")
+        reply = self.parley.append_message(self.chat.id, "assistant", "A cloud of gas and dust.", character_id=self.luna.id)
+
+        self.assertEqual(retried, first)
+        self.assertEqual(reply.seq, first.seq + 1)
+
+    def test_history_pages_back_through_older_cursors_to_the_first_message(self) -> None:
+        paged = self.parley.create_conversation(self.ada.id, self.luna.id)
+        sent = [self.parley.append_message(paged.id, "user" if i % 2 else "assistant", f"message {i}") for i in range(1, 8)]
+
+        pages = [page.messages for page in self.parley.history(paged.id, limit=3)]
+
+        self.assertEqual([len(page) for page in pages], [3, 3, 1])
+        self.assertEqual([m.id for page in reversed(pages) for m in page], [m.id for m in sent])
+
+    def test_the_inbox_through_every_page_lists_the_users_conversations_with_their_last_message(self) -> None:
+        self.parley.create_conversation(self.ada.id, self.luna.id, title="Another night")
+        self.parley.append_message(self.chat.id, "user", "Show me Orion.")
+
+        entries = list(self.parley.inbox(self.ada.id, limit=1))
+
+        self.assertGreaterEqual(len(entries), 2)
+        chat = next(entry for entry in entries if entry.conversation_id == self.chat.id)
+        self.assertEqual(chat.last_message["preview"], "Show me Orion.")
+
+    def test_search_finds_a_message_by_its_words(self) -> None:
+        said = self.parley.append_message(self.chat.id, "user", "Is Betelgeuse going supernova?")
+
+        hits = list(self.parley.search_messages("betelgeuse", conversation_id=self.chat.id))
+
+        self.assertEqual([hit.message_id for hit in hits], [said.id])
+        self.assertIn("<mark>Betelgeuse</mark>", hits[0].snippet)
+
+    def test_a_memory_is_stored_recalled_by_its_embedding_and_given_in_the_context(self) -> None:
+        self.parley.append_message(self.chat.id, "user", "Which telescope should I take tonight?")
+        memory = self.parley.create_memory(self.ada.id, self.luna.id, "Ada's telescope is a 6-inch Dobsonian",
+                                           importance=0.8, embedding=[1, 0, 0])
+
+        recalled = self.parley.recall(self.ada.id, self.luna.id, [0.9, 0.1, 0], limit=3)
+        context = self.parley.context(self.chat.id, messages=10, memory_query="telescope")
+
+        self.assertEqual(recalled[0].memory, memory)
+        self.assertEqual(context.character["name"], "Luna")
+        self.assertEqual([m["id"] for m in context.memories], [memory.id])
+        self.assertEqual(context.messages[0]["role"], "system")
+        self.assertIn("Which telescope should I take tonight?", [m["content"] for m in context.messages])
+
+    def test_an_unknown_id_raises_parley_error_404_not_found(self) -> None:
+        with self.assertRaises(ParleyError) as raised:
+            self.parley.get_conversation("999999999")
+
+        self.assertEqual((raised.exception.status, raised.exception.type), (404, "not-found"))
+        self.assertIn("999999999", raised.exception.detail)
+
+    def test_a_wrong_field_raises_parley_error_400_that_names_it(self) -> None:
+        with self.assertRaises(ParleyError) as raised:
+            self.parley.append_message(self.chat.id, "narrator", "Once upon a time")
+
+        self.assertEqual((raised.exception.status, raised.exception.type), (400, "invalid-request"))
+        self.assertEqual(raised.exception.fields, ["role"])
+
+
+Answer = Callable[[BaseHTTPRequestHandler], None]
+
+
+class RetryTest(unittest.TestCase):
+    """Against a local server that answers what each test queues: no Parley needed."""
+
+    def setUp(self) -> None:
+        self.answers: list[Answer] = []
+        self.received: list[tuple[str | None, bytes]] = []
+        self.waits: list[float] = []
+        test = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.answer()
+
+            def do_POST(self) -> None:
+                self.answer()
+
+            def answer(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                test.received.append((self.headers.get("Idempotency-Key"), body))
+                (test.answers.pop(0) if test.answers else unavailable("10"))(self)
+
+            def log_message(self, *args: object) -> None:
+                pass  # the test's output stays the test's
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()  # polls for shutdown every 50 ms
+        self.addCleanup(self.server.server_close)
+        self.addCleanup(self.server.shutdown)
+        self.parley = Parley(f"http://127.0.0.1:{self.server.server_port}", "pk_test", retry=RetryPolicy(retries=2),
+                             sleep=self.waits.append)
+
+    def test_a_503_with_retry_after_1_is_sent_again_with_the_same_key_and_body_after_the_second_it_asks_for(self) -> None:
+        self.answers += [unavailable("1"), stored]
+
+        message = self.parley.append_message("7", "user", "hello", idempotency_key="key-1")
+
+        self.assertEqual(message.id, "42")
+        self.assertEqual(self.waits, [1.0])
+        self.assertEqual([key for key, _ in self.received], ["key-1", "key-1"])
+        self.assertEqual(self.received[0][1], self.received[1][1])
+
+    def test_retries_stop_at_the_policys_count_and_at_a_retry_after_longer_than_it_waits(self) -> None:
+        self.answers += [unavailable("1"), unavailable("1"), unavailable("1"), unavailable("3600")]
+
+        with self.assertRaises(ParleyError) as spent:
+            self.parley.get_character("1")
+        with self.assertRaises(ParleyError) as too_long:
+            self.parley.get_character("1")
+
+        self.assertEqual((spent.exception.status, spent.exception.type), (503, "pool-saturated"))
+        self.assertEqual(self.waits, [1.0, 1.0])
+        self.assertEqual(too_long.exception.status, 503)
+        self.assertEqual(len(self.received), 4)
+
+
+def unavailable(retry_after: str) -> Answer:
+    return lambda handler: respond(handler, 503, "application/problem+json", {
+        "type": "https://parley.dev/problems/pool-saturated", "title": "Service unavailable", "status": 503,
+        "detail": "no database connection came free", "instance": "/"}, {"Retry-After": retry_after})
+
+
+def stored(handler: BaseHTTPRequestHandler) -> None:
+    respond(handler, 201, "application/json", {
+        "id": "42", "conversation_id": "7", "seq": 1, "role": "user", "content": "hello", "metadata": {},
+        "attachments": [], "created_at": "2026-12-01T00:00:00Z"})
+
+
+def respond(handler: BaseHTTPRequestHandler, status: int, content_type: str, body: dict, headers: dict | None = None) -> None:
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    for name, value in {"Content-Type": content_type, "Content-Length": str(len(data)), **(headers or {})}.items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
+if __name__ == "__main__":
+    unittest.main()

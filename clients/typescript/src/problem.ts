@@ -1,0 +1,58 @@
+import type { components } from "./schema.js";
+
+export type Problem = components["schemas"]["Problem"];
+
+/** A request Parley refused or failed: its problem document (RFC 9457), with the status and the field errors. */
+export class ParleyError extends Error {
+  override readonly name = "ParleyError";
+
+  constructor(
+    readonly status: number,
+    readonly problem: Problem,
+  ) {
+    super(`${status} ${problem.title}: ${problem.detail}` + (problem.request_id ? ` (request ${problem.request_id})` : ""));
+  }
+
+  /** The stable part of the problem type, after https://parley.dev/problems/: "not-found", "invalid-request" … */
+  get type(): string {
+    return this.problem.type.substring(this.problem.type.lastIndexOf("/") + 1);
+  }
+
+  get title(): string {
+    return this.problem.title;
+  }
+
+  get detail(): string {
+    return this.problem.detail;
+  }
+
+  /** The fields a 400 names, as sent: "messages[3].content". */
+  get fields(): string[] {
+    return (this.problem.errors ?? []).map((error) => error.field);
+  }
+}
+
+/** What an openapi-fetch call resolves to: the data of a success, or the error body of a failure. */
+export type Answer<T> = { data: T; error?: never; response: Response } | { data?: never; error: unknown; response: Response };
+
+/** The data of a success (undefined for a 204, which has none), or a ParleyError carrying the problem document. */
+export function ok<A extends Answer<unknown>>(answer: A): Exclude<A["data"], undefined> {
+  if (answer.error === undefined && answer.response.ok) {
+    return answer.data as Exclude<A["data"], undefined>;
+  }
+  throw new ParleyError(answer.response.status, asProblem(answer.error, answer.response));
+}
+
+/** The body as a problem document; one that is not (a proxy's HTML page) becomes one that says what came. */
+function asProblem(body: unknown, response: Response): Problem {
+  if (typeof body === "object" && body !== null && "title" in body && "detail" in body) {
+    return body as Problem;
+  }
+  return {
+    type: "about:blank",
+    title: response.statusText || `HTTP ${response.status}`,
+    status: response.status,
+    detail: typeof body === "string" && body.length > 0 ? body.slice(0, 500) : "the answer carried no problem document",
+    instance: new URL(response.url || "http://unknown/").pathname,
+  };
+}

@@ -1,0 +1,209 @@
+// A chat app's program against a live Parley (PARLEY_URL, PARLEY_KEY), then the retry policy against a
+// tiny local server that answers 503 first. Run with `npm test`.
+import assert from "node:assert/strict";
+import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { type Character, type Conversation, type Message, Parley, ParleyError, type User, ok, pages } from "../src/index.js";
+
+const url = process.env.PARLEY_URL;
+const key = process.env.PARLEY_KEY;
+if (!url || !key) {
+  throw new Error("set PARLEY_URL (http://127.0.0.1:8080) and PARLEY_KEY (an app key from `parley apps create`)");
+}
+const parley = new Parley({ url, key });
+
+describe("a chat app's program against a live Parley", () => {
+  let luna: Character;
+  let ada: User;
+  let chat: Conversation;
+
+  before(async () => {
+    luna = ok(await parley.api.POST("/v1/characters", { body: { name: "Luna", system_prompt: "You are Luna, a calm astronomer." } }));
+    ada = ok(await parley.api.POST("/v1/users", { body: { external_id: `ada-${crypto.randomUUID()}`, profile: { name: "Ada" } } }));
+    chat = await startChat();
+  });
+
+  async function startChat(): Promise<Conversation> {
+    return ok(await parley.api.POST("/v1/conversations", { body: { user_id: ada.id, character_id: luna.id, title: "Stargazing" } }));
+  }
+
+  test("an append sent again with its idempotency key answers the message stored the first time", async () => {
+    const first = await parley.appendMessage(chat.id, { role: "user", content: "What is a nebula?" }, "turn-1");
+    const retried = await parley.appendMessage(chat.id, { role: "user", content: "What is a nebula?" }, "turn-1");
+    const reply = await parley.appendMessage(chat.id, { role: "assistant", character_id: luna.id, content: "A cloud of gas and dust." });
+
+    assert.equal(retried.id, first.id);
+    assert.equal(retried.seq, first.seq);
+    assert.equal(reply.seq, first.seq + 1);
+  });
+
+  test("history pages back through older cursors to the first message", async () => {
+    const paged = await startChat();
+    const sent: Message[] = [];
+    for (let i = 1; i <= 7; i++) {
+      sent.push(await parley.appendMessage(paged.id, { role: i % 2 ? "user" : "assistant", content: `message ${i}` }));
+    }
+
+    const seen: Message[][] = [];
+    for await (const page of parley.history(paged.id, 3)) {
+      seen.push(page.messages);
+    }
+
+    assert.deepEqual(seen.map((page) => page.length), [3, 3, 1]);
+    assert.deepEqual(seen.reverse().flat().map((message) => message.id), sent.map((message) => message.id));
+  });
+
+  test("the inbox, paged by next_cursor, lists the user's conversations with their last message", async () => {
+    await startChat();
+    await parley.appendMessage(chat.id, { role: "user", content: "Show me Orion." });
+
+    const entries = [];
+    for await (const page of pages((cursor) =>
+      parley.api.GET("/v1/users/{user_id}/inbox", { params: { path: { user_id: ada.id }, query: { limit: 1, cursor } } }),
+    )) {
+      entries.push(...page.conversations);
+    }
+
+    assert.ok(entries.length >= 2, `ada has two conversations or more, the inbox listed ${entries.length}`);
+    const entry = entries.find((e) => e.conversation_id === chat.id);
+    assert.equal(entry?.last_message?.preview, "Show me Orion.");
+  });
+
+  test("search finds a message by its words", async () => {
+    const said = await parley.appendMessage(chat.id, { role: "user", content: "Is Betelgeuse going supernova?" });
+
+    const hits = [];
+    for await (const page of pages((cursor) =>
+      parley.api.GET("/v1/search/messages", { params: { query: { q: "betelgeuse", conversation_id: chat.id, cursor } } }),
+    )) {
+      hits.push(...page.hits);
+    }
+
+    assert.deepEqual(hits.map((hit) => hit.message_id), [said.id]);
+    assert.match(hits[0]?.snippet ?? "", /<mark>Betelgeuse<\/mark>/);
+  });
+
+  test("a memory is stored, recalled by its embedding and given in the context", async () => {
+    const memory = ok(
+      await parley.api.POST("/v1/users/{user_id}/memories", {
+        params: { path: { user_id: ada.id } },
+        body: { character_id: luna.id, content: "Ada's telescope is a 6-inch Dobsonian", importance: 0.8, embedding: [1, 0, 0] },
+      }),
+    );
+
+    const recalled = ok(
+      await parley.api.POST("/v1/users/{user_id}/memories/recall", {
+        params: { path: { user_id: ada.id } },
+        body: { character_id: luna.id, embedding: [0.9, 0.1, 0], limit: 3 },
+      }),
+    );
+    const context = ok(
+      await parley.api.GET("/v1/conversations/{conversation_id}/context", {
+        params: { path: { conversation_id: chat.id }, query: { messages: 10, memory_query: "telescope" } },
+      }),
+    );
+
+    assert.equal(recalled.memories[0]?.memory.id, memory.id);
+    assert.equal(context.character.name, "Luna");
+    assert.deepEqual(context.memories.map((m) => m.id), [memory.id]);
+    assert.equal(context.messages[0]?.role, "system");
+    assert.ok(context.messages.some((m) => m.content === "Show me Orion."));
+  });
+
+  test("an unknown id is a ParleyError 404 not-found", async () => {
+    const error = await rejection(parley.api.GET("/v1/conversations/{conversation_id}", { params: { path: { conversation_id: "999999999" } } }).then(ok));
+
+    assert.equal(error.status, 404);
+    assert.equal(error.type, "not-found");
+    assert.match(error.detail, /999999999/);
+  });
+
+  test("a field the types cannot refuse is a ParleyError 400 that names it", async () => {
+    const error = await rejection(parley.appendMessage(chat.id, { role: "user", content: "a NUL \u0000 PostgreSQL cannot store" }));
+
+    assert.equal(error.status, 400);
+    assert.equal(error.type, "invalid-request");
+    assert.deepEqual(error.fields, ["content"]);
+  });
+});
+
+describe("retries on 429 and 503", () => {
+  const answers: Array<(response: ServerResponse) => void> = [];
+  const received: Array<{ idempotencyKey: string | undefined; body: string }> = [];
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    let body = "";
+    request.on("data", (chunk) => (body += chunk));
+    request.on("end", () => {
+      received.push({ idempotencyKey: request.headers["idempotency-key"] as string | undefined, body });
+      (answers.shift() ?? unavailable("10"))(response);
+    });
+  });
+  let local: string;
+  const waits: number[] = [];
+  const client = () => new Parley({ url: local, key: "pk_test", retry: { retries: 2, sleep: async (ms) => void waits.push(ms) } });
+
+  before(async () => {
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    local = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => server.close());
+
+  test("a 503 with Retry-After: 1 is sent again, same key and body, after the second it asks for", async () => {
+    answers.push(unavailable("1"), stored);
+    received.length = 0;
+    waits.length = 0;
+
+    const message = await client().appendMessage("7", { role: "user", content: "hello" }, "key-1");
+
+    assert.equal(message.id, "42");
+    assert.deepEqual(waits, [1000]);
+    assert.deepEqual(received.map((r) => r.idempotencyKey), ["key-1", "key-1"]);
+    assert.equal(received[1]?.body, received[0]?.body);
+  });
+
+  test("retries stop at the policy's count, and at a Retry-After longer than it waits; the 503 is thrown", async () => {
+    answers.push(unavailable("1"), unavailable("1"), unavailable("1"), unavailable("3600"));
+    waits.length = 0;
+
+    const character = (parley: Parley) => parley.api.GET("/v1/characters/{character_id}", { params: { path: { character_id: "1" } } }).then(ok);
+    const spent = await rejection(character(client()));
+    const tooLong = await rejection(character(client()));
+
+    assert.deepEqual([spent.status, spent.type], [503, "pool-saturated"]);
+    assert.deepEqual(waits, [1000, 1000]);
+    assert.equal(tooLong.status, 503);
+  });
+});
+
+function unavailable(retryAfter: string) {
+  return (response: ServerResponse) =>
+    response.writeHead(503, { "Content-Type": "application/problem+json", "Retry-After": retryAfter }).end(
+      JSON.stringify({
+        type: "https://parley.dev/problems/pool-saturated",
+        title: "Service unavailable",
+        status: 503,
+        detail: "no database connection came free",
+        instance: "/",
+      }),
+    );
+}
+
+function stored(response: ServerResponse) {
+  const message: Message = {
+    id: "42", conversation_id: "7", seq: 1, role: "user", content: "hello", metadata: {}, attachments: [],
+    created_at: "2026-12-01T00:00:00Z",
+  };
+  response.writeHead(201, { "Content-Type": "application/json" }).end(JSON.stringify(message));
+}
+
+/** The ParleyError a call throws; fails the test when it succeeds. */
+async function rejection(call: Promise<unknown>): Promise<ParleyError> {
+  try {
+    await call;
+  } catch (error) {
+    assert.ok(error instanceof ParleyError, `a ParleyError, not ${String(error)}`);
+    return error;
+  }
+  return assert.fail("the call succeeded");
+}

@@ -1,0 +1,63 @@
+package dev.parley;
+
+import static java.nio.file.StandardCopyOption.REPLACE_EXISTING;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.support.Api;
+import dev.parley.support.TestServer;
+import dev.parley.support.Tools;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The clients in clients/ run their own test programs against a real Parley: a chat app's turn (character, user,
+ * conversation, idempotent appends, history and inbox through their cursors, search, a memory recalled, the
+ * context, a 404 and a 400 as the client's error) and their Retry-After retries against a local server. The
+ * TypeScript one first proves its committed schema.d.ts is what this server's document generates, then builds
+ * under tsc --strict.
+ */
+class ClientsTest {
+    private static final Path CLIENTS = Path.of("clients");
+    private final Api api = TestServer.newApp();
+
+    @Test
+    void the_python_client_runs_a_chat_program_against_parley() throws Exception {
+        Path python = Tools.require("python3", "python3");
+
+        var run = Tools.run(CLIENTS.resolve("python"), env("PYTHONDONTWRITEBYTECODE", "1"), Duration.ofMinutes(1),
+                python.toString(), "-m", "unittest", "-v", "test_parley_client");
+
+        assertThat(run.status()).as(run.output()).isZero();
+    }
+
+    @Test
+    void the_typescript_client_is_current_with_the_document_type_checks_and_runs_a_chat_program_against_parley() throws Exception {
+        Tools.require("node", "nodejs");
+        Path npm = Tools.require("npm", "npm");
+        Path typescript = CLIENTS.resolve("typescript");
+        install(typescript, npm);
+
+        var run = Tools.run(typescript, env("NO_COLOR", "1"), Duration.ofMinutes(2), npm.toString(), "test");
+
+        assertThat(run.status()).as(run.output()).isZero();
+    }
+
+    private Map<String, String> env(String name, String value) {
+        return Map.of("PARLEY_URL", api.base(), "PARLEY_KEY", api.key(), name, value);
+    }
+
+    /** npm ci into node_modules, unless node_modules holds what this very lockfile installed (npm ci starts from nothing). */
+    private static void install(Path typescript, Path npm) throws Exception {
+        Path lockfile = typescript.resolve("package-lock.json");
+        Path installed = typescript.resolve("node_modules/.parley-installed-lock.json");
+        if (Files.exists(installed) && Files.mismatch(lockfile, installed) == -1) {
+            return;
+        }
+        var run = Tools.run(typescript, Map.of(), Duration.ofMinutes(3), npm.toString(), "ci", "--no-audit", "--no-fund");
+        assertThat(run.status()).as(run.output()).isZero();
+        Files.copy(lockfile, installed, REPLACE_EXISTING);
+    }
+}
