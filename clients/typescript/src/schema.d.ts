@@ -870,11 +870,11 @@ export interface components {
         };
         CharacterPage: {
             characters: components["schemas"]["CharacterProfile"][];
-            next_cursor?: string | null;
+            next_cursor: string | null;
         };
         MessagePage: {
             messages: components["schemas"]["Message"][];
-            next_cursor?: string | null;
+            next_cursor: string | null;
         };
         Message: {
             id: string;
@@ -882,18 +882,18 @@ export interface components {
             /** Format: int64 */
             seq: number;
             role: string;
-            user_id?: string | null;
-            character_id?: string | null;
-            content?: string | null;
+            user_id: string | null;
+            character_id: string | null;
+            content: string | null;
             /** @description any JSON value */
             metadata: unknown;
             /** @description any JSON value */
             attachments: unknown;
-            reply_to_id?: string | null;
+            reply_to_id: string | null;
             /** Format: date-time */
             created_at: string;
-            edited_at?: string | null;
-            deleted_at?: string | null;
+            edited_at: string | null;
+            deleted_at: string | null;
         };
         Count: {
             window: string;
@@ -965,7 +965,7 @@ export interface components {
             user_ids: string[];
             is_group: boolean;
             language: string;
-            title?: string | null;
+            title: string | null;
             /** @description any JSON value */
             state: unknown;
             /** @description any JSON value */
@@ -974,21 +974,21 @@ export interface components {
             message_count: number;
             /** Format: int64 */
             last_seq: number;
-            last_message?: components["schemas"]["LastMessage"] | null;
+            last_message: components["schemas"]["LastMessage"] | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
             last_activity_at: string;
             /** Format: date-time */
             updated_at: string;
-            external_id?: string | null;
+            external_id: string | null;
             /** Format: int64 */
             version: number;
         };
         LastMessage: {
             id: string;
             role: string;
-            preview?: string | null;
+            preview: string | null;
             /** Format: date-time */
             created_at: string;
         };
@@ -1000,22 +1000,22 @@ export interface components {
             id: string;
             user_id: string;
             character_id: string;
-            conversation_id?: string | null;
+            conversation_id: string | null;
             content: string;
             importance: number;
             language: string;
             /** @description any JSON value */
             metadata: unknown;
-            dims?: number | null;
+            dims: number | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
             updated_at: string;
-            embedding?: string | null;
+            embedding: string | null;
         };
         InboxPage: {
             conversations: components["schemas"]["Entry"][];
-            next_cursor?: string | null;
+            next_cursor: string | null;
         };
         Entry: {
             conversation_id: string;
@@ -1026,12 +1026,12 @@ export interface components {
             character_metadata: unknown;
             is_group: boolean;
             guest: boolean;
-            title?: string | null;
+            title: string | null;
             /** @description any JSON value */
             state: unknown;
             /** @description any JSON value */
             counters: unknown;
-            last_message?: components["schemas"]["LastMessage"] | null;
+            last_message: components["schemas"]["LastMessage"] | null;
             /** Format: int64 */
             unread_count: number;
             /** Format: int64 */
@@ -1074,7 +1074,7 @@ export interface components {
         Seen: {
             user_id: string;
             status: string;
-            last_seen_at?: string | null;
+            last_seen_at: string | null;
         };
         TokenInput: {
             /** Format: int32 */
@@ -1108,7 +1108,7 @@ export interface components {
         };
         ConversationPage: {
             conversations: components["schemas"]["Conversation"][];
-            next_cursor?: string | null;
+            next_cursor: string | null;
         };
         ConversationPatch: {
             title?: string | null;
@@ -1127,7 +1127,7 @@ export interface components {
             read_seq: number;
             /** Format: int64 */
             unread_count: number;
-            read_at?: string | null;
+            read_at: string | null;
         };
         MemberInput: {
             /** @description an id: a string of digits (or a number) */
@@ -1158,7 +1158,7 @@ export interface components {
         };
         State: {
             id: string;
-            title?: string | null;
+            title: string | null;
             is_group: boolean;
             language: string;
             /** @description any JSON value */
@@ -1210,7 +1210,7 @@ export interface components {
             last_seq: number;
             /** Format: int64 */
             unread_count: number;
-            window?: string | null;
+            window: string | null;
             by_role: {
                 [key: string]: number;
             };
@@ -1229,8 +1229,8 @@ export interface components {
             typing: components["schemas"]["Typist"][];
         };
         Typist: {
-            user_id?: string | null;
-            character_id?: string | null;
+            user_id: string | null;
+            character_id: string | null;
             /** Format: date-time */
             expires_at: string;
         };
@@ -1267,8 +1267,8 @@ export interface components {
             messages: components["schemas"]["Message"][];
             has_older: boolean;
             has_newer: boolean;
-            older_cursor?: string | null;
-            newer_cursor?: string | null;
+            older_cursor: string | null;
+            newer_cursor: string | null;
         };
         MessageEdit: {
             /** @description at most 32768 bytes of UTF-8 */
@@ -1297,13 +1297,13 @@ export interface components {
             id: string;
             user_id: string;
             character_id: string;
-            conversation_id?: string | null;
+            conversation_id: string | null;
             content: string;
             importance: number;
             language: string;
             /** @description any JSON value */
             metadata: unknown;
-            dims?: number | null;
+            dims: number | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -1317,7 +1317,7 @@ export interface components {
         };
         MemoryPage: {
             memories: components["schemas"]["Memory"][];
-            next_cursor?: string | null;
+            next_cursor: string | null;
         };
         RecallInput: {
             /** @description an id: a string of digits (or a number) */
@@ -1357,7 +1357,7 @@ export interface components {
         };
         MessageHits: {
             hits: components["schemas"]["Hit"][];
-            next_cursor?: string | null;
+            next_cursor: string | null;
         };
         Hit: {
             message_id: string;
@@ -1365,8 +1365,8 @@ export interface components {
             /** Format: int64 */
             seq: number;
             role: string;
-            user_id?: string | null;
-            character_id?: string | null;
+            user_id: string | null;
+            character_id: string | null;
             rank: number;
             snippet: string;
             /** Format: date-time */
@@ -1446,8 +1446,8 @@ export interface components {
             reason: string;
         };
         Kept: {
-            message_days?: number | null;
-            deletes_before?: string | null;
+            message_days: number | null;
+            deletes_before: string | null;
         };
         RetentionInput: {
             message_days: number | null;

@@ -191,8 +191,8 @@ function unavailable(retryAfter: string) {
 
 function stored(response: ServerResponse) {
   const message: Message = {
-    id: "42", conversation_id: "7", seq: 1, role: "user", content: "hello", metadata: {}, attachments: [],
-    created_at: "2026-12-01T00:00:00Z",
+    id: "42", conversation_id: "7", seq: 1, role: "user", user_id: "3", character_id: null, content: "hello",
+    metadata: {}, attachments: [], reply_to_id: null, created_at: "2026-12-01T00:00:00Z", edited_at: null, deleted_at: null,
   };
   response.writeHead(201, { "Content-Type": "application/json" }).end(JSON.stringify(message));
 }

@@ -2,6 +2,7 @@ package dev.parley.http;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
@@ -254,10 +255,13 @@ final class OpenApi {
                         required.add(name);
                     }
                 }
-            } else if (component.isAnnotationPresent(Nullable.class)) {
-                property = orNull(property);
-            } else {
+            } else if (!component.isAnnotationPresent(Nullable.class)) {
                 required.add(name);
+            } else {
+                property = orNull(property);
+                if (!leftOutWhenNull(type, component)) { // sent as null: always there
+                    required.add(name);
+                }
             }
             properties.set(name, property);
         }
@@ -265,6 +269,17 @@ final class OpenApi {
             schema.set("required", required);
         }
         return schema;
+    }
+
+    /** Whether Jackson leaves the field out when it is null (JsonInclude NON_NULL on the record or the field). */
+    private static boolean leftOutWhenNull(Class<?> type, RecordComponent component) {
+        for (JsonInclude include : new JsonInclude[] {type.getAnnotation(JsonInclude.class),
+                component.getAccessor().getAnnotation(JsonInclude.class)}) {
+            if (include != null && include.value() == JsonInclude.Include.NON_NULL) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A request field's schema with the bounds its handler checks (see {@link Takes}). */
