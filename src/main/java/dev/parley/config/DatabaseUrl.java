@@ -12,17 +12,22 @@ import java.nio.charset.StandardCharsets;
 public record DatabaseUrl(String jdbcUrl, String user, String password) {
 
     public static DatabaseUrl parse(String raw) {
+        return parse(raw, "--database-url", "DATABASE_URL");
+    }
+
+    /** As {@link #parse(String)}, naming {@code flag} and {@code envName} in any error. */
+    static DatabaseUrl parse(String raw, String flag, String envName) {
         if (raw.startsWith("jdbc:postgresql:")) {
             return new DatabaseUrl(raw, null, null);
         }
         if (!raw.startsWith("postgres://") && !raw.startsWith("postgresql://")) {
-            throw new InvalidSetting("--database-url", "DATABASE_URL",
+            throw new InvalidSetting(flag, envName,
                     "must start with postgres://, postgresql:// or jdbc:postgresql://");
         }
         try {
             URI uri = new URI(raw);
             if (uri.getHost() == null) {
-                throw new InvalidSetting("--database-url", "DATABASE_URL", "has no host");
+                throw new InvalidSetting(flag, envName, "has no host");
             }
             String user = null;
             String password = null;
@@ -36,7 +41,7 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
             String query = uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery();
             return new DatabaseUrl("jdbc:postgresql://" + uri.getHost() + port + path + query, user, password);
         } catch (URISyntaxException e) {
-            throw new InvalidSetting("--database-url", "DATABASE_URL", "is not a valid URL: " + e.getReason());
+            throw new InvalidSetting(flag, envName, "is not a valid URL: " + e.getReason());
         }
     }
 

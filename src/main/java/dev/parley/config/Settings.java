@@ -39,7 +39,14 @@ public record Settings(
         Duration analyticsRefresh,
         Optional<Period> archiveAfter,
         Admin admin,
-        boolean migrate) {
+        boolean migrate,
+        PgBouncer pgbouncer,
+        Optional<DatabaseUrl> directDatabaseUrl) {
+
+    /** Refuses PgBouncer settings that cannot work together, naming the setting (PgBouncer#check). */
+    public Settings {
+        pgbouncer.check(databaseUrl, directDatabaseUrl);
+    }
 
     /** How often the analytics views are refreshed by default: figures at most this old, a full refresh each time. */
     public static final Duration DEFAULT_ANALYTICS_REFRESH = Duration.ofMinutes(5);
@@ -130,7 +137,10 @@ public record Settings(
                         DEFAULT_ANALYTICS_REFRESH, Duration.ofSeconds(10), Duration.ofDays(1)),
                 source.age("PARLEY_ARCHIVE_AFTER"),
                 Admin.resolve(source, flags.adminHost(), flags.adminPort()),
-                flags.migrate() || source.bool("PARLEY_MIGRATE"));
+                flags.migrate() || source.bool("PARLEY_MIGRATE"),
+                PgBouncer.parse(source.text(null, null, "PARLEY_PGBOUNCER")),
+                source.text(null, null, "PARLEY_DIRECT_DATABASE_URL")
+                        .map(raw -> DatabaseUrl.parse(raw, null, "PARLEY_DIRECT_DATABASE_URL")));
     }
 
     /** The token bucket's size: PARLEY_RATE_BURST, or one second's worth of requests when not set. */
@@ -161,6 +171,7 @@ public record Settings(
                 + ", typingTtl=" + Durations.format(typingTtl) + ", presenceTtl=" + Durations.format(presenceTtl)
                 + ", counterFlush=" + counterFlush + ", analyticsRefresh=" + Durations.format(analyticsRefresh)
                 + ", archiveAfter=" + archiveAfter.map(Period::toString).orElse("off")
-                + ", admin=" + admin + ", migrate=" + migrate + "]";
+                + ", admin=" + admin + ", migrate=" + migrate
+                + ", pgbouncer=" + pgbouncer + ", direct=" + directDatabaseUrl.map(DatabaseUrl::masked).orElse("none") + "]";
     }
 }
