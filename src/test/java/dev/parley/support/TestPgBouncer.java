@@ -66,10 +66,7 @@ public final class TestPgBouncer implements AutoCloseable {
         }
     }
 
-    /**
-     * The settings PgBouncer needs for Parley in transaction mode: pgjdbc's extra_float_digits start-up
-     * parameter ignored (PgBouncer refuses parameters it does not track), no Unix socket, trust on loopback.
-     */
+    /** Transaction mode, as docs/operations.md "PgBouncer" sets it; no Unix socket, trust on loopback. */
     private static String config(Path dir, int port, String database, URI server) {
         String password = server.getUserInfo().contains(":") ? " password=" + server.getUserInfo().split(":", 2)[1] : "";
         return """
@@ -87,7 +84,6 @@ public final class TestPgBouncer implements AutoCloseable {
                 min_pool_size = %d
                 max_client_conn = 200
                 server_round_robin = 1
-                ignore_startup_parameters = extra_float_digits
                 """.formatted(database, host(server), server.getPort(), database, user(server), password, port,
                 dir.resolve("userlist.txt"), SERVER_CONNECTIONS, SERVER_CONNECTIONS);
     }
