@@ -41,7 +41,7 @@ final class ArchiveCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--older-than: " + e.getMessage());
         }
         return database.withDatabase(db -> {
-            var archive = new Archive(db, new Partitions(db), Clock.systemUTC());
+            var archive = new Archive(db, db, new Partitions(db), Clock.systemUTC());
             PrintWriter out = spec.commandLine().getOut();
             if (dryRun) {
                 var due = archive.due(age);

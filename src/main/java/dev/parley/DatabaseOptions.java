@@ -9,7 +9,8 @@ import picocli.CommandLine.Option;
 public final class DatabaseOptions {
     @Option(names = "--database-url", paramLabel = "URL",
             description = "PostgreSQL 15+ to use, postgres://user:pass@host:5432/db (env DATABASE_URL). "
-                    + "Default: an embedded PostgreSQL in the data folder.")
+                    + "Default: an embedded PostgreSQL in the data folder. Commands connect to "
+                    + "PARLEY_DIRECT_DATABASE_URL instead when it is set (DATABASE_URL then names a PgBouncer).")
     String databaseUrl;
 
     @Option(names = "--data-dir", paramLabel = "DIR",

@@ -128,18 +128,23 @@ public final class Parley implements AutoCloseable {
         Deque<AutoCloseable> started = new ArrayDeque<>();
         try {
             PrometheusMeterRegistry registry = Metrics.newRegistry();
-            var watch = new DatabaseWatch(target, threads(started, "parley-watch", 1), clock);
+            // Through a PgBouncer in transaction mode the pool keeps nothing in a session; what needs one goes to
+            // PARLEY_DIRECT_DATABASE_URL (docs/operations.md, "PgBouncer").
+            var pooled = new ConnectionTarget(settings.pgbouncer().poolUrl(target.jdbcUrl()), target.user(), target.password());
+            ConnectionTarget direct = settings.directDatabaseUrl().map(Storage::target).orElse(target);
+            var watch = new DatabaseWatch(pooled, threads(started, "parley-watch", 1), clock);
             var slow = new QueryLog.Thresholds(settings.slowQueryThreshold(), settings.slowQuerySqlThreshold());
             var queryLog = new QueryLog(registry, slow);
-            Database database = Database.connect(target, new Database.PoolOptions(settings.poolSize(),
+            Database database = Database.connect(pooled, new Database.PoolOptions(settings.poolSize(),
                     settings.poolTimeout(), settings.appSharePercent() / 100.0), queryLog, registry, watch);
             started.push(database::close);
             Replicas replicas = replicas(settings, target, database, queryLog, registry, started);
             started.push(watch); // the watch stops before the pool closes, so it reports no outage then
-            watch.requireSchema(schema(database, migrate));
+            Database sessions = direct.equals(target) ? database : sessions(direct, settings, queryLog, started);
+            watch.requireSchema(schema(sessions, migrate));
             var partitions = new Partitions(database);
-            var retention = new Retention(database, partitions, clock, Retention.BATCH_ROWS);
-            var maintenance = new Maintenance(database, partitions, retention, new Archive(database, partitions, clock),
+            var retention = new Retention(database, sessions, partitions, clock, Retention.BATCH_ROWS);
+            var maintenance = new Maintenance(database, partitions, retention, new Archive(database, sessions, partitions, clock),
                     settings.archiveAfter(), clock, registry);
             started.push(maintenance);
             maintenance.ensurePartitions(); // before the first append; the rest of the upkeep runs in the background
@@ -147,7 +152,7 @@ public final class Parley implements AutoCloseable {
 
             // Before the listener, so it closes after it: what the listener hears is dropped in Redis too.
             Redis redis = settings.redisUrl().map(url -> redis(url, settings, started, registry)).orElse(null);
-            var invalidations = new Invalidations(target, threads(started, "parley-invalidations", 1));
+            var invalidations = new Invalidations(direct, threads(started, "parley-invalidations", 1));
             started.push(invalidations);
             var apiKeys = new ApiKeys(database, Ticker.systemTicker());
             apiKeys.forgetOnChange(invalidations);
@@ -224,6 +229,16 @@ public final class Parley implements AutoCloseable {
         var admin = AdminServer.start(settings.admin(), registry, timeline);
         started.push(admin);
         return admin;
+    }
+
+    /**
+     * Two connections straight to PostgreSQL, beside a pool that goes through PgBouncer, for what keeps state
+     * in its session: Flyway (its advisory lock, its search_path) and the retention and archive rounds' lock.
+     */
+    private static Database sessions(ConnectionTarget direct, Settings settings, QueryLog queryLog, Deque<AutoCloseable> started) {
+        Database sessions = Database.connect(direct, 2, settings.poolTimeout(), queryLog, null);
+        started.push(sessions::close);
+        return sessions;
     }
 
     /** Applies the migrations or checks none is pending; returns the schema version this build needs. */

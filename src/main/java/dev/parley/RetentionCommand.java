@@ -115,6 +115,6 @@ final class RetentionCommand implements Callable<Integer> {
     }
 
     private static int withRetention(DatabaseOptions database, Work work) {
-        return database.withDatabase(db -> work.run(db, new Retention(db, new Partitions(db), Clock.systemUTC(), Retention.BATCH_ROWS)));
+        return database.withDatabase(db -> work.run(db, new Retention(db, db, new Partitions(db), Clock.systemUTC(), Retention.BATCH_ROWS)));
     }
 }

@@ -16,7 +16,9 @@ import picocli.CommandLine.Spec;
                 "Run the Parley HTTP API.",
                 "Without DATABASE_URL it starts (or attaches to) an embedded PostgreSQL in the data folder and "
                         + "migrates it. With DATABASE_URL it checks the schema is current and refuses to start if not, "
-                        + "unless --migrate is given. SIGTERM stops it gracefully: no new requests, in-flight ones finish."})
+                        + "unless --migrate is given. SIGTERM stops it gracefully: no new requests, in-flight ones finish.",
+                "Behind a PgBouncer in transaction mode set PARLEY_PGBOUNCER=transaction and PARLEY_DIRECT_DATABASE_URL "
+                        + "(PostgreSQL itself, for LISTEN, migrations and locks): docs/operations.md, \"PgBouncer\"."})
 final class ServeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -12,27 +12,37 @@ import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 
-/** The database a command works on: the one DATABASE_URL names, or the embedded one (started or attached). */
+/**
+ * The database a command works on: the one DATABASE_URL names, or the embedded one (started or attached).
+ * Commands connect to PARLEY_DIRECT_DATABASE_URL when it is set: they keep state in their session (the
+ * doctor's timeouts, Flyway's lock, the retention lock), which a PgBouncer in transaction mode would not keep.
+ */
 public final class Storage implements AutoCloseable {
     private final LocalPostgres local; // null when DATABASE_URL is used
     private final ScheduledExecutorService supervision; // restarts the embedded PostgreSQL; null when DATABASE_URL is used
     private final ConnectionTarget target;
+    private final ConnectionTarget direct; // PostgreSQL itself, when DATABASE_URL may go through PgBouncer; else target
 
-    private Storage(LocalPostgres local, ScheduledExecutorService supervision, ConnectionTarget target) {
+    private Storage(LocalPostgres local, ScheduledExecutorService supervision, ConnectionTarget target, ConnectionTarget direct) {
         this.local = local;
         this.supervision = supervision;
         this.target = target;
+        this.direct = direct;
     }
 
     public static Storage open(Settings settings) {
         if (settings.databaseUrl().isPresent()) {
-            DatabaseUrl url = settings.databaseUrl().get();
-            return new Storage(null, null, new ConnectionTarget(url.jdbcUrl(), url.user(), url.password()));
+            ConnectionTarget target = target(settings.databaseUrl().get());
+            return new Storage(null, null, target, settings.directDatabaseUrl().map(Storage::target).orElse(target));
         }
         LocalPostgres local = LocalPostgres.startOrAttach(settings.dataDir(), LocalPostgres.durable(), settings.embeddedPort());
         ScheduledExecutorService supervision = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("parley-postgres-supervisor").daemon().factory());
-        return new Storage(local.supervise(supervision, Clock.systemUTC()), supervision, local.target());
+        return new Storage(local.supervise(supervision, Clock.systemUTC()), supervision, local.target(), local.target());
+    }
+
+    static ConnectionTarget target(DatabaseUrl url) {
+        return new ConnectionTarget(url.jdbcUrl(), url.user(), url.password());
     }
 
     /** Two connections for an operator command that runs some statements and exits. */
@@ -45,10 +55,11 @@ public final class Storage implements AutoCloseable {
      * is tried first, so a wrong URL fails within seconds and says what is wrong.
      */
     public Database connect(int poolSize, Duration timeout) {
-        ConnectionCheck.require(target);
-        return Database.connect(target, poolSize, timeout, QueryLog.quiet(), null);
+        ConnectionCheck.require(direct);
+        return Database.connect(direct, poolSize, timeout, QueryLog.quiet(), null);
     }
 
+    /** Where the server's request pool connects: DATABASE_URL, or the embedded PostgreSQL. */
     public ConnectionTarget target() {
         return target;
     }
@@ -60,7 +71,9 @@ public final class Storage implements AutoCloseable {
     public String describe(Settings settings) {
         return embedded() ? "embedded PostgreSQL in " + settings.dataDir().resolve("pg") + " (port " + local.port()
                 + ", user postgres, password in " + settings.dataDir().resolve("pg-password") + ")"
-                : settings.databaseUrl().orElseThrow().masked();
+                : settings.databaseUrl().orElseThrow().masked() + settings.directDatabaseUrl()
+                        .map(url -> " (pgbouncer=" + settings.pgbouncer() + "; sessions, LISTEN and migrations: " + url.masked() + ")")
+                        .orElse("");
     }
 
     @Override

@@ -15,7 +15,7 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
         return parse(raw, "--database-url", "DATABASE_URL");
     }
 
-    /** As {@link #parse(String)}, for a URL another setting carries (a replica's). */
+    /** As {@link #parse(String)}, for a URL another setting carries (a replica's, the direct one), naming it in any error. */
     static DatabaseUrl parse(String raw, String flag, String envName) {
         if (raw.startsWith("jdbc:postgresql:")) {
             return new DatabaseUrl(raw, null, null);

@@ -40,7 +40,14 @@ public record Settings(
         Optional<Period> archiveAfter,
         Admin admin,
         Replication replication,
-        boolean migrate) {
+        boolean migrate,
+        PgBouncer pgbouncer,
+        Optional<DatabaseUrl> directDatabaseUrl) {
+
+    /** Refuses PgBouncer settings that cannot work together, naming the setting (PgBouncer#check). */
+    public Settings {
+        pgbouncer.check(databaseUrl, directDatabaseUrl);
+    }
 
     /** How often the analytics views are refreshed by default: figures at most this old, a full refresh each time. */
     public static final Duration DEFAULT_ANALYTICS_REFRESH = Duration.ofMinutes(5);
@@ -132,7 +139,10 @@ public record Settings(
                 source.age("PARLEY_ARCHIVE_AFTER"),
                 Admin.resolve(source, flags.adminHost(), flags.adminPort()),
                 Replication.resolve(source),
-                flags.migrate() || source.bool("PARLEY_MIGRATE"));
+                flags.migrate() || source.bool("PARLEY_MIGRATE"),
+                PgBouncer.parse(source.text(null, null, "PARLEY_PGBOUNCER")),
+                source.text(null, null, "PARLEY_DIRECT_DATABASE_URL")
+                        .map(raw -> DatabaseUrl.parse(raw, null, "PARLEY_DIRECT_DATABASE_URL")));
     }
 
     /** The token bucket's size: PARLEY_RATE_BURST, or one second's worth of requests when not set. */
@@ -163,6 +173,7 @@ public record Settings(
                 + ", typingTtl=" + Durations.format(typingTtl) + ", presenceTtl=" + Durations.format(presenceTtl)
                 + ", counterFlush=" + counterFlush + ", analyticsRefresh=" + Durations.format(analyticsRefresh)
                 + ", archiveAfter=" + archiveAfter.map(Period::toString).orElse("off")
-                + ", admin=" + admin + ", replicas=" + replication + ", migrate=" + migrate + "]";
+                + ", admin=" + admin + ", replicas=" + replication + ", migrate=" + migrate
+                + ", pgbouncer=" + pgbouncer + ", direct=" + directDatabaseUrl.map(DatabaseUrl::masked).orElse("none") + "]";
     }
 }

@@ -51,11 +51,14 @@ public final class Archive {
     static final Query EXISTS = new Query("archive.exists", "SELECT to_regclass(?) IS NOT NULL");
 
     private final Database database;
+    private final Database sessions;
     private final Partitions partitions;
     private final Clock clock;
 
-    public Archive(Database database, Partitions partitions, Clock clock) {
+    /** {@code sessions} holds the round's lock ({@link RoundLock}): {@code database} itself, unless that goes through PgBouncer. */
+    public Archive(Database database, Database sessions, Partitions partitions, Clock clock) {
         this.database = database;
+        this.sessions = sessions;
         this.partitions = partitions;
         this.clock = clock;
     }
@@ -76,7 +79,7 @@ public final class Archive {
      * any move a crash cut short; nothing when another round of archiving or retention is running ({@link RoundLock}).
      */
     public Moved archiveOlderThan(Period age) {
-        return RoundLock.exclusively(database, "archive", () -> moveOlderThan(age), new Moved(List.of(), 0));
+        return RoundLock.exclusively(sessions, "archive", () -> moveOlderThan(age), new Moved(List.of(), 0));
     }
 
     private Moved moveOlderThan(Period age) {
@@ -95,7 +98,7 @@ public final class Archive {
 
     /** Finishes each move that was written down and not done: from the copy, or from the detach if the copy is in. */
     public void finishMoves() {
-        RoundLock.exclusively(database, "archive", () -> {
+        RoundLock.exclusively(sessions, "archive", () -> {
             finishUnderWay();
             return null;
         }, null);

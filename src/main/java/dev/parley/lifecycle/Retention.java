@@ -88,12 +88,15 @@ public final class Retention {
     static final Query DELETE_ARCHIVED_BATCH = new Query("retention.delete_archived_batch", DELETE_BATCH_FROM.formatted(Partitions.ARCHIVE));
 
     private final Database database;
+    private final Database sessions;
     private final Partitions partitions;
     private final Clock clock;
     private final int batchRows;
 
-    public Retention(Database database, Partitions partitions, Clock clock, int batchRows) {
+    /** {@code sessions} holds the round's lock ({@link RoundLock}): {@code database} itself, unless that goes through PgBouncer. */
+    public Retention(Database database, Database sessions, Partitions partitions, Clock clock, int batchRows) {
         this.database = database;
+        this.sessions = sessions;
         this.partitions = partitions;
         this.clock = clock;
         this.batchRows = batchRows;
@@ -125,7 +128,7 @@ public final class Retention {
      * what a crash left half done, then whole months, then batches ({@link RoundLock}).
      */
     public Applied apply() {
-        return RoundLock.exclusively(database, "retention", this::round, new Applied(List.of(), 0, Map.of(), 0));
+        return RoundLock.exclusively(sessions, "retention", this::round, new Applied(List.of(), 0, Map.of(), 0));
     }
 
     private Applied round() {

@@ -146,4 +146,39 @@ class SettingsTest {
         assertThat(open.admin().host()).isEqualTo("0.0.0.0");
         assertThat(open.toString()).doesNotContain("a-long-enough-admin-key").contains("admin key set");
     }
+
+    @Test
+    void behind_pgbouncer_in_transaction_mode_the_pool_prepares_nothing_and_sessions_go_to_the_direct_url() {
+        var through = Map.of("DATABASE_URL", "postgres://app@bouncer:6432/chat?sslmode=require", "PARLEY_PGBOUNCER", "transaction",
+                "PARLEY_DIRECT_DATABASE_URL", "postgres://app:s3cret@db.internal:5432/chat");
+        Settings settings = Settings.resolve(Settings.Flags.none(), through);
+
+        assertThat(settings.pgbouncer()).isEqualTo(PgBouncer.TRANSACTION);
+        assertThat(settings.pgbouncer().poolUrl(settings.databaseUrl().orElseThrow().jdbcUrl()))
+                .isEqualTo("jdbc:postgresql://bouncer:6432/chat?sslmode=require&prepareThreshold=0");
+        assertThat(settings.directDatabaseUrl().orElseThrow().jdbcUrl()).isEqualTo("jdbc:postgresql://db.internal:5432/chat");
+        assertThat(settings.toString()).contains("pgbouncer=transaction").doesNotContain("s3cret");
+        assertThat(Settings.resolve(Settings.Flags.none(), Map.of()).pgbouncer()).isEqualTo(PgBouncer.OFF);
+        assertThat(PgBouncer.OFF.poolUrl("jdbc:postgresql://db/chat")).isEqualTo("jdbc:postgresql://db/chat");
+    }
+
+    @Test
+    void pgbouncer_settings_that_cannot_work_are_refused_naming_the_setting() {
+        String bouncer = "postgres://app@bouncer:6432/chat";
+        String direct = "postgres://app@db:5432/chat";
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("DATABASE_URL", bouncer, "PARLEY_PGBOUNCER", "transaction")))
+                .isInstanceOf(InvalidSetting.class).hasMessageContaining("PARLEY_DIRECT_DATABASE_URL must name PostgreSQL itself");
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("DATABASE_URL", bouncer, "PARLEY_PGBOUNCER", "statement")))
+                .isInstanceOf(InvalidSetting.class).hasMessageStartingWith("PARLEY_PGBOUNCER must be off or transaction");
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("DATABASE_URL", bouncer + "?prepareThreshold=5",
+                "PARLEY_PGBOUNCER", "transaction", "PARLEY_DIRECT_DATABASE_URL", direct)))
+                .isInstanceOf(InvalidSetting.class).hasMessageContaining("prepareThreshold=5").hasMessageContaining("must be 0");
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PGBOUNCER", "transaction")))
+                .isInstanceOf(InvalidSetting.class).hasMessageContaining("DATABASE_URL is not set");
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_DIRECT_DATABASE_URL", direct)))
+                .isInstanceOf(InvalidSetting.class).hasMessageStartingWith("PARLEY_DIRECT_DATABASE_URL is set, but DATABASE_URL is not");
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("DATABASE_URL", bouncer,
+                "PARLEY_DIRECT_DATABASE_URL", "mysql://db/chat")))
+                .isInstanceOf(InvalidSetting.class).hasMessageStartingWith("PARLEY_DIRECT_DATABASE_URL must start with");
+    }
 }

@@ -97,7 +97,7 @@ class ArchiveTest {
         Thread.sleep(300);
         Archive.Moved moved;
         try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 4)) {
-            moved = new Archive(pool, new Partitions(pool), clock).archiveOlderThan(Period.ofMonths(3));
+            moved = new Archive(pool, pool, new Partitions(pool), clock).archiveOlderThan(Period.ofMonths(3));
         }
         archived.set(true);
         for (Future<?> client : running) {
@@ -188,7 +188,7 @@ class ArchiveTest {
         assertThat(refused.json().get("type").asText()).endsWith("month-archiving");
 
         try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 2)) {
-            new Archive(pool, new Partitions(pool), clock).finishMoves();
+            new Archive(pool, pool, new Partitions(pool), clock).finishMoves();
         }
         assertThat(api.patch(path + "/messages/" + januaryId, Map.of("content", "changed")).status()).isEqualTo(409);
         assertThat(api.getOk(path + "/messages").get("messages").findValuesAsText("content")).containsExactly("january 0", "january 1");
@@ -213,7 +213,7 @@ class ArchiveTest {
         }
 
         try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 2)) { // a command's pool
-            new Archive(pool, new Partitions(pool), clock).finishMoves();
+            new Archive(pool, pool, new Partitions(pool), clock).finishMoves();
         }
 
         assertThat(api.getOk(path + "/messages").get("messages").findValuesAsText("content")).containsExactly("january 0", "january 1");
@@ -292,7 +292,7 @@ class ArchiveTest {
 
     private void archive() {
         try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 2)) {
-            new Archive(pool, new Partitions(pool), clock).archiveOlderThan(Period.ofMonths(3));
+            new Archive(pool, pool, new Partitions(pool), clock).archiveOlderThan(Period.ofMonths(3));
         }
     }
 

@@ -66,7 +66,7 @@ class RetentionTest {
 
         Retention.Applied applied;
         try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 4)) {
-            applied = new Retention(pool, new Partitions(pool), clock, 1).apply();
+            applied = new Retention(pool, pool, new Partitions(pool), clock, 1).apply();
         }
 
         assertDroppedUpTo(applied, YearMonth.of(2027, 1));

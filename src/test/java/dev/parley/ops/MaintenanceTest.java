@@ -26,8 +26,8 @@ class MaintenanceTest {
     private final Instant now = database.read(h -> h.first(new Query("test.now", "SELECT now()"),
             row -> row.getTimestamp(1).toInstant())).orElseThrow();
     private final Maintenance maintenance = new Maintenance(database, new Partitions(database),
-            new Retention(database, new Partitions(database), Clock.fixed(now, ZoneOffset.UTC), Retention.BATCH_ROWS),
-            new Archive(database, new Partitions(database), Clock.fixed(now, ZoneOffset.UTC)), Optional.empty(),
+            new Retention(database, database, new Partitions(database), Clock.fixed(now, ZoneOffset.UTC), Retention.BATCH_ROWS),
+            new Archive(database, database, new Partitions(database), Clock.fixed(now, ZoneOffset.UTC)), Optional.empty(),
             Clock.fixed(now, ZoneOffset.UTC), new SimpleMeterRegistry());
 
     @BeforeAll

@@ -1,6 +1,7 @@
 package dev.parley.support;
 
 import dev.parley.Parley;
+import dev.parley.Storage;
 import dev.parley.config.Settings;
 import java.time.Clock;
 import java.util.Map;
@@ -66,6 +67,15 @@ public final class TestServer {
     public static Parley alongside(String database, Map<String, String> env, Clock clock) {
         var settings = Settings.resolve(Settings.Flags.none(), withDefaults(env));
         return afterFirstMaintenance(Parley.start(settings, TestDatabase.get().target(database), false, clock), settings);
+    }
+
+    /**
+     * A Parley connected as 'parley serve' connects: to DATABASE_URL of {@code env}, and to the rest of its
+     * database settings (PARLEY_PGBOUNCER, PARLEY_DIRECT_DATABASE_URL).
+     */
+    public static Parley serving(Map<String, String> env) {
+        var settings = Settings.resolve(Settings.Flags.none(), withDefaults(env));
+        return afterFirstMaintenance(Parley.start(settings, Storage.open(settings).target(), false, Clock.systemUTC()), settings);
     }
 
     /**

@@ -12,16 +12,21 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * Programs from outside the JDK that some tests drive (promtool, chromium, chromedriver, node, npm, python3). CI installs
- * them and sets PARLEY_REQUIRE_TOOLS=1, so there a missing one fails; elsewhere its tests are skipped, saying why.
+ * Programs from outside the JDK that some tests drive (promtool, chromium, chromedriver, node, npm, python3,
+ * pgbouncer). CI installs them and sets PARLEY_REQUIRE_TOOLS=1, so there a missing one fails; elsewhere their
+ * tests are skipped, saying why.
  */
 public final class Tools {
     private Tools() {
     }
 
-    /** The program's path, or the test stops here: skipped, or failed under CI. */
+    /**
+     * The program's path, or the test stops here: skipped, or failed under CI. Daemons such as pgbouncer
+     * install into /usr/sbin, which a user's PATH often lacks, so that is searched too.
+     */
     public static Path require(String program, String debianPackage) {
-        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
+        String path = System.getenv().getOrDefault("PATH", "/usr/bin") + ":/usr/sbin:/sbin";
+        for (String dir : path.split(":")) {
             Path candidate = Path.of(dir, program);
             if (Files.isExecutable(candidate)) {
                 return candidate;
