@@ -5,6 +5,7 @@ import dev.parley.analytics.Analytics;
 import dev.parley.analytics.AnalyticsRefresh;
 import dev.parley.apps.ApiKeys;
 import dev.parley.apps.Apps;
+import dev.parley.apps.Origins;
 import dev.parley.chat.BatchWriter;
 import dev.parley.chat.CharacterMessages;
 import dev.parley.chat.Characters;
@@ -127,6 +128,8 @@ public final class Parley implements AutoCloseable {
             started.push(invalidations);
             var apiKeys = new ApiKeys(database, Ticker.systemTicker());
             apiKeys.forgetOnChange(invalidations);
+            var origins = new Origins(database, Ticker.systemTicker());
+            origins.forgetOnChange(invalidations);
             SharedViews shared = redis == null ? null
                     : new SharedViews(redis, settings.redisPrefix(), settings.cacheTtls(), NEVER_THE_SAME_TWICE, registry);
             var cache = new ReadCache(settings.cacheBytes(), settings.cacheTtls(), Ticker.systemTicker(), Runnable::run, registry,
@@ -161,6 +164,7 @@ public final class Parley implements AutoCloseable {
             recall.followErasures(invalidations);
             var messageLog = new MessageLog(database, cache);
             var presence = new Presence(live, users, settings.presenceTtl(), clock);
+            var erasure = new Erasure(database, cache, recall, presence, clock);
             var services = new HttpServer.Services(watch, apiKeys, cache, characters, users, conversations,
                     messageLog, appends, new Inbox(database), new ReadMarkers(database, cache),
                     new Members(database, cache), new ChatContext(database, cache, characters, users, counters, recall, memories),
@@ -170,15 +174,16 @@ public final class Parley implements AutoCloseable {
                     new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()),
                     new Typing(live, conversations, settings.typingTtl(), clock),
                     presence, new Analytics(database), analyticsRefresh,
-                    new Erasure(database, cache, recall, presence, clock),
+                    erasure,
                     new UserExport(users, conversations, messageLog, memories, clock), retention,
                     new Import(database, ids, partitions, memories, settings.maxContentBytes()),
                     clock, registry);
             var http = HttpServer.start(services, new HttpServer.Options(settings.host(), settings.port(),
                     settings.maxBodyBytes(), settings.rateLimit(), settings.burst()));
             started.push(http);
+            var apps = new Apps(database, apiKeys, origins, erasure);
             var admin = startAdmin(settings, database, registry, clock, started);
-            return new Parley(started, database, new Apps(database, apiKeys), retention, http, admin);
+            return new Parley(started, database, apps, retention, http, admin);
         } catch (RuntimeException e) {
             closeAll(started);
             throw e;
