@@ -182,7 +182,7 @@ public final class Parley implements AutoCloseable {
                     settings.maxBodyBytes(), settings.rateLimit(), settings.burst()));
             started.push(http);
             var apps = new Apps(database, apiKeys, origins, erasure);
-            var admin = startAdmin(settings, database, registry, clock, started);
+            var admin = startAdmin(settings, database, registry, clock, apps, started);
             return new Parley(started, database, apps, retention, http, admin);
         } catch (RuntimeException e) {
             closeAll(started);
@@ -190,9 +190,12 @@ public final class Parley implements AutoCloseable {
         }
     }
 
-    /** The admin port, and the readings of PostgreSQL and of Parley's meters that it shows, taken every PARLEY_ADMIN_SAMPLE. */
+    /**
+     * The admin port, the readings of PostgreSQL and of Parley's meters that it shows, taken every PARLEY_ADMIN_SAMPLE,
+     * and the apps it manages.
+     */
     private static AdminServer startAdmin(Settings settings, Database database, PrometheusMeterRegistry registry, Clock clock,
-                                          Deque<AutoCloseable> started) {
+                                          Apps apps, Deque<AutoCloseable> started) {
         var timeline = new Timeline(registry, new DatabaseStats(database, clock, registry), clock);
         long every = settings.admin().sampleEvery().toMillis();
         threads(started, "parley-monitor", 1).scheduleAtFixedRate(() -> {
@@ -202,7 +205,7 @@ public final class Parley implements AutoCloseable {
                 LOG.warn("could not sample the meters for the dashboard: {}", e.getMessage(), e);
             }
         }, 0, every, TimeUnit.MILLISECONDS);
-        var admin = AdminServer.start(settings.admin(), registry, timeline);
+        var admin = AdminServer.start(settings.admin(), registry, timeline, apps);
         started.push(admin);
         return admin;
     }
