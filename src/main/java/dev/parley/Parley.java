@@ -165,7 +165,7 @@ public final class Parley implements AutoCloseable {
             var messageLog = new MessageLog(database, cache);
             var presence = new Presence(live, users, settings.presenceTtl(), clock);
             var erasure = new Erasure(database, cache, recall, presence, clock);
-            var services = new HttpServer.Services(watch, apiKeys, cache, characters, users, conversations,
+            var services = new HttpServer.Services(watch, apiKeys, origins, cache, characters, users, conversations,
                     messageLog, appends, new Inbox(database), new ReadMarkers(database, cache),
                     new Members(database, cache), new ChatContext(database, cache, characters, users, counters, recall, memories),
                     new Stats(database), new CharacterMessages(database, clock), new WindowCounts(database, clock),

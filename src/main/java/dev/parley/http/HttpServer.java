@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.analytics.Analytics;
 import dev.parley.analytics.AnalyticsRefresh;
 import dev.parley.apps.ApiKeys;
+import dev.parley.apps.Origins;
 import dev.parley.cache.ReadCache;
 import dev.parley.chat.Characters;
 import dev.parley.chat.CharacterMessages;
@@ -51,7 +52,7 @@ public final class HttpServer implements AutoCloseable {
     private static final int ACCEPT_QUEUE = 1024;
 
     /** What the routes need, wired by hand in {@code Parley}. */
-    public record Services(DatabaseWatch watch, ApiKeys apiKeys, ReadCache cache, Characters characters, Users users,
+    public record Services(DatabaseWatch watch, ApiKeys apiKeys, Origins origins, ReadCache cache, Characters characters, Users users,
                            Conversations conversations, MessageLog messageLog, GroupCommit appends, Inbox inbox,
                            ReadMarkers readMarkers, Members members, ChatContext context, Stats stats,
                            CharacterMessages characterMessages, WindowCounts windowCounts, Memories memories, Recall recall,
@@ -128,7 +129,7 @@ public final class HttpServer implements AutoCloseable {
                 AccessLog.begin(ctx);
             });
             config.routes.before(drain::admit);
-            config.routes.before("/v1/*", auth::authenticate);
+            config.routes.before("/v1/*", new Cors(services.origins()).around(auth::authenticate));
             config.routes.after(new UnreadBodies(2 * options.maxBodyBytes())::readRest);
             for (Route route : routes) {
                 Handler declared = QueryParameters.declaredOnly(route, route.handler());

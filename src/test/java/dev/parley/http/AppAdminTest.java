@@ -9,6 +9,11 @@ import dev.parley.support.Fixtures;
 import dev.parley.support.TestDatabase;
 import dev.parley.support.TestServer;
 import dev.parley.support.Wait;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -30,6 +35,7 @@ class AppAdminTest {
     private static final String DATABASE = "parley_app_admin";
     private static final String ADMIN_KEY = "admin-key-for-the-app-tests-0123456789";
     private static final Duration BOUND = Duration.ofSeconds(1);
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
     private Parley first;
     private Parley second;
     private Api admin;
@@ -156,6 +162,21 @@ class AppAdminTest {
         assertThat(admin.getOk("/admin/apps").get("apps").findValuesAsText("name")).doesNotContain("doomed").contains("kept");
     }
 
+    @Test
+    void origins_set_through_one_instance_are_followed_by_the_other_within_a_second() throws Exception {
+        create("browser");
+        String origin = "https://browser-" + System.nanoTime() + ".example";
+        assertThat(preflight(second, origin).statusCode()).isEqualTo(403);
+
+        admin.put("/admin/apps/browser/cors", Map.of("origins", List.of(origin)));
+        Duration allowed = Wait.until("the origin allowed on the second", BOUND, () -> preflight(second, origin).statusCode() == 204);
+        admin.put("/admin/apps/browser/cors", Map.of("origins", List.of()));
+        Duration refused = Wait.until("the origin refused on the second", BOUND, () -> preflight(second, origin).statusCode() == 403);
+
+        assertThat(allowed).isLessThan(BOUND);
+        assertThat(refused).isLessThan(BOUND);
+    }
+
     private JsonNode create(String name) {
         return admin.postOk(201, "/admin/apps", Map.of("name", name));
     }
@@ -229,5 +250,13 @@ class AppAdminTest {
             }
         }
         return rows;
+    }
+
+    private static HttpResponse<Void> preflight(Parley instance, String origin) throws IOException, InterruptedException {
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + instance.port() + "/v1/characters"))
+                .method("OPTIONS", HttpRequest.BodyPublishers.noBody())
+                .header("Origin", origin)
+                .header("Access-Control-Request-Method", "GET")
+                .build(), HttpResponse.BodyHandlers.discarding());
     }
 }
