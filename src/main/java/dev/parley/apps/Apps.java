@@ -110,7 +110,7 @@ public final class Apps {
 
     /**
      * Apps for an operator command (or a test), which caches nothing: running servers follow what it changes
-     * through the database's notices (V9, V10, V21).
+     * through the database's notices (V9, V10, V22).
      */
     public static Apps forCommands(Database database) {
         return new Apps(database, new ApiKeys(database, Ticker.systemTicker()), new Origins(database, Ticker.systemTicker()),

@@ -20,7 +20,7 @@ import java.util.stream.Collectors;
 
 /**
  * The browser origins each app allows to read its answers (CORS), as {@code apps.allowed_origins}
- * stores them (V21). Every app's origins are held in one snapshot, loaded when first asked for and
+ * stores them (V22). Every app's origins are held in one snapshot, loaded when first asked for and
  * again after a change is heard ({@link #forgetOnChange}), or after {@link #CACHE_TTL} at the latest.
  */
 public final class Origins {
@@ -50,7 +50,7 @@ public final class Origins {
         this.snapshot = Caffeine.newBuilder().ticker(ticker).expireAfterWrite(CACHE_TTL).build(k -> load());
     }
 
-    /** Drops the snapshot as soon as any app's origins change or an app is deleted, here or on another instance (V21). */
+    /** Drops the snapshot as soon as any app's origins change or an app is deleted, here or on another instance (V22). */
     public void forgetOnChange(Invalidations invalidations) {
         invalidations.subscribe("app_origins", id -> snapshot.invalidateAll(), snapshot::invalidateAll);
     }
