@@ -6,6 +6,7 @@ import dev.parley.analytics.AnalyticsRefresh;
 import dev.parley.apps.ApiKeys;
 import dev.parley.chat.UserReach;
 import dev.parley.apps.Apps;
+import dev.parley.apps.Origins;
 import dev.parley.apps.UserTokens;
 import dev.parley.chat.BatchWriter;
 import dev.parley.chat.CharacterMessages;
@@ -156,6 +157,8 @@ public final class Parley implements AutoCloseable {
             started.push(invalidations);
             var apiKeys = new ApiKeys(database, Ticker.systemTicker());
             apiKeys.forgetOnChange(invalidations);
+            var origins = new Origins(database, Ticker.systemTicker());
+            origins.forgetOnChange(invalidations);
             SharedViews shared = redis == null ? null
                     : new SharedViews(redis, settings.redisPrefix(), settings.cacheTtls(), NEVER_THE_SAME_TWICE, registry);
             var cache = new ReadCache(settings.cacheBytes(), settings.cacheTtls(), Ticker.systemTicker(), Runnable::run, registry,
@@ -190,7 +193,9 @@ public final class Parley implements AutoCloseable {
             recall.followErasures(invalidations);
             var messageLog = new MessageLog(database, cache);
             var presence = new Presence(live, users, settings.presenceTtl(), clock);
-            var services = new HttpServer.Services(watch, apiKeys, new UserTokens(database, clock), new UserReach(database), cache, characters, users, conversations,
+            var erasure = new Erasure(database, cache, recall, presence, clock);
+            var services = new HttpServer.Services(watch, apiKeys, new UserTokens(database, clock), new UserReach(database), origins,
+                    cache, characters, users, conversations,
                     messageLog, appends, new Inbox(database), new ReadMarkers(database, cache),
                     new Members(database, cache), new ChatContext(database, cache, characters, users, counters, recall, memories),
                     new Stats(database), new CharacterMessages(database, clock), new WindowCounts(database, clock),
@@ -199,24 +204,28 @@ public final class Parley implements AutoCloseable {
                     new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()),
                     new Typing(live, conversations, settings.typingTtl(), clock),
                     presence, new Analytics(database), analyticsRefresh,
-                    new Erasure(database, cache, recall, presence, clock),
+                    erasure,
                     new UserExport(users, conversations, messageLog, memories, clock), retention,
                     new Import(database, ids, partitions, memories, settings.maxContentBytes()),
                     clock, registry, replicas);
             var http = HttpServer.start(services, new HttpServer.Options(settings.host(), settings.port(),
                     settings.maxBodyBytes(), settings.rateLimit(), settings.burst()));
             started.push(http);
-            var admin = startAdmin(settings, database, registry, clock, started);
-            return new Parley(started, database, new Apps(database, apiKeys), retention, http, admin);
+            var apps = new Apps(database, apiKeys, origins, erasure);
+            var admin = startAdmin(settings, database, registry, clock, apps, started);
+            return new Parley(started, database, apps, retention, http, admin);
         } catch (RuntimeException e) {
             closeAll(started);
             throw e;
         }
     }
 
-    /** The admin port, and the readings of PostgreSQL and of Parley's meters that it shows, taken every PARLEY_ADMIN_SAMPLE. */
+    /**
+     * The admin port, the readings of PostgreSQL and of Parley's meters that it shows, taken every PARLEY_ADMIN_SAMPLE,
+     * and the apps it manages.
+     */
     private static AdminServer startAdmin(Settings settings, Database database, PrometheusMeterRegistry registry, Clock clock,
-                                          Deque<AutoCloseable> started) {
+                                          Apps apps, Deque<AutoCloseable> started) {
         var timeline = new Timeline(registry, new DatabaseStats(database, clock, registry), clock);
         long every = settings.admin().sampleEvery().toMillis();
         threads(started, "parley-monitor", 1).scheduleAtFixedRate(() -> {
@@ -226,7 +235,7 @@ public final class Parley implements AutoCloseable {
                 LOG.warn("could not sample the meters for the dashboard: {}", e.getMessage(), e);
             }
         }, 0, every, TimeUnit.MILLISECONDS);
-        var admin = AdminServer.start(settings.admin(), registry, timeline);
+        var admin = AdminServer.start(settings.admin(), registry, timeline, apps);
         started.push(admin);
         return admin;
     }

@@ -11,6 +11,8 @@ class CliTest {
     @Test
     void every_command_explains_itself_with_help() {
         for (String[] command : new String[][] {{}, {"serve"}, {"migrate"}, {"apps"}, {"apps", "create"}, {"apps", "list"},
+                {"apps", "delete"}, {"apps", "cors"}, {"apps", "keys"}, {"apps", "keys", "create"}, {"apps", "keys", "list"},
+                {"apps", "keys", "revoke"},
                 {"partitions"}, {"retention"}, {"retention", "set"}, {"retention", "apply"}, {"archive"}, {"import"}, {"doctor"},
                 {"monitor"}, {"bench"}, {"bench", "load"}, {"bench", "run"}}) {
             String[] args = java.util.Arrays.copyOf(command, command.length + 1);

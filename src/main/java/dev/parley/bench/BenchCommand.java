@@ -325,7 +325,7 @@ public final class BenchCommand {
         private Workload.Result measureHttp(String name, Map<String, String> env, Database db, ConnectionTarget target,
                                             long appId, Population population, Workload.Plan plan, HttpTarget.Client client,
                                             PrintWriter out, Afterwards afterwards) throws Exception {
-            String key = new ApiKeys(db, com.github.benmanes.caffeine.cache.Ticker.systemTicker()).issue(appId);
+            String key = new ApiKeys(db, com.github.benmanes.caffeine.cache.Ticker.systemTicker()).issue(appId).key();
             Parley inProcess = null;
             URI base = url;
             URI admin = adminUrl != null ? adminUrl : url == null ? null

@@ -1,5 +1,6 @@
 package dev.parley.http;
 
+import dev.parley.apps.Apps;
 import dev.parley.chat.InvalidInput;
 import dev.parley.config.Admin;
 import dev.parley.monitor.Point;
@@ -23,9 +24,10 @@ import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.ServerConnector;
 
 /**
- * The admin port: Prometheus metrics, the monitor's JSON and the live dashboard, apart from the API so
- * that the public port answers only the API and health. Loopback by default; with PARLEY_ADMIN_KEY set,
- * {@code /metrics} and {@code /admin/*} want it as a Bearer token (the dashboard's page asks for it).
+ * The admin port: Prometheus metrics, the monitor's JSON, the live dashboard, and the management of apps,
+ * their keys and origins, apart from the API so that the public port answers only the API and health.
+ * Loopback by default; with PARLEY_ADMIN_KEY set, {@code /metrics} and {@code /admin/*} want it as a
+ * Bearer token (the dashboard's page asks for it).
  */
 public final class AdminServer implements AutoCloseable {
     static final Duration DEFAULT_WINDOW = Duration.ofMinutes(1);
@@ -61,7 +63,8 @@ public final class AdminServer implements AutoCloseable {
         this.app = app;
     }
 
-    public static AdminServer start(Admin admin, PrometheusMeterRegistry registry, Timeline timeline) {
+    public static AdminServer start(Admin admin, PrometheusMeterRegistry registry, Timeline timeline, Apps apps) {
+        var appAdmin = new AppAdminHandlers(apps);
         Javalin app = Javalin.create(config -> {
             config.startup.showJavalinBanner = false;
             config.concurrency.useVirtualThreads = true;
@@ -81,6 +84,13 @@ public final class AdminServer implements AutoCloseable {
             config.routes.get("/admin/overview", ctx -> Responses.json(ctx, timeline.overview(
                     Params.window(onlyParameter(ctx, "window"), "window", DEFAULT_WINDOW, Timeline.MAX_WINDOW))));
             config.routes.get("/admin/timeline", ctx -> Responses.json(ctx, new Points(timeline.points(since(onlyParameter(ctx, "since"))))));
+            config.routes.get("/admin/apps", appAdmin::list);
+            config.routes.post("/admin/apps", appAdmin::create);
+            config.routes.delete("/admin/apps/{name}", appAdmin::delete);
+            config.routes.get("/admin/apps/{name}/keys", appAdmin::keys);
+            config.routes.post("/admin/apps/{name}/keys", appAdmin::issueKey);
+            config.routes.delete("/admin/apps/{name}/keys/{key_id}", appAdmin::revokeKey);
+            config.routes.put("/admin/apps/{name}/cors", appAdmin::setOrigins);
             ASSETS.forEach((path, asset) -> {
                 byte[] bytes = asset.bytes();
                 config.routes.get(path, ctx -> ctx.contentType(asset.contentType()).header("Cache-Control", "no-cache").result(bytes));
@@ -91,7 +101,7 @@ public final class AdminServer implements AutoCloseable {
             config.routes.error(404, ctx -> {
                 if (!Problems.written(ctx)) {
                     Problems.respond(new HttpResponseException(404, "the admin port answers /metrics, /admin/overview, "
-                            + "/admin/timeline and /dashboard; not " + ctx.path()), ctx);
+                            + "/admin/timeline, /admin/apps and /dashboard; not " + ctx.method() + " " + ctx.path()), ctx);
                 }
             });
         });

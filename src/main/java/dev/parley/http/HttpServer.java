@@ -4,8 +4,8 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.analytics.Analytics;
 import dev.parley.analytics.AnalyticsRefresh;
 import dev.parley.apps.ApiKeys;
+import dev.parley.apps.Origins;
 import dev.parley.apps.UserTokens;
-import dev.parley.chat.UserReach;
 import dev.parley.cache.ReadCache;
 import dev.parley.chat.Characters;
 import dev.parley.chat.CharacterMessages;
@@ -17,6 +17,7 @@ import dev.parley.chat.Members;
 import dev.parley.chat.MessageLog;
 import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Stats;
+import dev.parley.chat.UserReach;
 import dev.parley.chat.WindowCounts;
 import dev.parley.chat.Users;
 import dev.parley.context.ChatContext;
@@ -54,7 +55,8 @@ public final class HttpServer implements AutoCloseable {
     private static final int ACCEPT_QUEUE = 1024;
 
     /** What the routes need, wired by hand in {@code Parley}. */
-    public record Services(DatabaseWatch watch, ApiKeys apiKeys, UserTokens userTokens, UserReach userReach, ReadCache cache, Characters characters, Users users,
+    public record Services(DatabaseWatch watch, ApiKeys apiKeys, UserTokens userTokens, UserReach userReach, Origins origins,
+                           ReadCache cache, Characters characters, Users users,
                            Conversations conversations, MessageLog messageLog, GroupCommit appends, Inbox inbox,
                            ReadMarkers readMarkers, Members members, ChatContext context, Stats stats,
                            CharacterMessages characterMessages, WindowCounts windowCounts, Memories memories, Recall recall,
@@ -134,7 +136,7 @@ public final class HttpServer implements AutoCloseable {
                 AccessLog.begin(ctx);
             });
             config.routes.before(drain::admit);
-            config.routes.before("/v1/*", auth::authenticate);
+            config.routes.before("/v1/*", new Cors(services.origins()).around(auth::authenticate));
             config.routes.after(new UnreadBodies(2 * options.maxBodyBytes())::readRest);
             for (Route route : routes) {
                 Handler declared = QueryParameters.declaredOnly(route, route.handler());

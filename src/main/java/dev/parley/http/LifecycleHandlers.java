@@ -104,7 +104,7 @@ final class LifecycleHandlers {
         response.setContentType("application/json");
         response.setHeader("Cache-Control", "no-store");
         response.setHeader("Content-Disposition", "attachment; filename=\"user-" + user.id() + ".json\"");
-        response.setHeader("Vary", "Accept-Encoding");
+        response.addHeader("Vary", "Accept-Encoding"); // beside Vary: Origin (Cors)
         boolean gzip = Responses.acceptsGzip(ctx.header("Accept-Encoding"));
         if (gzip) {
             response.setHeader("Content-Encoding", "gzip");

@@ -71,7 +71,7 @@ final class Responses {
         HttpServletResponse response = ctx.res();
         byte[] body = bytes;
         if (bytes.length >= GZIP_FROM_BYTES) {
-            response.setHeader("Vary", "Accept-Encoding");
+            response.addHeader("Vary", "Accept-Encoding"); // beside Vary: Origin (Cors)
             if (acceptsGzip(ctx.header("Accept-Encoding"))) {
                 body = GZIP.compress(bytes);
                 response.setHeader("Content-Encoding", "gzip");

@@ -1,18 +1,25 @@
 package dev.parley.lifecycle;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
+import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.cache.ReadCache;
 import dev.parley.chat.Conversations;
+import dev.parley.chat.CounterBuffer;
 import dev.parley.chat.NotFound;
+import dev.parley.chat.Users;
+import dev.parley.config.CounterFlush;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Query;
 import dev.parley.json.Json;
+import dev.parley.live.LocalMaps;
 import dev.parley.live.Presence;
 import dev.parley.memory.Recall;
 import java.sql.SQLException;
 import java.sql.Timestamp;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -194,6 +201,20 @@ public final class Erasure {
         this.recall = recall;
         this.presence = presence;
         this.clock = clock;
+    }
+
+    /**
+     * An Erasure for an operator command, which caches nothing of its own: running instances drop what they
+     * cached of the erased rows when the database announces the deletions (V10, and Recall's notices).
+     * Presence kept in Redis is not reached; it lapses by itself.
+     */
+    public static Erasure forCommands(Database database, Clock clock) {
+        ReadCache none = ReadCache.none();
+        var registry = new SimpleMeterRegistry();
+        var counters = new CounterBuffer(database, none, Runnable::run, Ticker.systemTicker(), CounterFlush.DEFAULTS, registry);
+        var presence = new Presence(new LocalMaps(1, Ticker.systemTicker()), new Users(database, none, counters), Duration.ZERO,
+                clock); // never marks anyone: it only forgets
+        return new Erasure(database, none, new Recall(database, clock, 0, registry), presence, clock);
     }
 
     /** Deletes one conversation: its messages, members, read markers and idempotency keys; its memories as {@code memories} says. */

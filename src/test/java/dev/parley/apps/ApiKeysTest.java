@@ -6,8 +6,10 @@ import dev.parley.cache.Invalidations;
 import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
 import dev.parley.db.Query;
+import dev.parley.lifecycle.Erasure;
 import dev.parley.support.TestDatabase;
 import dev.parley.support.Wait;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
@@ -22,7 +24,8 @@ class ApiKeysTest {
     private static Database database;
     private final AtomicLong nanos = new AtomicLong();
     private final ApiKeys keys = new ApiKeys(database, nanos::get); // a ticker the test moves by hand
-    private final Apps apps = new Apps(database, keys);
+    private final Apps apps = new Apps(database, keys, new Origins(database, nanos::get),
+            Erasure.forCommands(database, Clock.systemUTC()));
 
     @BeforeAll
     static void migrate() {

@@ -38,7 +38,7 @@ class BenchTest {
                     "PARLEY_ADMIN_PORT", "0"));
             try (Parley parley = Parley.start(settings, target, false, Clock.systemUTC());
                  var http = new HttpTarget("parley", new HttpTarget.Endpoints(URI.create("http://127.0.0.1:" + parley.port()),
-                         new ApiKeys(db, com.github.benmanes.caffeine.cache.Ticker.systemTicker()).issue(loaded.appId()),
+                         new ApiKeys(db, com.github.benmanes.caffeine.cache.Ticker.systemTicker()).issue(loaded.appId()).key(),
                          URI.create("http://127.0.0.1:" + parley.adminPort()), null),
                          population.dims(), HttpTarget.Client.PLAIN)) {
                 results.add(Workload.run(http, population, plan));

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.benmanes.caffeine.cache.Ticker;
-import dev.parley.apps.ApiKeys;
 import dev.parley.apps.Apps;
 import dev.parley.cache.ReadCache;
 import dev.parley.cache.Scope;
@@ -299,7 +298,7 @@ class CounterBufferTest {
 
     /** An app of its own, its conversations and users, and their counters as PostgreSQL holds them. */
     private final class Chat {
-        final long app = new Apps(database, new ApiKeys(database, Ticker.systemTicker())).create("counters-" + System.nanoTime()).appId();
+        final long app = Apps.forCommands(database).create("counters-" + System.nanoTime()).appId();
         final Users users = new Users(database, ReadCache.none(), buffer);
         final long user = user("owner");
         final long character = new Characters(database, ReadCache.none())

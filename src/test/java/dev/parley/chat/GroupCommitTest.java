@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 
-import dev.parley.apps.ApiKeys;
 import dev.parley.apps.Apps;
 import dev.parley.cache.ReadCache;
 import dev.parley.chat.GroupCommit.Appended;
@@ -287,7 +286,7 @@ class GroupCommitTest {
         final long characterId;
 
         Chat(String name) {
-            id = new Apps(database, new ApiKeys(database, Ticker.systemTicker())).create(name + "-" + System.nanoTime()).appId();
+            id = Apps.forCommands(database).create(name + "-" + System.nanoTime()).appId();
             userId = new Users(database, ReadCache.none(), counters()).upsert(id, "user", null).user().id();
             characterId = new Characters(database, ReadCache.none()).create(id, new CharacterProfile.Draft("Luna", "You are Luna.", null, null, null)).id();
         }

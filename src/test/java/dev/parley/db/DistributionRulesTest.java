@@ -139,7 +139,7 @@ class DistributionRulesTest {
                 .filter(p -> p.name().equals(Partitions.AFTER)).findFirst().orElseThrow().fromId()).atZone(ZoneOffset.UTC));
         partitions.ensure(now.minusMonths(3), now.plusMonths(2));
         Clock clock = Clock.fixed(now.atDay(15).atStartOfDay().toInstant(ZoneOffset.UTC), ZoneOffset.UTC);
-        new Archive(database, partitions, clock).archiveOlderThan(Period.ofMonths(2));
+        new Archive(database, database, partitions, clock).archiveOlderThan(Period.ofMonths(2));
         schema = database.read(Schema::read);
     }
 
