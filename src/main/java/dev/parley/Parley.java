@@ -194,7 +194,9 @@ public final class Parley implements AutoCloseable {
             var messageLog = new MessageLog(database, cache);
             var presence = new Presence(live, users, settings.presenceTtl(), clock);
             var erasure = new Erasure(database, cache, recall, presence, clock);
-            var services = new HttpServer.Services(watch, apiKeys, new UserTokens(database, clock), new UserReach(database), origins,
+            var userTokens = new UserTokens(database, clock);
+            userTokens.forgetOnChange(invalidations);
+            var services = new HttpServer.Services(watch, apiKeys, userTokens, new UserReach(database), origins,
                     cache, characters, users, conversations,
                     messageLog, appends, new Inbox(database), new ReadMarkers(database, cache),
                     new Members(database, cache), new ChatContext(database, cache, characters, users, counters, recall, memories),

@@ -1,6 +1,7 @@
 package dev.parley.apps;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
+import dev.parley.cache.Invalidations;
 import dev.parley.chat.NotFound;
 import dev.parley.db.Database;
 import dev.parley.db.Query;
@@ -67,6 +68,14 @@ public final class UserTokens {
     public UserTokens(Database database, Clock clock) {
         this.database = database;
         this.clock = clock;
+    }
+
+    /**
+     * Forgets the secrets read so far whenever keys change (V9's notice, sent too when an app is deleted), here
+     * or on another instance: a deleted app's tokens then find no secret and stop working at once.
+     */
+    public void forgetOnChange(Invalidations invalidations) {
+        invalidations.subscribe("api_keys", id -> secrets.clear(), secrets::clear);
     }
 
     /** A token for the app's user {@code userId}, valid for {@code ttl} from now; NotFound when there is no such user. */

@@ -22,10 +22,12 @@ import java.time.Duration;
  */
 final class Cors {
     static final String ALLOW_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE";
-    static final String ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-Request-Id";
+    static final String ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, "
+            + ConsistencyTokens.HEADER + ", X-Request-Id";
     /** The answers' headers a page may read besides the few every browser shows. */
     static final String EXPOSE_HEADERS =
-            "ETag, Location, Retry-After, X-Request-Id, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset";
+            "ETag, Location, Retry-After, X-Request-Id, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, "
+                    + ConsistencyTokens.HEADER;
     /** How long a browser may reuse a preflight's answer: Chrome's upper bound. */
     static final Duration MAX_AGE = Duration.ofHours(2);
 

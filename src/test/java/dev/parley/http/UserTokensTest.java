@@ -131,6 +131,19 @@ class UserTokensTest {
         }
     }
 
+    @Test
+    void aDeletedAppsTokensStopWorking() {
+        String name = "doomed-" + System.nanoTime();
+        var created = TestServer.get().apps().create(name);
+        Api doomed = new Api(app.base(), created.apiKey());
+        String user = Fixtures.user(doomed, "leaving");
+        String token = doomed.postOk(201, "/v1/users/" + user + "/tokens", Map.of()).get("token").asText();
+        assertThat(doomed.withKey(token).get("/v1/users/" + user).status()).isEqualTo(200);
+        TestServer.get().apps().delete(name);
+        dev.parley.support.Wait.until("the deleted app's token is refused", Duration.ofSeconds(1),
+                () -> doomed.withKey(token).get("/v1/users/" + user).status() == 401);
+    }
+
     private static String token(String userId, List<String> scopes) {
         return app.postOk(201, "/v1/users/" + userId + "/tokens", Map.of("scopes", scopes)).get("token").asText();
     }
