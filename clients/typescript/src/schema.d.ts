@@ -1695,6 +1695,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the body is not sent as JSON */
+            415: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -2081,6 +2092,17 @@ export interface operations {
             };
             /** @description the body is larger than PARLEY_MAX_BODY */
             413: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as JSON */
+            415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -2599,6 +2621,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the body is not sent as JSON */
+            415: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -2985,6 +3018,17 @@ export interface operations {
             };
             /** @description the body is larger than PARLEY_MAX_BODY */
             413: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as JSON */
+            415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -3498,6 +3542,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the body is not sent as JSON */
+            415: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -3885,6 +3940,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the body is not sent as JSON */
+            415: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -4012,6 +4078,17 @@ export interface operations {
             };
             /** @description the body is larger than PARLEY_MAX_BODY */
             413: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as JSON */
+            415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -4262,6 +4339,17 @@ export interface operations {
             };
             /** @description the body is larger than PARLEY_MAX_BODY */
             413: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as JSON */
+            415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -4669,6 +4757,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the body is not sent as JSON */
+            415: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -4799,6 +4898,17 @@ export interface operations {
             };
             /** @description the body is larger than PARLEY_MAX_BODY */
             413: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as JSON */
+            415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -5073,6 +5183,17 @@ export interface operations {
             };
             /** @description the body is larger than PARLEY_MAX_BODY */
             413: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as JSON */
+            415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -5458,6 +5579,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the body is not sent as JSON */
+            415: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -5719,6 +5851,17 @@ export interface operations {
             };
             /** @description the body is larger than PARLEY_MAX_BODY */
             413: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as JSON */
+            415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -6117,6 +6260,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the body is not sent as JSON */
+            415: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -6414,6 +6568,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the body is not sent as JSON */
+            415: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -6556,6 +6721,17 @@ export interface operations {
             };
             /** @description the body is larger than PARLEY_MAX_BODY */
             413: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as JSON */
+            415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -6979,6 +7155,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the body is not sent as JSON */
+            415: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -7390,6 +7577,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the body is not sent as JSON */
+            415: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -7526,6 +7724,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the body is not sent as JSON */
+            415: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -7653,6 +7862,17 @@ export interface operations {
             };
             /** @description the body is larger than PARLEY_MAX_BODY */
             413: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as JSON */
+            415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -8046,6 +8266,17 @@ export interface operations {
             };
             /** @description the body is larger than PARLEY_MAX_BODY */
             413: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as JSON */
+            415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -9248,6 +9479,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the body is not sent as application/x-ndjson */
+            415: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -9474,6 +9716,17 @@ export interface operations {
             };
             /** @description the body is larger than PARLEY_MAX_BODY */
             413: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is not sent as JSON */
+            415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;

@@ -181,6 +181,7 @@ final class OpenApi {
         }
         if (route.body() != null || route.linesBody()) {
             statuses.put(413, "the body is larger than PARLEY_MAX_BODY");
+            statuses.put(415, route.linesBody() ? "the body is not sent as application/x-ndjson" : "the body is not sent as JSON");
         }
         if (route.method() != HandlerType.GET && route.authenticated()) {
             statuses.put(409, "the change conflicts with what is stored (a row it names is gone, a month is archived, "
