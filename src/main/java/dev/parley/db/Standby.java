@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A streaming standby of a PostgreSQL on this machine, made with the embedded binaries alone (they have no
  * pg_basebackup): a base backup taken through SQL ({@code pg_backup_start}, a copy of the data folder,
  * {@code pg_backup_stop}), then a postmaster in standby mode that streams the rest from the primary through a
- * replication slot. For the replica tests and {@code parley bench --replica}; a production standby is made
+ * replication slot. For the replica tests and {@code parley bench run --compare replica}; a production standby is made
  * with pg_basebackup as PostgreSQL's documentation says.
  */
 public final class Standby implements AutoCloseable {
@@ -109,7 +109,7 @@ public final class Standby implements AutoCloseable {
         }
         String method = rules.contains("scram-sha-256") ? "scram-sha-256" : "trust";
         Files.writeString(hba, rules + (rules.endsWith("\n") ? "" : "\n")
-                + "# Added by Parley for a local standby (parley bench --replica, tests)\nhost    replication    all    127.0.0.1/32    "
+                + "# Added by Parley for a local standby (parley bench run --compare replica, tests)\nhost    replication    all    127.0.0.1/32    "
                 + method + "\n");
         value(connection, "SELECT pg_reload_conf()");
     }
