@@ -1,12 +1,10 @@
 package dev.parley;
 
-import static java.nio.file.StandardCopyOption.REPLACE_EXISTING;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.parley.support.Api;
 import dev.parley.support.TestServer;
 import dev.parley.support.Tools;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -38,7 +36,7 @@ class ClientsTest {
         Tools.require("node", "nodejs");
         Path npm = Tools.require("npm", "npm");
         Path typescript = CLIENTS.resolve("typescript");
-        install(typescript, npm);
+        Tools.npmCi(typescript, npm);
 
         var run = Tools.run(typescript, env("NO_COLOR", "1"), Duration.ofMinutes(2), npm.toString(), "test");
 
@@ -47,17 +45,5 @@ class ClientsTest {
 
     private Map<String, String> env(String name, String value) {
         return Map.of("PARLEY_URL", api.base(), "PARLEY_KEY", api.key(), name, value);
-    }
-
-    /** npm ci into node_modules, unless node_modules holds what this very lockfile installed (npm ci starts from nothing). */
-    private static void install(Path typescript, Path npm) throws Exception {
-        Path lockfile = typescript.resolve("package-lock.json");
-        Path installed = typescript.resolve("node_modules/.parley-installed-lock.json");
-        if (Files.exists(installed) && Files.mismatch(lockfile, installed) == -1) {
-            return;
-        }
-        var run = Tools.run(typescript, Map.of(), Duration.ofMinutes(3), npm.toString(), "ci", "--no-audit", "--no-fund");
-        assertThat(run.status()).as(run.output()).isZero();
-        Files.copy(lockfile, installed, REPLACE_EXISTING);
     }
 }

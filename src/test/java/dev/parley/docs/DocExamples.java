@@ -24,8 +24,11 @@ final class DocExamples {
     private static final List<String> SHELL = List.of("sh", "bash", "shell", "console");
     private static final String PROMPT = "$ ";
 
-    /** A fenced block: the line of its first content line, its lines without the fence's indent. */
-    record Block(String document, int line, List<String> lines, boolean isShell, String notRunBecause) {
+    /**
+     * A fenced block: the line of its first content line, its info string ({@code sh}, {@code python}; empty for
+     * none), its lines without the fence's indent.
+     */
+    record Block(String document, int line, String language, List<String> lines, boolean isShell, String notRunBecause) {
         boolean runs() {
             return isShell && notRunBecause == null;
         }
@@ -52,7 +55,7 @@ final class DocExamples {
             }
             int close = closingFence(markdown, i + 1);
             List<String> lines = markdown.subList(i + 1, close).stream().map(l -> unindent(l, open.group(1).length())).toList();
-            blocks.add(new Block(document, i + 2, lines, isShell(open.group(2), lines), notRunBecause(markdown, i)));
+            blocks.add(new Block(document, i + 2, open.group(2), lines, isShell(open.group(2), lines), notRunBecause(markdown, i)));
             i = close;
         }
         return blocks;

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * run and where a command ends is {@link DocExamples}' rule; whether an answer is as shown,
  * {@link AnswerCheck}'s (status) and {@link DocJson}'s (shape). The reader's {@code $KEY} is the
  * instance's app key, and {@code localhost:8080} reaches the instance whatever its port ({@link DocShell}).
+ * The Python and TypeScript examples beside the curl ones are {@link DocsClientExamplesTest}'s.
  */
 class DocsExamplesTest {
     @TempDir

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -69,6 +70,23 @@ public final class Tools {
         } finally {
             Files.deleteIfExists(output);
         }
+    }
+
+    /**
+     * npm ci in {@code project}, unless its node_modules holds what this very lockfile installed (npm ci starts from
+     * nothing, so each run would fetch it all again).
+     */
+    public static void npmCi(Path project, Path npm) throws IOException, InterruptedException {
+        Path lockfile = project.resolve("package-lock.json");
+        Path installed = project.resolve("node_modules/.parley-installed-lock.json");
+        if (Files.exists(installed) && Files.mismatch(lockfile, installed) == -1) {
+            return;
+        }
+        Result run = run(project, Map.of(), Duration.ofMinutes(3), npm.toString(), "ci", "--no-audit", "--no-fund");
+        if (run.status() != 0) {
+            fail("npm ci in " + project + " exited with " + run.status() + ":\n" + run.output());
+        }
+        Files.copy(lockfile, installed, StandardCopyOption.REPLACE_EXISTING);
     }
 
     private static String read(Path output) throws IOException {
