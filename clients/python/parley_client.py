@@ -295,12 +295,16 @@ class Parley:
         return _read(Character, self.request("GET", f"/v1/characters/{_id(character_id)}"))
 
     def upsert_user(self, external_id: str, *, profile: Json | None = None) -> User:
-        """Creates the user with this external id, or updates its profile (merge patch) when it exists."""
+        """Creates the user with this external id, or, when it exists, replaces its profile with the one given."""
         return _read(User, self.request("POST", "/v1/users", body=_given(external_id=external_id, profile=profile)))
 
-    def create_conversation(self, user_id: str, character_id: str, **optional: Any) -> Conversation:
-        """optional: title, state, language, character_ids (a group), external_id, counters."""
-        body = {"user_id": user_id, "character_id": character_id, **optional}
+    def create_conversation(self, user_id: str, character_id: str | None = None, *,
+                            character_ids: list[str] | None = None, **optional: Any) -> Conversation:
+        """A direct chat with character_id, or a group chat with character_ids (the first leads): one of the two.
+        optional: title, state, language, external_id, counters, created_at."""
+        if (character_id is None) == (character_ids is None):
+            raise ValueError("give character_id (a direct chat) or character_ids (a group chat), one of the two")
+        body = _given(user_id=user_id, character_id=character_id, character_ids=character_ids) | optional
         return _read(Conversation, self.request("POST", "/v1/conversations", body=body))
 
     def get_conversation(self, conversation_id: str) -> Conversation:

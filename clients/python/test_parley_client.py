@@ -34,6 +34,15 @@ class ChatProgramTest(unittest.TestCase):
         self.assertEqual(retried, first)
         self.assertEqual(reply.seq, first.seq + 1)
 
+    def test_a_group_chat_is_made_with_character_ids_and_leads_with_the_first(self) -> None:
+        orion = self.parley.create_character("Orion")
+        group = self.parley.create_conversation(self.ada.id, character_ids=[self.luna.id, orion.id])
+
+        self.assertTrue(group.is_group)
+        self.assertEqual(group.character_id, self.luna.id)
+        with self.assertRaises(ValueError):
+            self.parley.create_conversation(self.ada.id, self.luna.id, character_ids=[orion.id])
+
     def test_history_pages_back_through_older_cursors_to_the_first_message(self) -> None:
         paged = self.parley.create_conversation(self.ada.id, self.luna.id)
         sent = [self.parley.append_message(paged.id, "user" if i % 2 else "assistant", f"message {i}") for i in range(1, 8)]
