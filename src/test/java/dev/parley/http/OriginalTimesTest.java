@@ -91,6 +91,27 @@ class OriginalTimesTest {
                 .containsExactly("a week in");
     }
 
+    @Test
+    void a_character_made_today_lists_what_it_said_in_a_conversation_imported_from_before() {
+        String conversation = api.postOk(201, "/v1/conversations", Map.of("user_id", user, "character_id", character,
+                "created_at", began.toString())).get("id").asText();
+        api.postOk(201, "/v1/conversations/" + conversation + "/messages", Map.of("role", "assistant", "content", "long ago",
+                "character_id", character, "created_at", began.plusSeconds(5).toString()));
+        // A character joining a group imported from before it existed, and speaking there at the group's time.
+        String orion = Fixtures.character(api, "Orion");
+        String group = api.postOk(201, "/v1/conversations", Map.of("user_id", user, "character_ids", List.of(character),
+                "created_at", began.plusSeconds(10).toString())).get("id").asText();
+        api.postOk(201, "/v1/conversations/" + group + "/members", Map.of("character_id", orion));
+        api.postOk(201, "/v1/conversations/" + group + "/messages", Map.of("role", "assistant", "content", "me too",
+                "character_id", orion, "created_at", began.plusSeconds(15).toString()));
+
+        assertThat(api.getOk("/v1/characters/" + character + "/messages").get("messages").findValuesAsText("content"))
+                .contains("long ago");
+        assertThat(Instant.parse(api.getOk("/v1/characters/" + character).get("created_at").asText())).isEqualTo(began);
+        assertThat(api.getOk("/v1/characters/" + orion + "/messages").get("messages").findValuesAsText("content"))
+                .containsExactly("me too");
+    }
+
     private static String fieldOf(Api.Response response) {
         assertThat(response.status()).as(response.toString()).isEqualTo(400);
         return response.json().get("errors").get(0).get("field").asText();
