@@ -77,11 +77,14 @@ public final class Typing {
         return field.startsWith("user:") ? new Typist(id, null, until) : new Typist(null, id, until);
     }
 
-    /** The user must be the conversation's own, a character one of its members: anyone else is the client's mistake. */
+    /**
+     * The user must be one of the conversation's people (its own user, or a guest of a group chat), a character
+     * one of its members: anyone else is the client's mistake.
+     */
     private static void requireParticipant(Conversation conversation, Participant who) {
-        if (who.userId() != null && who.userId() != conversation.userId()) {
+        if (who.userId() != null && !conversation.userIds().contains(String.valueOf(who.userId()))) {
             throw new InvalidInput("user_id", "refers to user " + who.userId() + ", who is not in conversation "
-                    + conversation.id() + " (its user is " + conversation.userId() + ")");
+                    + conversation.id() + " (its people: " + String.join(", ", conversation.userIds()) + ")");
         }
         if (who.characterId() != null && !conversation.characterIds().contains(String.valueOf(who.characterId()))) {
             throw new InvalidInput("character_id", "refers to character " + who.characterId()

@@ -96,6 +96,16 @@ abstract class TypingAndPresenceTest {
     }
 
     @Test
+    void a_guest_of_a_group_chat_types_too() {
+        String guest = Fixtures.user(api, "guest-" + System.nanoTime());
+        assertInvalid(api.put(typing(), Map.of("user_id", guest)), "user_id", "not in conversation");
+        api.postOk(201, "/v1/conversations/" + conversation + "/members", Map.of("user_id", guest));
+
+        JsonNode typing = ok(api.put(typing(), Map.of("user_id", guest)));
+        assertThat(typing.get("typing").findValuesAsText("user_id")).containsExactly(guest);
+    }
+
+    @Test
     void only_the_conversations_user_or_characters_may_type() {
         String stranger = Fixtures.user(api, "stranger-" + System.nanoTime());
         String otherCharacter = Fixtures.character(api, "Sol");
