@@ -2,6 +2,7 @@ package dev.parley.context;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.cache.ReadCache;
 import dev.parley.cache.Scope;
 import dev.parley.chat.CharacterProfile;
@@ -14,6 +15,7 @@ import dev.parley.chat.User;
 import dev.parley.chat.Users;
 import dev.parley.db.Database;
 import dev.parley.db.Query;
+import dev.parley.json.Json;
 import dev.parley.json.JsonText;
 import dev.parley.json.Nullable;
 import dev.parley.memory.Memories;
@@ -36,12 +38,15 @@ public final class ChatContext {
                    coalesce(c.last_message_id, c.conversation_id) AS newest_id,
                    ARRAY(SELECT m.member_id FROM conversation_members m
                           WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id
-                            AND m.member_kind = 'character') AS character_ids
+                            AND m.member_kind = 'character') AS character_ids,
+                   EXISTS (SELECT 1 FROM conversation_members m
+                            WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id
+                              AND m.member_kind = 'user' AND m.member_id <> c.user_id) AS has_guests
               FROM conversations c
              WHERE c.app_id = ? AND c.conversation_id = ?""");
 
     private static final String VISIBLE_NEWEST_FIRST = """
-            SELECT role, content, author_character_id FROM messages
+            SELECT role, content, author_character_id, author_user_id FROM messages
              WHERE app_id = ? AND conversation_id = ? AND message_id > ? AND message_id <= ? AND deleted_at IS NULL
              ORDER BY message_id DESC
              LIMIT ?""";
@@ -84,11 +89,12 @@ public final class ChatContext {
     }
 
     /** The conversation as a context needs it; each part is cached in the scope it comes from. */
-    private record Head(State state, long userId, long characterId, List<Long> members, long newestId) {
+    /** {@code hasGuests}: people other than its user write in it too, so their messages are named as well. */
+    private record Head(State state, long userId, long characterId, List<Long> members, boolean hasGuests, long newestId) {
     }
 
     /** A visible message as stored, before its speaker is named. */
-    private record Turn(String role, String content, Long characterId) {
+    private record Turn(String role, String content, Long characterId, Long userId) {
     }
 
     private final Database database;
@@ -160,13 +166,14 @@ public final class ChatContext {
                 new State(conversationId, row.getString("title"), row.getBoolean("is_group"), row.getString("language"),
                         JsonText.stored(row.getString("state")), JsonText.stored(row.getString("counters"))),
                 row.getLong("user_id"), row.getLong("character_id"), List.of((Long[]) row.getArray("character_ids").getArray()),
-                row.getLong("newest_id")), appId, conversationId))
+                row.getBoolean("has_guests"), row.getLong("newest_id")), appId, conversationId))
                 .orElseThrow(() -> new NotFound("conversation", conversationId));
     }
 
     private List<Turn> readTurns(long appId, long conversationId, Head head, int limit) {
         return database.read(h -> MessageLog.newestFirst(h, RECENT, OLDER, row -> new Turn(row.getString("role"),
-                row.getString("content"), (Long) row.getObject("author_character_id")), appId, conversationId,
+                row.getString("content"), (Long) row.getObject("author_character_id"), (Long) row.getObject("author_user_id")),
+                appId, conversationId,
                 head.newestId(), limit));
     }
 
@@ -184,18 +191,31 @@ public final class ChatContext {
                 + ", which is not a member of conversation " + conversationId);
     }
 
-    /** What chat completion takes: the speaker's prompt, then the messages oldest first, characters named in a group chat. */
+    /**
+     * What chat completion takes: the speaker's prompt, then the messages oldest first; in a group chat the
+     * characters named, and with several people each person too (their profile's name, else the app's id for them).
+     */
     private List<LlmMessage> chat(long appId, CharacterProfile speaker, Head head, List<Turn> newestFirst) {
         List<LlmMessage> messages = new ArrayList<>(newestFirst.size() + 1);
         if (!speaker.systemPrompt().isEmpty()) {
             messages.add(new LlmMessage("system", speaker.systemPrompt(), null));
         }
         for (Turn turn : newestFirst.reversed()) {
-            String name = turn.characterId() == null || !head.members().contains(turn.characterId()) ? null
-                    : characters.get(appId, turn.characterId()).name();
-            messages.add(new LlmMessage(turn.role(), turn.content(), name));
+            messages.add(new LlmMessage(turn.role(), turn.content(), nameOf(appId, head, turn)));
         }
         return messages;
+    }
+
+    private String nameOf(long appId, Head head, Turn turn) {
+        if (turn.characterId() != null) {
+            return head.members().contains(turn.characterId()) ? characters.get(appId, turn.characterId()).name() : null;
+        }
+        if (turn.userId() == null || !head.hasGuests()) {
+            return null;
+        }
+        User author = users.get(appId, turn.userId());
+        JsonNode name = Json.parse(author.profile().text()).path("name");
+        return name.isTextual() && !name.asText().isBlank() ? name.asText() : author.externalId();
     }
 
 }

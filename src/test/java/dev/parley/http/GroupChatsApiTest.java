@@ -50,6 +50,32 @@ class GroupChatsApiTest {
     }
 
     @Test
+    void with_several_people_the_context_names_each_person_as_it_names_the_characters() {
+        say(null, "user", "just the two of us", null);
+        assertThat(contextMessage("just the two of us").has("name")).as("a direct chat names no one").isFalse();
+
+        joinEveryone();
+        api.patch("/v1/users/" + ben, Map.of("profile", Map.of("name", "Benjamin")));
+        say(ben, "user", "hi Ada", null);
+        say(null, "assistant", "Kai here", kai);
+        say(cleo, "user", "evening", null);
+
+        assertThat(contextMessage("just the two of us").get("name").asText()).isEqualTo("ada"); // no name: the app's id for her
+        assertThat(contextMessage("hi Ada").get("name").asText()).isEqualTo("Benjamin");
+        assertThat(contextMessage("Kai here").get("name").asText()).isEqualTo("Kai");
+        assertThat(contextMessage("evening").get("name").asText()).isEqualTo("cleo");
+    }
+
+    private JsonNode contextMessage(String content) {
+        for (JsonNode message : api.getOk(path + "/context").get("messages")) {
+            if (message.get("content").asText().equals(content)) {
+                return message;
+            }
+        }
+        throw new AssertionError("the context holds no message '" + content + "'");
+    }
+
+    @Test
     void adding_a_member_twice_answers_200_with_the_member_as_it_is() {
         JsonNode first = api.postOk(201, path + "/members", Map.of("user_id", ben));
         JsonNode again = api.postOk(200, path + "/members", Map.of("user_id", ben));
