@@ -240,6 +240,17 @@ class Context:
     memories: list[Json]
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A whole answer: its status, its headers (as sent; look them up with header()) and its JSON body, if any."""
+    status: int
+    headers: Mapping[str, str]
+    body: Any
+
+    def header(self, name: str) -> str | None:
+        return next((value for key, value in self.headers.items() if key.lower() == name.lower()), None)
+
+
 class Parley:
     """One app's client. Every call is one HTTP request (more when a 429 or 503 is retried)."""
 
@@ -257,6 +268,12 @@ class Parley:
     def request(self, method: str, path: str, *, query: Mapping[str, Any] | None = None, body: Any = None,
                 headers: Mapping[str, str] | None = None) -> Any:
         """Any route: its JSON answer (None for a 204). Query values that are None are left out."""
+        return self.send(method, path, query=query, body=body, headers=headers).body
+
+    def send(self, method: str, path: str, *, query: Mapping[str, Any] | None = None, body: Any = None,
+             headers: Mapping[str, str] | None = None) -> Answer:
+        """As request, with the status and headers too (ETag, Parley-Consistency, Idempotent-Replayed); a 304 to an
+        If-None-Match is an Answer with no body, not an error."""
         request = urllib.request.Request(self.url + path + _query_string(query), method=method,
                                          data=None if body is None else json.dumps(body).encode(),
                                          headers={"Authorization": f"Bearer {self._key}", "Accept": "application/json",
@@ -267,8 +284,11 @@ class Parley:
             try:
                 with urllib.request.urlopen(request, timeout=self._timeout) as response:
                     answer = response.read()
-                    return json.loads(answer) if answer else None
+                    return Answer(response.status, dict(response.headers.items()), json.loads(answer) if answer else None)
             except urllib.error.HTTPError as error:
+                if error.code == 304:
+                    error.close()
+                    return Answer(304, dict(error.headers.items()), None)
                 wait = self._retry.wait(error, attempt)
                 if wait is None:
                     raise ParleyError.of(error) from None

@@ -43,6 +43,15 @@ class ChatProgramTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             self.parley.create_conversation(self.ada.id, self.luna.id, character_ids=[orion.id])
 
+    def test_send_gives_the_etag_and_a_304_once_the_client_holds_the_current_version(self) -> None:
+        first = self.parley.send("GET", f"/v1/conversations/{self.chat.id}")
+        etag = first.header("ETag")
+        again = self.parley.send("GET", f"/v1/conversations/{self.chat.id}", headers={"If-None-Match": etag})
+
+        self.assertEqual(first.status, 200)
+        self.assertEqual(first.body["id"], self.chat.id)
+        self.assertEqual((again.status, again.body), (304, None))
+
     def test_history_pages_back_through_older_cursors_to_the_first_message(self) -> None:
         paged = self.parley.create_conversation(self.ada.id, self.luna.id)
         sent = [self.parley.append_message(paged.id, "user" if i % 2 else "assistant", f"message {i}") for i in range(1, 8)]
