@@ -83,10 +83,11 @@ public final class UserTokens {
         if (database.read(h -> h.first(USER_EXISTS, row -> 1, appId, userId)).isEmpty()) {
             throw new NotFound("user", userId);
         }
-        Instant expiresAt = clock.instant().plus(ttl).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        // In milliseconds, as the token carries it: a token lives its whole ttl, not up to a second less.
+        Instant expiresAt = clock.instant().plus(ttl).truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
         boolean read = scopes.contains(Scope.READ);
         boolean write = scopes.contains(Scope.WRITE);
-        String claims = appId + "." + userId + "." + expiresAt.getEpochSecond() + "." + (read ? "r" : "") + (write ? "w" : "");
+        String claims = appId + "." + userId + "." + expiresAt.toEpochMilli() + "." + (read ? "r" : "") + (write ? "w" : "");
         byte[] payload = claims.getBytes(StandardCharsets.US_ASCII);
         String token = PREFIX + ENCODE.encodeToString(payload) + "." + ENCODE.encodeToString(sign(secret(appId), payload));
         List<String> names = new ArrayList<>();
@@ -114,7 +115,7 @@ public final class UserTokens {
             if (secret == null || !MessageDigest.isEqual(sign(secret, payload), DECODE.decode(parts[1]))) {
                 return Optional.empty();
             }
-            Instant expiresAt = Instant.ofEpochSecond(Long.parseLong(fields[2]));
+            Instant expiresAt = Instant.ofEpochMilli(Long.parseLong(fields[2]));
             if (!clock.instant().isBefore(expiresAt)) {
                 return Optional.empty();
             }
