@@ -6,6 +6,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.cache.Invalidations;
 import dev.parley.chat.InvalidInput;
+import dev.parley.chat.NotFound;
 import dev.parley.db.Database;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
@@ -33,7 +34,7 @@ public final class ApiKeys {
     static final Duration CACHE_TTL = Duration.ofSeconds(30);
     private static final String PREFIX = "pk_";
     /** "pk_" and 7 characters of the key: enough to tell an app's keys apart, far too little to guess the rest. */
-    private static final int PREFIX_LENGTH = 10;
+    public static final int PREFIX_LENGTH = 10;
     private static final SecureRandom RANDOM = new SecureRandom();
 
     static final Query ISSUE = new Query("api_key.issue", """
@@ -118,7 +119,7 @@ public final class ApiKeys {
                 throw new InvalidInput("key", "prefix " + reference + " names " + found.size() + " keys of the app; give the id");
             }
             if (found.isEmpty()) {
-                throw new KeyNotFound(reference);
+                throw NotFound.saying("the app has no key " + reference + "; list its keys to see their ids and prefixes");
             }
             return h.first(REVOKE, KEY, appId, found.getFirst().id()).orElseThrow();
         });

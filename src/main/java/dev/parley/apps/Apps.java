@@ -117,9 +117,10 @@ public final class Apps {
                 Erasure.forCommands(database, Clock.systemUTC()));
     }
 
-    /** The id of the app named {@code name}, for operator commands; AppNotFound when there is none. */
+    /** The id of the app named {@code name}, for operator commands; NotFound when there is none. */
     public static long idOf(Database database, String name) {
-        return database.read(h -> h.first(ID_BY_NAME, row -> row.getLong(1), name)).orElseThrow(() -> new AppNotFound(name));
+        return database.read(h -> h.first(ID_BY_NAME, row -> row.getLong(1), name))
+                .orElseThrow(() -> NotFound.saying("no app is named '" + name + "'"));
     }
 
     /** Refuses a name no app may have, before anything touches the database. */
@@ -220,7 +221,7 @@ public final class Apps {
         });
     }
 
-    /** The id of the app named {@code name}: InvalidInput for a name no app may have, AppNotFound for none. */
+    /** The id of the app named {@code name}: InvalidInput for a name no app may have, NotFound for none. */
     private long id(String name) {
         checkName(name);
         return idOf(database, name);

@@ -6,9 +6,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
+import org.HdrHistogram.Histogram;
 
 /**
  * What read-your-writes costs with a read replica: a message appended, then read back at once, a filtered
@@ -25,8 +24,8 @@ final class ReadYourWrites {
             throws IOException, InterruptedException {
         HttpClient http = HttpClient.newHttpClient();
         var random = new SplittableRandom(11);
-        List<Long> withToken = new ArrayList<>();
-        List<Long> without = new ArrayList<>();
+        Histogram withToken = new Histogram(3); // microseconds, as Workload records them
+        Histogram without = new Histogram(3);
         int staleWithToken = 0;
         int staleWithout = 0;
         for (int i = 0; i < rounds; i++) {
@@ -35,12 +34,12 @@ final class ReadYourWrites {
             String token = append(http, base, key, conversation, withText);
             long began = System.nanoTime();
             staleWithToken += newestIs(http, base, key, conversation, token, withText) ? 0 : 1;
-            withToken.add(System.nanoTime() - began);
+            withToken.recordValue((System.nanoTime() - began) / 1000);
             String withoutText = "ryw " + i + " without";
             append(http, base, key, conversation, withoutText);
             began = System.nanoTime();
             staleWithout += newestIs(http, base, key, conversation, null, withoutText) ? 0 : 1;
-            without.add(System.nanoTime() - began);
+            without.recordValue((System.nanoTime() - began) / 1000);
         }
         out.printf("read right after a write, %d rounds, one client:%n", rounds);
         out.printf("  with the write's token:    p50 %.2f ms, p99 %.2f ms, stale answers %d%n",
@@ -78,8 +77,7 @@ final class ReadYourWrites {
         return response.body().contains("\"content\":\"" + text + "\"");
     }
 
-    private static double percentile(List<Long> nanos, int percent) {
-        List<Long> sorted = nanos.stream().sorted().toList();
-        return sorted.get(Math.min(sorted.size() - 1, sorted.size() * percent / 100)) / 1e6;
+    private static double percentile(Histogram micros, double percent) {
+        return micros.getValueAtPercentile(percent) / 1000.0;
     }
 }

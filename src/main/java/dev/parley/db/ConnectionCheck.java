@@ -35,7 +35,7 @@ public final class ConnectionCheck {
         try (Connection ignored = DriverManager.getConnection(target.jdbcUrl(), properties)) {
             return;
         } catch (SQLException e) {
-            throw new DatabaseUnavailable(explain(e, where(target.jdbcUrl()), target.user()), e);
+            throw new DatabaseUnavailable(explain(e, target.where(), target.user()), e);
         }
     }
 
@@ -67,10 +67,4 @@ public final class ConnectionCheck {
         return root;
     }
 
-    /** host:port/database of a JDBC URL, without its options. */
-    private static String where(String jdbcUrl) {
-        String rest = jdbcUrl.replaceFirst("^jdbc:postgresql://", "");
-        int options = rest.indexOf('?');
-        return options < 0 ? rest : rest.substring(0, options);
-    }
 }

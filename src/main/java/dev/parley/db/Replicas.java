@@ -119,9 +119,7 @@ public final class Replicas implements AutoCloseable {
 
     /** "host:port" of the replica, as its metrics and logs name it. */
     static String nameOf(ConnectionTarget target) {
-        String rest = target.jdbcUrl().substring("jdbc:postgresql://".length());
-        int end = rest.indexOf('/');
-        return end < 0 ? rest : rest.substring(0, end);
+        return target.where().replaceFirst("/.*", "");
     }
 
     public List<State> states() {

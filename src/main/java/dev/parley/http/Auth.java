@@ -13,8 +13,6 @@ final class Auth {
     private static final String APP = "parley.app";
     private static final String USER_TOKEN = "parley.user_token";
     private static final String KEY_PREFIX = "parley.key_prefix";
-    /** How much of a key names it in audit rows: "pk_" and 7 characters, as api_keys.key_prefix stores it. */
-    private static final int PREFIX_LENGTH = 10;
 
     private final ApiKeys keys;
     private final UserTokens tokens;
@@ -42,7 +40,7 @@ final class Auth {
         long appId = keys.resolve(key)
                 .orElseThrow(() -> new Unauthorized("the API key is not valid (unknown, revoked or malformed)"));
         ctx.attribute(APP, appId);
-        ctx.attribute(KEY_PREFIX, key.substring(0, PREFIX_LENGTH)); // resolved keys are 46 characters
+        ctx.attribute(KEY_PREFIX, key.substring(0, ApiKeys.PREFIX_LENGTH)); // resolved keys are 46 characters
         if (limiter != null) {
             limit(ctx, limiter.admit(key));
         }

@@ -1,7 +1,5 @@
 package dev.parley.http;
 
-import dev.parley.apps.AppNotFound;
-import dev.parley.apps.KeyNotFound;
 import dev.parley.chat.Conflict;
 import dev.parley.chat.GroupCommit;
 import dev.parley.chat.InvalidInput;
@@ -59,8 +57,6 @@ final class Problems {
             case BadRequest e -> new Problem(Problem.TYPE_BASE + e.slug(), "Invalid request", e.status(), e.getMessage(), path,
                     e.field() == null ? null : List.of(new Problem.FieldError(e.field(), e.getMessage())), null);
             case NotFound e -> Problem.of(404, "not-found", "Not found", e.getMessage(), path);
-            case AppNotFound e -> Problem.of(404, "not-found", "Not found", e.getMessage(), path);
-            case KeyNotFound e -> Problem.of(404, "not-found", "Not found", e.getMessage(), path);
             case Conflict e -> Problem.of(409, e.type(), "Conflict", e.getMessage(), path);
             case StaleVersion e -> Problem.of(412, "precondition-failed", "Precondition failed", e.getMessage(), path);
             case Unauthorized e -> Problem.of(401, "unauthorized", "Unauthorized", e.getMessage(), path);
