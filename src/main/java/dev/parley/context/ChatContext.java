@@ -23,7 +23,9 @@ import dev.parley.memory.Recall;
 import dev.parley.memory.RecallRequest;
 import dev.parley.memory.Remembered;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Everything an app sends to its LLM for the next reply, in one request: the character's profile and
@@ -200,20 +202,22 @@ public final class ChatContext {
         if (!speaker.systemPrompt().isEmpty()) {
             messages.add(new LlmMessage("system", speaker.systemPrompt(), null));
         }
+        Map<Long, String> people = new HashMap<>(); // each person's name worked out once, however often they speak
         for (Turn turn : newestFirst.reversed()) {
-            messages.add(new LlmMessage(turn.role(), turn.content(), nameOf(appId, head, turn)));
+            String name = turn.characterId() != null ? characterName(appId, head, turn.characterId())
+                    : turn.userId() == null || !head.hasGuests() ? null
+                    : people.computeIfAbsent(turn.userId(), userId -> personName(appId, userId));
+            messages.add(new LlmMessage(turn.role(), turn.content(), name));
         }
         return messages;
     }
 
-    private String nameOf(long appId, Head head, Turn turn) {
-        if (turn.characterId() != null) {
-            return head.members().contains(turn.characterId()) ? characters.get(appId, turn.characterId()).name() : null;
-        }
-        if (turn.userId() == null || !head.hasGuests()) {
-            return null;
-        }
-        User author = users.get(appId, turn.userId());
+    private String characterName(long appId, Head head, long characterId) {
+        return head.members().contains(characterId) ? characters.get(appId, characterId).name() : null;
+    }
+
+    private String personName(long appId, long userId) {
+        User author = users.get(appId, userId);
         JsonNode name = Json.parse(author.profile().text()).path("name");
         return name.isTextual() && !name.asText().isBlank() ? name.asText() : author.externalId();
     }
