@@ -99,6 +99,21 @@ class ReplicasTest {
     }
 
     @Test
+    void aCachedPageIsLoadedFromThePrimaryNeverFromALaggingStandby() {
+        api.get("/v1/conversations/" + conversation + "/messages?limit=5"); // cached now
+        standby.pauseReplay(); // in rotation still, for up to PARLEY_REPLICA_MAX_LAG: a read without a token may go there
+        try {
+            api.post("/v1/conversations/" + conversation + "/messages", Map.of("content", "fresh"));
+            // The write dropped the cached page; the page loaded again is kept for minutes, so it must be the primary's.
+            JsonNode latest = api.getOk("/v1/conversations/" + conversation + "/messages?limit=5").get("messages");
+            assertThat(latest.get(latest.size() - 1).get("content").asText()).isEqualTo("fresh");
+        } finally {
+            standby.resumeReplay();
+        }
+        awaitRotation(true);
+    }
+
+    @Test
     void aStoppedStandbyIsSkippedAndUsedAgainWhenItIsBack() {
         standby.stop();
         try {
