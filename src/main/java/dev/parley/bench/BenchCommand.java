@@ -4,6 +4,7 @@ import dev.parley.DatabaseOptions;
 import dev.parley.Parley;
 import dev.parley.Storage;
 import dev.parley.apps.ApiKeys;
+import dev.parley.config.Ages;
 import dev.parley.config.Durations;
 import dev.parley.config.Settings;
 import dev.parley.db.ConnectionTarget;
@@ -20,6 +21,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.Period;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
@@ -71,6 +73,10 @@ public final class BenchCommand {
         @Option(names = "--months", defaultValue = "12", description = "Months of history, one partition each (default 12).")
         int months;
 
+        @Option(names = "--archive-older-than", description = {"Load the months that ended before this age (6mo, 90d, 1y)",
+                "straight into the archive, as 'parley archive --older-than' leaves them."})
+        String archiveOlderThan;
+
         @Option(names = "--seed", defaultValue = "42", description = "Same seed, same day: same dataset (default 42).")
         long seed;
 
@@ -79,7 +85,9 @@ public final class BenchCommand {
             PrintWriter out = spec.commandLine().getOut();
             PrintWriter err = spec.commandLine().getErr();
             DatasetSpec dataset;
+            Period archiveAge;
             try {
+                archiveAge = archiveOlderThan == null ? null : Ages.parse(archiveOlderThan);
                 dataset = DatasetSpec.of(DatasetSpec.count(messages), optionalCount(conversations), optionalCount(users),
                         optionalCount(characters), memories == null ? null : DatasetSpec.count(memories), dims, months, seed,
                         Instant.now());
@@ -94,7 +102,10 @@ public final class BenchCommand {
                         DatasetSpec.human(dataset.users()), DatasetSpec.human(dataset.characters()), dataset.months(),
                         DatasetSpec.human(dataset.memories()), dataset.dims(), dataset.seed());
                 out.flush();
-                var loaded = new DatasetLoader(db, err).load(dataset);
+                if (archiveAge != null) {
+                    out.printf("months that ended before %s ago go straight into the archive%n", archiveOlderThan);
+                }
+                var loaded = new DatasetLoader(db, err).load(dataset, archiveAge);
                 out.printf("loaded in %s: %.0f messages/s through COPY (app '%s', id %d)%n",
                         Progress.formatSeconds(loaded.took().toSeconds()), loaded.messagesPerSecond(), DatasetLoader.APP, loaded.appId());
                 return 0;
@@ -198,6 +209,10 @@ public final class BenchCommand {
                 "over the conversations by last activity, so a small hot set takes most of the traffic."})
         String popularity;
 
+        @Option(names = "--active-within", description = {"Visit only the conversations with a message in this last age",
+                "(6mo: those active in the hot months of a dataset loaded with --archive-older-than 6mo); default: all."})
+        String activeWithin;
+
         @Option(names = "--embeddings", defaultValue = "numbers", description = "How HTTP requests carry embeddings: numbers (a JSON array, default) or base64 (of float32).")
         String embeddings;
 
@@ -220,6 +235,8 @@ public final class BenchCommand {
         public Integer call() throws Exception {
             Mix.named(mix); // fail on bad choices before any work
             Population.Popularity popular = Population.Popularity.parse(popularity);
+            Instant activeSince = activeWithin == null ? null
+                    : Instant.now().atZone(ZoneOffset.UTC).minus(Ages.parse(activeWithin)).toInstant();
             HttpTarget.Client client = new HttpTarget.Client(base64Embeddings(), gzip);
             for (String other : compare) {
                 if (!List.of("raw", "naive", "nocache", "bare", "replica").contains(other)) {
@@ -249,7 +266,7 @@ public final class BenchCommand {
                 long appId = db.read(h -> h.first(new Query("bench.app", "SELECT app_id FROM apps WHERE name = ?"),
                         row -> row.getLong(1), DatasetLoader.APP)).orElseThrow(() ->
                         new IllegalStateException("no bench dataset here: run 'parley bench load --messages 1M' first"));
-                Population population = Population.load(db, appId, popular);
+                Population population = Population.load(db, appId, popular, activeSince);
                 var plan = new Workload.Plan(mix, concurrency, Durations.parse(warmup), Durations.parse(duration), rate, seed,
                         checkWrites);
                 List<Workload.Result> results = new ArrayList<>();

@@ -1,7 +1,9 @@
 package dev.parley.bench;
 
 import dev.parley.db.Database;
+import dev.parley.db.Ids;
 import dev.parley.db.Query;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -17,7 +19,7 @@ import java.util.stream.IntStream;
 final class Population {
     static final Query CONVERSATIONS = new Query("bench.population", """
             SELECT conversation_id, user_id, character_id, coalesce(last_message_id, conversation_id), message_count
-              FROM conversations WHERE app_id = ? ORDER BY conversation_id""");
+              FROM conversations WHERE app_id = ? AND coalesce(last_message_id, conversation_id) >= ? ORDER BY conversation_id""");
 
     /**
      * Which conversations the workload visits. {@code size}: in proportion to their messages (busy
@@ -108,10 +110,17 @@ final class Population {
     }
 
     static Population load(Database database, long appId, Popularity popularity) {
+        return load(database, appId, popularity, null);
+    }
+
+    /** The conversations of the bench app with a message since {@code activeSince} (every one when null). */
+    static Population load(Database database, long appId, Popularity popularity, Instant activeSince) {
+        long since = activeSince == null ? Long.MIN_VALUE : Ids.floorOf(activeSince);
         List<long[]> rows = database.read(h -> h.list(CONVERSATIONS, row -> new long[] {
-                row.getLong(1), row.getLong(2), row.getLong(3), row.getLong(4), row.getLong(5)}, appId));
+                row.getLong(1), row.getLong(2), row.getLong(3), row.getLong(4), row.getLong(5)}, appId, since));
         if (rows.isEmpty()) {
-            throw new IllegalStateException("the bench app has no conversations: run 'parley bench load' first");
+            throw new IllegalStateException(activeSince == null ? "the bench app has no conversations: run 'parley bench load' first"
+                    : "no conversation of the bench app has a message since " + activeSince);
         }
         int dims = database.read(h -> h.first(DIMS, row -> row.getInt(1), appId)).orElse(0);
         return new Population(new ArrayList<>(rows), dims, popularity);

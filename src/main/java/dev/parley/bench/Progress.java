@@ -12,6 +12,7 @@ public final class Progress {
     private final String unit;
     private final long startNanos = System.nanoTime();
     private long lastDrawNanos;
+    private long done;
 
     Progress(PrintWriter out, String what, long total) {
         this(out, what, total, "rows");
@@ -25,7 +26,13 @@ public final class Progress {
         this.unit = unit;
     }
 
-    public void update(long done) {
+    /** Counts {@code more} rows done, from any thread. */
+    public synchronized void add(long more) {
+        done += more;
+        update(done);
+    }
+
+    public synchronized void update(long done) {
         long now = System.nanoTime();
         if (now - lastDrawNanos < 500_000_000L && done < total) {
             return;
@@ -46,7 +53,7 @@ public final class Progress {
     }
 
     /** Ends the line and returns the average rate in rows per second. */
-    public double finish(long done) {
+    public synchronized double finish(long done) {
         lastDrawNanos = 0;
         update(done);
         out.println();

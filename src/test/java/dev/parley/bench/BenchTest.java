@@ -6,6 +6,9 @@ import dev.parley.Parley;
 import dev.parley.apps.ApiKeys;
 import dev.parley.config.Settings;
 import dev.parley.db.Database;
+import dev.parley.db.Ids;
+import dev.parley.db.Partitions;
+import dev.parley.lifecycle.Archive;
 import dev.parley.db.Query;
 import dev.parley.memory.Recall;
 import dev.parley.memory.RecallRequest;
@@ -16,6 +19,8 @@ import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.Period;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -301,6 +306,36 @@ class BenchTest {
         }
     }
 
+    @Test
+    void with_an_archive_age_the_old_months_load_into_the_archive_as_parley_archive_leaves_them() {
+        var spec = DatasetSpec.of(8_000, null, null, null, null, 16, 12, 42, DAY);
+        String plain = fingerprint("parley_bench_unarchived", spec, "messages");
+        var target = TestDatabase.get().migrated("parley_bench_archived");
+        try (Database db = TestDatabase.pool(target, 4)) {
+            new DatasetLoader(db, new PrintWriter(new StringWriter())).load(spec, Period.ofMonths(6));
+
+            var partitions = new Partitions(db);
+            assertThat(partitions.listArchived()).extracting(Partitions.Partition::name).containsExactly(
+                    "messages_y2025m11", "messages_y2025m12", "messages_y2026m01", "messages_y2026m02", "messages_y2026m03",
+                    "messages_y2026m04");
+            assertThat(new Archive(db, db, partitions, Clock.fixed(DAY, ZoneOffset.UTC)).due(Period.ofMonths(6)))
+                    .as("nothing left for 'parley archive --older-than 6mo' to move").isEmpty();
+            long limit = Ids.floorOf(Instant.parse("2026-05-01T00:00:00Z")); // the first month that ends after 2026-05-20
+            assertThat(count(db, "SELECT count(*) FROM parley_archive.messages")).isPositive();
+            assertThat(count(db, "SELECT count(*) FROM messages WHERE message_id < " + limit)).as("no old month left hot").isZero();
+            assertThat(count(db, "SELECT count(*) FROM parley_archive.messages WHERE message_id >= " + limit)).isZero();
+            assertThat(count(db, """
+                    SELECT count(*) FROM pg_index WHERE indexrelid = 'parley_archive.messages_words_idx'::regclass AND indisvalid"""))
+                    .as("the archive's words index is whole again").isOne();
+            assertThat(count(db, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'parley_archive.messages_words_idx'::regclass"))
+                    .as("every archived month has its words index").isEqualTo(6);
+            assertThat(fingerprint(db, """
+                    (SELECT conversation_id, message_id, role, content, metadata FROM messages
+                     UNION ALL SELECT conversation_id, message_id, role, content, metadata FROM parley_archive.messages) m"""))
+                    .as("the same rows as the same dataset loaded hot").isEqualTo(plain);
+        }
+    }
+
     /** Every memory has an embedding of the spec's length and a scope row; a memory's neighbours share its topic. */
     private static void assertMemoriesCluster(Database db, DatasetSpec spec) {
         long memories = count(db, "SELECT count(*) FROM memories");
@@ -343,18 +378,27 @@ class BenchTest {
     }
 
     private static String fingerprint(String database, DatasetSpec spec) {
+        return fingerprint(database, spec, "messages");
+    }
+
+    private static String fingerprint(String database, DatasetSpec spec, String messages) {
         var target = TestDatabase.get().migrated(database);
         try (Database db = TestDatabase.pool(target, 2)) {
             new DatasetLoader(db, new PrintWriter(new StringWriter())).load(spec);
-            return db.read(h -> h.first(new Query("test.fingerprint", """
+            return fingerprint(db, messages);
+        }
+    }
+
+    /** The dataset's rows, with its messages read from {@code messages}. */
+    private static String fingerprint(Database db, String messages) {
+        return db.read(h -> h.first(new Query("test.fingerprint", """
                     SELECT md5(string_agg(conversation_id || ':' || message_id || ':' || role || ':' || content
                                           || coalesce(metadata::text, ''), ',' ORDER BY conversation_id, message_id))
                            || (SELECT md5(string_agg(user_id || ':' || character_id || ':' || message_count, ',' ORDER BY conversation_id))
                                  FROM conversations)
                            || (SELECT md5(string_agg(user_id || ':' || character_id || ':' || content || ':' || md5(embedding),
                                                      ',' ORDER BY memory_id)) FROM memories)
-                      FROM messages"""), r -> r.getString(1))).orElseThrow();
-        }
+                      FROM %s""".formatted(messages)), r -> r.getString(1))).orElseThrow();
     }
 
     private static long count(Database db, String sql) {
