@@ -81,10 +81,19 @@ final class ArchivedMonths {
         return limitId;
     }
 
+    /**
+     * Puts the archive's words index back on the archive alone, invalid until every month has its own:
+     * searches with include_archived read the archived months through, as if they had no words index,
+     * and each month moved in later gets its index. History, context and inbox never read it.
+     */
+    void leaveWordsUnindexed() {
+        database.read(h -> h.execute(new Query("bench.archive_words_parent", definition)));
+    }
+
     /** Builds the words index of every archived month, two at a time, and attaches each to the archive's. */
     void indexWords(PrintWriter err) {
         String body = definition.substring(DEFINED_AS.length());
-        database.read(h -> h.execute(new Query("bench.archive_words_parent", definition)));
+        leaveWordsUnindexed();
         var progress = new Progress(err, "archive words", months.size(), "months");
         ExecutorService builders = Executors.newFixedThreadPool(2);
         try {

@@ -77,6 +77,11 @@ public final class BenchCommand {
                 "straight into the archive, as 'parley archive --older-than' leaves them."})
         String archiveOlderThan;
 
+        @Option(names = "--archive-words", defaultValue = "indexed", description = {"indexed (default) or unindexed: leave the",
+                "archived months' words index unbuilt (history, context and inbox never read it; it is most of the load's",
+                "time at 100M messages), so searches with include_archived read the archived months through."})
+        String archiveWords;
+
         @Option(names = "--seed", defaultValue = "42", description = "Same seed, same day: same dataset (default 42).")
         long seed;
 
@@ -88,6 +93,9 @@ public final class BenchCommand {
             Period archiveAge;
             try {
                 archiveAge = archiveOlderThan == null ? null : Ages.parse(archiveOlderThan);
+                if (!List.of("indexed", "unindexed").contains(archiveWords)) {
+                    throw new IllegalArgumentException("--archive-words takes indexed or unindexed, not " + archiveWords);
+                }
                 dataset = DatasetSpec.of(DatasetSpec.count(messages), optionalCount(conversations), optionalCount(users),
                         optionalCount(characters), memories == null ? null : DatasetSpec.count(memories), dims, months, seed,
                         Instant.now());
@@ -105,7 +113,7 @@ public final class BenchCommand {
                 if (archiveAge != null) {
                     out.printf("months that ended before %s ago go straight into the archive%n", archiveOlderThan);
                 }
-                var loaded = new DatasetLoader(db, err).load(dataset, archiveAge);
+                var loaded = new DatasetLoader(db, err).load(dataset, archiveAge, archiveWords.equals("indexed"));
                 out.printf("loaded in %s: %.0f messages/s through COPY (app '%s', id %d)%n",
                         Progress.formatSeconds(loaded.took().toSeconds()), loaded.messagesPerSecond(), DatasetLoader.APP, loaded.appId());
                 return 0;

@@ -72,11 +72,14 @@ public final class DatasetLoader {
     }
 
     public Loaded load(DatasetSpec spec) {
-        return load(spec, null);
+        return load(spec, null, true);
     }
 
-    /** Loads {@code spec}; with {@code archiveOlderThan}, the months that ended before that age go into the archive. */
-    public Loaded load(DatasetSpec spec, Period archiveOlderThan) {
+    /**
+     * Loads {@code spec}; with {@code archiveOlderThan}, the months that ended before that age go into the
+     * archive, their words indexed unless {@code indexArchivedWords} is false (see {@link ArchivedMonths#leaveWordsUnindexed}).
+     */
+    public Loaded load(DatasetSpec spec, Period archiveOlderThan, boolean indexArchivedWords) {
         long started = System.nanoTime();
         long appId = createApp();
         Instant oldest = spec.now().minus(Duration.ofDays(30L * spec.months()));
@@ -97,7 +100,7 @@ public final class DatasetLoader {
         if (archive == null) {
             copy(c -> messages(c, MESSAGES, appId, spec, plans, firsts[0], firsts[1], id -> true, progress));
         } else {
-            loadWithArchive(archive, appId, spec, plans, firsts, progress);
+            loadWithArchive(archive, indexArchivedWords, appId, spec, plans, firsts, progress);
         }
         double rate = progress.finish(spec.messages());
         if (spec.memories() > 0) {
@@ -122,14 +125,18 @@ public final class DatasetLoader {
      * connection (the hot rows compute their stored words, the archived rows only their primary key);
      * then the archive's words are indexed, one month per connection on two connections.
      */
-    private void loadWithArchive(ArchivedMonths archive, long appId, DatasetSpec spec, Plan[] plans, long[] firsts,
+    private void loadWithArchive(ArchivedMonths archive, boolean indexWords, long appId, DatasetSpec spec, Plan[] plans, long[] firsts,
                                  Progress progress) {
         long limit = archive.limitId();
         ExecutorService threads = Executors.newFixedThreadPool(2);
         try {
             Future<?> archived = threads.submit(() -> {
                 copy(c -> messages(c, ArchivedMonths.MESSAGES, appId, spec, plans, firsts[0], firsts[1], id -> id < limit, progress));
-                archive.indexWords(err);
+                if (indexWords) {
+                    archive.indexWords(err);
+                } else {
+                    archive.leaveWordsUnindexed();
+                }
             });
             copy(c -> messages(c, MESSAGES, appId, spec, plans, firsts[0], firsts[1], id -> id >= limit, progress));
             archived.get();

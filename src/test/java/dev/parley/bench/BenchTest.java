@@ -312,7 +312,7 @@ class BenchTest {
         String plain = fingerprint("parley_bench_unarchived", spec, "messages");
         var target = TestDatabase.get().migrated("parley_bench_archived");
         try (Database db = TestDatabase.pool(target, 4)) {
-            new DatasetLoader(db, new PrintWriter(new StringWriter())).load(spec, Period.ofMonths(6));
+            new DatasetLoader(db, new PrintWriter(new StringWriter())).load(spec, Period.ofMonths(6), true);
 
             var partitions = new Partitions(db);
             assertThat(partitions.listArchived()).extracting(Partitions.Partition::name).containsExactly(
