@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -35,9 +36,9 @@ import java.util.function.LongPredicate;
  *
  * <p>Given an archive age, the months that ended before it are loaded straight into the archive, as
  * {@code parley archive --older-than} would have left them: the hot months have no partition there, and
- * the archive's months have their primary key and words index ({@link ArchivedMonths}). A large history
- * (100M messages over 36 months) loads in about half the time, because the archive's words are indexed
- * once at the end, two months at a time, instead of stored and indexed row by row.
+ * the archive's months have their primary key and words index ({@link ArchivedMonths}). The archived rows
+ * are written beside the hot ones without their words, which are indexed once at the end, two months at a
+ * time, instead of being stored and indexed row by row (or not at all: {@code --archive-words unindexed}).
  */
 public final class DatasetLoader {
     public static final String APP = "bench";
@@ -98,7 +99,7 @@ public final class DatasetLoader {
         copy(c -> conversations(c, appId, spec, plans, firsts[0], firsts[1]));
         var progress = new Progress(err, "messages", spec.messages());
         if (archive == null) {
-            copy(c -> messages(c, MESSAGES, appId, spec, plans, firsts[0], firsts[1], id -> true, progress));
+            copy(c -> messages(c, false, appId, spec, plans, firsts[0], firsts[1], id -> true, progress));
         } else {
             loadWithArchive(archive, indexArchivedWords, appId, spec, plans, firsts, progress);
         }
@@ -131,19 +132,19 @@ public final class DatasetLoader {
         ExecutorService threads = Executors.newFixedThreadPool(2);
         try {
             Future<?> archived = threads.submit(() -> {
-                copy(c -> messages(c, ArchivedMonths.MESSAGES, appId, spec, plans, firsts[0], firsts[1], id -> id < limit, progress));
+                copy(c -> messages(c, true, appId, spec, plans, firsts[0], firsts[1], id -> id < limit, progress));
                 if (indexWords) {
                     archive.indexWords(err);
                 } else {
                     archive.leaveWordsUnindexed();
                 }
             });
-            copy(c -> messages(c, MESSAGES, appId, spec, plans, firsts[0], firsts[1], id -> id >= limit, progress));
+            copy(c -> messages(c, false, appId, spec, plans, firsts[0], firsts[1], id -> id >= limit, progress));
             archived.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while loading", e);
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
         } finally {
             threads.shutdownNow();
@@ -314,15 +315,14 @@ public final class DatasetLoader {
         }
     }
 
-    static final String MESSAGES = """
+    private static final String MESSAGES = """
             messages (app_id, conversation_id, user_id, message_id, seq, author_user_id, author_character_id,
                       created_at, role, content, metadata, attachments)""";
 
-    /** The messages whose ids {@code keep} takes, into {@code tableAndColumns} (the hot set's columns, in that order). */
-    private static void messages(Connection c, String tableAndColumns, long appId, DatasetSpec spec, Plan[] plans,
+    /** The messages whose ids {@code keep} takes, into the hot set or, {@code archived}, into the archive. */
+    private static void messages(Connection c, boolean archived, long appId, DatasetSpec spec, Plan[] plans,
                                  long firstCharacter, long firstUser, LongPredicate keep, Progress progress) throws SQLException {
-        try (var rows = new CopyRows(c, tableAndColumns)) {
-            boolean archived = tableAndColumns == ArchivedMonths.MESSAGES;
+        try (var rows = new CopyRows(c, archived ? ArchivedMonths.MESSAGES : MESSAGES)) {
             for (int i = 0; i < plans.length; i++) {
                 Plan plan = plans[i];
                 int written = 0;
