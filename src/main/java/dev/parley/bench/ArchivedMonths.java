@@ -30,6 +30,8 @@ final class ArchivedMonths {
     static final String LANGUAGE = "english";
     private static final String WORDS_INDEX = "parley_archive.messages_words_idx";
     private static final String DEFINED_AS = "CREATE INDEX messages_words_idx ON ONLY " + Partitions.ARCHIVE + " ";
+    static final Query WORDS_DEFINITION = new Query("bench.archive_words_definition", "SELECT pg_get_indexdef(?::regclass)");
+    static final Query WORDS_DROP = new Query("bench.archive_words_drop", "DROP INDEX " + WORDS_INDEX);
 
     private final Database database;
     private final long limitId;
@@ -59,12 +61,11 @@ final class ArchivedMonths {
         }
         long limitId = Partitions.floorOf(firstHot);
         String definition = database.inTransaction(h -> {
-            String defined = h.first(new Query("bench.archive_words_definition", "SELECT pg_get_indexdef(?::regclass)"),
-                    row -> row.getString(1), WORDS_INDEX).orElseThrow();
+            String defined = h.first(WORDS_DEFINITION, row -> row.getString(1), WORDS_INDEX).orElseThrow();
             if (!defined.startsWith(DEFINED_AS)) {
                 throw new IllegalStateException("the archive's words index is not what the loader expects: " + defined);
             }
-            h.execute(new Query("bench.archive_words_drop", "DROP INDEX " + WORDS_INDEX));
+            h.execute(WORDS_DROP);
             for (YearMonth month : months) {
                 String name = Partitions.nameOf(month);
                 h.execute(new Query("bench.archive_hot_drop", "DROP TABLE " + name));

@@ -52,6 +52,8 @@ public final class DatasetLoader {
     static final Query FIRST_ID = new Query("bench.first_ids", """
             SELECT (SELECT min(character_id) FROM characters WHERE app_id = ?), (SELECT min(user_id) FROM users WHERE app_id = ?)""");
 
+    static final Query ANALYZE_ARCHIVE = new Query("bench.analyze_archive", "ANALYZE " + Partitions.ARCHIVE);
+
     static final Query SCOPES = new Query("bench.memory_scopes", """
             INSERT INTO memory_scopes (app_id, user_id, character_id, dims)
             SELECT DISTINCT app_id, user_id, character_id, ? FROM memories WHERE app_id = ?""");
@@ -115,7 +117,7 @@ public final class DatasetLoader {
         database.read(h -> h.execute(new Query("bench.analyze", """
                 VACUUM (ANALYZE) characters, users, conversations, conversation_members, messages, memories, memory_scopes""")));
         if (archive != null) {
-            database.read(h -> h.execute(new Query("bench.analyze_archive", "ANALYZE " + Partitions.ARCHIVE)));
+            database.read(h -> h.execute(ANALYZE_ARCHIVE));
         }
         WordIndexes.throughPendingLists(database, false); // VACUUM has moved the lists into the indexes
         return new Loaded(appId, spec, Duration.ofNanos(System.nanoTime() - started), rate);

@@ -94,6 +94,8 @@ class DistributionRulesTest {
             Map.entry("ImportCommand.java", new PerCall(1, "import.conversation_start: app_id = ? and the external id")),
             Map.entry("analytics/AnalyticsRefresh.java", new PerCall(1, "REFRESH MATERIALIZED VIEW CONCURRENTLY: every"
                     + " app's rows of a view, by design; on Citus the views live on the coordinator")),
+            Map.entry("bench/ArchivedMonths.java", new PerCall(5, "a fresh dataset's archived months: their partitions"
+                    + " and words indexes made, the hot months they replace dropped; every app's rows, by design")),
             Map.entry("bench/BenchCommand.java", new PerCall(2, "bench.app reads apps (a reference table) by name;"
                     + " bench.message_estimate reads pg_class")),
             Map.entry("bench/DatasetLoader.java", new PerCall(1, "VACUUM (ANALYZE) of the loaded tables")),
