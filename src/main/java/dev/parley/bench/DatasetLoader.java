@@ -142,14 +142,21 @@ public final class DatasetLoader {
                 }
             });
             copy(c -> messages(c, false, appId, spec, plans, firsts[0], firsts[1], id -> id >= limit, progress));
-            archived.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while loading", e);
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+            await(archived, "loading the archive");
         } finally {
             threads.shutdownNow();
+        }
+    }
+
+    /** Waits for {@code work} to finish; what failed it is thrown here. */
+    static void await(Future<?> work, String what) {
+        try {
+            work.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while " + what, e);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(what + " failed", e.getCause());
         }
     }
 
