@@ -312,7 +312,7 @@ class BenchTest {
         String plain = fingerprint("parley_bench_unarchived", spec, "messages");
         var target = TestDatabase.get().migrated("parley_bench_archived");
         try (Database db = TestDatabase.pool(target, 4)) {
-            new DatasetLoader(db, new PrintWriter(new StringWriter())).load(spec, Period.ofMonths(6), true);
+            var loaded = new DatasetLoader(db, new PrintWriter(new StringWriter())).load(spec, Period.ofMonths(6), true);
 
             var partitions = new Partitions(db);
             assertThat(partitions.listArchived()).extracting(Partitions.Partition::name).containsExactly(
@@ -333,6 +333,10 @@ class BenchTest {
                     (SELECT conversation_id, message_id, role, content, metadata FROM messages
                      UNION ALL SELECT conversation_id, message_id, role, content, metadata FROM parley_archive.messages) m"""))
                     .as("the same rows as the same dataset loaded hot").isEqualTo(plain);
+            assertThat(Population.load(db, loaded.appId(), Population.Popularity.BY_SIZE, Instant.parse("2026-05-01T00:00:00Z")).size())
+                    .as("--active-within: the conversations with a message in the hot months, and no others")
+                    .isEqualTo(count(db, "SELECT count(*) FROM conversations WHERE last_message_id >= " + limit))
+                    .isLessThan(Population.load(db, loaded.appId(), Population.Popularity.BY_SIZE).size());
         }
     }
 
