@@ -87,14 +87,14 @@ final class ArchivedMonths {
      * searches with include_archived read the archived months through, as if they had no words index,
      * and each month moved in later gets its index. History, context and inbox never read it.
      */
-    void leaveWordsUnindexed() {
+    void putWordsIndexOnArchiveOnly() {
         database.read(h -> h.execute(new Query("bench.archive_words_parent", definition)));
     }
 
     /** Builds the words index of every archived month, two at a time, and attaches each to the archive's. */
     void indexWords(PrintWriter err) {
         String body = definition.substring(DEFINED_AS.length());
-        leaveWordsUnindexed();
+        putWordsIndexOnArchiveOnly();
         var progress = new Progress(err, "archive words", months.size(), "months");
         ExecutorService builders = Executors.newFixedThreadPool(2);
         try {

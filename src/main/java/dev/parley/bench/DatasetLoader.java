@@ -80,7 +80,7 @@ public final class DatasetLoader {
 
     /**
      * Loads {@code spec}; with {@code archiveOlderThan}, the months that ended before that age go into the
-     * archive, their words indexed unless {@code indexArchivedWords} is false (see {@link ArchivedMonths#leaveWordsUnindexed}).
+     * archive, their words indexed unless {@code indexArchivedWords} is false (see {@link ArchivedMonths#putWordsIndexOnArchiveOnly}).
      */
     public Loaded load(DatasetSpec spec, Period archiveOlderThan, boolean indexArchivedWords) {
         long started = System.nanoTime();
@@ -138,7 +138,7 @@ public final class DatasetLoader {
                 if (indexWords) {
                     archive.indexWords(err);
                 } else {
-                    archive.leaveWordsUnindexed();
+                    archive.putWordsIndexOnArchiveOnly();
                 }
             });
             copy(c -> messages(c, false, appId, spec, plans, firsts[0], firsts[1], id -> id >= limit, progress));

@@ -340,6 +340,22 @@ class BenchTest {
         }
     }
 
+    @Test
+    void with_the_archives_words_unindexed_its_index_stays_invalid_with_no_month_attached() {
+        var target = TestDatabase.get().migrated("parley_bench_archived_unindexed");
+        try (Database db = TestDatabase.pool(target, 4)) {
+            new DatasetLoader(db, new PrintWriter(new StringWriter())).load(
+                    DatasetSpec.of(3_000, null, null, null, null, 16, 12, 42, DAY), Period.ofMonths(6), false);
+
+            assertThat(count(db, "SELECT count(*) FROM parley_archive.messages")).isPositive();
+            assertThat(count(db, """
+                    SELECT count(*) FROM pg_index WHERE indexrelid = 'parley_archive.messages_words_idx'::regclass AND NOT indisvalid"""))
+                    .as("the archive's words index is there, and invalid").isOne();
+            assertThat(count(db, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'parley_archive.messages_words_idx'::regclass"))
+                    .as("no archived month has its words indexed").isZero();
+        }
+    }
+
     /** Every memory has an embedding of the spec's length and a scope row; a memory's neighbours share its topic. */
     private static void assertMemoriesCluster(Database db, DatasetSpec spec) {
         long memories = count(db, "SELECT count(*) FROM memories");
