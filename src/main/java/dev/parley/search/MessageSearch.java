@@ -12,6 +12,7 @@ import dev.parley.db.RowMapper;
 import dev.parley.json.Nullable;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
@@ -30,7 +31,8 @@ import java.util.stream.Collectors;
  *
  * <p>A search is two statements. The first parses the words and finds the span of ids the scope's
  * messages can have. The second does the rest in one execution of a generic plan: it gathers
- * matches newest first, a month at a time and then in wider windows (one UNION ALL branch each,
+ * matches newest first, a heavy user's newest two weeks first (by a token of the user and the week, so
+ * only those weeks' matches are fetched), then a month at a time and then in wider windows (one UNION ALL branch each,
  * pruned to the partitions the window spans at run time; a branch runs only while the LIMIT above
  * it wants rows), until {@link #CANDIDATES} are found; ranks them by ts_rank_cd on the stored words;
  * keeps one page; and highlights that page's rows only. A rare word reaches back through all
@@ -47,6 +49,18 @@ public final class MessageSearch {
     public static final int CANDIDATES = 200;
     /** Where the windows start, in months before the newest: that month, the one before, a year back. */
     private static final List<Integer> MONTHS_BACK = List.of(0, 1, 12);
+    /**
+     * How many weeks a heavy user's search reads on their own before the months: the week of their last
+     * message (or of the cursor) and the one before, through the user-week tokens of V24.
+     */
+    private static final int WEEKS = 2;
+    /**
+     * From how many messages a user's search reads their newest weeks first. A week window pays when it
+     * fills the candidates by itself (a common word of a heavy user); for a lighter user it is two more
+     * probes of the index (about 50 µs each) before the month's, which then fetches every match anyway.
+     */
+    static final long WEEKLY_FROM_MESSAGES = 10_000;
+    private static final long WEEK_MILLIS = Duration.ofDays(7).toMillis();
 
     /** How hits are ordered; both page with a keyset cursor of (rank, message id). */
     public enum Order { RELEVANCE, RECENT }
@@ -99,14 +113,15 @@ public final class MessageSearch {
     // its last activity. An inactive user's windows start at their last message, not at today.
     static final Query APP_SPAN = new Query("search.app_span", SETTINGS_AND_WORDS.formatted("?::regconfig"));
     static final Query USER_SPAN = new Query("search.user_span", SETTINGS_AND_WORDS.formatted("?::regconfig") + """
-            , min(conversation_id), max(activity_id)
+            , min(conversation_id), max(activity_id), sum(message_count)
               FROM conversations WHERE app_id = ? AND user_id = ?""");
     static final Query CONVERSATION_SPAN = new Query("search.conversation_span",
             SETTINGS_AND_WORDS.formatted("coalesce(?::regconfig, language)") + """
             , conversation_id, activity_id
               FROM conversations WHERE app_id = ? AND conversation_id = ?""");
 
-    // One window: its newest matches. The bound tsquery is the words and the scope's token ('dog' & '~u:7').
+    // One window: its newest matches. The bound tsquery is the words and the scope's token ('dog' & '~u:7'),
+    // or, in a heavy user's week windows, the user-week token ('dog' & '~u:7:w1456').
     // The last condition is whether the window holds any ids: an empty window, [x, x), would still read
     // the partition x falls in; a condition of parameters alone is checked once, before any scan.
     private static final String WINDOW = """
@@ -119,7 +134,7 @@ public final class MessageSearch {
               LIMIT ?)""";
     // The windows in turn, each match ranked on its stored words as the LIMIT takes it: once a row, at most 200.
     private static final String CANDIDATE_ROWS = "SELECT *, ts_rank_cd(candidate.words, ?::tsquery) AS rank FROM (\n"
-            + String.join("\n UNION ALL\n", Collections.nCopies(MONTHS_BACK.size() + 1, WINDOW)) + "\n) candidate LIMIT ?";
+            + String.join("\n UNION ALL\n", Collections.nCopies(WEEKS + MONTHS_BACK.size() + 1, WINDOW)) + "\n) candidate LIMIT ?";
     private static final String HIT_COLUMNS = """
             hit.conversation_id, hit.message_id, hit.seq, hit.role, hit.author_user_id, hit.author_character_id, hit.rank,
                    ts_headline(hit.language, hit.content, ?::tsquery, '%s') AS snippet""".formatted(HEADLINE);
@@ -194,9 +209,10 @@ public final class MessageSearch {
 
     /**
      * One search as run: the words as parsed ({@code words}, a tsquery's text), the scope's
-     * token ({@code '~u:7'}), and the span of ids its messages can have (ceiling exclusive).
+     * token ({@code '~u:7'}), the span of ids its messages can have (ceiling exclusive), and whether
+     * its newest weeks are read first, each by its own token ({@code '~u:7:w1456'}).
      */
-    record Plan(String words, String token, long floorId, long ceilingId) {
+    record Plan(String words, String token, long floorId, long ceilingId, boolean weekly) {
         boolean matchesNothing() {
             return words.isEmpty() || ceilingId <= floorId;
         }
@@ -206,9 +222,15 @@ public final class MessageSearch {
             boolean recent = order == Order.RECENT;
             List<Object> args = new ArrayList<>(List.of(words)); // the snippets'
             args.add(words); // the rank's
-            String scoped = "(" + words + ") & " + token;
             int wanted = recent ? limit : CANDIDATES;
-            for (Window window : windows(floorId, recent ? Math.min(after.messageId(), ceilingId) : ceilingId, now)) {
+            long upper = recent ? Math.min(after.messageId(), ceilingId) : ceilingId;
+            List<Window> weeks = weeks(floorId, upper, weekly ? WEEKS : 0);
+            for (Window window : weeks) {
+                String scoped = "(" + words + ") & " + weekToken(token, week(window.lower()));
+                args.addAll(List.of(scoped, window.lower(), window.upper(), window.lower() < window.upper(), wanted));
+            }
+            String scoped = "(" + words + ") & " + token;
+            for (Window window : windows(floorId, weeks.getLast().lower(), now)) {
                 args.addAll(List.of(scoped, window.lower(), window.upper(), window.lower() < window.upper(), wanted));
             }
             args.add(wanted);
@@ -284,13 +306,14 @@ public final class MessageSearch {
         return switch (scope) {
             case Scope.App app -> {
                 String words = h.first(APP_SPAN, row -> row.getString("words"), language(language), text).orElseThrow();
-                yield new Plan(words, token("a", appId), 0, Long.MAX_VALUE);
+                yield new Plan(words, token("a", appId), 0, Long.MAX_VALUE, false);
             }
             case Scope.User user -> {
                 Plan plan = h.first(USER_SPAN, row -> {
                     long last = row.getLong(6);
                     long ceiling = row.wasNull() ? 0 : last + 1; // no conversation: nothing to read
-                    return new Plan(row.getString("words"), token("u", user.userId()), row.getLong(5), ceiling);
+                    return new Plan(row.getString("words"), token("u", user.userId()), row.getLong(5), ceiling,
+                            row.getLong(7) >= WEEKLY_FROM_MESSAGES);
                 }, language(language), text, appId, user.userId()).orElseThrow();
                 if (plan.ceilingId() == 0) {
                     Users.require(h, appId, user.userId());
@@ -300,7 +323,7 @@ public final class MessageSearch {
             case Scope.Conversation conversation -> {
                 long id = conversation.conversationId();
                 yield h.first(CONVERSATION_SPAN, row -> new Plan(row.getString("words"), token("c", id),
-                                row.getLong(5), row.getLong(6) + 1), language, text, appId, id)
+                                row.getLong(5), row.getLong(6) + 1, false), language, text, appId, id)
                         .orElseThrow(() -> new NotFound("conversation", id));
             }
         };
@@ -326,6 +349,33 @@ public final class MessageSearch {
             upper = lower;
         }
         return windows;
+    }
+
+    /**
+     * The week windows over ids in [floorId, upper), newest first: the week of {@code upper}'s newest id (up
+     * to it) and the {@code count - 1} before it, none below the floor; always {@link #WEEKS}, the rest empty
+     * at the bottom of the last, so that the month windows start where the weeks end. Weeks are those of
+     * the user-week tokens (V24): 7 days of id time from 2000-01-01.
+     */
+    static List<Window> weeks(long floorId, long upper, int count) {
+        List<Window> weeks = new ArrayList<>();
+        long week = week(Math.max(upper - 1, 0));
+        for (int i = 0; i < WEEKS; i++) {
+            long lower = i < count ? Math.min(Math.max(floorId, Ids.floorOf(Instant.ofEpochMilli(Ids.EPOCH_MILLIS + (week - i) * WEEK_MILLIS))), upper) : upper;
+            weeks.add(new Window(lower, upper));
+            upper = lower;
+        }
+        return weeks;
+    }
+
+    /** The week (V24's count) an id was drawn in. */
+    static long week(long id) {
+        return (Ids.timeOf(id).toEpochMilli() - Ids.EPOCH_MILLIS) / WEEK_MILLIS;
+    }
+
+    /** A scope's token for one week, as a tsquery literal: {@code '~u:7'} and week 1456 give {@code '~u:7:w1456'}. */
+    static String weekToken(String token, long week) {
+        return token.substring(0, token.length() - 1) + ":w" + week + "'";
     }
 
     /** A scope's token as a tsquery literal; built from a number, so nothing needs escaping. */

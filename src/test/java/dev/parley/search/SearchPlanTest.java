@@ -105,6 +105,10 @@ class SearchPlanTest {
     /** The search as MessageSearch runs it: one statement, in the generic plan it is run with, for a first page of 20. */
     private static String explain(MessageSearch.Scope scope, String words, MessageSearch.Order order) throws SQLException {
         MessageSearch.Plan search = database.read(h -> MessageSearch.plan(h, APP, scope, words, null));
+        return explain(scope, search, order);
+    }
+
+    private static String explain(MessageSearch.Scope scope, MessageSearch.Plan search, MessageSearch.Order order) throws SQLException {
         try (var s = connection.createStatement()) {
             for (var setting : MessageSearch.SETTINGS.entrySet()) {
                 s.execute("SET " + setting.getKey() + " = " + setting.getValue());
@@ -169,23 +173,94 @@ class SearchPlanTest {
     void common_and_rare_words_of_light_and_heavy_users_read_the_words_index_in_the_generic_plan() throws SQLException {
         for (long user : List.of(USER, HEAVY_USER)) {
             for (String words : List.of("w0", "w3000")) {
-                String generic = explain(new MessageSearch.Scope.User(user), words, MessageSearch.Order.RELEVANCE);
+                var scope = new MessageSearch.Scope.User(user);
+                MessageSearch.Plan search = database.read(h -> MessageSearch.plan(h, APP, scope, words, null));
+                String generic = explain(scope, search, MessageSearch.Order.RELEVANCE);
                 assertThat(generic).as("user %d, %s", user, words).contains("words_idx").doesNotContain("user_id =");
                 assertNoSeqScanOnRows(generic);
-                assertThat(read(generic)).as("user %d, %s: %s", user, words, generic).doesNotHaveDuplicates();
+                // The months are read once each; a heavy user's newest two weeks, each in one or two months, before them.
+                List<String> months = read(explain(scope, new MessageSearch.Plan(search.words(), search.token(), search.floorId(),
+                        search.ceilingId(), false), MessageSearch.Order.RELEVANCE));
+                assertThat(months).as("user %d, %s", user, words).doesNotHaveDuplicates();
+                assertThat(read(generic)).as("user %d, %s: %s", user, words, generic).containsSubsequence(months)
+                        .hasSizeLessThanOrEqualTo(months.size() + (search.weekly() ? 4 : 0));
             }
         }
     }
 
     @Test
-    void a_heavy_users_common_word_reads_only_the_month_of_their_last_message() throws SQLException {
-        // w0 is in most messages: the heavy user's last 300 (one per conversation, all within a day) hold 200.
-        String plan = explain(new MessageSearch.Scope.User(HEAVY_USER), "w0", MessageSearch.Order.RELEVANCE);
+    void a_heavy_users_common_word_fetches_only_the_matches_of_their_newest_week() throws SQLException {
+        // w0 is in most messages: the heavy user's last 300 (one per conversation, all in the same
+        // millisecond) hold 200; the month they are in holds some 3,000 more, but early in a month.
+        var scope = new MessageSearch.Scope.User(HEAVY_USER);
+        String plan = explain(scope, "w0", MessageSearch.Order.RELEVANCE);
+        MessageSearch.Plan weekly = database.read(h -> MessageSearch.plan(h, APP, scope, "w0", null));
+        String monthsAlone = explain(scope, new MessageSearch.Plan(weekly.words(), weekly.token(), weekly.floorId(), weekly.ceilingId(), false),
+                MessageSearch.Order.RELEVANCE);
 
-        assertThat(read(plan)).as("200 candidates are found in the newest month; older branches never run: " + plan)
-                .containsExactly(Partitions.nameOf(month(lastActivity(HEAVY_USER))));
+        MessageSearch.Window week = MessageSearch.weeks(weekly.floorId(), weekly.ceilingId(), 1).getFirst();
+        long weekMatches = matches(HEAVY_USER, "w0", week.lower(), week.upper());
+        long monthMatches = matches(HEAVY_USER, "w0", Partitions.floorOf(month(lastActivity(HEAVY_USER))), week.upper());
+        assertThat(weekMatches).as("the dataset: the newest week holds the candidates").isGreaterThanOrEqualTo(MessageSearch.CANDIDATES);
+        assertThat(heapRowsFetched(plan)).as("only the week's matches are fetched: " + plan).isEqualTo(weekMatches);
+        assertThat(heapRowsFetched(monthsAlone)).as("where the months alone fetch the month's: " + monthsAlone).isEqualTo(monthMatches);
         assertThat(plan).contains("(never executed)");
         assertNoSeqScanOnRows(plan);
+    }
+
+    @Test
+    void a_heavy_users_weeks_first_find_the_same_hits_as_the_months_alone() throws SQLException {
+        var scope = new MessageSearch.Scope.User(HEAVY_USER);
+        for (String words : List.of("w0", "w1", "w40", "w3000")) {
+            MessageSearch.Plan weekly = database.read(h -> MessageSearch.plan(h, APP, scope, words, null));
+            MessageSearch.Plan monthly = new MessageSearch.Plan(weekly.words(), weekly.token(), weekly.floorId(), weekly.ceilingId(), false);
+            assertThat(weekly.weekly()).as("the heavy user holds more than %d messages", MessageSearch.WEEKLY_FROM_MESSAGES).isTrue();
+            for (MessageSearch.Order order : MessageSearch.Order.values()) {
+                List<Long> byWeeks = hits(scope, weekly, order, MessageSearch.After.START);
+                assertThat(byWeeks).as("%s, %s", words, order).isNotEmpty().isEqualTo(hits(scope, monthly, order, MessageSearch.After.START));
+                if (order == MessageSearch.Order.RECENT) { // the second page hangs its weeks from the cursor
+                    var after = new MessageSearch.After(0, byWeeks.getLast());
+                    assertThat(hits(scope, weekly, order, after)).as("%s, page 2", words).isEqualTo(hits(scope, monthly, order, after));
+                }
+            }
+        }
+        assertThat(database.read(h -> MessageSearch.plan(h, APP, new MessageSearch.Scope.User(USER), "w0", null)).weekly())
+                .as("a light user's search reads months from the start").isFalse();
+    }
+
+    /** How many of the user's messages in ids [lower, upper) match the words, counted without the words index's tokens. */
+    private static long matches(long user, String words, long lower, long upper) throws SQLException {
+        try (var s = connection.createStatement();
+             var rows = s.executeQuery("SELECT count(*) FROM messages WHERE user_id = %d AND message_id >= %d AND message_id < %d"
+                     .formatted(user, lower, upper) + " AND to_tsvector('english', content) @@ '" + words + "'::tsquery")) {
+            rows.next();
+            return rows.getLong(1);
+        }
+    }
+
+    /** Rows the plan's executed bitmap heap scans fetched: those they returned and those their filters removed. */
+    private static long heapRowsFetched(String plan) {
+        long fetched = 0;
+        boolean inHeapScan = false;
+        for (String line : plan.lines().toList()) {
+            if (line.contains("->")) {
+                inHeapScan = line.contains("Bitmap Heap Scan on") && !line.contains("never executed");
+                Matcher rows = Pattern.compile("rows=(\\d+)").matcher(line);
+                if (inHeapScan && rows.find()) {
+                    fetched += Long.parseLong(rows.group(1));
+                }
+            } else if (inHeapScan && line.contains("Rows Removed by")) {
+                fetched += Long.parseLong(line.replaceAll(".*: (\\d+).*", "$1"));
+            }
+        }
+        return fetched;
+    }
+
+    /** The ids of a first page of 20, as the search statement returns them for the plan. */
+    private static List<Long> hits(MessageSearch.Scope scope, MessageSearch.Plan plan, MessageSearch.Order order,
+                                   MessageSearch.After after) {
+        return database.read(h -> h.list(MessageSearch.statement(scope, order), row -> row.getLong("message_id"),
+                plan.arguments(order, after, 20, Instant.now())));
     }
 
     @Test
