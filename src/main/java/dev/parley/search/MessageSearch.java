@@ -31,7 +31,7 @@ import java.util.stream.Collectors;
  *
  * <p>A search is two statements. The first parses the words and finds the span of ids the scope's
  * messages can have. The second does the rest in one execution of a generic plan: it gathers
- * matches newest first, a heavy user's newest two weeks first (by a token of the user and the week, so
+ * matches newest first, a heavy user's newest weeks first (by a token of the user and the week, so
  * only those weeks' matches are fetched), then a month at a time and then in wider windows (one UNION ALL branch each,
  * pruned to the partitions the window spans at run time; a branch runs only while the LIMIT above
  * it wants rows), until {@link #CANDIDATES} are found; ranks them by ts_rank_cd on the stored words;
@@ -50,8 +50,8 @@ public final class MessageSearch {
     /** Where the windows start, in months before the newest: that month, the one before, a year back. */
     private static final List<Integer> MONTHS_BACK = List.of(0, 1, 12);
     /**
-     * How many weeks a heavy user's search reads on their own before the months: the week of their last
-     * message (or of the cursor) and the one before, through the user-week tokens of V24.
+     * How many week windows a heavy user's search reads before the months: the week of their last message
+     * (or of the cursor) and the one before, each cut at a month's start (see {@link #weeks}).
      */
     private static final int WEEKS = 2;
     /**
@@ -352,16 +352,24 @@ public final class MessageSearch {
     }
 
     /**
-     * The week windows over ids in [floorId, upper), newest first: the week of {@code upper}'s newest id (up
-     * to it) and the {@code count - 1} before it, none below the floor; always {@link #WEEKS}, the rest empty
-     * at the bottom of the last, so that the month windows start where the weeks end. Weeks are those of
-     * the user-week tokens (V24): 7 days of id time from 2000-01-01.
+     * The week windows over ids in [floorId, upper), newest first, {@code count} of them: each from the
+     * start of the week of its newest id, or of that id's month if the month began later, up to the window
+     * above it; none below the floor. A window so lies in one week and one month: the week's token finds
+     * exactly its matches in the one partition it reads, and on the first days of a month the first window
+     * is the month's few days, no more. Always {@link #WEEKS} windows, the ones past {@code count} empty at
+     * the bottom of the last, so that the month windows start where the weeks end. Weeks are those of the
+     * user-week tokens (V24): 7 days of id time from 2000-01-01.
      */
     static List<Window> weeks(long floorId, long upper, int count) {
         List<Window> weeks = new ArrayList<>();
-        long week = week(Math.max(upper - 1, 0));
         for (int i = 0; i < WEEKS; i++) {
-            long lower = i < count ? Math.min(Math.max(floorId, Ids.floorOf(Instant.ofEpochMilli(Ids.EPOCH_MILLIS + (week - i) * WEEK_MILLIS))), upper) : upper;
+            long lower = upper;
+            if (i < count && upper > floorId) {
+                long newest = upper - 1;
+                long weekFloor = Ids.floorOf(Instant.ofEpochMilli(Ids.EPOCH_MILLIS + week(newest) * WEEK_MILLIS));
+                long monthFloor = Partitions.floorOf(YearMonth.from(Ids.timeOf(newest).atZone(ZoneOffset.UTC)));
+                lower = Math.max(floorId, Math.max(weekFloor, monthFloor));
+            }
             weeks.add(new Window(lower, upper));
             upper = lower;
         }
