@@ -31,8 +31,8 @@ import java.util.stream.Collectors;
  *
  * <p>A search is two statements. The first parses the words and finds the span of ids the scope's
  * messages can have. The second does the rest in one execution of a generic plan: it gathers
- * matches newest first, a heavy user's newest weeks first (by a token of the user and the week, so
- * only those weeks' matches are fetched), then a month at a time and then in wider windows (one UNION ALL branch each,
+ * matches newest first, a heavy user's newest weeks first (by a token of the user and the week, so that
+ * their common word fetches a week's matches, not a month's), then a month at a time and then in wider windows (one UNION ALL branch each,
  * pruned to the partitions the window spans at run time; a branch runs only while the LIMIT above
  * it wants rows), until {@link #CANDIDATES} are found; ranks them by ts_rank_cd on the stored words;
  * keeps one page; and highlights that page's rows only. A rare word reaches back through all
@@ -56,8 +56,9 @@ public final class MessageSearch {
     private static final int WEEKS = 2;
     /**
      * From how many messages a user's search reads their newest weeks first. A week window pays when it
-     * fills the candidates by itself (a common word of a heavy user); for a lighter user it is two more
-     * probes of the index (about 50 µs each) before the month's, which then fetches every match anyway.
+     * fills the candidates by itself (a heavy user's common word); otherwise it is one more probe of the
+     * words index before the month's, which then fetches every match anyway. Read for every user, the
+     * weeks made the 2M bench dataset's search mix about a tenth slower (docs/benchmarks.md, "Search").
      */
     static final long WEEKLY_FROM_MESSAGES = 10_000;
     private static final long WEEK_MILLIS = Duration.ofDays(7).toMillis();
@@ -110,7 +111,9 @@ public final class MessageSearch {
             .collect(Collectors.joining()) + "websearch_to_tsquery(%s, ?)::text AS words";
 
     // The ids a scope's messages can have: none older than its first conversation, none newer than
-    // its last activity. An inactive user's windows start at their last message, not at today.
+    // its last activity. An inactive user's windows start at their last message, not at today. With
+    // how many messages the user has, these are in the inbox index (V24), so a user's span is read from
+    // it alone (an index-only scan where the visibility map allows), however many conversations they have.
     static final Query APP_SPAN = new Query("search.app_span", SETTINGS_AND_WORDS.formatted("?::regconfig"));
     static final Query USER_SPAN = new Query("search.user_span", SETTINGS_AND_WORDS.formatted("?::regconfig") + """
             , min(conversation_id), max(activity_id), sum(message_count)
