@@ -21,8 +21,10 @@ import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.time.Period;
 import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -85,6 +87,11 @@ public final class BenchCommand {
         @Option(names = "--seed", defaultValue = "42", description = "Same seed, same day: same dataset (default 42).")
         long seed;
 
+        @Option(names = "--ends", paramLabel = "DATE", description = {"The day the history runs up to, YYYY-MM-DD, today or",
+                "before (default today): the last messages are from the hour before it. Search figures depend on it: on",
+                "the first days of a month, the month of users' last messages holds little."})
+        String ends;
+
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
@@ -98,7 +105,7 @@ public final class BenchCommand {
                 }
                 dataset = DatasetSpec.of(DatasetSpec.count(messages), optionalCount(conversations), optionalCount(users),
                         optionalCount(characters), memories == null ? null : DatasetSpec.count(memories), dims, months, seed,
-                        Instant.now());
+                        endOfHistory(ends, Instant.now()));
             } catch (IllegalArgumentException e) { // a usage error, told before connecting
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
@@ -122,6 +129,27 @@ public final class BenchCommand {
 
         private static Integer optionalCount(String text) {
             return text == null ? null : Math.toIntExact(DatasetSpec.count(text));
+        }
+
+        /**
+         * The day given by --ends, or {@code now}'s. Not a later one: a message dated ahead of the clock would
+         * have an id above every one Parley draws for new messages until that time came.
+         */
+        static Instant endOfHistory(String ends, Instant now) {
+            if (ends == null) {
+                return now;
+            }
+            LocalDate day;
+            try {
+                day = LocalDate.parse(ends);
+            } catch (DateTimeParseException e) {
+                throw new IllegalArgumentException("--ends takes a day as YYYY-MM-DD, not " + ends);
+            }
+            Instant start = day.atStartOfDay(ZoneOffset.UTC).toInstant();
+            if (start.isAfter(now)) {
+                throw new IllegalArgumentException("--ends " + ends + " is after today: a dataset's history ends today or before");
+            }
+            return start;
         }
     }
 

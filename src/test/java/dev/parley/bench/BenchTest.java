@@ -212,6 +212,21 @@ class BenchTest {
     }
 
     @Test
+    void a_dataset_can_end_on_an_earlier_day_but_not_a_later_one() {
+        Instant now = Instant.parse("2026-12-02T15:46:00Z");
+        assertThat(BenchCommand.Load.endOfHistory(null, now)).isEqualTo(now);
+        assertThat(BenchCommand.Load.endOfHistory("2026-11-29", now)).isEqualTo(Instant.parse("2026-11-29T00:00:00Z"));
+        assertThat(BenchCommand.Load.endOfHistory("2026-12-02", now)).isEqualTo(Instant.parse("2026-12-02T00:00:00Z"));
+
+        var later = dev.parley.support.Cli.parley("bench", "load", "--messages", "1000", "--ends", "2999-01-01");
+        assertThat(later.status()).isNotZero();
+        assertThat(later.err()).contains("--ends 2999-01-01 is after today");
+        var malformed = dev.parley.support.Cli.parley("bench", "load", "--messages", "1000", "--ends", "29/11/2026");
+        assertThat(malformed.status()).isNotZero();
+        assertThat(malformed.err()).contains("--ends takes a day as YYYY-MM-DD, not 29/11/2026");
+    }
+
+    @Test
     void under_zipf_popularity_a_small_hot_set_of_the_latest_active_conversations_takes_most_picks() {
         long[][] rows = new long[1000][];
         for (int i = 0; i < rows.length; i++) {
