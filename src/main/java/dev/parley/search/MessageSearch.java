@@ -229,12 +229,11 @@ public final class MessageSearch {
             long upper = recent ? Math.min(after.messageId(), ceilingId) : ceilingId;
             List<Window> weeks = weeks(floorId, upper, weekly ? WEEKS : 0);
             for (Window window : weeks) {
-                String scoped = "(" + words + ") & " + weekToken(token, week(window.lower()));
-                args.addAll(List.of(scoped, window.lower(), window.upper(), window.lower() < window.upper(), wanted));
+                args.addAll(window.arguments("(" + words + ") & " + weekToken(token, week(window.lower())), wanted));
             }
             String scoped = "(" + words + ") & " + token;
             for (Window window : windows(floorId, weeks.getLast().lower(), now)) {
-                args.addAll(List.of(scoped, window.lower(), window.upper(), window.lower() < window.upper(), wanted));
+                args.addAll(window.arguments(scoped, wanted));
             }
             args.add(wanted);
             if (!recent) {
@@ -246,6 +245,10 @@ public final class MessageSearch {
 
     /** Ids in [lower, upper): one statement's share of a search. */
     record Window(long lower, long upper) {
+        /** Its branch's arguments: the bound tsquery, the ids, whether it holds any, and how many rows it may give. */
+        List<Object> arguments(String scoped, int wanted) {
+            return List.of(scoped, lower, upper, lower < upper, wanted);
+        }
     }
 
     private final Database database;

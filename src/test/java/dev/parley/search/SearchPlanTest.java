@@ -253,6 +253,8 @@ class SearchPlanTest {
         }
     }
 
+    private static final Pattern ROWS = Pattern.compile("rows=(\\d+)");
+
     /** Rows the plan's executed bitmap heap scans fetched: those they returned and those their filters removed. */
     private static long heapRowsFetched(String plan) {
         long fetched = 0;
@@ -260,7 +262,7 @@ class SearchPlanTest {
         for (String line : plan.lines().toList()) {
             if (line.contains("->")) {
                 inHeapScan = line.contains("Bitmap Heap Scan on") && !line.contains("never executed");
-                Matcher rows = Pattern.compile("rows=(\\d+)").matcher(line);
+                Matcher rows = ROWS.matcher(line);
                 if (inHeapScan && rows.find()) {
                     fetched += Long.parseLong(rows.group(1));
                 }
