@@ -138,13 +138,22 @@ public final class ReadCache {
             metered.hit(name);
             return (Rendered<T>) hit;
         }
-        metered.miss(name);
         var mine = new CompletableFuture<Rendered<?>>();
         CompletableFuture<Rendered<?>> running = views.loading.putIfAbsent(name, mine);
         if (running != null) {
+            metered.miss(name);
             return (Rendered<T>) join(running);
         }
         try {
+            // A load may have ended between the two looks: it keeps its view before it leaves `loading`. Loading
+            // again would answer this reader with a newer view than the one kept, which a next read would go back to.
+            hit = views.ready.get(name);
+            if (hit != null) {
+                metered.hit(name);
+                mine.complete(hit);
+                return (Rendered<T>) hit;
+            }
+            metered.miss(name);
             Found<T> found = onMiss.get();
             keep(scope, views, name, found);
             mine.complete(found.view());

@@ -73,6 +73,39 @@ class ReadCacheTest {
         assertThat(registry.get("parley.cache.loads").tag("cache", "history").counter().count()).isEqualTo(1);
     }
 
+    /**
+     * The race behind a stale read between two instances: a reader that finds no view, then no load under
+     * way because the load just ended, must take the view that load kept, not load (and answer) a newer one
+     * while the older stays kept for the next read. Readers are let go as the load ends, many times over.
+     */
+    @Test
+    void readers_arriving_as_a_load_ends_answer_what_it_kept() throws Exception {
+        try (var readers = Executors.newFixedThreadPool(4)) {
+            for (int round = 0; round < 10_000; round++) {
+                Scope scope = Scope.conversation(1, round);
+                String kept = "page " + round;
+                var start = new CountDownLatch(1);
+                List<Future<String>> reads = new ArrayList<>();
+                reads.add(readers.submit(() -> {
+                    await(start);
+                    return cache.get(scope, "history:50", () -> load(kept)).model();
+                }));
+                for (int i = 0; i < 3; i++) {
+                    reads.add(readers.submit(() -> {
+                        await(start);
+                        return cache.get(scope, "history:50", () -> load("newer " + kept)).model();
+                    }));
+                }
+                start.countDown();
+                String first = reads.get(0).get();
+                for (Future<String> read : reads) {
+                    assertThat(read.get()).as("round %d", round).isEqualTo(first);
+                }
+                assertThat(cache.get(scope, "history:50", () -> load("later")).model()).as("round %d", round).isEqualTo(first);
+            }
+        }
+    }
+
     @Test
     void a_load_that_began_before_a_change_is_answered_but_not_kept() {
         Scope scope = Scope.conversation(1, 42);
