@@ -48,14 +48,14 @@ public final class ReadCache {
     private static final Logger LOG = LoggerFactory.getLogger(ReadCache.class);
 
     /**
-     * The views of one scope, and the loads under way for it. A change replaces the whole holder. Even an
-     * empty holder (left by a load that failed: an unknown id, say) weighs something, so a flood of
+     * The views of one scope by name, each loaded (a completed future) or loading: one map, so a reader finds
+     * the view or its load, never neither while a load hands over. A change replaces the whole holder. Even
+     * an empty holder (left by a load that failed: an unknown id, say) weighs something, so a flood of
      * unknown ids is bounded by the cache's size like everything else.
      */
     private static final class Views {
         private static final long HOLDER_BYTES = 256;
-        final Map<String, Rendered<?>> ready = new ConcurrentHashMap<>();
-        final Map<String, CompletableFuture<Rendered<?>>> loading = new ConcurrentHashMap<>();
+        final Map<String, CompletableFuture<Rendered<?>>> byName = new ConcurrentHashMap<>();
         final AtomicLong weight = new AtomicLong(HOLDER_BYTES);
         /** When the soonest to end of the views read from Redis ends there (ticker nanos): the holder ends then too. */
         volatile long endsBy = Long.MAX_VALUE;
@@ -133,36 +133,28 @@ public final class ReadCache {
     @SuppressWarnings("unchecked")
     private <T> Rendered<T> cached(Scope scope, String name, Supplier<Found<T>> onMiss) {
         Views views = scopes.get(scope, s -> new Views());
-        Rendered<?> hit = views.ready.get(name);
-        if (hit != null) {
-            metered.hit(name);
-            return (Rendered<T>) hit;
-        }
         var mine = new CompletableFuture<Rendered<?>>();
-        CompletableFuture<Rendered<?>> running = views.loading.putIfAbsent(name, mine);
-        if (running != null) {
-            metered.miss(name);
-            return (Rendered<T>) join(running);
-        }
-        try {
-            // A load may have ended between the two looks: it keeps its view before it leaves `loading`. Loading
-            // again would answer this reader with a newer view than the one kept, which a next read would go back to.
-            hit = views.ready.get(name);
-            if (hit != null) {
+        CompletableFuture<Rendered<?>> known = views.byName.putIfAbsent(name, mine);
+        if (known != null) {
+            if (known.isDone()) {
                 metered.hit(name);
-                mine.complete(hit);
-                return (Rendered<T>) hit;
+            } else {
+                metered.miss(name);
             }
-            metered.miss(name);
+            return (Rendered<T>) join(known);
+        }
+        metered.miss(name);
+        try {
             Found<T> found = onMiss.get();
-            keep(scope, views, name, found);
             mine.complete(found.view());
+            if (!keep(scope, views, found)) {
+                views.byName.remove(name, mine);
+            }
             return found.view();
         } catch (RuntimeException | Error e) {
+            views.byName.remove(name, mine); // before the waiting readers hear: the next reader loads again
             mine.completeExceptionally(e);
             throw e;
-        } finally {
-            views.loading.remove(name, mine);
         }
     }
 
@@ -191,10 +183,15 @@ public final class ReadCache {
         return Rendered.of(Consistency.primaryOnly(loader));
     }
 
-    /** Keeps the view only if its scope has not changed since the load began (the holder is the same). */
-    private void keep(Scope scope, Views views, String name, Found<?> found) {
+    /**
+     * Whether the view may stay: only if its scope has not changed since the load began (the holder is the
+     * same). A view that stays is weighed, and ends no later than Redis said it does.
+     */
+    private boolean keep(Scope scope, Views views, Found<?> found) {
+        var kept = new boolean[1];
         scopes.asMap().computeIfPresent(scope, (s, current) -> {
-            if (current == views && current.ready.putIfAbsent(name, found.view()) == null) {
+            if (current == views) {
+                kept[0] = true;
                 current.weight.addAndGet(found.view().weight());
                 if (found.left() != null) {
                     current.endsBy = Math.min(current.endsBy, ticker.read() + found.left().toNanos());
@@ -202,6 +199,7 @@ public final class ReadCache {
             }
             return current; // returned to the map again, so Caffeine weighs it and times it again
         });
+        return kept[0];
     }
 
     /** A scope lives its kind's time to live from its first view, or less if a view read from Redis ends there sooner. */
