@@ -12,6 +12,7 @@ import dev.parley.db.RowMapper;
 import dev.parley.json.JsonText;
 import dev.parley.json.Nullable;
 import dev.parley.search.MessageSearch;
+import dev.parley.search.Snippets;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -127,16 +128,17 @@ public final class Memories {
 
     // Words in one user's memories (of one character when the scope says so), best first. The scope
     // is the tsquery's tokens ('~u:7 & ~h:3'), checked against this app before; no column filter, so
-    // a generic plan has no index but the words' (as in MessageSearch).
+    // a generic plan has no index but the words' (as in MessageSearch). The words as parsed come back
+    // with each hit, for its snippet (Snippets).
     static final Query SEARCH = new Query("search.memories", """
-            SELECT hit.*, ts_headline(hit.language::regconfig, hit.content, websearch_to_tsquery(?::regconfig, ?), '%s') AS snippet
+            SELECT hit.*, websearch_to_tsquery(?::regconfig, ?)::text AS words
               FROM (SELECT %s, ts_rank_cd(words, websearch_to_tsquery(?::regconfig, ?)) AS rank
                       FROM memories
                      WHERE words @@ (websearch_to_tsquery(?::regconfig, ?) && ?::tsquery)
                        AND numnode(websearch_to_tsquery(?::regconfig, ?)) > 0
                      ORDER BY rank DESC, memory_id DESC
                      LIMIT ?) hit
-             ORDER BY hit.rank DESC, hit.memory_id DESC""".formatted(MessageSearch.HEADLINE, COLUMNS));
+             ORDER BY hit.rank DESC, hit.memory_id DESC""".formatted(COLUMNS));
 
     /** A memory whose words match a search, with its rank and a highlighted snippet. */
     public record Found(Memory memory, float rank, String snippet) {
@@ -168,6 +170,7 @@ public final class Memories {
     }
 
     private final Database database;
+    private final Snippets snippets = new Snippets();
 
     public Memories(Database database) {
         this.database = database;
@@ -369,12 +372,27 @@ public final class Memories {
     public List<Found> search(long appId, long userId, Long characterId, String text, String language, int limit) {
         return database.read(h -> {
             Users.require(h, appId, userId);
-            RowMapper<Found> found = row -> new Found(ROW.map(row), row.getFloat("rank"), row.getString("snippet"));
             String scope = MessageSearch.token("u", userId)
                     + (characterId == null ? "" : " & " + MessageSearch.token("h", characterId));
-            return h.list(SEARCH, found, language, text, language, text, language, text, scope, language, text, limit);
+            List<Matched> matched = h.list(SEARCH, MATCHED, language, text, language, text, language, text, scope, language, text, limit);
+            if (matched.isEmpty()) {
+                return List.of();
+            }
+            List<String> made = snippets.of(h, matched.getFirst().words(),
+                    matched.stream().map(m -> new Snippets.Text(m.memory().language(), m.memory().content())).toList());
+            List<Found> found = new ArrayList<>(matched.size());
+            for (int i = 0; i < matched.size(); i++) {
+                found.add(new Found(matched.get(i).memory(), matched.get(i).rank(), made.get(i)));
+            }
+            return found;
         });
     }
+
+    /** A memory the search statement found, with its rank and the search's words as parsed. */
+    private record Matched(Memory memory, float rank, String words) {
+    }
+
+    private static final RowMapper<Matched> MATCHED = row -> new Matched(ROW.map(row), row.getFloat("rank"), row.getString("words"));
 
     /** Moves the scope's version; refuses an embedding whose length differs from the scope's others. */
     private static Integer touchScope(Handle h, long appId, long userId, long characterId, float[] embedding, String field)

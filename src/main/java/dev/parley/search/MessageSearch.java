@@ -35,7 +35,7 @@ import java.util.stream.Collectors;
  * their common word fetches a week's matches, not a month's), then a month at a time and then in wider windows (one UNION ALL branch each,
  * pruned to the partitions the window spans at run time; a branch runs only while the LIMIT above
  * it wants rows), until {@link #CANDIDATES} are found; ranks them by ts_rank_cd on the stored words;
- * keeps one page; and highlights that page's rows only. A rare word reaches back through all
+ * and keeps one page, whose rows {@link Snippets} highlights in Parley. A rare word reaches back through all
  * history; a word in every tenth message of a heavy user is judged among its recent uses, as chat
  * search usually is.
  *
@@ -91,8 +91,6 @@ public final class MessageSearch {
                       float rank, String snippet, Instant createdAt) {
     }
 
-    public static final String HEADLINE = "MaxFragments=2, MaxWords=24, MinWords=8, StartSel=<mark>, StopSel=</mark>";
-
     /**
      * What a search sets for its transaction: generic plans (the statement is planned once per
      * connection); no plain index scans, so that a window's range of ids, unknown when the plan is
@@ -140,9 +138,9 @@ public final class MessageSearch {
             + String.join("\n UNION ALL\n", Collections.nCopies(WEEKS + MONTHS_BACK.size() + 1, WINDOW)) + "\n) candidate LIMIT ?";
     private static final String HIT_COLUMNS = """
             hit.conversation_id, hit.message_id, hit.seq, hit.role, hit.author_user_id, hit.author_character_id, hit.rank,
-                   ts_headline(hit.language, hit.content, ?::tsquery, '%s') AS snippet""".formatted(HEADLINE);
+                   hit.language::text AS language, hit.content""";
 
-    // Relevance: the newest CANDIDATES matches, ranked; the page after the cursor; its snippets.
+    // Relevance: the newest CANDIDATES matches, ranked; the page after the cursor, with the texts its snippets are made of.
     private static final String BY_RELEVANCE = """
             SELECT %s
               FROM (SELECT ranked.*
@@ -151,7 +149,7 @@ public final class MessageSearch {
                      ORDER BY ranked.rank DESC, ranked.message_id DESC
                      LIMIT ?) hit
              ORDER BY hit.rank DESC, hit.message_id DESC""".formatted(HIT_COLUMNS, CANDIDATE_ROWS);
-    // Recent: the page is the newest matches older than the cursor; their ranks and snippets.
+    // Recent: the page is the newest matches older than the cursor, with their ranks and texts.
     private static final String BY_RECENCY = """
             SELECT %s
               FROM (%s) hit
@@ -185,7 +183,7 @@ public final class MessageSearch {
     /** The archived statement's arguments: the words and the scope's token, as the hot one's take them. */
     static Object[] archivedArguments(long appId, Plan plan, Order order, After after, int limit) {
         boolean recent = order == Order.RECENT;
-        List<Object> args = new ArrayList<>(List.of(plan.words(), plan.words(), "(" + plan.words() + ") & " + plan.token(), appId,
+        List<Object> args = new ArrayList<>(List.of(plan.words(), "(" + plan.words() + ") & " + plan.token(), appId,
                 recent ? after.messageId() : Long.MAX_VALUE, recent ? limit : CANDIDATES));
         if (!recent) {
             args.addAll(List.of(after.rank(), after.rank(), after.messageId(), limit));
@@ -223,8 +221,7 @@ public final class MessageSearch {
         /** The statement's arguments for a page of {@code limit} hits in {@code order} after {@code after}. */
         Object[] arguments(Order order, After after, int limit, Instant now) {
             boolean recent = order == Order.RECENT;
-            List<Object> args = new ArrayList<>(List.of(words)); // the snippets'
-            args.add(words); // the rank's
+            List<Object> args = new ArrayList<>(List.of(words)); // the rank's
             int wanted = recent ? limit : CANDIDATES;
             long upper = recent ? Math.min(after.messageId(), ceilingId) : ceilingId;
             List<Window> weeks = weeks(floorId, upper, weekly ? WEEKS : 0);
@@ -253,6 +250,7 @@ public final class MessageSearch {
 
     private final Database database;
     private final Clock clock;
+    private final Snippets snippets = new Snippets();
 
     public MessageSearch(Database database, Clock clock) {
         this.database = database;
@@ -278,33 +276,50 @@ public final class MessageSearch {
             if (plan.words().isEmpty()) {
                 return List.of();
             }
-            List<Hit> hits = plan.matchesNothing() ? new ArrayList<>()
-                    : new ArrayList<>(h.list(statement(scope, order), HIT, plan.arguments(order, after, limit, clock.instant())));
+            List<Found> hits = plan.matchesNothing() ? List.of()
+                    : h.list(statement(scope, order), FOUND, plan.arguments(order, after, limit, clock.instant()));
             if (!includeArchived || order == Order.RECENT && hits.size() >= limit) {
-                return hits;
+                return highlighted(h, plan, hits);
             }
             After archivedAfter = order == Order.RECENT && !hits.isEmpty()
-                    ? new After(after.rank(), hits.getLast().messageId()) : after;
-            List<Hit> archived = h.list(order == Order.RECENT ? ARCHIVED_BY_RECENCY_QUERY : ARCHIVED_BY_RELEVANCE_QUERY, HIT,
+                    ? new After(after.rank(), hits.getLast().hit().messageId()) : after;
+            List<Found> archived = h.list(order == Order.RECENT ? ARCHIVED_BY_RECENCY_QUERY : ARCHIVED_BY_RELEVANCE_QUERY, FOUND,
                     archivedArguments(appId, plan, order, archivedAfter, limit));
-            return merged(hits, archived, order, limit);
+            return highlighted(h, plan, merged(hits, archived, order, limit));
         });
     }
 
-    private static final RowMapper<Hit> HIT = row -> {
+    /** A hit as the statement gives it: without its snippet, with the text and the configuration to make it from. */
+    record Found(Hit hit, Snippets.Text text) {
+    }
+
+    private static final RowMapper<Found> FOUND = row -> {
         long messageId = row.getLong("message_id");
-        return new Hit(messageId, row.getLong("conversation_id"), row.getLong("seq"), row.getString("role"),
+        Hit hit = new Hit(messageId, row.getLong("conversation_id"), row.getLong("seq"), row.getString("role"),
                 (Long) row.getObject("author_user_id"), (Long) row.getObject("author_character_id"),
-                row.getFloat("rank"), row.getString("snippet"), Ids.timeOf(messageId));
+                row.getFloat("rank"), null, Ids.timeOf(messageId));
+        return new Found(hit, new Snippets.Text(row.getString("language"), row.getString("content")));
     };
 
+    /** The page's hits with their snippets. */
+    private List<Hit> highlighted(Handle h, Plan plan, List<Found> page) throws SQLException {
+        List<String> made = snippets.of(h, plan.words(), page.stream().map(Found::text).toList());
+        List<Hit> hits = new ArrayList<>(page.size());
+        for (int i = 0; i < page.size(); i++) {
+            Hit hit = page.get(i).hit();
+            hits.add(new Hit(hit.messageId(), hit.conversationId(), hit.seq(), hit.role(), hit.userId(), hit.characterId(),
+                    hit.rank(), made.get(i), hit.createdAt()));
+        }
+        return hits;
+    }
+
     /** Hot and archived hits in the page's order, each message once (a month being archived is in both), at most {@code limit}. */
-    static List<Hit> merged(List<Hit> hot, List<Hit> archived, Order order, int limit) {
-        Comparator<Hit> newestFirst = Comparator.comparingLong(Hit::messageId).reversed();
-        Comparator<Hit> pageOrder = order == Order.RECENT ? newestFirst
-                : Comparator.comparing(Hit::rank, Comparator.reverseOrder()).thenComparing(newestFirst);
-        Map<Long, Hit> once = new java.util.LinkedHashMap<>();
-        java.util.stream.Stream.concat(hot.stream(), archived.stream()).forEach(hit -> once.putIfAbsent(hit.messageId(), hit));
+    static List<Found> merged(List<Found> hot, List<Found> archived, Order order, int limit) {
+        Comparator<Found> newestFirst = Comparator.comparingLong((Found found) -> found.hit().messageId()).reversed();
+        Comparator<Found> pageOrder = order == Order.RECENT ? newestFirst
+                : Comparator.comparing((Found found) -> found.hit().rank(), Comparator.reverseOrder()).thenComparing(newestFirst);
+        Map<Long, Found> once = new java.util.LinkedHashMap<>();
+        java.util.stream.Stream.concat(hot.stream(), archived.stream()).forEach(found -> once.putIfAbsent(found.hit().messageId(), found));
         return once.values().stream().sorted(pageOrder).limit(limit).toList();
     }
 

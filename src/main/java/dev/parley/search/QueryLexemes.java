@@ -1,0 +1,66 @@
+package dev.parley.search;
+
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * The lexemes a tsquery asks for, given as PostgreSQL writes it ({@code 'star' & !'cat' & ( 'dog' <-> 'park' )}),
+ * less the negated ones: the words a snippet marks. A lexeme is quoted, with {@code ''} or a backslash
+ * for a quote inside; what follows it ({@code :*}, weights) and the operators between are skipped.
+ */
+final class QueryLexemes {
+    private QueryLexemes() {
+    }
+
+    static Set<String> of(String query) {
+        Set<String> lexemes = new HashSet<>();
+        Deque<Boolean> negatedGroups = new ArrayDeque<>(); // each open group: whether a NOT applies inside it
+        boolean not = false; // a NOT waiting for its operand
+        for (int i = 0; i < query.length(); i++) {
+            switch (query.charAt(i)) {
+                case '!' -> not = !not;
+                case '(' -> {
+                    negatedGroups.push(not || negated(negatedGroups));
+                    not = false;
+                }
+                case ')' -> negatedGroups.poll();
+                case '\'' -> {
+                    StringBuilder lexeme = new StringBuilder();
+                    i = quoted(query, i + 1, lexeme);
+                    if (!not && !negated(negatedGroups)) {
+                        lexemes.add(lexeme.toString());
+                    }
+                    not = false;
+                }
+                default -> {
+                }
+            }
+        }
+        return lexemes;
+    }
+
+    /** Reads a quoted lexeme from {@code start} (just past its opening quote) into {@code lexeme}; returns where its closing quote is. */
+    private static int quoted(String query, int start, StringBuilder lexeme) {
+        int i = start;
+        for (; i < query.length(); i++) {
+            char c = query.charAt(i);
+            if (c == '\\' && i + 1 < query.length()) {
+                lexeme.append(query.charAt(++i));
+            } else if (c == '\'' && i + 1 < query.length() && query.charAt(i + 1) == '\'') {
+                lexeme.append('\'');
+                i++;
+            } else if (c == '\'') {
+                break;
+            } else {
+                lexeme.append(c);
+            }
+        }
+        return i;
+    }
+
+    private static boolean negated(Deque<Boolean> groups) {
+        return Boolean.TRUE.equals(groups.peek());
+    }
+}

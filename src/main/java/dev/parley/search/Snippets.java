@@ -1,0 +1,312 @@
+package dev.parley.search;
+
+import dev.parley.db.Handle;
+import dev.parley.db.Query;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import org.tartarus.snowball.SnowballStemmer;
+import org.tartarus.snowball.ext.ArabicStemmer;
+import org.tartarus.snowball.ext.ArmenianStemmer;
+import org.tartarus.snowball.ext.BasqueStemmer;
+import org.tartarus.snowball.ext.CatalanStemmer;
+import org.tartarus.snowball.ext.DanishStemmer;
+import org.tartarus.snowball.ext.DutchStemmer;
+import org.tartarus.snowball.ext.EnglishStemmer;
+import org.tartarus.snowball.ext.FinnishStemmer;
+import org.tartarus.snowball.ext.FrenchStemmer;
+import org.tartarus.snowball.ext.GreekStemmer;
+import org.tartarus.snowball.ext.HindiStemmer;
+import org.tartarus.snowball.ext.HungarianStemmer;
+import org.tartarus.snowball.ext.IndonesianStemmer;
+import org.tartarus.snowball.ext.IrishStemmer;
+import org.tartarus.snowball.ext.ItalianStemmer;
+import org.tartarus.snowball.ext.LithuanianStemmer;
+import org.tartarus.snowball.ext.NepaliStemmer;
+import org.tartarus.snowball.ext.NorwegianStemmer;
+import org.tartarus.snowball.ext.PortugueseStemmer;
+import org.tartarus.snowball.ext.RussianStemmer;
+import org.tartarus.snowball.ext.SerbianStemmer;
+import org.tartarus.snowball.ext.SpanishStemmer;
+import org.tartarus.snowball.ext.SwedishStemmer;
+import org.tartarus.snowball.ext.TamilStemmer;
+import org.tartarus.snowball.ext.TurkishStemmer;
+import org.tartarus.snowball.ext.YiddishStemmer;
+
+/**
+ * A search hit's snippet: the text around its matches, each matched word wrapped in {@code <mark></mark>}
+ * (not HTML-escaped). Made here rather than by {@code ts_headline}, which parsed and stemmed every
+ * returned text again inside PostgreSQL, about 80 µs a message: half of a heavy user's search
+ * (docs/benchmarks.md, "Search: snippets made in Parley"). A word is matched when its lexeme is one
+ * of the query's (not negated) lexemes; lexemes come from the Snowball stemmers PostgreSQL's own
+ * configurations use (SnippetsTest checks them against {@code ts_lexize} and the marks against
+ * {@code ts_headline}), chosen per token type by the configuration's mappings, read from the
+ * database on first use. A configuration whose mappings Parley cannot follow (a dictionary of its
+ * own, unaccent, a thesaurus, another parser) keeps {@code ts_headline}.
+ *
+ * <p>A text of up to {@link #MAX_WORDS} words is its snippet whole; a longer one gives up to
+ * {@link #MAX_FRAGMENTS} fragments of up to {@link #MAX_WORDS} words, each from a few words before
+ * a match not yet shown, joined by {@code " ... "}; a long text without a match (the word was only
+ * in a compound the tokenizer split differently) gives its first words.
+ */
+public final class Snippets {
+    static final int MAX_WORDS = 24;
+    static final int MAX_FRAGMENTS = 2;
+    /** How many words a fragment shows before its first match. */
+    static final int LEAD_WORDS = 4;
+    static final String DELIMITER = " ... ";
+    /** How ts_headline is asked for the same, for the texts Parley cannot highlight itself. */
+    static final String HEADLINE = "MaxFragments=%d, MaxWords=%d, MinWords=8, StartSel=<mark>, StopSel=</mark>"
+            .formatted(MAX_FRAGMENTS, MAX_WORDS);
+
+    // Which dictionary each token type of each configuration goes through, for the configurations on
+    // PostgreSQL's default parser: what to_tsvector does to a word, so that the same can be done here.
+    static final Query MAPPINGS = new Query("search.configuration_mappings", """
+            SELECT c.cfgname, t.alias, d.dictname, d.dictnamespace = 'pg_catalog'::regnamespace AS built_in
+              FROM pg_ts_config c
+              JOIN pg_ts_config_map m ON m.mapcfg = c.oid
+              JOIN LATERAL ts_token_type(c.cfgparser) t ON t.tokid = m.maptokentype
+              JOIN pg_ts_dict d ON d.oid = m.mapdict
+             WHERE c.cfgparser = (SELECT oid FROM pg_ts_parser WHERE prsname = 'default' AND prsnamespace = 'pg_catalog'::regnamespace)
+             ORDER BY c.cfgname, t.alias, m.mapseqno""");
+
+    static final Query IN_DATABASE = new Query("search.snippets_in_database", """
+            SELECT ts_headline(text.language::regconfig, text.content, ?::tsquery, '%s')
+              FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS text(language, content, n)
+             ORDER BY text.n""".formatted(HEADLINE));
+
+    /**
+     * PostgreSQL's built-in Snowball dictionaries ({@code english_stem} ...) and the same stemmers in Java. Not
+     * german_stem nor romanian_stem: Lucene's newer Snowball reads "ue" as "ü" (continuellement) and ş as ș,
+     * PostgreSQL 17's does not (SnippetsTest).
+     */
+    static final Map<String, Supplier<SnowballStemmer>> STEMMERS = Map.ofEntries(
+            Map.entry("arabic_stem", ArabicStemmer::new), Map.entry("armenian_stem", ArmenianStemmer::new),
+            Map.entry("basque_stem", BasqueStemmer::new), Map.entry("catalan_stem", CatalanStemmer::new),
+            Map.entry("danish_stem", DanishStemmer::new), Map.entry("dutch_stem", DutchStemmer::new),
+            Map.entry("english_stem", EnglishStemmer::new), Map.entry("finnish_stem", FinnishStemmer::new),
+            Map.entry("french_stem", FrenchStemmer::new),
+            Map.entry("greek_stem", GreekStemmer::new),
+            Map.entry("hindi_stem", HindiStemmer::new), Map.entry("hungarian_stem", HungarianStemmer::new),
+            Map.entry("indonesian_stem", IndonesianStemmer::new), Map.entry("irish_stem", IrishStemmer::new),
+            Map.entry("italian_stem", ItalianStemmer::new), Map.entry("lithuanian_stem", LithuanianStemmer::new),
+            Map.entry("nepali_stem", NepaliStemmer::new), Map.entry("norwegian_stem", NorwegianStemmer::new),
+            Map.entry("portuguese_stem", PortugueseStemmer::new),
+            Map.entry("russian_stem", RussianStemmer::new), Map.entry("serbian_stem", SerbianStemmer::new),
+            Map.entry("spanish_stem", SpanishStemmer::new), Map.entry("swedish_stem", SwedishStemmer::new),
+            Map.entry("tamil_stem", TamilStemmer::new), Map.entry("turkish_stem", TurkishStemmer::new),
+            Map.entry("yiddish_stem", YiddishStemmer::new));
+
+    /** The token types {@link Words} tells apart: the default parser's names for them. */
+    static final Set<String> TOKEN_TYPES = Set.of("asciiword", "word", "numword", "uint", "hword_asciipart", "hword_part", "hword_numpart");
+
+    /** A text to highlight: the text-search configuration it was indexed with, and the text. */
+    public record Text(String language, String content) {
+    }
+
+    /** The configurations Parley follows, by name; read on first use (a configuration made later is left to PostgreSQL). */
+    private volatile Map<String, Configuration> configurations;
+
+    /** The snippets of {@code texts} for the matches of {@code query}, a tsquery as text; in order, one each. */
+    public List<String> of(Handle h, String query, List<Text> texts) throws SQLException {
+        Map<String, Configuration> followed = configurations(h);
+        Set<String> lexemes = QueryLexemes.of(query);
+        List<String> snippets = new ArrayList<>(texts.size());
+        List<Integer> left = new ArrayList<>();
+        for (Text text : texts) {
+            Configuration configuration = followed.get(text.language());
+            snippets.add(configuration == null ? null : snippet(text.content(), configuration, lexemes));
+            if (configuration == null) {
+                left.add(snippets.size() - 1);
+            }
+        }
+        if (!left.isEmpty()) {
+            inDatabase(h, query, texts, left, snippets);
+        }
+        return snippets;
+    }
+
+    /**
+     * The snippet of one text whose configuration Parley follows. A long text's words are looked up only until
+     * its fragments are settled: what lies past them is never shown.
+     */
+    static String snippet(String content, Configuration configuration, Set<String> lexemes) {
+        List<Words.Word> words = Words.of(content);
+        List<Words.Span> marks = new ArrayList<>();
+        if (words.size() <= MAX_WORDS) {
+            words.forEach(word -> configuration.mark(content, word, lexemes, marks));
+            return marked(content, 0, content.length(), marks);
+        }
+        List<Fragment> fragments = new ArrayList<>();
+        int shownTo = 0; // words before this index are in a fragment already
+        for (int w = 0; w < words.size() && (fragments.size() < MAX_FRAGMENTS || w < shownTo); w++) {
+            boolean matched = configuration.mark(content, words.get(w), lexemes, marks);
+            if (matched && w >= shownTo && fragments.size() < MAX_FRAGMENTS) {
+                int first = Math.max(shownTo, w - LEAD_WORDS);
+                shownTo = Math.min(words.size(), first + MAX_WORDS);
+                fragments.add(new Fragment(first, shownTo));
+            }
+        }
+        if (fragments.isEmpty()) {
+            fragments.add(new Fragment(0, MAX_WORDS));
+        }
+        List<String> shown = new ArrayList<>(fragments.size());
+        for (Fragment fragment : fragments) {
+            shown.add(fragment(content, words, fragment.first(), fragment.end(), marks));
+        }
+        return String.join(DELIMITER, shown);
+    }
+
+    /** Words [first, end) of a text, shown. */
+    private record Fragment(int first, int end) {
+    }
+
+    /** Words [first, end) with what lies between them; from the text's start or to its end when they are its first or last. */
+    private static String fragment(String content, List<Words.Word> words, int first, int end, List<Words.Span> marks) {
+        int from = first == 0 ? 0 : words.get(first).start();
+        int to = end == words.size() ? content.length() : words.get(end - 1).end();
+        return marked(content, from, to, marks);
+    }
+
+    /** content[from, to) with each mark inside it wrapped. */
+    static String marked(String content, int from, int to, List<Words.Span> marks) {
+        StringBuilder out = new StringBuilder(to - from + 32);
+        int at = from;
+        for (Words.Span mark : marks) {
+            if (mark.start() >= from && mark.end() <= to) {
+                out.append(content, at, mark.start()).append("<mark>").append(content, mark.start(), mark.end()).append("</mark>");
+                at = mark.end();
+            }
+        }
+        return out.append(content, at, to).toString();
+    }
+
+    private void inDatabase(Handle h, String query, List<Text> texts, List<Integer> left, List<String> snippets) throws SQLException {
+        Object[] languages = left.stream().map(i -> texts.get(i).language()).toArray();
+        Object[] contents = left.stream().map(i -> texts.get(i).content()).toArray();
+        List<String> made = h.list(IN_DATABASE, row -> row.getString(1), query, h.array("text", languages), h.array("text", contents));
+        for (int i = 0; i < left.size(); i++) {
+            snippets.set(left.get(i), made.get(i));
+        }
+    }
+
+    /** The configurations Parley follows, read from the database once. */
+    Map<String, Configuration> configurations(Handle h) throws SQLException {
+        Map<String, Configuration> known = configurations;
+        if (known == null) {
+            Map<String, Map<String, List<String>>> mappings = new HashMap<>();
+            h.list(MAPPINGS, row -> {
+                String dictionary = row.getBoolean("built_in") ? row.getString("dictname") : "(own) " + row.getString("dictname");
+                return mappings.computeIfAbsent(row.getString("cfgname"), name -> new HashMap<>())
+                        .computeIfAbsent(row.getString("alias"), alias -> new ArrayList<>()).add(dictionary);
+            });
+            known = Configuration.followable(mappings);
+            configurations = known;
+        }
+        return known;
+    }
+
+    /**
+     * What one configuration does to each token type Parley tells apart: the one built-in dictionary it goes
+     * through ({@code simple}, or a Snowball {@code X_stem}), or none when the type is not indexed.
+     */
+    record Configuration(Map<String, Dictionary> dictionaries) {
+        /** The configurations among {@code mappings} (name to token type to dictionaries) that Parley can follow. */
+        static Map<String, Configuration> followable(Map<String, Map<String, List<String>>> mappings) {
+            Map<String, Dictionary> shared = new HashMap<>(); // one of each, so each keeps one cache of stems
+            Map<String, Configuration> followed = new HashMap<>();
+            mappings.forEach((name, byType) -> {
+                Map<String, Dictionary> dictionaries = new HashMap<>();
+                boolean followable = true;
+                for (String type : TOKEN_TYPES) {
+                    List<String> chain = byType.getOrDefault(type, List.of());
+                    if (chain.size() > 1 || chain.size() == 1 && !Dictionary.known(chain.getFirst())) {
+                        followable = false;
+                    } else if (chain.size() == 1) {
+                        dictionaries.put(type, shared.computeIfAbsent(chain.getFirst(), Dictionary::new));
+                    }
+                }
+                if (followable) {
+                    followed.put(name, new Configuration(Map.copyOf(dictionaries)));
+                }
+            });
+            return Map.copyOf(followed);
+        }
+
+        /** The lexeme a token of {@code type} becomes, or null when the type is not indexed. */
+        String lexeme(String type, String token) {
+            Dictionary dictionary = dictionaries.get(type);
+            return dictionary == null ? null : dictionary.lexeme(token);
+        }
+
+        /** Adds to {@code marks} each part of {@code word} whose lexeme is asked for; returns whether it added any. */
+        boolean mark(String content, Words.Word word, Set<String> lexemes, List<Words.Span> marks) {
+            boolean marked = false;
+            for (Words.Part part : word.parts()) {
+                if (lexemes.contains(lexeme(part.type(), content.substring(part.start(), part.end())))) {
+                    marks.add(new Words.Span(part.start(), part.end()));
+                    marked = true;
+                }
+            }
+            return marked;
+        }
+    }
+
+    /**
+     * One of PostgreSQL's built-in dictionaries, done here: {@code simple} lower-cases; a Snowball one
+     * lower-cases and stems. Stems are kept (a chat's words repeat: stemming was most of a snippet's cost),
+     * up to {@link #KEPT_STEMS}, then forgotten all at once.
+     */
+    static final class Dictionary {
+        static final int KEPT_STEMS = 100_000;
+
+        private final Supplier<SnowballStemmer> stemmer;
+        private final Map<String, String> stems = new ConcurrentHashMap<>();
+
+        Dictionary(String name) {
+            this.stemmer = name.equals("simple") ? null : STEMMERS.get(name);
+        }
+
+        static boolean known(String name) {
+            return name.equals("simple") || STEMMERS.containsKey(name);
+        }
+
+        String lexeme(String token) {
+            String lower = lowerCase(token);
+            if (stemmer == null) {
+                return lower;
+            }
+            String stem = stems.get(lower);
+            if (stem == null) {
+                SnowballStemmer snowball = stemmer.get();
+                snowball.setCurrent(lower);
+                snowball.stem();
+                stem = snowball.getCurrent();
+                if (stems.size() >= KEPT_STEMS) {
+                    stems.clear();
+                }
+                stems.put(lower, stem);
+            }
+            return stem;
+        }
+
+        /** Character by character, as PostgreSQL's dictionaries lower-case (İ is i, not i and a combining dot). */
+        private static String lowerCase(String token) {
+            int i = 0;
+            for (char c; i < token.length() && ((c = token.charAt(i)) < 128 ? c < 'A' || c > 'Z' : c == Character.toLowerCase(c) && !Character.isSurrogate(c)); ) {
+                i++;
+            }
+            if (i == token.length()) {
+                return token;
+            }
+            StringBuilder lower = new StringBuilder(token.length()).append(token, 0, i);
+            token.codePoints().skip(token.codePointCount(0, i)).forEach(c -> lower.appendCodePoint(Character.toLowerCase(c)));
+            return lower.toString();
+        }
+    }
+}

@@ -1,0 +1,137 @@
+package dev.parley.search;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A text's words as PostgreSQL's default text-search parser reads the common cases: runs of letters,
+ * digits and combining marks, split at anything else (spaces, punctuation, apostrophes: "don't" is
+ * "don" and "t"); runs joined by single hyphens are one word of several parts ("well-known"), which
+ * a snippet counts as one word and marks part by part, as ts_headline does. Each part is typed as the
+ * parser types it, so that the configuration's dictionary for that type can be applied (asciiword,
+ * word, numword, uint; hword_asciipart, hword_part, hword_numpart in a hyphenated word). An HTML tag
+ * is no word ({@code <b>}, {@code <a href="stars.html">}: a mark there would break the tag), nor is
+ * what a script or style element holds, as for the parser. What the parser reads as one token of another kind (an e-mail address, a URL, a decimal
+ * number) is read here as its words: at worst a match inside one goes unmarked.
+ */
+final class Words {
+    private Words() {
+    }
+
+    /** Characters [start, end) of a text. */
+    record Span(int start, int end) {
+    }
+
+    /** One run of a word, typed: the whole word when it has no hyphen. */
+    record Part(int start, int end, String type) {
+    }
+
+    /** A word with its parts: itself, or its runs between hyphens. */
+    record Word(int start, int end, List<Part> parts) {
+    }
+
+    /** The words of {@code text}, in order. */
+    static List<Word> of(String text) {
+        List<Word> words = new ArrayList<>();
+        int i = 0;
+        while (i < text.length()) {
+            int tagEnd = tagEnd(text, i);
+            if (tagEnd > i) {
+                i = tagEnd;
+                continue;
+            }
+            if (!wordCharAt(text, i)) {
+                i += Character.charCount(text.codePointAt(i));
+                continue;
+            }
+            List<Span> runs = new ArrayList<>();
+            do {
+                if (!runs.isEmpty()) {
+                    i++; // the hyphen
+                }
+                int start = i;
+                while (i < text.length() && wordCharAt(text, i)) {
+                    i += Character.charCount(text.codePointAt(i));
+                }
+                runs.add(new Span(start, i));
+            } while (i + 1 < text.length() && text.charAt(i) == '-' && wordCharAt(text, i + 1));
+            words.add(word(text, runs));
+        }
+        return words;
+    }
+
+    private static final Pattern TAG = Pattern.compile("</?([A-Za-z][A-Za-z0-9]*)[^<>]*>");
+
+    /** Where the HTML tag at {@code i} ends (past a script or style element's content), or {@code i} when none starts there. */
+    private static int tagEnd(String text, int i) {
+        if (text.charAt(i) != '<') {
+            return i;
+        }
+        Matcher tag = TAG.matcher(text).region(i, text.length());
+        if (!tag.lookingAt()) {
+            return i;
+        }
+        String name = tag.group(1).toLowerCase(Locale.ROOT);
+        if (text.charAt(i + 1) != '/' && (name.equals("script") || name.equals("style"))) {
+            int close = text.toLowerCase(Locale.ROOT).indexOf("</" + name, tag.end());
+            return close < 0 ? text.length() : tagEnd(text, close);
+        }
+        return tag.end();
+    }
+
+    private static Word word(String text, List<Span> runs) {
+        int start = runs.getFirst().start();
+        int end = runs.getLast().end();
+        if (runs.size() == 1) {
+            String type = switch (kind(text, start, end)) {
+                case DIGITS -> "uint";
+                case LETTERS_AND_DIGITS -> "numword";
+                case ASCII_LETTERS -> "asciiword";
+                case LETTERS -> "word";
+            };
+            return new Word(start, end, List.of(new Part(start, end, type)));
+        }
+        List<Part> parts = new ArrayList<>();
+        for (Span run : runs) {
+            parts.add(new Part(run.start(), run.end(), switch (kind(text, run.start(), run.end())) {
+                case DIGITS, LETTERS_AND_DIGITS -> "hword_numpart";
+                case ASCII_LETTERS -> "hword_asciipart";
+                case LETTERS -> "hword_part";
+            }));
+        }
+        return new Word(start, end, List.copyOf(parts));
+    }
+
+    private enum Kind { DIGITS, LETTERS_AND_DIGITS, ASCII_LETTERS, LETTERS }
+
+    private static Kind kind(String text, int start, int end) {
+        boolean digits = false;
+        boolean letters = false;
+        boolean ascii = true;
+        for (int i = start; i < end; i++) {
+            char c = text.charAt(i);
+            if (Character.isDigit(c)) {
+                digits = true;
+            } else {
+                letters = true;
+                ascii &= c < 128;
+            }
+        }
+        return !letters ? Kind.DIGITS : digits ? Kind.LETTERS_AND_DIGITS : ascii ? Kind.ASCII_LETTERS : Kind.LETTERS;
+    }
+
+    private static boolean wordCharAt(String text, int i) {
+        char ascii = text.charAt(i);
+        if (ascii < 128) {
+            return ascii >= 'a' && ascii <= 'z' || ascii >= 'A' && ascii <= 'Z' || ascii >= '0' && ascii <= '9';
+        }
+        int c = text.codePointAt(i);
+        return switch (Character.getType(c)) {
+            case Character.NON_SPACING_MARK, Character.COMBINING_SPACING_MARK, Character.ENCLOSING_MARK -> true;
+            default -> Character.isLetterOrDigit(c);
+        };
+    }
+}

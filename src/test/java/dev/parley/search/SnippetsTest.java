@@ -1,0 +1,235 @@
+package dev.parley.search;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.db.Database;
+import dev.parley.support.TestDatabase;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Snippets made in Parley mark what PostgreSQL's own ts_headline marks, over plain and awkward texts. */
+class SnippetsTest {
+    private static final String DB = "parley_snippets";
+
+    private static Database database;
+    private static Connection connection;
+
+    // Words of many scripts and endings; every stemmer is run on all of them, each language's and the others':
+    // whatever the word, the Java stemmer must give what PostgreSQL's dictionary gives.
+    private static final List<String> WORDS = List.of(
+            "walked", "walking", "walks", "stars", "generously", "dying", "skies", "news", "cycling", "proceed", "exceed",
+            "succeeded", "communism", "universe", "gently", "ugly", "early", "only", "singly", "bias", "atlas", "cosmos",
+            "andes", "inning", "outing", "canning", "herring", "earring", "happiness", "flies", "agreed", "consolidate",
+            "relational", "conditional", "rational", "valency", "hesitancy", "digitizer", "conformability", "radically",
+            "differently", "vilely", "analogously", "vietnamization", "predication", "operator", "feudalism", "decisiveness",
+            "hopefulness", "callousness", "formality", "sensitivity", "sensibility", "triplicate", "formative", "formalize",
+            "electricity", "electrical", "hopeful", "goodness", "revival", "allowance", "inference", "airliner", "gyroscopic",
+            "adjustable", "defensible", "irritant", "replacement", "adjustment", "dependent", "adoption", "homologou",
+            "communism", "activate", "angularity", "homologous", "effective", "bowdlerize", "probate", "rate", "cease",
+            "controll", "roll", "dont", "ok", "x", "i", "cat's", "naïve", "café", "résumé", "Zürich", "Straße",
+            "chanteuses", "mangeons", "continuellement", "häuser", "laufen", "aufeinanderfolgenden", "corriendo",
+            "canciones", "rapidamente", "bellissimi", "parlavano", "ações", "coração", "lopen", "gelukkig", "springande",
+            "flickorna", "книги", "читающий", "разговаривали", "καλημέρα", "ανθρώπους", "kitaplarımızdan", "gelmeyecekler",
+            "kirjoissa", "taloissamme", "könyveinkben", "كتابات", "المعلمون", "पुस्तकें", "लड़कियों", "புத்தகங்கள்",
+            "գրքերը", "etxeetan", "llibres", "knjigama", "kitaplar", "buku-buku", "bøkene", "bøgerne", "cărțile",
+            "leabhair", "knygose", "raamatutele", "ביכער", "किताबहरू", "2026", "abc123", "x86", "ŞİŞLİ", "ǅemal");
+
+    @BeforeAll
+    static void open() throws SQLException {
+        TestDatabase.get().migrated(DB);
+        database = TestDatabase.pool(TestDatabase.get().target(DB), 2);
+        connection = TestDatabase.get().connect(DB);
+        try (var s = connection.createStatement()) {
+            // A configuration Parley cannot follow: its words go through a dictionary of its own.
+            s.execute("DROP TEXT SEARCH CONFIGURATION IF EXISTS own_words");
+            s.execute("DROP TEXT SEARCH DICTIONARY IF EXISTS own_simple");
+            s.execute("CREATE TEXT SEARCH DICTIONARY own_simple (TEMPLATE = pg_catalog.simple)");
+            s.execute("CREATE TEXT SEARCH CONFIGURATION own_words (COPY = simple)");
+            s.execute("ALTER TEXT SEARCH CONFIGURATION own_words ALTER MAPPING FOR asciiword, word WITH own_simple");
+        }
+    }
+
+    @AfterAll
+    static void close() throws SQLException {
+        connection.close();
+        database.close();
+    }
+
+    @Test
+    void every_stemmer_gives_what_postgresqls_dictionary_gives() throws SQLException {
+        List<String> differences = new ArrayList<>();
+        int compared = 0;
+        for (String dictionary : Snippets.STEMMERS.keySet()) {
+            Snippets.Configuration stemming = new Snippets.Configuration(Map.of("word", new Snippets.Dictionary(dictionary)));
+            for (String word : WORDS) {
+                String expected = lexize(dictionary, word);
+                if (expected == null) {
+                    continue; // a stop word of that language: never in a query
+                }
+                compared++;
+                String made = stemming.lexeme("word", word);
+                if (!expected.equals(made)) {
+                    differences.add(dictionary + ": " + word + " -> " + made + ", PostgreSQL " + expected);
+                }
+            }
+        }
+        assertThat(compared).isGreaterThan(3_000);
+        assertThat(differences).isEmpty();
+    }
+
+    @Test
+    void marks_are_the_words_ts_headline_marks() throws SQLException {
+        List<String[]> cases = List.of(
+                new String[] {"english", "walk star", "Which stars did you see while walking the dogs? I walked home."},
+                new String[] {"english", "dog cat", "The dog chased the cat; dogs and cats, cat-dog."},
+                new String[] {"english", "\"under the stars\"", "We slept under the stars, stars everywhere"},
+                new String[] {"english", "don't", "I don't know, don't ask. Do not."},
+                new String[] {"english", "well-known", "a well-known fact, well known, well-known-ish"},
+                new String[] {"english", "happy or sad", "Happiness, HAPPY, happily; sadness, SAD!"},
+                new String[] {"english", "naive cafe", "naïve café and naive cafe"},
+                new String[] {"english", "abc123 2026", "abc123 in 2026, ABC123 and 2026-12-01"},
+                new String[] {"english", "stars", "<b>stars</b> & <script>stars</script> \"stars\" 'stars' <a href=\"stars.html\">x</a>"},
+                new String[] {"english", "stars b", "a < b > stars <b stars <STYLE>stars</style> b<i>stars</i>"},
+                new String[] {"english", "moon", "🌙 moon🌙moon 🌕 moonlight moons"},
+                new String[] {"english", "tokyo", "東京 tokyo 東京タワー Tokyo's"},
+                new String[] {"french", "chanteuse", "Les chanteuses chantent; une chanteuse."},
+                new String[] {"spanish", "canción", "Las canciones, una canción y cantar."},
+                new String[] {"russian", "книга", "Книги на столе, книга и книгой; books"},
+                new String[] {"simple", "the", "The the THE there"},
+                new String[] {"english", "o'clock", "at five o'clock, o clock"});
+        for (String[] c : cases) {
+            String language = c[0];
+            String query = websearch(language, c[1]);
+            String content = c[2];
+            Snippets.Configuration configuration = configuration(language);
+            List<Words.Span> marks = new ArrayList<>();
+            Words.of(content).forEach(word -> configuration.mark(content, word, QueryLexemes.of(query), marks));
+            String made = Snippets.marked(content, 0, content.length(), marks);
+            assertThat(markedWords(made)).as("%s %s in %s", language, c[1], content)
+                    .isEqualTo(markedWords(highlightAll(language, content, query)));
+        }
+    }
+
+    @Test
+    void a_short_text_is_its_snippet_whole_with_its_punctuation() throws SQLException {
+        assertThat(snippet("english", "star", "Where do stars form?")).isEqualTo("Where do <mark>stars</mark> form?");
+        assertThat(snippet("english", "dog", "Has two dogs, Rex and Nova")).isEqualTo("Has two <mark>dogs</mark>, Rex and Nova");
+    }
+
+    @Test
+    void a_long_text_gives_two_fragments_around_its_first_matches() throws SQLException {
+        StringBuilder text = new StringBuilder();
+        for (int i = 1; i <= 100; i++) {
+            text.append(i == 10 || i == 15 || i == 60 || i == 90 ? "star" : "w" + i).append(i % 7 == 0 ? ". " : " ");
+        }
+        String snippet = snippet("english", "star", text.toString().strip());
+        String[] fragments = snippet.split(Pattern.quote(Snippets.DELIMITER));
+        assertThat(fragments).hasSize(2);
+        assertThat(fragments[0]).startsWith("w6 w7. w8 w9 <mark>star</mark>").contains("w11 w12 w13 w14. <mark>star</mark>");
+        assertThat(fragments[0].split(" ")).hasSize(Snippets.MAX_WORDS);
+        assertThat(fragments[1]).startsWith("w56. w57 w58 w59 <mark>star</mark> w61");
+        assertThat(snippet).doesNotContain("w90").doesNotContain("w5 ");
+    }
+
+    @Test
+    void a_long_text_without_a_marked_word_gives_its_first_words() throws SQLException {
+        String text = "x-star-y ".repeat(5) + "word ".repeat(40);
+        assertThat(snippet("english", "nothing", text)).isEqualTo(text.substring(0, text.indexOf("word ") + "word ".repeat(19).length() - 1));
+    }
+
+    @Test
+    void texts_without_words_and_empty_queries_come_back_unmarked() throws SQLException {
+        assertThat(snippet("english", "star", "🌟🌟🌟 !!! ...")).isEqualTo("🌟🌟🌟 !!! ...");
+        assertThat(snippet("english", "the", "the stars")).isEqualTo("the stars");
+        assertThat(snippet("english", "star", "")).isEmpty();
+    }
+
+    @Test
+    void a_configuration_parley_cannot_follow_is_highlighted_by_postgresql() throws SQLException {
+        assertThat(configurations()).containsKeys("english", "french", "simple").doesNotContainKeys("own_words", "german");
+        List<String> snippets = database.read(h -> new Snippets().of(h, websearch("own_words", "stars"), List.of(
+                new Snippets.Text("own_words", "stars and stars"), new Snippets.Text("simple", "the stars"))));
+        assertThat(snippets).containsExactly("<mark>stars</mark> and <mark>stars</mark>", "the <mark>stars</mark>");
+    }
+
+    @Test
+    void negated_words_are_not_marked() throws SQLException {
+        // ts_headline marks them too ("dog -cat" marks cat); a snippet shows what was asked for.
+        assertThat(snippet("english", "dog -cat", "The dog chased the cat")).isEqualTo("The <mark>dog</mark> chased the cat");
+    }
+
+    @Test
+    void query_lexemes_leave_out_negated_words_and_groups() {
+        assertThat(QueryLexemes.of("'star' & !'cat' & !( 'big' <-> 'dog' ) & ( 'a' | 'b' )")).isEqualTo(Set.of("star", "a", "b"));
+        assertThat(QueryLexemes.of("'don''t' & 'back\\\\slash' & 'pre':*")).isEqualTo(Set.of("don't", "back\\slash", "pre"));
+        assertThat(QueryLexemes.of("")).isEmpty();
+    }
+
+    private static String snippet(String language, String words, String content) throws SQLException {
+        String query = websearch(language, words);
+        return database.read(h -> new Snippets().of(h, query, List.of(new Snippets.Text(language, content)))).getFirst();
+    }
+
+    private static Map<String, Snippets.Configuration> configurations() {
+        return database.read(h -> new Snippets().configurations(h));
+    }
+
+    private static Snippets.Configuration configuration(String language) {
+        Snippets.Configuration configuration = configurations().get(language);
+        assertThat(configuration).as(language).isNotNull();
+        return configuration;
+    }
+
+    /** The marked words in order, lower-cased: ts_headline and Parley may differ in what surrounds them, never in these. */
+    private static List<String> markedWords(String highlighted) {
+        List<String> words = new ArrayList<>();
+        Matcher m = Pattern.compile("<mark>(.*?)</mark>").matcher(highlighted);
+        while (m.find()) {
+            words.add(m.group(1));
+        }
+        return words;
+    }
+
+    private static String lexize(String dictionary, String word) throws SQLException {
+        try (PreparedStatement s = connection.prepareStatement("SELECT (ts_lexize(?::regdictionary, ?))[1]")) {
+            s.setString(1, dictionary);
+            s.setString(2, word);
+            try (ResultSet r = s.executeQuery()) {
+                r.next();
+                return r.getString(1);
+            }
+        }
+    }
+
+    private static String websearch(String language, String words) throws SQLException {
+        return one("SELECT websearch_to_tsquery(?::regconfig, ?)::text", language, words);
+    }
+
+    private static String highlightAll(String language, String content, String query) throws SQLException {
+        return one("SELECT ts_headline(?::regconfig, ?, ?::tsquery, 'HighlightAll=true, StartSel=<mark>, StopSel=</mark>')",
+                language, content, query);
+    }
+
+    private static String one(String sql, String... args) throws SQLException {
+        try (PreparedStatement s = connection.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                s.setString(i + 1, args[i]);
+            }
+            try (ResultSet r = s.executeQuery()) {
+                r.next();
+                return r.getString(1);
+            }
+        }
+    }
+}
