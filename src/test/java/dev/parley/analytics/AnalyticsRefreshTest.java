@@ -53,6 +53,27 @@ class AnalyticsRefreshTest {
                 .extracting(Analytics.ConversationsStarted::conversations).containsExactly(1L);
     }
 
+    @Test
+    void after_a_long_refresh_the_next_waits_ten_times_as_long() throws SQLException {
+        var clock = new TestClock();
+        var refresh = new AnalyticsRefresh(database, clock, INTERVAL);
+        refresh.refresh();
+        try (Connection connection = TestDatabase.get().connect(DB); var s = connection.createStatement()) {
+            s.execute("UPDATE analytics_refresh SET took_ms = 60000"); // as if it had taken a minute
+        }
+
+        clock.advance(INTERVAL);
+        boolean afterAnInterval = refresh.refreshIfDue();
+        clock.advance(Duration.ofMinutes(10).minus(INTERVAL).minusSeconds(1));
+        boolean justBefore = refresh.refreshIfDue();
+        clock.advance(Duration.ofSeconds(1));
+        boolean afterTenMinutes = refresh.refreshIfDue();
+
+        assertThat(afterAnInterval).isFalse();
+        assertThat(justBefore).isFalse();
+        assertThat(afterTenMinutes).isTrue();
+    }
+
     private static long startConversation() throws SQLException {
         try (Connection connection = TestDatabase.get().connect(DB); var s = connection.createStatement()) {
             s.execute("INSERT INTO apps (name) VALUES ('refresh-" + System.nanoTime() + "')");
