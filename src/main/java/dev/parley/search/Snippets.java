@@ -66,6 +66,7 @@ public final class Snippets {
 
     // Which dictionary each token type of each configuration goes through, for the configurations on
     // PostgreSQL's default parser: what to_tsvector does to a word, so that the same can be done here.
+    // Only those visible by their bare name, which is how a regconfig reads as text.
     static final Query MAPPINGS = new Query("search.configuration_mappings", """
             SELECT c.cfgname, t.alias, d.dictname, d.dictnamespace = 'pg_catalog'::regnamespace AS built_in
               FROM pg_ts_config c
@@ -73,6 +74,7 @@ public final class Snippets {
               JOIN LATERAL ts_token_type(c.cfgparser) t ON t.tokid = m.maptokentype
               JOIN pg_ts_dict d ON d.oid = m.mapdict
              WHERE c.cfgparser = (SELECT oid FROM pg_ts_parser WHERE prsname = 'default' AND prsnamespace = 'pg_catalog'::regnamespace)
+               AND pg_ts_config_is_visible(c.oid)
              ORDER BY c.cfgname, t.alias, m.mapseqno""");
 
     static final Query IN_DATABASE = new Query("search.snippets_in_database", """

@@ -47,17 +47,15 @@ final class Words {
                 i += Character.charCount(text.codePointAt(i));
                 continue;
             }
-            List<Span> runs = new ArrayList<>();
-            do {
-                if (!runs.isEmpty()) {
-                    i++; // the hyphen
-                }
-                int start = i;
-                while (i < text.length() && wordCharAt(text, i)) {
-                    i += Character.charCount(text.codePointAt(i));
-                }
+            List<Span> runs = new ArrayList<>(1);
+            int start = i;
+            i = runEnd(text, i);
+            runs.add(new Span(start, i));
+            while (i + 1 < text.length() && text.charAt(i) == '-' && wordCharAt(text, i + 1)) {
+                start = i + 1; // past the hyphen
+                i = runEnd(text, start);
                 runs.add(new Span(start, i));
-            } while (i + 1 < text.length() && text.charAt(i) == '-' && wordCharAt(text, i + 1));
+            }
             words.add(word(text, runs));
         }
         return words;
@@ -80,6 +78,14 @@ final class Words {
             return close < 0 ? text.length() : tagEnd(text, close);
         }
         return tag.end();
+    }
+
+    /** Where the run of word characters starting at {@code i} ends. */
+    private static int runEnd(String text, int i) {
+        while (i < text.length() && wordCharAt(text, i)) {
+            i += Character.charCount(text.codePointAt(i));
+        }
+        return i;
     }
 
     private static Word word(String text, List<Span> runs) {
