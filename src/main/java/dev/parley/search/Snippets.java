@@ -49,7 +49,7 @@ import org.tartarus.snowball.ext.YiddishStemmer;
  * database on first use. A configuration whose mappings Parley cannot follow (a dictionary of its
  * own, unaccent, a thesaurus, another parser) keeps {@code ts_headline}.
  *
- * <p>A text of up to {@link #MAX_WORDS} words is its snippet whole; a longer one gives up to
+ * <p>A text of up to {@link #MAX_WORDS} words is its snippet whole (up to {@link #MAX_CHARS}); a longer one gives up to
  * {@link #MAX_FRAGMENTS} fragments of up to {@link #MAX_WORDS} words, each from a few words before
  * a match not yet shown, joined by {@code " ... "}; a long text without a match (the word was only
  * in a compound the tokenizer split differently) gives its first words.
@@ -60,6 +60,12 @@ public final class Snippets {
     /** How many words a fragment shows before its first match. */
     static final int LEAD_WORDS = 4;
     static final String DELIMITER = " ... ";
+    /**
+     * How many characters a fragment shows at most, past its marks: a few words can be a huge token (a pasted
+     * base64 blob), cut with an ellipsis. A match is never longer than 2,047 characters (PostgreSQL indexes no
+     * longer word), so a fragment stays under about 3,000.
+     */
+    static final int MAX_CHARS = 1_000;
     /** How ts_headline is asked for the same, for the texts Parley cannot highlight itself. */
     static final String HEADLINE = "MaxFragments=%d, MaxWords=%d, MinWords=8, StartSel=<mark>, StopSel=</mark>"
             .formatted(MAX_FRAGMENTS, MAX_WORDS);
@@ -142,7 +148,7 @@ public final class Snippets {
         List<Words.Span> marks = new ArrayList<>();
         if (words.size() <= MAX_WORDS) {
             words.forEach(word -> configuration.mark(content, word, lexemes, marks));
-            return marked(content, 0, content.length(), marks);
+            return fragment(content, words, 0, words.size(), marks);
         }
         List<Fragment> fragments = new ArrayList<>();
         int shownTo = 0; // words before this index are in a fragment already
@@ -168,11 +174,26 @@ public final class Snippets {
     private record Fragment(int first, int end) {
     }
 
-    /** Words [first, end) with what lies between them; from the text's start or to its end when they are its first or last. */
+    /**
+     * Words [first, end) with what lies between them; from the text's start or to its end when they are its first or
+     * last; no more than {@link #MAX_CHARS} from a little before its first mark.
+     */
     private static String fragment(String content, List<Words.Word> words, int first, int end, List<Words.Span> marks) {
         int from = first == 0 ? 0 : words.get(first).start();
         int to = end == words.size() ? content.length() : words.get(end - 1).end();
-        return marked(content, from, to, marks);
+        if (to - from <= MAX_CHARS) {
+            return marked(content, from, to, marks);
+        }
+        Words.Span anchor = marks.stream().filter(mark -> mark.start() >= from && mark.end() <= to).findFirst()
+                .orElse(new Words.Span(from, from));
+        int start = codePointStart(content, Math.max(from, anchor.start() - MAX_CHARS / 4));
+        int stop = codePointStart(content, Math.min(to, Math.max(start + MAX_CHARS, anchor.end())));
+        return (start > from ? "…" : "") + marked(content, start, stop, marks) + (stop < to ? "…" : "");
+    }
+
+    /** {@code i}, or the index before it when it falls between the two halves of a surrogate pair. */
+    private static int codePointStart(String content, int i) {
+        return i > 0 && i < content.length() && Character.isLowSurrogate(content.charAt(i)) ? i - 1 : i;
     }
 
     /** content[from, to) with each mark inside it wrapped. */

@@ -149,6 +149,19 @@ class SnippetsTest {
     }
 
     @Test
+    void a_huge_token_is_cut_around_the_match() throws SQLException {
+        String blob = "𝐀b".repeat(10_000); // one word of 30,000 characters (𝐀 is a letter outside the BMP: a surrogate pair)
+        String after = snippet("english", "star", "star " + blob + " end");
+        String before = snippet("english", "star", blob + " star end");
+
+        assertThat(after).startsWith("<mark>star</mark> ").endsWith("…").hasSizeLessThan(Snippets.MAX_CHARS + 20);
+        assertThat(before).startsWith("…").contains("<mark>star</mark> end").hasSizeLessThan(Snippets.MAX_CHARS + 20);
+        assertThat(after + before).doesNotContain("\uFFFD");
+        assertThat(Character.isLowSurrogate(before.charAt(1))).as("a cut between the halves of a pair").isFalse();
+        assertThat(Character.isHighSurrogate(after.charAt(after.length() - 2))).as("a cut between the halves of a pair").isFalse();
+    }
+
+    @Test
     void texts_without_words_and_empty_queries_come_back_unmarked() throws SQLException {
         assertThat(snippet("english", "star", "🌟🌟🌟 !!! ...")).isEqualTo("🌟🌟🌟 !!! ...");
         assertThat(snippet("english", "the", "the stars")).isEqualTo("the stars");
