@@ -14,8 +14,9 @@ import java.util.regex.Pattern;
  * parser types it, so that the configuration's dictionary for that type can be applied (asciiword,
  * word, numword, uint; hword_asciipart, hword_part, hword_numpart in a hyphenated word). An HTML tag
  * is no word ({@code <b>}, {@code <a href="stars.html">}: a mark there would break the tag), nor is
- * what a script or style element holds, as for the parser. What the parser reads as one token of another kind (an e-mail address, a URL, a decimal
- * number) is read here as its words: at worst a match inside one goes unmarked.
+ * what a script or style element holds, as for the parser. What the parser reads as one token of
+ * another kind (an e-mail address, a URL, a decimal number) is read here as its words: at worst a
+ * match inside one goes unmarked.
  */
 final class Words {
     private Words() {
@@ -74,10 +75,20 @@ final class Words {
         }
         String name = tag.group(1).toLowerCase(Locale.ROOT);
         if (text.charAt(i + 1) != '/' && (name.equals("script") || name.equals("style"))) {
-            int close = text.toLowerCase(Locale.ROOT).indexOf("</" + name, tag.end());
+            int close = closingTag(text, name, tag.end());
             return close < 0 ? text.length() : tagEnd(text, close);
         }
         return tag.end();
+    }
+
+    /** Where {@code </name} (in any case) next starts from {@code from}, or -1. */
+    private static int closingTag(String text, String name, int from) {
+        for (int at = text.indexOf("</", from); at >= 0; at = text.indexOf("</", at + 2)) {
+            if (text.regionMatches(true, at + 2, name, 0, name.length())) {
+                return at;
+            }
+        }
+        return -1;
     }
 
     /** Where the run of word characters starting at {@code i} ends. */

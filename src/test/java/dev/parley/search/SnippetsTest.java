@@ -101,6 +101,7 @@ class SnippetsTest {
                 new String[] {"english", "abc123 2026", "abc123 in 2026, ABC123 and 2026-12-01"},
                 new String[] {"english", "stars", "<b>stars</b> & <script>stars</script> \"stars\" 'stars' <a href=\"stars.html\">x</a>"},
                 new String[] {"english", "stars b", "a < b > stars <b stars <STYLE>stars</style> b<i>stars</i>"},
+                new String[] {"english", "stars", "İİİ <script>x</script>stars <style>stars</STYLE> stars </script"},
                 new String[] {"english", "moon", "🌙 moon🌙moon 🌕 moonlight moons"},
                 new String[] {"english", "tokyo", "東京 tokyo 東京タワー Tokyo's"},
                 new String[] {"french", "chanteuse", "Les chanteuses chantent; une chanteuse."},
