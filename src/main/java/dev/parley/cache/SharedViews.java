@@ -29,10 +29,7 @@ import java.util.random.RandomGenerator;
  * deletes the hash in one script ({@link #drop}) after it commits; a view is written only if the version
  * is still the one its loader read ({@link #put}, compare-and-set in one script). So a load that read
  * PostgreSQL before a commit read its version before that change's drop: if its write comes after the
- * drop, the versions differ and the write is refused; if before, the drop deletes it. Between a commit
- * and its drop two loads can hold the same version, one having read PostgreSQL before the commit and one
- * after: a view is kept only where none is (HSETNX), so the older can never replace the newer (readers
- * would go back in time); the newer one refused meanwhile only waits for the drop. Versions are random
+ * drop, the versions differ and the write is refused; if before, the drop deletes it. Versions are random
  * 64-bit values, never counted: a counter starts again at 1 when its key expires or is evicted, and a load
  * that read 1 before could match a later 1; a random value does not come back, and a write needs the
  * version key to exist.
@@ -90,7 +87,7 @@ public final class SharedViews {
     private static final Script PUT = Script.of(SCOPE_KEY + """
             local key = scope_key(ARGV[1], ARGV[2], false, 0)
             if key ~= ARGV[5] or redis.call('GET', key .. ':version') ~= ARGV[6] then return 0 end
-            if redis.call('HSETNX', key, ARGV[3], ARGV[4]) == 0 then return 0 end
+            redis.call('HSET', key, ARGV[3], ARGV[4])
             redis.call('PEXPIRE', key, ARGV[7], 'NX')
             return 1
             """);

@@ -155,27 +155,6 @@ class SharedViewsTest {
     }
 
     @Test
-    void a_slower_load_does_not_overwrite_the_view_a_later_one_kept_before_it() {
-        var slow = new Instance();
-        var fast = new Instance();
-        var later = new Instance();
-        Scope conversation = Scope.conversation(1, 42);
-
-        String served = slow.cache.get(conversation, "history:50", String.class, () -> {
-            String page = "before the message"; // read from PostgreSQL; then another instance's append commits,
-            // and before its drop reaches Redis a load elsewhere reads the new page and keeps it
-            fast.cache.get(conversation, "history:50", String.class, fast.loading("with the message"));
-            return page;
-        }).model();
-        String next = later.cache.get(conversation, "history:50", String.class, later.loading("never read")).model();
-
-        assertThat(served).isEqualTo("before the message");
-        assertThat(slow.count(Metrics.REDIS_WRITES, "result", "refused")).isEqualTo(1);
-        assertThat(next).as("nobody goes back to the older page").isEqualTo("with the message");
-        assertThat(later.loads).hasValue(0);
-    }
-
-    @Test
     void a_renamed_character_drops_every_inbox_of_its_app_in_redis() {
         var first = new Instance();
         var second = new Instance();
