@@ -89,6 +89,9 @@ public final class MessageSearch {
                       @Nullable @JsonFormat(shape = JsonFormat.Shape.STRING) Long userId,
                       @Nullable @JsonFormat(shape = JsonFormat.Shape.STRING) Long characterId,
                       float rank, String snippet, Instant createdAt) {
+        Hit withSnippet(String made) {
+            return new Hit(messageId, conversationId, seq, role, userId, characterId, rank, made, createdAt);
+        }
     }
 
     /**
@@ -306,9 +309,7 @@ public final class MessageSearch {
         List<String> made = snippets.of(h, plan.words(), page.stream().map(Found::text).toList());
         List<Hit> hits = new ArrayList<>(page.size());
         for (int i = 0; i < page.size(); i++) {
-            Hit hit = page.get(i).hit();
-            hits.add(new Hit(hit.messageId(), hit.conversationId(), hit.seq(), hit.role(), hit.userId(), hit.characterId(),
-                    hit.rank(), made.get(i), hit.createdAt()));
+            hits.add(page.get(i).hit().withSnippet(made.get(i)));
         }
         return hits;
     }

@@ -110,9 +110,6 @@ public final class Snippets {
             Map.entry("tamil_stem", TamilStemmer::new), Map.entry("turkish_stem", TurkishStemmer::new),
             Map.entry("yiddish_stem", YiddishStemmer::new));
 
-    /** The token types {@link Words} tells apart: the default parser's names for them. */
-    static final Set<String> TOKEN_TYPES = Set.of("asciiword", "word", "numword", "uint", "hword_asciipart", "hword_part", "hword_numpart");
-
     /** A text to highlight: the text-search configuration it was indexed with, and the text. */
     public record Text(String language, String content) {
     }
@@ -246,7 +243,7 @@ public final class Snippets {
             mappings.forEach((name, byType) -> {
                 Map<String, Dictionary> dictionaries = new HashMap<>();
                 boolean followable = true;
-                for (String type : TOKEN_TYPES) {
+                for (String type : Words.TYPES) {
                     List<String> chain = byType.getOrDefault(type, List.of());
                     if (chain.size() > 1 || chain.size() == 1 && !Dictionary.known(chain.getFirst())) {
                         followable = false;

@@ -3,6 +3,7 @@ package dev.parley.search;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -19,6 +20,9 @@ import java.util.regex.Pattern;
  * match inside one goes unmarked.
  */
 final class Words {
+    /** The token types a part can have: the default parser's names, which a configuration maps to dictionaries. */
+    static final Set<String> TYPES = Set.of("asciiword", "word", "numword", "uint", "hword_asciipart", "hword_part", "hword_numpart");
+
     private Words() {
     }
 
