@@ -10,6 +10,7 @@ import dev.parley.json.Json;
 import dev.parley.lifecycle.Import;
 import dev.parley.lifecycle.PeerStores;
 import dev.parley.memory.Memories;
+import dev.parley.search.Snippets;
 import java.io.BufferedReader;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -72,7 +73,7 @@ final class ImportCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         return database.withDatabase(db -> {
             long appId = Apps.idOf(db, app);
-            var imports = new Import(db, new Ids(Clock.systemUTC()), new Partitions(db), new Memories(db),
+            var imports = new Import(db, new Ids(Clock.systemUTC()), new Partitions(db), new Memories(db, new Snippets()),
                     database.settings().maxContentBytes());
             Import.Report report;
             try {

@@ -56,6 +56,7 @@ import dev.parley.ops.Maintenance;
 import dev.parley.redis.Redis;
 import dev.parley.search.Languages;
 import dev.parley.search.MessageSearch;
+import dev.parley.search.Snippets;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -188,7 +189,8 @@ public final class Parley implements AutoCloseable {
                     TimeUnit.MILLISECONDS);
             var local = new LocalMaps(LIVE_KEYS, clockTicker(clock));
             ExpiringMaps live = redis == null ? local : new RedisMaps(redis, settings.redisPrefix(), local);
-            var memories = new Memories(database);
+            var snippets = new Snippets(); // message and memory search share its configurations and stems
+            var memories = new Memories(database, snippets);
             var recall = new Recall(database, clock, settings.recallCacheBytes(), registry);
             recall.followErasures(invalidations);
             var messageLog = new MessageLog(database, cache);
@@ -202,7 +204,7 @@ public final class Parley implements AutoCloseable {
                     new Members(database, cache), new ChatContext(database, cache, characters, users, counters, recall, memories),
                     new Stats(database), new CharacterMessages(database, clock), new WindowCounts(database, clock),
                     memories, recall,
-                    new MessageSearch(database, clock), Languages.load(database),
+                    new MessageSearch(database, clock, snippets), Languages.load(database),
                     new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()),
                     new Typing(live, conversations, settings.typingTtl(), clock),
                     presence, new Analytics(database), analyticsRefresh,

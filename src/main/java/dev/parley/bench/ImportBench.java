@@ -8,6 +8,7 @@ import dev.parley.db.WordIndexes;
 import dev.parley.json.Json;
 import dev.parley.lifecycle.Import;
 import dev.parley.memory.Memories;
+import dev.parley.search.Snippets;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.time.Clock;
@@ -119,7 +120,7 @@ final class ImportBench {
             lines.add(Json.write(Map.of("type", "message", "conversation", "c" + m[0], "external_id", "m" + i, "role", m[1],
                     "content", m[2], "created_at", m[3])));
         }
-        var imports = new Import(database, new Ids(Clock.systemUTC()), new Partitions(database), new Memories(database), maxContentBytes);
+        var imports = new Import(database, new Ids(Clock.systemUTC()), new Partitions(database), new Memories(database, new Snippets()), maxContentBytes);
         Iterator<String> next = lines.iterator();
         var progress = new Progress(out, "importing", lines.size(), "lines");
         long importStarted = System.nanoTime();

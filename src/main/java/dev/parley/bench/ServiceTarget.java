@@ -24,6 +24,7 @@ import dev.parley.memory.Memories;
 import dev.parley.memory.Recall;
 import dev.parley.memory.RecallRequest;
 import dev.parley.search.MessageSearch;
+import dev.parley.search.Snippets;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -56,7 +57,8 @@ final class ServiceTarget implements Target {
     ServiceTarget(Database database, long appId, int appendWriters, int dims) {
         this.appId = appId;
         this.dims = dims;
-        this.search = new MessageSearch(database, Clock.systemUTC());
+        var snippets = new Snippets();
+        this.search = new MessageSearch(database, Clock.systemUTC(), snippets);
         this.recall = new Recall(database, Clock.systemUTC(), 256L << 20, new SimpleMeterRegistry());
         this.counts = new WindowCounts(database, Clock.systemUTC());
         this.inbox = new Inbox(database);
@@ -66,7 +68,7 @@ final class ServiceTarget implements Target {
         var counters = new CounterBuffer(database, none, Runnable::run, Ticker.systemTicker(), CounterFlush.DEFAULTS,
                 new SimpleMeterRegistry()); // the bench moves no counters: this only shows the stored ones
         this.context = new ChatContext(database, none, characters, new Users(database, none, counters), counters, recall,
-                new Memories(database));
+                new Memories(database, snippets));
         this.readMarkers = new ReadMarkers(database, none);
         this.writerThreads = Executors.newFixedThreadPool(appendWriters, Thread.ofPlatform().name("bench-append-", 0).daemon().factory());
         this.appends = new GroupCommit(new BatchWriter(database, new Ids(Clock.systemUTC()), none), writerThreads, appendWriters,

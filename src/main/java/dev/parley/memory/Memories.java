@@ -170,10 +170,12 @@ public final class Memories {
     }
 
     private final Database database;
-    private final Snippets snippets = new Snippets();
+    private final Snippets snippets;
 
-    public Memories(Database database) {
+    /** Memories in {@code database}, their search snippets made by {@code snippets} (one per process: it caches stems). */
+    public Memories(Database database, Snippets snippets) {
         this.database = database;
+        this.snippets = snippets;
     }
 
     public Memory create(long appId, long userId, Memory.Draft draft) {

@@ -253,11 +253,13 @@ public final class MessageSearch {
 
     private final Database database;
     private final Clock clock;
-    private final Snippets snippets = new Snippets();
+    private final Snippets snippets;
 
-    public MessageSearch(Database database, Clock clock) {
+    /** Searches {@code database}, its hits' snippets made by {@code snippets} (one per process: it caches stems). */
+    public MessageSearch(Database database, Clock clock, Snippets snippets) {
         this.database = database;
         this.clock = clock;
+        this.snippets = snippets;
     }
 
     /**

@@ -14,6 +14,7 @@ import dev.parley.db.Database;
 import dev.parley.json.Json;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Recall;
+import dev.parley.search.Snippets;
 import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
 import dev.parley.support.TestDatabase;
@@ -74,7 +75,7 @@ class ChatContextTest {
         var counters = new CounterBuffer(database, none, Runnable::run, Ticker.systemTicker(), CounterFlush.DEFAULTS,
                 new SimpleMeterRegistry());
         return new ChatContext(database, none, new Characters(database, none), new Users(database, none, counters),
-                counters, new Recall(database, Clock.systemUTC(), 1 << 20, new SimpleMeterRegistry()), new Memories(database));
+                counters, new Recall(database, Clock.systemUTC(), 1 << 20, new SimpleMeterRegistry()), new Memories(database, new Snippets()));
     }
 
     private static float[] unit(float... v) {

@@ -6,6 +6,7 @@ import dev.parley.db.Database;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import dev.parley.ops.Maintenance;
+import dev.parley.search.Snippets;
 import dev.parley.support.PlanData;
 import dev.parley.support.Plans;
 import dev.parley.support.TestDatabase;
@@ -325,7 +326,7 @@ class SearchPlanTest {
         List<Object[]> statements;
         try (Database oneSession = TestDatabase.pool(TestDatabase.get().target(DB), 1)) {
             oneSession.read(h -> h.execute(new Query("test.custom", "SET plan_cache_mode = force_custom_plan")));
-            var search = new MessageSearch(oneSession, Clock.systemUTC());
+            var search = new MessageSearch(oneSession, Clock.systemUTC(), new Snippets());
             for (int i = 0; i < 8; i++) { // pgjdbc prepares a statement on the server from its fifth use
                 search.search(APP, new MessageSearch.Scope.User(USER), "w" + (i + 3000), null, MessageSearch.Order.RECENT,
                         MessageSearch.After.START, 20);
