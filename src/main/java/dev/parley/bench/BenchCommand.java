@@ -226,7 +226,8 @@ public final class BenchCommand {
         @Option(names = "--compare", split = ",", description = {"Also run the work as 'raw' SQL without HTTP, the 'naive' way,",
                 "over HTTP with Parley's cache off ('nocache': a second Parley in this process with",
                 "PARLEY_CACHE_SIZE=0; not with --url), for --mix append, as 'bare' single-row INSERTs",
-                "into an unpartitioned table with one index, and/or over HTTP with a read 'replica' (a streaming",
+                "into an unpartitioned table with one index or as Parley's SQL with a transaction per request",
+                "('single': no HTTP, no group commit), and/or over HTTP with a read 'replica' (a streaming",
                 "standby of the dataset made here; not with --url), then read-your-writes latency through it.",
                 "Ratios between the targets come from this one run."})
         List<String> compare = new ArrayList<>();
@@ -275,12 +276,14 @@ public final class BenchCommand {
                     : Instant.now().atZone(ZoneOffset.UTC).minus(Ages.parse(activeWithin)).toInstant();
             HttpTarget.Client client = new HttpTarget.Client(base64Embeddings(), gzip);
             for (String other : compare) {
-                if (!List.of("raw", "naive", "nocache", "bare", "replica").contains(other)) {
-                    throw new IllegalArgumentException("--compare takes raw, naive, nocache, bare and/or replica, not " + other);
+                if (!List.of("raw", "naive", "nocache", "bare", "single", "replica").contains(other)) {
+                    throw new IllegalArgumentException("--compare takes raw, naive, nocache, bare, single and/or replica, not " + other);
                 }
             }
-            if (compare.contains("bare") && !mix.equals("append") && !mix.equals("append-batch")) {
-                throw new IllegalArgumentException("--compare bare only appends: use it with --mix append or append-batch");
+            for (String appendsOnly : List.of("bare", "single")) {
+                if (compare.contains(appendsOnly) && !mix.equals("append") && !mix.equals("append-batch")) {
+                    throw new IllegalArgumentException("--compare " + appendsOnly + " only appends: use it with --mix append or append-batch");
+                }
             }
             for (String inProcess : List.of("nocache", "replica")) {
                 if (compare.contains(inProcess) && url != null) {
@@ -321,6 +324,7 @@ public final class BenchCommand {
                     try (Target t = switch (other) {
                         case "raw" -> new ServiceTarget(db, appId, settings.appendWriters(), population.dims());
                         case "bare" -> new BareTarget(db);
+                        case "single" -> new SingleTarget(db, appId);
                         default -> new NaiveTarget(db, appId, population.dims());
                     }) {
                         out.println("measuring " + t.name() + " ...");

@@ -39,7 +39,7 @@ final class Report {
 
     private static final List<List<String>> COMPARED = List.of(List.of("parley", "raw"), List.of("parley", "naive"),
             List.of("raw", "naive"), List.of("parley", "nocache"), List.of("nocache", "raw"), List.of("parley", "bare"),
-            List.of("raw", "bare"));
+            List.of("raw", "bare"), List.of("parley", "single"), List.of("raw", "single"), List.of("single", "bare"));
 
     private final Context context;
     private final List<Row> rows = new ArrayList<>();

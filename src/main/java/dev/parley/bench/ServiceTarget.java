@@ -81,7 +81,7 @@ final class ServiceTarget implements Target {
     }
 
     private NewMessage benchMessage() {
-        return new NewMessage("user", Target.messageText(sent.incrementAndGet()), null, null, null, null, null);
+        return Target.message(sent.incrementAndGet());
     }
 
     @Override

@@ -1,8 +1,11 @@
 package dev.parley.bench;
 
+import dev.parley.chat.NewMessage;
+
 /**
  * One way of doing the workload's operations: through Parley's HTTP API, through Parley's own SQL
- * with no HTTP in between ("raw"), or the way the seeds' "before" sections did it ("naive").
+ * with no HTTP in between ("raw"), or the way the seeds' "before" sections did it ("naive"); for appends
+ * also as the simplest store would ("bare") and as Parley's SQL with a transaction per request ("single").
  */
 interface Target extends AutoCloseable {
     String name();
@@ -18,6 +21,11 @@ interface Target extends AutoCloseable {
     /** The text of the {@code n}th message a target appends: the same words for every target. */
     static String messageText(long n) {
         return "bench message " + n + " about the stars tonight";
+    }
+
+    /** The {@code n}th message as Parley's own code takes it (a user's, with {@link #messageText}). */
+    static NewMessage message(long n) {
+        return new NewMessage("user", messageText(n), null, null, null, null, null);
     }
 
     /** What the staleness checker found so far, or null for a target it does not watch. */

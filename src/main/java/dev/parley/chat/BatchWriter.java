@@ -169,6 +169,18 @@ public final class BatchWriter {
     }
 
     /**
+     * One caller's messages in a transaction of their own, on the caller's thread: an append as a design without
+     * group commit makes it, one commit per request (the bench's "single" target compares the two).
+     */
+    public List<Appended> writeAlone(long appId, long conversationId, List<NewMessage> messages) {
+        Outcome outcome = write(List.of(new Unit(appId, conversationId, messages))).getFirst();
+        if (outcome.refused() != null) {
+            throw outcome.refused();
+        }
+        return outcome.appended();
+    }
+
+    /**
      * An imported message older than every month made so far needs its month's partition before it is
      * inserted, or it would land in the catch-all. Made before the batch's transaction (a partition is
      * DDL under a lock), once per month: after that the check costs no statement.

@@ -172,7 +172,7 @@ class BenchTest {
     }
 
     @Test
-    void appends_are_compared_with_bare_single_row_inserts_in_one_run_and_bare_refuses_other_mixes() throws Exception {
+    void appends_are_compared_with_bare_inserts_and_single_transactions_in_one_run_and_both_refuse_other_mixes() throws Exception {
         var target = TestDatabase.get().migrated("parley_bench_bare");
         try (Database db = TestDatabase.pool(target, 4)) {
             new DatasetLoader(db, new PrintWriter(new StringWriter())).load(DatasetSpec.of(5_000, null, null, null, null, 16, 3, 42, DAY));
@@ -180,11 +180,11 @@ class BenchTest {
         String url = TestDatabase.get().url("parley_bench_bare");
 
         var run = dev.parley.support.Cli.parley("bench", "run", "--database-url", url, "--mix", "append", "--concurrency", "2",
-                "--duration", "1s", "--warmup", "300ms", "--pool-size", "4", "--compare", "bare");
+                "--duration", "1s", "--warmup", "300ms", "--pool-size", "4", "--compare", "bare,single");
 
         assertThat(run.status()).as(run.err()).isZero();
         assertThat(run.out()).contains("measuring bare").containsPattern("append one message +bare +\\d+")
-                .contains("parley / bare");
+                .contains("parley / bare").containsPattern("append one message +single +[1-9]\\d*").contains("parley / single");
         long inserted;
         try (Database db = TestDatabase.pool(target, 1)) {
             inserted = db.read(h -> h.first(new Query("test.bare_rows", "SELECT count(*) FROM bench_bare_messages"),
@@ -193,9 +193,9 @@ class BenchTest {
         assertThat(inserted).as("the bare target wrote its rows").isPositive();
 
         var batches = dev.parley.support.Cli.parley("bench", "run", "--database-url", url, "--mix", "append-batch", "--concurrency",
-                "2", "--duration", "1s", "--warmup", "300ms", "--pool-size", "4", "--compare", "raw,naive,bare");
+                "2", "--duration", "1s", "--warmup", "300ms", "--pool-size", "4", "--compare", "raw,naive,bare,single");
         assertThat(batches.status()).as(batches.err()).isZero();
-        for (String name : List.of("parley", "raw", "naive", "bare")) {
+        for (String name : List.of("parley", "raw", "naive", "bare", "single")) {
             assertThat(batches.out()).containsPattern("append 100 messages in one request +" + name + " +[1-9]\\d*");
         }
         long insertedInBatches;
@@ -206,9 +206,11 @@ class BenchTest {
         assertThat(insertedInBatches % 100).as("bare batches of a hundred rows").isZero();
         assertThat(insertedInBatches).isPositive();
 
-        var refused = dev.parley.support.Cli.parley("bench", "run", "--database-url", url, "--mix", "chat", "--compare", "bare");
-        assertThat(refused.status()).isNotZero();
-        assertThat(refused.err() + refused.out()).contains("--compare bare only appends");
+        for (String appendsOnly : List.of("bare", "single")) {
+            var refused = dev.parley.support.Cli.parley("bench", "run", "--database-url", url, "--mix", "chat", "--compare", appendsOnly);
+            assertThat(refused.status()).isNotZero();
+            assertThat(refused.err() + refused.out()).contains("--compare " + appendsOnly + " only appends");
+        }
     }
 
     @Test
