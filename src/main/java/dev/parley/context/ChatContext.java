@@ -202,9 +202,12 @@ public final class ChatContext {
         if (!speaker.systemPrompt().isEmpty()) {
             messages.add(new LlmMessage("system", speaker.systemPrompt(), null));
         }
-        Map<Long, String> people = new HashMap<>(); // each person's name worked out once, however often they speak
+        // Each name worked out once, however often its owner speaks: uncached, every character read is a round trip.
+        Map<Long, String> characterNames = new HashMap<>(Map.of(speaker.id(), speaker.name())); // the speaker is a member
+        Map<Long, String> people = new HashMap<>();
         for (Turn turn : newestFirst.reversed()) {
-            String name = turn.characterId() != null ? characterName(appId, head, turn.characterId())
+            String name = turn.characterId() != null
+                    ? characterNames.computeIfAbsent(turn.characterId(), characterId -> characterName(appId, head, characterId))
                     : turn.userId() == null || !head.hasGuests() ? null
                     : people.computeIfAbsent(turn.userId(), userId -> personName(appId, userId));
             messages.add(new LlmMessage(turn.role(), turn.content(), name));

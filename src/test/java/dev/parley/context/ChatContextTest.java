@@ -11,9 +11,11 @@ import dev.parley.chat.CounterBuffer;
 import dev.parley.chat.Users;
 import dev.parley.config.CounterFlush;
 import dev.parley.db.Database;
+import dev.parley.db.QueryLog;
 import dev.parley.json.Json;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Recall;
+import dev.parley.metrics.Metrics;
 import dev.parley.search.Snippets;
 import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
@@ -23,6 +25,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -56,7 +59,7 @@ class ChatContextTest {
         JsonNode byHttp = api.postOk(200, "/v1/conversations/" + conversation + "/context",
                 Map.of("messages", 10, "memories", 1, "memory_embedding", List.of(0.9, 0.1, 0.0)));
         JsonNode byWordsHttp = api.getOk("/v1/conversations/" + conversation + "/context?messages=1&memory_query=cello");
-        ChatContext context = inProcess();
+        ChatContext context = inProcess(database);
         long app = appOf(conversationId);
         JsonNode built = asSent(context.build(app,
                 new ContextRequest(conversationId, null, 10, null, null, 1).recalling(unit(0.9f, 0.1f, 0f), 1)));
@@ -69,8 +72,57 @@ class ChatContextTest {
         assertThat(byWords.get("memories").findValuesAsText("content")).containsExactly("plays the cello");
     }
 
+    @Test
+    void uncached_a_context_reads_each_character_once_however_often_it_speaks() throws SQLException, IOException {
+        String luna = Fixtures.character(api, "Luna");
+        String orion = Fixtures.character(api, "Orion");
+        String user = Fixtures.user(api, "names-" + System.nanoTime());
+        String direct = Fixtures.conversation(api, user, luna);
+        String group = api.postOk(201, "/v1/conversations", Map.of("user_id", user, "character_ids", List.of(luna, orion)))
+                .get("id").asText();
+        for (int i = 0; i < 4; i++) {
+            Fixtures.say(api, direct, "user", "hello " + i);
+            Fixtures.say(api, direct, "assistant", "hi " + i);
+            Fixtures.say(api, group, "user", "hello all " + i);
+            for (String character : List.of(luna, orion)) {
+                api.postOk(201, "/v1/conversations/" + group + "/messages",
+                        Map.of("role", "assistant", "content", "hi from " + character + " " + i, "character_id", character));
+            }
+        }
+        var registry = new SimpleMeterRegistry();
+        Duration hour = Duration.ofHours(1);
+        try (Database counted = Database.connect(TestDatabase.get().target(TestServer.DATABASE), 2, Duration.ofSeconds(10),
+                new QueryLog(registry, new QueryLog.Thresholds(hour, hour)), registry)) {
+            ChatContext context = inProcess(counted);
+            long app = appOf(Long.parseLong(direct));
+
+            JsonNode inDirect = asSent(context.build(app, ContextRequest.of(Long.parseLong(direct), 20)));
+            assertThat(characterReads(registry)).as("the direct chat's character, read once for four of its messages").isEqualTo(1);
+            JsonNode inGroup = asSent(context.build(app, ContextRequest.of(Long.parseLong(group), 20)));
+            assertThat(characterReads(registry)).as("then each of the group's two characters, once").isEqualTo(3);
+
+            assertThat(namesOfAssistants(inDirect)).containsExactly("Luna", "Luna", "Luna", "Luna");
+            assertThat(namesOfAssistants(inGroup)).containsExactly("Luna", "Orion", "Luna", "Orion", "Luna", "Orion", "Luna", "Orion");
+        }
+    }
+
+    private static long characterReads(SimpleMeterRegistry registry) {
+        var timer = registry.find(Metrics.QUERY_SECONDS).tag("query", "character.get").timer();
+        return timer == null ? 0 : timer.count();
+    }
+
+    private static List<String> namesOfAssistants(JsonNode context) {
+        List<String> names = new java.util.ArrayList<>();
+        context.get("messages").forEach(message -> {
+            if (message.get("role").asText().equals("assistant")) {
+                names.add(message.get("name").asText());
+            }
+        });
+        return names;
+    }
+
     /** As ServiceTarget wires it: nothing cached, the SQL run every time. */
-    private ChatContext inProcess() {
+    private ChatContext inProcess(Database database) {
         ReadCache none = ReadCache.none();
         var counters = new CounterBuffer(database, none, Runnable::run, Ticker.systemTicker(), CounterFlush.DEFAULTS,
                 new SimpleMeterRegistry());
