@@ -7,15 +7,53 @@ import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.OptionalLong;
+import java.util.function.UnaryOperator;
 
 /**
  * A cached read: the object, the JSON a GET of it sends (made once, sent as it is on every hit), and
  * that JSON's ETag, so a client holding the same version gets 304 without the database being asked.
+ * Gzipped once too, on the first request that accepts gzip: most HTTP libraries ask for it, and
+ * compressing a 28 KB history page took more of the server's CPU than the rest of a hit
+ * (docs/benchmarks.md, "Cache hits sent gzipped").
  */
-public record Rendered<T>(T model, byte[] body, String etag) {
+public final class Rendered<T> {
     private static final int ETAG_BYTES = 16;
     private static final int VERSION_BYTES = Long.BYTES;
     private static final long OVERHEAD_BYTES = 256;
+
+    private final T model;
+    private final byte[] body;
+    private final String etag;
+    private volatile byte[] gzipped; // made by the first request that wants it; two at once both make it, harmlessly
+
+    public Rendered(T model, byte[] body, String etag) {
+        this.model = model;
+        this.body = body;
+        this.etag = etag;
+    }
+
+    public T model() {
+        return model;
+    }
+
+    /** The JSON a GET sends. */
+    public byte[] body() {
+        return body;
+    }
+
+    public String etag() {
+        return etag;
+    }
+
+    /** The body as {@code gzip} compresses it, compressed once however many times it is sent. */
+    public byte[] gzipped(UnaryOperator<byte[]> gzip) {
+        byte[] made = gzipped;
+        if (made == null) {
+            made = gzip.apply(body);
+            gzipped = made;
+        }
+        return made;
+    }
 
     public static <T> Rendered<T> of(T model) {
         byte[] body = Json.writeBytes(model);
@@ -66,8 +104,11 @@ public record Rendered<T>(T model, byte[] body, String etag) {
         return "\"" + Base64.getUrlEncoder().withoutPadding().encodeToString(tag) + "\"";
     }
 
-    /** What it costs to keep: the JSON, and about as much again for the object it was made from. */
+    /**
+     * What it costs to keep: the JSON, about as much again for the object it was made from, and a third of it
+     * for the gzipped JSON it may come to hold.
+     */
     long weight() {
-        return 2L * body.length + OVERHEAD_BYTES;
+        return 2L * body.length + body.length / 3 + OVERHEAD_BYTES;
     }
 }

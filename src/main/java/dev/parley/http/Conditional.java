@@ -16,7 +16,6 @@ final class Conditional {
     /** A view, cached or rendered just now: its bytes and ETag were made once, when it was rendered. */
     static void send(Context ctx, Rendered<?> view) {
         String etag = view.etag();
-        byte[] body = view.body();
         ctx.header("ETag", etag);
         ctx.header("Cache-Control", "private");
         if (holds(ctx.header("If-None-Match"), etag)) {
@@ -24,7 +23,7 @@ final class Conditional {
             return;
         }
         ctx.status(200).contentType("application/json");
-        Responses.write(ctx, body);
+        Responses.write(ctx, view);
     }
 
     /**

@@ -9,6 +9,7 @@ import io.javalin.http.HandlerType;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.function.UnaryOperator;
 
 /**
  * JSON responses, serialised to UTF-8 bytes by the one ObjectMapper and written straight to Jetty
@@ -67,13 +68,22 @@ final class Responses {
 
     /** Writes {@code bytes} as the whole body, gzipped when the client accepts gzip and the body is large enough. */
     static void write(Context ctx, byte[] bytes) {
+        write(ctx, bytes, GZIP::compress);
+    }
+
+    /** Writes a view's body as above; gzipped, it is compressed once for every request that is sent it. */
+    static void write(Context ctx, Rendered<?> view) {
+        write(ctx, view.body(), body -> view.gzipped(GZIP::compress));
+    }
+
+    private static void write(Context ctx, byte[] bytes, UnaryOperator<byte[]> gzip) {
         beforeBodyIfPending(ctx);
         HttpServletResponse response = ctx.res();
         byte[] body = bytes;
         if (bytes.length >= GZIP_FROM_BYTES) {
             response.addHeader("Vary", "Accept-Encoding"); // beside Vary: Origin (Cors)
             if (acceptsGzip(ctx.header("Accept-Encoding"))) {
-                body = GZIP.compress(bytes);
+                body = gzip.apply(bytes);
                 response.setHeader("Content-Encoding", "gzip");
                 String etag = response.getHeader("ETag");
                 if (etag != null && !etag.startsWith("W/")) { // the same content, other bytes: a weak validator (RFC 9110 8.8.1)

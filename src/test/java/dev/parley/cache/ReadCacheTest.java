@@ -31,6 +31,25 @@ class ReadCacheTest {
     }
 
     @Test
+    void a_cached_view_is_gzipped_once_however_many_hits_ask_for_it() {
+        Scope conversation = Scope.conversation(1, 42);
+        AtomicInteger compressions = new AtomicInteger();
+        java.util.function.UnaryOperator<byte[]> gzip = body -> {
+            compressions.incrementAndGet();
+            return java.util.Arrays.copyOf(body, body.length / 2);
+        };
+
+        byte[] first = cache.get(conversation, "history:50", () -> load("the page")).gzipped(gzip);
+        byte[] second = cache.get(conversation, "history:50", () -> load("not read")).gzipped(gzip);
+        cache.conversationChanged(1, 42, 7);
+        byte[] changed = cache.get(conversation, "history:50", () -> load("the page, and one more")).gzipped(gzip);
+
+        assertThat(second).isSameAs(first);
+        assertThat(changed).isNotEqualTo(first);
+        assertThat(compressions).as("once for the view, once for the view that replaced it").hasValue(2);
+    }
+
+    @Test
     void each_kind_of_scope_lives_as_long_as_its_lifetime_says() {
         Scope inbox = Scope.inbox(1, 7);
         Scope character = Scope.character(1, 3);

@@ -42,6 +42,26 @@ class ResponsesTest {
     }
 
     @Test
+    void a_cached_page_sent_gzipped_follows_its_changes() throws IOException {
+        var before = api.sendBytes("GET", history, null, "Accept-Encoding", "gzip");
+        var again = api.sendBytes("GET", history, null, "Accept-Encoding", "gzip");
+        Fixtures.say(api, history.split("/")[3], "user", "one more");
+        var after = api.sendBytes("GET", history, null, "Accept-Encoding", "gzip");
+
+        assertThat(again.raw().body()).isEqualTo(before.raw().body());
+        assertThat(unzipped(before).get("messages")).hasSize(40);
+        JsonNode changed = unzipped(after);
+        assertThat(changed.get("messages")).hasSize(41);
+        assertThat(changed.get("messages").get(40).get("content").asText()).isEqualTo("one more");
+        assertThat(changed).isEqualTo(api.get(history).json());
+    }
+
+    private static JsonNode unzipped(Api.Response gzipped) throws IOException {
+        assertThat(gzipped.header("Content-Encoding")).isEqualTo("gzip");
+        return Json.MAPPER.readTree(new GZIPInputStream(new ByteArrayInputStream(gzipped.raw().body())));
+    }
+
+    @Test
     void gzip_refused_with_q_zero_or_a_small_body_is_sent_plain() {
         var refused = api.sendBytes("GET", history, null, "Accept-Encoding", "gzip;q=0, identity");
         var small = api.sendBytes("GET", history + "?limit=1", null, "Accept-Encoding", "gzip");
