@@ -194,8 +194,8 @@ public final class ChatContext {
     }
 
     /**
-     * What chat completion takes: the speaker's prompt, then the messages oldest first; in a group chat the
-     * characters named, and with several people each person too (their profile's name, else the app's id for them).
+     * What chat completion takes: the speaker's prompt, then the messages oldest first, each assistant message named
+     * by its character, and with several people each person's too (their profile's name, else the app's id for them).
      */
     private List<LlmMessage> chat(long appId, CharacterProfile speaker, Head head, List<Turn> newestFirst) {
         List<LlmMessage> messages = new ArrayList<>(newestFirst.size() + 1);
