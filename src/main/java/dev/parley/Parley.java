@@ -161,7 +161,8 @@ public final class Parley implements AutoCloseable {
             var origins = new Origins(database, Ticker.systemTicker());
             origins.forgetOnChange(invalidations);
             SharedViews shared = redis == null ? null
-                    : new SharedViews(redis, settings.redisPrefix(), settings.cacheTtls(), NEVER_THE_SAME_TWICE, registry);
+                    : new SharedViews(redis, settings.redisPrefix(), settings.cacheTtls(), NEVER_THE_SAME_TWICE,
+                            database::inOneSnapshot, registry);
             var cache = new ReadCache(settings.cacheBytes(), settings.cacheTtls(), Ticker.systemTicker(), Runnable::run, registry,
                     shared);
             cache.followChanges(invalidations);
