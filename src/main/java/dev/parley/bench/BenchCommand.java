@@ -309,6 +309,7 @@ public final class BenchCommand {
                 var plan = new Workload.Plan(mix, concurrency, Durations.parse(warmup), Durations.parse(duration), rate, seed,
                         checkWrites);
                 List<Workload.Result> results = new ArrayList<>();
+                CpuUse.Meter cpu = CpuUse.Meter.of(db);
                 // The first target also warms the JIT compiler and PostgreSQL's buffers for those after it:
                 // measured after a warm-up of the same length, it came out up to 40 % slower than when run alone.
                 results.add(measureHttp("parley", cache.equals("off") ? Map.of("PARLEY_CACHE_SIZE", "0") : Map.of(), db, target,
@@ -329,7 +330,7 @@ public final class BenchCommand {
                     }) {
                         out.println("measuring " + t.name() + " ...");
                         out.flush();
-                        results.add(Workload.run(t, population, plan));
+                        results.add(Workload.run(t, population, plan, cpu));
                     }
                 }
                 var report = new Report(context(db, population, plan), results);
@@ -398,11 +399,11 @@ public final class BenchCommand {
                 base = URI.create("http://127.0.0.1:" + inProcess.port());
                 admin = URI.create("http://127.0.0.1:" + inProcess.adminPort());
             }
-            var endpoints = new HttpTarget.Endpoints(base, key, admin, System.getenv("PARLEY_ADMIN_KEY"));
+            var endpoints = new HttpTarget.Endpoints(base, key, admin, System.getenv("PARLEY_ADMIN_KEY"), inProcess != null);
             try (Target http = new HttpTarget(name, endpoints, population.dims(), client)) {
                 out.println("measuring " + name + " over HTTP at " + base + " ...");
                 out.flush();
-                Workload.Result result = Workload.run(http, population, plan);
+                Workload.Result result = Workload.run(http, population, plan, CpuUse.Meter.of(db));
                 if (afterwards != null) {
                     afterwards.run(base, key);
                 }

@@ -5,18 +5,24 @@ import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /** The workload through Parley's HTTP API, one keep-alive connection per worker. */
 final class HttpTarget implements Target {
     private static final byte[] END = MiniHttp.bytes("}");
+    private static final Pattern CPU_TIME = Pattern.compile("^process_cpu_time_ns_total\\s+(\\S+)", Pattern.MULTILINE);
 
     /** How the client talks: embeddings as JSON numbers or base64 of float32; whether it asks for gzip, as most libraries do. */
     record Client(boolean base64Embeddings, boolean acceptGzip) {
         static final Client PLAIN = new Client(false, false);
     }
 
-    /** Where the API and the admin port answer, with the keys each wants (the admin key null when it wants none). */
-    record Endpoints(URI api, String apiKey, URI admin, String adminKey) {
+    /**
+     * Where the API and the admin port answer, with the keys each wants (the admin key null when it wants none);
+     * {@code serverHere} says the Parley runs in the bench's own JVM.
+     */
+    record Endpoints(URI api, String apiKey, URI admin, String adminKey, boolean serverHere) {
     }
 
     private final String name;
@@ -105,22 +111,31 @@ final class HttpTarget implements Target {
     /** Parley's cache counters, scraped from its admin port's {@code /metrics}. */
     @Override
     public CacheCounts cacheCounts() throws IOException {
-        URI admin = endpoints.admin();
-        try (var http = new MiniHttp(admin.getHost(), admin.getPort(), endpoints.adminKey())) {
-            return counts(http);
-        } catch (java.net.ConnectException e) {
-            throw new IOException("nothing answers at " + admin + " for the cache counters: give the admin port of the "
-                    + "Parley at --url with --admin-url (parley serve prints it)", e);
-        }
+        return CacheCounts.fromPrometheus(metrics());
     }
 
-
-    private static CacheCounts counts(MiniHttp http) throws IOException {
-        MiniHttp.Response metrics = http.get("/metrics");
-        if (metrics.status() != 200) {
-            throw new IOException("GET /metrics answered " + metrics.status() + ": " + metrics.text());
+    /** The server's JVM CPU time, from its admin port's {@code /metrics}, unless it is the bench's own JVM. */
+    @Override
+    public Long serverCpuNanos() throws IOException {
+        if (endpoints.serverHere()) {
+            return null;
         }
-        return CacheCounts.fromPrometheus(metrics.text());
+        Matcher sample = CPU_TIME.matcher(metrics());
+        return sample.find() ? (long) Double.parseDouble(sample.group(1)) : null;
+    }
+
+    private String metrics() throws IOException {
+        URI admin = endpoints.admin();
+        try (var http = new MiniHttp(admin.getHost(), admin.getPort(), endpoints.adminKey())) {
+            MiniHttp.Response metrics = http.get("/metrics");
+            if (metrics.status() != 200) {
+                throw new IOException("GET /metrics answered " + metrics.status() + ": " + metrics.text());
+            }
+            return metrics.text();
+        } catch (java.net.ConnectException e) {
+            throw new IOException("nothing answers at " + admin + " for the server's metrics: give the admin port of the "
+                    + "Parley at --url with --admin-url (parley serve prints it)", e);
+        }
     }
 
     /** {"messages":[...]}: a batch of Operation.BATCH user messages. */

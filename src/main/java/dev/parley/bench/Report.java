@@ -46,6 +46,7 @@ final class Report {
     private final Map<String, CacheCounts> caches = new LinkedHashMap<>(); // by target; only targets with a cache
     private final Map<String, Freshness.Counts> freshness = new LinkedHashMap<>(); // by target; only those checked
     private final Map<String, Workload.Background> background = new LinkedHashMap<>(); // by target, when the plan wrote
+    private final Map<String, String> cpu = new LinkedHashMap<>(); // by target: CPU per operation, when measured
 
     Report(Context context, List<Workload.Result> results) {
         this.context = context;
@@ -58,6 +59,9 @@ final class Report {
             }
             if (result.background() != null) {
                 background.put(result.target(), result.background());
+            }
+            if (result.cpu() != null) {
+                cpu.put(result.target(), result.cpu().perOperation(result.operations(), context.machine().cores()));
             }
             double seconds = result.measured().toNanos() / 1e9;
             for (Operation op : Operation.values()) {
@@ -149,6 +153,7 @@ final class Report {
         caches.forEach((target, counts) -> out.append("%s caches: %s%n".formatted(target, cacheLine(counts))));
         freshness.forEach((target, counts) -> out.append("%s staleness: %s%n".formatted(target, freshnessLine(counts))));
         background.forEach((target, written) -> out.append("%s writes: %s%n".formatted(target, backgroundLine(written))));
+        cpu.forEach((target, perOperation) -> out.append("%s cpu per operation: %s%n".formatted(target, perOperation)));
         rows.stream().filter(r -> r.rejected() > 0).forEach(r -> out.append(
                 "%s/%s: %d refused (503/429), answered in p50 %.2f ms, p99 %.2f ms%n".formatted(r.target(),
                         r.operation().label, r.rejected(), r.rejectedP50(), r.rejectedP99())));
@@ -183,6 +188,8 @@ final class Report {
         freshness.forEach((target, counts) -> md.append("- %s staleness (measured period): %s%n".formatted(target,
                 freshnessLine(counts))));
         background.forEach((target, written) -> md.append("- %s writes: %s%n".formatted(target, backgroundLine(written))));
+        cpu.forEach((target, perOperation) -> md.append("- %s CPU per operation (measured period): %s%n".formatted(target,
+                perOperation)));
         rows.stream().filter(r -> r.rejected() > 0).forEach(r -> md.append(
                 "%n%s/%s: %d refused (503/429), answered in p50 %.2f ms, p99 %.2f ms%n".formatted(r.target(),
                         r.operation().label, r.rejected(), r.rejectedP50(), r.rejectedP99())));
@@ -204,6 +211,7 @@ final class Report {
         document.put("caches", caches);
         document.put("staleness", freshness);
         document.put("background_writes", background);
+        document.put("cpu_per_operation", cpu);
         document.put("ratios", ratios());
         return Json.write(document);
     }

@@ -18,6 +18,11 @@ interface Target extends AutoCloseable {
         return null;
     }
 
+    /** The CPU time of the server process this target drives, when it runs apart from the bench; else null. */
+    default Long serverCpuNanos() throws Exception {
+        return null;
+    }
+
     /** The text of the {@code n}th message a target appends: the same words for every target. */
     static String messageText(long n) {
         return "bench message " + n + " about the stars tonight";

@@ -51,26 +51,28 @@ final class Workload {
      * really ran; a closed loop's histograms also hold the samples back-filled for stalls, so their
      * counts are no measure of throughput. {@code caches} counts the target's cache requests in the measured
      * period, {@code freshness} what the staleness checker found in it; each null for a target without.
-     * {@code background} is null when the plan has no background writes.
+     * {@code background} is null when the plan has no background writes. {@code cpu} is the CPU time spent in the
+     * measured period, null when nothing measured it.
      */
     record Result(String target, Map<Operation, Histogram> latencies, Map<Operation, Histogram> rejections,
                   Map<Operation, Long> completed, Map<Operation, Long> errors, Map<Operation, String> firstErrors,
-                  Duration measured, CacheCounts caches, Freshness.Counts freshness, Background background) {
+                  Duration measured, CacheCounts caches, Freshness.Counts freshness, Background background, CpuUse cpu) {
         long operations() {
             return completed.values().stream().mapToLong(Long::longValue).sum();
         }
 
         /** The same figures with what was counted around the measured period. */
-        Result with(CacheCounts counted, Freshness.Counts checked, Background written) {
+        Result with(CacheCounts counted, Freshness.Counts checked, Background written, CpuUse spent) {
             return new Result(target, latencies, rejections, completed, errors, firstErrors, measured, counted, checked,
-                    written);
+                    written, spent);
         }
     }
 
     private Workload() {
     }
 
-    static Result run(Target target, Population population, Plan plan) throws Exception {
+    /** Runs {@code plan} on {@code target}; {@code cpu} (or null) measures the CPU its measured period took. */
+    static Result run(Target target, Population population, Plan plan, CpuUse.Meter cpu) throws Exception {
         Mix mix = Mix.named(plan.mixName());
         List<Target.Session> sessions = new ArrayList<>();
         try {
@@ -85,11 +87,13 @@ final class Workload {
                         : warm.measured().toNanos() / 1000 * plan.concurrency() / warm.operations();
                 CacheCounts cachesBefore = target.cacheCounts();
                 Freshness.Counts checkedBefore = target.freshness();
+                CpuUse cpuBefore = cpu == null ? null : cpu.read(target);
                 Result measured = phase(target.name(), sessions, population, mix, plan, plan.duration(), expectedMicros,
                         plan.seed() + 7);
+                CpuUse spent = cpu == null ? null : cpu.read(target).since(cpuBefore);
                 return measured.with(cachesBefore == null ? null : target.cacheCounts().since(cachesBefore),
                         checkedBefore == null ? null : target.freshness().since(checkedBefore),
-                        writer == null ? null : writer.stop());
+                        writer == null ? null : writer.stop(), spent);
             } finally {
                 if (writer != null) {
                     writer.stop();
@@ -162,7 +166,7 @@ final class Workload {
             }
         }
         return new Result(name, enumMap(latencies), enumMap(rejections), counts(completed), counts(errors),
-                enumMap(firstErrors), Duration.ofNanos(Math.max(1, System.nanoTime() - start)), null, null, null);
+                enumMap(firstErrors), Duration.ofNanos(Math.max(1, System.nanoTime() - start)), null, null, null, null);
     }
 
     /** Appends at a fixed rate through a session of its own, until stopped; not measured, only counted. */

@@ -39,19 +39,21 @@ class BenchTest {
             Population population = Population.load(db, loaded.appId(), Population.Popularity.BY_SIZE);
             var plan = new Workload.Plan("chat", 4, Duration.ofMillis(300), Duration.ofSeconds(2), 0, 1, 20);
             List<Workload.Result> results = new ArrayList<>();
+            CpuUse.Meter cpu = CpuUse.Meter.of(db);
             Settings settings = Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PORT", "0", "PARLEY_POOL_SIZE", "4",
                     "PARLEY_ADMIN_PORT", "0"));
             try (Parley parley = Parley.start(settings, target, false, Clock.systemUTC());
                  var http = new HttpTarget("parley", new HttpTarget.Endpoints(URI.create("http://127.0.0.1:" + parley.port()),
                          new ApiKeys(db, com.github.benmanes.caffeine.cache.Ticker.systemTicker()).issue(loaded.appId()).key(),
-                         URI.create("http://127.0.0.1:" + parley.adminPort()), null),
+                         // read as if apart, so that the server's CPU is scraped from its metrics as for a server of its own
+                         URI.create("http://127.0.0.1:" + parley.adminPort()), null, false),
                          population.dims(), HttpTarget.Client.PLAIN)) {
-                results.add(Workload.run(http, population, plan));
+                results.add(Workload.run(http, population, plan, cpu));
             }
             try (var raw = new ServiceTarget(db, loaded.appId(), 1, population.dims());
                  var naive = new NaiveTarget(db, loaded.appId(), population.dims())) {
-                results.add(Workload.run(raw, population, plan));
-                results.add(Workload.run(naive, population, plan));
+                results.add(Workload.run(raw, population, plan, cpu));
+                results.add(Workload.run(naive, population, plan, null));
             }
             var report = new Report(new Report.Context("2026-11-23", "parley bench run --duration 2s", "20k messages",
                     Machine.describe(db), "chat", 4, "2s", "300ms", "closed loop"), results);
@@ -73,7 +75,12 @@ class BenchTest {
             }
             assertThat(report.ratios()).hasSize(3 * Mix.named("chat").operations().size());
             assertThat(report.markdown()).contains("| history, last 50 | parley |").contains("| parley ÷ raw |").contains("| raw ÷ naive |");
-            assertThat(report.json()).contains("\"ratios\"");
+            assertThat(report.json()).contains("\"ratios\"").contains("\"cpu_per_operation\"");
+            String database = cpu.seesDatabase() ? ", PostgreSQL [0-9,]+ µs" : "";
+            assertThat(report.text()).as("CPU per operation, in the measured period")
+                    .containsPattern("parley cpu per operation: bench [0-9,]+ µs, server [1-9][0-9,]* µs" + database + ", machine [1-9]")
+                    .containsPattern("raw cpu per operation: bench [1-9][0-9,]* µs" + database + ", machine [1-9]")
+                    .doesNotContain("naive cpu per operation");
             assertThat(report.caches()).as("only the HTTP target has caches to count").containsOnlyKeys("parley");
             assertThat(report.text()).containsPattern("parley caches: (no cache metrics|\\w+ [0-9.]+ % of )");
             Freshness.Counts checked = results.getFirst().freshness();
@@ -129,7 +136,7 @@ class BenchTest {
         var population = Population.of(new long[][] {{1, 1, 1, 1, 1}}, 0, Population.Popularity.BY_SIZE);
         var plan = new Workload.Plan("history", 2, Duration.ofMillis(300), Duration.ofSeconds(1), 0, 1);
 
-        Workload.Result result = Workload.run(stalling, population, plan);
+        Workload.Result result = Workload.run(stalling, population, plan, null);
         long measured = result.completed().get(Operation.HISTORY);
         var machine = new Machine(2, "test", 1024, "test", "test", "none");
         var row = new Report(new Report.Context("2026-11-29", "test", "none", machine, "history", 2, "1s", "300ms",
@@ -274,7 +281,7 @@ class BenchTest {
 
         var result = new Workload.Result("parley", java.util.Map.of(Operation.HISTORY, new org.HdrHistogram.Histogram(3)),
                 java.util.Map.of(), java.util.Map.of(Operation.HISTORY, 1L), java.util.Map.of(), java.util.Map.of(),
-                Duration.ofSeconds(1), measured, null, null);
+                Duration.ofSeconds(1), measured, null, null, null);
         result.latencies().get(Operation.HISTORY).recordValue(1000);
         var machine = new Machine(2, "test", 1024, "test", "test", "none");
         var report = new Report(new Report.Context("2026-12-01", "test", "none", machine, "history", 1, "1s", "0s",
