@@ -60,6 +60,6 @@ final class AccessLog {
         if (appId != null) {
             line = line.addKeyValue(APP_ID, appId);
         }
-        line.log("{} {} {} {} ms", ctx.method().name(), ctx.path(), ctx.statusCode(), millis);
+        line.log(ctx.method().name() + " " + ctx.path() + " " + ctx.statusCode() + " " + millis + " ms"); // no {} to scan
     }
 }

@@ -6,6 +6,7 @@ import ch.qos.logback.classic.spi.ThrowableProxyUtil;
 import ch.qos.logback.core.encoder.EncoderBase;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.parley.json.Json;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -29,7 +30,7 @@ final class JsonLogLines extends EncoderBase<ILoggingEvent> {
     /** Names whose meaning is fixed, so a query on {@code message} or {@code error} never finds a caller's value. */
     private static final List<String> FIXED = List.of("time", "level", "logger", "message", "error", "stack");
 
-    private final JsonFactory json = new JsonFactory();
+    private final JsonFactory json = Json.MAPPER.getFactory(); // its buffers pooled across threads, as for responses
 
     @Override
     public byte[] headerBytes() {

@@ -7,14 +7,13 @@ import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ConfiguratorRank;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.LoggingEvent;
-import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.encoder.Encoder;
 import ch.qos.logback.core.spi.ContextAwareBase;
 import java.io.Console;
 import java.util.List;
 
 /**
- * Configures logback in code when slf4j starts: one console appender on standard error writing JSON
+ * Configures logback in code when slf4j starts: one appender on standard error ({@link BufferedConsole}) writing JSON
  * or text lines ({@code PARLEY_LOG_FORMAT}), Parley's loggers at {@code PARLEY_LOG_LEVEL}, libraries
  * at warn. Logback finds it through {@code META-INF/services}; there is no logback.xml.
  */
@@ -47,13 +46,12 @@ public final class LoggingConfig extends ContextAwareBase implements Configurato
         }
     }
 
-    private static ConsoleAppender<ILoggingEvent> console(LoggerContext context, Encoder<ILoggingEvent> lines) {
+    private static BufferedConsole console(LoggerContext context, Encoder<ILoggingEvent> lines) {
         lines.setContext(context);
         lines.start();
-        var console = new ConsoleAppender<ILoggingEvent>();
+        var console = new BufferedConsole();
         console.setContext(context);
         console.setName("console");
-        console.setTarget("System.err");
         console.setEncoder(lines);
         console.start();
         return console;
