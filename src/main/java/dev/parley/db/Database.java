@@ -14,8 +14,9 @@ import java.util.function.Supplier;
 import javax.sql.DataSource;
 
 /**
- * The connection pool and the two ways to use it: {@link #read} (autocommit, one connection)
- * and {@link #inTransaction} (commit on success, roll back on any failure). Failures reach callers
+ * The connection pool and the ways to use it: {@link #read} (autocommit, one connection),
+ * {@link #inTransaction} (commit on success, roll back on any failure), and {@link #inOneSnapshot}
+ * (the reads of a piece of work, on this thread, in one snapshot it names). Failures reach callers
  * as {@link PoolSaturated}, {@link DatabaseUnavailable} or {@link DatabaseFailure}.
  *
  * <p>Callers take turns for a connection ({@link Turns}): first come first served within an app,
