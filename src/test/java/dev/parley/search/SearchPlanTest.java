@@ -179,12 +179,21 @@ class SearchPlanTest {
                 String generic = explain(scope, search, MessageSearch.Order.RELEVANCE);
                 assertThat(generic).as("user %d, %s", user, words).contains("words_idx").doesNotContain("user_id =");
                 assertNoSeqScanOnRows(generic);
-                // The months are read once each; a heavy user's newest two weeks before them, each in one month.
+                // The months are read once each; a heavy user's newest two weeks before them, each in one month. The
+                // months after the weeks start below the second week, so they may be grouped into windows otherwise
+                // than without weeks (when the user's last message is in a month's first days, say).
                 List<String> months = read(explain(scope, new MessageSearch.Plan(search.words(), search.token(), search.floorId(),
                         search.ceilingId(), false), MessageSearch.Order.RELEVANCE));
                 assertThat(months).as("user %d, %s", user, words).doesNotHaveDuplicates();
-                assertThat(read(generic)).as("user %d, %s: %s", user, words, generic).containsSubsequence(months)
-                        .hasSizeLessThanOrEqualTo(months.size() + (search.weekly() ? 2 : 0));
+                List<String> reads = read(generic);
+                int weeks = search.weekly() ? 2 : 0;
+                assertThat(reads).as("user %d, %s: %s", user, words, generic).containsAll(months)
+                        .hasSizeLessThanOrEqualTo(months.size() + weeks);
+                assertThat(reads.subList(Math.min(weeks, reads.size()), reads.size())).as("user %d, %s: %s", user, words, generic)
+                        .doesNotHaveDuplicates();
+                if (weeks == 0) {
+                    assertThat(reads).as("user %d, %s: %s", user, words, generic).containsExactlyElementsOf(months);
+                }
             }
         }
     }
