@@ -137,23 +137,30 @@ public final class Snippets {
     }
 
     /**
-     * The snippet of one text whose configuration Parley follows. A long text's words are looked up only until
-     * its fragments are settled: what lies past them is never shown.
+     * The snippet of one text whose configuration Parley follows. A long text's words are read and looked up only
+     * until its fragments are settled: what lies past them is never shown.
      */
     static String snippet(String content, Configuration configuration, Set<String> lexemes) {
-        List<Words.Word> words = Words.of(content);
+        return snippet(new Words.Reader(content), content, configuration, lexemes);
+    }
+
+    /** As above, from {@code words}, a reader of {@code content}. */
+    static String snippet(Words.Reader words, String content, Configuration configuration, Set<String> lexemes) {
         List<Words.Span> marks = new ArrayList<>();
-        if (words.size() <= MAX_WORDS) {
-            words.forEach(word -> configuration.mark(content, word, lexemes, marks));
-            return fragment(content, words, 0, words.size(), marks);
+        if (!words.has(MAX_WORDS)) {
+            int count = words.countUpTo(MAX_WORDS);
+            for (int w = 0; w < count; w++) {
+                configuration.mark(content, words.get(w), lexemes, marks);
+            }
+            return fragment(content, words, 0, count, marks);
         }
         List<Fragment> fragments = new ArrayList<>();
         int shownTo = 0; // words before this index are in a fragment already
-        for (int w = 0; w < words.size() && (fragments.size() < MAX_FRAGMENTS || w < shownTo); w++) {
+        for (int w = 0; words.has(w) && (fragments.size() < MAX_FRAGMENTS || w < shownTo); w++) {
             boolean matched = configuration.mark(content, words.get(w), lexemes, marks);
             if (matched && w >= shownTo && fragments.size() < MAX_FRAGMENTS) {
                 int first = Math.max(shownTo, w - LEAD_WORDS);
-                shownTo = Math.min(words.size(), first + MAX_WORDS);
+                shownTo = words.countUpTo(first + MAX_WORDS);
                 fragments.add(new Fragment(first, shownTo));
             }
         }
@@ -175,9 +182,9 @@ public final class Snippets {
      * Words [first, end) with what lies between them; from the text's start or to its end when they are its first or
      * last; no more than {@link #MAX_CHARS} from a little before its first mark.
      */
-    private static String fragment(String content, List<Words.Word> words, int first, int end, List<Words.Span> marks) {
+    private static String fragment(String content, Words.Reader words, int first, int end, List<Words.Span> marks) {
         int from = first == 0 ? 0 : words.get(first).start();
-        int to = end == words.size() ? content.length() : words.get(end - 1).end();
+        int to = !words.has(end) ? content.length() : words.get(end - 1).end();
         if (to - from <= MAX_CHARS) {
             return marked(content, from, to, marks);
         }

@@ -40,30 +40,75 @@ final class Words {
 
     /** The words of {@code text}, in order. */
     static List<Word> of(String text) {
-        List<Word> words = new ArrayList<>();
-        int i = 0;
-        while (i < text.length()) {
-            int tagEnd = tagEnd(text, i);
-            if (tagEnd > i) {
-                i = tagEnd;
-                continue;
-            }
-            if (!wordCharAt(text, i)) {
-                i += Character.charCount(text.codePointAt(i));
-                continue;
-            }
-            List<Span> runs = new ArrayList<>(1);
-            int start = i;
-            i = runEnd(text, i);
-            runs.add(new Span(start, i));
-            while (i + 1 < text.length() && text.charAt(i) == '-' && wordCharAt(text, i + 1)) {
-                start = i + 1; // past the hyphen
-                i = runEnd(text, start);
-                runs.add(new Span(start, i));
-            }
-            words.add(word(text, runs));
+        var reader = new Reader(text);
+        reader.has(Integer.MAX_VALUE - 1);
+        return reader.read;
+    }
+
+    /**
+     * The words of a text, read only as far as they are asked for: a long message's snippet needs the words up
+     * to its first matches, not the thousands after them.
+     */
+    static final class Reader {
+        private final String text;
+        private final List<Word> read = new ArrayList<>();
+        private int at; // where reading goes on
+
+        Reader(String text) {
+            this.text = text;
         }
-        return words;
+
+        /** Whether the text has a word at {@code index}, reading up to it. */
+        boolean has(int index) {
+            while (read.size() <= index && at < text.length()) {
+                readNext();
+            }
+            return index < read.size();
+        }
+
+        Word get(int index) {
+            if (!has(index)) {
+                throw new IndexOutOfBoundsException(index);
+            }
+            return read.get(index);
+        }
+
+        /** How many words there are among the first {@code n}. */
+        int countUpTo(int n) {
+            has(n - 1);
+            return Math.min(n, read.size());
+        }
+
+        /** How many words have been read so far. */
+        int wordsRead() {
+            return read.size();
+        }
+
+        /** Reads the next word, past any tags and other characters before it; none at the end of the text. */
+        private void readNext() {
+            while (at < text.length()) {
+                int tagEnd = tagEnd(text, at);
+                if (tagEnd > at) {
+                    at = tagEnd;
+                    continue;
+                }
+                if (!wordCharAt(text, at)) {
+                    at += Character.charCount(text.codePointAt(at));
+                    continue;
+                }
+                List<Span> runs = new ArrayList<>(1);
+                int start = at;
+                at = runEnd(text, at);
+                runs.add(new Span(start, at));
+                while (at + 1 < text.length() && text.charAt(at) == '-' && wordCharAt(text, at + 1)) {
+                    start = at + 1; // past the hyphen
+                    at = runEnd(text, start);
+                    runs.add(new Span(start, at));
+                }
+                read.add(word(text, runs));
+                return;
+            }
+        }
     }
 
     private static final Pattern TAG = Pattern.compile("</?([A-Za-z][A-Za-z0-9]*)[^<>]*>");

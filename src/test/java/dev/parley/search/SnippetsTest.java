@@ -148,6 +148,23 @@ class SnippetsTest {
     }
 
     @Test
+    void a_long_texts_words_are_read_only_as_far_as_its_fragments() throws SQLException {
+        StringBuilder text = new StringBuilder("An early star, then another star later on.");
+        for (int i = 0; i < 100_000; i++) {
+            text.append(i == 40 ? " star" : " w" + i); // the second fragment's match, then words no fragment shows
+        }
+        String content = text.toString();
+        var words = new Words.Reader(content);
+
+        String snippet = Snippets.snippet(words, content, configuration("english"), QueryLexemes.of(websearch("english", "star")));
+
+        assertThat(snippet).isEqualTo(snippet("english", "star", content)).startsWith("An early <mark>star</mark>, then another")
+                .contains("w39 <mark>star</mark> w41");
+        assertThat(words.wordsRead()).as("words read of 100,008").isLessThan(100);
+        assertThat(Words.of(content)).hasSize(100_008);
+    }
+
+    @Test
     void a_long_text_without_a_marked_word_gives_its_first_words() throws SQLException {
         String text = "x-star-y ".repeat(5) + "word ".repeat(40);
         assertThat(snippet("english", "nothing", text)).isEqualTo(text.substring(0, text.indexOf("word ") + "word ".repeat(19).length() - 1));
