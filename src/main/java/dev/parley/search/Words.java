@@ -40,9 +40,7 @@ final class Words {
 
     /** The words of {@code text}, in order. */
     static List<Word> of(String text) {
-        var reader = new Reader(text);
-        reader.has(Integer.MAX_VALUE - 1);
-        return reader.read;
+        return new Reader(text).all();
     }
 
     /**
@@ -77,6 +75,14 @@ final class Words {
         int countUpTo(int n) {
             has(n - 1);
             return Math.min(n, read.size());
+        }
+
+        /** Every word of the text. */
+        List<Word> all() {
+            while (at < text.length()) {
+                readNext();
+            }
+            return read;
         }
 
         /** How many words have been read so far. */
