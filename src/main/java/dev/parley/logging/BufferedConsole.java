@@ -121,7 +121,8 @@ final class BufferedConsole extends OutputStreamAppender<ILoggingEvent> {
             }
         }
 
-        private synchronized void goDirect() {
+        /** From now on every line goes out as it comes (the JVM is shutting down), and what waits goes first. */
+        synchronized void goDirect() {
             direct = true;
             flushQuietly();
         }

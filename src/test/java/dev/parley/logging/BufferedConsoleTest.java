@@ -74,6 +74,18 @@ class BufferedConsoleTest {
         assertThat(sink.writes.get()).as("64 KB blocks: six lines, then four").isEqualTo(2);
     }
 
+    @Test
+    void once_shutdown_begins_every_line_goes_out_as_it_comes() {
+        log.info("waiting");
+        var console = (BufferedConsole) log.getLoggerContext().getLogger(Logger.ROOT_LOGGER_NAME).getAppender("console");
+        ((BufferedConsole.Gathered) console.getOutputStream()).goDirect();
+        assertThat(sink.lines()).as("what waited went out first").singleElement().asString().contains("waiting");
+
+        log.info("while stopping");
+
+        assertThat(sink.lines()).as("written before info() returned").hasSize(2).last().asString().contains("while stopping");
+    }
+
     private static Logger logger(OutputStream out) {
         var context = new LoggerContext();
         context.setMDCAdapter(new LogbackMDCAdapter());
@@ -81,6 +93,7 @@ class BufferedConsoleTest {
         lines.setContext(context);
         lines.start();
         var console = new BufferedConsole(out);
+        console.setName("console");
         console.setContext(context);
         console.setEncoder(lines);
         console.start();
