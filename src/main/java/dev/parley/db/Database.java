@@ -135,6 +135,11 @@ public final class Database implements AutoCloseable {
      * (a REPEATABLE READ transaction on one connection), and says which: a cache can then tell which of two
      * loads of the same view read the newer data ({@code SharedViews}). Inside another such call, it joins
      * that one's snapshot. {@code work} only reads.
+     *
+     * <p>No shared view's loader reads another shared view, and none may: the inner load would join the
+     * outer, older snapshot after reading its own scope's version in Redis, so it could keep data from before
+     * a change under the version that change set (SharedViews' argument needs the snapshot taken after the
+     * version is read).
      */
     public <T> Snapshot<T> inOneSnapshot(Supplier<T> work) {
         Pinned outer = pinned.get();
