@@ -161,8 +161,7 @@ public final class Parley implements AutoCloseable {
             var origins = new Origins(database, Ticker.systemTicker());
             origins.forgetOnChange(invalidations);
             SharedViews shared = redis == null ? null
-                    : new SharedViews(redis, settings.redisPrefix(), settings.cacheTtls(), NEVER_THE_SAME_TWICE,
-                            database::inOneSnapshot, registry);
+                    : new SharedViews(redis, settings.redisPrefix(), settings.cacheTtls(), NEVER_THE_SAME_TWICE, registry);
             var cache = new ReadCache(settings.cacheBytes(), settings.cacheTtls(), Ticker.systemTicker(), Runnable::run, registry,
                     shared);
             cache.followChanges(invalidations);

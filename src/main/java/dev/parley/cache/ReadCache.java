@@ -7,7 +7,6 @@ import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.config.CacheTtls;
 import dev.parley.db.Consistency;
-import dev.parley.db.Database;
 import dev.parley.metrics.Metrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -170,26 +169,18 @@ public final class ReadCache {
             }
             shared.unreadable(name);
         }
-        if (lookup.isEmpty()) { // Redis is not in use just now
-            return new Found<>(load(name, loader), null);
-        }
-        Database.Snapshot<T> read = shared.load(() -> model(name, loader));
-        Rendered<T> loaded = Rendered.of(read.value());
-        shared.put(lookup.get(), loaded.body(), read.order());
+        Rendered<T> loaded = load(name, loader);
+        lookup.ifPresent(where -> shared.put(where, loaded.body()));
         return new Found<>(loaded, null);
-    }
-
-    private <T> Rendered<T> load(String name, Supplier<T> loader) {
-        return Rendered.of(model(name, loader));
     }
 
     /**
      * Loads from the primary, never a read replica: a lagging replica's answer, loaded after a change was
      * heard, would be kept for the view's whole time to live.
      */
-    private <T> T model(String name, Supplier<T> loader) {
+    private <T> Rendered<T> load(String name, Supplier<T> loader) {
         metered.load(name);
-        return Consistency.primaryOnly(loader);
+        return Rendered.of(Consistency.primaryOnly(loader));
     }
 
     /**

@@ -1,7 +1,6 @@
 package dev.parley.cache;
 
 import dev.parley.config.CacheTtls;
-import dev.parley.db.Database;
 import dev.parley.metrics.Metrics;
 import dev.parley.redis.Redis;
 import dev.parley.redis.Script;
@@ -17,7 +16,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
 
 /**
@@ -31,16 +29,7 @@ import java.util.random.RandomGenerator;
  * deletes the hash in one script ({@link #drop}) after it commits; a view is written only if the version
  * is still the one its loader read ({@link #put}, compare-and-set in one script). So a load that read
  * PostgreSQL before a commit read its version before that change's drop: if its write comes after the
- * drop, the versions differ and the write is refused; if before, the drop deletes it.
- *
- * <p><b>Why each view carries its snapshot.</b> Between a commit and its drop two loads can hold the same
- * version, one having read PostgreSQL before the commit and one after. Were the slower, older one to
- * replace the newer, readers that had seen the newer page would go back in time until the drop. So a load
- * reads in one snapshot ({@link Snapshots}) and its view is written with the snapshot's order beside it: a
- * view read in an older snapshot than the one kept is refused. (Keeping whichever came first instead only
- * moves the race: the older load, begun first, usually ends first.)
- *
- * <p>Versions are random
+ * drop, the versions differ and the write is refused; if before, the drop deletes it. Versions are random
  * 64-bit values, never counted: a counter starts again at 1 when its key expires or is evicted, and a load
  * that read 1 before could match a later 1; a random value does not come back, and a write needs the
  * version key to exist.
@@ -94,16 +83,11 @@ public final class SharedViews {
             return {key, version}
             """);
 
-    /**
-     * ARGV: prefix, scope, field, view, key read, version read, ttl, snapshot order. Returns 1 if kept, 0 if
-     * refused (the scope changed), 2 if refused because the view there was read in a later snapshot.
-     */
+    /** ARGV: prefix, scope, field, view, key read, version read, ttl. Returns 1 if kept, 0 if refused. */
     private static final Script PUT = Script.of(SCOPE_KEY + """
             local key = scope_key(ARGV[1], ARGV[2], false, 0)
             if key ~= ARGV[5] or redis.call('GET', key .. ':version') ~= ARGV[6] then return 0 end
-            local kept = redis.call('HGET', key, ARGV[3] .. '@')
-            if kept and kept > ARGV[8] then return 2 end
-            redis.call('HSET', key, ARGV[3], ARGV[4], ARGV[3] .. '@', ARGV[8])
+            redis.call('HSET', key, ARGV[3], ARGV[4])
             redis.call('PEXPIRE', key, ARGV[7], 'NX')
             return 1
             """);
@@ -141,21 +125,15 @@ public final class SharedViews {
     private final String prefix;
     private final CacheTtls ttls;
     private final RandomGenerator random;
-    private final Snapshots snapshots;
     private final MeterRegistry registry;
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
 
-    /**
-     * Views in {@code redis} under keys starting with {@code prefix}; {@code random} makes versions and epochs;
-     * loads read in one of {@code snapshots}.
-     */
-    public SharedViews(Redis redis, String prefix, CacheTtls ttls, RandomGenerator random, Snapshots snapshots,
-                       MeterRegistry registry) {
+    /** Views in {@code redis} under keys starting with {@code prefix}; {@code random} makes versions and epochs. */
+    public SharedViews(Redis redis, String prefix, CacheTtls ttls, RandomGenerator random, MeterRegistry registry) {
         this.redis = redis;
         this.prefix = prefix;
         this.ttls = ttls;
         this.random = random;
-        this.snapshots = snapshots;
         this.registry = registry;
         redis.whenBack(this::startEpoch); // drops may have been lost while it was away
     }
@@ -175,22 +153,13 @@ public final class SharedViews {
         return lookup;
     }
 
-    /** Runs a view's loader in one snapshot of the database, whose order {@link #put} needs. */
-    <T> Database.Snapshot<T> load(Supplier<T> loader) {
-        return snapshots.take(loader);
-    }
-
-    /**
-     * Writes {@code view}, read in the snapshot {@code order}, where {@code lookup} found none, unless its
-     * scope changed since or a view read in a later snapshot is there (see the class comment).
-     */
-    void put(Lookup lookup, byte[] view, String order) {
+    /** Writes {@code view} where {@code lookup} found none, unless its scope changed since (see the class comment). */
+    void put(Lookup lookup, byte[] view) {
         redis.run("views.put", commands -> PUT.<Long>run(commands, ScriptOutputType.INTEGER, new String[0],
                         Script.arg(prefix), Script.arg(scopeName(lookup.scope())), Script.arg(lookup.field()), view,
-                        Script.arg(lookup.key()), Script.arg(lookup.version()), Script.arg(ttl(lookup.scope()).toMillis()),
-                        Script.arg(order)))
+                        Script.arg(lookup.key()), Script.arg(lookup.version()), Script.arg(ttl(lookup.scope()).toMillis())))
                 .ifPresent(kept -> counter(Metrics.REDIS_WRITES, Metrics.REDIS_WRITES_HELP, "result",
-                        kept == 1 ? "kept" : kept == 2 ? "older" : "refused").increment());
+                        kept == 1 ? "kept" : "refused").increment());
     }
 
     /** Read back from Redis JSON that did not fit its type: counted, and loaded as a miss. */

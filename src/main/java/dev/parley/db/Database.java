@@ -10,13 +10,11 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
-import java.util.function.Supplier;
 import javax.sql.DataSource;
 
 /**
- * The connection pool and the ways to use it: {@link #read} (autocommit, one connection),
- * {@link #inTransaction} (commit on success, roll back on any failure), and {@link #inOneSnapshot}
- * (the reads of a piece of work, on this thread, in one snapshot it names). Failures reach callers
+ * The connection pool and the two ways to use it: {@link #read} (autocommit, one connection)
+ * and {@link #inTransaction} (commit on success, roll back on any failure). Failures reach callers
  * as {@link PoolSaturated}, {@link DatabaseUnavailable} or {@link DatabaseFailure}.
  *
  * <p>Callers take turns for a connection ({@link Turns}): first come first served within an app,
@@ -48,24 +46,6 @@ public final class Database implements AutoCloseable {
     private final DatabaseWatch watch; // null: nothing watches (commands, tests); callers wait out outages
     private final Runnable countRejection;
     private volatile Replicas replicas; // null: every read is this pool's
-    private final ThreadLocal<Pinned> pinned = new ThreadLocal<>(); // set while this thread reads in one snapshot
-
-    /** What {@code work} returned, and the snapshot it read as text that sorts in the order snapshots were taken. */
-    public record Snapshot<T>(T value, String order) {
-    }
-
-    private record Pinned(Handle handle, String order) {
-    }
-
-    private static final Query REPEATABLE_READ = new Query("snapshot.begin", "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
-    // Since PostgreSQL 14 a snapshot's xmax is the latest completed transaction plus one, and its xip the
-    // transactions below xmax still running. Of two snapshots, the later has the same xmax or a larger one,
-    // and with the same xmax only fewer transactions running (those below xmax were all begun already): so
-    // ordering by xmax, then by fewer running, is the order they were taken in, and two equal keys see the
-    // same committed transactions.
-    private static final Query SNAPSHOT = new Query("snapshot.order", """
-            SELECT pg_snapshot_xmax(s)::text::bigint, (SELECT count(*) FROM pg_snapshot_xip(s))
-              FROM pg_current_snapshot() AS s""");
 
     private Database(HikariDataSource pool, QueryLog log, Turns turns, long timeoutNanos, DatabaseWatch watch,
                      Runnable countRejection) {
@@ -113,14 +93,14 @@ public final class Database implements AutoCloseable {
      * ({@link Consistency}), else this pool. Without replicas, the same as {@link #read}.
      */
     public <T> T readNearby(SqlWork<T> work) {
-        Replicas nearby = pinned.get() == null ? replicas : null;
+        Replicas nearby = replicas;
         Replicas.Served<T> served = nearby == null ? null : nearby.read(work, false);
         return served != null ? served.value() : read(work);
     }
 
     /** As {@link #readNearby}, in one transaction (reads that set LOCAL settings, or need one snapshot). */
     public <T> T inTransactionNearby(SqlWork<T> work) {
-        Replicas nearby = pinned.get() == null ? replicas : null;
+        Replicas nearby = replicas;
         Replicas.Served<T> served = nearby == null ? null : nearby.read(work, true);
         return served != null ? served.value() : inTransaction(work);
     }
@@ -130,40 +110,7 @@ public final class Database implements AutoCloseable {
         this.replicas = nearby;
     }
 
-    /**
-     * Runs {@code work} so that every read it makes through this pool, on this thread, sees one snapshot
-     * (a REPEATABLE READ transaction on one connection), and says which: a cache can then tell which of two
-     * loads of the same view read the newer data ({@code SharedViews}). Inside another such call, it joins
-     * that one's snapshot. {@code work} only reads.
-     *
-     * <p>No shared view's loader reads another shared view, and none may: the inner load would join the
-     * outer, older snapshot after reading its own scope's version in Redis, so it could keep data from before
-     * a change under the version that change set (SharedViews' argument needs the snapshot taken after the
-     * version is read).
-     */
-    public <T> Snapshot<T> inOneSnapshot(Supplier<T> work) {
-        Pinned outer = pinned.get();
-        if (outer != null) {
-            return new Snapshot<>(work.get(), outer.order());
-        }
-        return inTransaction(handle -> {
-            handle.execute(REPEATABLE_READ);
-            String order = handle.first(SNAPSHOT, rows -> String.format("%016x%08x", rows.getLong(1),
-                    0xFFFF_FFFFL - rows.getLong(2))).orElseThrow();
-            pinned.set(new Pinned(handle, order));
-            try {
-                return new Snapshot<>(work.get(), order);
-            } finally {
-                pinned.remove();
-            }
-        });
-    }
-
     public <T> T read(SqlWork<T> work) {
-        Pinned inSnapshot = pinned.get();
-        if (inSnapshot != null) {
-            return inSnapshot(inSnapshot, work);
-        }
         Long lane = Lane.current();
         long takenAt = takeTurn(lane);
         try (Connection connection = borrow()) {
@@ -176,10 +123,6 @@ public final class Database implements AutoCloseable {
     }
 
     public <T> T inTransaction(SqlWork<T> work) {
-        Pinned inSnapshot = pinned.get();
-        if (inSnapshot != null) {
-            return inSnapshot(inSnapshot, work);
-        }
         Long lane = Lane.current();
         long takenAt = takeTurn(lane);
         try (Connection connection = borrow()) {
@@ -196,15 +139,6 @@ public final class Database implements AutoCloseable {
             throw translate(e);
         } finally {
             turns.give(lane, takenAt);
-        }
-    }
-
-    /** Work inside {@link #inOneSnapshot}: on its connection, in its transaction, which commits when it ends. */
-    private <T> T inSnapshot(Pinned inSnapshot, SqlWork<T> work) {
-        try {
-            return work.run(inSnapshot.handle());
-        } catch (SQLException e) {
-            throw translate(e);
         }
     }
 
