@@ -138,7 +138,7 @@ public final class HttpServer implements AutoCloseable {
             config.routes.before(drain::admit);
             config.routes.before("/v1/*", new Cors(services.origins()).around(auth::authenticate));
             config.routes.after(new UnreadBodies(2 * options.maxBodyBytes())::readRest);
-            for (Route route : routes) {
+            for (Route route : RouteOrder.hotFirst(routes)) {
                 Handler declared = QueryParameters.declaredOnly(route, route.handler());
                 Handler handler = drain.tracked(Responses.rethrowingWriteFailures(
                         logged(route, route.authenticated()
