@@ -25,6 +25,10 @@ final class IsoInstantSerializer extends StdSerializer<Instant> {
 
     @Override
     public void serialize(Instant instant, JsonGenerator generator, SerializerProvider provider) throws IOException {
+        write(instant, generator);
+    }
+
+    static void write(Instant instant, JsonGenerator generator) throws IOException {
         char[] text = new char[30];
         int length = format(instant, text);
         if (length < 0) {

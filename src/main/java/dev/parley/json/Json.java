@@ -1,6 +1,7 @@
 package dev.parley.json;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
@@ -14,6 +15,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import com.fasterxml.jackson.module.blackbird.BlackbirdModule;
+import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
 
@@ -41,6 +43,11 @@ public final class Json {
             .build();
 
     private Json() {
+    }
+
+    /** Writes an instant as every response does ({@code 2026-11-30T14:22:22.318Z}), for serializers written by hand. */
+    public static void writeInstant(Instant instant, JsonGenerator generator) throws IOException {
+        IsoInstantSerializer.write(instant, generator);
     }
 
     /** Reads JSON that PostgreSQL produced (EXPLAIN's output, say); a failure here is a bug, not bad input. */
