@@ -14,6 +14,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -240,9 +241,49 @@ public final class ReadCache {
 
     /** A group conversation changed: it, its user's inbox, and the inboxes of its guests, which list it too. */
     public void conversationChanged(long appId, long conversationId, long userId, Collection<Long> guestIds) {
+        drop(conversationScopes(appId, conversationId, userId, guestIds), null);
+    }
+
+    /** What a change to a conversation makes stale: it, its user's inbox and its guests' inboxes. */
+    public static List<Scope> conversationScopes(long appId, long conversationId, long userId, Collection<Long> guestIds) {
         List<Scope> changed = new ArrayList<>(List.of(Scope.conversation(appId, conversationId), Scope.inbox(appId, userId)));
         guestIds.forEach(guest -> changed.add(Scope.inbox(appId, guest)));
-        drop(changed, null);
+        return changed;
+    }
+
+    /**
+     * A change in the making, for a write path that knows its scopes before it commits: {@link Changing#mark}
+     * them inside the transaction, and closing it (after the commit, or the failure) drops them, here and in
+     * Redis. While marked, Redis serves and keeps no view of them (see {@link SharedViews}, "Why a change is
+     * marked before it commits").
+     */
+    public Changing changing() {
+        return new Changing();
+    }
+
+    /** The scopes a change marked, dropped when it closes. */
+    public final class Changing implements AutoCloseable {
+        private final List<Scope> scopes = new ArrayList<>();
+        private String id; // the change's id in Redis, once a mark reached it
+
+        private Changing() {
+        }
+
+        /** Marks {@code changed} before the commit; they are dropped when this closes. */
+        public void mark(List<Scope> changed) {
+            scopes.addAll(changed);
+            if (shared != null && !changed.isEmpty()) {
+                shared.mark(changed, id).ifPresent(marked -> id = marked);
+            }
+        }
+
+        /** Drops what was marked: call after the commit, before anyone is answered. */
+        @Override
+        public void close() {
+            if (!scopes.isEmpty()) {
+                drop(List.copyOf(new LinkedHashSet<>(scopes)), null, id); // a batch's conversations may share an inbox
+            }
+        }
     }
 
     /** A user's inbox changed without its conversations' own views (a read marker, a new conversation). */
@@ -272,10 +313,17 @@ public final class ReadCache {
         }
     }
 
-    /** Drops in Redis first, then here: once a scope is gone here, a miss cannot find the old view there either. */
     private void drop(List<Scope> changed, Long inboxesOfApp) {
+        drop(changed, inboxesOfApp, null);
+    }
+
+    /**
+     * Drops in Redis first, then here: once a scope is gone here, a miss cannot find the old view there either.
+     * {@code change}: the mark of a {@link Changing} this drop ends, or null.
+     */
+    private void drop(List<Scope> changed, Long inboxesOfApp, String change) {
         if (shared != null) {
-            shared.drop(changed, inboxesOfApp);
+            shared.drop(changed, inboxesOfApp, change);
         }
         if (scopes != null) {
             changed.forEach(scope -> {

@@ -34,6 +34,16 @@ import java.util.random.RandomGenerator;
  * that read 1 before could match a later 1; a random value does not come back, and a write needs the
  * version key to exist.
  *
+ * <p><b>Why a change is marked before it commits.</b> The version alone leaves a window: between a commit
+ * and its drop, two loads can hold the same version, one that read PostgreSQL before the commit and one
+ * after, and the slower, older one could replace the newer view until the drop, so a reader could go back
+ * in time. A write path that knows its scopes before its commit marks them ({@link #mark}, a set of change
+ * ids with a short time to live) and its drop after the commit unmarks them; while a scope is marked READ
+ * serves nothing and PUT keeps nothing, so readers go to PostgreSQL, where each reads what has committed.
+ * A change never dropped (its instance died in between) keeps its scopes out of Redis for
+ * {@link #CHANGING_TTL}. Writes that do not mark (imports, erasure, counters, markers, profiles) keep the
+ * window, as short as their drop is quick.
+ *
  * <p><b>Why the epoch.</b> Every key carries the current epoch ({@code <prefix>epoch}, a random value).
  * Drops that could not reach Redis (it was down, or this instance could not reach it) would leave stale
  * views behind, so whenever that may have happened a new epoch is started and everything written before
@@ -70,9 +80,13 @@ public final class SharedViews {
             end
             """;
 
-    /** ARGV: prefix, scope, field, nonce, version ttl, generation ttl. Returns key, version[, view, its ttl]. */
+    /**
+     * ARGV: prefix, scope, field, nonce, version ttl, generation ttl. Returns key, version[, view, its ttl]; the
+     * version is empty while a change to the scope is committing (nothing is served or kept then).
+     */
     private static final Script READ = Script.of(SCOPE_KEY + """
             local key = scope_key(ARGV[1], ARGV[2], ARGV[4], ARGV[6])
+            if redis.call('EXISTS', key .. ':changing') == 1 then return {key, ''} end
             local version = redis.call('GET', key .. ':version')
             if not version then
               redis.call('SET', key .. ':version', ARGV[4], 'PX', ARGV[5])
@@ -87,22 +101,37 @@ public final class SharedViews {
     private static final Script PUT = Script.of(SCOPE_KEY + """
             local key = scope_key(ARGV[1], ARGV[2], false, 0)
             if key ~= ARGV[5] or redis.call('GET', key .. ':version') ~= ARGV[6] then return 0 end
+            if redis.call('EXISTS', key .. ':changing') == 1 then return 0 end
             redis.call('HSET', key, ARGV[3], ARGV[4])
             redis.call('PEXPIRE', key, ARGV[7], 'NX')
             return 1
             """);
 
-    /** ARGV: prefix, nonce, the app whose inboxes all go (or ""), then pairs of scope and version ttl. */
+    /** ARGV: prefix, change id, generation ttl, changing ttl, then scopes. Marks each scope as changing. */
+    private static final Script MARK = Script.of(SCOPE_KEY + """
+            for i = 5, #ARGV do
+              local key = scope_key(ARGV[1], ARGV[i], ARGV[2], ARGV[3])
+              redis.call('SADD', key .. ':changing', ARGV[2])
+              redis.call('PEXPIRE', key .. ':changing', ARGV[4])
+            end
+            return 1
+            """);
+
+    /**
+     * ARGV: prefix, nonce, the app whose inboxes all go (or ""), the change id that marked the scopes (or ""),
+     * then pairs of scope and version ttl.
+     */
     private static final Script DROP = Script.of(SCOPE_KEY + """
             if ARGV[3] ~= '' then
               local epoch = redis.call('GET', ARGV[1] .. 'epoch')
               if epoch then redis.call('DEL', ARGV[1] .. epoch .. ':inboxes:' .. ARGV[3]) end
             end
-            for i = 4, #ARGV, 2 do
+            for i = 5, #ARGV, 2 do
               local key = scope_key(ARGV[1], ARGV[i], false, 0)
               if key then
                 redis.call('SET', key .. ':version', ARGV[2], 'PX', ARGV[i + 1])
                 redis.call('DEL', key)
+                if ARGV[4] ~= '' then redis.call('SREM', key .. ':changing', ARGV[4]) end
               end
             end
             return 1
@@ -110,6 +139,8 @@ public final class SharedViews {
 
     // A generation lost to expiry only makes the app's inboxes miss once; it need not live long.
     private static final Duration GENERATION_TTL = Duration.ofDays(1);
+    // A change marked and never dropped (its instance died between the two) keeps its scopes out of Redis this long.
+    static final Duration CHANGING_TTL = Duration.ofSeconds(30);
 
     /**
      * Where a view is, or would be written: its scope's key and version as read, and the view with the time
@@ -118,6 +149,11 @@ public final class SharedViews {
     record Lookup(Scope scope, String field, String key, String version, byte[] view, Duration remaining) {
         boolean found() {
             return view != null;
+        }
+
+        /** Whether a change to the scope is committing: then what is loaded is not offered. */
+        boolean changing() {
+            return version.isEmpty();
         }
     }
 
@@ -155,6 +191,9 @@ public final class SharedViews {
 
     /** Writes {@code view} where {@code lookup} found none, unless its scope changed since (see the class comment). */
     void put(Lookup lookup, byte[] view) {
+        if (lookup.changing()) {
+            return;
+        }
         redis.run("views.put", commands -> PUT.<Long>run(commands, ScriptOutputType.INTEGER, new String[0],
                         Script.arg(prefix), Script.arg(scopeName(lookup.scope())), Script.arg(lookup.field()), view,
                         Script.arg(lookup.key()), Script.arg(lookup.version()), Script.arg(ttl(lookup.scope()).toMillis())))
@@ -167,10 +206,27 @@ public final class SharedViews {
         requested(name, "unreadable");
     }
 
-    /** Drops the views of {@code scopes}, and with {@code inboxesOfApp} (unless null) every inbox of that app. */
-    void drop(List<Scope> scopes, Long inboxesOfApp) {
+    /**
+     * Marks {@code scopes} as changing, before the change commits: until {@link #drop} with the id returned, no
+     * view of them is served from Redis or written there. {@code change}: the id of a change that marked scopes
+     * before, or null for a new one. Returns the change's id; empty when Redis could not be told.
+     */
+    Optional<String> mark(List<Scope> scopes, String change) {
+        String id = change == null ? nonce() : change;
+        List<byte[]> args = new ArrayList<>(List.of(Script.arg(prefix), Script.arg(id),
+                Script.arg(GENERATION_TTL.toMillis()), Script.arg(CHANGING_TTL.toMillis())));
+        scopes.forEach(scope -> args.add(Script.arg(scopeName(scope))));
+        return redis.run("views.mark", commands -> MARK.run(commands, ScriptOutputType.INTEGER, new String[0],
+                args.toArray(byte[][]::new))).map(done -> id);
+    }
+
+    /**
+     * Drops the views of {@code scopes}, and with {@code inboxesOfApp} (unless null) every inbox of that app; with
+     * {@code change} (unless null), the change that {@link #mark} marked them for has committed.
+     */
+    void drop(List<Scope> scopes, Long inboxesOfApp, String change) {
         List<byte[]> args = new ArrayList<>(List.of(Script.arg(prefix), Script.arg(nonce()),
-                Script.arg(inboxesOfApp == null ? "" : inboxesOfApp)));
+                Script.arg(inboxesOfApp == null ? "" : inboxesOfApp), Script.arg(change == null ? "" : change)));
         for (Scope scope : scopes) {
             args.add(Script.arg(scopeName(scope)));
             args.add(Script.arg(ttl(scope).toMillis()));

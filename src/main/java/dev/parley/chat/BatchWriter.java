@@ -151,14 +151,15 @@ public final class BatchWriter {
     List<Outcome> write(List<Unit> batch) {
         giveImportedMonthsTheirPartitions(batch);
         var committing = new AtomicBoolean();
-        try {
+        // Closed before anyone is answered, so a 201 is followed by reads that include it (read-your-writes).
+        try (ReadCache.Changing change = cache.changing()) {
             Written written = database.inTransaction(handle -> {
                 Written all = writeAll(handle, batch);
+                change.mark(all.moved().stream().flatMap(c -> ReadCache.conversationScopes(c.key.appId(),
+                        c.key.conversationId(), c.userId, c.guestIds).stream()).toList());
                 committing.set(true); // every statement succeeded: from here on only COMMIT can fail
                 return all;
             });
-            // Before anyone is answered, so a 201 is followed by reads that include it (read-your-writes).
-            written.moved().forEach(c -> cache.conversationChanged(c.key.appId(), c.key.conversationId(), c.userId, c.guestIds));
             return written.outcomes();
         } catch (DatabaseUnavailable lost) {
             if (committing.get()) {

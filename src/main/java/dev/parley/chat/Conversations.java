@@ -208,22 +208,26 @@ public final class Conversations {
     public Conversation patch(long appId, long conversationId, JsonNode statePatch, boolean titleGiven, String title,
                               Long requiredVersion, int maxStateBytes) {
         var running = counters.running(CounterBuffer.Holder.conversation(appId, conversationId)); // before the row is read
-        Conversation patched = database.inTransaction(handle -> {
-            var patchedBytes = handle.first(PATCH, row -> row.getLong(1), statePatch == null ? null : statePatch.toString(),
-                    titleGiven, title, requiredVersion, appId, conversationId);
-            if (patchedBytes.isEmpty()) {
-                throw handle.first(VERSION, row -> row.getLong(1), appId, conversationId)
-                        .<RuntimeException>map(current -> new StaleVersion("conversation", conversationId, requiredVersion, current))
-                        .orElseGet(() -> new NotFound("conversation", conversationId));
-            }
-            long stateBytes = patchedBytes.get();
-            if (stateBytes > maxStateBytes) {
-                throw new InvalidInput("state", "would be " + stateBytes + " bytes of JSON once patched; the limit is "
-                        + maxStateBytes);
-            }
-            return get(handle, appId, conversationId);
-        });
-        cache.conversationChanged(appId, conversationId, patched.userId(), patched.guestIds());
+        Conversation patched;
+        try (ReadCache.Changing change = cache.changing()) {
+            patched = database.inTransaction(handle -> {
+                var patchedBytes = handle.first(PATCH, row -> row.getLong(1), statePatch == null ? null : statePatch.toString(),
+                        titleGiven, title, requiredVersion, appId, conversationId);
+                if (patchedBytes.isEmpty()) {
+                    throw handle.first(VERSION, row -> row.getLong(1), appId, conversationId)
+                            .<RuntimeException>map(current -> new StaleVersion("conversation", conversationId, requiredVersion, current))
+                            .orElseGet(() -> new NotFound("conversation", conversationId));
+                }
+                long stateBytes = patchedBytes.get();
+                if (stateBytes > maxStateBytes) {
+                    throw new InvalidInput("state", "would be " + stateBytes + " bytes of JSON once patched; the limit is "
+                            + maxStateBytes);
+                }
+                Conversation got = get(handle, appId, conversationId);
+                change.mark(ReadCache.conversationScopes(appId, conversationId, got.userId(), got.guestIds()));
+                return got;
+            });
+        }
         return withRunning(patched, running);
     }
 

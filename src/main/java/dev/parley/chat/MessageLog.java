@@ -2,6 +2,7 @@ package dev.parley.chat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.cache.ReadCache;
+import dev.parley.cache.Scope;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Ids;
@@ -173,6 +174,10 @@ public final class MessageLog {
 
     // A changed message, the user whose conversation (and inbox) it is, and the guests whose inboxes list it.
     private record Changed(Message message, long ownerId, List<Long> guestIds) {
+        /** The cached views the change makes stale: the conversation's, its user's and guests' inboxes. */
+        List<Scope> scopes(long appId, long conversationId) {
+            return ReadCache.conversationScopes(appId, conversationId, ownerId, guestIds);
+        }
     }
 
     private static final RowMapper<Changed> CHANGED = row -> new Changed(map(row), row.getLong("owner_id"),
@@ -402,40 +407,44 @@ public final class MessageLog {
     /** Replaces the given parts of a message and marks it edited; a deleted message cannot be edited. */
     public Message edit(long appId, long conversationId, long messageId, String content,
                         boolean metadataGiven, JsonNode metadata, boolean attachmentsGiven, JsonNode attachments) {
-        Changed edited = database.inTransaction(h -> {
-            Changed changed = h.first(EDIT, CHANGED, content, metadataGiven, jsonOrNull(metadata), attachmentsGiven,
-                    jsonOrNull(attachments), appId, conversationId, messageId).orElseThrow(() -> missingOrDeleted(h, appId, conversationId, messageId));
-            if (content != null) {
-                h.execute(SET_PREVIEW, preview(content), appId, conversationId, messageId);
-            }
-            return changed;
-        });
-        cache.conversationChanged(appId, conversationId, edited.ownerId(), edited.guestIds());
-        return edited.message();
+        try (ReadCache.Changing change = cache.changing()) {
+            return database.inTransaction(h -> {
+                Changed changed = h.first(EDIT, CHANGED, content, metadataGiven, jsonOrNull(metadata), attachmentsGiven,
+                        jsonOrNull(attachments), appId, conversationId, messageId).orElseThrow(() -> missingOrDeleted(h, appId, conversationId, messageId));
+                if (content != null) {
+                    h.execute(SET_PREVIEW, preview(content), appId, conversationId, messageId);
+                }
+                change.mark(changed.scopes(appId, conversationId));
+                return changed;
+            }).message();
+        }
     }
 
     /** Soft delete: the message keeps its place in history, without its content. */
     public Message softDelete(long appId, long conversationId, long messageId) {
-        Changed deleted = database.inTransaction(h -> {
-            Changed changed = h.first(SOFT_DELETE, CHANGED, appId, conversationId, messageId)
-                    .orElseThrow(() -> missingOrDeleted(h, appId, conversationId, messageId));
-            h.execute(SET_PREVIEW, null, appId, conversationId, messageId);
-            return changed;
-        });
-        cache.conversationChanged(appId, conversationId, deleted.ownerId(), deleted.guestIds());
-        return deleted.message();
+        try (ReadCache.Changing change = cache.changing()) {
+            return database.inTransaction(h -> {
+                Changed changed = h.first(SOFT_DELETE, CHANGED, appId, conversationId, messageId)
+                        .orElseThrow(() -> missingOrDeleted(h, appId, conversationId, messageId));
+                h.execute(SET_PREVIEW, null, appId, conversationId, messageId);
+                change.mark(changed.scopes(appId, conversationId));
+                return changed;
+            }).message();
+        }
     }
 
     /** Hard delete: the row is gone. Sequence numbers are never reused. */
     public void hardDelete(long appId, long conversationId, long messageId) {
-        Changed deleted = database.inTransaction(h -> {
-            Changed changed = h.first(HARD_DELETE, CHANGED, appId, conversationId, messageId)
-                    .orElseThrow(() -> missingOrDeleted(h, appId, conversationId, messageId));
-            h.execute(UNCOUNT, appId, conversationId);
-            h.execute(SET_PREVIEW, null, appId, conversationId, messageId);
-            return changed;
-        });
-        cache.conversationChanged(appId, conversationId, deleted.ownerId(), deleted.guestIds());
+        try (ReadCache.Changing change = cache.changing()) {
+            database.inTransaction(h -> {
+                Changed changed = h.first(HARD_DELETE, CHANGED, appId, conversationId, messageId)
+                        .orElseThrow(() -> missingOrDeleted(h, appId, conversationId, messageId));
+                h.execute(UNCOUNT, appId, conversationId);
+                h.execute(SET_PREVIEW, null, appId, conversationId, messageId);
+                change.mark(changed.scopes(appId, conversationId));
+                return changed;
+            });
+        }
     }
 
     static void requireConversation(Handle h, long appId, long conversationId) throws SQLException {

@@ -155,6 +155,60 @@ class SharedViewsTest {
     }
 
     @Test
+    void while_a_change_commits_redis_serves_and_keeps_no_view_of_its_scopes() {
+        var first = new Instance();
+        var writer = new Instance();
+        var during = new Instance();
+        var after = new Instance();
+        var later = new Instance();
+        Scope conversation = Scope.conversation(1, 42);
+        first.cache.get(conversation, "history:50", String.class, first.loading("page 1"));
+
+        String duringChange;
+        try (ReadCache.Changing change = writer.cache.changing()) {
+            change.mark(ReadCache.conversationScopes(1, 42, 7, List.of()));
+            // the transaction commits here; until the drop, readers go to PostgreSQL
+            duringChange = during.cache.get(conversation, "history:50", String.class, during.loading("page 2")).model();
+        }
+        String afterChange = after.cache.get(conversation, "history:50", String.class, after.loading("page 2")).model();
+        String next = later.cache.get(conversation, "history:50", String.class, later.loading("never read")).model();
+
+        assertThat(duringChange).as("not page 1 from Redis").isEqualTo("page 2");
+        assertThat(during.loads).hasValue(1);
+        assertThat(during.count(Metrics.REDIS_WRITES, "result", "kept")).as("nothing kept while marked").isZero();
+        assertThat(afterChange).isEqualTo("page 2");
+        assertThat(after.count(Metrics.REDIS_WRITES, "result", "kept")).isEqualTo(1);
+        assertThat(next).isEqualTo("page 2");
+        assertThat(later.loads).hasValue(0);
+    }
+
+    @Test
+    void a_load_that_read_before_a_commit_cannot_replace_a_newer_view_before_the_drop() {
+        var slow = new Instance();
+        var fast = new Instance();
+        var writer = new Instance();
+        var later = new Instance();
+        Scope conversation = Scope.conversation(1, 43);
+
+        String newer;
+        try (ReadCache.Changing change = writer.cache.changing()) {
+            String older = slow.cache.get(conversation, "history:50", String.class, () -> {
+                String page = "before the message"; // read from PostgreSQL before the append, which marks its scopes,
+                change.mark(ReadCache.conversationScopes(1, 43, 7, List.of())); // commits, and before its drop
+                return page;
+            }).model();
+            newer = fast.cache.get(conversation, "history:50", String.class, fast.loading("with the message")).model();
+            assertThat(older).isEqualTo("before the message");
+        }
+        String next = later.cache.get(conversation, "history:50", String.class, later.loading("with the message")).model();
+
+        assertThat(slow.count(Metrics.REDIS_WRITES, "result", "refused")).isEqualTo(1);
+        assertThat(fast.count(Metrics.REDIS_WRITES, "result", "kept")).isZero();
+        assertThat(newer).isEqualTo("with the message");
+        assertThat(next).as("nobody goes back to the page read before the commit").isEqualTo("with the message");
+    }
+
+    @Test
     void a_renamed_character_drops_every_inbox_of_its_app_in_redis() {
         var first = new Instance();
         var second = new Instance();
