@@ -208,9 +208,8 @@ public final class Conversations {
     public Conversation patch(long appId, long conversationId, JsonNode statePatch, boolean titleGiven, String title,
                               Long requiredVersion, int maxStateBytes) {
         var running = counters.running(CounterBuffer.Holder.conversation(appId, conversationId)); // before the row is read
-        Conversation patched;
         try (ReadCache.Changing change = cache.changing()) {
-            patched = database.inTransaction(handle -> {
+            Conversation patched = database.inTransaction(handle -> {
                 var patchedBytes = handle.first(PATCH, row -> row.getLong(1), statePatch == null ? null : statePatch.toString(),
                         titleGiven, title, requiredVersion, appId, conversationId);
                 if (patchedBytes.isEmpty()) {
@@ -227,8 +226,8 @@ public final class Conversations {
                 change.mark(ReadCache.conversationScopes(appId, conversationId, got.userId(), got.guestIds()));
                 return got;
             });
+            return withRunning(patched, running);
         }
-        return withRunning(patched, running);
     }
 
     /**

@@ -84,7 +84,7 @@ public final class Metrics {
 
     public static final String REDIS_WRITES = "parley.cache.redis.writes";
     public static final String REDIS_WRITES_HELP = "Views loaded from PostgreSQL and offered to Redis, by result (kept; "
-            + "refused: the scope changed since the load began, or Redis started a new epoch)";
+            + "refused: the scope changed since the load began, a change to it was committing, or Redis started a new epoch)";
 
     public static final String REDIS_COMMAND_SECONDS = "parley.cache.redis.command";
     public static final String REDIS_COMMAND_SECONDS_HELP = "Latency of each Redis command or script, by name, failures included";

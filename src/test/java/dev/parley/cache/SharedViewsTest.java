@@ -183,6 +183,19 @@ class SharedViewsTest {
     }
 
     @Test
+    void a_change_that_is_never_dropped_keeps_its_scopes_out_of_redis_only_for_a_while() {
+        var writer = new Instance();
+        ReadCache.Changing abandoned = writer.cache.changing(); // its instance dies before the commit's drop
+        abandoned.mark(List.of(Scope.conversation(1, 44)));
+
+        List<String> marks = TestRedis.get().keys(prefix).stream().filter(key -> key.endsWith(":changing")).toList();
+
+        assertThat(marks).hasSize(1);
+        assertThat(TestRedis.get().commands().pttl(marks.getFirst()))
+                .isPositive().isLessThanOrEqualTo(SharedViews.CHANGING_TTL.toMillis());
+    }
+
+    @Test
     void a_load_that_read_before_a_commit_cannot_replace_a_newer_view_before_the_drop() {
         var slow = new Instance();
         var fast = new Instance();
