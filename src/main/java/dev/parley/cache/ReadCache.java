@@ -264,6 +264,7 @@ public final class ReadCache {
     /** The scopes a change marked, dropped when it closes. */
     public final class Changing implements AutoCloseable {
         private final List<Scope> scopes = new ArrayList<>();
+        private Long inboxesOfApp; // an app all of whose inboxes change (a character's name shows in them), or null
         private String id; // the change's id in Redis, once a mark reached it
 
         private Changing() {
@@ -273,7 +274,17 @@ public final class ReadCache {
         public void mark(List<Scope> changed) {
             scopes.addAll(changed);
             if (shared != null && !changed.isEmpty()) {
-                shared.mark(changed, id).ifPresent(marked -> id = marked);
+                shared.mark(changed, null, id).ifPresent(marked -> id = marked);
+            }
+        }
+
+        /** Marks a character before the commit, with every inbox of its app, which shows its name (see {@link #characterChanged}). */
+        public void markCharacter(long appId, long characterId) {
+            List<Scope> changed = List.of(Scope.character(appId, characterId));
+            scopes.addAll(changed);
+            inboxesOfApp = appId;
+            if (shared != null) {
+                shared.mark(changed, appId, id).ifPresent(marked -> id = marked);
             }
         }
 
@@ -281,7 +292,7 @@ public final class ReadCache {
         @Override
         public void close() {
             if (!scopes.isEmpty()) {
-                drop(List.copyOf(new LinkedHashSet<>(scopes)), null, id); // a batch's conversations may share an inbox
+                drop(List.copyOf(new LinkedHashSet<>(scopes)), inboxesOfApp, id); // a batch's conversations may share an inbox
             }
         }
     }
@@ -294,9 +305,6 @@ public final class ReadCache {
     /** A character changed: its views, and every inbox of its app, which shows characters' names. */
     public void characterChanged(long appId, long characterId) {
         drop(List.of(Scope.character(appId, characterId)), appId);
-        if (scopes != null) {
-            scopes.asMap().keySet().removeIf(scope -> scope.kind() == Scope.Kind.INBOX && scope.appId() == appId);
-        }
     }
 
     public void userChanged(long appId, long userId) {
@@ -319,7 +327,8 @@ public final class ReadCache {
 
     /**
      * Drops in Redis first, then here: once a scope is gone here, a miss cannot find the old view there either.
-     * {@code change}: the mark of a {@link Changing} this drop ends, or null.
+     * With {@code inboxesOfApp} (unless null), every inbox of that app goes too. {@code change}: the mark of a
+     * {@link Changing} this drop ends, or null.
      */
     private void drop(List<Scope> changed, Long inboxesOfApp, String change) {
         if (shared != null) {
@@ -330,6 +339,9 @@ public final class ReadCache {
                 scopes.invalidate(scope);
                 metered.invalidated(scope);
             });
+            if (inboxesOfApp != null) {
+                scopes.asMap().keySet().removeIf(scope -> scope.kind() == Scope.Kind.INBOX && scope.appId() == inboxesOfApp);
+            }
         }
     }
 

@@ -41,8 +41,10 @@ import java.util.random.RandomGenerator;
  * ids with a short time to live) and its drop after the commit unmarks them; while a scope is marked READ
  * serves nothing and PUT keeps nothing, so readers go to PostgreSQL, where each reads what has committed.
  * A change never dropped (its instance died in between) keeps its scopes out of Redis for
- * {@link #CHANGING_TTL}. Writes that do not mark (imports, erasure, counters, markers, profiles) keep the
- * window, as short as their drop is quick.
+ * {@link #CHANGING_TTL}. Every write path of Parley's marks (messages, conversations, members, read markers,
+ * counters, users, characters, erasure); a character marks every inbox of its app at once, as its drop drops
+ * them. Changes heard of only through PostgreSQL's notices (an import, a row changed by hand) keep the window,
+ * as short as the notice is quick.
  *
  * <p><b>Why the epoch.</b> Every key carries the current epoch ({@code <prefix>epoch}, a random value).
  * Drops that could not reach Redis (it was down, or this instance could not reach it) would leave stale
@@ -59,13 +61,17 @@ public final class SharedViews {
     // Every key of a scope: <prefix><epoch>:<scope>[:<inbox generation>] (the hash) and the same with
     // ":version". A nonce creates the epoch and generation when missing (reads); without one they stay missing.
     private static final String SCOPE_KEY = """
-            local function scope_key(prefix, scope, nonce, generation_ttl)
+            local function epoch_of(prefix, nonce)
               local epoch = redis.call('GET', prefix .. 'epoch')
-              if not epoch then
-                if not nonce then return false end
+              if not epoch and nonce then
                 redis.call('SET', prefix .. 'epoch', nonce)
                 epoch = nonce
               end
+              return epoch
+            end
+            local function scope_key(prefix, scope, nonce, generation_ttl)
+              local epoch = epoch_of(prefix, nonce)
+              if not epoch then return false end
               local key = prefix .. epoch .. ':' .. scope
               local app = string.match(scope, '^inbox:(%d+):')
               if not app then return key end
@@ -78,6 +84,13 @@ public final class SharedViews {
               end
               return key .. ':' .. generation
             end
+            -- Whether a change to the scope (or, for an inbox, to every inbox of its app) is committing.
+            local function changing(prefix, scope, key)
+              if redis.call('EXISTS', key .. ':changing') == 1 then return true end
+              local app = string.match(scope, '^inbox:(%d+):')
+              if not app then return false end
+              return redis.call('EXISTS', prefix .. epoch_of(prefix, false) .. ':inboxes:' .. app .. ':changing') == 1
+            end
             """;
 
     /**
@@ -86,7 +99,7 @@ public final class SharedViews {
      */
     private static final Script READ = Script.of(SCOPE_KEY + """
             local key = scope_key(ARGV[1], ARGV[2], ARGV[4], ARGV[6])
-            if redis.call('EXISTS', key .. ':changing') == 1 then return {key, ''} end
+            if changing(ARGV[1], ARGV[2], key) then return {key, ''} end
             local version = redis.call('GET', key .. ':version')
             if not version then
               redis.call('SET', key .. ':version', ARGV[4], 'PX', ARGV[5])
@@ -101,15 +114,23 @@ public final class SharedViews {
     private static final Script PUT = Script.of(SCOPE_KEY + """
             local key = scope_key(ARGV[1], ARGV[2], false, 0)
             if key ~= ARGV[5] or redis.call('GET', key .. ':version') ~= ARGV[6] then return 0 end
-            if redis.call('EXISTS', key .. ':changing') == 1 then return 0 end
+            if changing(ARGV[1], ARGV[2], key) then return 0 end
             redis.call('HSET', key, ARGV[3], ARGV[4])
             redis.call('PEXPIRE', key, ARGV[7], 'NX')
             return 1
             """);
 
-    /** ARGV: prefix, change id, generation ttl, changing ttl, then scopes. Marks each scope as changing. */
+    /**
+     * ARGV: prefix, change id, generation ttl, changing ttl, the app whose inboxes all change (or ""), then scopes.
+     * Marks each scope, and every inbox of that app, as changing.
+     */
     private static final Script MARK = Script.of(SCOPE_KEY + """
-            for i = 5, #ARGV do
+            if ARGV[5] ~= '' then
+              local key = ARGV[1] .. epoch_of(ARGV[1], ARGV[2]) .. ':inboxes:' .. ARGV[5] .. ':changing'
+              redis.call('SADD', key, ARGV[2])
+              redis.call('PEXPIRE', key, ARGV[4])
+            end
+            for i = 6, #ARGV do
               local key = scope_key(ARGV[1], ARGV[i], ARGV[2], ARGV[3])
               redis.call('SADD', key .. ':changing', ARGV[2])
               redis.call('PEXPIRE', key .. ':changing', ARGV[4])
@@ -123,8 +144,11 @@ public final class SharedViews {
      */
     private static final Script DROP = Script.of(SCOPE_KEY + """
             if ARGV[3] ~= '' then
-              local epoch = redis.call('GET', ARGV[1] .. 'epoch')
-              if epoch then redis.call('DEL', ARGV[1] .. epoch .. ':inboxes:' .. ARGV[3]) end
+              local epoch = epoch_of(ARGV[1], false)
+              if epoch then
+                redis.call('DEL', ARGV[1] .. epoch .. ':inboxes:' .. ARGV[3])
+                if ARGV[4] ~= '' then redis.call('SREM', ARGV[1] .. epoch .. ':inboxes:' .. ARGV[3] .. ':changing', ARGV[4]) end
+              end
             end
             for i = 5, #ARGV, 2 do
               local key = scope_key(ARGV[1], ARGV[i], false, 0)
@@ -207,14 +231,16 @@ public final class SharedViews {
     }
 
     /**
-     * Marks {@code scopes} as changing, before the change commits: until {@link #drop} with the id returned, no
-     * view of them is served from Redis or written there. {@code change}: the id of a change that marked scopes
-     * before, or null for a new one. Returns the change's id; empty when Redis could not be told.
+     * Marks {@code scopes}, and with {@code inboxesOfApp} (unless null) every inbox of that app, as changing, before
+     * the change commits: until {@link #drop} with the id returned, no view of them is served from Redis or written
+     * there. {@code change}: the id of a change that marked scopes before, or null for a new one. Returns the
+     * change's id; empty when Redis could not be told.
      */
-    Optional<String> mark(List<Scope> scopes, String change) {
+    Optional<String> mark(List<Scope> scopes, Long inboxesOfApp, String change) {
         String id = change == null ? nonce() : change;
         List<byte[]> args = new ArrayList<>(List.of(Script.arg(prefix), Script.arg(id),
-                Script.arg(GENERATION_TTL.toMillis()), Script.arg(CHANGING_TTL.toMillis())));
+                Script.arg(GENERATION_TTL.toMillis()), Script.arg(CHANGING_TTL.toMillis()),
+                Script.arg(inboxesOfApp == null ? "" : inboxesOfApp)));
         scopes.forEach(scope -> args.add(Script.arg(scopeName(scope))));
         return redis.run("views.mark", commands -> MARK.run(commands, ScriptOutputType.INTEGER, new String[0],
                 args.toArray(byte[][]::new))).map(done -> id);

@@ -115,19 +115,20 @@ public final class Characters {
      */
     public CharacterProfile update(long appId, long characterId, CharacterProfile.Draft draft, Long requiredVersion,
                                    int maxDocumentBytes) {
-        CharacterProfile updated = database.inTransaction(handle -> {
-            var row = handle.first(UPDATE, Updated::of, draft.name(), draft.systemPrompt(),
-                    jsonOr(draft.traits(), null), jsonOr(draft.metadata(), null),
-                    draft.suggestedMessages() == null ? null : textArray(handle, draft.suggestedMessages()),
-                    requiredVersion, appId, characterId);
-            if (row.isEmpty()) {
-                throw whyNotUpdated(handle, appId, characterId, requiredVersion);
-            }
-            row.get().check(maxDocumentBytes);
-            return row.get().character();
-        });
-        cache.characterChanged(appId, characterId);
-        return updated;
+        try (ReadCache.Changing change = cache.changing()) {
+            return database.inTransaction(handle -> {
+                var row = handle.first(UPDATE, Updated::of, draft.name(), draft.systemPrompt(),
+                        jsonOr(draft.traits(), null), jsonOr(draft.metadata(), null),
+                        draft.suggestedMessages() == null ? null : textArray(handle, draft.suggestedMessages()),
+                        requiredVersion, appId, characterId);
+                if (row.isEmpty()) {
+                    throw whyNotUpdated(handle, appId, characterId, requiredVersion);
+                }
+                row.get().check(maxDocumentBytes);
+                change.markCharacter(appId, characterId);
+                return row.get().character();
+            });
+        }
     }
 
     /** An updated row and the stored size of its merged documents, checked before the transaction commits. */

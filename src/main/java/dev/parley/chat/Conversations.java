@@ -117,22 +117,23 @@ public final class Conversations {
 
     public Conversation create(long appId, Conversation.Draft draft) {
         List<Long> characterIds = List.copyOf(new LinkedHashSet<>(draft.characterIds()));
-        Conversation created = database.inTransaction(h -> {
-            checkReferences(h, appId, draft.userId(), characterIds);
-            long id = draft.createdAt() == null ? ids.next(h) : ids.at(draft.createdAt(), Long.MIN_VALUE, h);
-            insert(h, appId, id, draft, characterIds);
-            List<String> kinds = new ArrayList<>(List.of("user"));
-            List<Long> members = new ArrayList<>(List.of(draft.userId()));
-            characterIds.forEach(c -> {
-                kinds.add("character");
-                members.add(c);
+        try (ReadCache.Changing change = cache.changing()) {
+            return database.inTransaction(h -> {
+                checkReferences(h, appId, draft.userId(), characterIds);
+                long id = draft.createdAt() == null ? ids.next(h) : ids.at(draft.createdAt(), Long.MIN_VALUE, h);
+                insert(h, appId, id, draft, characterIds);
+                List<String> kinds = new ArrayList<>(List.of("user"));
+                List<Long> members = new ArrayList<>(List.of(draft.userId()));
+                characterIds.forEach(c -> {
+                    kinds.add("character");
+                    members.add(c);
+                });
+                h.execute(ADD_MEMBERS, appId, id, h.array("text", kinds.toArray(String[]::new)),
+                        h.array("bigint", members.toArray(Long[]::new)));
+                change.mark(List.of(Scope.inbox(appId, draft.userId())));
+                return h.first(GET, ROW, appId, id).orElseThrow();
             });
-            h.execute(ADD_MEMBERS, appId, id, h.array("text", kinds.toArray(String[]::new)),
-                    h.array("bigint", members.toArray(Long[]::new)));
-            return h.first(GET, ROW, appId, id).orElseThrow();
-        });
-        cache.inboxChanged(appId, draft.userId());
-        return created;
+        }
     }
 
     private static void insert(Handle handle, long appId, long id, Conversation.Draft draft, List<Long> characterIds)

@@ -2,6 +2,7 @@ package dev.parley.chat;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.cache.ReadCache;
+import dev.parley.cache.Scope;
 import dev.parley.config.CounterFlush;
 import dev.parley.config.Durations;
 import dev.parley.db.Database;
@@ -275,7 +276,6 @@ public final class CounterBuffer implements AutoCloseable {
                     continue;
                 }
                 Stored stored = writeOne(holder, tally.withQueued(deltas));
-                forget(holder, stored.userId());
                 retire(holder, tally);
                 return stored.counters();
             } catch (RuntimeException e) {
@@ -305,10 +305,13 @@ public final class CounterBuffer implements AutoCloseable {
 
     private Stored writeOne(Holder holder, Map<String, Long> increments) {
         Query increment = holder.kind() == Kind.CONVERSATION ? INCREMENT_CONVERSATION : INCREMENT_USER;
-        try {
-            return database.read(handle -> handle.first(increment, row -> new Stored(JsonText.stored(row.getString(1)),
-                    row.getLong(2)), Json.write(increments), holder.appId(), holder.id()))
-                    .orElseThrow(() -> new NotFound(holder.kind().noun(), holder.id()));
+        try (ReadCache.Changing change = cache.changing()) {
+            return database.inTransaction(handle -> {
+                Stored stored = handle.first(increment, row -> new Stored(JsonText.stored(row.getString(1)), row.getLong(2)),
+                        Json.write(increments), holder.appId(), holder.id()).orElseThrow(() -> new NotFound(holder.kind().noun(), holder.id()));
+                change.mark(changed(holder, stored.userId()));
+                return stored;
+            });
         } catch (DatabaseFailure e) {
             if ("22003".equals(e.sqlState())) { // numeric_value_out_of_range
                 throw new InvalidInput("increments", "would move a counter beyond the 64-bit integer range");
@@ -366,18 +369,19 @@ public final class CounterBuffer implements AutoCloseable {
      */
     private void write(List<Taken> batch) {
         var sent = new AtomicBoolean();
-        try {
+        try (ReadCache.Changing change = cache.changing()) {
             String[] kinds = batch.stream().map(t -> t.holder().kind().noun()).toArray(String[]::new);
             Long[] apps = batch.stream().map(t -> t.holder().appId()).toArray(Long[]::new);
             Long[] ids = batch.stream().map(t -> t.holder().id()).toArray(Long[]::new);
             String[] increments = batch.stream().map(t -> Json.write(t.increments())).toArray(String[]::new);
-            List<Written> written = database.read(handle -> {
+            database.inTransaction(handle -> {
                 sent.set(true);
-                return handle.list(FLUSH, WRITTEN, handle.array("text", kinds), handle.array("bigint", apps),
+                List<Written> written = handle.list(FLUSH, WRITTEN, handle.array("text", kinds), handle.array("bigint", apps),
                         handle.array("bigint", ids), handle.array("text", increments));
+                change.mark(written.stream().flatMap(row -> changed(row.holder(), row.userId()).stream()).toList());
+                return written;
             });
             flushSizes.record(batch.size());
-            written.forEach(row -> forget(row.holder(), row.userId()));
             batch.forEach(this::release);
             recovered();
         } catch (DatabaseFailure e) {
@@ -458,13 +462,11 @@ public final class CounterBuffer implements AutoCloseable {
                 .register(registry);
     }
 
-    /** The holder's row changed: its cached views go, here at once and elsewhere when the trigger's notice arrives. */
-    private void forget(Holder holder, long userId) {
-        if (holder.kind() == Kind.CONVERSATION) {
-            cache.conversationChanged(holder.appId(), holder.id(), userId);
-        } else {
-            cache.userChanged(holder.appId(), holder.id());
-        }
+    /** The cached views a holder's written row changes: a conversation's and its user's inbox, or a user's. */
+    private static List<Scope> changed(Holder holder, long userId) {
+        return holder.kind() == Kind.CONVERSATION
+                ? List.of(Scope.conversation(holder.appId(), holder.id()), Scope.inbox(holder.appId(), userId))
+                : List.of(Scope.user(holder.appId(), holder.id()));
     }
 
     /** Takes the tally out of memory; whoever holds it next starts again from the stored row. Called under its lock. */

@@ -2,6 +2,7 @@ package dev.parley.chat;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
 import dev.parley.cache.ReadCache;
+import dev.parley.cache.Scope;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Query;
@@ -117,44 +118,42 @@ public final class Members {
 
     /** Adds a user (as a guest) or a character; one who is a member already stays as they are. */
     public Added add(long appId, long conversationId, Kind kind, long memberId) {
-        var outcome = database.inTransaction(handle -> {
-            Founders founders = lock(handle, appId, conversationId, kind);
-            requireExists(handle, appId, kind, memberId);
-            boolean guest = kind == Kind.USER && memberId != founders.userId();
-            boolean created = handle.execute(ADD, appId, conversationId, kind.column(), memberId, guest) == 1;
-            if (created) {
-                requireRoom(kind, founders.members() + 1);
-                handle.execute(MARK_GROUP, appId, conversationId);
-            }
-            Member member = handle.first(GET, ROW, appId, conversationId, kind.column(), memberId).orElseThrow();
-            return new Changed(new Added(member, created), founders.userId());
-        });
-        forget(appId, conversationId, outcome.userId(), kind, memberId);
-        return outcome.added();
+        try (ReadCache.Changing change = cache.changing()) {
+            return database.inTransaction(handle -> {
+                Founders founders = lock(handle, appId, conversationId, kind);
+                requireExists(handle, appId, kind, memberId);
+                boolean guest = kind == Kind.USER && memberId != founders.userId();
+                boolean created = handle.execute(ADD, appId, conversationId, kind.column(), memberId, guest) == 1;
+                if (created) {
+                    requireRoom(kind, founders.members() + 1);
+                    handle.execute(MARK_GROUP, appId, conversationId);
+                }
+                change.mark(changed(appId, conversationId, founders.userId(), kind, memberId));
+                return new Added(handle.first(GET, ROW, appId, conversationId, kind.column(), memberId).orElseThrow(), created);
+            });
+        }
     }
 
     /** Removes a member; the conversation's user and first character cannot be removed (409). */
     public void remove(long appId, long conversationId, Kind kind, long memberId) {
-        long userId = database.inTransaction(handle -> {
-            Founders founders = lock(handle, appId, conversationId, kind);
-            if (kind == Kind.USER && memberId == founders.userId()
-                    || kind == Kind.CHARACTER && memberId == founders.characterId()) {
-                throw new Conflict("member-is-founder", kind.column() + " " + memberId + " started conversation "
-                        + conversationId + " and stays its member; start another conversation without them instead");
-            }
-            if (handle.execute(REMOVE, appId, conversationId, kind.column(), memberId) == 0) {
-                throw new NotFound(kind.column() + " member", memberId + " of conversation " + conversationId);
-            }
-            if (kind == Kind.USER) {
-                handle.execute(REMEMBER_FORMER, appId, memberId, conversationId);
-            }
-            return founders.userId();
-        });
-        forget(appId, conversationId, userId, kind, memberId);
-    }
-
-    /** What a change did, and the conversation's user. */
-    private record Changed(Added added, long userId) {
+        try (ReadCache.Changing change = cache.changing()) {
+            database.inTransaction(handle -> {
+                Founders founders = lock(handle, appId, conversationId, kind);
+                if (kind == Kind.USER && memberId == founders.userId()
+                        || kind == Kind.CHARACTER && memberId == founders.characterId()) {
+                    throw new Conflict("member-is-founder", kind.column() + " " + memberId + " started conversation "
+                            + conversationId + " and stays its member; start another conversation without them instead");
+                }
+                if (handle.execute(REMOVE, appId, conversationId, kind.column(), memberId) == 0) {
+                    throw new NotFound(kind.column() + " member", memberId + " of conversation " + conversationId);
+                }
+                if (kind == Kind.USER) {
+                    handle.execute(REMEMBER_FORMER, appId, memberId, conversationId);
+                }
+                change.mark(changed(appId, conversationId, founders.userId(), kind, memberId));
+                return null;
+            });
+        }
     }
 
     private static Founders lock(Handle handle, long appId, long conversationId, Kind kind) throws SQLException {
@@ -179,9 +178,9 @@ public final class Members {
         }
     }
 
-    /** The conversation's views (its members) and its user's inbox go; a user who joined or left sees another inbox. */
-    private void forget(long appId, long conversationId, long userId, Kind kind, long memberId) {
-        cache.conversationChanged(appId, conversationId, userId, kind == Kind.USER ? List.of(memberId) : List.of());
+    /** The conversation's views (its members) and its user's inbox change; a user who joined or left sees another inbox. */
+    private static List<Scope> changed(long appId, long conversationId, long userId, Kind kind, long memberId) {
+        return ReadCache.conversationScopes(appId, conversationId, userId, kind == Kind.USER ? List.of(memberId) : List.of());
     }
 
     private static Instant instant(Timestamp timestamp) {

@@ -1,8 +1,12 @@
 package dev.parley.chat;
 
 import dev.parley.cache.ReadCache;
+import dev.parley.cache.Scope;
 import dev.parley.db.Database;
+import dev.parley.db.Handle;
 import dev.parley.db.Query;
+import java.sql.SQLException;
+import java.util.List;
 
 /**
  * How far each member of a conversation has read. A marker only moves forward, and the unread
@@ -42,24 +46,31 @@ public final class ReadMarkers {
      * kind; a null user is the conversation's own.
      */
     public ReadState markRead(long appId, long conversationId, long messageId, Members.Kind kind, Long memberId) {
-        Marked marked = database.read(handle -> {
-            var state = handle.first(MARK, row -> new Marked(new ReadState(row.getLong(1), row.getLong(2)), row.getLong(3)),
-                    appId, conversationId, kind.column(), memberId, messageId);
-            if (state.isPresent()) {
-                return state.get();
-            }
-            MessageLog.requireConversation(handle, appId, conversationId);
-            if (memberId != null && handle.first(IS_MEMBER, row -> true, appId, conversationId, kind.column(), memberId).isEmpty()) {
-                throw new InvalidInput(kind.field(), "refers to " + kind.column() + " " + memberId
-                        + ", which is not a member of conversation " + conversationId);
-            }
-            throw new InvalidInput("message_id", "refers to message " + messageId
-                    + ", which is not in conversation " + conversationId);
-        });
-        if (kind == Members.Kind.USER) { // a character's marker is in no cached view
-            cache.inboxChanged(appId, marked.memberId());
+        try (ReadCache.Changing change = cache.changing()) {
+            return database.inTransaction(handle -> {
+                var state = handle.first(MARK, row -> new Marked(new ReadState(row.getLong(1), row.getLong(2)), row.getLong(3)),
+                        appId, conversationId, kind.column(), memberId, messageId);
+                if (state.isEmpty()) {
+                    throw notMarked(handle, appId, conversationId, messageId, kind, memberId);
+                }
+                if (kind == Members.Kind.USER) { // a character's marker is in no cached view
+                    change.mark(List.of(Scope.inbox(appId, state.get().memberId())));
+                }
+                return state.get().state();
+            });
         }
-        return marked.state();
+    }
+
+    /** Why no marker moved: no such conversation, member or message in it. */
+    private static RuntimeException notMarked(Handle handle, long appId, long conversationId, long messageId,
+                                              Members.Kind kind, Long memberId) throws SQLException {
+        MessageLog.requireConversation(handle, appId, conversationId);
+        if (memberId != null && handle.first(IS_MEMBER, row -> true, appId, conversationId, kind.column(), memberId).isEmpty()) {
+            return new InvalidInput(kind.field(), "refers to " + kind.column() + " " + memberId
+                    + ", which is not a member of conversation " + conversationId);
+        }
+        return new InvalidInput("message_id", "refers to message " + messageId
+                + ", which is not in conversation " + conversationId);
     }
 
     /** A member's new position, and who they are: a user's inbox shows it. */

@@ -10,6 +10,7 @@ import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
 import dev.parley.json.JsonText;
 import java.sql.SQLException;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -73,12 +74,20 @@ public final class Users {
     /** Creates the user, or replaces its profile when one is given; a null profile keeps the stored one. */
     public Upserted upsert(long appId, String externalId, JsonNode profile) {
         String json = profile == null ? null : profile.toString();
-        Upserted upserted = database.read(h -> h.first(UPSERT, row -> new Upserted(ROW.map(row), row.getBoolean("created")),
-                appId, externalId, json, json).orElseThrow());
+        Upserted upserted;
+        try (ReadCache.Changing change = cache.changing()) {
+            upserted = database.inTransaction(h -> {
+                Upserted row = h.first(UPSERT, r -> new Upserted(ROW.map(r), r.getBoolean("created")), appId, externalId, json, json)
+                        .orElseThrow();
+                if (!row.created()) {
+                    change.mark(List.of(Scope.user(appId, row.user().id())));
+                }
+                return row;
+            });
+        }
         if (upserted.created()) {
             return upserted;
         }
-        cache.userChanged(appId, upserted.user().id());
         // The id is known only from the row, so the running counters are taken after it, not before.
         return new Upserted(withRunning(appId, upserted.user()), false);
     }
@@ -88,21 +97,24 @@ public final class Users {
      * (null: whatever its version). A merged profile over {@code maxProfileBytes} as stored is refused.
      */
     public User patch(long appId, long userId, JsonNode profilePatch, Long requiredVersion, int maxProfileBytes) {
-        User patched = database.inTransaction(handle -> {
-            var row = handle.first(PATCH, r -> new Patched(ROW.map(r), r.getLong("profile_bytes")),
-                    profilePatch == null ? null : profilePatch.toString(), requiredVersion, appId, userId);
-            if (row.isEmpty()) {
-                throw handle.first(VERSION, r -> r.getLong(1), appId, userId)
-                        .<RuntimeException>map(current -> new StaleVersion("user", userId, requiredVersion, current))
-                        .orElseGet(() -> new NotFound("user", userId));
-            }
-            if (row.get().profileBytes() > maxProfileBytes) {
-                throw new InvalidInput("profile", "would be " + row.get().profileBytes()
-                        + " bytes of JSON once merged; the limit is " + maxProfileBytes);
-            }
-            return row.get().user();
-        });
-        cache.userChanged(appId, userId);
+        User patched;
+        try (ReadCache.Changing change = cache.changing()) {
+            patched = database.inTransaction(handle -> {
+                var row = handle.first(PATCH, r -> new Patched(ROW.map(r), r.getLong("profile_bytes")),
+                        profilePatch == null ? null : profilePatch.toString(), requiredVersion, appId, userId);
+                if (row.isEmpty()) {
+                    throw handle.first(VERSION, r -> r.getLong(1), appId, userId)
+                            .<RuntimeException>map(current -> new StaleVersion("user", userId, requiredVersion, current))
+                            .orElseGet(() -> new NotFound("user", userId));
+                }
+                if (row.get().profileBytes() > maxProfileBytes) {
+                    throw new InvalidInput("profile", "would be " + row.get().profileBytes()
+                            + " bytes of JSON once merged; the limit is " + maxProfileBytes);
+                }
+                change.mark(List.of(Scope.user(appId, userId)));
+                return row.get().user();
+            });
+        }
         return withRunning(appId, patched);
     }
 

@@ -3,6 +3,7 @@ package dev.parley.lifecycle;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.cache.ReadCache;
+import dev.parley.cache.Scope;
 import dev.parley.chat.Conversations;
 import dev.parley.chat.CounterBuffer;
 import dev.parley.chat.NotFound;
@@ -221,7 +222,7 @@ public final class Erasure {
     public Erased deleteConversation(long appId, long conversationId, ConversationMemories memories, String requestedBy) {
         var rows = new Tally("conversations", "messages", "memberships", "idempotency_keys",
                 memories == ConversationMemories.KEEP ? "memories_unlinked" : "memories");
-        Erased erased = database.inTransaction(h -> {
+        return changing(appId, rows, (h, change) -> {
             List<Locked> locked = lock(h, appId, List.of(conversationId));
             if (locked.isEmpty()) {
                 throw new NotFound("conversation", conversationId);
@@ -229,8 +230,6 @@ public final class Erasure {
             deleteLocked(h, appId, locked, memories, rows);
             return audit(h, appId, "conversation", conversationId, requestedBy, rows);
         });
-        forget(appId, rows);
-        return erased;
     }
 
     /**
@@ -251,7 +250,7 @@ public final class Erasure {
                 (h, locked) -> leaveGroups(h, appId, userId, locked, rows))) {
             // the user's groups, a batch at a time
         }
-        Erased erased = database.inTransaction(h -> {
+        Erased erased = changing(appId, rows, (h, change) -> {
             if (h.first(LOCK_USER, row -> 1, appId, userId).isEmpty()) {
                 throw new NotFound("user", userId);
             }
@@ -267,13 +266,11 @@ public final class Erasure {
                 return null;
             }, appId, userId, appId, userId, appId, userId);
             h.first(ANNOUNCE, row -> null, Recall.ERASED_USER + ":" + appId + ":" + userId);
+            change.mark(List.of(Scope.user(appId, userId), Scope.inbox(appId, userId)));
             return audit(h, appId, "user", userId, requestedBy, rows);
         });
-        forget(appId, rows);
         recall.forgetUser(appId, userId);
         presence.forget(appId, userId);
-        cache.userChanged(appId, userId);
-        cache.inboxChanged(appId, userId);
         return erased;
     }
 
@@ -292,7 +289,7 @@ public final class Erasure {
                 (h, locked) -> deleteLocked(h, appId, locked, ConversationMemories.KEEP, othersKeepTheirs, rows))) {
             // each batch in its own transaction
         }
-        Erased erased = database.inTransaction(h -> {
+        Erased erased = changing(appId, rows, (h, change) -> {
             if (h.first(LOCK_CHARACTER, row -> 1, appId, characterId).isEmpty()) {
                 throw new NotFound("character", characterId);
             }
@@ -306,11 +303,10 @@ public final class Erasure {
                 return null;
             }, appId, characterId, appId, characterId, appId, characterId, appId, characterId);
             h.first(ANNOUNCE, row -> null, Recall.ERASED_CHARACTER + ":" + appId + ":" + characterId);
+            change.markCharacter(appId, characterId);
             return audit(h, appId, "character", characterId, requestedBy, rows);
         });
-        forget(appId, rows);
         recall.forgetCharacter(appId, characterId);
-        cache.characterChanged(appId, characterId);
         return erased;
     }
 
@@ -327,13 +323,32 @@ public final class Erasure {
      * cached views dropped once it commits. False when none were left.
      */
     private boolean batch(long appId, Tally rows, Find find, Work work) {
-        boolean found = database.inTransaction(h -> {
+        return changing(appId, rows, (h, change) -> {
             List<Long> batch = find.next(h);
             work.run(h, lock(h, appId, batch));
             return !batch.isEmpty();
         });
-        forget(appId, rows);
-        return found;
+    }
+
+    /** Work on a transaction that may mark more views changing than the conversations it records in {@code rows}. */
+    private interface Change<T> {
+        T run(Handle h, ReadCache.Changing change) throws SQLException;
+    }
+
+    /**
+     * Runs {@code work} in one transaction that, before it commits, marks the views of the conversations it
+     * changed (and their people's inboxes) as changing; they are dropped, here and in Redis, once it is over.
+     */
+    private <T> T changing(long appId, Tally rows, Change<T> work) {
+        try (ReadCache.Changing change = cache.changing()) {
+            return database.inTransaction(h -> {
+                T result = work.run(h, change);
+                change.mark(rows.changed.stream().flatMap(c -> ReadCache.conversationScopes(appId, c.conversationId(),
+                        c.userIds().isEmpty() ? 0 : c.userIds().getFirst(), c.userIds()).stream()).toList());
+                rows.changed.clear();
+                return result;
+            });
+        }
     }
 
     private static List<Locked> lock(Handle h, long appId, List<Long> conversationIds) throws SQLException {
@@ -389,13 +404,6 @@ public final class Erasure {
             return null;
         }, appId, ids, userId, appId, ids, userId, appId, appId, appId, ids, userId, appId, userId, ids);
         rows.changed.addAll(locked);
-    }
-
-    /** Drops the cached views of the conversations changed so far, and their people's inboxes, on this instance at once. */
-    private void forget(long appId, Tally rows) {
-        rows.changed.forEach(c -> cache.conversationChanged(appId, c.conversationId(), c.userIds().isEmpty() ? 0 : c.userIds().getFirst(),
-                c.userIds()));
-        rows.changed.clear();
     }
 
     private Erased audit(Handle h, long appId, String subject, long id, String requestedBy, Tally rows) throws SQLException {

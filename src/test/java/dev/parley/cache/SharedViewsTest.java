@@ -236,6 +236,35 @@ class SharedViewsTest {
     }
 
     @Test
+    void while_a_character_change_commits_no_inbox_of_its_app_is_served_or_kept_in_redis() {
+        var first = new Instance();
+        var writer = new Instance();
+        var during = new Instance();
+        var later = new Instance();
+        first.cache.get(Scope.inbox(1, 7), "inbox:20", String.class, first.loading("with the old name"));
+        first.cache.get(Scope.inbox(2, 7), "inbox:20", String.class, first.loading("app 2's inbox"));
+
+        String duringChange;
+        String otherApp;
+        try (ReadCache.Changing change = writer.cache.changing()) {
+            change.markCharacter(1, 3);
+            // the rename commits here; until the drop, app 1's inboxes come from PostgreSQL
+            duringChange = during.cache.get(Scope.inbox(1, 7), "inbox:20", String.class, during.loading("with the new name")).model();
+            otherApp = during.cache.get(Scope.inbox(2, 7), "inbox:20", String.class, during.loading("never read")).model();
+        }
+        String next = later.cache.get(Scope.inbox(1, 7), "inbox:20", String.class, later.loading("with the new name")).model();
+
+        assertThat(duringChange).as("not the old name from Redis").isEqualTo("with the new name");
+        assertThat(during.count(Metrics.REDIS_WRITES, "result", "kept")).as("nothing kept while marked").isZero();
+        assertThat(otherApp).as("another app's inbox is still served").isEqualTo("app 2's inbox");
+        assertThat(during.loads).hasValue(1);
+        assertThat(next).isEqualTo("with the new name");
+        assertThat(later.loads).as("the drop took the mark with it").hasValue(1);
+        assertThat(TestRedis.get().keys(prefix).stream().filter(key -> key.endsWith(":changing"))
+                .filter(key -> TestRedis.get().commands().scard(key) > 0)).isEmpty();
+    }
+
+    @Test
     void drops_lost_while_redis_was_out_of_reach_leave_nothing_stale_once_it_is_back() {
         var cut = new Instance("parley-test-cut-" + System.nanoTime());
         var other = new Instance();

@@ -70,6 +70,124 @@ class TwoInstancesWithRedisTest extends TwoInstancesTest {
         assertThat(viaSecond.get(views.get(3)).text()).contains(StoredDataTest.ALL_PLANES).contains("[".repeat(5000));
     }
 
+    @Test
+    void every_write_marks_its_views_in_redis_until_it_has_committed() throws Exception {
+        var created = first.apps().create("held-" + System.nanoTime());
+        var api = new Api("http://127.0.0.1:" + first.port(), created.apiKey());
+        long app = created.app().id();
+        String character = Fixtures.character(api, "Luna");
+        String unused = Fixtures.character(api, "Orion");
+        String user = Fixtures.user(api, "held-" + System.nanoTime());
+        String guest = Fixtures.user(api, "guest-" + System.nanoTime());
+        String conversation = Fixtures.conversation(api, user, character);
+        String said = Fixtures.say(api, conversation, "user", "hello").get("id").asText();
+        String path = "/v1/conversations/" + conversation;
+        try (var held = new HeldCommits(TestDatabase.get().connect(database()), app)) {
+            held.whileCommitting(() -> api.post(path + "/read", Map.of("message_id", said)), "inbox:" + app + ":" + user);
+            held.whileCommitting(() -> api.post("/v1/users", Map.of("external_id", "ext", "profile", Map.of("n", 1))));
+            held.whileCommitting(() -> api.post("/v1/users", Map.of("external_id", "ext", "profile", Map.of("n", 2))),
+                    "user:" + app + ":" + api.getOk("/v1/users?external_id=ext").get("id").asText());
+            held.whileCommitting(() -> api.patch("/v1/users/" + user, Map.of("profile", Map.of("mood", "calm"))),
+                    "user:" + app + ":" + user);
+            held.whileCommitting(() -> api.post("/v1/users/" + user + "/counters?durable=true", Map.of("increments", Map.of("xp", 1))),
+                    "user:" + app + ":" + user);
+            held.whileCommitting(() -> api.post(path + "/counters?durable=true", Map.of("increments", Map.of("love", 1))),
+                    "conversation:" + app + ":" + conversation, "inbox:" + app + ":" + user);
+            held.whileCommitting(() -> api.patch("/v1/characters/" + character, Map.of("name", "Nova")),
+                    "character:" + app + ":" + character, "inboxes:" + app);
+            held.whileCommitting(() -> api.post("/v1/conversations", Map.of("user_id", user, "character_id", character)),
+                    "inbox:" + app + ":" + user);
+            held.whileCommitting(() -> api.post(path + "/members", Map.of("user_id", guest)),
+                    "conversation:" + app + ":" + conversation, "inbox:" + app + ":" + user, "inbox:" + app + ":" + guest);
+            held.whileCommitting(() -> api.delete(path), "conversation:" + app + ":" + conversation, "inbox:" + app + ":" + user,
+                    "inbox:" + app + ":" + guest);
+            held.whileCommitting(() -> api.delete("/v1/users/" + guest), "user:" + app + ":" + guest, "inbox:" + app + ":" + guest);
+            held.whileCommitting(() -> api.delete("/v1/characters/" + unused), "character:" + app + ":" + unused, "inboxes:" + app);
+        }
+    }
+
+    /**
+     * Holds the commit of every transaction that changes a row of one app in the tables a write path changes (a
+     * deferred trigger waits for an advisory lock the test holds), so a test can look at Redis while a write commits.
+     */
+    private final class HeldCommits implements AutoCloseable {
+        private static final List<String> TABLES = List.of("users", "characters", "conversations", "conversation_members");
+        private static final long LOCK = 7_310_001L;
+        private final Connection sql;
+
+        HeldCommits(Connection sql, long app) throws SQLException {
+            this.sql = sql;
+            try (var statement = sql.createStatement()) {
+                statement.execute("""
+                        CREATE OR REPLACE FUNCTION test_hold_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+                        BEGIN PERFORM pg_advisory_xact_lock_shared(%d); RETURN NULL; END $$""".formatted(LOCK));
+                for (String table : TABLES) {
+                    statement.execute("""
+                            CREATE CONSTRAINT TRIGGER test_hold_changed AFTER INSERT OR UPDATE ON %1$s DEFERRABLE INITIALLY DEFERRED
+                            FOR EACH ROW WHEN (NEW.app_id = %2$d) EXECUTE FUNCTION test_hold_commit()""".formatted(table, app));
+                    statement.execute("""
+                            CREATE CONSTRAINT TRIGGER test_hold_deleted AFTER DELETE ON %1$s DEFERRABLE INITIALLY DEFERRED
+                            FOR EACH ROW WHEN (OLD.app_id = %2$d) EXECUTE FUNCTION test_hold_commit()""".formatted(table, app));
+                }
+            }
+        }
+
+        /**
+         * Sends {@code write} with its commit held; once it waits to commit, the scopes marked changing in Redis must be
+         * {@code marked} ("inbox:app:user", "inboxes:app" for all of an app's); it must then succeed and leave no mark.
+         */
+        void whileCommitting(java.util.concurrent.Callable<Api.Response> write, String... marked) throws Exception {
+            try (var statement = sql.createStatement()) {
+                statement.execute("SELECT pg_advisory_lock(" + LOCK + ")");
+            }
+            var pending = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor().submit(write);
+            try {
+                Wait.until("the write to wait for its commit", Duration.ofSeconds(10), () -> waiting() || pending.isDone());
+                assertThat(pending.isDone()).as("the write waits to commit").isFalse();
+                assertThat(marks()).as("marked while the write commits").containsExactlyInAnyOrder(marked);
+            } finally {
+                try (var statement = sql.createStatement()) {
+                    statement.execute("SELECT pg_advisory_unlock(" + LOCK + ")");
+                }
+            }
+            Api.Response answer = pending.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(answer.status()).as(answer.toString()).isBetween(200, 299);
+            assertThat(marks()).as("nothing marked once it committed").isEmpty();
+        }
+
+        private boolean waiting() throws SQLException {
+            try (var statement = sql.createStatement();
+                 var rows = statement.executeQuery("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = " + LOCK + " AND NOT granted")) {
+                rows.next();
+                return rows.getLong(1) > 0;
+            }
+        }
+
+        /** "kind:app:id" of every scope marked changing, "inboxes:app" for an app's inboxes, under this test's prefix. */
+        private List<String> marks() {
+            var scope = java.util.regex.Pattern.compile("^[^:]+:(?:inboxes:\\d+|[a-z]+:\\d+:\\d+)");
+            return TestRedis.get().keys(prefix).stream().filter(key -> key.endsWith(":changing"))
+                    .filter(key -> TestRedis.get().commands().scard(key) > 0)
+                    .map(key -> key.substring(prefix.length()))
+                    .map(key -> {
+                        var found = scope.matcher(key);
+                        return found.find() ? found.group().substring(found.group().indexOf(':') + 1) : key;
+                    }).toList();
+        }
+
+        @Override
+        public void close() throws SQLException {
+            try (var statement = sql.createStatement()) {
+                for (String table : TABLES) {
+                    statement.execute("DROP TRIGGER test_hold_changed ON " + table);
+                    statement.execute("DROP TRIGGER test_hold_deleted ON " + table);
+                }
+            } finally {
+                sql.close();
+            }
+        }
+    }
+
     /**
      * Waits until both instances have heard every change committed so far, so none drops a view in Redis
      * while the test reads it. Notices arrive in commit order: a marker sent last is heard after all
