@@ -43,6 +43,7 @@ final class Mix {
                 weights.put(Operation.CONTEXT, 20);
             }
             case "write" -> weights.put(Operation.APPEND, 100);
+            case "mark-read" -> weights.put(Operation.READ, 1); // "read" is the mix above
             default -> {
                 Operation only = Operation.valueOf(name.toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
                 weights.put(only, 1);

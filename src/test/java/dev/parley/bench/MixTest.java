@@ -28,5 +28,8 @@ class MixTest {
         assertThat(Mix.named("window-count").draws().next(random)).isEqualTo(Operation.WINDOW_COUNT);
         assertThat(Mix.named("filtered-history").draws().next(random)).isEqualTo(Operation.FILTERED_HISTORY);
         assertThat(Mix.named("append-batch").draws().next(random)).isEqualTo(Operation.APPEND_BATCH);
+        assertThat(Mix.named("mark-read").operations()).containsExactly(Operation.READ);
+        assertThat(Mix.named("read").operations()).as("the read mix").containsExactlyInAnyOrder(Operation.INBOX,
+                Operation.HISTORY, Operation.CONTEXT);
     }
 }
