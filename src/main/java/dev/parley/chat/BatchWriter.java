@@ -36,8 +36,7 @@ import java.util.function.ToLongFunction;
  * rows; the other units of the batch are written all the same.
  */
 public final class BatchWriter {
-    static final Query GENERIC_PLANS = new Query("append.generic_plans",
-            "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)");
+    static final Query GENERIC_PLANS = Query.genericPlans("append");
 
     // Locks the conversations in one order (app, id) so concurrent writers cannot deadlock.
     static final Query LOCK_CONVERSATIONS = new Query("append.lock_conversations", """

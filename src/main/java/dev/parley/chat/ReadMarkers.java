@@ -25,6 +25,10 @@ public final class ReadMarkers {
                AND m.message_id = ? AND m.message_id > c.conversation_id
             RETURNING mb.read_seq, c.last_seq - mb.read_seq AS unread_count, mb.member_id""");
 
+    // A custom plan of MARK was made for every call (0.46 ms of planning for 0.26 ms of execution), as the
+    // generic one, over every month of messages, never looks cheaper: the transaction asks for the generic one.
+    static final Query GENERIC_PLANS = Query.genericPlans("read_marker");
+
     static final Query IS_MEMBER = new Query("read_marker.is_member", """
             SELECT 1 FROM conversation_members
              WHERE app_id = ? AND conversation_id = ? AND member_kind = ? AND member_id = ?""");
@@ -48,6 +52,7 @@ public final class ReadMarkers {
     public ReadState markRead(long appId, long conversationId, long messageId, Members.Kind kind, Long memberId) {
         try (ReadCache.Changing change = cache.changing()) {
             return database.inTransaction(handle -> {
+                handle.first(GENERIC_PLANS, row -> row.getString(1));
                 var state = handle.first(MARK, row -> new Marked(new ReadState(row.getLong(1), row.getLong(2)), row.getLong(3)),
                         appId, conversationId, kind.column(), memberId, messageId);
                 if (state.isEmpty()) {

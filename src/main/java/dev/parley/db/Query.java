@@ -12,4 +12,13 @@ public record Query(String name, String sql) {
         }
         sql = "/* " + name + " */ " + sql.strip();
     }
+
+    /**
+     * "{@code <path>.generic_plans}": the rest of its transaction runs on generic plans. A statement over the
+     * partitioned messages with its bounds as parameters gets a custom plan at every call otherwise: the
+     * generic one, costed over every month, never looks cheaper, though it prunes the months at start as well.
+     */
+    public static Query genericPlans(String path) {
+        return new Query(path + ".generic_plans", "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)");
+    }
 }

@@ -318,6 +318,31 @@ class QueryPlanTest {
     }
 
     @Test
+    void a_read_marker_moves_on_a_generic_plan_that_finds_the_message_in_its_month_alone() throws SQLException {
+        long conversation = conversationStartedMonthsAgo(4);
+        long message = middleMessage(conversation);
+        List<long[]> statements;
+        try (Database oneSession = TestDatabase.pool(TestDatabase.get().target(DB), 1)) {
+            var markers = new ReadMarkers(oneSession, dev.parley.cache.ReadCache.none());
+            for (int i = 0; i < 8; i++) { // pgjdbc prepares a statement on the server from its fifth use
+                assertThat(markers.markRead(APP, conversation, message, Members.Kind.USER, null).readSeq())
+                        .isEqualTo(MESSAGES_PER_CONVERSATION / 2);
+            }
+            statements = oneSession.read(h -> h.list(new Query("test.prepared", """
+                    SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%read_marker.mark %'"""),
+                    row -> new long[] {row.getLong(1), row.getLong(2)}));
+        }
+        String generic = plans.explainGeneric(ReadMarkers.MARK, APP, conversation, "user", APP, message);
+
+        assertThat(statements).hasSize(1).allSatisfy(counts -> {
+            assertThat(counts[0]).as("generic plans").isPositive();
+            assertThat(counts[1]).as("custom plans: each planned every month again").isZero();
+        });
+        assertThat(generic).as(generic).contains("Subplans Removed", "conversation_members_pkey", "conversations_pkey")
+                .doesNotContain("Seq Scan");
+    }
+
+    @Test
     void counters_are_written_through_the_primary_keys_of_conversations_and_users() throws SQLException {
         List<Long> conversations = ids("SELECT conversation_id FROM conversations ORDER BY conversation_id LIMIT 25");
         List<Long> users = ids("SELECT user_id FROM users ORDER BY user_id LIMIT 25");
