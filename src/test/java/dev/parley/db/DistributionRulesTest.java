@@ -110,6 +110,7 @@ class DistributionRulesTest {
                     + " CTE runs on every shard, as search does")),
             Map.entry("chat/Stats.java", new PerCall(2, "stats.estimate_rows and stats.count_small: app_id of the app,"
                     + " over a table of a fixed list")),
+            Map.entry("db/Query.java", new PerCall(1, "<path>.generic_plans: set_config of the transaction, no table")),
             Map.entry("db/Partitions.java", new PerCall(11, "partition DDL (create, attach, detach, set schema) and a"
                     + " catch-all's rows moved into their new month: every app's rows of a month, by design")),
             Map.entry("db/WordIndexes.java", new PerCall(2, "ALTER INDEX and gin_clean_pending_list: whole indexes")),
