@@ -248,39 +248,64 @@ public final class DatabaseStats {
 
     /** The per-table, per-partition, per-replica and per-statement series, rewritten after every reading. */
     private static final class Rows {
-        private final MultiGauge tableBytes;
-        private final MultiGauge deadRatio;
-        private final MultiGauge partitionBytes;
-        private final MultiGauge replicaLag;
-        private final MultiGauge statementTime;
-        private final MultiGauge statementCalls;
+        private final Series tableBytes;
+        private final Series deadRatio;
+        private final Series partitionBytes;
+        private final Series replicaLag;
+        private final Series statementTime;
+        private final Series statementCalls;
 
         Rows(MeterRegistry registry) {
-            tableBytes = multi(registry, Metrics.DB_TABLE_BYTES, Metrics.DB_TABLE_BYTES_HELP);
-            deadRatio = multi(registry, Metrics.DB_DEAD_TUPLE_RATIO, Metrics.DB_DEAD_TUPLE_RATIO_HELP);
-            partitionBytes = multi(registry, Metrics.DB_PARTITION_BYTES, Metrics.DB_PARTITION_BYTES_HELP);
-            replicaLag = multi(registry, Metrics.DB_REPLICA_LAG, Metrics.DB_REPLICA_LAG_HELP);
-            statementTime = multi(registry, Metrics.DB_STATEMENT_TIME, Metrics.DB_STATEMENT_TIME_HELP);
-            statementCalls = multi(registry, Metrics.DB_STATEMENT_CALLS, Metrics.DB_STATEMENT_CALLS_HELP);
+            tableBytes = new Series(registry, Metrics.DB_TABLE_BYTES, Metrics.DB_TABLE_BYTES_HELP);
+            deadRatio = new Series(registry, Metrics.DB_DEAD_TUPLE_RATIO, Metrics.DB_DEAD_TUPLE_RATIO_HELP);
+            partitionBytes = new Series(registry, Metrics.DB_PARTITION_BYTES, Metrics.DB_PARTITION_BYTES_HELP);
+            replicaLag = new Series(registry, Metrics.DB_REPLICA_LAG, Metrics.DB_REPLICA_LAG_HELP);
+            statementTime = new Series(registry, Metrics.DB_STATEMENT_TIME, Metrics.DB_STATEMENT_TIME_HELP);
+            statementCalls = new Series(registry, Metrics.DB_STATEMENT_CALLS, Metrics.DB_STATEMENT_CALLS_HELP);
         }
 
         void publish(DatabaseReading reading) {
-            tableBytes.register(rows(reading.tables(), t -> Tags.of("schema", t.schema(), "table", t.table()), TableSize::bytes), true);
-            deadRatio.register(rows(reading.tables(), t -> Tags.of("schema", t.schema(), "table", t.table()), TableSize::deadRatio), true);
-            partitionBytes.register(rows(reading.partitions(), p -> Tags.of("schema", p.schema(), "table", p.table(),
-                    "partition", p.partition()), PartitionSize::bytes), true);
-            replicaLag.register(rows(reading.replicas(), r -> Tags.of("replica", r.name()), ReplicaLag::lagSeconds), true);
-            statementTime.register(rows(reading.statements(), s -> Tags.of("query", s.query()), s -> s.totalMillis() / 1000), true);
-            statementCalls.register(rows(reading.statements(), s -> Tags.of("query", s.query()), StatementTotals::calls), true);
+            tableBytes.publish(reading.tables(), t -> Tags.of("schema", t.schema(), "table", t.table()), TableSize::bytes);
+            deadRatio.publish(reading.tables(), t -> Tags.of("schema", t.schema(), "table", t.table()), TableSize::deadRatio);
+            partitionBytes.publish(reading.partitions(), p -> Tags.of("schema", p.schema(), "table", p.table(),
+                    "partition", p.partition()), PartitionSize::bytes);
+            replicaLag.publish(reading.replicas(), r -> Tags.of("replica", r.name()), ReplicaLag::lagSeconds);
+            statementTime.publish(reading.statements(), s -> Tags.of("query", s.query()), s -> s.totalMillis() / 1000);
+            statementCalls.publish(reading.statements(), s -> Tags.of("query", s.query()), StatementTotals::calls);
+        }
+    }
+
+    /**
+     * One metric whose rows come and go with the readings. A row that stays keeps its gauge, and its value is
+     * replaced in place: re-registering it (MultiGauge's overwrite) removes the gauge and adds it again, and a
+     * Prometheus scrape running meanwhile can see both and fail the whole /metrics answer with
+     * DuplicateLabelsException (micrometer#6851; seen once in CI, on the replica lag, a metric of one row).
+     */
+    private static final class Series {
+        private final MultiGauge gauge;
+        private final Map<Tags, Cell> cells = new HashMap<>(); // the rows of the last reading; the sampler's thread only
+
+        /** A row's value; the gauge reads it whenever it is scraped. */
+        private static final class Cell {
+            volatile double value;
         }
 
-        private static MultiGauge multi(MeterRegistry registry, String name, String help) {
-            return MultiGauge.builder(name).description(help).register(registry);
+        Series(MeterRegistry registry, String name, String help) {
+            gauge = MultiGauge.builder(name).description(help).register(registry);
         }
 
-        private static <T> List<MultiGauge.Row<?>> rows(List<T> items, Function<T, Tags> tags,
-                                                        ToDoubleFunction<T> value) {
-            return items.stream().<MultiGauge.Row<?>>map(item -> MultiGauge.Row.of(tags.apply(item), value.applyAsDouble(item))).toList();
+        <T> void publish(List<T> items, Function<T, Tags> tags, ToDoubleFunction<T> value) {
+            Map<Tags, Cell> now = new java.util.LinkedHashMap<>();
+            for (T item : items) {
+                Tags row = tags.apply(item);
+                Cell cell = cells.computeIfAbsent(row, ignored -> new Cell());
+                cell.value = value.applyAsDouble(item);
+                now.put(row, cell);
+            }
+            cells.keySet().retainAll(now.keySet());
+            // Without overwrite, rows already there keep their gauge (reading the same cell); rows gone are removed.
+            gauge.register(now.entrySet().stream().<MultiGauge.Row<?>>map(row -> MultiGauge.Row.of(row.getKey(), row.getValue(),
+                    cell -> cell.value)).toList(), false);
         }
     }
 

@@ -6,9 +6,12 @@ import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
 import dev.parley.db.Query;
 import dev.parley.support.TestDatabase;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
 class DatabaseStatsTest {
@@ -37,6 +40,37 @@ class DatabaseStatsTest {
             });
             assertThat(registry.find("parley.db.statement.calls").tag("query", "test.twin").gauges()).hasSize(1);
             assertThat(registry.get("parley.db.statement.calls").tag("query", "test.twin").gauge().value()).isEqualTo(6);
+        }
+    }
+
+    /**
+     * Removing a series and adding it again at every reading let a Prometheus scrape in between see it twice
+     * and answer /metrics with a 500 (DuplicateLabelsException, micrometer#6851): a series that stays is updated.
+     */
+    @Test
+    void a_series_that_stays_from_one_reading_to_the_next_keeps_its_gauge_and_shows_the_new_value() throws Exception {
+        ConnectionTarget target = TestDatabase.get().migrated("parley_database_stats");
+        try (var connection = TestDatabase.get().connect("parley_database_stats")) {
+            connection.createStatement().execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+        }
+        try (Database database = TestDatabase.pool(target, 2)) {
+            var counted = new Query("test.counted", "SELECT 42");
+            database.read(h -> h.first(counted, row -> 1));
+            var registry = new SimpleMeterRegistry();
+            List<Meter.Id> removed = new CopyOnWriteArrayList<>();
+            registry.config().onMeterRemoved(meter -> removed.add(meter.getId()));
+            var stats = new DatabaseStats(database, Clock.systemUTC(), registry);
+            stats.sample();
+            Gauge first = registry.get("parley.db.statement.calls").tag("query", "test.counted").gauge();
+            double before = first.value();
+
+            database.read(h -> h.first(counted, row -> 1));
+            database.read(h -> h.first(counted, row -> 1));
+            stats.sample();
+
+            assertThat(removed).as("series removed by the second reading").noneMatch(id -> "test.counted".equals(id.getTag("query")));
+            assertThat(registry.get("parley.db.statement.calls").tag("query", "test.counted").gauge()).isSameAs(first);
+            assertThat(first.value()).isEqualTo(before + 2);
         }
     }
 }
