@@ -236,12 +236,7 @@ public final class ReadCache {
 
     /** A conversation changed (a message, its state, counters, title): it and its user's inbox are stale. */
     public void conversationChanged(long appId, long conversationId, long userId) {
-        drop(List.of(Scope.conversation(appId, conversationId), Scope.inbox(appId, userId)), null);
-    }
-
-    /** A group conversation changed: it, its user's inbox, and the inboxes of its guests, which list it too. */
-    public void conversationChanged(long appId, long conversationId, long userId, Collection<Long> guestIds) {
-        drop(conversationScopes(appId, conversationId, userId, guestIds), null);
+        drop(conversationScopes(appId, conversationId, userId, List.of()), null);
     }
 
     /** What a change to a conversation makes stale: it, its user's inbox and its guests' inboxes. */
@@ -297,7 +292,7 @@ public final class ReadCache {
         }
     }
 
-    /** A user's inbox changed without its conversations' own views (a read marker, a new conversation). */
+    /** A user's inbox changed without its conversations' own views (a notice of a read marker or a new conversation). */
     public void inboxChanged(long appId, long userId) {
         drop(List.of(Scope.inbox(appId, userId)), null);
     }

@@ -465,7 +465,7 @@ public final class CounterBuffer implements AutoCloseable {
     /** The cached views a holder's written row changes: a conversation's and its user's inbox, or a user's. */
     private static List<Scope> changed(Holder holder, long userId) {
         return holder.kind() == Kind.CONVERSATION
-                ? List.of(Scope.conversation(holder.appId(), holder.id()), Scope.inbox(holder.appId(), userId))
+                ? ReadCache.conversationScopes(holder.appId(), holder.id(), userId, List.of())
                 : List.of(Scope.user(holder.appId(), holder.id()));
     }
 

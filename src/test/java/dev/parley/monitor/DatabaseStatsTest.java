@@ -15,13 +15,20 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
 class DatabaseStatsTest {
-    @Test
-    void statements_sharing_a_name_are_summed_into_one_row_and_one_series() throws Exception {
-        ConnectionTarget target = TestDatabase.get().migrated("parley_database_stats");
-        try (var connection = TestDatabase.get().connect("parley_database_stats")) {
+    private static final String DB = "parley_database_stats";
+
+    /** A pool on the test's database, migrated, with pg_stat_statements as the embedded database has it. */
+    private static Database withStatementStatistics() throws Exception {
+        ConnectionTarget target = TestDatabase.get().migrated(DB);
+        try (var connection = TestDatabase.get().connect(DB)) {
             connection.createStatement().execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
         }
-        try (Database database = TestDatabase.pool(target, 2)) {
+        return TestDatabase.pool(target, 2);
+    }
+
+    @Test
+    void statements_sharing_a_name_are_summed_into_one_row_and_one_series() throws Exception {
+        try (Database database = withStatementStatistics()) {
             var twins = List.of(new Query("test.twin", "SELECT pg_sleep(0.05)"), new Query("test.twin", "SELECT pg_sleep(0.05), 1"));
             for (int i = 0; i < 3; i++) { // two texts, two pg_stat_statements rows, one name
                 for (Query twin : twins) {
@@ -49,11 +56,7 @@ class DatabaseStatsTest {
      */
     @Test
     void a_series_that_stays_from_one_reading_to_the_next_keeps_its_gauge_and_shows_the_new_value() throws Exception {
-        ConnectionTarget target = TestDatabase.get().migrated("parley_database_stats");
-        try (var connection = TestDatabase.get().connect("parley_database_stats")) {
-            connection.createStatement().execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
-        }
-        try (Database database = TestDatabase.pool(target, 2)) {
+        try (Database database = withStatementStatistics()) {
             var counted = new Query("test.counted", "SELECT 42");
             database.read(h -> h.first(counted, row -> 1));
             var registry = new SimpleMeterRegistry();
