@@ -2,10 +2,16 @@ package dev.parley.memory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.parley.db.Database;
+import dev.parley.db.Query;
 import dev.parley.support.Plans;
 import dev.parley.support.TestDatabase;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -67,6 +73,31 @@ class MemoryPlanTest {
         String plan = plans.explain(Recall.SCOPE, APP, USER, CHARACTER);
 
         assertThat(plan).contains("Index Scan using memory_scopes_pkey");
+    }
+
+    @Test
+    void recalled_memories_are_read_on_a_generic_plan_once_a_session_has_settled() throws SQLException {
+        float[] query = new float[64];
+        Arrays.fill(query, 0.125f);
+        List<long[]> statements;
+        try (Database oneSession = TestDatabase.pool(TestDatabase.get().target(DB), 1)) {
+            var recall = new Recall(oneSession, Clock.systemUTC(), 1 << 20, new SimpleMeterRegistry());
+            // pgjdbc prepares a statement on the server from its fifth use, and PostgreSQL plans the first five
+            // executions of a prepared statement for their values before it weighs the generic plan.
+            for (int i = 0; i < 16; i++) {
+                assertThat(recall.recall(APP, USER, CHARACTER, RecallRequest.of(query, 3), "embedding").memories()).hasSize(3);
+            }
+            statements = oneSession.read(h -> h.list(new Query("test.prepared", """
+                    SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%memory.get_many %'"""),
+                    row -> new long[] {row.getLong(1), row.getLong(2)}));
+        }
+        String generic = plans.explainGeneric(Recall.GET_MANY, APP, "{1,2,3}");
+
+        assertThat(statements).hasSize(1).allSatisfy(counts -> {
+            assertThat(counts[0]).as("generic plans").isPositive();
+            assertThat(counts[1]).as("custom plans: planned at every call").isLessThanOrEqualTo(5);
+        });
+        assertThat(generic).as(generic).contains("Index Scan using memories_pkey");
     }
 
     @Test
