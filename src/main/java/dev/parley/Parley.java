@@ -26,6 +26,7 @@ import dev.parley.cache.Invalidations;
 import dev.parley.cache.ReadCache;
 import dev.parley.cache.SharedViews;
 import dev.parley.context.ChatContext;
+import dev.parley.config.PgBouncer;
 import dev.parley.config.Settings;
 import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
@@ -33,6 +34,7 @@ import dev.parley.db.DatabaseWatch;
 import dev.parley.db.Ids;
 import dev.parley.db.Migrations;
 import dev.parley.db.Partitions;
+import dev.parley.db.Query;
 import dev.parley.db.QueryLog;
 import dev.parley.db.Replicas;
 import dev.parley.http.AdminServer;
@@ -89,6 +91,11 @@ public final class Parley implements AutoCloseable {
     private static final long LIVE_KEYS = 100_000;
     /** One connection's traffic: a second thread only spares a stall when one is busy. */
     private static final int REDIS_IO_THREADS = 2;
+
+    /** The statements of a chat turn, planned on each new pooled connection before it serves one (db.WarmConnections). */
+    public static final List<Query> PLANNED_AHEAD = java.util.stream.Stream.of(MessageLog.PLANNED_AHEAD, Inbox.PLANNED_AHEAD,
+            ChatContext.PLANNED_AHEAD, BatchWriter.PLANNED_AHEAD, ReadMarkers.PLANNED_AHEAD, MessageSearch.PLANNED_AHEAD,
+            Recall.PLANNED_AHEAD).flatMap(List::stream).toList();
     private final Deque<AutoCloseable> started; // closed last-first
     private final Database database;
     private final Apps apps;
@@ -137,8 +144,10 @@ public final class Parley implements AutoCloseable {
             var watch = new DatabaseWatch(pooled, threads(started, "parley-watch", 1), clock);
             var slow = new QueryLog.Thresholds(settings.slowQueryThreshold(), settings.slowQuerySqlThreshold());
             var queryLog = new QueryLog(registry, slow);
+            // Through PgBouncer a connection's server changes between transactions: nothing to warm on it.
+            List<Query> warmup = settings.pgbouncer() == PgBouncer.OFF ? PLANNED_AHEAD : List.<Query>of();
             Database database = Database.connect(pooled, new Database.PoolOptions(settings.poolSize(),
-                    settings.poolTimeout(), settings.appSharePercent() / 100.0), queryLog, registry, watch);
+                    settings.poolTimeout(), settings.appSharePercent() / 100.0, warmup), queryLog, registry, watch);
             started.push(database::close);
             Replicas replicas = replicas(settings, target, database, queryLog, registry, started);
             started.push(watch); // the watch stops before the pool closes, so it reports no outage then

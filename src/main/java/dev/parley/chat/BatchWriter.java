@@ -114,6 +114,9 @@ public final class BatchWriter {
             )
             SELECT count(*) FROM inserted""");
 
+    /** What a new pooled connection plans before its first request ({@code dev.parley.db.WarmConnections}). */
+    public static final List<Query> PLANNED_AHEAD = List.of(LOCK_CONVERSATIONS, WRITE);
+
     /** One caller's messages to one conversation: they commit together or not at all. */
     record Unit(long appId, long conversationId, List<NewMessage> messages) {
     }

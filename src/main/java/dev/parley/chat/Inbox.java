@@ -58,6 +58,9 @@ public final class Inbox {
               JOIN characters ch ON ch.app_id = (SELECT app_id FROM page) AND ch.character_id = listed.character_id
              ORDER BY listed.activity_id DESC, listed.conversation_id DESC""".formatted(COLUMNS));
 
+    /** What a new pooled connection plans before its first request ({@code dev.parley.db.WarmConnections}). */
+    public static final List<Query> PLANNED_AHEAD = List.of(PAGE);
+
     /**
      * One conversation as the inbox lists it; {@code guest} says the reader joined a group someone else
      * started. The counters are those last written (PARLEY_COUNTER_FLUSH_AFTER), as the row holds them.

@@ -62,6 +62,9 @@ public final class MessageLog {
     static final Query RECENT = new Query("message.history_recent", NEWEST_FIRST);
     static final Query OLDER = new Query("message.history_older", NEWEST_FIRST);
 
+    /** What a new pooled connection plans before its first request ({@code dev.parley.db.WarmConnections}). */
+    public static final List<Query> PLANNED_AHEAD = List.of(NEWEST_ID, RECENT);
+
     // The archive's months (V19, Archive), read only when a page goes back past the hot ones; same shapes.
     static final Query ARCHIVED_OLDER = new Query("message.history_archived", NEWEST_FIRST.replace("FROM messages",
             "FROM " + Partitions.ARCHIVE));

@@ -29,6 +29,9 @@ public final class ReadMarkers {
     // generic one, over every month of messages, never looks cheaper: the transaction asks for the generic one.
     static final Query GENERIC_PLANS = Query.genericPlans("read_marker");
 
+    /** What a new pooled connection plans before its first request ({@code dev.parley.db.WarmConnections}). */
+    public static final List<Query> PLANNED_AHEAD = List.of(MARK);
+
     static final Query IS_MEMBER = new Query("read_marker.is_member", """
             SELECT 1 FROM conversation_members
              WHERE app_id = ? AND conversation_id = ? AND member_kind = ? AND member_id = ?""");

@@ -55,6 +55,9 @@ public final class ChatContext {
     static final Query RECENT = new Query("context.messages_recent", VISIBLE_NEWEST_FIRST);
     static final Query OLDER = new Query("context.messages_older", VISIBLE_NEWEST_FIRST);
 
+    /** What a new pooled connection plans before its first request ({@code dev.parley.db.WarmConnections}). */
+    public static final List<Query> PLANNED_AHEAD = List.of(HEAD, RECENT);
+
     /** One chat-completion message; {@code name} tells characters apart in a group chat. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record LlmMessage(String role, String content, @Nullable String name) {

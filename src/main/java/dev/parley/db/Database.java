@@ -3,6 +3,7 @@ package dev.parley.db;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.HikariPoolMXBean;
+import com.zaxxer.hikari.util.DriverDataSource;
 import dev.parley.metrics.Metrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -10,6 +11,8 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
 import javax.sql.DataSource;
 
 /**
@@ -26,12 +29,20 @@ import javax.sql.DataSource;
  * at once, and while the {@link DatabaseWatch} finds the database unreachable every caller is.
  */
 public final class Database implements AutoCloseable {
-    /** How many connections, how long a caller may wait for one, and the share of them one app may hold. */
-    public record PoolOptions(int size, Duration timeout, double appShare) {
+    /**
+     * How many connections, how long a caller may wait for one, the share of them one app may hold, and the
+     * statements each new connection plans before it is handed out ({@link WarmConnections}; none: it starts cold).
+     */
+    public record PoolOptions(int size, Duration timeout, double appShare, List<Query> warmup) {
         public PoolOptions {
             if (!(appShare > 0 && appShare <= 1)) {
                 throw new IllegalArgumentException("appShare is a fraction of the pool in (0, 1], got " + appShare);
             }
+            warmup = List.copyOf(warmup);
+        }
+
+        public PoolOptions(int size, Duration timeout, double appShare) {
+            this(size, timeout, appShare, List.of());
         }
 
         int laneCap() {
@@ -68,15 +79,17 @@ public final class Database implements AutoCloseable {
                                    DatabaseWatch watch) {
         var config = new HikariConfig();
         config.setPoolName("parley");
-        config.setJdbcUrl(target.jdbcUrl());
         config.setUsername(target.user());
         config.setPassword(target.password());
         config.setMaximumPoolSize(options.size());
         config.setMinimumIdle(options.size()); // a fixed-size pool: no connection storms under spikes
         config.setConnectionTimeout(options.timeout().toMillis());
         config.setInitializationFailTimeout(-1); // start even if the database is down; requests get 503 until it is back
-        config.addDataSourceProperty("ApplicationName", "parley");
-        config.addDataSourceProperty("reWriteBatchedInserts", "true");
+        var properties = new Properties();
+        properties.setProperty("ApplicationName", "parley");
+        properties.setProperty("reWriteBatchedInserts", "true");
+        DataSource connections = new DriverDataSource(target.jdbcUrl(), null, properties, target.user(), target.password());
+        config.setDataSource(options.warmup().isEmpty() ? connections : new WarmConnections(connections, options.warmup()));
         Runnable countRejection = () -> { };
         if (registry != null) {
             config.setMetricRegistry(registry);

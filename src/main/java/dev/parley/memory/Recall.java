@@ -46,6 +46,9 @@ public final class Recall {
      */
     static final int PLANNED_IDS = 10;
 
+    /** What a new pooled connection plans before its first request ({@code dev.parley.db.WarmConnections}). */
+    public static final List<Query> PLANNED_AHEAD = List.of(SCOPE, GET_MANY);
+
     /** One recalled memory with its cosine similarity to the query and its final score. */
     public record Recalled(Memory memory, double similarity, double score) {
     }

@@ -202,6 +202,10 @@ public final class MessageSearch {
     static final Query CONVERSATION_BY_RELEVANCE = new Query("search.messages_conversation", BY_RELEVANCE);
     static final Query CONVERSATION_BY_RECENCY = new Query("search.messages_conversation_recent", BY_RECENCY);
 
+    /** What a new pooled connection plans before its first request ({@code dev.parley.db.WarmConnections}). */
+    public static final List<Query> PLANNED_AHEAD = List.of(USER_SPAN, USER_BY_RELEVANCE, USER_BY_RECENCY, CONVERSATION_SPAN, CONVERSATION_BY_RELEVANCE,
+            CONVERSATION_BY_RECENCY);
+
     static Query statement(Scope scope, Order order) {
         boolean recent = order == Order.RECENT;
         return switch (scope) {
