@@ -74,6 +74,7 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.random.RandomGenerator;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -93,9 +94,10 @@ public final class Parley implements AutoCloseable {
     private static final int REDIS_IO_THREADS = 2;
 
     /** The statements of a chat turn, planned on each new pooled connection before it serves one (db.WarmConnections). */
-    public static final List<Query> PLANNED_AHEAD = java.util.stream.Stream.of(MessageLog.PLANNED_AHEAD, Inbox.PLANNED_AHEAD,
+    public static final List<Query> PLANNED_AHEAD = Stream.of(MessageLog.PLANNED_AHEAD, Inbox.PLANNED_AHEAD,
             ChatContext.PLANNED_AHEAD, BatchWriter.PLANNED_AHEAD, ReadMarkers.PLANNED_AHEAD, MessageSearch.PLANNED_AHEAD,
             Recall.PLANNED_AHEAD).flatMap(List::stream).toList();
+
     private final Deque<AutoCloseable> started; // closed last-first
     private final Database database;
     private final Apps apps;

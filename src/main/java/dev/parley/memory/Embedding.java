@@ -19,8 +19,8 @@ public final class Embedding {
 
     /**
      * {@code values} scaled to unit length in place, and returned (every caller passes an array it has just
-     * made: a copy was a tenth of what a recall request allocated); names {@code field} when it is empty,
-     * too long, not finite (a number beyond float range reads as infinite) or all zero.
+     * made, so a copy was garbage on every recall); names {@code field} when it is empty, too long, not finite
+     * (a number beyond float range reads as infinite) or all zero.
      */
     public static float[] unit(String field, float[] values) {
         if (values == null || values.length == 0) {
