@@ -84,7 +84,9 @@ final class WarmConnections implements DataSource {
     private static boolean plan(Statement statement, Query query) throws SQLException {
         Numbered numbered = Numbered.of(query.sql());
         try {
-            statement.execute("PREPARE " + NAME + " AS " + numbered.sql());
+            // pg_stat_statements can keep the PREPARE as the statement's text (the first it saw, with track_planning
+            // on): led by the statement's name, it still says which of Parley's statements the row is (monitor, doctor).
+            statement.execute("/* " + query.name() + " */ PREPARE " + NAME + " AS " + numbered.sql());
         } catch (SQLException e) {
             return false;
         }

@@ -52,6 +52,35 @@ class WarmConnectionsTest {
         assertThat(warm).as("bytes of catalog cache, warm against cold (%d)", cold).isGreaterThan(2 * cold);
     }
 
+    @Test
+    void pg_stat_statements_still_names_a_statement_whose_first_plan_was_the_warm_ups() throws SQLException {
+        var counted = new Query("test.counted_after_warmup", "SELECT count(*) FROM messages WHERE app_id = ? AND role = 'user'");
+        List<String> recorded;
+        try (Connection connection = TestDatabase.get().connect(DB); var statement = connection.createStatement()) {
+            statement.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+            statement.execute("SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)");
+            statement.execute("SET pg_stat_statements.track_planning = on"); // as operators turn it on to see planning times
+            WarmConnections.plan(statement, List.of(counted));
+            try (var query = connection.prepareStatement(counted.sql())) {
+                query.setLong(1, 1);
+                query.executeQuery().close();
+            }
+            try (var rows = statement.executeQuery("""
+                    SELECT query FROM pg_stat_statements
+                     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                       AND query LIKE '%test.counted_after_warmup%' AND query NOT LIKE 'EXPLAIN%'""")) {
+                recorded = new java.util.ArrayList<>();
+                while (rows.next()) {
+                    recorded.add(rows.getString(1));
+                }
+            }
+        }
+
+        // The monitor and parley doctor name a row by the comment its text starts with (DatabaseStats).
+        assertThat(recorded).as("the statement's text as pg_stat_statements keeps it").singleElement()
+                .satisfies(text -> assertThat(text).startsWith("/* test.counted_after_warmup */"));
+    }
+
     /** The catalog cache of the connection a new one-connection pool hands out, after checking its session is clean. */
     private static long catalogCacheBytes(List<Query> warmup) throws SQLException {
         try (Database pool = Database.connect(target, new Database.PoolOptions(1, Duration.ofSeconds(10), 1.0, warmup),
