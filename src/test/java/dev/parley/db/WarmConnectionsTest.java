@@ -9,8 +9,8 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -29,11 +29,6 @@ class WarmConnectionsTest {
                     .filter(p -> p.name().equals(Partitions.AFTER)).findFirst().orElseThrow().fromId()).atZone(ZoneOffset.UTC));
             partitions.ensure(split.minusMonths(11), split.plusMonths(1));
         }
-    }
-
-    @AfterAll
-    static void drop() {
-        TestDatabase.get().fresh(DB);
     }
 
     @Test
@@ -69,7 +64,7 @@ class WarmConnectionsTest {
                     SELECT query FROM pg_stat_statements
                      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
                        AND query LIKE '%test.counted_after_warmup%' AND query NOT LIKE 'EXPLAIN%'""")) {
-                recorded = new java.util.ArrayList<>();
+                recorded = new ArrayList<>();
                 while (rows.next()) {
                     recorded.add(rows.getString(1));
                 }
