@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -295,7 +296,7 @@ public final class DatabaseStats {
         }
 
         <T> void publish(List<T> items, Function<T, Tags> tags, ToDoubleFunction<T> value) {
-            Map<Tags, Cell> now = new java.util.LinkedHashMap<>();
+            Map<Tags, Cell> now = new LinkedHashMap<>();
             for (T item : items) {
                 Tags row = tags.apply(item);
                 Cell cell = cells.computeIfAbsent(row, ignored -> new Cell());
