@@ -27,20 +27,13 @@ public class ColdPlans {
                  Statement statement = connection.createStatement()) {
                 statement.execute("SET plan_cache_mode = force_generic_plan");
                 for (Query query : Parley.PLANNED_AHEAD) {
-                    StringBuilder numbered = new StringBuilder();
-                    int parameters = 0;
-                    for (char c : query.sql().toCharArray()) {
-                        if (c == '?') {
-                            numbered.append('$').append(++parameters);
-                        } else {
-                            numbered.append(c);
-                        }
-                    }
+                    Query.Numbered numbered = query.numbered();
+                    int parameters = numbered.parameters();
                     String nulls = parameters == 0 ? "" : "(" + String.join(",", Collections.nCopies(parameters, "NULL")) + ")";
                     double[] times = millis.computeIfAbsent(query.name(), name -> new double[2]);
                     for (int time = 0; time < 2; time++) {
                         long started = System.nanoTime();
-                        statement.execute("PREPARE cold AS " + numbered);
+                        statement.execute("PREPARE cold AS " + numbered.sql());
                         statement.execute("EXPLAIN EXECUTE cold" + nulls);
                         statement.execute("DEALLOCATE cold");
                         times[time] += (System.nanoTime() - started) / 1e6 / rounds;

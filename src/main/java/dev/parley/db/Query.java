@@ -13,6 +13,29 @@ public record Query(String name, String sql) {
         sql = "/* " + name + " */ " + sql.strip();
     }
 
+    /** The text with its {@code ?} placeholders numbered as PREPARE takes them, and how many there are. */
+    public record Numbered(String sql, int parameters) {
+    }
+
+    /** This statement as PREPARE takes it: each {@code ?} outside a quoted literal becomes {@code $1}, {@code $2}, ... */
+    public Numbered numbered() {
+        var numbered = new StringBuilder(sql.length() + 16);
+        int parameters = 0;
+        boolean quoted = false;
+        for (int i = 0; i < sql.length(); i++) {
+            char c = sql.charAt(i);
+            if (c == '\'') {
+                quoted = !quoted;
+            }
+            if (c == '?' && !quoted) {
+                numbered.append('$').append(++parameters);
+            } else {
+                numbered.append(c);
+            }
+        }
+        return new Numbered(numbered.toString(), parameters);
+    }
+
     /**
      * "{@code <path>.generic_plans}": the rest of its transaction runs on generic plans. A statement over the
      * partitioned messages with its bounds as parameters gets a custom plan at every call otherwise: the

@@ -82,7 +82,7 @@ final class WarmConnections implements DataSource {
 
     /** Plans {@code query} once; false when PostgreSQL would not. */
     private static boolean plan(Statement statement, Query query) throws SQLException {
-        Numbered numbered = Numbered.of(query.sql());
+        Query.Numbered numbered = query.numbered();
         try {
             // pg_stat_statements can keep the PREPARE as the statement's text (the first it saw, with track_planning
             // on): led by the statement's name, it still says which of Parley's statements the row is (monitor, doctor).
@@ -91,7 +91,7 @@ final class WarmConnections implements DataSource {
             return false;
         }
         try {
-            statement.execute("EXPLAIN EXECUTE " + NAME + numbered.nullArguments());
+            statement.execute("EXPLAIN EXECUTE " + NAME + nullArguments(numbered.parameters()));
             return true;
         } catch (SQLException e) {
             return false;
@@ -100,30 +100,9 @@ final class WarmConnections implements DataSource {
         }
     }
 
-    /** A statement with its {@code ?} placeholders numbered as PREPARE takes them ({@code $1}, {@code $2}, ...). */
-    record Numbered(String sql, int parameters) {
-        static Numbered of(String sql) {
-            var numbered = new StringBuilder(sql.length() + 16);
-            int parameters = 0;
-            boolean quoted = false;
-            for (int i = 0; i < sql.length(); i++) {
-                char c = sql.charAt(i);
-                if (c == '\'') {
-                    quoted = !quoted;
-                }
-                if (c == '?' && !quoted) {
-                    numbered.append('$').append(++parameters);
-                } else {
-                    numbered.append(c);
-                }
-            }
-            return new Numbered(numbered.toString(), parameters);
-        }
-
-        /** "(NULL, NULL)" for two parameters; "" for none. */
-        String nullArguments() {
-            return parameters == 0 ? "" : "(" + String.join(", ", Collections.nCopies(parameters, "NULL")) + ")";
-        }
+    /** "(NULL, NULL)" for two parameters; "" for none. */
+    private static String nullArguments(int parameters) {
+        return parameters == 0 ? "" : "(" + String.join(", ", Collections.nCopies(parameters, "NULL")) + ")";
     }
 
     @Override

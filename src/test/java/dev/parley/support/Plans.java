@@ -43,10 +43,7 @@ public final class Plans {
     }
 
     private String generic(String options, Query query, Object... args) throws SQLException {
-        String sql = query.sql();
-        for (int i = 1; sql.contains("?"); i++) {
-            sql = sql.replaceFirst("\\?", "\\$" + i);
-        }
+        String sql = query.numbered().sql();
         String values = Arrays.stream(args).map(Plans::literal).collect(Collectors.joining(", "));
         try (var s = connection.createStatement()) {
             s.execute("SET plan_cache_mode = force_generic_plan");
