@@ -98,6 +98,13 @@ public final class Parley implements AutoCloseable {
             ChatContext.PLANNED_AHEAD, BatchWriter.PLANNED_AHEAD, ReadMarkers.PLANNED_AHEAD, MessageSearch.PLANNED_AHEAD,
             Recall.PLANNED_AHEAD).flatMap(List::stream).toList();
 
+    /**
+     * Those of {@link #PLANNED_AHEAD} that read replicas serve ({@code Database.readNearby}), planned on each new
+     * connection to a replica: a standby plans reads only.
+     */
+    public static final List<Query> READS_PLANNED_AHEAD = Stream.of(MessageLog.PLANNED_AHEAD, Inbox.PLANNED_AHEAD,
+            MessageSearch.PLANNED_AHEAD, Recall.PLANNED_AHEAD).flatMap(List::stream).toList();
+
     private final Deque<AutoCloseable> started; // closed last-first
     private final Database database;
     private final Apps apps;
@@ -127,7 +134,9 @@ public final class Parley implements AutoCloseable {
         }
         List<ConnectionTarget> targets = replication.urls().stream().map(url -> new ConnectionTarget(url.jdbcUrl(),
                 url.user() != null ? url.user() : primary.user(), url.password() != null ? url.password() : primary.password())).toList();
-        var replicas = Replicas.start(database, targets, settings.poolSize(),
+        // As for the primary: through PgBouncer a connection's server changes between transactions, nothing to warm.
+        List<Query> warmup = settings.pgbouncer() == PgBouncer.OFF ? READS_PLANNED_AHEAD : List.<Query>of();
+        var replicas = Replicas.start(database, targets, settings.poolSize(), warmup,
                 new Replicas.Options(replication.maxLag(), replication.tokenWait(), replication.sampleEvery()), log, registry,
                 threads(started, "parley-replicas", 1));
         started.push(replicas);

@@ -84,16 +84,18 @@ public final class Replicas implements AutoCloseable {
     }
 
     /**
-     * Opens a small pool on each replica, samples them every {@code options.sampleEvery()} on {@code scheduler},
-     * and makes {@code primary}'s nearby reads go through them.
+     * Opens a small pool on each replica, whose new connections plan {@code warmup} first ({@link WarmConnections}),
+     * samples them every {@code options.sampleEvery()} on {@code scheduler}, and makes {@code primary}'s nearby
+     * reads go through them.
      */
-    public static Replicas start(Database primary, List<ConnectionTarget> targets, int poolSize, Options options, QueryLog log,
-                                 MeterRegistry registry, ScheduledExecutorService scheduler) {
+    public static Replicas start(Database primary, List<ConnectionTarget> targets, int poolSize, List<Query> warmup, Options options,
+                                 QueryLog log, MeterRegistry registry, ScheduledExecutorService scheduler) {
         List<Replica> replicas = new ArrayList<>();
         for (ConnectionTarget target : targets) {
             String name = nameOf(target);
             // A short wait for a connection: a replica that does not give one soon is skipped for the primary.
-            var pool = Database.connect(target, poolSize, options.tokenWait().plusMillis(250), log, null);
+            var pool = Database.connect(target, new Database.PoolOptions(poolSize, options.tokenWait().plusMillis(250), 1.0, warmup),
+                    log, null, null);
             Replica replica = new Replica(name, pool, readsCounter(registry, name));
             Gauge.builder("parley_replica_lag_seconds", replica, r -> r.answering ? r.lagSeconds : Double.NaN)
                     .description("How far behind the primary the replica is, as Parley samples it (NaN: not answering)")

@@ -1,0 +1,105 @@
+package dev.parley.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.Parley;
+import dev.parley.support.Wait;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.time.Duration;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Connections to a read replica arrive warm, as the primary's do (WarmConnectionsTest): on a real streaming
+ * standby of a primary with a year of monthly partitions, every read planned ahead plans (a standby plans no
+ * writes), and a replica pool's connection holds its catalog cache before its first read.
+ */
+class ReplicaWarmupTest {
+    private static final Query CATALOG_CACHE = new Query("test.catalog_cache",
+            "SELECT total_bytes FROM pg_backend_memory_contexts WHERE name = 'CacheMemoryContext'");
+    private static final Query IN_RECOVERY = new Query("test.in_recovery", "SELECT pg_is_in_recovery()");
+
+    private static LocalPostgres primary;
+    private static Standby standby;
+
+    @BeforeAll
+    static void aPrimaryWithAYearOfMonthsAndItsStandby() throws Exception {
+        Path dir = Files.createTempDirectory("parley-replica-warmup");
+        primary = LocalPostgres.startTemporary(dir.resolve("primary"), Map.of());
+        try (Database database = Database.connect(primary.target(), 2, Duration.ofSeconds(10), QueryLog.quiet(), null)) {
+            new Migrations(database.dataSource()).migrate();
+            var partitions = new Partitions(database);
+            // The month the migration split the catch-alls at, by the database's clock: any date will do.
+            YearMonth split = YearMonth.from(Ids.timeOf(partitions.list().stream()
+                    .filter(p -> p.name().equals(Partitions.AFTER)).findFirst().orElseThrow().fromId()).atZone(ZoneOffset.UTC));
+            partitions.ensure(split.minusMonths(11), split.plusMonths(1));
+        }
+        standby = Standby.of(primary.target(), dir.resolve("standby"));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (standby != null) {
+            standby.close();
+        }
+        if (primary != null) {
+            primary.close();
+        }
+    }
+
+    @Test
+    void every_read_planned_ahead_plans_on_a_standby() throws Exception {
+        ConnectionTarget replica = standby.target(LocalPostgres.DATABASE);
+        Wait.until("the standby to replay the partitions", Duration.ofSeconds(30), () -> {
+            try (Connection connection = DriverManager.getConnection(replica.jdbcUrl(), replica.user(), replica.password());
+                 var rows = connection.createStatement().executeQuery("SELECT count(*) FROM pg_inherits WHERE inhparent = 'messages'::regclass")) {
+                return rows.next() && rows.getInt(1) >= 13;
+            }
+        });
+        try (Connection connection = DriverManager.getConnection(replica.jdbcUrl(), replica.user(), replica.password());
+             var statement = connection.createStatement()) {
+            assertThat(WarmConnections.plan(statement, Parley.READS_PLANNED_AHEAD)).isEqualTo(Parley.READS_PLANNED_AHEAD.size());
+        }
+    }
+
+    @Test
+    void a_replica_pools_connection_arrives_with_the_partitions_in_its_catalog_cache() {
+        long cold = catalogCacheOfAReplicaRead(List.of());
+        long warm = catalogCacheOfAReplicaRead(Parley.READS_PLANNED_AHEAD);
+
+        assertThat(warm).as("bytes of catalog cache on the standby, warm against cold (%d)", cold).isGreaterThan(2 * cold);
+    }
+
+    /** The catalog cache of the standby connection that serves the first read of new one-connection replica pools. */
+    private static long catalogCacheOfAReplicaRead(List<Query> warmup) {
+        ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
+        try (Database primaryPool = Database.connect(primary.target(), 1, Duration.ofSeconds(10), QueryLog.quiet(), null);
+             Replicas replicas = Replicas.start(primaryPool, List.of(standby.target(LocalPostgres.DATABASE)), 1, warmup,
+                     new Replicas.Options(Duration.ofMinutes(1), Duration.ofMillis(100), Duration.ofMillis(50)), QueryLog.quiet(),
+                     new SimpleMeterRegistry(), sampler)) {
+            try {
+                return Wait.forValue("a read the standby serves", Duration.ofSeconds(30), () -> {
+                    Replicas.Served<Long> served = replicas.read(h -> {
+                        assertThat(h.first(IN_RECOVERY, row -> row.getBoolean(1))).contains(true);
+                        return h.first(CATALOG_CACHE, row -> row.getLong(1)).orElseThrow();
+                    }, false);
+                    return Optional.ofNullable(served).map(Replicas.Served::value);
+                });
+            } finally {
+                sampler.shutdownNow(); // before the pools close, which it samples
+            }
+        }
+    }
+}
