@@ -7,6 +7,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
@@ -24,6 +25,10 @@ import org.slf4j.LoggerFactory;
  * commits; one payload may carry several, separated by spaces. The listener holds one connection of its own, outside the pool (LISTEN needs a session).
  * Notices sent while it was disconnected are lost, so after every (re)connect each subscriber is
  * told that anything may have changed.
+ *
+ * <p>A payload led by "@origin" (V25) comes from a transaction that named its origin: one of this instance's,
+ * when the origin is {@link #origin()}, whose writer has dropped what the notices name itself. Those are
+ * skipped; every other payload is delivered.
  */
 public final class Invalidations implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Invalidations.class);
@@ -36,6 +41,8 @@ public final class Invalidations implements AutoCloseable {
     }
 
     private final ConnectionTarget target;
+    // Random, so that no two instances on one database share it; no space or colon, as a payload's parts hold neither.
+    private final String origin = UUID.randomUUID().toString().replace("-", "");
     private final Map<String, List<Subscriber>> subscribers = new ConcurrentHashMap<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition stopped = lock.newCondition();
@@ -51,6 +58,14 @@ public final class Invalidations implements AutoCloseable {
     /** Calls {@code changed} with the id of each notice of {@code kind} ("" when it names none), {@code everything} after a gap. */
     public void subscribe(String kind, java.util.function.Consumer<String> changed, Runnable everything) {
         subscribers.computeIfAbsent(kind, k -> new CopyOnWriteArrayList<>()).add(new Subscriber(changed, everything));
+    }
+
+    /**
+     * What a transaction of this instance sets as {@code parley.origin} (V25) when it drops, itself, every view its
+     * changes' notices name: this listener then skips those notices.
+     */
+    public String origin() {
+        return origin;
     }
 
     /** Whether notices are being heard right now (false while the database is unreachable). */
@@ -89,8 +104,13 @@ public final class Invalidations implements AutoCloseable {
                 continue;
             }
             for (PGNotification notice : notices) {
-                for (String one : notice.getParameter().split(" ")) { // one payload may carry many (V10)
-                    deliver(one);
+                String[] parts = notice.getParameter().split(" "); // one payload may carry many (V10)
+                boolean named = parts[0].startsWith("@"); // by its origin (V25)
+                if (named && parts[0].equals("@" + origin)) {
+                    continue; // this instance's own change, dropped already by the writer
+                }
+                for (int i = named ? 1 : 0; i < parts.length; i++) {
+                    deliver(parts[i]);
                 }
             }
         }

@@ -70,6 +70,7 @@ public final class ReadCache {
     private final SharedViews shared; // null: views stay in this instance
     private final Ticker ticker;
     private final Metered metered;
+    private volatile String origin = ""; // the listener's, once this cache follows changes (followChanges)
 
     /** A cache of at most {@code bytes} (0: none) whose scopes live as long as {@code ttls} says, in this instance alone. */
     public ReadCache(long bytes, CacheTtls ttls, Ticker ticker, Executor executor, MeterRegistry registry) {
@@ -283,6 +284,15 @@ public final class ReadCache {
             }
         }
 
+        /**
+         * What the change's transaction may set as {@code parley.origin} ({@link dev.parley.db.Query#genericPlansFrom})
+         * when it has marked every scope its triggers announce: this instance then skips those notices (V25), having
+         * dropped the scopes itself, and no longer drops again what a reader loaded since. "" when it hears no notices.
+         */
+        public String origin() {
+            return origin;
+        }
+
         /** Drops what was marked: call after the commit, before anyone is answered. */
         @Override
         public void close() {
@@ -345,6 +355,7 @@ public final class ReadCache {
      * "i:app:user", "ch:app:character", "u:app:user" (V10).
      */
     public void followChanges(Invalidations invalidations) {
+        origin = invalidations.origin();
         for (String kind : List.of("c", "i", "ch", "u")) {
             invalidations.subscribe(kind, id -> heard(kind, id), this::everythingChanged);
         }

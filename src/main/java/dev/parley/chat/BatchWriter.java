@@ -36,7 +36,8 @@ import java.util.function.ToLongFunction;
  * rows; the other units of the batch are written all the same.
  */
 public final class BatchWriter {
-    static final Query GENERIC_PLANS = Query.genericPlans("append");
+    // And names the change's origin: the batch marks every conversation and inbox its notices name (see write).
+    static final Query GENERIC_PLANS = Query.genericPlansFrom("append");
 
     // Locks the conversations in one order (app, id) so concurrent writers cannot deadlock.
     static final Query LOCK_CONVERSATIONS = new Query("append.lock_conversations", """
@@ -156,7 +157,7 @@ public final class BatchWriter {
         // Closed before anyone is answered, so a 201 is followed by reads that include it (read-your-writes).
         try (ReadCache.Changing change = cache.changing()) {
             Written written = database.inTransaction(handle -> {
-                Written all = writeAll(handle, batch);
+                Written all = writeAll(handle, batch, change.origin());
                 change.mark(all.moved().stream().flatMap(c -> ReadCache.conversationScopes(c.key.appId(),
                         c.key.conversationId(), c.userId, c.guestIds).stream()).toList());
                 committing.set(true); // every statement succeeded: from here on only COMMIT can fail
@@ -194,8 +195,8 @@ public final class BatchWriter {
                 .min(Comparator.naturalOrder()).ifPresent(partitions::ensureCovers);
     }
 
-    private Written writeAll(Handle handle, List<Unit> batch) throws SQLException {
-        handle.first(GENERIC_PLANS, row -> row.getString(1));
+    private Written writeAll(Handle handle, List<Unit> batch, String origin) throws SQLException {
+        handle.first(GENERIC_PLANS, row -> row.getString(1), origin);
         Map<ConversationKey, LockedConversation> locked = lock(handle, batch);
         Map<ReplayKey, Replay> replays = findReplays(handle, batch);
         Map<ConversationKey, Set<Long>> parents = findParents(handle, batch);

@@ -27,7 +27,8 @@ public final class ReadMarkers {
 
     // A custom plan of MARK was made for every call (0.46 ms of planning for 0.26 ms of execution), as the
     // generic one, over every month of messages, never looks cheaper: the transaction asks for the generic one.
-    static final Query GENERIC_PLANS = Query.genericPlans("read_marker");
+    // And names the change's origin: the marker's notice names the inbox this instance drops itself.
+    static final Query GENERIC_PLANS = Query.genericPlansFrom("read_marker");
 
     /** What a new pooled connection plans before its first request ({@code dev.parley.db.WarmConnections}). */
     public static final List<Query> PLANNED_AHEAD = List.of(MARK);
@@ -55,7 +56,7 @@ public final class ReadMarkers {
     public ReadState markRead(long appId, long conversationId, long messageId, Members.Kind kind, Long memberId) {
         try (ReadCache.Changing change = cache.changing()) {
             return database.inTransaction(handle -> {
-                handle.first(GENERIC_PLANS, row -> row.getString(1));
+                handle.first(GENERIC_PLANS, row -> row.getString(1), change.origin());
                 var state = handle.first(MARK, row -> new Marked(new ReadState(row.getLong(1), row.getLong(2)), row.getLong(3)),
                         appId, conversationId, kind.column(), memberId, messageId);
                 if (state.isEmpty()) {

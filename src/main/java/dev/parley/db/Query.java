@@ -40,8 +40,11 @@ public record Query(String name, String sql) {
      * "{@code <path>.generic_plans}": the rest of its transaction runs on generic plans. A statement over the
      * partitioned messages with its bounds as parameters gets a custom plan at every call otherwise: the
      * generic one, costed over every month, never looks cheaper, though it prunes the months at start as well.
+     * In the same round trip it names the transaction's origin for the change notices its triggers send (V25;
+     * its one parameter: {@code ReadCache.Changing#origin}, "" for none).
      */
-    public static Query genericPlans(String path) {
-        return new Query(path + ".generic_plans", "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)");
+    public static Query genericPlansFrom(String path) {
+        return new Query(path + ".generic_plans", """
+                SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('parley.origin', ?, true)""");
     }
 }

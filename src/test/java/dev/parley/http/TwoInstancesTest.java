@@ -195,6 +195,42 @@ class TwoInstancesTest {
                 () -> TwoInstancesWithRedisTest.meter(viaSecond, "cache_size", "cache=\"recall_vectors\"") == 0);
     }
 
+    @Test
+    void an_instance_skips_the_notices_of_its_own_appends_and_read_markers_and_the_other_hears_them() {
+        String user = Fixtures.user(viaFirst, "own-" + System.nanoTime());
+        String conversation = Fixtures.conversation(viaFirst, user, Fixtures.character(viaFirst, "Ivy"));
+        awaitNoticesHeardByBoth();
+        double firstHeard = notices(viaFirst, "c") + notices(viaFirst, "i");
+        double secondHeard = notices(viaSecond, "c") + notices(viaSecond, "i");
+
+        String said = Fixtures.say(viaFirst, conversation, "assistant", "mine").get("id").asText();
+        viaFirst.postOk(200, "/v1/conversations/" + conversation + "/read", Map.of("message_id", said));
+        awaitNoticesHeardByBoth();
+
+        // The writer dropped the views itself (V25): hearing its own notices would drop again what was read since.
+        assertThat(notices(viaFirst, "c") + notices(viaFirst, "i")).as("notices the writing instance acted on").isEqualTo(firstHeard);
+        assertThat(notices(viaSecond, "c") + notices(viaSecond, "i")).as("notices the other instance acted on")
+                .isGreaterThanOrEqualTo(secondHeard + 2);
+    }
+
+    /**
+     * Waits until both instances have heard of a later change, a profile update (whose notice names no origin):
+     * notices arrive in commit order, so both have then heard of every change before it.
+     */
+    private void awaitNoticesHeardByBoth() {
+        String bystander = Fixtures.user(viaFirst, "bystander-" + System.nanoTime());
+        double first = notices(viaFirst, "u");
+        double second = notices(viaSecond, "u");
+        viaFirst.postOk(200, "/v1/users", Map.of("external_id", viaFirst.getOk("/v1/users/" + bystander).get("external_id").asText(),
+                "profile", Map.of("seen", true)));
+        Wait.until("both instances to hear of a profile update", Duration.ofSeconds(5),
+                () -> notices(viaFirst, "u") > first && notices(viaSecond, "u") > second);
+    }
+
+    private static double notices(Api instance, String kind) {
+        return TwoInstancesWithRedisTest.meter(instance, "parley_cache_notices_total", "kind=\"" + kind + "\"");
+    }
+
     private void cacheOnSecond(String... paths) {
         for (String path : paths) {
             viaSecond.getOk(path);
