@@ -10,8 +10,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.time.Duration;
-import java.time.YearMonth;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -40,11 +38,7 @@ class ReplicaWarmupTest {
         primary = LocalPostgres.startTemporary(dir.resolve("primary"), Map.of());
         try (Database database = Database.connect(primary.target(), 2, Duration.ofSeconds(10), QueryLog.quiet(), null)) {
             new Migrations(database.dataSource()).migrate();
-            var partitions = new Partitions(database);
-            // The month the migration split the catch-alls at, by the database's clock: any date will do.
-            YearMonth split = YearMonth.from(Ids.timeOf(partitions.list().stream()
-                    .filter(p -> p.name().equals(Partitions.AFTER)).findFirst().orElseThrow().fromId()).atZone(ZoneOffset.UTC));
-            partitions.ensure(split.minusMonths(11), split.plusMonths(1));
+            WarmConnectionsTest.aYearOfMonths(database);
         }
         standby = Standby.of(primary.target(), dir.resolve("standby"));
     }

@@ -23,12 +23,16 @@ class WarmConnectionsTest {
     static void aYearOfMonths() {
         target = TestDatabase.get().migrated(DB);
         try (Database database = TestDatabase.pool(target, 1)) {
-            var partitions = new Partitions(database);
-            // The month the migration split the catch-alls at, by the database's clock: any date will do.
-            YearMonth split = YearMonth.from(Ids.timeOf(partitions.list().stream()
-                    .filter(p -> p.name().equals(Partitions.AFTER)).findFirst().orElseThrow().fromId()).atZone(ZoneOffset.UTC));
-            partitions.ensure(split.minusMonths(11), split.plusMonths(1));
+            aYearOfMonths(database);
         }
+    }
+
+    /** Partitions for the year up to the month the migrations began at (by the database's clock: any date will do), and the next. */
+    static void aYearOfMonths(Database database) {
+        var partitions = new Partitions(database);
+        YearMonth split = YearMonth.from(Ids.timeOf(partitions.list().stream()
+                .filter(p -> p.name().equals(Partitions.AFTER)).findFirst().orElseThrow().fromId()).atZone(ZoneOffset.UTC));
+        partitions.ensure(split.minusMonths(11), split.plusMonths(1));
     }
 
     @Test
