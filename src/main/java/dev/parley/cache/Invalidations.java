@@ -68,7 +68,7 @@ public final class Invalidations implements AutoCloseable {
         return origin;
     }
 
-    /** Whether notices are being heard right now (false while the database is unreachable). */
+    /** Whether notices are being heard right now, the subscribers told of the gap before (false while the database is unreachable). */
     public boolean listening() {
         return listening;
     }
@@ -80,8 +80,8 @@ public final class Invalidations implements AutoCloseable {
                 try (var statement = connection.createStatement()) {
                     statement.execute("LISTEN " + CHANNEL);
                 }
-                listening = true;
                 subscribers.values().forEach(list -> list.forEach(s -> s.everything().run()));
+                listening = true; // once what was held before is dropped: a view loaded from now on stays
                 backoff = POLL;
                 hear(connection.unwrap(PGConnection.class));
             } catch (SQLException e) {
