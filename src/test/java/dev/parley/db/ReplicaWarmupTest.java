@@ -55,12 +55,12 @@ class ReplicaWarmupTest {
     void every_read_planned_ahead_plans_on_a_standby() throws Exception {
         ConnectionTarget replica = standby.target(LocalPostgres.DATABASE);
         Wait.until("the standby to replay the partitions", Duration.ofSeconds(30), () -> {
-            try (Connection connection = DriverManager.getConnection(replica.jdbcUrl(), replica.user(), replica.password());
+            try (Connection connection = connect(replica);
                  var rows = connection.createStatement().executeQuery("SELECT count(*) FROM pg_inherits WHERE inhparent = 'messages'::regclass")) {
-                return rows.next() && rows.getInt(1) >= 13;
+                return rows.next() && rows.getInt(1) >= WarmConnectionsTest.MONTHS;
             }
         });
-        try (Connection connection = DriverManager.getConnection(replica.jdbcUrl(), replica.user(), replica.password());
+        try (Connection connection = connect(replica);
              var statement = connection.createStatement()) {
             assertThat(WarmConnections.plan(statement, Parley.READS_PLANNED_AHEAD)).isEqualTo(Parley.READS_PLANNED_AHEAD.size());
         }
@@ -94,5 +94,9 @@ class ReplicaWarmupTest {
                 sampler.shutdownNow(); // before the pools close, which it samples
             }
         }
+    }
+
+    private static Connection connect(ConnectionTarget target) throws java.sql.SQLException {
+        return DriverManager.getConnection(target.jdbcUrl(), target.user(), target.password());
     }
 }
