@@ -12,12 +12,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
-import java.util.HashSet;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.slf4j.event.KeyValuePair;
 
 /**
@@ -25,12 +22,13 @@ import org.slf4j.event.KeyValuePair;
  * event's key-values as top-level fields, then error and stack when there is a throwable.
  */
 final class JsonLogLines extends EncoderBase<ILoggingEvent> {
-    static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSX").withZone(ZoneOffset.UTC);
-
     /** Names whose meaning is fixed, so a query on {@code message} or {@code error} never finds a caller's value. */
     private static final List<String> FIXED = List.of("time", "level", "logger", "message", "error", "stack");
 
     private final JsonFactory json = Json.MAPPER.getFactory(); // its buffers pooled across threads, as for responses
+
+    // Room for an access line (about 350 bytes) without growing the buffer and copying it.
+    private static final int LINE_BYTES = 512;
 
     @Override
     public byte[] headerBytes() {
@@ -39,7 +37,7 @@ final class JsonLogLines extends EncoderBase<ILoggingEvent> {
 
     @Override
     public byte[] encode(ILoggingEvent event) {
-        var line = new ByteArrayOutputStream(256);
+        var line = new ByteArrayOutputStream(LINE_BYTES);
         try (JsonGenerator out = json.createGenerator(line)) {
             write(event, out);
         } catch (IOException e) {
@@ -55,9 +53,9 @@ final class JsonLogLines extends EncoderBase<ILoggingEvent> {
     }
 
     private static void write(ILoggingEvent event, JsonGenerator out) throws IOException {
-        Set<String> taken = new HashSet<>(FIXED);
+        List<String> taken = new ArrayList<>(); // the MDC's and key-values' names: a handful, searched in order
         out.writeStartObject();
-        out.writeStringField("time", TIME.format(event.getInstant()));
+        out.writeStringField("time", LogTimes.format(event.getInstant()));
         out.writeStringField("level", event.getLevel().toString());
         out.writeStringField("logger", event.getLoggerName());
         out.writeStringField("message", event.getFormattedMessage());
@@ -78,11 +76,12 @@ final class JsonLogLines extends EncoderBase<ILoggingEvent> {
     }
 
     /** The name itself, or with the prefix (repeated) until no field already written carries it. */
-    private static String unique(String name, String prefix, Set<String> taken) {
+    private static String unique(String name, String prefix, List<String> taken) {
         String field = name;
-        while (!taken.add(field)) {
+        while (FIXED.contains(field) || taken.contains(field)) {
             field = prefix + field;
         }
+        taken.add(field);
         return field;
     }
 

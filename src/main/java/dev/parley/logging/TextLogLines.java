@@ -24,7 +24,7 @@ final class TextLogLines extends EncoderBase<ILoggingEvent> {
     @Override
     public byte[] encode(ILoggingEvent event) {
         var line = new StringBuilder(160)
-                .append(JsonLogLines.TIME.format(event.getInstant())).append(' ')
+                .append(LogTimes.format(event.getInstant())).append(' ')
                 .append("%-5s ".formatted(event.getLevel()))
                 .append(shortName(event.getLoggerName())).append("  ")
                 .append(oneLine(String.valueOf(event.getFormattedMessage())));
