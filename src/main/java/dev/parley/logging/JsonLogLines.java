@@ -53,7 +53,8 @@ final class JsonLogLines extends EncoderBase<ILoggingEvent> {
     }
 
     private static void write(ILoggingEvent event, JsonGenerator out) throws IOException {
-        List<String> taken = new ArrayList<>(); // the MDC's and key-values' names: a handful, searched in order
+        // The MDC's and key-values' names, a handful, searched in order: a hash set was a quarter of a line's allocation.
+        List<String> taken = new ArrayList<>();
         out.writeStartObject();
         out.writeStringField("time", LogTimes.format(event.getInstant()));
         out.writeStringField("level", event.getLevel().toString());
