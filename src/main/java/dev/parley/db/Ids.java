@@ -15,6 +15,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * collide if some 4 million ids were drawn within that second. Ids from one instance only grow, and
  * {@link #next} can be told to stay above a floor (the conversation's last message), which keeps a
  * conversation's ids in the order of its sequence numbers even when instances' clocks disagree.
+ * A floor ahead of this instance's clock (a message whose client's clock ran ahead, within the skew
+ * an original created_at may have) lifts that call's ids alone: every other conversation, in every
+ * app, goes on drawing ids at the clock's time.
  */
 public final class Ids {
     public static final long EPOCH_MILLIS = 946_684_800_000L; // 2000-01-01T00:00:00Z
@@ -53,7 +56,11 @@ public final class Ids {
                 ids[i] = id;
                 floor = id;
             }
-            lastId = floor;
+            // A conversation's floor ahead of the clock lifted these ids: they stay that conversation's, not the instance's order.
+            boolean lifted = floorExclusive > Math.max(lastId, (clock.millis() - EPOCH_MILLIS) << LOW_BITS | LOW_MASK);
+            if (!lifted) {
+                lastId = floor;
+            }
             return ids;
         } finally {
             lock.unlock();

@@ -50,6 +50,19 @@ class IdsTest {
     }
 
     @Test
+    void a_floor_from_the_future_does_not_move_the_ids_drawn_after_it_without_one() throws SQLException {
+        Instant now = Instant.parse("2026-11-23T12:00:00Z");
+        var ids = new Ids(Clock.fixed(now, ZoneOffset.UTC));
+        long aheadOfUs = Ids.floorOf(now.plusSeconds(290));
+
+        long lifted = database.read(h -> ids.next(1, aheadOfUs, h))[0];
+        long next = database.read(ids::next);
+
+        assertThat(Ids.timeOf(lifted)).isEqualTo(now.plusSeconds(290));
+        assertThat(Ids.timeOf(next)).as("another conversation's id, drawn after").isEqualTo(now);
+    }
+
+    @Test
     void two_instances_sharing_the_sequence_never_draw_the_same_id() throws SQLException {
         Clock frozen = Clock.fixed(Instant.parse("2026-11-23T12:00:00Z"), ZoneOffset.UTC);
         var first = new Ids(frozen);

@@ -70,6 +70,22 @@ class OriginalTimesTest {
     }
 
     @Test
+    void a_message_from_a_client_whose_clock_runs_ahead_lifts_its_own_conversations_ids_alone() {
+        String ahead = api.postOk(201, "/v1/conversations", Map.of("user_id", user, "character_id", character)).get("id").asText();
+        String other = api.postOk(201, "/v1/conversations", Map.of("user_id", user, "character_id", character)).get("id").asText();
+        Instant fourMinutesOn = Instant.now().plus(Duration.ofMinutes(4)).truncatedTo(ChronoUnit.MILLIS);
+        api.postOk(201, "/v1/conversations/" + ahead + "/messages", Map.of("content", "sent by a fast clock",
+                "created_at", fourMinutesOn.toString()));
+
+        JsonNode next = Fixtures.say(api, ahead, "user", "the next one, after it");
+        JsonNode elsewhere = Fixtures.say(api, other, "user", "in another conversation");
+
+        assertThat(Instant.parse(next.get("created_at").asText())).as("not before its conversation's newest").isAfterOrEqualTo(fourMinutesOn);
+        assertThat(Instant.parse(elsewhere.get("created_at").asText())).as("at the server's time, not the fast clock's")
+                .isBefore(Instant.now().plusSeconds(1));
+    }
+
+    @Test
     void a_message_older_than_the_conversation_or_its_newest_message_or_from_the_future_is_refused() {
         String conversation = api.postOk(201, "/v1/conversations", Map.of("user_id", user, "character_id", character,
                 "created_at", began.toString())).get("id").asText();
