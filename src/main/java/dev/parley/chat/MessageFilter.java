@@ -88,9 +88,10 @@ public record MessageFilter(String role, Long authorCharacterId, Long authorUser
 
     /** {@link Ids#floorOf}, held to the instants ids can encode (2000 to 2069) so a far date cannot overflow. */
     private static long idFloor(Instant time) {
-        long millis = Math.clamp(time.toEpochMilli() - Ids.EPOCH_MILLIS, 0, MAX_ID_MILLIS);
-        return Ids.floorOf(Instant.ofEpochMilli(millis + Ids.EPOCH_MILLIS));
+        Instant held = time.isBefore(FIRST_ID_TIME) ? FIRST_ID_TIME : time.isAfter(LAST_ID_TIME) ? LAST_ID_TIME : time;
+        return Ids.floorOf(held);
     }
 
-    private static final long MAX_ID_MILLIS = (1L << 41) - 1;
+    private static final Instant FIRST_ID_TIME = Instant.ofEpochMilli(Ids.EPOCH_MILLIS);
+    private static final Instant LAST_ID_TIME = Instant.ofEpochMilli(Ids.EPOCH_MILLIS + (1L << 41) - 1);
 }

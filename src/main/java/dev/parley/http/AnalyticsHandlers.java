@@ -88,10 +88,15 @@ final class AnalyticsHandlers {
         if (raw == null) {
             return null;
         }
+        LocalDate date;
         try {
-            return LocalDate.parse(raw);
+            date = LocalDate.parse(raw);
         } catch (DateTimeParseException e) {
-            throw new InvalidInput(name, "must be a date, YYYY-MM-DD, got '" + Params.printable(raw) + "'");
+            date = null;
         }
+        if (date == null || !Params.inFourDigitYears(date.getYear())) {
+            throw new InvalidInput(name, "must be a date, YYYY-MM-DD (years 0001 to 9999), got '" + Params.printable(raw) + "'");
+        }
+        return date;
     }
 }

@@ -137,17 +137,31 @@ final class Params {
         return window;
     }
 
-    /** An RFC 3339 instant with its offset, such as 2026-12-01T18:00:00Z, or null when absent. */
+    /**
+     * An RFC 3339 instant with its offset, such as 2026-12-01T18:00:00Z, or null when absent. RFC 3339's years have
+     * four digits: Java would also read +999999999-12-31T00:00:00Z, which no arithmetic on milliseconds survives.
+     */
     static Instant instant(Context ctx, String name) {
         String raw = ctx.queryParam(name);
         if (raw == null) {
             return null;
         }
+        OffsetDateTime time;
         try {
-            return OffsetDateTime.parse(raw).toInstant();
+            time = OffsetDateTime.parse(raw);
         } catch (DateTimeParseException e) {
-            throw new InvalidInput(name, "must be an RFC 3339 instant such as 2026-12-01T18:00:00Z, got '" + printable(raw) + "'");
+            time = null;
         }
+        if (time == null || !inFourDigitYears(time.getYear())) {
+            throw new InvalidInput(name, "must be an RFC 3339 instant such as 2026-12-01T18:00:00Z (years 0001 to 9999), got '"
+                    + printable(raw) + "'");
+        }
+        return time.toInstant();
+    }
+
+    /** Whether a year is one RFC 3339 and ISO 8601's basic form can write: 0001 to 9999. */
+    static boolean inFourDigitYears(int year) {
+        return year >= 1 && year <= 9999;
     }
 
     /** true or false, or null when absent. */

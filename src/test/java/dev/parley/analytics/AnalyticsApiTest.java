@@ -111,7 +111,13 @@ class AnalyticsApiTest {
         assertProblem(api.get("/v1/analytics/conversations/started?from=2025-01-01&to=2026-01-02"), "to");
         assertProblem(api.get("/v1/analytics/characters/messages?from=2026-3-1"), "from");
         assertProblem(api.get("/v1/analytics/users/monthly-active?to=yesterday"), "to");
+        // Years Java reads but no date arithmetic (PostgreSQL's dates end in 5874897) survives: a 400, not a 500.
+        assertProblem(api.get("/v1/analytics/users/daily-active?from=%2B999999999-12-30&to=%2B999999999-12-31"), "to");
+        assertProblem(api.get("/v1/analytics/conversations/started?from=-999999999-01-01&to=-999999999-01-02"), "to");
+        assertProblem(api.get("/v1/analytics/characters/messages?from=%2B10000-01-01&to=%2B10000-01-02"), "to");
         assertThat(api.get("/v1/analytics/users/daily-active?from=2025-01-01&to=2026-01-01").status()).isEqualTo(200);
+        assertThat(api.get("/v1/analytics/users/daily-active?from=9999-12-01&to=9999-12-31").status()).isEqualTo(200);
+        assertThat(api.get("/v1/analytics/users/daily-active?from=0001-01-01&to=0001-01-31").status()).isEqualTo(200);
     }
 
     @Test

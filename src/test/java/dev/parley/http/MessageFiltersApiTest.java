@@ -155,6 +155,15 @@ class MessageFiltersApiTest {
         assertThat(contents(api.getOk(messages + "?created_after=" + q(first.plus(Duration.ofHours(1)).atOffset(
                 java.time.ZoneOffset.ofHours(2)).toString()) + "&role=user")))
                 .as("an offset other than Z names the same instant").containsExactly("tuesday", "wednesday");
+        assertThat(contents(api.getOk(messages + "?created_after=0001-01-01T00:00:00Z&created_before=9999-12-31T23:59:59Z")))
+                .as("the widest years RFC 3339 writes").containsExactly("monday", "tuesday", "wednesday");
+        for (String far : List.of("%2B999999999-12-31T23:59:59Z", "-999999999-01-01T00:00:00Z", "%2B10000-01-01T00:00:00Z")) {
+            for (String bound : List.of("created_after", "created_before")) {
+                var refused = api.get(messages + "?" + bound + "=" + far);
+                assertThat(refused.status()).as(bound + "=" + far).isEqualTo(400);
+                assertThat(refused.json().get("detail").asText()).startsWith(bound);
+            }
+        }
     }
 
     @Test
