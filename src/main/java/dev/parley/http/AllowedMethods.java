@@ -1,6 +1,7 @@
 package dev.parley.http;
 
 import io.javalin.http.HandlerType;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -8,29 +9,64 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 
-/** The methods each path of the route table answers, for the {@code Allow} header of a 405. */
+/**
+ * The methods each path of the route table answers, for the {@code Allow} header of a 405. Where a path
+ * fits two templates, the one with fewer parameters is the path's: {@code …/messages/batch} is the batch
+ * route's (POST), not a message whose id is "batch".
+ */
 final class AllowedMethods {
-    private final Map<Pattern, Set<String>> byPath = new LinkedHashMap<>();
+    private record Template(String path, Pattern pattern, int parameters, Set<String> methods) {
+    }
+
+    private final Map<String, Template> byPath = new LinkedHashMap<>();
 
     AllowedMethods(List<Route> routes) {
         for (Route route : routes) {
-            Pattern path = Pattern.compile(route.path().replaceAll("\\{[a-z_]+}", "[^/]+"));
-            Set<String> methods = byPath.computeIfAbsent(path, p -> new TreeSet<>());
-            methods.add(route.method().name());
+            Template template = byPath.computeIfAbsent(route.path(), path -> new Template(path,
+                    Pattern.compile(path.replaceAll("\\{[a-z_]+}", "[^/]+")), parameters(path), new TreeSet<>()));
+            template.methods().add(route.method().name());
             if (route.method() == HandlerType.GET) {
-                methods.add(HandlerType.HEAD.name());
+                template.methods().add(HandlerType.HEAD.name());
             }
         }
     }
 
-    /** "GET, HEAD, PATCH": every method some route answers at {@code path}. */
+    private static int parameters(String path) {
+        return path.split("\\{", -1).length - 1;
+    }
+
+    /** "GET, HEAD, PATCH": every method the most specific templates that fit {@code path} answer. */
     String at(String path) {
+        List<Template> fitting = fitting(path);
+        int fewest = fitting.stream().mapToInt(Template::parameters).min().orElse(0);
         Set<String> methods = new TreeSet<>();
-        byPath.forEach((pattern, answered) -> {
-            if (pattern.matcher(path).matches()) {
-                methods.addAll(answered);
-            }
-        });
+        fitting.stream().filter(template -> template.parameters() == fewest).forEach(template -> methods.addAll(template.methods()));
         return String.join(", ", methods);
+    }
+
+    /**
+     * Whether {@code path}, which the route of {@code template} matched (a parameter took a literal, "batch"),
+     * belongs to a template with fewer parameters: then it is that route's path, and the method is not allowed on it.
+     */
+    boolean belongsElsewhere(String template, String path) {
+        Template matched = byPath.get(template);
+        return matched != null && fitting(path).stream().anyMatch(other -> other.parameters() < matched.parameters());
+    }
+
+    /** Whether some route's template is more specific than {@code template} somewhere: only then is a request's path checked. */
+    boolean mayBeShadowed(String template) {
+        Template matched = byPath.get(template);
+        return byPath.values().stream().anyMatch(other -> other.parameters() < matched.parameters()
+                && matched.pattern().matcher(other.path().replaceAll("\\{[a-z_]+}", "x")).matches());
+    }
+
+    private List<Template> fitting(String path) {
+        List<Template> fitting = new ArrayList<>();
+        for (Template template : byPath.values()) {
+            if (template.pattern().matcher(path).matches()) {
+                fitting.add(template);
+            }
+        }
+        return fitting;
     }
 }

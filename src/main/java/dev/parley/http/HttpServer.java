@@ -138,11 +138,12 @@ public final class HttpServer implements AutoCloseable {
             config.routes.before(drain::admit);
             config.routes.before("/v1/*", new Cors(services.origins()).around(auth::authenticate));
             config.routes.after(new UnreadBodies(2 * options.maxBodyBytes())::readRest);
+            var allowed = new AllowedMethods(routes);
             for (Route route : RouteOrder.hotFirst(routes)) {
                 Handler declared = QueryParameters.declaredOnly(route, route.handler());
-                Handler handler = drain.tracked(Responses.rethrowingWriteFailures(
+                Handler handler = drain.tracked(Responses.rethrowingWriteFailures(notShadowed(route, allowed,
                         logged(route, route.authenticated()
-                                ? onBehalfOfApp(userTokens.guarded(route, consistency.around(route, declared))) : declared)));
+                                ? onBehalfOfApp(userTokens.guarded(route, consistency.around(route, declared))) : declared))));
                 config.routes.addHttpHandler(route.method(), route.path(), handler);
                 if (route.method() == HandlerType.GET) { // load balancers probe with HEAD; Jetty sends no body for it
                     config.routes.addHttpHandler(HandlerType.HEAD, route.path(), handler);
@@ -151,7 +152,6 @@ public final class HttpServer implements AutoCloseable {
             config.http.prefer405over404 = true;
             config.routes.exception(HttpResponseException.class, (e, ctx) -> Problems.respond(e, ctx));
             config.routes.exception(Exception.class, (e, ctx) -> Problems.respond(e, ctx));
-            var allowed = new AllowedMethods(routes);
             config.routes.error(404, ctx -> unrouted(ctx, allowed));
             config.routes.error(405, ctx -> unrouted(ctx, allowed));
             var timers = new RequestTimers(services.registry());
@@ -164,6 +164,23 @@ public final class HttpServer implements AutoCloseable {
         });
         app.start();
         return new HttpServer(app, drain, List.copyOf(endpoints));
+    }
+
+    /**
+     * A route whose parameter took the literal of a more specific route's path ({@code GET …/messages/batch}, which
+     * {@code …/messages/{message_id}} matches) answers 405 as an unrouted method would, not "message_id must be an id".
+     */
+    private static Handler notShadowed(Route route, AllowedMethods allowed, Handler handler) {
+        if (!allowed.mayBeShadowed(route.path())) {
+            return handler;
+        }
+        return ctx -> {
+            if (allowed.belongsElsewhere(route.path(), ctx.path())) {
+                methodNotAllowed(ctx, allowed);
+            } else {
+                handler.handle(ctx);
+            }
+        };
     }
 
     /** Names the route and the app in the MDC for the lines logged while the route runs. */
@@ -186,13 +203,17 @@ public final class HttpServer implements AutoCloseable {
      */
     private static void unrouted(Context ctx, AllowedMethods allowed) {
         if (ctx.statusCode() == 405) {
-            String methods = allowed.at(ctx.path());
-            ctx.header("Allow", methods);
-            Problems.respond(new HttpResponseException(405, ctx.method() + " is not allowed on " + ctx.path()
-                    + "; it answers " + methods), ctx);
+            methodNotAllowed(ctx, allowed);
         } else if (!Problems.written(ctx)) {
             Problems.respond(new HttpResponseException(404, "no route matches " + ctx.path()), ctx);
         }
+    }
+
+    private static void methodNotAllowed(Context ctx, AllowedMethods allowed) {
+        String methods = allowed.at(ctx.path());
+        ctx.header("Allow", methods);
+        Problems.respond(new HttpResponseException(405, ctx.method() + " is not allowed on " + ctx.path()
+                + "; it answers " + methods), ctx);
     }
 
     public int port() {

@@ -49,6 +49,17 @@ class ClientMistakesTest {
     }
 
     @Test
+    void a_literal_path_segment_is_not_read_as_an_id_of_the_route_beside_it() { // …/messages/batch against …/messages/{message_id}
+        String batch = "/v1/conversations/" + Fixtures.conversation(api).get("id").asText() + "/messages/batch";
+        for (String method : List.of("GET", "HEAD", "PATCH", "DELETE", "PUT")) {
+            var response = api.sendBytes(method, batch, null);
+            assertThat(response.status()).as(method + " " + batch).isEqualTo(405);
+            assertThat(response.header("Allow")).as(method + " " + batch).isEqualTo("POST");
+        }
+        assertThat(api.get(batch).json().get("detail").asText()).isEqualTo("GET is not allowed on " + batch + "; it answers POST");
+    }
+
+    @Test
     void head_works_wherever_get_does_and_sends_no_body() {
         for (String path : List.of("/health", "/health/live", "/health/ready", "/openapi.json", "/v1/characters")) {
             var head = api.sendBytes("HEAD", path, null);
