@@ -160,6 +160,20 @@ public final class MessageLog {
             UPDATE conversations SET last_message_preview = ?, updated_at = now()
              WHERE app_id = ? AND conversation_id = ? AND last_message_id = ?""");
 
+    // After a hard delete: the conversation's newest message left, hot or archived, soft-deleted ones too (they keep their place).
+    static final Query NEWEST_LEFT = new Query("conversation.newest_message_left", """
+            SELECT message_id, role, content, deleted_at IS NOT NULL AS deleted FROM (
+                (SELECT message_id, role, content, deleted_at FROM messages
+                  WHERE app_id = ? AND conversation_id = ? ORDER BY message_id DESC LIMIT 1)
+                UNION ALL
+                (SELECT message_id, role, content, deleted_at FROM %s
+                  WHERE app_id = ? AND conversation_id = ? ORDER BY message_id DESC LIMIT 1)) newest
+             ORDER BY message_id DESC LIMIT 1""".formatted(Partitions.ARCHIVE));
+
+    static final Query SET_LAST_MESSAGE = new Query("conversation.set_last_message", """
+            UPDATE conversations SET last_message_id = ?, last_message_role = ?, last_message_preview = ?, updated_at = now()
+             WHERE app_id = ? AND conversation_id = ? AND last_message_id = ?""");
+
     static final Query UNCOUNT = new Query("conversation.uncount_message", """
             UPDATE conversations SET message_count = message_count - 1, updated_at = now()
              WHERE app_id = ? AND conversation_id = ?""");
@@ -436,14 +450,20 @@ public final class MessageLog {
         }
     }
 
-    /** Hard delete: the row is gone. Sequence numbers are never reused. */
+    /**
+     * Hard delete: the row is gone. Sequence numbers are never reused. If it was the conversation's last message, the
+     * conversation (and so the inbox) shows the newest one left instead, or none.
+     */
     public void hardDelete(long appId, long conversationId, long messageId) {
         try (ReadCache.Changing change = cache.changing()) {
             database.inTransaction(h -> {
                 Changed changed = h.first(HARD_DELETE, CHANGED, appId, conversationId, messageId)
                         .orElseThrow(() -> missingOrDeleted(h, appId, conversationId, messageId));
                 h.execute(UNCOUNT, appId, conversationId);
-                h.execute(SET_PREVIEW, null, appId, conversationId, messageId);
+                Object[] newest = h.first(NEWEST_LEFT, row -> new Object[] {row.getLong(1), row.getString(2),
+                                row.getBoolean(4) ? null : preview(row.getString(3))}, appId, conversationId, appId, conversationId)
+                        .orElse(new Object[] {null, null, null});
+                h.execute(SET_LAST_MESSAGE, newest[0], newest[1], newest[2], appId, conversationId, messageId);
                 change.mark(changed.scopes(appId, conversationId));
                 return changed;
             });

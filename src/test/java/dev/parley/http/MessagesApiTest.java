@@ -161,6 +161,30 @@ class MessagesApiTest {
     }
 
     @Test
+    void a_hard_deleted_last_message_hands_the_conversation_and_inbox_to_the_one_before() {
+        JsonNode before = Fixtures.say(api, id, "assistant", "the one before");
+        JsonNode last = Fixtures.say(api, id, "user", "the last, then gone");
+        JsonNode conversation = api.getOk("/v1/conversations/" + id);
+        String user = conversation.get("user_id").asText();
+        api.getOk("/v1/users/" + user + "/inbox"); // cached, so the delete must reach the cached page too
+
+        assertThat(api.delete(messages + "/" + last.get("id").asText() + "?hard=true").status()).isEqualTo(204);
+
+        JsonNode shown = api.getOk("/v1/conversations/" + id).get("last_message");
+        assertThat(shown.get("id").asText()).isEqualTo(before.get("id").asText());
+        assertThat(shown.get("role").asText()).isEqualTo("assistant");
+        assertThat(shown.get("preview").asText()).isEqualTo("the one before");
+        JsonNode inInbox = api.getOk("/v1/users/" + user + "/inbox").get("conversations").get(0).get("last_message");
+        assertThat(inInbox.get("id").asText()).isEqualTo(before.get("id").asText());
+
+        api.delete(messages + "/" + before.get("id").asText() + "?hard=true");
+        for (JsonNode m : api.getOk(messages).get("messages")) {
+            api.delete(messages + "/" + m.get("id").asText() + "?hard=true");
+        }
+        assertThat(api.getOk("/v1/conversations/" + id).get("last_message").isNull()).as("none left").isTrue();
+    }
+
+    @Test
     void replies_list_the_thread_under_a_message() {
         JsonNode parent = Fixtures.say(api, id, "user", "question");
         Fixtures.say(api, id, "user", "unrelated");
