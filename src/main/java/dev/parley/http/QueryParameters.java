@@ -1,6 +1,7 @@
 package dev.parley.http;
 
 import io.javalin.http.Handler;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -18,9 +19,28 @@ final class QueryParameters {
     static Handler declaredOnly(Route route, Handler handler) {
         Set<String> declared = new TreeSet<>(route.query().stream().map(Route.QueryParam::name).toList());
         return ctx -> {
+            requireUtf8(ctx.queryString());
             check(declared, ctx.queryParamMap());
             handler.handle(ctx);
         };
+    }
+
+    /**
+     * Each parameter's name and value, percent-decoded, is UTF-8: Jetty reads bytes that are not (%FF, or %ED%A0%80,
+     * a surrogate) as U+FFFD, so {@code q=%FF} would search for a character the client never sent.
+     */
+    static void requireUtf8(String rawQuery) {
+        if (rawQuery == null || rawQuery.chars().allMatch(c -> c < 0x80 && c != '%')) {
+            return;
+        }
+        for (String pair : rawQuery.split("&")) {
+            byte[] bytes = Utf8.percentDecoded(pair);
+            if (Utf8.firstInvalid(bytes) >= 0 || pair.indexOf('\uFFFD') >= 0) {
+                String name = new String(Utf8.percentDecoded(pair.split("=", 2)[0]), StandardCharsets.UTF_8);
+                throw new BadRequest(400, "invalid-request", Params.printable(name), Params.printable(name)
+                        + " is not UTF-8 once its %-escapes are decoded; percent-encode the UTF-8 bytes of the text");
+            }
+        }
     }
 
     static void check(Set<String> declared, Map<String, List<String>> given) {

@@ -55,6 +55,11 @@ final class Requests {
             throw new BadRequest(415, "unsupported-media-type", null,
                     "the request body must be JSON (Content-Type: application/json), not " + contentType);
         }
+        String charset = contentType == null ? null : charsetOf(contentType);
+        if (charset != null && !charset.equals("utf-8") && !charset.equals("utf8")) {
+            throw new BadRequest(415, "unsupported-media-type", null,
+                    "the request body must be JSON in UTF-8 (RFC 8259, section 8.1), not charset=" + charset);
+        }
         byte[] bytes = bytes(ctx);
         if (bytes.length == 0) {
             throw new BadRequest(400, "missing-body", null, "this request needs a JSON body");
@@ -63,6 +68,7 @@ final class Requests {
             throw new BadRequest(400, "malformed-json", null,
                     "the body starts with a UTF-8 byte order mark (EF BB BF); JSON text must not (RFC 8259, section 8.1)");
         }
+        requireUtf8(bytes);
         T value;
         try {
             value = STRICT.readValue(bytes, type);
@@ -73,6 +79,25 @@ final class Requests {
             throw new BadRequest(400, "malformed-json", null, "the request body must be a JSON object, not null");
         }
         return value;
+    }
+
+    /**
+     * JSON text is UTF-8 (RFC 8259, section 8.1). Jackson would read UTF-16 and UTF-32 too (it guesses from the zero
+     * bytes), and decode an overlong form such as C0 AF as the "/" it spells; both are refused here. No JSON text holds
+     * a zero byte: outside strings only whitespace may stand, inside them a control character is escaped.
+     */
+    private static void requireUtf8(byte[] bytes) {
+        for (int i = 0; i < bytes.length; i++) {
+            if (bytes[i] == 0) {
+                throw new BadRequest(400, "malformed-json", null, "the body holds a zero byte at offset " + i
+                        + "; JSON text is UTF-8 (RFC 8259, section 8.1), not UTF-16 or UTF-32");
+            }
+        }
+        int invalid = Utf8.firstInvalid(bytes);
+        if (invalid >= 0) {
+            throw new BadRequest(400, "malformed-json", null, "the body is not UTF-8: the byte at offset " + invalid
+                    + " (0x%02X) starts no well-formed UTF-8 character (RFC 8259, section 8.1)".formatted(bytes[invalid] & 0xFF));
+        }
     }
 
     /**
@@ -109,6 +134,17 @@ final class Requests {
         }
         in.read(); // the end, which Jetty reports once it has been read: UnreadBodies then finds nothing left to read
         return body;
+    }
+
+    /** The charset parameter of a media type, lower-cased and unquoted, or null when it has none. */
+    static String charsetOf(String contentType) {
+        for (String parameter : contentType.split(";")) {
+            String[] pair = parameter.strip().split("=", 2);
+            if (pair.length == 2 && pair[0].strip().equalsIgnoreCase("charset")) {
+                return pair[1].strip().replace("\"", "").toLowerCase(java.util.Locale.ROOT);
+            }
+        }
+        return null;
     }
 
     private static boolean isJson(String contentType) {
@@ -169,7 +205,7 @@ final class Requests {
             case "String" -> "a string";
             case "Long", "long", "Integer", "int" -> "an integer (ids may also be given as strings of digits)";
             case "Boolean", "boolean" -> "true or false";
-            case "List" -> "an array";
+            case "List", "ArrayList" -> "an array";
             case "SentEmbedding" -> "an array of numbers or a base64 string of little-endian float32 values";
             default -> target.isRecord() || target.getSimpleName().equals("Map") ? "an object" : "a " + target.getSimpleName();
         };

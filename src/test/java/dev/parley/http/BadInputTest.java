@@ -10,6 +10,7 @@ import dev.parley.support.TestServer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -61,7 +62,47 @@ class BadInputTest {
             assertClientError(call, api.sendBytes(call.method(), call.path(), "{}".getBytes(StandardCharsets.UTF_8),
                     "Content-Type", "text/plain"), "text/plain");
             assertClientError(call, api.sendBytes(call.method(), call.path(), new byte[0]), "empty body");
+            // The call's own valid body, in an encoding that is not UTF-8 or said to be another: Jackson would read both.
+            String valid = new String(Json.writeBytes(call.body()), StandardCharsets.UTF_8);
+            assertClientError(call, api.sendBytes(call.method(), call.path(), valid.getBytes(StandardCharsets.UTF_16LE)), "UTF-16");
+            assertClientError(call, api.sendBytes(call.method(), call.path(), valid.getBytes(StandardCharsets.UTF_16)), "UTF-16, BOM");
+            assertClientError(call, api.sendBytes(call.method(), call.path(), valid.getBytes(StandardCharsets.UTF_8),
+                    "Content-Type", "application/json; charset=iso-8859-1"), "charset=iso-8859-1");
         }
+    }
+
+    @Test
+    void text_that_is_not_well_formed_utf8_is_refused_not_decoded() {
+        String messages = "/v1/conversations/" + samples.ids.get("conversation_id") + "/messages";
+        int before = api.getOk(messages + "?limit=200").get("messages").size();
+        // "/" spelt in two and three bytes (overlong), a code point above U+10FFFF, a surrogate, a lone continuation byte
+        for (byte[] bad : List.of(new byte[] {(byte) 0xC0, (byte) 0xAF}, new byte[] {(byte) 0xE0, (byte) 0x80, (byte) 0xAF},
+                new byte[] {(byte) 0xF4, (byte) 0x90, (byte) 0x80, (byte) 0x80}, new byte[] {(byte) 0xED, (byte) 0xA0, (byte) 0x80},
+                new byte[] {(byte) 0x80})) {
+            byte[] body = concat("{\"content\":\"A".getBytes(StandardCharsets.UTF_8), bad, "B\"}".getBytes(StandardCharsets.UTF_8));
+            var response = api.sendBytes("POST", messages, body);
+            assertThat(response.status()).as(HexFormat.ofDelimiter(" ").formatHex(bad)).isEqualTo(400);
+            assertThat(response.json().get("detail").asText()).startsWith("the body is not UTF-8");
+        }
+        assertThat(api.getOk(messages + "?limit=200").get("messages").size()).as("nothing stored").isEqualTo(before);
+        var fine = api.sendBytes("POST", messages, "{\"content\":\"A/B \u00e9 \ud83d\ude00 \u0939\u093f\"}".getBytes(StandardCharsets.UTF_8),
+                "Content-Type", "application/json; charset=UTF-8");
+        assertThat(fine.status()).isEqualTo(201);
+        assertThat(fine.json().get("content").asText()).isEqualTo("A/B \u00e9 \ud83d\ude00 \u0939\u093f");
+    }
+
+    @Test
+    void query_strings_that_are_not_utf8_are_refused_naming_the_parameter() {
+        String user = "/v1/users/" + samples.ids.get("user_id");
+        for (String bad : List.of("%FF", "%C0%AF", "%ED%A0%80", "caf%E9")) {
+            var byExternalId = api.get("/v1/users?external_id=" + bad);
+            assertThat(byExternalId.status()).as(bad).isEqualTo(400);
+            assertThat(byExternalId.json().get("detail").asText()).as(bad).startsWith("external_id is not UTF-8");
+            assertThat(api.get("/v1/search/messages?user_id=" + samples.ids.get("user_id") + "&q=" + bad).status()).as(bad).isEqualTo(400);
+        }
+        assertThat(api.get("/v1/search/messages?user_id=" + samples.ids.get("user_id") + "&q=caf%C3%A9%20%EF%BF%BD").status())
+                .as("UTF-8, a replacement character too").isEqualTo(200);
+        assertThat(api.get(user + "/inbox?limit=5").status()).isEqualTo(200);
     }
 
     @Test
