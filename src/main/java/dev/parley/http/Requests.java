@@ -6,13 +6,16 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.cfg.CoercionAction;
 import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.deser.std.StdScalarDeserializer;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.databind.type.LogicalType;
 import dev.parley.json.Json;
 import io.javalin.http.Context;
@@ -23,6 +26,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /** Reads a request body into its record, turning every way it can be wrong into a 4xx that names the field. */
@@ -42,8 +47,55 @@ final class Requests {
                 .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail); // "adaptive": 0 is not false
         mapper.coercionConfigFor(LogicalType.Integer).setCoercion(CoercionInputShape.Float, CoercionAction.Fail);
         mapper.coercionConfigFor(LogicalType.Collection).setCoercion(CoercionInputShape.String, CoercionAction.Fail);
+        var integers = new SimpleModule("strict-integers");
+        integers.addDeserializer(Long.class, new StrictInteger<>(Long.class, Long.MIN_VALUE, Long.MAX_VALUE, Long::valueOf));
+        integers.addDeserializer(Integer.class, new StrictInteger<>(Integer.class, Integer.MIN_VALUE, Integer.MAX_VALUE, Long::intValue));
+        mapper.registerModule(integers);
         // {"name":"a","name":"b"} is ambiguous: refuse it rather than keep one of the two.
         STRICT = mapper.reader().with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
+    }
+
+    /**
+     * An integer field of a body (bodies hold boxed integers only: absent is null), in range, given as a JSON number or (ids are 64-bit, and JavaScript's numbers are not) as a string of
+     * ASCII digits with an optional minus sign: not " 5", "+5", "٥" or "５", which Jackson's own reading trims or
+     * reads as digits, and which a path or a query parameter refuses.
+     */
+    private static final class StrictInteger<T> extends StdScalarDeserializer<T> {
+        private static final Pattern DIGITS = Pattern.compile("-?[0-9]{1,19}");
+        private final long min;
+        private final long max;
+        private final Function<Long, T> boxed;
+
+        StrictInteger(Class<T> type, long min, long max, Function<Long, T> boxed) {
+            super(type);
+            this.min = min;
+            this.max = max;
+            this.boxed = boxed;
+        }
+
+        @Override
+        public T deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+            Long value = switch (p.currentToken()) {
+                case VALUE_NUMBER_INT -> p.getNumberType() == JsonParser.NumberType.BIG_INTEGER ? null : p.getLongValue();
+                case VALUE_STRING -> DIGITS.matcher(p.getText()).matches() ? parsed(p.getText()) : null;
+                default -> {
+                    ctxt.handleUnexpectedToken(handledType(), p);
+                    yield null;
+                }
+            };
+            if (value == null || value < min || value > max) {
+                throw MismatchedInputException.from(p, handledType(), "not an integer in range");
+            }
+            return boxed.apply(value);
+        }
+
+        private static Long parsed(String digits) {
+            try {
+                return Long.parseLong(digits);
+            } catch (NumberFormatException e) {
+                return null; // beyond a long
+            }
+        }
     }
 
     private Requests() {

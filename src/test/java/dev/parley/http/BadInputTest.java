@@ -92,6 +92,28 @@ class BadInputTest {
     }
 
     @Test
+    void ids_in_bodies_are_numbers_or_strings_of_ascii_digits_as_in_paths() {
+        String user = samples.ids.get("user_id");
+        String character = samples.ids.get("character_id");
+        for (String loose : List.of("  " + user, user + " ", "+" + user, "0x1", "", asDigits(user, '\u0660'), asDigits(user, '\uFF10'))) {
+            var response = api.post("/v1/conversations", Map.of("user_id", loose, "character_id", character));
+            assertThat(response.status()).as("'" + loose + "'").isEqualTo(400);
+            assertThat(response.json().get("detail").asText()).as("'" + loose + "'").startsWith("user_id must be an integer");
+        }
+        assertThat(api.post("/v1/conversations", Map.of("user_id", user, "character_id", Long.parseLong(character))).status())
+                .as("a string of digits, or a number").isEqualTo(201);
+        var tooLarge = api.sendBytes("POST", "/v1/users/" + user + "/counters",
+                "{\"increments\":{\"xp\":9223372036854775808}}".getBytes(StandardCharsets.UTF_8));
+        assertThat(tooLarge.status()).isEqualTo(400);
+        assertThat(tooLarge.json().get("detail").asText()).startsWith("increments.xp must be an integer");
+    }
+
+    /** {@code digits} written with the ten digits that start at {@code zero} (Arabic-Indic, fullwidth). */
+    private static String asDigits(String digits, char zero) {
+        return digits.chars().mapToObj(c -> String.valueOf((char) (zero + c - '0'))).reduce("", String::concat);
+    }
+
+    @Test
     void query_strings_that_are_not_utf8_are_refused_naming_the_parameter() {
         String user = "/v1/users/" + samples.ids.get("user_id");
         for (String bad : List.of("%FF", "%C0%AF", "%ED%A0%80", "caf%E9")) {
