@@ -458,7 +458,7 @@ export interface paths {
         delete: operations["deleteMessage"];
         options?: never;
         head?: never;
-        /** Edit a message's content, metadata or attachments */
+        /** Edit a message's content, metadata or attachments (If-Match: 412 when stale) */
         patch: operations["editMessage"];
         trace?: never;
     };
@@ -546,7 +546,7 @@ export interface paths {
         delete: operations["deleteMemory"];
         options?: never;
         head?: never;
-        /** Change a memory's content, importance, metadata or embedding */
+        /** Change a memory's content, importance, metadata or embedding (If-Match: 412 when stale) */
         patch: operations["updateMemory"];
         trace?: never;
     };

@@ -2,6 +2,7 @@ package dev.parley.chat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.cache.ReadCache;
+import dev.parley.cache.Rendered;
 import dev.parley.cache.Scope;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
@@ -128,6 +129,9 @@ public final class MessageLog {
 
     static final Query GET = new Query("message.get", """
             SELECT %s FROM messages WHERE app_id = ? AND conversation_id = ? AND message_id = ?""".formatted(COLUMNS));
+
+    static final Query GET_FOR_UPDATE = new Query("message.get_for_update", """
+            SELECT %s FROM messages WHERE app_id = ? AND conversation_id = ? AND message_id = ? FOR UPDATE""".formatted(COLUMNS));
 
     static final Query REPLIES = new Query("message.replies", """
             SELECT %s FROM messages
@@ -421,11 +425,17 @@ public final class MessageLog {
         });
     }
 
-    /** Replaces the given parts of a message and marks it edited; a deleted message cannot be edited. */
-    public Message edit(long appId, long conversationId, long messageId, String content,
+    /**
+     * Replaces the given parts of a message and marks it edited; a deleted message cannot be edited. With
+     * {@code requiredTag}, only a message whose stored form still has that ETag (else {@link StaleVersion}).
+     */
+    public Message edit(long appId, long conversationId, long messageId, String requiredTag, String content,
                         boolean metadataGiven, JsonNode metadata, boolean attachmentsGiven, JsonNode attachments) {
         try (ReadCache.Changing change = cache.changing()) {
             return database.inTransaction(h -> {
+                if (requiredTag != null) {
+                    requireTag(h, appId, conversationId, messageId, requiredTag);
+                }
                 Changed changed = h.first(EDIT, CHANGED, content, metadataGiven, jsonOrNull(metadata), attachmentsGiven,
                         jsonOrNull(attachments), appId, conversationId, messageId).orElseThrow(() -> missingOrDeleted(h, appId, conversationId, messageId));
                 if (content != null) {
@@ -434,6 +444,15 @@ public final class MessageLog {
                 change.mark(changed.scopes(appId, conversationId));
                 return changed;
             }).message();
+        }
+    }
+
+    private static void requireTag(Handle h, long appId, long conversationId, long messageId, String requiredTag)
+            throws SQLException {
+        Message stored = h.first(GET_FOR_UPDATE, ROW, appId, conversationId, messageId)
+                .orElseThrow(() -> new NotFound("message", messageId));
+        if (!Rendered.of(stored).etag().equals(requiredTag)) {
+            throw new StaleVersion("message", messageId);
         }
     }
 

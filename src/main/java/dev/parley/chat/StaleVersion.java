@@ -6,4 +6,10 @@ public final class StaleVersion extends RuntimeException {
         super(resource + " " + id + " is at version " + current + ", not " + (required == 0 ? "the one If-Match names" : required)
                 + "; nothing was changed. GET it again, apply the change to what it returns, and send its new ETag");
     }
+
+    /** A document without a version number (a message, a memory): what is stored no longer has the ETag If-Match names. */
+    public StaleVersion(String resource, long id) {
+        super(resource + " " + id + " is no longer what the ETag If-Match names"
+                + "; nothing was changed. GET it again, apply the change to what it returns, and send its new ETag");
+    }
 }

@@ -32,6 +32,16 @@ final class Conditional {
      * which no row has: the PATCH answers 412, as for any other tag that is not the current one.
      */
     static Long requiredVersion(Context ctx) {
+        String ifMatch = requiredTag(ctx);
+        return ifMatch == null ? null : Rendered.versionOf(ifMatch).orElse(0);
+    }
+
+    /**
+     * The ETag a PATCH's {@code If-Match} requires of a document that has no version (a message, a memory),
+     * compared with the tag of what is stored; null when it requires none. A gzipped GET's weak tag names the
+     * same body, so it is read as the strong one.
+     */
+    static String requiredTag(Context ctx) {
         String ifMatch = ctx.header("If-Match");
         if (ifMatch == null || ifMatch.strip().equals("*")) {
             return null;
@@ -40,7 +50,8 @@ final class Conditional {
             throw new BadRequest(400, "invalid-request", "If-Match",
                     "If-Match must name one ETag, the one a GET of this resource returned");
         }
-        return Rendered.versionOf(ifMatch).orElse(0);
+        String tag = ifMatch.strip();
+        return tag.startsWith("W/") ? tag.substring(2) : tag;
     }
 
     /** Whether an If-None-Match header names {@code etag}: one of a list, weak or strong, or "*". */

@@ -180,7 +180,7 @@ final class MemoryHandlers {
                 input.importance() == null ? null : between("importance", input.importance(), 0, 1, 0),
                 Check.object("metadata", input.metadata(), limits.maxMetadataBytes()),
                 input.embedding() == null ? null : input.embedding().unit("embedding"));
-        Responses.json(ctx, memories.update(Auth.app(ctx), memoryId, change));
+        Responses.json(ctx, memories.update(Auth.app(ctx), memoryId, change, Conditional.requiredTag(ctx)));
     }
 
     void delete(Context ctx) {

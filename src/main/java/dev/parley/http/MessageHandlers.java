@@ -145,7 +145,7 @@ final class MessageHandlers {
         if (input.content() != null) {
             Check.required("content", input.content(), limits.maxContentBytes());
         }
-        Responses.json(ctx, log.edit(Auth.app(ctx), conversationId, messageId, input.content(),
+        Responses.json(ctx, log.edit(Auth.app(ctx), conversationId, messageId, Conditional.requiredTag(ctx), input.content(),
                 input.metadata() != null, Check.object("metadata", input.metadata(), limits.maxMetadataBytes()),
                 input.attachments() != null, Check.json("attachments", input.attachments(), limits.maxMetadataBytes())));
     }

@@ -35,7 +35,8 @@ final class Responses {
 
     /**
      * {@code body} as JSON; a 200 to a GET (or HEAD) with its ETag, and 304 when the client holds that version.
-     * A versioned document written by a PATCH, POST or PUT carries its ETag too, for the writer's next If-Match.
+     * A versioned document written by a PATCH, POST or PUT, and any document a PATCH answers with, carries its ETag
+     * too, for the writer's next If-Match.
      */
     static void json(Context ctx, int status, Object body) {
         if (status == 200 && (ctx.method() == HandlerType.GET || ctx.method() == HandlerType.HEAD)) {
@@ -43,8 +44,8 @@ final class Responses {
             return;
         }
         byte[] bytes = Json.writeBytes(body);
-        if (body instanceof Versioned) {
-            ctx.header("ETag", Rendered.etagOf(body, bytes));
+        if (body instanceof Versioned || (status == 200 && ctx.method() == HandlerType.PATCH)) {
+            ctx.header("ETag", Rendered.etagOf(body, bytes)); // a PATCH answers with the document as stored now
         }
         ctx.status(status).contentType(JSON);
         write(ctx, bytes);

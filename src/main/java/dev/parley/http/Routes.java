@@ -191,7 +191,7 @@ final class Routes {
                         .returns(200, Pages.HistoryPage.class),
                 Route.of(GET, MESSAGE, "getMessage", "Get a message", messages::get)
                         .returns(200, Message.class),
-                Route.of(PATCH, MESSAGE, "editMessage", "Edit a message's content, metadata or attachments", messages::edit)
+                Route.of(PATCH, MESSAGE, "editMessage", "Edit a message's content, metadata or attachments (If-Match: 412 when stale)", messages::edit)
                         .body(Bodies.MessageEdit.class).returns(200, Message.class),
                 Route.of(DELETE, MESSAGE, "deleteMessage", "Soft-delete a message (hard=true removes it: 204)", messages::delete)
                         .query("hard", "boolean", "remove the row instead of marking it deleted")
@@ -221,7 +221,7 @@ final class Routes {
                         .body(Bodies.RecallInput.class).returns(200, Recall.Result.class),
                 Route.of(GET, MEMORY, "getMemory", "Get a memory", memories::get)
                         .returns(200, Memory.class),
-                Route.of(PATCH, MEMORY, "updateMemory", "Change a memory's content, importance, metadata or embedding", memories::update)
+                Route.of(PATCH, MEMORY, "updateMemory", "Change a memory's content, importance, metadata or embedding (If-Match: 412 when stale)", memories::update)
                         .body(Bodies.MemoryPatch.class).returns(200, Memory.class),
                 Route.of(DELETE, MEMORY, "deleteMemory", "Forget a memory (204)", memories::delete).returns(204, null),
 

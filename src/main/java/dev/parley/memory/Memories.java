@@ -2,8 +2,10 @@ package dev.parley.memory;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.cache.Rendered;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.NotFound;
+import dev.parley.chat.StaleVersion;
 import dev.parley.chat.Users;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
@@ -352,9 +354,16 @@ public final class Memories {
         return new Bound(new Query(order.queryName, sql.toString()), args.toArray());
     }
 
-    public Memory update(long appId, long memoryId, Memory.Change change) {
+    /**
+     * Applies {@code change} to a memory whose stored form has the ETag {@code requiredTag} (null: whatever it has);
+     * one whose memory has changed since that tag was made is {@link StaleVersion}, and nothing is changed.
+     */
+    public Memory update(long appId, long memoryId, Memory.Change change, String requiredTag) {
         return database.inTransaction(h -> {
             Memory stored = h.first(GET_FOR_UPDATE, ROW, appId, memoryId).orElseThrow(() -> new NotFound("memory", memoryId));
+            if (requiredTag != null && !Rendered.of(stored).etag().equals(requiredTag)) {
+                throw new StaleVersion("memory", memoryId);
+            }
             touchScope(h, appId, stored.userId(), stored.characterId(), change.embedding(), "embedding");
             Float importance = change.importance() == null ? null : change.importance().floatValue();
             return h.first(UPDATE, ROW, change.content(), importance, json(change.metadata()),

@@ -14,9 +14,9 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 /**
- * A PATCH of a character, a user or a conversation sent with {@code If-Match: <the ETag a GET
- * returned>} changes the document only if nobody changed it since: the second of two writers who
- * read the same version gets 412 and the first one's change stays.
+ * A PATCH of a character, a user, a conversation, a message or a memory sent with {@code If-Match: <the
+ * ETag a GET returned>} changes the document only if nobody changed it since: the second of two writers
+ * who read the same version gets 412 and the first one's change stays.
  */
 class ConditionalUpdateTest {
     private final Api api = TestServer.newApp();
@@ -49,6 +49,16 @@ class ConditionalUpdateTest {
             assertThat(next.status()).as(resource + ": " + next).isEqualTo(200);
             assertThat(next.header("ETag")).isNotEqualTo(first.header("ETag"));
             assertThat(api.get(resource.path()).header("ETag")).as("what a GET sends now").isEqualTo(next.header("ETag"));
+        }
+    }
+
+    @Test
+    void the_weak_etag_of_a_gzipped_get_names_the_same_document() {
+        for (Resource resource : resources()) {
+            String weak = "W/" + api.get(resource.path()).header("ETag");
+
+            assertThat(patch(resource.path(), resource.document(), "first", weak).status()).as(resource.toString()).isEqualTo(200);
+            assertThat(patch(resource.path(), resource.document(), "second", weak).status()).as(resource.toString()).isEqualTo(412);
         }
     }
 
@@ -115,12 +125,19 @@ class ConditionalUpdateTest {
     private record Resource(String path, String document) {
     }
 
+    /** A document of each kind a PATCH changes: the versioned ones, and a message and a memory (tagged by their body). */
     private List<Resource> resources() {
         String user = Fixtures.user(api, "writers-" + System.nanoTime());
         String character = Fixtures.character(api, "Luna");
+        String conversation = Fixtures.conversation(api, user, character);
+        String message = Fixtures.say(api, conversation, "user", "hello").get("id").asText();
+        String memory = api.postOk(201, "/v1/users/" + user + "/memories",
+                Map.of("character_id", character, "content", "likes first snow")).get("id").asText();
         return List.of(new Resource("/v1/characters/" + character, "traits"),
                 new Resource("/v1/users/" + user, "profile"),
-                new Resource("/v1/conversations/" + Fixtures.conversation(api, user, character), "state"));
+                new Resource("/v1/conversations/" + conversation, "state"),
+                new Resource("/v1/conversations/" + conversation + "/messages/" + message, "metadata"),
+                new Resource("/v1/memories/" + memory, "metadata"));
     }
 
     private Api.Response patch(String path, String document, String writer, String ifMatch) {
