@@ -129,6 +129,7 @@ final class ConversationHandlers {
         int messages = Params.limit(ctx, "messages", ContextRequest.DEFAULT_MESSAGES, ContextRequest.MAX_MESSAGES);
         Long characterId = Params.optionalId(ctx, "character_id");
         String memoryQuery = Check.text("memory_query", ctx.queryParam("memory_query"), ContextRequest.MAX_MEMORY_QUERY_BYTES);
+        memoriesChosenBy(ctx.queryParam("memories") != null, null, memoryQuery);
         int memoryCount = Params.limit(ctx, "memories", ContextRequest.DEFAULT_MEMORIES, ContextRequest.MAX_MEMORIES);
         Responses.json(ctx, context.build(Auth.app(ctx),
                 new ContextRequest(conversationId, characterId, messages, null, memoryQuery, memoryCount)));
@@ -143,10 +144,24 @@ final class ConversationHandlers {
         Long characterId = Check.optionalPositive("character_id", input.characterId());
         float[] embedding = input.memoryEmbedding() == null ? null : input.memoryEmbedding().unit("memory_embedding");
         String memoryQuery = Check.text("memory_query", input.memoryQuery(), ContextRequest.MAX_MEMORY_QUERY_BYTES);
+        memoriesChosenBy(input.memories() != null, embedding, memoryQuery);
         int memoryCount = MemoryHandlers.count("memories", input.memories(), ContextRequest.DEFAULT_MEMORIES,
                 ContextRequest.MAX_MEMORIES);
         Responses.json(ctx, context.build(Auth.app(ctx),
                 new ContextRequest(conversationId, characterId, messages, embedding, memoryQuery, memoryCount)));
+    }
+
+    /** A context's memories are chosen one way, by an embedding or by words, and a count needs one of them. */
+    private static void memoriesChosenBy(boolean countGiven, float[] embedding, String memoryQuery) {
+        if (memoryQuery != null && memoryQuery.isBlank()) {
+            throw new InvalidInput("memory_query", "must hold at least one word");
+        }
+        if (embedding != null && memoryQuery != null) {
+            throw new InvalidInput("memory_query", "cannot be given with memory_embedding: the memories are chosen by one of them");
+        }
+        if (countGiven && embedding == null && memoryQuery == null) {
+            throw new InvalidInput("memories", "is how many memories to choose by memory_embedding or memory_query: give one of them");
+        }
     }
 
     void members(Context ctx) {

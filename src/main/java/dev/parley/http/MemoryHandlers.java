@@ -89,7 +89,13 @@ final class MemoryHandlers {
                     + filter.minImportance() + ")");
         }
         Cursor.Kind kind = cursorKind(order);
+        if (kind == null && ctx.queryParam("cursor") != null) {
+            throw new InvalidInput("cursor", "a listing by relevance is one page, the best matches up to limit: it takes no cursor");
+        }
         Object[] after = kind == null ? null : after(order, Cursor.positions(ctx, kind, order == Memories.Order.NEWEST ? 1 : 2));
+        if (words == null && ctx.queryParam("language") != null) {
+            throw new InvalidInput("language", "is the language of q's words: give it with q");
+        }
         String language = words == null ? null : languages.require("language", ctx.queryParam("language"));
         List<Memory> page = memories.list(Auth.app(ctx), userId, characterId,
                 new Memories.Listing(order, filter, after, words, language, limit));
@@ -192,7 +198,11 @@ final class MemoryHandlers {
         long userId = Params.id(ctx, "user_id");
         var input = Requests.body(ctx, Bodies.RecallInput.class);
         long characterId = Check.positive("character_id", input.characterId());
-        Responses.json(ctx, recall.recall(Auth.app(ctx), userId, characterId, recallRequest(input), "embedding"));
+        RecallRequest request = recallRequest(input);
+        if (request.conversationId() != null) { // a context names its own, known to be the user's
+            memories.checkConversation(Auth.app(ctx), userId, request.conversationId());
+        }
+        Responses.json(ctx, recall.recall(Auth.app(ctx), userId, characterId, request, "embedding"));
     }
 
     private static RecallRequest recallRequest(Bodies.RecallInput input) {

@@ -89,6 +89,13 @@ public final class Memories {
             DELETE FROM memories WHERE app_id = ? AND memory_id = ?
             RETURNING user_id, character_id""");
 
+    // A scope whose last embedded memory is gone takes embeddings of any size again (another model's, say).
+    static final Query FORGET_DIMS = new Query("memory.forget_dims", """
+            UPDATE memory_scopes SET dims = NULL
+             WHERE app_id = ? AND user_id = ? AND character_id = ? AND dims IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM memories
+                                WHERE app_id = ? AND user_id = ? AND character_id = ? AND embedding IS NOT NULL)""");
+
     /** How a page of one scope's memories is ordered; each order has its statement and its index. */
     public enum Order {
         /** Newest stored first (memory_id), through memories_scope_idx; the default. */
@@ -375,7 +382,8 @@ public final class Memories {
         database.inTransaction(h -> {
             long[] scope = h.first(DELETE, row -> new long[] {row.getLong(1), row.getLong(2)}, appId, memoryId)
                     .orElseThrow(() -> new NotFound("memory", memoryId));
-            return touchScope(h, appId, scope[0], scope[1], null, "embedding");
+            touchScope(h, appId, scope[0], scope[1], null, "embedding");
+            return h.execute(FORGET_DIMS, appId, scope[0], scope[1], appId, scope[0], scope[1]);
         });
     }
 
@@ -424,6 +432,15 @@ public final class Memories {
                 + characterId + " have " + scopeDims + "; use the same embedding model for one scope");
     }
 
+    /** A recall's {@code conversation_id}: a conversation of the user's (a 404 if no such user), else 400 naming the field. */
+    public void checkConversation(long appId, long userId, long conversationId) {
+        database.read(h -> {
+            Users.require(h, appId, userId);
+            checkConversation(h, appId, userId, conversationId, "conversation_id");
+            return null;
+        });
+    }
+
     private static void checkConversation(Handle h, long appId, long userId, Long conversationId, String field)
             throws SQLException {
         if (conversationId != null && h.first(CONVERSATION_OF_USER, row -> true, appId, conversationId, userId).isEmpty()) {
@@ -436,7 +453,8 @@ public final class Memories {
                 + "'s in this app");
     }
 
-    private static void checkReferences(Handle h, long appId, long userId, long characterId) throws SQLException {
+    /** The user (404 when missing) and the character (400: a body names it) of a scope. */
+    static void checkReferences(Handle h, long appId, long userId, long characterId) throws SQLException {
         boolean[] found = h.first(CHECK_REFERENCES, row -> new boolean[] {row.getBoolean(1), row.getBoolean(2)},
                 appId, userId, appId, characterId).orElseThrow();
         if (!found[0]) {

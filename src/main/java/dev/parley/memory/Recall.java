@@ -6,7 +6,6 @@ import com.github.benmanes.caffeine.cache.stats.ConcurrentStatsCounter;
 import com.github.benmanes.caffeine.cache.stats.StatsCounter;
 import dev.parley.cache.Invalidations;
 import dev.parley.chat.InvalidInput;
-import dev.parley.chat.Users;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Query;
@@ -132,8 +131,8 @@ public final class Recall {
                 int dims = row.getInt(2);
                 return new Version(row.getLong(1), row.wasNull() ? null : dims);
             }, appId, userId, characterId).orElse(null);
-            if (version == null) {
-                Users.require(h, appId, userId);
+            if (version == null) { // no memories yet, or no such user or character: which?
+                Memories.checkReferences(h, appId, userId, characterId);
                 return new Result(request.minSimilarity(), 0, List.of());
             }
             if (version.dims() != null && version.dims() != request.embedding().length) {
