@@ -74,13 +74,17 @@ class RequestBoundsTest {
                 if (parameter.path("required").asBoolean()) {
                     variants.add(new Variant(withQuery(call.path(), name, null), true, "without it"));
                 }
+                String base = call.path();
+                if (call.operationId().equals("getContext") && name.equals("memories")) {
+                    base = withQuery(base, "memory_query", "cat"); // a count of memories needs a way to choose them
+                }
                 if (schema.has("minimum")) {
                     long min = schema.get("minimum").asLong();
                     long max = schema.get("maximum").asLong();
-                    variants.add(new Variant(withQuery(call.path(), name, String.valueOf(min - 1)), true, "below its minimum"));
-                    variants.add(new Variant(withQuery(call.path(), name, String.valueOf(max + 1)), true, "above its maximum"));
-                    variants.add(new Variant(withQuery(call.path(), name, String.valueOf(min)), false, "at its minimum"));
-                    variants.add(new Variant(withQuery(call.path(), name, String.valueOf(max)), false, "at its maximum"));
+                    variants.add(new Variant(withQuery(base, name, String.valueOf(min - 1)), true, "below its minimum"));
+                    variants.add(new Variant(withQuery(base, name, String.valueOf(max + 1)), true, "above its maximum"));
+                    variants.add(new Variant(withQuery(base, name, String.valueOf(min)), false, "at its minimum"));
+                    variants.add(new Variant(withQuery(base, name, String.valueOf(max)), false, "at its maximum"));
                 }
                 if (schema.has("enum")) {
                     variants.add(new Variant(withQuery(call.path(), name, "no-such-value"), true, "not one of its values"));
@@ -110,67 +114,70 @@ class RequestBoundsTest {
 
     /** The sample body with {@code field} taken just past each of its bounds, and to each bound. */
     private static List<Variant> bodyVariants(ApiSamples.Call call, String field, JsonNode bound, JsonNode schema) {
+        // Memories are chosen by an embedding or by words, not both: the words are tried alone.
+        Object body = call.operationId().equals("buildContext") && field.equals("memory_query")
+                ? with(call.body(), "memory_embedding", null) : call.body();
         List<Variant> variants = new ArrayList<>();
         boolean required = false;
         for (JsonNode name : schema.path("required")) {
             required |= name.asText().equals(field);
         }
         if (required) {
-            variants.add(new Variant(with(call.body(), field, null), true, "without it"));
+            variants.add(new Variant(with(body, field, null), true, "without it"));
         }
         if (bound.has("maxLength")) {
             int max = bound.get("maxLength").asInt();
-            variants.add(new Variant(with(call.body(), field, "x".repeat(max + 1)), true, (max + 1) + " characters"));
-            variants.add(new Variant(with(call.body(), field, "x".repeat(max)), false, max + " characters"));
+            variants.add(new Variant(with(body, field, "x".repeat(max + 1)), true, (max + 1) + " characters"));
+            variants.add(new Variant(with(body, field, "x".repeat(max)), false, max + " characters"));
             // The bound is on UTF-8 bytes: the same length in two-byte characters is refused.
-            variants.add(new Variant(with(call.body(), field, "é".repeat(max / 2 + 1)), true, (max / 2 + 1) + " two-byte characters"));
+            variants.add(new Variant(with(body, field, "é".repeat(max / 2 + 1)), true, (max / 2 + 1) + " two-byte characters"));
         }
         String writtenAsJson = "bytes as stored";
         if (bound.path("description").asText().contains(writtenAsJson)) {
             int max = Integer.parseInt(bound.get("description").asText().replaceAll("\\D+", " ").trim().split(" ")[0]);
-            variants.add(new Variant(with(call.body(), field, objectOfBytes(max + 1)), true, "a JSON object of " + (max + 1) + " bytes"));
-            variants.add(new Variant(with(call.body(), field, objectOfBytes(max)), false, "a JSON object of " + max + " bytes"));
+            variants.add(new Variant(with(body, field, objectOfBytes(max + 1)), true, "a JSON object of " + (max + 1) + " bytes"));
+            variants.add(new Variant(with(body, field, objectOfBytes(max)), false, "a JSON object of " + max + " bytes"));
         }
         if (bound.has("maxItems")) {
             List<Object> items = new ArrayList<>();
-            Object item = sampleItem(call.body(), field, resolve(bound.get("items")));
+            Object item = sampleItem(body, field, resolve(bound.get("items")));
             for (int i = 0; i <= bound.get("maxItems").asInt(); i++) {
                 items.add(item);
             }
-            variants.add(new Variant(with(call.body(), field, items), true, items.size() + " items"));
+            variants.add(new Variant(with(body, field, items), true, items.size() + " items"));
         }
         if (bound.has("minItems")) {
-            variants.add(new Variant(with(call.body(), field, List.of()), true, "no items"));
+            variants.add(new Variant(with(body, field, List.of()), true, "no items"));
         }
         if (bound.has("maxProperties")) {
             Map<String, Object> counters = new LinkedHashMap<>();
             for (int i = 0; i <= bound.get("maxProperties").asInt(); i++) {
                 counters.put("c" + i, 1);
             }
-            variants.add(new Variant(with(call.body(), field, counters), true, counters.size() + " properties"));
+            variants.add(new Variant(with(body, field, counters), true, counters.size() + " properties"));
         }
         if (bound.has("minProperties")) {
-            variants.add(new Variant(with(call.body(), field, Map.of()), true, "no properties"));
+            variants.add(new Variant(with(body, field, Map.of()), true, "no properties"));
         }
         if (bound.has("minimum")) {
             boolean whole = isInteger(bound);
             double min = bound.get("minimum").asDouble();
             double max = bound.get("maximum").asDouble();
             double step = whole ? 1 : 0.0001;
-            variants.add(new Variant(with(call.body(), field, number(min - step, whole)), true, "below its minimum"));
-            variants.add(new Variant(with(call.body(), field, number(max + step, whole)), true, "above its maximum"));
-            variants.add(new Variant(with(call.body(), field, number(min, whole)), false, "at its minimum"));
-            variants.add(new Variant(with(call.body(), field, number(max, whole)), false, "at its maximum"));
+            variants.add(new Variant(with(body, field, number(min - step, whole)), true, "below its minimum"));
+            variants.add(new Variant(with(body, field, number(max + step, whole)), true, "above its maximum"));
+            variants.add(new Variant(with(body, field, number(min, whole)), false, "at its minimum"));
+            variants.add(new Variant(with(body, field, number(max, whole)), false, "at its maximum"));
         }
         JsonNode values = bound.has("enum") ? bound.get("enum") : bound.path("items").path("enum");
         boolean list = bound.has("items"); // an array whose items take one of the values
         for (JsonNode value : values) {
             Object sent = list ? List.of(value.asText()) : value.asText();
-            variants.add(new Variant(with(call.body(), field, sent), false, "= " + sent));
+            variants.add(new Variant(with(body, field, sent), false, "= " + sent));
         }
         if (!values.isEmpty()) {
             Object sent = list ? List.of("no-such-value") : "no-such-value";
-            variants.add(new Variant(with(call.body(), field, sent), true, "not one of its values"));
+            variants.add(new Variant(with(body, field, sent), true, "not one of its values"));
         }
         return variants;
     }
