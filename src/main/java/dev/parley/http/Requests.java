@@ -19,6 +19,8 @@ import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.databind.type.LogicalType;
 import dev.parley.json.Json;
 import io.javalin.http.Context;
+import io.javalin.http.Handler;
+import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
 import io.javalin.http.servlet.MaxRequestSize;
 import java.io.EOFException;
@@ -99,6 +101,27 @@ final class Requests {
     }
 
     private Requests() {
+    }
+
+    /**
+     * {@code handler}, refusing first a body sent to a route that reads none (a POST that warms a cache, a DELETE):
+     * dropped unread, it would look heeded.
+     */
+    static Handler bodiless(Route route, Handler handler) {
+        if (route.body() != null || route.linesBody() || route.method() == HandlerType.GET) {
+            return handler;
+        }
+        return ctx -> {
+            long length = ctx.contentLength();
+            if (length < 0 && ctx.header("Transfer-Encoding") != null) {
+                length = bytes(ctx).length; // chunked: read to learn whether it holds anything
+            }
+            if (length > 0) {
+                throw new BadRequest(400, "invalid-request", null, route.method() + " " + route.path()
+                        + " takes no body; this one held " + length + " bytes");
+            }
+            handler.handle(ctx);
+        };
     }
 
     static <T> T body(Context ctx, Class<T> type) {

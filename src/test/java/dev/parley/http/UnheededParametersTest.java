@@ -10,8 +10,8 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * A parameter the answer would not heed is refused (400 naming it), not dropped: a client that sent it meant
- * something by it, and an answer that ignores it looks like one that did not.
+ * A parameter (or a body) the answer would not heed is refused (400 naming it), not dropped: a client that sent
+ * it meant something by it, and an answer that ignores it looks like one that did not.
  */
 class UnheededParametersTest {
     private final Api api = TestServer.newApp();
@@ -99,6 +99,22 @@ class UnheededParametersTest {
         assertThat(longerAfter.status()).as(longerAfter.toString()).isEqualTo(201);
         var recalled = api.postOk(200, memories + "/recall", Map.of("character_id", character, "embedding", List.of(0.0, 1.0)));
         assertThat(recalled.get("memories")).extracting(m -> m.get("memory").get("content").asText()).containsExactly("keeps a diary");
+    }
+
+    @Test
+    void a_body_sent_to_a_route_that_reads_none_is_refused_and_changes_nothing() {
+        String message = Fixtures.say(api, conversation, "user", "hello").get("id").asText();
+        String path = "/v1/conversations/" + conversation + "/messages/" + message;
+        byte[] body = "{\"hard\": true}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+        var warm = api.sendBytes("POST", "/v1/users/" + user + "/warm", body);
+        var delete = api.sendBytes("DELETE", path, body);
+
+        assertThat(warm.status()).as(warm.toString()).isEqualTo(400);
+        assertThat(warm.json().get("detail").asText()).contains("takes no body");
+        assertThat(delete.status()).isEqualTo(400);
+        assertThat(api.getOk(path).get("deleted_at").isNull()).as("the message is still there").isTrue();
+        assertThat(api.sendBytes("POST", "/v1/users/" + user + "/warm", null).status()).as("without a body").isLessThan(300);
     }
 
     private static Map<String, Object> with(Map<String, Object> body, String field, Object value) {
