@@ -4,6 +4,7 @@ import dev.parley.json.Json;
 import java.nio.ByteBuffer;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.handler.ErrorHandler;
@@ -11,6 +12,10 @@ import org.eclipse.jetty.util.Callback;
 
 /** Errors Jetty answers itself (malformed requests that never reach a route) as problem+json, not HTML. */
 final class JsonErrorHandler extends ErrorHandler {
+    /** The path Jetty gives the request it makes up to answer one whose request line it could not read. */
+    private static final String UNREAD_URI = "/badMessage";
+    private static final int DEFAULT_HEADER_BYTES = new HttpConfiguration().getRequestHeaderSize();
+
     /** Jetty writes error bodies only for GET, POST and HEAD by default; an API answers every method. */
     @Override
     public boolean errorPageForMethod(String method) {
@@ -21,9 +26,14 @@ final class JsonErrorHandler extends ErrorHandler {
     protected void generateResponse(Request request, Response response, int code, String message, Throwable cause,
                                     Callback callback) {
         String path = request.getHttpURI().getPath();
+        boolean unread = UNREAD_URI.equals(path); // Jetty's stand-in for a request line it could not read
         boolean draining = code == 503 && request.getConnectionMetaData().getConnector().getServer().isStopping();
-        byte[] body = Json.writeBytes(draining ? Problems.shuttingDown(path) : Problems.fromStatus(code, message, path));
+        int headerBytes = request.getConnectionMetaData().getHttpConfiguration().getRequestHeaderSize();
+        String id = RequestIds.idFor(unread ? null : request.getHeaders().get(RequestIds.HEADER));
+        byte[] body = Json.writeBytes(draining ? Problems.shuttingDown(path).forRequest(id)
+                : Problems.unparsed(code, message, unread ? null : path, id, headerBytes));
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, Problem.CONTENT_TYPE);
+        response.getHeaders().put(RequestIds.HEADER, id);
         if (draining) { // Jetty's graceful stop refuses requests that arrive on open connections while it drains
             response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
         }
@@ -37,8 +47,10 @@ final class JsonErrorHandler extends ErrorHandler {
 
     @Override
     public ByteBuffer badMessageError(int status, String reason, HttpFields.Mutable fields) {
+        String id = RequestIds.idFor(null);
         fields.put(HttpHeader.CONTENT_TYPE, Problem.CONTENT_TYPE);
         fields.put(HttpHeader.CONNECTION, "close");
-        return ByteBuffer.wrap(Json.writeBytes(Problems.fromStatus(status, reason, null)));
+        fields.put(RequestIds.HEADER, id);
+        return ByteBuffer.wrap(Json.writeBytes(Problems.unparsed(status, reason, null, id, DEFAULT_HEADER_BYTES)));
     }
 }

@@ -10,6 +10,7 @@ import dev.parley.db.DatabaseUnavailable;
 import dev.parley.db.PoolSaturated;
 import dev.parley.json.Json;
 import io.javalin.http.Context;
+import org.eclipse.jetty.http.HttpStatus;
 import io.javalin.http.HttpResponseException;
 import java.util.List;
 import java.util.UUID;
@@ -103,10 +104,25 @@ final class Problems {
                 "this Parley instance is shutting down and took no new work; retry, against another instance if there is one", path);
     }
 
-    /** Problems Jetty itself raises before a request reaches a route (an unparseable URI, say). */
-    static Problem fromStatus(int status, String message, String path) {
-        return Problem.of(status, "http-" + status, message == null ? "HTTP " + status : message,
-                message == null ? "HTTP " + status : message, path);
+    /**
+     * Problems Jetty itself raises before a request reaches a route: a request it could not parse, a request line or
+     * headers past {@code headerBytes}. {@code path} is null when not even the URI could be read: the problem's
+     * instance is then the request's id, as a URN.
+     */
+    static Problem unparsed(int status, String reason, String path, String requestId, int headerBytes) {
+        String instance = path != null ? path : "urn:parley:request:" + requestId;
+        Problem problem = switch (status) {
+            case 400 -> Problem.of(400, "malformed-request", "Malformed request", path == null
+                    ? "the request's URI could not be read: a path may not hold an encoded NUL (%00), a lone % or a control character"
+                    : "the request is not well-formed HTTP/1.1: " + reason, instance);
+            case 414 -> Problem.of(414, "uri-too-long", "URI too long", "the request line (method, path and query string) "
+                    + "is longer than the " + headerBytes + " bytes Parley reads; send large values in a body", instance);
+            case 431 -> Problem.of(431, "headers-too-large", "Request headers too large",
+                    "the request's header fields are longer than the " + headerBytes + " bytes Parley reads", instance);
+            default -> Problem.of(status, "http-" + status, HttpStatus.getMessage(status),
+                    reason == null ? HttpStatus.getMessage(status) : reason, instance);
+        };
+        return problem.forRequest(requestId);
     }
 
     /** Whether {@link #respond} already wrote this response's body. */

@@ -22,10 +22,14 @@ final class RequestIds {
 
     /** The first thing every request does: its id, kept for the problem it may end in, and sent back. */
     static void assign(Context ctx) {
-        String given = ctx.header(HEADER);
-        String id = given != null && SAFE.matcher(given).matches() ? given : made();
+        String id = idFor(ctx.header(HEADER));
         ctx.attribute(ATTRIBUTE, id);
         ctx.header(HEADER, id);
+    }
+
+    /** The id a request goes by: {@code given}, the client's, when it is safe to repeat, else a new one. */
+    static String idFor(String given) {
+        return given != null && SAFE.matcher(given).matches() ? given : made();
     }
 
     /** The request's id; null only for a request refused before any route ran. */

@@ -104,6 +104,29 @@ class ClientMistakesTest {
     }
 
     @Test
+    void requests_jetty_refuses_before_any_route_are_problems_that_say_why_and_name_the_request() throws IOException {
+        String key = "Authorization: Bearer " + api.key() + "\r\n";
+        String nulInPath = raw("GET /v1/characters/%00 HTTP/1.1\r\nHost: localhost\r\n" + key + "\r\n");
+        String longUri = raw("GET /v1/characters?q=" + "a".repeat(20_000) + " HTTP/1.1\r\nHost: localhost\r\n" + key + "\r\n");
+        String badHeader = raw("GET /v1/characters HTTP/1.1\r\nHost: localhost\r\nBad Header\r\n\r\n");
+        String bigHeaders = raw("GET /v1/characters HTTP/1.1\r\nHost: localhost\r\nX-Big: " + "b".repeat(20_000) + "\r\n\r\n");
+
+        assertThat(nulInPath).startsWith("HTTP/1.1 400").contains("/malformed-request").contains("encoded NUL (%00)")
+                .doesNotContain("/badMessage");
+        assertThat(longUri).startsWith("HTTP/1.1 414").contains("/uri-too-long").contains("longer than the 8192 bytes")
+                .doesNotContain("/badMessage");
+        assertThat(badHeader).startsWith("HTTP/1.1 400").contains("not well-formed HTTP/1.1: Illegal character")
+                .contains("\"instance\":\"/v1/characters\"");
+        assertThat(bigHeaders).startsWith("HTTP/1.1 431").contains("/headers-too-large");
+        for (String response : List.of(nulInPath, longUri, badHeader, bigHeaders)) {
+            String id = response.replaceAll("(?s).*X-Request-Id: ([0-9a-f]{32}).*", "$1");
+            assertThat(id).as(response).hasSize(32);
+            assertThat(response).contains("\"request_id\":\"" + id + "\"");
+        }
+        assertThat(nulInPath).as("a URI it could not read: the instance is the request").contains("\"instance\":\"urn:parley:request:");
+    }
+
+    @Test
     void client_mistakes_leave_no_stack_trace_in_the_log() throws IOException {
         PrintStream original = System.err;
         var captured = new ByteArrayOutputStream();
