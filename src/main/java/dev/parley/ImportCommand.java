@@ -1,6 +1,7 @@
 package dev.parley;
 
 import dev.parley.apps.Apps;
+import dev.parley.chat.Limits;
 import dev.parley.bench.Progress;
 import dev.parley.db.Database;
 import dev.parley.db.Ids;
@@ -9,16 +10,15 @@ import dev.parley.db.Query;
 import dev.parley.json.Json;
 import dev.parley.lifecycle.Import;
 import dev.parley.lifecycle.PeerStores;
+import dev.parley.lifecycle.Utf8Lines;
 import dev.parley.memory.Memories;
+import dev.parley.search.Languages;
 import dev.parley.search.Snippets;
-import java.io.BufferedReader;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -73,8 +73,9 @@ final class ImportCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         return database.withDatabase(db -> {
             long appId = Apps.idOf(db, app);
+            var settings = database.settings();
             var imports = new Import(db, new Ids(Clock.systemUTC()), new Partitions(db), new Memories(db, new Snippets()),
-                    database.settings().maxContentBytes());
+                    Languages.load(db), new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), Clock.systemUTC());
             Import.Report report;
             try {
                 report = kind == null ? fromFile(imports, appId, out) : fromPeer(imports, db, appId, kind, out);
@@ -116,9 +117,9 @@ final class ImportCommand implements Callable<Integer> {
                 }
                 return n;
             }
-        }; var lines = new BufferedReader(new InputStreamReader(counted, StandardCharsets.UTF_8), 1 << 16)) {
+        }) {
             var progress = new Progress(out, "importing", size, "bytes");
-            Import.Lines source = lines::readLine;
+            Import.Lines source = new Utf8Lines(counted);
             Import.Report report = bulk ? imports.runBulk(appId, source, done -> progress.update(read.get()))
                     : imports.run(appId, source, done -> progress.update(read.get()));
             progress.finish(read.get());

@@ -218,19 +218,20 @@ public final class Parley implements AutoCloseable {
             var erasure = new Erasure(database, cache, recall, presence, clock);
             var userTokens = new UserTokens(database, clock);
             userTokens.forgetOnChange(invalidations);
+            var languages = Languages.load(database);
+            var limits = new Limits(settings.maxContentBytes(), settings.maxMetadataBytes());
             var services = new HttpServer.Services(watch, apiKeys, userTokens, new UserReach(database), origins,
                     cache, characters, users, conversations,
                     messageLog, appends, new Inbox(database), new ReadMarkers(database, cache),
                     new Members(database, cache), new ChatContext(database, cache, characters, users, counters, recall, memories),
                     new Stats(database), new CharacterMessages(database, clock), new WindowCounts(database, clock),
                     memories, recall,
-                    new MessageSearch(database, clock, snippets), Languages.load(database),
-                    new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()),
+                    new MessageSearch(database, clock, snippets), languages, limits,
                     new Typing(live, conversations, settings.typingTtl(), clock),
                     presence, new Analytics(database), analyticsRefresh,
                     erasure,
                     new UserExport(users, conversations, messageLog, memories, clock), retention,
-                    new Import(database, ids, partitions, memories, settings.maxContentBytes()),
+                    new Import(database, ids, partitions, memories, languages, limits, clock),
                     clock, registry, replicas);
             var http = HttpServer.start(services, new HttpServer.Options(settings.host(), settings.port(),
                     settings.maxBodyBytes(), settings.rateLimit(), settings.burst()));

@@ -4,6 +4,7 @@ import dev.parley.DatabaseOptions;
 import dev.parley.Parley;
 import dev.parley.Storage;
 import dev.parley.apps.ApiKeys;
+import dev.parley.chat.Limits;
 import dev.parley.config.Ages;
 import dev.parley.config.Durations;
 import dev.parley.config.Settings;
@@ -183,7 +184,8 @@ public final class BenchCommand {
             }
             return withDatabase(settings, 4, (db, target) -> {
                 new Migrations(db.dataSource()).migrate();
-                var result = new ImportBench(db, out).run(total, conversations, settings.maxContentBytes(), bulk);
+                var result = new ImportBench(db, out).run(total, conversations,
+                        new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), bulk);
                 out.printf("import%s: %.0f messages/s, raw COPY: %.0f rows/s, %.2fx (%d messages, %d conversations)%n",
                         bulk ? " --bulk" : "", result.importPerSecond(), result.copyPerSecond(), result.ratio(), result.messages(),
                         conversations);

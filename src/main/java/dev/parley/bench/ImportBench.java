@@ -1,5 +1,6 @@
 package dev.parley.bench;
 
+import dev.parley.chat.Limits;
 import dev.parley.db.Database;
 import dev.parley.db.Ids;
 import dev.parley.db.Partitions;
@@ -8,6 +9,7 @@ import dev.parley.db.WordIndexes;
 import dev.parley.json.Json;
 import dev.parley.lifecycle.Import;
 import dev.parley.memory.Memories;
+import dev.parley.search.Languages;
 import dev.parley.search.Snippets;
 import java.io.PrintWriter;
 import java.sql.Connection;
@@ -57,7 +59,7 @@ final class ImportBench {
     }
 
     /** {@code bulk}: both ways with the words indexes' pending lists on, and merged within each one's time. */
-    Result run(long messages, int conversations, int maxContentBytes, boolean bulk) throws Exception {
+    Result run(long messages, int conversations, Limits limits, boolean bulk) throws Exception {
         Instant start = Instant.now().minus(Duration.ofDays(60)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
         new Partitions(database).ensure(YearMonth.from(start.atZone(ZoneOffset.UTC)), YearMonth.now(ZoneOffset.UTC));
         List<String[]> history = history(messages, conversations, start); // conversation index, role, content, time
@@ -120,7 +122,8 @@ final class ImportBench {
             lines.add(Json.write(Map.of("type", "message", "conversation", "c" + m[0], "external_id", "m" + i, "role", m[1],
                     "content", m[2], "created_at", m[3])));
         }
-        var imports = new Import(database, new Ids(Clock.systemUTC()), new Partitions(database), new Memories(database, new Snippets()), maxContentBytes);
+        var imports = new Import(database, new Ids(Clock.systemUTC()), new Partitions(database), new Memories(database, new Snippets()),
+                Languages.load(database), limits, Clock.systemUTC());
         Iterator<String> next = lines.iterator();
         var progress = new Progress(out, "importing", lines.size(), "lines");
         long importStarted = System.nanoTime();

@@ -8,6 +8,9 @@ public record Limits(int maxContentBytes, int maxMetadataBytes) {
     public static final int MAX_LIST_PAGE = 100;
     public static final int DEFAULT_LIST_PAGE = 20;
     public static final int MAX_NAME_BYTES = 200;
+    /** An app's own id for a user, conversation, character, memory or (in an import) message. */
+    public static final int MAX_EXTERNAL_ID_BYTES = 255;
+    public static final int MAX_TITLE_BYTES = 500;
     public static final int MAX_PROMPT_BYTES = 64 << 10;
     public static final int MAX_SUGGESTED_MESSAGES = 20;
     public static final int MAX_GROUP_CHARACTERS = 50;

@@ -45,7 +45,7 @@ final class Bodies {
     }
 
     /** Upsert by the app's own id for the user; a given profile replaces the stored one. */
-    record UserInput(@Takes(required = true, maxBytes = UserHandlers.MAX_EXTERNAL_ID_BYTES) String externalId,
+    record UserInput(@Takes(required = true, maxBytes = Limits.MAX_EXTERNAL_ID_BYTES) String externalId,
                      @Takes(setting = METADATA) JsonNode profile) {
     }
 
@@ -61,13 +61,13 @@ final class Bodies {
      */
     record ConversationInput(@Takes(required = true) Long userId, Long characterId,
                              @Takes(maxItems = Limits.MAX_GROUP_CHARACTERS) List<Long> characterIds, String language,
-                             @Takes(maxBytes = ConversationHandlers.MAX_TITLE_BYTES) String title,
+                             @Takes(maxBytes = Limits.MAX_TITLE_BYTES) String title,
                              @Takes(setting = METADATA) JsonNode state, @Takes(maxItems = Check.MAX_COUNTERS) Map<String, Long> counters,
-                             @Takes(maxBytes = ConversationHandlers.MAX_EXTERNAL_ID_BYTES) String externalId, String createdAt) {
+                             @Takes(maxBytes = Limits.MAX_EXTERNAL_ID_BYTES) String externalId, String createdAt) {
     }
 
     /** {@code state} is a JSON merge patch (RFC 7396); {@code title} set to null clears it. */
-    record ConversationPatch(@Takes(maxBytes = ConversationHandlers.MAX_TITLE_BYTES) JsonNode title,
+    record ConversationPatch(@Takes(maxBytes = Limits.MAX_TITLE_BYTES) JsonNode title,
                              @Takes(setting = METADATA) JsonNode state) {
     }
 

@@ -8,23 +8,24 @@ import java.util.Map;
 
 /**
  * Field checks shared by every handler. Text that PostgreSQL cannot store (NUL characters, lone
- * UTF-16 surrogates) is refused here, with the field's name, instead of failing in the database.
+ * UTF-16 surrogates) is refused here, with the field's name, instead of failing in the database. The import
+ * ({@code dev.parley.lifecycle.Import}) checks its lines with these too, so the two cannot drift apart.
  */
-final class Check {
+public final class Check {
     static final int MAX_COUNTERS = 100;
     private static final int MAX_COUNTER_NAME_BYTES = 100;
 
     private Check() {
     }
 
-    static String required(String field, String value, int maxBytes) {
+    public static String required(String field, String value, int maxBytes) {
         if (value == null) {
             throw new InvalidInput(field, "is required");
         }
         return text(field, value, maxBytes);
     }
 
-    static String requiredNonBlank(String field, String value, int maxBytes) {
+    public static String requiredNonBlank(String field, String value, int maxBytes) {
         required(field, value, maxBytes);
         if (value.isBlank()) {
             throw new InvalidInput(field, "must not be blank");
@@ -33,7 +34,7 @@ final class Check {
     }
 
     /** Null passes (the field is optional); anything else must be storable text within {@code maxBytes} UTF-8 bytes. */
-    static String text(String field, String value, int maxBytes) {
+    public static String text(String field, String value, int maxBytes) {
         if (value == null) {
             return null;
         }
@@ -59,7 +60,7 @@ final class Check {
     }
 
     /** Optional JSON object: must be an object (not an array or scalar), storable, and at most {@code maxBytes}. */
-    static JsonNode object(String field, JsonNode node, int maxBytes) {
+    public static JsonNode object(String field, JsonNode node, int maxBytes) {
         if (node == null || node.isNull()) {
             return null;
         }
@@ -73,7 +74,7 @@ final class Check {
      * Optional JSON value of any shape: storable, and at most {@code maxBytes} as PostgreSQL will
      * write it back (numbers in plain notation), which is what every later read returns.
      */
-    static JsonNode json(String field, JsonNode node, int maxBytes) {
+    public static JsonNode json(String field, JsonNode node, int maxBytes) {
         if (node == null || node.isNull()) {
             return null;
         }

@@ -22,8 +22,6 @@ import java.util.Map;
 
 /** /v1/conversations: start, read, patch state, move counters, members, mark read, build LLM context. */
 final class ConversationHandlers {
-    static final int MAX_TITLE_BYTES = 500;
-    static final int MAX_EXTERNAL_ID_BYTES = 255;
     private static final int MAX_STATE_KEY_BYTES = 255;
 
     private final Conversations conversations;
@@ -55,7 +53,7 @@ final class ConversationHandlers {
         List<Long> characterIds = characterIds(input);
         Map<String, Long> counters = input.counters() == null ? Map.of() : Check.counters("counters", input.counters());
         String language = languages.require("language", input.language());
-        var draft = new Conversation.Draft(userId, characterIds, language, Check.text("title", input.title(), MAX_TITLE_BYTES),
+        var draft = new Conversation.Draft(userId, characterIds, language, Check.text("title", input.title(), Limits.MAX_TITLE_BYTES),
                 Check.object("state", input.state(), limits.maxMetadataBytes()), Json.MAPPER.valueToTree(counters),
                 externalId("external_id", input.externalId()), OriginalTime.of("created_at", input.createdAt(), clock));
         Responses.json(ctx, 201, conversations.create(Auth.app(ctx), draft));
@@ -87,7 +85,7 @@ final class ConversationHandlers {
     }
 
     private static String externalId(String field, String value) {
-        return value == null ? null : Check.requiredNonBlank(field, value, MAX_EXTERNAL_ID_BYTES);
+        return value == null ? null : Check.requiredNonBlank(field, value, Limits.MAX_EXTERNAL_ID_BYTES);
     }
 
     void patch(Context ctx) {
@@ -97,7 +95,7 @@ final class ConversationHandlers {
         if (titleGiven && !input.title().isNull() && !input.title().isTextual()) {
             throw new InvalidInput("title", "must be a string or null");
         }
-        String title = titleGiven && input.title().isTextual() ? Check.text("title", input.title().textValue(), MAX_TITLE_BYTES) : null;
+        String title = titleGiven && input.title().isTextual() ? Check.text("title", input.title().textValue(), Limits.MAX_TITLE_BYTES) : null;
         var statePatch = Check.object("state", input.state(), limits.maxMetadataBytes());
         Responses.json(ctx, conversations.patch(Auth.app(ctx), conversationId, statePatch, titleGiven, title,
                 Conditional.requiredVersion(ctx), limits.maxMetadataBytes()));

@@ -8,13 +8,11 @@ import dev.parley.lifecycle.Erasure;
 import dev.parley.lifecycle.Import;
 import dev.parley.lifecycle.Retention;
 import dev.parley.lifecycle.UserExport;
+import dev.parley.lifecycle.Utf8Lines;
 import io.javalin.http.Context;
 import jakarta.servlet.http.HttpServletResponse;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.OptionalInt;
@@ -36,7 +34,8 @@ final class LifecycleHandlers {
 
     /**
      * Reads the NDJSON body as it arrives, a chunk of lines at a time (so its size is bounded by nothing but
-     * the time it takes, not by PARLEY_MAX_BODY), and answers with what was imported and rejected.
+     * the time it takes, not by PARLEY_MAX_BODY), each line strictly UTF-8, and answers with what was imported
+     * and rejected.
      */
     void importLines(Context ctx) throws IOException {
         String type = ctx.contentType() == null ? "" : ctx.contentType().split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
@@ -44,8 +43,7 @@ final class LifecycleHandlers {
             throw new BadRequest(415, "unsupported-media-type", null, "an import is NDJSON, one JSON object per line "
                     + "(Content-Type: application/x-ndjson), not " + (type.isEmpty() ? "a body without a Content-Type" : type));
         }
-        var lines = new BufferedReader(new InputStreamReader(ctx.req().getInputStream(), StandardCharsets.UTF_8), 1 << 16);
-        Responses.json(ctx, imports.run(Auth.app(ctx), lines, read -> {
+        Responses.json(ctx, imports.run(Auth.app(ctx), new Utf8Lines(ctx.req().getInputStream()), read -> {
         }));
     }
 

@@ -16,7 +16,6 @@ import java.util.List;
 
 /** /v1/users/{user_id}/memories and /v1/memories: store, read, change, forget, recall by similarity. */
 final class MemoryHandlers {
-    private static final double DEFAULT_IMPORTANCE = 0.5;
     /** Recall's bounds on a memory's half-life (days) and on each weight of its score. */
     static final double MIN_HALF_LIFE_DAYS = 0.001;
     static final double MAX_HALF_LIFE_DAYS = 36_500;
@@ -69,7 +68,7 @@ final class MemoryHandlers {
                 Check.positive(prefix + "character_id", input.characterId()),
                 Check.optionalPositive(prefix + "conversation_id", input.conversationId()),
                 Check.requiredNonBlank(prefix + "content", input.content(), limits.maxContentBytes()),
-                between(prefix + "importance", input.importance(), 0, 1, DEFAULT_IMPORTANCE),
+                between(prefix + "importance", input.importance(), 0, 1, Memory.DEFAULT_IMPORTANCE),
                 languages.require(prefix + "language", input.language()),
                 Check.object(prefix + "metadata", input.metadata(), limits.maxMetadataBytes()),
                 input.embedding() == null ? null : input.embedding().unit(prefix + "embedding"),

@@ -13,7 +13,7 @@ import java.time.format.DateTimeParseException;
  * elsewhere first): an ISO 8601 time with an offset, no later than now plus {@link #CLOCK_SKEW} (the
  * client's clock may run a little ahead), no earlier than 2000, where Parley's ids begin.
  */
-final class OriginalTime {
+public final class OriginalTime {
     /** How far in the future an imported created_at may be: clients' clocks run a little ahead. */
     static final Duration CLOCK_SKEW = Duration.ofMinutes(5);
     private static final Instant EARLIEST = Instant.ofEpochMilli(Ids.EPOCH_MILLIS);
@@ -22,7 +22,7 @@ final class OriginalTime {
     }
 
     /** The time in {@code raw}, or null when none was given; a 400 naming {@code field} when it cannot be one. */
-    static Instant of(String field, String raw, Clock clock) {
+    public static Instant of(String field, String raw, Clock clock) {
         if (raw == null) {
             return null;
         }

@@ -14,7 +14,6 @@ import java.util.List;
 
 /** /v1/users, a user's inbox, counters and stats. */
 final class UserHandlers {
-    static final int MAX_EXTERNAL_ID_BYTES = 255;
 
     private final Users users;
     private final Inbox inbox;
@@ -32,7 +31,7 @@ final class UserHandlers {
 
     void upsert(Context ctx) {
         var input = Requests.body(ctx, Bodies.UserInput.class);
-        String externalId = Check.requiredNonBlank("external_id", input.externalId(), MAX_EXTERNAL_ID_BYTES);
+        String externalId = Check.requiredNonBlank("external_id", input.externalId(), Limits.MAX_EXTERNAL_ID_BYTES);
         var upserted = users.upsert(Auth.app(ctx), externalId, Check.object("profile", input.profile(), limits.maxMetadataBytes()));
         Responses.json(ctx, upserted.created() ? 201 : 200, upserted.user());
     }
@@ -53,7 +52,7 @@ final class UserHandlers {
     }
 
     void findByExternalId(Context ctx) {
-        String externalId = Check.requiredNonBlank("external_id", ctx.queryParam("external_id"), MAX_EXTERNAL_ID_BYTES);
+        String externalId = Check.requiredNonBlank("external_id", ctx.queryParam("external_id"), Limits.MAX_EXTERNAL_ID_BYTES);
         Responses.json(ctx, users.findByExternalId(Auth.app(ctx), externalId)
                 .orElseThrow(() -> new NotFound("user with external_id", "'" + Params.printable(externalId) + "'")));
     }

@@ -9,12 +9,12 @@ import java.nio.charset.StandardCharsets;
  * spell, and Jetty turns bad bytes in a query string into U+FFFD: either way a client's mistake would be stored
  * or searched for as something it did not send.
  */
-final class Utf8 {
+public final class Utf8 {
     private Utf8() {
     }
 
     /** The index of the first byte of {@code bytes} that starts no well-formed character, or -1 when all do. */
-    static int firstInvalid(byte[] bytes) {
+    public static int firstInvalid(byte[] bytes) {
         int i = 0;
         while (i < bytes.length) {
             int b = bytes[i] & 0xFF;

@@ -2,6 +2,8 @@ package dev.parley.lifecycle;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.chat.InvalidInput;
+import dev.parley.chat.Limits;
+import dev.parley.chat.Message;
 import dev.parley.chat.NotFound;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
@@ -9,25 +11,25 @@ import dev.parley.db.Ids;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import dev.parley.db.WordIndexes;
-import dev.parley.json.Json;
 import dev.parley.memory.Embedding;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Memory;
-import java.io.BufferedReader;
+import dev.parley.search.Languages;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.function.LongConsumer;
 
 /**
@@ -46,28 +48,38 @@ import java.util.function.LongConsumer;
  * is; a message's id is drawn from its original time and a hash of its conversation's and its own
  * external id, so a message imported before is the same row, found and skipped. An interrupted import
  * is run again from the start. Each line is its own unit: a rejected line (reported with its number
- * and reason) changes nothing, and its messages, if it was a conversation, are rejected too.
+ * and reason) changes nothing, and its messages, if it was a conversation, are rejected too. A line is
+ * checked as the API checks a request ({@link ImportLine}): a line the API would refuse is rejected here.
  *
  * <p>Messages go {@link #CHUNK} lines at a time: the chunk's conversations are locked (in id order, as
  * appends do), its new messages written in one statement with their sequence numbers, and each
  * conversation's counts, newest message and owner's read marker (an imported history is read) moved
  * in the same one, as an append does. A conversation's messages must come oldest first: one older
  * than the conversation's newest message is refused. Months are made as needed; an archived month
- * takes no messages.
+ * takes no messages. A chunk that fails in the database is written again a conversation at a time, and a
+ * conversation that fails a line at a time, so a line the database refuses rejects only itself; the
+ * report counts what was committed.
  */
 public final class Import {
     public static final int CHUNK = 2_000;
-    /** How many rejected lines a report lists; it counts them all. */
+    /** How many rejected lines a report lists (the lowest-numbered); it counts them all. */
     public static final int REPORTED = 20;
     private static final int LOW_BITS = 22;
 
-    /** What an import did: lines read, rows made and rows found already there by kind, rejected lines. */
+    /** What an import did: lines read, rows made (committed) and rows found already there by kind, rejected lines. */
     public record Report(long lines, Map<String, Long> imported, Map<String, Long> existing, long rejected,
                          List<Rejected> firstRejected) {
     }
 
     /** A line that was not imported, and why. */
     public record Rejected(long line, String reason) {
+    }
+
+    /** A line whose bytes are not UTF-8: refused, and the lines after it read on. */
+    public static final class NotUtf8 extends IOException {
+        public NotUtf8(String message) {
+            super(message);
+        }
     }
 
     /** One message line, checked. */
@@ -155,24 +167,25 @@ public final class Import {
     private final Ids ids;
     private final Partitions partitions;
     private final Memories memories;
-    private final int maxContentBytes;
+    private final Languages languages;
+    private final Limits limits;
+    private final Clock clock;
 
-    public Import(Database database, Ids ids, Partitions partitions, Memories memories, int maxContentBytes) {
+    /** {@code languages}, {@code limits} and {@code clock} are the API's, so a line is held to what a request is. */
+    public Import(Database database, Ids ids, Partitions partitions, Memories memories, Languages languages, Limits limits,
+                  Clock clock) {
         this.database = database;
         this.ids = ids;
         this.partitions = partitions;
         this.memories = memories;
-        this.maxContentBytes = maxContentBytes;
+        this.languages = languages;
+        this.limits = limits;
+        this.clock = clock;
     }
 
-    /** Where the lines come from: the next line, or null after the last. */
+    /** Where the lines come from: the next line, or null after the last; {@link NotUtf8} for a line that cannot be read. */
     public interface Lines {
         String next() throws IOException;
-    }
-
-    /** Imports every line of {@code in} into the app; {@code progress} hears the lines read so far after each chunk. */
-    public Report run(long appId, BufferedReader in, LongConsumer progress) throws IOException {
-        return run(appId, in::readLine, progress);
     }
 
     /**
@@ -190,12 +203,15 @@ public final class Import {
         }
     }
 
-    /** As above, from any source of lines (a peer store's tables: {@link PeerStores}). */
+    /**
+     * Imports every line from {@code in} (a file or body: {@link Utf8Lines}; a peer store's tables: {@link PeerStores})
+     * into the app; {@code progress} hears the lines read so far after each chunk.
+     */
     public Report run(long appId, Lines in, LongConsumer progress) throws IOException {
         var run = new Run(appId);
         List<String> chunk = new ArrayList<>(CHUNK);
         long first = 1;
-        for (String line = in.next(); line != null; line = in.next()) {
+        for (String line = next(in, run, first + chunk.size()); line != null; line = next(in, run, first + chunk.size())) {
             chunk.add(line);
             if (chunk.size() == CHUNK) {
                 run.chunk(first, chunk);
@@ -209,13 +225,25 @@ public final class Import {
         return run.report(first - 1 + chunk.size());
     }
 
-    /** One import's state: the ids its external ids resolved to, and its tallies. */
+    /** The next line; one that is not UTF-8 is rejected as line {@code number} and stands as a blank one. */
+    private static String next(Lines in, Run run, long number) throws IOException {
+        try {
+            return in.next();
+        } catch (NotUtf8 e) {
+            run.reject(number, e.getMessage());
+            return "";
+        }
+    }
+
+    /** One import's state: the ids its external ids resolved to, the external ids its lines gave, and its tallies. */
     private final class Run {
         private final long appId;
         private final Map<String, Long> characters = new HashMap<>();
         private final Map<String, Long> users = new HashMap<>();
         private final Map<String, long[]> conversations = new HashMap<>(); // id, owner, character
-        private final Map<String, String> languages = new HashMap<>();
+        private final Map<String, String> conversationLanguages = new HashMap<>();
+        private final Map<String, Map<String, Long>> given = new HashMap<>(); // kind -> external id -> the line that gave it
+        private final MessageKeys givenMessages = new MessageKeys();
         private final Map<String, Long> imported = new LinkedHashMap<>();
         private final Map<String, Long> existing = new LinkedHashMap<>();
         private final List<Rejected> firstRejected = new ArrayList<>();
@@ -242,19 +270,14 @@ public final class Import {
                     continue;
                 }
                 try {
-                    JsonNode line = Json.parse(text);
-                    if (!line.isObject()) {
-                        throw new InvalidInput("line", "must be a JSON object with a type");
-                    }
-                    String type = required(line, "type");
-                    switch (type) {
-                        case "character" -> character(line);
-                        case "user" -> user(line);
-                        case "conversation" -> conversation(line);
+                    ImportLine line = ImportLine.parse(text);
+                    switch (line.type) {
+                        case "character" -> character(number, line);
+                        case "user" -> user(number, line);
+                        case "conversation" -> conversation(number, line);
                         case "message" -> messages.add(message(number, line));
-                        case "memory" -> memory(line);
-                        default -> throw new InvalidInput("type", "must be character, user, conversation, message or memory, got '"
-                                + type + "'");
+                        case "memory" -> memory(number, line);
+                        default -> throw new IllegalStateException("no import for a " + line.type + " line");
                     }
                 } catch (InvalidInput | NotFound | IllegalArgumentException e) {
                     reject(number, e.getMessage());
@@ -265,10 +288,13 @@ public final class Import {
             writeMessages(messages);
         }
 
-        private void reject(long line, String reason) {
+        /** Counts a rejected line; the report lists the {@link #REPORTED} with the lowest numbers. */
+        void reject(long line, String reason) {
             rejected++;
-            if (firstRejected.size() < REPORTED) {
-                firstRejected.add(new Rejected(line, reason));
+            firstRejected.add(new Rejected(line, reason));
+            firstRejected.sort(Comparator.comparingLong(Rejected::line));
+            if (firstRejected.size() > REPORTED) {
+                firstRejected.removeLast();
             }
         }
 
@@ -276,101 +302,121 @@ public final class Import {
             (made ? imported : existing).merge(kind, 1L, Long::sum);
         }
 
-        private void character(JsonNode line) {
-            String externalId = required(line, "external_id");
-            Instant created = instant(line, "created_at");
+        /** Refuses an external id that an earlier line of this import gave to the same kind: which of the two is meant? */
+        private void givenOnce(String kind, String externalId, long number) {
+            Long before = given.computeIfAbsent(kind, k -> new HashMap<>()).putIfAbsent(externalId, number);
+            if (before != null) {
+                throw new InvalidInput("external_id", "'" + externalId + "' is given twice in this import: line " + before
+                        + " gave this " + kind + " first");
+            }
+        }
+
+        private void character(long number, ImportLine line) {
+            String externalId = line.required("external_id", Limits.MAX_EXTERNAL_ID_BYTES);
+            String name = line.required("name", Limits.MAX_NAME_BYTES);
+            String systemPrompt = line.text("system_prompt", Limits.MAX_PROMPT_BYTES);
+            String traits = jsonText(line.object("traits", limits.maxMetadataBytes()));
+            String metadata = jsonText(line.object("metadata", limits.maxMetadataBytes()));
+            Instant created = line.time("created_at", clock);
+            givenOnce("character", externalId, number);
             boolean[] made = {false};
             long id = database.read(h -> h.first(CHARACTER, row -> {
                 made[0] = row.getBoolean(2);
                 return row.getLong(1);
-            }, appId, externalId, required(line, "name"), optional(line, "system_prompt", ""), object(line, "traits"),
-                    object(line, "metadata"), created, created, appId, externalId)).orElseThrow();
+            }, appId, externalId, name, systemPrompt == null ? "" : systemPrompt, traits == null ? "{}" : traits,
+                    metadata == null ? "{}" : metadata, created, created, appId, externalId)).orElseThrow();
             characters.put(externalId, id);
             count("characters", made[0]);
         }
 
-        private void user(JsonNode line) {
-            String externalId = required(line, "external_id");
-            Instant created = instant(line, "created_at");
+        private void user(long number, ImportLine line) {
+            String externalId = line.required("external_id", Limits.MAX_EXTERNAL_ID_BYTES);
+            String profile = jsonText(line.object("profile", limits.maxMetadataBytes()));
+            Instant created = line.time("created_at", clock);
+            givenOnce("user", externalId, number);
             boolean[] made = {false};
             long id = database.read(h -> h.first(USER, row -> {
                 made[0] = row.getBoolean(2);
                 return row.getLong(1);
-            }, appId, externalId, object(line, "profile"), created, created, appId, externalId)).orElseThrow();
+            }, appId, externalId, profile == null ? "{}" : profile, created, created, appId, externalId)).orElseThrow();
             users.put(externalId, id);
             count("users", made[0]);
         }
 
-        private void conversation(JsonNode line) {
-            String externalId = required(line, "external_id");
-            long userId = userOf(required(line, "user"));
-            long characterId = characterOf(required(line, "character"));
-            Instant created = instant(line, "created_at");
-            String language = optional(line, "language", "english");
+        private void conversation(long number, ImportLine line) {
+            String externalId = line.required("external_id", Limits.MAX_EXTERNAL_ID_BYTES);
+            String user = line.required("user", Limits.MAX_EXTERNAL_ID_BYTES);
+            String character = line.required("character", Limits.MAX_EXTERNAL_ID_BYTES);
+            String title = line.text("title", Limits.MAX_TITLE_BYTES);
+            String state = jsonText(line.object("state", limits.maxMetadataBytes()));
+            String language = languages.require("language", line.text("language", Integer.MAX_VALUE));
+            Instant created = line.time("created_at", clock);
+            long userId = userOf(user);
+            long characterId = characterOf(character);
+            givenOnce("conversation", externalId, number);
             long made = database.inTransaction(h -> {
                 long id = created == null ? ids.next(h) : ids.at(created, Long.MIN_VALUE, h);
-                return h.first(CONVERSATION, row -> row.getLong(1), appId, id, userId, characterId, language,
-                        line.path("title").isTextual() ? line.get("title").asText() : null, object(line, "state"), externalId,
-                        id, id, id, appId, userId, characterId).orElseThrow();
+                return h.first(CONVERSATION, row -> row.getLong(1), appId, id, userId, characterId, language, title,
+                        state == null ? "{}" : state, externalId, id, id, id, appId, userId, characterId).orElseThrow();
             });
             conversations.remove(externalId); // made now, or there before: read it either way
             conversationOf(externalId);
             count("conversations", made == 1);
         }
 
-        private NewMessage message(long number, JsonNode line) {
-            String conversation = required(line, "conversation");
-            long[] known = conversationOf(conversation);
-            String externalId = required(line, "external_id");
-            String role = required(line, "role");
-            if (!Set.of("user", "assistant", "system", "tool").contains(role)) {
-                throw new InvalidInput("role", "must be user, assistant, system or tool, got '" + role + "'");
+        private NewMessage message(long number, ImportLine line) {
+            String conversation = line.required("conversation", Limits.MAX_EXTERNAL_ID_BYTES);
+            String externalId = line.required("external_id", Limits.MAX_EXTERNAL_ID_BYTES);
+            String role = Objects.requireNonNullElse(line.text("role", Integer.MAX_VALUE), "user"); // as an append defaults it
+            if (!Message.ROLES.contains(role)) {
+                throw new InvalidInput("role", "must be one of user, assistant, system, tool; got '" + role + "'");
             }
-            String content = required(line, "content");
-            if (content.getBytes(StandardCharsets.UTF_8).length > maxContentBytes) {
-                throw new InvalidInput("content", "is longer than " + maxContentBytes + " bytes (PARLEY_MAX_CONTENT)");
-            }
-            Instant created = instant(line, "created_at");
+            String content = line.requiredText("content", limits.maxContentBytes());
+            String metadata = jsonText(line.object("metadata", limits.maxMetadataBytes()));
+            String attachments = jsonText(line.json("attachments", limits.maxMetadataBytes()));
+            String user = line.optional("user", Limits.MAX_EXTERNAL_ID_BYTES);
+            String character = line.optional("character", Limits.MAX_EXTERNAL_ID_BYTES);
+            Instant created = line.time("created_at", clock);
             if (created == null) {
                 throw new InvalidInput("created_at", "is required: the message's original time");
             }
             if (partitions.archived(created)) {
                 throw new InvalidInput("created_at", created + " falls in an archived month, which takes no messages");
             }
-            long id = idOf(created, conversation, externalId);
+            long[] known = conversationOf(conversation);
+            byte[] digest = digestOf(conversation, externalId);
+            long id = idOf(created, digest);
             if (id <= known[0]) {
                 throw new InvalidInput("created_at", "is before its conversation began");
             }
             // Authors as an append has them: a user's message is its owner's, an assistant's its character's, unless named.
-            Long author = null;
-            Long character = null;
-            if (line.hasNonNull("user")) {
-                author = userOf(line.get("user").asText());
-            } else if (role.equals("user")) {
-                author = known[1];
+            Long author = user != null ? Long.valueOf(userOf(user)) : role.equals("user") ? Long.valueOf(known[1]) : null;
+            Long authorCharacter = character != null ? Long.valueOf(characterOf(character))
+                    : role.equals("assistant") ? Long.valueOf(known[2]) : null;
+            if (!givenMessages.add(keyOf(digest))) {
+                throw new InvalidInput("external_id", "'" + externalId + "' is given twice in this import for conversation '"
+                        + conversation + "'");
             }
-            if (line.hasNonNull("character")) {
-                character = characterOf(line.get("character").asText());
-            } else if (role.equals("assistant")) {
-                character = known[2];
-            }
-            return new NewMessage(number, known[0], id, role, content, line.hasNonNull("metadata") ? object(line, "metadata") : null,
-                    line.hasNonNull("attachments") ? line.get("attachments").toString() : null, author, character, known[1],
-                    languages.getOrDefault(conversation, "english"));
+            return new NewMessage(number, known[0], id, role, content, metadata, attachments, author, authorCharacter, known[1],
+                    conversationLanguages.getOrDefault(conversation, Languages.DEFAULT));
         }
 
-        private void memory(JsonNode line) {
-            String externalId = required(line, "external_id");
-            long userId = userOf(required(line, "user"));
-            long characterId = characterOf(required(line, "character"));
-            Long conversationId = line.hasNonNull("conversation") ? conversationOf(line.get("conversation").asText())[0] : null;
-            double importance = line.path("importance").isNumber() ? line.get("importance").asDouble() : 0.5;
-            if (importance < 0 || importance > 1) {
-                throw new InvalidInput("importance", "must be between 0 and 1");
-            }
-            var draft = new Memory.Draft(characterId, conversationId, required(line, "content"), importance,
-                    optional(line, "language", "english"), line.has("metadata") ? line.get("metadata") : null,
-                    embedding(line.get("embedding")), instant(line, "created_at"));
+        private void memory(long number, ImportLine line) {
+            String externalId = line.required("external_id", Limits.MAX_EXTERNAL_ID_BYTES);
+            String user = line.required("user", Limits.MAX_EXTERNAL_ID_BYTES);
+            String character = line.required("character", Limits.MAX_EXTERNAL_ID_BYTES);
+            String conversation = line.optional("conversation", Limits.MAX_EXTERNAL_ID_BYTES);
+            String content = line.required("content", limits.maxContentBytes());
+            double importance = line.number("importance", 0, 1, Memory.DEFAULT_IMPORTANCE);
+            String language = languages.require("language", line.text("language", Integer.MAX_VALUE));
+            JsonNode metadata = line.object("metadata", limits.maxMetadataBytes());
+            float[] embedding = embedding(line.raw("embedding"));
+            Instant created = line.time("created_at", clock);
+            long userId = userOf(user);
+            long characterId = characterOf(character);
+            Long conversationId = conversation == null ? null : conversationOf(conversation)[0];
+            givenOnce("memory", externalId, number);
+            var draft = new Memory.Draft(characterId, conversationId, content, importance, language, metadata, embedding, created);
             count("memories", memories.importOne(appId, userId, externalId, draft));
         }
 
@@ -394,28 +440,42 @@ public final class Import {
             return Embedding.unit("embedding", values);
         }
 
-        /** The chunk's new messages, in one transaction; if that fails, each conversation's in its own, so one bad conversation spoils only its lines. */
+        /**
+         * The chunk's new messages in one transaction; if that fails, each conversation's in its own, and if one of
+         * those fails, each of its lines alone: a line the database refuses rejects only itself.
+         */
         private void writeMessages(List<NewMessage> messages) {
             if (messages.isEmpty()) {
                 return;
             }
             messages.stream().map(m -> Ids.timeOf(m.id())).min(Comparator.naturalOrder()).ifPresent(partitions::ensureCovers);
-            try {
-                database.inTransaction(h -> write(h, messages));
-            } catch (RuntimeException whole) {
-                Map<Long, List<NewMessage>> byConversation = new LinkedHashMap<>();
-                messages.forEach(m -> byConversation.computeIfAbsent(m.conversationId(), c -> new ArrayList<>()).add(m));
-                for (List<NewMessage> one : byConversation.values()) {
-                    try {
-                        database.inTransaction(h -> write(h, one));
-                    } catch (RuntimeException e) {
-                        one.forEach(m -> reject(m.line(), "not stored: " + e.getMessage()));
-                    }
+            if (commit(messages).isEmpty()) {
+                return;
+            }
+            Map<Long, List<NewMessage>> byConversation = new LinkedHashMap<>();
+            messages.forEach(m -> byConversation.computeIfAbsent(m.conversationId(), c -> new ArrayList<>()).add(m));
+            for (List<NewMessage> conversation : byConversation.values()) {
+                if (commit(conversation).isPresent()) {
+                    conversation.forEach(m -> commit(List.of(m)).ifPresent(e -> reject(m.line(), "not stored: " + e.getMessage())));
                 }
             }
         }
 
-        private Void write(Handle h, List<NewMessage> messages) throws SQLException {
+        /** Writes {@code messages} in one transaction and counts them once it has committed; the failure if it did not. */
+        private Optional<RuntimeException> commit(List<NewMessage> messages) {
+            Written written;
+            try {
+                written = database.inTransaction(h -> write(h, messages));
+            } catch (RuntimeException e) {
+                return Optional.of(e);
+            }
+            imported.merge("messages", written.made(), Long::sum);
+            existing.merge("messages", written.existing(), Long::sum);
+            written.rejected().forEach(r -> reject(r.line(), r.reason()));
+            return Optional.empty();
+        }
+
+        private Written write(Handle h, List<NewMessage> messages) throws SQLException {
             Long[] conversationIds = messages.stream().map(NewMessage::conversationId).distinct().sorted().toArray(Long[]::new);
             Map<Long, long[]> locked = new HashMap<>(); // last seq, newest id
             h.list(LOCK, row -> locked.put(row.getLong(1), new long[] {row.getLong(2), row.getLong(3)}), appId,
@@ -427,27 +487,30 @@ public final class Import {
                     messages.stream().mapToLong(NewMessage::id).max().orElseThrow()));
             var rows = new Rows();
             var seen = new java.util.HashSet<String>();
+            long made = 0;
+            long found = 0;
+            List<Rejected> refused = new ArrayList<>();
             for (NewMessage m : messages.stream().sorted(Comparator.comparingLong(NewMessage::conversationId)
                     .thenComparingLong(NewMessage::id)).toList()) {
                 long[] state = locked.get(m.conversationId());
                 if (present.contains(m.id()) || !seen.add(m.conversationId() + ":" + m.id())) {
-                    count("messages", false);
+                    found++;
                 } else if (state == null) {
-                    reject(m.line(), "its conversation was deleted during the import");
+                    refused.add(new Rejected(m.line(), "its conversation was deleted during the import"));
                 } else if (m.id() <= state[1]) {
-                    reject(m.line(), "created_at is before the newest message of its conversation: import a conversation's "
-                            + "messages oldest first");
+                    refused.add(new Rejected(m.line(), "created_at is before the newest message of its conversation: import a "
+                            + "conversation's messages oldest first"));
                 } else {
                     state[0]++;
                     state[1] = m.id();
                     rows.add(m, state[0]);
-                    count("messages", true);
+                    made++;
                 }
             }
             if (!rows.isEmpty()) {
                 h.first(WRITE, row -> row.getLong(1), rows.arguments(h, appId)).orElseThrow();
             }
-            return null;
+            return new Written(made, found, refused);
         }
 
         private long userOf(String externalId) {
@@ -464,7 +527,7 @@ public final class Import {
                 return known;
             }
             long[] found = database.read(h -> h.first(FIND_CONVERSATION, row -> {
-                languages.put(externalId, row.getString(4));
+                conversationLanguages.put(externalId, row.getString(4));
                 return new long[] {row.getLong(1), row.getLong(2), row.getLong(3)};
             }, appId, externalId)).orElseThrow(() -> new NotFound("conversation with external_id", "'" + externalId + "'"));
             conversations.put(externalId, found);
@@ -538,53 +601,75 @@ public final class Import {
         }
     }
 
+    /** What one transaction of messages did: told to the report only once it has committed. */
+    private record Written(long made, long existing, List<Rejected> rejected) {
+    }
+
     /**
-     * A message's id: its original millisecond, and in the low bits a hash of its conversation's and its own
-     * external id, so the same line imported again is the same row.
+     * The 64-bit keys of the messages an import has read (its conversation's and its own external id), to refuse
+     * one given twice: open addressing over a long[], 8 bytes a message where a set of strings would take ~100.
      */
-    static long idOf(Instant created, String conversation, String message) {
+    private static final class MessageKeys {
+        private long[] keys = new long[1 << 12];
+        private int size;
+
+        /** False when {@code key} was added before. */
+        boolean add(long key) {
+            long stored = key == 0 ? 1 : key; // 0 marks a free slot
+            int mask = keys.length - 1;
+            for (int slot = (int) (stored ^ stored >>> 32) & mask; ; slot = (slot + 1) & mask) {
+                if (keys[slot] == stored) {
+                    return false;
+                }
+                if (keys[slot] == 0) {
+                    keys[slot] = stored;
+                    if (++size * 3 > keys.length * 2) {
+                        grow();
+                    }
+                    return true;
+                }
+            }
+        }
+
+        private void grow() {
+            long[] old = keys;
+            keys = new long[old.length * 2];
+            size = 0;
+            for (long key : old) {
+                if (key != 0) {
+                    add(key);
+                }
+            }
+        }
+    }
+
+    /** SHA-256 of a message's conversation's and its own external id: its id's low bits and its key in {@link MessageKeys}. */
+    static byte[] digestOf(String conversation, String message) {
         try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest((conversation + "\u0000" + message).getBytes(StandardCharsets.UTF_8));
-            long low = ((digest[0] & 0xFFL) << 16 | (digest[1] & 0xFFL) << 8 | (digest[2] & 0xFFL)) & ((1L << LOW_BITS) - 1);
-            return Ids.floorOf(created) | low;
+            return MessageDigest.getInstance("SHA-256").digest((conversation + "\u0000" + message).getBytes(StandardCharsets.UTF_8));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }
 
-    private static String required(JsonNode line, String field) {
-        JsonNode value = line.get(field);
-        if (value == null || !value.isTextual() || value.asText().isBlank()) {
-            throw new InvalidInput(field, "is required, as a non-empty string");
-        }
-        return value.asText();
+    /**
+     * A message's id: its original millisecond, and in the low bits a hash of its conversation's and its own
+     * external id, so the same line imported again is the same row.
+     */
+    static long idOf(Instant created, byte[] digest) {
+        long low = ((digest[0] & 0xFFL) << 16 | (digest[1] & 0xFFL) << 8 | (digest[2] & 0xFFL)) & ((1L << LOW_BITS) - 1);
+        return Ids.floorOf(created) | low;
     }
 
-    private static String optional(JsonNode line, String field, String fallback) {
-        JsonNode value = line.get(field);
-        return value == null || value.isNull() ? fallback : value.asText();
+    private static long keyOf(byte[] digest) {
+        long key = 0;
+        for (int i = 8; i < 16; i++) {
+            key = key << 8 | (digest[i] & 0xFFL);
+        }
+        return key;
     }
 
-    private static String object(JsonNode line, String field) {
-        JsonNode value = line.get(field);
-        if (value == null || value.isNull()) {
-            return "{}";
-        }
-        if (!value.isObject()) {
-            throw new InvalidInput(field, "must be a JSON object");
-        }
-        return value.toString();
-    }
-
-    private static Instant instant(JsonNode line, String field) {
-        JsonNode value = line.get(field);
-        if (value == null || value.isNull()) {
-            return null;
-        }
-        try {
-            return Instant.parse(value.asText());
-        } catch (DateTimeParseException e) {
-            throw new InvalidInput(field, "must be an RFC 3339 time such as 2025-03-01T12:00:00Z, got '" + value.asText() + "'");
-        }
+    private static String jsonText(JsonNode value) {
+        return value == null ? null : value.toString();
     }
 }

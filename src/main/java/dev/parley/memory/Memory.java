@@ -22,6 +22,8 @@ public record Memory(
         @Nullable Integer dims,
         Instant createdAt,
         Instant updatedAt) {
+    /** A memory's importance when none is given (0 to 1). */
+    public static final double DEFAULT_IMPORTANCE = 0.5;
 
     /**
      * What a client gives to store a memory; {@code embedding} is unit length or null, {@code conversationId}

@@ -1,0 +1,76 @@
+package dev.parley.lifecycle;
+
+import dev.parley.http.Utf8;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * NDJSON lines from a stream of bytes, each read as strictly as a request body ({@link Utf8}): a line that is
+ * not well-formed UTF-8 is refused as a whole ({@link Import.NotUtf8}) and the next one read, where a
+ * decoding reader would have stored U+FFFD for the bytes it could not read. Lines end at LF; a CR before it goes.
+ */
+public final class Utf8Lines implements Import.Lines {
+    private final InputStream in;
+    private final byte[] buffer = new byte[1 << 16];
+    private int position;
+    private int end;
+    private byte[] line = new byte[8192];
+
+    public Utf8Lines(InputStream in) {
+        this.in = in;
+    }
+
+    @Override
+    public String next() throws IOException {
+        int length = 0;
+        while (true) {
+            if (position == end && !fill()) {
+                if (length == 0) {
+                    return null;
+                }
+                break;
+            }
+            int newline = position;
+            while (newline < end && buffer[newline] != '\n') {
+                newline++;
+            }
+            length = append(length, newline - position);
+            boolean found = newline < end;
+            position = found ? newline + 1 : newline;
+            if (found) {
+                break;
+            }
+        }
+        if (length > 0 && line[length - 1] == '\r') {
+            length--;
+        }
+        return decoded(length);
+    }
+
+    private boolean fill() throws IOException {
+        int read = in.read(buffer);
+        position = 0;
+        end = Math.max(read, 0);
+        return read > 0;
+    }
+
+    private int append(int length, int count) {
+        if (length + count > line.length) {
+            line = Arrays.copyOf(line, Math.max(line.length * 2, length + count));
+        }
+        System.arraycopy(buffer, position, line, length, count);
+        return length + count;
+    }
+
+    private String decoded(int length) throws Import.NotUtf8 {
+        byte[] bytes = Arrays.copyOf(line, length);
+        int invalid = Utf8.firstInvalid(bytes);
+        if (invalid >= 0) {
+            throw new Import.NotUtf8("line is not UTF-8: the byte at offset " + invalid
+                    + " (0x%02X) starts no well-formed UTF-8 character".formatted(bytes[invalid] & 0xFF));
+        }
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+}
