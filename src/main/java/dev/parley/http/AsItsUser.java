@@ -44,7 +44,10 @@ final class AsItsUser {
     /** Whose read marker or typing status a request sets: with a user token its user, also when the body names no one. */
     static Long member(Context ctx, Long userId, Long characterId) {
         UserTokens.Claims claims = Auth.userToken(ctx);
-        return claims == null ? userId : itsUser(claims, MARKS, "", userId, characterId);
+        if (claims == null) {
+            return userId; // not in a conditional expression with itsUser's long: a null would unbox
+        }
+        return itsUser(claims, MARKS, "", userId, characterId);
     }
 
     /** With a user token, 403 unless its user wrote {@code message}; a message out of reach stays the lookup's 404. */

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 /**
  * A user token acts as its own user and no one else: in a group Ada started with Luna, where Ben and Kai joined,
  * Ben's phone writes, reads, types and edits as Ben, in role user. Writing as Luna, Kai or Ada, or changing what
- * they wrote, is a 403 that stores nothing; the app's key still speaks for every member (GroupChatsApiTest).
+ * they wrote, is a 403 that stores nothing; the app's key still speaks for every member.
  */
 class UserTokenActsAsItsUserTest {
     private final Api api = TestServer.newApp();
@@ -119,6 +119,24 @@ class UserTokenActsAsItsUserTest {
         assertThat(edited.status()).as(edited.toString()).isEqualTo(200);
         assertThat(deleted.status()).as(deleted.toString()).isEqualTo(200);
         assertThat(deleted.json().get("deleted_at").isNull()).isFalse();
+    }
+
+    @Test
+    void the_apps_key_still_speaks_for_every_member() {
+        String bens = bensPhone.postOk(201, path + "/messages", Map.of("content", "from Ben")).get("id").asText();
+
+        JsonNode asKai = api.postOk(201, path + "/messages", Map.of("role", "assistant", "character_id", kai, "content", "Kai here"));
+        JsonNode asBen = api.postOk(201, path + "/messages", Map.of("user_id", ben, "content", "Ben, via the backend"));
+        JsonNode adaRead = api.postOk(200, path + "/read", Map.of("message_id", asBen.get("id").asText()));
+        var kaiTypes = api.put(path + "/typing", Map.of("character_id", kai));
+        var edited = api.patch(path + "/messages/" + bens, Map.of("content", "moderated"));
+
+        assertThat(asKai.get("character_id").asText()).isEqualTo(kai);
+        assertThat(asBen.get("user_id").asText()).isEqualTo(ben);
+        assertThat(adaRead.get("unread_count").asLong()).isZero();
+        assertThat(readSeqs().get("user:" + ada)).isEqualTo(asBen.get("seq").asLong());
+        assertThat(kaiTypes.status()).as(kaiTypes.toString()).isEqualTo(200);
+        assertThat(edited.status()).as(edited.toString()).isEqualTo(200);
     }
 
     /** Ben joins Ada's group with Kai, and gets a read and write token for his phone. */
