@@ -5535,7 +5535,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            /** @description a user token without the scope this takes (read for GET, write for the rest), or one moving another member's read marker (a user's or a character's) */
             403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6216,7 +6216,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            /** @description a user token without the scope this takes (read for GET, write for the rest), or one typing as another member (a user or a character) */
             403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6524,7 +6524,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            /** @description a user token without the scope this takes (read for GET, write for the rest), or one writing as another user, as a character or in a role other than user */
             403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6686,7 +6686,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            /** @description a user token without the scope this takes (read for GET, write for the rest), or one writing as another user, as a character or in a role other than user */
             403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6972,7 +6972,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            /** @description a user token without the scope this takes (read for GET, write for the rest), or one deleting a message its user did not write */
             403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7100,7 +7100,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            /** @description a user token without the scope this takes (read for GET, write for the rest), or one editing a message its user did not write */
             403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */

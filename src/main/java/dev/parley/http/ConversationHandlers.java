@@ -113,7 +113,7 @@ final class ConversationHandlers {
         var input = Requests.body(ctx, Bodies.ReadInput.class);
         long messageId = Check.positive("message_id", input.messageId());
         Long characterId = Check.optionalPositive("character_id", input.characterId());
-        Long userId = Check.optionalPositive("user_id", input.userId());
+        Long userId = AsItsUser.member(ctx, Check.optionalPositive("user_id", input.userId()), characterId);
         if (characterId != null && userId != null) {
             throw new InvalidInput("user_id", "cannot be given together with character_id");
         }

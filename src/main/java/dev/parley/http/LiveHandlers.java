@@ -18,8 +18,8 @@ final class LiveHandlers {
     void setTyping(Context ctx) {
         long conversationId = Params.id(ctx, "conversation_id");
         var input = Requests.body(ctx, Bodies.TypingInput.class);
-        Long userId = Check.optionalPositive("user_id", input.userId());
         Long characterId = Check.optionalPositive("character_id", input.characterId());
+        Long userId = AsItsUser.member(ctx, Check.optionalPositive("user_id", input.userId()), characterId);
         if ((userId == null) == (characterId == null)) {
             throw new InvalidInput("user_id", "or character_id must name who types, one of the two");
         }

@@ -42,7 +42,7 @@ final class MessageHandlers {
         if (key != null && input.idempotencyKey() != null && !key.equals(input.idempotencyKey())) {
             throw new InvalidInput("idempotency_key", "differs from the Idempotency-Key header; send one or the other");
         }
-        NewMessage message = newMessage("", input, key != null ? key : input.idempotencyKey());
+        NewMessage message = newMessage(ctx, "", input, key != null ? key : input.idempotencyKey());
         var appended = appends.append(Auth.app(ctx), conversationId, List.of(message)).getFirst();
         if (appended.replayed()) {
             ctx.header(REPLAYED, "true");
@@ -69,7 +69,7 @@ final class MessageHandlers {
             // With a header key the batch as a whole is idempotent: message i is stored under "<key>:<i>".
             String key = item.idempotencyKey() != null ? item.idempotencyKey()
                     : headerKey != null ? headerKey + ":" + i : null;
-            messages.add(newMessage("messages[" + i + "].", item, key));
+            messages.add(newMessage(ctx, "messages[" + i + "].", item, key));
         }
         var appended = appends.append(Auth.app(ctx), conversationId, messages);
         boolean allReplayed = appended.stream().allMatch(GroupCommit.Appended::replayed);
@@ -138,6 +138,7 @@ final class MessageHandlers {
     void edit(Context ctx) {
         long conversationId = Params.id(ctx, "conversation_id");
         long messageId = Params.id(ctx, "message_id");
+        AsItsUser.changes(ctx, () -> log.get(Auth.app(ctx), conversationId, messageId));
         var input = Requests.body(ctx, Bodies.MessageEdit.class);
         if (input.content() == null && input.metadata() == null && input.attachments() == null) {
             throw new InvalidInput("content", "nothing to change: give content, metadata or attachments");
@@ -153,6 +154,7 @@ final class MessageHandlers {
     void delete(Context ctx) {
         long conversationId = Params.id(ctx, "conversation_id");
         long messageId = Params.id(ctx, "message_id");
+        AsItsUser.changes(ctx, () -> log.get(Auth.app(ctx), conversationId, messageId));
         if (Params.flag(ctx, "hard")) {
             log.hardDelete(Auth.app(ctx), conversationId, messageId);
             ctx.status(204);
@@ -170,19 +172,20 @@ final class MessageHandlers {
         Responses.json(ctx, new Pages.MessagePage(page, Cursor.next(Cursor.Kind.MESSAGE, page, limit, m -> new long[] {m.id()})));
     }
 
-    private NewMessage newMessage(String prefix, Bodies.MessageInput input, String key) {
+    private NewMessage newMessage(Context ctx, String prefix, Bodies.MessageInput input, String key) {
         String role = input.role() == null ? "user" : input.role();
         if (!Message.ROLES.contains(role)) {
             throw new InvalidInput(prefix + "role", "must be one of user, assistant, system, tool; got '" + Params.printable(role) + "'");
         }
-        return new NewMessage(role,
-                Check.required(prefix + "content", input.content(), limits.maxContentBytes()),
-                Check.optionalPositive(prefix + "character_id", input.characterId()),
+        String content = Check.required(prefix + "content", input.content(), limits.maxContentBytes());
+        Long characterId = Check.optionalPositive(prefix + "character_id", input.characterId());
+        Long userId = AsItsUser.author(ctx, prefix, role, Check.optionalPositive(prefix + "user_id", input.userId()), characterId);
+        return new NewMessage(role, content, characterId,
                 JsonText.of(Check.object(prefix + "metadata", input.metadata(), limits.maxMetadataBytes())),
                 JsonText.of(Check.json(prefix + "attachments", input.attachments(), limits.maxMetadataBytes())),
                 Check.optionalPositive(prefix + "reply_to_id", input.replyToId()),
                 key == null ? null : Check.requiredNonBlank(prefix + "idempotency_key", key, Limits.MAX_IDEMPOTENCY_KEY_BYTES),
-                Check.optionalPositive(prefix + "user_id", input.userId()),
+                userId,
                 OriginalTime.of(prefix + "created_at", input.createdAt(), clock));
     }
 

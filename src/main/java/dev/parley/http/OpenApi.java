@@ -171,8 +171,7 @@ final class OpenApi {
         statuses.put(400, "a parameter or the body is not what the route takes: the problem names it");
         if (route.authenticated()) {
             statuses.put(401, "no API key, or one that is not valid");
-            statuses.put(403, route.reachableByUserTokens() ? "a user token without the scope this takes (read for GET, write for the rest)"
-                    : "a user token: this route takes the app's key");
+            statuses.put(403, forbidden(route));
             statuses.put(429, "the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry");
             statuses.put(503, "the database is unreachable or every connection is busy: Retry-After says when to retry");
         }
@@ -191,6 +190,16 @@ final class OpenApi {
             statuses.put(412, "If-Match names a version that is no longer current");
         }
         return statuses;
+    }
+
+    /** When a user token is refused: on a route for the app's key, without the scope, or acting as someone else. */
+    private static String forbidden(Route route) {
+        if (!route.reachableByUserTokens()) {
+            return "a user token: this route takes the app's key";
+        }
+        String scope = "a user token without the scope this takes (read for GET, write for the rest)";
+        String refused = AsItsUser.REFUSED.get(route.operationId());
+        return refused == null ? scope : scope + ", or one " + refused;
     }
 
     private static final String REQUEST_ID = "the request's id: the client's own when it is safe to repeat, else one made by Parley";

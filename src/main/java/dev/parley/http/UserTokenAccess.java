@@ -12,6 +12,7 @@ import io.javalin.http.HandlerType;
  * there only its own user's data: the user in the path, a conversation the user is in, one of the user's
  * memories, or searches and lists narrowed to the user. Someone else's is answered 404 (as an id of another
  * app is), a route for the app's key or a missing scope 403. A request with the app's key passes untouched.
+ * Inside a conversation it reaches, whom the token writes, reads and types as is {@link AsItsUser}'s rule.
  */
 final class UserTokenAccess {
     private static final String APP_ONLY = "this route takes the app's key: a user token reaches only its user's "
