@@ -92,6 +92,21 @@ class BadInputTest {
     }
 
     @Test
+    void a_problem_quoting_a_lone_surrogate_or_a_control_character_shows_its_escape_in_valid_utf8() {
+        String messages = "/v1/conversations/" + samples.ids.get("conversation_id") + "/messages";
+        var unknownField = api.post("/v1/characters", "{\"name\":\"x\",\"\\u0007bell\":1}");
+        var loneSurrogate = api.post(messages, "{\"role\":\"\\udc00\",\"content\":\"hi\"}");
+
+        for (var answer : List.of(unknownField, loneSurrogate)) {
+            assertThat(answer.status()).as(answer.text()).isEqualTo(400);
+            assertThat(Utf8.firstInvalid(answer.raw().body())).as("the body is UTF-8: " + answer.text()).isEqualTo(-1);
+        }
+        assertThat(unknownField.json().get("detail").asText()).startsWith("\\u0007bell is not a field");
+        assertThat(unknownField.json().get("errors").get(0).get("field").asText()).isEqualTo("\\u0007bell");
+        assertThat(loneSurrogate.json().get("detail").asText()).contains("'\\uDC00'");
+    }
+
+    @Test
     void ids_in_bodies_are_numbers_or_strings_of_ascii_digits_as_in_paths() {
         String user = samples.ids.get("user_id");
         String character = samples.ids.get("character_id");
