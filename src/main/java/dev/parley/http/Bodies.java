@@ -5,9 +5,11 @@ import static dev.parley.http.Takes.Setting.METADATA;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
+import com.fasterxml.jackson.databind.exc.InvalidNullException;
 import dev.parley.apps.UserTokens;
 import dev.parley.chat.Limits;
 import dev.parley.context.ContextRequest;
@@ -124,7 +126,8 @@ final class Bodies {
 
     /** A given field replaces the stored one. */
     record MemoryPatch(@Takes(setting = CONTENT) String content, @Takes(minimum = 0, maximum = 1) Double importance,
-                       @Takes(setting = METADATA) JsonNode metadata, SentEmbedding embedding) {
+                       @Takes(setting = METADATA) JsonNode metadata,
+                       @JsonDeserialize(using = SentEmbedding.NotNull.class) SentEmbedding embedding) {
     }
 
     /** Recall by similarity to {@code embedding} within one user's memories of one character. */
@@ -171,7 +174,7 @@ final class Bodies {
             return Embedding.unit(field, numbers != null ? numbers : Embedding.fromBase64(field, base64));
         }
 
-        static final class Reader extends StdDeserializer<SentEmbedding> {
+        static class Reader extends StdDeserializer<SentEmbedding> {
             Reader() {
                 super(SentEmbedding.class);
             }
@@ -195,6 +198,22 @@ final class Bodies {
                     bytes[i] = c <= 0xFF ? (byte) c : (byte) '?'; // what String.getBytes(ISO_8859_1) makes of it
                 }
                 return bytes;
+            }
+        }
+
+        /**
+         * An embedding a PATCH may change but not remove: a JSON null is refused, where it would otherwise read as
+         * absent ("keep it") and the client that meant "remove it" would be told its change was made.
+         */
+        static final class NotNull extends Reader {
+            @Override
+            public SentEmbedding getNullValue(DeserializationContext context) throws JsonMappingException {
+                throw InvalidNullException.from(context, null, context.constructType(SentEmbedding.class));
+            }
+
+            @Override
+            public SentEmbedding getAbsentValue(DeserializationContext context) {
+                return null;
             }
         }
     }

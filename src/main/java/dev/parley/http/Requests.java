@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.cfg.CoercionAction;
 import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
+import com.fasterxml.jackson.databind.exc.InvalidNullException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.deser.std.StdScalarDeserializer;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
@@ -231,6 +232,8 @@ final class Requests {
         return switch (e) {
             case UnrecognizedPropertyException u -> new BadRequest(400, "invalid-request", path(u),
                     path(u) + " is not a field of this request; known fields: " + u.getKnownPropertyIds());
+            case InvalidNullException n -> new BadRequest(400, "invalid-request", path(n), path(n)
+                    + " cannot be null: a stored one cannot be removed this way; leave the field out to keep it");
             case MismatchedInputException m when !m.getPath().isEmpty() -> new BadRequest(400, "invalid-request", path(m),
                     path(m) + " " + expected(m));
             case StreamConstraintsException s -> new BadRequest(400, "malformed-json", null,

@@ -102,6 +102,18 @@ class UnheededParametersTest {
     }
 
     @Test
+    void a_null_embedding_in_a_memory_patch_is_refused_not_read_as_keep_it() {
+        String memory = api.postOk(201, memories, Map.of("character_id", character, "content", "likes first snow",
+                "embedding", List.of(1.0, 0.0))).get("id").asText();
+
+        var removal = api.patch("/v1/memories/" + memory, "{\"content\": \"likes snow\", \"embedding\": null}");
+
+        assertThat(fieldOf(removal)).isEqualTo("embedding");
+        assertThat(api.getOk("/v1/memories/" + memory).get("content").asText()).as("nothing changed").isEqualTo("likes first snow");
+        assertThat(api.getOk("/v1/memories/" + memory).get("dims").asInt()).isEqualTo(2);
+    }
+
+    @Test
     void a_body_sent_to_a_route_that_reads_none_is_refused_and_changes_nothing() {
         String message = Fixtures.say(api, conversation, "user", "hello").get("id").asText();
         String path = "/v1/conversations/" + conversation + "/messages/" + message;
