@@ -22,6 +22,7 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class Ids {
     public static final long EPOCH_MILLIS = 946_684_800_000L; // 2000-01-01T00:00:00Z
     static final int LOW_BITS = 22;
+    private static final long MAX_OFFSET_MILLIS = Long.MAX_VALUE >> LOW_BITS;
     static final long LOW_MASK = (1L << LOW_BITS) - 1;
     static final int BLOCK_SIZE = 1024;
     static final long BLOCK_LIFETIME_MILLIS = 1000;
@@ -101,9 +102,13 @@ public final class Ids {
         return blockNext++;
     }
 
-    /** The smallest id at or after {@code time}: the lower bound of that instant in id space. */
+    /**
+     * The smallest id at or after {@code time}: the lower bound of that instant in id space. Ids encode about 69
+     * years either side of 2000; a time beyond them is held to their first or last millisecond, so the bound stays
+     * below (or above) every id rather than wrapping round to one in the middle.
+     */
     public static long floorOf(Instant time) {
-        return (time.toEpochMilli() - EPOCH_MILLIS) << LOW_BITS;
+        return Math.clamp(time.toEpochMilli() - EPOCH_MILLIS, -MAX_OFFSET_MILLIS, MAX_OFFSET_MILLIS) << LOW_BITS;
     }
 
     /** The instant an id was made, to the millisecond. */

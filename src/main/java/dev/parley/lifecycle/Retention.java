@@ -9,6 +9,7 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -286,6 +287,6 @@ public final class Retention {
 
     /** The time before which {@code days} of retention delete messages now: for reports. */
     public Instant cutoffTime(int days) {
-        return Ids.timeOf(cutoff(days));
+        return clock.instant().minus(Duration.ofDays(days)).truncatedTo(ChronoUnit.MILLIS);
     }
 }

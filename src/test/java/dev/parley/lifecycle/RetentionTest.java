@@ -171,6 +171,23 @@ class RetentionTest {
         assertThat(b.getOk("/v1/retention").get("message_days").isNull()).as("another app's is its own").isTrue();
     }
 
+    @Test
+    void a_retention_longer_than_ids_reach_back_deletes_nothing_and_reports_its_true_cutoff() throws SQLException {
+        String chat = chat(a, "2027-06-01T00:00:00Z");
+        say(a, chat, "2027-06-14T00:00:00Z", "yesterday", null);
+        JsonNode kept = a.put("/v1/retention", Map.of("message_days", Retention.MAX_DAYS)).json(); // back to 1927
+
+        Retention.Applied applied;
+        try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 4)) {
+            applied = new Retention(pool, pool, new Partitions(pool), clock, 1).apply();
+        }
+
+        assertThat(Instant.parse(kept.get("deletes_before").asText())) // the test clock runs on from NOW
+                .isBetween(Instant.parse("1927-07-10T12:00:00Z"), Instant.parse("1927-07-10T12:05:00Z"));
+        assertThat(history(a, chat)).containsExactly("yesterday");
+        assertThat(applied.partitionsDropped()).isEmpty();
+    }
+
     /**
      * {@code last} went, and nothing after it. Empty months before it go too: which those are depends on the
      * day the test database was made (its first months are made from the real date), so they are not named.
