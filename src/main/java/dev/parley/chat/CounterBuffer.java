@@ -17,6 +17,8 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -61,6 +63,12 @@ public final class CounterBuffer implements AutoCloseable {
     /** Holders written by one statement at most, which bounds its arrays and the row locks it holds. */
     private static final int MAX_BATCH = 1000;
 
+    // The users who joined a written conversation: their inboxes show its counters too.
+    private static final String GUESTS = """
+            ARRAY(SELECT g.member_id FROM conversation_members g
+                   WHERE g.app_id = c.app_id AND g.conversation_id = c.conversation_id
+                     AND g.member_kind = 'user' AND g.guest) AS guest_ids""";
+
     // One statement writes a batch of both kinds. The batch is sorted by kind, app and id, and a nested
     // loop over it updates rows in that order, so two writers lock the rows they share in the same order.
     static final Query FLUSH = new Query("counters.flush", """
@@ -74,7 +82,7 @@ public final class CounterBuffer implements AutoCloseable {
                        updated_at = now()
                   FROM batch b
                  WHERE b.kind = 'conversation' AND c.app_id = b.app_id AND c.conversation_id = b.holder_id
-                RETURNING 'conversation' AS kind, c.app_id, c.conversation_id AS holder_id, c.user_id
+                RETURNING 'conversation' AS kind, c.app_id, c.conversation_id AS holder_id, c.user_id, %s
             ), users_written AS (
                 UPDATE users u
                    SET counters = u.counters || (
@@ -83,11 +91,11 @@ public final class CounterBuffer implements AutoCloseable {
                        updated_at = now()
                   FROM batch b
                  WHERE b.kind = 'user' AND u.app_id = b.app_id AND u.user_id = b.holder_id
-                RETURNING 'user' AS kind, u.app_id, u.user_id AS holder_id, u.user_id
+                RETURNING 'user' AS kind, u.app_id, u.user_id AS holder_id, u.user_id, '{}'::bigint[] AS guest_ids
             )
-            SELECT kind, app_id, holder_id, user_id FROM conversations_written
+            SELECT kind, app_id, holder_id, user_id, guest_ids FROM conversations_written
             UNION ALL
-            SELECT kind, app_id, holder_id, user_id FROM users_written""");
+            SELECT kind, app_id, holder_id, user_id, guest_ids FROM users_written""".formatted(GUESTS));
 
     // A durable increment: one statement, so concurrent ones never lose an update (the row lock orders them).
     static final Query INCREMENT_CONVERSATION = new Query("conversation.increment_counters", """
@@ -97,7 +105,7 @@ public final class CounterBuffer implements AutoCloseable {
                          FROM jsonb_each_text(?::jsonb) AS d),
                    updated_at = now()
              WHERE c.app_id = ? AND c.conversation_id = ?
-            RETURNING c.counters, c.user_id""");
+            RETURNING c.counters, c.user_id, %s""".formatted(GUESTS));
 
     static final Query INCREMENT_USER = new Query("user.increment_counters", """
             UPDATE users u
@@ -106,7 +114,7 @@ public final class CounterBuffer implements AutoCloseable {
                          FROM jsonb_each_text(?::jsonb) AS d),
                    updated_at = now()
              WHERE u.app_id = ? AND u.user_id = ?
-            RETURNING u.counters, u.user_id""");
+            RETURNING u.counters, u.user_id, '{}'::bigint[] AS guest_ids""");
 
     /** What has counters: a conversation or a user. */
     public enum Kind {
@@ -146,16 +154,20 @@ public final class CounterBuffer implements AutoCloseable {
         }
     }
 
-    /** A row a write reached: the conversation's user, whose inbox shows it, or the user itself. */
-    private record Written(Holder holder, long userId) {
+    /** A row a write reached: the conversation's user and guests, whose inboxes show it, or the user itself. */
+    private record Written(Holder holder, long userId, List<Long> guestIds) {
     }
 
     private static final RowMapper<Written> WRITTEN = row -> new Written(new Holder(
             "conversation".equals(row.getString("kind")) ? Kind.CONVERSATION : Kind.USER, row.getLong("app_id"),
-            row.getLong("holder_id")), row.getLong("user_id"));
+            row.getLong("holder_id")), row.getLong("user_id"), guestIds(row));
 
-    /** A durable write's answer: every counter as stored, and the conversation's user. */
-    private record Stored(JsonText counters, long userId) {
+    /** A durable write's answer: every counter as stored, and the conversation's user and guests. */
+    private record Stored(JsonText counters, long userId, List<Long> guestIds) {
+    }
+
+    private static List<Long> guestIds(ResultSet row) throws SQLException {
+        return List.of((Long[]) row.getArray("guest_ids").getArray());
     }
 
     /** Increments a flush took from a holder's tally to write: their sums, how many, and when the first was queued. */
@@ -307,9 +319,9 @@ public final class CounterBuffer implements AutoCloseable {
         Query increment = holder.kind() == Kind.CONVERSATION ? INCREMENT_CONVERSATION : INCREMENT_USER;
         try (ReadCache.Changing change = cache.changing()) {
             return database.inTransaction(handle -> {
-                Stored stored = handle.first(increment, row -> new Stored(JsonText.stored(row.getString(1)), row.getLong(2)),
+                Stored stored = handle.first(increment, row -> new Stored(JsonText.stored(row.getString(1)), row.getLong(2), guestIds(row)),
                         Json.write(increments), holder.appId(), holder.id()).orElseThrow(() -> new NotFound(holder.kind().noun(), holder.id()));
-                change.mark(changed(holder, stored.userId()));
+                change.mark(changed(holder, stored.userId(), stored.guestIds()));
                 return stored;
             });
         } catch (DatabaseFailure e) {
@@ -378,7 +390,7 @@ public final class CounterBuffer implements AutoCloseable {
                 sent.set(true);
                 List<Written> written = handle.list(FLUSH, WRITTEN, handle.array("text", kinds), handle.array("bigint", apps),
                         handle.array("bigint", ids), handle.array("text", increments));
-                change.mark(written.stream().flatMap(row -> changed(row.holder(), row.userId()).stream()).toList());
+                change.mark(written.stream().flatMap(row -> changed(row.holder(), row.userId(), row.guestIds()).stream()).toList());
                 return written;
             });
             flushSizes.record(batch.size());
@@ -462,10 +474,10 @@ public final class CounterBuffer implements AutoCloseable {
                 .register(registry);
     }
 
-    /** The cached views a holder's written row changes: a conversation's and its user's inbox, or a user's. */
-    private static List<Scope> changed(Holder holder, long userId) {
+    /** The cached views a holder's written row changes: a conversation's and its user's and guests' inboxes, or a user's. */
+    private static List<Scope> changed(Holder holder, long userId, List<Long> guestIds) {
         return holder.kind() == Kind.CONVERSATION
-                ? ReadCache.conversationScopes(holder.appId(), holder.id(), userId, List.of())
+                ? ReadCache.conversationScopes(holder.appId(), holder.id(), userId, guestIds)
                 : List.of(Scope.user(holder.appId(), holder.id()));
     }
 

@@ -88,6 +88,23 @@ class CachedReadsTest {
         assertThat(after.get("context").get("conversation").get("counters").get("affection").asLong()).isEqualTo(5);
     }
 
+    /** The guest's inbox is dropped with the write, not when PostgreSQL's change notice comes: so every round. */
+    @Test
+    void a_durable_counter_write_is_read_back_in_a_guests_cached_inbox() {
+        String guest = Fixtures.user(api, "guest-" + System.nanoTime());
+        api.postOk(201, path + "/members", Map.of("user_id", guest));
+        String inbox = "/v1/users/" + guest + "/inbox";
+        for (int round = 1; round <= 20; round++) {
+            String etag = api.get(inbox).header("ETag");
+
+            api.postOk(200, path + "/counters?durable=true", Map.of("increments", Map.of("affection", 1)));
+            var after = api.sendBytes("GET", inbox, null, "If-None-Match", etag);
+
+            assertThat(after.status()).as("round " + round).isEqualTo(200);
+            assertThat(after.json().get("conversations").get(0).get("counters").get("affection").asLong()).isEqualTo(round);
+        }
+    }
+
     @Test
     void character_and_user_changes_are_read_back_wherever_they_show() {
         readAll();
