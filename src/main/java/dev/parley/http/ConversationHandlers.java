@@ -214,7 +214,11 @@ final class ConversationHandlers {
         }
         List<Long> ids = new ArrayList<>();
         for (int i = 0; i < input.characterIds().size(); i++) {
-            ids.add(Check.positive("character_ids[" + i + "]", input.characterIds().get(i)));
+            long id = Check.positive("character_ids[" + i + "]", input.characterIds().get(i));
+            if (ids.contains(id)) { // kept once, a group of two would quietly be a chat with one
+                throw new InvalidInput("character_ids[" + i + "]", "names character " + id + " again; each character once");
+            }
+            ids.add(id);
         }
         return ids;
     }

@@ -200,4 +200,16 @@ class ConversationsApiTest {
         assertThat(response.status()).isEqualTo(400);
         assertThat(response.json().get("errors").get(0).get("field").asText()).isEqualTo("user_id");
     }
+
+    @Test
+    void a_character_named_twice_in_a_group_is_refused_not_collapsed() {
+        String user = Fixtures.user(api, "twice-" + System.nanoTime());
+        String luna = Fixtures.character(api, "Luna");
+
+        var response = api.post("/v1/conversations", Map.of("user_id", user, "character_ids", List.of(luna, luna)));
+
+        assertThat(response.status()).as(response.text()).isEqualTo(400);
+        assertThat(response.json().get("errors").get(0).get("field").asText()).isEqualTo("character_ids[1]");
+        assertThat(api.getOk("/v1/conversations?user_id=" + user).get("conversations")).isEmpty();
+    }
 }
