@@ -55,6 +55,21 @@ public final class Members {
             VALUES (?, ?, ?, ?, ?)
             ON CONFLICT DO NOTHING""");
 
+    // Writing moves the writer's marker (BatchWriter), and the old marker left with the row: a guest who left and comes
+    // back has read up to their own newest message. Only former members can have one, so a first join reads no messages.
+    static final Query READ_UP_TO_OWN = new Query("member.read_up_to_own", """
+            WITH rejoined AS (
+                SELECT app_id, conversation_id, user_id FROM conversation_former_members
+                 WHERE app_id = ? AND conversation_id = ? AND user_id = ?)
+            UPDATE conversation_members mb
+               SET read_seq = coalesce((SELECT m.seq FROM messages m
+                                         WHERE m.app_id = r.app_id AND m.conversation_id = r.conversation_id
+                                           AND m.author_user_id = r.user_id
+                                         ORDER BY m.message_id DESC LIMIT 1), 0)
+              FROM rejoined r
+             WHERE mb.app_id = r.app_id AND mb.conversation_id = r.conversation_id
+               AND mb.member_kind = 'user' AND mb.member_id = r.user_id""");
+
     // A conversation with more than one person or character is a group; it stays one when they leave.
     static final Query MARK_GROUP = new Query("member.mark_group", """
             UPDATE conversations SET is_group = true, updated_at = now() WHERE app_id = ? AND conversation_id = ?""");
@@ -128,6 +143,9 @@ public final class Members {
                 if (created) {
                     requireRoom(kind, count(handle, appId, conversationId, kind));
                     handle.execute(MARK_GROUP, appId, conversationId);
+                    if (kind == Kind.USER) {
+                        handle.execute(READ_UP_TO_OWN, appId, conversationId, memberId);
+                    }
                 }
                 change.mark(changed(appId, conversationId, founders.userId(), kind, memberId));
                 return new Added(handle.first(GET, ROW, appId, conversationId, kind.column(), memberId).orElseThrow(), created);

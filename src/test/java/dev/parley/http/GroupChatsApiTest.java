@@ -215,6 +215,20 @@ class GroupChatsApiTest {
     }
 
     @Test
+    void a_guest_who_leaves_and_rejoins_has_read_their_own_messages() {
+        api.postOk(201, path + "/members", Map.of("user_id", ben));
+        long own = api.postOk(201, path + "/messages", Map.of("role", "user", "content", "back soon", "user_id", ben))
+                .get("seq").asLong();
+        say(null, "assistant", "see you", null);
+        api.delete(path + "/members/users/" + ben);
+
+        JsonNode rejoined = api.postOk(201, path + "/members", Map.of("user_id", ben));
+
+        assertThat(rejoined.get("read_seq").asLong()).isEqualTo(own);
+        assertThat(rejoined.get("unread_count").asLong()).as("only the bot's reply").isEqualTo(1);
+    }
+
+    @Test
     void the_founders_stay_and_a_wrong_removal_is_a_client_error() {
         var owner = api.delete(path + "/members/users/" + ada);
         var lead = api.delete(path + "/members/characters/" + luna);
