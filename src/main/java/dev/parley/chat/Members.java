@@ -35,12 +35,13 @@ public final class Members {
 
     // Appends lock the same row (BatchWriter), so an author is checked against members that cannot change meanwhile.
     static final Query LOCK_CONVERSATION = new Query("member.lock_conversation", """
-            SELECT c.user_id, c.character_id,
-                   (SELECT count(*) FROM conversation_members m
-                     WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id AND m.member_kind = ?) AS members
-              FROM conversations c
-             WHERE c.app_id = ? AND c.conversation_id = ?
-               FOR UPDATE OF c""");
+            SELECT user_id, character_id FROM conversations WHERE app_id = ? AND conversation_id = ? FOR UPDATE""");
+
+    // Its own statement, run with the lock held: a count in the locking statement kept the snapshot it took
+    // before waiting for the lock, so concurrent adds each counted the members as they were and overfilled the group.
+    static final Query COUNT = new Query("member.count", """
+            SELECT count(*) AS members FROM conversation_members
+             WHERE app_id = ? AND conversation_id = ? AND member_kind = ?""");
 
     static final Query USER_EXISTS = new Query("member.user_exists", """
             SELECT 1 FROM users WHERE app_id = ? AND user_id = ?""");
@@ -53,6 +54,21 @@ public final class Members {
             INSERT INTO conversation_members (app_id, conversation_id, member_kind, member_id, guest)
             VALUES (?, ?, ?, ?, ?)
             ON CONFLICT DO NOTHING""");
+
+    // Writing moves the writer's marker (BatchWriter), and the old marker left with the row: a guest who left and comes
+    // back has read up to their own newest message. Only former members can have one, so a first join reads no messages.
+    static final Query READ_UP_TO_OWN = new Query("member.read_up_to_own", """
+            WITH rejoined AS (
+                SELECT app_id, conversation_id, user_id FROM conversation_former_members
+                 WHERE app_id = ? AND conversation_id = ? AND user_id = ?)
+            UPDATE conversation_members mb
+               SET read_seq = coalesce((SELECT m.seq FROM messages m
+                                         WHERE m.app_id = r.app_id AND m.conversation_id = r.conversation_id
+                                           AND m.author_user_id = r.user_id
+                                         ORDER BY m.message_id DESC LIMIT 1), 0)
+              FROM rejoined r
+             WHERE mb.app_id = r.app_id AND mb.conversation_id = r.conversation_id
+               AND mb.member_kind = 'user' AND mb.member_id = r.user_id""");
 
     // A conversation with more than one person or character is a group; it stays one when they leave.
     static final Query MARK_GROUP = new Query("member.mark_group", """
@@ -91,7 +107,7 @@ public final class Members {
     }
 
     /** Who cannot leave: the conversation's user and its first character. */
-    private record Founders(long userId, long characterId, long members) {
+    private record Founders(long userId, long characterId) {
     }
 
     static final RowMapper<Member> ROW = row -> new Member(row.getString("member_kind"), row.getLong("member_id"),
@@ -120,13 +136,16 @@ public final class Members {
     public Added add(long appId, long conversationId, Kind kind, long memberId) {
         try (ReadCache.Changing change = cache.changing()) {
             return database.inTransaction(handle -> {
-                Founders founders = lock(handle, appId, conversationId, kind);
+                Founders founders = lock(handle, appId, conversationId);
                 requireExists(handle, appId, kind, memberId);
                 boolean guest = kind == Kind.USER && memberId != founders.userId();
                 boolean created = handle.execute(ADD, appId, conversationId, kind.column(), memberId, guest) == 1;
                 if (created) {
-                    requireRoom(kind, founders.members() + 1);
+                    requireRoom(kind, count(handle, appId, conversationId, kind));
                     handle.execute(MARK_GROUP, appId, conversationId);
+                    if (kind == Kind.USER) {
+                        handle.execute(READ_UP_TO_OWN, appId, conversationId, memberId);
+                    }
                 }
                 change.mark(changed(appId, conversationId, founders.userId(), kind, memberId));
                 return new Added(handle.first(GET, ROW, appId, conversationId, kind.column(), memberId).orElseThrow(), created);
@@ -138,7 +157,7 @@ public final class Members {
     public void remove(long appId, long conversationId, Kind kind, long memberId) {
         try (ReadCache.Changing change = cache.changing()) {
             database.inTransaction(handle -> {
-                Founders founders = lock(handle, appId, conversationId, kind);
+                Founders founders = lock(handle, appId, conversationId);
                 if (kind == Kind.USER && memberId == founders.userId()
                         || kind == Kind.CHARACTER && memberId == founders.characterId()) {
                     throw new Conflict("member-is-founder", kind.column() + " " + memberId + " started conversation "
@@ -156,10 +175,15 @@ public final class Members {
         }
     }
 
-    private static Founders lock(Handle handle, long appId, long conversationId, Kind kind) throws SQLException {
-        return handle.first(LOCK_CONVERSATION, row -> new Founders(row.getLong("user_id"), row.getLong("character_id"),
-                        row.getLong("members")), kind.column(), appId, conversationId)
+    private static Founders lock(Handle handle, long appId, long conversationId) throws SQLException {
+        return handle.first(LOCK_CONVERSATION, row -> new Founders(row.getLong("user_id"), row.getLong("character_id")),
+                        appId, conversationId)
                 .orElseThrow(() -> new NotFound("conversation", conversationId));
+    }
+
+    /** Members of this kind, the one just added included: read under the lock, in a snapshot taken after it. */
+    private static long count(Handle handle, long appId, long conversationId, Kind kind) throws SQLException {
+        return handle.first(COUNT, row -> row.getLong("members"), appId, conversationId, kind.column()).orElseThrow();
     }
 
     private static void requireExists(Handle handle, long appId, Kind kind, long memberId) throws SQLException {

@@ -5,10 +5,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
+import dev.parley.chat.Limits;
 import dev.parley.support.TestServer;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -175,6 +180,52 @@ class GroupChatsApiTest {
         assertThat(field(kaiSpeaks)).isEqualTo("character_id");
         assertThat(api.getOk(path).get("user_ids")).extracting(JsonNode::asText).containsExactly(ada, ben);
         assertThat(api.getOk(path).get("character_ids")).extracting(JsonNode::asText).containsExactly(luna);
+    }
+
+    @Test
+    void concurrent_adds_to_a_group_near_its_limit_stop_at_the_limit() throws Exception {
+        int room = 3;
+        int adders = 8;
+        List<String> cast = new ArrayList<>();
+        for (int i = 0; i < Limits.MAX_GROUP_CHARACTERS - room + adders; i++) {
+            cast.add(Fixtures.character(api, "bot " + i));
+        }
+        List<String> founding = cast.subList(0, Limits.MAX_GROUP_CHARACTERS - room);
+        String crowded = "/v1/conversations/" + api.postOk(201, "/v1/conversations",
+                Map.of("user_id", ada, "character_ids", founding)).get("id").asText();
+        var start = new CountDownLatch(1);
+        List<Future<Integer>> statuses = new ArrayList<>();
+        try (var pool = Executors.newFixedThreadPool(adders)) {
+            for (String newcomer : cast.subList(founding.size(), cast.size())) {
+                statuses.add(pool.submit(() -> {
+                    start.await();
+                    return api.post(crowded + "/members", Map.of("character_id", newcomer)).status();
+                }));
+            }
+            start.countDown();
+            List<Integer> answered = new ArrayList<>();
+            for (var status : statuses) {
+                answered.add(status.get());
+            }
+            assertThat(answered).filteredOn(s -> s == 201).hasSize(room);
+            assertThat(answered).filteredOn(s -> s == 400).hasSize(adders - room);
+        }
+        assertThat(api.getOk(crowded + "/members").get("members").findValuesAsText("kind"))
+                .filteredOn("character"::equals).hasSize(Limits.MAX_GROUP_CHARACTERS);
+    }
+
+    @Test
+    void a_guest_who_leaves_and_rejoins_has_read_their_own_messages() {
+        api.postOk(201, path + "/members", Map.of("user_id", ben));
+        long own = api.postOk(201, path + "/messages", Map.of("role", "user", "content", "back soon", "user_id", ben))
+                .get("seq").asLong();
+        say(null, "assistant", "see you", null);
+        api.delete(path + "/members/users/" + ben);
+
+        JsonNode rejoined = api.postOk(201, path + "/members", Map.of("user_id", ben));
+
+        assertThat(rejoined.get("read_seq").asLong()).isEqualTo(own);
+        assertThat(rejoined.get("unread_count").asLong()).as("only the bot's reply").isEqualTo(1);
     }
 
     @Test
