@@ -164,19 +164,40 @@ public final class MessageLog {
             UPDATE conversations SET last_message_preview = ?, updated_at = now()
              WHERE app_id = ? AND conversation_id = ? AND last_message_id = ?""");
 
-    // After a hard delete: the conversation's newest message left, hot or archived, soft-deleted ones too (they keep their place).
-    static final Query NEWEST_LEFT = new Query("conversation.newest_message_left", """
-            SELECT message_id, role, content, deleted_at IS NOT NULL AS deleted FROM (
-                (SELECT message_id, role, content, deleted_at FROM messages
-                  WHERE app_id = ? AND conversation_id = ? ORDER BY message_id DESC LIMIT 1)
-                UNION ALL
-                (SELECT message_id, role, content, deleted_at FROM %s
-                  WHERE app_id = ? AND conversation_id = ? ORDER BY message_id DESC LIMIT 1)) newest
-             ORDER BY message_id DESC LIMIT 1""".formatted(Partitions.ARCHIVE));
+    // After deletes (a hard delete, erasure, retention): each conversation whose last message went shows the newest
+    // message left, hot or archived, soft-deleted ones too (they keep their place, without a preview), or none.
+    // Rows are (app, conversation, a removed message id): one that was not the last changes nothing. left() counts
+    // code points, as preview() does.
+    static final Query REPLACE_LAST_MESSAGES = new Query("conversation.replace_last_messages", """
+            UPDATE conversations c
+               SET last_message_id = n.message_id, last_message_role = n.role,
+                   last_message_preview = CASE WHEN n.deleted_at IS NULL THEN left(n.content, %d) END, updated_at = now()
+              FROM (SELECT gone.app_id, gone.conversation_id, gone.message_id AS gone_id, newest.*
+                      FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) AS gone(app_id, conversation_id, message_id)
+                      LEFT JOIN LATERAL (
+                            SELECT message_id, role, content, deleted_at FROM (
+                                (SELECT message_id, role, content, deleted_at FROM messages
+                                  WHERE app_id = gone.app_id AND conversation_id = gone.conversation_id
+                                  ORDER BY message_id DESC LIMIT 1)
+                                UNION ALL
+                                (SELECT message_id, role, content, deleted_at FROM %s
+                                  WHERE app_id = gone.app_id AND conversation_id = gone.conversation_id
+                                  ORDER BY message_id DESC LIMIT 1)) both_tables
+                             ORDER BY message_id DESC LIMIT 1) newest ON true) n
+             WHERE c.app_id = n.app_id AND c.conversation_id = n.conversation_id AND c.last_message_id = n.gone_id"""
+            .formatted(Limits.PREVIEW_CHARS, Partitions.ARCHIVE));
 
-    static final Query SET_LAST_MESSAGE = new Query("conversation.set_last_message", """
-            UPDATE conversations SET last_message_id = ?, last_message_role = ?, last_message_preview = ?, updated_at = now()
-             WHERE app_id = ? AND conversation_id = ? AND last_message_id = ?""");
+    /** A message a delete removed from its conversation; if it was the last one, the conversation shows the newest left. */
+    public record Removed(long appId, long conversationId, long messageId) {
+        /** One app's removed messages from a statement's two parallel arrays: conversations, and the message of each. */
+        public static List<Removed> of(long appId, Long[] conversationIds, Long[] messageIds) {
+            var removed = new ArrayList<Removed>(conversationIds.length);
+            for (int i = 0; i < conversationIds.length; i++) {
+                removed.add(new Removed(appId, conversationIds[i], messageIds[i]));
+            }
+            return removed;
+        }
+    }
 
     static final Query UNCOUNT = new Query("conversation.uncount_message", """
             UPDATE conversations SET message_count = message_count - 1, updated_at = now()
@@ -479,14 +500,24 @@ public final class MessageLog {
                 Changed changed = h.first(HARD_DELETE, CHANGED, appId, conversationId, messageId)
                         .orElseThrow(() -> missingOrDeleted(h, appId, conversationId, messageId));
                 h.execute(UNCOUNT, appId, conversationId);
-                Object[] newest = h.first(NEWEST_LEFT, row -> new Object[] {row.getLong(1), row.getString(2),
-                                row.getBoolean(4) ? null : preview(row.getString(3))}, appId, conversationId, appId, conversationId)
-                        .orElse(new Object[] {null, null, null});
-                h.execute(SET_LAST_MESSAGE, newest[0], newest[1], newest[2], appId, conversationId, messageId);
+                replaceLastMessages(h, List.of(new Removed(appId, conversationId, messageId)));
                 change.mark(changed.scopes(appId, conversationId));
                 return changed;
             });
         }
+    }
+
+    /**
+     * Makes each conversation whose last message is among {@code removed} show the newest message left, or none, in one
+     * statement: what every path that deletes messages runs after its delete, in the same transaction.
+     */
+    public static void replaceLastMessages(Handle handle, List<Removed> removed) throws SQLException {
+        if (removed.isEmpty()) {
+            return;
+        }
+        handle.execute(REPLACE_LAST_MESSAGES, handle.array("bigint", removed.stream().map(Removed::appId).toArray(Long[]::new)),
+                handle.array("bigint", removed.stream().map(Removed::conversationId).toArray(Long[]::new)),
+                handle.array("bigint", removed.stream().map(Removed::messageId).toArray(Long[]::new)));
     }
 
     static void requireConversation(Handle h, long appId, long conversationId) throws SQLException {

@@ -6,6 +6,7 @@ import dev.parley.cache.ReadCache;
 import dev.parley.cache.Scope;
 import dev.parley.chat.Conversations;
 import dev.parley.chat.CounterBuffer;
+import dev.parley.chat.MessageLog;
 import dev.parley.chat.NotFound;
 import dev.parley.chat.Users;
 import dev.parley.config.CounterFlush;
@@ -93,7 +94,8 @@ public final class Erasure {
                    (SELECT count(*) FROM messages_gone) + (SELECT count(*) FROM archived_gone),
                    (SELECT count(*) FROM members_gone), (SELECT count(*) FROM keys_gone)""");
 
-    // A person's messages in groups that are not theirs; the groups' counts and previews follow, as for a hard delete.
+    // A person's messages in groups that are not theirs; the groups' counts follow, and the groups whose last message
+    // went are named (their ids and that message's) for MessageLog.replaceLastMessages, as after a hard delete.
     static final Query LEAVE_GROUPS = new Query("erasure.leave_groups", """
             WITH gone AS (
                     DELETE FROM messages WHERE app_id = ? AND conversation_id = ANY(?) AND author_user_id = ?
@@ -107,14 +109,12 @@ public final class Erasure {
                     RETURNING 1),
                  recount AS (
                     UPDATE conversations c
-                       SET message_count = c.message_count - n.messages,
-                           last_message_preview = CASE WHEN c.last_message_id = ANY(n.ids) THEN NULL ELSE c.last_message_preview END,
-                           updated_at = now()
+                       SET message_count = c.message_count - n.messages, updated_at = now()
                       FROM (SELECT conversation_id, count(*) AS messages, array_agg(message_id) AS ids
                               FROM (SELECT * FROM gone UNION ALL SELECT * FROM archived_gone) all_gone
                              GROUP BY conversation_id) n
                      WHERE c.app_id = ? AND c.conversation_id = n.conversation_id
-                    RETURNING 1),
+                    RETURNING c.conversation_id, c.last_message_id, c.last_message_id = ANY(n.ids) AS last_gone),
                  memberships_gone AS (
                     DELETE FROM conversation_members
                      WHERE app_id = ? AND conversation_id = ANY(?) AND member_kind = 'user' AND member_id = ?
@@ -123,7 +123,8 @@ public final class Erasure {
                     DELETE FROM conversation_former_members WHERE app_id = ? AND user_id = ? AND conversation_id = ANY(?)
                     RETURNING 1)
             SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM archived_gone), (SELECT count(*) FROM keys_gone),
-                   (SELECT count(*) FROM memberships_gone) + (SELECT count(*) FROM former_gone)""");
+                   (SELECT count(*) FROM memberships_gone) + (SELECT count(*) FROM former_gone),
+                   ARRAY(SELECT conversation_id FROM recount WHERE last_gone), ARRAY(SELECT last_message_id FROM recount WHERE last_gone)""");
 
     // Memories of deleted conversations: unlinked or deleted, and their scopes' versions moved so recall reloads them.
     // (A data-modifying WITH runs to completion whether or not the query reads it.) Unlinking passes over the
@@ -397,12 +398,13 @@ public final class Erasure {
             return;
         }
         var ids = ids(h, locked.stream().map(Locked::conversationId).toList());
-        h.first(LEAVE_GROUPS, row -> {
+        List<MessageLog.Removed> lastGone = h.first(LEAVE_GROUPS, row -> {
             rows.add("messages", row.getLong(1));
             rows.add("idempotency_keys", row.getLong(2));
             rows.add("memberships", row.getLong(3));
-            return null;
-        }, appId, ids, userId, appId, ids, userId, appId, appId, appId, ids, userId, appId, userId, ids);
+            return MessageLog.Removed.of(appId, (Long[]) row.getArray(4).getArray(), (Long[]) row.getArray(5).getArray());
+        }, appId, ids, userId, appId, ids, userId, appId, appId, appId, ids, userId, appId, userId, ids).orElseThrow();
+        MessageLog.replaceLastMessages(h, lastGone);
         rows.changed.addAll(locked);
     }
 

@@ -1,5 +1,6 @@
 package dev.parley.lifecycle;
 
+import dev.parley.chat.MessageLog;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Ids;
@@ -29,8 +30,9 @@ import org.slf4j.LoggerFactory;
  * older rows then reaches up to where they begin. What a month held for apps that keep it longer, or
  * for ever, stays: the rest of an app's older messages are deleted in batches of {@link #batchRows}
  * rows, each its own short transaction, walking the app's messages in key order so no batch reads the
- * rows the previous one deleted. Every deletion keeps conversations' message counts exact, and drops
- * the previews and idempotency keys of the messages that went.
+ * rows the previous one deleted. Every deletion keeps conversations' message counts exact, drops the
+ * idempotency keys of the messages that went, and hands a conversation whose last message went to the
+ * newest one left, or none, as a hard delete does.
  */
 public final class Retention {
     private static final Logger LOG = LoggerFactory.getLogger(Retention.class);
@@ -62,7 +64,8 @@ public final class Retention {
             SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE n.nspname = '%s' AND c.relkind = 'r' ORDER BY c.relname""".formatted(Partitions.RETIRED));
 
-    // Walks the app's older messages in (conversation, message) order from where the last batch ended.
+    // Walks the app's older messages in (conversation, message) order from where the last batch ended. Names the
+    // conversations whose last message went (their ids and that message's) for MessageLog.replaceLastMessages.
     private static final String DELETE_BATCH_FROM = """
             WITH doomed AS (
                     SELECT conversation_id, message_id FROM %1$s
@@ -78,12 +81,13 @@ public final class Retention {
                      WHERE k.app_id = ? AND k.conversation_id = g.conversation_id AND k.message_id = g.message_id),
                  recount AS (
                     UPDATE conversations c
-                       SET message_count = c.message_count - n.messages,
-                           last_message_preview = CASE WHEN c.last_message_id = ANY(n.ids) THEN NULL ELSE c.last_message_preview END
+                       SET message_count = c.message_count - n.messages
                       FROM (SELECT conversation_id, count(*) AS messages, array_agg(message_id) AS ids
                               FROM gone GROUP BY conversation_id) n
-                     WHERE c.app_id = ? AND c.conversation_id = n.conversation_id)
-            SELECT (SELECT count(*) FROM gone), last.conversation_id, last.message_id
+                     WHERE c.app_id = ? AND c.conversation_id = n.conversation_id
+                    RETURNING c.conversation_id, c.last_message_id, c.last_message_id = ANY(n.ids) AS last_gone)
+            SELECT (SELECT count(*) FROM gone), last.conversation_id, last.message_id,
+                   ARRAY(SELECT conversation_id FROM recount WHERE last_gone), ARRAY(SELECT last_message_id FROM recount WHERE last_gone)
               FROM (SELECT conversation_id, message_id FROM doomed ORDER BY conversation_id DESC, message_id DESC LIMIT 1) last""";
     static final Query DELETE_BATCH = new Query("retention.delete_batch", DELETE_BATCH_FROM.formatted("messages"));
     static final Query DELETE_ARCHIVED_BATCH = new Query("retention.delete_archived_batch", DELETE_BATCH_FROM.formatted(Partitions.ARCHIVE));
@@ -199,17 +203,27 @@ public final class Retention {
         long[] after = {Long.MIN_VALUE, Long.MIN_VALUE};
         long rows = 0;
         while (true) {
-            long[] batch = database.read(h -> h.first(statement, row -> new long[] {row.getLong(1), row.getLong(2), row.getLong(3)},
-                    policy.appId(), cutoff, after[0], after[1], batchRows, policy.appId(), policy.appId(), policy.appId())
-                    .orElse(new long[] {0}));
-            if (batch[0] == 0) {
+            Batch batch = database.inTransaction(h -> {
+                Batch deleted = h.first(statement, row -> new Batch(row.getLong(1), row.getLong(2), row.getLong(3),
+                        MessageLog.Removed.of(policy.appId(), (Long[]) row.getArray(4).getArray(), (Long[]) row.getArray(5).getArray())),
+                        policy.appId(), cutoff, after[0], after[1], batchRows, policy.appId(), policy.appId(), policy.appId())
+                        .orElse(Batch.NONE);
+                MessageLog.replaceLastMessages(h, deleted.lastGone());
+                return deleted;
+            });
+            if (batch.rows() == 0) {
                 return rows;
             }
             batches[0]++;
-            rows += batch[0];
-            after[0] = batch[1];
-            after[1] = batch[2];
+            rows += batch.rows();
+            after[0] = batch.lastConversationId();
+            after[1] = batch.lastMessageId();
         }
+    }
+
+    /** What one batch deleted: how many rows, the key it ended at, and the last messages of conversations among them. */
+    private record Batch(long rows, long lastConversationId, long lastMessageId, List<MessageLog.Removed> lastGone) {
+        static final Batch NONE = new Batch(0, 0, 0, List.of());
     }
 
     /** Whether every app with messages in {@code month} (the table {@code table}) keeps them for less time than has passed since it ended. */
@@ -268,21 +282,26 @@ public final class Retention {
                 ON c.app_id = t.app_id AND c.conversation_id = t.conversation_id
              ORDER BY c.app_id, c.conversation_id FOR UPDATE OF c""");
 
-    // After the locks, as its own statement: it counts what every append committed before them.
+    // After the locks, as its own statement: it counts what every append committed before them. Returns the
+    // conversations whose last message was in the retired month, for MessageLog.replaceLastMessages.
     static final Query RECOUNT = new Query("retention.recount", """
-            UPDATE conversations c
-               SET message_count = (SELECT count(*) FROM messages m WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id)
-                                 + (SELECT count(*) FROM parley_archive.messages m
-                                     WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id),
-                   last_message_preview = CASE WHEN c.last_message_id BETWEEN ? AND ? THEN NULL ELSE c.last_message_preview END
-              FROM unnest(?::bigint[], ?::bigint[]) AS t(app_id, conversation_id)
-             WHERE c.app_id = t.app_id AND c.conversation_id = t.conversation_id""");
+            WITH recounted AS (
+                    UPDATE conversations c
+                       SET message_count = (SELECT count(*) FROM messages m
+                                             WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id)
+                                         + (SELECT count(*) FROM parley_archive.messages m
+                                             WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id)
+                      FROM unnest(?::bigint[], ?::bigint[]) AS t(app_id, conversation_id)
+                     WHERE c.app_id = t.app_id AND c.conversation_id = t.conversation_id
+                    RETURNING c.app_id, c.conversation_id, c.last_message_id)
+            SELECT app_id, conversation_id, last_message_id FROM recounted WHERE last_message_id BETWEEN ? AND ?""");
 
     private static void recount(Handle h, List<long[]> conversations, long lowest, long highest) throws SQLException {
         var apps = h.array("bigint", conversations.stream().map(c -> c[0]).toArray(Long[]::new));
         var ids = h.array("bigint", conversations.stream().map(c -> c[1]).toArray(Long[]::new));
         h.list(LOCK_CONVERSATIONS, row -> null, apps, ids);
-        h.execute(RECOUNT, lowest, highest, apps, ids);
+        MessageLog.replaceLastMessages(h, h.list(RECOUNT, row -> new MessageLog.Removed(row.getLong(1), row.getLong(2),
+                row.getLong(3)), apps, ids, lowest, highest));
     }
 
     /** The time before which {@code days} of retention delete messages now: for reports. */

@@ -134,6 +134,29 @@ class ErasureApiTest {
     }
 
     @Test
+    void erasing_a_guest_whose_message_was_a_groups_last_hands_last_message_to_the_newest_one_left() {
+        String bensGroup = Fixtures.conversation(api, ben, luna);
+        api.postOk(201, "/v1/conversations/" + bensGroup + "/members", Map.of("user_id", ada));
+        String ownerHi = api.postOk(201, "/v1/conversations/" + bensGroup + "/messages",
+                Map.of("role", "user", "user_id", ben, "content", "owner hi")).get("id").asText();
+        say(bensGroup, ada, "the newest word, Ada's", null);
+        // cached now: the erasure must drop both
+        assertThat(api.getOk("/v1/conversations/" + bensGroup).get("last_message").get("preview").asText())
+                .isEqualTo("the newest word, Ada's");
+        api.getOk("/v1/users/" + ben + "/inbox");
+
+        assertThat(api.delete("/v1/users/" + ada).status()).isEqualTo(200);
+
+        JsonNode last = api.getOk("/v1/conversations/" + bensGroup).get("last_message");
+        assertThat(last.get("id").asText()).isEqualTo(ownerHi);
+        assertThat(last.get("role").asText()).isEqualTo("user");
+        assertThat(last.get("preview").asText()).isEqualTo("owner hi");
+        JsonNode inboxEntry = api.getOk("/v1/users/" + ben + "/inbox").get("conversations").get(0);
+        assertThat(inboxEntry.get("conversation_id").asText()).isEqualTo(bensGroup);
+        assertThat(inboxEntry.get("last_message")).isEqualTo(last);
+    }
+
+    @Test
     void deleting_a_conversation_keeps_its_memories_unlinked_unless_told_to_delete_them() {
         String first = Fixtures.conversation(api, ada, luna);
         say(first, null, "one", "k");

@@ -80,7 +80,7 @@ class RetentionTest {
         assertThat(history(a, aQuiet)).isEmpty();
         JsonNode quiet = a.getOk("/v1/conversations/" + aQuiet);
         assertThat(quiet.get("message_count").asLong()).isZero();
-        assertThat(quiet.get("last_message").get("preview").isNull()).isTrue();
+        assertThat(quiet.get("last_message").isNull()).as("its only message went with january").isTrue();
         assertThat(history(b, bChat)).containsExactly("may, B");
         assertThat(b.getOk("/v1/conversations/" + bChat).get("message_count").asLong()).isEqualTo(1);
         assertThat(history(c, cChat)).containsExactly("february, C keeps everything");
@@ -101,6 +101,31 @@ class RetentionTest {
         Retention.Applied again = parley.retention().apply();
         assertThat(again.partitionsDropped()).isEmpty();
         assertThat(again.rowsDeleted()).isZero();
+    }
+
+    @Test
+    void a_conversation_emptied_in_batches_has_no_last_message_and_one_only_thinned_keeps_its_own() {
+        keep(a, 30);
+        String cChat = chat(c, "2027-02-03T00:00:00Z"); // C keeps february on: A's older messages go in batches
+        say(c, cChat, "2027-02-04T00:00:00Z", "february, C keeps everything", null);
+        String emptied = chat(a, "2027-03-01T00:00:00Z");
+        say(a, emptied, "2027-03-02T00:00:00Z", "march", null);
+        say(a, emptied, "2027-04-02T00:00:00Z", "april, the last word", null);
+        String thinned = chat(a, "2027-03-01T00:00:00Z");
+        say(a, thinned, "2027-03-03T00:00:00Z", "march, goes", null);
+        String june = a.postOk(201, "/v1/conversations/" + thinned + "/messages",
+                Map.of("role", "assistant", "content", "june, stays", "created_at", "2027-06-10T00:00:00Z")).get("id").asText();
+
+        Retention.Applied applied = parley.retention().apply();
+
+        assertThat(applied.rowsDeleted()).isEqualTo(3);
+        JsonNode empty = a.getOk("/v1/conversations/" + emptied);
+        assertThat(empty.get("message_count").asLong()).isZero();
+        assertThat(empty.get("last_message").isNull()).as(empty.toString()).isTrue();
+        JsonNode last = a.getOk("/v1/conversations/" + thinned).get("last_message");
+        assertThat(last.get("id").asText()).isEqualTo(june);
+        assertThat(last.get("role").asText()).isEqualTo("assistant");
+        assertThat(last.get("preview").asText()).isEqualTo("june, stays");
     }
 
     @Test
