@@ -171,9 +171,15 @@ public final class Conversations {
         return running.isEmpty() ? conversation : conversation.withCounters(running.over(conversation.counters()));
     }
 
-    /** The user's own conversations after {@code afterId}, by id, at most {@code limit}, as stored: a page of an export. */
+    /**
+     * The user's own conversations after {@code afterId}, by id, at most {@code limit}, with their counters as this
+     * instance runs them (as a GET shows them): a page of an export.
+     */
     public List<Conversation> ofUser(long appId, long userId, long afterId, int limit) {
-        return database.read(h -> h.list(OF_USER, ROW, appId, userId, afterId, limit));
+        List<Conversation> page = database.read(h -> h.list(OF_USER, ROW, appId, userId, afterId, limit));
+        return page.stream()
+                .map(conversation -> withRunning(conversation, counters.running(CounterBuffer.Holder.conversation(appId, conversation.id()))))
+                .toList();
     }
 
     /** The ids of the groups of others the user is in, or was removed from. */

@@ -264,6 +264,19 @@ class ErasureApiTest {
     }
 
     @Test
+    void an_export_shows_counter_increments_not_yet_written_as_a_get_does() {
+        String chat = Fixtures.conversation(api, ada, luna);
+        api.postOk(200, "/v1/conversations/" + chat + "/counters", Map.of("increments", Map.of("affection", 7)));
+        api.postOk(200, "/v1/users/" + ada + "/counters", Map.of("increments", Map.of("xp", 3)));
+
+        JsonNode export = api.getOk("/v1/users/" + ada + "/export");
+
+        assertThat(api.getOk("/v1/conversations/" + chat).get("counters").get("affection").asLong()).isEqualTo(7);
+        assertThat(export.get("conversations").get(0).get("conversation").get("counters").get("affection").asLong()).isEqualTo(7);
+        assertThat(export.get("user").get("counters").get("xp").asLong()).isEqualTo(3);
+    }
+
+    @Test
     void an_export_holds_the_user_their_chats_every_message_their_group_words_and_memories_with_embeddings() throws Exception {
         String chat = Fixtures.conversation(api, ada, luna);
         List<Map<String, Object>> batch = new ArrayList<>();
