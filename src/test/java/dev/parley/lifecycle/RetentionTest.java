@@ -64,10 +64,7 @@ class RetentionTest {
         String cChat = chat(c, "2027-02-03T00:00:00Z");
         say(c, cChat, "2027-02-04T00:00:00Z", "february, C keeps everything", null);
 
-        Retention.Applied applied;
-        try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 4)) {
-            applied = new Retention(pool, pool, new Partitions(pool), clock, 1).apply();
-        }
+        Retention.Applied applied = applyRetention();
 
         assertDroppedUpTo(applied, YearMonth.of(2027, 1));
         assertThat(applied.rowsDropped()).isEqualTo(4);
@@ -202,10 +199,7 @@ class RetentionTest {
         say(a, chat, "2027-06-14T00:00:00Z", "yesterday", null);
         JsonNode kept = a.put("/v1/retention", Map.of("message_days", Retention.MAX_DAYS)).json(); // back to 1927
 
-        Retention.Applied applied;
-        try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 4)) {
-            applied = new Retention(pool, pool, new Partitions(pool), clock, 1).apply();
-        }
+        Retention.Applied applied = applyRetention();
 
         assertThat(Instant.parse(kept.get("deletes_before").asText())) // the test clock runs on from NOW
                 .isBetween(Instant.parse("1927-07-10T12:00:00Z"), Instant.parse("1927-07-10T12:05:00Z"));
@@ -220,6 +214,13 @@ class RetentionTest {
     private static void assertDroppedUpTo(Retention.Applied applied, YearMonth last) {
         String name = Partitions.nameOf(last);
         assertThat(applied.partitionsDropped()).contains(name).allMatch(dropped -> dropped.compareTo(name) <= 0);
+    }
+
+    /** One round of retention, deleting a row per batch so that several batches run. */
+    private Retention.Applied applyRetention() throws SQLException {
+        try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 4)) {
+            return new Retention(pool, pool, new Partitions(pool), clock, 1).apply();
+        }
     }
 
     private static TestClock at(Instant instant) {
