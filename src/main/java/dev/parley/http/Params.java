@@ -94,9 +94,9 @@ final class Params {
         if (raw == null) {
             return false;
         }
-        return switch (raw) {
-            case "true", "1" -> true;
-            case "false", "0" -> false;
+        return switch (raw) { // not 1 or 0: the API document says boolean, and a body's booleans take neither
+            case "true" -> true;
+            case "false" -> false;
             default -> throw new InvalidInput(name, "must be true or false, got '" + printable(raw) + "'");
         };
     }

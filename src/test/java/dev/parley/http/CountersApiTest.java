@@ -124,10 +124,13 @@ class CountersApiTest {
     @Test
     void durable_must_be_true_or_false() {
         String user = Fixtures.user(api, "u-" + System.nanoTime());
-        var response = api.post("/v1/users/" + user + "/counters?durable=yes", Map.of("increments", Map.of("xp", 1)));
+        for (String loose : List.of("yes", "1", "0", "TRUE")) {
+            var response = api.post("/v1/users/" + user + "/counters?durable=" + loose, Map.of("increments", Map.of("xp", 1)));
 
-        assertThat(response.status()).isEqualTo(400);
-        assertThat(response.json().get("errors").get(0).get("field").asText()).isEqualTo("durable");
+            assertThat(response.status()).as(loose).isEqualTo(400);
+            assertThat(response.json().get("errors").get(0).get("field").asText()).isEqualTo("durable");
+        }
+        assertThat(api.getOk("/v1/users/" + user).get("counters").has("xp")).as("nothing was counted").isFalse();
     }
 
     @Test
