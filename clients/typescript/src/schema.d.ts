@@ -2016,6 +2016,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description the version now stored, for the next If-Match */
+                    ETag: string;
                     /** @description with read replicas: the position of this write, to send with the reads that must see it */
                     "Parley-Consistency"?: string;
                     [name: string]: unknown;
@@ -2942,6 +2944,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description the version now stored, for the next If-Match */
+                    ETag: string;
                     /** @description with read replicas: the position of this write, to send with the reads that must see it */
                     "Parley-Consistency"?: string;
                     [name: string]: unknown;
@@ -4672,6 +4676,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description the version now stored, for the next If-Match */
+                    ETag: string;
                     /** @description with read replicas: the position of this write, to send with the reads that must see it */
                     "Parley-Consistency"?: string;
                     [name: string]: unknown;
@@ -7070,6 +7076,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description the version now stored, for the next If-Match */
+                    ETag: string;
                     /** @description with read replicas: the position of this write, to send with the reads that must see it */
                     "Parley-Consistency"?: string;
                     [name: string]: unknown;
@@ -8190,6 +8198,8 @@ export interface operations {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
+                    /** @description the version now stored, for the next If-Match */
+                    ETag: string;
                     /** @description with read replicas: the position of this write, to send with the reads that must see it */
                     "Parley-Consistency"?: string;
                     [name: string]: unknown;

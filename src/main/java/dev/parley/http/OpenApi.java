@@ -127,6 +127,9 @@ final class OpenApi {
             if (conditional && status == 200) {
                 requiredHeader(ok, "ETag", "the version of this answer, for If-None-Match");
             }
+            if (route.method() == HandlerType.PATCH && status == 200) {
+                requiredHeader(ok, "ETag", "the version now stored, for the next If-Match");
+            }
             if (route.method() != HandlerType.GET && route.authenticated()) {
                 header(((ObjectNode) ok.get("headers")).putObject(ConsistencyTokens.HEADER),
                         "with read replicas: the position of this write, to send with the reads that must see it");
