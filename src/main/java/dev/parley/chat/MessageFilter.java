@@ -73,7 +73,7 @@ public record MessageFilter(String role, Long authorCharacterId, Long authorUser
             return floor;
         }
         Instant firstMillisAfter = createdAfter.truncatedTo(ChronoUnit.MILLIS).plusMillis(1);
-        return Math.max(floor, idFloor(firstMillisAfter) - 1);
+        return Math.max(floor, Ids.floorOf(firstMillisAfter) - 1);
     }
 
     /** The largest id a message made before {@code createdBefore} can have. */
@@ -83,15 +83,6 @@ public record MessageFilter(String role, Long authorCharacterId, Long authorUser
         }
         Instant truncated = createdBefore.truncatedTo(ChronoUnit.MILLIS);
         Instant firstMillisNotBefore = truncated.equals(createdBefore) ? truncated : truncated.plusMillis(1);
-        return Math.min(ceiling, idFloor(firstMillisNotBefore) - 1);
+        return Math.min(ceiling, Ids.floorOf(firstMillisNotBefore) - 1);
     }
-
-    /** {@link Ids#floorOf}, held to the instants ids can encode (2000 to 2069) so a far date cannot overflow. */
-    private static long idFloor(Instant time) {
-        Instant held = time.isBefore(FIRST_ID_TIME) ? FIRST_ID_TIME : time.isAfter(LAST_ID_TIME) ? LAST_ID_TIME : time;
-        return Ids.floorOf(held);
-    }
-
-    private static final Instant FIRST_ID_TIME = Instant.ofEpochMilli(Ids.EPOCH_MILLIS);
-    private static final Instant LAST_ID_TIME = Instant.ofEpochMilli(Ids.EPOCH_MILLIS + (1L << 41) - 1);
 }
