@@ -49,7 +49,7 @@ final class WarmConnections implements DataSource {
     private Connection warmed(Connection connection) throws SQLException {
         try (Statement statement = connection.createStatement()) {
             if (!schemaIsThere(statement)) {
-                return connection; // a database being created: nothing to warm, and planning it would only log errors
+                return connection; // a database being created or migrated: it serves cold
             }
             int planned = plan(statement, statements);
             if (planned < statements.size()) {
@@ -63,8 +63,15 @@ final class WarmConnections implements DataSource {
         }
     }
 
+    /**
+     * Whether the tables are there and nobody is changing them: while Flyway migrates (it holds an advisory lock),
+     * planning an append would lock messages and then conversations, the other order from a migration's
+     * CREATE TRIGGERs on them, and one of the two would die of a deadlock (seen: V10 on a fresh database).
+     */
     private static boolean schemaIsThere(Statement statement) throws SQLException {
-        try (var row = statement.executeQuery("SELECT to_regclass('messages') IS NOT NULL")) {
+        try (var row = statement.executeQuery("""
+                SELECT to_regclass('messages') IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid())""")) {
             return row.next() && row.getBoolean(1);
         }
     }
