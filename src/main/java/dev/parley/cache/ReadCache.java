@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A view is loaded once however many readers miss it at the same time. A load that began before
  * a change cannot put its stale result back: the change replaced the scope's holder, and a result is
- * kept only by the holder its load began with. Views live for their scope kind's time to live and
+ * kept only by the holder its load began with. Nor can its readers go back in time afterwards: the
+ * views loaded since that change, which may be older than what it read, are dropped (see keep). Views live for their scope kind's time to live and
  * the whole cache is bounded in bytes (PARLEY_CACHE_SIZE); a size of 0 caches nothing.
  *
  * <p>With a {@link SharedViews} (PARLEY_REDIS_URL), views asked for with their type are shared: a
@@ -148,10 +149,10 @@ public final class ReadCache {
         metered.miss(name);
         try {
             Found<T> found = onMiss.get();
-            mine.complete(found.view());
-            if (!keep(scope, views, found)) {
+            if (!keep(scope, views, found)) { // before anyone hears the result: see keep
                 views.byName.remove(name, mine);
             }
+            mine.complete(found.view());
             return found.view();
         } catch (RuntimeException | Error e) {
             views.byName.remove(name, mine); // before the waiting readers hear: the next reader loads again
@@ -188,16 +189,21 @@ public final class ReadCache {
     /**
      * Whether the view may stay: only if its scope has not changed since the load began (the holder is the
      * same). A view that stays is weighed, and ends no later than Redis said it does.
+     *
+     * <p>A load that ends after a change may have read more than the views loaded since the change: it may
+     * have waited for a connection while they loaded and a second change committed, not yet heard of. Its
+     * readers must not then be sent back to those views, so they are dropped too, before the readers hear.
      */
     private boolean keep(Scope scope, Views views, Found<?> found) {
         var kept = new boolean[1];
         scopes.asMap().computeIfPresent(scope, (s, current) -> {
-            if (current == views) {
-                kept[0] = true;
-                current.weight.addAndGet(found.view().weight());
-                if (found.left() != null) {
-                    current.endsBy = Math.min(current.endsBy, ticker.read() + found.left().toNanos());
-                }
+            if (current != views) {
+                return null;
+            }
+            kept[0] = true;
+            current.weight.addAndGet(found.view().weight());
+            if (found.left() != null) {
+                current.endsBy = Math.min(current.endsBy, ticker.read() + found.left().toNanos());
             }
             return current; // returned to the map again, so Caffeine weighs it and times it again
         });

@@ -13,6 +13,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /** The cache's rules, driven by a clock the test moves: lifetimes, one load per miss, no stale result kept. */
@@ -139,6 +140,28 @@ class ReadCacheTest {
 
         assertThat(during).isEqualTo("before the message");
         assertThat(next).as("the stale page was not kept").isEqualTo("with the message");
+    }
+
+    /**
+     * The race behind a reader going back in time (TwoInstancesTest): a load that waited for a connection
+     * reads a page newer than the view kept meanwhile by a load that began after a change, and the next
+     * change is not heard of yet. Its reader must not be answered from that older view next.
+     */
+    @Test
+    void a_reader_answered_by_a_late_load_is_not_sent_back_to_an_older_view() {
+        Scope scope = Scope.conversation(1, 42);
+        var database = new AtomicReference<>("24 messages");
+
+        String answered = cache.get(scope, "history:1", () -> {
+            cache.conversationChanged(1, 42, 7); // message 24 is heard of while this load waits for a connection
+            cache.get(scope, "history:1", () -> load(database.get())); // another reader loads and keeps the page with 24
+            database.set("25 messages"); // message 25 commits; it is not heard of yet
+            return load(database.get()); // and this load reads at last
+        }).model();
+        String next = cache.get(scope, "history:1", () -> load(database.get())).model();
+
+        assertThat(answered).isEqualTo("25 messages");
+        assertThat(next).as("the same reader's next read").isEqualTo("25 messages");
     }
 
     @Test
