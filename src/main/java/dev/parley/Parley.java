@@ -155,6 +155,7 @@ public final class Parley implements AutoCloseable {
             var watch = new DatabaseWatch(pooled, threads(started, "parley-watch", 1), clock);
             var slow = new QueryLog.Thresholds(settings.slowQueryThreshold(), settings.slowQuerySqlThreshold());
             var queryLog = new QueryLog(registry, slow);
+            String schemaVersion = schema(direct, settings, queryLog, migrate); // before the pool that warms: see schema
             // Through PgBouncer a connection's server changes between transactions: nothing to warm on it.
             List<Query> warmup = settings.pgbouncer() == PgBouncer.OFF ? PLANNED_AHEAD : List.<Query>of();
             Database database = Database.connect(pooled, new Database.PoolOptions(settings.poolSize(),
@@ -163,7 +164,7 @@ public final class Parley implements AutoCloseable {
             Replicas replicas = replicas(settings, target, database, queryLog, registry, started);
             started.push(watch); // the watch stops before the pool closes, so it reports no outage then
             Database sessions = direct.equals(target) ? database : sessions(direct, settings, queryLog, started);
-            watch.requireSchema(schema(sessions, migrate));
+            watch.requireSchema(schemaVersion);
             var partitions = new Partitions(database);
             var retention = new Retention(database, sessions, partitions, clock, Retention.BATCH_ROWS);
             var maintenance = new Maintenance(database, partitions, retention, new Archive(database, sessions, partitions, clock),
@@ -275,15 +276,23 @@ public final class Parley implements AutoCloseable {
         return sessions;
     }
 
-    /** Applies the migrations or checks none is pending; returns the schema version this build needs. */
-    private static String schema(Database database, boolean migrate) {
-        var migrations = new Migrations(database.dataSource());
-        if (migrate) {
-            migrations.migrate();
-        } else {
-            migrations.requireCurrent();
+    /**
+     * Applies the migrations or checks none is pending, over connections of its own, before the pool opens;
+     * returns the schema version this build needs. The pool plans statements on each new connection
+     * (db.WarmConnections), and planning an append while a migration creates its triggers on the same tables
+     * deadlocks: a fresh start died of it (V10), and under the dated tests' faked clock, where PostgreSQL's
+     * deadlock_timeout never fires, it hung CI.
+     */
+    private static String schema(ConnectionTarget target, Settings settings, QueryLog log, boolean migrate) {
+        try (Database once = Database.connect(target, 2, settings.poolTimeout(), log, null)) {
+            var migrations = new Migrations(once.dataSource());
+            if (migrate) {
+                migrations.migrate();
+            } else {
+                migrations.requireCurrent();
+            }
+            return migrations.latestVersion();
         }
-        return migrations.latestVersion();
     }
 
     /**

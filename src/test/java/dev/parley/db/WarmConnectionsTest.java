@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.parley.Parley;
 import dev.parley.support.TestDatabase;
+import dev.parley.support.TestServer;
+import dev.parley.support.Wait;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -11,6 +13,7 @@ import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -44,6 +47,28 @@ class WarmConnectionsTest {
         YearMonth split = YearMonth.from(Ids.timeOf(partitions.list().stream()
                 .filter(p -> p.name().equals(Partitions.AFTER)).findFirst().orElseThrow().fromId()).atZone(ZoneOffset.UTC));
         partitions.ensure(split.minusMonths(11), split.plusMonths(1));
+    }
+
+    /**
+     * A start that migrates opens its pool only after the migrations: each new pooled connection plans an append
+     * (locking messages, then conversations), and V10's CREATE TRIGGERs lock the two the other way round, so a
+     * fresh start died of a deadlock (or, where PostgreSQL's timers do not fire, hung). The migrations run on
+     * connections of their own, closed once they are done; every connection of the pool began after the last.
+     */
+    @Test
+    void a_start_that_migrates_opens_its_pool_after_the_migrations() throws Exception {
+        try (Parley parley = TestServer.startOn(TestDatabase.get().fresh("parley_warmup_fresh"), Map.of());
+             Connection connection = TestDatabase.get().connect("parley_warmup_fresh");
+             var statement = connection.createStatement()) {
+            Wait.until("no connection of Parley's from before the last migration", Duration.ofSeconds(10), () -> {
+                try (var row = statement.executeQuery("""
+                        SELECT count(*) FROM pg_stat_activity
+                         WHERE datname = current_database() AND application_name = 'parley'
+                           AND backend_start < (SELECT max(installed_on) FROM flyway_schema_history)""")) {
+                    return row.next() && row.getLong(1) == 0;
+                }
+            });
+        }
     }
 
     @Test
