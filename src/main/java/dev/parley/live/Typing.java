@@ -46,7 +46,8 @@ public final class Typing {
 
     /** Marks {@code who} as typing for the next {@code ttl}, or as stopped; returns who types now. */
     public List<Typist> set(long appId, long conversationId, Participant who, boolean typing) {
-        requireParticipant(conversations.get(appId, conversationId), who);
+        Conversation conversation = conversations.get(appId, conversationId);
+        requireParticipant(conversation, who);
         String key = key(appId, conversationId);
         if (typing) {
             Instant until = clock.instant().plus(ttl);
@@ -54,20 +55,25 @@ public final class Typing {
         } else {
             maps.remove(key, who.field());
         }
-        return typists(key);
+        return typists(appId, conversation);
     }
 
     /** Who types in the conversation now, soonest to stop first; NotFound when there is no such conversation. */
     public List<Typist> now(long appId, long conversationId) {
-        conversations.get(appId, conversationId);
-        return typists(key(appId, conversationId));
+        return typists(appId, conversations.get(appId, conversationId));
     }
 
-    private List<Typist> typists(String key) {
+    /**
+     * Those still typing who are still in the conversation: a guest removed from a group, an erased user or a
+     * deleted character types no more, though the map keeps them until their time runs out.
+     */
+    private List<Typist> typists(long appId, Conversation conversation) {
         Instant now = clock.instant();
-        return maps.get(key).entrySet().stream()
+        return maps.get(key(appId, conversation.id())).entrySet().stream()
                 .map(entry -> typist(entry.getKey(), Instant.ofEpochMilli(Long.parseLong(entry.getValue()))))
                 .filter(typist -> typist.expiresAt().isAfter(now))
+                .filter(typist -> typist.userId() != null ? conversation.userIds().contains(String.valueOf(typist.userId()))
+                        : conversation.characterIds().contains(String.valueOf(typist.characterId())))
                 .sorted(Comparator.comparing(Typist::expiresAt))
                 .toList();
     }

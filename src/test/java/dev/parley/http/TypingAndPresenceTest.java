@@ -106,6 +106,22 @@ abstract class TypingAndPresenceTest {
     }
 
     @Test
+    void a_guest_removed_from_the_group_or_erased_types_no_more() {
+        String leaving = Fixtures.user(api, "leaving-" + System.nanoTime());
+        String erased = Fixtures.user(api, "erased-" + System.nanoTime());
+        for (String guest : new String[] {leaving, erased}) {
+            api.postOk(201, "/v1/conversations/" + conversation + "/members", Map.of("user_id", guest));
+            ok(api.put(typing(), Map.of("user_id", guest)));
+        }
+        assertThat(api.getOk(typing()).get("typing").findValuesAsText("user_id")).containsExactlyInAnyOrder(leaving, erased);
+
+        assertThat(api.delete("/v1/conversations/" + conversation + "/members/users/" + leaving).status()).isEqualTo(204);
+        assertThat(api.delete("/v1/users/" + erased).status()).isEqualTo(200);
+
+        assertThat(api.getOk(typing()).get("typing")).as("within the typing lifetime").isEmpty();
+    }
+
+    @Test
     void only_the_conversations_user_or_characters_may_type() {
         String stranger = Fixtures.user(api, "stranger-" + System.nanoTime());
         String otherCharacter = Fixtures.character(api, "Sol");
