@@ -78,7 +78,7 @@ final class ImportCommand implements Callable<Integer> {
                     Languages.load(db), new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), Clock.systemUTC());
             Import.Report report;
             try {
-                report = kind == null ? fromFile(imports, appId, out) : fromPeer(imports, db, appId, kind, out);
+                report = kind == null ? fromFile(imports, appId, settings.maxBodyBytes(), out) : fromPeer(imports, db, appId, kind, out);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -103,7 +103,7 @@ final class ImportCommand implements Callable<Integer> {
         };
     }
 
-    private Import.Report fromFile(Import imports, long appId, PrintWriter out) throws IOException {
+    private Import.Report fromFile(Import imports, long appId, long maxLineBytes, PrintWriter out) throws IOException {
         boolean stdin = file.equals("-");
         long size = stdin ? 0 : Files.size(Path.of(file));
         var read = new AtomicLong();
@@ -119,7 +119,7 @@ final class ImportCommand implements Callable<Integer> {
             }
         }) {
             var progress = new Progress(out, "importing", size, "bytes");
-            Import.Lines source = new Utf8Lines(counted);
+            Import.Lines source = new Utf8Lines(counted, maxLineBytes);
             Import.Report report = bulk ? imports.runBulk(appId, source, done -> progress.update(read.get()))
                     : imports.run(appId, source, done -> progress.update(read.get()));
             progress.finish(read.get());

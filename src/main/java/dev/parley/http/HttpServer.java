@@ -97,7 +97,8 @@ public final class HttpServer implements AutoCloseable {
                 new MetaHandlers(services.watch(), services.stats(), services.windowCounts()),
                 new Warmup(services.users(), services.conversations(), services.characters(), users, messages),
                 new AnalyticsHandlers(services.analytics(), services.analyticsRefresh(), services.clock()),
-                new LifecycleHandlers(services.erasure(), services.export(), services.retention(), services.imports()),
+                new LifecycleHandlers(services.erasure(), services.export(), services.retention(), services.imports(),
+                        options.maxBodyBytes()),
                 new TokenHandlers(services.userTokens()));
         var userTokens = new UserTokenAccess(services.userReach());
         var consistency = new ConsistencyTokens(services.replicas());

@@ -24,18 +24,21 @@ final class LifecycleHandlers {
     private final UserExport export;
     private final Retention retention;
     private final Import imports;
+    private final long maxLineBytes;
 
-    LifecycleHandlers(Erasure erasure, UserExport export, Retention retention, Import imports) {
+    /** {@code maxLineBytes}: an import line's limit, a request body's (PARLEY_MAX_BODY). */
+    LifecycleHandlers(Erasure erasure, UserExport export, Retention retention, Import imports, long maxLineBytes) {
         this.erasure = erasure;
         this.export = export;
         this.retention = retention;
         this.imports = imports;
+        this.maxLineBytes = maxLineBytes;
     }
 
     /**
      * Reads the NDJSON body as it arrives, a chunk of lines at a time (so its size is bounded by nothing but
-     * the time it takes, not by PARLEY_MAX_BODY), each line strictly UTF-8, and answers with what was imported
-     * and rejected.
+     * the time it takes; each line by PARLEY_MAX_BODY), each line strictly UTF-8, and answers with what was
+     * imported and rejected.
      */
     void importLines(Context ctx) throws IOException {
         String type = ctx.contentType() == null ? "" : ctx.contentType().split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
@@ -43,7 +46,7 @@ final class LifecycleHandlers {
             throw new BadRequest(415, "unsupported-media-type", null, "an import is NDJSON, one JSON object per line "
                     + "(Content-Type: application/x-ndjson), not " + (type.isEmpty() ? "a body without a Content-Type" : type));
         }
-        Responses.json(ctx, imports.run(Auth.app(ctx), new Utf8Lines(ctx.req().getInputStream()), read -> {
+        Responses.json(ctx, imports.run(Auth.app(ctx), new Utf8Lines(ctx.req().getInputStream(), maxLineBytes), read -> {
         }));
     }
 

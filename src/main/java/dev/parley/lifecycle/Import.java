@@ -75,9 +75,9 @@ public final class Import {
     public record Rejected(long line, String reason) {
     }
 
-    /** A line whose bytes are not UTF-8: refused, and the lines after it read on. */
-    public static final class NotUtf8 extends IOException {
-        public NotUtf8(String message) {
+    /** A line whose bytes cannot be read (not UTF-8, or too long): refused, and the lines after it read on. */
+    public static final class UnreadableLine extends IOException {
+        public UnreadableLine(String message) {
             super(message);
         }
     }
@@ -183,7 +183,7 @@ public final class Import {
         this.clock = clock;
     }
 
-    /** Where the lines come from: the next line, or null after the last; {@link NotUtf8} for a line that cannot be read. */
+    /** Where the lines come from: the next line, or null after the last; {@link UnreadableLine} for a line that cannot be read. */
     public interface Lines {
         String next() throws IOException;
     }
@@ -225,11 +225,11 @@ public final class Import {
         return run.report(first - 1 + chunk.size());
     }
 
-    /** The next line; one that is not UTF-8 is rejected as line {@code number} and stands as a blank one. */
+    /** The next line; one that cannot be read is rejected as line {@code number} and stands as a blank one. */
     private static String next(Lines in, Run run, long number) throws IOException {
         try {
             return in.next();
-        } catch (NotUtf8 e) {
+        } catch (UnreadableLine e) {
             run.reject(number, e.getMessage());
             return "";
         }

@@ -148,6 +148,25 @@ class ImportChecksTest {
         assertThat(history("chat-1").findValuesAsText("content")).containsExactly("after it");
     }
 
+    /** A line may be as long as a request body (PARLEY_MAX_BODY, 8 MiB here): a longer one is read through, not held. */
+    @Test
+    void a_line_longer_than_a_request_body_is_rejected_and_the_lines_after_it_are_read() {
+        var body = new ByteArrayOutputStream();
+        body.writeBytes((PEOPLE + "\n").getBytes(StandardCharsets.UTF_8));
+        String[] around = message("long", "HERE", "2025-03-01T10:00:01Z").split("HERE");
+        body.writeBytes(around[0].getBytes(StandardCharsets.UTF_8));
+        body.writeBytes("x".repeat(8 << 20).getBytes(StandardCharsets.UTF_8));
+        body.writeBytes((around[1] + "\n" + message("good", "after it", "2025-03-01T10:00:02Z") + "\n")
+                .getBytes(StandardCharsets.UTF_8));
+
+        JsonNode report = api.sendBytes("POST", "/v1/import", body.toByteArray(), "Content-Type", "application/x-ndjson").json();
+
+        assertThat(report.get("lines").asLong()).isEqualTo(5);
+        assertThat(rejectedLines(report)).containsExactly(4L);
+        assertThat(reason(report, 4)).contains("at most " + (8 << 20)).contains("PARLEY_MAX_BODY");
+        assertThat(history("chat-1").findValuesAsText("content")).containsExactly("after it");
+    }
+
     @Test
     void a_message_the_database_refuses_rejects_only_itself_and_counts_are_of_committed_rows() throws Exception {
         String poison = "poison-" + UUID.randomUUID();
