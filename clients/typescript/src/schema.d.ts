@@ -153,7 +153,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Exact counts for a user */
+        /** Exact counts for a user, over their conversations and the groups they joined */
         get: operations["getUserStats"];
         put?: never;
         post?: never;
@@ -4146,7 +4146,7 @@ export interface operations {
             query?: {
                 /** @description only conversations this character takes part in (leading or not) */
                 character_id?: string;
-                /** @description only this user's conversations */
+                /** @description only this user's conversations and the groups they joined as a guest */
                 user_id?: string;
                 /** @description JSON object the state must contain, e.g. {"status":"open"} */
                 state?: string;
@@ -8340,7 +8340,7 @@ export interface operations {
             query: {
                 /** @description what to find, web-search syntax: words, "a phrase", or, -word */
                 q: string;
-                /** @description only this user's conversations */
+                /** @description only this user's conversations and the groups they joined as a guest */
                 user_id?: string;
                 /** @description only this conversation */
                 conversation_id?: string;

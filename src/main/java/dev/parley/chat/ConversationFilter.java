@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * Which of an app's conversations a list wants; every filter is optional and they combine. Each is
- * served by an index (V3, V12): the user's by the inbox index, a member character's by
+ * served by an index (V3, V12, V15): the user's by the inbox index and, for the groups they joined as a
+ * guest, the guest index; a member character's by
  * conversation_members_member_idx, state containment and key existence by the GIN index on state,
  * an external chat id by its unique index, and none at all by conversations_activity_idx.
  */
@@ -25,12 +26,10 @@ public record ConversationFilter(Long userId, Long memberCharacterId, JsonNode s
 
     Statement statement(long appId, Position after, int limit) {
         List<String> names = new ArrayList<>();
-        StringBuilder where = new StringBuilder("c.app_id = ?");
-        List<Object> arguments = new ArrayList<>(List.of(appId));
+        StringBuilder where = new StringBuilder(); // the filters besides the app and the user, each " AND ..."
+        List<Object> arguments = new ArrayList<>();
         if (userId != null) {
             names.add("user");
-            where.append(" AND c.user_id = ?");
-            arguments.add(userId);
         }
         if (memberCharacterId != null) {
             names.add("member");
@@ -53,13 +52,42 @@ public record ConversationFilter(Long userId, Long memberCharacterId, JsonNode s
             where.append(" AND c.external_id = ?");
             arguments.add(externalId);
         }
-        arguments.addAll(List.of(after.activityId(), after.conversationId(), limit));
         String name = names.isEmpty() ? "conversation.list" : "conversation.list_by_" + String.join("_and_", names);
+        if (userId == null) {
+            return new Statement(new Query(name, """
+                    SELECT %s FROM conversations c
+                     WHERE c.app_id = ?%s
+                       AND (c.activity_id, c.conversation_id) < (?, ?)
+                     ORDER BY c.activity_id DESC, c.conversation_id DESC
+                     LIMIT ?""".formatted(Conversations.COLUMNS, where)), page(List.of(appId), arguments, after, limit).toArray());
+        }
+        // A user's conversations are those they started and the groups they joined as a guest, as in their inbox:
+        // each branch walks its own index (conversations_inbox_idx, conversation_members_guest_idx) to a page.
+        List<Object> both = page(List.of(appId, userId), arguments, after, limit);
+        both.addAll(page(List.of(appId, userId), arguments, after, limit));
+        both.add(limit);
         return new Statement(new Query(name, """
-                SELECT %s FROM conversations c
-                 WHERE %s
-                   AND (c.activity_id, c.conversation_id) < (?, ?)
-                 ORDER BY c.activity_id DESC, c.conversation_id DESC
-                 LIMIT ?""".formatted(Conversations.COLUMNS, where)), arguments.toArray());
+                SELECT * FROM ((SELECT %1$s FROM conversations c
+                                 WHERE c.app_id = ? AND c.user_id = ?%2$s
+                                   AND (c.activity_id, c.conversation_id) < (?, ?)
+                                 ORDER BY c.activity_id DESC, c.conversation_id DESC
+                                 LIMIT ?)
+                               UNION ALL
+                               (SELECT %1$s FROM conversation_members g
+                                  JOIN conversations c ON c.app_id = g.app_id AND c.conversation_id = g.conversation_id
+                                 WHERE g.app_id = ? AND g.member_id = ? AND g.member_kind = 'user' AND g.guest%2$s
+                                   AND (c.activity_id, c.conversation_id) < (?, ?)
+                                 ORDER BY c.activity_id DESC, c.conversation_id DESC
+                                 LIMIT ?)) listed
+                 ORDER BY activity_id DESC, conversation_id DESC
+                 LIMIT ?""".formatted(Conversations.COLUMNS, where)), both.toArray());
+    }
+
+    /** One branch's arguments: {@code leading}, the filters', then where the page starts and its size. */
+    private static List<Object> page(List<Object> leading, List<Object> filters, Position after, int limit) {
+        List<Object> arguments = new ArrayList<>(leading);
+        arguments.addAll(filters);
+        arguments.addAll(List.of(after.activityId(), after.conversationId(), limit));
+        return arguments;
     }
 }

@@ -31,14 +31,22 @@ public final class Stats {
                AND m.member_kind = 'user' AND m.member_id = c.user_id
              WHERE c.app_id = ? AND c.conversation_id = ?""");
 
+    /** A user's conversations are those they started and the groups they joined as a guest, as in their inbox. */
     static final Query USER = new Query("stats.user", """
-            SELECT count(*) AS conversations, coalesce(sum(c.message_count), 0) AS messages,
-                   coalesce(sum(c.last_seq - coalesce(m.read_seq, 0)), 0) AS unread_count
-              FROM conversations c
+            WITH who AS (SELECT ?::bigint AS app_id, ?::bigint AS user_id),
+                 theirs AS (SELECT c.conversation_id, c.message_count, c.last_seq FROM conversations c
+                             WHERE c.app_id = (SELECT app_id FROM who) AND c.user_id = (SELECT user_id FROM who)
+                            UNION ALL
+                            SELECT c.conversation_id, c.message_count, c.last_seq FROM conversation_members g
+                              JOIN conversations c ON c.app_id = g.app_id AND c.conversation_id = g.conversation_id
+                             WHERE g.app_id = (SELECT app_id FROM who) AND g.member_id = (SELECT user_id FROM who)
+                               AND g.member_kind = 'user' AND g.guest)
+            SELECT count(*) AS conversations, coalesce(sum(t.message_count), 0) AS messages,
+                   coalesce(sum(t.last_seq - coalesce(m.read_seq, 0)), 0) AS unread_count
+              FROM theirs t
               LEFT JOIN conversation_members m
-                ON m.app_id = c.app_id AND m.conversation_id = c.conversation_id
-               AND m.member_kind = 'user' AND m.member_id = c.user_id
-             WHERE c.app_id = ? AND c.user_id = ?""");
+                ON m.app_id = (SELECT app_id FROM who) AND m.conversation_id = t.conversation_id
+               AND m.member_kind = 'user' AND m.member_id = (SELECT user_id FROM who)""");
 
     static final long EXACT_BELOW = 10_000;
     private static final List<String> COUNTED_TABLES = List.of("characters", "users", "conversations", "messages");

@@ -104,7 +104,7 @@ final class Routes {
                         .count("limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE, "page size")
                         .query("cursor", "string", "next_cursor of the previous page")
                         .returns(200, Pages.InboxPage.class),
-                Route.of(GET, "/v1/users/{user_id}/stats", "getUserStats", "Exact counts for a user", users::stats)
+                Route.of(GET, "/v1/users/{user_id}/stats", "getUserStats", "Exact counts for a user, over their conversations and the groups they joined", users::stats)
                         .returns(200, Stats.UserStats.class),
                 Route.of(POST, "/v1/users/{user_id}/counters", "incrementUserCounters", "Add to a user's named counters (XP, level)", users::incrementCounters)
                         .query("durable", "boolean", DURABLE)
@@ -126,7 +126,7 @@ final class Routes {
                         .body(Bodies.ConversationInput.class).returns(201, Conversation.class),
                 Route.of(GET, "/v1/conversations", "listConversations", "The app's conversations by last activity, newest first, filtered", conversations::list)
                         .query("character_id", "string", "only conversations this character takes part in (leading or not)")
-                        .query("user_id", "string", "only this user's conversations")
+                        .query("user_id", "string", "only this user's conversations and the groups they joined as a guest")
                         .query("state", "string", "JSON object the state must contain, e.g. {\"status\":\"open\"}")
                         .query("state_has", "string", "only conversations whose state has this top-level key")
                         .query("external_id", "string", "the conversation the app knows by this id of its own")
@@ -227,7 +227,7 @@ final class Routes {
 
                 Route.of(GET, "/v1/search/messages", "searchMessages", "Full-text search over messages of a conversation, a user or the app", search::messages)
                         .requiredQuery("q", "string", "what to find, web-search syntax: words, \"a phrase\", or, -word")
-                        .query("user_id", "string", "only this user's conversations")
+                        .query("user_id", "string", "only this user's conversations and the groups they joined as a guest")
                         .query("conversation_id", "string", "only this conversation")
                         .query("language", "string", "text-search language of the query (default: the conversation's, else english)")
                         .oneOf("order", List.of("relevance", "recent"), "relevance (default) or recent")

@@ -74,10 +74,10 @@ class ConversationListPlanTest {
     }
 
     @Test
-    void a_users_list_walks_the_inbox_index() throws SQLException {
+    void a_users_list_walks_the_inbox_index_and_the_guest_index() throws SQLException {
         String plan = explain(new ConversationFilter(42L, null, null, null, null));
 
-        assertThat(plan).contains("conversations_inbox_idx").doesNotContain("Seq Scan");
+        assertThat(plan).contains("conversations_inbox_idx").contains("conversation_members_guest_idx").doesNotContain("Seq Scan");
     }
 
     @Test

@@ -51,6 +51,31 @@ class ConversationListTest {
         assertThat(ids("/v1/conversations?user_id=" + ann)).containsExactly(first, third);
     }
 
+    /** A user's conversations are theirs and the groups they joined, as in their inbox, page by page. */
+    @Test
+    void a_users_list_has_the_groups_they_joined_too_in_order_of_activity() {
+        String bobsOwn = create(Map.of("user_id", bob, "character_id", kai));
+        String group = create(Map.of("user_id", ann, "character_ids", List.of(luna, kai)));
+        api.postOk(201, "/v1/conversations/" + group + "/members", Map.of("user_id", bob));
+        String bobsLatest = create(Map.of("user_id", bob, "character_id", luna));
+        String annsOwn = create(Map.of("user_id", ann, "character_id", luna));
+        Fixtures.say(api, group, "user", "hello all"); // the group is now the latest active
+
+        assertThat(ids("/v1/conversations?user_id=" + bob)).containsExactly(group, bobsLatest, bobsOwn);
+        assertThat(ids("/v1/conversations?user_id=" + bob + "&limit=1")).containsExactly(group);
+        assertThat(ids("/v1/conversations?user_id=" + bob + "&character_id=" + kai)).containsExactly(group, bobsOwn);
+        assertThat(ids("/v1/conversations?user_id=" + ann)).containsExactly(group, annsOwn);
+
+        List<String> seen = new ArrayList<>();
+        String cursor = null;
+        do {
+            JsonNode page = api.getOk("/v1/conversations?user_id=" + bob + "&limit=1" + (cursor == null ? "" : "&cursor=" + cursor));
+            page.get("conversations").forEach(c -> seen.add(c.get("id").asText()));
+            cursor = page.get("next_cursor").isNull() ? null : page.get("next_cursor").asText();
+        } while (cursor != null);
+        assertThat(seen).containsExactly(group, bobsLatest, bobsOwn);
+    }
+
     @Test
     void pages_follow_the_cursor_through_every_conversation_once() {
         List<String> created = new ArrayList<>();

@@ -194,6 +194,29 @@ class ConversationsApiTest {
     }
 
     @Test
+    void a_users_stats_count_the_groups_they_joined_with_their_own_read_marker() {
+        String character = Fixtures.character(api, "Luna");
+        String owner = Fixtures.user(api, "owner-" + System.nanoTime());
+        String guest = Fixtures.user(api, "guest-" + System.nanoTime());
+        String group = Fixtures.conversation(api, owner, character);
+        Fixtures.say(api, group, "user", "before the guest came");
+        api.postOk(201, "/v1/conversations/" + group + "/members", Map.of("user_id", guest));
+        Fixtures.say(api, group, "assistant", "welcome");
+        Fixtures.say(api, group, "assistant", "and hello");
+
+        JsonNode stats = api.getOk("/v1/users/" + guest + "/stats");
+        JsonNode inbox = api.getOk("/v1/users/" + guest + "/inbox").get("conversations");
+
+        assertThat(stats.get("conversations").asLong()).isEqualTo(1);
+        assertThat(stats.get("messages").asLong()).isEqualTo(3);
+        assertThat(inbox).hasSize(1);
+        assertThat(stats.get("unread_count").asLong()).as("as the inbox counts it").isEqualTo(inbox.get(0).get("unread_count").asLong())
+                .isPositive();
+        assertThat(api.getOk("/v1/users/" + owner + "/stats").get("unread_count").asLong())
+                .as("the owner's own marker, past their own message").isEqualTo(2);
+    }
+
+    @Test
     void a_conversation_with_an_unknown_user_is_refused() {
         var response = api.post("/v1/conversations", Map.of("user_id", "999999", "character_id", Fixtures.character(api, "c")));
 
