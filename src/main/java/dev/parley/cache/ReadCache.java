@@ -198,6 +198,7 @@ public final class ReadCache {
         var kept = new boolean[1];
         scopes.asMap().computeIfPresent(scope, (s, current) -> {
             if (current != views) {
+                metered.overtaken(scope);
                 return null;
             }
             kept[0] = true;
@@ -458,6 +459,11 @@ public final class ReadCache {
 
         void invalidated(Scope scope) {
             removal(scope.kind(), "changed").increment();
+        }
+
+        /** Views loaded since a change, dropped by a load that ended after it with what may be newer (see keep). */
+        void overtaken(Scope scope) {
+            removal(scope.kind(), "late_load").increment();
         }
 
         void removed(Scope scope, RemovalCause cause) {

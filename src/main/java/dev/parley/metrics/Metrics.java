@@ -63,7 +63,7 @@ public final class Metrics {
     public static final String CACHE_NOTICES_HELP = "Change notices heard from other instances and triggers, by kind";
 
     public static final String CACHE_REMOVALS = "parley.cache.removals";
-    public static final String CACHE_REMOVALS_HELP = "Cached scopes dropped, by scope kind and cause (changed, expired, evicted)";
+    public static final String CACHE_REMOVALS_HELP = "Cached scopes dropped, by scope kind and cause (changed, late_load, expired, evicted)";
 
     public static final String CACHE_BYTES = "parley.cache.bytes";
     public static final String CACHE_BYTES_HELP = "Estimated memory held by cached views";

@@ -162,6 +162,8 @@ class ReadCacheTest {
 
         assertThat(answered).isEqualTo("25 messages");
         assertThat(next).as("the same reader's next read").isEqualTo("25 messages");
+        assertThat(registry.get("parley.cache.removals").tag("scope", "conversation").tag("cause", "late_load").counter().count())
+                .isEqualTo(1);
     }
 
     @Test
