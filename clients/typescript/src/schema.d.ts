@@ -6321,9 +6321,9 @@ export interface operations {
             query?: {
                 /** @description page size, 1-200 (default 50) */
                 limit?: number;
-                /** @description older_cursor of a page: the messages before it */
+                /** @description older_cursor of a page of this conversation: the messages before it (400 for a cursor of another conversation) */
                 before?: string;
-                /** @description newer_cursor of a page: the messages after it */
+                /** @description newer_cursor of a page of this conversation: the messages after it (400 for a cursor of another conversation) */
                 after?: string;
                 /** @description only messages of this role */
                 role?: "user" | "assistant" | "system" | "tool";

@@ -95,12 +95,29 @@ final class MessageHandlers {
             return;
         }
         MessageLog.Position position = before != null
-                ? new MessageLog.Position.Before(Cursor.decode(Cursor.Kind.MESSAGE, 1, "before", before)[0])
-                : after != null ? new MessageLog.Position.After(Cursor.decode(Cursor.Kind.MESSAGE, 1, "after", after)[0])
+                ? new MessageLog.Position.Before(cursorMessage(conversationId, "before", before))
+                : after != null ? new MessageLog.Position.After(cursorMessage(conversationId, "after", after))
                 : new MessageLog.Position.Latest();
         MessageLog.Page page = filter.isEmpty() ? log.history(appId, conversationId, position, limit)
                 : log.filtered(appId, conversationId, position, filter, limit);
-        Responses.json(ctx, historyPage(page, after));
+        Responses.json(ctx, historyPage(conversationId, page, after));
+    }
+
+    /**
+     * The message id in a history cursor. A cursor carries its conversation: message ids are ordered across
+     * conversations, so another conversation's cursor would page through this one from an arbitrary point.
+     */
+    private static long cursorMessage(long conversationId, String name, String raw) {
+        long[] positions = Cursor.decode(Cursor.Kind.MESSAGE, 2, name, raw);
+        if (positions[1] != conversationId) {
+            throw new InvalidInput(name, "is a cursor of another conversation; page with the cursors of conversation "
+                    + conversationId + "'s own pages");
+        }
+        return positions[0];
+    }
+
+    private static String cursor(long conversationId, long messageId) {
+        return Cursor.encode(Cursor.Kind.MESSAGE, messageId, conversationId);
     }
 
     /** The history filters of the query string; {@link MessageFilter#NONE} when none is given. */
@@ -121,13 +138,13 @@ final class MessageHandlers {
     /** The latest history page as GET sends it: read on every chat turn, so it is cached until the next message. */
     Rendered<Pages.HistoryPage> latestPage(long appId, long conversationId, int limit) {
         return cache.get(Scope.conversation(appId, conversationId), "history:" + limit, Pages.HistoryPage.class,
-                () -> historyPage(log.history(appId, conversationId, new MessageLog.Position.Latest(), limit), null));
+                () -> historyPage(conversationId, log.history(appId, conversationId, new MessageLog.Position.Latest(), limit), null));
     }
 
-    private static Pages.HistoryPage historyPage(MessageLog.Page page, String after) {
+    private static Pages.HistoryPage historyPage(long conversationId, MessageLog.Page page, String after) {
         List<Message> messages = page.messages();
-        String older = messages.isEmpty() ? null : Cursor.encode(Cursor.Kind.MESSAGE, messages.getFirst().id());
-        String newer = messages.isEmpty() ? after : Cursor.encode(Cursor.Kind.MESSAGE, messages.getLast().id());
+        String older = messages.isEmpty() ? null : cursor(conversationId, messages.getFirst().id());
+        String newer = messages.isEmpty() ? after : cursor(conversationId, messages.getLast().id());
         return new Pages.HistoryPage(messages, page.hasOlder(), page.hasNewer(), older, newer);
     }
 
