@@ -100,7 +100,7 @@ final class MessageHandlers {
                 : new MessageLog.Position.Latest();
         MessageLog.Page page = filter.isEmpty() ? log.history(appId, conversationId, position, limit)
                 : log.filtered(appId, conversationId, position, filter, limit);
-        Responses.json(ctx, historyPage(conversationId, page, after));
+        Responses.json(ctx, historyPage(conversationId, page, position));
     }
 
     /**
@@ -138,14 +138,33 @@ final class MessageHandlers {
     /** The latest history page as GET sends it: read on every chat turn, so it is cached until the next message. */
     Rendered<Pages.HistoryPage> latestPage(long appId, long conversationId, int limit) {
         return cache.get(Scope.conversation(appId, conversationId), "history:" + limit, Pages.HistoryPage.class,
-                () -> historyPage(conversationId, log.history(appId, conversationId, new MessageLog.Position.Latest(), limit), null));
+                () -> {
+                    var latest = new MessageLog.Position.Latest();
+                    return historyPage(conversationId, log.history(appId, conversationId, latest, limit), latest);
+                });
     }
 
-    private static Pages.HistoryPage historyPage(long conversationId, MessageLog.Page page, String after) {
+    /**
+     * A page and its cursors: before its first message and after its last. An empty page after a cursor still has
+     * older messages (the cursor's own and those before it), and one before a cursor newer ones, so its cursors
+     * start where it was asked from; only an empty latest page has none.
+     */
+    private static Pages.HistoryPage historyPage(long conversationId, MessageLog.Page page, MessageLog.Position position) {
         List<Message> messages = page.messages();
-        String older = messages.isEmpty() ? null : cursor(conversationId, messages.getFirst().id());
-        String newer = messages.isEmpty() ? after : cursor(conversationId, messages.getLast().id());
-        return new Pages.HistoryPage(messages, page.hasOlder(), page.hasNewer(), older, newer);
+        if (!messages.isEmpty()) {
+            return withCursors(conversationId, page, messages.getFirst().id(), messages.getLast().id());
+        }
+        return switch (position) {
+            case MessageLog.Position.Latest latest -> new Pages.HistoryPage(messages, page.hasOlder(), page.hasNewer(), null, null);
+            // before= reads the ids below its cursor and after= those above it: both take in the id asked from.
+            case MessageLog.Position.After after -> withCursors(conversationId, page, after.messageId() + 1, after.messageId());
+            case MessageLog.Position.Before before -> withCursors(conversationId, page, before.messageId(), before.messageId() - 1);
+        };
+    }
+
+    private static Pages.HistoryPage withCursors(long conversationId, MessageLog.Page page, long olderThan, long newerThan) {
+        return new Pages.HistoryPage(page.messages(), page.hasOlder(), page.hasNewer(), cursor(conversationId, olderThan),
+                cursor(conversationId, newerThan));
     }
 
     void get(Context ctx) {

@@ -128,6 +128,28 @@ class MessagesApiTest {
     }
 
     @Test
+    void an_empty_page_at_either_end_gives_the_cursor_back_to_the_messages_it_says_exist() {
+        for (int i = 1; i <= 3; i++) {
+            Fixtures.say(api, id, "user", "m" + i);
+        }
+        for (String filter : List.of("", "&role=user")) {
+            JsonNode all = api.getOk(messages + "?limit=3" + filter);
+
+            JsonNode afterNewest = api.getOk(messages + "?limit=2&after=" + all.get("newer_cursor").asText() + filter);
+            assertThat(afterNewest.get("messages")).as(filter).isEmpty();
+            assertThat(afterNewest.get("has_older").asBoolean()).as(filter).isTrue();
+            assertThat(contents(api.getOk(messages + "?limit=2&before=" + afterNewest.get("older_cursor").asText() + filter)))
+                    .as(filter).containsExactly("m2", "m3");
+
+            JsonNode beforeOldest = api.getOk(messages + "?limit=2&before=" + all.get("older_cursor").asText() + filter);
+            assertThat(beforeOldest.get("messages")).as(filter).isEmpty();
+            assertThat(beforeOldest.get("has_newer").asBoolean()).as(filter).isTrue();
+            assertThat(contents(api.getOk(messages + "?limit=2&after=" + beforeOldest.get("newer_cursor").asText() + filter)))
+                    .as(filter).containsExactly("m1", "m2");
+        }
+    }
+
+    @Test
     void a_cursor_from_another_conversations_page_is_refused_naming_its_parameter() {
         Fixtures.say(api, id, "user", "mine");
         String other = Fixtures.conversation(api).get("id").asText();
