@@ -6530,7 +6530,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description a user token without the scope this takes (read for GET, write for the rest), or one writing as another user, as a character or in a role other than user */
+            /** @description a user token without the scope this takes (read for GET, write for the rest), or one writing as another user, as a character, in a role other than user or with an original created_at */
             403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6692,7 +6692,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description a user token without the scope this takes (read for GET, write for the rest), or one writing as another user, as a character or in a role other than user */
+            /** @description a user token without the scope this takes (read for GET, write for the rest), or one writing as another user, as a character, in a role other than user or with an original created_at */
             403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */

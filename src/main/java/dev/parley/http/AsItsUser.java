@@ -7,8 +7,8 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * Who a user token acts as once {@link UserTokenAccess} let it into a conversation: its own user, in role user,
- * changing only messages that user wrote. The app's key speaks for anyone in the conversation (a character's reply,
+ * Who a user token acts as once {@link UserTokenAccess} let it into a conversation: its own user, in role user, as of
+ * now, changing only messages that user wrote. The app's key speaks for anyone in the conversation (a character's reply,
  * a guest's message, a bot's read marker); a token in a browser must not, or one member could write as the
  * character or as another member. Naming anyone else answers 403; leaving the author out means the token's user.
  */
@@ -16,11 +16,12 @@ final class AsItsUser {
     static final String WRITES = "a user token writes only as its own user, in role user";
     static final String MARKS = "a user token marks read and types only as its own user";
     static final String CHANGES = "a user token edits and deletes only messages its own user wrote";
+    static final String AS_OF_NOW = "a user token writes as of now: only the app's key gives an original created_at";
 
     /** The operations these rules hold on, each with what a user token is refused there: the API document's 403. */
     static final Map<String, String> REFUSED = Map.of(
-            "appendMessage", "writing as another user, as a character or in a role other than user",
-            "appendMessages", "writing as another user, as a character or in a role other than user",
+            "appendMessage", "writing as another user, as a character, in a role other than user or with an original created_at",
+            "appendMessages", "writing as another user, as a character, in a role other than user or with an original created_at",
             "markRead", "moving another member's read marker (a user's or a character's)",
             "setTyping", "typing as another member (a user or a character)",
             "editMessage", "editing a message its user did not write",
@@ -39,6 +40,16 @@ final class AsItsUser {
             throw new Forbidden(WRITES + ": " + field + "role is '" + role + "'");
         }
         return itsUser(claims, WRITES, field, userId, characterId);
+    }
+
+    /**
+     * With a user token, 403 when a message gives its original time. A message's id is drawn from its created_at, so a
+     * backdated one would take a place in history before what the other members already read.
+     */
+    static void asOfNow(Context ctx, String field, String createdAt) {
+        if (createdAt != null && Auth.userToken(ctx) != null) {
+            throw new Forbidden(AS_OF_NOW + ": " + field + "created_at is given");
+        }
     }
 
     /** Whose read marker or typing status a request sets: with a user token its user, also when the body names no one. */

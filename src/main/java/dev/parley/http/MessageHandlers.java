@@ -216,6 +216,7 @@ final class MessageHandlers {
         String content = Check.required(prefix + "content", input.content(), limits.maxContentBytes());
         Long characterId = Check.optionalPositive(prefix + "character_id", input.characterId());
         Long userId = AsItsUser.author(ctx, prefix, role, Check.optionalPositive(prefix + "user_id", input.userId()), characterId);
+        AsItsUser.asOfNow(ctx, prefix, input.createdAt());
         return new NewMessage(role, content, characterId,
                 JsonText.of(Check.object(prefix + "metadata", input.metadata(), limits.maxMetadataBytes())),
                 JsonText.of(Check.json(prefix + "attachments", input.attachments(), limits.maxMetadataBytes())),

@@ -66,6 +66,22 @@ class UserTokenActsAsItsUserTest {
     }
 
     @Test
+    void a_token_writes_as_of_now_and_only_the_apps_key_gives_a_message_its_original_time() {
+        String earlier = Fixtures.say(api, conversation, "assistant", "welcome").get("created_at").asText();
+
+        assertRefused(bensPhone.post(path + "/messages", Map.of("content", "backdated", "created_at", earlier)),
+                AsItsUser.AS_OF_NOW);
+        var batch = bensPhone.post(path + "/messages/batch", Map.of("messages", List.of(
+                Map.of("content", "now"), Map.of("content", "backdated", "created_at", earlier))));
+        assertRefused(batch, AsItsUser.AS_OF_NOW);
+        assertThat(batch.json().get("detail").asText()).contains("messages[1].created_at");
+        assertThat(history()).extracting(m -> m.get("content").asText()).containsExactly("welcome");
+
+        JsonNode imported = api.postOk(201, path + "/messages", Map.of("user_id", ben, "content", "imported", "created_at", earlier));
+        assertThat(imported.get("created_at").asText()).isEqualTo(earlier);
+    }
+
+    @Test
     void a_token_moves_only_its_own_users_read_marker() {
         String last = Fixtures.say(api, conversation, "assistant", "welcome").get("id").asText();
         Map<String, Long> before = readSeqs();
