@@ -7541,7 +7541,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            /** @description a user token without the scope this takes (read for GET, write for the rest), or one storing a memory of a character in none of its user's conversations */
             403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7688,7 +7688,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            /** @description a user token without the scope this takes (read for GET, write for the rest), or one storing a memory of a character in none of its user's conversations */
             403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
