@@ -6321,9 +6321,9 @@ export interface operations {
             query?: {
                 /** @description page size, 1-200 (default 50) */
                 limit?: number;
-                /** @description older_cursor of a page: the messages before it */
+                /** @description older_cursor of a page of this conversation: the messages before it (400 for a cursor of another conversation) */
                 before?: string;
-                /** @description newer_cursor of a page: the messages after it */
+                /** @description newer_cursor of a page of this conversation: the messages after it (400 for a cursor of another conversation) */
                 after?: string;
                 /** @description only messages of this role */
                 role?: "user" | "assistant" | "system" | "tool";
@@ -6530,7 +6530,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description a user token without the scope this takes (read for GET, write for the rest), or one writing as another user, as a character or in a role other than user */
+            /** @description a user token without the scope this takes (read for GET, write for the rest), or one writing as another user, as a character, in a role other than user or with an original created_at */
             403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6692,7 +6692,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description a user token without the scope this takes (read for GET, write for the rest), or one writing as another user, as a character or in a role other than user */
+            /** @description a user token without the scope this takes (read for GET, write for the rest), or one writing as another user, as a character, in a role other than user or with an original created_at */
             403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7541,7 +7541,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            /** @description a user token without the scope this takes (read for GET, write for the rest), or one storing a memory of a character in none of its user's conversations */
             403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7688,7 +7688,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description a user token without the scope this takes (read for GET, write for the rest) */
+            /** @description a user token without the scope this takes (read for GET, write for the rest), or one storing a memory of a character in none of its user's conversations */
             403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */

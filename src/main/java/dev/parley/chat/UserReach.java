@@ -3,7 +3,7 @@ package dev.parley.chat;
 import dev.parley.db.Database;
 import dev.parley.db.Query;
 
-/** Whether a user reaches a conversation or a memory: what a user token may touch (UserTokenAccess). */
+/** Whether a user reaches a conversation, a character or a memory: what a user token may touch (UserTokenAccess, AsItsUser). */
 public final class UserReach {
     // The conversation's own user, or a user who is a member of it (a guest in a group).
     static final Query CONVERSATION = new Query("user_reach.conversation", """
@@ -17,6 +17,15 @@ public final class UserReach {
     static final Query MEMORY = new Query("user_reach.memory", """
             SELECT 1 FROM memories WHERE app_id = ? AND memory_id = ? AND user_id = ?""");
 
+    // A character of a conversation the user is in: both are its members (a conversation's founders always are).
+    static final Query CHARACTER = new Query("user_reach.character", """
+            SELECT 1 FROM conversation_members users_side
+              JOIN conversation_members characters_side
+                ON characters_side.app_id = users_side.app_id AND characters_side.conversation_id = users_side.conversation_id
+             WHERE users_side.app_id = ? AND users_side.member_kind = 'user' AND users_side.member_id = ?
+               AND characters_side.member_kind = 'character' AND characters_side.member_id = ?
+             LIMIT 1""");
+
     private final Database database;
 
     public UserReach(Database database) {
@@ -25,6 +34,11 @@ public final class UserReach {
 
     public boolean conversation(long appId, long conversationId, long userId) {
         return database.read(h -> h.first(CONVERSATION, row -> 1, appId, conversationId, userId, userId)).isPresent();
+    }
+
+    /** Whether the user is in a conversation with the character: whose memories a user token may store. */
+    public boolean character(long appId, long characterId, long userId) {
+        return database.read(h -> h.first(CHARACTER, row -> 1, appId, userId, characterId)).isPresent();
     }
 
     public boolean memory(long appId, long memoryId, long userId) {

@@ -2,29 +2,35 @@ package dev.parley.http;
 
 import dev.parley.apps.UserTokens;
 import dev.parley.chat.Message;
+import dev.parley.chat.UserReach;
 import io.javalin.http.Context;
 import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * Who a user token acts as once {@link UserTokenAccess} let it into a conversation: its own user, in role user,
- * changing only messages that user wrote. The app's key speaks for anyone in the conversation (a character's reply,
- * a guest's message, a bot's read marker); a token in a browser must not, or one member could write as the
- * character or as another member. Naming anyone else answers 403; leaving the author out means the token's user.
+ * Who a user token acts as once {@link UserTokenAccess} let it into a conversation: its own user, in role user, as of
+ * now, changing only messages that user wrote; outside a conversation, storing memories only of characters that user
+ * talks with. The app's key speaks for anyone in the conversation (a character's reply, a guest's message, a bot's
+ * read marker); a token in a browser must not, or one member could write as the character or as another member.
+ * Naming anyone else answers 403; leaving the author out means the token's user.
  */
 final class AsItsUser {
     static final String WRITES = "a user token writes only as its own user, in role user";
     static final String MARKS = "a user token marks read and types only as its own user";
     static final String CHANGES = "a user token edits and deletes only messages its own user wrote";
+    static final String REMEMBERS = "a user token stores memories only of the characters its user talks with";
+    static final String AS_OF_NOW = "a user token writes as of now: only the app's key gives an original created_at";
 
     /** The operations these rules hold on, each with what a user token is refused there: the API document's 403. */
     static final Map<String, String> REFUSED = Map.of(
-            "appendMessage", "writing as another user, as a character or in a role other than user",
-            "appendMessages", "writing as another user, as a character or in a role other than user",
+            "appendMessage", "writing as another user, as a character, in a role other than user or with an original created_at",
+            "appendMessages", "writing as another user, as a character, in a role other than user or with an original created_at",
             "markRead", "moving another member's read marker (a user's or a character's)",
             "setTyping", "typing as another member (a user or a character)",
             "editMessage", "editing a message its user did not write",
-            "deleteMessage", "deleting a message its user did not write");
+            "deleteMessage", "deleting a message its user did not write",
+            "createMemory", "storing a memory of a character in none of its user's conversations",
+            "createMemories", "storing a memory of a character in none of its user's conversations");
 
     private AsItsUser() {
     }
@@ -39,6 +45,29 @@ final class AsItsUser {
             throw new Forbidden(WRITES + ": " + field + "role is '" + role + "'");
         }
         return itsUser(claims, WRITES, field, userId, characterId);
+    }
+
+    /**
+     * With a user token, 403 when a message gives its original time. A message's id is drawn from its created_at, so a
+     * backdated one would take a place in history before what the other members already read.
+     */
+    static void asOfNow(Context ctx, String field, String createdAt) {
+        if (createdAt != null && Auth.userToken(ctx) != null) {
+            throw new Forbidden(AS_OF_NOW + ": " + field + "created_at is given");
+        }
+    }
+
+    /**
+     * With a user token, 403 unless its user is in a conversation with the character a new memory is of: what a
+     * character keeps about the user comes from their chats, and a token must not fill the memories of characters
+     * its user never met (which the app's backend recalls into their prompts).
+     */
+    static void remembers(Context ctx, String field, long characterId, UserReach reach) {
+        UserTokens.Claims claims = Auth.userToken(ctx);
+        if (claims != null && !reach.character(claims.appId(), characterId, claims.userId())) {
+            throw new Forbidden(REMEMBERS + ": " + field + "character_id names character " + characterId
+                    + ", in none of user " + claims.userId() + "'s conversations");
+        }
     }
 
     /** Whose read marker or typing status a request sets: with a user token its user, also when the body names no one. */

@@ -2,6 +2,7 @@ package dev.parley.http;
 
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.Limits;
+import dev.parley.chat.UserReach;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Memory;
 import dev.parley.memory.Recall;
@@ -12,7 +13,9 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /** /v1/users/{user_id}/memories and /v1/memories: store, read, change, forget, recall by similarity. */
 final class MemoryHandlers {
@@ -24,13 +27,15 @@ final class MemoryHandlers {
     private final Memories memories;
     private final Recall recall;
     private final Languages languages;
+    private final UserReach reach;
     private final Limits limits;
     private final Clock clock;
 
-    MemoryHandlers(Memories memories, Recall recall, Languages languages, Limits limits, Clock clock) {
+    MemoryHandlers(Memories memories, Recall recall, Languages languages, UserReach reach, Limits limits, Clock clock) {
         this.memories = memories;
         this.recall = recall;
         this.languages = languages;
+        this.reach = reach;
         this.limits = limits;
         this.clock = clock;
     }
@@ -38,7 +43,9 @@ final class MemoryHandlers {
     void create(Context ctx) {
         long userId = Params.id(ctx, "user_id");
         var input = Requests.body(ctx, Bodies.MemoryInput.class);
-        Responses.json(ctx, 201, memories.create(Auth.app(ctx), userId, draft("", input)));
+        Memory.Draft draft = draft("", input);
+        AsItsUser.remembers(ctx, "", draft.characterId(), reach);
+        Responses.json(ctx, 201, memories.create(Auth.app(ctx), userId, draft));
     }
 
     void createBatch(Context ctx) {
@@ -51,13 +58,18 @@ final class MemoryHandlers {
             throw new InvalidInput("memories", "holds " + input.memories().size() + " memories; the limit is " + Limits.MAX_BATCH);
         }
         List<Memory.Draft> drafts = new ArrayList<>();
+        Set<Long> characters = new HashSet<>(); // a batch is mostly of one character: each is checked once
         for (int i = 0; i < input.memories().size(); i++) {
             String prefix = "memories[" + i + "].";
             var item = input.memories().get(i);
             if (item == null) {
                 throw new InvalidInput("memories[" + i + "]", "must be a memory object");
             }
-            drafts.add(draft(prefix, item));
+            Memory.Draft draft = draft(prefix, item);
+            if (characters.add(draft.characterId())) {
+                AsItsUser.remembers(ctx, prefix, draft.characterId(), reach);
+            }
+            drafts.add(draft);
         }
         Responses.json(ctx, 201, new Pages.StoredMemories(memories.createAll(Auth.app(ctx), userId, drafts)));
     }

@@ -95,12 +95,29 @@ final class MessageHandlers {
             return;
         }
         MessageLog.Position position = before != null
-                ? new MessageLog.Position.Before(Cursor.decode(Cursor.Kind.MESSAGE, 1, "before", before)[0])
-                : after != null ? new MessageLog.Position.After(Cursor.decode(Cursor.Kind.MESSAGE, 1, "after", after)[0])
+                ? new MessageLog.Position.Before(cursorMessage(conversationId, "before", before))
+                : after != null ? new MessageLog.Position.After(cursorMessage(conversationId, "after", after))
                 : new MessageLog.Position.Latest();
         MessageLog.Page page = filter.isEmpty() ? log.history(appId, conversationId, position, limit)
                 : log.filtered(appId, conversationId, position, filter, limit);
-        Responses.json(ctx, historyPage(page, after));
+        Responses.json(ctx, historyPage(conversationId, page, position));
+    }
+
+    /**
+     * The message id in a history cursor. A cursor carries its conversation: message ids are ordered across
+     * conversations, so another conversation's cursor would page through this one from an arbitrary point.
+     */
+    private static long cursorMessage(long conversationId, String name, String raw) {
+        long[] positions = Cursor.decode(Cursor.Kind.MESSAGE, 2, name, raw);
+        if (positions[1] != conversationId) {
+            throw new InvalidInput(name, "is a cursor of another conversation; page with the cursors of conversation "
+                    + conversationId + "'s own pages");
+        }
+        return positions[0];
+    }
+
+    private static String cursor(long conversationId, long messageId) {
+        return Cursor.encode(Cursor.Kind.MESSAGE, messageId, conversationId);
     }
 
     /** The history filters of the query string; {@link MessageFilter#NONE} when none is given. */
@@ -121,14 +138,33 @@ final class MessageHandlers {
     /** The latest history page as GET sends it: read on every chat turn, so it is cached until the next message. */
     Rendered<Pages.HistoryPage> latestPage(long appId, long conversationId, int limit) {
         return cache.get(Scope.conversation(appId, conversationId), "history:" + limit, Pages.HistoryPage.class,
-                () -> historyPage(log.history(appId, conversationId, new MessageLog.Position.Latest(), limit), null));
+                () -> {
+                    var latest = new MessageLog.Position.Latest();
+                    return historyPage(conversationId, log.history(appId, conversationId, latest, limit), latest);
+                });
     }
 
-    private static Pages.HistoryPage historyPage(MessageLog.Page page, String after) {
+    /**
+     * A page and its cursors: before its first message and after its last. An empty page after a cursor still has
+     * older messages (the cursor's own and those before it), and one before a cursor newer ones, so its cursors
+     * start where it was asked from; only an empty latest page has none.
+     */
+    private static Pages.HistoryPage historyPage(long conversationId, MessageLog.Page page, MessageLog.Position position) {
         List<Message> messages = page.messages();
-        String older = messages.isEmpty() ? null : Cursor.encode(Cursor.Kind.MESSAGE, messages.getFirst().id());
-        String newer = messages.isEmpty() ? after : Cursor.encode(Cursor.Kind.MESSAGE, messages.getLast().id());
-        return new Pages.HistoryPage(messages, page.hasOlder(), page.hasNewer(), older, newer);
+        if (!messages.isEmpty()) {
+            return withCursors(conversationId, page, messages.getFirst().id(), messages.getLast().id());
+        }
+        return switch (position) {
+            case MessageLog.Position.Latest latest -> new Pages.HistoryPage(messages, page.hasOlder(), page.hasNewer(), null, null);
+            // before= reads the ids below its cursor and after= those above it: both take in the id asked from.
+            case MessageLog.Position.After after -> withCursors(conversationId, page, after.messageId() + 1, after.messageId());
+            case MessageLog.Position.Before before -> withCursors(conversationId, page, before.messageId(), before.messageId() - 1);
+        };
+    }
+
+    private static Pages.HistoryPage withCursors(long conversationId, MessageLog.Page page, long olderThan, long newerThan) {
+        return new Pages.HistoryPage(page.messages(), page.hasOlder(), page.hasNewer(), cursor(conversationId, olderThan),
+                cursor(conversationId, newerThan));
     }
 
     void get(Context ctx) {
@@ -180,6 +216,7 @@ final class MessageHandlers {
         String content = Check.required(prefix + "content", input.content(), limits.maxContentBytes());
         Long characterId = Check.optionalPositive(prefix + "character_id", input.characterId());
         Long userId = AsItsUser.author(ctx, prefix, role, Check.optionalPositive(prefix + "user_id", input.userId()), characterId);
+        AsItsUser.asOfNow(ctx, prefix, input.createdAt());
         return new NewMessage(role, content, characterId,
                 JsonText.of(Check.object(prefix + "metadata", input.metadata(), limits.maxMetadataBytes())),
                 JsonText.of(Check.json(prefix + "attachments", input.attachments(), limits.maxMetadataBytes())),

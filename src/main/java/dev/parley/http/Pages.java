@@ -32,7 +32,8 @@ final class Pages {
 
     /**
      * Messages oldest first. Pass {@code older_cursor} as {@code before} for the page before this one,
-     * {@code newer_cursor} as {@code after} for newer messages (or to poll for new ones).
+     * {@code newer_cursor} as {@code after} for newer messages (or to poll for new ones). Both carry the conversation,
+     * and those of an empty page start where it was asked from: has_older or has_newer always comes with a cursor that works.
      */
     record HistoryPage(List<Message> messages, boolean hasOlder, boolean hasNewer, @Nullable String olderCursor, @Nullable String newerCursor) {
     }

@@ -179,8 +179,10 @@ final class Routes {
                         .body(Bodies.MessageBatch.class).returns(201, Pages.AppendedMessages.class).alsoAnswers(200), // 200: a retry's stored batch
                 Route.of(GET, CONVERSATION + "/messages", "getHistory", "Latest messages, or a page before/after a cursor", messages::history)
                         .count("limit", Limits.DEFAULT_HISTORY_PAGE, Limits.MAX_HISTORY_PAGE, "page size")
-                        .query("before", "string", "older_cursor of a page: the messages before it")
-                        .query("after", "string", "newer_cursor of a page: the messages after it")
+                        .query("before", "string", "older_cursor of a page of this conversation: the messages before it "
+                                + "(400 for a cursor of another conversation)")
+                        .query("after", "string", "newer_cursor of a page of this conversation: the messages after it "
+                                + "(400 for a cursor of another conversation)")
                         .oneOf("role", List.of("user", "assistant", "system", "tool"), "only messages of this role")
                         .query("author_character_id", "string", "only messages this character wrote")
                         .query("author_user_id", "string", "only messages this user wrote")

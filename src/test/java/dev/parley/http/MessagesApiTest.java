@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
 import dev.parley.support.TestServer;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -126,6 +128,53 @@ class MessagesApiTest {
     }
 
     @Test
+    void an_empty_page_at_either_end_gives_the_cursor_back_to_the_messages_it_says_exist() {
+        for (int i = 1; i <= 3; i++) {
+            Fixtures.say(api, id, "user", "m" + i);
+        }
+        for (String filter : List.of("", "&role=user")) {
+            JsonNode all = api.getOk(messages + "?limit=3" + filter);
+
+            JsonNode afterNewest = api.getOk(messages + "?limit=2&after=" + all.get("newer_cursor").asText() + filter);
+            assertThat(afterNewest.get("messages")).as(filter).isEmpty();
+            assertThat(afterNewest.get("has_older").asBoolean()).as(filter).isTrue();
+            assertThat(contents(api.getOk(messages + "?limit=2&before=" + afterNewest.get("older_cursor").asText() + filter)))
+                    .as(filter).containsExactly("m2", "m3");
+
+            JsonNode beforeOldest = api.getOk(messages + "?limit=2&before=" + all.get("older_cursor").asText() + filter);
+            assertThat(beforeOldest.get("messages")).as(filter).isEmpty();
+            assertThat(beforeOldest.get("has_newer").asBoolean()).as(filter).isTrue();
+            assertThat(contents(api.getOk(messages + "?limit=2&after=" + beforeOldest.get("newer_cursor").asText() + filter)))
+                    .as(filter).containsExactly("m1", "m2");
+        }
+    }
+
+    @Test
+    void a_cursor_from_another_conversations_page_is_refused_naming_its_parameter() {
+        Fixtures.say(api, id, "user", "mine");
+        String other = Fixtures.conversation(api).get("id").asText();
+        Fixtures.say(api, other, "user", "theirs");
+        JsonNode theirs = api.getOk("/v1/conversations/" + other + "/messages");
+
+        assertRefused(messages + "?before=" + theirs.get("older_cursor").asText(), "before");
+        assertRefused(messages + "?after=" + theirs.get("newer_cursor").asText(), "after");
+        assertRefused(messages + "?role=user&after=" + theirs.get("newer_cursor").asText(), "after");
+    }
+
+    @Test
+    void a_cursor_that_does_not_decode_to_a_history_cursor_is_a_400() {
+        String messageId = Fixtures.say(api, id, "user", "a").get("id").asText();
+        // The format before cursors carried their conversation: a kind letter and the message id alone.
+        String withoutConversation = Base64.getUrlEncoder().withoutPadding().encodeToString(
+                ByteBuffer.allocate(9).put((byte) 'm').putLong(Long.parseLong(messageId)).array());
+
+        for (String cursor : List.of("***", "bm90IGEgY3Vyc29y", withoutConversation)) {
+            assertRefused(messages + "?before=" + cursor, "before");
+            assertRefused(messages + "?after=" + cursor, "after");
+        }
+    }
+
+    @Test
     void edit_marks_the_message_edited_and_updates_the_inbox_preview() {
         JsonNode message = Fixtures.say(api, id, "user", "typo");
 
@@ -211,6 +260,12 @@ class MessagesApiTest {
 
         assertThat(response.status()).isEqualTo(400);
         assertThat(response.json().get("errors").get(0).get("field").asText()).isEqualTo("metadata");
+    }
+
+    private void assertRefused(String path, String parameter) {
+        var refused = api.get(path);
+        assertThat(refused.status()).as(refused.toString()).isEqualTo(400);
+        assertThat(refused.json().get("errors").get(0).get("field").asText()).isEqualTo(parameter);
     }
 
     private static List<String> contents(JsonNode page) {

@@ -13,8 +13,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A user token acts as its own user and no one else: in a group Ada started with Luna, where Ben and Kai joined,
- * Ben's phone writes, reads, types and edits as Ben, in role user. Writing as Luna, Kai or Ada, or changing what
- * they wrote, is a 403 that stores nothing; the app's key still speaks for every member.
+ * Ben's phone writes, reads, types and edits as Ben, in role user, and stores memories of Luna and Kai only. Writing
+ * as Luna, Kai or Ada, or changing what they wrote, is a 403 that stores nothing; the app's key still speaks for
+ * every member.
  */
 class UserTokenActsAsItsUserTest {
     private final Api api = TestServer.newApp();
@@ -63,6 +64,22 @@ class UserTokenActsAsItsUserTest {
         JsonNode stored = bensPhone.postOk(201, path + "/messages/batch", Map.of("messages", List.of(
                 Map.of("content", "one"), Map.of("content", "two"))));
         assertThat(stored.get("messages")).extracting(m -> m.get("message").get("user_id").asText()).containsExactly(ben, ben);
+    }
+
+    @Test
+    void a_token_writes_as_of_now_and_only_the_apps_key_gives_a_message_its_original_time() {
+        String earlier = Fixtures.say(api, conversation, "assistant", "welcome").get("created_at").asText();
+
+        assertRefused(bensPhone.post(path + "/messages", Map.of("content", "backdated", "created_at", earlier)),
+                AsItsUser.AS_OF_NOW);
+        var batch = bensPhone.post(path + "/messages/batch", Map.of("messages", List.of(
+                Map.of("content", "now"), Map.of("content", "backdated", "created_at", earlier))));
+        assertRefused(batch, AsItsUser.AS_OF_NOW);
+        assertThat(batch.json().get("detail").asText()).contains("messages[1].created_at");
+        assertThat(history()).extracting(m -> m.get("content").asText()).containsExactly("welcome");
+
+        JsonNode imported = api.postOk(201, path + "/messages", Map.of("user_id", ben, "content", "imported", "created_at", earlier));
+        assertThat(imported.get("created_at").asText()).isEqualTo(earlier);
     }
 
     @Test
@@ -119,6 +136,24 @@ class UserTokenActsAsItsUserTest {
         assertThat(edited.status()).as(edited.toString()).isEqualTo(200);
         assertThat(deleted.status()).as(deleted.toString()).isEqualTo(200);
         assertThat(deleted.json().get("deleted_at").isNull()).isFalse();
+    }
+
+    @Test
+    void a_token_stores_memories_only_of_the_characters_its_user_talks_with() {
+        String nova = Fixtures.character(api, "Nova"); // in none of Ben's conversations
+        String memories = "/v1/users/" + ben + "/memories";
+
+        assertRefused(bensPhone.post(memories, Map.of("character_id", nova, "content", "likes tea")), AsItsUser.REMEMBERS);
+        var batch = bensPhone.post(memories + "/batch", Map.of("memories", List.of(
+                Map.of("character_id", luna, "content", "likes snow"), Map.of("character_id", nova, "content", "likes tea"))));
+        assertRefused(batch, AsItsUser.REMEMBERS);
+        assertThat(batch.json().get("detail").asText()).contains("memories[1].character_id");
+        assertThat(api.getOk(memories + "?character_id=" + luna).get("memories")).isEmpty();
+
+        bensPhone.postOk(201, memories, Map.of("character_id", luna, "content", "likes snow"));
+        bensPhone.postOk(201, memories + "/batch", Map.of("memories", List.of(Map.of("character_id", kai, "content", "plays chess"))));
+        api.postOk(201, memories, Map.of("character_id", nova, "content", "likes tea, says the backend"));
+        assertThat(api.getOk(memories + "?character_id=" + nova).get("memories")).hasSize(1);
     }
 
     @Test
