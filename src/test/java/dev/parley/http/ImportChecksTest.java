@@ -132,15 +132,7 @@ class ImportChecksTest {
 
     @Test
     void a_line_that_is_not_utf8_is_rejected_and_the_lines_after_it_are_read() {
-        var body = new ByteArrayOutputStream();
-        body.writeBytes((PEOPLE + "\n").getBytes(StandardCharsets.UTF_8));
-        String[] around = message("bad", "HERE", "2025-03-01T10:00:01Z").split("HERE");
-        body.writeBytes(around[0].getBytes(StandardCharsets.UTF_8));
-        body.writeBytes(new byte[] {(byte) 0xC0, (byte) 0xAF}); // an overlong "/", which a lenient reader decodes
-        body.writeBytes((around[1] + "\n" + message("good", "after it", "2025-03-01T10:00:02Z") + "\n")
-                .getBytes(StandardCharsets.UTF_8));
-
-        JsonNode report = api.sendBytes("POST", "/v1/import", body.toByteArray(), "Content-Type", "application/x-ndjson").json();
+        JsonNode report = importingAsLineFour(new byte[] {(byte) 0xC0, (byte) 0xAF}); // an overlong "/", which a lenient reader decodes
 
         assertThat(report.get("lines").asLong()).isEqualTo(5);
         assertThat(rejectedLines(report)).containsExactly(4L);
@@ -151,15 +143,7 @@ class ImportChecksTest {
     /** A line may be as long as a request body (PARLEY_MAX_BODY, 8 MiB here): a longer one is read through, not held. */
     @Test
     void a_line_longer_than_a_request_body_is_rejected_and_the_lines_after_it_are_read() {
-        var body = new ByteArrayOutputStream();
-        body.writeBytes((PEOPLE + "\n").getBytes(StandardCharsets.UTF_8));
-        String[] around = message("long", "HERE", "2025-03-01T10:00:01Z").split("HERE");
-        body.writeBytes(around[0].getBytes(StandardCharsets.UTF_8));
-        body.writeBytes("x".repeat(8 << 20).getBytes(StandardCharsets.UTF_8));
-        body.writeBytes((around[1] + "\n" + message("good", "after it", "2025-03-01T10:00:02Z") + "\n")
-                .getBytes(StandardCharsets.UTF_8));
-
-        JsonNode report = api.sendBytes("POST", "/v1/import", body.toByteArray(), "Content-Type", "application/x-ndjson").json();
+        JsonNode report = importingAsLineFour("x".repeat(8 << 20).getBytes(StandardCharsets.UTF_8));
 
         assertThat(report.get("lines").asLong()).isEqualTo(5);
         assertThat(rejectedLines(report)).containsExactly(4L);
@@ -200,6 +184,18 @@ class ImportChecksTest {
         assertThat(history.findValuesAsText("content")).containsExactly("one", "three");
         assertThat(history.findValuesAsText("seq")).containsExactly("1", "2");
         assertThat(history("chat-2").findValuesAsText("content")).containsExactly("other");
+    }
+
+    /** The people, then line 4: a message whose content is {@code content} as raw bytes, then line 5: "after it". */
+    private JsonNode importingAsLineFour(byte[] content) {
+        var body = new ByteArrayOutputStream();
+        body.writeBytes((PEOPLE + "\n").getBytes(StandardCharsets.UTF_8));
+        String[] around = message("four", "HERE", "2025-03-01T10:00:01Z").split("HERE");
+        body.writeBytes(around[0].getBytes(StandardCharsets.UTF_8));
+        body.writeBytes(content);
+        body.writeBytes((around[1] + "\n" + message("good", "after it", "2025-03-01T10:00:02Z") + "\n")
+                .getBytes(StandardCharsets.UTF_8));
+        return api.sendBytes("POST", "/v1/import", body.toByteArray(), "Content-Type", "application/x-ndjson").json();
     }
 
     private JsonNode importing(List<String> lines) {
