@@ -832,10 +832,14 @@ export interface components {
             name: string;
             /** @description at most 65536 bytes of UTF-8 */
             system_prompt?: string;
-            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
-            traits?: unknown;
-            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
-            metadata?: unknown;
+            /** @description a JSON object, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
+            traits?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description a JSON object, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
             suggested_messages?: string[];
         };
         CharacterProfile: {
@@ -905,10 +909,14 @@ export interface components {
             name?: string;
             /** @description at most 65536 bytes of UTF-8 */
             system_prompt?: string;
-            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
-            traits?: unknown;
-            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
-            metadata?: unknown;
+            /** @description a JSON object, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
+            traits?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description a JSON object, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
             suggested_messages?: string[];
         };
         Erased: {
@@ -924,8 +932,10 @@ export interface components {
         UserInput: {
             /** @description at most 255 bytes of UTF-8 */
             external_id: string;
-            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
-            profile?: unknown;
+            /** @description a JSON object, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
+            profile?: {
+                [key: string]: unknown;
+            } | null;
         };
         User: {
             id: string;
@@ -942,8 +952,10 @@ export interface components {
             version: number;
         };
         UserPatch: {
-            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
-            profile: unknown;
+            /** @description a JSON object, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
+            profile: {
+                [key: string]: unknown;
+            };
         };
         Document: {
             /** Format: date-time */
@@ -1097,8 +1109,10 @@ export interface components {
             language?: string;
             /** @description at most 500 bytes of UTF-8 */
             title?: string;
-            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
-            state?: unknown;
+            /** @description a JSON object, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
+            state?: {
+                [key: string]: unknown;
+            } | null;
             counters?: {
                 [key: string]: number;
             };
@@ -1112,8 +1126,10 @@ export interface components {
         };
         ConversationPatch: {
             title?: string | null;
-            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
-            state?: unknown;
+            /** @description a JSON object, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
+            state?: {
+                [key: string]: unknown;
+            } | null;
         };
         Members: {
             members: components["schemas"]["Member"][];
@@ -1241,8 +1257,10 @@ export interface components {
             content: string;
             /** @description an id: a string of digits (or a number) */
             character_id?: string | number;
-            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
-            metadata?: unknown;
+            /** @description a JSON object, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
             /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
             attachments?: unknown;
             /** @description an id: a string of digits (or a number) */
@@ -1273,8 +1291,10 @@ export interface components {
         MessageEdit: {
             /** @description at most 32768 bytes of UTF-8 */
             content?: string;
-            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
-            metadata?: unknown;
+            /** @description a JSON object, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
             /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
             attachments?: unknown;
         };
@@ -1287,8 +1307,10 @@ export interface components {
             content: string;
             importance?: number;
             language?: string;
-            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
-            metadata?: unknown;
+            /** @description a JSON object, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
             /** @description an embedding: an array of numbers, or base64 of its float32 values */
             embedding?: number[] | string;
             created_at?: string;
@@ -1350,8 +1372,10 @@ export interface components {
             /** @description at most 32768 bytes of UTF-8 */
             content?: string;
             importance?: number;
-            /** @description any JSON value, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
-            metadata?: unknown;
+            /** @description a JSON object, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
             /** @description an embedding: an array of numbers, or base64 of its float32 values */
             embedding?: number[] | string;
         };

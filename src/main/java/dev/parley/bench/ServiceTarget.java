@@ -28,7 +28,6 @@ import dev.parley.search.Snippets;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -91,7 +90,7 @@ final class ServiceTarget implements Target {
                 case INBOX -> inbox.page(appId, pick.userId(), Inbox.Position.START, 20);
                 case HISTORY -> log.history(appId, pick.conversationId(), new MessageLog.Position.Latest(), 50);
                 case CONTEXT -> context.build(appId, contextFor(pick));
-                case APPEND -> appends.append(appId, pick.conversationId(), List.of(benchMessage()));
+                case APPEND -> appends.append(appId, pick.conversationId(), benchMessage());
                 case APPEND_BATCH -> appends.append(appId, pick.conversationId(),
                         java.util.stream.Stream.generate(this::benchMessage).limit(Operation.BATCH).toList());
                 case READ -> readMarkers.markRead(appId, pick.conversationId(), pick.messageId(), Members.Kind.USER, null);

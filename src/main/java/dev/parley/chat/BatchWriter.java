@@ -118,8 +118,11 @@ public final class BatchWriter {
     /** What a new pooled connection plans before its first request ({@code dev.parley.db.WarmConnections}). */
     public static final List<Query> PLANNED_AHEAD = List.of(LOCK_CONVERSATIONS, WRITE);
 
-    /** One caller's messages to one conversation: they commit together or not at all. */
-    record Unit(long appId, long conversationId, List<NewMessage> messages) {
+    /**
+     * One caller's messages to one conversation: they commit together or not at all. {@code batch}: the request
+     * was a batch, whose refusals name a message by its place ({@code messages[0].}), however many it holds.
+     */
+    record Unit(long appId, long conversationId, List<NewMessage> messages, boolean batch) {
     }
 
     /** What became of one unit: its messages, or the reason it was refused (exactly one of the two is set). */
@@ -174,10 +177,11 @@ public final class BatchWriter {
 
     /**
      * One caller's messages in a transaction of their own, on the caller's thread: an append as a design without
-     * group commit makes it, one commit per request (the bench's "single" target compares the two).
+     * group commit makes it, one commit per request (the bench's "single" target compares the two). A refusal names
+     * the message by its place, as a batch's does.
      */
     public List<Appended> writeAlone(long appId, long conversationId, List<NewMessage> messages) {
-        Outcome outcome = write(List.of(new Unit(appId, conversationId, messages))).getFirst();
+        Outcome outcome = write(List.of(new Unit(appId, conversationId, messages, true))).getFirst();
         if (outcome.refused() != null) {
             throw outcome.refused();
         }
@@ -235,7 +239,7 @@ public final class BatchWriter {
         Set<String> keysInUnit = new HashSet<>();
         for (int i = 0; i < unit.messages().size(); i++) {
             NewMessage message = unit.messages().get(i);
-            String field = unit.messages().size() == 1 ? "" : "messages[" + i + "].";
+            String field = unit.batch() ? "messages[" + i + "]." : "";
             if (message.idempotencyKey() != null && !keysInUnit.add(message.idempotencyKey())) {
                 throw new InvalidInput(field + "idempotency_key", "repeats a key used earlier in the same batch");
             }

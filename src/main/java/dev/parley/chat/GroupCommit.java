@@ -106,21 +106,29 @@ public final class GroupCommit implements AutoCloseable {
                 .description(Metrics.APPEND_BATCH_SIZE_HELP).register(registry);
     }
 
-    /** Appends the messages to one conversation in one transaction; returns once they are committed. */
+    /** Appends one message, as a POST of one sends it: a refusal names its fields bare ({@code reply_to_id}). */
+    public Appended append(long appId, long conversationId, NewMessage message) {
+        return await(enqueue(new BatchWriter.Unit(appId, conversationId, List.of(message), false))).getFirst();
+    }
+
+    /**
+     * Appends a batch to one conversation in one transaction; returns once they are committed. A refusal names
+     * the message by its place, {@code messages[0].reply_to_id}, even in a batch of one.
+     */
     public List<Appended> append(long appId, long conversationId, List<NewMessage> messages) {
-        return await(enqueue(appId, conversationId, messages));
+        return await(enqueue(new BatchWriter.Unit(appId, conversationId, List.copyOf(messages), true)));
     }
 
     /** Queues the unit and returns its answer without waiting for it: for tests that run the writers themselves. */
     CompletableFuture<List<Appended>> submit(long appId, long conversationId, List<NewMessage> messages) {
-        return enqueue(appId, conversationId, messages).answer;
+        return enqueue(new BatchWriter.Unit(appId, conversationId, List.copyOf(messages), true)).answer;
     }
 
-    private Pending enqueue(long appId, long conversationId, List<NewMessage> messages) {
+    private Pending enqueue(BatchWriter.Unit unit) {
         if (closing) {
             throw new ShuttingDown();
         }
-        var pending = new Pending(new BatchWriter.Unit(appId, conversationId, List.copyOf(messages)), ticker.read());
+        var pending = new Pending(unit, ticker.read());
         queue.add(pending);
         startWriterIfNeeded();
         if (closing && queue.remove(pending)) {

@@ -65,7 +65,13 @@ public final class AdminServer implements AutoCloseable {
 
     public static AdminServer start(Admin admin, PrometheusMeterRegistry registry, Timeline timeline, Apps apps) {
         var appAdmin = new AppAdminHandlers(apps);
+        var allowed = new AllowedMethods();
         Javalin app = Javalin.create(config -> {
+            config.events.handlerAdded(added -> {
+                if (added.getHttpMethod().isHttpMethod()) {
+                    allowed.add(added.getHttpMethod(), added.getPath());
+                }
+            });
             config.startup.showJavalinBanner = false;
             config.concurrency.useVirtualThreads = true;
             config.http.defaultContentType = "application/json";
@@ -96,8 +102,10 @@ public final class AdminServer implements AutoCloseable {
                 config.routes.get(path, ctx -> ctx.contentType(asset.contentType()).header("Cache-Control", "no-cache").result(bytes));
             });
             config.routes.get("/", ctx -> ctx.redirect("/dashboard"));
+            config.http.prefer405over404 = true;
             config.routes.exception(HttpResponseException.class, (e, ctx) -> Problems.respond(e, ctx));
             config.routes.exception(Exception.class, (e, ctx) -> Problems.respond(e, ctx));
+            config.routes.error(405, allowed::refuse);
             config.routes.error(404, ctx -> {
                 if (!Problems.written(ctx)) {
                     Problems.respond(new HttpResponseException(404, "the admin port answers /metrics, /admin/overview, "

@@ -1,6 +1,8 @@
 package dev.parley.http;
 
+import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
+import io.javalin.http.HttpResponseException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -10,7 +12,7 @@ import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
- * The methods each path of the route table answers, for the {@code Allow} header of a 405. Where a path
+ * The methods each path of a server answers, for the {@code Allow} header of a 405. Where a path
  * fits two templates, the one with fewer parameters is the path's: {@code …/messages/batch} is the batch
  * route's (POST), not a message whose id is "batch".
  */
@@ -22,13 +24,29 @@ final class AllowedMethods {
 
     AllowedMethods(List<Route> routes) {
         for (Route route : routes) {
-            Template template = byPath.computeIfAbsent(route.path(), path -> new Template(path,
-                    Pattern.compile(path.replaceAll("\\{[a-z_]+}", "[^/]+")), parameters(path), new TreeSet<>()));
-            template.methods().add(route.method().name());
-            if (route.method() == HandlerType.GET) {
-                template.methods().add(HandlerType.HEAD.name());
+            add(route.method(), route.path());
+            if (route.method() == HandlerType.GET) { // the API port answers HEAD wherever it answers GET
+                add(HandlerType.HEAD, route.path());
             }
         }
+    }
+
+    /** None yet: a server without a route table (the admin port) adds its endpoints as Javalin registers them. */
+    AllowedMethods() {
+    }
+
+    void add(HandlerType method, String path) {
+        byPath.computeIfAbsent(path, template -> new Template(template,
+                Pattern.compile(template.replaceAll("\\{[a-z_]+}", "[^/]+")), parameters(template), new TreeSet<>()))
+                .methods().add(method.name());
+    }
+
+    /** Answers 405 for a method {@code ctx}'s path does not take, naming those it does in Allow and in the problem. */
+    void refuse(Context ctx) {
+        String methods = at(ctx.path());
+        ctx.header("Allow", methods);
+        Problems.respond(new HttpResponseException(405, ctx.method() + " is not allowed on " + ctx.path()
+                + "; it answers " + methods), ctx);
     }
 
     private static int parameters(String path) {
@@ -36,7 +54,7 @@ final class AllowedMethods {
     }
 
     /** "GET, HEAD, PATCH": every method the most specific templates that fit {@code path} answer. */
-    String at(String path) {
+    private String at(String path) {
         List<Template> fitting = fitting(path);
         int fewest = fitting.stream().mapToInt(Template::parameters).min().orElse(0);
         Set<String> methods = new TreeSet<>();

@@ -29,7 +29,8 @@ final class Bodies {
     /** A new character: {@code name} is required. */
     record CharacterInput(@Takes(required = true, maxBytes = Limits.MAX_NAME_BYTES) String name,
                           @Takes(maxBytes = Limits.MAX_PROMPT_BYTES) String systemPrompt,
-                          @Takes(setting = METADATA) JsonNode traits, @Takes(setting = METADATA) JsonNode metadata,
+                          @Takes(setting = METADATA, object = true) JsonNode traits,
+                          @Takes(setting = METADATA, object = true) JsonNode metadata,
                           @Takes(maxItems = Limits.MAX_SUGGESTED_MESSAGES) List<String> suggestedMessages) {
     }
 
@@ -39,7 +40,8 @@ final class Bodies {
      */
     record CharacterPatch(@Takes(maxBytes = Limits.MAX_NAME_BYTES) String name,
                           @Takes(maxBytes = Limits.MAX_PROMPT_BYTES) String systemPrompt,
-                          @Takes(setting = METADATA) JsonNode traits, @Takes(setting = METADATA) JsonNode metadata,
+                          @Takes(setting = METADATA, object = true) JsonNode traits,
+                          @Takes(setting = METADATA, object = true) JsonNode metadata,
                           @Takes(maxItems = Limits.MAX_SUGGESTED_MESSAGES) List<String> suggestedMessages) {
         CharacterInput asInput() {
             return new CharacterInput(name, systemPrompt, traits, metadata, suggestedMessages);
@@ -48,11 +50,11 @@ final class Bodies {
 
     /** Upsert by the app's own id for the user; a given profile replaces the stored one. */
     record UserInput(@Takes(required = true, maxBytes = Limits.MAX_EXTERNAL_ID_BYTES) String externalId,
-                     @Takes(setting = METADATA) JsonNode profile) {
+                     @Takes(setting = METADATA, object = true) JsonNode profile) {
     }
 
     /** {@code profile} is a JSON merge patch (RFC 7396): null removes a key, objects merge. */
-    record UserPatch(@Takes(required = true, setting = METADATA) JsonNode profile) {
+    record UserPatch(@Takes(required = true, setting = METADATA, object = true) JsonNode profile) {
     }
 
     /**
@@ -64,13 +66,14 @@ final class Bodies {
     record ConversationInput(@Takes(required = true) Long userId, Long characterId,
                              @Takes(maxItems = Limits.MAX_GROUP_CHARACTERS) List<Long> characterIds, String language,
                              @Takes(maxBytes = Limits.MAX_TITLE_BYTES) String title,
-                             @Takes(setting = METADATA) JsonNode state, @Takes(maxItems = Check.MAX_COUNTERS) Map<String, Long> counters,
+                             @Takes(setting = METADATA, object = true) JsonNode state,
+                             @Takes(maxItems = Check.MAX_COUNTERS) Map<String, Long> counters,
                              @Takes(maxBytes = Limits.MAX_EXTERNAL_ID_BYTES) String externalId, String createdAt) {
     }
 
     /** {@code state} is a JSON merge patch (RFC 7396); {@code title} set to null clears it. */
     record ConversationPatch(@Takes(maxBytes = Limits.MAX_TITLE_BYTES) JsonNode title,
-                             @Takes(setting = METADATA) JsonNode state) {
+                             @Takes(setting = METADATA, object = true) JsonNode state) {
     }
 
     /** Signed amounts to add to named counters, such as {"affection": 5, "xp": -2}. */
@@ -84,7 +87,7 @@ final class Bodies {
      */
     record MessageInput(@Takes(oneOf = {"user", "assistant", "system", "tool"}) String role,
                         @Takes(required = true, setting = CONTENT) String content, Long characterId,
-                        @Takes(setting = METADATA) JsonNode metadata, @Takes(setting = METADATA) JsonNode attachments,
+                        @Takes(setting = METADATA, object = true) JsonNode metadata, @Takes(setting = METADATA) JsonNode attachments,
                         Long replyToId, @Takes(maxBytes = Limits.MAX_IDEMPOTENCY_KEY_BYTES) String idempotencyKey, Long userId,
                         String createdAt) {
     }
@@ -93,7 +96,7 @@ final class Bodies {
     }
 
     /** A given field replaces the stored one; metadata or attachments set to null clear them. */
-    record MessageEdit(@Takes(setting = CONTENT) String content, @Takes(setting = METADATA) JsonNode metadata,
+    record MessageEdit(@Takes(setting = CONTENT) String content, @Takes(setting = METADATA, object = true) JsonNode metadata,
                        @Takes(setting = METADATA) JsonNode attachments) {
     }
 
@@ -117,7 +120,7 @@ final class Bodies {
     record MemoryInput(@Takes(required = true) Long characterId, Long conversationId,
                        @Takes(required = true, setting = CONTENT) String content,
                        @Takes(minimum = 0, maximum = 1) Double importance, String language,
-                       @Takes(setting = METADATA) JsonNode metadata, SentEmbedding embedding, String createdAt) {
+                       @Takes(setting = METADATA, object = true) JsonNode metadata, SentEmbedding embedding, String createdAt) {
     }
 
     /** Up to {@code Limits.MAX_BATCH} memories stored in one transaction: all of them, or none. */
@@ -126,7 +129,7 @@ final class Bodies {
 
     /** A given field replaces the stored one. */
     record MemoryPatch(@Takes(setting = CONTENT) String content, @Takes(minimum = 0, maximum = 1) Double importance,
-                       @Takes(setting = METADATA) JsonNode metadata,
+                       @Takes(setting = METADATA, object = true) JsonNode metadata,
                        @JsonDeserialize(using = SentEmbedding.NotNull.class) SentEmbedding embedding) {
     }
 

@@ -177,7 +177,7 @@ public final class HttpServer implements AutoCloseable {
         }
         return ctx -> {
             if (allowed.belongsElsewhere(route.path(), ctx.path())) {
-                methodNotAllowed(ctx, allowed);
+                allowed.refuse(ctx);
             } else {
                 handler.handle(ctx);
             }
@@ -204,17 +204,10 @@ public final class HttpServer implements AutoCloseable {
      */
     private static void unrouted(Context ctx, AllowedMethods allowed) {
         if (ctx.statusCode() == 405) {
-            methodNotAllowed(ctx, allowed);
+            allowed.refuse(ctx);
         } else if (!Problems.written(ctx)) {
             Problems.respond(new HttpResponseException(404, "no route matches " + ctx.path()), ctx);
         }
-    }
-
-    private static void methodNotAllowed(Context ctx, AllowedMethods allowed) {
-        String methods = allowed.at(ctx.path());
-        ctx.header("Allow", methods);
-        Problems.respond(new HttpResponseException(405, ctx.method() + " is not allowed on " + ctx.path()
-                + "; it answers " + methods), ctx);
     }
 
     public int port() {

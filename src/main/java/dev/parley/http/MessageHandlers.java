@@ -43,7 +43,7 @@ final class MessageHandlers {
             throw new InvalidInput("idempotency_key", "differs from the Idempotency-Key header; send one or the other");
         }
         NewMessage message = newMessage(ctx, "", input, key != null ? key : input.idempotencyKey());
-        var appended = appends.append(Auth.app(ctx), conversationId, List.of(message)).getFirst();
+        var appended = appends.append(Auth.app(ctx), conversationId, message);
         if (appended.replayed()) {
             ctx.header(REPLAYED, "true");
         }

@@ -304,8 +304,16 @@ final class OpenApi {
         };
         if (JsonNode.class.isAssignableFrom(type)) { // a JSON value: its serialised size, or a string or number it holds
             if (takes.setting() == Takes.Setting.METADATA) {
-                return schema.put("description", "any JSON value, at most " + maxBytes + " bytes as stored: the JSON text "
-                        + "PostgreSQL gives back, with a space after each colon and comma and numbers written out in full");
+                if (takes.object()) { // so a generated client sends no array or string; an optional one may be null
+                    ArrayNode types = schema.putArray("type").add("object");
+                    if (!takes.required()) {
+                        types.add("null");
+                    }
+                    schema.put("additionalProperties", true); // any keys: without it a generator types an empty object
+                }
+                return schema.put("description", (takes.object() ? "a JSON object" : "any JSON value") + ", at most " + maxBytes
+                        + " bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma "
+                        + "and numbers written out in full");
             }
             schema.remove("description");
             schema.putArray("type").add(maxBytes > 0 ? "string" : "integer").add("null");

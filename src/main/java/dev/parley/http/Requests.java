@@ -6,14 +6,17 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.databind.BeanProperty;
 import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonDeserializer;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.cfg.CoercionAction;
 import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
 import com.fasterxml.jackson.databind.exc.InvalidNullException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.deser.ContextualDeserializer;
 import com.fasterxml.jackson.databind.deser.std.StdScalarDeserializer;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.module.SimpleModule;
@@ -49,45 +52,63 @@ final class Requests {
         mapper.coercionConfigFor(LogicalType.Boolean).setCoercion(CoercionInputShape.String, CoercionAction.Fail)
                 .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail); // "adaptive": 0 is not false
         mapper.coercionConfigFor(LogicalType.Integer).setCoercion(CoercionInputShape.Float, CoercionAction.Fail);
+        mapper.coercionConfigFor(LogicalType.Float).setCoercion(CoercionInputShape.String, CoercionAction.Fail); // "importance": "0.5"
         mapper.coercionConfigFor(LogicalType.Collection).setCoercion(CoercionInputShape.String, CoercionAction.Fail);
         var integers = new SimpleModule("strict-integers");
-        integers.addDeserializer(Long.class, new StrictInteger<>(Long.class, Long.MIN_VALUE, Long.MAX_VALUE, Long::valueOf));
-        integers.addDeserializer(Integer.class, new StrictInteger<>(Integer.class, Integer.MIN_VALUE, Integer.MAX_VALUE, Long::intValue));
+        integers.addDeserializer(Long.class, new StrictInteger<>(Long.class, Long.MIN_VALUE, Long.MAX_VALUE, Long::valueOf, true));
+        // Bodies' Integer fields are counts (limit, ttl_seconds), never ids: JSON numbers only, as the document types them.
+        integers.addDeserializer(Integer.class,
+                new StrictInteger<>(Integer.class, Integer.MIN_VALUE, Integer.MAX_VALUE, Long::intValue, false));
         mapper.registerModule(integers);
         // {"name":"a","name":"b"} is ambiguous: refuse it rather than keep one of the two.
         STRICT = mapper.reader().with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
     }
 
     /**
-     * An integer field of a body (bodies hold boxed integers only: absent is null), in range, given as a JSON number or (ids are 64-bit, and JavaScript's numbers are not) as a string of
-     * ASCII digits with an optional minus sign: not " 5", "+5", "٥" or "５", which Jackson's own reading trims or
-     * reads as digits, and which a path or a query parameter refuses.
+     * An integer field of a body (bodies hold boxed integers only: absent is null), in range, given as a JSON number or,
+     * for an id (ids are 64-bit, and JavaScript's numbers are not), as a string of ASCII digits with an optional minus
+     * sign: not " 5", "+5", "٥" or "５", which Jackson's own reading trims or reads as digits, and which a path or a
+     * query parameter refuses. Jackson's coercion settings do not reach a deserializer of one's own, so this one
+     * refuses for itself the strings that a field other than an id must not take.
      */
-    private static final class StrictInteger<T> extends StdScalarDeserializer<T> {
+    private static final class StrictInteger<T> extends StdScalarDeserializer<T> implements ContextualDeserializer {
         private static final Pattern DIGITS = Pattern.compile("-?[0-9]{1,19}");
+        private final Class<T> type;
         private final long min;
         private final long max;
         private final Function<Long, T> boxed;
+        /** Whether a string of digits is taken too: for ids, not for amounts and counts. */
+        private final boolean ids;
 
-        StrictInteger(Class<T> type, long min, long max, Function<Long, T> boxed) {
+        StrictInteger(Class<T> type, long min, long max, Function<Long, T> boxed, boolean ids) {
             super(type);
+            this.type = type;
             this.min = min;
             this.max = max;
             this.boxed = boxed;
+            this.ids = ids;
+        }
+
+        /**
+         * A map's values are amounts ({@code {"increments": {"affection": 5}}}), not ids: like a count they take no
+         * string, and the API document types them as integers.
+         */
+        @Override
+        public JsonDeserializer<?> createContextual(DeserializationContext ctxt, BeanProperty property) {
+            boolean amounts = property != null && property.getType().isMapLikeType();
+            return ids && amounts ? new StrictInteger<>(type, min, max, boxed, false) : this;
         }
 
         @Override
         public T deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
             Long value = switch (p.currentToken()) {
                 case VALUE_NUMBER_INT -> p.getNumberType() == JsonParser.NumberType.BIG_INTEGER ? null : p.getLongValue();
-                case VALUE_STRING -> DIGITS.matcher(p.getText()).matches() ? parsed(p.getText()) : null;
-                default -> {
-                    ctxt.handleUnexpectedToken(handledType(), p);
-                    yield null;
-                }
+                case VALUE_STRING -> ids && DIGITS.matcher(p.getText()).matches() ? parsed(p.getText()) : null;
+                default -> null;
             };
             if (value == null || value < min || value > max) {
-                throw MismatchedInputException.from(p, handledType(), "not an integer in range");
+                // The target names what was expected: Number when only a JSON number would do (see expected).
+                throw MismatchedInputException.from(p, ids ? type : Number.class, "not an integer in range");
             }
             return boxed.apply(value);
         }
@@ -282,6 +303,8 @@ final class Requests {
         String name = switch (target.getSimpleName()) {
             case "String" -> "a string";
             case "Long", "long", "Integer", "int" -> "an integer (ids may also be given as strings of digits)";
+            case "Number" -> "an integer written as a JSON number (5, not \"5\")";
+            case "Double", "double", "Float", "float" -> "a JSON number (0.5, not \"0.5\")";
             case "Boolean", "boolean" -> "true or false";
             case "List", "ArrayList" -> "an array";
             case "SentEmbedding" -> "an array of numbers or a base64 string of little-endian float32 values";

@@ -31,6 +31,9 @@ import java.lang.annotation.Target;
 
     double maximum() default Double.NaN;
 
+    /** A JSON value that must be an object, as {@code Check.object} holds it; without this, any JSON value. */
+    boolean object() default false;
+
     /** The only values a string may take. */
     String[] oneOf() default {};
 

@@ -9,6 +9,7 @@ import dev.parley.support.Fixtures;
 import dev.parley.support.TestServer;
 import dev.parley.support.Wait;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
@@ -106,6 +107,24 @@ class AdminServerTest {
         assertThat(response.text()).contains("windw");
         assertThat(admin.get("/admin/overview?window=1d").status()).isEqualTo(400);
         assertThat(admin.get("/admin/timeline?since=yesterday").status()).isEqualTo(400);
+    }
+
+    @Test
+    void a_method_an_admin_path_does_not_take_is_a_405_naming_those_it_does() {
+        Map<String, String> allowed = Map.of("/metrics", "GET", "/admin/apps", "GET, POST", "/admin/apps/someone", "DELETE",
+                "/admin/apps/someone/cors", "PUT", "/dashboard", "GET");
+        allowed.forEach((path, methods) -> {
+            for (String method : List.of("GET", "POST", "PUT", "DELETE", "PATCH")) {
+                if (methods.contains(method)) {
+                    continue;
+                }
+                var response = admin.sendBytes(method, path, null);
+                assertThat(response.status()).as(method + " " + path).isEqualTo(405);
+                assertThat(response.header("Allow")).as(method + " " + path).isEqualTo(methods);
+                assertThat(response.isProblem()).as(method + " " + path).isTrue();
+            }
+        });
+        assertThat(admin.get("/admin/nothing-here").status()).isEqualTo(404);
     }
 
     private static Optional<JsonNode> route(JsonNode overview, String route) {

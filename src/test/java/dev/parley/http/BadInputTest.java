@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -121,6 +122,36 @@ class BadInputTest {
                 "{\"increments\":{\"xp\":9223372036854775808}}".getBytes(StandardCharsets.UTF_8));
         assertThat(tooLarge.status()).isEqualTo(400);
         assertThat(tooLarge.json().get("detail").asText()).startsWith("increments.xp must be an integer");
+    }
+
+    @Test
+    void numbers_other_than_ids_are_json_numbers_and_a_string_of_digits_is_refused_naming_the_field() {
+        record Sent(String operationId, String field, Object value, String named) {
+        }
+        List<String> taken = new ArrayList<>();
+        for (Sent sent : List.of(new Sent("createConversation", "counters", Map.of("affection", "5"), "counters.affection"),
+                new Sent("incrementCounters", "increments", Map.of("affection", "5"), "increments.affection"),
+                new Sent("incrementUserCounters", "increments", Map.of("xp", "5"), "increments.xp"),
+                new Sent("createUserToken", "ttl_seconds", "600", "ttl_seconds"),
+                new Sent("recallMemories", "limit", "5", "limit"),
+                new Sent("recallMemories", "min_similarity", "0.5", "min_similarity"),
+                new Sent("buildContext", "messages", "5", "messages"),
+                new Sent("createMemory", "importance", "0.5", "importance"),
+                new Sent("updateMemory", "importance", "0.5", "importance"))) {
+            ApiSamples.Call call = samples.calls().stream().filter(c -> c.operationId().equals(sent.operationId()))
+                    .findFirst().orElseThrow();
+            @SuppressWarnings("unchecked")
+            Map<String, Object> body = new LinkedHashMap<>((Map<String, Object>) call.body());
+            body.put(sent.field(), sent.value());
+
+            var response = sendTo(call, call.path(), body);
+
+            boolean named = response.status() == 400 && response.json().path("errors").findValuesAsText("field").contains(sent.named());
+            if (!named) {
+                taken.add(sent + " -> " + response.status());
+            }
+        }
+        assertThat(taken).as("strings of digits not refused with a 400 naming the field").isEmpty();
     }
 
     /** {@code digits} written with the ten digits that start at {@code zero} (Arabic-Indic, fullwidth). */

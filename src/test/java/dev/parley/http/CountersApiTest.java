@@ -134,6 +134,23 @@ class CountersApiTest {
     }
 
     @Test
+    void an_increment_is_a_json_number_and_a_string_of_digits_is_a_400_naming_the_counter() {
+        String id = Fixtures.conversation(api).get("id").asText();
+        String user = Fixtures.user(api, "u-" + System.nanoTime());
+
+        var conversation = api.post("/v1/conversations/" + id + "/counters", Map.of("increments", Map.of("affection", "5")));
+        var ofUser = api.post("/v1/users/" + user + "/counters", Map.of("increments", Map.of("xp", "5")));
+
+        assertThat(conversation.status()).isEqualTo(400);
+        assertThat(conversation.isProblem()).isTrue();
+        assertThat(conversation.json().get("errors").get(0).get("field").asText()).isEqualTo("increments.affection");
+        assertThat(ofUser.status()).isEqualTo(400);
+        assertThat(ofUser.json().get("errors").get(0).get("field").asText()).isEqualTo("increments.xp");
+        assertThat(api.getOk("/v1/conversations/" + id).get("counters").has("affection")).as("nothing was counted").isFalse();
+        assertThat(api.getOk("/v1/users/" + user).get("counters").has("xp")).as("nothing was counted").isFalse();
+    }
+
+    @Test
     void another_instance_shows_the_written_value_until_the_change_is_written_and_announced() {
         Parley other = TestServer.alongside(DB, Map.of());
         try {

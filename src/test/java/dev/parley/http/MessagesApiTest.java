@@ -82,6 +82,19 @@ class MessagesApiTest {
     }
 
     @Test
+    void a_batch_of_one_names_the_message_by_its_place_and_a_single_append_names_the_field_bare() {
+        Map<String, Object> badParent = Map.of("content", "bad parent", "reply_to_id", "12345");
+
+        var batchOfOne = api.post(messages + "/batch", Map.of("messages", List.of(badParent)));
+        var single = api.post(messages, badParent);
+
+        assertThat(batchOfOne.status()).isEqualTo(400);
+        assertThat(batchOfOne.json().get("errors").get(0).get("field").asText()).isEqualTo("messages[0].reply_to_id");
+        assertThat(single.status()).isEqualTo(400);
+        assertThat(single.json().get("errors").get(0).get("field").asText()).isEqualTo("reply_to_id");
+    }
+
+    @Test
     void a_retried_batch_with_an_idempotency_key_stores_nothing_twice() {
         var batch = Map.of("messages", List.of(Map.of("content", "one"), Map.of("content", "two")));
         var first = api.post(messages + "/batch", batch, "Idempotency-Key", "import-7");

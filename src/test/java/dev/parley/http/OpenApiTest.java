@@ -46,6 +46,34 @@ class OpenApiTest {
         assertThat(refs).contains("#/components/schemas/Message", "#/components/schemas/Problem");
     }
 
+    @Test
+    void the_json_fields_a_request_takes_as_objects_are_objects_and_attachments_any_value() {
+        JsonNode document = new Api("http://127.0.0.1:" + TestServer.get().port(), null).getOk("/openapi.json");
+        Set<String> objects = Set.of("state", "traits", "metadata", "profile");
+        Set<String> checked = new HashSet<>();
+        document.get("paths").forEach(item -> item.forEach(operation -> {
+            JsonNode body = operation.at("/requestBody/content/application~1json/schema");
+            if (body.isMissingNode()) {
+                return;
+            }
+            String name = body.get("$ref").asText().substring("#/components/schemas/".length());
+            document.get("components").get("schemas").get(name).get("properties").fields().forEachRemaining(property -> {
+                String field = name + "." + property.getKey();
+                JsonNode type = property.getValue().path("type");
+                if (objects.contains(property.getKey())) {
+                    checked.add(property.getKey());
+                    assertThat(type.isArray() ? type.toString() : "[\"" + type.asText() + "\"]").as(field)
+                            .isIn("[\"object\"]", "[\"object\",\"null\"]");
+                    // Without it, a generator (openapi-typescript) types the field as an empty object.
+                    assertThat(property.getValue().path("additionalProperties").asBoolean()).as(field + " takes any keys").isTrue();
+                } else if (property.getKey().equals("attachments")) {
+                    assertThat(type.isMissingNode()).as(field + " takes any JSON value").isTrue();
+                }
+            });
+        }));
+        assertThat(checked).isEqualTo(objects);
+    }
+
     private static void collectRefs(JsonNode node, Set<String> refs) {
         if (node.has("$ref")) {
             refs.add(node.get("$ref").asText());

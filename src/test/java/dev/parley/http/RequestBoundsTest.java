@@ -19,8 +19,9 @@ import org.junit.jupiter.api.Test;
 /**
  * The API document's request bounds are the server's: for every bound the document gives a body field or a
  * query parameter (required, maxLength, maxItems, minimum, maximum, enum), the first value past it is
- * refused with a 400 naming that field, and the values at it are taken. Each request starts from the
- * operation's working sample ({@link ApiSamples}) and changes one thing.
+ * refused with a 400 naming that field, and the values at it are taken; a field typed object refuses an
+ * array and a string. Each request starts from the operation's working sample ({@link ApiSamples}) and
+ * changes one thing.
  */
 class RequestBoundsTest {
     private static Api api;
@@ -138,6 +139,10 @@ class RequestBoundsTest {
             variants.add(new Variant(with(body, field, objectOfBytes(max + 1)), true, "a JSON object of " + (max + 1) + " bytes"));
             variants.add(new Variant(with(body, field, objectOfBytes(max)), false, "a JSON object of " + max + " bytes"));
         }
+        if (typeOf(bound).contains("\"object\"")) { // a JSON object, a map of counters or a record: nothing else
+            variants.add(new Variant(with(body, field, List.of()), true, "an array"));
+            variants.add(new Variant(with(body, field, "text"), true, "a string"));
+        }
         if (bound.has("maxItems")) {
             List<Object> items = new ArrayList<>();
             Object item = sampleItem(body, field, resolve(bound.get("items")));
@@ -224,8 +229,13 @@ class RequestBoundsTest {
     }
 
     private static boolean isInteger(JsonNode schema) {
+        return typeOf(schema).contains("\"integer\"");
+    }
+
+    /** The schema's type as JSON text, whether one type ("integer") or several (["object","null"]); "" when it has none. */
+    private static String typeOf(JsonNode schema) {
         JsonNode type = schema.path("type");
-        return type.asText().equals("integer") || (type.isArray() && type.toString().contains("\"integer\""));
+        return type.isMissingNode() ? "" : type.toString();
     }
 
     private static Object number(double value, boolean whole) {
