@@ -102,8 +102,9 @@ class DistributionRulesTest {
             Map.entry("bench/Machine.java", new PerCall(1, "SHOW server_version")),
             Map.entry("chat/Characters.java", new PerCall(1, "list(): builds the character.list* constants, which"
                     + " reflection checks")),
-            Map.entry("chat/ConversationFilter.java", new PerCall(1, "conversation.list*: its WHERE starts with"
-                    + " c.app_id = ?, and the member filter's subquery equates m.app_id = c.app_id")),
+            Map.entry("chat/ConversationFilter.java", new PerCall(2, "conversation.list*: its WHERE starts with"
+                    + " c.app_id = ?, and the member filter's subquery equates m.app_id = c.app_id; a user's list adds"
+                    + " a branch of their groups, g.app_id = ? with c joined on c.app_id = g.app_id")),
             Map.entry("chat/MessageLog.java", new PerCall(1, "message.history_filtered: app_id = ? and the"
                     + " conversation; message.history_by_metadata: the conversation id inside parley_message_facets"
                     + " (unique across apps) in a MATERIALIZED CTE joined to the asked app after, so on Citus the"
