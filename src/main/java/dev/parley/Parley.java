@@ -280,8 +280,8 @@ public final class Parley implements AutoCloseable {
      * Applies the migrations or checks none is pending, over connections of its own, before the pool opens;
      * returns the schema version this build needs. The pool plans statements on each new connection
      * (db.WarmConnections), and planning an append while a migration creates its triggers on the same tables
-     * deadlocks: a fresh start died of it (V10), and under the dated tests' faked clock, where PostgreSQL's
-     * deadlock_timeout never fires, it hung CI.
+     * deadlocks: a fresh start died of it (V10), and under the dated tests' faked clock, where PostgreSQL never
+     * runs its deadlock check, it would hang.
      */
     private static String schema(ConnectionTarget target, Settings settings, QueryLog log, boolean migrate) {
         try (Database once = Database.connect(target, 2, settings.poolTimeout(), log, null)) {

@@ -35,8 +35,9 @@ import org.slf4j.LoggerFactory;
  * <p>A view is loaded once however many readers miss it at the same time. A load that began before
  * a change cannot put its stale result back: the change replaced the scope's holder, and a result is
  * kept only by the holder its load began with. Nor can its readers go back in time afterwards: the
- * views loaded since that change, which may be older than what it read, are dropped (see keep). Views live for their scope kind's time to live and
- * the whole cache is bounded in bytes (PARLEY_CACHE_SIZE); a size of 0 caches nothing.
+ * views loaded since that change, which may be older than what it read, are dropped (see keep). Views
+ * live for their scope kind's time to live and the whole cache is bounded in bytes (PARLEY_CACHE_SIZE);
+ * a size of 0 caches nothing.
  *
  * <p>With a {@link SharedViews} (PARLEY_REDIS_URL), views asked for with their type are shared: a
  * local miss reads Redis before PostgreSQL, and a view loaded from PostgreSQL is offered to Redis for
