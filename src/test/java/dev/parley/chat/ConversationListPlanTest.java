@@ -81,6 +81,13 @@ class ConversationListPlanTest {
     }
 
     @Test
+    void a_users_stats_read_their_conversations_and_their_groups_each_through_its_index() throws SQLException {
+        String plan = plans.explain(Stats.USER, APP, 42L);
+
+        assertThat(plan).contains("conversations_inbox_idx").contains("conversation_members_guest_idx").doesNotContain("Seq Scan");
+    }
+
+    @Test
     void a_member_characters_list_finds_its_conversations_through_the_membership_index() throws SQLException {
         long groupMember = 1 + (1 + 10 + 7919) % 20000; // the second character of the group chat g = 10
         String plan = explain(new ConversationFilter(null, groupMember, null, null, null));
