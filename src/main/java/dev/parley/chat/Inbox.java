@@ -24,14 +24,15 @@ import java.util.List;
 public final class Inbox {
     private static final String COLUMNS = """
             c.conversation_id, c.user_id, c.character_id, c.is_group, c.title, c.state, c.counters,
-            c.last_message_id, c.last_message_role, c.last_message_preview, c.activity_id, c.message_count, c.last_seq""";
+            c.last_message_id, c.last_message_role, c.last_message_preview, c.activity_id, c.message_count, c.last_seq,
+            c.deleted_seqs""";
 
     // The arguments are bound once, by name, in "page"; each branch reads them as one-time subqueries
     // (InitPlans), which index conditions and LIMIT can use, where a join to "page" would lose the index order.
     static final Query PAGE = new Query("inbox.page", """
             WITH page AS (SELECT ?::bigint AS app_id, ?::bigint AS user_id, ?::bigint AS activity_id,
                                  ?::bigint AS conversation_id, ?::int AS size)
-            SELECT listed.*, listed.last_seq - listed.read_seq AS unread_count,
+            SELECT listed.*, %2$s AS unread_count,
                    ch.name AS character_name, ch.metadata AS character_metadata
               FROM ((SELECT %1$s, false AS guest, coalesce(me.read_seq, 0) AS read_seq
                        FROM conversations c
@@ -56,7 +57,8 @@ public final class Inbox {
                     ORDER BY activity_id DESC, conversation_id DESC
                     LIMIT (SELECT size FROM page)) listed
               JOIN characters ch ON ch.app_id = (SELECT app_id FROM page) AND ch.character_id = listed.character_id
-             ORDER BY listed.activity_id DESC, listed.conversation_id DESC""".formatted(COLUMNS));
+             ORDER BY listed.activity_id DESC, listed.conversation_id DESC""".formatted(COLUMNS,
+            ReadMarkers.unreadCount("listed", "listed.read_seq")));
 
     /** What a new pooled connection plans before its first request ({@code dev.parley.db.WarmConnections}). */
     public static final List<Query> PLANNED_AHEAD = List.of(PAGE);

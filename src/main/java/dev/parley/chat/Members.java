@@ -85,17 +85,19 @@ public final class Members {
             ON CONFLICT DO NOTHING""");
 
     static final Query LIST = new Query("member.list", """
-            SELECT m.member_kind, m.member_id, m.joined_at, m.read_seq, m.read_at, c.last_seq - m.read_seq AS unread_count
+            SELECT m.member_kind, m.member_id, m.joined_at, m.read_seq, m.read_at, %s AS unread_count
               FROM conversations c
               JOIN conversation_members m ON m.app_id = c.app_id AND m.conversation_id = c.conversation_id
              WHERE c.app_id = ? AND c.conversation_id = ?
-             ORDER BY m.member_kind DESC, m.joined_at, m.member_id""");
+             ORDER BY m.member_kind DESC, m.joined_at, m.member_id"""
+            .formatted(ReadMarkers.unreadCount("c", "m.read_seq")));
 
     static final Query GET = new Query("member.get", """
-            SELECT m.member_kind, m.member_id, m.joined_at, m.read_seq, m.read_at, c.last_seq - m.read_seq AS unread_count
+            SELECT m.member_kind, m.member_id, m.joined_at, m.read_seq, m.read_at, %s AS unread_count
               FROM conversations c
               JOIN conversation_members m ON m.app_id = c.app_id AND m.conversation_id = c.conversation_id
-             WHERE c.app_id = ? AND c.conversation_id = ? AND m.member_kind = ? AND m.member_id = ?""");
+             WHERE c.app_id = ? AND c.conversation_id = ? AND m.member_kind = ? AND m.member_id = ?"""
+            .formatted(ReadMarkers.unreadCount("c", "m.read_seq")));
 
     /** One member and how far they have read: {@code unreadCount} never counts their own messages. */
     public record Member(String kind, @JsonFormat(shape = JsonFormat.Shape.STRING) long id, Instant joinedAt,

@@ -199,8 +199,15 @@ public final class MessageLog {
         }
     }
 
+    // A deleted message is no longer anyone's to read: unread counts leave out the seqs listed (V26).
+    static final Query FORGET_UNREAD = new Query("conversation.forget_unread", """
+            UPDATE conversations SET deleted_seqs = parley_deleted_seqs(deleted_seqs, ARRAY[?::bigint])
+             WHERE app_id = ? AND conversation_id = ?""");
+
     static final Query UNCOUNT = new Query("conversation.uncount_message", """
-            UPDATE conversations SET message_count = message_count - 1, updated_at = now()
+            UPDATE conversations
+               SET message_count = message_count - 1, deleted_seqs = parley_deleted_seqs(deleted_seqs, ARRAY[?::bigint]),
+                   updated_at = now()
              WHERE app_id = ? AND conversation_id = ?""");
 
     // Oldest first from a message on, soft-deleted ones too: what an export hands over. Null author: every author.
@@ -477,13 +484,14 @@ public final class MessageLog {
         }
     }
 
-    /** Soft delete: the message keeps its place in history, without its content. */
+    /** Soft delete: the message keeps its place in history, without its content, and counts as unread for no one. */
     public Message softDelete(long appId, long conversationId, long messageId) {
         try (ReadCache.Changing change = cache.changing()) {
             return database.inTransaction(h -> {
                 Changed changed = h.first(SOFT_DELETE, CHANGED, appId, conversationId, messageId)
                         .orElseThrow(() -> missingOrDeleted(h, appId, conversationId, messageId));
                 h.execute(SET_PREVIEW, null, appId, conversationId, messageId);
+                h.execute(FORGET_UNREAD, changed.message().seq(), appId, conversationId);
                 change.mark(changed.scopes(appId, conversationId));
                 return changed;
             }).message();
@@ -491,15 +499,15 @@ public final class MessageLog {
     }
 
     /**
-     * Hard delete: the row is gone. Sequence numbers are never reused. If it was the conversation's last message, the
-     * conversation (and so the inbox) shows the newest one left instead, or none.
+     * Hard delete: the row is gone, and counts as unread for no one. Sequence numbers are never reused. If it was the
+     * conversation's last message, the conversation (and so the inbox) shows the newest one left instead, or none.
      */
     public void hardDelete(long appId, long conversationId, long messageId) {
         try (ReadCache.Changing change = cache.changing()) {
             database.inTransaction(h -> {
                 Changed changed = h.first(HARD_DELETE, CHANGED, appId, conversationId, messageId)
                         .orElseThrow(() -> missingOrDeleted(h, appId, conversationId, messageId));
-                h.execute(UNCOUNT, appId, conversationId);
+                h.execute(UNCOUNT, changed.message().seq(), appId, conversationId);
                 replaceLastMessages(h, List.of(new Removed(appId, conversationId, messageId)));
                 change.mark(changed.scopes(appId, conversationId));
                 return changed;

@@ -10,7 +10,8 @@ import java.util.List;
 
 /**
  * How far each member of a conversation has read. A marker only moves forward, and the unread
- * count is the conversation's last sequence number minus the member's: no messages are counted.
+ * count is the conversation's last sequence number minus the member's, less the messages deleted past
+ * the marker: no messages are counted, only the conversation's short list of deleted ones (V26).
  */
 public final class ReadMarkers {
     // The marker moves to the message's sequence number, never back.
@@ -23,7 +24,7 @@ public final class ReadMarkers {
                AND mb.member_kind = ? AND mb.member_id = coalesce(?, c.user_id)
                AND m.app_id = c.app_id AND m.conversation_id = c.conversation_id
                AND m.message_id = ? AND m.message_id > c.conversation_id
-            RETURNING mb.read_seq, c.last_seq - mb.read_seq AS unread_count, mb.member_id""");
+            RETURNING mb.read_seq, %s AS unread_count, mb.member_id""".formatted(unreadCount("c", "mb.read_seq")));
 
     // A custom plan of MARK was made for every call (0.46 ms of planning for 0.26 ms of execution), as the
     // generic one, over every month of messages, never looks cheaper: the transaction asks for the generic one.
@@ -36,6 +37,15 @@ public final class ReadMarkers {
     static final Query IS_MEMBER = new Query("read_marker.is_member", """
             SELECT 1 FROM conversation_members
              WHERE app_id = ? AND conversation_id = ? AND member_kind = ? AND member_id = ?""");
+
+    /**
+     * A member's unread count as SQL: the messages appended after their marker, {@code readSeq}, less those deleted
+     * since, which the conversation row {@code conversation} lists newest first (V26; null in most conversations).
+     */
+    static String unreadCount(String conversation, String readSeq) {
+        return ("%1$s.last_seq - %2$s - CASE WHEN %1$s.deleted_seqs IS NULL THEN 0"
+                + " ELSE (SELECT count(*) FROM unnest(%1$s.deleted_seqs) d WHERE d > %2$s) END").formatted(conversation, readSeq);
+    }
 
     /** A member's position after marking: the last sequence number read, and how many are left. */
     public record ReadState(long readSeq, long unreadCount) {

@@ -24,29 +24,30 @@ import java.util.Map;
  */
 public final class Stats {
     static final Query CONVERSATION = new Query("stats.conversation", """
-            SELECT c.message_count, c.last_seq, c.last_seq - coalesce(m.read_seq, 0) AS unread_count
+            SELECT c.message_count, c.last_seq, %s AS unread_count
               FROM conversations c
               LEFT JOIN conversation_members m
                 ON m.app_id = c.app_id AND m.conversation_id = c.conversation_id
                AND m.member_kind = 'user' AND m.member_id = c.user_id
-             WHERE c.app_id = ? AND c.conversation_id = ?""");
+             WHERE c.app_id = ? AND c.conversation_id = ?""".formatted(ReadMarkers.unreadCount("c", "coalesce(m.read_seq, 0)")));
 
     /** A user's conversations are those they started and the groups they joined as a guest, as in their inbox. */
     static final Query USER = new Query("stats.user", """
             WITH who AS (SELECT ?::bigint AS app_id, ?::bigint AS user_id),
-                 theirs AS (SELECT c.conversation_id, c.message_count, c.last_seq FROM conversations c
+                 theirs AS (SELECT c.conversation_id, c.message_count, c.last_seq, c.deleted_seqs FROM conversations c
                              WHERE c.app_id = (SELECT app_id FROM who) AND c.user_id = (SELECT user_id FROM who)
                             UNION ALL
-                            SELECT c.conversation_id, c.message_count, c.last_seq FROM conversation_members g
+                            SELECT c.conversation_id, c.message_count, c.last_seq, c.deleted_seqs FROM conversation_members g
                               JOIN conversations c ON c.app_id = g.app_id AND c.conversation_id = g.conversation_id
                              WHERE g.app_id = (SELECT app_id FROM who) AND g.member_id = (SELECT user_id FROM who)
                                AND g.member_kind = 'user' AND g.guest)
             SELECT count(*) AS conversations, coalesce(sum(t.message_count), 0) AS messages,
-                   coalesce(sum(t.last_seq - coalesce(m.read_seq, 0)), 0) AS unread_count
+                   coalesce(sum(%s), 0) AS unread_count
               FROM theirs t
               LEFT JOIN conversation_members m
                 ON m.app_id = (SELECT app_id FROM who) AND m.conversation_id = t.conversation_id
-               AND m.member_kind = 'user' AND m.member_id = (SELECT user_id FROM who)""");
+               AND m.member_kind = 'user' AND m.member_id = (SELECT user_id FROM who)""".formatted(
+            ReadMarkers.unreadCount("t", "coalesce(m.read_seq, 0)")));
 
     static final long EXACT_BELOW = 10_000;
     private static final List<String> COUNTED_TABLES = List.of("characters", "users", "conversations", "messages");

@@ -94,23 +94,25 @@ public final class Erasure {
                    (SELECT count(*) FROM messages_gone) + (SELECT count(*) FROM archived_gone),
                    (SELECT count(*) FROM members_gone), (SELECT count(*) FROM keys_gone)""");
 
-    // A person's messages in groups that are not theirs; the groups' counts follow, and the groups whose last message
-    // went are named (their ids and that message's) for MessageLog.replaceLastMessages, as after a hard delete.
+    // A person's messages in groups that are not theirs; the groups' message and unread counts follow (V26), and the
+    // groups whose last message went are named (their ids and that message's) for MessageLog.replaceLastMessages, as
+    // after a hard delete.
     static final Query LEAVE_GROUPS = new Query("erasure.leave_groups", """
             WITH gone AS (
                     DELETE FROM messages WHERE app_id = ? AND conversation_id = ANY(?) AND author_user_id = ?
-                    RETURNING conversation_id, message_id),
+                    RETURNING conversation_id, message_id, seq),
                  archived_gone AS (
                     DELETE FROM parley_archive.messages WHERE app_id = ? AND conversation_id = ANY(?) AND author_user_id = ?
-                    RETURNING conversation_id, message_id),
+                    RETURNING conversation_id, message_id, seq),
                  keys_gone AS (
                     DELETE FROM message_idempotency_keys k USING gone
                      WHERE k.app_id = ? AND k.conversation_id = gone.conversation_id AND k.message_id = gone.message_id
                     RETURNING 1),
                  recount AS (
                     UPDATE conversations c
-                       SET message_count = c.message_count - n.messages, updated_at = now()
-                      FROM (SELECT conversation_id, count(*) AS messages, array_agg(message_id) AS ids
+                       SET message_count = c.message_count - n.messages,
+                           deleted_seqs = parley_deleted_seqs(c.deleted_seqs, n.seqs), updated_at = now()
+                      FROM (SELECT conversation_id, count(*) AS messages, array_agg(message_id) AS ids, array_agg(seq) AS seqs
                               FROM (SELECT * FROM gone UNION ALL SELECT * FROM archived_gone) all_gone
                              GROUP BY conversation_id) n
                      WHERE c.app_id = ? AND c.conversation_id = n.conversation_id

@@ -134,7 +134,7 @@ class ErasureApiTest {
     }
 
     @Test
-    void erasing_a_guest_whose_message_was_a_groups_last_hands_last_message_to_the_newest_one_left() {
+    void erasing_a_guest_whose_message_was_a_groups_last_hands_last_message_to_the_newest_one_left_and_uncounts_it() {
         String bensGroup = Fixtures.conversation(api, ben, luna);
         api.postOk(201, "/v1/conversations/" + bensGroup + "/members", Map.of("user_id", ada));
         String ownerHi = api.postOk(201, "/v1/conversations/" + bensGroup + "/messages",
@@ -143,7 +143,7 @@ class ErasureApiTest {
         // cached now: the erasure must drop both
         assertThat(api.getOk("/v1/conversations/" + bensGroup).get("last_message").get("preview").asText())
                 .isEqualTo("the newest word, Ada's");
-        api.getOk("/v1/users/" + ben + "/inbox");
+        assertThat(api.getOk("/v1/users/" + ben + "/inbox").get("conversations").get(0).get("unread_count").asLong()).isEqualTo(1);
 
         assertThat(api.delete("/v1/users/" + ada).status()).isEqualTo(200);
 
@@ -154,6 +154,7 @@ class ErasureApiTest {
         JsonNode inboxEntry = api.getOk("/v1/users/" + ben + "/inbox").get("conversations").get(0);
         assertThat(inboxEntry.get("conversation_id").asText()).isEqualTo(bensGroup);
         assertThat(inboxEntry.get("last_message")).isEqualTo(last);
+        assertThat(inboxEntry.get("unread_count").asLong()).as("Ada's words are no one's to read").isZero();
     }
 
     @Test

@@ -6,7 +6,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
 import dev.parley.chat.Limits;
+import dev.parley.support.TestDatabase;
 import dev.parley.support.TestServer;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -117,6 +121,48 @@ class GroupChatsApiTest {
         assertThat(unread).containsEntry("user:" + ada, 3L).containsEntry("user:" + ben, 0L)
                 .containsEntry("user:" + cleo, 0L).containsEntry("character:" + kai, 1L)
                 .containsEntry("character:" + luna, 4L);
+    }
+
+    @Test
+    void a_deleted_message_counts_as_unread_for_no_one_wherever_counts_are_read() {
+        joinEveryone();
+        String first = say(null, "user", "one", null);
+        String retracted = say(ben, "user", "two", null);
+        String removed = say(null, "assistant", "three", kai);
+        say(cleo, "user", "four", null);
+        api.postOk(200, path + "/read", Map.of("message_id", removed, "character_id", luna));
+        assertThat(inboxEntry(ada).get("unread_count").asLong()).isEqualTo(3); // cached now: the deletes must drop it
+
+        assertThat(api.delete(path + "/messages/" + retracted).status()).isEqualTo(200);
+        assertThat(api.delete(path + "/messages/" + removed + "?hard=true").status()).isEqualTo(204);
+        assertThat(api.delete(path + "/messages/" + retracted + "?hard=true").status()).as("soft, then hard").isEqualTo(204);
+
+        assertThat(inboxEntry(ada).get("unread_count").asLong()).as("only cleo's").isEqualTo(1);
+        assertThat(inboxEntry(ben).get("unread_count").asLong()).isEqualTo(1);
+        assertThat(inboxEntry(cleo).get("unread_count").asLong()).isZero();
+        assertThat(api.getOk(path + "/stats").get("unread_count").asLong()).isEqualTo(1);
+        assertThat(api.getOk("/v1/users/" + ben + "/stats").get("unread_count").asLong()).isEqualTo(1);
+        Map<String, Long> unread = new HashMap<>();
+        api.getOk(path + "/members").get("members").forEach(m ->
+                unread.put(m.get("kind").asText() + ":" + m.get("id").asText(), m.get("unread_count").asLong()));
+        assertThat(unread).containsEntry("user:" + ada, 1L).containsEntry("user:" + ben, 1L)
+                .containsEntry("user:" + cleo, 0L).containsEntry("character:" + kai, 1L)
+                .containsEntry("character:" + luna, 1L);
+        assertThat(api.postOk(200, path + "/read", Map.of("message_id", first)).get("unread_count").asLong()).isEqualTo(1);
+        String dan = Fixtures.user(api, "dan");
+        api.postOk(201, path + "/members", Map.of("user_id", dan));
+        assertThat(inboxEntry(dan).get("unread_count").asLong()).as("a guest who joins later: the two left").isEqualTo(2);
+    }
+
+    @Test
+    void a_conversation_keeps_its_newest_thousand_deleted_positions_each_once() throws SQLException {
+        try (Connection sql = TestDatabase.get().connect(TestServer.DATABASE); var statement = sql.createStatement();
+             ResultSet kept = statement.executeQuery("""
+                     SELECT cardinality(d), d[1], d[1000] FROM parley_deleted_seqs(
+                            ARRAY(SELECT generate_series(1, 1000)::bigint), ARRAY[1001, 7]::bigint[]) d""")) {
+            assertThat(kept.next()).isTrue();
+            assertThat(List.of(kept.getInt(1), kept.getLong(2), kept.getLong(3))).containsExactly(1000, 1001L, 2L);
+        }
     }
 
     @Test
