@@ -10,6 +10,7 @@ import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
 import dev.parley.json.Nullable;
+import java.sql.Array;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
@@ -17,6 +18,7 @@ import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
@@ -25,8 +27,8 @@ import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 /**
- * Full-text search over messages: one conversation's, one user's (all their conversations) or the
- * whole app's, through the GIN index on the stored {@code words} column (V16): the words, and the
+ * Full-text search over messages: one conversation's, one user's (all their conversations and the
+ * groups they joined as a guest) or the whole app's, through the GIN index on the stored {@code words} column (V16): the words, and the
  * scope as a token ({@code ~u:7}) the query requires along with them.
  *
  * <p>A search is two statements. The first parses the words and finds the span of ids the scope's
@@ -116,9 +118,17 @@ public final class MessageSearch {
     // how many messages the user has, these are in the inbox index (V24), so a user's span is read from
     // it alone (an index-only scan where the visibility map allows), however many conversations they have.
     static final Query APP_SPAN = new Query("search.app_span", SETTINGS_AND_WORDS.formatted("?::regconfig"));
+    // The groups the user joined as a guest are searched with them, each by its conversation's token (a group's
+    // messages carry its owner's user token), and widen the span; a guest's messages count toward no weekly choice.
     static final Query USER_SPAN = new Query("search.user_span", SETTINGS_AND_WORDS.formatted("?::regconfig") + """
-            , min(conversation_id), max(activity_id), sum(message_count)
-              FROM conversations WHERE app_id = ? AND user_id = ?""");
+            , least(own.first, groups.first), greatest(own.last, groups.last), own.messages, groups.ids
+              FROM (SELECT min(conversation_id) AS first, max(activity_id) AS last, sum(message_count) AS messages
+                      FROM conversations WHERE app_id = ? AND user_id = ?) own,
+                   (SELECT min(c.conversation_id) AS first, max(c.activity_id) AS last,
+                           array_agg(c.conversation_id ORDER BY c.conversation_id) AS ids
+                      FROM conversation_members g
+                      JOIN conversations c ON c.app_id = g.app_id AND c.conversation_id = g.conversation_id
+                     WHERE g.app_id = ? AND g.member_id = ? AND g.member_kind = 'user' AND g.guest) groups""");
     static final Query CONVERSATION_SPAN = new Query("search.conversation_span",
             SETTINGS_AND_WORDS.formatted("coalesce(?::regconfig, language)") + """
             , conversation_id, activity_id
@@ -186,7 +196,7 @@ public final class MessageSearch {
     /** The archived statement's arguments: the words and the scope's token, as the hot one's take them. */
     static Object[] archivedArguments(long appId, Plan plan, Order order, After after, int limit) {
         boolean recent = order == Order.RECENT;
-        List<Object> args = new ArrayList<>(List.of(plan.words(), "(" + plan.words() + ") & " + plan.token(), appId,
+        List<Object> args = new ArrayList<>(List.of(plan.words(), plan.scoped(), appId,
                 recent ? after.messageId() : Long.MAX_VALUE, recent ? limit : CANDIDATES));
         if (!recent) {
             args.addAll(List.of(after.rank(), after.rank(), after.messageId(), limit));
@@ -217,12 +227,27 @@ public final class MessageSearch {
 
     /**
      * One search as run: the words as parsed ({@code words}, a tsquery's text), the scope's
-     * token ({@code '~u:7'}), the span of ids its messages can have (ceiling exclusive), and whether
-     * its newest weeks are read first, each by its own token ({@code '~u:7:w1456'}).
+     * token ({@code '~u:7'}) and those of a user's guest groups ({@code '~c:9'}), the span of ids its
+     * messages can have (ceiling exclusive), and whether its newest weeks are read first, each by its
+     * own token ({@code '~u:7:w1456'}, or any of the groups').
      */
-    record Plan(String words, String token, long floorId, long ceilingId, boolean weekly) {
+    record Plan(String words, String token, List<String> groupTokens, long floorId, long ceilingId, boolean weekly) {
+        Plan(String words, String token, long floorId, long ceilingId, boolean weekly) {
+            this(words, token, List.of(), floorId, ceilingId, weekly);
+        }
+
         boolean matchesNothing() {
             return words.isEmpty() || ceilingId <= floorId;
+        }
+
+        /** The words and the scope: its token, or any of its tokens with a guest's groups ('dog' & ('~u:7' | '~c:9')). */
+        String scoped() {
+            return scoped(token);
+        }
+
+        private String scoped(String ownToken) {
+            String scope = groupTokens.isEmpty() ? ownToken : "(" + ownToken + " | " + String.join(" | ", groupTokens) + ")";
+            return "(" + words + ") & " + scope;
         }
 
         /** The statement's arguments for a page of {@code limit} hits in {@code order} after {@code after}. */
@@ -233,11 +258,10 @@ public final class MessageSearch {
             long upper = recent ? Math.min(after.messageId(), ceilingId) : ceilingId;
             List<Window> weeks = weeks(floorId, upper, weekly ? WEEKS : 0);
             for (Window window : weeks) {
-                args.addAll(window.arguments("(" + words + ") & " + weekToken(token, week(window.lower())), wanted));
+                args.addAll(window.arguments(scoped(weekToken(token, week(window.lower()))), wanted));
             }
-            String scoped = "(" + words + ") & " + token;
             for (Window window : windows(floorId, weeks.getLast().lower(), now)) {
-                args.addAll(window.arguments(scoped, wanted));
+                args.addAll(window.arguments(scoped(), wanted));
             }
             args.add(wanted);
             if (!recent) {
@@ -340,9 +364,12 @@ public final class MessageSearch {
                 Plan plan = h.first(USER_SPAN, row -> {
                     long last = row.getLong(6);
                     long ceiling = row.wasNull() ? 0 : last + 1; // no conversation: nothing to read
-                    return new Plan(row.getString("words"), token("u", user.userId()), row.getLong(5), ceiling,
+                    Array groups = row.getArray(8);
+                    List<String> groupTokens = groups == null ? List.of()
+                            : Arrays.stream((Long[]) groups.getArray()).map(id -> token("c", id)).toList();
+                    return new Plan(row.getString("words"), token("u", user.userId()), groupTokens, row.getLong(5), ceiling,
                             row.getLong(7) >= WEEKLY_FROM_MESSAGES);
-                }, language(language), text, appId, user.userId()).orElseThrow();
+                }, language(language), text, appId, user.userId(), appId, user.userId()).orElseThrow();
                 if (plan.ceilingId() == 0) {
                     Users.require(h, appId, user.userId());
                 }

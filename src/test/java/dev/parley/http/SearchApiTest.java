@@ -38,6 +38,28 @@ class SearchApiTest {
         assertThat(ids(search("q=the&user_id=" + alice))).as("stop words alone match nothing").isEmpty();
     }
 
+    @Test
+    void a_users_search_takes_in_the_groups_they_joined_as_a_guest_while_they_are_in_them() {
+        String bobsOwn = Fixtures.conversation(api, bob, character);
+        String alicesGroup = Fixtures.conversation(api, alice, character);
+        String alicesOther = Fixtures.conversation(api, alice, character);
+        api.postOk(201, "/v1/conversations/" + alicesGroup + "/members", Map.of("user_id", bob));
+        String own = Fixtures.say(api, bobsOwn, "user", "a comet tonight").get("id").asText();
+        String hers = Fixtures.say(api, alicesGroup, "user", "did you see the comet").get("id").asText();
+        String his = api.postOk(201, "/v1/conversations/" + alicesGroup + "/messages",
+                Map.of("role", "user", "user_id", bob, "content", "the comet was bright")).get("id").asText();
+        Fixtures.say(api, alicesOther, "user", "a comet only Alice and Sol talk about");
+
+        assertThat(ids(search("q=comet&user_id=" + bob))).containsExactlyInAnyOrder(his, hers, own);
+        assertThat(ids(search("q=comet&user_id=" + bob + "&order=recent"))).containsExactly(his, hers, own);
+        assertThat(ids(search("q=comet&user_id=" + bob + "&include_archived=true"))).as("the archive's statement too")
+                .containsExactlyInAnyOrder(his, hers, own);
+        assertThat(ids(search("q=comet&user_id=" + alice))).hasSize(3).contains(his, hers);
+
+        assertThat(api.delete("/v1/conversations/" + alicesGroup + "/members/users/" + bob).status()).isEqualTo(204);
+        assertThat(ids(search("q=comet&user_id=" + bob))).as("left the group").containsExactly(own);
+    }
+
     /** Words are indexed in the append's own transaction: the bound on search freshness is the 201 itself. */
     @Test
     void a_message_is_found_by_search_as_soon_as_its_append_is_answered() {

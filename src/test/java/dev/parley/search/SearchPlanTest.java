@@ -248,7 +248,7 @@ class SearchPlanTest {
         try (var s = connection.createStatement()) {
             s.execute("VACUUM (ANALYZE) conversations"); // as autovacuum would have: the visibility map set
         }
-        String plan = plans.explainGenericVerbose(MessageSearch.USER_SPAN, "english", "w0", APP, HEAVY_USER);
+        String plan = plans.explainGenericVerbose(MessageSearch.USER_SPAN, "english", "w0", APP, HEAVY_USER, APP, HEAVY_USER);
 
         assertThat(plan).as(plan).contains("Index Only Scan using conversations_inbox_idx").contains("Heap Fetches: 0");
     }
