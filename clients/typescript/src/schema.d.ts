@@ -7242,7 +7242,7 @@ export interface operations {
             query?: {
                 /** @description page size, 1-200 (default 50) */
                 limit?: number;
-                /** @description next_cursor of the previous page */
+                /** @description next_cursor of the previous page of this message's replies (400 for a cursor of another message's replies) */
                 cursor?: string;
             };
             header?: {
