@@ -7242,7 +7242,7 @@ export interface operations {
             query?: {
                 /** @description page size, 1-200 (default 50) */
                 limit?: number;
-                /** @description next_cursor of the previous page */
+                /** @description next_cursor of the previous page of this message's replies (400 for a cursor of another message's replies) */
                 cursor?: string;
             };
             header?: {
@@ -7565,7 +7565,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description a user token without the scope this takes (read for GET, write for the rest), or one storing a memory of a character in none of its user's conversations */
+            /** @description a user token without the scope this takes (read for GET, write for the rest), or one storing a memory of a character in none of its user's conversations or with an original created_at */
             403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7712,7 +7712,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description a user token without the scope this takes (read for GET, write for the rest), or one storing a memory of a character in none of its user's conversations */
+            /** @description a user token without the scope this takes (read for GET, write for the rest), or one storing a memory of a character in none of its user's conversations or with an original created_at */
             403: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */

@@ -5,8 +5,9 @@ import dev.parley.db.Query;
 
 /** Whether a user reaches a conversation, a character or a memory: what a user token may touch (UserTokenAccess, AsItsUser). */
 public final class UserReach {
-    // The conversation's own user, or a user who is a member of it (a guest in a group).
-    static final Query CONVERSATION = new Query("user_reach.conversation", """
+    // The conversation's own user, or a user who is a member of it (a guest in a group): also the conversations a
+    // user's memories may name (Memories).
+    public static final Query CONVERSATION = new Query("user_reach.conversation", """
             SELECT 1 FROM conversations c
              WHERE c.app_id = ? AND c.conversation_id = ?
                AND (c.user_id = ? OR EXISTS (

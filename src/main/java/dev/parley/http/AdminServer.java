@@ -6,6 +6,7 @@ import dev.parley.config.Admin;
 import dev.parley.monitor.Point;
 import dev.parley.monitor.Timeline;
 import io.javalin.Javalin;
+import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.javalin.http.HttpResponseException;
@@ -86,22 +87,25 @@ public final class AdminServer implements AutoCloseable {
             Handler guard = ctx -> requireKey(ctx, admin.key());
             config.routes.before("/metrics", guard);
             config.routes.before("/admin/*", guard);
-            config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(registry.scrape()));
-            config.routes.get("/admin/overview", ctx -> Responses.json(ctx, timeline.overview(
+            getAndHead(config.routes, "/metrics",
+                    ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(registry.scrape()));
+            getAndHead(config.routes, "/admin/overview", ctx -> Responses.json(ctx, timeline.overview(
                     Params.window(onlyParameter(ctx, "window"), "window", DEFAULT_WINDOW, Timeline.MAX_WINDOW))));
-            config.routes.get("/admin/timeline", ctx -> Responses.json(ctx, new Points(timeline.points(since(onlyParameter(ctx, "since"))))));
-            config.routes.get("/admin/apps", appAdmin::list);
+            getAndHead(config.routes, "/admin/timeline",
+                    ctx -> Responses.json(ctx, new Points(timeline.points(since(onlyParameter(ctx, "since"))))));
+            getAndHead(config.routes, "/admin/apps", appAdmin::list);
             config.routes.post("/admin/apps", appAdmin::create);
             config.routes.delete("/admin/apps/{name}", appAdmin::delete);
-            config.routes.get("/admin/apps/{name}/keys", appAdmin::keys);
+            getAndHead(config.routes, "/admin/apps/{name}/keys", appAdmin::keys);
             config.routes.post("/admin/apps/{name}/keys", appAdmin::issueKey);
             config.routes.delete("/admin/apps/{name}/keys/{key_id}", appAdmin::revokeKey);
             config.routes.put("/admin/apps/{name}/cors", appAdmin::setOrigins);
             ASSETS.forEach((path, asset) -> {
                 byte[] bytes = asset.bytes();
-                config.routes.get(path, ctx -> ctx.contentType(asset.contentType()).header("Cache-Control", "no-cache").result(bytes));
+                getAndHead(config.routes, path,
+                        ctx -> ctx.contentType(asset.contentType()).header("Cache-Control", "no-cache").result(bytes));
             });
-            config.routes.get("/", ctx -> ctx.redirect("/dashboard"));
+            getAndHead(config.routes, "/", ctx -> ctx.redirect("/dashboard"));
             config.http.prefer405over404 = true;
             config.routes.exception(HttpResponseException.class, (e, ctx) -> Problems.respond(e, ctx));
             config.routes.exception(Exception.class, (e, ctx) -> Problems.respond(e, ctx));
@@ -115,6 +119,12 @@ public final class AdminServer implements AutoCloseable {
         });
         app.start();
         return new AdminServer(app);
+    }
+
+    /** A GET route, and HEAD on the same path as the API port answers it: the same headers, and Jetty sends no body. */
+    private static void getAndHead(RoutesConfig routes, String path, Handler handler) {
+        routes.get(path, handler);
+        routes.head(path, handler);
     }
 
     private static Instant since(Context ctx) {

@@ -9,9 +9,9 @@ import java.util.function.Supplier;
 
 /**
  * Who a user token acts as once {@link UserTokenAccess} let it into a conversation: its own user, in role user, as of
- * now, changing only messages that user wrote; outside a conversation, storing memories only of characters that user
- * talks with. The app's key speaks for anyone in the conversation (a character's reply, a guest's message, a bot's
- * read marker); a token in a browser must not, or one member could write as the character or as another member.
+ * now, changing only messages that user wrote; outside a conversation, storing memories, as of now, only of characters
+ * that user talks with. The app's key speaks for anyone in the conversation (a character's reply, a guest's message, a
+ * bot's read marker); a token in a browser must not, or one member could write as the character or as another member.
  * Naming anyone else answers 403; leaving the author out means the token's user.
  */
 final class AsItsUser {
@@ -29,8 +29,8 @@ final class AsItsUser {
             "setTyping", "typing as another member (a user or a character)",
             "editMessage", "editing a message its user did not write",
             "deleteMessage", "deleting a message its user did not write",
-            "createMemory", "storing a memory of a character in none of its user's conversations",
-            "createMemories", "storing a memory of a character in none of its user's conversations");
+            "createMemory", "storing a memory of a character in none of its user's conversations or with an original created_at",
+            "createMemories", "storing a memory of a character in none of its user's conversations or with an original created_at");
 
     private AsItsUser() {
     }
@@ -48,8 +48,9 @@ final class AsItsUser {
     }
 
     /**
-     * With a user token, 403 when a message gives its original time. A message's id is drawn from its created_at, so a
-     * backdated one would take a place in history before what the other members already read.
+     * With a user token, 403 when a message or a memory gives its original time. A message's id is drawn from its
+     * created_at, so a backdated one would take a place in history before what the other members already read; a
+     * memory's created_at is its age in recall's recency score and the order of its recent listing.
      */
     static void asOfNow(Context ctx, String field, String createdAt) {
         if (createdAt != null && Auth.userToken(ctx) != null) {

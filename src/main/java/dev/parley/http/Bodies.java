@@ -114,8 +114,8 @@ final class Bodies {
     /**
      * A fact a character keeps about the user. {@code embedding} is the app's own vector for the
      * content (any model, up to 4096 dimensions, the same length within one user and character);
-     * {@code conversation_id} the user's conversation it came from; {@code created_at} its original time
-     * (ISO 8601) when imported.
+     * {@code conversation_id} the conversation it came from (the user's own, or a group they joined);
+     * {@code created_at} its original time (ISO 8601) when imported.
      */
     record MemoryInput(@Takes(required = true) Long characterId, Long conversationId,
                        @Takes(required = true, setting = CONTENT) String content,

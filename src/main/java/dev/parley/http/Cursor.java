@@ -8,13 +8,14 @@ import java.util.List;
 import java.util.function.Function;
 
 /**
- * Opaque pagination cursors: a kind letter and one or two positions, base64url-encoded. A cursor
+ * Opaque pagination cursors: a kind letter and one to three positions, base64url-encoded. A cursor
  * only moves the caller within its own app's data (every query is scoped by app), so it needs no
  * signature, only strict parsing: a cursor from another endpoint is refused.
  */
 final class Cursor {
     enum Kind {
-        MESSAGE('m'), INBOX('i'), CHARACTER('c'), CONVERSATION('v'), MEMORY('y'), MEMORY_BY_IMPORTANCE('p'), MEMORY_RECENT('t'), SEARCH('s');
+        MESSAGE('m'), REPLY('r'), INBOX('i'), CHARACTER('c'), CONVERSATION('v'), MEMORY('y'), MEMORY_BY_IMPORTANCE('p'),
+        MEMORY_RECENT('t'), SEARCH('s');
 
         final char tag;
 

@@ -43,7 +43,7 @@ final class MemoryHandlers {
     void create(Context ctx) {
         long userId = Params.id(ctx, "user_id");
         var input = Requests.body(ctx, Bodies.MemoryInput.class);
-        Memory.Draft draft = draft("", input);
+        Memory.Draft draft = draft(ctx, "", input);
         AsItsUser.remembers(ctx, "", draft.characterId(), reach);
         Responses.json(ctx, 201, memories.create(Auth.app(ctx), userId, draft));
     }
@@ -65,7 +65,7 @@ final class MemoryHandlers {
             if (item == null) {
                 throw new InvalidInput("memories[" + i + "]", "must be a memory object");
             }
-            Memory.Draft draft = draft(prefix, item);
+            Memory.Draft draft = draft(ctx, prefix, item);
             if (characters.add(draft.characterId())) {
                 AsItsUser.remembers(ctx, prefix, draft.characterId(), reach);
             }
@@ -74,8 +74,12 @@ final class MemoryHandlers {
         Responses.json(ctx, 201, new Pages.StoredMemories(memories.createAll(Auth.app(ctx), userId, drafts)));
     }
 
-    /** A memory as sent, checked; {@code prefix} goes before each field's name in errors ("memories[3]."). */
-    private Memory.Draft draft(String prefix, Bodies.MemoryInput input) {
+    /**
+     * A memory as sent, checked (a user token's as of now); {@code prefix} goes before each field's name in errors
+     * ("memories[3].").
+     */
+    private Memory.Draft draft(Context ctx, String prefix, Bodies.MemoryInput input) {
+        AsItsUser.asOfNow(ctx, prefix, input.createdAt());
         return new Memory.Draft(
                 Check.positive(prefix + "character_id", input.characterId()),
                 Check.optionalPositive(prefix + "conversation_id", input.conversationId()),

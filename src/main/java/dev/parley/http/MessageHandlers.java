@@ -203,9 +203,26 @@ final class MessageHandlers {
         long conversationId = Params.id(ctx, "conversation_id");
         long messageId = Params.id(ctx, "message_id");
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_HISTORY_PAGE, Limits.MAX_HISTORY_PAGE);
-        long after = Cursor.position(ctx, Cursor.Kind.MESSAGE, 0);
+        long after = replyCursorMessage(ctx, conversationId, messageId);
         List<Message> page = log.replies(Auth.app(ctx), conversationId, messageId, after, limit);
-        Responses.json(ctx, new Pages.MessagePage(page, Cursor.next(Cursor.Kind.MESSAGE, page, limit, m -> new long[] {m.id()})));
+        Responses.json(ctx, new Pages.MessagePage(page,
+                Cursor.next(Cursor.Kind.REPLY, page, limit, m -> new long[] {m.id(), conversationId, messageId})));
+    }
+
+    /**
+     * The reply id in a replies cursor, 0 on a first page. A cursor carries its conversation and its parent: reply ids
+     * are ordered across threads, so another message's cursor would page through these replies from an arbitrary point.
+     */
+    private static long replyCursorMessage(Context ctx, long conversationId, long parentId) {
+        long[] positions = Cursor.positions(ctx, Cursor.Kind.REPLY, 3);
+        if (positions == null) {
+            return 0;
+        }
+        if (positions[1] != conversationId || positions[2] != parentId) {
+            throw new InvalidInput("cursor", "is a cursor of another message's replies; page with the cursors of message "
+                    + parentId + "'s own replies in conversation " + conversationId);
+        }
+        return positions[0];
     }
 
     private NewMessage newMessage(Context ctx, String prefix, Bodies.MessageInput input, String key) {

@@ -200,7 +200,8 @@ final class Routes {
                         .returns(200, Message.class).alsoAnswers(204),
                 Route.of(GET, MESSAGE + "/replies", "getReplies", "Replies to a message, oldest first", messages::replies)
                         .count("limit", Limits.DEFAULT_HISTORY_PAGE, Limits.MAX_HISTORY_PAGE, "page size")
-                        .query("cursor", "string", "next_cursor of the previous page")
+                        .query("cursor", "string", "next_cursor of the previous page of this message's replies "
+                                + "(400 for a cursor of another message's replies)")
                         .returns(200, Pages.MessagePage.class),
 
                 Route.of(POST, USER_MEMORIES, "createMemory", "Store a fact a character keeps about the user, with its embedding", memories::create)

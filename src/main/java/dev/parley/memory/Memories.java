@@ -6,6 +6,7 @@ import dev.parley.cache.Rendered;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.NotFound;
 import dev.parley.chat.StaleVersion;
+import dev.parley.chat.UserReach;
 import dev.parley.chat.Users;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
@@ -40,10 +41,6 @@ public final class Memories {
 
     static final Query CHARACTER_EXISTS = new Query("memory.character_exists", """
             SELECT 1 FROM characters WHERE app_id = ? AND character_id = ?""");
-
-    // A memory's conversation must be one of its user's.
-    static final Query CONVERSATION_OF_USER = new Query("memory.conversation_of_user", """
-            SELECT 1 FROM conversations WHERE app_id = ? AND conversation_id = ? AND user_id = ?""");
 
     // Takes the scope's row lock, so writes to one scope queue up and the dims check cannot race.
     static final Query TOUCH_SCOPE = new Query("memory.touch_scope", """
@@ -280,8 +277,7 @@ public final class Memories {
             }
             Long conversationId = draft.conversationId();
             if (conversationId != null && !conversations.containsKey(conversationId)) {
-                conversations.put(conversationId,
-                        h.first(CONVERSATION_OF_USER, row -> true, appId, conversationId, userId).isPresent());
+                conversations.put(conversationId, userIsIn(h, appId, conversationId, userId));
             }
             if (conversationId != null && !conversations.get(conversationId)) {
                 throw notUsersConversation(field + "conversation_id", conversationId, userId);
@@ -432,7 +428,10 @@ public final class Memories {
                 + characterId + " have " + scopeDims + "; use the same embedding model for one scope");
     }
 
-    /** A recall's {@code conversation_id}: a conversation of the user's (a 404 if no such user), else 400 naming the field. */
+    /**
+     * A recall's {@code conversation_id}: the user's own conversation or a group they are a member of (a 404 if no such
+     * user), else 400 naming the field.
+     */
     public void checkConversation(long appId, long userId, long conversationId) {
         database.read(h -> {
             Users.require(h, appId, userId);
@@ -443,14 +442,23 @@ public final class Memories {
 
     private static void checkConversation(Handle h, long appId, long userId, Long conversationId, String field)
             throws SQLException {
-        if (conversationId != null && h.first(CONVERSATION_OF_USER, row -> true, appId, conversationId, userId).isEmpty()) {
+        if (conversationId != null && !userIsIn(h, appId, conversationId, userId)) {
             throw notUsersConversation(field, conversationId, userId);
         }
     }
 
+    /**
+     * Whether a memory of the user may name the conversation: the user's own, or a group they joined as a guest,
+     * whose memories are theirs as much as the owner's are (erasing the owner unlinks them, deleting the group
+     * unlinks or deletes them with everyone's).
+     */
+    private static boolean userIsIn(Handle h, long appId, long conversationId, long userId) throws SQLException {
+        return h.first(UserReach.CONVERSATION, row -> true, appId, conversationId, userId, userId).isPresent();
+    }
+
     private static InvalidInput notUsersConversation(String field, long conversationId, long userId) {
-        return new InvalidInput(field, "refers to conversation " + conversationId + ", which is not one of user " + userId
-                + "'s in this app");
+        return new InvalidInput(field, "refers to conversation " + conversationId + ", which is neither user " + userId
+                + "'s own nor a group they are a member of, in this app");
     }
 
     /** The user (404 when missing) and the character (400: a body names it) of a scope. */

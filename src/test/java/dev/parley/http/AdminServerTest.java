@@ -111,8 +111,8 @@ class AdminServerTest {
 
     @Test
     void a_method_an_admin_path_does_not_take_is_a_405_naming_those_it_does() {
-        Map<String, String> allowed = Map.of("/metrics", "GET", "/admin/apps", "GET, POST", "/admin/apps/someone", "DELETE",
-                "/admin/apps/someone/cors", "PUT", "/dashboard", "GET");
+        Map<String, String> allowed = Map.of("/metrics", "GET, HEAD", "/admin/apps", "GET, HEAD, POST",
+                "/admin/apps/someone", "DELETE", "/admin/apps/someone/cors", "PUT", "/dashboard", "GET, HEAD");
         allowed.forEach((path, methods) -> {
             for (String method : List.of("GET", "POST", "PUT", "DELETE", "PATCH")) {
                 if (methods.contains(method)) {
@@ -125,6 +125,22 @@ class AdminServerTest {
             }
         });
         assertThat(admin.get("/admin/nothing-here").status()).isEqualTo(404);
+    }
+
+    @Test
+    void head_works_wherever_get_does_on_the_admin_port_and_sends_no_body() {
+        for (String path : List.of("/metrics", "/admin/overview", "/admin/timeline", "/admin/apps", "/dashboard",
+                "/dashboard/dashboard.js")) {
+            var get = admin.sendBytes("GET", path, null);
+            var head = admin.sendBytes("HEAD", path, null);
+            assertThat(head.status()).as("HEAD " + path).isEqualTo(200);
+            assertThat(head.contentType()).as("HEAD " + path).isEqualTo(get.contentType());
+            assertThat(head.raw().body()).as("HEAD " + path).isEmpty();
+        }
+        assertThat(admin.withKey(null).sendBytes("HEAD", "/metrics", null).status()).as("HEAD wants the key as GET does")
+                .isEqualTo(401);
+        assertThat(admin.sendBytes("HEAD", "/", null).status()).isEqualTo(302);
+        assertThat(admin.sendBytes("HEAD", "/admin/nothing-here", null).status()).isEqualTo(404);
     }
 
     private static Optional<JsonNode> route(JsonNode overview, String route) {

@@ -196,6 +196,28 @@ class ErasureApiTest {
     }
 
     @Test
+    void what_a_guest_remembers_of_a_group_is_unlinked_when_its_owner_is_erased_and_goes_with_it_when_told() {
+        String bensGroup = Fixtures.conversation(api, ben, luna);
+        String cleosGroup = Fixtures.conversation(api, cleo, luna);
+        api.postOk(201, "/v1/conversations/" + bensGroup + "/members", Map.of("user_id", ada));
+        api.postOk(201, "/v1/conversations/" + cleosGroup + "/members", Map.of("user_id", ada));
+        String kept = remember(ada, luna, bensGroup, "met Ben in his group");
+        String doomed = remember(ada, luna, cleosGroup, "met Cleo in hers");
+        recall(ada, luna); // Recall now holds both with their conversations
+
+        var erased = api.delete("/v1/users/" + ben);
+        var deleted = api.delete("/v1/conversations/" + cleosGroup + "?memories=delete");
+
+        assertThat(erased.json().get("rows").get("memories_unlinked").asLong()).as(erased.text()).isEqualTo(1);
+        assertThat(deleted.json().get("rows").get("memories").asLong()).as(deleted.text()).isEqualTo(1);
+        assertThat(api.getOk("/v1/memories/" + kept).get("conversation_id").isNull()).isTrue();
+        assertThat(api.get("/v1/memories/" + doomed).status()).isEqualTo(404);
+        JsonNode recalled = recall(ada, luna).get("memories");
+        assertThat(recalled.findValuesAsText("content")).containsExactly("met Ben in his group");
+        assertThat(recalled.get(0).get("memory").get("conversation_id").isNull()).isTrue();
+    }
+
+    @Test
     void deleting_a_character_takes_its_conversations_and_memories_and_leaves_its_words_in_others_groups() {
         String adaWithKai = Fixtures.conversation(api, ada, kai);
         say(adaWithKai, null, "hi Kai", null);

@@ -156,7 +156,32 @@ class MemoryBatchesAndFiltersTest {
         assertThat(fieldOf(api.post(memories, memory))).isEqualTo("conversation_id");
         assertThat(fieldOf(api.post(memories + "/batch", Map.of("memories", List.of(memory))))).isEqualTo("memories[0].conversation_id");
         assertThat(fieldOf(api.post(memories + "/recall", Map.of("character_id", character, "embedding", List.of(1.0),
+                "conversation_id", theirs)))).isEqualTo("conversation_id");
+        assertThat(fieldOf(api.post(memories + "/recall", Map.of("character_id", character, "embedding", List.of(1.0),
                 "conversation_weight", 1)))).isEqualTo("conversation_weight");
+    }
+
+    @Test
+    void a_memory_names_a_group_its_user_joined_as_a_guest_and_recall_favours_it() {
+        String host = Fixtures.user(api, "host-" + System.nanoTime());
+        String group = Fixtures.conversation(api, host, character);
+        api.postOk(201, "/v1/conversations/" + group + "/members", Map.of("user_id", user));
+        var inGroup = new HashMap<>(memory("said it in the group", 0.1));
+        inGroup.put("embedding", List.of(1.0, 0.0, 0.0));
+        inGroup.put("conversation_id", group);
+        var elsewhere = new HashMap<>(memory("said it elsewhere", 0.9));
+        elsewhere.put("embedding", List.of(1.0, 0.0, 0.0));
+
+        String here = api.postOk(201, memories, inGroup).get("id").asText();
+        JsonNode batched = api.postOk(201, memories + "/batch", Map.of("memories", List.of(inGroup))).get("memories").get(0);
+        String there = api.postOk(201, memories, elsewhere).get("id").asText();
+        List<String> recalled = recalled(Map.of("conversation_id", group, "conversation_weight", 1, "limit", 3));
+
+        assertThat(api.getOk("/v1/memories/" + here).get("conversation_id").asText()).isEqualTo(group);
+        assertThat(batched.get("conversation_id").asText()).isEqualTo(group);
+        // the group's two outweigh the more important one
+        assertThat(recalled.subList(0, 2)).containsExactlyInAnyOrder(here, batched.get("id").asText());
+        assertThat(recalled.get(2)).isEqualTo(there);
     }
 
     /** Two memories along the same vector: one made in a new conversation, of low importance; one made elsewhere, of high. */

@@ -260,6 +260,34 @@ class MessagesApiTest {
     }
 
     @Test
+    void a_replies_cursor_pages_only_its_own_messages_replies() {
+        String parentA = Fixtures.say(api, id, "user", "question A").get("id").asText();
+        String parentB = Fixtures.say(api, id, "user", "question B").get("id").asText();
+        for (String parent : List.of(parentA, parentB)) {
+            for (int i = 1; i <= 3; i++) {
+                api.postOk(201, messages, Map.of("role", "assistant", "content", "answer " + i, "reply_to_id", parent));
+            }
+        }
+        String other = Fixtures.conversation(api).get("id").asText();
+        String otherParent = Fixtures.say(api, other, "user", "question C").get("id").asText();
+        for (String content : List.of("c1", "c2")) {
+            api.postOk(201, "/v1/conversations/" + other + "/messages",
+                    Map.of("role", "assistant", "content", content, "reply_to_id", otherParent));
+        }
+        String repliesOfA = messages + "/" + parentA + "/replies";
+        String cursorOfA = api.getOk(repliesOfA + "?limit=2").get("next_cursor").asText();
+        String cursorOfC = api.getOk("/v1/conversations/" + other + "/messages/" + otherParent + "/replies?limit=1")
+                .get("next_cursor").asText();
+        String historyCursor = api.getOk(messages).get("older_cursor").asText();
+
+        assertThat(contents(api.getOk(repliesOfA + "?cursor=" + cursorOfA))).containsExactly("answer 3");
+        assertRefused(messages + "/" + parentB + "/replies?cursor=" + cursorOfA, "cursor");
+        assertRefused(repliesOfA + "?cursor=" + cursorOfC, "cursor");
+        assertRefused("/v1/conversations/" + other + "/messages/" + parentA + "/replies?cursor=" + cursorOfA, "cursor");
+        assertRefused(repliesOfA + "?cursor=" + historyCursor, "cursor");
+    }
+
+    @Test
     void content_over_the_limit_is_refused() {
         var response = api.post(messages, Map.of("content", "x".repeat(32 * 1024 + 1)));
 

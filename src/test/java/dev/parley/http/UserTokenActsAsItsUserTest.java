@@ -13,9 +13,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A user token acts as its own user and no one else: in a group Ada started with Luna, where Ben and Kai joined,
- * Ben's phone writes, reads, types and edits as Ben, in role user, and stores memories of Luna and Kai only. Writing
- * as Luna, Kai or Ada, or changing what they wrote, is a 403 that stores nothing; the app's key still speaks for
- * every member.
+ * Ben's phone writes, reads, types and edits as Ben, in role user, as of now, and stores memories of Luna and Kai
+ * only. Writing as Luna, Kai or Ada, or changing what they wrote, is a 403 that stores nothing; the app's key still
+ * speaks for every member.
  */
 class UserTokenActsAsItsUserTest {
     private final Api api = TestServer.newApp();
@@ -154,6 +154,24 @@ class UserTokenActsAsItsUserTest {
         bensPhone.postOk(201, memories + "/batch", Map.of("memories", List.of(Map.of("character_id", kai, "content", "plays chess"))));
         api.postOk(201, memories, Map.of("character_id", nova, "content", "likes tea, says the backend"));
         assertThat(api.getOk(memories + "?character_id=" + nova).get("memories")).hasSize(1);
+    }
+
+    @Test
+    void a_token_stores_memories_as_of_now_and_only_the_apps_key_gives_a_memory_its_original_time() {
+        String memories = "/v1/users/" + ben + "/memories";
+        String earlier = "2024-05-01T12:00:00Z";
+
+        assertRefused(bensPhone.post(memories, Map.of("character_id", luna, "content", "likes snow", "created_at", earlier)),
+                AsItsUser.AS_OF_NOW);
+        var batch = bensPhone.post(memories + "/batch", Map.of("memories", List.of(
+                Map.of("character_id", luna, "content", "plays chess"),
+                Map.of("character_id", luna, "content", "likes snow", "created_at", earlier))));
+        assertRefused(batch, AsItsUser.AS_OF_NOW);
+        assertThat(batch.json().get("detail").asText()).contains("memories[1].created_at");
+        assertThat(api.getOk(memories + "?character_id=" + luna).get("memories")).isEmpty();
+
+        JsonNode imported = api.postOk(201, memories, Map.of("character_id", luna, "content", "likes snow", "created_at", earlier));
+        assertThat(imported.get("created_at").asText()).isEqualTo(earlier);
     }
 
     @Test
