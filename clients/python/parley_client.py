@@ -375,8 +375,10 @@ class Parley:
         return [Recalled.of(recalled) for recalled in answer["memories"]]
 
     def context(self, conversation_id: str, *, messages: int | None = None, memory_query: str | None = None,
-                character_id: str | None = None, memories: int | None = None) -> Context:
-        query = {"messages": messages, "memory_query": memory_query, "character_id": character_id, "memories": memories}
+                character_id: str | None = None, user_id: str | None = None, memories: int | None = None) -> Context:
+        """In a group, character_id is who speaks next and user_id whom it answers (their profile and memories)."""
+        query = {"messages": messages, "memory_query": memory_query, "character_id": character_id, "user_id": user_id,
+                 "memories": memories}
         return _read(Context, self.request("GET", f"/v1/conversations/{_id(conversation_id)}/context", query=query))
 
 

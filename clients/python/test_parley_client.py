@@ -93,6 +93,17 @@ class ChatProgramTest(unittest.TestCase):
         self.assertEqual(context.messages[0]["role"], "system")
         self.assertIn("Which telescope should I take tonight?", [m["content"] for m in context.messages])
 
+    def test_in_a_group_the_context_answers_the_guest_it_is_asked_for(self) -> None:
+        group = self.parley.create_conversation(self.ada.id, self.luna.id)
+        bo = self.parley.upsert_user(f"bo-{uuid.uuid4()}", profile={"name": "Bo"})
+        self.parley.request("POST", f"/v1/conversations/{group.id}/members", body={"user_id": bo.id})
+        memory = self.parley.create_memory(bo.id, self.luna.id, "Bo builds telescopes")
+
+        context = self.parley.context(group.id, user_id=bo.id, memory_query="telescope")
+
+        self.assertEqual(context.user["profile"]["name"], "Bo")
+        self.assertEqual([m["id"] for m in context.memories], [memory.id])
+
     def test_an_unknown_id_raises_parley_error_404_not_found(self) -> None:
         with self.assertRaises(ParleyError) as raised:
             self.parley.get_conversation("999999999")

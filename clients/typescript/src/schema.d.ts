@@ -1212,6 +1212,8 @@ export interface components {
             messages?: number;
             /** @description an id: a string of digits (or a number) */
             character_id?: string | number;
+            /** @description an id: a string of digits (or a number) */
+            user_id?: string | number;
             /** @description an embedding: an array of numbers, or base64 of its float32 values */
             memory_embedding?: number[] | string;
             /** @description at most 1000 bytes of UTF-8 */
@@ -5666,6 +5668,8 @@ export interface operations {
                 messages?: number;
                 /** @description in a group chat, the character about to speak */
                 character_id?: string;
+                /** @description in a group chat, the person it answers, whose profile and memories the context carries (default: the conversation's user) */
+                user_id?: string;
                 /** @description words to find the user's memories by (none when absent) */
                 memory_query?: string;
                 /** @description how many memories, 1-50 (default 5) */

@@ -29,8 +29,9 @@ import java.util.Map;
 
 /**
  * Everything an app sends to its LLM for the next reply, in one request: the character's profile and
- * system prompt, the user's profile, the conversation's state, the last N visible messages as
- * chat-completion messages (system prompt first), and the user's memories that matter now. Decided
+ * system prompt, the profile of the person it answers (the conversation's user, or in a group a guest),
+ * the conversation's state, the last N visible messages as chat-completion messages (system prompt
+ * first), and that person's memories that matter now. Decided
  * here alone: the HTTP handlers and the bench's "raw" target build the same context through it.
  */
 public final class ChatContext {
@@ -41,9 +42,9 @@ public final class ChatContext {
                    ARRAY(SELECT m.member_id FROM conversation_members m
                           WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id
                             AND m.member_kind = 'character') AS character_ids,
-                   EXISTS (SELECT 1 FROM conversation_members m
-                            WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id
-                              AND m.member_kind = 'user' AND m.member_id <> c.user_id) AS has_guests
+                   ARRAY(SELECT m.member_id FROM conversation_members m
+                          WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id
+                            AND m.member_kind = 'user' AND m.member_id <> c.user_id) AS guest_ids
               FROM conversations c
              WHERE c.app_id = ? AND c.conversation_id = ?""");
 
@@ -94,8 +95,11 @@ public final class ChatContext {
     }
 
     /** The conversation as a context needs it; each part is cached in the scope it comes from. */
-    /** {@code hasGuests}: people other than its user write in it too, so their messages are named as well. */
-    private record Head(State state, long userId, long characterId, List<Long> members, boolean hasGuests, long newestId) {
+    /** {@code guests}: people other than its user who write in it too, so their messages are named as well. */
+    private record Head(State state, long userId, long characterId, List<Long> members, List<Long> guests, long newestId) {
+        boolean hasGuests() {
+            return !guests.isEmpty();
+        }
     }
 
     /** A visible message as stored, before its speaker is named. */
@@ -123,10 +127,11 @@ public final class ChatContext {
 
     /**
      * The context the request asks for: the conversation's part ({@link #conversationPart}), then the
-     * memories of the user that the speaking character keeps, by similarity, else by words, else none.
+     * memories of the person answered that the speaking character keeps, by similarity, else by words, else none.
      */
     public Context build(long appId, ContextRequest request) {
-        Context built = conversationPart(appId, request.conversationId(), request.characterId(), request.messages());
+        Context built = conversationPart(appId, request.conversationId(), request.characterId(), request.userId(),
+                request.messages());
         return built.withMemories(remembered(appId, built, request));
     }
 
@@ -151,14 +156,14 @@ public final class ChatContext {
      * characters and the user, each dropped when what it was read from changes; the counters are those
      * this instance runs ({@link CounterBuffer}).
      */
-    private Context conversationPart(long appId, long conversationId, Long characterId, int limit) {
+    private Context conversationPart(long appId, long conversationId, Long characterId, Long userId, int limit) {
         var scope = Scope.conversation(appId, conversationId);
         var running = counters.running(CounterBuffer.Holder.conversation(appId, conversationId)); // before the head is read
         Head head = cache.get(scope, "context:head", () -> readHead(appId, conversationId)).model();
         long speakerId = characterId == null ? head.characterId() : characterId;
         requireMember(appId, conversationId, head, speakerId);
         CharacterProfile speaker = characters.get(appId, speakerId);
-        User user = users.get(appId, head.userId());
+        User user = users.get(appId, answered(conversationId, head, userId));
         List<Turn> newestFirst = cache.get(scope, "context:messages:" + limit,
                 () -> readTurns(appId, conversationId, head, limit)).model();
         return new Context(head.state().withCounters(running), new Speaker(speaker.id(), speaker.name(), speaker.systemPrompt(), speaker.traits(),
@@ -171,7 +176,7 @@ public final class ChatContext {
                 new State(conversationId, row.getString("title"), row.getBoolean("is_group"), row.getString("language"),
                         JsonText.stored(row.getString("state")), JsonText.stored(row.getString("counters"))),
                 row.getLong("user_id"), row.getLong("character_id"), List.of((Long[]) row.getArray("character_ids").getArray()),
-                row.getBoolean("has_guests"), row.getLong("newest_id")), appId, conversationId))
+                List.of((Long[]) row.getArray("guest_ids").getArray()), row.getLong("newest_id")), appId, conversationId))
                 .orElseThrow(() -> new NotFound("conversation", conversationId));
     }
 
@@ -180,6 +185,14 @@ public final class ChatContext {
                 row.getString("content"), (Long) row.getObject("author_character_id"), (Long) row.getObject("author_user_id")),
                 appId, conversationId,
                 head.newestId(), limit));
+    }
+
+    /** Whom the context answers: the conversation's user, or a guest named by {@code userId}; anyone else is a 400. */
+    private static long answered(long conversationId, Head head, Long userId) {
+        if (userId == null || userId == head.userId() || head.guests().contains(userId)) {
+            return userId == null ? head.userId() : userId;
+        }
+        throw new InvalidInput("user_id", "refers to user " + userId + ", who is not a member of conversation " + conversationId);
     }
 
     /** The speaker must be one of the conversation's characters; one of no conversation, or of no app, is named as such. */

@@ -148,7 +148,7 @@ final class Bodies {
      * {@code memory_query} (words); {@code memories} is how many, default 5 when either is given.
      */
     record ContextInput(@Takes(minimum = 1, maximum = ContextRequest.MAX_MESSAGES) Integer messages, Long characterId,
-                        SentEmbedding memoryEmbedding, @Takes(maxBytes = ContextRequest.MAX_MEMORY_QUERY_BYTES) String memoryQuery,
+                        Long userId, SentEmbedding memoryEmbedding, @Takes(maxBytes = ContextRequest.MAX_MEMORY_QUERY_BYTES) String memoryQuery,
                         @Takes(minimum = 1, maximum = ContextRequest.MAX_MEMORIES) Integer memories) {
     }
 

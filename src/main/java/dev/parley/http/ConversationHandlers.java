@@ -126,11 +126,12 @@ final class ConversationHandlers {
         long conversationId = Params.id(ctx, "conversation_id");
         int messages = Params.limit(ctx, "messages", ContextRequest.DEFAULT_MESSAGES, ContextRequest.MAX_MESSAGES);
         Long characterId = Params.optionalId(ctx, "character_id");
+        Long userId = Params.optionalId(ctx, "user_id");
         String memoryQuery = Check.text("memory_query", ctx.queryParam("memory_query"), ContextRequest.MAX_MEMORY_QUERY_BYTES);
         memoriesChosenBy(ctx.queryParam("memories") != null, null, memoryQuery);
         int memoryCount = Params.limit(ctx, "memories", ContextRequest.DEFAULT_MEMORIES, ContextRequest.MAX_MEMORIES);
         Responses.json(ctx, context.build(Auth.app(ctx),
-                new ContextRequest(conversationId, characterId, messages, null, memoryQuery, memoryCount)));
+                new ContextRequest(conversationId, characterId, userId, messages, null, memoryQuery, memoryCount)));
     }
 
     /** As {@link #context}, with the memories chosen by similarity to an embedding given in the body. */
@@ -140,13 +141,14 @@ final class ConversationHandlers {
         int messages = MemoryHandlers.count("messages", input.messages(), ContextRequest.DEFAULT_MESSAGES,
                 ContextRequest.MAX_MESSAGES);
         Long characterId = Check.optionalPositive("character_id", input.characterId());
+        Long userId = Check.optionalPositive("user_id", input.userId());
         float[] embedding = input.memoryEmbedding() == null ? null : input.memoryEmbedding().unit("memory_embedding");
         String memoryQuery = Check.text("memory_query", input.memoryQuery(), ContextRequest.MAX_MEMORY_QUERY_BYTES);
         memoriesChosenBy(input.memories() != null, embedding, memoryQuery);
         int memoryCount = MemoryHandlers.count("memories", input.memories(), ContextRequest.DEFAULT_MEMORIES,
                 ContextRequest.MAX_MEMORIES);
         Responses.json(ctx, context.build(Auth.app(ctx),
-                new ContextRequest(conversationId, characterId, messages, embedding, memoryQuery, memoryCount)));
+                new ContextRequest(conversationId, characterId, userId, messages, embedding, memoryQuery, memoryCount)));
     }
 
     /** A context's memories are chosen one way, by an embedding or by words, and a count needs one of them. */

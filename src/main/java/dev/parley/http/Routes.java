@@ -159,6 +159,8 @@ final class Routes {
                 Route.of(GET, CONVERSATION + "/context", "getContext", "Character, user, state, last N messages and relevant memories for the next LLM call", conversations::context)
                         .count("messages", ContextRequest.DEFAULT_MESSAGES, ContextRequest.MAX_MESSAGES, "how many recent messages")
                         .query("character_id", "string", "in a group chat, the character about to speak")
+                        .query("user_id", "string", "in a group chat, the person it answers, whose profile and memories the context "
+                                + "carries (default: the conversation's user)")
                         .query("memory_query", "string", "words to find the user's memories by (none when absent)")
                         .count("memories", ContextRequest.DEFAULT_MEMORIES, ContextRequest.MAX_MEMORIES, "how many memories")
                         .returns(200, ChatContext.Context.class),

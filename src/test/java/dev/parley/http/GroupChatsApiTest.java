@@ -75,6 +75,30 @@ class GroupChatsApiTest {
         assertThat(contextMessage("evening").get("name").asText()).isEqualTo("cleo");
     }
 
+    @Test
+    void in_a_group_the_context_answers_the_guest_it_names_with_their_profile_and_memories() {
+        joinEveryone();
+        api.patch("/v1/users/" + ben, Map.of("profile", Map.of("name", "Benjamin")));
+        api.postOk(201, "/v1/users/" + ada + "/memories", Map.of("character_id", luna, "content", "Ada plays the cello"));
+        api.postOk(201, "/v1/users/" + ben + "/memories", Map.of("character_id", luna, "content", "Ben plays the cello too",
+                "conversation_id", group));
+        say(ben, "user", "shall we play?", null);
+
+        JsonNode forAda = api.getOk(path + "/context?memory_query=cello");
+        JsonNode forBen = api.getOk(path + "/context?memory_query=cello&user_id=" + ben);
+        JsonNode forBenPosted = api.postOk(200, path + "/context", Map.of("user_id", ben, "memory_query", "cello"));
+
+        assertThat(forAda.get("user").get("id").asText()).isEqualTo(ada);
+        assertThat(forAda.get("memories").findValuesAsText("content")).containsExactly("Ada plays the cello");
+        assertThat(forBen.get("user").get("id").asText()).isEqualTo(ben);
+        assertThat(forBen.get("user").get("profile").get("name").asText()).isEqualTo("Benjamin");
+        assertThat(forBen.get("memories").findValuesAsText("content")).containsExactly("Ben plays the cello too");
+        assertThat(forBenPosted.get("memories")).isEqualTo(forBen.get("memories"));
+        assertThat(forBen.get("messages").get(2)).as("the same conversation either way").isEqualTo(forAda.get("messages").get(2));
+        assertThat(field(api.get(path + "/context?user_id=" + Fixtures.user(api, "dan")))).isEqualTo("user_id");
+        assertThat(field(api.post(path + "/context", Map.of("user_id", "-1")))).isEqualTo("user_id");
+    }
+
     private JsonNode contextMessage(String content) {
         for (JsonNode message : api.getOk(path + "/context").get("messages")) {
             if (message.get("content").asText().equals(content)) {
