@@ -94,8 +94,10 @@ public final class ChatContext {
         }
     }
 
-    /** The conversation as a context needs it; each part is cached in the scope it comes from. */
-    /** {@code guests}: people other than its user who write in it too, so their messages are named as well. */
+    /**
+     * The conversation as a context needs it; each part is cached in the scope it comes from. {@code guests}: the
+     * people other than its user in it, whom a context may answer, and whose messages are then named as well.
+     */
     private record Head(State state, long userId, long characterId, List<Long> members, List<Long> guests, long newestId) {
         boolean hasGuests() {
             return !guests.isEmpty();

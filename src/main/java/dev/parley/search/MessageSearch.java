@@ -28,8 +28,8 @@ import java.util.stream.Collectors;
 
 /**
  * Full-text search over messages: one conversation's, one user's (all their conversations and the
- * groups they joined as a guest) or the whole app's, through the GIN index on the stored {@code words} column (V16): the words, and the
- * scope as a token ({@code ~u:7}) the query requires along with them.
+ * groups they joined as a guest) or the whole app's, through the GIN index on the stored {@code words}
+ * column (V16): the words, and the scope as a token ({@code ~u:7}) the query requires along with them.
  *
  * <p>A search is two statements. The first parses the words and finds the span of ids the scope's
  * messages can have. The second does the rest in one execution of a generic plan: it gathers
@@ -119,7 +119,8 @@ public final class MessageSearch {
     // it alone (an index-only scan where the visibility map allows), however many conversations they have.
     static final Query APP_SPAN = new Query("search.app_span", SETTINGS_AND_WORDS.formatted("?::regconfig"));
     // The groups the user joined as a guest are searched with them, each by its conversation's token (a group's
-    // messages carry its owner's user token), and widen the span; a guest's messages count toward no weekly choice.
+    // messages carry its owner's user token), and widen the span; whether to read weeks first stays a matter of
+    // the user's own conversations.
     static final Query USER_SPAN = new Query("search.user_span", SETTINGS_AND_WORDS.formatted("?::regconfig") + """
             , least(own.first, groups.first), greatest(own.last, groups.last), own.messages, groups.ids
               FROM (SELECT min(conversation_id) AS first, max(activity_id) AS last, sum(message_count) AS messages
