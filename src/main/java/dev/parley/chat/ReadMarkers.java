@@ -10,8 +10,9 @@ import java.util.List;
 
 /**
  * How far each member of a conversation has read. A marker only moves forward, and the unread
- * count is the conversation's last sequence number minus the member's, less the messages deleted past
- * the marker: no messages are counted, only the conversation's short list of deleted ones (V26).
+ * count is the conversation's last sequence number minus the member's, less the messages deleted or
+ * expired past the marker: no messages are counted, only the conversation's short list of deleted
+ * ones and the last one retention took (V26).
  */
 public final class ReadMarkers {
     // The marker moves to the message's sequence number, never back.
@@ -39,12 +40,15 @@ public final class ReadMarkers {
              WHERE app_id = ? AND conversation_id = ? AND member_kind = ? AND member_id = ?""");
 
     /**
-     * A member's unread count as SQL: the messages appended after their marker, {@code readSeq}, less those deleted
-     * since, which the conversation row {@code conversation} lists newest first (V26; null in most conversations).
+     * A member's unread count as SQL: the messages appended after their marker, {@code readSeq}, or after the last
+     * one retention took if that is later, less those deleted since, which the conversation row {@code conversation}
+     * lists newest first (V26; null in most conversations).
      */
     static String unreadCount(String conversation, String readSeq) {
-        return ("%1$s.last_seq - %2$s - CASE WHEN %1$s.deleted_seqs IS NULL THEN 0"
-                + " ELSE (SELECT count(*) FROM unnest(%1$s.deleted_seqs) d WHERE d > %2$s) END").formatted(conversation, readSeq);
+        String from = "greatest(%2$s, %1$s.expired_seq)";
+        return ("%1$s.last_seq - " + from + " - CASE WHEN %1$s.deleted_seqs IS NULL THEN 0"
+                + " ELSE (SELECT count(*) FROM unnest(%1$s.deleted_seqs) d WHERE d > " + from + ") END")
+                .formatted(conversation, readSeq);
     }
 
     /** A member's position after marking: the last sequence number read, and how many are left. */

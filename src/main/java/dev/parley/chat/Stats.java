@@ -34,10 +34,10 @@ public final class Stats {
     /** A user's conversations are those they started and the groups they joined as a guest, as in their inbox. */
     static final Query USER = new Query("stats.user", """
             WITH who AS (SELECT ?::bigint AS app_id, ?::bigint AS user_id),
-                 theirs AS (SELECT c.conversation_id, c.message_count, c.last_seq, c.deleted_seqs FROM conversations c
+                 theirs AS (SELECT c.conversation_id, c.message_count, c.last_seq, c.deleted_seqs, c.expired_seq FROM conversations c
                              WHERE c.app_id = (SELECT app_id FROM who) AND c.user_id = (SELECT user_id FROM who)
                             UNION ALL
-                            SELECT c.conversation_id, c.message_count, c.last_seq, c.deleted_seqs FROM conversation_members g
+                            SELECT c.conversation_id, c.message_count, c.last_seq, c.deleted_seqs, c.expired_seq FROM conversation_members g
                               JOIN conversations c ON c.app_id = g.app_id AND c.conversation_id = g.conversation_id
                              WHERE g.app_id = (SELECT app_id FROM who) AND g.member_id = (SELECT user_id FROM who)
                                AND g.member_kind = 'user' AND g.guest)

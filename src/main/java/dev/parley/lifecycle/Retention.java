@@ -75,14 +75,14 @@ public final class Retention {
                  gone AS (
                     DELETE FROM %1$s m USING doomed d
                      WHERE m.app_id = ? AND m.conversation_id = d.conversation_id AND m.message_id = d.message_id
-                    RETURNING m.conversation_id, m.message_id),
+                    RETURNING m.conversation_id, m.message_id, m.seq),
                  keys_gone AS (
                     DELETE FROM message_idempotency_keys k USING gone g
                      WHERE k.app_id = ? AND k.conversation_id = g.conversation_id AND k.message_id = g.message_id),
                  recount AS (
                     UPDATE conversations c
-                       SET message_count = c.message_count - n.messages
-                      FROM (SELECT conversation_id, count(*) AS messages, array_agg(message_id) AS ids
+                       SET message_count = c.message_count - n.messages, expired_seq = greatest(c.expired_seq, n.last_seq)
+                      FROM (SELECT conversation_id, count(*) AS messages, array_agg(message_id) AS ids, max(seq) AS last_seq
                               FROM gone GROUP BY conversation_id) n
                      WHERE c.app_id = ? AND c.conversation_id = n.conversation_id
                     RETURNING c.conversation_id, c.last_message_id, c.last_message_id = ANY(n.ids) AS last_gone)
@@ -173,7 +173,8 @@ public final class Retention {
         var deleted = new LinkedHashMap<Long, Long>();
         int[] batches = {0};
         for (Policy policy : policies) {
-            long rows = deleteInBatches(DELETE_BATCH, policy, batches) + deleteInBatches(DELETE_ARCHIVED_BATCH, policy, batches);
+            // The archive's older months first, so that each batch takes a conversation's oldest messages left (expired_seq).
+            long rows = deleteInBatches(DELETE_ARCHIVED_BATCH, policy, batches) + deleteInBatches(DELETE_BATCH, policy, batches);
             if (rows > 0) {
                 deleted.put(policy.appId(), rows);
             }
@@ -282,15 +283,23 @@ public final class Retention {
                 ON c.app_id = t.app_id AND c.conversation_id = t.conversation_id
              ORDER BY c.app_id, c.conversation_id FOR UPDATE OF c""");
 
-    // After the locks, as its own statement: it counts what every append committed before them. Returns the
-    // conversations whose last message was in the retired month, for MessageLog.replaceLastMessages.
+    // After the locks, as its own statement: it counts what every append committed before them. Everything
+    // before the first message left is gone (retention takes the oldest), or all of it when none is: unread counts
+    // start after it. Returns the conversations whose last message was in the retired month, for
+    // MessageLog.replaceLastMessages.
     static final Query RECOUNT = new Query("retention.recount", """
             WITH recounted AS (
                     UPDATE conversations c
                        SET message_count = (SELECT count(*) FROM messages m
                                              WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id)
                                          + (SELECT count(*) FROM parley_archive.messages m
-                                             WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id)
+                                             WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id),
+                           expired_seq = greatest(c.expired_seq, coalesce(least(
+                                   (SELECT m.seq FROM messages m WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id
+                                     ORDER BY m.message_id LIMIT 1),
+                                   (SELECT m.seq FROM parley_archive.messages m
+                                     WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id
+                                     ORDER BY m.message_id LIMIT 1)) - 1, c.last_seq))
                       FROM unnest(?::bigint[], ?::bigint[]) AS t(app_id, conversation_id)
                      WHERE c.app_id = t.app_id AND c.conversation_id = t.conversation_id
                     RETURNING c.app_id, c.conversation_id, c.last_message_id)

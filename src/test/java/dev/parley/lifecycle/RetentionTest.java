@@ -81,6 +81,10 @@ class RetentionTest {
         assertThat(history(b, bChat)).containsExactly("may, B");
         assertThat(b.getOk("/v1/conversations/" + bChat).get("message_count").asLong()).isEqualTo(1);
         assertThat(history(c, cChat)).containsExactly("february, C keeps everything");
+        assertThat(characterUnread(a, aChat)).as("june only: january dropped whole, march and may in batches").isEqualTo(1);
+        assertThat(characterUnread(a, aQuiet)).isZero();
+        assertThat(characterUnread(b, bChat)).as("may only: january dropped whole").isEqualTo(1);
+        assertThat(characterUnread(c, cChat)).isEqualTo(1);
 
         List<Partitions.Partition> months;
         try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 1)) {
@@ -123,6 +127,10 @@ class RetentionTest {
         assertThat(last.get("id").asText()).isEqualTo(june);
         assertThat(last.get("role").asText()).isEqualTo("assistant");
         assertThat(last.get("preview").asText()).isEqualTo("june, stays");
+        assertThat(characterUnread(a, emptied)).as("both went in batches").isZero();
+        String late = Fixtures.user(a, "late-" + System.nanoTime());
+        assertThat(a.postOk(201, "/v1/conversations/" + thinned + "/members", Map.of("user_id", late)).get("unread_count").asLong())
+                .as("a guest who joins after it: june alone").isEqualTo(1);
     }
 
     @Test
@@ -248,6 +256,16 @@ class RetentionTest {
         String[] headers = idempotencyKey == null ? new String[0] : new String[] {"Idempotency-Key", idempotencyKey};
         app.postOk(201, "/v1/conversations/" + conversation + "/messages",
                 Map.of("role", "user", "content", content, "created_at", createdAt), headers);
+    }
+
+    /** How many of the conversation's messages its character has not read: it reads none here, and wrote none. */
+    private static long characterUnread(Api app, String conversation) {
+        for (JsonNode member : app.getOk("/v1/conversations/" + conversation + "/members").get("members")) {
+            if (member.get("kind").asText().equals("character")) {
+                return member.get("unread_count").asLong();
+            }
+        }
+        throw new AssertionError("conversation " + conversation + " has no character");
     }
 
     private static List<String> history(Api app, String conversation) {
