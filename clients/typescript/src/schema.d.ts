@@ -2184,7 +2184,7 @@ export interface operations {
             query?: {
                 /** @description page size, 1-200 (default 50) */
                 limit?: number;
-                /** @description next_cursor of the previous page: the messages before it */
+                /** @description next_cursor of the previous page of this character's messages: the messages before it (400 for a cursor of another character's messages) */
                 before?: string;
             };
             header?: {

@@ -77,10 +77,22 @@ public final class Rendered<T> {
                 .put(sha256(body), 0, ETAG_BYTES - VERSION_BYTES).array());
     }
 
+    /**
+     * Whether {@code model}, rendered as it is now, has the ETag {@code requiredTag}: an If-Match on a document
+     * that has no version (a message, a memory) is compared with the tag of what is stored.
+     */
+    public static boolean matches(Object model, String requiredTag) {
+        return of(model).etag().equals(requiredTag);
+    }
+
+    /** The strong form of an ETag: a gzipped body's weak tag ({@code W/"…"}) names the same content, and version. */
+    public static String strong(String etag) {
+        return etag.startsWith("W/") ? etag.substring(2) : etag;
+    }
+
     /** The version a Versioned model's ETag carries (weak or strong); empty for a tag Parley could not have made. */
     public static OptionalLong versionOf(String etag) {
-        String tag = etag.strip();
-        tag = tag.startsWith("W/") ? tag.substring(2) : tag; // a gzipped body's tag: the same version
+        String tag = strong(etag.strip());
         if (tag.length() != 24 || tag.charAt(0) != '"' || tag.charAt(23) != '"') {
             return OptionalLong.empty();
         }

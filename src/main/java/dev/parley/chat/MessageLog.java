@@ -479,7 +479,7 @@ public final class MessageLog {
             throws SQLException {
         Message stored = h.first(GET_FOR_UPDATE, ROW, appId, conversationId, messageId)
                 .orElseThrow(() -> new NotFound("message", messageId));
-        if (!Rendered.of(stored).etag().equals(requiredTag)) {
+        if (!Rendered.matches(stored, requiredTag)) {
             throw new StaleVersion("message", messageId);
         }
     }

@@ -32,11 +32,29 @@ final class CharacterHandlers {
     void messages(Context ctx) {
         long characterId = Params.id(ctx, "character_id");
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_HISTORY_PAGE, Limits.MAX_HISTORY_PAGE);
-        String before = ctx.queryParam("before");
-        long beforeId = before == null ? Long.MAX_VALUE : Cursor.decode(Cursor.Kind.MESSAGE, 1, "before", before)[0];
+        long beforeId = cursorMessage(ctx, characterId);
         CharacterMessages.Page page = messages.recent(Auth.app(ctx), characterId, beforeId, limit);
         List<Message> rows = page.messages();
-        Responses.json(ctx, new Pages.MessagePage(rows, page.hasOlder() ? Cursor.encode(Cursor.Kind.MESSAGE, rows.getLast().id()) : null));
+        Responses.json(ctx, new Pages.MessagePage(rows,
+                page.hasOlder() ? Cursor.encode(Cursor.Kind.CHARACTER_MESSAGE, rows.getLast().id(), characterId) : null));
+    }
+
+    /**
+     * The message id in a character's messages cursor, the top of the id range on a first page. A cursor carries its
+     * character: message ids are ordered across characters, so another character's cursor would page from an arbitrary
+     * point.
+     */
+    private static long cursorMessage(Context ctx, long characterId) {
+        String before = ctx.queryParam("before");
+        if (before == null) {
+            return Long.MAX_VALUE;
+        }
+        long[] positions = Cursor.decode(Cursor.Kind.CHARACTER_MESSAGE, 2, "before", before);
+        if (positions[1] != characterId) {
+            throw new InvalidInput("before", "is a cursor of another character's messages; page with the cursors of "
+                    + "character " + characterId + "'s own pages");
+        }
+        return positions[0];
     }
 
     void stats(Context ctx) {

@@ -50,8 +50,7 @@ final class Conditional {
             throw new BadRequest(400, "invalid-request", "If-Match",
                     "If-Match must name one ETag, the one a GET of this resource returned");
         }
-        String tag = ifMatch.strip();
-        return tag.startsWith("W/") ? tag.substring(2) : tag;
+        return Rendered.strong(ifMatch.strip());
     }
 
     /** Whether an If-None-Match header names {@code etag}: one of a list, weak or strong, or "*". */
@@ -61,7 +60,7 @@ final class Conditional {
         }
         for (String candidate : ifNoneMatch.split(",")) {
             String tag = candidate.strip();
-            if (tag.equals("*") || tag.equals(etag) || tag.equals("W/" + etag)) {
+            if (tag.equals("*") || Rendered.strong(tag).equals(etag)) {
                 return true;
             }
         }

@@ -364,7 +364,7 @@ public final class Memories {
     public Memory update(long appId, long memoryId, Memory.Change change, String requiredTag) {
         return database.inTransaction(h -> {
             Memory stored = h.first(GET_FOR_UPDATE, ROW, appId, memoryId).orElseThrow(() -> new NotFound("memory", memoryId));
-            if (requiredTag != null && !Rendered.of(stored).etag().equals(requiredTag)) {
+            if (requiredTag != null && !Rendered.matches(stored, requiredTag)) {
                 throw new StaleVersion("memory", memoryId);
             }
             touchScope(h, appId, stored.userId(), stored.characterId(), change.embedding(), "embedding");

@@ -9,10 +9,12 @@ import dev.parley.support.Fixtures;
 import dev.parley.support.TestClock;
 import dev.parley.support.TestServer;
 import java.net.URLEncoder;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -245,6 +247,52 @@ class MessageFiltersApiTest {
         JsonNode next = api.getOk(path + "&before=" + page.get("next_cursor").asText());
         assertThat(contents(next)).containsExactly("to ann 1");
         assertThat(next.get("next_cursor").isNull()).isTrue();
+    }
+
+    @Test
+    void a_characters_messages_cursor_pages_only_its_own_characters_messages() {
+        Api api = newApp();
+        String nova = Fixtures.character(api, "Nova");
+        String orion = Fixtures.character(api, "Orion");
+        String withNova = Fixtures.conversation(api, Fixtures.user(api, "ann"), nova);
+        String withOrion = Fixtures.conversation(api, Fixtures.user(api, "bob"), orion);
+        List<String> novaSaid = new ArrayList<>();
+        for (int i = 1; i <= 5; i++) {
+            novaSaid.addFirst("nova " + i);
+            say(api, withNova, Map.of("role", "assistant", "content", "nova " + i));
+            say(api, withOrion, Map.of("role", "assistant", "content", "orion " + i));
+        }
+        String novaPath = "/v1/characters/" + nova + "/messages?limit=2";
+        String orionPath = "/v1/characters/" + orion + "/messages?limit=2";
+        String novaCursor = api.getOk(novaPath).get("next_cursor").asText();
+        String historyCursor = api.getOk("/v1/conversations/" + withNova + "/messages").get("older_cursor").asText();
+        long novaMessage = api.getOk(novaPath).get("messages").get(1).get("id").asLong();
+        // The format before cursors carried their character: a kind letter and the message id alone.
+        String withoutCharacter = Base64.getUrlEncoder().withoutPadding().encodeToString(
+                ByteBuffer.allocate(9).put((byte) 'm').putLong(novaMessage).array());
+
+        assertRefused(api, orionPath + "&before=" + novaCursor, "before");
+        assertRefused(api, orionPath + "&before=" + historyCursor, "before");
+        assertRefused(api, novaPath + "&before=" + withoutCharacter, "before");
+        assertThat(everyPage(api, novaPath)).isEqualTo(novaSaid);
+    }
+
+    /** The contents of every page of a character's messages, following next_cursor to the end. */
+    private static List<String> everyPage(Api api, String path) {
+        List<String> contents = new ArrayList<>();
+        JsonNode page = api.getOk(path);
+        contents.addAll(contents(page));
+        while (!page.get("next_cursor").isNull()) {
+            page = api.getOk(path + "&before=" + page.get("next_cursor").asText());
+            contents.addAll(contents(page));
+        }
+        return contents;
+    }
+
+    private static void assertRefused(Api api, String path, String parameter) {
+        var refused = api.get(path);
+        assertThat(refused.status()).as(refused.toString()).isEqualTo(400);
+        assertThat(refused.json().get("errors").get(0).get("field").asText()).isEqualTo(parameter);
     }
 
     @Test
