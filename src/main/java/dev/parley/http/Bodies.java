@@ -144,11 +144,13 @@ final class Bodies {
     }
 
     /**
-     * The context for the next reply. Memories come from {@code memory_embedding} (similarity) or
-     * {@code memory_query} (words); {@code memories} is how many, default 5 when either is given.
+     * The context for the next reply, by {@code character_id} to {@code user_id} in a group (defaults: the
+     * conversation's). Memories come from {@code memory_embedding} (similarity) or {@code memory_query}
+     * (words); {@code memories} is how many, default 5 when either is given.
      */
     record ContextInput(@Takes(minimum = 1, maximum = ContextRequest.MAX_MESSAGES) Integer messages, Long characterId,
-                        Long userId, SentEmbedding memoryEmbedding, @Takes(maxBytes = ContextRequest.MAX_MEMORY_QUERY_BYTES) String memoryQuery,
+                        Long userId, SentEmbedding memoryEmbedding,
+                        @Takes(maxBytes = ContextRequest.MAX_MEMORY_QUERY_BYTES) String memoryQuery,
                         @Takes(minimum = 1, maximum = ContextRequest.MAX_MEMORIES) Integer memories) {
     }
 
