@@ -3,6 +3,7 @@ package dev.parley.http;
 import dev.parley.analytics.Analytics;
 import dev.parley.analytics.AnalyticsRefresh;
 import dev.parley.chat.InvalidInput;
+import dev.parley.input.Check;
 import io.javalin.http.Context;
 import java.time.Clock;
 import java.time.LocalDate;
@@ -95,7 +96,7 @@ final class AnalyticsHandlers {
             date = null;
         }
         if (date == null || !Params.inFourDigitYears(date.getYear())) {
-            throw new InvalidInput(name, "must be a date, YYYY-MM-DD (years 0001 to 9999), got '" + Params.printable(raw) + "'");
+            throw new InvalidInput(name, "must be a date, YYYY-MM-DD (years 0001 to 9999), got '" + Check.printable(raw) + "'");
         }
         return date;
     }

@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.exc.InvalidNullException;
 import dev.parley.apps.UserTokens;
 import dev.parley.chat.Limits;
 import dev.parley.context.ContextRequest;
+import dev.parley.input.Check;
 import dev.parley.lifecycle.Retention;
 import dev.parley.live.Presence;
 import dev.parley.memory.Embedding;

@@ -8,6 +8,7 @@ import dev.parley.chat.InvalidInput;
 import dev.parley.chat.Limits;
 import dev.parley.chat.Message;
 import dev.parley.chat.WindowCounts;
+import dev.parley.input.Check;
 import io.javalin.http.Context;
 import java.time.Duration;
 import java.util.List;

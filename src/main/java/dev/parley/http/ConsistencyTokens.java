@@ -2,6 +2,7 @@ package dev.parley.http;
 
 import dev.parley.db.Consistency;
 import dev.parley.db.Replicas;
+import dev.parley.input.Check;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.javalin.http.HandlerType;
@@ -55,7 +56,7 @@ final class ConsistencyTokens {
             return Consistency.Lsn.parse(token.strip());
         } catch (IllegalArgumentException e) {
             throw new BadRequest(400, "bad-consistency-token", HEADER, HEADER + " must be a token a write answered with (like 16/B374D848), not '"
-                    + Params.printable(token) + "'");
+                    + Check.printable(token) + "'");
         }
     }
 }

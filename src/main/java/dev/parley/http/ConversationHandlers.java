@@ -11,6 +11,8 @@ import dev.parley.chat.Stats;
 import dev.parley.context.ChatContext;
 import dev.parley.context.ContextRequest;
 import dev.parley.chat.WindowCounts;
+import dev.parley.input.Check;
+import dev.parley.input.OriginalTime;
 import dev.parley.json.Json;
 import dev.parley.search.Languages;
 import io.javalin.http.Context;

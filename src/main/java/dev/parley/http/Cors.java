@@ -1,6 +1,7 @@
 package dev.parley.http;
 
 import dev.parley.apps.Origins;
+import dev.parley.input.Check;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.javalin.http.HandlerType;
@@ -61,8 +62,8 @@ final class Cors {
         String origin = ctx.header("Origin");
         ctx.header("Vary", "Origin");
         if (!origins.anyAppAllows(origin)) {
-            throw new BadRequest(403, "origin-not-allowed", null, "no app allows pages from " + Params.printable(origin)
-                    + " to call the API; an operator allows it with 'parley apps cors NAME --origins " + Params.printable(origin) + "'");
+            throw new BadRequest(403, "origin-not-allowed", null, "no app allows pages from " + Check.printable(origin)
+                    + " to call the API; an operator allows it with 'parley apps cors NAME --origins " + Check.printable(origin) + "'");
         }
         ctx.header("Access-Control-Allow-Origin", origin);
         ctx.header("Access-Control-Allow-Methods", ALLOW_METHODS);

@@ -3,6 +3,7 @@ package dev.parley.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.User;
+import dev.parley.input.Check;
 import dev.parley.json.Nullable;
 import dev.parley.lifecycle.Erasure;
 import dev.parley.lifecycle.Import;
@@ -68,7 +69,7 @@ final class LifecycleHandlers {
         if (!days.isNull() && (!days.canConvertToInt() || !days.isIntegralNumber() || days.intValue() < 1
                 || days.intValue() > Retention.MAX_DAYS)) {
             throw new InvalidInput("message_days", "must be a whole number of days from 1 to " + Retention.MAX_DAYS
-                    + ", or null to keep messages for ever; got " + Params.printable(days.toString()));
+                    + ", or null to keep messages for ever; got " + Check.printable(days.toString()));
         }
         long appId = Auth.app(ctx);
         retention.setDays(appId, days.isNull() ? null : days.intValue());
@@ -123,6 +124,6 @@ final class LifecycleHandlers {
         if (raw.equals("delete")) {
             return Erasure.ConversationMemories.DELETE;
         }
-        throw new InvalidInput("memories", "must be keep or delete, got '" + Params.printable(raw) + "'");
+        throw new InvalidInput("memories", "must be keep or delete, got '" + Check.printable(raw) + "'");
     }
 }

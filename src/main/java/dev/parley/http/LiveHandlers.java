@@ -1,6 +1,7 @@
 package dev.parley.http;
 
 import dev.parley.chat.InvalidInput;
+import dev.parley.input.Check;
 import dev.parley.live.Presence;
 import dev.parley.live.Typing;
 import io.javalin.http.Context;
@@ -38,7 +39,7 @@ final class LiveHandlers {
         String status = input.status();
         if (!Presence.ONLINE.equals(status) && !Presence.OFFLINE.equals(status)) {
             throw new InvalidInput("status", "must be 'online' while the user is here (sent again within the presence "
-                    + "lifetime) or 'offline' when they leave" + (status == null ? "" : ", not '" + Params.printable(status) + "'"));
+                    + "lifetime) or 'offline' when they leave" + (status == null ? "" : ", not '" + Check.printable(status) + "'"));
         }
         Responses.json(ctx, presence.mark(Auth.app(ctx), userId, status.equals(Presence.ONLINE)));
     }

@@ -3,6 +3,8 @@ package dev.parley.http;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.Limits;
 import dev.parley.chat.UserReach;
+import dev.parley.input.Check;
+import dev.parley.input.OriginalTime;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Memory;
 import dev.parley.memory.Recall;
@@ -133,7 +135,7 @@ final class MemoryHandlers {
             case "recent" -> Memories.Order.RECENT;
             case "relevance" -> Memories.Order.RELEVANCE;
             default -> throw new InvalidInput("order", "must be newest, importance, recent or relevance, got '"
-                    + Params.printable(raw) + "'");
+                    + Check.printable(raw) + "'");
         };
         if ((order == Memories.Order.RELEVANCE) != (words != null)) {
             throw new InvalidInput(words == null ? "q" : "order", words == null ? "is required to order by relevance"
@@ -151,7 +153,7 @@ final class MemoryHandlers {
         try {
             value = Double.parseDouble(raw);
         } catch (NumberFormatException e) {
-            throw new InvalidInput(name, "must be a number between 0 and 1, got '" + Params.printable(raw) + "'");
+            throw new InvalidInput(name, "must be a number between 0 and 1, got '" + Check.printable(raw) + "'");
         }
         return between(name, value, 0, 1, 0);
     }

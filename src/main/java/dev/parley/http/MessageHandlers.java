@@ -10,6 +10,8 @@ import dev.parley.chat.Message;
 import dev.parley.chat.MessageFilter;
 import dev.parley.chat.MessageLog;
 import dev.parley.chat.NewMessage;
+import dev.parley.input.Check;
+import dev.parley.input.OriginalTime;
 import dev.parley.json.JsonText;
 import io.javalin.http.Context;
 import java.time.Clock;
@@ -124,7 +126,7 @@ final class MessageHandlers {
     private MessageFilter filter(Context ctx) {
         String role = ctx.queryParam("role");
         if (role != null && !Message.ROLES.contains(role)) {
-            throw new InvalidInput("role", "must be one of user, assistant, system, tool; got '" + Params.printable(role) + "'");
+            throw new InvalidInput("role", "must be one of user, assistant, system, tool; got '" + Check.printable(role) + "'");
         }
         var filter = new MessageFilter(role, Params.optionalId(ctx, "author_character_id"), Params.optionalId(ctx, "author_user_id"),
                 Params.jsonObject(ctx, "metadata", limits.maxMetadataBytes()), Params.optionalFlag(ctx, "has_attachments"),
@@ -228,7 +230,7 @@ final class MessageHandlers {
     private NewMessage newMessage(Context ctx, String prefix, Bodies.MessageInput input, String key) {
         String role = input.role() == null ? "user" : input.role();
         if (!Message.ROLES.contains(role)) {
-            throw new InvalidInput(prefix + "role", "must be one of user, assistant, system, tool; got '" + Params.printable(role) + "'");
+            throw new InvalidInput(prefix + "role", "must be one of user, assistant, system, tool; got '" + Check.printable(role) + "'");
         }
         String content = Check.required(prefix + "content", input.content(), limits.maxContentBytes());
         Long characterId = Check.optionalPositive(prefix + "character_id", input.characterId());

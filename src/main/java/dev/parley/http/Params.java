@@ -3,6 +3,7 @@ package dev.parley.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.chat.InvalidInput;
 import dev.parley.config.Durations;
+import dev.parley.input.Check;
 import dev.parley.json.Json;
 import io.javalin.http.Context;
 import java.time.Duration;
@@ -40,7 +41,7 @@ final class Params {
 
     static long parseId(String name, String raw) {
         if (raw.isEmpty() || raw.length() > MAX_ID_DIGITS || !raw.chars().allMatch(c -> c >= '0' && c <= '9')) {
-            throw new InvalidInput(name, "must be a positive integer id, got '" + printable(raw) + "'");
+            throw new InvalidInput(name, "must be a positive integer id, got '" + Check.printable(raw) + "'");
         }
         long value;
         try {
@@ -81,7 +82,7 @@ final class Params {
         try {
             value = Integer.parseInt(raw);
         } catch (NumberFormatException e) {
-            throw new InvalidInput(name, "must be an integer between 1 and " + max + ", got '" + printable(raw) + "'");
+            throw new InvalidInput(name, "must be an integer between 1 and " + max + ", got '" + Check.printable(raw) + "'");
         }
         if (value < 1 || value > max) {
             throw new InvalidInput(name, "must be between 1 and " + max + ", got " + value);
@@ -97,7 +98,7 @@ final class Params {
         return switch (raw) { // not 1 or 0: the API document says boolean, and a body's booleans take neither
             case "true" -> true;
             case "false" -> false;
-            default -> throw new InvalidInput(name, "must be true or false, got '" + printable(raw) + "'");
+            default -> throw new InvalidInput(name, "must be true or false, got '" + Check.printable(raw) + "'");
         };
     }
 
@@ -129,10 +130,10 @@ final class Params {
         try {
             window = Durations.parse(raw);
         } catch (IllegalArgumentException e) {
-            throw new InvalidInput(name, "must be a window such as 30s, 1m or 1h, got '" + printable(raw) + "'");
+            throw new InvalidInput(name, "must be a window such as 30s, 1m or 1h, got '" + Check.printable(raw) + "'");
         }
         if (window.compareTo(Duration.ofSeconds(1)) < 0 || window.compareTo(max) > 0) {
-            throw new InvalidInput(name, "must be between 1s and " + Durations.format(max) + ", got '" + printable(raw) + "'");
+            throw new InvalidInput(name, "must be between 1s and " + Durations.format(max) + ", got '" + Check.printable(raw) + "'");
         }
         return window;
     }
@@ -154,7 +155,7 @@ final class Params {
         }
         if (time == null || !inFourDigitYears(time.getYear())) {
             throw new InvalidInput(name, "must be an RFC 3339 instant such as 2026-12-01T18:00:00Z (years 0001 to 9999), got '"
-                    + printable(raw) + "'");
+                    + Check.printable(raw) + "'");
         }
         return time.toInstant();
     }
@@ -167,11 +168,5 @@ final class Params {
     /** true or false, or null when absent. */
     static Boolean optionalFlag(Context ctx, String name) {
         return ctx.queryParam(name) == null ? null : flag(ctx, name);
-    }
-
-    /** The value as it may safely be echoed in an error: at most 40 characters. */
-    static String printable(String raw) {
-        String shown = raw.length() > 40 ? raw.substring(0, 40) + "..." : raw;
-        return shown.replaceAll("\\p{Cntrl}", "?");
     }
 }

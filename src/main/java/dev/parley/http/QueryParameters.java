@@ -1,5 +1,7 @@
 package dev.parley.http;
 
+import dev.parley.input.Check;
+import dev.parley.input.Utf8;
 import io.javalin.http.Handler;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -37,7 +39,7 @@ final class QueryParameters {
             byte[] bytes = Utf8.percentDecoded(pair);
             if (Utf8.firstInvalid(bytes) >= 0 || pair.indexOf('\uFFFD') >= 0) {
                 String name = new String(Utf8.percentDecoded(pair.split("=", 2)[0]), StandardCharsets.UTF_8);
-                throw new BadRequest(400, "invalid-request", Params.printable(name), Params.printable(name)
+                throw new BadRequest(400, "invalid-request", Check.printable(name), Check.printable(name)
                         + " is not UTF-8 once its %-escapes are decoded; percent-encode the UTF-8 bytes of the text");
             }
         }

@@ -21,6 +21,7 @@ import com.fasterxml.jackson.databind.deser.std.StdScalarDeserializer;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.databind.type.LogicalType;
+import dev.parley.input.Utf8;
 import dev.parley.json.Json;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;

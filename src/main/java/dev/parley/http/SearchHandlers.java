@@ -2,6 +2,7 @@ package dev.parley.http;
 
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.Limits;
+import dev.parley.input.Check;
 import dev.parley.memory.Memories;
 import dev.parley.search.Languages;
 import dev.parley.search.MessageSearch;
@@ -80,7 +81,7 @@ final class SearchHandlers {
         return switch (raw) {
             case "relevance" -> MessageSearch.Order.RELEVANCE;
             case "recent" -> MessageSearch.Order.RECENT;
-            default -> throw new InvalidInput("order", "must be relevance or recent, got '" + Params.printable(raw) + "'");
+            default -> throw new InvalidInput("order", "must be relevance or recent, got '" + Check.printable(raw) + "'");
         };
     }
 }

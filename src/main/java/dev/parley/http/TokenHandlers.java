@@ -2,6 +2,7 @@ package dev.parley.http;
 
 import dev.parley.apps.UserTokens;
 import dev.parley.chat.InvalidInput;
+import dev.parley.input.Check;
 import io.javalin.http.Context;
 import java.time.Duration;
 import java.util.List;
@@ -36,7 +37,7 @@ final class TokenHandlers {
         return names.stream().map(name -> switch (name == null ? "" : name) {
             case "read" -> UserTokens.Scope.READ;
             case "write" -> UserTokens.Scope.WRITE;
-            default -> throw new InvalidInput("scopes", "takes read and write, not '" + Params.printable(name) + "'");
+            default -> throw new InvalidInput("scopes", "takes read and write, not '" + Check.printable(name) + "'");
         }).toList();
     }
 }

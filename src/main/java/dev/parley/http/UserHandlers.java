@@ -9,6 +9,7 @@ import dev.parley.chat.Limits;
 import dev.parley.chat.NotFound;
 import dev.parley.chat.Stats;
 import dev.parley.chat.Users;
+import dev.parley.input.Check;
 import io.javalin.http.Context;
 import java.util.List;
 
@@ -54,7 +55,7 @@ final class UserHandlers {
     void findByExternalId(Context ctx) {
         String externalId = Check.requiredNonBlank("external_id", ctx.queryParam("external_id"), Limits.MAX_EXTERNAL_ID_BYTES);
         Responses.json(ctx, users.findByExternalId(Auth.app(ctx), externalId)
-                .orElseThrow(() -> new NotFound("user with external_id", "'" + Params.printable(externalId) + "'")));
+                .orElseThrow(() -> new NotFound("user with external_id", "'" + Check.printable(externalId) + "'")));
     }
 
     void inbox(Context ctx) {

@@ -1,6 +1,6 @@
 package dev.parley.lifecycle;
 
-import dev.parley.http.Utf8;
+import dev.parley.input.Utf8;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.input.Utf8;
 import dev.parley.json.Json;
 import dev.parley.support.Api;
 import dev.parley.support.TestServer;

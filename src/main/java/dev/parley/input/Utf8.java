@@ -1,4 +1,4 @@
-package dev.parley.http;
+package dev.parley.input;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -60,7 +60,7 @@ public final class Utf8 {
      * The bytes a query string's part stands for: each {@code %XX} the byte it names, {@code +} a space, any other
      * character its UTF-8 (a character Jetty already replaced, U+FFFD, is refused by the caller as it stands).
      */
-    static byte[] percentDecoded(String part) {
+    public static byte[] percentDecoded(String part) {
         var bytes = new ByteArrayOutputStream(part.length());
         for (int i = 0; i < part.length(); ) {
             int c = part.codePointAt(i);

@@ -1,4 +1,4 @@
-package dev.parley.http;
+package dev.parley.input;
 
 import dev.parley.chat.InvalidInput;
 import dev.parley.db.Ids;
@@ -15,7 +15,7 @@ import java.time.format.DateTimeParseException;
  */
 public final class OriginalTime {
     /** How far in the future an imported created_at may be: clients' clocks run a little ahead. */
-    static final Duration CLOCK_SKEW = Duration.ofMinutes(5);
+    public static final Duration CLOCK_SKEW = Duration.ofMinutes(5);
     private static final Instant EARLIEST = Instant.ofEpochMilli(Ids.EPOCH_MILLIS);
 
     private OriginalTime() {
@@ -31,7 +31,7 @@ public final class OriginalTime {
             time = OffsetDateTime.parse(raw).toInstant();
         } catch (DateTimeParseException e) {
             throw new InvalidInput(field, "must be an ISO 8601 time with an offset, such as 2024-05-01T12:00:00Z, got '"
-                    + Params.printable(raw) + "'");
+                    + Check.printable(raw) + "'");
         }
         Instant latest = clock.instant().plus(CLOCK_SKEW);
         if (time.isAfter(latest)) {

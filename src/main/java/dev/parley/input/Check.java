@@ -1,4 +1,4 @@
-package dev.parley.http;
+package dev.parley.input;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.chat.InvalidInput;
@@ -12,7 +12,7 @@ import java.util.Map;
  * ({@code dev.parley.lifecycle.Import}) checks its lines with these too, so the two cannot drift apart.
  */
 public final class Check {
-    static final int MAX_COUNTERS = 100;
+    public static final int MAX_COUNTERS = 100;
     private static final int MAX_COUNTER_NAME_BYTES = 100;
 
     private Check() {
@@ -87,7 +87,7 @@ public final class Check {
         return node;
     }
 
-    static long positive(String field, Long value) {
+    public static long positive(String field, Long value) {
         if (value == null) {
             throw new InvalidInput(field, "is required");
         }
@@ -97,12 +97,12 @@ public final class Check {
         return value;
     }
 
-    static Long optionalPositive(String field, Long value) {
+    public static Long optionalPositive(String field, Long value) {
         return value == null ? null : positive(field, value);
     }
 
     /** Named integer counters: at most 100, each named by non-blank text of at most 100 bytes, each with a value. */
-    static Map<String, Long> counters(String field, Map<String, Long> counters) {
+    public static Map<String, Long> counters(String field, Map<String, Long> counters) {
         if (counters.size() > MAX_COUNTERS) {
             throw new InvalidInput(field, "has " + counters.size() + " counters; the limit is " + MAX_COUNTERS);
         }
@@ -116,7 +116,7 @@ public final class Check {
     }
 
     /** The increments of a counters request (a conversation's or a user's): at least one named counter. */
-    static Map<String, Long> increments(Map<String, Long> increments) {
+    public static Map<String, Long> increments(Map<String, Long> increments) {
         if (increments == null || increments.isEmpty()) {
             throw new InvalidInput("increments", "must name at least one counter, such as {\"affection\": 5}");
         }
@@ -145,5 +145,14 @@ public final class Check {
                 }
             }
         }
+    }
+
+    /**
+     * The value as it may safely be echoed in an API error: at most 40 characters, controls as '?'. A lone surrogate
+     * stays, for the problem's writer to show as its escape (http.Problem).
+     */
+    public static String printable(String raw) {
+        String shown = raw.length() > 40 ? raw.substring(0, 40) + "..." : raw;
+        return shown.replaceAll("\\p{Cntrl}", "?");
     }
 }
