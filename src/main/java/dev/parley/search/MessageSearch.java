@@ -49,6 +49,12 @@ import java.util.stream.Collectors;
 public final class MessageSearch {
     /** How many of the newest matches relevance ranks. */
     public static final int CANDIDATES = 200;
+    /**
+     * How many of the groups a user joined as a guest their search reads, the most recently active first: each adds
+     * a token to every window's query, about 0.5 ms of index probes over 16 months each (docs/benchmarks.md). A group
+     * beyond them is searched by its conversation_id.
+     */
+    public static final int GUEST_GROUPS = 50;
     /** Where the windows start, in months before the newest: that month, the one before, a year back. */
     private static final List<Integer> MONTHS_BACK = List.of(0, 1, 12);
     /**
@@ -119,17 +125,21 @@ public final class MessageSearch {
     // it alone (an index-only scan where the visibility map allows), however many conversations they have.
     static final Query APP_SPAN = new Query("search.app_span", SETTINGS_AND_WORDS.formatted("?::regconfig"));
     // The groups the user joined as a guest are searched with them, each by its conversation's token (a group's
-    // messages carry its owner's user token), and widen the span; whether to read weeks first stays a matter of
+    // messages carry its owner's user token), and widen the span: the GUEST_GROUPS most recently active, as each
+    // token costs every partition read a probe of its words index. Whether to read weeks first stays a matter of
     // the user's own conversations.
     static final Query USER_SPAN = new Query("search.user_span", SETTINGS_AND_WORDS.formatted("?::regconfig") + """
             , least(own.first, groups.first), greatest(own.last, groups.last), own.messages, groups.ids
               FROM (SELECT min(conversation_id) AS first, max(activity_id) AS last, sum(message_count) AS messages
                       FROM conversations WHERE app_id = ? AND user_id = ?) own,
-                   (SELECT min(c.conversation_id) AS first, max(c.activity_id) AS last,
-                           array_agg(c.conversation_id ORDER BY c.conversation_id) AS ids
-                      FROM conversation_members g
-                      JOIN conversations c ON c.app_id = g.app_id AND c.conversation_id = g.conversation_id
-                     WHERE g.app_id = ? AND g.member_id = ? AND g.member_kind = 'user' AND g.guest) groups""");
+                   (SELECT min(conversation_id) AS first, max(activity_id) AS last,
+                           array_agg(conversation_id ORDER BY conversation_id) AS ids
+                      FROM (SELECT c.conversation_id, c.activity_id
+                              FROM conversation_members g
+                              JOIN conversations c ON c.app_id = g.app_id AND c.conversation_id = g.conversation_id
+                             WHERE g.app_id = ? AND g.member_id = ? AND g.member_kind = 'user' AND g.guest
+                             ORDER BY c.activity_id DESC
+                             LIMIT %d) recent) groups""".formatted(GUEST_GROUPS));
     static final Query CONVERSATION_SPAN = new Query("search.conversation_span",
             SETTINGS_AND_WORDS.formatted("coalesce(?::regconfig, language)") + """
             , conversation_id, activity_id

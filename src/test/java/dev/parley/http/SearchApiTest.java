@@ -3,6 +3,7 @@ package dev.parley.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.search.MessageSearch;
 import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
 import dev.parley.support.TestServer;
@@ -58,6 +59,24 @@ class SearchApiTest {
 
         assertThat(api.delete("/v1/conversations/" + alicesGroup + "/members/users/" + bob).status()).isEqualTo(204);
         assertThat(ids(search("q=comet&user_id=" + bob))).as("left the group").containsExactly(own);
+    }
+
+    @Test
+    void a_users_search_reads_the_groups_they_were_most_recently_active_in_up_to_the_bound() {
+        List<String> groups = new ArrayList<>();
+        for (int i = 0; i <= MessageSearch.GUEST_GROUPS; i++) { // the first is the least recently active
+            String group = Fixtures.conversation(api, alice, character);
+            api.postOk(201, "/v1/conversations/" + group + "/members", Map.of("user_id", bob));
+            Fixtures.say(api, group, "user", "aurora over group " + i);
+            groups.add(group);
+        }
+
+        JsonNode hits = search("q=aurora&order=recent&limit=100&user_id=" + bob);
+
+        List<String> searched = new ArrayList<>();
+        hits.get("hits").forEach(hit -> searched.add(hit.get("conversation_id").asText()));
+        assertThat(searched).hasSize(MessageSearch.GUEST_GROUPS).doesNotContain(groups.getFirst());
+        assertThat(ids(search("q=aurora&conversation_id=" + groups.getFirst()))).as("by its conversation_id").hasSize(1);
     }
 
     /** Words are indexed in the append's own transaction: the bound on search freshness is the 201 itself. */
