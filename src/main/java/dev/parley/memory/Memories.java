@@ -136,14 +136,16 @@ public final class Memories {
     // is the tsquery's tokens ('~u:7 & ~h:3'), checked against this app before; no column filter, so
     // a generic plan has no index but the words' (as in MessageSearch). The words as parsed come back
     // with each hit, for its snippet (Snippets).
+    // The arguments are bound once, in "asked": the words as parsed, the scope's tokens and the page's size.
     static final Query SEARCH = new Query("search.memories", """
-            SELECT hit.*, websearch_to_tsquery(?::regconfig, ?)::text AS words
-              FROM (SELECT %s, ts_rank_cd(words, websearch_to_tsquery(?::regconfig, ?)) AS rank
+            WITH asked AS (SELECT websearch_to_tsquery(?::regconfig, ?) AS query, ?::tsquery AS scope, ?::int AS size)
+            SELECT hit.*, (SELECT query FROM asked)::text AS words
+              FROM (SELECT %s, ts_rank_cd(words, (SELECT query FROM asked)) AS rank
                       FROM memories
-                     WHERE words @@ (websearch_to_tsquery(?::regconfig, ?) && ?::tsquery)
-                       AND numnode(websearch_to_tsquery(?::regconfig, ?)) > 0
+                     WHERE words @@ ((SELECT query FROM asked) && (SELECT scope FROM asked))
+                       AND numnode((SELECT query FROM asked)) > 0
                      ORDER BY rank DESC, memory_id DESC
-                     LIMIT ?) hit
+                     LIMIT (SELECT size FROM asked)) hit
              ORDER BY hit.rank DESC, hit.memory_id DESC""".formatted(COLUMNS));
 
     /** A memory whose words match a search, with its rank and a highlighted snippet. */
@@ -389,7 +391,7 @@ public final class Memories {
             Users.require(h, appId, userId);
             String scope = MessageSearch.token("u", userId)
                     + (characterId == null ? "" : " & " + MessageSearch.token("h", characterId));
-            List<Matched> matched = h.list(SEARCH, MATCHED, language, text, language, text, language, text, scope, language, text, limit);
+            List<Matched> matched = h.list(SEARCH, MATCHED, language, text, scope, limit);
             if (matched.isEmpty()) {
                 return List.of();
             }

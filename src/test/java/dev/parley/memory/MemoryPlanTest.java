@@ -152,16 +152,14 @@ class MemoryPlanTest {
 
     @Test
     void a_word_search_in_a_large_scope_reads_the_words_index() throws SQLException {
-        String plan = plans.explain(Memories.SEARCH, "english", "subject17", "english", "subject17", "english", "subject17",
-                "'~u:1'", "english", "subject17", 20);
+        String plan = plans.explain(Memories.SEARCH, "english", "subject17", "'~u:1'", 20);
 
         assertThat(plan).contains("Bitmap Index Scan on memories_words_idx").doesNotContain("Seq Scan");
     }
 
     @Test
     void a_word_search_in_a_small_scope_reads_the_words_index_too() throws SQLException {
-        String plan = plans.explain(Memories.SEARCH, "english", "topic17", "english", "topic17", "english", "topic17",
-                "'~u:42'", "english", "topic17", 20);
+        String plan = plans.explain(Memories.SEARCH, "english", "topic17", "'~u:42'", 20);
 
         assertThat(plan).contains("memories_words_idx").doesNotContain("Seq Scan");
     }
