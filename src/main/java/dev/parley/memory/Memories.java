@@ -87,11 +87,16 @@ public final class Memories {
             RETURNING user_id, character_id""");
 
     // A scope whose last embedded memory is gone takes embeddings of any size again (another model's, say).
+    // The arguments are bound once, in "scope".
     static final Query FORGET_DIMS = new Query("memory.forget_dims", """
-            UPDATE memory_scopes SET dims = NULL
-             WHERE app_id = ? AND user_id = ? AND character_id = ? AND dims IS NOT NULL
-               AND NOT EXISTS (SELECT 1 FROM memories
-                                WHERE app_id = ? AND user_id = ? AND character_id = ? AND embedding IS NOT NULL)""");
+            WITH scope AS (SELECT ?::bigint AS app_id, ?::bigint AS user_id, ?::bigint AS character_id)
+            UPDATE memory_scopes s SET dims = NULL
+              FROM scope
+             WHERE s.app_id = scope.app_id AND s.user_id = scope.user_id AND s.character_id = scope.character_id
+               AND s.dims IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM memories m
+                                WHERE m.app_id = scope.app_id AND m.user_id = scope.user_id
+                                  AND m.character_id = scope.character_id AND m.embedding IS NOT NULL)""");
 
     /** How a page of one scope's memories is ordered; each order has its statement and its index. */
     public enum Order {
@@ -376,12 +381,17 @@ public final class Memories {
         });
     }
 
+    /** Whose memory a delete removed: the scope whose vectors, and perhaps dimensions, change with it. */
+    private record Owner(long userId, long characterId) {
+    }
+
+    /** Forgets a memory; its scope's dimensions are forgotten too once no memory of it has an embedding. */
     public void delete(long appId, long memoryId) {
         database.inTransaction(h -> {
-            long[] scope = h.first(DELETE, row -> new long[] {row.getLong(1), row.getLong(2)}, appId, memoryId)
+            Owner owner = h.first(DELETE, row -> new Owner(row.getLong(1), row.getLong(2)), appId, memoryId)
                     .orElseThrow(() -> new NotFound("memory", memoryId));
-            touchScope(h, appId, scope[0], scope[1], null, "embedding");
-            return h.execute(FORGET_DIMS, appId, scope[0], scope[1], appId, scope[0], scope[1]);
+            touchScope(h, appId, owner.userId(), owner.characterId(), null, "embedding");
+            return h.execute(FORGET_DIMS, appId, owner.userId(), owner.characterId());
         });
     }
 

@@ -137,6 +137,10 @@ class MemoriesApiTest {
         assertThat(query.status()).isEqualTo(400);
         assertThat(changed.status()).as("a change to another length is refused too").isEqualTo(400);
         assertThat(api.getOk(memories + "?character_id=" + character).get("memories")).hasSize(1);
+
+        assertThat(api.delete("/v1/memories/" + first).status()).isEqualTo(204);
+        var afterwards = api.post(memories, Map.of("character_id", character, "content", "x", "embedding", List.of(1.0, 0.0)));
+        assertThat(afterwards.status()).as("no embedding left: the scope takes another model's").isEqualTo(201);
     }
 
     @Test
