@@ -204,7 +204,7 @@ class AppAdminTest {
                 "Idempotency-Key", "once");
         api.postOk(201, "/v1/users/" + user + "/memories", Map.of("character_id", character, "content", "likes tea",
                 "embedding", List.of(1.0, 0.0)));
-        api.postOk(201, "/v1/conversations/" + conversation + "/members", Map.of("user_id", guest));
+        Fixtures.join(api, conversation, guest);
         api.postOk(201, "/v1/conversations/" + conversation + "/messages", Map.of("content", "hey", "user_id", guest));
         assertThat(api.delete("/v1/conversations/" + conversation + "/members/users/" + guest).status()).isEqualTo(204);
         String gone = Fixtures.conversation(api, user, character);

@@ -56,7 +56,7 @@ class ConversationListTest {
     void a_users_list_has_the_groups_they_joined_too_in_order_of_activity() {
         String bobsOwn = create(Map.of("user_id", bob, "character_id", kai));
         String group = create(Map.of("user_id", ann, "character_ids", List.of(luna, kai)));
-        api.postOk(201, "/v1/conversations/" + group + "/members", Map.of("user_id", bob));
+        Fixtures.join(api, group, bob);
         String bobsLatest = create(Map.of("user_id", bob, "character_id", luna));
         String annsOwn = create(Map.of("user_id", ann, "character_id", luna));
         Fixtures.say(api, group, "user", "hello all"); // the group is now the latest active

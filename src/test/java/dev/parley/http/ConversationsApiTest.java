@@ -200,7 +200,7 @@ class ConversationsApiTest {
         String guest = Fixtures.user(api, "guest-" + System.nanoTime());
         String group = Fixtures.conversation(api, owner, character);
         Fixtures.say(api, group, "user", "before the guest came");
-        api.postOk(201, "/v1/conversations/" + group + "/members", Map.of("user_id", guest));
+        Fixtures.join(api, group, guest);
         Fixtures.say(api, group, "assistant", "welcome");
         Fixtures.say(api, group, "assistant", "and hello");
 

@@ -56,11 +56,11 @@ class ErasureApiTest {
         api.put("/v1/users/" + ada + "/presence", Map.of("status", "online"));
 
         String bensGroup = Fixtures.conversation(api, ben, luna);
-        api.postOk(201, "/v1/conversations/" + bensGroup + "/members", Map.of("user_id", ada));
+        Fixtures.join(api, bensGroup, ada);
         say(bensGroup, ben, "welcome Ada", null);
         say(bensGroup, ada, "thanks Ben, from Ada", "key-3");
         String cleosGroup = Fixtures.conversation(api, cleo, luna);
-        api.postOk(201, "/v1/conversations/" + cleosGroup + "/members", Map.of("user_id", ada));
+        Fixtures.join(api, cleosGroup, ada);
         say(cleosGroup, ada, "Ada was here", null);
         say(cleosGroup, cleo, "bye Ada", null);
         assertThat(api.delete("/v1/conversations/" + cleosGroup + "/members/users/" + ada).status()).isEqualTo(204);
@@ -136,7 +136,7 @@ class ErasureApiTest {
     @Test
     void erasing_a_guest_whose_message_was_a_groups_last_hands_last_message_to_the_newest_one_left_and_uncounts_it() {
         String bensGroup = Fixtures.conversation(api, ben, luna);
-        api.postOk(201, "/v1/conversations/" + bensGroup + "/members", Map.of("user_id", ada));
+        Fixtures.join(api, bensGroup, ada);
         String ownerHi = api.postOk(201, "/v1/conversations/" + bensGroup + "/messages",
                 Map.of("role", "user", "user_id", ben, "content", "owner hi")).get("id").asText();
         say(bensGroup, ada, "the newest word, Ada's", null);
@@ -199,8 +199,8 @@ class ErasureApiTest {
     void what_a_guest_remembers_of_a_group_is_unlinked_when_its_owner_is_erased_and_goes_with_it_when_told() {
         String bensGroup = Fixtures.conversation(api, ben, luna);
         String cleosGroup = Fixtures.conversation(api, cleo, luna);
-        api.postOk(201, "/v1/conversations/" + bensGroup + "/members", Map.of("user_id", ada));
-        api.postOk(201, "/v1/conversations/" + cleosGroup + "/members", Map.of("user_id", ada));
+        Fixtures.join(api, bensGroup, ada);
+        Fixtures.join(api, cleosGroup, ada);
         String kept = remember(ada, luna, bensGroup, "met Ben in his group");
         String doomed = remember(ada, luna, cleosGroup, "met Cleo in hers");
         recall(ada, luna); // Recall now holds both with their conversations
@@ -310,7 +310,7 @@ class ErasureApiTest {
             api.postOk(201, "/v1/conversations/" + chat + "/messages/batch", Map.of("messages", batch));
         }
         String bensGroup = Fixtures.conversation(api, ben, luna);
-        api.postOk(201, "/v1/conversations/" + bensGroup + "/members", Map.of("user_id", ada));
+        Fixtures.join(api, bensGroup, ada);
         say(bensGroup, ben, "Ben's words are not Ada's", null);
         say(bensGroup, ada, "Ada in Ben's group", null);
         float[] vector = {0.6f, 0.8f, 0f};

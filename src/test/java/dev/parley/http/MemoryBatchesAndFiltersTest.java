@@ -165,7 +165,7 @@ class MemoryBatchesAndFiltersTest {
     void a_memory_names_a_group_its_user_joined_as_a_guest_and_recall_favours_it() {
         String host = Fixtures.user(api, "host-" + System.nanoTime());
         String group = Fixtures.conversation(api, host, character);
-        api.postOk(201, "/v1/conversations/" + group + "/members", Map.of("user_id", user));
+        Fixtures.join(api, group, user);
         var inGroup = new HashMap<>(memory("said it in the group", 0.1));
         inGroup.put("embedding", List.of(1.0, 0.0, 0.0));
         inGroup.put("conversation_id", group);

@@ -44,7 +44,7 @@ class SearchApiTest {
         String bobsOwn = Fixtures.conversation(api, bob, character);
         String alicesGroup = Fixtures.conversation(api, alice, character);
         String alicesOther = Fixtures.conversation(api, alice, character);
-        api.postOk(201, "/v1/conversations/" + alicesGroup + "/members", Map.of("user_id", bob));
+        Fixtures.join(api, alicesGroup, bob);
         String own = Fixtures.say(api, bobsOwn, "user", "a comet tonight").get("id").asText();
         String hers = Fixtures.say(api, alicesGroup, "user", "did you see the comet").get("id").asText();
         String his = api.postOk(201, "/v1/conversations/" + alicesGroup + "/messages",
@@ -66,7 +66,7 @@ class SearchApiTest {
         List<String> groups = new ArrayList<>();
         for (int i = 0; i <= MessageSearch.GUEST_GROUPS; i++) { // the first is the least recently active
             String group = Fixtures.conversation(api, alice, character);
-            api.postOk(201, "/v1/conversations/" + group + "/members", Map.of("user_id", bob));
+            Fixtures.join(api, group, bob);
             Fixtures.say(api, group, "user", "aurora over group " + i);
             groups.add(group);
         }

@@ -99,7 +99,7 @@ abstract class TypingAndPresenceTest {
     void a_guest_of_a_group_chat_types_too() {
         String guest = Fixtures.user(api, "guest-" + System.nanoTime());
         assertInvalid(api.put(typing(), Map.of("user_id", guest)), "user_id", "not in conversation");
-        api.postOk(201, "/v1/conversations/" + conversation + "/members", Map.of("user_id", guest));
+        Fixtures.join(api, conversation, guest);
 
         JsonNode typing = ok(api.put(typing(), Map.of("user_id", guest)));
         assertThat(typing.get("typing").findValuesAsText("user_id")).containsExactly(guest);
@@ -110,7 +110,7 @@ abstract class TypingAndPresenceTest {
         String leaving = Fixtures.user(api, "leaving-" + System.nanoTime());
         String erased = Fixtures.user(api, "erased-" + System.nanoTime());
         for (String guest : new String[] {leaving, erased}) {
-            api.postOk(201, "/v1/conversations/" + conversation + "/members", Map.of("user_id", guest));
+            Fixtures.join(api, conversation, guest);
             ok(api.put(typing(), Map.of("user_id", guest)));
         }
         assertThat(api.getOk(typing()).get("typing").findValuesAsText("user_id")).containsExactlyInAnyOrder(leaving, erased);

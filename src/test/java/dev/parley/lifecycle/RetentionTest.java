@@ -129,7 +129,7 @@ class RetentionTest {
         assertThat(last.get("preview").asText()).isEqualTo("june, stays");
         assertThat(characterUnread(a, emptied)).as("both went in batches").isZero();
         String late = Fixtures.user(a, "late-" + System.nanoTime());
-        assertThat(a.postOk(201, "/v1/conversations/" + thinned + "/members", Map.of("user_id", late)).get("unread_count").asLong())
+        assertThat(Fixtures.join(a, thinned, late).get("unread_count").asLong())
                 .as("a guest who joins after it: june alone").isEqualTo(1);
     }
 

@@ -29,6 +29,11 @@ public final class Fixtures {
         return api.postOk(201, "/v1/conversations", Map.of("user_id", user, "character_id", character));
     }
 
+    /** Adds {@code userId} to the conversation as a guest (it becomes a group); returns the member. */
+    public static JsonNode join(Api api, String conversationId, String userId) {
+        return api.postOk(201, "/v1/conversations/" + conversationId + "/members", Map.of("user_id", userId));
+    }
+
     public static JsonNode say(Api api, String conversationId, String role, String content) {
         return api.postOk(201, "/v1/conversations/" + conversationId + "/messages", Map.of("role", role, "content", content));
     }
