@@ -199,10 +199,16 @@ public final class MessageLog {
         }
     }
 
-    // A deleted message is no longer anyone's to read: unread counts leave out the seqs listed (V26).
-    static final Query FORGET_UNREAD = new Query("conversation.forget_unread", """
-            UPDATE conversations SET deleted_seqs = parley_deleted_seqs(deleted_seqs, ARRAY[?::bigint])
-             WHERE app_id = ? AND conversation_id = ?""");
+    // After a soft delete, in one write of the row: the message is no longer anyone's to read (unread counts leave
+    // out the seqs listed, V26), and if it was the last one the conversation shows it without a preview.
+    static final Query SOFT_DELETED = new Query("conversation.soft_deleted", """
+            WITH gone AS (SELECT ?::bigint AS message_id, ?::bigint AS seq)
+            UPDATE conversations c
+               SET deleted_seqs = parley_deleted_seqs(c.deleted_seqs, ARRAY[gone.seq]),
+                   last_message_preview = CASE WHEN c.last_message_id = gone.message_id THEN NULL ELSE c.last_message_preview END,
+                   updated_at = CASE WHEN c.last_message_id = gone.message_id THEN now() ELSE c.updated_at END
+              FROM gone
+             WHERE c.app_id = ? AND c.conversation_id = ?""");
 
     static final Query UNCOUNT = new Query("conversation.uncount_message", """
             UPDATE conversations
@@ -490,8 +496,7 @@ public final class MessageLog {
             return database.inTransaction(h -> {
                 Changed changed = h.first(SOFT_DELETE, CHANGED, appId, conversationId, messageId)
                         .orElseThrow(() -> missingOrDeleted(h, appId, conversationId, messageId));
-                h.execute(SET_PREVIEW, null, appId, conversationId, messageId);
-                h.execute(FORGET_UNREAD, changed.message().seq(), appId, conversationId);
+                h.execute(SOFT_DELETED, messageId, changed.message().seq(), appId, conversationId);
                 change.mark(changed.scopes(appId, conversationId));
                 return changed;
             }).message();

@@ -162,6 +162,7 @@ class GroupChatsApiTest {
         assertThat(api.delete(path + "/messages/" + retracted + "?hard=true").status()).as("soft, then hard").isEqualTo(204);
 
         assertThat(inboxEntry(ada).get("unread_count").asLong()).as("only cleo's").isEqualTo(1);
+        assertThat(inboxEntry(ada).get("last_message").get("preview").asText()).as("not the last one deleted").isEqualTo("four");
         assertThat(inboxEntry(ben).get("unread_count").asLong()).isEqualTo(1);
         assertThat(inboxEntry(cleo).get("unread_count").asLong()).isZero();
         assertThat(api.getOk(path + "/stats").get("unread_count").asLong()).isEqualTo(1);
