@@ -48,6 +48,16 @@ public final class Handle {
         });
     }
 
+    /** {@link #list} of a statement whose values are bound by name. */
+    public <T> List<T> list(NamedQuery.Binding bound, RowMapper<T> mapper) throws SQLException {
+        return list(bound.query(), mapper, bound.arguments());
+    }
+
+    /** {@link #first} of a statement whose values are bound by name. */
+    public <T> Optional<T> first(NamedQuery.Binding bound, RowMapper<T> mapper) throws SQLException {
+        return first(bound.query(), mapper, bound.arguments());
+    }
+
     /** Runs an INSERT, UPDATE, DELETE or DDL statement and returns the number of rows it touched. */
     public int execute(Query query, Object... args) throws SQLException {
         return timed(query, args, Integer::intValue, PreparedStatement::executeUpdate);

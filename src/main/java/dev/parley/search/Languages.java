@@ -23,7 +23,7 @@ public final class Languages {
     }
 
     public static Languages load(Database database) {
-        List<String> names = database.read(h -> h.list(LIST, row -> row.getString(1)));
+        List<String> names = database.read(handle -> handle.list(LIST, row -> row.getString(1)));
         return new Languages(Set.copyOf(names));
     }
 

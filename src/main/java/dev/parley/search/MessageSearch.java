@@ -6,6 +6,7 @@ import dev.parley.chat.Users;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Ids;
+import dev.parley.db.NamedQuery;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
@@ -19,12 +20,13 @@ import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
 
 /**
  * Full-text search over messages: one conversation's, one user's (all their conversations and the
@@ -117,49 +119,56 @@ public final class MessageSearch {
     // "the") matches nothing rather than the whole scope.
     private static final String SETTINGS_AND_WORDS = "SELECT " + SETTINGS.entrySet().stream()
             .map(setting -> "set_config('%s', '%s', true), ".formatted(setting.getKey(), setting.getValue()))
-            .collect(Collectors.joining()) + "websearch_to_tsquery(%s, ?)::text AS words";
+            .collect(Collectors.joining()) + "websearch_to_tsquery(%s, :text)::text AS words";
 
     // The ids a scope's messages can have: none older than its first conversation, none newer than
     // its last activity. An inactive user's windows start at their last message, not at today. With
     // how many messages the user has, these are in the inbox index (V24), so a user's span is read from
     // it alone (an index-only scan where the visibility map allows), however many conversations they have.
-    static final Query APP_SPAN = new Query("search.app_span", SETTINGS_AND_WORDS.formatted("?::regconfig"));
+    static final NamedQuery APP_SPAN = NamedQuery.of("search.app_span", SETTINGS_AND_WORDS.formatted(":language::regconfig"));
     // The groups the user joined as a guest are searched with them, each by its conversation's token (a group's
     // messages carry its owner's user token), and widen the span: the GUEST_GROUPS most recently active, as each
     // token costs every partition read a probe of its words index. Whether to read weeks first stays a matter of
     // the user's own conversations.
-    static final Query USER_SPAN = new Query("search.user_span", SETTINGS_AND_WORDS.formatted("?::regconfig") + """
+    static final NamedQuery USER_SPAN = NamedQuery.of("search.user_span", SETTINGS_AND_WORDS.formatted(":language::regconfig") + """
             , least(own.first, groups.first), greatest(own.last, groups.last), own.messages, groups.ids
               FROM (SELECT min(conversation_id) AS first, max(activity_id) AS last, sum(message_count) AS messages
-                      FROM conversations WHERE app_id = ? AND user_id = ?) own,
+                      FROM conversations WHERE app_id = :app_id AND user_id = :user_id) own,
                    (SELECT min(conversation_id) AS first, max(activity_id) AS last,
                            array_agg(conversation_id ORDER BY conversation_id) AS ids
                       FROM (SELECT c.conversation_id, c.activity_id
                               FROM conversation_members g
                               JOIN conversations c ON c.app_id = g.app_id AND c.conversation_id = g.conversation_id
-                             WHERE g.app_id = ? AND g.member_id = ? AND g.member_kind = 'user' AND g.guest
+                             WHERE g.app_id = :app_id AND g.member_id = :user_id AND g.member_kind = 'user' AND g.guest
                              ORDER BY c.activity_id DESC
                              LIMIT %d) recent) groups""".formatted(GUEST_GROUPS));
-    static final Query CONVERSATION_SPAN = new Query("search.conversation_span",
-            SETTINGS_AND_WORDS.formatted("coalesce(?::regconfig, language)") + """
+    static final NamedQuery CONVERSATION_SPAN = NamedQuery.of("search.conversation_span",
+            SETTINGS_AND_WORDS.formatted("coalesce(:language::regconfig, language)") + """
             , conversation_id, activity_id
-              FROM conversations WHERE app_id = ? AND conversation_id = ?""");
+              FROM conversations WHERE app_id = :app_id AND conversation_id = :conversation_id""");
 
-    // One window: its newest matches. The bound tsquery is the words and the scope's token ('dog' & '~u:7'),
-    // or, in a heavy user's week windows, the user-week token ('dog' & '~u:7:w1456').
-    // The last condition is whether the window holds any ids: an empty window, [x, x), would still read
-    // the partition x falls in; a condition of parameters alone is checked once, before any scan.
+    // One window, its ids in [:NAME_lower, :NAME_upper): its newest matches, at most :wanted. The tsquery is the words
+    // and the scope's token (:scoped, 'dog' & '~u:7') or, in a heavy user's week windows, the user-week token
+    // (:weekN_scoped, 'dog' & '~u:7:w1456'). The last condition is whether the window holds any ids: an empty
+    // window, [x, x), would still read the partition x falls in; a condition of parameters alone is checked
+    // once, before any scan.
     private static final String WINDOW = """
             (SELECT m.conversation_id, m.message_id, m.seq, m.role, m.author_user_id, m.author_character_id,
                     m.language, m.content, m.words
                FROM messages m
-              WHERE m.words @@ ?::tsquery AND m.deleted_at IS NULL AND m.message_id >= ? AND m.message_id < ?
-                AND ?::boolean
+              WHERE m.words @@ :%2$s::tsquery AND m.deleted_at IS NULL
+                AND m.message_id >= :%1$s_lower AND m.message_id < :%1$s_upper AND :%1$s_lower < :%1$s_upper
               ORDER BY m.message_id DESC
-              LIMIT ?)""";
-    // The windows in turn, each match ranked on its stored words as the LIMIT takes it: once a row, at most 200.
-    private static final String CANDIDATE_ROWS = "SELECT *, ts_rank_cd(candidate.words, ?::tsquery) AS rank FROM (\n"
-            + String.join("\n UNION ALL\n", Collections.nCopies(WEEKS + MONTHS_BACK.size() + 1, WINDOW)) + "\n) candidate LIMIT ?";
+              LIMIT :wanted)""";
+    // The windows in turn (weekN, then monthN), each match ranked on its stored words as the LIMIT takes it:
+    // once a row, at most :wanted (200 by relevance).
+    private static final String CANDIDATE_ROWS = "SELECT *, ts_rank_cd(candidate.words, :words::tsquery) AS rank FROM (\n"
+            + Stream.concat(IntStream.range(0, WEEKS).mapToObj(week -> WINDOW.formatted("week" + week, "week" + week + "_scoped")),
+                            IntStream.rangeClosed(0, MONTHS_BACK.size()).mapToObj(month -> WINDOW.formatted("month" + month, "scoped")))
+                    .collect(Collectors.joining("\n UNION ALL\n"))
+            + "\n) candidate LIMIT :wanted";
+    // Past the cursor: ranked below it, or equal and older.
+    private static final String AFTER_CURSOR = "ranked.rank < :after_rank::real OR ranked.rank = :after_rank::real AND ranked.message_id < :after_id";
     private static final String HIT_COLUMNS = """
             hit.conversation_id, hit.message_id, hit.seq, hit.role, hit.author_user_id, hit.author_character_id, hit.rank,
                    hit.language::text AS language, hit.content""";
@@ -169,10 +178,10 @@ public final class MessageSearch {
             SELECT %s
               FROM (SELECT ranked.*
                       FROM (%s) ranked
-                     WHERE ranked.rank < ?::real OR ranked.rank = ?::real AND ranked.message_id < ?
+                     WHERE %s
                      ORDER BY ranked.rank DESC, ranked.message_id DESC
-                     LIMIT ?) hit
-             ORDER BY hit.rank DESC, hit.message_id DESC""".formatted(HIT_COLUMNS, CANDIDATE_ROWS);
+                     LIMIT :page) hit
+             ORDER BY hit.rank DESC, hit.message_id DESC""".formatted(HIT_COLUMNS, CANDIDATE_ROWS, AFTER_CURSOR);
     // Recent: the page is the newest matches older than the cursor, with their ranks and texts.
     private static final String BY_RECENCY = """
             SELECT %s
@@ -185,49 +194,49 @@ public final class MessageSearch {
     private static final String WORDS_AS_COMPUTED = "parley_message_words(m.language, m.content, m.app_id, m.user_id, m.conversation_id)";
     private static final String ARCHIVED_CANDIDATE_ROWS = """
             SELECT m.conversation_id, m.message_id, m.seq, m.role, m.author_user_id, m.author_character_id, m.language, m.content,
-                   ts_rank_cd(%1$s, ?::tsquery) AS rank
+                   ts_rank_cd(%1$s, :words::tsquery) AS rank
               FROM %2$s m
-             WHERE %1$s @@ ?::tsquery AND m.app_id = ? AND m.deleted_at IS NULL AND m.message_id < ?
+             WHERE %1$s @@ :scoped::tsquery AND m.app_id = :app_id AND m.deleted_at IS NULL AND m.message_id < :before
              ORDER BY m.message_id DESC
-             LIMIT ?""".formatted(WORDS_AS_COMPUTED, Partitions.ARCHIVE);
+             LIMIT :wanted""".formatted(WORDS_AS_COMPUTED, Partitions.ARCHIVE);
 
     private static final String ARCHIVED_BY_RELEVANCE = """
             SELECT %s
               FROM (SELECT ranked.* FROM (%s) ranked
-                     WHERE ranked.rank < ?::real OR ranked.rank = ?::real AND ranked.message_id < ?
+                     WHERE %s
                      ORDER BY ranked.rank DESC, ranked.message_id DESC
-                     LIMIT ?) hit
-             ORDER BY hit.rank DESC, hit.message_id DESC""".formatted(HIT_COLUMNS, ARCHIVED_CANDIDATE_ROWS);
+                     LIMIT :page) hit
+             ORDER BY hit.rank DESC, hit.message_id DESC""".formatted(HIT_COLUMNS, ARCHIVED_CANDIDATE_ROWS, AFTER_CURSOR);
     private static final String ARCHIVED_BY_RECENCY = """
             SELECT %s FROM (%s) hit ORDER BY hit.message_id DESC""".formatted(HIT_COLUMNS, ARCHIVED_CANDIDATE_ROWS);
 
-    static final Query ARCHIVED_BY_RELEVANCE_QUERY = new Query("search.archived", ARCHIVED_BY_RELEVANCE);
-    static final Query ARCHIVED_BY_RECENCY_QUERY = new Query("search.archived_recent", ARCHIVED_BY_RECENCY);
+    static final NamedQuery ARCHIVED_BY_RELEVANCE_QUERY = NamedQuery.of("search.archived", ARCHIVED_BY_RELEVANCE);
+    static final NamedQuery ARCHIVED_BY_RECENCY_QUERY = NamedQuery.of("search.archived_recent", ARCHIVED_BY_RECENCY);
 
-    /** The archived statement's arguments: the words and the scope's token, as the hot one's take them. */
-    static Object[] archivedArguments(long appId, Plan plan, Order order, After after, int limit) {
-        boolean recent = order == Order.RECENT;
-        List<Object> args = new ArrayList<>(List.of(plan.words(), plan.scoped(), appId,
-                recent ? after.messageId() : Long.MAX_VALUE, recent ? limit : CANDIDATES));
-        if (!recent) {
-            args.addAll(List.of(after.rank(), after.rank(), after.messageId(), limit));
+    /** The archived statement bound: the words and the scope's token, as the hot one takes them. */
+    static NamedQuery.Binding archived(long appId, Plan plan, Order order, After after, int limit) {
+        if (order == Order.RECENT) {
+            return ARCHIVED_BY_RECENCY_QUERY.bind("words", plan.words()).bind("scoped", plan.scoped()).bind("app_id", appId)
+                    .bind("before", after.messageId()).bind("wanted", limit);
         }
-        return args.toArray();
+        return ARCHIVED_BY_RELEVANCE_QUERY.bind("words", plan.words()).bind("scoped", plan.scoped()).bind("app_id", appId)
+                .bind("before", Long.MAX_VALUE).bind("wanted", CANDIDATES)
+                .bind("after_rank", after.rank()).bind("after_id", after.messageId()).bind("page", limit);
     }
 
     // Named by scope and order for the metrics.
-    static final Query APP_BY_RELEVANCE = new Query("search.messages_app", BY_RELEVANCE);
-    static final Query APP_BY_RECENCY = new Query("search.messages_app_recent", BY_RECENCY);
-    static final Query USER_BY_RELEVANCE = new Query("search.messages_user", BY_RELEVANCE);
-    static final Query USER_BY_RECENCY = new Query("search.messages_user_recent", BY_RECENCY);
-    static final Query CONVERSATION_BY_RELEVANCE = new Query("search.messages_conversation", BY_RELEVANCE);
-    static final Query CONVERSATION_BY_RECENCY = new Query("search.messages_conversation_recent", BY_RECENCY);
+    static final NamedQuery APP_BY_RELEVANCE = NamedQuery.of("search.messages_app", BY_RELEVANCE);
+    static final NamedQuery APP_BY_RECENCY = NamedQuery.of("search.messages_app_recent", BY_RECENCY);
+    static final NamedQuery USER_BY_RELEVANCE = NamedQuery.of("search.messages_user", BY_RELEVANCE);
+    static final NamedQuery USER_BY_RECENCY = NamedQuery.of("search.messages_user_recent", BY_RECENCY);
+    static final NamedQuery CONVERSATION_BY_RELEVANCE = NamedQuery.of("search.messages_conversation", BY_RELEVANCE);
+    static final NamedQuery CONVERSATION_BY_RECENCY = NamedQuery.of("search.messages_conversation_recent", BY_RECENCY);
 
     /** What a new pooled connection plans before its first request ({@code dev.parley.db.WarmConnections}). */
-    public static final List<Query> PLANNED_AHEAD = List.of(USER_SPAN, USER_BY_RELEVANCE, USER_BY_RECENCY, CONVERSATION_SPAN, CONVERSATION_BY_RELEVANCE,
-            CONVERSATION_BY_RECENCY);
+    public static final List<Query> PLANNED_AHEAD = Stream.of(USER_SPAN, USER_BY_RELEVANCE, USER_BY_RECENCY, CONVERSATION_SPAN,
+            CONVERSATION_BY_RELEVANCE, CONVERSATION_BY_RECENCY).map(NamedQuery::query).toList();
 
-    static Query statement(Scope scope, Order order) {
+    static NamedQuery statement(Scope scope, Order order) {
         boolean recent = order == Order.RECENT;
         return switch (scope) {
             case Scope.App app -> recent ? APP_BY_RECENCY : APP_BY_RELEVANCE;
@@ -261,32 +270,30 @@ public final class MessageSearch {
             return "(" + words + ") & " + scope;
         }
 
-        /** The statement's arguments for a page of {@code limit} hits in {@code order} after {@code after}. */
-        Object[] arguments(Order order, After after, int limit, Instant now) {
+        /** The scope's statement in {@code order}, bound for a page of {@code limit} hits after {@code after}. */
+        NamedQuery.Binding bound(Scope scope, Order order, After after, int limit, Instant now) {
             boolean recent = order == Order.RECENT;
-            List<Object> args = new ArrayList<>(List.of(words)); // the rank's
-            int wanted = recent ? limit : CANDIDATES;
             long upper = recent ? Math.min(after.messageId(), ceilingId) : ceilingId;
+            NamedQuery.Binding bound = statement(scope, order).bind("words", words).bind("scoped", scoped())
+                    .bind("wanted", recent ? limit : CANDIDATES);
             List<Window> weeks = weeks(floorId, upper, weekly ? WEEKS : 0);
-            for (Window window : weeks) {
-                args.addAll(window.arguments(scoped(weekToken(token, week(window.lower()))), wanted));
+            for (int i = 0; i < weeks.size(); i++) {
+                Window week = weeks.get(i);
+                week.bind(bound, "week" + i).bind("week" + i + "_scoped", scoped(weekToken(token, week(week.lower()))));
             }
-            for (Window window : windows(floorId, weeks.getLast().lower(), now)) {
-                args.addAll(window.arguments(scoped(), wanted));
+            List<Window> months = windows(floorId, weeks.getLast().lower(), now);
+            for (int i = 0; i < months.size(); i++) {
+                months.get(i).bind(bound, "month" + i);
             }
-            args.add(wanted);
-            if (!recent) {
-                args.addAll(List.of(after.rank(), after.rank(), after.messageId(), limit));
-            }
-            return args.toArray();
+            return recent ? bound : bound.bind("after_rank", after.rank()).bind("after_id", after.messageId()).bind("page", limit);
         }
     }
 
     /** Ids in [lower, upper): one statement's share of a search. */
     record Window(long lower, long upper) {
-        /** Its branch's arguments: the bound tsquery, the ids, whether it holds any, and how many rows it may give. */
-        List<Object> arguments(String scoped, int wanted) {
-            return List.of(scoped, lower, upper, lower < upper, wanted);
+        /** Binds its branch's ids, as {@code name_lower} and {@code name_upper}. */
+        NamedQuery.Binding bind(NamedQuery.Binding bound, String name) {
+            return bound.bind(name + "_lower", lower).bind(name + "_upper", upper);
         }
     }
 
@@ -315,21 +322,20 @@ public final class MessageSearch {
      */
     public List<Hit> search(long appId, Scope scope, String text, String language, Order order, After after, int limit,
                             boolean includeArchived) {
-        return database.inTransactionNearby(h -> {
-            Plan plan = plan(h, appId, scope, text, language);
+        return database.inTransactionNearby(handle -> {
+            Plan plan = plan(handle, appId, scope, text, language);
             if (plan.words().isEmpty()) {
                 return List.of();
             }
             List<Found> hits = plan.matchesNothing() ? List.of()
-                    : h.list(statement(scope, order), FOUND, plan.arguments(order, after, limit, clock.instant()));
+                    : handle.list(plan.bound(scope, order, after, limit, clock.instant()), FOUND);
             if (!includeArchived || order == Order.RECENT && hits.size() >= limit) {
-                return highlighted(h, plan, hits);
+                return highlighted(handle, plan, hits);
             }
             After archivedAfter = order == Order.RECENT && !hits.isEmpty()
                     ? new After(after.rank(), hits.getLast().hit().messageId()) : after;
-            List<Found> archived = h.list(order == Order.RECENT ? ARCHIVED_BY_RECENCY_QUERY : ARCHIVED_BY_RELEVANCE_QUERY, FOUND,
-                    archivedArguments(appId, plan, order, archivedAfter, limit));
-            return highlighted(h, plan, merged(hits, archived, order, limit));
+            List<Found> archived = handle.list(archived(appId, plan, order, archivedAfter, limit), FOUND);
+            return highlighted(handle, plan, merged(hits, archived, order, limit));
         });
     }
 
@@ -346,8 +352,8 @@ public final class MessageSearch {
     };
 
     /** The page's hits with their snippets. */
-    private List<Hit> highlighted(Handle h, Plan plan, List<Found> page) throws SQLException {
-        List<String> made = snippets.of(h, plan.words(), page.stream().map(Found::text).toList());
+    private List<Hit> highlighted(Handle handle, Plan plan, List<Found> page) throws SQLException {
+        List<String> made = snippets.of(handle, plan.words(), page.stream().map(Found::text).toList());
         List<Hit> hits = new ArrayList<>(page.size());
         for (int i = 0; i < page.size(); i++) {
             hits.add(page.get(i).hit().withSnippet(made.get(i)));
@@ -365,14 +371,16 @@ public final class MessageSearch {
         return once.values().stream().sorted(pageOrder).limit(limit).toList();
     }
 
-    static Plan plan(Handle h, long appId, Scope scope, String text, String language) throws SQLException {
+    static Plan plan(Handle handle, long appId, Scope scope, String text, String language) throws SQLException {
         return switch (scope) {
             case Scope.App app -> {
-                String words = h.first(APP_SPAN, row -> row.getString("words"), language(language), text).orElseThrow();
+                String words = handle.first(APP_SPAN.bind("language", language(language)).bind("text", text), row -> row.getString("words"))
+                        .orElseThrow();
                 yield new Plan(words, token("a", appId), 0, Long.MAX_VALUE, false);
             }
             case Scope.User user -> {
-                Plan plan = h.first(USER_SPAN, row -> {
+                Plan plan = handle.first(USER_SPAN.bind("language", language(language)).bind("text", text).bind("app_id", appId)
+                        .bind("user_id", user.userId()), row -> {
                     long last = row.getLong(6);
                     long ceiling = row.wasNull() ? 0 : last + 1; // no conversation: nothing to read
                     Array groups = row.getArray(8);
@@ -380,16 +388,17 @@ public final class MessageSearch {
                             : Arrays.stream((Long[]) groups.getArray()).map(id -> token("c", id)).toList();
                     return new Plan(row.getString("words"), token("u", user.userId()), groupTokens, row.getLong(5), ceiling,
                             row.getLong(7) >= WEEKLY_FROM_MESSAGES);
-                }, language(language), text, appId, user.userId(), appId, user.userId()).orElseThrow();
+                }).orElseThrow();
                 if (plan.ceilingId() == 0) {
-                    Users.require(h, appId, user.userId());
+                    Users.require(handle, appId, user.userId());
                 }
                 yield plan;
             }
             case Scope.Conversation conversation -> {
                 long id = conversation.conversationId();
-                yield h.first(CONVERSATION_SPAN, row -> new Plan(row.getString("words"), token("c", id),
-                                row.getLong(5), row.getLong(6) + 1, false), language, text, appId, id)
+                yield handle.first(CONVERSATION_SPAN.bind("language", language).bind("text", text).bind("app_id", appId)
+                                        .bind("conversation_id", id),
+                                row -> new Plan(row.getString("words"), token("c", id), row.getLong(5), row.getLong(6) + 1, false))
                         .orElseThrow(() -> new NotFound("conversation", id));
             }
         };

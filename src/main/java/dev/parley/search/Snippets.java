@@ -118,8 +118,8 @@ public final class Snippets {
     private volatile Map<String, Configuration> configurations;
 
     /** The snippets of {@code texts} for the matches of {@code query}, a tsquery as text; in order, one each. */
-    public List<String> of(Handle h, String query, List<Text> texts) throws SQLException {
-        Map<String, Configuration> followed = configurations(h);
+    public List<String> of(Handle handle, String query, List<Text> texts) throws SQLException {
+        Map<String, Configuration> followed = configurations(handle);
         Set<String> lexemes = QueryLexemes.of(query);
         List<String> snippets = new ArrayList<>(texts.size());
         List<Integer> left = new ArrayList<>();
@@ -131,7 +131,7 @@ public final class Snippets {
             }
         }
         if (!left.isEmpty()) {
-            inDatabase(h, query, texts, left, snippets);
+            inDatabase(handle, query, texts, left, snippets);
         }
         return snippets;
     }
@@ -213,21 +213,21 @@ public final class Snippets {
         return out.append(content, at, to).toString();
     }
 
-    private void inDatabase(Handle h, String query, List<Text> texts, List<Integer> left, List<String> snippets) throws SQLException {
+    private void inDatabase(Handle handle, String query, List<Text> texts, List<Integer> left, List<String> snippets) throws SQLException {
         Object[] languages = left.stream().map(i -> texts.get(i).language()).toArray();
         Object[] contents = left.stream().map(i -> texts.get(i).content()).toArray();
-        List<String> made = h.list(IN_DATABASE, row -> row.getString(1), query, h.array("text", languages), h.array("text", contents));
+        List<String> made = handle.list(IN_DATABASE, row -> row.getString(1), query, handle.array("text", languages), handle.array("text", contents));
         for (int i = 0; i < left.size(); i++) {
             snippets.set(left.get(i), made.get(i));
         }
     }
 
     /** The configurations Parley follows, read from the database once. */
-    Map<String, Configuration> configurations(Handle h) throws SQLException {
+    Map<String, Configuration> configurations(Handle handle) throws SQLException {
         Map<String, Configuration> known = configurations;
         if (known == null) {
             Map<String, Map<String, List<String>>> mappings = new HashMap<>();
-            h.list(MAPPINGS, row -> {
+            handle.list(MAPPINGS, row -> {
                 String dictionary = row.getBoolean("built_in") ? row.getString("dictname") : "(own) " + row.getString("dictname");
                 return mappings.computeIfAbsent(row.getString("cfgname"), name -> new HashMap<>())
                         .computeIfAbsent(row.getString("alias"), alias -> new ArrayList<>()).add(dictionary);

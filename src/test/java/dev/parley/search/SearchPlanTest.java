@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.parley.db.Database;
 import dev.parley.db.Partitions;
+import dev.parley.db.NamedQuery;
 import dev.parley.db.Query;
 import dev.parley.ops.Maintenance;
 import dev.parley.search.Snippets;
@@ -105,7 +106,7 @@ class SearchPlanTest {
 
     /** The search as MessageSearch runs it: one statement, in the generic plan it is run with, for a first page of 20. */
     private static String explain(MessageSearch.Scope scope, String words, MessageSearch.Order order) throws SQLException {
-        MessageSearch.Plan search = database.read(h -> MessageSearch.plan(h, APP, scope, words, null));
+        MessageSearch.Plan search = database.read(handle -> MessageSearch.plan(handle, APP, scope, words, null));
         return explain(scope, search, order);
     }
 
@@ -114,8 +115,8 @@ class SearchPlanTest {
             for (var setting : MessageSearch.SETTINGS.entrySet()) {
                 s.execute("SET " + setting.getKey() + " = " + setting.getValue());
             }
-            return plans.explainGenericVerbose(MessageSearch.statement(scope, order),
-                    search.arguments(order, MessageSearch.After.START, 20, Instant.now()));
+            NamedQuery.Binding bound = search.bound(scope, order, MessageSearch.After.START, 20, Instant.now());
+            return plans.explainGenericVerbose(bound.query(), bound.arguments());
         } finally {
             try (var s = connection.createStatement()) {
                 s.execute("RESET ALL");
@@ -175,7 +176,7 @@ class SearchPlanTest {
         for (long user : List.of(USER, HEAVY_USER)) {
             for (String words : List.of("w0", "w3000")) {
                 var scope = new MessageSearch.Scope.User(user);
-                MessageSearch.Plan search = database.read(h -> MessageSearch.plan(h, APP, scope, words, null));
+                MessageSearch.Plan search = database.read(handle -> MessageSearch.plan(handle, APP, scope, words, null));
                 String generic = explain(scope, search, MessageSearch.Order.RELEVANCE);
                 assertThat(generic).as("user %d, %s", user, words).contains("words_idx").doesNotContain("user_id =");
                 assertNoSeqScanOnRows(generic);
@@ -204,7 +205,7 @@ class SearchPlanTest {
         // millisecond) hold 200; the month they are in holds more, unless it began in their week.
         var scope = new MessageSearch.Scope.User(HEAVY_USER);
         String plan = explain(scope, "w0", MessageSearch.Order.RELEVANCE);
-        MessageSearch.Plan weekly = database.read(h -> MessageSearch.plan(h, APP, scope, "w0", null));
+        MessageSearch.Plan weekly = database.read(handle -> MessageSearch.plan(handle, APP, scope, "w0", null));
         String monthsAlone = explain(scope, new MessageSearch.Plan(weekly.words(), weekly.token(), weekly.floorId(), weekly.ceilingId(), false),
                 MessageSearch.Order.RELEVANCE);
 
@@ -223,7 +224,7 @@ class SearchPlanTest {
         for (long user : List.of(USER, HEAVY_USER)) {
             var scope = new MessageSearch.Scope.User(user);
             for (String words : List.of("w0", "w1", "w40", "w3000")) {
-                MessageSearch.Plan weekly = database.read(h -> MessageSearch.plan(h, APP, scope, words, null));
+                MessageSearch.Plan weekly = database.read(handle -> MessageSearch.plan(handle, APP, scope, words, null));
                 MessageSearch.Plan monthly = new MessageSearch.Plan(weekly.words(), weekly.token(), weekly.floorId(), weekly.ceilingId(), false);
                 assertThat(weekly.weekly()).as("only a heavy user's search reads weeks first").isEqualTo(user == HEAVY_USER);
                 for (MessageSearch.Order order : MessageSearch.Order.values()) {
@@ -239,7 +240,7 @@ class SearchPlanTest {
             }
         }
         var heavy = new MessageSearch.Scope.User(HEAVY_USER);
-        assertThat(hits(heavy, database.read(h -> MessageSearch.plan(h, APP, heavy, "w0", null)), MessageSearch.Order.RECENT,
+        assertThat(hits(heavy, database.read(handle -> MessageSearch.plan(handle, APP, heavy, "w0", null)), MessageSearch.Order.RECENT,
                 MessageSearch.After.START)).as("a full page, so the comparison compared something").hasSize(20);
     }
 
@@ -248,7 +249,9 @@ class SearchPlanTest {
         try (var s = connection.createStatement()) {
             s.execute("VACUUM (ANALYZE) conversations"); // as autovacuum would have: the visibility map set
         }
-        String plan = plans.explainGenericVerbose(MessageSearch.USER_SPAN, "english", "w0", APP, HEAVY_USER, APP, HEAVY_USER);
+        NamedQuery.Binding span = MessageSearch.USER_SPAN.bind("language", "english").bind("text", "w0").bind("app_id", APP)
+                .bind("user_id", HEAVY_USER);
+        String plan = plans.explainGenericVerbose(span.query(), span.arguments());
 
         assertThat(plan).as(plan).contains("Index Only Scan using conversations_inbox_idx").contains("Heap Fetches: 0");
     }
@@ -286,8 +289,7 @@ class SearchPlanTest {
     /** The ids of a first page of 20, as the search statement returns them for the plan. */
     private static List<Long> hits(MessageSearch.Scope scope, MessageSearch.Plan plan, MessageSearch.Order order,
                                    MessageSearch.After after) {
-        return database.read(h -> h.list(MessageSearch.statement(scope, order), row -> row.getLong("message_id"),
-                plan.arguments(order, after, 20, Instant.now())));
+        return database.read(handle -> handle.list(plan.bound(scope, order, after, 20, Instant.now()), row -> row.getLong("message_id")));
     }
 
     @Test
@@ -334,13 +336,13 @@ class SearchPlanTest {
     void search_runs_its_generic_plan_even_where_the_session_asks_for_custom_plans() {
         List<Object[]> statements;
         try (Database oneSession = TestDatabase.pool(TestDatabase.get().target(DB), 1)) {
-            oneSession.read(h -> h.execute(new Query("test.custom", "SET plan_cache_mode = force_custom_plan")));
+            oneSession.read(handle -> handle.execute(new Query("test.custom", "SET plan_cache_mode = force_custom_plan")));
             var search = new MessageSearch(oneSession, Clock.systemUTC(), new Snippets());
             for (int i = 0; i < 8; i++) { // pgjdbc prepares a statement on the server from its fifth use
                 search.search(APP, new MessageSearch.Scope.User(USER), "w" + (i + 3000), null, MessageSearch.Order.RECENT,
                         MessageSearch.After.START, 20);
             }
-            statements = oneSession.read(h -> h.list(new Query("test.prepared", """
+            statements = oneSession.read(handle -> handle.list(new Query("test.prepared", """
                     SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%m.words @@%'"""),
                     row -> new Object[] {row.getLong(1), row.getLong(2)}));
         }

@@ -194,7 +194,7 @@ class SnippetsTest {
     void a_configuration_parley_cannot_follow_is_highlighted_by_postgresql() throws SQLException {
         assertThat(configurations()).containsKeys("english", "french", "simple")
                 .doesNotContainKeys("own_words", "german", "hidden_english");
-        List<String> snippets = database.read(h -> new Snippets().of(h, websearch("own_words", "stars"), List.of(
+        List<String> snippets = database.read(handle -> new Snippets().of(handle, websearch("own_words", "stars"), List.of(
                 new Snippets.Text("own_words", "stars and stars"), new Snippets.Text("simple", "the stars"))));
         assertThat(snippets).containsExactly("<mark>stars</mark> and <mark>stars</mark>", "the <mark>stars</mark>");
     }
@@ -214,11 +214,11 @@ class SnippetsTest {
 
     private static String snippet(String language, String words, String content) throws SQLException {
         String query = websearch(language, words);
-        return database.read(h -> new Snippets().of(h, query, List.of(new Snippets.Text(language, content)))).getFirst();
+        return database.read(handle -> new Snippets().of(handle, query, List.of(new Snippets.Text(language, content)))).getFirst();
     }
 
     private static Map<String, Snippets.Configuration> configurations() {
-        return database.read(h -> new Snippets().configurations(h));
+        return database.read(handle -> new Snippets().configurations(handle));
     }
 
     private static Snippets.Configuration configuration(String language) {
