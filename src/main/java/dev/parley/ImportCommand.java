@@ -135,7 +135,7 @@ final class ImportCommand implements Callable<Integer> {
                 "SELECT created_at FROM conversations WHERE app_id = ? AND external_id = ?");
         Thread reader = Thread.ofPlatform().name("parley-import-" + from).daemon().start(() -> {
             try {
-                PeerStores.read(kind, url, external -> db.read(h -> h.first(conversationStart,
+                PeerStores.read(kind, url, external -> db.read(handle -> handle.first(conversationStart,
                         row -> row.getTimestamp(1).toInstant(), appId, external)), Instant.now(), line -> put(queue, line));
             } catch (Exception e) {
                 failure.set(e);

@@ -34,7 +34,7 @@ final class RetentionCommand implements Callable<Integer> {
         return withRetention(database, (db, retention) -> {
             PrintWriter out = spec.commandLine().getOut();
             out.printf("%-30s %-12s %s%n", "APP", "KEEPS", "DELETES MESSAGES BEFORE");
-            List<Object[]> apps = db.read(h -> h.list(POLICIES, row -> {
+            List<Object[]> apps = db.read(handle -> handle.list(POLICIES, row -> {
                 String name = row.getString(1);
                 int days = row.getInt(2);
                 return new Object[] {name, row.wasNull() ? null : days};

@@ -89,13 +89,13 @@ public final class ApiKeys {
         RANDOM.nextBytes(secret);
         String key = PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
         String prefix = key.substring(0, PREFIX_LENGTH);
-        return database.read(h -> h.first(ISSUE, row -> new Issued(row.getLong(1), prefix, row.getTimestamp(2).toInstant(), key),
+        return database.read(handle -> handle.first(ISSUE, row -> new Issued(row.getLong(1), prefix, row.getTimestamp(2).toInstant(), key),
                 appId, hash(key), prefix).orElseThrow());
     }
 
     /** The app's keys, revoked ones too, oldest first. */
     public List<Key> of(long appId) {
-        return database.read(h -> h.list(OF_APP, KEY, appId));
+        return database.read(handle -> handle.list(OF_APP, KEY, appId));
     }
 
     /** Refuses what names no key, before anything touches the database: a key's id, or its prefix. */
@@ -113,15 +113,15 @@ public final class ApiKeys {
     public Key revoke(long appId, String reference) {
         checkReference(reference);
         Long id = reference.startsWith(PREFIX) ? null : Long.valueOf(reference);
-        Key revoked = database.inTransaction(h -> {
-            List<Key> found = h.list(FIND, KEY, appId, id, reference);
+        Key revoked = database.inTransaction(handle -> {
+            List<Key> found = handle.list(FIND, KEY, appId, id, reference);
             if (found.size() > 1) {
                 throw new InvalidInput("key", "prefix " + reference + " names " + found.size() + " keys of the app; give the id");
             }
             if (found.isEmpty()) {
                 throw NotFound.saying("the app has no key " + reference + "; list its keys to see their ids and prefixes");
             }
-            return h.first(REVOKE, KEY, appId, found.getFirst().id()).orElseThrow();
+            return handle.first(REVOKE, KEY, appId, found.getFirst().id()).orElseThrow();
         });
         resolved.invalidateAll();
         return revoked;
@@ -129,7 +129,7 @@ public final class ApiKeys {
 
     /** Revokes every key of the app still in use; how many that was. */
     public int revokeAll(long appId) {
-        int revoked = database.read(h -> h.execute(REVOKE_ALL, appId));
+        int revoked = database.read(handle -> handle.execute(REVOKE_ALL, appId));
         resolved.invalidateAll();
         return revoked;
     }

@@ -119,7 +119,7 @@ public final class Apps {
 
     /** The id of the app named {@code name}, for operator commands; NotFound when there is none. */
     public static long idOf(Database database, String name) {
-        return database.read(h -> h.first(ID_BY_NAME, row -> row.getLong(1), name))
+        return database.read(handle -> handle.first(ID_BY_NAME, row -> row.getLong(1), name))
                 .orElseThrow(() -> NotFound.saying("no app is named '" + name + "'"));
     }
 
@@ -135,7 +135,7 @@ public final class Apps {
         checkName(name);
         App app;
         try {
-            app = database.read(h -> h.first(CREATE, row -> new App(row.getLong(1), name, row.getTimestamp(2).toInstant(), 1,
+            app = database.read(handle -> handle.first(CREATE, row -> new App(row.getLong(1), name, row.getTimestamp(2).toInstant(), 1,
                     List.of()), name).orElseThrow());
         } catch (DatabaseFailure e) {
             if ("23505".equals(e.sqlState())) {
@@ -147,12 +147,12 @@ public final class Apps {
     }
 
     public List<App> list() {
-        return database.read(h -> h.list(LIST, row -> new App(row.getLong(1), row.getString(2),
+        return database.read(handle -> handle.list(LIST, row -> new App(row.getLong(1), row.getString(2),
                 row.getTimestamp(3).toInstant(), row.getLong(4), List.of((String[]) row.getArray(5).getArray()))));
     }
 
     public boolean isEmpty() {
-        return database.read(h -> h.first(COUNT, row -> row.getLong(1)).orElse(0L)) == 0;
+        return database.read(handle -> handle.first(COUNT, row -> row.getLong(1)).orElse(0L)) == 0;
     }
 
     /** The app's keys, revoked ones too; never a key itself. */
@@ -201,7 +201,7 @@ public final class Apps {
     private void eraseEach(Query find, long appId, LongFunction<Erasure.Erased> erase, Map<String, Long> rows) {
         List<Long> batch;
         do {
-            batch = database.read(h -> h.list(find, row -> row.getLong(1), appId, DELETE_BATCH));
+            batch = database.read(handle -> handle.list(find, row -> row.getLong(1), appId, DELETE_BATCH));
             for (long id : batch) {
                 try {
                     erase.apply(id).rows().forEach((kind, count) -> rows.computeIfPresent(kind, (k, sum) -> sum + count));
@@ -214,10 +214,10 @@ public final class Apps {
 
     /** In one transaction: what was started while the erasures ran, the app's row with what cascades from it, the messages. */
     private Swept deleteTheRest(long appId) {
-        return database.inTransaction(h -> {
-            int conversations = h.execute(DELETE_CONVERSATIONS_LEFT, appId);
-            h.execute(DELETE, appId);
-            return h.first(SWEEP, row -> new Swept(conversations, row.getLong(1), row.getLong(2)), appId, appId, appId).orElseThrow();
+        return database.inTransaction(handle -> {
+            int conversations = handle.execute(DELETE_CONVERSATIONS_LEFT, appId);
+            handle.execute(DELETE, appId);
+            return handle.first(SWEEP, row -> new Swept(conversations, row.getLong(1), row.getLong(2)), appId, appId, appId).orElseThrow();
         });
     }
 

@@ -68,7 +68,7 @@ public final class Origins {
     /** Replaces the app's origins (checked and written as browsers send them) and returns them; none allows no browser. */
     List<String> set(long appId, List<String> origins) {
         List<String> checked = checked(origins);
-        database.read(h -> h.execute(SET, h.array("text", checked.toArray()), appId));
+        database.read(handle -> handle.execute(SET, handle.array("text", checked.toArray()), appId));
         snapshot.invalidateAll(); // this instance at once; the others when they hear of it
         return checked;
     }
@@ -115,7 +115,7 @@ public final class Origins {
     }
 
     private Snapshot load() {
-        Map<Long, Set<String>> byApp = database.read(h -> h.list(ALL, row -> Map.entry(row.getLong(1),
+        Map<Long, Set<String>> byApp = database.read(handle -> handle.list(ALL, row -> Map.entry(row.getLong(1),
                         Set.copyOf(Arrays.asList((String[]) row.getArray(2).getArray())))))
                 .stream().collect(Collectors.toUnmodifiableMap(Map.Entry::getKey, Map.Entry::getValue));
         Set<String> anyApp = byApp.values().stream().flatMap(Set::stream).collect(Collectors.toUnmodifiableSet());

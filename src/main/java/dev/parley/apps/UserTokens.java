@@ -80,7 +80,7 @@ public final class UserTokens {
 
     /** A token for the app's user {@code userId}, valid for {@code ttl} from now; NotFound when there is no such user. */
     public Issued issue(long appId, long userId, Duration ttl, List<Scope> scopes) {
-        if (database.read(h -> h.first(USER_EXISTS, row -> 1, appId, userId)).isEmpty()) {
+        if (database.read(handle -> handle.first(USER_EXISTS, row -> 1, appId, userId)).isEmpty()) {
             throw new NotFound("user", userId);
         }
         // In milliseconds, as the token carries it: a token lives its whole ttl, not up to a second less.
@@ -133,7 +133,7 @@ public final class UserTokens {
         }
         byte[] fresh = new byte[32];
         RANDOM.nextBytes(fresh);
-        database.read(h -> h.execute(MAKE_SECRET, fresh, appId));
+        database.read(handle -> handle.execute(MAKE_SECRET, fresh, appId));
         return java.util.Objects.requireNonNull(existingSecret(appId), "the app is gone");
     }
 
@@ -143,7 +143,7 @@ public final class UserTokens {
         if (cached != null) {
             return cached;
         }
-        byte[] stored = database.read(h -> h.first(SECRET, row -> row.getBytes(1), appId)).orElse(null);
+        byte[] stored = database.read(handle -> handle.first(SECRET, row -> row.getBytes(1), appId)).orElse(null);
         if (stored != null) {
             secrets.put(appId, stored);
         }

@@ -59,16 +59,16 @@ final class ArchivedMonths {
             months.add(firstHot);
         }
         long limitId = Partitions.floorOf(firstHot);
-        String definition = database.inTransaction(h -> {
-            String defined = h.first(WORDS_DEFINITION, row -> row.getString(1), WORDS_INDEX).orElseThrow();
+        String definition = database.inTransaction(handle -> {
+            String defined = handle.first(WORDS_DEFINITION, row -> row.getString(1), WORDS_INDEX).orElseThrow();
             if (!defined.startsWith(DEFINED_AS)) {
                 throw new IllegalStateException("the archive's words index is not what the loader expects: " + defined);
             }
-            h.execute(WORDS_DROP);
+            handle.execute(WORDS_DROP);
             for (YearMonth month : months) {
                 String name = Partitions.nameOf(month);
-                h.execute(new Query("bench.archive_hot_drop", "DROP TABLE " + name));
-                h.execute(new Query("bench.archive_create", "CREATE TABLE parley_archive." + name + " PARTITION OF "
+                handle.execute(new Query("bench.archive_hot_drop", "DROP TABLE " + name));
+                handle.execute(new Query("bench.archive_create", "CREATE TABLE parley_archive." + name + " PARTITION OF "
                         + Partitions.ARCHIVE + " FOR VALUES FROM (%d) TO (%d)".formatted(Partitions.floorOf(month),
                         Partitions.floorOf(month.plusMonths(1)))));
             }
@@ -88,7 +88,7 @@ final class ArchivedMonths {
      * and each month moved in later gets its index. History, context and inbox never read it.
      */
     void putWordsIndexOnArchiveOnly() {
-        database.read(h -> h.execute(new Query("bench.archive_words_parent", definition)));
+        database.read(handle -> handle.execute(new Query("bench.archive_words_parent", definition)));
     }
 
     /** Builds the words index of every archived month, two at a time, and attaches each to the archive's. */
@@ -102,9 +102,9 @@ final class ArchivedMonths {
             for (YearMonth month : months) {
                 String name = Partitions.nameOf(month);
                 built.add(builders.submit(() -> {
-                    database.read(h -> h.execute(new Query("bench.archive_words_month",
+                    database.read(handle -> handle.execute(new Query("bench.archive_words_month",
                             "CREATE INDEX " + name + "_words_idx ON parley_archive." + name + " " + body)));
-                    database.read(h -> h.execute(new Query("bench.archive_words_attach",
+                    database.read(handle -> handle.execute(new Query("bench.archive_words_attach",
                             "ALTER INDEX " + WORDS_INDEX + " ATTACH PARTITION parley_archive." + name + "_words_idx")));
                     progress.add(1);
                 }));

@@ -32,7 +32,7 @@ final class BareTarget implements Target {
 
     BareTarget(Database database) {
         this.database = database;
-        database.inTransaction(h -> h.execute(CREATE));
+        database.inTransaction(handle -> handle.execute(CREATE));
     }
 
     @Override
@@ -49,9 +49,10 @@ final class BareTarget implements Target {
         return (operation, pick) -> {
             // In autocommit (Database.read runs so): the INSERT is its own transaction, one commit each.
             switch (operation) {
-                case APPEND -> database.read(h -> h.execute(INSERT, pick.conversationId(), content()));
-                case APPEND_BATCH -> database.read(h -> h.execute(INSERT_MANY, pick.conversationId(),
-                        h.array("text", java.util.stream.Stream.generate(this::content).limit(Operation.BATCH).toArray(String[]::new))));
+                case APPEND -> database.read(handle -> handle.execute(INSERT, pick.conversationId(), content()));
+                case APPEND_BATCH -> database.read(handle -> handle.execute(INSERT_MANY, pick.conversationId(),
+                        handle.array("text", java.util.stream.Stream.generate(this::content).limit(Operation.BATCH)
+                                .toArray(String[]::new))));
                 default -> throw new IllegalStateException("the bare target only appends, not " + operation);
             }
         };

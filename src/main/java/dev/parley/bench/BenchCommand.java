@@ -304,7 +304,7 @@ public final class BenchCommand {
             PrintWriter out = spec.commandLine().getOut();
             Settings settings = where.settings();
             return withDatabase(settings, poolSize, (db, target) -> {
-                long appId = db.read(h -> h.first(new Query("bench.app", "SELECT app_id FROM apps WHERE name = ?"),
+                long appId = db.read(handle -> handle.first(new Query("bench.app", "SELECT app_id FROM apps WHERE name = ?"),
                         row -> row.getLong(1), DatasetLoader.APP)).orElseThrow(() ->
                         new IllegalStateException("no bench dataset here: run 'parley bench load --messages 1M' first"));
                 Population population = Population.load(db, appId, popular, activeSince);
@@ -418,7 +418,7 @@ public final class BenchCommand {
         }
 
         private Report.Context context(Database db, Population population, Workload.Plan plan) {
-            long messages = db.read(h -> h.first(new Query("bench.message_estimate",
+            long messages = db.read(handle -> handle.first(new Query("bench.message_estimate",
                     "SELECT sum(c.reltuples)::bigint FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
                             + "WHERE i.inhparent = 'messages'::regclass"), row -> row.getLong(1))).orElse(0L);
             long months = new Partitions(db).list().stream().filter(p -> !p.isCatchAll()).count();

@@ -75,7 +75,7 @@ record CpuUse(long benchNanos, Long serverNanos, Long databaseNanos, Long machin
         }
 
         static Meter of(Database database) {
-            long backend = database.read(h -> h.first(BACKEND, row -> row.getLong(1)).orElseThrow());
+            long backend = database.read(handle -> handle.first(BACKEND, row -> row.getLong(1)).orElseThrow());
             Stat stat = Stat.of(Path.of("/proc", String.valueOf(backend), "stat"));
             boolean ours = stat != null && stat.command().equals("postgres");
             return new Meter(ours ? stat.parent() : null);

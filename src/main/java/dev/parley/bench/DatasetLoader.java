@@ -95,7 +95,7 @@ public final class DatasetLoader {
         WordIndexes.throughPendingLists(database, true); // nothing else writes: faster through the lists
         copy(c -> characters(c, appId, spec));
         copy(c -> users(c, appId, spec));
-        long[] firsts = database.read(h -> h.first(FIRST_ID, row -> new long[] {row.getLong(1), row.getLong(2)}, appId, appId))
+        long[] firsts = database.read(handle -> handle.first(FIRST_ID, row -> new long[] {row.getLong(1), row.getLong(2)}, appId, appId))
                 .orElseThrow();
         Plan[] plans = plan(spec, oldest);
         copy(c -> conversations(c, appId, spec, plans, firsts[0], firsts[1]));
@@ -110,14 +110,14 @@ public final class DatasetLoader {
             var remembered = new Progress(err, "memories", spec.memories());
             copy(c -> memories(c, appId, spec, plans, firsts[0], firsts[1], remembered));
             remembered.finish(spec.memories());
-            database.read(h -> h.execute(SCOPES, spec.dims(), appId));
+            database.read(handle -> handle.execute(SCOPES, spec.dims(), appId));
         }
         err.println("analyzing ...");
         err.flush();
-        database.read(h -> h.execute(new Query("bench.analyze", """
+        database.read(handle -> handle.execute(new Query("bench.analyze", """
                 VACUUM (ANALYZE) characters, users, conversations, conversation_members, messages, memories, memory_scopes""")));
         if (archive != null) {
-            database.read(h -> h.execute(ANALYZE_ARCHIVE));
+            database.read(handle -> handle.execute(ANALYZE_ARCHIVE));
         }
         WordIndexes.throughPendingLists(database, false); // VACUUM has moved the lists into the indexes
         return new Loaded(appId, spec, Duration.ofNanos(System.nanoTime() - started), rate);
@@ -162,7 +162,7 @@ public final class DatasetLoader {
 
     private long createApp() {
         try {
-            return database.read(h -> h.first(CREATE_APP, row -> row.getLong(1), APP).orElseThrow());
+            return database.read(handle -> handle.first(CREATE_APP, row -> row.getLong(1), APP).orElseThrow());
         } catch (dev.parley.db.DatabaseFailure e) {
             if ("23505".equals(e.sqlState())) {
                 throw new IllegalStateException("this database already holds a bench dataset (app '" + APP
@@ -177,8 +177,8 @@ public final class DatasetLoader {
     }
 
     private void copy(CopyWork work) {
-        database.inTransaction(h -> {
-            work.run(h.connection());
+        database.inTransaction(handle -> {
+            work.run(handle.connection());
             return null;
         });
     }

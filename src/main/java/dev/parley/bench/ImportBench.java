@@ -65,15 +65,15 @@ final class ImportBench {
         List<String[]> history = history(messages, conversations, start); // conversation index, role, content, time
         String stamp = Long.toString(System.currentTimeMillis(), 36);
 
-        long copyApp = database.read(h -> h.first(CREATE_APP, row -> row.getLong(1), "bench-copy-" + stamp).orElseThrow());
-        long[] people = database.read(h -> h.first(CREATE_PEOPLE, row -> new long[] {row.getLong(1), row.getLong(2)},
+        long copyApp = database.read(handle -> handle.first(CREATE_APP, row -> row.getLong(1), "bench-copy-" + stamp).orElseThrow());
+        long[] people = database.read(handle -> handle.first(CREATE_PEOPLE, row -> new long[] {row.getLong(1), row.getLong(2)},
                 copyApp, copyApp).orElseThrow());
         long[] conversationIds = new long[conversations];
-        database.read(h -> {
+        database.read(handle -> {
             for (int c = 0; c < conversations; c++) {
                 long id = Ids.floorOf(start.plusMillis(c));
                 conversationIds[c] = id;
-                h.execute(CREATE_CONVERSATION, copyApp, id, people[1], people[0], id, id, id);
+                handle.execute(CREATE_CONVERSATION, copyApp, id, people[1], people[0], id, id, id);
             }
             return null;
         });
@@ -81,8 +81,8 @@ final class ImportBench {
         if (bulk) {
             WordIndexes.throughPendingLists(database, true);
         }
-        database.read(h -> {
-            Connection connection = h.connection();
+        database.read(handle -> {
+            Connection connection = handle.connection();
             long[] seq = new long[conversations];
             try (var rows = new CopyRows(connection, "messages (app_id, conversation_id, message_id, seq, author_user_id, "
                     + "author_character_id, created_at, role, content, user_id, language)")) {
@@ -109,7 +109,7 @@ final class ImportBench {
         double copySeconds = (System.nanoTime() - copyStarted) / 1e9;
         out.printf("raw COPY of %d message rows: %.1f s, %.0f rows/s%n", history.size(), copySeconds, history.size() / copySeconds);
 
-        long importApp = database.read(h -> h.first(CREATE_APP, row -> row.getLong(1), "bench-import-" + stamp).orElseThrow());
+        long importApp = database.read(handle -> handle.first(CREATE_APP, row -> row.getLong(1), "bench-import-" + stamp).orElseThrow());
         List<String> lines = new ArrayList<>();
         lines.add(Json.write(Map.of("type", "character", "external_id", "luna", "name", "Luna")));
         lines.add(Json.write(Map.of("type", "user", "external_id", "u")));

@@ -10,7 +10,7 @@ import java.util.List;
 /** What the figures were measured on, as a report must say. */
 record Machine(int cores, String cpu, long memoryMiB, String os, String java, String postgres) {
     static Machine describe(Database database) {
-        String postgres = database.read(h -> h.first(new Query("bench.version", "SHOW server_version"), row -> row.getString(1)))
+        String postgres = database.read(handle -> handle.first(new Query("bench.version", "SHOW server_version"), row -> row.getString(1)))
                 .orElse("?");
         return new Machine(Runtime.getRuntime().availableProcessors(), readCpuModel(), readMemoryMiB(),
                 System.getProperty("os.name") + " " + System.getProperty("os.version"),

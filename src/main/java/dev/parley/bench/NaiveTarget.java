@@ -105,51 +105,52 @@ final class NaiveTarget implements Target {
     public Session session() {
         return (operation, pick) -> {
             switch (operation) {
-                case INBOX -> database.read(h -> inbox(h, pick));
-                case HISTORY -> database.read(h -> {
-                    h.first(COUNT, row -> row.getLong(1), appId, pick.conversationId());
-                    return h.list(PAGE, row -> row.getLong(1), appId, pick.conversationId(), 50, 0);
+                case INBOX -> database.read(handle -> inbox(handle, pick));
+                case HISTORY -> database.read(handle -> {
+                    handle.first(COUNT, row -> row.getLong(1), appId, pick.conversationId());
+                    return handle.list(PAGE, row -> row.getLong(1), appId, pick.conversationId(), 50, 0);
                 });
-                case CONTEXT -> database.read(h -> {
-                    var conversation = h.first(CONVERSATION, row -> new long[] {row.getLong(1), row.getLong(2)},
+                case CONTEXT -> database.read(handle -> {
+                    var conversation = handle.first(CONVERSATION, row -> new long[] {row.getLong(1), row.getLong(2)},
                             appId, pick.conversationId()).orElseThrow();
-                    h.first(CHARACTER, row -> row.getString(1), appId, conversation[1]);
-                    h.first(USER, row -> row.getString(1), appId, conversation[0]);
-                    List<Long> page = h.list(PAGE, row -> row.getLong(1), appId, pick.conversationId(), 20, 0);
-                    return dims == 0 ? page : recall(h, pick, 5);
+                    handle.first(CHARACTER, row -> row.getString(1), appId, conversation[1]);
+                    handle.first(USER, row -> row.getString(1), appId, conversation[0]);
+                    List<Long> page = handle.list(PAGE, row -> row.getLong(1), appId, pick.conversationId(), 20, 0);
+                    return dims == 0 ? page : recall(handle, pick, 5);
                 });
-                case APPEND -> database.inTransaction(h -> append(h, pick));
-                case APPEND_BATCH -> database.inTransaction(h -> { // the naive way: the single append, a hundred times
+                case APPEND -> database.inTransaction(handle -> append(handle, pick));
+                case APPEND_BATCH -> database.inTransaction(handle -> { // the naive way: the single append, a hundred times
                     for (int i = 0; i < Operation.BATCH; i++) {
-                        append(h, pick);
+                        append(handle, pick);
                     }
                     return null;
                 });
-                case READ -> database.read(h -> {
-                    long read = h.first(MARK, row -> row.getLong(1), appId, pick.messageId(), appId, pick.conversationId())
+                case READ -> database.read(handle -> {
+                    long read = handle.first(MARK, row -> row.getLong(1), appId, pick.messageId(), appId, pick.conversationId())
                             .orElse(0L);
-                    return h.first(UNREAD, row -> row.getLong(1), appId, pick.conversationId(), read);
+                    return handle.first(UNREAD, row -> row.getLong(1), appId, pick.conversationId(), read);
                 });
-                case BROWSE -> database.read(h -> {
-                    h.first(COUNT_CHARACTERS, row -> row.getLong(1), appId, pick.energy());
-                    return h.list(CHARACTERS_BY_ENERGY, row -> row.getLong(1), appId, pick.energy());
+                case BROWSE -> database.read(handle -> {
+                    handle.first(COUNT_CHARACTERS, row -> row.getLong(1), appId, pick.energy());
+                    return handle.list(CHARACTERS_BY_ENERGY, row -> row.getLong(1), appId, pick.energy());
                 });
-                case SEARCH -> database.read(h -> h.list(SEARCH, row -> row.getLong(1), appId, pick.userId(),
+                case SEARCH -> database.read(handle -> handle.list(SEARCH, row -> row.getLong(1), appId, pick.userId(),
                         "%" + pick.term() + "%"));
-                case RECALL -> database.read(h -> recall(h, pick, 10));
-                case WINDOW_COUNT -> database.read(h -> h.first(CHARACTER_HOUR, row -> row.getLong(1), appId, pick.characterId()));
-                case FILTERED_HISTORY -> database.read(h -> {
-                    h.first(COUNT_BY_MODEL, row -> row.getLong(1), appId, pick.conversationId(), pick.model());
-                    return h.list(PAGE_BY_MODEL, row -> row.getLong(1), appId, pick.conversationId(), pick.model(), 50, 0);
+                case RECALL -> database.read(handle -> recall(handle, pick, 10));
+                case WINDOW_COUNT -> database.read(handle -> handle.first(CHARACTER_HOUR, row -> row.getLong(1), appId,
+                        pick.characterId()));
+                case FILTERED_HISTORY -> database.read(handle -> {
+                    handle.first(COUNT_BY_MODEL, row -> row.getLong(1), appId, pick.conversationId(), pick.model());
+                    return handle.list(PAGE_BY_MODEL, row -> row.getLong(1), appId, pick.conversationId(), pick.model(), 50, 0);
                 });
             }
         };
     }
 
     /** Every embedding of the scope read and compared with the query, the best {@code limit} kept. */
-    private List<Memory> recall(Handle h, Population.Pick pick, int limit) throws SQLException {
+    private List<Memory> recall(Handle handle, Population.Pick pick, int limit) throws SQLException {
         float[] query = Topics.topic(pick.topic(), Math.max(1, dims));
-        List<Memory> scored = h.list(SCOPE, row -> {
+        List<Memory> scored = handle.list(SCOPE, row -> {
             FloatBuffer vector = ByteBuffer.wrap(row.getBytes(3)).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
             double dot = 0;
             for (int i = 0; i < query.length && i < vector.limit(); i++) {
@@ -161,22 +162,22 @@ final class NaiveTarget implements Target {
     }
 
     /** One query for the page, then two per conversation: the N+1 the seeds describe. */
-    private List<Long> inbox(Handle h, Population.Pick pick) throws SQLException {
-        List<long[]> page = h.list(CONVERSATIONS_OF_USER, row -> new long[] {row.getLong(1), row.getLong(2)}, appId, pick.userId());
+    private List<Long> inbox(Handle handle, Population.Pick pick) throws SQLException {
+        List<long[]> page = handle.list(CONVERSATIONS_OF_USER, row -> new long[] {row.getLong(1), row.getLong(2)}, appId, pick.userId());
         for (long[] conversation : page) {
-            h.first(LAST_MESSAGE, row -> row.getString(1), appId, conversation[0]);
-            h.first(UNREAD, row -> row.getLong(1), appId, conversation[0], conversation[1]);
+            handle.first(LAST_MESSAGE, row -> row.getString(1), appId, conversation[0]);
+            handle.first(UNREAD, row -> row.getLong(1), appId, conversation[0], conversation[1]);
         }
         return page.stream().map(c -> c[0]).toList();
     }
 
-    private Object append(Handle h, Population.Pick pick) throws SQLException {
-        long[] bumped = h.first(BUMP, row -> new long[] {row.getLong(1), row.getLong(2), row.getLong(3)},
+    private Object append(Handle handle, Population.Pick pick) throws SQLException {
+        long[] bumped = handle.first(BUMP, row -> new long[] {row.getLong(1), row.getLong(2), row.getLong(3)},
                 appId, pick.conversationId()).orElseThrow();
-        long id = ids.next(1, bumped[2], h)[0];
-        h.execute(INSERT, appId, pick.conversationId(), id, bumped[0], bumped[1], bumped[1], id,
+        long id = ids.next(1, bumped[2], handle)[0];
+        handle.execute(INSERT, appId, pick.conversationId(), id, bumped[0], bumped[1], bumped[1], id,
                 Target.messageText(sent.incrementAndGet()));
-        h.execute(POINT, id, id, appId, pick.conversationId());
+        handle.execute(POINT, id, id, appId, pick.conversationId());
         return null;
     }
 }

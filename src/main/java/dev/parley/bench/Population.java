@@ -116,13 +116,13 @@ final class Population {
     /** The conversations of the bench app with a message since {@code activeSince} (every one when null). */
     static Population load(Database database, long appId, Popularity popularity, Instant activeSince) {
         long since = activeSince == null ? Long.MIN_VALUE : Ids.floorOf(activeSince);
-        List<long[]> rows = database.read(h -> h.list(CONVERSATIONS, row -> new long[] {
+        List<long[]> rows = database.read(handle -> handle.list(CONVERSATIONS, row -> new long[] {
                 row.getLong(1), row.getLong(2), row.getLong(3), row.getLong(4), row.getLong(5)}, appId, since));
         if (rows.isEmpty()) {
             throw new IllegalStateException(activeSince == null ? "the bench app has no conversations: run 'parley bench load' first"
                     : "no conversation of the bench app has a message since " + activeSince);
         }
-        int dims = database.read(h -> h.first(DIMS, row -> row.getInt(1), appId)).orElse(0);
+        int dims = database.read(handle -> handle.first(DIMS, row -> row.getInt(1), appId)).orElse(0);
         return new Population(new ArrayList<>(rows), dims, popularity);
     }
 

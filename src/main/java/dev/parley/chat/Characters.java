@@ -92,10 +92,10 @@ public final class Characters {
     }
 
     public CharacterProfile create(long appId, CharacterProfile.Draft draft) {
-        return database.read(h -> h.first(CREATE, ROW, appId, draft.name(),
+        return database.read(handle -> handle.first(CREATE, ROW, appId, draft.name(),
                 draft.systemPrompt() == null ? "" : draft.systemPrompt(),
                 jsonOr(draft.traits(), "{}"), jsonOr(draft.metadata(), "{}"),
-                textArray(h, draft.suggestedMessages() == null ? List.of() : draft.suggestedMessages())).orElseThrow());
+                textArray(handle, draft.suggestedMessages() == null ? List.of() : draft.suggestedMessages())).orElseThrow());
     }
 
     public CharacterProfile get(long appId, long characterId) {
@@ -105,7 +105,8 @@ public final class Characters {
     /** The character as a GET sends it: from the cache, or read and kept there. */
     public Rendered<CharacterProfile> rendered(long appId, long characterId) {
         return cache.get(Scope.character(appId, characterId), "character", CharacterProfile.class,
-                () -> database.read(h -> h.first(GET, ROW, appId, characterId)).orElseThrow(() -> new NotFound("character", characterId)));
+                () -> database.read(handle -> handle.first(GET, ROW, appId, characterId))
+                        .orElseThrow(() -> new NotFound("character", characterId)));
     }
 
     /**
@@ -162,15 +163,15 @@ public final class Characters {
 
     /** A page of characters after {@code afterId}, optionally only those whose traits/metadata contain the given JSON. */
     public List<CharacterProfile> list(long appId, long afterId, JsonNode traits, JsonNode metadata, int limit) {
-        return database.read(h -> {
+        return database.read(handle -> {
             if (traits != null && metadata != null) {
-                return h.list(LIST_BY_TRAITS_AND_METADATA, ROW, appId, afterId, traits.toString(), metadata.toString(), limit);
+                return handle.list(LIST_BY_TRAITS_AND_METADATA, ROW, appId, afterId, traits.toString(), metadata.toString(), limit);
             } else if (traits != null) {
-                return h.list(LIST_BY_TRAITS, ROW, appId, afterId, traits.toString(), limit);
+                return handle.list(LIST_BY_TRAITS, ROW, appId, afterId, traits.toString(), limit);
             } else if (metadata != null) {
-                return h.list(LIST_BY_METADATA, ROW, appId, afterId, metadata.toString(), limit);
+                return handle.list(LIST_BY_METADATA, ROW, appId, afterId, metadata.toString(), limit);
             }
-            return h.list(LIST, ROW, appId, afterId, limit);
+            return handle.list(LIST, ROW, appId, afterId, limit);
         });
     }
 

@@ -118,20 +118,20 @@ public final class Conversations {
     public Conversation create(long appId, Conversation.Draft draft) {
         List<Long> characterIds = List.copyOf(new LinkedHashSet<>(draft.characterIds()));
         try (ReadCache.Changing change = cache.changing()) {
-            return database.inTransaction(h -> {
-                checkReferences(h, appId, draft.userId(), characterIds);
-                long id = draft.createdAt() == null ? ids.next(h) : ids.at(draft.createdAt(), Long.MIN_VALUE, h);
-                insert(h, appId, id, draft, characterIds);
+            return database.inTransaction(handle -> {
+                checkReferences(handle, appId, draft.userId(), characterIds);
+                long id = draft.createdAt() == null ? ids.next(handle) : ids.at(draft.createdAt(), Long.MIN_VALUE, handle);
+                insert(handle, appId, id, draft, characterIds);
                 List<String> kinds = new ArrayList<>(List.of("user"));
                 List<Long> members = new ArrayList<>(List.of(draft.userId()));
                 characterIds.forEach(c -> {
                     kinds.add("character");
                     members.add(c);
                 });
-                h.execute(ADD_MEMBERS, appId, id, h.array("text", kinds.toArray(String[]::new)),
-                        h.array("bigint", members.toArray(Long[]::new)));
+                handle.execute(ADD_MEMBERS, appId, id, handle.array("text", kinds.toArray(String[]::new)),
+                        handle.array("bigint", members.toArray(Long[]::new)));
                 change.mark(List.of(Scope.inbox(appId, draft.userId())));
-                return h.first(GET, ROW, appId, id).orElseThrow();
+                return handle.first(GET, ROW, appId, id).orElseThrow();
             });
         }
     }
@@ -164,7 +164,7 @@ public final class Conversations {
     /** The conversation as stored: from the cache, or read and kept there. */
     private Rendered<Conversation> stored(long appId, long conversationId) {
         return cache.get(Scope.conversation(appId, conversationId), "conversation", Conversation.class,
-                () -> database.read(h -> get(h, appId, conversationId)));
+                () -> database.read(handle -> get(handle, appId, conversationId)));
     }
 
     private static Conversation withRunning(Conversation conversation, CounterBuffer.Running running) {
@@ -176,7 +176,7 @@ public final class Conversations {
      * instance runs them (as a GET shows them): a page of an export.
      */
     public List<Conversation> ofUser(long appId, long userId, long afterId, int limit) {
-        List<Conversation> page = database.read(h -> h.list(OF_USER, ROW, appId, userId, afterId, limit));
+        List<Conversation> page = database.read(handle -> handle.list(OF_USER, ROW, appId, userId, afterId, limit));
         return page.stream()
                 .map(conversation -> withRunning(conversation, counters.running(CounterBuffer.Holder.conversation(appId, conversation.id()))))
                 .toList();
@@ -184,14 +184,14 @@ public final class Conversations {
 
     /** The ids of the groups of others the user is in, or was removed from. */
     public List<Long> groupsOf(long appId, long userId) {
-        return database.read(h -> h.list(GROUPS_OF_USER, row -> row.getLong(1), appId, userId, appId, userId,
+        return database.read(handle -> handle.list(GROUPS_OF_USER, row -> row.getLong(1), appId, userId, appId, userId,
                 Integer.MAX_VALUE));
     }
 
     static final RowMapper<Conversation.Listed> LISTED = row -> new Conversation.Listed(ROW.map(row), row.getLong("activity_id"));
 
-    static Conversation get(Handle h, long appId, long conversationId) throws SQLException {
-        return h.first(GET, ROW, appId, conversationId).orElseThrow(() -> new NotFound("conversation", conversationId));
+    static Conversation get(Handle handle, long appId, long conversationId) throws SQLException {
+        return handle.first(GET, ROW, appId, conversationId).orElseThrow(() -> new NotFound("conversation", conversationId));
     }
 
     /**
@@ -200,7 +200,7 @@ public final class Conversations {
      */
     public List<Conversation.Listed> list(long appId, ConversationFilter filter, ConversationFilter.Position after, int limit) {
         ConversationFilter.Statement statement = filter.statement(appId, after, limit);
-        List<Conversation.Listed> page = database.read(h -> h.list(statement.query(), LISTED, statement.arguments()));
+        List<Conversation.Listed> page = database.read(handle -> handle.list(statement.query(), LISTED, statement.arguments()));
         // The page's ids are known only now, so its running counters are taken after the rows, not before.
         return page.stream()
                 .map(listed -> listed.with(withRunning(listed.conversation(),
@@ -246,9 +246,9 @@ public final class Conversations {
                 () -> stored(appId, conversationId).model().counters());
     }
 
-    private static void checkReferences(Handle h, long appId, long userId, List<Long> characterIds) throws SQLException {
-        var found = h.first(CHECK_REFERENCES, row -> new Object[] {row.getBoolean(1), row.getArray(2).getArray()},
-                appId, userId, appId, h.array("bigint", characterIds.toArray(Long[]::new))).orElseThrow();
+    private static void checkReferences(Handle handle, long appId, long userId, List<Long> characterIds) throws SQLException {
+        var found = handle.first(CHECK_REFERENCES, row -> new Object[] {row.getBoolean(1), row.getArray(2).getArray()},
+                appId, userId, appId, handle.array("bigint", characterIds.toArray(Long[]::new))).orElseThrow();
         if (!(Boolean) found[0]) {
             throw new InvalidInput("user_id", "refers to user " + userId + ", which does not exist in this app");
         }

@@ -263,10 +263,12 @@ public final class MessageLog {
     }
 
     public Page history(long appId, long conversationId, Position position, int limit) {
-        return database.readNearby(h -> switch (position) {
-            case Position.Latest latest -> latest(h, appId, conversationId, limit);
-            case Position.Before before -> existing(h, appId, conversationId, before(h, appId, conversationId, before.messageId(), limit));
-            case Position.After after -> existing(h, appId, conversationId, after(h, appId, conversationId, after.messageId(), limit));
+        return database.readNearby(handle -> switch (position) {
+            case Position.Latest latest -> latest(handle, appId, conversationId, limit);
+            case Position.Before before -> existing(handle, appId, conversationId,
+                    before(handle, appId, conversationId, before.messageId(), limit));
+            case Position.After after -> existing(handle, appId, conversationId,
+                    after(handle, appId, conversationId, after.messageId(), limit));
         });
     }
 
@@ -276,40 +278,40 @@ public final class MessageLog {
      * last month; the filter's time range is what keeps partitions out of it.
      */
     public Page filtered(long appId, long conversationId, Position position, MessageFilter filter, int limit) {
-        return database.readNearby(h -> {
-            Size size = h.first(SIZE, row -> new Size(row.getLong(1), row.getLong(2)), appId, conversationId)
+        return database.readNearby(handle -> {
+            Size size = handle.first(SIZE, row -> new Size(row.getLong(1), row.getLong(2)), appId, conversationId)
                     .orElseThrow(() -> new NotFound("conversation", conversationId));
             var conditions = filter.conditions(conversationId);
             boolean throughIndex = filter.metadata() != null && size.messages() > WALK_AT_MOST;
             long newest = size.newestId();
             return switch (position) {
-                case Position.Latest latest -> filteredNewestFirst(h, filtered(conditions, throughIndex, true), appId, conversationId,
+                case Position.Latest latest -> filteredNewestFirst(handle, filtered(conditions, throughIndex, true), appId, conversationId,
                         filter.lowerBound(conversationId), filter.upperBound(newest), conditions, limit, false);
-                case Position.Before before -> filteredNewestFirst(h, filtered(conditions, throughIndex, true), appId, conversationId,
+                case Position.Before before -> filteredNewestFirst(handle, filtered(conditions, throughIndex, true), appId, conversationId,
                         filter.lowerBound(conversationId), filter.upperBound(Math.min(newest, before.messageId() - 1)), conditions,
                         limit, true);
-                case Position.After after -> filteredOldestFirst(h, filtered(conditions, throughIndex, false), appId, conversationId,
+                case Position.After after -> filteredOldestFirst(handle, filtered(conditions, throughIndex, false), appId, conversationId,
                         filter.lowerBound(Math.max(conversationId, after.messageId())), filter.upperBound(newest), conditions, limit);
             };
         });
     }
 
     /** A filtered page of ids in (lower, upper], read newest first. */
-    private static Page filteredNewestFirst(Handle h, Query query, long appId, long conversationId, long lower, long upper,
+    private static Page filteredNewestFirst(Handle handle, Query query, long appId, long conversationId, long lower, long upper,
                                             MessageFilter.Conditions conditions, int limit, boolean hasNewer) throws SQLException {
         if (upper <= lower) {
             return new Page(List.of(), false, hasNewer);
         }
-        return page(h.list(query, ROW, bind(appId, conversationId, lower, upper, conditions, limit + 1)), limit, hasNewer);
+        return page(handle.list(query, ROW, bind(appId, conversationId, lower, upper, conditions, limit + 1)), limit, hasNewer);
     }
 
     /** A filtered page of ids in (lower, upper], read oldest first: the page after a cursor. */
-    private static Page filteredOldestFirst(Handle h, Query query, long appId, long conversationId, long lower, long upper,
+    private static Page filteredOldestFirst(Handle handle, Query query, long appId, long conversationId, long lower, long upper,
                                             MessageFilter.Conditions conditions, int limit) throws SQLException {
         if (upper <= lower) {
             return new Page(List.of(), true, false);
         }
-        List<Message> rows = h.list(query, ROW, bind(appId, conversationId, lower, upper, conditions, limit + 1));
+        List<Message> rows = handle.list(query, ROW, bind(appId, conversationId, lower, upper, conditions, limit + 1));
         boolean more = rows.size() > limit;
         return new Page(more ? rows.subList(0, limit) : rows, true, more);
     }
@@ -323,16 +325,16 @@ public final class MessageLog {
     }
 
     /** The page that ends at the conversation's newest message; finding that id also finds whether the conversation exists. */
-    private static Page latest(Handle h, long appId, long conversationId, int limit) throws SQLException {
-        long newestId = newestId(h, appId, conversationId);
-        List<Message> rows = newestFirst(h, RECENT, OLDER, ROW, appId, conversationId, newestId, limit + 1);
-        return page(olderFromArchive(h, appId, conversationId, rows, newestId, limit + 1), limit, false);
+    private static Page latest(Handle handle, long appId, long conversationId, int limit) throws SQLException {
+        long newestId = newestId(handle, appId, conversationId);
+        List<Message> rows = newestFirst(handle, RECENT, OLDER, ROW, appId, conversationId, newestId, limit + 1);
+        return page(olderFromArchive(handle, appId, conversationId, rows, newestId, limit + 1), limit, false);
     }
 
-    private static Page before(Handle h, long appId, long conversationId, long cursor, int limit) throws SQLException {
+    private static Page before(Handle handle, long appId, long conversationId, long cursor, int limit) throws SQLException {
         long newestId = Math.max(cursor, conversationId) - 1; // a cursor at or below the conversation's id has nothing below it
-        List<Message> rows = newestFirst(h, RECENT, OLDER, ROW, appId, conversationId, newestId, limit + 1);
-        return page(olderFromArchive(h, appId, conversationId, rows, newestId, limit + 1), limit, true);
+        List<Message> rows = newestFirst(handle, RECENT, OLDER, ROW, appId, conversationId, newestId, limit + 1);
+        return page(olderFromArchive(handle, appId, conversationId, rows, newestId, limit + 1), limit, true);
     }
 
     /**
@@ -342,7 +344,7 @@ public final class MessageLog {
      * every step of an archive move (Archive), so no cache can make a page miss a month. A conversation
      * whose first messages were hard-deleted pays an archive query that finds nothing.
      */
-    private static List<Message> olderFromArchive(Handle h, long appId, long conversationId, List<Message> rows,
+    private static List<Message> olderFromArchive(Handle handle, long appId, long conversationId, List<Message> rows,
                                                   long newestId, int wanted) throws SQLException {
         boolean olderMayExist = rows.isEmpty() ? newestId > conversationId : rows.getLast().seq() > 1;
         if (rows.size() >= wanted || !olderMayExist) {
@@ -350,7 +352,7 @@ public final class MessageLog {
         }
         long upper = rows.isEmpty() ? newestId : rows.getLast().id() - 1;
         List<Message> all = new ArrayList<>(rows);
-        all.addAll(h.list(ARCHIVED_OLDER, ROW, appId, conversationId, conversationId, upper, wanted - rows.size()));
+        all.addAll(handle.list(ARCHIVED_OLDER, ROW, appId, conversationId, conversationId, upper, wanted - rows.size()));
         return all;
     }
 
@@ -359,13 +361,13 @@ public final class MessageLog {
      * there, so is everything after it; when it is not (archived, or deleted), the archive's rows after it
      * come first, and the hot rows follow them (a month being moved is in both: its rows are taken once).
      */
-    private static Page after(Handle h, long appId, long conversationId, long cursor, int limit) throws SQLException {
-        List<Message> hot = h.list(AFTER, ROW, appId, conversationId, conversationId, cursor - 1, limit + 2);
+    private static Page after(Handle handle, long appId, long conversationId, long cursor, int limit) throws SQLException {
+        List<Message> hot = handle.list(AFTER, ROW, appId, conversationId, conversationId, cursor - 1, limit + 2);
         List<Message> rows = new ArrayList<>();
         if (!hot.isEmpty() && hot.getFirst().id() == cursor) {
             rows.addAll(hot.subList(1, hot.size()));
         } else {
-            rows.addAll(h.list(ARCHIVED_AFTER, ROW, appId, conversationId, cursor, limit + 1));
+            rows.addAll(handle.list(ARCHIVED_AFTER, ROW, appId, conversationId, cursor, limit + 1));
             long newestArchived = rows.isEmpty() ? cursor : rows.getLast().id();
             hot.stream().filter(m -> m.id() > newestArchived).forEach(rows::add);
         }
@@ -374,16 +376,16 @@ public final class MessageLog {
     }
 
     /** The page; an empty one only if the conversation exists. */
-    private static Page existing(Handle h, long appId, long conversationId, Page page) throws SQLException {
+    private static Page existing(Handle handle, long appId, long conversationId, Page page) throws SQLException {
         if (page.messages().isEmpty()) {
-            requireConversation(h, appId, conversationId);
+            requireConversation(handle, appId, conversationId);
         }
         return page;
     }
 
     /** The newest id a message of the conversation can have; the conversation must exist. */
-    static long newestId(Handle h, long appId, long conversationId) throws SQLException {
-        return h.first(NEWEST_ID, row -> row.getLong(1), appId, conversationId)
+    static long newestId(Handle handle, long appId, long conversationId) throws SQLException {
+        return handle.first(NEWEST_ID, row -> row.getLong(1), appId, conversationId)
                 .orElseThrow(() -> new NotFound("conversation", conversationId));
     }
 
@@ -392,15 +394,15 @@ public final class MessageLog {
      * before it first, then, only if that was not enough, from the rest of the conversation. Both
      * queries take the shape (app, conversation, lower bound, upper bound, limit).
      */
-    public static <T> List<T> newestFirst(Handle h, Query recent, Query older, RowMapper<T> mapper, long appId,
+    public static <T> List<T> newestFirst(Handle handle, Query recent, Query older, RowMapper<T> mapper, long appId,
                                           long conversationId, long newestId, int limit) throws SQLException {
         if (newestId <= conversationId) {
             return new ArrayList<>(); // no message yet, or a cursor at the start: nothing to read
         }
         long windowStart = windowStart(conversationId, newestId);
-        List<T> rows = new ArrayList<>(h.list(recent, mapper, appId, conversationId, windowStart, newestId, limit));
+        List<T> rows = new ArrayList<>(handle.list(recent, mapper, appId, conversationId, windowStart, newestId, limit));
         if (rows.size() < limit && windowStart > conversationId) {
-            rows.addAll(h.list(older, mapper, appId, conversationId, conversationId, windowStart, limit - rows.size()));
+            rows.addAll(handle.list(older, mapper, appId, conversationId, conversationId, windowStart, limit - rows.size()));
         }
         return rows;
     }
@@ -422,13 +424,13 @@ public final class MessageLog {
      * export. {@code authorUserId} keeps only that person's messages; null keeps all.
      */
     public List<Message> oldestFirst(long appId, long conversationId, long afterId, Long authorUserId, int limit) {
-        return database.read(h -> {
+        return database.read(handle -> {
             // The archive's months are older than every hot one; a month being moved is in both, and taken once.
-            List<Message> rows = new ArrayList<>(h.list(OLDEST_FIRST_ARCHIVED, ROW, appId, conversationId, afterId,
+            List<Message> rows = new ArrayList<>(handle.list(OLDEST_FIRST_ARCHIVED, ROW, appId, conversationId, afterId,
                     authorUserId, authorUserId, limit));
             long after = rows.isEmpty() ? afterId : rows.getLast().id();
             if (rows.size() < limit) {
-                rows.addAll(h.list(OLDEST_FIRST, ROW, appId, conversationId, after, authorUserId, authorUserId, limit - rows.size()));
+                rows.addAll(handle.list(OLDEST_FIRST, ROW, appId, conversationId, after, authorUserId, authorUserId, limit - rows.size()));
             }
             return rows;
         });
@@ -436,14 +438,14 @@ public final class MessageLog {
 
     /** One message, from the hot months or, failing that, the archive. */
     public Message get(long appId, long conversationId, long messageId) {
-        return database.read(h -> h.first(GET, ROW, appId, conversationId, messageId)
-                .or(() -> archived(h, appId, conversationId, messageId)))
+        return database.read(handle -> handle.first(GET, ROW, appId, conversationId, messageId)
+                .or(() -> archived(handle, appId, conversationId, messageId)))
                 .orElseThrow(() -> new NotFound("message", messageId));
     }
 
-    private static java.util.Optional<Message> archived(Handle h, long appId, long conversationId, long messageId) {
+    private static java.util.Optional<Message> archived(Handle handle, long appId, long conversationId, long messageId) {
         try {
-            return h.first(ARCHIVED_GET, ROW, appId, conversationId, messageId);
+            return handle.first(ARCHIVED_GET, ROW, appId, conversationId, messageId);
         } catch (SQLException e) {
             throw new dev.parley.db.DatabaseFailure(e);
         }
@@ -451,11 +453,11 @@ public final class MessageLog {
 
     /** Replies to one message, oldest first, after the {@code afterId} cursor. */
     public List<Message> replies(long appId, long conversationId, long parentId, long afterId, int limit) {
-        return database.read(h -> {
-            if (h.first(GET, ROW, appId, conversationId, parentId).isEmpty()) {
+        return database.read(handle -> {
+            if (handle.first(GET, ROW, appId, conversationId, parentId).isEmpty()) {
                 throw new NotFound("message", parentId);
             }
-            return h.list(REPLIES, ROW, appId, conversationId, parentId, parentId, afterId, limit);
+            return handle.list(REPLIES, ROW, appId, conversationId, parentId, parentId, afterId, limit);
         });
     }
 
@@ -466,14 +468,14 @@ public final class MessageLog {
     public Message edit(long appId, long conversationId, long messageId, String requiredTag, String content,
                         boolean metadataGiven, JsonNode metadata, boolean attachmentsGiven, JsonNode attachments) {
         try (ReadCache.Changing change = cache.changing()) {
-            return database.inTransaction(h -> {
+            return database.inTransaction(handle -> {
                 if (requiredTag != null) {
-                    requireTag(h, appId, conversationId, messageId, requiredTag);
+                    requireTag(handle, appId, conversationId, messageId, requiredTag);
                 }
-                Changed changed = h.first(EDIT, CHANGED, content, metadataGiven, jsonOrNull(metadata), attachmentsGiven,
-                        jsonOrNull(attachments), appId, conversationId, messageId).orElseThrow(() -> missingOrDeleted(h, appId, conversationId, messageId));
+                Changed changed = handle.first(EDIT, CHANGED, content, metadataGiven, jsonOrNull(metadata), attachmentsGiven,
+                        jsonOrNull(attachments), appId, conversationId, messageId).orElseThrow(() -> missingOrDeleted(handle, appId, conversationId, messageId));
                 if (content != null) {
-                    h.execute(SET_PREVIEW, preview(content), appId, conversationId, messageId);
+                    handle.execute(SET_PREVIEW, preview(content), appId, conversationId, messageId);
                 }
                 change.mark(changed.scopes(appId, conversationId));
                 return changed;
@@ -481,9 +483,9 @@ public final class MessageLog {
         }
     }
 
-    private static void requireTag(Handle h, long appId, long conversationId, long messageId, String requiredTag)
+    private static void requireTag(Handle handle, long appId, long conversationId, long messageId, String requiredTag)
             throws SQLException {
-        Message stored = h.first(GET_FOR_UPDATE, ROW, appId, conversationId, messageId)
+        Message stored = handle.first(GET_FOR_UPDATE, ROW, appId, conversationId, messageId)
                 .orElseThrow(() -> new NotFound("message", messageId));
         if (!Rendered.matches(stored, requiredTag)) {
             throw new StaleVersion("message", messageId);
@@ -493,10 +495,10 @@ public final class MessageLog {
     /** Soft delete: the message keeps its place in history, without its content, and counts as unread for no one. */
     public Message softDelete(long appId, long conversationId, long messageId) {
         try (ReadCache.Changing change = cache.changing()) {
-            return database.inTransaction(h -> {
-                Changed changed = h.first(SOFT_DELETE, CHANGED, appId, conversationId, messageId)
-                        .orElseThrow(() -> missingOrDeleted(h, appId, conversationId, messageId));
-                h.execute(SOFT_DELETED, messageId, changed.message().seq(), appId, conversationId);
+            return database.inTransaction(handle -> {
+                Changed changed = handle.first(SOFT_DELETE, CHANGED, appId, conversationId, messageId)
+                        .orElseThrow(() -> missingOrDeleted(handle, appId, conversationId, messageId));
+                handle.execute(SOFT_DELETED, messageId, changed.message().seq(), appId, conversationId);
                 change.mark(changed.scopes(appId, conversationId));
                 return changed;
             }).message();
@@ -509,11 +511,11 @@ public final class MessageLog {
      */
     public void hardDelete(long appId, long conversationId, long messageId) {
         try (ReadCache.Changing change = cache.changing()) {
-            database.inTransaction(h -> {
-                Changed changed = h.first(HARD_DELETE, CHANGED, appId, conversationId, messageId)
-                        .orElseThrow(() -> missingOrDeleted(h, appId, conversationId, messageId));
-                h.execute(UNCOUNT, changed.message().seq(), appId, conversationId);
-                replaceLastMessages(h, List.of(new Removed(appId, conversationId, messageId)));
+            database.inTransaction(handle -> {
+                Changed changed = handle.first(HARD_DELETE, CHANGED, appId, conversationId, messageId)
+                        .orElseThrow(() -> missingOrDeleted(handle, appId, conversationId, messageId));
+                handle.execute(UNCOUNT, changed.message().seq(), appId, conversationId);
+                replaceLastMessages(handle, List.of(new Removed(appId, conversationId, messageId)));
                 change.mark(changed.scopes(appId, conversationId));
                 return changed;
             });
@@ -533,18 +535,18 @@ public final class MessageLog {
                 handle.array("bigint", removed.stream().map(Removed::messageId).toArray(Long[]::new)));
     }
 
-    static void requireConversation(Handle h, long appId, long conversationId) throws SQLException {
-        if (h.first(CONVERSATION_EXISTS, row -> true, appId, conversationId).isEmpty()) {
+    static void requireConversation(Handle handle, long appId, long conversationId) throws SQLException {
+        if (handle.first(CONVERSATION_EXISTS, row -> true, appId, conversationId).isEmpty()) {
             throw new NotFound("conversation", conversationId);
         }
     }
 
-    private static RuntimeException missingOrDeleted(Handle h, long appId, long conversationId, long messageId) {
+    private static RuntimeException missingOrDeleted(Handle handle, long appId, long conversationId, long messageId) {
         try {
-            if (h.first(GET, ROW, appId, conversationId, messageId).isPresent()) {
+            if (handle.first(GET, ROW, appId, conversationId, messageId).isPresent()) {
                 return new Conflict("message-deleted", "message " + messageId + " is deleted and cannot be changed");
             }
-            return h.first(ARCHIVED_GET, ROW, appId, conversationId, messageId).isPresent()
+            return handle.first(ARCHIVED_GET, ROW, appId, conversationId, messageId).isPresent()
                     ? new Conflict("message-archived", "message " + messageId + " is archived, and archived messages are "
                     + "read-only; deleting its conversation or user still erases it")
                     : new NotFound("message", messageId);

@@ -81,46 +81,46 @@ public final class Stats {
     }
 
     public ConversationStats conversation(long appId, long conversationId) {
-        return database.readNearby(h -> h.first(CONVERSATION,
+        return database.readNearby(handle -> handle.first(CONVERSATION,
                         row -> new ConversationStats(row.getLong(1), row.getLong(2), row.getLong(3)), appId, conversationId))
                 .orElseThrow(() -> new NotFound("conversation", conversationId));
     }
 
     public UserStats user(long appId, long userId) {
-        return database.readNearby(h -> {
-            UserStats stats = h.first(USER, row -> new UserStats(row.getLong(1), row.getLong(2), row.getLong(3)),
+        return database.readNearby(handle -> {
+            UserStats stats = handle.first(USER, row -> new UserStats(row.getLong(1), row.getLong(2), row.getLong(3)),
                     appId, userId).orElseThrow();
             if (stats.conversations() == 0) {
-                Users.require(h, appId, userId);
+                Users.require(handle, appId, userId);
             }
             return stats;
         });
     }
 
     public AppCounts appCounts(long appId) {
-        return database.readNearby(h -> {
+        return database.readNearby(handle -> {
             Map<String, Count> tables = new LinkedHashMap<>();
             for (String table : COUNTED_TABLES) {
-                long estimate = plannedRows(h, table, appId);
-                tables.put(table, estimate < EXACT_BELOW ? countUpTo(h, table, appId) : new Count(estimate, false));
+                long estimate = plannedRows(handle, table, appId);
+                tables.put(table, estimate < EXACT_BELOW ? countUpTo(handle, table, appId) : new Count(estimate, false));
             }
-            return new AppCounts(tables, months(h, appId));
+            return new AppCounts(tables, months(handle, appId));
         });
     }
 
-    private static List<Month> months(Handle h, long appId) throws SQLException {
+    private static List<Month> months(Handle handle, long appId) throws SQLException {
         List<Month> months = new ArrayList<>();
         for (String store : List.of("archive", "hot")) {
             String schema = store.equals("hot") ? "" : Partitions.ARCHIVE.substring(0, Partitions.ARCHIVE.indexOf('.') + 1);
-            List<Partitions.Partition> partitions = store.equals("hot") ? Partitions.list(h, "messages")
-                    : Partitions.list(h, Partitions.ARCHIVE);
+            List<Partitions.Partition> partitions = store.equals("hot") ? Partitions.list(handle, "messages")
+                    : Partitions.list(handle, Partitions.ARCHIVE);
             for (Partitions.Partition p : partitions) {
                 if (p.isCatchAll()) {
                     continue;
                 }
                 String table = schema + p.name();
-                long estimate = plannedRows(h, table, appId);
-                Count rows = estimate < EXACT_BELOW ? countUpTo(h, table, appId) : new Count(estimate, false);
+                long estimate = plannedRows(handle, table, appId);
+                Count rows = estimate < EXACT_BELOW ? countUpTo(handle, table, appId) : new Count(estimate, false);
                 if (rows.rows() > 0) {
                     long bytes = p.bytes() * Math.min(rows.rows(), Math.max(1, p.estimatedRows())) / Math.max(1, p.estimatedRows());
                     months.add(new Month(YearMonth.from(Ids.timeOf(p.fromId()).atZone(ZoneOffset.UTC)).toString(), store, rows, bytes));
@@ -131,8 +131,8 @@ public final class Stats {
     }
 
     // Table names come from the fixed list above and the app id is a long: inlining them is safe.
-    private static long plannedRows(Handle h, String table, long appId) throws SQLException {
-        var plan = h.first(new Query("stats.estimate_rows",
+    private static long plannedRows(Handle handle, String table, long appId) throws SQLException {
+        var plan = handle.first(new Query("stats.estimate_rows",
                 "EXPLAIN (FORMAT JSON) SELECT 1 FROM " + table + " WHERE app_id = " + appId), row -> row.getString(1));
         return plan.map(json -> Json.parse(json).path(0).path("Plan").path("Plan Rows").asLong()).orElse(0L);
     }
@@ -141,9 +141,9 @@ public final class Stats {
      * An exact count that reads at most ten times the threshold: if the statistics were so stale that
      * the table is larger still, the count stops there and says it is not exact.
      */
-    private static Count countUpTo(Handle h, String table, long appId) throws SQLException {
+    private static Count countUpTo(Handle handle, String table, long appId) throws SQLException {
         long cap = EXACT_BELOW * 10;
-        long counted = h.first(new Query("stats.count_small",
+        long counted = handle.first(new Query("stats.count_small",
                 "SELECT count(*) FROM (SELECT 1 FROM " + table + " WHERE app_id = ? LIMIT " + cap + ") t"),
                 row -> row.getLong(1), appId).orElse(0L);
         return new Count(counted, counted < cap);

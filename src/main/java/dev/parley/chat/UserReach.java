@@ -34,15 +34,15 @@ public final class UserReach {
     }
 
     public boolean conversation(long appId, long conversationId, long userId) {
-        return database.read(h -> h.first(CONVERSATION, row -> 1, appId, conversationId, userId, userId)).isPresent();
+        return database.read(handle -> handle.first(CONVERSATION, row -> 1, appId, conversationId, userId, userId)).isPresent();
     }
 
     /** Whether the user is in a conversation with the character: whose memories a user token may store. */
     public boolean character(long appId, long characterId, long userId) {
-        return database.read(h -> h.first(CHARACTER, row -> 1, appId, userId, characterId)).isPresent();
+        return database.read(handle -> handle.first(CHARACTER, row -> 1, appId, userId, characterId)).isPresent();
     }
 
     public boolean memory(long appId, long memoryId, long userId) {
-        return database.read(h -> h.first(MEMORY, row -> 1, appId, memoryId, userId)).isPresent();
+        return database.read(handle -> handle.first(MEMORY, row -> 1, appId, memoryId, userId)).isPresent();
     }
 }

@@ -76,8 +76,8 @@ public final class Users {
         String json = profile == null ? null : profile.toString();
         Upserted upserted;
         try (ReadCache.Changing change = cache.changing()) {
-            upserted = database.inTransaction(h -> {
-                Upserted row = h.first(UPSERT, r -> new Upserted(ROW.map(r), r.getBoolean("created")), appId, externalId, json, json)
+            upserted = database.inTransaction(handle -> {
+                Upserted row = handle.first(UPSERT, r -> new Upserted(ROW.map(r), r.getBoolean("created")), appId, externalId, json, json)
                         .orElseThrow();
                 if (!row.created()) {
                     change.mark(List.of(Scope.user(appId, row.user().id())));
@@ -134,7 +134,7 @@ public final class Users {
 
     /** The user as stored: from the cache, or read and kept there. */
     private Rendered<User> stored(long appId, long userId) {
-        return cache.get(Scope.user(appId, userId), "user", User.class, () -> database.read(h -> h.first(GET, ROW, appId, userId))
+        return cache.get(Scope.user(appId, userId), "user", User.class, () -> database.read(handle -> handle.first(GET, ROW, appId, userId))
                 .orElseThrow(() -> new NotFound("user", userId)));
     }
 
@@ -153,13 +153,13 @@ public final class Users {
     }
 
     /** Throws {@link NotFound} unless the app has this user: for reads that come back empty either way. */
-    public static void require(Handle h, long appId, long userId) throws SQLException {
-        if (h.first(EXISTS, row -> true, appId, userId).isEmpty()) {
+    public static void require(Handle handle, long appId, long userId) throws SQLException {
+        if (handle.first(EXISTS, row -> true, appId, userId).isEmpty()) {
             throw new NotFound("user", userId);
         }
     }
 
     public Optional<User> findByExternalId(long appId, String externalId) {
-        return database.read(h -> h.first(FIND_BY_EXTERNAL_ID, ROW, appId, externalId)).map(user -> withRunning(appId, user));
+        return database.read(handle -> handle.first(FIND_BY_EXTERNAL_ID, ROW, appId, externalId)).map(user -> withRunning(appId, user));
     }
 }

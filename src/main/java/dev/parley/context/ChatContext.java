@@ -174,7 +174,7 @@ public final class ChatContext {
     }
 
     private Head readHead(long appId, long conversationId) {
-        return database.read(h -> h.first(HEAD, row -> new Head(
+        return database.read(handle -> handle.first(HEAD, row -> new Head(
                 new State(conversationId, row.getString("title"), row.getBoolean("is_group"), row.getString("language"),
                         JsonText.stored(row.getString("state")), JsonText.stored(row.getString("counters"))),
                 row.getLong("user_id"), row.getLong("character_id"), List.of((Long[]) row.getArray("character_ids").getArray()),
@@ -183,7 +183,7 @@ public final class ChatContext {
     }
 
     private List<Turn> readTurns(long appId, long conversationId, Head head, int limit) {
-        return database.read(h -> MessageLog.newestFirst(h, RECENT, OLDER, row -> new Turn(row.getString("role"),
+        return database.read(handle -> MessageLog.newestFirst(handle, RECENT, OLDER, row -> new Turn(row.getString("role"),
                 row.getString("content"), (Long) row.getObject("author_character_id"), (Long) row.getObject("author_user_id")),
                 appId, conversationId,
                 head.newestId(), limit));

@@ -130,7 +130,7 @@ public final class Replicas implements AutoCloseable {
 
     /** The primary's current WAL position: what a write answers with as its consistency token. */
     public Lsn primaryPosition() {
-        return primary.read(h -> h.first(PRIMARY_POSITION, row -> Lsn.parse(row.getString(1))).orElseThrow());
+        return primary.read(handle -> handle.first(PRIMARY_POSITION, row -> Lsn.parse(row.getString(1))).orElseThrow());
     }
 
     private void sampleLogged() {
@@ -165,7 +165,7 @@ public final class Replicas implements AutoCloseable {
     private void sample(Replica replica, long now) {
         boolean was = inRotation(replica);
         try {
-            String replayed = replica.pool.read(h -> h.first(REPLAYED, row -> row.getString(1))).orElse(null);
+            String replayed = replica.pool.read(handle -> handle.first(REPLAYED, row -> row.getString(1))).orElse(null);
             if (replayed == null) {
                 replica.answering = false;
                 replica.problem = "not a standby: pg_last_wal_replay_lsn() is null there";
@@ -211,7 +211,7 @@ public final class Replicas implements AutoCloseable {
         Replica replica = Consistency.primaryOnly() ? null : choose(after);
         if (replica != null) {
             try {
-                SqlWork<Served<T>> served = h -> caughtUp(h, after) ? new Served<>(work.run(h)) : null;
+                SqlWork<Served<T>> served = handle -> caughtUp(handle, after) ? new Served<>(work.run(handle)) : null;
                 Served<T> answer = inTransaction ? replica.pool.inTransaction(served) : replica.pool.read(served);
                 if (answer != null) {
                     replica.reads.increment();
@@ -255,13 +255,13 @@ public final class Replicas implements AutoCloseable {
     }
 
     /** Whether the replica has replayed past {@code after}, waiting for it at most {@code options.tokenWait()}. */
-    private boolean caughtUp(Handle h, Lsn after) throws java.sql.SQLException {
+    private boolean caughtUp(Handle handle, Lsn after) throws java.sql.SQLException {
         if (after == null) {
             return true;
         }
         long deadline = System.nanoTime() + options.tokenWait().toNanos();
         while (true) {
-            String replayed = h.first(REPLAYED, row -> row.getString(1)).orElse(null);
+            String replayed = handle.first(REPLAYED, row -> row.getString(1)).orElse(null);
             if (replayed != null && Lsn.parse(replayed).compareTo(after) >= 0) {
                 return true;
             }

@@ -19,10 +19,10 @@ public final class WordIndexes {
 
     /** Sends every words index's new entries through its pending list ({@code on}), or straight in. */
     public static void throughPendingLists(Database database, boolean on) {
-        List<String> indexes = database.read(h -> h.list(ALL, row -> row.getString(1)));
-        database.inTransaction(h -> {
+        List<String> indexes = database.read(handle -> handle.list(ALL, row -> row.getString(1)));
+        database.inTransaction(handle -> {
             for (String index : indexes) {
-                h.execute(new Query("words.fastupdate", "ALTER INDEX " + index + " SET (fastupdate = " + (on ? "on" : "off") + ")"));
+                handle.execute(new Query("words.fastupdate", "ALTER INDEX " + index + " SET (fastupdate = " + (on ? "on" : "off") + ")"));
             }
             return null;
         });
@@ -30,10 +30,10 @@ public final class WordIndexes {
 
     /** Merges every pending list into its index; returns the pages merged. */
     public static long mergePendingLists(Database database) {
-        List<String> indexes = database.read(h -> h.list(ALL, row -> row.getString(1)));
+        List<String> indexes = database.read(handle -> handle.list(ALL, row -> row.getString(1)));
         long pages = 0;
         for (String index : indexes) {
-            pages += database.read(h -> h.first(new Query("words.merge_pending", "SELECT gin_clean_pending_list(?::regclass)"),
+            pages += database.read(handle -> handle.first(new Query("words.merge_pending", "SELECT gin_clean_pending_list(?::regclass)"),
                     row -> row.getLong(1), index).orElse(0L));
         }
         return pages;

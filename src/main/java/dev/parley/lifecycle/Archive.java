@@ -105,7 +105,7 @@ public final class Archive {
     }
 
     private void finishUnderWay() {
-        for (String name : database.read(h -> h.list(UNDER_WAY, row -> row.getString(1)))) {
+        for (String name : database.read(handle -> handle.list(UNDER_WAY, row -> row.getString(1)))) {
             partitions.list().stream().filter(p -> p.name().equals(name)).findFirst().ifPresentOrElse(this::move,
                     () -> finish(name));
         }
@@ -115,26 +115,27 @@ public final class Archive {
     private long move(Partitions.Partition month) {
         String name = month.name();
         String archived = SCHEMA + "." + name;
-        database.read(h -> h.execute(START, name));
-        database.read(h -> h.execute(new Query("archive.refuse_writes", """
+        database.read(handle -> handle.execute(START, name));
+        database.read(handle -> handle.execute(new Query("archive.refuse_writes", """
                 CREATE OR REPLACE TRIGGER parley_archiving BEFORE INSERT OR UPDATE OR DELETE ON %s
                    FOR EACH ROW EXECUTE FUNCTION parley_refuse_writes_while_archiving()""".formatted(name))));
-        long rows = database.inTransaction(h -> {
-            boolean copied = h.first(EXISTS, row -> row.getBoolean(1), archived).orElseThrow()
-                    && Partitions.list(h, Partitions.ARCHIVE).stream().anyMatch(p -> p.name().equals(name)); // on this connection: a command's pool has two
+        long rows = database.inTransaction(handle -> {
+            boolean copied = handle.first(EXISTS, row -> row.getBoolean(1), archived).orElseThrow()
+                    && Partitions.list(handle, Partitions.ARCHIVE).stream().anyMatch(p -> p.name().equals(name)); // on this connection: a command's pool has two
             if (copied) { // a move a crash cut short after the copy
                 return 0L;
             }
-            h.execute(new Query("archive.drop_partial", "DROP TABLE IF EXISTS " + archived));
-            h.execute(new Query("archive.create", "CREATE TABLE " + archived + " (LIKE " + Partitions.ARCHIVE + " INCLUDING DEFAULTS)"));
-            String columns = h.first(COLUMNS, row -> row.getString(1)).orElseThrow();
-            int copiedRows = h.execute(new Query("archive.copy",
+            handle.execute(new Query("archive.drop_partial", "DROP TABLE IF EXISTS " + archived));
+            handle.execute(new Query("archive.create", "CREATE TABLE " + archived + " (LIKE " + Partitions.ARCHIVE
+                    + " INCLUDING DEFAULTS)"));
+            String columns = handle.first(COLUMNS, row -> row.getString(1)).orElseThrow();
+            int copiedRows = handle.execute(new Query("archive.copy",
                     "INSERT INTO " + archived + " (" + columns + ") SELECT " + columns + " FROM " + name));
-            h.execute(new Query("archive.primary_key", "ALTER TABLE " + archived
+            handle.execute(new Query("archive.primary_key", "ALTER TABLE " + archived
                     + " ADD PRIMARY KEY (app_id, conversation_id, message_id)"));
-            h.execute(new Query("archive.attach", "ALTER TABLE " + Partitions.ARCHIVE + " ATTACH PARTITION " + archived
+            handle.execute(new Query("archive.attach", "ALTER TABLE " + Partitions.ARCHIVE + " ATTACH PARTITION " + archived
                     + " FOR VALUES FROM (%d) TO (%d)".formatted(month.fromId(), month.toId())));
-            h.execute(new Query("archive.analyze", "ANALYZE " + archived)); // plans and /v1/stats estimates from the start
+            handle.execute(new Query("archive.analyze", "ANALYZE " + archived)); // plans and /v1/stats estimates from the start
             return (long) copiedRows;
         });
         finish(name);
@@ -147,11 +148,11 @@ public final class Archive {
      * itself, whatever any instance remembers of the archive.
      */
     private void finish(String name) {
-        database.read(h -> {
-            Partitions.detachConcurrently(h, "messages", name);
-            h.execute(new Query("archive.drop_hot", "DROP TABLE IF EXISTS " + name));
+        database.read(handle -> {
+            Partitions.detachConcurrently(handle, "messages", name);
+            handle.execute(new Query("archive.drop_hot", "DROP TABLE IF EXISTS " + name));
             return null;
         });
-        database.read(h -> h.execute(END, name));
+        database.read(handle -> handle.execute(END, name));
     }
 }

@@ -225,13 +225,13 @@ public final class Erasure {
     public Erased deleteConversation(long appId, long conversationId, ConversationMemories memories, String requestedBy) {
         var rows = new Tally("conversations", "messages", "memberships", "idempotency_keys",
                 memories == ConversationMemories.KEEP ? "memories_unlinked" : "memories");
-        return changing(appId, rows, (h, change) -> {
-            List<Locked> locked = lock(h, appId, List.of(conversationId));
+        return changing(appId, rows, (handle, change) -> {
+            List<Locked> locked = lock(handle, appId, List.of(conversationId));
             if (locked.isEmpty()) {
                 throw new NotFound("conversation", conversationId);
             }
-            deleteLocked(h, appId, locked, memories, rows);
-            return audit(h, appId, "conversation", conversationId, requestedBy, rows);
+            deleteLocked(handle, appId, locked, memories, rows);
+            return audit(handle, appId, "conversation", conversationId, requestedBy, rows);
         });
     }
 
@@ -241,36 +241,37 @@ public final class Erasure {
      * presence. What others (guests) remember from the user's conversations stays theirs, unlinked.
      */
     public Erased eraseUser(long appId, long userId, String requestedBy) {
-        database.read(h -> h.first(LOCK_USER, row -> 1, appId, userId)).orElseThrow(() -> new NotFound("user", userId));
+        database.read(handle -> handle.first(LOCK_USER, row -> 1, appId, userId)).orElseThrow(() -> new NotFound("user", userId));
         var rows = new Tally("users", "conversations", "messages", "memberships", "idempotency_keys", "memories", "memory_scopes",
                 "memories_unlinked");
         var othersKeepTheirs = new Keeping(userId, null);
-        while (batch(appId, rows, h -> h.list(CONVERSATIONS_OF_USER, row -> row.getLong(1), appId, userId, BATCH),
-                (h, locked) -> deleteLocked(h, appId, locked, ConversationMemories.KEEP, othersKeepTheirs, rows))) {
+        while (batch(appId, rows, handle -> handle.list(CONVERSATIONS_OF_USER, row -> row.getLong(1), appId, userId, BATCH),
+                (handle, locked) -> deleteLocked(handle, appId, locked, ConversationMemories.KEEP, othersKeepTheirs, rows))) {
             // each batch in its own transaction
         }
-        while (batch(appId, rows, h -> h.list(Conversations.GROUPS_OF_USER, row -> row.getLong(1), appId, userId, appId, userId, BATCH),
-                (h, locked) -> leaveGroups(h, appId, userId, locked, rows))) {
+        while (batch(appId, rows,
+                handle -> handle.list(Conversations.GROUPS_OF_USER, row -> row.getLong(1), appId, userId, appId, userId, BATCH),
+                (handle, locked) -> leaveGroups(handle, appId, userId, locked, rows))) {
             // the user's groups, a batch at a time
         }
-        Erased erased = changing(appId, rows, (h, change) -> {
-            if (h.first(LOCK_USER, row -> 1, appId, userId).isEmpty()) {
+        Erased erased = changing(appId, rows, (handle, change) -> {
+            if (handle.first(LOCK_USER, row -> 1, appId, userId).isEmpty()) {
                 throw new NotFound("user", userId);
             }
             // what was started or joined while the batches ran
-            deleteLocked(h, appId, lock(h, appId, h.list(CONVERSATIONS_OF_USER, row -> row.getLong(1), appId, userId,
+            deleteLocked(handle, appId, lock(handle, appId, handle.list(CONVERSATIONS_OF_USER, row -> row.getLong(1), appId, userId,
                     Integer.MAX_VALUE)), ConversationMemories.KEEP, othersKeepTheirs, rows);
-            leaveGroups(h, appId, userId, lock(h, appId, h.list(Conversations.GROUPS_OF_USER, row -> row.getLong(1), appId, userId,
-                    appId, userId, Integer.MAX_VALUE)), rows);
-            h.first(DELETE_USER, row -> {
+            leaveGroups(handle, appId, userId, lock(handle, appId, handle.list(Conversations.GROUPS_OF_USER, row -> row.getLong(1),
+                    appId, userId, appId, userId, Integer.MAX_VALUE)), rows);
+            handle.first(DELETE_USER, row -> {
                 rows.add("users", row.getLong(1));
                 rows.add("memories", row.getLong(2));
                 rows.add("memory_scopes", row.getLong(3));
                 return null;
             }, appId, userId, appId, userId, appId, userId);
-            h.first(ANNOUNCE, row -> null, Recall.ERASED_USER + ":" + appId + ":" + userId);
+            handle.first(ANNOUNCE, row -> null, Recall.ERASED_USER + ":" + appId + ":" + userId);
             change.mark(List.of(Scope.user(appId, userId), Scope.inbox(appId, userId)));
-            return audit(h, appId, "user", userId, requestedBy, rows);
+            return audit(handle, appId, "user", userId, requestedBy, rows);
         });
         recall.forgetUser(appId, userId);
         presence.forget(appId, userId);
@@ -283,42 +284,42 @@ public final class Erasure {
      * characters' memories from its conversations stay theirs, unlinked.
      */
     public Erased deleteCharacter(long appId, long characterId, String requestedBy) {
-        database.read(h -> h.first(LOCK_CHARACTER, row -> 1, appId, characterId))
+        database.read(handle -> handle.first(LOCK_CHARACTER, row -> 1, appId, characterId))
                 .orElseThrow(() -> new NotFound("character", characterId));
         var rows = new Tally("characters", "conversations", "messages", "memberships", "idempotency_keys", "memories",
                 "memory_scopes", "memories_unlinked");
         var othersKeepTheirs = new Keeping(null, characterId);
-        while (batch(appId, rows, h -> h.list(CONVERSATIONS_OF_CHARACTER, row -> row.getLong(1), appId, characterId, BATCH),
-                (h, locked) -> deleteLocked(h, appId, locked, ConversationMemories.KEEP, othersKeepTheirs, rows))) {
+        while (batch(appId, rows, handle -> handle.list(CONVERSATIONS_OF_CHARACTER, row -> row.getLong(1), appId, characterId, BATCH),
+                (handle, locked) -> deleteLocked(handle, appId, locked, ConversationMemories.KEEP, othersKeepTheirs, rows))) {
             // each batch in its own transaction
         }
-        Erased erased = changing(appId, rows, (h, change) -> {
-            if (h.first(LOCK_CHARACTER, row -> 1, appId, characterId).isEmpty()) {
+        Erased erased = changing(appId, rows, (handle, change) -> {
+            if (handle.first(LOCK_CHARACTER, row -> 1, appId, characterId).isEmpty()) {
                 throw new NotFound("character", characterId);
             }
-            deleteLocked(h, appId, lock(h, appId, h.list(CONVERSATIONS_OF_CHARACTER, row -> row.getLong(1), appId,
+            deleteLocked(handle, appId, lock(handle, appId, handle.list(CONVERSATIONS_OF_CHARACTER, row -> row.getLong(1), appId,
                     characterId, Integer.MAX_VALUE)), ConversationMemories.KEEP, othersKeepTheirs, rows);
-            h.first(DELETE_CHARACTER, row -> {
+            handle.first(DELETE_CHARACTER, row -> {
                 rows.add("characters", row.getLong(1));
                 rows.add("memories", row.getLong(2));
                 rows.add("memory_scopes", row.getLong(3));
                 rows.add("memberships", row.getLong(4));
                 return null;
             }, appId, characterId, appId, characterId, appId, characterId, appId, characterId);
-            h.first(ANNOUNCE, row -> null, Recall.ERASED_CHARACTER + ":" + appId + ":" + characterId);
+            handle.first(ANNOUNCE, row -> null, Recall.ERASED_CHARACTER + ":" + appId + ":" + characterId);
             change.markCharacter(appId, characterId);
-            return audit(h, appId, "character", characterId, requestedBy, rows);
+            return audit(handle, appId, "character", characterId, requestedBy, rows);
         });
         recall.forgetCharacter(appId, characterId);
         return erased;
     }
 
     private interface Find {
-        List<Long> next(Handle h) throws SQLException;
+        List<Long> next(Handle handle) throws SQLException;
     }
 
     private interface Work {
-        void run(Handle h, List<Locked> locked) throws SQLException;
+        void run(Handle handle, List<Locked> locked) throws SQLException;
     }
 
     /**
@@ -326,16 +327,16 @@ public final class Erasure {
      * cached views dropped once it commits. False when none were left.
      */
     private boolean batch(long appId, Tally rows, Find find, Work work) {
-        return changing(appId, rows, (h, change) -> {
-            List<Long> batch = find.next(h);
-            work.run(h, lock(h, appId, batch));
+        return changing(appId, rows, (handle, change) -> {
+            List<Long> batch = find.next(handle);
+            work.run(handle, lock(handle, appId, batch));
             return !batch.isEmpty();
         });
     }
 
     /** Work on a transaction that may mark more views changing than the conversations it records in {@code rows}. */
     private interface Change<T> {
-        T run(Handle h, ReadCache.Changing change) throws SQLException;
+        T run(Handle handle, ReadCache.Changing change) throws SQLException;
     }
 
     /**
@@ -344,8 +345,8 @@ public final class Erasure {
      */
     private <T> T changing(long appId, Tally rows, Change<T> work) {
         try (ReadCache.Changing change = cache.changing()) {
-            return database.inTransaction(h -> {
-                T result = work.run(h, change);
+            return database.inTransaction(handle -> {
+                T result = work.run(handle, change);
                 change.mark(rows.changed.stream().flatMap(c -> ReadCache.conversationScopes(appId, c.conversationId(),
                         c.userIds().isEmpty() ? 0 : c.userIds().getFirst(), c.userIds()).stream()).toList());
                 rows.changed.clear();
@@ -354,12 +355,12 @@ public final class Erasure {
         }
     }
 
-    private static List<Locked> lock(Handle h, long appId, List<Long> conversationIds) throws SQLException {
+    private static List<Locked> lock(Handle handle, long appId, List<Long> conversationIds) throws SQLException {
         if (conversationIds.isEmpty()) {
             return List.of();
         }
-        return h.list(LOCK, row -> new Locked(row.getLong(1), List.of((Long[]) row.getArray(2).getArray())),
-                appId, ids(h, conversationIds));
+        return handle.list(LOCK, row -> new Locked(row.getLong(1), List.of((Long[]) row.getArray(2).getArray())),
+                appId, ids(handle, conversationIds));
     }
 
     /** Whose memories stay with them when their conversations go: everyone's, or all but an erased user's or character's. */
@@ -367,24 +368,24 @@ public final class Erasure {
         static final Keeping ALL = new Keeping(null, null);
     }
 
-    private static void deleteLocked(Handle h, long appId, List<Locked> locked, ConversationMemories memories, Tally rows)
+    private static void deleteLocked(Handle handle, long appId, List<Locked> locked, ConversationMemories memories, Tally rows)
             throws SQLException {
-        deleteLocked(h, appId, locked, memories, Keeping.ALL, rows);
+        deleteLocked(handle, appId, locked, memories, Keeping.ALL, rows);
     }
 
-    private static void deleteLocked(Handle h, long appId, List<Locked> locked, ConversationMemories memories, Keeping keeping,
+    private static void deleteLocked(Handle handle, long appId, List<Locked> locked, ConversationMemories memories, Keeping keeping,
                                      Tally rows) throws SQLException {
         if (locked.isEmpty()) {
             return;
         }
-        var ids = ids(h, locked.stream().map(Locked::conversationId).toList());
+        var ids = ids(handle, locked.stream().map(Locked::conversationId).toList());
         if (memories == ConversationMemories.KEEP) {
-            h.first(UNLINK_MEMORIES, row -> rows.add("memories_unlinked", row.getLong(1)), appId, ids, keeping.exceptUser(),
+            handle.first(UNLINK_MEMORIES, row -> rows.add("memories_unlinked", row.getLong(1)), appId, ids, keeping.exceptUser(),
                     keeping.exceptUser(), keeping.exceptCharacter(), keeping.exceptCharacter());
         } else {
-            h.first(DELETE_MEMORIES_OF_CONVERSATIONS, row -> rows.add("memories", row.getLong(1)), appId, ids);
+            handle.first(DELETE_MEMORIES_OF_CONVERSATIONS, row -> rows.add("memories", row.getLong(1)), appId, ids);
         }
-        h.first(DELETE_CONVERSATIONS, row -> {
+        handle.first(DELETE_CONVERSATIONS, row -> {
             rows.add("conversations", row.getLong(1));
             rows.add("messages", row.getLong(2));
             rows.add("memberships", row.getLong(3));
@@ -394,31 +395,31 @@ public final class Erasure {
         rows.changed.addAll(locked);
     }
 
-    private static void leaveGroups(Handle h, long appId, long userId, List<Locked> locked, Tally rows)
+    private static void leaveGroups(Handle handle, long appId, long userId, List<Locked> locked, Tally rows)
             throws SQLException {
         if (locked.isEmpty()) {
             return;
         }
-        var ids = ids(h, locked.stream().map(Locked::conversationId).toList());
-        List<MessageLog.Removed> lastGone = h.first(LEAVE_GROUPS, row -> {
+        var ids = ids(handle, locked.stream().map(Locked::conversationId).toList());
+        List<MessageLog.Removed> lastGone = handle.first(LEAVE_GROUPS, row -> {
             rows.add("messages", row.getLong(1));
             rows.add("idempotency_keys", row.getLong(2));
             rows.add("memberships", row.getLong(3));
             return MessageLog.Removed.of(appId, (Long[]) row.getArray(4).getArray(), (Long[]) row.getArray(5).getArray());
         }, appId, ids, userId, appId, ids, userId, appId, appId, appId, ids, userId, appId, userId, ids).orElseThrow();
-        MessageLog.replaceLastMessages(h, lastGone);
+        MessageLog.replaceLastMessages(handle, lastGone);
         rows.changed.addAll(locked);
     }
 
-    private Erased audit(Handle h, long appId, String subject, long id, String requestedBy, Tally rows) throws SQLException {
+    private Erased audit(Handle handle, long appId, String subject, long id, String requestedBy, Tally rows) throws SQLException {
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
-        long erasureId = h.first(AUDIT, row -> row.getLong(1), appId, Timestamp.from(now), subject, id, requestedBy,
+        long erasureId = handle.first(AUDIT, row -> row.getLong(1), appId, Timestamp.from(now), subject, id, requestedBy,
                 Json.write(rows.counts)).orElseThrow();
         return new Erased(subject, id, erasureId, now, Collections.unmodifiableMap(new LinkedHashMap<>(rows.counts)));
     }
 
-    private static java.sql.Array ids(Handle h, List<Long> ids) throws SQLException {
-        return h.array("bigint", ids.toArray(Long[]::new));
+    private static java.sql.Array ids(Handle handle, List<Long> ids) throws SQLException {
+        return handle.array("bigint", ids.toArray(Long[]::new));
     }
 
     /** Rows erased, by kind (every kind the subject has, 0 when none); and the conversations whose cached views are still to drop. */

@@ -320,7 +320,7 @@ public final class Import {
             Instant created = line.time("created_at", clock);
             givenOnce("character", externalId, number);
             boolean[] made = {false};
-            long id = database.read(h -> h.first(CHARACTER, row -> {
+            long id = database.read(handle -> handle.first(CHARACTER, row -> {
                 made[0] = row.getBoolean(2);
                 return row.getLong(1);
             }, appId, externalId, name, systemPrompt == null ? "" : systemPrompt, traits == null ? "{}" : traits,
@@ -335,7 +335,7 @@ public final class Import {
             Instant created = line.time("created_at", clock);
             givenOnce("user", externalId, number);
             boolean[] made = {false};
-            long id = database.read(h -> h.first(USER, row -> {
+            long id = database.read(handle -> handle.first(USER, row -> {
                 made[0] = row.getBoolean(2);
                 return row.getLong(1);
             }, appId, externalId, profile == null ? "{}" : profile, created, created, appId, externalId)).orElseThrow();
@@ -354,9 +354,9 @@ public final class Import {
             long userId = userOf(user);
             long characterId = characterOf(character);
             givenOnce("conversation", externalId, number);
-            long made = database.inTransaction(h -> {
-                long id = created == null ? ids.next(h) : ids.at(created, Long.MIN_VALUE, h);
-                return h.first(CONVERSATION, row -> row.getLong(1), appId, id, userId, characterId, language, title,
+            long made = database.inTransaction(handle -> {
+                long id = created == null ? ids.next(handle) : ids.at(created, Long.MIN_VALUE, handle);
+                return handle.first(CONVERSATION, row -> row.getLong(1), appId, id, userId, characterId, language, title,
                         state == null ? "{}" : state, externalId, id, id, id, appId, userId, characterId).orElseThrow();
             });
             conversations.remove(externalId); // made now, or there before: read it either way
@@ -465,7 +465,7 @@ public final class Import {
         private Optional<RuntimeException> commit(List<NewMessage> messages) {
             Written written;
             try {
-                written = database.inTransaction(h -> write(h, messages));
+                written = database.inTransaction(handle -> write(handle, messages));
             } catch (RuntimeException e) {
                 return Optional.of(e);
             }
@@ -475,14 +475,14 @@ public final class Import {
             return Optional.empty();
         }
 
-        private Written write(Handle h, List<NewMessage> messages) throws SQLException {
+        private Written write(Handle handle, List<NewMessage> messages) throws SQLException {
             Long[] conversationIds = messages.stream().map(NewMessage::conversationId).distinct().sorted().toArray(Long[]::new);
             Map<Long, long[]> locked = new HashMap<>(); // last seq, newest id
-            h.list(LOCK, row -> locked.put(row.getLong(1), new long[] {row.getLong(2), row.getLong(3)}), appId,
-                    h.array("bigint", conversationIds));
-            var present = new java.util.HashSet<>(h.list(PRESENT, row -> row.getLong(1),
-                    h.array("bigint", messages.stream().map(NewMessage::conversationId).toArray(Long[]::new)),
-                    h.array("bigint", messages.stream().map(NewMessage::id).toArray(Long[]::new)), appId,
+            handle.list(LOCK, row -> locked.put(row.getLong(1), new long[] {row.getLong(2), row.getLong(3)}), appId,
+                    handle.array("bigint", conversationIds));
+            var present = new java.util.HashSet<>(handle.list(PRESENT, row -> row.getLong(1),
+                    handle.array("bigint", messages.stream().map(NewMessage::conversationId).toArray(Long[]::new)),
+                    handle.array("bigint", messages.stream().map(NewMessage::id).toArray(Long[]::new)), appId,
                     messages.stream().mapToLong(NewMessage::id).min().orElseThrow(),
                     messages.stream().mapToLong(NewMessage::id).max().orElseThrow()));
             var rows = new Rows();
@@ -508,7 +508,7 @@ public final class Import {
                 }
             }
             if (!rows.isEmpty()) {
-                h.first(WRITE, row -> row.getLong(1), rows.arguments(h, appId)).orElseThrow();
+                handle.first(WRITE, row -> row.getLong(1), rows.arguments(handle, appId)).orElseThrow();
             }
             return new Written(made, found, refused);
         }
@@ -526,7 +526,7 @@ public final class Import {
             if (known != null) {
                 return known;
             }
-            long[] found = database.read(h -> h.first(FIND_CONVERSATION, row -> {
+            long[] found = database.read(handle -> handle.first(FIND_CONVERSATION, row -> {
                 conversationLanguages.put(externalId, row.getString(4));
                 return new long[] {row.getLong(1), row.getLong(2), row.getLong(3)};
             }, appId, externalId)).orElseThrow(() -> new NotFound("conversation with external_id", "'" + externalId + "'"));
@@ -537,7 +537,7 @@ public final class Import {
         private long resolve(Map<String, Long> known, String externalId, Query find, String what) {
             Long id = known.get(externalId);
             if (id == null) {
-                id = database.read(h -> h.first(find, row -> row.getLong(1), appId, externalId))
+                id = database.read(handle -> handle.first(find, row -> row.getLong(1), appId, externalId))
                         .orElseThrow(() -> new NotFound(what + " with external_id", "'" + externalId + "'"));
                 known.put(externalId, id);
             }
@@ -577,21 +577,24 @@ public final class Import {
             return id.isEmpty();
         }
 
-        Object[] arguments(Handle h, long appId) throws SQLException {
+        Object[] arguments(Handle handle, long appId) throws SQLException {
             List<Object> args = new ArrayList<>(List.of(appId,
-                    h.array("bigint", conversation.toArray()), h.array("bigint", id.toArray()), h.array("bigint", seq.toArray()),
-                    h.array("bigint", authorUser.toArray()), h.array("bigint", authorCharacter.toArray()),
-                    h.array("text", role.toArray()), h.array("text", content.toArray()), h.array("text", metadata.toArray()),
-                    h.array("text", attachments.toArray()), h.array("bigint", owner.toArray()), h.array("text", language.toArray())));
-            args.addAll(List.of(column(h, "bigint", 0, true), column(h, "bigint", 0, false), column(h, "bigint", 1, false),
-                    column(h, "bigint", 2, false), column(h, "text", 3, false), column(h, "text", 4, false), appId));
-            args.addAll(List.of(column(h, "bigint", 0, true), column(h, "bigint", 5, false), column(h, "bigint", 0, false), appId));
+                    handle.array("bigint", conversation.toArray()), handle.array("bigint", id.toArray()),
+                    handle.array("bigint", seq.toArray()), handle.array("bigint", authorUser.toArray()),
+                    handle.array("bigint", authorCharacter.toArray()), handle.array("text", role.toArray()),
+                    handle.array("text", content.toArray()), handle.array("text", metadata.toArray()),
+                    handle.array("text", attachments.toArray()), handle.array("bigint", owner.toArray()),
+                    handle.array("text", language.toArray())));
+            args.addAll(List.of(column(handle, "bigint", 0, true), column(handle, "bigint", 0, false), column(handle, "bigint", 1, false),
+                    column(handle, "bigint", 2, false), column(handle, "text", 3, false), column(handle, "text", 4, false), appId));
+            args.addAll(List.of(column(handle, "bigint", 0, true), column(handle, "bigint", 5, false), column(handle, "bigint", 0, false),
+                    appId));
             return args.toArray();
         }
 
         /** One field of every conversation's state (or the conversations' ids), as an array. */
-        private java.sql.Array column(Handle h, String type, int field, boolean key) throws SQLException {
-            return h.array(type, last.entrySet().stream().map(e -> key ? e.getKey() : e.getValue()[field]).toArray());
+        private java.sql.Array column(Handle handle, String type, int field, boolean key) throws SQLException {
+            return handle.array(type, last.entrySet().stream().map(e -> key ? e.getKey() : e.getValue()[field]).toArray());
         }
 
         private static String preview(String content) {

@@ -109,7 +109,7 @@ public final class Retention {
 
     /** How many days the app keeps its messages; empty: for ever. */
     public OptionalInt days(long appId) {
-        return database.read(h -> h.first(GET, row -> {
+        return database.read(handle -> handle.first(GET, row -> {
             int days = row.getInt(1);
             return row.wasNull() ? OptionalInt.empty() : OptionalInt.of(days);
         }, appId)).orElseThrow();
@@ -120,7 +120,7 @@ public final class Retention {
         if (days != null && (days < 1 || days > MAX_DAYS)) {
             throw new IllegalArgumentException("days must be between 1 and " + MAX_DAYS + ", got " + days);
         }
-        database.read(h -> h.execute(SET, days, appId));
+        database.read(handle -> handle.execute(SET, days, appId));
     }
 
     /** The oldest message id the app keeps now, under a policy of {@code days}. */
@@ -141,7 +141,7 @@ public final class Retention {
         retireDetachedArchives();
         var dropped = new ArrayList<String>();
         long rowsDropped = finishRetired(dropped);
-        List<Policy> policies = database.read(h -> h.list(POLICIES, row -> new Policy(row.getLong(1), row.getInt(2))));
+        List<Policy> policies = database.read(handle -> handle.list(POLICIES, row -> new Policy(row.getLong(1), row.getInt(2))));
         if (policies.isEmpty()) {
             return new Applied(dropped, rowsDropped, Map.of(), 0);
         }
@@ -163,8 +163,8 @@ public final class Retention {
             if (!allowsDropping(Archive.SCHEMA + "." + month.name(), month, policies)) {
                 break;
             }
-            database.read(h -> {
-                Partitions.detachConcurrently(h, Partitions.ARCHIVE, month.name());
+            database.read(handle -> {
+                Partitions.detachConcurrently(handle, Partitions.ARCHIVE, month.name());
                 return null;
             });
             retireDetachedArchives();
@@ -189,9 +189,9 @@ public final class Retention {
 
     /** Moves archived months detached from the archive (by a round, or one a crash cut short) to where retired months are finished. */
     private void retireDetachedArchives() {
-        database.read(h -> {
-            for (String table : h.list(DETACHED_ARCHIVES, row -> row.getString(1))) {
-                h.execute(new Query("retention.retire_archived", "ALTER TABLE " + Archive.SCHEMA + "." + table
+        database.read(handle -> {
+            for (String table : handle.list(DETACHED_ARCHIVES, row -> row.getString(1))) {
+                handle.execute(new Query("retention.retire_archived", "ALTER TABLE " + Archive.SCHEMA + "." + table
                         + " SET SCHEMA " + Partitions.RETIRED));
             }
             return null;
@@ -204,12 +204,12 @@ public final class Retention {
         long[] after = {Long.MIN_VALUE, Long.MIN_VALUE};
         long rows = 0;
         while (true) {
-            Batch batch = database.inTransaction(h -> {
-                Batch deleted = h.first(statement, row -> new Batch(row.getLong(1), row.getLong(2), row.getLong(3),
+            Batch batch = database.inTransaction(handle -> {
+                Batch deleted = handle.first(statement, row -> new Batch(row.getLong(1), row.getLong(2), row.getLong(3),
                         MessageLog.Removed.of(policy.appId(), (Long[]) row.getArray(4).getArray(), (Long[]) row.getArray(5).getArray())),
                         policy.appId(), cutoff, after[0], after[1], batchRows, policy.appId(), policy.appId(), policy.appId())
                         .orElse(Batch.NONE);
-                MessageLog.replaceLastMessages(h, deleted.lastGone());
+                MessageLog.replaceLastMessages(handle, deleted.lastGone());
                 return deleted;
             });
             if (batch.rows() == 0) {
@@ -229,7 +229,7 @@ public final class Retention {
 
     /** Whether every app with messages in {@code month} (the table {@code table}) keeps them for less time than has passed since it ended. */
     private boolean allowsDropping(String table, Partitions.Partition month, List<Policy> policies) {
-        List<Long> appsInIt = database.read(h -> h.list(new Query("retention.apps_in_month",
+        List<Long> appsInIt = database.read(handle -> handle.list(new Query("retention.apps_in_month",
                 "SELECT a.app_id FROM apps a WHERE EXISTS (SELECT 1 FROM " + table + " m WHERE m.app_id = a.app_id)"),
                 row -> row.getLong(1)));
         Map<Long, Integer> days = new LinkedHashMap<>();
@@ -247,32 +247,32 @@ public final class Retention {
      */
     private long finishRetired(List<String> dropped) {
         long rows = 0;
-        for (String table : database.read(h -> h.list(RETIRED_TABLES, row -> row.getString(1)))) {
+        for (String table : database.read(handle -> handle.list(RETIRED_TABLES, row -> row.getString(1)))) {
             String retired = Partitions.RETIRED + "." + table;
-            rows += database.read(h -> h.first(new Query("retention.count_retired", "SELECT count(*) FROM " + retired),
+            rows += database.read(handle -> handle.first(new Query("retention.count_retired", "SELECT count(*) FROM " + retired),
                     row -> row.getLong(1)).orElse(0L));
-            long[] bounds = database.read(h -> h.first(new Query("retention.retired_bounds",
+            long[] bounds = database.read(handle -> handle.first(new Query("retention.retired_bounds",
                     "SELECT min(message_id), max(message_id) FROM " + retired), row -> new long[] {row.getLong(1), row.getLong(2)})
                     .orElseThrow());
             long[] after = {Long.MIN_VALUE, Long.MIN_VALUE};
             while (true) {
-                List<long[]> batch = database.read(h -> h.list(new Query("retention.retired_conversations", """
+                List<long[]> batch = database.read(handle -> handle.list(new Query("retention.retired_conversations", """
                         SELECT DISTINCT app_id, conversation_id FROM %s WHERE (app_id, conversation_id) > (?, ?)
                          ORDER BY app_id, conversation_id LIMIT ?""".formatted(retired)),
                         row -> new long[] {row.getLong(1), row.getLong(2)}, after[0], after[1], RECOUNT_BATCH));
                 if (batch.isEmpty()) {
                     break;
                 }
-                database.inTransaction(h -> {
-                    recount(h, batch, bounds[0], bounds[1]);
+                database.inTransaction(handle -> {
+                    recount(handle, batch, bounds[0], bounds[1]);
                     return null;
                 });
                 after[0] = batch.getLast()[0];
                 after[1] = batch.getLast()[1];
             }
-            database.read(h -> h.execute(new Query("retention.drop_keys_of_retired",
+            database.read(handle -> handle.execute(new Query("retention.drop_keys_of_retired",
                     "DELETE FROM message_idempotency_keys WHERE message_id BETWEEN ? AND ?"), bounds[0], bounds[1]));
-            database.read(h -> h.execute(new Query("retention.drop_retired", "DROP TABLE " + retired)));
+            database.read(handle -> handle.execute(new Query("retention.drop_retired", "DROP TABLE " + retired)));
             dropped.add(table);
         }
         return rows;
@@ -305,11 +305,11 @@ public final class Retention {
                     RETURNING c.app_id, c.conversation_id, c.last_message_id)
             SELECT app_id, conversation_id, last_message_id FROM recounted WHERE last_message_id BETWEEN ? AND ?""");
 
-    private static void recount(Handle h, List<long[]> conversations, long lowest, long highest) throws SQLException {
-        var apps = h.array("bigint", conversations.stream().map(c -> c[0]).toArray(Long[]::new));
-        var ids = h.array("bigint", conversations.stream().map(c -> c[1]).toArray(Long[]::new));
-        h.list(LOCK_CONVERSATIONS, row -> null, apps, ids);
-        MessageLog.replaceLastMessages(h, h.list(RECOUNT, row -> new MessageLog.Removed(row.getLong(1), row.getLong(2),
+    private static void recount(Handle handle, List<long[]> conversations, long lowest, long highest) throws SQLException {
+        var apps = handle.array("bigint", conversations.stream().map(c -> c[0]).toArray(Long[]::new));
+        var ids = handle.array("bigint", conversations.stream().map(c -> c[1]).toArray(Long[]::new));
+        handle.list(LOCK_CONVERSATIONS, row -> null, apps, ids);
+        MessageLog.replaceLastMessages(handle, handle.list(RECOUNT, row -> new MessageLog.Removed(row.getLong(1), row.getLong(2),
                 row.getLong(3)), apps, ids, lowest, highest));
     }
 

@@ -24,15 +24,15 @@ final class RoundLock {
 
     /** {@code round}'s result, or {@code skipped} when another round holds the lock. */
     static <T> T exclusively(Database sessions, String what, Supplier<T> round, T skipped) {
-        return sessions.read(h -> {
-            if (!h.first(TRY_LOCK, row -> row.getBoolean(1)).orElseThrow()) {
+        return sessions.read(handle -> {
+            if (!handle.first(TRY_LOCK, row -> row.getBoolean(1)).orElseThrow()) {
                 LOG.info("{}: another instance or command is running a round of retention or archiving; this one is skipped", what);
                 return skipped;
             }
             try {
                 return round.get();
             } finally {
-                h.first(UNLOCK, row -> null);
+                handle.first(UNLOCK, row -> null);
             }
         });
     }

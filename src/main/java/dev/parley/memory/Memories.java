@@ -192,11 +192,11 @@ public final class Memories {
     }
 
     public Memory create(long appId, long userId, Memory.Draft draft) {
-        return database.inTransaction(h -> {
-            checkReferences(h, appId, userId, draft.characterId());
-            checkConversation(h, appId, userId, draft.conversationId(), "conversation_id");
-            touchScope(h, appId, userId, draft.characterId(), draft.embedding(), "embedding");
-            return insert(h, appId, userId, draft);
+        return database.inTransaction(handle -> {
+            checkReferences(handle, appId, userId, draft.characterId());
+            checkConversation(handle, appId, userId, draft.conversationId(), "conversation_id");
+            touchScope(handle, appId, userId, draft.characterId(), draft.embedding(), "embedding");
+            return insert(handle, appId, userId, draft);
         });
     }
 
@@ -205,14 +205,14 @@ public final class Memories {
      * true when it was stored. Checked as {@link #create} checks a memory.
      */
     public boolean importOne(long appId, long userId, String externalId, Memory.Draft draft) {
-        return database.inTransaction(h -> {
-            if (h.first(EXISTS_IMPORTED, row -> true, appId, externalId).isPresent()) {
+        return database.inTransaction(handle -> {
+            if (handle.first(EXISTS_IMPORTED, row -> true, appId, externalId).isPresent()) {
                 return false;
             }
-            checkReferences(h, appId, userId, draft.characterId());
-            checkConversation(h, appId, userId, draft.conversationId(), "conversation_id");
-            touchScope(h, appId, userId, draft.characterId(), draft.embedding(), "embedding");
-            return h.first(INSERT_IMPORTED, row -> true, appId, userId, draft.characterId(), draft.conversationId(),
+            checkReferences(handle, appId, userId, draft.characterId());
+            checkConversation(handle, appId, userId, draft.conversationId(), "conversation_id");
+            touchScope(handle, appId, userId, draft.characterId(), draft.embedding(), "embedding");
+            return handle.first(INSERT_IMPORTED, row -> true, appId, userId, draft.characterId(), draft.conversationId(),
                     draft.content(), (float) draft.importance(), draft.language(), json(draft.metadata()),
                     bytes(draft.embedding()), draft.createdAt(), externalId).isPresent();
         });
@@ -223,12 +223,12 @@ public final class Memories {
      * batch with an {@link InvalidInput} naming it ({@code memories[i].field}).
      */
     public List<Memory> createAll(long appId, long userId, List<Memory.Draft> drafts) {
-        return database.inTransaction(h -> {
-            if (h.first(USER_EXISTS, row -> true, appId, userId).isEmpty()) {
+        return database.inTransaction(handle -> {
+            if (handle.first(USER_EXISTS, row -> true, appId, userId).isEmpty()) {
                 throw new NotFound("user", userId);
             }
-            checkBatchReferences(h, appId, userId, drafts);
-            Map<Long, Integer> scopeDims = touchScopes(h, appId, userId, drafts);
+            checkBatchReferences(handle, appId, userId, drafts);
+            Map<Long, Integer> scopeDims = touchScopes(handle, appId, userId, drafts);
             List<Memory> stored = new ArrayList<>(drafts.size());
             for (int i = 0; i < drafts.size(); i++) {
                 Memory.Draft draft = drafts.get(i);
@@ -236,7 +236,7 @@ public final class Memories {
                 if (draft.embedding() != null && dims != null && draft.embedding().length != dims) {
                     throw mismatch(BATCH_FIELD.formatted(i) + "embedding", draft.embedding().length, userId, draft.characterId(), dims);
                 }
-                stored.add(insert(h, appId, userId, draft));
+                stored.add(insert(handle, appId, userId, draft));
             }
             return stored;
         });
@@ -249,7 +249,7 @@ public final class Memories {
      * Moves the version of each scope the batch writes to, once, with the first embedding sent for it (so
      * a new scope takes its length); returns each scope's embedding length, null where none is known.
      */
-    private static Map<Long, Integer> touchScopes(Handle h, long appId, long userId, List<Memory.Draft> drafts)
+    private static Map<Long, Integer> touchScopes(Handle handle, long appId, long userId, List<Memory.Draft> drafts)
             throws SQLException {
         Map<Long, Integer> firstEmbedded = new LinkedHashMap<>(); // character -> index of its first draft with an embedding
         for (int i = 0; i < drafts.size(); i++) {
@@ -262,21 +262,21 @@ public final class Memories {
         Map<Long, Integer> scopeDims = new HashMap<>();
         for (var entry : firstEmbedded.entrySet()) {
             Memory.Draft draft = drafts.get(entry.getValue());
-            scopeDims.put(entry.getKey(), touchScope(h, appId, userId, entry.getKey(), draft.embedding(),
+            scopeDims.put(entry.getKey(), touchScope(handle, appId, userId, entry.getKey(), draft.embedding(),
                     BATCH_FIELD.formatted(entry.getValue()) + "embedding"));
         }
         return scopeDims;
     }
 
     /** Each character and conversation a batch names, looked up once; the first missing one fails the batch. */
-    private static void checkBatchReferences(Handle h, long appId, long userId, List<Memory.Draft> drafts) throws SQLException {
+    private static void checkBatchReferences(Handle handle, long appId, long userId, List<Memory.Draft> drafts) throws SQLException {
         Map<Long, Boolean> characters = new HashMap<>();
         Map<Long, Boolean> conversations = new HashMap<>();
         for (int i = 0; i < drafts.size(); i++) {
             Memory.Draft draft = drafts.get(i);
             String field = BATCH_FIELD.formatted(i);
             if (!characters.containsKey(draft.characterId())) {
-                characters.put(draft.characterId(), h.first(CHARACTER_EXISTS, row -> true, appId, draft.characterId()).isPresent());
+                characters.put(draft.characterId(), handle.first(CHARACTER_EXISTS, row -> true, appId, draft.characterId()).isPresent());
             }
             if (!characters.get(draft.characterId())) {
                 throw new InvalidInput(field + "character_id", "refers to character " + draft.characterId()
@@ -284,7 +284,7 @@ public final class Memories {
             }
             Long conversationId = draft.conversationId();
             if (conversationId != null && !conversations.containsKey(conversationId)) {
-                conversations.put(conversationId, userIsIn(h, appId, conversationId, userId));
+                conversations.put(conversationId, userIsIn(handle, appId, conversationId, userId));
             }
             if (conversationId != null && !conversations.get(conversationId)) {
                 throw notUsersConversation(field + "conversation_id", conversationId, userId);
@@ -292,15 +292,15 @@ public final class Memories {
         }
     }
 
-    private static Memory insert(Handle h, long appId, long userId, Memory.Draft draft) throws SQLException {
-        return h.first(INSERT, ROW, appId, userId, draft.characterId(), draft.conversationId(), draft.content(),
+    private static Memory insert(Handle handle, long appId, long userId, Memory.Draft draft) throws SQLException {
+        return handle.first(INSERT, ROW, appId, userId, draft.characterId(), draft.conversationId(), draft.content(),
                 (float) draft.importance(), draft.language(), json(draft.metadata()), bytes(draft.embedding()),
                 draft.createdAt()).orElseThrow();
     }
 
     /** The user's memories after {@code afterId}, by id, at most {@code limit}: a page of an export. */
     public List<WithEmbedding> ofUser(long appId, long userId, long afterId, int limit) {
-        return database.read(h -> h.list(OF_USER, row -> new WithEmbedding(ROW.map(row), compact(row.getString("embedding"))),
+        return database.read(handle -> handle.list(OF_USER, row -> new WithEmbedding(ROW.map(row), compact(row.getString("embedding"))),
                 appId, userId, afterId, limit));
     }
 
@@ -310,16 +310,16 @@ public final class Memories {
     }
 
     public Memory get(long appId, long memoryId) {
-        return database.read(h -> h.first(GET, ROW, appId, memoryId)).orElseThrow(() -> new NotFound("memory", memoryId));
+        return database.read(handle -> handle.first(GET, ROW, appId, memoryId)).orElseThrow(() -> new NotFound("memory", memoryId));
     }
 
     /** One user's memories of one character, filtered and ordered as {@code listing} says. */
     public List<Memory> list(long appId, long userId, long characterId, Listing listing) {
         Bound bound = bind(appId, userId, characterId, listing);
-        return database.read(h -> {
-            List<Memory> page = h.list(bound.query(), ROW, bound.args());
+        return database.read(handle -> {
+            List<Memory> page = handle.list(bound.query(), ROW, bound.args());
             if (page.isEmpty()) {
-                Users.require(h, appId, userId);
+                Users.require(handle, appId, userId);
             }
             return page;
         });
@@ -369,14 +369,14 @@ public final class Memories {
      * one whose memory has changed since that tag was made is {@link StaleVersion}, and nothing is changed.
      */
     public Memory update(long appId, long memoryId, Memory.Change change, String requiredTag) {
-        return database.inTransaction(h -> {
-            Memory stored = h.first(GET_FOR_UPDATE, ROW, appId, memoryId).orElseThrow(() -> new NotFound("memory", memoryId));
+        return database.inTransaction(handle -> {
+            Memory stored = handle.first(GET_FOR_UPDATE, ROW, appId, memoryId).orElseThrow(() -> new NotFound("memory", memoryId));
             if (requiredTag != null && !Rendered.matches(stored, requiredTag)) {
                 throw new StaleVersion("memory", memoryId);
             }
-            touchScope(h, appId, stored.userId(), stored.characterId(), change.embedding(), "embedding");
+            touchScope(handle, appId, stored.userId(), stored.characterId(), change.embedding(), "embedding");
             Float importance = change.importance() == null ? null : change.importance().floatValue();
-            return h.first(UPDATE, ROW, change.content(), importance, json(change.metadata()),
+            return handle.first(UPDATE, ROW, change.content(), importance, json(change.metadata()),
                     bytes(change.embedding()), appId, memoryId).orElseThrow();
         });
     }
@@ -387,25 +387,25 @@ public final class Memories {
 
     /** Forgets a memory; its scope's dimensions are forgotten too once no memory of it has an embedding. */
     public void delete(long appId, long memoryId) {
-        database.inTransaction(h -> {
-            Owner owner = h.first(DELETE, row -> new Owner(row.getLong(1), row.getLong(2)), appId, memoryId)
+        database.inTransaction(handle -> {
+            Owner owner = handle.first(DELETE, row -> new Owner(row.getLong(1), row.getLong(2)), appId, memoryId)
                     .orElseThrow(() -> new NotFound("memory", memoryId));
-            touchScope(h, appId, owner.userId(), owner.characterId(), null, "embedding");
-            return h.execute(FORGET_DIMS, appId, owner.userId(), owner.characterId());
+            touchScope(handle, appId, owner.userId(), owner.characterId(), null, "embedding");
+            return handle.execute(FORGET_DIMS, appId, owner.userId(), owner.characterId());
         });
     }
 
     /** Memories of the user (of one character when {@code characterId} is not null) matching {@code text}, best first. */
     public List<Found> search(long appId, long userId, Long characterId, String text, String language, int limit) {
-        return database.read(h -> {
-            Users.require(h, appId, userId);
+        return database.read(handle -> {
+            Users.require(handle, appId, userId);
             String scope = MessageSearch.token("u", userId)
                     + (characterId == null ? "" : " & " + MessageSearch.token("h", characterId));
-            List<Matched> matched = h.list(SEARCH, MATCHED, language, text, scope, limit);
+            List<Matched> matched = handle.list(SEARCH, MATCHED, language, text, scope, limit);
             if (matched.isEmpty()) {
                 return List.of();
             }
-            List<String> made = snippets.of(h, matched.getFirst().words(),
+            List<String> made = snippets.of(handle, matched.getFirst().words(),
                     matched.stream().map(m -> new Snippets.Text(m.memory().language(), m.memory().content())).toList());
             List<Found> found = new ArrayList<>(matched.size());
             for (int i = 0; i < matched.size(); i++) {
@@ -422,10 +422,10 @@ public final class Memories {
     private static final RowMapper<Matched> MATCHED = row -> new Matched(ROW.map(row), row.getFloat("rank"), row.getString("words"));
 
     /** Moves the scope's version; refuses an embedding whose length differs from the scope's others. */
-    private static Integer touchScope(Handle h, long appId, long userId, long characterId, float[] embedding, String field)
+    private static Integer touchScope(Handle handle, long appId, long userId, long characterId, float[] embedding, String field)
             throws SQLException {
         Integer dims = embedding == null ? null : embedding.length;
-        Integer scopeDims = h.first(TOUCH_SCOPE, row -> {
+        Integer scopeDims = handle.first(TOUCH_SCOPE, row -> {
             int value = row.getInt(1);
             return row.wasNull() ? null : value;
         }, appId, userId, characterId, dims).orElse(null);
@@ -445,16 +445,16 @@ public final class Memories {
      * user), else 400 naming the field.
      */
     public void checkConversation(long appId, long userId, long conversationId) {
-        database.read(h -> {
-            Users.require(h, appId, userId);
-            checkConversation(h, appId, userId, conversationId, "conversation_id");
+        database.read(handle -> {
+            Users.require(handle, appId, userId);
+            checkConversation(handle, appId, userId, conversationId, "conversation_id");
             return null;
         });
     }
 
-    private static void checkConversation(Handle h, long appId, long userId, Long conversationId, String field)
+    private static void checkConversation(Handle handle, long appId, long userId, Long conversationId, String field)
             throws SQLException {
-        if (conversationId != null && !userIsIn(h, appId, conversationId, userId)) {
+        if (conversationId != null && !userIsIn(handle, appId, conversationId, userId)) {
             throw notUsersConversation(field, conversationId, userId);
         }
     }
@@ -464,8 +464,8 @@ public final class Memories {
      * whose memories are theirs as much as the owner's are (erasing the owner unlinks them, deleting the group
      * unlinks or deletes them with everyone's).
      */
-    private static boolean userIsIn(Handle h, long appId, long conversationId, long userId) throws SQLException {
-        return h.first(UserReach.CONVERSATION, row -> true, appId, conversationId, userId, userId).isPresent();
+    private static boolean userIsIn(Handle handle, long appId, long conversationId, long userId) throws SQLException {
+        return handle.first(UserReach.CONVERSATION, row -> true, appId, conversationId, userId, userId).isPresent();
     }
 
     private static InvalidInput notUsersConversation(String field, long conversationId, long userId) {
@@ -474,8 +474,8 @@ public final class Memories {
     }
 
     /** The user (404 when missing) and the character (400: a body names it) of a scope. */
-    static void checkReferences(Handle h, long appId, long userId, long characterId) throws SQLException {
-        boolean[] found = h.first(CHECK_REFERENCES, row -> new boolean[] {row.getBoolean(1), row.getBoolean(2)},
+    static void checkReferences(Handle handle, long appId, long userId, long characterId) throws SQLException {
+        boolean[] found = handle.first(CHECK_REFERENCES, row -> new boolean[] {row.getBoolean(1), row.getBoolean(2)},
                 appId, userId, appId, characterId).orElseThrow();
         if (!found[0]) {
             throw new NotFound("user", userId);

@@ -126,27 +126,27 @@ public final class Recall {
     /** {@code embeddingField} names the request field that carried the query vector, for a dimension mismatch. */
     public Result recall(long appId, long userId, long characterId, RecallRequest request, String embeddingField) {
         var scope = new Scope(appId, userId, characterId);
-        return database.readNearby(h -> {
-            Version version = h.first(SCOPE, row -> {
+        return database.readNearby(handle -> {
+            Version version = handle.first(SCOPE, row -> {
                 int dims = row.getInt(2);
                 return new Version(row.getLong(1), row.wasNull() ? null : dims);
             }, appId, userId, characterId).orElse(null);
             if (version == null) { // no memories yet, or no such user or character: which?
-                Memories.checkReferences(h, appId, userId, characterId);
+                Memories.checkReferences(handle, appId, userId, characterId);
                 return new Result(request.minSimilarity(), 0, List.of());
             }
             if (version.dims() != null && version.dims() != request.embedding().length) {
                 throw new InvalidInput(embeddingField, "has " + request.embedding().length + " dimensions, but user " + userId
                         + "'s memories of character " + characterId + " have " + version.dims());
             }
-            ScopeVectors held = current(h, scope, version.version());
+            ScopeVectors held = current(handle, scope, version.version());
             RecallScorer.Scored scored = RecallScorer.score(held, request.embedding(), request, clock.millis());
-            return new Result(scored.threshold(), held.size(), memories(h, appId, held, scored.hits()));
+            return new Result(scored.threshold(), held.size(), memories(handle, appId, held, scored.hits()));
         });
     }
 
     /** The scope's vectors at {@code version} or newer: from memory, else read once while other callers wait. */
-    private ScopeVectors current(Handle h, Scope scope, long version) throws SQLException {
+    private ScopeVectors current(Handle handle, Scope scope, long version) throws SQLException {
         try {
             return vectors.asMap().compute(scope, (key, held) -> {
                 if (held != null && held.version() >= version) {
@@ -156,7 +156,7 @@ public final class Recall {
                 stats.recordMisses(1);
                 long started = System.nanoTime();
                 try {
-                    ScopeVectors loaded = load(h, key, version);
+                    ScopeVectors loaded = load(handle, key, version);
                     stats.recordLoadSuccess(System.nanoTime() - started);
                     return loaded;
                 } catch (SQLException e) {
@@ -179,8 +179,8 @@ public final class Recall {
         }
     }
 
-    private static ScopeVectors load(Handle h, Scope scope, long version) throws SQLException {
-        List<Held> rows = h.list(LOAD_SCOPE, row -> new Held(row.getLong(1), row.getFloat(2),
+    private static ScopeVectors load(Handle handle, Scope scope, long version) throws SQLException {
+        List<Held> rows = handle.list(LOAD_SCOPE, row -> new Held(row.getLong(1), row.getFloat(2),
                 row.getTimestamp(3).getTime(), row.getBytes(4), row.getLong(5)), scope.appId(), scope.userId(), scope.characterId());
         if (rows.isEmpty()) {
             return new ScopeVectors(version, 0, new long[0], new float[0], new float[0], new long[0], new long[0]);
@@ -202,14 +202,14 @@ public final class Recall {
         return new ScopeVectors(version, dims, ids, matrix, importance, created, conversations);
     }
 
-    private static List<Recalled> memories(Handle h, long appId, ScopeVectors held, List<RecallScorer.Hit> hits)
+    private static List<Recalled> memories(Handle handle, long appId, ScopeVectors held, List<RecallScorer.Hit> hits)
             throws SQLException {
         if (hits.isEmpty()) {
             return List.of();
         }
         List<Long> ids = hits.stream().map(hit -> held.ids()[hit.index()]).toList();
         Map<Long, Memory> byId = new HashMap<>();
-        h.list(GET_MANY, Memories.ROW, appId, h.array("bigint", padded(ids))).forEach(m -> byId.put(m.id(), m));
+        handle.list(GET_MANY, Memories.ROW, appId, handle.array("bigint", padded(ids))).forEach(m -> byId.put(m.id(), m));
         List<Recalled> recalled = new ArrayList<>();
         for (RecallScorer.Hit hit : hits) {
             Memory memory = byId.get(held.ids()[hit.index()]);

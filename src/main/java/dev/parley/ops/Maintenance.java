@@ -94,7 +94,7 @@ public final class Maintenance implements AutoCloseable {
         long purged = 0;
         int deleted;
         do {
-            deleted = database.read(h -> h.execute(PURGE_KEYS, (double) IDEMPOTENCY_RETENTION.toSeconds()));
+            deleted = database.read(handle -> handle.execute(PURGE_KEYS, (double) IDEMPOTENCY_RETENTION.toSeconds()));
             purged += deleted;
         } while (deleted > 0);
         if (purged > 0) {

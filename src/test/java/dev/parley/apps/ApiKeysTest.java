@@ -42,7 +42,7 @@ class ApiKeysTest {
     void only_the_sha256_of_a_key_is_stored() {
         var created = apps.create("hashed");
 
-        List<String> stored = database.read(h -> h.list(new Query("test.key_rows",
+        List<String> stored = database.read(handle -> handle.list(new Query("test.key_rows",
                 "SELECT encode(key_hash, 'hex') || ' ' || key_prefix FROM api_keys WHERE app_id = ?"), row -> row.getString(1),
                 created.appId()));
 
@@ -56,7 +56,7 @@ class ApiKeysTest {
         var created = apps.create("revoked");
         assertThat(keys.resolve(created.apiKey())).hasValue(created.appId());
 
-        database.read(h -> h.execute(new Query("test.revoke", "UPDATE api_keys SET revoked_at = now() WHERE app_id = ?"),
+        database.read(handle -> handle.execute(new Query("test.revoke", "UPDATE api_keys SET revoked_at = now() WHERE app_id = ?"),
                 created.appId()));
 
         assertThat(keys.resolve(created.apiKey())).as("still cached").hasValue(created.appId());
@@ -75,7 +75,7 @@ class ApiKeysTest {
             assertThat(keys.resolve(created.apiKey())).hasValue(created.appId());
             assertThat(keys.resolve(other.apiKey())).hasValue(other.appId());
 
-            database.read(h -> h.execute(new Query("test.revoke", "UPDATE api_keys SET revoked_at = now() WHERE app_id = ?"),
+            database.read(handle -> handle.execute(new Query("test.revoke", "UPDATE api_keys SET revoked_at = now() WHERE app_id = ?"),
                     created.appId()));
 
             Wait.until("the revoked key to be refused", Duration.ofSeconds(10), () -> keys.resolve(created.apiKey()).isEmpty());

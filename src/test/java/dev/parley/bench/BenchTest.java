@@ -194,7 +194,7 @@ class BenchTest {
                 .contains("parley / bare").containsPattern("append one message +single +[1-9]\\d*").contains("parley / single");
         long inserted;
         try (Database db = TestDatabase.pool(target, 1)) {
-            inserted = db.read(h -> h.first(new Query("test.bare_rows", "SELECT count(*) FROM bench_bare_messages"),
+            inserted = db.read(handle -> handle.first(new Query("test.bare_rows", "SELECT count(*) FROM bench_bare_messages"),
                     row -> row.getLong(1))).orElseThrow();
         }
         assertThat(inserted).as("the bare target wrote its rows").isPositive();
@@ -207,7 +207,7 @@ class BenchTest {
         }
         long insertedInBatches;
         try (Database db = TestDatabase.pool(target, 1)) {
-            insertedInBatches = db.read(h -> h.first(new Query("test.bare_rows", "SELECT count(*) FROM bench_bare_messages"),
+            insertedInBatches = db.read(handle -> handle.first(new Query("test.bare_rows", "SELECT count(*) FROM bench_bare_messages"),
                     row -> row.getLong(1))).orElseThrow() - inserted;
         }
         assertThat(insertedInBatches % 100).as("bare batches of a hundred rows").isZero();
@@ -387,11 +387,11 @@ class BenchTest {
         long unscoped = count(db, """
                 SELECT count(*) FROM memories m WHERE NOT EXISTS (SELECT 1 FROM memory_scopes s
                  WHERE s.app_id = m.app_id AND s.user_id = m.user_id AND s.character_id = m.character_id)""");
-        long[] largest = db.read(h -> h.first(new Query("test.largest_scope", """
+        long[] largest = db.read(handle -> handle.first(new Query("test.largest_scope", """
                 SELECT app_id, user_id, character_id, min(memory_id) FROM memories
                  GROUP BY 1, 2, 3 ORDER BY count(*) DESC LIMIT 1"""),
                 r -> new long[] {r.getLong(1), r.getLong(2), r.getLong(3), r.getLong(4)})).orElseThrow();
-        byte[] first = db.read(h -> h.first(new Query("test.embedding", "SELECT embedding FROM memories WHERE memory_id = ?"),
+        byte[] first = db.read(handle -> handle.first(new Query("test.embedding", "SELECT embedding FROM memories WHERE memory_id = ?"),
                 r -> r.getBytes(1), largest[3])).orElseThrow();
         float[] query = new float[spec.dims()];
         java.nio.ByteBuffer.wrap(first).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(query);
@@ -435,7 +435,7 @@ class BenchTest {
 
     /** The dataset's rows, with its messages read from {@code messages}. */
     private static String fingerprint(Database db, String messages) {
-        return db.read(h -> h.first(new Query("test.fingerprint", """
+        return db.read(handle -> handle.first(new Query("test.fingerprint", """
                     SELECT md5(string_agg(conversation_id || ':' || message_id || ':' || role || ':' || content
                                           || coalesce(metadata::text, ''), ',' ORDER BY conversation_id, message_id))
                            || (SELECT md5(string_agg(user_id || ':' || character_id || ':' || message_count, ',' ORDER BY conversation_id))
@@ -446,7 +446,7 @@ class BenchTest {
     }
 
     private static long count(Database db, String sql) {
-        return db.read(h -> h.first(new Query("test.count", sql), r -> r.getLong(1))).orElseThrow();
+        return db.read(handle -> handle.first(new Query("test.count", sql), r -> r.getLong(1))).orElseThrow();
     }
 
     @Test

@@ -205,7 +205,7 @@ class QueryPlanTest {
                 for (int limit : new int[] {1, 5, 23, 51}) {
                     int n = limit;
                     List<Long> expected = messageIds(MessageLog.OLDER, APP, conversation, conversation, upTo, n);
-                    List<Long> actual = database.read(h -> MessageLog.newestFirst(h, MessageLog.RECENT, MessageLog.OLDER,
+                    List<Long> actual = database.read(handle -> MessageLog.newestFirst(handle, MessageLog.RECENT, MessageLog.OLDER,
                             row -> row.getLong("message_id"), APP, conversation, upTo, n));
                     assertThat(actual).as("conversation " + conversation + " up to " + upTo + " limit " + limit).isEqualTo(expected);
                 }
@@ -328,7 +328,7 @@ class QueryPlanTest {
                 assertThat(markers.markRead(APP, conversation, message, Members.Kind.USER, null).readSeq())
                         .isEqualTo(MESSAGES_PER_CONVERSATION / 2);
             }
-            statements = oneSession.read(h -> h.list(new Query("test.prepared", """
+            statements = oneSession.read(handle -> handle.list(new Query("test.prepared", """
                     SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%read_marker.mark %'"""),
                     row -> new long[] {row.getLong(1), row.getLong(2)}));
         }
@@ -445,7 +445,7 @@ class QueryPlanTest {
     }
 
     private static Bounds latestPage(long conversation) {
-        long newest = database.read(h -> MessageLog.newestId(h, APP, conversation));
+        long newest = database.read(handle -> MessageLog.newestId(handle, APP, conversation));
         return new Bounds(MessageLog.windowStart(conversation, newest), newest);
     }
 

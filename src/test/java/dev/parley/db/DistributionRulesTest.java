@@ -172,14 +172,15 @@ class DistributionRulesTest {
     void a_key_or_foreign_key_without_app_id_and_an_unnamed_table_are_reported_by_name() throws SQLException {
         String partition = "public." + Partitions.AFTER;
         try (Database broken = TestDatabase.pool(TestDatabase.get().migrated(DATABASE + "_broken"), 1)) {
-            broken.read(h -> {
-                h.execute(new Query("test.unnamed_table", "CREATE TABLE languages (code text PRIMARY KEY)"));
-                h.execute(new Query("test.unique_without_app_id", "CREATE UNIQUE INDEX users_lower_external_id ON users (lower(external_id))"));
-                h.execute(new Query("test.partition_key", "CREATE UNIQUE INDEX partition_message_id ON " + partition + " (message_id)"));
-                h.execute(new Query("test.id_alone", "CREATE UNIQUE INDEX conversations_id_alone ON conversations (conversation_id)"));
-                h.execute(new Query("test.foreign_key_without_app_id", "ALTER TABLE memories ADD CONSTRAINT memories_conversation"
+            broken.read(handle -> {
+                handle.execute(new Query("test.unnamed_table", "CREATE TABLE languages (code text PRIMARY KEY)"));
+                handle.execute(new Query("test.unique_without_app_id", "CREATE UNIQUE INDEX users_lower_external_id ON users (lower(external_id))"));
+                handle.execute(new Query("test.partition_key", "CREATE UNIQUE INDEX partition_message_id ON " + partition
+                        + " (message_id)"));
+                handle.execute(new Query("test.id_alone", "CREATE UNIQUE INDEX conversations_id_alone ON conversations (conversation_id)"));
+                handle.execute(new Query("test.foreign_key_without_app_id", "ALTER TABLE memories ADD CONSTRAINT memories_conversation"
                         + " FOREIGN KEY (conversation_id) REFERENCES conversations (conversation_id)"));
-                h.execute(new Query("test.reference_to_distributed",
+                handle.execute(new Query("test.reference_to_distributed",
                         "ALTER TABLE api_keys ADD COLUMN user_id bigint, ADD CONSTRAINT api_keys_user FOREIGN KEY (app_id, user_id) REFERENCES users"));
                 return null;
             });

@@ -32,7 +32,7 @@ class IdsTest {
         var clock = new SteppingClock(Instant.parse("2026-11-23T12:00:00Z"));
         var ids = new Ids(clock);
 
-        long[] drawn = database.read(h -> ids.next(3000, Long.MIN_VALUE, h));
+        long[] drawn = database.read(handle -> ids.next(3000, Long.MIN_VALUE, handle));
 
         assertThat(drawn).isSorted().doesNotHaveDuplicates();
         assertThat(Ids.timeOf(drawn[0])).isEqualTo(Instant.parse("2026-11-23T12:00:00Z"));
@@ -43,7 +43,7 @@ class IdsTest {
         var ids = new Ids(Clock.fixed(Instant.parse("2026-11-23T12:00:00Z"), ZoneOffset.UTC));
         long aheadOfUs = Ids.floorOf(Instant.parse("2026-11-23T12:00:05Z")) + 4_000_000;
 
-        long[] next = database.read(h -> ids.next(2, aheadOfUs, h));
+        long[] next = database.read(handle -> ids.next(2, aheadOfUs, handle));
 
         assertThat(next[0]).isGreaterThan(aheadOfUs);
         assertThat(next[1]).isGreaterThan(next[0]);
@@ -55,7 +55,7 @@ class IdsTest {
         var ids = new Ids(Clock.fixed(now, ZoneOffset.UTC));
         long aheadOfUs = Ids.floorOf(now.plusSeconds(290));
 
-        long lifted = database.read(h -> ids.next(1, aheadOfUs, h))[0];
+        long lifted = database.read(handle -> ids.next(1, aheadOfUs, handle))[0];
         long next = database.read(ids::next);
 
         assertThat(Ids.timeOf(lifted)).isEqualTo(now.plusSeconds(290));
@@ -70,10 +70,10 @@ class IdsTest {
         Set<Long> seen = new HashSet<>();
 
         for (int round = 0; round < 10; round++) {
-            for (long id : database.read(h -> first.next(700, Long.MIN_VALUE, h))) {
+            for (long id : database.read(handle -> first.next(700, Long.MIN_VALUE, handle))) {
                 assertThat(seen.add(id)).isTrue();
             }
-            for (long id : database.read(h -> second.next(700, Long.MIN_VALUE, h))) {
+            for (long id : database.read(handle -> second.next(700, Long.MIN_VALUE, handle))) {
                 assertThat(seen.add(id)).isTrue();
             }
         }

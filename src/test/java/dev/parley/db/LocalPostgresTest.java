@@ -52,7 +52,7 @@ class LocalPostgresTest {
             assertThat(second.port()).isEqualTo(first.port());
             second.close(); // an attached server keeps running
             try (Database database = TestDatabase.pool(first.target(), 1)) {
-                Optional<Integer> ping = database.read(h -> h.first(new Query("test.ping", "SELECT 1"), r -> r.getInt(1)));
+                Optional<Integer> ping = database.read(handle -> handle.first(new Query("test.ping", "SELECT 1"), r -> r.getInt(1)));
                 assertThat(ping).contains(1);
             }
         }
@@ -111,7 +111,8 @@ class LocalPostgresTest {
              Database database = TestDatabase.pool(upgraded.target(), 1)) {
             assertThat(Files.getPosixFilePermissions(dataDir.resolve("pg-password"))).containsExactlyInAnyOrder(OWNER_READ, OWNER_WRITE);
             assertRefusesStrangers(upgraded.target().jdbcUrl());
-            Optional<String> note = database.read(h -> h.first(new Query("test.kept", "SELECT note FROM kept"), r -> r.getString(1)));
+            Optional<String> note = database.read(handle -> handle.first(new Query("test.kept", "SELECT note FROM kept"),
+                    r -> r.getString(1)));
             assertThat(note).contains("written before the upgrade");
         }
     }

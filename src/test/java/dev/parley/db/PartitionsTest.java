@@ -68,7 +68,7 @@ class PartitionsTest {
     void every_partition_writes_its_words_index_through_without_a_pending_list() {
         partitions.ensure(now.minusMonths(2), now.plusMonths(4)); // months made after the migration, and a cut catch-all
 
-        List<String> options = database.read(h -> h.list(new Query("test.words_index_options", """
+        List<String> options = database.read(handle -> handle.list(new Query("test.words_index_options", """
                 SELECT coalesce(array_to_string(c.reloptions, ','), '') FROM pg_class c
                  WHERE c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'messages_words_idx'::regclass)
                     OR c.relname = 'memories_words_idx'"""), row -> row.getString(1)));
@@ -90,13 +90,13 @@ class PartitionsTest {
     }
 
     private void insertMessage(long id) {
-        database.read(h -> h.execute(new Query("test.insert_message", """
+        database.read(handle -> handle.execute(new Query("test.insert_message", """
                 INSERT INTO messages (app_id, conversation_id, user_id, message_id, seq, created_at, role, content)
                 VALUES (1, 1, 1, ?, 1, parley_id_time(?), 'user', 'x')"""), id, id));
     }
 
     private String partitionHolding(long id) {
-        return database.read(h -> h.first(new Query("test.partition_of", """
+        return database.read(handle -> handle.first(new Query("test.partition_of", """
                 SELECT tableoid::regclass::text FROM messages WHERE message_id = ?"""), row -> row.getString(1), id)).orElseThrow();
     }
 }

@@ -84,9 +84,9 @@ class ReplicaWarmupTest {
                      new SimpleMeterRegistry(), sampler)) {
             try {
                 return Wait.forValue("a read the standby serves", Duration.ofSeconds(30), () -> {
-                    Replicas.Served<Long> served = replicas.read(h -> {
-                        assertThat(h.first(IN_RECOVERY, row -> row.getBoolean(1))).contains(true);
-                        return h.first(WarmConnectionsTest.PARTITION_INDEXES_CACHED, row -> row.getLong(1)).orElseThrow();
+                    Replicas.Served<Long> served = replicas.read(handle -> {
+                        assertThat(handle.first(IN_RECOVERY, row -> row.getBoolean(1))).contains(true);
+                        return handle.first(WarmConnectionsTest.PARTITION_INDEXES_CACHED, row -> row.getLong(1)).orElseThrow();
                     }, false);
                     return Optional.ofNullable(served).map(Replicas.Served::value);
                 });

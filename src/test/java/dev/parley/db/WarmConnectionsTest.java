@@ -121,12 +121,12 @@ class WarmConnectionsTest {
     private static long partitionIndexesInCatalogCache(List<Query> warmup) throws SQLException {
         try (Database pool = Database.connect(target, new Database.PoolOptions(1, Duration.ofSeconds(10), 1.0, warmup),
                 QueryLog.quiet(), null, null)) {
-            return pool.read(h -> {
-                assertThat(h.first(new Query("test.plan_mode", "SELECT current_setting('plan_cache_mode')"), row -> row.getString(1)))
+            return pool.read(handle -> {
+                assertThat(handle.first(new Query("test.plan_mode", "SELECT current_setting('plan_cache_mode')"), row -> row.getString(1)))
                         .contains("auto");
-                assertThat(h.first(new Query("test.prepared_by_name", "SELECT count(*) FROM pg_prepared_statements WHERE name = 'parley_warmup'"),
+                assertThat(handle.first(new Query("test.prepared_by_name", "SELECT count(*) FROM pg_prepared_statements WHERE name = 'parley_warmup'"),
                         row -> row.getLong(1))).contains(0L);
-                return h.first(PARTITION_INDEXES_CACHED, row -> row.getLong(1)).orElseThrow();
+                return handle.first(PARTITION_INDEXES_CACHED, row -> row.getLong(1)).orElseThrow();
             });
         }
     }

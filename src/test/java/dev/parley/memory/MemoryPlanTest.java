@@ -87,7 +87,7 @@ class MemoryPlanTest {
             for (int i = 0; i < 16; i++) {
                 assertThat(recall.recall(APP, USER, CHARACTER, RecallRequest.of(query, 3), "embedding").memories()).hasSize(3);
             }
-            statements = oneSession.read(h -> h.list(new Query("test.prepared", """
+            statements = oneSession.read(handle -> handle.list(new Query("test.prepared", """
                     SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%memory.get_many %'"""),
                     row -> new long[] {row.getLong(1), row.getLong(2)}));
         }

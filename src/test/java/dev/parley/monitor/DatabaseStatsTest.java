@@ -32,7 +32,7 @@ class DatabaseStatsTest {
             var twins = List.of(new Query("test.twin", "SELECT pg_sleep(0.05)"), new Query("test.twin", "SELECT pg_sleep(0.05), 1"));
             for (int i = 0; i < 3; i++) { // two texts, two pg_stat_statements rows, one name
                 for (Query twin : twins) {
-                    database.read(h -> h.first(twin, row -> 1));
+                    database.read(handle -> handle.first(twin, row -> 1));
                 }
             }
             var registry = new SimpleMeterRegistry();
@@ -58,7 +58,7 @@ class DatabaseStatsTest {
     void a_series_that_stays_from_one_reading_to_the_next_keeps_its_gauge_and_shows_the_new_value() throws Exception {
         try (Database database = withStatementStatistics()) {
             var counted = new Query("test.counted", "SELECT 42");
-            database.read(h -> h.first(counted, row -> 1));
+            database.read(handle -> handle.first(counted, row -> 1));
             var registry = new SimpleMeterRegistry();
             List<Meter.Id> removed = new CopyOnWriteArrayList<>();
             registry.config().onMeterRemoved(meter -> removed.add(meter.getId()));
@@ -67,8 +67,8 @@ class DatabaseStatsTest {
             Gauge first = registry.get("parley.db.statement.calls").tag("query", "test.counted").gauge();
             double before = first.value();
 
-            database.read(h -> h.first(counted, row -> 1));
-            database.read(h -> h.first(counted, row -> 1));
+            database.read(handle -> handle.first(counted, row -> 1));
+            database.read(handle -> handle.first(counted, row -> 1));
             stats.sample();
 
             assertThat(removed).as("series removed by the second reading").noneMatch(id -> "test.counted".equals(id.getTag("query")));

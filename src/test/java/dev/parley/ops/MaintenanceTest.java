@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 class MaintenanceTest {
     private static Database database;
     // The database's clock, which split the catch-alls at migration and ages the idempotency keys, stopped.
-    private final Instant now = database.read(h -> h.first(new Query("test.now", "SELECT now()"),
+    private final Instant now = database.read(handle -> handle.first(new Query("test.now", "SELECT now()"),
             row -> row.getTimestamp(1).toInstant())).orElseThrow();
     private final Maintenance maintenance = new Maintenance(database, new Partitions(database),
             new Retention(database, database, new Partitions(database), Clock.fixed(now, ZoneOffset.UTC), Retention.BATCH_ROWS),
@@ -52,7 +52,7 @@ class MaintenanceTest {
 
         maintenance.run();
 
-        List<String> kept = database.read(h -> h.list(new Query("test.keys",
+        List<String> kept = database.read(handle -> handle.list(new Query("test.keys",
                 "SELECT idempotency_key FROM message_idempotency_keys"), row -> row.getString(1)));
         assertThat(kept).containsExactly("recent");
     }
@@ -61,7 +61,7 @@ class MaintenanceTest {
     void a_round_makes_months_ahead_and_counts_rows_that_had_no_month() {
         YearMonth month = YearMonth.from(now.atZone(ZoneOffset.UTC));
         long farFuture = Partitions.floorOf(month.plusMonths(12)) + 1;
-        database.read(h -> h.execute(new Query("test.straggler", """
+        database.read(handle -> handle.execute(new Query("test.straggler", """
                 INSERT INTO messages (app_id, conversation_id, user_id, message_id, seq, created_at, role, content)
                 VALUES (1, 1, 1, ?, 1, parley_id_time(?), 'user', 'x')"""), farFuture, farFuture));
 
@@ -73,7 +73,7 @@ class MaintenanceTest {
     }
 
     private void insertKey(String key, String createdAt) {
-        database.read(h -> h.execute(new Query("test.insert_key", """
+        database.read(handle -> handle.execute(new Query("test.insert_key", """
                 INSERT INTO message_idempotency_keys (app_id, conversation_id, idempotency_key, request_hash, message_id, created_at)
                 VALUES (1, 1, ?, '\\x00', 1, %s)""".formatted(createdAt)), key));
     }
