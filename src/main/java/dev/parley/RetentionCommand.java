@@ -20,6 +20,10 @@ import picocli.CommandLine.Spec;
                 "A running Parley applies it daily by itself."},
         subcommands = {RetentionCommand.Set.class, RetentionCommand.Apply.class})
 final class RetentionCommand implements Callable<Integer> {
+    /** An app's retention: days kept, or null for for ever. */
+    private record Policy(String name, Integer days) {
+    }
+
     private static final Query POLICIES = new Query("retention.list", """
             SELECT name, message_retention_days FROM apps ORDER BY app_id""");
 
@@ -34,15 +38,14 @@ final class RetentionCommand implements Callable<Integer> {
         return withRetention(database, (db, retention) -> {
             PrintWriter out = spec.commandLine().getOut();
             out.printf("%-30s %-12s %s%n", "APP", "KEEPS", "DELETES MESSAGES BEFORE");
-            List<Object[]> apps = db.read(handle -> handle.list(POLICIES, row -> {
+            List<Policy> apps = db.read(handle -> handle.list(POLICIES, row -> {
                 String name = row.getString(1);
                 int days = row.getInt(2);
-                return new Object[] {name, row.wasNull() ? null : days};
+                return new Policy(name, row.wasNull() ? null : days);
             }));
-            for (Object[] app : apps) {
-                Integer days = (Integer) app[1];
-                out.printf("%-30s %-12s %s%n", app[0], days == null ? "for ever" : days + " days",
-                        days == null ? "-" : retention.cutoffTime(days));
+            for (Policy app : apps) {
+                out.printf("%-30s %-12s %s%n", app.name(), app.days() == null ? "for ever" : app.days() + " days",
+                        app.days() == null ? "-" : retention.cutoffTime(app.days()));
             }
         });
     }

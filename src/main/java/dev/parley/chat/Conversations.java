@@ -7,6 +7,7 @@ import dev.parley.cache.Scope;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Ids;
+import dev.parley.db.NamedQuery;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
 import dev.parley.json.JsonText;
@@ -33,9 +34,14 @@ public final class Conversations {
                    WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id AND m.member_kind = 'user'
                    ORDER BY m.member_id = c.user_id DESC, m.joined_at, m.member_id) AS user_ids""";
 
-    static final Query CHECK_REFERENCES = new Query("conversation.check_references", """
-            SELECT EXISTS (SELECT 1 FROM users WHERE app_id = ? AND user_id = ?),
-                   ARRAY(SELECT character_id FROM characters WHERE app_id = ? AND character_id = ANY(?))""");
+    static final NamedQuery CHECK_REFERENCES = NamedQuery.of("conversation.check_references", """
+            SELECT EXISTS (SELECT 1 FROM users WHERE app_id = :app_id AND user_id = :user_id) AS user_exists,
+                   ARRAY(SELECT character_id FROM characters WHERE app_id = :app_id AND character_id = ANY(:character_ids))
+                       AS characters""");
+
+    /** Whether a new conversation's user exists, and which of its characters do. */
+    private record References(boolean userExists, Set<Long> characters) {
+    }
 
     static final Query CREATE = new Query("conversation.create", """
             INSERT INTO conversations (app_id, conversation_id, user_id, character_id, is_group, language, title, state,
@@ -247,14 +253,15 @@ public final class Conversations {
     }
 
     private static void checkReferences(Handle handle, long appId, long userId, List<Long> characterIds) throws SQLException {
-        var found = handle.first(CHECK_REFERENCES, row -> new Object[] {row.getBoolean(1), row.getArray(2).getArray()},
-                appId, userId, appId, handle.array("bigint", characterIds.toArray(Long[]::new))).orElseThrow();
-        if (!(Boolean) found[0]) {
+        References found = handle.first(CHECK_REFERENCES.bind("app_id", appId).bind("user_id", userId)
+                        .bind("character_ids", handle.array("bigint", characterIds.toArray(Long[]::new))),
+                row -> new References(row.getBoolean("user_exists"), Set.of((Long[]) row.getArray("characters").getArray())))
+                .orElseThrow();
+        if (!found.userExists()) {
             throw new InvalidInput("user_id", "refers to user " + userId + ", which does not exist in this app");
         }
-        Set<Long> existing = Set.of((Long[]) found[1]);
         for (long characterId : characterIds) {
-            if (!existing.contains(characterId)) {
+            if (!found.characters().contains(characterId)) {
                 throw new InvalidInput("character_ids", "refers to character " + characterId + ", which does not exist in this app");
             }
         }

@@ -8,8 +8,10 @@ import dev.parley.chat.NotFound;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Ids;
+import dev.parley.db.NamedQuery;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
+import dev.parley.db.RowMapper;
 import dev.parley.db.WordIndexes;
 import dev.parley.memory.Embedding;
 import dev.parley.memory.Memories;
@@ -87,25 +89,35 @@ public final class Import {
                               String attachments, Long authorUserId, Long authorCharacterId, long ownerId, String language) {
     }
 
-    static final Query CHARACTER = new Query("import.character", """
+    /** A conversation the import's lines name: its id, its user and character (a message's default authors), its language. */
+    private record KnownConversation(long id, long ownerId, long characterId, String language) {
+    }
+
+    static final NamedQuery CHARACTER = NamedQuery.of("import.character", """
             WITH made AS (
                 INSERT INTO characters (app_id, external_id, name, system_prompt, traits, metadata, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, coalesce(?, now()), coalesce(?, now()))
+                VALUES (:app_id, :external_id, :name, :system_prompt, :traits::jsonb, :metadata::jsonb, coalesce(:created_at, now()),
+                        coalesce(:created_at, now()))
                 ON CONFLICT (app_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
                 RETURNING character_id)
             SELECT character_id, true FROM made
             UNION ALL
-            SELECT character_id, false FROM characters WHERE app_id = ? AND external_id = ?""");
+            SELECT character_id, false FROM characters WHERE app_id = :app_id AND external_id = :external_id""");
 
-    static final Query USER = new Query("import.user", """
+    static final NamedQuery USER = NamedQuery.of("import.user", """
             WITH made AS (
                 INSERT INTO users (app_id, external_id, profile, created_at, updated_at)
-                VALUES (?, ?, ?::jsonb, coalesce(?, now()), coalesce(?, now()))
+                VALUES (:app_id, :external_id, :profile::jsonb, coalesce(:created_at, now()), coalesce(:created_at, now()))
                 ON CONFLICT (app_id, external_id) DO NOTHING
                 RETURNING user_id)
             SELECT user_id, true FROM made
             UNION ALL
-            SELECT user_id, false FROM users WHERE app_id = ? AND external_id = ?""");
+            SELECT user_id, false FROM users WHERE app_id = :app_id AND external_id = :external_id""");
+
+    /** A row an import made, or found already there by its external id. */
+    private record Upserted(long id, boolean made) {
+        static final RowMapper<Upserted> MAPPER = row -> new Upserted(row.getLong(1), row.getBoolean(2));
+    }
 
     static final Query FIND_CHARACTER = new Query("import.find_character",
             "SELECT character_id FROM characters WHERE app_id = ? AND external_id = ?");
@@ -136,14 +148,17 @@ public final class Import {
              WHERE m.message_id BETWEEN ? AND ?""");
 
     // The rows, then each conversation moved as an append moves it (BatchWriter.WRITE), its owner's marker read.
-    static final Query WRITE = new Query("import.write_messages", """
+    // One chunk's messages, a column per array (:message_*), and each conversation's new tail (:tail_*).
+    static final NamedQuery WRITE = NamedQuery.of("import.write_messages", """
             WITH inserted AS (
                 INSERT INTO messages (app_id, conversation_id, message_id, seq, author_user_id, author_character_id, created_at,
                                       role, content, metadata, attachments, user_id, language)
-                SELECT ?, conversation_id, message_id, seq, author_user_id, author_character_id, parley_id_time(message_id),
+                SELECT :app_id, conversation_id, message_id, seq, author_user_id, author_character_id, parley_id_time(message_id),
                        role, content, metadata::jsonb, attachments::jsonb, user_id, language::regconfig
-                  FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[],
-                              ?::text[], ?::bigint[], ?::text[])
+                  FROM unnest(:message_conversation_ids::bigint[], :message_ids::bigint[], :message_seqs::bigint[],
+                              :message_author_user_ids::bigint[], :message_author_character_ids::bigint[], :message_roles::text[],
+                              :message_contents::text[], :message_metadata::text[], :message_attachments::text[],
+                              :message_owner_ids::bigint[], :message_languages::text[])
                        AS t(conversation_id, message_id, seq, author_user_id, author_character_id, role, content, metadata,
                             attachments, user_id, language)
                 RETURNING 1
@@ -152,14 +167,17 @@ public final class Import {
                    SET last_seq = t.last_seq, message_count = c.message_count + t.added, last_message_id = t.last_message_id,
                        activity_id = t.last_message_id, last_message_role = t.role, last_message_preview = t.preview,
                        last_activity_at = parley_id_time(t.last_message_id), updated_at = now()
-                  FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[])
+                  FROM unnest(:tail_conversation_ids::bigint[], :tail_seqs::bigint[], :tail_added::bigint[], :tail_message_ids::bigint[],
+                              :tail_roles::text[], :tail_previews::text[])
                        AS t(conversation_id, last_seq, added, last_message_id, role, preview)
-                 WHERE c.app_id = ? AND c.conversation_id = t.conversation_id
+                 WHERE c.app_id = :app_id AND c.conversation_id = t.conversation_id
             ), read AS (
                 UPDATE conversation_members mb
                    SET read_seq = greatest(mb.read_seq, t.last_seq), read_at = now()
-                  FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) AS t(conversation_id, owner_id, last_seq)
-                 WHERE mb.app_id = ? AND mb.conversation_id = t.conversation_id AND mb.member_kind = 'user' AND mb.member_id = t.owner_id
+                  FROM unnest(:tail_conversation_ids::bigint[], :tail_owner_ids::bigint[], :tail_seqs::bigint[])
+                       AS t(conversation_id, owner_id, last_seq)
+                 WHERE mb.app_id = :app_id AND mb.conversation_id = t.conversation_id AND mb.member_kind = 'user'
+                   AND mb.member_id = t.owner_id
             )
             SELECT count(*) FROM inserted""");
 
@@ -240,8 +258,7 @@ public final class Import {
         private final long appId;
         private final Map<String, Long> characters = new HashMap<>();
         private final Map<String, Long> users = new HashMap<>();
-        private final Map<String, long[]> conversations = new HashMap<>(); // id, owner, character
-        private final Map<String, String> conversationLanguages = new HashMap<>();
+        private final Map<String, KnownConversation> conversations = new HashMap<>();
         private final Map<String, Map<String, Long>> given = new HashMap<>(); // kind -> external id -> the line that gave it
         private final MessageKeys givenMessages = new MessageKeys();
         private final Map<String, Long> imported = new LinkedHashMap<>();
@@ -319,14 +336,12 @@ public final class Import {
             String metadata = jsonText(line.object("metadata", limits.maxMetadataBytes()));
             Instant created = line.time("created_at", clock);
             givenOnce("character", externalId, number);
-            boolean[] made = {false};
-            long id = database.read(handle -> handle.first(CHARACTER, row -> {
-                made[0] = row.getBoolean(2);
-                return row.getLong(1);
-            }, appId, externalId, name, systemPrompt == null ? "" : systemPrompt, traits == null ? "{}" : traits,
-                    metadata == null ? "{}" : metadata, created, created, appId, externalId)).orElseThrow();
-            characters.put(externalId, id);
-            count("characters", made[0]);
+            Upserted character = database.read(handle -> handle.first(CHARACTER.bind("app_id", appId).bind("external_id", externalId)
+                    .bind("name", name).bind("system_prompt", systemPrompt == null ? "" : systemPrompt)
+                    .bind("traits", traits == null ? "{}" : traits).bind("metadata", metadata == null ? "{}" : metadata)
+                    .bind("created_at", created), Upserted.MAPPER)).orElseThrow();
+            characters.put(externalId, character.id());
+            count("characters", character.made());
         }
 
         private void user(long number, ImportLine line) {
@@ -334,13 +349,10 @@ public final class Import {
             String profile = jsonText(line.object("profile", limits.maxMetadataBytes()));
             Instant created = line.time("created_at", clock);
             givenOnce("user", externalId, number);
-            boolean[] made = {false};
-            long id = database.read(handle -> handle.first(USER, row -> {
-                made[0] = row.getBoolean(2);
-                return row.getLong(1);
-            }, appId, externalId, profile == null ? "{}" : profile, created, created, appId, externalId)).orElseThrow();
-            users.put(externalId, id);
-            count("users", made[0]);
+            Upserted made = database.read(handle -> handle.first(USER.bind("app_id", appId).bind("external_id", externalId)
+                    .bind("profile", profile == null ? "{}" : profile).bind("created_at", created), Upserted.MAPPER)).orElseThrow();
+            users.put(externalId, made.id());
+            count("users", made.made());
         }
 
         private void conversation(long number, ImportLine line) {
@@ -383,22 +395,22 @@ public final class Import {
             if (partitions.archived(created)) {
                 throw new InvalidInput("created_at", created + " falls in an archived month, which takes no messages");
             }
-            long[] known = conversationOf(conversation);
+            KnownConversation known = conversationOf(conversation);
             byte[] digest = digestOf(conversation, externalId);
             long id = idOf(created, digest);
-            if (id <= known[0]) {
+            if (id <= known.id()) {
                 throw new InvalidInput("created_at", "is before its conversation began");
             }
             // Authors as an append has them: a user's message is its owner's, an assistant's its character's, unless named.
-            Long author = user != null ? Long.valueOf(userOf(user)) : role.equals("user") ? Long.valueOf(known[1]) : null;
+            Long author = user != null ? Long.valueOf(userOf(user)) : role.equals("user") ? Long.valueOf(known.ownerId()) : null;
             Long authorCharacter = character != null ? Long.valueOf(characterOf(character))
-                    : role.equals("assistant") ? Long.valueOf(known[2]) : null;
+                    : role.equals("assistant") ? Long.valueOf(known.characterId()) : null;
             if (!givenMessages.add(keyOf(digest))) {
                 throw new InvalidInput("external_id", "'" + externalId + "' is given twice in this import for conversation '"
                         + conversation + "'");
             }
-            return new NewMessage(number, known[0], id, role, content, metadata, attachments, author, authorCharacter, known[1],
-                    conversationLanguages.getOrDefault(conversation, Languages.DEFAULT));
+            return new NewMessage(number, known.id(), id, role, content, metadata, attachments, author, authorCharacter, known.ownerId(),
+                    known.language());
         }
 
         private void memory(long number, ImportLine line) {
@@ -414,7 +426,7 @@ public final class Import {
             Instant created = line.time("created_at", clock);
             long userId = userOf(user);
             long characterId = characterOf(character);
-            Long conversationId = conversation == null ? null : conversationOf(conversation)[0];
+            Long conversationId = conversation == null ? null : conversationOf(conversation).id();
             givenOnce("memory", externalId, number);
             var draft = new Memory.Draft(characterId, conversationId, content, importance, language, metadata, embedding, created);
             count("memories", memories.importOne(appId, userId, externalId, draft));
@@ -477,8 +489,8 @@ public final class Import {
 
         private Written write(Handle handle, List<NewMessage> messages) throws SQLException {
             Long[] conversationIds = messages.stream().map(NewMessage::conversationId).distinct().sorted().toArray(Long[]::new);
-            Map<Long, long[]> locked = new HashMap<>(); // last seq, newest id
-            handle.list(LOCK, row -> locked.put(row.getLong(1), new long[] {row.getLong(2), row.getLong(3)}), appId,
+            Map<Long, Tail> locked = new HashMap<>();
+            handle.list(LOCK, row -> locked.put(row.getLong(1), new Tail(row.getLong(2), row.getLong(3))), appId,
                     handle.array("bigint", conversationIds));
             var present = new java.util.HashSet<>(handle.list(PRESENT, row -> row.getLong(1),
                     handle.array("bigint", messages.stream().map(NewMessage::conversationId).toArray(Long[]::new)),
@@ -492,23 +504,21 @@ public final class Import {
             List<Rejected> refused = new ArrayList<>();
             for (NewMessage m : messages.stream().sorted(Comparator.comparingLong(NewMessage::conversationId)
                     .thenComparingLong(NewMessage::id)).toList()) {
-                long[] state = locked.get(m.conversationId());
+                Tail tail = locked.get(m.conversationId());
                 if (present.contains(m.id()) || !seen.add(m.conversationId() + ":" + m.id())) {
                     found++;
-                } else if (state == null) {
+                } else if (tail == null) {
                     refused.add(new Rejected(m.line(), "its conversation was deleted during the import"));
-                } else if (m.id() <= state[1]) {
+                } else if (m.id() <= tail.newestId) {
                     refused.add(new Rejected(m.line(), "created_at is before the newest message of its conversation: import a "
                             + "conversation's messages oldest first"));
                 } else {
-                    state[0]++;
-                    state[1] = m.id();
-                    rows.add(m, state[0]);
+                    rows.add(m, tail);
                     made++;
                 }
             }
             if (!rows.isEmpty()) {
-                handle.first(WRITE, row -> row.getLong(1), rows.arguments(handle, appId)).orElseThrow();
+                handle.first(rows.bound(handle, appId), row -> row.getLong(1)).orElseThrow();
             }
             return new Written(made, found, refused);
         }
@@ -521,15 +531,14 @@ public final class Import {
             return resolve(characters, externalId, FIND_CHARACTER, "character");
         }
 
-        private long[] conversationOf(String externalId) {
-            long[] known = conversations.get(externalId);
+        private KnownConversation conversationOf(String externalId) {
+            KnownConversation known = conversations.get(externalId);
             if (known != null) {
                 return known;
             }
-            long[] found = database.read(handle -> handle.first(FIND_CONVERSATION, row -> {
-                conversationLanguages.put(externalId, row.getString(4));
-                return new long[] {row.getLong(1), row.getLong(2), row.getLong(3)};
-            }, appId, externalId)).orElseThrow(() -> new NotFound("conversation with external_id", "'" + externalId + "'"));
+            KnownConversation found = database.read(handle -> handle.first(FIND_CONVERSATION,
+                    row -> new KnownConversation(row.getLong(1), row.getLong(2), row.getLong(3), row.getString(4)), appId, externalId))
+                    .orElseThrow(() -> new NotFound("conversation with external_id", "'" + externalId + "'"));
             conversations.put(externalId, found);
             return found;
         }
@@ -545,18 +554,41 @@ public final class Import {
         }
     }
 
-    /** The rows of one statement: the messages, and each conversation's new state. */
+    /** A locked conversation's newest message as a chunk advances it, and what the chunk added to it. */
+    private static final class Tail {
+        long lastSeq;
+        long newestId;
+        long added;
+        String role;
+        String preview;
+        long ownerId;
+
+        Tail(long lastSeq, long newestId) {
+            this.lastSeq = lastSeq;
+            this.newestId = newestId;
+        }
+    }
+
+    /** The rows of one statement: the messages, and the tails of the conversations they advance. */
     private static final class Rows {
         final List<Object> conversation = new ArrayList<>(), id = new ArrayList<>(), seq = new ArrayList<>(),
                 authorUser = new ArrayList<>(), authorCharacter = new ArrayList<>(), owner = new ArrayList<>();
         final List<String> role = new ArrayList<>(), content = new ArrayList<>(), metadata = new ArrayList<>(),
                 attachments = new ArrayList<>(), language = new ArrayList<>();
-        final Map<Long, Object[]> last = new LinkedHashMap<>(); // conversation -> last seq, added, last id, role, preview, owner
+        final Map<Long, Tail> tails = new LinkedHashMap<>(); // by conversation, in the order first advanced
 
-        void add(NewMessage m, long messageSeq) {
+        /** Adds {@code m} as its conversation's next message, advancing {@code tail}. */
+        void add(NewMessage m, Tail tail) {
+            tail.lastSeq++;
+            tail.newestId = m.id();
+            tail.added++;
+            tail.role = m.role();
+            tail.preview = preview(m.content());
+            tail.ownerId = m.ownerId();
+            tails.put(m.conversationId(), tail);
             conversation.add(m.conversationId());
             id.add(m.id());
-            seq.add(messageSeq);
+            seq.add(tail.lastSeq);
             authorUser.add(m.authorUserId());
             authorCharacter.add(m.authorCharacterId());
             owner.add(m.ownerId());
@@ -565,36 +597,37 @@ public final class Import {
             metadata.add(m.metadata());
             attachments.add(m.attachments());
             language.add(m.language());
-            Object[] state = last.computeIfAbsent(m.conversationId(), c -> new Object[] {0L, 0L, 0L, null, null, m.ownerId()});
-            state[0] = messageSeq;
-            state[1] = (Long) state[1] + 1;
-            state[2] = m.id();
-            state[3] = m.role();
-            state[4] = preview(m.content());
         }
 
         boolean isEmpty() {
             return id.isEmpty();
         }
 
-        Object[] arguments(Handle handle, long appId) throws SQLException {
-            List<Object> args = new ArrayList<>(List.of(appId,
-                    handle.array("bigint", conversation.toArray()), handle.array("bigint", id.toArray()),
-                    handle.array("bigint", seq.toArray()), handle.array("bigint", authorUser.toArray()),
-                    handle.array("bigint", authorCharacter.toArray()), handle.array("text", role.toArray()),
-                    handle.array("text", content.toArray()), handle.array("text", metadata.toArray()),
-                    handle.array("text", attachments.toArray()), handle.array("bigint", owner.toArray()),
-                    handle.array("text", language.toArray())));
-            args.addAll(List.of(column(handle, "bigint", 0, true), column(handle, "bigint", 0, false), column(handle, "bigint", 1, false),
-                    column(handle, "bigint", 2, false), column(handle, "text", 3, false), column(handle, "text", 4, false), appId));
-            args.addAll(List.of(column(handle, "bigint", 0, true), column(handle, "bigint", 5, false), column(handle, "bigint", 0, false),
-                    appId));
-            return args.toArray();
+        NamedQuery.Binding bound(Handle handle, long appId) throws SQLException {
+            return WRITE.bind("app_id", appId)
+                    .bind("message_conversation_ids", handle.array("bigint", conversation.toArray()))
+                    .bind("message_ids", handle.array("bigint", id.toArray()))
+                    .bind("message_seqs", handle.array("bigint", seq.toArray()))
+                    .bind("message_author_user_ids", handle.array("bigint", authorUser.toArray()))
+                    .bind("message_author_character_ids", handle.array("bigint", authorCharacter.toArray()))
+                    .bind("message_roles", handle.array("text", role.toArray()))
+                    .bind("message_contents", handle.array("text", content.toArray()))
+                    .bind("message_metadata", handle.array("text", metadata.toArray()))
+                    .bind("message_attachments", handle.array("text", attachments.toArray()))
+                    .bind("message_owner_ids", handle.array("bigint", owner.toArray()))
+                    .bind("message_languages", handle.array("text", language.toArray()))
+                    .bind("tail_conversation_ids", handle.array("bigint", tails.keySet().toArray()))
+                    .bind("tail_seqs", tailColumn(handle, "bigint", tail -> tail.lastSeq))
+                    .bind("tail_added", tailColumn(handle, "bigint", tail -> tail.added))
+                    .bind("tail_message_ids", tailColumn(handle, "bigint", tail -> tail.newestId))
+                    .bind("tail_roles", tailColumn(handle, "text", tail -> tail.role))
+                    .bind("tail_previews", tailColumn(handle, "text", tail -> tail.preview))
+                    .bind("tail_owner_ids", tailColumn(handle, "bigint", tail -> tail.ownerId));
         }
 
-        /** One field of every conversation's state (or the conversations' ids), as an array. */
-        private java.sql.Array column(Handle handle, String type, int field, boolean key) throws SQLException {
-            return handle.array(type, last.entrySet().stream().map(e -> key ? e.getKey() : e.getValue()[field]).toArray());
+        /** One field of every advanced conversation's tail, as an array in the order of {@link #tails}. */
+        private java.sql.Array tailColumn(Handle handle, String type, java.util.function.Function<Tail, Object> field) throws SQLException {
+            return handle.array(type, tails.values().stream().map(field).toArray());
         }
 
         private static String preview(String content) {

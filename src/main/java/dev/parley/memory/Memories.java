@@ -10,6 +10,7 @@ import dev.parley.chat.UserReach;
 import dev.parley.chat.Users;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
+import dev.parley.db.NamedQuery;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
 import dev.parley.json.JsonText;
@@ -32,9 +33,13 @@ public final class Memories {
             memory_id, user_id, character_id, conversation_id, content, importance, language::text AS language, metadata,
             octet_length(embedding) / 4 AS dims, created_at, updated_at""";
 
-    static final Query CHECK_REFERENCES = new Query("memory.check_references", """
-            SELECT EXISTS (SELECT 1 FROM users WHERE app_id = ? AND user_id = ?),
-                   EXISTS (SELECT 1 FROM characters WHERE app_id = ? AND character_id = ?)""");
+    static final NamedQuery CHECK_REFERENCES = NamedQuery.of("memory.check_references", """
+            SELECT EXISTS (SELECT 1 FROM users WHERE app_id = :app_id AND user_id = :user_id) AS user_exists,
+                   EXISTS (SELECT 1 FROM characters WHERE app_id = :app_id AND character_id = :character_id) AS character_exists""");
+
+    /** Whether a scope's user and character exist. */
+    private record References(boolean userExists, boolean characterExists) {
+    }
 
     static final Query USER_EXISTS = new Query("memory.user_exists", """
             SELECT 1 FROM users WHERE app_id = ? AND user_id = ?""");
@@ -475,12 +480,12 @@ public final class Memories {
 
     /** The user (404 when missing) and the character (400: a body names it) of a scope. */
     static void checkReferences(Handle handle, long appId, long userId, long characterId) throws SQLException {
-        boolean[] found = handle.first(CHECK_REFERENCES, row -> new boolean[] {row.getBoolean(1), row.getBoolean(2)},
-                appId, userId, appId, characterId).orElseThrow();
-        if (!found[0]) {
+        References found = handle.first(CHECK_REFERENCES.bind("app_id", appId).bind("user_id", userId).bind("character_id", characterId),
+                row -> new References(row.getBoolean("user_exists"), row.getBoolean("character_exists"))).orElseThrow();
+        if (!found.userExists()) {
             throw new NotFound("user", userId);
         }
-        if (!found[1]) {
+        if (!found.characterExists()) {
             throw new InvalidInput("character_id", "refers to character " + characterId + ", which does not exist in this app");
         }
     }
