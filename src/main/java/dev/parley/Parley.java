@@ -169,9 +169,8 @@ public final class Parley implements AutoCloseable {
             var retention = new Retention(database, sessions, partitions, clock, Retention.BATCH_ROWS);
             var maintenance = new Maintenance(database, partitions, retention, new Archive(database, sessions, partitions, clock),
                     settings.archiveAfter(), clock, registry);
-            started.push(maintenance);
-            maintenance.ensurePartitions(); // before the first append; the rest of the upkeep runs in the background
-            maintenance.startDaily();
+            maintenance.ensurePartitions(); // before the first append; the rest of the upkeep runs in the background, daily
+            threads(started, "parley-maintenance", 1).scheduleWithFixedDelay(maintenance::runLogged, 0, 1, TimeUnit.DAYS);
 
             // Before the listener, so it closes after it: what the listener hears is dropped in Redis too.
             Redis redis = settings.redisUrl().map(url -> redis(url, settings, started, registry)).orElse(null);

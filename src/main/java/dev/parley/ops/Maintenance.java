@@ -12,9 +12,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Period;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,7 +20,7 @@ import org.slf4j.LoggerFactory;
  * rows that fell into a catch-all partition reported, expired idempotency keys dropped, each app's
  * retention applied ({@link Retention}), and months past PARLEY_ARCHIVE_AFTER archived ({@link Archive}).
  */
-public final class Maintenance implements AutoCloseable {
+public final class Maintenance {
     private static final Logger LOG = LoggerFactory.getLogger(Maintenance.class);
     public static final int MONTHS_AHEAD = 3;
     static final Duration IDEMPOTENCY_RETENTION = Duration.ofDays(7);
@@ -43,8 +40,6 @@ public final class Maintenance implements AutoCloseable {
     private final Clock clock;
     private final Counter succeeded;
     private final Counter failed;
-    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
-            Thread.ofPlatform().name("parley-maintenance").daemon().factory());
 
     /** {@code archiveAfter}: the age past which months move into the archive (PARLEY_ARCHIVE_AFTER); none: never by itself. */
     public Maintenance(Database database, Partitions partitions, Retention retention, Archive archive,
@@ -59,11 +54,6 @@ public final class Maintenance implements AutoCloseable {
                 .tag("outcome", "ok").register(registry);
         this.failed = Counter.builder(Metrics.MAINTENANCE_ROUNDS).description(Metrics.MAINTENANCE_ROUNDS_HELP)
                 .tag("outcome", "failed").register(registry);
-    }
-
-    /** Runs {@link #run} in the background now and then every day; a failed run is logged and tried again the next day. */
-    public void startDaily() {
-        scheduler.scheduleWithFixedDelay(this::runLogged, 0, 1, TimeUnit.DAYS);
     }
 
     /** One round of upkeep; returns the number of rows found in the catch-all partitions. */
@@ -102,7 +92,8 @@ public final class Maintenance implements AutoCloseable {
         }
     }
 
-    private void runLogged() {
+    /** {@link #run} for the caller's daily schedule: a failed round is logged and counted, and the next day's tries again. */
+    public void runLogged() {
         try {
             run();
             succeeded.increment();
@@ -110,10 +101,5 @@ public final class Maintenance implements AutoCloseable {
             failed.increment();
             LOG.error("daily maintenance failed; it runs again tomorrow", e);
         }
-    }
-
-    @Override
-    public void close() {
-        scheduler.shutdownNow();
     }
 }

@@ -16,7 +16,6 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -33,11 +32,6 @@ class MaintenanceTest {
     @BeforeAll
     static void migrate() {
         database = TestDatabase.pool(TestDatabase.get().migrated("parley_maintenance"), 2);
-    }
-
-    @AfterEach
-    void stop() {
-        maintenance.close();
     }
 
     @AfterAll
