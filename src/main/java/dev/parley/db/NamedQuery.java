@@ -1,11 +1,10 @@
 package dev.parley.db;
 
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashSet;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -18,11 +17,26 @@ import java.util.regex.Pattern;
  * <p>A name is a colon and lower_snake letters, not preceded by a colon or a letter ({@code ::tsquery} is a
  * cast) and not inside a quoted literal.
  */
-public record NamedQuery(Query query, List<String> uses) {
+public final class NamedQuery {
     private static final Pattern NAME = Pattern.compile("(?<![:\\w]):([a-z][a-z0-9_]*)");
 
-    public NamedQuery {
-        uses = List.copyOf(uses);
+    private final Query query;
+    private final int uses; // how many placeholders
+    private final Map<String, int[]> positions = new LinkedHashMap<>(); // each name's placeholders, names in order of first use
+
+    private NamedQuery(Query query, List<String> uses) {
+        this.query = query;
+        this.uses = uses.size();
+        for (int i = 0; i < uses.size(); i++) {
+            int[] before = positions.getOrDefault(uses.get(i), new int[0]);
+            int[] with = Arrays.copyOf(before, before.length + 1);
+            with[before.length] = i;
+            positions.put(uses.get(i), with);
+        }
+    }
+
+    public Query query() {
+        return query;
     }
 
     /** {@code sql} with each {@code :name} outside a quoted literal made a {@code ?}, the names kept in order of use. */
@@ -48,9 +62,9 @@ public record NamedQuery(Query query, List<String> uses) {
         return new NamedQuery(new Query(name, positional.toString()), uses);
     }
 
-    /** The names this statement takes, each once. */
-    public Set<String> names() {
-        return new LinkedHashSet<>(uses);
+    /** The names this statement takes, each once, in order of first use. */
+    public List<String> names() {
+        return List.copyOf(positions.keySet());
     }
 
     /** A binding that starts with {@code name}'s value. */
@@ -58,23 +72,29 @@ public record NamedQuery(Query query, List<String> uses) {
         return new Binding(this).bind(name, value);
     }
 
-    /** Values by name for one execution; every name the statement takes must be given, and no other. */
+    /** Values by name for one execution; every name the statement takes must be given, once, and no other. Used once. */
     public static final class Binding {
+        private static final Object UNBOUND = new Object();
         private final NamedQuery statement;
-        private final Map<String, Object> values = new HashMap<>();
+        private final Object[] values; // at each use of a name, its value
 
         private Binding(NamedQuery statement) {
             this.statement = statement;
+            this.values = new Object[statement.uses];
+            Arrays.fill(values, UNBOUND);
         }
 
         public Binding bind(String name, Object value) {
-            if (!statement.uses.contains(name)) {
+            int[] at = statement.positions.get(name);
+            if (at == null) {
                 throw new IllegalArgumentException(statement.query.name() + " takes no :" + name);
             }
-            if (values.containsKey(name)) {
+            if (values[at[0]] != UNBOUND) {
                 throw new IllegalArgumentException(statement.query.name() + "'s :" + name + " is bound twice");
             }
-            values.put(name, value);
+            for (int position : at) {
+                values[position] = value;
+            }
             return this;
         }
 
@@ -84,15 +104,12 @@ public record NamedQuery(Query query, List<String> uses) {
 
         /** The values in the order the statement's {@code ?} take them: each name's at every use. */
         public Object[] arguments() {
-            Object[] arguments = new Object[statement.uses.size()];
-            for (int i = 0; i < arguments.length; i++) {
-                String name = statement.uses.get(i);
-                if (!values.containsKey(name)) {
-                    throw new IllegalStateException(statement.query.name() + "'s :" + name + " is not bound");
+            for (var name : statement.positions.entrySet()) {
+                if (values[name.getValue()[0]] == UNBOUND) {
+                    throw new IllegalStateException(statement.query.name() + "'s :" + name.getKey() + " is not bound");
                 }
-                arguments[i] = values.get(name);
             }
-            return arguments;
+            return values;
         }
     }
 }
