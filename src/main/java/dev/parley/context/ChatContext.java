@@ -80,18 +80,36 @@ public final class ChatContext {
 
     public record Context(State conversation, Speaker character, Person user, List<LlmMessage> messages,
                           List<Remembered> memories) {
-        /** This context with memories: listed for the app, and told to the model in a system message after the prompt. */
-        Context withMemories(List<Remembered> found) {
+        /**
+         * This context with memories: listed for the app, and told to the model in a system message after the prompt,
+         * under each person's name when it names people ({@code names}: by user id), else as the user's.
+         */
+        Context withMemories(List<Remembered> found, Map<Long, String> names) {
             if (found.isEmpty()) {
                 return this;
             }
-            var notes = new StringBuilder("What you remember about the user:");
-            found.forEach(memory -> notes.append("\n- ").append(memory.content()));
+            var notes = new StringBuilder();
+            Long person = null;
+            for (Remembered memory : found) { // each person's memories together, the person answered first
+                if (person == null || person != memory.userId()) {
+                    person = memory.userId();
+                    String whom = names.isEmpty() ? "the user" : names.get(person);
+                    notes.append(notes.isEmpty() ? "" : "\n").append("What you remember about ").append(whom).append(':');
+                }
+                notes.append("\n- ").append(memory.content());
+            }
             List<LlmMessage> withNotes = new ArrayList<>(messages);
             int afterPrompt = character.systemPrompt().isEmpty() ? 0 : 1; // conversationPart() puts a non-empty prompt first
             withNotes.add(afterPrompt, new LlmMessage("system", notes.toString(), null));
             return new Context(conversation, character, user, List.copyOf(withNotes), List.copyOf(found));
         }
+    }
+
+    /**
+     * A context before its memories, with the people whose memories it may carry: the person answered, then those who
+     * wrote its messages, the latest first; and the names its messages gave people (none when it names no one).
+     */
+    private record Built(Context context, List<Long> people, Map<Long, String> names) {
     }
 
     /**
@@ -132,24 +150,36 @@ public final class ChatContext {
      * memories of the person answered that the speaking character keeps, by similarity, else by words, else none.
      */
     public Context build(long appId, ContextRequest request) {
-        Context built = conversationPart(appId, request.conversationId(), request.characterId(), request.userId(),
+        Built built = conversationPart(appId, request.conversationId(), request.characterId(), request.userId(),
                 request.messages());
-        return built.withMemories(remembered(appId, built, request));
+        if (!request.bySimilarity() && !request.byWords()) {
+            return built.context();
+        }
+        boolean everyone = request.memoriesOf() == ContextRequest.MemoriesOf.EVERYONE;
+        List<Long> people = everyone ? built.people() : List.of(built.context().user().id());
+        List<Remembered> found = new ArrayList<>();
+        for (long person : people) {
+            found.addAll(remembered(appId, built.context(), person, request));
+        }
+        // Memories of several people, or in a chat whose messages name people, go under each one's name.
+        Map<Long, String> names = new HashMap<>();
+        if (everyone && (people.size() > 1 || !built.names().isEmpty())) {
+            names.putAll(built.names());
+            people.forEach(person -> names.computeIfAbsent(person, userId -> personName(appId, userId)));
+        }
+        return built.context().withMemories(found, names);
     }
 
-    private List<Remembered> remembered(long appId, Context built, ContextRequest request) {
-        long userId = built.user().id();
+    /** What the speaking character remembers of {@code userId}: by similarity, else by words. */
+    private List<Remembered> remembered(long appId, Context built, long userId, ContextRequest request) {
         long characterId = built.character().id();
         if (request.bySimilarity()) {
             return recall.recall(appId, userId, characterId, RecallRequest.of(request.memoryEmbedding(), request.memories())
                             .inConversation(request.conversationId()),
                     "memory_embedding").remembered();
         }
-        if (request.byWords()) {
-            return memories.search(appId, userId, characterId, request.memoryQuery(), built.conversation().language(),
-                    request.memories()).stream().map(Memories.Found::remembered).toList();
-        }
-        return List.of();
+        return memories.search(appId, userId, characterId, request.memoryQuery(), built.conversation().language(),
+                request.memories()).stream().map(Memories.Found::remembered).toList();
     }
 
     /**
@@ -158,7 +188,7 @@ public final class ChatContext {
      * characters and the user, each dropped when what it was read from changes; the counters are those
      * this instance runs ({@link CounterBuffer}).
      */
-    private Context conversationPart(long appId, long conversationId, Long characterId, Long userId, int limit) {
+    private Built conversationPart(long appId, long conversationId, Long characterId, Long userId, int limit) {
         var scope = Scope.conversation(appId, conversationId);
         var running = counters.running(CounterBuffer.Holder.conversation(appId, conversationId)); // before the head is read
         Head head = cache.get(scope, "context:head", () -> readHead(appId, conversationId)).model();
@@ -168,10 +198,27 @@ public final class ChatContext {
         User user = users.get(appId, answered(conversationId, head, userId));
         List<Turn> newestFirst = cache.get(scope, "context:messages:" + limit,
                 () -> readTurns(appId, conversationId, head, limit)).model();
-        return new Context(head.state().withCounters(running), new Speaker(speaker.id(), speaker.name(), speaker.systemPrompt(), speaker.traits(),
-                speaker.metadata()), new Person(user.id(), user.externalId(), user.profile()),
-                chat(appId, speaker, head, newestFirst), List.of());
+        Map<Long, String> names = new HashMap<>();
+        var context = new Context(head.state().withCounters(running), new Speaker(speaker.id(), speaker.name(), speaker.systemPrompt(),
+                speaker.traits(), speaker.metadata()), new Person(user.id(), user.externalId(), user.profile()),
+                chat(appId, speaker, head, newestFirst, names), List.of());
+        return new Built(context, people(user, newestFirst), names);
     }
+
+    /** The person answered, then each other person who wrote one of the messages, the latest first: MAX_PEOPLE at most. */
+    private static List<Long> people(User answered, List<Turn> newestFirst) {
+        var people = new java.util.LinkedHashSet<Long>(List.of(answered.id()));
+        for (Turn turn : newestFirst) {
+            if (people.size() == ContextRequest.MAX_PEOPLE) {
+                break;
+            }
+            if (turn.characterId() == null && turn.userId() != null) {
+                people.add(turn.userId());
+            }
+        }
+        return List.copyOf(people);
+    }
+
 
     private Head readHead(long appId, long conversationId) {
         return database.read(handle -> handle.first(HEAD, row -> new Head(
@@ -215,14 +262,13 @@ public final class ChatContext {
      * What chat completion takes: the speaker's prompt, then the messages oldest first, each assistant message named
      * by its character, and with several people each person's too (their profile's name, else the app's id for them).
      */
-    private List<LlmMessage> chat(long appId, CharacterProfile speaker, Head head, List<Turn> newestFirst) {
+    private List<LlmMessage> chat(long appId, CharacterProfile speaker, Head head, List<Turn> newestFirst, Map<Long, String> people) {
         List<LlmMessage> messages = new ArrayList<>(newestFirst.size() + 1);
         if (!speaker.systemPrompt().isEmpty()) {
             messages.add(new LlmMessage("system", speaker.systemPrompt(), null));
         }
         // Each name worked out once, however often its owner speaks: uncached, every character read is a round trip.
         Map<Long, String> characterNames = new HashMap<>(Map.of(speaker.id(), speaker.name())); // the speaker is a member
-        Map<Long, String> people = new HashMap<>();
         for (Turn turn : newestFirst.reversed()) {
             String name = turn.characterId() != null
                     ? characterNames.computeIfAbsent(turn.characterId(), characterId -> characterName(appId, head, characterId))
@@ -237,10 +283,11 @@ public final class ChatContext {
         return head.members().contains(characterId) ? characters.get(appId, characterId).name() : null;
     }
 
+    /** A person as the model is told of them: their profile's name, else the app's id for them. */
     private String personName(long appId, long userId) {
-        User author = users.get(appId, userId);
-        JsonNode name = Json.parse(author.profile().text()).path("name");
-        return name.isTextual() && !name.asText().isBlank() ? name.asText() : author.externalId();
+        User person = users.get(appId, userId);
+        JsonNode name = Json.parse(person.profile().text()).path("name");
+        return name.isTextual() && !name.asText().isBlank() ? name.asText() : person.externalId();
     }
 
 }

@@ -152,7 +152,8 @@ final class Bodies {
     record ContextInput(@Takes(minimum = 1, maximum = ContextRequest.MAX_MESSAGES) Integer messages, Long characterId,
                         Long userId, SentEmbedding memoryEmbedding,
                         @Takes(maxBytes = ContextRequest.MAX_MEMORY_QUERY_BYTES) String memoryQuery,
-                        @Takes(minimum = 1, maximum = ContextRequest.MAX_MEMORIES) Integer memories) {
+                        @Takes(minimum = 1, maximum = ContextRequest.MAX_MEMORIES) Integer memories,
+                        @Takes(oneOf = {ContextRequest.MEMORIES_OF_USER, ContextRequest.MEMORIES_OF_EVERYONE}) String memoriesOf) {
     }
 
     /** Who says they type: the conversation's user or one of its characters; {@code typing} false says they stopped. */

@@ -130,10 +130,11 @@ final class ConversationHandlers {
         Long characterId = Params.optionalId(ctx, "character_id");
         Long userId = Params.optionalId(ctx, "user_id");
         String memoryQuery = Check.text("memory_query", ctx.queryParam("memory_query"), ContextRequest.MAX_MEMORY_QUERY_BYTES);
-        memoriesChosenBy(ctx.queryParam("memories") != null, null, memoryQuery);
+        String memoriesOf = ctx.queryParam("memories_of");
+        memoriesChosenBy(ctx.queryParam("memories") != null, memoriesOf, null, memoryQuery);
         int memoryCount = Params.limit(ctx, "memories", ContextRequest.DEFAULT_MEMORIES, ContextRequest.MAX_MEMORIES);
-        Responses.json(ctx, context.build(Auth.app(ctx),
-                new ContextRequest(conversationId, characterId, userId, messages, null, memoryQuery, memoryCount)));
+        Responses.json(ctx, context.build(Auth.app(ctx), new ContextRequest(conversationId, characterId, userId, messages, null,
+                memoryQuery, memoryCount, memoriesOf(memoriesOf))));
     }
 
     /** As {@link #context}, with the memories chosen by similarity to an embedding given in the body. */
@@ -146,15 +147,32 @@ final class ConversationHandlers {
         Long userId = Check.optionalPositive("user_id", input.userId());
         float[] embedding = input.memoryEmbedding() == null ? null : input.memoryEmbedding().unit("memory_embedding");
         String memoryQuery = Check.text("memory_query", input.memoryQuery(), ContextRequest.MAX_MEMORY_QUERY_BYTES);
-        memoriesChosenBy(input.memories() != null, embedding, memoryQuery);
+        memoriesChosenBy(input.memories() != null, input.memoriesOf(), embedding, memoryQuery);
         int memoryCount = MemoryHandlers.count("memories", input.memories(), ContextRequest.DEFAULT_MEMORIES,
                 ContextRequest.MAX_MEMORIES);
-        Responses.json(ctx, context.build(Auth.app(ctx),
-                new ContextRequest(conversationId, characterId, userId, messages, embedding, memoryQuery, memoryCount)));
+        Responses.json(ctx, context.build(Auth.app(ctx), new ContextRequest(conversationId, characterId, userId, messages, embedding,
+                memoryQuery, memoryCount, memoriesOf(input.memoriesOf()))));
     }
 
-    /** A context's memories are chosen one way, by an embedding or by words, and a count needs one of them. */
-    private static void memoriesChosenBy(boolean countGiven, float[] embedding, String memoryQuery) {
+    /** Whose memories: {@code user} (the default) or {@code everyone}. */
+    private static ContextRequest.MemoriesOf memoriesOf(String raw) {
+        if (raw == null) {
+            return ContextRequest.MemoriesOf.USER;
+        }
+        for (ContextRequest.MemoriesOf of : ContextRequest.MemoriesOf.values()) {
+            if (of.parameter.equals(raw)) {
+                return of;
+            }
+        }
+        throw new InvalidInput("memories_of", "must be " + ContextRequest.MEMORIES_OF_USER + " or " + ContextRequest.MEMORIES_OF_EVERYONE
+                + ", got '" + Check.printable(raw) + "'");
+    }
+
+    /**
+     * A context's memories are chosen one way, by an embedding or by words, and a count or whose memories
+     * ({@code memoriesOf}) needs one of them.
+     */
+    private static void memoriesChosenBy(boolean countGiven, String memoriesOf, float[] embedding, String memoryQuery) {
         if (memoryQuery != null && memoryQuery.isBlank()) {
             throw new InvalidInput("memory_query", "must hold at least one word");
         }
@@ -163,6 +181,9 @@ final class ConversationHandlers {
         }
         if (countGiven && embedding == null && memoryQuery == null) {
             throw new InvalidInput("memories", "is how many memories to choose by memory_embedding or memory_query: give one of them");
+        }
+        if (memoriesOf != null && embedding == null && memoryQuery == null) {
+            throw new InvalidInput("memories_of", "is whose memories to choose by memory_embedding or memory_query: give one of them");
         }
     }
 

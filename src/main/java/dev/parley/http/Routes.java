@@ -163,7 +163,11 @@ final class Routes {
                         .query("user_id", "string", "in a group chat, the person it answers, whose profile and memories the context "
                                 + "carries (default: the conversation's user)")
                         .query("memory_query", "string", "words to find the user's memories by (none when absent)")
-                        .count("memories", ContextRequest.DEFAULT_MEMORIES, ContextRequest.MAX_MEMORIES, "how many memories")
+                        .count("memories", ContextRequest.DEFAULT_MEMORIES, ContextRequest.MAX_MEMORIES, "how many memories (of each person)")
+                        .oneOf("memories_of", List.of(ContextRequest.MEMORIES_OF_USER, ContextRequest.MEMORIES_OF_EVERYONE),
+                                "whose memories: user (default), the person answered; "
+                                + "everyone, also each other person who wrote one of the messages, the latest first, "
+                                + ContextRequest.MAX_PEOPLE + " people at most")
                         .returns(200, ChatContext.Context.class),
                 Route.of(POST, CONVERSATION + "/context", "buildContext", "As getContext, with memories recalled by similarity to an embedding", conversations::buildContext)
                         .body(Bodies.ContextInput.class).returns(200, ChatContext.Context.class),

@@ -162,7 +162,7 @@ public final class Memories {
     public record Found(Memory memory, float rank, String snippet) {
         /** This memory as the next LLM call's context lists it, with its rank as relevance. */
         public Remembered remembered() {
-            return new Remembered(memory.id(), memory.content(), rank);
+            return Remembered.of(memory, rank);
         }
     }
 

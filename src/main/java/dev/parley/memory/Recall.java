@@ -56,7 +56,7 @@ public final class Recall {
     public record Result(double threshold, int considered, List<Recalled> memories) {
         /** The memories as the next LLM call's context lists them, scored. */
         public List<Remembered> remembered() {
-            return memories.stream().map(r -> new Remembered(r.memory().id(), r.memory().content(), r.score())).toList();
+            return memories.stream().map(r -> Remembered.of(r.memory(), r.score())).toList();
         }
     }
 

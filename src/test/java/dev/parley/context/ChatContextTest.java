@@ -62,9 +62,11 @@ class ChatContextTest {
         ChatContext context = inProcess(database);
         long app = appOf(conversationId);
         JsonNode built = asSent(context.build(app,
-                new ContextRequest(conversationId, null, null, 10, null, null, 1).recalling(unit(0.9f, 0.1f, 0f), 1)));
+                new ContextRequest(conversationId, null, null, 10, null, null, 1, ContextRequest.MemoriesOf.USER)
+                        .recalling(unit(0.9f, 0.1f, 0f), 1)));
         JsonNode byWords = asSent(context.build(app,
-                new ContextRequest(conversationId, null, null, 1, null, "cello", ContextRequest.DEFAULT_MEMORIES)));
+                new ContextRequest(conversationId, null, null, 1, null, "cello", ContextRequest.DEFAULT_MEMORIES,
+                        ContextRequest.MemoriesOf.USER)));
 
         assertThat(withoutRelevance(built)).isEqualTo(withoutRelevance(byHttp));
         assertThat(built.get("memories").findValuesAsText("content")).containsExactly("has two dogs");

@@ -99,6 +99,55 @@ class GroupChatsApiTest {
         assertThat(field(api.post(path + "/context", Map.of("user_id", "-1")))).isEqualTo("user_id");
     }
 
+    @Test
+    void with_memories_of_everyone_the_context_carries_what_the_character_remembers_of_each_person_in_the_talk() {
+        joinEveryone();
+        api.patch("/v1/users/" + ben, Map.of("profile", Map.of("name", "Benjamin")));
+        String dan = Fixtures.user(api, "dan");
+        for (var person : Map.of(ada, "Ada plays the cello", ben, "Ben plays the cello too", cleo, "Cleo tunes her cello",
+                dan, "Dan sold his cello").entrySet()) {
+            api.postOk(201, "/v1/users/" + person.getKey() + "/memories", Map.of("character_id", luna, "content", person.getValue()));
+        }
+        api.postOk(201, "/v1/users/" + ada + "/memories", Map.of("character_id", kai, "content", "Ada told Kai about her cello"));
+        say(ben, "user", "shall we play?", null);
+        say(null, "assistant", "gladly", kai);
+        say(cleo, "user", "one moment", null);
+
+        JsonNode everyone = api.getOk(path + "/context?memory_query=cello&memories_of=everyone");
+        JsonNode posted = api.postOk(200, path + "/context", Map.of("memory_query", "cello", "memories_of", "everyone"));
+        JsonNode forBen = api.getOk(path + "/context?memory_query=cello&memories_of=everyone&user_id=" + ben + "&messages=2");
+
+        assertThat(everyone.get("memories").findValuesAsText("content")).as("Ada answered first, then the latest to speak; not Dan")
+                .containsExactly("Ada plays the cello", "Cleo tunes her cello", "Ben plays the cello too");
+        assertThat(everyone.get("memories").findValuesAsText("user_id")).containsExactly(ada, cleo, ben);
+        assertThat(everyone.get("messages").get(1).get("content").asText()).as("after the prompt").isEqualTo("""
+                What you remember about ada:
+                - Ada plays the cello
+                What you remember about cleo:
+                - Cleo tunes her cello
+                What you remember about Benjamin:
+                - Ben plays the cello too""");
+        assertThat(posted.get("memories")).isEqualTo(everyone.get("memories"));
+        assertThat(forBen.get("memories").findValuesAsText("user_id")).as("Ben answered; Cleo spoke in the last two messages, Ada not")
+                .containsExactly(ben, cleo);
+        assertThat(api.getOk(path + "/context?memory_query=cello&memories_of=user").get("memories").findValuesAsText("user_id"))
+                .containsExactly(ada);
+        assertThat(field(api.get(path + "/context?memory_query=cello&memories_of=all"))).isEqualTo("memories_of");
+        assertThat(field(api.get(path + "/context?memories_of=everyone"))).as("whose memories, chosen how?").isEqualTo("memories_of");
+        assertThat(field(api.post(path + "/context", Map.of("memory_query", "cello", "memories_of", "both")))).isEqualTo("memories_of");
+    }
+
+    @Test
+    void in_a_direct_chat_everyones_memories_are_the_users_as_before() {
+        api.postOk(201, "/v1/users/" + ada + "/memories", Map.of("character_id", luna, "content", "Ada plays the cello"));
+        say(null, "user", "a tune?", null);
+
+        JsonNode context = api.getOk(path + "/context?memory_query=cello&memories_of=everyone");
+
+        assertThat(context.get("memories").findValuesAsText("user_id")).containsExactly(ada);
+        assertThat(context.get("messages").get(1).get("content").asText()).isEqualTo("What you remember about the user:\n- Ada plays the cello");
+    }
+
     private JsonNode contextMessage(String content) {
         for (JsonNode message : api.getOk(path + "/context").get("messages")) {
             if (message.get("content").asText().equals(content)) {
