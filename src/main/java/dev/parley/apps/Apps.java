@@ -7,6 +7,7 @@ import dev.parley.chat.InvalidInput;
 import dev.parley.chat.NotFound;
 import dev.parley.db.Database;
 import dev.parley.db.DatabaseFailure;
+import dev.parley.db.NamedQuery;
 import dev.parley.db.Query;
 import dev.parley.lifecycle.Erasure;
 import java.time.Clock;
@@ -60,13 +61,13 @@ public final class Apps {
 
     // Run last, as its own statement: messages (no foreign key, being partitioned) that an append committed
     // while their conversation was being deleted are seen now, and go too.
-    static final Query SWEEP = new Query("app.sweep_messages", """
+    static final NamedQuery SWEEP = NamedQuery.of("app.sweep_messages", """
             WITH messages_gone AS (
-                    DELETE FROM messages WHERE app_id = ? RETURNING 1),
+                    DELETE FROM messages WHERE app_id = :app_id RETURNING 1),
                  archived_gone AS (
-                    DELETE FROM parley_archive.messages WHERE app_id = ? RETURNING 1),
+                    DELETE FROM parley_archive.messages WHERE app_id = :app_id RETURNING 1),
                  keys_gone AS (
-                    DELETE FROM message_idempotency_keys WHERE app_id = ? RETURNING 1)
+                    DELETE FROM message_idempotency_keys WHERE app_id = :app_id RETURNING 1)
             SELECT (SELECT count(*) FROM messages_gone) + (SELECT count(*) FROM archived_gone), (SELECT count(*) FROM keys_gone)""");
 
     public record App(@JsonFormat(shape = JsonFormat.Shape.STRING) long id, String name, Instant createdAt, long activeKeys,
@@ -217,7 +218,8 @@ public final class Apps {
         return database.inTransaction(handle -> {
             int conversations = handle.execute(DELETE_CONVERSATIONS_LEFT, appId);
             handle.execute(DELETE, appId);
-            return handle.first(SWEEP, row -> new Swept(conversations, row.getLong(1), row.getLong(2)), appId, appId, appId).orElseThrow();
+            return handle.first(SWEEP.bind("app_id", appId), row -> new Swept(conversations, row.getLong(1), row.getLong(2)))
+                    .orElseThrow();
         });
     }
 

@@ -2,6 +2,7 @@ package dev.parley.bench;
 
 import dev.parley.db.Database;
 import dev.parley.db.Ids;
+import dev.parley.db.NamedQuery;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import dev.parley.db.WordIndexes;
@@ -49,8 +50,8 @@ public final class DatasetLoader {
     static final String[] MODELS = {"gpt-4o-mini", "llama-3.1-70b", "claude-haiku", "mistral-large"};
 
     static final Query CREATE_APP = new Query("bench.create_app", "INSERT INTO apps (name) VALUES (?) RETURNING app_id");
-    static final Query FIRST_ID = new Query("bench.first_ids", """
-            SELECT (SELECT min(character_id) FROM characters WHERE app_id = ?), (SELECT min(user_id) FROM users WHERE app_id = ?)""");
+    static final NamedQuery FIRST_ID = NamedQuery.of("bench.first_ids", """
+            SELECT (SELECT min(character_id) FROM characters WHERE app_id = :app_id), (SELECT min(user_id) FROM users WHERE app_id = :app_id)""");
 
     static final Query ANALYZE_ARCHIVE = new Query("bench.analyze_archive", "ANALYZE " + Partitions.ARCHIVE);
 
@@ -95,8 +96,8 @@ public final class DatasetLoader {
         WordIndexes.throughPendingLists(database, true); // nothing else writes: faster through the lists
         copy(c -> characters(c, appId, spec));
         copy(c -> users(c, appId, spec));
-        long[] firsts = database.read(handle -> handle.first(FIRST_ID, row -> new long[] {row.getLong(1), row.getLong(2)}, appId, appId))
-                .orElseThrow();
+        long[] firsts = database.read(handle -> handle.first(FIRST_ID.bind("app_id", appId),
+                row -> new long[] {row.getLong(1), row.getLong(2)})).orElseThrow();
         Plan[] plans = plan(spec, oldest);
         copy(c -> conversations(c, appId, spec, plans, firsts[0], firsts[1]));
         var progress = new Progress(err, "messages", spec.messages());

@@ -3,6 +3,7 @@ package dev.parley.bench;
 import dev.parley.chat.Limits;
 import dev.parley.db.Database;
 import dev.parley.db.Ids;
+import dev.parley.db.NamedQuery;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import dev.parley.db.WordIndexes;
@@ -41,14 +42,15 @@ final class ImportBench {
     }
 
     private static final Query CREATE_APP = new Query("bench.create_app", "INSERT INTO apps (name) VALUES (?) RETURNING app_id");
-    private static final Query CREATE_PEOPLE = new Query("bench.import_people", """
-            WITH c AS (INSERT INTO characters (app_id, name) VALUES (?, 'Luna') RETURNING character_id),
-                 u AS (INSERT INTO users (app_id, external_id) VALUES (?, 'copy') RETURNING user_id)
+    private static final NamedQuery CREATE_PEOPLE = NamedQuery.of("bench.import_people", """
+            WITH c AS (INSERT INTO characters (app_id, name) VALUES (:app_id, 'Luna') RETURNING character_id),
+                 u AS (INSERT INTO users (app_id, external_id) VALUES (:app_id, 'copy') RETURNING user_id)
             SELECT (SELECT character_id FROM c), (SELECT user_id FROM u)""");
-    private static final Query CREATE_CONVERSATION = new Query("bench.import_conversation", """
+    private static final NamedQuery CREATE_CONVERSATION = NamedQuery.of("bench.import_conversation", """
             INSERT INTO conversations (app_id, conversation_id, user_id, character_id, activity_id, created_at, last_activity_at,
                                        updated_at)
-            VALUES (?, ?, ?, ?, ?, parley_id_time(?), parley_id_time(?), now())""");
+            VALUES (:app_id, :conversation_id, :user_id, :character_id, :conversation_id, parley_id_time(:conversation_id),
+                    parley_id_time(:conversation_id), now())""");
 
     private final Database database;
     private final PrintWriter out;
@@ -66,14 +68,15 @@ final class ImportBench {
         String stamp = Long.toString(System.currentTimeMillis(), 36);
 
         long copyApp = database.read(handle -> handle.first(CREATE_APP, row -> row.getLong(1), "bench-copy-" + stamp).orElseThrow());
-        long[] people = database.read(handle -> handle.first(CREATE_PEOPLE, row -> new long[] {row.getLong(1), row.getLong(2)},
-                copyApp, copyApp).orElseThrow());
+        long[] people = database.read(handle -> handle.first(CREATE_PEOPLE.bind("app_id", copyApp),
+                row -> new long[] {row.getLong(1), row.getLong(2)}).orElseThrow());
         long[] conversationIds = new long[conversations];
         database.read(handle -> {
             for (int c = 0; c < conversations; c++) {
                 long id = Ids.floorOf(start.plusMillis(c));
                 conversationIds[c] = id;
-                handle.execute(CREATE_CONVERSATION, copyApp, id, people[1], people[0], id, id, id);
+                handle.execute(CREATE_CONVERSATION.bind("app_id", copyApp).bind("conversation_id", id).bind("user_id", people[1])
+                        .bind("character_id", people[0]));
             }
             return null;
         });

@@ -3,6 +3,7 @@ package dev.parley.bench;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Ids;
+import dev.parley.db.NamedQuery;
 import dev.parley.db.Query;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -49,14 +50,16 @@ final class NaiveTarget implements Target {
             UPDATE conversations SET last_seq = last_seq + 1, message_count = message_count + 1, updated_at = now()
              WHERE app_id = ? AND conversation_id = ?
             RETURNING last_seq, user_id, coalesce(last_message_id, conversation_id)""");
-    static final Query POINT = new Query("naive.point_to_last_message", """
-            UPDATE conversations SET last_message_id = ?, activity_id = ? WHERE app_id = ? AND conversation_id = ?""");
-    static final Query INSERT = new Query("naive.insert_message", """
+    static final NamedQuery POINT = NamedQuery.of("naive.point_to_last_message", """
+            UPDATE conversations SET last_message_id = :message_id, activity_id = :message_id
+             WHERE app_id = :app_id AND conversation_id = :conversation_id""");
+    // The conversation's user writes the message.
+    static final NamedQuery INSERT = NamedQuery.of("naive.insert_message", """
             INSERT INTO messages (app_id, conversation_id, message_id, seq, user_id, author_user_id, created_at, role, content)
-            VALUES (?, ?, ?, ?, ?, ?, parley_id_time(?), 'user', ?)""");
-    static final Query MARK = new Query("naive.mark_read", """
-            UPDATE conversation_members SET read_seq = (SELECT seq FROM messages WHERE app_id = ? AND message_id = ?)
-             WHERE app_id = ? AND conversation_id = ? AND member_kind = 'user' RETURNING read_seq""");
+            VALUES (:app_id, :conversation_id, :message_id, :seq, :user_id, :user_id, parley_id_time(:message_id), 'user', :content)""");
+    static final NamedQuery MARK = NamedQuery.of("naive.mark_read", """
+            UPDATE conversation_members SET read_seq = (SELECT seq FROM messages WHERE app_id = :app_id AND message_id = :message_id)
+             WHERE app_id = :app_id AND conversation_id = :conversation_id AND member_kind = 'user' RETURNING read_seq""");
     static final Query CHARACTERS_BY_ENERGY = new Query("naive.characters_by_energy", """
             SELECT character_id, name, traits FROM characters WHERE app_id = ? AND traits ->> 'energy' = ?
              ORDER BY character_id LIMIT 20 OFFSET 0""");
@@ -126,8 +129,8 @@ final class NaiveTarget implements Target {
                     return null;
                 });
                 case READ -> database.read(handle -> {
-                    long read = handle.first(MARK, row -> row.getLong(1), appId, pick.messageId(), appId, pick.conversationId())
-                            .orElse(0L);
+                    long read = handle.first(MARK.bind("app_id", appId).bind("message_id", pick.messageId())
+                            .bind("conversation_id", pick.conversationId()), row -> row.getLong(1)).orElse(0L);
                     return handle.first(UNREAD, row -> row.getLong(1), appId, pick.conversationId(), read);
                 });
                 case BROWSE -> database.read(handle -> {
@@ -175,9 +178,9 @@ final class NaiveTarget implements Target {
         long[] bumped = handle.first(BUMP, row -> new long[] {row.getLong(1), row.getLong(2), row.getLong(3)},
                 appId, pick.conversationId()).orElseThrow();
         long id = ids.next(1, bumped[2], handle)[0];
-        handle.execute(INSERT, appId, pick.conversationId(), id, bumped[0], bumped[1], bumped[1], id,
-                Target.messageText(sent.incrementAndGet()));
-        handle.execute(POINT, id, id, appId, pick.conversationId());
+        handle.execute(INSERT.bind("app_id", appId).bind("conversation_id", pick.conversationId()).bind("message_id", id)
+                .bind("seq", bumped[0]).bind("user_id", bumped[1]).bind("content", Target.messageText(sent.incrementAndGet())));
+        handle.execute(POINT.bind("message_id", id).bind("app_id", appId).bind("conversation_id", pick.conversationId()));
         return null;
     }
 }

@@ -43,10 +43,13 @@ public final class Conversations {
     private record References(boolean userExists, Set<Long> characters) {
     }
 
-    static final Query CREATE = new Query("conversation.create", """
+    // A new conversation's activity id, creation and last activity are its own id.
+    static final NamedQuery CREATE = NamedQuery.of("conversation.create", """
             INSERT INTO conversations (app_id, conversation_id, user_id, character_id, is_group, language, title, state,
                                        counters, external_id, activity_id, created_at, last_activity_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?::regconfig, ?, ?::jsonb, ?::jsonb, ?, ?, parley_id_time(?), parley_id_time(?), now())""");
+            VALUES (:app_id, :conversation_id, :user_id, :character_id, :is_group, :language::regconfig, :title, :state::jsonb,
+                    :counters::jsonb, :external_id, :conversation_id, parley_id_time(:conversation_id),
+                    parley_id_time(:conversation_id), now())""");
 
     static final Query ADD_MEMBERS = new Query("conversation.add_members", """
             INSERT INTO conversation_members (app_id, conversation_id, member_kind, member_id)
@@ -74,12 +77,12 @@ public final class Conversations {
              ORDER BY c.conversation_id LIMIT ?""".formatted(COLUMNS));
 
     // The groups a person joined or was removed from (V18): their messages there are theirs too.
-    public static final Query GROUPS_OF_USER = new Query("conversation.groups_of_user", """
+    public static final NamedQuery GROUPS_OF_USER = NamedQuery.of("conversation.groups_of_user", """
             SELECT conversation_id FROM conversation_members
-             WHERE app_id = ? AND member_kind = 'user' AND member_id = ? AND guest
+             WHERE app_id = :app_id AND member_kind = 'user' AND member_id = :user_id AND guest
             UNION
-            SELECT conversation_id FROM conversation_former_members WHERE app_id = ? AND user_id = ?
-            ORDER BY 1 LIMIT ?""");
+            SELECT conversation_id FROM conversation_former_members WHERE app_id = :app_id AND user_id = :user_id
+            ORDER BY 1 LIMIT :limit""");
 
     static final Query VERSION = new Query("conversation.version", """
             SELECT version FROM conversations WHERE app_id = ? AND conversation_id = ?""");
@@ -145,8 +148,10 @@ public final class Conversations {
     private static void insert(Handle handle, long appId, long id, Conversation.Draft draft, List<Long> characterIds)
             throws SQLException {
         try {
-            handle.execute(CREATE, appId, id, draft.userId(), characterIds.getFirst(), characterIds.size() > 1,
-                    draft.language(), draft.title(), json(draft.state()), json(draft.counters()), draft.externalId(), id, id, id);
+            handle.execute(CREATE.bind("app_id", appId).bind("conversation_id", id).bind("user_id", draft.userId())
+                    .bind("character_id", characterIds.getFirst()).bind("is_group", characterIds.size() > 1)
+                    .bind("language", draft.language()).bind("title", draft.title()).bind("state", json(draft.state()))
+                    .bind("counters", json(draft.counters())).bind("external_id", draft.externalId()));
         } catch (SQLException e) {
             if ("23505".equals(e.getSQLState())) { // only external_id is unique beyond the fresh id
                 throw new Conflict("external-id-taken", "external_id '" + draft.externalId()
@@ -190,8 +195,8 @@ public final class Conversations {
 
     /** The ids of the groups of others the user is in, or was removed from. */
     public List<Long> groupsOf(long appId, long userId) {
-        return database.read(handle -> handle.list(GROUPS_OF_USER, row -> row.getLong(1), appId, userId, appId, userId,
-                Integer.MAX_VALUE));
+        return database.read(handle -> handle.list(GROUPS_OF_USER.bind("app_id", appId).bind("user_id", userId)
+                .bind("limit", Integer.MAX_VALUE), row -> row.getLong(1)));
     }
 
     static final RowMapper<Conversation.Listed> LISTED = row -> new Conversation.Listed(ROW.map(row), row.getLong("activity_id"));

@@ -7,6 +7,7 @@ import dev.parley.cache.Scope;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Ids;
+import dev.parley.db.NamedQuery;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
@@ -77,11 +78,12 @@ public final class MessageLog {
     static final Query ARCHIVED_GET = new Query("message.get_archived", """
             SELECT %s FROM %s WHERE app_id = ? AND conversation_id = ? AND message_id = ?""".formatted(COLUMNS, Partitions.ARCHIVE));
 
-    static final Query AFTER = new Query("message.history_after", """
+    static final NamedQuery AFTER = NamedQuery.of("message.history_after", """
             SELECT %s FROM messages
-             WHERE app_id = ? AND conversation_id = ? AND message_id > ? AND message_id > ?
+             WHERE app_id = :app_id AND conversation_id = :conversation_id
+               AND message_id > :conversation_id AND message_id > :after_id
              ORDER BY message_id
-             LIMIT ?""".formatted(COLUMNS));
+             LIMIT :limit""".formatted(COLUMNS));
 
     // Filtered pages (MessageFilter): one statement per combination of filters, all under one name.
     // Ids are (lower, upper]; the filter's time range has already narrowed both bounds.
@@ -133,11 +135,12 @@ public final class MessageLog {
     static final Query GET_FOR_UPDATE = new Query("message.get_for_update", """
             SELECT %s FROM messages WHERE app_id = ? AND conversation_id = ? AND message_id = ? FOR UPDATE""".formatted(COLUMNS));
 
-    static final Query REPLIES = new Query("message.replies", """
+    static final NamedQuery REPLIES = NamedQuery.of("message.replies", """
             SELECT %s FROM messages
-             WHERE app_id = ? AND conversation_id = ? AND reply_to_id = ? AND message_id > ? AND message_id > ?
+             WHERE app_id = :app_id AND conversation_id = :conversation_id AND reply_to_id = :parent_id
+               AND message_id > :parent_id AND message_id > :after_id
              ORDER BY message_id
-             LIMIT ?""".formatted(COLUMNS));
+             LIMIT :limit""".formatted(COLUMNS));
 
     static final Query CONVERSATION_EXISTS = new Query("conversation.exists", """
             SELECT 1 FROM conversations WHERE app_id = ? AND conversation_id = ?""");
@@ -219,11 +222,13 @@ public final class MessageLog {
     // Oldest first from a message on, soft-deleted ones too: what an export hands over. Null author: every author.
     private static final String OLDEST_FIRST_OF = """
             SELECT %s FROM %%s
-             WHERE app_id = ? AND conversation_id = ? AND message_id > ? AND (?::bigint IS NULL OR author_user_id = ?)
+             WHERE app_id = :app_id AND conversation_id = :conversation_id AND message_id > :after_id
+               AND (:author_user_id::bigint IS NULL OR author_user_id = :author_user_id)
              ORDER BY message_id
-             LIMIT ?""".formatted(COLUMNS);
-    static final Query OLDEST_FIRST = new Query("message.oldest_first", OLDEST_FIRST_OF.formatted("messages"));
-    static final Query OLDEST_FIRST_ARCHIVED = new Query("message.oldest_first_archived", OLDEST_FIRST_OF.formatted(Partitions.ARCHIVE));
+             LIMIT :limit""".formatted(COLUMNS);
+    static final NamedQuery OLDEST_FIRST = NamedQuery.of("message.oldest_first", OLDEST_FIRST_OF.formatted("messages"));
+    static final NamedQuery OLDEST_FIRST_ARCHIVED = NamedQuery.of("message.oldest_first_archived",
+            OLDEST_FIRST_OF.formatted(Partitions.ARCHIVE));
 
     static final RowMapper<Message> ROW = MessageLog::map;
 
@@ -362,7 +367,8 @@ public final class MessageLog {
      * come first, and the hot rows follow them (a month being moved is in both: its rows are taken once).
      */
     private static Page after(Handle handle, long appId, long conversationId, long cursor, int limit) throws SQLException {
-        List<Message> hot = handle.list(AFTER, ROW, appId, conversationId, conversationId, cursor - 1, limit + 2);
+        List<Message> hot = handle.list(AFTER.bind("app_id", appId).bind("conversation_id", conversationId)
+                .bind("after_id", cursor - 1).bind("limit", limit + 2), ROW);
         List<Message> rows = new ArrayList<>();
         if (!hot.isEmpty() && hot.getFirst().id() == cursor) {
             rows.addAll(hot.subList(1, hot.size()));
@@ -426,11 +432,13 @@ public final class MessageLog {
     public List<Message> oldestFirst(long appId, long conversationId, long afterId, Long authorUserId, int limit) {
         return database.read(handle -> {
             // The archive's months are older than every hot one; a month being moved is in both, and taken once.
-            List<Message> rows = new ArrayList<>(handle.list(OLDEST_FIRST_ARCHIVED, ROW, appId, conversationId, afterId,
-                    authorUserId, authorUserId, limit));
+            List<Message> rows = new ArrayList<>(handle.list(OLDEST_FIRST_ARCHIVED.bind("app_id", appId)
+                    .bind("conversation_id", conversationId).bind("after_id", afterId).bind("author_user_id", authorUserId)
+                    .bind("limit", limit), ROW));
             long after = rows.isEmpty() ? afterId : rows.getLast().id();
             if (rows.size() < limit) {
-                rows.addAll(handle.list(OLDEST_FIRST, ROW, appId, conversationId, after, authorUserId, authorUserId, limit - rows.size()));
+                rows.addAll(handle.list(OLDEST_FIRST.bind("app_id", appId).bind("conversation_id", conversationId)
+                        .bind("after_id", after).bind("author_user_id", authorUserId).bind("limit", limit - rows.size()), ROW));
             }
             return rows;
         });
@@ -457,7 +465,8 @@ public final class MessageLog {
             if (handle.first(GET, ROW, appId, conversationId, parentId).isEmpty()) {
                 throw new NotFound("message", parentId);
             }
-            return handle.list(REPLIES, ROW, appId, conversationId, parentId, parentId, afterId, limit);
+            return handle.list(REPLIES.bind("app_id", appId).bind("conversation_id", conversationId).bind("parent_id", parentId)
+                    .bind("after_id", afterId).bind("limit", limit), ROW);
         });
     }
 

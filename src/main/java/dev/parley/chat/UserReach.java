@@ -1,19 +1,20 @@
 package dev.parley.chat;
 
 import dev.parley.db.Database;
+import dev.parley.db.NamedQuery;
 import dev.parley.db.Query;
 
 /** Whether a user reaches a conversation, a character or a memory: what a user token may touch (UserTokenAccess, AsItsUser). */
 public final class UserReach {
     // The conversation's own user, or a user who is a member of it (a guest in a group): also the conversations a
     // user's memories may name (Memories).
-    public static final Query CONVERSATION = new Query("user_reach.conversation", """
+    public static final NamedQuery CONVERSATION = NamedQuery.of("user_reach.conversation", """
             SELECT 1 FROM conversations c
-             WHERE c.app_id = ? AND c.conversation_id = ?
-               AND (c.user_id = ? OR EXISTS (
+             WHERE c.app_id = :app_id AND c.conversation_id = :conversation_id
+               AND (c.user_id = :user_id OR EXISTS (
                     SELECT 1 FROM conversation_members m
                      WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id
-                       AND m.member_kind = 'user' AND m.member_id = ?))""");
+                       AND m.member_kind = 'user' AND m.member_id = :user_id))""");
 
     static final Query MEMORY = new Query("user_reach.memory", """
             SELECT 1 FROM memories WHERE app_id = ? AND memory_id = ? AND user_id = ?""");
@@ -34,7 +35,8 @@ public final class UserReach {
     }
 
     public boolean conversation(long appId, long conversationId, long userId) {
-        return database.read(handle -> handle.first(CONVERSATION, row -> 1, appId, conversationId, userId, userId)).isPresent();
+        return database.read(handle -> handle.first(CONVERSATION.bind("app_id", appId).bind("conversation_id", conversationId)
+                .bind("user_id", userId), row -> 1)).isPresent();
     }
 
     /** Whether the user is in a conversation with the character: whose memories a user token may store. */

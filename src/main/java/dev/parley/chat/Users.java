@@ -6,6 +6,7 @@ import dev.parley.cache.Rendered;
 import dev.parley.cache.Scope;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
+import dev.parley.db.NamedQuery;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
 import dev.parley.json.JsonText;
@@ -19,11 +20,11 @@ public final class Users {
     private static final String COLUMNS = "user_id, external_id, profile, counters, created_at, updated_at, version";
 
     // xmax = 0 only on a freshly inserted row: it tells "created" from "updated" in one statement.
-    static final Query UPSERT = new Query("user.upsert", """
+    static final NamedQuery UPSERT = NamedQuery.of("user.upsert", """
             INSERT INTO users (app_id, external_id, profile)
-            VALUES (?, ?, coalesce(?::jsonb, '{}'))
+            VALUES (:app_id, :external_id, coalesce(:profile::jsonb, '{}'))
             ON CONFLICT (app_id, external_id) DO UPDATE
-               SET profile = coalesce(?::jsonb, users.profile), updated_at = now(), version = users.version + 1
+               SET profile = coalesce(:profile::jsonb, users.profile), updated_at = now(), version = users.version + 1
             RETURNING %s, (xmax = 0) AS created""".formatted(COLUMNS));
 
     static final Query GET = new Query("user.get", """
@@ -77,8 +78,8 @@ public final class Users {
         Upserted upserted;
         try (ReadCache.Changing change = cache.changing()) {
             upserted = database.inTransaction(handle -> {
-                Upserted row = handle.first(UPSERT, r -> new Upserted(ROW.map(r), r.getBoolean("created")), appId, externalId, json, json)
-                        .orElseThrow();
+                Upserted row = handle.first(UPSERT.bind("app_id", appId).bind("external_id", externalId).bind("profile", json),
+                        r -> new Upserted(ROW.map(r), r.getBoolean("created"))).orElseThrow();
                 if (!row.created()) {
                     change.mark(List.of(Scope.user(appId, row.user().id())));
                 }

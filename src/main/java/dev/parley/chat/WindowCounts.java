@@ -3,6 +3,7 @@ package dev.parley.chat;
 import dev.parley.config.Durations;
 import dev.parley.db.Database;
 import dev.parley.db.Ids;
+import dev.parley.db.NamedQuery;
 import dev.parley.db.Query;
 import dev.parley.json.Nullable;
 import java.time.Clock;
@@ -33,9 +34,10 @@ public final class WindowCounts {
 
     // By role and by metadata "type" in one pass over the conversation's rows in the window: the
     // primary key bounds it to the conversation, the window's ids to its partitions.
-    static final Query CONVERSATION = new Query("count.conversation_kinds", """
+    static final NamedQuery CONVERSATION = NamedQuery.of("count.conversation_kinds", """
             SELECT role, metadata ->> 'type', count(*) FROM messages
-             WHERE app_id = ? AND conversation_id = ? AND message_id > ? AND message_id >= ? AND message_id <= ?
+             WHERE app_id = :app_id AND conversation_id = :conversation_id
+               AND message_id > :conversation_id AND message_id >= :from_id AND message_id <= :to_id
              GROUP BY 1, 2""");
 
     /**
@@ -84,9 +86,10 @@ public final class WindowCounts {
     /** {@code totals} with the conversation's messages by role and type, in {@code window} or (null) of all time. */
     public ConversationCounts conversation(long appId, long conversationId, Stats.ConversationStats totals, Duration window) {
         long from = window == null ? Long.MIN_VALUE : Ids.floorOf(clock.instant().minus(window));
-        List<Kind> kinds = database.read(handle -> handle.list(CONVERSATION,
-                row -> new Kind(row.getString(1), row.getString(2), row.getLong(3)),
-                appId, conversationId, conversationId, from, CharacterMessages.newestPossible(clock)));
+        List<Kind> kinds = database.read(handle -> handle.list(CONVERSATION.bind("app_id", appId)
+                        .bind("conversation_id", conversationId).bind("from_id", from)
+                        .bind("to_id", CharacterMessages.newestPossible(clock)),
+                row -> new Kind(row.getString(1), row.getString(2), row.getLong(3))));
         Map<String, Long> byRole = new TreeMap<>();
         Map<String, Long> byType = new TreeMap<>();
         for (Kind kind : kinds) {

@@ -63,6 +63,11 @@ public final class Handle {
         return timed(query, args, Integer::intValue, PreparedStatement::executeUpdate);
     }
 
+    /** {@link #execute} of a statement whose values are bound by name. */
+    public int execute(NamedQuery.Binding bound) throws SQLException {
+        return execute(bound.query(), bound.arguments());
+    }
+
     /** A SQL array of the given element type ("bigint", "text", ...) to bind as one argument. */
     public Array array(String elementType, Object[] elements) throws SQLException {
         return connection.createArrayOf(elementType, elements);

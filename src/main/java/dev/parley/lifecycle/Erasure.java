@@ -12,6 +12,7 @@ import dev.parley.chat.Users;
 import dev.parley.config.CounterFlush;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
+import dev.parley.db.NamedQuery;
 import dev.parley.db.Query;
 import dev.parley.json.Json;
 import dev.parley.live.LocalMaps;
@@ -79,17 +80,17 @@ public final class Erasure {
              ORDER BY c.conversation_id FOR UPDATE OF c""");
 
     // Run after LOCK, as its own statement: its snapshot holds every append that committed before the locks.
-    static final Query DELETE_CONVERSATIONS = new Query("erasure.delete_conversations", """
+    static final NamedQuery DELETE_CONVERSATIONS = NamedQuery.of("erasure.delete_conversations", """
             WITH messages_gone AS (
-                    DELETE FROM messages WHERE app_id = ? AND conversation_id = ANY(?) RETURNING 1),
+                    DELETE FROM messages WHERE app_id = :app_id AND conversation_id = ANY(:conversation_ids) RETURNING 1),
                  archived_gone AS (
-                    DELETE FROM parley_archive.messages WHERE app_id = ? AND conversation_id = ANY(?) RETURNING 1),
+                    DELETE FROM parley_archive.messages WHERE app_id = :app_id AND conversation_id = ANY(:conversation_ids) RETURNING 1),
                  keys_gone AS (
-                    DELETE FROM message_idempotency_keys WHERE app_id = ? AND conversation_id = ANY(?) RETURNING 1),
+                    DELETE FROM message_idempotency_keys WHERE app_id = :app_id AND conversation_id = ANY(:conversation_ids) RETURNING 1),
                  members_gone AS (
-                    DELETE FROM conversation_members WHERE app_id = ? AND conversation_id = ANY(?) RETURNING 1),
+                    DELETE FROM conversation_members WHERE app_id = :app_id AND conversation_id = ANY(:conversation_ids) RETURNING 1),
                  conversations_gone AS (
-                    DELETE FROM conversations WHERE app_id = ? AND conversation_id = ANY(?) RETURNING 1)
+                    DELETE FROM conversations WHERE app_id = :app_id AND conversation_id = ANY(:conversation_ids) RETURNING 1)
             SELECT (SELECT count(*) FROM conversations_gone),
                    (SELECT count(*) FROM messages_gone) + (SELECT count(*) FROM archived_gone),
                    (SELECT count(*) FROM members_gone), (SELECT count(*) FROM keys_gone)""");
@@ -97,16 +98,18 @@ public final class Erasure {
     // A person's messages in groups that are not theirs; the groups' message and unread counts follow (V26), and the
     // groups whose last message went are named (their ids and that message's) for MessageLog.replaceLastMessages, as
     // after a hard delete.
-    static final Query LEAVE_GROUPS = new Query("erasure.leave_groups", """
+    static final NamedQuery LEAVE_GROUPS = NamedQuery.of("erasure.leave_groups", """
             WITH gone AS (
-                    DELETE FROM messages WHERE app_id = ? AND conversation_id = ANY(?) AND author_user_id = ?
+                    DELETE FROM messages
+                     WHERE app_id = :app_id AND conversation_id = ANY(:conversation_ids) AND author_user_id = :user_id
                     RETURNING conversation_id, message_id, seq),
                  archived_gone AS (
-                    DELETE FROM parley_archive.messages WHERE app_id = ? AND conversation_id = ANY(?) AND author_user_id = ?
+                    DELETE FROM parley_archive.messages WHERE app_id = :app_id AND conversation_id = ANY(:conversation_ids)
+                       AND author_user_id = :user_id
                     RETURNING conversation_id, message_id, seq),
                  keys_gone AS (
                     DELETE FROM message_idempotency_keys k USING gone
-                     WHERE k.app_id = ? AND k.conversation_id = gone.conversation_id AND k.message_id = gone.message_id
+                     WHERE k.app_id = :app_id AND k.conversation_id = gone.conversation_id AND k.message_id = gone.message_id
                     RETURNING 1),
                  recount AS (
                     UPDATE conversations c
@@ -115,14 +118,15 @@ public final class Erasure {
                       FROM (SELECT conversation_id, count(*) AS messages, array_agg(message_id) AS ids, array_agg(seq) AS seqs
                               FROM (SELECT * FROM gone UNION ALL SELECT * FROM archived_gone) all_gone
                              GROUP BY conversation_id) n
-                     WHERE c.app_id = ? AND c.conversation_id = n.conversation_id
+                     WHERE c.app_id = :app_id AND c.conversation_id = n.conversation_id
                     RETURNING c.conversation_id, c.last_message_id, c.last_message_id = ANY(n.ids) AS last_gone),
                  memberships_gone AS (
                     DELETE FROM conversation_members
-                     WHERE app_id = ? AND conversation_id = ANY(?) AND member_kind = 'user' AND member_id = ?
+                     WHERE app_id = :app_id AND conversation_id = ANY(:conversation_ids) AND member_kind = 'user' AND member_id = :user_id
                     RETURNING 1),
                  former_gone AS (
-                    DELETE FROM conversation_former_members WHERE app_id = ? AND user_id = ? AND conversation_id = ANY(?)
+                    DELETE FROM conversation_former_members WHERE app_id = :app_id AND user_id = :user_id
+                       AND conversation_id = ANY(:conversation_ids)
                     RETURNING 1)
             SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM archived_gone), (SELECT count(*) FROM keys_gone),
                    (SELECT count(*) FROM memberships_gone) + (SELECT count(*) FROM former_gone),
@@ -141,10 +145,11 @@ public final class Erasure {
                     RETURNING 1)
             SELECT count(*) FROM changed""";
 
-    static final Query UNLINK_MEMORIES = new Query("erasure.unlink_memories", MEMORIES_OF_CONVERSATIONS.formatted("""
+    static final NamedQuery UNLINK_MEMORIES = NamedQuery.of("erasure.unlink_memories", MEMORIES_OF_CONVERSATIONS.formatted("""
             UPDATE memories SET conversation_id = NULL, updated_at = now()
-                     WHERE app_id = ? AND conversation_id = ANY(?)
-                       AND (?::bigint IS NULL OR user_id <> ?) AND (?::bigint IS NULL OR character_id <> ?)"""));
+                     WHERE app_id = :app_id AND conversation_id = ANY(:conversation_ids)
+                       AND (:except_user_id::bigint IS NULL OR user_id <> :except_user_id)
+                       AND (:except_character_id::bigint IS NULL OR character_id <> :except_character_id)"""));
 
     static final Query DELETE_MEMORIES_OF_CONVERSATIONS = new Query("erasure.delete_memories_of_conversations",
             MEMORIES_OF_CONVERSATIONS.formatted("""
@@ -156,29 +161,29 @@ public final class Erasure {
     static final Query LOCK_CHARACTER = new Query("erasure.lock_character", """
             SELECT 1 FROM characters WHERE app_id = ? AND character_id = ? FOR UPDATE""");
 
-    static final Query DELETE_USER = new Query("erasure.delete_user", """
+    static final NamedQuery DELETE_USER = NamedQuery.of("erasure.delete_user", """
             WITH memories_gone AS (
-                    DELETE FROM memories WHERE app_id = ? AND user_id = ? RETURNING 1),
+                    DELETE FROM memories WHERE app_id = :app_id AND user_id = :user_id RETURNING 1),
                  scopes_gone AS (
-                    DELETE FROM memory_scopes WHERE app_id = ? AND user_id = ? RETURNING 1),
+                    DELETE FROM memory_scopes WHERE app_id = :app_id AND user_id = :user_id RETURNING 1),
                  user_gone AS (
-                    DELETE FROM users WHERE app_id = ? AND user_id = ? RETURNING 1)
+                    DELETE FROM users WHERE app_id = :app_id AND user_id = :user_id RETURNING 1)
             SELECT (SELECT count(*) FROM user_gone), (SELECT count(*) FROM memories_gone), (SELECT count(*) FROM scopes_gone)""");
 
     // A character's memories are found through its scopes (one per user who has memories of it).
-    static final Query DELETE_CHARACTER = new Query("erasure.delete_character", """
+    static final NamedQuery DELETE_CHARACTER = NamedQuery.of("erasure.delete_character", """
             WITH memories_gone AS (
                     DELETE FROM memories m USING memory_scopes s
-                     WHERE s.app_id = ? AND s.character_id = ?
+                     WHERE s.app_id = :app_id AND s.character_id = :character_id
                        AND m.app_id = s.app_id AND m.user_id = s.user_id AND m.character_id = s.character_id
                     RETURNING 1),
                  scopes_gone AS (
-                    DELETE FROM memory_scopes WHERE app_id = ? AND character_id = ? RETURNING 1),
+                    DELETE FROM memory_scopes WHERE app_id = :app_id AND character_id = :character_id RETURNING 1),
                  memberships_gone AS (
-                    DELETE FROM conversation_members WHERE app_id = ? AND member_kind = 'character' AND member_id = ?
+                    DELETE FROM conversation_members WHERE app_id = :app_id AND member_kind = 'character' AND member_id = :character_id
                     RETURNING 1),
                  character_gone AS (
-                    DELETE FROM characters WHERE app_id = ? AND character_id = ? RETURNING 1)
+                    DELETE FROM characters WHERE app_id = :app_id AND character_id = :character_id RETURNING 1)
             SELECT (SELECT count(*) FROM character_gone), (SELECT count(*) FROM memories_gone),
                    (SELECT count(*) FROM scopes_gone), (SELECT count(*) FROM memberships_gone)""");
 
@@ -250,7 +255,8 @@ public final class Erasure {
             // each batch in its own transaction
         }
         while (batch(appId, rows,
-                handle -> handle.list(Conversations.GROUPS_OF_USER, row -> row.getLong(1), appId, userId, appId, userId, BATCH),
+                handle -> handle.list(Conversations.GROUPS_OF_USER.bind("app_id", appId).bind("user_id", userId)
+                        .bind("limit", BATCH), row -> row.getLong(1)),
                 (handle, locked) -> leaveGroups(handle, appId, userId, locked, rows))) {
             // the user's groups, a batch at a time
         }
@@ -261,14 +267,14 @@ public final class Erasure {
             // what was started or joined while the batches ran
             deleteLocked(handle, appId, lock(handle, appId, handle.list(CONVERSATIONS_OF_USER, row -> row.getLong(1), appId, userId,
                     Integer.MAX_VALUE)), ConversationMemories.KEEP, othersKeepTheirs, rows);
-            leaveGroups(handle, appId, userId, lock(handle, appId, handle.list(Conversations.GROUPS_OF_USER, row -> row.getLong(1),
-                    appId, userId, appId, userId, Integer.MAX_VALUE)), rows);
-            handle.first(DELETE_USER, row -> {
+            leaveGroups(handle, appId, userId, lock(handle, appId, handle.list(Conversations.GROUPS_OF_USER.bind("app_id", appId)
+                    .bind("user_id", userId).bind("limit", Integer.MAX_VALUE), row -> row.getLong(1))), rows);
+            handle.first(DELETE_USER.bind("app_id", appId).bind("user_id", userId), row -> {
                 rows.add("users", row.getLong(1));
                 rows.add("memories", row.getLong(2));
                 rows.add("memory_scopes", row.getLong(3));
                 return null;
-            }, appId, userId, appId, userId, appId, userId);
+            });
             handle.first(ANNOUNCE, row -> null, Recall.ERASED_USER + ":" + appId + ":" + userId);
             change.mark(List.of(Scope.user(appId, userId), Scope.inbox(appId, userId)));
             return audit(handle, appId, "user", userId, requestedBy, rows);
@@ -299,13 +305,13 @@ public final class Erasure {
             }
             deleteLocked(handle, appId, lock(handle, appId, handle.list(CONVERSATIONS_OF_CHARACTER, row -> row.getLong(1), appId,
                     characterId, Integer.MAX_VALUE)), ConversationMemories.KEEP, othersKeepTheirs, rows);
-            handle.first(DELETE_CHARACTER, row -> {
+            handle.first(DELETE_CHARACTER.bind("app_id", appId).bind("character_id", characterId), row -> {
                 rows.add("characters", row.getLong(1));
                 rows.add("memories", row.getLong(2));
                 rows.add("memory_scopes", row.getLong(3));
                 rows.add("memberships", row.getLong(4));
                 return null;
-            }, appId, characterId, appId, characterId, appId, characterId, appId, characterId);
+            });
             handle.first(ANNOUNCE, row -> null, Recall.ERASED_CHARACTER + ":" + appId + ":" + characterId);
             change.markCharacter(appId, characterId);
             return audit(handle, appId, "character", characterId, requestedBy, rows);
@@ -380,18 +386,19 @@ public final class Erasure {
         }
         var ids = ids(handle, locked.stream().map(Locked::conversationId).toList());
         if (memories == ConversationMemories.KEEP) {
-            handle.first(UNLINK_MEMORIES, row -> rows.add("memories_unlinked", row.getLong(1)), appId, ids, keeping.exceptUser(),
-                    keeping.exceptUser(), keeping.exceptCharacter(), keeping.exceptCharacter());
+            handle.first(UNLINK_MEMORIES.bind("app_id", appId).bind("conversation_ids", ids)
+                            .bind("except_user_id", keeping.exceptUser()).bind("except_character_id", keeping.exceptCharacter()),
+                    row -> rows.add("memories_unlinked", row.getLong(1)));
         } else {
             handle.first(DELETE_MEMORIES_OF_CONVERSATIONS, row -> rows.add("memories", row.getLong(1)), appId, ids);
         }
-        handle.first(DELETE_CONVERSATIONS, row -> {
+        handle.first(DELETE_CONVERSATIONS.bind("app_id", appId).bind("conversation_ids", ids), row -> {
             rows.add("conversations", row.getLong(1));
             rows.add("messages", row.getLong(2));
             rows.add("memberships", row.getLong(3));
             rows.add("idempotency_keys", row.getLong(4));
             return null;
-        }, appId, ids, appId, ids, appId, ids, appId, ids, appId, ids);
+        });
         rows.changed.addAll(locked);
     }
 
@@ -401,12 +408,13 @@ public final class Erasure {
             return;
         }
         var ids = ids(handle, locked.stream().map(Locked::conversationId).toList());
-        List<MessageLog.Removed> lastGone = handle.first(LEAVE_GROUPS, row -> {
+        List<MessageLog.Removed> lastGone = handle.first(LEAVE_GROUPS.bind("app_id", appId).bind("conversation_ids", ids)
+                .bind("user_id", userId), row -> {
             rows.add("messages", row.getLong(1));
             rows.add("idempotency_keys", row.getLong(2));
             rows.add("memberships", row.getLong(3));
             return MessageLog.Removed.of(appId, (Long[]) row.getArray(4).getArray(), (Long[]) row.getArray(5).getArray());
-        }, appId, ids, userId, appId, ids, userId, appId, appId, appId, ids, userId, appId, userId, ids).orElseThrow();
+        }).orElseThrow();
         MessageLog.replaceLastMessages(handle, lastGone);
         rows.changed.addAll(locked);
     }

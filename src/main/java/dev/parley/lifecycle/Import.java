@@ -125,16 +125,19 @@ public final class Import {
     static final Query FIND_CONVERSATION = new Query("import.find_conversation", """
             SELECT conversation_id, user_id, character_id, language::text FROM conversations WHERE app_id = ? AND external_id = ?""");
 
-    static final Query CONVERSATION = new Query("import.conversation", """
+    // A new conversation's activity id, creation and last activity are its own id (Conversations.CREATE).
+    static final NamedQuery CONVERSATION = NamedQuery.of("import.conversation", """
             WITH made AS (
                 INSERT INTO conversations (app_id, conversation_id, user_id, character_id, language, title, state, external_id,
                                            activity_id, created_at, last_activity_at, updated_at)
-                VALUES (?, ?, ?, ?, ?::regconfig, ?, ?::jsonb, ?, ?, parley_id_time(?), parley_id_time(?), now())
+                VALUES (:app_id, :conversation_id, :user_id, :character_id, :language::regconfig, :title, :state::jsonb, :external_id,
+                        :conversation_id, parley_id_time(:conversation_id), parley_id_time(:conversation_id), now())
                 ON CONFLICT (app_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
                 RETURNING conversation_id),
             members AS (
                 INSERT INTO conversation_members (app_id, conversation_id, member_kind, member_id)
-                SELECT ?, conversation_id, kind, id FROM made, (VALUES ('user', ?::bigint), ('character', ?::bigint)) AS m(kind, id))
+                SELECT :app_id, conversation_id, kind, id
+                  FROM made, (VALUES ('user', :user_id::bigint), ('character', :character_id::bigint)) AS m(kind, id))
             SELECT count(*) FROM made""");
 
     static final Query LOCK = new Query("import.lock_conversations", """
@@ -368,8 +371,10 @@ public final class Import {
             givenOnce("conversation", externalId, number);
             long made = database.inTransaction(handle -> {
                 long id = created == null ? ids.next(handle) : ids.at(created, Long.MIN_VALUE, handle);
-                return handle.first(CONVERSATION, row -> row.getLong(1), appId, id, userId, characterId, language, title,
-                        state == null ? "{}" : state, externalId, id, id, id, appId, userId, characterId).orElseThrow();
+                return handle.first(CONVERSATION.bind("app_id", appId).bind("conversation_id", id).bind("user_id", userId)
+                        .bind("character_id", characterId).bind("language", language).bind("title", title)
+                        .bind("state", state == null ? "{}" : state).bind("external_id", externalId), row -> row.getLong(1))
+                        .orElseThrow();
             });
             conversations.remove(externalId); // made now, or there before: read it either way
             conversationOf(externalId);

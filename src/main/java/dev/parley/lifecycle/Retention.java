@@ -4,6 +4,7 @@ import dev.parley.chat.MessageLog;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Ids;
+import dev.parley.db.NamedQuery;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import java.sql.SQLException;
@@ -69,28 +70,30 @@ public final class Retention {
     private static final String DELETE_BATCH_FROM = """
             WITH doomed AS (
                     SELECT conversation_id, message_id FROM %1$s
-                     WHERE app_id = ? AND message_id < ? AND (conversation_id, message_id) > (?, ?)
+                     WHERE app_id = :app_id AND message_id < :cutoff_id
+                       AND (conversation_id, message_id) > (:after_conversation_id, :after_message_id)
                      ORDER BY conversation_id, message_id
-                     LIMIT ?),
+                     LIMIT :batch_rows),
                  gone AS (
                     DELETE FROM %1$s m USING doomed d
-                     WHERE m.app_id = ? AND m.conversation_id = d.conversation_id AND m.message_id = d.message_id
+                     WHERE m.app_id = :app_id AND m.conversation_id = d.conversation_id AND m.message_id = d.message_id
                     RETURNING m.conversation_id, m.message_id, m.seq),
                  keys_gone AS (
                     DELETE FROM message_idempotency_keys k USING gone g
-                     WHERE k.app_id = ? AND k.conversation_id = g.conversation_id AND k.message_id = g.message_id),
+                     WHERE k.app_id = :app_id AND k.conversation_id = g.conversation_id AND k.message_id = g.message_id),
                  recount AS (
                     UPDATE conversations c
                        SET message_count = c.message_count - n.messages, expired_seq = greatest(c.expired_seq, n.last_seq)
                       FROM (SELECT conversation_id, count(*) AS messages, array_agg(message_id) AS ids, max(seq) AS last_seq
                               FROM gone GROUP BY conversation_id) n
-                     WHERE c.app_id = ? AND c.conversation_id = n.conversation_id
+                     WHERE c.app_id = :app_id AND c.conversation_id = n.conversation_id
                     RETURNING c.conversation_id, c.last_message_id, c.last_message_id = ANY(n.ids) AS last_gone)
             SELECT (SELECT count(*) FROM gone), last.conversation_id, last.message_id,
                    ARRAY(SELECT conversation_id FROM recount WHERE last_gone), ARRAY(SELECT last_message_id FROM recount WHERE last_gone)
               FROM (SELECT conversation_id, message_id FROM doomed ORDER BY conversation_id DESC, message_id DESC LIMIT 1) last""";
-    static final Query DELETE_BATCH = new Query("retention.delete_batch", DELETE_BATCH_FROM.formatted("messages"));
-    static final Query DELETE_ARCHIVED_BATCH = new Query("retention.delete_archived_batch", DELETE_BATCH_FROM.formatted(Partitions.ARCHIVE));
+    static final NamedQuery DELETE_BATCH = NamedQuery.of("retention.delete_batch", DELETE_BATCH_FROM.formatted("messages"));
+    static final NamedQuery DELETE_ARCHIVED_BATCH = NamedQuery.of("retention.delete_archived_batch",
+            DELETE_BATCH_FROM.formatted(Partitions.ARCHIVE));
 
     private final Database database;
     private final Database sessions;
@@ -199,15 +202,16 @@ public final class Retention {
     }
 
     /** The app's messages older than its policy, from {@code statement}'s table, in batches; returns how many. */
-    private long deleteInBatches(Query statement, Policy policy, int[] batches) {
+    private long deleteInBatches(NamedQuery statement, Policy policy, int[] batches) {
         long cutoff = cutoff(policy.days());
         long[] after = {Long.MIN_VALUE, Long.MIN_VALUE};
         long rows = 0;
         while (true) {
             Batch batch = database.inTransaction(handle -> {
-                Batch deleted = handle.first(statement, row -> new Batch(row.getLong(1), row.getLong(2), row.getLong(3),
-                        MessageLog.Removed.of(policy.appId(), (Long[]) row.getArray(4).getArray(), (Long[]) row.getArray(5).getArray())),
-                        policy.appId(), cutoff, after[0], after[1], batchRows, policy.appId(), policy.appId(), policy.appId())
+                Batch deleted = handle.first(statement.bind("app_id", policy.appId()).bind("cutoff_id", cutoff)
+                                .bind("after_conversation_id", after[0]).bind("after_message_id", after[1]).bind("batch_rows", batchRows),
+                        row -> new Batch(row.getLong(1), row.getLong(2), row.getLong(3), MessageLog.Removed.of(policy.appId(),
+                                (Long[]) row.getArray(4).getArray(), (Long[]) row.getArray(5).getArray())))
                         .orElse(Batch.NONE);
                 MessageLog.replaceLastMessages(handle, deleted.lastGone());
                 return deleted;

@@ -470,7 +470,8 @@ public final class Memories {
      * unlinks or deletes them with everyone's).
      */
     private static boolean userIsIn(Handle handle, long appId, long conversationId, long userId) throws SQLException {
-        return handle.first(UserReach.CONVERSATION, row -> true, appId, conversationId, userId, userId).isPresent();
+        return handle.first(UserReach.CONVERSATION.bind("app_id", appId).bind("conversation_id", conversationId)
+                .bind("user_id", userId), row -> true).isPresent();
     }
 
     private static InvalidInput notUsersConversation(String field, long conversationId, long userId) {

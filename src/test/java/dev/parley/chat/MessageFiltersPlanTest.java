@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.parley.db.Database;
 import dev.parley.db.Ids;
+import dev.parley.db.NamedQuery;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import dev.parley.json.Json;
@@ -300,7 +301,9 @@ class MessageFiltersPlanTest {
     void a_conversations_kinds_in_a_window_read_its_primary_key_in_the_windows_partitions() throws SQLException {
         long since = Ids.floorOf(Instant.now().minus(Duration.ofDays(1)));
         long newest = CharacterMessages.newestPossible(Clock.systemUTC());
-        String plan = plans.explain(WindowCounts.CONVERSATION, APP, heavy, heavy, since, newest);
+        NamedQuery.Binding kinds = WindowCounts.CONVERSATION.bind("app_id", APP).bind("conversation_id", heavy).bind("from_id", since)
+                .bind("to_id", newest);
+        String plan = plans.explain(kinds.query(), kinds.arguments());
 
         assertThat(plan).containsAnyOf("Index Scan using messages_y", "Bitmap Index Scan on messages_y").contains("_pkey");
         assertSeqScansOnlyOfEmptyPartitions(plan);

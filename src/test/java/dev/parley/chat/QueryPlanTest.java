@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.parley.db.Database;
 import dev.parley.db.Ids;
+import dev.parley.db.NamedQuery;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import dev.parley.support.PlanData;
@@ -255,7 +256,9 @@ class QueryPlanTest {
     @Test
     void a_page_after_a_cursor_scans_forward_from_the_cursor() throws SQLException {
         long conversation = conversationStartedMonthsAgo(7);
-        String plan = plans.explain(MessageLog.AFTER, APP, conversation, conversation, middleMessage(conversation), 51);
+        NamedQuery.Binding after = MessageLog.AFTER.bind("app_id", APP).bind("conversation_id", conversation)
+                .bind("after_id", middleMessage(conversation)).bind("limit", 51);
+        String plan = plans.explain(after.query(), after.arguments());
 
         assertThat(plan).contains("Index Scan using messages_y");
         assertThat(scans(plan)).as(plan).allMatch(scan -> scan.rows() == 0 || scan.node().contains("Index Scan"));

@@ -1,6 +1,7 @@
 package dev.parley.ops.doctor;
 
 import dev.parley.db.Handle;
+import dev.parley.db.NamedQuery;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
 import java.sql.SQLException;
@@ -60,6 +61,10 @@ final class Inspection {
 
     <T> List<T> list(Query query, RowMapper<T> mapper, Object... args) throws SQLException {
         return handle.list(query, mapper, args);
+    }
+
+    <T> List<T> list(NamedQuery.Binding bound, RowMapper<T> mapper) throws SQLException {
+        return handle.list(bound, mapper);
     }
 
     <T> T one(Query query, RowMapper<T> mapper, Object... args) throws SQLException {

@@ -1,6 +1,7 @@
 package dev.parley.ops.doctor;
 
 import dev.parley.db.Ids;
+import dev.parley.db.NamedQuery;
 import dev.parley.db.Query;
 import java.sql.SQLException;
 import java.sql.Timestamp;
@@ -40,10 +41,10 @@ final class TimePartitions {
              ORDER BY 2""");
 
     // Bounds come back as written by pg_get_expr ('2024-01-01 00:00:00+00', MINVALUE, 123); time ones are cast here.
-    private static final Query CHILDREN = new Query("doctor.partitions", RowEstimate.in("""
+    private static final NamedQuery CHILDREN = NamedQuery.of("doctor.partitions", RowEstimate.in("""
             SELECT name, relname, is_default, estimated_rows, bytes, readable, lower_text, upper_text,
-                   CASE WHEN ? AND lower_text NOT IN ('MINVALUE', 'MAXVALUE') THEN btrim(lower_text, '''')::timestamptz END AS lower_time,
-                   CASE WHEN ? AND upper_text NOT IN ('MINVALUE', 'MAXVALUE') THEN btrim(upper_text, '''')::timestamptz END AS upper_time
+                   CASE WHEN :castable AND lower_text NOT IN ('MINVALUE', 'MAXVALUE') THEN btrim(lower_text, '''')::timestamptz END AS lower_time,
+                   CASE WHEN :castable AND upper_text NOT IN ('MINVALUE', 'MAXVALUE') THEN btrim(upper_text, '''')::timestamptz END AS upper_time
               FROM (SELECT format('%I.%I', n.nspname, c.relname) AS name, c.relname, b.bound = 'DEFAULT' AS is_default,
                            (SELECT coalesce(sum(:rows(x)), 0)::bigint
                               FROM pg_partition_tree(c.oid) t JOIN pg_class x ON x.oid = t.relid WHERE t.isleaf) AS estimated_rows,
@@ -56,7 +57,7 @@ final class TimePartitions {
                       JOIN pg_class c ON c.oid = i.inhrelid
                       JOIN pg_namespace n ON n.oid = c.relnamespace
                       CROSS JOIN LATERAL (SELECT pg_get_expr(c.relpartbound, c.oid) AS bound) b
-                     WHERE i.inhparent = ?::oid) children
+                     WHERE i.inhparent = :parent_oid::oid) children
              ORDER BY lower_time NULLS FIRST, name""", "x"));
 
     /** A range-partitioned table keyed by time. {@code step} is the period of its partitions, when one is recognised. */
@@ -184,11 +185,12 @@ final class TimePartitions {
                 continue;
             }
             boolean castable = !p.parley();
-            List<Child> children = inspection.list(CHILDREN, row -> new Child(row.getString("name"), row.getString("relname"),
-                    row.getBoolean("is_default"), row.getLong("estimated_rows"),
-                    row.getLong("bytes"), row.getBoolean("readable"),
-                    bound(p.parley(), row.getString("lower_text"), row.getTimestamp("lower_time")),
-                    bound(p.parley(), row.getString("upper_text"), row.getTimestamp("upper_time"))), castable, castable, p.oid());
+            List<Child> children = inspection.list(CHILDREN.bind("castable", castable).bind("parent_oid", p.oid()),
+                    row -> new Child(row.getString("name"), row.getString("relname"),
+                            row.getBoolean("is_default"), row.getLong("estimated_rows"),
+                            row.getLong("bytes"), row.getBoolean("readable"),
+                            bound(p.parley(), row.getString("lower_text"), row.getTimestamp("lower_time")),
+                            bound(p.parley(), row.getString("upper_text"), row.getTimestamp("upper_time"))));
             Optional<Step> step = children.stream().filter(c -> !c.catchAll()).reduce((a, b) -> b)
                     .map(last -> Step.between(last.lower(), last.upper()));
             parents.add(new Parent(p.name(), p.plainName(), p.relname(), p.schema(), p.keyColumn(), p.keyType(), p.parley(),
