@@ -375,10 +375,12 @@ class Parley:
         return [Recalled.of(recalled) for recalled in answer["memories"]]
 
     def context(self, conversation_id: str, *, messages: int | None = None, memory_query: str | None = None,
-                character_id: str | None = None, user_id: str | None = None, memories: int | None = None) -> Context:
-        """In a group, character_id is who speaks next and user_id whom it answers (their profile and memories)."""
+                character_id: str | None = None, user_id: str | None = None, memories: int | None = None,
+                memories_of: str | None = None) -> Context:
+        """In a group, character_id is who speaks next and user_id whom it answers (their profile and memories);
+        memories_of="everyone" adds the memories of each other person who wrote one of the messages."""
         query = {"messages": messages, "memory_query": memory_query, "character_id": character_id, "user_id": user_id,
-                 "memories": memories}
+                 "memories": memories, "memories_of": memories_of}
         return _read(Context, self.request("GET", f"/v1/conversations/{_id(conversation_id)}/context", query=query))
 
 

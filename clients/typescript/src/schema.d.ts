@@ -1204,6 +1204,7 @@ export interface components {
         };
         Remembered: {
             id: string;
+            user_id: string;
             content: string;
             relevance: number;
         };
@@ -1220,6 +1221,8 @@ export interface components {
             memory_query?: string;
             /** Format: int32 */
             memories?: number;
+            /** @enum {string} */
+            memories_of?: "user" | "everyone";
         };
         ConversationCounts: {
             /** Format: int64 */
@@ -5672,8 +5675,10 @@ export interface operations {
                 user_id?: string;
                 /** @description words to find the user's memories by (none when absent) */
                 memory_query?: string;
-                /** @description how many memories, 1-50 (default 5) */
+                /** @description how many memories (of each person), 1-50 (default 5) */
                 memories?: number;
+                /** @description whose memories: user (default), the person answered; everyone, also each other person who wrote one of the messages, the latest first, 10 people at most */
+                memories_of?: "user" | "everyone";
             };
             header?: {
                 /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
