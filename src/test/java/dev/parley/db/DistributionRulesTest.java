@@ -112,6 +112,8 @@ class DistributionRulesTest {
             Map.entry("chat/Stats.java", new PerCall(2, "stats.estimate_rows and stats.count_small: app_id of the app,"
                     + " over a table of a fixed list")),
             Map.entry("db/Query.java", new PerCall(1, "<path>.generic_plans: set_config of the transaction, no table")),
+            Map.entry("db/NamedQuery.java", new PerCall(1, "of(): the Query of a statement with named values, built once"
+                    + " for a constant, which reflection checks")),
             Map.entry("db/Partitions.java", new PerCall(11, "partition DDL (create, attach, detach, set schema) and a"
                     + " catch-all's rows moved into their new month: every app's rows of a month, by design")),
             Map.entry("db/WordIndexes.java", new PerCall(2, "ALTER INDEX and gin_clean_pending_list: whole indexes")),
@@ -370,7 +372,7 @@ class DistributionRulesTest {
         }
     }
 
-    /** Every Query held by a static field of a main class, found by reflection over the compiled classes. */
+    /** Every Query (or NamedQuery's) held by a static field of a main class, found by reflection over the compiled classes. */
     static final class QueryConstants {
         private static final Pattern NEW_QUERY = Pattern.compile("new Query\\(");
         private static final Pattern STATIC_FIELD = Pattern.compile("\\bstatic final [\\w<>, ?\\[\\]]+ \\w+ =");
@@ -399,7 +401,7 @@ class DistributionRulesTest {
         }
 
         private static boolean mayHold(Class<?> type) {
-            return type == Query.class || type.isArray() || Collection.class.isAssignableFrom(type)
+            return type == Query.class || type == NamedQuery.class || type.isArray() || Collection.class.isAssignableFrom(type)
                     || Map.class.isAssignableFrom(type) || type.isRecord();
         }
 
@@ -407,6 +409,7 @@ class DistributionRulesTest {
             switch (value) {
                 case null -> { }
                 case Query query -> found.add(query);
+                case NamedQuery named -> found.add(named.query());
                 case Collection<?> values -> {
                     for (Object v : values) {
                         queriesIn(v, found);
