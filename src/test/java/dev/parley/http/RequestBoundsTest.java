@@ -76,8 +76,8 @@ class RequestBoundsTest {
                     variants.add(new Variant(withQuery(call.path(), name, null), true, "without it"));
                 }
                 String base = call.path();
-                if (call.operationId().equals("getContext") && name.equals("memories")) {
-                    base = withQuery(base, "memory_query", "cat"); // a count of memories needs a way to choose them
+                if (call.operationId().equals("getContext") && (name.equals("memories") || name.equals("memories_of"))) {
+                    base = withQuery(base, "memory_query", "cat"); // how many memories, or whose, needs a way to choose them
                 }
                 if (schema.has("minimum")) {
                     long min = schema.get("minimum").asLong();
@@ -91,7 +91,7 @@ class RequestBoundsTest {
                     variants.add(new Variant(withQuery(call.path(), name, "no-such-value"), true, "not one of its values"));
                     if (!call.method().equals("DELETE")) { // taking a value of a delete would delete the sample
                         for (JsonNode value : schema.get("enum")) {
-                            String path = withQuery(call.path(), name, value.asText());
+                            String path = withQuery(base, name, value.asText());
                             if (call.operationId().equals("listMemories") && value.asText().equals("relevance")) {
                                 path = withQuery(path, "q", "cat"); // an order by relevance to words needs the words
                             }
