@@ -255,27 +255,28 @@ public final class Retention {
             String retired = Partitions.RETIRED + "." + table;
             rows += database.read(handle -> handle.first(new Query("retention.count_retired", "SELECT count(*) FROM " + retired),
                     row -> row.getLong(1)).orElse(0L));
-            long[] bounds = database.read(handle -> handle.first(new Query("retention.retired_bounds",
-                    "SELECT min(message_id), max(message_id) FROM " + retired), row -> new long[] {row.getLong(1), row.getLong(2)})
+            IdRange bounds = database.read(handle -> handle.first(new Query("retention.retired_bounds",
+                    "SELECT min(message_id), max(message_id) FROM " + retired), row -> new IdRange(row.getLong(1), row.getLong(2)))
                     .orElseThrow());
-            long[] after = {Long.MIN_VALUE, Long.MIN_VALUE};
+            RetiredConversation after = new RetiredConversation(Long.MIN_VALUE, Long.MIN_VALUE);
             while (true) {
-                List<long[]> batch = database.read(handle -> handle.list(new Query("retention.retired_conversations", """
+                RetiredConversation from = after;
+                List<RetiredConversation> batch = database.read(handle -> handle.list(new Query("retention.retired_conversations", """
                         SELECT DISTINCT app_id, conversation_id FROM %s WHERE (app_id, conversation_id) > (?, ?)
                          ORDER BY app_id, conversation_id LIMIT ?""".formatted(retired)),
-                        row -> new long[] {row.getLong(1), row.getLong(2)}, after[0], after[1], RECOUNT_BATCH));
+                        row -> new RetiredConversation(row.getLong(1), row.getLong(2)), from.appId(), from.conversationId(),
+                        RECOUNT_BATCH));
                 if (batch.isEmpty()) {
                     break;
                 }
                 database.inTransaction(handle -> {
-                    recount(handle, batch, bounds[0], bounds[1]);
+                    recount(handle, batch, bounds);
                     return null;
                 });
-                after[0] = batch.getLast()[0];
-                after[1] = batch.getLast()[1];
+                after = batch.getLast();
             }
             database.read(handle -> handle.execute(new Query("retention.drop_keys_of_retired",
-                    "DELETE FROM message_idempotency_keys WHERE message_id BETWEEN ? AND ?"), bounds[0], bounds[1]));
+                    "DELETE FROM message_idempotency_keys WHERE message_id BETWEEN ? AND ?"), bounds.lowest(), bounds.highest()));
             database.read(handle -> handle.execute(new Query("retention.drop_retired", "DROP TABLE " + retired)));
             dropped.add(table);
         }
@@ -309,12 +310,20 @@ public final class Retention {
                     RETURNING c.app_id, c.conversation_id, c.last_message_id)
             SELECT app_id, conversation_id, last_message_id FROM recounted WHERE last_message_id BETWEEN ? AND ?""");
 
-    private static void recount(Handle handle, List<long[]> conversations, long lowest, long highest) throws SQLException {
-        var apps = handle.array("bigint", conversations.stream().map(c -> c[0]).toArray(Long[]::new));
-        var ids = handle.array("bigint", conversations.stream().map(c -> c[1]).toArray(Long[]::new));
+    private static void recount(Handle handle, List<RetiredConversation> conversations, IdRange retired) throws SQLException {
+        var apps = handle.array("bigint", conversations.stream().map(RetiredConversation::appId).toArray(Long[]::new));
+        var ids = handle.array("bigint", conversations.stream().map(RetiredConversation::conversationId).toArray(Long[]::new));
         handle.list(LOCK_CONVERSATIONS, row -> null, apps, ids);
         MessageLog.replaceLastMessages(handle, handle.list(RECOUNT, row -> new MessageLog.Removed(row.getLong(1), row.getLong(2),
-                row.getLong(3)), apps, ids, lowest, highest));
+                row.getLong(3)), apps, ids, retired.lowest(), retired.highest()));
+    }
+
+    /** The ids a retired month's messages span, both ends included. */
+    private record IdRange(long lowest, long highest) {
+    }
+
+    /** A conversation with messages in a retired month: its count and newest message are worked out again. */
+    private record RetiredConversation(long appId, long conversationId) {
     }
 
     /** The time before which {@code days} of retention delete messages now: for reports. */
