@@ -174,15 +174,17 @@ public final class Retention {
             rowsDropped += finishRetired(dropped);
         }
         var deleted = new LinkedHashMap<Long, Long>();
-        int[] batches = {0};
+        int batches = 0;
         for (Policy policy : policies) {
             // The archive's older months first, so that each batch takes a conversation's oldest messages left (expired_seq).
-            long rows = deleteInBatches(DELETE_ARCHIVED_BATCH, policy, batches) + deleteInBatches(DELETE_BATCH, policy, batches);
-            if (rows > 0) {
-                deleted.put(policy.appId(), rows);
+            Deleted archived = deleteInBatches(DELETE_ARCHIVED_BATCH, policy);
+            Deleted hot = deleteInBatches(DELETE_BATCH, policy);
+            batches += archived.batches() + hot.batches();
+            if (archived.rows() + hot.rows() > 0) {
+                deleted.put(policy.appId(), archived.rows() + hot.rows());
             }
         }
-        var applied = new Applied(dropped, rowsDropped, deleted, batches[0]);
+        var applied = new Applied(dropped, rowsDropped, deleted, batches);
         if (!dropped.isEmpty() || applied.rowsDeleted() > 0) {
             LOG.info("retention: dropped {} month(s) {} ({} rows), deleted {} older message(s) of {} app(s) in {} batch(es)",
                     dropped.size(), dropped, rowsDropped, applied.rowsDeleted(), deleted.size(), batches);
@@ -201,15 +203,22 @@ public final class Retention {
         });
     }
 
-    /** The app's messages older than its policy, from {@code statement}'s table, in batches; returns how many. */
-    private long deleteInBatches(NamedQuery statement, Policy policy, int[] batches) {
+    /** How many rows a policy's batched deletes took from one table, in how many batches. */
+    private record Deleted(long rows, int batches) {
+    }
+
+    /** The app's messages older than its policy, from {@code statement}'s table, in batches. */
+    private Deleted deleteInBatches(NamedQuery statement, Policy policy) {
         long cutoff = cutoff(policy.days());
-        long[] after = {Long.MIN_VALUE, Long.MIN_VALUE};
+        Batch last = Batch.START;
         long rows = 0;
+        int batches = 0;
         while (true) {
+            Batch after = last;
             Batch batch = database.inTransaction(handle -> {
                 Batch deleted = handle.first(statement.bind("app_id", policy.appId()).bind("cutoff_id", cutoff)
-                                .bind("after_conversation_id", after[0]).bind("after_message_id", after[1]).bind("batch_rows", batchRows),
+                                .bind("after_conversation_id", after.lastConversationId()).bind("after_message_id", after.lastMessageId())
+                                .bind("batch_rows", batchRows),
                         row -> new Batch(row.getLong(1), row.getLong(2), row.getLong(3), MessageLog.Removed.of(policy.appId(),
                                 (Long[]) row.getArray(4).getArray(), (Long[]) row.getArray(5).getArray())))
                         .orElse(Batch.NONE);
@@ -217,18 +226,19 @@ public final class Retention {
                 return deleted;
             });
             if (batch.rows() == 0) {
-                return rows;
+                return new Deleted(rows, batches);
             }
-            batches[0]++;
+            batches++;
             rows += batch.rows();
-            after[0] = batch.lastConversationId();
-            after[1] = batch.lastMessageId();
+            last = batch;
         }
     }
 
     /** What one batch deleted: how many rows, the key it ended at, and the last messages of conversations among them. */
     private record Batch(long rows, long lastConversationId, long lastMessageId, List<MessageLog.Removed> lastGone) {
         static final Batch NONE = new Batch(0, 0, 0, List.of());
+        /** Where the first batch starts: before every key. */
+        static final Batch START = new Batch(0, Long.MIN_VALUE, Long.MIN_VALUE, List.of());
     }
 
     /** Whether every app with messages in {@code month} (the table {@code table}) keeps them for less time than has passed since it ended. */
