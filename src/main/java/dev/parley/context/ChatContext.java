@@ -24,6 +24,7 @@ import dev.parley.memory.RecallRequest;
 import dev.parley.memory.Remembered;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 
@@ -207,7 +208,7 @@ public final class ChatContext {
 
     /** The person answered, then each other person who wrote one of the messages, the latest first: MAX_PEOPLE at most. */
     private static List<Long> people(User answered, List<Turn> newestFirst) {
-        var people = new java.util.LinkedHashSet<Long>(List.of(answered.id()));
+        var people = new LinkedHashSet<Long>(List.of(answered.id()));
         for (Turn turn : newestFirst) {
             if (people.size() == ContextRequest.MAX_PEOPLE) {
                 break;
@@ -218,7 +219,6 @@ public final class ChatContext {
         }
         return List.copyOf(people);
     }
-
 
     private Head readHead(long appId, long conversationId) {
         return database.read(handle -> handle.first(HEAD, row -> new Head(
