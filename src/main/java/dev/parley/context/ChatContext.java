@@ -159,8 +159,14 @@ public final class ChatContext {
         boolean everyone = request.memoriesOf() == ContextRequest.MemoriesOf.EVERYONE;
         List<Long> people = everyone ? built.people() : List.of(built.context().user().id());
         List<Remembered> found = new ArrayList<>();
-        for (long person : people) {
-            found.addAll(remembered(appId, built.context(), person, request));
+        if (everyone && request.byWords()) { // everyone's in one statement, each person's best
+            Map<Long, List<Remembered>> each = memories.searchEach(people, built.context().character().id(), request.memoryQuery(),
+                    built.context().conversation().language(), request.memories());
+            people.forEach(person -> found.addAll(each.getOrDefault(person, List.of())));
+        } else {
+            for (long person : people) {
+                found.addAll(remembered(appId, built.context(), person, request));
+            }
         }
         // Memories of several people, or in a chat whose messages name people, go under each one's name.
         Map<Long, String> names = new HashMap<>();

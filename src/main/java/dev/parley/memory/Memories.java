@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
  * Memories: stored, read, changed and forgotten. Every write moves its scope's version in the same
@@ -157,6 +158,19 @@ public final class Memories {
                      ORDER BY rank DESC, memory_id DESC
                      LIMIT (SELECT size FROM asked)) hit
              ORDER BY hit.rank DESC, hit.memory_id DESC""".formatted(COLUMNS));
+
+    // The same search for several people at once (a group's context): any of their tokens in the scope
+    // ('~u:7' | '~u:9') & '~h:3', and each person's best :size, ranked within their own.
+    static final NamedQuery SEARCH_EACH = NamedQuery.of("search.memories_each", """
+            WITH asked AS (SELECT websearch_to_tsquery(:language::regconfig, :text) AS query, :scope::tsquery AS scope)
+            SELECT ranked.*
+              FROM (SELECT hit.*, row_number() OVER (PARTITION BY hit.user_id ORDER BY hit.rank DESC, hit.memory_id DESC) AS nth
+                      FROM (SELECT %s, ts_rank_cd(words, (SELECT query FROM asked)) AS rank
+                              FROM memories
+                             WHERE words @@ ((SELECT query FROM asked) && (SELECT scope FROM asked))
+                               AND numnode((SELECT query FROM asked)) > 0) hit) ranked
+             WHERE ranked.nth <= :size
+             ORDER BY ranked.rank DESC, ranked.memory_id DESC""".formatted(COLUMNS));
 
     /** A memory whose words match a search, with its rank and a highlighted snippet. */
     public record Found(Memory memory, float rank, String snippet) {
@@ -419,6 +433,25 @@ public final class Memories {
             return found;
         });
     }
+
+    /**
+     * What {@code characterId} remembers of each of {@code userIds} (people of this app: a conversation's members and
+     * authors) that matches {@code text}: each person's best {@code limit}, in one statement. For a context, so
+     * without snippets; a person with no match is absent.
+     */
+    public Map<Long, List<Remembered>> searchEach(List<Long> userIds, long characterId, String text, String language, int limit) {
+        String scope = userIds.stream().map(userId -> MessageSearch.token("u", userId)).collect(Collectors.joining(" | ", "(", ")"))
+                + " & " + MessageSearch.token("h", characterId);
+        List<Matched> matched = database.read(handle -> handle.list(SEARCH_EACH.bind("language", language).bind("text", text)
+                .bind("scope", scope).bind("size", limit), MATCHED_ALONE));
+        Map<Long, List<Remembered>> each = new HashMap<>();
+        for (Matched found : matched) {
+            each.computeIfAbsent(found.memory().userId(), userId -> new ArrayList<>()).add(Remembered.of(found.memory(), found.rank()));
+        }
+        return each;
+    }
+
+    private static final RowMapper<Matched> MATCHED_ALONE = row -> new Matched(ROW.map(row), row.getFloat("rank"), null);
 
     /** A memory the search statement found, with its rank and the search's words as parsed. */
     private record Matched(Memory memory, float rank, String words) {

@@ -83,7 +83,9 @@ class DistributionRulesTest {
             "search.messages_conversation", "the conversation's token '~c:conversation' in the words",
             "search.messages_conversation_recent", "the conversation's token '~c:conversation' in the words",
             "search.memories", "the user's token '~u:user' (and the character's '~h:character') in the words; an"
-                    + " app_id = ? would offer memories_scope_idx (app_id, …) to a generic plan (not measured for memories)");
+                    + " app_id = ? would offer memories_scope_idx (app_id, …) to a generic plan (not measured for memories)",
+            "search.memories_each", "as search.memories, with any of the people's tokens: they are the members and authors"
+                    + " of one of the app's conversations");
 
     /**
      * Files that build statements per call (their SQL depends on arguments), which reflection over constants

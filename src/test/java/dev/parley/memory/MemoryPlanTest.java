@@ -158,6 +158,15 @@ class MemoryPlanTest {
     }
 
     @Test
+    void a_word_search_of_several_people_at_once_reads_the_words_index() throws SQLException {
+        var bound = Memories.SEARCH_EACH.bind("language", "english").bind("text", "subject17").bind("scope", "('~u:1' | '~u:42') & '~h:1'")
+                .bind("size", 5);
+        String plan = plans.explain(bound.query(), bound.arguments());
+
+        assertThat(plan).contains("Bitmap Index Scan on memories_words_idx").doesNotContain("Seq Scan");
+    }
+
+    @Test
     void a_word_search_in_a_small_scope_reads_the_words_index_too() throws SQLException {
         String plan = plans.explain(Memories.SEARCH, "english", "topic17", "'~u:42'", 20);
 
