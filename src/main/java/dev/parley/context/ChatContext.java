@@ -159,13 +159,13 @@ public final class ChatContext {
         boolean everyone = request.memoriesOf() == ContextRequest.MemoriesOf.EVERYONE;
         List<Long> people = everyone ? built.people() : List.of(built.context().user().id());
         List<Remembered> found = new ArrayList<>();
-        if (everyone && request.byWords()) { // everyone's in one statement, each person's best
+        if (request.byWords()) { // everyone's in one statement, each person's best
             Map<Long, List<Remembered>> each = memories.searchEach(people, built.context().character().id(), request.memoryQuery(),
                     built.context().conversation().language(), request.memories());
             people.forEach(person -> found.addAll(each.getOrDefault(person, List.of())));
         } else {
             for (long person : people) {
-                found.addAll(remembered(appId, built.context(), person, request));
+                found.addAll(recalled(appId, built.context(), person, request));
             }
         }
         // Memories of several people, or in a chat whose messages name people, go under each one's name.
@@ -177,16 +177,11 @@ public final class ChatContext {
         return built.context().withMemories(found, names);
     }
 
-    /** What the speaking character remembers of {@code userId}: by similarity, else by words. */
-    private List<Remembered> remembered(long appId, Context built, long userId, ContextRequest request) {
-        long characterId = built.character().id();
-        if (request.bySimilarity()) {
-            return recall.recall(appId, userId, characterId, RecallRequest.of(request.memoryEmbedding(), request.memories())
-                            .inConversation(request.conversationId()),
-                    "memory_embedding").remembered();
-        }
-        return memories.search(appId, userId, characterId, request.memoryQuery(), built.conversation().language(),
-                request.memories()).stream().map(Memories.Found::remembered).toList();
+    /** What the speaking character remembers of {@code userId}, by similarity to the request's embedding. */
+    private List<Remembered> recalled(long appId, Context built, long userId, ContextRequest request) {
+        return recall.recall(appId, userId, built.character().id(), RecallRequest.of(request.memoryEmbedding(), request.memories())
+                        .inConversation(request.conversationId()),
+                "memory_embedding").remembered();
     }
 
     /**

@@ -159,7 +159,7 @@ public final class Memories {
                      LIMIT (SELECT size FROM asked)) hit
              ORDER BY hit.rank DESC, hit.memory_id DESC""".formatted(COLUMNS));
 
-    // The same search for several people at once (a group's context): any of their tokens in the scope
+    // The same search for a context, of one person or several at once: any of their tokens in the scope
     // ('~u:7' | '~u:9') & '~h:3', and each person's best :size, ranked within their own.
     static final NamedQuery SEARCH_EACH = NamedQuery.of("search.memories_each", """
             WITH asked AS (SELECT websearch_to_tsquery(:language::regconfig, :text) AS query, :scope::tsquery AS scope)
@@ -174,10 +174,6 @@ public final class Memories {
 
     /** A memory whose words match a search, with its rank and a highlighted snippet. */
     public record Found(Memory memory, float rank, String snippet) {
-        /** This memory as the next LLM call's context lists it, with its rank as relevance. */
-        public Remembered remembered() {
-            return Remembered.of(memory, rank);
-        }
     }
 
     static final RowMapper<Memory> ROW = row -> {
@@ -436,8 +432,9 @@ public final class Memories {
 
     /**
      * What {@code characterId} remembers of each of {@code userIds} (people of this app: a conversation's members and
-     * authors) that matches {@code text}: each person's best {@code limit}, in one statement. For a context, so
-     * without snippets; a person with no match is absent.
+     * authors) that matches {@code text}: each person's best {@code limit}, in one statement. For a context (the
+     * people are the conversation's, found already), so without a check of each and without snippets; a person with
+     * no match is absent.
      */
     public Map<Long, List<Remembered>> searchEach(List<Long> userIds, long characterId, String text, String language, int limit) {
         String scope = userIds.stream().map(userId -> MessageSearch.token("u", userId)).collect(Collectors.joining(" | ", "(", ")"))
