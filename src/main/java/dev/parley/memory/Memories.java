@@ -143,6 +143,14 @@ public final class Memories {
     record Bound(Query query, Object[] args) {
     }
 
+    // The memories whose words match "asked" (a CTE of the statement: the words as parsed, the scope's tokens), each
+    // ranked; a query of stop words alone ("the") matches nothing rather than the whole scope.
+    private static final String RANKED_MATCHES = """
+            SELECT %s, ts_rank_cd(words, (SELECT query FROM asked)) AS rank
+              FROM memories
+             WHERE words @@ ((SELECT query FROM asked) && (SELECT scope FROM asked))
+               AND numnode((SELECT query FROM asked)) > 0""".formatted(COLUMNS);
+
     // Words in one user's memories (of one character when the scope says so), best first. The scope
     // is the tsquery's tokens ('~u:7 & ~h:3'), checked against this app before; no column filter, so
     // a generic plan has no index but the words' (as in MessageSearch). The words as parsed come back
@@ -151,13 +159,10 @@ public final class Memories {
     static final Query SEARCH = new Query("search.memories", """
             WITH asked AS (SELECT websearch_to_tsquery(?::regconfig, ?) AS query, ?::tsquery AS scope, ?::int AS size)
             SELECT hit.*, (SELECT query FROM asked)::text AS words
-              FROM (SELECT %s, ts_rank_cd(words, (SELECT query FROM asked)) AS rank
-                      FROM memories
-                     WHERE words @@ ((SELECT query FROM asked) && (SELECT scope FROM asked))
-                       AND numnode((SELECT query FROM asked)) > 0
+              FROM (%s
                      ORDER BY rank DESC, memory_id DESC
                      LIMIT (SELECT size FROM asked)) hit
-             ORDER BY hit.rank DESC, hit.memory_id DESC""".formatted(COLUMNS));
+             ORDER BY hit.rank DESC, hit.memory_id DESC""".formatted(RANKED_MATCHES));
 
     // The same search for a context, of one person or several at once: any of their tokens in the scope
     // ('~u:7' | '~u:9') & '~h:3', and each person's best :size, ranked within their own.
@@ -165,12 +170,9 @@ public final class Memories {
             WITH asked AS (SELECT websearch_to_tsquery(:language::regconfig, :text) AS query, :scope::tsquery AS scope)
             SELECT ranked.*
               FROM (SELECT hit.*, row_number() OVER (PARTITION BY hit.user_id ORDER BY hit.rank DESC, hit.memory_id DESC) AS nth
-                      FROM (SELECT %s, ts_rank_cd(words, (SELECT query FROM asked)) AS rank
-                              FROM memories
-                             WHERE words @@ ((SELECT query FROM asked) && (SELECT scope FROM asked))
-                               AND numnode((SELECT query FROM asked)) > 0) hit) ranked
+                      FROM (%s) hit) ranked
              WHERE ranked.nth <= :size
-             ORDER BY ranked.rank DESC, ranked.memory_id DESC""".formatted(COLUMNS));
+             ORDER BY ranked.rank DESC, ranked.memory_id DESC""".formatted(RANKED_MATCHES));
 
     /** A memory whose words match a search, with its rank and a highlighted snippet. */
     public record Found(Memory memory, float rank, String snippet) {
