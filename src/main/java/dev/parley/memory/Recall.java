@@ -18,6 +18,8 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Recall by similarity within one (user, character). The scope's vectors are read from the
@@ -26,6 +28,7 @@ import java.util.Map;
  * any other. Scoring is exact (see {@link RecallScorer}).
  */
 public final class Recall {
+    private static final Logger LOG = LoggerFactory.getLogger(Recall.class);
     static final Query SCOPE = new Query("memory.scope_version", """
             SELECT version, dims FROM memory_scopes WHERE app_id = ? AND user_id = ? AND character_id = ?""");
 
@@ -85,6 +88,12 @@ public final class Recall {
                 .recordStats(() -> stats)
                 .build();
         CaffeineCacheMetrics.monitor(registry, vectors, "recall_vectors");
+        if (DotProduct.BEST.lanes() > 1) {
+            LOG.info("Recall compares embeddings {} floats at a time (jdk.incubator.vector)", DotProduct.BEST.lanes());
+        } else {
+            LOG.warn("Recall compares embeddings one float at a time, about 4x slower for large scopes: start Java with "
+                    + "--add-modules jdk.incubator.vector, as the parley launcher starts serve and bench");
+        }
     }
 
     /** The notices an erasure announces (V10's channel): "erased-user:app:user", "erased-character:app:character". */

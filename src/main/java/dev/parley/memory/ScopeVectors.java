@@ -18,19 +18,6 @@ record ScopeVectors(long version, int dims, long[] ids, float[] vectors, float[]
 
     /** Dot product of vector {@code i} with {@code query}: the cosine similarity, both being unit length. */
     double similarity(int i, float[] query) {
-        int base = i * dims;
-        // Four accumulators break the dependency chain, so the CPU overlaps the multiply-adds.
-        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        int d = 0;
-        for (; d + 3 < dims; d += 4) {
-            s0 += vectors[base + d] * query[d];
-            s1 += vectors[base + d + 1] * query[d + 1];
-            s2 += vectors[base + d + 2] * query[d + 2];
-            s3 += vectors[base + d + 3] * query[d + 3];
-        }
-        for (; d < dims; d++) {
-            s0 += vectors[base + d] * query[d];
-        }
-        return (double) s0 + s1 + s2 + s3;
+        return DotProduct.BEST.of(vectors, i * dims, query);
     }
 }

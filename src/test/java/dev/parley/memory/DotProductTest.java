@@ -1,0 +1,61 @@
+package dev.parley.memory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class DotProductTest {
+    @Test
+    void the_suite_runs_recall_in_simd_as_the_launcher_starts_serve_and_bench() {
+        // Surefire's argLine adds jdk.incubator.vector (pom.xml) as the parley launcher does.
+        assertThat(DotProduct.BEST).isInstanceOf(SimdDotProduct.class);
+        assertThat(DotProduct.BEST.lanes()).isGreaterThan(1);
+    }
+
+    @Test
+    void simd_and_scalar_agree_with_the_exact_sum_at_every_length_and_offset() {
+        var random = new Random(7);
+        // Lengths around the vector widths (4, 8, 16 floats) and the common embedding sizes.
+        for (int dims : new int[] {1, 2, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33, 47, 384, 768, 1536}) {
+            float[] query = gaussian(random, dims);
+            int count = 5;
+            int offset = 3; // a vector need not start at the array's start, nor at a multiple of the width
+            float[] vectors = gaussian(random, offset + count * dims);
+            for (int i = 0; i < count; i++) {
+                int from = offset + i * dims;
+                double exact = 0;
+                for (int d = 0; d < dims; d++) {
+                    exact += (double) vectors[from + d] * query[d];
+                }
+                double tolerance = 1e-5 * dims;
+                assertThat((double) new SimdDotProduct().of(vectors, from, query)).as("simd, %d dims", dims)
+                        .isCloseTo(exact, within(tolerance));
+                assertThat((double) new DotProduct.Scalar().of(vectors, from, query)).as("scalar, %d dims", dims)
+                        .isCloseTo(exact, within(tolerance));
+            }
+        }
+    }
+
+    @Test
+    void a_vector_is_read_only_within_its_own_dimensions() {
+        float[] query = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+        float[] vectors = new float[3 * query.length];
+        Arrays.fill(vectors, 0, query.length, 100); // the vector before
+        Arrays.fill(vectors, query.length, 2 * query.length, 2); // this one
+        Arrays.fill(vectors, 2 * query.length, vectors.length, 100); // the one after
+
+        assertThat(new SimdDotProduct().of(vectors, query.length, query)).isEqualTo(2f * query.length);
+        assertThat(new DotProduct.Scalar().of(vectors, query.length, query)).isEqualTo(2f * query.length);
+    }
+
+    private static float[] gaussian(Random random, int length) {
+        float[] values = new float[length];
+        for (int i = 0; i < length; i++) {
+            values[i] = (float) random.nextGaussian();
+        }
+        return values;
+    }
+}
