@@ -158,16 +158,16 @@ public final class ChatContext {
         }
         boolean everyone = request.memoriesOf() == ContextRequest.MemoriesOf.EVERYONE;
         List<Long> people = everyone ? built.people() : List.of(built.context().user().id());
+        long characterId = built.context().character().id();
+        // Everyone's at once, each person's best: by words in one statement; by similarity with one statement for the
+        // scopes' versions and one for the memories.
+        Map<Long, List<Remembered>> each = request.byWords()
+                ? memories.searchEach(people, characterId, request.memoryQuery(), built.context().conversation().language(),
+                        request.memories())
+                : recall.recallEach(appId, people, characterId, RecallRequest.of(request.memoryEmbedding(), request.memories())
+                        .inConversation(request.conversationId()), "memory_embedding");
         List<Remembered> found = new ArrayList<>();
-        if (request.byWords()) { // everyone's in one statement, each person's best
-            Map<Long, List<Remembered>> each = memories.searchEach(people, built.context().character().id(), request.memoryQuery(),
-                    built.context().conversation().language(), request.memories());
-            people.forEach(person -> found.addAll(each.getOrDefault(person, List.of())));
-        } else {
-            for (long person : people) {
-                found.addAll(recalled(appId, built.context(), person, request));
-            }
-        }
+        people.forEach(person -> found.addAll(each.getOrDefault(person, List.of())));
         // Memories of several people, or in a chat whose messages name people, go under each one's name.
         Map<Long, String> names = new HashMap<>();
         if (everyone && (people.size() > 1 || !built.names().isEmpty())) {
@@ -175,13 +175,6 @@ public final class ChatContext {
             people.forEach(person -> names.computeIfAbsent(person, userId -> personName(appId, userId)));
         }
         return built.context().withMemories(found, names);
-    }
-
-    /** What the speaking character remembers of {@code userId}, by similarity to the request's embedding. */
-    private List<Remembered> recalled(long appId, Context built, long userId, ContextRequest request) {
-        return recall.recall(appId, userId, built.character().id(), RecallRequest.of(request.memoryEmbedding(), request.memories())
-                        .inConversation(request.conversationId()),
-                "memory_embedding").remembered();
     }
 
     /**

@@ -16,6 +16,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -31,6 +32,9 @@ public final class Recall {
     private static final Logger LOG = LoggerFactory.getLogger(Recall.class);
     static final Query SCOPE = new Query("memory.scope_version", """
             SELECT version, dims FROM memory_scopes WHERE app_id = ? AND user_id = ? AND character_id = ?""");
+
+    static final Query SCOPES = new Query("memory.scope_versions", """
+            SELECT user_id, version, dims FROM memory_scopes WHERE app_id = ? AND character_id = ? AND user_id = ANY(?)""");
 
     static final Query LOAD_SCOPE = new Query("memory.load_scope", """
             SELECT memory_id, importance, created_at, embedding, coalesce(conversation_id, 0) FROM memories
@@ -49,7 +53,7 @@ public final class Recall {
     static final int PLANNED_IDS = 10;
 
     /** What a new pooled connection plans before its first request ({@code dev.parley.db.WarmConnections}). */
-    public static final List<Query> PLANNED_AHEAD = List.of(SCOPE, GET_MANY);
+    public static final List<Query> PLANNED_AHEAD = List.of(SCOPE, SCOPES, GET_MANY);
 
     /** One recalled memory with its cosine similarity to the query and its final score. */
     public record Recalled(Memory memory, double similarity, double score) {
@@ -67,6 +71,10 @@ public final class Recall {
     }
 
     private record Version(long version, Integer dims) {
+    }
+
+    /** One row of {@link #SCOPES}: a person's scope with the character, at its version. */
+    private record PersonScope(long userId, long version, Integer dims) {
     }
 
     /** One row of {@link #LOAD_SCOPE}; {@code conversationId} 0 when the memory has none. */
@@ -144,14 +152,54 @@ public final class Recall {
                 Memories.checkReferences(handle, appId, userId, characterId);
                 return new Result(request.minSimilarity(), 0, List.of());
             }
-            if (version.dims() != null && version.dims() != request.embedding().length) {
-                throw new InvalidInput(embeddingField, "has " + request.embedding().length + " dimensions, but user " + userId
-                        + "'s memories of character " + characterId + " have " + version.dims());
-            }
+            checkDimensions(version.dims(), request, embeddingField, userId, characterId);
             ScopeVectors held = current(handle, scope, version.version());
             RecallScorer.Scored scored = RecallScorer.score(held, request.embedding(), request, clock.millis());
-            return new Result(scored.threshold(), held.size(), memories(handle, appId, held, scored.hits()));
+            List<Long> ids = idsOf(held, scored.hits());
+            return new Result(scored.threshold(), held.size(), recalled(held, scored.hits(), read(handle, appId, ids)));
         });
+    }
+
+    /**
+     * What {@code characterId} remembers of each of {@code userIds} (people known to exist: a context's), by
+     * similarity, best first: one statement reads every scope's version, each scope is scored from memory as
+     * {@link #recall} scores it, and one statement reads all their memories. Each person maps to a list,
+     * empty when the character keeps no memories of them.
+     */
+    public Map<Long, List<Remembered>> recallEach(long appId, List<Long> userIds, long characterId, RecallRequest request,
+                                                  String embeddingField) {
+        return database.readNearby(handle -> {
+            List<PersonScope> scopes = handle.list(SCOPES, row -> {
+                int dims = row.getInt(3);
+                return new PersonScope(row.getLong(1), row.getLong(2), row.wasNull() ? null : dims);
+            }, appId, characterId, handle.array("bigint", padded(userIds)));
+            Map<Long, ScopeVectors> held = new HashMap<>();
+            Map<Long, List<RecallScorer.Hit>> hits = new HashMap<>();
+            List<Long> ids = new ArrayList<>();
+            for (PersonScope scope : scopes) {
+                checkDimensions(scope.dims(), request, embeddingField, scope.userId(), characterId);
+                ScopeVectors vectors = current(handle, new Scope(appId, scope.userId(), characterId), scope.version());
+                List<RecallScorer.Hit> best = RecallScorer.score(vectors, request.embedding(), request, clock.millis()).hits();
+                held.put(scope.userId(), vectors);
+                hits.put(scope.userId(), best);
+                ids.addAll(idsOf(vectors, best));
+            }
+            Map<Long, Memory> byId = read(handle, appId, ids);
+            Map<Long, List<Remembered>> each = new LinkedHashMap<>();
+            for (long userId : userIds) {
+                List<Recalled> recalled = held.containsKey(userId) ? recalled(held.get(userId), hits.get(userId), byId) : List.of();
+                each.put(userId, recalled.stream().map(r -> Remembered.of(r.memory(), r.score())).toList());
+            }
+            return each;
+        });
+    }
+
+    /** A query vector must have the dimensions of the scope's (null: a scope whose memories have no embeddings). */
+    private static void checkDimensions(Integer dims, RecallRequest request, String embeddingField, long userId, long characterId) {
+        if (dims != null && dims != request.embedding().length) {
+            throw new InvalidInput(embeddingField, "has " + request.embedding().length + " dimensions, but user " + userId
+                    + "'s memories of character " + characterId + " have " + dims);
+        }
     }
 
     /** The scope's vectors at {@code version} or newer: from memory, else read once while other callers wait. */
@@ -211,14 +259,20 @@ public final class Recall {
         return new ScopeVectors(version, dims, ids, matrix, importance, created, conversations);
     }
 
-    private static List<Recalled> memories(Handle handle, long appId, ScopeVectors held, List<RecallScorer.Hit> hits)
-            throws SQLException {
-        if (hits.isEmpty()) {
-            return List.of();
-        }
-        List<Long> ids = hits.stream().map(hit -> held.ids()[hit.index()]).toList();
+    private static List<Long> idsOf(ScopeVectors held, List<RecallScorer.Hit> hits) {
+        return hits.stream().map(hit -> held.ids()[hit.index()]).toList();
+    }
+
+    /** The memories of these ids, by id: those deleted since their vectors were read are missing. */
+    private static Map<Long, Memory> read(Handle handle, long appId, List<Long> ids) throws SQLException {
         Map<Long, Memory> byId = new HashMap<>();
-        handle.list(GET_MANY, Memories.ROW, appId, handle.array("bigint", padded(ids))).forEach(m -> byId.put(m.id(), m));
+        if (!ids.isEmpty()) {
+            handle.list(GET_MANY, Memories.ROW, appId, handle.array("bigint", padded(ids))).forEach(m -> byId.put(m.id(), m));
+        }
+        return byId;
+    }
+
+    private static List<Recalled> recalled(ScopeVectors held, List<RecallScorer.Hit> hits, Map<Long, Memory> byId) {
         List<Recalled> recalled = new ArrayList<>();
         for (RecallScorer.Hit hit : hits) {
             Memory memory = byId.get(held.ids()[hit.index()]);

@@ -387,19 +387,38 @@ class GroupChatsApiTest {
         say(null, "user", "hi", null);
         Fixtures.conversation(api, ben, kai);
         String cursor = api.getOk("/v1/users/" + ben + "/inbox?limit=1").get("next_cursor").asText();
-        Map<String, Double> before = statements();
 
-        api.getOk("/v1/users/" + ben + "/inbox?limit=1&cursor=" + cursor); // past the first page: never cached
-        Map<String, Double> after = statements();
+        // Past the first page: never cached.
+        Map<String, Double> ran = statementsRunBy(() -> api.getOk("/v1/users/" + ben + "/inbox?limit=1&cursor=" + cursor));
 
-        Map<String, Double> ran = new HashMap<>();
-        after.forEach((query, count) -> {
-            double delta = count - before.getOrDefault(query, 0.0);
-            if (delta > 0 && !query.startsWith("api_key.") && !query.startsWith("monitor.")) { // the key's lookup; the sampler
-                ran.put(query, delta);
-            }
-        });
         assertThat(ran).isEqualTo(Map.of("inbox.page", 1.0));
+    }
+
+    @Test
+    void with_memories_of_everyone_by_embedding_each_person_is_recalled_in_one_pass() {
+        joinEveryone();
+        String dan = Fixtures.user(api, "dan");
+        remember(ada, luna, "Ada plays the cello", 1, 0);
+        remember(ada, luna, "Ada hates the rain", 0, 1);
+        remember(cleo, luna, "Cleo tunes her cello", 0.9, 0.1);
+        remember(dan, luna, "Dan sold his cello", 1, 0);
+        remember(ben, kai, "Ben told Kai about his cello", 1, 0);
+        say(ben, "user", "shall we play?", null);
+        say(cleo, "user", "one moment", null);
+        Map<String, Object> body = Map.of("memory_embedding", List.of(1, 0), "memories", 1, "memories_of", "everyone");
+        api.postOk(200, path + "/context", body); // the scopes' vectors read into memory
+
+        var everyone = new JsonNode[1];
+        Map<String, Double> ran = statementsRunBy(() -> everyone[0] = api.postOk(200, path + "/context", body));
+
+        assertThat(everyone[0].get("memories").findValuesAsText("content")).as("Ada answered, then Cleo; Ben keeps none of Luna's; Dan"
+                + " is not in the talk").containsExactly("Ada plays the cello", "Cleo tunes her cello");
+        assertThat(everyone[0].get("memories").findValuesAsText("user_id")).containsExactly(ada, cleo);
+        assertThat(ran).as("three people's scopes in one statement, their memories in one")
+                .containsEntry("memory.scope_versions", 1.0).containsEntry("memory.get_many", 1.0)
+                .doesNotContainKey("memory.scope_version");
+        remember(ben, luna, "Ben's memory has three numbers", 1, 0, 0);
+        assertThat(field(api.post(path + "/context", body))).as("Ben's memories have three dimensions").isEqualTo("memory_embedding");
     }
 
     private void joinEveryone() {
@@ -429,6 +448,24 @@ class GroupChatsApiTest {
     private static String field(Api.Response response) {
         assertThat(response.status()).as(response.toString()).isEqualTo(400);
         return response.json().get("errors").get(0).get("field").asText();
+    }
+
+    private void remember(String user, String character, String content, double... embedding) {
+        api.postOk(201, "/v1/users/" + user + "/memories", Map.of("character_id", character, "content", content, "embedding", embedding));
+    }
+
+    /** The named statements {@code request} ran on the server and how many times, from /metrics (not the key's lookup, nor the sampler's). */
+    private Map<String, Double> statementsRunBy(Runnable request) {
+        Map<String, Double> before = statements();
+        request.run();
+        Map<String, Double> ran = new HashMap<>();
+        statements().forEach((query, count) -> {
+            double delta = count - before.getOrDefault(query, 0.0);
+            if (delta > 0 && !query.startsWith("api_key.") && !query.startsWith("monitor.")) {
+                ran.put(query, delta);
+            }
+        });
+        return ran;
     }
 
     /** How many times each named statement has run on the server, from /metrics. */

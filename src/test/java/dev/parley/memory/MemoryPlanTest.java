@@ -76,6 +76,13 @@ class MemoryPlanTest {
     }
 
     @Test
+    void several_peoples_scope_versions_are_primary_key_lookups_on_a_generic_plan_too() throws SQLException {
+        String plan = plans.explainGeneric(Recall.SCOPES, APP, CHARACTER, "{" + USER + "," + (USER + 1) + "}");
+
+        assertThat(plan).as(plan).contains("Index Scan using memory_scopes_pkey").doesNotContain("Seq Scan");
+    }
+
+    @Test
     void recalled_memories_are_read_on_a_generic_plan_once_a_session_has_settled() throws SQLException {
         float[] query = new float[64];
         Arrays.fill(query, 0.125f);
