@@ -114,10 +114,10 @@ final class NaiveTarget implements Target {
                     return handle.list(PAGE, row -> row.getLong(1), appId, pick.conversationId(), 50, 0);
                 });
                 case CONTEXT -> database.read(handle -> {
-                    var conversation = handle.first(CONVERSATION, row -> new long[] {row.getLong(1), row.getLong(2)},
+                    var conversation = handle.first(CONVERSATION, row -> new Talk(row.getLong(1), row.getLong(2)),
                             appId, pick.conversationId()).orElseThrow();
-                    handle.first(CHARACTER, row -> row.getString(1), appId, conversation[1]);
-                    handle.first(USER, row -> row.getString(1), appId, conversation[0]);
+                    handle.first(CHARACTER, row -> row.getString(1), appId, conversation.characterId());
+                    handle.first(USER, row -> row.getString(1), appId, conversation.userId());
                     List<Long> page = handle.list(PAGE, row -> row.getLong(1), appId, pick.conversationId(), 20, 0);
                     return dims == 0 ? page : recall(handle, pick, 5);
                 });
@@ -150,6 +150,18 @@ final class NaiveTarget implements Target {
         };
     }
 
+    /** A conversation's user and character, as {@link #CONVERSATION} reads them. */
+    private record Talk(long userId, long characterId) {
+    }
+
+    /** An inbox entry of {@link #CONVERSATIONS_OF_USER}: the conversation and its user's read marker. */
+    private record Entry(long conversationId, long readSeq) {
+    }
+
+    /** What {@link #BUMP} returns: the new message's sequence number, the conversation's user, the id it must follow. */
+    private record Bumped(long seq, long userId, long newestId) {
+    }
+
     /** Every embedding of the scope read and compared with the query, the best {@code limit} kept. */
     private List<Memory> recall(Handle handle, Population.Pick pick, int limit) throws SQLException {
         float[] query = Topics.topic(pick.topic(), Math.max(1, dims));
@@ -166,20 +178,20 @@ final class NaiveTarget implements Target {
 
     /** One query for the page, then two per conversation: the N+1 the seeds describe. */
     private List<Long> inbox(Handle handle, Population.Pick pick) throws SQLException {
-        List<long[]> page = handle.list(CONVERSATIONS_OF_USER, row -> new long[] {row.getLong(1), row.getLong(2)}, appId, pick.userId());
-        for (long[] conversation : page) {
-            handle.first(LAST_MESSAGE, row -> row.getString(1), appId, conversation[0]);
-            handle.first(UNREAD, row -> row.getLong(1), appId, conversation[0], conversation[1]);
+        List<Entry> page = handle.list(CONVERSATIONS_OF_USER, row -> new Entry(row.getLong(1), row.getLong(2)), appId, pick.userId());
+        for (Entry conversation : page) {
+            handle.first(LAST_MESSAGE, row -> row.getString(1), appId, conversation.conversationId());
+            handle.first(UNREAD, row -> row.getLong(1), appId, conversation.conversationId(), conversation.readSeq());
         }
-        return page.stream().map(c -> c[0]).toList();
+        return page.stream().map(Entry::conversationId).toList();
     }
 
     private Object append(Handle handle, Population.Pick pick) throws SQLException {
-        long[] bumped = handle.first(BUMP, row -> new long[] {row.getLong(1), row.getLong(2), row.getLong(3)},
+        Bumped bumped = handle.first(BUMP, row -> new Bumped(row.getLong(1), row.getLong(2), row.getLong(3)),
                 appId, pick.conversationId()).orElseThrow();
-        long id = ids.next(1, bumped[2], handle)[0];
+        long id = ids.next(1, bumped.newestId(), handle)[0];
         handle.execute(INSERT.bind("app_id", appId).bind("conversation_id", pick.conversationId()).bind("message_id", id)
-                .bind("seq", bumped[0]).bind("user_id", bumped[1]).bind("content", Target.messageText(sent.incrementAndGet())));
+                .bind("seq", bumped.seq()).bind("user_id", bumped.userId()).bind("content", Target.messageText(sent.incrementAndGet())));
         handle.execute(POINT.bind("message_id", id).bind("app_id", appId).bind("conversation_id", pick.conversationId()));
         return null;
     }
