@@ -9,6 +9,9 @@ import dev.parley.chat.InvalidInput;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Query;
+import dev.parley.db.RowMapper;
+import dev.parley.metrics.Metrics;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import java.sql.SQLException;
@@ -36,10 +39,27 @@ public final class Recall {
     static final Query SCOPES = new Query("memory.scope_versions", """
             SELECT user_id, version, dims FROM memory_scopes WHERE app_id = ? AND character_id = ? AND user_id = ANY(?)""");
 
+    // A row's xmin is the transaction that wrote this version of it: an insert or an update makes a new one, so a
+    // memory whose xmin is the one held in memory has not changed since it was read.
+    private static final String HELD_COLUMNS = """
+            memory_id, xmin::text::bigint, importance, created_at, embedding, coalesce(conversation_id, 0)""";
+
     static final Query LOAD_SCOPE = new Query("memory.load_scope", """
-            SELECT memory_id, importance, created_at, embedding, coalesce(conversation_id, 0) FROM memories
+            SELECT %s FROM memories
+             WHERE app_id = ? AND user_id = ? AND character_id = ? AND embedding IS NOT NULL
+             ORDER BY memory_id""".formatted(HELD_COLUMNS));
+
+    static final Query SCOPE_ROWS = new Query("memory.scope_rows", """
+            SELECT memory_id, xmin::text::bigint FROM memories
              WHERE app_id = ? AND user_id = ? AND character_id = ? AND embedding IS NOT NULL
              ORDER BY memory_id""");
+
+    // By id alone, as memory.get_many (the primary key): the ids come from SCOPE_ROWS, and a memory never moves to
+    // another scope.
+    static final Query LOAD_ROWS = new Query("memory.load_rows", """
+            SELECT %s FROM memories
+             WHERE app_id = ? AND memory_id = ANY(?) AND embedding IS NOT NULL
+             ORDER BY memory_id""".formatted(HELD_COLUMNS));
 
     static final Query GET_MANY = new Query("memory.get_many", """
             SELECT %s FROM memories WHERE app_id = ? AND memory_id = ANY(?)""".formatted(Memories.COLUMNS));
@@ -77,8 +97,14 @@ public final class Recall {
     private record PersonScope(long userId, long version, Integer dims) {
     }
 
-    /** One row of {@link #LOAD_SCOPE}; {@code conversationId} 0 when the memory has none. */
-    private record Held(long id, float importance, long createdMillis, byte[] embedding, long conversationId) {
+    /** One row of {@link #LOAD_SCOPE} or {@link #LOAD_ROWS}; {@code conversationId} 0 when the memory has none. */
+    private record Held(long id, long rowVersion, float importance, long createdMillis, byte[] embedding, long conversationId) {
+        static final RowMapper<Held> ROW = row -> new Held(row.getLong(1), row.getLong(2), row.getFloat(3),
+                row.getTimestamp(4).getTime(), row.getBytes(5), row.getLong(6));
+    }
+
+    /** One row of {@link #SCOPE_ROWS}: a memory and the version of its row. */
+    private record RowVersion(long id, long rowVersion) {
     }
 
     private final Database database;
@@ -86,6 +112,7 @@ public final class Recall {
     private final Cache<Scope, ScopeVectors> vectors;
     // Recorded by hand: the cache is used through compute(), which Caffeine does not count.
     private final StatsCounter stats = new ConcurrentStatsCounter();
+    private final Counter embeddingsRead;
 
     public Recall(Database database, Clock clock, long cacheBytes, MeterRegistry registry) {
         this.database = database;
@@ -96,6 +123,8 @@ public final class Recall {
                 .recordStats(() -> stats)
                 .build();
         CaffeineCacheMetrics.monitor(registry, vectors, "recall_vectors");
+        this.embeddingsRead = Counter.builder(Metrics.RECALL_EMBEDDINGS_READ).description(Metrics.RECALL_EMBEDDINGS_READ_HELP)
+                .register(registry);
         if (DotProduct.BEST.lanes() > 1) {
             LOG.info("Recall compares embeddings {} floats at a time (jdk.incubator.vector)", DotProduct.BEST.lanes());
         } else {
@@ -202,7 +231,10 @@ public final class Recall {
         }
     }
 
-    /** The scope's vectors at {@code version} or newer: from memory, else read once while other callers wait. */
+    /**
+     * The scope's vectors at {@code version} or newer: from memory; else read once while other callers wait, only
+     * the memories written since when an older version is held.
+     */
     private ScopeVectors current(Handle handle, Scope scope, long version) throws SQLException {
         try {
             return vectors.asMap().compute(scope, (key, held) -> {
@@ -213,7 +245,8 @@ public final class Recall {
                 stats.recordMisses(1);
                 long started = System.nanoTime();
                 try {
-                    ScopeVectors loaded = load(handle, key, version);
+                    ScopeVectors loaded = held == null || held.size() == 0 ? load(handle, key, version)
+                            : refresh(handle, key, held, version);
                     stats.recordLoadSuccess(System.nanoTime() - started);
                     return loaded;
                 } catch (SQLException e) {
@@ -236,27 +269,127 @@ public final class Recall {
         }
     }
 
-    private static ScopeVectors load(Handle handle, Scope scope, long version) throws SQLException {
-        List<Held> rows = handle.list(LOAD_SCOPE, row -> new Held(row.getLong(1), row.getFloat(2),
-                row.getTimestamp(3).getTime(), row.getBytes(4), row.getLong(5)), scope.appId(), scope.userId(), scope.characterId());
-        if (rows.isEmpty()) {
-            return new ScopeVectors(version, 0, new long[0], new float[0], new float[0], new long[0], new long[0]);
+    private ScopeVectors load(Handle handle, Scope scope, long version) throws SQLException {
+        List<Held> rows = handle.list(LOAD_SCOPE, Held.ROW, scope.appId(), scope.userId(), scope.characterId());
+        embeddingsRead.increment(rows.size());
+        int dims = rows.isEmpty() ? 0 : rows.getFirst().embedding().length / Float.BYTES;
+        var layout = new Layout(rows.size());
+        rows.forEach(layout::read);
+        return layout.build(version, dims, null);
+    }
+
+    /**
+     * The scope's vectors after writes since {@code held} was read: the ids and row versions of its memories now
+     * show which are new or changed, and only those are read. The others come from {@code held}, and so do its
+     * chunks of vectors that no write touched: a memory added (the newest id, so the last) makes a new last chunk,
+     * not a copy of the scope (docs/benchmarks.md). When most have changed, the scope is read whole.
+     */
+    private ScopeVectors refresh(Handle handle, Scope scope, ScopeVectors held, long version) throws SQLException {
+        List<RowVersion> now = handle.list(SCOPE_ROWS, row -> new RowVersion(row.getLong(1), row.getLong(2)),
+                scope.appId(), scope.userId(), scope.characterId());
+        int[] keptAt = new int[now.size()]; // where each memory is in held, -1 when it must be read
+        List<Long> changed = new ArrayList<>();
+        int k = 0;
+        for (int i = 0; i < now.size(); i++) {
+            RowVersion row = now.get(i);
+            while (k < held.size() && held.ids()[k] < row.id()) {
+                k++;
+            }
+            boolean same = k < held.size() && held.ids()[k] == row.id() && held.rowVersions()[k] == row.rowVersion();
+            keptAt[i] = same ? k : -1;
+            if (!same) {
+                changed.add(row.id());
+            }
         }
-        int dims = rows.getFirst().embedding().length / Float.BYTES;
-        var ids = new long[rows.size()];
-        var importance = new float[rows.size()];
-        var created = new long[rows.size()];
-        var conversations = new long[rows.size()];
-        var matrix = new float[rows.size() * dims];
-        for (int i = 0; i < rows.size(); i++) {
-            Held row = rows.get(i);
-            ids[i] = row.id();
-            importance[i] = row.importance();
-            created[i] = row.createdMillis();
-            conversations[i] = row.conversationId();
-            Embedding.decode(row.embedding(), matrix, i * dims);
+        if (changed.size() * 2 > now.size()) {
+            return load(handle, scope, version);
         }
-        return new ScopeVectors(version, dims, ids, matrix, importance, created, conversations);
+        Map<Long, Held> read = new HashMap<>();
+        if (!changed.isEmpty()) {
+            handle.list(LOAD_ROWS, Held.ROW, scope.appId(), handle.array("bigint", padded(changed)))
+                    .forEach(row -> read.put(row.id(), row));
+            embeddingsRead.increment(read.size());
+        }
+        if (read.values().stream().anyMatch(row -> row.embedding().length != held.dims() * Float.BYTES)) {
+            return load(handle, scope, version); // the scope was emptied and refilled with another model's embeddings
+        }
+        var layout = new Layout(now.size());
+        for (int i = 0; i < now.size(); i++) {
+            if (keptAt[i] >= 0) {
+                layout.keep(keptAt[i]);
+            } else if (read.containsKey(now.get(i).id())) { // absent: deleted since its id was listed
+                layout.read(read.get(now.get(i).id()));
+            }
+        }
+        return layout.build(version, held.dims(), held);
+    }
+
+    /** Where each memory of a scope's new vectors comes from, in memory_id order: a row read, or one held already. */
+    private static final class Layout {
+        private final int[] keptAt; // per memory: its index in the vectors held, or -1 when read
+        private final Held[] read;
+        private int size;
+
+        Layout(int capacity) {
+            this.keptAt = new int[capacity];
+            this.read = new Held[capacity];
+        }
+
+        void keep(int heldIndex) {
+            keptAt[size++] = heldIndex;
+        }
+
+        void read(Held row) {
+            keptAt[size] = -1;
+            read[size++] = row;
+        }
+
+        /** The vectors, sharing each chunk of {@code held} whose memories all stay where they were. */
+        ScopeVectors build(long version, int dims, ScopeVectors held) {
+            long[] ids = new long[size];
+            long[] rowVersions = new long[size];
+            float[] importance = new float[size];
+            long[] created = new long[size];
+            long[] conversations = new long[size];
+            for (int i = 0; i < size; i++) {
+                int from = keptAt[i];
+                ids[i] = from >= 0 ? held.ids()[from] : read[i].id();
+                rowVersions[i] = from >= 0 ? held.rowVersions()[from] : read[i].rowVersion();
+                importance[i] = from >= 0 ? held.importance()[from] : read[i].importance();
+                created[i] = from >= 0 ? held.createdMillis()[from] : read[i].createdMillis();
+                conversations[i] = from >= 0 ? held.conversations()[from] : read[i].conversationId();
+            }
+            int perChunk = ScopeVectors.rowsPerChunk(dims);
+            var chunks = new float[(size + perChunk - 1) / perChunk][];
+            for (int c = 0; c < chunks.length; c++) {
+                int first = c * perChunk;
+                int end = Math.min(first + perChunk, size);
+                if (held != null && unmoved(first, end)) {
+                    chunks[c] = held.chunks()[c];
+                    continue;
+                }
+                chunks[c] = new float[perChunk * dims];
+                for (int i = first; i < end; i++) {
+                    int at = (i - first) * dims;
+                    if (keptAt[i] >= 0) {
+                        held.copyVector(keptAt[i], chunks[c], at);
+                    } else {
+                        Embedding.decode(read[i].embedding(), chunks[c], at);
+                    }
+                }
+            }
+            return new ScopeVectors(version, dims, perChunk, ids, rowVersions, chunks, importance, created, conversations);
+        }
+
+        /** Whether memories {@code first} to {@code end} are the held ones at the same places. */
+        private boolean unmoved(int first, int end) {
+            for (int i = first; i < end; i++) {
+                if (keptAt[i] != i) {
+                    return false;
+                }
+            }
+            return true;
+        }
     }
 
     private static List<Long> idsOf(ScopeVectors held, List<RecallScorer.Hit> hits) {

@@ -1,23 +1,53 @@
 package dev.parley.memory;
 
 /**
- * Every embedded memory of one (user, character), laid out for scoring: vector i occupies
- * {@code vectors[i * dims .. (i + 1) * dims)}. Immutable once built; {@code version} is the scope
- * version it was read at; {@code conversations[i]} is memory i's conversation, 0 when it has none.
+ * Every embedded memory of one (user, character), laid out for scoring, ids ascending. Immutable once built;
+ * {@code version} is the scope version it was read at; {@code rowVersions[i]} the xmin of memory i's row as read
+ * (a write makes a new one); {@code conversations[i]} is memory i's conversation, 0 when it has none.
+ *
+ * <p>Vector i is in chunk {@code i / rowsPerChunk}, from {@code (i % rowsPerChunk) * dims}. Chunks of about
+ * {@link #CHUNK_BYTES} stay small enough for G1 to allocate as ordinary objects (a 10,000 × 768 scope in one array
+ * is 31 MB, which G1 places in regions of its own), and the vectors of a scope's next version share the chunks that
+ * no write touched ({@link Recall}).
  */
-record ScopeVectors(long version, int dims, long[] ids, float[] vectors, float[] importance, long[] createdMillis,
-                    long[] conversations) {
+record ScopeVectors(long version, int dims, int rowsPerChunk, long[] ids, long[] rowVersions, float[][] chunks,
+                    float[] importance, long[] createdMillis, long[] conversations) {
+    static final int CHUNK_BYTES = 256 * 1024;
+
+    /** How many vectors of {@code dims} a chunk holds. */
+    static int rowsPerChunk(int dims) {
+        return Math.max(1, CHUNK_BYTES / (Math.max(1, dims) * Float.BYTES));
+    }
+
+    /** The vectors of a flat array, vector i at {@code [i * dims, (i + 1) * dims)}, in chunks. */
+    static ScopeVectors of(long version, int dims, long[] ids, long[] rowVersions, float[] vectors, float[] importance,
+                           long[] createdMillis, long[] conversations) {
+        int perChunk = rowsPerChunk(dims);
+        var chunks = new float[(ids.length + perChunk - 1) / perChunk][];
+        for (int c = 0; c < chunks.length; c++) {
+            chunks[c] = new float[perChunk * dims];
+            int rows = Math.min(perChunk, ids.length - c * perChunk);
+            System.arraycopy(vectors, c * perChunk * dims, chunks[c], 0, rows * dims);
+        }
+        return new ScopeVectors(version, dims, perChunk, ids, rowVersions, chunks, importance, createdMillis, conversations);
+    }
+
     int size() {
         return ids.length;
     }
 
     /** Bytes held, for the cache's weigher. */
     int weight() {
-        return 64 + ids.length * (Long.BYTES * 3 + Float.BYTES) + vectors.length * Float.BYTES;
+        return 64 + ids.length * (Long.BYTES * 4 + Float.BYTES) + chunks.length * rowsPerChunk * dims * Float.BYTES;
     }
 
     /** Dot product of vector {@code i} with {@code query}: the cosine similarity, both being unit length. */
     double similarity(int i, float[] query) {
-        return DotProduct.BEST.of(vectors, i * dims, query);
+        return DotProduct.BEST.of(chunks[i / rowsPerChunk], (i % rowsPerChunk) * dims, query);
+    }
+
+    /** Copies vector {@code i} into {@code to} from {@code at}. */
+    void copyVector(int i, float[] to, int at) {
+        System.arraycopy(chunks[i / rowsPerChunk], (i % rowsPerChunk) * dims, to, at, dims);
     }
 }

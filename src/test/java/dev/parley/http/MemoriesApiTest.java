@@ -13,9 +13,12 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
@@ -120,6 +123,71 @@ class MemoriesApiTest {
         JsonNode after = recall(new double[] {0, 1, 0}, Map.of("adaptive", false));
         assertThat(after.get("memories")).extracting(m -> m.get("memory").get("content").asText()).containsExactly("plays the cello");
         assertThat(after.get("considered").asInt()).isEqualTo(1);
+    }
+
+    @Test
+    void after_writes_recall_reads_only_the_memories_written_and_sees_every_change() {
+        // 4,096 numbers: recall holds 16 such vectors a chunk, so these 40 memories take three chunks, and a write
+        // leaves some chunks as they were (shared by the next version) and changes others.
+        int dims = 4096;
+        var random = new Random(13);
+        Map<String, double[]> stored = new LinkedHashMap<>();
+        for (int i = 0; i < 40; i++) {
+            double[] v = randomVector(random, dims);
+            stored.put(remember("fact " + i, v, 0.5).get("id").asText(), v);
+        }
+        double[] query = randomVector(random, dims);
+        recall(query, everyOne()); // the scope's 40 embeddings now held
+        List<String> ids = List.copyOf(stored.keySet());
+        double readBefore = embeddingsRead();
+
+        double[] added = randomVector(random, dims);
+        stored.put(remember("a new fact", added, 0.5).get("id").asText(), added);
+        JsonNode afterInsert = recall(query, everyOne());
+        Map<String, double[]> storedAfterInsert = new LinkedHashMap<>(stored);
+        double[] moved = randomVector(random, dims);
+        api.patch("/v1/memories/" + ids.get(20), Map.of("embedding", java.util.Arrays.stream(moved).boxed().toList()));
+        stored.put(ids.get(20), moved);
+        api.patch("/v1/memories/" + ids.get(5), Map.of("importance", 0.9));
+        api.delete("/v1/memories/" + ids.get(7));
+        stored.remove(ids.get(7));
+        JsonNode afterChanges = recall(query, everyOne());
+
+        assertThat(embeddingsRead() - readBefore).as("the added memory, then the two changed: not the scope's 40, twice")
+                .isEqualTo(3);
+        assertThat(afterInsert.get("considered").asInt()).isEqualTo(41);
+        assertRecalledExactly(afterInsert, query, storedAfterInsert, null, 0.5);
+        assertThat(afterChanges.get("considered").asInt()).isEqualTo(40);
+        assertRecalledExactly(afterChanges, query, stored, ids.get(5), 0.9);
+    }
+
+    private static Map<String, Object> everyOne() {
+        return Map.of("limit", 50, "min_similarity", -1, "adaptive", false, "recency_weight", 0, "importance_weight", 1);
+    }
+
+    /**
+     * Every memory of {@code stored}, and no other, came back with its similarity to {@code query} and a score of
+     * similarity plus importance: 0.5 for all but {@code weighty}'s {@code weight}.
+     */
+    private static void assertRecalledExactly(JsonNode result, double[] query, Map<String, double[]> stored, String weighty,
+                                              double weight) {
+        Map<String, JsonNode> recalled = new HashMap<>();
+        result.get("memories").forEach(m -> recalled.put(m.get("memory").get("id").asText(), m));
+        assertThat(recalled.keySet()).containsExactlyInAnyOrderElementsOf(stored.keySet());
+        stored.forEach((id, v) -> {
+            JsonNode hit = recalled.get(id);
+            double similarity = hit.get("similarity").asDouble();
+            assertThat(similarity).as("memory %s's vector", id).isCloseTo(cosine(v, query), org.assertj.core.data.Offset.offset(1e-5));
+            assertThat(hit.get("score").asDouble() - similarity).as("memory %s's importance", id)
+                    .isCloseTo(id.equals(weighty) ? weight : 0.5, org.assertj.core.data.Offset.offset(1e-6));
+        });
+    }
+
+    private double embeddingsRead() {
+        Matcher read = Pattern.compile("^parley_recall_embeddings_read_total\\S* (\\S+)$", Pattern.MULTILINE)
+                .matcher(TestServer.metrics(api));
+        assertThat(read.find()).isTrue();
+        return Double.parseDouble(read.group(1));
     }
 
     @Test
@@ -301,8 +369,12 @@ class MemoriesApiTest {
     }
 
     private static double[] randomVector(Random random) {
-        double[] v = new double[DIMS];
-        for (int i = 0; i < DIMS; i++) {
+        return randomVector(random, DIMS);
+    }
+
+    private static double[] randomVector(Random random, int dims) {
+        double[] v = new double[dims];
+        for (int i = 0; i < dims; i++) {
             v[i] = random.nextGaussian();
         }
         return v;

@@ -69,6 +69,16 @@ class MemoryPlanTest {
     }
 
     @Test
+    void after_a_write_the_scopes_row_versions_come_through_the_scope_index_and_the_changed_rows_by_primary_key()
+            throws SQLException {
+        String rows = plans.explain(Recall.SCOPE_ROWS, APP, USER, CHARACTER);
+        String changed = plans.explainGeneric(Recall.LOAD_ROWS, APP, "{1,2,3}");
+
+        assertThat(rows).as(rows).contains("memories_scope_idx").doesNotContain("Seq Scan");
+        assertThat(changed).as(changed).contains("Index Scan using memories_pkey");
+    }
+
+    @Test
     void the_scope_version_is_one_primary_key_lookup() throws SQLException {
         String plan = plans.explain(Recall.SCOPE, APP, USER, CHARACTER);
 

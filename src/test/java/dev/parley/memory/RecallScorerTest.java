@@ -32,7 +32,7 @@ class RecallScorerTest {
     void of_two_equally_similar_memories_the_recent_one_ranks_first() {
         float[] v = Embedding.unit("e", new float[] {1, 0});
         long old = NOW - Duration.ofDays(90).toMillis();
-        var scope = new ScopeVectors(1, 2, new long[] {10, 11}, concat(v, v), new float[] {0.5f, 0.5f}, new long[] {old, NOW},
+        var scope = ScopeVectors.of(1, 2, new long[] {10, 11}, new long[] {0, 0}, concat(v, v), new float[] {0.5f, 0.5f}, new long[] {old, NOW},
                 new long[] {0, 0});
 
         var scored = RecallScorer.score(scope, v, request(0.0, false), NOW);
@@ -45,7 +45,7 @@ class RecallScorerTest {
     @Test
     void a_memory_of_the_requests_conversation_gains_the_conversation_weight() {
         float[] v = Embedding.unit("e", new float[] {1, 0});
-        var scope = new ScopeVectors(1, 2, new long[] {10, 11}, concat(v, v), new float[] {0.9f, 0.1f}, new long[] {NOW, NOW},
+        var scope = ScopeVectors.of(1, 2, new long[] {10, 11}, new long[] {0, 0}, concat(v, v), new float[] {0.9f, 0.1f}, new long[] {NOW, NOW},
                 new long[] {0, 77});
         var plain = request(0.0, false);
         var weighted = new RecallRequest(plain.embedding(), 10, 0.0, false, plain.halfLifeDays(), plain.recencyWeight(),

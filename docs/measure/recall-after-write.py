@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""What a recall costs right after a memory is written to its scope (docs/benchmarks.md, "Recall's dot products in
+SIMD …").
+
+    parley bench load --messages 100k --conversations 1 --memories 10k --months 1 --data-dir DIR
+    parley apps keys create bench --data-dir DIR
+    parley serve --data-dir DIR --port 18080
+    PARLEY_KEY=pk_... python3 docs/measure/recall-after-write.py USER_ID CHARACTER_ID
+
+USER_ID and CHARACTER_ID name the scope (the dataset's one conversation: SELECT user_id, character_id FROM
+memory_scopes). Recalls 20 times to settle, then 15 times: writes a memory with a random 768-number embedding, recalls
+at once (the scope's version has moved), recalls again (from memory); prints the medians and maxima.
+"""
+import base64, json, os, random, struct, sys, time, urllib.request
+
+KEY = os.environ["PARLEY_KEY"]
+BASE = os.environ.get("PARLEY_URL", "http://127.0.0.1:18080")
+USER, CHARACTER, DIMS = sys.argv[1], sys.argv[2], 768
+
+
+def call(method, path, body=None):
+    request = urllib.request.Request(BASE + path, method=method, data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Authorization": "Bearer " + KEY, "Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as answer:
+        return json.loads(answer.read() or b"null")
+
+
+def embedding():
+    vector = [random.gauss(0, 1) for _ in range(DIMS)]
+    norm = sum(x * x for x in vector) ** 0.5
+    return base64.b64encode(struct.pack("<%df" % DIMS, *[x / norm for x in vector])).decode()
+
+
+def timed(method, path, body):
+    start = time.perf_counter()
+    call(method, path, body)
+    return (time.perf_counter() - start) * 1000
+
+
+def recall():
+    return timed("POST", f"/v1/users/{USER}/memories/recall", {"character_id": CHARACTER, "embedding": embedding(), "limit": 10})
+
+
+for _ in range(20):
+    recall()
+writes, after_write, again = [], [], []
+for i in range(15):
+    writes.append(timed("POST", f"/v1/users/{USER}/memories",
+                        {"character_id": CHARACTER, "content": f"new memory {i}", "embedding": embedding()}))
+    after_write.append(recall())
+    again.append(recall())
+median = lambda values: sorted(values)[len(values) // 2]
+print(f"write p50 {median(writes):.1f} ms; recall after a write p50 {median(after_write):.1f} ms, max {max(after_write):.1f}; "
+      f"recall again p50 {median(again):.1f} ms, max {max(again):.1f}")
