@@ -1078,6 +1078,8 @@ export interface components {
             messages: number;
             /** Format: int32 */
             characters: number;
+            /** Format: int32 */
+            memories: number;
         };
         PresenceInput: {
             /** @enum {string} */

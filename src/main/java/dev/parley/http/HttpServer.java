@@ -95,7 +95,7 @@ public final class HttpServer implements AutoCloseable {
                 new SearchHandlers(services.search(), services.memories(), services.languages()),
                 new LiveHandlers(services.typing(), services.presence()),
                 new MetaHandlers(services.watch(), services.stats(), services.windowCounts()),
-                new Warmup(services.users(), services.conversations(), services.characters(), users, messages),
+                new Warmup(services.users(), services.conversations(), services.characters(), users, messages, services.recall()),
                 new AnalyticsHandlers(services.analytics(), services.analyticsRefresh(), services.clock()),
                 new LifecycleHandlers(services.erasure(), services.export(), services.retention(), services.imports(),
                         options.maxBodyBytes()),

@@ -8,6 +8,7 @@ import dev.parley.chat.Limits;
 import dev.parley.chat.Message;
 import dev.parley.chat.NotFound;
 import dev.parley.chat.Users;
+import dev.parley.memory.Recall;
 import io.javalin.http.Context;
 import java.util.LinkedHashSet;
 import java.util.Set;
@@ -16,12 +17,13 @@ import java.util.Set;
  * POST /v1/users/{user_id}/warm: loads into the read cache what a product shows when the user logs in:
  * the user, their first inbox page, and for each conversation on it the conversation, its latest
  * history page and its characters (the inbox's, and the authors on that page). Each is loaded by the
- * loader its GET route uses, under the same key, so those GETs are then hits.
+ * loader its GET route uses, under the same key, so those GETs are then hits. The embeddings of the
+ * user's memories those characters keep are read into recall's memory too, for the first context.
  */
 final class Warmup {
     /** What was loaded (or found cached already): views per kind, and the messages on the history pages. */
     record Warmed(@JsonFormat(shape = JsonFormat.Shape.STRING) long userId, int conversations, int historyPages,
-                  int messages, int characters) {
+                  int messages, int characters, int memories) {
     }
 
     private final Users users;
@@ -29,13 +31,16 @@ final class Warmup {
     private final Characters characters;
     private final UserHandlers inbox;
     private final MessageHandlers history;
+    private final Recall recall;
 
-    Warmup(Users users, Conversations conversations, Characters characters, UserHandlers inbox, MessageHandlers history) {
+    Warmup(Users users, Conversations conversations, Characters characters, UserHandlers inbox, MessageHandlers history,
+           Recall recall) {
         this.users = users;
         this.conversations = conversations;
         this.characters = characters;
         this.inbox = inbox;
         this.history = history;
+        this.recall = recall;
     }
 
     void warm(Context ctx) {
@@ -62,6 +67,7 @@ final class Warmup {
             } catch (NotFound deletedSince) { // an author removed by hand: there is nothing of it to show
             }
         }
-        Responses.json(ctx, new Warmed(userId, page.size(), page.size(), read, warmed));
+        int memories = recall.warm(appId, userId, speakers);
+        Responses.json(ctx, new Warmed(userId, page.size(), page.size(), read, warmed, memories));
     }
 }

@@ -17,6 +17,7 @@ import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -38,6 +39,9 @@ public final class Recall {
 
     static final Query SCOPES = new Query("memory.scope_versions", """
             SELECT user_id, version, dims FROM memory_scopes WHERE app_id = ? AND character_id = ? AND user_id = ANY(?)""");
+
+    static final Query SCOPES_OF_USER = new Query("memory.scope_versions_of_user", """
+            SELECT character_id, version FROM memory_scopes WHERE app_id = ? AND user_id = ? AND character_id = ANY(?)""");
 
     // A row's xmin is the transaction that wrote this version of it: an insert or an update makes a new one, so a
     // memory whose xmin is the one held in memory has not changed since it was read.
@@ -91,6 +95,10 @@ public final class Recall {
     }
 
     private record Version(long version, Integer dims) {
+    }
+
+    /** One row of {@link #SCOPES_OF_USER}: the user's scope with a character, at its version. */
+    private record CharacterScope(long characterId, long version) {
     }
 
     /** One row of {@link #SCOPES}: a person's scope with the character, at its version. */
@@ -220,6 +228,26 @@ public final class Recall {
                 each.put(userId, recalled.stream().map(r -> Remembered.of(r.memory(), r.score())).toList());
             }
             return each;
+        });
+    }
+
+    /**
+     * Reads into memory, as a recall would, the vectors of {@code userId}'s memories that each of {@code characterIds}
+     * keeps, so that the first recall of each after a login is answered from memory (POST …/warm); returns how many
+     * embeddings are held for them.
+     */
+    public int warm(long appId, long userId, Collection<Long> characterIds) {
+        if (characterIds.isEmpty()) {
+            return 0;
+        }
+        return database.readNearby(handle -> {
+            List<CharacterScope> scopes = handle.list(SCOPES_OF_USER, row -> new CharacterScope(row.getLong(1), row.getLong(2)),
+                    appId, userId, handle.array("bigint", padded(List.copyOf(characterIds))));
+            int held = 0;
+            for (CharacterScope scope : scopes) {
+                held += current(handle, new Scope(appId, userId, scope.characterId()), scope.version()).size();
+            }
+            return held;
         });
     }
 

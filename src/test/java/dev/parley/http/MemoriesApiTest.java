@@ -17,8 +17,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
@@ -184,10 +182,7 @@ class MemoriesApiTest {
     }
 
     private double embeddingsRead() {
-        Matcher read = Pattern.compile("^parley_recall_embeddings_read_total\\S* (\\S+)$", Pattern.MULTILINE)
-                .matcher(TestServer.metrics(api));
-        assertThat(read.find()).isTrue();
-        return Double.parseDouble(read.group(1));
+        return TestServer.metric(api, "parley_recall_embeddings_read_total");
     }
 
     @Test

@@ -52,12 +52,32 @@ class WarmupTest {
         Map<String, Double> after = requests();
 
         assertThat(warmed).isEqualTo(Json.parse("{\"user_id\": \"" + user + "\", \"conversations\": 3, \"history_pages\": 3,"
-                + " \"messages\": 6, \"characters\": 2}"));
+                + " \"messages\": 6, \"characters\": 2, \"memories\": 0}"));
         for (var family : Map.of("user", 1, "inbox", 1, "conversation", 3, "history", 3, "character", 2).entrySet()) {
             assertThat(delta(before, after, family.getKey() + " hit")).as(family.getKey() + " hits")
                     .isEqualTo(family.getValue().longValue());
             assertThat(delta(before, after, family.getKey() + " miss")).as(family.getKey() + " misses").isZero();
         }
+    }
+
+    @Test
+    void a_warm_up_reads_the_users_memories_of_their_characters_for_the_first_recall() {
+        Fixtures.say(api, Fixtures.conversation(api, user, luna), "user", "hello");
+        Fixtures.say(api, Fixtures.conversation(api, user, sol), "user", "hi");
+        String nova = Fixtures.character(api, "Nova"); // none of the user's conversations is with Nova
+        for (var memory : Map.of("plays the cello", luna, "has a dog", luna, "likes rain", sol, "hates mornings", nova).entrySet()) {
+            api.postOk(201, "/v1/users/" + user + "/memories", Map.of("character_id", memory.getValue(), "content", memory.getKey(),
+                    "embedding", List.of(1.0, 0.5, 0.25)));
+        }
+
+        JsonNode warmed = api.postOk(200, "/v1/users/" + user + "/warm", null);
+        double read = TestServer.metric(api, "parley_recall_embeddings_read_total");
+        for (String character : List.of(luna, sol)) {
+            api.postOk(200, "/v1/users/" + user + "/memories/recall", Map.of("character_id", character, "embedding", List.of(1.0, 0.5, 0.25)));
+        }
+
+        assertThat(warmed.get("memories").asInt()).as("Luna's two and Sol's one; not Nova's").isEqualTo(3);
+        assertThat(TestServer.metric(api, "parley_recall_embeddings_read_total") - read).as("the recalls read none").isZero();
     }
 
     @Test

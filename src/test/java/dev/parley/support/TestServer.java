@@ -118,6 +118,16 @@ public final class TestServer {
         return metrics(instance);
     }
 
+    /** The value of a metric without labels (a counter's {@code …_total}, say) on the instance {@code api} talks to. */
+    public static double metric(Api api, String name) {
+        java.util.regex.Matcher line = java.util.regex.Pattern.compile("(?m)^" + java.util.regex.Pattern.quote(name) + " (\\S+)$")
+                .matcher(metrics(api));
+        if (!line.find()) {
+            throw new IllegalStateException(name + " is not in /metrics");
+        }
+        return Double.parseDouble(line.group(1));
+    }
+
     /** An instance's Prometheus metrics, from its admin port (with its admin key, when it was started with one). */
     public static String metrics(Parley instance) {
         var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + instance.adminPort() + "/metrics"));
