@@ -213,6 +213,7 @@ public final class Parley implements AutoCloseable {
             var memories = new Memories(database, snippets);
             var recall = new Recall(database, clock, settings.recallCacheBytes(), registry);
             recall.followErasures(invalidations);
+            threads(started, "parley-recall-compile", 1).execute(Recall::compileScoring);
             var messageLog = new MessageLog(database, cache);
             var presence = new Presence(live, users, settings.presenceTtl(), clock);
             var erasure = new Erasure(database, cache, recall, presence, clock);

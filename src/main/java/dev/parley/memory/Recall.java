@@ -287,6 +287,31 @@ public final class Recall {
         }
     }
 
+    /**
+     * Scores a made-up scope until the JIT has compiled the scoring, for a server to call as it starts: interpreted,
+     * the Vector API is slow (10,000 comparisons of 768 numbers took 164 ms the first time in a new JVM, 1 ms once
+     * compiled), and the first recalls would pay it (docs/benchmarks.md).
+     */
+    public static void compileScoring() {
+        int dims = 768;
+        int size = 1_000;
+        var vectors = new float[size * dims];
+        for (int i = 0; i < size; i++) {
+            vectors[i * dims + i % dims] = 1; // unit vectors along the axes
+        }
+        var scope = ScopeVectors.of(0, dims, new long[size], new long[size], vectors, new float[size], new long[size], new long[size]);
+        float[] query = new float[dims];
+        query[0] = 1;
+        RecallRequest request = RecallRequest.of(query, 10);
+        int found = 0;
+        for (int round = 0; round < 20; round++) {
+            found += RecallScorer.score(scope, query, request, 0).hits().size();
+        }
+        if (found == 0) { // the results are used, so the scoring cannot be left out
+            throw new IllegalStateException("a made-up scope's own axis was not recalled");
+        }
+    }
+
     /** Carries a SQLException out of the cache's compute function, which cannot throw it. */
     private static final class LoadFailed extends RuntimeException {
         final SQLException cause;
