@@ -85,10 +85,6 @@ public final class Recall {
 
     /** The memories recalled, best first; {@code threshold} is the similarity they had to reach. */
     public record Result(double threshold, int considered, List<Recalled> memories) {
-        /** The memories as the next LLM call's context lists them, scored. */
-        public List<Remembered> remembered() {
-            return memories.stream().map(r -> Remembered.of(r.memory(), r.score())).toList();
-        }
     }
 
     private record Scope(long appId, long userId, long characterId) {
