@@ -37,11 +37,11 @@ public final class Recall {
     static final Query SCOPE = new Query("memory.scope_version", """
             SELECT version, dims FROM memory_scopes WHERE app_id = ? AND user_id = ? AND character_id = ?""");
 
+    // Several scopes at once: several people's of one character (a group's context), or one user's of several
+    // characters (a warm-up).
     static final Query SCOPES = new Query("memory.scope_versions", """
-            SELECT user_id, version, dims FROM memory_scopes WHERE app_id = ? AND character_id = ? AND user_id = ANY(?)""");
-
-    static final Query SCOPES_OF_USER = new Query("memory.scope_versions_of_user", """
-            SELECT character_id, version FROM memory_scopes WHERE app_id = ? AND user_id = ? AND character_id = ANY(?)""");
+            SELECT user_id, character_id, version, dims FROM memory_scopes
+             WHERE app_id = ? AND user_id = ANY(?) AND character_id = ANY(?)""");
 
     // A row's xmin is the transaction that wrote this version of it: an insert or an update makes a new one, so a
     // memory whose xmin is the one held in memory has not changed since it was read.
@@ -93,12 +93,16 @@ public final class Recall {
     private record Version(long version, Integer dims) {
     }
 
-    /** One row of {@link #SCOPES_OF_USER}: the user's scope with a character, at its version. */
-    private record CharacterScope(long characterId, long version) {
+    /** One row of {@link #SCOPES}: a scope at its version, and the dimensions of its embeddings (null: none). */
+    private record ScopeAt(Scope scope, long version, Integer dims) {
     }
 
-    /** One row of {@link #SCOPES}: a person's scope with the character, at its version. */
-    private record PersonScope(long userId, long version, Integer dims) {
+    /** The scopes of each of {@code userIds} with each of {@code characterIds} that have memories. */
+    private static List<ScopeAt> scopes(Handle handle, long appId, List<Long> userIds, List<Long> characterIds) throws SQLException {
+        return handle.list(SCOPES, row -> {
+            int dims = row.getInt(4);
+            return new ScopeAt(new Scope(appId, row.getLong(1), row.getLong(2)), row.getLong(3), row.wasNull() ? null : dims);
+        }, appId, handle.array("bigint", padded(userIds)), handle.array("bigint", padded(characterIds)));
     }
 
     /** One row of {@link #LOAD_SCOPE} or {@link #LOAD_ROWS}; {@code conversationId} 0 when the memory has none. */
@@ -202,19 +206,16 @@ public final class Recall {
     public Map<Long, List<Remembered>> recallEach(long appId, List<Long> userIds, long characterId, RecallRequest request,
                                                   String embeddingField) {
         return database.readNearby(handle -> {
-            List<PersonScope> scopes = handle.list(SCOPES, row -> {
-                int dims = row.getInt(3);
-                return new PersonScope(row.getLong(1), row.getLong(2), row.wasNull() ? null : dims);
-            }, appId, characterId, handle.array("bigint", padded(userIds)));
             Map<Long, ScopeVectors> held = new HashMap<>();
             Map<Long, List<RecallScorer.Hit>> hits = new HashMap<>();
             List<Long> ids = new ArrayList<>();
-            for (PersonScope scope : scopes) {
-                checkDimensions(scope.dims(), request, embeddingField, scope.userId(), characterId);
-                ScopeVectors vectors = current(handle, new Scope(appId, scope.userId(), characterId), scope.version());
+            for (ScopeAt at : scopes(handle, appId, userIds, List.of(characterId))) {
+                long userId = at.scope().userId();
+                checkDimensions(at.dims(), request, embeddingField, userId, characterId);
+                ScopeVectors vectors = current(handle, at.scope(), at.version());
                 List<RecallScorer.Hit> best = RecallScorer.score(vectors, request.embedding(), request, clock.millis()).hits();
-                held.put(scope.userId(), vectors);
-                hits.put(scope.userId(), best);
+                held.put(userId, vectors);
+                hits.put(userId, best);
                 ids.addAll(idsOf(vectors, best));
             }
             Map<Long, Memory> byId = read(handle, appId, ids);
@@ -237,11 +238,9 @@ public final class Recall {
             return 0;
         }
         return database.readNearby(handle -> {
-            List<CharacterScope> scopes = handle.list(SCOPES_OF_USER, row -> new CharacterScope(row.getLong(1), row.getLong(2)),
-                    appId, userId, handle.array("bigint", padded(List.copyOf(characterIds))));
             int held = 0;
-            for (CharacterScope scope : scopes) {
-                held += current(handle, new Scope(appId, userId, scope.characterId()), scope.version()).size();
+            for (ScopeAt at : scopes(handle, appId, List.of(userId), List.copyOf(characterIds))) {
+                held += current(handle, at.scope(), at.version()).size();
             }
             return held;
         });

@@ -87,8 +87,8 @@ class MemoryPlanTest {
 
     @Test
     void several_scope_versions_are_primary_key_lookups_on_a_generic_plan_too() throws SQLException {
-        String people = plans.explainGeneric(Recall.SCOPES, APP, CHARACTER, "{" + USER + "," + (USER + 1) + "}");
-        String characters = plans.explainGeneric(Recall.SCOPES_OF_USER, APP, USER, "{" + CHARACTER + "," + (CHARACTER + 1) + "}");
+        String people = plans.explainGeneric(Recall.SCOPES, APP, "{" + USER + "," + (USER + 1) + "}", "{" + CHARACTER + "}");
+        String characters = plans.explainGeneric(Recall.SCOPES, APP, "{" + USER + "}", "{" + CHARACTER + "," + (CHARACTER + 1) + "}");
 
         assertThat(people).as(people).contains("Index Scan using memory_scopes_pkey").doesNotContain("Seq Scan");
         assertThat(characters).as(characters).contains("Index Scan using memory_scopes_pkey").doesNotContain("Seq Scan");
