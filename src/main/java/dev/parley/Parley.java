@@ -210,8 +210,8 @@ public final class Parley implements AutoCloseable {
             var local = new LocalMaps(LIVE_KEYS, clockTicker(clock));
             ExpiringMaps live = redis == null ? local : new RedisMaps(redis, settings.redisPrefix(), local);
             var snippets = new Snippets(); // message and memory search share its configurations and stems
-            var memories = new Memories(database, snippets);
-            var recall = new Recall(database, clock, settings.recallCacheBytes(), registry);
+            var memories = new Memories(database, cache, snippets);
+            var recall = new Recall(database, cache, clock, settings.recallCacheBytes(), registry);
             recall.followErasures(invalidations);
             threads(started, "parley-recall-compile", 1).execute(Recall::compileScoring);
             var messageLog = new MessageLog(database, cache);

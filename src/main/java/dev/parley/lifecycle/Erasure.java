@@ -347,7 +347,8 @@ public final class Erasure {
 
     /**
      * Runs {@code work} in one transaction that, before it commits, marks the views of the conversations it
-     * changed (and their people's inboxes) as changing; they are dropped, here and in Redis, once it is over.
+     * changed (their people's inboxes, and recall's versions of their memories) as changing; they are dropped, here
+     * and in Redis, once it is over.
      */
     private <T> T changing(long appId, Tally rows, Change<T> work) {
         try (ReadCache.Changing change = cache.changing()) {
@@ -355,6 +356,9 @@ public final class Erasure {
                 T result = work.run(handle, change);
                 change.mark(rows.changed.stream().flatMap(c -> ReadCache.conversationScopes(appId, c.conversationId(),
                         c.userIds().isEmpty() ? 0 : c.userIds().getFirst(), c.userIds()).stream()).toList());
+                // Their people's memories of the conversations were unlinked or deleted: recall's versions of them too.
+                change.mark(rows.changed.stream().flatMap(c -> c.userIds().stream()).distinct()
+                        .map(userId -> Scope.user(appId, userId)).toList());
                 rows.changed.clear();
                 return result;
             });

@@ -2,7 +2,9 @@ package dev.parley.memory;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.cache.ReadCache;
 import dev.parley.cache.Rendered;
+import dev.parley.cache.Scope;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.NotFound;
 import dev.parley.chat.StaleVersion;
@@ -27,7 +29,9 @@ import java.util.stream.Collectors;
 
 /**
  * Memories: stored, read, changed and forgotten. Every write moves its scope's version in the same
- * transaction, which is how {@link Recall} caches on any instance learn that their vectors are stale.
+ * transaction, which is how {@link Recall} caches on any instance learn that their vectors are stale: this
+ * instance drops the versions it knows of the user's scopes (the user's views in the {@link ReadCache}) after the
+ * commit, before it answers, and the others when they hear the change announced (V27).
  */
 public final class Memories {
     static final String COLUMNS = """
@@ -48,10 +52,11 @@ public final class Memories {
     static final Query CHARACTER_EXISTS = new Query("memory.character_exists", """
             SELECT 1 FROM characters WHERE app_id = ? AND character_id = ?""");
 
-    // Takes the scope's row lock, so writes to one scope queue up and the dims check cannot race.
+    // Takes the scope's row lock, so writes to one scope queue up and the dims check cannot race. It names the
+    // transaction's origin (V25) for the notice its trigger sends (V27): the writer drops the user's views itself.
     static final Query TOUCH_SCOPE = new Query("memory.touch_scope", """
             INSERT INTO memory_scopes AS s (app_id, user_id, character_id, dims)
-            VALUES (?, ?, ?, ?)
+            SELECT ?::bigint, ?::bigint, ?::bigint, ?::integer FROM (SELECT set_config('parley.origin', ?, true)) origin
             ON CONFLICT (app_id, user_id, character_id) DO UPDATE
                SET version = s.version + 1, dims = coalesce(s.dims, excluded.dims)
             RETURNING dims""");
@@ -200,19 +205,41 @@ public final class Memories {
     }
 
     private final Database database;
+    private final ReadCache cache;
     private final Snippets snippets;
 
-    /** Memories in {@code database}, their search snippets made by {@code snippets} (one per process: it caches stems). */
-    public Memories(Database database, Snippets snippets) {
+    /**
+     * Memories in {@code database}, their writes dropping what {@code cache} knows of the users' scopes, their search
+     * snippets made by {@code snippets} (one per process: it caches stems).
+     */
+    public Memories(Database database, ReadCache cache, Snippets snippets) {
         this.database = database;
+        this.cache = cache;
         this.snippets = snippets;
     }
 
+    /** As above, for a command that caches nothing: a running server hears of its writes when they commit (V27). */
+    public Memories(Database database, Snippets snippets) {
+        this(database, ReadCache.none(), snippets);
+    }
+
+    /** A write's work, given the change that {@link #touchScope} marks its scopes in. */
+    private interface Write<T> {
+        T run(Handle handle, ReadCache.Changing change) throws SQLException;
+    }
+
+    /** Runs {@code work} in one transaction; the scopes it touched are dropped from the cache once it is over. */
+    private <T> T writing(Write<T> work) {
+        try (ReadCache.Changing change = cache.changing()) {
+            return database.inTransaction(handle -> work.run(handle, change));
+        }
+    }
+
     public Memory create(long appId, long userId, Memory.Draft draft) {
-        return database.inTransaction(handle -> {
+        return writing((handle, change) -> {
             checkReferences(handle, appId, userId, draft.characterId());
             checkConversation(handle, appId, userId, draft.conversationId(), "conversation_id");
-            touchScope(handle, appId, userId, draft.characterId(), draft.embedding(), "embedding");
+            touchScope(handle, change, appId, userId, draft.characterId(), draft.embedding(), "embedding");
             return insert(handle, appId, userId, draft);
         });
     }
@@ -222,13 +249,13 @@ public final class Memories {
      * true when it was stored. Checked as {@link #create} checks a memory.
      */
     public boolean importOne(long appId, long userId, String externalId, Memory.Draft draft) {
-        return database.inTransaction(handle -> {
+        return writing((handle, change) -> {
             if (handle.first(EXISTS_IMPORTED, row -> true, appId, externalId).isPresent()) {
                 return false;
             }
             checkReferences(handle, appId, userId, draft.characterId());
             checkConversation(handle, appId, userId, draft.conversationId(), "conversation_id");
-            touchScope(handle, appId, userId, draft.characterId(), draft.embedding(), "embedding");
+            touchScope(handle, change, appId, userId, draft.characterId(), draft.embedding(), "embedding");
             return handle.first(INSERT_IMPORTED, row -> true, appId, userId, draft.characterId(), draft.conversationId(),
                     draft.content(), (float) draft.importance(), draft.language(), json(draft.metadata()),
                     bytes(draft.embedding()), draft.createdAt(), externalId).isPresent();
@@ -240,12 +267,12 @@ public final class Memories {
      * batch with an {@link InvalidInput} naming it ({@code memories[i].field}).
      */
     public List<Memory> createAll(long appId, long userId, List<Memory.Draft> drafts) {
-        return database.inTransaction(handle -> {
+        return writing((handle, change) -> {
             if (handle.first(USER_EXISTS, row -> true, appId, userId).isEmpty()) {
                 throw new NotFound("user", userId);
             }
             checkBatchReferences(handle, appId, userId, drafts);
-            Map<Long, Integer> scopeDims = touchScopes(handle, appId, userId, drafts);
+            Map<Long, Integer> scopeDims = touchScopes(handle, change, appId, userId, drafts);
             List<Memory> stored = new ArrayList<>(drafts.size());
             for (int i = 0; i < drafts.size(); i++) {
                 Memory.Draft draft = drafts.get(i);
@@ -266,8 +293,8 @@ public final class Memories {
      * Moves the version of each scope the batch writes to, once, with the first embedding sent for it (so
      * a new scope takes its length); returns each scope's embedding length, null where none is known.
      */
-    private static Map<Long, Integer> touchScopes(Handle handle, long appId, long userId, List<Memory.Draft> drafts)
-            throws SQLException {
+    private static Map<Long, Integer> touchScopes(Handle handle, ReadCache.Changing change, long appId, long userId,
+                                                  List<Memory.Draft> drafts) throws SQLException {
         Map<Long, Integer> firstEmbedded = new LinkedHashMap<>(); // character -> index of its first draft with an embedding
         for (int i = 0; i < drafts.size(); i++) {
             Memory.Draft draft = drafts.get(i);
@@ -279,7 +306,7 @@ public final class Memories {
         Map<Long, Integer> scopeDims = new HashMap<>();
         for (var entry : firstEmbedded.entrySet()) {
             Memory.Draft draft = drafts.get(entry.getValue());
-            scopeDims.put(entry.getKey(), touchScope(handle, appId, userId, entry.getKey(), draft.embedding(),
+            scopeDims.put(entry.getKey(), touchScope(handle, change, appId, userId, entry.getKey(), draft.embedding(),
                     BATCH_FIELD.formatted(entry.getValue()) + "embedding"));
         }
         return scopeDims;
@@ -386,12 +413,12 @@ public final class Memories {
      * one whose memory has changed since that tag was made is {@link StaleVersion}, and nothing is changed.
      */
     public Memory update(long appId, long memoryId, Memory.Change change, String requiredTag) {
-        return database.inTransaction(handle -> {
+        return writing((handle, changing) -> {
             Memory stored = handle.first(GET_FOR_UPDATE, ROW, appId, memoryId).orElseThrow(() -> new NotFound("memory", memoryId));
             if (requiredTag != null && !Rendered.matches(stored, requiredTag)) {
                 throw new StaleVersion("memory", memoryId);
             }
-            touchScope(handle, appId, stored.userId(), stored.characterId(), change.embedding(), "embedding");
+            touchScope(handle, changing, appId, stored.userId(), stored.characterId(), change.embedding(), "embedding");
             Float importance = change.importance() == null ? null : change.importance().floatValue();
             return handle.first(UPDATE, ROW, change.content(), importance, json(change.metadata()),
                     bytes(change.embedding()), appId, memoryId).orElseThrow();
@@ -404,10 +431,10 @@ public final class Memories {
 
     /** Forgets a memory; its scope's dimensions are forgotten too once no memory of it has an embedding. */
     public void delete(long appId, long memoryId) {
-        database.inTransaction(handle -> {
+        writing((handle, change) -> {
             Owner owner = handle.first(DELETE, row -> new Owner(row.getLong(1), row.getLong(2)), appId, memoryId)
                     .orElseThrow(() -> new NotFound("memory", memoryId));
-            touchScope(handle, appId, owner.userId(), owner.characterId(), null, "embedding");
+            touchScope(handle, change, appId, owner.userId(), owner.characterId(), null, "embedding");
             return handle.execute(FORGET_DIMS, appId, owner.userId(), owner.characterId());
         });
     }
@@ -458,14 +485,18 @@ public final class Memories {
 
     private static final RowMapper<Matched> MATCHED = row -> new Matched(ROW.map(row), row.getFloat("rank"), row.getString("words"));
 
-    /** Moves the scope's version; refuses an embedding whose length differs from the scope's others. */
-    private static Integer touchScope(Handle handle, long appId, long userId, long characterId, float[] embedding, String field)
-            throws SQLException {
+    /**
+     * Moves the scope's version, and marks the user's cached views (recall's versions among them) changing; refuses an
+     * embedding whose length differs from the scope's others.
+     */
+    private static Integer touchScope(Handle handle, ReadCache.Changing change, long appId, long userId, long characterId,
+                                      float[] embedding, String field) throws SQLException {
+        change.mark(List.of(Scope.user(appId, userId)));
         Integer dims = embedding == null ? null : embedding.length;
         Integer scopeDims = handle.first(TOUCH_SCOPE, row -> {
             int value = row.getInt(1);
             return row.wasNull() ? null : value;
-        }, appId, userId, characterId, dims).orElse(null);
+        }, appId, userId, characterId, dims, change.origin()).orElse(null);
         if (dims != null && scopeDims != null && !dims.equals(scopeDims)) {
             throw mismatch(field, dims, userId, characterId, scopeDims);
         }

@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.stats.ConcurrentStatsCounter;
 import com.github.benmanes.caffeine.cache.stats.StatsCounter;
 import dev.parley.cache.Invalidations;
+import dev.parley.cache.ReadCache;
 import dev.parley.chat.InvalidInput;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
@@ -28,9 +29,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Recall by similarity within one (user, character). The scope's vectors are read from the
- * database once and kept in memory, keyed by the scope's version: each recall reads that version
- * (one index lookup) and reloads the vectors only when a write has moved it, on this instance or
- * any other. Scoring is exact (see {@link RecallScorer}).
+ * database once and kept in memory, keyed by the scope's version, and reloaded only when a write has
+ * moved it, on this instance or any other. Scoring is exact (see {@link RecallScorer}).
+ *
+ * <p>With a {@link ReadCache}, the version too is known without asking: it is kept with the user's views
+ * ({@code recall:<character>}), which every memory write drops, here after its commit and on the other
+ * instances when they hear of it (V27), and the memories a recall returned are kept with the vectors of that
+ * version. A warm scope's recall then reads nothing from PostgreSQL; what it does read, it reads from the
+ * primary, as every cache fill does. Without one (the bench's raw target), each recall reads the version.
  */
 public final class Recall {
     private static final Logger LOG = LoggerFactory.getLogger(Recall.class);
@@ -90,8 +96,19 @@ public final class Recall {
     private record Scope(long appId, long userId, long characterId) {
     }
 
+    /** A scope's row in memory_scopes; {@link #NONE} when it has none (no memories yet, or no such user or character). */
     private record Version(long version, Integer dims) {
+        static final Version NONE = new Version(-1, null);
+
+        boolean exists() {
+            return version >= 0;
+        }
     }
+
+    private static final RowMapper<Version> VERSION = row -> {
+        int dims = row.getInt(2);
+        return new Version(row.getLong(1), row.wasNull() ? null : dims);
+    };
 
     /** One row of {@link #SCOPES}: a scope at its version, and the dimensions of its embeddings (null: none). */
     private record ScopeAt(Scope scope, long version, Integer dims) {
@@ -116,14 +133,22 @@ public final class Recall {
     }
 
     private final Database database;
+    private final ReadCache cache;
     private final Clock clock;
     private final Cache<Scope, ScopeVectors> vectors;
     // Recorded by hand: the cache is used through compute(), which Caffeine does not count.
     private final StatsCounter stats = new ConcurrentStatsCounter();
     private final Counter embeddingsRead;
 
+    /** Recalls from {@code database}, holding up to {@code cacheBytes} of vectors; each recall reads its scope's version. */
     public Recall(Database database, Clock clock, long cacheBytes, MeterRegistry registry) {
+        this(database, ReadCache.none(), clock, cacheBytes, registry);
+    }
+
+    /** As above, with the scopes' versions kept in {@code cache} while no write is heard of (unless it caches nothing). */
+    public Recall(Database database, ReadCache cache, Clock clock, long cacheBytes, MeterRegistry registry) {
         this.database = database;
+        this.cache = cache;
         this.clock = clock;
         this.vectors = Caffeine.newBuilder()
                 .maximumWeight(cacheBytes)
@@ -180,12 +205,12 @@ public final class Recall {
     /** {@code embeddingField} names the request field that carried the query vector, for a dimension mismatch. */
     public Result recall(long appId, long userId, long characterId, RecallRequest request, String embeddingField) {
         var scope = new Scope(appId, userId, characterId);
+        if (cache.enabled()) {
+            return recallKnown(scope, request, embeddingField);
+        }
         return database.readNearby(handle -> {
-            Version version = handle.first(SCOPE, row -> {
-                int dims = row.getInt(2);
-                return new Version(row.getLong(1), row.wasNull() ? null : dims);
-            }, appId, userId, characterId).orElse(null);
-            if (version == null) { // no memories yet, or no such user or character: which?
+            Version version = handle.first(SCOPE, VERSION, appId, userId, characterId).orElse(Version.NONE);
+            if (!version.exists()) { // no memories yet, or no such user or character: which?
                 Memories.checkReferences(handle, appId, userId, characterId);
                 return new Result(request.minSimilarity(), 0, List.of());
             }
@@ -195,6 +220,59 @@ public final class Recall {
             List<Long> ids = idsOf(held, scored.hits());
             return new Result(scored.threshold(), held.size(), recalled(held, scored.hits(), read(handle, appId, ids)));
         });
+    }
+
+    /**
+     * A recall with the scope's version from the cache: the vectors of that version and the memories returned from
+     * memory when held, else read from the primary (a replica behind the version would load older rows under it).
+     */
+    private Result recallKnown(Scope scope, RecallRequest request, String embeddingField) {
+        long appId = scope.appId();
+        Version version = cache.get(dev.parley.cache.Scope.user(appId, scope.userId()), "recall:" + scope.characterId(),
+                () -> database.read(handle -> handle.first(SCOPE, VERSION, appId, scope.userId(), scope.characterId())
+                        .orElse(Version.NONE))).model();
+        if (!version.exists()) {
+            database.read(handle -> {
+                Memories.checkReferences(handle, appId, scope.userId(), scope.characterId());
+                return null;
+            });
+            return new Result(request.minSimilarity(), 0, List.of());
+        }
+        checkDimensions(version.dims(), request, embeddingField, scope.userId(), scope.characterId());
+        ScopeVectors held = vectors.asMap().get(scope); // uncounted by Caffeine: a hit here, or current()'s miss
+        if (held != null && held.version() >= version.version()) {
+            stats.recordHits(1);
+        } else {
+            held = database.read(handle -> current(handle, scope, version.version()));
+        }
+        RecallScorer.Scored scored = RecallScorer.score(held, request.embedding(), request, clock.millis());
+        return new Result(scored.threshold(), held.size(), recalled(held, scored.hits(), rowsOf(scope, held, scored.hits())));
+    }
+
+    /**
+     * The memories of {@code hits} by id: those {@code held} keeps, and the rest read from the primary and kept with
+     * it. A memory's row changes only with its scope's version, so what was read at or after {@code held}'s version
+     * serves every recall that finds that version current.
+     */
+    private Map<Long, Memory> rowsOf(Scope scope, ScopeVectors held, List<RecallScorer.Hit> hits) {
+        Map<Long, Memory> byId = new HashMap<>();
+        List<Long> missing = new ArrayList<>();
+        for (long id : idsOf(held, hits)) {
+            Memory kept = held.rows().get(id);
+            if (kept != null) {
+                byId.put(id, kept);
+            } else {
+                missing.add(id);
+            }
+        }
+        if (!missing.isEmpty()) {
+            Map<Long, Memory> read = database.read(handle -> read(handle, scope.appId(), missing));
+            byId.putAll(read);
+            if (held.keep(read.values())) {
+                vectors.asMap().replace(scope, held, held); // weighed again, with the rows
+            }
+        }
+        return byId;
     }
 
     /**

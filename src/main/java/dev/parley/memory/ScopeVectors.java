@@ -1,5 +1,9 @@
 package dev.parley.memory;
 
+import java.util.Collection;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
 /**
  * Every embedded memory of one (user, character), laid out for scoring, ids ascending. Immutable once built;
  * {@code version} is the scope version it was read at; {@code rowVersions[i]} the xmin of memory i's row as read
@@ -9,10 +13,22 @@ package dev.parley.memory;
  * {@link #CHUNK_BYTES} stay small enough for G1 to allocate as ordinary objects (a 10,000 × 768 scope in one array
  * is 31 MB, which G1 places in regions of its own), and the vectors of a scope's next version share the chunks that
  * no write touched ({@link Recall}).
+ *
+ * <p>{@code rows} holds memories recalls returned, read at or after this version (a cache's, see {@link Recall}),
+ * at most {@link #ROWS_KEPT}.
  */
 record ScopeVectors(long version, int dims, int rowsPerChunk, long[] ids, long[] rowVersions, float[][] chunks,
-                    float[] importance, long[] createdMillis, long[] conversations) {
+                    float[] importance, long[] createdMillis, long[] conversations, Map<Long, Memory> rows) {
     static final int CHUNK_BYTES = 256 * 1024;
+    /** How many memories' rows one version keeps: those recalls return, a few dozen in a scope used by one person. */
+    static final int ROWS_KEPT = 256;
+    private static final int ROW_BYTES = 256; // a Memory's fields beside its texts
+
+    ScopeVectors(long version, int dims, int rowsPerChunk, long[] ids, long[] rowVersions, float[][] chunks,
+                 float[] importance, long[] createdMillis, long[] conversations) {
+        this(version, dims, rowsPerChunk, ids, rowVersions, chunks, importance, createdMillis, conversations,
+                new ConcurrentHashMap<>());
+    }
 
     /** How many vectors of {@code dims} a chunk holds. */
     static int rowsPerChunk(int dims) {
@@ -38,7 +54,23 @@ record ScopeVectors(long version, int dims, int rowsPerChunk, long[] ids, long[]
 
     /** Bytes held, for the cache's weigher. */
     int weight() {
-        return 64 + ids.length * (Long.BYTES * 4 + Float.BYTES) + chunks.length * rowsPerChunk * dims * Float.BYTES;
+        long kept = 0;
+        for (Memory memory : rows.values()) {
+            kept += ROW_BYTES + 2L * (memory.content().length() + (memory.metadata() == null ? 0 : memory.metadata().text().length()));
+        }
+        return (int) Math.min(Integer.MAX_VALUE,
+                64 + ids.length * (Long.BYTES * 4 + Float.BYTES) + (long) chunks.length * rowsPerChunk * dims * Float.BYTES + kept);
+    }
+
+    /** Keeps {@code read} with this version while fewer than {@link #ROWS_KEPT} are kept; whether any was kept. */
+    boolean keep(Collection<Memory> read) {
+        boolean kept = false;
+        for (Memory memory : read) {
+            if (rows.size() < ROWS_KEPT) {
+                kept |= rows.putIfAbsent(memory.id(), memory) == null;
+            }
+        }
+        return kept;
     }
 
     /** Dot product of vector {@code i} with {@code query}: the cosine similarity, both being unit length. */

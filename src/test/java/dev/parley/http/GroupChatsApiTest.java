@@ -18,8 +18,6 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -389,7 +387,7 @@ class GroupChatsApiTest {
         String cursor = api.getOk("/v1/users/" + ben + "/inbox?limit=1").get("next_cursor").asText();
 
         // Past the first page: never cached.
-        Map<String, Double> ran = statementsRunBy(() -> api.getOk("/v1/users/" + ben + "/inbox?limit=1&cursor=" + cursor));
+        Map<String, Double> ran = TestServer.statementsRunBy(api, () -> api.getOk("/v1/users/" + ben + "/inbox?limit=1&cursor=" + cursor));
 
         assertThat(ran).isEqualTo(Map.of("inbox.page", 1.0));
     }
@@ -409,7 +407,7 @@ class GroupChatsApiTest {
         api.postOk(200, path + "/context", body); // the scopes' vectors read into memory
 
         var everyone = new JsonNode[1];
-        Map<String, Double> ran = statementsRunBy(() -> everyone[0] = api.postOk(200, path + "/context", body));
+        Map<String, Double> ran = TestServer.statementsRunBy(api, () -> everyone[0] = api.postOk(200, path + "/context", body));
 
         assertThat(everyone[0].get("memories").findValuesAsText("content")).as("Ada answered, then Cleo; Ben keeps none of Luna's; Dan"
                 + " is not in the talk").containsExactly("Ada plays the cello", "Cleo tunes her cello");
@@ -452,30 +450,5 @@ class GroupChatsApiTest {
 
     private void remember(String user, String character, String content, double... embedding) {
         api.postOk(201, "/v1/users/" + user + "/memories", Map.of("character_id", character, "content", content, "embedding", embedding));
-    }
-
-    /** The named statements {@code request} ran on the server and how many times, from /metrics (not the key's lookup, nor the sampler's). */
-    private Map<String, Double> statementsRunBy(Runnable request) {
-        Map<String, Double> before = statements();
-        request.run();
-        Map<String, Double> ran = new HashMap<>();
-        statements().forEach((query, count) -> {
-            double delta = count - before.getOrDefault(query, 0.0);
-            if (delta > 0 && !query.startsWith("api_key.") && !query.startsWith("monitor.")) {
-                ran.put(query, delta);
-            }
-        });
-        return ran;
-    }
-
-    /** How many times each named statement has run on the server, from /metrics. */
-    private Map<String, Double> statements() {
-        Pattern count = Pattern.compile("^parley_query_seconds_count\\{[^}]*query=\"([^\"]+)\"[^}]*} (\\S+)$", Pattern.MULTILINE);
-        Matcher found = count.matcher(TestServer.metrics(api));
-        Map<String, Double> counts = new HashMap<>();
-        while (found.find()) {
-            counts.merge(found.group(1), Double.parseDouble(found.group(2)), Double::sum);
-        }
-        return counts;
     }
 }

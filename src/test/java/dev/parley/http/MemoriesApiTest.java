@@ -9,7 +9,9 @@ import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
 import dev.parley.support.TestDatabase;
 import dev.parley.support.TestServer;
+import dev.parley.support.Wait;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -118,9 +120,42 @@ class MemoriesApiTest {
             elsewhere.delete("/v1/memories/" + first);
         }
 
+        // The other instance's writes are announced as they commit (V27), and heard here a moment later.
+        Wait.until("the other instance's writes recalled here", Duration.ofSeconds(1),
+                () -> recall(new double[] {0, 1, 0}, Map.of("adaptive", false)).get("considered").asInt() == 1);
         JsonNode after = recall(new double[] {0, 1, 0}, Map.of("adaptive", false));
         assertThat(after.get("memories")).extracting(m -> m.get("memory").get("content").asText()).containsExactly("plays the cello");
-        assertThat(after.get("considered").asInt()).isEqualTo(1);
+    }
+
+    @Test
+    void a_warm_recall_reads_nothing_from_the_database_and_the_next_recall_after_a_write_sees_it() {
+        String cello = remember("plays the cello", vector(1, 0, 0), 0.5).get("id").asText();
+        String lyon = remember("lives in Lyon", vector(0, 1, 0), 0.5).get("id").asText();
+        double[] query = vector(0.8, 0.6, 0);
+        assertThat(contents(recall(query, everyOne()))).containsExactly("plays the cello", "lives in Lyon");
+
+        Map<String, Double> ran = TestServer.statementsRunBy(api, () -> recall(query, everyOne()));
+        assertThat(ran).as("the scope's version, vectors and memories are held, and no write has been heard of").isEmpty();
+
+        api.patch("/v1/memories/" + cello, Map.of("content", "plays the viola"));
+        assertThat(contents(recall(query, everyOne()))).as("a changed text").containsExactly("plays the viola", "lives in Lyon");
+        remember("hates the rain", vector(0, 0, 1), 0.5);
+        assertThat(contents(recall(query, everyOne()))).as("a new memory")
+                .containsExactly("plays the viola", "lives in Lyon", "hates the rain");
+        api.delete("/v1/memories/" + lyon);
+        assertThat(contents(recall(query, everyOne()))).as("a deleted one").containsExactly("plays the viola", "hates the rain");
+        api.patch("/v1/memories/" + cello, Map.of("embedding", List.of(0.0, 0.0, -1.0)));
+        assertThat(contents(recall(vector(0, 0, -1), Map.of("limit", 1, "adaptive", false)))).as("a moved vector")
+                .containsExactly("plays the viola");
+        assertThat(contents(recall(query, everyOne()))).containsExactlyInAnyOrder("hates the rain", "plays the viola");
+        ran = TestServer.statementsRunBy(api, () -> recall(query, everyOne()));
+        assertThat(ran).as("held again once a recall has read the new version").isEmpty();
+    }
+
+    private static List<String> contents(JsonNode recalled) {
+        List<String> contents = new ArrayList<>();
+        recalled.get("memories").forEach(m -> contents.add(m.get("memory").get("content").asText()));
+        return contents;
     }
 
     @Test

@@ -182,8 +182,9 @@ class TwoInstancesTest {
                 "embedding", List.of(1.0, 0.0)));
         String path = "/v1/conversations/" + conversation;
         cacheOnSecond("/v1/users/" + user, path, path + "/messages", "/v1/users/" + user + "/inbox");
+        double scopesHeld = TwoInstancesWithRedisTest.meter(viaSecond, "cache_size", "cache=\"recall_vectors\""); // others' too
         viaSecond.postOk(200, "/v1/users/" + user + "/memories/recall", Map.of("character_id", character, "embedding", List.of(1.0, 0.0)));
-        assertThat(TwoInstancesWithRedisTest.meter(viaSecond, "cache_size", "cache=\"recall_vectors\"")).isPositive();
+        assertThat(TwoInstancesWithRedisTest.meter(viaSecond, "cache_size", "cache=\"recall_vectors\"")).isEqualTo(scopesHeld + 1);
 
         assertThat(viaFirst.delete("/v1/users/" + user).status()).isEqualTo(200);
 
@@ -192,7 +193,32 @@ class TwoInstancesTest {
         seenOnSecond("the history gone", () -> viaSecond.get(path + "/messages").status() == 404);
         seenOnSecond("the inbox gone", () -> viaSecond.get("/v1/users/" + user + "/inbox").status() == 404);
         seenOnSecond("the recall vectors dropped",
-                () -> TwoInstancesWithRedisTest.meter(viaSecond, "cache_size", "cache=\"recall_vectors\"") == 0);
+                () -> TwoInstancesWithRedisTest.meter(viaSecond, "cache_size", "cache=\"recall_vectors\"") == scopesHeld);
+    }
+
+    @Test
+    void memory_writes_through_one_instance_are_recalled_through_the_other_within_the_bound() {
+        String character = Fixtures.character(viaFirst, "Luna");
+        String user = Fixtures.user(viaFirst, "remembers-" + System.nanoTime());
+        String memories = "/v1/users/" + user + "/memories";
+        String cello = viaFirst.postOk(201, memories, Map.of("character_id", character, "content", "plays the cello",
+                "embedding", List.of(1.0, 0.0))).get("id").asText();
+        Map<String, Object> everyOne = Map.of("character_id", character, "embedding", List.of(1.0, 0.0), "limit", 10,
+                "min_similarity", -1, "adaptive", false);
+        assertThat(recalledOnSecond(memories, everyOne)).containsExactly("plays the cello"); // its version now held there
+
+        viaFirst.postOk(201, memories, Map.of("character_id", character, "content", "lives in Lyon", "embedding", List.of(0.0, 1.0)));
+        seenOnSecond("a new memory", () -> recalledOnSecond(memories, everyOne).size() == 2);
+        viaFirst.patch("/v1/memories/" + cello, Map.of("content", "plays the viola"));
+        seenOnSecond("a changed text", () -> recalledOnSecond(memories, everyOne).contains("plays the viola"));
+        assertThat(viaFirst.delete("/v1/memories/" + cello).status()).isEqualTo(204);
+        seenOnSecond("a deleted memory", () -> recalledOnSecond(memories, everyOne).equals(List.of("lives in Lyon")));
+    }
+
+    private List<String> recalledOnSecond(String memories, Map<String, Object> body) {
+        List<String> contents = new ArrayList<>();
+        viaSecond.postOk(200, memories + "/recall", body).get("memories").forEach(m -> contents.add(m.get("memory").get("content").asText()));
+        return contents;
     }
 
     @Test

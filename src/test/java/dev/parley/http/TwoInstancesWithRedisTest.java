@@ -100,8 +100,10 @@ class TwoInstancesWithRedisTest extends TwoInstancesTest {
                     "inbox:" + app + ":" + user);
             held.whileCommitting(() -> api.post(path + "/members", Map.of("user_id", guest)),
                     "conversation:" + app + ":" + conversation, "inbox:" + app + ":" + user, "inbox:" + app + ":" + guest);
+            held.whileCommitting(() -> api.post("/v1/users/" + user + "/memories", Map.of("character_id", character,
+                    "content", "likes tea", "embedding", List.of(1.0, 0.0))), "user:" + app + ":" + user);
             held.whileCommitting(() -> api.delete(path), "conversation:" + app + ":" + conversation, "inbox:" + app + ":" + user,
-                    "inbox:" + app + ":" + guest);
+                    "inbox:" + app + ":" + guest, "user:" + app + ":" + user, "user:" + app + ":" + guest);
             held.whileCommitting(() -> api.delete("/v1/users/" + guest), "user:" + app + ":" + guest, "inbox:" + app + ":" + guest);
             held.whileCommitting(() -> api.delete("/v1/characters/" + unused), "character:" + app + ":" + unused, "inboxes:" + app);
         }
@@ -112,7 +114,8 @@ class TwoInstancesWithRedisTest extends TwoInstancesTest {
      * deferred trigger waits for an advisory lock the test holds), so a test can look at Redis while a write commits.
      */
     private final class HeldCommits implements AutoCloseable {
-        private static final List<String> TABLES = List.of("users", "characters", "conversations", "conversation_members");
+        private static final List<String> TABLES = List.of("users", "characters", "conversations", "conversation_members",
+                "memory_scopes");
         private static final long LOCK = 7_310_001L;
         private final Connection sql;
 

@@ -4,8 +4,11 @@ import dev.parley.Parley;
 import dev.parley.Storage;
 import dev.parley.config.Settings;
 import java.time.Clock;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /** One Parley for the API tests, on a random port over real HTTP. Tests isolate themselves by app. */
 public final class TestServer {
@@ -126,6 +129,34 @@ public final class TestServer {
             throw new IllegalStateException(name + " is not in /metrics");
         }
         return Double.parseDouble(line.group(1));
+    }
+
+    /**
+     * The named statements {@code request} ran on the server {@code api} talks to, and how many times, from /metrics
+     * (not the key's lookup, nor the sampler's).
+     */
+    public static Map<String, Double> statementsRunBy(Api api, Runnable request) {
+        Map<String, Double> before = statements(api);
+        request.run();
+        Map<String, Double> ran = new HashMap<>();
+        statements(api).forEach((query, count) -> {
+            double delta = count - before.getOrDefault(query, 0.0);
+            if (delta > 0 && !query.startsWith("api_key.") && !query.startsWith("monitor.")) {
+                ran.put(query, delta);
+            }
+        });
+        return ran;
+    }
+
+    /** How many times each named statement has run on the server, from /metrics. */
+    private static Map<String, Double> statements(Api api) {
+        Pattern count = Pattern.compile("^parley_query_seconds_count\\{[^}]*query=\"([^\"]+)\"[^}]*} (\\S+)$", Pattern.MULTILINE);
+        Matcher found = count.matcher(metrics(api));
+        Map<String, Double> counts = new HashMap<>();
+        while (found.find()) {
+            counts.merge(found.group(1), Double.parseDouble(found.group(2)), Double::sum);
+        }
+        return counts;
     }
 
     /** An instance's Prometheus metrics, from its admin port (with its admin key, when it was started with one). */
