@@ -24,6 +24,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -227,49 +228,89 @@ public final class Recall {
      * memory when held, else read from the primary (a replica behind the version would load older rows under it).
      */
     private Result recallKnown(Scope scope, RecallRequest request, String embeddingField) {
-        long appId = scope.appId();
-        Version version = cache.get(dev.parley.cache.Scope.user(appId, scope.userId()), "recall:" + scope.characterId(),
-                () -> database.read(handle -> handle.first(SCOPE, VERSION, appId, scope.userId(), scope.characterId())
-                        .orElse(Version.NONE))).model();
-        if (!version.exists()) {
+        List<ScopeAt> known = knownScopes(scope.appId(), List.of(scope.userId()), scope.characterId());
+        if (known.isEmpty()) { // no memories yet, or no such user or character: which?
             database.read(handle -> {
-                Memories.checkReferences(handle, appId, scope.userId(), scope.characterId());
+                Memories.checkReferences(handle, scope.appId(), scope.userId(), scope.characterId());
                 return null;
             });
             return new Result(request.minSimilarity(), 0, List.of());
         }
-        checkDimensions(version.dims(), request, embeddingField, scope.userId(), scope.characterId());
-        ScopeVectors held = vectors.asMap().get(scope); // uncounted by Caffeine: a hit here, or current()'s miss
-        if (held != null && held.version() >= version.version()) {
-            stats.recordHits(1);
-        } else {
-            held = database.read(handle -> current(handle, scope, version.version()));
-        }
+        checkDimensions(known.getFirst().dims(), request, embeddingField, scope.userId(), scope.characterId());
+        ScopeVectors held = heldAt(known.getFirst());
         RecallScorer.Scored scored = RecallScorer.score(held, request.embedding(), request, clock.millis());
-        return new Result(scored.threshold(), held.size(), recalled(held, scored.hits(), rowsOf(scope, held, scored.hits())));
+        Map<Long, Memory> rows = rowsOf(scope.appId(), List.of(new ScoredScope(scope, held, scored.hits())));
+        return new Result(scored.threshold(), held.size(), recalled(held, scored.hits(), rows));
+    }
+
+    /** One person's scope as a recall scored it: its vectors and its best memories. */
+    private record ScoredScope(Scope scope, ScopeVectors held, List<RecallScorer.Hit> hits) {
+        List<Long> ids() {
+            return idsOf(held, hits);
+        }
     }
 
     /**
-     * The memories of {@code hits} by id: those {@code held} keeps, and the rest read from the primary and kept with
-     * it. A memory's row changes only with its scope's version, so what was read at or after {@code held}'s version
-     * serves every recall that finds that version current.
+     * The scopes of each of {@code userIds} with {@code characterId} that have memories, at the versions the cache
+     * knows; the versions it does not know are read together, in one statement, from the primary.
      */
-    private Map<Long, Memory> rowsOf(Scope scope, ScopeVectors held, List<RecallScorer.Hit> hits) {
+    private List<ScopeAt> knownScopes(long appId, List<Long> userIds, long characterId) {
+        Map<Long, ScopeAt> read = new HashMap<>();
+        boolean[] wasRead = {false}; // by the first miss: the loaders run on this thread
+        List<ScopeAt> known = new ArrayList<>();
+        for (long userId : userIds) {
+            Version version = cache.get(dev.parley.cache.Scope.user(appId, userId), "recall:" + characterId, () -> {
+                if (!wasRead[0]) {
+                    wasRead[0] = true;
+                    database.read(handle -> scopes(handle, appId, userIds, List.of(characterId)))
+                            .forEach(at -> read.put(at.scope().userId(), at));
+                }
+                ScopeAt at = read.get(userId);
+                return at == null ? Version.NONE : new Version(at.version(), at.dims());
+            }).model();
+            if (version.exists()) {
+                known.add(new ScopeAt(new Scope(appId, userId, characterId), version.version(), version.dims()));
+            }
+        }
+        return known;
+    }
+
+    /** The scope's vectors at its version or newer: those held, else read from the primary. */
+    private ScopeVectors heldAt(ScopeAt at) {
+        ScopeVectors held = vectors.asMap().get(at.scope()); // uncounted by Caffeine: a hit here, or current()'s miss
+        if (held != null && held.version() >= at.version()) {
+            stats.recordHits(1);
+            return held;
+        }
+        return database.read(handle -> current(handle, at.scope(), at.version()));
+    }
+
+    /**
+     * The memories of each scope's hits by id: those its vectors keep, and the rest read from the primary in one
+     * statement and kept with them. A memory's row changes only with its scope's version, so what was read at or
+     * after a version serves every recall that finds that version current.
+     */
+    private Map<Long, Memory> rowsOf(long appId, List<ScoredScope> scored) {
         Map<Long, Memory> byId = new HashMap<>();
         List<Long> missing = new ArrayList<>();
-        for (long id : idsOf(held, hits)) {
-            Memory kept = held.rows().get(id);
-            if (kept != null) {
-                byId.put(id, kept);
-            } else {
-                missing.add(id);
+        for (ScoredScope scope : scored) {
+            for (long id : scope.ids()) {
+                Memory kept = scope.held().rows().get(id);
+                if (kept != null) {
+                    byId.put(id, kept);
+                } else {
+                    missing.add(id);
+                }
             }
         }
         if (!missing.isEmpty()) {
-            Map<Long, Memory> read = database.read(handle -> read(handle, scope.appId(), missing));
+            Map<Long, Memory> read = database.read(handle -> read(handle, appId, missing));
             byId.putAll(read);
-            if (held.keep(read.values())) {
-                vectors.asMap().replace(scope, held, held); // weighed again, with the rows
+            for (ScoredScope scope : scored) {
+                List<Memory> own = scope.ids().stream().map(read::get).filter(Objects::nonNull).toList();
+                if (scope.held().keep(own)) {
+                    vectors.asMap().replace(scope.scope(), scope.held(), scope.held()); // weighed again, with the rows
+                }
             }
         }
         return byId;
@@ -283,27 +324,40 @@ public final class Recall {
      */
     public Map<Long, List<Remembered>> recallEach(long appId, List<Long> userIds, long characterId, RecallRequest request,
                                                   String embeddingField) {
+        if (cache.enabled()) {
+            List<ScoredScope> scored = new ArrayList<>();
+            for (ScopeAt at : knownScopes(appId, userIds, characterId)) {
+                checkDimensions(at.dims(), request, embeddingField, at.scope().userId(), characterId);
+                scored.add(scored(at, heldAt(at), request));
+            }
+            return each(userIds, scored, rowsOf(appId, scored));
+        }
         return database.readNearby(handle -> {
-            Map<Long, ScopeVectors> held = new HashMap<>();
-            Map<Long, List<RecallScorer.Hit>> hits = new HashMap<>();
-            List<Long> ids = new ArrayList<>();
+            List<ScoredScope> scored = new ArrayList<>();
             for (ScopeAt at : scopes(handle, appId, userIds, List.of(characterId))) {
-                long userId = at.scope().userId();
-                checkDimensions(at.dims(), request, embeddingField, userId, characterId);
-                ScopeVectors vectors = current(handle, at.scope(), at.version());
-                List<RecallScorer.Hit> best = RecallScorer.score(vectors, request.embedding(), request, clock.millis()).hits();
-                held.put(userId, vectors);
-                hits.put(userId, best);
-                ids.addAll(idsOf(vectors, best));
+                checkDimensions(at.dims(), request, embeddingField, at.scope().userId(), characterId);
+                scored.add(scored(at, current(handle, at.scope(), at.version()), request));
             }
-            Map<Long, Memory> byId = read(handle, appId, ids);
-            Map<Long, List<Remembered>> each = new LinkedHashMap<>();
-            for (long userId : userIds) {
-                List<Recalled> recalled = held.containsKey(userId) ? recalled(held.get(userId), hits.get(userId), byId) : List.of();
-                each.put(userId, recalled.stream().map(r -> Remembered.of(r.memory(), r.score())).toList());
-            }
-            return each;
+            return each(userIds, scored, read(handle, appId, scored.stream().flatMap(scope -> scope.ids().stream()).toList()));
         });
+    }
+
+    /** The scope {@code at} scored from {@code held}. */
+    private ScoredScope scored(ScopeAt at, ScopeVectors held, RecallRequest request) {
+        return new ScoredScope(at.scope(), held, RecallScorer.score(held, request.embedding(), request, clock.millis()).hits());
+    }
+
+    /** Each of {@code userIds}' memories of {@code scored} in order, from {@code byId}; empty for a person without any. */
+    private static Map<Long, List<Remembered>> each(List<Long> userIds, List<ScoredScope> scored, Map<Long, Memory> byId) {
+        Map<Long, ScoredScope> byUser = new HashMap<>();
+        scored.forEach(scope -> byUser.put(scope.scope().userId(), scope));
+        Map<Long, List<Remembered>> each = new LinkedHashMap<>();
+        for (long userId : userIds) {
+            ScoredScope scope = byUser.get(userId);
+            List<Recalled> recalled = scope == null ? List.of() : recalled(scope.held(), scope.hits(), byId);
+            each.put(userId, recalled.stream().map(r -> Remembered.of(r.memory(), r.score())).toList());
+        }
+        return each;
     }
 
     /**

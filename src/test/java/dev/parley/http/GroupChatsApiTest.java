@@ -404,17 +404,17 @@ class GroupChatsApiTest {
         say(ben, "user", "shall we play?", null);
         say(cleo, "user", "one moment", null);
         Map<String, Object> body = Map.of("memory_embedding", List.of(1, 0), "memories", 1, "memories_of", "everyone");
-        api.postOk(200, path + "/context", body); // the scopes' vectors read into memory
-
         var everyone = new JsonNode[1];
         Map<String, Double> ran = TestServer.statementsRunBy(api, () -> everyone[0] = api.postOk(200, path + "/context", body));
 
         assertThat(everyone[0].get("memories").findValuesAsText("content")).as("Ada answered, then Cleo; Ben keeps none of Luna's; Dan"
                 + " is not in the talk").containsExactly("Ada plays the cello", "Cleo tunes her cello");
         assertThat(everyone[0].get("memories").findValuesAsText("user_id")).containsExactly(ada, cleo);
-        assertThat(ran).as("three people's scopes in one statement, their memories in one")
-                .containsEntry("memory.scope_versions", 1.0).containsEntry("memory.get_many", 1.0)
+        assertThat(ran).as("three people's scopes in one statement, the vectors of the two with memories one each, the memories in one")
+                .containsEntry("memory.scope_versions", 1.0).containsEntry("memory.load_scope", 2.0).containsEntry("memory.get_many", 1.0)
                 .doesNotContainKey("memory.scope_version");
+        assertThat(TestServer.statementsRunBy(api, () -> api.postOk(200, path + "/context", body)).keySet())
+                .as("the next context finds everyone's versions, vectors and memories held").noneMatch(query -> query.startsWith("memory."));
         remember(ben, luna, "Ben's memory has three numbers", 1, 0, 0);
         assertThat(field(api.post(path + "/context", body))).as("Ben's memories have three dimensions").isEqualTo("memory_embedding");
     }
