@@ -213,7 +213,7 @@ public final class Parley implements AutoCloseable {
             var memories = new Memories(database, cache, snippets);
             var recall = new Recall(database, cache, clock, settings.recallCacheBytes(), registry);
             recall.followErasures(invalidations);
-            threads(started, "parley-recall-compile", 1).execute(Recall::compileScoring);
+            Thread.ofPlatform().name("parley-recall-compile").daemon().start(Recall::compileScoring); // ends when compiled
             var messageLog = new MessageLog(database, cache);
             var presence = new Presence(live, users, settings.presenceTtl(), clock);
             var erasure = new Erasure(database, cache, recall, presence, clock);

@@ -228,7 +228,7 @@ public final class Recall {
      * memory when held, else read from the primary (a replica behind the version would load older rows under it).
      */
     private Result recallKnown(Scope scope, RecallRequest request, String embeddingField) {
-        List<ScopeAt> known = knownScopes(scope.appId(), List.of(scope.userId()), scope.characterId());
+        List<ScopeAt> known = knownScopes(scope.appId(), List.of(scope.userId()), List.of(scope.characterId()));
         if (known.isEmpty()) { // no memories yet, or no such user or character: which?
             database.read(handle -> {
                 Memories.checkReferences(handle, scope.appId(), scope.userId(), scope.characterId());
@@ -251,25 +251,27 @@ public final class Recall {
     }
 
     /**
-     * The scopes of each of {@code userIds} with {@code characterId} that have memories, at the versions the cache
-     * knows; the versions it does not know are read together, in one statement, from the primary.
+     * The scopes of each of {@code userIds} with each of {@code characterIds} that have memories, at the versions the
+     * cache knows; the versions it does not know are read together, in one statement, from the primary.
      */
-    private List<ScopeAt> knownScopes(long appId, List<Long> userIds, long characterId) {
-        Map<Long, ScopeAt> read = new HashMap<>();
+    private List<ScopeAt> knownScopes(long appId, List<Long> userIds, List<Long> characterIds) {
+        Map<Scope, ScopeAt> read = new HashMap<>();
         boolean[] wasRead = {false}; // by the first miss: the loaders run on this thread
         List<ScopeAt> known = new ArrayList<>();
         for (long userId : userIds) {
-            Version version = cache.get(dev.parley.cache.Scope.user(appId, userId), "recall:" + characterId, () -> {
-                if (!wasRead[0]) {
-                    wasRead[0] = true;
-                    database.read(handle -> scopes(handle, appId, userIds, List.of(characterId)))
-                            .forEach(at -> read.put(at.scope().userId(), at));
+            for (long characterId : characterIds) {
+                var scope = new Scope(appId, userId, characterId);
+                Version version = cache.get(dev.parley.cache.Scope.user(appId, userId), "recall:" + characterId, () -> {
+                    if (!wasRead[0]) {
+                        wasRead[0] = true;
+                        database.read(handle -> scopes(handle, appId, userIds, characterIds)).forEach(at -> read.put(at.scope(), at));
+                    }
+                    ScopeAt at = read.get(scope);
+                    return at == null ? Version.NONE : new Version(at.version(), at.dims());
+                }).model();
+                if (version.exists()) {
+                    known.add(new ScopeAt(scope, version.version(), version.dims()));
                 }
-                ScopeAt at = read.get(userId);
-                return at == null ? Version.NONE : new Version(at.version(), at.dims());
-            }).model();
-            if (version.exists()) {
-                known.add(new ScopeAt(new Scope(appId, userId, characterId), version.version(), version.dims()));
             }
         }
         return known;
@@ -326,7 +328,7 @@ public final class Recall {
                                                   String embeddingField) {
         if (cache.enabled()) {
             List<ScoredScope> scored = new ArrayList<>();
-            for (ScopeAt at : knownScopes(appId, userIds, characterId)) {
+            for (ScopeAt at : knownScopes(appId, userIds, List.of(characterId))) {
                 checkDimensions(at.dims(), request, embeddingField, at.scope().userId(), characterId);
                 scored.add(scored(at, heldAt(at), request));
             }
@@ -368,6 +370,13 @@ public final class Recall {
     public int warm(long appId, long userId, Collection<Long> characterIds) {
         if (characterIds.isEmpty()) {
             return 0;
+        }
+        if (cache.enabled()) { // the versions too, so that the first recall reads only the memories it returns
+            int held = 0;
+            for (ScopeAt at : knownScopes(appId, List.of(userId), List.copyOf(characterIds))) {
+                held += heldAt(at).size();
+            }
+            return held;
         }
         return database.readNearby(handle -> {
             int held = 0;

@@ -72,12 +72,15 @@ class WarmupTest {
 
         JsonNode warmed = api.postOk(200, "/v1/users/" + user + "/warm", null);
         double read = TestServer.metric(api, "parley_recall_embeddings_read_total");
-        for (String character : List.of(luna, sol)) {
-            api.postOk(200, "/v1/users/" + user + "/memories/recall", Map.of("character_id", character, "embedding", List.of(1.0, 0.5, 0.25)));
-        }
+        Map<String, Double> ran = TestServer.statementsRunBy(api, () -> {
+            for (String character : List.of(luna, sol)) {
+                api.postOk(200, "/v1/users/" + user + "/memories/recall", Map.of("character_id", character, "embedding", List.of(1.0, 0.5, 0.25)));
+            }
+        });
 
         assertThat(warmed.get("memories").asInt()).as("Luna's two and Sol's one; not Nova's").isEqualTo(3);
         assertThat(TestServer.metric(api, "parley_recall_embeddings_read_total") - read).as("the recalls read none").isZero();
+        assertThat(ran).as("the recalls read only the memories they return, once each").isEqualTo(Map.of("memory.get_many", 2.0));
     }
 
     @Test
