@@ -13,6 +13,7 @@ import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
 import dev.parley.metrics.Metrics;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import java.sql.SQLException;
@@ -157,6 +158,8 @@ public final class Recall {
                 .recordStats(() -> stats)
                 .build();
         CaffeineCacheMetrics.monitor(registry, vectors, "recall_vectors");
+        Gauge.builder(Metrics.RECALL_BYTES, vectors, held -> held.policy().eviction().orElseThrow().weightedSize().orElse(0))
+                .description(Metrics.RECALL_BYTES_HELP).register(registry);
         this.embeddingsRead = Counter.builder(Metrics.RECALL_EMBEDDINGS_READ).description(Metrics.RECALL_EMBEDDINGS_READ_HELP)
                 .register(registry);
         if (DotProduct.BEST.lanes() > 1) {
@@ -557,7 +560,7 @@ public final class Recall {
                     chunks[c] = held.chunks()[c];
                     continue;
                 }
-                chunks[c] = new float[perChunk * dims];
+                chunks[c] = new float[(end - first) * dims]; // the last chunk no larger than its rows
                 for (int i = first; i < end; i++) {
                     int at = (i - first) * dims;
                     if (keptAt[i] >= 0) {

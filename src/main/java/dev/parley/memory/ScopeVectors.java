@@ -9,7 +9,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code version} is the scope version it was read at; {@code rowVersions[i]} the xmin of memory i's row as read
  * (a write makes a new one); {@code conversations[i]} is memory i's conversation, 0 when it has none.
  *
- * <p>Vector i is in chunk {@code i / rowsPerChunk}, from {@code (i % rowsPerChunk) * dims}. Chunks of about
+ * <p>Vector i is in chunk {@code i / rowsPerChunk}, from {@code (i % rowsPerChunk) * dims}; a chunk holds the rows it has
+ * room for, the last one no more than are left (a scope of three memories takes three vectors, not a chunk). Chunks of about
  * {@link #CHUNK_BYTES} stay small enough for G1 to allocate as ordinary objects (a 10,000 × 768 scope in one array
  * is 31 MB, which G1 places in regions of its own), and the vectors of a scope's next version share the chunks that
  * no write touched ({@link Recall}).
@@ -41,8 +42,8 @@ record ScopeVectors(long version, int dims, int rowsPerChunk, long[] ids, long[]
         int perChunk = rowsPerChunk(dims);
         var chunks = new float[(ids.length + perChunk - 1) / perChunk][];
         for (int c = 0; c < chunks.length; c++) {
-            chunks[c] = new float[perChunk * dims];
             int rows = Math.min(perChunk, ids.length - c * perChunk);
+            chunks[c] = new float[rows * dims];
             System.arraycopy(vectors, c * perChunk * dims, chunks[c], 0, rows * dims);
         }
         return new ScopeVectors(version, dims, perChunk, ids, rowVersions, chunks, importance, createdMillis, conversations);
@@ -54,12 +55,14 @@ record ScopeVectors(long version, int dims, int rowsPerChunk, long[] ids, long[]
 
     /** Bytes held, for the cache's weigher. */
     int weight() {
-        long kept = 0;
-        for (Memory memory : rows.values()) {
-            kept += ROW_BYTES + 2L * (memory.content().length() + (memory.metadata() == null ? 0 : memory.metadata().text().length()));
+        long bytes = 64 + ids.length * (Long.BYTES * 4 + Float.BYTES);
+        for (float[] chunk : chunks) {
+            bytes += (long) chunk.length * Float.BYTES;
         }
-        return (int) Math.min(Integer.MAX_VALUE,
-                64 + ids.length * (Long.BYTES * 4 + Float.BYTES) + (long) chunks.length * rowsPerChunk * dims * Float.BYTES + kept);
+        for (Memory memory : rows.values()) {
+            bytes += ROW_BYTES + 2L * (memory.content().length() + (memory.metadata() == null ? 0 : memory.metadata().text().length()));
+        }
+        return (int) Math.min(Integer.MAX_VALUE, bytes);
     }
 
     /** Keeps {@code read} with this version while fewer than {@link #ROWS_KEPT} are kept; whether any was kept. */

@@ -71,6 +71,9 @@ public final class Metrics {
     public static final String COUNTER_FLUSH_SIZE = "parley.counters.flush.size";
     public static final String COUNTER_FLUSH_SIZE_HELP = "Conversations and users whose counters one write-behind statement wrote";
 
+    public static final String RECALL_BYTES = "parley.recall.bytes";
+    public static final String RECALL_BYTES_HELP = "Estimated memory held by recall's vectors and the memories kept with them (PARLEY_RECALL_CACHE)";
+
     public static final String RECALL_EMBEDDINGS_READ = "parley.recall.embeddings.read";
     public static final String RECALL_EMBEDDINGS_READ_HELP = "Embeddings recall read from the database into memory: a scope's all on "
             + "its first recall, then only those written since";

@@ -194,6 +194,19 @@ class MemoriesApiTest {
         assertRecalledExactly(afterChanges, query, stored, ids.get(5), 0.9);
     }
 
+    @Test
+    void a_small_scope_holds_the_memory_of_its_vectors_not_of_a_whole_chunk() {
+        double before = TestServer.metric(api, "parley_recall_bytes");
+        var random = new Random(5);
+        for (int i = 0; i < 3; i++) {
+            remember("fact " + i, randomVector(random, 768), 0.5);
+        }
+        recall(randomVector(random, 768), everyOne());
+
+        // Three vectors of 768 floats are 9 KB; a chunk of 256 KB each would be 28 times that.
+        assertThat(TestServer.metric(api, "parley_recall_bytes") - before).isBetween(3 * 768 * 4.0, 16 * 1024.0);
+    }
+
     private static Map<String, Object> everyOne() {
         return Map.of("limit", 50, "min_similarity", -1, "adaptive", false, "recency_weight", 0, "importance_weight", 1);
     }
