@@ -14,15 +14,19 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -160,6 +164,68 @@ public final class ReadCache {
             mine.completeExceptionally(e);
             throw e;
         }
+    }
+
+    /** One view of one scope, for {@link #getEach}. */
+    public record Key(Scope scope, String name) {
+    }
+
+    /**
+     * The views {@code keys} name, kept in this instance alone: those held from memory, and all the others from one
+     * call of {@code loader} with the keys it misses, which gives each a model (a key it leaves out fails). Every missed
+     * view is claimed before the loader runs, so a change during the load keeps its result out as {@link #get} does,
+     * and readers of a view being loaded elsewhere wait only once this call has answered its own.
+     */
+    @SuppressWarnings("unchecked")
+    public <T> Map<Key, T> getEach(List<Key> keys, Function<List<Key>, Map<Key, T>> loader) {
+        if (scopes == null) {
+            return loader.apply(keys);
+        }
+        record Claimed(Key key, Views views, CompletableFuture<Rendered<?>> mine) {
+        }
+        List<Claimed> claimed = new ArrayList<>();
+        Map<Key, CompletableFuture<Rendered<?>>> elsewhere = new LinkedHashMap<>();
+        for (Key key : new LinkedHashSet<>(keys)) {
+            Views views = scopes.get(key.scope(), s -> new Views());
+            var mine = new CompletableFuture<Rendered<?>>();
+            CompletableFuture<Rendered<?>> known = views.byName.putIfAbsent(key.name(), mine);
+            if (known == null) {
+                metered.miss(key.name());
+                claimed.add(new Claimed(key, views, mine));
+            } else {
+                if (known.isDone()) {
+                    metered.hit(key.name());
+                } else {
+                    metered.miss(key.name());
+                }
+                elsewhere.put(key, known);
+            }
+        }
+        Map<Key, T> found = new HashMap<>();
+        if (!claimed.isEmpty()) {
+            try {
+                claimed.forEach(claim -> metered.load(claim.key().name()));
+                Map<Key, T> loaded = Consistency.primaryOnly(() -> loader.apply(claimed.stream().map(Claimed::key).toList()));
+                for (Claimed claim : claimed) {
+                    Rendered<T> view = Rendered.of(Objects.requireNonNull(loaded.get(claim.key()), () -> "no view loaded for " + claim.key()));
+                    if (!keep(claim.key().scope(), claim.views(), new Found<>(view, null))) {
+                        claim.views().byName.remove(claim.key().name(), claim.mine());
+                    }
+                    claim.mine().complete(view);
+                    found.put(claim.key(), view.model());
+                }
+            } catch (RuntimeException | Error e) {
+                for (Claimed claim : claimed) {
+                    if (!claim.mine().isDone()) {
+                        claim.views().byName.remove(claim.key().name(), claim.mine());
+                        claim.mine().completeExceptionally(e);
+                    }
+                }
+                throw e;
+            }
+        }
+        elsewhere.forEach((key, running) -> found.put(key, (T) join(running).model()));
+        return found;
     }
 
     /** From Redis if it holds the view and it reads back; else from PostgreSQL, offered to Redis. */

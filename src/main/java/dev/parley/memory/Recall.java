@@ -258,25 +258,30 @@ public final class Recall {
      * cache knows; the versions it does not know are read together, in one statement, from the primary.
      */
     private List<ScopeAt> knownScopes(long appId, List<Long> userIds, List<Long> characterIds) {
-        Map<Scope, ScopeAt> read = new HashMap<>();
-        boolean[] wasRead = {false}; // by the first miss: the loaders run on this thread
-        List<ScopeAt> known = new ArrayList<>();
+        Map<ReadCache.Key, Scope> scopeOf = new LinkedHashMap<>();
         for (long userId : userIds) {
             for (long characterId : characterIds) {
-                var scope = new Scope(appId, userId, characterId);
-                Version version = cache.get(dev.parley.cache.Scope.user(appId, userId), "recall:" + characterId, () -> {
-                    if (!wasRead[0]) {
-                        wasRead[0] = true;
-                        database.read(handle -> scopes(handle, appId, userIds, characterIds)).forEach(at -> read.put(at.scope(), at));
-                    }
-                    ScopeAt at = read.get(scope);
-                    return at == null ? Version.NONE : new Version(at.version(), at.dims());
-                }).model();
-                if (version.exists()) {
-                    known.add(new ScopeAt(scope, version.version(), version.dims()));
-                }
+                scopeOf.put(new ReadCache.Key(dev.parley.cache.Scope.user(appId, userId), "recall:" + characterId),
+                        new Scope(appId, userId, characterId));
             }
         }
+        Map<ReadCache.Key, Version> versions = cache.getEach(List.copyOf(scopeOf.keySet()), missed -> {
+            List<Scope> wanted = missed.stream().map(scopeOf::get).toList();
+            Map<Scope, Version> read = new HashMap<>();
+            database.read(handle -> scopes(handle, appId, wanted.stream().map(Scope::userId).distinct().toList(),
+                    wanted.stream().map(Scope::characterId).distinct().toList()))
+                    .forEach(at -> read.put(at.scope(), new Version(at.version(), at.dims())));
+            Map<ReadCache.Key, Version> each = new HashMap<>();
+            missed.forEach(key -> each.put(key, read.getOrDefault(scopeOf.get(key), Version.NONE)));
+            return each;
+        });
+        List<ScopeAt> known = new ArrayList<>();
+        scopeOf.forEach((key, scope) -> {
+            Version version = versions.get(key);
+            if (version.exists()) {
+                known.add(new ScopeAt(scope, version.version(), version.dims()));
+            }
+        });
         return known;
     }
 

@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -164,6 +165,49 @@ class ReadCacheTest {
         assertThat(next).as("the same reader's next read").isEqualTo("25 messages");
         assertThat(registry.get("parley.cache.removals").tag("scope", "conversation").tag("cause", "late_load").counter().count())
                 .isEqualTo(1);
+    }
+
+    @Test
+    void views_asked_for_together_are_loaded_in_one_call_for_those_missed_and_held_after() {
+        var held = new ReadCache.Key(Scope.user(1, 7), "recall:3");
+        var first = new ReadCache.Key(Scope.user(1, 8), "recall:3");
+        var second = new ReadCache.Key(Scope.user(1, 9), "recall:3");
+        cache.get(held.scope(), held.name(), () -> load("held"));
+        List<List<ReadCache.Key>> calls = new ArrayList<>();
+
+        Map<ReadCache.Key, String> views = cache.getEach(List.of(held, first, second), missed -> {
+            calls.add(missed);
+            return Map.of(first, load("first"), second, load("second"));
+        });
+        Map<ReadCache.Key, String> again = cache.getEach(List.of(held, first, second), missed -> {
+            calls.add(missed);
+            return Map.of();
+        });
+
+        assertThat(views).isEqualTo(Map.of(held, "held", first, "first", second, "second"));
+        assertThat(calls).as("one call, for the two missed").containsExactly(List.of(first, second));
+        assertThat(again).isEqualTo(views);
+    }
+
+    @Test
+    void a_change_during_a_load_of_several_views_keeps_out_the_changed_scopes_view_alone() {
+        var unchanged = new ReadCache.Key(Scope.user(1, 8), "recall:3");
+        var changed = new ReadCache.Key(Scope.user(1, 9), "recall:3");
+
+        Map<ReadCache.Key, String> during = cache.getEach(List.of(unchanged, changed), missed -> {
+            Map<ReadCache.Key, String> read = Map.of(unchanged, load("8 at version 1"), changed, load("9 at version 1"));
+            cache.userChanged(1, 9); // a memory of user 9 written while the versions were read
+            return read;
+        });
+        List<ReadCache.Key> loadedNext = new ArrayList<>();
+        Map<ReadCache.Key, String> next = cache.getEach(List.of(unchanged, changed), missed -> {
+            loadedNext.addAll(missed);
+            return Map.of(changed, load("9 at version 2"));
+        });
+
+        assertThat(during).as("both answered").containsEntry(changed, "9 at version 1");
+        assertThat(loadedNext).as("only the changed scope's view was not kept").containsExactly(changed);
+        assertThat(next).isEqualTo(Map.of(unchanged, "8 at version 1", changed, "9 at version 2"));
     }
 
     @Test
