@@ -5,8 +5,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Every embedded memory of one (user, character), laid out for scoring, ids ascending. Immutable once built;
- * {@code version} is the scope version it was read at; {@code rowVersions[i]} the xmin of memory i's row as read
+ * Every embedded memory of one (user, character), laid out for scoring, ids ascending. Its vectors are immutable once
+ * built (only {@code rows} fills, below); {@code version} is the scope version it was read at; {@code rowVersions[i]} the xmin of memory i's row as read
  * (a write makes a new one); {@code conversations[i]} is memory i's conversation, 0 when it has none.
  *
  * <p>Vector i is in chunk {@code i / rowsPerChunk}, from {@code (i % rowsPerChunk) * dims}; a chunk holds the rows it has
