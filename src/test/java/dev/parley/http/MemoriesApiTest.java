@@ -152,10 +152,15 @@ class MemoriesApiTest {
         assertThat(ran).as("held again once a recall has read the new version").isEmpty();
     }
 
-    private static List<String> contents(JsonNode recalled) {
-        List<String> contents = new ArrayList<>();
-        recalled.get("memories").forEach(m -> contents.add(m.get("memory").get("content").asText()));
-        return contents;
+    /** Each recalled memory's {@code field}, best first. */
+    private static List<String> recalled(JsonNode result, String field) {
+        List<String> values = new ArrayList<>();
+        result.get("memories").forEach(m -> values.add(m.get("memory").get(field).asText()));
+        return values;
+    }
+
+    private static List<String> contents(JsonNode result) {
+        return recalled(result, "content");
     }
 
     @Test
@@ -309,17 +314,11 @@ class MemoriesApiTest {
                 "limit", 10, "adaptive", false, "min_similarity", -1));
 
         assertThat(asBase64.get("memories")).hasSize(10);
-        assertThat(recalledIds(asBase64)).isEqualTo(recalledIds(asNumbers));
+        assertThat(recalled(asBase64, "id")).isEqualTo(recalled(asNumbers, "id"));
         for (int i = 0; i < 10; i++) {
             assertThat(asBase64.get("memories").get(i).get("similarity").asDouble())
                     .isCloseTo(asNumbers.get("memories").get(i).get("similarity").asDouble(), org.assertj.core.data.Offset.offset(1e-6));
         }
-    }
-
-    private static List<String> recalledIds(JsonNode recalled) {
-        List<String> ids = new ArrayList<>();
-        recalled.get("memories").forEach(m -> ids.add(m.get("memory").get("id").asText()));
-        return ids;
     }
 
     @Test
