@@ -15,7 +15,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -140,34 +139,56 @@ public final class ReadCache {
 
     @SuppressWarnings("unchecked")
     private <T> Rendered<T> cached(Scope scope, String name, Supplier<Found<T>> onMiss) {
-        Views views = scopes.get(scope, s -> new Views());
-        var mine = new CompletableFuture<Rendered<?>>();
-        CompletableFuture<Rendered<?>> known = views.byName.putIfAbsent(name, mine);
-        if (known != null) {
-            if (known.isDone()) {
-                metered.hit(name);
-            } else {
-                metered.miss(name);
-            }
-            return (Rendered<T>) join(known);
+        Claim claim = claim(new Key(scope, name));
+        if (claim.running() != null) {
+            return (Rendered<T>) join(claim.running());
         }
-        metered.miss(name);
         try {
             Found<T> found = onMiss.get();
-            if (!keep(scope, views, found)) { // before anyone hears the result: see keep
-                views.byName.remove(name, mine);
-            }
-            mine.complete(found.view());
+            settle(claim, found);
             return found.view();
         } catch (RuntimeException | Error e) {
-            views.byName.remove(name, mine); // before the waiting readers hear: the next reader loads again
-            mine.completeExceptionally(e);
+            fail(claim, e);
             throw e;
         }
     }
 
     /** One view of one scope, for {@link #getEach}. */
     public record Key(Scope scope, String name) {
+    }
+
+    /**
+     * A reader's hold on a view: the view or its load by another reader ({@code running}), or, when it is null,
+     * the load this reader must make and complete ({@code mine}) in the holder its scope had when it missed.
+     */
+    private record Claim(Key key, Views views, CompletableFuture<Rendered<?>> mine, CompletableFuture<Rendered<?>> running) {
+    }
+
+    /** Finds the view of {@code key}, or claims its load: counted as a hit when it was loaded, a miss otherwise. */
+    private Claim claim(Key key) {
+        Views views = scopes.get(key.scope(), s -> new Views());
+        var mine = new CompletableFuture<Rendered<?>>();
+        CompletableFuture<Rendered<?>> known = views.byName.putIfAbsent(key.name(), mine);
+        if (known != null && known.isDone()) {
+            metered.hit(key.name());
+        } else {
+            metered.miss(key.name());
+        }
+        return new Claim(key, views, mine, known);
+    }
+
+    /** Ends a claimed load with what it found: kept unless its scope changed meanwhile (see keep), then answered. */
+    private void settle(Claim claim, Found<?> found) {
+        if (!keep(claim.key().scope(), claim.views(), found)) { // before anyone hears the result: see keep
+            claim.views().byName.remove(claim.key().name(), claim.mine());
+        }
+        claim.mine().complete(found.view());
+    }
+
+    /** Ends a claimed load that failed: nothing kept (the next reader loads again), and its waiting readers hear why. */
+    private void fail(Claim claim, Throwable failure) {
+        claim.views().byName.remove(claim.key().name(), claim.mine());
+        claim.mine().completeExceptionally(failure);
     }
 
     /**
@@ -181,50 +202,28 @@ public final class ReadCache {
         if (scopes == null) {
             return loader.apply(keys);
         }
-        record Claimed(Key key, Views views, CompletableFuture<Rendered<?>> mine) {
-        }
-        List<Claimed> claimed = new ArrayList<>();
-        Map<Key, CompletableFuture<Rendered<?>>> elsewhere = new LinkedHashMap<>();
+        List<Claim> claimed = new ArrayList<>();
+        List<Claim> elsewhere = new ArrayList<>();
         for (Key key : new LinkedHashSet<>(keys)) {
-            Views views = scopes.get(key.scope(), s -> new Views());
-            var mine = new CompletableFuture<Rendered<?>>();
-            CompletableFuture<Rendered<?>> known = views.byName.putIfAbsent(key.name(), mine);
-            if (known == null) {
-                metered.miss(key.name());
-                claimed.add(new Claimed(key, views, mine));
-            } else {
-                if (known.isDone()) {
-                    metered.hit(key.name());
-                } else {
-                    metered.miss(key.name());
-                }
-                elsewhere.put(key, known);
-            }
+            Claim claim = claim(key);
+            (claim.running() == null ? claimed : elsewhere).add(claim);
         }
         Map<Key, T> found = new HashMap<>();
         if (!claimed.isEmpty()) {
             try {
                 claimed.forEach(claim -> metered.load(claim.key().name()));
-                Map<Key, T> loaded = Consistency.primaryOnly(() -> loader.apply(claimed.stream().map(Claimed::key).toList()));
-                for (Claimed claim : claimed) {
+                Map<Key, T> loaded = Consistency.primaryOnly(() -> loader.apply(claimed.stream().map(Claim::key).toList()));
+                for (Claim claim : claimed) {
                     Rendered<T> view = Rendered.of(Objects.requireNonNull(loaded.get(claim.key()), () -> "no view loaded for " + claim.key()));
-                    if (!keep(claim.key().scope(), claim.views(), new Found<>(view, null))) {
-                        claim.views().byName.remove(claim.key().name(), claim.mine());
-                    }
-                    claim.mine().complete(view);
+                    settle(claim, new Found<>(view, null));
                     found.put(claim.key(), view.model());
                 }
             } catch (RuntimeException | Error e) {
-                for (Claimed claim : claimed) {
-                    if (!claim.mine().isDone()) {
-                        claim.views().byName.remove(claim.key().name(), claim.mine());
-                        claim.mine().completeExceptionally(e);
-                    }
-                }
+                claimed.stream().filter(claim -> !claim.mine().isDone()).forEach(claim -> fail(claim, e));
                 throw e;
             }
         }
-        elsewhere.forEach((key, running) -> found.put(key, (T) join(running).model()));
+        elsewhere.forEach(claim -> found.put(claim.key(), (T) join(claim.running()).model()));
         return found;
     }
 
