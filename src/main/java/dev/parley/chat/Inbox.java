@@ -25,7 +25,7 @@ public final class Inbox {
     private static final String COLUMNS = """
             c.conversation_id, c.user_id, c.character_id, c.is_group, c.title, c.state, c.counters,
             c.last_message_id, c.last_message_role, c.last_message_preview, c.activity_id, c.message_count, c.last_seq,
-            c.deleted_seqs, c.expired_seq""";
+            c.app_id, c.deleted_seqs, c.expired_seq, c.spilled_seq""";
 
     // The arguments are bound once, by name, in "page"; each branch reads them as one-time subqueries
     // (InitPlans), which index conditions and LIMIT can use, where a join to "page" would lose the index order.

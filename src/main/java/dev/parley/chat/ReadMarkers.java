@@ -41,13 +41,17 @@ public final class ReadMarkers {
 
     /**
      * A member's unread count as SQL: the messages appended after their marker, {@code readSeq}, or after the last
-     * one retention took if that is later, less those deleted since, which the conversation row {@code conversation}
-     * lists newest first (V26; null in most conversations).
+     * one retention took if that is later, less those deleted since. The conversation row {@code conversation} lists
+     * the newest 1,000 deleted newest first (V26; null in most conversations); older ones are in
+     * conversation_deleted_seqs, read only for a member whose marker is below the newest of them (V28).
      */
     static String unreadCount(String conversation, String readSeq) {
         String from = "greatest(%2$s, %1$s.expired_seq)";
         return ("%1$s.last_seq - " + from + " - CASE WHEN %1$s.deleted_seqs IS NULL THEN 0"
-                + " ELSE (SELECT count(*) FROM unnest(%1$s.deleted_seqs) d WHERE d > " + from + ") END")
+                + " ELSE (SELECT count(*) FROM unnest(%1$s.deleted_seqs) d WHERE d > " + from + ") END"
+                + " - CASE WHEN %1$s.spilled_seq <= " + from + " THEN 0"
+                + " ELSE (SELECT count(*) FROM conversation_deleted_seqs s WHERE s.app_id = %1$s.app_id"
+                + " AND s.conversation_id = %1$s.conversation_id AND s.seq > " + from + ") END")
                 .formatted(conversation, readSeq);
     }
 

@@ -31,23 +31,27 @@ public final class Stats {
                AND m.member_kind = 'user' AND m.member_id = c.user_id
              WHERE c.app_id = ? AND c.conversation_id = ?""".formatted(ReadMarkers.unreadCount("c", "coalesce(m.read_seq, 0)")));
 
+    // What ReadMarkers.unreadCount reads of a conversation row.
+    private static final String UNREAD_COLUMNS = """
+            c.app_id, c.conversation_id, c.message_count, c.last_seq, c.deleted_seqs, c.expired_seq, c.spilled_seq""";
+
     /** A user's conversations are those they started and the groups they joined as a guest, as in their inbox. */
     static final Query USER = new Query("stats.user", """
             WITH who AS (SELECT ?::bigint AS app_id, ?::bigint AS user_id),
-                 theirs AS (SELECT c.conversation_id, c.message_count, c.last_seq, c.deleted_seqs, c.expired_seq FROM conversations c
+                 theirs AS (SELECT %1$s FROM conversations c
                              WHERE c.app_id = (SELECT app_id FROM who) AND c.user_id = (SELECT user_id FROM who)
                             UNION ALL
-                            SELECT c.conversation_id, c.message_count, c.last_seq, c.deleted_seqs, c.expired_seq FROM conversation_members g
+                            SELECT %1$s FROM conversation_members g
                               JOIN conversations c ON c.app_id = g.app_id AND c.conversation_id = g.conversation_id
                              WHERE g.app_id = (SELECT app_id FROM who) AND g.member_id = (SELECT user_id FROM who)
                                AND g.member_kind = 'user' AND g.guest)
             SELECT count(*) AS conversations, coalesce(sum(t.message_count), 0) AS messages,
-                   coalesce(sum(%s), 0) AS unread_count
+                   coalesce(sum(%2$s), 0) AS unread_count
               FROM theirs t
               LEFT JOIN conversation_members m
                 ON m.app_id = (SELECT app_id FROM who) AND m.conversation_id = t.conversation_id
                AND m.member_kind = 'user' AND m.member_id = (SELECT user_id FROM who)""".formatted(
-            ReadMarkers.unreadCount("t", "coalesce(m.read_seq, 0)")));
+            UNREAD_COLUMNS, ReadMarkers.unreadCount("t", "coalesce(m.read_seq, 0)")));
 
     static final long EXACT_BELOW = 10_000;
     private static final List<String> COUNTED_TABLES = List.of("characters", "users", "conversations", "messages");

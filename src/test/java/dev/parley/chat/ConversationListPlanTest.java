@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.json.Json;
+import dev.parley.support.PlanData;
 import dev.parley.support.Plans;
 import dev.parley.support.TestDatabase;
 import java.sql.Connection;
@@ -56,6 +57,7 @@ class ConversationListPlanTest {
                     UNION ALL
                     SELECT app_id, conversation_id, 'character', 1 + (character_id + k * 7919) % 20000
                       FROM conversations, generate_series(1, 2) k WHERE is_group""");
+            PlanData.spillDeletedSeqs(s);
             s.execute("ANALYZE");
         }
     }

@@ -227,13 +227,42 @@ class GroupChatsApiTest {
     }
 
     @Test
-    void a_conversation_keeps_its_newest_thousand_deleted_positions_each_once() throws SQLException {
+    void a_member_more_than_a_thousand_deletes_behind_counts_only_the_messages_left() throws SQLException {
+        api.postOk(201, path + "/members", Map.of("user_id", ben));
+        List<String> ids = new ArrayList<>(); // 1,100 from Luna, seq i + 1 each
+        for (int size : new int[] {Limits.MAX_BATCH, 100}) {
+            List<Map<String, String>> batch = new ArrayList<>();
+            for (int i = 0; i < size; i++) {
+                batch.add(Map.of("role", "assistant", "content", "line " + (ids.size() + i)));
+            }
+            api.postOk(201, path + "/messages/batch", Map.of("messages", batch)).get("messages")
+                    .forEach(appended -> ids.add(appended.get("message").get("id").asText()));
+        }
+        api.postOk(200, path + "/read", Map.of("message_id", ids.get(9))); // Ada has read ten, Ben none
+
+        for (String id : ids.subList(20, 1_070)) { // 1,050 deleted: the row lists the newest 1,000, seqs 21-70 spill
+            assertThat(api.delete(path + "/messages/" + id).status()).isEqualTo(200);
+        }
+        assertThat(api.delete(path + "/messages/" + ids.get(20) + "?hard=true").status()).as("a spilled one, made hard")
+                .isEqualTo(204);
+
+        assertThat(inboxEntry(ben).get("unread_count").asLong()).as("the 50 left").isEqualTo(50);
+        assertThat(inboxEntry(ada).get("unread_count").asLong()).isEqualTo(40);
+        assertThat(api.getOk("/v1/users/" + ben + "/stats").get("unread_count").asLong()).isEqualTo(50);
+        assertThat(api.getOk(path + "/stats").get("unread_count").asLong()).isEqualTo(40);
+        Map<String, Long> unread = new HashMap<>();
+        api.getOk(path + "/members").get("members").forEach(m ->
+                unread.put(m.get("kind").asText() + ":" + m.get("id").asText(), m.get("unread_count").asLong()));
+        assertThat(unread).containsEntry("user:" + ada, 40L).containsEntry("user:" + ben, 50L);
+        assertThat(api.postOk(200, path + "/read", Map.of("message_id", ids.get(15), "user_id", ben)).get("unread_count")
+                .asLong()).as("seqs 17-20 and 1,071-1,100").isEqualTo(34);
         try (Connection sql = TestDatabase.get().connect(TestServer.DATABASE); var statement = sql.createStatement();
-             ResultSet kept = statement.executeQuery("""
-                     SELECT cardinality(d), d[1], d[1000] FROM parley_deleted_seqs(
-                            ARRAY(SELECT generate_series(1, 1000)::bigint), ARRAY[1001, 7]::bigint[]) d""")) {
-            assertThat(kept.next()).isTrue();
-            assertThat(List.of(kept.getInt(1), kept.getLong(2), kept.getLong(3))).containsExactly(1000, 1001L, 2L);
+             ResultSet held = statement.executeQuery("""
+                     SELECT cardinality(c.deleted_seqs), c.spilled_seq, (SELECT count(*) FROM conversation_deleted_seqs d
+                             WHERE d.app_id = c.app_id AND d.conversation_id = c.conversation_id)
+                       FROM conversations c WHERE c.conversation_id = %s""".formatted(group))) {
+            assertThat(held.next()).isTrue();
+            assertThat(List.of(held.getLong(1), held.getLong(2), held.getLong(3))).containsExactly(1_000L, 70L, 50L);
         }
     }
 

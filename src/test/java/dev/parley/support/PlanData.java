@@ -20,4 +20,14 @@ public final class PlanData {
                   FROM (SELECT conversation_id, count(*) AS n, max(message_id) AS last FROM messages GROUP BY 1) m
                  WHERE c.conversation_id = m.conversation_id""");
     }
+
+    /**
+     * As deletes leave a few long conversations: more than 1,000 of their messages deleted, the older ones moved out
+     * of the row into conversation_deleted_seqs (V28), so that the planner knows that table by its statistics.
+     */
+    public static void spillDeletedSeqs(Statement s) throws SQLException {
+        s.execute("""
+                UPDATE conversations c SET deleted_seqs = parley_deleted_seqs(c.deleted_seqs, ARRAY(SELECT generate_series(1, 2000)::bigint))
+                 WHERE c.conversation_id IN (SELECT conversation_id FROM conversations ORDER BY conversation_id DESC LIMIT 20)""");
+    }
 }
