@@ -34,11 +34,11 @@ public final class Inbox {
                                  ?::bigint AS conversation_id, ?::int AS size)
             SELECT listed.*, %2$s AS unread_count,
                    ch.name AS character_name, ch.metadata AS character_metadata
-              FROM ((SELECT %1$s, false AS guest, coalesce(me.read_seq, 0) AS read_seq
+              FROM ((SELECT %1$s, false AS guest,
+                            coalesce((SELECT me.read_seq FROM conversation_members me
+                                       WHERE me.app_id = c.app_id AND me.conversation_id = c.conversation_id
+                                         AND me.member_kind = 'user' AND me.member_id = c.user_id), 0) AS read_seq
                        FROM conversations c
-                       LEFT JOIN conversation_members me
-                         ON me.app_id = c.app_id AND me.conversation_id = c.conversation_id
-                        AND me.member_kind = 'user' AND me.member_id = c.user_id
                       WHERE c.app_id = (SELECT app_id FROM page) AND c.user_id = (SELECT user_id FROM page)
                         AND (c.activity_id, c.conversation_id)
                             < ((SELECT activity_id FROM page), (SELECT conversation_id FROM page))

@@ -104,6 +104,8 @@ class GroupPlanTest {
 
         assertThat(plan).contains("Index Scan Backward using conversations_inbox_idx on conversations c (actual rows=20 loops=1)")
                 .contains("conversation_members_guest_idx on conversation_members g (actual rows=0 loops=1)")
+                .as("their read markers: one probe for each conversation listed, not all 10,000 of their memberships")
+                .contains("on conversation_members me (actual rows=1 loops=20)").doesNotContain("Materialize")
                 .doesNotContain("Seq Scan");
     }
 
