@@ -14,6 +14,9 @@ sealed interface DotProduct permits DotProduct.Scalar, SimdDotProduct {
     /** The sum of {@code vectors[from + d] * query[d]} over the query's dimensions. */
     float of(float[] vectors, int from, float[] query);
 
+    /** The sum of {@code codes[from + d] * query[d]} over the query's dimensions: a vector's 8-bit copy, unscaled. */
+    float ofCodes(byte[] codes, int from, float[] query);
+
     /** How many floats one instruction multiplies: 1 without the Vector API. */
     int lanes();
 
@@ -32,6 +35,23 @@ sealed interface DotProduct permits DotProduct.Scalar, SimdDotProduct {
             }
             for (; d < dims; d++) {
                 s0 += vectors[from + d] * query[d];
+            }
+            return s0 + s1 + s2 + s3;
+        }
+
+        @Override
+        public float ofCodes(byte[] codes, int from, float[] query) {
+            float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            int dims = query.length;
+            int d = 0;
+            for (; d + 3 < dims; d += 4) {
+                s0 += codes[from + d] * query[d];
+                s1 += codes[from + d + 1] * query[d + 1];
+                s2 += codes[from + d + 2] * query[d + 2];
+                s3 += codes[from + d + 3] * query[d + 3];
+            }
+            for (; d < dims; d++) {
+                s0 += codes[from + d] * query[d];
             }
             return s0 + s1 + s2 + s3;
         }

@@ -446,7 +446,9 @@ public final class Recall {
         var scope = ScopeVectors.of(0, dims, new long[size], new long[size], vectors, new float[size], new long[size], new long[size]);
         float[] query = new float[dims];
         query[0] = 1;
-        RecallRequest request = RecallRequest.of(query, 10);
+        // A threshold every memory reaches: each is compared through its 8-bit copy and exactly, so both are compiled.
+        RecallRequest request = new RecallRequest(query, 10, -1, false, RecallRequest.DEFAULT_HALF_LIFE_DAYS,
+                RecallRequest.DEFAULT_RECENCY_WEIGHT, RecallRequest.DEFAULT_IMPORTANCE_WEIGHT, null, 0);
         int found = 0;
         for (int round = 0; round < 20; round++) {
             found += RecallScorer.score(scope, query, request, 0).hits().size();
@@ -557,7 +559,7 @@ public final class Recall {
                 conversations[i] = from >= 0 ? held.conversations()[from] : read[i].conversationId();
             }
             int perChunk = ScopeVectors.rowsPerChunk(dims);
-            var chunks = new float[(size + perChunk - 1) / perChunk][];
+            var chunks = new ScopeVectors.Chunk[(size + perChunk - 1) / perChunk];
             for (int c = 0; c < chunks.length; c++) {
                 int first = c * perChunk;
                 int end = Math.min(first + perChunk, size);
@@ -565,15 +567,16 @@ public final class Recall {
                     chunks[c] = held.chunks()[c];
                     continue;
                 }
-                chunks[c] = new float[(end - first) * dims]; // the last chunk no larger than its rows
+                var vectors = new float[(end - first) * dims]; // the last chunk no larger than its rows
                 for (int i = first; i < end; i++) {
                     int at = (i - first) * dims;
                     if (keptAt[i] >= 0) {
-                        held.copyVector(keptAt[i], chunks[c], at);
+                        held.copyVector(keptAt[i], vectors, at);
                     } else {
-                        Embedding.decode(read[i].embedding(), chunks[c], at);
+                        Embedding.decode(read[i].embedding(), vectors, at);
                     }
                 }
+                chunks[c] = ScopeVectors.Chunk.of(vectors, dims);
             }
             return new ScopeVectors(version, dims, perChunk, ids, rowVersions, chunks, importance, created, conversations);
         }

@@ -14,6 +14,12 @@ import java.util.PriorityQueue;
  * memories it is raised to mean + {@link #ADAPTIVE_SIGMAS} standard deviations of this query's
  * similarities, so only memories that stand out from the user's background come back, whatever
  * the embedding model's typical similarity range.
+ *
+ * <p>Every vector is compared twice over: first through its 8-bit copy, a quarter of the bytes (a large scope's
+ * comparisons wait on memory, not arithmetic: docs/benchmarks.md), which gives each memory a similarity within a
+ * known slack of its exact one; then exactly, for the memories whose similarity could reach the threshold by that
+ * slack. What is returned is ranked and cut by the exact similarity. The adaptive threshold's mean and deviation
+ * are those of the first pass's similarities.
  */
 final class RecallScorer {
     static final int ADAPTIVE_MIN_SCOPE = 20;
@@ -31,17 +37,22 @@ final class RecallScorer {
     }
 
     static Scored score(ScopeVectors scope, float[] query, RecallRequest request, long nowMillis) {
-        double[] similarities = new double[scope.size()];
-        for (int i = 0; i < similarities.length; i++) {
-            similarities[i] = scope.similarity(i, query);
+        double[] approximate = new double[scope.size()];
+        for (int i = 0; i < approximate.length; i++) {
+            approximate[i] = scope.approximateSimilarity(i, query);
         }
-        double threshold = threshold(similarities, request);
+        double threshold = threshold(approximate, request);
+        double queryLength = length(query);
         var best = new PriorityQueue<Hit>(Comparator.comparingDouble(Hit::score));
-        for (int i = 0; i < similarities.length; i++) {
-            if (similarities[i] < threshold) {
+        for (int i = 0; i < approximate.length; i++) {
+            if (approximate[i] + queryLength * scope.slack(i) < threshold) {
+                continue; // so is its exact similarity
+            }
+            double similarity = scope.similarity(i, query);
+            if (similarity < threshold) {
                 continue;
             }
-            best.add(new Hit(i, similarities[i], score(scope, i, similarities[i], request, nowMillis)));
+            best.add(new Hit(i, similarity, score(scope, i, similarity, request, nowMillis)));
             if (best.size() > request.limit()) {
                 best.poll();
             }
@@ -49,6 +60,14 @@ final class RecallScorer {
         List<Hit> hits = new ArrayList<>(best);
         hits.sort(Comparator.comparingDouble(Hit::score).reversed());
         return new Scored(threshold, hits);
+    }
+
+    private static double length(float[] vector) {
+        double sum = 0;
+        for (float value : vector) {
+            sum += (double) value * value;
+        }
+        return Math.sqrt(sum);
     }
 
     static double threshold(double[] similarities, RecallRequest request) {
@@ -72,7 +91,7 @@ final class RecallScorer {
      * similarity + recency weight × 2^(−age / half-life) + importance weight × importance
      * + conversation weight when the memory comes from the request's conversation.
      */
-    private static double score(ScopeVectors scope, int i, double similarity, RecallRequest request, long nowMillis) {
+    static double score(ScopeVectors scope, int i, double similarity, RecallRequest request, long nowMillis) {
         double ageDays = Math.max(0, nowMillis - scope.createdMillis()[i]) / MILLIS_PER_DAY;
         double recency = Math.pow(0.5, ageDays / request.halfLifeDays());
         boolean sameConversation = request.conversationId() != null && scope.conversations()[i] == request.conversationId();

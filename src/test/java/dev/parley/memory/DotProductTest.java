@@ -40,6 +40,30 @@ class DotProductTest {
     }
 
     @Test
+    void simd_and_scalar_agree_with_the_exact_sum_over_8_bit_codes() {
+        var random = new Random(11);
+        for (int dims : new int[] {1, 3, 8, 15, 16, 17, 31, 32, 33, 64, 384, 768, 1536}) {
+            float[] query = gaussian(random, dims);
+            int offset = 5;
+            byte[] codes = new byte[offset + 3 * dims];
+            for (int i = 0; i < codes.length; i++) {
+                codes[i] = (byte) random.nextInt(-127, 128);
+            }
+            for (int from = offset; from < codes.length; from += dims) {
+                double exact = 0;
+                for (int d = 0; d < dims; d++) {
+                    exact += codes[from + d] * (double) query[d];
+                }
+                double tolerance = 1e-3 * dims;
+                assertThat((double) new SimdDotProduct().ofCodes(codes, from, query)).as("simd, %d dims", dims)
+                        .isCloseTo(exact, within(tolerance));
+                assertThat((double) new DotProduct.Scalar().ofCodes(codes, from, query)).as("scalar, %d dims", dims)
+                        .isCloseTo(exact, within(tolerance));
+            }
+        }
+    }
+
+    @Test
     void a_vector_is_read_only_within_its_own_dimensions() {
         float[] query = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
         float[] vectors = new float[3 * query.length];

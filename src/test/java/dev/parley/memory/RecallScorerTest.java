@@ -4,7 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class RecallScorerTest {
@@ -60,6 +64,117 @@ class RecallScorerTest {
     }
 
     @Test
+    void an_8_bit_similarity_is_within_its_slack_of_the_exact_one_for_awkward_vectors() {
+        var random = new Random(3);
+        int dims = 96;
+        List<float[]> vectors = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            vectors.add(Embedding.unit("v", gaussian(random, dims)));
+        }
+        float[] spike = new float[dims]; // one large value: every other one rounds to a code of 0
+        spike[0] = 1;
+        for (int d = 1; d < dims; d++) {
+            spike[d] = 0.004f * (d % 3 - 1);
+        }
+        vectors.add(Embedding.unit("spike", spike));
+        float[] flat = new float[dims];
+        Arrays.fill(flat, 1);
+        vectors.add(Embedding.unit("flat", flat));
+        vectors.add(new float[dims]); // all zeros, as no model writes, but the codes must not fail on it
+        ScopeVectors scope = scope(vectors, dims);
+
+        for (int q = 0; q < 50; q++) {
+            float[] query = q % 2 == 0 ? Embedding.unit("q", gaussian(random, dims)) : gaussian(random, dims); // any length
+            double length = 0;
+            for (float value : query) {
+                length += (double) value * value;
+            }
+            for (int i = 0; i < scope.size(); i++) {
+                assertThat(Math.abs(scope.approximateSimilarity(i, query) - scope.similarity(i, query)))
+                        .as("vector %d, query %d", i, q).isLessThanOrEqualTo(Math.sqrt(length) * scope.slack(i));
+            }
+        }
+    }
+
+    @Test
+    void recall_returns_exactly_what_comparing_every_vector_exactly_returns_at_the_threshold_it_reports() {
+        var random = new Random(5);
+        int dims = 128;
+        float[][] topics = new float[8][];
+        for (int t = 0; t < topics.length; t++) {
+            topics[t] = Embedding.unit("topic", gaussian(random, dims));
+        }
+        List<float[]> vectors = new ArrayList<>(); // clusters around topics, so many similarities crowd the threshold
+        for (int i = 0; i < 3_000; i++) {
+            float[] noise = gaussian(random, dims);
+            float[] topic = topics[i % topics.length];
+            float[] vector = new float[dims];
+            for (int d = 0; d < dims; d++) {
+                vector[d] = topic[d] * (1 + i % 5) + noise[d] * 0.15f;
+            }
+            vectors.add(Embedding.unit("v", vector));
+        }
+        ScopeVectors scope = scope(vectors, dims);
+
+        for (int q = 0; q < 40; q++) {
+            float[] query = new float[dims];
+            float[] noise = gaussian(random, dims);
+            for (int d = 0; d < dims; d++) {
+                query[d] = topics[q % topics.length][d] + noise[d] * (q % 4) * 0.1f;
+            }
+            Embedding.unit("q", query);
+            for (var request : List.of(RecallRequest.of(query, 10), request(query, 0.0, true, 50), request(query, 0.3, false, 25))) {
+                var scored = RecallScorer.score(scope, query, request, NOW);
+
+                // By index: the Vector API's sums may round a last bit differently once the JIT has compiled them.
+                assertThat(scored.hits()).as("query %d, %s", q, request).extracting(RecallScorer.Hit::index)
+                        .containsExactlyElementsOf(bruteForce(scope, query, request, scored.threshold()).stream()
+                                .map(RecallScorer.Hit::index).toList());
+                double[] exact = new double[scope.size()];
+                for (int i = 0; i < exact.length; i++) {
+                    exact[i] = scope.similarity(i, query);
+                }
+                assertThat(scored.threshold()).as("the threshold from the 8-bit similarities")
+                        .isCloseTo(RecallScorer.threshold(exact, request), within(0.01));
+            }
+        }
+    }
+
+    /** Every vector compared exactly: those at or above the threshold, best first by score. */
+    private static List<RecallScorer.Hit> bruteForce(ScopeVectors scope, float[] query, RecallRequest request, double threshold) {
+        List<RecallScorer.Hit> hits = new ArrayList<>();
+        for (int i = 0; i < scope.size(); i++) {
+            double similarity = scope.similarity(i, query);
+            if (similarity >= threshold) {
+                hits.add(new RecallScorer.Hit(i, similarity, RecallScorer.score(scope, i, similarity, request, NOW)));
+            }
+        }
+        hits.sort(Comparator.comparingDouble(RecallScorer.Hit::score).reversed());
+        return hits.subList(0, Math.min(request.limit(), hits.size()));
+    }
+
+    private static ScopeVectors scope(List<float[]> vectors, int dims) {
+        int size = vectors.size();
+        float[] flat = new float[size * dims];
+        long[] created = new long[size];
+        float[] importance = new float[size];
+        for (int i = 0; i < size; i++) {
+            System.arraycopy(vectors.get(i), 0, flat, i * dims, dims);
+            created[i] = NOW - Duration.ofHours(i).toMillis();
+            importance[i] = (i % 10) / 10f;
+        }
+        return ScopeVectors.of(1, dims, new long[size], new long[size], flat, importance, created, new long[size]);
+    }
+
+    private static float[] gaussian(Random random, int dims) {
+        float[] values = new float[dims];
+        for (int d = 0; d < dims; d++) {
+            values[d] = (float) random.nextGaussian();
+        }
+        return values;
+    }
+
+    @Test
     void embeddings_are_scaled_to_unit_length() {
         float[] v = Embedding.unit("e", new float[] {3, 4});
 
@@ -68,7 +183,11 @@ class RecallScorerTest {
     }
 
     private static RecallRequest request(double minSimilarity, boolean adaptive) {
-        return new RecallRequest(new float[] {1, 0}, 10, minSimilarity, adaptive, RecallRequest.DEFAULT_HALF_LIFE_DAYS,
+        return request(new float[] {1, 0}, minSimilarity, adaptive, 10);
+    }
+
+    private static RecallRequest request(float[] query, double minSimilarity, boolean adaptive, int limit) {
+        return new RecallRequest(query, limit, minSimilarity, adaptive, RecallRequest.DEFAULT_HALF_LIFE_DAYS,
                 RecallRequest.DEFAULT_RECENCY_WEIGHT, RecallRequest.DEFAULT_IMPORTANCE_WEIGHT, null, 0);
     }
 
