@@ -13,9 +13,13 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class SimdDotProduct implements DotProduct {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
-    /** As many bytes as SPECIES has floats: widened to floats in one instruction. */
-    private static final VectorSpecies<Byte> CODES = VectorSpecies.of(byte.class,
-            VectorShape.forBitSize(SPECIES.vectorBitSize() / (Float.SIZE / Byte.SIZE)));
+    /**
+     * As many bytes as SPECIES has floats, widened to floats in one instruction; null where the widest float vectors
+     * hold 4 (128 bits: there is no 32-bit byte vector), and the codes are then summed in plain Java.
+     */
+    private static final VectorSpecies<Byte> CODES = SPECIES.vectorBitSize() < 256 ? null
+            : VectorSpecies.of(byte.class, VectorShape.forBitSize(SPECIES.vectorBitSize() / (Float.SIZE / Byte.SIZE)));
+    private static final DotProduct PLAIN = new DotProduct.Scalar();
 
     @Override
     public float of(float[] vectors, int from, float[] query) {
@@ -41,6 +45,9 @@ final class SimdDotProduct implements DotProduct {
 
     @Override
     public float ofCodes(byte[] codes, int from, float[] query) {
+        if (CODES == null) {
+            return PLAIN.ofCodes(codes, from, query);
+        }
         int dims = query.length;
         int step = SPECIES.length();
         FloatVector even = FloatVector.zero(SPECIES);
