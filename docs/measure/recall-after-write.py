@@ -5,11 +5,12 @@ SIMD …").
     parley bench load --messages 100k --conversations 1 --memories 10k --months 1 --data-dir DIR
     parley apps keys create bench --data-dir DIR
     parley serve --data-dir DIR --port 18080
-    PARLEY_KEY=pk_... python3 docs/measure/recall-after-write.py USER_ID CHARACTER_ID
+    PARLEY_KEY=pk_... python3 docs/measure/recall-after-write.py USER_ID CHARACTER_ID [ROUNDS]
 
 USER_ID and CHARACTER_ID name the scope (the dataset's one conversation: SELECT user_id, character_id FROM
-memory_scopes). Recalls 20 times to settle, then 15 times: writes a memory with a random 768-number embedding, recalls
-at once (the scope's version has moved), recalls again (from memory); prints the medians and maxima.
+memory_scopes). Recalls 20 times to settle, then ROUNDS times (15 unless given): writes a memory with a random
+768-number embedding, recalls at once (the scope's version has moved), recalls again (from memory); prints the
+medians, 90th percentiles and maxima. Each round adds a memory to the scope.
 """
 import base64, json, os, random, struct, sys, time, urllib.request
 
@@ -44,11 +45,12 @@ def recall():
 for _ in range(20):
     recall()
 writes, after_write, again = [], [], []
-for i in range(15):
+for i in range(int(sys.argv[3]) if len(sys.argv) > 3 else 15):
     writes.append(timed("POST", f"/v1/users/{USER}/memories",
                         {"character_id": CHARACTER, "content": f"new memory {i}", "embedding": embedding()}))
     after_write.append(recall())
     again.append(recall())
-median = lambda values: sorted(values)[len(values) // 2]
-print(f"write p50 {median(writes):.1f} ms; recall after a write p50 {median(after_write):.1f} ms, max {max(after_write):.1f}; "
-      f"recall again p50 {median(again):.1f} ms, max {max(again):.1f}")
+at = lambda values, share: sorted(values)[int(len(values) * share)]
+print(f"write p50 {at(writes, .5):.1f} ms; recall after a write p50 {at(after_write, .5):.1f} ms, "
+      f"p90 {at(after_write, .9):.1f}, max {max(after_write):.1f}; "
+      f"recall again p50 {at(again, .5):.1f} ms, p90 {at(again, .9):.1f}, max {max(again):.1f}")

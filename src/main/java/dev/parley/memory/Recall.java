@@ -54,12 +54,22 @@ public final class Recall {
     // A row's xmin is the transaction that wrote this version of it: an insert or an update makes a new one, so a
     // memory whose xmin is the one held in memory has not changed since it was read.
     private static final String HELD_COLUMNS = """
-            memory_id, xmin::text::bigint, importance, created_at, embedding, coalesce(conversation_id, 0)""";
+            m.memory_id, m.xmin::text::bigint, m.importance, m.created_at, m.embedding, coalesce(m.conversation_id, 0)""";
 
     static final Query LOAD_SCOPE = new Query("memory.load_scope", """
-            SELECT %s FROM memories
+            SELECT %s FROM memories m
              WHERE app_id = ? AND user_id = ? AND character_id = ? AND embedding IS NOT NULL
              ORDER BY memory_id""".formatted(HELD_COLUMNS));
+
+    // The memories written at or after a version (V29 stamps each row with its scope's version as it is written), and
+    // the version at or after which a memory last left the scope: one row with no memory when none was written.
+    static final Query CHANGED_SINCE = new Query("memory.changed_since", """
+            SELECT %s, s.removed_version
+              FROM memory_scopes s
+              LEFT JOIN memories m ON m.app_id = s.app_id AND m.user_id = s.user_id AND m.character_id = s.character_id
+                                  AND m.scope_version >= ?
+             WHERE s.app_id = ? AND s.user_id = ? AND s.character_id = ?
+             ORDER BY m.memory_id""".formatted(HELD_COLUMNS));
 
     static final Query SCOPE_ROWS = new Query("memory.scope_rows", """
             SELECT memory_id, xmin::text::bigint FROM memories
@@ -69,7 +79,7 @@ public final class Recall {
     // By id alone, as memory.get_many (the primary key): the ids come from SCOPE_ROWS, and a memory never moves to
     // another scope.
     static final Query LOAD_ROWS = new Query("memory.load_rows", """
-            SELECT %s FROM memories
+            SELECT %s FROM memories m
              WHERE app_id = ? AND memory_id = ANY(?) AND embedding IS NOT NULL
              ORDER BY memory_id""".formatted(HELD_COLUMNS));
 
@@ -132,6 +142,11 @@ public final class Recall {
 
     /** One row of {@link #SCOPE_ROWS}: a memory and the version of its row. */
     private record RowVersion(long id, long rowVersion) {
+    }
+
+    /** One row of {@link #CHANGED_SINCE}: a memory written since (null: none was), and the scope's removed_version. */
+    private record Written(Held row, long removedVersion) {
+        static final RowMapper<Written> ROW = row -> new Written(row.getObject(1) == null ? null : Held.ROW.map(row), row.getLong(7));
     }
 
     private final Database database;
@@ -478,14 +493,55 @@ public final class Recall {
     }
 
     /**
-     * The scope's vectors after writes since {@code held} was read: the ids and row versions of its memories now
-     * show which are new or changed, and only those are read. The others come from {@code held}, and so do its
-     * chunks of vectors that no write touched: a memory added (the newest id, so the last) makes a new last chunk,
-     * not a copy of the scope (docs/benchmarks.md). When most have changed, the scope is read whole.
+     * The scope's vectors after writes since {@code held} was read: the memories written since its version are read
+     * (V29), and the others come from {@code held}, and so do its chunks of vectors that no write touched: a memory
+     * added (the newest id, so the last) makes a new last chunk, not a copy of the scope (docs/benchmarks.md). When a
+     * memory has left the scope since, every memory's id and row version is listed instead, to find which.
      */
     private ScopeVectors refresh(Handle handle, Scope scope, ScopeVectors held, long version) throws SQLException {
+        List<Written> since = handle.list(CHANGED_SINCE, Written.ROW, held.version(), scope.appId(), scope.userId(),
+                scope.characterId());
+        if (since.isEmpty() || since.getFirst().removedVersion() >= held.version()) { // no scope (erased), or a removal
+            return listed(handle, scope, held, version);
+        }
+        Map<Long, Held> read = new HashMap<>();
+        List<RowVersion> now = new ArrayList<>(held.size() + since.size());
+        int k = 0;
+        for (Written written : since) { // by memory_id, as held
+            Held row = written.row();
+            if (row == null) {
+                break; // none written
+            }
+            for (; k < held.size() && held.ids()[k] < row.id(); k++) {
+                now.add(new RowVersion(held.ids()[k], held.rowVersions()[k]));
+            }
+            if (k < held.size() && held.ids()[k] == row.id()) {
+                k++; // replaced by the row written
+            }
+            if (row.embedding() != null) {
+                now.add(new RowVersion(row.id(), row.rowVersion()));
+                read.put(row.id(), row);
+            }
+        }
+        for (; k < held.size(); k++) {
+            now.add(new RowVersion(held.ids()[k], held.rowVersions()[k]));
+        }
+        return rebuilt(handle, scope, held, version, now, read);
+    }
+
+    /** As {@link #refresh}, from a list of every memory's id and row version: those that changed are read. */
+    private ScopeVectors listed(Handle handle, Scope scope, ScopeVectors held, long version) throws SQLException {
         List<RowVersion> now = handle.list(SCOPE_ROWS, row -> new RowVersion(row.getLong(1), row.getLong(2)),
                 scope.appId(), scope.userId(), scope.characterId());
+        return rebuilt(handle, scope, held, version, now, Map.of());
+    }
+
+    /**
+     * The vectors of the memories {@code now} lists, by id: those whose row version {@code held} has are kept, the others
+     * taken from {@code read} or else read. When most have changed, the scope is read whole.
+     */
+    private ScopeVectors rebuilt(Handle handle, Scope scope, ScopeVectors held, long version, List<RowVersion> now,
+                                 Map<Long, Held> written) throws SQLException {
         int[] keptAt = new int[now.size()]; // where each memory is in held, -1 when it must be read
         List<Long> changed = new ArrayList<>();
         int k = 0;
@@ -496,19 +552,19 @@ public final class Recall {
             }
             boolean same = k < held.size() && held.ids()[k] == row.id() && held.rowVersions()[k] == row.rowVersion();
             keptAt[i] = same ? k : -1;
-            if (!same) {
+            if (!same && !written.containsKey(row.id())) {
                 changed.add(row.id());
             }
         }
         if (changed.size() * 2 > now.size()) {
             return load(handle, scope, version);
         }
-        Map<Long, Held> read = new HashMap<>();
+        Map<Long, Held> read = new HashMap<>(written);
         if (!changed.isEmpty()) {
             handle.list(LOAD_ROWS, Held.ROW, scope.appId(), handle.array("bigint", padded(changed)))
                     .forEach(row -> read.put(row.id(), row));
-            embeddingsRead.increment(read.size());
         }
+        embeddingsRead.increment(read.size());
         if (read.values().stream().anyMatch(row -> row.embedding().length != held.dims() * Float.BYTES)) {
             return load(handle, scope, version); // the scope was emptied and refilled with another model's embeddings
         }

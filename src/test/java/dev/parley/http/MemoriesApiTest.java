@@ -191,12 +191,61 @@ class MemoriesApiTest {
         stored.remove(ids.get(7));
         JsonNode afterChanges = recall(query, everyOne());
 
-        assertThat(embeddingsRead() - readBefore).as("the added memory, then the two changed: not the scope's 40, twice")
-                .isEqualTo(3);
+        // The first refresh reads what was written at or after the version held (V29): the added memory and the last
+        // of the 40, written at that version. The second follows a delete, so it lists the scope and reads the two changed.
+        assertThat(embeddingsRead() - readBefore).as("two, then the two changed: not the scope's 40, twice")
+                .isEqualTo(4);
         assertThat(afterInsert.get("considered").asInt()).isEqualTo(41);
         assertRecalledExactly(afterInsert, query, storedAfterInsert, null, 0.5);
         assertThat(afterChanges.get("considered").asInt()).isEqualTo(40);
         assertRecalledExactly(afterChanges, query, stored, ids.get(5), 0.9);
+    }
+
+    @Test
+    void after_an_insert_or_an_edit_recall_reads_what_was_written_and_lists_the_scope_only_after_a_delete() {
+        var random = new Random(17);
+        Map<String, double[]> stored = new LinkedHashMap<>();
+        for (int i = 0; i < 30; i++) {
+            double[] v = randomVector(random, 64);
+            stored.put(remember("fact " + i, v, 0.5).get("id").asText(), v);
+        }
+        double[] query = randomVector(random, 64);
+        recall(query, everyOne());
+        List<String> ids = List.copyOf(stored.keySet());
+
+        double[] added = randomVector(random, 64);
+        double[] moved = randomVector(random, 64);
+        JsonNode[] afterWrites = new JsonNode[1];
+        Map<String, Double> ran = TestServer.statementsRunBy(api, () -> {
+            stored.put(remember("a new fact", added, 0.5).get("id").asText(), added);
+            api.patch("/v1/memories/" + ids.get(3), Map.of("embedding", java.util.Arrays.stream(moved).boxed().toList()));
+            api.patch("/v1/memories/" + ids.get(11), Map.of("importance", 0.9));
+            afterWrites[0] = recall(query, everyOne());
+        });
+        stored.put(ids.get(3), moved);
+        assertThat(ran).as("the recall after an insert and two edits").containsKey("memory.changed_since")
+                .doesNotContainKey("memory.scope_rows");
+        assertThat(afterWrites[0].get("considered").asInt()).isEqualTo(31);
+        assertRecalledExactly(afterWrites[0], query, stored, ids.get(11), 0.9);
+
+        JsonNode[] afterDelete = new JsonNode[1];
+        ran = TestServer.statementsRunBy(api, () -> {
+            api.delete("/v1/memories/" + ids.get(20));
+            afterDelete[0] = recall(query, everyOne());
+        });
+        stored.remove(ids.get(20));
+        assertThat(ran).as("the recall after a delete, which finds the memory gone only in a list of the scope")
+                .containsKey("memory.scope_rows");
+        assertThat(afterDelete[0].get("considered").asInt()).isEqualTo(30);
+        assertRecalledExactly(afterDelete[0], query, stored, ids.get(11), 0.9);
+
+        double[] last = randomVector(random, 64);
+        ran = TestServer.statementsRunBy(api, () -> {
+            stored.put(remember("after the delete", last, 0.5).get("id").asText(), last);
+            afterWrites[0] = recall(query, everyOne());
+        });
+        assertThat(ran).as("an insert once the copy is past the delete").doesNotContainKey("memory.scope_rows");
+        assertRecalledExactly(afterWrites[0], query, stored, ids.get(11), 0.9);
     }
 
     @Test

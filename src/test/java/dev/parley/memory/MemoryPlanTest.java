@@ -79,6 +79,15 @@ class MemoryPlanTest {
     }
 
     @Test
+    void after_a_write_the_memories_written_since_come_through_the_scope_version_index() throws SQLException {
+        // The scope of 10,000 memories (user 1, character 1), on a generic plan: the version is known only at run time.
+        String plan = plans.explainGeneric(Recall.CHANGED_SINCE, 5L, APP, 1L, 1L);
+
+        assertThat(plan).as(plan).contains("memories_scope_version_idx").contains("memory_scopes_pkey")
+                .doesNotContain("Seq Scan");
+    }
+
+    @Test
     void the_scope_version_is_one_primary_key_lookup() throws SQLException {
         String plan = plans.explain(Recall.SCOPE, APP, USER, CHARACTER);
 
