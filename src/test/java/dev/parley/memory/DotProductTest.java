@@ -3,6 +3,7 @@ package dev.parley.memory;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -73,6 +74,29 @@ class DotProductTest {
 
         assertThat(new SimdDotProduct().of(vectors, query.length, query)).isEqualTo(2f * query.length);
         assertThat(new DotProduct.Scalar().of(vectors, query.length, query)).isEqualTo(2f * query.length);
+    }
+
+    @Test
+    void where_float_vectors_are_128_bits_wide_the_same_checks_pass() throws Exception {
+        // No byte vector is as narrow as four floats' (SimdDotProduct's codes then go through plain Java): a JVM told to
+        // use vectors of 16 bytes at most, as on a CPU without AVX, runs the checks above through main below.
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        var process = new ProcessBuilder(java, "-XX:MaxVectorSize=16", "--add-modules", "jdk.incubator.vector",
+                "-cp", System.getProperty("java.class.path"), DotProductTest.class.getName())
+                .redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+
+        assertThat(process.waitFor()).as(output).isZero();
+        assertThat(output).as(output).contains("simd with 4 lanes");
+    }
+
+    /** The checks above in this JVM, for {@link #where_float_vectors_are_128_bits_wide_the_same_checks_pass}. */
+    public static void main(String[] args) {
+        var test = new DotProductTest();
+        test.simd_and_scalar_agree_with_the_exact_sum_at_every_length_and_offset();
+        test.simd_and_scalar_agree_with_the_exact_sum_over_8_bit_codes();
+        test.a_vector_is_read_only_within_its_own_dimensions();
+        System.out.println((DotProduct.BEST instanceof SimdDotProduct ? "simd" : "scalar") + " with " + DotProduct.BEST.lanes() + " lanes");
     }
 
     private static float[] gaussian(Random random, int length) {
