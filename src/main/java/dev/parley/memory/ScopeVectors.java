@@ -122,18 +122,34 @@ record ScopeVectors(long version, int dims, int rowsPerChunk, long[] ids, long[]
                     largest = Math.max(largest, Math.abs(vectors[from + d]));
                 }
                 float scale = largest / 127;
-                double residual = 0;
-                double length = 0;
-                for (int d = 0; d < dims; d++) {
-                    float value = vectors[from + d];
-                    byte code = scale == 0 ? 0 : (byte) Math.round(value / scale);
-                    codes[from + d] = code;
-                    double error = value - (double) scale * code;
+                float inverse = scale == 0 ? 0 : 1 / scale;
+                for (int d = 0; d < dims; d++) { // rounded half away from zero; at most 127 in size, as |value| <= largest
+                    float scaled = vectors[from + d] * inverse;
+                    codes[from + d] = (byte) (int) (scaled + Math.copySign(0.5f, scaled));
+                }
+                // The slack is the residual of the codes as chosen, so any rounding above is safe. Two sums of each, as
+                // one would make every addition wait for the one before: this loop took 65 ms for 10,000 vectors of
+                // 768 numbers with a division and Math.round in it, 13 ms so (docs/benchmarks.md).
+                double residual = 0, residualOdd = 0, length = 0, lengthOdd = 0;
+                int d = 0;
+                for (; d + 1 < dims; d += 2) {
+                    double value = vectors[from + d];
+                    double next = vectors[from + d + 1];
+                    double error = value - (double) scale * codes[from + d];
+                    double nextError = next - (double) scale * codes[from + d + 1];
                     residual += error * error;
-                    length += (double) value * value;
+                    residualOdd += nextError * nextError;
+                    length += value * value;
+                    lengthOdd += next * next;
+                }
+                if (d < dims) {
+                    double value = vectors[from + d];
+                    double error = value - (double) scale * codes[from + d];
+                    residual += error * error;
+                    length += value * value;
                 }
                 scales[row] = scale;
-                slack[row] = Math.nextUp((float) (Math.sqrt(residual) + ROUNDING * Math.sqrt(length)));
+                slack[row] = Math.nextUp((float) (Math.sqrt(residual + residualOdd) + ROUNDING * Math.sqrt(length + lengthOdd)));
             }
             return new Chunk(vectors, codes, scales, slack);
         }

@@ -97,6 +97,31 @@ class RecallScorerTest {
     }
 
     @Test
+    void each_vectors_largest_value_is_coded_127_in_size_and_no_code_wraps_around() {
+        var random = new Random(9);
+        int dims = 33;
+        float[] vectors = new float[4 * dims];
+        Arrays.fill(vectors, 0, dims, 0.3f); // all equal: every code is the largest
+        for (int d = dims; d < vectors.length; d++) {
+            vectors[d] = (float) random.nextGaussian();
+        }
+        vectors[2 * dims + 5] = -40; // a negative largest value
+        vectors[3 * dims + 7] = Math.nextDown(40f); // a positive one, just below the other's size
+
+        ScopeVectors.Chunk chunk = ScopeVectors.Chunk.of(vectors, dims);
+
+        for (int row = 0; row < 4; row++) {
+            int largest = 0;
+            for (int d = 0; d < dims; d++) {
+                largest = Math.max(largest, Math.abs(chunk.codes()[row * dims + d]));
+            }
+            assertThat(largest).as("row %d", row).isEqualTo(127);
+        }
+        assertThat(chunk.codes()[2 * dims + 5]).isEqualTo((byte) -127);
+        assertThat(chunk.codes()[3 * dims + 7]).isEqualTo((byte) 127);
+    }
+
+    @Test
     void recall_returns_exactly_what_comparing_every_vector_exactly_returns_at_the_threshold_it_reports() {
         var random = new Random(5);
         int dims = 128;
