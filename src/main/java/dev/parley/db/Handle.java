@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.ToIntFunction;
+import org.postgresql.PGStatement;
 
 /**
  * One borrowed connection, lent for the length of a {@link SqlWork}. Every statement runs as a
@@ -28,15 +29,34 @@ public final class Handle {
     }
 
     public <T> List<T> list(Query query, RowMapper<T> mapper, Object... args) throws SQLException {
+        return timed(query, args, List::size, statement -> every(statement, mapper));
+    }
+
+    /**
+     * {@link #list}, with the rows sent in binary from the statement's first run on this connection. pgjdbc asks for
+     * binary only once it has prepared a statement by name (its fifth run), so a statement run rarely gets its bytea as
+     * hexadecimal text, which PostgreSQL spends time writing and pgjdbc reading: a scope's 13,000 embeddings (40 MB)
+     * took 670-820 ms so, 200-290 ms in binary (docs/benchmarks.md). Behind PgBouncer in transaction mode a connection
+     * names no statement (prepareThreshold=0), and the rows come as text, as {@link #list} gets them.
+     */
+    public <T> List<T> listInBinary(Query query, RowMapper<T> mapper, Object... args) throws SQLException {
         return timed(query, args, List::size, statement -> {
-            try (ResultSet rows = statement.executeQuery()) {
-                List<T> result = new ArrayList<>();
-                while (rows.next()) {
-                    result.add(mapper.map(rows));
-                }
-                return result;
+            PGStatement pg = statement.unwrap(PGStatement.class);
+            if (pg.getPrepareThreshold() != 0) {
+                pg.setPrepareThreshold(-1); // pgjdbc: prepare by name at once, and read every column it can in binary
             }
+            return every(statement, mapper);
         });
+    }
+
+    private static <T> List<T> every(PreparedStatement statement, RowMapper<T> mapper) throws SQLException {
+        try (ResultSet rows = statement.executeQuery()) {
+            List<T> result = new ArrayList<>();
+            while (rows.next()) {
+                result.add(mapper.map(rows));
+            }
+            return result;
+        }
     }
 
     public <T> Optional<T> first(Query query, RowMapper<T> mapper, Object... args) throws SQLException {

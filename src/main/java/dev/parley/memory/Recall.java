@@ -484,7 +484,7 @@ public final class Recall {
     }
 
     private ScopeVectors load(Handle handle, Scope scope, long version) throws SQLException {
-        List<Held> rows = handle.list(LOAD_SCOPE, Held.ROW, scope.appId(), scope.userId(), scope.characterId());
+        List<Held> rows = handle.listInBinary(LOAD_SCOPE, Held.ROW, scope.appId(), scope.userId(), scope.characterId());
         embeddingsRead.increment(rows.size());
         int dims = rows.isEmpty() ? 0 : rows.getFirst().embedding().length / Float.BYTES;
         var layout = new Layout(rows.size());
