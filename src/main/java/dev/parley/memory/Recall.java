@@ -499,7 +499,7 @@ public final class Recall {
      * memory has left the scope since, every memory's id and row version is listed instead, to find which.
      */
     private ScopeVectors refresh(Handle handle, Scope scope, ScopeVectors held, long version) throws SQLException {
-        List<Written> since = handle.list(CHANGED_SINCE, Written.ROW, held.version(), scope.appId(), scope.userId(),
+        List<Written> since = handle.listInBinary(CHANGED_SINCE, Written.ROW, held.version(), scope.appId(), scope.userId(),
                 scope.characterId());
         if (since.isEmpty() || since.getFirst().removedVersion() >= held.version()) { // no scope (erased), or a removal
             return listed(handle, scope, held, version);
@@ -561,7 +561,7 @@ public final class Recall {
         }
         Map<Long, Held> read = new HashMap<>(written);
         if (!changed.isEmpty()) {
-            handle.list(LOAD_ROWS, Held.ROW, scope.appId(), handle.array("bigint", padded(changed)))
+            handle.listInBinary(LOAD_ROWS, Held.ROW, scope.appId(), handle.array("bigint", padded(changed)))
                     .forEach(row -> read.put(row.id(), row));
         }
         embeddingsRead.increment(read.size());
