@@ -576,7 +576,25 @@ public final class Recall {
                 layout.read(read.get(now.get(i).id()));
             }
         }
-        return layout.build(version, held.dims(), held);
+        ScopeVectors current = layout.build(version, held.dims(), held);
+        current.keep(unchanged(held, current));
+        return current;
+    }
+
+    /**
+     * The memories {@code held} kept whose rows {@code current} holds at the same row version: unchanged, so they serve
+     * the new version as they served the old, and a recall right after a write reads no memory it returned before.
+     */
+    private static List<Memory> unchanged(ScopeVectors held, ScopeVectors current) {
+        List<Memory> unchanged = new ArrayList<>();
+        for (Memory memory : held.rows().values()) {
+            int before = Arrays.binarySearch(held.ids(), memory.id());
+            int now = Arrays.binarySearch(current.ids(), memory.id());
+            if (before >= 0 && now >= 0 && held.rowVersions()[before] == current.rowVersions()[now]) {
+                unchanged.add(memory);
+            }
+        }
+        return unchanged;
     }
 
     /** Where each memory of a scope's new vectors comes from, in memory_id order: a row read, or one held already. */

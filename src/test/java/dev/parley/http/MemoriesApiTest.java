@@ -249,6 +249,29 @@ class MemoriesApiTest {
     }
 
     @Test
+    void a_recall_right_after_a_write_reads_none_of_the_memories_it_returned_before_that_are_unchanged() {
+        var random = new Random(23);
+        List<double[]> vectors = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            vectors.add(randomVector(random, 32));
+            remember("fact " + i, vectors.getLast(), 0.5);
+        }
+        double[] query = vectors.get(4);
+        Map<String, Object> topFive = Map.of("limit", 5, "min_similarity", -1, "adaptive", false, "recency_weight", 0);
+        JsonNode before = recall(query, topFive); // the five rows now kept with the scope's vectors
+
+        double[] opposite = java.util.Arrays.stream(query).map(x -> -x).toArray(); // last of all: not among the five
+        JsonNode[] after = new JsonNode[1];
+        Map<String, Double> ran = TestServer.statementsRunBy(api, () -> {
+            remember("far from the query", opposite, 0.5);
+            after[0] = recall(query, topFive);
+        });
+
+        assertThat(ran).as("the recall after a write").containsKey("memory.changed_since").doesNotContainKey("memory.get_many");
+        assertThat(contents(after[0])).isEqualTo(contents(before));
+    }
+
+    @Test
     void a_small_scope_holds_the_memory_of_its_vectors_not_of_a_whole_chunk() {
         double before = TestServer.metric(api, "parley_recall_bytes");
         var random = new Random(5);
