@@ -5,12 +5,13 @@ SIMD …").
     parley bench load --messages 100k --conversations 1 --memories 10k --months 1 --data-dir DIR
     parley apps keys create bench --data-dir DIR
     parley serve --data-dir DIR --port 18080
-    PARLEY_KEY=pk_... python3 docs/measure/recall-after-write.py USER_ID CHARACTER_ID [ROUNDS]
+    PARLEY_KEY=pk_... python3 docs/measure/recall-after-write.py USER_ID CHARACTER_ID [ROUNDS [same]]
 
 USER_ID and CHARACTER_ID name the scope (the dataset's one conversation: SELECT user_id, character_id FROM
 memory_scopes). Recalls 20 times to settle, then ROUNDS times (15 unless given): writes a memory with a random
 768-number embedding, recalls at once (the scope's version has moved), recalls again (from memory); prints the
-medians, 90th percentiles and maxima. Each round adds a memory to the scope.
+medians, 90th percentiles and maxima. Each round adds a memory to the scope. With "same", every recall sends one query,
+so the recall after a write returns the memories recalled before it (their rows kept with the scope's vectors).
 """
 import base64, json, os, random, struct, sys, time, urllib.request
 
@@ -38,8 +39,12 @@ def timed(method, path, body):
     return (time.perf_counter() - start) * 1000
 
 
+SAME_QUERY = embedding() if len(sys.argv) > 4 and sys.argv[4] == "same" else None
+
+
 def recall():
-    return timed("POST", f"/v1/users/{USER}/memories/recall", {"character_id": CHARACTER, "embedding": embedding(), "limit": 10})
+    return timed("POST", f"/v1/users/{USER}/memories/recall",
+                 {"character_id": CHARACTER, "embedding": SAME_QUERY or embedding(), "limit": 10})
 
 
 for _ in range(20):
