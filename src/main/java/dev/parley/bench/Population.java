@@ -129,7 +129,7 @@ final class Population {
     private static final String[] ENERGIES = {"calm", "playful", "intense", "shy", "bold"};
     // What users look for in their chats: half the time a common content word (in about one message
     // in fifty), half the time a rarer one (rank 500 to 5,000, one message in 300 to 3,000).
-    private static final String[] TERMS = {"star", "moon", "dream", "music", "movie", "book", "ocean", "forest",
+    static final String[] TERMS = {"star", "moon", "dream", "music", "movie", "book", "ocean", "forest",
             "mountain", "rain", "cat", "dog", "coffee", "travel", "dance", "lesson", "family", "weekend"};
 
     Pick pick(SplittableRandom random) {

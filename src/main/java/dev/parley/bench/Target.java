@@ -1,6 +1,7 @@
 package dev.parley.bench;
 
 import dev.parley.chat.NewMessage;
+import java.util.SplittableRandom;
 
 /**
  * One way of doing the workload's operations: through Parley's HTTP API, through Parley's own SQL
@@ -23,9 +24,14 @@ interface Target extends AutoCloseable {
         return null;
     }
 
-    /** The text of the {@code n}th message a target appends: the same words for every target. */
+    /**
+     * The text of the {@code n}th message a target appends: a user's turn as the dataset's are written (its length and
+     * its words drawn as {@link TextGenerator} draws them), the same for every target. Appended messages are searched
+     * by later runs; a fixed sentence put one of the search mix's words ("stars") in every one of them, so a heavy
+     * user's newest week matched it 76,000 times and searches after an append run measured that, not the dataset.
+     */
     static String messageText(long n) {
-        return "bench message " + n + " about the stars tonight";
+        return TextGenerator.message(new SplittableRandom(n), "user");
     }
 
     /** The {@code n}th message as Parley's own code takes it (a user's, with {@link #messageText}). */

@@ -293,6 +293,28 @@ class BenchTest {
     }
 
     @Test
+    void appended_messages_read_like_the_datasets_user_turns_so_searches_after_an_append_run_measure_the_dataset() {
+        int texts = 5_000;
+        var lengths = new java.util.TreeSet<Integer>();
+        var containing = new java.util.HashMap<String, Integer>();
+        for (int n = 1; n <= texts; n++) {
+            String text = Target.messageText(n);
+            assertThat(Target.messageText(n)).as("every target appends the same text").isEqualTo(text);
+            var words = List.of(text.toLowerCase(java.util.Locale.ROOT).split("[^a-z]+"));
+            lengths.add(words.size());
+            for (String term : Population.TERMS) {
+                if (words.stream().anyMatch(word -> word.startsWith(term))) { // "stars" matches a search for star
+                    containing.merge(term, 1, Integer::sum);
+                }
+            }
+        }
+        // In the dataset a word of the search mix is in about one message in fifty (TextGenerator); a fixed sentence
+        // had "stars" in all of them.
+        containing.forEach((term, count) -> assertThat(count).as(term).isLessThan(texts / 10));
+        assertThat(lengths.size()).as("lengths drawn, not one sentence").isGreaterThan(10);
+    }
+
+    @Test
     void the_same_seed_and_day_give_the_same_dataset() {
         var spec = DatasetSpec.of(5_000, null, null, null, null, 32, 3, 9, DAY);
         String first = fingerprint("parley_bench_a", spec);
