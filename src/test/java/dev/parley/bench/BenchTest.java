@@ -22,8 +22,11 @@ import java.time.Instant;
 import java.time.Period;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 
 /** The bench on a small dataset and a short run: it must measure every operation on every target. */
@@ -295,12 +298,12 @@ class BenchTest {
     @Test
     void appended_messages_read_like_the_datasets_user_turns_so_searches_after_an_append_run_measure_the_dataset() {
         int texts = 5_000;
-        var lengths = new java.util.TreeSet<Integer>();
-        var containing = new java.util.HashMap<String, Integer>();
+        var lengths = new TreeSet<Integer>();
+        var containing = new HashMap<String, Integer>();
         for (int n = 1; n <= texts; n++) {
             String text = Target.messageText(n);
             assertThat(Target.messageText(n)).as("every target appends the same text").isEqualTo(text);
-            var words = List.of(text.toLowerCase(java.util.Locale.ROOT).split("[^a-z]+"));
+            var words = List.of(text.toLowerCase(Locale.ROOT).split("[^a-z]+"));
             lengths.add(words.size());
             for (String term : Population.TERMS) {
                 if (words.stream().anyMatch(word -> word.startsWith(term))) { // "stars" matches a search for star
