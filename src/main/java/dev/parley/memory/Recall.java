@@ -569,32 +569,24 @@ public final class Recall {
             return load(handle, scope, version); // the scope was emptied and refilled with another model's embeddings
         }
         var layout = new Layout(now.size());
+        boolean[] unchanged = new boolean[held.size()]; // by position in held: the memory moves to the new version as is
         for (int i = 0; i < now.size(); i++) {
             if (keptAt[i] >= 0) {
                 layout.keep(keptAt[i]);
+                unchanged[keptAt[i]] = true;
             } else if (read.containsKey(now.get(i).id())) { // absent: deleted since its id was listed
                 layout.read(read.get(now.get(i).id()));
             }
         }
         ScopeVectors current = layout.build(version, held.dims(), held);
-        current.keep(unchanged(held, current));
+        // The rows held of unchanged memories serve the new version as they served the old: a recall right after a
+        // write reads none of the memories it returned before.
+        current.keep(held.rows().values().stream()
+                .filter(memory -> {
+                    int at = Arrays.binarySearch(held.ids(), memory.id());
+                    return at >= 0 && unchanged[at];
+                }).toList());
         return current;
-    }
-
-    /**
-     * The memories {@code held} kept whose rows {@code current} holds at the same row version: unchanged, so they serve
-     * the new version as they served the old, and a recall right after a write reads no memory it returned before.
-     */
-    private static List<Memory> unchanged(ScopeVectors held, ScopeVectors current) {
-        List<Memory> unchanged = new ArrayList<>();
-        for (Memory memory : held.rows().values()) {
-            int before = Arrays.binarySearch(held.ids(), memory.id());
-            int now = Arrays.binarySearch(current.ids(), memory.id());
-            if (before >= 0 && now >= 0 && held.rowVersions()[before] == current.rowVersions()[now]) {
-                unchanged.add(memory);
-            }
-        }
-        return unchanged;
     }
 
     /** Where each memory of a scope's new vectors comes from, in memory_id order: a row read, or one held already. */
