@@ -10,39 +10,21 @@ write reads only what was written"): the refresh reads the batch's embeddings (m
 Recalls 20 times to settle, then ROUNDS times (8 unless given): writes SIZE memories (1,000 unless given) in one batch,
 recalls, recalls again with the same query; prints each time. Each round adds SIZE memories to the scope.
 """
-import base64, http.client, json, os, random, struct, sys, time, urllib.parse
+import sys
 
-KEY = os.environ["PARLEY_KEY"]
-BASE = urllib.parse.urlsplit(os.environ.get("PARLEY_URL", "http://127.0.0.1:18080"))
-USER, CHARACTER, DIMS = sys.argv[1], sys.argv[2], 768
+from recall_scope import CHARACTER, RECALL, USER, embedding, timed
+
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 8
 SIZE = int(sys.argv[4]) if len(sys.argv) > 4 else 1000
-connection = http.client.HTTPConnection(BASE.hostname, BASE.port)
-
-
-def timed(path, body):
-    start = time.perf_counter()
-    connection.request("POST", path, json.dumps(body), {"Authorization": "Bearer " + KEY, "Content-Type": "application/json"})
-    answer = connection.getresponse()
-    answer.read()
-    if answer.status >= 300:
-        raise SystemExit(f"{path}: {answer.status}")
-    return (time.perf_counter() - start) * 1000
-
-
-def embedding():
-    return base64.b64encode(struct.pack("<%df" % DIMS, *[random.gauss(0, 1) for _ in range(DIMS)])).decode()
-
 
 query = {"character_id": CHARACTER, "embedding": embedding(), "limit": 10}
-recall = f"/v1/users/{USER}/memories/recall"
 for _ in range(20):
-    timed(recall, query)
+    timed("POST", RECALL, query)
 after, again = [], []
 for i in range(ROUNDS):
-    timed(f"/v1/users/{USER}/memories/batch",
+    timed("POST", f"/v1/users/{USER}/memories/batch",
           {"memories": [{"character_id": CHARACTER, "content": f"batch {i}, memory {k}", "embedding": embedding()} for k in range(SIZE)]})
-    after.append(timed(recall, query))
-    again.append(timed(recall, query))
+    after.append(timed("POST", RECALL, query))
+    again.append(timed("POST", RECALL, query))
 print(f"recall after a batch of {SIZE}: " + ", ".join(f"{t:.0f}" for t in after) + " ms; again: "
       + ", ".join(f"{t:.0f}" for t in again) + " ms")

@@ -13,38 +13,15 @@ memory_scopes). Recalls 20 times to settle, then ROUNDS times (15 unless given):
 medians, 90th percentiles and maxima. Each round adds a memory to the scope. With "same", every recall sends one query,
 so the recall after a write returns the memories recalled before it (their rows kept with the scope's vectors).
 """
-import base64, json, os, random, struct, sys, time, urllib.request
+import sys
 
-KEY = os.environ["PARLEY_KEY"]
-BASE = os.environ.get("PARLEY_URL", "http://127.0.0.1:18080")
-USER, CHARACTER, DIMS = sys.argv[1], sys.argv[2], 768
-
-
-def call(method, path, body=None):
-    request = urllib.request.Request(BASE + path, method=method, data=None if body is None else json.dumps(body).encode(),
-                                     headers={"Authorization": "Bearer " + KEY, "Content-Type": "application/json"})
-    with urllib.request.urlopen(request) as answer:
-        return json.loads(answer.read() or b"null")
-
-
-def embedding():
-    vector = [random.gauss(0, 1) for _ in range(DIMS)]
-    norm = sum(x * x for x in vector) ** 0.5
-    return base64.b64encode(struct.pack("<%df" % DIMS, *[x / norm for x in vector])).decode()
-
-
-def timed(method, path, body):
-    start = time.perf_counter()
-    call(method, path, body)
-    return (time.perf_counter() - start) * 1000
-
+from recall_scope import CHARACTER, RECALL, USER, embedding, timed
 
 SAME_QUERY = embedding() if len(sys.argv) > 4 and sys.argv[4] == "same" else None
 
 
 def recall():
-    return timed("POST", f"/v1/users/{USER}/memories/recall",
-                 {"character_id": CHARACTER, "embedding": SAME_QUERY or embedding(), "limit": 10})
+    return timed("POST", RECALL, {"character_id": CHARACTER, "embedding": SAME_QUERY or embedding(), "limit": 10})
 
 
 for _ in range(20):
