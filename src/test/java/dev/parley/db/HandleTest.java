@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.parley.support.TestDatabase;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -84,7 +85,7 @@ class HandleTest {
         }
     }
 
-    private static Row row(java.sql.ResultSet row) throws SQLException {
+    private static Row row(ResultSet row) throws SQLException {
         boolean binary = row.getMetaData().unwrap(PGResultSetMetaData.class).getFormat(1) == 1;
         return new Row(row.getBytes(1), row.getLong(2), binary);
     }
