@@ -59,6 +59,51 @@ public final class Handle {
         }
     }
 
+    /**
+     * {@link #list} of {@code query}, with {@code before} run ahead of it in the same round trip: pgjdbc sends the
+     * statements of a text joined by ';' one after the other and waits once, for all of their answers (one Sync).
+     * {@code before}'s rows are not read, and if it fails {@code query} does not run. Timed under {@code query}.
+     */
+    public <T> List<T> listAfter(Query before, Object[] beforeArgs, Query query, RowMapper<T> mapper, Object... args)
+            throws SQLException {
+        Object[] all = new Object[beforeArgs.length + args.length];
+        System.arraycopy(beforeArgs, 0, all, 0, beforeArgs.length);
+        System.arraycopy(args, 0, all, beforeArgs.length, args.length);
+        return timed(query, before.sql() + ";\n" + query.sql(), all, List::size, statement -> rowsOf(statement, 1, mapper));
+    }
+
+    /**
+     * {@link #list} of {@code query} and COMMIT, sent in one round trip: the rows come back only if the transaction
+     * that holds {@code query}'s changes has committed. The last statement of a transaction: once it returns the
+     * connection is out of it, and {@code Connection.commit} has nothing left to send. If {@code query} fails, the
+     * COMMIT does not run and the transaction is rolled back as usual; if the connection breaks, whether it committed
+     * is unknown.
+     */
+    public <T> List<T> listAndCommit(Query query, RowMapper<T> mapper, Object... args) throws SQLException {
+        return timed(query, query.sql() + ";\nCOMMIT", args, List::size, statement -> rowsOf(statement, 0, mapper));
+    }
+
+    /** The rows of the {@code index}th result of a statement text holding several statements. */
+    private static <T> List<T> rowsOf(PreparedStatement statement, int index, RowMapper<T> mapper) throws SQLException {
+        List<T> result = null;
+        boolean isRows = statement.execute();
+        for (int at = 0; isRows || statement.getUpdateCount() != -1; at++) {
+            if (isRows && at == index) {
+                try (ResultSet rows = statement.getResultSet()) {
+                    result = new ArrayList<>();
+                    while (rows.next()) {
+                        result.add(mapper.map(rows));
+                    }
+                }
+            }
+            isRows = statement.getMoreResults();
+        }
+        if (result == null) {
+            throw new IllegalStateException("statement " + index + " of the text returned no rows");
+        }
+        return result;
+    }
+
     public <T> Optional<T> first(Query query, RowMapper<T> mapper, Object... args) throws SQLException {
         return timed(query, args, found -> found.isPresent() ? 1 : 0, statement -> {
             statement.setMaxRows(1);
@@ -103,9 +148,15 @@ public final class Handle {
     }
 
     private <T> T timed(Query query, Object[] args, ToIntFunction<T> rowsOf, StatementWork<T> work) throws SQLException {
+        return timed(query, query.sql(), args, rowsOf, work);
+    }
+
+    /** Runs {@code sql}, {@code query}'s text or one that holds it, and logs the time under {@code query}. */
+    private <T> T timed(Query query, String sql, Object[] args, ToIntFunction<T> rowsOf, StatementWork<T> work)
+            throws SQLException {
         long start = System.nanoTime();
         int rows = -1;
-        try (PreparedStatement statement = connection.prepareStatement(query.sql())) {
+        try (PreparedStatement statement = connection.prepareStatement(sql)) {
             bind(statement, args);
             T result = work.run(statement);
             rows = rowsOf.applyAsInt(result);

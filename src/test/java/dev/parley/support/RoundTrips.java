@@ -1,0 +1,115 @@
+package dev.parley.support;
+
+import dev.parley.db.ConnectionTarget;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.util.Arrays;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A TCP forwarder in front of PostgreSQL that counts round trips: a client's bytes that follow an answer of the
+ * server's start one more. Several statements sent before waiting count once, however many TCP writes carry them.
+ * A pool's check of a connection it has not used for a while (pgjdbc's empty query) is not counted: it is the pool's,
+ * not the work's under test.
+ */
+public final class RoundTrips implements AutoCloseable {
+    /** pgjdbc's {@code isValid}: a simple query of the empty string, sent alone. */
+    private static final byte[] EMPTY_QUERY = {'Q', 0, 0, 0, 5, 0};
+
+    private final ServerSocket listener;
+    private final String host;
+    private final int port;
+    private final String path;
+    private final ConnectionTarget target;
+    private final AtomicInteger count = new AtomicInteger();
+    private final ExecutorService pumps = Executors.newVirtualThreadPerTaskExecutor();
+
+    private RoundTrips(ConnectionTarget target) throws IOException {
+        URI server = URI.create(target.jdbcUrl().substring("jdbc:".length()));
+        this.host = server.getHost();
+        this.port = server.getPort();
+        this.path = server.getRawPath() + (server.getRawQuery() == null ? "" : "?" + server.getRawQuery());
+        this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        this.target = new ConnectionTarget("jdbc:postgresql://127.0.0.1:" + listener.getLocalPort() + path, target.user(),
+                target.password());
+        pumps.execute(this::accept);
+    }
+
+    /** Forwards to {@code target}'s PostgreSQL until closed. */
+    public static RoundTrips to(ConnectionTarget target) {
+        try {
+            return new RoundTrips(target);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The same database, reached through this forwarder. */
+    public ConnectionTarget target() {
+        return target;
+    }
+
+    /** Round trips since the last {@link #reset}, over every connection. */
+    public int count() {
+        return count.get();
+    }
+
+    public void reset() {
+        count.set(0);
+    }
+
+    private void accept() {
+        while (!listener.isClosed()) {
+            try {
+                Socket client = listener.accept();
+                Socket server = new Socket(host, port);
+                client.setTcpNoDelay(true);
+                server.setTcpNoDelay(true);
+                var answered = new AtomicBoolean(true); // the server has spoken last: the client's next bytes start a trip
+                pumps.execute(() -> pump(client, server, answered, true));
+                pumps.execute(() -> pump(server, client, answered, false));
+            } catch (IOException closed) {
+                return;
+            }
+        }
+    }
+
+    private void pump(Socket from, Socket to, AtomicBoolean answered, boolean fromClient) {
+        byte[] buffer = new byte[64 * 1024];
+        try (from; to) {
+            InputStream in = from.getInputStream();
+            OutputStream out = to.getOutputStream();
+            int read;
+            while ((read = in.read(buffer)) > 0) {
+                if (!fromClient) {
+                    answered.set(true); // before the client can see the answer and send again
+                } else if (answered.getAndSet(false) && !Arrays.equals(buffer, 0, read, EMPTY_QUERY, 0, EMPTY_QUERY.length)) {
+                    count.incrementAndGet();
+                }
+                out.write(buffer, 0, read);
+                out.flush();
+            }
+        } catch (IOException closed) {
+            // either side went away: the other is closed with it
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            listener.close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+        pumps.shutdownNow();
+    }
+}
