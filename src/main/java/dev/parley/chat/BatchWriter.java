@@ -30,7 +30,13 @@ import java.util.function.ToLongFunction;
  * <p>Every statement runs on a generic plan. With custom plans PostgreSQL planned the lock and the
  * updates again in every batch (0.8 ms of the 1.9 ms its statements took): a custom plan that knows
  * how long the arrays are always looks cheaper than the generic one, so the plan cache never
- * switches. A batch is three round trips and the COMMIT, more with idempotency keys or replies.
+ * switches.
+ *
+ * <p>A batch is two round trips: the settings travel with the lock, and the COMMIT with the write (pgjdbc
+ * sends statements joined by ';' together and waits once); one more each when a message carries an
+ * idempotency key or replies to another. With four, each round trip a wake-up of the writer and of its
+ * backend, a batch at half the closed-loop rate spent more of its time waiting for one of the two cores than
+ * working (docs/benchmarks.md, "Two round trips a batch").
  *
  * <p>A unit that fails validation (unknown conversation, bad reply_to_id ...) is refused and adds no
  * rows; the other units of the batch are written all the same.
@@ -72,7 +78,8 @@ public final class BatchWriter {
               JOIN messages m
                 ON m.app_id = p.app_id AND m.conversation_id = p.conversation_id AND m.message_id = p.message_id""");
 
-    // Everything a batch changes, in one statement: the statements in WITH all run, to completion.
+    // Everything a batch changes, in one statement: the statements in WITH all run, to completion. It fails unless it
+    // inserted every message it was given (its last parameter, V30), as its COMMIT follows in the same round trip.
     // user_id and language are the conversation's, as locked: search indexes them with the words.
     // Whoever writes a message has read everything up to it: own messages never count as unread.
     static final Query WRITE = new Query("append.write", """
@@ -113,7 +120,7 @@ public final class BatchWriter {
                  WHERE mb.app_id = t.app_id AND mb.conversation_id = t.conversation_id
                    AND mb.member_kind = t.member_kind AND mb.member_id = t.member_id
             )
-            SELECT count(*) FROM inserted""");
+            SELECT parley_all_inserted(count(*), ?) FROM inserted""");
 
     /** What a new pooled connection plans before its first request ({@code dev.parley.db.WarmConnections}). */
     public static final List<Query> PLANNED_AHEAD = List.of(LOCK_CONVERSATIONS, WRITE);
@@ -129,8 +136,8 @@ public final class BatchWriter {
     record Outcome(List<Appended> appended, RuntimeException refused) {
     }
 
-    /** A batch as written: each unit's outcome, and the conversations that got messages. */
-    private record Written(List<Outcome> outcomes, List<LockedConversation> moved) {
+    /** A batch as planned: each unit's outcome, the conversations that get messages, and the rows to write. */
+    private record Planned(List<Outcome> outcomes, List<LockedConversation> moved, Rows rows) {
     }
 
     private final Database database;
@@ -152,26 +159,28 @@ public final class BatchWriter {
 
     /**
      * Writes the batch in one transaction; returns, in batch order, each unit's messages or its refusal.
-     * Throws {@link GroupCommit.AppendNotConfirmed} if the connection broke during COMMIT: the batch may or may not be stored.
+     * Throws {@link GroupCommit.AppendNotConfirmed} if the connection broke during the write and COMMIT: the batch may
+     * or may not be stored.
      */
     List<Outcome> write(List<Unit> batch) {
         giveImportedMonthsTheirPartitions(batch);
         var committing = new AtomicBoolean();
         // Closed before anyone is answered, so a 201 is followed by reads that include it (read-your-writes).
         try (ReadCache.Changing change = cache.changing()) {
-            Written written = database.inTransaction(handle -> {
-                Written all = writeAll(handle, batch, change.origin());
+            Planned planned = database.inTransaction(handle -> {
+                Planned all = lockAndPlan(handle, batch, change.origin());
                 change.mark(all.moved().stream().flatMap(c -> ReadCache.conversationScopes(c.key.appId(),
                         c.key.conversationId(), c.userId, c.guestIds).stream()).toList());
-                committing.set(true); // every statement succeeded: from here on only COMMIT can fail
+                committing.set(true); // the COMMIT goes with the write: from here on a broken connection leaves it unknown
+                all.rows().writeAndCommit(handle, all.moved());
                 return all;
             });
-            return written.outcomes();
+            return planned.outcomes();
         } catch (DatabaseUnavailable lost) {
             if (committing.get()) {
                 throw new GroupCommit.AppendNotConfirmed(lost);
             }
-            throw lost; // lost before COMMIT was sent: PostgreSQL rolled the transaction back
+            throw lost; // lost before the write and COMMIT were sent: PostgreSQL rolled the transaction back
         }
     }
 
@@ -199,9 +208,9 @@ public final class BatchWriter {
                 .min(Comparator.naturalOrder()).ifPresent(partitions::ensureCovers);
     }
 
-    private Written writeAll(Handle handle, List<Unit> batch, String origin) throws SQLException {
-        handle.first(GENERIC_PLANS, row -> row.getString(1), origin);
-        Map<ConversationKey, LockedConversation> locked = lock(handle, batch);
+    /** Locks the batch's conversations and validates each unit against them; nothing is written yet. */
+    private Planned lockAndPlan(Handle handle, List<Unit> batch, String origin) throws SQLException {
+        Map<ConversationKey, LockedConversation> locked = lock(handle, batch, origin);
         Map<ReplayKey, Replay> replays = findReplays(handle, batch);
         Map<ConversationKey, Set<Long>> parents = findParents(handle, batch);
         var rows = new Rows();
@@ -214,8 +223,7 @@ public final class BatchWriter {
             }
         }
         List<LockedConversation> moved = locked.values().stream().filter(c -> c.added > 0).toList();
-        rows.write(handle, moved);
-        return new Written(outcomes, moved);
+        return new Planned(outcomes, moved, rows);
     }
 
     /** Validates one unit against the locked state and adds its rows; nothing is added if it is rejected. */
@@ -322,12 +330,14 @@ public final class BatchWriter {
         return earlier.message();
     }
 
-    private static Map<ConversationKey, LockedConversation> lock(Handle handle, List<Unit> batch) throws SQLException {
+    /** Locks the batch's conversations, with the transaction's settings ({@link #GENERIC_PLANS}) in the same round trip. */
+    private static Map<ConversationKey, LockedConversation> lock(Handle handle, List<Unit> batch, String origin)
+            throws SQLException {
         List<ConversationKey> keys = batch.stream().map(u -> new ConversationKey(u.appId(), u.conversationId()))
                 .distinct().sorted(Comparator.comparingLong(ConversationKey::appId).thenComparingLong(ConversationKey::conversationId))
                 .toList();
         Map<ConversationKey, LockedConversation> locked = new HashMap<>();
-        handle.list(LOCK_CONVERSATIONS, row -> new LockedConversation(
+        handle.listAfter(GENERIC_PLANS, new Object[] {origin}, LOCK_CONVERSATIONS, row -> new LockedConversation(
                         new ConversationKey(row.getLong("app_id"), row.getLong("conversation_id")),
                         row.getLong("user_id"), row.getLong("character_id"), row.getString("language"), row.getLong("last_seq"),
                         row.getLong("floor_id"), Set.of((Long[]) row.getArray("character_ids").getArray()),
@@ -504,8 +514,11 @@ public final class BatchWriter {
             fingerprints.add(fingerprint);
         }
 
-        /** Inserts the messages and keys and advances {@code moved}, the conversations that got messages. */
-        void write(Handle handle, List<LockedConversation> moved) throws SQLException {
+        /**
+         * Inserts the messages and keys, advances {@code moved}, the conversations that got messages, and commits, in one
+         * round trip; with no message to write it leaves the commit to the transaction.
+         */
+        void writeAndCommit(Handle handle, List<LockedConversation> moved) throws SQLException {
             if (messages.isEmpty()) {
                 return;
             }
@@ -513,10 +526,8 @@ public final class BatchWriter {
             args.addAll(keyColumns(handle));
             args.addAll(conversationColumns(handle, moved));
             args.addAll(readMarkColumns(handle, moved));
-            int inserted = handle.first(WRITE, row -> row.getInt(1), args.toArray()).orElseThrow();
-            if (inserted != messages.size()) {
-                throw new IllegalStateException("the batch inserted " + inserted + " of its " + messages.size() + " messages");
-            }
+            args.add((long) messages.size());
+            handle.listAndCommit(WRITE, row -> row.getLong(1), args.toArray());
         }
 
         private List<Array> messageColumns(Handle handle) throws SQLException {

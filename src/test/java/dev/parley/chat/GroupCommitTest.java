@@ -16,6 +16,7 @@ import dev.parley.db.Ids;
 import dev.parley.db.PoolSaturated;
 import dev.parley.db.Query;
 import dev.parley.db.QueryLog;
+import dev.parley.support.RoundTrips;
 import dev.parley.support.TestDatabase;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
@@ -46,6 +47,7 @@ class GroupCommitTest {
     private static final String DB = "parley_group_commit";
     private static final String POISON = "a message the database refuses";
     private static final String LOSE_CONNECTION = "a message whose commit loses its connection";
+    private static final String DROPPED = "a message a trigger drops without a word";
     private static final Duration POOL_TIMEOUT = Duration.ofMillis(500);
 
     private static Database database;
@@ -68,6 +70,10 @@ class GroupCommitTest {
                     END $$""");
             statement.execute("CREATE TRIGGER refuse_poison BEFORE INSERT ON messages FOR EACH ROW WHEN (NEW.content = '"
                     + POISON + "') EXECUTE FUNCTION refuse_poison()");
+            // A row that never arrives, without an error: the write must notice before its COMMIT, which travels with it.
+            statement.execute("CREATE FUNCTION drop_silently() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$");
+            statement.execute("CREATE TRIGGER drop_silently BEFORE INSERT ON messages FOR EACH ROW WHEN (NEW.content = '"
+                    + DROPPED + "') EXECUTE FUNCTION drop_silently()");
             // The connection dies inside COMMIT, after every statement succeeded: the client cannot know the outcome.
             statement.execute("""
                     CREATE FUNCTION lose_connection() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -219,6 +225,48 @@ class GroupCommitTest {
         assertThat(app.contents(bystander)).as("not written again on its own behind the caller's back").isEmpty();
         assertThat(app.contents(doomed)).isEmpty();
         assertThat(written(appends.submit(app.id, bystander, List.of(user("after the break"))))).hasSize(1);
+    }
+
+    @Test
+    void a_batch_whose_write_inserts_fewer_messages_than_it_was_given_commits_nothing_and_acknowledges_none_of_them() {
+        var app = new Chat("dropped");
+        long bystander = app.conversation();
+        long victim = app.conversation();
+        GroupCommit appends = engine(database);
+        var innocent = appends.submit(app.id, bystander, List.of(user("innocent bystander")));
+        var dropped = appends.submit(app.id, victim, List.of(user("kept"), user(DROPPED)));
+
+        runOneBatch();
+
+        assertThat(innocent.join()).hasSize(1);
+        assertThat(failure(dropped)).isInstanceOf(DatabaseFailure.class).hasMessageContaining("inserted 1 of its 2 messages");
+        assertThat(app.contents(bystander)).containsExactly("innocent bystander");
+        assertThat(app.contents(victim)).isEmpty();
+        assertThat(new Stats(database).conversation(app.id, victim).lastSeq()).isZero();
+    }
+
+    @Test
+    void a_batch_is_two_round_trips_the_lock_with_its_settings_and_the_write_with_its_commit() {
+        var app = new Chat("round-trips");
+        long first = app.conversation();
+        long second = app.conversation();
+        try (RoundTrips trips = RoundTrips.to(TestDatabase.get().target(DB));
+             Database counted = TestDatabase.pool(trips.target(), 1)) {
+            GroupCommit appends = engine(counted);
+            written(appends.submit(app.id, first, List.of(user("run 0")))); // the pool's connection, opened uncounted
+            for (int run = 1; run <= 6; run++) { // pgjdbc names a statement at its fifth run: before and after
+                var one = appends.submit(app.id, first, List.of(user("run " + run)));
+                var other = appends.submit(app.id, second, List.of(user("run " + run), assistant("answer " + run, null)));
+                trips.reset();
+                runOneBatch();
+
+                assertThat(one.join()).hasSize(1);
+                assertThat(other.join()).hasSize(2);
+                assertThat(trips.count()).as("round trips of batch %d", run).isEqualTo(2);
+            }
+        }
+        assertThat(app.contents(first)).containsExactly("run 0", "run 1", "run 2", "run 3", "run 4", "run 5", "run 6");
+        assertThat(app.contents(second)).hasSize(12);
     }
 
     /** An engine with one writer that runs only when the test runs its task, on the test's ticker. */

@@ -312,6 +312,7 @@ class QueryPlanTest {
                 "bigint", "bigint", "text", "bigint", "bigint")) { // the author's read marker
             write.add(type.equals("bigint") ? ids : texts);
         }
+        write.add(1L); // how many messages it was given
         String written = plans.explainGenericPlanOnly(BatchWriter.WRITE, write.toArray());
         String parents = plans.explainGeneric(BatchWriter.FIND_PARENTS, apps, ids,
                 connection.createArrayOf("bigint", new Long[] {middleMessage(conversation)}));
