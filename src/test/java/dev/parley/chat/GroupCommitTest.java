@@ -4,17 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 
-import dev.parley.apps.Apps;
 import dev.parley.cache.ReadCache;
 import dev.parley.chat.GroupCommit.Appended;
-import dev.parley.config.CounterFlush;
 import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
 import dev.parley.db.DatabaseFailure;
 import dev.parley.db.DatabaseUnavailable;
 import dev.parley.db.Ids;
 import dev.parley.db.PoolSaturated;
-import dev.parley.db.Query;
 import dev.parley.db.QueryLog;
 import dev.parley.support.RoundTrips;
 import dev.parley.support.TestDatabase;
@@ -95,7 +92,7 @@ class GroupCommitTest {
 
     @Test
     void one_batch_commits_its_good_units_refuses_the_invalid_ones_and_stores_nothing_of_a_failing_one() {
-        var app = new Chat("mixed");
+        var app = new ChatFixture(database, ids, "mixed");
         long first = app.conversation();
         long second = app.conversation();
         GroupCommit appends = engine(database);
@@ -180,7 +177,7 @@ class GroupCommitTest {
 
     @Test
     void a_unit_that_waited_past_the_pool_timeout_in_the_queue_is_refused_without_being_written() {
-        var app = new Chat("stale");
+        var app = new ChatFixture(database, ids, "stale");
         long conversation = app.conversation();
         GroupCommit appends = engine(database);
         var stale = appends.submit(app.id, conversation, List.of(user("queued too long")));
@@ -196,7 +193,7 @@ class GroupCommitTest {
 
     @Test
     void an_append_no_writer_takes_within_the_pool_timeout_is_refused_and_never_written() {
-        var app = new Chat("untaken");
+        var app = new ChatFixture(database, ids, "untaken");
         long conversation = app.conversation();
         GroupCommit appends = engine(database);
 
@@ -210,7 +207,7 @@ class GroupCommitTest {
 
     @Test
     void a_connection_lost_during_commit_leaves_the_whole_batch_not_confirmed_and_retries_none_of_it() {
-        var app = new Chat("lost-commit");
+        var app = new ChatFixture(database, ids, "lost-commit");
         long bystander = app.conversation();
         long doomed = app.conversation();
         GroupCommit appends = engine(database);
@@ -229,7 +226,7 @@ class GroupCommitTest {
 
     @Test
     void a_batch_whose_write_inserts_fewer_messages_than_it_was_given_commits_nothing_and_acknowledges_none_of_them() {
-        var app = new Chat("dropped");
+        var app = new ChatFixture(database, ids, "dropped");
         long bystander = app.conversation();
         long victim = app.conversation();
         GroupCommit appends = engine(database);
@@ -247,7 +244,7 @@ class GroupCommitTest {
 
     @Test
     void a_batch_is_two_round_trips_the_lock_with_its_settings_and_the_write_with_its_commit() {
-        var app = new Chat("round-trips");
+        var app = new ChatFixture(database, ids, "round-trips");
         long first = app.conversation();
         long second = app.conversation();
         try (RoundTrips trips = RoundTrips.to(TestDatabase.get().target(DB));
@@ -325,41 +322,5 @@ class GroupCommitTest {
 
     private static NewMessage assistant(String content, Long replyToId) {
         return new NewMessage("assistant", content, null, null, null, replyToId, null);
-    }
-
-    /** An app of its own with one user and one character, and what it stored. */
-    private static final class Chat {
-        final long id;
-        final long userId;
-        final long characterId;
-
-        Chat(String name) {
-            id = Apps.forCommands(database).create(name + "-" + System.nanoTime()).appId();
-            userId = new Users(database, ReadCache.none(), counters()).upsert(id, "user", null).user().id();
-            characterId = new Characters(database, ReadCache.none()).create(id, new CharacterProfile.Draft("Luna", "You are Luna.", null, null, null)).id();
-        }
-
-        long conversation() {
-            return new Conversations(database, ids, ReadCache.none(), counters()).create(id,
-                    new Conversation.Draft(userId, List.of(characterId), "english", null, null, null)).id();
-        }
-
-        /** Counters are not what these tests are about: a buffer that nothing moves. */
-        private static CounterBuffer counters() {
-            return new CounterBuffer(database, ReadCache.none(), Runnable::run, Ticker.systemTicker(), CounterFlush.DEFAULTS,
-                    new SimpleMeterRegistry());
-        }
-
-        List<String> contents(long conversationId) {
-            return database.read(handle -> handle.list(new Query("test.contents",
-                    "SELECT content FROM messages WHERE app_id = ? AND conversation_id = ? ORDER BY seq"),
-                    row -> row.getString(1), id, conversationId));
-        }
-
-        List<String> keys() {
-            return database.read(handle -> handle.list(new Query("test.keys",
-                    "SELECT idempotency_key FROM message_idempotency_keys WHERE app_id = ? ORDER BY idempotency_key"),
-                    row -> row.getString(1), id));
-        }
     }
 }
