@@ -74,9 +74,11 @@ public final class ReadMarkers {
     public ReadState markRead(long appId, long conversationId, long messageId, Members.Kind kind, Long memberId) {
         try (ReadCache.Changing change = cache.changing()) {
             return database.inTransaction(handle -> {
-                handle.first(GENERIC_PLANS, row -> row.getString(1), change.origin());
-                var state = handle.first(MARK, row -> new Marked(new ReadState(row.getLong(1), row.getLong(2)), row.getLong(3)),
-                        appId, conversationId, kind.column(), memberId, messageId);
+                // The settings travel with the update (one round trip); the COMMIT follows the inbox's mark, whose user
+                // the update names when the caller did not.
+                var state = handle.listAfter(GENERIC_PLANS, new Object[] {change.origin()}, MARK,
+                        row -> new Marked(new ReadState(row.getLong(1), row.getLong(2)), row.getLong(3)),
+                        appId, conversationId, kind.column(), memberId, messageId).stream().findFirst();
                 if (state.isEmpty()) {
                     throw notMarked(handle, appId, conversationId, messageId, kind, memberId);
                 }
