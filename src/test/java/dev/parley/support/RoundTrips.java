@@ -36,7 +36,7 @@ public final class RoundTrips implements AutoCloseable {
     private RoundTrips(ConnectionTarget target) throws IOException {
         URI server = URI.create(target.jdbcUrl().substring("jdbc:".length()));
         this.host = server.getHost();
-        this.port = server.getPort();
+        this.port = server.getPort() == -1 ? 5432 : server.getPort(); // a URL may leave PostgreSQL's port out
         this.path = server.getRawPath() + (server.getRawQuery() == null ? "" : "?" + server.getRawQuery());
         this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         this.target = new ConnectionTarget("jdbc:postgresql://127.0.0.1:" + listener.getLocalPort() + path, target.user(),
