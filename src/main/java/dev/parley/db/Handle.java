@@ -118,6 +118,11 @@ public final class Handle {
         return list(bound.query(), mapper, bound.arguments());
     }
 
+    /** {@link #listAndCommit} of a statement whose values are bound by name. */
+    public <T> List<T> listAndCommit(NamedQuery.Binding bound, RowMapper<T> mapper) throws SQLException {
+        return listAndCommit(bound.query(), mapper, bound.arguments());
+    }
+
     /** {@link #first} of a statement whose values are bound by name. */
     public <T> Optional<T> first(NamedQuery.Binding bound, RowMapper<T> mapper) throws SQLException {
         return first(bound.query(), mapper, bound.arguments());

@@ -33,7 +33,8 @@ import java.util.stream.Stream;
  * groups they joined as a guest) or the whole app's, through the GIN index on the stored {@code words}
  * column (V16): the words, and the scope as a token ({@code ~u:7}) the query requires along with them.
  *
- * <p>A search is two statements. The first parses the words and finds the span of ids the scope's
+ * <p>A search is two statements, each one round trip (the second sent with the COMMIT that ends the
+ * transaction its settings live in). The first parses the words and finds the span of ids the scope's
  * messages can have. The second does the rest in one execution of a generic plan: it gathers
  * matches newest first, a heavy user's newest weeks first (by a token of the user and the week, so that
  * their common word fetches a week's matches, not a month's), then a month at a time and then in wider windows (one UNION ALL branch each,
@@ -327,14 +328,14 @@ public final class MessageSearch {
             if (plan.words().isEmpty()) {
                 return List.of();
             }
-            List<Found> hits = plan.matchesNothing() ? List.of()
-                    : handle.list(plan.bound(scope, order, after, limit, clock.instant()), FOUND);
+            NamedQuery.Binding hot = plan.matchesNothing() ? null : plan.bound(scope, order, after, limit, clock.instant());
+            List<Found> hits = hot == null ? List.of() : includeArchived ? handle.list(hot, FOUND) : handle.listAndCommit(hot, FOUND);
             if (!includeArchived || order == Order.RECENT && hits.size() >= limit) {
                 return highlighted(handle, plan, hits);
             }
             After archivedAfter = order == Order.RECENT && !hits.isEmpty()
                     ? new After(after.rank(), hits.getLast().hit().messageId()) : after;
-            List<Found> archived = handle.list(archived(appId, plan, order, archivedAfter, limit), FOUND);
+            List<Found> archived = handle.listAndCommit(archived(appId, plan, order, archivedAfter, limit), FOUND);
             return highlighted(handle, plan, merged(hits, archived, order, limit));
         });
     }

@@ -137,6 +137,21 @@ class SearchApiTest {
     }
 
     @Test
+    void a_snippet_postgresql_makes_comes_after_the_commit_that_ended_the_search() {
+        // German is highlighted by ts_headline (Snippets): a statement of its own, after the search's COMMIT.
+        String german = api.postOk(201, "/v1/conversations", Map.of("user_id", alice, "character_id", character,
+                "language", "german")).get("id").asText();
+        String said = Fixtures.say(api, german, "user", "Die Sterne leuchten heute hell").get("id").asText();
+
+        for (String scope : List.of("conversation_id=" + german, "language=german&user_id=" + alice,
+                "language=german&include_archived=true&user_id=" + alice)) {
+            JsonNode hits = search("q=Stern&" + scope);
+            assertThat(ids(hits)).as(scope).containsExactly(said);
+            assertThat(hits.get("hits").get(0).get("snippet").asText()).as(scope).contains("<mark>Sterne</mark>");
+        }
+    }
+
+    @Test
     void memories_are_found_by_their_words() {
         String path = "/v1/users/" + alice + "/memories";
         String dog = api.postOk(201, path, Map.of("character_id", character, "content", "Adopted a dog called Rex")).get("id").asText();
