@@ -275,7 +275,9 @@ public final class Snippets {
         boolean mark(String content, Words.Word word, Set<String> lexemes, List<Words.Span> marks) {
             boolean marked = false;
             for (Words.Part part : word.parts()) {
-                if (lexemes.contains(lexeme(part.type(), content.substring(part.start(), part.end())))) {
+                Dictionary dictionary = dictionaries.get(part.type());
+                if (dictionary != null && dictionary.mayGiveOneOf(content.codePointAt(part.start()), lexemes)
+                        && lexemes.contains(dictionary.lexeme(content.substring(part.start(), part.end())))) {
                     marks.add(new Words.Span(part.start(), part.end()));
                     marked = true;
                 }
@@ -294,9 +296,40 @@ public final class Snippets {
 
         private final Supplier<SnowballStemmer> stemmer;
         private final Map<String, String> stems = new ConcurrentHashMap<>();
+        /**
+         * Whether each lexeme it makes begins with its token's first letter, lower-cased: {@code simple} only lower-cases;
+         * English's Snowball stemmer (Porter2) changes a word's end alone, and its exceptions (dying: die, skies: sky)
+         * keep the first letter too; the one rule that does not, an apostrophe dropped from the front, never applies, as
+         * PostgreSQL's parser starts no word with one. SnippetsTest holds it against PostgreSQL's dictionaries.
+         */
+        private final boolean keepsFirstLetter;
 
         Dictionary(String name) {
             this.stemmer = name.equals("simple") ? null : STEMMERS.get(name);
+            this.keepsFirstLetter = name.equals("simple") || name.equals("english_stem");
+        }
+
+        /**
+         * Whether a token that begins with {@code firstLetter} may become one of {@code lexemes}; false only when it
+         * cannot, known without stemming it. Most of a text's words begin otherwise than the few words asked for:
+         * looking each up among the kept stems was most of a search's CPU in Parley (docs/benchmarks.md).
+         */
+        boolean mayGiveOneOf(int firstLetter, Set<String> lexemes) {
+            if (!keepsFirstLetter) {
+                return true;
+            }
+            int lower = Character.toLowerCase(firstLetter);
+            for (String lexeme : lexemes) {
+                if (!lexeme.isEmpty() && lexeme.codePointAt(0) == lower) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** How many stems it keeps. */
+        int kept() {
+            return stems.size();
         }
 
         static boolean known(String name) {

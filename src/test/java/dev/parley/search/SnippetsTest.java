@@ -93,6 +93,47 @@ class SnippetsTest {
     }
 
     @Test
+    void english_and_simple_lexemes_begin_with_their_words_first_letter_lower_cased() throws SQLException {
+        // What lets a word whose first letter no asked lexeme has go unstemmed (Snippets.Dictionary.mayGiveOneOf).
+        // Each token as Parley's parser reads it from the words, capitalised and not, and from a few more: an
+        // apostrophe in front ('tis) is no part of the token, which the stemmer would drop it from.
+        List<String> texts = new ArrayList<>(WORDS);
+        WORDS.forEach(word -> texts.add(word.toUpperCase(java.util.Locale.ROOT)));
+        texts.addAll(List.of("yelling", "Yes", "yyyy", "ies", "sses", "'tis", "''twas", "rock'n'roll", "ÉCOLE", "İstanbul", "Ωmega"));
+        List<String> words = new ArrayList<>();
+        for (String text : texts) {
+            var reader = new Words.Reader(text);
+            for (int w = 0; reader.has(w); w++) {
+                reader.get(w).parts().forEach(part -> words.add(text.substring(part.start(), part.end())));
+            }
+        }
+        assertThat(words).contains("tis", "twas").noneMatch(word -> word.startsWith("'"));
+        for (String dictionary : List.of("english_stem", "simple")) {
+            var parleys = new Snippets.Dictionary(dictionary);
+            for (String word : words) {
+                int first = Character.toLowerCase(word.codePointAt(0));
+                assertThat(parleys.mayGiveOneOf(word.codePointAt(0), Set.of(parleys.lexeme(word)))).as("%s: %s", dictionary, word).isTrue();
+                String postgresql = lexize(dictionary, word);
+                if (postgresql != null && Character.isLetter(first)) { // null: a stop word, never in a query
+                    assertThat(postgresql.codePointAt(0)).as("%s: %s gives %s", dictionary, word, postgresql).isEqualTo(first);
+                }
+            }
+        }
+        assertThat(new Snippets.Dictionary("french_stem").mayGiveOneOf('z', Set.of("abc"))).as("not assumed of others").isTrue();
+    }
+
+    @Test
+    void a_word_whose_first_letter_no_asked_lexeme_has_is_not_stemmed() {
+        var english = new Snippets.Dictionary("english_stem");
+        var configuration = new Snippets.Configuration(Map.of("asciiword", english));
+
+        String snippet = Snippets.snippet("We walked home under the stars tonight", configuration, Set.of("star"));
+
+        assertThat(snippet).isEqualTo("We walked home under the <mark>stars</mark> tonight");
+        assertThat(english.kept()).as("only the words that begin with s were stemmed").isEqualTo(1);
+    }
+
+    @Test
     void marks_are_the_words_ts_headline_marks() throws SQLException {
         List<String[]> cases = List.of(
                 new String[] {"english", "walk star", "Which stars did you see while walking the dogs? I walked home."},
