@@ -328,8 +328,11 @@ public final class MessageSearch {
             if (plan.words().isEmpty()) {
                 return List.of();
             }
-            NamedQuery.Binding hot = plan.matchesNothing() ? null : plan.bound(scope, order, after, limit, clock.instant());
-            List<Found> hits = hot == null ? List.of() : includeArchived ? handle.list(hot, FOUND) : handle.listAndCommit(hot, FOUND);
+            List<Found> hits = List.of();
+            if (!plan.matchesNothing()) { // the last statement that needs the settings carries the COMMIT: the archive's, if read
+                NamedQuery.Binding hot = plan.bound(scope, order, after, limit, clock.instant());
+                hits = includeArchived ? handle.list(hot, FOUND) : handle.listAndCommit(hot, FOUND);
+            }
             if (!includeArchived || order == Order.RECENT && hits.size() >= limit) {
                 return highlighted(handle, plan, hits);
             }

@@ -265,12 +265,6 @@ public final class Snippets {
             return Map.copyOf(followed);
         }
 
-        /** The lexeme a token of {@code type} becomes, or null when the type is not indexed. */
-        String lexeme(String type, String token) {
-            Dictionary dictionary = dictionaries.get(type);
-            return dictionary == null ? null : dictionary.lexeme(token);
-        }
-
         /** Adds to {@code marks} each part of {@code word} whose lexeme is asked for; returns whether it added any. */
         boolean mark(String content, Words.Word word, Set<String> lexemes, List<Words.Span> marks) {
             boolean marked = false;
