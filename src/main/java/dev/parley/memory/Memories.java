@@ -157,12 +157,15 @@ public final class Memories {
                AND numnode((SELECT query FROM asked)) > 0""".formatted(COLUMNS);
 
     // Words in one user's memories (of one character when the scope says so), best first. The scope
-    // is the tsquery's tokens ('~u:7 & ~h:3'), checked against this app before; no column filter, so
-    // a generic plan has no index but the words' (as in MessageSearch). The words as parsed come back
-    // with each hit, for its snippet (Snippets).
-    // The arguments are bound once, in "asked": the words as parsed, the scope's tokens and the page's size.
+    // is the tsquery's tokens ('~u:7 & ~h:3'), null (so nothing matches) unless the user is this app's:
+    // the check travels with the search, one round trip. No column filter, so a generic plan has no index
+    // but the words' (as in MessageSearch). The words as parsed come back with each hit, for its snippet
+    // (Snippets).
+    // The arguments are bound once, in "asked": the words as parsed, the scope's tokens if the app's user
+    // (app id, user id) exists, and the page's size.
     static final Query SEARCH = new Query("search.memories", """
-            WITH asked AS (SELECT websearch_to_tsquery(?::regconfig, ?) AS query, ?::tsquery AS scope, ?::int AS size)
+            WITH asked AS (SELECT websearch_to_tsquery(?::regconfig, ?) AS query,
+                                  (SELECT ?::tsquery FROM users WHERE app_id = ? AND user_id = ?) AS scope, ?::int AS size)
             SELECT hit.*, (SELECT query FROM asked)::text AS words
               FROM (%s
                      ORDER BY rank DESC, memory_id DESC
@@ -442,11 +445,11 @@ public final class Memories {
     /** Memories of the user (of one character when {@code characterId} is not null) matching {@code text}, best first. */
     public List<Found> search(long appId, long userId, Long characterId, String text, String language, int limit) {
         return database.read(handle -> {
-            Users.require(handle, appId, userId);
             String scope = MessageSearch.token("u", userId)
                     + (characterId == null ? "" : " & " + MessageSearch.token("h", characterId));
-            List<Matched> matched = handle.list(SEARCH, MATCHED, language, text, scope, limit);
+            List<Matched> matched = handle.list(SEARCH, MATCHED, language, text, scope, appId, userId, limit);
             if (matched.isEmpty()) {
+                Users.require(handle, appId, userId); // no hits, or no such user
                 return List.of();
             }
             List<String> made = snippets.of(handle, matched.getFirst().words(),

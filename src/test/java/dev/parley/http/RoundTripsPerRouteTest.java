@@ -36,6 +36,7 @@ class RoundTripsPerRouteTest {
             for (int i = 0; i < 8; i++) {
                 newest = Fixtures.say(api, chat, "user", "the stars tonight, " + i).get("id").asText();
             }
+            api.postOk(201, "/v1/users/" + user + "/memories", Map.of("character_id", character, "content", "counts the stars"));
             String read = newest;
             Map<String, Supplier<Api.Response>> routes = new LinkedHashMap<>();
             routes.put("append", () -> api.post("/v1/conversations/" + chat + "/messages", Map.of("content", "and more stars")));
@@ -49,6 +50,8 @@ class RoundTripsPerRouteTest {
             routes.put("user", () -> api.get("/v1/users/" + user));
             routes.put("search a user's messages", () -> api.get("/v1/search/messages?q=stars&user_id=" + user));
             routes.put("search with the archive", () -> api.get("/v1/search/messages?q=stars&include_archived=true&user_id=" + user));
+            routes.put("search a user's memories", () -> api.get("/v1/search/memories?q=stars&user_id=" + user));
+            routes.put("search a user's memories, no match", () -> api.get("/v1/search/memories?q=comets&user_id=" + user));
             routes.put("context", () -> api.post("/v1/conversations/" + chat + "/context", Map.of("messages", 5)));
 
             Map<String, Integer> fewest = new LinkedHashMap<>();
@@ -63,7 +66,8 @@ class RoundTripsPerRouteTest {
             assertThat(fewest).isEqualTo(Map.ofEntries(Map.entry("append", 2), Map.entry("append a batch", 2),
                     Map.entry("mark read", 2), Map.entry("latest history", 2), Map.entry("inbox", 1), Map.entry("conversation", 1),
                     Map.entry("character", 1), Map.entry("user", 1), Map.entry("search a user's messages", 2),
-                    Map.entry("search with the archive", 3), Map.entry("context", 4)));
+                    Map.entry("search with the archive", 3), Map.entry("search a user's memories", 1),
+                    Map.entry("search a user's memories, no match", 2), Map.entry("context", 4)));
         }
     }
 }

@@ -180,9 +180,11 @@ class MemoryPlanTest {
 
     @Test
     void a_word_search_in_a_large_scope_reads_the_words_index() throws SQLException {
-        String plan = plans.explain(Memories.SEARCH, "english", "subject17", "'~u:1'", 20);
+        Object[] args = {"english", "subject17", "'~u:1'", APP, 1L, 20};
 
-        assertThat(plan).contains("Bitmap Index Scan on memories_words_idx").doesNotContain("Seq Scan");
+        assertThat(plans.explain(Memories.SEARCH, args)).contains("Bitmap Index Scan on memories_words_idx").doesNotContain("Seq Scan");
+        assertThat(plans.explainGeneric(Memories.SEARCH, args)).as("the user's check by app id offers no other index")
+                .contains("Bitmap Index Scan on memories_words_idx").doesNotContain("memories_scope_idx").doesNotContain("Seq Scan");
     }
 
     @Test
@@ -196,7 +198,7 @@ class MemoryPlanTest {
 
     @Test
     void a_word_search_in_a_small_scope_reads_the_words_index_too() throws SQLException {
-        String plan = plans.explain(Memories.SEARCH, "english", "topic17", "'~u:42'", 20);
+        String plan = plans.explain(Memories.SEARCH, "english", "topic17", "'~u:42'", APP, 42L, 20);
 
         assertThat(plan).contains("memories_words_idx").doesNotContain("Seq Scan");
     }
