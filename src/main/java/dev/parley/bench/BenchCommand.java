@@ -210,7 +210,7 @@ public final class BenchCommand {
                 + "(default: --url's host on port 8081; the admin key, if any, from PARLEY_ADMIN_KEY).")
         URI adminUrl;
 
-        @Option(names = "--mix", defaultValue = "chat", description = "Workload: chat (default), read, write, or one operation: inbox, history, context, append, append-batch (100 messages a request), mark-read, browse, search, recall, window-count, filtered-history.")
+        @Option(names = "--mix", defaultValue = "chat", description = "Workload: chat (default), read, write, or one operation: inbox, history, context, append, append-batch (100 messages a request), mark-read, browse, search, recall, search-memories, window-count, filtered-history.")
         String mix;
 
         @Option(names = "--concurrency", defaultValue = "32", description = "Concurrent clients (default 32).")

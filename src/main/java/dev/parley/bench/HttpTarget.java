@@ -75,6 +75,7 @@ final class HttpTarget implements Target {
                     case SEARCH -> http.get("/v1/search/messages?limit=20&q=" + pick.term() + "&user_id=" + pick.userId());
                     case RECALL -> http.post("/v1/users/" + pick.userId() + "/memories/recall", MiniHttp.bytes("{\"character_id\":\""
                             + pick.characterId() + "\",\"limit\":10,\"embedding\":"), embedding(pick.topic(), Math.max(1, dims)), END);
+                    case SEARCH_MEMORIES -> http.get("/v1/search/memories?limit=10&q=" + pick.term() + "&user_id=" + pick.userId());
                     case WINDOW_COUNT -> http.get("/v1/characters/" + pick.characterId() + "/stats?window=1h");
                     case FILTERED_HISTORY -> http.get(conversation + "/messages?limit=50&metadata="
                             + URLEncoder.encode("{\"model\":\"" + pick.model() + "\"}", StandardCharsets.UTF_8));

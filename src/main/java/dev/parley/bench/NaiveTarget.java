@@ -79,6 +79,10 @@ final class NaiveTarget implements Target {
               JOIN conversations c ON c.app_id = m.app_id AND c.conversation_id = m.conversation_id
              WHERE c.app_id = ? AND c.user_id = ? AND m.content ILIKE ?
              ORDER BY m.created_at DESC LIMIT 20""");
+    static final Query SEARCH_MEMORIES = new Query("naive.search_memories_like", """
+            SELECT memory_id, content FROM memories
+             WHERE app_id = ? AND user_id = ? AND content ILIKE ?
+             ORDER BY created_at DESC LIMIT 10""");
     static final Query SCOPE = new Query("naive.memories_of_scope", """
             SELECT memory_id, content, embedding FROM memories
              WHERE app_id = ? AND user_id = ? AND character_id = ? AND embedding IS NOT NULL""");
@@ -140,6 +144,8 @@ final class NaiveTarget implements Target {
                 case SEARCH -> database.read(handle -> handle.list(SEARCH, row -> row.getLong(1), appId, pick.userId(),
                         "%" + pick.term() + "%"));
                 case RECALL -> database.read(handle -> recall(handle, pick, 10));
+                case SEARCH_MEMORIES -> database.read(handle -> handle.list(SEARCH_MEMORIES, row -> row.getLong(1), appId,
+                        pick.userId(), "%" + pick.term() + "%"));
                 case WINDOW_COUNT -> database.read(handle -> handle.first(CHARACTER_HOUR, row -> row.getLong(1), appId,
                         pick.characterId()));
                 case FILTERED_HISTORY -> database.read(handle -> {

@@ -11,6 +11,8 @@ public enum Operation {
     BROWSE("characters by trait", null),
     SEARCH("search a user's messages", null),
     RECALL("memory recall, top 10", null),
+    /** Not in the chat mix: its own ({@code --mix search-memories}). */
+    SEARCH_MEMORIES("search a user's memories, top 10", null),
     WINDOW_COUNT("character's messages, last hour", null),
     FILTERED_HISTORY("history by metadata, last 50", null);
 

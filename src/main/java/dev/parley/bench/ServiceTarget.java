@@ -23,6 +23,7 @@ import dev.parley.json.Json;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Recall;
 import dev.parley.memory.RecallRequest;
+import dev.parley.search.Languages;
 import dev.parley.search.MessageSearch;
 import dev.parley.search.Snippets;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -48,6 +49,7 @@ final class ServiceTarget implements Target {
     private final ExecutorService writerThreads;
     private final MessageSearch search;
     private final Recall recall;
+    private final Memories memories;
     private final WindowCounts counts;
     private final int dims;
     private final AtomicLong sent = new AtomicLong();
@@ -66,8 +68,9 @@ final class ServiceTarget implements Target {
         this.characters = new Characters(database, none);
         var counters = new CounterBuffer(database, none, Runnable::run, Ticker.systemTicker(), CounterFlush.DEFAULTS,
                 new SimpleMeterRegistry()); // the bench moves no counters: this only shows the stored ones
+        this.memories = new Memories(database, snippets);
         this.context = new ChatContext(database, none, characters, new Users(database, none, counters), counters, recall,
-                new Memories(database, snippets));
+                memories);
         this.readMarkers = new ReadMarkers(database, none);
         this.writerThreads = Executors.newFixedThreadPool(appendWriters, Thread.ofPlatform().name("bench-append-", 0).daemon().factory());
         this.appends = new GroupCommit(new BatchWriter(database, new Ids(Clock.systemUTC()), none), writerThreads, appendWriters,
@@ -98,6 +101,7 @@ final class ServiceTarget implements Target {
                 case SEARCH -> search.search(appId, new MessageSearch.Scope.User(pick.userId()), pick.term(), null,
                         MessageSearch.Order.RELEVANCE, MessageSearch.After.START, 20);
                 case RECALL -> recall(pick, 10);
+                case SEARCH_MEMORIES -> memories.search(appId, pick.userId(), null, pick.term(), Languages.DEFAULT, 10);
                 case WINDOW_COUNT -> counts.character(appId, pick.characterId(), Duration.ofHours(1));
                 case FILTERED_HISTORY -> log.filtered(appId, pick.conversationId(), new MessageLog.Position.Latest(),
                         byModel(pick), 50);

@@ -41,7 +41,9 @@ class BenchTest {
                     DatasetSpec.of(20_000, null, null, null, null, 32, 6, 42, DAY));
             Population population = Population.load(db, loaded.appId(), Population.Popularity.BY_SIZE);
             var plan = new Workload.Plan("chat", 4, Duration.ofMillis(300), Duration.ofSeconds(2), 0, 1, 20);
+            var memorySearches = new Workload.Plan("search-memories", 2, Duration.ofMillis(100), Duration.ofMillis(500), 0, 1);
             List<Workload.Result> results = new ArrayList<>();
+            List<Workload.Result> searched = new ArrayList<>();
             CpuUse.Meter cpu = CpuUse.Meter.of(db);
             Settings settings = Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PORT", "0", "PARLEY_POOL_SIZE", "4",
                     "PARLEY_ADMIN_PORT", "0"));
@@ -52,23 +54,25 @@ class BenchTest {
                          URI.create("http://127.0.0.1:" + parley.adminPort()), null, false),
                          population.dims(), HttpTarget.Client.PLAIN)) {
                 results.add(Workload.run(http, population, plan, cpu));
+                searched.add(Workload.run(http, population, memorySearches, null));
             }
             try (var raw = new ServiceTarget(db, loaded.appId(), 1, population.dims());
                  var naive = new NaiveTarget(db, loaded.appId(), population.dims())) {
                 results.add(Workload.run(raw, population, plan, cpu));
                 results.add(Workload.run(naive, population, plan, null));
+                searched.add(Workload.run(raw, population, memorySearches, null));
+                searched.add(Workload.run(naive, population, memorySearches, null));
             }
             var report = new Report(new Report.Context("2026-11-23", "parley bench run --duration 2s", "20k messages",
                     Machine.describe(db), "chat", 4, "2s", "300ms", "closed loop"), results);
 
+            var memoryReport = new Report(new Report.Context("2026-11-23", "parley bench run --mix search-memories", "20k messages",
+                    Machine.describe(db), "search-memories", 2, "500ms", "100ms", "closed loop"), searched);
             for (String name : List.of("parley", "raw", "naive")) {
                 for (Operation op : Mix.named("chat").operations()) {
-                    var row = report.rows().stream().filter(r -> r.target().equals(name) && r.operation() == op).findFirst();
-                    assertThat(row).as(name + " " + op).isPresent();
-                    assertThat(row.get().count()).as(name + " " + op).isPositive();
-                    assertThat(row.get().errors()).as(name + " " + op + ": " + row.get().firstError()).isZero();
-                    assertThat(row.get().p50()).isPositive().isLessThanOrEqualTo(row.get().p99());
+                    assertMeasured(report, name, op);
                 }
+                assertMeasured(memoryReport, name, Operation.SEARCH_MEMORIES);
             }
             for (Report.Ratios ratio : report.ratios()) {
                 Report.Row first = row(report, ratio.operation(), ratio.target());
@@ -95,6 +99,14 @@ class BenchTest {
                 assertThat(result.background().failed()).as(result.background().firstFailure()).isZero();
             }
         }
+    }
+
+    private static void assertMeasured(Report report, String target, Operation op) {
+        var row = report.rows().stream().filter(r -> r.target().equals(target) && r.operation() == op).findFirst();
+        assertThat(row).as(target + " " + op).isPresent();
+        assertThat(row.get().count()).as(target + " " + op).isPositive();
+        assertThat(row.get().errors()).as(target + " " + op + ": " + row.get().firstError()).isZero();
+        assertThat(row.get().p50()).isPositive().isLessThanOrEqualTo(row.get().p99());
     }
 
     @Test
