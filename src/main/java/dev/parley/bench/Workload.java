@@ -117,7 +117,10 @@ final class Workload {
         long end = start + length.toNanos();
         long periodNanos = plan.rate() > 0 ? (long) (1e9 * sessions.size() / plan.rate()) : 0;
         Mix.Draws draws = mix.draws();
-        try (var workers = Executors.newVirtualThreadPerTaskExecutor()) {
+        // A platform thread per worker: a virtual one waits for each answer through the JDK's poller (an epoll_ctl, a
+        // wake-up of the poller, a hand-off back), which cost the client twice its CPU a cached page on this machine's
+        // two cores, and raw's JDBC as much (docs/benchmarks.md).
+        try (var workers = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().name("bench-worker-", 0).daemon().factory())) {
             List<Future<Worked>> done = new ArrayList<>();
             for (int w = 0; w < sessions.size(); w++) {
                 Target.Session session = sessions.get(w);
