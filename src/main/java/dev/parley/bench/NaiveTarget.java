@@ -110,49 +110,52 @@ final class NaiveTarget implements Target {
 
     @Override
     public Session session() {
-        return (operation, pick) -> {
-            switch (operation) {
-                case INBOX -> database.read(handle -> inbox(handle, pick));
-                case HISTORY -> database.read(handle -> {
-                    handle.first(COUNT, row -> row.getLong(1), appId, pick.conversationId());
-                    return handle.list(PAGE, row -> row.getLong(1), appId, pick.conversationId(), 50, 0);
-                });
-                case CONTEXT -> database.read(handle -> {
-                    var conversation = handle.first(CONVERSATION, row -> new Talk(row.getLong(1), row.getLong(2)),
-                            appId, pick.conversationId()).orElseThrow();
-                    handle.first(CHARACTER, row -> row.getString(1), appId, conversation.characterId());
-                    handle.first(USER, row -> row.getString(1), appId, conversation.userId());
-                    List<Long> page = handle.list(PAGE, row -> row.getLong(1), appId, pick.conversationId(), 20, 0);
-                    return dims == 0 ? page : recall(handle, pick, 5);
-                });
-                case APPEND -> database.inTransaction(handle -> append(handle, pick));
-                case APPEND_BATCH -> database.inTransaction(handle -> { // the naive way: the single append, a hundred times
-                    for (int i = 0; i < Operation.BATCH; i++) {
-                        append(handle, pick);
-                    }
-                    return null;
-                });
-                case READ -> database.read(handle -> {
-                    long read = handle.first(MARK.bind("app_id", appId).bind("message_id", pick.messageId())
-                            .bind("conversation_id", pick.conversationId()), row -> row.getLong(1)).orElse(0L);
-                    return handle.first(UNREAD, row -> row.getLong(1), appId, pick.conversationId(), read);
-                });
-                case BROWSE -> database.read(handle -> {
-                    handle.first(COUNT_CHARACTERS, row -> row.getLong(1), appId, pick.energy());
-                    return handle.list(CHARACTERS_BY_ENERGY, row -> row.getLong(1), appId, pick.energy());
-                });
-                case SEARCH -> database.read(handle -> handle.list(SEARCH, row -> row.getLong(1), appId, pick.userId(),
-                        "%" + pick.term() + "%"));
-                case RECALL -> database.read(handle -> recall(handle, pick, 10));
-                case SEARCH_MEMORIES -> database.read(handle -> handle.list(SEARCH_MEMORIES, row -> row.getLong(1), appId,
-                        pick.userId(), "%" + pick.term() + "%"));
-                case WINDOW_COUNT -> database.read(handle -> handle.first(CHARACTER_HOUR, row -> row.getLong(1), appId,
-                        pick.characterId()));
-                case FILTERED_HISTORY -> database.read(handle -> {
-                    handle.first(COUNT_BY_MODEL, row -> row.getLong(1), appId, pick.conversationId(), pick.model());
-                    return handle.list(PAGE_BY_MODEL, row -> row.getLong(1), appId, pick.conversationId(), pick.model(), 50, 0);
-                });
-            }
+        return this::perform;
+    }
+
+    /** One operation, its answer dropped; a switch expression for the reason {@link ServiceTarget}'s is. */
+    private Object perform(Operation operation, Population.Pick pick) {
+        return switch (operation) {
+            case INBOX -> database.read(handle -> inbox(handle, pick));
+            case HISTORY -> database.read(handle -> {
+                handle.first(COUNT, row -> row.getLong(1), appId, pick.conversationId());
+                return handle.list(PAGE, row -> row.getLong(1), appId, pick.conversationId(), 50, 0);
+            });
+            case CONTEXT -> database.read(handle -> {
+                var conversation = handle.first(CONVERSATION, row -> new Talk(row.getLong(1), row.getLong(2)),
+                        appId, pick.conversationId()).orElseThrow();
+                handle.first(CHARACTER, row -> row.getString(1), appId, conversation.characterId());
+                handle.first(USER, row -> row.getString(1), appId, conversation.userId());
+                List<Long> page = handle.list(PAGE, row -> row.getLong(1), appId, pick.conversationId(), 20, 0);
+                return dims == 0 ? page : recall(handle, pick, 5);
+            });
+            case APPEND -> database.inTransaction(handle -> append(handle, pick));
+            case APPEND_BATCH -> database.inTransaction(handle -> { // the naive way: the single append, a hundred times
+                for (int i = 0; i < Operation.BATCH; i++) {
+                    append(handle, pick);
+                }
+                return null;
+            });
+            case READ -> database.read(handle -> {
+                long read = handle.first(MARK.bind("app_id", appId).bind("message_id", pick.messageId())
+                        .bind("conversation_id", pick.conversationId()), row -> row.getLong(1)).orElse(0L);
+                return handle.first(UNREAD, row -> row.getLong(1), appId, pick.conversationId(), read);
+            });
+            case BROWSE -> database.read(handle -> {
+                handle.first(COUNT_CHARACTERS, row -> row.getLong(1), appId, pick.energy());
+                return handle.list(CHARACTERS_BY_ENERGY, row -> row.getLong(1), appId, pick.energy());
+            });
+            case SEARCH -> database.read(handle -> handle.list(SEARCH, row -> row.getLong(1), appId, pick.userId(),
+                    "%" + pick.term() + "%"));
+            case RECALL -> database.read(handle -> recall(handle, pick, 10));
+            case SEARCH_MEMORIES -> database.read(handle -> handle.list(SEARCH_MEMORIES, row -> row.getLong(1), appId,
+                    pick.userId(), "%" + pick.term() + "%"));
+            case WINDOW_COUNT -> database.read(handle -> handle.first(CHARACTER_HOUR, row -> row.getLong(1), appId,
+                    pick.characterId()));
+            case FILTERED_HISTORY -> database.read(handle -> {
+                handle.first(COUNT_BY_MODEL, row -> row.getLong(1), appId, pick.conversationId(), pick.model());
+                return handle.list(PAGE_BY_MODEL, row -> row.getLong(1), appId, pick.conversationId(), pick.model(), 50, 0);
+            });
         };
     }
 

@@ -88,24 +88,30 @@ final class ServiceTarget implements Target {
 
     @Override
     public Session session() {
-        return (operation, pick) -> {
-            switch (operation) {
-                case INBOX -> inbox.page(appId, pick.userId(), Inbox.Position.START, 20);
-                case HISTORY -> log.history(appId, pick.conversationId(), new MessageLog.Position.Latest(), 50);
-                case CONTEXT -> context.build(appId, contextFor(pick));
-                case APPEND -> appends.append(appId, pick.conversationId(), benchMessage());
-                case APPEND_BATCH -> appends.append(appId, pick.conversationId(),
-                        java.util.stream.Stream.generate(this::benchMessage).limit(Operation.BATCH).toList());
-                case READ -> readMarkers.markRead(appId, pick.conversationId(), pick.messageId(), Members.Kind.USER, null);
-                case BROWSE -> characters.list(appId, 0, Json.MAPPER.valueToTree(Map.of("energy", pick.energy())), null, 20);
-                case SEARCH -> search.search(appId, new MessageSearch.Scope.User(pick.userId()), pick.term(), null,
-                        MessageSearch.Order.RELEVANCE, MessageSearch.After.START, 20);
-                case RECALL -> recall(pick, 10);
-                case SEARCH_MEMORIES -> memories.search(appId, pick.userId(), null, pick.term(), Languages.DEFAULT, 10);
-                case WINDOW_COUNT -> counts.character(appId, pick.characterId(), Duration.ofHours(1));
-                case FILTERED_HISTORY -> log.filtered(appId, pick.conversationId(), new MessageLog.Position.Latest(),
-                        byModel(pick), 50);
-            }
+        return this::perform;
+    }
+
+    /**
+     * One operation, its answer dropped. A switch expression, so that an operation added to {@link Operation} fails to
+     * compile here until this target runs it, rather than being timed as nothing.
+     */
+    private Object perform(Operation operation, Population.Pick pick) {
+        return switch (operation) {
+            case INBOX -> inbox.page(appId, pick.userId(), Inbox.Position.START, 20);
+            case HISTORY -> log.history(appId, pick.conversationId(), new MessageLog.Position.Latest(), 50);
+            case CONTEXT -> context.build(appId, contextFor(pick));
+            case APPEND -> appends.append(appId, pick.conversationId(), benchMessage());
+            case APPEND_BATCH -> appends.append(appId, pick.conversationId(),
+                    java.util.stream.Stream.generate(this::benchMessage).limit(Operation.BATCH).toList());
+            case READ -> readMarkers.markRead(appId, pick.conversationId(), pick.messageId(), Members.Kind.USER, null);
+            case BROWSE -> characters.list(appId, 0, Json.MAPPER.valueToTree(Map.of("energy", pick.energy())), null, 20);
+            case SEARCH -> search.search(appId, new MessageSearch.Scope.User(pick.userId()), pick.term(), null,
+                    MessageSearch.Order.RELEVANCE, MessageSearch.After.START, 20);
+            case RECALL -> recall(pick, 10);
+            case SEARCH_MEMORIES -> memories.search(appId, pick.userId(), null, pick.term(), Languages.DEFAULT, 10);
+            case WINDOW_COUNT -> counts.character(appId, pick.characterId(), Duration.ofHours(1));
+            case FILTERED_HISTORY -> log.filtered(appId, pick.conversationId(), new MessageLog.Position.Latest(),
+                    byModel(pick), 50);
         };
     }
 
