@@ -1,6 +1,7 @@
 package dev.parley.search;
 
 import java.util.ArrayDeque;
+import java.util.Collection;
 import java.util.Deque;
 import java.util.HashSet;
 import java.util.Set;
@@ -9,12 +10,46 @@ import java.util.Set;
  * The lexemes a tsquery asks for, given as PostgreSQL writes it ({@code 'star' & !'cat' & ( 'dog' <-> 'park' )}),
  * less the negated ones: the words a snippet marks. A lexeme is quoted, with {@code ''} or a backslash
  * for a quote inside; what follows it ({@code :*}, weights) and the operators between are skipped.
+ *
+ * <p>Made once a search, with the first letters of its lexemes, which every word of every returned text is
+ * checked against before it is stemmed ({@link Snippets.Dictionary#mayGiveOneOf}): a query has a few lexemes, so
+ * an array of their first letters is read faster than a set is walked.
  */
 final class QueryLexemes {
-    private QueryLexemes() {
+    private final Set<String> lexemes;
+    private final int[] firstLetters;
+
+    private QueryLexemes(Set<String> lexemes) {
+        this.lexemes = Set.copyOf(lexemes);
+        this.firstLetters = lexemes.stream().filter(lexeme -> !lexeme.isEmpty()).mapToInt(lexeme -> lexeme.codePointAt(0))
+                .distinct().toArray();
     }
 
-    static Set<String> of(String query) {
+    /** These lexemes, as asked. */
+    static QueryLexemes of(Collection<String> lexemes) {
+        return new QueryLexemes(new HashSet<>(lexemes));
+    }
+
+    Set<String> lexemes() {
+        return lexemes;
+    }
+
+    boolean contains(String lexeme) {
+        return lexemes.contains(lexeme);
+    }
+
+    /** Whether a lexeme asked for begins with {@code codePoint}. */
+    boolean anyBeginsWith(int codePoint) {
+        for (int letter : firstLetters) {
+            if (letter == codePoint) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The lexemes of {@code query}, a tsquery as PostgreSQL writes it. */
+    static QueryLexemes parse(String query) {
         Set<String> lexemes = new HashSet<>();
         Deque<Boolean> negatedGroups = new ArrayDeque<>(); // each open group: whether a NOT applies inside it
         boolean not = false; // a NOT waiting for its operand
@@ -38,7 +73,7 @@ final class QueryLexemes {
                 }
             }
         }
-        return lexemes;
+        return new QueryLexemes(lexemes);
     }
 
     /** Reads a quoted lexeme from {@code start} (just past its opening quote) into {@code lexeme}; returns where its closing quote is. */

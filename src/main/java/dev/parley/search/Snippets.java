@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.tartarus.snowball.SnowballStemmer;
@@ -120,7 +119,7 @@ public final class Snippets {
     /** The snippets of {@code texts} for the matches of {@code query}, a tsquery as text; in order, one each. */
     public List<String> of(Handle handle, String query, List<Text> texts) throws SQLException {
         Map<String, Configuration> followed = configurations(handle);
-        Set<String> lexemes = QueryLexemes.of(query);
+        QueryLexemes lexemes = QueryLexemes.parse(query);
         List<String> snippets = new ArrayList<>(texts.size());
         List<Integer> left = new ArrayList<>();
         for (Text text : texts) {
@@ -140,12 +139,12 @@ public final class Snippets {
      * The snippet of one text whose configuration Parley follows. A long text's words are read and looked up only
      * until its fragments are settled: what lies past them is never shown.
      */
-    static String snippet(String content, Configuration configuration, Set<String> lexemes) {
+    static String snippet(String content, Configuration configuration, QueryLexemes lexemes) {
         return snippet(new Words.Reader(content), content, configuration, lexemes);
     }
 
     /** As above, from {@code words}, a reader of {@code content}. */
-    static String snippet(Words.Reader words, String content, Configuration configuration, Set<String> lexemes) {
+    static String snippet(Words.Reader words, String content, Configuration configuration, QueryLexemes lexemes) {
         List<Words.Span> marks = new ArrayList<>();
         if (!words.has(MAX_WORDS)) {
             int count = words.countUpTo(MAX_WORDS);
@@ -242,7 +241,16 @@ public final class Snippets {
      * What one configuration does to each token type Parley tells apart: the one built-in dictionary it goes
      * through ({@code simple}, or a Snowball {@code X_stem}), or none when the type is not indexed.
      */
-    record Configuration(Map<String, Dictionary> dictionaries) {
+    static final class Configuration {
+        private final Dictionary[] byType = new Dictionary[Words.Type.values().length]; // looked up for every word
+
+        /** From each token type's dictionary, by the type's alias ({@code asciiword}). */
+        Configuration(Map<String, Dictionary> dictionaries) {
+            for (Words.Type type : Words.Type.values()) {
+                byType[type.ordinal()] = dictionaries.get(type.alias());
+            }
+        }
+
         /** The configurations among {@code mappings} (name to token type to dictionaries) that Parley can follow. */
         static Map<String, Configuration> followable(Map<String, Map<String, List<String>>> mappings) {
             Map<String, Dictionary> shared = new HashMap<>(); // one of each, so each keeps one cache of stems
@@ -250,26 +258,26 @@ public final class Snippets {
             mappings.forEach((name, byType) -> {
                 Map<String, Dictionary> dictionaries = new HashMap<>();
                 boolean followable = true;
-                for (String type : Words.TYPES) {
-                    List<String> chain = byType.getOrDefault(type, List.of());
+                for (Words.Type type : Words.Type.values()) {
+                    List<String> chain = byType.getOrDefault(type.alias(), List.of());
                     if (chain.size() > 1 || chain.size() == 1 && !Dictionary.known(chain.getFirst())) {
                         followable = false;
                     } else if (chain.size() == 1) {
-                        dictionaries.put(type, shared.computeIfAbsent(chain.getFirst(), Dictionary::new));
+                        dictionaries.put(type.alias(), shared.computeIfAbsent(chain.getFirst(), Dictionary::new));
                     }
                 }
                 if (followable) {
-                    followed.put(name, new Configuration(Map.copyOf(dictionaries)));
+                    followed.put(name, new Configuration(dictionaries));
                 }
             });
             return Map.copyOf(followed);
         }
 
         /** Adds to {@code marks} each part of {@code word} whose lexeme is asked for; returns whether it added any. */
-        boolean mark(String content, Words.Word word, Set<String> lexemes, List<Words.Span> marks) {
+        boolean mark(String content, Words.Word word, QueryLexemes lexemes, List<Words.Span> marks) {
             boolean marked = false;
             for (Words.Part part : word.parts()) {
-                Dictionary dictionary = dictionaries.get(part.type());
+                Dictionary dictionary = byType[part.type().ordinal()];
                 if (dictionary != null && dictionary.mayGiveOneOf(content.codePointAt(part.start()), lexemes)
                         && lexemes.contains(dictionary.lexeme(content.substring(part.start(), part.end())))) {
                     marks.add(new Words.Span(part.start(), part.end()));
@@ -308,17 +316,8 @@ public final class Snippets {
          * cannot, known without stemming it. Most of a text's words begin otherwise than the few words asked for:
          * looking each up among the kept stems was most of a search's CPU in Parley (docs/benchmarks.md).
          */
-        boolean mayGiveOneOf(int firstLetter, Set<String> lexemes) {
-            if (!keepsFirstLetter) {
-                return true;
-            }
-            int lower = Character.toLowerCase(firstLetter);
-            for (String lexeme : lexemes) {
-                if (!lexeme.isEmpty() && lexeme.codePointAt(0) == lower) {
-                    return true;
-                }
-            }
-            return false;
+        boolean mayGiveOneOf(int firstLetter, QueryLexemes lexemes) {
+            return !keepsFirstLetter || lexemes.anyBeginsWith(Character.toLowerCase(firstLetter));
         }
 
         /** How many stems it keeps. */

@@ -3,7 +3,6 @@ package dev.parley.search;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -20,8 +19,15 @@ import java.util.regex.Pattern;
  * match inside one goes unmarked.
  */
 final class Words {
-    /** The token types a part can have: the default parser's names, which a configuration maps to dictionaries. */
-    static final Set<String> TYPES = Set.of("asciiword", "word", "numword", "uint", "hword_asciipart", "hword_part", "hword_numpart");
+    /** The token types a part can have; a configuration maps each, by its {@link #alias}, to dictionaries. */
+    enum Type {
+        ASCIIWORD, WORD, NUMWORD, UINT, HWORD_ASCIIPART, HWORD_PART, HWORD_NUMPART;
+
+        /** The default parser's name for it ({@code ts_token_type}). */
+        String alias() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
 
     private Words() {
     }
@@ -31,7 +37,7 @@ final class Words {
     }
 
     /** One run of a word, typed: the whole word when it has no hyphen. */
-    record Part(int start, int end, String type) {
+    record Part(int start, int end, Type type) {
     }
 
     /** A word with its parts: itself, or its runs between hyphens. */
@@ -102,18 +108,27 @@ final class Words {
                     at += Character.charCount(text.codePointAt(at));
                     continue;
                 }
-                List<Span> runs = new ArrayList<>(1);
                 int start = at;
                 at = runEnd(text, at);
+                if (!hyphenAt(at)) { // most words: one run
+                    read.add(single(text, start, at));
+                    return;
+                }
+                List<Span> runs = new ArrayList<>();
                 runs.add(new Span(start, at));
-                while (at + 1 < text.length() && text.charAt(at) == '-' && wordCharAt(text, at + 1)) {
+                while (hyphenAt(at)) {
                     start = at + 1; // past the hyphen
                     at = runEnd(text, start);
                     runs.add(new Span(start, at));
                 }
-                read.add(word(text, runs));
+                read.add(hyphenated(text, runs));
                 return;
             }
+        }
+
+        /** Whether a hyphen at {@code i} joins the run before it to a next one. */
+        private boolean hyphenAt(int i) {
+            return i + 1 < text.length() && text.charAt(i) == '-' && wordCharAt(text, i + 1);
         }
     }
 
@@ -154,27 +169,28 @@ final class Words {
         return i;
     }
 
-    private static Word word(String text, List<Span> runs) {
-        int start = runs.getFirst().start();
-        int end = runs.getLast().end();
-        if (runs.size() == 1) {
-            String type = switch (kind(text, start, end)) {
-                case DIGITS -> "uint";
-                case LETTERS_AND_DIGITS -> "numword";
-                case ASCII_LETTERS -> "asciiword";
-                case LETTERS -> "word";
-            };
-            return new Word(start, end, List.of(new Part(start, end, type)));
-        }
-        List<Part> parts = new ArrayList<>();
+    /** A word of one run, its one part. */
+    private static Word single(String text, int start, int end) {
+        Type type = switch (kind(text, start, end)) {
+            case DIGITS -> Type.UINT;
+            case LETTERS_AND_DIGITS -> Type.NUMWORD;
+            case ASCII_LETTERS -> Type.ASCIIWORD;
+            case LETTERS -> Type.WORD;
+        };
+        return new Word(start, end, List.of(new Part(start, end, type)));
+    }
+
+    /** A word of several runs joined by hyphens, a part each. */
+    private static Word hyphenated(String text, List<Span> runs) {
+        List<Part> parts = new ArrayList<>(runs.size());
         for (Span run : runs) {
             parts.add(new Part(run.start(), run.end(), switch (kind(text, run.start(), run.end())) {
-                case DIGITS, LETTERS_AND_DIGITS -> "hword_numpart";
-                case ASCII_LETTERS -> "hword_asciipart";
-                case LETTERS -> "hword_part";
+                case DIGITS, LETTERS_AND_DIGITS -> Type.HWORD_NUMPART;
+                case ASCII_LETTERS -> Type.HWORD_ASCIIPART;
+                case LETTERS -> Type.HWORD_PART;
             }));
         }
-        return new Word(start, end, List.copyOf(parts));
+        return new Word(runs.getFirst().start(), runs.getLast().end(), List.copyOf(parts));
     }
 
     private enum Kind { DIGITS, LETTERS_AND_DIGITS, ASCII_LETTERS, LETTERS }

@@ -112,14 +112,14 @@ class SnippetsTest {
             var parleys = new Snippets.Dictionary(dictionary);
             for (String word : words) {
                 int first = Character.toLowerCase(word.codePointAt(0));
-                assertThat(parleys.mayGiveOneOf(word.codePointAt(0), Set.of(parleys.lexeme(word)))).as("%s: %s", dictionary, word).isTrue();
+                assertThat(parleys.mayGiveOneOf(word.codePointAt(0), QueryLexemes.of(Set.of(parleys.lexeme(word))))).as("%s: %s", dictionary, word).isTrue();
                 String postgresql = lexize(dictionary, word);
                 if (postgresql != null && Character.isLetter(first)) { // null: a stop word, never in a query
                     assertThat(postgresql.codePointAt(0)).as("%s: %s gives %s", dictionary, word, postgresql).isEqualTo(first);
                 }
             }
         }
-        assertThat(new Snippets.Dictionary("french_stem").mayGiveOneOf('z', Set.of("abc"))).as("not assumed of others").isTrue();
+        assertThat(new Snippets.Dictionary("french_stem").mayGiveOneOf('z', QueryLexemes.of(Set.of("abc")))).as("not assumed of others").isTrue();
     }
 
     @Test
@@ -127,7 +127,7 @@ class SnippetsTest {
         var english = new Snippets.Dictionary("english_stem");
         var configuration = new Snippets.Configuration(Map.of("asciiword", english));
 
-        String snippet = Snippets.snippet("We walked home under the stars tonight", configuration, Set.of("star"));
+        String snippet = Snippets.snippet("We walked home under the stars tonight", configuration, QueryLexemes.of(Set.of("star")));
 
         assertThat(snippet).isEqualTo("We walked home under the <mark>stars</mark> tonight");
         assertThat(english.kept()).as("only the words that begin with s were stemmed").isEqualTo(1);
@@ -160,7 +160,7 @@ class SnippetsTest {
             String content = c[2];
             Snippets.Configuration configuration = configuration(language);
             List<Words.Span> marks = new ArrayList<>();
-            Words.of(content).forEach(word -> configuration.mark(content, word, QueryLexemes.of(query), marks));
+            Words.of(content).forEach(word -> configuration.mark(content, word, QueryLexemes.parse(query), marks));
             String made = Snippets.marked(content, 0, content.length(), marks);
             assertThat(markedWords(made)).as("%s %s in %s", language, c[1], content)
                     .isEqualTo(markedWords(highlightAll(language, content, query)));
@@ -197,7 +197,7 @@ class SnippetsTest {
         String content = text.toString();
         var words = new Words.Reader(content);
 
-        String snippet = Snippets.snippet(words, content, configuration("english"), QueryLexemes.of(websearch("english", "star")));
+        String snippet = Snippets.snippet(words, content, configuration("english"), QueryLexemes.parse(websearch("english", "star")));
 
         assertThat(snippet).isEqualTo(snippet("english", "star", content)).startsWith("An early <mark>star</mark>, then another")
                 .contains("w39 <mark>star</mark> w41");
@@ -248,9 +248,9 @@ class SnippetsTest {
 
     @Test
     void query_lexemes_leave_out_negated_words_and_groups() {
-        assertThat(QueryLexemes.of("'star' & !'cat' & !( 'big' <-> 'dog' ) & ( 'a' | 'b' )")).isEqualTo(Set.of("star", "a", "b"));
-        assertThat(QueryLexemes.of("'don''t' & 'back\\\\slash' & 'pre':*")).isEqualTo(Set.of("don't", "back\\slash", "pre"));
-        assertThat(QueryLexemes.of("")).isEmpty();
+        assertThat(QueryLexemes.parse("'star' & !'cat' & !( 'big' <-> 'dog' ) & ( 'a' | 'b' )").lexemes()).isEqualTo(Set.of("star", "a", "b"));
+        assertThat(QueryLexemes.parse("'don''t' & 'back\\\\slash' & 'pre':*").lexemes()).isEqualTo(Set.of("don't", "back\\slash", "pre"));
+        assertThat(QueryLexemes.parse("").lexemes()).isEmpty();
     }
 
     private static String snippet(String language, String words, String content) throws SQLException {
