@@ -226,6 +226,56 @@ class ArchiveTest {
     }
 
     @Test
+    void analytics_count_an_archived_month_once_while_it_moves_and_after() throws SQLException {
+        importMonth("2027-01", 3, "january");
+        api.postOk(201, path + "/messages", Map.of("role", "assistant", "content", "a reply in january",
+                "created_at", "2027-01-10T01:00:00Z"));
+        String expected = "2027-01-10: 1 user, 1 by the character; 1 user in 2027-01; assistant=1, user=3";
+        String january = Partitions.nameOf(YearMonth.of(2027, 1));
+        String archived = Archive.SCHEMA + "." + january;
+        assertThat(analyticsOfJanuary()).as("hot").isEqualTo(expected);
+
+        try (Connection sql = TestDatabase.get().connect(database)) { // a move up to its copy: the month in both places
+            sql.createStatement().execute("INSERT INTO partition_moves (partition_name, destination) VALUES ('" + january
+                    + "', '" + Archive.SCHEMA + "')");
+            sql.createStatement().execute("CREATE TABLE " + archived + " (LIKE " + Partitions.ARCHIVE + " INCLUDING DEFAULTS)");
+            sql.createStatement().execute("INSERT INTO " + archived + " SELECT app_id, conversation_id, message_id, seq, reply_to_id, "
+                    + "author_user_id, author_character_id, created_at, edited_at, deleted_at, role, content, metadata, attachments, "
+                    + "user_id, language FROM " + january);
+            sql.createStatement().execute("ALTER TABLE " + Partitions.ARCHIVE + " ATTACH PARTITION " + archived + " FOR VALUES FROM ("
+                    + Partitions.floorOf(YearMonth.of(2027, 1)) + ") TO (" + Partitions.floorOf(YearMonth.of(2027, 2)) + ")");
+        }
+        assertThat(analyticsOfJanuary()).as("in the hot set and the archive at once").isEqualTo(expected);
+
+        try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 2)) {
+            new Archive(pool, pool, new Partitions(pool), clock).finishMoves();
+        }
+        assertThat(analyticsOfJanuary()).as("archived").isEqualTo(expected);
+    }
+
+    /** January's figures from every analytics route, after a refresh. */
+    private String analyticsOfJanuary() {
+        api.postOk(200, "/v1/analytics/refresh", null);
+        String range = "?from=2027-01-01&to=2027-01-31";
+        List<String> days = new ArrayList<>();
+        JsonNode active = api.getOk("/v1/analytics/users/daily-active" + range).get("periods");
+        JsonNode written = api.getOk("/v1/analytics/characters/messages" + range + "&character_id=" + character).get("days");
+        for (int i = 0; i < Math.max(active.size(), written.size()); i++) {
+            days.add((i < active.size() ? active.get(i).get("day").asText() + ": " + active.get(i).get("users").asLong() + " user" : "")
+                    + (i < written.size() ? ", " + written.get(i).get("messages").asLong() + " by the character" : ""));
+        }
+        JsonNode monthly = api.getOk("/v1/analytics/users/monthly-active" + range).get("periods");
+        for (JsonNode month : monthly) {
+            days.add(month.get("users").asLong() + " user in " + month.get("day").asText().substring(0, 7));
+        }
+        List<String> roles = new ArrayList<>();
+        api.getOk("/v1/analytics/conversations/" + chat + "/roles").get("roles")
+                .forEach(role -> roles.add(role.get("role").asText() + "=" + role.get("messages").asLong()));
+        days.add(String.join(", ", roles));
+        return String.join("; ", days);
+    }
+
+    @Test
     void retention_drops_archived_months_every_app_lets_go_and_deletes_the_rest_of_the_archive_in_batches() throws SQLException {
         importMonth("2027-01", 3, "january");
         importMonth("2027-02", 2, "february");
