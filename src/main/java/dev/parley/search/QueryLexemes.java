@@ -19,33 +19,15 @@ final class QueryLexemes {
     private final Set<String> lexemes;
     private final int[] firstLetters;
 
-    private QueryLexemes(Set<String> lexemes) {
+    private QueryLexemes(Collection<String> lexemes) {
         this.lexemes = Set.copyOf(lexemes);
-        this.firstLetters = lexemes.stream().filter(lexeme -> !lexeme.isEmpty()).mapToInt(lexeme -> lexeme.codePointAt(0))
-                .distinct().toArray();
+        this.firstLetters = this.lexemes.stream().filter(lexeme -> !lexeme.isEmpty())
+                .mapToInt(lexeme -> lexeme.codePointAt(0)).distinct().toArray();
     }
 
     /** These lexemes, as asked. */
     static QueryLexemes of(Collection<String> lexemes) {
-        return new QueryLexemes(new HashSet<>(lexemes));
-    }
-
-    Set<String> lexemes() {
-        return lexemes;
-    }
-
-    boolean contains(String lexeme) {
-        return lexemes.contains(lexeme);
-    }
-
-    /** Whether a lexeme asked for begins with {@code codePoint}. */
-    boolean anyBeginsWith(int codePoint) {
-        for (int letter : firstLetters) {
-            if (letter == codePoint) {
-                return true;
-            }
-        }
-        return false;
+        return new QueryLexemes(lexemes);
     }
 
     /** The lexemes of {@code query}, a tsquery as PostgreSQL writes it. */
@@ -74,6 +56,24 @@ final class QueryLexemes {
             }
         }
         return new QueryLexemes(lexemes);
+    }
+
+    Set<String> lexemes() {
+        return lexemes;
+    }
+
+    boolean contains(String lexeme) {
+        return lexemes.contains(lexeme);
+    }
+
+    /** Whether a lexeme asked for begins with {@code codePoint}. */
+    boolean anyBeginsWith(int codePoint) {
+        for (int letter : firstLetters) {
+            if (letter == codePoint) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Reads a quoted lexeme from {@code start} (just past its opening quote) into {@code lexeme}; returns where its closing quote is. */
