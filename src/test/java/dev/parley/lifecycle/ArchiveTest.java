@@ -198,19 +198,7 @@ class ArchiveTest {
     void a_move_a_crash_cut_short_after_the_copy_is_finished_without_copying_again() throws SQLException {
         importMonth("2027-01", 2, "january");
         String january = Partitions.nameOf(YearMonth.of(2027, 1));
-        String archived = Archive.SCHEMA + "." + january;
-        try (Connection sql = TestDatabase.get().connect(database)) { // as a move does, up to a crash after its copy
-            sql.createStatement().execute("INSERT INTO partition_moves (partition_name, destination) VALUES ('" + january
-                    + "', '" + Archive.SCHEMA + "')");
-            sql.createStatement().execute("CREATE TRIGGER parley_archiving BEFORE INSERT OR UPDATE OR DELETE ON " + january
-                    + " FOR EACH ROW EXECUTE FUNCTION parley_refuse_writes_while_archiving()");
-            sql.createStatement().execute("CREATE TABLE " + archived + " (LIKE " + Partitions.ARCHIVE + " INCLUDING DEFAULTS)");
-            sql.createStatement().execute("INSERT INTO " + archived + " SELECT app_id, conversation_id, message_id, seq, reply_to_id, "
-                    + "author_user_id, author_character_id, created_at, edited_at, deleted_at, role, content, metadata, attachments, "
-                    + "user_id, language FROM " + january);
-            sql.createStatement().execute("ALTER TABLE " + Partitions.ARCHIVE + " ATTACH PARTITION " + archived + " FOR VALUES FROM ("
-                    + Partitions.floorOf(YearMonth.of(2027, 1)) + ") TO (" + Partitions.floorOf(YearMonth.of(2027, 2)) + ")");
-        }
+        januaryMovedUpToItsCopy(); // and a crash then
 
         try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 2)) { // a command's pool
             new Archive(pool, pool, new Partitions(pool), clock).finishMoves();
@@ -231,13 +219,26 @@ class ArchiveTest {
         api.postOk(201, path + "/messages", Map.of("role", "assistant", "content", "a reply in january",
                 "created_at", "2027-01-10T01:00:00Z"));
         String expected = "2027-01-10: 1 user, 1 by the character; 1 user in 2027-01; assistant=1, user=3";
-        String january = Partitions.nameOf(YearMonth.of(2027, 1));
-        String archived = Archive.SCHEMA + "." + january;
         assertThat(analyticsOfJanuary()).as("hot").isEqualTo(expected);
 
-        try (Connection sql = TestDatabase.get().connect(database)) { // a move up to its copy: the month in both places
+        januaryMovedUpToItsCopy();
+        assertThat(analyticsOfJanuary()).as("in the hot set and the archive at once").isEqualTo(expected);
+
+        try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 2)) {
+            new Archive(pool, pool, new Partitions(pool), clock).finishMoves();
+        }
+        assertThat(analyticsOfJanuary()).as("archived").isEqualTo(expected);
+    }
+
+    /** January as a move leaves it after its copy: written down, refusing writes, and in the hot set and the archive at once. */
+    private void januaryMovedUpToItsCopy() throws SQLException {
+        String january = Partitions.nameOf(YearMonth.of(2027, 1));
+        String archived = Archive.SCHEMA + "." + january;
+        try (Connection sql = TestDatabase.get().connect(database)) {
             sql.createStatement().execute("INSERT INTO partition_moves (partition_name, destination) VALUES ('" + january
                     + "', '" + Archive.SCHEMA + "')");
+            sql.createStatement().execute("CREATE TRIGGER parley_archiving BEFORE INSERT OR UPDATE OR DELETE ON " + january
+                    + " FOR EACH ROW EXECUTE FUNCTION parley_refuse_writes_while_archiving()");
             sql.createStatement().execute("CREATE TABLE " + archived + " (LIKE " + Partitions.ARCHIVE + " INCLUDING DEFAULTS)");
             sql.createStatement().execute("INSERT INTO " + archived + " SELECT app_id, conversation_id, message_id, seq, reply_to_id, "
                     + "author_user_id, author_character_id, created_at, edited_at, deleted_at, role, content, metadata, attachments, "
@@ -245,12 +246,6 @@ class ArchiveTest {
             sql.createStatement().execute("ALTER TABLE " + Partitions.ARCHIVE + " ATTACH PARTITION " + archived + " FOR VALUES FROM ("
                     + Partitions.floorOf(YearMonth.of(2027, 1)) + ") TO (" + Partitions.floorOf(YearMonth.of(2027, 2)) + ")");
         }
-        assertThat(analyticsOfJanuary()).as("in the hot set and the archive at once").isEqualTo(expected);
-
-        try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 2)) {
-            new Archive(pool, pool, new Partitions(pool), clock).finishMoves();
-        }
-        assertThat(analyticsOfJanuary()).as("archived").isEqualTo(expected);
     }
 
     /** January's figures from every analytics route, after a refresh. */
