@@ -3,6 +3,7 @@ package dev.parley.chat;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Ids;
+import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import java.sql.SQLException;
 import java.sql.Timestamp;
@@ -37,6 +38,9 @@ public final class CharacterMessages {
              LIMIT ?""".formatted(MessageLog.COLUMNS);
     static final Query RECENT = new Query("character.messages_recent", NEWEST_FIRST);
     static final Query OLDER = new Query("character.messages_older", NEWEST_FIRST);
+    // The archive's months (V19, V32), read only when a page goes back past the hot ones.
+    static final Query ARCHIVED = new Query("character.messages_archived", NEWEST_FIRST.replace("FROM messages",
+            "FROM " + Partitions.ARCHIVE));
 
     /** Messages newest first; {@code hasOlder} says whether a page before the last one exists. */
     public record Page(List<Message> messages, boolean hasOlder) {
@@ -56,6 +60,10 @@ public final class CharacterMessages {
             long floor = creationFloor(handle, appId, characterId);
             long newest = Math.min(beforeId - 1, newestPossible(clock));
             List<Message> rows = newestFirst(handle, appId, characterId, floor, newest, limit + 1);
+            if (rows.size() <= limit) {
+                olderFromArchive(handle, appId, characterId, floor, rows.isEmpty() ? newest : rows.getLast().id() - 1,
+                        limit + 1, rows);
+            }
             boolean more = rows.size() > limit;
             return new Page(more ? rows.subList(0, limit) : rows, more);
         });
@@ -73,6 +81,19 @@ public final class CharacterMessages {
             rows.addAll(handle.list(OLDER, MessageLog.ROW, appId, characterId, floor, windowStart, limit - rows.size()));
         }
         return rows;
+    }
+
+    /**
+     * Adds to {@code rows} the archive's messages in (floor, upper], newest first, up to {@code wanted} rows in all: the
+     * hot months ran out above them. A month being moved is in both places, and its rows are all hot ones above
+     * {@code upper} or none, so none is listed twice. The archive's months are pruned by the ids: a character made
+     * after the newest archived month reads none of them.
+     */
+    private static void olderFromArchive(Handle handle, long appId, long characterId, long floor, long upper, int wanted,
+                                         List<Message> rows) throws SQLException {
+        if (upper > floor) {
+            rows.addAll(handle.list(ARCHIVED, MessageLog.ROW, appId, characterId, floor, upper, wanted - rows.size()));
+        }
     }
 
     static long windowStart(long floor, long newest) {

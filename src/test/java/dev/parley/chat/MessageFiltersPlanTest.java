@@ -249,6 +249,30 @@ class MessageFiltersPlanTest {
     }
 
     @Test
+    void a_characters_archived_messages_are_read_through_the_archives_index_by_character() throws SQLException {
+        YearMonth month = YearMonth.now(ZoneOffset.UTC).minusMonths(2); // whole, and in the busy character's months
+        String hot = Partitions.nameOf(month);
+        String archived = "parley_archive." + hot;
+        try (var s = connection.createStatement()) { // the month's copy, as an archive move makes it
+            s.execute("DROP TABLE IF EXISTS " + archived);
+            s.execute("CREATE TABLE " + archived + " (LIKE " + Partitions.ARCHIVE + " INCLUDING DEFAULTS)");
+            s.execute("INSERT INTO " + archived + " SELECT app_id, conversation_id, message_id, seq, reply_to_id, author_user_id, "
+                    + "author_character_id, created_at, edited_at, deleted_at, role, content, metadata, attachments, user_id, language "
+                    + "FROM " + hot);
+            s.execute("ALTER TABLE " + Partitions.ARCHIVE + " ATTACH PARTITION " + archived + " FOR VALUES FROM ("
+                    + Partitions.floorOf(month) + ") TO (" + Partitions.floorOf(month.plusMonths(1)) + ")");
+            s.execute("ANALYZE " + archived);
+        }
+        long floor = database.read(handle -> CharacterMessages.creationFloor(handle, APP, BUSY_CHARACTER));
+
+        String plan = plans.explain(CharacterMessages.ARCHIVED, APP, BUSY_CHARACTER, floor, Partitions.floorOf(month.plusMonths(1)), PAGE);
+
+        assertThat(plan).as(plan).contains("Index Scan Backward using").contains("author_character_id_message_id_idx")
+                .doesNotContain("Sort").doesNotContain("Seq Scan");
+        assertThat(returned(plan)).isEqualTo(PAGE);
+    }
+
+    @Test
     void reaching_back_through_a_characters_history_stops_at_the_partitions_holding_the_page() throws SQLException {
         long floor = database.read(handle -> CharacterMessages.creationFloor(handle, APP, BUSY_CHARACTER));
         long cursor = Ids.floorOf(Instant.now().minus(Duration.ofDays(60)));

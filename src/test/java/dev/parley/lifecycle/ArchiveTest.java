@@ -116,7 +116,8 @@ class ArchiveTest {
             assertThat(count(sql, "SELECT count(*) FROM messages WHERE message_id < " + Partitions.floorOf(YearMonth.of(2027, 3))))
                     .isZero();
             assertThat(count(sql, "SELECT count(*) FROM pg_indexes WHERE schemaname = '" + Archive.SCHEMA + "'"))
-                    .as("a primary key and a words index, the parent's and each month's").isEqualTo(2 * (1 + moved.months().size()));
+                    .as("a primary key, a words index and one by character, the parent's and each month's")
+                    .isEqualTo(3 * (1 + moved.months().size()));
             assertThat(count(sql, "SELECT count(*) FROM pg_attribute WHERE attrelid = '" + Archive.SCHEMA + "."
                     + Partitions.nameOf(YearMonth.of(2027, 1)) + "'::regclass AND attname = 'words'")).as("no stored words").isZero();
             assertThat(count(sql, "SELECT count(*) FROM partition_moves")).isZero();
@@ -268,6 +269,31 @@ class ArchiveTest {
                 .forEach(role -> roles.add(role.get("role").asText() + "=" + role.get("messages").asLong()));
         days.add(String.join(", ", roles));
         return String.join("; ", days);
+    }
+
+    @Test
+    void a_characters_messages_page_back_into_the_archive() {
+        List<String> written = new ArrayList<>();
+        for (String day : List.of("2027-01-10", "2027-01-20", "2027-02-10", "2027-06-01", "2027-06-02")) {
+            String content = "Luna on " + day;
+            api.postOk(201, path + "/messages", Map.of("role", "assistant", "content", content, "created_at", day + "T00:00:00Z"));
+            api.postOk(201, path + "/messages", Map.of("role", "user", "content", "ada on " + day, "created_at", day + "T00:01:00Z"));
+            written.addFirst(content);
+        }
+        archive(); // January and February
+
+        List<String> paged = new ArrayList<>();
+        String page = "/v1/characters/" + character + "/messages?limit=2";
+        while (page != null) {
+            JsonNode body = api.getOk(page);
+            body.get("messages").forEach(message -> paged.add(message.get("content").asText()));
+            page = body.get("next_cursor").isNull() ? null
+                    : "/v1/characters/" + character + "/messages?limit=2&before=" + body.get("next_cursor").asText();
+        }
+
+        assertThat(paged).isEqualTo(written);
+        assertThat(api.getOk("/v1/characters/" + character + "/messages?limit=10").get("messages").findValuesAsText("content"))
+                .isEqualTo(written);
     }
 
     @Test
