@@ -21,7 +21,8 @@ import java.util.List;
  * <p>As {@link MessageLog} does for a conversation, a page looks at the {@link MessageLog#WINDOW}
  * before its newest possible id first and reaches back to the character's creation only when that
  * window holds too few rows, so the common page plans the one or two partitions of the last month.
- * No message of a character is older than the character.
+ * No message of a character is older than the character. A page that runs out of hot rows goes on into
+ * the archived months (one statement more), as a conversation's history does.
  */
 public final class CharacterMessages {
     /** How far ahead of this instance's clock another instance may have made an id; newer ids are not looked for. */
