@@ -272,7 +272,7 @@ class ArchiveTest {
     }
 
     @Test
-    void a_characters_messages_page_back_into_the_archive() {
+    void a_characters_messages_page_back_into_the_archive_each_once_while_a_month_moves() throws SQLException {
         List<String> written = new ArrayList<>();
         for (String day : List.of("2027-01-10", "2027-01-20", "2027-02-10", "2027-06-01", "2027-06-02")) {
             String content = "Luna on " + day;
@@ -280,20 +280,25 @@ class ArchiveTest {
             api.postOk(201, path + "/messages", Map.of("role", "user", "content", "ada on " + day, "created_at", day + "T00:01:00Z"));
             written.addFirst(content);
         }
-        archive(); // January and February
 
+        januaryMovedUpToItsCopy();
+        assertThat(charactersMessagesPagedBack(2)).as("January in the hot set and the archive at once").isEqualTo(written);
+        archive(); // January's move finished, February's made
+        assertThat(charactersMessagesPagedBack(2)).as("archived").isEqualTo(written);
+        assertThat(charactersMessagesPagedBack(10)).isEqualTo(written);
+    }
+
+    /** The character's messages, page by page back to its first. */
+    private List<String> charactersMessagesPagedBack(int limit) {
         List<String> paged = new ArrayList<>();
-        String page = "/v1/characters/" + character + "/messages?limit=2";
+        String first = "/v1/characters/" + character + "/messages?limit=" + limit;
+        String page = first;
         while (page != null) {
             JsonNode body = api.getOk(page);
             body.get("messages").forEach(message -> paged.add(message.get("content").asText()));
-            page = body.get("next_cursor").isNull() ? null
-                    : "/v1/characters/" + character + "/messages?limit=2&before=" + body.get("next_cursor").asText();
+            page = body.get("next_cursor").isNull() ? null : first + "&before=" + body.get("next_cursor").asText();
         }
-
-        assertThat(paged).isEqualTo(written);
-        assertThat(api.getOk("/v1/characters/" + character + "/messages?limit=10").get("messages").findValuesAsText("content"))
-                .isEqualTo(written);
+        return paged;
     }
 
     @Test
