@@ -4,6 +4,7 @@ import dev.parley.db.Handle;
 import dev.parley.db.Query;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -244,11 +245,9 @@ public final class Snippets {
     static final class Configuration {
         private final Dictionary[] byType = new Dictionary[Words.Type.values().length]; // looked up for every word
 
-        /** From each token type's dictionary, by the type's alias ({@code asciiword}). */
-        Configuration(Map<String, Dictionary> dictionaries) {
-            for (Words.Type type : Words.Type.values()) {
-                byType[type.ordinal()] = dictionaries.get(type.alias());
-            }
+        /** From each token type's dictionary; a type not among them is not indexed. */
+        Configuration(Map<Words.Type, Dictionary> dictionaries) {
+            dictionaries.forEach((type, dictionary) -> byType[type.ordinal()] = dictionary);
         }
 
         /** The configurations among {@code mappings} (name to token type to dictionaries) that Parley can follow. */
@@ -256,14 +255,14 @@ public final class Snippets {
             Map<String, Dictionary> shared = new HashMap<>(); // one of each, so each keeps one cache of stems
             Map<String, Configuration> followed = new HashMap<>();
             mappings.forEach((name, byType) -> {
-                Map<String, Dictionary> dictionaries = new HashMap<>();
+                Map<Words.Type, Dictionary> dictionaries = new EnumMap<>(Words.Type.class);
                 boolean followable = true;
                 for (Words.Type type : Words.Type.values()) {
                     List<String> chain = byType.getOrDefault(type.alias(), List.of());
                     if (chain.size() > 1 || chain.size() == 1 && !Dictionary.known(chain.getFirst())) {
                         followable = false;
                     } else if (chain.size() == 1) {
-                        dictionaries.put(type.alias(), shared.computeIfAbsent(chain.getFirst(), Dictionary::new));
+                        dictionaries.put(type, shared.computeIfAbsent(chain.getFirst(), Dictionary::new));
                     }
                 }
                 if (followable) {

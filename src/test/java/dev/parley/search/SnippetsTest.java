@@ -125,7 +125,7 @@ class SnippetsTest {
     @Test
     void a_word_whose_first_letter_no_asked_lexeme_has_is_not_stemmed() {
         var english = new Snippets.Dictionary("english_stem");
-        var configuration = new Snippets.Configuration(Map.of("asciiword", english));
+        var configuration = new Snippets.Configuration(Map.of(Words.Type.ASCIIWORD, english));
 
         String snippet = Snippets.snippet("We walked home under the stars tonight", configuration, QueryLexemes.of(Set.of("star")));
 
