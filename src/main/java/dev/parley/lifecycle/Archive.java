@@ -45,7 +45,8 @@ public final class Archive {
     static final Query UNDER_WAY = new Query("archive.under_way", """
             SELECT partition_name FROM partition_moves WHERE destination = '%s' ORDER BY started_at""".formatted(SCHEMA));
     static final Query END = new Query("archive.end", "DELETE FROM partition_moves WHERE partition_name = ?");
-    static final Query COLUMNS = new Query("archive.columns", """
+    /** The archive's columns, as a list for INSERT and SELECT: the hot months' less the stored words. */
+    public static final Query COLUMNS = new Query("archive.columns", """
             SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
              WHERE attrelid = '%s'::regclass AND attnum > 0 AND NOT attisdropped""".formatted(Partitions.ARCHIVE));
     static final Query EXISTS = new Query("archive.exists", "SELECT to_regclass(?) IS NOT NULL");

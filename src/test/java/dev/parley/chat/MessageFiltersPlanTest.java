@@ -8,6 +8,7 @@ import dev.parley.db.NamedQuery;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import dev.parley.json.Json;
+import dev.parley.support.ArchiveCopies;
 import dev.parley.support.PlanData;
 import dev.parley.support.Plans;
 import dev.parley.support.TestDatabase;
@@ -251,17 +252,8 @@ class MessageFiltersPlanTest {
     @Test
     void a_characters_archived_messages_are_read_through_the_archives_index_by_character() throws SQLException {
         YearMonth month = YearMonth.now(ZoneOffset.UTC).minusMonths(2); // whole, and in the busy character's months
-        String hot = Partitions.nameOf(month);
-        String archived = "parley_archive." + hot;
-        try (var s = connection.createStatement()) { // the month's copy, as an archive move makes it
-            s.execute("DROP TABLE IF EXISTS " + archived);
-            s.execute("CREATE TABLE " + archived + " (LIKE " + Partitions.ARCHIVE + " INCLUDING DEFAULTS)");
-            s.execute("INSERT INTO " + archived + " SELECT app_id, conversation_id, message_id, seq, reply_to_id, author_user_id, "
-                    + "author_character_id, created_at, edited_at, deleted_at, role, content, metadata, attachments, user_id, language "
-                    + "FROM " + hot);
-            s.execute("ALTER TABLE " + Partitions.ARCHIVE + " ATTACH PARTITION " + archived + " FOR VALUES FROM ("
-                    + Partitions.floorOf(month) + ") TO (" + Partitions.floorOf(month.plusMonths(1)) + ")");
-            s.execute("ANALYZE " + archived);
+        try (var s = connection.createStatement()) {
+            ArchiveCopies.copyIntoArchive(s, month);
         }
         long floor = database.read(handle -> CharacterMessages.creationFloor(handle, APP, BUSY_CHARACTER));
 

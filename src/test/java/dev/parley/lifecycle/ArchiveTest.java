@@ -7,6 +7,7 @@ import dev.parley.Parley;
 import dev.parley.db.Database;
 import dev.parley.db.Partitions;
 import dev.parley.support.Api;
+import dev.parley.support.ArchiveCopies;
 import dev.parley.support.Fixtures;
 import dev.parley.support.TestClock;
 import dev.parley.support.TestDatabase;
@@ -234,18 +235,11 @@ class ArchiveTest {
     /** January as a move leaves it after its copy: written down, refusing writes, and in the hot set and the archive at once. */
     private void januaryMovedUpToItsCopy() throws SQLException {
         String january = Partitions.nameOf(YearMonth.of(2027, 1));
-        String archived = Archive.SCHEMA + "." + january;
-        try (Connection sql = TestDatabase.get().connect(database)) {
-            sql.createStatement().execute("INSERT INTO partition_moves (partition_name, destination) VALUES ('" + january
-                    + "', '" + Archive.SCHEMA + "')");
-            sql.createStatement().execute("CREATE TRIGGER parley_archiving BEFORE INSERT OR UPDATE OR DELETE ON " + january
+        try (Connection sql = TestDatabase.get().connect(database); var s = sql.createStatement()) {
+            s.execute("INSERT INTO partition_moves (partition_name, destination) VALUES ('" + january + "', '" + Archive.SCHEMA + "')");
+            s.execute("CREATE TRIGGER parley_archiving BEFORE INSERT OR UPDATE OR DELETE ON " + january
                     + " FOR EACH ROW EXECUTE FUNCTION parley_refuse_writes_while_archiving()");
-            sql.createStatement().execute("CREATE TABLE " + archived + " (LIKE " + Partitions.ARCHIVE + " INCLUDING DEFAULTS)");
-            sql.createStatement().execute("INSERT INTO " + archived + " SELECT app_id, conversation_id, message_id, seq, reply_to_id, "
-                    + "author_user_id, author_character_id, created_at, edited_at, deleted_at, role, content, metadata, attachments, "
-                    + "user_id, language FROM " + january);
-            sql.createStatement().execute("ALTER TABLE " + Partitions.ARCHIVE + " ATTACH PARTITION " + archived + " FOR VALUES FROM ("
-                    + Partitions.floorOf(YearMonth.of(2027, 1)) + ") TO (" + Partitions.floorOf(YearMonth.of(2027, 2)) + ")");
+            ArchiveCopies.copyIntoArchive(s, YearMonth.of(2027, 1));
         }
     }
 
