@@ -17,6 +17,11 @@ import org.slf4j.LoggerFactory;
  * Refreshes the analytics views, CONCURRENTLY: readers keep reading the previous rows meanwhile.
  * One refresh at a time across every instance (a transaction-scoped advisory lock); a scheduled one
  * is skipped when another instance refreshed within the interval, so N instances do not refresh N times.
+ *
+ * <p>Before the views, each archived month not counted yet is counted, in a transaction of its own (V33):
+ * the views then add its counts instead of reading its rows again, and a change to the month (erasure,
+ * retention) has it counted again. A month's lock, which holds off such changes while it is counted, is
+ * held only that long.
  */
 public final class AnalyticsRefresh {
     private static final Logger LOG = LoggerFactory.getLogger(AnalyticsRefresh.class);
@@ -28,12 +33,15 @@ public final class AnalyticsRefresh {
     static final Query LAST = new Query("analytics.last_refresh", "SELECT refreshed_at, took_ms FROM analytics_refresh");
     /**
      * A scheduled refresh starts no sooner than this many times the last one's duration after it began: a
-     * refresh recomputes all history, so on a large store it could take most of the interval (18 s of 5
+     * refresh recomputes every hot month, so on a large store it could take most of the interval (18 s of 5
      * minutes on 2M messages, growing with them); spaced out so, it takes at most a tenth of one backend.
      */
     static final int SPACING = 10;
     static final Query RECORD = new Query("analytics.record_refresh", """
             UPDATE analytics_refresh SET refreshed_at = ?, took_ms = ?""");
+    static final Query UNCOUNTED = new Query("analytics.uncounted_months", """
+            SELECT month_name FROM analytics_archived_partitions WHERE NOT counted AND NOT moving ORDER BY month_name""");
+    static final Query COUNT_MONTH = new Query("analytics.count_archived_month", "SELECT parley_count_archived_month(?)");
 
     /** Each view, refreshed in this order; the names label the statements' timings in metrics and the slow-query log. */
     static final List<Query> VIEWS = List.of(
@@ -63,6 +71,7 @@ public final class AnalyticsRefresh {
 
     /** Refreshes now, after any refresh already running elsewhere has finished: what is returned includes every write before the call. */
     public Refreshed refresh() {
+        countArchivedMonths(true);
         return database.inTransaction(handle -> {
             handle.first(LOCK_WAIT, row -> true, LOCK);
             return refreshHolding(handle);
@@ -74,6 +83,7 @@ public final class AnalyticsRefresh {
      * or {@link #SPACING} times its duration if that is longer, and no other is running; returns whether it ran.
      */
     public boolean refreshIfDue() {
+        countArchivedMonths(false);
         return database.inTransaction(handle -> {
             if (!handle.first(LOCK_TRY, row -> row.getBoolean(1), LOCK).orElseThrow()) {
                 return false;
@@ -85,6 +95,28 @@ public final class AnalyticsRefresh {
             refreshHolding(handle);
             return true;
         });
+    }
+
+    /**
+     * Counts each archived month that is not counted (or changed since) and not moving, one transaction each,
+     * under the refresh's lock: waiting for it, or skipping the month when another instance holds it.
+     * Returns the months counted.
+     */
+    int countArchivedMonths(boolean wait) {
+        int counted = 0;
+        for (String month : database.read(handle -> handle.list(UNCOUNTED, row -> row.getString(1)))) {
+            long started = System.nanoTime();
+            boolean done = database.inTransaction(handle -> {
+                boolean locked = wait ? handle.first(LOCK_WAIT, row -> true, LOCK).isPresent()
+                        : handle.first(LOCK_TRY, row -> row.getBoolean(1), LOCK).orElseThrow();
+                return locked && handle.first(COUNT_MONTH, row -> row.getBoolean(1), month).orElseThrow();
+            });
+            if (done) {
+                counted++;
+                LOG.info("analytics: archived month {} counted in {} ms", month, (System.nanoTime() - started) / 1_000_000);
+            }
+        }
+        return counted;
     }
 
     /** From the start of {@code last} to the next scheduled refresh. */

@@ -52,11 +52,19 @@ class DistributionRulesTest {
             "public.api_keys", "resolved by key hash on a request before its app is known (api_key.resolve): a copy on"
                     + " every node answers without asking every shard; a few rows per app, written when a key is made or revoked");
 
-    /** Kept on the coordinator only (Citus local tables): bookkeeping of the one database, no app's data. */
+    private static final String ARCHIVED_COUNTS = "an archived month's counts per app, which the analytics views add"
+            + " up: beside the views, which live on the coordinator";
+
+    /** Kept on the coordinator only (Citus local tables): bookkeeping of the one database, and the analytics' counts. */
     static final Map<String, String> LOCAL_TABLES = Map.of(
             "public.analytics_refresh", "one row: when the analytics views were last refreshed, by whichever instance",
             "public.partition_moves", "the partition moves under way (archive, retention): operator bookkeeping,"
-                    + " one row per move and none most of the time");
+                    + " one row per move and none most of the time",
+            "public.analytics_archived_months", ARCHIVED_COUNTS,
+            "public.analytics_archived_character_days", ARCHIVED_COUNTS,
+            "public.analytics_archived_active_days", ARCHIVED_COUNTS,
+            "public.analytics_archived_active_months", ARCHIVED_COUNTS,
+            "public.analytics_archived_conversation_roles", ARCHIVED_COUNTS);
 
     /**
      * Statements that reach every app on purpose, by name, with why: operator work over the whole database,

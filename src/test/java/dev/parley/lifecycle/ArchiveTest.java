@@ -1,6 +1,7 @@
 package dev.parley.lifecycle;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.Parley;
@@ -27,6 +28,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -232,6 +234,57 @@ class ArchiveTest {
         assertThat(analyticsOfJanuary()).as("archived").isEqualTo(expected);
     }
 
+    @Test
+    void a_refresh_counts_an_archived_month_once_and_again_after_an_erasure_changed_it() throws SQLException {
+        importMonth("2027-01", 3, "january");
+        api.postOk(201, path + "/messages", Map.of("role", "assistant", "content", "a reply in january",
+                "created_at", "2027-01-10T01:00:00Z"));
+        String bob = Fixtures.user(api, "bob");
+        String bobs = api.postOk(201, "/v1/conversations", Map.of("user_id", bob, "character_id", character,
+                "created_at", "2027-01-05T00:00:00Z")).get("id").asText();
+        api.postOk(201, "/v1/conversations/" + bobs + "/messages", Map.of("role", "user", "content", "bob in january",
+                "created_at", "2027-01-10T02:00:00Z"));
+        archive();
+
+        assertThat(analyticsOfJanuary()).isEqualTo("2027-01-10: 2 user, 1 by the character; 2 user in 2027-01; assistant=1, user=3");
+        String january = "'" + Partitions.nameOf(YearMonth.of(2027, 1)) + "'";
+        try (Connection sql = TestDatabase.get().connect(database); var s = sql.createStatement()) {
+            assertThat(count(sql, "SELECT count(*) FROM analytics_archived_partitions WHERE counted AND month_name = " + january))
+                    .isOne();
+            assertThat(count(sql, "SELECT count(*) FROM parley_uncounted_archived_messages()"))
+                    .as("archived rows a refresh reads one by one").isZero();
+            // Only what was counted can give this figure: the refresh below adds January's counts, not its rows.
+            s.execute("UPDATE analytics_archived_conversation_roles SET messages = messages + 100 WHERE role = 'user'");
+        }
+        assertThat(analyticsOfJanuary()).endsWith("user=103");
+
+        assertThat(api.delete("/v1/users/" + bob).status()).isEqualTo(200);
+        try (Connection sql = TestDatabase.get().connect(database)) {
+            assertThat(count(sql, "SELECT count(*) FROM analytics_archived_months WHERE changed AND month_name = " + january))
+                    .as("the erasure marked January changed").isOne();
+        }
+        assertThat(analyticsOfJanuary()).as("counted again, without bob")
+                .isEqualTo("2027-01-10: 1 user, 1 by the character; 1 user in 2027-01; assistant=1, user=3");
+    }
+
+    @Test
+    void an_archived_month_is_counted_after_a_delete_under_way_in_it_commits() throws Exception {
+        importMonth("2027-01", 3, "january");
+        archive();
+        ExecutorService refresher = Executors.newSingleThreadExecutor();
+        try (Connection deleting = TestDatabase.get().connect(database)) {
+            deleting.setAutoCommit(false);
+            deleting.createStatement().execute("DELETE FROM " + Partitions.ARCHIVE + " WHERE content = 'january 0'");
+            Future<String> counted = refresher.submit(this::analyticsOfJanuary);
+            assertThatThrownBy(() -> counted.get(500, TimeUnit.MILLISECONDS)).as("the count waits for the delete")
+                    .isInstanceOf(TimeoutException.class);
+            deleting.commit();
+            assertThat(counted.get(30, TimeUnit.SECONDS)).isEqualTo("2027-01-10: 1 user; 1 user in 2027-01; user=2");
+        } finally {
+            refresher.shutdownNow();
+        }
+    }
+
     /** January as a move leaves it after its copy: written down, refusing writes, and in the hot set and the archive at once. */
     private void januaryMovedUpToItsCopy() throws SQLException {
         String january = Partitions.nameOf(YearMonth.of(2027, 1));
@@ -306,6 +359,7 @@ class ArchiveTest {
         other.postOk(201, "/v1/conversations/" + othersChat + "/messages", Map.of("role", "user", "content", "kept for ever",
                 "created_at", "2027-02-02T00:00:00Z"));
         archive();
+        api.postOk(200, "/v1/analytics/refresh", null); // counts the archived January and February
         assertThat(api.put("/v1/retention", Map.of("message_days", 30)).status()).isEqualTo(200);
 
         Retention.Applied applied = parley.retention().apply();
@@ -321,6 +375,7 @@ class ArchiveTest {
         try (Connection sql = TestDatabase.get().connect(database)) {
             assertThat(count(sql, "SELECT count(*) FROM " + Partitions.ARCHIVE)).isEqualTo(1);
         }
+        assertThat(analyticsOfJanuary()).as("January dropped, February's rows of this app deleted: neither counted").isEqualTo("user=1");
     }
 
     /** Pages from the newest message back to the first, 20 at a time; a description of what went wrong, or null. */
