@@ -34,39 +34,44 @@ CREATE TABLE analytics_archived_months (
     counted_at   timestamptz NOT NULL DEFAULT now()
 );
 
+-- An archived month's counts, one table per view; an app's go with the app.
 CREATE TABLE analytics_archived_character_days (
     month_table   oid    NOT NULL REFERENCES analytics_archived_months ON DELETE CASCADE,
-    app_id        bigint NOT NULL,
+    app_id        bigint NOT NULL REFERENCES apps ON DELETE CASCADE,
     day           date   NOT NULL,
     character_id  bigint NOT NULL,
     messages      bigint NOT NULL,
     PRIMARY KEY (month_table, app_id, day, character_id)
 );
+CREATE INDEX analytics_archived_character_days_app_idx ON analytics_archived_character_days (app_id);
 
 CREATE TABLE analytics_archived_active_days (
     month_table  oid    NOT NULL REFERENCES analytics_archived_months ON DELETE CASCADE,
-    app_id       bigint NOT NULL,
+    app_id       bigint NOT NULL REFERENCES apps ON DELETE CASCADE,
     day          date   NOT NULL,
     users        bigint NOT NULL,
     PRIMARY KEY (month_table, app_id, day)
 );
+CREATE INDEX analytics_archived_active_days_app_idx ON analytics_archived_active_days (app_id);
 
 CREATE TABLE analytics_archived_active_months (
     month_table  oid    NOT NULL REFERENCES analytics_archived_months ON DELETE CASCADE,
-    app_id       bigint NOT NULL,
+    app_id       bigint NOT NULL REFERENCES apps ON DELETE CASCADE,
     month        date   NOT NULL,
     users        bigint NOT NULL,
     PRIMARY KEY (month_table, app_id, month)
 );
+CREATE INDEX analytics_archived_active_months_app_idx ON analytics_archived_active_months (app_id);
 
 CREATE TABLE analytics_archived_conversation_roles (
     month_table      oid    NOT NULL REFERENCES analytics_archived_months ON DELETE CASCADE,
-    app_id           bigint NOT NULL,
+    app_id           bigint NOT NULL REFERENCES apps ON DELETE CASCADE,
     conversation_id  bigint NOT NULL,
     role             text   NOT NULL,
     messages         bigint NOT NULL,
     PRIMARY KEY (month_table, app_id, conversation_id, role)
 );
+CREATE INDEX analytics_archived_conversation_roles_app_idx ON analytics_archived_conversation_roles (app_id);
 
 -- The archive's months: whether each is counted (and not changed since), and whether it is still moving.
 CREATE VIEW analytics_archived_partitions AS
@@ -157,8 +162,8 @@ BEGIN
          GROUP BY 1, 2, 3$q$, source);
 END $$;
 
--- Counts one archived month (by its table's name) if it is in the archive, not counted and not moving;
--- returns whether it did. Forgets first the months that left the archive. The SHARE lock waits for the
+-- Counts one archived month (by its table's name) if it is in the archive, not counted, not moving and
+-- a range of ids; returns whether it did. Forgets first the months that left the archive. The SHARE lock waits for the
 -- changes under way in the month and holds off new ones until the caller's transaction ends.
 CREATE FUNCTION parley_count_archived_month(table_name text) RETURNS boolean
     LANGUAGE plpgsql SET search_path FROM CURRENT
@@ -179,6 +184,9 @@ BEGIN
     END IF;
     bounds := regexp_match(pg_get_expr((SELECT relpartbound FROM pg_class WHERE oid = archived), archived),
                            'FROM \(''(-?\d+)''\) TO \(''(-?\d+)''\)');
+    IF bounds IS NULL THEN -- not a range of ids (a DEFAULT partition): read row by row at every refresh
+        RETURN false;
+    END IF;
     DELETE FROM analytics_archived_months WHERE month_table = archived; -- and its counts before a change
     INSERT INTO analytics_archived_months (month_table, month_name, from_id, to_id)
     VALUES (archived, table_name, bounds[1]::bigint, bounds[2]::bigint);

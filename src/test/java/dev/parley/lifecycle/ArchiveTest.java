@@ -265,6 +265,13 @@ class ArchiveTest {
         }
         assertThat(analyticsOfJanuary()).as("counted again, without bob")
                 .isEqualTo("2027-01-10: 1 user, 1 by the character; 1 user in 2027-01; assistant=1, user=3");
+
+        parley.apps().delete("a");
+        try (Connection sql = TestDatabase.get().connect(database)) {
+            assertThat(count(sql, "SELECT (SELECT count(*) FROM analytics_archived_character_days)"
+                    + " + (SELECT count(*) FROM analytics_archived_active_days) + (SELECT count(*) FROM analytics_archived_active_months)"
+                    + " + (SELECT count(*) FROM analytics_archived_conversation_roles)")).as("the app's counts went with it").isZero();
+        }
     }
 
     @Test
