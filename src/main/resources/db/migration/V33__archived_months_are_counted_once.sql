@@ -73,7 +73,7 @@ CREATE TABLE analytics_archived_conversation_roles (
 );
 CREATE INDEX analytics_archived_conversation_roles_app_idx ON analytics_archived_conversation_roles (app_id);
 
--- The archive's months: whether each is counted (and not changed since), and whether it is still moving.
+-- The archive's months: whether each is counted (and not changed since), and whether it is still moving in.
 CREATE VIEW analytics_archived_partitions AS
 SELECT c.oid AS month_table, c.relname::text AS month_name,
        EXISTS (SELECT 1 FROM analytics_archived_months s
@@ -82,7 +82,8 @@ SELECT c.oid AS month_table, c.relname::text AS month_name,
                 WHERE m.destination = 'parley_archive' AND m.partition_name = c.relname) AS moving
   FROM pg_inherits i
   JOIN pg_class c ON c.oid = i.inhrelid
- WHERE i.inhparent = 'parley_archive.messages'::regclass;
+ WHERE i.inhparent = 'parley_archive.messages'::regclass
+   AND NOT i.inhdetachpending; -- a month retention is detaching is on its way out, as reads of the archive see it
 
 -- The rows of the archived months not counted, as V31 read every archived month's: a month still moving
 -- gives only the rows the hot set no longer has. STABLE, so it reads with its caller's snapshot. Each
