@@ -1,14 +1,18 @@
 package dev.parley.analytics;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 
 import dev.parley.db.Database;
+import dev.parley.db.Partitions;
+import dev.parley.lifecycle.Archive;
 import dev.parley.support.TestClock;
 import dev.parley.support.TestDatabase;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.LocalDate;
+import java.time.YearMonth;
 import java.time.ZoneOffset;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -72,6 +76,42 @@ class AnalyticsRefreshTest {
         assertThat(afterAnInterval).isFalse();
         assertThat(justBefore).isFalse();
         assertThat(afterTenMinutes).isTrue();
+    }
+
+    @Test
+    void an_archived_month_is_counted_once_by_whichever_instance_holds_the_refresh_lock() throws SQLException {
+        var refresh = new AnalyticsRefresh(database, new TestClock(), INTERVAL);
+        YearMonth month = YearMonth.of(2020, 1);
+        try (Connection other = TestDatabase.get().connect(DB); var s = other.createStatement()) {
+            s.execute("CREATE TABLE " + Archive.SCHEMA + "." + Partitions.nameOf(month) + " PARTITION OF " + Partitions.ARCHIVE
+                    + " FOR VALUES FROM (%d) TO (%d)".formatted(Partitions.floorOf(month), Partitions.floorOf(month.plusMonths(1))));
+            other.setAutoCommit(false);
+            s.execute("SELECT pg_advisory_xact_lock(" + AnalyticsRefresh.LOCK + ")"); // another instance refreshing
+            assertThat(refresh.countArchivedMonths(false)).as("while another instance holds the lock").isZero();
+            other.rollback();
+        }
+
+        assertThat(refresh.countArchivedMonths(false)).isOne();
+        assertThat(refresh.countArchivedMonths(false)).as("counted already").isZero();
+    }
+
+    @Test
+    void a_month_that_cannot_be_counted_is_left_to_the_next_refresh_and_the_views_are_refreshed_all_the_same() throws SQLException {
+        var refresh = new AnalyticsRefresh(database, new TestClock(), INTERVAL);
+        YearMonth month = YearMonth.of(2019, 1);
+        String name = Partitions.nameOf(month);
+        try (Connection sql = TestDatabase.get().connect(DB); var s = sql.createStatement()) {
+            s.execute("CREATE TABLE " + Archive.SCHEMA + "." + name + " PARTITION OF " + Partitions.ARCHIVE
+                    + " FOR VALUES FROM (%d) TO (%d)".formatted(Partitions.floorOf(month), Partitions.floorOf(month.plusMonths(1))));
+            s.execute("ALTER TABLE analytics_archived_months ADD CONSTRAINT test_refuses CHECK (month_name <> '" + name + "')");
+            try {
+                assertThatCode(refresh::refresh).doesNotThrowAnyException();
+                assertThat(refresh.countArchivedMonths(true)).isZero();
+            } finally {
+                s.execute("ALTER TABLE analytics_archived_months DROP CONSTRAINT test_refuses");
+            }
+        }
+        assertThat(refresh.countArchivedMonths(true)).isOne();
     }
 
     private static long startConversation() throws SQLException {
