@@ -6,8 +6,8 @@
 --
 -- Exact, distinct users included: every view's key but a conversation's roles (a UTC day, a UTC
 -- month) falls inside one monthly partition, and a month's range is in one place only, once its
--- move has ended (Archive). Those views put the counted months' rows beside the counted rows
--- (UNION ALL); a key in both would fail the views' unique indexes, not double a figure. A
+-- move has ended (Archive). Those views list the counted months' rows beside the rows they count one
+-- by one (UNION ALL); a key in both would fail the views' unique indexes, not double a figure. A
 -- conversation's roles add up across months.
 --
 -- A month is read row by row, as in V31, while it is not counted: while it moves (then only the rows
@@ -163,9 +163,10 @@ BEGIN
          GROUP BY 1, 2, 3$q$, source);
 END $$;
 
--- Counts one archived month (by its table's name) if it is in the archive, not counted, not moving and
--- a range of ids; returns whether it did. Forgets first the months that left the archive. The SHARE lock waits for the
--- changes under way in the month and holds off new ones until the caller's transaction ends.
+-- Counts one archived month (by its table's name) if it is in the archive, not counted, not moving
+-- and a range of ids; returns whether it did. Forgets first the months that left the archive. The
+-- SHARE lock waits for the changes under way in the month and holds off new ones until the caller's
+-- transaction ends.
 CREATE FUNCTION parley_count_archived_month(table_name text) RETURNS boolean
     LANGUAGE plpgsql SET search_path FROM CURRENT
 AS $$
