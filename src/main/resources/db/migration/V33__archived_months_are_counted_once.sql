@@ -164,9 +164,8 @@ BEGIN
 END $$;
 
 -- Counts one archived month (by its table's name) if it is in the archive, not counted, not moving
--- and a range of ids; returns whether it did. Forgets first the months that left the archive. The
--- SHARE lock waits for the changes under way in the month and holds off new ones until the caller's
--- transaction ends.
+-- and a range of ids; returns whether it did. The SHARE lock waits for the changes under way in the
+-- month and holds off new ones until the caller's transaction ends.
 CREATE FUNCTION parley_count_archived_month(table_name text) RETURNS boolean
     LANGUAGE plpgsql SET search_path FROM CURRENT
 AS $$
@@ -174,8 +173,6 @@ DECLARE
     archived regclass := to_regclass(format('parley_archive.%I', table_name));
     bounds text[];
 BEGIN
-    DELETE FROM analytics_archived_months s
-     WHERE NOT EXISTS (SELECT 1 FROM analytics_archived_partitions p WHERE p.month_table = s.month_table);
     IF archived IS NULL THEN
         RETURN false;
     END IF;

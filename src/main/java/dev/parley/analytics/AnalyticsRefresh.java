@@ -42,6 +42,10 @@ public final class AnalyticsRefresh {
     static final Query UNCOUNTED = new Query("analytics.uncounted_months", """
             SELECT month_name FROM analytics_archived_partitions WHERE NOT counted AND NOT moving ORDER BY month_name""");
     static final Query COUNT_MONTH = new Query("analytics.count_archived_month", "SELECT parley_count_archived_month(?)");
+    // Months that left the archive (retention): their counts go with them (ON DELETE CASCADE).
+    static final Query FORGET = new Query("analytics.forget_unarchived_months", """
+            DELETE FROM analytics_archived_months s
+             WHERE NOT EXISTS (SELECT 1 FROM analytics_archived_partitions p WHERE p.month_table = s.month_table)""");
 
     /** Each view, refreshed in this order; the names label the statements' timings in metrics and the slow-query log. */
     static final List<Query> VIEWS = List.of(
@@ -98,14 +102,18 @@ public final class AnalyticsRefresh {
     }
 
     /**
-     * Counts each archived month that is not counted (or changed since) and not moving, one transaction each,
-     * under the refresh's lock: waiting for it, or skipping the month when another instance holds it.
-     * Returns the months counted. A month that fails is logged and left to the next refresh, which reads its
-     * rows meanwhile: the figures stay right, only slower to make.
+     * Forgets the months that left the archive, then counts each archived month that is not counted (or changed
+     * since) and not moving, one transaction each, under the refresh's lock: waiting for it, or skipping the month
+     * when another instance holds it. Returns the months counted. A month that fails is logged and left to the next
+     * refresh, which reads its rows meanwhile: the figures stay right, only slower to make.
      */
     int countArchivedMonths(boolean wait) {
         int counted = 0;
-        for (String month : database.read(handle -> handle.list(UNCOUNTED, row -> row.getString(1)))) {
+        List<String> uncounted = database.read(handle -> {
+            handle.execute(FORGET);
+            return handle.list(UNCOUNTED, row -> row.getString(1));
+        });
+        for (String month : uncounted) {
             long started = System.nanoTime();
             try {
                 boolean done = database.inTransaction(handle -> {

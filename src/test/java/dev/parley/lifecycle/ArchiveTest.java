@@ -383,6 +383,10 @@ class ArchiveTest {
             assertThat(count(sql, "SELECT count(*) FROM " + Partitions.ARCHIVE)).isEqualTo(1);
         }
         assertThat(analyticsOfJanuary()).as("January dropped, February's rows of this app deleted: neither counted").isEqualTo("user=1");
+        try (Connection sql = TestDatabase.get().connect(database)) {
+            assertThat(count(sql, "SELECT count(*) FROM analytics_archived_months WHERE month_name = '"
+                    + Partitions.nameOf(YearMonth.of(2027, 1)) + "'")).as("the dropped month's counts forgotten").isZero();
+        }
     }
 
     /** Pages from the newest message back to the first, 20 at a time; a description of what went wrong, or null. */
