@@ -255,7 +255,8 @@ public final class BenchCommand {
         @Option(names = "--embeddings", defaultValue = "numbers", description = "How HTTP requests carry embeddings: numbers (a JSON array, default) or base64 (of float32).")
         String embeddings;
 
-        @Option(names = "--gzip", description = "The HTTP client asks for gzip (Accept-Encoding), as most client libraries do; bodies are not unzipped.")
+        @Option(names = "--gzip", description = "The HTTP client asks for gzip (Accept-Encoding), as most client libraries do; a body is unzipped only where "
+                + "the bench reads it (a page the staleness checker holds to an append, an error).")
         boolean gzip;
 
         @Option(names = "--pool-size", defaultValue = "10", description = "Connections for Parley and for each comparison (default 10).")

@@ -42,6 +42,15 @@ final class Freshness {
         }
     }
 
+    /**
+     * Whether a latest page of {@code conversationId} requested at {@code beganNanos} has an append to be held to:
+     * one acknowledged before the request began. A client asks first, so that it unzips only the pages checked.
+     */
+    boolean checks(long conversationId, long beganNanos) {
+        Ack ack = acknowledged.get(conversationId);
+        return ack != null && ack.atNanos() < beganNanos;
+    }
+
     /** A latest page of {@code conversationId}, requested at {@code beganNanos}, answered this body. */
     void read(long conversationId, long beganNanos, byte[] body, int length) {
         Ack ack = acknowledged.get(conversationId);

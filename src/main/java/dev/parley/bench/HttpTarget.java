@@ -33,8 +33,8 @@ final class HttpTarget implements Target {
     private final Client client;
     private final AtomicLong sent = new AtomicLong();
 
-    /** Checks history pages against acknowledged appends; null when bodies come gzipped and are not read. */
-    private final Freshness freshness;
+    /** Checks history pages against acknowledged appends (gzipped ones unzipped, only those it checks). */
+    private final Freshness freshness = new Freshness();
 
     /** {@code dims}: the dataset's embedding length, 0 when it has no memories (context then skips them). */
     HttpTarget(String name, Endpoints endpoints, int dims, Client client) {
@@ -44,7 +44,6 @@ final class HttpTarget implements Target {
         this.endpoints = endpoints;
         this.dims = dims;
         this.client = client;
-        this.freshness = client.acceptGzip() ? null : new Freshness();
     }
 
     @Override
@@ -84,12 +83,14 @@ final class HttpTarget implements Target {
                     throw new Target.Rejected(operation + " answered " + response.status());
                 }
                 if (response.status() >= 300) {
-                    throw new IOException(operation + " answered " + response.status() + ": " + response.text());
+                    throw new IOException(operation + " answered " + response.status() + ": " + http.unzipped(response).text());
                 }
-                if (freshness != null && operation == Operation.APPEND) {
-                    freshness.appended(pick.conversationId(), response.body(), response.length());
-                } else if (freshness != null && operation == Operation.HISTORY) {
-                    freshness.read(pick.conversationId(), began, response.body(), response.length());
+                if (operation == Operation.APPEND) {
+                    MiniHttp.Response message = http.unzipped(response);
+                    freshness.appended(pick.conversationId(), message.body(), message.length());
+                } else if (operation == Operation.HISTORY && freshness.checks(pick.conversationId(), began)) {
+                    MiniHttp.Response page = http.unzipped(response);
+                    freshness.read(pick.conversationId(), began, page.body(), page.length());
                 }
             }
 
@@ -106,7 +107,7 @@ final class HttpTarget implements Target {
 
     @Override
     public Freshness.Counts freshness() {
-        return freshness == null ? null : freshness.counts();
+        return freshness.counts();
     }
 
     /** Parley's cache counters, scraped from its admin port's {@code /metrics}. */

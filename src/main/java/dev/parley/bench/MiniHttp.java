@@ -6,6 +6,8 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.zip.DataFormatException;
+import java.util.zip.Inflater;
 
 /**
  * A minimal HTTP/1.1 keep-alive client over one socket. The load generator runs on the same two
@@ -19,6 +21,7 @@ final class MiniHttp implements AutoCloseable {
     private static final byte[] CONTENT_LENGTH = bytes("content-length:");
     private static final byte[] TRANSFER_ENCODING = bytes("transfer-encoding:");
     private static final byte[] CONNECTION = bytes("connection:");
+    private static final byte[] CONTENT_ENCODING = bytes("content-encoding:");
     private static final byte[] JSON_BODY = bytes("Content-Type: application/json\r\nContent-Length: ");
 
     private final String host;
@@ -32,9 +35,15 @@ final class MiniHttp implements AutoCloseable {
     private int start;
     private int end;
     private byte[] body = new byte[1 << 16];
+    private byte[] unzipped = new byte[1 << 16];
+    private Inflater inflater;
 
-    /** An answer; {@code body} is this client's buffer, valid until its next request. */
-    record Response(int status, byte[] body, int length) {
+    /**
+     * An answer; {@code body} is this client's buffer, valid until its next request, and still gzipped when
+     * {@code gzipped} ({@link #unzipped} reads it).
+     */
+    record Response(int status, byte[] body, int length, boolean gzipped) {
+        /** The body as text, for an error's message ({@link #unzipped} first, when it came gzipped). */
         String text() {
             return new String(body, 0, length, StandardCharsets.UTF_8);
         }
@@ -126,6 +135,7 @@ final class MiniHttp implements AutoCloseable {
         long length = -1;
         boolean chunked = false;
         boolean close = false;
+        boolean gzipped = false;
         for (lineEnd = line(); lineEnd - start > 2; lineEnd = line()) {
             if (startsWith(CONTENT_LENGTH)) {
                 length = Long.parseLong(text(start + CONTENT_LENGTH.length, lineEnd).strip());
@@ -133,6 +143,8 @@ final class MiniHttp implements AutoCloseable {
                 chunked = text(start, lineEnd).contains("chunked");
             } else if (startsWith(CONNECTION)) {
                 close = text(start, lineEnd).contains("close");
+            } else if (startsWith(CONTENT_ENCODING)) {
+                gzipped = text(start, lineEnd).contains("gzip");
             }
             start = lineEnd;
         }
@@ -141,7 +153,65 @@ final class MiniHttp implements AutoCloseable {
         if (close) {
             close();
         }
-        return new Response(status, body, read);
+        return new Response(status, body, read, gzipped);
+    }
+
+    /**
+     * {@code response}, this client's last, with its body as the server wrote it before compressing: the same
+     * answer when it came plain, else unzipped into a second reused buffer (valid until the next call). The bench
+     * unzips only what it reads (a page the staleness checker holds to an append, an error's text), as a client
+     * that asks for gzip pays to unzip every body.
+     */
+    Response unzipped(Response response) throws IOException {
+        if (!response.gzipped()) {
+            return response;
+        }
+        if (inflater == null) {
+            inflater = new Inflater(true); // raw deflate: the gzip header and trailer are skipped by hand
+        }
+        inflater.reset();
+        int data = gzipHeaderLength(response.body(), response.length());
+        inflater.setInput(response.body(), data, response.length() - data);
+        try {
+            int at = 0;
+            while (!inflater.finished()) {
+                if (at == unzipped.length) {
+                    unzipped = Arrays.copyOf(unzipped, unzipped.length * 2);
+                }
+                int n = inflater.inflate(unzipped, at, unzipped.length - at);
+                if (n == 0 && (inflater.needsInput() || inflater.needsDictionary())) {
+                    throw new IOException("a gzipped body ends before its data does");
+                }
+                at += n;
+            }
+            return new Response(response.status(), unzipped, at, false);
+        } catch (DataFormatException e) {
+            throw new IOException("a gzipped body that does not unzip: " + e.getMessage(), e);
+        }
+    }
+
+    /** Where a gzip member's deflate data starts (RFC 1952): past the 10 fixed bytes and the optional fields the flags name. */
+    private static int gzipHeaderLength(byte[] body, int length) throws IOException {
+        if (length < 18 || (body[0] & 0xff) != 0x1f || (body[1] & 0xff) != 0x8b || body[2] != 8) {
+            throw new IOException("a body sent as gzip that is not gzip");
+        }
+        int flags = body[3] & 0xff;
+        int at = 10;
+        if ((flags & 4) != 0) { // FEXTRA: a length, then that many bytes
+            at += 2 + ((body[at] & 0xff) | (body[at + 1] & 0xff) << 8);
+        }
+        for (int field : new int[] {8, 16}) { // FNAME, FCOMMENT: zero-terminated
+            if ((flags & field) != 0) {
+                while (at < length && body[at] != 0) {
+                    at++;
+                }
+                at++;
+            }
+        }
+        if ((flags & 2) != 0) { // FHCRC
+            at += 2;
+        }
+        return at;
     }
 
     /** Reads {@code length} body bytes into {@link #body} from {@code at}; returns where they end. */
@@ -226,6 +296,10 @@ final class MiniHttp implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        if (inflater != null) {
+            inflater.end();
+            inflater = null;
+        }
         if (socket != null) {
             socket.close();
             socket = null;

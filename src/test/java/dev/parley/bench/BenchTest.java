@@ -164,7 +164,7 @@ class BenchTest {
     }
 
     @Test
-    void one_run_measures_parley_with_and_without_its_cache_with_base64_embeddings_over_a_zipf_hot_set() throws Exception {
+    void one_run_measures_parley_with_and_without_its_cache_with_base64_embeddings_and_gzip_over_a_zipf_hot_set() throws Exception {
         var target = TestDatabase.get().migrated("parley_bench_nocache");
         try (Database db = TestDatabase.pool(target, 4)) {
             new DatasetLoader(db, new PrintWriter(new StringWriter())).load(DatasetSpec.of(10_000, null, null, null, null, 16, 3, 42, DAY));
@@ -173,7 +173,8 @@ class BenchTest {
 
         var run = dev.parley.support.Cli.parley("bench", "run", "--database-url", TestDatabase.get().url("parley_bench_nocache"),
                 "--mix", "chat", "--concurrency", "2", "--duration", "1s", "--warmup", "300ms", "--pool-size", "4",
-                "--compare", "nocache", "--popularity", "zipf:1.2", "--embeddings", "base64", "--gzip", "--json", json.toString());
+                "--compare", "nocache", "--popularity", "zipf:1.2", "--embeddings", "base64", "--gzip", "--check-writes", "20",
+                "--json", json.toString());
 
         assertThat(run.status()).as(run.err()).isZero();
         assertThat(run.out()).contains("measuring nocache over HTTP").contains("parley / nocache")
@@ -188,6 +189,13 @@ class BenchTest {
                 assertThat(row.get().get("errors").asLong()).as(name + " " + op + ": " + row.get().get("first_error")).isZero();
             }
         }
+        for (String name : List.of("parley", "nocache")) {
+            var staleness = report.get("staleness").get(name);
+            assertThat(staleness).as(name + ": gzipped pages are unzipped to be checked").isNotNull();
+            assertThat(staleness.get("checked").asLong()).as(name + " pages checked").isPositive();
+            assertThat(staleness.get("stale").asLong()).as(String.valueOf(staleness.get("first_stale"))).isZero();
+        }
+        assertThat(run.out()).contains("parley staleness: 0 stale of");
         assertThat(report.get("caches").has("nocache")).isTrue();
         assertThat(report.get("caches").get("nocache").get("by_cache")).as("the cache is off").allSatisfy(
                 counts -> assertThat(counts.get("hits").asLong()).isZero());
