@@ -72,6 +72,14 @@ public final class MessageSearch {
      * weeks made the 2M bench dataset's search mix about a tenth slower (docs/benchmarks.md, "Search").
      */
     static final long WEEKLY_FROM_MESSAGES = 10_000;
+    /**
+     * How many of a user's conversations, the most recently active, their search's span is read from. Summing
+     * every conversation of the heaviest users was a tenth of a search's time in PostgreSQL on the bench's dataset,
+     * where users are picked as often as they write (docs/benchmarks.md). A user with more has their newest weeks
+     * read first, and no floor below their windows: the oldest window reaches the first partition, whose probes find
+     * nothing before the user's first message. Either way the hits are the same, the newest matches.
+     */
+    static final int SPAN_CONVERSATIONS = 200;
     private static final long WEEK_MILLIS = Duration.ofDays(7).toMillis();
 
     /** How hits are ordered; both page with a keyset cursor of (rank, message id). */
@@ -125,16 +133,21 @@ public final class MessageSearch {
     // The ids a scope's messages can have: none older than its first conversation, none newer than
     // its last activity. An inactive user's windows start at their last message, not at today. With
     // how many messages the user has, these are in the inbox index (V24), so a user's span is read from
-    // it alone (an index-only scan where the visibility map allows), however many conversations they have.
+    // it alone (an index-only scan where the visibility map allows), and from their SPAN_CONVERSATIONS
+    // most recently active conversations at most: past them the span has no floor and the weeks are read first.
     static final NamedQuery APP_SPAN = NamedQuery.of("search.app_span", SETTINGS_AND_WORDS.formatted(":language::regconfig"));
     // The groups the user joined as a guest are searched with them, each by its conversation's token (a group's
     // messages carry its owner's user token), and widen the span: the GUEST_GROUPS most recently active, as each
     // token costs every partition read a probe of its words index. Whether to read weeks first stays a matter of
     // the user's own conversations.
     static final NamedQuery USER_SPAN = NamedQuery.of("search.user_span", SETTINGS_AND_WORDS.formatted(":language::regconfig") + """
-            , least(own.first, groups.first), greatest(own.last, groups.last), own.messages, groups.ids
-              FROM (SELECT min(conversation_id) AS first, max(activity_id) AS last, sum(message_count) AS messages
-                      FROM conversations WHERE app_id = :app_id AND user_id = :user_id) own,
+            , least(own.first, groups.first), greatest(own.last, groups.last), own.weekly, groups.ids
+              FROM (SELECT CASE WHEN count(*) > %1$d THEN 0 ELSE min(conversation_id) END AS first,
+                           max(activity_id) AS last, count(*) > %1$d OR sum(message_count) >= %2$d AS weekly
+                      FROM (SELECT conversation_id, activity_id, message_count
+                              FROM conversations WHERE app_id = :app_id AND user_id = :user_id
+                             ORDER BY activity_id DESC
+                             LIMIT %1$d + 1) recent) own,
                    (SELECT min(conversation_id) AS first, max(activity_id) AS last,
                            array_agg(conversation_id ORDER BY conversation_id) AS ids
                       FROM (SELECT c.conversation_id, c.activity_id
@@ -142,7 +155,7 @@ public final class MessageSearch {
                               JOIN conversations c ON c.app_id = g.app_id AND c.conversation_id = g.conversation_id
                              WHERE g.app_id = :app_id AND g.member_id = :user_id AND g.member_kind = 'user' AND g.guest
                              ORDER BY c.activity_id DESC
-                             LIMIT %d) recent) groups""".formatted(GUEST_GROUPS));
+                             LIMIT %3$d) recent) groups""".formatted(SPAN_CONVERSATIONS, WEEKLY_FROM_MESSAGES, GUEST_GROUPS));
     static final NamedQuery CONVERSATION_SPAN = NamedQuery.of("search.conversation_span",
             SETTINGS_AND_WORDS.formatted("coalesce(:language::regconfig, language)") + """
             , conversation_id, activity_id
@@ -391,7 +404,7 @@ public final class MessageSearch {
                     List<String> groupTokens = groups == null ? List.of()
                             : Arrays.stream((Long[]) groups.getArray()).map(id -> token("c", id)).toList();
                     return new Plan(row.getString("words"), token("u", user.userId()), groupTokens, row.getLong(5), ceiling,
-                            row.getLong(7) >= WEEKLY_FROM_MESSAGES);
+                            row.getBoolean(7));
                 }).orElseThrow();
                 if (plan.ceilingId() == 0) {
                     Users.require(handle, appId, user.userId());

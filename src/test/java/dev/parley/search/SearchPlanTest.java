@@ -245,7 +245,7 @@ class SearchPlanTest {
     }
 
     @Test
-    void a_users_span_is_read_from_the_inbox_index_alone_however_many_conversations_they_have() throws SQLException {
+    void a_users_span_is_read_from_the_inbox_index_alone_and_from_their_most_recent_conversations_only() throws SQLException {
         try (var s = connection.createStatement()) {
             s.execute("VACUUM (ANALYZE) conversations"); // as autovacuum would have: the visibility map set
         }
@@ -253,7 +253,32 @@ class SearchPlanTest {
                 .bind("user_id", HEAVY_USER);
         String plan = plans.explainGenericVerbose(span.query(), span.arguments());
 
-        assertThat(plan).as(plan).contains("Index Only Scan using conversations_inbox_idx").contains("Heap Fetches: 0");
+        assertThat(plan).as(plan).containsPattern("Index Only Scan (Backward )?using conversations_inbox_idx").contains("Heap Fetches: 0");
+        String scan = plan.lines().filter(line -> line.contains("using conversations_inbox_idx")).findFirst().orElseThrow();
+        assertThat(scan).as("300 conversations, %d read", MessageSearch.SPAN_CONVERSATIONS)
+                .contains("rows=" + (MessageSearch.SPAN_CONVERSATIONS + 1) + " ");
+    }
+
+    @Test
+    void a_user_past_the_conversations_a_span_reads_has_no_floor_and_the_same_hits() throws SQLException {
+        var heavy = new MessageSearch.Scope.User(HEAVY_USER);
+        long first;
+        try (var s = connection.createStatement();
+             var rows = s.executeQuery("SELECT min(conversation_id) FROM conversations WHERE user_id = " + HEAVY_USER)) {
+            rows.next();
+            first = rows.getLong(1);
+        }
+        for (String words : List.of("w0", "w40", "w3000")) {
+            MessageSearch.Plan plan = database.read(handle -> MessageSearch.plan(handle, APP, heavy, words, null));
+            assertThat(plan.floorId()).as("more than %d conversations", MessageSearch.SPAN_CONVERSATIONS).isZero();
+            assertThat(plan.weekly()).as("read as a heavy user's").isTrue();
+            var floored = new MessageSearch.Plan(plan.words(), plan.token(), first, plan.ceilingId(), true);
+            for (MessageSearch.Order order : MessageSearch.Order.values()) {
+                List<Long> hits = hits(heavy, plan, order, MessageSearch.After.START);
+                assertThat(hits).as("%s, %s", words, order).isNotEmpty()
+                        .isEqualTo(hits(heavy, floored, order, MessageSearch.After.START));
+            }
+        }
     }
 
     /** How many of the user's messages in ids [lower, upper) match the words, counted without the words index's tokens. */
