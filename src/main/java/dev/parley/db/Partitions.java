@@ -7,6 +7,7 @@ import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -23,12 +24,16 @@ public final class Partitions {
     /** The parent of the archived months (V19). */
     public static final String ARCHIVE = "parley_archive.messages";
 
+    // A DEFAULT partition is no month: Parley makes none (its catch-alls are ranges), and one an operator attached is
+    // left out of the months (parley doctor reports its rows; see requireNoDefaultPartition).
     private static final Query LIST = new Query("partitions.list", """
             SELECT c.relname, pg_get_expr(c.relpartbound, c.oid), c.reltuples::bigint, pg_total_relation_size(c.oid)
               FROM pg_inherits i
               JOIN pg_class c ON c.oid = i.inhrelid
-             WHERE i.inhparent = ?::regclass
+             WHERE i.inhparent = ?::regclass AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'
             """);
+    private static final Query DEFAULT_PARTITION = new Query("partitions.default_partition", """
+            SELECT partdefid::regclass::text FROM pg_partitioned_table WHERE partrelid = ?::regclass AND partdefid <> 0""");
     private static final Query LOCK = new Query("partitions.lock",
             "SELECT pg_advisory_xact_lock(hashtext('parley.partitions'))");
     /**
@@ -153,7 +158,10 @@ public final class Partitions {
         if (isCatchAll(name)) {
             throw new IllegalArgumentException(name + " is a catch-all partition: it stays");
         }
-        database.read(handle -> handle.execute(START_MOVE, quoted(name), quoted(schema)));
+        database.read(handle -> {
+            requireNoDefaultPartition(handle, "messages"); // before the move is written down, which could then never finish
+            return handle.execute(START_MOVE, quoted(name), quoted(schema));
+        });
         finishMoves(schema);
     }
 
@@ -177,6 +185,7 @@ public final class Partitions {
      * first finishing a detach of the parent's that a crash left pending.
      */
     public static void detachConcurrently(Handle handle, String parent, String name) throws SQLException {
+        requireNoDefaultPartition(handle, parent);
         for (String pending : handle.list(DETACH_PENDING, row -> row.getString(1), parent)) {
             handle.execute(new Query("partitions.detach_finalize",
                     "ALTER TABLE " + parent + " DETACH PARTITION " + schemaOf(parent) + quoted(pending) + " FINALIZE"));
@@ -184,6 +193,28 @@ public final class Partitions {
         if (list(handle, parent).stream().anyMatch(p -> p.name().equals(name))) {
             handle.execute(new Query("partitions.detach_concurrently",
                     "ALTER TABLE " + parent + " DETACH PARTITION " + schemaOf(parent) + quoted(name) + " CONCURRENTLY"));
+        }
+    }
+
+    /** The DEFAULT partition of {@code parent} (messages, or {@link #ARCHIVE}), if an operator attached one. */
+    public Optional<String> defaultPartition(String parent) {
+        return database.read(handle -> defaultPartition(handle, parent));
+    }
+
+    private static Optional<String> defaultPartition(Handle handle, String parent) throws SQLException {
+        return handle.first(DEFAULT_PARTITION, row -> row.getString(1), parent);
+    }
+
+    /**
+     * Refuses to go on when {@code parent} has a DEFAULT partition: PostgreSQL detaches no partition concurrently
+     * beside one, so no month of it can be archived or dropped whole. Called before anything is written down.
+     */
+    public static void requireNoDefaultPartition(Handle handle, String parent) throws SQLException {
+        Optional<String> found = defaultPartition(handle, parent);
+        if (found.isPresent()) {
+            throw new IllegalStateException(parent + " has a DEFAULT partition, " + found.get() + ", beside which PostgreSQL "
+                    + "detaches no partition concurrently: no month can be archived or dropped whole until its rows are "
+                    + "moved to their months and it is dropped ('parley doctor' reports its rows)");
         }
     }
 

@@ -116,7 +116,10 @@ public final class Archive {
     private long move(Partitions.Partition month) {
         String name = month.name();
         String archived = SCHEMA + "." + name;
-        database.read(handle -> handle.execute(START, name));
+        database.read(handle -> {
+            Partitions.requireNoDefaultPartition(handle, "messages"); // before the move is written down: it could not finish
+            return handle.execute(START, name);
+        });
         database.read(handle -> handle.execute(new Query("archive.refuse_writes", """
                 CREATE OR REPLACE TRIGGER parley_archiving BEFORE INSERT OR UPDATE OR DELETE ON %s
                    FOR EACH ROW EXECUTE FUNCTION parley_refuse_writes_while_archiving()""".formatted(name))));

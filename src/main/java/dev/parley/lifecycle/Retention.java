@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -148,7 +149,9 @@ public final class Retention {
         if (policies.isEmpty()) {
             return new Applied(dropped, rowsDropped, Map.of(), 0);
         }
-        for (Partitions.Partition month : partitions.list()) {
+        Optional<String> hotDefault = defaultPartition("messages");
+        Optional<String> archivedDefault = defaultPartition(Partitions.ARCHIVE);
+        for (Partitions.Partition month : hotDefault.isPresent() ? List.<Partitions.Partition>of() : partitions.list()) {
             if (month.isCatchAll() || !allowsDropping(month.name(), month, policies)) {
                 if (!month.name().equals(Partitions.BEFORE)) {
                     break; // only the oldest months go, so the months left stay one unbroken range
@@ -162,7 +165,7 @@ public final class Retention {
             }
             rowsDropped += finishRetired(dropped);
         }
-        for (Partitions.Partition month : partitions.listArchived()) {
+        for (Partitions.Partition month : archivedDefault.isPresent() ? List.<Partitions.Partition>of() : partitions.listArchived()) {
             if (!allowsDropping(Archive.SCHEMA + "." + month.name(), month, policies)) {
                 break;
             }
@@ -190,6 +193,19 @@ public final class Retention {
                     dropped.size(), dropped, rowsDropped, applied.rowsDeleted(), deleted.size(), batches);
         }
         return applied;
+    }
+
+    /**
+     * The DEFAULT partition an operator attached to {@code parent}, if any, said in the log: PostgreSQL detaches no
+     * partition concurrently beside one, so none of the parent's months is dropped whole while it is there, and their
+     * old messages go in batches.
+     */
+    private Optional<String> defaultPartition(String parent) {
+        Optional<String> found = partitions.defaultPartition(parent);
+        found.ifPresent(name -> LOG.warn("retention: {} has a DEFAULT partition, {}, beside which PostgreSQL detaches no "
+                + "partition concurrently: its months are not dropped whole, their old messages go in batches; move its rows "
+                + "to their months and drop it ('parley doctor' reports them)", parent, name));
+        return found;
     }
 
     /** Moves archived months detached from the archive (by a round, or one a crash cut short) to where retired months are finished. */

@@ -1,6 +1,7 @@
 package dev.parley.lifecycle;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.Parley;
@@ -173,6 +174,41 @@ class RetentionTest {
             assertThat(count(sql, "SELECT count(*) FROM pg_class WHERE relname = '" + january + "'")).isZero();
             assertThat(count(sql, "SELECT count(*) FROM partition_moves")).isZero();
         }
+    }
+
+    @Test
+    void beside_a_default_partition_an_operator_attached_old_messages_go_in_batches_and_no_month_moves() throws SQLException {
+        keep(a, 30);
+        String aChat = chat(a, "2027-01-05T00:00:00Z");
+        say(a, aChat, "2027-01-10T00:00:00Z", "january, A", null);
+        say(a, aChat, "2027-06-10T00:00:00Z", "june, A", null);
+        String january = Partitions.nameOf(YearMonth.of(2027, 1));
+        try (Connection sql = TestDatabase.get().connect(database)) {
+            sql.createStatement().execute("CREATE TABLE messages_planted_default PARTITION OF messages DEFAULT");
+        }
+
+        Retention.Applied applied = parley.retention().apply();
+
+        assertThat(applied.partitionsDropped()).as("no month detached beside it").isEmpty();
+        assertThat(applied.rowsDeletedByApp()).containsValue(1L);
+        assertThat(history(a, aChat)).containsExactly("june, A");
+        assertThat(a.getOk("/v1/stats").get("months").findValuesAsText("month")).as("the months listed beside it")
+                .contains("2027-06");
+        try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 2)) {
+            assertThat(new Partitions(pool).list()).extracting(Partitions.Partition::name)
+                    .contains(january).doesNotContain("messages_planted_default");
+            var archive = new Archive(pool, pool, new Partitions(pool), clock);
+            assertThatThrownBy(() -> archive.archiveOlderThan(java.time.Period.ofMonths(3)))
+                    .hasMessageContaining("messages has a DEFAULT partition, messages_planted_default");
+        }
+        try (Connection sql = TestDatabase.get().connect(database)) {
+            assertThat(count(sql, "SELECT count(*) FROM partition_moves")).as("nothing written down to finish").isZero();
+            assertThat(count(sql, "SELECT count(*) FROM pg_trigger WHERE tgname = 'parley_archiving'")).as("no month refuses writes").isZero();
+            assertThat(count(sql, "SELECT count(*) FROM " + Archive.SCHEMA + ".messages")).isZero();
+        }
+        String later = chat(a, "2027-01-15T00:00:00Z");
+        say(a, later, "2027-01-20T00:00:00Z", "january still takes writes", null);
+        assertThat(history(a, later)).containsExactly("january still takes writes");
     }
 
     @Test
