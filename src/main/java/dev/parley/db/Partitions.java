@@ -214,7 +214,7 @@ public final class Partitions {
         if (found.isPresent()) {
             throw new IllegalStateException(parent + " has a DEFAULT partition, " + found.get() + ", beside which PostgreSQL "
                     + "detaches no partition concurrently: no month can be archived or dropped whole until its rows are "
-                    + "moved to their months and it is dropped ('parley doctor' reports its rows)");
+                    + "moved out and it is dropped ('parley doctor' reports its rows)");
         }
     }
 

@@ -204,7 +204,7 @@ public final class Retention {
         Optional<String> found = partitions.defaultPartition(parent);
         found.ifPresent(name -> LOG.warn("retention: {} has a DEFAULT partition, {}, beside which PostgreSQL detaches no "
                 + "partition concurrently: its months are not dropped whole, their old messages go in batches; move its rows "
-                + "to their months and drop it ('parley doctor' reports them)", parent, name));
+                + "out and drop it ('parley doctor' reports them)", parent, name));
         return found;
     }
 
