@@ -136,10 +136,7 @@ class RetentionTest {
 
     @Test
     void a_month_retention_took_out_is_made_again_for_an_import_that_needs_it() throws SQLException {
-        keep(a, 30);
-        String aChat = chat(a, "2027-01-05T00:00:00Z");
-        say(a, aChat, "2027-01-10T00:00:00Z", "january, A", null);
-        say(a, aChat, "2027-06-10T00:00:00Z", "june, A", null);
+        String aChat = aChatOfJanuaryAndJune();
 
         assertThat(parley.retention().apply().partitionsDropped()).contains(Partitions.nameOf(YearMonth.of(2027, 1)));
         String imported = chat(c, "2027-01-02T00:00:00Z");
@@ -154,10 +151,7 @@ class RetentionTest {
 
     @Test
     void a_round_a_crash_cut_short_after_the_detach_is_finished_by_the_next() throws SQLException {
-        keep(a, 30);
-        String aChat = chat(a, "2027-01-05T00:00:00Z");
-        say(a, aChat, "2027-01-10T00:00:00Z", "january, A", null);
-        say(a, aChat, "2027-06-10T00:00:00Z", "june, A", null);
+        String aChat = aChatOfJanuaryAndJune();
         String january = Partitions.nameOf(YearMonth.of(2027, 1));
         try (Connection sql = TestDatabase.get().connect(database)) { // as a round does, up to the crash
             sql.createStatement().execute("INSERT INTO partition_moves (partition_name, destination) VALUES ('"
@@ -178,10 +172,7 @@ class RetentionTest {
 
     @Test
     void beside_a_default_partition_an_operator_attached_old_messages_go_in_batches_and_no_month_moves() throws SQLException {
-        keep(a, 30);
-        String aChat = chat(a, "2027-01-05T00:00:00Z");
-        say(a, aChat, "2027-01-10T00:00:00Z", "january, A", null);
-        say(a, aChat, "2027-06-10T00:00:00Z", "june, A", null);
+        String aChat = aChatOfJanuaryAndJune();
         String january = Partitions.nameOf(YearMonth.of(2027, 1));
         try (Connection sql = TestDatabase.get().connect(database)) {
             sql.createStatement().execute("CREATE TABLE messages_planted_default PARTITION OF messages DEFAULT");
@@ -265,6 +256,15 @@ class RetentionTest {
         try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 4)) {
             return new Retention(pool, pool, new Partitions(pool), clock, 1).apply();
         }
+    }
+
+    /** A's chat with a message in January 2027 and one in June, A keeping 30 days: January is old enough to go. */
+    private String aChatOfJanuaryAndJune() {
+        keep(a, 30);
+        String aChat = chat(a, "2027-01-05T00:00:00Z");
+        say(a, aChat, "2027-01-10T00:00:00Z", "january, A", null);
+        say(a, aChat, "2027-06-10T00:00:00Z", "june, A", null);
+        return aChat;
     }
 
     private static TestClock at(Instant instant) {
