@@ -8,6 +8,7 @@ import dev.parley.db.Partitions;
 import dev.parley.ops.Maintenance;
 import java.io.PrintWriter;
 import java.time.Clock;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -17,7 +18,8 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "partitions", mixinStandardHelpOptions = true,
         description = {"Show the monthly partitions of messages, hot and archived, with their rows and bytes, and the rows in the catch-all partitions.",
-                "Exit status 1 when a catch-all partition holds rows (a month was not made in time)."})
+                "Exit status 1 when a catch-all partition holds rows (a month was not made in time), or when messages or the archive",
+                "has a DEFAULT partition (beside which no month is archived or dropped whole)."})
 final class PartitionsCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -46,7 +48,16 @@ final class PartitionsCommand implements Callable<Integer> {
             long stragglers = partitions.catchAllRows();
             out.println(stragglers == 0 ? "The catch-all partitions are empty."
                     : stragglers + " row(s) sit in the catch-all partitions: run with --ensure to give their months a partition.");
-            return stragglers == 0 ? 0 : 1;
+            boolean defaults = false;
+            for (String parent : List.of("messages", Partitions.ARCHIVE)) {
+                for (String found : partitions.defaultPartition(parent).stream().toList()) {
+                    out.println(found + " is a DEFAULT partition of " + parent + ": no month of it is archived or dropped whole "
+                            + "while it is there (PostgreSQL detaches nothing concurrently beside one); move its rows out and "
+                            + "drop it (docs/operations.md, \"Partitions\").");
+                    defaults = true;
+                }
+            }
+            return stragglers == 0 && !defaults ? 0 : 1;
         }
     }
 

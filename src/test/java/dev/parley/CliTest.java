@@ -3,8 +3,11 @@ package dev.parley;
 import static dev.parley.support.Cli.parley;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.parley.db.Partitions;
 import dev.parley.support.Cli.Run;
 import dev.parley.support.TestDatabase;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
 import org.junit.jupiter.api.Test;
 
 class CliTest {
@@ -120,6 +123,28 @@ class CliTest {
         assertThat(run.status()).isZero();
         assertThat(run.out()).contains("messages_before").contains("messages_after").containsPattern("hot\\s+messages_y\\d{4}m\\d{2}")
                 .contains("BYTES");
+    }
+
+    @Test
+    void partitions_names_a_default_partition_an_operator_attached_and_exits_1_and_archive_refuses_beside_it() throws Exception {
+        TestDatabase.get().migrated("parley_cli_partitions_default");
+        String url = TestDatabase.get().url("parley_cli_partitions_default");
+        try (var pool = TestDatabase.pool(TestDatabase.get().target("parley_cli_partitions_default"), 1)) {
+            YearMonth now = YearMonth.now(ZoneOffset.UTC);
+            new Partitions(pool).ensure(now.minusMonths(4), now); // months old enough to archive
+        }
+        try (var sql = TestDatabase.get().connect("parley_cli_partitions_default")) {
+            sql.createStatement().execute("CREATE TABLE messages_planted_default PARTITION OF messages DEFAULT");
+        }
+
+        Run run = parley("partitions", "--database-url", url);
+        Run archive = parley("archive", "--older-than", "2mo", "--database-url", url);
+
+        assertThat(run.status()).isEqualTo(1);
+        assertThat(run.out()).containsPattern("hot\\s+messages_y\\d{4}m\\d{2}").doesNotContainPattern("hot\\s+messages_planted_default")
+                .contains("messages_planted_default is a DEFAULT partition of messages");
+        assertThat(archive.status()).isEqualTo(1);
+        assertThat(archive.err()).contains("parley: messages has a DEFAULT partition, messages_planted_default");
     }
 
     @Test
