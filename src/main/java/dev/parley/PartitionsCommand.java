@@ -9,6 +9,7 @@ import dev.parley.ops.Maintenance;
 import java.io.PrintWriter;
 import java.time.Clock;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -50,12 +51,11 @@ final class PartitionsCommand implements Callable<Integer> {
                     : stragglers + " row(s) sit in the catch-all partitions: run with --ensure to give their months a partition.");
             boolean defaults = false;
             for (String parent : List.of("messages", Partitions.ARCHIVE)) {
-                for (String found : partitions.defaultPartition(parent).stream().toList()) {
-                    out.println(found + " is a DEFAULT partition of " + parent + ": no month of it is archived or dropped whole "
-                            + "while it is there (PostgreSQL detaches nothing concurrently beside one); move its rows out and "
-                            + "drop it (docs/operations.md, \"Partitions\").");
-                    defaults = true;
-                }
+                Optional<String> found = partitions.defaultPartition(parent);
+                found.ifPresent(name -> out.println(name + " is a DEFAULT partition of " + parent + ": no month of it is "
+                        + "archived or dropped whole while it is there (PostgreSQL detaches nothing concurrently beside one); "
+                        + "move its rows out and drop it (docs/operations.md, \"Partitions\")."));
+                defaults |= found.isPresent();
             }
             return stragglers == 0 && !defaults ? 0 : 1;
         }

@@ -212,10 +212,14 @@ public final class Partitions {
     public static void requireNoDefaultPartition(Handle handle, String parent) throws SQLException {
         Optional<String> found = defaultPartition(handle, parent);
         if (found.isPresent()) {
-            throw new IllegalStateException(parent + " has a DEFAULT partition, " + found.get() + ", beside which PostgreSQL "
-                    + "detaches no partition concurrently: no month can be archived or dropped whole until its rows are "
-                    + "moved out and it is dropped ('parley doctor' reports its rows)");
+            throw new IllegalStateException(besideDefault(parent, found.get()) + ": no month can be archived or dropped whole "
+                    + "until its rows are moved out and it is dropped ('parley doctor' reports its rows)");
         }
+    }
+
+    /** What a DEFAULT partition {@code name} of {@code parent} stops, for the messages that name it. */
+    public static String besideDefault(String parent, String name) {
+        return parent + " has a DEFAULT partition, " + name + ", beside which PostgreSQL detaches no partition concurrently";
     }
 
     /** "parley_archive." for the archive's parent; nothing for messages, whose partitions are in the current schema. */

@@ -202,9 +202,8 @@ public final class Retention {
      */
     private Optional<String> defaultPartition(String parent) {
         Optional<String> found = partitions.defaultPartition(parent);
-        found.ifPresent(name -> LOG.warn("retention: {} has a DEFAULT partition, {}, beside which PostgreSQL detaches no "
-                + "partition concurrently: its months are not dropped whole, their old messages go in batches; move its rows "
-                + "out and drop it ('parley doctor' reports them)", parent, name));
+        found.ifPresent(name -> LOG.warn("retention: {}: its months are not dropped whole, their old messages go in "
+                + "batches; move its rows out and drop it ('parley doctor' reports them)", Partitions.besideDefault(parent, name)));
         return found;
     }
 
