@@ -50,7 +50,7 @@ final class PartitionsCommand implements Callable<Integer> {
             out.println(stragglers == 0 ? "The catch-all partitions are empty."
                     : stragglers + " row(s) sit in the catch-all partitions: run with --ensure to give their months a partition.");
             boolean defaults = false;
-            for (String parent : List.of("messages", Partitions.ARCHIVE)) {
+            for (String parent : List.of(Partitions.HOT, Partitions.ARCHIVE)) {
                 Optional<String> found = partitions.defaultPartition(parent);
                 found.ifPresent(name -> out.println(name + " is a DEFAULT partition of " + parent + ": no month of it is "
                         + "archived or dropped whole while it is there (PostgreSQL detaches nothing concurrently beside one); "

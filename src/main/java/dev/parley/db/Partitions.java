@@ -21,6 +21,8 @@ public final class Partitions {
     public static final String AFTER = "messages_after";
     private static final Pattern BOUND = Pattern.compile("FOR VALUES FROM \\('?(\\w+)'?\\) TO \\('?(\\w+)'?\\)");
 
+    /** The parent of the hot months (V4). */
+    public static final String HOT = "messages";
     /** The parent of the archived months (V19). */
     public static final String ARCHIVE = "parley_archive.messages";
 
@@ -159,7 +161,7 @@ public final class Partitions {
             throw new IllegalArgumentException(name + " is a catch-all partition: it stays");
         }
         database.read(handle -> {
-            requireNoDefaultPartition(handle, "messages"); // before the move is written down, which could then never finish
+            requireNoDefaultPartition(handle, HOT); // before the move is written down, which could then never finish
             return handle.execute(START_MOVE, quoted(name), quoted(schema));
         });
         finishMoves(schema);
@@ -170,7 +172,7 @@ public final class Partitions {
         database.read(handle -> {
             for (String move : handle.list(MOVES, row -> row.getString(1), schema)) {
                 String name = quoted(move);
-                detachConcurrently(handle, "messages", name);
+                detachConcurrently(handle, HOT, name);
                 if (handle.first(IN_CURRENT_SCHEMA, row -> true, name).isPresent()) {
                     handle.execute(new Query("partitions.set_schema", "ALTER TABLE " + name + " SET SCHEMA " + quoted(schema)));
                 }
@@ -285,7 +287,7 @@ public final class Partitions {
                     + " PARTITION OF messages FOR VALUES FROM (%d) TO (%d)".formatted(floorOf(month), floorOf(month.plusMonths(1)))));
         }
         String moved = "message_id >= %d AND message_id < %d".formatted(floorOf(from), floorOf(to.plusMonths(1)));
-        String columns = handle.first(WRITABLE_COLUMNS, row -> row.getString("columns"), "messages").orElseThrow();
+        String columns = handle.first(WRITABLE_COLUMNS, row -> row.getString("columns"), HOT).orElseThrow();
         handle.execute(new Query("partitions.move_rows",
                 "INSERT INTO messages (" + columns + ") SELECT " + columns + " FROM " + catchAll + " WHERE " + moved));
         handle.execute(new Query("partitions.delete_moved", "DELETE FROM " + catchAll + " WHERE " + moved));
@@ -293,7 +295,7 @@ public final class Partitions {
     }
 
     private static List<Partition> list(Handle handle) throws SQLException {
-        return list(handle, "messages");
+        return list(handle, HOT);
     }
 
     /** The partitions of {@code parent} (messages, or {@link #ARCHIVE}), oldest first. */

@@ -117,7 +117,7 @@ public final class Archive {
         String name = month.name();
         String archived = SCHEMA + "." + name;
         database.read(handle -> {
-            Partitions.requireNoDefaultPartition(handle, "messages"); // before the move is written down: it could not finish
+            Partitions.requireNoDefaultPartition(handle, Partitions.HOT); // before the move is written down: it could not finish
             return handle.execute(START, name);
         });
         database.read(handle -> handle.execute(new Query("archive.refuse_writes", """
@@ -153,7 +153,7 @@ public final class Archive {
      */
     private void finish(String name) {
         database.read(handle -> {
-            Partitions.detachConcurrently(handle, "messages", name);
+            Partitions.detachConcurrently(handle, Partitions.HOT, name);
             handle.execute(new Query("archive.drop_hot", "DROP TABLE IF EXISTS " + name));
             return null;
         });

@@ -149,7 +149,7 @@ public final class Retention {
         if (policies.isEmpty()) {
             return new Applied(dropped, rowsDropped, Map.of(), 0);
         }
-        Optional<String> hotDefault = defaultPartition("messages");
+        Optional<String> hotDefault = defaultPartition(Partitions.HOT);
         Optional<String> archivedDefault = defaultPartition(Partitions.ARCHIVE);
         for (Partitions.Partition month : hotDefault.isPresent() ? List.<Partitions.Partition>of() : partitions.list()) {
             if (month.isCatchAll() || !allowsDropping(month.name(), month, policies)) {
