@@ -69,6 +69,9 @@ public final class ReadCache {
 
     /** A view a miss found, and how long it may live here: null for its kind's whole time to live. */
     private record Found<T>(Rendered<T> view, Duration left) {
+        Found<T> withoutModel(Class<T> type) {
+            return new Found<>(view.withoutModel(type), left);
+        }
     }
 
     private final Cache<Scope, Views> scopes; // null: caching is off
@@ -131,10 +134,26 @@ public final class ReadCache {
      * what {@code loader} reads is offered to it.
      */
     public <T> Rendered<T> get(Scope scope, String name, Class<T> type, Supplier<T> loader) {
-        if (shared == null) {
-            return get(scope, name, loader);
+        if (scopes == null) {
+            return Rendered.of(loader.get());
         }
-        return cached(scope, name, () -> fetch(scope, name, type, loader));
+        return cached(scope, name, () -> miss(scope, name, type, loader));
+    }
+
+    /**
+     * As {@link #get(Scope, String, Class, Supplier)}, for a view that requests only send as it is (a history or
+     * inbox page): it is kept as its JSON and ETag alone ({@link Rendered#withoutModel}), and its model, which
+     * few callers want, is read back from the JSON for them.
+     */
+    public <T> Rendered<T> getAsSent(Scope scope, String name, Class<T> type, Supplier<T> loader) {
+        if (scopes == null) {
+            return Rendered.of(loader.get());
+        }
+        return cached(scope, name, () -> miss(scope, name, type, loader).withoutModel(type));
+    }
+
+    private <T> Found<T> miss(Scope scope, String name, Class<T> type, Supplier<T> loader) {
+        return shared == null ? new Found<>(load(name, loader), null) : fetch(scope, name, type, loader);
     }
 
     @SuppressWarnings("unchecked")

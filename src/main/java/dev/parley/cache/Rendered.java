@@ -15,25 +15,46 @@ import java.util.function.UnaryOperator;
  * Gzipped once too, on the first request that accepts gzip: most HTTP libraries ask for it, and
  * compressing a 28 KB history page took more of the server's CPU than the rest of a hit
  * (docs/benchmarks.md, "Cache hits sent gzipped").
+ *
+ * <p>A view kept {@link #withoutModel without its model} holds only what a GET sends: a history page's
+ * 50 messages are hundreds of small objects, which every young collection copies while the page is new
+ * and which weigh as much again as its JSON ("Cached pages kept as their JSON" in docs/benchmarks.md).
+ * Its {@link #model} is then read back from the JSON, for the rare caller that wants it.
  */
 public final class Rendered<T> {
     private static final int ETAG_BYTES = 16;
     private static final int VERSION_BYTES = Long.BYTES;
     private static final long OVERHEAD_BYTES = 256;
 
-    private final T model;
+    private final T model; // null when kept without it: read back from body as a type
+    private final Class<T> type; // null when the model is held
     private final byte[] body;
     private final String etag;
     private volatile byte[] gzipped; // made by the first request that wants it; two at once both make it, harmlessly
 
     public Rendered(T model, byte[] body, String etag) {
+        this(model, null, body, etag);
+    }
+
+    private Rendered(T model, Class<T> type, byte[] body, String etag) {
         this.model = model;
+        this.type = type;
         this.body = body;
         this.etag = etag;
     }
 
+    /** The object rendered; read back from the JSON (a new one each call) when the view was kept without it. */
     public T model() {
-        return model;
+        if (model != null) {
+            return model;
+        }
+        return ViewReader.read(body, type).orElseThrow(() -> new IllegalStateException(
+                "a " + type.getSimpleName() + " view whose JSON does not read back"));
+    }
+
+    /** This view holding only its JSON and ETag; {@code type} reads the model back when someone asks for it. */
+    public Rendered<T> withoutModel(Class<T> type) {
+        return new Rendered<>(null, type, body, etag);
     }
 
     /** The JSON a GET sends. */
@@ -117,10 +138,10 @@ public final class Rendered<T> {
     }
 
     /**
-     * What it costs to keep: the JSON, about as much again for the object it was made from, and a third of it
-     * for the gzipped JSON it may come to hold.
+     * What it costs to keep: the JSON, about as much again for the object it was made from while it holds it, and a
+     * third of it for the gzipped JSON it may come to hold.
      */
     long weight() {
-        return 2L * body.length + body.length / 3 + OVERHEAD_BYTES;
+        return (model == null ? 1L : 2L) * body.length + body.length / 3 + OVERHEAD_BYTES;
     }
 }

@@ -139,7 +139,7 @@ final class MessageHandlers {
 
     /** The latest history page as GET sends it: read on every chat turn, so it is cached until the next message. */
     Rendered<Pages.HistoryPage> latestPage(long appId, long conversationId, int limit) {
-        return cache.get(Scope.conversation(appId, conversationId), "history:" + limit, Pages.HistoryPage.class,
+        return cache.getAsSent(Scope.conversation(appId, conversationId), "history:" + limit, Pages.HistoryPage.class,
                 () -> {
                     var latest = new MessageLog.Position.Latest();
                     return historyPage(conversationId, log.history(appId, conversationId, latest, limit), latest);

@@ -72,7 +72,7 @@ final class UserHandlers {
 
     /** The first inbox page as GET sends it: what opening the app shows, so it is cached, its unread counts 30 s at most. */
     Rendered<Pages.InboxPage> firstPage(long appId, long userId, int limit) {
-        return cache.get(Scope.inbox(appId, userId), "inbox:" + limit, Pages.InboxPage.class,
+        return cache.getAsSent(Scope.inbox(appId, userId), "inbox:" + limit, Pages.InboxPage.class,
                 () -> inboxPage(appId, userId, Inbox.Position.START, limit));
     }
 

@@ -51,6 +51,34 @@ class ReadCacheTest {
         assertThat(compressions).as("once for the view, once for the view that replaced it").hasValue(2);
     }
 
+    record Page(List<String> messages, boolean hasOlder) {
+    }
+
+    @Test
+    void a_view_kept_as_sent_holds_its_json_and_reads_its_model_back_from_it() {
+        Scope conversation = Scope.conversation(1, 42);
+        Page loaded = new Page(List.of("hello", "hi there", "caf\u00e9 \"au lait\""), true);
+
+        Rendered<Page> first = cache.getAsSent(conversation, "history:50", Page.class, () -> loaded);
+        Rendered<Page> hit = cache.getAsSent(conversation, "history:50", Page.class, () -> new Page(List.of(), false));
+        Rendered<Page> withModel = Rendered.of(loaded);
+
+        assertThat(hit).isSameAs(first);
+        assertThat(hit.body()).isEqualTo(withModel.body());
+        assertThat(hit.etag()).isEqualTo(withModel.etag());
+        assertThat(hit.model()).as("read back from the JSON, not the object loaded").isNotSameAs(loaded).isEqualTo(loaded);
+        assertThat(hit.weight()).as("the JSON without the object it was made from")
+                .isEqualTo(withModel.weight() - withModel.body().length);
+    }
+
+    @Test
+    void a_view_kept_as_sent_from_a_cache_of_no_bytes_is_the_loaded_model_rendered() {
+        ReadCache none = ReadCache.none();
+        Page loaded = new Page(List.of("hello"), false);
+
+        assertThat(none.getAsSent(Scope.conversation(1, 42), "history:50", Page.class, () -> loaded).model()).isSameAs(loaded);
+    }
+
     @Test
     void each_kind_of_scope_lives_as_long_as_its_lifetime_says() {
         Scope inbox = Scope.inbox(1, 7);
