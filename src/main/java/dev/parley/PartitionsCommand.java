@@ -52,9 +52,8 @@ final class PartitionsCommand implements Callable<Integer> {
             boolean defaults = false;
             for (String parent : List.of(Partitions.HOT, Partitions.ARCHIVE)) {
                 Optional<String> found = partitions.defaultPartition(parent);
-                found.ifPresent(name -> out.println(name + " is a DEFAULT partition of " + parent + ": no month of it is "
-                        + "archived or dropped whole while it is there (PostgreSQL detaches nothing concurrently beside one); "
-                        + "move its rows out and drop it (docs/operations.md, \"Partitions\")."));
+                found.ifPresent(name -> out.println(Partitions.besideDefault(parent, name) + ": no month of it is "
+                        + "archived or dropped whole while it is there; move its rows out and drop it (docs/operations.md, \"Partitions\")."));
                 defaults |= found.isPresent();
             }
             return stragglers == 0 && !defaults ? 0 : 1;

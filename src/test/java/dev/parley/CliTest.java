@@ -142,7 +142,8 @@ class CliTest {
 
         assertThat(run.status()).isEqualTo(1);
         assertThat(run.out()).containsPattern("hot\\s+messages_y\\d{4}m\\d{2}").doesNotContainPattern("hot\\s+messages_planted_default")
-                .contains("messages_planted_default is a DEFAULT partition of messages");
+                .contains("messages has a DEFAULT partition, messages_planted_default, beside which PostgreSQL detaches no partition "
+                        + "concurrently: no month of it is archived or dropped whole while it is there");
         assertThat(archive.status()).isEqualTo(1);
         assertThat(archive.err()).contains("parley: messages has a DEFAULT partition, messages_planted_default");
     }
