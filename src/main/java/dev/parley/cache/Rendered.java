@@ -43,7 +43,10 @@ public final class Rendered<T> {
         this.etag = etag;
     }
 
-    /** The object rendered; read back from the JSON (a new one each call) when the view was kept without it. */
+    /**
+     * The object rendered; read back from the JSON (a new one each call) when the view was kept without it, as a view
+     * from Redis is, so a field the JSON leaves out (an inbox entry's activity id) reads as zero or null.
+     */
     public T model() {
         if (model != null) {
             return model;
