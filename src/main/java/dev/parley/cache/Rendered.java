@@ -56,7 +56,7 @@ public final class Rendered<T> {
     }
 
     /** This view holding only its JSON and ETag; {@code type} reads the model back when someone asks for it. */
-    public Rendered<T> withoutModel(Class<T> type) {
+    Rendered<T> withoutModel(Class<T> type) {
         return new Rendered<>(null, type, body, etag);
     }
 
