@@ -27,6 +27,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -125,7 +126,7 @@ public final class ReadCache {
         if (scopes == null) {
             return Rendered.of(loader.get());
         }
-        return cached(scope, name, () -> new Found<>(load(name, loader), null));
+        return cached(scope, name, () -> new Found<>(load(name, loader), null), UnaryOperator.identity());
     }
 
     /**
@@ -137,34 +138,36 @@ public final class ReadCache {
         if (scopes == null) {
             return Rendered.of(loader.get());
         }
-        return cached(scope, name, () -> miss(scope, name, type, loader));
+        return cached(scope, name, () -> miss(scope, name, type, loader), UnaryOperator.identity());
     }
 
     /**
      * As {@link #get(Scope, String, Class, Supplier)}, for a view that requests only send as it is (a history or
      * inbox page): it is kept as its JSON and ETag alone ({@link Rendered#withoutModel}), and its model, which
-     * few callers want, is read back from the JSON for them.
+     * few callers want, is read back from the JSON for them. The reader whose miss loaded it gets the model its
+     * load made, not one read back.
      */
     public <T> Rendered<T> getAsSent(Scope scope, String name, Class<T> type, Supplier<T> loader) {
         if (scopes == null) {
             return Rendered.of(loader.get());
         }
-        return cached(scope, name, () -> miss(scope, name, type, loader).withoutModel(type));
+        return cached(scope, name, () -> miss(scope, name, type, loader), found -> found.withoutModel(type));
     }
 
     private <T> Found<T> miss(Scope scope, String name, Class<T> type, Supplier<T> loader) {
         return shared == null ? new Found<>(load(name, loader), null) : fetch(scope, name, type, loader);
     }
 
+    /** The view from memory, or from {@code onMiss} (once, whoever else asks meanwhile), kept as {@code asKept} makes it. */
     @SuppressWarnings("unchecked")
-    private <T> Rendered<T> cached(Scope scope, String name, Supplier<Found<T>> onMiss) {
+    private <T> Rendered<T> cached(Scope scope, String name, Supplier<Found<T>> onMiss, UnaryOperator<Found<T>> asKept) {
         Claim claim = claim(new Key(scope, name));
         if (claim.running() != null) {
             return (Rendered<T>) join(claim.running());
         }
         try {
             Found<T> found = onMiss.get();
-            settle(claim, found);
+            settle(claim, asKept.apply(found));
             return found.view();
         } catch (RuntimeException | Error e) {
             fail(claim, e);

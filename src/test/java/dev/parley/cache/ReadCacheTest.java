@@ -61,9 +61,13 @@ class ReadCacheTest {
 
         Rendered<Page> first = cache.getAsSent(conversation, "history:50", Page.class, () -> loaded);
         Rendered<Page> hit = cache.getAsSent(conversation, "history:50", Page.class, () -> new Page(List.of(), false));
+        Rendered<Page> again = cache.getAsSent(conversation, "history:50", Page.class, () -> new Page(List.of(), false));
         Rendered<Page> withModel = Rendered.of(loaded);
 
-        assertThat(hit).isSameAs(first);
+        assertThat(first.model()).as("the loading reader's model is the one its load made").isSameAs(loaded);
+        assertThat(again).as("what is kept").isSameAs(hit);
+        assertThat(first.body()).isEqualTo(withModel.body());
+        assertThat(first.etag()).isEqualTo(withModel.etag());
         assertThat(hit.body()).isEqualTo(withModel.body());
         assertThat(hit.etag()).isEqualTo(withModel.etag());
         assertThat(hit.model()).as("read back from the JSON, not the object loaded").isNotSameAs(loaded).isEqualTo(loaded);
