@@ -271,6 +271,11 @@ public final class BenchCommand {
         @Option(names = "--seed", defaultValue = "7", description = "Seed of the workload's choices (default 7).")
         long seed;
 
+        @Option(names = "--rounds", defaultValue = "1", description = {"Measure the targets this many times in turn",
+                "(parley, each --compare target, parley again, ...; default 1) and report each ratio in every round",
+                "with its median: a VM's speed drifts between runs, and with it a ratio of one round."})
+        int rounds;
+
         @Override
         public Integer call() throws Exception {
             Mix.named(mix); // fail on bad choices before any work
@@ -302,6 +307,9 @@ public final class BenchCommand {
             if (checkWrites < 0) {
                 throw new IllegalArgumentException("--check-writes takes appends per second, 0 or more, not " + checkWrites);
             }
+            if (rounds < 1 || rounds > 20) {
+                throw new IllegalArgumentException("--rounds takes 1 to 20, not " + rounds);
+            }
             PrintWriter out = spec.commandLine().getOut();
             Settings settings = where.settings();
             return withDatabase(settings, poolSize, (db, target) -> {
@@ -311,36 +319,55 @@ public final class BenchCommand {
                 Population population = Population.load(db, appId, popular, activeSince);
                 var plan = new Workload.Plan(mix, concurrency, Durations.parse(warmup), Durations.parse(duration), rate, seed,
                         checkWrites);
-                List<Workload.Result> results = new ArrayList<>();
-                CpuUse.Meter cpu = CpuUse.Meter.of(db);
-                // The first target also warms the JIT compiler and PostgreSQL's buffers for those after it:
-                // measured after a warm-up of the same length, it came out up to 40 % slower than when run alone.
-                results.add(measureHttp("parley", cache.equals("off") ? Map.of("PARLEY_CACHE_SIZE", "0") : Map.of(), db, target,
-                        appId, population, plan.withWarmup(plan.warmup().multipliedBy(2)), client, out));
-                if (compare.contains("nocache")) {
-                    results.add(measureHttp("nocache", Map.of("PARLEY_CACHE_SIZE", "0"), db, target, appId, population, plan,
-                            client, out));
-                }
-                if (compare.contains("replica")) {
-                    results.add(measureWithReplica(db, target, appId, population, plan, client, out));
-                }
-                for (String other : compare.stream().filter(c -> !c.equals("nocache") && !c.equals("replica")).toList()) {
-                    try (Target t = switch (other) {
-                        case "raw" -> new ServiceTarget(db, appId, settings.appendWriters(), population.dims());
-                        case "bare" -> new BareTarget(db);
-                        case "single" -> new SingleTarget(db, appId);
-                        default -> new NaiveTarget(db, appId, population.dims());
-                    }) {
-                        out.println("measuring " + t.name() + " ...");
-                        out.flush();
-                        results.add(Workload.run(t, population, plan, cpu));
+                List<Report> reports = new ArrayList<>();
+                for (int round = 1; round <= rounds; round++) {
+                    if (rounds > 1) {
+                        out.println("round " + round + " of " + rounds + ":");
                     }
+                    // The first target also warms the JIT compiler and PostgreSQL's buffers for those after it:
+                    // measured after a warm-up of the same length, it came out up to 40 % slower than when run alone.
+                    Workload.Plan first = round == 1 ? plan.withWarmup(plan.warmup().multipliedBy(2)) : plan;
+                    var report = new Report(context(db, population, plan), measureRound(db, target, settings, appId, population,
+                            plan, first, client, out));
+                    out.print(report.text());
+                    reports.add(report);
                 }
-                var report = new Report(context(db, population, plan), results);
-                out.print(report.text());
-                write(report);
+                if (rounds > 1) {
+                    out.print(Report.acrossRoundsText(reports));
+                }
+                write(reports);
                 return 0;
             });
+        }
+
+        /** Each target in turn, Parley first (with the plan {@code first}, the others with {@code plan}). */
+        private List<Workload.Result> measureRound(Database db, ConnectionTarget target, Settings settings, long appId,
+                                                  Population population, Workload.Plan plan, Workload.Plan first,
+                                                  HttpTarget.Client client, PrintWriter out) throws Exception {
+            List<Workload.Result> results = new ArrayList<>();
+            CpuUse.Meter cpu = CpuUse.Meter.of(db);
+            results.add(measureHttp("parley", cache.equals("off") ? Map.of("PARLEY_CACHE_SIZE", "0") : Map.of(), db, target,
+                    appId, population, first, client, out));
+            if (compare.contains("nocache")) {
+                results.add(measureHttp("nocache", Map.of("PARLEY_CACHE_SIZE", "0"), db, target, appId, population, plan,
+                        client, out));
+            }
+            if (compare.contains("replica")) {
+                results.add(measureWithReplica(db, target, appId, population, plan, client, out));
+            }
+            for (String other : compare.stream().filter(c -> !c.equals("nocache") && !c.equals("replica")).toList()) {
+                try (Target t = switch (other) {
+                    case "raw" -> new ServiceTarget(db, appId, settings.appendWriters(), population.dims());
+                    case "bare" -> new BareTarget(db);
+                    case "single" -> new SingleTarget(db, appId);
+                    default -> new NaiveTarget(db, appId, population.dims());
+                }) {
+                    out.println("measuring " + t.name() + " ...");
+                    out.flush();
+                    results.add(Workload.run(t, population, plan, cpu));
+                }
+            }
+            return results;
         }
 
         private boolean base64Embeddings() {
@@ -431,12 +458,18 @@ public final class BenchCommand {
                     plan.rate() > 0 ? "fixed schedule of %.0f ops/s".formatted(plan.rate()) : "closed loop (as fast as possible)");
         }
 
-        private void write(Report report) throws IOException {
+        /** The run's rounds to --json (the one report, or every round's and the ratios across them) and --markdown. */
+        private void write(List<Report> reports) throws IOException {
             if (json != null) {
-                Files.writeString(json, report.json());
+                Files.writeString(json, reports.size() == 1 ? reports.getFirst().json() : Report.json(reports));
             }
             if (markdown != null) {
-                Files.writeString(markdown, report.markdown(), StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+                StringBuilder md = new StringBuilder();
+                reports.forEach(report -> md.append(report.markdown()));
+                if (reports.size() > 1) {
+                    md.append(Report.acrossRoundsMarkdown(reports));
+                }
+                Files.writeString(markdown, md, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             }
         }
 

@@ -37,6 +37,14 @@ final class Report {
     record Ratios(Operation operation, String target, String against, double throughput, double p50, double p99) {
     }
 
+    /**
+     * One ratio over the rounds of a run ({@code parley bench run --rounds}): its throughput and p99 ratios in each
+     * round, in order, and the median of each.
+     */
+    record AcrossRounds(Operation operation, String target, String against, List<Double> throughput, double medianThroughput,
+                        List<Double> p99, double medianP99) {
+    }
+
     private static final List<List<String>> COMPARED = List.of(List.of("parley", "raw"), List.of("parley", "naive"),
             List.of("raw", "naive"), List.of("parley", "nocache"), List.of("nocache", "raw"), List.of("parley", "bare"),
             List.of("raw", "bare"), List.of("parley", "single"), List.of("raw", "single"), List.of("single", "bare"));
@@ -142,7 +150,7 @@ final class Report {
         StringBuilder out = new StringBuilder();
         out.append("dataset: ").append(context.dataset()).append('\n');
         out.append("machine: ").append(context.machine().oneLine()).append('\n');
-        out.append("mix %s, concurrency %d, %s measured after %s warm-up (twice that for the first target), %s%n".formatted(context.mix(),
+        out.append("mix %s, concurrency %d, %s measured after %s warm-up (twice that for the run's first target), %s%n".formatted(context.mix(),
                 context.concurrency(), context.duration(), context.warmup(), context.load()));
         out.append("%-32s %-7s %10s %9s %9s %9s %9s %8s %10s%n".formatted("operation", "target", "ops/s", "p50 ms", "p95 ms",
                 "p99 ms", "max ms", "errors", "cache hits"));
@@ -174,7 +182,7 @@ final class Report {
         md.append("- Machine: ").append(context.machine().oneLine()).append('\n');
         md.append("- Dataset: ").append(context.dataset()).append('\n');
         md.append("- Run: ").append(context.duration()).append(" measured after ").append(context.warmup())
-                .append(" warm-up per target (twice that for the first), ").append(context.load()).append("\n\n");
+                .append(" warm-up per target (twice that for the run's first), ").append(context.load()).append("\n\n");
         md.append("| operation | target | ops/s | p50 ms | p95 ms | p99 ms | max ms | errors | cache hits |\n");
         md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Row r : rows) {
@@ -205,6 +213,10 @@ final class Report {
     }
 
     String json() {
+        return Json.write(document());
+    }
+
+    private Map<String, Object> document() {
         Map<String, Object> document = new LinkedHashMap<>();
         document.put("context", context);
         document.put("results", rows);
@@ -213,7 +225,63 @@ final class Report {
         document.put("background_writes", background);
         document.put("cpu_per_operation", cpu);
         document.put("ratios", ratios());
+        return document;
+    }
+
+    /** Each ratio the rounds have in common, with its value in every round and their median. */
+    static List<AcrossRounds> acrossRounds(List<Report> rounds) {
+        Map<List<Object>, List<Ratios>> byPair = new LinkedHashMap<>();
+        for (Report round : rounds) {
+            for (Ratios r : round.ratios()) {
+                byPair.computeIfAbsent(List.of(r.operation(), r.target(), r.against()), pair -> new ArrayList<>()).add(r);
+            }
+        }
+        List<AcrossRounds> across = new ArrayList<>();
+        byPair.forEach((pair, each) -> {
+            List<Double> throughput = each.stream().map(Ratios::throughput).toList();
+            List<Double> p99 = each.stream().map(Ratios::p99).toList();
+            Ratios first = each.getFirst();
+            across.add(new AcrossRounds(first.operation(), first.target(), first.against(), throughput, median(throughput), p99,
+                    median(p99)));
+        });
+        return across;
+    }
+
+    static String acrossRoundsText(List<Report> rounds) {
+        StringBuilder out = new StringBuilder("across %d rounds:%n".formatted(rounds.size()));
+        for (AcrossRounds r : acrossRounds(rounds)) {
+            out.append("%-6s / %-5s %-32s throughput %s, median %.2fx   p99 median %.2fx%n".formatted(r.target(), r.against(),
+                    r.operation().label, times(r.throughput()), r.medianThroughput(), r.medianP99()));
+        }
+        return out.toString();
+    }
+
+    static String acrossRoundsMarkdown(List<Report> rounds) {
+        StringBuilder md = new StringBuilder("| operation | ratio | throughput, round by round | median | p99 median |\n|---|---|---|---:|---:|\n");
+        for (AcrossRounds r : acrossRounds(rounds)) {
+            md.append("| %s | %s ÷ %s | %s | %.2f× | %.2f× |%n".formatted(r.operation().label, r.target(), r.against(),
+                    times(r.throughput()).replace('x', '×'), r.medianThroughput(), r.medianP99()));
+        }
+        return md.append('\n').toString();
+    }
+
+    /** Every round's report, and the ratios across them. */
+    static String json(List<Report> rounds) {
+        Map<String, Object> document = new LinkedHashMap<>();
+        document.put("rounds", rounds.stream().map(Report::document).toList());
+        document.put("across_rounds", acrossRounds(rounds));
         return Json.write(document);
+    }
+
+    private static String times(List<Double> ratios) {
+        return String.join(", ", ratios.stream().map("%.2fx"::formatted).toList());
+    }
+
+    /** The middle value, or the mean of the middle two. */
+    static double median(List<Double> values) {
+        List<Double> sorted = values.stream().sorted().toList();
+        int middle = sorted.size() / 2;
+        return sorted.size() % 2 == 1 ? sorted.get(middle) : (sorted.get(middle - 1) + sorted.get(middle)) / 2;
     }
 
     private static double ms(Histogram h, double percentile) {

@@ -209,12 +209,34 @@ class BenchTest {
         }
         String url = TestDatabase.get().url("parley_bench_bare");
 
+        java.nio.file.Path json = java.nio.file.Files.createTempFile("bench-rounds", ".json");
         var run = dev.parley.support.Cli.parley("bench", "run", "--database-url", url, "--mix", "append", "--concurrency", "2",
-                "--duration", "1s", "--warmup", "300ms", "--pool-size", "4", "--compare", "bare,single");
+                "--duration", "1s", "--warmup", "300ms", "--pool-size", "4", "--compare", "bare,single", "--rounds", "2",
+                "--json", json.toString());
 
         assertThat(run.status()).as(run.err()).isZero();
         assertThat(run.out()).contains("measuring bare").containsPattern("append one message +bare +\\d+")
                 .contains("parley / bare").containsPattern("append one message +single +[1-9]\\d*").contains("parley / single");
+        assertThat(run.out()).as("each target measured in both rounds, and each ratio given round by round")
+                .contains("round 1 of 2:").contains("round 2 of 2:").contains("across 2 rounds:")
+                .containsPattern("parley / single append one message +throughput [0-9.]+x, [0-9.]+x, median [0-9.]+x");
+        var rounds = dev.parley.json.Json.MAPPER.readTree(json.toFile());
+        assertThat(rounds.get("rounds")).hasSize(2);
+        for (var round : rounds.get("rounds")) {
+            assertThat(round.get("results")).as("parley, bare and single").hasSize(3);
+        }
+        var acrossParleySingle = java.util.stream.StreamSupport.stream(rounds.get("across_rounds").spliterator(), false)
+                .filter(r -> r.get("target").asText().equals("parley") && r.get("against").asText().equals("single"))
+                .findFirst().orElseThrow();
+        var roundRatios = java.util.stream.StreamSupport.stream(rounds.get("rounds").spliterator(), false)
+                .map(round -> java.util.stream.StreamSupport.stream(round.get("ratios").spliterator(), false)
+                        .filter(r -> r.get("target").asText().equals("parley") && r.get("against").asText().equals("single"))
+                        .findFirst().orElseThrow().get("throughput").asDouble())
+                .toList();
+        assertThat(acrossParleySingle.get("throughput")).extracting(com.fasterxml.jackson.databind.JsonNode::asDouble)
+                .as("the ratio of each round, in order").containsExactlyElementsOf(roundRatios);
+        assertThat(acrossParleySingle.get("median_throughput").asDouble())
+                .isCloseTo((roundRatios.get(0) + roundRatios.get(1)) / 2, org.assertj.core.data.Offset.offset(1e-9));
         long inserted;
         try (Database db = TestDatabase.pool(target, 1)) {
             inserted = db.read(handle -> handle.first(new Query("test.bare_rows", "SELECT count(*) FROM bench_bare_messages"),
@@ -241,6 +263,13 @@ class BenchTest {
             assertThat(refused.status()).isNotZero();
             assertThat(refused.err() + refused.out()).contains("--compare " + appendsOnly + " only appends");
         }
+    }
+
+    @Test
+    void the_median_of_a_ratio_over_rounds_is_the_middle_round_or_the_mean_of_the_middle_two() {
+        assertThat(Report.median(List.of(2.4, 1.9, 3.1))).isEqualTo(2.4);
+        assertThat(Report.median(List.of(2.4, 1.9, 3.1, 2.0))).isCloseTo(2.2, org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(Report.median(List.of(0.7))).isEqualTo(0.7);
     }
 
     @Test
