@@ -272,8 +272,8 @@ public final class BenchCommand {
         long seed;
 
         @Option(names = "--rounds", defaultValue = "1", description = {"Measure the targets this many times in turn",
-                "(parley, each --compare target, parley again, ...; default 1) and report each ratio in every round",
-                "with its median: a VM's speed drifts between runs, and with it a ratio of one round."})
+                "(parley then each --compare target, then the same in reverse order, ...; default 1) and report each ratio",
+                "in every round with its median: a VM's speed drifts between runs, and with it a ratio of one round."})
         int rounds;
 
         @Override
@@ -328,7 +328,7 @@ public final class BenchCommand {
                     // measured after a warm-up of the same length, it came out up to 40 % slower than when run alone.
                     Workload.Plan first = round == 1 ? plan.withWarmup(plan.warmup().multipliedBy(2)) : plan;
                     var report = new Report(context(db, population, plan), measureRound(db, target, settings, appId, population,
-                            plan, first, client, out));
+                            plan, first, round % 2 == 0, client, out));
                     out.print(report.text());
                     reports.add(report);
                 }
@@ -340,34 +340,45 @@ public final class BenchCommand {
             });
         }
 
-        /** Each target in turn, Parley first (with the plan {@code first}, the others with {@code plan}). */
+        /**
+         * Each target once: Parley first (with the plan {@code first}, the others with {@code plan}), or, {@code reversed},
+         * last and the others in reverse order, so that over rounds in turn a drift of the machine's speed weighs on
+         * every target alike. The results come back in the first order either way.
+         */
         private List<Workload.Result> measureRound(Database db, ConnectionTarget target, Settings settings, long appId,
                                                   Population population, Workload.Plan plan, Workload.Plan first,
-                                                  HttpTarget.Client client, PrintWriter out) throws Exception {
-            List<Workload.Result> results = new ArrayList<>();
+                                                  boolean reversed, HttpTarget.Client client, PrintWriter out) throws Exception {
             CpuUse.Meter cpu = CpuUse.Meter.of(db);
-            results.add(measureHttp("parley", cache.equals("off") ? Map.of("PARLEY_CACHE_SIZE", "0") : Map.of(), db, target,
-                    appId, population, first, client, out));
+            List<Callable<Workload.Result>> targets = new ArrayList<>();
+            targets.add(() -> measureHttp("parley", cache.equals("off") ? Map.of("PARLEY_CACHE_SIZE", "0") : Map.of(), db,
+                    target, appId, population, first, client, out));
             if (compare.contains("nocache")) {
-                results.add(measureHttp("nocache", Map.of("PARLEY_CACHE_SIZE", "0"), db, target, appId, population, plan,
+                targets.add(() -> measureHttp("nocache", Map.of("PARLEY_CACHE_SIZE", "0"), db, target, appId, population, plan,
                         client, out));
             }
             if (compare.contains("replica")) {
-                results.add(measureWithReplica(db, target, appId, population, plan, client, out));
+                targets.add(() -> measureWithReplica(db, target, appId, population, plan, client, out));
             }
             for (String other : compare.stream().filter(c -> !c.equals("nocache") && !c.equals("replica")).toList()) {
-                try (Target t = switch (other) {
-                    case "raw" -> new ServiceTarget(db, appId, settings.appendWriters(), population.dims());
-                    case "bare" -> new BareTarget(db);
-                    case "single" -> new SingleTarget(db, appId);
-                    default -> new NaiveTarget(db, appId, population.dims());
-                }) {
-                    out.println("measuring " + t.name() + " ...");
-                    out.flush();
-                    results.add(Workload.run(t, population, plan, cpu));
-                }
+                targets.add(() -> {
+                    try (Target t = switch (other) {
+                        case "raw" -> new ServiceTarget(db, appId, settings.appendWriters(), population.dims());
+                        case "bare" -> new BareTarget(db);
+                        case "single" -> new SingleTarget(db, appId);
+                        default -> new NaiveTarget(db, appId, population.dims());
+                    }) {
+                        out.println("measuring " + t.name() + " ...");
+                        out.flush();
+                        return Workload.run(t, population, plan, cpu);
+                    }
+                });
             }
-            return results;
+            Workload.Result[] results = new Workload.Result[targets.size()];
+            for (int i = 0; i < targets.size(); i++) {
+                int next = reversed ? targets.size() - 1 - i : i;
+                results[next] = targets.get(next).call();
+            }
+            return List.of(results);
         }
 
         private boolean base64Embeddings() {

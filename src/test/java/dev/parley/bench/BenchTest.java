@@ -220,8 +220,17 @@ class BenchTest {
         assertThat(run.out()).as("each target measured in both rounds, and each ratio given round by round")
                 .contains("round 1 of 2:").contains("round 2 of 2:").contains("across 2 rounds:")
                 .containsPattern("parley / single append one message +throughput [0-9.]+x, [0-9.]+x, median [0-9.]+x");
+        String firstRound = run.out().substring(run.out().indexOf("round 1 of 2:"), run.out().indexOf("round 2 of 2:"));
+        String secondRound = run.out().substring(run.out().indexOf("round 2 of 2:"));
+        assertThat(firstRound.indexOf("measuring parley")).isLessThan(firstRound.indexOf("measuring bare"));
+        assertThat(firstRound.indexOf("measuring bare")).isLessThan(firstRound.indexOf("measuring single"));
+        assertThat(secondRound.indexOf("measuring single")).as("the second round in reverse order")
+                .isLessThan(secondRound.indexOf("measuring bare"));
+        assertThat(secondRound.indexOf("measuring bare")).isLessThan(secondRound.indexOf("measuring parley"));
         var rounds = dev.parley.json.Json.MAPPER.readTree(json.toFile());
         assertThat(rounds.get("rounds")).hasSize(2);
+        assertThat(rounds.get("rounds").get(1).get("results").get(0).get("target").asText())
+                .as("each round reported in the first order").isEqualTo("parley");
         for (var round : rounds.get("rounds")) {
             assertThat(round.get("results")).as("parley, bare and single").hasSize(3);
         }
