@@ -275,6 +275,26 @@ class BenchTest {
     }
 
     @Test
+    void a_run_refuses_options_out_of_range_before_it_touches_a_database() {
+        // No database answers at this address: each refusal must come first.
+        String nowhere = "postgres://nobody:secret@127.0.0.1:1/none";
+        Map<List<String>, String> refusals = Map.of(
+                List.of("--rounds", "0"), "--rounds takes 1 to 20, not 0",
+                List.of("--rounds", "21"), "--rounds takes 1 to 20, not 21",
+                List.of("--check-writes", "-1"), "--check-writes takes appends per second, 0 or more",
+                List.of("--cache", "maybe"), "--cache takes on or off, not maybe",
+                List.of("--embeddings", "floats"), "--embeddings takes numbers or base64, not floats",
+                List.of("--compare", "fast"), "--compare takes raw, naive, nocache, bare, single and/or replica, not fast");
+        refusals.forEach((options, message) -> {
+            List<String> args = new ArrayList<>(List.of("bench", "run", "--database-url", nowhere));
+            args.addAll(options);
+            var refused = dev.parley.support.Cli.parley(args.toArray(String[]::new));
+            assertThat(refused.status()).as(String.join(" ", options)).isNotZero();
+            assertThat(refused.err() + refused.out()).as(String.join(" ", options)).contains(message);
+        });
+    }
+
+    @Test
     void the_median_of_a_ratio_over_rounds_is_the_middle_round_or_the_mean_of_the_middle_two() {
         assertThat(Report.median(List.of(2.4, 1.9, 3.1))).isEqualTo(2.4);
         assertThat(Report.median(List.of(2.4, 1.9, 3.1, 2.0))).isCloseTo(2.2, org.assertj.core.data.Offset.offset(1e-12));
