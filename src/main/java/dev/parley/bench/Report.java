@@ -251,7 +251,7 @@ final class Report {
         StringBuilder out = new StringBuilder("across %d rounds:%n".formatted(rounds.size()));
         for (AcrossRounds r : acrossRounds(rounds)) {
             out.append("%-6s / %-5s %-32s throughput %s, median %.2fx   p99 median %.2fx%n".formatted(r.target(), r.against(),
-                    r.operation().label, times(r.throughput()), r.medianThroughput(), r.medianP99()));
+                    r.operation().label, times(r.throughput(), "x"), r.medianThroughput(), r.medianP99()));
         }
         return out.toString();
     }
@@ -260,7 +260,7 @@ final class Report {
         StringBuilder md = new StringBuilder("| operation | ratio | throughput, round by round | median | p99 median |\n|---|---|---|---:|---:|\n");
         for (AcrossRounds r : acrossRounds(rounds)) {
             md.append("| %s | %s ÷ %s | %s | %.2f× | %.2f× |%n".formatted(r.operation().label, r.target(), r.against(),
-                    times(r.throughput()).replace('x', '×'), r.medianThroughput(), r.medianP99()));
+                    times(r.throughput(), "×"), r.medianThroughput(), r.medianP99()));
         }
         return md.append('\n').toString();
     }
@@ -273,8 +273,9 @@ final class Report {
         return Json.write(document);
     }
 
-    private static String times(List<Double> ratios) {
-        return String.join(", ", ratios.stream().map("%.2fx"::formatted).toList());
+    /** "2.97x, 3.38x, 2.15x" with {@code sign} "x". */
+    private static String times(List<Double> ratios, String sign) {
+        return String.join(", ", ratios.stream().map(ratio -> "%.2f%s".formatted(ratio, sign)).toList());
     }
 
     /** The middle value, or the mean of the middle two. */

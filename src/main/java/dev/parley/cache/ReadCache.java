@@ -27,7 +27,6 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.Supplier;
-import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -126,7 +125,7 @@ public final class ReadCache {
         if (scopes == null) {
             return Rendered.of(loader.get());
         }
-        return cached(scope, name, () -> new Found<>(load(name, loader), null), UnaryOperator.identity());
+        return cached(scope, name, () -> new Found<>(load(name, loader), null), null);
     }
 
     /**
@@ -138,7 +137,7 @@ public final class ReadCache {
         if (scopes == null) {
             return Rendered.of(loader.get());
         }
-        return cached(scope, name, () -> miss(scope, name, type, loader), UnaryOperator.identity());
+        return cached(scope, name, () -> miss(scope, name, type, loader), null);
     }
 
     /**
@@ -151,23 +150,26 @@ public final class ReadCache {
         if (scopes == null) {
             return Rendered.of(loader.get());
         }
-        return cached(scope, name, () -> miss(scope, name, type, loader), found -> found.withoutModel(type));
+        return cached(scope, name, () -> miss(scope, name, type, loader), type);
     }
 
     private <T> Found<T> miss(Scope scope, String name, Class<T> type, Supplier<T> loader) {
         return shared == null ? new Found<>(load(name, loader), null) : fetch(scope, name, type, loader);
     }
 
-    /** The view from memory, or from {@code onMiss} (once, whoever else asks meanwhile), kept as {@code asKept} makes it. */
+    /**
+     * The view from memory, or from {@code onMiss} (once, whoever else asks meanwhile), kept as loaded or, given the
+     * type it reads back into ({@code asSent}), as its JSON alone.
+     */
     @SuppressWarnings("unchecked")
-    private <T> Rendered<T> cached(Scope scope, String name, Supplier<Found<T>> onMiss, UnaryOperator<Found<T>> asKept) {
+    private <T> Rendered<T> cached(Scope scope, String name, Supplier<Found<T>> onMiss, Class<T> asSent) {
         Claim claim = claim(new Key(scope, name));
         if (claim.running() != null) {
             return (Rendered<T>) join(claim.running());
         }
         try {
             Found<T> found = onMiss.get();
-            settle(claim, asKept.apply(found));
+            settle(claim, asSent == null ? found : found.withoutModel(asSent));
             return found.view();
         } catch (RuntimeException | Error e) {
             fail(claim, e);
