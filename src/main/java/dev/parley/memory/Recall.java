@@ -119,7 +119,8 @@ public final class Recall {
 
     private static final RowMapper<Version> VERSION = row -> {
         int dims = row.getInt(2);
-        return new Version(row.getLong(1), row.wasNull() ? null : dims);
+        Integer knownDims = row.wasNull() ? null : dims; // asked at once: wasNull speaks of the last column read
+        return new Version(row.getLong(1), knownDims);
     };
 
     /** One row of {@link #SCOPES}: a scope at its version, and the dimensions of its embeddings (null: none). */
@@ -130,7 +131,8 @@ public final class Recall {
     private static List<ScopeAt> scopes(Handle handle, long appId, List<Long> userIds, List<Long> characterIds) throws SQLException {
         return handle.list(SCOPES, row -> {
             int dims = row.getInt(4);
-            return new ScopeAt(new Scope(appId, row.getLong(1), row.getLong(2)), row.getLong(3), row.wasNull() ? null : dims);
+            Integer knownDims = row.wasNull() ? null : dims;
+            return new ScopeAt(new Scope(appId, row.getLong(1), row.getLong(2)), row.getLong(3), knownDims);
         }, appId, handle.array("bigint", padded(userIds)), handle.array("bigint", padded(characterIds)));
     }
 

@@ -126,6 +126,8 @@ class GroupChatsApiTest {
                 What you remember about Benjamin:
                 - Ben plays the cello too""");
         assertThat(posted.get("memories")).isEqualTo(everyone.get("memories"));
+        assertThat(api.postOk(200, path + "/context", Map.of("memory_embedding", List.of(1.0, 0.0), "memories_of", "everyone"))
+                .get("memories")).as("memories without embeddings: none is near a vector, and none refuses one").isEmpty();
         assertThat(forBen.get("memories").findValuesAsText("user_id")).as("Ben answered; Cleo spoke in the last two messages, Ada not")
                 .containsExactly(ben, cleo);
         assertThat(api.getOk(path + "/context?memory_query=cello&memories_of=user").get("memories").findValuesAsText("user_id"))

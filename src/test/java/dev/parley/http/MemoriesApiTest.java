@@ -332,6 +332,28 @@ class MemoriesApiTest {
     }
 
     @Test
+    void memories_without_embeddings_leave_recall_and_context_free_to_take_a_vector_of_any_length() {
+        String conversation = Fixtures.conversation(api, user, character);
+        Fixtures.say(api, conversation, "user", "hi");
+        api.postOk(201, memories, Map.of("character_id", character, "content", "likes green tea"));
+        Map<String, Object> twoDims = Map.of("character_id", character, "embedding", List.of(1.0, 0.0));
+
+        JsonNode recalled = api.postOk(200, memories + "/recall", twoDims);
+        JsonNode context = api.postOk(200, "/v1/conversations/" + conversation + "/context",
+                Map.of("memory_embedding", List.of(1.0, 0.0, 0.0, 0.0)));
+
+        assertThat(recalled.get("memories")).isEmpty();
+        assertThat(recalled.get("considered").asInt()).isZero();
+        assertThat(context.get("memories")).isEmpty();
+
+        String embedded = remember("has a dog named Rex", vector(1, 0, 0), 0.5).get("id").asText();
+        assertThat(api.post(memories + "/recall", twoDims).status()).as("the scope's embeddings have 3 dimensions").isEqualTo(400);
+        assertThat(api.delete("/v1/memories/" + embedded).status()).isEqualTo(204);
+        assertThat(api.postOk(200, memories + "/recall", twoDims).get("memories"))
+                .as("its last embedding gone, the scope takes any length again").isEmpty();
+    }
+
+    @Test
     void bad_vectors_and_weights_are_named() {
         Map<String, Object> zero = Map.of("character_id", character, "content", "x", "embedding", List.of(0.0, 0.0));
         Map<String, Object> importance = Map.of("character_id", character, "content", "x", "importance", 1.5);
