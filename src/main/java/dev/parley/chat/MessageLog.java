@@ -295,8 +295,18 @@ public final class MessageLog {
                 case Position.Before before -> filteredNewestFirst(handle, filtered(conditions, throughIndex, true), appId, conversationId,
                         filter.lowerBound(conversationId), filter.upperBound(Math.min(newest, before.messageId() - 1)), conditions,
                         limit, true);
-                case Position.After after -> filteredOldestFirst(handle, filtered(conditions, throughIndex, false), appId, conversationId,
-                        filter.lowerBound(Math.max(conversationId, after.messageId())), filter.upperBound(newest), conditions, limit);
+                case Position.After after -> {
+                    Page page = filteredOldestFirst(handle, filtered(conditions, throughIndex, false), appId, conversationId,
+                            filter.lowerBound(Math.max(conversationId, after.messageId())), filter.upperBound(newest), conditions, limit);
+                    if (page.messages().isEmpty()) {
+                        yield page;
+                    }
+                    // Whether a match lies below the page: the newest one there, if any (a page of none, one row read).
+                    boolean older = filteredNewestFirst(handle, filtered(conditions, throughIndex, true), appId, conversationId,
+                            filter.lowerBound(conversationId), filter.upperBound(page.messages().getFirst().id() - 1), conditions,
+                            0, true).hasOlder();
+                    yield new Page(page.messages(), older, page.hasNewer());
+                }
             };
         });
     }
@@ -378,7 +388,9 @@ public final class MessageLog {
             hot.stream().filter(m -> m.id() > newestArchived).forEach(rows::add);
         }
         boolean more = rows.size() > limit;
-        return new Page(more ? rows.subList(0, limit) : rows, true, more);
+        // Older messages exist below a page that does not start at the first (seq 1); below an empty one, the cursor's.
+        boolean older = rows.isEmpty() || rows.getFirst().seq() > 1;
+        return new Page(more ? rows.subList(0, limit) : rows, older, more);
     }
 
     /** The page; an empty one only if the conversation exists. */

@@ -157,8 +157,12 @@ class MessagesApiTest {
             JsonNode beforeOldest = api.getOk(messages + "?limit=2&before=" + all.get("older_cursor").asText() + filter);
             assertThat(beforeOldest.get("messages")).as(filter).isEmpty();
             assertThat(beforeOldest.get("has_newer").asBoolean()).as(filter).isTrue();
-            assertThat(contents(api.getOk(messages + "?limit=2&after=" + beforeOldest.get("newer_cursor").asText() + filter)))
-                    .as(filter).containsExactly("m1", "m2");
+            JsonNode fromTheFirst = api.getOk(messages + "?limit=2&after=" + beforeOldest.get("newer_cursor").asText() + filter);
+            assertThat(contents(fromTheFirst)).as(filter).containsExactly("m1", "m2");
+            assertThat(fromTheFirst.get("has_older").asBoolean()).as(filter + ": nothing is older than m1").isFalse();
+            JsonNode fromTheSecond = api.getOk(messages + "?limit=2&after=" + fromTheFirst.get("older_cursor").asText() + filter);
+            assertThat(contents(fromTheSecond)).as(filter).containsExactly("m2", "m3");
+            assertThat(fromTheSecond.get("has_older").asBoolean()).as(filter + ": m1 is older").isTrue();
         }
     }
 
