@@ -264,6 +264,7 @@ public final class Import {
         private final Map<String, KnownConversation> conversations = new HashMap<>();
         private final Map<String, Map<String, Long>> given = new HashMap<>(); // kind -> external id -> the line that gave it
         private final MessageKeys givenMessages = new MessageKeys();
+        private final Map<Long, Long> lastIds = new HashMap<>(); // conversation -> the id its last message line took
         private final Map<String, Long> imported = new LinkedHashMap<>();
         private final Map<String, Long> existing = new LinkedHashMap<>();
         private final List<Rejected> firstRejected = new ArrayList<>();
@@ -402,7 +403,7 @@ public final class Import {
             }
             KnownConversation known = conversationOf(conversation);
             byte[] digest = digestOf(conversation, externalId);
-            long id = idOf(created, digest);
+            long id = inFileOrder(known.id(), idOf(created, digest));
             if (id <= known.id()) {
                 throw new InvalidInput("created_at", "is before its conversation began");
             }
@@ -414,8 +415,27 @@ public final class Import {
                 throw new InvalidInput("external_id", "'" + externalId + "' is given twice in this import for conversation '"
                         + conversation + "'");
             }
+            lastIds.put(known.id(), id);
             return new NewMessage(number, known.id(), id, role, content, metadata, attachments, author, authorCharacter, known.ownerId(),
                     known.language());
+        }
+
+        /**
+         * {@code id}, or one above the id its conversation's last message in this import took when both are of one
+         * millisecond and the hash would put this one first: messages of one time (a source that keeps seconds, a
+         * question and its answer in one) keep the order of the file. The same file gives the same ids again, and a
+         * conversation with one message a millisecond keeps the ids an import without this step gave.
+         */
+        private long inFileOrder(long conversationId, long id) {
+            Long last = lastIds.get(conversationId);
+            if (last == null || id > last || last >> LOW_BITS != id >> LOW_BITS) {
+                return id;
+            }
+            if ((last + 1) >> LOW_BITS != id >> LOW_BITS) {
+                throw new InvalidInput("created_at", "is the millisecond of the messages before it in its conversation, "
+                        + "which has no id left above theirs; give them times apart");
+            }
+            return last + 1;
         }
 
         private void memory(long number, ImportLine line) {

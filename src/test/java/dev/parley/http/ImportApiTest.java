@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.json.Json;
+import dev.parley.lifecycle.Import;
 import dev.parley.support.Api;
 import dev.parley.support.TestDatabase;
 import dev.parley.support.TestServer;
@@ -92,6 +93,35 @@ class ImportApiTest {
         String chat = api.getOk("/v1/conversations?external_id=chat-1").get("conversations").get(0).get("id").asText();
         assertThat(api.getOk("/v1/conversations/" + chat + "/messages").get("messages").findValuesAsText("seq"))
                 .containsExactly("1", "2", "3");
+    }
+
+    @Test
+    void messages_of_one_second_keep_the_order_of_the_file_across_chunks_and_runs() {
+        List<String> lines = new ArrayList<>(HISTORY.subList(0, 4)); // Luna, two users, chat-1
+        int count = Import.CHUNK + 10; // the first chunk ends among them
+        List<String> sent = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            sent.add((i % 2 == 0 ? "question " : "answer ") + i);
+            lines.add(line(Map.of("type", "message", "conversation", "chat-1", "external_id", "s" + i,
+                    "role", i % 2 == 0 ? "user" : "assistant", "content", sent.getLast(), "created_at", "2025-04-01T10:00:05Z")));
+        }
+
+        JsonNode first = importing(lines).json();
+        JsonNode again = importing(lines).json();
+
+        assertThat(first.get("rejected").asLong()).isZero();
+        assertThat(first.get("imported").get("messages").asLong()).isEqualTo(count);
+        assertThat(again.get("imported").get("messages").asLong()).isZero();
+        assertThat(again.get("existing").get("messages").asLong()).isEqualTo(count);
+        String chat = api.getOk("/v1/conversations?external_id=chat-1").get("conversations").get(0).get("id").asText();
+        List<String> read = new ArrayList<>();
+        for (String page = "?limit=200"; page != null; ) {
+            JsonNode body = api.getOk("/v1/conversations/" + chat + "/messages" + page);
+            read.addAll(0, body.get("messages").findValuesAsText("content"));
+            assertThat(body.get("messages").findValuesAsText("created_at")).containsOnly("2025-04-01T10:00:05Z");
+            page = body.get("has_older").asBoolean() ? "?limit=200&before=" + body.get("older_cursor").asText() : null;
+        }
+        assertThat(read).containsExactlyElementsOf(sent);
     }
 
     @Test
