@@ -263,18 +263,29 @@ public final class ChatContext {
         }
         // Each name worked out once, however often its owner speaks: uncached, every character read is a round trip.
         Map<Long, String> characterNames = new HashMap<>(Map.of(speaker.id(), speaker.name())); // the speaker is a member
+        // People are named where several have spoken or may: guests now, or a guest's lines from before they left.
+        boolean namesPeople = head.hasGuests()
+                || newestFirst.stream().anyMatch(turn -> turn.userId() != null && turn.userId() != head.userId());
         for (Turn turn : newestFirst.reversed()) {
             String name = turn.characterId() != null
-                    ? characterNames.computeIfAbsent(turn.characterId(), characterId -> characterName(appId, head, characterId))
-                    : turn.userId() == null || !head.hasGuests() ? null
+                    ? characterNames.computeIfAbsent(turn.characterId(), characterId -> characterName(appId, characterId))
+                    : turn.userId() == null || !namesPeople ? null
                     : people.computeIfAbsent(turn.userId(), userId -> personName(appId, userId));
             messages.add(new LlmMessage(turn.role(), turn.content(), name));
         }
         return messages;
     }
 
-    private String characterName(long appId, Head head, long characterId) {
-        return head.members().contains(characterId) ? characters.get(appId, characterId).name() : null;
+    /**
+     * The name of a character who wrote in the chat, a member or one that left; one deleted since keeps its lines (in
+     * another character's group) under its id, so that the model never reads them as the speaker's own.
+     */
+    private String characterName(long appId, long characterId) {
+        try {
+            return characters.get(appId, characterId).name();
+        } catch (NotFound deleted) {
+            return "character-" + characterId;
+        }
     }
 
     /** A person as the model is told of them: their profile's name, else the app's id for them. */

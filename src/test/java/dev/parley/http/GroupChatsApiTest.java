@@ -74,6 +74,29 @@ class GroupChatsApiTest {
     }
 
     @Test
+    void members_who_left_are_still_named_for_what_they_wrote_and_a_deleted_character_by_its_id() {
+        joinEveryone();
+        String nova = Fixtures.character(api, "Nova");
+        api.postOk(201, path + "/members", Map.of("character_id", nova));
+        say(null, "user", "hello all", null);
+        say(ben, "user", "hi Ada", null);
+        say(cleo, "user", "evening", null);
+        say(null, "assistant", "Kai here", kai);
+        say(null, "assistant", "Nova here", nova);
+
+        for (String left : List.of("users/" + ben, "users/" + cleo, "characters/" + kai)) {
+            assertThat(api.delete(path + "/members/" + left).status()).isEqualTo(204);
+        }
+        assertThat(api.delete("/v1/characters/" + nova).status()).isEqualTo(200);
+
+        assertThat(contextMessage("hi Ada").path("name").asText()).as("no guest now, but Ben wrote here").isEqualTo("ben");
+        assertThat(contextMessage("evening").path("name").asText()).isEqualTo("cleo");
+        assertThat(contextMessage("hello all").path("name").asText()).isEqualTo("ada");
+        assertThat(contextMessage("Kai here").path("name").asText()).as("Kai left; the line is not Luna's").isEqualTo("Kai");
+        assertThat(contextMessage("Nova here").path("name").asText()).as("Nova is gone; still not Luna").isEqualTo("character-" + nova);
+    }
+
+    @Test
     void in_a_group_the_context_answers_the_guest_it_names_with_their_profile_and_memories() {
         joinEveryone();
         api.patch("/v1/users/" + ben, Map.of("profile", Map.of("name", "Benjamin")));
