@@ -128,7 +128,7 @@ final class Bodies {
     record MemoryBatch(@Takes(required = true, minItems = 1, maxItems = Limits.MAX_BATCH) List<MemoryInput> memories) {
     }
 
-    /** A given field replaces the stored one. */
+    /** A given field replaces the stored one; none may be null (a memory keeps each), and one must be given (Requests.patch). */
     record MemoryPatch(@Takes(setting = CONTENT) String content, @Takes(minimum = 0, maximum = 1) Double importance,
                        @Takes(setting = METADATA, object = true) JsonNode metadata,
                        @JsonDeserialize(using = SentEmbedding.NotNull.class) SentEmbedding embedding) {

@@ -76,7 +76,8 @@ final class CharacterHandlers {
 
     void update(Context ctx) {
         long characterId = Params.id(ctx, "character_id");
-        var input = Requests.body(ctx, Bodies.CharacterPatch.class).asInput();
+        List<String> fields = List.of("name", "system_prompt", "traits", "metadata", "suggested_messages");
+        var input = Requests.patch(ctx, Bodies.CharacterPatch.class, fields, fields).asInput();
         if (input.name() != null) {
             Check.requiredNonBlank("name", input.name(), Limits.MAX_NAME_BYTES);
         }

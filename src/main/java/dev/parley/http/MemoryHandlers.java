@@ -195,7 +195,8 @@ final class MemoryHandlers {
 
     void update(Context ctx) {
         long memoryId = Params.id(ctx, "memory_id");
-        var input = Requests.body(ctx, Bodies.MemoryPatch.class);
+        List<String> fields = List.of("content", "importance", "metadata", "embedding");
+        var input = Requests.patch(ctx, Bodies.MemoryPatch.class, fields, fields);
         if (input.content() != null) {
             Check.requiredNonBlank("content", input.content(), limits.maxContentBytes());
         }

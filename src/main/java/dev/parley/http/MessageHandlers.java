@@ -177,10 +177,8 @@ final class MessageHandlers {
         long conversationId = Params.id(ctx, "conversation_id");
         long messageId = Params.id(ctx, "message_id");
         AsItsUser.changes(ctx, () -> log.get(Auth.app(ctx), conversationId, messageId));
-        var input = Requests.body(ctx, Bodies.MessageEdit.class);
-        if (input.content() == null && input.metadata() == null && input.attachments() == null) {
-            throw new InvalidInput("content", "nothing to change: give content, metadata or attachments");
-        }
+        // metadata and attachments may be removed (null); a message's content only by deleting the message
+        var input = Requests.patch(ctx, Bodies.MessageEdit.class, List.of("content", "metadata", "attachments"), List.of("content"));
         if (input.content() != null) {
             Check.required("content", input.content(), limits.maxContentBytes());
         }

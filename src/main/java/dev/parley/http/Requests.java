@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonDeserializer;
 import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.cfg.CoercionAction;
 import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
@@ -148,6 +149,36 @@ final class Requests {
     }
 
     static <T> T body(Context ctx, Class<T> type) {
+        return read(checkedBytes(ctx), type);
+    }
+
+    /**
+     * A PATCH's body: any of {@code fields} changes what is stored, and those of {@code notNull} may be changed but
+     * not removed. A record reads an explicit null as an absent field ("keep it") where the client meant "remove it",
+     * so such a null is refused, naming the field, as is a body that gives none of the fields: it changes nothing.
+     */
+    static <T> T patch(Context ctx, Class<T> type, List<String> fields, List<String> notNull) {
+        byte[] bytes = checkedBytes(ctx);
+        T value = read(bytes, type);
+        JsonNode given;
+        try {
+            given = STRICT.readTree(bytes);
+        } catch (IOException e) {
+            throw describe(e);
+        }
+        for (String field : notNull) {
+            if (given.path(field).isNull()) {
+                throw cannotBeNull(field);
+            }
+        }
+        if (fields.stream().noneMatch(given::has)) {
+            throw new BadRequest(400, "invalid-request", null,
+                    "the body changes nothing: give at least one of " + String.join(", ", fields));
+        }
+        return value;
+    }
+
+    private static byte[] checkedBytes(Context ctx) {
         String contentType = ctx.contentType();
         if (contentType != null && !isJson(contentType)) {
             throw new BadRequest(415, "unsupported-media-type", null,
@@ -167,6 +198,10 @@ final class Requests {
                     "the body starts with a UTF-8 byte order mark (EF BB BF); JSON text must not (RFC 8259, section 8.1)");
         }
         requireUtf8(bytes);
+        return bytes;
+    }
+
+    private static <T> T read(byte[] bytes, Class<T> type) {
         T value;
         try {
             value = STRICT.readValue(bytes, type);
@@ -250,12 +285,16 @@ final class Requests {
         return mediaType.equals("application/json") || mediaType.endsWith("+json");
     }
 
+    private static BadRequest cannotBeNull(String field) {
+        return new BadRequest(400, "invalid-request", field,
+                field + " cannot be null: a stored one cannot be removed this way; leave the field out to keep it");
+    }
+
     private static BadRequest describe(IOException e) {
         return switch (e) {
             case UnrecognizedPropertyException u -> new BadRequest(400, "invalid-request", path(u),
                     path(u) + " is not a field of this request; known fields: " + u.getKnownPropertyIds());
-            case InvalidNullException n -> new BadRequest(400, "invalid-request", path(n), path(n)
-                    + " cannot be null: a stored one cannot be removed this way; leave the field out to keep it");
+            case InvalidNullException n -> cannotBeNull(path(n));
             case MismatchedInputException m when !m.getPath().isEmpty() -> new BadRequest(400, "invalid-request", path(m),
                     path(m) + " " + expected(m));
             case StreamConstraintsException s -> new BadRequest(400, "malformed-json", null,

@@ -8,6 +8,7 @@ import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
 import dev.parley.support.TestServer;
 import java.util.Map;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -100,6 +101,44 @@ class MergePatchTest {
         patch("/v1/characters/" + id, "{\"name\": \"Luna II\"}");
 
         assertThat(api.getOk("/v1/characters/" + id).get("traits")).isEqualTo(json("{\"energy\": \"calm\"}"));
+    }
+
+    @Test
+    void a_null_for_a_field_that_cannot_be_removed_and_a_patch_of_nothing_are_refused_and_change_nothing() {
+        String character = api.postOk(201, "/v1/characters", json("{\"name\": \"Luna\", \"metadata\": {\"a\": 1}}"))
+                .get("id").asText();
+        String user = Fixtures.user(api, "ada");
+        String memory = api.postOk(201, "/v1/users/" + user + "/memories", json("""
+                {"character_id": "%s", "content": "likes tea", "metadata": {"a": 1}}""".formatted(character))).get("id").asText();
+        String conversation = Fixtures.conversation(api, user, character);
+        String message = api.postOk(201, "/v1/conversations/" + conversation + "/messages",
+                json("{\"role\": \"user\", \"content\": \"hi\"}")).get("id").asText();
+        JsonNode characterBefore = api.getOk("/v1/characters/" + character);
+        JsonNode memoryBefore = api.getOk("/v1/memories/" + memory);
+
+        for (String field : List.of("name", "system_prompt", "traits", "metadata", "suggested_messages")) {
+            assertThat(refused(api.patch("/v1/characters/" + character, "{\"" + field + "\": null}"))).as(field).isEqualTo(field);
+        }
+        for (String field : List.of("content", "importance", "metadata", "embedding")) {
+            assertThat(refused(api.patch("/v1/memories/" + memory, "{\"" + field + "\": null}"))).as(field).isEqualTo(field);
+        }
+        assertThat(refused(api.patch("/v1/conversations/" + conversation + "/messages/" + message, "{\"content\": null}")))
+                .as("a message's text goes by deleting the message").isEqualTo("content");
+        for (String path : List.of("/v1/characters/" + character, "/v1/memories/" + memory,
+                "/v1/conversations/" + conversation + "/messages/" + message)) {
+            Api.Response empty = api.patch(path, "{}");
+            assertThat(empty.status()).as(path).isEqualTo(400);
+            assertThat(empty.json().get("detail").asText()).as(path).startsWith("the body changes nothing: give at least one of ");
+        }
+
+        assertThat(api.getOk("/v1/characters/" + character)).as("no version moved for nothing").isEqualTo(characterBefore);
+        assertThat(api.getOk("/v1/memories/" + memory)).isEqualTo(memoryBefore);
+    }
+
+    private static String refused(Api.Response response) {
+        assertThat(response.status()).as(response.toString()).isEqualTo(400);
+        assertThat(response.json().get("detail").asText()).contains("cannot be null");
+        return response.json().get("errors").get(0).get("field").asText();
     }
 
     private JsonNode patch(String path, String body) {
