@@ -97,6 +97,12 @@ public final class CounterBuffer implements AutoCloseable {
             UNION ALL
             SELECT kind, app_id, holder_id, user_id, guest_ids FROM users_written""".formatted(GUESTS));
 
+    // Whether the increments leave the row within Limits.MAX_COUNTERS, or add no name to one already past it (kept
+    // from before the limit held for increments), checked on the locked row: two requests adding names cannot both pass.
+    private static final String ROOM = """
+               AND (SELECT count(*) FROM jsonb_object_keys(%1$s.counters || ?::jsonb))
+                   <= greatest(%2$d, (SELECT count(*) FROM jsonb_object_keys(%1$s.counters)))""";
+
     // A durable increment: one statement, so concurrent ones never lose an update (the row lock orders them).
     static final Query INCREMENT_CONVERSATION = new Query("conversation.increment_counters", """
             UPDATE conversations c
@@ -105,7 +111,8 @@ public final class CounterBuffer implements AutoCloseable {
                          FROM jsonb_each_text(?::jsonb) AS d),
                    updated_at = now()
              WHERE c.app_id = ? AND c.conversation_id = ?
-            RETURNING c.counters, c.user_id, %s""".formatted(GUESTS));
+            %s
+            RETURNING c.counters, c.user_id, %s""".formatted(ROOM.formatted("c", Limits.MAX_COUNTERS), GUESTS));
 
     static final Query INCREMENT_USER = new Query("user.increment_counters", """
             UPDATE users u
@@ -114,7 +121,8 @@ public final class CounterBuffer implements AutoCloseable {
                          FROM jsonb_each_text(?::jsonb) AS d),
                    updated_at = now()
              WHERE u.app_id = ? AND u.user_id = ?
-            RETURNING u.counters, u.user_id, '{}'::bigint[] AS guest_ids""");
+            %s
+            RETURNING u.counters, u.user_id, '{}'::bigint[] AS guest_ids""".formatted(ROOM.formatted("u", Limits.MAX_COUNTERS)));
 
     /** What has counters: a conversation or a user. */
     public enum Kind {
@@ -319,8 +327,16 @@ public final class CounterBuffer implements AutoCloseable {
         Query increment = holder.kind() == Kind.CONVERSATION ? INCREMENT_CONVERSATION : INCREMENT_USER;
         try (ReadCache.Changing change = cache.changing()) {
             return database.inTransaction(handle -> {
+                String written = Json.write(increments);
                 Stored stored = handle.first(increment, row -> new Stored(JsonText.stored(row.getString(1)), row.getLong(2), guestIds(row)),
-                        Json.write(increments), holder.appId(), holder.id()).orElseThrow(() -> new NotFound(holder.kind().noun(), holder.id()));
+                        written, holder.appId(), holder.id(), written).orElse(null);
+                if (stored == null) {
+                    Query exists = holder.kind() == Kind.CONVERSATION ? MessageLog.CONVERSATION_EXISTS : Users.EXISTS;
+                    if (handle.first(exists, row -> true, holder.appId(), holder.id()).isPresent()) {
+                        throw tooMany(holder.kind().noun() + " " + holder.id() + " more than " + Limits.MAX_COUNTERS + " counters");
+                    }
+                    throw new NotFound(holder.kind().noun(), holder.id());
+                }
                 change.mark(changed(holder, stored.userId(), stored.guestIds()));
                 return stored;
             });
@@ -333,6 +349,11 @@ public final class CounterBuffer implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    private static InvalidInput tooMany(String outcome) {
+        return new InvalidInput("increments", "would give " + outcome + "; a conversation or a user keeps at most "
+                + Limits.MAX_COUNTERS);
     }
 
     /** Writes every holder due by count or by the ticker's time. Never throws: it runs on the caller's scheduler. */
@@ -528,8 +549,18 @@ public final class CounterBuffer implements AutoCloseable {
             return tally;
         }
 
-        /** Moves the values and queues the deltas, or changes nothing and throws if any result leaves 64 bits. */
+        /**
+         * Moves the values and queues the deltas, or changes nothing and throws if any result leaves 64 bits or the
+         * deltas name counters the holder would keep more of than {@link Limits#MAX_COUNTERS}.
+         */
         void add(Map<String, Long> deltas, long now) {
+            long added = deltas.keySet().stream().filter(name -> !values.containsKey(name) && !stored.has(name)).count();
+            if (added > 0) {
+                long kept = stored.size() + values.keySet().stream().filter(name -> !stored.has(name)).count();
+                if (kept + added > Limits.MAX_COUNTERS) {
+                    throw tooMany("it " + (kept + added) + " counters");
+                }
+            }
             Map<String, Long> movedValues = new HashMap<>();
             Map<String, Long> movedQueue = new HashMap<>();
             deltas.forEach((name, delta) -> {

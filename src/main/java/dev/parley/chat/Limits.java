@@ -16,6 +16,8 @@ public record Limits(int maxContentBytes, int maxMetadataBytes) {
     public static final int MAX_GROUP_CHARACTERS = 50;
     /** People in one conversation, its own user included: every message drops each one's cached inbox. */
     public static final int MAX_GROUP_USERS = 100;
+    /** Named counters one conversation or user keeps. */
+    public static final int MAX_COUNTERS = 100;
     public static final int MAX_IDEMPOTENCY_KEY_BYTES = 200;
     public static final int PREVIEW_CHARS = 200;
 }

@@ -60,6 +60,16 @@ record StoredCounters(Map<String, Long> integers, Set<String> tooLarge, Set<Stri
         return new StoredCounters(integers, tooLarge, notIntegers, false);
     }
 
+    /** Whether the document holds a counter of {@code name}, whatever its value. */
+    boolean has(String name) {
+        return integers.containsKey(name) || tooLarge.contains(name) || notIntegers.contains(name);
+    }
+
+    /** How many counters the document holds. */
+    int size() {
+        return integers.size() + tooLarge.size() + notIntegers.size();
+    }
+
     /** The stored value an increment of {@code name} starts from (0 when absent), or the refusal the database would give. */
     long value(String name) {
         if (notAnObject || notIntegers.contains(name)) {

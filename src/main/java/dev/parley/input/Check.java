@@ -2,6 +2,7 @@ package dev.parley.input;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.chat.InvalidInput;
+import dev.parley.chat.Limits;
 import dev.parley.json.PostgresJson;
 import java.util.Iterator;
 import java.util.Map;
@@ -12,7 +13,7 @@ import java.util.Map;
  * ({@code dev.parley.lifecycle.Import}) checks its lines with these too, so the two cannot drift apart.
  */
 public final class Check {
-    public static final int MAX_COUNTERS = 100;
+    public static final int MAX_COUNTERS = Limits.MAX_COUNTERS;
     private static final int MAX_COUNTER_NAME_BYTES = 100;
 
     private Check() {

@@ -13,6 +13,7 @@ import dev.parley.support.Wait;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -119,6 +120,38 @@ class CountersApiTest {
 
         assertThat(api.getOk("/v1/conversations/" + id).get("counters").get("xp").asLong()).isEqualTo(Long.MAX_VALUE);
         assertThat(api.getOk("/v1/users/" + user).get("counters").get("xp").asLong()).isEqualTo(Long.MAX_VALUE);
+    }
+
+    @Test
+    void a_holder_keeps_at_most_a_hundred_counters_in_either_mode_and_a_refused_increment_changes_nothing() {
+        for (String mode : List.of("", "?durable=true")) {
+            Map<String, Object> ninetyNine = new HashMap<>();
+            for (int i = 0; i < 99; i++) {
+                ninetyNine.put("k" + i, 1);
+            }
+            String user = Fixtures.user(api, "u-" + System.nanoTime());
+            String id = api.postOk(201, "/v1/conversations", Map.of("user_id", user, "character_id", Fixtures.character(api, "c"),
+                    "counters", ninetyNine)).get("id").asText();
+            api.postOk(200, "/v1/users/" + user + "/counters?durable=true", Map.of("increments", ninetyNine));
+            for (String holder : List.of("/v1/conversations/" + id, "/v1/users/" + user)) {
+                String counters = holder + "/counters" + mode;
+
+                var twoNew = api.post(counters, Map.of("increments", Map.of("a", 1, "b", 1)));
+                api.postOk(200, counters, Map.of("increments", Map.of("a", 1, "k0", 1)));
+                var oneMore = api.post(counters, Map.of("increments", Map.of("c", 1)));
+                api.postOk(200, counters, Map.of("increments", Map.of("a", 1, "k1", 2)));
+
+                for (var refused : List.of(twoNew, oneMore)) {
+                    assertThat(refused.status()).as(mode + " " + holder + ": " + refused).isEqualTo(400);
+                    assertThat(refused.json().get("errors").get(0).get("field").asText()).isEqualTo("increments");
+                    assertThat(refused.json().get("detail").asText()).contains("at most 100");
+                }
+                JsonNode shown = api.getOk(holder).get("counters");
+                assertThat(shown.size()).as(mode + " " + holder).isEqualTo(100);
+                assertThat(shown.get("a").asLong()).isEqualTo(2);
+                assertThat(shown.get("k1").asLong()).isEqualTo(3);
+            }
+        }
     }
 
     @Test
