@@ -297,14 +297,15 @@ final class Requests {
             case InvalidNullException n -> cannotBeNull(path(n));
             case MismatchedInputException m when !m.getPath().isEmpty() -> new BadRequest(400, "invalid-request", path(m),
                     path(m) + " " + expected(m));
-            case StreamConstraintsException s -> new BadRequest(400, "malformed-json", null,
-                    "the JSON is beyond Parley's limits: " + s.getOriginalMessage());
+            case MismatchedInputException m when m.getTargetType() != null && m.getTargetType().isRecord() -> new BadRequest(400,
+                    "malformed-json", null, "the request body must be a JSON object"); // not the record Parley reads it into
+            case StreamConstraintsException s -> new BadRequest(400, "malformed-json", null, beyondLimits(s));
             case JsonParseException p when isDuplicate(p) -> duplicate(p);
             case JsonMappingException m when m.getCause() instanceof JsonParseException p && isDuplicate(p) -> duplicate(p);
             case JsonParseException p -> new BadRequest(400, "malformed-json", null,
-                    "the body is not valid JSON (UTF-8): " + p.getOriginalMessage());
+                    "the body is not valid JSON (UTF-8): " + withoutJavaNames(p.getOriginalMessage()));
             case JsonProcessingException p -> new BadRequest(400, "malformed-json", null,
-                    "the body is not valid JSON (UTF-8): " + p.getOriginalMessage());
+                    "the body is not valid JSON (UTF-8): " + withoutJavaNames(p.getOriginalMessage()));
             default -> new BadRequest(400, "malformed-json", null, "the body could not be read: " + e.getMessage());
         };
     }
@@ -333,6 +334,15 @@ final class Requests {
             }
         }
         return String.join("", steps).replaceFirst("^\\.", "");
+    }
+
+    private static String beyondLimits(StreamConstraintsException e) {
+        return "the JSON is beyond Parley's limits: " + withoutJavaNames(e.getOriginalMessage());
+    }
+
+    /** The JSON reader's message as a client can act on it: a limit's numbers without the Java method that holds them. */
+    private static String withoutJavaNames(String message) {
+        return message.replaceAll(", from `[^`]*`", "");
     }
 
     private static String expected(MismatchedInputException m) {

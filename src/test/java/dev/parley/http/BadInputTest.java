@@ -269,7 +269,18 @@ class BadInputTest {
         assertThat(response.isProblem()).as(what).isTrue();
         JsonNode problem = response.json();
         assertThat(problem.get("type").asText()).as(what).startsWith("https://parley.dev/problems/");
-        assertThat(problem.get("detail").asText()).as(what).isNotBlank();
+        assertThat(problem.get("detail").asText()).as(what).isNotBlank()
+                .as(what + ": no Java names in a client's answer").doesNotContain("dev.parley.", "com.fasterxml.", "java.", "Constraints");
+    }
+
+    @Test
+    void a_body_nested_past_the_limit_is_told_the_limit_in_the_clients_terms() {
+        String nested = "{\"name\": \"x\", \"metadata\": {\"a\": " + "[".repeat(70) + "]".repeat(70) + "}}";
+
+        var response = api.sendBytes("POST", "/v1/characters", nested.getBytes(StandardCharsets.UTF_8));
+
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(response.json().get("detail").asText()).contains("nesting depth").contains("(64)").doesNotContain("`");
     }
 
     private static byte[] concat(byte[]... parts) {
