@@ -29,6 +29,11 @@ final class Auth {
         if (header == null) {
             throw new Unauthorized("send the app's API key as 'Authorization: Bearer <key>'");
         }
+        var headers = ctx.req().getHeaders("Authorization");
+        headers.nextElement();
+        if (headers.hasMoreElements()) { // which one a proxy in front of Parley heeded, Parley cannot tell
+            throw new Unauthorized("send one Authorization header; this request has several");
+        }
         if (!header.regionMatches(true, 0, "Bearer ", 0, 7)) {
             throw new Unauthorized("the Authorization header must use the Bearer scheme");
         }

@@ -127,6 +127,18 @@ class ClientMistakesTest {
     }
 
     @Test
+    void two_authorization_headers_are_refused_whichever_comes_first() throws IOException {
+        String valid = "Authorization: Bearer " + api.key() + "\r\n";
+        String other = "Authorization: Bearer pk_not_a_key_of_any_app\r\n";
+
+        for (String headers : List.of(valid + other, other + valid, valid + valid)) {
+            String response = raw("GET /v1/characters HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n" + headers + "\r\n");
+
+            assertThat(response).startsWith("HTTP/1.1 401").contains("one Authorization header");
+        }
+    }
+
+    @Test
     void client_mistakes_leave_no_stack_trace_in_the_log() throws IOException {
         PrintStream original = System.err;
         var captured = new ByteArrayOutputStream();
