@@ -237,8 +237,8 @@ public final class BatchWriter {
         }
         for (NewMessage message : unit.messages()) {
             if (message.createdAt() != null && partitions.archived(message.createdAt())) {
-                throw new Conflict("month-archived", "created_at " + message.createdAt() + " falls in an archived month, "
-                        + "and archived months are read-only; their messages cannot be added to");
+                throw new Conflict("month-archived", "created_at " + message.createdAt() + " falls in an archived month "
+                        + "(or one dropped from the archive), and archived months are read-only; their messages cannot be added to");
             }
         }
         List<NewMessage> fresh = new ArrayList<>();

@@ -72,7 +72,7 @@ public final class Partitions {
 
     /** Where the earliest month's partition starts, as last seen; MAX_VALUE until ensureCovers first looks. */
     private volatile long earliestMonthFloor = Long.MAX_VALUE;
-    private volatile long archivedUpTo = Long.MIN_VALUE;
+    private volatile List<Partition> hot = List.of(); // as last seen: what archived() reads
     private volatile long earliestLookedAt = System.nanoTime() - REMEMBERED.toNanos();
 
     public Partitions(Database database) {
@@ -130,17 +130,28 @@ public final class Partitions {
         lookAgain();
     }
 
-    /** Whether {@code time} falls in an archived month (as seen within {@link #REMEMBERED}): read-only. */
+    /**
+     * Whether {@code time} falls in a month taken out of the hot table (as seen within {@link #REMEMBERED}): an
+     * archived one, read-only, or one retention dropped from the archive since. No hot partition takes its rows. A
+     * time older than every month is not: the catch-all below them takes it, and {@link #ensureCovers} its month.
+     */
     public boolean archived(Instant time) {
         if (System.nanoTime() - earliestLookedAt >= REMEMBERED.toNanos()) {
             lookAgain();
         }
-        return Ids.floorOf(time) < archivedUpTo;
+        long id = Ids.floorOf(time);
+        for (Partition partition : hot) {
+            if ((partition.fromId() == null || partition.fromId() <= id) && (partition.toId() == null || id < partition.toId())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void lookAgain() {
-        earliestMonthFloor = find(list(), BEFORE).toId();
-        archivedUpTo = listArchived().stream().mapToLong(Partition::toId).max().orElse(Long.MIN_VALUE);
+        List<Partition> partitions = list();
+        earliestMonthFloor = find(partitions, BEFORE).toId();
+        hot = partitions;
         earliestLookedAt = System.nanoTime();
     }
 

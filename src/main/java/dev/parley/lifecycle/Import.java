@@ -399,7 +399,8 @@ public final class Import {
                 throw new InvalidInput("created_at", "is required: the message's original time");
             }
             if (partitions.archived(created)) {
-                throw new InvalidInput("created_at", created + " falls in an archived month, which takes no messages");
+                throw new InvalidInput("created_at", created + " falls in an archived month (or one dropped from the archive), which "
+                        + "takes no messages");
             }
             KnownConversation known = conversationOf(conversation);
             byte[] digest = digestOf(conversation, externalId);

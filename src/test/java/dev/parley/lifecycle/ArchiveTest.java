@@ -175,6 +175,30 @@ class ArchiveTest {
     }
 
     @Test
+    void after_an_archive_a_message_older_than_every_month_is_taken_and_one_in_an_archived_month_is_not() {
+        importMonth("2027-01", 2, "january");
+        archive();
+        String older = api.postOk(201, "/v1/conversations", Map.of("user_id", user, "character_id", character,
+                "created_at", "2026-05-01T00:00:00Z")).get("id").asText();
+
+        var lastMay = api.post("/v1/conversations/" + older + "/messages", Map.of("role", "user", "content", "from last May",
+                "created_at", "2026-05-20T00:00:00Z"));
+        var january = api.post("/v1/conversations/" + older + "/messages", Map.of("role", "user", "content", "january again",
+                "created_at", "2027-01-20T00:00:00Z"));
+
+        assertThat(lastMay.status()).as(lastMay.toString()).isEqualTo(201);
+        assertThat(january.status()).isEqualTo(409);
+        assertThat(api.getOk("/v1/conversations/" + older + "/messages").get("messages").findValuesAsText("content"))
+                .containsExactly("from last May");
+        try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 2)) {
+            var partitions = new Partitions(pool); // a fresh look, as every instance takes within a minute
+            assertThat(partitions.archived(Instant.parse("2025-12-31T00:00:00Z"))).as("older than every month").isFalse();
+            assertThat(partitions.archived(Instant.parse("2027-01-20T00:00:00Z"))).as("archived").isTrue();
+            assertThat(partitions.archived(NOW)).isFalse();
+        }
+    }
+
+    @Test
     void a_write_while_a_month_is_copied_is_told_to_retry_and_a_move_a_crash_cut_short_is_finished() throws SQLException {
         importMonth("2027-01", 2, "january");
         String januaryId = api.getOk(path + "/messages").get("messages").get(0).get("id").asText();
