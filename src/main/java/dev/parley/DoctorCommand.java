@@ -1,5 +1,6 @@
 package dev.parley;
 
+import dev.parley.config.Ages;
 import dev.parley.config.Settings;
 import dev.parley.db.Database;
 import dev.parley.ops.doctor.Doctor;
@@ -31,7 +32,6 @@ import picocli.CommandLine.Spec;
                 "Exit status: 0 when no finding is at or above --min-severity, 1 when one is, 2 for bad usage."})
 final class DoctorCommand implements Callable<Integer> {
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(kb|mb|gb|tb|k|m|g|t)?");
-    private static final Pattern AGE = Pattern.compile("(\\d+)\\s*(d|w|mo|y)");
 
     @Spec
     CommandSpec spec;
@@ -167,24 +167,27 @@ final class DoctorCommand implements Callable<Integer> {
             case "t" -> 40;
             default -> 0;
         };
-        return OptionalLong.of(Long.parseLong(m.group(1)) << shift);
+        long amount;
+        try {
+            amount = Long.parseLong(m.group(1));
+        } catch (NumberFormatException e) {
+            amount = Long.MAX_VALUE; // more digits than a long holds: refused below as too large
+        }
+        if (amount == 0 || amount > Long.MAX_VALUE >> shift) {
+            throw new ParameterException(spec.commandLine(), "--server-memory must be a size above 0 and below 8 EB, got '"
+                    + serverMemory + "'");
+        }
+        return OptionalLong.of(amount << shift);
     }
 
     private Optional<Period> retention() {
         if (retention == null) {
             return Optional.empty();
         }
-        Matcher m = AGE.matcher(retention.strip().toLowerCase(Locale.ROOT));
-        if (!m.matches()) {
-            throw new ParameterException(spec.commandLine(), "--retention must be an age such as 90d, 12w, 6mo or 1y, got '"
-                    + retention + "'");
+        try { // as archive and retention read an age, so that one value means one thing to every command
+            return Optional.of(Ages.parse(retention.toLowerCase(Locale.ROOT).replaceAll("\\s+", "")));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--retention: " + e.getMessage());
         }
-        int n = Integer.parseInt(m.group(1));
-        return Optional.of(switch (m.group(2)) {
-            case "d" -> Period.ofDays(n);
-            case "w" -> Period.ofWeeks(n);
-            case "mo" -> Period.ofMonths(n);
-            default -> Period.ofYears(n);
-        });
     }
 }

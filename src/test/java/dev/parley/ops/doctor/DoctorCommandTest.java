@@ -109,5 +109,15 @@ class DoctorCommandTest {
         assertThat(parley("doctor", "--url", url, "--min-severity", "loud").status()).isEqualTo(2);
         assertThat(parley("doctor", "--url", url, "--yes").status()).isEqualTo(2);
         assertThat(parley("doctor", "--url", url, "--retention", "soon").status()).isEqualTo(2);
+        for (String age : new String[] {"0d", "99999999999d", "-1d"}) {
+            Run run = parley("doctor", "--url", url, "--retention", age);
+            assertThat(run.status()).as(age + ": " + run.err()).isEqualTo(2);
+            assertThat(run.err()).as(age).contains("--retention").doesNotContain("For input string");
+        }
+        for (String size : new String[] {"0", "0GB", "99999999999999999999GB", "8388608TB", "16777216TB"}) {
+            Run run = parley("doctor", "--url", url, "--server-memory", size);
+            assertThat(run.status()).as(size + ": " + run.err()).isEqualTo(2);
+            assertThat(run.err()).as(size).contains("--server-memory").doesNotContain("For input string");
+        }
     }
 }
