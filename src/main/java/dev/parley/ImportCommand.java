@@ -91,10 +91,16 @@ final class ImportCommand implements Callable<Integer> {
             if (file == null) {
                 throw new ParameterException(spec.commandLine(), "give a FILE (or - for standard input), or --from with --url");
             }
+            if (!file.equals("-") && !Files.isRegularFile(Path.of(file))) {
+                throw new ParameterException(spec.commandLine(), "FILE " + file + " is not a file that can be read");
+            }
             return null;
         }
-        if (file != null || url == null) {
+        if (file != null) {
             throw new ParameterException(spec.commandLine(), "--from reads the store at --url, and takes no FILE");
+        }
+        if (url == null) {
+            throw new ParameterException(spec.commandLine(), "--from needs --url, the other store's PostgreSQL");
         }
         return switch (from) {
             case "langchain" -> PeerStores.Kind.LANGCHAIN;

@@ -47,6 +47,23 @@ class ImportCommandTest {
     }
 
     @Test
+    void a_file_that_is_not_there_or_a_store_without_its_url_is_a_usage_error_naming_it() throws Exception {
+        String url = TestDatabase.get().url(parleyDatabase);
+        Path folder = Files.createTempDirectory("parley-import");
+
+        Run missing = parley("import", folder.resolve("nothing.ndjson").toString(), "--app", "a", "--database-url", url);
+        Run directory = parley("import", folder.toString(), "--app", "a", "--database-url", url);
+        Run noUrl = parley("import", "--from", "langchain", "--app", "a", "--database-url", url);
+
+        for (Run run : List.of(missing, directory)) {
+            assertThat(run.status()).as(run.err()).isEqualTo(2);
+            assertThat(run.err()).contains("is not a file that can be read").doesNotContain("java.");
+        }
+        assertThat(noUrl.status()).isEqualTo(2);
+        assertThat(noUrl.err()).contains("--from needs --url");
+    }
+
+    @Test
     void langchains_message_store_becomes_conversations_and_a_second_run_adds_nothing() throws SQLException {
         String peer = "langchain_peer";
         TestDatabase.get().fresh(peer);
