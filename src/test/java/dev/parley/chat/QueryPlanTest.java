@@ -362,8 +362,10 @@ class QueryPlanTest {
                 connection.createArrayOf("bigint", Collections.nCopies(holders.size(), APP).toArray()),
                 connection.createArrayOf("bigint", holders.toArray()),
                 connection.createArrayOf("text", Collections.nCopies(holders.size(), "{\"xp\": 1}").toArray()));
-        String conversation = plans.explainPlanOnly(CounterBuffer.INCREMENT_CONVERSATION, "{\"xp\": 1}", APP, conversations.getFirst());
-        String user = plans.explainPlanOnly(CounterBuffer.INCREMENT_USER, "{\"xp\": 1}", APP, users.getFirst());
+        // The increments twice: the new values, then the check that they leave room (at most 100 counters).
+        String conversation = plans.explainPlanOnly(CounterBuffer.INCREMENT_CONVERSATION, "{\"xp\": 1}", APP, conversations.getFirst(),
+                "{\"xp\": 1}");
+        String user = plans.explainPlanOnly(CounterBuffer.INCREMENT_USER, "{\"xp\": 1}", APP, users.getFirst(), "{\"xp\": 1}");
 
         assertThat(flush).contains("conversations_pkey").contains("users_pkey")
                 .doesNotContain("Seq Scan on conversations").doesNotContain("Seq Scan on users");
