@@ -45,13 +45,26 @@ public final class Main implements Runnable {
                 .setOut(out)
                 .setErr(err)
                 .setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-                    commandLine.getErr().println("parley: " + e.getMessage());
+                    commandLine.getErr().println("parley: " + withoutPasswords(String.valueOf(e.getMessage())));
                     return e instanceof InvalidSetting ? USAGE : FAILED;
+                })
+                .setParameterExceptionHandler((e, given) -> { // picocli's own, but it quoted the arguments as given
+                    CommandLine command = e.getCommandLine();
+                    command.getErr().println(withoutPasswords(e.getMessage()));
+                    if (!CommandLine.UnmatchedArgumentException.printSuggestions(e, command.getErr())) {
+                        command.usage(command.getErr());
+                    }
+                    return USAGE;
                 })
                 .execute(args);
         out.flush();
         err.flush();
         return status;
+    }
+
+    /** {@code text} with the password of every URL in it (postgres://user:secret@host) shown as ***. */
+    static String withoutPasswords(String text) {
+        return text.replaceAll("(\\w+://[^\\s/:@]*:)[^\\s/@]+@", "$1***@");
     }
 
     /** picocli gives each subcommand its own version (none unless set): every one says Parley's. */

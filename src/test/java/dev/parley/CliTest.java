@@ -8,6 +8,7 @@ import dev.parley.support.Cli.Run;
 import dev.parley.support.TestDatabase;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class CliTest {
@@ -33,6 +34,23 @@ class CliTest {
         Run badPort = parley("serve", "--port", "eighty");
         assertThat(badPort.status()).isEqualTo(2);
         assertThat(badPort.err()).contains("--port (PARLEY_PORT)");
+    }
+
+    @Test
+    void a_usage_error_or_a_failure_never_repeats_a_password_given_in_a_url() {
+        String url = "postgres://postgres:s3cret-pw@127.0.0.1:1/parley";
+
+        Run mistyped = parley("apps", "rename", "a", "b", "--database-url", url);
+        Run unknownOption = parley("migrate", "--databse-url", url);
+        Run unreachable = parley("migrate", "--database-url", url);
+
+        assertThat(mistyped.status()).isEqualTo(2);
+        assertThat(unknownOption.status()).isEqualTo(2);
+        assertThat(unreachable.status()).isNotZero();
+        for (Run run : List.of(mistyped, unknownOption, unreachable)) {
+            assertThat(run.err()).as(run.err()).doesNotContain("s3cret-pw").isNotBlank();
+        }
+        assertThat(mistyped.err()).contains("postgres://postgres:***@127.0.0.1:1/parley");
     }
 
     @Test
