@@ -1,8 +1,10 @@
 package dev.parley;
 
+import dev.parley.config.Durations;
 import dev.parley.json.Json;
 import dev.parley.monitor.Overview;
 import dev.parley.monitor.OverviewText;
+import dev.parley.monitor.Timeline;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.ConnectException;
@@ -52,6 +54,7 @@ final class MonitorCommand implements Callable<Integer> {
         if (interval < 1) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--interval must be at least 1 second");
         }
+        requireWindow();
         PrintWriter out = spec.commandLine().getOut();
         boolean colour = switch (color) {
             case "always" -> true;
@@ -69,6 +72,20 @@ final class MonitorCommand implements Callable<Integer> {
             }
         } while (!once);
         return 0;
+    }
+
+    /** The window as the admin port takes it, checked here: a usage error, not the server's problem document. */
+    private void requireWindow() {
+        Duration span;
+        try {
+            span = Durations.parse(window);
+        } catch (IllegalArgumentException e) {
+            span = Duration.ZERO;
+        }
+        if (span.compareTo(Duration.ofSeconds(1)) < 0 || span.compareTo(Timeline.MAX_WINDOW) > 0) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--window must be a span from 1s to "
+                    + Durations.format(Timeline.MAX_WINDOW) + " such as 30s or 1m, not '" + window + "'");
+        }
     }
 
     private Overview overview() throws IOException, InterruptedException {

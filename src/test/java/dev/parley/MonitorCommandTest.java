@@ -54,6 +54,16 @@ class MonitorCommandTest {
         assertThat(nobody.err()).contains("nothing answers at http://127.0.0.1:1");
     }
 
+    @Test
+    void a_window_the_admin_port_would_refuse_is_a_usage_error_before_asking_it() {
+        for (String window : new String[] {"10m", "0s", "abc", "30"}) {
+            Run run = monitor("--once", "--url", "http://127.0.0.1:1", "--window", window);
+
+            assertThat(run.status()).as(window).isEqualTo(2);
+            assertThat(run.err()).as(window).contains("--window must be a span from 1s to 5m").doesNotContain("\"type\"");
+        }
+    }
+
     private static Run monitor(String... args) {
         String[] all = new String[args.length + 1];
         all[0] = "monitor";
