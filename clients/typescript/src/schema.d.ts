@@ -912,11 +912,11 @@ export interface components {
             /** @description a JSON object, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
             traits?: {
                 [key: string]: unknown;
-            } | null;
+            };
             /** @description a JSON object, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
             metadata?: {
                 [key: string]: unknown;
-            } | null;
+            };
             suggested_messages?: string[];
         };
         Erased: {
@@ -1382,7 +1382,7 @@ export interface components {
             /** @description a JSON object, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
             metadata?: {
                 [key: string]: unknown;
-            } | null;
+            };
             /** @description an embedding: an array of numbers, or base64 of its float32 values */
             embedding?: number[] | string;
         };
@@ -1581,7 +1581,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -1682,7 +1682,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -1829,7 +1829,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -1939,7 +1939,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2068,7 +2068,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2242,7 +2242,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2370,7 +2370,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2496,7 +2496,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2610,7 +2610,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2757,7 +2757,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2867,7 +2867,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2996,7 +2996,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3150,7 +3150,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3280,7 +3280,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3405,7 +3405,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3522,7 +3522,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3670,7 +3670,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3806,7 +3806,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3920,7 +3920,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4067,7 +4067,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4238,7 +4238,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4339,7 +4339,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4486,7 +4486,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4599,7 +4599,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4728,7 +4728,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4889,7 +4889,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5047,7 +5047,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5174,7 +5174,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5316,7 +5316,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5436,7 +5436,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5561,7 +5561,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5732,7 +5732,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5846,7 +5846,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6007,7 +6007,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6132,7 +6132,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6246,7 +6246,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6425,7 +6425,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6554,7 +6554,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6716,7 +6716,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6875,7 +6875,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7002,7 +7002,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7132,7 +7132,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7307,7 +7307,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7451,7 +7451,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7565,7 +7565,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7712,7 +7712,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7859,7 +7859,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8017,7 +8017,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8125,7 +8125,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8254,7 +8254,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8438,7 +8438,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8561,7 +8561,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8676,7 +8676,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8795,7 +8795,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8912,7 +8912,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -9029,7 +9029,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -9146,7 +9146,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -9260,7 +9260,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -9368,7 +9368,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -9480,7 +9480,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -9625,7 +9625,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -9726,7 +9726,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -9871,7 +9871,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description no API key, or one that is not valid */
+            /** @description no API key, one that is not valid, or more than one Authorization header */
             401: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */

@@ -39,14 +39,22 @@ final class Bodies {
      * A character's update: every field is optional; a given field replaces the stored one, except
      * {@code traits} and {@code metadata}, which are JSON merge patches (RFC 7396).
      */
-    record CharacterPatch(@Takes(maxBytes = Limits.MAX_NAME_BYTES) String name,
-                          @Takes(maxBytes = Limits.MAX_PROMPT_BYTES) String systemPrompt,
-                          @Takes(setting = METADATA, object = true) JsonNode traits,
-                          @Takes(setting = METADATA, object = true) JsonNode metadata,
-                          @Takes(maxItems = Limits.MAX_SUGGESTED_MESSAGES) List<String> suggestedMessages) {
+    record CharacterPatch(@Takes(maxBytes = Limits.MAX_NAME_BYTES, notNull = true) String name,
+                          @Takes(maxBytes = Limits.MAX_PROMPT_BYTES, notNull = true) String systemPrompt,
+                          @Takes(setting = METADATA, object = true, notNull = true) JsonNode traits,
+                          @Takes(setting = METADATA, object = true, notNull = true) JsonNode metadata,
+                          @Takes(maxItems = Limits.MAX_SUGGESTED_MESSAGES, notNull = true) List<String> suggestedMessages)
+            implements PatchBody {
         CharacterInput asInput() {
             return new CharacterInput(name, systemPrompt, traits, metadata, suggestedMessages);
         }
+    }
+
+    /**
+     * The body of a PATCH read by {@link Requests#patch}: one that gives none of its fields changes nothing and is
+     * refused, as is a null for a field marked {@link Takes#notNull}. The document says both.
+     */
+    interface PatchBody {
     }
 
     /** Upsert by the app's own id for the user; a given profile replaces the stored one. */
@@ -97,8 +105,9 @@ final class Bodies {
     }
 
     /** A given field replaces the stored one; metadata or attachments set to null clear them. */
-    record MessageEdit(@Takes(setting = CONTENT) String content, @Takes(setting = METADATA, object = true) JsonNode metadata,
-                       @Takes(setting = METADATA) JsonNode attachments) {
+    record MessageEdit(@Takes(setting = CONTENT, notNull = true) String content,
+                       @Takes(setting = METADATA, object = true) JsonNode metadata,
+                       @Takes(setting = METADATA) JsonNode attachments) implements PatchBody {
     }
 
     /**
@@ -128,10 +137,11 @@ final class Bodies {
     record MemoryBatch(@Takes(required = true, minItems = 1, maxItems = Limits.MAX_BATCH) List<MemoryInput> memories) {
     }
 
-    /** A given field replaces the stored one; none may be null (a memory keeps each), and one must be given (Requests.patch). */
-    record MemoryPatch(@Takes(setting = CONTENT) String content, @Takes(minimum = 0, maximum = 1) Double importance,
-                       @Takes(setting = METADATA, object = true) JsonNode metadata,
-                       @JsonDeserialize(using = SentEmbedding.NotNull.class) SentEmbedding embedding) {
+    /** A given field replaces the stored one; none may be null: a memory keeps each. */
+    record MemoryPatch(@Takes(setting = CONTENT, notNull = true) String content,
+                       @Takes(minimum = 0, maximum = 1, notNull = true) Double importance,
+                       @Takes(setting = METADATA, object = true, notNull = true) JsonNode metadata,
+                       @JsonDeserialize(using = SentEmbedding.NotNull.class) SentEmbedding embedding) implements PatchBody {
     }
 
     /** Recall by similarity to {@code embedding} within one user's memories of one character. */

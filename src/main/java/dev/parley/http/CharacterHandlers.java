@@ -76,8 +76,7 @@ final class CharacterHandlers {
 
     void update(Context ctx) {
         long characterId = Params.id(ctx, "character_id");
-        List<String> fields = List.of("name", "system_prompt", "traits", "metadata", "suggested_messages");
-        var input = Requests.patch(ctx, Bodies.CharacterPatch.class, fields, fields).asInput();
+        var input = Requests.patch(ctx, Bodies.CharacterPatch.class).asInput();
         if (input.name() != null) {
             Check.requiredNonBlank("name", input.name(), Limits.MAX_NAME_BYTES);
         }

@@ -195,8 +195,7 @@ final class MemoryHandlers {
 
     void update(Context ctx) {
         long memoryId = Params.id(ctx, "memory_id");
-        List<String> fields = List.of("content", "importance", "metadata", "embedding");
-        var input = Requests.patch(ctx, Bodies.MemoryPatch.class, fields, fields);
+        var input = Requests.patch(ctx, Bodies.MemoryPatch.class);
         if (input.content() != null) {
             Check.requiredNonBlank("content", input.content(), limits.maxContentBytes());
         }

@@ -177,8 +177,7 @@ final class MessageHandlers {
         long conversationId = Params.id(ctx, "conversation_id");
         long messageId = Params.id(ctx, "message_id");
         AsItsUser.changes(ctx, () -> log.get(Auth.app(ctx), conversationId, messageId));
-        // metadata and attachments may be removed (null); a message's content only by deleting the message
-        var input = Requests.patch(ctx, Bodies.MessageEdit.class, List.of("content", "metadata", "attachments"), List.of("content"));
+        var input = Requests.patch(ctx, Bodies.MessageEdit.class);
         if (input.content() != null) {
             Check.required("content", input.content(), limits.maxContentBytes());
         }

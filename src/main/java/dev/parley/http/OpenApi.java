@@ -29,6 +29,11 @@ final class OpenApi {
     private static final PropertyNamingStrategies.NamingBase SNAKE =
             (PropertyNamingStrategies.NamingBase) PropertyNamingStrategies.SNAKE_CASE;
 
+    /** A record component's name in JSON, as Json.MAPPER writes and reads it: systemPrompt is system_prompt. */
+    static String jsonName(RecordComponent component) {
+        return SNAKE.translate(component.getName());
+    }
+
     private final ObjectNode schemas = Json.MAPPER.createObjectNode();
     /** This server's limits: the settings some {@link Takes} bounds follow. */
     private final Limits limits;
@@ -173,7 +178,7 @@ final class OpenApi {
         Map<Integer, String> statuses = new java.util.TreeMap<>();
         statuses.put(400, "a parameter or the body is not what the route takes: the problem names it");
         if (route.authenticated()) {
-            statuses.put(401, "no API key, or one that is not valid");
+            statuses.put(401, "no API key, one that is not valid, or more than one Authorization header");
             statuses.put(403, forbidden(route));
             statuses.put(429, "the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry");
             statuses.put(503, "the database is unreachable or every connection is busy: Retry-After says when to retry");
@@ -243,6 +248,9 @@ final class OpenApi {
         ObjectNode properties = schema.putObject("properties");
         ArrayNode required = Json.MAPPER.createArrayNode();
         boolean request = type.getEnclosingClass() == Bodies.class;
+        if (Bodies.PatchBody.class.isAssignableFrom(type)) {
+            schema.put("minProperties", 1); // a PATCH of no field changes nothing: Requests.patch refuses it
+        }
         for (RecordComponent component : type.getRecordComponents()) {
             if (component.getAccessor().isAnnotationPresent(JsonIgnore.class) || component.isAnnotationPresent(JsonIgnore.class)) {
                 continue;
@@ -258,7 +266,7 @@ final class OpenApi {
             // Jackson's annotations reach a record's accessor, not its component: read them there.
             JsonFormat format = component.getAccessor().getAnnotation(JsonFormat.class);
             boolean idAsString = format != null && format.shape() == JsonFormat.Shape.STRING;
-            String name = SNAKE.translate(component.getName());
+            String name = jsonName(component);
             JsonNode property = schemaOf(component.getGenericType(), idAsString, request);
             Takes takes = component.getAnnotation(Takes.class);
             if (request) {
@@ -306,7 +314,7 @@ final class OpenApi {
             if (takes.setting() == Takes.Setting.METADATA) {
                 if (takes.object()) { // so a generated client sends no array or string; an optional one may be null
                     ArrayNode types = schema.putArray("type").add("object");
-                    if (!takes.required()) {
+                    if (!takes.required() && !takes.notNull()) {
                         types.add("null");
                     }
                     schema.put("additionalProperties", true); // any keys: without it a generator types an empty object

@@ -32,6 +32,7 @@ import io.javalin.http.servlet.MaxRequestSize;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -153,11 +154,11 @@ final class Requests {
     }
 
     /**
-     * A PATCH's body: any of {@code fields} changes what is stored, and those of {@code notNull} may be changed but
-     * not removed. A record reads an explicit null as an absent field ("keep it") where the client meant "remove it",
-     * so such a null is refused, naming the field, as is a body that gives none of the fields: it changes nothing.
+     * A PATCH's body. A record reads an explicit null as a field left out ("keep it") where the client meant "remove
+     * it", so a null for a field marked {@link Takes#notNull} is refused, naming it, as is a body that gives none of
+     * the record's fields: it would change nothing.
      */
-    static <T> T patch(Context ctx, Class<T> type, List<String> fields, List<String> notNull) {
+    static <T extends Bodies.PatchBody> T patch(Context ctx, Class<T> type) {
         byte[] bytes = checkedBytes(ctx);
         T value = read(bytes, type);
         JsonNode given;
@@ -166,10 +167,14 @@ final class Requests {
         } catch (IOException e) {
             throw describe(e);
         }
-        for (String field : notNull) {
-            if (given.path(field).isNull()) {
+        List<String> fields = new ArrayList<>();
+        for (RecordComponent component : type.getRecordComponents()) {
+            String field = OpenApi.jsonName(component);
+            Takes takes = component.getAnnotation(Takes.class);
+            if (takes != null && takes.notNull() && given.path(field).isNull()) {
                 throw cannotBeNull(field);
             }
+            fields.add(field);
         }
         if (fields.stream().noneMatch(given::has)) {
             throw new BadRequest(400, "invalid-request", null,

@@ -35,6 +35,12 @@ import java.lang.annotation.Target;
     /** A JSON value that must be an object, as {@code Check.object} holds it; without this, any JSON value. */
     boolean object() default false;
 
+    /**
+     * A PATCH may change the field but not remove it: an explicit null is refused, naming it ({@link Requests#patch}),
+     * where a record would read it as the field left out. The document then allows no null for it.
+     */
+    boolean notNull() default false;
+
     /** The only values a string may take. */
     String[] oneOf() default {};
 

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.support.Api;
 import dev.parley.support.TestServer;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -72,6 +73,20 @@ class OpenApiTest {
             });
         }));
         assertThat(checked).isEqualTo(objects);
+    }
+
+    @Test
+    void a_patch_body_takes_at_least_one_field_and_no_null_where_the_server_refuses_one() {
+        JsonNode schemas = new Api("http://127.0.0.1:" + TestServer.get().port(), null).getOk("/openapi.json")
+                .get("components").get("schemas");
+
+        for (String patch : List.of("CharacterPatch", "MemoryPatch", "MessageEdit")) {
+            assertThat(schemas.get(patch).path("minProperties").asInt()).as(patch).isEqualTo(1);
+        }
+        assertThat(schemas.at("/CharacterPatch/properties/traits/type").toString()).isEqualTo("[\"object\"]");
+        assertThat(schemas.at("/MemoryPatch/properties/metadata/type").toString()).isEqualTo("[\"object\"]");
+        assertThat(schemas.at("/MessageEdit/properties/metadata/type").toString()).as("null clears a message's metadata")
+                .isEqualTo("[\"object\",\"null\"]");
     }
 
     private static void collectRefs(JsonNode node, Set<String> refs) {
