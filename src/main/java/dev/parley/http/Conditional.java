@@ -29,7 +29,8 @@ final class Conditional {
     /**
      * The version a PATCH's {@code If-Match} requires, or null when it requires none (absent, or "*": a
      * PATCH of a missing row answers 404 anyway). A tag Parley could not have made requires version 0,
-     * which no row has: the PATCH answers 412, as for any other tag that is not the current one.
+     * which no row has: the PATCH answers 412, as for any other tag that is not the current one. A value
+     * that is not an entity tag (no quotes) is refused with 400.
      */
     static Long requiredVersion(Context ctx) {
         String ifMatch = requiredTag(ctx);
@@ -50,7 +51,14 @@ final class Conditional {
             throw new BadRequest(400, "invalid-request", "If-Match",
                     "If-Match must name one ETag, the one a GET of this resource returned");
         }
-        return Rendered.strong(ifMatch.strip());
+        String tag = Rendered.strong(ifMatch.strip());
+        if (tag.length() < 2 || tag.charAt(0) != '"' || tag.charAt(tag.length() - 1) != '"') {
+            // Not an entity tag at all: a 412 would tell the client someone else wrote, and it would
+            // read, retry with the same unquoted value and get 412 again for ever.
+            throw new BadRequest(400, "invalid-request", "If-Match",
+                    "If-Match must be the ETag a GET of this resource returned, double quotes included");
+        }
+        return tag;
     }
 
     /** Whether an If-None-Match header names {@code etag}: one of a list, weak or strong, or "*". */

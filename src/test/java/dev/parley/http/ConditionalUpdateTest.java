@@ -99,11 +99,16 @@ class ConditionalUpdateTest {
     }
 
     @Test
-    void an_etag_parley_never_made_gets_412_and_one_of_a_missing_row_404() {
+    void an_etag_parley_never_made_gets_412_one_without_quotes_400_and_one_of_a_missing_row_404() {
         String path = "/v1/characters/" + Fixtures.character(api, "Luna");
 
         assertThat(patch(path, "traits", "a", "\"not-an-etag\"").status()).isEqualTo(412);
         assertThat(patch(path, "traits", "a", "\"a\", \"b\"").status()).isEqualTo(400);
+        String unquoted = api.get(path).header("ETag").replace("\"", "");
+        var refused = patch(path, "traits", "a", unquoted);
+        assertThat(refused.status()).as("not an entity tag: the client's mistake, not someone else's write").isEqualTo(400);
+        assertThat(refused.isProblem()).isTrue();
+        assertThat(refused.json().get("detail").asText()).contains("If-Match").contains("quotes");
         assertThat(patch("/v1/characters/987654321", "traits", "a", api.get(path).header("ETag")).status()).isEqualTo(404);
         assertThat(api.getOk(path).get("version").asLong()).isEqualTo(1);
     }
