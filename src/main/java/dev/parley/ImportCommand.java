@@ -41,7 +41,7 @@ import picocli.CommandLine.Spec;
         description = {"Import an app's history: NDJSON from FILE (or - for standard input), as POST /v1/import takes it,",
                 "or straight from another store's PostgreSQL tables: --from langchain (message_store) or --from mastra",
                 "(mastra_resources, mastra_threads, mastra_messages) --url postgres://... Idempotent: run it again after",
-                "an interruption. Prints progress, then what was imported and the first rejected lines."})
+                "an interruption. Prints progress, then what was imported and the first rejected lines; exits 1 when a line was rejected."})
 final class ImportCommand implements Callable<Integer> {
     private static final String END = new String("end of the peer's lines"); // a sentinel no line can be
 
@@ -71,7 +71,8 @@ final class ImportCommand implements Callable<Integer> {
     public Integer call() {
         PeerStores.Kind kind = source();
         PrintWriter out = spec.commandLine().getOut();
-        return database.withDatabase(db -> {
+        var rejected = new AtomicLong();
+        int status = database.withDatabase(db -> {
             long appId = Apps.idOf(db, app);
             var settings = database.settings();
             var imports = new Import(db, new Ids(Clock.systemUTC()), new Partitions(db), new Memories(db, new Snippets()),
@@ -83,7 +84,11 @@ final class ImportCommand implements Callable<Integer> {
                 throw new UncheckedIOException(e);
             }
             out.println(Json.write(report));
+            rejected.set(report.rejected());
         });
+        // As pg_restore does after errors it passed over: a script's "import && next step" must not go on
+        // as if every line had landed. What did land stays; the report says which lines did not.
+        return status == 0 && rejected.get() > 0 ? 1 : status;
     }
 
     private PeerStores.Kind source() {

@@ -27,7 +27,7 @@ class ImportCommandTest {
     }
 
     @Test
-    void a_file_is_imported_with_progress_and_a_report() throws Exception {
+    void a_file_is_imported_with_progress_and_a_report_and_a_rejected_line_makes_the_status_1() throws Exception {
         String app = app("from-file");
         Path file = Files.createTempFile("parley-import", ".ndjson");
         Files.writeString(file, String.join("\n",
@@ -39,7 +39,7 @@ class ImportCommandTest {
 
         Run run = parley("import", file.toString(), "--app", app, "--database-url", TestDatabase.get().url(parleyDatabase));
 
-        assertThat(run.status()).as(run.err()).isZero();
+        assertThat(run.status()).as("a line was rejected: " + run.err()).isEqualTo(1);
         assertThat(run.out()).contains("importing").contains("bytes/s");
         JsonNode report = Json.parse(run.out().lines().reduce((first, last) -> last).orElseThrow());
         assertThat(report.get("imported").get("messages").asLong()).isEqualTo(1);
