@@ -1131,7 +1131,7 @@ export interface components {
             /** @description a JSON object, at most 16384 bytes as stored: the JSON text PostgreSQL gives back, with a space after each colon and comma and numbers written out in full */
             state?: {
                 [key: string]: unknown;
-            } | null;
+            };
         };
         Members: {
             members: components["schemas"]["Member"][];

@@ -82,7 +82,7 @@ final class Bodies {
 
     /** {@code state} is a JSON merge patch (RFC 7396); {@code title} set to null clears it. */
     record ConversationPatch(@Takes(maxBytes = Limits.MAX_TITLE_BYTES) JsonNode title,
-                             @Takes(setting = METADATA, object = true) JsonNode state) {
+                             @Takes(setting = METADATA, object = true, notNull = true) JsonNode state) implements PatchBody {
     }
 
     /** Signed amounts to add to named counters, such as {"affection": 5, "xp": -2}. */

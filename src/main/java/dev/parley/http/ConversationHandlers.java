@@ -92,7 +92,7 @@ final class ConversationHandlers {
 
     void patch(Context ctx) {
         long conversationId = Params.id(ctx, "conversation_id");
-        var input = Requests.body(ctx, Bodies.ConversationPatch.class);
+        var input = Requests.patch(ctx, Bodies.ConversationPatch.class);
         boolean titleGiven = input.title() != null;
         if (titleGiven && !input.title().isNull() && !input.title().isTextual()) {
             throw new InvalidInput("title", "must be a string or null");

@@ -124,8 +124,11 @@ class MergePatchTest {
         }
         assertThat(refused(api.patch("/v1/conversations/" + conversation + "/messages/" + message, "{\"content\": null}")))
                 .as("a message's text goes by deleting the message").isEqualTo("content");
+        JsonNode conversationBefore = api.getOk("/v1/conversations/" + conversation);
+        assertThat(refused(api.patch("/v1/conversations/" + conversation, "{\"state\": null}")))
+                .as("a state is emptied key by key, as a merge patch does").isEqualTo("state");
         for (String path : List.of("/v1/characters/" + character, "/v1/memories/" + memory,
-                "/v1/conversations/" + conversation + "/messages/" + message)) {
+                "/v1/conversations/" + conversation + "/messages/" + message, "/v1/conversations/" + conversation)) {
             Api.Response empty = api.patch(path, "{}");
             assertThat(empty.status()).as(path).isEqualTo(400);
             assertThat(empty.json().get("detail").asText()).as(path).startsWith("the body changes nothing: give at least one of ");
@@ -133,6 +136,10 @@ class MergePatchTest {
 
         assertThat(api.getOk("/v1/characters/" + character)).as("no version moved for nothing").isEqualTo(characterBefore);
         assertThat(api.getOk("/v1/memories/" + memory)).isEqualTo(memoryBefore);
+        assertThat(api.getOk("/v1/conversations/" + conversation)).as("no version moved for nothing").isEqualTo(conversationBefore);
+        patch("/v1/conversations/" + conversation, "{\"title\": \"Stargazing\"}");
+        assertThat(patch("/v1/conversations/" + conversation, "{\"title\": null}").get("title").isNull())
+                .as("a title may be cleared: null is a change there").isTrue();
     }
 
     private static String refused(Api.Response response) {
