@@ -93,8 +93,9 @@ final class CharacterHandlers {
         JsonNode metadata = Params.jsonObject(ctx, "metadata", limits.maxMetadataBytes());
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
         long after = Cursor.position(ctx, Cursor.Kind.CHARACTER, 0);
-        List<CharacterProfile> page = characters.list(Auth.app(ctx), after, traits, metadata, limit);
-        Responses.json(ctx, new Pages.CharacterPage(page, Cursor.next(Cursor.Kind.CHARACTER, page, limit, c -> new long[] {c.id()})));
+        var listed = Cursor.paged(Cursor.Kind.CHARACTER, characters.list(Auth.app(ctx), after, traits, metadata, Cursor.probe(limit)),
+                limit, c -> new long[] {c.id()});
+        Responses.json(ctx, new Pages.CharacterPage(listed.page(), listed.next()));
     }
 
     /** A batch fetch: the characters of {@code ids} in one request, the unknown ones simply absent. */

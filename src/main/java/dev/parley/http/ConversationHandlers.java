@@ -73,9 +73,10 @@ final class ConversationHandlers {
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
         long[] position = Cursor.positions(ctx, Cursor.Kind.CONVERSATION, 2);
         var after = position == null ? ConversationFilter.Position.START : new ConversationFilter.Position(position[0], position[1]);
-        List<Conversation.Listed> page = conversations.list(Auth.app(ctx), filter, after, limit);
-        Responses.json(ctx, new Pages.ConversationPage(page.stream().map(Conversation.Listed::conversation).toList(),
-                Cursor.next(Cursor.Kind.CONVERSATION, page, limit, c -> new long[] {c.activityId(), c.conversation().id()})));
+        var listed = Cursor.paged(Cursor.Kind.CONVERSATION, conversations.list(Auth.app(ctx), filter, after, Cursor.probe(limit)),
+                limit, c -> new long[] {c.activityId(), c.conversation().id()});
+        Responses.json(ctx, new Pages.ConversationPage(listed.page().stream().map(Conversation.Listed::conversation).toList(),
+                listed.next()));
     }
 
     private static String nonBlank(Context ctx, String name) {

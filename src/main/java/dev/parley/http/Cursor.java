@@ -39,9 +39,25 @@ final class Cursor {
         return positions == null ? first : positions[0];
     }
 
-    /** The cursor of the page after {@code page}, or null when {@code page} came back short: it was the last. */
-    static <T> String next(Kind kind, List<T> page, int limit, Function<T, long[]> positions) {
-        return page.size() < limit ? null : encode(kind, positions.apply(page.getLast()));
+    /** What a list asks its store for: one row past the page, which says whether another page follows. */
+    static int probe(int limit) {
+        return limit + 1;
+    }
+
+    /** A page of a list and the cursor of the next one, null on the last page. */
+    record Paged<T>(List<T> page, String next) {
+    }
+
+    /**
+     * The first {@code limit} of {@code rows}, read with {@link #probe}, and the cursor after them: null when no row
+     * lay past them, so a client that pages until the cursor is null does not ask once more for an empty page.
+     */
+    static <T> Paged<T> paged(Kind kind, List<T> rows, int limit, Function<T, long[]> positions) {
+        if (rows.size() <= limit) {
+            return new Paged<>(rows, null);
+        }
+        List<T> page = rows.subList(0, limit);
+        return new Paged<>(page, encode(kind, positions.apply(page.getLast())));
     }
 
     static String encode(Kind kind, long... positions) {

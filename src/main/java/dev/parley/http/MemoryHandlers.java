@@ -114,10 +114,11 @@ final class MemoryHandlers {
             throw new InvalidInput("language", "is the language of q's words: give it with q");
         }
         String language = words == null ? null : languages.require("language", ctx.queryParam("language"));
-        List<Memory> page = memories.list(Auth.app(ctx), userId, characterId,
-                new Memories.Listing(order, filter, after, words, language, limit));
-        String next = kind == null ? null : Cursor.next(kind, page, limit, m -> cursorPositions(order, m));
-        Responses.json(ctx, new Pages.MemoryPage(page, next));
+        // By relevance a listing is one page (the best matches up to limit); in the other orders it is paged.
+        List<Memory> rows = memories.list(Auth.app(ctx), userId, characterId,
+                new Memories.Listing(order, filter, after, words, language, kind == null ? limit : Cursor.probe(limit)));
+        var listed = kind == null ? new Cursor.Paged<>(rows, null) : Cursor.paged(kind, rows, limit, m -> cursorPositions(order, m));
+        Responses.json(ctx, new Pages.MemoryPage(listed.page(), listed.next()));
     }
 
     /** order as asked: newest (default), importance, recent, or relevance (the default when q is given, and needs q). */

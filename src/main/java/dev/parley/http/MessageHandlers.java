@@ -203,9 +203,9 @@ final class MessageHandlers {
         long messageId = Params.id(ctx, "message_id");
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_HISTORY_PAGE, Limits.MAX_HISTORY_PAGE);
         long after = replyCursorMessage(ctx, conversationId, messageId);
-        List<Message> page = log.replies(Auth.app(ctx), conversationId, messageId, after, limit);
-        Responses.json(ctx, new Pages.MessagePage(page,
-                Cursor.next(Cursor.Kind.REPLY, page, limit, m -> new long[] {m.id(), conversationId, messageId})));
+        var listed = Cursor.paged(Cursor.Kind.REPLY, log.replies(Auth.app(ctx), conversationId, messageId, after, Cursor.probe(limit)),
+                limit, m -> new long[] {m.id(), conversationId, messageId});
+        Responses.json(ctx, new Pages.MessagePage(listed.page(), listed.next()));
     }
 
     /**

@@ -46,9 +46,9 @@ final class SearchHandlers {
         }
         MessageSearch.After after = position == null ? MessageSearch.After.START
                 : new MessageSearch.After(Float.intBitsToFloat((int) position[0]), position[1]);
-        List<MessageSearch.Hit> hits = messages.search(Auth.app(ctx), scope, text, language, order, after, limit, archived);
-        Responses.json(ctx, new Pages.MessageHits(hits, Cursor.next(Cursor.Kind.SEARCH, hits, limit,
-                hit -> new long[] {Float.floatToIntBits(hit.rank()), hit.messageId(), search})));
+        List<MessageSearch.Hit> hits = messages.search(Auth.app(ctx), scope, text, language, order, after, Cursor.probe(limit), archived);
+        var listed = Cursor.paged(Cursor.Kind.SEARCH, hits, limit, hit -> new long[] {Float.floatToIntBits(hit.rank()), hit.messageId(), search});
+        Responses.json(ctx, new Pages.MessageHits(listed.page(), listed.next()));
     }
 
     /**

@@ -11,7 +11,6 @@ import dev.parley.chat.Stats;
 import dev.parley.chat.Users;
 import dev.parley.input.Check;
 import io.javalin.http.Context;
-import java.util.List;
 
 /** /v1/users, a user's inbox, counters and stats. */
 final class UserHandlers {
@@ -77,9 +76,9 @@ final class UserHandlers {
     }
 
     private Pages.InboxPage inboxPage(long appId, long userId, Inbox.Position after, int limit) {
-        List<Inbox.Entry> page = inbox.page(appId, userId, after, limit);
-        return new Pages.InboxPage(page, Cursor.next(Cursor.Kind.INBOX, page, limit,
-                e -> new long[] {e.activityId(), e.conversationId()}));
+        var listed = Cursor.paged(Cursor.Kind.INBOX, inbox.page(appId, userId, after, Cursor.probe(limit)), limit,
+                e -> new long[] {e.activityId(), e.conversationId()});
+        return new Pages.InboxPage(listed.page(), listed.next());
     }
 
     void incrementCounters(Context ctx) {
