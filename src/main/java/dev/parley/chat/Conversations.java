@@ -265,9 +265,12 @@ public final class Conversations {
         if (!found.userExists()) {
             throw new InvalidInput("user_id", "refers to user " + userId + ", which does not exist in this app");
         }
-        for (long characterId : characterIds) {
+        for (int i = 0; i < characterIds.size(); i++) {
+            long characterId = characterIds.get(i);
             if (!found.characters().contains(characterId)) {
-                throw new InvalidInput("character_ids", "refers to character " + characterId + ", which does not exist in this app");
+                // A direct chat names its one character as character_id, a group each as character_ids[i].
+                String field = characterIds.size() == 1 ? "character_id" : "character_ids[" + i + "]";
+                throw new InvalidInput(field, "refers to character " + characterId + ", which does not exist in this app");
             }
         }
     }

@@ -225,6 +225,20 @@ class ConversationsApiTest {
     }
 
     @Test
+    void an_unknown_character_is_refused_under_the_field_the_request_named_it_by() {
+        String user = Fixtures.user(api, "unknown-" + System.nanoTime());
+        String luna = Fixtures.character(api, "Luna");
+
+        var direct = api.post("/v1/conversations", Map.of("user_id", user, "character_id", "987654321"));
+        var group = api.post("/v1/conversations", Map.of("user_id", user, "character_ids", List.of(luna, "987654321")));
+
+        assertThat(direct.status()).as(direct.text()).isEqualTo(400);
+        assertThat(direct.json().get("errors").get(0).get("field").asText()).isEqualTo("character_id");
+        assertThat(group.status()).as(group.text()).isEqualTo(400);
+        assertThat(group.json().get("errors").get(0).get("field").asText()).isEqualTo("character_ids[1]");
+    }
+
+    @Test
     void a_character_named_twice_in_a_group_is_refused_not_collapsed() {
         String user = Fixtures.user(api, "twice-" + System.nanoTime());
         String luna = Fixtures.character(api, "Luna");
