@@ -2518,6 +2518,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description no user with that external_id in the app */
+            404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -8460,6 +8471,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description no such user_id or conversation_id in the app */
+            404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -8574,6 +8596,17 @@ export interface operations {
             };
             /** @description a user token without the scope this takes (read for GET, write for the rest) */
             403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such user_id in the app */
+            404: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;

@@ -173,6 +173,15 @@ final class OpenApi {
         return op;
     }
 
+    /**
+     * Routes without an id in their path that answer 404 for one a query parameter names. A list filtered by an
+     * id (conversations of a user, say) answers an empty page instead: nothing matches.
+     */
+    private static final Map<String, String> NOT_FOUND_BY_QUERY = Map.of(
+            "findUser", "no user with that external_id in the app",
+            "searchMessages", "no such user_id or conversation_id in the app",
+            "searchMemories", "no such user_id in the app");
+
     /** The errors a route can answer for sure, each as a problem document; anything else falls under "default". */
     private static Map<Integer, String> errorStatuses(Route route) {
         Map<Integer, String> statuses = new java.util.TreeMap<>();
@@ -185,6 +194,8 @@ final class OpenApi {
         }
         if (PATH_PARAM.matcher(route.path()).find()) {
             statuses.put(404, "no such id in the app");
+        } else if (NOT_FOUND_BY_QUERY.containsKey(route.operationId())) {
+            statuses.put(404, NOT_FOUND_BY_QUERY.get(route.operationId()));
         }
         if (route.body() != null || route.linesBody()) {
             statuses.put(413, "the body is larger than PARLEY_MAX_BODY");

@@ -25,6 +25,19 @@ class ContractTest {
         assertThat(contract.check("GET", "/v1/characters/" + id, 200, response.contentType(), response.raw().body())).isEmpty();
     }
 
+    /** These 404s come from an id in the query, not in the path: the document lists them, not only its default. */
+    @Test
+    void an_id_named_in_the_query_that_does_not_exist_is_a_documented_404() {
+        var paths = api.getOk("/openapi.json").get("paths");
+        for (String path : java.util.List.of("/v1/users?external_id=nobody", "/v1/search/messages?q=tea&user_id=987654321",
+                "/v1/search/messages?q=tea&conversation_id=987654321", "/v1/search/memories?q=tea&user_id=987654321")) {
+            var response = api.get(path);
+            assertThat(response.status()).as(path).isEqualTo(404);
+            assertThat(response.isProblem()).as(path).isTrue();
+            assertThat(paths.get(path.substring(0, path.indexOf('?'))).get("get").get("responses").has("404")).as(path).isTrue();
+        }
+    }
+
     @Test
     void a_number_for_an_id_a_null_where_none_is_allowed_or_a_missing_field_is_refused() {
         String id = Fixtures.character(api, "Luna");
