@@ -273,6 +273,20 @@ class BadInputTest {
                 .as(what + ": no Java names in a client's answer").doesNotContain("dev.parley.", "com.fasterxml.", "java.", "Constraints");
     }
 
+    /** What lenient parsers accept and JSON does not: the answer says what is wrong, not which parser switch would allow it. */
+    @Test
+    void a_body_that_is_almost_json_is_told_what_is_wrong_without_the_parsers_switches() {
+        for (String body : List.of("{\"name\": \"x\", \"metadata\": {\"v\": NaN}}", "{\"name\": \"x\", \"metadata\": {\"v\": -Infinity}}",
+                "{\"name\": \"x\", \"metadata\": {\"v\": 007}}", "{\"name\": \"x\", \"metadata\": {\"v\": +1}}",
+                "{\"name\": \"x\" /* a comment */}", "{'name': 'x'}")) {
+            var response = api.sendBytes("POST", "/v1/characters", body.getBytes(StandardCharsets.UTF_8));
+
+            assertThat(response.status()).as(body).isEqualTo(400);
+            assertThat(response.json().get("detail").asText()).as(body).startsWith("the body is not valid JSON")
+                    .doesNotContain("`", "Feature", "enable");
+        }
+    }
+
     @Test
     void a_body_nested_past_the_limit_is_told_the_limit_in_the_clients_terms() {
         String nested = "{\"name\": \"x\", \"metadata\": {\"a\": " + "[".repeat(70) + "]".repeat(70) + "}}";
