@@ -77,12 +77,12 @@ final class UserTokenAccess {
                     throw new NotFound("memory", memory);
                 }
             }
-            case QUERY -> narrowedToUser(ctx, app, user);
+            case QUERY -> narrowedToUser(route, ctx, app, user);
         }
     }
 
     /** A search or list: it must name the token's user, or (a message search) one of the user's conversations. */
-    private void narrowedToUser(Context ctx, long app, long user) {
+    private void narrowedToUser(Route route, Context ctx, long app, long user) {
         Long asked = Params.optionalId(ctx, "user_id");
         Long conversation = Params.optionalId(ctx, "conversation_id");
         if (asked != null && asked != user) {
@@ -92,7 +92,8 @@ final class UserTokenAccess {
             throw new NotFound("conversation", conversation);
         }
         if (asked == null && conversation == null) {
-            throw new Forbidden("with a user token, give user_id=" + user + " (or a conversation_id of the user's)");
+            boolean byConversation = route.query().stream().anyMatch(parameter -> parameter.name().equals("conversation_id"));
+            throw new Forbidden("with a user token, give user_id=" + user + (byConversation ? " (or a conversation_id of the user's)" : ""));
         }
     }
 }

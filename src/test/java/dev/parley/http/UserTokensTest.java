@@ -88,6 +88,19 @@ class UserTokensTest {
         assertThat(app.getOk("/v1/conversations/" + fresh.ids.get("conversation_id") + "/messages").get("messages")).hasSize(2);
     }
 
+    /** Refused without naming its user, a list or search is told the parameters that route takes. */
+    @Test
+    void aListWithoutItsUserIsToldWhatToGive() {
+        Api reader = app.withKey(token(owner, List.of("read")));
+        var list = reader.get("/v1/conversations");
+        var search = reader.get("/v1/search/messages?q=hello");
+
+        assertThat(list.status()).isEqualTo(403);
+        assertThat(list.json().get("detail").asText()).contains("user_id=" + owner).doesNotContain("conversation_id");
+        assertThat(search.status()).isEqualTo(403);
+        assertThat(search.json().get("detail").asText()).contains("user_id=" + owner).contains("conversation_id");
+    }
+
     @Test
     void aReadTokenCannotWriteAndATamperedOneIsRefused() {
         String conversation = samples.ids.get("conversation_id");
