@@ -8,4 +8,9 @@ public record Remembered(@JsonFormat(shape = JsonFormat.Shape.STRING) long id,
     static Remembered of(Memory memory, double relevance) {
         return new Remembered(memory.id(), memory.userId(), memory.content(), relevance);
     }
+
+    /** A word match's rank, as PostgreSQL gives it (a float4): 0.1, not the 0.10000000149011612 of widening it. */
+    static Remembered of(Memory memory, float rank) {
+        return of(memory, Double.parseDouble(Float.toString(rank)));
+    }
 }

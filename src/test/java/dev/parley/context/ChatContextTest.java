@@ -72,6 +72,10 @@ class ChatContextTest {
         assertThat(built.get("memories").findValuesAsText("content")).containsExactly("has two dogs");
         assertThat(withoutRelevance(byWords)).isEqualTo(withoutRelevance(byWordsHttp));
         assertThat(byWords.get("memories").findValuesAsText("content")).containsExactly("plays the cello");
+        double rank = byWordsHttp.get("memories").get(0).get("relevance").asDouble();
+        assertThat(byWordsHttp.get("memories").get(0).get("relevance").toString())
+                .as("a word match's rank as PostgreSQL's float4 has it, without the digits of widening it")
+                .isEqualTo(Float.toString((float) rank));
     }
 
     @Test
