@@ -214,7 +214,7 @@ public final class Parley implements AutoCloseable {
             var recall = new Recall(database, cache, clock, settings.recallCacheBytes(), registry);
             recall.followErasures(invalidations);
             Thread.ofPlatform().name("parley-recall-compile").daemon().start(Recall::compileScoring); // ends when compiled
-            var messageLog = new MessageLog(database, cache);
+            var messageLog = new MessageLog(database, cache, clock);
             var presence = new Presence(live, users, settings.presenceTtl(), clock);
             var erasure = new Erasure(database, cache, recall, presence, clock);
             var userTokens = new UserTokens(database, clock);

@@ -64,7 +64,7 @@ final class ServiceTarget implements Target {
         this.counts = new WindowCounts(database, Clock.systemUTC());
         this.inbox = new Inbox(database);
         ReadCache none = ReadCache.none(); // the SQL as Parley runs it on a miss, every time
-        this.log = new MessageLog(database, none);
+        this.log = new MessageLog(database, none, Clock.systemUTC());
         this.characters = new Characters(database, none);
         var counters = new CounterBuffer(database, none, Runnable::run, Ticker.systemTicker(), CounterFlush.DEFAULTS,
                 new SimpleMeterRegistry()); // the bench moves no counters: this only shows the stored ones

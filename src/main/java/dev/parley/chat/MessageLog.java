@@ -16,7 +16,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Duration;
+import java.time.Clock;
 import java.time.Instant;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -127,6 +130,12 @@ public final class MessageLog {
     static Query filtered(MessageFilter.Conditions conditions, boolean throughMetadataIndex, boolean newestFirst) {
         return new Query(throughMetadataIndex ? "message.history_by_metadata" : "message.history_filtered",
                 (throughMetadataIndex ? FILTERED_BY_METADATA : FILTERED).formatted(conditions.sql(), newestFirst ? "DESC" : "ASC"));
+    }
+
+    /** The same in the archive's months (V19), whose only index on a conversation is its primary key. */
+    static Query filteredArchived(MessageFilter.Conditions conditions, boolean newestFirst) {
+        return new Query("message.history_filtered_archived", FILTERED.replace("FROM messages", "FROM " + Partitions.ARCHIVE)
+                .formatted(conditions.sql(), newestFirst ? "DESC" : "ASC"));
     }
 
     static final Query GET = new Query("message.get", """
@@ -245,10 +254,12 @@ public final class MessageLog {
 
     private final Database database;
     private final ReadCache cache;
+    private final Clock clock;
 
-    public MessageLog(Database database, ReadCache cache) {
+    public MessageLog(Database database, ReadCache cache, Clock clock) {
         this.database = database;
         this.cache = cache;
+        this.clock = clock;
     }
 
     /** Which page of history to read. */
@@ -280,55 +291,79 @@ public final class MessageLog {
     /**
      * A page of the messages that match {@code filter}. Never cached: only the unfiltered latest page is.
      * Reads the range in one statement rather than in windows, since a filter may match nothing in the
-     * last month; the filter's time range is what keeps partitions out of it.
+     * last month; the filter's time range is what keeps partitions out of it. The archive's months are
+     * read as an unfiltered page reads them ({@link Matches}).
      */
     public Page filtered(long appId, long conversationId, Position position, MessageFilter filter, int limit) {
         return database.readNearby(handle -> {
             Size size = handle.first(SIZE, row -> new Size(row.getLong(1), row.getLong(2)), appId, conversationId)
                     .orElseThrow(() -> new NotFound("conversation", conversationId));
-            var conditions = filter.conditions(conversationId);
-            boolean throughIndex = filter.metadata() != null && size.messages() > WALK_AT_MOST;
+            var matches = new Matches(handle, appId, conversationId, filter.conditions(conversationId),
+                    filter.metadata() != null && size.messages() > WALK_AT_MOST, archivedBelow());
+            long lower = filter.lowerBound(conversationId);
             long newest = size.newestId();
             return switch (position) {
-                case Position.Latest latest -> filteredNewestFirst(handle, filtered(conditions, throughIndex, true), appId, conversationId,
-                        filter.lowerBound(conversationId), filter.upperBound(newest), conditions, limit, false);
-                case Position.Before before -> filteredNewestFirst(handle, filtered(conditions, throughIndex, true), appId, conversationId,
-                        filter.lowerBound(conversationId), filter.upperBound(Math.min(newest, before.messageId() - 1)), conditions,
-                        limit, true);
+                case Position.Latest latest -> page(matches.newestFirst(lower, filter.upperBound(newest), limit + 1), limit, false);
+                case Position.Before before -> page(matches.newestFirst(lower,
+                        filter.upperBound(Math.min(newest, before.messageId() - 1)), limit + 1), limit, true);
                 case Position.After after -> {
-                    Page page = filteredOldestFirst(handle, filtered(conditions, throughIndex, false), appId, conversationId,
-                            filter.lowerBound(Math.max(conversationId, after.messageId())), filter.upperBound(newest), conditions, limit);
-                    if (page.messages().isEmpty()) {
-                        yield page;
-                    }
-                    // Whether a match lies below the page: the newest one there, if any (a page of none, one row read).
-                    boolean older = filteredNewestFirst(handle, filtered(conditions, throughIndex, true), appId, conversationId,
-                            filter.lowerBound(conversationId), filter.upperBound(page.messages().getFirst().id() - 1), conditions,
-                            0, true).hasOlder();
-                    yield new Page(page.messages(), older, page.hasNewer());
+                    List<Message> rows = matches.oldestFirst(filter.lowerBound(Math.max(conversationId, after.messageId())),
+                            filter.upperBound(newest), limit + 1);
+                    boolean more = rows.size() > limit;
+                    List<Message> page = more ? rows.subList(0, limit) : rows;
+                    // Whether a match lies below the page: the newest one there, if any (one row read). Below an empty page, the cursor's.
+                    boolean older = page.isEmpty() || !matches.newestFirst(lower, filter.upperBound(page.getFirst().id() - 1), 1).isEmpty();
+                    yield new Page(page, older, more);
                 }
             };
         });
     }
 
-    /** A filtered page of ids in (lower, upper], read newest first. */
-    private static Page filteredNewestFirst(Handle handle, Query query, long appId, long conversationId, long lower, long upper,
-                                            MessageFilter.Conditions conditions, int limit, boolean hasNewer) throws SQLException {
-        if (upper <= lower) {
-            return new Page(List.of(), false, hasNewer);
-        }
-        return page(handle.list(query, ROW, bind(appId, conversationId, lower, upper, conditions, limit + 1)), limit, hasNewer);
+    /**
+     * No archived message has this id or a higher one: the start of the current month. An archive takes only
+     * months that ended longer ago than its age, a day at least (Archive.due), so no cache is needed to know it.
+     */
+    private long archivedBelow() {
+        return Partitions.floorOf(YearMonth.from(clock.instant().atZone(ZoneOffset.UTC)));
     }
 
-    /** A filtered page of ids in (lower, upper], read oldest first: the page after a cursor. */
-    private static Page filteredOldestFirst(Handle handle, Query query, long appId, long conversationId, long lower, long upper,
-                                            MessageFilter.Conditions conditions, int limit) throws SQLException {
-        if (upper <= lower) {
-            return new Page(List.of(), true, false);
+    /**
+     * One conversation's matches of one filter, in ids (lower, upper]. The hot months are read as before, and the
+     * archive only where it may hold matches the hot months did not give: below every hot match found when they were
+     * too few, and never at or above {@code archivedBelow}, so a range within this month never asks it. A month being
+     * moved is in both tables (Archive); each read takes its rows from one of them only.
+     */
+    private record Matches(Handle handle, long appId, long conversationId, MessageFilter.Conditions conditions,
+                           boolean throughMetadataIndex, long archivedBelow) {
+
+        /** Up to {@code wanted} matches, newest first: the hot months', then, if they were too few, the archive's below them. */
+        List<Message> newestFirst(long lower, long upper, int wanted) throws SQLException {
+            List<Message> rows = read(filtered(conditions, throughMetadataIndex, true), lower, upper, wanted);
+            if (rows.size() < wanted) {
+                long belowHot = rows.isEmpty() ? upper : rows.getLast().id() - 1;
+                rows.addAll(read(filteredArchived(conditions, true), lower, Math.min(belowHot, archivedBelow - 1),
+                        wanted - rows.size()));
+            }
+            return rows;
         }
-        List<Message> rows = handle.list(query, ROW, bind(appId, conversationId, lower, upper, conditions, limit + 1));
-        boolean more = rows.size() > limit;
-        return new Page(more ? rows.subList(0, limit) : rows, true, more);
+
+        /** Up to {@code wanted} matches, oldest first: the archive's (older than every hot month), then the hot months' after them. */
+        List<Message> oldestFirst(long lower, long upper, int wanted) throws SQLException {
+            List<Message> rows = read(filteredArchived(conditions, false), lower, Math.min(upper, archivedBelow - 1), wanted);
+            if (rows.size() < wanted) {
+                long afterArchived = rows.isEmpty() ? lower : rows.getLast().id();
+                rows.addAll(read(filtered(conditions, throughMetadataIndex, false), afterArchived, upper, wanted - rows.size()));
+            }
+            return rows;
+        }
+
+        /** The matches in (lower, upper] in the statement's order; an empty range runs no statement. */
+        private List<Message> read(Query query, long lower, long upper, int limit) throws SQLException {
+            if (upper <= lower) {
+                return new ArrayList<>();
+            }
+            return new ArrayList<>(handle.list(query, ROW, bind(appId, conversationId, lower, upper, conditions, limit)));
+        }
     }
 
     /** A filtered statement's values: the conversation and its id range, the filter's own, the limit. */

@@ -265,6 +265,22 @@ class MessageFiltersPlanTest {
     }
 
     @Test
+    void a_filtered_page_of_archived_months_walks_the_archives_primary_key_in_the_conversations_months() throws SQLException {
+        YearMonth month = YearMonth.now(ZoneOffset.UTC).minusMonths(2); // whole, and in the heavy conversation's months
+        try (var s = connection.createStatement()) {
+            ArchiveCopies.copyIntoArchive(s, month);
+        }
+        var conditions = new MessageFilter("assistant", null, null, null, null, null, null).conditions(heavy);
+
+        String plan = plans.explain(MessageLog.filteredArchived(conditions, true),
+                MessageLog.bind(APP, heavy, heavy, Partitions.floorOf(month.plusMonths(1)) - 1, conditions, PAGE));
+
+        assertThat(plan).as(plan).contains("Index Scan Backward using").contains("_pkey")
+                .doesNotContain("Sort").doesNotContain("Seq Scan");
+        assertThat(returned(plan)).isEqualTo(PAGE);
+    }
+
+    @Test
     void reaching_back_through_a_characters_history_stops_at_the_partitions_holding_the_page() throws SQLException {
         long floor = database.read(handle -> CharacterMessages.creationFloor(handle, APP, BUSY_CHARACTER));
         long cursor = Ids.floorOf(Instant.now().minus(Duration.ofDays(60)));

@@ -116,10 +116,10 @@ class DistributionRulesTest {
             Map.entry("chat/ConversationFilter.java", new PerCall(2, "conversation.list*: its WHERE starts with"
                     + " c.app_id = ?, and the member filter's subquery equates m.app_id = c.app_id; a user's list adds"
                     + " a branch of their groups, g.app_id = ? with c joined on c.app_id = g.app_id")),
-            Map.entry("chat/MessageLog.java", new PerCall(1, "message.history_filtered: app_id = ? and the"
-                    + " conversation; message.history_by_metadata: the conversation id inside parley_message_facets"
-                    + " (unique across apps) in a MATERIALIZED CTE joined to the asked app after, so on Citus the"
-                    + " CTE runs on every shard, as search does")),
+            Map.entry("chat/MessageLog.java", new PerCall(2, "message.history_filtered and"
+                    + " message.history_filtered_archived: app_id = ? and the conversation; message.history_by_metadata:"
+                    + " the conversation id inside parley_message_facets (unique across apps) in a MATERIALIZED CTE"
+                    + " joined to the asked app after, so on Citus the CTE runs on every shard, as search does")),
             Map.entry("chat/Stats.java", new PerCall(2, "stats.estimate_rows and stats.count_small: app_id of the app,"
                     + " over a table of a fixed list")),
             Map.entry("db/Query.java", new PerCall(1, "<path>.generic_plans: set_config of the transaction, no table")),

@@ -413,6 +413,92 @@ class ArchiveTest {
         }
     }
 
+    @Test
+    void filtered_history_pages_back_and_forward_into_the_archive_taking_a_month_being_moved_once() throws SQLException {
+        List<String> replies = new ArrayList<>();
+        for (String day : List.of("2027-01-10", "2027-01-20", "2027-02-10", "2027-06-01", "2027-06-02")) {
+            api.postOk(201, path + "/messages", Map.of("role", "user", "content", "ada on " + day, "created_at", day + "T00:00:00Z"));
+            api.postOk(201, path + "/messages", Map.of("role", "assistant", "content", "Luna on " + day,
+                    "metadata", Map.of("type", day.startsWith("2027-06") ? "text" : "image"), "created_at", day + "T00:01:00Z"));
+            replies.add("Luna on " + day);
+        }
+        List<String> images = replies.subList(0, 3);
+
+        for (String state : List.of("hot", "moving", "archived")) {
+            if (state.equals("moving")) {
+                januaryMovedUpToItsCopy();
+            } else if (state.equals("archived")) {
+                archive(); // January's move finished, February's made
+            }
+            for (int limit : new int[] {2, 10}) {
+                assertThat(filteredPagedBack("role=assistant", limit)).as(state + ", back by " + limit).isEqualTo(replies);
+                assertThat(filteredPagedForward("role=assistant", limit)).as(state + ", forward by " + limit).isEqualTo(replies);
+                assertThat(filteredPagedBack("metadata=%7B%22type%22%3A%22image%22%7D", limit)).as(state).isEqualTo(images);
+                assertThat(filteredPagedForward("metadata=%7B%22type%22%3A%22image%22%7D", limit)).as(state).isEqualTo(images);
+            }
+            JsonNode january = api.getOk(path + "/messages?role=assistant&created_before=2027-02-01T00:00:00Z");
+            assertThat(january.get("messages").findValuesAsText("content")).as(state)
+                    .containsExactly("Luna on 2027-01-10", "Luna on 2027-01-20");
+            assertThat(january.get("has_older").asBoolean()).isFalse();
+        }
+    }
+
+    @Test
+    void a_filtered_page_asks_the_archive_only_when_the_hot_months_held_too_few_and_its_range_reaches_an_ended_month() {
+        importMonth("2027-01", 3, "january");
+        for (int i = 0; i < 3; i++) {
+            Fixtures.say(api, chat, "user", "june " + i);
+        }
+        archive();
+        String junes = api.postOk(201, "/v1/conversations", Map.of("user_id", user, "character_id", character)).get("id").asText();
+        Fixtures.say(api, junes, "user", "hello");
+        String archived = "message.history_filtered_archived";
+
+        assertThat(TestServer.statementsRunBy(api, () -> api.getOk(path + "/messages?role=user&limit=2"))).as("a full page, and one more")
+                .doesNotContainKey(archived);
+        assertThat(TestServer.statementsRunBy(api, () -> api.getOk(path + "/messages?role=user&created_after=2027-06-01T00:00:00Z")))
+                .as("a range within this month").doesNotContainKey(archived);
+        assertThat(TestServer.statementsRunBy(api, () -> api.getOk("/v1/conversations/" + junes + "/messages?role=assistant")))
+                .as("a conversation of this month").doesNotContainKey(archived);
+        JsonNode[] all = new JsonNode[1];
+        assertThat(TestServer.statementsRunBy(api, () -> all[0] = api.getOk(path + "/messages?role=user&limit=10")))
+                .containsEntry(archived, 1.0);
+        assertThat(all[0].get("messages").findValuesAsText("content"))
+                .containsExactly("january 0", "january 1", "january 2", "june 0", "june 1", "june 2");
+    }
+
+    /** The filtered history, page by page back from the latest, oldest first; checks that only the last page says nothing is older. */
+    private List<String> filteredPagedBack(String filter, int limit) {
+        List<String> paged = new ArrayList<>();
+        String first = path + "/messages?" + filter + "&limit=" + limit;
+        JsonNode body = api.getOk(first);
+        while (true) {
+            List<String> page = body.get("messages").findValuesAsText("content");
+            paged.addAll(0, page);
+            assertThat(page).as("a page that says more are older is full").hasSize(body.get("has_older").asBoolean() ? limit : page.size());
+            if (!body.get("has_older").asBoolean()) {
+                return paged;
+            }
+            body = api.getOk(first + "&before=" + body.get("older_cursor").asText());
+        }
+    }
+
+    /** The filtered history from the oldest match's page forward to the newest, through after= cursors. */
+    private List<String> filteredPagedForward(String filter, int limit) {
+        String first = path + "/messages?" + filter + "&limit=" + limit;
+        JsonNode body = api.getOk(first + "&created_before=2027-01-10T00:02:00Z"); // the page of the first match alone
+        List<String> paged = new ArrayList<>(body.get("messages").findValuesAsText("content"));
+        assertThat(body.get("has_older").asBoolean()).isFalse();
+        while (true) {
+            body = api.getOk(first + "&after=" + body.get("newer_cursor").asText());
+            paged.addAll(body.get("messages").findValuesAsText("content"));
+            assertThat(body.get("has_older").asBoolean()).as("a page after the first match has it before").isTrue();
+            if (!body.get("has_newer").asBoolean()) {
+                return paged;
+            }
+        }
+    }
+
     /** Pages from the newest message back to the first, 20 at a time; a description of what went wrong, or null. */
     private String walkBack(List<String> failures) {
         List<Long> seqs = new ArrayList<>();
