@@ -4,6 +4,7 @@ import dev.parley.config.Durations;
 import dev.parley.db.Database;
 import dev.parley.db.Ids;
 import dev.parley.db.NamedQuery;
+import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import dev.parley.json.Nullable;
 import java.time.Clock;
@@ -33,12 +34,23 @@ public final class WindowCounts {
             SELECT count(*) FROM messages WHERE app_id = ? AND message_id >= ? AND message_id <= ?""");
 
     // By role and by metadata "type" in one pass over the conversation's rows in the window: the
-    // primary key bounds it to the conversation, the window's ids to its partitions.
+    // primary key bounds it to the conversation, the window's ids to its partitions, in the hot months
+    // and the archive's (V19), as message_count counts them. A month being moved is in both (Archive):
+    // the archive counts only below the conversation's oldest hot message, older than every hot month.
+    // A window (a day at most) never reaches an archived month, which ended longer ago.
     static final NamedQuery CONVERSATION = NamedQuery.of("count.conversation_kinds", """
-            SELECT role, metadata ->> 'type', count(*) FROM messages
-             WHERE app_id = :app_id AND conversation_id = :conversation_id
-               AND message_id > :conversation_id AND message_id >= :from_id AND message_id <= :to_id
-             GROUP BY 1, 2""");
+            SELECT role, metadata ->> 'type', count(*) FROM (
+                SELECT role, metadata FROM messages
+                 WHERE app_id = :app_id AND conversation_id = :conversation_id
+                   AND message_id > :conversation_id AND message_id >= :from_id AND message_id <= :to_id
+                UNION ALL
+                SELECT role, metadata FROM %s
+                 WHERE app_id = :app_id AND conversation_id = :conversation_id
+                   AND message_id > :conversation_id AND message_id >= :from_id AND message_id <= :to_id
+                   AND message_id < (SELECT coalesce(min(message_id), :to_id + 1) FROM messages
+                                      WHERE app_id = :app_id AND conversation_id = :conversation_id
+                                        AND message_id > :conversation_id)) counted
+             GROUP BY 1, 2""".formatted(Partitions.ARCHIVE));
 
     /**
      * How many messages were made in the window that ends now. The window's start is not sent: it moves

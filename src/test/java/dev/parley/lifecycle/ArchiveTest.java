@@ -499,6 +499,27 @@ class ArchiveTest {
         }
     }
 
+    @Test
+    void conversation_stats_count_archived_messages_by_role_and_type_once_while_a_month_moves_and_after() throws SQLException {
+        importMonth("2027-01", 3, "january");
+        api.postOk(201, path + "/messages", Map.of("role", "assistant", "content", "a reply in january",
+                "metadata", Map.of("type", "text"), "created_at", "2027-01-10T01:00:00Z"));
+        importMonth("2027-02", 2, "february");
+        Fixtures.say(api, chat, "user", "june");
+        String expected = "message_count=7 by_role={\"assistant\":1,\"user\":6} by_type={\"none\":6,\"text\":1}";
+        assertThat(stats()).as("hot").isEqualTo(expected);
+
+        januaryMovedUpToItsCopy();
+        assertThat(stats()).as("in the hot set and the archive at once").isEqualTo(expected);
+        archive();
+        assertThat(stats()).as("archived").isEqualTo(expected);
+    }
+
+    private String stats() {
+        JsonNode stats = api.getOk(path + "/stats");
+        return "message_count=" + stats.get("message_count") + " by_role=" + stats.get("by_role") + " by_type=" + stats.get("by_type");
+    }
+
     /** Pages from the newest message back to the first, 20 at a time; a description of what went wrong, or null. */
     private String walkBack(List<String> failures) {
         List<Long> seqs = new ArrayList<>();
