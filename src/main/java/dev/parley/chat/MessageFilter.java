@@ -15,7 +15,8 @@ import java.util.List;
  * messages_metadata_idx, attachments through messages_attachments_idx, a character author through
  * messages_character_idx; role, a user author and has_attachments=false ride on the primary key's
  * newest-first walk of the conversation. The time range is no condition at all: it narrows the id
- * bounds, which prunes partitions.
+ * bounds, which prunes partitions. Metadata and attachments filters leave soft-deleted messages out,
+ * which are read without them; role, author and time still find them, as history shows them.
  */
 public record MessageFilter(String role, Long authorCharacterId, Long authorUserId, JsonNode metadata,
                             Boolean hasAttachments, Instant createdAfter, Instant createdBefore) {
@@ -52,6 +53,10 @@ public record MessageFilter(String role, Long authorCharacterId, Long authorUser
         }
         if (hasAttachments != null) {
             sql.append(hasAttachments ? " AND " + WITH_ATTACHMENTS : " AND NOT coalesce(" + WITH_ATTACHMENTS + ", false)");
+        }
+        if (metadata != null || hasAttachments != null) {
+            // A soft-deleted message keeps them in its row but shows neither: a filter must not match what a reader cannot see.
+            sql.append(" AND deleted_at IS NULL");
         }
         return new Conditions(sql.toString(), values);
     }

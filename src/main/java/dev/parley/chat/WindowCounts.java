@@ -37,14 +37,16 @@ public final class WindowCounts {
     // primary key bounds it to the conversation, the window's ids to its partitions, in the hot months
     // and the archive's (V19), as message_count counts them. A month being moved is in both (Archive):
     // the archive counts only below the conversation's oldest hot message, older than every hot month.
-    // A window (a day at most) never reaches an archived month, which ended longer ago.
+    // A window (a day at most) never reaches an archived month, which ended longer ago. A soft-deleted
+    // message counts by role (it keeps its place, and message_count counts it) but has no type: its
+    // metadata is hidden.
     static final NamedQuery CONVERSATION = NamedQuery.of("count.conversation_kinds", """
-            SELECT role, metadata ->> 'type', count(*) FROM (
-                SELECT role, metadata FROM messages
+            SELECT role, CASE WHEN deleted_at IS NULL THEN coalesce(metadata ->> 'type', 'none') END, count(*) FROM (
+                SELECT role, metadata, deleted_at FROM messages
                  WHERE app_id = :app_id AND conversation_id = :conversation_id
                    AND message_id > :conversation_id AND message_id >= :from_id AND message_id <= :to_id
                 UNION ALL
-                SELECT role, metadata FROM %s
+                SELECT role, metadata, deleted_at FROM %s
                  WHERE app_id = :app_id AND conversation_id = :conversation_id
                    AND message_id > :conversation_id AND message_id >= :from_id AND message_id <= :to_id
                    AND message_id < (SELECT coalesce(min(message_id), :to_id + 1) FROM messages
@@ -61,7 +63,7 @@ public final class WindowCounts {
 
     /**
      * A conversation's counts, with its messages by role and by metadata "type" ("none" for messages
-     * without one): in the window that ends now when one is given, else of all its messages.
+     * without one; soft-deleted ones by role only): in the window that ends now when one is given, else of all its messages.
      */
     public record ConversationCounts(long messageCount, long lastSeq, long unreadCount, @Nullable String window,
                                      Map<String, Long> byRole, Map<String, Long> byType) {
@@ -106,7 +108,9 @@ public final class WindowCounts {
         Map<String, Long> byType = new TreeMap<>();
         for (Kind kind : kinds) {
             byRole.merge(kind.role(), kind.messages(), Long::sum);
-            byType.merge(kind.type() == null ? "none" : kind.type(), kind.messages(), Long::sum);
+            if (kind.type() != null) { // null: soft-deleted
+                byType.merge(kind.type(), kind.messages(), Long::sum);
+            }
         }
         return new ConversationCounts(totals.messageCount(), totals.lastSeq(), totals.unreadCount(),
                 window == null ? null : Durations.format(window), byRole, byType);

@@ -366,4 +366,26 @@ class MessageFiltersApiTest {
         assertThat(lastHour.get("by_type").has("image")).isFalse();
         assertThat(lastHour.get("message_count").asLong()).as("totals stay those of the conversation").isEqualTo(5);
     }
+
+    @Test
+    void a_soft_deleted_message_matches_no_filter_on_what_it_hides_and_counts_by_role_but_not_by_type() {
+        Api api = newApp();
+        String id = Fixtures.conversation(api).get("id").asText();
+        String gone = say(api, id, Map.of("role", "user", "content", "wrong chat", "metadata", Map.of("type", "image"),
+                "attachments", List.of(Map.of("url", "https://x/1.jpg")))).get("id").asText();
+        say(api, id, Map.of("role", "user", "content", "kept", "metadata", Map.of("type", "image"),
+                "attachments", List.of(Map.of("url", "https://x/2.jpg"))));
+        say(api, id, Map.of("role", "assistant", "content", "plain"));
+        assertThat(api.delete("/v1/conversations/" + id + "/messages/" + gone).status()).isEqualTo(200);
+        String messages = "/v1/conversations/" + id + "/messages";
+
+        assertThat(contents(api.getOk(messages + "?metadata=" + q("{\"type\":\"image\"}")))).containsExactly("kept");
+        assertThat(contents(api.getOk(messages + "?has_attachments=true"))).containsExactly("kept");
+        assertThat(contents(api.getOk(messages + "?has_attachments=false"))).containsExactly("plain");
+        assertThat(api.getOk(messages + "?role=user").get("messages")).as("its role is seen: it keeps its place").hasSize(2);
+        JsonNode stats = api.getOk("/v1/conversations/" + id + "/stats");
+        assertThat(stats.get("message_count").asLong()).isEqualTo(3);
+        assertThat(stats.get("by_role").toString()).isEqualTo("{\"assistant\":1,\"user\":2}");
+        assertThat(stats.get("by_type").toString()).isEqualTo("{\"image\":1,\"none\":1}");
+    }
 }
