@@ -15,8 +15,8 @@ import dev.parley.json.JsonText;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
-import java.time.Duration;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
@@ -328,10 +328,10 @@ public final class MessageLog {
     }
 
     /**
-     * One conversation's matches of one filter, in ids (lower, upper]. The hot months are read as before, and the
-     * archive only where it may hold matches the hot months did not give: below every hot match found when they were
-     * too few, and never at or above {@code archivedBelow}, so a range within this month never asks it. A month being
-     * moved is in both tables (Archive); each read takes its rows from one of them only.
+     * One conversation's matches of one filter, in ids (lower, upper]. The archive is read only where it may hold
+     * matches: never at or above {@code archivedBelow}, so a range within this month never asks it, and newest first
+     * only below the hot matches, when those were too few. A month being moved is in both tables (Archive); each
+     * read takes its rows from one of them only.
      */
     private record Matches(Handle handle, long appId, long conversationId, MessageFilter.Conditions conditions,
                            boolean throughMetadataIndex, long archivedBelow) {
