@@ -8,6 +8,7 @@ import dev.parley.config.Durations;
 import dev.parley.db.Database;
 import dev.parley.db.DatabaseFailure;
 import dev.parley.db.DatabaseUnavailable;
+import dev.parley.db.PoolSaturated;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
 import dev.parley.json.Json;
@@ -221,12 +222,30 @@ public final class CounterBuffer implements AutoCloseable {
      */
     public JsonText increment(Holder holder, Map<String, Long> deltas, boolean durable, Supplier<JsonText> stored) {
         if (!durable) {
-            Running running = add(holder, deltas, stored);
-            if (running != null) {
-                return running.over(stored.get());
+            Queued queued = add(holder, deltas, stored);
+            if (queued != null) {
+                return queued.shown(stored);
             }
         }
         return writeNow(holder, deltas); // durable, or this buffer has closed and no flush would come
+    }
+
+    /** Increments taken into a tally: the values it shows now, over the stored counters as it first read them. */
+    private record Queued(Running running, JsonText firstRead) {
+        /**
+         * The counters to answer with. The increment is taken and a flush will write it, so a database that cannot be
+         * read now must not make it an error: a client would send it again and it would count twice. The stored
+         * counters as the tally first read them answer then (those this instance moved are its own, and current).
+         */
+        JsonText shown(Supplier<JsonText> stored) {
+            JsonText now;
+            try {
+                now = stored.get();
+            } catch (DatabaseUnavailable | DatabaseFailure | PoolSaturated e) {
+                now = firstRead;
+            }
+            return running.over(now);
+        }
     }
 
     /** The counters this instance shows ahead of the stored row; take them before reading the row. */
@@ -236,12 +255,12 @@ public final class CounterBuffer implements AutoCloseable {
     }
 
     /** Queues the increments in the holder's tally; null once closed. */
-    private Running add(Holder holder, Map<String, Long> deltas, Supplier<JsonText> stored) {
+    private Queued add(Holder holder, Map<String, Long> deltas, Supplier<JsonText> stored) {
         while (true) {
             Tally tally = tallies.get(holder);
             if (tally == null) {
                 long seen = retirements.get();
-                StoredCounters read = StoredCounters.of(stored.get()); // read after finding no tally: see the class comment
+                JsonText read = stored.get(); // read after finding no tally: see the class comment
                 tally = tallies.computeIfAbsent(holder, h -> retirements.get() == seen ? new Tally(read) : null);
                 if (tally == null) {
                     continue; // a tally was let go as they were read, perhaps this holder's: they may predate its write
@@ -269,7 +288,7 @@ public final class CounterBuffer implements AutoCloseable {
             if (due) {
                 requestFlush();
             }
-            return new Running(tally.shown);
+            return new Queued(new Running(tally.shown), tally.firstRead);
         }
     }
 
@@ -529,7 +548,8 @@ public final class CounterBuffer implements AutoCloseable {
     private static final class Tally {
         final ReentrantLock lock = new ReentrantLock();
         final Condition written = lock.newCondition(); // a flush of it ended
-        final StoredCounters stored; // as read when its first increment arrived
+        final JsonText firstRead; // the stored counters, read when its first increment arrived
+        final StoredCounters stored; // the same, parsed
         final Map<String, Long> values = new HashMap<>(); // each counter moved here: stored value plus increments since
         Map<String, Long> queued = new HashMap<>(); // increments no flush has taken yet
         Map<String, Long> flushing = Map.of(); // increments a flush is writing
@@ -538,13 +558,14 @@ public final class CounterBuffer implements AutoCloseable {
         boolean retired; // out of the map: whoever holds it starts again
         volatile Map<String, Long> shown = Map.of(); // values, for readers that take no lock
 
-        Tally(StoredCounters stored) {
-            this.stored = stored;
+        Tally(JsonText firstRead) {
+            this.firstRead = firstRead;
+            this.stored = firstRead == null ? StoredCounters.NONE : StoredCounters.of(firstRead);
         }
 
         /** A tally a durable write holds while it writes: it queues nothing, and its maker retires it. */
         static Tally forDurableWrite() {
-            var tally = new Tally(StoredCounters.NONE);
+            var tally = new Tally(null);
             tally.lock.lock();
             return tally;
         }

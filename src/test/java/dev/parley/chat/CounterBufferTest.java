@@ -12,6 +12,7 @@ import dev.parley.chat.CounterBuffer.Holder;
 import dev.parley.config.CacheTtls;
 import dev.parley.config.CounterFlush;
 import dev.parley.db.Database;
+import dev.parley.db.DatabaseUnavailable;
 import dev.parley.db.Ids;
 import dev.parley.db.Query;
 import dev.parley.json.Json;
@@ -105,6 +106,32 @@ class CounterBufferTest {
         assertThat(json(answer)).isEqualTo(json("{\"affection\": 10}"));
         assertThat(chat.stored(conversation)).isEqualTo(json("{\"affection\": 10}"));
         assertThat(buffer.running(Holder.conversation(chat.app, conversation)).isEmpty()).as("let go once written").isTrue();
+    }
+
+    /**
+     * An increment queued before the database stopped answering is taken: the answer must not be an error a client
+     * would retry (counting it twice), so it shows the stored counters as first read, with this instance's moves.
+     */
+    @Test
+    void an_increment_taken_while_the_stored_row_cannot_be_read_is_answered_and_written_once() throws SQLException {
+        long conversation = chat.conversation();
+        chat.sql("UPDATE conversations SET counters = '{\"trust\": 7}' WHERE conversation_id = " + conversation);
+        chat.increment(conversation, "affection", 1); // the tally now holds the stored counters as read
+        var unreachable = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.function.Supplier<JsonText> stored = () -> {
+            if (unreachable.get()) {
+                throw new DatabaseUnavailable("the database is unreachable (test)", null);
+            }
+            return chat.storedDocument(conversation);
+        };
+
+        JsonText answer = buffer.increment(Holder.conversation(chat.app, conversation), Map.of("affection", 2L), false, stored);
+        runFlushes();
+        nanos.addAndGet(EVERY_10_OR_5S.after().toNanos());
+        buffer.flushDue();
+
+        assertThat(json(answer)).isEqualTo(json("{\"trust\": 7, \"affection\": 3}"));
+        assertThat(chat.stored(conversation)).as("each increment written once").isEqualTo(json("{\"trust\": 7, \"affection\": 3}"));
     }
 
     @Test
