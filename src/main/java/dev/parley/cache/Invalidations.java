@@ -7,6 +7,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -35,6 +36,13 @@ public final class Invalidations implements AutoCloseable {
     public static final String CHANNEL = "parley_invalidate";
     private static final Duration POLL = Duration.ofMillis(500);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
+    /**
+     * How often the listening session is asked to answer, and how long it may take. A session that stops answering
+     * (its backend stopped, or a firewall dropping the connection without a word) hears nothing and says nothing:
+     * without the check, cached views would stay stale for their time to live.
+     */
+    private static final Duration CHECK_EVERY = Duration.ofSeconds(2);
+    private static final int CHECK_SECONDS = 2;
 
     /** What a subscriber does when its kind changes: one id, or everything it holds. */
     private record Subscriber(java.util.function.Consumer<String> changed, Runnable everything) {
@@ -48,6 +56,7 @@ public final class Invalidations implements AutoCloseable {
     private final Condition stopped = lock.newCondition();
     private volatile boolean closing;
     private volatile boolean listening;
+    private boolean lost; // a gap was logged: its end is too (the listening thread's own)
 
     /** Starts listening on {@code executor}, which must give it a thread of its own for as long as it runs. */
     public Invalidations(ConnectionTarget target, Executor executor) {
@@ -76,18 +85,23 @@ public final class Invalidations implements AutoCloseable {
     private void listenUntilClosed() {
         Duration backoff = POLL;
         while (!closing) {
-            try (Connection connection = DriverManager.getConnection(target.jdbcUrl(), target.user(), target.password())) {
+            try (Connection connection = DriverManager.getConnection(target.jdbcUrl(), connectionProperties())) {
                 try (var statement = connection.createStatement()) {
                     statement.execute("LISTEN " + CHANNEL);
                 }
                 subscribers.values().forEach(list -> list.forEach(s -> s.everything().run()));
+                if (lost) {
+                    LOG.info("hearing cache invalidations again; every cache entry held meanwhile was dropped");
+                    lost = false;
+                }
                 listening = true; // once what was held before is dropped: a view loaded from now on stays
                 backoff = POLL;
-                hear(connection.unwrap(PGConnection.class));
+                hear(connection);
             } catch (SQLException e) {
                 if (listening) {
                     LOG.warn("stopped hearing cache invalidations ({}); every cache entry is dropped when they resume",
                             e.getMessage());
+                    lost = true;
                 }
                 listening = false;
                 pause(backoff);
@@ -97,9 +111,17 @@ public final class Invalidations implements AutoCloseable {
         listening = false;
     }
 
-    private void hear(PGConnection connection) throws SQLException {
+    private void hear(Connection connection) throws SQLException {
+        PGConnection notifications = connection.unwrap(PGConnection.class);
+        long checked = System.nanoTime();
         while (!closing) {
-            PGNotification[] notices = connection.getNotifications((int) POLL.toMillis());
+            PGNotification[] notices = notifications.getNotifications((int) POLL.toMillis());
+            if (System.nanoTime() - checked >= CHECK_EVERY.toNanos()) {
+                if (!connection.isValid(CHECK_SECONDS)) {
+                    throw new SQLException("the listening session did not answer within " + CHECK_SECONDS + "s");
+                }
+                checked = System.nanoTime();
+            }
             if (notices == null) {
                 continue;
             }
@@ -114,6 +136,21 @@ public final class Invalidations implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** A (re)connect that cannot finish gives up soon, and is tried again: the state it would leave is the stale one. */
+    private Properties connectionProperties() {
+        var properties = new Properties();
+        if (target.user() != null) {
+            properties.setProperty("user", target.user());
+        }
+        if (target.password() != null) {
+            properties.setProperty("password", target.password());
+        }
+        properties.setProperty("ApplicationName", "parley-invalidations");
+        properties.setProperty("connectTimeout", String.valueOf(CHECK_SECONDS));
+        properties.setProperty("loginTimeout", String.valueOf(CHECK_SECONDS));
+        return properties;
     }
 
     private void deliver(String notice) {

@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A TCP forwarder in front of PostgreSQL that counts round trips: a client's bytes that follow an answer of the
+ * A TCP forwarder in front of PostgreSQL that counts round trips (and can {@link #stall}): a client's bytes that follow an answer of the
  * server's start one more. Several statements sent before waiting count once, however many TCP writes carry them.
  * A pool's check of a connection it has not used for a while (pgjdbc's empty query) is not counted: it is the pool's,
  * not the work's under test.
@@ -32,6 +32,7 @@ public final class RoundTrips implements AutoCloseable {
     private final ConnectionTarget target;
     private final AtomicInteger count = new AtomicInteger();
     private final ExecutorService pumps = Executors.newVirtualThreadPerTaskExecutor();
+    private volatile boolean stalled;
 
     private RoundTrips(ConnectionTarget target) throws IOException {
         URI server = URI.create(target.jdbcUrl().substring("jdbc:".length()));
@@ -67,6 +68,29 @@ public final class RoundTrips implements AutoCloseable {
         count.set(0);
     }
 
+    /**
+     * Holds every byte in both directions from now until {@link #resume}, on the connections open and those to come:
+     * a server that stopped answering, or a connection a firewall black-holed, as the client sees it.
+     */
+    public void stall() {
+        stalled = true;
+    }
+
+    public void resume() {
+        stalled = false;
+    }
+
+    private void waitWhileStalled() {
+        while (stalled && !listener.isClosed()) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
     private void accept() {
         while (!listener.isClosed()) {
             try {
@@ -90,6 +114,7 @@ public final class RoundTrips implements AutoCloseable {
             OutputStream out = to.getOutputStream();
             int read;
             while ((read = in.read(buffer)) > 0) {
+                waitWhileStalled();
                 if (!fromClient) {
                     answered.set(true); // before the client can see the answer and send again
                 } else if (answered.getAndSet(false) && !Arrays.equals(buffer, 0, read, EMPTY_QUERY, 0, EMPTY_QUERY.length)) {
