@@ -32,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.LongConsumer;
 
 /**
@@ -89,8 +90,19 @@ public final class Import {
                               String attachments, Long authorUserId, Long authorCharacterId, long ownerId, String language) {
     }
 
-    /** A conversation the import's lines name: its id, its user and character (a message's default authors), its language. */
-    private record KnownConversation(long id, long ownerId, long characterId, String language) {
+    /**
+     * A conversation the import's lines name: its id, its user and character (a message's default authors), its language,
+     * and the guests and characters who may write in it besides (read with it once, not per line).
+     */
+    private record KnownConversation(long id, long ownerId, long characterId, String language, Set<Long> guestIds,
+                                     Set<Long> characterIds) {
+        static final RowMapper<KnownConversation> MAPPER = row -> new KnownConversation(row.getLong(1), row.getLong(2),
+                row.getLong(3), row.getString(4), Set.of((Long[]) row.getArray(5).getArray()),
+                Set.of((Long[]) row.getArray(6).getArray()));
+    }
+
+    /** Who wrote a message: a person (a user message) or a character, or neither (system, tool). */
+    private record Authors(Long userId, Long characterId) {
     }
 
     static final NamedQuery CHARACTER = NamedQuery.of("import.character", """
@@ -122,8 +134,17 @@ public final class Import {
     static final Query FIND_CHARACTER = new Query("import.find_character",
             "SELECT character_id FROM characters WHERE app_id = ? AND external_id = ?");
     static final Query FIND_USER = new Query("import.find_user", "SELECT user_id FROM users WHERE app_id = ? AND external_id = ?");
+    // Its members as an append reads them (BatchWriter.LOCK_CONVERSATIONS): a conversation made or joined through the
+    // API may have guests and more characters.
     static final Query FIND_CONVERSATION = new Query("import.find_conversation", """
-            SELECT conversation_id, user_id, character_id, language::text FROM conversations WHERE app_id = ? AND external_id = ?""");
+            SELECT c.conversation_id, c.user_id, c.character_id, c.language::text,
+                   ARRAY(SELECT m.member_id FROM conversation_members m
+                          WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id
+                            AND m.member_kind = 'user' AND m.guest) AS guest_ids,
+                   ARRAY(SELECT m.member_id FROM conversation_members m
+                          WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id
+                            AND m.member_kind = 'character') AS character_ids
+              FROM conversations c WHERE c.app_id = ? AND c.external_id = ?""");
 
     // A new conversation's activity id, creation and last activity are its own id (Conversations.CREATE).
     static final NamedQuery CONVERSATION = NamedQuery.of("import.conversation", """
@@ -408,17 +429,50 @@ public final class Import {
             if (id <= known.id()) {
                 throw new InvalidInput("created_at", "is before its conversation began");
             }
-            // Authors as an append has them: a user's message is its owner's, an assistant's its character's, unless named.
-            Long author = user != null ? Long.valueOf(userOf(user)) : role.equals("user") ? Long.valueOf(known.ownerId()) : null;
-            Long authorCharacter = character != null ? Long.valueOf(characterOf(character))
-                    : role.equals("assistant") ? Long.valueOf(known.characterId()) : null;
+            Authors authors = authorsOf(role, user, character, known, conversation);
             if (!givenMessages.add(keyOf(digest))) {
                 throw new InvalidInput("external_id", "'" + externalId + "' is given twice in this import for conversation '"
                         + conversation + "'");
             }
             lastIds.put(known.id(), id);
-            return new NewMessage(number, known.id(), id, role, content, metadata, attachments, author, authorCharacter, known.ownerId(),
-                    known.language());
+            return new NewMessage(number, known.id(), id, role, content, metadata, attachments, authors.userId(),
+                    authors.characterId(), known.ownerId(), known.language());
+        }
+
+        /**
+         * A message's authors as an append has and checks them (BatchWriter): a named person writes a user message and
+         * is the conversation's user or a guest, a named character writes any other and is a member; unnamed, a user
+         * message is the owner's and an assistant's the conversation's character's. A non-member's message would be
+         * out of reach of their export and erasure, which find a person's messages through the conversations they
+         * own or joined.
+         */
+        private Authors authorsOf(String role, String user, String character, KnownConversation known, String conversation) {
+            if (user != null && character != null) {
+                throw new InvalidInput("user", "cannot be given together with character");
+            }
+            if (user != null) {
+                if (!role.equals("user")) {
+                    throw new InvalidInput("user", "can only be set on a message with role 'user', not '" + role + "'");
+                }
+                long userId = userOf(user);
+                if (userId != known.ownerId() && !known.guestIds().contains(userId)) {
+                    throw new InvalidInput("user", "'" + user + "' is not a member of conversation '" + conversation + "'");
+                }
+                return new Authors(userId, null);
+            }
+            if (character != null) {
+                if (role.equals("user")) {
+                    throw new InvalidInput("character", "cannot be set on a message with role 'user'");
+                }
+                long characterId = characterOf(character);
+                if (!known.characterIds().contains(characterId)) {
+                    throw new InvalidInput("character", "'" + character + "' is not a member of conversation '" + conversation
+                            + "'");
+                }
+                return new Authors(null, characterId);
+            }
+            return new Authors(role.equals("user") ? known.ownerId() : null,
+                    role.equals("assistant") ? known.characterId() : null);
         }
 
         /**
@@ -562,8 +616,8 @@ public final class Import {
             if (known != null) {
                 return known;
             }
-            KnownConversation found = database.read(handle -> handle.first(FIND_CONVERSATION,
-                    row -> new KnownConversation(row.getLong(1), row.getLong(2), row.getLong(3), row.getString(4)), appId, externalId))
+            KnownConversation found = database.read(handle -> handle.first(FIND_CONVERSATION, KnownConversation.MAPPER, appId,
+                            externalId))
                     .orElseThrow(() -> new NotFound("conversation with external_id", "'" + externalId + "'"));
             conversations.put(externalId, found);
             return found;

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.json.Json;
 import dev.parley.lifecycle.Import;
 import dev.parley.support.Api;
+import dev.parley.support.Fixtures;
 import dev.parley.support.TestDatabase;
 import dev.parley.support.TestServer;
 import java.nio.charset.StandardCharsets;
@@ -44,6 +45,16 @@ class ImportApiTest {
                     "created_at", "2025-03-01T10:05:00Z")),
             line(Map.of("type", "memory", "external_id", "mem-2", "user", "tg:1", "character", "luna",
                     "content", "likes the sea", "embedding", "AACAPwAAAAAAAAAA"))); // base64 of float32 [1, 0, 0]
+
+    /** Two characters, three users and tg:1's conversation with Luna: six lines. */
+    private static final List<String> CAST = List.of(
+            line(Map.of("type", "character", "external_id", "luna", "name", "Luna")),
+            line(Map.of("type", "character", "external_id", "orion", "name", "Orion")),
+            line(Map.of("type", "user", "external_id", "tg:1")),
+            line(Map.of("type", "user", "external_id", "tg:2")),
+            line(Map.of("type", "user", "external_id", "tg:9")),
+            line(Map.of("type", "conversation", "external_id", "chat-1", "user", "tg:1", "character", "luna",
+                    "created_at", "2025-03-01T10:00:00Z")));
 
     @Test
     void a_history_is_imported_with_its_times_order_and_months_and_a_second_run_changes_nothing() throws SQLException {
@@ -159,11 +170,81 @@ class ImportApiTest {
     }
 
     @Test
+    void a_message_line_whose_author_is_not_in_its_conversation_is_rejected_as_an_append_would_be() {
+        List<String> lines = new ArrayList<>(CAST);
+        lines.add(message("x1", "assistant", "character", "orion", "from Orion, not a member"));
+        lines.add(message("x2", "user", "user", "tg:9", "from a stranger"));
+        lines.add(message("x3", "user", "user", "tg:1", "the owner, named"));
+        lines.add(message("x4", "assistant", "character", "luna", "Luna, named"));
+        lines.add(message("x5", "user", "character", "luna", "a user's line by a character"));
+        lines.add(message("x6", "assistant", "user", "tg:1", "an assistant's line by a person"));
+        lines.add(line(Map.of("type", "message", "conversation", "chat-1", "external_id", "x7", "role", "system",
+                "content", "nobody's", "created_at", "2025-03-01T10:00:09Z")));
+
+        JsonNode report = importing(lines).json();
+
+        assertThat(report.get("first_rejected").findValuesAsText("line")).containsExactly("7", "8", "11", "12");
+        List<String> reasons = report.get("first_rejected").findValuesAsText("reason");
+        assertThat(reasons.get(0)).contains("'orion'", "not a member");
+        assertThat(reasons.get(1)).contains("'tg:9'", "not a member");
+        assertThat(reasons.get(2)).contains("role 'user'");
+        assertThat(reasons.get(3)).contains("role 'user'");
+        assertThat(report.get("imported").get("messages").asLong()).isEqualTo(3);
+        String chat = api.getOk("/v1/conversations?external_id=chat-1").get("conversations").get(0).get("id").asText();
+        assertThat(api.getOk("/v1/conversations/" + chat + "/messages").get("messages").findValuesAsText("content"))
+                .containsExactly("the owner, named", "Luna, named", "nobody's");
+        String stranger = userId("tg:9");
+        assertThat(api.post("/v1/conversations/" + chat + "/messages", Map.of("role", "user", "content", "hi",
+                "user_id", stranger)).text()).as("the API's rule").contains("not a member");
+        assertThat(api.getOk("/v1/users/" + stranger + "/export").toString()).doesNotContain("from a stranger");
+        assertThat(api.delete("/v1/users/" + stranger).json().get("rows").get("messages").asLong()).isZero();
+        assertThat(api.getOk("/v1/search/messages?q=stranger").get("hits")).isEmpty();
+    }
+
+    @Test
+    void a_guest_and_a_character_who_joined_through_the_api_write_in_a_later_import_and_the_guests_erasure_takes_theirs() {
+        importing(CAST);
+        String chat = api.getOk("/v1/conversations?external_id=chat-1").get("conversations").get(0).get("id").asText();
+        String guest = userId("tg:2");
+        JsonNode characters = api.getOk("/v1/characters").get("characters");
+        String orion = characters.get(characters.findValuesAsText("name").indexOf("Orion")).get("id").asText();
+        Fixtures.join(api, chat, guest);
+        api.postOk(201, "/v1/conversations/" + chat + "/members", Map.of("character_id", orion));
+        List<String> again = new ArrayList<>(CAST); // run again: chat-1 is found, with its members as they are now
+        again.add(message("g1", "user", "user", "tg:2", "from the guest"));
+        again.add(message("o1", "assistant", "character", "orion", "from Orion"));
+        again.add(message("s1", "user", "user", "tg:9", "from a stranger"));
+
+        JsonNode report = importing(again).json();
+        var erased = api.delete("/v1/users/" + guest);
+
+        assertThat(report.get("first_rejected").findValuesAsText("line")).containsExactly("9");
+        assertThat(report.get("imported").get("messages").asLong()).isEqualTo(2);
+        assertThat(erased.json().get("rows").get("messages").asLong()).isEqualTo(1);
+        assertThat(api.getOk("/v1/conversations/" + chat + "/messages").get("messages").findValuesAsText("content"))
+                .containsExactly("from Orion");
+        assertThat(api.getOk("/v1/search/messages?q=guest").get("hits")).isEmpty();
+    }
+
+    @Test
     void an_import_is_ndjson_and_says_so() {
         var json = api.post("/v1/import", Map.of("type", "user", "external_id", "u"));
 
         assertThat(json.status()).isEqualTo(415);
         assertThat(json.text()).contains("application/x-ndjson");
+    }
+
+    private int second = 0;
+
+    /** A message of chat-1 by the author {@code field} names, a second after the one before. */
+    private String message(String externalId, String role, String field, String author, String content) {
+        second++;
+        return line(Map.of("type", "message", "conversation", "chat-1", "external_id", externalId, "role", role,
+                field, author, "content", content, "created_at", "2025-03-01T10:00:0" + second + "Z"));
+    }
+
+    private String userId(String externalId) {
+        return api.getOk("/v1/users?external_id=" + externalId).get("id").asText();
     }
 
     private Api.Response importing(List<String> lines) {
