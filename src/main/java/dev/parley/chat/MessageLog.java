@@ -163,8 +163,10 @@ public final class MessageLog {
              WHERE app_id = ? AND conversation_id = ? AND message_id = ? AND deleted_at IS NULL
             RETURNING %s, user_id AS owner_id, %s""".formatted(COLUMNS, GUESTS));
 
+    // The row keeps its place (id, seq, role, author, replies to it) and gives up what it said: a reader never sees
+    // a deleted message's text, metadata or attachments again, and neither an export nor the database should hold them.
     static final Query SOFT_DELETE = new Query("message.soft_delete", """
-            UPDATE messages SET deleted_at = now()
+            UPDATE messages SET deleted_at = now(), content = '', metadata = NULL, attachments = NULL
              WHERE app_id = ? AND conversation_id = ? AND message_id = ? AND deleted_at IS NULL
             RETURNING %s, user_id AS owner_id, %s""".formatted(COLUMNS, GUESTS));
 

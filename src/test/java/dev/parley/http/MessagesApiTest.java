@@ -205,9 +205,10 @@ class MessagesApiTest {
     }
 
     @Test
-    void soft_delete_keeps_the_place_without_the_content_and_hard_delete_removes_it() {
+    void soft_delete_keeps_the_place_without_the_content_and_hard_delete_removes_it() throws java.sql.SQLException {
         JsonNode keep = Fixtures.say(api, id, "user", "keep");
-        JsonNode soft = Fixtures.say(api, id, "user", "soft");
+        JsonNode soft = api.postOk(201, messages, Map.of("content", "soft: my password is hunter2",
+                "metadata", Map.of("card", "4111"), "attachments", List.of(Map.of("url", "https://x.test/a.png"))));
         JsonNode hard = Fixtures.say(api, id, "user", "hard");
 
         JsonNode softDeleted = api.delete(messages + "/" + soft.get("id").asText()).json();
@@ -224,6 +225,15 @@ class MessagesApiTest {
         JsonNode stats = api.getOk("/v1/conversations/" + id + "/stats");
         assertThat(stats.get("message_count").asLong()).isEqualTo(2);
         assertThat(stats.get("last_seq").asLong()).isEqualTo(3);
+        try (var sql = dev.parley.support.TestDatabase.get().connect(TestServer.DATABASE);
+             var row = sql.prepareStatement("SELECT content, metadata, attachments, words FROM messages WHERE message_id = ?")) {
+            row.setLong(1, soft.get("id").asLong());
+            var stored = row.executeQuery();
+            assertThat(stored.next()).isTrue();
+            assertThat(stored.getString("content") + stored.getString("metadata") + stored.getString("attachments")
+                    + stored.getString("words")).as("what a deleted message said is gone from its row, words too")
+                    .doesNotContain("hunter2", "4111", "x.test");
+        }
     }
 
     @Test
