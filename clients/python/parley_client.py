@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -61,8 +62,9 @@ class ParleyError(Exception):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """429 and 503 are retried after the Retry-After they carry: Parley ran nothing of such a request (an append
-    whose outcome is unknown asks for a retry with the same Idempotency-Key, which append_message always sends)."""
+    """429 and 503 are retried after the Retry-After they carry: Parley ran nothing of such a request. An append whose
+    outcome is unknown (503 append-not-confirmed) is retried only with its Idempotency-Key, which append_message
+    always sends: without one it is raised, since the message may be stored."""
 
     retries: int = 3
     """Retries after the first attempt; 0 turns retrying off."""
@@ -76,6 +78,15 @@ class RetryPolicy:
         header = error.headers.get("Retry-After")
         seconds = 1.0 if header is None else _seconds_until(header)
         return None if seconds is None or seconds > self.max_wait else max(0.0, seconds)
+
+
+def _may_be_stored(request: urllib.request.Request, failure: ParleyError) -> bool:
+    """An append whose outcome is unknown, sent without an Idempotency-Key: sent again, it could be stored twice."""
+    return failure.type == "append-not-confirmed" and not request.has_header("Idempotency-key")  # urllib capitalizes names
+
+
+# The one list route whose cursor goes back as `before` (its pages run newest first, as history's do).
+_PAGED_BY_BEFORE = re.compile(r"^/v1/characters/[^/?]+/messages$")
 
 
 def _seconds_until(retry_after: str) -> float | None:
@@ -275,7 +286,7 @@ class Parley:
         """As request, with the status and headers too (ETag, Parley-Consistency, Idempotent-Replayed); a 304 to an
         If-None-Match is an Answer with no body, not an error."""
         request = urllib.request.Request(self.url + path + _query_string(query), method=method,
-                                         data=None if body is None else json.dumps(body).encode(),
+                                         data=None if body is None else json.dumps(body, ensure_ascii=False).encode(),
                                          headers={"Authorization": f"Bearer {self._key}", "Accept": "application/json",
                                                   **({} if body is None else {"Content-Type": "application/json"}),
                                                   **(headers or {})})
@@ -289,18 +300,21 @@ class Parley:
                 if error.code == 304:
                     error.close()
                     return Answer(304, dict(error.headers.items()), None)
-                wait = self._retry.wait(error, attempt)
+                failure = ParleyError.of(error)
+                wait = None if _may_be_stored(request, failure) else self._retry.wait(error, attempt)
                 if wait is None:
-                    raise ParleyError.of(error) from None
+                    raise failure from None
                 error.close()
                 self._sleep(wait)
                 attempt += 1
 
     def pages(self, path: str, *, query: Mapping[str, Any] | None = None) -> Iterator[Json]:
-        """Every page of a list route, following next_cursor until it is null."""
+        """Every page of a list route, following next_cursor until it is null (as `before` where the route takes that:
+        a character's messages)."""
+        name = "before" if _PAGED_BY_BEFORE.match(path) else "cursor"
         cursor = None
         while True:
-            page = self.request("GET", path, query={**(query or {}), "cursor": cursor})
+            page = self.request("GET", path, query={**(query or {}), name: cursor})
             yield page
             cursor = page.get("next_cursor")
             if cursor is None:

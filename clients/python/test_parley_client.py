@@ -163,6 +163,32 @@ class RetryTest(unittest.TestCase):
         self.assertEqual([key for key, _ in self.received], ["key-1", "key-1"])
         self.assertEqual(self.received[0][1], self.received[1][1])
 
+    def test_an_append_whose_outcome_is_unknown_is_sent_again_only_with_its_idempotency_key(self) -> None:
+        self.answers += [not_confirmed, stored, not_confirmed]
+
+        self.parley.request("POST", "/v1/conversations/7/messages", body={"content": "hello"}, headers={"Idempotency-Key": "k"})
+        with self.assertRaises(ParleyError) as unsure:
+            self.parley.request("POST", "/v1/conversations/7/messages/batch", body={"messages": [{"content": "hello"}]})
+
+        self.assertEqual(unsure.exception.type, "append-not-confirmed")
+        self.assertEqual([key for key, _ in self.received], ["k", "k", None], "the keyless batch was sent once")
+
+    def test_a_body_goes_as_utf_8_not_as_json_escapes(self) -> None:
+        self.answers += [stored]
+
+        self.parley.request("POST", "/v1/conversations/7/messages", body={"content": "🌍 ünïcode"})
+
+        self.assertIn("🌍 ünïcode".encode(), self.received[0][1])
+
+    def test_a_characters_messages_page_back_through_before(self) -> None:
+        queries: list[str] = []
+        self.answers += [lambda h: (queries.append(h.path), respond(h, 200, "application/json", {"messages": [], "next_cursor": "c1"})),
+                         lambda h: (queries.append(h.path), respond(h, 200, "application/json", {"messages": [], "next_cursor": None}))]
+
+        list(self.parley.pages("/v1/characters/5/messages"))
+
+        self.assertEqual(queries, ["/v1/characters/5/messages", "/v1/characters/5/messages?before=c1"])
+
     def test_retries_stop_at_the_policys_count_and_at_a_retry_after_longer_than_it_waits(self) -> None:
         self.answers += [unavailable("1"), unavailable("1"), unavailable("1"), unavailable("3600")]
 
@@ -175,6 +201,12 @@ class RetryTest(unittest.TestCase):
         self.assertEqual(self.waits, [1.0, 1.0])
         self.assertEqual(too_long.exception.status, 503)
         self.assertEqual(len(self.received), 4)
+
+
+def not_confirmed(handler: BaseHTTPRequestHandler) -> None:
+    respond(handler, 503, "application/problem+json", {
+        "type": "https://parley.dev/problems/append-not-confirmed", "title": "Append not confirmed", "status": 503,
+        "detail": "the append may or may not be stored", "instance": "/"}, {"Retry-After": "0"})
 
 
 def unavailable(retry_after: str) -> Answer:
