@@ -1,7 +1,8 @@
 /**
  * Retries on 429 and 503, waiting what the answer's Retry-After says. Parley answers both before it runs
- * anything of the request (a 503 on an append whose outcome is unknown asks for a retry with the same
- * Idempotency-Key, which Parley.appendMessage always sends), so a retry never doubles a write.
+ * anything of the request, with one exception: a 503 append-not-confirmed, on an append whose outcome is
+ * unknown. That one is retried only with the request's Idempotency-Key (Parley.appendMessage always sends
+ * one), so a retry never doubles a write.
  */
 export interface RetryPolicy {
   /** Retries after the first attempt; 0 turns retrying off. */
@@ -25,7 +26,8 @@ export function retrying(fetch: (request: Request) => Promise<Response>, policy:
   return async (request) => {
     for (let attempt = 0; ; attempt++) {
       const response = await fetch(request.clone()); // a body is read once: each attempt sends a copy
-      const wait = attempt < policy.retries && RETRIED.has(response.status) ? waitOf(response, policy) : undefined;
+      const wait = attempt < policy.retries && RETRIED.has(response.status) && !(await mayBeStored(request, response))
+        ? waitOf(response, policy) : undefined;
       if (wait === undefined) {
         return response;
       }
@@ -33,6 +35,16 @@ export function retrying(fetch: (request: Request) => Promise<Response>, policy:
       await policy.sleep(wait);
     }
   };
+}
+
+/** An append whose outcome is unknown, sent without an Idempotency-Key: sent again, it could be stored twice. */
+async function mayBeStored(request: Request, response: Response): Promise<boolean> {
+  if (response.status !== 503 || request.headers.has("Idempotency-Key")) {
+    return false;
+  }
+  const problem: unknown = await response.clone().json().catch(() => undefined);
+  return typeof problem === "object" && problem !== null && "type" in problem && typeof problem.type === "string"
+    && problem.type.endsWith("/append-not-confirmed");
 }
 
 /** Milliseconds Retry-After asks for (seconds or an HTTP date; 1 s when absent), or undefined past the policy's limit. */

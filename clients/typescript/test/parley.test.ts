@@ -1,6 +1,7 @@
 // A chat app's program against a live Parley (PARLEY_URL, PARLEY_KEY), then the retry policy against a
 // tiny local server that answers 503 first. Run with `npm test`.
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
@@ -128,6 +129,12 @@ describe("a chat app's program against a live Parley", () => {
   });
 });
 
+describe("the built package", () => {
+  test("carries the types its declarations import", () => {
+    assert.ok(existsSync(new URL("../src/schema.d.ts", import.meta.url)), "dist/src/schema.d.ts: without it every type is any");
+  });
+});
+
 describe("retries on 429 and 503", () => {
   const answers: Array<(response: ServerResponse) => void> = [];
   const received: Array<{ idempotencyKey: string | undefined; body: string }> = [];
@@ -162,6 +169,20 @@ describe("retries on 429 and 503", () => {
     assert.equal(received[1]?.body, received[0]?.body);
   });
 
+  test("an append whose outcome is unknown is sent again only with its Idempotency-Key", async () => {
+    answers.push(notConfirmed, stored, notConfirmed);
+    received.length = 0;
+
+    await client().appendMessage("7", { role: "user", content: "hello" }, "key-2");
+    const batch = client().api.POST("/v1/conversations/{conversation_id}/messages/batch", {
+      params: { path: { conversation_id: "7" } }, body: { messages: [{ content: "hello" }] },
+    }).then(ok);
+    const unsure = await rejection(batch);
+
+    assert.equal(unsure.type, "append-not-confirmed");
+    assert.deepEqual(received.map((r) => r.idempotencyKey), ["key-2", "key-2", undefined]);
+  });
+
   test("retries stop at the policy's count, and at a Retry-After longer than it waits; the 503 is thrown", async () => {
     answers.push(unavailable("1"), unavailable("1"), unavailable("1"), unavailable("3600"));
     waits.length = 0;
@@ -187,6 +208,18 @@ function unavailable(retryAfter: string) {
         instance: "/",
       }),
     );
+}
+
+function notConfirmed(response: ServerResponse) {
+  response.writeHead(503, { "Content-Type": "application/problem+json", "Retry-After": "0" }).end(
+    JSON.stringify({
+      type: "https://parley.dev/problems/append-not-confirmed",
+      title: "Append not confirmed",
+      status: 503,
+      detail: "the append may or may not be stored",
+      instance: "/",
+    }),
+  );
 }
 
 function stored(response: ServerResponse) {

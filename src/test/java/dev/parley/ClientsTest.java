@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
  * The clients in clients/ run their own test programs against a real Parley: a chat app's turn (character, user,
  * conversation, idempotent appends, history and inbox through their cursors, search, a memory recalled, the
  * context, a 404 and a 400 as the client's error) and their Retry-After retries against a local server. The
- * TypeScript one first proves its committed schema.d.ts is what this server's document generates, then builds
+ * TypeScript one first proves its committed src/schema.ts is what this server's document generates, then builds
  * under tsc --strict.
  */
 class ClientsTest {
