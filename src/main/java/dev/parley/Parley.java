@@ -27,6 +27,7 @@ import dev.parley.cache.ReadCache;
 import dev.parley.cache.SharedViews;
 import dev.parley.context.ChatContext;
 import dev.parley.config.PgBouncer;
+import dev.parley.config.RequestLimits;
 import dev.parley.config.Settings;
 import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
@@ -90,6 +91,10 @@ public final class Parley implements AutoCloseable {
     private static final Duration REDIS_RETRY = Duration.ofSeconds(1);
     /** Conversations with someone typing and users seen, kept in memory without Redis (or while it is down). */
     private static final long LIVE_KEYS = 100_000;
+    /** The background pool: the round lock, a round's work, an analytics refresh, and one to spare. */
+    private static final int BACKGROUND_CONNECTIONS = 4;
+    /** How long background work waits for one of them: a refresh may hold one for minutes, and nobody waits on it. */
+    private static final Duration BACKGROUND_WAIT = Duration.ofMinutes(1);
     /** One connection's traffic: a second thread only spares a stall when one is busy. */
     private static final int REDIS_IO_THREADS = 2;
 
@@ -159,15 +164,17 @@ public final class Parley implements AutoCloseable {
             // Through PgBouncer a connection's server changes between transactions: nothing to warm on it.
             List<Query> warmup = settings.pgbouncer() == PgBouncer.OFF ? PLANNED_AHEAD : List.<Query>of();
             Database database = Database.connect(pooled, new Database.PoolOptions(settings.poolSize(),
-                    settings.poolTimeout(), settings.appSharePercent() / 100.0, warmup), queryLog, registry, watch);
+                    settings.poolTimeout(), settings.appSharePercent() / 100.0, warmup, requestLimits(settings)), queryLog,
+                    registry, watch);
             started.push(database::close);
             Replicas replicas = replicas(settings, target, database, queryLog, registry, started);
             started.push(watch); // the watch stops before the pool closes, so it reports no outage then
-            Database sessions = direct.equals(target) ? database : sessions(direct, settings, queryLog, started);
+            Database background = background(pooled, queryLog, started);
+            Database sessions = direct.equals(target) ? background : sessions(direct, settings, queryLog, started);
             watch.requireSchema(schemaVersion);
-            var partitions = new Partitions(database);
-            var retention = new Retention(database, sessions, partitions, clock, Retention.BATCH_ROWS);
-            var maintenance = new Maintenance(database, partitions, retention, new Archive(database, sessions, partitions, clock),
+            var partitions = new Partitions(database, background);
+            var retention = new Retention(database, background, sessions, partitions, clock, Retention.BATCH_ROWS);
+            var maintenance = new Maintenance(background, partitions, retention, new Archive(background, sessions, partitions, clock),
                     settings.archiveAfter(), clock, registry);
             maintenance.ensurePartitions(); // before the first append; the rest of the upkeep runs in the background, daily
             threads(started, "parley-maintenance", 1).scheduleWithFixedDelay(maintenance::runLogged, 0, 1, TimeUnit.DAYS);
@@ -202,7 +209,7 @@ public final class Parley implements AutoCloseable {
             var characters = new Characters(database, cache);
             var users = new Users(database, cache, counters);
             var conversations = new Conversations(database, ids, cache, counters);
-            var analyticsRefresh = new AnalyticsRefresh(database, clock, settings.analyticsRefresh());
+            var analyticsRefresh = new AnalyticsRefresh(background, clock, settings.analyticsRefresh());
             // Checked ten times an interval, so figures are at most about 1.1 intervals (plus a refresh) old.
             long tick = Math.max(1, settings.analyticsRefresh().toMillis() / 10);
             threads(started, "parley-analytics", 1).scheduleWithFixedDelay(analyticsRefresh::refreshIfDueLogged, tick, tick,
@@ -264,6 +271,30 @@ public final class Parley implements AutoCloseable {
         var admin = AdminServer.start(settings.admin(), registry, timeline, apps);
         started.push(admin);
         return admin;
+    }
+
+    /**
+     * The limits every request's database work runs under (PARLEY_STATEMENT_TIMEOUT, PARLEY_LOCK_TIMEOUT, and a socket
+     * timeout a little above the first). Through a PgBouncer in transaction mode the first two, session settings, would
+     * stay on whichever server connection ran them: there only the socket timeout is Parley's, the others are the
+     * role's (docs/operations.md, "PgBouncer").
+     */
+    static Database.Limits requestLimits(Settings settings) {
+        RequestLimits limits = settings.requestLimits();
+        boolean inSession = settings.pgbouncer() == PgBouncer.OFF;
+        return new Database.Limits(inSession ? limits.statementTimeout() : null, inSession ? limits.lockTimeout() : null,
+                limits.socketTimeoutSeconds());
+    }
+
+    /**
+     * A few connections without the request limits, for work that may rightly run for minutes or wait on locks: the
+     * daily maintenance (archive, retention, purges), the analytics refresh, and the round lock when no direct URL
+     * is set. Apart from the request pool, so it neither takes a request's connection nor is cut by its budget.
+     */
+    private static Database background(ConnectionTarget target, QueryLog queryLog, Deque<AutoCloseable> started) {
+        Database background = Database.connect(target, BACKGROUND_CONNECTIONS, BACKGROUND_WAIT, queryLog, null);
+        started.push(background::close);
+        return background;
     }
 
     /**

@@ -18,6 +18,7 @@ public record Settings(
         int port,
         int poolSize,
         Duration poolTimeout,
+        RequestLimits requestLimits,
         long maxBodyBytes,
         int maxContentBytes,
         int maxMetadataBytes,
@@ -108,6 +109,7 @@ public record Settings(
                 source.integer(flags.poolSize(), "--pool-size", "PARLEY_POOL_SIZE", 10, 1, 1000),
                 source.duration(flags.poolTimeout(), "--pool-timeout", "PARLEY_POOL_TIMEOUT",
                         Duration.ofSeconds(2), Duration.ofMillis(250), Duration.ofMinutes(1)),
+                RequestLimits.resolve(source),
                 source.bytes(flags.maxBody(), "--max-body", "PARLEY_MAX_BODY", 8L << 20, 1024, 1L << 30),
                 (int) source.bytes(flags.maxContent(), "--max-content", "PARLEY_MAX_CONTENT", 32 << 10, 1, 16L << 20),
                 (int) source.bytes(flags.maxMetadata(), "--max-metadata", "PARLEY_MAX_METADATA", 16 << 10, 2, 16L << 20),
@@ -161,7 +163,7 @@ public record Settings(
         return "Settings[database=" + databaseUrl.map(DatabaseUrl::masked)
                         .orElse("embedded in " + dataDir + (embeddedPort == 0 ? "" : " on port " + embeddedPort))
                 + ", listen=" + host + ":" + port
-                + ", poolSize=" + poolSize + ", poolTimeout=" + poolTimeout.toMillis() + "ms"
+                + ", poolSize=" + poolSize + ", poolTimeout=" + poolTimeout.toMillis() + "ms, requestLimits=(" + requestLimits + ")"
                 + ", maxBody=" + maxBodyBytes + ", maxContent=" + maxContentBytes + ", maxMetadata=" + maxMetadataBytes
                 + ", slowQuery=" + slowQueryThreshold.toMillis() + "ms (with SQL from " + slowQuerySqlThreshold.toMillis()
                 + "ms), appendWriters=" + appendWriters

@@ -30,10 +30,11 @@ import javax.sql.DataSource;
  */
 public final class Database implements AutoCloseable {
     /**
-     * How many connections, how long a caller may wait for one, the share of them one app may hold, and the
-     * statements each new connection plans before it is handed out ({@link WarmConnections}; none: it starts cold).
+     * How many connections, how long a caller may wait for one, the share of them one app may hold, the
+     * statements each new connection plans before it is handed out ({@link WarmConnections}; none: it starts cold),
+     * and the limits its work runs under ({@link Limits#NONE} for background work and commands).
      */
-    public record PoolOptions(int size, Duration timeout, double appShare, List<Query> warmup) {
+    public record PoolOptions(int size, Duration timeout, double appShare, List<Query> warmup, Limits limits) {
         public PoolOptions {
             if (!(appShare > 0 && appShare <= 1)) {
                 throw new IllegalArgumentException("appShare is a fraction of the pool in (0, 1], got " + appShare);
@@ -42,11 +43,39 @@ public final class Database implements AutoCloseable {
         }
 
         public PoolOptions(int size, Duration timeout, double appShare) {
-            this(size, timeout, appShare, List.of());
+            this(size, timeout, appShare, List.of(), Limits.NONE);
         }
 
         int laneCap() {
             return (int) Math.ceil(size * appShare);
+        }
+    }
+
+    /**
+     * What a connection's statements may take: PostgreSQL cancels a statement past {@code statementTimeout} (57014)
+     * and a lock wait past {@code lockTimeout} (55P03), and pgjdbc gives the connection up when the server says nothing
+     * for {@code socketTimeoutSeconds} (a paused or black-holed server, which no server-side timeout can stop). Null
+     * durations are left to the server's own settings: through a PgBouncer in transaction mode a session setting
+     * would stay on whichever server connection ran it.
+     */
+    public record Limits(Duration statementTimeout, Duration lockTimeout, int socketTimeoutSeconds) {
+        /** No limits: work that may rightly run for minutes or wait on locks (maintenance, commands). */
+        public static final Limits NONE = new Limits(null, null, 0);
+
+        void addTo(Properties properties) {
+            if (socketTimeoutSeconds > 0) {
+                properties.setProperty("socketTimeout", String.valueOf(socketTimeoutSeconds));
+            }
+        }
+
+        /**
+         * The SETs each new connection runs once, or null: by SQL rather than pgjdbc's {@code options} startup
+         * parameter, which PgBouncer refuses even in session mode.
+         */
+        String sessionSql() {
+            String sql = (statementTimeout == null ? "" : "SET statement_timeout = " + statementTimeout.toMillis() + "; ")
+                    + (lockTimeout == null ? "" : "SET lock_timeout = " + lockTimeout.toMillis());
+            return sql.isEmpty() ? null : sql.strip();
         }
     }
 
@@ -56,16 +85,18 @@ public final class Database implements AutoCloseable {
     private final long timeoutNanos;
     private final DatabaseWatch watch; // null: nothing watches (commands, tests); callers wait out outages
     private final Runnable countRejection;
+    private final Limits limits;
     private volatile Replicas replicas; // null: every read is this pool's
 
     private Database(HikariDataSource pool, QueryLog log, Turns turns, long timeoutNanos, DatabaseWatch watch,
-                     Runnable countRejection) {
+                     Runnable countRejection, Limits limits) {
         this.pool = pool;
         this.log = log;
         this.turns = turns;
         this.timeoutNanos = timeoutNanos;
         this.watch = watch;
         this.countRejection = countRejection;
+        this.limits = limits;
     }
 
     /** A pool of {@code size} connections that waits at most {@code timeout} for a free one, shared alike by all. */
@@ -88,6 +119,8 @@ public final class Database implements AutoCloseable {
         var properties = new Properties();
         properties.setProperty("ApplicationName", "parley");
         properties.setProperty("reWriteBatchedInserts", "true");
+        options.limits().addTo(properties);
+        config.setConnectionInitSql(options.limits().sessionSql());
         DataSource connections = new DriverDataSource(target.jdbcUrl(), null, properties, target.user(), target.password());
         config.setDataSource(options.warmup().isEmpty() ? connections : new WarmConnections(connections, options.warmup()));
         Runnable countRejection = () -> { };
@@ -97,7 +130,8 @@ public final class Database implements AutoCloseable {
             countRejection = rejected::increment;
         }
         var turns = new Turns(options.size(), options.laneCap(), System::nanoTime);
-        return new Database(new HikariDataSource(config), log, turns, options.timeout().toNanos(), watch, countRejection);
+        return new Database(new HikariDataSource(config), log, turns, options.timeout().toNanos(), watch, countRejection,
+                options.limits());
     }
 
     /**
@@ -180,6 +214,11 @@ public final class Database implements AutoCloseable {
             throw new DatabaseUnavailable(state.problem() + " (since " + state.since() + "); Parley checks again every " + DatabaseWatch.DOWN_INTERVAL.toMillis()
                     + " ms and serves again as soon as it answers", null);
         }
+    }
+
+    /** The limits this pool's connections run under, which its replicas' pools take too. */
+    Limits limits() {
+        return limits;
     }
 
     public DataSource dataSource() {

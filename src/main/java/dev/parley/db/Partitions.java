@@ -66,6 +66,7 @@ public final class Partitions {
              WHERE i.inhparent = ?::regclass AND i.inhdetachpending""");
 
     private final Database database;
+    private final Database maintenance; // DETACH ... CONCURRENTLY waits for old transactions: no request limit may stop it
 
     /** How long ensureCovers trusts what it last saw of the earliest month. */
     static final Duration REMEMBERED = Duration.ofMinutes(1);
@@ -75,8 +76,18 @@ public final class Partitions {
     private volatile List<Partition> hot = List.of(); // as last seen: what archived() reads
     private volatile long earliestLookedAt = System.nanoTime() - REMEMBERED.toNanos();
 
+    /** Over one pool, as the commands have it: theirs runs without request limits. */
     public Partitions(Database database) {
+        this(database, database);
+    }
+
+    /**
+     * Months made and looked up over {@code database}, which requests share (an import's old month); moved and the
+     * catch-all widened over {@code maintenance}, a pool without request limits, as retention and the archive do.
+     */
+    public Partitions(Database database, Database maintenance) {
         this.database = database;
+        this.maintenance = maintenance;
     }
 
     /** One partition: a month, or a catch-all whose open end is null (MINVALUE or MAXVALUE); its bytes with indexes and TOAST. */
@@ -171,7 +182,7 @@ public final class Partitions {
         if (isCatchAll(name)) {
             throw new IllegalArgumentException(name + " is a catch-all partition: it stays");
         }
-        database.read(handle -> {
+        maintenance.read(handle -> {
             requireNoDefaultPartition(handle, HOT); // before the move is written down, which could then never finish
             return handle.execute(START_MOVE, quoted(name), quoted(schema));
         });
@@ -180,7 +191,7 @@ public final class Partitions {
 
     /** Finishes every move to {@code schema} written down and not done: detaches what is still attached, then moves it. */
     public void finishMoves(String schema) {
-        database.read(handle -> {
+        maintenance.read(handle -> {
             for (String move : handle.list(MOVES, row -> row.getString(1), schema)) {
                 String name = quoted(move);
                 detachConcurrently(handle, HOT, name);
@@ -246,7 +257,7 @@ public final class Partitions {
      * that month's partition was taken out, a row of it (an import) still has a partition to go to.
      */
     public void widenBefore(long toId) {
-        database.inTransaction(handle -> {
+        maintenance.inTransaction(handle -> {
             handle.first(LOCK, row -> null);
             handle.execute(LOCK_TIMEOUT);
             Partition before = find(list(handle), BEFORE);

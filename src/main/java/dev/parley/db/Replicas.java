@@ -86,7 +86,7 @@ public final class Replicas implements AutoCloseable {
     /**
      * Opens a small pool on each replica, whose new connections plan {@code warmup} first ({@link WarmConnections}),
      * samples them every {@code options.sampleEvery()} on {@code scheduler}, and makes {@code primary}'s nearby
-     * reads go through them.
+     * reads go through them, under the primary's limits.
      */
     public static Replicas start(Database primary, List<ConnectionTarget> targets, int poolSize, List<Query> warmup, Options options,
                                  QueryLog log, MeterRegistry registry, ScheduledExecutorService scheduler) {
@@ -94,7 +94,8 @@ public final class Replicas implements AutoCloseable {
         for (ConnectionTarget target : targets) {
             String name = nameOf(target);
             // A short wait for a connection: a replica that does not give one soon is skipped for the primary.
-            var pool = Database.connect(target, new Database.PoolOptions(poolSize, options.tokenWait().plusMillis(250), 1.0, warmup),
+            var pool = Database.connect(target, new Database.PoolOptions(poolSize, options.tokenWait().plusMillis(250), 1.0, warmup,
+                    primary.limits()),
                     log, null, null);
             Replica replica = new Replica(name, pool, readsCounter(registry, name));
             Gauge.builder("parley_replica_lag_seconds", replica, r -> r.answering ? r.lagSeconds : Double.NaN)

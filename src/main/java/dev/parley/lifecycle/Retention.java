@@ -96,6 +96,7 @@ public final class Retention {
     static final NamedQuery DELETE_ARCHIVED_BATCH = NamedQuery.of("retention.delete_archived_batch",
             DELETE_BATCH_FROM.formatted(Partitions.ARCHIVE));
 
+    private final Database requests;
     private final Database database;
     private final Database sessions;
     private final Partitions partitions;
@@ -104,6 +105,15 @@ public final class Retention {
 
     /** {@code sessions} holds the round's lock ({@link RoundLock}): {@code database} itself, unless that goes through PgBouncer. */
     public Retention(Database database, Database sessions, Partitions partitions, Clock clock, int batchRows) {
+        this(database, database, sessions, partitions, clock, batchRows);
+    }
+
+    /**
+     * An app's policy is read and set over {@code requests}, under the request limits; rounds run over {@code database},
+     * a pool without them: a round's batches may wait on rows that requests hold.
+     */
+    public Retention(Database requests, Database database, Database sessions, Partitions partitions, Clock clock, int batchRows) {
+        this.requests = requests;
         this.database = database;
         this.sessions = sessions;
         this.partitions = partitions;
@@ -113,7 +123,7 @@ public final class Retention {
 
     /** How many days the app keeps its messages; empty: for ever. */
     public OptionalInt days(long appId) {
-        return database.read(handle -> handle.first(GET, row -> {
+        return requests.read(handle -> handle.first(GET, row -> {
             int days = row.getInt(1);
             return row.wasNull() ? OptionalInt.empty() : OptionalInt.of(days);
         }, appId)).orElseThrow();
@@ -124,7 +134,7 @@ public final class Retention {
         if (days != null && (days < 1 || days > MAX_DAYS)) {
             throw new IllegalArgumentException("days must be between 1 and " + MAX_DAYS + ", got " + days);
         }
-        database.read(handle -> handle.execute(SET, days, appId));
+        requests.read(handle -> handle.execute(SET, days, appId));
     }
 
     /** The oldest message id the app keeps now, under a policy of {@code days}. */

@@ -119,7 +119,7 @@ class WarmConnectionsTest {
 
     /** The catalog cache of the connection a new one-connection pool hands out, after checking its session is clean. */
     private static long partitionIndexesInCatalogCache(List<Query> warmup) throws SQLException {
-        try (Database pool = Database.connect(target, new Database.PoolOptions(1, Duration.ofSeconds(10), 1.0, warmup),
+        try (Database pool = Database.connect(target, new Database.PoolOptions(1, Duration.ofSeconds(10), 1.0, warmup, Database.Limits.NONE),
                 QueryLog.quiet(), null, null)) {
             return pool.read(handle -> {
                 assertThat(handle.first(new Query("test.plan_mode", "SELECT current_setting('plan_cache_mode')"), row -> row.getString(1)))

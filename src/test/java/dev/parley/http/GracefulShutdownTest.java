@@ -22,7 +22,8 @@ class GracefulShutdownTest {
 
     @Test
     void an_append_in_flight_when_shutdown_begins_is_committed_and_answered() throws Exception {
-        Parley parley = TestServer.start(DB, Map.of());
+        // The append waits on a row lock the test holds for as long as it needs: no lock budget cuts it short.
+        Parley parley = TestServer.start(DB, Map.of("PARLEY_STATEMENT_TIMEOUT", "1m", "PARLEY_LOCK_TIMEOUT", "1m"));
         var created = parley.apps().create("shutdown");
         var api = new Api("http://127.0.0.1:" + parley.port(), created.apiKey());
         String conversation = Fixtures.conversation(api).get("id").asText();

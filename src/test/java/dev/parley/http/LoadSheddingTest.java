@@ -33,8 +33,9 @@ class LoadSheddingTest {
 
     @BeforeAll
     static void start() {
+        // Requests wait on a row lock the test holds for as long as it needs: no lock budget cuts them short.
         parley = TestServer.start(DB, Map.of("PARLEY_POOL_SIZE", "4", "PARLEY_APP_SHARE", "50", "PARLEY_POOL_TIMEOUT", "1s",
-                "PARLEY_RATE_LIMIT", "100", "PARLEY_RATE_BURST", "100"));
+                "PARLEY_RATE_LIMIT", "100", "PARLEY_RATE_BURST", "100", "PARLEY_STATEMENT_TIMEOUT", "1m", "PARLEY_LOCK_TIMEOUT", "1m"));
     }
 
     @AfterAll

@@ -20,7 +20,9 @@ class PoolSaturationTest {
 
     @Test
     void a_saturated_pool_answers_503_quickly_and_recovers_by_itself() throws Exception {
-        try (Parley parley = TestServer.start(DB, Map.of("PARLEY_POOL_SIZE", "2", "PARLEY_POOL_TIMEOUT", "300ms"))) {
+        // The patches wait on a row lock the test holds for as long as it needs: no lock budget cuts them short.
+        try (Parley parley = TestServer.start(DB, Map.of("PARLEY_POOL_SIZE", "2", "PARLEY_POOL_TIMEOUT", "300ms",
+                "PARLEY_STATEMENT_TIMEOUT", "1m", "PARLEY_LOCK_TIMEOUT", "1m"))) {
             var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("saturation").apiKey());
             String conversation = Fixtures.conversation(api).get("id").asText();
             String character = Fixtures.character(api, "Free");

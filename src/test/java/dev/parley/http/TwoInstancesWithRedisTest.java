@@ -33,7 +33,10 @@ class TwoInstancesWithRedisTest extends TwoInstancesTest {
 
     @Override
     Map<String, String> env() {
-        return TestRedis.get().env(prefix);
+        // Writes wait to commit on an advisory lock the test holds while it looks at Redis: no lock budget cuts them short.
+        var env = new java.util.HashMap<>(TestRedis.get().env(prefix));
+        env.putAll(Map.of("PARLEY_STATEMENT_TIMEOUT", "1m", "PARLEY_LOCK_TIMEOUT", "1m"));
+        return env;
     }
 
     @AfterAll

@@ -1,0 +1,41 @@
+package dev.parley.config;
+
+import java.time.Duration;
+
+/**
+ * How long a request's database work may take: one statement at most {@code statementTimeout}
+ * (PARLEY_STATEMENT_TIMEOUT), a wait for a row or table lock at most {@code lockTimeout} (PARLEY_LOCK_TIMEOUT).
+ * Past either the request is answered 503 at once instead of holding its connection while others queue behind it.
+ * Background work (maintenance, archive, retention, analytics refresh) runs on a pool of its own without them.
+ */
+public record RequestLimits(Duration statementTimeout, Duration lockTimeout) {
+    /** What a server that stopped answering gets beyond the statement budget before its connection is given up. */
+    static final Duration SOCKET_MARGIN = Duration.ofSeconds(3);
+
+    public RequestLimits {
+        if (lockTimeout.compareTo(statementTimeout) > 0) {
+            throw new InvalidSetting(null, "PARLEY_LOCK_TIMEOUT", "is " + Durations.format(lockTimeout) + ", longer than "
+                    + "PARLEY_STATEMENT_TIMEOUT (" + Durations.format(statementTimeout) + "), which would stop the wait first");
+        }
+    }
+
+    static RequestLimits resolve(SettingSource source) {
+        return new RequestLimits(
+                source.duration(null, null, "PARLEY_STATEMENT_TIMEOUT", Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofHours(1)),
+                source.duration(null, null, "PARLEY_LOCK_TIMEOUT", Duration.ofSeconds(2), Duration.ofMillis(10), Duration.ofHours(1)));
+    }
+
+    /**
+     * pgjdbc's socketTimeout, in whole seconds: how long a request connection waits for any answer before it is given
+     * up as broken. A little above the statement budget, so PostgreSQL's own timeout speaks first when it can.
+     */
+    public int socketTimeoutSeconds() {
+        return (int) Math.ceil(statementTimeout.plus(SOCKET_MARGIN).toMillis() / 1000.0);
+    }
+
+    @Override
+    public String toString() {
+        return "statement " + Durations.format(statementTimeout) + ", lock " + Durations.format(lockTimeout) + ", socket "
+                + socketTimeoutSeconds() + "s";
+    }
+}

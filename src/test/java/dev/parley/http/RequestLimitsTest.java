@@ -1,0 +1,179 @@
+package dev.parley.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.Parley;
+import dev.parley.support.Api;
+import dev.parley.support.Fixtures;
+import dev.parley.support.RoundTrips;
+import dev.parley.support.TestDatabase;
+import dev.parley.support.TestServer;
+import dev.parley.support.Wait;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A request's database work is bounded (PARLEY_LOCK_TIMEOUT, PARLEY_STATEMENT_TIMEOUT, and a socket timeout a
+ * little above the latter): a lock held by other work, or a server that stops answering, gets a 503 with
+ * Retry-After within seconds instead of holding the request and its connection for as long as it lasts. The
+ * background pool runs without those limits.
+ */
+class RequestLimitsTest {
+    private static final String DB = "parley_request_limits";
+    /** How long the lock holders hold, unless released sooner: far past any budget here. */
+    private static final Duration HELD = Duration.ofSeconds(20);
+    /** The lock budget (2 s by default) and room for a loaded two-core machine. */
+    private static final Duration ANSWER_BOUND = Duration.ofSeconds(8);
+
+    /** One request as a client saw it: what came back and how long it took. */
+    private record Timed(Api.Response response, Duration took) {
+    }
+
+    @Test
+    void a_row_lock_held_past_the_lock_budget_answers_appends_and_patches_503_at_once_and_they_succeed_once_it_is_released()
+            throws Exception {
+        try (Parley parley = TestServer.start(DB, Map.of())) {
+            var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("row-lock").apiKey());
+            String conversation = Fixtures.conversation(api).get("id").asText();
+            String messages = "/v1/conversations/" + conversation + "/messages";
+
+            try (Connection holder = holding(DB, "SELECT 1 FROM conversations WHERE conversation_id = " + conversation + " FOR UPDATE")) {
+                Timed append = timed(() -> api.post(messages, Map.of("content", "while locked"), "Idempotency-Key", "locked-1"));
+                Timed patch = timed(() -> api.patch("/v1/conversations/" + conversation, Map.of("state", Map.of("mood", "calm"))));
+
+                assertBusy(append);
+                assertBusy(patch);
+                assertThat(append.response().json().get("detail").asText()).contains("PARLEY_LOCK_TIMEOUT");
+                holder.rollback();
+            }
+
+            assertThat(api.getOk(messages).get("messages")).as("the refused append was not stored").isEmpty();
+            assertThat(api.post(messages, Map.of("content", "while locked"), "Idempotency-Key", "locked-1").status()).isEqualTo(201);
+            assertThat(api.patch("/v1/conversations/" + conversation, Map.of("state", Map.of("mood", "calm"))).status()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void a_table_lock_held_past_the_lock_budget_answers_a_read_503_at_once_and_it_succeeds_once_it_is_released() throws Exception {
+        try (Parley parley = TestServer.start(DB, Map.of())) {
+            var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("table-lock").apiKey());
+            String conversation = Fixtures.conversation(api).get("id").asText();
+            Fixtures.say(api, conversation, "user", "hello");
+            String page = "/v1/conversations/" + conversation + "/messages?limit=7"; // never read yet: not cached
+
+            try (Connection holder = holding(DB, "LOCK TABLE messages IN ACCESS EXCLUSIVE MODE")) {
+                Timed read = timed(() -> api.get(page));
+
+                assertBusy(read);
+                holder.rollback();
+            }
+
+            assertThat(api.getOk(page).get("messages")).hasSize(1);
+        }
+    }
+
+    @Test
+    void a_database_that_stops_answering_mid_read_is_given_up_within_the_socket_budget_and_requests_recover_by_themselves()
+            throws Exception {
+        // A 3 s statement budget: connections are given up after 6 s of silence.
+        var env = Map.of("PARLEY_STATEMENT_TIMEOUT", "3s", "PARLEY_LOCK_TIMEOUT", "3s");
+        Duration socketBound = Duration.ofSeconds(6 + 4);
+        try (var line = RoundTrips.to(TestDatabase.get().migrated(DB + "_stalled"));
+             Parley parley = TestServer.startOn(line.target(), env)) {
+            var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("stalled").apiKey());
+            String conversation = Fixtures.conversation(api).get("id").asText();
+            Fixtures.say(api, conversation, "user", "hello");
+            String page = "/v1/conversations/" + conversation + "/messages?limit=7";
+
+            CompletableFuture<Timed> inFlight;
+            Timed read;
+            try {
+                // The read waits on a lock, so it is in flight when the line goes silent; its answer is then held.
+                try (Connection holder = holding(DB + "_stalled", "LOCK TABLE messages IN ACCESS EXCLUSIVE MODE")) {
+                    inFlight = CompletableFuture.supplyAsync(() -> timed(() -> api.get(page)));
+                    awaitLockWait(holder, DB + "_stalled");
+                    line.stall();
+                    holder.rollback();
+                }
+                read = inFlight.get(HELD.toSeconds(), TimeUnit.SECONDS);
+            } finally {
+                line.resume();
+            }
+
+            assertThat(read.response().status()).as(read.response().toString()).isEqualTo(503);
+            assertThat(read.response().isProblem()).isTrue();
+            assertThat(read.response().json().get("type").asText()).endsWith("/database-unavailable");
+            assertThat(read.response().header("Retry-After")).isEqualTo("1");
+            assertThat(read.took()).as("given up after the socket timeout, not when the line came back").isLessThan(socketBound);
+
+            Wait.until("reads to succeed again", Duration.ofSeconds(20), () -> api.get(page).status() == 200);
+            assertThat(api.post("/v1/conversations/" + conversation + "/messages", Map.of("content", "after")).status())
+                    .isEqualTo(201);
+        }
+    }
+
+    @Test
+    void an_analytics_refresh_that_waits_longer_than_the_request_budget_is_not_cut_by_it() throws Exception {
+        var env = Map.of("PARLEY_STATEMENT_TIMEOUT", "1s", "PARLEY_LOCK_TIMEOUT", "500ms");
+        Duration held = Duration.ofSeconds(4);
+        try (Parley parley = TestServer.start(DB + "_background", env)) {
+            var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("refresh").apiKey());
+            Timed refresh;
+            // The refresh's own lock (AnalyticsRefresh.LOCK), as another instance's refresh would hold it.
+            try (Connection holder = holding(DB + "_background", "SELECT pg_advisory_xact_lock(" + 0x7061726c6579_61L + ")", held)) {
+                refresh = timed(() -> api.post("/v1/analytics/refresh", null));
+            }
+
+            assertThat(refresh.response().status()).as(refresh.response().toString()).isEqualTo(200);
+            assertThat(refresh.took()).as("waited out the other refresh").isGreaterThanOrEqualTo(held.minusMillis(500));
+        }
+    }
+
+    private static void assertBusy(Timed answer) {
+        assertThat(answer.response().status()).as(answer.response().toString()).isEqualTo(503);
+        assertThat(answer.response().isProblem()).isTrue();
+        assertThat(answer.response().json().get("type").asText()).endsWith("/database-busy");
+        assertThat(answer.response().header("Retry-After")).isEqualTo("2");
+        assertThat(answer.took()).as("answered after the lock budget, not when the holder let go").isLessThan(ANSWER_BOUND);
+    }
+
+    private static void awaitLockWait(Connection connection, String database) {
+        Wait.until("the read to wait on the lock", Duration.ofSeconds(10), () -> {
+            try (var rows = connection.createStatement().executeQuery(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = '" + database + "'")) {
+                rows.next();
+                return rows.getLong(1) > 0;
+            }
+        });
+    }
+
+    /** A session of {@code database} that ran {@code lock} in a transaction it rolls back after {@link #HELD}, or when closed. */
+    private static Connection holding(String database, String lock) throws java.sql.SQLException {
+        return holding(database, lock, HELD);
+    }
+
+    private static Connection holding(String database, String lock, Duration held) throws java.sql.SQLException {
+        Connection holder = TestDatabase.get().connect(database);
+        holder.setAutoCommit(false);
+        holder.createStatement().execute(lock);
+        CompletableFuture.delayedExecutor(held.toMillis(), TimeUnit.MILLISECONDS).execute(() -> {
+            try {
+                holder.rollback(); // not forever, so a request that waits for the holder ends and the test fails
+            } catch (java.sql.SQLException closedMeanwhile) {
+                // released already
+            }
+        });
+        return holder;
+    }
+
+    private static Timed timed(Supplier<Api.Response> request) {
+        long start = System.nanoTime();
+        Api.Response response = request.get();
+        return new Timed(response, Duration.ofNanos(System.nanoTime() - start));
+    }
+}
