@@ -1,6 +1,7 @@
 package dev.parley.chat;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.parley.db.DatabaseFailure;
 import dev.parley.db.DatabaseUnavailable;
 import dev.parley.db.PoolSaturated;
 import dev.parley.metrics.Metrics;
@@ -8,7 +9,9 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -49,6 +52,8 @@ public final class GroupCommit implements AutoCloseable {
     private static final int MAX_MESSAGES_PER_BATCH = 2000;
     private static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(30);
     private static final Duration DRAIN_LIMIT = Duration.ofSeconds(10);
+    /** lock_not_available: a lock waited for past the request pool's lock_timeout. */
+    private static final String LOCK_TIMEOUT = "55P03";
 
     /** One stored message, and whether it was stored by an earlier attempt with the same Idempotency-Key. */
     public record Appended(Message message, boolean replayed) {
@@ -237,16 +242,29 @@ public final class GroupCommit implements AutoCloseable {
         }
     }
 
-    /** One transaction per unit, so a unit that makes the batch fail sinks only itself; an outage fails the rest at once. */
+    /**
+     * One transaction per unit, so a unit that makes the batch fail sinks only itself; an outage fails the rest at once,
+     * and a conversation whose lock another session held past the lock budget fails its other units without a wait each.
+     */
     private void writeEachAlone(List<Pending> batch) {
+        Map<List<Long>, RuntimeException> heldElsewhere = new HashMap<>(); // by app and conversation
         for (int i = 0; i < batch.size(); i++) {
             Pending pending = batch.get(i);
+            List<Long> conversation = List.of(pending.unit.appId(), pending.unit.conversationId());
+            RuntimeException held = heldElsewhere.get(conversation);
+            if (held != null) {
+                pending.fail(held);
+                continue;
+            }
             try {
                 answer(List.of(pending), writer.write(List.of(pending.unit)));
             } catch (DatabaseUnavailable | PoolSaturated outage) {
                 batch.subList(i, batch.size()).forEach(untried -> untried.fail(outage));
                 return;
             } catch (RuntimeException failure) {
+                if (failure instanceof DatabaseFailure database && LOCK_TIMEOUT.equals(database.sqlState())) {
+                    heldElsewhere.put(conversation, failure);
+                }
                 pending.fail(failure);
             }
         }

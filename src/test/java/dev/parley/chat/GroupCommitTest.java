@@ -266,6 +266,38 @@ class GroupCommitTest {
         assertThat(app.contents(second)).hasSize(12);
     }
 
+    @Test
+    void a_conversation_locked_past_the_lock_budget_fails_its_units_after_one_wait_and_the_rest_of_the_batch_commits()
+            throws SQLException {
+        var app = new ChatFixture(database, ids, "locked");
+        long locked = app.conversation();
+        long free = app.conversation();
+        var registry = new SimpleMeterRegistry();
+        var limits = new Database.Limits(null, Duration.ofMillis(300), 0);
+        try (Database limited = Database.connect(TestDatabase.get().target(DB),
+                new Database.PoolOptions(2, POOL_TIMEOUT, 1.0, List.of(), limits), new QueryLog(registry,
+                        new QueryLog.Thresholds(Duration.ofHours(1), Duration.ofHours(1))), null, null);
+             var holder = TestDatabase.get().connect(DB)) {
+            holder.setAutoCommit(false);
+            holder.createStatement().execute("SELECT 1 FROM conversations WHERE conversation_id = " + locked + " FOR UPDATE");
+            GroupCommit appends = engine(limited);
+            var first = appends.submit(app.id, locked, List.of(user("first")));
+            var second = appends.submit(app.id, locked, List.of(user("second")));
+            var elsewhere = appends.submit(app.id, free, List.of(user("elsewhere")));
+
+            runOneBatch();
+
+            assertThat(failure(first)).isInstanceOf(DatabaseFailure.class).hasMessageContaining("55P03");
+            assertThat(failure(second)).isSameAs(failure(first));
+            assertThat(elsewhere.join()).hasSize(1);
+            assertThat(registry.get(dev.parley.metrics.Metrics.QUERY_ERRORS).tag("query", "append.lock_conversations")
+                    .counter().count()).as("lock waits: the batch's, then the first unit's alone").isEqualTo(2);
+            holder.rollback();
+        }
+        assertThat(app.contents(locked)).isEmpty();
+        assertThat(app.contents(free)).containsExactly("elsewhere");
+    }
+
     /** An engine with one writer that runs only when the test runs its task, on the test's ticker. */
     private GroupCommit engine(Database writesTo) {
         return new GroupCommit(new BatchWriter(writesTo, ids, ReadCache.none()), writerTasks::add, 1, nanos::get, POOL_TIMEOUT,
