@@ -169,13 +169,12 @@ public final class Parley implements AutoCloseable {
             started.push(database::close);
             Replicas replicas = replicas(settings, target, database, queryLog, registry, started);
             started.push(watch); // the watch stops before the pool closes, so it reports no outage then
-            Database background = background(pooled, queryLog, started);
-            Database sessions = direct.equals(target) ? background : sessions(direct, settings, queryLog, started);
+            Database background = background(direct, queryLog, started);
             watch.requireSchema(schemaVersion);
             var partitions = new Partitions(database, background);
-            var retention = new Retention(database, background, sessions, partitions, clock, Retention.BATCH_ROWS);
-            var maintenance = new Maintenance(background, partitions, retention, new Archive(background, sessions, partitions, clock),
-                    settings.archiveAfter(), clock, registry);
+            var retention = new Retention(database, background, background, partitions, clock, Retention.BATCH_ROWS);
+            var maintenance = new Maintenance(background, partitions, retention,
+                    new Archive(background, background, partitions, clock), settings.archiveAfter(), clock, registry);
             maintenance.ensurePartitions(); // before the first append; the rest of the upkeep runs in the background, daily
             threads(started, "parley-maintenance", 1).scheduleWithFixedDelay(maintenance::runLogged, 0, 1, TimeUnit.DAYS);
 
@@ -287,24 +286,15 @@ public final class Parley implements AutoCloseable {
     }
 
     /**
-     * A few connections without the request limits, for work that may rightly run for minutes or wait on locks: the
-     * daily maintenance (archive, retention, purges), the analytics refresh, and the round lock when no direct URL
-     * is set. Apart from the request pool, so it neither takes a request's connection nor is cut by its budget.
+     * A few connections straight to PostgreSQL without the request limits, for work that may rightly run for minutes
+     * or wait on locks: the daily maintenance (archive, retention, purges) and the retention and archive rounds' lock,
+     * which is held in its session, and the analytics refresh. Apart from the request pool, so it neither takes a
+     * request's connection nor is cut by its budget; never through PgBouncer, where a session lock would leak.
      */
-    private static Database background(ConnectionTarget target, QueryLog queryLog, Deque<AutoCloseable> started) {
-        Database background = Database.connect(target, BACKGROUND_CONNECTIONS, BACKGROUND_WAIT, queryLog, null);
+    private static Database background(ConnectionTarget direct, QueryLog queryLog, Deque<AutoCloseable> started) {
+        Database background = Database.connect(direct, BACKGROUND_CONNECTIONS, BACKGROUND_WAIT, queryLog, null);
         started.push(background::close);
         return background;
-    }
-
-    /**
-     * Two connections straight to PostgreSQL, beside a pool that goes through PgBouncer, for what keeps state
-     * in its session: Flyway (its advisory lock, its search_path) and the retention and archive rounds' lock.
-     */
-    private static Database sessions(ConnectionTarget direct, Settings settings, QueryLog queryLog, Deque<AutoCloseable> started) {
-        Database sessions = Database.connect(direct, 2, settings.poolTimeout(), queryLog, null);
-        started.push(sessions::close);
-        return sessions;
     }
 
     /**
