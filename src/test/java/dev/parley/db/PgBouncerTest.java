@@ -107,6 +107,27 @@ class PgBouncerTest {
     }
 
     @Test
+    void a_row_lock_held_past_the_budget_pgbouncer_sets_on_its_server_connections_answers_503_database_busy() throws Exception {
+        String conversation = Fixtures.conversation(viaFirst).get("id").asText();
+        try (var holder = TestDatabase.get().connect(DATABASE)) {
+            holder.setAutoCommit(false);
+            holder.createStatement().execute("SELECT 1 FROM conversations WHERE conversation_id = " + conversation + " FOR UPDATE");
+            var patch = java.util.concurrent.CompletableFuture.supplyAsync(() -> viaFirst.patch("/v1/conversations/" + conversation,
+                    Map.of("state", Map.of("mood", "calm"))));
+            try {
+                // Parley sets no lock_timeout through PgBouncer; its connect_query did, on the server connection.
+                Api.Response answer = patch.get(10, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(answer.status()).as(answer.toString()).isEqualTo(503);
+                assertThat(answer.json().get("type").asText()).endsWith("/database-busy");
+            } finally {
+                holder.rollback();
+            }
+        }
+        assertThat(viaFirst.patch("/v1/conversations/" + conversation, Map.of("state", Map.of("mood", "calm"))).status())
+                .isEqualTo(200);
+    }
+
+    @Test
     void without_pgbouncer_transaction_mode_the_same_requests_fail_on_prepared_statements_pgbouncer_lost() {
         var failures = new ListAppender<ILoggingEvent>();
         var parley = (Logger) LoggerFactory.getLogger("dev.parley");

@@ -66,12 +66,15 @@ public final class TestPgBouncer implements AutoCloseable {
         }
     }
 
-    /** Transaction mode, as docs/operations.md "PgBouncer" sets it; no Unix socket, trust on loopback. */
+    /**
+     * Transaction mode and the request limits on its server connections, as docs/operations.md "PgBouncer" sets them;
+     * no Unix socket, trust on loopback.
+     */
     private static String config(Path dir, int port, String database, URI server) {
         String password = server.getUserInfo().contains(":") ? " password=" + server.getUserInfo().split(":", 2)[1] : "";
         return """
                 [databases]
-                %s = host=%s port=%d dbname=%s user=%s%s
+                %s = host=%s port=%d dbname=%s user=%s%s connect_query='SET lock_timeout = 2000; SET statement_timeout = 10000'
 
                 [pgbouncer]
                 listen_addr = 127.0.0.1
