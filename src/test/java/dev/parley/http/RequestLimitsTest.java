@@ -118,6 +118,44 @@ class RequestLimitsTest {
     }
 
     @Test
+    void an_append_whose_commit_goes_unanswered_is_not_confirmed_within_the_socket_budget_and_its_retry_replays_it() throws Exception {
+        var env = Map.of("PARLEY_STATEMENT_TIMEOUT", "3s", "PARLEY_LOCK_TIMEOUT", "3s");
+        Duration socketBound = Duration.ofSeconds(6 + 4);
+        try (var line = RoundTrips.to(TestDatabase.get().migrated(DB + "_stalled_append"));
+             Parley parley = TestServer.startOn(line.target(), env)) {
+            var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("stalled-append").apiKey());
+            String conversation = Fixtures.conversation(api).get("id").asText();
+            String messages = "/v1/conversations/" + conversation + "/messages";
+
+            Timed append;
+            try {
+                // The append's write, sent with its COMMIT, waits on the author's membership row (it marks it read); released
+                // once the line is silent, PostgreSQL goes on and commits, and the answer is held.
+                try (Connection holder = holding(DB + "_stalled_append",
+                        "SELECT 1 FROM conversation_members WHERE conversation_id = " + conversation + " FOR UPDATE")) {
+                    var inFlight = CompletableFuture.supplyAsync(() -> timed(() -> api.post(messages,
+                            Map.of("content", "unheard"), "Idempotency-Key", "unheard-1")));
+                    awaitLockWait(holder, DB + "_stalled_append");
+                    line.stall();
+                    holder.rollback();
+                    append = inFlight.get(HELD.toSeconds(), TimeUnit.SECONDS);
+                }
+            } finally {
+                line.resume();
+            }
+
+            assertThat(append.response().status()).as("never a 201 for a commit nobody heard: " + append.response()).isEqualTo(503);
+            assertThat(append.response().json().get("type").asText()).as(append.response().toString())
+                    .endsWith("/append-not-confirmed");
+            assertThat(append.took()).isLessThan(socketBound);
+            Api.Response retry = Wait.forValue("the retry to be answered", Duration.ofSeconds(20), () -> java.util.Optional.of(
+                    api.post(messages, Map.of("content", "unheard"), "Idempotency-Key", "unheard-1")).filter(r -> r.status() != 503));
+            assertThat(retry.status()).as("a replay of the commit nobody heard: " + retry).isEqualTo(200);
+            assertThat(api.getOk(messages).get("messages")).as("stored once").hasSize(1);
+        }
+    }
+
+    @Test
     void an_analytics_refresh_that_waits_longer_than_the_request_budget_is_not_cut_by_it() throws Exception {
         var env = Map.of("PARLEY_STATEMENT_TIMEOUT", "1s", "PARLEY_LOCK_TIMEOUT", "500ms");
         Duration held = Duration.ofSeconds(4);
