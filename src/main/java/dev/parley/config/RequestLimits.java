@@ -19,10 +19,15 @@ public record RequestLimits(Duration statementTimeout, Duration lockTimeout) {
         }
     }
 
+    /** The lock budget unless PARLEY_LOCK_TIMEOUT says otherwise, or the statement budget if that is shorter. */
+    static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(2);
+
     static RequestLimits resolve(SettingSource source) {
-        return new RequestLimits(
-                source.duration(null, null, "PARLEY_STATEMENT_TIMEOUT", Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofHours(1)),
-                source.duration(null, null, "PARLEY_LOCK_TIMEOUT", Duration.ofSeconds(2), Duration.ofMillis(10), Duration.ofHours(1)));
+        Duration statement = source.duration(null, null, "PARLEY_STATEMENT_TIMEOUT", Duration.ofSeconds(10),
+                Duration.ofMillis(100), Duration.ofHours(1));
+        Duration lockDefault = DEFAULT_LOCK_TIMEOUT.compareTo(statement) < 0 ? DEFAULT_LOCK_TIMEOUT : statement;
+        return new RequestLimits(statement, source.duration(null, null, "PARLEY_LOCK_TIMEOUT", lockDefault,
+                Duration.ofMillis(10), Duration.ofHours(1)));
     }
 
     /**

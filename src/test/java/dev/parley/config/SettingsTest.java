@@ -66,6 +66,21 @@ class SettingsTest {
     }
 
     @Test
+    void requests_get_a_10_second_statement_budget_a_2_second_lock_budget_and_a_socket_timeout_3_seconds_above_the_first() {
+        RequestLimits limits = Settings.resolve(Settings.Flags.none(), Map.of()).requestLimits();
+        assertThat(limits).isEqualTo(new RequestLimits(Duration.ofSeconds(10), Duration.ofSeconds(2)));
+        assertThat(limits.socketTimeoutSeconds()).isEqualTo(13);
+        assertThat(Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_STATEMENT_TIMEOUT", "1500ms", "PARLEY_LOCK_TIMEOUT",
+                "200ms")).requestLimits().socketTimeoutSeconds()).as("whole seconds, rounded up").isEqualTo(5);
+        assertThat(Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_STATEMENT_TIMEOUT", "1s")).requestLimits().lockTimeout())
+                .as("no longer than the statement budget unless told").isEqualTo(Duration.ofSeconds(1));
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_STATEMENT_TIMEOUT", "1s",
+                "PARLEY_LOCK_TIMEOUT", "3s")))
+                .isInstanceOf(InvalidSetting.class).hasMessageContaining("PARLEY_LOCK_TIMEOUT")
+                .hasMessageContaining("PARLEY_STATEMENT_TIMEOUT");
+    }
+
+    @Test
     void cache_lifetimes_default_to_the_seeds_and_name_what_is_wrong() {
         assertThat(Settings.resolve(Settings.Flags.none(), Map.of()).cacheTtls()).isEqualTo(CacheTtls.DEFAULTS);
         assertThat(Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_CACHE_SIZE", "0")).cacheBytes()).isZero();
