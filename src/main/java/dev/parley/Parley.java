@@ -275,10 +275,10 @@ public final class Parley implements AutoCloseable {
     /**
      * The limits every request's database work runs under (PARLEY_STATEMENT_TIMEOUT, PARLEY_LOCK_TIMEOUT, and a socket
      * timeout a little above the first). Through a PgBouncer in transaction mode the first two, session settings, would
-     * stay on whichever server connection ran them: there only the socket timeout is Parley's, the others are the
-     * role's (docs/operations.md, "PgBouncer").
+     * stay on whichever server connection ran them: there only the socket timeout is Parley's, the others come from
+     * PgBouncer's connect_query (docs/operations.md, "PgBouncer").
      */
-    static Database.Limits requestLimits(Settings settings) {
+    private static Database.Limits requestLimits(Settings settings) {
         RequestLimits limits = settings.requestLimits();
         boolean inSession = settings.pgbouncer() == PgBouncer.OFF;
         return new Database.Limits(inSession ? limits.statementTimeout() : null, inSession ? limits.lockTimeout() : null,

@@ -11,6 +11,8 @@ import java.time.Duration;
 public record RequestLimits(Duration statementTimeout, Duration lockTimeout) {
     /** What a server that stopped answering gets beyond the statement budget before its connection is given up. */
     static final Duration SOCKET_MARGIN = Duration.ofSeconds(3);
+    /** The lock budget when PARLEY_LOCK_TIMEOUT is not set, unless the statement budget is shorter. */
+    static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(2);
 
     public RequestLimits {
         if (lockTimeout.compareTo(statementTimeout) > 0) {
@@ -18,9 +20,6 @@ public record RequestLimits(Duration statementTimeout, Duration lockTimeout) {
                     + "PARLEY_STATEMENT_TIMEOUT (" + Durations.format(statementTimeout) + "), which would stop the wait first");
         }
     }
-
-    /** The lock budget unless PARLEY_LOCK_TIMEOUT says otherwise, or the statement budget if that is shorter. */
-    static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(2);
 
     static RequestLimits resolve(SettingSource source) {
         Duration statement = source.duration(null, null, "PARLEY_STATEMENT_TIMEOUT", Duration.ofSeconds(10),

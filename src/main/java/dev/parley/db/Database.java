@@ -70,7 +70,7 @@ public final class Database implements AutoCloseable {
 
         /**
          * The SETs each new connection runs once, or null: by SQL rather than pgjdbc's {@code options} startup
-         * parameter, which PgBouncer refuses even in session mode.
+         * parameter, which PgBouncer refuses at connect unless told to ignore it.
          */
         String sessionSql() {
             String sql = (statementTimeout == null ? "" : "SET statement_timeout = " + statementTimeout.toMillis() + "; ")
