@@ -52,8 +52,6 @@ public final class GroupCommit implements AutoCloseable {
     private static final int MAX_MESSAGES_PER_BATCH = 2000;
     private static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(30);
     private static final Duration DRAIN_LIMIT = Duration.ofSeconds(10);
-    /** lock_not_available: a lock waited for past the request pool's lock_timeout. */
-    private static final String LOCK_TIMEOUT = "55P03";
 
     /** One stored message, and whether it was stored by an earlier attempt with the same Idempotency-Key. */
     public record Appended(Message message, boolean replayed) {
@@ -262,7 +260,7 @@ public final class GroupCommit implements AutoCloseable {
                 batch.subList(i, batch.size()).forEach(untried -> untried.fail(outage));
                 return;
             } catch (RuntimeException failure) {
-                if (failure instanceof DatabaseFailure database && LOCK_TIMEOUT.equals(database.sqlState())) {
+                if (failure instanceof DatabaseFailure database && database.lockTimedOut()) {
                     heldElsewhere.put(conversation, failure);
                 }
                 pending.fail(failure);

@@ -11,4 +11,17 @@ public final class DatabaseFailure extends RuntimeException {
     public String sqlState() {
         return ((SQLException) getCause()).getSQLState();
     }
+
+    /** A lock waited for past the request pool's lock_timeout (55P03, lock_not_available). */
+    public boolean lockTimedOut() {
+        return "55P03".equals(sqlState());
+    }
+
+    /**
+     * A lock or statement timeout (57014 also when an operator cancelled the statement): nothing it asked was wrong,
+     * and its transaction was rolled back, so the same work may be tried again later.
+     */
+    public boolean timedOut() {
+        return lockTimedOut() || "57014".equals(sqlState());
+    }
 }

@@ -29,10 +29,6 @@ final class Problems {
     private static final String ARCHIVING = "PA001";
     /** A row whose id falls in no partition: an archived month's range (Archive). */
     private static final String NO_PARTITION = "23514";
-    /** A lock waited for longer than PARLEY_LOCK_TIMEOUT (lock_not_available). */
-    private static final String LOCK_TIMEOUT = "55P03";
-    /** A statement ran longer than PARLEY_STATEMENT_TIMEOUT, or an operator cancelled it (query_canceled). */
-    private static final String STATEMENT_TIMEOUT = "57014";
     /** When a client may try again after a lock or statement timeout: a lock holder often lets go within seconds. */
     private static final String BUSY_RETRY_AFTER = "2";
 
@@ -51,7 +47,7 @@ final class Problems {
             case GroupCommit.Backlogged b -> ctx.header("Retry-After", "1");
             case TooManyRequests t -> ctx.header("Retry-After", String.valueOf(t.retryAfterSeconds()));
             case DatabaseFailure d when ARCHIVING.equals(d.sqlState()) -> ctx.header("Retry-After", "5");
-            case DatabaseFailure d when busy(d) -> ctx.header("Retry-After", BUSY_RETRY_AFTER);
+            case DatabaseFailure d when d.timedOut() -> ctx.header("Retry-After", BUSY_RETRY_AFTER);
             default -> {
             }
         }
@@ -77,10 +73,10 @@ final class Problems {
             case DatabaseFailure e when NO_PARTITION.equals(e.sqlState()) && String.valueOf(e.getMessage()).contains("no partition")
                     -> Problem.of(409, "month-archived", "Conflict", "created_at falls in a month that takes no new messages: "
                     + "it is archived, and archived months are read-only", path);
-            case DatabaseFailure e when LOCK_TIMEOUT.equals(e.sqlState()) -> Problem.of(503, "database-busy", "Database busy",
+            case DatabaseFailure e when e.lockTimedOut() -> Problem.of(503, "database-busy", "Database busy",
                     "a row or table this request needs was locked by other work for longer than PARLEY_LOCK_TIMEOUT; the "
                     + "transaction it waited in was rolled back: retry shortly", path);
-            case DatabaseFailure e when STATEMENT_TIMEOUT.equals(e.sqlState()) -> Problem.of(503, "database-busy", "Database busy",
+            case DatabaseFailure e when e.timedOut() -> Problem.of(503, "database-busy", "Database busy",
                     "the database did not finish this request's statement within PARLEY_STATEMENT_TIMEOUT (or an operator "
                     + "cancelled it); its transaction was rolled back: retry shortly", path);
             case PoolSaturated e -> Problem.of(503, "pool-saturated", "Service busy", e.getMessage(), path);
@@ -92,11 +88,6 @@ final class Problems {
             case HttpResponseException e -> fromJavalin(e, path);
             default -> internal(failure, path);
         };
-    }
-
-    /** A lock or statement timeout: the request's transaction was rolled back, so a retry is safe. */
-    private static boolean busy(DatabaseFailure failure) {
-        return LOCK_TIMEOUT.equals(failure.sqlState()) || STATEMENT_TIMEOUT.equals(failure.sqlState());
     }
 
     private static Problem fromJavalin(HttpResponseException e, String path) {
