@@ -6,6 +6,7 @@ import dev.parley.chat.Limits;
 import dev.parley.chat.Message;
 import dev.parley.chat.NotFound;
 import dev.parley.db.Database;
+import dev.parley.db.DatabaseFailure;
 import dev.parley.db.Handle;
 import dev.parley.db.Ids;
 import dev.parley.db.NamedQuery;
@@ -324,10 +325,21 @@ public final class Import {
                 } catch (InvalidInput | NotFound | IllegalArgumentException e) {
                     reject(number, e.getMessage());
                 } catch (RuntimeException e) {
+                    stopIfTimedOut(e);
                     reject(number, "not stored: " + e.getMessage());
                 }
             }
             writeMessages(messages);
+        }
+
+        /**
+         * Ends the import on a lock or statement timeout: no line's fault, and each line after it, or each written alone,
+         * would wait the budget out again; what was imported stays, and running it again finishes it.
+         */
+        private static void stopIfTimedOut(RuntimeException e) {
+            if (e instanceof DatabaseFailure failure && failure.timedOut()) {
+                throw failure;
+            }
         }
 
         /** Counts a rejected line; the report lists the {@link #REPORTED} with the lowest numbers. */
@@ -559,6 +571,7 @@ public final class Import {
             try {
                 written = database.inTransaction(handle -> write(handle, messages));
             } catch (RuntimeException e) {
+                stopIfTimedOut(e);
                 return Optional.of(e);
             }
             imported.merge("messages", written.made(), Long::sum);

@@ -2,15 +2,20 @@ package dev.parley.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.Parley;
+import dev.parley.json.Json;
 import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
 import dev.parley.support.RoundTrips;
 import dev.parley.support.TestDatabase;
 import dev.parley.support.TestServer;
 import dev.parley.support.Wait;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -55,6 +60,39 @@ class RequestLimitsTest {
             assertThat(api.getOk(messages).get("messages")).as("the refused append was not stored").isEmpty();
             assertThat(api.post(messages, Map.of("content", "while locked"), "Idempotency-Key", "locked-1").status()).isEqualTo(201);
             assertThat(api.patch("/v1/conversations/" + conversation, Map.of("state", Map.of("mood", "calm"))).status()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void an_import_into_a_conversation_locked_past_the_lock_budget_stops_with_503_and_its_rerun_imports_each_line_once()
+            throws Exception {
+        try (Parley parley = TestServer.start(DB, Map.of())) {
+            var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("import-lock").apiKey());
+            List<String> people = List.of(
+                    Json.write(Map.of("type", "character", "external_id", "luna", "name", "Luna")),
+                    Json.write(Map.of("type", "user", "external_id", "ada")),
+                    Json.write(Map.of("type", "conversation", "external_id", "chat", "user", "ada", "character", "luna",
+                            "created_at", "2025-03-01T10:00:00Z")));
+            List<String> history = new ArrayList<>(people);
+            for (int i = 1; i <= 3; i++) {
+                history.add(Json.write(Map.of("type", "message", "conversation", "chat", "external_id", "m" + i, "role", "user",
+                        "content", "line " + i, "created_at", "2025-03-01T10:00:0" + i + "Z")));
+            }
+            assertThat(importing(api, people).status()).isEqualTo(200);
+            String conversation = api.getOk("/v1/conversations?external_id=chat").get("conversations").get(0).get("id").asText();
+
+            try (Connection holder = holding(DB, "SELECT 1 FROM conversations WHERE conversation_id = " + conversation + " FOR UPDATE")) {
+                Timed refused = timed(() -> importing(api, history));
+
+                assertBusy(refused); // not each line waiting out the budget in turn and reported as rejected
+                holder.rollback();
+            }
+
+            JsonNode report = importing(api, history).json();
+            assertThat(report.get("rejected").asLong()).isZero();
+            assertThat(report.get("imported").get("messages").asLong()).isEqualTo(3);
+            assertThat(api.getOk("/v1/conversations/" + conversation + "/messages").get("messages").findValuesAsText("content"))
+                    .containsExactly("line 1", "line 2", "line 3");
         }
     }
 
@@ -207,6 +245,11 @@ class RequestLimitsTest {
             }
         });
         return holder;
+    }
+
+    private static Api.Response importing(Api api, List<String> lines) {
+        return api.sendBytes("POST", "/v1/import", (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8),
+                "Content-Type", "application/x-ndjson");
     }
 
     private static Timed timed(Supplier<Api.Response> request) {
