@@ -97,6 +97,32 @@ class RequestLimitsTest {
     }
 
     @Test
+    void a_statement_that_runs_past_the_statement_budget_is_cancelled_and_answered_503_at_once() throws Exception {
+        String database = DB + "_slow";
+        TestDatabase.get().migrated(database);
+        try (Connection sql = TestDatabase.get().connect(database); var statement = sql.createStatement()) {
+            // A PATCH whose state asks for it takes 20 s: far past the budget, as a runaway query would.
+            statement.execute("""
+                    CREATE OR REPLACE FUNCTION test_slow_patch() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN PERFORM pg_sleep(20); RETURN NEW; END $$""");
+            statement.execute("CREATE OR REPLACE TRIGGER test_slow_patch BEFORE UPDATE ON conversations FOR EACH ROW "
+                    + "WHEN ((NEW.state -> 'slow') IS NOT NULL) EXECUTE FUNCTION test_slow_patch()");
+        }
+        try (Parley parley = TestServer.alongside(database, Map.of("PARLEY_STATEMENT_TIMEOUT", "1s"))) {
+            var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("slow").apiKey());
+            String conversation = Fixtures.conversation(api).get("id").asText();
+
+            Timed slow = timed(() -> api.patch("/v1/conversations/" + conversation, Map.of("state", Map.of("slow", true))));
+
+            assertBusy(slow);
+            assertThat(slow.response().json().get("detail").asText()).contains("PARLEY_STATEMENT_TIMEOUT");
+            assertThat(api.patch("/v1/conversations/" + conversation, Map.of("state", Map.of("quick", true))).status())
+                    .isEqualTo(200);
+            assertThat(api.getOk("/v1/conversations/" + conversation).get("state").has("slow")).as("rolled back").isFalse();
+        }
+    }
+
+    @Test
     void a_table_lock_held_past_the_lock_budget_answers_a_read_503_at_once_and_it_succeeds_once_it_is_released() throws Exception {
         try (Parley parley = TestServer.start(DB, Map.of())) {
             var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("table-lock").apiKey());
