@@ -222,7 +222,9 @@ public final class Parley implements AutoCloseable {
             Thread.ofPlatform().name("parley-recall-compile").daemon().start(Recall::compileScoring); // ends when compiled
             var messageLog = new MessageLog(database, cache, clock);
             var presence = new Presence(live, users, settings.presenceTtl(), clock);
-            var erasure = new Erasure(database, cache, recall, presence, clock);
+            // On the background pool: a batch of a heavy user's conversations may rightly take longer than a request's
+            // statement budget, and one cut there every time would leave the erasure never finished.
+            var erasure = new Erasure(background, cache, recall, presence, clock);
             var userTokens = new UserTokens(database, clock);
             userTokens.forgetOnChange(invalidations);
             var languages = Languages.load(database);

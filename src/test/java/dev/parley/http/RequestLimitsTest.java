@@ -236,6 +236,30 @@ class RequestLimitsTest {
         }
     }
 
+    /** A batch of a heavy user's conversations may take longer than a request's statement: the erasure must still finish. */
+    @Test
+    void an_erasure_whose_statements_run_past_the_request_budget_is_not_cut_by_it() throws Exception {
+        String database = DB + "_erasure";
+        TestDatabase.get().migrated(database);
+        try (Connection sql = TestDatabase.get().connect(database); var statement = sql.createStatement()) {
+            statement.execute("""
+                    CREATE OR REPLACE FUNCTION test_slow_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN PERFORM pg_sleep(2); RETURN NULL; END $$""");
+            statement.execute("CREATE OR REPLACE TRIGGER test_slow_delete AFTER DELETE ON messages "
+                    + "FOR EACH STATEMENT EXECUTE FUNCTION test_slow_delete()");
+        }
+        try (Parley parley = TestServer.alongside(database, Map.of("PARLEY_STATEMENT_TIMEOUT", "1s", "PARLEY_LOCK_TIMEOUT", "500ms"))) {
+            var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("erase").apiKey());
+            JsonNode conversation = Fixtures.conversation(api);
+            Fixtures.say(api, conversation.get("id").asText(), "user", "forget me");
+
+            var erased = api.delete("/v1/users/" + conversation.get("user_id").asText());
+
+            assertThat(erased.status()).as(erased.toString()).isEqualTo(200);
+            assertThat(api.get("/v1/users/" + conversation.get("user_id").asText()).status()).isEqualTo(404);
+        }
+    }
+
     private static void assertBusy(Timed answer) {
         assertThat(answer.response().status()).as(answer.response().toString()).isEqualTo(503);
         assertThat(answer.response().isProblem()).isTrue();
