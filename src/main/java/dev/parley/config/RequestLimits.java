@@ -9,8 +9,6 @@ import java.time.Duration;
  * Background work (maintenance, archive, retention, analytics refresh) runs on a pool of its own without them.
  */
 public record RequestLimits(Duration statementTimeout, Duration lockTimeout) {
-    /** What a server that stopped answering gets beyond the statement budget before its connection is given up. */
-    static final Duration SOCKET_MARGIN = Duration.ofSeconds(3);
     /** The lock budget when PARLEY_LOCK_TIMEOUT is not set, unless the statement budget is shorter. */
     static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(2);
 
@@ -29,17 +27,8 @@ public record RequestLimits(Duration statementTimeout, Duration lockTimeout) {
                 Duration.ofMillis(10), Duration.ofHours(1)));
     }
 
-    /**
-     * pgjdbc's socketTimeout, in whole seconds: how long a request connection waits for any answer before it is given
-     * up as broken. A little above the statement budget, so PostgreSQL's own timeout speaks first when it can.
-     */
-    public int socketTimeoutSeconds() {
-        return (int) Math.ceil(statementTimeout.plus(SOCKET_MARGIN).toMillis() / 1000.0);
-    }
-
     @Override
     public String toString() {
-        return "statement " + Durations.format(statementTimeout) + ", lock " + Durations.format(lockTimeout) + ", socket "
-                + socketTimeoutSeconds() + "s";
+        return "statement " + Durations.format(statementTimeout) + ", lock " + Durations.format(lockTimeout);
     }
 }

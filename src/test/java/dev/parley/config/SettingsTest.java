@@ -66,12 +66,9 @@ class SettingsTest {
     }
 
     @Test
-    void requests_get_a_10_second_statement_budget_a_2_second_lock_budget_and_a_socket_timeout_3_seconds_above_the_first() {
+    void requests_get_a_10_second_statement_budget_and_a_2_second_lock_budget() {
         RequestLimits limits = Settings.resolve(Settings.Flags.none(), Map.of()).requestLimits();
         assertThat(limits).isEqualTo(new RequestLimits(Duration.ofSeconds(10), Duration.ofSeconds(2)));
-        assertThat(limits.socketTimeoutSeconds()).isEqualTo(13);
-        assertThat(Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_STATEMENT_TIMEOUT", "1500ms", "PARLEY_LOCK_TIMEOUT",
-                "200ms")).requestLimits().socketTimeoutSeconds()).as("whole seconds, rounded up").isEqualTo(5);
         assertThat(Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_STATEMENT_TIMEOUT", "1s")).requestLimits().lockTimeout())
                 .as("no longer than the statement budget unless told").isEqualTo(Duration.ofSeconds(1));
         assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_STATEMENT_TIMEOUT", "1s",
