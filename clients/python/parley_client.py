@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import email.utils
 import json
-import re
 import time
 import urllib.error
 import urllib.parse
@@ -83,10 +82,6 @@ class RetryPolicy:
 def _may_be_stored(request: urllib.request.Request, failure: ParleyError) -> bool:
     """An append whose outcome is unknown, sent without an Idempotency-Key: sent again, it could be stored twice."""
     return failure.type == "append-not-confirmed" and not request.has_header("Idempotency-key")  # urllib capitalizes names
-
-
-# The one list route whose cursor goes back as `before` (its pages run newest first, as history's do).
-_PAGED_BY_BEFORE = re.compile(r"^/v1/characters/[^/?]+/messages$")
 
 
 def _seconds_until(retry_after: str) -> float | None:
@@ -309,12 +304,10 @@ class Parley:
                 attempt += 1
 
     def pages(self, path: str, *, query: Mapping[str, Any] | None = None) -> Iterator[Json]:
-        """Every page of a list route, following next_cursor until it is null (as `before` where the route takes that:
-        a character's messages)."""
-        name = "before" if _PAGED_BY_BEFORE.match(path) else "cursor"
+        """Every page of a list route, following next_cursor until it is null."""
         cursor = None
         while True:
-            page = self.request("GET", path, query={**(query or {}), name: cursor})
+            page = self.request("GET", path, query={**(query or {}), "cursor": cursor})
             yield page
             cursor = page.get("next_cursor")
             if cursor is None:

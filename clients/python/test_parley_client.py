@@ -180,14 +180,14 @@ class RetryTest(unittest.TestCase):
 
         self.assertIn("🌍 ünïcode".encode(), self.received[0][1])
 
-    def test_a_characters_messages_page_back_through_before(self) -> None:
+    def test_a_characters_messages_page_back_through_cursor_as_every_list_does(self) -> None:
         queries: list[str] = []
         self.answers += [lambda h: (queries.append(h.path), respond(h, 200, "application/json", {"messages": [], "next_cursor": "c1"})),
                          lambda h: (queries.append(h.path), respond(h, 200, "application/json", {"messages": [], "next_cursor": None}))]
 
         list(self.parley.pages("/v1/characters/5/messages"))
 
-        self.assertEqual(queries, ["/v1/characters/5/messages", "/v1/characters/5/messages?before=c1"])
+        self.assertEqual(queries, ["/v1/characters/5/messages", "/v1/characters/5/messages?cursor=c1"])
 
     def test_retries_stop_at_the_policys_count_and_at_a_retry_after_longer_than_it_waits(self) -> None:
         self.answers += [unavailable("1"), unavailable("1"), unavailable("1"), unavailable("3600")]

@@ -2190,6 +2190,8 @@ export interface operations {
                 /** @description page size, 1-200 (default 50) */
                 limit?: number;
                 /** @description next_cursor of the previous page of this character's messages: the messages before it (400 for a cursor of another character's messages) */
+                cursor?: string;
+                /** @description the earlier name of cursor, still taken (400 if both are given) */
                 before?: string;
             };
             header?: {

@@ -43,16 +43,23 @@ final class CharacterHandlers {
     /**
      * The message id in a character's messages cursor, the top of the id range on a first page. A cursor carries its
      * character: message ids are ordered across characters, so another character's cursor would page from an arbitrary
-     * point.
+     * point. The cursor comes as {@code cursor}, as on every route that answers a {@code next_cursor}, or as
+     * {@code before}, the name this route took first.
      */
     private static long cursorMessage(Context ctx, long characterId) {
+        String cursor = ctx.queryParam("cursor");
         String before = ctx.queryParam("before");
-        if (before == null) {
+        if (cursor != null && before != null) {
+            throw new InvalidInput("before", "is the earlier name of cursor; give one of them, not both");
+        }
+        String name = cursor != null ? "cursor" : "before";
+        String given = cursor != null ? cursor : before;
+        if (given == null) {
             return Long.MAX_VALUE;
         }
-        long[] positions = Cursor.decode(Cursor.Kind.CHARACTER_MESSAGE, 2, "before", before);
+        long[] positions = Cursor.decode(Cursor.Kind.CHARACTER_MESSAGE, 2, name, given);
         if (positions[1] != characterId) {
-            throw new InvalidInput("before", "is a cursor of another character's messages; page with the cursors of "
+            throw new InvalidInput(name, "is a cursor of another character's messages; page with the cursors of "
                     + "character " + characterId + "'s own pages");
         }
         return positions[0];

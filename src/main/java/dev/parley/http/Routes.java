@@ -69,8 +69,9 @@ final class Routes {
                 Route.of(GET, "/v1/characters/{character_id}/messages", "getCharacterMessages",
                         "What the character wrote lately, across all its conversations, newest first", characters::messages)
                         .count("limit", Limits.DEFAULT_HISTORY_PAGE, Limits.MAX_HISTORY_PAGE, "page size")
-                        .query("before", "string", "next_cursor of the previous page of this character's messages: the "
+                        .query("cursor", "string", "next_cursor of the previous page of this character's messages: the "
                                 + "messages before it (400 for a cursor of another character's messages)")
+                        .query("before", "string", "the earlier name of cursor, still taken (400 if both are given)")
                         .returns(200, Pages.MessagePage.class),
                 Route.of(GET, "/v1/characters/{character_id}/stats", "getCharacterStats",
                         "How many messages the character wrote in the window that ends now", characters::stats)

@@ -271,10 +271,27 @@ class MessageFiltersApiTest {
         String withoutCharacter = Base64.getUrlEncoder().withoutPadding().encodeToString(
                 ByteBuffer.allocate(9).put((byte) 'm').putLong(novaMessage).array());
 
+        assertRefused(api, orionPath + "&cursor=" + novaCursor, "cursor");
+        assertRefused(api, orionPath + "&cursor=" + historyCursor, "cursor");
+        assertRefused(api, novaPath + "&cursor=" + withoutCharacter, "cursor");
         assertRefused(api, orionPath + "&before=" + novaCursor, "before");
-        assertRefused(api, orionPath + "&before=" + historyCursor, "before");
-        assertRefused(api, novaPath + "&before=" + withoutCharacter, "before");
         assertThat(everyPage(api, novaPath)).isEqualTo(novaSaid);
+    }
+
+    @Test
+    void a_characters_messages_take_their_cursor_as_cursor_like_every_list_or_as_before_its_earlier_name() {
+        Api api = newApp();
+        String nova = Fixtures.character(api, "Nova");
+        String chat = Fixtures.conversation(api, Fixtures.user(api, "ann"), nova);
+        for (int i = 1; i <= 3; i++) {
+            say(api, chat, Map.of("role", "assistant", "content", "nova " + i));
+        }
+        String path = "/v1/characters/" + nova + "/messages?limit=2";
+        String cursor = api.getOk(path).get("next_cursor").asText();
+
+        assertThat(contents(api.getOk(path + "&cursor=" + cursor))).containsExactly("nova 1");
+        assertThat(contents(api.getOk(path + "&before=" + cursor))).containsExactly("nova 1");
+        assertRefused(api, path + "&cursor=" + cursor + "&before=" + cursor, "before");
     }
 
     /** The contents of every page of a character's messages, following next_cursor to the end. */
@@ -283,7 +300,7 @@ class MessageFiltersApiTest {
         JsonNode page = api.getOk(path);
         contents.addAll(contents(page));
         while (!page.get("next_cursor").isNull()) {
-            page = api.getOk(path + "&before=" + page.get("next_cursor").asText());
+            page = api.getOk(path + "&cursor=" + page.get("next_cursor").asText());
             contents.addAll(contents(page));
         }
         return contents;

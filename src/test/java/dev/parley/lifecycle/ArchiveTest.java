@@ -374,7 +374,7 @@ class ArchiveTest {
         while (page != null) {
             JsonNode body = api.getOk(page);
             body.get("messages").forEach(message -> paged.add(message.get("content").asText()));
-            page = body.get("next_cursor").isNull() ? null : first + "&before=" + body.get("next_cursor").asText();
+            page = body.get("next_cursor").isNull() ? null : first + "&cursor=" + body.get("next_cursor").asText();
         }
         return paged;
     }
