@@ -14,6 +14,7 @@ A refused request raises ParleyError with the problem document's status, type, t
 from __future__ import annotations
 
 import email.utils
+import http.client
 import json
 import time
 import urllib.error
@@ -36,7 +37,7 @@ T = TypeVar("T")
 class ParleyError(Exception):
     """A request Parley refused or failed: its status and problem document (RFC 9457)."""
 
-    def __init__(self, status: int, problem: Mapping[str, Any]):
+    def __init__(self, status: int, problem: Mapping[str, Any], retry_after: float | None = None):
         self.status = status
         self.problem = dict(problem)
         self.type: str = str(problem.get("type", "about:blank")).rsplit("/", 1)[-1]  # "not-found", "invalid-request" ...
@@ -44,6 +45,7 @@ class ParleyError(Exception):
         self.detail: str = str(problem.get("detail", ""))
         self.request_id: str | None = problem.get("request_id")
         self.fields: list[str] = [error["field"] for error in problem.get("errors") or []]  # as sent: "messages[3].content"
+        self.retry_after = retry_after  # seconds a 429's or 503's Retry-After asks to wait before sending again
         super().__init__(f"{status} {self.title}: {self.detail}" + (f" (request {self.request_id})" if self.request_id else ""))
 
     @classmethod
@@ -56,27 +58,33 @@ class ParleyError(Exception):
             problem = None
         if not isinstance(problem, dict) or "title" not in problem:
             problem = {"title": error.reason or f"HTTP {error.code}", "detail": body[:500] or "the answer carried no problem document"}
-        return cls(error.code, problem)
+        return cls(error.code, problem, _retry_after(error.headers))
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
     """429 and 503 are retried after the Retry-After they carry: Parley ran nothing of such a request. An append whose
     outcome is unknown (503 append-not-confirmed) is retried only with its Idempotency-Key, which append_message
-    always sends: without one it is raised, since the message may be stored."""
+    always sends: without one it is raised, since the message may be stored. A request the network lost (refused,
+    reset, closed before its answer) may have run: it is sent again only when that cannot store anything twice, a GET
+    or HEAD, or a request with an Idempotency-Key. A timeout is raised, not retried: it is the caller's bound."""
 
     retries: int = 3
     """Retries after the first attempt; 0 turns retrying off."""
     max_wait: float = 30.0
-    """A Retry-After longer than this many seconds is not waited for: the 429 or 503 is raised."""
+    """A Retry-After longer than this many seconds is not waited for: the 429 or 503 is raised. It caps the wait after
+    a network error too (1 s, then 2, 4 ...)."""
 
     def wait(self, error: urllib.error.HTTPError, attempt: int) -> float | None:
         """Seconds to wait before the next attempt, or None when this error is the answer."""
         if error.code not in (429, 503) or attempt >= self.retries:
             return None
-        header = error.headers.get("Retry-After")
-        seconds = 1.0 if header is None else _seconds_until(header)
-        return None if seconds is None or seconds > self.max_wait else max(0.0, seconds)
+        seconds = 1.0 if error.headers.get("Retry-After") is None else _retry_after(error.headers)
+        return None if seconds is None or seconds > self.max_wait else seconds
+
+    def wait_after_network_error(self, attempt: int) -> float | None:
+        """Seconds to wait before sending again a request the network lost, or None when the retries are spent."""
+        return None if attempt >= self.retries else min(2.0 ** attempt, self.max_wait)
 
 
 def _may_be_stored(request: urllib.request.Request, failure: ParleyError) -> bool:
@@ -84,14 +92,63 @@ def _may_be_stored(request: urllib.request.Request, failure: ParleyError) -> boo
     return failure.type == "append-not-confirmed" and not request.has_header("Idempotency-key")  # urllib capitalizes names
 
 
-def _seconds_until(retry_after: str) -> float | None:
-    """Retry-After as seconds: a number of them, or an HTTP date."""
-    if retry_after.strip().isdigit():
-        return float(retry_after)
+def _may_resend(request: urllib.request.Request) -> bool:
+    """Sent again after it may have run, it cannot be stored twice: a read, or Parley answers it by its key."""
+    return request.get_method() in ("GET", "HEAD") or request.has_header("Idempotency-key")
+
+
+def _lost(error: Exception) -> bool:
+    """The network lost the request: the connection was refused, reset or closed before the whole answer came. Not a
+    timeout, nor a name that does not resolve."""
+    reason = error.reason if isinstance(error, urllib.error.URLError) else error
+    return isinstance(reason, (ConnectionError, http.client.IncompleteRead))
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Retry-After as seconds (a number of them, or an HTTP date; never below 0), or None when it says neither."""
+    header = headers.get("Retry-After")
+    if header is None:
+        return None
+    if header.strip().isdigit():
+        return float(header)
     try:
-        return email.utils.parsedate_to_datetime(retry_after).timestamp() - time.time()
+        return max(0.0, email.utils.parsedate_to_datetime(header).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
+
+
+class _AnswerBeforeBody:
+    """A connection that, when Parley closes it while the body is still going out, reads the answer Parley wrote
+    before closing (a 413 for a body past twice its limit, which it does not read) instead of failing on the broken
+    pipe. When no answer came, reading it fails as a lost connection does."""
+
+    _cut = False
+
+    def send(self, data: Any) -> None:
+        if self._cut:
+            return
+        try:
+            super().send(data)  # type: ignore[misc]
+        except (BrokenPipeError, ConnectionResetError):
+            self._cut = True
+
+
+class _HttpConnection(_AnswerBeforeBody, http.client.HTTPConnection):
+    pass
+
+
+class _HttpsConnection(_AnswerBeforeBody, http.client.HTTPSConnection):
+    pass
+
+
+class _HttpHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_HttpConnection, req)
+
+
+class _HttpsHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_HttpsConnection, req, context=self._context)  # type: ignore[attr-defined]
 
 
 def _read(cls: type[T], data: Mapping[str, Any], **nested: Any) -> T:
@@ -267,6 +324,7 @@ class Parley:
         self._retry = retry
         self._timeout = timeout
         self._sleep = sleep  # tests pass their own, so they do not sleep
+        self._opener = urllib.request.build_opener(_HttpHandler, _HttpsHandler)  # urllib's others, proxies included
 
     def __repr__(self) -> str:
         return f"Parley({self.url!r}, key='{self._key[:6]}...')"
@@ -288,7 +346,7 @@ class Parley:
         attempt = 0
         while True:
             try:
-                with urllib.request.urlopen(request, timeout=self._timeout) as response:
+                with self._opener.open(request, timeout=self._timeout) as response:
                     answer = response.read()
                     return Answer(response.status, dict(response.headers.items()), json.loads(answer) if answer else None)
             except urllib.error.HTTPError as error:
@@ -300,8 +358,12 @@ class Parley:
                 if wait is None:
                     raise failure from None
                 error.close()
-                self._sleep(wait)
-                attempt += 1
+            except (urllib.error.URLError, ConnectionError, http.client.IncompleteRead) as error:
+                wait = self._retry.wait_after_network_error(attempt) if _lost(error) and _may_resend(request) else None
+                if wait is None:
+                    raise
+            self._sleep(wait)
+            attempt += 1
 
     def pages(self, path: str, *, query: Mapping[str, Any] | None = None) -> Iterator[Json]:
         """Every page of a list route, following next_cursor until it is null."""

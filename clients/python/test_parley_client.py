@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 import unittest
+import urllib.error
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from parley_client import Parley, ParleyError, RetryPolicy
+
+_MAX_BODY = 8 << 20  # PARLEY_MAX_BODY's default, which the suite's Parley keeps
 
 
 class ChatProgramTest(unittest.TestCase):
@@ -104,6 +108,12 @@ class ChatProgramTest(unittest.TestCase):
         self.assertEqual(context.user["profile"]["name"], "Bo")
         self.assertEqual([m["id"] for m in context.memories], [memory.id])
 
+    def test_a_body_over_twice_the_limit_raises_parley_error_413_though_parley_closes_before_reading_it(self) -> None:
+        with self.assertRaises(ParleyError) as raised:
+            self.parley.create_character("Luna", system_prompt="x" * (2 * _MAX_BODY + 1024))
+
+        self.assertEqual((raised.exception.status, raised.exception.type), (413, "payload-too-large"))
+
     def test_an_unknown_id_raises_parley_error_404_not_found(self) -> None:
         with self.assertRaises(ParleyError) as raised:
             self.parley.get_conversation("999999999")
@@ -189,6 +199,58 @@ class RetryTest(unittest.TestCase):
 
         self.assertEqual(queries, ["/v1/characters/5/messages", "/v1/characters/5/messages?cursor=c1"])
 
+    def test_a_429s_and_a_503s_retry_after_reach_the_parley_error_as_seconds(self) -> None:
+        self.answers += [too_many("2"), unavailable("3600")]
+
+        with self.assertRaises(ParleyError) as limited:
+            Parley(self.parley.url, "pk_test", retry=RetryPolicy(retries=0)).get_character("1")
+        with self.assertRaises(ParleyError) as unavailable_long:
+            self.parley.get_character("1")
+
+        self.assertEqual((limited.exception.status, limited.exception.retry_after), (429, 2.0))
+        self.assertEqual((unavailable_long.exception.status, unavailable_long.exception.retry_after), (503, 3600.0))
+
+    def test_an_append_whose_connection_closes_before_its_answer_is_sent_again_with_the_key_it_was_given(self) -> None:
+        self.answers += [hang_up, stored]
+
+        message = self.parley.append_message("7", "user", "hello")
+
+        self.assertEqual(message.id, "42")
+        self.assertEqual(len(self.received), 2)
+        self.assertIsNotNone(self.received[0][0])
+        self.assertEqual(self.received[1], self.received[0], "the same key and body")
+        self.assertEqual(self.waits, [1.0])
+
+    def test_a_get_lost_to_the_network_is_sent_again_1_s_then_2_s_later_up_to_the_policys_count(self) -> None:
+        self.answers += [hang_up, hang_up, hang_up]
+
+        with self.assertRaises(ConnectionError):
+            self.parley.get_character("1")
+
+        self.assertEqual(len(self.received), 3)
+        self.assertEqual(self.waits, [1.0, 2.0])
+
+    def test_a_refused_connection_is_tried_again_then_raised(self) -> None:
+        with socket.socket() as unused:
+            unused.bind(("127.0.0.1", 0))
+            port = unused.getsockname()[1]  # closed before the client connects: nothing listens there
+        refused = Parley(f"http://127.0.0.1:{port}", "pk_test", retry=RetryPolicy(retries=2), sleep=self.waits.append)
+
+        with self.assertRaises(urllib.error.URLError) as raised:
+            refused.append_message("7", "user", "hello")
+
+        self.assertIsInstance(raised.exception.reason, ConnectionRefusedError)
+        self.assertEqual(self.waits, [1.0, 2.0])
+
+    def test_a_request_without_an_idempotency_key_that_may_have_run_is_not_sent_again_after_a_network_error(self) -> None:
+        self.answers += [hang_up]
+
+        with self.assertRaises(ConnectionError):
+            self.parley.request("POST", "/v1/conversations/7/messages/batch", body={"messages": [{"content": "hello"}]})
+
+        self.assertEqual(len(self.received), 1)
+        self.assertEqual(self.waits, [])
+
     def test_retries_stop_at_the_policys_count_and_at_a_retry_after_longer_than_it_waits(self) -> None:
         self.answers += [unavailable("1"), unavailable("1"), unavailable("1"), unavailable("3600")]
 
@@ -207,6 +269,17 @@ def not_confirmed(handler: BaseHTTPRequestHandler) -> None:
     respond(handler, 503, "application/problem+json", {
         "type": "https://parley.dev/problems/append-not-confirmed", "title": "Append not confirmed", "status": 503,
         "detail": "the append may or may not be stored", "instance": "/"}, {"Retry-After": "0"})
+
+
+def hang_up(handler: BaseHTTPRequestHandler) -> None:
+    """Closes the connection without an answer, as a server that crashed or a proxy that cut it."""
+    handler.close_connection = True
+
+
+def too_many(retry_after: str) -> Answer:
+    return lambda handler: respond(handler, 429, "application/problem+json", {
+        "type": "https://parley.dev/problems/rate-limited", "title": "Too many requests", "status": 429,
+        "detail": "the app sent more requests than its limit", "instance": "/"}, {"Retry-After": retry_after})
 
 
 def unavailable(retry_after: str) -> Answer:
