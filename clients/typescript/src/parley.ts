@@ -1,6 +1,6 @@
 import createClient, { type Client } from "openapi-fetch";
 import { ok } from "./problem.js";
-import { DEFAULT_RETRY, type RetryPolicy, retrying } from "./retry.js";
+import { DEFAULT_RETRY, type RetryPolicy, retrying, timed } from "./retry.js";
 import type { components, paths } from "./schema.js";
 
 export type Schemas = components["schemas"];
@@ -18,8 +18,13 @@ export interface ParleyOptions {
   readonly url: string;
   /** The app's API key (pk_…), from `parley apps create`. */
   readonly key: string;
-  /** How 429 and 503 are retried; DEFAULT_RETRY for what is not given. */
+  /** How 429, 503 and network errors are retried; DEFAULT_RETRY for what is not given. */
   readonly retry?: Partial<RetryPolicy>;
+  /**
+   * Seconds a call may take, its retries and their waits included, before it rejects with a DOMException named
+   * TimeoutError; none by default. One call's own `signal` (`AbortSignal.timeout(…)`) bounds it as well.
+   */
+  readonly timeoutSeconds?: number;
   /** The fetch to send with (globalThis.fetch by default). */
   readonly fetch?: (request: Request) => Promise<Response>;
 }
@@ -30,11 +35,11 @@ export class Parley {
   readonly api: Client<paths>;
 
   constructor(options: ParleyOptions) {
-    const send = options.fetch ?? ((request: Request) => fetch(request));
+    const send = retrying(options.fetch ?? ((request: Request) => fetch(request)), { ...DEFAULT_RETRY, ...options.retry });
     this.api = createClient<paths>({
       baseUrl: options.url,
       headers: { Authorization: `Bearer ${options.key}` },
-      fetch: retrying(send, { ...DEFAULT_RETRY, ...options.retry }),
+      fetch: options.timeoutSeconds === undefined ? send : timed(send, options.timeoutSeconds),
     });
   }
 

@@ -1,3 +1,4 @@
+import { retryAfterSeconds } from "./retry.js";
 import type { components } from "./schema.js";
 
 export type Problem = components["schemas"]["Problem"];
@@ -9,6 +10,8 @@ export class ParleyError extends Error {
   constructor(
     readonly status: number,
     readonly problem: Problem,
+    /** The seconds a 429's or 503's Retry-After asks to wait before sending again; undefined when it sent none. */
+    readonly retryAfter?: number,
   ) {
     super(`${status} ${problem.title}: ${problem.detail}` + (problem.request_id ? ` (request ${problem.request_id})` : ""));
   }
@@ -40,7 +43,16 @@ export function ok<A extends Answer<unknown>>(answer: A): Exclude<A["data"], und
   if (answer.error === undefined && answer.response.ok) {
     return answer.data as Exclude<A["data"], undefined>;
   }
-  throw new ParleyError(answer.response.status, asProblem(answer.error, answer.response));
+  const { status, headers } = answer.response;
+  throw new ParleyError(status, asProblem(answer.error, answer.response), retryAfterSeconds(headers.get("Retry-After")));
+}
+
+/**
+ * For a conditional GET (If-None-Match): undefined for a 304, when the version held is still current, else as
+ * `ok`, the data of a success or a ParleyError.
+ */
+export function ifModified<A extends Answer<unknown>>(answer: A): Exclude<A["data"], undefined> | undefined {
+  return answer.response.status === 304 ? undefined : ok(answer);
 }
 
 /** The body as a problem document; one that is not (a proxy's HTML page) becomes one that says what came. */

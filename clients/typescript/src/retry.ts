@@ -2,12 +2,17 @@
  * Retries on 429 and 503, waiting what the answer's Retry-After says. Parley answers both before it runs
  * anything of the request, with one exception: a 503 append-not-confirmed, on an append whose outcome is
  * unknown. That one is retried only with the request's Idempotency-Key (Parley.appendMessage always sends
- * one), so a retry never doubles a write.
+ * one), so a retry never doubles a write. A request lost to the network (refused, reset, closed before its
+ * answer) may have run: it is sent again only when that cannot double it, a GET or HEAD, or a request
+ * carrying an Idempotency-Key, which Parley answers with what the first one stored.
  */
 export interface RetryPolicy {
   /** Retries after the first attempt; 0 turns retrying off. */
   readonly retries: number;
-  /** A Retry-After longer than this is not waited for: the 429 or 503 is the answer. */
+  /**
+   * A Retry-After longer than this is not waited for: the 429 or 503 is the answer. It caps the wait
+   * after a network error too (1 s, then 2, 4 …).
+   */
   readonly maxWaitSeconds: number;
   /** How to wait; tests pass their own so they do not sleep. */
   readonly sleep: (milliseconds: number) => Promise<void>;
@@ -21,20 +26,56 @@ export const DEFAULT_RETRY: RetryPolicy = {
 
 const RETRIED = new Set([429, 503]);
 
-/** `fetch`, retried on 429 and 503 as `policy` allows; any other answer (or the last one) is returned as it is. */
+/**
+ * `fetch`, retried on 429, 503 and network errors as `policy` allows; any other answer (or the last one) is
+ * returned as it is, and the last network error thrown. An aborted request (its signal, a timeout) is not retried.
+ */
 export function retrying(fetch: (request: Request) => Promise<Response>, policy: RetryPolicy): (request: Request) => Promise<Response> {
   return async (request) => {
     for (let attempt = 0; ; attempt++) {
-      const response = await fetch(request.clone()); // a body is read once: each attempt sends a copy
+      let response: Response;
+      try {
+        response = await fetch(request.clone()); // a body is read once: each attempt sends a copy
+      } catch (error) {
+        if (!(attempt < policy.retries && isNetworkError(error, request) && mayResend(request))) {
+          throw error;
+        }
+        await sleep(policy, Math.min(2 ** attempt, policy.maxWaitSeconds) * 1000, request.signal);
+        continue;
+      }
       const wait = attempt < policy.retries && RETRIED.has(response.status) && !(await mayBeStored(request, response))
         ? waitOf(response, policy) : undefined;
       if (wait === undefined) {
         return response;
       }
       await response.body?.cancel(); // frees the connection for the retry
-      await policy.sleep(wait);
+      await sleep(policy, wait, request.signal);
     }
   };
+}
+
+/** `fetch` with each call (its retries and waits included) cut after `seconds`: it rejects with a TimeoutError. */
+export function timed(fetch: (request: Request) => Promise<Response>, seconds: number): (request: Request) => Promise<Response> {
+  return (request) => fetch(new Request(request, { signal: AbortSignal.any([request.signal, AbortSignal.timeout(seconds * 1000)]) }));
+}
+
+/** Seconds a Retry-After asks for (a number of them or an HTTP date, never below 0), or undefined when it says neither. */
+export function retryAfterSeconds(header: string | null): number | undefined {
+  if (header === null) {
+    return undefined;
+  }
+  const seconds = /^\d+$/.test(header.trim()) ? Number(header) : (Date.parse(header) - Date.now()) / 1000;
+  return Number.isNaN(seconds) ? undefined : Math.max(0, seconds);
+}
+
+/** fetch's network error (a TypeError, by the Fetch standard), not an abort or a timeout the caller asked for. */
+function isNetworkError(error: unknown, request: Request): boolean {
+  return error instanceof TypeError && !request.signal.aborted;
+}
+
+/** Sent again after it may have run, it cannot be stored twice: a read, or Parley answers it by its key. */
+function mayResend(request: Request): boolean {
+  return request.method === "GET" || request.method === "HEAD" || request.headers.has("Idempotency-Key");
 }
 
 /** An append whose outcome is unknown, sent without an Idempotency-Key: sent again, it could be stored twice. */
@@ -47,12 +88,22 @@ async function mayBeStored(request: Request, response: Response): Promise<boolea
     && problem.type.endsWith("/append-not-confirmed");
 }
 
-/** Milliseconds Retry-After asks for (seconds or an HTTP date; 1 s when absent), or undefined past the policy's limit. */
+/** Milliseconds Retry-After asks for (1 s when absent), or undefined when unreadable or past the policy's limit. */
 function waitOf(response: Response, policy: RetryPolicy): number | undefined {
   const header = response.headers.get("Retry-After");
-  const seconds = header === null ? 1 : /^\d+$/.test(header) ? Number(header) : (Date.parse(header) - Date.now()) / 1000;
-  if (Number.isNaN(seconds) || seconds > policy.maxWaitSeconds) {
-    return undefined;
-  }
-  return Math.max(0, seconds) * 1000;
+  const seconds = header === null ? 1 : retryAfterSeconds(header);
+  return seconds === undefined || seconds > policy.maxWaitSeconds ? undefined : seconds * 1000;
+}
+
+/** The policy's wait, cut short (rejecting with the signal's reason) when the request is aborted meanwhile. */
+function sleep(policy: RetryPolicy, milliseconds: number, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    policy.sleep(milliseconds).then(() => {
+      signal.removeEventListener("abort", abort);
+      resolve();
+    }, reject);
+  });
 }

@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { type Character, type Conversation, type Message, Parley, ParleyError, type User, ok, pages } from "../src/index.js";
+import { type Character, type Conversation, type Message, Parley, ParleyError, type User, ifModified, ok, pages } from "../src/index.js";
 
 const url = process.env.PARLEY_URL;
 const key = process.env.PARLEY_KEY;
@@ -112,6 +112,21 @@ describe("a chat app's program against a live Parley", () => {
     assert.ok(context.messages.some((m) => m.content === "Show me Orion."));
   });
 
+  test("a conditional GET is undefined through ifModified while the version held is current, the data once it is not", async () => {
+    const get = (etag?: string) => parley.api.GET("/v1/conversations/{conversation_id}", {
+      params: { path: { conversation_id: chat.id }, header: { "If-None-Match": etag } },
+    });
+    const first = await get();
+    const etag = first.response.headers.get("ETag") ?? assert.fail("no ETag");
+
+    const current = ifModified(await get(etag));
+    const changed = ifModified(await get(`"stale"`));
+
+    assert.equal(current, undefined);
+    assert.equal(changed?.id, chat.id);
+    assert.equal((await rejection(get(etag).then(ok))).status, 304, "ok takes only a 2xx");
+  });
+
   test("an unknown id is a ParleyError 404 not-found", async () => {
     const error = await rejection(parley.api.GET("/v1/conversations/{conversation_id}", { params: { path: { conversation_id: "999999999" } } }).then(ok));
 
@@ -135,7 +150,7 @@ describe("the built package", () => {
   });
 });
 
-describe("retries on 429 and 503", () => {
+describe("retries on 429, 503 and network errors", () => {
   const answers: Array<(response: ServerResponse) => void> = [];
   const received: Array<{ idempotencyKey: string | undefined; body: string }> = [];
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -154,7 +169,10 @@ describe("retries on 429 and 503", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     local = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(() => server.close());
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
 
   test("a 503 with Retry-After: 1 is sent again, same key and body, after the second it asks for", async () => {
     answers.push(unavailable("1"), stored);
@@ -195,6 +213,70 @@ describe("retries on 429 and 503", () => {
     assert.deepEqual(waits, [1000, 1000]);
     assert.equal(tooLong.status, 503);
   });
+
+  test("a 429's and a 503's Retry-After reach the ParleyError as seconds", async () => {
+    answers.push(tooMany("2"), unavailable("3600"));
+
+    const character = (parley: Parley) => parley.api.GET("/v1/characters/{character_id}", { params: { path: { character_id: "1" } } }).then(ok);
+    const limited = await rejection(character(new Parley({ url: local, key: "pk_test", retry: { retries: 0 } })));
+    const unavailableLong = await rejection(character(client()));
+
+    assert.deepEqual([limited.status, limited.retryAfter], [429, 2]);
+    assert.deepEqual([unavailableLong.status, unavailableLong.retryAfter], [503, 3600]);
+  });
+
+  test("an append whose connection is reset before its answer is sent again with the key it was given", async () => {
+    answers.push(hangUp, stored);
+    received.length = 0;
+    waits.length = 0;
+
+    const message = await client().appendMessage("7", { role: "user", content: "hello" });
+
+    assert.equal(message.id, "42");
+    assert.equal(received.length, 2);
+    assert.match(received[0]?.idempotencyKey ?? "", /^[0-9a-f-]{36}$/);
+    assert.equal(received[1]?.idempotencyKey, received[0]?.idempotencyKey);
+    assert.equal(received[1]?.body, received[0]?.body);
+    assert.deepEqual(waits, [1000]);
+  });
+
+  test("a GET lost to the network is sent again, 1 s then 2 s later, up to the policy's count; the error is thrown", async () => {
+    answers.push(hangUp, hangUp, hangUp);
+    received.length = 0;
+    waits.length = 0;
+
+    const lost = client().api.GET("/v1/characters/{character_id}", { params: { path: { character_id: "1" } } });
+
+    await assert.rejects(lost, TypeError);
+    assert.equal(received.length, 3);
+    assert.deepEqual(waits, [1000, 2000]);
+  });
+
+  test("a request without an Idempotency-Key that may have run is not sent again after a network error", async () => {
+    answers.push(hangUp);
+    received.length = 0;
+
+    const batch = client().api.POST("/v1/conversations/{conversation_id}/messages/batch", {
+      params: { path: { conversation_id: "7" } }, body: { messages: [{ content: "hello" }] },
+    });
+
+    await assert.rejects(batch, TypeError);
+    assert.equal(received.length, 1);
+  });
+
+  test("timeoutSeconds cuts a call that gets no answer, and one waiting to retry, with a TimeoutError", async () => {
+    answers.push(answerIn3s, unavailable("1"));
+    received.length = 0;
+
+    const timedOut = (parley: Parley) => parley.api.GET("/v1/characters/{character_id}", { params: { path: { character_id: "1" } } });
+    const started = Date.now();
+    await assert.rejects(timedOut(new Parley({ url: local, key: "pk_test", timeoutSeconds: 0.2 })), { name: "TimeoutError" });
+    const tenSeconds = () => new Promise<void>((resolve) => setTimeout(resolve, 10_000));
+    await assert.rejects(timedOut(new Parley({ url: local, key: "pk_test", timeoutSeconds: 0.2, retry: { sleep: tenSeconds } })), { name: "TimeoutError" });
+
+    assert.ok(Date.now() - started < 5000, `both gave up within 5 s, not ${Date.now() - started} ms`);
+    assert.equal(received.length, 2, "neither was sent again");
+  });
 });
 
 function unavailable(retryAfter: string) {
@@ -208,6 +290,29 @@ function unavailable(retryAfter: string) {
         instance: "/",
       }),
     );
+}
+
+function tooMany(retryAfter: string) {
+  return (response: ServerResponse) =>
+    response.writeHead(429, { "Content-Type": "application/problem+json", "Retry-After": retryAfter }).end(
+      JSON.stringify({
+        type: "https://parley.dev/problems/rate-limited",
+        title: "Too many requests",
+        status: 429,
+        detail: "the app sent more requests than its limit",
+        instance: "/",
+      }),
+    );
+}
+
+/** A 503 after 3 s, past the timeouts the test sets. */
+function answerIn3s(response: ServerResponse) {
+  setTimeout(() => unavailable("3600")(response), 3000).unref();
+}
+
+/** Closes the connection without an answer, as a server that crashed or a proxy that cut it. */
+function hangUp(response: ServerResponse) {
+  response.socket?.destroy();
 }
 
 function notConfirmed(response: ServerResponse) {

@@ -1,5 +1,5 @@
 // Mistakes the generated types turn into compile errors: tsc fails when one of these compiles.
-import { Parley } from "../src/index.js";
+import { Parley, ifModified } from "../src/index.js";
 
 const parley = new Parley({ url: "http://127.0.0.1:8080", key: "pk_..." });
 
@@ -18,4 +18,6 @@ export async function mistakes(): Promise<void> {
   await parley.appendMessage("1", { role: "narrator", content: "Once upon a time" });
   // @ts-expect-error an id is a string of digits, too big for a number
   ((message: { id: number }) => message)(await parley.appendMessage("1", { role: "user", content: "hi" }));
+  // @ts-expect-error ifModified answers undefined for a 304: the data may be absent
+  ifModified(await parley.api.GET("/v1/characters/{character_id}", { params: { path: { character_id: "1" } } })).name;
 }
