@@ -21,7 +21,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
@@ -49,16 +49,16 @@ class ParleyError(Exception):
         super().__init__(f"{status} {self.title}: {self.detail}" + (f" (request {self.request_id})" if self.request_id else ""))
 
     @classmethod
-    def of(cls, error: urllib.error.HTTPError) -> ParleyError:
-        """The error's problem document, or one that says what came instead (a proxy's HTML page)."""
-        body = error.read().decode("utf-8", "replace")
+    def of(cls, answer: _Exchange) -> ParleyError:
+        """The answer's problem document, or one that says what came instead (a proxy's HTML page)."""
+        body = answer.body.decode("utf-8", "replace")
         try:
             problem = json.loads(body)
         except ValueError:
             problem = None
         if not isinstance(problem, dict) or "title" not in problem:
-            problem = {"title": error.reason or f"HTTP {error.code}", "detail": body[:500] or "the answer carried no problem document"}
-        return cls(error.code, problem, _retry_after(error.headers))
+            problem = {"title": answer.reason or f"HTTP {answer.status}", "detail": body[:500] or "the answer carried no problem document"}
+        return cls(answer.status, problem, _retry_after(answer.headers))
 
 
 @dataclass(frozen=True)
@@ -75,11 +75,11 @@ class RetryPolicy:
     """A Retry-After longer than this many seconds is not waited for: the 429 or 503 is raised. It caps the wait after
     a network error too (1 s, then 2, 4 ...)."""
 
-    def wait(self, error: urllib.error.HTTPError, attempt: int) -> float | None:
+    def wait(self, status: int, headers: Mapping[str, str], attempt: int) -> float | None:
         """Seconds to wait before the next attempt, or None when this error is the answer."""
-        if error.code not in (429, 503) or attempt >= self.retries:
+        if status not in (429, 503) or attempt >= self.retries:
             return None
-        seconds = 1.0 if error.headers.get("Retry-After") is None else _retry_after(error.headers)
+        seconds = 1.0 if headers.get("Retry-After") is None else _retry_after(headers)
         return None if seconds is None or seconds > self.max_wait else seconds
 
     def wait_after_network_error(self, attempt: int) -> float | None:
@@ -117,20 +117,39 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
         return None
 
 
-class _AnswerBeforeBody:
-    """A connection that, when Parley closes it while the body is still going out, reads the answer Parley wrote
-    before closing (a 413 for a body past twice its limit, which it does not read) instead of failing on the broken
-    pipe. When no answer came, reading it fails as a lost connection does."""
+@dataclass(frozen=True, slots=True)
+class _Exchange:
+    """One attempt's answer as it came, whatever its status."""
+    status: int
+    reason: str
+    headers: Mapping[str, str]
+    body: bytes
 
-    _cut = False
+
+class _Answered(OSError):
+    """The answer Parley wrote before closing a connection whose body was still going out (urllib raises it inside
+    a URLError)."""
+
+    def __init__(self, answer: _Exchange):
+        super().__init__(f"{answer.status} {answer.reason}")
+        self.answer = answer
+
+
+class _AnswerBeforeBody:
+    """A connection that, when Parley closes it while the body is still going out, stops sending and reads the answer
+    Parley wrote before closing, instead of failing on the broken pipe: a 413 for a body past twice its limit, which
+    it does not read; a 503 that stops an import. When no answer came, the broken pipe is raised, a lost connection."""
 
     def send(self, data: Any) -> None:
-        if self._cut:
-            return
         try:
             super().send(data)  # type: ignore[misc]
-        except (BrokenPipeError, ConnectionResetError):
-            self._cut = True
+        except (BrokenPipeError, ConnectionResetError) as cut:
+            try:
+                response = self.getresponse()  # type: ignore[attr-defined]
+                answered = _Answered(_Exchange(response.status, response.reason, response.headers, response.read()))
+            except (OSError, http.client.HTTPException):
+                raise cut from None
+            raise answered from cut
 
 
 class _HttpConnection(_AnswerBeforeBody, http.client.HTTPConnection):
@@ -340,30 +359,57 @@ class Parley:
         If-None-Match is an Answer with no body, not an error."""
         request = urllib.request.Request(self.url + path + _query_string(query), method=method,
                                          data=None if body is None else json.dumps(body, ensure_ascii=False).encode(),
-                                         headers={"Authorization": f"Bearer {self._key}", "Accept": "application/json",
-                                                  **({} if body is None else {"Content-Type": "application/json"}),
+                                         headers={**self._headers("application/json" if body is not None else None),
                                                   **(headers or {})})
+        return self._exchange(request, self._retry)
+
+    def import_lines(self, lines: Iterable[Mapping[str, Any] | str]) -> Json:
+        """POST /v1/import: the lines (dicts, or NDJSON lines as strings) streamed as they come, so an import of any
+        size holds little of it in memory; answers the report (lines, imported, existing, rejected, first_rejected).
+        Sent once: the lines may be an iterator the first attempt spent. An import is idempotent by external ids, so
+        after a 429, a 503 (ParleyError.retry_after) or a network error, run it again with the same lines."""
+        request = urllib.request.Request(self.url + "/v1/import", method="POST", data=_ndjson(lines),
+                                         headers=self._headers("application/x-ndjson"))  # urllib sends it chunked
+        return self._exchange(request, RetryPolicy(retries=0)).body
+
+    def _headers(self, content_type: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._key}", "Accept": "application/json",
+                **({} if content_type is None else {"Content-Type": content_type})}
+
+    def _exchange(self, request: urllib.request.Request, retry: RetryPolicy) -> Answer:
+        """The request's answer, sent again as `retry` allows; a 4xx or 5xx raised as ParleyError."""
         attempt = 0
         while True:
             try:
-                with self._opener.open(request, timeout=self._timeout) as response:
-                    answer = response.read()
-                    return Answer(response.status, dict(response.headers.items()), json.loads(answer) if answer else None)
-            except urllib.error.HTTPError as error:
-                if error.code == 304:
-                    error.close()
-                    return Answer(304, dict(error.headers.items()), None)
-                failure = ParleyError.of(error)
-                wait = None if _may_be_stored(request, failure) else self._retry.wait(error, attempt)
-                if wait is None:
-                    raise failure from None
-                error.close()
+                answer = self._attempt(request)
             except (urllib.error.URLError, ConnectionError, http.client.IncompleteRead) as error:
-                wait = self._retry.wait_after_network_error(attempt) if _lost(error) and _may_resend(request) else None
+                wait = retry.wait_after_network_error(attempt) if _lost(error) and _may_resend(request) else None
                 if wait is None:
                     raise
+            else:
+                if answer.status < 400:  # a 304 has no body
+                    return Answer(answer.status, dict(answer.headers.items()), json.loads(answer.body) if answer.body else None)
+                failure = ParleyError.of(answer)
+                wait = None if _may_be_stored(request, failure) else retry.wait(answer.status, answer.headers, attempt)
+                if wait is None:
+                    raise failure
             self._sleep(wait)
             attempt += 1
+
+    def _attempt(self, request: urllib.request.Request) -> _Exchange:
+        """One attempt: its answer, whatever the status; a network error is raised."""
+        try:
+            with self._opener.open(request, timeout=self._timeout) as response:
+                return _Exchange(response.status, response.reason, response.headers, response.read())
+        except urllib.error.HTTPError as error:
+            try:
+                return _Exchange(error.code, error.reason, error.headers, error.read())
+            finally:
+                error.close()
+        except urllib.error.URLError as error:
+            if isinstance(error.reason, _Answered):
+                return error.reason.answer
+            raise
 
     def pages(self, path: str, *, query: Mapping[str, Any] | None = None) -> Iterator[Json]:
         """Every page of a list route, following next_cursor until it is null."""
@@ -455,6 +501,19 @@ class Parley:
 
 def _given(**values: Any) -> Json:
     return {name: value for name, value in values.items() if value is not None}
+
+
+def _ndjson(lines: Iterable[Mapping[str, Any] | str]) -> Iterator[bytes]:
+    """The lines as NDJSON, in chunks of about 64 KiB: one per line would be a chunk header and a write per line."""
+    chunk = bytearray()
+    for line in lines:
+        text = line.removesuffix("\n") if isinstance(line, str) else json.dumps(line, ensure_ascii=False)
+        chunk += text.encode() + b"\n"
+        if len(chunk) >= 64 * 1024:
+            yield bytes(chunk)
+            chunk.clear()
+    if chunk:
+        yield bytes(chunk)
 
 
 def _id(value: str) -> str:

@@ -2,6 +2,7 @@
 local server that answers 503 first. Run with `python3 -m unittest -v test_parley_client` in this folder."""
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import socket
@@ -113,6 +114,30 @@ class ChatProgramTest(unittest.TestCase):
             self.parley.create_character("Luna", system_prompt="x" * (2 * _MAX_BODY + 1024))
 
         self.assertEqual((raised.exception.status, raised.exception.type), (413, "payload-too-large"))
+
+    def test_an_import_streams_its_lines_answers_the_report_and_run_again_adds_nothing(self) -> None:
+        run = uuid.uuid4().hex
+        march = datetime.datetime(2025, 3, 1, 10, tzinfo=datetime.timezone.utc)
+
+        def lines():  # a generator, as an export read from another store would be: ~150 KB, three chunks
+            yield {"type": "character", "external_id": f"luna-{run}", "name": "Luna"}
+            yield {"type": "user", "external_id": f"tg-{run}"}
+            yield {"type": "conversation", "external_id": f"chat-{run}", "user": f"tg-{run}", "character": f"luna-{run}",
+                   "created_at": march.isoformat()}
+            for i in range(1, 1001):
+                yield {"type": "message", "conversation": f"chat-{run}", "external_id": f"m{i}", "role": "user",
+                       "content": f"message {i} from March", "created_at": (march + datetime.timedelta(seconds=i)).isoformat()}
+            yield json.dumps({"type": "message", "conversation": f"chat-{run}", "external_id": "m0", "role": "narrator",
+                              "content": "x", "created_at": (march + datetime.timedelta(hours=2)).isoformat()}) + "\n"
+
+        first = self.parley.import_lines(lines())
+        again = self.parley.import_lines(lines())
+
+        self.assertEqual(first["lines"], 1004)
+        self.assertEqual(first["imported"], {"characters": 1, "users": 1, "conversations": 1, "messages": 1000, "memories": 0})
+        self.assertEqual([rejected["line"] for rejected in first["first_rejected"]], [1004])
+        self.assertEqual(again["existing"]["messages"], 1000)
+        self.assertEqual(again["imported"]["messages"], 0)
 
     def test_an_unknown_id_raises_parley_error_404_not_found(self) -> None:
         with self.assertRaises(ParleyError) as raised:
@@ -250,6 +275,22 @@ class RetryTest(unittest.TestCase):
 
         self.assertEqual(len(self.received), 1)
         self.assertEqual(self.waits, [])
+
+    def test_an_import_parley_stops_raises_its_503_at_once_and_is_neither_read_through_nor_sent_again(self) -> None:
+        self.answers += [unavailable("5")]  # answered before the body is read, as Parley answers a busy database
+        read: list[int] = []
+
+        def lines():  # 200 MB, were they all read
+            for i in range(200_000):
+                read.append(i)
+                yield {"type": "user", "external_id": f"u{i}", "profile": {"bio": "x" * 1000}}
+
+        with self.assertRaises(ParleyError) as stopped:
+            self.parley.import_lines(lines())
+
+        self.assertEqual((stopped.exception.status, stopped.exception.retry_after), (503, 5.0))
+        self.assertLess(len(read), 20_000, "the lines stop being read once Parley has answered")
+        self.assertEqual((len(self.received), self.waits), (1, []))
 
     def test_retries_stop_at_the_policys_count_and_at_a_retry_after_longer_than_it_waits(self) -> None:
         self.answers += [unavailable("1"), unavailable("1"), unavailable("1"), unavailable("3600")]

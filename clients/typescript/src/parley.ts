@@ -12,6 +12,9 @@ export type NewMessage = Schemas["MessageInput"];
 export type HistoryPage = Schemas["HistoryPage"];
 export type Memory = Schemas["Memory"];
 export type Context = Schemas["Context"];
+export type ImportReport = Schemas["Report"];
+/** One line of an import (docs/api.md, "Import"): a character, user, conversation, message or memory by its external id. */
+export type ImportLine = { readonly type: "character" | "user" | "conversation" | "message" | "memory"; readonly [field: string]: unknown };
 
 export interface ParleyOptions {
   /** Where Parley's API port listens: http://127.0.0.1:8080 */
@@ -33,14 +36,36 @@ export interface ParleyOptions {
 export class Parley {
   /** Every route of Parley's API document, typed from it: `parley.api.GET("/v1/characters/{character_id}", …)`. */
   readonly api: Client<paths>;
+  /** Sends once, with no retry: for a streamed body, which a retry could not send again. */
+  readonly #once: (request: Request) => Promise<Response>;
 
   constructor(options: ParleyOptions) {
-    const send = retrying(options.fetch ?? ((request: Request) => fetch(request)), { ...DEFAULT_RETRY, ...options.retry });
+    const once = options.fetch ?? ((request: Request) => fetch(request));
+    const bounded = (send: typeof once) => (options.timeoutSeconds === undefined ? send : timed(send, options.timeoutSeconds));
+    this.#once = bounded(once);
     this.api = createClient<paths>({
       baseUrl: options.url,
       headers: { Authorization: `Bearer ${options.key}` },
-      fetch: options.timeoutSeconds === undefined ? send : timed(send, options.timeoutSeconds),
+      fetch: bounded(retrying(once, { ...DEFAULT_RETRY, ...options.retry })),
     });
+  }
+
+  /**
+   * POST /v1/import: the lines (objects, or NDJSON lines as strings) streamed as they come, so an import of any
+   * size holds little of it in memory; answers the report (lines, imported, existing, rejected, first_rejected).
+   * Sent once: the lines may be an iterator the first attempt spent. An import is idempotent by external ids, so
+   * after a 429, a 503 (ParleyError.retryAfter) or a network error, run it again with the same lines.
+   */
+  async importLines(lines: Iterable<ImportLine | string> | AsyncIterable<ImportLine | string>): Promise<ImportReport> {
+    return ok(
+      await this.api.POST("/v1/import", {
+        body: ndjson(lines) as unknown as string, // openapi-fetch hands the stream to fetch as it is
+        bodySerializer: (stream) => stream,
+        headers: { "Content-Type": "application/x-ndjson" },
+        fetch: this.#once,
+        ...({ duplex: "half" } as object), // what fetch asks of a streamed body (not in the DOM types yet)
+      }),
+    );
   }
 
   /**
@@ -69,4 +94,28 @@ export class Parley {
       before = page.has_older ? (page.older_cursor ?? undefined) : undefined;
     } while (before !== undefined);
   }
+}
+
+/** The lines as NDJSON, pulled as fetch sends them, in chunks of about 64 KiB; cancelled, it ends the iteration. */
+function ndjson(lines: Iterable<ImportLine | string> | AsyncIterable<ImportLine | string>): ReadableStream<Uint8Array> {
+  const iterator = Symbol.asyncIterator in lines ? lines[Symbol.asyncIterator]() : lines[Symbol.iterator]();
+  const encoder = new TextEncoder();
+  return new ReadableStream({
+    async pull(controller) {
+      let chunk = "";
+      while (chunk.length < 64 * 1024) {
+        const next = await iterator.next();
+        if (next.done) {
+          if (chunk.length > 0) controller.enqueue(encoder.encode(chunk));
+          controller.close();
+          return;
+        }
+        chunk += (typeof next.value === "string" ? next.value.replace(/\n$/, "") : JSON.stringify(next.value)) + "\n";
+      }
+      controller.enqueue(encoder.encode(chunk));
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
+  });
 }

@@ -5,7 +5,9 @@ import { existsSync } from "node:fs";
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { type Character, type Conversation, type Message, Parley, ParleyError, type User, ifModified, ok, pages } from "../src/index.js";
+import {
+  type Character, type Conversation, type ImportLine, type Message, Parley, ParleyError, type User, ifModified, ok, pages,
+} from "../src/index.js";
 
 const url = process.env.PARLEY_URL;
 const key = process.env.PARLEY_KEY;
@@ -127,6 +129,31 @@ describe("a chat app's program against a live Parley", () => {
     assert.equal((await rejection(get(etag).then(ok))).status, 304, "ok takes only a 2xx");
   });
 
+  test("an import streams its lines, answers the report, and run again adds nothing", async () => {
+    const run = crypto.randomUUID();
+    const march = Date.parse("2025-03-01T10:00:00Z");
+    async function* lines(): AsyncGenerator<ImportLine | string> { // ~150 KB, three chunks
+      yield { type: "character", external_id: `luna-${run}`, name: "Luna" };
+      yield { type: "user", external_id: `tg-${run}` };
+      yield { type: "conversation", external_id: `chat-${run}`, user: `tg-${run}`, character: `luna-${run}`, created_at: new Date(march).toISOString() };
+      for (let i = 1; i <= 1000; i++) {
+        yield { type: "message", conversation: `chat-${run}`, external_id: `m${i}`, role: "user", content: `message ${i} from March`,
+          created_at: new Date(march + i * 1000).toISOString() };
+      }
+      yield JSON.stringify({ type: "message", conversation: `chat-${run}`, external_id: "m0", role: "narrator", content: "x",
+        created_at: new Date(march + 7_200_000).toISOString() }) + "\n";
+    }
+
+    const first = await parley.importLines(lines());
+    const again = await parley.importLines(lines());
+
+    assert.equal(first.lines, 1004);
+    assert.deepEqual(first.imported, { characters: 1, users: 1, conversations: 1, messages: 1000, memories: 0 });
+    assert.deepEqual(first.first_rejected.map((rejected) => rejected.line), [1004]);
+    assert.equal(again.existing.messages, 1000);
+    assert.equal(again.imported.messages, 0);
+  });
+
   test("an unknown id is a ParleyError 404 not-found", async () => {
     const error = await rejection(parley.api.GET("/v1/conversations/{conversation_id}", { params: { path: { conversation_id: "999999999" } } }).then(ok));
 
@@ -151,9 +178,13 @@ describe("the built package", () => {
 });
 
 describe("retries on 429, 503 and network errors", () => {
-  const answers: Array<(response: ServerResponse) => void> = [];
+  const answers: Array<Answer> = [];
   const received: Array<{ idempotencyKey: string | undefined; body: string }> = [];
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    if (answers[0]?.beforeTheBody) {
+      received.push({ idempotencyKey: request.headers["idempotency-key"] as string | undefined, body: "" });
+      return answers.shift()?.(response);
+    }
     let body = "";
     request.on("data", (chunk) => (body += chunk));
     request.on("end", () => {
@@ -264,6 +295,23 @@ describe("retries on 429, 503 and network errors", () => {
     assert.equal(received.length, 1);
   });
 
+  test("an import Parley stops is its ParleyError at once, its lines neither read through nor sent again", async () => {
+    answers.push(beforeTheBody(unavailable("5"))); // as Parley answers a busy database
+    received.length = 0;
+    let read = 0;
+    function* lines(): Generator<ImportLine> { // 200 MB, were they all read
+      for (; read < 200_000; read++) {
+        yield { type: "user", external_id: `u${read}`, profile: { bio: "x".repeat(1000) } };
+      }
+    }
+
+    const stopped = await rejection(client().importLines(lines()));
+
+    assert.deepEqual([stopped.status, stopped.retryAfter], [503, 5]);
+    assert.ok(read < 20_000, `the lines stop being read once Parley has answered, not after ${read}`);
+    assert.equal(received.length, 1);
+  });
+
   test("timeoutSeconds cuts a call that gets no answer, and one waiting to retry, with a TimeoutError", async () => {
     answers.push(answerIn3s, unavailable("1"));
     received.length = 0;
@@ -278,6 +326,13 @@ describe("retries on 429, 503 and network errors", () => {
     assert.equal(received.length, 2, "neither was sent again");
   });
 });
+
+type Answer = ((response: ServerResponse) => void) & { beforeTheBody?: boolean };
+
+/** The answer, given as soon as the request's headers came, its body unread. */
+function beforeTheBody(answer: Answer): Answer {
+  return Object.assign((response: ServerResponse) => answer(response), { beforeTheBody: true });
+}
 
 function unavailable(retryAfter: string) {
   return (response: ServerResponse) =>
