@@ -46,7 +46,8 @@ final class ArchivedMonths {
 
     /**
      * Makes the archive's partitions for the months from {@code first} that ended before {@code limit}
-     * and takes their hot partitions (made empty just before) out; refuses an archive that holds anything.
+     * and takes their hot partitions (made empty just before) out; refuses an archive that holds anything, and a hot
+     * month that does.
      */
     static ArchivedMonths prepare(Database database, YearMonth first, Instant limit) {
         var partitions = new Partitions(database);
@@ -67,6 +68,10 @@ final class ArchivedMonths {
             handle.execute(WORDS_DROP);
             for (YearMonth month : months) {
                 String name = Partitions.nameOf(month);
+                if (handle.first(new Query("bench.archive_hot_rows", "SELECT EXISTS (SELECT 1 FROM " + name + ")"),
+                        row -> row.getBoolean(1)).orElseThrow()) {
+                    throw new IllegalStateException(name + " holds messages: the loader archives only months it writes itself");
+                }
                 handle.execute(new Query("bench.archive_hot_drop", "DROP TABLE " + name));
                 handle.execute(new Query("bench.archive_create", "CREATE TABLE parley_archive." + name + " PARTITION OF "
                         + Partitions.ARCHIVE + " FOR VALUES FROM (%d) TO (%d)".formatted(Partitions.floorOf(month),

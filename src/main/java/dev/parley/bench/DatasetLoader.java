@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -53,6 +54,16 @@ public final class DatasetLoader {
     static final NamedQuery FIRST_ID = NamedQuery.of("bench.first_ids", """
             SELECT (SELECT min(character_id) FROM characters WHERE app_id = :app_id), (SELECT min(user_id) FROM users WHERE app_id = :app_id)""");
 
+    // Any chat data at all, of any app, hot or archived: the loader drops hot months it archives and turns the words
+    // indexes' write-through off while it runs, neither of which another app's rows may be subject to.
+    static final Query HOLDS_CHAT_DATA = new Query("bench.holds_chat_data", """
+            WITH holding AS (
+                SELECT name FROM apps
+                 WHERE EXISTS (SELECT 1 FROM characters c WHERE c.app_id = apps.app_id)
+                    OR EXISTS (SELECT 1 FROM users u WHERE u.app_id = apps.app_id)
+                    OR EXISTS (SELECT 1 FROM messages m WHERE m.app_id = apps.app_id)
+                    OR EXISTS (SELECT 1 FROM parley_archive.messages a WHERE a.app_id = apps.app_id))
+            SELECT count(*), string_agg(name, ', ' ORDER BY name) FROM holding""");
     static final Query ANALYZE_ARCHIVE = new Query("bench.analyze_archive", "ANALYZE " + Partitions.ARCHIVE);
 
     static final Query SCOPES = new Query("bench.memory_scopes", """
@@ -85,6 +96,7 @@ public final class DatasetLoader {
      */
     public Loaded load(DatasetSpec spec, Period archiveOlderThan, boolean indexArchivedWords) {
         long started = System.nanoTime();
+        requireNoChatData();
         long appId = createApp();
         Instant oldest = spec.now().minus(Duration.ofDays(30L * spec.months()));
         YearMonth first = YearMonth.from(oldest.atZone(ZoneOffset.UTC));
@@ -158,6 +170,17 @@ public final class DatasetLoader {
             throw new IllegalStateException("interrupted while " + what, e);
         } catch (ExecutionException e) {
             throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(what + " failed", e.getCause());
+        }
+    }
+
+    /** Refuses a database that holds any app's characters, users or messages: the loader generates into an empty one. */
+    private void requireNoChatData() {
+        Optional<String> holding = database.read(handle -> handle.first(HOLDS_CHAT_DATA,
+                row -> row.getLong(1) == 0 ? null : row.getLong(1) + " of its apps: " + row.getString(2)));
+        if (holding.isPresent()) {
+            throw new IllegalStateException("this database already holds chat data (" + holding.get() + "); bench load "
+                    + "generates into an empty one, and would drop the months it archives: --data-dir for a fresh "
+                    + "embedded database, or another --database-url");
         }
     }
 

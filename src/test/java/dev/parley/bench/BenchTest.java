@@ -1,6 +1,7 @@
 package dev.parley.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.parley.Parley;
 import dev.parley.apps.ApiKeys;
@@ -430,6 +431,23 @@ class BenchTest {
                      WHERE i.inhparent = 'messages_words_idx'::regclass AND NOT coalesce('fastupdate=off' = ANY (c.reloptions), false)"""))
                     .as("the words indexes write through again after the load").isZero();
             assertMemoriesCluster(db, spec);
+        }
+    }
+
+    @Test
+    void a_load_refuses_a_database_that_holds_another_apps_chats_and_leaves_them_as_they_were() {
+        var spec = DatasetSpec.of(2_000, null, null, null, null, 16, 12, 42, DAY);
+        var target = TestDatabase.get().migrated("parley_bench_occupied");
+        try (Database db = TestDatabase.pool(target, 4)) {
+            var loader = new DatasetLoader(db, new PrintWriter(new StringWriter()));
+            loader.load(spec);
+            db.read(handle -> handle.execute(new Query("test.rename", "UPDATE apps SET name = 'production' WHERE name = 'bench'")));
+
+            assertThatThrownBy(() -> loader.load(spec, Period.ofMonths(6), true)).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("already holds chat data (1 of its apps: production)");
+            assertThat(count(db, "SELECT count(*) FROM messages")).as("production's months, hot as they were").isEqualTo(2_000);
+            assertThat(new Partitions(db).listArchived()).isEmpty();
+            assertThat(count(db, "SELECT count(*) FROM apps WHERE name = 'bench'")).as("nothing of a second dataset").isZero();
         }
     }
 
