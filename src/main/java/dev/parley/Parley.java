@@ -170,6 +170,9 @@ public final class Parley implements AutoCloseable {
             Replicas replicas = replicas(settings, target, database, queryLog, registry, started);
             started.push(watch); // the watch stops before the pool closes, so it reports no outage then
             Database background = background(direct, queryLog, started);
+            if (direct.where().equals(pooled.where())) { // the server the watch probes; not so behind PgBouncer
+                watch.whenUnreachable(background::abortInFlight);
+            }
             watch.requireSchema(schemaVersion);
             var partitions = new Partitions(database, background);
             var retention = new Retention(database, background, background, partitions, clock, Retention.BATCH_ROWS);
@@ -292,6 +295,7 @@ public final class Parley implements AutoCloseable {
      * or wait on locks: the daily maintenance (archive, retention, purges) and the retention and archive rounds' lock,
      * which is held in its session, and the analytics refresh. Apart from the request pool, so it neither takes a
      * request's connection nor is cut by its budget; never through PgBouncer, where a session lock would leak.
+     * Its connections in use are aborted when the watch finds their server silent, as the request pool's are.
      */
     private static Database background(ConnectionTarget direct, QueryLog queryLog, Deque<AutoCloseable> started) {
         Database background = Database.connect(direct, BACKGROUND_CONNECTIONS, BACKGROUND_WAIT, queryLog, null);

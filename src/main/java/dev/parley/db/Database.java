@@ -13,6 +13,8 @@ import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import javax.sql.DataSource;
 
 /**
@@ -26,7 +28,8 @@ import javax.sql.DataSource;
  * seconds while others never did (p99 4.6 s and max 8.2 s for "last 50 messages" with 32 threads on
  * 10 connections, parley bench); a plain queue let one app's search storm delay another app's
  * trivial read from 11 ms to 2 s. A caller that cannot be served before the pool timeout is refused
- * at once, and while the {@link DatabaseWatch} finds the database unreachable every caller is.
+ * at once, and while the {@link DatabaseWatch} finds the database unreachable every caller is; the connections in
+ * use when it finds it so are aborted ({@link #abortInFlight}).
  */
 public final class Database implements AutoCloseable {
     /**
@@ -86,6 +89,7 @@ public final class Database implements AutoCloseable {
     private final DatabaseWatch watch; // null: nothing watches (commands, tests); callers wait out outages
     private final Runnable countRejection;
     private final Limits limits;
+    private final Set<Connection> lent = ConcurrentHashMap.newKeySet(); // borrowed and not yet returned
     private volatile Replicas replicas; // null: every read is this pool's
 
     private Database(HikariDataSource pool, QueryLog log, Turns turns, long timeoutNanos, DatabaseWatch watch,
@@ -105,7 +109,10 @@ public final class Database implements AutoCloseable {
         return connect(target, new PoolOptions(size, timeout, 1.0), log, registry, null);
     }
 
-    /** A pool as {@code options} say; with a {@code watch}, callers are refused at once while the database is unreachable. */
+    /**
+     * A pool as {@code options} say; with a {@code watch}, callers are refused at once while the database is unreachable,
+     * and those in flight when the watch loses it are cut.
+     */
     public static Database connect(ConnectionTarget target, PoolOptions options, QueryLog log, MeterRegistry registry,
                                    DatabaseWatch watch) {
         var config = new HikariConfig();
@@ -130,8 +137,12 @@ public final class Database implements AutoCloseable {
             countRejection = rejected::increment;
         }
         var turns = new Turns(options.size(), options.laneCap(), System::nanoTime);
-        return new Database(new HikariDataSource(config), log, turns, options.timeout().toNanos(), watch, countRejection,
-                options.limits());
+        var database = new Database(new HikariDataSource(config), log, turns, options.timeout().toNanos(), watch,
+                countRejection, options.limits());
+        if (watch != null) {
+            watch.whenUnreachable(database::abortInFlight);
+        }
+        return database;
     }
 
     /**
@@ -160,8 +171,8 @@ public final class Database implements AutoCloseable {
     public <T> T read(SqlWork<T> work) {
         Long lane = Lane.current();
         long takenAt = takeTurn(lane);
-        try (Connection connection = borrow()) {
-            return work.run(new Handle(connection, log));
+        try (Loan loan = borrow()) {
+            return work.run(new Handle(loan.connection(), log));
         } catch (SQLException e) {
             throw translate(e);
         } finally {
@@ -172,7 +183,8 @@ public final class Database implements AutoCloseable {
     public <T> T inTransaction(SqlWork<T> work) {
         Long lane = Lane.current();
         long takenAt = takeTurn(lane);
-        try (Connection connection = borrow()) {
+        try (Loan loan = borrow()) {
+            Connection connection = loan.connection();
             connection.setAutoCommit(false);
             try {
                 T result = work.run(new Handle(connection, log));
@@ -236,7 +248,38 @@ public final class Database implements AutoCloseable {
                 + ", idle=" + bean.getIdleConnections() + "; " + turns.state();
     }
 
-    private Connection borrow() throws SQLException {
+    /**
+     * Aborts every connection lent out now: each caller's wait on its server ends at once as a connection failure
+     * ({@link DatabaseUnavailable}, or an unconfirmed commit), and the pool replaces the connection. For a server that
+     * stopped answering, which no timeout of PostgreSQL's can cut: a socket timeout would, but it makes every read of
+     * pgjdbc's a timed one, about 70 µs of CPU a request (docs/benchmarks.md), where keeping this set costs next to none.
+     */
+    public void abortInFlight() {
+        for (Connection connection : lent) {
+            try {
+                connection.abort(Runnable::run); // closes the socket, which ends a read blocked on it
+            } catch (SQLException alreadyClosed) {
+                // returned meanwhile, or broken already: nothing waits on it
+            }
+        }
+    }
+
+    /** A connection lent to one caller, which {@link #abortInFlight} can reach until it is returned. */
+    private record Loan(Connection connection, Set<Connection> lent) implements AutoCloseable {
+        @Override
+        public void close() throws SQLException {
+            lent.remove(connection);
+            connection.close();
+        }
+    }
+
+    private Loan borrow() throws SQLException {
+        Connection connection = take();
+        lent.add(connection);
+        return new Loan(connection, lent);
+    }
+
+    private Connection take() throws SQLException {
         try {
             return pool.getConnection();
         } catch (SQLTransientConnectionException e) {

@@ -6,7 +6,9 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.flywaydb.core.api.MigrationVersion;
@@ -17,7 +19,8 @@ import org.slf4j.LoggerFactory;
  * Whether PostgreSQL answers, known without borrowing from the request pool: a connection of its own
  * runs one tiny query every {@link #UP_INTERVAL} (every {@link #DOWN_INTERVAL} while the database is
  * unreachable). While it is unreachable, {@link Database} refuses requests at once instead of letting
- * each wait for the pool timeout; the first probe that connects again opens the way.
+ * each wait for the pool timeout; the first probe that connects again opens the way. A probe that cannot reach it
+ * at all also cuts the connections in use ({@link #whenUnreachable}), which a silent server would hold.
  */
 public final class DatabaseWatch implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DatabaseWatch.class);
@@ -43,6 +46,7 @@ public final class DatabaseWatch implements AutoCloseable {
     private final Clock clock;
     private volatile State state;
     private volatile boolean closed;
+    private final List<Runnable> cuts = new CopyOnWriteArrayList<>(); // run when a probe cannot reach the database
     private Connection connection; // touched by the scheduler's one thread only
 
     /** Starts probing on {@code scheduler}, which must run one task at a time. */
@@ -57,6 +61,15 @@ public final class DatabaseWatch implements AutoCloseable {
     /** From now on the schema counts as current only at {@code version} (this build's newest migration) or later. */
     public void requireSchema(String version) {
         requiredSchema = MigrationVersion.fromVersion(version);
+    }
+
+    /**
+     * Runs {@code cut} on the watch's thread after each probe that could not reach the database (a connection failure,
+     * SQLSTATE class 08: refused, reset, or silent past the probe's timeout), to end the waits on it that no timeout of
+     * PostgreSQL's can. Not after a probe PostgreSQL answered with an error: that server is there.
+     */
+    public void whenUnreachable(Runnable cut) {
+        cuts.add(cut);
     }
 
     public State state() {
@@ -97,6 +110,9 @@ public final class DatabaseWatch implements AutoCloseable {
             if (state.reachable()) {
                 markUnreachable(rootMessage(e));
             }
+            if (e.getSQLState() != null && e.getSQLState().startsWith("08")) {
+                cuts.forEach(Runnable::run);
+            }
         } finally {
             if (!closed) {
                 scheduler.schedule(this::probe, (state.reachable() ? UP_INTERVAL : DOWN_INTERVAL).toMillis(),
@@ -134,7 +150,10 @@ public final class DatabaseWatch implements AutoCloseable {
         properties.setProperty("ApplicationName", "parley-watch");
         properties.setProperty("connectTimeout", String.valueOf(TIMEOUT_SECONDS));
         properties.setProperty("loginTimeout", String.valueOf(TIMEOUT_SECONDS));
-        properties.setProperty("socketTimeout", String.valueOf(TIMEOUT_SECONDS));
+        // A server that answers the query's cancel is slow; one that says nothing for a second more is silent. The cancel
+        // waits for its own answer (10 s by default) before the probe can fail: a second, or silence is known at 13 s.
+        properties.setProperty("socketTimeout", String.valueOf(TIMEOUT_SECONDS + 1));
+        properties.setProperty("cancelSignalTimeout", "1");
         return properties;
     }
 

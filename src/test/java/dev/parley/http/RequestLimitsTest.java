@@ -7,6 +7,7 @@ import dev.parley.Parley;
 import dev.parley.json.Json;
 import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
+import dev.parley.support.RoundTrips;
 import dev.parley.support.TestDatabase;
 import dev.parley.support.TestServer;
 import dev.parley.support.Wait;
@@ -18,13 +19,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
 /**
  * A request's database work is bounded (PARLEY_LOCK_TIMEOUT, PARLEY_STATEMENT_TIMEOUT): a lock held by other work,
  * or a statement that runs too long, gets a 503 with Retry-After within seconds instead of holding the request and
- * its connection for as long as it lasts. The background pool runs without those limits.
+ * its connection for as long as it lasts. The background pool runs without those limits. A server that stops
+ * answering is cut once the watch finds it silent: requests in flight on it get a 503 within seconds too.
  */
 class RequestLimitsTest {
     private static final String DB = "parley_request_limits";
@@ -32,6 +35,10 @@ class RequestLimitsTest {
     private static final Duration HELD = Duration.ofSeconds(20);
     /** The lock budget (2 s by default) and room for a loaded two-core machine. */
     private static final Duration ANSWER_BOUND = Duration.ofSeconds(8);
+    /** How long the line to PostgreSQL stays silent, unless the request in flight is answered sooner. */
+    private static final Duration SILENCE = Duration.ofSeconds(35);
+    /** The watch's probe (a second apart, given up after 3 s of silence) and room for a loaded two-core machine. */
+    private static final Duration CUT_BOUND = Duration.ofSeconds(15);
 
     /** One request as a client saw it: what came back and how long it took. */
     private record Timed(Api.Response response, Duration took) {
@@ -140,6 +147,80 @@ class RequestLimitsTest {
     }
 
     @Test
+    void a_read_in_flight_when_the_database_goes_silent_is_answered_503_within_seconds_and_reads_recover_by_themselves()
+            throws Exception {
+        String database = DB + "_silent_read";
+        try (var line = RoundTrips.to(TestDatabase.get().migrated(database));
+             Parley parley = TestServer.startOn(line.target(), Map.of())) {
+            var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("silent-read").apiKey());
+            String conversation = Fixtures.conversation(api).get("id").asText();
+            Fixtures.say(api, conversation, "user", "hello");
+            String page = "/v1/conversations/" + conversation + "/messages?limit=7"; // never read yet: not cached
+
+            Timed read = answeredThroughSilence(line, database, "LOCK TABLE messages IN ACCESS EXCLUSIVE MODE",
+                    () -> api.get(page));
+
+            assertThat(read.response().status()).as(read.response().toString()).isEqualTo(503);
+            assertThat(read.response().isProblem()).isTrue();
+            assertThat(read.response().json().get("type").asText()).endsWith("/database-unavailable");
+            assertThat(read.response().header("Retry-After")).isEqualTo("1");
+            assertThat(read.took()).as("cut once the watch found the server silent, not when it spoke again")
+                    .isLessThan(CUT_BOUND);
+            Wait.until("reads to succeed again", Duration.ofSeconds(20), () -> api.get(page).status() == 200);
+            assertThat(api.post("/v1/conversations/" + conversation + "/messages", Map.of("content", "after")).status())
+                    .isEqualTo(201);
+        }
+    }
+
+    @Test
+    void an_append_whose_commit_goes_unanswered_is_not_confirmed_within_seconds_and_its_retry_replays_it() throws Exception {
+        String database = DB + "_silent_append";
+        try (var line = RoundTrips.to(TestDatabase.get().migrated(database));
+             Parley parley = TestServer.startOn(line.target(), Map.of())) {
+            var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("silent-append").apiKey());
+            String conversation = Fixtures.conversation(api).get("id").asText();
+            String messages = "/v1/conversations/" + conversation + "/messages";
+
+            // The append's write, sent with its COMMIT, waits on the author's membership row (it marks it read); released
+            // once the line is silent, PostgreSQL goes on and commits, and the answer is held.
+            Timed append = answeredThroughSilence(line, database,
+                    "SELECT 1 FROM conversation_members WHERE conversation_id = " + conversation + " FOR UPDATE",
+                    () -> api.post(messages, Map.of("content", "unheard"), "Idempotency-Key", "unheard-1"));
+
+            assertThat(append.response().status()).as("never a 201 for a commit nobody heard: " + append.response()).isEqualTo(503);
+            assertThat(append.response().json().get("type").asText()).as(append.response().toString())
+                    .endsWith("/append-not-confirmed");
+            assertThat(append.took()).isLessThan(CUT_BOUND);
+            Api.Response retry = Wait.forValue("the retry to be answered", Duration.ofSeconds(20), () -> java.util.Optional.of(
+                    api.post(messages, Map.of("content", "unheard"), "Idempotency-Key", "unheard-1")).filter(r -> r.status() != 503));
+            assertThat(retry.status()).as("a replay of the commit nobody heard: " + retry).isEqualTo(200);
+            assertThat(api.getOk(messages).get("messages")).as("stored once").hasSize(1);
+        }
+    }
+
+    /** Erasure runs on the background pool, which goes to the same server: its connections are cut alike. */
+    @Test
+    void an_erasure_in_flight_when_the_database_goes_silent_is_answered_503_within_seconds_and_its_retry_erases() throws Exception {
+        String database = DB + "_silent_erasure";
+        try (var line = RoundTrips.to(TestDatabase.get().migrated(database));
+             Parley parley = TestServer.startOn(line.target(), Map.of())) {
+            var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("silent-erasure").apiKey());
+            JsonNode conversation = Fixtures.conversation(api);
+            String user = "/v1/users/" + conversation.get("user_id").asText();
+
+            Timed erasure = answeredThroughSilence(line, database,
+                    "SELECT 1 FROM users WHERE user_id = " + conversation.get("user_id").asText() + " FOR UPDATE",
+                    () -> api.delete(user));
+
+            assertThat(erasure.response().status()).as(erasure.response().toString()).isEqualTo(503);
+            assertThat(erasure.response().json().get("type").asText()).endsWith("/database-unavailable");
+            assertThat(erasure.took()).isLessThan(CUT_BOUND);
+            Wait.until("the erasure to succeed", Duration.ofSeconds(20), () -> api.delete(user).status() == 200);
+            assertThat(api.get(user).status()).isEqualTo(404);
+        }
+    }
+
+    @Test
     void an_analytics_refresh_that_waits_longer_than_the_request_budget_is_not_cut_by_it() throws Exception {
         var env = Map.of("PARLEY_STATEMENT_TIMEOUT", "1s", "PARLEY_LOCK_TIMEOUT", "500ms");
         Duration held = Duration.ofSeconds(4);
@@ -188,8 +269,30 @@ class RequestLimitsTest {
         assertThat(answer.took()).as("answered after the lock budget, not when the holder let go").isLessThan(ANSWER_BOUND);
     }
 
+    /**
+     * {@code request}'s answer, sent while {@code lock} holds it in {@code database}: once it waits there the line goes
+     * silent and the lock is let go, so PostgreSQL answers and the line holds the answer, for at most {@link #SILENCE}.
+     */
+    private static Timed answeredThroughSilence(RoundTrips line, String database, String lock, Supplier<Api.Response> request)
+            throws Exception {
+        try {
+            CompletableFuture<Timed> inFlight;
+            try (Connection holder = holding(database, lock)) {
+                inFlight = CompletableFuture.supplyAsync(() -> timed(request));
+                awaitLockWait(holder, database);
+                line.stall();
+                holder.rollback();
+            }
+            return inFlight.get(SILENCE.toSeconds(), TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            throw new AssertionError("no answer in " + SILENCE.toSeconds() + " s of silence: the request waited on the server", e);
+        } finally {
+            line.resume();
+        }
+    }
+
     private static void awaitLockWait(Connection connection, String database) {
-        Wait.until("the read to wait on the lock", Duration.ofSeconds(10), () -> {
+        Wait.until("the request to wait on the lock", Duration.ofSeconds(10), () -> {
             try (var rows = connection.createStatement().executeQuery(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = '" + database + "'")) {
                 rows.next();
