@@ -282,12 +282,12 @@ public final class Parley implements AutoCloseable {
      * PgBouncer in transaction mode these session settings would stay on whichever server connection ran them: there
      * they come from PgBouncer's connect_query (docs/operations.md, "PgBouncer"). No socket timeout: with one, every
      * read of pgjdbc's is a timed read (non-blocking, then poll), about 70 µs of CPU a request on a 2-core VM and a
-     * fifth of uncached read throughput (docs/benchmarks.md); a silent server is the watch's to notice.
+     * fifth of uncached read throughput (docs/benchmarks.md); a silent server is the watch's to notice and cut.
      */
     private static Database.Limits requestLimits(Settings settings) {
         RequestLimits limits = settings.requestLimits();
         boolean inSession = settings.pgbouncer() == PgBouncer.OFF;
-        return new Database.Limits(inSession ? limits.statementTimeout() : null, inSession ? limits.lockTimeout() : null, 0);
+        return new Database.Limits(inSession ? limits.statementTimeout() : null, inSession ? limits.lockTimeout() : null);
     }
 
     /**

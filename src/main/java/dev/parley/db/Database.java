@@ -56,20 +56,13 @@ public final class Database implements AutoCloseable {
 
     /**
      * What a connection's statements may take: PostgreSQL cancels a statement past {@code statementTimeout} (57014)
-     * and a lock wait past {@code lockTimeout} (55P03), and pgjdbc gives the connection up when the server says nothing
-     * for {@code socketTimeoutSeconds} (a paused or black-holed server, which no server-side timeout can stop). Null
-     * durations are left to the server's own settings: through a PgBouncer in transaction mode a session setting
-     * would stay on whichever server connection ran it.
+     * and a lock wait past {@code lockTimeout} (55P03). Null durations are left to the server's own settings: through a
+     * PgBouncer in transaction mode a session setting would stay on whichever server connection ran it. No socket
+     * timeout: a server that says nothing at all is the watch's to cut ({@link #abortInFlight}).
      */
-    public record Limits(Duration statementTimeout, Duration lockTimeout, int socketTimeoutSeconds) {
+    public record Limits(Duration statementTimeout, Duration lockTimeout) {
         /** No limits: work that may rightly run for minutes or wait on locks (maintenance, commands). */
-        public static final Limits NONE = new Limits(null, null, 0);
-
-        void addTo(Properties properties) {
-            if (socketTimeoutSeconds > 0) {
-                properties.setProperty("socketTimeout", String.valueOf(socketTimeoutSeconds));
-            }
-        }
+        public static final Limits NONE = new Limits(null, null);
 
         /**
          * The SETs each new connection runs once, or null: by SQL rather than pgjdbc's {@code options} startup
@@ -126,7 +119,6 @@ public final class Database implements AutoCloseable {
         var properties = new Properties();
         properties.setProperty("ApplicationName", "parley");
         properties.setProperty("reWriteBatchedInserts", "true");
-        options.limits().addTo(properties);
         config.setConnectionInitSql(options.limits().sessionSql());
         DataSource connections = new DriverDataSource(target.jdbcUrl(), null, properties, target.user(), target.password());
         config.setDataSource(options.warmup().isEmpty() ? connections : new WarmConnections(connections, options.warmup()));

@@ -276,7 +276,7 @@ class GroupCommitTest {
         long locked = app.conversation();
         long free = app.conversation();
         var registry = new SimpleMeterRegistry();
-        var limits = new Database.Limits(null, Duration.ofMillis(300), 0);
+        var limits = new Database.Limits(null, Duration.ofMillis(300));
         try (Database limited = Database.connect(TestDatabase.get().target(DB),
                 new Database.PoolOptions(2, POOL_TIMEOUT, 1.0, List.of(), limits), new QueryLog(registry,
                         new QueryLog.Thresholds(Duration.ofHours(1), Duration.ofHours(1))), null, null);
