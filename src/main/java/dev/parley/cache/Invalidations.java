@@ -7,7 +7,6 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -85,7 +84,8 @@ public final class Invalidations implements AutoCloseable {
     private void listenUntilClosed() {
         Duration backoff = POLL;
         while (!closing) {
-            try (Connection connection = DriverManager.getConnection(target.jdbcUrl(), connectionProperties())) {
+            try (Connection connection = DriverManager.getConnection(target.jdbcUrl(),
+                    target.connectionProperties("parley-invalidations", CHECK_SECONDS))) {
                 try (var statement = connection.createStatement()) {
                     statement.execute("LISTEN " + CHANNEL);
                 }
@@ -136,21 +136,6 @@ public final class Invalidations implements AutoCloseable {
                 }
             }
         }
-    }
-
-    /** A (re)connect that cannot finish gives up soon, and is tried again: the state it would leave is the stale one. */
-    private Properties connectionProperties() {
-        var properties = new Properties();
-        if (target.user() != null) {
-            properties.setProperty("user", target.user());
-        }
-        if (target.password() != null) {
-            properties.setProperty("password", target.password());
-        }
-        properties.setProperty("ApplicationName", "parley-invalidations");
-        properties.setProperty("connectTimeout", String.valueOf(CHECK_SECONDS));
-        properties.setProperty("loginTimeout", String.valueOf(CHECK_SECONDS));
-        return properties;
     }
 
     private void deliver(String notice) {

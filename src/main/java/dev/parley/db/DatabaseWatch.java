@@ -140,16 +140,7 @@ public final class DatabaseWatch implements AutoCloseable {
 
     /** Short timeouts: a probe that hangs would leave the state stale. */
     private Properties connectionProperties() {
-        var properties = new Properties();
-        if (target.user() != null) {
-            properties.setProperty("user", target.user());
-        }
-        if (target.password() != null) {
-            properties.setProperty("password", target.password());
-        }
-        properties.setProperty("ApplicationName", "parley-watch");
-        properties.setProperty("connectTimeout", String.valueOf(TIMEOUT_SECONDS));
-        properties.setProperty("loginTimeout", String.valueOf(TIMEOUT_SECONDS));
+        Properties properties = target.connectionProperties("parley-watch", TIMEOUT_SECONDS);
         // A server that answers the query's cancel is slow; one that says nothing for a second more is silent. The cancel
         // waits for its own answer (10 s by default) before the probe can fail: a second, or silence is known at 13 s.
         properties.setProperty("socketTimeout", String.valueOf(TIMEOUT_SECONDS + 1));
