@@ -104,15 +104,9 @@ class RequestLimitsTest {
     @Test
     void a_statement_that_runs_past_the_statement_budget_is_cancelled_and_answered_503_at_once() throws Exception {
         String database = DB + "_slow";
-        TestDatabase.get().migrated(database);
-        try (Connection sql = TestDatabase.get().connect(database); var statement = sql.createStatement()) {
-            // A PATCH whose state asks for it takes 20 s: far past the budget, as a runaway query would.
-            statement.execute("""
-                    CREATE OR REPLACE FUNCTION test_slow_patch() RETURNS trigger LANGUAGE plpgsql AS $$
-                    BEGIN PERFORM pg_sleep(20); RETURN NEW; END $$""");
-            statement.execute("CREATE OR REPLACE TRIGGER test_slow_patch BEFORE UPDATE ON conversations FOR EACH ROW "
-                    + "WHEN ((NEW.state -> 'slow') IS NOT NULL) EXECUTE FUNCTION test_slow_patch()");
-        }
+        // A PATCH whose state asks for it takes 20 s: far past the budget, as a runaway query would.
+        migratedWithSlowTrigger(database, "test_slow_patch", 20,
+                "BEFORE UPDATE ON conversations FOR EACH ROW WHEN ((NEW.state -> 'slow') IS NOT NULL)");
         try (Parley parley = TestServer.alongside(database, Map.of("PARLEY_STATEMENT_TIMEOUT", "1s"))) {
             var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("slow").apiKey());
             String conversation = Fixtures.conversation(api).get("id").asText();
@@ -241,14 +235,7 @@ class RequestLimitsTest {
     @Test
     void an_erasure_whose_statements_run_past_the_request_budget_is_not_cut_by_it() throws Exception {
         String database = DB + "_erasure";
-        TestDatabase.get().migrated(database);
-        try (Connection sql = TestDatabase.get().connect(database); var statement = sql.createStatement()) {
-            statement.execute("""
-                    CREATE OR REPLACE FUNCTION test_slow_delete() RETURNS trigger LANGUAGE plpgsql AS $$
-                    BEGIN PERFORM pg_sleep(2); RETURN NULL; END $$""");
-            statement.execute("CREATE OR REPLACE TRIGGER test_slow_delete AFTER DELETE ON messages "
-                    + "FOR EACH STATEMENT EXECUTE FUNCTION test_slow_delete()");
-        }
+        migratedWithSlowTrigger(database, "test_slow_delete", 2, "AFTER DELETE ON messages FOR EACH STATEMENT");
         try (Parley parley = TestServer.alongside(database, Map.of("PARLEY_STATEMENT_TIMEOUT", "1s", "PARLEY_LOCK_TIMEOUT", "500ms"))) {
             var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("erase").apiKey());
             JsonNode conversation = Fixtures.conversation(api);
@@ -258,6 +245,16 @@ class RequestLimitsTest {
 
             assertThat(erased.status()).as(erased.toString()).isEqualTo(200);
             assertThat(api.get("/v1/users/" + conversation.get("user_id").asText()).status()).isEqualTo(404);
+        }
+    }
+
+    /** Migrates {@code database} with a trigger that sleeps {@code seconds}, then lets the change through; {@code on} says when. */
+    private static void migratedWithSlowTrigger(String database, String name, int seconds, String on) throws java.sql.SQLException {
+        TestDatabase.get().migrated(database);
+        try (Connection sql = TestDatabase.get().connect(database); var statement = sql.createStatement()) {
+            statement.execute("CREATE OR REPLACE FUNCTION " + name + "() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                    + "BEGIN PERFORM pg_sleep(" + seconds + "); RETURN NEW; END $$");
+            statement.execute("CREATE OR REPLACE TRIGGER " + name + " " + on + " EXECUTE FUNCTION " + name + "()");
         }
     }
 
