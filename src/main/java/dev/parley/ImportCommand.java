@@ -2,6 +2,7 @@ package dev.parley;
 
 import dev.parley.apps.Apps;
 import dev.parley.chat.Limits;
+import dev.parley.config.Passwords;
 import dev.parley.bench.Progress;
 import dev.parley.db.Database;
 import dev.parley.db.Ids;
@@ -174,7 +175,7 @@ final class ImportCommand implements Callable<Integer> {
             Thread.currentThread().interrupt();
         }
         if (failure.get() != null) {
-            throw new IllegalStateException("reading " + from + " at " + Optional.ofNullable(url).map(u -> u.replaceFirst("//[^@/]*@", "//***@"))
+            throw new IllegalStateException("reading " + from + " at " + Optional.ofNullable(url).map(Passwords::hiddenIn)
                     .orElse("") + " failed: " + failure.get().getMessage(), failure.get());
         }
         return report;

@@ -2,6 +2,7 @@ package dev.parley;
 
 import dev.parley.bench.BenchCommand;
 import dev.parley.config.InvalidSetting;
+import dev.parley.config.Passwords;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -45,12 +46,12 @@ public final class Main implements Runnable {
                 .setOut(out)
                 .setErr(err)
                 .setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-                    commandLine.getErr().println("parley: " + withoutPasswords(String.valueOf(e.getMessage())));
+                    commandLine.getErr().println("parley: " + Passwords.hiddenIn(String.valueOf(e.getMessage())));
                     return e instanceof InvalidSetting ? USAGE : FAILED;
                 })
                 .setParameterExceptionHandler((e, given) -> { // picocli's own, but it quoted the arguments as given
                     CommandLine command = e.getCommandLine();
-                    command.getErr().println(withoutPasswords(e.getMessage()));
+                    command.getErr().println(Passwords.hiddenIn(e.getMessage()));
                     if (!CommandLine.UnmatchedArgumentException.printSuggestions(e, command.getErr())) {
                         command.usage(command.getErr());
                     }
@@ -60,11 +61,6 @@ public final class Main implements Runnable {
         out.flush();
         err.flush();
         return status;
-    }
-
-    /** {@code text} with the password of every URL in it (postgres://user:secret@host) shown as ***. */
-    static String withoutPasswords(String text) {
-        return text.replaceAll("(\\w+://[^\\s/:@]*:)[^\\s/@]+@", "$1***@");
     }
 
     /** picocli gives each subcommand its own version (none unless set): every one says Parley's. */

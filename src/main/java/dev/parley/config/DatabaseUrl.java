@@ -51,7 +51,7 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
 
     /** The URL with any password replaced, for logs and banners. */
     public String masked() {
-        String shown = jdbcUrl.replaceAll("(?i)(password=)[^&]*", "$1***");
+        String shown = Passwords.hiddenIn(jdbcUrl);
         return user == null ? shown : shown + " (user " + user + (password == null ? "" : ", password ***") + ")";
     }
 

@@ -104,7 +104,7 @@ final class SettingSource {
         return text(flagValue, flag, envName).map(raw -> {
             if (!raw.startsWith("redis://") && !raw.startsWith("rediss://")) {
                 throw new InvalidSetting(flag, envName, "must be a URL such as redis://127.0.0.1:6379 (rediss:// for TLS), got '"
-                        + raw.replaceFirst("//[^@/]*@", "//***@") + "'");
+                        + Passwords.hiddenIn(raw) + "'");
             }
             try {
                 RedisURI.create(raw);

@@ -170,7 +170,7 @@ public record Settings(
                 + ", recallCache=" + recallCacheBytes + ", appShare=" + appSharePercent + "%"
                 + ", rateLimit=" + (rateLimit == 0 ? "off" : rateLimit + "/s burst " + burst())
                 + ", cache=" + (cacheBytes == 0 ? "off" : cacheBytes + " bytes, " + cacheTtls)
-                + ", redis=" + redisUrl.map(url -> url.replaceFirst("//[^@/]*@", "//***@") + " (keys " + redisPrefix
+                + ", redis=" + redisUrl.map(url -> Passwords.hiddenIn(url) + " (keys " + redisPrefix
                         + "*, timeout " + redisTimeout.toMillis() + "ms)").orElse("none")
                 + ", typingTtl=" + Durations.format(typingTtl) + ", presenceTtl=" + Durations.format(presenceTtl)
                 + ", counterFlush=" + counterFlush + ", analyticsRefresh=" + Durations.format(analyticsRefresh)

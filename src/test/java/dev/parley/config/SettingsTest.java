@@ -100,7 +100,7 @@ class SettingsTest {
         assertThat(set.redisUrl()).contains("redis://:secret@cache:6380/2");
         assertThat(set.redisTimeout()).isEqualTo(Duration.ofMillis(50));
         assertThat(set.typingTtl()).isEqualTo(Duration.ofSeconds(5));
-        assertThat(set.toString()).contains("redis://***@cache:6380/2").doesNotContain("secret");
+        assertThat(set.toString()).contains("redis://:***@cache:6380/2").doesNotContain("secret");
         assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_REDIS_URL", "http://:secret@cache:6379")))
                 .hasMessageContaining("PARLEY_REDIS_URL").hasMessageContaining("redis://").hasMessageNotContaining("secret");
         assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_REDIS_TIMEOUT", "1ms")))
