@@ -16,7 +16,7 @@ public record Admin(String host, int port, Optional<String> key, Duration sample
     static final int MIN_KEY_LENGTH = 24;
 
     static Admin resolve(SettingSource source, String hostFlag, String portFlag) {
-        String host = source.text(hostFlag, "--admin-host", "PARLEY_ADMIN_HOST").orElse("127.0.0.1");
+        String host = source.listenAddress(hostFlag, "--admin-host", "PARLEY_ADMIN_HOST", "127.0.0.1");
         int port = source.integer(portFlag, "--admin-port", "PARLEY_ADMIN_PORT", DEFAULT_PORT, 0, 65535);
         Optional<String> key = source.text(null, null, "PARLEY_ADMIN_KEY");
         if (key.isPresent() && key.get().length() < MIN_KEY_LENGTH) {

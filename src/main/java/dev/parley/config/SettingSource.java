@@ -1,6 +1,10 @@
 package dev.parley.config;
 
 import io.lettuce.core.RedisURI;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
@@ -15,6 +19,30 @@ final class SettingSource {
 
     SettingSource(Map<String, String> env) {
         this.env = env;
+    }
+
+    /**
+     * An address of this machine to listen on, as given ({@code byDefault} when absent): a name must resolve, and the
+     * address be one of this machine's or the wildcard, so that a mistyped host stops the program naming it instead
+     * of failing the bind later with a message about the port.
+     */
+    String listenAddress(String flagValue, String flag, String envName, String byDefault) {
+        String host = text(flagValue, flag, envName).orElse(byDefault);
+        InetAddress address;
+        try {
+            address = InetAddress.getByName(host);
+        } catch (UnknownHostException e) {
+            throw new InvalidSetting(flag, envName, "is '" + host + "', which does not resolve to an address");
+        }
+        try {
+            if (address.isAnyLocalAddress() || address.isLoopbackAddress() || NetworkInterface.getByInetAddress(address) != null) {
+                return host;
+            }
+        } catch (SocketException e) {
+            throw new InvalidSetting(flag, envName, "is '" + host + "', and this machine's addresses could not be read: " + e.getMessage());
+        }
+        throw new InvalidSetting(flag, envName, "is '" + host + "' (" + address.getHostAddress() + "), not an address of this "
+                + "machine: give one of its own, 127.0.0.1 for this machine alone, or 0.0.0.0 for all of them");
     }
 
     Optional<String> text(String flagValue, String flag, String envName) {

@@ -104,7 +104,7 @@ public record Settings(
                 Path.of(source.text(flags.dataDir(), "--data-dir", "PARLEY_DATA_DIR")
                         .orElse(defaultDataDir(env))),
                 source.integer(flags.embeddedPort(), "--embedded-port", "PARLEY_EMBEDDED_PORT", 0, 0, 65535),
-                source.text(flags.host(), "--host", "PARLEY_HOST").orElse("127.0.0.1"),
+                source.listenAddress(flags.host(), "--host", "PARLEY_HOST", "127.0.0.1"),
                 source.integer(flags.port(), "--port", "PARLEY_PORT", 8080, 0, 65535),
                 source.integer(flags.poolSize(), "--pool-size", "PARLEY_POOL_SIZE", 10, 1, 1000),
                 source.duration(flags.poolTimeout(), "--pool-timeout", "PARLEY_POOL_TIMEOUT",

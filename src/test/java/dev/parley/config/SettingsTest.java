@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Period;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -114,6 +115,20 @@ class SettingsTest {
                 .isEqualTo(2L << 30);
         assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_RECALL_CACHE", "plenty")))
                 .hasMessageContaining("--recall-cache").hasMessageContaining("PARLEY_RECALL_CACHE");
+    }
+
+    @Test
+    void a_listen_address_must_resolve_to_one_of_this_machines_and_the_wildcard_and_loopback_are() {
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_HOST", "not..a..host")))
+                .isInstanceOf(InvalidSetting.class).hasMessageContaining("--host (PARLEY_HOST)").hasMessageContaining("does not resolve");
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_HOST", "192.0.2.1"))) // TEST-NET-1
+                .isInstanceOf(InvalidSetting.class).hasMessageContaining("not an address of this machine");
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_ADMIN_HOST", "192.0.2.1",
+                "PARLEY_ADMIN_KEY", "k".repeat(32))))
+                .isInstanceOf(InvalidSetting.class).hasMessageContaining("PARLEY_ADMIN_HOST").hasMessageContaining("not an address");
+        for (String host : List.of("0.0.0.0", "::", "localhost", "127.0.0.1", "::1")) {
+            assertThat(Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_HOST", host)).host()).isEqualTo(host);
+        }
     }
 
     @Test
