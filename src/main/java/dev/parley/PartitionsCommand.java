@@ -44,8 +44,8 @@ final class PartitionsCommand implements Callable<Integer> {
                 partitions.ensureAhead(Clock.systemUTC().instant(), Maintenance.MONTHS_AHEAD);
             }
             out.printf("%-8s %-22s %-26s %-26s %16s %12s%n", "WHERE", "PARTITION", "FROM", "TO", "ROWS (ESTIMATED)", "BYTES");
-            print(out, "archive", partitions.listArchived());
-            print(out, "hot", partitions.list());
+            print(out, "archive", partitions, Partitions.ARCHIVE, partitions.listArchived());
+            print(out, "hot", partitions, Partitions.HOT, partitions.list());
             long stragglers = partitions.catchAllRows();
             out.println(stragglers == 0 ? "The catch-all partitions are empty."
                     : stragglers + " row(s) sit in the catch-all partitions: run with --ensure to give their months a partition.");
@@ -60,12 +60,17 @@ final class PartitionsCommand implements Callable<Integer> {
         }
     }
 
-    /** One line per month: where it is, its range, its rows (the planner's estimate) and its bytes with indexes (its growth). */
-    private static void print(PrintWriter out, String where, java.util.List<Partitions.Partition> months) {
+    /**
+     * One line per month: where it is, its range, its rows (the planner's estimate, or a count where it has none) and
+     * its bytes with indexes (its growth).
+     */
+    private static void print(PrintWriter out, String where, Partitions partitions, String parent,
+                              java.util.List<Partitions.Partition> months) {
         for (var p : months) {
             out.printf("%-8s %-22s %-26s %-26s %16d %12s%n", where, p.name(),
                     p.fromId() == null ? "(anything older)" : Ids.timeOf(p.fromId()).toString(),
-                    p.toId() == null ? "(anything newer)" : Ids.timeOf(p.toId()).toString(), p.estimatedRows(), bytes(p.bytes()));
+                    p.toId() == null ? "(anything newer)" : Ids.timeOf(p.toId()).toString(), partitions.rows(parent, p),
+                    bytes(p.bytes()));
         }
     }
 

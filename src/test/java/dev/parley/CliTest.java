@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.parley.db.Partitions;
 import dev.parley.support.Cli.Run;
 import dev.parley.support.TestDatabase;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.List;
@@ -141,6 +143,26 @@ class CliTest {
         assertThat(run.status()).isZero();
         assertThat(run.out()).contains("messages_before").contains("messages_after").containsPattern("hot\\s+messages_y\\d{4}m\\d{2}")
                 .contains("BYTES");
+    }
+
+    @Test
+    void partitions_counts_the_rows_of_a_month_too_small_for_autoanalyze_to_have_estimated() throws Exception {
+        TestDatabase.get().migrated("parley_cli_partitions_rows");
+        String url = TestDatabase.get().url("parley_cli_partitions_rows");
+        assertThat(parley("apps", "create", "rows", "--database-url", url).status()).isZero();
+        Path lines = Files.createTempFile("parley-partitions", ".ndjson");
+        Files.writeString(lines, String.join("\n",
+                "{\"type\":\"character\",\"external_id\":\"c\",\"name\":\"Luna\"}",
+                "{\"type\":\"user\",\"external_id\":\"u\"}",
+                "{\"type\":\"conversation\",\"external_id\":\"k\",\"user\":\"u\",\"character\":\"c\",\"created_at\":\"2025-02-01T00:00:00Z\"}",
+                "{\"type\":\"message\",\"conversation\":\"k\",\"external_id\":\"1\",\"content\":\"one\",\"created_at\":\"2025-02-01T00:00:01Z\"}",
+                "{\"type\":\"message\",\"conversation\":\"k\",\"external_id\":\"2\",\"content\":\"two\",\"created_at\":\"2025-02-01T00:00:02Z\"}",
+                "{\"type\":\"message\",\"conversation\":\"k\",\"external_id\":\"3\",\"content\":\"three\",\"created_at\":\"2025-02-01T00:00:03Z\"}"));
+        assertThat(parley("import", lines.toString(), "--app", "rows", "--database-url", url).status()).isZero();
+
+        Run run = parley("partitions", "--database-url", url);
+
+        assertThat(run.out()).containsPattern("hot\\s+messages_y2025m02\\s+\\S+\\s+\\S+\\s+3\\s");
     }
 
     @Test

@@ -29,7 +29,8 @@ public final class Partitions {
     // A DEFAULT partition is no month: Parley makes none (its catch-alls are ranges), and one an operator attached is
     // left out of the months (parley doctor reports its rows; see requireNoDefaultPartition).
     private static final Query LIST = new Query("partitions.list", """
-            SELECT c.relname, pg_get_expr(c.relpartbound, c.oid), c.reltuples::bigint, pg_total_relation_size(c.oid)
+            SELECT c.relname, pg_get_expr(c.relpartbound, c.oid), c.reltuples::bigint, pg_total_relation_size(c.oid),
+                   c.reltuples >= 0 AS analysed
               FROM pg_inherits i
               JOIN pg_class c ON c.oid = i.inhrelid
              WHERE i.inhparent = ?::regclass AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'
@@ -90,8 +91,12 @@ public final class Partitions {
         this.maintenance = maintenance;
     }
 
-    /** One partition: a month, or a catch-all whose open end is null (MINVALUE or MAXVALUE); its bytes with indexes and TOAST. */
-    public record Partition(String name, Long fromId, Long toId, long estimatedRows, long bytes) {
+    /**
+     * One partition: a month, or a catch-all whose open end is null (MINVALUE or MAXVALUE); its bytes with indexes and
+     * TOAST. {@code estimatedRows} is the statistics' count, 0 while the partition was never {@code analysed} (fewer
+     * rows than autoanalyze waits for: {@link #rows} counts those).
+     */
+    public record Partition(String name, Long fromId, Long toId, long estimatedRows, boolean analysed, long bytes) {
         public boolean isCatchAll() {
             return Partitions.isCatchAll(name);
         }
@@ -105,6 +110,18 @@ public final class Partitions {
     /** The archived months, oldest first. */
     public List<Partition> listArchived() {
         return database.read(handle -> list(handle, ARCHIVE));
+    }
+
+    /**
+     * The rows of {@code partition} of {@code parent}: the statistics' estimate once it was analysed, counted before (a
+     * month with fewer rows than autoanalyze waits for has no estimate at all, which would read as empty).
+     */
+    public long rows(String parent, Partition partition) {
+        if (partition.analysed()) {
+            return partition.estimatedRows();
+        }
+        return database.read(handle -> handle.first(new Query("partitions.count_unanalysed",
+                "SELECT count(*) FROM " + schemaOf(parent) + partition.name()), row -> row.getLong(1)).orElseThrow());
     }
 
     /** Makes sure every month from {@code first} to {@code last} (inclusive) has its own partition. */
@@ -327,7 +344,8 @@ public final class Partitions {
             if (!m.find()) {
                 throw new IllegalStateException("unexpected partition bound on " + row.getString(1) + ": " + row.getString(2));
             }
-            return new Partition(row.getString(1), bound(m.group(1)), bound(m.group(2)), Math.max(0, row.getLong(3)), row.getLong(4));
+            return new Partition(row.getString(1), bound(m.group(1)), bound(m.group(2)), Math.max(0, row.getLong(3)),
+                    row.getBoolean(5), row.getLong(4));
         }, parent).stream().sorted(Comparator.comparing(p -> p.fromId() == null ? Long.MIN_VALUE : p.fromId())).toList();
     }
 
