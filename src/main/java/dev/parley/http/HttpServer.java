@@ -36,10 +36,13 @@ import dev.parley.search.Languages;
 import dev.parley.search.MessageSearch;
 import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
+import io.javalin.config.JavalinState;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
+import io.javalin.router.Endpoint;
+import io.javalin.router.ParsedEndpoint;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -156,8 +159,9 @@ public final class HttpServer implements AutoCloseable {
             config.routes.error(404, ctx -> unrouted(ctx, allowed));
             config.routes.error(405, ctx -> unrouted(ctx, allowed));
             var timers = new RequestTimers(services.registry());
+            var javalin = config.unsafe;
             config.requestLogger.http((ctx, millis) -> {
-                var endpoint = ctx.endpoints().matchedHttpEndpoint();
+                var endpoint = answering(ctx, javalin);
                 long nanos = (long) (millis * 1_000_000);
                 timers.record(ctx.method(), endpoint, ctx.statusCode(), nanos);
                 AccessLog.end(ctx, endpoint, nanos);
@@ -182,6 +186,19 @@ public final class HttpServer implements AutoCloseable {
                 handler.handle(ctx);
             }
         };
+    }
+
+    /**
+     * The endpoint that answered; for a 503 refused before routing (draining, or the database unreachable as the key was
+     * looked up) the one that would have, so metrics and the access log name its route. Only that branch looks it up.
+     */
+    private static Endpoint answering(Context ctx, JavalinState javalin) {
+        Endpoint matched = ctx.endpoints().matchedHttpEndpoint();
+        if (matched != null || ctx.statusCode() != 503) {
+            return matched;
+        }
+        ParsedEndpoint wouldHave = javalin.internalRouter.findFirstHttpHandlerEntry(ctx.method(), ctx.path());
+        return wouldHave == null ? null : wouldHave.endpoint;
     }
 
     /** Names the route and the app in the MDC for the lines logged while the route runs. */

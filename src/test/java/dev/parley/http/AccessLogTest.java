@@ -97,7 +97,7 @@ class AccessLogTest {
         return matching.get(0);
     }
 
-    private static Map<String, Object> fields(ILoggingEvent event) {
+    static Map<String, Object> fields(ILoggingEvent event) {
         return event.getKeyValuePairs() == null ? Map.of() : event.getKeyValuePairs().stream()
                 .collect(Collectors.toMap(kv -> kv.key, kv -> kv.value, (a, b) -> b));
     }

@@ -8,6 +8,9 @@ import dev.parley.config.Settings;
 import dev.parley.db.LocalPostgres;
 import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
+import dev.parley.support.RoundTrips;
+import dev.parley.support.TestDatabase;
+import dev.parley.support.TestServer;
 import dev.parley.support.Wait;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -84,6 +87,26 @@ class DatabaseOutageTest {
                     .containsExactly(acknowledged.get("content").asText(), "during-0");
         } finally {
             database.close();
+        }
+    }
+
+    @Test
+    void a_request_refused_before_routing_while_the_database_is_down_is_counted_under_its_route() {
+        try (RoundTrips line = RoundTrips.to(TestDatabase.get().migrated("parley_outage_route"));
+             Parley parley = TestServer.startOn(line.target(), Map.of())) {
+            // A key never used yet: its lookup needs the database, so the request is refused before any route runs.
+            var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("refused").apiKey());
+            line.stall();
+            Wait.until("the outage to be known", Duration.ofSeconds(10), () -> api.get("/health/ready").status() == 503);
+            var refused = api.get("/v1/conversations/1/messages");
+            String metrics = TestServer.metrics(parley);
+            line.resume();
+
+            assertThat(refused.status()).as(refused.toString()).isEqualTo(503);
+            assertThat(refused.json().get("type").asText()).endsWith("/database-unavailable");
+            assertThat(metrics).containsPattern("parley_http_responses_total\\{method=\"GET\","
+                            + "route=\"/v1/conversations/\\{conversation_id}/messages\",status=\"503\"} 1.0")
+                    .doesNotContainPattern("route=\"unmatched\",status=\"503\"");
         }
     }
 

@@ -3,6 +3,7 @@ package dev.parley.http;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ch.qos.logback.classic.spi.ILoggingEvent;
 import dev.parley.Parley;
 import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
@@ -12,9 +13,11 @@ import dev.parley.support.TestServer;
 import dev.parley.support.Wait;
 import java.sql.Connection;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 class GracefulShutdownTest {
@@ -38,8 +41,16 @@ class GracefulShutdownTest {
 
             var shutdown = CompletableFuture.runAsync(parley::close);
             // A request on a connection opened before the drain is refused, and says so.
-            RawHttp.Response refused = Wait.forValue("the drain to refuse new requests", Duration.ofSeconds(10),
-                    () -> Optional.of(keptOpen.get("/health/live")).filter(response -> response.status() == 503));
+            var refusing = new AtomicReference<RawHttp.Response>();
+            List<ILoggingEvent> lines = AccessLogTest.capture("parley.access", () -> {
+                refusing.set(Wait.forValue("the drain to refuse new requests", Duration.ofSeconds(10),
+                        () -> Optional.of(keptOpen.get("/health/live")).filter(response -> response.status() == 503)));
+                return null;
+            });
+            RawHttp.Response refused = refusing.get();
+            assertThat(lines).filteredOn(line -> line.getFormattedMessage().contains(" 503 "))
+                    .as("counted under the route it would have run").singleElement()
+                    .extracting(line -> AccessLogTest.fields(line).get("route")).isEqualTo("/health/live");
             assertThat(refused.headers()).containsEntry("retry-after", "1").containsEntry("connection", "close")
                     .containsEntry("content-type", "application/problem+json;charset=utf-8");
             assertThat(refused.body()).contains("/problems/shutting-down");
