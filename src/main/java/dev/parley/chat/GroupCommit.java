@@ -5,6 +5,7 @@ import dev.parley.db.DatabaseFailure;
 import dev.parley.db.DatabaseUnavailable;
 import dev.parley.db.PoolSaturated;
 import dev.parley.metrics.Metrics;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -91,6 +92,7 @@ public final class GroupCommit implements AutoCloseable {
     private final ReentrantLock drainLock = new ReentrantLock();
     private final Condition batchDone = drainLock.newCondition();
     private final DistributionSummary batchSizes;
+    private final Counter backlogged;
     private volatile boolean closing;
 
     /**
@@ -107,6 +109,8 @@ public final class GroupCommit implements AutoCloseable {
         this.idleWriters = new Semaphore(writerCount);
         this.batchSizes = DistributionSummary.builder(Metrics.APPEND_BATCH_SIZE)
                 .description(Metrics.APPEND_BATCH_SIZE_HELP).register(registry);
+        this.backlogged = Counter.builder(Metrics.POOL_REJECTED).description(Metrics.POOL_REJECTED_HELP)
+                .tag(Metrics.POOL_REJECTED_RESOURCE, "append_writers").register(registry);
     }
 
     /** Appends one message, as a POST of one sends it: a refusal names its fields bare ({@code reply_to_id}). */
@@ -170,8 +174,9 @@ public final class GroupCommit implements AutoCloseable {
         }
     }
 
-    /** The refusal of a unit that waited out the pool timeout in the queue: it was never written. */
+    /** The refusal of a unit that waited out the pool timeout in the queue (it was never written), counted once per unit. */
     private Backlogged waitedTooLong() {
+        backlogged.increment();
         int busy = writerCount - idleWriters.availablePermits();
         return new Backlogged(queueTimeout, "append writers busy=" + busy + " of PARLEY_APPEND_WRITERS=" + writerCount
                 + ", appends queued=" + queue.size());

@@ -125,7 +125,8 @@ public final class Database implements AutoCloseable {
         Runnable countRejection = () -> { };
         if (registry != null) {
             config.setMetricRegistry(registry);
-            Counter rejected = Counter.builder(Metrics.POOL_REJECTED).description(Metrics.POOL_REJECTED_HELP).register(registry);
+            Counter rejected = Counter.builder(Metrics.POOL_REJECTED).description(Metrics.POOL_REJECTED_HELP)
+                    .tag(Metrics.POOL_REJECTED_RESOURCE, "connections").register(registry);
             countRejection = rejected::increment;
         }
         var turns = new Turns(options.size(), options.laneCap(), System::nanoTime);

@@ -50,7 +50,10 @@ public final class Metrics {
     public static final String APPEND_BATCH_SIZE_HELP = "Messages written per group-commit transaction";
 
     public static final String POOL_REJECTED = "parley.pool.rejected";
-    public static final String POOL_REJECTED_HELP = "Requests answered 503 because no database connection came free in time";
+    public static final String POOL_REJECTED_HELP = "Requests answered 503 because what they waited for came free too late, "
+            + "by resource (connections: the database pool, append_writers: group commit's writers)";
+    /** The tag of {@link #POOL_REJECTED} that says what was full. */
+    public static final String POOL_REJECTED_RESOURCE = "resource";
 
     public static final String CACHE_REQUESTS = "parley.cache.requests";
     public static final String CACHE_REQUESTS_HELP = "Reads of cached views by cache (character, user, conversation, "

@@ -202,7 +202,7 @@ public final class Timeline {
     }
 
     private Pool pool() {
-        Counter rejected = registry.find(Metrics.POOL_REJECTED).counter();
+        Counter rejected = registry.find(Metrics.POOL_REJECTED).tag(Metrics.POOL_REJECTED_RESOURCE, "connections").counter();
         return new Pool(hikari("hikaricp.connections.max"), hikari("hikaricp.connections.active"),
                 hikari("hikaricp.connections.idle"), hikari("hikaricp.connections.pending"),
                 rejected == null ? 0 : (long) rejected.count());

@@ -14,6 +14,7 @@ import dev.parley.db.DatabaseUnavailable;
 import dev.parley.db.Ids;
 import dev.parley.db.PoolSaturated;
 import dev.parley.db.QueryLog;
+import dev.parley.metrics.Metrics;
 import dev.parley.support.RoundTrips;
 import dev.parley.support.TestDatabase;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -53,6 +54,7 @@ class GroupCommitTest {
 
     private final Queue<Runnable> writerTasks = new ArrayDeque<>();
     private final AtomicLong nanos = new AtomicLong();
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
     @BeforeAll
     static void migrate() throws SQLException {
@@ -188,6 +190,7 @@ class GroupCommitTest {
         runOneBatch();
 
         assertThat(failure(stale)).isInstanceOf(GroupCommit.Backlogged.class).hasMessageContaining("PARLEY_APPEND_WRITERS=1");
+        assertThat(backlogRejections()).isEqualTo(1);
         assertThat(fresh.join()).extracting(a -> a.message().seq()).containsExactly(1L);
         assertThat(app.contents(conversation)).containsExactly("just queued");
     }
@@ -202,6 +205,7 @@ class GroupCommitTest {
         runOneBatch(); // the writer comes after its caller gave up
 
         assertThat(refused).isInstanceOf(GroupCommit.Backlogged.class);
+        assertThat(backlogRejections()).isEqualTo(1);
         assertThat(app.contents(conversation)).isEmpty();
         assertThat(new Stats(database).conversation(app.id, conversation).lastSeq()).isZero();
     }
@@ -304,7 +308,12 @@ class GroupCommitTest {
     /** An engine with one writer that runs only when the test runs its task, on the test's ticker. */
     private GroupCommit engine(Database writesTo) {
         return new GroupCommit(new BatchWriter(writesTo, ids, ReadCache.none()), writerTasks::add, 1, nanos::get, POOL_TIMEOUT,
-                new SimpleMeterRegistry());
+                registry);
+    }
+
+    /** Appends refused for want of a writer, as parley_pool_rejected_total{resource="append_writers"} counts them. */
+    private double backlogRejections() {
+        return registry.get(Metrics.POOL_REJECTED).tag(Metrics.POOL_REJECTED_RESOURCE, "append_writers").counter().count();
     }
 
     /** A database address where nothing listens. */
