@@ -1,7 +1,10 @@
 package dev.parley.analytics;
 
+import dev.parley.config.Durations;
 import dev.parley.db.Database;
+import dev.parley.db.DatabaseUnavailable;
 import dev.parley.db.Handle;
+import dev.parley.db.PoolSaturated;
 import dev.parley.db.Query;
 import java.sql.SQLException;
 import java.sql.Timestamp;
@@ -125,6 +128,8 @@ public final class AnalyticsRefresh {
                     counted++;
                     LOG.info("analytics: archived month {} counted in {} ms", month, (System.nanoTime() - started) / 1_000_000);
                 }
+            } catch (DatabaseUnavailable | PoolSaturated outage) {
+                throw outage; // no other month would be counted either: the caller says so once
             } catch (RuntimeException e) {
                 LOG.warn("analytics: archived month {} was not counted; refreshes read its rows until it is: {}", month,
                         e.getMessage(), e);
@@ -139,12 +144,17 @@ public final class AnalyticsRefresh {
         return spaced.compareTo(interval) > 0 ? spaced : interval;
     }
 
-    /** For the scheduler: a failure is logged and the next tick tries again. */
+    /**
+     * For the scheduler: a failure is logged and the next tick tries again. An outage, which heals by itself and which the
+     * watch logs already, is one line; anything else keeps its stack trace.
+     */
     public void refreshIfDueLogged() {
         try {
             refreshIfDue();
+        } catch (DatabaseUnavailable | PoolSaturated outage) {
+            LOG.warn("the analytics refresh did not run ({}); it runs again in {}", outage.getMessage(), Durations.format(interval));
         } catch (RuntimeException e) {
-            LOG.warn("the analytics refresh failed; it runs again in {}: {}", interval, e.getMessage(), e);
+            LOG.warn("the analytics refresh failed; it runs again in {}: {}", Durations.format(interval), e.getMessage(), e);
         }
     }
 

@@ -3,20 +3,30 @@ package dev.parley.analytics;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
 import dev.parley.db.Partitions;
+import dev.parley.db.QueryLog;
 import dev.parley.lifecycle.Archive;
 import dev.parley.support.TestClock;
 import dev.parley.support.TestDatabase;
+import java.io.IOException;
+import java.net.ServerSocket;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /** The scheduled refresh runs when an interval has passed since the last one, by the clock it is given: no sleeping. */
 class AnalyticsRefreshTest {
@@ -112,6 +122,59 @@ class AnalyticsRefreshTest {
             }
         }
         assertThat(refresh.countArchivedMonths(true)).isOne();
+    }
+
+    @Test
+    void a_refresh_the_database_is_down_for_logs_one_warning_without_a_stack_trace() throws IOException {
+        List<ILoggingEvent> lines;
+        try (Database unreachable = Database.connect(closedPort(), 1, Duration.ofMillis(500), QueryLog.quiet(), null)) {
+            var refresh = new AnalyticsRefresh(unreachable, new TestClock(), INTERVAL);
+            lines = logged(refresh::refreshIfDueLogged);
+        }
+
+        assertThat(lines).singleElement().satisfies(line -> {
+            assertThat(line.getLevel()).isEqualTo(Level.WARN);
+            assertThat(line.getFormattedMessage()).startsWith("the analytics refresh did not run (the database is not reachable")
+                    .endsWith("it runs again in 5m");
+            assertThat(line.getThrowableProxy()).as("an outage is expected: no stack trace").isNull();
+        });
+    }
+
+    @Test
+    void an_unexpected_refresh_failure_keeps_its_stack_trace() {
+        // A database without Parley's tables: every statement of the refresh fails, as a bug would make it.
+        try (Database bare = TestDatabase.pool(TestDatabase.get().fresh("parley_analytics_bare"), 1)) {
+            var refresh = new AnalyticsRefresh(bare, new TestClock(), INTERVAL);
+            List<ILoggingEvent> lines = logged(refresh::refreshIfDueLogged);
+
+            assertThat(lines).singleElement().satisfies(line -> {
+                assertThat(line.getFormattedMessage()).startsWith("the analytics refresh failed");
+                assertThat(line.getThrowableProxy()).isNotNull();
+            });
+        }
+    }
+
+    /** What AnalyticsRefresh logs while {@code work} runs. */
+    private static List<ILoggingEvent> logged(Runnable work) {
+        var logger = (Logger) LoggerFactory.getLogger(AnalyticsRefresh.class);
+        var appender = new ListAppender<ILoggingEvent>();
+        appender.start();
+        logger.addAppender(appender);
+        try {
+            work.run();
+            return List.copyOf(appender.list);
+        } finally {
+            logger.detachAppender(appender);
+        }
+    }
+
+    /** A database address where nothing listens. */
+    private static ConnectionTarget closedPort() throws IOException {
+        int port;
+        try (var socket = new ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        return new ConnectionTarget("jdbc:postgresql://127.0.0.1:" + port + "/nowhere", "postgres", null);
     }
 
     private static long startConversation() throws SQLException {
