@@ -25,6 +25,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -97,6 +98,10 @@ public final class CounterBuffer implements AutoCloseable {
             SELECT kind, app_id, holder_id, user_id, guest_ids FROM conversations_written
             UNION ALL
             SELECT kind, app_id, holder_id, user_id, guest_ids FROM users_written""".formatted(GUESTS));
+
+    // A flush's token, in its transaction: none is inserted when an earlier attempt of the flush committed it.
+    static final Query TOKEN = new Query("counters.flush_token", """
+            INSERT INTO counter_flushes (instance_id, flush_seq) VALUES (?::uuid, ?) ON CONFLICT DO NOTHING RETURNING true""");
 
     // Whether the increments leave the row within Limits.MAX_COUNTERS, or add no name to one already past it (kept
     // from before the limit held for increments), checked on the locked row: two requests adding names cannot both pass.
@@ -183,6 +188,10 @@ public final class CounterBuffer implements AutoCloseable {
     private record Taken(Holder holder, Tally tally, Map<String, Long> increments, int count, long queuedAt) {
     }
 
+    /** A batch whose transaction lost its connection: it may have committed, as its token in counter_flushes will say. */
+    private record Unconfirmed(long token, List<Taken> taken) {
+    }
+
     private final Database database;
     private final ReadCache cache;
     private final Executor executor;
@@ -190,6 +199,9 @@ public final class CounterBuffer implements AutoCloseable {
     private final CounterFlush policy;
     private final Map<Holder, Tally> tallies = new ConcurrentHashMap<>();
     private final ReentrantLock flushLock = new ReentrantLock(); // one flush at a time
+    private final String instance = UUID.randomUUID().toString(); // with a flush's number, its token
+    private long flushes; // the flushes begun; guarded by flushLock
+    private final List<Unconfirmed> unconfirmed = new ArrayList<>(); // guarded by flushLock
     private final AtomicBoolean flushRequested = new AtomicBoolean();
     private final AtomicLong retirements = new AtomicLong(); // tallies let go, each after its holder's row was written
     private final DistributionSummary flushSizes;
@@ -385,6 +397,7 @@ public final class CounterBuffer implements AutoCloseable {
     private void flush(Predicate<Tally> due) {
         flushLock.lock();
         try {
+            confirmUnconfirmed();
             List<Taken> taken = take(due);
             for (int from = 0; from < taken.size(); from += MAX_BATCH) {
                 write(taken.subList(from, Math.min(taken.size(), from + MAX_BATCH)));
@@ -416,24 +429,14 @@ public final class CounterBuffer implements AutoCloseable {
      * Writes one batch. A row that refuses its increments (a counter pushed out of range by another
      * instance, or made a non-integer by hand) fails the statement, so each holder is then written alone
      * and only the refused ones are dropped. Increments not written for any other reason are queued
-     * again, except when the connection broke after the statement was sent: it may have been written,
-     * and writing it again could count it twice.
+     * again, except when the connection broke after the transaction began: it may have committed, so the
+     * batch is kept apart, unconfirmed, and sent again with its token by the next flush.
      */
     private void write(List<Taken> batch) {
+        long token = ++flushes;
         var sent = new AtomicBoolean();
-        try (ReadCache.Changing change = cache.changing()) {
-            String[] kinds = batch.stream().map(t -> t.holder().kind().noun()).toArray(String[]::new);
-            Long[] apps = batch.stream().map(t -> t.holder().appId()).toArray(Long[]::new);
-            Long[] ids = batch.stream().map(t -> t.holder().id()).toArray(Long[]::new);
-            String[] increments = batch.stream().map(t -> Json.write(t.increments())).toArray(String[]::new);
-            database.inTransaction(handle -> {
-                sent.set(true);
-                List<Written> written = handle.list(FLUSH, WRITTEN, handle.array("text", kinds), handle.array("bigint", apps),
-                        handle.array("bigint", ids), handle.array("text", increments));
-                change.mark(written.stream().flatMap(row -> changed(row.holder(), row.userId(), row.guestIds()).stream()).toList());
-                return written;
-            });
-            flushSizes.record(batch.size());
+        try {
+            send(batch, token, sent);
             batch.forEach(this::release);
             recovered();
         } catch (DatabaseFailure e) {
@@ -446,12 +449,66 @@ public final class CounterBuffer implements AutoCloseable {
             }
         } catch (DatabaseUnavailable e) {
             if (sent.get()) {
-                batch.forEach(taken -> drop(taken, "unconfirmed", e));
+                LOG.warn("the connection broke while the counters of {} conversations and users were written ({}); the "
+                        + "next flush sends them again with their token, which says whether they were", batch.size(), e.getMessage());
+                unconfirmed.add(new Unconfirmed(token, batch));
+                batch.forEach(this::release); // no longer this tally's to write
             } else {
                 putBack(batch, e);
             }
         } catch (RuntimeException e) {
             putBack(batch, e);
+        }
+    }
+
+    /**
+     * One transaction: the flush's token, then the batch, unless the token was there already (an earlier attempt
+     * committed). A token still being committed by an earlier attempt holds the insert until that one ends.
+     */
+    private void send(List<Taken> batch, long token, AtomicBoolean sent) {
+        try (ReadCache.Changing change = cache.changing()) {
+            String[] kinds = batch.stream().map(t -> t.holder().kind().noun()).toArray(String[]::new);
+            Long[] apps = batch.stream().map(t -> t.holder().appId()).toArray(Long[]::new);
+            Long[] ids = batch.stream().map(t -> t.holder().id()).toArray(Long[]::new);
+            String[] increments = batch.stream().map(t -> Json.write(t.increments())).toArray(String[]::new);
+            database.inTransaction(handle -> {
+                sent.set(true);
+                if (handle.first(TOKEN, row -> true, instance, token).isEmpty()) {
+                    return List.of();
+                }
+                List<Written> written = handle.list(FLUSH, WRITTEN, handle.array("text", kinds), handle.array("bigint", apps),
+                        handle.array("bigint", ids), handle.array("text", increments));
+                change.mark(written.stream().flatMap(row -> changed(row.holder(), row.userId(), row.guestIds()).stream()).toList());
+                return written;
+            });
+        }
+        flushSizes.record(batch.size());
+    }
+
+    /**
+     * Sends each unconfirmed batch again with its token, so it is written once whether or not its COMMIT landed.
+     * An outage leaves them for the next flush. A row that refuses one proves it never committed (it was written
+     * again): its holders are then sent alone, and only the refused ones are lost, as on a first attempt.
+     */
+    private void confirmUnconfirmed() {
+        while (!unconfirmed.isEmpty()) {
+            Unconfirmed batch = unconfirmed.getFirst();
+            try {
+                send(batch.taken(), batch.token(), new AtomicBoolean());
+                unconfirmed.removeFirst();
+            } catch (DatabaseFailure e) {
+                if (!refusedByARow(e)) {
+                    return;
+                }
+                unconfirmed.removeFirst();
+                if (batch.taken().size() == 1) {
+                    lose(batch.taken().getFirst(), "refused", e);
+                } else {
+                    batch.taken().forEach(taken -> unconfirmed.add(new Unconfirmed(++flushes, List.of(taken))));
+                }
+            } catch (RuntimeException e) {
+                return;
+            }
         }
     }
 
@@ -503,10 +560,14 @@ public final class CounterBuffer implements AutoCloseable {
      * increments came meanwhile, the values shown count the lost ones too until those are written.
      */
     private void drop(Taken taken, String reason, RuntimeException cause) {
+        lose(taken, reason, cause);
+        release(taken);
+    }
+
+    private void lose(Taken taken, String reason, RuntimeException cause) {
         LOG.warn("{} {} in app {}: counter increments {} were not written ({}): {}", taken.holder().kind().noun(),
                 taken.holder().id(), taken.holder().appId(), taken.increments(), reason, cause.getMessage());
         lost(reason).increment(taken.count());
-        release(taken);
     }
 
     private Counter lost(String reason) {
@@ -536,6 +597,18 @@ public final class CounterBuffer implements AutoCloseable {
     public void close() {
         closed = true;
         flush(tally -> true);
+        flushLock.lock();
+        try {
+            confirmUnconfirmed(); // those the last flush left
+            long unsure = unconfirmed.stream().flatMap(batch -> batch.taken().stream()).mapToLong(Taken::count).sum();
+            if (unsure > 0) {
+                LOG.error("{} counter increments were being written when the connection broke, and could not be checked "
+                        + "before shutdown: they may or may not be stored", unsure);
+                lost("unconfirmed").increment(unsure);
+            }
+        } finally {
+            flushLock.unlock();
+        }
         long left = tallies.values().stream().mapToLong(tally -> tally.increments).sum();
         if (left > 0) {
             LOG.error("{} counter increments of {} conversations and users could not be written before shutdown and are "

@@ -85,7 +85,8 @@ public final class Metrics {
 
     public static final String COUNTERS_LOST = "parley.counters.lost";
     public static final String COUNTERS_LOST_HELP = "Counter increments given up on, by reason: refused (their row refused "
-            + "them), unconfirmed (the connection broke while writing them), shutdown (the database was down at shutdown)";
+            + "them), unconfirmed (the connection broke while writing them and they could not be checked before shutdown), "
+            + "shutdown (the database was down at shutdown)";
 
     public static final String REDIS_REQUESTS = "parley.cache.redis.requests";
     public static final String REDIS_REQUESTS_HELP = "Views looked up in Redis after a local miss, by family and result "

@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The daily upkeep a running Parley does by itself: monthly partitions made three months ahead,
- * rows that fell into a catch-all partition reported, expired idempotency keys dropped, each app's
+ * rows that fell into a catch-all partition reported, expired idempotency keys and counter flush tokens dropped, each app's
  * retention applied ({@link Retention}), and months past PARLEY_ARCHIVE_AFTER archived ({@link Archive}).
  */
 public final class Maintenance {
@@ -31,6 +31,10 @@ public final class Maintenance {
              WHERE ctid = ANY (ARRAY(SELECT ctid FROM message_idempotency_keys
                                       WHERE created_at < now() - make_interval(secs => ?)
                                       LIMIT 10000))""");
+
+    // A write-behind flush's token is looked at only while the flush is retried, seconds after it was written.
+    static final Query PURGE_FLUSH_TOKENS = new Query("counters.purge_flush_tokens", """
+            DELETE FROM counter_flushes WHERE written_at < now() - interval '1 day'""");
 
     private final Database database;
     private final Partitions partitions;
@@ -60,6 +64,7 @@ public final class Maintenance {
     public long run() {
         long stragglers = ensurePartitions();
         purgeExpiredKeys();
+        database.read(handle -> handle.execute(PURGE_FLUSH_TOKENS));
         retention.apply(); // before the archive, which would otherwise copy what retention is about to drop
         archive.finishMoves();
         archiveAfter.ifPresent(archive::archiveOlderThan);

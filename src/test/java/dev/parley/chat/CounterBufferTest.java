@@ -18,6 +18,7 @@ import dev.parley.db.Query;
 import dev.parley.json.Json;
 import dev.parley.json.JsonText;
 import dev.parley.metrics.Metrics;
+import dev.parley.support.RoundTrips;
 import dev.parley.support.TestDatabase;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.SQLException;
@@ -72,6 +73,19 @@ class CounterBufferTest {
                     END $$""");
             statement.execute("CREATE TRIGGER refuse_writes BEFORE UPDATE ON conversations FOR EACH ROW "
                     + "EXECUTE FUNCTION refuse_writes()");
+            // The connection dies inside COMMIT, before the transaction commits: the flush cannot know it did not.
+            statement.execute("CREATE TABLE lose_commit (conversation_id bigint PRIMARY KEY)");
+            statement.execute("""
+                    CREATE FUNCTION lose_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN
+                        IF EXISTS (SELECT 1 FROM lose_commit WHERE conversation_id = NEW.conversation_id) THEN
+                            PERFORM pg_terminate_backend(pg_backend_pid());
+                            PERFORM pg_sleep(5);
+                        END IF;
+                        RETURN NULL;
+                    END $$""");
+            statement.execute("CREATE CONSTRAINT TRIGGER lose_commit AFTER UPDATE ON conversations DEFERRABLE INITIALLY DEFERRED"
+                    + " FOR EACH ROW EXECUTE FUNCTION lose_commit()");
         }
     }
 
@@ -220,6 +234,67 @@ class CounterBufferTest {
         buffer.flushDue();
         assertThat(chat.stored(refusing)).isEqualTo(json("{\"affection\": 2}"));
         assertThat(chat.stored(other)).isEqualTo(json("{\"affection\": 1}"));
+    }
+
+    @Test
+    void a_flush_whose_commit_lost_its_connection_before_committing_is_written_by_the_next_check() throws SQLException {
+        long conversation = chat.conversation();
+        chat.increment(conversation, "affection", 3);
+        chat.sql("INSERT INTO lose_commit VALUES (" + conversation + ")");
+
+        nanos.addAndGet(EVERY_10_OR_5S.after().toNanos());
+        buffer.flushDue();
+        JsonNode afterTheLoss = chat.stored(conversation);
+        chat.sql("DELETE FROM lose_commit");
+        buffer.flushDue();
+        buffer.flushDue();
+
+        assertThat(afterTheLoss).as("the backend died before it committed").isEqualTo(json("{}"));
+        assertThat(chat.stored(conversation)).as("written by the next check, once").isEqualTo(json("{\"affection\": 3}"));
+        assertThat(registry.find(Metrics.COUNTERS_LOST).counters()).as("none lost").isEmpty();
+    }
+
+    @Test
+    void an_unconfirmed_flush_that_a_row_refuses_when_sent_again_loses_only_that_rows_increments() throws SQLException {
+        long pushedToTheLimit = chat.conversation();
+        long fine = chat.conversation();
+        chat.increment(pushedToTheLimit, "xp", 1);
+        chat.increment(fine, "xp", 1);
+        chat.sql("INSERT INTO lose_commit VALUES (" + fine + ")");
+        nanos.addAndGet(EVERY_10_OR_5S.after().toNanos());
+        buffer.flushDue(); // one batch of both, unconfirmed
+        chat.sql("DELETE FROM lose_commit");
+        // Another instance wrote its own increments meanwhile: this one's would now overflow.
+        chat.sql("UPDATE conversations SET counters = '{\"xp\": " + Long.MAX_VALUE + "}' WHERE conversation_id = " + pushedToTheLimit);
+
+        buffer.flushDue();
+
+        assertThat(chat.stored(fine)).isEqualTo(json("{\"xp\": 1}"));
+        assertThat(chat.stored(pushedToTheLimit)).isEqualTo(json("{\"xp\": " + Long.MAX_VALUE + "}"));
+        assertThat(registry.get(Metrics.COUNTERS_LOST).tag("reason", "refused").counter().count()).isEqualTo(1);
+    }
+
+    @Test
+    void a_flush_whose_commit_landed_but_whose_answer_was_lost_is_not_written_again() {
+        try (RoundTrips line = RoundTrips.to(TestDatabase.get().target(DB));
+             Database cut = TestDatabase.pool(line.target(), 2)) {
+            buffer.close();
+            buffer = new CounterBuffer(cut, cache, flushTasks::add, nanos::get, EVERY_10_OR_5S, registry);
+            long conversation = chat.conversation();
+            chat.increment(conversation, "affection", 3);
+            line.cutAfterNextCommit();
+
+            nanos.addAndGet(EVERY_10_OR_5S.after().toNanos());
+            buffer.flushDue();
+            JsonNode afterTheLoss = chat.stored(conversation);
+            buffer.flushDue();
+            buffer.flushDue();
+
+            assertThat(afterTheLoss).as("committed, though the flush never heard so").isEqualTo(json("{\"affection\": 3}"));
+            assertThat(chat.stored(conversation)).as("not written a second time").isEqualTo(json("{\"affection\": 3}"));
+            assertThat(registry.find(Metrics.COUNTERS_LOST).counters()).as("none lost").isEmpty();
+            buffer.close();
+        }
     }
 
     @Test

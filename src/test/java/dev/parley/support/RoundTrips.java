@@ -24,6 +24,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class RoundTrips implements AutoCloseable {
     /** pgjdbc's {@code isValid}: a simple query of the empty string, sent alone. */
     private static final byte[] EMPTY_QUERY = {'Q', 0, 0, 0, 5, 0};
+    /** PostgreSQL's CommandComplete of a COMMIT: sent once the transaction is committed. */
+    private static final byte[] COMMITTED = {'C', 0, 0, 0, 11, 'C', 'O', 'M', 'M', 'I', 'T', 0};
 
     private final ServerSocket listener;
     private final String host;
@@ -33,6 +35,7 @@ public final class RoundTrips implements AutoCloseable {
     private final AtomicInteger count = new AtomicInteger();
     private final ExecutorService pumps = Executors.newVirtualThreadPerTaskExecutor();
     private volatile boolean stalled;
+    private final AtomicBoolean cutAfterCommit = new AtomicBoolean();
 
     private RoundTrips(ConnectionTarget target) throws IOException {
         URI server = URI.create(target.jdbcUrl().substring("jdbc:".length()));
@@ -80,6 +83,14 @@ public final class RoundTrips implements AutoCloseable {
         stalled = false;
     }
 
+    /**
+     * Breaks the next connection whose server answers a COMMIT, once PostgreSQL has committed and before the client
+     * hears it: a connection lost during COMMIT whose transaction landed, as the client sees it.
+     */
+    public void cutAfterNextCommit() {
+        cutAfterCommit.set(true);
+    }
+
     private void waitWhileStalled() {
         while (stalled && !listener.isClosed()) {
             try {
@@ -115,6 +126,9 @@ public final class RoundTrips implements AutoCloseable {
             int read;
             while ((read = in.read(buffer)) > 0) {
                 waitWhileStalled();
+                if (!fromClient && indexOf(buffer, read, COMMITTED) >= 0 && cutAfterCommit.compareAndSet(true, false)) {
+                    return; // both sockets close, the answer unsent
+                }
                 if (!fromClient) {
                     answered.set(true); // before the client can see the answer and send again
                 } else if (answered.getAndSet(false) && !Arrays.equals(buffer, 0, read, EMPTY_QUERY, 0, EMPTY_QUERY.length)) {
@@ -126,6 +140,15 @@ public final class RoundTrips implements AutoCloseable {
         } catch (IOException closed) {
             // either side went away: the other is closed with it
         }
+    }
+
+    private static int indexOf(byte[] buffer, int length, byte[] wanted) {
+        for (int i = 0; i + wanted.length <= length; i++) {
+            if (Arrays.equals(buffer, i, i + wanted.length, wanted, 0, wanted.length)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     @Override
