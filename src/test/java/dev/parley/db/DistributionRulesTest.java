@@ -107,8 +107,9 @@ class DistributionRulesTest {
             Map.entry("ImportCommand.java", new PerCall(1, "import.conversation_start: app_id = ? and the external id")),
             Map.entry("analytics/AnalyticsRefresh.java", new PerCall(1, "REFRESH MATERIALIZED VIEW CONCURRENTLY: every"
                     + " app's rows of a view, by design; on Citus the views live on the coordinator")),
-            Map.entry("bench/ArchivedMonths.java", new PerCall(5, "a fresh dataset's archived months: their partitions"
-                    + " and words indexes made, the hot months they replace dropped; every app's rows, by design")),
+            Map.entry("bench/ArchivedMonths.java", new PerCall(6, "a fresh dataset's archived months: their partitions"
+                    + " and words indexes made, the hot months they replace checked empty and dropped; every app's rows,"
+                    + " by design")),
             Map.entry("bench/BenchCommand.java", new PerCall(2, "bench.app reads apps (a reference table) by name;"
                     + " bench.message_estimate reads pg_class")),
             Map.entry("bench/DatasetLoader.java", new PerCall(1, "VACUUM (ANALYZE) of the loaded tables")),
@@ -127,8 +128,9 @@ class DistributionRulesTest {
             Map.entry("db/Query.java", new PerCall(1, "<path>.generic_plans: set_config of the transaction, no table")),
             Map.entry("db/NamedQuery.java", new PerCall(1, "of(): the Query of a statement with named values, built once"
                     + " for a constant, which reflection checks")),
-            Map.entry("db/Partitions.java", new PerCall(11, "partition DDL (create, attach, detach, set schema) and a"
-                    + " catch-all's rows moved into their new month: every app's rows of a month, by design")),
+            Map.entry("db/Partitions.java", new PerCall(12, "partition DDL (create, attach, detach, set schema), a"
+                    + " catch-all's rows moved into their new month, and the count of a month never analysed (parley"
+                    + " partitions): every app's rows of a month, by design")),
             Map.entry("db/WordIndexes.java", new PerCall(2, "ALTER INDEX and gin_clean_pending_list: whole indexes")),
             Map.entry("lifecycle/Archive.java", new PerCall(8, "a month moved into the archive: DDL and a copy of the"
                     + " whole partition, every app's rows, by design")),
