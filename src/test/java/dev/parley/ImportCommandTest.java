@@ -120,7 +120,9 @@ class ImportCommandTest {
                     INSERT INTO mastra_messages VALUES
                         ('m-1', 't-1', '{"format":2,"parts":[{"type":"text","text":"Where should I go in June?"}]}', 'user', 'v2',
                          '2025-06-01 09:00:01', 'user-1'),
-                        ('m-2', 't-1', 'Lisbon is lovely in June.', 'assistant', 'text', '2025-06-01 09:00:05', 'user-1');""");
+                        ('m-2', 't-1', 'Lisbon is lovely in June.', 'assistant', 'text', '2025-06-01 09:00:05', 'user-1'),
+                        ('m-3', 't-1', '[{"type":"text","text":"And Porto, by train."}]', 'assistant', 'text',
+                         '2025-06-01 09:00:06', 'user-1');""");
         }
         String app = app("from-mastra");
 
@@ -129,7 +131,7 @@ class ImportCommandTest {
         assertThat(run.status()).as(run.err()).isZero();
         assertThat(report(run).get("imported").get("users").asLong()).isEqualTo(1);
         assertThat(messages("mastra:t-1")).containsExactly("user: Where should I go in June?",
-                "assistant: Lisbon is lovely in June.");
+                "assistant: Lisbon is lovely in June.", "assistant: And Porto, by train.");
         try (Connection sql = TestDatabase.get().connect(parleyDatabase);
              var rows = sql.createStatement().executeQuery("""
                      SELECT c.title, m.created_at FROM conversations c JOIN messages m USING (app_id, conversation_id)

@@ -137,13 +137,19 @@ public final class PeerStores {
         }
     }
 
-    /** A Mastra message's text: v2 content is JSON with text parts (or a content string); v1 is the text itself. */
+    /**
+     * A Mastra message's text: v2 content is JSON with text parts (or a content string); v1 is the text itself, or a
+     * JSON list of content parts.
+     */
     private static String mastraText(String content) {
         if (content == null || !content.strip().startsWith("{") && !content.strip().startsWith("[")) {
             return content == null ? "" : content;
         }
         try {
             JsonNode json = Json.parse(content);
+            if (json.isArray()) {
+                return text(json);
+            }
             if (json.has("parts")) {
                 return text(json.get("parts"));
             }
