@@ -120,6 +120,22 @@ class CliTest {
     }
 
     @Test
+    void an_applied_migration_that_differs_from_this_builds_is_named_with_both_checksums_and_no_flyway_repair() throws Exception {
+        TestDatabase.get().migrated("parley_cli_checksum");
+        String url = TestDatabase.get().url("parley_cli_checksum");
+        try (var sql = TestDatabase.get().connect("parley_cli_checksum")) {
+            sql.createStatement().execute("UPDATE flyway_schema_history SET checksum = 12345 WHERE version = '5'");
+        }
+
+        for (Run run : List.of(parley("migrate", "--check", "--database-url", url), parley("migrate", "--database-url", url))) {
+            assertThat(run.status()).as(run.err()).isEqualTo(1);
+            assertThat(run.err()).containsPattern("V5 \\(message idempotency keys\\) was applied from another version of its "
+                            + "file: checksum 12345 in flyway_schema_history, -?\\d+ in this build")
+                    .contains("docs/operations.md, \"Schema\"").doesNotContain("repair").doesNotContain("red-gate");
+        }
+    }
+
+    @Test
     void apps_create_prints_a_key_once_and_list_shows_the_app() {
         TestDatabase.get().migrated("parley_cli_apps");
         String url = TestDatabase.get().url("parley_cli_apps");

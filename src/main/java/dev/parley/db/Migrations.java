@@ -1,14 +1,24 @@
 package dev.parley.db;
 
 import java.util.Arrays;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.CoreErrorCode;
 import org.flywaydb.core.api.MigrationInfo;
 import org.flywaydb.core.api.MigrationState;
+import org.flywaydb.core.api.exception.FlywayValidateException;
+import org.flywaydb.core.api.output.ValidateOutput;
+import org.flywaydb.core.api.output.ValidateResult;
 
 /** Parley's schema: the SQL files in {@code db/migration}, applied by {@code parley migrate} or {@code --migrate}. */
 public final class Migrations {
+    // Flyway's CHECKSUM_MISMATCH message: "-> Applied to database : 123" and "-> Resolved locally    : 456".
+    private static final Pattern CHECKSUMS = Pattern.compile(
+            "Applied to database\\s*:\\s*(-?\\d+).*?Resolved locally\\s*:\\s*(-?\\d+)", Pattern.DOTALL);
+
     private final Flyway flyway;
 
     public Migrations(DataSource dataSource) {
@@ -30,9 +40,13 @@ public final class Migrations {
                 .getVersion();
     }
 
-    /** Applies every pending migration; returns how many ran. */
+    /** Applies every pending migration; returns how many ran. Refuses, as {@link #requireCurrent} does, when an applied one differs. */
     public int migrate() {
-        return flyway.migrate().migrationsExecuted;
+        try {
+            return flyway.migrate().migrationsExecuted;
+        } catch (FlywayValidateException e) {
+            throw new SchemaNotCurrent(differences(flyway.validateWithResult()));
+        }
     }
 
     /**
@@ -48,8 +62,28 @@ public final class Migrations {
         }
         var result = flyway.validateWithResult();
         if (!result.validationSuccessful) {
-            throw new SchemaNotCurrent("the applied migrations differ from this build's: " + result.getAllErrorMessages());
+            throw new SchemaNotCurrent(differences(result));
         }
+    }
+
+    /**
+     * What differs, in Parley's words: Flyway's own advice is to run its {@code repair}, a command Parley does not
+     * have; docs/operations.md ("Schema") says what to do instead.
+     */
+    private static String differences(ValidateResult result) {
+        return "the applied migrations differ from this build's: " + result.invalidMigrations.stream()
+                .map(Migrations::difference).collect(Collectors.joining("; "))
+                + " (docs/operations.md, \"Schema\", says what to do)";
+    }
+
+    private static String difference(ValidateOutput migration) {
+        String name = "V" + migration.version + " (" + migration.description + ")";
+        Matcher checksums = CHECKSUMS.matcher(migration.errorDetails.errorMessage);
+        if (migration.errorDetails.errorCode == CoreErrorCode.CHECKSUM_MISMATCH && checksums.find()) {
+            return name + " was applied from another version of its file: checksum " + checksums.group(1)
+                    + " in flyway_schema_history, " + checksums.group(2) + " in this build";
+        }
+        return name + ": " + migration.errorDetails.errorMessage.lines().findFirst().orElse("").strip();
     }
 
     /** One line per migration: version, description, state. */
