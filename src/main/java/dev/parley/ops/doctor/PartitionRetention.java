@@ -32,8 +32,12 @@ final class PartitionRetention implements Check {
         Map<String, Instant> partmanCutoffs = partmanCutoffs(inspection);
         Optional<Instant> given = inspection.retentionCutoff();
         if (partmanCutoffs.isEmpty() && given.isEmpty()) {
-            throw new Skipped("no retention policy is known: pass --retention (for example 365d), "
-                    + "or manage the tables with pg_partman and set part_config.retention");
+            boolean parleys = inspection.partitions().parents().stream().anyMatch(Parent::parley);
+            throw new Skipped(parleys
+                    ? "Parley's messages keep each app's own retention ('parley retention' lists it), applied by its "
+                            + "daily round; pass --retention (for example 365d) to check the partitions against one cut-off"
+                    : "no retention policy is known: pass --retention (for example 365d), "
+                            + "or manage the tables with pg_partman and set part_config.retention");
         }
         List<Finding> findings = new ArrayList<>();
         for (Parent parent : inspection.partitions().parents()) {

@@ -51,6 +51,20 @@ class DoctorCleanDatabaseTest {
     }
 
     @Test
+    void without_a_retention_given_the_retention_check_on_parleys_schema_points_to_parleys_own_per_app_policy() {
+        ConnectionTarget target = server.migrated("doctor_parley_retention");
+        Report report;
+        try (Database database = TestDatabase.pool(target, 2)) {
+            new Partitions(database).ensureAhead(Instant.now(), FuturePartitions.AHEAD);
+            report = new Doctor(database, new Doctor.Options(SessionLimits.DEFAULTS, OptionalLong.of(ONE_GB), Optional.empty()))
+                    .audit(List.of());
+        }
+
+        assertThat(report.skipped()).filteredOn(note -> note.check().equals("partition.retention")).singleElement()
+                .satisfies(note -> assertThat(note.reason()).contains("each app's own retention ('parley retention' lists it)"));
+    }
+
+    @Test
     void reports_nothing_on_a_well_kept_application_database() throws Exception {
         ConnectionTarget target = server.fresh("doctor_clean_app");
         try (Connection c = server.connect("doctor_clean_app")) {
