@@ -31,6 +31,7 @@ import dev.parley.config.RequestLimits;
 import dev.parley.config.Settings;
 import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
+import dev.parley.db.DatabaseIdentity;
 import dev.parley.db.DatabaseWatch;
 import dev.parley.db.Ids;
 import dev.parley.db.Migrations;
@@ -189,8 +190,10 @@ public final class Parley implements AutoCloseable {
             apiKeys.forgetOnChange(invalidations);
             var origins = new Origins(database, Ticker.systemTicker());
             origins.forgetOnChange(invalidations);
+            // After the prefix, the database's identity: two deployments sharing a Redis and a prefix never meet.
+            String redisKeys = redis == null ? null : settings.redisPrefix() + DatabaseIdentity.of(database) + ":";
             SharedViews shared = redis == null ? null
-                    : new SharedViews(redis, settings.redisPrefix(), settings.cacheTtls(), NEVER_THE_SAME_TWICE, registry);
+                    : new SharedViews(redis, redisKeys, settings.cacheTtls(), NEVER_THE_SAME_TWICE, registry);
             var cache = new ReadCache(settings.cacheBytes(), settings.cacheTtls(), Ticker.systemTicker(), Runnable::run, registry,
                     shared);
             cache.followChanges(invalidations);
@@ -217,7 +220,7 @@ public final class Parley implements AutoCloseable {
             threads(started, "parley-analytics", 1).scheduleWithFixedDelay(analyticsRefresh::refreshIfDueLogged, tick, tick,
                     TimeUnit.MILLISECONDS);
             var local = new LocalMaps(LIVE_KEYS, clockTicker(clock));
-            ExpiringMaps live = redis == null ? local : new RedisMaps(redis, settings.redisPrefix(), local);
+            ExpiringMaps live = redis == null ? local : new RedisMaps(redis, redisKeys, local);
             var snippets = new Snippets(); // message and memory search share its configurations and stems
             var memories = new Memories(database, cache, snippets);
             var recall = new Recall(database, cache, clock, settings.recallCacheBytes(), registry);

@@ -180,7 +180,9 @@ class TwoInstancesWithRedisTest extends TwoInstancesTest {
          */
         private List<String> marks(boolean liveOnly) {
             var redis = TestRedis.get().commands();
-            String epoch = prefix + redis.get(prefix + "epoch") + ":";
+            String database = TestRedis.get().keys(prefix).stream().filter(key -> key.endsWith(":epoch")).findFirst()
+                    .orElseThrow().replaceAll("epoch$", ""); // <prefix><database identity>:
+            String epoch = database + redis.get(database + "epoch") + ":";
             var inbox = java.util.regex.Pattern.compile("^inbox:(\\d+):\\d+:([^:]+)$");
             List<String> live = new ArrayList<>();
             for (String key : TestRedis.get().keys(epoch)) {

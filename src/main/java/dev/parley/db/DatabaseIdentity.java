@@ -1,0 +1,22 @@
+package dev.parley.db;
+
+/**
+ * Which database this is, as Redis keys name it: its server's system identifier (made by initdb, kept by
+ * its physical standbys) and the database's OID there. Instances of one database share what they keep in
+ * Redis; deployments of two databases that share a Redis and a key prefix must not, since their ids
+ * overlap (each has its app 1 and its character 1). A database copied logically (a restore, CREATE
+ * DATABASE … TEMPLATE) gets an OID of its own, and so keys of its own.
+ */
+public final class DatabaseIdentity {
+    static final Query IDENTITY = new Query("database.identity", """
+            SELECT (SELECT system_identifier FROM pg_control_system()) || '.'
+                   || (SELECT oid FROM pg_database WHERE datname = current_database())""");
+
+    private DatabaseIdentity() {
+    }
+
+    /** "7716237679874287763.16384": the server's system identifier and the database's OID. */
+    public static String of(Database database) {
+        return database.read(handle -> handle.first(IDENTITY, row -> row.getString(1)).orElseThrow());
+    }
+}
