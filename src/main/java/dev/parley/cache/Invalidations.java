@@ -111,15 +111,28 @@ public final class Invalidations implements AutoCloseable {
         listening = false;
     }
 
+    /**
+     * Proves the session still answers, within {@link #CHECK_SECONDS}: LISTEN again, a no-op for a session that
+     * listens, rather than the empty statement of {@code isValid}, so that pg_stat_activity keeps naming what the
+     * session is for (PgBouncerTest finds the listeners by it).
+     */
+    private static void listenAgain(Connection connection) throws SQLException {
+        connection.setNetworkTimeout(Runnable::run, (int) TimeUnit.SECONDS.toMillis(CHECK_SECONDS));
+        try (var statement = connection.createStatement()) {
+            statement.execute("LISTEN " + CHANNEL);
+        } catch (SQLException e) {
+            throw new SQLException("the listening session did not answer within " + CHECK_SECONDS + "s: " + e.getMessage(), e);
+        }
+        connection.setNetworkTimeout(Runnable::run, 0);
+    }
+
     private void hear(Connection connection) throws SQLException {
         PGConnection notifications = connection.unwrap(PGConnection.class);
         long checked = System.nanoTime();
         while (!closing) {
             PGNotification[] notices = notifications.getNotifications((int) POLL.toMillis());
             if (System.nanoTime() - checked >= CHECK_EVERY.toNanos()) {
-                if (!connection.isValid(CHECK_SECONDS)) {
-                    throw new SQLException("the listening session did not answer within " + CHECK_SECONDS + "s");
-                }
+                listenAgain(connection);
                 checked = System.nanoTime();
             }
             if (notices == null) {
