@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import dev.parley.metrics.Metrics;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
@@ -46,6 +47,9 @@ public final class Redis implements AutoCloseable {
     // A connect runs on the probe's thread or at start, never on a request's, so it may take far longer than a
     // command: the first one in a fresh JVM loads and starts Netty, which took over a second on a busy machine.
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
+    // What Redis answers to a database number it does not have, a password it does not take, or none when it asks one.
+    private static final List<String> REFUSALS = List.of("ERR DB index", "WRONGPASS", "NOAUTH", "ERR invalid password",
+            "ERR AUTH");
     private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
 
     private final RedisClient client;
@@ -89,12 +93,20 @@ public final class Redis implements AutoCloseable {
         whenBack.add(step);
     }
 
-    /** Connects now, or, if Redis does not answer, says so once and leaves the retrying to the probes. */
+    /**
+     * Connects now, or, if Redis does not answer, says so once and leaves the retrying to the probes. A Redis that
+     * answers and refuses the URL's database number or credentials is a setting to mend, not an outage to wait out:
+     * that stops the start, since an instance serving on would keep typing and presence of its own unseen.
+     */
     public void open() {
         RedisException failure = attempt();
         if (failure == null) {
             LOG.info("Redis at {} shares cached reads, typing and presence between instances", where());
             return;
+        }
+        if (refusesTheUrl(failure)) {
+            throw new IllegalStateException("Redis at " + where() + " refuses PARLEY_REDIS_URL (" + reason(failure)
+                    + "): mend its database number or credentials");
         }
         downSince = ticker.read();
         LOG.warn("Redis at {} does not answer ({}); serving from this instance's memory and PostgreSQL without it, "
@@ -181,6 +193,17 @@ public final class Redis implements AutoCloseable {
         }
         up.set(true);
         return null;
+    }
+
+    /** Whether Redis answered and refused the database number or the credentials the URL gives. */
+    private static boolean refusesTheUrl(RedisException e) {
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            if (cause instanceof RedisCommandExecutionException refused) {
+                String message = String.valueOf(refused.getMessage());
+                return REFUSALS.stream().anyMatch(message::startsWith);
+            }
+        }
+        return false;
     }
 
     /** Lettuce's message, and the cause under it when that says more ("Unable to connect to ...: Connection refused"). */

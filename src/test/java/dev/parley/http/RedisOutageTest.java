@@ -2,6 +2,7 @@ package dev.parley.http;
 
 import static dev.parley.http.TwoInstancesWithRedisTest.meter;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.parley.Parley;
 import dev.parley.support.Api;
@@ -90,6 +91,14 @@ class RedisOutageTest {
                 assertThat(meter(api, "parley_cache_redis_writes_total", "result=\"kept\"")).isEqualTo(1);
             }
         }
+    }
+
+    @Test
+    void a_redis_that_refuses_the_urls_database_number_stops_the_start_instead_of_passing_for_an_outage() {
+        var env = Map.of("PARLEY_REDIS_URL", "redis://127.0.0.1:6379/99", "PARLEY_REDIS_PREFIX", TestRedis.newPrefix());
+
+        assertThatThrownBy(() -> TestServer.start(DB + "_refused", env).close())
+                .hasMessageContaining("Redis at 127.0.0.1:6379/99 refuses PARLEY_REDIS_URL").hasMessageContaining("DB index");
     }
 
     private static Map<String, String> env(TestRedis.Own redis) {
