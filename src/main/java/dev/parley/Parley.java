@@ -180,7 +180,6 @@ public final class Parley implements AutoCloseable {
             var maintenance = new Maintenance(background, partitions, retention,
                     new Archive(background, background, partitions, clock), settings.archiveAfter(), clock, registry);
             maintenance.ensurePartitions(); // before the first append; the rest of the upkeep runs in the background, daily
-            threads(started, "parley-maintenance", 1).scheduleWithFixedDelay(maintenance::runLogged, 0, 1, TimeUnit.DAYS);
 
             // Before the listener, so it closes after it: what the listener hears is dropped in Redis too.
             Redis redis = settings.redisUrl().map(url -> redis(url, settings, started, registry)).orElse(null);
@@ -253,6 +252,9 @@ public final class Parley implements AutoCloseable {
             started.push(http);
             var apps = new Apps(database, apiKeys, origins, erasure);
             var admin = startAdmin(settings, database, registry, clock, apps, started);
+            // Last, once nothing can stop the start (a Redis that refuses its URL, a port taken): upkeep begun by a
+            // start that then failed met a closed pool, and logged that as a failure of its own.
+            threads(started, "parley-maintenance", 1).scheduleWithFixedDelay(maintenance::runLogged, 0, 1, TimeUnit.DAYS);
             return new Parley(started, database, apps, retention, http, admin);
         } catch (RuntimeException e) {
             closeAll(started);
