@@ -97,8 +97,13 @@ class RedisOutageTest {
     void a_redis_that_refuses_the_urls_database_number_stops_the_start_instead_of_passing_for_an_outage() {
         var env = Map.of("PARLEY_REDIS_URL", "redis://127.0.0.1:6379/99", "PARLEY_REDIS_PREFIX", TestRedis.newPrefix());
 
-        assertThatThrownBy(() -> TestServer.start(DB + "_refused", env).close())
-                .hasMessageContaining("Redis at 127.0.0.1:6379/99 refuses PARLEY_REDIS_URL").hasMessageContaining("DB index");
+        var upkeep = AccessLogTest.capture("dev.parley.ops.Maintenance", () -> {
+            assertThatThrownBy(() -> TestServer.start(DB + "_refused", env).close())
+                    .hasMessageContaining("Redis at 127.0.0.1:6379/99 refuses PARLEY_REDIS_URL").hasMessageContaining("DB index");
+            return null;
+        });
+
+        assertThat(upkeep).as("no upkeep was begun by the start that failed, to fail on its closed pool").isEmpty();
     }
 
     private static Map<String, String> env(TestRedis.Own redis) {
