@@ -11,12 +11,26 @@ public final class DatabaseIdentity {
     static final Query IDENTITY = new Query("database.identity", """
             SELECT (SELECT system_identifier FROM pg_control_system()) || '.'
                    || (SELECT oid FROM pg_database WHERE datname = current_database())""");
+    // Where a managed server denies pg_control_system: the database's name stands for the server's identifier.
+    static final Query IDENTITY_BY_NAME = new Query("database.identity_by_name", """
+            SELECT current_database() || '.' || oid FROM pg_database WHERE datname = current_database()""");
+    private static final String INSUFFICIENT_PRIVILEGE = "42501";
 
     private DatabaseIdentity() {
     }
 
-    /** "7716237679874287763.16384": the server's system identifier and the database's OID. */
+    /**
+     * "7716237679874287763.16384": the server's system identifier and the database's OID ("parley.16384" where the
+     * server lets no one read its identifier).
+     */
     public static String of(Database database) {
-        return database.read(handle -> handle.first(IDENTITY, row -> row.getString(1)).orElseThrow());
+        try {
+            return database.read(handle -> handle.first(IDENTITY, row -> row.getString(1)).orElseThrow());
+        } catch (DatabaseFailure e) {
+            if (!INSUFFICIENT_PRIVILEGE.equals(e.sqlState())) {
+                throw e;
+            }
+            return database.read(handle -> handle.first(IDENTITY_BY_NAME, row -> row.getString(1)).orElseThrow());
+        }
     }
 }
