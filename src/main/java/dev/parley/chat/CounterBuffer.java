@@ -192,6 +192,11 @@ public final class CounterBuffer implements AutoCloseable {
     private record Unconfirmed(long token, List<Taken> taken) {
     }
 
+    /** The reasons {@link Metrics#COUNTERS_LOST} counts, as its help says. */
+    private static final String LOST_REFUSED = "refused";
+    private static final String LOST_UNCONFIRMED = "unconfirmed";
+    private static final String LOST_SHUTDOWN = "shutdown";
+
     private final Database database;
     private final ReadCache cache;
     private final Executor executor;
@@ -225,6 +230,8 @@ public final class CounterBuffer implements AutoCloseable {
         this.flushSizes = DistributionSummary.builder(Metrics.COUNTER_FLUSH_SIZE)
                 .description(Metrics.COUNTER_FLUSH_SIZE_HELP).register(registry);
         Gauge.builder(Metrics.COUNTERS_HELD, tallies, Map::size).description(Metrics.COUNTERS_HELD_HELP).register(registry);
+        // Published at 0 from the start: a series born at its first loss shows no increase to an alert.
+        List.of(LOST_REFUSED, LOST_UNCONFIRMED, LOST_SHUTDOWN).forEach(this::lost);
     }
 
     /**
@@ -445,7 +452,7 @@ public final class CounterBuffer implements AutoCloseable {
             } else if (batch.size() > 1) {
                 batch.forEach(taken -> write(List.of(taken)));
             } else {
-                drop(batch.getFirst(), "refused", e);
+                drop(batch.getFirst(), LOST_REFUSED, e);
             }
         } catch (DatabaseUnavailable e) {
             if (sent.get()) {
@@ -502,7 +509,7 @@ public final class CounterBuffer implements AutoCloseable {
                 }
                 unconfirmed.removeFirst();
                 if (batch.taken().size() == 1) {
-                    lose(batch.taken().getFirst(), "refused", e);
+                    lose(batch.taken().getFirst(), LOST_REFUSED, e);
                 } else {
                     batch.taken().forEach(taken -> unconfirmed.add(new Unconfirmed(++flushes, List.of(taken))));
                 }
@@ -604,7 +611,7 @@ public final class CounterBuffer implements AutoCloseable {
             if (unsure > 0) {
                 LOG.error("{} counter increments were being written when the connection broke, and could not be checked "
                         + "before shutdown: they may or may not be stored", unsure);
-                lost("unconfirmed").increment(unsure);
+                lost(LOST_UNCONFIRMED).increment(unsure);
             }
         } finally {
             flushLock.unlock();
@@ -613,7 +620,7 @@ public final class CounterBuffer implements AutoCloseable {
         if (left > 0) {
             LOG.error("{} counter increments of {} conversations and users could not be written before shutdown and are "
                     + "lost", left, tallies.size());
-            lost("shutdown").increment(left);
+            lost(LOST_SHUTDOWN).increment(left);
         }
     }
 

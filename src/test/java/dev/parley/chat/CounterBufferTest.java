@@ -20,6 +20,8 @@ import dev.parley.json.JsonText;
 import dev.parley.metrics.Metrics;
 import dev.parley.support.RoundTrips;
 import dev.parley.support.TestDatabase;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -251,7 +253,7 @@ class CounterBufferTest {
 
         assertThat(afterTheLoss).as("the backend died before it committed").isEqualTo(json("{}"));
         assertThat(chat.stored(conversation)).as("written by the next check, once").isEqualTo(json("{\"affection\": 3}"));
-        assertThat(registry.find(Metrics.COUNTERS_LOST).counters()).as("none lost").isEmpty();
+        assertThat(lost(registry)).as("none lost").isZero();
     }
 
     @Test
@@ -292,7 +294,7 @@ class CounterBufferTest {
 
             assertThat(afterTheLoss).as("committed, though the flush never heard so").isEqualTo(json("{\"affection\": 3}"));
             assertThat(chat.stored(conversation)).as("not written a second time").isEqualTo(json("{\"affection\": 3}"));
-            assertThat(registry.find(Metrics.COUNTERS_LOST).counters()).as("none lost").isEmpty();
+            assertThat(lost(registry)).as("none lost").isZero();
             buffer.close();
         }
     }
@@ -381,6 +383,11 @@ class CounterBufferTest {
 
         assertThat(chat.stored(conversation)).isEqualTo(json("{\"affection\": " + threads * each + "}"));
         assertThat(json(chat.storedUser(user))).isEqualTo(json("{\"xp\": " + 2 * threads * each + "}"));
+    }
+
+    /** Increments given up, whatever the reason. */
+    private static double lost(MeterRegistry registry) {
+        return registry.find(Metrics.COUNTERS_LOST).counters().stream().mapToDouble(Counter::count).sum();
     }
 
     private static JsonNode json(String text) {

@@ -2,8 +2,10 @@ package dev.parley.ops;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.parley.Parley;
 import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
+import dev.parley.support.TestRedis;
 import dev.parley.support.TestServer;
 import dev.parley.support.Tools;
 import dev.parley.support.Wait;
@@ -38,20 +40,29 @@ class OpsRulesTest {
         named.addAll(metricsIn(Files.readString(OPS.resolve("grafana-dashboard.json"))));
         assertThat(named).hasSizeGreaterThan(15);
 
-        Api api = TestServer.newApp(); // requests enough for every request and cache series to exist
-        String conversation = Fixtures.conversation(api).get("id").asText();
-        api.getOk("/v1/conversations/" + conversation + "/messages");
-        api.get("/v1/conversations/999/messages");
-        String metrics = Wait.forValue("a reading of PostgreSQL", Duration.ofSeconds(10), () -> {
-            String now = TestServer.metrics(api);
-            return now.contains("parley_db_table_bytes{") ? java.util.Optional.of(now) : java.util.Optional.empty();
-        });
+        String prefix = TestRedis.newPrefix(); // an instance with Redis, for the Redis tier's series too,
+        TestServer.get(); // on the shared database, whose pg_stat_statements has the statements' series
+        var env = new java.util.HashMap<>(TestRedis.get().env(prefix));
+        env.put("PARLEY_ADMIN_SAMPLE", "200ms");
+        try (Parley parley = TestServer.alongside(TestServer.DATABASE, env)) {
+            Api api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("ops").apiKey());
+            String conversation = Fixtures.conversation(api).get("id").asText(); // every request and cache series
+            api.getOk("/v1/conversations/" + conversation + "/messages");
+            api.get("/v1/conversations/999/messages");
+            String metrics = Wait.forValue("a reading of PostgreSQL and its statements", Duration.ofSeconds(10), () -> {
+                String now = TestServer.metrics(api);
+                return now.contains("parley_db_table_bytes{") && now.contains("parley_db_statement_time_seconds{")
+                        ? java.util.Optional.of(now) : java.util.Optional.empty();
+            });
 
-        Set<String> published = new TreeSet<>();
-        for (String line : metrics.lines().filter(l -> !l.startsWith("#")).toList()) {
-            published.add(line.split("[{ ]", 2)[0]);
+            Set<String> published = new TreeSet<>();
+            for (String line : metrics.lines().filter(l -> !l.startsWith("#")).toList()) {
+                published.add(line.split("[{ ]", 2)[0]);
+            }
+            assertThat(published).containsAll(named);
+        } finally {
+            TestRedis.get().forget(prefix);
         }
-        assertThat(published).containsAll(named);
     }
 
     private static Set<String> metricsIn(String text) {
