@@ -52,7 +52,7 @@ final class AccessLog {
         Long appId = Auth.appIfKnown(ctx);
         var line = LOG.atInfo()
                 .addKeyValue(REQUEST_ID, RequestIds.of(ctx))
-                .addKeyValue("method", ctx.method().name())
+                .addKeyValue("method", Methods.label(ctx))
                 .addKeyValue("path", ctx.path())
                 .addKeyValue(ROUTE, route)
                 .addKeyValue("status", ctx.statusCode())
@@ -60,6 +60,6 @@ final class AccessLog {
         if (appId != null) {
             line = line.addKeyValue(APP_ID, appId);
         }
-        line.log(ctx.method().name() + " " + ctx.path() + " " + ctx.statusCode() + " " + millis + " ms"); // no {} to scan
+        line.log(Methods.label(ctx) + " " + ctx.path() + " " + ctx.statusCode() + " " + millis + " ms"); // no {} to scan
     }
 }

@@ -138,6 +138,7 @@ public final class HttpServer implements AutoCloseable {
             config.routes.before(ctx -> {
                 RequestIds.assign(ctx);
                 AccessLog.begin(ctx);
+                Methods.refuseOverride(ctx);
             });
             config.routes.before(drain::admit);
             config.routes.before("/v1/*", new Cors(services.origins()).around(auth::authenticate));
@@ -163,7 +164,7 @@ public final class HttpServer implements AutoCloseable {
             config.requestLogger.http((ctx, millis) -> {
                 var endpoint = answering(ctx, javalin);
                 long nanos = (long) (millis * 1_000_000);
-                timers.record(ctx.method(), endpoint, ctx.statusCode(), nanos);
+                timers.record(Methods.label(ctx), endpoint, ctx.statusCode(), nanos);
                 AccessLog.end(ctx, endpoint, nanos);
             });
         });

@@ -1,7 +1,6 @@
 package dev.parley.http;
 
 import dev.parley.metrics.Metrics;
-import io.javalin.http.HandlerType;
 import io.javalin.router.Endpoint;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -30,11 +29,12 @@ final class RequestTimers {
         this.registry = registry;
     }
 
-    void record(HandlerType method, Endpoint endpoint, int status, long nanos) {
+    /** {@code method}: as {@link Methods#label} gives it, one of a few. */
+    void record(String method, Endpoint endpoint, int status, long nanos) {
         String route = endpoint == null ? "unmatched" : endpoint.path;
         var meters = byEndpoint.computeIfAbsent(endpoint == null ? method : endpoint, k -> new RouteMeters(
                 Timer.builder(Metrics.HTTP_SECONDS).description(Metrics.HTTP_SECONDS_HELP)
-                        .tag("method", method.name()).tag("route", route)
+                        .tag("method", method).tag("route", route)
                         .serviceLevelObjectives(Metrics.HTTP_BUCKETS).register(registry),
                 new AtomicReferenceArray<>(STATUSES)));
         meters.latency().record(nanos, TimeUnit.NANOSECONDS);
@@ -42,7 +42,7 @@ final class RequestTimers {
         Counter responses = meters.responses().get(slot);
         if (responses == null) { // registering the same id twice returns the same counter, so a race costs nothing
             responses = Counter.builder(Metrics.HTTP_RESPONSES).description(Metrics.HTTP_RESPONSES_HELP)
-                    .tag("method", method.name()).tag("route", route).tag("status", String.valueOf(status)).register(registry);
+                    .tag("method", method).tag("route", route).tag("status", String.valueOf(status)).register(registry);
             meters.responses().set(slot, responses);
         }
         responses.increment();
