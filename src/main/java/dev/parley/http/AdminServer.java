@@ -19,8 +19,10 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.ServerConnector;
 
@@ -32,6 +34,8 @@ import org.eclipse.jetty.server.ServerConnector;
  */
 public final class AdminServer implements AutoCloseable {
     static final Duration DEFAULT_WINDOW = Duration.ofMinutes(1);
+    /** An IPv4 address, or an IPv6 one in brackets as a Host header writes it. */
+    private static final Pattern IP_LITERAL = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}|\\[[0-9a-f:.]+(%[0-9a-z]+)?]");
     private static final String UPLOT = "/META-INF/resources/webjars/uplot/1.6.30/dist/";
     /** The dashboard's files, by the name they are served under: the page, its script, and uPlot. */
     private static final Map<String, Asset> ASSETS = Map.of(
@@ -83,7 +87,13 @@ public final class AdminServer implements AutoCloseable {
                 connector.setPort(admin.port());
                 return connector;
             });
-            config.routes.before(RequestIds::assign);
+            config.routes.before(ctx -> {
+                RequestIds.assign(ctx);
+                Methods.refuseOverride(ctx);
+            });
+            if (admin.key().isEmpty()) {
+                config.routes.before(ctx -> fromThisMachine(ctx, admin.host()));
+            }
             Handler guard = ctx -> requireKey(ctx, admin.key());
             config.routes.before("/metrics", guard);
             config.routes.before("/admin/*", guard);
@@ -113,7 +123,7 @@ public final class AdminServer implements AutoCloseable {
             config.routes.error(404, ctx -> {
                 if (!Problems.written(ctx)) {
                     Problems.respond(new HttpResponseException(404, "the admin port answers /metrics, /admin/overview, "
-                            + "/admin/timeline, /admin/apps and /dashboard; not " + ctx.method() + " " + ctx.path()), ctx);
+                            + "/admin/timeline, /admin/apps and /dashboard; not " + Methods.label(ctx) + " " + ctx.path()), ctx);
                 }
             });
         });
@@ -140,6 +150,27 @@ public final class AdminServer implements AutoCloseable {
             }
         }
         return ctx;
+    }
+
+    /**
+     * Without a key the port trusts whoever reaches it, on loopback this machine: and so any web page its browser
+     * shows. A page can give a name of its own the address 127.0.0.1 (DNS rebinding) and read the port as its own
+     * origin, or post a form to it from another site. So a keyless port answers only requests addressed to an IP,
+     * {@code localhost} or its own host setting, and changes something only for a page it served itself.
+     */
+    private static void fromThisMachine(Context ctx, String ownHost) {
+        String host = ctx.header("Host");
+        String name = host == null ? null : host.replaceFirst(":\\d*$", "").toLowerCase(Locale.ROOT);
+        if (name != null && !name.equals("localhost") && !name.equals(ownHost) && !IP_LITERAL.matcher(name).matches()) {
+            throw new Forbidden("the admin port without PARLEY_ADMIN_KEY answers requests addressed to an IP address or "
+                    + "localhost only, not to " + name + ": a web page can give its own name this machine's address");
+        }
+        String origin = ctx.header("Origin");
+        boolean changes = !(ctx.req().getMethod().equals("GET") || ctx.req().getMethod().equals("HEAD"));
+        if (changes && origin != null && !origin.equalsIgnoreCase("http://" + host)) {
+            throw new Forbidden("the admin port without PARLEY_ADMIN_KEY takes changes only from its own pages and from "
+                    + "clients that send no Origin, not from " + origin);
+        }
     }
 
     private static void requireKey(Context ctx, Optional<String> key) {
