@@ -26,7 +26,7 @@ from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
 __all__ = [
-    "Character", "Context", "Conversation", "HistoryPage", "InboxEntry", "Memory", "Message", "Parley",
+    "Character", "Context", "Conversation", "HistoryPage", "InboxEntry", "Memory", "MemoryHit", "Message", "Parley",
     "ParleyError", "Recalled", "RetryPolicy", "SearchHit", "User",
 ]
 
@@ -312,6 +312,19 @@ class SearchHit:
 
 
 @dataclass(frozen=True, slots=True)
+class MemoryHit:
+    """A memory that matched a search; snippet wraps the matched words in <mark></mark>, unescaped."""
+
+    memory: Memory
+    rank: float
+    snippet: str
+
+    @classmethod
+    def of(cls, data: Json) -> MemoryHit:
+        return _read(cls, data, memory=_read(Memory, data["memory"]))
+
+
+@dataclass(frozen=True, slots=True)
 class Context:
     """What the next LLM call needs: messages are role/content(/name) dicts, the system prompt first."""
 
@@ -476,6 +489,12 @@ class Parley:
         conversation_id, language, order ("relevance" or "recent"), include_archived, limit."""
         for page in self.pages("/v1/search/messages", query={"q": q, **filters}):
             yield from (_read(SearchHit, hit) for hit in page["hits"])
+
+    def search_memories(self, q: str, user_id: str, **filters: Any) -> Iterator[MemoryHit]:
+        """The user's memories matching q (web-search syntax), best first, through every page. filters: character_id,
+        language, order ("relevance" or "recent": latest created_at first), limit."""
+        for page in self.pages("/v1/search/memories", query={"q": q, "user_id": user_id, **filters}):
+            yield from (MemoryHit.of(hit) for hit in page["hits"])
 
     def create_memory(self, user_id: str, character_id: str, content: str, **optional: Any) -> Memory:
         """optional: importance (0-1), embedding (numbers), conversation_id, metadata, language."""

@@ -84,6 +84,17 @@ class ChatProgramTest(unittest.TestCase):
         self.assertEqual([hit.message_id for hit in hits], [said.id])
         self.assertIn("<mark>Betelgeuse</mark>", hits[0].snippet)
 
+    def test_memory_search_pages_through_every_hit_in_either_order(self) -> None:
+        older = self.parley.create_memory(self.ada.id, self.luna.id, "Saw a comet as a child", created_at="2001-04-01T00:00:00Z")
+        comets = [self.parley.create_memory(self.ada.id, self.luna.id, f"Wants to see comet {n}") for n in range(3)]
+
+        best = list(self.parley.search_memories("comet", self.ada.id, limit=2))
+        recent = list(self.parley.search_memories("comet", self.ada.id, order="recent", limit=1))
+
+        self.assertEqual(sorted(hit.memory.id for hit in best), sorted([older.id] + [m.id for m in comets]))
+        self.assertEqual([hit.memory.id for hit in recent], [m.id for m in reversed(comets)] + [older.id])
+        self.assertIn("<mark>comet</mark>", recent[0].snippet)
+
     def test_a_memory_is_stored_recalled_by_its_embedding_and_given_in_the_context(self) -> None:
         self.parley.append_message(self.chat.id, "user", "Which telescope should I take tonight?")
         memory = self.parley.create_memory(self.ada.id, self.luna.id, "Ada's telescope is a 6-inch Dobsonian",

@@ -1405,6 +1405,7 @@ export interface components {
         };
         MemoryHits: {
             hits: components["schemas"]["Found"][];
+            next_cursor: string | null;
         };
         Found: {
             memory: components["schemas"]["Memory"];
@@ -8534,8 +8535,12 @@ export interface operations {
                 character_id?: string;
                 /** @description text-search language of the query (default english) */
                 language?: string;
-                /** @description how many, 1-100 (default 20) */
+                /** @description relevance (default) or recent (latest created_at first) */
+                order?: "relevance" | "recent";
+                /** @description page size, 1-100 (default 20) */
                 limit?: number;
+                /** @description next_cursor of the previous page (400 for one of another search: q, language, order, user_id or character_id) */
+                cursor?: string;
             };
             header?: {
                 /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */

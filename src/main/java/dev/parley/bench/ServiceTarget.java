@@ -108,7 +108,8 @@ final class ServiceTarget implements Target {
             case SEARCH -> search.search(appId, new MessageSearch.Scope.User(pick.userId()), pick.term(), null,
                     MessageSearch.Order.RELEVANCE, MessageSearch.After.START, 20);
             case RECALL -> recall(pick, 10);
-            case SEARCH_MEMORIES -> memories.search(appId, pick.userId(), null, pick.term(), Languages.DEFAULT, 10);
+            case SEARCH_MEMORIES -> memories.search(appId, pick.userId(), null, pick.term(), Languages.DEFAULT,
+                    MessageSearch.Order.RELEVANCE, Memories.SearchAfter.START, 10);
             case WINDOW_COUNT -> counts.character(appId, pick.characterId(), Duration.ofHours(1));
             case FILTERED_HISTORY -> log.filtered(appId, pick.conversationId(), new MessageLog.Position.Latest(),
                     byModel(pick), 50);

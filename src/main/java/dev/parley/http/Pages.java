@@ -62,7 +62,7 @@ final class Pages {
     record MessageHits(List<MessageSearch.Hit> hits, @Nullable String nextCursor) {
     }
 
-    record MemoryHits(List<Memories.Found> hits) {
+    record MemoryHits(List<Memories.Found> hits, @Nullable String nextCursor) {
     }
 
     /** Who types in a conversation now, soonest to stop first. */

@@ -251,7 +251,10 @@ final class Routes {
                         .requiredQuery("user_id", "string", "the user")
                         .query("character_id", "string", "only memories this character keeps")
                         .query("language", "string", "text-search language of the query (default english)")
-                        .count("limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE, "how many")
+                        .oneOf("order", List.of("relevance", "recent"), "relevance (default) or recent (latest created_at first)")
+                        .count("limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE, "page size")
+                        .query("cursor", "string", "next_cursor of the previous page (400 for one of another search: q, language, "
+                                + "order, user_id or character_id)")
                         .returns(200, Pages.MemoryHits.class),
 
                 Route.of(GET, "/v1/stats/messages", "getAppMessageStats", "How many messages the app stored in the window that ends now",

@@ -8,6 +8,8 @@ import dev.parley.search.Languages;
 import dev.parley.search.MessageSearch;
 import io.javalin.http.Context;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.UUID;
 
@@ -57,17 +59,41 @@ final class SearchHandlers {
      */
     private static long fingerprint(MessageSearch.Scope scope, String text, String language, MessageSearch.Order order,
                                     boolean archived) {
-        String search = String.join("\n", scope.toString(), text, String.valueOf(language), order.name(), String.valueOf(archived));
+        return fingerprint(String.join("\n", scope.toString(), text, String.valueOf(language), order.name(), String.valueOf(archived)));
+    }
+
+    private static long fingerprint(String search) {
         return UUID.nameUUIDFromBytes(search.getBytes(StandardCharsets.UTF_8)).getMostSignificantBits();
     }
 
+    /**
+     * A page of a user's memories matching q, by relevance (default) or recent (latest created_at first), with a
+     * cursor as message search has: the last hit's rank or created_at, its memory id, and the search it belongs to.
+     */
     void memories(Context ctx) {
         String text = query(ctx);
         long userId = Params.requiredId(ctx, "user_id");
         Long characterId = Params.optionalId(ctx, "character_id");
         String language = languages.require("language", ctx.queryParam("language"));
+        MessageSearch.Order order = order(ctx.queryParam("order"));
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
-        Responses.json(ctx, new Pages.MemoryHits(memories.search(Auth.app(ctx), userId, characterId, text, language, limit)));
+        long search = fingerprint(String.join("\n", "memories", String.valueOf(userId), String.valueOf(characterId), text,
+                language, order.name()));
+        long[] position = Cursor.positions(ctx, Cursor.Kind.MEMORY_SEARCH, 3);
+        if (position != null && position[2] != search) {
+            throw new InvalidInput("cursor", "continues another search: q, language, order, user_id and character_id must be "
+                    + "those of the page that gave it");
+        }
+        boolean recent = order == MessageSearch.Order.RECENT;
+        Memories.SearchAfter after = position == null ? Memories.SearchAfter.START
+                : recent ? Memories.SearchAfter.created(Instant.EPOCH.plus(position[0], ChronoUnit.MICROS), position[1])
+                : Memories.SearchAfter.ranked(Float.intBitsToFloat((int) position[0]), position[1]);
+        List<Memories.Found> hits = memories.search(Auth.app(ctx), userId, characterId, text, language, order, after,
+                Cursor.probe(limit));
+        var listed = Cursor.paged(Cursor.Kind.MEMORY_SEARCH, hits, limit, hit -> new long[] {
+                recent ? ChronoUnit.MICROS.between(Instant.EPOCH, hit.memory().createdAt()) : Float.floatToIntBits(hit.rank()),
+                hit.memory().id(), search});
+        Responses.json(ctx, new Pages.MemoryHits(listed.page(), listed.next()));
     }
 
     private static String query(Context ctx) {

@@ -20,6 +20,7 @@ import dev.parley.json.Nullable;
 import dev.parley.search.MessageSearch;
 import dev.parley.search.Snippets;
 import java.sql.SQLException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -156,21 +157,41 @@ public final class Memories {
              WHERE words @@ ((SELECT query FROM asked) && (SELECT scope FROM asked))
                AND numnode((SELECT query FROM asked)) > 0""".formatted(COLUMNS);
 
-    // Words in one user's memories (of one character when the scope says so), best first. The scope
+    // Words in one user's memories (of one character when the scope says so), a page of them. The scope
     // is the tsquery's tokens ('~u:7 & ~h:3'), null (so nothing matches) unless the user is this app's:
-    // the check travels with the search, one round trip. No column filter, so a generic plan has no index
-    // but the words' (as in MessageSearch). The words as parsed come back with each hit, for its snippet
-    // (Snippets).
+    // the check travels with the search, one round trip. No column filter the plan could start from, so a
+    // generic plan has no index but the words' (as in MessageSearch): the cursor's keys are compared on the
+    // matches the words index found. The words as parsed come back with each hit, for its snippet (Snippets).
     // The arguments are bound once, in "asked": the words as parsed, the scope's tokens if the app's user
-    // (app id, user id) exists, and the page's size.
-    static final Query SEARCH = new Query("search.memories", """
+    // (app id, user id) exists, the page's size, and the cursor's keys: a rank (relevance) or a created_at
+    // (recent, null on the first page), and a memory id.
+    private static final String ASKED = """
             WITH asked AS (SELECT websearch_to_tsquery(?::regconfig, ?) AS query,
-                                  (SELECT ?::tsquery FROM users WHERE app_id = ? AND user_id = ?) AS scope, ?::int AS size)
+                                  (SELECT ?::tsquery FROM users WHERE app_id = ? AND user_id = ?) AS scope, ?::int AS size,
+                                  ?::%s AS after_key, ?::bigint AS after_id)""";
+
+    // By relevance: every match ranked; the page past the cursor, ranked below it or equal and older (memory_id).
+    static final Query SEARCH = new Query("search.memories", ASKED.formatted("real") + """
+
             SELECT hit.*, (SELECT query FROM asked)::text AS words
-              FROM (%s
-                     ORDER BY rank DESC, memory_id DESC
+              FROM (SELECT ranked.*
+                      FROM (%s) ranked
+                     WHERE (ranked.rank, ranked.memory_id) < ((SELECT after_key FROM asked), (SELECT after_id FROM asked))
+                     ORDER BY ranked.rank DESC, ranked.memory_id DESC
                      LIMIT (SELECT size FROM asked)) hit
              ORDER BY hit.rank DESC, hit.memory_id DESC""".formatted(RANKED_MATCHES));
+
+    // Recent: latest created_at first (imports keep their original time), as a recent listing orders them; the
+    // page past the cursor's (created_at, memory_id), each hit ranked too.
+    static final Query SEARCH_RECENT = new Query("search.memories_recent", ASKED.formatted("timestamptz") + """
+
+            SELECT hit.*, (SELECT query FROM asked)::text AS words
+              FROM (%s
+                       AND ((SELECT after_key FROM asked) IS NULL
+                            OR (created_at, memory_id) < ((SELECT after_key FROM asked), (SELECT after_id FROM asked)))
+                     ORDER BY created_at DESC, memory_id DESC
+                     LIMIT (SELECT size FROM asked)) hit
+             ORDER BY hit.created_at DESC, hit.memory_id DESC""".formatted(RANKED_MATCHES));
 
     // The same search for a context, of one person or several at once: any of their tokens in the scope
     // ('~u:7' | '~u:9') & '~h:3', and each person's best :size, ranked within their own.
@@ -184,6 +205,22 @@ public final class Memories {
 
     /** A memory whose words match a search, with its rank and a highlighted snippet. */
     public record Found(Memory memory, float rank, String snippet) {
+    }
+
+    /**
+     * Where a search's next page starts: past the hit with this rank (by relevance) or created_at (recent) and
+     * memory id, the last of the page before. {@link #START} for the first page in either order.
+     */
+    public record SearchAfter(float rank, Instant createdAt, long memoryId) {
+        public static final SearchAfter START = new SearchAfter(Float.POSITIVE_INFINITY, null, Long.MAX_VALUE);
+
+        public static SearchAfter ranked(float rank, long memoryId) {
+            return new SearchAfter(rank, null, memoryId);
+        }
+
+        public static SearchAfter created(Instant createdAt, long memoryId) {
+            return new SearchAfter(Float.POSITIVE_INFINITY, createdAt, memoryId);
+        }
     }
 
     static final RowMapper<Memory> ROW = row -> {
@@ -442,12 +479,19 @@ public final class Memories {
         });
     }
 
-    /** Memories of the user (of one character when {@code characterId} is not null) matching {@code text}, best first. */
-    public List<Found> search(long appId, long userId, Long characterId, String text, String language, int limit) {
+    /**
+     * A page of the memories of the user (of one character when {@code characterId} is not null) matching
+     * {@code text}: best first (relevance; ties newest stored first) or latest created_at first (recent; ties
+     * likewise), at most {@code limit} past {@code after}.
+     */
+    public List<Found> search(long appId, long userId, Long characterId, String text, String language,
+                              MessageSearch.Order order, SearchAfter after, int limit) {
         return database.read(handle -> {
             String scope = MessageSearch.token("u", userId)
                     + (characterId == null ? "" : " & " + MessageSearch.token("h", characterId));
-            List<Matched> matched = handle.list(SEARCH, MATCHED, language, text, scope, appId, userId, limit);
+            List<Matched> matched = order == MessageSearch.Order.RECENT
+                    ? handle.list(SEARCH_RECENT, MATCHED, language, text, scope, appId, userId, limit, after.createdAt(), after.memoryId())
+                    : handle.list(SEARCH, MATCHED, language, text, scope, appId, userId, limit, after.rank(), after.memoryId());
             if (matched.isEmpty()) {
                 Users.require(handle, appId, userId); // no hits, or no such user
                 return List.of();

@@ -82,7 +82,7 @@ public final class MessageSearch {
     static final int SPAN_CONVERSATIONS = 200;
     private static final long WEEK_MILLIS = Duration.ofDays(7).toMillis();
 
-    /** How hits are ordered; both page with a keyset cursor of (rank, message id). */
+    /** How hits are ordered; both page with a keyset cursor of (rank, message id). Memory search takes them too (Memories). */
     public enum Order { RELEVANCE, RECENT }
 
     /** Which messages to search. */

@@ -95,6 +95,7 @@ class DistributionRulesTest {
             "search.memories", "the user's token '~u:user' (and the character's '~h:character') in the words, the token"
                     + " null unless the users row (app_id, user_id) exists; an app_id = ? on memories would offer"
                     + " memories_scope_idx (app_id, …) to a generic plan (not measured for memories)",
+            "search.memories_recent", "as search.memories, latest created_at first",
             "search.memories_each", "as search.memories, with any of the people's tokens: they are the members and authors"
                     + " of one of the app's conversations");
 

@@ -180,11 +180,31 @@ class MemoryPlanTest {
 
     @Test
     void a_word_search_in_a_large_scope_reads_the_words_index() throws SQLException {
-        Object[] args = {"english", "subject17", "'~u:1'", APP, 1L, 20};
+        Object[] args = {"english", "subject17", "'~u:1'", APP, 1L, 20, Float.POSITIVE_INFINITY, Long.MAX_VALUE};
 
         assertThat(plans.explain(Memories.SEARCH, args)).contains("Bitmap Index Scan on memories_words_idx").doesNotContain("Seq Scan");
         assertThat(plans.explainGeneric(Memories.SEARCH, args)).as("the user's check by app id offers no other index")
                 .contains("Bitmap Index Scan on memories_words_idx").doesNotContain("memories_scope_idx").doesNotContain("Seq Scan");
+    }
+
+    /**
+     * A later page of a search, in either order, finds its matches through the words index as the first does, and
+     * compares the cursor's keys on them: memory_id and created_at offer the generic plan no index (memories_pkey and
+     * memories_recent_idx lead with app_id, which the statement does not compare), and no page is read by OFFSET.
+     */
+    @Test
+    void a_later_page_of_a_word_search_reads_the_words_index_in_either_order() throws SQLException {
+        Object[] byRank = {"english", "note", "'~u:1'", APP, 1L, 21, 0.1f, 65_000L};
+        Object[] byCreated = {"english", "note", "'~u:1'", APP, 1L, 21, java.time.OffsetDateTime.now().minusHours(500), 65_000L};
+        Object[] firstByCreated = {"english", "note", "'~u:1'", APP, 1L, 21, null, Long.MAX_VALUE};
+
+        for (String plan : List.of(plans.explain(Memories.SEARCH, byRank), plans.explainGeneric(Memories.SEARCH, byRank),
+                plans.explain(Memories.SEARCH_RECENT, byCreated), plans.explainGeneric(Memories.SEARCH_RECENT, byCreated),
+                plans.explain(Memories.SEARCH_RECENT, firstByCreated), plans.explainGeneric(Memories.SEARCH_RECENT, firstByCreated))) {
+            assertThat(plan).as(plan).contains("Bitmap Index Scan on memories_words_idx").doesNotContain("Seq Scan")
+                    .doesNotContain("memories_scope_idx").doesNotContain("memories_recent_idx").doesNotContain("memories_pkey");
+        }
+        assertThat(Memories.SEARCH.sql() + Memories.SEARCH_RECENT.sql()).doesNotContainIgnoringCase("offset");
     }
 
     @Test
@@ -198,7 +218,8 @@ class MemoryPlanTest {
 
     @Test
     void a_word_search_in_a_small_scope_reads_the_words_index_too() throws SQLException {
-        String plan = plans.explain(Memories.SEARCH, "english", "topic17", "'~u:42'", APP, 42L, 20);
+        String plan = plans.explain(Memories.SEARCH, "english", "topic17", "'~u:42'", APP, 42L, 20, Float.POSITIVE_INFINITY,
+                Long.MAX_VALUE);
 
         assertThat(plan).contains("memories_words_idx").doesNotContain("Seq Scan");
     }

@@ -57,8 +57,11 @@ public final class Plans {
         }
     }
 
-    /** A value as EXECUTE takes it: numbers as they are, anything else (text, infinity) quoted. */
+    /** A value as EXECUTE takes it: numbers as they are, null as NULL, anything else (text, infinity) quoted. */
     private static String literal(Object value) {
+        if (value == null) {
+            return "NULL";
+        }
         if (value instanceof Number number && Double.isFinite(number.doubleValue())) {
             return number.toString();
         }
