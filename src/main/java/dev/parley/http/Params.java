@@ -1,10 +1,10 @@
 package dev.parley.http;
 
+import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.chat.InvalidInput;
 import dev.parley.config.Durations;
 import dev.parley.input.Check;
-import dev.parley.json.Json;
 import io.javalin.http.Context;
 import java.time.Duration;
 import java.time.Instant;
@@ -110,9 +110,11 @@ final class Params {
         }
         JsonNode node;
         try {
-            node = Json.MAPPER.readTree(raw);
+            node = Requests.STRICT.readTree(raw);
         } catch (Exception e) {
-            throw new InvalidInput(name, "must be a JSON object such as {\"energy\":\"calm\"}");
+            throw new InvalidInput(name, e instanceof JsonParseException p && Requests.isDuplicate(p)
+                    ? "gives a key twice (" + p.getOriginalMessage() + "); each key may appear once"
+                    : "must be a JSON object such as {\"energy\":\"calm\"}");
         }
         if (node == null || !node.isObject() || node.isEmpty()) {
             throw new InvalidInput(name, "must be a non-empty JSON object such as {\"energy\":\"calm\"}");

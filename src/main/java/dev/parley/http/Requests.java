@@ -41,7 +41,7 @@ import java.util.stream.Collectors;
 
 /** Reads a request body into its record, turning every way it can be wrong into a 4xx that names the field. */
 final class Requests {
-    private static final ObjectReader STRICT;
+    static final ObjectReader STRICT;
 
     static {
         var mapper = Json.MAPPER.copy();
@@ -315,7 +315,7 @@ final class Requests {
         };
     }
 
-    private static boolean isDuplicate(JsonParseException e) {
+    static boolean isDuplicate(JsonParseException e) {
         return e.getOriginalMessage().startsWith("Duplicate field");
     }
 

@@ -244,6 +244,11 @@ class BadInputTest {
             assertThat(response.isProblem()).as(path).isTrue();
             assertThat(response.json().get("detail").asText()).as(path).isNotBlank();
         }
+        var twice = api.get("/v1/conversations?state=" + java.net.URLEncoder.encode("{\"mood\":\"calm\",\"mood\":\"sad\"}",
+                java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(twice.status()).as("a filter's key twice: which one?").isEqualTo(400);
+        assertThat(twice.json().get("errors").get(0).get("field").asText()).isEqualTo("state");
+        assertThat(twice.json().get("detail").asText()).contains("mood").contains("twice");
         var hard = api.delete(conversation + "/messages/" + samples.ids.get("message_id") + "?hard=maybe");
         assertThat(hard.status()).isEqualTo(400);
         for (String path : List.of(user + "/warm?limit=0", user + "/warm?limit=101", user + "/warm?messages=201",
