@@ -133,7 +133,7 @@ public final class Parley implements AutoCloseable {
      * replica URL without a user or password takes the primary's: a standby has the primary's roles.
      */
     private static Replicas replicas(Settings settings, ConnectionTarget primary, Database database, QueryLog log,
-                                     PrometheusMeterRegistry registry, Deque<AutoCloseable> started) {
+                                     PrometheusMeterRegistry registry, Deque<AutoCloseable> started, Clock clock) {
         var replication = settings.replication();
         if (replication.urls().isEmpty()) {
             return null;
@@ -144,7 +144,11 @@ public final class Parley implements AutoCloseable {
         List<Query> warmup = settings.pgbouncer() == PgBouncer.OFF ? READS_PLANNED_AHEAD : List.<Query>of();
         var replicas = Replicas.start(database, targets, settings.poolSize(), warmup,
                 new Replicas.Options(replication.maxLag(), replication.tokenWait(), replication.sampleEvery()), log, registry,
-                threads(started, "parley-replicas", 1));
+                threads(started, "parley-replicas", 1), (replica, name) -> {
+                    var watch = DatabaseWatch.ofReplica(replica, name, threads(started, "parley-watch-" + name, 1), clock);
+                    started.push(watch);
+                    return watch;
+                });
         started.push(replicas);
         return replicas;
     }
@@ -168,7 +172,7 @@ public final class Parley implements AutoCloseable {
                     settings.poolTimeout(), settings.appSharePercent() / 100.0, warmup, requestLimits(settings)), queryLog,
                     registry, watch);
             started.push(database::close);
-            Replicas replicas = replicas(settings, target, database, queryLog, registry, started);
+            Replicas replicas = replicas(settings, target, database, queryLog, registry, started, clock);
             started.push(watch); // the watch stops before the pool closes, so it reports no outage then
             Database background = background(direct, queryLog, started);
             if (direct.where().equals(pooled.where())) { // the server the watch probes; not so behind PgBouncer

@@ -41,6 +41,8 @@ public final class DatabaseWatch implements AutoCloseable {
     }
 
     private final ConnectionTarget target;
+    private final String name; // for the log: "the database", or a read replica's
+    private final String meanwhile; // what callers get while it is unreachable, for the log
     private volatile MigrationVersion requiredSchema; // null until known: no schema check
     private final ScheduledExecutorService scheduler;
     private final Clock clock;
@@ -49,9 +51,21 @@ public final class DatabaseWatch implements AutoCloseable {
     private final List<Runnable> cuts = new CopyOnWriteArrayList<>(); // run when a probe cannot reach the database
     private Connection connection; // touched by the scheduler's one thread only
 
-    /** Starts probing on {@code scheduler}, which must run one task at a time. */
+    /** Starts probing the primary on {@code scheduler}, which must run one task at a time. */
     public DatabaseWatch(ConnectionTarget target, ScheduledExecutorService scheduler, Clock clock) {
+        this(target, "the database", "requests are refused with 503", scheduler, clock);
+    }
+
+    /** The same for a read replica: while it is unreachable its reads go to the primary, and those in flight are cut. */
+    public static DatabaseWatch ofReplica(ConnectionTarget target, String name, ScheduledExecutorService scheduler, Clock clock) {
+        return new DatabaseWatch(target, "read replica " + name, "its reads go to the primary", scheduler, clock);
+    }
+
+    private DatabaseWatch(ConnectionTarget target, String name, String meanwhile, ScheduledExecutorService scheduler,
+                          Clock clock) {
         this.target = target;
+        this.name = name;
+        this.meanwhile = meanwhile;
         this.scheduler = scheduler;
         this.clock = clock;
         this.state = new State(true, clock.instant(), true, null);
@@ -100,7 +114,7 @@ public final class DatabaseWatch implements AutoCloseable {
             String problem = current ? null : "the database's schema is at version " + applied + ", this build needs "
                     + required + ": run 'parley migrate'";
             if (!state.reachable()) {
-                LOG.info("the database answers again after {} ms", Duration.between(state.since(), clock.instant()).toMillis());
+                LOG.info("{} answers again after {} ms", name, Duration.between(state.since(), clock.instant()).toMillis());
                 state = new State(true, clock.instant(), current, problem);
             } else {
                 state = new State(true, state.since(), current, problem);
@@ -149,8 +163,8 @@ public final class DatabaseWatch implements AutoCloseable {
     }
 
     private void markUnreachable(String problem) {
-        LOG.warn("the database is unreachable ({}); requests are refused with 503 until it answers again", problem);
-        state = new State(false, clock.instant(), state.schemaCurrent(), "the database is unreachable: " + problem);
+        LOG.warn("{} is unreachable ({}); {} until it answers again", name, problem, meanwhile);
+        state = new State(false, clock.instant(), state.schemaCurrent(), name + " is unreachable: " + problem);
     }
 
     private void closeConnection() {

@@ -9,6 +9,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.function.BiFunction;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -84,19 +85,22 @@ public final class Replicas implements AutoCloseable {
     }
 
     /**
-     * Opens a small pool on each replica, whose new connections plan {@code warmup} first ({@link WarmConnections}),
+     * Opens a small pool on each replica, watched by the {@code watch} made for it (given its target and name), whose
+     * new connections plan {@code warmup} first ({@link WarmConnections}),
      * samples them every {@code options.sampleEvery()} on {@code scheduler}, and makes {@code primary}'s nearby
      * reads go through them, under the primary's limits.
      */
     public static Replicas start(Database primary, List<ConnectionTarget> targets, int poolSize, List<Query> warmup, Options options,
-                                 QueryLog log, MeterRegistry registry, ScheduledExecutorService scheduler) {
+                                 QueryLog log, MeterRegistry registry, ScheduledExecutorService scheduler,
+                                 BiFunction<ConnectionTarget, String, DatabaseWatch> watch) {
         List<Replica> replicas = new ArrayList<>();
         for (ConnectionTarget target : targets) {
             String name = nameOf(target);
-            // A short wait for a connection: a replica that does not give one soon is skipped for the primary.
+            // A short wait for a connection: a replica that does not give one soon is skipped for the primary. Its own
+            // watch refuses the pool at once while the replica is unreachable, and cuts the reads a silent one holds.
             var pool = Database.connect(target, new Database.PoolOptions(poolSize, options.tokenWait().plusMillis(250), 1.0, warmup,
                     primary.limits()),
-                    log, null, null);
+                    log, null, watch.apply(target, name));
             Replica replica = new Replica(name, pool, readsCounter(registry, name));
             Gauge.builder("parley_replica_lag_seconds", replica, r -> r.answering ? r.lagSeconds : Double.NaN)
                     .description("How far behind the primary the replica is, as Parley samples it (NaN: not answering)")

@@ -8,12 +8,16 @@ import dev.parley.db.LocalPostgres;
 import dev.parley.db.Standby;
 import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
+import dev.parley.support.RoundTrips;
 import dev.parley.support.TestServer;
 import dev.parley.support.Wait;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,6 +30,8 @@ import org.junit.jupiter.api.Test;
  */
 class ReplicasTest {
     private static final String HEADER = "Parley-Consistency";
+    /** The watch's probe (a second apart, given up after 3 s of silence) and room for a loaded two-core machine. */
+    private static final Duration SILENT_CUT_BOUND = Duration.ofSeconds(20);
     private static LocalPostgres primary;
     private static Standby standby;
     private static Parley parley;
@@ -130,6 +136,35 @@ class ReplicasTest {
             api.get("/v1/conversations/" + conversation + "/messages?role=user&limit=1");
             return reads("replica") > before;
         });
+    }
+
+    /**
+     * A standby that goes silent (a black-holed connection, a paused server) holds the reads in flight on it: its
+     * watch finds it silent and cuts them, and the primary answers them, well before the silence ends.
+     */
+    @Test
+    void aReadInFlightOnAStandbyThatGoesSilentIsAnsweredByThePrimaryWithinSeconds() throws Exception {
+        try (var line = RoundTrips.to(standby.target(LocalPostgres.DATABASE));
+             Parley second = TestServer.startOn(primary.target(), Map.of("PARLEY_REPLICA_URLS", line.target().jdbcUrl(),
+                     "PARLEY_REPLICA_MAX_LAG", "1s", "PARLEY_REPLICA_WAIT", "100ms", "PARLEY_REPLICA_SAMPLE", "50ms"))) {
+            var other = new Api("http://127.0.0.1:" + second.port(), second.apps().create("silent-standby").apiKey());
+            String chat = Fixtures.conversation(other).get("id").asText();
+            Fixtures.say(other, chat, "user", "hello");
+            Wait.until("the standby in the second instance's rotation", Duration.ofSeconds(10), () ->
+                    TestServer.metrics(second).lines().anyMatch(l -> l.startsWith("parley_replica_in_rotation{") && l.endsWith(" 1.0")));
+            String page = "/v1/conversations/" + chat + "/messages?role=user&limit=3"; // never read yet: not cached
+
+            line.stall();
+            try {
+                var read = CompletableFuture.supplyAsync(() -> other.get(page));
+                Api.Response answer = read.get(SILENT_CUT_BOUND.toSeconds(), TimeUnit.SECONDS);
+                assertThat(answer.status()).as(answer.toString()).isEqualTo(200);
+            } catch (TimeoutException e) {
+                throw new AssertionError("the read waited on the silent standby", e);
+            } finally {
+                line.resume();
+            }
+        }
     }
 
     @Test
