@@ -13,6 +13,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,9 +65,17 @@ public final class AnalyticsRefresh {
     public record Refreshed(Instant refreshedAt, long tookMs) {
     }
 
+    /** A refresh asked for that has not begun: the callers that share it, and its outcome. */
+    private static final class Upcoming {
+        final CompletableFuture<Refreshed> result = new CompletableFuture<>();
+        int callers; // guarded by the refresh
+    }
+
     private final Database database;
     private final Clock clock;
     private final Duration interval;
+    private final ReentrantLock running = new ReentrantLock(); // this instance's asked-for refreshes, one at a time
+    private Upcoming next; // guarded by this; null when no asked-for refresh waits to begin
 
     public AnalyticsRefresh(Database database, Clock clock, Duration interval) {
         this.database = database;
@@ -76,8 +87,51 @@ public final class AnalyticsRefresh {
         return interval;
     }
 
-    /** Refreshes now, after any refresh already running elsewhere has finished: what is returned includes every write before the call. */
+    /**
+     * Refreshes now, after any refresh already running has finished: what is returned includes every write before the
+     * call. Calls on this instance that come while one waits to begin share it, since it begins after each of them: so
+     * however many callers ask at once, this instance runs at most the refresh under way and one more.
+     */
     public Refreshed refresh() {
+        Upcoming upcoming;
+        boolean leads;
+        synchronized (this) {
+            leads = next == null;
+            if (leads) {
+                next = new Upcoming();
+            }
+            upcoming = next;
+            upcoming.callers++;
+        }
+        if (!leads) {
+            try {
+                return upcoming.result.join();
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof RuntimeException cause ? cause : e;
+            }
+        }
+        running.lock();
+        try {
+            synchronized (this) {
+                next = null; // it begins: a caller from now on may have written since, and needs the one after
+            }
+            Refreshed done = refreshNow();
+            upcoming.result.complete(done);
+            return done;
+        } catch (RuntimeException e) {
+            upcoming.result.completeExceptionally(e);
+            throw e;
+        } finally {
+            running.unlock();
+        }
+    }
+
+    /** How many calls share the refresh that has not begun yet (0: none waits): for tests. */
+    synchronized int waitingCallers() {
+        return next == null ? 0 : next.callers;
+    }
+
+    private Refreshed refreshNow() {
         countArchivedMonths(true);
         return database.inTransaction(handle -> {
             handle.first(LOCK_WAIT, row -> true, LOCK);

@@ -14,6 +14,7 @@ import dev.parley.db.QueryLog;
 import dev.parley.lifecycle.Archive;
 import dev.parley.support.TestClock;
 import dev.parley.support.TestDatabase;
+import dev.parley.support.Wait;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.sql.Connection;
@@ -23,6 +24,8 @@ import java.time.LocalDate;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -65,6 +68,59 @@ class AnalyticsRefreshTest {
         assertThat(again).isFalse();
         assertThat(analytics.conversationsStarted(app, today, today).days())
                 .extracting(Analytics.ConversationsStarted::conversations).containsExactly(1L);
+    }
+
+    @Test
+    void refreshes_asked_for_at_once_share_the_one_that_begins_after_them() throws Exception {
+        var refresh = new AnalyticsRefresh(database, new TestClock(), INTERVAL);
+        try (Connection holder = TestDatabase.get().connect(DB); var s = holder.createStatement();
+             var callers = Executors.newVirtualThreadPerTaskExecutor()) {
+            s.execute("CREATE TABLE test_refreshes (at timestamptz)"); // a row per refresh recorded
+            s.execute("""
+                    CREATE FUNCTION test_count_refresh() RETURNS trigger LANGUAGE plpgsql
+                    AS $$ BEGIN INSERT INTO test_refreshes VALUES (now()); RETURN NEW; END $$""");
+            s.execute("CREATE TRIGGER test_count_refresh AFTER UPDATE ON analytics_refresh FOR EACH ROW "
+                    + "EXECUTE FUNCTION test_count_refresh()");
+            try {
+                s.execute("SELECT pg_advisory_lock(" + AnalyticsRefresh.LOCK + ")"); // a refresh running elsewhere
+                var first = callers.submit(refresh::refresh);
+                Wait.until("the first refresh to wait for the one running", Duration.ofSeconds(10), () -> waitsOnAdvisoryLock(s));
+                List<java.util.concurrent.Future<AnalyticsRefresh.Refreshed>> more = new java.util.ArrayList<>();
+                for (int i = 0; i < 5; i++) {
+                    more.add(callers.submit(refresh::refresh));
+                }
+                Wait.until("five more to wait for the refresh after it", Duration.ofSeconds(10), () -> refresh.waitingCallers() == 5);
+                s.execute("SELECT pg_advisory_unlock(" + AnalyticsRefresh.LOCK + ")");
+
+                var firstDone = first.get(30, TimeUnit.SECONDS);
+                var shared = more.stream().map(f -> {
+                    try {
+                        return f.get(30, TimeUnit.SECONDS);
+                    } catch (Exception e) {
+                        throw new AssertionError(e);
+                    }
+                }).distinct().toList();
+
+                assertThat(shared).as("one refresh, begun after each of the five asked").hasSize(1);
+                assertThat(shared.getFirst()).isNotEqualTo(firstDone);
+                try (var rows = s.executeQuery("SELECT count(*) FROM test_refreshes")) {
+                    rows.next();
+                    assertThat(rows.getLong(1)).as("refreshes run for six callers").isEqualTo(2);
+                }
+            } finally {
+                s.execute("DROP TRIGGER test_count_refresh ON analytics_refresh");
+                s.execute("DROP FUNCTION test_count_refresh()");
+                s.execute("DROP TABLE test_refreshes");
+            }
+        }
+    }
+
+    private static boolean waitsOnAdvisoryLock(java.sql.Statement s) throws SQLException {
+        try (var rows = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory' AND datname = '"
+                + DB + "'")) {
+            rows.next();
+            return rows.getLong(1) > 0;
+        }
     }
 
     @Test
