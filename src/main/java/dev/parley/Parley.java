@@ -14,6 +14,7 @@ import dev.parley.chat.Conversations;
 import dev.parley.chat.CounterBuffer;
 import dev.parley.chat.GroupCommit;
 import dev.parley.chat.Inbox;
+import dev.parley.chat.Leaderboards;
 import dev.parley.chat.Limits;
 import dev.parley.chat.Members;
 import dev.parley.chat.MessageLog;
@@ -242,7 +243,8 @@ public final class Parley implements AutoCloseable {
                     cache, characters, users, conversations,
                     messageLog, appends, new Inbox(database), new ReadMarkers(database, cache),
                     new Members(database, cache), new ChatContext(database, cache, characters, users, counters, recall, memories),
-                    new Stats(database), new CharacterMessages(database, clock), new WindowCounts(database, clock),
+                    new Stats(database), new Leaderboards(database), new CharacterMessages(database, clock),
+                    new WindowCounts(database, clock),
                     memories, recall,
                     new MessageSearch(database, clock, snippets), languages, limits,
                     new Typing(live, conversations, settings.typingTtl(), clock),

@@ -15,7 +15,8 @@ import java.util.function.Function;
 final class Cursor {
     enum Kind {
         MESSAGE('m'), REPLY('r'), INBOX('i'), CHARACTER('c'), CHARACTER_MESSAGE('a'), CONVERSATION('v'), MEMORY('y'),
-        MEMORY_BY_IMPORTANCE('p'), MEMORY_RECENT('t'), SEARCH('s'), MEMORY_SEARCH('w');
+        MEMORY_BY_IMPORTANCE('p'), MEMORY_RECENT('t'), SEARCH('s'), MEMORY_SEARCH('w'),
+        LEADERBOARD('l');
 
         final char tag;
 

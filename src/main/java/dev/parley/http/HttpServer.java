@@ -12,6 +12,7 @@ import dev.parley.chat.CharacterMessages;
 import dev.parley.chat.Conversations;
 import dev.parley.chat.GroupCommit;
 import dev.parley.chat.Inbox;
+import dev.parley.chat.Leaderboards;
 import dev.parley.chat.Limits;
 import dev.parley.chat.Members;
 import dev.parley.chat.MessageLog;
@@ -61,7 +62,7 @@ public final class HttpServer implements AutoCloseable {
     public record Services(DatabaseWatch watch, ApiKeys apiKeys, UserTokens userTokens, UserReach userReach, Origins origins,
                            ReadCache cache, Characters characters, Users users,
                            Conversations conversations, MessageLog messageLog, GroupCommit appends, Inbox inbox,
-                           ReadMarkers readMarkers, Members members, ChatContext context, Stats stats,
+                           ReadMarkers readMarkers, Members members, ChatContext context, Stats stats, Leaderboards leaderboards,
                            CharacterMessages characterMessages, WindowCounts windowCounts, Memories memories, Recall recall,
                            MessageSearch search, Languages languages, Limits limits, Typing typing, Presence presence,
                            Analytics analytics, AnalyticsRefresh analyticsRefresh, Erasure erasure, UserExport export, Retention retention, Import imports, Clock clock,
@@ -83,7 +84,8 @@ public final class HttpServer implements AutoCloseable {
     }
 
     public static HttpServer start(Services services, Options options) {
-        var users = new UserHandlers(services.users(), services.inbox(), services.stats(), services.cache(), services.limits());
+        var users = new UserHandlers(services.users(), services.inbox(), services.stats(), services.leaderboards(), services.cache(),
+                services.limits());
         var messages = new MessageHandlers(services.appends(), services.messageLog(), services.cache(), services.limits(),
                 services.clock());
         List<Route> routes = Routes.table(services.limits(),

@@ -3,6 +3,7 @@ package dev.parley.http;
 import dev.parley.chat.CharacterProfile;
 import dev.parley.chat.Conversation;
 import dev.parley.chat.Inbox;
+import dev.parley.chat.Leaderboards;
 import dev.parley.chat.Message;
 import dev.parley.json.JsonText;
 import dev.parley.json.Nullable;
@@ -49,6 +50,10 @@ final class Pages {
     }
 
     record Counters(JsonText counters) {
+    }
+
+    /** The app's users by one counter as last written, highest first, ties by user id; ranks 1, 2, 2, 4. */
+    record Leaderboard(String counter, List<Leaderboards.Entry> entries, @Nullable String nextCursor) {
     }
 
     record MemoryPage(List<Memory> memories, @Nullable String nextCursor) {

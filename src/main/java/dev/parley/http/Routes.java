@@ -13,6 +13,7 @@ import dev.parley.analytics.AnalyticsRefresh;
 import dev.parley.apps.UserTokens;
 import dev.parley.chat.CharacterProfile;
 import dev.parley.chat.Conversation;
+import dev.parley.chat.Leaderboards;
 import dev.parley.chat.Limits;
 import dev.parley.chat.Members;
 import dev.parley.chat.Message;
@@ -20,6 +21,7 @@ import dev.parley.chat.ReadMarkers;
 import dev.parley.chat.Stats;
 import dev.parley.chat.User;
 import dev.parley.context.ChatContext;
+import dev.parley.input.Check;
 import dev.parley.context.ContextRequest;
 import dev.parley.chat.WindowCounts;
 import dev.parley.config.Durations;
@@ -41,6 +43,9 @@ final class Routes {
     private static final String ANALYTICS = "/v1/analytics";
     private static final String DURABLE = "write before answering, with this instance's increments not yet written "
             + "(default false: written within PARLEY_COUNTER_FLUSH_AFTER)";
+
+    private static final String COUNTER = "the counter's name, as incremented (POST /v1/users/{user_id}/counters), up to "
+            + Check.MAX_COUNTER_NAME_BYTES + " bytes";
 
     private static final String WINDOW = "time window ending now: 30s, 1m, 15m, 1h ... up to "
             + Durations.format(WindowCounts.MAX_WINDOW);
@@ -111,6 +116,16 @@ final class Routes {
                 Route.of(POST, "/v1/users/{user_id}/counters", "incrementUserCounters", "Add to a user's named counters (XP, level)", users::incrementCounters)
                         .query("durable", "boolean", DURABLE)
                         .body(Bodies.CounterIncrements.class).returns(200, Pages.Counters.class),
+                Route.of(GET, "/v1/leaderboard", "getLeaderboard",
+                                "The app's users ranked by one counter as last written, highest first, ties by user id", users::leaderboard)
+                        .requiredQuery("counter", "string", COUNTER)
+                        .count("limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE, "page size")
+                        .query("cursor", "string", "next_cursor of the previous page of this counter's leaderboard")
+                        .returns(200, Pages.Leaderboard.class),
+                Route.of(GET, "/v1/users/{user_id}/rank", "getUserRank",
+                                "A user's value of one counter as last written and their rank on its leaderboard (null: none written)", users::rank)
+                        .requiredQuery("counter", "string", COUNTER)
+                        .returns(200, Leaderboards.Standing.class),
                 Route.of(POST, "/v1/users/{user_id}/warm", "warmUser", "Load what login shows into the cache: inbox, histories, characters", warmup::warm)
                         .count("limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE, "inbox page size to warm (also how many conversations)")
                         .count("messages", Limits.DEFAULT_HISTORY_PAGE, Limits.MAX_HISTORY_PAGE, "history page size to warm")

@@ -5,26 +5,32 @@ import dev.parley.cache.Rendered;
 import dev.parley.cache.Scope;
 import dev.parley.chat.Inbox;
 import dev.parley.chat.InvalidInput;
+import dev.parley.chat.Leaderboards;
 import dev.parley.chat.Limits;
 import dev.parley.chat.NotFound;
 import dev.parley.chat.Stats;
 import dev.parley.chat.Users;
 import dev.parley.input.Check;
 import io.javalin.http.Context;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.UUID;
 
-/** /v1/users, a user's inbox, counters and stats. */
+/** /v1/users, a user's inbox, counters and stats; the leaderboard of their counters. */
 final class UserHandlers {
 
     private final Users users;
     private final Inbox inbox;
     private final Stats stats;
+    private final Leaderboards leaderboards;
     private final ReadCache cache;
     private final Limits limits;
 
-    UserHandlers(Users users, Inbox inbox, Stats stats, ReadCache cache, Limits limits) {
+    UserHandlers(Users users, Inbox inbox, Stats stats, Leaderboards leaderboards, ReadCache cache, Limits limits) {
         this.users = users;
         this.inbox = inbox;
         this.stats = stats;
+        this.leaderboards = leaderboards;
         this.cache = cache;
         this.limits = limits;
     }
@@ -90,5 +96,47 @@ final class UserHandlers {
 
     void stats(Context ctx) {
         Responses.json(ctx, stats.user(Auth.app(ctx), Params.id(ctx, "user_id")));
+    }
+
+    void leaderboard(Context ctx) {
+        String counter = counter(ctx);
+        int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
+        long board = fingerprint(counter);
+        Leaderboards.Position after = leaderboardCursor(ctx, board);
+        List<Leaderboards.Entry> entries = leaderboards.page(Auth.app(ctx), counter, after, Cursor.probe(limit));
+        var listed = Cursor.paged(Cursor.Kind.LEADERBOARD, entries, limit,
+                last -> new long[] {last.value(), last.userId(), last.rank(), after.position() + limit, board});
+        Responses.json(ctx, new Pages.Leaderboard(counter, listed.page(), listed.next()));
+    }
+
+    void rank(Context ctx) {
+        long userId = Params.id(ctx, "user_id");
+        Responses.json(ctx, leaderboards.standing(Auth.app(ctx), userId, counter(ctx)));
+    }
+
+    private static String counter(Context ctx) {
+        return Check.requiredNonBlank("counter", ctx.queryParam("counter"), Check.MAX_COUNTER_NAME_BYTES);
+    }
+
+    /**
+     * Where a leaderboard cursor continues: the last entry it listed (value, user id, rank) and how many were listed up
+     * to it. It carries its counter, as a search cursor its search: a position means something only on its own board.
+     */
+    private static Leaderboards.Position leaderboardCursor(Context ctx, long board) {
+        long[] cursor = Cursor.positions(ctx, Cursor.Kind.LEADERBOARD, 5);
+        if (cursor == null) {
+            return Leaderboards.Position.START;
+        }
+        if (cursor[4] != board) {
+            throw new InvalidInput("cursor", "continues the leaderboard of another counter; page with the cursors of this one");
+        }
+        if (cursor[3] < 1 || cursor[2] < 1 || cursor[2] > cursor[3]) {
+            throw new InvalidInput("cursor", "is not a cursor issued by this endpoint");
+        }
+        return new Leaderboards.Position(cursor[0], cursor[1], cursor[2], cursor[3]);
+    }
+
+    private static long fingerprint(String counter) {
+        return UUID.nameUUIDFromBytes(("leaderboard\n" + counter).getBytes(StandardCharsets.UTF_8)).getMostSignificantBits();
     }
 }

@@ -14,7 +14,7 @@ import java.util.Map;
  */
 public final class Check {
     public static final int MAX_COUNTERS = Limits.MAX_COUNTERS;
-    private static final int MAX_COUNTER_NAME_BYTES = 100;
+    public static final int MAX_COUNTER_NAME_BYTES = 100;
 
     private Check() {
     }
