@@ -180,6 +180,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/leaderboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The app's users ranked by one counter as last written, highest first, ties by user id */
+        get: operations["getLeaderboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{user_id}/rank": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's value of one counter as last written and their rank on its leaderboard (null: none written) */
+        get: operations["getUserRank"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users/{user_id}/warm": {
         parameters: {
             query?: never;
@@ -1067,6 +1101,27 @@ export interface components {
         Counters: {
             /** @description any JSON value */
             counters: unknown;
+        };
+        Leaderboard: {
+            counter: string;
+            entries: components["schemas"]["LeaderboardsEntry"][];
+            next_cursor: string | null;
+        };
+        LeaderboardsEntry: {
+            /** Format: int64 */
+            rank: number;
+            user_id: string;
+            external_id: string;
+            /** @description any JSON value */
+            profile: unknown;
+            /** Format: int64 */
+            value: number;
+        };
+        Standing: {
+            user_id: string;
+            counter: string;
+            value: number | null;
+            rank: number | null;
         };
         Warmed: {
             user_id: string;
@@ -3593,6 +3648,253 @@ export interface operations {
             };
             /** @description the body is not sent as JSON */
             415: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
+            429: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            503: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an error, as a problem document */
+            default: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getLeaderboard: {
+        parameters: {
+            query: {
+                /** @description the counter's name, as incremented (POST /v1/users/{user_id}/counters), up to 100 bytes */
+                counter: string;
+                /** @description page size, 1-100 (default 20) */
+                limit?: number;
+                /** @description next_cursor of the previous page of this counter's leaderboard */
+                cursor?: string;
+            };
+            header?: {
+                /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                "X-Request-Id"?: string;
+                /** @description the ETag of the version the client holds: a 304 without a body while it is current */
+                "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    /** @description the version of this answer, for If-None-Match */
+                    ETag: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Leaderboard"];
+                };
+            };
+            /** @description not modified: the If-None-Match given is current */
+            304: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    /** @description the version the client holds */
+                    ETag: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a parameter or the body is not what the route takes: the problem names it */
+            400: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no API key, one that is not valid, or more than one Authorization header */
+            401: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
+            429: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            503: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    /** @description seconds to wait before trying again */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description an error, as a problem document */
+            default: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getUserRank: {
+        parameters: {
+            query: {
+                /** @description the counter's name, as incremented (POST /v1/users/{user_id}/counters), up to 100 bytes */
+                counter: string;
+            };
+            header?: {
+                /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                "X-Request-Id"?: string;
+                /** @description the ETag of the version the client holds: a 304 without a body while it is current */
+                "If-None-Match"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
+            };
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    /** @description the version of this answer, for If-None-Match */
+                    ETag: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Standing"];
+                };
+            };
+            /** @description not modified: the If-None-Match given is current */
+            304: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    /** @description the version the client holds */
+                    ETag: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a parameter or the body is not what the route takes: the problem names it */
+            400: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no API key, one that is not valid, or more than one Authorization header */
+            401: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a user token: this route takes the app's key */
+            403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such id in the app */
+            404: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
