@@ -80,6 +80,7 @@ final class ApiSamples {
             case "listMemories" -> "?character_id=" + ids.get("character_id");
             case "searchMessages", "searchMemories" -> "?q=first&user_id=" + ids.get("user_id");
             case "warmUser" -> "?limit=5&messages=20";
+            case "getLeaderboard", "getUserRank" -> "?counter=xp";
             default -> "";
         };
     }

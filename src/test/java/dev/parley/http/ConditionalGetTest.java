@@ -39,6 +39,8 @@ class ConditionalGetTest {
                 Map.entry("/v1/users/{user_id}/inbox", "/v1/users/" + user + "/inbox"),
                 Map.entry("/v1/users/{user_id}/stats", "/v1/users/" + user + "/stats"),
                 Map.entry("/v1/users/{user_id}/presence", "/v1/users/" + user + "/presence"),
+                Map.entry("/v1/users/{user_id}/rank", "/v1/users/" + user + "/rank?counter=xp"),
+                Map.entry("/v1/leaderboard", "/v1/leaderboard?counter=xp"),
                 Map.entry("/v1/users/{user_id}/memories", "/v1/users/" + user + "/memories?character_id=" + character),
                 Map.entry("/v1/conversations", "/v1/conversations?character_id=" + character),
                 Map.entry("/v1/conversations/{conversation_id}", c),

@@ -31,6 +31,7 @@ class TenancyTest {
                 case "listCharacters" -> assertThat(response.json().get("characters")).as(what)
                         .extracting(c -> c.get("id").asText()).doesNotContain(samples.ids.get("character_id"));
                 case "listConversations" -> assertThat(response.json().get("conversations")).as(what).isEmpty();
+                case "getLeaderboard" -> assertThat(response.json().get("entries")).as(what).isEmpty();
                 case "getAppStats" -> assertThat(response.status()).as(what).isEqualTo(200);
                 // The owner's messages of the last minute are not the stranger's.
                 case "getAppMessageStats" -> assertThat(response.json().get("messages").asLong()).as(what).isZero();
