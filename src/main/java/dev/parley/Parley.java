@@ -325,7 +325,15 @@ public final class Parley implements AutoCloseable {
         try (Database once = Database.connect(target, 2, settings.poolTimeout(), log, null)) {
             var migrations = new Migrations(once.dataSource());
             if (migrate) {
-                migrations.migrate();
+                List<String> pending = migrations.pending();
+                if (!pending.isEmpty()) { // one may rewrite a large table for minutes, with the port closed meanwhile
+                    LOG.info("applying {} migration(s): {}", pending.size(), String.join(", ", pending));
+                }
+                long began = System.nanoTime();
+                int applied = migrations.migrate();
+                if (applied > 0) {
+                    LOG.info("applied {} migration(s) in {} ms", applied, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began));
+                }
             } else {
                 migrations.requireCurrent();
             }

@@ -2,16 +2,24 @@ package dev.parley;
 
 import static dev.parley.support.Cli.parley;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.parley.db.Partitions;
 import dev.parley.support.Cli.Run;
 import dev.parley.support.TestDatabase;
+import dev.parley.support.TestServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 class CliTest {
     @Test
@@ -133,6 +141,47 @@ class CliTest {
                             + "file: checksum 12345 in flyway_schema_history, -?\\d+ in this build")
                     .contains("docs/operations.md, \"Schema\"").doesNotContain("repair").doesNotContain("red-gate");
         }
+    }
+
+    @Test
+    void a_database_a_newer_parley_migrated_is_neither_migrated_nor_served() throws Exception {
+        TestDatabase.get().migrated("parley_cli_newer");
+        String url = TestDatabase.get().url("parley_cli_newer");
+        try (var sql = TestDatabase.get().connect("parley_cli_newer")) {
+            sql.createStatement().execute("""
+                    INSERT INTO flyway_schema_history (installed_rank, version, description, type, script, checksum,
+                                                       installed_by, execution_time, success)
+                    SELECT max(installed_rank) + 1, '999', 'a later build', 'SQL', 'V999__a_later_build.sql', 0, 'test', 0, true
+                      FROM flyway_schema_history""");
+        }
+
+        for (Run run : List.of(parley("migrate", "--check", "--database-url", url), parley("migrate", "--database-url", url))) {
+            assertThat(run.status()).as(run.out()).isEqualTo(1);
+            assertThat(run.err()).contains("newer than this build's").contains("V999 (a later build)");
+        }
+        assertThatThrownBy(() -> TestServer.alongside("parley_cli_newer", Map.of()).close())
+                .hasMessageContaining("newer than this build's");
+    }
+
+    @Test
+    void serve_says_which_migrations_it_applies_before_and_after() {
+        var target = TestDatabase.get().fresh("parley_cli_serve_migrates");
+        var appender = new ListAppender<ILoggingEvent>();
+        appender.start();
+        var logger = (Logger) LoggerFactory.getLogger(Parley.class);
+        Level before = logger.getLevel();
+        logger.setLevel(Level.INFO); // the tests' log says only warnings
+        logger.addAppender(appender);
+        try (Parley parley = TestServer.startOn(target, Map.of())) {
+            assertThat(parley.port()).isPositive();
+        } finally {
+            logger.detachAppender(appender);
+            logger.setLevel(before);
+        }
+
+        assertThat(appender.list).map(ILoggingEvent::getFormattedMessage)
+                .anyMatch(line -> line.matches("applying \\d+ migration\\(s\\): V1 \\(.*"))
+                .anyMatch(line -> line.matches("applied \\d+ migration\\(s\\) in \\d+ ms"));
     }
 
     @Test

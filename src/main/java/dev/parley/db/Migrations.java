@@ -40,8 +40,12 @@ public final class Migrations {
                 .getVersion();
     }
 
-    /** Applies every pending migration; returns how many ran. Refuses, as {@link #requireCurrent} does, when an applied one differs. */
+    /**
+     * Applies every pending migration; returns how many ran. Refuses, as {@link #requireCurrent} does, when an applied one
+     * differs or the database is ahead of this build.
+     */
     public int migrate() {
+        refuseNewer();
         try {
             return flyway.migrate().migrationsExecuted;
         } catch (FlywayValidateException e) {
@@ -54,6 +58,7 @@ public final class Migrations {
      * to do when migrations are pending or the applied ones differ from the files.
      */
     public void requireCurrent() {
+        refuseNewer();
         MigrationInfo[] pending = flyway.info().pending();
         if (pending.length > 0) {
             throw new SchemaNotCurrent(pending.length + " migration(s) pending ("
@@ -63,6 +68,27 @@ public final class Migrations {
         var result = flyway.validateWithResult();
         if (!result.validationSuccessful) {
             throw new SchemaNotCurrent(differences(result));
+        }
+    }
+
+    /** The migrations not applied yet, oldest first, as "V23 (…)": what a start with --migrate is about to do. */
+    public java.util.List<String> pending() {
+        return Arrays.stream(flyway.info().pending()).map(m -> "V" + m.getVersion() + " (" + m.getDescription() + ")").toList();
+    }
+
+    /**
+     * A database a newer Parley migrated: this build would write what that schema expects otherwise (a downgrade, or
+     * an old instance restarted in the middle of a rolling upgrade), so it refuses to serve or migrate it.
+     */
+    private void refuseNewer() {
+        var ahead = Arrays.stream(flyway.info().applied())
+                .filter(m -> m.getState() == MigrationState.FUTURE_SUCCESS || m.getState() == MigrationState.FUTURE_FAILED)
+                .toList();
+        if (!ahead.isEmpty()) {
+            throw new SchemaNotCurrent("the database's schema is newer than this build's (V" + latestVersion() + "): "
+                    + ahead.stream().map(m -> "V" + m.getVersion() + " (" + m.getDescription() + ")")
+                            .collect(Collectors.joining(", "))
+                    + " applied by a newer Parley; run that version or a later one");
         }
     }
 
