@@ -216,7 +216,7 @@ final class OpenApi {
         if (!route.reachableByUserTokens()) {
             return "a user token: this route takes the app's key";
         }
-        String scope = "a user token without the scope this takes (read for GET, write for the rest)";
+        String scope = "a user token without the " + route.scope() + " scope this takes";
         String refused = AsItsUser.REFUSED.get(route.operationId());
         return refused == null ? scope : scope + ", or one " + refused;
     }

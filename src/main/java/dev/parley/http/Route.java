@@ -23,7 +23,8 @@ record Route(
         boolean linesBody,
         List<Integer> otherStatuses,
         boolean streamed,
-        boolean reachableByUserTokens) {
+        boolean reachableByUserTokens,
+        boolean reads) {
 
     /**
      * A documented query parameter; {@code type} is an OpenAPI scalar type. An integer may have bounds and a
@@ -37,15 +38,16 @@ record Route(
     }
 
     static Route of(HandlerType method, String path, String operationId, String summary, Handler handler) {
-        return new Route(method, path, operationId, summary, handler, null, 200, null, List.of(), true, false, List.of(), false, false);
+        return new Route(method, path, operationId, summary, handler, null, 200, null, List.of(), true, false, List.of(), false, false,
+                method == HandlerType.GET || method == HandlerType.HEAD);
     }
 
     Route body(Class<?> type) {
-        return new Route(method, path, operationId, summary, handler, type, status, response, query, authenticated, linesBody, otherStatuses, streamed, reachableByUserTokens);
+        return new Route(method, path, operationId, summary, handler, type, status, response, query, authenticated, linesBody, otherStatuses, streamed, reachableByUserTokens, reads);
     }
 
     Route returns(int code, Class<?> type) {
-        return new Route(method, path, operationId, summary, handler, body, code, type, query, authenticated, linesBody, otherStatuses, streamed, reachableByUserTokens);
+        return new Route(method, path, operationId, summary, handler, body, code, type, query, authenticated, linesBody, otherStatuses, streamed, reachableByUserTokens, reads);
     }
 
     Route query(String name, String type, String description) {
@@ -71,7 +73,7 @@ record Route(
     private Route query(QueryParam parameter) {
         List<QueryParam> more = new ArrayList<>(query);
         more.add(parameter);
-        return new Route(method, path, operationId, summary, handler, body, status, response, List.copyOf(more), authenticated, linesBody, otherStatuses, streamed, reachableByUserTokens);
+        return new Route(method, path, operationId, summary, handler, body, status, response, List.copyOf(more), authenticated, linesBody, otherStatuses, streamed, reachableByUserTokens, reads);
     }
 
     /** Another success status with the same body (an upsert: 201 created, 200 updated). */
@@ -79,13 +81,13 @@ record Route(
         List<Integer> more = new ArrayList<>(otherStatuses);
         more.add(code);
         return new Route(method, path, operationId, summary, handler, body, status, response, query, authenticated, linesBody,
-                List.copyOf(more), streamed, reachableByUserTokens);
+                List.copyOf(more), streamed, reachableByUserTokens, reads);
     }
 
     /** A GET answered as a stream as it is read: no ETag, no 304 (an export). */
     Route streamedAnswer() {
         return new Route(method, path, operationId, summary, handler, body, status, response, query, authenticated, linesBody,
-                otherStatuses, true, reachableByUserTokens);
+                otherStatuses, true, reachableByUserTokens, reads);
     }
 
     /** Every success status, the main one first. */
@@ -101,16 +103,30 @@ record Route(
      */
     Route forUserTokens() {
         return new Route(method, path, operationId, summary, handler, body, status, response, query, authenticated, linesBody,
-                otherStatuses, streamed, true);
+                otherStatuses, streamed, true, reads);
+    }
+
+    /**
+     * A POST that only reads (a recall, a context built from an embedding): a user token needs the {@code read}
+     * scope for it, not {@code write}. A GET or HEAD reads already; every other route writes.
+     */
+    Route onlyReads() {
+        return new Route(method, path, operationId, summary, handler, body, status, response, query, authenticated, linesBody,
+                otherStatuses, streamed, reachableByUserTokens, true);
+    }
+
+    /** The scope a user token needs here: {@code read} for a route that only reads, else {@code write}. */
+    String scope() {
+        return reads ? "read" : "write";
     }
 
     /** A route anyone may call, without an API key (health, metrics, the API document). */
     Route open() {
-        return new Route(method, path, operationId, summary, handler, body, status, response, query, false, linesBody, otherStatuses, streamed, reachableByUserTokens);
+        return new Route(method, path, operationId, summary, handler, body, status, response, query, false, linesBody, otherStatuses, streamed, reachableByUserTokens, reads);
     }
 
     /** A route whose body is NDJSON, one JSON object per line, read as it arrives (an import). */
     Route linesOfJson() {
-        return new Route(method, path, operationId, summary, handler, body, status, response, query, authenticated, true, otherStatuses, streamed, reachableByUserTokens);
+        return new Route(method, path, operationId, summary, handler, body, status, response, query, authenticated, true, otherStatuses, streamed, reachableByUserTokens, reads);
     }
 }

@@ -186,7 +186,7 @@ final class Routes {
                                 + ContextRequest.MAX_PEOPLE + " people at most")
                         .returns(200, ChatContext.Context.class),
                 Route.of(POST, CONVERSATION + "/context", "buildContext", "As getContext, with memories recalled by similarity to an embedding", conversations::buildContext)
-                        .body(Bodies.ContextInput.class).returns(200, ChatContext.Context.class),
+                        .body(Bodies.ContextInput.class).returns(200, ChatContext.Context.class).onlyReads(),
                 Route.of(GET, CONVERSATION + "/stats", "getConversationStats",
                         "Exact counts for a conversation, with its messages by role and by metadata type", conversations::stats)
                         .query("window", "string", WINDOW + " for by_role and by_type (default: all the conversation's messages)")
@@ -244,7 +244,7 @@ final class Routes {
                         .query("cursor", "string", "next_cursor of the previous page (of the same order)")
                         .returns(200, Pages.MemoryPage.class),
                 Route.of(POST, USER_MEMORIES + "/recall", "recallMemories", "The memories most similar to an embedding, scored by relevance, recency, importance and conversation", memories::recall)
-                        .body(Bodies.RecallInput.class).returns(200, Recall.Result.class),
+                        .body(Bodies.RecallInput.class).returns(200, Recall.Result.class).onlyReads(),
                 Route.of(GET, MEMORY, "getMemory", "Get a memory", memories::get)
                         .returns(200, Memory.class),
                 Route.of(PATCH, MEMORY, "updateMemory", "Change a memory's content, importance, metadata or embedding (If-Match: 412 when stale)", memories::update)

@@ -5,7 +5,6 @@ import dev.parley.chat.NotFound;
 import dev.parley.chat.UserReach;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
-import io.javalin.http.HandlerType;
 
 /**
  * What a request with a user token may reach: the routes marked {@link Route#reachableByUserTokens()}, and
@@ -52,9 +51,10 @@ final class UserTokenAccess {
         if (!route.reachableByUserTokens()) {
             throw new Forbidden(APP_ONLY);
         }
-        UserTokens.Scope needed = route.method() == HandlerType.GET ? UserTokens.Scope.READ : UserTokens.Scope.WRITE;
+        // What the route does decides, not its method: a recall is a POST that only reads.
+        UserTokens.Scope needed = route.reads() ? UserTokens.Scope.READ : UserTokens.Scope.WRITE;
         if (!claims.allows(needed)) {
-            throw new Forbidden("the user token has no " + needed.name().toLowerCase(java.util.Locale.ROOT) + " scope");
+            throw new Forbidden("the user token has no " + route.scope() + " scope");
         }
         long app = claims.appId();
         long user = claims.userId();

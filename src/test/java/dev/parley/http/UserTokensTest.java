@@ -124,6 +124,21 @@ class UserTokensTest {
         assertThat(app.withKey(foreign).get("/v1/conversations/" + conversation).status()).isEqualTo(404);
     }
 
+    /** A recall is a POST that only reads: a read-only token may recall, a write-only one may not read memories so. */
+    @Test
+    void aRecallTakesTheReadScopeNotTheWriteScope() {
+        var recall = samples.calls().stream().filter(call -> call.operationId().equals("recallMemories")).findFirst().orElseThrow();
+        var readOnly = send(app.withKey(token(owner, List.of("read"))), recall);
+        assertThat(readOnly.status()).as(readOnly.toString()).isEqualTo(200);
+        assertThat(readOnly.json().get("memories")).isNotEmpty();
+
+        Api writer = app.withKey(token(owner, List.of("write")));
+        var writeOnly = send(writer, recall);
+        assertThat(writeOnly.status()).isEqualTo(403);
+        assertThat(writeOnly.json().get("detail").asText()).contains("no read scope");
+        assertThat(writer.get("/v1/users/" + owner + "/memories").status()).isEqualTo(403);
+    }
+
     @Test
     void aTokenStopsWorkingWhenItExpires() {
         var clock = new TestClock();
