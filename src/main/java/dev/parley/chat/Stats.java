@@ -69,7 +69,7 @@ public final class Stats {
     /**
      * Rows per table for one app, and its messages month by month: where the month is ("hot", or "archive"
      * once moved there), how many messages the app has in it, and about how many bytes they take (the
-     * month's bytes with indexes, in the app's share of its rows).
+     * month's bytes with indexes, times the app's rows over the month's rows of every app).
      */
     public record AppCounts(Map<String, Count> tables, List<Month> months) {
     }
@@ -126,7 +126,11 @@ public final class Stats {
                 long estimate = plannedRows(handle, table, appId);
                 Count rows = estimate < EXACT_BELOW ? countUpTo(handle, table, appId) : new Count(estimate, false);
                 if (rows.rows() > 0) {
-                    long bytes = p.bytes() * Math.min(rows.rows(), Math.max(1, p.estimatedRows())) / Math.max(1, p.estimatedRows());
+                    // The share is the app's rows over the month's, both taken now: pg_class's reltuples alone is -1
+                    // (read as 0) until the month is first analysed and lags its writes after, which gave an app
+                    // the whole month's bytes, other apps' included.
+                    long all = Math.max(rows.rows(), monthRows(handle, table));
+                    long bytes = (long) ((double) p.bytes() * rows.rows() / all);
                     months.add(new Month(YearMonth.from(Ids.timeOf(p.fromId()).atZone(ZoneOffset.UTC)).toString(), store, rows, bytes));
                 }
             }
@@ -136,9 +140,28 @@ public final class Stats {
 
     // Table names come from the fixed list above and the app id is a long: inlining them is safe.
     private static long plannedRows(Handle handle, String table, long appId) throws SQLException {
-        var plan = handle.first(new Query("stats.estimate_rows",
-                "EXPLAIN (FORMAT JSON) SELECT 1 FROM " + table + " WHERE app_id = " + appId), row -> row.getString(1));
+        return plannedRows(handle, "SELECT 1 FROM " + table + " WHERE app_id = " + appId);
+    }
+
+    private static long plannedRows(Handle handle, String select) throws SQLException {
+        var plan = handle.first(new Query("stats.estimate_rows", "EXPLAIN (FORMAT JSON) " + select), row -> row.getString(1));
         return plan.map(json -> Json.parse(json).path(0).path("Plan").path("Plan Rows").asLong()).orElse(0L);
+    }
+
+    /**
+     * A month's rows, every app's: counted below {@value #EXACT_BELOW} as the planner sees it (up to ten times that),
+     * else the planner's estimate, which scales the last analysis to the table's pages now and, for a month never
+     * analysed, reckons from its pages alone.
+     */
+    private static long monthRows(Handle handle, String table) throws SQLException {
+        long estimate = plannedRows(handle, "SELECT 1 FROM " + table);
+        if (estimate >= EXACT_BELOW) {
+            return estimate;
+        }
+        long cap = EXACT_BELOW * 10;
+        long counted = handle.first(new Query("stats.count_month",
+                "SELECT count(*) FROM (SELECT 1 FROM " + table + " LIMIT " + cap + ") t"), row -> row.getLong(1)).orElse(0L);
+        return counted; // the cap, if reached: ten times what the planner expected
     }
 
     /**
