@@ -71,12 +71,18 @@ public final class LocalPostgres implements AutoCloseable {
     /**
      * Starts the server in {@code dataDir/pg} on {@code port} (0: any free port), or attaches to the
      * one already running there, whatever its port. It listens on 127.0.0.1 only and asks for the
-     * password kept in {@code dataDir/pg-password} (mode 0600), made on first start; a folder an older
+     * password kept in {@code dataDir/pg-password} (mode 0600), made on first start, as {@code dataDir} is (mode 0700) if
+     * missing, and {@code dataDir/postgres.log} (mode 0600); a folder an older
      * Parley made, with trust authentication, gets its password then too.
      *
      * @throws PostgresDidNotStart within seconds when PostgreSQL exits instead of starting, quoting its log
      */
     public static LocalPostgres startOrAttach(Path dataDir, Map<String, String> serverConfig, int port) {
+        try {
+            OwnerOnly.directory(dataDir); // it holds the database, its password and a log that quotes rows
+        } catch (IOException e) {
+            throw new PostgresDidNotStart("could not make the data folder " + dataDir + " for the embedded PostgreSQL", e);
+        }
         Path pgDir = dataDir.resolve("pg");
         var passwordFile = new PasswordFile(dataDir.resolve("pg-password"));
         var postmaster = new Postmaster(PostgresBinaries.unpacked(), pgDir, dataDir.resolve("postgres.log"),

@@ -213,9 +213,14 @@ final class Postmaster {
         return running.waitFor();
     }
 
-    /** Every program's output goes to the one log, so a failure's reason is always found there. */
+    /**
+     * Every program's output goes to the one log, so a failure's reason is always found there. The log quotes rows (a
+     * key a constraint refused, say): it is the owner's alone, mode 0600, an older Parley's 0644 log too, in a folder made
+     * 0700 if it is missing.
+     */
     private Process launch(List<String> command) throws IOException {
-        Files.createDirectories(logFile.getParent());
+        OwnerOnly.directory(logFile.getParent());
+        OwnerOnly.file(logFile);
         return new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))

@@ -1,5 +1,6 @@
 package dev.parley.db;
 
+import static java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE;
 import static java.nio.file.attribute.PosixFilePermission.OWNER_READ;
 import static java.nio.file.attribute.PosixFilePermission.OWNER_WRITE;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -14,6 +15,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -92,6 +94,22 @@ class LocalPostgresTest {
                 assertThat(listen.getString(2)).as("no Unix socket to bypass the password").isEmpty();
             }
         }
+    }
+
+    /** The log quotes rows (a key a unique constraint refused): no other user of the machine reads it, or the folder. */
+    @Test
+    void the_data_folder_parley_makes_and_its_postgres_log_are_the_owners_alone(@TempDir Path parent) throws Exception {
+        Path dataDir = parent.resolve("made-by-parley");
+        Path log = dataDir.resolve("postgres.log");
+        try (LocalPostgres server = LocalPostgres.startOrAttach(dataDir, Map.of(), 0)) {
+            assertThat(Files.getPosixFilePermissions(dataDir)).containsExactlyInAnyOrder(OWNER_READ, OWNER_WRITE, OWNER_EXECUTE);
+            assertThat(Files.getPosixFilePermissions(log)).containsExactlyInAnyOrder(OWNER_READ, OWNER_WRITE);
+            assertThat(Files.size(log)).as("PostgreSQL writes its log there").isPositive();
+        }
+        // An older Parley's log, readable by everyone: the next start makes it the owner's alone.
+        Files.setPosixFilePermissions(log, PosixFilePermissions.fromString("rw-r--r--"));
+        LocalPostgres.startOrAttach(dataDir, Map.of(), 0).close();
+        assertThat(Files.getPosixFilePermissions(log)).containsExactlyInAnyOrder(OWNER_READ, OWNER_WRITE);
     }
 
     @Test
