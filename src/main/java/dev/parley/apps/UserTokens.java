@@ -105,14 +105,14 @@ public final class UserTokens {
             return Optional.empty();
         }
         try {
-            byte[] payload = DECODE.decode(parts[0]);
+            byte[] payload = canonical(parts[0]);
             String[] fields = new String(payload, StandardCharsets.US_ASCII).split("\\.", -1);
             if (fields.length != 4 || !fields[3].matches("r?w?")) {
                 return Optional.empty();
             }
             long appId = Long.parseLong(fields[0]);
             byte[] secret = existingSecret(appId);
-            if (secret == null || !MessageDigest.isEqual(sign(secret, payload), DECODE.decode(parts[1]))) {
+            if (secret == null || !MessageDigest.isEqual(sign(secret, payload), canonical(parts[1]))) {
                 return Optional.empty();
             }
             Instant expiresAt = Instant.ofEpochMilli(Long.parseLong(fields[2]));
@@ -124,6 +124,19 @@ public final class UserTokens {
         } catch (IllegalArgumentException e) { // not base64, not numbers: not a token of ours
             return Optional.empty();
         }
+    }
+
+    /**
+     * The bytes of {@code text} if it is just as {@link #issue} spells them: base64url without padding, the last
+     * character's unused low bits zero. The decoder alone ignores those bits and takes {@code =} padding, so one
+     * token had many spellings, and a list or cache keyed by the token's text could be passed by another.
+     */
+    private static byte[] canonical(String text) {
+        byte[] bytes = DECODE.decode(text);
+        if (!ENCODE.encodeToString(bytes).equals(text)) {
+            throw new IllegalArgumentException("not the canonical spelling");
+        }
+        return bytes;
     }
 
     private byte[] secret(long appId) {

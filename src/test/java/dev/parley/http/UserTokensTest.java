@@ -139,6 +139,32 @@ class UserTokensTest {
         assertThat(writer.get("/v1/users/" + owner + "/memories").status()).isEqualTo(403);
     }
 
+    /**
+     * A token has one spelling: base64url decoding ignores the last character's unused low bits and takes {@code =}
+     * padding, so without a check these spelled the same token, and a list or cache keyed by its text was passed.
+     */
+    @Test
+    void aTokenSpelledOtherwiseThanItWasIssuedIsRefusedAsATamperedOne() {
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        // "r" and "rw" claims differ by a byte, so one of the two payloads is padded when base64 spells it whole.
+        String token = java.util.stream.Stream.of(List.of("read"), List.of("read", "write")).map(scopes -> token(owner, scopes))
+                .filter(minted -> minted.substring(3, minted.indexOf('.')).length() % 4 != 0).findFirst().orElseThrow();
+        String path = "/v1/users/" + owner;
+        assertThat(app.withKey(token).get(path).status()).isEqualTo(200);
+
+        String payload = token.substring(0, token.indexOf('.'));
+        String signature = token.substring(token.indexOf('.') + 1);
+        char last = signature.charAt(signature.length() - 1);
+        String lowBit = token.substring(0, token.length() - 1) + alphabet.charAt(alphabet.indexOf(last) ^ 1);
+        String paddedSignature = token + "=";
+        String paddedPayload = payload + "=".repeat(4 - (payload.length() - 3) % 4) + "." + signature;
+        for (String other : List.of(lowBit, paddedSignature, paddedPayload)) {
+            var refused = app.withKey(other).get(path);
+            assertThat(refused.status()).as(other).isEqualTo(401);
+            assertThat(refused.json().get("detail").asText()).contains("not signed by its app");
+        }
+    }
+
     @Test
     void aTokenStopsWorkingWhenItExpires() {
         var clock = new TestClock();
