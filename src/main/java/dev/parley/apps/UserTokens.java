@@ -115,7 +115,7 @@ public final class UserTokens {
             if (secret == null || !MessageDigest.isEqual(sign(secret, payload), canonical(parts[1]))) {
                 return Optional.empty();
             }
-            Instant expiresAt = Instant.ofEpochMilli(Long.parseLong(fields[2]));
+            Instant expiresAt = expiry(Long.parseLong(fields[2]));
             if (!clock.instant().isBefore(expiresAt)) {
                 return Optional.empty();
             }
@@ -124,6 +124,14 @@ public final class UserTokens {
         } catch (IllegalArgumentException e) { // not base64, not numbers: not a token of ours
             return Optional.empty();
         }
+    }
+
+    /**
+     * A token's expiry as carried: in milliseconds, or in seconds from builds before c11a2de, whose tokens still live.
+     * As milliseconds, any value below 10^11 would be before 1973, and as seconds any above it after the year 5000.
+     */
+    private static Instant expiry(long carried) {
+        return carried < 100_000_000_000L ? Instant.ofEpochSecond(carried) : Instant.ofEpochMilli(carried);
     }
 
     /**

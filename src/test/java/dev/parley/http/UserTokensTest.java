@@ -8,6 +8,7 @@ import dev.parley.json.Json;
 import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
 import dev.parley.support.TestClock;
+import dev.parley.support.TestDatabase;
 import dev.parley.support.TestServer;
 import java.time.Duration;
 import java.time.Instant;
@@ -162,6 +163,39 @@ class UserTokensTest {
             var refused = app.withKey(other).get(path);
             assertThat(refused.status()).as(other).isEqualTo(401);
             assertThat(refused.json().get("detail").asText()).contains("not signed by its app");
+        }
+    }
+
+    @Test
+    void aTokenABuildBeforeMillisecondExpiriesIssuedLivesOnUntilItsExpiryInSeconds() throws Exception {
+        var clock = new TestClock();
+        Parley parley = TestServer.start("parley_user_tokens", Map.of(), clock);
+        try {
+            var created = parley.apps().create("tokens-from-before");
+            Api api = new Api("http://127.0.0.1:" + parley.port(), created.apiKey());
+            String user = Fixtures.user(api, "kept-signed-in");
+            api.postOk(201, "/v1/users/" + user + "/tokens", Map.of("ttl_seconds", 60)); // the app's secret, as then
+            long appId;
+            byte[] secret;
+            try (var sql = TestDatabase.get().connect("parley_user_tokens"); var rows = sql.createStatement()
+                    .executeQuery("SELECT app_id, token_secret FROM apps WHERE name = 'tokens-from-before'")) {
+                rows.next();
+                appId = rows.getLong(1);
+                secret = rows.getBytes(2);
+            }
+            // As those builds spelled it: the expiry in whole seconds.
+            byte[] claims = (appId + "." + user + "." + clock.instant().plusSeconds(60).getEpochSecond() + ".r")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            var mac = javax.crypto.Mac.getInstance("HmacSHA256");
+            mac.init(new javax.crypto.spec.SecretKeySpec(secret, "HmacSHA256"));
+            var base64 = java.util.Base64.getUrlEncoder().withoutPadding();
+            String token = "ut_" + base64.encodeToString(claims) + "." + base64.encodeToString(mac.doFinal(claims));
+
+            assertThat(api.withKey(token).get("/v1/users/" + user).status()).as("not read as 1970").isEqualTo(200);
+            clock.advance(Duration.ofSeconds(61));
+            assertThat(api.withKey(token).get("/v1/users/" + user).status()).isEqualTo(401);
+        } finally {
+            parley.close();
         }
     }
 
