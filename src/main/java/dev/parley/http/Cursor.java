@@ -79,7 +79,8 @@ final class Cursor {
             throw new InvalidInput(name, "is not a valid cursor");
         }
         if (bytes.length != 1 + 8 * positions || bytes[0] != (byte) kind.tag) {
-            throw new InvalidInput(name, "is not a cursor issued by this endpoint");
+            throw new InvalidInput(name, "is not a cursor this endpoint issues (nor one an earlier version of Parley issued, "
+                    + "which this one cannot check): start again from the first page");
         }
         ByteBuffer buffer = ByteBuffer.wrap(bytes, 1, bytes.length - 1);
         long[] result = new long[positions];

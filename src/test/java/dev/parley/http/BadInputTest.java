@@ -244,6 +244,8 @@ class BadInputTest {
             assertThat(response.isProblem()).as(path).isTrue();
             assertThat(response.json().get("detail").asText()).as(path).isNotBlank();
         }
+        assertThat(api.get("/v1/characters?cursor=bm90LWEtY3Vyc29y").json().get("detail").asText())
+                .as("a cursor of another endpoint or an earlier version: what to do").contains("first page");
         var twice = api.get("/v1/conversations?state=" + java.net.URLEncoder.encode("{\"mood\":\"calm\",\"mood\":\"sad\"}",
                 java.nio.charset.StandardCharsets.UTF_8));
         assertThat(twice.status()).as("a filter's key twice: which one?").isEqualTo(400);
