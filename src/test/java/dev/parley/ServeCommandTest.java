@@ -133,6 +133,54 @@ class ServeCommandTest {
         }
     }
 
+    /**
+     * A rolling upgrade on the embedded PostgreSQL: start a second instance on the data folder (it attaches to the
+     * server the first one runs), then stop the first, which stops its server on the way out. The second starts
+     * the server itself and serves again, with every write either instance acknowledged.
+     */
+    @Test
+    void an_instance_attached_to_the_embedded_postgres_takes_it_over_when_the_instance_that_ran_it_stops(@TempDir Path dataDir)
+            throws Exception {
+        Path firstLog = dataDir.resolve("first.log");
+        Path secondLog = dataDir.resolve("second.log");
+        Process first = parley(firstLog, "serve", "--port", "0", "--admin-port", "0", "--data-dir", dataDir.toString());
+        Process second = null;
+        try {
+            String output = awaitOutput(firstLog, "Try: curl", Duration.ofSeconds(120)); // initdb and every migration first
+            Matcher firstUrl = URL.matcher(output);
+            Matcher key = KEY.matcher(output);
+            assertThat(firstUrl.find() && key.find()).as(output).isTrue();
+            String written = Fixtures.character(new Api(firstUrl.group(1), key.group(1)), "Before");
+
+            second = parley(secondLog, "serve", "--port", "0", "--admin-port", "0", "--data-dir", dataDir.toString());
+            Matcher secondUrl = URL.matcher(awaitOutput(secondLog, "Parley is serving", Duration.ofSeconds(60)));
+            assertThat(secondUrl.find()).isTrue();
+            assertThat(Files.readString(secondLog)).contains("attaching to the PostgreSQL already running");
+            Api api = new Api(secondUrl.group(1), key.group(1));
+            String alsoWritten = Fixtures.character(api, "Attached");
+
+            first.destroy(); // SIGTERM: it stops the PostgreSQL it started
+            assertThat(first.waitFor(60, TimeUnit.SECONDS)).isTrue();
+
+            String afterwards = Wait.forValue("the second instance to serve again", Duration.ofSeconds(60), () -> {
+                Api.Response created = api.post("/v1/characters", Map.of("name", "After", "system_prompt", "You are After."));
+                return created.status() == 201 ? Optional.of(created.json().get("id").asText()) : Optional.empty();
+            });
+            for (String id : List.of(written, alsoWritten, afterwards)) {
+                assertThat(api.get("/v1/characters/" + id).status()).as("character " + id).isEqualTo(200);
+            }
+            assertThat(Files.readString(secondLog)).contains("taking it over");
+        } finally {
+            first.destroyForcibly();
+            if (second != null) {
+                second.destroy(); // SIGTERM, so it stops the PostgreSQL it took over
+                if (!second.waitFor(60, TimeUnit.SECONDS)) {
+                    second.destroyForcibly();
+                }
+            }
+        }
+    }
+
     /** The program in its own JVM, on the test classpath, its output (and errors) written to {@code log}. */
     private static Process parley(Path log, String... args) throws IOException {
         List<String> command = new ArrayList<>(List.of(
@@ -143,7 +191,11 @@ class ServeCommandTest {
     }
 
     private static String awaitOutput(Path log, String marker) {
-        return Wait.forValue("serve to print '" + marker + "'", Duration.ofSeconds(30),
+        return awaitOutput(log, marker, Duration.ofSeconds(30));
+    }
+
+    private static String awaitOutput(Path log, String marker, Duration timeout) {
+        return Wait.forValue("serve to print '" + marker + "' in " + log, timeout,
                 () -> Optional.of(Files.readString(log)).filter(output -> output.contains(marker)));
     }
 }

@@ -54,16 +54,18 @@ public final class LocalPostgres implements AutoCloseable {
                 "recovery_init_sync_method", "syncfs");
     }
 
-    private final Postmaster owned; // null when attached to another process's server
+    private final Postmaster postmaster; // this process's, once it starts the server (at once, or on taking it over)
+    private final boolean attached; // another process ran the server when this one opened the folder
     private final int port;
     private final String password; // null for a throw-away server, or one an older Parley runs with trust authentication
     private final Path deleteOnClose; // the data folder of a throw-away server, else null
     private Supervisor supervisor; // guarded by this; set by supervise()
     private boolean closed; // guarded by this
 
-    private LocalPostgres(Postmaster owned, int port, String password, Path deleteOnClose) {
-        this.owned = owned;
-        this.port = port;
+    private LocalPostgres(Postmaster postmaster, boolean attached, String password, Path deleteOnClose) {
+        this.postmaster = postmaster;
+        this.attached = attached;
+        this.port = postmaster.port();
         this.password = password;
         this.deleteOnClose = deleteOnClose;
     }
@@ -85,24 +87,25 @@ public final class LocalPostgres implements AutoCloseable {
         }
         Path pgDir = dataDir.resolve("pg");
         var passwordFile = new PasswordFile(dataDir.resolve("pg-password"));
-        var postmaster = new Postmaster(PostgresBinaries.unpacked(), pgDir, dataDir.resolve("postgres.log"),
-                port == 0 ? freePort() : port, serverConfig);
         Optional<ProcessHandle> running = runningPostmaster(pgDir);
+        Optional<Integer> runningPort = running.isPresent() ? runningPort(pgDir) : Optional.empty();
+        var postmaster = new Postmaster(PostgresBinaries.unpacked(), pgDir, dataDir.resolve("postgres.log"),
+                runningPort.orElse(port == 0 ? freePort() : port), serverConfig);
         if (running.isPresent() && isOrphan(running.get())) {
             LOG.warn("the PostgreSQL in {} was left running by a Parley that is gone (postmaster pid {}); "
                     + "restarting it so that this process looks after it", pgDir, running.get().pid());
             postmaster.stopOrphan(running.get());
-        } else if (running.isPresent()) {
-            int runningPort = runningPort(pgDir).orElseThrow();
-            LOG.info("attaching to the PostgreSQL already running in {} on port {}", pgDir, runningPort);
-            return new LocalPostgres(null, runningPort, passwordFile.read().orElse(null), null).withDatabase();
+        } else if (running.isPresent() && runningPort.isPresent()) {
+            LOG.info("attaching to the PostgreSQL already running in {} on port {}; this process starts it here "
+                    + "if the process that runs it stops it", pgDir, runningPort.get());
+            return new LocalPostgres(postmaster, true, passwordFile.read().orElse(null), null).withDatabase();
         }
         if (!postmaster.initialized()) {
             postmaster.initdb();
         }
         String password = passwordFile.read().orElseGet(() -> requirePassword(postmaster, passwordFile));
         postmaster.start();
-        return new LocalPostgres(postmaster, postmaster.port(), password, null).withDatabase();
+        return new LocalPostgres(postmaster, false, password, null).withDatabase();
     }
 
     /** A new folder, or one an older Parley made with trust authentication: from now on only the password lets in. */
@@ -125,18 +128,22 @@ public final class LocalPostgres implements AutoCloseable {
                 freePort(), settings);
         postmaster.initdb();
         postmaster.start();
-        var server = new LocalPostgres(postmaster, postmaster.port(), null, pgDir);
+        var server = new LocalPostgres(postmaster, false, null, pgDir);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("parley-test-postgres-stop").unstarted(server::close));
         return server.withDatabase();
     }
 
     /**
-     * Restarts the server on {@code scheduler} whenever it stops until {@link #close()}, if this process
-     * started it; a server another process runs is that process's to supervise.
+     * Keeps the server running on {@code scheduler} until {@link #close()}: restarts it whenever it stops, if this
+     * process started it; if another process runs it, starts it here (same port, same settings) once it is gone,
+     * and from then on restarts it as its own (see {@link Supervisor}).
      */
     public synchronized LocalPostgres supervise(ScheduledExecutorService scheduler, Clock clock) {
-        if (owned != null && supervisor == null && !closed) {
-            supervisor = Supervisor.watch(owned, scheduler, clock);
+        if (supervisor == null && !closed) {
+            Path pgDir = postmaster.dataDir();
+            supervisor = attached
+                    ? Supervisor.standBy(postmaster, () -> runningPort(pgDir), scheduler, clock)
+                    : Supervisor.watch(postmaster, () -> runningPort(pgDir), scheduler, clock);
         }
         return this;
     }
@@ -245,7 +252,15 @@ public final class LocalPostgres implements AutoCloseable {
         return port;
     }
 
-    /** Stops supervising, then the server if this process started it; an attached server keeps running. */
+    /** Whether this process runs the server: it started it, or took it over from the process it attached to. */
+    boolean runsTheServer() {
+        return postmaster.running();
+    }
+
+    /**
+     * Stops supervising, then the server if this process started it (processes attached to it start it again
+     * on their own); a server this process attached to keeps running.
+     */
     @Override
     public synchronized void close() {
         if (closed) {
@@ -255,9 +270,7 @@ public final class LocalPostgres implements AutoCloseable {
         if (supervisor != null) {
             supervisor.close();
         }
-        if (owned != null) {
-            owned.stop();
-        }
+        postmaster.stop(); // nothing to do unless this process runs it
         if (deleteOnClose != null) {
             delete(deleteOnClose);
         }

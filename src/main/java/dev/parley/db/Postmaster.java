@@ -152,6 +152,12 @@ final class Postmaster {
         return process.pid();
     }
 
+    /** Whether a postmaster this process started is running. */
+    boolean running() {
+        Process running = process;
+        return running != null && running.isAlive();
+    }
+
     int port() {
         return port;
     }

@@ -10,6 +10,7 @@ import dev.parley.ops.doctor.Doctor;
 import dev.parley.ops.doctor.Severity;
 import dev.parley.ops.doctor.SessionLimits;
 import dev.parley.support.TestDatabase;
+import dev.parley.support.Wait;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -19,6 +20,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Period;
 import java.time.YearMonth;
@@ -27,6 +29,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -58,6 +62,53 @@ class LocalPostgresTest {
                 assertThat(ping).contains(1);
             }
         }
+    }
+
+    @Test
+    void processes_attached_to_a_server_whose_owner_stops_it_start_it_again_one_of_them_and_each_takes_it_over_in_turn(
+            @TempDir Path dataDir) throws Exception {
+        ScheduledExecutorService firstChecks = Executors.newSingleThreadScheduledExecutor();
+        ScheduledExecutorService secondChecks = Executors.newSingleThreadScheduledExecutor();
+        try (LocalPostgres owner = LocalPostgres.startOrAttach(dataDir, Map.of(), 0);
+             LocalPostgres first = LocalPostgres.startOrAttach(dataDir, Map.of(), 0).supervise(firstChecks, Clock.systemUTC());
+             LocalPostgres second = LocalPostgres.startOrAttach(dataDir, Map.of(), 0).supervise(secondChecks, Clock.systemUTC())) {
+            try (Connection connection = connect(first); var statement = connection.createStatement()) {
+                statement.execute("CREATE TABLE kept AS SELECT 'acknowledged' AS note");
+            }
+
+            owner.close(); // a fast shutdown, as when its Parley stops: both race to start it, PostgreSQL's lock lets one
+            Wait.until("both reach a server again", Duration.ofSeconds(60), () -> answers(first) && answers(second));
+            try (Connection connection = connect(second); var statement = connection.createStatement();
+                 var kept = statement.executeQuery("SELECT note FROM kept")) {
+                assertThat(kept.next()).isTrue();
+                assertThat(kept.getString(1)).isEqualTo("acknowledged");
+            }
+
+            assertThat(List.of(first.runsTheServer(), second.runsTheServer())).as("one of them runs it").containsOnlyOnce(true);
+            LocalPostgres winner = first.runsTheServer() ? first : second;
+            LocalPostgres other = winner == first ? second : first;
+
+            winner.close(); // stops the server it took over; the other takes it over in turn
+            Wait.until("the other runs it", Duration.ofSeconds(60), () -> other.runsTheServer() && answers(other));
+            other.close();
+            assertThat(Files.exists(dataDir.resolve("pg/postmaster.pid"))).as("whoever runs it last stops it").isFalse();
+        } finally {
+            firstChecks.shutdownNow();
+            secondChecks.shutdownNow();
+        }
+    }
+
+    private static boolean answers(LocalPostgres server) {
+        try (Connection connection = connect(server)) {
+            return connection.isValid(5);
+        } catch (SQLException e) {
+            return false;
+        }
+    }
+
+    private static Connection connect(LocalPostgres server) throws SQLException {
+        ConnectionTarget target = server.target();
+        return DriverManager.getConnection(target.jdbcUrl(), target.user(), target.password());
     }
 
     @Test
