@@ -8,6 +8,7 @@ import dev.parley.chat.StaleVersion;
 import dev.parley.db.DatabaseFailure;
 import dev.parley.db.DatabaseUnavailable;
 import dev.parley.db.PoolSaturated;
+import dev.parley.memory.RecallScoring;
 import dev.parley.json.Json;
 import io.javalin.http.Context;
 import org.eclipse.jetty.http.HttpStatus;
@@ -45,6 +46,7 @@ final class Problems {
             case Drain.ShuttingDown s -> ctx.header("Retry-After", "1");
             case GroupCommit.AppendNotConfirmed a -> ctx.header("Retry-After", "1");
             case GroupCommit.Backlogged b -> ctx.header("Retry-After", "1");
+            case RecallScoring.Busy b -> ctx.header("Retry-After", "1");
             case TooManyRequests t -> ctx.header("Retry-After", String.valueOf(t.retryAfterSeconds()));
             case DatabaseFailure d when ARCHIVING.equals(d.sqlState()) -> ctx.header("Retry-After", "5");
             case DatabaseFailure d when d.timedOut() -> ctx.header("Retry-After", BUSY_RETRY_AFTER);
@@ -85,6 +87,7 @@ final class Problems {
             case Drain.ShuttingDown e -> shuttingDown(path);
             case GroupCommit.AppendNotConfirmed e -> Problem.of(503, "append-not-confirmed", "Append not confirmed", e.getMessage(), path);
             case GroupCommit.Backlogged e -> Problem.of(503, "append-backlog", "Appends backlogged", e.getMessage(), path);
+            case RecallScoring.Busy e -> Problem.of(503, "recall-busy", "Recall busy", e.getMessage(), path);
             case HttpResponseException e -> fromJavalin(e, path);
             default -> internal(failure, path);
         };

@@ -151,6 +151,9 @@ public final class Recall {
         static final RowMapper<Written> ROW = row -> new Written(row.getObject(1) == null ? null : Held.ROW.map(row), row.getLong(7));
     }
 
+    /** One for the process: its threads are sized by the cores, whatever the number of Recalls. */
+    private static final RecallScoring SCORING = RecallScoring.forThisMachine();
+
     private final Database database;
     private final ReadCache cache;
     private final Clock clock;
@@ -185,6 +188,13 @@ public final class Recall {
             LOG.warn("Recall compares embeddings one float at a time, about 4x slower for large scopes: start Java with "
                     + "--add-modules jdk.incubator.vector, as the parley launcher starts serve and bench");
         }
+    }
+
+    /** The scope {@code held} scored for {@code request}: a large one off the carrier threads ({@link RecallScoring}). */
+    private RecallScorer.Scored score(ScopeVectors held, RecallRequest request) {
+        long now = clock.millis();
+        return SCORING.score((long) held.size() * request.embedding().length,
+                () -> RecallScorer.score(held, request.embedding(), request, now));
     }
 
     /** The notices an erasure announces (V10's channel): "erased-user:app:user", "erased-character:app:character". */
@@ -237,7 +247,7 @@ public final class Recall {
             }
             checkDimensions(version.dims(), request, embeddingField, userId, characterId);
             ScopeVectors held = current(handle, scope, version.version());
-            RecallScorer.Scored scored = RecallScorer.score(held, request.embedding(), request, clock.millis());
+            RecallScorer.Scored scored = score(held, request);
             List<Long> ids = idsOf(held, scored.hits());
             return new Result(scored.threshold(), held.size(), recalled(held, scored.hits(), read(handle, appId, ids)));
         });
@@ -258,7 +268,7 @@ public final class Recall {
         }
         checkDimensions(known.getFirst().dims(), request, embeddingField, scope.userId(), scope.characterId());
         ScopeVectors held = heldAt(known.getFirst());
-        RecallScorer.Scored scored = RecallScorer.score(held, request.embedding(), request, clock.millis());
+        RecallScorer.Scored scored = score(held, request);
         Map<Long, Memory> rows = rowsOf(scope.appId(), List.of(new ScoredScope(scope, held, scored.hits())));
         return new Result(scored.threshold(), held.size(), recalled(held, scored.hits(), rows));
     }
@@ -371,7 +381,7 @@ public final class Recall {
 
     /** The scope {@code at} scored from {@code held}. */
     private ScoredScope scored(ScopeAt at, ScopeVectors held, RecallRequest request) {
-        return new ScoredScope(at.scope(), held, RecallScorer.score(held, request.embedding(), request, clock.millis()).hits());
+        return new ScoredScope(at.scope(), held, score(held, request).hits());
     }
 
     /** Each of {@code userIds}' memories of {@code scored} in order, from {@code byId}; empty for a person without any. */
