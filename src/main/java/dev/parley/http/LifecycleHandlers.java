@@ -42,6 +42,7 @@ final class LifecycleHandlers {
      * imported and rejected.
      */
     void importLines(Context ctx) throws IOException {
+        Requests.refuseEncoded(ctx);
         String type = ctx.contentType() == null ? "" : ctx.contentType().split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
         if (!type.equals("application/x-ndjson") && !type.equals("application/jsonl")) {
             throw new BadRequest(415, "unsupported-media-type", null, "an import is NDJSON, one JSON object per line "

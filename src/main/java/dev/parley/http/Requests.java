@@ -22,11 +22,11 @@ import com.fasterxml.jackson.databind.deser.std.StdScalarDeserializer;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.databind.type.LogicalType;
+import dev.parley.input.Check;
 import dev.parley.input.Utf8;
 import dev.parley.json.Json;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
-import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
 import io.javalin.http.servlet.MaxRequestSize;
 import java.io.EOFException;
@@ -129,11 +129,11 @@ final class Requests {
     }
 
     /**
-     * {@code handler}, refusing first a body sent to a route that reads none (a POST that warms a cache, a DELETE):
+     * {@code handler}, refusing first a body sent to a route that reads none (a GET, a POST that warms a cache, a DELETE):
      * dropped unread, it would look heeded.
      */
     static Handler bodiless(Route route, Handler handler) {
-        if (route.body() != null || route.linesBody() || route.method() == HandlerType.GET) {
+        if (route.body() != null || route.linesBody()) {
             return handler;
         }
         return ctx -> {
@@ -147,6 +147,18 @@ final class Requests {
             }
             handler.handle(ctx);
         };
+    }
+
+    /**
+     * A body sent compressed (Content-Encoding: gzip, br ...): Parley reads bodies as they are sent, so a gzipped one
+     * would be judged as the JSON it is not, and a plain one labelled br taken as if unlabelled.
+     */
+    static void refuseEncoded(Context ctx) {
+        String encoding = ctx.header("Content-Encoding");
+        if (encoding != null && !encoding.isBlank() && !encoding.strip().equalsIgnoreCase("identity")) {
+            throw new BadRequest(415, "unsupported-media-type", "Content-Encoding", "Content-Encoding "
+                    + Check.printable(encoding) + " is not taken: send the body uncompressed");
+        }
     }
 
     static <T> T body(Context ctx, Class<T> type) {
@@ -184,6 +196,7 @@ final class Requests {
     }
 
     private static byte[] checkedBytes(Context ctx) {
+        refuseEncoded(ctx);
         String contentType = ctx.contentType();
         if (contentType != null && !isJson(contentType)) {
             throw new BadRequest(415, "unsupported-media-type", null,

@@ -26,6 +26,29 @@ class ClientMistakesTest {
     private final Api api = TestServer.newApp();
 
     @Test
+    void a_get_with_a_body_and_a_compressed_body_are_refused_not_misread() throws Exception {
+        byte[] filter = "{\"user_id\":\"999\"}".getBytes(StandardCharsets.UTF_8);
+        var get = api.sendBytes("GET", "/v1/conversations?limit=2", filter, "Content-Type", "application/json");
+        assertThat(get.status()).as("a filter in a GET's body would look heeded").isEqualTo(400);
+        assertThat(get.json().get("detail").asText()).contains("takes no body");
+
+        var zipped = new java.io.ByteArrayOutputStream();
+        try (var gzip = new java.util.zip.GZIPOutputStream(zipped)) {
+            gzip.write("{\"name\":\"Luna\"}".getBytes(StandardCharsets.UTF_8));
+        }
+        var gzipped = api.sendBytes("POST", "/v1/characters", zipped.toByteArray(), "Content-Type", "application/json",
+                "Content-Encoding", "gzip");
+        assertThat(gzipped.status()).isEqualTo(415);
+        assertThat(gzipped.json().get("errors").get(0).get("field").asText()).isEqualTo("Content-Encoding");
+        var labelled = api.sendBytes("POST", "/v1/characters", "{\"name\":\"Luna\"}".getBytes(StandardCharsets.UTF_8),
+                "Content-Type", "application/json", "Content-Encoding", "br");
+        assertThat(labelled.status()).as("a plain body labelled br").isEqualTo(415);
+        var imported = api.sendBytes("POST", "/v1/import", zipped.toByteArray(), "Content-Type", "application/x-ndjson",
+                "Content-Encoding", "gzip");
+        assertThat(imported.status()).isEqualTo(415);
+    }
+
+    @Test
     void paths_outside_the_api_answer_404_and_other_methods_405_with_allow() { // metrics and the dashboard live on the admin port
         for (String path : List.of("/", "/admin", "/v2/characters", "/health/deep", "/metrics", "/dashboard",
                 "/admin/overview", "/v1/nothing-here")) {
