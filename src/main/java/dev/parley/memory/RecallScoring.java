@@ -13,15 +13,15 @@ import java.util.function.Supplier;
  * cores; a small scope is scored on the request's own thread in microseconds. A large one (thousands of 4096-number
  * vectors) holds its carrier for tens of milliseconds, and a few such recalls at once left no carrier for any other
  * request: /health/live took up to 8 s, and another app's reads a second or more. So a large scope is scored on
- * platform threads of its own, one fewer than the cores (at least one), which the operating system shares the cores
- * with, while the request's virtual thread waits off its carrier. A few wait for them; a recall past those is refused
- * at once ({@link Busy}, 503 with Retry-After) rather than queued behind seconds of scoring.
+ * platform threads of its own, as many as the cores, which the operating system shares the cores with the carriers
+ * (time slices, not a queue), while the request's virtual thread waits off its carrier. A few wait for them; a recall
+ * past those is refused at once ({@link Busy}, 503 with Retry-After) rather than queued behind seconds of scoring.
  */
 public final class RecallScoring {
     /** Numbers a scope holds (memories times dimensions) from which it is scored off the carriers: about a millisecond. */
     static final long LARGE = 1_000_000;
     /** Large recalls that may wait for a scoring thread, per thread. */
-    static final int WAITING_PER_THREAD = 4;
+    static final int WAITING_PER_THREAD = 8;
 
     /** Every scoring thread is busy and as many recalls wait as may: try again shortly. */
     public static final class Busy extends RuntimeException {
@@ -40,9 +40,12 @@ public final class RecallScoring {
         this.threads.allowCoreThreadTimeOut(true); // no threads while no large scope is recalled
     }
 
-    /** As many scoring threads as leave a core to the carriers, at least one. */
+    /**
+     * As many scoring threads as cores: recall keeps the throughput it had on the carriers, and the operating system,
+     * not the carriers' queue, shares the cores between scoring and the other requests.
+     */
     static RecallScoring forThisMachine() {
-        return new RecallScoring(Math.max(1, Runtime.getRuntime().availableProcessors() - 1));
+        return new RecallScoring(Runtime.getRuntime().availableProcessors());
     }
 
     /** Large recalls waiting for a scoring thread: for tests. */
