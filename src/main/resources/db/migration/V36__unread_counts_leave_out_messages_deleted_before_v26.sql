@@ -25,6 +25,9 @@
 -- message bench dataset (25k conversations, 6,248 with a window of 18,915 seqs in all, months older than 6 archived,
 -- 2% of messages deleted by hand as an old build left them): 0.55 s, 2.7 s where PostgreSQL's JIT compiles it
 -- first; 329 conversations updated. It locks only the rows it updates; appends to them wait for its commit.
+-- A window of more than 10,000 seqs is left as it is: an app that sets no read markers (a bot swarm) would have every
+-- conversation's whole history read here, all its messages, while the port stays closed; past 10,000 unread, a few
+-- deleted ones more in the count is what a badge ("9999+") does not show.
 WITH windows AS MATERIALIZED (
     SELECT c.app_id, c.conversation_id, c.last_seq, greatest(c.expired_seq, coalesce(marks.lowest, 0)) AS floor
       FROM conversations c
@@ -33,7 +36,8 @@ WITH windows AS MATERIALIZED (
                          CASE WHEN bool_or(mb.member_kind = 'user' AND mb.member_id = c.user_id) THEN NULL ELSE 0 END) AS lowest
               FROM conversation_members mb
              WHERE mb.app_id = c.app_id AND mb.conversation_id = c.conversation_id) marks
-     WHERE c.last_seq > greatest(c.expired_seq, coalesce(marks.lowest, 0))),
+     WHERE c.last_seq > greatest(c.expired_seq, coalesce(marks.lowest, 0))
+       AND c.last_seq - greatest(c.expired_seq, coalesce(marks.lowest, 0)) <= 10000),
 -- The newest last_seq - floor messages, hot months first: archived months are older than every hot one, so the
 -- archive is read only when the hot months hold fewer (the window has gaps, or reaches back past them).
 found AS MATERIALIZED (

@@ -28,7 +28,8 @@ class UnreadCountsAfterUpgradeTest {
     private static final String DB = "parley_unread_after_upgrade";
     private static final long APP = 1;
     // Conversation ids; a message's id is its conversation's plus its seq.
-    private static final long FINDING = 1_000_000, GROUP = 2_000_000, SPILLED = 3_000_000, ALL_READ = 4_000_000;
+    private static final long FINDING = 1_000_000, GROUP = 2_000_000, SPILLED = 3_000_000, ALL_READ = 4_000_000,
+            UNREAD_PAST_CAP = 5_000_000;
 
     private static Database database;
     private static Connection sql;
@@ -79,6 +80,15 @@ class UnreadCountsAfterUpgradeTest {
         conversation(ALL_READ, other, 10, Set.of(4), Set.of(6), Set.of());
         member(ALL_READ, "user", other, 10, false);
         member(ALL_READ, "character", character, 10, false);
+
+        // An app that sets no read markers: 10,005 unread, the first 10,000 hard-deleted. Past 10,000 unread, V36 reads
+        // nothing: such an app would have every message read while the port stays closed.
+        var beyond = new java.util.HashSet<Integer>();
+        for (int seq = 1; seq <= 10_000; seq++) {
+            beyond.add(seq);
+        }
+        conversation(UNREAD_PAST_CAP, other, 10_005, beyond, Set.of(), Set.of());
+        member(UNREAD_PAST_CAP, "user", other, 0, false);
 
         new Migrations(database.dataSource()).migrate();
 
@@ -133,6 +143,13 @@ class UnreadCountsAfterUpgradeTest {
         assertThat(membersUnread(ALL_READ)).isEqualTo(expected(ALL_READ)).containsEntry("user:" + other, 0L);
         assertThat(listed(ALL_READ)).isEmpty();
         assertThat(id("SELECT count(*) FROM conversations WHERE deleted_seqs IS NULL AND conversation_id = " + ALL_READ))
+                .isEqualTo(1);
+    }
+
+    @Test
+    void a_window_past_ten_thousand_unread_is_left_alone() throws SQLException {
+        assertThat(listed(UNREAD_PAST_CAP)).isEmpty();
+        assertThat(id("SELECT count(*) FROM conversations WHERE deleted_seqs IS NULL AND conversation_id = " + UNREAD_PAST_CAP))
                 .isEqualTo(1);
     }
 
