@@ -60,9 +60,10 @@ import java.util.function.LongConsumer;
  * conversation's counts, newest message and owner's read marker (an imported history is read) moved
  * in the same one, as an append does. A conversation's messages must come oldest first: one older
  * than the conversation's newest message is refused. Months are made as needed; an archived month
- * takes no messages. A chunk that fails in the database is written again a conversation at a time, and a
- * conversation that fails a line at a time, so a line the database refuses rejects only itself; the
- * report counts what was committed.
+ * takes no messages: a line of one is looked up in the archive (a statement per chunk that has such lines)
+ * and counted as existing when it was imported before its month was archived, else rejected. A chunk that
+ * fails in the database is written again a conversation at a time, and a conversation that fails a line at
+ * a time, so a line the database refuses rejects only itself; the report counts what was committed.
  */
 public final class Import {
     public static final int CHUNK = 2_000;
@@ -86,9 +87,10 @@ public final class Import {
         }
     }
 
-    /** One message line, checked. */
+    /** One message line, checked; {@code archived} when its month is taken out of the hot set (it can only be there already). */
     private record NewMessage(long line, long conversationId, long id, String role, String content, String metadata,
-                              String attachments, Long authorUserId, Long authorCharacterId, long ownerId, String language) {
+                              String attachments, Long authorUserId, Long authorCharacterId, long ownerId, String language,
+                              boolean archived) {
     }
 
     /**
@@ -171,6 +173,15 @@ public final class Import {
             SELECT m.message_id FROM messages m JOIN unnest(?::bigint[], ?::bigint[]) AS t(conversation_id, message_id)
                 ON m.app_id = ? AND m.conversation_id = t.conversation_id AND m.message_id = t.message_id
              WHERE m.message_id BETWEEN ? AND ?""");
+
+    // The same in the archive (its months keep the primary key): a message line of an archived month imported before.
+    static final Query PRESENT_ARCHIVED = new Query("import.present_archived_messages", """
+            SELECT m.message_id FROM %s m JOIN unnest(?::bigint[], ?::bigint[]) AS t(conversation_id, message_id)
+                ON m.app_id = ? AND m.conversation_id = t.conversation_id AND m.message_id = t.message_id
+             WHERE m.message_id BETWEEN ? AND ?""".formatted(Partitions.ARCHIVE));
+
+    /** A row whose id falls in no partition: its month was archived after {@link Partitions#archived} last looked. */
+    private static final String NO_PARTITION = "23514";
 
     // The rows, then each conversation moved as an append moves it (BatchWriter.WRITE), its owner's marker read.
     // One chunk's messages, a column per array (:message_*), and each conversation's new tail (:tail_*).
@@ -431,10 +442,7 @@ public final class Import {
             if (created == null) {
                 throw new InvalidInput("created_at", "is required: the message's original time");
             }
-            if (partitions.archived(created)) {
-                throw new InvalidInput("created_at", created + " falls in an archived month (or one dropped from the archive), which "
-                        + "takes no messages");
-            }
+            boolean archived = partitions.archived(created); // found in the archive if imported before, else rejected: archivedOnes
             KnownConversation known = conversationOf(conversation);
             byte[] digest = digestOf(conversation, externalId);
             long id = inFileOrder(known.id(), idOf(created, digest));
@@ -448,7 +456,7 @@ public final class Import {
             }
             lastIds.put(known.id(), id);
             return new NewMessage(number, known.id(), id, role, content, metadata, attachments, authors.userId(),
-                    authors.characterId(), known.ownerId(), known.language());
+                    authors.characterId(), known.ownerId(), known.language(), archived);
         }
 
         /**
@@ -548,19 +556,48 @@ public final class Import {
          * The chunk's new messages in one transaction; if that fails, each conversation's in its own, and if one of
          * those fails, each of its lines alone: a line the database refuses rejects only itself.
          */
-        private void writeMessages(List<NewMessage> messages) {
+        private void writeMessages(List<NewMessage> lines) {
+            List<NewMessage> archived = new ArrayList<>(lines.stream().filter(NewMessage::archived).toList());
+            List<NewMessage> messages = lines.stream().filter(m -> !m.archived()).toList();
+            if (!messages.isEmpty()) {
+                // Hot months only: an archived month would be made again in the hot set.
+                messages.stream().map(m -> Ids.timeOf(m.id())).min(Comparator.naturalOrder()).ifPresent(partitions::ensureCovers);
+                if (commit(messages).isPresent()) {
+                    Map<Long, List<NewMessage>> byConversation = new LinkedHashMap<>();
+                    messages.forEach(m -> byConversation.computeIfAbsent(m.conversationId(), c -> new ArrayList<>()).add(m));
+                    for (List<NewMessage> conversation : byConversation.values()) {
+                        if (commit(conversation).isPresent()) {
+                            conversation.forEach(m -> commit(List.of(m)).ifPresent(e -> {
+                                if (e instanceof DatabaseFailure failure && NO_PARTITION.equals(failure.sqlState())
+                                        && String.valueOf(e.getMessage()).contains("no partition")) {
+                                    archived.add(m); // archived since Partitions last looked
+                                } else {
+                                    reject(m.line(), "not stored: " + e.getMessage());
+                                }
+                            }));
+                        }
+                    }
+                }
+            }
+            archivedOnes(archived);
+        }
+
+        /**
+         * Message lines of archived months, which take no new messages: one imported before (an import run again after
+         * its months were archived) is found in the archive by its id and counted as there; any other is rejected. One
+         * statement for the chunk's, none when it has none.
+         */
+        private void archivedOnes(List<NewMessage> messages) {
             if (messages.isEmpty()) {
                 return;
             }
-            messages.stream().map(m -> Ids.timeOf(m.id())).min(Comparator.naturalOrder()).ifPresent(partitions::ensureCovers);
-            if (commit(messages).isEmpty()) {
-                return;
-            }
-            Map<Long, List<NewMessage>> byConversation = new LinkedHashMap<>();
-            messages.forEach(m -> byConversation.computeIfAbsent(m.conversationId(), c -> new ArrayList<>()).add(m));
-            for (List<NewMessage> conversation : byConversation.values()) {
-                if (commit(conversation).isPresent()) {
-                    conversation.forEach(m -> commit(List.of(m)).ifPresent(e -> reject(m.line(), "not stored: " + e.getMessage())));
+            Set<Long> present = database.read(handle -> inArchive(handle, messages));
+            for (NewMessage m : messages) {
+                if (present.contains(m.id())) {
+                    existing.merge("messages", 1L, Long::sum);
+                } else {
+                    reject(m.line(), "created_at " + Ids.timeOf(m.id()) + " falls in an archived month (or one dropped from "
+                            + "the archive), which takes no messages");
                 }
             }
         }
@@ -580,6 +617,15 @@ public final class Import {
             return Optional.empty();
         }
 
+        /** Which of {@code messages} are in the archive already: one statement. */
+        private Set<Long> inArchive(Handle handle, List<NewMessage> messages) throws SQLException {
+            return new java.util.HashSet<>(handle.list(PRESENT_ARCHIVED, row -> row.getLong(1),
+                    handle.array("bigint", messages.stream().map(NewMessage::conversationId).toArray(Long[]::new)),
+                    handle.array("bigint", messages.stream().map(NewMessage::id).toArray(Long[]::new)), appId,
+                    messages.stream().mapToLong(NewMessage::id).min().orElseThrow(),
+                    messages.stream().mapToLong(NewMessage::id).max().orElseThrow()));
+        }
+
         private Written write(Handle handle, List<NewMessage> messages) throws SQLException {
             Long[] conversationIds = messages.stream().map(NewMessage::conversationId).distinct().sorted().toArray(Long[]::new);
             Map<Long, Tail> locked = new HashMap<>();
@@ -595,6 +641,7 @@ public final class Import {
             long made = 0;
             long found = 0;
             List<Rejected> refused = new ArrayList<>();
+            List<NewMessage> older = new ArrayList<>();
             for (NewMessage m : messages.stream().sorted(Comparator.comparingLong(NewMessage::conversationId)
                     .thenComparingLong(NewMessage::id)).toList()) {
                 Tail tail = locked.get(m.conversationId());
@@ -603,11 +650,21 @@ public final class Import {
                 } else if (tail == null) {
                     refused.add(new Rejected(m.line(), "its conversation was deleted during the import"));
                 } else if (m.id() <= tail.newestId) {
-                    refused.add(new Rejected(m.line(), "created_at is before the newest message of its conversation: import a "
-                            + "conversation's messages oldest first"));
+                    older.add(m);
                 } else {
                     rows.add(m, tail);
                     made++;
+                }
+            }
+            // Not in the hot months, yet older than the newest: in a month archived since Partitions last looked, if
+            // imported before (a statement only when a line is older, which a run again without an archive never is).
+            Set<Long> archived = older.isEmpty() ? Set.of() : inArchive(handle, older);
+            for (NewMessage m : older) {
+                if (archived.contains(m.id())) {
+                    found++;
+                } else {
+                    refused.add(new Rejected(m.line(), "created_at is before the newest message of its conversation: import a "
+                            + "conversation's messages oldest first"));
                 }
             }
             if (!rows.isEmpty()) {

@@ -7,12 +7,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.Parley;
 import dev.parley.db.Database;
 import dev.parley.db.Partitions;
+import dev.parley.json.Json;
 import dev.parley.support.Api;
 import dev.parley.support.ArchiveCopies;
 import dev.parley.support.Fixtures;
 import dev.parley.support.TestClock;
 import dev.parley.support.TestDatabase;
 import dev.parley.support.TestServer;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -546,6 +548,67 @@ class ArchiveTest {
             }
         }
         return seqs.size() == newest ? null : "a walk back from seq " + newest + " found " + seqs.size() + " messages";
+    }
+
+    /**
+     * An import run again after its months were archived (daily maintenance may archive between two runs): its
+     * messages there are found in the archive and counted as existing, over HTTP (whose instance may not have seen
+     * the archive yet) and as `parley import` runs it (a fresh look at the months); a new line there is rejected.
+     */
+    @Test
+    void an_import_run_again_after_its_months_were_archived_counts_them_as_existing_and_rejects_only_new_ones() {
+        List<String> lines = new ArrayList<>(List.of(
+                Json.write(Map.of("type", "character", "external_id", "luna", "name", "Luna")),
+                Json.write(Map.of("type", "user", "external_id", "tg:1")),
+                Json.write(Map.of("type", "conversation", "external_id", "chat-1", "user", "tg:1", "character", "luna",
+                        "created_at", "2027-01-02T00:00:00Z")),
+                Json.write(Map.of("type", "conversation", "external_id", "chat-2", "user", "tg:1", "character", "luna",
+                        "created_at", "2027-01-02T00:00:00Z"))));
+        String[] months = {"2027-01", "2027-02", "2027-03"}; // January and February are archived, March stays hot
+        for (int i = 0; i < 60; i++) {
+            lines.add(Json.write(Map.of("type", "message", "conversation", "chat-1", "external_id", "m" + i,
+                    "role", i % 2 == 0 ? "user" : "assistant", "content", "imported " + i,
+                    "created_at", months[i / 20] + "-10T00:%02d:00Z".formatted(i % 20))));
+        }
+        JsonNode first = importing(lines);
+        String imported = api.getOk("/v1/conversations?external_id=chat-1").get("conversations").get(0).get("id").asText();
+        String before = api.getOk("/v1/conversations/" + imported + "/messages?limit=100").toString();
+        archive();
+        String newLine = Json.write(Map.of("type", "message", "conversation", "chat-2", "external_id", "late",
+                "role", "user", "content", "new in February", "created_at", "2027-02-11T00:00:00Z"));
+        lines.add(newLine);
+
+        JsonNode again = importing(lines);
+        Import.Report command;
+        try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 2)) {
+            var imports = new Import(pool, new dev.parley.db.Ids(clock), new Partitions(pool),
+                    new dev.parley.memory.Memories(pool, new dev.parley.search.Snippets()), dev.parley.search.Languages.load(pool),
+                    new dev.parley.chat.Limits(64 * 1024, 16 * 1024), clock);
+            var next = lines.iterator();
+            command = imports.run(dev.parley.apps.Apps.idOf(pool, "a"), () -> next.hasNext() ? next.next() : null, read -> { });
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+
+        assertThat(first.get("imported").get("messages").asLong()).isEqualTo(60);
+        assertThat(first.get("rejected").asLong()).isZero();
+        for (JsonNode report : List.of(again, Json.MAPPER.valueToTree(command))) {
+            assertThat(report.get("existing").get("messages").asLong()).as(report.toString()).isEqualTo(60);
+            assertThat(report.get("imported").get("messages").asLong()).isZero();
+            assertThat(report.get("rejected").asLong()).isEqualTo(1);
+            JsonNode rejected = report.has("first_rejected") ? report.get("first_rejected") : report.get("firstRejected");
+            assertThat(rejected.get(0).get("line").asLong()).isEqualTo(lines.size());
+            assertThat(rejected.get(0).get("reason").asText()).contains("2027-02-11T00:00:00Z falls in an archived month");
+        }
+        assertThat(api.getOk("/v1/conversations/" + imported + "/messages?limit=100").toString()).isEqualTo(before);
+        assertThat(api.getOk("/v1/conversations/" + imported).get("message_count").asLong()).isEqualTo(60);
+    }
+
+    private JsonNode importing(List<String> lines) {
+        var response = api.sendBytes("POST", "/v1/import", (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8),
+                "Content-Type", "application/x-ndjson");
+        assertThat(response.status()).as(response.toString()).isEqualTo(200);
+        return response.json();
     }
 
     private void importMonth(String month, int count, String content) {
