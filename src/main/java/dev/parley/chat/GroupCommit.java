@@ -9,13 +9,13 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -32,6 +32,10 @@ import org.slf4j.LoggerFactory;
  * queue, and the next free writer takes all of them into one transaction ({@link BatchWriter}: a few
  * multi-row statements, one WAL flush). A caller is answered only after the commit that holds its
  * messages, so an acknowledged message is durable.
+ *
+ * <p>Apps take turns: a writer takes the oldest unit of each app with units queued in turn, up to the
+ * batch's message cap, so one app's queue of large batches cannot keep another app's append out of
+ * the next transaction. Each app's units are taken in the order they came.
  *
  * <p>One request is one unit: its messages commit together or not at all. A unit that fails
  * validation (unknown conversation, bad reply_to_id ...) is left out without disturbing the others;
@@ -88,7 +92,7 @@ public final class GroupCommit implements AutoCloseable {
     private final Ticker ticker;
     private final Duration queueTimeout;
     private final Semaphore idleWriters;
-    private final Queue<Pending> queue = new ConcurrentLinkedQueue<>();
+    private final AppQueue queue = new AppQueue();
     private final ReentrantLock drainLock = new ReentrantLock();
     private final Condition batchDone = drainLock.newCondition();
     private final DistributionSummary batchSizes;
@@ -210,8 +214,9 @@ public final class GroupCommit implements AutoCloseable {
     }
 
     /**
-     * The batching policy: everything queued, oldest first, up to {@value #MAX_MESSAGES_PER_BATCH} messages;
-     * a unit that waited longer than the queue timeout is refused instead, as its caller is giving up on it.
+     * The batching policy: everything queued, up to {@value #MAX_MESSAGES_PER_BATCH} messages, one unit per app
+     * in turn ({@link AppQueue}); a unit that waited longer than the queue timeout is refused instead, as its
+     * caller is giving up on it.
      */
     private List<Pending> nextBatch() {
         List<Pending> batch = new ArrayList<>();
@@ -329,6 +334,59 @@ public final class GroupCommit implements AutoCloseable {
             return false;
         } finally {
             drainLock.unlock();
+        }
+    }
+
+    /**
+     * The queued units, one first-in-first-out queue per app, taken in turns: {@link #poll} takes the oldest unit
+     * of the app whose turn it is and sends that app to the back of the line. With one app it is that app's queue.
+     */
+    private static final class AppQueue {
+        private final Map<Long, ArrayDeque<Pending>> byApp = new LinkedHashMap<>(); // apps with units queued, in turn order
+        private int size;
+
+        synchronized void add(Pending pending) {
+            byApp.computeIfAbsent(pending.unit.appId(), app -> new ArrayDeque<>()).add(pending);
+            size++;
+        }
+
+        synchronized Pending poll() {
+            var turns = byApp.entrySet().iterator();
+            if (!turns.hasNext()) {
+                return null;
+            }
+            var turn = turns.next();
+            ArrayDeque<Pending> units = turn.getValue();
+            Pending next = units.poll();
+            if (units.isEmpty()) {
+                turns.remove();
+            } else if (byApp.size() > 1) {
+                turns.remove();
+                byApp.put(turn.getKey(), units); // the back of the line
+            }
+            size--;
+            return next;
+        }
+
+        /** Removes this very unit (by identity) if no writer has taken it yet. */
+        synchronized boolean remove(Pending pending) {
+            ArrayDeque<Pending> units = byApp.get(pending.unit.appId());
+            if (units == null || !units.remove(pending)) {
+                return false;
+            }
+            if (units.isEmpty()) {
+                byApp.remove(pending.unit.appId());
+            }
+            size--;
+            return true;
+        }
+
+        synchronized boolean isEmpty() {
+            return size == 0;
+        }
+
+        synchronized int size() {
+            return size;
         }
     }
 

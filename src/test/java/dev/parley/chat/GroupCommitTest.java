@@ -305,6 +305,46 @@ class GroupCommitTest {
         assertThat(app.contents(free)).containsExactly("elsewhere");
     }
 
+    @Test
+    void an_apps_single_append_goes_into_the_next_batch_while_another_app_has_many_large_batches_queued() {
+        var flooding = new ChatFixture(database, ids, "flooding");
+        var quiet = new ChatFixture(database, ids, "quiet");
+        long floodConversation = flooding.conversation();
+        long quietConversation = quiet.conversation();
+        GroupCommit appends = engine(database);
+        List<CompletableFuture<List<Appended>>> floods = new ArrayList<>();
+        for (int batch = 0; batch < 6; batch++) {
+            List<NewMessage> messages = new ArrayList<>();
+            for (int i = 0; i < 1000; i++) {
+                messages.add(user("flood " + batch + "." + i));
+            }
+            floods.add(appends.submit(flooding.id, floodConversation, messages));
+        }
+        var single = appends.submit(quiet.id, quietConversation, List.of(user("one message")));
+        var nextSingle = appends.submit(quiet.id, quietConversation, List.of(user("another")));
+
+        runOneBatch();
+
+        assertThat(single).as("the quiet app's append took its turn in the first batch, not after the flood's").isCompleted();
+        assertThat(single.join()).extracting(a -> a.message().seq()).containsExactly(1L);
+        assertThat(floods.getFirst()).isCompleted();
+        assertThat(floods.get(2)).as("the batch holds at most 2000 messages").isNotDone();
+        assertThat(nextSingle).as("one unit per app a turn: the flood's second batch came before it").isNotDone();
+
+        runOneBatch();
+
+        assertThat(nextSingle.join()).extracting(a -> a.message().seq()).containsExactly(2L);
+        while (!writerTasks.isEmpty()) {
+            runOneBatch();
+        }
+        for (int batch = 0; batch < floods.size(); batch++) {
+            assertThat(floods.get(batch).join()).extracting(a -> a.message().seq()).first()
+                    .as("the flood's batches in the order they came, seqs without gaps").isEqualTo(batch * 1000L + 1);
+        }
+        assertThat(new Stats(database).conversation(flooding.id, floodConversation).lastSeq()).isEqualTo(6000);
+        assertThat(quiet.contents(quietConversation)).containsExactly("one message", "another");
+    }
+
     /** An engine with one writer that runs only when the test runs its task, on the test's ticker. */
     private GroupCommit engine(Database writesTo) {
         return new GroupCommit(new BatchWriter(writesTo, ids, ReadCache.none()), writerTasks::add, 1, nanos::get, POOL_TIMEOUT,
