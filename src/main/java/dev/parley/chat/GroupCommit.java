@@ -215,7 +215,8 @@ public final class GroupCommit implements AutoCloseable {
 
     /**
      * The batching policy: everything queued, up to {@value #MAX_MESSAGES_PER_BATCH} messages, one unit per app
-     * in turn ({@link AppQueue}); a unit that waited longer than the queue timeout is refused instead, as its
+     * in turn ({@link AppQueue}), so a transaction holds at most one of a flooding app's 1,000-message batches
+     * beside another app's single; a unit that waited longer than the queue timeout is refused instead, as its
      * caller is giving up on it.
      */
     private List<Pending> nextBatch() {
@@ -223,7 +224,8 @@ public final class GroupCommit implements AutoCloseable {
         long now = ticker.read();
         int messages = 0;
         Pending next;
-        while (messages < MAX_MESSAGES_PER_BATCH && (next = queue.poll()) != null) {
+        // a unit that would overflow the batch waits for the next (a unit larger than the cap goes alone)
+        while ((next = queue.poll(batch.isEmpty() ? Integer.MAX_VALUE : MAX_MESSAGES_PER_BATCH - messages)) != null) {
             if (now - next.queuedAt > queueTimeout.toNanos()) {
                 next.fail(waitedTooLong());
                 continue;
@@ -291,7 +293,7 @@ public final class GroupCommit implements AutoCloseable {
 
     private void refuseQueued(RuntimeException refusal) {
         Pending pending;
-        while ((pending = queue.poll()) != null) {
+        while ((pending = queue.poll(Integer.MAX_VALUE)) != null) {
             pending.fail(refusal);
         }
     }
@@ -350,13 +352,17 @@ public final class GroupCommit implements AutoCloseable {
             size++;
         }
 
-        synchronized Pending poll() {
+        /** The next unit in turn, or null if none is queued or the next has more than {@code room} messages. */
+        synchronized Pending poll(int room) {
             var turns = byApp.entrySet().iterator();
             if (!turns.hasNext()) {
                 return null;
             }
             var turn = turns.next();
             ArrayDeque<Pending> units = turn.getValue();
+            if (units.peek().unit.messages().size() > room) {
+                return null; // it stays first in line
+            }
             Pending next = units.poll();
             if (units.isEmpty()) {
                 turns.remove();
