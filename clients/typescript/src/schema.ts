@@ -1672,7 +1672,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -1782,7 +1782,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -1806,7 +1806,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -1931,7 +1931,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2052,7 +2052,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2190,7 +2190,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2214,7 +2214,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2346,7 +2346,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2474,7 +2474,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2600,7 +2600,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2723,7 +2723,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2747,7 +2747,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2872,7 +2872,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2993,7 +2993,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3131,7 +3131,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3155,7 +3155,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3265,7 +3265,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3395,7 +3395,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3520,7 +3520,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3646,7 +3646,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3670,7 +3670,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3789,7 +3789,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3917,7 +3917,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4043,7 +4043,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4168,7 +4168,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4291,7 +4291,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4315,7 +4315,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4438,7 +4438,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4462,7 +4462,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4589,7 +4589,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4699,7 +4699,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4723,7 +4723,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4848,7 +4848,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4972,7 +4972,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5110,7 +5110,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5134,7 +5134,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5260,7 +5260,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5284,7 +5284,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5409,7 +5409,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5545,7 +5545,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5569,7 +5569,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5689,7 +5689,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5809,7 +5809,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5932,7 +5932,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5956,7 +5956,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6094,7 +6094,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6217,7 +6217,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6241,7 +6241,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6369,7 +6369,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6494,7 +6494,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6617,7 +6617,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6641,7 +6641,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6787,7 +6787,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6925,7 +6925,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6949,7 +6949,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7087,7 +7087,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7111,7 +7111,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7237,7 +7237,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7375,7 +7375,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7514,7 +7514,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7538,7 +7538,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7669,7 +7669,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7813,7 +7813,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7936,7 +7936,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7960,7 +7960,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8083,7 +8083,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8107,7 +8107,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8230,7 +8230,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8254,7 +8254,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8379,7 +8379,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8498,7 +8498,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8636,7 +8636,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8660,7 +8660,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8800,7 +8800,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8938,7 +8938,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -9053,7 +9053,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -9172,7 +9172,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -9289,7 +9289,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -9406,7 +9406,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -9523,7 +9523,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -9648,7 +9648,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -9756,7 +9756,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -9866,7 +9866,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as application/x-ndjson */
+            /** @description the body is not sent as application/x-ndjson, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -9890,7 +9890,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -10002,7 +10002,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -10112,7 +10112,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON */
+            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -10136,7 +10136,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -10248,7 +10248,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the database is unreachable or every connection is busy: Retry-After says when to retry */
+            /** @description the database is unreachable, or what the request waits for is busy (connections, append writers, recall's scoring threads): Retry-After says when to retry */
             503: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */

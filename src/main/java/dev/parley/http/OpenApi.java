@@ -190,7 +190,8 @@ final class OpenApi {
             statuses.put(401, "no API key, one that is not valid, or more than one Authorization header");
             statuses.put(403, forbidden(route));
             statuses.put(429, "the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry");
-            statuses.put(503, "the database is unreachable or every connection is busy: Retry-After says when to retry");
+            statuses.put(503, "the database is unreachable, or what the request waits for is busy (connections, append writers, "
+                    + "recall's scoring threads): Retry-After says when to retry");
         }
         if (PATH_PARAM.matcher(route.path()).find()) {
             statuses.put(404, "no such id in the app");
@@ -199,7 +200,8 @@ final class OpenApi {
         }
         if (route.body() != null || route.linesBody()) {
             statuses.put(413, "the body is larger than PARLEY_MAX_BODY");
-            statuses.put(415, route.linesBody() ? "the body is not sent as application/x-ndjson" : "the body is not sent as JSON");
+            statuses.put(415, (route.linesBody() ? "the body is not sent as application/x-ndjson" : "the body is not sent as JSON")
+                    + ", or is sent with a Content-Encoding");
         }
         if (route.method() != HandlerType.GET && route.authenticated()) {
             statuses.put(409, "the change conflicts with what is stored (a row it names is gone, a month is archived, "
