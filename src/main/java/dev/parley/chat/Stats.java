@@ -105,8 +105,7 @@ public final class Stats {
         return database.readNearby(handle -> {
             Map<String, Count> tables = new LinkedHashMap<>();
             for (String table : COUNTED_TABLES) {
-                long estimate = plannedRows(handle, table, appId);
-                tables.put(table, estimate < EXACT_BELOW ? countUpTo(handle, table, appId) : new Count(estimate, false));
+                tables.put(table, rows(handle, table, appId));
             }
             return new AppCounts(tables, months(handle, appId));
         });
@@ -123,13 +122,12 @@ public final class Stats {
                     continue;
                 }
                 String table = schema + p.name();
-                long estimate = plannedRows(handle, table, appId);
-                Count rows = estimate < EXACT_BELOW ? countUpTo(handle, table, appId) : new Count(estimate, false);
+                Count rows = rows(handle, table, appId);
                 if (rows.rows() > 0) {
                     // The share is the app's rows over the month's, both taken now: pg_class's reltuples alone is -1
                     // (read as 0) until the month is first analysed and lags its writes after, which gave an app
                     // the whole month's bytes, other apps' included.
-                    long all = Math.max(rows.rows(), monthRows(handle, table));
+                    long all = Math.max(rows.rows(), rows(handle, table, null).rows());
                     long bytes = (long) ((double) p.bytes() * rows.rows() / all);
                     months.add(new Month(YearMonth.from(Ids.timeOf(p.fromId()).atZone(ZoneOffset.UTC)).toString(), store, rows, bytes));
                 }
@@ -138,41 +136,23 @@ public final class Stats {
         return months;
     }
 
-    // Table names come from the fixed list above and the app id is a long: inlining them is safe.
-    private static long plannedRows(Handle handle, String table, long appId) throws SQLException {
-        return plannedRows(handle, "SELECT 1 FROM " + table + " WHERE app_id = " + appId);
-    }
-
-    private static long plannedRows(Handle handle, String select) throws SQLException {
-        var plan = handle.first(new Query("stats.estimate_rows", "EXPLAIN (FORMAT JSON) " + select), row -> row.getString(1));
-        return plan.map(json -> Json.parse(json).path(0).path("Plan").path("Plan Rows").asLong()).orElse(0L);
-    }
-
     /**
-     * A month's rows, every app's: counted below {@value #EXACT_BELOW} as the planner sees it (up to ten times that),
-     * else the planner's estimate, which scales the last analysis to the table's pages now and, for a month never
-     * analysed, reckons from its pages alone.
+     * The rows of {@code table}, the app's ({@code appId}) or every app's (null): the planner's estimate, which scales the
+     * last analysis to the table's pages now (or, for a table never analysed, reckons from its pages alone); below
+     * {@value #EXACT_BELOW} an exact count instead, which reads at most ten times that and, if the statistics were so
+     * stale that the table is larger still, stops there and says it is not exact. Table names come from the fixed list
+     * above or the catalogue, and the app id is a long: inlining them is safe.
      */
-    private static long monthRows(Handle handle, String table) throws SQLException {
-        long estimate = plannedRows(handle, "SELECT 1 FROM " + table);
+    private static Count rows(Handle handle, String table, Long appId) throws SQLException {
+        String from = " FROM " + table + (appId == null ? "" : " WHERE app_id = " + appId);
+        long estimate = handle.first(new Query("stats.estimate_rows", "EXPLAIN (FORMAT JSON) SELECT 1" + from),
+                row -> Json.parse(row.getString(1)).path(0).path("Plan").path("Plan Rows").asLong()).orElse(0L);
         if (estimate >= EXACT_BELOW) {
-            return estimate;
+            return new Count(estimate, false);
         }
         long cap = EXACT_BELOW * 10;
-        long counted = handle.first(new Query("stats.count_month",
-                "SELECT count(*) FROM (SELECT 1 FROM " + table + " LIMIT " + cap + ") t"), row -> row.getLong(1)).orElse(0L);
-        return counted; // the cap, if reached: ten times what the planner expected
-    }
-
-    /**
-     * An exact count that reads at most ten times the threshold: if the statistics were so stale that
-     * the table is larger still, the count stops there and says it is not exact.
-     */
-    private static Count countUpTo(Handle handle, String table, long appId) throws SQLException {
-        long cap = EXACT_BELOW * 10;
-        long counted = handle.first(new Query("stats.count_small",
-                "SELECT count(*) FROM (SELECT 1 FROM " + table + " WHERE app_id = ? LIMIT " + cap + ") t"),
-                row -> row.getLong(1), appId).orElse(0L);
+        long counted = handle.first(new Query("stats.count_small", "SELECT count(*) FROM (SELECT 1" + from + " LIMIT " + cap + ") t"),
+                row -> row.getLong(1)).orElse(0L);
         return new Count(counted, counted < cap);
     }
 }

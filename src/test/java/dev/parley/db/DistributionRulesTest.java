@@ -124,9 +124,9 @@ class DistributionRulesTest {
                     + " message.history_filtered_archived: app_id = ? and the conversation; message.history_by_metadata:"
                     + " the conversation id inside parley_message_facets (unique across apps) in a MATERIALIZED CTE"
                     + " joined to the asked app after, so on Citus the CTE runs on every shard, as search does")),
-            Map.entry("chat/Stats.java", new PerCall(3, "stats.estimate_rows and stats.count_small: app_id of the app,"
-                    + " over a table of a fixed list; stats.count_month: a month partition's rows of every app, for the"
-                    + " app's share of its bytes, capped by LIMIT, over a partition a catalogue lookup named")),
+            Map.entry("chat/Stats.java", new PerCall(2, "stats.estimate_rows and stats.count_small: app_id of the app,"
+                    + " over a table of a fixed list or a month partition a catalogue lookup named; without app_id, a month's"
+                    + " rows of every app, for the app's share of its bytes, the count capped by LIMIT")),
             Map.entry("db/Query.java", new PerCall(1, "<path>.generic_plans: set_config of the transaction, no table")),
             Map.entry("db/NamedQuery.java", new PerCall(1, "of(): the Query of a statement with named values, built once"
                     + " for a constant, which reflection checks")),
