@@ -13,7 +13,8 @@ import java.util.PriorityQueue;
  * <p>The threshold adapts to the scope: in a scope of at least {@link #ADAPTIVE_MIN_SCOPE}
  * memories it is raised to mean + {@link #ADAPTIVE_SIGMAS} standard deviations of this query's
  * similarities, so only memories that stand out from the user's background come back, whatever
- * the embedding model's typical similarity range.
+ * the embedding model's typical similarity range; but never above the best memory's similarity, so the closest
+ * memories come back from a scope where none stands out.
  *
  * <p>Every vector is compared twice over: first through its 8-bit copy, a quarter of the bytes (a large scope's
  * comparisons wait on memory, not arithmetic: docs/benchmarks.md), which gives each memory a similarity within a
@@ -37,12 +38,14 @@ final class RecallScorer {
     }
 
     static Scored score(ScopeVectors scope, float[] query, RecallRequest request, long nowMillis) {
+        double queryLength = length(query);
         double[] approximate = new double[scope.size()];
+        double bestFloor = Double.NEGATIVE_INFINITY; // the highest similarity some memory is sure to have
         for (int i = 0; i < approximate.length; i++) {
             approximate[i] = scope.approximateSimilarity(i, query);
+            bestFloor = Math.max(bestFloor, approximate[i] - queryLength * scope.slack(i));
         }
-        double threshold = threshold(approximate, request);
-        double queryLength = length(query);
+        double threshold = threshold(approximate, bestFloor, request);
         var best = new PriorityQueue<Hit>(Comparator.comparingDouble(Hit::score));
         for (int i = 0; i < approximate.length; i++) {
             if (approximate[i] + queryLength * scope.slack(i) < threshold) {
@@ -70,7 +73,12 @@ final class RecallScorer {
         return Math.sqrt(sum);
     }
 
-    static double threshold(double[] similarities, RecallRequest request) {
+    /**
+     * The fixed threshold, or in a large enough scope the adaptive one, which is never above {@code best}: the
+     * highest similarity a memory of the scope is sure to have. Where every memory is as close to the query as
+     * the best (near-copies), mean + 2 deviations is above them all, and the closest come back, not nothing.
+     */
+    static double threshold(double[] similarities, double best, RecallRequest request) {
         if (!request.adaptive() || similarities.length < ADAPTIVE_MIN_SCOPE) {
             return request.minSimilarity();
         }
@@ -84,7 +92,7 @@ final class RecallScorer {
             variance += (s - mean) * (s - mean);
         }
         double deviation = Math.sqrt(variance / similarities.length);
-        return Math.max(request.minSimilarity(), mean + ADAPTIVE_SIGMAS * deviation);
+        return Math.max(request.minSimilarity(), Math.min(best, mean + ADAPTIVE_SIGMAS * deviation));
     }
 
     /**

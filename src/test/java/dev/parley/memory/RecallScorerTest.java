@@ -18,7 +18,7 @@ class RecallScorerTest {
     void a_small_scope_uses_the_fixed_threshold() {
         double[] similarities = {0.9, 0.1, 0.2};
 
-        assertThat(RecallScorer.threshold(similarities, request(0.25, true))).isEqualTo(0.25);
+        assertThat(RecallScorer.threshold(similarities, 1.0, request(0.25, true))).isEqualTo(0.25);
     }
 
     @Test
@@ -27,9 +27,10 @@ class RecallScorerTest {
         Arrays.fill(similarities, 0, 50, 0.1);
         Arrays.fill(similarities, 50, 100, 0.3); // mean 0.2, deviation 0.1
 
-        assertThat(RecallScorer.threshold(similarities, request(0.0, true))).isCloseTo(0.4, within(1e-9));
-        assertThat(RecallScorer.threshold(similarities, request(0.5, true))).isEqualTo(0.5);
-        assertThat(RecallScorer.threshold(similarities, request(0.0, false))).isEqualTo(0.0);
+        assertThat(RecallScorer.threshold(similarities, 1.0, request(0.0, true))).isCloseTo(0.4, within(1e-9));
+        assertThat(RecallScorer.threshold(similarities, 1.0, request(0.5, true))).isEqualTo(0.5);
+        assertThat(RecallScorer.threshold(similarities, 1.0, request(0.0, false))).isEqualTo(0.0);
+        assertThat(RecallScorer.threshold(similarities, 0.35, request(0.0, true))).as("no higher than the best").isEqualTo(0.35);
     }
 
     @Test
@@ -160,9 +161,36 @@ class RecallScorerTest {
                     exact[i] = scope.similarity(i, query);
                 }
                 assertThat(scored.threshold()).as("the threshold from the 8-bit similarities")
-                        .isCloseTo(RecallScorer.threshold(exact, request), within(0.01));
+                        .isCloseTo(RecallScorer.threshold(exact, Arrays.stream(exact).max().orElseThrow(), request), within(0.01));
             }
         }
+    }
+
+    @Test
+    void a_scope_of_memories_all_as_close_as_the_best_returns_the_best_not_nothing() {
+        var random = new Random(11);
+        int dims = 64;
+        float[] query = Embedding.unit("q", gaussian(random, dims));
+        List<float[]> vectors = new ArrayList<>(); // near-copies of the query: mean + 2 deviations is above them all
+        for (int i = 0; i < 50; i++) {
+            float[] noise = gaussian(random, dims);
+            float[] vector = new float[dims];
+            for (int d = 0; d < dims; d++) {
+                vector[d] = query[d] + noise[d] * 1e-4f;
+            }
+            vectors.add(Embedding.unit("v", vector));
+        }
+        ScopeVectors scope = scope(vectors, dims);
+        double best = 0;
+        for (int i = 0; i < scope.size(); i++) {
+            best = Math.max(best, scope.similarity(i, query));
+        }
+
+        var scored = RecallScorer.score(scope, query, request(query, 0.0, true, 10), NOW);
+
+        assertThat(scored.threshold()).as("never above the best memory's similarity").isLessThanOrEqualTo(best);
+        assertThat(scored.hits()).isNotEmpty();
+        assertThat(scored.hits().get(0).similarity()).isGreaterThanOrEqualTo(scored.threshold());
     }
 
     /** Every vector compared exactly: those at or above the threshold, best first by score. */
