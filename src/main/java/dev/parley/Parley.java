@@ -97,6 +97,11 @@ public final class Parley implements AutoCloseable {
     private static final int BACKGROUND_CONNECTIONS = 4;
     /** How long background work waits for one of them: a refresh may hold one for minutes, and nobody waits on it. */
     private static final Duration BACKGROUND_WAIT = Duration.ofMinutes(1);
+    /**
+     * How long a start waits for its pools' first connections: a database that has just started on a busy host, or one
+     * with hundreds of partitions, can take seconds to give one, longer than a request waits for a free one.
+     */
+    private static final Duration FIRST_CONNECTION_WAIT = Duration.ofMinutes(1);
     /** One connection's traffic: a second thread only spares a stall when one is busy. */
     private static final int REDIS_IO_THREADS = 2;
 
@@ -173,6 +178,7 @@ public final class Parley implements AutoCloseable {
                     settings.poolTimeout(), settings.appSharePercent() / 100.0, warmup, requestLimits(settings)), queryLog,
                     registry, watch);
             started.push(database::close);
+            database.awaitConnections(1, FIRST_CONNECTION_WAIT); // before the start's first statement, which waits as a request
             Replicas replicas = replicas(settings, target, database, queryLog, registry, started, clock);
             started.push(watch); // the watch stops before the pool closes, so it reports no outage then
             Database background = background(direct, queryLog, started);
@@ -323,6 +329,7 @@ public final class Parley implements AutoCloseable {
      */
     private static String schema(ConnectionTarget target, Settings settings, QueryLog log, boolean migrate) {
         try (Database once = Database.connect(target, 2, settings.poolTimeout(), log, null)) {
+            once.awaitConnections(2, FIRST_CONNECTION_WAIT); // both: the migrations hold two at once
             var migrations = new Migrations(once.dataSource());
             if (migrate) {
                 List<String> pending = migrations.pending();

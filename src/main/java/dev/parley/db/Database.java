@@ -11,6 +11,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.Set;
@@ -230,6 +231,43 @@ public final class Database implements AutoCloseable {
         return pool;
     }
 
+
+    /**
+     * Returns once the pool can lend {@code count} connections at once, waiting up to {@code wait} while they are still
+     * being made: for a start, where a database just started on a busy host, or one with hundreds of partitions to plan
+     * against ({@link WarmConnections}), may take longer than a request's pool timeout to give its first connections. A
+     * database that refuses connections fails at once ({@link DatabaseUnavailable}), as a request would; one still slow
+     * after {@code wait}, with {@link PoolSaturated}.
+     */
+    public void awaitConnections(int count, Duration wait) {
+        long deadline = System.nanoTime() + wait.toNanos();
+        List<Connection> held = new ArrayList<>();
+        try {
+            while (held.size() < count) {
+                try {
+                    held.add(pool.getConnection());
+                } catch (SQLTransientConnectionException e) {
+                    if (isDown(e.getCause())) {
+                        throw new DatabaseUnavailable("the database is not reachable: " + rootMessage(e), e);
+                    }
+                    if (System.nanoTime() - deadline >= 0) {
+                        throw new PoolSaturated("no database connection was made within " + wait.toMillis() + " ms",
+                                poolState(), "the database accepts connections but is slow to complete them: see its log", e);
+                    }
+                } catch (SQLException e) {
+                    throw translate(e);
+                }
+            }
+        } finally {
+            for (Connection connection : held) {
+                try {
+                    connection.close();
+                } catch (SQLException broken) {
+                    // the pool drops a broken connection and makes another
+                }
+            }
+        }
+    }
 
     /** "total=10, active=10, idle=0; free=0 of 10, waiting=42 ...": the pool state an operator needs when it is saturated. */
     public String poolState() {

@@ -4,6 +4,10 @@ package dev.parley.db;
 public final class PoolSaturated extends RuntimeException {
     /** {@code reason}: "no database connection came free within 2000 ms", say; {@code poolState}: {@link Database#poolState}. */
     public PoolSaturated(String reason, String poolState, Throwable cause) {
-        super(reason + " (" + poolState + "); retry later, or raise PARLEY_POOL_SIZE if the database has headroom", cause);
+        this(reason, poolState, "retry later, or raise PARLEY_POOL_SIZE if the database has headroom", cause);
+    }
+
+    PoolSaturated(String reason, String poolState, String advice, Throwable cause) {
+        super(reason + " (" + poolState + "); " + advice, cause);
     }
 }

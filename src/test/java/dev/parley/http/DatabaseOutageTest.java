@@ -110,6 +110,22 @@ class DatabaseOutageTest {
         }
     }
 
+    @Test
+    void a_database_slower_to_give_a_first_connection_than_the_pool_timeout_still_starts() {
+        try (RoundTrips line = RoundTrips.to(TestDatabase.get().migrated("parley_slow_start"))) {
+            // As a database just started on a busy host, or one with hundreds of partitions to plan against, answers:
+            // each connection takes longer to make than a request waits for one (250 ms).
+            line.delayNewConnections(600);
+            try (Parley parley = TestServer.startOn(line.target(), Map.of("PARLEY_POOL_TIMEOUT", "250ms"))) {
+                line.delayNewConnections(0);
+                var api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("slow-start").apiKey());
+
+                var made = api.post("/v1/characters", Map.of("name", "Luna"));
+                assertThat(made.status()).as(made.toString()).isEqualTo(201);
+            }
+        }
+    }
+
     private static Timed timed(java.util.function.Supplier<Api.Response> request) {
         long start = System.nanoTime();
         Api.Response response = request.get();

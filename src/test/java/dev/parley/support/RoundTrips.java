@@ -35,6 +35,7 @@ public final class RoundTrips implements AutoCloseable {
     private final AtomicInteger count = new AtomicInteger();
     private final ExecutorService pumps = Executors.newVirtualThreadPerTaskExecutor();
     private volatile boolean stalled;
+    private volatile long connectDelayMillis;
     private final AtomicBoolean cutAfterCommit = new AtomicBoolean();
 
     private RoundTrips(ConnectionTarget target) throws IOException {
@@ -91,6 +92,11 @@ public final class RoundTrips implements AutoCloseable {
         cutAfterCommit.set(true);
     }
 
+    /** Makes each connection opened from now on wait {@code millis} before it reaches the server: a slow database to connect to. */
+    public void delayNewConnections(long millis) {
+        connectDelayMillis = millis;
+    }
+
     private void waitWhileStalled() {
         while (stalled && !listener.isClosed()) {
             try {
@@ -106,14 +112,28 @@ public final class RoundTrips implements AutoCloseable {
         while (!listener.isClosed()) {
             try {
                 Socket client = listener.accept();
-                Socket server = new Socket(host, port);
-                client.setTcpNoDelay(true);
-                server.setTcpNoDelay(true);
-                var answered = new AtomicBoolean(true); // the server has spoken last: the client's next bytes start a trip
-                pumps.execute(() -> pump(client, server, answered, true));
-                pumps.execute(() -> pump(server, client, answered, false));
+                long delay = connectDelayMillis;
+                pumps.execute(() -> forward(client, delay));
             } catch (IOException closed) {
                 return;
+            }
+        }
+    }
+
+    private void forward(Socket client, long delayMillis) {
+        try {
+            Thread.sleep(delayMillis);
+            Socket server = new Socket(host, port);
+            client.setTcpNoDelay(true);
+            server.setTcpNoDelay(true);
+            var answered = new AtomicBoolean(true); // the server has spoken last: the client's next bytes start a trip
+            pumps.execute(() -> pump(client, server, answered, true));
+            pumps.execute(() -> pump(server, client, answered, false));
+        } catch (IOException | InterruptedException e) {
+            try {
+                client.close();
+            } catch (IOException ignored) {
+                // going anyway
             }
         }
     }
