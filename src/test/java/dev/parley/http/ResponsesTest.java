@@ -73,6 +73,21 @@ class ResponsesTest {
     }
 
     @Test
+    void characters_beyond_the_basic_plane_travel_as_their_four_utf8_bytes_not_as_escaped_surrogates() {
+        String conversation = history.split("/")[3];
+        String emoji = "good night \uD83C\uDF19\uD83D\uDE34"; // 🌙😴: a companion's every other message
+        Fixtures.say(api, conversation, "assistant", emoji);
+        var page = api.get(history); // read from the database
+        var cached = api.get(history); // and as kept in the cache
+
+        for (String body : List.of(api.post("/v1/conversations/" + conversation + "/messages",
+                Map.of("role", "user", "content", emoji)).text(), page.text(), cached.text())) {
+            assertThat(body).contains(emoji).doesNotContainIgnoringCase("\\ud83");
+        }
+        assertThat(page.json().get("messages").get(40).get("content").asText()).isEqualTo(emoji);
+    }
+
+    @Test
     void head_announces_the_length_of_the_body_it_does_not_send() {
         var get = api.get(history);
         var head = api.sendBytes("HEAD", history, null);
