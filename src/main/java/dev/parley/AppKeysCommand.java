@@ -8,8 +8,8 @@ import dev.parley.apps.Apps;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -18,6 +18,8 @@ import picocli.CommandLine.Spec;
                 "To rotate a key: create a new one, move the clients to it, then revoke the old one."},
         subcommands = {AppKeysCommand.Create.class, AppKeysCommand.ListKeys.class, AppKeysCommand.Revoke.class})
 final class AppKeysCommand {
+    @ParentCommand
+    AppsCommand apps;
 
     @Command(name = "create", mixinStandardHelpOptions = true,
             description = "Create another key for the app and print it. The key is shown once; only its hash is stored.")
@@ -25,8 +27,8 @@ final class AppKeysCommand {
         @Spec
         CommandSpec spec;
 
-        @Mixin
-        DatabaseOptions database;
+        @ParentCommand
+        AppKeysCommand parent;
 
         @Parameters(paramLabel = "NAME", description = "The app's name.")
         String name;
@@ -34,7 +36,7 @@ final class AppKeysCommand {
         @Override
         public Integer call() {
             checkUsage(spec, () -> Apps.checkName(name));
-            return withApps(database, apps -> {
+            return withApps(parent.apps.database, apps -> {
                 ApiKeys.Issued issued = apps.issueKey(name);
                 PrintWriter out = spec.commandLine().getOut();
                 out.println("Created key " + issued.prefix() + " (id " + issued.id() + ") for app '" + name
@@ -50,8 +52,8 @@ final class AppKeysCommand {
         @Spec
         CommandSpec spec;
 
-        @Mixin
-        DatabaseOptions database;
+        @ParentCommand
+        AppKeysCommand parent;
 
         @Parameters(paramLabel = "NAME", description = "The app's name.")
         String name;
@@ -59,7 +61,7 @@ final class AppKeysCommand {
         @Override
         public Integer call() {
             checkUsage(spec, () -> Apps.checkName(name));
-            return withApps(database, apps -> {
+            return withApps(parent.apps.database, apps -> {
                 PrintWriter out = spec.commandLine().getOut();
                 out.printf("%-8s %-12s %-28s %s%n", "ID", "PREFIX", "CREATED", "REVOKED");
                 apps.keys(name).forEach(key -> out.printf("%-8d %-12s %-28s %s%n", key.id(), key.prefix(), key.createdAt(),
@@ -74,8 +76,8 @@ final class AppKeysCommand {
         @Spec
         CommandSpec spec;
 
-        @Mixin
-        DatabaseOptions database;
+        @ParentCommand
+        AppKeysCommand parent;
 
         @Parameters(index = "0", paramLabel = "NAME", description = "The app's name.")
         String name;
@@ -90,7 +92,7 @@ final class AppKeysCommand {
                 Apps.checkName(name);
                 ApiKeys.checkReference(key);
             });
-            return withApps(database, apps -> {
+            return withApps(parent.apps.database, apps -> {
                 ApiKeys.Key revoked = apps.revokeKey(name, key);
                 spec.commandLine().getOut().println("Key " + revoked.prefix() + " (id " + revoked.id() + ") of app '" + name
                         + "' is revoked, since " + revoked.revokedAt() + ".");

@@ -12,6 +12,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -21,6 +22,8 @@ import picocli.CommandLine.Spec;
         subcommands = {AppsCommand.Create.class, AppsCommand.ListApps.class, AppsCommand.Delete.class, AppKeysCommand.class,
                 AppsCommand.Cors.class})
 final class AppsCommand {
+    @Mixin
+    DatabaseOptions database;
 
     @Command(name = "create", mixinStandardHelpOptions = true,
             description = "Create an app and print its API key. The key is shown once; only its hash is stored.")
@@ -28,8 +31,8 @@ final class AppsCommand {
         @Spec
         CommandSpec spec;
 
-        @Mixin
-        DatabaseOptions database;
+        @ParentCommand
+        AppsCommand parent;
 
         @Parameters(paramLabel = "NAME", description = "1-63 letters, digits, '_', '.' or '-'.")
         String name;
@@ -37,7 +40,7 @@ final class AppsCommand {
         @Override
         public Integer call() {
             checkUsage(spec, () -> Apps.checkName(name));
-            return withApps(database, apps -> {
+            return withApps(parent.database, apps -> {
                 var created = apps.create(name);
                 PrintWriter out = spec.commandLine().getOut();
                 out.println("Created app '" + created.name() + "' (id " + created.appId() + "). Its API key, shown only this once:");
@@ -52,12 +55,12 @@ final class AppsCommand {
         @Spec
         CommandSpec spec;
 
-        @Mixin
-        DatabaseOptions database;
+        @ParentCommand
+        AppsCommand parent;
 
         @Override
         public Integer call() {
-            return withApps(database, apps -> {
+            return withApps(parent.database, apps -> {
                 PrintWriter out = spec.commandLine().getOut();
                 out.printf("%-8s %-30s %-12s %-28s %s%n", "ID", "NAME", "ACTIVE KEYS", "CREATED", "ORIGINS");
                 apps.list().forEach(app -> out.printf("%-8d %-30s %-12d %-28s %s%n", app.id(), app.name(), app.activeKeys(),
@@ -75,8 +78,8 @@ final class AppsCommand {
         @Spec
         CommandSpec spec;
 
-        @Mixin
-        DatabaseOptions database;
+        @ParentCommand
+        AppsCommand parent;
 
         @Parameters(paramLabel = "NAME", description = "The app's name.")
         String name;
@@ -91,7 +94,7 @@ final class AppsCommand {
                 throw new ParameterException(spec.commandLine(), "deleting app '" + name + "' erases everything it holds and "
                         + "cannot be undone; to go ahead, run: parley apps delete " + name + " --yes");
             }
-            return withApps(database, apps -> {
+            return withApps(parent.database, apps -> {
                 var deleted = apps.delete(name);
                 PrintWriter out = spec.commandLine().getOut();
                 out.println("Deleted app '" + deleted.name() + "' (id " + deleted.id() + "):");
@@ -107,8 +110,8 @@ final class AppsCommand {
         @Spec
         CommandSpec spec;
 
-        @Mixin
-        DatabaseOptions database;
+        @ParentCommand
+        AppsCommand parent;
 
         @Parameters(paramLabel = "NAME", description = "The app's name.")
         String name;
@@ -133,7 +136,7 @@ final class AppsCommand {
                 Apps.checkName(name);
                 Origins.checked(origins);
             });
-            return withApps(database, apps -> {
+            return withApps(parent.database, apps -> {
                 List<String> allowed = apps.setOrigins(name, origins);
                 spec.commandLine().getOut().println(allowed.isEmpty() ? "App '" + name + "' allows no browser origin."
                         : "App '" + name + "' allows pages from: " + String.join(", ", allowed));

@@ -12,6 +12,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -55,8 +56,8 @@ final class RetentionCommand implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
-        @Mixin
-        DatabaseOptions database;
+        @ParentCommand
+        RetentionCommand parent;
 
         @Parameters(index = "0", paramLabel = "APP", description = "The app's name.")
         String app;
@@ -67,7 +68,7 @@ final class RetentionCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             Integer kept = days.equals("forever") ? null : parse(days);
-            return withRetention(database, (db, retention) -> {
+            return withRetention(parent.database, (db, retention) -> {
                 long appId = Apps.idOf(db, app);
                 retention.setDays(appId, kept);
                 spec.commandLine().getOut().println(kept == null ? "App '" + app + "' keeps its messages for ever."
@@ -96,12 +97,12 @@ final class RetentionCommand implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
-        @Mixin
-        DatabaseOptions database;
+        @ParentCommand
+        RetentionCommand parent;
 
         @Override
         public Integer call() {
-            return withRetention(database, (db, retention) -> {
+            return withRetention(parent.database, (db, retention) -> {
                 Retention.Applied applied = retention.apply();
                 PrintWriter out = spec.commandLine().getOut();
                 out.println("Dropped " + applied.partitionsDropped().size() + " month(s)"

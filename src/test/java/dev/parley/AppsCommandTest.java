@@ -95,6 +95,30 @@ class AppsCommandTest {
     }
 
     @Test
+    void the_database_flag_counts_before_a_subcommand_or_a_sub_subcommand_and_not_on_both_sides() {
+        Run created = parley("apps", "--database-url", url, "create", "early");
+        assertThat(created.status()).as(created.err()).isZero();
+        Run another = parley("apps", "--database-url", url, "keys", "create", "early");
+        Run cors = parley("apps", "--database-url", url, "cors", "early", "--origins", "https://early.example");
+        Run both = parley("apps", "--database-url", NOWHERE, "keys", "revoke", "early", key(created).substring(0, 10),
+                "--database-url", url);
+        Run keys = parley("apps", "keys", "--database-url", url, "list", "early");
+        Run listed = parley("apps", "--database-url", url, "list");
+        Run deleted = parley("apps", "--database-url", url, "delete", "early", "--yes");
+
+        assertThat(another.status()).as(another.err()).isZero();
+        assertThat(cors.status()).as(cors.err()).isZero();
+        assertThat(both.status()).isEqualTo(2);
+        assertThat(both.err()).contains("'--database-url' should be specified only once, before or after the subcommand")
+                .doesNotContain("refused");
+        assertThat(keys.out()).as("neither revoked").contains(key(created).substring(0, 10))
+                .contains(key(another).substring(0, 10)).doesNotContainPattern("\\d{4}-\\S+\\s+\\d{4}-");
+        assertThat(listed.out()).containsPattern("early\\s+2\\s.*https://early.example");
+        assertThat(deleted.status()).as(deleted.err()).isZero();
+        assertThat(parley("apps", "list", "--database-url", url).out()).doesNotContain("early");
+    }
+
+    @Test
     void cors_sets_an_apps_origins_as_browsers_send_them_and_clears_them() {
         parley("apps", "create", "browser", "--database-url", url);
 

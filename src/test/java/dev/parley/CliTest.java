@@ -50,7 +50,7 @@ class CliTest {
     void a_usage_error_or_a_failure_never_repeats_a_password_given_in_a_url() {
         String url = "postgres://postgres:s3cret-pw@127.0.0.1:1/parley";
 
-        Run mistyped = parley("apps", "rename", "a", "b", "--database-url", url);
+        Run mistyped = parley("apps", "rename", "a", url); // unmatched, so quoted back in the message
         Run unknownOption = parley("migrate", "--databse-url", url);
         Run unreachable = parley("migrate", "--database-url", url);
 
@@ -292,5 +292,31 @@ class CliTest {
         assertThat(badDays.err()).contains("DAYS must be");
         assertThat(noSuchApp.status()).isEqualTo(1);
         assertThat(noSuchApp.err()).contains("no app is named 'nobody'");
+    }
+
+    @Test
+    void retention_acts_on_the_database_flagged_before_its_subcommand_and_refuses_one_on_both_sides() {
+        TestDatabase.get().migrated("parley_cli_retention_first");
+        TestDatabase.get().migrated("parley_cli_retention_other");
+        String url = TestDatabase.get().url("parley_cli_retention_first");
+        String other = TestDatabase.get().url("parley_cli_retention_other");
+        parley("apps", "create", "swarm", "--database-url", url);
+        parley("apps", "create", "swarm", "--database-url", other);
+
+        Run set = parley("retention", "--database-url", url, "set", "swarm", "30");
+        assertThat(set.status()).as(set.err()).isZero(); // before applying anything: a flag ignored meant ~/.parley
+        Run applied = parley("retention", "--database-url", url, "apply");
+        Run both = parley("retention", "--database-url", other, "set", "swarm", "7", "--database-url", url);
+        Run beforeTheCommand = parley("--database-url", url, "retention", "apply");
+
+        assertThat(applied.status()).as(applied.err()).isZero();
+        assertThat(applied.out()).contains("Dropped 0 month(s)").contains("Deleted 0 older message(s)");
+        assertThat(parley("retention", "--database-url", url).out()).containsPattern("swarm\\s+30 days");
+        assertThat(both.status()).isEqualTo(2);
+        assertThat(both.err()).contains("'--database-url' should be specified only once, before or after the subcommand");
+        assertThat(parley("retention", "--database-url", other).out()).as("neither side won")
+                .containsPattern("swarm\\s+for ever");
+        assertThat(beforeTheCommand.status()).isEqualTo(2);
+        assertThat(beforeTheCommand.err()).contains("Unknown option");
     }
 }

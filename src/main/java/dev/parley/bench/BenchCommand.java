@@ -34,6 +34,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /** {@code parley bench}: the project's measuring instrument. */
@@ -43,6 +44,9 @@ import picocli.CommandLine.Spec;
                 "  run   replays a workload over HTTP and, with --compare, the same work as raw SQL and the naive way"},
         subcommands = {BenchCommand.Load.class, BenchCommand.Run.class, BenchCommand.ImportRate.class})
 public final class BenchCommand {
+    @Mixin
+    DatabaseOptions where;
+
     /** How long the bench's work waits for a connection, and an append for a writer: long, so load shows as latency, not 503s. */
     static final Duration POOL_TIMEOUT = Duration.ofSeconds(30);
 
@@ -52,8 +56,8 @@ public final class BenchCommand {
         @Spec
         CommandSpec spec;
 
-        @Mixin
-        DatabaseOptions where;
+        @ParentCommand
+        BenchCommand parent;
 
         @Option(names = "--messages", required = true, description = "How many messages: 20000, 1M, 10M, 100M.")
         String messages;
@@ -110,7 +114,7 @@ public final class BenchCommand {
             } catch (IllegalArgumentException e) { // a usage error, told before connecting
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
-            return withDatabase(where.settings(), 4, (db, target) -> {
+            return withDatabase(parent.where.settings(), 4, (db, target) -> {
                 new Migrations(db.dataSource()).migrate();
                 out.printf("loading %s messages in %s conversations of %s users with %s characters over %d months, "
                                 + "%s memories of %d dimensions (seed %d)%n",
@@ -160,8 +164,8 @@ public final class BenchCommand {
         @Spec
         CommandSpec spec;
 
-        @Mixin
-        DatabaseOptions where;
+        @ParentCommand
+        BenchCommand parent;
 
         @Option(names = "--messages", defaultValue = "200k", description = "How many messages each way (default 200k).")
         String messages;
@@ -175,7 +179,7 @@ public final class BenchCommand {
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
-            Settings settings = where.settings();
+            Settings settings = parent.where.settings();
             long total;
             try {
                 total = DatasetSpec.count(messages);
@@ -200,8 +204,8 @@ public final class BenchCommand {
         @Spec
         CommandSpec spec;
 
-        @Mixin
-        DatabaseOptions where;
+        @ParentCommand
+        BenchCommand parent;
 
         @Option(names = "--url", description = "A running Parley on the same database; default: start one in this process.")
         URI url;
@@ -311,7 +315,7 @@ public final class BenchCommand {
                 throw new IllegalArgumentException("--rounds takes 1 to 20, not " + rounds);
             }
             PrintWriter out = spec.commandLine().getOut();
-            Settings settings = where.settings();
+            Settings settings = parent.where.settings();
             return withDatabase(settings, poolSize, (db, target) -> {
                 long appId = db.read(handle -> handle.first(new Query("bench.app", "SELECT app_id FROM apps WHERE name = ?"),
                         row -> row.getLong(1), DatasetLoader.APP)).orElseThrow(() ->

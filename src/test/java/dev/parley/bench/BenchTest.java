@@ -571,6 +571,26 @@ class BenchTest {
     }
 
     @Test
+    void a_database_flag_before_the_subcommand_is_the_one_it_loads_into() throws Exception {
+        TestDatabase.get().fresh("parley_bench_flag_first");
+        String url = TestDatabase.get().url("parley_bench_flag_first");
+
+        var loaded = dev.parley.support.Cli.parley("bench", "--database-url", url, "load", "--messages", "2000", "--dims", "16",
+                "--months", "2");
+        var both = dev.parley.support.Cli.parley("bench", "--database-url", url, "load", "--messages", "2000",
+                "--database-url", url);
+
+        assertThat(loaded.status()).as(loaded.err()).isZero();
+        try (var sql = TestDatabase.get().connect("parley_bench_flag_first");
+             var rows = sql.createStatement().executeQuery("SELECT count(*) FROM messages")) {
+            rows.next();
+            assertThat(rows.getLong(1)).isEqualTo(2000);
+        }
+        assertThat(both.status()).as(both.err()).isEqualTo(2);
+        assertThat(both.err()).contains("'--database-url' should be specified only once, before or after the subcommand");
+    }
+
+    @Test
     void bench_import_writes_the_same_history_by_copy_and_by_import_and_reports_both_rates() throws Exception {
         TestDatabase.get().fresh("parley_bench_import");
         String url = TestDatabase.get().url("parley_bench_import");
