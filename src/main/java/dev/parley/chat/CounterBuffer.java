@@ -18,6 +18,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.math.BigInteger;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -71,6 +72,10 @@ public final class CounterBuffer implements AutoCloseable {
                    WHERE g.app_id = c.app_id AND g.conversation_id = c.conversation_id
                      AND g.member_kind = 'user' AND g.guest) AS guest_ids""";
 
+    // A batch's or a durable write's increments are sums of deltas, which may leave 64 bits while the counter they
+    // move stays within them (-MAX queued, then +MAX and +1): they are added as numeric, and only the result must
+    // be a bigint (22003 otherwise). A stored value is still read as a bigint: one that is not an integer is refused.
+    //
     // One statement writes a batch of both kinds. The batch is sorted by kind, app and id, and a nested
     // loop over it updates rows in that order, so two writers lock the rows they share in the same order.
     static final Query FLUSH = new Query("counters.flush", """
@@ -79,7 +84,7 @@ public final class CounterBuffer implements AutoCloseable {
             ), conversations_written AS (
                 UPDATE conversations c
                    SET counters = c.counters || (
-                           SELECT jsonb_object_agg(d.key, coalesce((c.counters ->> d.key)::bigint, 0) + d.value::bigint)
+                           SELECT jsonb_object_agg(d.key, (coalesce((c.counters ->> d.key)::bigint, 0) + d.value::numeric)::bigint)
                              FROM jsonb_each_text(b.increments::jsonb) AS d),
                        updated_at = now()
                   FROM batch b
@@ -88,7 +93,7 @@ public final class CounterBuffer implements AutoCloseable {
             ), users_written AS (
                 UPDATE users u
                    SET counters = u.counters || (
-                           SELECT jsonb_object_agg(d.key, coalesce((u.counters ->> d.key)::bigint, 0) + d.value::bigint)
+                           SELECT jsonb_object_agg(d.key, (coalesce((u.counters ->> d.key)::bigint, 0) + d.value::numeric)::bigint)
                              FROM jsonb_each_text(b.increments::jsonb) AS d),
                        updated_at = now()
                   FROM batch b
@@ -113,7 +118,7 @@ public final class CounterBuffer implements AutoCloseable {
     static final Query INCREMENT_CONVERSATION = new Query("conversation.increment_counters", """
             UPDATE conversations c
                SET counters = c.counters || (
-                       SELECT jsonb_object_agg(d.key, coalesce((c.counters ->> d.key)::bigint, 0) + d.value::bigint)
+                       SELECT jsonb_object_agg(d.key, (coalesce((c.counters ->> d.key)::bigint, 0) + d.value::numeric)::bigint)
                          FROM jsonb_each_text(?::jsonb) AS d),
                    updated_at = now()
              WHERE c.app_id = ? AND c.conversation_id = ?
@@ -123,7 +128,7 @@ public final class CounterBuffer implements AutoCloseable {
     static final Query INCREMENT_USER = new Query("user.increment_counters", """
             UPDATE users u
                SET counters = u.counters || (
-                       SELECT jsonb_object_agg(d.key, coalesce((u.counters ->> d.key)::bigint, 0) + d.value::bigint)
+                       SELECT jsonb_object_agg(d.key, (coalesce((u.counters ->> d.key)::bigint, 0) + d.value::numeric)::bigint)
                          FROM jsonb_each_text(?::jsonb) AS d),
                    updated_at = now()
              WHERE u.app_id = ? AND u.user_id = ?
@@ -185,7 +190,7 @@ public final class CounterBuffer implements AutoCloseable {
     }
 
     /** Increments a flush took from a holder's tally to write: their sums, how many, and when the first was queued. */
-    private record Taken(Holder holder, Tally tally, Map<String, Long> increments, int count, long queuedAt) {
+    private record Taken(Holder holder, Tally tally, Map<String, Number> increments, int count, long queuedAt) {
     }
 
     /** A batch whose transaction lost its connection: it may have committed, as its token in counter_flushes will say. */
@@ -361,7 +366,7 @@ public final class CounterBuffer implements AutoCloseable {
         return tally;
     }
 
-    private Stored writeOne(Holder holder, Map<String, Long> increments) {
+    private Stored writeOne(Holder holder, Map<String, Number> increments) {
         Query increment = holder.kind() == Kind.CONVERSATION ? INCREMENT_CONVERSATION : INCREMENT_USER;
         try (ReadCache.Changing change = cache.changing()) {
             return database.inTransaction(handle -> {
@@ -631,8 +636,10 @@ public final class CounterBuffer implements AutoCloseable {
         final JsonText firstRead; // the stored counters, read when its first increment arrived
         final StoredCounters stored; // the same, parsed
         final Map<String, Long> values = new HashMap<>(); // each counter moved here: stored value plus increments since
-        Map<String, Long> queued = new HashMap<>(); // increments no flush has taken yet
-        Map<String, Long> flushing = Map.of(); // increments a flush is writing
+        // Increments no flush has taken yet, and those a flush is writing: each name's sum, a Long, or a BigInteger
+        // once it leaves 64 bits (the value it moves is what must stay within them: see FLUSH).
+        Map<String, Number> queued = new HashMap<>();
+        Map<String, Number> flushing = Map.of();
         int increments; // queued increments, counted for the flush policy
         long firstQueuedAt; // ticker reading of the first queued increment
         boolean retired; // out of the map: whoever holds it starts again
@@ -663,16 +670,12 @@ public final class CounterBuffer implements AutoCloseable {
                 }
             }
             Map<String, Long> movedValues = new HashMap<>();
-            Map<String, Long> movedQueue = new HashMap<>();
             deltas.forEach((name, delta) -> {
                 long value = values.containsKey(name) ? values.get(name) : stored.value(name);
                 movedValues.put(name, plus(name, value, delta));
-                long queuedNow = plus(name, queued.getOrDefault(name, 0L), delta);
-                plus(name, queuedNow, flushing.getOrDefault(name, 0L)); // a failed flush puts both back as one
-                movedQueue.put(name, queuedNow);
             });
-            values.putAll(movedValues);
-            queued.putAll(movedQueue);
+            values.putAll(movedValues); // every value fits: queue the deltas
+            deltas.forEach((name, delta) -> queued.merge(name, delta, Tally::sum));
             if (increments++ == 0) {
                 firstQueuedAt = now;
             }
@@ -680,13 +683,13 @@ public final class CounterBuffer implements AutoCloseable {
         }
 
         /** The queued increments with {@code deltas} added: what a durable write sends. */
-        Map<String, Long> withQueued(Map<String, Long> deltas) {
-            Map<String, Long> all = new HashMap<>(queued);
+        Map<String, Number> withQueued(Map<String, Long> deltas) {
+            Map<String, Number> all = new HashMap<>(queued);
             deltas.forEach((name, delta) -> {
                 if (values.containsKey(name)) {
                     plus(name, values.get(name), delta); // refused here as the database would refuse it
                 }
-                all.put(name, plus(name, all.getOrDefault(name, 0L), delta));
+                all.merge(name, delta, Tally::sum); // the database checks the result, not this sum
             });
             return all;
         }
@@ -707,12 +710,28 @@ public final class CounterBuffer implements AutoCloseable {
             written.signalAll();
         }
 
-        /** The taken increments go back in the queue, first in it again; they fit, as {@link #add} checked. */
+        /** The taken increments go back in the queue, first in it again. */
         void putBack(int count, long queuedAt) {
-            flushing.forEach((name, delta) -> queued.merge(name, delta, Math::addExact));
+            flushing.forEach((name, delta) -> queued.merge(name, delta, Tally::sum));
             firstQueuedAt = queuedAt; // older than any queued since
             increments += count;
             written();
+        }
+
+        /** Two sums of increments: a Long while it fits, which is almost always, and a BigInteger beyond. */
+        static Number sum(Number a, Number b) {
+            if (a instanceof Long x && b instanceof Long y) {
+                long sum = x + y;
+                if (((x ^ sum) & (y ^ sum)) >= 0) { // no overflow (as Math.addExact checks)
+                    return sum;
+                }
+            }
+            BigInteger sum = big(a).add(big(b));
+            return sum.bitLength() < Long.SIZE ? (Number) sum.longValue() : sum;
+        }
+
+        private static BigInteger big(Number n) {
+            return n instanceof BigInteger b ? b : BigInteger.valueOf(n.longValue());
         }
 
         private static long plus(String name, long a, long b) {

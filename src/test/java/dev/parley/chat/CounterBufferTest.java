@@ -339,6 +339,42 @@ class CounterBufferTest {
         assertThat(chat.stored(conversation).get("affection").asLong()).isEqualTo(-3);
     }
 
+    /**
+     * The deltas queued may sum beyond 64 bits while each value they make stays within: only a value outside is
+     * refused, and a flush (first or after a failure) and a durable write carry the sum whole.
+     */
+    @Test
+    void queued_increments_summing_beyond_64_bits_are_taken_and_written_when_the_counter_stays_within() throws SQLException {
+        long flushed = chat.conversation();
+        long refusedOnce = chat.conversation();
+        long durable = chat.conversation();
+        for (long conversation : List.of(flushed, refusedOnce, durable)) {
+            chat.sql("UPDATE conversations SET counters = '{\"g\": " + -Long.MAX_VALUE + "}' WHERE conversation_id = " + conversation);
+            chat.increment(conversation, "g", Long.MAX_VALUE);
+        }
+        chat.sql("INSERT INTO refuse_writes VALUES (" + refusedOnce + ")");
+        nanos.addAndGet(Duration.ofSeconds(5).toNanos());
+        buffer.flushDue(); // fails as a whole: the queued MAX goes back
+        chat.sql("DELETE FROM refuse_writes");
+
+        assertThat(json(chat.increment(flushed, "g", 1))).isEqualTo(json("{\"g\": 1}"));
+        assertThat(json(chat.increment(refusedOnce, "g", 1))).isEqualTo(json("{\"g\": 1}"));
+        assertThat(json(chat.increment(refusedOnce, "g", Long.MAX_VALUE - 1))).as("queued: 2 MAX")
+                .isEqualTo(json("{\"g\": " + Long.MAX_VALUE + "}"));
+        assertThatThrownBy(() -> chat.increment(refusedOnce, "g", 1)).as("the value would leave 64 bits")
+                .isInstanceOf(InvalidInput.class).hasMessageContaining("64-bit");
+        JsonText written = buffer.increment(Holder.conversation(chat.app, durable), Map.of("g", 1L), true,
+                () -> chat.storedDocument(durable));
+        assertThat(json(written)).isEqualTo(json("{\"g\": 1}"));
+
+        nanos.addAndGet(Duration.ofSeconds(5).toNanos());
+        buffer.flushDue();
+        assertThat(chat.stored(flushed)).isEqualTo(json("{\"g\": 1}"));
+        assertThat(chat.stored(refusedOnce)).isEqualTo(json("{\"g\": " + Long.MAX_VALUE + "}"));
+        assertThat(chat.stored(durable)).isEqualTo(json("{\"g\": 1}"));
+        assertThat(lost(registry)).isZero();
+    }
+
     @Test
     void closing_writes_every_increment_held_and_later_ones_are_written_at_once() {
         long conversation = chat.conversation();

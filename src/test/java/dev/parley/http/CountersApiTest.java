@@ -122,6 +122,26 @@ class CountersApiTest {
         assertThat(api.getOk("/v1/users/" + user).get("counters").get("xp").asLong()).isEqualTo(Long.MAX_VALUE);
     }
 
+    /**
+     * Only a result outside 64 bits is refused: the increments queued before one may sum beyond them while the
+     * counter they move stays within (-MAX stored, +MAX queued, then a durable +1 is 1).
+     */
+    @Test
+    void an_increment_whose_result_fits_is_taken_though_the_queued_increments_sum_beyond_64_bits() {
+        JsonNode conversation = Fixtures.conversation(api);
+        String user = conversation.get("user_id").asText();
+        String id = conversation.get("id").asText();
+        for (String holder : List.of("/v1/users/" + user, "/v1/conversations/" + id)) {
+            api.postOk(200, holder + "/counters?durable=true", Map.of("increments", Map.of("g", -Long.MAX_VALUE)));
+            assertThat(api.postOk(200, holder + "/counters", Map.of("increments", Map.of("g", Long.MAX_VALUE)))
+                    .get("counters")).isEqualTo(json("{\"g\": 0}"));
+            assertThat(api.postOk(200, holder + "/counters?durable=true", Map.of("increments", Map.of("g", 1)))
+                    .get("counters")).as("written with the queued MAX: MAX + 1").isEqualTo(json("{\"g\": 1}"));
+        }
+        assertThat(storedUser(user)).isEqualTo(json("{\"g\": 1}"));
+        assertThat(storedConversation(id)).isEqualTo(json("{\"g\": 1}"));
+    }
+
     @Test
     void a_holder_keeps_at_most_a_hundred_counters_in_either_mode_and_a_refused_increment_changes_nothing() {
         for (String mode : List.of("", "?durable=true")) {
