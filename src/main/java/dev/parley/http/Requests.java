@@ -22,6 +22,7 @@ import com.fasterxml.jackson.databind.deser.std.StdScalarDeserializer;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.databind.type.LogicalType;
+import dev.parley.chat.InvalidInput;
 import dev.parley.input.Check;
 import dev.parley.input.Utf8;
 import dev.parley.json.Json;
@@ -34,7 +35,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -320,6 +323,8 @@ final class Requests {
             case StreamConstraintsException s -> new BadRequest(400, "malformed-json", null, beyondLimits(s));
             case JsonParseException p when isDuplicate(p) -> duplicate(p);
             case JsonMappingException m when m.getCause() instanceof JsonParseException p && isDuplicate(p) -> duplicate(p);
+            case JsonParseException p when isSurrogateInKey(p) -> surrogateInKey(p);
+            case JsonMappingException m when m.getCause() instanceof JsonParseException p && isSurrogateInKey(p) -> surrogateInKey(p);
             case JsonParseException p -> new BadRequest(400, "malformed-json", null,
                     "the body is not valid JSON (UTF-8): " + withoutJavaNames(p.getOriginalMessage()));
             case JsonProcessingException p -> new BadRequest(400, "malformed-json", null,
@@ -338,6 +343,22 @@ final class Requests {
         String where = e.getProcessor() instanceof JsonParser parser ? path(parser.getParsingContext()) : "";
         String field = where.isEmpty() ? key : where + "." + key;
         return new BadRequest(400, "invalid-request", field, field + " is given twice; each key may appear once");
+    }
+
+    /**
+     * A key escaping a lone surrogate ({@code "\\ud800"}): the JSON reader refuses it while reading the key, as a parse
+     * error, where it takes one in a value. It is well-formed JSON, refused as {@link Check} refuses a value's: naming
+     * the object that holds the key.
+     */
+    private static boolean isSurrogateInKey(JsonParseException e) {
+        String message = e.getOriginalMessage();
+        return message.contains("surrogate") && message.contains("in field name");
+    }
+
+    private static BadRequest surrogateInKey(JsonParseException e) {
+        String where = e.getProcessor() instanceof JsonParser parser ? path(parser.getParsingContext()) : "";
+        InvalidInput refused = Check.keyWithUnpairedSurrogate(where.isEmpty() ? "the body" : where);
+        return new BadRequest(400, "invalid-request", where.isEmpty() ? null : where, refused.getMessage());
     }
 
     /** Where a parser stands, in the request's own notation: {@code messages[2].metadata}. */
@@ -365,8 +386,15 @@ final class Requests {
                 .replaceAll(" \\(not recognized as one since Feature '[^']*' not enabled for parser\\)", "");
     }
 
+    /**
+     * What the field had to be, in JSON's words: never a Java type's name. An array's element ({@code embedding[0]})
+     * is named by the array's type, so its element type says what the element had to be.
+     */
     private static String expected(MismatchedInputException m) {
         Class<?> target = m.getTargetType();
+        if (target != null && target.isArray() && !m.getPath().isEmpty() && m.getPath().getLast().getIndex() >= 0) {
+            target = target.getComponentType();
+        }
         if (target == null) {
             return "has the wrong type";
         }
@@ -378,9 +406,10 @@ final class Requests {
             case "Boolean", "boolean" -> "true or false";
             case "List", "ArrayList" -> "an array";
             case "SentEmbedding" -> "an array of numbers or a base64 string of little-endian float32 values";
-            default -> target.isRecord() || target.getSimpleName().equals("Map") ? "an object" : "a " + target.getSimpleName();
+            default -> target.isArray() || Collection.class.isAssignableFrom(target) ? "an array"
+                    : target.isRecord() || Map.class.isAssignableFrom(target) ? "an object" : null;
         };
-        return "must be " + name;
+        return name == null ? "has the wrong type" : "must be " + name;
     }
 
     /** The JSON path of the failure in snake_case as sent: messages[2].content. */

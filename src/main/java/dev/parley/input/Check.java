@@ -34,30 +34,57 @@ public final class Check {
         return value;
     }
 
+    /** The words of a problem whose text holds a NUL character, after "contains". */
+    private static final String NUL = "a NUL character (\\u0000), which cannot be stored";
+    /** The words of a problem whose text holds a lone surrogate, after "contains". */
+    private static final String UNPAIRED = "an unpaired UTF-16 surrogate, which is not valid Unicode";
+    /**
+     * How a problem with a key reads, after the name of the object that holds it: a key cannot name itself (it may
+     * be unprintable, or, with a lone surrogate, never reach Parley as text), so its object is named.
+     */
+    private static final String IN_A_KEY = "has a key that contains ";
+
     /** Null passes (the field is optional); anything else must be storable text within {@code maxBytes} UTF-8 bytes. */
     public static String text(String field, String value, int maxBytes) {
         if (value == null) {
             return null;
         }
+        long bytes = utf8Bytes(field, value, "contains ");
+        if (bytes > maxBytes) {
+            throw new InvalidInput(field, "is " + bytes + " bytes (UTF-8); the limit is " + maxBytes);
+        }
+        return value;
+    }
+
+    /** A key of the JSON object {@code object} names: storable text, or the object is refused as holding a key that is not. */
+    public static String key(String object, String key) {
+        utf8Bytes(object, key, IN_A_KEY);
+        return key;
+    }
+
+    /** What the JSON reader says of an object whose key holds a lone surrogate, which it refuses before a key is made. */
+    public static InvalidInput keyWithUnpairedSurrogate(String object) {
+        return new InvalidInput(object, IN_A_KEY + UNPAIRED);
+    }
+
+    /** The UTF-8 length of storable text; otherwise {@code field} is refused, its problem phrased after {@code contains}. */
+    private static long utf8Bytes(String field, String value, String contains) {
         long bytes = 0;
         for (int i = 0; i < value.length(); i++) {
             char c = value.charAt(i);
             if (c == 0) {
-                throw new InvalidInput(field, "contains a NUL character (\\u0000), which cannot be stored");
+                throw new InvalidInput(field, contains + NUL);
             }
             if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
                 bytes += 4;
                 i++;
             } else if (Character.isSurrogate(c)) {
-                throw new InvalidInput(field, "contains an unpaired UTF-16 surrogate, which is not valid Unicode");
+                throw new InvalidInput(field, contains + UNPAIRED);
             } else {
                 bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
             }
         }
-        if (bytes > maxBytes) {
-            throw new InvalidInput(field, "is " + bytes + " bytes (UTF-8); the limit is " + maxBytes);
-        }
-        return value;
+        return bytes;
     }
 
     /** Optional JSON object: must be an object (not an array or scalar), storable, and at most {@code maxBytes}. */
@@ -108,6 +135,7 @@ public final class Check {
             throw new InvalidInput(field, "has " + counters.size() + " counters; the limit is " + MAX_COUNTERS);
         }
         counters.forEach((name, value) -> {
+            key(field, name);
             requiredNonBlank(field + "." + name, name, MAX_COUNTER_NAME_BYTES);
             if (value == null) {
                 throw new InvalidInput(field + "." + name, "must be an integer");
@@ -137,7 +165,7 @@ public final class Check {
             Iterator<Map.Entry<String, JsonNode>> fields = node.fields();
             while (fields.hasNext()) {
                 var entry = fields.next();
-                text(field, entry.getKey(), Integer.MAX_VALUE);
+                key(field, entry.getKey());
                 storable(field + "." + entry.getKey(), entry.getValue());
             }
             if (node.isArray()) {

@@ -108,6 +108,51 @@ class BadInputTest {
         assertThat(loneSurrogate.json().get("detail").asText()).contains("'\\uDC00'");
     }
 
+    /**
+     * Text PostgreSQL cannot store is refused alike in a key and in a value: a value names its own path, a key (which
+     * may not be printable, and a lone surrogate in one never reaches Parley as text) the object holding it. A wrong
+     * type is said in JSON's words, never a Java type's.
+     */
+    @Test
+    void keys_and_values_that_cannot_be_stored_are_refused_alike_and_a_wrong_type_is_said_in_json_words() {
+        String user = "/v1/users/" + samples.ids.get("user_id");
+        var soft = new org.assertj.core.api.SoftAssertions();
+        record Sent(String path, String body, String field, String detail) {
+        }
+        for (Sent sent : List.of(
+                new Sent("/v1/characters", "{\"name\":\"x\",\"traits\":{\"a\":\"\\u0000\"}}", "traits.a",
+                        "traits.a contains a NUL character (\\u0000), which cannot be stored"),
+                new Sent("/v1/characters", "{\"name\":\"x\",\"traits\":{\"a\\u0000\":1}}", "traits",
+                        "traits has a key that contains a NUL character (\\u0000), which cannot be stored"),
+                new Sent("/v1/characters", "{\"name\":\"x\",\"traits\":{\"a\":{\"\\u0000\":1}}}", "traits.a",
+                        "traits.a has a key that contains a NUL character (\\u0000), which cannot be stored"),
+                new Sent("/v1/characters", "{\"name\":\"x\",\"traits\":{\"a\":\"\\ud800\"}}", "traits.a",
+                        "traits.a contains an unpaired UTF-16 surrogate, which is not valid Unicode"),
+                new Sent("/v1/characters", "{\"name\":\"x\",\"traits\":{\"\\ud800\":1}}", "traits",
+                        "traits has a key that contains an unpaired UTF-16 surrogate, which is not valid Unicode"),
+                new Sent("/v1/characters", "{\"name\":\"x\",\"traits\":{\"a\":{\"b\\udc00\":1}}}", "traits.a",
+                        "traits.a has a key that contains an unpaired UTF-16 surrogate, which is not valid Unicode"),
+                new Sent("/v1/characters", "{\"\\ud800\\u0041\":1}", null,
+                        "the body has a key that contains an unpaired UTF-16 surrogate, which is not valid Unicode"),
+                new Sent(user + "/counters", "{\"increments\":{\"a\\u0000\":1}}", "increments",
+                        "increments has a key that contains a NUL character (\\u0000), which cannot be stored"),
+                new Sent(user + "/counters", "{\"increments\":{\"\\ud800\":1}}", "increments",
+                        "increments has a key that contains an unpaired UTF-16 surrogate, which is not valid Unicode"),
+                new Sent(user + "/memories/recall", "{\"character_id\":" + samples.ids.get("character_id")
+                        + ",\"embedding\":[\"1\",0]}", "embedding[0]", "embedding[0] must be a JSON number (0.5, not \"0.5\")"),
+                new Sent(user + "/memories/recall", "{\"character_id\":" + samples.ids.get("character_id")
+                        + ",\"embedding\":[1,[0]]}", "embedding[1]", "embedding[1] must be a JSON number (0.5, not \"0.5\")"))) {
+            var answer = api.post(sent.path(), sent.body());
+            assertThat(answer.status()).as(sent.body() + ": " + answer.text()).isEqualTo(400);
+            soft.assertThat(answer.json().get("type").asText()).as(sent.body()).endsWith("/invalid-request");
+            soft.assertThat(answer.json().get("detail").asText()).as(sent.body()).isEqualTo(sent.detail());
+            if (sent.field() != null) {
+                soft.assertThat(answer.json().path("errors").path(0).path("field").asText()).as(sent.body()).isEqualTo(sent.field());
+            }
+        }
+        soft.assertAll();
+    }
+
     @Test
     void ids_in_bodies_are_numbers_or_strings_of_ascii_digits_as_in_paths() {
         String user = samples.ids.get("user_id");
