@@ -3,7 +3,6 @@ package dev.parley.http;
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.BeanProperty;
@@ -323,8 +322,9 @@ final class Requests {
             case StreamConstraintsException s -> new BadRequest(400, "malformed-json", null, beyondLimits(s));
             case JsonParseException p when isDuplicate(p) -> duplicate(p);
             case JsonMappingException m when m.getCause() instanceof JsonParseException p && isDuplicate(p) -> duplicate(p);
-            case JsonParseException p when isSurrogateInKey(p) -> surrogateInKey(p);
-            case JsonMappingException m when m.getCause() instanceof JsonParseException p && isSurrogateInKey(p) -> surrogateInKey(p);
+            case JsonParseException p when Check.isKeyWithUnpairedSurrogate(p) -> surrogateInKey(p);
+            case JsonMappingException m when m.getCause() instanceof JsonParseException p && Check.isKeyWithUnpairedSurrogate(p) ->
+                    surrogateInKey(p);
             case JsonParseException p -> new BadRequest(400, "malformed-json", null,
                     "the body is not valid JSON (UTF-8): " + withoutJavaNames(p.getOriginalMessage()));
             case JsonProcessingException p -> new BadRequest(400, "malformed-json", null,
@@ -340,39 +340,16 @@ final class Requests {
     /** A key given twice in one object, named by its path: {@code metadata.kind}. */
     private static BadRequest duplicate(JsonParseException e) {
         String key = e.getOriginalMessage().replaceFirst("^[^'\"]*['\"](.*)['\"][^'\"]*$", "$1");
-        String where = e.getProcessor() instanceof JsonParser parser ? path(parser.getParsingContext()) : "";
+        String where = Check.where(e);
         String field = where.isEmpty() ? key : where + "." + key;
         return new BadRequest(400, "invalid-request", field, field + " is given twice; each key may appear once");
     }
 
-    /**
-     * A key escaping a lone surrogate ({@code "\\ud800"}): the JSON reader refuses it while reading the key, as a parse
-     * error, where it takes one in a value. It is well-formed JSON, refused as {@link Check} refuses a value's: naming
-     * the object that holds the key.
-     */
-    private static boolean isSurrogateInKey(JsonParseException e) {
-        String message = e.getOriginalMessage();
-        return message.contains("surrogate") && message.contains("in field name");
-    }
-
+    /** A key escaping a lone surrogate, refused as a value's would be (see {@link Check#isKeyWithUnpairedSurrogate}). */
     private static BadRequest surrogateInKey(JsonParseException e) {
-        String where = e.getProcessor() instanceof JsonParser parser ? path(parser.getParsingContext()) : "";
+        String where = Check.where(e);
         InvalidInput refused = Check.keyWithUnpairedSurrogate(where.isEmpty() ? "the body" : where);
         return new BadRequest(400, "invalid-request", where.isEmpty() ? null : where, refused.getMessage());
-    }
-
-    /** Where a parser stands, in the request's own notation: {@code messages[2].metadata}. */
-    private static String path(JsonStreamContext context) {
-        List<String> steps = new ArrayList<>();
-        for (JsonStreamContext at = context; at != null && at.getParent() != null; at = at.getParent()) {
-            JsonStreamContext parent = at.getParent();
-            if (parent.inArray()) {
-                steps.addFirst("[" + parent.getCurrentIndex() + "]");
-            } else if (parent.inObject()) {
-                steps.addFirst("." + parent.getCurrentName());
-            }
-        }
-        return String.join("", steps).replaceFirst("^\\.", "");
     }
 
     private static String beyondLimits(StreamConstraintsException e) {

@@ -1,10 +1,15 @@
 package dev.parley.input;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.Limits;
 import dev.parley.json.PostgresJson;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -62,9 +67,37 @@ public final class Check {
         return key;
     }
 
-    /** What the JSON reader says of an object whose key holds a lone surrogate, which it refuses before a key is made. */
+    /** The refusal of a key of {@code object} that escapes a lone surrogate: see {@link #isKeyWithUnpairedSurrogate}. */
     public static InvalidInput keyWithUnpairedSurrogate(String object) {
         return new InvalidInput(object, IN_A_KEY + UNPAIRED);
+    }
+
+    /**
+     * Whether the JSON reader refused a key because it escapes a lone surrogate ({@code "\\ud800"}). It does so as it
+     * reads the key, as a parse error, where it takes one in a value; the JSON is well-formed, so it is refused as a
+     * value's is, naming the object that holds the key ({@link #where}).
+     */
+    public static boolean isKeyWithUnpairedSurrogate(JsonProcessingException e) {
+        String message = e.getOriginalMessage();
+        return message != null && message.contains("surrogate") && message.contains("in field name");
+    }
+
+    /** Where the JSON reader stood when it failed, in a request's own notation ({@code messages[2].metadata}); empty at the top. */
+    public static String where(JsonProcessingException e) {
+        return e.getProcessor() instanceof JsonParser parser ? path(parser.getParsingContext()) : "";
+    }
+
+    private static String path(JsonStreamContext context) {
+        List<String> steps = new ArrayList<>();
+        for (JsonStreamContext at = context; at != null && at.getParent() != null; at = at.getParent()) {
+            JsonStreamContext parent = at.getParent();
+            if (parent.inArray()) {
+                steps.addFirst("[" + parent.getCurrentIndex() + "]");
+            } else if (parent.inObject()) {
+                steps.addFirst("." + parent.getCurrentName());
+            }
+        }
+        return String.join("", steps).replaceFirst("^\\.", "");
     }
 
     /** The UTF-8 length of storable text; otherwise {@code field} is refused, its problem phrased after {@code contains}. */

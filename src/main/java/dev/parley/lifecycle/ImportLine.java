@@ -47,6 +47,10 @@ final class ImportLine {
         try {
             node = STRICT.readTree(text);
         } catch (JsonProcessingException e) {
+            if (Check.isKeyWithUnpairedSurrogate(e)) { // as a request's key, and as a lone surrogate in a value
+                String where = Check.where(e);
+                throw Check.keyWithUnpairedSurrogate(where.isEmpty() ? "line" : where);
+            }
             throw new InvalidInput("line", "is not one JSON object: " + e.getOriginalMessage());
         }
         if (node == null || !node.isObject()) {

@@ -82,6 +82,23 @@ class ImportChecksTest {
         assertThat(api.getOk("/v1/characters").get("characters").findValuesAsText("name")).containsExactly("Luna");
     }
 
+    /** A key that cannot be stored rejects its line naming the object holding it, as in a request (BadInputTest). */
+    @Test
+    void a_key_that_cannot_be_stored_rejects_its_line_naming_its_object() {
+        List<String> lines = new ArrayList<>(List.of(PEOPLE.split("\n")));
+        lines.add(with(message("k1", "a", "2025-03-01T10:00:01Z"), "metadata", Map.of("a\u0000", 1)));             // 4
+        lines.add(with(message("k2", "b", "2025-03-01T10:00:02Z"), "metadata", Map.of("mood", Map.of("HALF", 1)))
+                .replace("HALF", "\\ud800"));                                                                      // 5
+        lines.add(message("k3", "fine", "2025-03-01T10:00:03Z"));                                                 // 6
+
+        JsonNode report = importing(lines);
+
+        assertThat(rejectedLines(report)).containsExactly(4L, 5L);
+        assertThat(reason(report, 4)).contains("metadata has a key that contains a NUL character");
+        assertThat(reason(report, 5)).contains("metadata.mood has a key that contains an unpaired UTF-16 surrogate");
+        assertThat(history("chat-1").findValuesAsText("content")).containsExactly("fine");
+    }
+
     @Test
     void created_at_before_2000_or_beyond_now_and_the_clock_skew_is_rejected() {
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
