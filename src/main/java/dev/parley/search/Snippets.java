@@ -6,8 +6,10 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.tartarus.snowball.SnowballStemmer;
@@ -46,8 +48,12 @@ import org.tartarus.snowball.ext.YiddishStemmer;
  * of the query's (not negated) lexemes; lexemes come from the Snowball stemmers PostgreSQL's own
  * configurations use (SnippetsTest checks them against {@code ts_lexize} and the marks against
  * {@code ts_headline}), chosen per token type by the configuration's mappings, read from the
- * database on first use. A configuration whose mappings Parley cannot follow (a dictionary of its
- * own, unaccent, a thesaurus, another parser) keeps {@code ts_headline}.
+ * database on first use. A configuration whose mappings Parley cannot follow (german, whose Snowball
+ * stemmer Lucene's differs from; a dictionary of its own, unaccent, a thesaurus) has its words' lexemes
+ * looked up in PostgreSQL instead ({@link LookedUp}): one statement a page for the words not seen before,
+ * {@code to_tsvector} of each. Either way a snippet is the text itself, verbatim, with {@code <mark>}s and
+ * {@code …} at its cuts; {@code ts_headline} was not: it dropped HTML tags, runs of symbols (emoji) and
+ * words too long to index, joining what lay around them, and it ignored {@link #MAX_CHARS}.
  *
  * <p>A text of up to {@link #MAX_WORDS} words is its snippet whole (up to {@link #MAX_CHARS}); a longer one gives up to
  * {@link #MAX_FRAGMENTS} fragments of up to {@link #MAX_WORDS} words, each from a few words before
@@ -66,9 +72,8 @@ public final class Snippets {
      * longer word), so a fragment stays under about 3,000.
      */
     static final int MAX_CHARS = 1_000;
-    /** How ts_headline is asked for the same, for the texts Parley cannot highlight itself. */
-    static final String HEADLINE = "MaxFragments=%d, MaxWords=%d, MinWords=8, StartSel=<mark>, StopSel=</mark>"
-            .formatted(MAX_FRAGMENTS, MAX_WORDS);
+    /** The longest word PostgreSQL indexes: a longer one is in no index, so never a match, and is not looked up. */
+    static final int MAX_WORD = 2_047;
 
     // Which dictionary each token type of each configuration goes through, for the configurations on
     // PostgreSQL's default parser: what to_tsvector does to a word, so that the same can be done here.
@@ -83,10 +88,15 @@ public final class Snippets {
                AND pg_ts_config_is_visible(c.oid)
              ORDER BY c.cfgname, t.alias, m.mapseqno""");
 
-    static final Query IN_DATABASE = new Query("search.snippets_in_database", """
-            SELECT ts_headline(text.language::regconfig, text.content, ?::tsquery, '%s')
-              FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS text(language, content, n)
-             ORDER BY text.n""".formatted(HEADLINE));
+    /**
+     * The lexemes of words, each read alone by its configuration: for the configurations Parley cannot follow. A
+     * word alone is parsed as it is in its text (Words reads the runs PostgreSQL's parser does), save that a part
+     * of a hyphenated word is typed as a word of its own: the same dictionaries in every built-in configuration.
+     */
+    static final Query LEXEMES = new Query("search.snippet_lexemes", """
+            SELECT tsvector_to_array(to_tsvector(word.language::regconfig, word.token))
+              FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS word(language, token, n)
+             ORDER BY word.n""");
 
     /**
      * PostgreSQL's built-in Snowball dictionaries ({@code english_stem} ...) and the same stemmers in Java. Not
@@ -114,38 +124,144 @@ public final class Snippets {
     public record Text(String language, String content) {
     }
 
-    /** The configurations Parley follows, by name; read on first use (a configuration made later is left to PostgreSQL). */
+    /** The configurations Parley follows, by name; read on first use (a configuration made later is looked up). */
     private volatile Map<String, Configuration> configurations;
+    /** The lexemes looked up so far for each configuration Parley does not follow, by its name. */
+    private final Map<String, Map<String, String[]>> lookedUp = new ConcurrentHashMap<>();
 
     /** The snippets of {@code texts} for the matches of {@code query}, a tsquery as text; in order, one each. */
     public List<String> of(Handle handle, String query, List<Text> texts) throws SQLException {
         Map<String, Configuration> followed = configurations(handle);
         QueryLexemes lexemes = QueryLexemes.parse(query);
-        List<String> snippets = new ArrayList<>(texts.size());
-        List<Integer> left = new ArrayList<>();
-        for (Text text : texts) {
-            Configuration configuration = followed.get(text.language());
-            snippets.add(configuration == null ? null : snippet(text.content(), configuration, lexemes));
-            if (configuration == null) {
-                left.add(snippets.size() - 1);
+        Marker[] markers = new Marker[texts.size()];
+        Map<String, LookedUp> lookUps = new HashMap<>();
+        for (int i = 0; i < texts.size(); i++) {
+            Text text = texts.get(i);
+            markers[i] = followed.get(text.language());
+            if (markers[i] == null) {
+                LookedUp lookUp = lookUps.computeIfAbsent(text.language(),
+                        language -> new LookedUp(lookedUp.computeIfAbsent(language, l -> new ConcurrentHashMap<>())));
+                if (!lexemes.lexemes().isEmpty()) { // nothing to mark: no word to look up
+                    lookUp.want(text.content());
+                }
+                markers[i] = lookUp;
             }
         }
-        if (!left.isEmpty()) {
-            inDatabase(handle, query, texts, left, snippets);
+        lookUp(handle, lookUps);
+        List<String> snippets = new ArrayList<>(texts.size());
+        for (int i = 0; i < texts.size(); i++) {
+            snippets.add(snippet(texts.get(i).content(), markers[i], lexemes));
         }
         return snippets;
     }
 
+    /** Asks PostgreSQL, in one statement, for the lexemes of the words each look-up wants and has not seen. */
+    private static void lookUp(Handle handle, Map<String, LookedUp> lookUps) throws SQLException {
+        List<String> languages = new ArrayList<>();
+        List<String> tokens = new ArrayList<>();
+        lookUps.forEach((language, lookUp) -> lookUp.missing.forEach(token -> {
+            languages.add(language);
+            tokens.add(token);
+        }));
+        if (tokens.isEmpty()) {
+            return;
+        }
+        List<String[]> found = handle.list(LEXEMES, row -> (String[]) row.getArray(1).getArray(),
+                handle.array("text", languages.toArray()), handle.array("text", tokens.toArray()));
+        for (int i = 0; i < tokens.size(); i++) {
+            lookUps.get(languages.get(i)).learn(tokens.get(i), found.get(i));
+        }
+    }
+
+    /** What marks a text's matched words: a configuration Parley follows, or the lexemes looked up for one it does not. */
+    interface Marker {
+        /** Adds to {@code marks} each part of {@code word} whose lexeme is asked for; returns whether it added any. */
+        boolean mark(String content, Words.Word word, QueryLexemes lexemes, List<Words.Span> marks);
+    }
+
     /**
-     * The snippet of one text whose configuration Parley follows. A long text's words are read and looked up only
+     * The lexemes of the words of one search's texts in a configuration Parley cannot follow, as PostgreSQL makes
+     * them ({@link #LEXEMES}). Kept per configuration ({@link Dictionary#KEPT_STEMS} at most, then forgotten all at
+     * once) so that a chat's repeated words are asked for once: a search then costs a statement only for the words
+     * it has not met yet. A text's words are all read (its matches decide which of them its fragments show), as
+     * {@code ts_headline} read them.
+     */
+    static final class LookedUp implements Marker {
+        /** The longest word kept: a chat's words are short, and a pasted blob's few long ones would hold megabytes. */
+        static final int KEPT_LENGTH = 64;
+
+        private final Map<String, String[]> kept; // shared by every search in that configuration
+        private final Map<String, String[]> known = new HashMap<>(); // this search's: kept may be forgotten meanwhile
+        private final Set<String> missing = new LinkedHashSet<>();
+
+        LookedUp(Map<String, String[]> kept) {
+            this.kept = kept;
+        }
+
+        /** Notes the words of {@code content} whose lexemes are not known yet. */
+        void want(String content) {
+            for (Words.Word word : Words.of(content)) {
+                for (Words.Part part : word.parts()) {
+                    if (part.end() - part.start() > MAX_WORD) {
+                        continue;
+                    }
+                    String token = content.substring(part.start(), part.end());
+                    if (!known.containsKey(token) && !missing.contains(token)) {
+                        String[] lexemes = kept.get(token);
+                        if (lexemes == null) {
+                            missing.add(token);
+                        } else {
+                            known.put(token, lexemes);
+                        }
+                    }
+                }
+            }
+        }
+
+        void learn(String token, String[] lexemes) {
+            known.put(token, lexemes);
+            if (token.length() > KEPT_LENGTH) {
+                return;
+            }
+            if (kept.size() >= Dictionary.KEPT_STEMS) {
+                kept.clear();
+            }
+            kept.put(token, lexemes);
+        }
+
+        @Override
+        public boolean mark(String content, Words.Word word, QueryLexemes lexemes, List<Words.Span> marks) {
+            boolean marked = false;
+            for (Words.Part part : word.parts()) {
+                String[] made = part.end() - part.start() > MAX_WORD ? null : known.get(content.substring(part.start(), part.end()));
+                if (made != null && anyOf(made, lexemes)) {
+                    marks.add(new Words.Span(part.start(), part.end()));
+                    marked = true;
+                }
+            }
+            return marked;
+        }
+
+        private static boolean anyOf(String[] made, QueryLexemes lexemes) {
+            for (String lexeme : made) {
+                if (lexemes.contains(lexeme)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /**
+     * The snippet of one text, its words marked by {@code configuration}. A long text's words are read and looked up only
      * until its fragments are settled: what lies past them is never shown.
      */
-    static String snippet(String content, Configuration configuration, QueryLexemes lexemes) {
+    static String snippet(String content, Marker configuration, QueryLexemes lexemes) {
         return snippet(new Words.Reader(content), content, configuration, lexemes);
     }
 
     /** As above, from {@code words}, a reader of {@code content}. */
-    static String snippet(Words.Reader words, String content, Configuration configuration, QueryLexemes lexemes) {
+    static String snippet(Words.Reader words, String content, Marker configuration, QueryLexemes lexemes) {
         List<Words.Span> marks = new ArrayList<>();
         if (!words.has(MAX_WORDS)) {
             int count = words.countUpTo(MAX_WORDS);
@@ -213,15 +329,6 @@ public final class Snippets {
         return out.append(content, at, to).toString();
     }
 
-    private void inDatabase(Handle handle, String query, List<Text> texts, List<Integer> left, List<String> snippets) throws SQLException {
-        Object[] languages = left.stream().map(i -> texts.get(i).language()).toArray();
-        Object[] contents = left.stream().map(i -> texts.get(i).content()).toArray();
-        List<String> made = handle.list(IN_DATABASE, row -> row.getString(1), query, handle.array("text", languages), handle.array("text", contents));
-        for (int i = 0; i < left.size(); i++) {
-            snippets.set(left.get(i), made.get(i));
-        }
-    }
-
     /** The configurations Parley follows, read from the database once. */
     Map<String, Configuration> configurations(Handle handle) throws SQLException {
         Map<String, Configuration> known = configurations;
@@ -242,7 +349,7 @@ public final class Snippets {
      * What one configuration does to each token type Parley tells apart: the one built-in dictionary it goes
      * through ({@code simple}, or a Snowball {@code X_stem}), or none when the type is not indexed.
      */
-    static final class Configuration {
+    static final class Configuration implements Marker {
         private final Dictionary[] byType = new Dictionary[Words.Type.values().length]; // looked up for every word
 
         /** From each token type's dictionary; a type not among them is not indexed. */
@@ -272,8 +379,8 @@ public final class Snippets {
             return Map.copyOf(followed);
         }
 
-        /** Adds to {@code marks} each part of {@code word} whose lexeme is asked for; returns whether it added any. */
-        boolean mark(String content, Words.Word word, QueryLexemes lexemes, List<Words.Span> marks) {
+        @Override
+        public boolean mark(String content, Words.Word word, QueryLexemes lexemes, List<Words.Span> marks) {
             boolean marked = false;
             for (Words.Part part : word.parts()) {
                 Dictionary dictionary = byType[part.type().ordinal()];

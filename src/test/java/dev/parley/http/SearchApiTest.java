@@ -138,7 +138,7 @@ class SearchApiTest {
 
     @Test
     void a_snippet_postgresql_makes_comes_after_the_commit_that_ended_the_search() {
-        // German is highlighted by ts_headline (Snippets): a statement of its own, after the search's COMMIT.
+        // German's lexemes are looked up in PostgreSQL (Snippets.LookedUp): a statement of its own, after the search's COMMIT.
         String german = api.postOk(201, "/v1/conversations", Map.of("user_id", alice, "character_id", character,
                 "language", "german")).get("id").asText();
         String said = Fixtures.say(api, german, "user", "Die Sterne leuchten heute hell").get("id").asText();
@@ -148,6 +148,24 @@ class SearchApiTest {
             JsonNode hits = search("q=Stern&" + scope);
             assertThat(ids(hits)).as(scope).containsExactly(said);
             assertThat(hits.get("hits").get(0).get("snippet").asText()).as(scope).contains("<mark>Sterne</mark>");
+        }
+    }
+
+    @Test
+    void a_german_snippet_is_the_message_verbatim_as_an_english_one_is() {
+        String german = api.postOk(201, "/v1/conversations", Map.of("user_id", alice, "character_id", character,
+                "language", "german")).get("id").asText();
+        String english = Fixtures.conversation(api, alice, character);
+        String run = "anfang600 " + "🌟".repeat(600) + " ende";
+        for (String conversation : List.of(german, english)) {
+            Fixtures.say(api, conversation, "user", "mitte <b>x</b> ende");
+            Fixtures.say(api, conversation, "user", run);
+
+            List<String> snippets = new ArrayList<>();
+            search("q=ende&order=recent&conversation_id=" + conversation).get("hits").forEach(hit -> snippets.add(hit.get("snippet").asText()));
+
+            assertThat(snippets).as(conversation == german ? "german" : "english")
+                    .containsExactly("…" + "🌟".repeat(125) + " <mark>ende</mark>", "mitte <b>x</b> <mark>ende</mark>");
         }
     }
 

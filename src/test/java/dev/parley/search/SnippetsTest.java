@@ -3,6 +3,7 @@ package dev.parley.search;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.parley.db.Database;
+import dev.parley.db.Query;
 import dev.parley.support.TestDatabase;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -232,12 +233,97 @@ class SnippetsTest {
     }
 
     @Test
-    void a_configuration_parley_cannot_follow_is_highlighted_by_postgresql() throws SQLException {
+    void a_configuration_parley_cannot_follow_has_its_words_lexemes_looked_up_in_postgresql() throws SQLException {
         assertThat(configurations()).containsKeys("english", "french", "simple")
-                .doesNotContainKeys("own_words", "german", "hidden_english");
+                .doesNotContainKeys("own_words", "german", "romanian", "hidden_english");
         List<String> snippets = database.read(handle -> new Snippets().of(handle, websearch("own_words", "stars"), List.of(
                 new Snippets.Text("own_words", "stars and stars"), new Snippets.Text("simple", "the stars"))));
         assertThat(snippets).containsExactly("<mark>stars</mark> and <mark>stars</mark>", "the <mark>stars</mark>");
+        assertThat(snippet("elsewhere.hidden_english", "walk", "She walked home, walking")).isEqualTo("She <mark>walked</mark> home, <mark>walking</mark>");
+    }
+
+    @Test
+    void looked_up_marks_are_the_words_ts_headline_marks() throws SQLException {
+        List<String[]> cases = List.of(
+                new String[] {"german", "Stern", "Die Sterne leuchten, ein Stern und STERNEN; sternklar"},
+                new String[] {"german", "Haus laufen", "Häuser, Hauses, dem Hause; er läuft, wir laufen, Lauf-Haus"},
+                new String[] {"german", "Straßenbahn", "Straßenbahnen, die Strassenbahn und STRASSENBAHN"},
+                new String[] {"german", "kontinuierlich", "kontinuierliche Kontinuität, continuellement"},
+                new String[] {"romanian", "carte", "cărțile, cartea, cărţi și carte"},
+                new String[] {"german", "und", "und und"},
+                new String[] {"own_words", "Stars", "stars STARS, Stars-and-stripes <b>stars</b>"});
+        for (String[] c : cases) {
+            String query = websearch(c[0], c[1]);
+            String made = database.read(handle -> new Snippets().of(handle, query, List.of(new Snippets.Text(c[0], c[2])))).getFirst();
+            assertThat(made.replaceAll("</?mark>", "")).as("%s: verbatim", c[2]).isEqualTo(c[2]);
+            assertThat(markedWords(made)).as("%s %s in %s", c[0], c[1], c[2]).isEqualTo(markedWords(highlightAll(c[0], c[2], query)));
+        }
+    }
+
+    @Test
+    void looked_up_lexemes_are_kept_for_the_next_search() throws SQLException {
+        var snippets = new Snippets();
+        String query = websearch("german", "Stern");
+        database.read(handle -> snippets.of(handle, query, List.of(new Snippets.Text("german", "Die Sterne leuchten"))));
+        List<List<String>> again = new ArrayList<>();
+        try {
+            database.inTransaction(handle -> {
+                try { // from here the transaction refuses every statement: the snippets must need none
+                    handle.execute(new Query("test.abort", "SELECT 1 / 0"));
+                } catch (SQLException expected) {
+                    again.add(snippets.of(handle, query, List.of(new Snippets.Text("german", "Sterne leuchten, Die Sterne"))));
+                }
+                throw new IllegalStateException("rolled back");
+            });
+        } catch (IllegalStateException rolledBack) {
+            assertThat(rolledBack).hasMessage("rolled back");
+        }
+        assertThat(again).containsExactly(List.of("<mark>Sterne</mark> leuchten, Die <mark>Sterne</mark>"));
+    }
+
+    @Test
+    void a_german_snippet_keeps_a_long_run_of_symbols_verbatim() throws SQLException {
+        String content = "anfang600 " + "🌟".repeat(600) + " ende";
+        String made = snippet("german", "ende", content);
+        assertThat(made).startsWith("…🌟").endsWith("🌟 <mark>ende</mark>");
+        assertVerbatimExcerpt(made, content);
+    }
+
+    @Test
+    void a_german_snippet_keeps_a_word_too_long_to_index() throws SQLException {
+        String content = "anfang " + "x".repeat(12_000) + " ende";
+        String made = snippet("german", "ende", content);
+        assertThat(made).startsWith("…xxx").endsWith("x <mark>ende</mark>");
+        assertVerbatimExcerpt(made, content);
+        assertThat(snippet("german", "anfang", content)).startsWith("<mark>anfang</mark> xxx").endsWith("x…");
+    }
+
+    @Test
+    void a_german_snippet_keeps_what_looks_like_an_html_tag() throws SQLException {
+        assertThat(snippet("german", "ende", "mitte <b>x</b> ende")).isEqualTo("mitte <b>x</b> <mark>ende</mark>");
+        assertThat(snippet("german", "ende", "a<Straßenbahn>b ende")).isEqualTo("a<Straßenbahn>b <mark>ende</mark>");
+        assertThat(snippet("german", "ende", "a‹Straßenbahn›b ende")).isEqualTo("a‹Straßenbahn›b <mark>ende</mark>");
+        assertThat(snippet("german", "Straßenbahn", "a‹Straßenbahn›b ende")).isEqualTo("a‹<mark>Straßenbahn</mark>›b ende");
+    }
+
+    @Test
+    void a_german_fragment_is_cut_at_the_documented_length() throws SQLException {
+        String content = "ende " + ("w".repeat(45) + " ").repeat(22).strip(); // 23 words, 1,016 characters
+        assertThat(content).hasSizeGreaterThan(Snippets.MAX_CHARS);
+        String made = snippet("german", "ende", content);
+        assertThat(made).startsWith("<mark>ende</mark> www").endsWith("w…")
+                .hasSize(Snippets.MAX_CHARS + "<mark></mark>…".length());
+        assertVerbatimExcerpt(made, content);
+    }
+
+    /** {@code snippet} with its marks and the ellipses at its cuts taken out is a piece of {@code content} as it is. */
+    private static void assertVerbatimExcerpt(String snippet, String content) {
+        String unmarked = snippet.replaceAll("</?mark>", "");
+        String inner = unmarked.substring(unmarked.startsWith("…") ? 1 : 0, unmarked.length() - (unmarked.endsWith("…") ? 1 : 0));
+        assertThat(content).as("verbatim").contains(inner);
+        assertThat(unmarked.startsWith("…")).as("… at a cut in front").isEqualTo(!content.startsWith(inner));
+        assertThat(unmarked.endsWith("…")).as("… at a cut at the end").isEqualTo(!content.endsWith(inner));
+        assertThat(inner.length()).isLessThanOrEqualTo(Snippets.MAX_CHARS);
     }
 
     @Test
