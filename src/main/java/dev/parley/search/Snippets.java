@@ -3,11 +3,14 @@ package dev.parley.search;
 import dev.parley.db.Handle;
 import dev.parley.db.Query;
 import java.sql.SQLException;
+import java.text.BreakIterator;
+import java.text.StringCharacterIterator;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -296,7 +299,8 @@ public final class Snippets {
 
     /**
      * Words [first, end) with what lies between them; from the text's start or to its end when they are its first or
-     * last; no more than {@link #MAX_CHARS} from a little before its first mark.
+     * last; no more than {@link #MAX_CHARS} from a little before its first mark (a longer mark is shown whole), cut
+     * between graphemes: never between a letter and its accent, nor inside an emoji sequence or a surrogate pair.
      */
     private static String fragment(String content, Words.Reader words, int first, int end, List<Words.Span> marks) {
         int from = first == 0 ? 0 : words.get(first).start();
@@ -306,14 +310,38 @@ public final class Snippets {
         }
         Words.Span anchor = marks.stream().filter(mark -> mark.start() >= from && mark.end() <= to).findFirst()
                 .orElse(new Words.Span(from, from));
-        int start = codePointStart(content, Math.max(from, anchor.start() - MAX_CHARS / 4));
-        int stop = codePointStart(content, Math.min(to, Math.max(start + MAX_CHARS, anchor.end())));
+        int start = graphemeStart(content, from, Math.max(from, anchor.start() - MAX_CHARS / 4));
+        int stop = graphemeStart(content, from, Math.min(to, start + MAX_CHARS));
+        stop = Math.max(stop, anchor.end()); // a mark longer than the cut is shown whole
         return (start > from ? "…" : "") + marked(content, start, stop, marks) + (stop < to ? "…" : "");
     }
 
-    /** {@code i}, or the index before it when it falls between the two halves of a surrogate pair. */
-    private static int codePointStart(String content, int i) {
-        return i > 0 && i < content.length() && Character.isLowSurrogate(content.charAt(i)) ? i - 1 : i;
+    /** How many characters before a cut the graphemes around it are first read from; more when one is longer. */
+    private static final int GRAPHEME_WINDOW = 32;
+
+    /**
+     * {@code i}, or where the grapheme it falls inside begins, not before {@code from}. Graphemes are read from a
+     * little before {@code i} (reading a long text's all would cost milliseconds), from further back when the
+     * grapheme reaches past where they were read from or a regional indicator (half a flag) stands there.
+     */
+    static int graphemeStart(String content, int from, int i) {
+        if (i <= from || i >= content.length()) {
+            return Math.max(from, Math.min(i, content.length()));
+        }
+        BreakIterator graphemes = BreakIterator.getCharacterInstance(Locale.ROOT);
+        for (int window = GRAPHEME_WINDOW; ; window *= 4) {
+            int begin = Math.max(from, i - window);
+            graphemes.setText(new StringCharacterIterator(content, begin, Math.min(content.length(), i + GRAPHEME_WINDOW), begin));
+            int start = graphemes.isBoundary(i) ? i : graphemes.preceding(i);
+            if (begin == from || start > begin && !regionalIndicator(content, begin)) {
+                return start;
+            }
+        }
+    }
+
+    private static boolean regionalIndicator(String content, int i) {
+        int c = content.codePointAt(i);
+        return c >= 0x1F1E6 && c <= 0x1F1FF;
     }
 
     /** content[from, to) with each mark inside it wrapped. */

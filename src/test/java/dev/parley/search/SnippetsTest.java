@@ -316,6 +316,29 @@ class SnippetsTest {
         assertVerbatimExcerpt(made, content);
     }
 
+    @Test
+    void a_cut_never_parts_a_letter_from_its_accent_nor_an_emoji_sequence() throws SQLException {
+        String accents = "ende " + "e\u0301".repeat(600); // one word: e and a combining acute accent, 600 times
+        String made = snippet("english", "ende", accents);
+        assertThat(made).startsWith("<mark>ende</mark> e\u0301").endsWith("e\u0301…");
+        assertVerbatimExcerpt(made, accents);
+        String before = snippet("english", "ende", "e\u0301".repeat(600) + " ende");
+        assertThat(before).startsWith("…e\u0301").endsWith("<mark>ende</mark>");
+
+        String family = "👩\u200D👩\u200D👧"; // one grapheme of five code points, eight characters
+        String families = "ende " + family.repeat(200);
+        made = snippet("english", "ende", families);
+        assertThat(made.substring(0, made.length() - 1)).endsWith(family);
+        assertVerbatimExcerpt(made, families);
+        String flags = "ende " + "🇩🇪🇫🇷".repeat(300) + " x" ; // regional indicators read in pairs, a flag each
+        made = snippet("german", "ende", flags);
+        assertThat(made.substring(0, made.length() - 1)).endsWith("🇩🇪🇫🇷");
+        String late = "🇩🇪🇫🇷".repeat(300) + "🇩🇪 ende";
+        made = snippet("german", "ende", late);
+        assertThat(made).startsWith("…🇩🇪🇫🇷").endsWith("🇩🇪 <mark>ende</mark>");
+        assertVerbatimExcerpt(made, late);
+    }
+
     /** {@code snippet} with its marks and the ellipses at its cuts taken out is a piece of {@code content} as it is. */
     private static void assertVerbatimExcerpt(String snippet, String content) {
         String unmarked = snippet.replaceAll("</?mark>", "");
