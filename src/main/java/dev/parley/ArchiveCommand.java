@@ -40,7 +40,8 @@ final class ArchiveCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--older-than: " + e.getMessage());
         }
-        return database.withDatabase(db -> {
+        var busy = new java.util.concurrent.atomic.AtomicBoolean();
+        int status = database.withDatabase(db -> {
             var archive = new Archive(db, db, new Partitions(db), Clock.systemUTC());
             PrintWriter out = spec.commandLine().getOut();
             if (dryRun) {
@@ -50,8 +51,14 @@ final class ArchiveCommand implements Callable<Integer> {
                 return;
             }
             Archive.Moved moved = archive.archiveOlderThan(age);
+            if (moved.skipped()) { // not "nothing moved": a script must not take it for done
+                spec.commandLine().getErr().println(Main.ROUND_RUNNING);
+                busy.set(true);
+                return;
+            }
             out.println(moved.months().isEmpty() ? "No month ended before " + archive.limit(age) + "; nothing moved."
                     : "Archived " + moved.months().size() + " month(s) " + moved.months() + ": " + moved.rows() + " message(s).");
         });
+        return status == 0 && busy.get() ? Main.BUSY : status;
     }
 }

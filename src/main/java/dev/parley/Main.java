@@ -20,6 +20,10 @@ import picocli.CommandLine.Spec;
 public final class Main implements Runnable {
     static final int FAILED = 1;
     static final int USAGE = 2;
+    /** EX_TEMPFAIL: nothing was done because another round of retention or archiving was running; run it again later. */
+    static final int BUSY = 75;
+    static final String ROUND_RUNNING = "parley: another round of retention or archiving is running (a serving Parley's daily "
+            + "round, or another command); nothing was done: run this again when it has finished";
 
     @Spec
     CommandSpec spec;
@@ -38,7 +42,7 @@ public final class Main implements Runnable {
         }
     }
 
-    /** Runs a command line and returns its exit status: 0 success, 1 failure, 2 bad usage or settings. */
+    /** Runs a command line and returns its exit status: 0 success, 1 failure, 2 bad usage or settings, 75 busy (run it again later). */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         var parley = new CommandLine(new Main());
         everyCommand(parley, command -> command.getCommandSpec().versionProvider(new Version()));

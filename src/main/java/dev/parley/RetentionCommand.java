@@ -102,8 +102,14 @@ final class RetentionCommand implements Callable<Integer> {
 
         @Override
         public Integer call() {
-            return withRetention(parent.database, (db, retention) -> {
+            var busy = new java.util.concurrent.atomic.AtomicBoolean();
+            int status = withRetention(parent.database, (db, retention) -> {
                 Retention.Applied applied = retention.apply();
+                if (applied.skipped()) { // not "dropped 0": a script must not take it for done
+                    spec.commandLine().getErr().println(Main.ROUND_RUNNING);
+                    busy.set(true);
+                    return;
+                }
                 PrintWriter out = spec.commandLine().getOut();
                 out.println("Dropped " + applied.partitionsDropped().size() + " month(s)"
                         + (applied.partitionsDropped().isEmpty() ? "" : " " + applied.partitionsDropped())
@@ -111,6 +117,7 @@ final class RetentionCommand implements Callable<Integer> {
                 out.println("Deleted " + applied.rowsDeleted() + " older message(s) of " + applied.rowsDeletedByApp().size()
                         + " app(s) in " + applied.batches() + " batch(es).");
             });
+            return status == 0 && busy.get() ? Main.BUSY : status;
         }
     }
 

@@ -271,6 +271,28 @@ class CliTest {
     }
 
     @Test
+    void archive_and_retention_apply_that_find_a_round_running_say_they_did_nothing_and_exit_75() throws Exception {
+        TestDatabase.get().migrated("parley_cli_round_busy");
+        String url = TestDatabase.get().url("parley_cli_round_busy");
+        Run archive;
+        Run apply;
+        try (var sql = TestDatabase.get().connect("parley_cli_round_busy")) { // as a serving Parley's daily round would
+            sql.createStatement().execute("SELECT pg_advisory_lock(hashtext('parley.lifecycle'))");
+            archive = parley("archive", "--older-than", "6mo", "--database-url", url);
+            apply = parley("retention", "apply", "--database-url", url);
+        }
+        Run after = parley("archive", "--older-than", "6mo", "--database-url", url);
+
+        for (Run busy : List.of(archive, apply)) {
+            assertThat(busy.status()).isEqualTo(75);
+            assertThat(busy.out()).doesNotContain("nothing moved").doesNotContain("Dropped 0");
+            assertThat(busy.err()).contains("another round of retention or archiving is running").contains("nothing was done");
+        }
+        assertThat(after.status()).isZero();
+        assertThat(after.out()).contains("nothing moved");
+    }
+
+    @Test
     void retention_sets_an_apps_days_shows_them_and_applies_them() {
         TestDatabase.get().migrated("parley_cli_retention");
         String url = TestDatabase.get().url("parley_cli_retention");

@@ -36,8 +36,11 @@ public final class Archive {
     private static final Logger LOG = LoggerFactory.getLogger(Archive.class);
     public static final String SCHEMA = "parley_archive";
 
-    /** What a run moved: the months, and their rows. */
-    public record Moved(List<String> months, long rows) {
+    /** What a run moved: the months, and their rows; {@code skipped} when another round held the lock ({@link RoundLock}). */
+    public record Moved(List<String> months, long rows, boolean skipped) {
+        public Moved(List<String> months, long rows) {
+            this(months, rows, false);
+        }
     }
 
     static final Query START = new Query("archive.start", """
@@ -80,7 +83,7 @@ public final class Archive {
      * any move a crash cut short; nothing when another round of archiving or retention is running ({@link RoundLock}).
      */
     public Moved archiveOlderThan(Period age) {
-        return RoundLock.exclusively(sessions, "archive", () -> moveOlderThan(age), new Moved(List.of(), 0));
+        return RoundLock.exclusively(sessions, "archive", () -> moveOlderThan(age), new Moved(List.of(), 0, true));
     }
 
     private Moved moveOlderThan(Period age) {

@@ -41,8 +41,16 @@ public final class Retention {
     public static final int MAX_DAYS = 36_500;
     static final int RECOUNT_BATCH = 500;
 
-    /** What one round did: the months dropped whole (and their rows), and the rows deleted in batches, by app. */
-    public record Applied(List<String> partitionsDropped, long rowsDropped, Map<Long, Long> rowsDeletedByApp, int batches) {
+    /**
+     * What one round did: the months dropped whole (and their rows), and the rows deleted in batches, by app;
+     * {@code skipped} when it did nothing because another round held the lock ({@link RoundLock}).
+     */
+    public record Applied(List<String> partitionsDropped, long rowsDropped, Map<Long, Long> rowsDeletedByApp, int batches,
+                          boolean skipped) {
+        public Applied(List<String> partitionsDropped, long rowsDropped, Map<Long, Long> rowsDeletedByApp, int batches) {
+            this(partitionsDropped, rowsDropped, rowsDeletedByApp, batches, false);
+        }
+
         public long rowsDeleted() {
             return rowsDeletedByApp.values().stream().mapToLong(Long::longValue).sum();
         }
@@ -147,7 +155,7 @@ public final class Retention {
      * what a crash left half done, then whole months, then batches ({@link RoundLock}).
      */
     public Applied apply() {
-        return RoundLock.exclusively(sessions, "retention", this::round, new Applied(List.of(), 0, Map.of(), 0));
+        return RoundLock.exclusively(sessions, "retention", this::round, new Applied(List.of(), 0, Map.of(), 0, true));
     }
 
     private Applied round() {
