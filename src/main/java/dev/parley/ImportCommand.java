@@ -42,7 +42,7 @@ import picocli.CommandLine.Spec;
         description = {"Import an app's history: NDJSON from FILE (or - for standard input), as POST /v1/import takes it,",
                 "or straight from another store's PostgreSQL tables: --from langchain (message_store) or --from mastra",
                 "(mastra_resources, mastra_threads, mastra_messages) --url postgres://... Idempotent: run it again after",
-                "an interruption. Prints progress, then what was imported and the first rejected lines; exits 1 when a line was rejected."})
+                "an interruption. Prints progress on stderr, then (on stdout, as JSON) what was imported and the first rejected lines; exits 1 when a line was rejected."})
 final class ImportCommand implements Callable<Integer> {
     private static final String END = new String("end of the peer's lines"); // a sentinel no line can be
 
@@ -72,6 +72,7 @@ final class ImportCommand implements Callable<Integer> {
     public Integer call() {
         PeerStores.Kind kind = source();
         PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr(); // the progress: stdout is the report alone, for jq and scripts
         var rejected = new AtomicLong();
         int status = database.withDatabase(db -> {
             long appId = Apps.idOf(db, app);
@@ -80,7 +81,7 @@ final class ImportCommand implements Callable<Integer> {
                     Languages.load(db), new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), Clock.systemUTC());
             Import.Report report;
             try {
-                report = kind == null ? fromFile(imports, appId, settings.maxBodyBytes(), out) : fromPeer(imports, db, appId, kind, out);
+                report = kind == null ? fromFile(imports, appId, settings.maxBodyBytes(), err) : fromPeer(imports, db, appId, kind, err);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -115,7 +116,7 @@ final class ImportCommand implements Callable<Integer> {
         };
     }
 
-    private Import.Report fromFile(Import imports, long appId, long maxLineBytes, PrintWriter out) throws IOException {
+    private Import.Report fromFile(Import imports, long appId, long maxLineBytes, PrintWriter progressTo) throws IOException {
         boolean stdin = file.equals("-");
         long size = stdin ? 0 : Files.size(Path.of(file));
         var read = new AtomicLong();
@@ -130,7 +131,7 @@ final class ImportCommand implements Callable<Integer> {
                 return n;
             }
         }) {
-            var progress = new Progress(out, "importing", size, "bytes");
+            var progress = new Progress(progressTo, "importing", size, "bytes");
             Import.Lines source = new Utf8Lines(counted, maxLineBytes);
             Import.Report report = bulk ? imports.runBulk(appId, source, done -> progress.update(read.get()))
                     : imports.run(appId, source, done -> progress.update(read.get()));
@@ -140,7 +141,7 @@ final class ImportCommand implements Callable<Integer> {
     }
 
     /** The peer's tables are read on a thread of their own, a bounded queue ahead of the import. */
-    private Import.Report fromPeer(Import imports, Database db, long appId, PeerStores.Kind kind, PrintWriter out) throws IOException {
+    private Import.Report fromPeer(Import imports, Database db, long appId, PeerStores.Kind kind, PrintWriter progressTo) throws IOException {
         BlockingQueue<String> queue = new ArrayBlockingQueue<>(10_000);
         var failure = new AtomicReference<Exception>();
         var conversationStart = new Query("import.conversation_start",
@@ -155,7 +156,7 @@ final class ImportCommand implements Callable<Integer> {
                 put(queue, END);
             }
         });
-        var progress = new Progress(out, "importing", 0, "lines");
+        var progress = new Progress(progressTo, "importing", 0, "lines");
         var taken = new AtomicLong();
         Import.Lines source = () -> {
             String line = take(queue);
