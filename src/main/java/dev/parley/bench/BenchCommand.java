@@ -282,37 +282,25 @@ public final class BenchCommand {
 
         @Override
         public Integer call() throws Exception {
-            Mix.named(mix); // fail on bad choices before any work
-            Population.Popularity popular = Population.Popularity.parse(popularity);
-            Instant activeSince = activeWithin == null ? null
-                    : Instant.now().atZone(ZoneOffset.UTC).minus(Ages.parse(activeWithin)).toInstant();
-            HttpTarget.Client client = new HttpTarget.Client(base64Embeddings(), gzip);
-            for (String other : compare) {
-                if (!List.of("raw", "naive", "nocache", "bare", "single", "replica").contains(other)) {
-                    throw new IllegalArgumentException("--compare takes raw, naive, nocache, bare, single and/or replica, not " + other);
+            Population.Popularity popular;
+            Instant activeSince;
+            HttpTarget.Client client;
+            Duration measured;
+            Duration warmupTime;
+            try { // bad choices are usage errors, told before any work
+                Mix.named(mix);
+                measured = positive("--duration", duration);
+                warmupTime = atLeastZero("--warmup", warmup);
+                if (concurrency < 1) {
+                    throw new IllegalArgumentException("--concurrency takes 1 or more clients, not " + concurrency);
                 }
-            }
-            for (String appendsOnly : List.of("bare", "single")) {
-                if (compare.contains(appendsOnly) && !mix.equals("append") && !mix.equals("append-batch")) {
-                    throw new IllegalArgumentException("--compare " + appendsOnly + " only appends: use it with --mix append or append-batch");
-                }
-            }
-            for (String inProcess : List.of("nocache", "replica")) {
-                if (compare.contains(inProcess) && url != null) {
-                    throw new IllegalArgumentException("--compare " + inProcess + " starts a second Parley in this process: leave out --url");
-                }
-            }
-            if (!cache.equals("on") && !cache.equals("off")) {
-                throw new IllegalArgumentException("--cache takes on or off, not " + cache);
-            }
-            if (cache.equals("off") && url != null) {
-                throw new IllegalArgumentException("--cache off sets up the Parley this run starts: leave out --url");
-            }
-            if (checkWrites < 0) {
-                throw new IllegalArgumentException("--check-writes takes appends per second, 0 or more, not " + checkWrites);
-            }
-            if (rounds < 1 || rounds > 20) {
-                throw new IllegalArgumentException("--rounds takes 1 to 20, not " + rounds);
+                popular = Population.Popularity.parse(popularity);
+                activeSince = activeWithin == null ? null
+                        : Instant.now().atZone(ZoneOffset.UTC).minus(Ages.parse(activeWithin)).toInstant();
+                client = new HttpTarget.Client(base64Embeddings(), gzip);
+                checkChoices();
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
             PrintWriter out = spec.commandLine().getOut();
             Settings settings = parent.where.settings();
@@ -321,7 +309,7 @@ public final class BenchCommand {
                         row -> row.getLong(1), DatasetLoader.APP)).orElseThrow(() ->
                         new IllegalStateException("no bench dataset here: run 'parley bench load --messages 1M' first"));
                 Population population = Population.load(db, appId, popular, activeSince);
-                var plan = new Workload.Plan(mix, concurrency, Durations.parse(warmup), Durations.parse(duration), rate, seed,
+                var plan = new Workload.Plan(mix, concurrency, warmupTime, measured, rate, seed,
                         checkWrites);
                 List<Report> reports = new ArrayList<>();
                 for (int round = 1; round <= rounds; round++) {
@@ -383,6 +371,53 @@ public final class BenchCommand {
                 results[next] = targets.get(next).call();
             }
             return List.of(results);
+        }
+
+        /** The choices among options, and between them. */
+        private void checkChoices() {
+            for (String other : compare) {
+                if (!List.of("raw", "naive", "nocache", "bare", "single", "replica").contains(other)) {
+                    throw new IllegalArgumentException("--compare takes raw, naive, nocache, bare, single and/or replica, not " + other);
+                }
+            }
+            for (String appendsOnly : List.of("bare", "single")) {
+                if (compare.contains(appendsOnly) && !mix.equals("append") && !mix.equals("append-batch")) {
+                    throw new IllegalArgumentException("--compare " + appendsOnly + " only appends: use it with --mix append or append-batch");
+                }
+            }
+            for (String inProcess : List.of("nocache", "replica")) {
+                if (compare.contains(inProcess) && url != null) {
+                    throw new IllegalArgumentException("--compare " + inProcess + " starts a second Parley in this process: leave out --url");
+                }
+            }
+            if (!cache.equals("on") && !cache.equals("off")) {
+                throw new IllegalArgumentException("--cache takes on or off, not " + cache);
+            }
+            if (cache.equals("off") && url != null) {
+                throw new IllegalArgumentException("--cache off sets up the Parley this run starts: leave out --url");
+            }
+            if (checkWrites < 0) {
+                throw new IllegalArgumentException("--check-writes takes appends per second, 0 or more, not " + checkWrites);
+            }
+            if (rounds < 1 || rounds > 20) {
+                throw new IllegalArgumentException("--rounds takes 1 to 20, not " + rounds);
+            }
+        }
+
+        private static Duration positive(String option, String text) {
+            Duration parsed = atLeastZero(option, text);
+            if (parsed.isZero()) {
+                throw new IllegalArgumentException(option + " must be longer than 0, such as 30s or 5m");
+            }
+            return parsed;
+        }
+
+        private static Duration atLeastZero(String option, String text) {
+            try {
+                return Durations.parse(text);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(option + ": " + e.getMessage());
+            }
         }
 
         private boolean base64Embeddings() {

@@ -44,12 +44,25 @@ final class Mix {
             }
             case "write" -> weights.put(Operation.APPEND, 100);
             case "mark-read" -> weights.put(Operation.READ, 1); // "read" is the mix above
-            default -> {
-                Operation only = Operation.valueOf(name.toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
-                weights.put(only, 1);
-            }
+            default -> weights.put(operation(name), 1);
         }
         return new Mix(weights);
+    }
+
+    /** The one operation {@code name} names as --mix does (window-count), or an IllegalArgumentException listing the mixes. */
+    private static Operation operation(String name) {
+        for (Operation operation : Operation.values()) {
+            if (operation != Operation.READ && optionName(operation).equals(name)) { // READ is "mark-read": "read" is a mix
+                return operation;
+            }
+        }
+        throw new IllegalArgumentException("--mix takes chat, read, write, or one operation: " + java.util.Arrays.stream(Operation.values())
+                .map(operation -> operation == Operation.READ ? "mark-read" : optionName(operation))
+                .collect(java.util.stream.Collectors.joining(", ")) + "; not '" + name + "'");
+    }
+
+    private static String optionName(Operation operation) {
+        return operation.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
     }
 
     /** The operations this mix draws. */

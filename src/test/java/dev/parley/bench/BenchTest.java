@@ -296,6 +296,27 @@ class BenchTest {
     }
 
     @Test
+    void a_run_with_an_unknown_mix_or_a_duration_it_cannot_measure_is_a_usage_error_naming_the_choices() {
+        String nowhere = "postgres://nobody:secret@127.0.0.1:1/none"; // refused before connecting
+        Map<List<String>, String> refusals = Map.of(
+                List.of("--mix", "nope"), "--mix takes chat, read, write, or one operation: inbox, history, context, append, "
+                        + "append-batch, mark-read, browse, search, recall, search-memories, window-count, filtered-history; not 'nope'",
+                List.of("--duration", "-1s"), "--duration: not a duration",
+                List.of("--duration", "6 months"), "--duration: not a duration",
+                List.of("--duration", "0"), "--duration must be longer than 0",
+                List.of("--warmup", "soon"), "--warmup: not a duration",
+                List.of("--concurrency", "0"), "--concurrency takes 1 or more",
+                List.of("--rounds", "0"), "--rounds takes 1 to 20, not 0");
+        refusals.forEach((options, message) -> {
+            List<String> args = new ArrayList<>(List.of("bench", "run", "--database-url", nowhere));
+            args.addAll(options);
+            var refused = dev.parley.support.Cli.parley(args.toArray(String[]::new));
+            assertThat(refused.status()).as(String.join(" ", options) + ": " + refused.err()).isEqualTo(2);
+            assertThat(refused.err()).as(String.join(" ", options)).contains(message).doesNotContain("No enum constant");
+        });
+    }
+
+    @Test
     void the_median_of_a_ratio_over_rounds_is_the_middle_round_or_the_mean_of_the_middle_two() {
         assertThat(Report.median(List.of(2.4, 1.9, 3.1))).isEqualTo(2.4);
         assertThat(Report.median(List.of(2.4, 1.9, 3.1, 2.0))).isCloseTo(2.2, org.assertj.core.data.Offset.offset(1e-12));
