@@ -235,6 +235,7 @@ public final class Parley implements AutoCloseable {
             var memories = new Memories(database, cache, snippets);
             var recall = new Recall(database, cache, clock, settings.recallCacheBytes(), registry);
             recall.followErasures(invalidations);
+            Recall.sayHowItScores();
             Thread.ofPlatform().name("parley-recall-compile").daemon().start(Recall::compileScoring); // ends when compiled
             var messageLog = new MessageLog(database, cache, clock);
             var presence = new Presence(live, users, settings.presenceTtl(), clock);

@@ -201,6 +201,33 @@ class CliTest {
     }
 
     @Test
+    void a_command_says_nothing_of_how_recall_scores_and_serve_says_it_once() {
+        var target = TestDatabase.get().migrated("parley_cli_recall_quiet");
+        var appender = new ListAppender<ILoggingEvent>();
+        appender.start();
+        var logger = (Logger) LoggerFactory.getLogger(dev.parley.memory.Recall.class);
+        Level before = logger.getLevel();
+        logger.setLevel(Level.INFO); // the line is INFO with the Vector API, as in the tests, and WARN without
+        logger.addAppender(appender);
+        List<String> byCommands;
+        try {
+            parley("apps", "create", "quiet", "--database-url", TestDatabase.get().url("parley_cli_recall_quiet"));
+            parley("apps", "list", "--database-url", TestDatabase.get().url("parley_cli_recall_quiet"));
+            byCommands = appender.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+            try (Parley parley = TestServer.startOn(target, Map.of())) {
+                assertThat(parley.port()).isPositive();
+            }
+        } finally {
+            logger.detachAppender(appender);
+            logger.setLevel(before);
+        }
+
+        assertThat(byCommands).as("apps create and list score no memory").noneMatch(line -> line.contains("compares embeddings"));
+        assertThat(appender.list).map(ILoggingEvent::getFormattedMessage).filteredOn(line -> line.contains("compares embeddings"))
+                .hasSize(1);
+    }
+
+    @Test
     void partitions_lists_months_and_exits_0_when_the_catch_alls_are_empty() {
         TestDatabase.get().migrated("parley_cli_partitions");
         Run run = parley("partitions", "--ensure", "--database-url", TestDatabase.get().url("parley_cli_partitions"));

@@ -182,6 +182,14 @@ public final class Recall {
                 .description(Metrics.RECALL_BYTES_HELP).register(registry);
         this.embeddingsRead = Counter.builder(Metrics.RECALL_EMBEDDINGS_READ).description(Metrics.RECALL_EMBEDDINGS_READ_HELP)
                 .register(registry);
+    }
+
+    /**
+     * Says how this JVM compares embeddings, and warns when it is without the Vector API: for a server to call as it
+     * starts serving recall. Not in the constructor: every operator command makes a Recall (an erasure's, which
+     * scores nothing), and each warned about a speed it never needed.
+     */
+    public static void sayHowItScores() {
         if (DotProduct.BEST.lanes() > 1) {
             LOG.info("Recall compares embeddings {} floats at a time (jdk.incubator.vector)", DotProduct.BEST.lanes());
         } else {
