@@ -178,12 +178,31 @@ public final class DatabaseWatch implements AutoCloseable {
         }
     }
 
+    /**
+     * Why {@code t} happened, for people: its root cause's message. A root without one (PgBouncer closing the
+     * connection is an EOFException with none) is named by its class, after the nearest message above it in the
+     * chain ("An I/O error occurred while sending to the backend. (EOFException)"): never "null".
+     */
     static String rootMessage(Throwable t) {
-        Throwable root = t;
-        while (root.getCause() != null) {
-            root = root.getCause();
+        var chain = new java.util.ArrayList<Throwable>();
+        for (Throwable at = t; at != null && !chain.contains(at); at = at.getCause()) {
+            chain.add(at);
         }
-        return root.getMessage();
+        Throwable root = chain.getLast();
+        if (hasMessage(root)) {
+            return root.getMessage();
+        }
+        String kind = root.getClass().getSimpleName().isEmpty() ? root.getClass().getName() : root.getClass().getSimpleName();
+        for (int i = chain.size() - 2; i >= 0; i--) {
+            if (hasMessage(chain.get(i))) {
+                return chain.get(i).getMessage() + " (" + kind + ")";
+            }
+        }
+        return kind;
+    }
+
+    private static boolean hasMessage(Throwable t) {
+        return t.getMessage() != null && !t.getMessage().isBlank();
     }
 
     @Override
