@@ -40,6 +40,10 @@ final class ArchiveCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--older-than: " + e.getMessage());
         }
+        return dryRun ? archive(age) : Interruption.sayingRunAgain(spec.commandLine().getErr(), () -> archive(age));
+    }
+
+    private int archive(Period age) {
         var busy = new java.util.concurrent.atomic.AtomicBoolean();
         int status = database.withDatabase(db -> {
             var archive = new Archive(db, db, new Partitions(db), Clock.systemUTC());

@@ -71,6 +71,10 @@ final class ImportCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PeerStores.Kind kind = source();
+        return Interruption.sayingRunAgain(spec.commandLine().getErr(), () -> importFrom(kind));
+    }
+
+    private int importFrom(PeerStores.Kind kind) {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr(); // the progress: stdout is the report alone, for jq and scripts
         var rejected = new AtomicLong();

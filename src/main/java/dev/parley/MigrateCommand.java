@@ -25,6 +25,10 @@ final class MigrateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        return check ? migrate() : Interruption.sayingRunAgain(spec.commandLine().getErr(), this::migrate);
+    }
+
+    private int migrate() {
         Settings settings = database.settings();
         PrintWriter out = spec.commandLine().getOut();
         try (Storage storage = Storage.open(settings);

@@ -143,6 +143,35 @@ class ImportCommandTest {
         }
     }
 
+    @Test
+    void an_import_stopped_with_ctrl_c_says_to_run_it_again() throws Exception {
+        String app = app("interrupted");
+        Path log = Files.createTempFile("parley-import-interrupted", ".log");
+        Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "import", "-", "--app", app, "--database-url", TestDatabase.get().url(parleyDatabase))
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            var stdin = process.getOutputStream(); // left open: the import waits for more lines
+            var lines = new StringBuilder();
+            for (int i = 0; i <= dev.parley.lifecycle.Import.CHUNK; i++) { // a chunk's progress, then one line more
+                lines.append("{\"type\":\"user\",\"external_id\":\"u").append(i).append("\"}\n");
+            }
+            stdin.write(lines.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            stdin.flush();
+            dev.parley.support.Wait.forValue("the import's progress in " + log, java.time.Duration.ofSeconds(60),
+                    () -> java.util.Optional.of(Files.readString(log)).filter(output -> output.contains("importing")));
+
+            new ProcessBuilder("kill", "-INT", String.valueOf(process.pid())).inheritIO().start().waitFor(); // Ctrl-C
+
+            assertThat(process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).as("stops at Ctrl-C").isTrue();
+            assertThat(process.exitValue()).as("128 + SIGINT").isEqualTo(130);
+            assertThat(Files.readString(log)).contains("interrupted; run the same command again to finish");
+        } finally {
+            process.destroyForcibly();
+        }
+    }
+
     private String app(String name) {
         Run created = parley("apps", "create", name + "-" + System.nanoTime(), "--database-url", TestDatabase.get().url(parleyDatabase));
         assertThat(created.status()).isZero();
