@@ -16,6 +16,9 @@ import java.util.Optional;
  * analysed for a day; and partitioned tables, which autovacuum never analyses at all, so their own
  * statistics (used for every query that is not pruned to one partition) exist only if someone runs
  * ANALYZE on them: never analysed is a warning, older than their partitions' by a week is worth knowing.
+ * "Never analysed" means pg_statistic holds nothing for the table: a crash or pg_stat_reset() clears
+ * last_(auto)analyze but not the statistics themselves, so a table with statistics and no ANALYZE recorded is
+ * info (their age is unknown, and autovacuum counts changes from zero again: PostgreSQL advises an ANALYZE).
  */
 final class StaleStatistics implements Check {
     static final Duration STALE_AFTER = Duration.ofDays(1);
@@ -25,6 +28,11 @@ final class StaleStatistics implements Check {
     private static final Query CANDIDATES = new Query("doctor.stale_statistics", RowEstimate.in(RowEstimate.in("""
             SELECT format('%I.%I', n.nspname, c.relname) AS table_name, c.relkind = 'p' AS partitioned,
                    greatest(s.last_analyze, s.last_autoanalyze) AS last_analyzed,
+                   CASE WHEN has_table_privilege('pg_catalog.pg_statistic', 'SELECT')
+                            THEN EXISTS (SELECT 1 FROM pg_statistic st WHERE st.starelid = c.oid)
+                        WHEN has_table_privilege(c.oid, 'SELECT')
+                            THEN EXISTS (SELECT 1 FROM pg_stats st WHERE st.schemaname = n.nspname AND st.tablename = c.relname)
+                   END AS has_statistics,
                    :rows(c)::bigint AS table_rows, s.n_mod_since_analyze,
                    greatest(c.reltuples, 0) AS reltuples,
                    coalesce(o.threshold, current_setting('autovacuum_analyze_threshold')::float8) AS threshold,
@@ -55,14 +63,21 @@ final class StaleStatistics implements Check {
         Instant now = inspection.server().now();
         List<Finding> findings = new ArrayList<>();
         for (var table : inspection.list(CANDIDATES, Candidate::map)) {
-            (table.partitioned() ? parent(table) : plain(table, now)).ifPresent(findings::add);
+            if (table.lastAnalyzed() == null && table.hasStatistics() == null) {
+                inspection.limit("this role can read neither pg_statistic nor some tables: one with no ANALYZE recorded "
+                        + "is reported as never analysed, though a statistics reset or a crash may only have cleared that record");
+            }
+            (table.partitioned() ? parent(inspection, table) : plain(inspection, table, now)).ifPresent(findings::add);
         }
         return findings;
     }
 
-    private Optional<Finding> plain(Candidate table, Instant now) {
+    private Optional<Finding> plain(Inspection inspection, Candidate table, Instant now) {
         if (table.rows() < MIN_ROWS) {
             return Optional.empty();
+        }
+        if (table.lastAnalyzed() == null && Boolean.TRUE.equals(table.hasStatistics())) {
+            return Optional.of(unrecorded(inspection, table, table.table() + " (about " + Pretty.count(table.rows()) + " rows)"));
         }
         if (table.lastAnalyzed() == null) {
             return Optional.of(finding(table, Severity.WARNING, table.table() + " holds about " + Pretty.count(table.rows())
@@ -77,9 +92,13 @@ final class StaleStatistics implements Check {
         return Optional.empty();
     }
 
-    private Optional<Finding> parent(Candidate table) {
+    private Optional<Finding> parent(Inspection inspection, Candidate table) {
         if (table.partitionRows() < MIN_ROWS) {
             return Optional.empty();
+        }
+        if (table.lastAnalyzed() == null && Boolean.TRUE.equals(table.hasStatistics())) {
+            return Optional.of(unrecorded(inspection, table, "partitioned table " + table.table() + " ("
+                    + Pretty.count(table.partitionRows()) + " rows in its partitions)"));
         }
         if (table.lastAnalyzed() == null) {
             return Optional.of(finding(table, Severity.WARNING, "partitioned table " + table.table() + " ("
@@ -94,9 +113,19 @@ final class StaleStatistics implements Check {
         return Optional.empty();
     }
 
+    /** Statistics exist but no ANALYZE is recorded: the record was cleared by a statistics reset or a crash. */
+    private Finding unrecorded(Inspection inspection, Candidate table, String described) {
+        return finding(table, Severity.INFO, described + " has no ANALYZE recorded " + inspection.server().statsDescription()
+                + ", though its planner statistics from an earlier one are there: a statistics reset or a crash clears the "
+                + "record, and autovacuum counts changes from zero again, so their age is unknown; PostgreSQL advises an "
+                + "ANALYZE after a reset");
+    }
+
     private Finding finding(Candidate table, Severity severity, String summary) {
         return new Finding(id(), severity, table.table(), summary,
-                new Evidence().with("last_analyzed", table.lastAnalyzed() == null ? "never" : table.lastAnalyzed().toString())
+                new Evidence().with("last_analyzed", table.lastAnalyzed() != null ? table.lastAnalyzed().toString()
+                                : Boolean.TRUE.equals(table.hasStatistics()) ? "none recorded" : "never")
+                        .with("has_planner_statistics", table.hasStatistics())
                         .with("table_rows", table.partitioned() ? table.partitionRows() : table.rows())
                         .with("rows_changed_since_analyze", table.partitioned() ? null : table.modified())
                         .with("partitions_last_analyzed", table.partitionsAnalyzed() == null ? null
@@ -104,12 +133,13 @@ final class StaleStatistics implements Check {
                 Fix.automatic("ANALYZE " + table.table() + ";"));
     }
 
-    private record Candidate(String table, boolean partitioned, Instant lastAnalyzed, long rows, long modified,
+    /** {@code hasStatistics} is null when this role can read neither pg_statistic nor the table's pg_stats rows. */
+    private record Candidate(String table, boolean partitioned, Instant lastAnalyzed, Boolean hasStatistics, long rows, long modified,
                              double reltuples, double threshold, double scaleFactor, long partitionRows,
                              Instant partitionsAnalyzed) {
         static Candidate map(ResultSet row) throws SQLException {
             return new Candidate(row.getString("table_name"), row.getBoolean("partitioned"),
-                    instant(row.getTimestamp("last_analyzed")), row.getLong("table_rows"), row.getLong("n_mod_since_analyze"),
+                    instant(row.getTimestamp("last_analyzed")), (Boolean) row.getObject("has_statistics"), row.getLong("table_rows"), row.getLong("n_mod_since_analyze"),
                     row.getDouble("reltuples"), row.getDouble("threshold"), row.getDouble("scale_factor"),
                     row.getLong("partition_rows"), instant(row.getTimestamp("partitions_analyzed")));
         }
