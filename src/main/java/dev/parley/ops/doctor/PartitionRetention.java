@@ -10,12 +10,15 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * partition.retention: partitions whose whole range is older than the table's retention, that is data
  * kept longer than the policy says (a storage cost, and for personal data a compliance problem). The
  * policy comes from pg_partman's part_config when pg_partman manages the table, else from --retention;
  * with neither, the check is skipped. The fix detaches and drops: it deletes data, so it is never automatic.
+ * Parley's archived months are judged too: Parley's retention covers them as it covers the hot months
+ * (docs/operations.md, Retention), so data kept past the policy is just as much there.
  */
 final class PartitionRetention implements Check {
     private static final Query PARTMAN = new Query("doctor.partman_schema", """
@@ -40,7 +43,8 @@ final class PartitionRetention implements Check {
                             + "or manage the tables with pg_partman and set part_config.retention");
         }
         List<Finding> findings = new ArrayList<>();
-        for (Parent parent : inspection.partitions().parents()) {
+        for (Parent parent : Stream.concat(inspection.partitions().parents().stream(),
+                inspection.partitions().archives().stream()).toList()) {
             Optional<Instant> cutoff = Optional.ofNullable(partmanCutoffs.get(parent.plainName())).or(() -> given);
             if (cutoff.isEmpty()) {
                 continue;
@@ -69,6 +73,10 @@ final class PartitionRetention implements Check {
         long rows = expired.stream().mapToLong(Child::estimatedRows).sum();
         long bytes = expired.stream().mapToLong(Child::bytes).sum();
         List<String> statements = new ArrayList<>();
+        if (parent.parley()) {
+            statements.add("-- on Parley's database prefer its retention (parley retention; docs/operations.md, Retention): "
+                    + "it drops these months too and recounts the conversations whose messages go");
+        }
         statements.add("-- this deletes data: archive first if it must be kept (pg_dump --table=...)");
         for (Child c : expired) {
             statements.add("ALTER TABLE " + parent.name() + " DETACH PARTITION " + c.name() + ";");

@@ -21,7 +21,9 @@ import java.util.Optional;
  * as instants, plus Parley's own {@code messages}, whose bigint key is a time-ordered id (bounds are
  * read with the same arithmetic Parley uses). Catch-all partitions are the DEFAULT partition and any
  * range open to MINVALUE or MAXVALUE (Parley's messages_before and messages_after): rows in them
- * are rows whose period has no partition of its own.
+ * are rows whose period has no partition of its own. Parley's archive ({@code parley_archive.messages}, months moved
+ * out of the hot set, keyed the same way) is kept apart in {@link #archives()}: it takes no new rows, so only the
+ * retention check judges it.
  */
 final class TimePartitions {
     static final int MAX_BUCKETS = 120;
@@ -31,12 +33,19 @@ final class TimePartitions {
                    n.nspname || '.' || p.relname AS plain_name, p.relname, n.nspname,
                    pt.partstrat::text AS strategy, pt.partnatts AS key_count,
                    quote_ident(a.attname) AS key_column, format_type(a.atttypid, NULL) AS key_type,
-                   a.atttypid = 'int8'::regtype AND p.relname = 'messages'
-                       AND to_regprocedure(format('%I.parley_id_time(bigint)', n.nspname)) IS NOT NULL AS parley
+                   a.atttypid = 'int8'::regtype AND p.relname = 'messages' AND f.nspname IS NOT NULL AS parley,
+                   n.nspname = 'parley_archive' AS archive, f.nspname AS id_time_schema
               FROM pg_partitioned_table pt
               JOIN pg_class p ON p.oid = pt.partrelid
               JOIN pg_namespace n ON n.oid = p.relnamespace
               LEFT JOIN pg_attribute a ON a.attrelid = p.oid AND a.attnum = pt.partattrs[0]
+              -- Parley's id arithmetic: in the table's own schema, or for the archive in Parley's schema
+              LEFT JOIN LATERAL (
+                  SELECT s.nspname FROM pg_namespace s
+                   WHERE (s.oid = n.oid OR n.nspname = 'parley_archive')
+                     AND to_regprocedure(format('%I.parley_id_time(bigint)', s.nspname)) IS NOT NULL
+                   ORDER BY s.oid = n.oid DESC, s.nspname = current_schema() DESC, s.nspname
+                   LIMIT 1) f ON true
              WHERE NOT p.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema')
              ORDER BY 2""");
 
@@ -62,7 +71,7 @@ final class TimePartitions {
 
     /** A range-partitioned table keyed by time. {@code step} is the period of its partitions, when one is recognised. */
     record Parent(String name, String plainName, String relname, String schema, String keyColumn, String keyType,
-                  boolean parley, List<Child> children, Optional<Step> step) {
+                  boolean parley, String idTimeSchema, List<Child> children, Optional<Step> step) {
         List<Child> ranges() {
             return children.stream().filter(c -> !c.catchAll()).toList();
         }
@@ -77,7 +86,7 @@ final class TimePartitions {
 
         /** The key as a timestamptz expression, for date_trunc and comparisons. */
         String keyAsTime() {
-            return parley ? Sql.ident(schema) + ".parley_id_time(" + keyColumn + ")" : keyColumn + "::timestamptz";
+            return parley ? Sql.ident(idTimeSchema) + ".parley_id_time(" + keyColumn + ")" : keyColumn + "::timestamptz";
         }
 
         /** A bound as a literal of the key's type. */
@@ -160,27 +169,37 @@ final class TimePartitions {
     }
 
     private final List<Parent> parents;
+    private final List<Parent> archives;
 
-    private TimePartitions(List<Parent> parents) {
+    private TimePartitions(List<Parent> parents, List<Parent> archives) {
         this.parents = parents;
+        this.archives = archives;
     }
 
+    /** The tables that take new rows. */
     List<Parent> parents() {
         return parents;
     }
 
+    /** Parley's archive of months past the hot set, when there is one. */
+    List<Parent> archives() {
+        return archives;
+    }
+
     static TimePartitions read(Inspection inspection) throws SQLException {
         record Row(long oid, String name, String plainName, String relname, String schema, String strategy, int keys,
-                   String keyColumn, String keyType, boolean parley) {
+                   String keyColumn, String keyType, boolean parley, boolean archive, String idTimeSchema) {
             boolean timeKeyed() {
                 return strategy.equals("r") && keys == 1 && keyColumn != null
                         && (parley || List.of("date", "timestamp without time zone", "timestamp with time zone").contains(keyType));
             }
         }
         List<Parent> parents = new ArrayList<>();
+        List<Parent> archives = new ArrayList<>();
         for (Row p : inspection.list(PARENTS, row -> new Row(row.getLong("oid"), row.getString("parent"),
                 row.getString("plain_name"), row.getString("relname"), row.getString("nspname"), row.getString("strategy"),
-                row.getInt("key_count"), row.getString("key_column"), row.getString("key_type"), row.getBoolean("parley")))) {
+                row.getInt("key_count"), row.getString("key_column"), row.getString("key_type"), row.getBoolean("parley"),
+                row.getBoolean("archive"), row.getString("id_time_schema")))) {
             if (!p.timeKeyed()) {
                 continue;
             }
@@ -193,10 +212,11 @@ final class TimePartitions {
                             bound(p.parley(), row.getString("upper_text"), row.getTimestamp("upper_time"))));
             Optional<Step> step = children.stream().filter(c -> !c.catchAll()).reduce((a, b) -> b)
                     .map(last -> Step.between(last.lower(), last.upper()));
-            parents.add(new Parent(p.name(), p.plainName(), p.relname(), p.schema(), p.keyColumn(), p.keyType(), p.parley(),
-                    children, step));
+            Parent parent = new Parent(p.name(), p.plainName(), p.relname(), p.schema(), p.keyColumn(), p.keyType(), p.parley(),
+                    p.idTimeSchema(), children, step);
+            (p.parley() && p.archive() ? archives : parents).add(parent);
         }
-        return new TimePartitions(parents);
+        return new TimePartitions(parents, archives);
     }
 
     private static Instant bound(boolean parley, String text, Timestamp time) {

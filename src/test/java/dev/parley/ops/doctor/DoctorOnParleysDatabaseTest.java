@@ -10,6 +10,8 @@ import dev.parley.support.TestDatabase;
 import java.sql.Connection;
 import java.time.Instant;
 import java.time.Period;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -29,7 +31,8 @@ class DoctorOnParleysDatabaseTest {
     @AfterAll
     void drop() throws Exception {
         try (Connection admin = server.connect("postgres")) {
-            PlantedDatabase.run(admin, "DROP DATABASE IF EXISTS doctor_parley_unused WITH (FORCE)");
+            PlantedDatabase.run(admin, "DROP DATABASE IF EXISTS doctor_parley_unused WITH (FORCE)",
+                    "DROP DATABASE IF EXISTS doctor_parley_archive WITH (FORCE)");
         }
     }
 
@@ -70,6 +73,38 @@ class DoctorOnParleysDatabaseTest {
                         || sql.contains("messages_app_time_idx") || sql.contains("messages_words_idx")));
         assertThat(finding(report, "index.unused", "public.messages_by_hand_idx").fix().executable())
                 .containsExactly("DROP INDEX public.messages_by_hand_idx;");
+    }
+
+    @Test
+    void reports_archived_months_past_the_retention_and_only_with_the_retention_check() throws Exception {
+        ConnectionTarget target = server.migrated("doctor_parley_archive");
+        try (Database database = TestDatabase.pool(target, 2)) {
+            new Partitions(database).ensureAhead(Instant.now(), FuturePartitions.AHEAD);
+        }
+        YearMonth now = YearMonth.now(ZoneOffset.UTC);
+        YearMonth expired = now.minusMonths(24);
+        YearMonth kept = now.minusMonths(6);
+        try (Connection c = server.connect("doctor_parley_archive")) {
+            for (YearMonth m : List.of(expired, kept)) {
+                PlantedDatabase.run(c, "CREATE TABLE " + archived(m) + " PARTITION OF parley_archive.messages FOR VALUES FROM ("
+                        + Partitions.floorOf(m) + ") TO (" + Partitions.floorOf(m.plusMonths(1)) + ")");
+            }
+        }
+
+        Report report = audit(target, "partition");
+
+        assertThat(report.findings()).extracting(f -> f.check() + " " + f.object())
+                .containsExactly("partition.retention parley_archive.messages");
+        Finding retention = report.findings().get(0);
+        assertThat(retention.evidence().get("partitions")).isEqualTo(List.of(archived(expired)));
+        try (Connection c = server.connect("doctor_parley_archive")) {
+            PlantedDatabase.run(c, retention.fix().executable().toArray(String[]::new));
+        }
+        assertThat(audit(target, "partition").findings()).isEmpty();
+    }
+
+    private static String archived(YearMonth month) {
+        return "parley_archive.messages_y%04dm%02d".formatted(month.getYear(), month.getMonthValue());
     }
 
     @Test
