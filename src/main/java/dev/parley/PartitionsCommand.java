@@ -46,6 +46,10 @@ final class PartitionsCommand implements Callable<Integer> {
             out.printf("%-8s %-22s %-26s %-26s %16s %12s%n", "WHERE", "PARTITION", "FROM", "TO", "ROWS (ESTIMATED)", "BYTES");
             print(out, "archive", partitions, Partitions.ARCHIVE, partitions.listArchived());
             print(out, "hot", partitions, Partitions.HOT, partitions.list());
+            for (Partitions.Gap gap : partitions.gaps()) {
+                out.printf("%-8s %-22s %-26s %-26s %16d %12s%n", "hot", "(gap: no rows)", Ids.timeOf(gap.fromId()),
+                        Ids.timeOf(gap.toId()), 0, "-");
+            }
             long stragglers = partitions.catchAllRows();
             out.println(stragglers == 0 ? "The catch-all partitions are empty."
                     : stragglers + " row(s) sit in the catch-all partitions: run with --ensure to give their months a partition.");

@@ -198,14 +198,15 @@ public final class BatchWriter {
     }
 
     /**
-     * An imported message older than every month made so far needs its month's partition before it is
-     * inserted, or it would land in the catch-all. Made before the batch's transaction (a partition is
-     * DDL under a lock), once per month: after that the check costs no statement.
+     * A message with an original time needs its month's partition before it is inserted, or it would land in the
+     * catch-all (older or newer than every month made so far) or find none (a gap between months). Made before the
+     * batch's transaction (a partition is DDL under a lock), once per month: after that the check costs no statement.
      */
     private void giveImportedMonthsTheirPartitions(List<Unit> batch) {
-        batch.stream().flatMap(unit -> unit.messages().stream()).map(NewMessage::createdAt).filter(Objects::nonNull)
+        partitions.ensureCovers(batch.stream().flatMap(unit -> unit.messages().stream()).map(NewMessage::createdAt)
+                .filter(Objects::nonNull)
                 .filter(time -> !partitions.archived(time)) // refused one by one in plan()
-                .min(Comparator.naturalOrder()).ifPresent(partitions::ensureCovers);
+                .toList());
     }
 
     /** Locks the batch's conversations and validates each unit against them; nothing is written yet. */

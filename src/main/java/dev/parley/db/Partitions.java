@@ -5,16 +5,27 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.SortedSet;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
  * The monthly partitions of {@code messages}. Months are ranges of message ids; the two catch-all
- * partitions {@code messages_before} and {@code messages_after} hold anything outside the months
+ * partitions {@code messages_before} and {@code messages_after} hold anything older or newer than the months
  * made so far. New months are cut from a catch-all (moving any rows it already holds for them).
+ *
+ * <p>A month gets a partition only when it is asked for (a row of it is about to be written, or it is the current
+ * month or one of the next few) or holds rows: the months between are gaps, ranges no partition takes, written down
+ * in {@code partition_gaps} (V37). A write into a gap makes its month first ({@link #ensureCovers}). A range that no
+ * partition takes and that is no gap is an archived month (or one dropped from the archive): it takes no writes.
  */
 public final class Partitions {
     public static final String BEFORE = "messages_before";
@@ -62,6 +73,10 @@ public final class Partitions {
     private static final Query IN_CURRENT_SCHEMA = new Query("partitions.in_current_schema", """
             SELECT 1 FROM pg_class WHERE relname = ? AND relnamespace = current_schema()::regnamespace""");
 
+    private static final Query GAPS = new Query("partitions.gaps", "SELECT from_id, to_id FROM partition_gaps ORDER BY from_id");
+    private static final Query CLEAR_GAPS = new Query("partitions.clear_gaps", "DELETE FROM partition_gaps");
+    private static final Query ADD_GAP = new Query("partitions.add_gap", "INSERT INTO partition_gaps (from_id, to_id) VALUES (?, ?)");
+
     private static final Query DETACH_PENDING = new Query("partitions.detach_pending", """
             SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
              WHERE i.inhparent = ?::regclass AND i.inhdetachpending""");
@@ -72,9 +87,8 @@ public final class Partitions {
     /** How long ensureCovers trusts what it last saw of the earliest month. */
     static final Duration REMEMBERED = Duration.ofMinutes(1);
 
-    /** Where the earliest month's partition starts, as last seen; MAX_VALUE until ensureCovers first looks. */
-    private volatile long earliestMonthFloor = Long.MAX_VALUE;
-    private volatile List<Partition> hot = List.of(); // as last seen: what archived() reads
+    private volatile List<Partition> hot = List.of(); // as last seen: what archived() and ensureCovers() read
+    private volatile List<Gap> gaps = List.of(); // as last seen, with hot
     private volatile long earliestLookedAt = System.nanoTime() - REMEMBERED.toNanos();
 
     /** Over one pool, as the commands have it: theirs runs without request limits. */
@@ -102,6 +116,18 @@ public final class Partitions {
         }
     }
 
+    /** A range of message ids between months that no partition takes, as no row of it was written: {@code [fromId, toId)}. */
+    public record Gap(long fromId, long toId) {
+        boolean covers(long id) {
+            return fromId <= id && id < toId;
+        }
+    }
+
+    /** The gaps between the hot months, oldest first. */
+    public List<Gap> gaps() {
+        return database.read(Partitions::gaps);
+    }
+
     /** The hot months (and catch-alls), oldest first. */
     public List<Partition> list() {
         return database.read(Partitions::list);
@@ -126,42 +152,47 @@ public final class Partitions {
 
     /** Makes sure every month from {@code first} to {@code last} (inclusive) has its own partition. */
     public void ensure(YearMonth first, YearMonth last) {
+        SortedSet<YearMonth> months = new TreeSet<>();
+        for (YearMonth month = first; !month.isAfter(last); month = month.plusMonths(1)) {
+            months.add(month);
+        }
         database.inTransaction(handle -> {
-            handle.first(LOCK, row -> null);
-            handle.execute(LOCK_TIMEOUT);
-            List<Partition> partitions = list(handle);
-            long after = find(partitions, AFTER).fromId();
-            long before = find(partitions, BEFORE).toId();
-            if (floorOf(last.plusMonths(1)) > after) {
-                cut(handle, AFTER, monthOf(after), last, "FROM (%d) TO (MAXVALUE)".formatted(floorOf(last.plusMonths(1))));
-            }
-            if (floorOf(first) < before) {
-                cut(handle, BEFORE, first, monthOf(before).minusMonths(1), "FROM (MINVALUE) TO (%d)".formatted(floorOf(first)));
-            }
+            make(handle, months);
             return null;
         });
+        forget();
     }
 
     /**
-     * Makes sure the month of {@code time}, an imported original time, has its own partition when it is
-     * older than every month made so far (rows would otherwise land in the catch-all). Remembers for
-     * {@link #REMEMBERED} how far back the months go, so a time already covered costs no statement; a
-     * month that retention took out meanwhile (on any instance) is made again once that has passed.
-     * A time in the archive ({@link #archived}) must be refused before: its month would be made again.
+     * Makes sure the month of each of {@code times}, an import's original times, has its own partition: one older or
+     * newer than every month made so far is cut from its catch-all (rows would otherwise land there), one in a gap
+     * between months is made (a row there would find no partition). Only those months: the months between them and the
+     * others stay gaps. Remembers for {@link #REMEMBERED} which months there are, so months already made cost no
+     * statement; a month that retention took out meanwhile (on any instance) is made again once that has passed.
+     * A time in the archive ({@link #archived}) must be refused before: its month is not made again.
      */
-    public void ensureCovers(Instant time) {
-        YearMonth month = YearMonth.from(time.atZone(ZoneOffset.UTC));
-        if (floorOf(month) >= earliestMonthFloor && System.nanoTime() - earliestLookedAt < REMEMBERED.toNanos()) {
+    public void ensureCovers(Collection<Instant> times) {
+        SortedSet<YearMonth> months = times.stream().map(time -> YearMonth.from(time.atZone(ZoneOffset.UTC)))
+                .collect(Collectors.toCollection(TreeSet::new));
+        if (months.isEmpty()) {
             return;
         }
-        ensure(month, month); // cuts every month from it up to the earliest one made
+        List<Partition> seen = hot;
+        if (System.nanoTime() - earliestLookedAt < REMEMBERED.toNanos() && months.stream().allMatch(m -> hasMonth(seen, m))) {
+            return;
+        }
+        database.inTransaction(handle -> {
+            make(handle, months);
+            return null;
+        });
         lookAgain();
     }
 
     /**
      * Whether {@code time} falls in a month taken out of the hot table (as seen within {@link #REMEMBERED}): an
-     * archived one, read-only, or one retention dropped from the archive since. No hot partition takes its rows. A
-     * time older than every month is not: the catch-all below them takes it, and {@link #ensureCovers} its month.
+     * archived one, read-only, or one retention dropped from the archive since. No hot partition takes its rows, and it
+     * is no gap. A time older than every month is not: the catch-all below them takes it, and {@link #ensureCovers}
+     * its month; nor is one in a gap between months, whose month {@link #ensureCovers} makes.
      */
     public boolean archived(Instant time) {
         if (System.nanoTime() - earliestLookedAt >= REMEMBERED.toNanos()) {
@@ -173,14 +204,76 @@ public final class Partitions {
                 return false;
             }
         }
-        return true;
+        return gaps.stream().noneMatch(gap -> gap.covers(id));
     }
 
     private void lookAgain() {
-        List<Partition> partitions = list();
-        earliestMonthFloor = find(partitions, BEFORE).toId();
-        hot = partitions;
+        database.read(handle -> {
+            hot = list(handle);
+            gaps = gaps(handle);
+            return null;
+        });
         earliestLookedAt = System.nanoTime();
+    }
+
+    /** Looks again when next needed (here; elsewhere within {@link #REMEMBERED}). */
+    private void forget() {
+        earliestLookedAt = System.nanoTime() - REMEMBERED.toNanos();
+    }
+
+    private static boolean hasMonth(List<Partition> partitions, YearMonth month) {
+        long floor = floorOf(month);
+        return partitions.stream().anyMatch(p -> !p.isCatchAll() && p.fromId() == floor);
+    }
+
+    /**
+     * Gives each of {@code wanted} its partition, in the caller's transaction, under the advisory lock: cut from a
+     * catch-all with every month that holds rows in the range cut (they move out of it), or made in a gap. The rest
+     * of a range cut from the older catch-all is written down as a gap; from the newer one, every month up to the
+     * newest wanted is made, as the clock's ids reach them. An archived month is left as it is: no partition.
+     */
+    private static void make(Handle handle, SortedSet<YearMonth> wanted) throws SQLException {
+        handle.first(LOCK, row -> null);
+        handle.execute(LOCK_TIMEOUT);
+        List<Partition> partitions = list(handle);
+        TreeMap<Long, Long> gaps = new TreeMap<>();
+        gaps(handle).forEach(gap -> gaps.put(gap.fromId(), gap.toId()));
+        Map<Long, Long> before = new TreeMap<>(gaps);
+        Partition older = find(partitions, BEFORE);
+        Partition newer = find(partitions, AFTER);
+        SortedSet<YearMonth> fromOlder = new TreeSet<>();
+        SortedSet<YearMonth> fromNewer = new TreeSet<>();
+        SortedSet<YearMonth> inGaps = new TreeSet<>();
+        for (YearMonth month : wanted) {
+            long floor = floorOf(month);
+            if (hasMonth(partitions, month)) {
+                continue;
+            }
+            if (floor < older.toId()) {
+                fromOlder.add(month);
+            } else if (floor >= newer.fromId()) {
+                fromNewer.add(month);
+            } else if (gapAt(gaps, floor)) {
+                inGaps.add(month);
+            } // else archived, or dropped from the archive: it takes no writes
+        }
+        if (!fromOlder.isEmpty()) {
+            long from = floorOf(fromOlder.first());
+            cut(handle, BEFORE, fromOlder, from, older.toId(), gaps, "FROM (MINVALUE) TO (%d)".formatted(from));
+        }
+        if (!fromNewer.isEmpty()) {
+            // Every month up to the newest asked for, rows or not: the clock's own ids go there, which make no month first.
+            for (YearMonth month = monthOf(newer.fromId()); month.isBefore(fromNewer.last()); month = month.plusMonths(1)) {
+                fromNewer.add(month);
+            }
+            long to = floorOf(fromNewer.last().plusMonths(1));
+            cut(handle, AFTER, fromNewer, newer.fromId(), to, gaps, "FROM (%d) TO (MAXVALUE)".formatted(to));
+        }
+        for (YearMonth month : inGaps) {
+            create(handle, month);
+            removeGap(gaps, floorOf(month), floorOf(month.plusMonths(1)));
+        }
+        saveGaps(handle, before, gaps);
     }
 
     /** The current month and the next {@code monthsAhead}, as the daily task keeps them. */
@@ -270,22 +363,49 @@ public final class Partitions {
     }
 
     /**
-     * Makes the catch-all for older rows reach up to {@code toId}, where the oldest month now begins: after
-     * that month's partition was taken out, a row of it (an import) still has a partition to go to.
+     * Makes the catch-all for older rows reach over {@code dropped}, a month retention just took out, when nothing but
+     * gaps lies between the two: a row of it (an import) still has a partition to go to, and its month is made again.
+     * Not across an archived month, whose range takes no writes: then {@code dropped} is left to no partition either.
      */
-    public void widenBefore(long toId) {
+    public void widenBefore(Partition dropped) {
         maintenance.inTransaction(handle -> {
             handle.first(LOCK, row -> null);
             handle.execute(LOCK_TIMEOUT);
             Partition before = find(list(handle), BEFORE);
-            if (before.toId() < toId) {
+            TreeMap<Long, Long> gaps = new TreeMap<>();
+            gaps(handle).forEach(gap -> gaps.put(gap.fromId(), gap.toId()));
+            Map<Long, Long> was = new TreeMap<>(gaps);
+            if (before.toId() < dropped.toId() && gapsCover(gaps, before.toId(), dropped.fromId())) {
                 handle.execute(new Query("partitions.detach", "ALTER TABLE messages DETACH PARTITION " + BEFORE));
                 handle.execute(new Query("partitions.attach", "ALTER TABLE messages ATTACH PARTITION " + BEFORE
-                        + " FOR VALUES FROM (MINVALUE) TO (%d)".formatted(toId)));
+                        + " FOR VALUES FROM (MINVALUE) TO (%d)".formatted(dropped.toId())));
+                removeGap(gaps, before.toId(), dropped.toId());
+                saveGaps(handle, was, gaps);
             }
             return null;
         });
-        earliestLookedAt = System.nanoTime() - REMEMBERED.toNanos(); // looked at again when next needed, here; elsewhere within REMEMBERED
+        forget();
+    }
+
+    /**
+     * Makes the gaps' months that ended by {@code limitId} archived ones, as the archive takes every month that ended
+     * by then: an empty month made there would have been archived with the others. They take no writes from then on.
+     */
+    public void archiveGapsBefore(long limitId) {
+        maintenance.inTransaction(handle -> {
+            handle.first(LOCK, row -> null);
+            handle.execute(LOCK_TIMEOUT);
+            TreeMap<Long, Long> gaps = new TreeMap<>();
+            gaps(handle).forEach(gap -> gaps.put(gap.fromId(), gap.toId()));
+            Map<Long, Long> was = new TreeMap<>(gaps);
+            long ended = floorOf(monthOf(limitId)); // the months before the limit's own ended by it
+            if (!gaps.isEmpty()) {
+                removeGap(gaps, gaps.firstKey(), ended);
+            }
+            saveGaps(handle, was, gaps);
+            return null;
+        });
+        forget();
     }
 
     private static boolean isCatchAll(String name) {
@@ -318,19 +438,105 @@ public final class Partitions {
         return YearMonth.from(Ids.timeOf(id).atZone(ZoneOffset.UTC));
     }
 
-    /** Detaches a catch-all, creates the months, moves their rows out of it and re-attaches it, smaller. */
-    private static void cut(Handle handle, String catchAll, YearMonth from, YearMonth to, String newBound) throws SQLException {
+    /**
+     * Detaches a catch-all, creates {@code months} and every other month of {@code [from, to)} that holds rows in it,
+     * moves those rows out of it and re-attaches it, smaller ({@code newBound}); the months of the range left without
+     * a partition are gaps.
+     */
+    private static void cut(Handle handle, String catchAll, SortedSet<YearMonth> months, long from, long to,
+                            TreeMap<Long, Long> gaps, String newBound) throws SQLException {
         handle.execute(new Query("partitions.detach", "ALTER TABLE messages DETACH PARTITION " + catchAll));
-        for (YearMonth month = from; !month.isAfter(to); month = month.plusMonths(1)) {
-            handle.execute(new Query("partitions.create", "CREATE TABLE " + nameOf(month)
-                    + " PARTITION OF messages FOR VALUES FROM (%d) TO (%d)".formatted(floorOf(month), floorOf(month.plusMonths(1)))));
+        SortedSet<YearMonth> made = new TreeSet<>(months);
+        made.addAll(monthsWithRows(handle, catchAll, from, to));
+        for (YearMonth month : made) {
+            create(handle, month);
         }
-        String moved = "message_id >= %d AND message_id < %d".formatted(floorOf(from), floorOf(to.plusMonths(1)));
+        String moved = "message_id >= %d AND message_id < %d".formatted(from, to);
         String columns = handle.first(WRITABLE_COLUMNS, row -> row.getString("columns"), HOT).orElseThrow();
         handle.execute(new Query("partitions.move_rows",
                 "INSERT INTO messages (" + columns + ") SELECT " + columns + " FROM " + catchAll + " WHERE " + moved));
         handle.execute(new Query("partitions.delete_moved", "DELETE FROM " + catchAll + " WHERE " + moved));
         handle.execute(new Query("partitions.attach", "ALTER TABLE messages ATTACH PARTITION " + catchAll + " FOR VALUES " + newBound));
+        addGap(gaps, from, to);
+        for (YearMonth month : made) {
+            removeGap(gaps, floorOf(month), floorOf(month.plusMonths(1)));
+        }
+    }
+
+    private static void create(Handle handle, YearMonth month) throws SQLException {
+        handle.execute(new Query("partitions.create", "CREATE TABLE " + nameOf(month)
+                + " PARTITION OF messages FOR VALUES FROM (%d) TO (%d)".formatted(floorOf(month), floorOf(month.plusMonths(1)))));
+    }
+
+    /** The months of the rows of {@code table} with ids in {@code [from, to)}. */
+    private static List<YearMonth> monthsWithRows(Handle handle, String table, long from, long to) throws SQLException {
+        return handle.list(new Query("partitions.months_with_rows", "SELECT DISTINCT to_char(parley_id_time(message_id) "
+                + "AT TIME ZONE 'UTC', 'YYYY-MM') FROM " + table + " WHERE message_id >= ? AND message_id < ?"),
+                row -> YearMonth.parse(row.getString(1)), from, to);
+    }
+
+    private static List<Gap> gaps(Handle handle) throws SQLException {
+        return handle.list(GAPS, row -> new Gap(row.getLong(1), row.getLong(2)));
+    }
+
+    private static boolean gapAt(TreeMap<Long, Long> gaps, long id) {
+        Map.Entry<Long, Long> gap = gaps.floorEntry(id);
+        return gap != null && id < gap.getValue();
+    }
+
+    /** Whether the gaps take all of {@code [from, to)}. */
+    private static boolean gapsCover(TreeMap<Long, Long> gaps, long from, long to) {
+        long at = from;
+        while (at < to) {
+            Map.Entry<Long, Long> gap = gaps.floorEntry(at);
+            if (gap == null || gap.getValue() <= at) {
+                return false;
+            }
+            at = gap.getValue();
+        }
+        return true;
+    }
+
+    /** Adds {@code [from, to)} to the gaps, merged with those it overlaps or touches. */
+    private static void addGap(TreeMap<Long, Long> gaps, long from, long to) {
+        Map.Entry<Long, Long> below = gaps.floorEntry(from);
+        if (below != null && below.getValue() >= from) {
+            from = below.getKey();
+            to = Math.max(to, below.getValue());
+        }
+        for (Map.Entry<Long, Long> gap = gaps.ceilingEntry(from); gap != null && gap.getKey() <= to; gap = gaps.ceilingEntry(from)) {
+            to = Math.max(to, gap.getValue());
+            gaps.remove(gap.getKey());
+        }
+        gaps.put(from, to);
+    }
+
+    /** Takes {@code [from, to)} out of the gaps. */
+    private static void removeGap(TreeMap<Long, Long> gaps, long from, long to) {
+        Map.Entry<Long, Long> below = gaps.lowerEntry(from);
+        if (below != null && below.getValue() > from) {
+            gaps.put(below.getKey(), from);
+            if (below.getValue() > to) {
+                gaps.put(to, below.getValue());
+            }
+        }
+        for (Map.Entry<Long, Long> gap = gaps.ceilingEntry(from); gap != null && gap.getKey() < to; gap = gaps.ceilingEntry(from)) {
+            gaps.remove(gap.getKey());
+            if (gap.getValue() > to) {
+                gaps.put(to, gap.getValue());
+            }
+        }
+    }
+
+    /** Writes the gaps down, if they changed from {@code before}. */
+    private static void saveGaps(Handle handle, Map<Long, Long> before, TreeMap<Long, Long> gaps) throws SQLException {
+        if (before.equals(gaps)) {
+            return;
+        }
+        handle.execute(CLEAR_GAPS);
+        for (Map.Entry<Long, Long> gap : gaps.entrySet()) {
+            handle.execute(ADD_GAP, gap.getKey(), gap.getValue());
+        }
     }
 
     private static List<Partition> list(Handle handle) throws SQLException {

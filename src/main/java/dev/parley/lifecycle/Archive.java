@@ -94,6 +94,7 @@ public final class Archive {
             rows += move(month);
             moved.add(month.name());
         }
+        partitions.archiveGapsBefore(Ids.floorOf(limit(age)));
         if (!moved.isEmpty()) {
             LOG.info("archived {} month(s) {} ({} messages) into {}", moved.size(), moved, rows, SCHEMA);
         }

@@ -561,7 +561,7 @@ public final class Import {
             List<NewMessage> messages = lines.stream().filter(m -> !m.archived()).toList();
             if (!messages.isEmpty()) {
                 // Hot months only: an archived month would be made again in the hot set.
-                messages.stream().map(m -> Ids.timeOf(m.id())).min(Comparator.naturalOrder()).ifPresent(partitions::ensureCovers);
+                partitions.ensureCovers(messages.stream().map(m -> Ids.timeOf(m.id())).toList());
                 if (commit(messages).isPresent()) {
                     Map<Long, List<NewMessage>> byConversation = new LinkedHashMap<>();
                     messages.forEach(m -> byConversation.computeIfAbsent(m.conversationId(), c -> new ArrayList<>()).add(m));

@@ -176,11 +176,8 @@ public final class Retention {
                 }
                 continue;
             }
-            boolean nextToTheCatchAll = partitions.list().getFirst().toId().equals(month.fromId());
             partitions.move(month.name(), Partitions.RETIRED);
-            if (nextToTheCatchAll) { // not across the archive's months, whose range takes no writes
-                partitions.widenBefore(month.toId());
-            }
+            partitions.widenBefore(month); // over gaps, not across the archive's months, whose range takes no writes
             rowsDropped += finishRetired(dropped);
         }
         for (Partitions.Partition month : archivedDefault.isPresent() ? List.<Partitions.Partition>of() : partitions.listArchived()) {

@@ -78,6 +78,105 @@ class PartitionsTest {
     }
 
     @Test
+    void an_old_time_gets_its_own_month_and_the_months_between_stay_gaps() {
+        partitions.ensureAhead(now.atDay(15).atStartOfDay().toInstant(ZoneOffset.UTC), 3);
+        List<String> ahead = monthNames();
+        YearMonth old = now.minusYears(20);
+
+        partitions.ensureCovers(List.of(old.atDay(1).atTime(10, 0).toInstant(ZoneOffset.UTC)));
+
+        assertThat(monthNames()).as("one month more, not one for each month since").hasSize(ahead.size() + 1)
+                .startsWith(Partitions.nameOf(old));
+        assertThat(partitions.gaps()).containsExactly(new Partitions.Gap(Partitions.floorOf(old.plusMonths(1)), Partitions.floorOf(now)));
+        Instant between = old.plusYears(5).atDay(3).atStartOfDay().toInstant(ZoneOffset.UTC);
+        assertThat(partitions.archived(between)).as("a gap is no archived month").isFalse();
+
+        partitions.ensureCovers(List.of(between)); // a write into a gap makes its month first
+        insertMessage(Ids.floorOf(between) + 1);
+
+        assertThat(partitionHolding(Ids.floorOf(between) + 1)).isEqualTo(Partitions.nameOf(old.plusYears(5)));
+        assertThat(monthNames()).hasSize(ahead.size() + 2);
+        assertThat(partitions.gaps()).containsExactly(
+                new Partitions.Gap(Partitions.floorOf(old.plusMonths(1)), Partitions.floorOf(old.plusYears(5))),
+                new Partitions.Gap(Partitions.floorOf(old.plusYears(5).plusMonths(1)), Partitions.floorOf(now)));
+        assertThat(partitions.catchAllRows()).isZero();
+    }
+
+    @Test
+    void a_month_cut_from_the_older_catch_all_takes_along_every_month_with_rows_there_and_only_those() throws SQLException {
+        partitions.ensure(now, now.plusMonths(1));
+        long waiting = Partitions.floorOf(now.minusMonths(30)) + 5;
+        insertMessage(waiting);
+
+        partitions.ensureCovers(List.of(now.minusMonths(60).atDay(2).atStartOfDay().toInstant(ZoneOffset.UTC)));
+
+        assertThat(monthNames()).containsExactly(Partitions.nameOf(now.minusMonths(60)), Partitions.nameOf(now.minusMonths(30)),
+                Partitions.nameOf(now), Partitions.nameOf(now.plusMonths(1)));
+        assertThat(partitionHolding(waiting)).isEqualTo(Partitions.nameOf(now.minusMonths(30)));
+        assertThat(partitions.catchAllRows()).isZero();
+        assertThat(partitions.gaps()).containsExactly(
+                new Partitions.Gap(Partitions.floorOf(now.minusMonths(59)), Partitions.floorOf(now.minusMonths(30))),
+                new Partitions.Gap(Partitions.floorOf(now.minusMonths(29)), Partitions.floorOf(now)));
+    }
+
+    @Test
+    void months_cut_from_the_newer_catch_all_leave_no_gap_as_the_clocks_ids_go_there() {
+        partitions.ensure(now, now.plusMonths(1));
+
+        partitions.ensureCovers(List.of(now.plusMonths(5).atDay(2).atStartOfDay().toInstant(ZoneOffset.UTC)));
+
+        assertThat(monthNames()).hasSize(6);
+        assertThat(partitions.gaps()).isEmpty();
+    }
+
+    @Test
+    void the_catch_all_takes_a_month_retention_dropped_over_the_gap_beside_it() {
+        partitions.ensureAhead(now.atDay(15).atStartOfDay().toInstant(ZoneOffset.UTC), 3);
+        YearMonth old = now.minusYears(4);
+        partitions.ensureCovers(List.of(old.atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC)));
+        Partitions.Partition month = partitions.list().get(1);
+        assertThat(month.name()).isEqualTo(Partitions.nameOf(old));
+
+        partitions.move(month.name(), Partitions.RETIRED); // as retention takes it out
+        partitions.widenBefore(month);
+
+        assertThat(partitions.list().getFirst().toId()).isEqualTo(Partitions.floorOf(old.plusMonths(1)));
+        assertThat(partitions.gaps()).containsExactly(new Partitions.Gap(Partitions.floorOf(old.plusMonths(1)), Partitions.floorOf(now)));
+        assertThat(partitions.archived(old.atDay(9).atStartOfDay().toInstant(ZoneOffset.UTC))).isFalse();
+        assertThat(partitions.archived(old.plusMonths(7).atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC))).isFalse();
+    }
+
+    @Test
+    void a_month_dropped_beyond_a_gap_and_the_gap_go_to_the_catch_all() {
+        partitions.ensureAhead(now.atDay(15).atStartOfDay().toInstant(ZoneOffset.UTC), 3);
+        YearMonth old = now.minusYears(4);
+        YearMonth later = now.minusYears(2);
+        partitions.ensureCovers(List.of(old.atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC),
+                later.atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC)));
+        for (int i = 0; i < 2; i++) { // retention drops the oldest months, one at a time
+            Partitions.Partition month = partitions.list().get(1);
+            partitions.move(month.name(), Partitions.RETIRED);
+            partitions.widenBefore(month);
+        }
+
+        assertThat(partitions.list().getFirst().toId()).isEqualTo(Partitions.floorOf(later.plusMonths(1)));
+        assertThat(partitions.gaps()).containsExactly(new Partitions.Gap(Partitions.floorOf(later.plusMonths(1)), Partitions.floorOf(now)));
+    }
+
+    @Test
+    void the_archive_limit_makes_the_gaps_before_it_archived_months() {
+        partitions.ensureAhead(now.atDay(15).atStartOfDay().toInstant(ZoneOffset.UTC), 3);
+        YearMonth old = now.minusYears(3);
+        partitions.ensureCovers(List.of(old.atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC)));
+        Instant inGap = now.minusYears(2).atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC);
+
+        partitions.archiveGapsBefore(Partitions.floorOf(now.minusYears(1)) + 99);
+
+        assertThat(partitions.archived(inGap)).isTrue();
+        assertThat(partitions.gaps()).containsExactly(new Partitions.Gap(Partitions.floorOf(now.minusYears(1)), Partitions.floorOf(now)));
+    }
+
+    @Test
     void month_boundaries_are_the_ids_of_the_first_millisecond_of_the_month() {
         long floor = Partitions.floorOf(YearMonth.of(2026, 11));
 

@@ -247,6 +247,41 @@ class ImportApiTest {
         return api.getOk("/v1/users?external_id=" + externalId).get("id").asText();
     }
 
+    @Test
+    void an_old_line_gets_its_own_month_and_none_for_the_empty_months_between() throws SQLException {
+        List<String> lines = List.of(
+                line(Map.of("type", "character", "external_id", "c", "name", "C")),
+                line(Map.of("type", "user", "external_id", "u")),
+                line(Map.of("type", "conversation", "external_id", "old", "user", "u", "character", "c",
+                        "created_at", "2003-05-01T10:00:00Z")),
+                line(Map.of("type", "message", "conversation", "old", "external_id", "m1", "role", "user", "user", "u",
+                        "content", "hi", "created_at", "2003-05-01T10:00:01Z")));
+        assertThat(importing(lines).json().get("rejected").asLong()).isZero();
+
+        assertThat(partitionsOf("2003", "2004", "2012")).containsExactly("messages_y2003m05");
+
+        JsonNode later = importing(List.of(line(Map.of("type", "message", "conversation", "old", "external_id", "m2",
+                "role", "user", "user", "u", "content", "years later", "created_at", "2007-02-03T00:00:00Z")))).json();
+
+        assertThat(later.get("imported").get("messages").asLong()).as("a month between gets its partition when it gets a row")
+                .isEqualTo(1);
+        assertThat(partitionsOf("2003", "2004", "2007", "2012")).containsExactly("messages_y2003m05", "messages_y2007m02");
+    }
+
+    /** The hot partitions of months of the {@code years}, by name. */
+    private static List<String> partitionsOf(String... years) throws SQLException {
+        try (Connection sql = TestDatabase.get().connect(TestServer.DATABASE);
+             var rows = sql.createStatement().executeQuery("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                     + " WHERE i.inhparent = 'messages'::regclass AND c.relname ~ '^messages_y(" + String.join("|", years)
+                     + ")m' ORDER BY 1")) {
+            List<String> names = new ArrayList<>();
+            while (rows.next()) {
+                names.add(rows.getString(1));
+            }
+            return names;
+        }
+    }
+
     private Api.Response importing(List<String> lines) {
         return api.sendBytes("POST", "/v1/import", (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8),
                 "Content-Type", "application/x-ndjson");
