@@ -29,7 +29,8 @@ final class PartitionsCommand implements Callable<Integer> {
     DatabaseOptions database;
 
     @Option(names = "--ensure", description = "First make the current month and the next "
-            + Maintenance.MONTHS_AHEAD + " (what serve does daily).")
+            + Maintenance.MONTHS_AHEAD + " (what serve does daily), and give each month with rows in a catch-all "
+            + "partition its own, moving the rows there (in one transaction; appends wait meanwhile).")
     boolean ensure;
 
     @Override
@@ -42,6 +43,10 @@ final class PartitionsCommand implements Callable<Integer> {
             var partitions = new Partitions(db);
             if (ensure) {
                 partitions.ensureAhead(Clock.systemUTC().instant(), Maintenance.MONTHS_AHEAD);
+                long moved = partitions.moveCatchAllRows();
+                if (moved > 0) {
+                    out.println("Moved " + moved + " row(s) out of the catch-all partitions into their months.");
+                }
             }
             out.printf("%-8s %-22s %-26s %-26s %16s %12s%n", "WHERE", "PARTITION", "FROM", "TO", "ROWS (ESTIMATED)", "BYTES");
             print(out, "archive", partitions, Partitions.ARCHIVE, partitions.listArchived());

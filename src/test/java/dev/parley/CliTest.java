@@ -238,6 +238,34 @@ class CliTest {
     }
 
     @Test
+    void partitions_ensure_moves_the_rows_waiting_in_either_catch_all_into_months_of_their_own() throws Exception {
+        TestDatabase.get().migrated("parley_cli_partitions_stragglers");
+        String url = TestDatabase.get().url("parley_cli_partitions_stragglers");
+        assertThat(parley("partitions", "--ensure", "--database-url", url).status()).isZero();
+        YearMonth now = YearMonth.now(ZoneOffset.UTC);
+        YearMonth old = now.minusMonths(14);
+        YearMonth ahead = now.plusMonths(7); // past the 3 months made ahead
+        try (var sql = TestDatabase.get().connect("parley_cli_partitions_stragglers")) {
+            for (long id : List.of(Partitions.floorOf(old) + 1, Partitions.floorOf(ahead) + 1)) {
+                sql.createStatement().execute("INSERT INTO messages (app_id, conversation_id, user_id, message_id, seq, created_at, "
+                        + "role, content) VALUES (1, 1, 1, " + id + ", 1, parley_id_time(" + id + "), 'user', 'x')");
+            }
+        }
+        Run stuck = parley("partitions", "--database-url", url);
+        assertThat(stuck.status()).isEqualTo(1);
+        assertThat(stuck.out()).contains("2 row(s) sit in the catch-all partitions: run with --ensure");
+
+        Run run = parley("partitions", "--ensure", "--database-url", url);
+
+        assertThat(run.status()).as(run.out()).isZero();
+        assertThat(run.out()).contains("Moved 2 row(s) out of the catch-all partitions").contains("The catch-all partitions are empty.")
+                .containsPattern("hot\\s+" + Partitions.nameOf(old) + "\\s+\\S+\\s+\\S+\\s+1\\s")
+                .containsPattern("hot\\s+" + Partitions.nameOf(ahead) + "\\s+\\S+\\s+\\S+\\s+1\\s")
+                .doesNotContain(Partitions.nameOf(old.plusMonths(1))).contains("(gap: no rows)");
+        assertThat(parley("partitions", "--database-url", url).status()).isZero();
+    }
+
+    @Test
     void partitions_counts_the_rows_of_a_month_too_small_for_autoanalyze_to_have_estimated() throws Exception {
         TestDatabase.get().migrated("parley_cli_partitions_rows");
         String url = TestDatabase.get().url("parley_cli_partitions_rows");

@@ -157,7 +157,7 @@ public final class Partitions {
             months.add(month);
         }
         database.inTransaction(handle -> {
-            make(handle, months);
+            make(handle, months, false);
             return null;
         });
         forget();
@@ -182,7 +182,7 @@ public final class Partitions {
             return;
         }
         database.inTransaction(handle -> {
-            make(handle, months);
+            make(handle, months, false);
             return null;
         });
         lookAgain();
@@ -230,12 +230,18 @@ public final class Partitions {
      * Gives each of {@code wanted} its partition, in the caller's transaction, under the advisory lock: cut from a
      * catch-all with every month that holds rows in the range cut (they move out of it), or made in a gap. The rest
      * of a range cut from the older catch-all is written down as a gap; from the newer one, every month up to the
-     * newest wanted is made, as the clock's ids reach them. An archived month is left as it is: no partition.
+     * newest wanted is made, as the clock's ids reach them. An archived month is left as it is: no partition. With
+     * {@code catchAllRows}, every month with rows in a catch-all is wanted too.
      */
-    private static void make(Handle handle, SortedSet<YearMonth> wanted) throws SQLException {
+    private static void make(Handle handle, SortedSet<YearMonth> wanted, boolean catchAllRows) throws SQLException {
         handle.first(LOCK, row -> null);
         handle.execute(LOCK_TIMEOUT);
         List<Partition> partitions = list(handle);
+        if (catchAllRows) {
+            wanted = new TreeSet<>(wanted);
+            wanted.addAll(monthsWithRows(handle, BEFORE, Long.MIN_VALUE, Long.MAX_VALUE));
+            wanted.addAll(monthsWithRows(handle, AFTER, Long.MIN_VALUE, Long.MAX_VALUE));
+        }
         TreeMap<Long, Long> gaps = new TreeMap<>();
         gaps(handle).forEach(gap -> gaps.put(gap.fromId(), gap.toId()));
         Map<Long, Long> before = new TreeMap<>(gaps);
@@ -274,6 +280,23 @@ public final class Partitions {
             removeGap(gaps, floorOf(month), floorOf(month.plusMonths(1)));
         }
         saveGaps(handle, before, gaps);
+    }
+
+    /**
+     * Gives every month with rows in a catch-all its partition, moving the rows there, in one transaction (the
+     * catch-all is detached meanwhile, as for any month cut from it); 'parley partitions --ensure'. Returns the rows
+     * the catch-alls held before.
+     */
+    public long moveCatchAllRows() {
+        long rows = catchAllRows();
+        if (rows > 0) {
+            database.inTransaction(handle -> {
+                make(handle, new TreeSet<>(), true);
+                return null;
+            });
+            forget();
+        }
+        return rows;
     }
 
     /** The current month and the next {@code monthsAhead}, as the daily task keeps them. */
