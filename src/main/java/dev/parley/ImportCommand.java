@@ -7,6 +7,7 @@ import dev.parley.bench.Progress;
 import dev.parley.db.Database;
 import dev.parley.db.Ids;
 import dev.parley.db.Partitions;
+import dev.parley.db.WordIndexes;
 import dev.parley.db.Query;
 import dev.parley.json.Json;
 import dev.parley.lifecycle.Import;
@@ -25,6 +26,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
@@ -83,6 +85,13 @@ final class ImportCommand implements Callable<Integer> {
             var settings = database.settings();
             var imports = new Import(db, new Ids(Clock.systemUTC()), new Partitions(db), new Memories(db, new Snippets()),
                     Languages.load(db), new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), Clock.systemUTC());
+            if (!bulk) { // --bulk switches them itself, and back at its end
+                List<String> putBack = WordIndexes.putBackLeftOn(db);
+                if (!putBack.isEmpty()) {
+                    spec.commandLine().getErr().println("Put back " + putBack.size() + " words index(es) an interrupted "
+                            + "import --bulk left going through their pending lists (fastupdate=on), and merged those lists.");
+                }
+            }
             Import.Report report;
             try {
                 report = kind == null ? fromFile(imports, appId, settings.maxBodyBytes(), err) : fromPeer(imports, db, appId, kind, err);

@@ -191,6 +191,7 @@ public final class Parley implements AutoCloseable {
             var maintenance = new Maintenance(background, partitions, retention,
                     new Archive(background, background, partitions, clock), settings.archiveAfter(), clock, registry);
             maintenance.ensurePartitions(); // before the first append; the rest of the upkeep runs in the background, daily
+            maintenance.putBackWordIndexes(); // an interrupted bulk import's, before appends would flush their pending lists
 
             // Before the listener, so it closes after it: what the listener hears is dropped in Redis too.
             Redis redis = settings.redisUrl().map(url -> redis(url, settings, started, registry)).orElse(null);

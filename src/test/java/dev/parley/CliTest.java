@@ -266,6 +266,28 @@ class CliTest {
     }
 
     @Test
+    void a_plain_import_puts_back_the_words_indexes_an_interrupted_bulk_import_left_on_pending_lists() throws Exception {
+        TestDatabase.get().migrated("parley_cli_import_left_on");
+        String url = TestDatabase.get().url("parley_cli_import_left_on");
+        assertThat(parley("apps", "create", "left", "--database-url", url).status()).isZero();
+        try (var pool = TestDatabase.pool(TestDatabase.get().target("parley_cli_import_left_on"), 1)) {
+            dev.parley.db.WordIndexes.throughPendingLists(pool, true); // as import --bulk starts; a Ctrl-C then skips its finally
+        }
+        Path lines = Files.createTempFile("parley-left-on", ".ndjson");
+        Files.writeString(lines, "{\"type\":\"user\",\"external_id\":\"u\"}\n");
+
+        Run run = parley("import", lines.toString(), "--app", "left", "--database-url", url);
+
+        assertThat(run.status()).isZero();
+        assertThat(run.err()).contains("Put back");
+        try (var sql = TestDatabase.get().connect("parley_cli_import_left_on");
+             var rows = sql.createStatement().executeQuery("SELECT count(*) FROM pg_class WHERE 'fastupdate=on' = ANY (reloptions)")) {
+            rows.next();
+            assertThat(rows.getLong(1)).isZero();
+        }
+    }
+
+    @Test
     void partitions_counts_the_rows_of_a_month_too_small_for_autoanalyze_to_have_estimated() throws Exception {
         TestDatabase.get().migrated("parley_cli_partitions_rows");
         String url = TestDatabase.get().url("parley_cli_partitions_rows");

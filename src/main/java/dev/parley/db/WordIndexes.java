@@ -14,7 +14,30 @@ public final class WordIndexes {
              WHERE c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'messages_words_idx'::regclass)
                 OR c.relname = 'memories_words_idx'""");
 
+    private static final Query LEFT_ON = new Query("words.indexes_left_on", """
+            SELECT c.oid::regclass::text FROM pg_class c
+             WHERE (c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'messages_words_idx'::regclass)
+                    OR c.relname = 'memories_words_idx')
+               AND 'fastupdate=on' = ANY (c.reloptions)""");
+
     private WordIndexes() {
+    }
+
+    /**
+     * Puts back every words index a bulk load left going through its pending list ({@code fastupdate=on}): one that
+     * was interrupted (Ctrl-C, a JVM that died) never reached its own {@code finally}, and appends would then flush
+     * whole pending lists again (V17). Each index is switched back, then its pending list merged, so that nothing is
+     * added to the list after it was merged. Serve runs this at start and {@code parley import} without {@code --bulk};
+     * returns the indexes put back.
+     */
+    public static List<String> putBackLeftOn(Database database) {
+        List<String> indexes = database.read(handle -> handle.list(LEFT_ON, row -> row.getString(1)));
+        for (String index : indexes) {
+            database.read(handle -> handle.execute(new Query("words.fastupdate", "ALTER INDEX " + index + " SET (fastupdate = off)")));
+            database.read(handle -> handle.first(new Query("words.merge_pending", "SELECT gin_clean_pending_list(?::regclass)"),
+                    row -> row.getLong(1), index));
+        }
+        return indexes;
     }
 
     /** Sends every words index's new entries through its pending list ({@code on}), or straight in. */

@@ -3,6 +3,7 @@ package dev.parley.ops;
 import dev.parley.db.Database;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
+import dev.parley.db.WordIndexes;
 import dev.parley.lifecycle.Archive;
 import dev.parley.lifecycle.Retention;
 import dev.parley.metrics.Metrics;
@@ -11,6 +12,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Period;
+import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -83,6 +85,20 @@ public final class Maintenance {
                     + "were written; 'parley partitions' shows them", stragglers, Partitions.BEFORE, Partitions.AFTER);
         }
         return stragglers;
+    }
+
+    /**
+     * Puts back the words indexes an interrupted {@code parley import --bulk} left going through their pending lists
+     * ({@link WordIndexes#putBackLeftOn}). Serve runs this at start: not daily, where it would slow down a bulk load
+     * that is running.
+     */
+    public List<String> putBackWordIndexes() {
+        List<String> indexes = WordIndexes.putBackLeftOn(database);
+        if (!indexes.isEmpty()) {
+            LOG.warn("{} words index(es) were left going through their pending lists (fastupdate=on) by an interrupted "
+                    + "'parley import --bulk'; put back and merged: {}", indexes.size(), indexes);
+        }
+        return indexes;
     }
 
     private void purgeExpiredKeys() {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.parley.db.Database;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
+import dev.parley.db.WordIndexes;
 import dev.parley.lifecycle.Archive;
 import dev.parley.lifecycle.Retention;
 import dev.parley.support.TestDatabase;
@@ -37,6 +38,26 @@ class MaintenanceTest {
     @AfterAll
     static void close() {
         database.close();
+    }
+
+    @Test
+    void serve_puts_back_the_words_indexes_an_interrupted_bulk_import_left_on_pending_lists() {
+        maintenance.ensurePartitions();
+        WordIndexes.throughPendingLists(database, true); // as import --bulk starts; a Ctrl-C then skips its finally
+        assertThat(leftOn()).isNotEmpty();
+
+        List<String> putBack = maintenance.putBackWordIndexes(); // as serve starts
+
+        assertThat(putBack).contains("memories_words_idx");
+        assertThat(leftOn()).isEmpty();
+        assertThat(maintenance.putBackWordIndexes()).isEmpty();
+    }
+
+    private static List<String> leftOn() {
+        return database.read(handle -> handle.list(new Query("test.words_left_on", """
+                SELECT c.relname FROM pg_class c
+                 WHERE (c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'messages_words_idx'::regclass)
+                        OR c.relname = 'memories_words_idx') AND 'fastupdate=on' = ANY (c.reloptions)"""), row -> row.getString(1)));
     }
 
     @Test
