@@ -79,13 +79,7 @@ final class UnusedIndexes implements Check {
             return new Finding(id(), warning ? Severity.WARNING : Severity.INFO, index,
                     index + " has not been scanned " + server.statsDescription() + " but is updated on every write to "
                             + row.getString("table_name") + caveat,
-                    new Evidence()
-                            .with("index", row.getString("definition"))
-                            .with("index_scans", 0)
-                            .with("size", Pretty.bytes(bytes))
-                            .with("size_bytes", bytes)
-                            .with("table_rows", row.getLong("table_rows"))
-                            .with("statistics_since", server.statsSince().toString())
+                    evidence(server, row, bytes)
                             .with("statistics_cover_seconds", server.statsCoverage().toSeconds())
                             .with("replicas_not_counted", replicas > 0 ? replicas : null),
                     fix);
@@ -96,14 +90,17 @@ final class UnusedIndexes implements Check {
         return new Finding(id(), Severity.INFO, index,
                 index + " has not been scanned " + server.statsDescription() + ", but Parley's migration " + made.migration()
                         + " made it for Parley's own queries, which need it once the feature it serves is used: keep it",
-                new Evidence()
-                        .with("index", row.getString("definition"))
-                        .with("index_scans", 0)
-                        .with("size", Pretty.bytes(bytes))
-                        .with("size_bytes", bytes)
-                        .with("table_rows", row.getLong("table_rows"))
-                        .with("made_by_migration", made.migration())
-                        .with("statistics_since", server.statsSince().toString()),
+                evidence(server, row, bytes).with("made_by_migration", made.migration()),
                 Fix.none());
+    }
+
+    private static Evidence evidence(Server server, ResultSet row, long bytes) throws SQLException {
+        return new Evidence()
+                .with("index", row.getString("definition"))
+                .with("index_scans", 0)
+                .with("size", Pretty.bytes(bytes))
+                .with("size_bytes", bytes)
+                .with("table_rows", row.getLong("table_rows"))
+                .with("statistics_since", server.statsSince().toString());
     }
 }
