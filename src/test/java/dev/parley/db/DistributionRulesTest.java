@@ -62,6 +62,8 @@ class DistributionRulesTest {
                     + " connection; bookkeeping of the one database, a day's worth",
             "public.partition_moves", "the partition moves under way (archive, retention): operator bookkeeping,"
                     + " one row per move and none most of the time",
+            "public.partition_gaps", "the ranges of message ids no month's partition takes because no row is in them"
+                    + " (V37): the partition layout's bookkeeping, a few rows for the whole database",
             "public.analytics_archived_months", ARCHIVED_COUNTS,
             "public.analytics_archived_character_days", ARCHIVED_COUNTS,
             "public.analytics_archived_active_days", ARCHIVED_COUNTS,
@@ -130,10 +132,12 @@ class DistributionRulesTest {
             Map.entry("db/Query.java", new PerCall(1, "<path>.generic_plans: set_config of the transaction, no table")),
             Map.entry("db/NamedQuery.java", new PerCall(1, "of(): the Query of a statement with named values, built once"
                     + " for a constant, which reflection checks")),
-            Map.entry("db/Partitions.java", new PerCall(12, "partition DDL (create, attach, detach, set schema), a"
-                    + " catch-all's rows moved into their new month, and the count of a month never analysed (parley"
-                    + " partitions): every app's rows of a month, by design")),
-            Map.entry("db/WordIndexes.java", new PerCall(2, "ALTER INDEX and gin_clean_pending_list: whole indexes")),
+            Map.entry("db/Partitions.java", new PerCall(13, "partition DDL (create, attach, detach, set schema), a"
+                    + " catch-all's rows moved into their new month, the months a catch-all holds rows of (partitions"
+                    + " --ensure), and the count of a month never analysed (parley partitions): every app's rows of a"
+                    + " month, by design")),
+            Map.entry("db/WordIndexes.java", new PerCall(4, "ALTER INDEX and gin_clean_pending_list, at a bulk import and"
+                    + " when putting back what an interrupted one left: whole indexes")),
             Map.entry("lifecycle/Archive.java", new PerCall(8, "a month moved into the archive: DDL and a copy of the"
                     + " whole partition, every app's rows, by design")),
             Map.entry("lifecycle/Retention.java", new PerCall(7, "a month past every app's retention: which apps it"
