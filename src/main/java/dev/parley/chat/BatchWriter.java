@@ -61,6 +61,16 @@ public final class BatchWriter {
              ORDER BY c.app_id, c.conversation_id
                FOR UPDATE OF c""");
 
+    // A conversation's guests read again once its lock is held, in a statement of their own: LOCK_CONVERSATIONS lists
+    // them from the snapshot it took before it waited for the lock, so a guest taken out meanwhile (DELETE of the
+    // member, an erasure) was still listed, and their message was written after they had left. Only for a batch with a
+    // message whose author is a person other than the conversation's own user.
+    static final Query GUESTS_NOW = new Query("append.guests_now", """
+            SELECT m.app_id, m.conversation_id, m.member_id FROM conversation_members m
+              JOIN unnest(?::bigint[], ?::bigint[]) AS k(app_id, conversation_id)
+                ON m.app_id = k.app_id AND m.conversation_id = k.conversation_id
+             WHERE m.member_kind = 'user' AND m.guest""");
+
     static final Query FIND_REPLAYS = new Query("append.find_replays", """
             SELECT k.app_id AS key_app_id, k.conversation_id AS key_conversation_id, k.idempotency_key,
                    encode(k.request_hash, 'hex') AS request_hash, k.message_id AS key_message_id,
@@ -346,6 +356,17 @@ public final class BatchWriter {
                 handle.array("bigint", keys.stream().map(ConversationKey::appId).toArray(Long[]::new)),
                 handle.array("bigint", keys.stream().map(ConversationKey::conversationId).toArray(Long[]::new)))
                 .forEach(c -> locked.put(c.key, c));
+        List<ConversationKey> byGuests = batch.stream().filter(unit -> {
+            LockedConversation conversation = locked.get(new ConversationKey(unit.appId(), unit.conversationId()));
+            return conversation != null && unit.messages().stream()
+                    .anyMatch(m -> m.userId() != null && m.userId() != conversation.userId);
+        }).map(unit -> new ConversationKey(unit.appId(), unit.conversationId())).distinct().toList();
+        if (!byGuests.isEmpty()) {
+            byGuests.forEach(key -> locked.get(key).guestIds = new HashSet<>());
+            handle.list(GUESTS_NOW, row -> locked.get(new ConversationKey(row.getLong(1), row.getLong(2))).guestIds.add(row.getLong(3)),
+                    handle.array("bigint", byGuests.stream().map(ConversationKey::appId).toArray(Long[]::new)),
+                    handle.array("bigint", byGuests.stream().map(ConversationKey::conversationId).toArray(Long[]::new)));
+        }
         return locked;
     }
 
@@ -428,7 +449,7 @@ public final class BatchWriter {
         final long characterId;
         final String language;
         final Set<Long> characterIds;
-        final Set<Long> guestIds;
+        Set<Long> guestIds; // read again under the lock for a batch a guest writes in (GUESTS_NOW)
         long lastSeq;
         long floorId;
         int added;

@@ -43,11 +43,14 @@ public final class Members {
             SELECT count(*) AS members FROM conversation_members
              WHERE app_id = ? AND conversation_id = ? AND member_kind = ?""");
 
+    // The new member's row held until the join commits, as a foreign key would hold it: an erasure or a deletion of
+    // the user or character, which locks the row first, then either finds the membership or is waited for, and the
+    // join finds the row gone. Without it a user added while being erased stayed a member of the group.
     static final Query USER_EXISTS = new Query("member.user_exists", """
-            SELECT 1 FROM users WHERE app_id = ? AND user_id = ?""");
+            SELECT 1 FROM users WHERE app_id = ? AND user_id = ? FOR KEY SHARE""");
 
     static final Query CHARACTER_EXISTS = new Query("member.character_exists", """
-            SELECT 1 FROM characters WHERE app_id = ? AND character_id = ?""");
+            SELECT 1 FROM characters WHERE app_id = ? AND character_id = ? FOR KEY SHARE""");
 
     // A user other than the conversation's own joins as a guest: the inbox finds guests by their own index (V15).
     static final Query ADD = new Query("member.add", """

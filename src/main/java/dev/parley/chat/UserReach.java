@@ -8,13 +8,22 @@ import dev.parley.db.Query;
 public final class UserReach {
     // The conversation's own user, or a user who is a member of it (a guest in a group): also the conversations a
     // user's memories may name (Memories).
-    public static final NamedQuery CONVERSATION = NamedQuery.of("user_reach.conversation", """
+    private static final String REACHES_CONVERSATION = """
             SELECT 1 FROM conversations c
              WHERE c.app_id = :app_id AND c.conversation_id = :conversation_id
                AND (c.user_id = :user_id OR EXISTS (
                     SELECT 1 FROM conversation_members m
                      WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id
-                       AND m.member_kind = 'user' AND m.member_id = :user_id))""");
+                       AND m.member_kind = 'user' AND m.member_id = :user_id))""";
+
+    public static final NamedQuery CONVERSATION = NamedQuery.of("user_reach.conversation", REACHES_CONVERSATION);
+
+    /**
+     * The same, holding the conversation until the transaction ends, as a foreign key would, for a write that names it
+     * (a memory): its deletion, which locks it first, either finds the write or is waited for and the write finds it gone.
+     */
+    public static final NamedQuery CONVERSATION_HELD = NamedQuery.of("user_reach.conversation_held",
+            REACHES_CONVERSATION + " FOR KEY SHARE OF c");
 
     static final Query MEMORY = new Query("user_reach.memory", """
             SELECT 1 FROM memories WHERE app_id = ? AND memory_id = ? AND user_id = ?""");

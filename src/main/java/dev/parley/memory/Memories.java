@@ -39,19 +39,23 @@ public final class Memories {
             memory_id, user_id, character_id, conversation_id, content, importance, language::text AS language, metadata,
             octet_length(embedding) / 4 AS dims, created_at, updated_at""";
 
+    // A memory's user, character and conversation are held until its write commits, as foreign keys would hold them
+    // (FOR KEY SHARE): a deletion locks its subject's row first, so it either finds the memory or is waited for and
+    // the write finds the row gone. Without it a memory written while its character or conversation was deleted stayed.
     static final NamedQuery CHECK_REFERENCES = NamedQuery.of("memory.check_references", """
-            SELECT EXISTS (SELECT 1 FROM users WHERE app_id = :app_id AND user_id = :user_id) AS user_exists,
-                   EXISTS (SELECT 1 FROM characters WHERE app_id = :app_id AND character_id = :character_id) AS character_exists""");
+            SELECT EXISTS (SELECT 1 FROM users WHERE app_id = :app_id AND user_id = :user_id FOR KEY SHARE) AS user_exists,
+                   EXISTS (SELECT 1 FROM characters WHERE app_id = :app_id AND character_id = :character_id FOR KEY SHARE)
+                       AS character_exists""");
 
     /** Whether a scope's user and character exist. */
     private record References(boolean userExists, boolean characterExists) {
     }
 
     static final Query USER_EXISTS = new Query("memory.user_exists", """
-            SELECT 1 FROM users WHERE app_id = ? AND user_id = ?""");
+            SELECT 1 FROM users WHERE app_id = ? AND user_id = ? FOR KEY SHARE""");
 
     static final Query CHARACTER_EXISTS = new Query("memory.character_exists", """
-            SELECT 1 FROM characters WHERE app_id = ? AND character_id = ?""");
+            SELECT 1 FROM characters WHERE app_id = ? AND character_id = ? FOR KEY SHARE""");
 
     // Takes the scope's row lock, so writes to one scope queue up and the dims check cannot race. It names the
     // transaction's origin (V25) for the notice its trigger sends (V27): the writer drops the user's views itself.
@@ -368,7 +372,7 @@ public final class Memories {
             }
             Long conversationId = draft.conversationId();
             if (conversationId != null && !conversations.containsKey(conversationId)) {
-                conversations.put(conversationId, userIsIn(handle, appId, conversationId, userId));
+                conversations.put(conversationId, userIsIn(handle, UserReach.CONVERSATION_HELD, appId, conversationId, userId));
             }
             if (conversationId != null && !conversations.get(conversationId)) {
                 throw notUsersConversation(field + "conversation_id", conversationId, userId);
@@ -562,14 +566,17 @@ public final class Memories {
     public void checkConversation(long appId, long userId, long conversationId) {
         database.read(handle -> {
             Users.require(handle, appId, userId);
-            checkConversation(handle, appId, userId, conversationId, "conversation_id");
+            if (!userIsIn(handle, UserReach.CONVERSATION, appId, conversationId, userId)) {
+                throw notUsersConversation("conversation_id", conversationId, userId);
+            }
             return null;
         });
     }
 
+    /** A written memory's conversation, held until the write commits (UserReach.CONVERSATION_HELD). */
     private static void checkConversation(Handle handle, long appId, long userId, Long conversationId, String field)
             throws SQLException {
-        if (conversationId != null && !userIsIn(handle, appId, conversationId, userId)) {
+        if (conversationId != null && !userIsIn(handle, UserReach.CONVERSATION_HELD, appId, conversationId, userId)) {
             throw notUsersConversation(field, conversationId, userId);
         }
     }
@@ -579,8 +586,9 @@ public final class Memories {
      * whose memories are theirs as much as the owner's are (erasing the owner unlinks them, deleting the group
      * unlinks or deletes them with everyone's).
      */
-    private static boolean userIsIn(Handle handle, long appId, long conversationId, long userId) throws SQLException {
-        return handle.first(UserReach.CONVERSATION.bind("app_id", appId).bind("conversation_id", conversationId)
+    private static boolean userIsIn(Handle handle, NamedQuery reach, long appId, long conversationId, long userId)
+            throws SQLException {
+        return handle.first(reach.bind("app_id", appId).bind("conversation_id", conversationId)
                 .bind("user_id", userId), row -> true).isPresent();
     }
 
