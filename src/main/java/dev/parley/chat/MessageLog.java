@@ -550,16 +550,22 @@ public final class MessageLog {
         }
     }
 
-    /** Soft delete: the message keeps its place in history, without its content, and counts as unread for no one. */
+    /**
+     * Soft delete: the message keeps its place in history, without its content, and counts as unread for no one. A
+     * message deleted already is answered as it is, unchanged: a client's retry of a delete whose answer it lost.
+     */
     public Message softDelete(long appId, long conversationId, long messageId) {
         try (ReadCache.Changing change = cache.changing()) {
             return database.inTransaction(handle -> {
-                Changed changed = handle.first(SOFT_DELETE, CHANGED, appId, conversationId, messageId)
-                        .orElseThrow(() -> missingOrDeleted(handle, appId, conversationId, messageId));
+                Changed changed = handle.first(SOFT_DELETE, CHANGED, appId, conversationId, messageId).orElse(null);
+                if (changed == null) {
+                    return handle.first(GET, ROW, appId, conversationId, messageId).filter(m -> m.deletedAt() != null)
+                            .orElseThrow(() -> missingOrDeleted(handle, appId, conversationId, messageId));
+                }
                 handle.execute(SOFT_DELETED, messageId, changed.message().seq(), appId, conversationId);
                 change.mark(changed.scopes(appId, conversationId));
-                return changed;
-            }).message();
+                return changed.message();
+            });
         }
     }
 

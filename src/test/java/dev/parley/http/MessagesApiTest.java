@@ -237,6 +237,20 @@ class MessagesApiTest {
     }
 
     @Test
+    void a_soft_delete_sent_again_answers_as_the_first_did_and_changes_nothing() {
+        JsonNode said = Fixtures.say(api, id, "user", "sent to the wrong chat");
+        String path = messages + "/" + said.get("id").asText();
+
+        var first = api.delete(path);
+        var again = api.delete(path); // a client's retry after the first answer was lost
+
+        assertThat(first.status()).isEqualTo(200);
+        assertThat(again.status()).as(again.text()).isEqualTo(200);
+        assertThat(again.json()).isEqualTo(first.json());
+        assertThat(api.getOk("/v1/conversations/" + id + "/stats").get("message_count").asLong()).isEqualTo(1);
+    }
+
+    @Test
     void a_hard_deleted_last_message_hands_the_conversation_and_inbox_to_the_one_before() {
         JsonNode before = Fixtures.say(api, id, "assistant", "the one before");
         JsonNode last = Fixtures.say(api, id, "user", "the last, then gone");
