@@ -5,6 +5,7 @@ import dev.parley.chat.Limits;
 import dev.parley.config.Passwords;
 import dev.parley.bench.Progress;
 import dev.parley.db.Database;
+import dev.parley.db.DatabaseUnavailable;
 import dev.parley.db.Ids;
 import dev.parley.db.Partitions;
 import dev.parley.db.WordIndexes;
@@ -13,6 +14,7 @@ import dev.parley.json.Json;
 import dev.parley.lifecycle.Import;
 import dev.parley.lifecycle.PeerStores;
 import dev.parley.lifecycle.Utf8Lines;
+import dev.parley.logging.LoggingConfig;
 import dev.parley.memory.Memories;
 import dev.parley.search.Languages;
 import dev.parley.search.Snippets;
@@ -32,6 +34,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -46,6 +49,7 @@ import picocli.CommandLine.Spec;
                 "(mastra_resources, mastra_threads, mastra_messages) --url postgres://... Idempotent: run it again after",
                 "an interruption. Prints progress on stderr, then (on stdout, as JSON) what was imported and the first rejected lines; exits 1 when a line was rejected."})
 final class ImportCommand implements Callable<Integer> {
+    static final String RUN_AGAIN = "run the same command again to finish: lines already imported are found and skipped";
     private static final String END = new String("end of the peer's lines"); // a sentinel no line can be
 
     @Spec
@@ -73,6 +77,7 @@ final class ImportCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PeerStores.Kind kind = source();
+        LoggingConfig.quietPoolWarnings();
         return Interruption.sayingRunAgain(spec.commandLine().getErr(), () -> importFrom(kind));
     }
 
@@ -80,6 +85,26 @@ final class ImportCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr(); // the progress: stdout is the report alone, for jq and scripts
         var rejected = new AtomicLong();
+        var soFar = new AtomicReference<Import.Report>();
+        try {
+            return importInto(kind, out, err, rejected, soFar);
+        } catch (DatabaseUnavailable e) {
+            // An outage is no bug: one line, not the pool's stack trace, what was committed, and what to do.
+            Import.Report report = soFar.get();
+            err.println("parley: " + Passwords.hiddenIn(String.valueOf(e.getMessage())));
+            if (report == null) {
+                err.println("parley: nothing was imported");
+            } else {
+                out.println(Json.write(report));
+                err.println("parley: the import stopped after " + report.lines() + " line(s) were committed (the report on stdout counts them)");
+            }
+            err.println(RUN_AGAIN);
+            return Main.FAILED;
+        }
+    }
+
+    private int importInto(PeerStores.Kind kind, PrintWriter out, PrintWriter err, AtomicLong rejected,
+                           AtomicReference<Import.Report> soFar) {
         int status = database.withDatabase(db -> {
             long appId = Apps.idOf(db, app);
             var settings = database.settings();
@@ -94,7 +119,8 @@ final class ImportCommand implements Callable<Integer> {
             }
             Import.Report report;
             try {
-                report = kind == null ? fromFile(imports, appId, settings.maxBodyBytes(), err) : fromPeer(imports, db, appId, kind, err);
+                report = kind == null ? fromFile(imports, appId, settings.maxBodyBytes(), err, soFar::set)
+                        : fromPeer(imports, db, appId, kind, err, soFar::set);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -129,7 +155,8 @@ final class ImportCommand implements Callable<Integer> {
         };
     }
 
-    private Import.Report fromFile(Import imports, long appId, long maxLineBytes, PrintWriter progressTo) throws IOException {
+    private Import.Report fromFile(Import imports, long appId, long maxLineBytes, PrintWriter progressTo,
+                                   Consumer<Import.Report> stopped) throws IOException {
         boolean stdin = file.equals("-");
         long size = stdin ? 0 : Files.size(Path.of(file));
         var read = new AtomicLong();
@@ -146,15 +173,16 @@ final class ImportCommand implements Callable<Integer> {
         }) {
             var progress = new Progress(progressTo, "importing", size, "bytes");
             Import.Lines source = new Utf8Lines(counted, maxLineBytes);
-            Import.Report report = bulk ? imports.runBulk(appId, source, done -> progress.update(read.get()))
-                    : imports.run(appId, source, done -> progress.update(read.get()));
+            Import.Report report = bulk ? imports.runBulk(appId, source, done -> progress.update(read.get()), stopped)
+                    : imports.run(appId, source, done -> progress.update(read.get()), stopped);
             progress.finish(read.get());
             return report;
         }
     }
 
     /** The peer's tables are read on a thread of their own, a bounded queue ahead of the import. */
-    private Import.Report fromPeer(Import imports, Database db, long appId, PeerStores.Kind kind, PrintWriter progressTo) throws IOException {
+    private Import.Report fromPeer(Import imports, Database db, long appId, PeerStores.Kind kind, PrintWriter progressTo,
+                                   Consumer<Import.Report> stopped) throws IOException {
         BlockingQueue<String> queue = new ArrayBlockingQueue<>(10_000);
         var failure = new AtomicReference<Exception>();
         var conversationStart = new Query("import.conversation_start",
@@ -180,8 +208,8 @@ final class ImportCommand implements Callable<Integer> {
             return line;
         };
         Import.Report report = bulk ? imports.runBulk(appId, source, done -> {
-        }) : imports.run(appId, source, done -> {
-        });
+        }, stopped) : imports.run(appId, source, done -> {
+        }, stopped);
         progress.finish(taken.get());
         try {
             reader.join();

@@ -174,6 +174,53 @@ class ImportCommandTest {
         }
     }
 
+    @Test
+    void an_import_that_loses_the_database_says_so_in_one_line_with_what_was_committed_and_to_run_it_again() throws Exception {
+        String app = app("outage");
+        Path file = Files.createTempFile("parley-import-outage", ".ndjson");
+        var lines = new StringBuilder();
+        for (int i = 0; i < 100 * dev.parley.lifecycle.Import.CHUNK; i++) {
+            lines.append("{\"type\":\"user\",\"external_id\":\"u").append(i).append("\"}\n");
+        }
+        Files.writeString(file, lines);
+        Path out = Files.createTempFile("parley-import-outage", ".out");
+        Path err = Files.createTempFile("parley-import-outage", ".err");
+        var status = new java.util.concurrent.atomic.AtomicInteger(-1);
+        try (var line = dev.parley.support.RoundTrips.to(TestDatabase.get().target(parleyDatabase))) {
+            var through = line.target();
+            String url = "postgres://" + through.user() + (through.password() == null ? "" : ":" + through.password()) + "@"
+                    + through.jdbcUrl().replaceFirst("^jdbc:postgresql://", "");
+            Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                    "import", file.toString(), "--app", app, "--database-url", url)
+                    .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+            try {
+                dev.parley.support.Wait.forValue("users imported", java.time.Duration.ofSeconds(60), () -> {
+                    try (Connection sql = TestDatabase.get().connect(parleyDatabase);
+                         var rows = sql.createStatement().executeQuery("SELECT count(*) FROM users u JOIN apps a USING (app_id) "
+                                 + "WHERE a.name = '" + app + "'")) {
+                        rows.next();
+                        return java.util.Optional.of(rows.getLong(1)).filter(n -> n > 0);
+                    }
+                });
+                line.cutAll(); // as kill -9 of the postmaster
+
+                assertThat(process.waitFor(90, java.util.concurrent.TimeUnit.SECONDS)).as("gives up").isTrue();
+                status.set(process.exitValue());
+            } finally {
+                process.destroyForcibly();
+            }
+        }
+        String stderr = Files.readString(err);
+        assertThat(status.get()).as(stderr).isEqualTo(1);
+        assertThat(stderr).as(stderr).contains("parley: lost the database connection")
+                .contains("run the same command again to finish: lines already imported are found and skipped")
+                .doesNotContain("\tat ").doesNotContain("WARN");
+        JsonNode report = Json.parse(Files.readString(out).strip());
+        assertThat(report.get("imported").get("users").asLong()).isPositive();
+        assertThat(stderr).contains("the import stopped after " + report.get("lines").asLong() + " line(s) were committed");
+    }
+
     private String app(String name) {
         Run created = parley("apps", "create", name + "-" + System.nanoTime(), "--database-url", TestDatabase.get().url(parleyDatabase));
         assertThat(created.status()).isZero();

@@ -7,6 +7,7 @@ import dev.parley.chat.Message;
 import dev.parley.chat.NotFound;
 import dev.parley.db.Database;
 import dev.parley.db.DatabaseFailure;
+import dev.parley.db.DatabaseUnavailable;
 import dev.parley.db.Handle;
 import dev.parley.db.Ids;
 import dev.parley.db.NamedQuery;
@@ -34,6 +35,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 
 /**
@@ -248,9 +250,15 @@ public final class Import {
      * switched back. Live appends meanwhile would pay the merges of full lists (V17): not while serving.
      */
     public Report runBulk(long appId, Lines in, LongConsumer progress) throws IOException {
+        return runBulk(appId, in, progress, soFar -> {
+        });
+    }
+
+    /** As {@link #runBulk(long, Lines, LongConsumer)}; {@code stopped} as {@link #run(long, Lines, LongConsumer, Consumer)} gives it. */
+    public Report runBulk(long appId, Lines in, LongConsumer progress, Consumer<Report> stopped) throws IOException {
         WordIndexes.throughPendingLists(database, true);
         try {
-            return run(appId, in, progress);
+            return run(appId, in, progress, stopped);
         } finally {
             WordIndexes.mergePendingLists(database);
             WordIndexes.throughPendingLists(database, false);
@@ -262,19 +270,34 @@ public final class Import {
      * into the app; {@code progress} hears the lines read so far after each chunk.
      */
     public Report run(long appId, Lines in, LongConsumer progress) throws IOException {
+        return run(appId, in, progress, soFar -> {
+        });
+    }
+
+    /**
+     * As {@link #run(long, Lines, LongConsumer)}; should the database go away (or a lock or statement time out), the
+     * import stops with that failure and {@code stopped} hears first what had been committed: its lines are the ones
+     * read before the chunk that failed.
+     */
+    public Report run(long appId, Lines in, LongConsumer progress, Consumer<Report> stopped) throws IOException {
         var run = new Run(appId);
         List<String> chunk = new ArrayList<>(CHUNK);
         long first = 1;
-        for (String line = next(in, run, first + chunk.size()); line != null; line = next(in, run, first + chunk.size())) {
-            chunk.add(line);
-            if (chunk.size() == CHUNK) {
-                run.chunk(first, chunk);
-                first += chunk.size();
-                chunk.clear();
-                progress.accept(first - 1);
+        try {
+            for (String line = next(in, run, first + chunk.size()); line != null; line = next(in, run, first + chunk.size())) {
+                chunk.add(line);
+                if (chunk.size() == CHUNK) {
+                    run.chunk(first, chunk);
+                    first += chunk.size();
+                    chunk.clear();
+                    progress.accept(first - 1);
+                }
             }
+            run.chunk(first, chunk);
+        } catch (DatabaseUnavailable | DatabaseFailure e) {
+            stopped.accept(run.report(first - 1));
+            throw e;
         }
-        run.chunk(first, chunk);
         progress.accept(first - 1 + chunk.size());
         return run.report(first - 1 + chunk.size());
     }
@@ -350,6 +373,9 @@ public final class Import {
         private static void stopIfTimedOut(RuntimeException e) {
             if (e instanceof DatabaseFailure failure && failure.timedOut()) {
                 throw failure;
+            }
+            if (e instanceof DatabaseUnavailable outage) { // every line after it would fail the same: not theirs either
+                throw outage;
             }
         }
 

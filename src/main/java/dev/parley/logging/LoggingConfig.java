@@ -64,6 +64,16 @@ public final class LoggingConfig extends ContextAwareBase implements Configurato
         }
     }
 
+    /**
+     * For a command (not the server): HikariCP's warnings of a broken connection come with a full stack trace, which
+     * to an operator running a command is noise over the one line the command prints for an outage. Its errors stay.
+     */
+    public static void quietPoolWarnings() {
+        if (org.slf4j.LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
+            context.getLogger("com.zaxxer.hikari").setLevel(Level.ERROR);
+        }
+    }
+
     /** Whether a person is watching; from Java 22 a console exists even when redirected and only isTerminal() tells. */
     private static boolean terminalAttached() {
         Console console = System.console();

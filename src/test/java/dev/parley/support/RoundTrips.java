@@ -37,6 +37,7 @@ public final class RoundTrips implements AutoCloseable {
     private volatile boolean stalled;
     private volatile long connectDelayMillis;
     private final AtomicBoolean cutAfterCommit = new AtomicBoolean();
+    private final java.util.Set<Socket> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private RoundTrips(ConnectionTarget target) throws IOException {
         URI server = URI.create(target.jdbcUrl().substring("jdbc:".length()));
@@ -92,6 +93,21 @@ public final class RoundTrips implements AutoCloseable {
         cutAfterCommit.set(true);
     }
 
+    /**
+     * Closes every connection and refuses new ones: the database killed (kill -9 of the postmaster), as its clients
+     * see it.
+     */
+    public void cutAll() {
+        close();
+        for (Socket socket : open) {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // going anyway
+            }
+        }
+    }
+
     /** Makes each connection opened from now on wait {@code millis} before it reaches the server: a slow database to connect to. */
     public void delayNewConnections(long millis) {
         connectDelayMillis = millis;
@@ -123,7 +139,9 @@ public final class RoundTrips implements AutoCloseable {
     private void forward(Socket client, long delayMillis) {
         try {
             Thread.sleep(delayMillis);
+            open.add(client);
             Socket server = new Socket(host, port);
+            open.add(server);
             client.setTcpNoDelay(true);
             server.setTcpNoDelay(true);
             var answered = new AtomicBoolean(true); // the server has spoken last: the client's next bytes start a trip
