@@ -2,6 +2,8 @@ package dev.parley;
 
 import dev.parley.apps.Apps;
 import dev.parley.chat.Limits;
+import dev.parley.config.DatabaseUrl;
+import dev.parley.config.InvalidSetting;
 import dev.parley.config.Passwords;
 import dev.parley.bench.Progress;
 import dev.parley.db.Database;
@@ -147,6 +149,11 @@ final class ImportCommand implements Callable<Integer> {
         }
         if (url == null) {
             throw new ParameterException(spec.commandLine(), "--from needs --url, the other store's PostgreSQL");
+        }
+        try {
+            DatabaseUrl.parse(url, "--url", null);
+        } catch (InvalidSetting e) { // the store's URL, not the database's: named as given, a usage error
+            throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         return switch (from) {
             case "langchain" -> PeerStores.Kind.LANGCHAIN;

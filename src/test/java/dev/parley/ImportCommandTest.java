@@ -144,6 +144,32 @@ class ImportCommandTest {
     }
 
     @Test
+    void a_store_without_its_tables_fails_before_anything_is_written_and_a_bad_url_is_a_usage_error_naming_url() throws SQLException {
+        String peer = "empty_peer";
+        TestDatabase.get().fresh(peer);
+        for (String store : List.of("mastra", "langchain")) {
+            String app = app("no-tables-" + store);
+
+            Run run = importFrom(store, peer, app);
+
+            assertThat(run.status()).as(run.err()).isEqualTo(1);
+            assertThat(run.err()).contains("no table " + (store.equals("mastra") ? "mastra_resources" : "message_store"));
+            try (Connection sql = TestDatabase.get().connect(parleyDatabase);
+                 var rows = sql.createStatement().executeQuery("SELECT count(*) FROM characters c JOIN apps a USING (app_id) "
+                         + "WHERE a.name = '" + app + "'")) {
+                rows.next();
+                assertThat(rows.getLong(1)).as("characters made for " + store).isZero();
+            }
+        }
+
+        Run mysql = parley("import", "--from", "langchain", "--url", "mysql://foo", "--app", "a",
+                "--database-url", TestDatabase.get().url(parleyDatabase));
+
+        assertThat(mysql.status()).as(mysql.err()).isEqualTo(2);
+        assertThat(mysql.err()).contains("--url must start with postgres://").doesNotContain("--database-url (DATABASE_URL)");
+    }
+
+    @Test
     void an_import_stopped_by_a_signal_says_to_run_it_again() throws Exception {
         String app = app("interrupted");
         Path log = Files.createTempFile("parley-import-interrupted", ".log");

@@ -16,7 +16,7 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
     }
 
     /** As {@link #parse(String)}, for a URL another setting carries (a replica's, the direct one), naming it in any error. */
-    static DatabaseUrl parse(String raw, String flag, String envName) {
+    public static DatabaseUrl parse(String raw, String flag, String envName) {
         if (raw.startsWith("jdbc:postgresql:")) {
             return new DatabaseUrl(raw, null, null);
         }

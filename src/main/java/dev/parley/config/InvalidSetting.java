@@ -10,6 +10,9 @@ public final class InvalidSetting extends RuntimeException {
         if (flag == null) {
             return envName;
         }
+        if (envName == null) { // a flag no variable carries
+            return flag;
+        }
         return flag + " (" + envName + ")";
     }
 }

@@ -48,12 +48,42 @@ public final class PeerStores {
      */
     public static void read(Kind kind, String url, Function<String, Optional<Instant>> started, Instant now, Consumer<String> emit)
             throws SQLException {
-        DatabaseUrl peer = DatabaseUrl.parse(url);
+        DatabaseUrl peer = DatabaseUrl.parse(url, "--url", null);
         try (Connection connection = DriverManager.getConnection(peer.jdbcUrl(), peer.user(), peer.password())) {
             connection.setAutoCommit(false); // a cursor: rows are fetched a few thousand at a time
+            requireTables(connection, kind);
             switch (kind) {
                 case LANGCHAIN -> langchain(connection, started, now, emit);
                 case MASTRA -> mastra(connection, emit);
+            }
+        }
+    }
+
+    /** The tables each store keeps its history in. */
+    static java.util.List<String> tables(Kind kind) {
+        return switch (kind) {
+            case LANGCHAIN -> java.util.List.of("message_store");
+            case MASTRA -> java.util.List.of("mastra_resources", "mastra_threads", "mastra_messages");
+        };
+    }
+
+    /**
+     * Fails, before a line is given (the store's character was committed before its tables turned out missing), unless
+     * each of the store's tables is there and can be read.
+     */
+    private static void requireTables(Connection sql, Kind kind) throws SQLException {
+        for (String table : tables(kind)) {
+            try (var statement = sql.createStatement()) {
+                statement.executeQuery("SELECT * FROM " + table + " LIMIT 0").close();
+            } catch (SQLException e) {
+                if ("42P01".equals(e.getSQLState())) {
+                    throw new SQLException("no table " + table + " there: is it " + kind.name().toLowerCase(java.util.Locale.ROOT)
+                            + "'s database (and schema, in the URL's search_path)?", e.getSQLState(), e);
+                }
+                if ("42501".equals(e.getSQLState())) {
+                    throw new SQLException("the table " + table + " cannot be read by that user: " + e.getMessage(), e.getSQLState(), e);
+                }
+                throw e;
             }
         }
     }
