@@ -98,7 +98,11 @@ final class ImportCommand implements Callable<Integer> {
                 err.println("parley: nothing was imported");
             } else {
                 out.println(Json.write(report));
-                err.println("parley: the import stopped after " + report.lines() + " line(s) were committed (the report on stdout counts them)");
+                // Rows, not lines: a chunk's lines are committed a few at a time, so a stopped chunk can have landed in part.
+                long made = report.imported().values().stream().mapToLong(Long::longValue).sum();
+                long found = report.existing().values().stream().mapToLong(Long::longValue).sum();
+                err.println("parley: the import stopped with " + made + " new row(s) committed and " + found
+                        + " found already there (the report on stdout counts them by kind)");
             }
             err.println(RUN_AGAIN);
             return Main.FAILED;
