@@ -188,7 +188,7 @@ public final class BenchCommand {
             }
             return withDatabase(settings, 4, (db, target) -> {
                 new Migrations(db.dataSource()).migrate();
-                var result = new ImportBench(db, out).run(total, conversations,
+                var result = new ImportBench(db, out, Clock.systemUTC()).run(total, conversations,
                         new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), bulk);
                 out.printf("import%s: %.0f messages/s, raw COPY: %.0f rows/s, %.2fx (%d messages, %d conversations)%n",
                         bulk ? " --bulk" : "", result.importPerSecond(), result.copyPerSecond(), result.ratio(), result.messages(),

@@ -54,16 +54,18 @@ final class ImportBench {
 
     private final Database database;
     private final PrintWriter out;
+    private final Clock clock;
 
-    ImportBench(Database database, PrintWriter out) {
+    ImportBench(Database database, PrintWriter out, Clock clock) {
         this.database = database;
         this.out = out;
+        this.clock = clock;
     }
 
     /** {@code bulk}: both ways with the words indexes' pending lists on, and merged within each one's time. */
     Result run(long messages, int conversations, Limits limits, boolean bulk) throws Exception {
-        Instant start = Instant.now().minus(Duration.ofDays(60)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
-        new Partitions(database).ensure(YearMonth.from(start.atZone(ZoneOffset.UTC)), YearMonth.now(ZoneOffset.UTC));
+        Instant start = clock.instant().minus(Duration.ofDays(60)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        new Partitions(database).ensure(YearMonth.from(start.atZone(ZoneOffset.UTC)), YearMonth.now(clock.withZone(ZoneOffset.UTC)));
         List<String[]> history = history(messages, conversations, start); // conversation index, role, content, time
         String stamp = Long.toString(System.currentTimeMillis(), 36);
 
@@ -125,8 +127,8 @@ final class ImportBench {
             lines.add(Json.write(Map.of("type", "message", "conversation", "c" + m[0], "external_id", "m" + i, "role", m[1],
                     "content", m[2], "created_at", m[3])));
         }
-        var imports = new Import(database, new Ids(Clock.systemUTC()), new Partitions(database), new Memories(database, new Snippets()),
-                Languages.load(database), limits, Clock.systemUTC());
+        var imports = new Import(database, new Ids(clock), new Partitions(database), new Memories(database, new Snippets()),
+                Languages.load(database), limits, clock);
         Iterator<String> next = lines.iterator();
         var progress = new Progress(out, "importing", lines.size(), "lines");
         long importStarted = System.nanoTime();
@@ -142,20 +144,26 @@ final class ImportBench {
 
     /**
      * Conversation after conversation, as an export lists them (and as an import wants them: each one's
-     * messages oldest first), a second apart within the 59 days after {@code start}, user and assistant in
-     * turn, text as the loader writes it.
+     * messages oldest first), spread over the 59 days after {@code start}, user and assistant in turn,
+     * text as the loader writes it. The messages are shared out evenly (the first {@code messages %
+     * conversations} conversations take one more), so every one is dated within those 59 days: a last
+     * conversation holding the remainder dated its later turns years ahead, which the import rejects.
      */
-    private static List<String[]> history(long messages, int conversations, Instant start) {
+    static List<String[]> history(long messages, int conversations, Instant start) {
         var random = new SplittableRandom(42);
         List<String[]> history = new ArrayList<>((int) messages);
-        long each = Math.max(1, messages / conversations);
-        for (long i = 0; i < messages; i++) {
-            int conversation = (int) Math.min(conversations - 1, i / each);
-            long turn = i - conversation * each;
-            String role = turn % 2 == 0 ? "user" : "assistant";
-            Instant at = start.plusSeconds(1 + turn * 60L * 60 * 24 * 59 / Math.max(1, messages / conversations + 1));
-            history.add(new String[] {Integer.toString(conversation), role, TextGenerator.message(random, role),
-                    at.plusMillis(conversation).toString()});
+        long base = messages / conversations;
+        long extra = messages % conversations;
+        long most = Math.max(1, base + (extra > 0 ? 1 : 0));
+        long window = 60L * 60 * 24 * 59;
+        for (int conversation = 0; conversation < conversations; conversation++) {
+            long count = base + (conversation < extra ? 1 : 0);
+            for (long turn = 0; turn < count; turn++) {
+                String role = turn % 2 == 0 ? "user" : "assistant";
+                Instant at = start.plusSeconds(1 + turn * window / most);
+                history.add(new String[] {Integer.toString(conversation), role, TextGenerator.message(random, role),
+                        at.plusMillis(conversation).toString()});
+            }
         }
         return history;
     }

@@ -625,4 +625,43 @@ class BenchTest {
             assertThat(pending.getLong(1)).as("the words indexes are put back").isZero();
         }
     }
+
+    @Test
+    void bench_import_shares_messages_that_do_not_divide_evenly_and_dates_them_all_in_the_past() throws Exception {
+        TestDatabase.get().fresh("parley_bench_import_uneven");
+        String url = TestDatabase.get().url("parley_bench_import_uneven");
+
+        // 45 over 20: two each and five over. The last conversation used to take all seven left, dated up to 118 days ahead.
+        var run = dev.parley.support.Cli.parley("bench", "import", "--messages", "45", "--conversations", "20", "--database-url", url);
+
+        assertThat(run.status()).as(run.err()).isZero();
+        assertThat(run.out()).contains("import of 67 lines (45 messages, 0 rejected)");
+        try (var sql = TestDatabase.get().connect("parley_bench_import_uneven");
+             var rows = sql.createStatement().executeQuery("""
+                     SELECT a.name, min(n), max(n), bool_and(newest < now()) FROM apps a JOIN (
+                            SELECT app_id, count(*) AS n, max(created_at) AS newest FROM messages GROUP BY app_id, conversation_id) c
+                            USING (app_id)
+                      WHERE a.name LIKE 'bench-%' GROUP BY a.name ORDER BY a.name""")) {
+            for (String prefix : List.of("bench-copy-", "bench-import-")) {
+                assertThat(rows.next()).isTrue();
+                assertThat(rows.getString(1)).startsWith(prefix);
+                assertThat(rows.getLong(2)).as("fewest in a conversation").isEqualTo(2);
+                assertThat(rows.getLong(3)).as("most in a conversation").isEqualTo(3);
+                assertThat(rows.getBoolean(4)).as("every message dated before now").isTrue();
+            }
+        }
+    }
+
+    @Test
+    void bench_import_history_lies_within_its_window_on_any_date() {
+        for (String now : List.of("2027-01-01T00:00:00Z", "2026-03-01T00:00:00Z", "2026-12-31T23:59:59Z")) {
+            Instant start = Instant.parse(now).minus(Duration.ofDays(60));
+            for (long messages : List.of(7L, 4002L, 5000L, 20_000L)) {
+                var history = ImportBench.history(messages, 2000, start);
+                assertThat(history).hasSize((int) messages);
+                assertThat(history.stream().map(m -> Instant.parse(m[3])).toList()).as("%d messages, 60 days before %s", messages, now)
+                        .allSatisfy(at -> assertThat(at).isAfter(start).isBefore(start.plus(Duration.ofDays(59)).plusSeconds(2)));
+            }
+        }
+    }
 }
