@@ -664,4 +664,19 @@ class BenchTest {
             }
         }
     }
+
+    @Test
+    void bench_import_fails_naming_the_rejected_lines_rather_than_comparing_different_work() throws Exception {
+        var target = TestDatabase.get().migrated("parley_bench_import_rejects");
+        var out = new StringWriter();
+        try (Database db = TestDatabase.pool(target, 4)) {
+            // Content of at most 8 bytes: the import refuses most messages the raw COPY writes.
+            var bench = new ImportBench(db, new PrintWriter(out, true), Clock.systemUTC());
+
+            assertThatThrownBy(() -> bench.run(40, 4, new dev.parley.chat.Limits(8, 1024), false))
+                    .hasMessageContaining("the import rejected")
+                    .hasMessageContaining("of its 46 lines")
+                    .hasMessageMatching("(?s).*: line [0-9]+: .*");
+        }
+    }
 }
