@@ -23,7 +23,9 @@ import org.slf4j.LoggerFactory;
  * <p>Every {@code sampleEvery} the primary's WAL position is noted, and each replica's replayed position
  * read. A replica's lag is how long ago the primary first held WAL the replica has not replayed yet (0
  * when it has replayed all the primary had at the last sample); one further behind than {@code maxLag},
- * or not answering, is out of rotation until a sample finds it back. A read that carries a consistency
+ * or not answering, is out of rotation until a sample finds it back. A server that answers but is not in recovery
+ * (the primary itself, or some other database) is not a standby: it is never read from, and the log says so
+ * once (until it is found a standby). A read that carries a consistency
  * token (the position a write answered with, {@link Consistency#runAfter}) goes to a replica only once it
  * has replayed past that position, waiting at most {@code tokenWait}; otherwise, and whenever no replica can
  * serve, the primary answers.
@@ -34,6 +36,8 @@ public final class Replicas implements AutoCloseable {
     // returns before its record is written, and only the insert position is sure to be past it.
     static final Query PRIMARY_POSITION = new Query("replica.primary_position", "SELECT pg_current_wal_insert_lsn()::text");
     static final Query REPLAYED = new Query("replica.replayed", "SELECT pg_last_wal_replay_lsn()::text");
+    /** Whether the server is a standby at all (a promoted one keeps its last replayed position), and what it has replayed. */
+    static final Query SAMPLE = new Query("replica.sample", "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text");
     /** The primary's positions kept to tell lag by: a replica behind all of them is at least this far behind. */
     private static final Duration MARKS_KEPT = Duration.ofMinutes(2);
     /** How often a read that waits for its replica to catch up looks again. */
@@ -62,6 +66,8 @@ public final class Replicas implements AutoCloseable {
         volatile Lsn replayed;
         volatile double lagSeconds = Double.POSITIVE_INFINITY;
         volatile String problem = "not sampled yet";
+        volatile Boolean standby; // null: not answering (or not sampled yet)
+        boolean toldNotStandby; // sampled on one thread
 
         Replica(String name, Database pool, Counter reads) {
             this.name = name;
@@ -103,10 +109,15 @@ public final class Replicas implements AutoCloseable {
                     log, null, watch.apply(target, name));
             Replica replica = new Replica(name, pool, readsCounter(registry, name));
             Gauge.builder("parley_replica_lag_seconds", replica, r -> r.answering ? r.lagSeconds : Double.NaN)
-                    .description("How far behind the primary the replica is, as Parley samples it (NaN: not answering)")
+                    .description("How far behind the primary the replica is, as Parley samples it "
+                            + "(NaN: not answering, or not a standby; parley_replica_standby tells which)")
+                    .tag("replica", name).register(registry);
+            Gauge.builder("parley_replica_standby", replica, r -> r.standby == null ? Double.NaN : r.standby ? 1 : 0)
+                    .description("1 when the replica answers as a standby (in recovery), 0 when it answers but is not one "
+                            + "(the primary itself, or another server: never read from), NaN while it does not answer")
                     .tag("replica", name).register(registry);
             Gauge.builder("parley_replica_in_rotation", replica, r -> r.answering && r.lagSeconds <= options.maxLag().toMillis() / 1000.0 ? 1 : 0)
-                    .description("1 while the replica serves reads: answering, and within PARLEY_REPLICA_MAX_LAG")
+                    .description("1 while the replica serves reads: a standby, answering, and within PARLEY_REPLICA_MAX_LAG")
                     .tag("replica", name).register(registry);
             replicas.add(replica);
         }
@@ -167,25 +178,42 @@ public final class Replicas implements AutoCloseable {
         }
     }
 
+    private record Sampled(boolean inRecovery, String replayed) {
+    }
+
     private void sample(Replica replica, long now) {
         boolean was = inRotation(replica);
+        boolean told = false;
         try {
-            String replayed = replica.pool.read(handle -> handle.first(REPLAYED, row -> row.getString(1))).orElse(null);
-            if (replayed == null) {
+            Sampled sampled = replica.pool.read(handle -> handle.first(SAMPLE, row -> new Sampled(row.getBoolean(1), row.getString(2))))
+                    .orElseThrow();
+            replica.standby = sampled.inRecovery();
+            if (!sampled.inRecovery()) {
                 replica.answering = false;
-                replica.problem = "not a standby: pg_last_wal_replay_lsn() is null there";
+                replica.problem = "not a standby: pg_is_in_recovery() is false there";
+                if (!replica.toldNotStandby) {
+                    replica.toldNotStandby = told = true;
+                    LOG.warn("read replica {} is not a standby (pg_is_in_recovery() is false there: the primary itself, or another "
+                            + "server); Parley will not read from it, its reads go to the primary", replica.name);
+                }
+            } else if (sampled.replayed() == null) {
+                replica.toldNotStandby = false;
+                replica.answering = false;
+                replica.problem = "a standby that has replayed nothing yet";
             } else {
-                replica.replayed = Lsn.parse(replayed);
+                replica.toldNotStandby = false;
+                replica.replayed = Lsn.parse(sampled.replayed());
                 replica.lagSeconds = lagOf(replica.replayed, now);
                 replica.answering = true;
                 replica.problem = null;
             }
         } catch (RuntimeException e) {
             replica.answering = false;
+            replica.standby = null;
             replica.problem = DatabaseWatch.rootMessage(e);
         }
         boolean is = inRotation(replica);
-        if (was != is) {
+        if (was != is && !told) {
             LOG.warn("read replica {} is {} rotation ({})", replica.name, is ? "back in" : "out of",
                     replica.problem != null ? replica.problem : "lag " + Math.round(replica.lagSeconds * 1000) + " ms");
         }
