@@ -61,15 +61,15 @@ public final class BatchWriter {
              ORDER BY c.app_id, c.conversation_id
                FOR UPDATE OF c""");
 
-    // A conversation's guests read again once its lock is held, in a statement of their own: LOCK_CONVERSATIONS lists
-    // them from the snapshot it took before it waited for the lock, so a guest taken out meanwhile (DELETE of the
-    // member, an erasure) was still listed, and their message was written after they had left. Only for a batch with a
-    // message whose author is a person other than the conversation's own user.
-    static final Query GUESTS_NOW = new Query("append.guests_now", """
-            SELECT m.app_id, m.conversation_id, m.member_id FROM conversation_members m
+    // A conversation's members read again once its lock is held, in a statement of their own: LOCK_CONVERSATIONS lists
+    // them from the snapshot it took before it waited for the lock, so a guest or a character taken out meanwhile
+    // (DELETE of the member, an erasure, a character's deletion) was still listed, and their message was written after
+    // they had left. Only for a batch with a message whose author is not the conversation's own user or character.
+    static final Query MEMBERS_NOW = new Query("append.members_now", """
+            SELECT m.app_id, m.conversation_id, m.member_kind, m.member_id FROM conversation_members m
               JOIN unnest(?::bigint[], ?::bigint[]) AS k(app_id, conversation_id)
                 ON m.app_id = k.app_id AND m.conversation_id = k.conversation_id
-             WHERE m.member_kind = 'user' AND m.guest""");
+             WHERE m.member_kind = 'character' OR m.guest""");
 
     static final Query FIND_REPLAYS = new Query("append.find_replays", """
             SELECT k.app_id AS key_app_id, k.conversation_id AS key_conversation_id, k.idempotency_key,
@@ -356,16 +356,17 @@ public final class BatchWriter {
                 handle.array("bigint", keys.stream().map(ConversationKey::appId).toArray(Long[]::new)),
                 handle.array("bigint", keys.stream().map(ConversationKey::conversationId).toArray(Long[]::new)))
                 .forEach(c -> locked.put(c.key, c));
-        List<ConversationKey> byGuests = batch.stream().filter(unit -> {
+        List<ConversationKey> byMembers = batch.stream().filter(unit -> {
             LockedConversation conversation = locked.get(new ConversationKey(unit.appId(), unit.conversationId()));
-            return conversation != null && unit.messages().stream()
-                    .anyMatch(m -> m.userId() != null && m.userId() != conversation.userId);
+            return conversation != null && unit.messages().stream().anyMatch(m -> m.userId() != null && m.userId() != conversation.userId
+                    || m.characterId() != null && m.characterId() != conversation.characterId);
         }).map(unit -> new ConversationKey(unit.appId(), unit.conversationId())).distinct().toList();
-        if (!byGuests.isEmpty()) {
-            byGuests.forEach(key -> locked.get(key).guestIds = new HashSet<>());
-            handle.list(GUESTS_NOW, row -> locked.get(new ConversationKey(row.getLong(1), row.getLong(2))).guestIds.add(row.getLong(3)),
-                    handle.array("bigint", byGuests.stream().map(ConversationKey::appId).toArray(Long[]::new)),
-                    handle.array("bigint", byGuests.stream().map(ConversationKey::conversationId).toArray(Long[]::new)));
+        if (!byMembers.isEmpty()) {
+            byMembers.forEach(key -> locked.get(key).membersNow());
+            handle.list(MEMBERS_NOW, row -> locked.get(new ConversationKey(row.getLong(1), row.getLong(2)))
+                            .memberNow(row.getString(3), row.getLong(4)),
+                    handle.array("bigint", byMembers.stream().map(ConversationKey::appId).toArray(Long[]::new)),
+                    handle.array("bigint", byMembers.stream().map(ConversationKey::conversationId).toArray(Long[]::new)));
         }
         return locked;
     }
@@ -448,8 +449,9 @@ public final class BatchWriter {
         final long userId;
         final long characterId;
         final String language;
-        final Set<Long> characterIds;
-        Set<Long> guestIds; // read again under the lock for a batch a guest writes in (GUESTS_NOW)
+        // As LOCK_CONVERSATIONS read them; again under the lock for a batch a guest or another character writes in (MEMBERS_NOW).
+        Set<Long> characterIds;
+        Set<Long> guestIds;
         long lastSeq;
         long floorId;
         int added;
@@ -467,6 +469,15 @@ public final class BatchWriter {
             this.floorId = floorId;
             this.characterIds = characterIds;
             this.guestIds = guestIds;
+        }
+
+        void membersNow() {
+            characterIds = new HashSet<>();
+            guestIds = new HashSet<>();
+        }
+
+        boolean memberNow(String kind, long id) {
+            return ("character".equals(kind) ? characterIds : guestIds).add(id);
         }
 
         void checkAuthor(NewMessage message, String field) {

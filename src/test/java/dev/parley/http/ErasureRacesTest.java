@@ -34,23 +34,45 @@ class ErasureRacesTest {
         api.postOk(201, "/v1/conversations/" + group + "/members", Map.of("user_id", bo));
         Fixtures.say(api, group, "user", "hello from Ada");
 
+        var written = whileTakenOut(group, "user", bo, () -> api.post("/v1/conversations/" + group + "/messages",
+                Map.of("role", "user", "content", "late", "user_id", bo)));
+
+        assertThat(written.status()).as(written.text()).isEqualTo(400);
+        assertThat(rows("SELECT count(*) FROM messages WHERE author_user_id = ?", bo)).isZero();
+    }
+
+    @Test
+    void a_character_writing_while_taken_out_of_a_group_leaves_no_message_behind() throws Exception {
+        String group = Fixtures.conversation(api, Fixtures.user(api, "ada"), Fixtures.character(api, "Luna"));
+        String orion = Fixtures.character(api, "Orion");
+        api.postOk(201, "/v1/conversations/" + group + "/members", Map.of("character_id", orion));
+
+        var written = whileTakenOut(group, "character", orion, () -> api.post("/v1/conversations/" + group + "/messages",
+                Map.of("role", "assistant", "content", "late", "character_id", orion)));
+
+        assertThat(written.status()).as(written.text()).isEqualTo(400);
+        assertThat(rows("SELECT count(*) FROM messages WHERE author_character_id = ?", orion)).isZero();
+    }
+
+    /**
+     * Takes {@code member} out of {@code group} as an erasure's batch, a character's deletion or DELETE …/members does
+     * (the group locked, the membership deleted, not yet committed), sends {@code write} until it waits for the group's
+     * lock, then commits; the write's answer.
+     */
+    private static Api.Response whileTakenOut(String group, String kind, String member, Supplier<Api.Response> write)
+            throws Exception {
         CompletableFuture<Api.Response> written;
         try (Connection removing = TestDatabase.get().connect(TestServer.DATABASE);
              Connection watch = TestDatabase.get().connect(TestServer.DATABASE)) {
-            // As an erasure's batch takes a guest out of their groups (and as DELETE …/members/users/{id} does): the
-            // group locked, the membership deleted, not yet committed.
             removing.setAutoCommit(false);
             update(removing, "SELECT 1 FROM conversations WHERE conversation_id = ? FOR UPDATE", group);
-            update(removing, "DELETE FROM conversation_members WHERE conversation_id = ? AND member_kind = 'user' AND member_id = "
-                    + Long.parseLong(bo), group);
-            written = CompletableFuture.supplyAsync(() -> api.post("/v1/conversations/" + group + "/messages",
-                    Map.of("role", "user", "content", "late", "user_id", bo)));
+            update(removing, "DELETE FROM conversation_members WHERE conversation_id = ? AND member_kind = '" + kind
+                    + "' AND member_id = " + Long.parseLong(member), group);
+            written = CompletableFuture.supplyAsync(write);
             Wait.until("the append to wait for the group's lock", Duration.ofSeconds(10), () -> waiting(watch) >= 1);
             removing.commit();
         }
-
-        assertThat(written.get().status()).as(written.get().text()).isEqualTo(400);
-        assertThat(rows("SELECT count(*) FROM messages WHERE author_user_id = ?", bo)).isZero();
+        return written.get();
     }
 
     @Test
