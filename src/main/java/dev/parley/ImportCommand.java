@@ -119,7 +119,7 @@ final class ImportCommand implements Callable<Integer> {
             if (!bulk) { // --bulk switches them itself, and back at its end
                 List<String> putBack = WordIndexes.putBackLeftOn(db);
                 if (!putBack.isEmpty()) {
-                    spec.commandLine().getErr().println("Put back " + putBack.size() + " words index(es) an interrupted "
+                    err.println("Put back " + putBack.size() + " words index(es) an interrupted "
                             + "import --bulk left going through their pending lists (fastupdate=on), and merged those lists.");
                 }
             }
