@@ -50,7 +50,7 @@ final class ArchiveCommand implements Callable<Integer> {
             PrintWriter out = spec.commandLine().getOut();
             if (dryRun) {
                 var due = archive.due(age);
-                out.println(due.isEmpty() ? "No month ended before " + archive.limit(age) + "."
+                out.println(due.isEmpty() ? nothingDue(archive, age) + "."
                         : "Would archive " + due.size() + " month(s): " + due.stream().map(Partitions.Partition::name).toList());
                 return;
             }
@@ -60,9 +60,16 @@ final class ArchiveCommand implements Callable<Integer> {
                 busy.set(true);
                 return;
             }
-            out.println(moved.months().isEmpty() ? "No month ended before " + archive.limit(age) + "; nothing moved."
+            out.println(moved.months().isEmpty() ? nothingDue(archive, age) + "; nothing moved."
                     : "Archived " + moved.months().size() + " month(s) " + moved.months() + ": " + moved.rows() + " message(s).");
         });
         return status == 0 && busy.get() ? Main.BUSY : status;
+    }
+
+    /** Why nothing is due: no hot month is old enough, and how many of the old enough ones are in the archive already. */
+    private static String nothingDue(Archive archive, Period age) {
+        long archived = archive.archivedBefore(age);
+        return "No hot month ended before " + archive.limit(age)
+                + (archived == 0 ? "" : " (" + archived + " month(s) before it are archived already)");
     }
 }

@@ -340,11 +340,32 @@ class CliTest {
         Run badAge = parley("archive", "--older-than", "six months", "--database-url", url);
 
         assertThat(dryRun.status()).isZero();
-        assertThat(dryRun.out()).contains("No month ended before");
+        assertThat(dryRun.out()).contains("No hot month ended before");
         assertThat(run.status()).isZero();
         assertThat(run.out()).contains("nothing moved");
         assertThat(badAge.status()).isEqualTo(2);
         assertThat(badAge.err()).contains("--older-than").contains("6mo");
+    }
+
+    @Test
+    void archive_says_the_months_it_finds_nothing_in_are_archived_already_and_refuses_an_age_beyond_100_years() throws Exception {
+        TestDatabase.get().migrated("parley_cli_archive_again");
+        String url = TestDatabase.get().url("parley_cli_archive_again");
+        try (var pool = TestDatabase.pool(TestDatabase.get().target("parley_cli_archive_again"), 1)) {
+            YearMonth now = YearMonth.now(ZoneOffset.UTC);
+            new Partitions(pool).ensure(now.minusMonths(9), now.minusMonths(8));
+        }
+
+        Run first = parley("archive", "--older-than", "6mo", "--database-url", url);
+        Run dryRun = parley("archive", "--older-than", "6mo", "--dry-run", "--database-url", url);
+        Run again = parley("archive", "--older-than", "6mo", "--database-url", url);
+        Run typo = parley("archive", "--older-than", "99999y", "--database-url", url);
+
+        assertThat(first.out()).contains("Archived 2 month(s)");
+        assertThat(dryRun.out()).containsPattern("No hot month ended before \\S+ \\(2 month\\(s\\) before it are archived already\\)\\.");
+        assertThat(again.out()).contains("(2 month(s) before it are archived already); nothing moved.");
+        assertThat(typo.status()).isEqualTo(2);
+        assertThat(typo.err()).contains("--older-than: an age is at most 100 years").contains("'99999y'");
     }
 
     @Test

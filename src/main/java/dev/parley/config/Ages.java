@@ -7,6 +7,8 @@ import java.util.regex.Pattern;
 /** Ages as operators write them: {@code 30d}, {@code 8w}, {@code 6mo}, {@code 1y}. */
 public final class Ages {
     private static final Pattern AGE = Pattern.compile("(\\d{1,5})(d|w|mo|y)");
+    private static final int MOST_MONTHS = 1200;
+    private static final int MOST_DAYS = 36524;
 
     private Ages() {
     }
@@ -19,11 +21,15 @@ public final class Ages {
                     + text + "'");
         }
         int n = Integer.parseInt(m.group(1));
-        return switch (m.group(2)) {
+        Period age = switch (m.group(2)) {
             case "d" -> Period.ofDays(n);
             case "w" -> Period.ofWeeks(n);
             case "mo" -> Period.ofMonths(n);
             default -> Period.ofYears(n);
         };
+        if (age.getDays() > MOST_DAYS || age.toTotalMonths() > MOST_MONTHS) { // a typo, not an age: nothing is that old
+            throw new IllegalArgumentException("an age is at most 100 years (100y, 1200mo, 5217w or 36524d); got '" + text + "'");
+        }
+        return age;
     }
 }

@@ -78,6 +78,12 @@ public final class Archive {
         return partitions.list().stream().filter(p -> !p.isCatchAll() && p.toId() <= limit).toList();
     }
 
+    /** How many months that ended before {@code age} ago are in the archive already. */
+    public long archivedBefore(Period age) {
+        long limit = Ids.floorOf(limit(age));
+        return partitions.listArchived().stream().filter(p -> p.toId() != null && p.toId() <= limit).count();
+    }
+
     /**
      * Moves every hot month that ended before {@code age} ago (e.g. 6 months) into the archive, first finishing
      * any move a crash cut short; nothing when another round of archiving or retention is running ({@link RoundLock}).
