@@ -82,8 +82,13 @@ public final class Timeline {
             if (last == null) {
                 return overview(read(), null, 0);
             }
+            // the earlier reading nearest the window's start: readings come every interval give or take a few ms, so "the
+            // newest not after it" was a whole interval early whenever twelve intervals came to a little under a minute,
+            // and a 1-minute window read "last 65 s"
             Instant from = last.at().minus(window);
-            first = recent.stream().filter(r -> !r.at().isAfter(from)).reduce((a, b) -> b).orElse(recent.peekFirst());
+            Reading newest = last;
+            first = recent.stream().filter(r -> r != newest)
+                    .min(Comparator.comparing(r -> Duration.between(r.at(), from).abs())).orElse(last);
             growth = growthPerHour();
         }
         return overview(last, first == last ? null : first, growth);

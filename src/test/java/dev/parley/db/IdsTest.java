@@ -2,6 +2,7 @@ package dev.parley.db;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.parley.support.SteppingClock;
 import dev.parley.support.TestDatabase;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -9,7 +10,6 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.HashSet;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -89,38 +89,5 @@ class IdsTest {
 
         assertThat(second & Ids.LOW_MASK).as("low bits from a new block")
                 .isNotEqualTo((first & Ids.LOW_MASK) + 1);
-    }
-
-    /** A clock the test moves by hand. */
-    static final class SteppingClock extends Clock {
-        private final AtomicLong millis;
-
-        SteppingClock(Instant start) {
-            millis = new AtomicLong(start.toEpochMilli());
-        }
-
-        void advance(long byMillis) {
-            millis.addAndGet(byMillis);
-        }
-
-        @Override
-        public long millis() {
-            return millis.get();
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.ofEpochMilli(millis.get());
-        }
-
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
     }
 }
