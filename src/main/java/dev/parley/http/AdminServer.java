@@ -23,8 +23,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
-import org.eclipse.jetty.server.HttpConnectionFactory;
-import org.eclipse.jetty.server.ServerConnector;
 
 /**
  * The admin port: Prometheus metrics, the monitor's JSON, the live dashboard, and the management of apps,
@@ -81,12 +79,7 @@ public final class AdminServer implements AutoCloseable {
             config.concurrency.useVirtualThreads = true;
             config.http.defaultContentType = "application/json";
             config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
-            config.jetty.addConnector((server, httpConfig) -> {
-                var connector = new ServerConnector(server, new HttpConnectionFactory(httpConfig));
-                connector.setHost(admin.host());
-                connector.setPort(admin.port());
-                return connector;
-            });
+            config.jetty.addConnector((server, httpConfig) -> HttpServer.connector(server, httpConfig, admin.host(), admin.port()));
             config.routes.before(ctx -> {
                 RequestIds.assign(ctx);
                 Methods.refuseOverride(ctx);

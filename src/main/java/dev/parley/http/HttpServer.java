@@ -49,7 +49,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
 
@@ -57,6 +59,19 @@ import org.eclipse.jetty.server.handler.GracefulHandler;
 public final class HttpServer implements AutoCloseable {
     private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(20);
     private static final int ACCEPT_QUEUE = 1024;
+
+    /**
+     * A plain HTTP/1.1 connector, for either port. Its header cache matches case: by default Jetty matches the header
+     * lines a connection sent before without it, so a key with its case changed, sent after the real one on the same
+     * connection, was read as the real one.
+     */
+    static ServerConnector connector(Server server, HttpConfiguration httpConfig, String host, int port) {
+        httpConfig.setHeaderCacheCaseSensitive(true);
+        var connector = new ServerConnector(server, new HttpConnectionFactory(httpConfig));
+        connector.setHost(host);
+        connector.setPort(port);
+        return connector;
+    }
 
     /** What the routes need, wired by hand in {@code Parley}. */
     public record Services(DatabaseWatch watch, ApiKeys apiKeys, UserTokens userTokens, UserReach userReach, Origins origins,
@@ -130,9 +145,7 @@ public final class HttpServer implements AutoCloseable {
             });
             config.jetty.modifyServletContextHandler(handler -> handler.setErrorHandler(new JsonErrorHandler()));
             config.jetty.addConnector((server, httpConfig) -> {
-                var connector = new ServerConnector(server, new HttpConnectionFactory(httpConfig));
-                connector.setHost(options.host());
-                connector.setPort(options.port());
+                var connector = connector(server, httpConfig, options.host(), options.port());
                 // The default backlog (50) overflows when hundreds of clients connect at once.
                 connector.setAcceptQueueSize(ACCEPT_QUEUE);
                 return connector;

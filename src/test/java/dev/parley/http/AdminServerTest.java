@@ -47,6 +47,30 @@ class AdminServerTest {
         }
     }
 
+    /**
+     * Jetty keeps the header lines a connection sent, matched without regard to case by default: a key with its case
+     * changed, sent after the real one on the same connection, was read as the real one (an upper-cased leak, or a
+     * proxy sharing its connections, would pass).
+     */
+    @Test
+    void a_key_with_its_case_changed_is_refused_on_a_connection_that_already_sent_the_real_one() throws Exception {
+        var ports = Map.of(parley.port(), new String[] {api.key(), "/v1/users/999999999"},
+                parley.adminPort(), new String[] {KEY, "/admin/apps/nobody/keys"});
+        for (var port : ports.entrySet()) {
+            String key = port.getValue()[0];
+            String path = port.getValue()[1];
+            try (var raw = new dev.parley.support.RawHttp(port.getKey())) {
+                assertThat(raw.send(withKey(path, key)).status()).as(path + " with the key").isEqualTo(404);
+                assertThat(raw.send(withKey(path, key.toUpperCase(java.util.Locale.ROOT))).status())
+                        .as(path + " with the key upper-cased, on the same connection").isEqualTo(401);
+            }
+        }
+    }
+
+    private static String withKey(String path, String key) {
+        return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + key + "\r\n\r\n";
+    }
+
     @Test
     void the_dashboard_page_and_its_scripts_load_without_the_key_and_carry_no_figures() {
         var page = admin.withKey(null).get("/dashboard");
