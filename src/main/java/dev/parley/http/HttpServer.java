@@ -205,12 +205,13 @@ public final class HttpServer implements AutoCloseable {
     }
 
     /**
-     * The endpoint that answered; for a 503 refused before routing (draining, or the database unreachable as the key was
-     * looked up) the one that would have, so metrics and the access log name its route. Only that branch looks it up.
+     * The endpoint that answered; for a request refused before routing (401 for its key, 429 for its rate, 503 while
+     * draining or while the key cannot be looked up) the one that would have, so metrics and the access log name its
+     * route: a dashboard per route sees its refusals. Only that branch looks it up; no route answers a 404 or 405.
      */
     private static Endpoint answering(Context ctx, JavalinState javalin) {
         Endpoint matched = ctx.endpoints().matchedHttpEndpoint();
-        if (matched != null || ctx.statusCode() != 503) {
+        if (matched != null || ctx.statusCode() == 404 || ctx.statusCode() == 405) {
             return matched;
         }
         ParsedEndpoint wouldHave = javalin.internalRouter.findFirstHttpHandlerEntry(ctx.method(), ctx.path());

@@ -79,6 +79,9 @@ class LoadSheddingTest {
         assertThat(limited.header("RateLimit-Remaining")).isEqualTo("0");
         assertThat(limited.json().get("type").asText()).endsWith("/rate-limited");
         assertThat(quiet.get("/v1/characters").header("RateLimit-Limit")).isEqualTo("100");
+        assertThat(TestServer.metrics(parley)).as("refused before routing, counted under the route it asked for")
+                .containsPattern("parley_http_responses_total\\{method=\"GET\",route=\"/v1/characters\",status=\"429\"} [1-9]")
+                .doesNotContainPattern("route=\"unmatched\",status=\"429\"");
     }
 
     @Test

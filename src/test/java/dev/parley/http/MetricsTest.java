@@ -23,6 +23,7 @@ class MetricsTest {
         Fixtures.say(api, conversation, "user", "hello");
         api.getOk("/v1/conversations/" + conversation + "/messages");
         api.get("/v1/conversations/" + conversation + "/nowhere");
+        api.withKey(null).get("/v1/conversations/" + conversation + "/messages"); // refused before routing
 
         String metrics = TestServer.metrics(api);
 
@@ -32,6 +33,8 @@ class MetricsTest {
                 .containsPattern("parley_http_request_seconds_count\\{[^}]*route=\"/v1/conversations/\\{conversation_id}/messages\"")
                 .containsPattern("parley_http_responses_total\\{method=\"GET\",route=\"/v1/conversations/\\{conversation_id}/messages\",status=\"200\"} [1-9]")
                 .containsPattern("parley_http_responses_total\\{method=\"GET\",route=\"unmatched\",status=\"404\"} [1-9]")
+                .containsPattern("parley_http_responses_total\\{method=\"GET\",route=\"/v1/conversations/\\{conversation_id}/messages\",status=\"401\"} [1-9]")
+                .doesNotContainPattern("route=\"unmatched\",status=\"401\"")
                 .contains("parley_append_batch_size_count")
                 .doesNotContain("route=\"/v1/conversations/" + conversation);
     }
