@@ -19,13 +19,24 @@ import java.util.Optional;
 public final class Users {
     private static final String COLUMNS = "user_id, external_id, profile, counters, created_at, updated_at, version";
 
-    // xmax = 0 only on a freshly inserted row: it tells "created" from "updated" in one statement.
+    /*
+     * xmax = 0 only on a freshly inserted row: it tells "created" from "updated" in one statement. An upsert that would
+     * change nothing (no profile, or the stored one: the "get or create" an app calls at every login) writes nothing and
+     * keeps the version, so an ETag a client holds stays good; the stored row is read instead. That read finds nothing
+     * only when another transaction inserted the user after this statement began: then the statement is run again.
+     */
     static final NamedQuery UPSERT = NamedQuery.of("user.upsert", """
-            INSERT INTO users (app_id, external_id, profile)
-            VALUES (:app_id, :external_id, coalesce(:profile::jsonb, '{}'))
-            ON CONFLICT (app_id, external_id) DO UPDATE
-               SET profile = coalesce(:profile::jsonb, users.profile), updated_at = now(), version = users.version + 1
-            RETURNING %s, (xmax = 0) AS created""".formatted(COLUMNS));
+            WITH written AS (
+                INSERT INTO users (app_id, external_id, profile)
+                VALUES (:app_id, :external_id, coalesce(:profile::jsonb, '{}'))
+                ON CONFLICT (app_id, external_id) DO UPDATE
+                   SET profile = excluded.profile, updated_at = now(), version = users.version + 1
+                 WHERE users.profile IS DISTINCT FROM coalesce(:profile::jsonb, users.profile)
+                RETURNING %1$s, (xmax = 0) AS created, true AS changed)
+            SELECT * FROM written
+            UNION ALL
+            SELECT %1$s, false, false FROM users
+             WHERE app_id = :app_id AND external_id = :external_id AND NOT EXISTS (SELECT 1 FROM written)""".formatted(COLUMNS));
 
     static final Query GET = new Query("user.get", """
             SELECT %s FROM users WHERE app_id = ? AND user_id = ?""".formatted(COLUMNS));
@@ -72,18 +83,31 @@ public final class Users {
     public record Upserted(User user, boolean created) {
     }
 
+    /** An upsert's row, and whether it wrote one (created or changed the user). */
+    private record Written(Upserted upserted, boolean changed) {
+    }
+
+    private static NamedQuery.Binding upsert(long appId, String externalId, String profile) {
+        return UPSERT.bind("app_id", appId).bind("external_id", externalId).bind("profile", profile);
+    }
+
+    private static Written upserted(java.sql.ResultSet row) throws SQLException {
+        return new Written(new Upserted(ROW.map(row), row.getBoolean("created")), row.getBoolean("changed"));
+    }
+
     /** Creates the user, or replaces its profile when one is given; a null profile keeps the stored one. */
     public Upserted upsert(long appId, String externalId, JsonNode profile) {
         String json = profile == null ? null : profile.toString();
         Upserted upserted;
         try (ReadCache.Changing change = cache.changing()) {
             upserted = database.inTransaction(handle -> {
-                Upserted row = handle.first(UPSERT.bind("app_id", appId).bind("external_id", externalId).bind("profile", json),
-                        r -> new Upserted(ROW.map(r), r.getBoolean("created"))).orElseThrow();
-                if (!row.created()) {
-                    change.mark(List.of(Scope.user(appId, row.user().id())));
+                var found = handle.first(upsert(appId, externalId, json), Users::upserted);
+                Written row = found.isPresent() ? found.get()
+                        : handle.first(upsert(appId, externalId, json), Users::upserted).orElseThrow();
+                if (row.changed() && !row.upserted().created()) {
+                    change.mark(List.of(Scope.user(appId, row.upserted().user().id())));
                 }
-                return row;
+                return row.upserted();
             });
         }
         if (upserted.created()) {
