@@ -123,15 +123,17 @@ public final class Parley implements AutoCloseable {
     private final Retention retention;
     private final HttpServer http;
     private final AdminServer admin;
+    private final CounterBuffer counters;
 
     private Parley(Deque<AutoCloseable> started, Database database, Apps apps, Retention retention, HttpServer http,
-                   AdminServer admin) {
+                   AdminServer admin, CounterBuffer counters) {
         this.started = started;
         this.database = database;
         this.apps = apps;
         this.retention = retention;
         this.http = http;
         this.admin = admin;
+        this.counters = counters;
     }
 
     /**
@@ -269,7 +271,7 @@ public final class Parley implements AutoCloseable {
             // Last, once nothing can stop the start (a Redis that refuses its URL, a port taken): upkeep begun by a
             // start that then failed met a closed pool, and logged that as a failure of its own.
             threads(started, "parley-maintenance", 1).scheduleWithFixedDelay(maintenance::runLogged, 0, 1, TimeUnit.DAYS);
-            return new Parley(started, database, apps, retention, http, admin);
+            return new Parley(started, database, apps, retention, http, admin, counters);
         } catch (RuntimeException e) {
             closeAll(started);
             throw e;
@@ -413,6 +415,11 @@ public final class Parley implements AutoCloseable {
     @Override
     public void close() {
         closeAll(started);
+    }
+
+    /** After {@link #close}: the counter increments it could not write (the database was down), as its log names them. */
+    public long counterIncrementsLost() {
+        return counters.lostAtClose();
     }
 
     private static void closeAll(Deque<AutoCloseable> started) {

@@ -157,8 +157,10 @@ final class ServeCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("parley-shutdown").unstarted(() -> {
             parley.close();
             storage.close();
-            out.println("Parley stopped: in-flight requests finished, queued appends committed, counters written, "
-                    + "connections closed.");
+            long lost = parley.counterIncrementsLost();
+            out.println("Parley stopped: in-flight requests finished, queued appends committed, "
+                    + (lost == 0 ? "counters written" : lost + " counter increment(s) LOST (the log names them)")
+                    + ", connections closed.");
             out.flush();
             stopped.countDown();
         }));

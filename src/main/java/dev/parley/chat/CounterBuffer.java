@@ -217,6 +217,7 @@ public final class CounterBuffer implements AutoCloseable {
     private final DistributionSummary flushSizes;
     private final MeterRegistry registry;
     private volatile boolean closed;
+    private volatile long lostAtClose;
     private volatile boolean failing; // the last flush failed: its failure is logged once, not every tick
 
     /**
@@ -609,10 +610,11 @@ public final class CounterBuffer implements AutoCloseable {
     public void close() {
         closed = true;
         flush(tally -> true);
+        long unsure;
         flushLock.lock();
         try {
             confirmUnconfirmed(); // those the last flush left
-            long unsure = unconfirmed.stream().flatMap(batch -> batch.taken().stream()).mapToLong(Taken::count).sum();
+            unsure = unconfirmed.stream().flatMap(batch -> batch.taken().stream()).mapToLong(Taken::count).sum();
             if (unsure > 0) {
                 LOG.error("{} counter increments were being written when the connection broke, and could not be checked "
                         + "before shutdown: they may or may not be stored", unsure);
@@ -624,9 +626,26 @@ public final class CounterBuffer implements AutoCloseable {
         long left = tallies.values().stream().mapToLong(tally -> tally.increments).sum();
         if (left > 0) {
             LOG.error("{} counter increments of {} conversations and users could not be written before shutdown and are "
-                    + "lost", left, tallies.size());
+                    + "lost; the lines that follow name each and its increments", left, tallies.size());
+            tallies.forEach((holder, tally) -> { // what an operator needs to apply them by hand
+                tally.lock.lock();
+                try {
+                    if (tally.increments > 0) {
+                        LOG.warn("{} {} in app {}: counter increments {} were not written (shutdown)", holder.kind().noun(),
+                                holder.id(), holder.appId(), tally.queued);
+                    }
+                } finally {
+                    tally.lock.unlock();
+                }
+            });
             lost(LOST_SHUTDOWN).increment(left);
         }
+        lostAtClose = left + unsure;
+    }
+
+    /** How many increments {@link #close} could not write, or could not be sure of (0 before it ran). */
+    public long lostAtClose() {
+        return lostAtClose;
     }
 
     /** One holder's counters as this instance has moved them. Guarded by its lock, except {@link #shown}. */

@@ -376,6 +376,29 @@ class CounterBufferTest {
     }
 
     @Test
+    void closing_while_the_database_refuses_names_each_holder_and_its_increments_in_the_log_and_counts_them() throws SQLException {
+        long refusing = chat.conversation();
+        chat.increment(refusing, "affection", 2);
+        chat.increment(refusing, "xp", 5);
+        chat.sql("INSERT INTO refuse_writes VALUES (" + refusing + ")");
+        var logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(CounterBuffer.class);
+        var log = new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
+        log.start();
+        logger.addAppender(log);
+        try {
+            buffer.close();
+        } finally {
+            logger.detachAppender(log);
+            chat.sql("DELETE FROM refuse_writes");
+        }
+
+        assertThat(buffer.lostAtClose()).isEqualTo(2);
+        assertThat(log.list).extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                .anySatisfy(line -> assertThat(line).contains("conversation " + refusing + " in app " + chat.app)
+                        .contains("affection=2").contains("xp=5").contains("(shutdown)"));
+    }
+
+    @Test
     void closing_writes_every_increment_held_and_later_ones_are_written_at_once() {
         long conversation = chat.conversation();
         long user = chat.user("linus");
