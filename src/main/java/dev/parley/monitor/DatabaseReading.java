@@ -7,6 +7,10 @@ import java.util.Map;
 /**
  * One look at PostgreSQL's own statistics. Counters ({@code commits}, {@code walBytes} …) are totals since
  * the server's statistics were reset; rates come from the difference between two readings.
+ *
+ * <p>{@code at} is when the reading was taken. The table and partition sizes are read once a minute, and a relation
+ * locked exclusively keeps its last size (measuring it would queue behind the lock): {@code sizesAt} is when the oldest
+ * of them was measured.
  */
 public record DatabaseReading(
         Instant at,
@@ -23,6 +27,7 @@ public record DatabaseReading(
         long databaseBytes,
         List<TableSize> tables,
         List<PartitionSize> partitions,
+        Instant sizesAt,
         List<ReplicaLag> replicas,
         List<StatementTotals> statements) {
 
@@ -50,6 +55,12 @@ public record DatabaseReading(
         public double meanMillis() {
             return calls == 0 ? 0 : totalMillis / calls;
         }
+    }
+
+    /** This reading with other sizes. */
+    DatabaseReading withSizes(List<TableSize> tables, List<PartitionSize> partitions, Instant sizesAt) {
+        return new DatabaseReading(at, connections, lockWaits, oldestTransactionSeconds, blocksHit, blocksRead, commits,
+                rollbacks, deadlocks, tempBytes, walBytes, databaseBytes, tables, partitions, sizesAt, replicas, statements);
     }
 
     public double cacheHitRatio() {

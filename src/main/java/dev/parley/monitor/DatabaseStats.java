@@ -17,6 +17,7 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -64,11 +65,28 @@ public final class DatabaseStats {
     /**
      * Every table and partition of Parley's two schemas, partitions rolled up to their table; a partitioned
      * table counts itself too (0 bytes), so the archive shows before its first month arrives.
+     *
+     * pg_total_relation_size opens the relation, its TOAST table and their indexes (ACCESS SHARE), which waits
+     * behind an ACCESS EXCLUSIVE lock held or only waited for (an ALTER TABLE queued behind a long reader): the
+     * sampler would join the very lock queue it is there to show. So a relation with such a lock on it or on one
+     * of its indexes or its TOAST table gets no size here (NULL) and keeps its last; the rest are read. Row counts
+     * come from the statistics collector and need no lock.
      */
     private static final Query TABLES = new Query("monitor.tables", """
+            WITH exclusive AS (
+                SELECT relation FROM pg_locks
+                 WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock'
+                   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            ), with_indexed AS (
+                SELECT relation FROM exclusive
+                 UNION SELECT i.indrelid FROM pg_index i JOIN exclusive e ON e.relation = i.indexrelid
+            ), locked AS (
+                SELECT relation FROM with_indexed
+                 UNION SELECT owner.oid FROM pg_class owner JOIN with_indexed w ON w.relation = owner.reltoastrelid
+            )
             SELECT n.nspname AS schema, coalesce(parent.relname, c.relname) AS table_name,
                    CASE WHEN parent.oid IS NULL THEN NULL ELSE c.relname END AS partition_name,
-                   pg_total_relation_size(c.oid) AS bytes,
+                   CASE WHEN c.oid IN (SELECT relation FROM locked) THEN NULL ELSE pg_total_relation_size(c.oid) END AS bytes,
                    coalesce(s.n_live_tup, 0) AS live_rows, coalesce(s.n_dead_tup, 0) AS dead_rows
               FROM pg_class c
               JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -76,6 +94,12 @@ public final class DatabaseStats {
               LEFT JOIN pg_class parent ON parent.oid = i.inhparent AND parent.relkind = 'p'
               LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
              WHERE c.relkind IN ('r', 'p') AND n.nspname IN ('public', 'parley_archive')""");
+
+    /**
+     * For the sizes' transaction: a lock taken between TABLES' look at pg_locks and its opening of the relation fails
+     * the sizes at once (they keep their last values) rather than queue for the pool's PARLEY_LOCK_TIMEOUT.
+     */
+    private static final Query SIZES_LOCK_TIMEOUT = new Query("monitor.sizes_lock_timeout", "SET LOCAL lock_timeout = '50ms'");
 
     // One row per name: a standby that reconnects has two walsenders for a moment.
     private static final Query REPLICAS = new Query("monitor.replicas", """
@@ -106,14 +130,18 @@ public final class DatabaseStats {
     private final Clock clock;
     private final Rows rows;
     private volatile DatabaseReading latest;
-    /** Sizes from the last time they were read; null before the first reading. */
+    /** Sizes as last published: the sampler's thread only. */
     private Sizes sizes;
-    private Instant sizesAt = Instant.MIN;
+    /** Each relation's last size read, and when: a relation locked at a reading keeps it. The sampler's thread only. */
+    private Map<Relation.Key, Measured> measured = Map.of();
+    /** When the sizes were last tried; they are tried at most once a minute. */
+    private Instant sizesTriedAt = Instant.MIN;
 
     public DatabaseStats(Database database, Clock clock, MeterRegistry registry) {
         this.database = database;
         this.clock = clock;
         this.latest = empty(clock);
+        this.sizes = new Sizes(List.of(), List.of(), latest.at());
         this.rows = new Rows(registry);
         register(registry);
     }
@@ -123,27 +151,32 @@ public final class DatabaseStats {
         return latest;
     }
 
-    /** Takes a reading now (from one thread: the sampler's); on failure (the database down, say) keeps the last one and says why in the log. */
+    /**
+     * Takes a reading now (from one thread: the sampler's); on failure (the database down, say) keeps the last one and
+     * says why in the log. The sizes are read apart: when they cannot be, the rest is published with the last sizes.
+     */
     public void sample() {
         try {
-            latest = database.read(this::read);
+            DatabaseReading read = database.read(this::read);
+            Sizes sized = sizesAtMostEveryMinute();
+            latest = read.withSizes(sized.tables(), sized.partitions(), sized.oldest());
             rows.publish(latest);
         } catch (RuntimeException e) {
             LOG.warn("could not read PostgreSQL's statistics, keeping the last reading: {}", e.getMessage());
         }
     }
 
+    /** Everything but the sizes, which need no lock on any of Parley's tables; the sizes are the last ones. */
     private DatabaseReading read(Handle handle) throws SQLException {
         Activity activity = activity(handle);
         Totals totals = handle.first(DATABASE, row -> new Totals(row.getLong("blks_hit"), row.getLong("blks_read"),
                 row.getLong("xact_commit"), row.getLong("xact_rollback"), row.getLong("deadlocks"), row.getLong("temp_bytes"),
                 row.getLong("wal_bytes"), row.getLong("database_bytes"))).orElseThrow();
-        Sizes sizes = sizesAtMostEveryMinute(handle);
         List<ReplicaLag> replicas = handle.list(REPLICAS, row -> new ReplicaLag(row.getString("name"), row.getDouble("lag_seconds")));
         return new DatabaseReading(clock.instant(), activity.connections(), activity.lockWaits(), activity.oldestSeconds(),
                 totals.blocksHit(), totals.blocksRead(), totals.commits(), totals.rollbacks(), totals.deadlocks(),
-                totals.tempBytes(), totals.walBytes(), totals.databaseBytes(), sizes.tables(), sizes.partitions(), replicas,
-                statements(handle));
+                totals.tempBytes(), totals.walBytes(), totals.databaseBytes(), sizes.tables(), sizes.partitions(), sizes.oldest(),
+                replicas, statements(handle));
     }
 
     private record Activity(Map<String, Integer> connections, int lockWaits, double oldestSeconds) {
@@ -175,38 +208,72 @@ public final class DatabaseStats {
         return none;
     }
 
-    private record Sizes(List<TableSize> tables, List<PartitionSize> partitions) {
+    /** The sizes published, and when the oldest of them was read. */
+    private record Sizes(List<TableSize> tables, List<PartitionSize> partitions, Instant oldest) {
     }
 
     /**
      * Sizes change slowly and cost the most to read (a stat of every file of every partition: 400 ms for
      * 333 relations on a busy 2-core machine), so they are read once a minute, whatever the sampling interval.
+     * If they cannot be read (a lock taken just as they were), the last ones stay until the next minute.
      */
-    private Sizes sizesAtMostEveryMinute(Handle handle) throws SQLException {
+    private Sizes sizesAtMostEveryMinute() {
         Instant now = clock.instant();
-        if (sizes == null || !now.isBefore(sizesAt.plus(SIZES_EVERY))) {
-            sizes = sizes(handle);
-            sizesAt = now;
+        if (now.isBefore(sizesTriedAt.plus(SIZES_EVERY))) {
+            return sizes;
+        }
+        sizesTriedAt = now;
+        try {
+            List<Relation> relations = database.inTransaction(handle -> {
+                handle.execute(SIZES_LOCK_TIMEOUT);
+                return handle.list(TABLES, row -> new Relation(new Relation.Key(row.getString("schema"), row.getString("table_name"),
+                        row.getString("partition_name")), (Long) row.getObject("bytes"), row.getLong("live_rows"),
+                        row.getLong("dead_rows")));
+            });
+            sizes = sizes(relations, now);
+        } catch (RuntimeException e) {
+            LOG.warn("could not read the sizes of Parley's tables, keeping the last ones: {}", e.getMessage());
         }
         return sizes;
     }
 
-    private record Relation(String schema, String table, String partition, long bytes, long live, long dead) {
+    /** One table or partition; {@code bytes} null when it was locked and not measured. */
+    private record Relation(Key key, Long bytes, long live, long dead) {
+        record Key(String schema, String table, String partition) {
+        }
     }
 
-    private static Sizes sizes(Handle handle) throws SQLException {
-        List<Relation> relations = handle.list(TABLES, row -> new Relation(row.getString("schema"), row.getString("table_name"),
-                row.getString("partition_name"), row.getLong("bytes"), row.getLong("live_rows"), row.getLong("dead_rows")));
-        Map<List<String>, TableSize> tables = new TreeMap<>(Comparator.comparing(Object::toString));
+    private record Measured(long bytes, Instant at) {
+    }
+
+    /**
+     * The sizes of {@code relations} read {@code now}, those not measured (locked) at their last measure; one locked
+     * since before its first counts 0 bytes, and no age, until it is measured.
+     */
+    private Sizes sizes(List<Relation> relations, Instant now) {
+        Map<Relation.Key, Measured> measuredNow = new HashMap<>();
         for (Relation r : relations) {
-            tables.merge(List.of(r.schema(), r.table()), new TableSize(r.schema(), r.table(), r.bytes(), r.live(), r.dead()),
+            Measured m = r.bytes() != null ? new Measured(r.bytes(), now) : measured.get(r.key());
+            if (m != null) {
+                measuredNow.put(r.key(), m);
+            }
+        }
+        measured = measuredNow;
+        Instant oldest = measuredNow.values().stream().map(Measured::at).min(Comparator.naturalOrder()).orElse(now);
+        Map<List<String>, TableSize> tables = new TreeMap<>(Comparator.comparing(Object::toString));
+        List<PartitionSize> partitions = new ArrayList<>();
+        for (Relation r : relations) {
+            Relation.Key key = r.key();
+            long bytes = measuredNow.containsKey(key) ? measuredNow.get(key).bytes() : 0;
+            tables.merge(List.of(key.schema(), key.table()), new TableSize(key.schema(), key.table(), bytes, r.live(), r.dead()),
                     (a, b) -> new TableSize(a.schema(), a.table(), a.bytes() + b.bytes(), a.liveRows() + b.liveRows(),
                             a.deadRows() + b.deadRows()));
+            if (key.partition() != null) {
+                partitions.add(new PartitionSize(key.schema(), key.table(), key.partition(), bytes));
+            }
         }
-        List<PartitionSize> partitions = relations.stream().filter(r -> r.partition() != null)
-                .map(r -> new PartitionSize(r.schema(), r.table(), r.partition(), r.bytes()))
-                .sorted(Comparator.comparing(PartitionSize::partition)).toList();
-        return new Sizes(List.copyOf(tables.values()), partitions);
+        partitions.sort(Comparator.comparing(PartitionSize::partition));
+        return new Sizes(List.copyOf(tables.values()), List.copyOf(partitions), oldest);
     }
 
     private static List<StatementTotals> statements(Handle handle) throws SQLException {
@@ -224,8 +291,9 @@ public final class DatabaseStats {
     }
 
     private static DatabaseReading empty(Clock clock) {
-        return new DatabaseReading(clock.instant(), Map.copyOf(noConnections()), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, List.of(),
-                List.of(), List.of(), List.of());
+        Instant now = clock.instant();
+        return new DatabaseReading(now, Map.copyOf(noConnections()), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, List.of(),
+                List.of(), now, List.of(), List.of());
     }
 
     private void register(MeterRegistry registry) {

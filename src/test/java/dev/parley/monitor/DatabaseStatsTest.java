@@ -5,12 +5,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
 import dev.parley.db.Query;
+import dev.parley.db.QueryLog;
+import dev.parley.monitor.DatabaseReading.TableSize;
+import dev.parley.support.SteppingClock;
 import dev.parley.support.TestDatabase;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
@@ -75,5 +83,118 @@ class DatabaseStatsTest {
             assertThat(registry.get("parley.db.statement.calls").tag("query", "test.counted").gauge()).isSameAs(first);
             assertThat(first.value()).isEqualTo(before + 2);
         }
+    }
+
+    /** What a sample must not wait for: the pool's lock timeout, as PARLEY_LOCK_TIMEOUT (2 s) is in production. */
+    private static final Duration LOCK_TIMEOUT = Duration.ofSeconds(1);
+
+    /** A pool on a database of its own whose statements wait at most {@link #LOCK_TIMEOUT} for a lock, as the service's do. */
+    private static Database withLockTimeout(String name) {
+        ConnectionTarget target = TestDatabase.get().migrated(name);
+        var options = new Database.PoolOptions(2, Duration.ofSeconds(5), 1.0, List.of(), new Database.Limits(null, LOCK_TIMEOUT));
+        return Database.connect(target, options, QueryLog.quiet(), null, null);
+    }
+
+    /**
+     * The sizes' query opened every table (pg_total_relation_size), so a table locked ACCESS EXCLUSIVE made it wait out
+     * the lock timeout and the whole reading was thrown away: lock waits and the oldest transaction froze during exactly
+     * the pile-up they are there to show. Now the rest of the reading goes on, and the locked table keeps its last size.
+     */
+    @Test
+    void a_table_locked_exclusively_keeps_its_last_size_and_the_rest_of_the_reading_goes_on() throws Exception {
+        String name = "parley_database_stats_locked";
+        try (Database database = withLockTimeout(name); Connection locker = TestDatabase.get().connect(name);
+             Connection queued = TestDatabase.get().connect(name); Connection watcher = TestDatabase.get().connect(name)) {
+            var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
+            var registry = new SimpleMeterRegistry();
+            var stats = new DatabaseStats(database, clock, registry);
+            stats.sample();
+            Instant sizesRead = clock.instant();
+            long charactersBytes = characters(stats.latest()).bytes();
+
+            locker.setAutoCommit(false);
+            locker.createStatement().execute("LOCK TABLE characters IN ACCESS EXCLUSIVE MODE");
+            var reader = CompletableFuture.runAsync(() -> execute(queued, "SELECT count(*) FROM characters"));
+            awaitLockWaits(watcher, 1);
+            clock.advance(Duration.ofMinutes(1).plusSeconds(1).toMillis()); // the sizes are due again
+            long start = System.nanoTime();
+            stats.sample();
+            long tookMillis = (System.nanoTime() - start) / 1_000_000;
+            locker.rollback();
+            reader.get();
+
+            DatabaseReading during = stats.latest();
+            assertThat(during.at()).as("the reading taken while the table was locked").isEqualTo(clock.instant());
+            assertThat(during.lockWaits()).isGreaterThanOrEqualTo(1);
+            assertThat(registry.get("parley.db.lock.waits").gauge().value()).isGreaterThanOrEqualTo(1);
+            assertThat(during.connections().get("idle_in_transaction")).isGreaterThanOrEqualTo(1);
+            assertThat(characters(during).bytes()).as("the locked table's last size").isEqualTo(charactersBytes);
+            assertThat(during.sizesAt()).as("the oldest size published: the locked table's").isEqualTo(sizesRead);
+            assertThat(tookMillis).as("ms the sample took: it did not queue for the lock").isLessThan(LOCK_TIMEOUT.toMillis());
+
+            clock.advance(Duration.ofMinutes(1).plusSeconds(1).toMillis());
+            stats.sample();
+            assertThat(stats.latest().sizesAt()).as("every size read again once the lock is gone").isEqualTo(clock.instant());
+        }
+    }
+
+    /**
+     * The same when the exclusive lock is only waited for (an ALTER TABLE behind a long reader): opening the table would
+     * queue behind the ALTER, and hold up nothing less than every request that queues behind it in turn.
+     */
+    @Test
+    void a_table_an_exclusive_lock_is_waited_for_is_not_opened_either() throws Exception {
+        String name = "parley_database_stats_alter_waits";
+        try (Database database = withLockTimeout(name); Connection reader = TestDatabase.get().connect(name);
+             Connection alterer = TestDatabase.get().connect(name); Connection watcher = TestDatabase.get().connect(name)) {
+            var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
+            var stats = new DatabaseStats(database, clock, new SimpleMeterRegistry());
+            stats.sample();
+            Instant sizesRead = clock.instant();
+
+            reader.setAutoCommit(false);
+            reader.createStatement().execute("SELECT count(*) FROM characters");
+            alterer.setAutoCommit(false);
+            var alter = CompletableFuture.runAsync(() -> execute(alterer, "ALTER TABLE characters ADD COLUMN x int"));
+            awaitLockWaits(watcher, 1);
+            clock.advance(Duration.ofMinutes(1).plusSeconds(1).toMillis());
+            long start = System.nanoTime();
+            stats.sample();
+            long tookMillis = (System.nanoTime() - start) / 1_000_000;
+            reader.rollback();
+            alter.get();
+            alterer.rollback();
+
+            assertThat(stats.latest().at()).isEqualTo(clock.instant());
+            assertThat(stats.latest().lockWaits()).isGreaterThanOrEqualTo(1);
+            assertThat(stats.latest().sizesAt()).isEqualTo(sizesRead);
+            assertThat(tookMillis).as("ms the sample took").isLessThan(LOCK_TIMEOUT.toMillis());
+        }
+    }
+
+    private static TableSize characters(DatabaseReading reading) {
+        return reading.tables().stream().filter(t -> t.schema().equals("public") && t.table().equals("characters"))
+                .findFirst().orElseThrow();
+    }
+
+    private static void execute(Connection connection, String sql) {
+        try {
+            connection.createStatement().execute(sql);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void awaitLockWaits(Connection watcher, int waiting) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline) {
+            var rows = watcher.createStatement().executeQuery("SELECT count(*) FROM pg_locks WHERE NOT granted");
+            rows.next();
+            if (rows.getInt(1) >= waiting) {
+                return;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no one waited for a lock");
     }
 }
