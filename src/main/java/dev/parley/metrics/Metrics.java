@@ -110,6 +110,14 @@ public final class Metrics {
     public static final String DB_CONNECTIONS_HELP = "Client connections to Parley's database by state (active, idle, "
             + "idle_in_transaction, idle_in_transaction_aborted, other), from every client, not only this instance";
 
+    public static final String DB_READING_AGE = "parley.db.reading.age.seconds";
+    public static final String DB_READING_AGE_HELP = "Seconds since PostgreSQL's statistics were last read: every other "
+            + "parley_db_* series is as old (up to PARLEY_ADMIN_SAMPLE normally; growing while they cannot be read)";
+
+    public static final String DB_SIZES_AGE = "parley.db.sizes.age.seconds";
+    public static final String DB_SIZES_AGE_HELP = "Seconds since the oldest of the table and partition sizes was measured "
+            + "(up to a minute normally; more while a table is locked ACCESS EXCLUSIVE, or the sizes cannot be read)";
+
     public static final String DB_LOCK_WAITS = "parley.db.lock.waits";
     public static final String DB_LOCK_WAITS_HELP = "Connections waiting for a lock now";
 

@@ -136,6 +136,10 @@ public final class DatabaseStats {
     private Map<Relation.Key, Measured> measured = Map.of();
     /** When the sizes were last tried; they are tried at most once a minute. */
     private Instant sizesTriedAt = Instant.MIN;
+    private final Failures readings = new Failures("PostgreSQL's statistics",
+            "the parley_db_* gauges keep the last reading (parley_db_reading_age_seconds says how old)");
+    private final Failures sizeReadings = new Failures("the sizes of Parley's tables",
+            "parley_db_table_bytes and parley_db_partition_bytes keep the last ones (parley_db_sizes_age_seconds says how old)");
 
     public DatabaseStats(Database database, Clock clock, MeterRegistry registry) {
         this.database = database;
@@ -152,18 +156,22 @@ public final class DatabaseStats {
     }
 
     /**
-     * Takes a reading now (from one thread: the sampler's); on failure (the database down, say) keeps the last one and
-     * says why in the log. The sizes are read apart: when they cannot be, the rest is published with the last sizes.
+     * Takes a reading now (from one thread: the sampler's); on failure (the database down, say) keeps the last one,
+     * and says so in the log when readings start failing and when they work again. The sizes are read apart: when
+     * they cannot be, the rest is published with the last sizes.
      */
     public void sample() {
+        DatabaseReading read;
         try {
-            DatabaseReading read = database.read(this::read);
-            Sizes sized = sizesAtMostEveryMinute();
-            latest = read.withSizes(sized.tables(), sized.partitions(), sized.oldest());
-            rows.publish(latest);
+            read = database.read(this::read);
         } catch (RuntimeException e) {
-            LOG.warn("could not read PostgreSQL's statistics, keeping the last reading: {}", e.getMessage());
+            readings.failed(clock.instant(), e);
+            return;
         }
+        readings.worked(read.at());
+        Sizes sized = sizesAtMostEveryMinute();
+        latest = read.withSizes(sized.tables(), sized.partitions(), sized.oldest());
+        rows.publish(latest);
     }
 
     /** Everything but the sizes, which need no lock on any of Parley's tables; the sizes are the last ones. */
@@ -231,8 +239,9 @@ public final class DatabaseStats {
                         row.getLong("dead_rows")));
             });
             sizes = sizes(relations, now);
+            sizeReadings.worked(now);
         } catch (RuntimeException e) {
-            LOG.warn("could not read the sizes of Parley's tables, keeping the last ones: {}", e.getMessage());
+            sizeReadings.failed(now, e);
         }
         return sizes;
     }
@@ -276,6 +285,43 @@ public final class DatabaseStats {
         return new Sizes(List.copyOf(tables.values()), List.copyOf(partitions), oldest);
     }
 
+    /**
+     * Something the sampler reads that can fail for a while (an outage, a restart): one WARN when it starts failing and
+     * one INFO when it works again, saying for how long it failed, as the Redis tier does; a line per sample was 720
+     * WARN lines an hour at the default 5 s, and a burst whenever missed samples ran one after the other.
+     */
+    private static final class Failures {
+        private final String what;
+        private final String meanwhile;
+        private Instant since; // when it began failing; null while it works
+        private int failures;
+
+        Failures(String what, String meanwhile) {
+            this.what = what;
+            this.meanwhile = meanwhile;
+        }
+
+        void failed(Instant now, RuntimeException e) {
+            failures++;
+            if (since != null) {
+                LOG.debug("still cannot read {}: {}", what, e.getMessage());
+                return;
+            }
+            since = now;
+            LOG.warn("cannot read {} ({}); {} until they can be read again", what, e.getMessage(), meanwhile);
+        }
+
+        void worked(Instant now) {
+            if (since == null) {
+                return;
+            }
+            LOG.info("{} can be read again, after {} ms and {} failed attempt(s)", what, Duration.between(since, now).toMillis(),
+                    failures);
+            since = null;
+            failures = 0;
+        }
+    }
+
     private static List<StatementTotals> statements(Handle handle) throws SQLException {
         Optional<String> schema = handle.first(STATEMENTS_SCHEMA, row -> row.getString(1));
         if (schema.isEmpty()) {
@@ -301,6 +347,8 @@ public final class DatabaseStats {
             gauge(registry, Metrics.DB_CONNECTIONS, Metrics.DB_CONNECTIONS_HELP, Tags.of("state", state),
                     r -> r.connections().getOrDefault(state, 0));
         }
+        gauge(registry, Metrics.DB_READING_AGE, Metrics.DB_READING_AGE_HELP, Tags.empty(), r -> secondsSince(r.at()));
+        gauge(registry, Metrics.DB_SIZES_AGE, Metrics.DB_SIZES_AGE_HELP, Tags.empty(), r -> secondsSince(r.sizesAt()));
         gauge(registry, Metrics.DB_LOCK_WAITS, Metrics.DB_LOCK_WAITS_HELP, Tags.empty(), DatabaseReading::lockWaits);
         gauge(registry, Metrics.DB_OLDEST_TRANSACTION, Metrics.DB_OLDEST_TRANSACTION_HELP, Tags.empty(),
                 DatabaseReading::oldestTransactionSeconds);
@@ -376,6 +424,10 @@ public final class DatabaseStats {
             gauge.register(now.entrySet().stream().<MultiGauge.Row<?>>map(row -> MultiGauge.Row.of(row.getKey(), row.getValue(),
                     cell -> cell.value)).toList(), false);
         }
+    }
+
+    private double secondsSince(Instant then) {
+        return Math.max(0, Duration.between(then, clock.instant()).toMillis() / 1000.0);
     }
 
     private void gauge(MeterRegistry registry, String name, String help, Tags tags, ToDoubleFunction<DatabaseReading> value) {

@@ -2,6 +2,11 @@ package dev.parley.monitor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+
 import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
 import dev.parley.db.Query;
@@ -21,6 +26,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 class DatabaseStatsTest {
     private static final String DB = "parley_database_stats";
@@ -196,5 +202,59 @@ class DatabaseStatsTest {
             Thread.sleep(20);
         }
         throw new AssertionError("no one waited for a lock");
+    }
+
+    /**
+     * A WARN on every failed sample was 16 lines for a 12 s SIGSTOP of PostgreSQL, 720 an hour of outage: one line
+     * when readings start failing, one when they work again. And a dashboard can tell a frozen reading from a quiet
+     * database by parley_db_reading_age_seconds.
+     */
+    @Test
+    void an_outage_is_logged_once_when_it_starts_and_once_when_it_ends_and_the_reading_age_grows_meanwhile() throws Exception {
+        String name = "parley_database_stats_outage";
+        ConnectionTarget target = TestDatabase.get().migrated(name);
+        var options = new Database.PoolOptions(1, Duration.ofMillis(300), 1.0); // a refused connection fails a sample in 300 ms
+        var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
+        var registry = new SimpleMeterRegistry();
+        var logger = (Logger) LoggerFactory.getLogger(DatabaseStats.class);
+        var appender = new ListAppender<ILoggingEvent>();
+        appender.start();
+        Level before = logger.getLevel();
+        logger.setLevel(Level.INFO); // the tests' log says only warnings
+        logger.addAppender(appender);
+        try (Database database = Database.connect(target, options, QueryLog.quiet(), null, null);
+             Connection admin = TestDatabase.get().connect("postgres")) {
+            var stats = new DatabaseStats(database, clock, registry);
+            stats.sample();
+            Instant lastRead = clock.instant();
+            assertThat(registry.get("parley.db.reading.age.seconds").gauge().value()).isZero();
+
+            admin.createStatement().execute("ALTER DATABASE " + name + " ALLOW_CONNECTIONS false");
+            admin.createStatement().execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name + "'");
+            for (int i = 0; i < 3; i++) {
+                clock.advance(5_000);
+                stats.sample();
+            }
+            assertThat(stats.latest().at()).isEqualTo(lastRead);
+            assertThat(registry.get("parley.db.reading.age.seconds").gauge().value()).as("seconds since the last reading")
+                    .isEqualTo(15);
+
+            admin.createStatement().execute("ALTER DATABASE " + name + " ALLOW_CONNECTIONS true");
+            clock.advance(5_000);
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (stats.latest().at().equals(lastRead) && System.nanoTime() < deadline) { // until the pool connects again
+                stats.sample();
+            }
+            assertThat(stats.latest().at()).isEqualTo(clock.instant());
+            assertThat(registry.get("parley.db.reading.age.seconds").gauge().value()).isZero();
+        } finally {
+            logger.detachAppender(appender);
+            logger.setLevel(before);
+        }
+
+        assertThat(appender.list).filteredOn(e -> e.getLevel() == Level.WARN).singleElement()
+                .satisfies(e -> assertThat(e.getFormattedMessage()).startsWith("cannot read PostgreSQL's statistics ("));
+        assertThat(appender.list).filteredOn(e -> e.getLevel() == Level.INFO).singleElement()
+                .satisfies(e -> assertThat(e.getFormattedMessage()).startsWith("PostgreSQL's statistics can be read again, after 15000 ms"));
     }
 }
