@@ -285,14 +285,7 @@ public final class Parley implements AutoCloseable {
     private static AdminServer startAdmin(Settings settings, Database database, PrometheusMeterRegistry registry, Clock clock,
                                           Apps apps, Deque<AutoCloseable> started) {
         var timeline = new Timeline(registry, new DatabaseStats(database, clock, registry), clock);
-        long every = settings.admin().sampleEvery().toMillis();
-        threads(started, "parley-monitor", 1).scheduleAtFixedRate(() -> {
-            try {
-                timeline.sample();
-            } catch (RuntimeException e) { // a task that throws is never run again
-                LOG.warn("could not sample the meters for the dashboard: {}", e.getMessage(), e);
-            }
-        }, 0, every, TimeUnit.MILLISECONDS);
+        timeline.sampleEvery(threads(started, "parley-monitor", 1), settings.admin().sampleEvery());
         var admin = AdminServer.start(settings.admin(), registry, timeline, apps);
         started.push(admin);
         return admin;

@@ -20,6 +20,10 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reads Parley's meters and PostgreSQL's statistics every few seconds and keeps what the dashboard and
@@ -27,6 +31,7 @@ import java.util.Map;
  * come from the difference of two), and one {@link Point} per reading for the last hour.
  */
 public final class Timeline {
+    private static final Logger LOG = LoggerFactory.getLogger(Timeline.class);
     /** The longest window an overview covers. */
     public static final Duration MAX_WINDOW = Duration.ofMinutes(5);
     static final Duration HISTORY = Duration.ofHours(1);
@@ -52,7 +57,28 @@ public final class Timeline {
         this.started = clock.instant();
     }
 
-    /** Takes a reading of the database and the meters; the scheduler calls it every PARLEY_ADMIN_SAMPLE. */
+    /** Takes a reading every {@code every} (PARLEY_ADMIN_SAMPLE) on {@code executor}, from now on. */
+    public void sampleEvery(ScheduledExecutorService executor, Duration every) {
+        repeat(executor, every, this::sample);
+    }
+
+    /**
+     * Runs {@code task} on {@code executor} at once and then {@code every} after each run ended. Not at a fixed rate:
+     * runs held up (a database that stopped answering) were then all due at once and ran back to back, several readings
+     * within 10 ms, each failing and logging as the first had. A task that throws is logged and run again, where the
+     * executor would never run it again.
+     */
+    static void repeat(ScheduledExecutorService executor, Duration every, Runnable task) {
+        executor.scheduleWithFixedDelay(() -> {
+            try {
+                task.run();
+            } catch (RuntimeException e) {
+                LOG.warn("could not sample the meters for the dashboard: {}", e.getMessage(), e);
+            }
+        }, 0, every.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Takes a reading of the database and the meters; {@link #sampleEvery} calls it every PARLEY_ADMIN_SAMPLE. */
     public void sample() {
         database.sample();
         Reading now = read();

@@ -8,6 +8,9 @@ import dev.parley.support.TestDatabase;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
 import org.junit.jupiter.api.Test;
 
 class TimelineTest {
@@ -27,6 +30,48 @@ class TimelineTest {
 
             assertThat(minute).isBetween(57.5, 62.5); // "last 65 s" before
             assertThat(second).as("a window shorter than a reading's interval still spans one").isGreaterThan(0);
+        }
+    }
+
+    /**
+     * At a fixed rate, the samples a held-up one made late all ran at once when it returned: 5 readings within 10 ms
+     * during a 12 s SIGSTOP of PostgreSQL. Each comes an interval after the last ended; one that throws does not stop them.
+     */
+    @Test
+    void samples_held_up_past_their_interval_are_not_run_back_to_back_to_catch_up() throws Exception {
+        List<long[]> runs = new CopyOnWriteArrayList<>(); // {started, ended} in ns
+        var executor = Executors.newSingleThreadScheduledExecutor();
+        try {
+            Timeline.repeat(executor, Duration.ofMillis(50), () -> {
+                long started = System.nanoTime();
+                if (runs.isEmpty()) {
+                    sleep(400); // held up: seven more intervals pass meanwhile
+                }
+                runs.add(new long[] {started, System.nanoTime()});
+                if (runs.size() == 2) {
+                    throw new IllegalStateException("a sample that failed");
+                }
+            });
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (runs.size() < 5 && System.nanoTime() < deadline) {
+                sleep(20);
+            }
+        } finally {
+            executor.shutdownNow();
+        }
+
+        assertThat(runs).as("runs, one of them failed").hasSizeGreaterThanOrEqualTo(5);
+        for (int i = 1; i < 5; i++) {
+            long pauseMillis = (runs.get(i)[0] - runs.get(i - 1)[1]) / 1_000_000;
+            assertThat(pauseMillis).as("ms between the end of run %d and the start of the next", i).isGreaterThanOrEqualTo(45);
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }
