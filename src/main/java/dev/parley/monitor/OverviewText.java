@@ -76,7 +76,7 @@ public final class OverviewText {
     private void caches(List<CacheStats> caches) {
         String listed = caches.stream().filter(c -> c.perSecond() > 0)
                 .map(c -> c.cache() + " " + mark(percent(c.hitRatio()), c.hitRatio() < CACHE_HIT_WARN ? 1 : 0)
-                        + " (" + number(c.perSecond(), 0) + "/s)")
+                        + " (" + number(c.perSecond(), c.perSecond() < 10 ? 1 : 0) + "/s)") // not "(0/s)" for 0.3/s
                 .collect(Collectors.joining("   "));
         line(label("Caches") + (listed.isEmpty() ? "no reads in the window" : listed));
     }
@@ -105,7 +105,7 @@ public final class OverviewText {
             line("(no requests in the window)");
         }
         for (RouteStats r : routes.subList(0, Math.min(ROUTES, routes.size()))) {
-            line("%-58s %9s %8s %8s %s %7s".formatted(shorten(r.route(), 58), number(r.perSecond(), 1), ms(r.p50Ms()),
+            line("%-58s %9s %8s %8s %s %7s".formatted(shortenRoute(r.route(), 58), number(r.perSecond(), 1), ms(r.p50Ms()),
                     ms(r.p95Ms()), pad(latency(r.p99Ms()), ms(r.p99Ms()), 8), number(r.errorsPerSecond(), 2)));
         }
     }
@@ -168,6 +168,16 @@ public final class OverviewText {
     /** Right-aligns a coloured {@code shown} by the width of its plain {@code text}: escape codes take no columns. */
     private static String pad(String shown, String text, int width) {
         return " ".repeat(Math.max(0, width - text.length())) + shown;
+    }
+
+    /** A route too long for its column keeps its method: PATCH and DELETE of one path must not look the same. */
+    static String shortenRoute(String route, int width) {
+        int space = route.indexOf(' ');
+        if (route.length() <= width || space < 0) {
+            return shorten(route, width);
+        }
+        String method = route.substring(0, space + 1);
+        return method + shorten(route.substring(space + 1), width - method.length());
     }
 
     private static String shorten(String text, int width) {

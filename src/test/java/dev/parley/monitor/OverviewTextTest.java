@@ -40,6 +40,20 @@ class OverviewTextTest {
                 .matches("GET /v1/characters +1,200\\.0 +2\\.00 ms +9\\.00 ms +2,500\\.0 ms +0\\.00");
     }
 
+    @Test
+    void a_long_route_keeps_its_method_and_a_slow_cache_its_rate() {
+        String route = "DELETE /v1/conversations/{conversation_id}/messages/{message_id}";
+        var overview = overview(new Overview.Pool(10, 2, 8, 0, 0), 0.999, 0.01, 0.5, 12);
+        var quiet = new Overview(overview.time(), overview.windowSeconds(), overview.uptimeSeconds(), overview.requests(),
+                List.of(new RouteStats(route, 0.3, 0, 2, 9, 12)), List.of(), 0, overview.pool(),
+                List.of(new CacheStats("character", 0.97, 0.32)), overview.database());
+
+        String screen = OverviewText.render(quiet, "x", false);
+
+        assertThat(OverviewText.shortenRoute(route, 58)).hasSize(58).startsWith("DELETE …").endsWith("/messages/{message_id}");
+        assertThat(screen).contains("DELETE …").contains("character 97.0% (0.3/s)");
+    }
+
     private static Overview overview(Overview.Pool pool, double dbHit, double dead, double lag, double p99) {
         var database = new Overview.Database(Map.of("active", 3, "idle", 17), dbHit, 900, 0.5, 0, 0, 1 << 20, 0.2, 0,
                 3L << 30, 12 << 20, List.of(new Table("public", "messages", 2L << 30, dead)), List.of(),
