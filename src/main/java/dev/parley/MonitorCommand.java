@@ -102,7 +102,9 @@ final class MonitorCommand implements Callable<Integer> {
                     + "(parley serve prints it; --admin-port)?", e);
         }
         if (response.statusCode() == 401) {
-            throw new IOException("the admin port wants its key: --key or PARLEY_ADMIN_KEY");
+            throw new IOException(adminKey == null ? "the admin port wants its key: --key or PARLEY_ADMIN_KEY"
+                    : "the admin port refused the key given (" + (key != null ? "--key" : "PARLEY_ADMIN_KEY")
+                    + "): it is not the PARLEY_ADMIN_KEY the server was started with");
         }
         if (response.statusCode() != 200) {
             throw new IOException(url + "/admin/overview answered " + response.statusCode() + ": " + response.body());

@@ -44,8 +44,11 @@ class MonitorCommandTest {
         Parley parley = TestServer.start("parley_monitor_keyed", Map.of("PARLEY_ADMIN_KEY", KEY));
         try {
             Run refused = monitor("--once", "--url", "http://127.0.0.1:" + parley.adminPort(), "--key", "wrong");
+            Run keyless = monitor("--once", "--url", "http://127.0.0.1:" + parley.adminPort());
             assertThat(refused.status()).isEqualTo(1);
-            assertThat(refused.err()).contains("wants its key");
+            assertThat(refused.err()).contains("the admin port refused the key given (--key)");
+            assertThat(keyless.status()).isEqualTo(1);
+            assertThat(keyless.err()).contains("wants its key: --key or PARLEY_ADMIN_KEY");
         } finally {
             parley.close();
         }
