@@ -90,6 +90,8 @@ public final class AdminServer implements AutoCloseable {
             Handler guard = ctx -> requireKey(ctx, admin.key());
             config.routes.before("/metrics", guard);
             config.routes.before("/admin/*", guard);
+            // Jetty leaves a pair it cannot decode out of the parameters: ?window=5m% would answer the default window.
+            config.routes.before(ctx -> QueryParameters.requireDecodable(ctx.queryString()));
             getAndHead(config.routes, "/metrics",
                     ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(registry.scrape()));
             getAndHead(config.routes, "/admin/overview", ctx -> Responses.json(ctx, timeline.overview(

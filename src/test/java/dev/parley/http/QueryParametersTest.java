@@ -4,8 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.support.Api;
+import dev.parley.json.Json;
 import dev.parley.support.Fixtures;
+import dev.parley.support.RawHttp;
 import dev.parley.support.TestServer;
+import java.io.IOException;
+import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -65,5 +69,80 @@ class QueryParametersTest {
 
         assertThat(api.getOk("/v1/characters?limit=5").get("characters")).extracting(c -> c.get("id").asText())
                 .containsExactly(luna);
+    }
+
+    @Test
+    void every_route_refuses_a_parameter_name_that_is_not_a_well_formed_escape() throws IOException {
+        JsonNode paths = api.getOk("/openapi.json").get("paths");
+        List<String> checked = new ArrayList<>();
+        for (var path : paths.properties()) {
+            for (var operation : path.getValue().properties()) {
+                String method = operation.getKey().toUpperCase(java.util.Locale.ROOT);
+                String target = path.getKey().replaceAll("\\{[a-z_]+}", "1") + "?%ZZ=1";
+
+                JsonNode problem = refused(method, target);
+
+                assertThat(problem.get("errors").get(0).get("field").asText()).as(method + " " + target).isEqualTo("%ZZ");
+                checked.add(method + " " + path.getKey());
+            }
+        }
+
+        assertThat(checked).as("every operation of the document").hasSizeGreaterThan(40);
+    }
+
+    /**
+     * Jetty leaves a pair it cannot decode out of the parameters it hands over; each of these was answered 200 as if
+     * the parameter had not been sent: every user's conversations, a soft delete, a search of the whole app.
+     */
+    @Test
+    void a_malformed_escape_in_a_value_is_a_400_naming_its_parameter_on_every_route_that_reads_it() throws IOException {
+        String character = Fixtures.character(api, "Luna");
+        String user = Fixtures.user(api, "malformed-" + System.nanoTime());
+        String conversation = Fixtures.conversation(api, user, character);
+        String message = Fixtures.say(api, conversation, "user", "lorem ipsum").get("id").asText();
+        String messages = "/v1/conversations/" + conversation + "/messages";
+        record Case(String method, String target, String field) {
+        }
+        List<Case> cases = List.of(
+                new Case("GET", "/v1/conversations?user_id=" + user + "%", "user_id"),
+                new Case("DELETE", messages + "/" + message + "?hard=true%", "hard"),
+                new Case("GET", "/v1/search/messages?q=lorem&conversation_id=" + conversation + "%", "conversation_id"),
+                new Case("GET", messages + "?role=assistant%&limit=1", "role"),
+                new Case("GET", messages + "?limit=%ZZ", "limit"),
+                new Case("GET", "/v1/conversations?cursor=%%%%", "cursor"),
+                new Case("GET", "/v1/users?external_id=%ZZ", "external_id"),
+                new Case("GET", "/v1/characters?limit=%2", "limit"),
+                new Case("GET", "/v1/characters?lim%it=5", "lim%it"));
+
+        for (Case sent : cases) {
+            JsonNode problem = refused(sent.method(), sent.target());
+
+            JsonNode error = problem.get("errors").get(0);
+            assertThat(error.get("field").asText()).as(sent.target()).isEqualTo(sent.field());
+            assertThat(error.get("detail").asText()).as(sent.target()).contains("not a %-escape").contains("%25");
+        }
+        assertThat(api.getOk(messages + "/" + message).get("deleted_at").isNull())
+                .as("the DELETE whose hard=true% was dropped deleted nothing").isTrue();
+    }
+
+    @Test
+    void well_formed_escapes_still_decode() {
+        String user = Fixtures.user(api, "tel:+4915112345678 50%");
+
+        assertThat(api.getOk("/v1/users?external_id=tel:%2B4915112345678%2050%25").get("id").asText()).isEqualTo(user);
+    }
+
+    /** {@code target} sent as written (an HTTP library would refuse, or fix, a malformed escape): its 400 problem. */
+    private JsonNode refused(String method, String target) throws IOException {
+        int port = URI.create(api.base()).getPort();
+        try (var http = new RawHttp(port)) {
+            var response = http.send(method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer "
+                    + api.key() + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            assertThat(response.status()).as(method + " " + target + ": " + response).isEqualTo(400);
+            assertThat(response.headers().get("content-type")).as(method + " " + target).startsWith("application/problem+json");
+            JsonNode problem = Json.parse(response.body());
+            assertThat(problem.get("type").asText()).as(method + " " + target).endsWith("/invalid-request");
+            return problem;
+        }
     }
 }
