@@ -63,9 +63,14 @@ final class AnalyticsHandlers {
         Responses.json(ctx, refresh.refresh());
     }
 
-    /** from and to as given, or the defaults; 400 naming the parameter when reversed, too long or not a date. */
+    /**
+     * from and to as given, or the defaults; 400 naming the parameter when reversed, too long or not a date. A range
+     * that is wrong because of a default is blamed on the parameter the client sent: {@code ?from=2025-01-01} alone
+     * names from, and says that to is today, which the client never wrote.
+     */
     private Range range(Context ctx) {
         LocalDate to = date(ctx, "to");
+        boolean toGiven = to != null;
         if (to == null) {
             to = LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
         }
@@ -74,12 +79,16 @@ final class AnalyticsHandlers {
             from = to.minusDays(DEFAULT_RANGE_DAYS - 1);
         }
         if (to.isBefore(from)) {
-            throw new InvalidInput("to", "(" + to + ") is before from (" + from + "); the range runs from the first day to the last");
+            throw toGiven
+                    ? new InvalidInput("to", "(" + to + ") is before from (" + from + "); the range runs from the first day to the last")
+                    : new InvalidInput("from", "(" + from + ") is after to, which is today (" + to + ") when not given; "
+                    + "the range runs from the first day to the last");
         }
         long days = ChronoUnit.DAYS.between(from, to) + 1;
         if (days > MAX_RANGE_DAYS) {
-            throw new InvalidInput("to", "makes a range of " + days + " days; the limit is " + MAX_RANGE_DAYS
-                    + ": ask for the rest in another request");
+            String range = "from " + from + " to " + to + (toGiven ? "" : " (today: to's default)");
+            throw new InvalidInput(toGiven ? "to" : "from", "makes a range of " + days + " days, " + range
+                    + "; the limit is " + MAX_RANGE_DAYS + ": ask for the rest in another request");
         }
         return new Range(from, to);
     }

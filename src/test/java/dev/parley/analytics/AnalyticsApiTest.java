@@ -120,6 +120,22 @@ class AnalyticsApiTest {
         assertThat(api.get("/v1/analytics/users/daily-active?from=0001-01-01&to=0001-01-31").status()).isEqualTo(200);
     }
 
+    /** A range too long or reversed only because to defaults to today names from, the parameter the client sent. */
+    @Test
+    void a_range_that_is_wrong_with_the_default_to_names_from() {
+        LocalDate today = LocalDate.now(ZoneOffset.UTC);
+
+        var tooLong = api.get("/v1/analytics/users/daily-active?from=" + today.minusDays(400));
+        var future = api.get("/v1/analytics/users/daily-active?from=" + today.plusDays(10));
+
+        assertProblem(tooLong, "from");
+        assertThat(tooLong.json().get("detail").asText()).as(tooLong.toString())
+                .contains("401 days").contains("from " + today.minusDays(400) + " to ").contains("today").contains("366");
+        assertProblem(future, "from");
+        assertThat(future.json().get("detail").asText()).as(future.toString()).contains("today");
+        assertProblem(api.get("/v1/analytics/users/daily-active?from=" + today.minusDays(400) + "&to=" + today), "to");
+    }
+
     @Test
     void an_app_sees_only_its_own_figures() {
         String conversation = Fixtures.conversation(api).get("id").asText();
