@@ -31,7 +31,8 @@ final class JsonErrorHandler extends ErrorHandler {
         int headerBytes = request.getConnectionMetaData().getHttpConfiguration().getRequestHeaderSize();
         String id = RequestIds.idFor(unread ? null : request.getHeaders().get(RequestIds.HEADER));
         byte[] body = Json.writeBytes(draining ? Problems.shuttingDown(path).forRequest(id)
-                : Problems.unparsed(code, message, unread ? null : path, id, headerBytes));
+                : Problems.unparsed(code, badAuthority(cause) ? Problems.BAD_AUTHORITY : message, unread ? null : path, id,
+                headerBytes));
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, Problem.CONTENT_TYPE);
         response.getHeaders().put(RequestIds.HEADER, id);
         if (draining) { // Jetty's graceful stop refuses requests that arrive on open connections while it drains
@@ -43,6 +44,19 @@ final class JsonErrorHandler extends ErrorHandler {
             response.getHeaders().put(HttpHeader.CONNECTION, "close");
         }
         response.write(true, ByteBuffer.wrap(body), callback);
+    }
+
+    /**
+     * Whether Jetty refused the request target as an authority (host:port): the target of a CONNECT, which Jetty reports
+     * only as "400: Bad Request" caused by this, and makes up the same stand-in request as for an unreadable path.
+     */
+    private static boolean badAuthority(Throwable cause) {
+        for (Throwable at = cause; at != null; at = at.getCause()) {
+            if (at instanceof IllegalArgumentException && Problems.BAD_AUTHORITY.equals(at.getMessage())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override

@@ -48,6 +48,8 @@ final class Problems {
             case GroupCommit.Backlogged b -> ctx.header("Retry-After", "1");
             case RecallScoring.Busy b -> ctx.header("Retry-After", "1");
             case TooManyRequests t -> ctx.header("Retry-After", String.valueOf(t.retryAfterSeconds()));
+            // The rest of the body may still come, and would be read as the next request: this connection is done.
+            case BadRequest b when b.status() == 408 -> ctx.header("Connection", "close");
             case DatabaseFailure d when ARCHIVING.equals(d.sqlState()) -> ctx.header("Retry-After", "5");
             case DatabaseFailure d when d.timedOut() -> ctx.header("Retry-After", BUSY_RETRY_AFTER);
             default -> {
@@ -60,7 +62,7 @@ final class Problems {
         return switch (failure) {
             case InvalidInput e -> new Problem(Problem.TYPE_BASE + "invalid-request", "Invalid request", 400,
                     e.getMessage(), path, List.of(new Problem.FieldError(e.field(), e.getMessage())), null);
-            case BadRequest e -> new Problem(Problem.TYPE_BASE + e.slug(), "Invalid request", e.status(), e.getMessage(), path,
+            case BadRequest e -> new Problem(Problem.TYPE_BASE + e.slug(), title(e.slug()), e.status(), e.getMessage(), path,
                     e.field() == null ? null : List.of(new Problem.FieldError(e.field(), e.getMessage())), null);
             case NotFound e -> Problem.of(404, "not-found", "Not found", e.getMessage(), path);
             case Conflict e -> Problem.of(409, e.type(), "Conflict", e.getMessage(), path);
@@ -93,6 +95,25 @@ final class Problems {
         };
     }
 
+    /**
+     * A problem type's title, the same for every problem of the type (RFC 9457): "Invalid request" on a 415, a 403 or a
+     * body that is not JSON said less than the type does.
+     */
+    static String title(String slug) {
+        return switch (slug) {
+            case "invalid-request" -> "Invalid request";
+            case "malformed-json" -> "Malformed JSON";
+            case "missing-body" -> "Missing body";
+            case "unreadable-body" -> "Unreadable body";
+            case "request-timeout" -> "Request timeout";
+            case "unsupported-media-type" -> "Unsupported media type";
+            case "origin-not-allowed" -> "Origin not allowed";
+            case "bad-consistency-token" -> "Bad consistency token";
+            case "method-override-not-supported" -> "Method override not supported";
+            default -> Character.toUpperCase(slug.charAt(0)) + slug.substring(1).replace('-', ' ');
+        };
+    }
+
     private static Problem fromJavalin(HttpResponseException e, String path) {
         return switch (e.getStatus()) {
             case 404 -> Problem.of(404, "not-found", "Not found", "no route matches " + path, path);
@@ -121,16 +142,31 @@ final class Problems {
      * headers past {@code headerBytes}. {@code path} is null when not even the URI could be read: the problem's
      * instance is then the request's id, as a URN.
      */
+    /** The reason {@link JsonErrorHandler} gives for a request target that is not the host:port it had to be. */
+    static final String BAD_AUTHORITY = "Bad Authority";
+
     static Problem unparsed(int status, String reason, String path, String requestId, int headerBytes) {
         String instance = path != null ? path : "urn:parley:request:" + requestId;
         Problem problem = switch (status) {
-            case 400 -> Problem.of(400, "malformed-request", "Malformed request", path == null
-                    ? "the request's URI could not be read: a path may not hold an encoded NUL (%00), a lone % or a control character"
-                    : "the request is not well-formed HTTP/1.1: " + reason, instance);
+            case 400 -> Problem.of(400, "malformed-request", "Malformed request", path != null
+                    ? "the request is not well-formed HTTP/1.1: " + reason
+                    : BAD_AUTHORITY.equals(reason)
+                    ? "the request's target is not host:port, the only target CONNECT takes (or an absolute URI's authority "
+                    + "that is not host:port); Parley opens no tunnels: send the method and path of a route"
+                    : "the request's URI could not be read: a path may not hold an encoded NUL (%00), a lone % or a control character",
+                    instance);
+            case 404 -> Problem.of(404, "not-found", "Not found", "no route matches " + instance
+                    + (instance.equals("*") ? ": ask OPTIONS of a path, not of the server as a whole" : ""), instance);
             case 414 -> Problem.of(414, "uri-too-long", "URI too long", "the request line (method, path and query string) "
                     + "is longer than the " + headerBytes + " bytes Parley reads; send large values in a body", instance);
             case 431 -> Problem.of(431, "headers-too-large", "Request headers too large",
                     "the request's header fields are longer than the " + headerBytes + " bytes Parley reads", instance);
+            case 417 -> Problem.of(417, "expectation-failed", "Expectation failed",
+                    "Parley meets no Expect but 100-continue; send the request without the header", instance);
+            case 426, 505 -> Problem.of(status, "unsupported-http-version", "Unsupported HTTP version",
+                    "Parley reads HTTP/1.1 (and HTTP/1.0) requests; send this one as HTTP/1.1"
+                            + (reason == null || reason.equals(HttpStatus.getMessage(status)) ? "" : " (" + reason + ")"),
+                    instance);
             default -> Problem.of(status, "http-" + status, HttpStatus.getMessage(status),
                     reason == null ? HttpStatus.getMessage(status) : reason, instance);
         };

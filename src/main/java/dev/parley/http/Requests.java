@@ -3,6 +3,7 @@ package dev.parley.http;
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.BeanProperty;
@@ -37,6 +38,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -44,6 +46,11 @@ import java.util.stream.Collectors;
 /** Reads a request body into its record, turning every way it can be wrong into a 4xx that names the field. */
 final class Requests {
     static final ObjectReader STRICT;
+    /** How {@link StrictInteger} starts the message of an integer beyond its type's range, which it follows with the range. */
+    private static final String OUT_OF_RANGE = "out of range: ";
+    /** Jackson's message for a number whose exponent or digits are beyond what it reads ({@code 1e99999999999999999999}). */
+    private static final Pattern UNREADABLE_NUMBER =
+            Pattern.compile("^Value \"([^\"]*)\" can not be (?:deserialized|represented) as `java\\.math\\.Big\\w+`");
 
     static {
         var mapper = Json.MAPPER.copy();
@@ -77,7 +84,7 @@ final class Requests {
      * refuses for itself the strings that a field other than an id must not take.
      */
     private static final class StrictInteger<T> extends StdScalarDeserializer<T> implements ContextualDeserializer {
-        private static final Pattern DIGITS = Pattern.compile("-?[0-9]{1,19}");
+        private static final Pattern DIGITS = Pattern.compile("-?[0-9]+");
         private final Class<T> type;
         private final long min;
         private final long max;
@@ -106,14 +113,20 @@ final class Requests {
 
         @Override
         public T deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
-            Long value = switch (p.currentToken()) {
-                case VALUE_NUMBER_INT -> p.getNumberType() == JsonParser.NumberType.BIG_INTEGER ? null : p.getLongValue();
-                case VALUE_STRING -> ids && DIGITS.matcher(p.getText()).matches() ? parsed(p.getText()) : null;
-                default -> null;
+            boolean integer = switch (p.currentToken()) {
+                case VALUE_NUMBER_INT -> true;
+                case VALUE_STRING -> ids && DIGITS.matcher(p.getText()).matches();
+                default -> false;
             };
-            if (value == null || value < min || value > max) {
+            if (!integer) {
                 // The target names what was expected: Number when only a JSON number would do (see expected).
-                throw MismatchedInputException.from(p, ids ? type : Number.class, "not an integer in range");
+                throw MismatchedInputException.from(p, ids ? type : Number.class, "not an integer");
+            }
+            Long value = p.currentToken() == JsonToken.VALUE_NUMBER_INT
+                    ? p.getNumberType() == JsonParser.NumberType.BIG_INTEGER ? null : p.getLongValue()
+                    : parsed(p.getText());
+            if (value == null || value < min || value > max) { // an integer, as asked, but one too large to be taken
+                throw MismatchedInputException.from(p, type, OUT_OF_RANGE + "from " + min + " to " + max);
             }
             return boxed.apply(value);
         }
@@ -264,16 +277,35 @@ final class Requests {
             throw new HttpResponseException(413, "the request body is larger than the limit");
         }
         UnreadBodies.reading(ctx);
+        long declared = ctx.req().getContentLengthLong();
         try {
-            long declared = ctx.req().getContentLengthLong();
             return declared >= 0 ? exactly(ctx.req().getInputStream(), (int) declared) : ctx.bodyAsBytes();
         } catch (HttpResponseException e) {
             throw e; // 413 from the body limit
         } catch (Exception e) {
-            throw new BadRequest(400, "unreadable-body", null, "the request body could not be read to its end ("
-                    + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage())
-                    + "); check Content-Length or Transfer-Encoding");
+            throw unreadable(e, declared);
         }
+    }
+
+    /**
+     * Why a body could not be read to its end, in HTTP's terms: the Java exception Jetty threw ("HttpEofException: Early
+     * EOF", "IOException: java.util.concurrent.TimeoutException: Idle timeout expired: 30003/30000 ms") tells a client
+     * nothing it can act on. A body that stopped coming is a 408: the request was not wrong, it did not arrive.
+     * {@code declared} is the Content-Length, or -1 for a chunked body.
+     */
+    static BadRequest unreadable(Throwable failure, long declared) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof TimeoutException) {
+                return new BadRequest(408, "request-timeout", null, (declared >= 0
+                        ? "the request body stopped coming before the " + declared + " bytes its Content-Length announces"
+                        : "the chunked request body stopped coming before its last chunk (a chunk of size 0)")
+                        + ", and nothing more came within the connection's idle timeout; nothing was changed");
+            }
+        }
+        return new BadRequest(400, "unreadable-body", null, declared >= 0
+                ? "the request body ended before the " + declared + " bytes its Content-Length announces"
+                : "the request body is not chunked as Transfer-Encoding: chunked announces (each chunk is its size in hex, "
+                + "CRLF, that many bytes, CRLF; a chunk of size 0 ends the body), or it ended before its last chunk");
     }
 
     /**
@@ -315,8 +347,13 @@ final class Requests {
             case UnrecognizedPropertyException u -> new BadRequest(400, "invalid-request", path(u),
                     path(u) + " is not a field of this request; known fields: " + u.getKnownPropertyIds());
             case InvalidNullException n -> cannotBeNull(path(n));
+            case MismatchedInputException m when !m.getPath().isEmpty() && m.getOriginalMessage().startsWith(OUT_OF_RANGE) ->
+                    new BadRequest(400, "invalid-request", path(m), path(m) + " is " + m.getOriginalMessage());
             case MismatchedInputException m when !m.getPath().isEmpty() -> new BadRequest(400, "invalid-request", path(m),
                     path(m) + " " + expected(m));
+            case MismatchedInputException m when m.getOriginalMessage().startsWith("Trailing token") -> new BadRequest(400,
+                    "malformed-json", null, "the body holds more after its JSON object" + atOffset(m)
+                    + ": send one JSON object, with nothing but whitespace after it");
             case MismatchedInputException m when m.getTargetType() != null && m.getTargetType().isRecord() -> new BadRequest(400,
                     "malformed-json", null, "the request body must be a JSON object"); // not the record Parley reads it into
             case StreamConstraintsException s -> new BadRequest(400, "malformed-json", null, beyondLimits(s));
@@ -325,12 +362,31 @@ final class Requests {
             case JsonParseException p when Check.isKeyWithUnpairedSurrogate(p) -> surrogateInKey(p);
             case JsonMappingException m when m.getCause() instanceof JsonParseException p && Check.isKeyWithUnpairedSurrogate(p) ->
                     surrogateInKey(p);
+            case JsonProcessingException p when UNREADABLE_NUMBER.matcher(p.getOriginalMessage()).find() -> unreadableNumber(p);
             case JsonParseException p -> new BadRequest(400, "malformed-json", null,
                     "the body is not valid JSON (UTF-8): " + withoutJavaNames(p.getOriginalMessage()));
             case JsonProcessingException p -> new BadRequest(400, "malformed-json", null,
                     "the body is not valid JSON (UTF-8): " + withoutJavaNames(p.getOriginalMessage()));
             default -> new BadRequest(400, "malformed-json", null, "the body could not be read: " + e.getMessage());
         };
+    }
+
+    /** Where in the body the reader stopped, as a byte offset, when it knows. */
+    private static String atOffset(JsonProcessingException e) {
+        long offset = e.getLocation() == null ? -1 : e.getLocation().getByteOffset();
+        return offset < 0 ? "" : " (at byte " + offset + ")";
+    }
+
+    /**
+     * A number valid as JSON but beyond what can be read ({@code 1e99999999999999999999}): its value is out of range, the
+     * body is not malformed. Named by its path when the reader knows it.
+     */
+    private static BadRequest unreadableNumber(JsonProcessingException e) {
+        var matcher = UNREADABLE_NUMBER.matcher(e.getOriginalMessage());
+        String number = matcher.find() ? Check.printable(matcher.group(1)) : "a number";
+        String where = e instanceof JsonMappingException m && !m.getPath().isEmpty() ? path(m) : Check.where(e);
+        return new BadRequest(400, "invalid-request", where.isEmpty() ? null : where, (where.isEmpty() ? "" : where + ": ")
+                + number + " is out of the range of numbers Parley reads (its exponent or its digits are too many)");
     }
 
     static boolean isDuplicate(JsonParseException e) {

@@ -167,7 +167,7 @@ class BadInputTest {
         var tooLarge = api.sendBytes("POST", "/v1/users/" + user + "/counters",
                 "{\"increments\":{\"xp\":9223372036854775808}}".getBytes(StandardCharsets.UTF_8));
         assertThat(tooLarge.status()).isEqualTo(400);
-        assertThat(tooLarge.json().get("detail").asText()).startsWith("increments.xp must be an integer");
+        assertThat(tooLarge.json().get("detail").asText()).startsWith("increments.xp is out of range");
     }
 
     @Test

@@ -106,6 +106,99 @@ class ClientMistakesTest {
         assertThat(api.getOk("/v1/characters").get("characters")).isEmpty();
     }
 
+    /** Jetty's own words ("HttpEofException: Early EOF") told a client nothing it could act on. */
+    @Test
+    void a_body_that_ends_early_or_is_not_chunked_is_described_in_http_terms_not_java_ones() throws IOException {
+        String headers = "POST /v1/characters HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + api.key()
+                + "\r\nContent-Type: application/json\r\n";
+
+        String truncated = raw(headers + "Content-Length: 100\r\n\r\n{\"name\":\"x\"}");
+        String badChunk = raw(headers + "Transfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n");
+
+        assertThat(truncated).contains("/unreadable-body").contains("\"title\":\"Unreadable body\"")
+                .contains("ended before the 100 bytes its Content-Length announces").doesNotContain("Exception");
+        assertThat(badChunk).contains("/unreadable-body").contains("not chunked as Transfer-Encoding: chunked announces")
+                .doesNotContain("Exception").doesNotContain("EOF");
+    }
+
+    /** A body that stops coming (fewer bytes than its Content-Length, the connection left open) did not arrive: 408. */
+    @Test
+    void a_body_that_stops_coming_is_a_408_that_names_no_java_exception() {
+        var idle = new java.io.IOException(new java.util.concurrent.TimeoutException("Idle timeout expired: 30003/30000 ms"));
+
+        var sized = Problems.toProblem(Requests.unreadable(idle, 100), "/v1/characters");
+        var chunked = Problems.toProblem(Requests.unreadable(idle, -1), "/v1/characters");
+
+        assertThat(sized.status()).isEqualTo(408);
+        assertThat(sized.type()).endsWith("/request-timeout");
+        assertThat(sized.title()).isEqualTo("Request timeout");
+        assertThat(sized.detail()).contains("100 bytes its Content-Length announces").doesNotContain("Exception")
+                .doesNotContain("30003");
+        assertThat(chunked.detail()).contains("last chunk").doesNotContain("Exception");
+    }
+
+    @Test
+    void numbers_out_of_range_and_trailing_json_are_named_for_what_they_are() {
+        String user = Fixtures.user(api, "ranges");
+
+        var hugeExponent = api.post("/v1/characters", "{\"name\":\"a\",\"traits\":{\"x\":1e99999999999999999999}}");
+        var hugeIncrement = api.post("/v1/users/" + user + "/counters", "{\"increments\":{\"xp\":99999999999999999999}}");
+        var hugeLimit = api.post("/v1/users/" + user + "/counters", "{\"increments\":{\"xp\":9223372036854775808}}");
+        var twoObjects = api.post("/v1/characters", "{\"name\":\"a\"}{\"name\":\"b\"}");
+
+        assertThat(hugeExponent.status()).as(hugeExponent.toString()).isEqualTo(400);
+        assertThat(hugeExponent.json().get("detail").asText()).as(hugeExponent.toString())
+                .contains("1e99999999999999999999").contains("out of the range").doesNotContain("java").doesNotContain("BigDecimal");
+        assertRefused(hugeIncrement, "increments.xp");
+        assertThat(hugeIncrement.json().get("detail").asText()).as(hugeIncrement.toString())
+                .contains("out of range").contains("9223372036854775807").doesNotContain("(5, not");
+        assertRefused(hugeLimit, "increments.xp");
+        assertThat(hugeLimit.json().get("detail").asText()).contains("out of range");
+        assertThat(twoObjects.status()).isEqualTo(400);
+        assertThat(twoObjects.json().get("type").asText()).endsWith("/malformed-json");
+        assertThat(twoObjects.json().get("detail").asText()).as(twoObjects.toString()).contains("more after its JSON object");
+        assertThat(api.getOk("/v1/characters").get("characters")).isEmpty();
+    }
+
+    /** A problem's title says what its type says: not "Invalid request" on a 415, a 403 or JSON that does not parse. */
+    @Test
+    void each_problem_type_has_a_title_of_its_own() {
+        var unsupported = api.sendBytes("POST", "/v1/characters", "x".getBytes(StandardCharsets.UTF_8), "Content-Type", "text/plain");
+        var malformed = api.post("/v1/characters", "{");
+        var origin = api.sendBytes("OPTIONS", "/v1/characters", null, "Origin", "https://nobody.example",
+                "Access-Control-Request-Method", "GET");
+        var invalid = api.get("/v1/characters?limit=nope");
+
+        assertThat(unsupported.json().get("title").asText()).as(unsupported.toString()).isEqualTo("Unsupported media type");
+        assertThat(malformed.json().get("title").asText()).isEqualTo("Malformed JSON");
+        assertThat(origin.status()).isEqualTo(403);
+        assertThat(origin.json().get("title").asText()).isEqualTo("Origin not allowed");
+        assertThat(invalid.json().get("title").asText()).isEqualTo("Invalid request");
+    }
+
+    /** What Jetty refuses before any route gets a type docs/api.md lists, and a reason that fits the request. */
+    @Test
+    void requests_jetty_refuses_get_documented_types_and_fitting_reasons() throws IOException {
+        String documented = java.nio.file.Files.readString(java.nio.file.Path.of("docs/api.md"));
+        String connect = raw("CONNECT /v1/characters HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        Map<String, String> answers = Map.of(
+                "CONNECT", connect,
+                "OPTIONS *", raw("OPTIONS * HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+                "Expect: foo", raw("GET /health HTTP/1.1\r\nHost: localhost\r\nExpect: foo\r\n\r\n"),
+                "HTTP/2.0", raw("GET /health HTTP/2.0\r\nHost: localhost\r\n\r\n"),
+                "HTTP/0.9", raw("GET /health\r\n\r\n"));
+
+        for (var answer : answers.entrySet()) {
+            String type = answer.getValue().replaceAll("(?s).*\"type\":\"https://parley.dev/problems/([a-z0-9-]+)\".*", "$1");
+            assertThat(type).as(answer.getKey() + ": " + answer.getValue()).doesNotStartWith("http-").doesNotContain("HTTP");
+            assertThat(documented).as(answer.getKey() + " answers " + type).contains("| `" + type + "`");
+        }
+        assertThat(connect).startsWith("HTTP/1.1 400").contains("CONNECT").doesNotContain("encoded NUL");
+        assertThat(answers.get("OPTIONS *")).startsWith("HTTP/1.1 404");
+        assertThat(answers.get("Expect: foo")).startsWith("HTTP/1.1 417").contains("100-continue");
+        assertThat(answers.get("HTTP/2.0")).contains("HTTP/1.1");
+    }
+
     @Test
     void ambiguous_or_loosely_typed_json_is_refused_naming_the_field() {
         String user = Fixtures.user(api, "loose");
