@@ -24,6 +24,12 @@ public final class LoggingConfig extends ContextAwareBase implements Configurato
     private static final List<String> PARLEY = List.of("dev.parley", "parley");
     /** The line per request, at info: PARLEY_ACCESS_LOG=off turns it off alone. */
     private static final String ACCESS = "parley.access";
+    /**
+     * Jetty's parser of a host and port, which warns of every malformed one a client sends ({@code Host: x:abc} is "Bad
+     * port [abc]", a CONNECT to a path "Bad Authority"): Parley answers those 400 malformed-request, and a client's
+     * mistake is not something for an operator to look into.
+     */
+    private static final String JETTY_HOST_PORT = "org.eclipse.jetty.util.HostPort";
 
     @Override
     public ExecutionStatus configure(LoggerContext context) {
@@ -36,6 +42,7 @@ public final class LoggingConfig extends ContextAwareBase implements Configurato
         Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
         root.setLevel(Level.WARN); // Jetty, HikariCP, Flyway, Lettuce, embedded PostgreSQL: only when something is wrong
         root.addAppender(console);
+        context.getLogger(JETTY_HOST_PORT).setLevel(Level.ERROR);
         PARLEY.forEach(name -> context.getLogger(name).setLevel(settings.level()));
         if (!settings.accessLog()) {
             context.getLogger(ACCESS).setLevel(Level.OFF);

@@ -272,6 +272,30 @@ class ClientMistakesTest {
         assertThat(captured.toString(StandardCharsets.UTF_8)).doesNotContain("Exception").doesNotContain("\tat ");
     }
 
+    /** A malformed Host or CONNECT target is answered 400; Jetty's warning of it was a line per request any client could write. */
+    @Test
+    void a_malformed_host_or_connect_target_writes_no_warning() throws IOException {
+        var running = (ch.qos.logback.classic.LoggerContext) org.slf4j.LoggerFactory.getILoggerFactory();
+        var root = running.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        var logged = new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
+        logged.start();
+        root.addAppender(logged);
+        List<String> answers;
+        try {
+            answers = List.of(raw("GET /health/live HTTP/1.1\r\nHost: x:abc\r\n\r\n"),
+                    raw(TestServer.get().adminPort(), "GET /admin/overview HTTP/1.1\r\nHost: x:abc\r\n\r\n"),
+                    raw("CONNECT /v1/characters HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+        } finally {
+            root.detachAppender(logged);
+        }
+
+        for (String answer : answers) {
+            assertThat(answer).startsWith("HTTP/1.1 400").contains("/malformed-request");
+        }
+        assertThat(logged.list).filteredOn(event -> event.getLoggerName().startsWith("org.eclipse.jetty"))
+                .extracting(event -> event.getLevel() + " " + event.getFormattedMessage()).isEmpty();
+    }
+
     @Test
     void a_deleted_apps_key_stops_working_at_once() throws Exception {
         var doomed = TestServer.newApp();
@@ -297,7 +321,11 @@ class ClientMistakesTest {
 
     /** Sends bytes as they are, closes the sending side, and returns everything the server answered. */
     private static String raw(String request) throws IOException {
-        try (var socket = new Socket("127.0.0.1", TestServer.get().port())) {
+        return raw(TestServer.get().port(), request);
+    }
+
+    private static String raw(int port, String request) throws IOException {
+        try (var socket = new Socket("127.0.0.1", port)) {
             socket.setSoTimeout(10_000);
             socket.getOutputStream().write(request.getBytes(StandardCharsets.UTF_8));
             socket.shutdownOutput();
