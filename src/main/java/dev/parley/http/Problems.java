@@ -137,14 +137,14 @@ final class Problems {
                 "this Parley instance is shutting down and took no new work; retry, against another instance if there is one", path);
     }
 
+    /** The reason {@link JsonErrorHandler} gives for a request target that is not the host:port it had to be. */
+    static final String BAD_AUTHORITY = "Bad Authority";
+
     /**
      * Problems Jetty itself raises before a request reaches a route: a request it could not parse, a request line or
      * headers past {@code headerBytes}. {@code path} is null when not even the URI could be read: the problem's
      * instance is then the request's id, as a URN.
      */
-    /** The reason {@link JsonErrorHandler} gives for a request target that is not the host:port it had to be. */
-    static final String BAD_AUTHORITY = "Bad Authority";
-
     static Problem unparsed(int status, String reason, String path, String requestId, int headerBytes) {
         String instance = path != null ? path : "urn:parley:request:" + requestId;
         Problem problem = switch (status) {
