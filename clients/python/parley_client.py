@@ -49,6 +49,14 @@ class ParleyError(Exception):
         super().__init__(f"{status} {self.title}: {self.detail}" + (f" (request {self.request_id})" if self.request_id else ""))
 
     @classmethod
+    def redirected(cls, answer: _Exchange) -> ParleyError:
+        """A 3xx, not followed: Parley never redirects, and following it would hand the app key to wherever it points."""
+        location = answer.headers.get("Location") or "nowhere (no Location header)"
+        return cls(answer.status, {"title": answer.reason or f"HTTP {answer.status}", "detail":
+                   f"the answer was a redirect to {location}, which the client does not follow: Parley never redirects, "
+                   f"so the url given to Parley(...) is not where it listens (a proxy or load balancer answered)"})
+
+    @classmethod
     def of(cls, answer: _Exchange) -> ParleyError:
         """The answer's problem document, or one that says what came instead (a proxy's HTML page)."""
         body = answer.body.decode("utf-8", "replace")
@@ -158,6 +166,15 @@ class _HttpConnection(_AnswerBeforeBody, http.client.HTTPConnection):
 
 class _HttpsConnection(_AnswerBeforeBody, http.client.HTTPSConnection):
     pass
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Parley never redirects: a 3xx comes from something in front of it (a proxy, a load balancer, a wrong url), and
+    urllib's own handler would send the request, its Authorization header included, wherever Location points. The
+    3xx is raised as a ParleyError instead, naming Location."""
+
+    def redirect_request(self, *args: Any) -> None:
+        return None  # urllib then raises the 3xx as an HTTPError, which _attempt answers
 
 
 class _HttpHandler(urllib.request.HTTPHandler):
@@ -356,7 +373,7 @@ class Parley:
         self._retry = retry
         self._timeout = timeout
         self._sleep = sleep  # tests pass their own, so they do not sleep
-        self._opener = urllib.request.build_opener(_HttpHandler, _HttpsHandler)  # urllib's others, proxies included
+        self._opener = urllib.request.build_opener(_HttpHandler, _HttpsHandler, _NoRedirects)  # urllib's others, proxies included
 
     def __repr__(self) -> str:
         return f"Parley({self.url!r}, key='{self._key[:6]}...')"
@@ -400,6 +417,8 @@ class Parley:
                 if wait is None:
                     raise
             else:
+                if 300 <= answer.status < 400 and answer.status != 304:
+                    raise ParleyError.redirected(answer)
                 if answer.status < 400:  # a 304 has no body
                     return Answer(answer.status, dict(answer.headers.items()), json.loads(answer.body) if answer.body else None)
                 failure = ParleyError.of(answer)

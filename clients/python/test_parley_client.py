@@ -303,6 +303,32 @@ class RetryTest(unittest.TestCase):
         self.assertLess(len(read), 20_000, "the lines stop being read once Parley has answered")
         self.assertEqual((len(self.received), self.waits), (1, []))
 
+    def test_a_redirect_is_raised_naming_its_location_and_the_key_never_goes_where_it_points(self) -> None:
+        elsewhere: list[str | None] = []
+
+        class Elsewhere(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                elsewhere.append(self.headers.get("Authorization"))
+                respond(self, 200, "application/json", {"id": "1"})
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        other = ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
+        threading.Thread(target=other.serve_forever, args=(0.05,), daemon=True).start()
+        self.addCleanup(other.server_close)
+        self.addCleanup(other.shutdown)
+        location = f"http://127.0.0.1:{other.server_port}/v1/characters/1"
+        self.answers += [lambda h: respond(h, 302, "text/html", {}, {"Location": location})]
+
+        with self.assertRaises(ParleyError) as redirected:
+            self.parley.get_character("1")
+
+        self.assertEqual(redirected.exception.status, 302)
+        self.assertIn(location, str(redirected.exception))
+        self.assertEqual(elsewhere, [], "the redirect was not followed, so the app key went nowhere else")
+        self.assertEqual(len(self.received), 1, "nor sent again")
+
     def test_retries_stop_at_the_policys_count_and_at_a_retry_after_longer_than_it_waits(self) -> None:
         self.answers += [unavailable("1"), unavailable("1"), unavailable("1"), unavailable("3600")]
 

@@ -47,6 +47,11 @@ export class Parley {
       baseUrl: options.url,
       headers: { Authorization: `Bearer ${options.key}` },
       fetch: bounded(retrying(once, { ...DEFAULT_RETRY, ...options.retry })),
+      // Parley never redirects: a 3xx comes from something in front of it (a proxy, a wrong url). Followed, it
+      // would send the request there (fetch drops Authorization only across origins); "manual" hands the 3xx
+      // back, which ok() throws as a ParleyError naming its Location. ("error" would be a TypeError, which the
+      // retry policy takes for a lost connection.)
+      redirect: "manual",
     });
   }
 

@@ -64,7 +64,15 @@ function asProblem(body: unknown, response: Response): Problem {
     type: "about:blank",
     title: response.statusText || `HTTP ${response.status}`,
     status: response.status,
-    detail: typeof body === "string" && body.length > 0 ? body.slice(0, 500) : "the answer carried no problem document",
+    detail: isRedirect(response)
+      ? `the answer was a redirect to ${response.headers.get("Location") ?? "nowhere (no Location header)"}, which the client does not follow: `
+        + "Parley never redirects, so the url given to Parley is not where it listens (a proxy or load balancer answered)"
+      : typeof body === "string" && body.length > 0 ? body.slice(0, 500) : "the answer carried no problem document",
     instance: new URL(response.url || "http://unknown/").pathname,
   };
+}
+
+/** A 3xx other than 304 (Not Modified, an answer to If-None-Match): a redirect, which Parley never sends. */
+function isRedirect(response: Response): boolean {
+  return response.status >= 300 && response.status < 400 && response.status !== 304;
 }

@@ -312,6 +312,29 @@ describe("retries on 429, 503 and network errors", () => {
     assert.equal(received.length, 1);
   });
 
+  test("a redirect is not followed: its ParleyError names the Location, and nothing goes where it points", async () => {
+    const elsewhere: Array<string | undefined> = [];
+    const other = createServer((request, response) => {
+      elsewhere.push(request.headers.authorization);
+      response.writeHead(200, { "Content-Type": "application/json" }).end("{}");
+    });
+    await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
+    try {
+      const location = `http://127.0.0.1:${(other.address() as AddressInfo).port}/v1/characters/1`;
+      answers.push((response) => response.writeHead(302, { Location: location, "Content-Type": "text/html" }).end("<p>moved</p>"));
+      received.length = 0;
+
+      const redirected = await rejection(client().api.GET("/v1/characters/{character_id}", { params: { path: { character_id: "1" } } }).then(ok));
+
+      assert.equal(redirected.status, 302);
+      assert.ok(redirected.detail.includes(location), redirected.detail);
+      assert.deepEqual(elsewhere, [], "the redirect was not followed");
+      assert.equal(received.length, 1, "nor sent again");
+    } finally {
+      other.close();
+    }
+  });
+
   test("timeoutSeconds cuts a call that gets no answer, and one waiting to retry, with a TimeoutError", async () => {
     answers.push(answerIn3s, unavailable("1"));
     received.length = 0;
