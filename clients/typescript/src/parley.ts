@@ -75,9 +75,11 @@ export class Parley {
 
   /**
    * Appends a message under an Idempotency-Key: sent again with the same key (after a timeout, a 503, a
-   * restart) it answers the message stored the first time instead of storing a second one.
+   * restart) it answers the message stored the first time instead of storing a second one. The key is
+   * `idempotencyKey`, else the message's own `idempotency_key`, else a new UUID.
    */
-  async appendMessage(conversationId: string, message: NewMessage, idempotencyKey: string = crypto.randomUUID()): Promise<Message> {
+  async appendMessage(conversationId: string, message: NewMessage,
+    idempotencyKey: string = message.idempotency_key ?? crypto.randomUUID()): Promise<Message> {
     return ok(
       await this.api.POST("/v1/conversations/{conversation_id}/messages", {
         params: { path: { conversation_id: conversationId }, header: { "Idempotency-Key": idempotencyKey } },

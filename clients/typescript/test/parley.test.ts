@@ -41,6 +41,14 @@ describe("a chat app's program against a live Parley", () => {
     assert.equal(reply.seq, first.seq + 1);
   });
 
+  test("an append whose body carries its idempotency_key is sent under that key, and sent again answers the same message", async () => {
+    const key = `turn-${crypto.randomUUID()}`;
+    const first = await parley.appendMessage(chat.id, { role: "user", content: "Is Pluto a planet?", idempotency_key: key });
+    const retried = await parley.appendMessage(chat.id, { role: "user", content: "Is Pluto a planet?", idempotency_key: key });
+
+    assert.equal(retried.id, first.id);
+  });
+
   test("history pages back through older cursors to the first message", async () => {
     const paged = await startChat();
     const sent: Message[] = [];
