@@ -13,6 +13,7 @@ A refused request raises ParleyError with the problem document's status, type, t
 """
 from __future__ import annotations
 
+import email.message
 import email.utils
 import http.client
 import json
@@ -31,6 +32,8 @@ __all__ = [
 ]
 
 Json = dict[str, Any]
+Headers = Mapping[str, str] | email.message.Message
+"""An answer's headers: urllib's (looked up by any case) or a mapping."""
 T = TypeVar("T")
 
 
@@ -83,7 +86,7 @@ class RetryPolicy:
     """A Retry-After longer than this many seconds is not waited for: the 429 or 503 is raised. It caps the wait after
     a network error too (1 s, then 2, 4 ...)."""
 
-    def wait(self, status: int, headers: Mapping[str, str], attempt: int) -> float | None:
+    def wait(self, status: int, headers: Headers, attempt: int) -> float | None:
         """Seconds to wait before the next attempt, or None when this error is the answer."""
         if status not in (429, 503) or attempt >= self.retries:
             return None
@@ -112,7 +115,7 @@ def _lost(error: Exception) -> bool:
     return isinstance(reason, (ConnectionError, http.client.IncompleteRead))
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
+def _retry_after(headers: Headers) -> float | None:
     """Retry-After as seconds (a number of them, or an HTTP date; never below 0), or None when it says neither."""
     header = headers.get("Retry-After")
     if header is None:
@@ -130,7 +133,7 @@ class _Exchange:
     """One attempt's answer as it came, whatever its status."""
     status: int
     reason: str
-    headers: Mapping[str, str]
+    headers: email.message.Message
     body: bytes
 
 
@@ -245,9 +248,9 @@ class Message:
     conversation_id: str
     seq: int
     role: str
-    metadata: Json
-    attachments: list[Any]
     created_at: str
+    metadata: Json | None = None
+    attachments: list[Any] | Json | None = None  # any JSON the app sent, None when it sent none
     content: str | None = None
     user_id: str | None = None
     character_id: str | None = None
@@ -283,8 +286,10 @@ class InboxEntry:
     unread_count: int
     message_count: int
     last_activity_at: str
+    counters: Json
     title: str | None = None
     last_message: Json | None = None
+    character_metadata: Json | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,9 +300,9 @@ class Memory:
     content: str
     importance: float
     language: str
-    metadata: Json
     created_at: str
     updated_at: str
+    metadata: Json | None = None
     conversation_id: str | None = None
     dims: int | None = None
 
@@ -400,7 +405,8 @@ class Parley:
         after a 429, a 503 (ParleyError.retry_after) or a network error, run it again with the same lines."""
         request = urllib.request.Request(self.url + "/v1/import", method="POST", data=_ndjson(lines),
                                          headers=self._headers("application/x-ndjson"))  # urllib sends it chunked
-        return self._exchange(request, RetryPolicy(retries=0)).body
+        report: Json = self._exchange(request, RetryPolicy(retries=0)).body
+        return report
 
     def _headers(self, content_type: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._key}", "Accept": "application/json",
@@ -516,12 +522,14 @@ class Parley:
             yield from (MemoryHit.of(hit) for hit in page["hits"])
 
     def create_memory(self, user_id: str, character_id: str, content: str, **optional: Any) -> Memory:
-        """optional: importance (0-1), embedding (numbers), conversation_id, metadata, language."""
+        """optional: importance (0-1), embedding (a list of numbers, or the base64 of its little-endian float32 values:
+        numpy's vector.astype("<f4").tobytes(), cheaper for both sides), conversation_id, metadata, language."""
         body = {"character_id": character_id, "content": content, **optional}
         return _read(Memory, self.request("POST", f"/v1/users/{_id(user_id)}/memories", body=body))
 
-    def recall(self, user_id: str, character_id: str, embedding: list[float], **optional: Any) -> list[Recalled]:
-        """The user's memories of the character nearest the embedding, best first. optional: limit, min_similarity,
+    def recall(self, user_id: str, character_id: str, embedding: list[float] | str, **optional: Any) -> list[Recalled]:
+        """The user's memories of the character nearest the embedding (a list of numbers, or the base64 of its
+        little-endian float32 values, as create_memory takes it), best first. optional: limit, min_similarity,
         adaptive, conversation_id, and the weights of recency, importance and conversation."""
         body = {"character_id": character_id, "embedding": embedding, **optional}
         answer = self.request("POST", f"/v1/users/{_id(user_id)}/memories/recall", body=body)

@@ -2,17 +2,26 @@
 local server that answers 503 first. Run with `python3 -m unittest -v test_parley_client` in this folder."""
 from __future__ import annotations
 
+import base64
+import dataclasses
 import datetime
+import importlib.util
 import json
 import os
 import socket
+import struct
+import subprocess
+import sys
 import threading
+import types
+import typing
 import unittest
 import urllib.error
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import parley_client
 from parley_client import Parley, ParleyError, RetryPolicy
 
 _MAX_BODY = 8 << 20  # PARLEY_MAX_BODY's default, which the suite's Parley keeps
@@ -108,6 +117,27 @@ class ChatProgramTest(unittest.TestCase):
         self.assertEqual([m["id"] for m in context.memories], [memory.id])
         self.assertEqual(context.messages[0]["role"], "system")
         self.assertIn("Which telescope should I take tonight?", [m["content"] for m in context.messages])
+
+    def test_what_parley_answers_has_the_types_the_dataclasses_declare(self) -> None:
+        bare = self.parley.append_message(self.chat.id, "user", "Look, a meteor!")  # no metadata, no attachments
+        framed = self.parley.append_message(self.chat.id, "user", "My photo", attachments={"image": "meteor.jpg"})
+        memory = self.parley.create_memory(self.ada.id, self.luna.id, "Ada saw a meteor", embedding=_base64([0, 1, 0]))
+        recalled = self.parley.recall(self.ada.id, self.luna.id, _base64([0, 0.9, 0.1]), limit=1)
+        hits = list(self.parley.search_memories("meteor", self.ada.id))
+        entries = list(self.parley.inbox(self.ada.id))
+        raw = self.parley.request("GET", f"/v1/users/{self.ada.id}/inbox")["conversations"][0]
+
+        for value in [bare, framed, memory, *recalled, *hits, *entries, *self.parley.history(self.chat.id, limit=5)]:
+            _assert_as_declared(self, value)
+        self.assertEqual(recalled[0].memory.id, memory.id)
+        self.assertEqual(next(e for e in entries if e.conversation_id == raw["conversation_id"]).counters, raw["counters"])
+        self.assertEqual(entries[0].character_metadata, raw["character_metadata"])
+
+    @unittest.skipUnless(importlib.util.find_spec("mypy"), "mypy is not installed")
+    def test_the_module_type_checks_under_mypy_strict(self) -> None:
+        run = subprocess.run([sys.executable, "-m", "mypy", "--strict", "parley_client.py"], capture_output=True, text=True)
+
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
 
     def test_in_a_group_the_context_answers_the_guest_it_is_asked_for(self) -> None:
         group = self.parley.create_conversation(self.ada.id, self.luna.id)
@@ -341,6 +371,42 @@ class RetryTest(unittest.TestCase):
         self.assertEqual(self.waits, [1.0, 1.0])
         self.assertEqual(too_long.exception.status, 503)
         self.assertEqual(len(self.received), 4)
+
+
+def _base64(embedding: list[float]) -> str:
+    """An embedding as Parley takes it most cheaply: the base64 of its little-endian float32 values."""
+    return base64.b64encode(struct.pack(f"<{len(embedding)}f", *embedding)).decode()
+
+
+def _assert_as_declared(test: unittest.TestCase, value: object) -> None:
+    """Each field of the dataclass (and of those nested in it) holds what its type hint says."""
+    hints = typing.get_type_hints(type(value), vars(parley_client))
+    for field in dataclasses.fields(value):  # type: ignore[arg-type]
+        held = getattr(value, field.name)
+        test.assertTrue(_conforms(held, hints[field.name]),
+                        f"{type(value).__name__}.{field.name} is {held!r}, not a {hints[field.name]}")
+        if dataclasses.is_dataclass(held):
+            _assert_as_declared(test, held)
+        for item in held if isinstance(held, list) else []:
+            if dataclasses.is_dataclass(item):
+                _assert_as_declared(test, item)
+
+
+def _conforms(value: object, hint: object) -> bool:
+    if hint is typing.Any:
+        return True
+    if hint is type(None):
+        return value is None
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_conforms(value, arg) for arg in args)
+    if origin is list:
+        return isinstance(value, list) and all(_conforms(item, args[0]) for item in value)
+    if origin is dict:
+        return isinstance(value, dict)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, origin or hint)  # type: ignore[arg-type]
 
 
 def not_confirmed(handler: BaseHTTPRequestHandler) -> None:
