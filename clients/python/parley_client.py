@@ -568,7 +568,8 @@ def _id(value: str) -> str:
 
 
 def _query_string(query: Mapping[str, Any] | None) -> str:
-    """Booleans as true/false and objects as JSON, as Parley reads them; None is left out."""
+    """Booleans as true/false, lists comma-separated (ids=3,1) and objects as JSON, as Parley reads them; None is left
+    out."""
     pairs = {name: _query_value(value) for name, value in (query or {}).items() if value is not None}
     return "?" + urllib.parse.urlencode(pairs) if pairs else ""
 
@@ -576,6 +577,8 @@ def _query_string(query: Mapping[str, Any] | None) -> str:
 def _query_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (dict, list)):
+    if isinstance(value, (list, tuple)):
+        return ",".join(_query_value(item) for item in value)
+    if isinstance(value, dict):
         return json.dumps(value, separators=(",", ":"))
     return str(value)

@@ -48,6 +48,13 @@ class ChatProgramTest(unittest.TestCase):
         self.assertEqual(retried, first)
         self.assertEqual(reply.seq, first.seq + 1)
 
+    def test_a_list_in_a_query_goes_comma_separated_as_parley_reads_ids(self) -> None:
+        orion = self.parley.create_character("Orion")
+
+        found = self.parley.request("GET", "/v1/characters", query={"ids": [orion.id, self.luna.id, "987654321"]})
+
+        self.assertEqual(sorted(c["id"] for c in found["characters"]), sorted([self.luna.id, orion.id]))
+
     def test_a_group_chat_is_made_with_character_ids_and_leads_with_the_first(self) -> None:
         orion = self.parley.create_character("Orion")
         group = self.parley.create_conversation(self.ada.id, character_ids=[self.luna.id, orion.id])

@@ -8,6 +8,8 @@ export async function mistakes(): Promise<void> {
   await parley.api.GET("/v1/character/{character_id}", { params: { path: { character_id: "1" } } });
   // @ts-expect-error a query parameter the route does not list
   await parley.api.GET("/v1/characters", { params: { query: { name: "Luna" } } });
+  // @ts-expect-error ids is one comma-separated string (ids=3,1), as Parley reads it, not an array
+  await parley.api.GET("/v1/characters", { params: { query: { ids: ["3", "1"] } } });
   // @ts-expect-error no path parameter
   await parley.api.GET("/v1/characters/{character_id}", { params: { path: {} } });
   // @ts-expect-error a field of the wrong type
