@@ -17,6 +17,7 @@ import email.message
 import email.utils
 import http.client
 import json
+import random
 import time
 import urllib.error
 import urllib.parse
@@ -78,24 +79,31 @@ class RetryPolicy:
     outcome is unknown (503 append-not-confirmed) is retried only with its Idempotency-Key, which append_message
     always sends: without one it is raised, since the message may be stored. A request the network lost (refused,
     reset, closed before its answer) may have run: it is sent again only when that cannot store anything twice, a GET
-    or HEAD, or a request with an Idempotency-Key. A timeout is raised, not retried: it is the caller's bound."""
+    or HEAD, or a request with an Idempotency-Key. A timeout is raised, not retried: it is the caller's bound.
+    Each wait is jittered: a random time between the least it may be (the Retry-After) and twice that, at most
+    max_wait, so clients refused at once (a rate limit) do not all come back at the same instant."""
 
     retries: int = 3
     """Retries after the first attempt; 0 turns retrying off."""
     max_wait: float = 30.0
     """A Retry-After longer than this many seconds is not waited for: the 429 or 503 is raised. It caps the wait after
-    a network error too (1 s, then 2, 4 ...)."""
+    a network error too (at least 1 s, then 2, 4 ...) and the jitter."""
+    random: Callable[[], float] = random.random
+    """A number in [0, 1) that places each wait between its least and twice that; tests pass their own."""
 
     def wait(self, status: int, headers: Headers, attempt: int) -> float | None:
         """Seconds to wait before the next attempt, or None when this error is the answer."""
         if status not in (429, 503) or attempt >= self.retries:
             return None
         seconds = 1.0 if headers.get("Retry-After") is None else _retry_after(headers)
-        return None if seconds is None or seconds > self.max_wait else seconds
+        return None if seconds is None or seconds > self.max_wait else self._jittered(seconds)
 
     def wait_after_network_error(self, attempt: int) -> float | None:
         """Seconds to wait before sending again a request the network lost, or None when the retries are spent."""
-        return None if attempt >= self.retries else min(2.0 ** attempt, self.max_wait)
+        return None if attempt >= self.retries else self._jittered(min(2.0 ** attempt, self.max_wait))
+
+    def _jittered(self, least: float) -> float:
+        return min(least * (1 + self.random()), max(least, self.max_wait))
 
 
 def _may_be_stored(request: urllib.request.Request, failure: ParleyError) -> bool:

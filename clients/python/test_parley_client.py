@@ -233,8 +233,8 @@ class RetryTest(unittest.TestCase):
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()  # polls for shutdown every 50 ms
         self.addCleanup(self.server.server_close)
         self.addCleanup(self.server.shutdown)
-        self.parley = Parley(f"http://127.0.0.1:{self.server.server_port}", "pk_test", retry=RetryPolicy(retries=2),
-                             sleep=self.waits.append)
+        self.parley = Parley(f"http://127.0.0.1:{self.server.server_port}", "pk_test", retry=RetryPolicy(retries=2, random=lambda: 0.0),
+                             sleep=self.waits.append)  # no jitter: each wait is the least the policy allows
 
     def test_a_503_with_retry_after_1_is_sent_again_with_the_same_key_and_body_after_the_second_it_asks_for(self) -> None:
         self.answers += [unavailable("1"), stored]
@@ -307,7 +307,7 @@ class RetryTest(unittest.TestCase):
         with socket.socket() as unused:
             unused.bind(("127.0.0.1", 0))
             port = unused.getsockname()[1]  # closed before the client connects: nothing listens there
-        refused = Parley(f"http://127.0.0.1:{port}", "pk_test", retry=RetryPolicy(retries=2), sleep=self.waits.append)
+        refused = Parley(f"http://127.0.0.1:{port}", "pk_test", retry=RetryPolicy(retries=2, random=lambda: 0.0), sleep=self.waits.append)
 
         with self.assertRaises(urllib.error.URLError) as raised:
             refused.append_message("7", "user", "hello")
@@ -339,6 +339,16 @@ class RetryTest(unittest.TestCase):
         self.assertEqual((stopped.exception.status, stopped.exception.retry_after), (503, 5.0))
         self.assertLess(len(read), 20_000, "the lines stop being read once Parley has answered")
         self.assertEqual((len(self.received), self.waits), (1, []))
+
+    def test_waits_are_spread_between_the_least_and_twice_it_never_past_max_wait_so_clients_do_not_retry_in_lockstep(self) -> None:
+        halfway = Parley(self.parley.url, "pk_test", retry=RetryPolicy(retries=2, max_wait=30, random=lambda: 0.5),
+                         sleep=self.waits.append)
+        self.answers += [too_many("1"), too_many("25"), stored, hang_up, stored]
+
+        halfway.append_message("7", "user", "hello")
+        halfway.append_message("7", "user", "hello")
+
+        self.assertEqual(self.waits, [1.5, 30.0, 1.5], "Retry-After 1, then 25 (at most max_wait), then a lost connection's 1 s")
 
     def test_a_redirect_is_raised_naming_its_location_and_the_key_never_goes_where_it_points(self) -> None:
         elsewhere: list[str | None] = []

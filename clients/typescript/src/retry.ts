@@ -4,24 +4,29 @@
  * unknown. That one is retried only with the request's Idempotency-Key (Parley.appendMessage always sends
  * one), so a retry never doubles a write. A request lost to the network (refused, reset, closed before its
  * answer) may have run: it is sent again only when that cannot double it, a GET or HEAD, or a request
- * carrying an Idempotency-Key, which Parley answers with what the first one stored.
+ * carrying an Idempotency-Key, which Parley answers with what the first one stored. Each wait is jittered: a
+ * random time between the least it may be (the Retry-After) and twice that, at most maxWaitSeconds, so clients
+ * refused at once (a rate limit) do not all come back at the same instant.
  */
 export interface RetryPolicy {
   /** Retries after the first attempt; 0 turns retrying off. */
   readonly retries: number;
   /**
    * A Retry-After longer than this is not waited for: the 429 or 503 is the answer. It caps the wait
-   * after a network error too (1 s, then 2, 4 …).
+   * after a network error too (at least 1 s, then 2, 4 …) and the jitter.
    */
   readonly maxWaitSeconds: number;
   /** How to wait; tests pass their own so they do not sleep. */
   readonly sleep: (milliseconds: number) => Promise<void>;
+  /** A number in [0, 1) that places each wait between its least and twice that; tests pass their own. */
+  readonly random: () => number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = {
   retries: 3,
   maxWaitSeconds: 30,
   sleep: (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)),
+  random: Math.random,
 };
 
 const RETRIED = new Set([429, 503]);
@@ -40,7 +45,7 @@ export function retrying(fetch: (request: Request) => Promise<Response>, policy:
         if (!(attempt < policy.retries && isNetworkError(error, request) && mayResend(request))) {
           throw error;
         }
-        await sleep(policy, Math.min(2 ** attempt, policy.maxWaitSeconds) * 1000, request.signal);
+        await sleep(policy, jittered(Math.min(2 ** attempt, policy.maxWaitSeconds), policy) * 1000, request.signal);
         continue;
       }
       const wait = attempt < policy.retries && RETRIED.has(response.status) && !(await mayBeStored(request, response))
@@ -92,7 +97,12 @@ async function mayBeStored(request: Request, response: Response): Promise<boolea
 function waitOf(response: Response, policy: RetryPolicy): number | undefined {
   const header = response.headers.get("Retry-After");
   const seconds = header === null ? 1 : retryAfterSeconds(header);
-  return seconds === undefined || seconds > policy.maxWaitSeconds ? undefined : seconds * 1000;
+  return seconds === undefined || seconds > policy.maxWaitSeconds ? undefined : jittered(seconds, policy) * 1000;
+}
+
+/** Seconds between the least a wait may be and twice that, at most the policy's limit (never below the least). */
+function jittered(least: number, policy: RetryPolicy): number {
+  return Math.min(least * (1 + policy.random()), Math.max(least, policy.maxWaitSeconds));
 }
 
 /** The policy's wait, cut short (rejecting with the signal's reason) when the request is aborted meanwhile. */

@@ -202,7 +202,8 @@ describe("retries on 429, 503 and network errors", () => {
   });
   let local: string;
   const waits: number[] = [];
-  const client = () => new Parley({ url: local, key: "pk_test", retry: { retries: 2, sleep: async (ms) => void waits.push(ms) } });
+  // no jitter: each wait is the least the policy allows
+  const client = () => new Parley({ url: local, key: "pk_test", retry: { retries: 2, sleep: async (ms) => void waits.push(ms), random: () => 0 } });
 
   before(async () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -318,6 +319,17 @@ describe("retries on 429, 503 and network errors", () => {
     assert.deepEqual([stopped.status, stopped.retryAfter], [503, 5]);
     assert.ok(read < 20_000, `the lines stop being read once Parley has answered, not after ${read}`);
     assert.equal(received.length, 1);
+  });
+
+  test("waits are spread between the least and twice it, never past maxWaitSeconds, so clients do not retry in lockstep", async () => {
+    answers.push(tooMany("1"), tooMany("25"), stored, hangUp, stored);
+    waits.length = 0;
+    const halfway = new Parley({ url: local, key: "pk_test", retry: { retries: 2, maxWaitSeconds: 30, sleep: async (ms) => void waits.push(ms), random: () => 0.5 } });
+
+    await halfway.appendMessage("7", { role: "user", content: "hello" });
+    await halfway.appendMessage("7", { role: "user", content: "hello" });
+
+    assert.deepEqual(waits, [1500, 30_000, 1500], "Retry-After 1, then 25 (at most maxWaitSeconds), then a lost connection's 1 s");
   });
 
   test("a redirect is not followed: its ParleyError names the Location, and nothing goes where it points", async () => {
