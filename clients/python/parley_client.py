@@ -124,11 +124,12 @@ def _lost(error: Exception) -> bool:
 
 
 def _retry_after(headers: Headers) -> float | None:
-    """Retry-After as seconds (a number of them, or an HTTP date; never below 0), or None when it says neither."""
+    """Retry-After as seconds (a whole number of them, or an HTTP date; never below 0), or None when it says neither
+    ("1.5", "-1"): such a 429 or 503 is raised, not retried, as the TypeScript client does."""
     header = headers.get("Retry-After")
     if header is None:
         return None
-    if header.strip().isdigit():
+    if header.strip().isascii() and header.strip().isdigit():  # isdigit alone takes "²", which float() does not
         return float(header)
     try:
         return max(0.0, email.utils.parsedate_to_datetime(header).timestamp() - time.time())

@@ -350,6 +350,18 @@ class RetryTest(unittest.TestCase):
 
         self.assertEqual(self.waits, [1.5, 30.0, 1.5], "Retry-After 1, then 25 (at most max_wait), then a lost connection's 1 s")
 
+    def test_a_retry_after_that_is_neither_whole_seconds_nor_an_http_date_is_not_waited_on_the_error_is_raised(self) -> None:
+        self.answers += [unavailable("1.5"), unavailable("-1"), unavailable("\u00b2")]  # a superscript 2, which str.isdigit takes
+
+        raised = []
+        for _ in range(3):
+            with self.assertRaises(ParleyError) as unreadable:
+                self.parley.get_character("1")
+            raised.append((unreadable.exception.status, unreadable.exception.retry_after))
+
+        self.assertEqual(raised, [(503, None)] * 3)
+        self.assertEqual((len(self.received), self.waits), (3, []))
+
     def test_a_redirect_is_raised_naming_its_location_and_the_key_never_goes_where_it_points(self) -> None:
         elsewhere: list[str | None] = []
 

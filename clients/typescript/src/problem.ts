@@ -29,6 +29,11 @@ export class ParleyError extends Error {
     return this.problem.detail;
   }
 
+  /** The id Parley gave the request, to quote in a report: its logs name it. */
+  get requestId(): string | undefined {
+    return this.problem.request_id ?? undefined;
+  }
+
   /** The fields a 400 names, as sent: "messages[3].content". */
   get fields(): string[] {
     return (this.problem.errors ?? []).map((error) => error.field);

@@ -64,14 +64,22 @@ export function timed(fetch: (request: Request) => Promise<Response>, seconds: n
   return (request) => fetch(new Request(request, { signal: AbortSignal.any([request.signal, AbortSignal.timeout(seconds * 1000)]) }));
 }
 
-/** Seconds a Retry-After asks for (a number of them or an HTTP date, never below 0), or undefined when it says neither. */
+/**
+ * Seconds a Retry-After asks for (a whole number of them or an HTTP date, never below 0), or undefined when it says
+ * neither ("1.5", "-1"): such a 429 or 503 is not retried but thrown, as the Python client does. Date.parse alone
+ * would take "1.5" for a date in 2001 and retry at once.
+ */
 export function retryAfterSeconds(header: string | null): number | undefined {
   if (header === null) {
     return undefined;
   }
-  const seconds = /^\d+$/.test(header.trim()) ? Number(header) : (Date.parse(header) - Date.now()) / 1000;
+  const value = header.trim();
+  const seconds = /^\d+$/.test(value) ? Number(value) : HTTP_DATE.test(value) ? (Date.parse(value) - Date.now()) / 1000 : NaN;
   return Number.isNaN(seconds) ? undefined : Math.max(0, seconds);
 }
+
+/** An HTTP date (RFC 9110): IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT", or the obsolete forms, all led by the day. */
+const HTTP_DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /i;
 
 /** fetch's network error (a TypeError, by the Fetch standard), not an abort or a timeout the caller asked for. */
 function isNetworkError(error: unknown, request: Request): boolean {

@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import {
   type Character, type Conversation, type ImportLine, type Message, Parley, ParleyError, type User, ifModified, ok, pages,
 } from "../src/index.js";
+import { retryAfterSeconds } from "../src/retry.js";
 
 const url = process.env.PARLEY_URL;
 const key = process.env.PARLEY_KEY;
@@ -167,6 +168,7 @@ describe("a chat app's program against a live Parley", () => {
 
     assert.equal(error.status, 404);
     assert.equal(error.type, "not-found");
+    assert.match(error.requestId ?? "", /^[0-9a-f]{32}$/, "the request id to quote in a report");
     assert.match(error.detail, /999999999/);
   });
 
@@ -330,6 +332,21 @@ describe("retries on 429, 503 and network errors", () => {
     await halfway.appendMessage("7", { role: "user", content: "hello" });
 
     assert.deepEqual(waits, [1500, 30_000, 1500], "Retry-After 1, then 25 (at most maxWaitSeconds), then a lost connection's 1 s");
+  });
+
+  test("a Retry-After that is neither whole seconds nor an HTTP date is not waited on: the 503 is thrown, retryAfter unset", async () => {
+    answers.push(unavailable("1.5"), unavailable("-1"));
+    received.length = 0;
+    waits.length = 0;
+
+    const character = () => client().api.GET("/v1/characters/{character_id}", { params: { path: { character_id: "1" } } }).then(ok);
+    const fractional = await rejection(character());
+    const negative = await rejection(character());
+
+    assert.deepEqual([fractional.status, fractional.retryAfter, negative.retryAfter], [503, undefined, undefined]);
+    assert.deepEqual([received.length, waits], [2, []]);
+    assert.equal(retryAfterSeconds("Sun, 06 Nov 1994 08:49:37 GMT"), 0, "a date past is now");
+    assert.equal(retryAfterSeconds(" 3 "), 3);
   });
 
   test("a redirect is not followed: its ParleyError names the Location, and nothing goes where it points", async () => {
