@@ -42,6 +42,11 @@ export function retrying(fetch: (request: Request) => Promise<Response>, policy:
       try {
         response = await fetch(request.clone()); // a body is read once: each attempt sends a copy
       } catch (error) {
+        if (isNetworkError(error, request) && await cutWhileSending(error, request)) {
+          throw new TypeError(`the connection closed while the request's ${await bodySize(request)}-byte body was still going out: most likely `
+            + "Parley's 413 payload-too-large for a body past twice its limit (PARLEY_MAX_BODY, 8 MiB by default), which it refuses "
+            + "unread and which Node's fetch cannot read once the connection broke; not sent again", { cause: error });
+        }
         if (!(attempt < policy.retries && isNetworkError(error, request) && mayResend(request))) {
           throw error;
         }
@@ -84,6 +89,25 @@ const HTTP_DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /i;
 /** fetch's network error (a TypeError, by the Fetch standard), not an abort or a timeout the caller asked for. */
 function isNetworkError(error: unknown, request: Request): boolean {
   return error instanceof TypeError && !request.signal.aborted;
+}
+
+/** A body this big whose connection breaks is taken for one Parley refused unread (see cutWhileSending). */
+const LARGE_BODY = 1 << 20;
+
+/**
+ * The connection broke (EPIPE, ECONNRESET) under a body of 1 MiB or more. Parley stops reading a body past twice its
+ * limit and answers 413 at once, closing the connection; fetch, still writing, fails on the broken pipe and loses the
+ * answer (Python's client reads it). Sending such a body again would meet the same, so it is not retried. A body this
+ * size is rare otherwise (a message is at most 32 KiB, so only a big batch), and a real network cut under one is
+ * thrown rather than sent again.
+ */
+async function cutWhileSending(error: unknown, request: Request): Promise<boolean> {
+  const code = (error as { cause?: { code?: unknown } }).cause?.code;
+  return (code === "EPIPE" || code === "ECONNRESET") && await bodySize(request) >= LARGE_BODY;
+}
+
+async function bodySize(request: Request): Promise<number> {
+  return request.body === null ? 0 : (await request.clone().arrayBuffer()).byteLength;
 }
 
 /** Sent again after it may have run, it cannot be stored twice: a read, or Parley answers it by its key. */

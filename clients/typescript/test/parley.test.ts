@@ -42,6 +42,19 @@ describe("a chat app's program against a live Parley", () => {
     assert.equal(reply.seq, first.seq + 1);
   });
 
+  test("an append past twice Parley's body limit is not sent again: its 413, or a network error that says it is most likely one", async () => {
+    const waits: number[] = [];
+    const counting = new Parley({ url, key, retry: { sleep: async (ms) => void waits.push(ms) } });
+
+    const error = await counting.appendMessage(chat.id, { role: "user", content: "x".repeat(17 << 20) }).then(
+      () => assert.fail("a 17 MB append was taken"), (error: unknown) => error);
+
+    // Parley answers 413 and closes unread; fetch mostly fails on the broken pipe before it reads the answer
+    const as413 = error instanceof ParleyError ? error.status === 413 : error instanceof TypeError && /413 payload-too-large/.test(error.message);
+    assert.ok(as413, String(error));
+    assert.deepEqual(waits, [], "not sent again");
+  });
+
   test("an append whose body carries its idempotency_key is sent under that key, and sent again answers the same message", async () => {
     const key = `turn-${crypto.randomUUID()}`;
     const first = await parley.appendMessage(chat.id, { role: "user", content: "Is Pluto a planet?", idempotency_key: key });
@@ -349,6 +362,21 @@ describe("retries on 429, 503 and network errors", () => {
     assert.equal(retryAfterSeconds(" 3 "), 3);
   });
 
+  test("a body Parley closes the connection on unread (past twice its limit) is not sent again: the error says why", async () => {
+    answers.push(beforeTheBody(cutUnread), hangUp, stored);
+    received.length = 0;
+    waits.length = 0;
+
+    const oversized = client().appendMessage("7", { role: "user", content: "x".repeat(17 << 20) }); // an Idempotency-Key: resendable
+    await assert.rejects(oversized, (error: Error) => error instanceof TypeError && /413 payload-too-large/.test(error.message)
+      && (error.cause as Error).message === "fetch failed");
+    assert.deepEqual([received.length, waits], [1, []]);
+
+    const small = client().appendMessage("7", { role: "user", content: "hello" }); // a small one lost is sent again
+    assert.equal((await small).id, "42");
+    assert.deepEqual([received.length, waits], [3, [1000]]);
+  });
+
   test("a redirect is not followed: its ParleyError names the Location, and nothing goes where it points", async () => {
     const elsewhere: Array<string | undefined> = [];
     const other = createServer((request, response) => {
@@ -428,6 +456,11 @@ function answerIn3s(response: ServerResponse) {
 /** Closes the connection without an answer, as a server that crashed or a proxy that cut it. */
 function hangUp(response: ServerResponse) {
   response.socket?.destroy();
+}
+
+/** The connection reset with the body unread, as fetch sees Parley refuse a body past twice its limit. */
+function cutUnread(response: ServerResponse) {
+  response.socket?.resetAndDestroy();
 }
 
 function notConfirmed(response: ServerResponse) {
