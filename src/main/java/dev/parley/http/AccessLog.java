@@ -45,6 +45,25 @@ final class AccessLog {
         }
     }
 
+    /**
+     * The access line of a request Jetty refused before Parley saw it (a request line or headers too long, a path it could
+     * not read): its answer names a request id, which must lead to a line. {@code path} is null when the request line
+     * could not be read; no duration, as none was measured.
+     */
+    static void refusedByServer(String method, String path, int status, String requestId) {
+        if (LOG.isInfoEnabled()) {
+            String label = Methods.label(method);
+            String shown = path == null ? "(unread)" : path;
+            LOG.atInfo()
+                    .addKeyValue(REQUEST_ID, requestId)
+                    .addKeyValue("method", label)
+                    .addKeyValue("path", shown)
+                    .addKeyValue(ROUTE, "unmatched")
+                    .addKeyValue("status", status)
+                    .log(label + " " + shown + " " + status + " (refused before it was read whole)");
+        }
+    }
+
     private static void line(Context ctx, Endpoint endpoint, long nanos) {
         MDC.clear(); // the fields below say it all, and the logger may run on another thread than the route did
         double millis = Math.round(nanos / 10_000.0) / 100.0;

@@ -43,6 +43,9 @@ final class JsonErrorHandler extends ErrorHandler {
             // saying so keeps clients from sending their next request down a closed connection.
             response.getHeaders().put(HttpHeader.CONNECTION, "close");
         }
+        if (!draining) { // a draining instance's refusals are the shutdown's, not a client's mistake
+            AccessLog.refusedByServer(unread ? null : request.getMethod(), unread ? null : path, code, id);
+        }
         response.write(true, ByteBuffer.wrap(body), callback);
     }
 
@@ -65,6 +68,7 @@ final class JsonErrorHandler extends ErrorHandler {
         fields.put(HttpHeader.CONTENT_TYPE, Problem.CONTENT_TYPE);
         fields.put(HttpHeader.CONNECTION, "close");
         fields.put(RequestIds.HEADER, id);
+        AccessLog.refusedByServer(null, null, status, id);
         return ByteBuffer.wrap(Json.writeBytes(Problems.unparsed(status, reason, null, id, DEFAULT_HEADER_BYTES)));
     }
 }

@@ -26,7 +26,10 @@ final class Methods {
 
     /** The method sent: one of those an HTTP API uses, or OTHER. */
     static String label(Context ctx) {
-        String sent = ctx.req().getMethod();
-        return KNOWN.contains(sent) ? sent : "OTHER";
+        return label(ctx.req().getMethod());
+    }
+
+    static String label(String sent) {
+        return sent != null && KNOWN.contains(sent) ? sent : "OTHER";
     }
 }

@@ -59,6 +59,32 @@ class AccessLogTest {
         }
     }
 
+    /** Jetty answers these itself, with a request id in the answer: each id must lead to an access line. */
+    @Test
+    void a_request_jetty_refuses_before_parley_reads_it_gets_an_access_line_with_the_id_it_was_told() throws Exception {
+        int port = java.net.URI.create(TestServer.newApp().base()).getPort();
+        Map<String, String> requests = Map.of(
+                "414", "GET /v1/characters?q=" + "x".repeat(20_000) + " HTTP/1.1\r\nHost: localhost\r\n\r\n",
+                "431", "GET /v1/characters HTTP/1.1\r\nHost: localhost\r\nX-Big: " + "y".repeat(20_000) + "\r\n\r\n",
+                "400", "GET /v1/characters/%00 HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        Map<String, String> ids = new java.util.HashMap<>();
+        List<ILoggingEvent> lines = capture("parley.access", () -> {
+            requests.forEach((status, request) -> {
+                try (var raw = new dev.parley.support.RawHttp(port)) {
+                    var answer = raw.send(request);
+                    assertThat(answer.status()).as(status).isEqualTo(Integer.parseInt(status));
+                    ids.put(status, answer.headers().get("x-request-id"));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            return null;
+        });
+
+        ids.forEach((status, id) -> assertThat(fields(only(lines, id))).as(status)
+                .containsEntry("status", Integer.parseInt(status)).containsEntry("route", "unmatched"));
+    }
+
     /** The events {@code logger} logs at info and above while {@code work} runs, whatever level the suite runs at. */
     static List<ILoggingEvent> capture(String logger, Supplier<?> work) {
         Logger target = (Logger) LoggerFactory.getLogger(logger);
