@@ -555,8 +555,23 @@ public final class MessageLog {
      * message deleted already is answered as it is, unchanged: a client's retry of a delete whose answer it lost.
      */
     public Message softDelete(long appId, long conversationId, long messageId) {
+        return softDelete(appId, conversationId, messageId, null);
+    }
+
+    /**
+     * As above, only if the message's stored form has the ETag {@code requiredTag} (a DELETE's If-Match; null: whatever
+     * it has), else {@link StaleVersion}. A message deleted already is still answered as it is: the tag a retry
+     * holds is that of the message before the delete it repeats.
+     */
+    public Message softDelete(long appId, long conversationId, long messageId, String requiredTag) {
         try (ReadCache.Changing change = cache.changing()) {
             return database.inTransaction(handle -> {
+                if (requiredTag != null) {
+                    Message stored = handle.first(GET_FOR_UPDATE, ROW, appId, conversationId, messageId).orElse(null);
+                    if (stored != null && stored.deletedAt() == null && !Rendered.matches(stored, requiredTag)) {
+                        throw new StaleVersion("message", messageId);
+                    }
+                }
                 Changed changed = handle.first(SOFT_DELETE, CHANGED, appId, conversationId, messageId).orElse(null);
                 if (changed == null) {
                     return handle.first(GET, ROW, appId, conversationId, messageId).filter(m -> m.deletedAt() != null)
@@ -574,8 +589,16 @@ public final class MessageLog {
      * conversation's last message, the conversation (and so the inbox) shows the newest one left instead, or none.
      */
     public void hardDelete(long appId, long conversationId, long messageId) {
+        hardDelete(appId, conversationId, messageId, null);
+    }
+
+    /** As above, only if the message's stored form has the ETag {@code requiredTag} (null: whatever it has), else {@link StaleVersion}. */
+    public void hardDelete(long appId, long conversationId, long messageId, String requiredTag) {
         try (ReadCache.Changing change = cache.changing()) {
             database.inTransaction(handle -> {
+                if (requiredTag != null) {
+                    requireTag(handle, appId, conversationId, messageId, requiredTag);
+                }
                 Changed changed = handle.first(HARD_DELETE, CHANGED, appId, conversationId, messageId)
                         .orElseThrow(() -> missingOrDeleted(handle, appId, conversationId, messageId));
                 handle.execute(UNCOUNT, changed.message().seq(), appId, conversationId);

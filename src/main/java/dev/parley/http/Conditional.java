@@ -1,13 +1,14 @@
 package dev.parley.http;
 
 import dev.parley.cache.Rendered;
+import dev.parley.chat.StaleVersion;
 import io.javalin.http.Context;
 
 /**
  * A GET's answer with its ETag and {@code Cache-Control: private} (per user data, for the client's
- * cache only), and 304 Not Modified with no body when the client already holds that version
- * ({@code If-None-Match}). A cached view answers that without the database; any other GET has
- * read it, but the body is not sent again.
+ * cache only), 304 Not Modified with no body when the client already holds that version
+ * ({@code If-None-Match}), and 412 when {@code If-Match} names another. A cached view answers that
+ * without the database; any other GET has read it, but the body is not sent again.
  */
 final class Conditional {
     private Conditional() {
@@ -16,6 +17,10 @@ final class Conditional {
     /** A view, cached or rendered just now: its bytes and ETag were made once, when it was rendered. */
     static void send(Context ctx, Rendered<?> view) {
         String etag = view.etag();
+        String ifMatch = requiredTag(ctx); // evaluated before If-None-Match (RFC 9110 13.2.2)
+        if (ifMatch != null && !ifMatch.equals(etag)) {
+            throw StaleVersion.ofRead(etag);
+        }
         ctx.header("ETag", etag);
         ctx.header("Cache-Control", "private");
         if (holds(ctx.header("If-None-Match"), etag)) {
@@ -27,7 +32,7 @@ final class Conditional {
     }
 
     /**
-     * The version a PATCH's {@code If-Match} requires, or null when it requires none (absent, or "*": a
+     * The version a PATCH's or a DELETE's {@code If-Match} requires, or null when it requires none (absent, or "*": a
      * PATCH of a missing row answers 404 anyway). A tag Parley could not have made requires version 0,
      * which no row has: the PATCH answers 412, as for any other tag that is not the current one. A value
      * that is not an entity tag (no quotes) is refused with 400.
@@ -38,8 +43,8 @@ final class Conditional {
     }
 
     /**
-     * The ETag a PATCH's {@code If-Match} requires of a document that has no version (a message, a memory),
-     * compared with the tag of what is stored; null when it requires none. A gzipped GET's weak tag names the
+     * The ETag a PATCH's, a DELETE's or a GET's {@code If-Match} requires (of a PATCH or a DELETE: of a document that
+     * has no version, a message or a memory), compared with the tag of what is stored; null when it requires none. A gzipped GET's weak tag names the
      * same body, so it is read as the strong one.
      */
     static String requiredTag(Context ctx) {

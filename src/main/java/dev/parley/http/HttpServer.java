@@ -160,7 +160,8 @@ public final class HttpServer implements AutoCloseable {
             config.routes.after(new UnreadBodies(2 * options.maxBodyBytes())::readRest);
             var allowed = new AllowedMethods(routes);
             for (Route route : RouteOrder.hotFirst(routes)) {
-                Handler declared = QueryParameters.declaredOnly(route, Requests.bodiless(route, route.handler()));
+                Handler declared = Preconditions.checked(route,
+                        QueryParameters.declaredOnly(route, Requests.bodiless(route, route.handler())));
                 Handler handler = drain.tracked(Responses.rethrowingWriteFailures(notShadowed(route, allowed,
                         logged(route, route.authenticated()
                                 ? onBehalfOfApp(userTokens.guarded(route, consistency.around(route, declared))) : declared))));

@@ -84,15 +84,16 @@ final class LifecycleHandlers {
 
     void deleteConversation(Context ctx) {
         Responses.json(ctx, erasure.deleteConversation(Auth.app(ctx), Params.id(ctx, "conversation_id"), memories(ctx),
-                Auth.keyPrefix(ctx)));
+                Conditional.requiredVersion(ctx), Auth.keyPrefix(ctx)));
     }
 
     void deleteCharacter(Context ctx) {
-        Responses.json(ctx, erasure.deleteCharacter(Auth.app(ctx), Params.id(ctx, "character_id"), Auth.keyPrefix(ctx)));
+        Responses.json(ctx, erasure.deleteCharacter(Auth.app(ctx), Params.id(ctx, "character_id"), Conditional.requiredVersion(ctx),
+                Auth.keyPrefix(ctx)));
     }
 
     void eraseUser(Context ctx) {
-        Responses.json(ctx, erasure.eraseUser(Auth.app(ctx), Params.id(ctx, "user_id"), Auth.keyPrefix(ctx)));
+        Responses.json(ctx, erasure.eraseUser(Auth.app(ctx), Params.id(ctx, "user_id"), Conditional.requiredVersion(ctx), Auth.keyPrefix(ctx)));
     }
 
     /**

@@ -208,7 +208,7 @@ final class MemoryHandlers {
     }
 
     void delete(Context ctx) {
-        memories.delete(Auth.app(ctx), Params.id(ctx, "memory_id"));
+        memories.delete(Auth.app(ctx), Params.id(ctx, "memory_id"), Conditional.requiredTag(ctx));
         ctx.status(204);
     }
 

@@ -191,10 +191,10 @@ final class MessageHandlers {
         long messageId = Params.id(ctx, "message_id");
         AsItsUser.changes(ctx, () -> log.get(Auth.app(ctx), conversationId, messageId));
         if (Params.flag(ctx, "hard")) {
-            log.hardDelete(Auth.app(ctx), conversationId, messageId);
+            log.hardDelete(Auth.app(ctx), conversationId, messageId, Conditional.requiredTag(ctx));
             ctx.status(204);
         } else {
-            Responses.json(ctx, log.softDelete(Auth.app(ctx), conversationId, messageId));
+            Responses.json(ctx, log.softDelete(Auth.app(ctx), conversationId, messageId, Conditional.requiredTag(ctx)));
         }
     }
 

@@ -111,8 +111,7 @@ final class OpenApi {
                     .put("description", "one JSON object per line, each with a type (character, user, conversation, message, "
                             + "memory) naming what it belongs to by external ids; docs/operations.md, Import");
         }
-        boolean conditional = route.method() == HandlerType.GET && route.response() != null && route.response() != JsonNode.class
-                && !route.streamed();
+        boolean conditional = route.answersEtag();
         if (conditional) {
             header(parameters.addObject().put("name", "If-None-Match").put("in", "header"),
                     "the ETag of the version the client holds: a 304 without a body while it is current");
@@ -124,6 +123,12 @@ final class OpenApi {
         if (route.method() == HandlerType.PATCH) {
             header(parameters.addObject().put("name", "If-Match").put("in", "header"),
                     "the ETag of the version the change was made against: 412 if it is no longer current");
+        } else if (route.method() == HandlerType.DELETE && Preconditions.takesIfMatch(route)) {
+            header(parameters.addObject().put("name", "If-Match").put("in", "header"),
+                    "the ETag of the version the client means to delete: 412, and nothing deleted, if it is no longer current");
+        } else if (conditional) {
+            header(parameters.addObject().put("name", "If-Match").put("in", "header"),
+                    "an ETag: 412 without a body unless it is the one this answer has");
         }
         ObjectNode responses = op.putObject("responses");
         for (int status : route.statuses()) {
@@ -207,7 +212,7 @@ final class OpenApi {
             statuses.put(409, "the change conflicts with what is stored (a row it names is gone, a month is archived, "
                     + "an id is taken): the problem's type says which");
         }
-        if (route.method() == HandlerType.PATCH) {
+        if (Preconditions.takesIfMatch(route)) {
             statuses.put(412, "If-Match names a version that is no longer current");
         }
         return statuses;

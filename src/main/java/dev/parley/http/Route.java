@@ -90,6 +90,11 @@ record Route(
                 otherStatuses, true, reachableByUserTokens, reads);
     }
 
+    /** A GET whose 200 carries an ETag, and so answers If-None-Match (304) and If-Match (412): not a stream, not raw JSON. */
+    boolean answersEtag() {
+        return method == HandlerType.GET && response != null && response != com.fasterxml.jackson.databind.JsonNode.class && !streamed;
+    }
+
     /** Every success status, the main one first. */
     List<Integer> statuses() {
         List<Integer> all = new ArrayList<>(List.of(status));

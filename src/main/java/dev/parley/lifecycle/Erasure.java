@@ -8,6 +8,7 @@ import dev.parley.chat.Conversations;
 import dev.parley.chat.CounterBuffer;
 import dev.parley.chat.MessageLog;
 import dev.parley.chat.NotFound;
+import dev.parley.chat.StaleVersion;
 import dev.parley.chat.Users;
 import dev.parley.config.CounterFlush;
 import dev.parley.db.Database;
@@ -155,11 +156,15 @@ public final class Erasure {
             MEMORIES_OF_CONVERSATIONS.formatted("""
             DELETE FROM memories WHERE app_id = ? AND conversation_id = ANY(?)"""));
 
+    // Their version, for a DELETE's If-Match: compared with the row locked, as a PATCH compares it.
     static final Query LOCK_USER = new Query("erasure.lock_user", """
-            SELECT 1 FROM users WHERE app_id = ? AND user_id = ? FOR UPDATE""");
+            SELECT version FROM users WHERE app_id = ? AND user_id = ? FOR UPDATE""");
 
     static final Query LOCK_CHARACTER = new Query("erasure.lock_character", """
-            SELECT 1 FROM characters WHERE app_id = ? AND character_id = ? FOR UPDATE""");
+            SELECT version FROM characters WHERE app_id = ? AND character_id = ? FOR UPDATE""");
+
+    static final Query CONVERSATION_VERSION = new Query("erasure.conversation_version", """
+            SELECT version FROM conversations WHERE app_id = ? AND conversation_id = ?""");
 
     static final NamedQuery DELETE_USER = NamedQuery.of("erasure.delete_user", """
             WITH memories_gone AS (
@@ -228,12 +233,25 @@ public final class Erasure {
 
     /** Deletes one conversation: its messages, members, read markers and idempotency keys; its memories as {@code memories} says. */
     public Erased deleteConversation(long appId, long conversationId, ConversationMemories memories, String requestedBy) {
+        return deleteConversation(appId, conversationId, memories, null, requestedBy);
+    }
+
+    /**
+     * As above, only if the conversation is at {@code requiredVersion} (a DELETE's If-Match; null: whatever its version),
+     * compared with its row locked: else {@link StaleVersion}, and nothing is deleted.
+     */
+    public Erased deleteConversation(long appId, long conversationId, ConversationMemories memories, Long requiredVersion,
+                                     String requestedBy) {
         var rows = new Tally("conversations", "messages", "memberships", "idempotency_keys",
                 memories == ConversationMemories.KEEP ? "memories_unlinked" : "memories");
         return changing(appId, rows, (handle, change) -> {
             List<Locked> locked = lock(handle, appId, List.of(conversationId));
             if (locked.isEmpty()) {
                 throw new NotFound("conversation", conversationId);
+            }
+            if (requiredVersion != null) {
+                requireVersion("conversation", conversationId, requiredVersion,
+                        handle.first(CONVERSATION_VERSION, row -> row.getLong(1), appId, conversationId).orElseThrow());
             }
             deleteLocked(handle, appId, locked, memories, rows);
             return audit(handle, appId, "conversation", conversationId, requestedBy, rows);
@@ -246,7 +264,18 @@ public final class Erasure {
      * presence. What others (guests) remember from the user's conversations stays theirs, unlinked.
      */
     public Erased eraseUser(long appId, long userId, String requestedBy) {
-        database.read(handle -> handle.first(LOCK_USER, row -> 1, appId, userId)).orElseThrow(() -> new NotFound("user", userId));
+        return eraseUser(appId, userId, null, requestedBy);
+    }
+
+    /**
+     * As above, only if the user is at {@code requiredVersion} (a DELETE's If-Match; null: whatever its version): else
+     * {@link StaleVersion}, and nothing is erased. It is compared before the first batch, which is what a stale
+     * If-Match must prevent: a PATCH that lands while the batches run changes a profile that is being erased anyway.
+     */
+    public Erased eraseUser(long appId, long userId, Long requiredVersion, String requestedBy) {
+        long version = database.read(handle -> handle.first(LOCK_USER, row -> row.getLong(1), appId, userId))
+                .orElseThrow(() -> new NotFound("user", userId));
+        requireVersion("user", userId, requiredVersion, version);
         var rows = new Tally("users", "conversations", "messages", "memberships", "idempotency_keys", "memories", "memory_scopes",
                 "memories_unlinked");
         var othersKeepTheirs = new Keeping(userId, null);
@@ -290,8 +319,14 @@ public final class Erasure {
      * characters' memories from its conversations stay theirs, unlinked.
      */
     public Erased deleteCharacter(long appId, long characterId, String requestedBy) {
-        database.read(handle -> handle.first(LOCK_CHARACTER, row -> 1, appId, characterId))
+        return deleteCharacter(appId, characterId, null, requestedBy);
+    }
+
+    /** As above, only if the character is at {@code requiredVersion}, compared as {@link #eraseUser(long, long, Long, String)} does. */
+    public Erased deleteCharacter(long appId, long characterId, Long requiredVersion, String requestedBy) {
+        long version = database.read(handle -> handle.first(LOCK_CHARACTER, row -> row.getLong(1), appId, characterId))
                 .orElseThrow(() -> new NotFound("character", characterId));
+        requireVersion("character", characterId, requiredVersion, version);
         var rows = new Tally("characters", "conversations", "messages", "memberships", "idempotency_keys", "memories",
                 "memory_scopes", "memories_unlinked");
         var othersKeepTheirs = new Keeping(null, characterId);
@@ -318,6 +353,13 @@ public final class Erasure {
         });
         recall.forgetCharacter(appId, characterId);
         return erased;
+    }
+
+    /** A DELETE's If-Match that names another version than the stored one erases nothing. */
+    private static void requireVersion(String subject, long id, Long requiredVersion, long current) {
+        if (requiredVersion != null && requiredVersion != current) {
+            throw new StaleVersion(subject, id, requiredVersion, current);
+        }
     }
 
     private interface Find {

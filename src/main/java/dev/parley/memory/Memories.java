@@ -475,7 +475,21 @@ public final class Memories {
 
     /** Forgets a memory; its scope's dimensions are forgotten too once no memory of it has an embedding. */
     public void delete(long appId, long memoryId) {
+        delete(appId, memoryId, null);
+    }
+
+    /**
+     * As above, only if the memory's stored form has the ETag {@code requiredTag} (a DELETE's If-Match; null: whatever
+     * it has), compared with the row locked as {@link #update} does: else {@link StaleVersion}, and it stays.
+     */
+    public void delete(long appId, long memoryId, String requiredTag) {
         writing((handle, change) -> {
+            if (requiredTag != null) {
+                Memory stored = handle.first(GET_FOR_UPDATE, ROW, appId, memoryId).orElseThrow(() -> new NotFound("memory", memoryId));
+                if (!Rendered.matches(stored, requiredTag)) {
+                    throw new StaleVersion("memory", memoryId);
+                }
+            }
             Owner owner = handle.first(DELETE, row -> new Owner(row.getLong(1), row.getLong(2)), appId, memoryId)
                     .orElseThrow(() -> new NotFound("memory", memoryId));
             touchScope(handle, change, appId, owner.userId(), owner.characterId(), null, "embedding");

@@ -127,6 +127,88 @@ class ConditionalUpdateTest {
         assertThat(patch(path, "state", "bot", etag).status()).as("the state did not change: If-Match passes").isEqualTo(200);
     }
 
+    @Test
+    void a_delete_with_a_stale_etag_deletes_nothing_and_one_with_the_current_etag_deletes() {
+        for (Resource resource : resources().reversed()) { // a message and a memory before what erases them
+            String read = api.get(resource.path()).header("ETag");
+            String patched = patch(resource.path(), resource.document(), "first", read).header("ETag");
+
+            Api.Response stale = delete(resource.path(), read);
+
+            assertThat(stale.status()).as(resource + ": " + stale).isEqualTo(412);
+            assertThat(stale.json().get("type").asText()).endsWith("/precondition-failed");
+            assertThat(api.getOk(resource.path()).get(resource.document()).get("writer").asText()).as(resource.toString())
+                    .isEqualTo("first");
+            assertThat(delete(resource.path(), "\"AAAAAAAAAAAAAAAAAAAAAA\"").status()).as(resource.toString()).isEqualTo(412);
+
+            Api.Response current = delete(resource.path(), "W/" + patched);
+            assertThat(current.status()).as(resource + ": " + current).isIn(200, 204);
+        }
+    }
+
+    @Test
+    void a_delete_with_a_star_or_without_if_match_is_unconditional_and_a_retried_soft_delete_answers_200() {
+        for (Resource resource : resources().reversed()) {
+            assertThat(delete(resource.path(), "*").status()).as(resource.toString()).isIn(200, 204);
+        }
+        String user = Fixtures.user(api, "deleter-" + System.nanoTime());
+        String conversation = Fixtures.conversation(api, user, Fixtures.character(api, "Luna"));
+        String message = "/v1/conversations/" + conversation + "/messages/" + Fixtures.say(api, conversation, "user", "hi").get("id").asText();
+        String tag = api.get(message).header("ETag");
+
+        Api.Response deleted = delete(message, tag);
+        Api.Response retried = delete(message, tag);
+
+        assertThat(deleted.status()).isEqualTo(200);
+        assertThat(retried.status()).as("the retry of a delete whose answer was lost: " + retried).isEqualTo(200);
+        assertThat(retried.json()).isEqualTo(deleted.json());
+        assertThat(api.delete("/v1/users/" + user).status()).isEqualTo(200);
+    }
+
+    @Test
+    void a_get_with_if_match_answers_only_while_it_names_the_current_etag() {
+        String path = "/v1/characters/" + Fixtures.character(api, "Luna");
+        String etag = api.get(path).header("ETag");
+
+        assertThat(api.get(path, "If-Match", etag).status()).isEqualTo(200);
+        assertThat(api.get(path, "If-Match", "*").status()).isEqualTo(200);
+        patch(path, "traits", "first", null);
+        Api.Response stale = api.get(path, "If-Match", etag);
+        assertThat(stale.status()).as(stale.toString()).isEqualTo(412);
+        assertThat(stale.json().get("type").asText()).endsWith("/precondition-failed");
+    }
+
+    @Test
+    void a_route_that_cannot_evaluate_a_conditional_header_refuses_it_with_400_naming_it() {
+        String user = Fixtures.user(api, "refused-" + System.nanoTime());
+        String conversation = Fixtures.conversation(api, user, Fixtures.character(api, "Luna"));
+        String bogus = "\"bogus\"";
+        List<Api.Response> refused = List.of(
+                api.post("/v1/users", Map.of("external_id", "refused-" + System.nanoTime()), "If-Match", bogus),
+                api.post("/v1/users/" + user + "/counters", Map.of("increments", Map.of("xp", 1)), "If-Match", bogus),
+                api.post("/v1/conversations/" + conversation + "/counters", Map.of("increments", Map.of("xp", 1)), "If-Match", bogus),
+                api.sendBytes("PUT", "/v1/retention", "{\"message_days\": 30}".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        "If-Match", bogus),
+                api.sendBytes("DELETE", "/v1/conversations/" + conversation + "/members/users/" + user, null, "If-Match", bogus),
+                api.get("/v1/users/" + user + "/export", "If-Match", bogus));
+        for (Api.Response response : refused) {
+            assertThat(response.status()).as(response.toString()).isEqualTo(400);
+            assertThat(response.json().get("errors").get(0).get("field").asText()).isEqualTo("If-Match");
+        }
+        assertThat(api.getOk("/v1/retention").get("message_days").isNull()).as("the PUT changed nothing").isTrue();
+        var ifNoneMatch = patch("/v1/users/" + user, "profile", "a", null, "If-None-Match", "*");
+        assertThat(ifNoneMatch.status()).as(ifNoneMatch.toString()).isEqualTo(400);
+        assertThat(ifNoneMatch.json().get("errors").get(0).get("field").asText()).isEqualTo("If-None-Match");
+        var unmodifiedSince = api.sendBytes("DELETE", "/v1/users/" + user, null, "If-Unmodified-Since", "Sat, 01 Jan 2000 00:00:00 GMT");
+        assertThat(unmodifiedSince.status()).as(unmodifiedSince.toString()).isEqualTo(400);
+        assertThat(unmodifiedSince.json().get("errors").get(0).get("field").asText()).isEqualTo("If-Unmodified-Since");
+        assertThat(api.get("/v1/users/" + user).status()).as("not erased").isEqualTo(200);
+    }
+
+    private Api.Response delete(String path, String ifMatch) {
+        return api.sendBytes("DELETE", path, null, "If-Match", ifMatch);
+    }
+
     private record Resource(String path, String document) {
     }
 
@@ -145,10 +227,13 @@ class ConditionalUpdateTest {
                 new Resource("/v1/memories/" + memory, "metadata"));
     }
 
-    private Api.Response patch(String path, String document, String writer, String ifMatch) {
+    private Api.Response patch(String path, String document, String writer, String ifMatch, String... headers) {
         String body = "{\"" + document + "\": {\"writer\": \"" + writer + "\"}}";
         byte[] bytes = body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        return ifMatch == null ? api.sendBytes("PATCH", path, bytes)
-                : api.sendBytes("PATCH", path, bytes, "If-Match", ifMatch);
+        List<String> all = new ArrayList<>(List.of(headers));
+        if (ifMatch != null) {
+            all.addAll(List.of("If-Match", ifMatch));
+        }
+        return api.sendBytes("PATCH", path, bytes, all.toArray(String[]::new));
     }
 }

@@ -1,0 +1,52 @@
+package dev.parley.http;
+
+import io.javalin.http.Handler;
+import io.javalin.http.HandlerType;
+import java.util.Set;
+
+/**
+ * The conditional headers each route acts on; any other is refused with 400 naming it, before the route runs. A client
+ * that sends {@code If-Match} with a DELETE or a PUT expects the write to stop if the resource changed: answering as if
+ * it were absent would lose the very change it guards. Parley evaluates {@code If-Match} on a PATCH, on the DELETE of
+ * a resource that has an ETag, and on a GET that answers with one; {@code If-None-Match} on such a GET only (a write
+ * never evaluates it); {@code If-Unmodified-Since} nowhere, as no answer carries a Last-Modified date.
+ */
+final class Preconditions {
+    static final String IF_MATCH = "If-Match";
+    static final String IF_NONE_MATCH = "If-None-Match";
+    static final String IF_UNMODIFIED_SINCE = "If-Unmodified-Since";
+
+    /** DELETEs of a resource whose GET answers an ETag: a stale If-Match deletes nothing (412), as on its PATCH. */
+    static final Set<String> CONDITIONAL_DELETES = Set.of("deleteCharacter", "eraseUser", "deleteConversation", "deleteMessage",
+            "deleteMemory");
+
+    private Preconditions() {
+    }
+
+    /** Whether {@code route} evaluates If-Match. */
+    static boolean takesIfMatch(Route route) {
+        return route.method() == HandlerType.PATCH || CONDITIONAL_DELETES.contains(route.operationId()) || route.answersEtag();
+    }
+
+    /** {@code handler}, behind a check of the conditional headers the request carries. */
+    static Handler checked(Route route, Handler handler) {
+        boolean ifMatch = takesIfMatch(route);
+        boolean ifNoneMatch = route.answersEtag();
+        return ctx -> {
+            if (!ifMatch && ctx.header(IF_MATCH) != null) {
+                throw new BadRequest(400, "invalid-request", IF_MATCH, "If-Match is not evaluated on this route (it has no ETag "
+                        + "to compare), so it cannot keep this request from overwriting a change: send it without If-Match");
+            }
+            if (!ifNoneMatch && ctx.header(IF_NONE_MATCH) != null) {
+                throw new BadRequest(400, "invalid-request", IF_NONE_MATCH, "If-None-Match is evaluated only on a GET that "
+                        + "answers with an ETag; " + (ifMatch ? "to write only what you read, send If-Match with its ETag"
+                        : "send this request without it"));
+            }
+            if (ctx.header(IF_UNMODIFIED_SINCE) != null) {
+                throw new BadRequest(400, "invalid-request", IF_UNMODIFIED_SINCE, "If-Unmodified-Since is not evaluated: Parley "
+                        + "answers no Last-Modified date" + (ifMatch ? "; send If-Match with the ETag a GET answered" : ""));
+            }
+            handler.handle(ctx);
+        };
+    }
+}
