@@ -23,7 +23,7 @@ final class Conditional {
         }
         ctx.header("ETag", etag);
         ctx.header("Cache-Control", "private");
-        if (holds(ctx.header("If-None-Match"), etag)) {
+        if (holds(Preconditions.ifNoneMatch(ctx), etag)) {
             ctx.status(304);
             return;
         }

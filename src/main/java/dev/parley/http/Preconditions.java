@@ -1,7 +1,10 @@
 package dev.parley.http;
 
+import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.javalin.http.HandlerType;
+import java.util.Collections;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -10,6 +13,9 @@ import java.util.Set;
  * it were absent would lose the very change it guards. Parley evaluates {@code If-Match} on a PATCH, on the DELETE of
  * a resource that has an ETag, and on a GET that answers with one; {@code If-None-Match} on such a GET only (a write
  * never evaluates it); {@code If-Unmodified-Since} nowhere, as no answer carries a Last-Modified date.
+ *
+ * <p>A header Parley evaluates must come once: of two {@code If-Match} lines the first used to win, so the order of
+ * two lines decided between a write and a 412. {@code If-None-Match} lines are one list (RFC 9110 5.3), as a GET reads it.
  */
 final class Preconditions {
     static final String IF_MATCH = "If-Match";
@@ -33,6 +39,8 @@ final class Preconditions {
         boolean ifMatch = takesIfMatch(route);
         boolean ifNoneMatch = route.answersEtag();
         return ctx -> {
+            once(ctx, IF_MATCH);
+            once(ctx, MessageHandlers.IDEMPOTENCY_KEY);
             if (!ifMatch && ctx.header(IF_MATCH) != null) {
                 throw new BadRequest(400, "invalid-request", IF_MATCH, "If-Match is not evaluated on this route (it has no ETag "
                         + "to compare), so it cannot keep this request from overwriting a change: send it without If-Match");
@@ -48,5 +56,19 @@ final class Preconditions {
             }
             handler.handle(ctx);
         };
+    }
+
+    /** The If-None-Match lines of a request as one list, or null when there is none. */
+    static String ifNoneMatch(Context ctx) {
+        List<String> lines = Collections.list(ctx.req().getHeaders(IF_NONE_MATCH));
+        return lines.isEmpty() ? null : String.join(",", lines);
+    }
+
+    private static void once(Context ctx, String header) {
+        int lines = Collections.list(ctx.req().getHeaders(header)).size();
+        if (lines > 1) {
+            throw new BadRequest(400, "invalid-request", header, header + " is sent " + lines + " times: send it once, "
+                    + "as which one to act on cannot be told");
+        }
     }
 }

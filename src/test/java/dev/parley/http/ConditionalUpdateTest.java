@@ -205,6 +205,28 @@ class ConditionalUpdateTest {
         assertThat(api.get("/v1/users/" + user).status()).as("not erased").isEqualTo(200);
     }
 
+    @Test
+    void a_repeated_if_match_or_idempotency_key_is_refused_and_if_none_match_lines_are_one_list() {
+        String path = "/v1/characters/" + Fixtures.character(api, "Luna");
+        String etag = api.get(path).header("ETag");
+        for (List<String> lines : List.of(List.of("*", "\"bogus\""), List.of("\"bogus\"", "*"), List.of(etag, etag))) {
+            var twice = patch(path, "traits", "a", null, "If-Match", lines.get(0), "If-Match", lines.get(1));
+            assertThat(twice.status()).as(lines + ": " + twice).isEqualTo(400);
+            assertThat(twice.json().get("errors").get(0).get("field").asText()).isEqualTo("If-Match");
+        }
+        assertThat(api.getOk(path).get("version").asLong()).as("no PATCH applied").isEqualTo(1);
+
+        String user = Fixtures.user(api, "keys-" + System.nanoTime());
+        String conversation = Fixtures.conversation(api, user, Fixtures.character(api, "Luna"));
+        var keys = api.post("/v1/conversations/" + conversation + "/messages", Map.of("role", "user", "content", "hi"),
+                "Idempotency-Key", "a1", "Idempotency-Key", "a2");
+        assertThat(keys.status()).as(keys.toString()).isEqualTo(400);
+        assertThat(keys.json().get("errors").get(0).get("field").asText()).isEqualTo("Idempotency-Key");
+        assertThat(api.getOk("/v1/conversations/" + conversation + "/messages").get("messages")).isEmpty();
+
+        assertThat(api.get(path, "If-None-Match", "\"bogus\"", "If-None-Match", etag).status()).isEqualTo(304);
+    }
+
     private Api.Response delete(String path, String ifMatch) {
         return api.sendBytes("DELETE", path, null, "If-Match", ifMatch);
     }
