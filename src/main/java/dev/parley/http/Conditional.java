@@ -24,7 +24,7 @@ final class Conditional {
         ctx.header("ETag", etag);
         ctx.header("Cache-Control", "private");
         if (holds(Preconditions.ifNoneMatch(ctx), etag)) {
-            ctx.status(304);
+            Responses.notModified(ctx, view.body().length);
             return;
         }
         ctx.status(200).contentType("application/json");

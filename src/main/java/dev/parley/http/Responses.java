@@ -81,16 +81,9 @@ final class Responses {
         beforeBodyIfPending(ctx);
         HttpServletResponse response = ctx.res();
         byte[] body = bytes;
-        if (bytes.length >= GZIP_FROM_BYTES) {
-            response.addHeader("Vary", "Accept-Encoding"); // beside Vary: Origin (Cors)
-            if (acceptsGzip(ctx.header("Accept-Encoding"))) {
-                body = gzip.apply(bytes);
-                response.setHeader("Content-Encoding", "gzip");
-                String etag = response.getHeader("ETag");
-                if (etag != null && !etag.startsWith("W/")) { // the same content, other bytes: a weak validator (RFC 9110 8.8.1)
-                    response.setHeader("ETag", "W/" + etag);
-                }
-            }
+        if (negotiate(ctx, bytes.length)) {
+            body = gzip.apply(bytes);
+            response.setHeader("Content-Encoding", "gzip");
         }
         response.setContentLength(body.length);
         try {
@@ -98,6 +91,42 @@ final class Responses {
         } catch (IOException e) {
             throw new WriteFailed(e);
         }
+    }
+
+    /**
+     * The headers of a 304 in place of a body of {@code length} bytes: the ETag (weak where the body would be gzipped)
+     * and the Vary its 200 would carry (RFC 9110 15.4.5), and no Content-Length, which would have to be the 200's.
+     */
+    static void notModified(Context ctx, int length) {
+        beforeBodyIfPending(ctx);
+        negotiate(ctx, length);
+        ctx.status(304);
+        try {
+            // Sent now: left to the end of the request, Jetty would add the Content-Length of what was written, 0.
+            ctx.res().flushBuffer();
+        } catch (IOException e) {
+            throw new WriteFailed(e);
+        }
+    }
+
+    /**
+     * Sets Vary for a body of {@code length} bytes, and makes its ETag weak when it is to be gzipped: the same content,
+     * other bytes (RFC 9110 8.8.1). Whether it is.
+     */
+    private static boolean negotiate(Context ctx, int length) {
+        if (length < GZIP_FROM_BYTES) {
+            return false;
+        }
+        HttpServletResponse response = ctx.res();
+        response.addHeader("Vary", "Accept-Encoding"); // beside Vary: Origin (Cors)
+        if (!acceptsGzip(ctx.header("Accept-Encoding"))) {
+            return false;
+        }
+        String etag = response.getHeader("ETag");
+        if (etag != null && !etag.startsWith("W/")) {
+            response.setHeader("ETag", "W/" + etag);
+        }
+        return true;
     }
 
     /** Whether an Accept-Encoding header lists gzip (or *) without {@code q=0}. */

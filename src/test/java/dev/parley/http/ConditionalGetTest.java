@@ -134,4 +134,27 @@ class ConditionalGetTest {
         JsonNode messages = plain.json().get("messages");
         assertThat(messages).hasSize(30);
     }
+
+    @Test
+    void a_304_carries_the_etag_vary_and_cache_control_its_200_would_and_no_content_length() {
+        for (int i = 0; i < 30; i++) {
+            Fixtures.say(api, conversation, "user", "a line long enough to make the page worth compressing, number " + i);
+        }
+        String c = "/v1/conversations/" + conversation + "/messages";
+        for (String page : List.of(c, c + "?limit=30")) { // the latest page, cached, and one read each time
+            for (List<String> encoding : List.of(List.of("Accept-Encoding", "gzip"), List.of("Accept-Encoding", "identity"))) {
+                Api.Response ok = api.sendBytes("GET", page, null, encoding.toArray(String[]::new));
+                Api.Response notModified = api.sendBytes("GET", page, null, encoding.get(0), encoding.get(1),
+                        "If-None-Match", ok.header("ETag"));
+
+                assertThat(notModified.status()).as(page + " " + encoding).isEqualTo(304);
+                for (String header : List.of("ETag", "Vary", "Cache-Control")) {
+                    assertThat(notModified.header(header)).as(page + " " + encoding + ": " + header).isNotNull()
+                            .isEqualTo(ok.header(header));
+                }
+                assertThat(notModified.raw().headers().firstValue("Content-Length")).as(page + " " + encoding).isEmpty();
+                assertThat(notModified.header("Content-Encoding")).isNull();
+            }
+        }
+    }
 }
