@@ -129,19 +129,26 @@ final class Responses {
         return true;
     }
 
-    /** Whether an Accept-Encoding header lists gzip (or *) without {@code q=0}. */
+    /**
+     * Whether an Accept-Encoding header lists gzip (or *) without {@code q=0}. A weight given to gzip itself wins over the
+     * one of * (RFC 9110 12.5.3): {@code gzip;q=0, *} refuses gzip.
+     */
     static boolean acceptsGzip(String acceptEncoding) {
         if (acceptEncoding == null) {
             return false;
         }
+        Boolean star = null;
         for (String coding : acceptEncoding.split(",")) {
             String[] parts = coding.split(";");
             String name = parts[0].strip();
-            if ((name.equalsIgnoreCase("gzip") || name.equals("*")) && !refused(parts)) {
-                return true;
+            if (name.equalsIgnoreCase("gzip")) {
+                return !refused(parts);
+            }
+            if (name.equals("*") && star == null) {
+                star = !refused(parts);
             }
         }
-        return false;
+        return star != null && star;
     }
 
     private static boolean refused(String[] parameters) {

@@ -111,6 +111,14 @@ class ResponsesTest {
         assertThat(Responses.acceptsGzip("gzip;q=nonsense")).isFalse();
     }
 
+    @Test
+    void a_weight_given_to_gzip_itself_wins_over_the_one_of_star() {
+        assertThat(Responses.acceptsGzip("gzip;q=0, *")).isFalse();
+        assertThat(Responses.acceptsGzip("*, gzip;q=0")).isFalse();
+        assertThat(Responses.acceptsGzip("*;q=0, gzip")).isTrue();
+        assertThat(Responses.acceptsGzip("br, *;q=0")).isFalse();
+    }
+
     private String historyOfForty() {
         String conversation = Fixtures.conversation(api).get("id").asText();
         List<Map<String, String>> batch = new java.util.ArrayList<>();
