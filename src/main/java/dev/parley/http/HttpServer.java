@@ -136,8 +136,8 @@ public final class HttpServer implements AutoCloseable {
             config.concurrency.useVirtualThreads = true;
             config.http.maxRequestSize = options.maxBodyBytes();
             config.http.defaultContentType = "application/json";
-            // For the bodies Javalin writes (problems, the API document); Responses gzips the rest alike.
-            config.http.compressionStrategy = new CompressionStrategy(null, new io.javalin.compression.Gzip(Gzip.LEVEL));
+            // Responses gzips what is worth it, with Vary: Accept-Encoding; Javalin's gzip sent large problems without it.
+            config.http.compressionStrategy = CompressionStrategy.NONE;
             config.jetty.modifyServer(server -> {
                 server.insertHandler(new GracefulHandler());
                 server.setStopTimeout(DRAIN_TIMEOUT.toMillis());

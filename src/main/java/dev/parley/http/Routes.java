@@ -317,7 +317,8 @@ final class Routes {
                 Route.of(GET, "/health", "getHealth", "The same as /health/ready", meta::ready)
                         .returns(200, MetaHandlers.Health.class).alsoAnswers(503).open(),
                 Route.of(GET, "/openapi.json", "getOpenApi", "This API's OpenAPI 3.1 document",
-                        ctx -> ctx.contentType("application/json").result(document.get())).returns(200, JsonNode.class).open()));
+                        ctx -> Responses.write(ctx.contentType("application/json"), document.get())) // gzipped with its Vary
+                        .returns(200, JsonNode.class).open()));
         document.set(OpenApi.document(routes, limits));
         return routes;
     }

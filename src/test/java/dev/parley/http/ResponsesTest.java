@@ -112,6 +112,19 @@ class ResponsesTest {
     }
 
     @Test
+    void every_body_that_may_be_gzipped_says_it_varies_by_accept_encoding() {
+        var document = api.sendBytes("GET", "/openapi.json", null, "Accept-Encoding", "gzip");
+        var bigProblem = api.sendBytes("GET", "/v1/characters?" + "z".repeat(3000) + "=1", null, "Accept-Encoding", "gzip");
+
+        assertThat(document.header("Content-Encoding")).isEqualTo("gzip");
+        assertThat(document.raw().headers().allValues("Vary")).contains("Accept-Encoding");
+        assertThat(bigProblem.status()).isEqualTo(400);
+        if (bigProblem.header("Content-Encoding") != null) {
+            assertThat(bigProblem.raw().headers().allValues("Vary")).as("a gzipped problem").contains("Accept-Encoding");
+        }
+    }
+
+    @Test
     void a_weight_given_to_gzip_itself_wins_over_the_one_of_star() {
         assertThat(Responses.acceptsGzip("gzip;q=0, *")).isFalse();
         assertThat(Responses.acceptsGzip("*, gzip;q=0")).isFalse();
