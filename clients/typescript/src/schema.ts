@@ -1596,6 +1596,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -1650,6 +1652,17 @@ export interface operations {
             };
             /** @description a user token: this route takes the app's key */
             403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -1842,6 +1855,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path: {
                 character_id: string;
@@ -1918,6 +1933,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -1963,6 +1989,8 @@ export interface operations {
             header?: {
                 /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                 "X-Request-Id"?: string;
+                /** @description the ETag of the version the client means to delete: 412, and nothing deleted, if it is no longer current */
+                "If-Match"?: string;
             };
             path: {
                 character_id: string;
@@ -2030,6 +2058,17 @@ export interface operations {
             };
             /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
             409: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -2257,6 +2296,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path: {
                 character_id: string;
@@ -2333,6 +2374,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -2385,6 +2437,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path: {
                 character_id: string;
@@ -2461,6 +2515,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -2513,6 +2578,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -2578,6 +2645,17 @@ export interface operations {
             };
             /** @description no user with that external_id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -2783,6 +2861,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path: {
                 user_id: string;
@@ -2859,6 +2939,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -2904,6 +2995,8 @@ export interface operations {
             header?: {
                 /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                 "X-Request-Id"?: string;
+                /** @description the ETag of the version the client means to delete: 412, and nothing deleted, if it is no longer current */
+                "If-Match"?: string;
             };
             path: {
                 user_id: string;
@@ -2971,6 +3064,17 @@ export interface operations {
             };
             /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
             409: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -3306,6 +3410,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path: {
                 user_id: string;
@@ -3382,6 +3488,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -3431,6 +3548,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path: {
                 user_id: string;
@@ -3498,6 +3617,17 @@ export interface operations {
             };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -3713,6 +3843,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -3776,6 +3908,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -3828,6 +3971,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path: {
                 user_id: string;
@@ -3895,6 +4040,17 @@ export interface operations {
             };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -4079,6 +4235,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path: {
                 user_id: string;
@@ -4146,6 +4304,17 @@ export interface operations {
             };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -4513,6 +4682,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -4567,6 +4738,17 @@ export interface operations {
             };
             /** @description a user token without the read scope this takes */
             403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -4759,6 +4941,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path: {
                 conversation_id: string;
@@ -4835,6 +5019,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -4883,6 +5078,8 @@ export interface operations {
             header?: {
                 /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                 "X-Request-Id"?: string;
+                /** @description the ETag of the version the client means to delete: 412, and nothing deleted, if it is no longer current */
+                "If-Match"?: string;
             };
             path: {
                 conversation_id: string;
@@ -4950,6 +5147,17 @@ export interface operations {
             };
             /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
             409: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -5320,6 +5528,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path: {
                 conversation_id: string;
@@ -5387,6 +5597,17 @@ export interface operations {
             };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -6005,6 +6226,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path: {
                 conversation_id: string;
@@ -6072,6 +6295,17 @@ export interface operations {
             };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -6280,6 +6514,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path: {
                 conversation_id: string;
@@ -6356,6 +6592,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -6405,6 +6652,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path: {
                 conversation_id: string;
@@ -6472,6 +6721,17 @@ export interface operations {
             };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -6698,6 +6958,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path: {
                 conversation_id: string;
@@ -6765,6 +7027,17 @@ export interface operations {
             };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -7147,6 +7420,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path: {
                 conversation_id: string;
@@ -7224,6 +7499,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -7272,6 +7558,8 @@ export interface operations {
             header?: {
                 /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                 "X-Request-Id"?: string;
+                /** @description the ETag of the version the client means to delete: 412, and nothing deleted, if it is no longer current */
+                "If-Match"?: string;
             };
             path: {
                 conversation_id: string;
@@ -7353,6 +7641,17 @@ export interface operations {
             };
             /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
             409: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -7579,6 +7878,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path: {
                 conversation_id: string;
@@ -7656,6 +7957,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -7724,6 +8036,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path: {
                 user_id: string;
@@ -7791,6 +8105,17 @@ export interface operations {
             };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -8290,6 +8615,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path: {
                 memory_id: string;
@@ -8366,6 +8693,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -8411,6 +8749,8 @@ export interface operations {
             header?: {
                 /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                 "X-Request-Id"?: string;
+                /** @description the ETag of the version the client means to delete: 412, and nothing deleted, if it is no longer current */
+                "If-Match"?: string;
             };
             path: {
                 memory_id: string;
@@ -8476,6 +8816,17 @@ export interface operations {
             };
             /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
             409: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -8713,6 +9064,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -8787,6 +9140,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -8851,6 +9215,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -8925,6 +9291,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -8977,6 +9354,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -9031,6 +9410,17 @@ export interface operations {
             };
             /** @description a user token: this route takes the app's key */
             403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -9096,6 +9486,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -9159,6 +9551,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -9213,6 +9616,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -9267,6 +9672,17 @@ export interface operations {
             };
             /** @description a user token: this route takes the app's key */
             403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -9330,6 +9746,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -9393,6 +9811,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -9447,6 +9876,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -9510,6 +9941,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -9559,6 +10001,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path: {
                 conversation_id: string;
@@ -9626,6 +10070,17 @@ export interface operations {
             };
             /** @description no such id in the app */
             404: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -9926,6 +10381,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -9980,6 +10437,17 @@ export interface operations {
             };
             /** @description a user token: this route takes the app's key */
             403: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -10172,6 +10640,8 @@ export interface operations {
                 "If-None-Match"?: string;
                 /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
                 "Parley-Consistency"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -10235,6 +10705,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description the key's rate limit is spent (PARLEY_RATE_LIMIT): Retry-After says when to retry */
             429: {
                 headers: {
@@ -10282,6 +10763,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -10323,6 +10806,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer current */
+            412: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description an error, as a problem document */
             default: {
                 headers: {
@@ -10344,6 +10838,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -10376,6 +10872,17 @@ export interface operations {
             };
             /** @description a parameter or the body is not what the route takes: the problem names it */
             400: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
@@ -10417,6 +10924,8 @@ export interface operations {
                 "X-Request-Id"?: string;
                 /** @description the ETag of the version the client holds: a 304 without a body while it is current */
                 "If-None-Match"?: string;
+                /** @description an ETag: 412 without a body unless it is the one this answer has */
+                "If-Match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -10449,6 +10958,17 @@ export interface operations {
             };
             /** @description a parameter or the body is not what the route takes: the problem names it */
             400: {
+                headers: {
+                    /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer current */
+            412: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                     "X-Request-Id"?: string;
