@@ -18,9 +18,16 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
-/** docs/ops: the alert rules pass promtool, fire past their thresholds, and name only metrics Parley publishes. */
+/**
+ * docs/ops: the alert rules pass promtool, each has promtool tests that it fires past its threshold and stays quiet
+ * below it, and they name only metrics Parley publishes.
+ */
 class OpsRulesTest {
     private static final Path OPS = Path.of("docs/ops");
+    private static final Pattern ALERT = Pattern.compile("(?m)^\\s*- alert: (\\w+)\\s*$");
+    /** An alert_rule_test entry: its alert, then its expected alerts, none ("[]") or a list of them on the next lines. */
+    private static final Pattern ALERT_TEST = Pattern.compile(
+            "(?m)^\\s*alertname: (\\w+)\\s*\\n\\s*exp_alerts:(?:(\\s*\\[\\])|\\s*\\n\\s*- exp_labels:)");
     private static final Pattern METRIC = Pattern.compile("\\b((?:parley|hikaricp)_[a-z0-9_]+)");
 
     @Test
@@ -31,6 +38,25 @@ class OpsRulesTest {
         assertThat(check.status()).as(check.output()).isZero();
         var test = Tools.run(OPS, promtool.toString(), "test", "rules", "alerts-test.yml");
         assertThat(test.status()).as(test.output()).isZero();
+    }
+
+    @Test
+    void every_alert_has_a_test_that_it_fires_and_one_that_it_stays_quiet() throws Exception {
+        Set<String> alerts = new TreeSet<>();
+        Matcher alert = ALERT.matcher(Files.readString(OPS.resolve("alerts.yml")));
+        while (alert.find()) {
+            alerts.add(alert.group(1));
+        }
+        assertThat(alerts).hasSizeGreaterThan(15);
+
+        Set<String> firing = new TreeSet<>();
+        Set<String> quiet = new TreeSet<>();
+        Matcher test = ALERT_TEST.matcher(Files.readString(OPS.resolve("alerts-test.yml")));
+        while (test.find()) {
+            (test.group(2) == null ? firing : quiet).add(test.group(1));
+        }
+        assertThat(firing).as("alerts with a test that they fire past their threshold").containsAll(alerts);
+        assertThat(quiet).as("alerts with a test that they stay quiet below it").containsAll(alerts);
     }
 
     @Test
