@@ -6,6 +6,7 @@ import com.zaxxer.hikari.HikariPoolMXBean;
 import com.zaxxer.hikari.util.DriverDataSource;
 import dev.parley.metrics.Metrics;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -123,14 +124,19 @@ public final class Database implements AutoCloseable {
         config.setConnectionInitSql(options.limits().sessionSql());
         DataSource connections = new DriverDataSource(target.jdbcUrl(), null, properties, target.user(), target.password());
         config.setDataSource(options.warmup().isEmpty() ? connections : new WarmConnections(connections, options.warmup()));
+        var turns = new Turns(options.size(), options.laneCap(), System::nanoTime);
         Runnable countRejection = () -> { };
         if (registry != null) {
             config.setMetricRegistry(registry);
             Counter rejected = Counter.builder(Metrics.POOL_REJECTED).description(Metrics.POOL_REJECTED_HELP)
                     .tag(Metrics.POOL_REJECTED_RESOURCE, "connections").register(registry);
             countRejection = rejected::increment;
+            // Callers queue in turns, before HikariCP: its pending gauge stays 0 however many wait.
+            for (boolean atShare : new boolean[] {true, false}) {
+                Gauge.builder(Metrics.POOL_WAITING, turns, t -> t.waiting(atShare)).description(Metrics.POOL_WAITING_HELP)
+                        .tag("waiting_for", atShare ? "app_share" : "connection").strongReference(true).register(registry);
+            }
         }
-        var turns = new Turns(options.size(), options.laneCap(), System::nanoTime);
         var database = new Database(new HikariDataSource(config), log, turns, options.timeout().toNanos(), watch,
                 countRejection, options.limits());
         if (watch != null) {

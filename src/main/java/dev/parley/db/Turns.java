@@ -100,6 +100,25 @@ final class Turns {
         }
     }
 
+    /**
+     * Callers waiting now whose lane holds its share ({@code atShare}), or the rest, who wait for any connection to come
+     * free. HikariCP never sees either: only callers with a turn ask it for a connection, so its pending count stays 0.
+     */
+    int waiting(boolean atShare) {
+        lock.lock();
+        try {
+            int count = 0;
+            for (var lane : waiting.entrySet()) {
+                if (mayHold(lane.getKey()) != atShare) {
+                    count += lane.getValue().size();
+                }
+            }
+            return count;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** "free=0 of 10, waiting=42 in 3 lane(s), at most 8 per app, mean hold 12.5 ms": for errors and logs. */
     String state() {
         lock.lock();

@@ -55,6 +55,11 @@ public final class Metrics {
     /** The tag of {@link #POOL_REJECTED} that says what was full. */
     public static final String POOL_REJECTED_RESOURCE = "resource";
 
+    public static final String POOL_WAITING = "parley.pool.waiting";
+    public static final String POOL_WAITING_HELP = "Requests waiting their turn for a database connection now, by what they "
+            + "wait for (app_share: their app holds its PARLEY_APP_SHARE of the pool; connection: none is free). "
+            + "hikaricp_connections_pending never counts them";
+
     public static final String CACHE_REQUESTS = "parley.cache.requests";
     public static final String CACHE_REQUESTS_HELP = "Reads of cached views by cache (character, user, conversation, "
             + "history, inbox, context) and result (hit, miss)";

@@ -234,9 +234,10 @@ public final class Timeline {
 
     private Pool pool() {
         Counter rejected = registry.find(Metrics.POOL_REJECTED).tag(Metrics.POOL_REJECTED_RESOURCE, "connections").counter();
+        // Requests wait in the pool's turns, not in HikariCP, whose pending count stays 0.
+        int waiting = (int) registry.find(Metrics.POOL_WAITING).gauges().stream().mapToDouble(Gauge::value).sum();
         return new Pool(hikari("hikaricp.connections.max"), hikari("hikaricp.connections.active"),
-                hikari("hikaricp.connections.idle"), hikari("hikaricp.connections.pending"),
-                rejected == null ? 0 : (long) rejected.count());
+                hikari("hikaricp.connections.idle"), waiting, rejected == null ? 0 : (long) rejected.count());
     }
 
     private int hikari(String name) {

@@ -3,8 +3,10 @@ package dev.parley.monitor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.parley.db.Database;
+import dev.parley.metrics.Metrics;
 import dev.parley.support.SteppingClock;
 import dev.parley.support.TestDatabase;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
@@ -72,6 +74,21 @@ class TimelineTest {
             Thread.sleep(millis);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    @Test
+    void the_pools_waiting_are_the_requests_waiting_their_turn_not_hikaricps_pending_which_stays_0() throws Exception {
+        try (Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_timeline"), 1)) {
+            var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
+            var registry = new SimpleMeterRegistry();
+            registry.gauge("hikaricp.connections.pending", 0);
+            registry.gauge(Metrics.POOL_WAITING, Tags.of("waiting_for", "app_share"), 2);
+            registry.gauge(Metrics.POOL_WAITING, Tags.of("waiting_for", "connection"), 1);
+            var timeline = new Timeline(registry, new DatabaseStats(database, clock, registry), clock);
+            timeline.sample();
+
+            assertThat(timeline.overview(Duration.ofMinutes(1)).pool().waiting()).isEqualTo(3);
         }
     }
 }
