@@ -60,8 +60,9 @@ public final class QueryLog {
     private void logSlow(Query query, long nanos, int rows, int parameters) {
         LoggingEventBuilder line = SLOW.atWarn()
                 .addKeyValue("query", query.name())
-                .addKeyValue("duration_ms", TimeUnit.NANOSECONDS.toMillis(nanos))
-                .addKeyValue("rows", rows < 0 ? "failed" : rows);
+                .addKeyValue("duration_ms", TimeUnit.NANOSECONDS.toMillis(nanos));
+        // rows is always a number (a log query's field keeps one type); a statement that failed has failed instead
+        line = rows < 0 ? line.addKeyValue("failed", true) : line.addKeyValue("rows", rows);
         if (nanos >= sqlNanos) {
             line = line.addKeyValue("sql", oneLine(query.sql())).addKeyValue("parameters", parameters + " bound, values not logged");
         }

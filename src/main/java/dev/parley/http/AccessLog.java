@@ -77,7 +77,7 @@ final class AccessLog {
                 .addKeyValue("status", ctx.statusCode())
                 .addKeyValue("duration_ms", millis);
         if (appId != null) {
-            line = line.addKeyValue(APP_ID, appId);
+            line = line.addKeyValue(APP_ID, String.valueOf(appId)); // a string, as in the MDC's lines and the API's ids
         }
         line.log(Methods.label(ctx) + " " + ctx.path() + " " + ctx.statusCode() + " " + millis + " ms"); // no {} to scan
     }

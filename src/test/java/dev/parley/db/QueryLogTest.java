@@ -60,7 +60,8 @@ class QueryLogTest {
         assertThat(lines).hasSize(2);
         assertThat(fields(lines.get(0))).containsEntry("query", "test.lookup").containsEntry("duration_ms", 300L)
                 .containsEntry("rows", 7).doesNotContainKey("sql");
-        assertThat(fields(lines.get(1))).containsEntry("rows", "failed")
+        assertThat(fields(lines.get(1))).as("rows stays a number where it is; a failure says so apart")
+                .containsEntry("failed", true).doesNotContainKey("rows")
                 .containsEntry("sql", "/* test.lookup */ SELECT * FROM users WHERE external_id = ?")
                 .containsEntry("parameters", "1 bound, values not logged");
     }

@@ -34,6 +34,8 @@ class AccessLogTest {
                 .containsEntry("route", "/v1/search/messages")
                 .containsEntry("status", 200)
                 .containsKeys("duration_ms", "app_id");
+        assertThat(fields(ok).get("app_id")).as("a string, as the slow-query and Redis lines give it from the MDC")
+                .isInstanceOf(String.class);
         assertThat(ok.getFormattedMessage()).doesNotContain("secretwords");
         assertThat(fields(ok).values()).noneMatch(v -> String.valueOf(v).contains("secretwords"));
         assertThat(fields(only(lines, "trace-43"))).containsEntry("status", 404);
