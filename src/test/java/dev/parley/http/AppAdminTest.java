@@ -179,31 +179,20 @@ class AppAdminTest {
 
     @Test
     void every_change_through_the_admin_port_leaves_a_log_line_and_no_key_in_it() {
-        var logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(AppAdminHandlers.class);
-        var log = new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
-        log.start();
-        logger.addAppender(log);
-        var level = logger.getLevel();
-        logger.setLevel(ch.qos.logback.classic.Level.INFO); // as a server logs by default
-        String firstKey;
-        String secondKey;
-        try {
+        List<String> keys = new ArrayList<>();
+        List<String> lines = AccessLogTest.capture(AppAdminHandlers.class.getName(), () -> {
             JsonNode created = create("traced").get("key");
-            firstKey = created.get("key").asText();
-            secondKey = admin.postOk(201, "/admin/apps/traced/keys", "").get("key").asText();
+            keys.add(created.get("key").asText());
+            keys.add(admin.postOk(201, "/admin/apps/traced/keys", "").get("key").asText());
             assertThat(admin.delete("/admin/apps/traced/keys/" + created.get("id").asText()).status()).isEqualTo(200);
-            admin.put("/admin/apps/traced/cors", Map.of("origins", List.of("https://traced.example")));
-        } finally {
-            logger.detachAppender(log);
-            logger.setLevel(level);
-        }
+            return admin.put("/admin/apps/traced/cors", Map.of("origins", List.of("https://traced.example")));
+        }).stream().map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
 
-        List<String> lines = log.list.stream().map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
         assertThat(lines).anySatisfy(line -> assertThat(line).contains("created app 'traced'").contains("from 127.0.0.1"))
                 .anySatisfy(line -> assertThat(line).contains("issued key").contains("to app 'traced'"))
                 .anySatisfy(line -> assertThat(line).contains("revoked key").contains("of app 'traced'"))
                 .anySatisfy(line -> assertThat(line).contains("app 'traced' now allows the browser origins [https://traced.example]"))
-                .allSatisfy(line -> assertThat(line).doesNotContain(firstKey).doesNotContain(secondKey));
+                .allSatisfy(line -> assertThat(line).doesNotContain(keys.get(0)).doesNotContain(keys.get(1)));
     }
 
     private JsonNode create(String name) {
