@@ -191,8 +191,9 @@ class ServeCommandTest {
         return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 
+    /** A first start runs initdb and every migration: about 10 s alone, past 30 s on a loaded 2-core machine (seen in CI). */
     private static String awaitOutput(Path log, String marker) {
-        return awaitOutput(log, marker, Duration.ofSeconds(30));
+        return awaitOutput(log, marker, Duration.ofSeconds(90));
     }
 
     private static String awaitOutput(Path log, String marker, Duration timeout) {
