@@ -173,8 +173,8 @@ class BenchTest {
         java.nio.file.Path json = java.nio.file.Files.createTempFile("bench", ".json");
 
         var run = dev.parley.support.Cli.parley("bench", "run", "--database-url", TestDatabase.get().url("parley_bench_nocache"),
-                "--mix", "chat", "--concurrency", "2", "--duration", "1s", "--warmup", "300ms", "--pool-size", "4",
-                "--compare", "nocache", "--popularity", "zipf:1.2", "--embeddings", "base64", "--gzip", "--check-writes", "20",
+                "--mix", "chat", "--concurrency", "2", "--duration", "2s", "--warmup", "300ms", "--pool-size", "4",
+                "--compare", "nocache", "--popularity", "zipf:1.2", "--embeddings", "base64", "--gzip", "--check-writes", "50",
                 "--json", json.toString());
 
         assertThat(run.status()).as(run.err()).isZero();
