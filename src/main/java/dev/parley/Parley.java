@@ -30,6 +30,7 @@ import dev.parley.context.ChatContext;
 import dev.parley.config.PgBouncer;
 import dev.parley.config.RequestLimits;
 import dev.parley.config.Settings;
+import dev.parley.db.ConnectionCheck;
 import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
 import dev.parley.db.DatabaseIdentity;
@@ -325,6 +326,9 @@ public final class Parley implements AutoCloseable {
      * runs its deadlock check, it would hang.
      */
     private static String schema(ConnectionTarget target, Settings settings, QueryLog log, boolean migrate) {
+        // A database that is missing, or a role or password it refuses, fails at once and says so, as migrate does:
+        // the pool would retry it for FIRST_CONNECTION_WAIT, with the port closed, and then blame slowness.
+        ConnectionCheck.require(target);
         try (Database once = Database.connect(target, 2, settings.poolTimeout(), log, null)) {
             once.awaitConnections(2, FIRST_CONNECTION_WAIT); // both: the migrations hold two at once
             var migrations = new Migrations(once.dataSource());

@@ -1,6 +1,7 @@
 package dev.parley.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.Parley;
@@ -123,6 +124,24 @@ class DatabaseOutageTest {
                 var made = api.post("/v1/characters", Map.of("name", "Luna"));
                 assertThat(made.status()).as(made.toString()).isEqualTo(201);
             }
+        }
+    }
+
+    /** A first deployment's usual mistakes: waiting would not mend them, so the start fails at once, saying which. */
+    @Test
+    void a_start_on_a_database_that_does_not_exist_or_a_role_it_refuses_fails_at_once_naming_it() {
+        var existing = TestDatabase.get().migrated("parley_known_database");
+        var missing = new dev.parley.db.ConnectionTarget(existing.jdbcUrl().replace("parley_known_database", "parley_no_such_database"),
+                existing.user(), existing.password());
+        var stranger = new dev.parley.db.ConnectionTarget(existing.jdbcUrl(), "no_such_role", existing.password());
+
+        for (var target : List.of(missing, stranger)) {
+            long started = System.nanoTime();
+            assertThatThrownBy(() -> TestServer.startOn(target, Map.of()).close()).as(target.toString())
+                    .hasMessageMatching(".*(has no such database \\(3D000\\)|does not let user 'no_such_role' in \\(28000"
+                            + "|refused the password of user 'no_such_role' \\(28P01\\)).*");
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).as("not the minute a slow database is given")
+                    .isLessThan(Duration.ofSeconds(20));
         }
     }
 
