@@ -167,6 +167,7 @@ public final class Parley implements AutoCloseable {
         Deque<AutoCloseable> started = new ArrayDeque<>();
         try {
             PrometheusMeterRegistry registry = Metrics.newRegistry();
+            settings.cachesCrowdingTheHeap(Runtime.getRuntime().maxMemory()).ifPresent(LOG::warn);
             // Through a PgBouncer in transaction mode the pool keeps nothing in a session; what needs one goes to
             // PARLEY_DIRECT_DATABASE_URL (docs/operations.md, "PgBouncer").
             var pooled = new ConnectionTarget(settings.pgbouncer().poolUrl(target.jdbcUrl()), target.user(), target.password());

@@ -148,6 +148,20 @@ public record Settings(
     }
 
     /** The token bucket's size: PARLEY_RATE_BURST, or one second's worth of requests when not set. */
+    /**
+     * A warning when the two caches' budgets (PARLEY_CACHE_SIZE and PARLEY_RECALL_CACHE, both full on a busy server) take
+     * over half of {@code heapBytes}: the rest of the work then runs in what is left, in long collections or out of memory.
+     */
+    public Optional<String> cachesCrowdingTheHeap(long heapBytes) {
+        long caches = cacheBytes + recallCacheBytes;
+        if (caches <= heapBytes / 2) {
+            return Optional.empty();
+        }
+        return Optional.of("the read cache (PARLEY_CACHE_SIZE, " + (cacheBytes >> 20) + " MiB) and the recall cache "
+                + "(PARLEY_RECALL_CACHE, " + (recallCacheBytes >> 20) + " MiB) may hold " + (caches >> 20) + " MiB of a "
+                + (heapBytes >> 20) + " MiB heap, more than half: give Java more memory (-Xmx, in PARLEY_JAVA_OPTS for the parley launcher) or the caches less");
+    }
+
     public int burst() {
         return rateBurst == 0 ? rateLimit : rateBurst;
     }

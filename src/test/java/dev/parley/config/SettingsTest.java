@@ -12,6 +12,17 @@ import org.junit.jupiter.api.Test;
 
 class SettingsTest {
     @Test
+    void caches_whose_budgets_take_over_half_the_heap_are_warned_of_naming_both_settings() {
+        Settings defaults = Settings.resolve(Settings.Flags.none(), Map.of()); // 256 MiB each
+
+        assertThat(defaults.cachesCrowdingTheHeap(512L << 20)).hasValueSatisfying(warning -> assertThat(warning)
+                .contains("PARLEY_CACHE_SIZE, 256 MiB").contains("PARLEY_RECALL_CACHE, 256 MiB").contains("512 MiB of a 512 MiB heap"));
+        assertThat(defaults.cachesCrowdingTheHeap(1L << 30)).as("exactly half").isEmpty();
+        assertThat(Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_CACHE_SIZE", "64MiB", "PARLEY_RECALL_CACHE", "64MiB"))
+                .cachesCrowdingTheHeap(512L << 20)).isEmpty();
+    }
+
+    @Test
     void defaults_need_no_configuration() {
         Settings settings = Settings.resolve(Settings.Flags.none(), Map.of("HOME", "/home/ada"));
 
