@@ -57,8 +57,8 @@ import java.util.function.LongConsumer;
  * and reason) changes nothing, and its messages, if it was a conversation, are rejected too. A line is
  * checked as the API checks a request ({@link ImportLine}): a line the API would refuse is rejected here.
  *
- * <p>Messages go {@link #CHUNK} lines at a time: the chunk's conversations are locked (in id order, as
- * appends do), its new messages written in one statement with their sequence numbers, and each
+ * <p>Messages go {@link #CHUNK} lines (or {@link #CHUNK_CHARS} characters) at a time: the chunk's conversations
+ * are locked (in id order, as appends do), its new messages written in one statement with their sequence numbers, and each
  * conversation's counts, newest message and owner's read marker (an imported history is read) moved
  * in the same one, as an append does. A conversation's messages must come oldest first: one older
  * than the conversation's newest message is refused. Months are made as needed; an archived month
@@ -69,6 +69,11 @@ import java.util.function.LongConsumer;
  */
 public final class Import {
     public static final int CHUNK = 2_000;
+    /**
+     * A chunk also ends once its lines hold this many characters: 2,000 lines of 32 KB messages with their metadata were
+     * 128 MB, held with their copies as arrays for the statement, and a 512 MiB heap ran out.
+     */
+    public static final long CHUNK_CHARS = 8L << 20;
     /** How many rejected lines a report lists (the lowest-numbered); it counts them all. */
     public static final int REPORTED = 20;
     private static final int LOW_BITS = 22;
@@ -283,13 +288,16 @@ public final class Import {
         var run = new Run(appId);
         List<String> chunk = new ArrayList<>(CHUNK);
         long first = 1;
+        long chars = 0;
         try {
             for (String line = next(in, run, first + chunk.size()); line != null; line = next(in, run, first + chunk.size())) {
                 chunk.add(line);
-                if (chunk.size() == CHUNK) {
+                chars += line.length();
+                if (chunk.size() == CHUNK || chars >= CHUNK_CHARS) {
                     run.chunk(first, chunk);
                     first += chunk.size();
                     chunk.clear();
+                    chars = 0;
                     progress.accept(first - 1);
                 }
             }
