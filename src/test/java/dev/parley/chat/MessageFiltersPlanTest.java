@@ -113,7 +113,7 @@ class MessageFiltersPlanTest {
                                                     'model', 'model-' || k %% 4) END,
                        CASE WHEN k %% 20 = 1 THEN '[{"url": "https://cdn.example/1.jpg"}]'::jsonb END
                   FROM conversations c, generate_series(1, %1$d) k,
-                       LATERAL (SELECT (((extract(epoch FROM (%2$s) + ((%3$s) - (%2$s)) * k / %7$d.0)
+                       LATERAL (SELECT (((extract(epoch FROM %2$s + (%3$s - %2$s) * k / %7$d.0)
                                           * 1000)::bigint - 946684800000) << 22) | (%4$s) AS id) m
                  WHERE %5$s""".formatted(n, from, to, lowBits, which, seqBefore, n + 1));
     }
