@@ -100,18 +100,8 @@ final class Problems {
      * body that is not JSON said less than the type does.
      */
     static String title(String slug) {
-        return switch (slug) {
-            case "invalid-request" -> "Invalid request";
-            case "malformed-json" -> "Malformed JSON";
-            case "missing-body" -> "Missing body";
-            case "unreadable-body" -> "Unreadable body";
-            case "request-timeout" -> "Request timeout";
-            case "unsupported-media-type" -> "Unsupported media type";
-            case "origin-not-allowed" -> "Origin not allowed";
-            case "bad-consistency-token" -> "Bad consistency token";
-            case "method-override-not-supported" -> "Method override not supported";
-            default -> Character.toUpperCase(slug.charAt(0)) + slug.substring(1).replace('-', ' ');
-        };
+        String words = slug.replace('-', ' ').replace("json", "JSON");
+        return Character.toUpperCase(words.charAt(0)) + words.substring(1);
     }
 
     private static Problem fromJavalin(HttpResponseException e, String path) {
