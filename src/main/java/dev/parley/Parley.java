@@ -237,8 +237,8 @@ public final class Parley implements AutoCloseable {
             var local = new LocalMaps(LIVE_KEYS, clockTicker(clock));
             ExpiringMaps live = redis == null ? local : new RedisMaps(redis, redisKeys, local);
             var snippets = new Snippets(); // message and memory search share its configurations and stems
-            var memories = new Memories(database, cache, snippets);
-            var recall = new Recall(database, cache, clock, settings.recallCacheBytes(), registry);
+            var memories = new Memories(database, cache, snippets, settings.memoryScopeBytes());
+            var recall = new Recall(database, cache, clock, settings.recallCacheBytes(), settings.memoryScopeBytes(), registry);
             recall.followErasures(invalidations);
             Recall.sayHowItScores();
             Thread.ofPlatform().name("parley-recall-compile").daemon().start(Recall::compileScoring); // ends when compiled

@@ -57,6 +57,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--recall-cache", description = "Memory for embeddings held for recall (env PARLEY_RECALL_CACHE, default 256MiB).")
     String recallCache;
 
+    @Option(names = "--memory-scope-limit", description = "Bytes of embeddings one user's memories of one character may "
+            + "hold (env PARLEY_MEMORY_SCOPE_LIMIT, default 64MiB: 21,845 memories of 768 dimensions); a write past it is a 409.")
+    String memoryScopeLimit;
+
     @Option(names = "--app-share", description = "Percent of the pool's connections one app may hold at once, 10-100 "
             + "(env PARLEY_APP_SHARE, default 75): the rest stay free for other apps.")
     String appShare;
@@ -122,7 +126,8 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         Settings settings = Settings.resolve(new Settings.Flags(database.databaseUrl, database.dataDir, database.embeddedPort, host, port,
-                poolSize, poolTimeout, maxBody, maxContent, maxMetadata, slowQuery, appendWriters, recallCache, appShare,
+                poolSize, poolTimeout, maxBody, maxContent, maxMetadata, slowQuery, appendWriters, recallCache,
+                memoryScopeLimit, appShare,
                 rateLimit, rateBurst, cacheSize, cacheTtl, redisUrl, counterFlushEvery, counterFlushAfter,
                 redisPrefix, redisTimeout, typingTtl, presenceTtl, analyticsRefresh, adminHost, adminPort, migrate),
                 System.getenv());

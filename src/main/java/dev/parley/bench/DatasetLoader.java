@@ -67,8 +67,9 @@ public final class DatasetLoader {
     static final Query ANALYZE_ARCHIVE = new Query("bench.analyze_archive", "ANALYZE " + Partitions.ARCHIVE);
 
     static final Query SCOPES = new Query("bench.memory_scopes", """
-            INSERT INTO memory_scopes (app_id, user_id, character_id, dims)
-            SELECT DISTINCT app_id, user_id, character_id, ? FROM memories WHERE app_id = ?""");
+            INSERT INTO memory_scopes (app_id, user_id, character_id, dims, embedded)
+            SELECT app_id, user_id, character_id, ?, count(*) FILTER (WHERE embedding IS NOT NULL)
+              FROM memories WHERE app_id = ? GROUP BY app_id, user_id, character_id""");
 
     private final Database database;
     private final PrintWriter err;

@@ -26,6 +26,7 @@ public record Settings(
         Duration slowQuerySqlThreshold,
         int appendWriters,
         long recallCacheBytes,
+        long memoryScopeBytes,
         int appSharePercent,
         int rateLimit,
         int rateBurst,
@@ -50,6 +51,13 @@ public record Settings(
         pgbouncer.check(databaseUrl, directDatabaseUrl);
     }
 
+    /**
+     * How many bytes of embeddings one scope (a user's memories of one character) may hold by default: 21,845 memories
+     * of 768 dimensions, 10,922 of 1,536, 4,096 of 4,096. Recall reads a scope whole, and keeps it in about 1.25 times
+     * its bytes (floats and their 8-bit copies), so a full one is a quarter of the default PARLEY_RECALL_CACHE.
+     */
+    public static final long DEFAULT_MEMORY_SCOPE_BYTES = 64L << 20;
+
     /** How often the analytics views are refreshed by default: figures at most this old, a full refresh each time. */
     public static final Duration DEFAULT_ANALYTICS_REFRESH = Duration.ofMinutes(5);
 
@@ -68,6 +76,7 @@ public record Settings(
             String slowQuery,
             String appendWriters,
             String recallCache,
+            String memoryScopeLimit,
             String appShare,
             String rateLimit,
             String rateBurst,
@@ -92,7 +101,7 @@ public record Settings(
         /** Only the flags that say where the database is, as commands other than serve take them. */
         public static Flags database(String databaseUrl, String dataDir, String embeddedPort) {
             return new Flags(databaseUrl, dataDir, embeddedPort, null, null, null, null, null, null, null, null, null, null,
-                    null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, false);
+                    null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, false);
         }
     }
 
@@ -118,6 +127,8 @@ public record Settings(
                 source.duration(null, null, "PARLEY_SLOW_QUERY_SQL", Duration.ofSeconds(1), Duration.ZERO, Duration.ofHours(1)),
                 source.integer(flags.appendWriters(), "--append-writers", "PARLEY_APPEND_WRITERS", 1, 1, 64),
                 source.bytes(flags.recallCache(), "--recall-cache", "PARLEY_RECALL_CACHE", 256L << 20, 0, 1L << 40),
+                source.bytes(flags.memoryScopeLimit(), "--memory-scope-limit", "PARLEY_MEMORY_SCOPE_LIMIT",
+                        DEFAULT_MEMORY_SCOPE_BYTES, 16L << 10, 1L << 34), // at least one embedding of 4,096 floats
                 source.integer(flags.appShare(), "--app-share", "PARLEY_APP_SHARE", 75, 10, 100),
                 source.integer(flags.rateLimit(), "--rate-limit", "PARLEY_RATE_LIMIT", 0, 0, 1_000_000),
                 source.integer(flags.rateBurst(), "--rate-burst", "PARLEY_RATE_BURST", 0, 0, 1_000_000),
@@ -181,7 +192,7 @@ public record Settings(
                 + ", maxBody=" + maxBodyBytes + ", maxContent=" + maxContentBytes + ", maxMetadata=" + maxMetadataBytes
                 + ", slowQuery=" + slowQueryThreshold.toMillis() + "ms (with SQL from " + slowQuerySqlThreshold.toMillis()
                 + "ms), appendWriters=" + appendWriters
-                + ", recallCache=" + recallCacheBytes + ", appShare=" + appSharePercent + "%"
+                + ", recallCache=" + recallCacheBytes + ", memoryScopeLimit=" + memoryScopeBytes + ", appShare=" + appSharePercent + "%"
                 + ", rateLimit=" + (rateLimit == 0 ? "off" : rateLimit + "/s burst " + burst())
                 + ", cache=" + (cacheBytes == 0 ? "off" : cacheBytes + " bytes, " + cacheTtls)
                 + ", redis=" + redisUrl.map(url -> Passwords.hiddenIn(url) + " (keys " + redisPrefix

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.cache.ReadCache;
 import dev.parley.cache.Rendered;
 import dev.parley.cache.Scope;
+import dev.parley.config.Settings;
+import dev.parley.chat.Conflict;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.NotFound;
 import dev.parley.chat.StaleVersion;
@@ -64,7 +66,7 @@ public final class Memories {
             SELECT ?::bigint, ?::bigint, ?::bigint, ?::integer FROM (SELECT set_config('parley.origin', ?, true)) origin
             ON CONFLICT (app_id, user_id, character_id) DO UPDATE
                SET version = s.version + 1, dims = coalesce(s.dims, excluded.dims)
-            RETURNING dims""");
+            RETURNING dims, embedded""");
 
     static final Query INSERT = new Query("memory.insert", """
             INSERT INTO memories (app_id, user_id, character_id, conversation_id, content, importance, language, metadata,
@@ -251,20 +253,28 @@ public final class Memories {
     private final Database database;
     private final ReadCache cache;
     private final Snippets snippets;
+    private final long scopeBytes;
 
     /**
      * Memories in {@code database}, their writes dropping what {@code cache} knows of the users' scopes, their search
-     * snippets made by {@code snippets} (one per process: it caches stems).
+     * snippets made by {@code snippets} (one per process: it caches stems); a write that would take a scope's
+     * embeddings past {@code scopeBytes} (PARLEY_MEMORY_SCOPE_LIMIT) is refused.
      */
-    public Memories(Database database, ReadCache cache, Snippets snippets) {
+    public Memories(Database database, ReadCache cache, Snippets snippets, long scopeBytes) {
         this.database = database;
         this.cache = cache;
         this.snippets = snippets;
+        this.scopeBytes = scopeBytes;
     }
 
     /** As above, for a command that caches nothing: a running server hears of its writes when they commit (V27). */
+    public Memories(Database database, Snippets snippets, long scopeBytes) {
+        this(database, ReadCache.none(), snippets, scopeBytes);
+    }
+
+    /** As above, with the default bound of a scope's embeddings. */
     public Memories(Database database, Snippets snippets) {
-        this(database, ReadCache.none(), snippets);
+        this(database, snippets, Settings.DEFAULT_MEMORY_SCOPE_BYTES);
     }
 
     /** A write's work, given the change that {@link #touchScope} marks its scopes in. */
@@ -283,7 +293,8 @@ public final class Memories {
         return writing((handle, change) -> {
             checkReferences(handle, appId, userId, draft.characterId());
             checkConversation(handle, appId, userId, draft.conversationId(), "conversation_id");
-            touchScope(handle, change, appId, userId, draft.characterId(), draft.embedding(), "embedding");
+            ScopeHeld held = touchScope(handle, change, appId, userId, draft.characterId(), draft.embedding(), "embedding");
+            checkRoom(held, draft.embedding() == null ? 0 : 1, "", userId, draft.characterId());
             return insert(handle, appId, userId, draft);
         });
     }
@@ -299,7 +310,8 @@ public final class Memories {
             }
             checkReferences(handle, appId, userId, draft.characterId());
             checkConversation(handle, appId, userId, draft.conversationId(), "conversation_id");
-            touchScope(handle, change, appId, userId, draft.characterId(), draft.embedding(), "embedding");
+            ScopeHeld held = touchScope(handle, change, appId, userId, draft.characterId(), draft.embedding(), "embedding");
+            checkRoom(held, draft.embedding() == null ? 0 : 1, "", userId, draft.characterId());
             return handle.first(INSERT_IMPORTED, row -> true, appId, userId, draft.characterId(), draft.conversationId(),
                     draft.content(), (float) draft.importance(), draft.language(), json(draft.metadata()),
                     bytes(draft.embedding()), draft.createdAt(), externalId).isPresent();
@@ -316,13 +328,19 @@ public final class Memories {
                 throw new NotFound("user", userId);
             }
             checkBatchReferences(handle, appId, userId, drafts);
-            Map<Long, Integer> scopeDims = touchScopes(handle, change, appId, userId, drafts);
+            Map<Long, ScopeHeld> scopes = touchScopes(handle, change, appId, userId, drafts);
+            Map<Long, Integer> adding = new HashMap<>(); // character -> embeddings this batch adds to its scope so far
             List<Memory> stored = new ArrayList<>(drafts.size());
             for (int i = 0; i < drafts.size(); i++) {
                 Memory.Draft draft = drafts.get(i);
-                Integer dims = scopeDims.get(draft.characterId());
-                if (draft.embedding() != null && dims != null && draft.embedding().length != dims) {
-                    throw mismatch(BATCH_FIELD.formatted(i) + "embedding", draft.embedding().length, userId, draft.characterId(), dims);
+                ScopeHeld held = scopes.get(draft.characterId());
+                if (draft.embedding() != null) {
+                    if (held.dims() != null && draft.embedding().length != held.dims()) {
+                        throw mismatch(BATCH_FIELD.formatted(i) + "embedding", draft.embedding().length, userId,
+                                draft.characterId(), held.dims());
+                    }
+                    checkRoom(held, adding.merge(draft.characterId(), 1, Integer::sum), BATCH_FIELD.formatted(i), userId,
+                            draft.characterId());
                 }
                 stored.add(insert(handle, appId, userId, draft));
             }
@@ -335,9 +353,9 @@ public final class Memories {
 
     /**
      * Moves the version of each scope the batch writes to, once, with the first embedding sent for it (so
-     * a new scope takes its length); returns each scope's embedding length, null where none is known.
+     * a new scope takes its length); returns what each scope holds.
      */
-    private static Map<Long, Integer> touchScopes(Handle handle, ReadCache.Changing change, long appId, long userId,
+    private static Map<Long, ScopeHeld> touchScopes(Handle handle, ReadCache.Changing change, long appId, long userId,
                                                   List<Memory.Draft> drafts) throws SQLException {
         Map<Long, Integer> firstEmbedded = new LinkedHashMap<>(); // character -> index of its first draft with an embedding
         for (int i = 0; i < drafts.size(); i++) {
@@ -347,13 +365,13 @@ public final class Memories {
                 firstEmbedded.put(draft.characterId(), i);
             }
         }
-        Map<Long, Integer> scopeDims = new HashMap<>();
+        Map<Long, ScopeHeld> scopes = new HashMap<>();
         for (var entry : firstEmbedded.entrySet()) {
             Memory.Draft draft = drafts.get(entry.getValue());
-            scopeDims.put(entry.getKey(), touchScope(handle, change, appId, userId, entry.getKey(), draft.embedding(),
+            scopes.put(entry.getKey(), touchScope(handle, change, appId, userId, entry.getKey(), draft.embedding(),
                     BATCH_FIELD.formatted(entry.getValue()) + "embedding"));
         }
-        return scopeDims;
+        return scopes;
     }
 
     /** Each character and conversation a batch names, looked up once; the first missing one fails the batch. */
@@ -462,7 +480,10 @@ public final class Memories {
             if (requiredTag != null && !Rendered.matches(stored, requiredTag)) {
                 throw new StaleVersion("memory", memoryId);
             }
-            touchScope(handle, changing, appId, stored.userId(), stored.characterId(), change.embedding(), "embedding");
+            ScopeHeld held = touchScope(handle, changing, appId, stored.userId(), stored.characterId(), change.embedding(),
+                    "embedding");
+            // A new embedding of a memory that had one takes no more room.
+            checkRoom(held, change.embedding() != null && stored.dims() == null ? 1 : 0, "", stored.userId(), stored.characterId());
             Float importance = change.importance() == null ? null : change.importance().floatValue();
             return handle.first(UPDATE, ROW, change.content(), importance, json(change.metadata()),
                     bytes(change.embedding()), appId, memoryId).orElseThrow();
@@ -550,22 +571,59 @@ public final class Memories {
 
     private static final RowMapper<Matched> MATCHED = row -> new Matched(ROW.map(row), row.getFloat("rank"), row.getString("words"));
 
+    /** What a scope holds as a write to it begins: its embeddings' length (null: none known) and how many it has. */
+    private record ScopeHeld(Integer dims, int embedded) {
+        static final RowMapper<ScopeHeld> ROW = row -> {
+            int dims = row.getInt(1);
+            Integer known = row.wasNull() ? null : dims; // asked at once: wasNull speaks of the last column read
+            return new ScopeHeld(known, row.getInt(2));
+        };
+    }
+
     /**
      * Moves the scope's version, and marks the user's cached views (recall's versions among them) changing; refuses an
      * embedding whose length differs from the scope's others.
      */
-    private static Integer touchScope(Handle handle, ReadCache.Changing change, long appId, long userId, long characterId,
-                                      float[] embedding, String field) throws SQLException {
+    private static ScopeHeld touchScope(Handle handle, ReadCache.Changing change, long appId, long userId, long characterId,
+                                        float[] embedding, String field) throws SQLException {
         change.mark(List.of(Scope.user(appId, userId)));
         Integer dims = embedding == null ? null : embedding.length;
-        Integer scopeDims = handle.first(TOUCH_SCOPE, row -> {
-            int value = row.getInt(1);
-            return row.wasNull() ? null : value;
-        }, appId, userId, characterId, dims, change.origin()).orElse(null);
-        if (dims != null && scopeDims != null && !dims.equals(scopeDims)) {
-            throw mismatch(field, dims, userId, characterId, scopeDims);
+        ScopeHeld held = handle.first(TOUCH_SCOPE, ScopeHeld.ROW, appId, userId, characterId, dims, change.origin()).orElseThrow();
+        if (dims != null && held.dims() != null && !dims.equals(held.dims())) {
+            throw mismatch(field, dims, userId, characterId, held.dims());
         }
-        return scopeDims;
+        return held;
+    }
+
+    /**
+     * Refuses a write that would give the scope {@code adding} more embeddings than fit in PARLEY_MEMORY_SCOPE_LIMIT:
+     * recall reads a scope whole into memory, so one of any size could take the heap (and one larger than the recall
+     * cache would be read again at every recall). {@code item} names a batch's item ("" for a single memory).
+     */
+    private void checkRoom(ScopeHeld held, int adding, String item, long userId, long characterId) {
+        if (adding == 0 || held.dims() == null) {
+            return;
+        }
+        long bytes = ((long) held.embedded() + adding) * held.dims() * Float.BYTES;
+        if (bytes > scopeBytes) {
+            throw scopeFull((item.isEmpty() ? "" : item + "embedding: ") + "user " + userId + "'s memories of character " + characterId + " hold " + held.embedded()
+                    + " embeddings of " + held.dims() + " dimensions, and " + adding + " more would take them past the "
+                    + sized(scopeBytes) + " of embeddings one scope may hold (PARLEY_MEMORY_SCOPE_LIMIT): delete some of "
+                    + "them, or store this memory without an embedding (it is then found by its words)");
+        }
+    }
+
+    /** The problem of a scope over PARLEY_MEMORY_SCOPE_LIMIT: a 409, for a write that would fill it and a recall of one past it. */
+    static Conflict scopeFull(String message) {
+        return new Conflict("memory-scope-full", message);
+    }
+
+    /** A size as PARLEY_MEMORY_SCOPE_LIMIT is usually set: in MiB or KiB when it is a whole number of them. */
+    static String sized(long bytes) {
+        if (bytes % (1 << 20) == 0) {
+            return (bytes >> 20) + " MiB";
+        }
+        return bytes % (1 << 10) == 0 ? (bytes >> 10) + " KiB" : bytes + " bytes";
     }
 
     private static InvalidInput mismatch(String field, int dims, long userId, long characterId, int scopeDims) {

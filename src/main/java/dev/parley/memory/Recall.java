@@ -7,6 +7,7 @@ import com.github.benmanes.caffeine.cache.stats.StatsCounter;
 import dev.parley.cache.Invalidations;
 import dev.parley.cache.ReadCache;
 import dev.parley.chat.InvalidInput;
+import dev.parley.config.Settings;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.Query;
@@ -43,12 +44,12 @@ import org.slf4j.LoggerFactory;
 public final class Recall {
     private static final Logger LOG = LoggerFactory.getLogger(Recall.class);
     static final Query SCOPE = new Query("memory.scope_version", """
-            SELECT version, dims FROM memory_scopes WHERE app_id = ? AND user_id = ? AND character_id = ?""");
+            SELECT version, dims, embedded FROM memory_scopes WHERE app_id = ? AND user_id = ? AND character_id = ?""");
 
     // Several scopes at once: several people's of one character (a group's context), or one user's of several
     // characters (a warm-up).
     static final Query SCOPES = new Query("memory.scope_versions", """
-            SELECT user_id, character_id, version, dims FROM memory_scopes
+            SELECT user_id, character_id, version, dims, embedded FROM memory_scopes
              WHERE app_id = ? AND user_id = ANY(?) AND character_id = ANY(?)""");
 
     // A row's xmin is the transaction that wrote this version of it: an insert or an update makes a new one, so a
@@ -108,9 +109,12 @@ public final class Recall {
     private record Scope(long appId, long userId, long characterId) {
     }
 
-    /** A scope's row in memory_scopes; {@link #NONE} when it has none (no memories yet, or no such user or character). */
-    private record Version(long version, Integer dims) {
-        static final Version NONE = new Version(-1, null);
+    /**
+     * A scope's row in memory_scopes, with how many of its memories have an embedding (V38); {@link #NONE} when it has
+     * none (no memories yet, or no such user or character).
+     */
+    private record Version(long version, Integer dims, int embedded) {
+        static final Version NONE = new Version(-1, null, 0);
 
         boolean exists() {
             return version >= 0;
@@ -120,11 +124,11 @@ public final class Recall {
     private static final RowMapper<Version> VERSION = row -> {
         int dims = row.getInt(2);
         Integer knownDims = row.wasNull() ? null : dims; // asked at once: wasNull speaks of the last column read
-        return new Version(row.getLong(1), knownDims);
+        return new Version(row.getLong(1), knownDims, row.getInt(3));
     };
 
-    /** One row of {@link #SCOPES}: a scope at its version, and the dimensions of its embeddings (null: none). */
-    private record ScopeAt(Scope scope, long version, Integer dims) {
+    /** One row of {@link #SCOPES}: a scope at its version, the dimensions of its embeddings (null: none) and their number. */
+    private record ScopeAt(Scope scope, long version, Integer dims, int embedded) {
     }
 
     /** The scopes of each of {@code userIds} with each of {@code characterIds} that have memories. */
@@ -132,7 +136,7 @@ public final class Recall {
         return handle.list(SCOPES, row -> {
             int dims = row.getInt(4);
             Integer knownDims = row.wasNull() ? null : dims;
-            return new ScopeAt(new Scope(appId, row.getLong(1), row.getLong(2)), row.getLong(3), knownDims);
+            return new ScopeAt(new Scope(appId, row.getLong(1), row.getLong(2)), row.getLong(3), knownDims, row.getInt(5));
         }, appId, handle.array("bigint", padded(userIds)), handle.array("bigint", padded(characterIds)));
     }
 
@@ -157,21 +161,30 @@ public final class Recall {
     private final Database database;
     private final ReadCache cache;
     private final Clock clock;
+    private final long scopeBytes;
     private final Cache<Scope, ScopeVectors> vectors;
     // Recorded by hand: the cache is used through compute(), which Caffeine does not count.
     private final StatsCounter stats = new ConcurrentStatsCounter();
     private final Counter embeddingsRead;
 
-    /** Recalls from {@code database}, holding up to {@code cacheBytes} of vectors; each recall reads its scope's version. */
+    /**
+     * Recalls from {@code database}, holding up to {@code cacheBytes} of vectors; each recall reads its scope's version.
+     * Scopes hold the default PARLEY_MEMORY_SCOPE_LIMIT at most.
+     */
     public Recall(Database database, Clock clock, long cacheBytes, MeterRegistry registry) {
-        this(database, ReadCache.none(), clock, cacheBytes, registry);
+        this(database, ReadCache.none(), clock, cacheBytes, Settings.DEFAULT_MEMORY_SCOPE_BYTES, registry);
     }
 
-    /** As above, with the scopes' versions kept in {@code cache} while no write is heard of (unless it caches nothing). */
-    public Recall(Database database, ReadCache cache, Clock clock, long cacheBytes, MeterRegistry registry) {
+    /**
+     * As above, with the scopes' versions kept in {@code cache} while no write is heard of (unless it caches nothing);
+     * a scope with more than {@code scopeBytes} of embeddings (stored before PARLEY_MEMORY_SCOPE_LIMIT was lowered) is
+     * refused before a byte of it is read.
+     */
+    public Recall(Database database, ReadCache cache, Clock clock, long cacheBytes, long scopeBytes, MeterRegistry registry) {
         this.database = database;
         this.cache = cache;
         this.clock = clock;
+        this.scopeBytes = scopeBytes;
         this.vectors = Caffeine.newBuilder()
                 .maximumWeight(cacheBytes)
                 .weigher((Scope scope, ScopeVectors held) -> held.weight())
@@ -254,6 +267,7 @@ public final class Recall {
                 return new Result(request.minSimilarity(), 0, List.of());
             }
             checkDimensions(version.dims(), request, embeddingField, userId, characterId);
+            checkSize(version.dims(), version.embedded(), scope);
             ScopeVectors held = current(handle, scope, version.version());
             RecallScorer.Scored scored = score(held, request);
             List<Long> ids = idsOf(held, scored.hits());
@@ -275,6 +289,7 @@ public final class Recall {
             return new Result(request.minSimilarity(), 0, List.of());
         }
         checkDimensions(known.getFirst().dims(), request, embeddingField, scope.userId(), scope.characterId());
+        checkSize(known.getFirst());
         ScopeVectors held = heldAt(known.getFirst());
         RecallScorer.Scored scored = score(held, request);
         Map<Long, Memory> rows = rowsOf(scope.appId(), List.of(new ScoredScope(scope, held, scored.hits())));
@@ -305,7 +320,7 @@ public final class Recall {
             Map<Scope, Version> read = new HashMap<>();
             database.read(handle -> scopes(handle, appId, wanted.stream().map(Scope::userId).distinct().toList(),
                     wanted.stream().map(Scope::characterId).distinct().toList()))
-                    .forEach(at -> read.put(at.scope(), new Version(at.version(), at.dims())));
+                    .forEach(at -> read.put(at.scope(), new Version(at.version(), at.dims(), at.embedded())));
             Map<ReadCache.Key, Version> each = new HashMap<>();
             missed.forEach(key -> each.put(key, read.getOrDefault(scopeOf.get(key), Version.NONE)));
             return each;
@@ -314,7 +329,7 @@ public final class Recall {
         scopeOf.forEach((key, scope) -> {
             Version version = versions.get(key);
             if (version.exists()) {
-                known.add(new ScopeAt(scope, version.version(), version.dims()));
+                known.add(new ScopeAt(scope, version.version(), version.dims(), version.embedded()));
             }
         });
         return known;
@@ -373,6 +388,7 @@ public final class Recall {
             List<ScoredScope> scored = new ArrayList<>();
             for (ScopeAt at : knownScopes(appId, userIds, List.of(characterId))) {
                 checkDimensions(at.dims(), request, embeddingField, at.scope().userId(), characterId);
+                checkSize(at);
                 scored.add(scored(at, heldAt(at), request));
             }
             return each(userIds, scored, rowsOf(appId, scored));
@@ -381,6 +397,7 @@ public final class Recall {
             List<ScoredScope> scored = new ArrayList<>();
             for (ScopeAt at : scopes(handle, appId, userIds, List.of(characterId))) {
                 checkDimensions(at.dims(), request, embeddingField, at.scope().userId(), characterId);
+                checkSize(at);
                 scored.add(scored(at, current(handle, at.scope(), at.version()), request));
             }
             return each(userIds, scored, read(handle, appId, scored.stream().flatMap(scope -> scope.ids().stream()).toList()));
@@ -417,17 +434,39 @@ public final class Recall {
         if (cache.enabled()) { // the versions too, so that the first recall reads only the memories it returns
             int held = 0;
             for (ScopeAt at : knownScopes(appId, List.of(userId), List.copyOf(characterIds))) {
-                held += heldAt(at).size();
+                held += fits(at) ? heldAt(at).size() : 0;
             }
             return held;
         }
         return database.readNearby(handle -> {
             int held = 0;
             for (ScopeAt at : scopes(handle, appId, List.of(userId), List.copyOf(characterIds))) {
-                held += current(handle, at.scope(), at.version()).size();
+                held += fits(at) ? current(handle, at.scope(), at.version()).size() : 0;
             }
             return held;
         });
+    }
+
+    /** Whether the scope's embeddings are within PARLEY_MEMORY_SCOPE_LIMIT: only such a scope is read into memory. */
+    private boolean fits(ScopeAt at) {
+        return at.dims() == null || (long) at.embedded() * at.dims() * Float.BYTES <= scopeBytes;
+    }
+
+    private void checkSize(ScopeAt at) {
+        checkSize(at.dims(), at.embedded(), at.scope());
+    }
+
+    /**
+     * Refuses to read a scope with more embeddings than PARLEY_MEMORY_SCOPE_LIMIT (stored before the limit was lowered, or
+     * on a server with a higher one): a 409 that says how to shrink it, rather than a heap full of it.
+     */
+    private void checkSize(Integer dims, int embedded, Scope scope) {
+        if (dims != null && (long) embedded * dims * Float.BYTES > scopeBytes) {
+            throw Memories.scopeFull("user " + scope.userId() + "'s memories of character " + scope.characterId() + " hold "
+                    + embedded + " embeddings of " + dims + " dimensions, more than the " + Memories.sized(scopeBytes)
+                    + " of embeddings one scope may hold (PARLEY_MEMORY_SCOPE_LIMIT), so recall does not read them: "
+                    + "delete some of them, or ask the operator to raise the limit");
+        }
     }
 
     /** A query vector must have the dimensions of the scope's (null: a scope whose memories have no embeddings). */

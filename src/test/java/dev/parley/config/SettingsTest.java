@@ -50,13 +50,15 @@ class SettingsTest {
 
     @Test
     void a_flag_wins_over_its_environment_variable() {
-        var flags = new Settings.Flags(null, null, null, null, "9000", null, null, null, "64KiB", null, "1s", null, null, null,
-                null, null, null, "inbox=10s", null, null, "250ms", null, null, null, null, null, null, null, false);
-        Settings settings = Settings.resolve(flags, Map.of("PARLEY_PORT", "7000", "PARLEY_MAX_METADATA", "1MiB"));
+        var flags = new Settings.Flags(null, null, null, null, "9000", null, null, null, "64KiB", null, "1s", null, null, "32MiB",
+                null, null, null, null, "inbox=10s", null, null, "250ms", null, null, null, null, null, null, null, false);
+        Settings settings = Settings.resolve(flags, Map.of("PARLEY_PORT", "7000", "PARLEY_MAX_METADATA", "1MiB",
+                "PARLEY_MEMORY_SCOPE_LIMIT", "1GiB"));
 
         assertThat(settings.port()).isEqualTo(9000);
         assertThat(settings.maxContentBytes()).isEqualTo(64 * 1024);
         assertThat(settings.maxMetadataBytes()).isEqualTo(1 << 20);
+        assertThat(settings.memoryScopeBytes()).isEqualTo(32L << 20);
         assertThat(settings.slowQueryThreshold()).isEqualTo(Duration.ofSeconds(1));
         assertThat(settings.cacheTtls()).isEqualTo(new CacheTtls(Duration.ofMinutes(30), Duration.ofMinutes(15),
                 Duration.ofMinutes(5), Duration.ofSeconds(10)));
@@ -126,6 +128,15 @@ class SettingsTest {
                 .isEqualTo(2L << 30);
         assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_RECALL_CACHE", "plenty")))
                 .hasMessageContaining("--recall-cache").hasMessageContaining("PARLEY_RECALL_CACHE");
+    }
+
+    @Test
+    void a_memory_scope_holds_64_mib_of_embeddings_by_default_and_at_least_one_of_4096_dimensions() {
+        assertThat(Settings.resolve(Settings.Flags.none(), Map.of()).memoryScopeBytes()).isEqualTo(64L << 20);
+        assertThat(Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_MEMORY_SCOPE_LIMIT", "16KiB")).memoryScopeBytes())
+                .isEqualTo(16L << 10);
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_MEMORY_SCOPE_LIMIT", "15KiB")))
+                .hasMessageContaining("--memory-scope-limit").hasMessageContaining("PARLEY_MEMORY_SCOPE_LIMIT");
     }
 
     @Test
