@@ -217,7 +217,7 @@ public final class Parley implements AutoCloseable {
             }
             var ids = new Ids(clock);
             var appends = new GroupCommit(new BatchWriter(database, ids, cache, partitions),
-                    threads(started, "parley-append-", settings.appendWriters()), settings.appendWriters(),
+                    threads(started, "parley-append-", GroupCommit.threads(settings.appendWriters())), settings.appendWriters(),
                     Ticker.systemTicker(), settings.poolTimeout(), registry);
             started.push(appends);
             var counterThreads = threads(started, "parley-counters", 1);

@@ -34,8 +34,13 @@ import org.slf4j.LoggerFactory;
  * messages, so an acknowledged message is durable.
  *
  * <p>Apps take turns: a writer takes the oldest unit of each app with units queued in turn, up to the
- * batch's message cap, so one app's queue of large batches cannot keep another app's append out of
- * the next transaction. Each app's units are taken in the order they came.
+ * batch's message cap, so one app's queue of batches cannot keep another app's append out of the next
+ * transaction. Each app's units are taken in the order they came.
+ *
+ * <p>Large units (over {@value #LARGE_MESSAGES} messages or {@value #LARGE_CHARS} characters of content) queue in a
+ * lane of their own, with writers of their own: a chat's single message never waits in the queue behind, nor
+ * commits in the transaction of, a batch of a thousand long messages (which took the quiet app's appends from
+ * 3 ms to 0.6 s even in turns, docs/benchmarks.md). Each lane has {@code writerCount} writers.
  *
  * <p>One request is one unit: its messages commit together or not at all. A unit that fails
  * validation (unknown conversation, bad reply_to_id ...) is left out without disturbing the others;
@@ -49,12 +54,15 @@ import org.slf4j.LoggerFactory;
  * answered {@link AppendNotConfirmed}: nobody knows whether it is stored.
  *
  * <p>The writers run on the caller's executor, one batch per task, at most {@code writerCount} at a
- * time (each holds a connection while it writes); a test that owns the executor and the ticker runs
- * one batch by running one task.
+ * time in each lane (each holds a connection while it writes), so the executor needs {@link #threads} threads; a test
+ * that owns the executor and the ticker runs one batch by running one task.
  */
 public final class GroupCommit implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GroupCommit.class);
     private static final int MAX_MESSAGES_PER_BATCH = 2000;
+    /** A unit with more messages than this, or more characters of content than {@link #LARGE_CHARS}, is large. */
+    static final int LARGE_MESSAGES = 100;
+    static final int LARGE_CHARS = 256 * 1024;
     private static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(30);
     private static final Duration DRAIN_LIMIT = Duration.ofSeconds(10);
 
@@ -62,14 +70,16 @@ public final class GroupCommit implements AutoCloseable {
     public record Appended(Message message, boolean replayed) {
     }
 
-    /** A unit waiting for its answer; {@code queuedAt} is the ticker's reading when it was queued. */
+    /** A unit waiting for its answer in {@code lane}; {@code queuedAt} is the ticker's reading when it was queued. */
     private static final class Pending { // identity, not a value: the queue removes this very one
         final BatchWriter.Unit unit;
+        final Lane lane;
         final long queuedAt;
         final CompletableFuture<List<Appended>> answer = new CompletableFuture<>();
 
-        Pending(BatchWriter.Unit unit, long queuedAt) {
+        Pending(BatchWriter.Unit unit, Lane lane, long queuedAt) {
             this.unit = unit;
+            this.lane = lane;
             this.queuedAt = queuedAt;
         }
 
@@ -91,8 +101,8 @@ public final class GroupCommit implements AutoCloseable {
     private final int writerCount;
     private final Ticker ticker;
     private final Duration queueTimeout;
-    private final Semaphore idleWriters;
-    private final AppQueue queue = new AppQueue();
+    private final Lane small;
+    private final Lane large;
     private final ReentrantLock drainLock = new ReentrantLock();
     private final Condition batchDone = drainLock.newCondition();
     private final DistributionSummary batchSizes;
@@ -110,11 +120,20 @@ public final class GroupCommit implements AutoCloseable {
         this.writerCount = writerCount;
         this.ticker = ticker;
         this.queueTimeout = queueTimeout;
-        this.idleWriters = new Semaphore(writerCount);
+        this.small = new Lane("small", writerCount);
+        this.large = new Lane("large", writerCount);
         this.batchSizes = DistributionSummary.builder(Metrics.APPEND_BATCH_SIZE)
                 .description(Metrics.APPEND_BATCH_SIZE_HELP).register(registry);
         this.backlogged = Counter.builder(Metrics.POOL_REJECTED).description(Metrics.POOL_REJECTED_HELP)
                 .tag(Metrics.POOL_REJECTED_RESOURCE, "append_writers").register(registry);
+    }
+
+    /**
+     * How many threads the executor must have for {@code writerCount} writers a lane: a lane's writer that finds every
+     * thread busy with the other lane's batches would wait for them, as if the lanes were one.
+     */
+    public static int threads(int writerCount) {
+        return 2 * writerCount;
     }
 
     /** Appends one message, as a POST of one sends it: a refusal names its fields bare ({@code reply_to_id}). */
@@ -139,13 +158,25 @@ public final class GroupCommit implements AutoCloseable {
         if (closing) {
             throw new ShuttingDown();
         }
-        var pending = new Pending(unit, ticker.read());
-        queue.add(pending);
-        startWriterIfNeeded();
-        if (closing && queue.remove(pending)) {
+        var pending = new Pending(unit, isLarge(unit) ? large : small, ticker.read());
+        pending.lane.queue.add(pending);
+        startWriterIfNeeded(pending.lane);
+        if (closing && pending.lane.queue.remove(pending)) {
             throw new ShuttingDown(); // close may already have refused the queue
         }
         return pending;
+    }
+
+    /** Whether the unit goes in the lane of large units. */
+    static boolean isLarge(BatchWriter.Unit unit) {
+        if (unit.messages().size() > LARGE_MESSAGES) {
+            return true;
+        }
+        long chars = 0;
+        for (NewMessage message : unit.messages()) {
+            chars += message.content().length();
+        }
+        return chars > LARGE_CHARS;
     }
 
     /** The unit's answer: a writer must take it within the queue timeout, and then has long to commit it. */
@@ -153,8 +184,8 @@ public final class GroupCommit implements AutoCloseable {
         try {
             return answerWithin(pending, queueTimeout);
         } catch (TimeoutException notYet) {
-            if (queue.remove(pending)) {
-                throw waitedTooLong(); // no writer took it, so it was never written
+            if (pending.lane.queue.remove(pending)) {
+                throw waitedTooLong(pending.lane); // no writer took it, so it was never written
             }
         }
         try {
@@ -178,56 +209,56 @@ public final class GroupCommit implements AutoCloseable {
         }
     }
 
-    /** The refusal of a unit that waited out the pool timeout in the queue (it was never written), counted once per unit. */
-    private Backlogged waitedTooLong() {
+    /** The refusal of a unit that waited out the pool timeout in {@code lane}'s queue (it was never written), counted once. */
+    private Backlogged waitedTooLong(Lane lane) {
         backlogged.increment();
-        int busy = writerCount - idleWriters.availablePermits();
-        return new Backlogged(queueTimeout, "append writers busy=" + busy + " of PARLEY_APPEND_WRITERS=" + writerCount
-                + ", appends queued=" + queue.size());
+        int busy = writerCount - lane.idleWriters.availablePermits();
+        return new Backlogged(queueTimeout, "append writers for " + lane.name + " appends busy=" + busy
+                + " of PARLEY_APPEND_WRITERS=" + writerCount + ", " + lane.name + " appends queued=" + lane.queue.size());
     }
 
-    /** Hands the executor one more batch to write if units are queued and a writer is idle. */
-    private void startWriterIfNeeded() {
-        if (queue.isEmpty() || !idleWriters.tryAcquire()) {
+    /** Hands the executor one more batch of {@code lane} to write if its units are queued and one of its writers is idle. */
+    private void startWriterIfNeeded(Lane lane) {
+        if (lane.queue.isEmpty() || !lane.idleWriters.tryAcquire()) {
             return;
         }
         try {
-            executor.execute(this::writeOneBatch);
+            executor.execute(() -> writeOneBatch(lane));
         } catch (RejectedExecutionException e) {
-            idleWriters.release();
+            lane.idleWriters.release();
             refuseQueued(new ShuttingDown()); // the executor has shut down: no writer will come for them
         }
     }
 
     /** One writer's turn: take a batch, write it, answer its callers; then see to whatever queued meanwhile. */
-    private void writeOneBatch() {
+    private void writeOneBatch(Lane lane) {
         try {
-            List<Pending> batch = nextBatch();
+            List<Pending> batch = nextBatch(lane);
             if (!batch.isEmpty()) {
                 writeAndAnswer(batch);
             }
         } finally {
-            idleWriters.release();
-            startWriterIfNeeded(); // a unit queued while every writer was busy found none to start
+            lane.idleWriters.release();
+            startWriterIfNeeded(lane); // a unit queued while every writer was busy found none to start
             signalBatchDone();
         }
     }
 
     /**
-     * The batching policy: everything queued, up to {@value #MAX_MESSAGES_PER_BATCH} messages, one unit per app
-     * in turn ({@link AppQueue}), so a transaction holds at most one of a flooding app's 1,000-message batches
-     * beside another app's single; a unit that waited longer than the queue timeout is refused instead, as its
+     * The batching policy: everything queued in the lane, up to {@value #MAX_MESSAGES_PER_BATCH} messages, one unit
+     * per app in turn ({@link AppQueue}), so a transaction holds at most one of a flooding app's 1,000-message
+     * batches beside another app's; a unit that waited longer than the queue timeout is refused instead, as its
      * caller is giving up on it.
      */
-    private List<Pending> nextBatch() {
+    private List<Pending> nextBatch(Lane lane) {
         List<Pending> batch = new ArrayList<>();
         long now = ticker.read();
         int messages = 0;
         Pending next;
         // a unit that would overflow the batch waits for the next (a unit larger than the cap goes alone)
-        while ((next = queue.poll(batch.isEmpty() ? Integer.MAX_VALUE : MAX_MESSAGES_PER_BATCH - messages)) != null) {
+        while ((next = lane.queue.poll(batch.isEmpty() ? Integer.MAX_VALUE : MAX_MESSAGES_PER_BATCH - messages)) != null) {
             if (now - next.queuedAt > queueTimeout.toNanos()) {
-                next.fail(waitedTooLong());
+                next.fail(waitedTooLong(lane));
                 continue;
             }
             batch.add(next);
@@ -292,9 +323,11 @@ public final class GroupCommit implements AutoCloseable {
     }
 
     private void refuseQueued(RuntimeException refusal) {
-        Pending pending;
-        while ((pending = queue.poll(Integer.MAX_VALUE)) != null) {
-            pending.fail(refusal);
+        for (Lane lane : List.of(small, large)) {
+            Pending pending;
+            while ((pending = lane.queue.poll(Integer.MAX_VALUE)) != null) {
+                pending.fail(refusal);
+            }
         }
     }
 
@@ -324,7 +357,7 @@ public final class GroupCommit implements AutoCloseable {
         drainLock.lock();
         try {
             long left = DRAIN_LIMIT.toNanos();
-            while (!queue.isEmpty() || idleWriters.availablePermits() < writerCount) {
+            while (!small.idle() || !large.idle()) {
                 if (left <= 0) {
                     return false;
                 }
@@ -336,6 +369,23 @@ public final class GroupCommit implements AutoCloseable {
             return false;
         } finally {
             drainLock.unlock();
+        }
+    }
+
+    /** Units of one size, queued, and the writers that write them: {@code writerCount} at most at once. */
+    private final class Lane {
+        final String name;
+        final AppQueue queue = new AppQueue();
+        final Semaphore idleWriters;
+
+        Lane(String name, int writers) {
+            this.name = name;
+            this.idleWriters = new Semaphore(writers);
+        }
+
+        /** Nothing queued, nothing being written. */
+        boolean idle() {
+            return queue.isEmpty() && idleWriters.availablePermits() == writerCount;
         }
     }
 

@@ -309,7 +309,7 @@ class GroupCommitTest {
     }
 
     @Test
-    void an_apps_single_append_goes_into_the_next_batch_while_another_app_has_many_large_batches_queued() {
+    void an_apps_batch_goes_into_the_next_transaction_while_another_app_has_many_large_batches_queued() {
         var flooding = new ChatFixture(database, ids, "flooding");
         var quiet = new ChatFixture(database, ids, "quiet");
         long floodConversation = flooding.conversation();
@@ -317,26 +317,23 @@ class GroupCommitTest {
         GroupCommit appends = engine(database);
         List<CompletableFuture<List<Appended>>> floods = new ArrayList<>();
         for (int batch = 0; batch < 6; batch++) {
-            List<NewMessage> messages = new ArrayList<>();
-            for (int i = 0; i < 1000; i++) {
-                messages.add(user("flood " + batch + "." + i));
-            }
-            floods.add(appends.submit(flooding.id, floodConversation, messages));
+            floods.add(appends.submit(flooding.id, floodConversation, messages("flood " + batch, 1000)));
         }
-        var single = appends.submit(quiet.id, quietConversation, List.of(user("one message")));
-        var nextSingle = appends.submit(quiet.id, quietConversation, List.of(user("another")));
+        // Large too (over 100 messages), so they queue in the flood's lane and take turns with it there.
+        var quietBatch = appends.submit(quiet.id, quietConversation, messages("quiet", 101));
+        var nextQuietBatch = appends.submit(quiet.id, quietConversation, messages("quiet again", 101));
 
         runOneBatch();
 
-        assertThat(single).as("the quiet app's append took its turn in the first batch, not after the flood's").isCompleted();
-        assertThat(single.join()).extracting(a -> a.message().seq()).containsExactly(1L);
+        assertThat(quietBatch).as("the quiet app's batch took its turn in the first batch, not after the flood's").isCompleted();
+        assertThat(quietBatch.join()).extracting(a -> a.message().seq()).first().isEqualTo(1L);
         assertThat(floods.getFirst()).isCompleted();
         assertThat(floods.get(1)).as("the batch holds at most 2000 messages").isNotDone();
-        assertThat(nextSingle).as("one unit per app a turn").isNotDone();
+        assertThat(nextQuietBatch).as("one unit per app a turn").isNotDone();
 
         runOneBatch();
 
-        assertThat(nextSingle.join()).extracting(a -> a.message().seq()).containsExactly(2L);
+        assertThat(nextQuietBatch.join()).extracting(a -> a.message().seq()).first().isEqualTo(102L);
         while (!writerTasks.isEmpty()) {
             runOneBatch();
         }
@@ -345,7 +342,43 @@ class GroupCommitTest {
                     .as("the flood's batches in the order they came, seqs without gaps").isEqualTo(batch * 1000L + 1);
         }
         assertThat(new Stats(database).conversation(flooding.id, floodConversation).lastSeq()).isEqualTo(6000);
-        assertThat(quiet.contents(quietConversation)).containsExactly("one message", "another");
+        assertThat(new Stats(database).conversation(quiet.id, quietConversation).lastSeq()).isEqualTo(202);
+    }
+
+    @Test
+    void a_single_append_is_written_by_a_writer_of_its_own_while_a_large_batch_is_in_the_one_writer_for_large_ones() {
+        var flooding = new ChatFixture(database, ids, "long-lines");
+        var quiet = new ChatFixture(database, ids, "chat");
+        long floodConversation = flooding.conversation();
+        long quietConversation = quiet.conversation();
+        GroupCommit appends = engine(database);
+        String longLine = "x".repeat(3000);
+        // 90 messages of 3,000 characters: few, but over 256 KiB of content.
+        var flood = appends.submit(flooding.id, floodConversation, messages(longLine, 90));
+        var secondFlood = appends.submit(flooding.id, floodConversation, messages(longLine, 90));
+        var single = appends.submit(quiet.id, quietConversation, List.of(user("hello")));
+
+        assertThat(writerTasks).as("one writer for the large batches (the second waits for it), one for the single")
+                .hasSize(2);
+        Runnable large = writerTasks.poll();
+        writerTasks.poll().run(); // the single's writer runs while the large batch's has not even started
+
+        assertThat(single.join()).extracting(a -> a.message().seq()).containsExactly(1L);
+        assertThat(flood).isNotDone();
+        large.run(); // both of the app's large batches: its queue, in turn with no other app's
+        assertThat(flood.join()).hasSize(90);
+        assertThat(secondFlood.join()).extracting(a -> a.message().seq()).first().isEqualTo(91L);
+        assertThat(GroupCommit.isLarge(new BatchWriter.Unit(1, 1, messages("short", 100), true))).isFalse();
+        assertThat(GroupCommit.isLarge(new BatchWriter.Unit(1, 1, messages("short", 101), true))).isTrue();
+    }
+
+    /** {@code count} user messages "prefix.i". */
+    private static List<NewMessage> messages(String prefix, int count) {
+        List<NewMessage> messages = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            messages.add(user(prefix + "." + i));
+        }
+        return messages;
     }
 
     /** An engine with one writer that runs only when the test runs its task, on the test's ticker. */
