@@ -2,14 +2,11 @@ package dev.parley.chat;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.parley.db.Database;
-import dev.parley.db.Migrations;
 import dev.parley.support.TestDatabase;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,17 +23,13 @@ class LeaderboardEntriesTest {
     /** A database at V34 with two users that have counters, then migrated to this build's schema. */
     @BeforeAll
     static void migrateOverCounters() throws SQLException {
-        try (Database database = TestDatabase.pool(TestDatabase.get().fresh(DB), 2)) {
-            Flyway.configure().dataSource(database.dataSource()).locations("classpath:db/migration").target("34").load().migrate();
-            try (Connection before = database.dataSource().getConnection(); var s = before.createStatement()) {
-                s.execute("INSERT INTO apps (name) VALUES ('before'), ('other')");
-                s.execute("""
-                        INSERT INTO users (app_id, external_id, counters) VALUES
-                            (1, 'old-a', '{"xp": 40, "coins": 3}'), (1, 'old-b', '{"xp": 70, "note": "vip"}'),
-                            (1, 'old-c', '{}'), (2, 'elsewhere', '{"xp": 1000}')""");
-            }
-            new Migrations(database.dataSource()).migrate();
-        }
+        TestDatabase.get().migratedOver(DB, "34", s -> {
+            s.execute("INSERT INTO apps (name) VALUES ('before'), ('other')");
+            s.execute("""
+                    INSERT INTO users (app_id, external_id, counters) VALUES
+                        (1, 'old-a', '{"xp": 40, "coins": 3}'), (1, 'old-b', '{"xp": 70, "note": "vip"}'),
+                        (1, 'old-c', '{}'), (2, 'elsewhere', '{"xp": 1000}')""");
+        });
         sql = TestDatabase.get().connect(DB);
     }
 

@@ -2,14 +2,11 @@ package dev.parley.memory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.parley.db.Database;
-import dev.parley.db.Migrations;
 import dev.parley.support.TestDatabase;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,19 +24,15 @@ class ScopeCountsTest {
     /** A database at V37 with two scopes of one user, one of another, then migrated to this build's schema. */
     @BeforeAll
     static void migrateOverMemories() throws SQLException {
-        try (Database database = TestDatabase.pool(TestDatabase.get().fresh(DB), 2)) {
-            Flyway.configure().dataSource(database.dataSource()).locations("classpath:db/migration").target("37").load().migrate();
-            try (Connection before = database.dataSource().getConnection(); var s = before.createStatement()) {
-                s.execute("INSERT INTO apps (name) VALUES ('before')");
-                s.execute("INSERT INTO users (app_id, external_id) VALUES (1, 'ada'), (1, 'bo')");
-                s.execute("INSERT INTO memory_scopes (app_id, user_id, character_id, dims) VALUES (1, 1, 7, 1), (1, 1, 8, 1), (1, 2, 7, 1)");
-                s.execute("""
-                        INSERT INTO memories (app_id, user_id, character_id, content, embedding) VALUES
-                            (1, 1, 7, 'a', %1$s), (1, 1, 7, 'b', %1$s), (1, 1, 7, 'words only', NULL),
-                            (1, 1, 8, 'c', %1$s), (1, 2, 7, 'd', NULL)""".formatted(EMBEDDING));
-            }
-            new Migrations(database.dataSource()).migrate();
-        }
+        TestDatabase.get().migratedOver(DB, "37", s -> {
+            s.execute("INSERT INTO apps (name) VALUES ('before')");
+            s.execute("INSERT INTO users (app_id, external_id) VALUES (1, 'ada'), (1, 'bo')");
+            s.execute("INSERT INTO memory_scopes (app_id, user_id, character_id, dims) VALUES (1, 1, 7, 1), (1, 1, 8, 1), (1, 2, 7, 1)");
+            s.execute("""
+                    INSERT INTO memories (app_id, user_id, character_id, content, embedding) VALUES
+                        (1, 1, 7, 'a', %1$s), (1, 1, 7, 'b', %1$s), (1, 1, 7, 'words only', NULL),
+                        (1, 1, 8, 'c', %1$s), (1, 2, 7, 'd', NULL)""".formatted(EMBEDDING));
+        });
         sql = TestDatabase.get().connect(DB);
     }
 

@@ -121,6 +121,28 @@ public final class TestDatabase {
         return target(name);
     }
 
+    /** Statements a test runs on a database before it is migrated further. */
+    @FunctionalInterface
+    public interface Rows {
+        void plant(java.sql.Statement statement) throws SQLException;
+    }
+
+    /**
+     * A new database migrated up to {@code version} by the production migrations, given rows by {@code before}, then
+     * migrated to this build's schema: for the test of a migration that fills what it adds from the rows already there.
+     */
+    public ConnectionTarget migratedOver(String name, String version, Rows before) throws SQLException {
+        try (Database database = pool(fresh(name), 2)) {
+            org.flywaydb.core.Flyway.configure().dataSource(database.dataSource()).locations("classpath:db/migration")
+                    .target(version).load().migrate();
+            try (Connection connection = database.dataSource().getConnection(); var statement = connection.createStatement()) {
+                before.plant(statement);
+            }
+            new Migrations(database.dataSource()).migrate();
+        }
+        return target(name);
+    }
+
     public ConnectionTarget target(String name) {
         return new ConnectionTarget(baseUrl + name, user, password);
     }
