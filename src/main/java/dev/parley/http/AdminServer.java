@@ -82,7 +82,7 @@ public final class AdminServer implements AutoCloseable {
             config.jetty.addConnector((server, httpConfig) -> HttpServer.connector(server, httpConfig, admin.host(), admin.port()));
             config.routes.before(ctx -> {
                 RequestIds.assign(ctx);
-                Methods.refuseOverride(ctx);
+                Methods.refuseUntaken(ctx);
             });
             if (admin.key().isEmpty()) {
                 config.routes.before(ctx -> fromThisMachine(ctx, admin.host()));

@@ -153,7 +153,7 @@ public final class HttpServer implements AutoCloseable {
             config.routes.before(ctx -> {
                 RequestIds.assign(ctx);
                 AccessLog.begin(ctx);
-                Methods.refuseOverride(ctx);
+                Methods.refuseUntaken(ctx);
             });
             config.routes.before(drain::admit);
             config.routes.before("/v1/*", new Cors(services.origins()).around(auth::authenticate));

@@ -16,11 +16,17 @@ final class Methods {
     private Methods() {
     }
 
-    /** A before-handler of both ports: the method on the wire is the method. */
-    static void refuseOverride(Context ctx) {
+    /**
+     * A before-handler of both ports: the method on the wire is the method, and a CONNECT is refused as docs/api.md
+     * says, whatever its target (one to host:port reached the routes as a request for "/", and was a 404).
+     */
+    static void refuseUntaken(Context ctx) {
         if (ctx.header(OVERRIDE) != null) {
             throw new BadRequest(400, "method-override-not-supported", OVERRIDE, OVERRIDE
                     + " is not taken: send the request with the method itself (DELETE, PATCH, PUT ...)");
+        }
+        if ("CONNECT".equals(ctx.req().getMethod())) {
+            throw new BadRequest(400, "malformed-request", null, Problems.NO_TUNNELS);
         }
     }
 

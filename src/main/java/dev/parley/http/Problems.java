@@ -130,6 +130,9 @@ final class Problems {
     /** The reason {@link JsonErrorHandler} gives for a request target that is not the host:port it had to be. */
     static final String BAD_AUTHORITY = "Bad Authority";
 
+    /** Why a CONNECT is refused, with any target. */
+    static final String NO_TUNNELS = "Parley opens no tunnels (CONNECT): send the method and path of a route";
+
     /**
      * Problems Jetty itself raises before a request reaches a route: a request it could not parse, a request line or
      * headers past {@code headerBytes}. {@code path} is null when not even the URI could be read: the problem's
@@ -142,7 +145,7 @@ final class Problems {
                     ? "the request is not well-formed HTTP/1.1: " + reason
                     : BAD_AUTHORITY.equals(reason)
                     ? "the request's target is not host:port, the only target CONNECT takes (or an absolute URI's authority "
-                    + "that is not host:port); Parley opens no tunnels: send the method and path of a route"
+                    + "that is not host:port); " + NO_TUNNELS
                     : "the request's URI could not be read: a path may not hold an encoded NUL (%00), a lone % or a control character",
                     instance);
             case 404 -> Problem.of(404, "not-found", "Not found", "no route matches " + instance

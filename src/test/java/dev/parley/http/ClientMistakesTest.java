@@ -181,8 +181,10 @@ class ClientMistakesTest {
     void requests_jetty_refuses_get_documented_types_and_fitting_reasons() throws IOException {
         String documented = java.nio.file.Files.readString(java.nio.file.Path.of("docs/api.md"));
         String connect = raw("CONNECT /v1/characters HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        String tunnel = raw("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
         Map<String, String> answers = Map.of(
                 "CONNECT", connect,
+                "CONNECT host:port", tunnel,
                 "OPTIONS *", raw("OPTIONS * HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
                 "Expect: foo", raw("GET /health HTTP/1.1\r\nHost: localhost\r\nExpect: foo\r\n\r\n"),
                 "HTTP/2.0", raw("GET /health HTTP/2.0\r\nHost: localhost\r\n\r\n"),
@@ -194,6 +196,10 @@ class ClientMistakesTest {
             assertThat(documented).as(answer.getKey() + " answers " + type).contains("| `" + type + "`");
         }
         assertThat(connect).startsWith("HTTP/1.1 400").contains("CONNECT").doesNotContain("encoded NUL");
+        assertThat(tunnel).as("a CONNECT Jetty parsed reached the routes as a request for /").startsWith("HTTP/1.1 400")
+                .contains("/malformed-request").contains("no tunnels");
+        assertThat(raw(TestServer.get().adminPort(), "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"))
+                .as("the admin port").startsWith("HTTP/1.1 400").contains("no tunnels");
         assertThat(answers.get("OPTIONS *")).startsWith("HTTP/1.1 404");
         assertThat(answers.get("Expect: foo")).startsWith("HTTP/1.1 417").contains("100-continue");
         assertThat(answers.get("HTTP/2.0")).contains("HTTP/1.1");
