@@ -114,8 +114,9 @@ final class ImportCommand implements Callable<Integer> {
         int status = database.withDatabase(db -> {
             long appId = Apps.idOf(db, app);
             var settings = database.settings();
-            var imports = new Import(db, new Ids(Clock.systemUTC()), new Partitions(db), new Memories(db, new Snippets(), settings.memoryScopeBytes()),
-                    Languages.load(db), new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), Clock.systemUTC());
+            var memories = new Memories(db, new Snippets(), settings.memoryScopeBytes());
+            var imports = new Import(db, new Ids(Clock.systemUTC()), new Partitions(db), memories, Languages.load(db),
+                    new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), Clock.systemUTC());
             if (!bulk) { // --bulk switches them itself, and back at its end
                 List<String> putBack = WordIndexes.putBackLeftOn(db);
                 if (!putBack.isEmpty()) {

@@ -72,7 +72,8 @@ final class ServiceTarget implements Target {
         this.context = new ChatContext(database, none, characters, new Users(database, none, counters), counters, recall,
                 memories);
         this.readMarkers = new ReadMarkers(database, none);
-        this.writerThreads = Executors.newFixedThreadPool(GroupCommit.threads(appendWriters), Thread.ofPlatform().name("bench-append-", 0).daemon().factory());
+        this.writerThreads = Executors.newFixedThreadPool(GroupCommit.threads(appendWriters),
+                Thread.ofPlatform().name("bench-append-", 0).daemon().factory());
         this.appends = new GroupCommit(new BatchWriter(database, new Ids(Clock.systemUTC()), none), writerThreads, appendWriters,
                 Ticker.systemTicker(), BenchCommand.POOL_TIMEOUT, new SimpleMeterRegistry());
     }

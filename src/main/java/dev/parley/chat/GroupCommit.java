@@ -39,8 +39,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Large units (over {@value #LARGE_MESSAGES} messages or {@value #LARGE_CHARS} characters of content) queue in a
  * lane of their own, with writers of their own: a chat's single message never waits in the queue behind, nor
- * commits in the transaction of, a batch of a thousand long messages (which took the quiet app's appends from
- * 3 ms to 0.6 s even in turns, docs/benchmarks.md). Each lane has {@code writerCount} writers.
+ * commits in the transaction of, a batch of a thousand long messages (in turns alone, a quiet app's appends waited
+ * seconds for them, and past the pool timeout were refused: docs/benchmarks.md). Each lane has {@code writerCount}
+ * writers.
  *
  * <p>One request is one unit: its messages commit together or not at all. A unit that fails
  * validation (unknown conversation, bad reply_to_id ...) is left out without disturbing the others;

@@ -54,7 +54,7 @@ public record Settings(
     /**
      * How many bytes of embeddings one scope (a user's memories of one character) may hold by default: 21,845 memories
      * of 768 dimensions, 10,922 of 1,536, 4,096 of 4,096. Recall reads a scope whole, and keeps it in about 1.25 times
-     * its bytes (floats and their 8-bit copies), so a full one is a quarter of the default PARLEY_RECALL_CACHE.
+     * its bytes (floats and their 8-bit copies): a full one takes 80 MiB of the default 256 MiB PARLEY_RECALL_CACHE.
      */
     public static final long DEFAULT_MEMORY_SCOPE_BYTES = 64L << 20;
 

@@ -5,13 +5,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.cache.ReadCache;
 import dev.parley.cache.Rendered;
 import dev.parley.cache.Scope;
-import dev.parley.config.Settings;
 import dev.parley.chat.Conflict;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.NotFound;
 import dev.parley.chat.StaleVersion;
 import dev.parley.chat.UserReach;
 import dev.parley.chat.Users;
+import dev.parley.config.Settings;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
 import dev.parley.db.NamedQuery;
@@ -483,7 +483,8 @@ public final class Memories {
             ScopeHeld held = touchScope(handle, changing, appId, stored.userId(), stored.characterId(), change.embedding(),
                     "embedding");
             // A new embedding of a memory that had one takes no more room.
-            checkRoom(held, change.embedding() != null && stored.dims() == null ? 1 : 0, "", stored.userId(), stored.characterId());
+            int adding = change.embedding() != null && stored.dims() == null ? 1 : 0;
+            checkRoom(held, adding, "", stored.userId(), stored.characterId());
             Float importance = change.importance() == null ? null : change.importance().floatValue();
             return handle.first(UPDATE, ROW, change.content(), importance, json(change.metadata()),
                     bytes(change.embedding()), appId, memoryId).orElseThrow();
@@ -606,8 +607,8 @@ public final class Memories {
         }
         long bytes = ((long) held.embedded() + adding) * held.dims() * Float.BYTES;
         if (bytes > scopeBytes) {
-            throw scopeFull((item.isEmpty() ? "" : item + "embedding: ") + "user " + userId + "'s memories of character " + characterId + " hold " + held.embedded()
-                    + " embeddings of " + held.dims() + " dimensions, and " + adding + " more would take them past the "
+            throw scopeFull((item.isEmpty() ? "" : item + "embedding: ") + "user " + userId + "'s memories of character "
+                    + characterId + " hold " + held.embedded() + " embeddings of " + held.dims() + " dimensions, and " + adding + " more would take them past the "
                     + sized(scopeBytes) + " of embeddings one scope may hold (PARLEY_MEMORY_SCOPE_LIMIT): delete some of "
                     + "them, or store this memory without an embedding (it is then found by its words)");
         }
