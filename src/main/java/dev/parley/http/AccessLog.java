@@ -5,6 +5,7 @@ import io.javalin.router.Endpoint;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
+import org.slf4j.spi.LoggingEventBuilder;
 
 /**
  * One line per request on the {@code parley.access} logger (off with PARLEY_ACCESS_LOG=off): method, path,
@@ -54,14 +55,19 @@ final class AccessLog {
         if (LOG.isInfoEnabled()) {
             String label = Methods.label(method);
             String shown = path == null ? "(unread)" : path;
-            LOG.atInfo()
-                    .addKeyValue(REQUEST_ID, requestId)
-                    .addKeyValue("method", label)
-                    .addKeyValue("path", shown)
-                    .addKeyValue(ROUTE, "unmatched")
-                    .addKeyValue("status", status)
+            fields(requestId, label, shown, "unmatched", status)
                     .log(label + " " + shown + " " + status + " (refused before it was read whole)");
         }
+    }
+
+    /** The fields every access line has, in the order every line gives them. */
+    private static LoggingEventBuilder fields(String requestId, String method, String path, String route, int status) {
+        return LOG.atInfo()
+                .addKeyValue(REQUEST_ID, requestId)
+                .addKeyValue("method", method)
+                .addKeyValue("path", path)
+                .addKeyValue(ROUTE, route)
+                .addKeyValue("status", status);
     }
 
     private static void line(Context ctx, Endpoint endpoint, long nanos) {
@@ -69,12 +75,7 @@ final class AccessLog {
         double millis = Math.round(nanos / 10_000.0) / 100.0;
         String route = endpoint == null ? "unmatched" : endpoint.path;
         Long appId = Auth.appIfKnown(ctx);
-        var line = LOG.atInfo()
-                .addKeyValue(REQUEST_ID, RequestIds.of(ctx))
-                .addKeyValue("method", Methods.label(ctx))
-                .addKeyValue("path", ctx.path())
-                .addKeyValue(ROUTE, route)
-                .addKeyValue("status", ctx.statusCode())
+        var line = fields(RequestIds.of(ctx), Methods.label(ctx), ctx.path(), route, ctx.statusCode())
                 .addKeyValue("duration_ms", millis);
         if (appId != null) {
             line = line.addKeyValue(APP_ID, String.valueOf(appId)); // a string, as in the MDC's lines and the API's ids
