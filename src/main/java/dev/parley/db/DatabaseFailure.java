@@ -24,4 +24,13 @@ public final class DatabaseFailure extends RuntimeException {
     public boolean timedOut() {
         return lockTimedOut() || "57014".equals(sqlState());
     }
+
+    /**
+     * PostgreSQL broke a deadlock by rolling this transaction back (40P01): two transactions locked the same rows in
+     * opposite orders. Writers lock in one order so that none should; should one still happen, nothing was changed
+     * and a retry succeeds.
+     */
+    public boolean deadlocked() {
+        return "40P01".equals(sqlState());
+    }
 }

@@ -52,6 +52,7 @@ final class Problems {
             case BadRequest b when b.status() == 408 -> ctx.header("Connection", "close");
             case DatabaseFailure d when ARCHIVING.equals(d.sqlState()) -> ctx.header("Retry-After", "5");
             case DatabaseFailure d when d.timedOut() -> ctx.header("Retry-After", BUSY_RETRY_AFTER);
+            case DatabaseFailure d when d.deadlocked() -> ctx.header("Retry-After", "1");
             default -> {
             }
         }
@@ -83,6 +84,9 @@ final class Problems {
             case DatabaseFailure e when e.timedOut() -> Problem.of(503, "database-busy", "Database busy",
                     "the database did not finish this request's statement within PARLEY_STATEMENT_TIMEOUT (or an operator "
                     + "cancelled it); its transaction was rolled back: retry shortly", path);
+            case DatabaseFailure e when e.deadlocked() -> Problem.of(503, "database-busy", "Database busy",
+                    "this request's transaction and another locked the same rows in opposite orders, and PostgreSQL rolled "
+                    + "this one back to free the other; nothing was changed: retry shortly", path);
             case PoolSaturated e -> Problem.of(503, "pool-saturated", "Service busy", e.getMessage(), path);
             case DatabaseUnavailable e -> Problem.of(503, "database-unavailable", "Database unavailable", e.getMessage(), path);
             case GroupCommit.ShuttingDown e -> shuttingDown(path);

@@ -135,13 +135,20 @@ public final class Erasure {
 
     // Memories of deleted conversations: unlinked or deleted, and their scopes' versions moved so recall reloads them.
     // (A data-modifying WITH runs to completion whether or not the query reads it.) Unlinking passes over the
-    // memories of the user or character being erased, which go with them.
+    // memories of the user or character being erased, which go with them. The scopes are locked in order of user and
+    // character, as memory writes lock them (Memories.touchScopes): in the order of a join, they deadlocked with a
+    // batch of memories of two characters.
     private static final String MEMORIES_OF_CONVERSATIONS = """
             WITH changed AS (%s
                     RETURNING app_id, user_id, character_id),
+                 locked AS (
+                    SELECT s.app_id, s.user_id, s.character_id FROM memory_scopes s
+                     WHERE (s.app_id, s.user_id, s.character_id) IN (SELECT app_id, user_id, character_id FROM changed)
+                     ORDER BY s.user_id, s.character_id
+                       FOR UPDATE),
                  scopes AS (
                     UPDATE memory_scopes s SET version = s.version + 1
-                      FROM (SELECT DISTINCT app_id, user_id, character_id FROM changed) c
+                      FROM locked c
                      WHERE s.app_id = c.app_id AND s.user_id = c.user_id AND s.character_id = c.character_id
                     RETURNING 1)
             SELECT count(*) FROM changed""";

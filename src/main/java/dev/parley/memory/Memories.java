@@ -25,9 +25,9 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 /**
@@ -353,11 +353,13 @@ public final class Memories {
 
     /**
      * Moves the version of each scope the batch writes to, once, with the first embedding sent for it (so
-     * a new scope takes its length); returns what each scope holds.
+     * a new scope takes its length); returns what each scope holds. The scopes are locked in order of character, as
+     * every writer of several scopes locks them (Erasure too): two batches naming two characters in opposite orders
+     * deadlocked, and one of them was a 500.
      */
     private static Map<Long, ScopeHeld> touchScopes(Handle handle, ReadCache.Changing change, long appId, long userId,
                                                   List<Memory.Draft> drafts) throws SQLException {
-        Map<Long, Integer> firstEmbedded = new LinkedHashMap<>(); // character -> index of its first draft with an embedding
+        Map<Long, Integer> firstEmbedded = new TreeMap<>(); // character -> index of its first draft with an embedding
         for (int i = 0; i < drafts.size(); i++) {
             Memory.Draft draft = drafts.get(i);
             Integer first = firstEmbedded.get(draft.characterId());
