@@ -104,18 +104,6 @@ public final class Memories {
             DELETE FROM memories WHERE app_id = ? AND memory_id = ?
             RETURNING user_id, character_id""");
 
-    // A scope whose last embedded memory is gone takes embeddings of any size again (another model's, say).
-    // The arguments are bound once, in "scope".
-    static final Query FORGET_DIMS = new Query("memory.forget_dims", """
-            WITH scope AS (SELECT ?::bigint AS app_id, ?::bigint AS user_id, ?::bigint AS character_id)
-            UPDATE memory_scopes s SET dims = NULL
-              FROM scope
-             WHERE s.app_id = scope.app_id AND s.user_id = scope.user_id AND s.character_id = scope.character_id
-               AND s.dims IS NOT NULL
-               AND NOT EXISTS (SELECT 1 FROM memories m
-                                WHERE m.app_id = scope.app_id AND m.user_id = scope.user_id
-                                  AND m.character_id = scope.character_id AND m.embedding IS NOT NULL)""");
-
     /** How a page of one scope's memories is ordered; each order has its statement and its index. */
     public enum Order {
         /** Newest stored first (memory_id), through memories_scope_idx; the default. */
@@ -497,7 +485,10 @@ public final class Memories {
     private record Owner(long userId, long characterId) {
     }
 
-    /** Forgets a memory; its scope's dimensions are forgotten too once no memory of it has an embedding. */
+    /**
+     * Forgets a memory; its scope's dimensions are forgotten too once no memory of it has an embedding (by the trigger
+     * that counts them, V39, whichever path deletes the last one), so it takes embeddings of any size again.
+     */
     public void delete(long appId, long memoryId) {
         delete(appId, memoryId, null);
     }
@@ -516,8 +507,7 @@ public final class Memories {
             }
             Owner owner = handle.first(DELETE, row -> new Owner(row.getLong(1), row.getLong(2)), appId, memoryId)
                     .orElseThrow(() -> new NotFound("memory", memoryId));
-            touchScope(handle, change, appId, owner.userId(), owner.characterId(), null, "embedding");
-            return handle.execute(FORGET_DIMS, appId, owner.userId(), owner.characterId());
+            return touchScope(handle, change, appId, owner.userId(), owner.characterId(), null, "embedding");
         });
     }
 

@@ -131,6 +131,20 @@ class MemoryScopeLimitTest {
         assertThat(recall(shared).get("considered").asInt()).isEqualTo(FIT + 1);
     }
 
+    @Test
+    void a_scope_whose_last_embedding_goes_with_its_conversation_takes_embeddings_of_another_length() {
+        String conversation = Fixtures.conversation(shared, user, character);
+        shared.postOk(201, memories, Map.of("character_id", character, "content", "from that chat", "embedding", embedding(0),
+                "conversation_id", conversation));
+
+        int erased = shared.delete("/v1/conversations/" + conversation + "?memories=delete").status();
+        Api.Response otherModel = shared.post(memories, Map.of("character_id", character, "content", "another model's",
+                "embedding", List.of(0.6, 0.8)));
+
+        assertThat(erased).isEqualTo(200);
+        assertThat(otherModel.status()).as(otherModel.toString()).isEqualTo(201);
+    }
+
     /** Each scope of the test's user counts exactly its memories with an embedding (V38's triggers). */
     private void assertCountsExact() throws SQLException {
         try (Connection sql = TestDatabase.get().connect(TestServer.DATABASE);

@@ -27,7 +27,10 @@ class ScopeCountsTest {
         TestDatabase.get().migratedOver(DB, "37", s -> {
             s.execute("INSERT INTO apps (name) VALUES ('before')");
             s.execute("INSERT INTO users (app_id, external_id) VALUES (1, 'ada'), (1, 'bo')");
-            s.execute("INSERT INTO memory_scopes (app_id, user_id, character_id, dims) VALUES (1, 1, 7, 1), (1, 1, 8, 1), (1, 2, 7, 1)");
+            // (1, 2, 8): a length left behind by a delete that did not forget it (a conversation's, before V39)
+            s.execute("""
+                    INSERT INTO memory_scopes (app_id, user_id, character_id, dims)
+                    VALUES (1, 1, 7, 1), (1, 1, 8, 1), (1, 2, 7, 1), (1, 2, 8, 1)""");
             s.execute("""
                     INSERT INTO memories (app_id, user_id, character_id, content, embedding) VALUES
                         (1, 1, 7, 'a', %1$s), (1, 1, 7, 'b', %1$s), (1, 1, 7, 'words only', NULL),
@@ -42,8 +45,27 @@ class ScopeCountsTest {
     }
 
     @Test
-    void the_migration_counts_the_embeddings_each_scope_already_held() throws SQLException {
-        assertThat(counts()).containsExactly("1/7=2", "1/8=1", "2/7=0");
+    void the_migration_counts_the_embeddings_each_scope_already_held_and_forgets_the_length_of_those_without() throws SQLException {
+        assertThat(counts()).containsExactly("1/7=2", "1/8=1", "2/7=0", "2/8=0");
+        assertThat(single("SELECT count(*) FROM memory_scopes WHERE user_id = 2 AND dims IS NOT NULL")).isZero();
+        assertThat(single("SELECT count(*) FROM memory_scopes WHERE user_id = 1 AND dims IS NULL")).isZero();
+    }
+
+    @Test
+    void a_scope_whose_last_embedding_goes_forgets_its_length_whichever_statement_takes_it() throws SQLException {
+        run("INSERT INTO users (app_id, external_id) VALUES (1, 'dee')");
+        long user = single("SELECT user_id FROM users WHERE external_id = 'dee'");
+        run("INSERT INTO memory_scopes (app_id, user_id, character_id, dims) VALUES (1, %d, 1, 1), (1, %d, 2, 1)".formatted(user, user));
+        run("""
+                INSERT INTO memories (app_id, user_id, character_id, content, embedding) VALUES
+                    (1, %1$d, 1, 'p', %2$s), (1, %1$d, 1, 'q', %2$s), (1, %1$d, 2, 'r', %2$s)""".formatted(user, EMBEDDING));
+
+        run("DELETE FROM memories WHERE user_id = %d AND content IN ('p', 'r')".formatted(user));
+        assertThat(dims(user, 1)).as("one embedding left").isEqualTo(1);
+        assertThat(dims(user, 2)).as("its last embedding deleted").isNull();
+
+        run("UPDATE memories SET embedding = NULL WHERE user_id = %d AND content = 'q'".formatted(user));
+        assertThat(dims(user, 1)).as("its last embedding taken away").isNull();
     }
 
     @Test
@@ -79,6 +101,15 @@ class ScopeCountsTest {
             }
         }
         return counts;
+    }
+
+    private static Integer dims(long user, long character) throws SQLException {
+        try (var rows = sql.createStatement().executeQuery(
+                "SELECT dims FROM memory_scopes WHERE user_id = %d AND character_id = %d".formatted(user, character))) {
+            assertThat(rows.next()).isTrue();
+            int dims = rows.getInt(1);
+            return rows.wasNull() ? null : dims;
+        }
     }
 
     private static long count(long user, long character) throws SQLException {
