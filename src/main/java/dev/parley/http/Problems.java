@@ -66,7 +66,8 @@ final class Problems {
             case BadRequest e -> new Problem(Problem.TYPE_BASE + e.slug(), title(e.slug()), e.status(), e.getMessage(), path,
                     e.field() == null ? null : List.of(new Problem.FieldError(e.field(), e.getMessage())), null);
             case NotFound e -> Problem.of(404, "not-found", "Not found", e.getMessage(), path);
-            case Conflict e -> Problem.of(409, e.type(), "Conflict", e.getMessage(), path);
+            case Conflict e -> new Problem(Problem.TYPE_BASE + e.type(), "Conflict", 409, e.getMessage(), path,
+                    e.field() == null ? null : List.of(new Problem.FieldError(e.field(), e.getMessage())), null);
             case StaleVersion e -> Problem.of(412, "precondition-failed", "Precondition failed", e.getMessage(), path);
             case Unauthorized e -> Problem.of(401, "unauthorized", "Unauthorized", e.getMessage(), path);
             case Forbidden e -> Problem.of(403, "forbidden", "Forbidden", e.getMessage(), path);

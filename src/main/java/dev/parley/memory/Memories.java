@@ -599,16 +599,25 @@ public final class Memories {
         }
         long bytes = ((long) held.embedded() + adding) * held.dims() * Float.BYTES;
         if (bytes > scopeBytes) {
-            throw scopeFull((item.isEmpty() ? "" : item + "embedding: ") + "user " + userId + "'s memories of character "
-                    + characterId + " hold " + held.embedded() + " embeddings of " + held.dims() + " dimensions, and " + adding + " more would take them past the "
-                    + sized(scopeBytes) + " of embeddings one scope may hold (PARLEY_MEMORY_SCOPE_LIMIT): delete some of "
-                    + "them, or store this memory without an embedding (it is then found by its words)");
+            throw scopeFull(item + "embedding", (item.isEmpty() ? "" : item + "embedding: ") + "user " + userId
+                    + "'s memories of character " + characterId + " hold " + embeddings(held.embedded()) + " of " + held.dims()
+                    + " dimensions, and " + adding + " more would take them past the " + sized(scopeBytes)
+                    + " of embeddings one scope may hold (PARLEY_MEMORY_SCOPE_LIMIT): delete some of them, or store this "
+                    + "memory without an embedding (it is then found by its words)");
         }
     }
 
-    /** The problem of a scope over PARLEY_MEMORY_SCOPE_LIMIT: a 409, for a write that would fill it and a recall of one past it. */
-    static Conflict scopeFull(String message) {
-        return new Conflict("memory-scope-full", message);
+    /**
+     * The problem of a scope over PARLEY_MEMORY_SCOPE_LIMIT: a 409, for a write that would fill it ({@code field}, the
+     * embedding it sent) and for a recall of one past it (null).
+     */
+    static Conflict scopeFull(String field, String message) {
+        return new Conflict("memory-scope-full", field, message);
+    }
+
+    /** "no embeddings", "1 embedding", "4 embeddings". */
+    static String embeddings(int count) {
+        return count == 0 ? "no embeddings" : count == 1 ? "1 embedding" : count + " embeddings";
     }
 
     /** A size as PARLEY_MEMORY_SCOPE_LIMIT is usually set: in MiB or KiB when it is a whole number of them. */

@@ -462,8 +462,8 @@ public final class Recall {
      */
     private void checkSize(Integer dims, int embedded, Scope scope) {
         if (dims != null && (long) embedded * dims * Float.BYTES > scopeBytes) {
-            throw Memories.scopeFull("user " + scope.userId() + "'s memories of character " + scope.characterId() + " hold "
-                    + embedded + " embeddings of " + dims + " dimensions, more than the " + Memories.sized(scopeBytes)
+            throw Memories.scopeFull(null, "user " + scope.userId() + "'s memories of character " + scope.characterId()
+                    + " hold " + Memories.embeddings(embedded) + " of " + dims + " dimensions, more than the " + Memories.sized(scopeBytes)
                     + " of embeddings one scope may hold (PARLEY_MEMORY_SCOPE_LIMIT), so recall does not read them: "
                     + "delete some of them, or ask the operator to raise the limit");
         }

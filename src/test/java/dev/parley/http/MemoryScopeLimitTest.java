@@ -60,6 +60,7 @@ class MemoryScopeLimitTest {
 
         assertThat(past.status()).as(past.toString()).isEqualTo(409);
         assertThat(past.json().get("type").asText()).endsWith("/memory-scope-full");
+        assertThat(past.json().get("errors").get(0).get("field").asText()).isEqualTo("embedding");
         assertThat(past.json().get("detail").asText()).contains("hold 4 embeddings of 1024 dimensions")
                 .contains("past the 16 KiB of embeddings one scope may hold (PARLEY_MEMORY_SCOPE_LIMIT)").contains("without an embedding");
         assertThat(wordsOnly.get("dims").isNull()).isTrue();
@@ -81,7 +82,10 @@ class MemoryScopeLimitTest {
         Api.Response refused = api.post(memories + "/batch", Map.of("memories", batch));
 
         assertThat(refused.status()).as(refused.toString()).isEqualTo(409);
-        assertThat(refused.json().get("detail").asText()).startsWith("memories[2].embedding: ");
+        assertThat(refused.json().get("detail").asText()).startsWith("memories[2].embedding: ")
+                .contains("hold 3 embeddings of 1024 dimensions, and 2 more");
+        assertThat(refused.json().get("errors").get(0).get("field").asText()).as("named as the route's 400s name it")
+                .isEqualTo("memories[2].embedding");
         assertThat(contents()).hasSize(FIT - 1);
         assertCountsExact();
     }
