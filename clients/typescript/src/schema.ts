@@ -1773,7 +1773,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2056,7 +2056,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2196,7 +2196,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2779,7 +2779,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3062,7 +3062,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3202,7 +3202,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3754,7 +3754,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4175,7 +4175,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4438,7 +4438,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4585,7 +4585,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4859,7 +4859,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5145,7 +5145,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5285,7 +5285,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5446,7 +5446,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5744,7 +5744,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5886,7 +5886,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6006,7 +6006,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6131,7 +6131,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6429,7 +6429,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the user's memories of the character hold more embeddings than PARLEY_MEMORY_SCOPE_LIMIT (memory-scope-full, stored before the limit was lowered): none were read */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6855,7 +6855,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7176,7 +7176,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7338,7 +7338,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7639,7 +7639,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7780,7 +7780,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8239,7 +8239,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8386,7 +8386,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8533,7 +8533,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the user's memories of the character hold more embeddings than PARLEY_MEMORY_SCOPE_LIMIT (memory-scope-full, stored before the limit was lowered): none were read */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8814,7 +8814,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8954,7 +8954,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -10187,7 +10187,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -10299,7 +10299,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -10558,7 +10558,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken): the problem's type says which */
+            /** @description the change conflicts with what is stored (a row it names is gone, a month is archived, an id is taken, a memory scope is full): the problem's type says which */
             409: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */

@@ -187,6 +187,9 @@ final class OpenApi {
             "searchMessages", "no such user_id or conversation_id in the app",
             "searchMemories", "no such user_id in the app");
 
+    /** Routes that read memories by similarity, and change nothing, though they are POSTs (for the embedding they send). */
+    private static final java.util.Set<String> RECALLS = java.util.Set.of("recallMemories", "buildContext");
+
     /** The errors a route can answer for sure, each as a problem document; anything else falls under "default". */
     private static Map<Integer, String> errorStatuses(Route route) {
         Map<Integer, String> statuses = new java.util.TreeMap<>();
@@ -208,9 +211,12 @@ final class OpenApi {
             statuses.put(415, (route.linesBody() ? "the body is not sent as application/x-ndjson" : "the body is not sent as JSON")
                     + ", or is sent with a Content-Encoding");
         }
-        if (route.method() != HandlerType.GET && route.authenticated()) {
+        if (RECALLS.contains(route.operationId())) {
+            statuses.put(409, "the user's memories of the character hold more embeddings than PARLEY_MEMORY_SCOPE_LIMIT "
+                    + "(memory-scope-full, stored before the limit was lowered): none were read");
+        } else if (route.method() != HandlerType.GET && route.authenticated()) {
             statuses.put(409, "the change conflicts with what is stored (a row it names is gone, a month is archived, "
-                    + "an id is taken): the problem's type says which");
+                    + "an id is taken, a memory scope is full): the problem's type says which");
         }
         if (Preconditions.takesIfMatch(route)) {
             statuses.put(412, "If-Match names a version that is no longer current");

@@ -36,6 +36,17 @@ class OpenApiTest {
     }
 
     @Test
+    void a_recall_states_its_409_as_a_scope_past_the_limit_and_a_memory_write_names_it_among_its_conflicts() {
+        JsonNode paths = new Api("http://127.0.0.1:" + TestServer.get().port(), null).getOk("/openapi.json").get("paths");
+
+        String recall = paths.get("/v1/users/{user_id}/memories/recall").get("post").get("responses").get("409").get("description").asText();
+        String write = paths.get("/v1/users/{user_id}/memories").get("post").get("responses").get("409").get("description").asText();
+
+        assertThat(recall).contains("memory-scope-full").doesNotContain("the change");
+        assertThat(write).contains("a memory scope is full");
+    }
+
+    @Test
     void every_schema_reference_resolves() {
         JsonNode document = new Api("http://127.0.0.1:" + TestServer.get().port(), null).getOk("/openapi.json");
         Set<String> refs = new HashSet<>();
