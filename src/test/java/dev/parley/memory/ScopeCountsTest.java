@@ -53,9 +53,7 @@ class ScopeCountsTest {
 
     @Test
     void a_scope_whose_last_embedding_goes_forgets_its_length_whichever_statement_takes_it() throws SQLException {
-        run("INSERT INTO users (app_id, external_id) VALUES (1, 'dee')");
-        long user = single("SELECT user_id FROM users WHERE external_id = 'dee'");
-        run("INSERT INTO memory_scopes (app_id, user_id, character_id, dims) VALUES (1, %d, 1, 1), (1, %d, 2, 1)".formatted(user, user));
+        long user = userWithTwoScopes("dee");
         run("""
                 INSERT INTO memories (app_id, user_id, character_id, content, embedding) VALUES
                     (1, %1$d, 1, 'p', %2$s), (1, %1$d, 1, 'q', %2$s), (1, %1$d, 2, 'r', %2$s)""".formatted(user, EMBEDDING));
@@ -70,9 +68,7 @@ class ScopeCountsTest {
 
     @Test
     void inserts_updates_and_deletes_of_several_scopes_in_one_statement_move_each_ones_count() throws SQLException {
-        run("INSERT INTO users (app_id, external_id) VALUES (1, 'cy')");
-        long user = single("SELECT user_id FROM users WHERE external_id = 'cy'");
-        run("INSERT INTO memory_scopes (app_id, user_id, character_id, dims) VALUES (1, %d, 1, 1), (1, %d, 2, 1)".formatted(user, user));
+        long user = userWithTwoScopes("cy");
 
         run("""
                 INSERT INTO memories (app_id, user_id, character_id, content, embedding) VALUES
@@ -101,6 +97,14 @@ class ScopeCountsTest {
             }
         }
         return counts;
+    }
+
+    /** A new user of the app with a scope of characters 1 and 2, each of one dimension. */
+    private static long userWithTwoScopes(String externalId) throws SQLException {
+        run("INSERT INTO users (app_id, external_id) VALUES (1, '" + externalId + "')");
+        long user = single("SELECT user_id FROM users WHERE external_id = '" + externalId + "'");
+        run("INSERT INTO memory_scopes (app_id, user_id, character_id, dims) VALUES (1, %d, 1, 1), (1, %d, 2, 1)".formatted(user, user));
+        return user;
     }
 
     private static Integer dims(long user, long character) throws SQLException {
