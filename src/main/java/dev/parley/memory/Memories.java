@@ -597,14 +597,18 @@ public final class Memories {
         if (adding == 0 || held.dims() == null) {
             return;
         }
-        long bytes = ((long) held.embedded() + adding) * held.dims() * Float.BYTES;
-        if (bytes > scopeBytes) {
+        if (!fits(held.embedded() + (long) adding, held.dims(), scopeBytes)) {
             throw scopeFull(item + "embedding", (item.isEmpty() ? "" : item + "embedding: ") + "user " + userId
                     + "'s memories of character " + characterId + " hold " + embeddings(held.embedded()) + " of " + held.dims()
                     + " dimensions, and " + adding + " more would take them past the " + sized(scopeBytes)
                     + " of embeddings one scope may hold (PARLEY_MEMORY_SCOPE_LIMIT): delete some of them, or store this "
                     + "memory without an embedding (it is then found by its words)");
         }
+    }
+
+    /** Whether {@code embeddings} of {@code dims} dimensions (null: none known) are within {@code scopeBytes}. */
+    static boolean fits(long embeddings, Integer dims, long scopeBytes) {
+        return dims == null || embeddings * dims * Float.BYTES <= scopeBytes;
     }
 
     /**

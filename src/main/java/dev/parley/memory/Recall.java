@@ -449,7 +449,7 @@ public final class Recall {
 
     /** Whether the scope's embeddings are within PARLEY_MEMORY_SCOPE_LIMIT: only such a scope is read into memory. */
     private boolean fits(ScopeAt at) {
-        return at.dims() == null || (long) at.embedded() * at.dims() * Float.BYTES <= scopeBytes;
+        return Memories.fits(at.embedded(), at.dims(), scopeBytes);
     }
 
     private void checkSize(ScopeAt at) {
@@ -461,7 +461,7 @@ public final class Recall {
      * on a server with a higher one): a 409 that says how to shrink it, rather than a heap full of it.
      */
     private void checkSize(Integer dims, int embedded, Scope scope) {
-        if (dims != null && (long) embedded * dims * Float.BYTES > scopeBytes) {
+        if (!Memories.fits(embedded, dims, scopeBytes)) {
             throw Memories.scopeFull(null, "user " + scope.userId() + "'s memories of character " + scope.characterId()
                     + " hold " + Memories.embeddings(embedded) + " of " + dims + " dimensions, more than the " + Memories.sized(scopeBytes)
                     + " of embeddings one scope may hold (PARLEY_MEMORY_SCOPE_LIMIT), so recall does not read them: "
