@@ -64,10 +64,10 @@ final class Problems {
             case InvalidInput e -> new Problem(Problem.TYPE_BASE + "invalid-request", "Invalid request", 400,
                     e.getMessage(), path, List.of(new Problem.FieldError(e.field(), e.getMessage())), null);
             case BadRequest e -> new Problem(Problem.TYPE_BASE + e.slug(), title(e.slug()), e.status(), e.getMessage(), path,
-                    e.field() == null ? null : List.of(new Problem.FieldError(e.field(), e.getMessage())), null);
+                    fieldErrors(e.field(), e.getMessage()), null);
             case NotFound e -> Problem.of(404, "not-found", "Not found", e.getMessage(), path);
             case Conflict e -> new Problem(Problem.TYPE_BASE + e.type(), "Conflict", 409, e.getMessage(), path,
-                    e.field() == null ? null : List.of(new Problem.FieldError(e.field(), e.getMessage())), null);
+                    fieldErrors(e.field(), e.getMessage()), null);
             case StaleVersion e -> Problem.of(412, "precondition-failed", "Precondition failed", e.getMessage(), path);
             case Unauthorized e -> Problem.of(401, "unauthorized", "Unauthorized", e.getMessage(), path);
             case Forbidden e -> Problem.of(403, "forbidden", "Forbidden", e.getMessage(), path);
@@ -98,6 +98,11 @@ final class Problems {
             case HttpResponseException e -> fromJavalin(e, path);
             default -> internal(failure, path);
         };
+    }
+
+    /** The problem's errors: the one field it names, with its detail, or none (null) when it names no field. */
+    private static List<Problem.FieldError> fieldErrors(String field, String detail) {
+        return field == null ? null : List.of(new Problem.FieldError(field, detail));
     }
 
     /**
