@@ -94,8 +94,7 @@ class ClientMistakesTest {
 
     @Test
     void a_body_that_ends_early_or_is_not_chunked_as_announced_is_a_400() throws IOException {
-        String headers = "POST /v1/characters HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + api.key()
-                + "\r\nContent-Type: application/json\r\n";
+        String headers = characterPostHeaders();
 
         String truncated = raw(headers + "Content-Length: 100\r\n\r\n{\"name\":\"x\"}");
         String notChunked = raw(headers + "Transfer-Encoding: chunked\r\n\r\n{\"name\":\"x\"}\r\n\r\n");
@@ -109,8 +108,7 @@ class ClientMistakesTest {
     /** Jetty's own words ("HttpEofException: Early EOF") told a client nothing it could act on. */
     @Test
     void a_body_that_ends_early_or_is_not_chunked_is_described_in_http_terms_not_java_ones() throws IOException {
-        String headers = "POST /v1/characters HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + api.key()
-                + "\r\nContent-Type: application/json\r\n";
+        String headers = characterPostHeaders();
 
         String truncated = raw(headers + "Content-Length: 100\r\n\r\n{\"name\":\"x\"}");
         String badChunk = raw(headers + "Transfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n");
@@ -326,6 +324,12 @@ class ClientMistakesTest {
     }
 
     /** Sends bytes as they are, closes the sending side, and returns everything the server answered. */
+    /** A POST of a character up to its last header line, without the line that ends the headers. */
+    private String characterPostHeaders() {
+        return "POST /v1/characters HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + api.key()
+                + "\r\nContent-Type: application/json\r\n";
+    }
+
     private static String raw(String request) throws IOException {
         return raw(TestServer.get().port(), request);
     }
