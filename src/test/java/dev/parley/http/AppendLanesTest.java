@@ -54,10 +54,6 @@ class AppendLanesTest {
     }
 
     private static boolean waitsOnALock(Connection connection) throws java.sql.SQLException {
-        try (var rows = connection.createStatement().executeQuery("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                + " AND datname = '" + TestServer.DATABASE + "'")) {
-            rows.next();
-            return rows.getLong(1) > 0;
-        }
+        return TestDatabase.lockWaits(connection, TestServer.DATABASE) > 0;
     }
 }

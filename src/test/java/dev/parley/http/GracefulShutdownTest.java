@@ -71,11 +71,7 @@ class GracefulShutdownTest {
     /** Waits until some session is blocked on a row lock: the append has reached the database. */
     private static void awaitLockWait(Connection connection) {
         Wait.until("the append to reach the database", Duration.ofSeconds(5), () -> {
-            try (var rows = connection.createStatement().executeQuery(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = '" + DB + "'")) {
-                rows.next();
-                return rows.getLong(1) > 0;
-            }
+            return TestDatabase.lockWaits(connection, DB) > 0;
         });
     }
 }

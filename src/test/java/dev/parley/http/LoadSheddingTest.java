@@ -121,10 +121,6 @@ class LoadSheddingTest {
     }
 
     private static long lockWaits(Connection connection) throws Exception {
-        try (var rows = connection.createStatement().executeQuery(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = '" + DB + "'")) {
-            rows.next();
-            return rows.getLong(1);
-        }
+        return TestDatabase.lockWaits(connection, DB);
     }
 }

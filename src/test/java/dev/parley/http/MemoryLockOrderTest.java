@@ -96,10 +96,6 @@ class MemoryLockOrderTest {
     }
 
     private static boolean waitsOnALock(Connection connection) throws SQLException {
-        try (var rows = connection.createStatement().executeQuery("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                + " AND datname = '" + TestServer.DATABASE + "'")) {
-            rows.next();
-            return rows.getLong(1) > 0;
-        }
+        return TestDatabase.lockWaits(connection, TestServer.DATABASE) > 0;
     }
 }

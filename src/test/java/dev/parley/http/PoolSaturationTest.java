@@ -86,11 +86,7 @@ class PoolSaturationTest {
 
     private static void awaitLockWaits(Connection connection, int sessions) {
         Wait.until("the requests to reach the database", Duration.ofSeconds(5), () -> {
-            try (var rows = connection.createStatement().executeQuery(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = '" + DB + "'")) {
-                rows.next();
-                return rows.getLong(1) >= sessions;
-            }
+            return TestDatabase.lockWaits(connection, DB) >= sessions;
         });
     }
 }

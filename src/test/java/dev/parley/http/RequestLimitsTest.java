@@ -291,11 +291,7 @@ class RequestLimitsTest {
 
     private static void awaitLockWait(Connection connection, String database) {
         Wait.until("the request to wait on the lock", Duration.ofSeconds(10), () -> {
-            try (var rows = connection.createStatement().executeQuery(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = '" + database + "'")) {
-                rows.next();
-                return rows.getLong(1) > 0;
-            }
+            return TestDatabase.lockWaits(connection, database) > 0;
         });
     }
 

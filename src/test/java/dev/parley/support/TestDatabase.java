@@ -121,6 +121,15 @@ public final class TestDatabase {
         return target(name);
     }
 
+    /** How many sessions of {@code database} wait for a lock now, as {@code connection} (any session of the server) sees it. */
+    public static long lockWaits(Connection connection, String database) throws SQLException {
+        try (var rows = connection.createStatement().executeQuery(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = '" + database + "'")) {
+            rows.next();
+            return rows.getLong(1);
+        }
+    }
+
     /** Statements a test runs on a database before it is migrated further. */
     @FunctionalInterface
     public interface Rows {
