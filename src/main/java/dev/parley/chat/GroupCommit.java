@@ -20,6 +20,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Condition;
@@ -55,8 +57,8 @@ import org.slf4j.LoggerFactory;
  * answered {@link AppendNotConfirmed}: nobody knows whether it is stored.
  *
  * <p>The writers run on the caller's executor, one batch per task, at most {@code writerCount} at a
- * time in each lane (each holds a connection while it writes), so the executor needs {@link #threads} threads; a test
- * that owns the executor and the ticker runs one batch by running one task.
+ * time in each lane (each holds a connection while it writes), so the executor needs {@link #threads} threads (a
+ * thread pool with fewer is refused); a test that owns the executor and the ticker runs one batch by running one task.
  */
 public final class GroupCommit implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GroupCommit.class);
@@ -116,6 +118,11 @@ public final class GroupCommit implements AutoCloseable {
      */
     public GroupCommit(BatchWriter writer, Executor executor, int writerCount, Ticker ticker, Duration queueTimeout,
                        MeterRegistry registry) {
+        if (executor instanceof ThreadPoolExecutor pool && runsAtOnce(pool) < threads(writerCount)) {
+            throw new IllegalArgumentException("the executor runs " + runsAtOnce(pool) + " tasks at once; " + writerCount
+                    + " writers a lane need GroupCommit.threads(" + writerCount + ") = " + threads(writerCount)
+                    + ", or the large lane's batches hold up the small one's");
+        }
         this.writer = writer;
         this.executor = executor;
         this.writerCount = writerCount;
@@ -135,6 +142,11 @@ public final class GroupCommit implements AutoCloseable {
      */
     public static int threads(int writerCount) {
         return 2 * writerCount;
+    }
+
+    /** How many of its tasks {@code pool} runs at once: its core threads, or its maximum when it queues none. */
+    private static int runsAtOnce(ThreadPoolExecutor pool) {
+        return pool.getQueue() instanceof SynchronousQueue ? pool.getMaximumPoolSize() : pool.getCorePoolSize();
     }
 
     /** Appends one message, as a POST of one sends it: a refusal names its fields bare ({@code reply_to_id}). */

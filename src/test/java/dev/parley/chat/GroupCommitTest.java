@@ -1,6 +1,7 @@
 package dev.parley.chat;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.github.benmanes.caffeine.cache.Ticker;
@@ -149,7 +150,7 @@ class GroupCommitTest {
 
     @Test
     void appends_from_many_callers_fail_within_two_pool_timeouts_while_the_database_is_down() throws Exception {
-        ExecutorService writers = Executors.newFixedThreadPool(2);
+        ExecutorService writers = Executors.newFixedThreadPool(GroupCommit.threads(2));
         try (Database unreachable = Database.connect(closedPort(), 2, POOL_TIMEOUT,
                 QueryLog.quiet(), null);
              var callers = Executors.newVirtualThreadPerTaskExecutor()) {
@@ -370,6 +371,25 @@ class GroupCommitTest {
         assertThat(secondFlood.join()).extracting(a -> a.message().seq()).first().isEqualTo(91L);
         assertThat(GroupCommit.isLarge(new BatchWriter.Unit(1, 1, messages("short", 100), true))).isFalse();
         assertThat(GroupCommit.isLarge(new BatchWriter.Unit(1, 1, messages("short", 101), true))).isTrue();
+    }
+
+    /** A pool of one thread for one writer a lane would run the small lane's batch only after the large one's. */
+    @Test
+    void a_thread_pool_with_fewer_threads_than_both_lanes_writers_is_refused() {
+        for (ExecutorService pool : List.of(Executors.newFixedThreadPool(1), Executors.newScheduledThreadPool(3))) {
+            try (pool) {
+                assertThatThrownBy(() -> new GroupCommit(new BatchWriter(database, ids, ReadCache.none()), pool, 2,
+                        Ticker.systemTicker(), POOL_TIMEOUT, new SimpleMeterRegistry()))
+                        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("GroupCommit.threads(2) = 4");
+            }
+        }
+        try (ExecutorService enough = Executors.newFixedThreadPool(GroupCommit.threads(2));
+             ExecutorService unbounded = Executors.newCachedThreadPool()) {
+            new GroupCommit(new BatchWriter(database, ids, ReadCache.none()), enough, 2, Ticker.systemTicker(), POOL_TIMEOUT,
+                    new SimpleMeterRegistry()).close();
+            new GroupCommit(new BatchWriter(database, ids, ReadCache.none()), unbounded, 2, Ticker.systemTicker(), POOL_TIMEOUT,
+                    new SimpleMeterRegistry()).close();
+        }
     }
 
     /** {@code count} user messages "prefix.i". */
