@@ -77,6 +77,8 @@ public final class Import {
     /** How many rejected lines a report lists (the lowest-numbered); it counts them all. */
     public static final int REPORTED = 20;
     private static final int LOW_BITS = 22;
+    /** How many resolved external ids of each kind a run keeps ({@link #recent()}): a few MB. */
+    static final int RECENT = 10_000;
 
     /** What an import did: lines read, rows made (committed) and rows found already there by kind, rejected lines. */
     public record Report(long lines, Map<String, Long> imported, Map<String, Long> existing, long rejected,
@@ -231,10 +233,17 @@ public final class Import {
     private final Languages languages;
     private final Limits limits;
     private final Clock clock;
+    private final int recent;
 
     /** {@code languages}, {@code limits} and {@code clock} are the API's, so a line is held to what a request is. */
     public Import(Database database, Ids ids, Partitions partitions, Memories memories, Languages languages, Limits limits,
                   Clock clock) {
+        this(database, ids, partitions, memories, languages, limits, clock, RECENT);
+    }
+
+    /** As the public constructor, keeping {@code recent} resolved external ids of each kind (a test's few). */
+    Import(Database database, Ids ids, Partitions partitions, Memories memories, Languages languages, Limits limits,
+           Clock clock, int recent) {
         this.database = database;
         this.ids = ids;
         this.partitions = partitions;
@@ -242,6 +251,7 @@ public final class Import {
         this.languages = languages;
         this.limits = limits;
         this.clock = clock;
+        this.recent = recent;
     }
 
     /** Where the lines come from: the next line, or null after the last; {@link UnreadableLine} for a line that cannot be read. */
@@ -323,12 +333,12 @@ public final class Import {
     /** One import's state: the ids its external ids resolved to, the external ids its lines gave, and its tallies. */
     private final class Run {
         private final long appId;
-        private final Map<String, Long> characters = new HashMap<>();
-        private final Map<String, Long> users = new HashMap<>();
-        private final Map<String, KnownConversation> conversations = new HashMap<>();
-        private final Map<String, Map<String, Long>> given = new HashMap<>(); // kind -> external id -> the line that gave it
-        private final MessageKeys givenMessages = new MessageKeys();
-        private final Map<Long, Long> lastIds = new HashMap<>(); // conversation -> the id its last message line took
+        private final Map<String, Long> characters = recent();
+        private final Map<String, Long> users = recent();
+        private final Map<String, KnownConversation> conversations = recent();
+        private final LongKeys given = LongKeys.map(); // the key of a kind and external id -> the line that gave it
+        private final LongKeys givenMessages = LongKeys.set(); // the keys of the message lines read
+        private final LongKeys lastIds = LongKeys.map(); // conversation -> the id its last message line took
         private final Map<String, Long> imported = new LinkedHashMap<>();
         private final Map<String, Long> existing = new LinkedHashMap<>();
         private final List<Rejected> firstRejected = new ArrayList<>();
@@ -403,8 +413,8 @@ public final class Import {
 
         /** Refuses an external id that an earlier line of this import gave to the same kind: which of the two is meant? */
         private void givenOnce(String kind, String externalId, long number) {
-            Long before = given.computeIfAbsent(kind, k -> new HashMap<>()).putIfAbsent(externalId, number);
-            if (before != null) {
+            long before = given.putIfAbsent(keyOf(digestOf(kind, externalId)), number);
+            if (before != LongKeys.ABSENT) {
                 throw new InvalidInput("external_id", "'" + externalId + "' is given twice in this import: line " + before
                         + " gave this " + kind + " first");
             }
@@ -536,8 +546,8 @@ public final class Import {
          * conversation with one message a millisecond keeps the ids an import without this step gave.
          */
         private long inFileOrder(long conversationId, long id) {
-            Long last = lastIds.get(conversationId);
-            if (last == null || id > last || last >> LOW_BITS != id >> LOW_BITS) {
+            long last = lastIds.get(conversationId);
+            if (last == LongKeys.ABSENT || id > last || last >> LOW_BITS != id >> LOW_BITS) {
                 return id;
             }
             if ((last + 1) >> LOW_BITS != id >> LOW_BITS) {
@@ -826,47 +836,12 @@ public final class Import {
     }
 
     /**
-     * The 64-bit keys of the messages an import has read (its conversation's and its own external id), to refuse
-     * one given twice: open addressing over a long[], 8 bytes a message where a set of strings would take ~100.
+     * SHA-256 of two strings: of a message's conversation's and its own external id, its id's low bits and its key among
+     * the lines read; of a kind and an external id, that line's key.
      */
-    private static final class MessageKeys {
-        private long[] keys = new long[1 << 12];
-        private int size;
-
-        /** False when {@code key} was added before. */
-        boolean add(long key) {
-            long stored = key == 0 ? 1 : key; // 0 marks a free slot
-            int mask = keys.length - 1;
-            for (int slot = (int) (stored ^ stored >>> 32) & mask; ; slot = (slot + 1) & mask) {
-                if (keys[slot] == stored) {
-                    return false;
-                }
-                if (keys[slot] == 0) {
-                    keys[slot] = stored;
-                    if (++size * 3 > keys.length * 2) {
-                        grow();
-                    }
-                    return true;
-                }
-            }
-        }
-
-        private void grow() {
-            long[] old = keys;
-            keys = new long[old.length * 2];
-            size = 0;
-            for (long key : old) {
-                if (key != 0) {
-                    add(key);
-                }
-            }
-        }
-    }
-
-    /** SHA-256 of a message's conversation's and its own external id: its id's low bits and its key in {@link MessageKeys}. */
-    static byte[] digestOf(String conversation, String message) {
+    static byte[] digestOf(String first, String second) {
         try {
-            return MessageDigest.getInstance("SHA-256").digest((conversation + "\u0000" + message).getBytes(StandardCharsets.UTF_8));
+            return MessageDigest.getInstance("SHA-256").digest((first + "\u0000" + second).getBytes(StandardCharsets.UTF_8));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
@@ -881,12 +856,28 @@ public final class Import {
         return Ids.floorOf(created) | low;
     }
 
+    /** A 64-bit key from a digest's bytes 8 to 15: two of ten million lines share one with a
+     * chance of about 3 in a million, and the second is rejected as given twice (named in the report), not lost. */
     private static long keyOf(byte[] digest) {
         long key = 0;
         for (int i = 8; i < 16; i++) {
             key = key << 8 | (digest[i] & 0xFFL);
         }
         return key;
+    }
+
+    /**
+     * The external ids an import resolved most recently, and their rows: at most {@link #recent} of each kind, so a long
+     * import's memory does not grow with its characters, users and conversations. One evicted is read again when a
+     * line names it.
+     */
+    private <V> Map<String, V> recent() {
+        return new LinkedHashMap<>(64, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, V> eldest) {
+                return size() > recent;
+            }
+        };
     }
 
     private static String jsonText(JsonNode value) {

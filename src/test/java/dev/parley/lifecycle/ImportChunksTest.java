@@ -16,6 +16,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
 class ImportChunksTest {
@@ -34,19 +35,55 @@ class ImportChunksTest {
                     "content", content, "created_at", "2025-03-01T10:00:01Z")));
         }
         List<Long> progress = new ArrayList<>();
-        Import.Report report;
-        try (Database pool = TestDatabase.pool(TestDatabase.get().migrated("parley_import_chunks"), 2)) {
-            Clock clock = Clock.systemUTC();
-            var imports = new Import(pool, new Ids(clock), new Partitions(pool), new Memories(pool, new Snippets()),
-                    Languages.load(pool), new Limits(64 * 1024, 16 * 1024), clock);
-            long app = Apps.forCommands(pool).create("chunks").appId();
-            var next = lines.iterator();
-            report = imports.run(app, () -> next.hasNext() ? next.next() : null, progress::add);
-        }
+        Import.Report report = importing(lines, Import.RECENT, progress);
 
         assertThat(report.rejected()).isZero();
         assertThat(progress).as("lines read at each chunk's end, then at the end").hasSizeGreaterThanOrEqualTo(2);
         assertThat(progress.getFirst()).isLessThan(lines.size());
         assertThat(progress.getLast()).isEqualTo(lines.size());
+    }
+
+    /**
+     * A run keeps only its most recently resolved external ids of each kind: one resolved before is read again, and one
+     * given twice is still refused naming the line that gave it first.
+     */
+    @Test
+    void external_ids_resolved_long_before_are_read_again_and_still_given_only_once() throws Exception {
+        List<String> lines = new ArrayList<>(List.of(Json.write(Map.of("type", "character", "external_id", "luna", "name", "Luna"))));
+        for (int i = 1; i <= 5; i++) {                                                                       // lines 2-6
+            lines.add(Json.write(Map.of("type", "user", "external_id", "u" + i)));
+        }
+        for (int i = 1; i <= 5; i++) {                                                                       // lines 7-11
+            lines.add(Json.write(Map.of("type", "conversation", "external_id", "c" + i, "user", "u" + i, "character", "luna",
+                    "created_at", "2025-03-01T10:00:00Z")));
+        }
+        lines.add(Json.write(Map.of("type", "message", "conversation", "c1", "external_id", "m1", "role", "user", "user", "u1",
+                "content", "first", "created_at", "2025-03-01T10:00:01Z")));                                  // 12
+        lines.add(Json.write(Map.of("type", "memory", "external_id", "k1", "user", "u1", "character", "luna",
+                "conversation", "c1", "content", "likes tea")));                                             // 13
+        lines.add(Json.write(Map.of("type", "user", "external_id", "u1")));                                  // 14
+        lines.add(Json.write(Map.of("type", "conversation", "external_id", "c2", "user", "u2", "character", "luna"))); // 15
+        lines.add(Json.write(Map.of("type", "message", "conversation", "c1", "external_id", "m1", "role", "user",
+                "content", "again", "created_at", "2025-03-01T10:00:02Z")));                                 // 16
+
+        Import.Report report = importing(lines, 2, new ArrayList<>());
+
+        assertThat(report.imported()).containsEntry("characters", 1L).containsEntry("users", 5L)
+                .containsEntry("conversations", 5L).containsEntry("messages", 1L).containsEntry("memories", 1L);
+        assertThat(report.firstRejected()).extracting(Import.Rejected::line).containsExactly(14L, 15L, 16L);
+        assertThat(report.firstRejected().get(0).reason()).contains("'u1'").contains("line 2");
+        assertThat(report.firstRejected().get(1).reason()).contains("'c2'").contains("line 8");
+        assertThat(report.firstRejected().get(2).reason()).contains("'m1'").contains("'c1'");
+    }
+
+    private static Import.Report importing(List<String> lines, int recent, List<Long> progress) throws Exception {
+        try (Database pool = TestDatabase.pool(TestDatabase.get().migrated("parley_import_chunks"), 2)) {
+            Clock clock = Clock.systemUTC();
+            var imports = new Import(pool, new Ids(clock), new Partitions(pool), new Memories(pool, new Snippets()),
+                    Languages.load(pool), new Limits(64 * 1024, 16 * 1024), clock, recent);
+            long app = Apps.forCommands(pool).create("chunks-" + UUID.randomUUID()).appId();
+            var next = lines.iterator();
+            return imports.run(app, () -> next.hasNext() ? next.next() : null, progress::add);
+        }
     }
 }
