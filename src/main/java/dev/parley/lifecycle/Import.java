@@ -97,7 +97,7 @@ public final class Import {
     }
 
     /** One message line, checked; {@code archived} when its month is taken out of the hot set (it can only be there already). */
-    private record NewMessage(long line, long conversationId, long id, String role, String content, String metadata,
+    private record NewMessage(long line, long conversationId, long id, long key, String role, String content, String metadata,
                               String attachments, Long authorUserId, Long authorCharacterId, long ownerId, String language,
                               boolean archived) {
     }
@@ -177,17 +177,21 @@ public final class Import {
             SELECT conversation_id, last_seq, coalesce(last_message_id, conversation_id) FROM conversations
              WHERE app_id = ? AND conversation_id = ANY(?) ORDER BY conversation_id FOR UPDATE""");
 
-    // Bounded by the chunk's ids, so only their months are read.
-    static final Query PRESENT = new Query("import.present_messages", """
-            SELECT m.message_id FROM messages m JOIN unnest(?::bigint[], ?::bigint[]) AS t(conversation_id, message_id)
-                ON m.app_id = ? AND m.conversation_id = t.conversation_id AND m.message_id = t.message_id
-             WHERE m.message_id BETWEEN ? AND ?""");
-
+    /**
+     * Which of the lines (conversation, id, key) were imported before: a row of the line's conversation and millisecond
+     * with its key ({@code import_key}, V40), or, imported before V40 without one, at its id. Not by id alone: the id of a
+     * message sharing its millisecond with the lines before it is one above theirs, and so depends on which of those
+     * were accepted. Read through the primary key, bounded by the lines' ids so only their months are read.
+     */
+    private static final String PRESENT_IN = """
+            SELECT t.message_id FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) AS t(conversation_id, message_id, import_key)
+              JOIN %s m ON m.app_id = ? AND m.conversation_id = t.conversation_id
+                   AND m.message_id BETWEEN t.message_id >> 22 << 22 AND (t.message_id >> 22 << 22) + 4194303
+                   AND (m.import_key = t.import_key OR m.import_key IS NULL AND m.message_id = t.message_id)
+             WHERE m.message_id BETWEEN ? AND ?""";
+    static final Query PRESENT = new Query("import.present_messages", PRESENT_IN.formatted("messages"));
     // The same in the archive (its months keep the primary key): a message line of an archived month imported before.
-    static final Query PRESENT_ARCHIVED = new Query("import.present_archived_messages", """
-            SELECT m.message_id FROM %s m JOIN unnest(?::bigint[], ?::bigint[]) AS t(conversation_id, message_id)
-                ON m.app_id = ? AND m.conversation_id = t.conversation_id AND m.message_id = t.message_id
-             WHERE m.message_id BETWEEN ? AND ?""".formatted(Partitions.ARCHIVE));
+    static final Query PRESENT_ARCHIVED = new Query("import.present_archived_messages", PRESENT_IN.formatted(Partitions.ARCHIVE));
 
     /** A row whose id falls in no partition: its month was archived after {@link Partitions#archived} last looked. */
     private static final String NO_PARTITION = "23514";
@@ -197,15 +201,15 @@ public final class Import {
     static final NamedQuery WRITE = NamedQuery.of("import.write_messages", """
             WITH inserted AS (
                 INSERT INTO messages (app_id, conversation_id, message_id, seq, author_user_id, author_character_id, created_at,
-                                      role, content, metadata, attachments, user_id, language)
+                                      role, content, metadata, attachments, user_id, language, import_key)
                 SELECT :app_id, conversation_id, message_id, seq, author_user_id, author_character_id, parley_id_time(message_id),
-                       role, content, metadata::jsonb, attachments::jsonb, user_id, language::regconfig
+                       role, content, metadata::jsonb, attachments::jsonb, user_id, language::regconfig, import_key
                   FROM unnest(:message_conversation_ids::bigint[], :message_ids::bigint[], :message_seqs::bigint[],
                               :message_author_user_ids::bigint[], :message_author_character_ids::bigint[], :message_roles::text[],
                               :message_contents::text[], :message_metadata::text[], :message_attachments::text[],
-                              :message_owner_ids::bigint[], :message_languages::text[])
+                              :message_owner_ids::bigint[], :message_languages::text[], :message_import_keys::bigint[])
                        AS t(conversation_id, message_id, seq, author_user_id, author_character_id, role, content, metadata,
-                            attachments, user_id, language)
+                            attachments, user_id, language, import_key)
                 RETURNING 1
             ), advanced AS (
                 UPDATE conversations c
@@ -494,12 +498,13 @@ public final class Import {
                 throw new InvalidInput("created_at", "is before its conversation began");
             }
             Authors authors = authorsOf(role, user, character, known, conversation);
-            if (!givenMessages.add(keyOf(digest))) {
+            long key = keyOf(digest);
+            if (!givenMessages.add(key)) {
                 throw new InvalidInput("external_id", "'" + externalId + "' is given twice in this import for conversation '"
                         + conversation + "'");
             }
             lastIds.put(known.id(), id);
-            return new NewMessage(number, known.id(), id, role, content, metadata, attachments, authors.userId(),
+            return new NewMessage(number, known.id(), id, key, role, content, metadata, attachments, authors.userId(),
                     authors.characterId(), known.ownerId(), known.language(), archived);
         }
 
@@ -663,11 +668,18 @@ public final class Import {
 
         /** Which of {@code messages} are in the archive already: one statement. */
         private Set<Long> inArchive(Handle handle, List<NewMessage> messages) throws SQLException {
-            return new java.util.HashSet<>(handle.list(PRESENT_ARCHIVED, row -> row.getLong(1),
+            return present(handle, PRESENT_ARCHIVED, messages);
+        }
+
+        /** The ids of {@code messages} that {@code query} ({@link #PRESENT} or {@link #PRESENT_ARCHIVED}) finds imported before. */
+        private Set<Long> present(Handle handle, Query query, List<NewMessage> messages) throws SQLException {
+            long lowest = messages.stream().mapToLong(NewMessage::id).min().orElseThrow() >> LOW_BITS << LOW_BITS;
+            long highest = (messages.stream().mapToLong(NewMessage::id).max().orElseThrow() >> LOW_BITS << LOW_BITS)
+                    + (1L << LOW_BITS) - 1;
+            return new java.util.HashSet<>(handle.list(query, row -> row.getLong(1),
                     handle.array("bigint", messages.stream().map(NewMessage::conversationId).toArray(Long[]::new)),
-                    handle.array("bigint", messages.stream().map(NewMessage::id).toArray(Long[]::new)), appId,
-                    messages.stream().mapToLong(NewMessage::id).min().orElseThrow(),
-                    messages.stream().mapToLong(NewMessage::id).max().orElseThrow()));
+                    handle.array("bigint", messages.stream().map(NewMessage::id).toArray(Long[]::new)),
+                    handle.array("bigint", messages.stream().map(NewMessage::key).toArray(Long[]::new)), appId, lowest, highest));
         }
 
         private Written write(Handle handle, List<NewMessage> messages) throws SQLException {
@@ -675,11 +687,7 @@ public final class Import {
             Map<Long, Tail> locked = new HashMap<>();
             handle.list(LOCK, row -> locked.put(row.getLong(1), new Tail(row.getLong(2), row.getLong(3))), appId,
                     handle.array("bigint", conversationIds));
-            var present = new java.util.HashSet<>(handle.list(PRESENT, row -> row.getLong(1),
-                    handle.array("bigint", messages.stream().map(NewMessage::conversationId).toArray(Long[]::new)),
-                    handle.array("bigint", messages.stream().map(NewMessage::id).toArray(Long[]::new)), appId,
-                    messages.stream().mapToLong(NewMessage::id).min().orElseThrow(),
-                    messages.stream().mapToLong(NewMessage::id).max().orElseThrow()));
+            Set<Long> present = present(handle, PRESENT, messages);
             var rows = new Rows();
             var seen = new java.util.HashSet<String>();
             long made = 0;
@@ -707,7 +715,8 @@ public final class Import {
                 if (archived.contains(m.id())) {
                     found++;
                 } else {
-                    refused.add(new Rejected(m.line(), "created_at is before the newest message of its conversation: import a "
+                    refused.add(new Rejected(m.line(), "created_at is not after the newest message of its conversation "
+                            + "(messages of one millisecond keep the order they were first imported in): import a "
                             + "conversation's messages oldest first"));
                 }
             }
@@ -766,7 +775,8 @@ public final class Import {
     /** The rows of one statement: the messages, and the tails of the conversations they advance. */
     private static final class Rows {
         final List<Object> conversation = new ArrayList<>(), id = new ArrayList<>(), seq = new ArrayList<>(),
-                authorUser = new ArrayList<>(), authorCharacter = new ArrayList<>(), owner = new ArrayList<>();
+                authorUser = new ArrayList<>(), authorCharacter = new ArrayList<>(), owner = new ArrayList<>(),
+                key = new ArrayList<>();
         final List<String> role = new ArrayList<>(), content = new ArrayList<>(), metadata = new ArrayList<>(),
                 attachments = new ArrayList<>(), language = new ArrayList<>();
         final Map<Long, Tail> tails = new LinkedHashMap<>(); // by conversation, in the order first advanced
@@ -791,6 +801,7 @@ public final class Import {
             metadata.add(m.metadata());
             attachments.add(m.attachments());
             language.add(m.language());
+            key.add(m.key());
         }
 
         boolean isEmpty() {
@@ -810,6 +821,7 @@ public final class Import {
                     .bind("message_attachments", handle.array("text", attachments.toArray()))
                     .bind("message_owner_ids", handle.array("bigint", owner.toArray()))
                     .bind("message_languages", handle.array("text", language.toArray()))
+                    .bind("message_import_keys", handle.array("bigint", key.toArray()))
                     .bind("tail_conversation_ids", handle.array("bigint", tails.keySet().toArray()))
                     .bind("tail_seqs", tailColumn(handle, "bigint", tail -> tail.lastSeq))
                     .bind("tail_added", tailColumn(handle, "bigint", tail -> tail.added))

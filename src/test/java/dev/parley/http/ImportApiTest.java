@@ -135,6 +135,64 @@ class ImportApiTest {
         assertThat(read).containsExactlyElementsOf(sent);
     }
 
+    /**
+     * Messages of one millisecond take ids one above another in the order of the file, so a message's id depends on the
+     * lines before it: a rejected line, mended and imported again, took the next message's id (counted as existing, and
+     * lost) and the last one was stored again. Run again, each line is found by its external id. The mended line goes
+     * after the others when its id falls there (chat-1's e1) and is rejected when it would fall among them (chat-2's).
+     */
+    @Test
+    void a_rejected_line_mended_and_imported_again_neither_loses_a_message_nor_stores_one_twice() {
+        List<String> lines = new ArrayList<>(HISTORY.subList(0, 4)); // Luna, two users, chat-1
+        lines.add(HISTORY.get(7)); // chat-2
+        for (int i = 0; i < 8; i++) {
+            for (String chat : List.of("chat-1", "chat-2")) {
+                lines.add(sameTime(chat, "e" + i, i == 1 ? "msg \0 1" : "msg " + i)); // text cannot hold a NUL
+            }
+        }
+
+        JsonNode first = importing(lines).json();
+        lines.set(7, sameTime("chat-1", "e1", "msg 1"));
+        lines.set(8, sameTime("chat-2", "e1", "msg 1"));
+        JsonNode mended = importing(lines).json();
+
+        assertThat(first.get("imported").get("messages").asLong()).isEqualTo(14);
+        assertThat(first.get("first_rejected").findValuesAsText("line")).containsExactly("8", "9");
+        assertThat(mended.get("existing").get("messages").asLong()).isEqualTo(14);
+        assertThat(mended.get("imported").get("messages").asLong()).isEqualTo(1);
+        assertThat(mended.get("first_rejected").findValuesAsText("line")).containsExactly("9");
+        assertThat(mended.get("first_rejected").findValuesAsText("reason")).singleElement().asString()
+                .contains("not after the newest message of its conversation");
+        assertThat(contents("chat-1")).containsExactly("msg 0", "msg 2", "msg 3", "msg 4", "msg 5", "msg 6", "msg 7", "msg 1");
+        assertThat(contents("chat-2")).containsExactly("msg 0", "msg 2", "msg 3", "msg 4", "msg 5", "msg 6", "msg 7");
+    }
+
+    private static String sameTime(String conversation, String externalId, String content) {
+        return line(Map.of("type", "message", "conversation", conversation, "external_id", externalId, "role", "user",
+                "content", content, "created_at", "2025-04-01T10:00:00Z"));
+    }
+
+    private List<String> contents(String conversation) {
+        String chat = api.getOk("/v1/conversations?external_id=" + conversation).get("conversations").get(0).get("id").asText();
+        return api.getOk("/v1/conversations/" + chat + "/messages").get("messages").findValuesAsText("content");
+    }
+
+    /** Messages imported before V40 keep no key: a run again finds them at their ids, as it did. */
+    @Test
+    void messages_imported_without_a_key_are_found_again_at_their_ids() throws SQLException {
+        JsonNode first = importing(HISTORY).json();
+        String chat = api.getOk("/v1/conversations?external_id=chat-1").get("conversations").get(0).get("id").asText();
+        try (Connection sql = TestDatabase.get().connect(TestServer.DATABASE); var statement = sql.createStatement()) {
+            assertThat(statement.executeUpdate("UPDATE messages SET import_key = NULL WHERE conversation_id = " + chat))
+                    .isEqualTo(3);
+        }
+        JsonNode again = importing(HISTORY).json();
+
+        assertThat(again.get("existing").get("messages")).isEqualTo(first.get("imported").get("messages"));
+        assertThat(api.getOk("/v1/conversations/" + chat + "/messages").get("messages").findValuesAsText("seq"))
+                .containsExactly("1", "2", "3");
+    }
+
     @Test
     void each_bad_line_is_reported_by_number_and_reason_and_the_good_ones_are_imported() {
         List<String> lines = new ArrayList<>(HISTORY.subList(0, 5));
