@@ -31,6 +31,22 @@ class OriginalTimesTest {
     // Whole milliseconds: ids keep milliseconds. Four months back is older than the partitions a migration makes.
     private final Instant began = Instant.now().minus(Duration.ofDays(120)).truncatedTo(ChronoUnit.MILLIS);
 
+    /** A time ahead of the clock, allowed for skew, moves the conversation on: docs/api.md says what the next append gets. */
+    @Test
+    void a_message_appended_after_one_given_a_time_ahead_is_stamped_just_after_it() {
+        String conversation = api.postOk(201, "/v1/conversations", Map.of("user_id", user, "character_id", character))
+                .get("id").asText();
+        Instant ahead = Instant.now().plus(Duration.ofMinutes(4)).truncatedTo(ChronoUnit.MILLIS);
+        api.postOk(201, "/v1/conversations/" + conversation + "/messages", Map.of("content", "from a clock ahead",
+                "created_at", ahead.toString()));
+
+        JsonNode live = Fixtures.say(api, conversation, "user", "written now");
+
+        assertThat(Instant.parse(live.get("created_at").asText())).isBetween(ahead, ahead.plusSeconds(1));
+        assertThat(api.getOk("/v1/conversations/" + conversation + "/messages").get("messages").findValuesAsText("content"))
+                .containsExactly("from a clock ahead", "written now");
+    }
+
     @Test
     void an_imported_conversation_keeps_its_times_order_and_months() throws SQLException {
         JsonNode conversation = api.postOk(201, "/v1/conversations", Map.of("user_id", user, "character_id", character,
