@@ -48,8 +48,19 @@ final class LifecycleHandlers {
             throw new BadRequest(415, "unsupported-media-type", null, "an import is NDJSON, one JSON object per line "
                     + "(Content-Type: application/x-ndjson), not " + (type.isEmpty() ? "a body without a Content-Type" : type));
         }
-        Responses.json(ctx, imports.run(Auth.app(ctx), new Utf8Lines(ctx.req().getInputStream(), maxLineBytes), read -> {
-        }));
+        String charset = Requests.charsetOf(ctx.contentType());
+        if (charset != null && !charset.equals("utf-8") && !charset.equals("utf8")) {
+            throw new BadRequest(415, "unsupported-media-type", null, "an import is NDJSON in UTF-8, not charset=" + charset);
+        }
+        Import.Report report;
+        try {
+            report = imports.run(Auth.app(ctx), new Utf8Lines(ctx.req().getInputStream(), maxLineBytes), read -> {
+            });
+        } catch (IOException e) { // the body stopped coming: the client's, not a fault of Parley's; what was read stays
+            throw Requests.unreadable(e, ctx.req().getContentLengthLong(), "what was imported before it stays (whole chunks "
+                    + "of " + Import.CHUNK + " lines): run the import again to finish it, and what is there is found and skipped");
+        }
+        Responses.json(ctx, report);
     }
 
     /** How long the app keeps its messages, and before when they are deleted now. */

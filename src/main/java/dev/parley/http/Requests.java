@@ -294,18 +294,24 @@ final class Requests {
      * {@code declared} is the Content-Length, or -1 for a chunked body.
      */
     static BadRequest unreadable(Throwable failure, long declared) {
+        return unreadable(failure, declared, "nothing was changed");
+    }
+
+    /** As {@link #unreadable(Throwable, long)}, for a request that acts on its body as it reads it: {@code outcome} says what stays. */
+    static BadRequest unreadable(Throwable failure, long declared, String outcome) {
         for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
             if (cause instanceof TimeoutException) {
                 return new BadRequest(408, "request-timeout", null, (declared >= 0
                         ? "the request body stopped coming before the " + declared + " bytes its Content-Length announces"
                         : "the chunked request body stopped coming before its last chunk (a chunk of size 0)")
-                        + ", and nothing more came within the connection's idle timeout; nothing was changed");
+                        + ", and nothing more came within the connection's idle timeout; " + outcome);
             }
         }
-        return new BadRequest(400, "unreadable-body", null, declared >= 0
+        return new BadRequest(400, "unreadable-body", null, (declared >= 0
                 ? "the request body ended before the " + declared + " bytes its Content-Length announces"
                 : "the request body is not chunked as Transfer-Encoding: chunked announces (each chunk is its size in hex, "
-                + "CRLF, that many bytes, CRLF; a chunk of size 0 ends the body), or it ended before its last chunk");
+                + "CRLF, that many bytes, CRLF; a chunk of size 0 ends the body), or it ended before its last chunk")
+                + "; " + outcome);
     }
 
     /**
@@ -364,9 +370,9 @@ final class Requests {
                     surrogateInKey(p);
             case JsonProcessingException p when UNREADABLE_NUMBER.matcher(p.getOriginalMessage()).find() -> unreadableNumber(p);
             case JsonParseException p -> new BadRequest(400, "malformed-json", null,
-                    "the body is not valid JSON (UTF-8): " + withoutJavaNames(p.getOriginalMessage()));
+                    "the body is not valid JSON (UTF-8): " + Check.withoutJavaNames(p.getOriginalMessage()));
             case JsonProcessingException p -> new BadRequest(400, "malformed-json", null,
-                    "the body is not valid JSON (UTF-8): " + withoutJavaNames(p.getOriginalMessage()));
+                    "the body is not valid JSON (UTF-8): " + Check.withoutJavaNames(p.getOriginalMessage()));
             default -> new BadRequest(400, "malformed-json", null, "the body could not be read: " + e.getMessage());
         };
     }
@@ -409,14 +415,7 @@ final class Requests {
     }
 
     private static String beyondLimits(StreamConstraintsException e) {
-        return "the JSON is beyond Parley's limits: " + withoutJavaNames(e.getOriginalMessage());
-    }
-
-    /** The JSON reader's message as a client can act on it: a limit's numbers without the Java method that holds them. */
-    private static String withoutJavaNames(String message) {
-        return message.replaceAll(", from `[^`]*`", "")
-                .replaceAll(": enable `[^`]*` to allow", "") // NaN, Infinity, a leading + or 0: JSON has none of them
-                .replaceAll(" \\(not recognized as one since Feature '[^']*' not enabled for parser\\)", "");
+        return "the JSON is beyond Parley's limits: " + Check.withoutJavaNames(e.getOriginalMessage());
     }
 
     /**

@@ -217,4 +217,16 @@ public final class Check {
         String shown = raw.length() > 40 ? raw.substring(0, 40) + "..." : raw;
         return shown.replaceAll("\\p{Cntrl}", "?");
     }
+
+    /**
+     * The JSON reader's message as a client can act on it: without the Java names of the settings and methods it
+     * mentions (a limit's numbers stay), which a client can neither see nor change.
+     */
+    public static String withoutJavaNames(String message) {
+        return message.replaceAll(", from `[^`]*`", "")
+                .replaceAll(": enable `[^`]*` to allow", "") // NaN, Infinity, a leading + or 0: JSON has none of them
+                .replaceAll(" \\(not recognized as one since Feature '[^']*' not enabled for parser\\)", "")
+                .replaceAll(" \\(bound as `[^`]*`\\)", "")
+                .replaceAll(": not allowed as per `[^`]*`", "");
+    }
 }

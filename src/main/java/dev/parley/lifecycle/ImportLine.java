@@ -51,7 +51,7 @@ final class ImportLine {
                 String where = Check.where(e);
                 throw Check.keyWithUnpairedSurrogate(where.isEmpty() ? "line" : where);
             }
-            throw new InvalidInput("line", "is not one JSON object: " + e.getOriginalMessage());
+            throw new InvalidInput("line", "is not one JSON object: " + Check.withoutJavaNames(e.getOriginalMessage()));
         }
         if (node == null || !node.isObject()) {
             throw new InvalidInput("line", "must be a JSON object with a type");

@@ -11,15 +11,18 @@ import java.util.Arrays;
  * not well-formed UTF-8 is refused as a whole ({@link Import.UnreadableLine}) and the next one read, where a
  * decoding reader would have stored U+FFFD for the bytes it could not read. A line longer than a request body may
  * be is refused too, read through without being kept: the stream as a whole is bounded by nothing but time, and
- * one line without an end would otherwise be held in memory whole. Lines end at LF; a CR before it goes.
+ * one line without an end would otherwise be held in memory whole. Lines end at LF; a CR before it goes, and so
+ * does a byte order mark before the first.
  */
 public final class Utf8Lines implements Import.Lines {
+    private static final String BYTE_ORDER_MARK = "\uFEFF";
     private final InputStream in;
     private final long maxLineBytes;
     private final byte[] buffer = new byte[1 << 16];
     private int position;
     private int end;
     private byte[] line = new byte[8192];
+    private boolean first = true;
 
     /** Lines of {@code in}, each of at most {@code maxLineBytes} (PARLEY_MAX_BODY: a line is what a request would be). */
     public Utf8Lines(InputStream in, long maxLineBytes) {
@@ -55,6 +58,8 @@ public final class Utf8Lines implements Import.Lines {
                 break;
             }
         }
+        boolean atStart = first;
+        first = false;
         if (skipped > 0) {
             throw new Import.UnreadableLine("line is " + skipped + " bytes long; a line may have at most " + maxLineBytes
                     + " (PARLEY_MAX_BODY, as a request body)");
@@ -62,7 +67,9 @@ public final class Utf8Lines implements Import.Lines {
         if (length > 0 && line[length - 1] == '\r') {
             length--;
         }
-        return decoded(length);
+        String text = decoded(length);
+        // What Windows' tools put first; JSON has none, so it is no line's.
+        return atStart && text.startsWith(BYTE_ORDER_MARK) ? text.substring(1) : text;
     }
 
     private boolean fill() throws IOException {

@@ -119,6 +119,18 @@ class ClientMistakesTest {
                 .doesNotContain("Exception").doesNotContain("EOF");
     }
 
+    /** A client that went away in the middle of an import's body was a 500, with Jetty's "Early EOF" logged as an error. */
+    @Test
+    void an_import_whose_body_ends_before_its_length_is_a_400_that_says_to_run_it_again() throws IOException {
+        String response = raw("POST /v1/import HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + api.key()
+                + "\r\nContent-Type: application/x-ndjson\r\nContent-Length: 100000\r\n\r\n"
+                + "{\"type\":\"user\",\"external_id\":\"gone\"}\n{\"type\":\"us");
+
+        assertThat(response).startsWith("HTTP/1.1 400").contains("/unreadable-body")
+                .contains("ended before the 100000 bytes its Content-Length announces").contains("run the import again")
+                .doesNotContain("Exception");
+    }
+
     /** A body that stops coming (fewer bytes than its Content-Length, the connection left open) did not arrive: 408. */
     @Test
     void a_body_that_stops_coming_is_a_408_that_names_no_java_exception() {

@@ -210,6 +210,50 @@ class ImportChecksTest {
         assertThat(history("chat-2").findValuesAsText("content")).containsExactly("other");
     }
 
+    /** What Windows' tools write first: line 1 (Luna) was rejected for it, and every line that named her. */
+    @Test
+    void a_byte_order_mark_before_the_first_line_is_no_part_of_it() {
+        byte[] lines = (PEOPLE + "\n" + message("m1", "hello", "2025-03-01T10:00:01Z") + "\n").getBytes(StandardCharsets.UTF_8);
+        byte[] marked = new byte[lines.length + 3];
+        marked[0] = (byte) 0xEF;
+        marked[1] = (byte) 0xBB;
+        marked[2] = (byte) 0xBF;
+        System.arraycopy(lines, 0, marked, 3, lines.length);
+
+        JsonNode report = api.sendBytes("POST", "/v1/import", marked, "Content-Type", "application/x-ndjson").json();
+
+        assertThat(report.get("rejected").asLong()).isZero();
+        assertThat(history("chat-1").findValuesAsText("content")).containsExactly("hello");
+    }
+
+    /** The reader's words for a line that is no JSON named its Java settings, which a client can neither see nor change. */
+    @Test
+    void a_line_that_is_not_json_is_described_without_the_readers_java_names() {
+        List<String> lines = new ArrayList<>(List.of(PEOPLE.split("\n")));
+        lines.add("{\"type\":\"memory\",\"importance\":NaN}");                        // 4
+        lines.add(message("m1", "hello", "2025-03-01T10:00:01Z") + " {}");              // 5
+        lines.add("[".repeat(1001) + "]".repeat(1001));                                // 6
+
+        JsonNode report = importing(lines);
+
+        assertThat(rejectedLines(report)).containsExactly(4L, 5L, 6L);
+        for (long line = 4; line <= 6; line++) {
+            assertThat(reason(report, line)).startsWith("line is not one JSON object").doesNotContain("`")
+                    .doesNotContainIgnoringCase("feature");
+        }
+        assertThat(reason(report, 4)).contains("NaN");
+    }
+
+    @Test
+    void an_import_in_another_charset_than_utf8_is_refused_before_a_line_is_read() {
+        var refused = api.sendBytes("POST", "/v1/import", (PEOPLE + "\n").getBytes(StandardCharsets.ISO_8859_1),
+                "Content-Type", "application/x-ndjson; charset=iso-8859-1");
+
+        assertThat(refused.status()).isEqualTo(415);
+        assertThat(refused.json().get("detail").asText()).contains("UTF-8").contains("charset=iso-8859-1");
+        assertThat(api.get("/v1/users?external_id=tg:1").status()).isEqualTo(404);
+    }
+
     /** The people, then line 4: a message whose content is {@code content} as raw bytes, then line 5: "after it". */
     private JsonNode importingAsLineFour(byte[] content) {
         var body = new ByteArrayOutputStream();
