@@ -52,7 +52,7 @@ import picocli.CommandLine.Spec;
                 "an interruption. Prints progress on stderr, then (on stdout, as JSON) what was imported and the first rejected lines; exits 1 when a line was rejected."})
 final class ImportCommand implements Callable<Integer> {
     static final String RUN_AGAIN = "run the same command again to finish: lines already imported are found and skipped";
-    private static final String END = new String("end of the peer's lines"); // a sentinel no line can be
+    private static final PeerLine END = new PeerLine(null, "end of the peer's lines"); // a sentinel, by identity
 
     @Spec
     CommandSpec spec;
@@ -195,14 +195,24 @@ final class ImportCommand implements Callable<Integer> {
     /** The peer's tables are read on a thread of their own, a bounded queue ahead of the import. */
     private Import.Report fromPeer(Import imports, Database db, long appId, PeerStores.Kind kind, PrintWriter progressTo,
                                    Consumer<Import.Report> stopped) throws IOException {
-        BlockingQueue<String> queue = new ArrayBlockingQueue<>(10_000);
+        BlockingQueue<PeerLine> queue = new ArrayBlockingQueue<>(10_000);
         var failure = new AtomicReference<Exception>();
         var conversationStart = new Query("import.conversation_start",
                 "SELECT created_at FROM conversations WHERE app_id = ? AND external_id = ?");
         Thread reader = Thread.ofPlatform().name("parley-import-" + from).daemon().start(() -> {
             try {
                 PeerStores.read(kind, url, external -> db.read(handle -> handle.first(conversationStart,
-                        row -> row.getTimestamp(1).toInstant(), appId, external)), Instant.now(), line -> put(queue, line));
+                        row -> row.getTimestamp(1).toInstant(), appId, external)), Instant.now(), new PeerStores.Output() {
+                    @Override
+                    public void line(String line) {
+                        put(queue, new PeerLine(line, null));
+                    }
+
+                    @Override
+                    public void rejected(String reason) {
+                        put(queue, new PeerLine(null, reason));
+                    }
+                });
             } catch (Exception e) {
                 failure.set(e);
             } finally {
@@ -212,12 +222,15 @@ final class ImportCommand implements Callable<Integer> {
         var progress = new Progress(progressTo, "importing", 0, "lines");
         var taken = new AtomicLong();
         Import.Lines source = () -> {
-            String line = take(queue);
-            if (line == END) {
+            PeerLine next = take(queue);
+            if (next == END) {
                 return null;
             }
             progress.update(taken.incrementAndGet());
-            return line;
+            if (next.rejected() != null) { // the import rejects it as a line, with its number, and reads on
+                throw new Import.UnreadableLine(next.rejected());
+            }
+            return next.line();
         };
         Import.Report report = bulk ? imports.runBulk(appId, source, done -> {
         }, stopped) : imports.run(appId, source, done -> {
@@ -235,7 +248,11 @@ final class ImportCommand implements Callable<Integer> {
         return report;
     }
 
-    private static void put(BlockingQueue<String> queue, String line) {
+    /** A line from the peer's tables, or the reason one of its rows could not become one. */
+    private record PeerLine(String line, String rejected) {
+    }
+
+    private static void put(BlockingQueue<PeerLine> queue, PeerLine line) {
         try {
             queue.put(line);
         } catch (InterruptedException e) {
@@ -244,7 +261,7 @@ final class ImportCommand implements Callable<Integer> {
         }
     }
 
-    private static String take(BlockingQueue<String> queue) {
+    private static PeerLine take(BlockingQueue<PeerLine> queue) {
         try {
             return queue.take();
         } catch (InterruptedException e) {

@@ -144,6 +144,60 @@ class ImportCommandTest {
     }
 
     @Test
+    void a_bad_langchain_row_is_rejected_naming_its_id_and_column_and_the_rows_after_it_are_imported() throws SQLException {
+        String peer = "langchain_bad_rows_peer";
+        TestDatabase.get().fresh(peer);
+        try (Connection sql = TestDatabase.get().connect(peer)) {
+            // Looser than LangChain's own DDL, as a table made by hand or by an older version can be.
+            sql.createStatement().execute("""
+                    CREATE TABLE message_store (id SERIAL PRIMARY KEY, session_id TEXT, message TEXT, created_at TIMESTAMPTZ);
+                    INSERT INTO message_store (session_id, message, created_at) VALUES
+                        ('s-1', '{"type":"human","data":{"content":"hi"}}', '2025-03-01 10:00:01Z'),
+                        ('s-1', NULL, '2025-03-01 10:00:02Z'),
+                        (NULL, '{"type":"human","data":{"content":"whose?"}}', '2025-03-01 10:00:02Z'),
+                        ('s-1', '{not json', '2025-03-01 10:00:03Z'),
+                        ('s-1', '{"type":"ai","data":{"content":"when?"}}', NULL),
+                        ('s-1', '{"type":"ai","data":{"content":"hello"}}', '2025-03-01 10:00:04Z');""");
+        }
+        String app = app("langchain-bad-rows");
+
+        Run run = importFrom("langchain", peer, app);
+
+        assertThat(run.status()).as(run.err()).isEqualTo(1);
+        assertThat(run.err()).doesNotContain("failed").doesNotContain("Cannot invoke");
+        assertThat(reasons(run)).hasSize(4).contains("message_store row 2: message is NULL",
+                "message_store row 3: session_id is NULL", "message_store row 5: created_at is NULL")
+                .anySatisfy(reason -> assertThat(reason).startsWith("message_store row 4: message is not JSON"));
+        assertThat(messages("langchain:s-1")).containsExactly("user: hi", "assistant: hello");
+    }
+
+    @Test
+    void a_bad_mastra_row_is_rejected_naming_its_id_and_column_and_a_rejected_threads_messages_with_it() throws SQLException {
+        String peer = "mastra_bad_rows_peer";
+        mastraPeer(peer, """
+                INSERT INTO mastra_resources VALUES ('user-1', NULL, '{}', '2025-06-01 09:00:00', '2025-06-01 09:00:00');
+                INSERT INTO mastra_threads VALUES ('t-1', 'user-1', 'Fine', NULL, '2025-06-01 09:00:00', '2025-06-01 09:00:00'),
+                    ('t-2', 'user-1', 'No time', NULL, NULL, '2025-06-01 09:00:00');
+                INSERT INTO mastra_messages VALUES
+                    ('m-1', 't-1', 'first', 'user', 'text', '2025-06-01 09:00:01', 'user-1'),
+                    ('m-2', 't-1', 'no role', NULL, 'text', '2025-06-01 09:00:02', 'user-1'),
+                    ('m-3', 't-1', 'no time', 'assistant', 'text', NULL, 'user-1'),
+                    ('m-4', 't-2', 'in a thread with no time', 'user', 'text', '2025-06-01 09:00:03', 'user-1'),
+                    ('m-5', 't-1', 'last', 'assistant', 'text', '2025-06-01 09:00:04', 'user-1');""");
+        String app = app("mastra-bad-rows");
+
+        Run run = importFrom("mastra", peer, app);
+
+        assertThat(run.status()).as(run.err()).isEqualTo(1);
+        assertThat(run.err()).doesNotContain("failed").doesNotContain("Cannot invoke");
+        assertThat(reasons(run)).containsExactlyInAnyOrder("mastra_threads row t-2: createdAt is NULL",
+                "mastra_messages row m-2: role is NULL", "mastra_messages row m-3: createdAt is NULL",
+                "mastra_messages row m-4: its thread t-2 was rejected");
+        assertThat(messages("mastra:t-1")).containsExactly("user: first", "assistant: last");
+        assertThat(messages("mastra:t-2")).isEmpty();
+    }
+
+    @Test
     void a_store_without_its_tables_fails_before_anything_is_written_and_a_bad_url_is_a_usage_error_naming_url() throws SQLException {
         String peer = "empty_peer";
         TestDatabase.get().fresh(peer);
@@ -257,6 +311,28 @@ class ImportCommandTest {
     private Run importFrom(String store, String peer, String app) {
         return parley("import", "--from", store, "--url", TestDatabase.get().url(peer), "--app", app,
                 "--database-url", TestDatabase.get().url(parleyDatabase));
+    }
+
+    /** Mastra's three tables, with no NOT NULL but their keys' (as a table made by hand or by an older version can be). */
+    private static void mastraPeer(String peer, String rows) throws SQLException {
+        TestDatabase.get().fresh(peer);
+        try (Connection sql = TestDatabase.get().connect(peer)) {
+            sql.createStatement().execute("""
+                    CREATE TABLE mastra_threads (id TEXT NOT NULL PRIMARY KEY, "resourceId" TEXT, title TEXT, metadata TEXT,
+                        "createdAt" TIMESTAMP, "updatedAt" TIMESTAMP);
+                    CREATE TABLE mastra_messages (id TEXT NOT NULL PRIMARY KEY, thread_id TEXT, content TEXT, role TEXT, type TEXT,
+                        "createdAt" TIMESTAMP, "resourceId" TEXT);
+                    CREATE TABLE mastra_resources (id TEXT NOT NULL PRIMARY KEY, "workingMemory" TEXT, metadata JSONB,
+                        "createdAt" TIMESTAMP, "updatedAt" TIMESTAMP);
+                    """ + rows);
+        }
+    }
+
+    /** The reasons the report gives for its rejected lines. */
+    private static List<String> reasons(Run run) {
+        List<String> reasons = new ArrayList<>();
+        report(run).get("first_rejected").forEach(rejected -> reasons.add(rejected.get("reason").asText()));
+        return reasons;
     }
 
     private static JsonNode report(Run run) {

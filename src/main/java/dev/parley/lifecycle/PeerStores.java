@@ -1,5 +1,6 @@
 package dev.parley.lifecycle;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.config.DatabaseUrl;
@@ -12,9 +13,10 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Calendar;
+import java.util.HashSet;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TimeZone;
-import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -33,10 +35,26 @@ import java.util.function.Function;
  *       "assistant", and a message keeps its role, its time and its text (a v2 message's text parts).</li>
  * </ul>
  *
- * External ids are prefixed with the store's name, so two imports from different stores never meet.
+ * External ids are prefixed with the store's name, so two imports from different stores never meet. A row that cannot
+ * become a line (a NULL where a value is needed, a message that is not JSON) is given as a rejection naming its table,
+ * id and column, as a bad line of a file is; a rejected thread's messages are rejected with it.
  */
 public final class PeerStores {
     public enum Kind { LANGCHAIN, MASTRA }
+
+    /** Where a store's rows go: an import line each, or the reason a row cannot become one. */
+    public interface Output {
+        void line(String line);
+
+        void rejected(String reason);
+    }
+
+    /** Why a row cannot become a line; the loop that reads the rows names the table and the row's id. */
+    private static final class BadRow extends Exception {
+        BadRow(String reason) {
+            super(reason, null, false, false);
+        }
+    }
 
     private PeerStores() {
     }
@@ -46,7 +64,7 @@ public final class PeerStores {
      * conversations, then each conversation's messages oldest first. {@code started} gives the start of a
      * conversation Parley already has (by external id), for stores that keep no times.
      */
-    public static void read(Kind kind, String url, Function<String, Optional<Instant>> started, Instant now, Consumer<String> emit)
+    public static void read(Kind kind, String url, Function<String, Optional<Instant>> started, Instant now, Output emit)
             throws SQLException {
         DatabaseUrl peer = DatabaseUrl.parse(url, "--url", null);
         try (Connection connection = DriverManager.getConnection(peer.jdbcUrl(), peer.user(), peer.password())) {
@@ -88,39 +106,64 @@ public final class PeerStores {
         }
     }
 
-    private static void langchain(Connection sql, Function<String, Optional<Instant>> started, Instant now, Consumer<String> emit)
+    private static void langchain(Connection sql, Function<String, Optional<Instant>> started, Instant now, Output emit)
             throws SQLException {
         boolean timed;
         try (ResultSet columns = sql.getMetaData().getColumns(null, null, "message_store", "created_at")) {
             timed = columns.next();
         }
-        emit.accept(character("langchain"));
+        emit.line(character("langchain"));
         String lastSession = null;
-        Instant start = null;
+        Instant start = null; // null until the session's conversation is given, at its first good row
         long position = 0;
         try (var statement = sql.createStatement()) {
             statement.setFetchSize(5_000);
             ResultSet rows = statement.executeQuery("SELECT id, session_id::text, message::text" + (timed ? ", created_at" : "")
                     + " FROM message_store ORDER BY session_id, id");
             while (rows.next()) {
+                long id = rows.getLong(1);
                 String session = rows.getString(2);
-                String conversation = "langchain:" + session;
                 Instant at = timed ? utc(rows, 4) : null;
-                if (!session.equals(lastSession)) {
+                if (session != null && !session.equals(lastSession)) {
                     lastSession = session;
+                    start = null;
                     position = 0;
-                    start = timed ? at.minusMillis(1) : started.apply(conversation).orElse(now.truncatedTo(ChronoUnit.MILLIS));
-                    emit.accept(line("type", "user", "external_id", conversation));
-                    emit.accept(line("type", "conversation", "external_id", conversation, "user", conversation,
-                            "character", "langchain", "created_at", start.toString()));
                 }
-                position++;
-                JsonNode message = Json.parse(rows.getString(3));
-                ObjectNode out = message(conversation, "langchain:" + rows.getLong(1), langchainRole(message.path("type").asText()),
-                        text(message.path("data").path("content")), timed ? at : start.plusMillis(position));
-                emit.accept(out.toString());
+                position++; // bad rows too: a message keeps its place once one before it is mended
+                try {
+                    JsonNode message = langchainMessage(session, timed, at, rows.getString(3));
+                    String conversation = "langchain:" + session;
+                    if (start == null) {
+                        start = timed ? at.minusMillis(1) : started.apply(conversation).orElse(now.truncatedTo(ChronoUnit.MILLIS));
+                        emit.line(line("type", "user", "external_id", conversation));
+                        emit.line(line("type", "conversation", "external_id", conversation, "user", conversation,
+                                "character", "langchain", "created_at", start.toString()));
+                    }
+                    emit.line(message(conversation, "langchain:" + id, langchainRole(message.path("type").asText()),
+                            text(message.path("data").path("content")), timed ? at : start.plusMillis(position)).toString());
+                } catch (BadRow bad) {
+                    emit.rejected("message_store row " + id + ": " + bad.getMessage());
+                }
             }
         }
+    }
+
+    /** A message_store row's message, or why the row cannot be one. */
+    private static JsonNode langchainMessage(String session, boolean timed, Instant at, String json) throws BadRow {
+        required(session, "session_id");
+        if (timed) {
+            required(at, "created_at");
+        }
+        JsonNode message;
+        try {
+            message = Json.MAPPER.readTree(required(json, "message"));
+        } catch (JsonProcessingException e) {
+            throw new BadRow("message is not JSON: " + e.getOriginalMessage());
+        }
+        if (!message.path("type").isTextual() || !message.path("data").isObject()) {
+            throw new BadRow("message is not a LangChain message, {\"type\": …, \"data\": {\"content\": …}}");
+        }
+        return message;
     }
 
     private static String langchainRole(String type) {
@@ -132,24 +175,25 @@ public final class PeerStores {
         };
     }
 
-    private static void mastra(Connection sql, Consumer<String> emit) throws SQLException {
-        emit.accept(character("mastra"));
+    private static void mastra(Connection sql, Output emit) throws SQLException {
+        emit.line(character("mastra"));
         try (var statement = sql.createStatement()) {
             ResultSet resources = statement.executeQuery("""
                     SELECT id FROM mastra_resources
                     UNION SELECT "resourceId" FROM mastra_threads ORDER BY 1""");
             while (resources.next()) {
-                emit.accept(line("type", "user", "external_id", "mastra:" + resources.getString(1)));
+                emit.line(line("type", "user", "external_id", "mastra:" + resources.getString(1)));
             }
+            Set<String> rejectedThreads = new HashSet<>();
             ResultSet threads = statement.executeQuery("""
                     SELECT id, "resourceId", title, "createdAt" FROM mastra_threads ORDER BY "createdAt", id""");
             while (threads.next()) {
-                ObjectNode thread = (ObjectNode) Json.parse(line("type", "conversation", "external_id", "mastra:" + threads.getString(1),
-                        "user", "mastra:" + threads.getString(2), "character", "mastra", "created_at", utc(threads, 4).toString()));
-                if (threads.getString(3) != null && !threads.getString(3).isBlank()) {
-                    thread.put("title", threads.getString(3));
+                try {
+                    emit.line(mastraThread(threads).toString());
+                } catch (BadRow bad) {
+                    rejectedThreads.add(threads.getString(1));
+                    emit.rejected("mastra_threads row " + threads.getString(1) + ": " + bad.getMessage());
                 }
-                emit.accept(thread.toString());
             }
             statement.setFetchSize(5_000);
             ResultSet messages = statement.executeQuery("""
@@ -157,14 +201,36 @@ public final class PeerStores {
                       FROM mastra_messages m JOIN mastra_threads t ON t.id = m.thread_id
                      ORDER BY m.thread_id, m."createdAt", m.id""");
             while (messages.next()) {
-                Instant at = utc(messages, 5);
-                Instant threadStart = utc(messages, 6);
-                String role = messages.getString(3);
-                emit.accept(message("mastra:" + messages.getString(2), "mastra:" + messages.getString(1),
-                        role.equals("user") || role.equals("assistant") || role.equals("system") ? role : "tool",
-                        mastraText(messages.getString(4)), at.isAfter(threadStart) ? at : threadStart.plusMillis(1)).toString());
+                try {
+                    emit.line(mastraMessage(messages, rejectedThreads).toString());
+                } catch (BadRow bad) {
+                    emit.rejected("mastra_messages row " + messages.getString(1) + ": " + bad.getMessage());
+                }
             }
         }
+    }
+
+    private static ObjectNode mastraThread(ResultSet thread) throws SQLException, BadRow {
+        Instant created = required(utc(thread, 4), "createdAt");
+        ObjectNode line = (ObjectNode) Json.parse(line("type", "conversation", "external_id", "mastra:" + thread.getString(1),
+                "user", "mastra:" + thread.getString(2), "character", "mastra", "created_at", created.toString()));
+        if (thread.getString(3) != null && !thread.getString(3).isBlank()) {
+            line.put("title", thread.getString(3));
+        }
+        return line;
+    }
+
+    private static ObjectNode mastraMessage(ResultSet message, Set<String> rejectedThreads) throws SQLException, BadRow {
+        String thread = message.getString(2);
+        if (rejectedThreads.contains(thread)) {
+            throw new BadRow("its thread " + thread + " was rejected");
+        }
+        String role = required(message.getString(3), "role");
+        Instant at = required(utc(message, 5), "createdAt");
+        Instant threadStart = utc(message, 6);
+        return message("mastra:" + thread, "mastra:" + message.getString(1),
+                role.equals("user") || role.equals("assistant") || role.equals("system") ? role : "tool",
+                mastraText(message.getString(4)), at.isAfter(threadStart) ? at : threadStart.plusMillis(1));
     }
 
     /**
@@ -215,10 +281,17 @@ public final class PeerStores {
         return message;
     }
 
-    /** A time column as an instant: a {@code timestamp} without zone (as Mastra's are) is read as UTC. */
+    /** A time column as an instant, or null: a {@code timestamp} without zone (as Mastra's are) is read as UTC. */
     private static Instant utc(ResultSet rows, int column) throws SQLException {
         Timestamp timestamp = rows.getTimestamp(column, Calendar.getInstance(TimeZone.getTimeZone("UTC")));
-        return timestamp.toInstant();
+        return timestamp == null ? null : timestamp.toInstant();
+    }
+
+    private static <T> T required(T value, String column) throws BadRow {
+        if (value == null) {
+            throw new BadRow(column + " is NULL");
+        }
+        return value;
     }
 
     private static String line(String... pairs) {
