@@ -198,6 +198,24 @@ class ImportCommandTest {
     }
 
     @Test
+    void a_mastra_thread_without_a_resource_is_rejected_with_its_messages_and_makes_no_user() throws SQLException {
+        String peer = "mastra_no_resource_peer";
+        mastraPeer(peer, """
+                INSERT INTO mastra_threads VALUES ('t-1', NULL, 'Whose?', NULL, '2025-06-01 09:00:00', '2025-06-01 09:00:00'),
+                    ('t-2', NULL, 'Whose too?', NULL, '2025-06-01 09:00:00', '2025-06-01 09:00:00');
+                INSERT INTO mastra_messages VALUES ('m-1', 't-1', 'hi', 'user', 'text', '2025-06-01 09:00:01', NULL);""");
+        String app = app("mastra-no-resource");
+
+        Run run = importFrom("mastra", peer, app);
+
+        assertThat(run.status()).as(run.err()).isEqualTo(1);
+        assertThat(reasons(run)).containsExactlyInAnyOrder("mastra_threads row t-1: resourceId is NULL",
+                "mastra_threads row t-2: resourceId is NULL", "mastra_messages row m-1: its thread t-1 was rejected");
+        assertThat(report(run).get("imported").get("users").asLong()).isZero();
+        assertThat(messages("mastra:t-1")).isEmpty();
+    }
+
+    @Test
     void a_store_without_its_tables_fails_before_anything_is_written_and_a_bad_url_is_a_usage_error_naming_url() throws SQLException {
         String peer = "empty_peer";
         TestDatabase.get().fresh(peer);

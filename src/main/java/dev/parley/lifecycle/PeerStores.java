@@ -180,7 +180,7 @@ public final class PeerStores {
         try (var statement = sql.createStatement()) {
             ResultSet resources = statement.executeQuery("""
                     SELECT id FROM mastra_resources
-                    UNION SELECT "resourceId" FROM mastra_threads ORDER BY 1""");
+                    UNION SELECT "resourceId" FROM mastra_threads WHERE "resourceId" IS NOT NULL ORDER BY 1""");
             while (resources.next()) {
                 emit.line(line("type", "user", "external_id", "mastra:" + resources.getString(1)));
             }
@@ -211,9 +211,10 @@ public final class PeerStores {
     }
 
     private static ObjectNode mastraThread(ResultSet thread) throws SQLException, BadRow {
+        String resource = required(thread.getString(2), "resourceId"); // else every such thread would be one user's, mastra:null
         Instant created = required(utc(thread, 4), "createdAt");
         ObjectNode line = (ObjectNode) Json.parse(line("type", "conversation", "external_id", "mastra:" + thread.getString(1),
-                "user", "mastra:" + thread.getString(2), "character", "mastra", "created_at", created.toString()));
+                "user", "mastra:" + resource, "character", "mastra", "created_at", created.toString()));
         if (thread.getString(3) != null && !thread.getString(3).isBlank()) {
             line.put("title", thread.getString(3));
         }
