@@ -216,6 +216,23 @@ class ImportCommandTest {
     }
 
     @Test
+    void a_mastra_message_whose_thread_is_not_there_is_rejected_naming_the_thread() throws SQLException {
+        String peer = "mastra_orphan_peer";
+        mastraPeer(peer, """
+                INSERT INTO mastra_resources VALUES ('user-1', NULL, '{}', '2025-06-01 09:00:00', '2025-06-01 09:00:00');
+                INSERT INTO mastra_threads VALUES ('t-1', 'user-1', 'Here', NULL, '2025-06-01 09:00:00', '2025-06-01 09:00:00');
+                INSERT INTO mastra_messages VALUES ('m-1', 't-1', 'hi', 'user', 'text', '2025-06-01 09:00:01', 'user-1'),
+                    ('m-2', 't-gone', 'lost', 'user', 'text', '2025-06-01 09:00:02', 'user-1');""");
+        String app = app("mastra-orphan");
+
+        Run run = importFrom("mastra", peer, app);
+
+        assertThat(run.status()).as(run.err()).isEqualTo(1);
+        assertThat(reasons(run)).containsExactly("mastra_messages row m-2: thread_id t-gone has no row in mastra_threads");
+        assertThat(messages("mastra:t-1")).containsExactly("user: hi");
+    }
+
+    @Test
     void a_store_without_its_tables_fails_before_anything_is_written_and_a_bad_url_is_a_usage_error_naming_url() throws SQLException {
         String peer = "empty_peer";
         TestDatabase.get().fresh(peer);

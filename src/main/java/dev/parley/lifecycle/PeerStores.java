@@ -197,8 +197,8 @@ public final class PeerStores {
             }
             statement.setFetchSize(5_000);
             ResultSet messages = statement.executeQuery("""
-                    SELECT m.id, m.thread_id, m.role, m.content, m."createdAt", t."createdAt"
-                      FROM mastra_messages m JOIN mastra_threads t ON t.id = m.thread_id
+                    SELECT m.id, m.thread_id, m.role, m.content, m."createdAt", t.id, t."createdAt"
+                      FROM mastra_messages m LEFT JOIN mastra_threads t ON t.id = m.thread_id
                      ORDER BY m.thread_id, m."createdAt", m.id""");
             while (messages.next()) {
                 try {
@@ -222,13 +222,16 @@ public final class PeerStores {
     }
 
     private static ObjectNode mastraMessage(ResultSet message, Set<String> rejectedThreads) throws SQLException, BadRow {
-        String thread = message.getString(2);
+        String thread = required(message.getString(2), "thread_id");
+        if (message.getString(6) == null) { // a LEFT JOIN, so that such a message is rejected, not passed over unseen
+            throw new BadRow("thread_id " + thread + " has no row in mastra_threads");
+        }
         if (rejectedThreads.contains(thread)) {
             throw new BadRow("its thread " + thread + " was rejected");
         }
         String role = required(message.getString(3), "role");
         Instant at = required(utc(message, 5), "createdAt");
-        Instant threadStart = utc(message, 6);
+        Instant threadStart = utc(message, 7);
         return message("mastra:" + thread, "mastra:" + message.getString(1),
                 role.equals("user") || role.equals("assistant") || role.equals("system") ? role : "tool",
                 mastraText(message.getString(4)), at.isAfter(threadStart) ? at : threadStart.plusMillis(1));
