@@ -144,6 +144,30 @@ class ImportCommandTest {
     }
 
     @Test
+    void a_langchain_ai_message_with_only_tool_calls_keeps_them_as_json_text() throws SQLException {
+        String peer = "langchain_tool_calls_peer";
+        TestDatabase.get().fresh(peer);
+        try (Connection sql = TestDatabase.get().connect(peer)) {
+            sql.createStatement().execute("""
+                    CREATE TABLE message_store (id SERIAL PRIMARY KEY, session_id TEXT NOT NULL, message JSONB NOT NULL);
+                    INSERT INTO message_store (session_id, message) VALUES
+                        ('s-1', '{"type":"human","data":{"content":"weather?"}}'),
+                        ('s-1', '{"type":"ai","data":{"content":"","tool_calls":[{"name":"x","args":{},"id":"c1"}]}}');""");
+        }
+        String app = app("langchain-tool-calls");
+
+        Run run = importFrom("langchain", peer, app);
+
+        assertThat(run.status()).as(run.err()).isZero();
+        List<String> messages = messages("langchain:s-1");
+        assertThat(messages).hasSize(2).first().isEqualTo("user: weather?");
+        assertThat(messages.get(1)).startsWith("assistant: ");
+        JsonNode toolCalls = Json.parse(messages.get(1).substring("assistant: ".length()));
+        assertThat(toolCalls.path(0).path("name").asText()).isEqualTo("x");
+        assertThat(toolCalls.path(0).path("id").asText()).isEqualTo("c1");
+    }
+
+    @Test
     void a_bad_langchain_row_is_rejected_naming_its_id_and_column_and_the_rows_after_it_are_imported() throws SQLException {
         String peer = "langchain_bad_rows_peer";
         TestDatabase.get().fresh(peer);

@@ -140,7 +140,7 @@ public final class PeerStores {
                                 "character", "langchain", "created_at", start.toString()));
                     }
                     emit.line(message(conversation, "langchain:" + id, langchainRole(message.path("type").asText()),
-                            text(message.path("data").path("content")), timed ? at : start.plusMillis(position)).toString());
+                            langchainText(message.path("data")), timed ? at : start.plusMillis(position)).toString());
                 } catch (BadRow bad) {
                     emit.rejected("message_store row " + id + ": " + bad.getMessage());
                 }
@@ -164,6 +164,16 @@ public final class PeerStores {
             throw new BadRow("message is not a LangChain message, {\"type\": …, \"data\": {\"content\": …}}");
         }
         return message;
+    }
+
+    /**
+     * A LangChain message's text; an AI message with no text, only tool calls ({@code data.tool_calls}), keeps them as
+     * JSON text, as a list of content parts with no text part is kept.
+     */
+    private static String langchainText(JsonNode data) {
+        String text = text(data.path("content"));
+        JsonNode toolCalls = data.path("tool_calls");
+        return text.isBlank() && toolCalls.isArray() && !toolCalls.isEmpty() ? toolCalls.toString() : text;
     }
 
     private static String langchainRole(String type) {
