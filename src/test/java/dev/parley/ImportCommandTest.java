@@ -168,6 +168,34 @@ class ImportCommandTest {
     }
 
     @Test
+    void langchain_messages_with_created_at_are_read_oldest_first_and_their_conversation_begins_before_the_earliest()
+            throws SQLException {
+        String peer = "langchain_timed_peer";
+        TestDatabase.get().fresh(peer);
+        try (Connection sql = TestDatabase.get().connect(peer)) {
+            // langchain-postgres adds created_at; ids need not follow it (rows copied or written by two processes).
+            sql.createStatement().execute("""
+                    CREATE TABLE message_store (id SERIAL PRIMARY KEY, session_id TEXT NOT NULL, message JSONB NOT NULL,
+                        created_at TIMESTAMPTZ NOT NULL DEFAULT now());
+                    INSERT INTO message_store (session_id, message, created_at) VALUES
+                        ('s-1', '{"type":"ai","data":{"content":"second"}}', '2025-03-01 10:00:05Z'),
+                        ('s-1', '{"type":"human","data":{"content":"first"}}', '2025-03-01 10:00:01Z');""");
+        }
+        String app = app("langchain-timed");
+
+        Run run = importFrom("langchain", peer, app);
+
+        assertThat(run.status()).as(run.out()).isZero();
+        assertThat(messages("langchain:s-1")).containsExactly("user: first", "assistant: second");
+        try (Connection sql = TestDatabase.get().connect(parleyDatabase);
+             var rows = sql.createStatement().executeQuery("SELECT created_at FROM conversations WHERE external_id = 'langchain:s-1'"
+                     + " AND app_id = (SELECT app_id FROM apps WHERE name = '" + app + "')")) {
+            assertThat(rows.next()).isTrue();
+            assertThat(rows.getTimestamp(1).toInstant()).hasToString("2025-03-01T10:00:00.999Z");
+        }
+    }
+
+    @Test
     void a_bad_langchain_row_is_rejected_naming_its_id_and_column_and_the_rows_after_it_are_imported() throws SQLException {
         String peer = "langchain_bad_rows_peer";
         TestDatabase.get().fresh(peer);

@@ -27,7 +27,8 @@ import java.util.function.Function;
  *   <li>LangChain's {@code PostgresChatMessageHistory} ({@code message_store}: a serial id, a session id and
  *       the message as JSON, {@code {"type": "human", "data": {"content": …}}}): each session becomes a user
  *       and a conversation with one character, "assistant". The table keeps no times unless it has a
- *       {@code created_at} column (langchain-postgres adds one); without it a session's messages are placed
+ *       {@code created_at} column (langchain-postgres adds one); with it, a session's messages are read oldest first
+ *       and its conversation begins a millisecond before the earliest; without it a session's messages are placed
  *       a millisecond apart after its conversation began, which is the import's time the first time it
  *       is run and the stored conversation's afterwards, so a second run finds the same rows.</li>
  *   <li>Mastra's {@code @mastra/pg} memory ({@code mastra_resources}, {@code mastra_threads},
@@ -114,18 +115,21 @@ public final class PeerStores {
         }
         emit.line(character("langchain"));
         String lastSession = null;
+        Instant earliest = null; // timed: the session's first created_at (NULLs sort last), whichever row is good
         Instant start = null; // null until the session's conversation is given, at its first good row
         long position = 0;
         try (var statement = sql.createStatement()) {
             statement.setFetchSize(5_000);
-            ResultSet rows = statement.executeQuery("SELECT id, session_id::text, message::text" + (timed ? ", created_at" : "")
-                    + " FROM message_store ORDER BY session_id, id");
+            ResultSet rows = statement.executeQuery(timed
+                    ? "SELECT id, session_id::text, message::text, created_at FROM message_store ORDER BY session_id, created_at, id"
+                    : "SELECT id, session_id::text, message::text FROM message_store ORDER BY session_id, id");
             while (rows.next()) {
                 long id = rows.getLong(1);
                 String session = rows.getString(2);
                 Instant at = timed ? utc(rows, 4) : null;
                 if (session != null && !session.equals(lastSession)) {
                     lastSession = session;
+                    earliest = at;
                     start = null;
                     position = 0;
                 }
@@ -134,7 +138,7 @@ public final class PeerStores {
                     JsonNode message = langchainMessage(session, timed, at, rows.getString(3));
                     String conversation = "langchain:" + session;
                     if (start == null) {
-                        start = timed ? at.minusMillis(1) : started.apply(conversation).orElse(now.truncatedTo(ChronoUnit.MILLIS));
+                        start = timed ? earliest.minusMillis(1) : started.apply(conversation).orElse(now.truncatedTo(ChronoUnit.MILLIS));
                         emit.line(line("type", "user", "external_id", conversation));
                         emit.line(line("type", "conversation", "external_id", conversation, "user", conversation,
                                 "character", "langchain", "created_at", start.toString()));
