@@ -53,7 +53,7 @@ public final class PeerStores {
     /** Why a row cannot become a line; the loop that reads the rows names the table and the row's id. */
     private static final class BadRow extends Exception {
         BadRow(String reason) {
-            super(reason, null, false, false);
+            super(reason, null, false, false); // a row's fault, not the code's: no stack trace to fill
         }
     }
 
@@ -62,7 +62,8 @@ public final class PeerStores {
 
     /**
      * Gives {@code emit} every import line for the store at {@code url}, as it reads them, in an order an import takes: characters, users,
-     * conversations, then each conversation's messages oldest first. {@code started} gives the start of a
+     * conversations, then each conversation's messages oldest first, and the reason for each row that cannot become one
+     * where that row would be. {@code started} gives the start of a
      * conversation Parley already has (by external id), for stores that keep no times.
      */
     public static void read(Kind kind, String url, Function<String, Optional<Instant>> started, Instant now, Output emit)
