@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.config.DatabaseUrl;
+import dev.parley.input.Check;
 import dev.parley.json.Json;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -163,7 +164,7 @@ public final class PeerStores {
         try {
             message = Json.MAPPER.readTree(required(json, "message"));
         } catch (JsonProcessingException e) {
-            throw new BadRow("message is not JSON: " + e.getOriginalMessage());
+            throw new BadRow("message is not JSON: " + Check.withoutJavaNames(e.getOriginalMessage()));
         }
         if (!message.path("type").isTextual() || !message.path("data").isObject()) {
             throw new BadRow("message is not a LangChain message, {\"type\": …, \"data\": {\"content\": …}}");
