@@ -878,6 +878,7 @@ export interface components {
         };
         CharacterProfile: {
             id: string;
+            external_id: string | null;
             name: string;
             system_prompt: string;
             /** @description any JSON value */
@@ -1580,6 +1581,8 @@ export interface operations {
             query?: {
                 /** @description comma-separated character ids, up to 100: those the app has, by id (alone: no other parameter) */
                 ids?: string;
+                /** @description the character an import gave this external id: a page of it, or an empty one (alone: no other parameter) */
+                external_id?: string;
                 /** @description JSON object the traits must contain, e.g. {"energy":"calm"} */
                 traits?: string;
                 /** @description JSON object the metadata must contain */

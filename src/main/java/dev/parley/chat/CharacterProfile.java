@@ -4,12 +4,17 @@ import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.cache.Versioned;
 import dev.parley.json.JsonText;
+import dev.parley.json.Nullable;
 import java.time.Instant;
 import java.util.List;
 
-/** An AI persona: who speaks, with which system prompt and traits; {@code version} moves with each update. */
+/**
+ * An AI persona: who speaks, with which system prompt and traits; {@code version} moves with each update.
+ * {@code externalId} is the id an import gave it (null for one made through the API).
+ */
 public record CharacterProfile(
         @JsonFormat(shape = JsonFormat.Shape.STRING) long id,
+        @Nullable String externalId,
         String name,
         String systemPrompt,
         JsonText traits,

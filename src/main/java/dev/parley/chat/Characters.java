@@ -13,11 +13,12 @@ import java.sql.Array;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.List;
+import java.util.Optional;
 
 /** Characters of an app: created, read on every chat turn, updated, and browsed by trait. */
 public final class Characters {
     private static final String COLUMNS = """
-            character_id, name, system_prompt, traits, metadata, suggested_messages, created_at, updated_at, version""";
+            character_id, external_id, name, system_prompt, traits, metadata, suggested_messages, created_at, updated_at, version""";
 
     static final Query CREATE = new Query("character.create", """
             INSERT INTO characters (app_id, name, system_prompt, traits, metadata, suggested_messages)
@@ -48,6 +49,9 @@ public final class Characters {
             RETURNING %s, octet_length(c.traits::text) AS traits_bytes, octet_length(c.metadata::text) AS metadata_bytes"""
             .formatted(COLUMNS.replaceAll("(\\w+)", "c.$1"))); // each column of the row updated, not of "given"
 
+    static final Query FIND_BY_EXTERNAL_ID = new Query("character.find_by_external_id", """
+            SELECT %s FROM characters WHERE app_id = ? AND external_id = ?""".formatted(COLUMNS));
+
     static final Query VERSION = new Query("character.version", """
             SELECT version FROM characters WHERE app_id = ? AND character_id = ?""");
 
@@ -74,6 +78,7 @@ public final class Characters {
 
     static final RowMapper<CharacterProfile> ROW = row -> new CharacterProfile(
             row.getLong("character_id"),
+            row.getString("external_id"),
             row.getString("name"),
             row.getString("system_prompt"),
             JsonText.stored(row.getString("traits")),
@@ -162,6 +167,11 @@ public final class Characters {
     }
 
     /** A page of characters after {@code afterId}, optionally only those whose traits/metadata contain the given JSON. */
+    /** The character an import gave {@code externalId}, if the app has one. */
+    public Optional<CharacterProfile> byExternalId(long appId, String externalId) {
+        return database.read(handle -> handle.first(FIND_BY_EXTERNAL_ID, ROW, appId, externalId));
+    }
+
     public List<CharacterProfile> list(long appId, long afterId, JsonNode traits, JsonNode metadata, int limit) {
         return database.read(handle -> {
             if (traits != null && metadata != null) {

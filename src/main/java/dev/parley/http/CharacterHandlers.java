@@ -96,6 +96,10 @@ final class CharacterHandlers {
             listByIds(ctx);
             return;
         }
+        if (ctx.queryParam("external_id") != null) {
+            listByExternalId(ctx);
+            return;
+        }
         JsonNode traits = Params.jsonObject(ctx, "traits", limits.maxMetadataBytes());
         JsonNode metadata = Params.jsonObject(ctx, "metadata", limits.maxMetadataBytes());
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
@@ -105,9 +109,20 @@ final class CharacterHandlers {
         Responses.json(ctx, new Pages.CharacterPage(listed.page(), listed.next()));
     }
 
+    /** The character an import gave this external id: a page of it, or an empty one. */
+    private void listByExternalId(Context ctx) {
+        for (String other : List.of("traits", "metadata", "limit", "cursor")) {
+            if (ctx.queryParam(other) != null) {
+                throw new InvalidInput(other, "cannot be combined with external_id, which names one character");
+            }
+        }
+        String externalId = Check.requiredNonBlank("external_id", ctx.queryParam("external_id"), Limits.MAX_EXTERNAL_ID_BYTES);
+        Responses.json(ctx, new Pages.CharacterPage(characters.byExternalId(Auth.app(ctx), externalId).stream().toList(), null));
+    }
+
     /** A batch fetch: the characters of {@code ids} in one request, the unknown ones simply absent. */
     private void listByIds(Context ctx) {
-        for (String other : List.of("traits", "metadata", "limit", "cursor")) {
+        for (String other : List.of("external_id", "traits", "metadata", "limit", "cursor")) {
             if (ctx.queryParam(other) != null) {
                 throw new InvalidInput(other, "cannot be combined with ids, which names every character it wants");
             }

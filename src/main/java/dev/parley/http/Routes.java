@@ -64,6 +64,8 @@ final class Routes {
                 Route.of(GET, "/v1/characters", "listCharacters", "List characters, optionally by JSON containment, or fetch a batch by id", characters::list)
                         .query("ids", "string", "comma-separated character ids, up to " + Limits.MAX_LIST_PAGE
                                 + ": those the app has, by id (alone: no other parameter)")
+                        .query("external_id", "string", "the character an import gave this external id: a page of it, or "
+                                + "an empty one (alone: no other parameter)")
                         .query("traits", "string", "JSON object the traits must contain, e.g. {\"energy\":\"calm\"}")
                         .query("metadata", "string", "JSON object the metadata must contain")
                         .count("limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE, "page size")

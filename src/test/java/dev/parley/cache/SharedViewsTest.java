@@ -97,7 +97,7 @@ class SharedViewsTest {
 
     /** A character as PostgreSQL renders one: jsonb text with its spaces, escapes, non-ASCII, a long number. */
     private static CharacterProfile luna(String name) {
-        return new CharacterProfile(3, name, "You are \"Luna\".\nCalm.",
+        return new CharacterProfile(3, "luna-1", name, "You are \"Luna\".\nCalm.",
                 new JsonText("{\"mood\": \"calm\", \"stars\": [1, 2.50, 1" + "0".repeat(200) + "], \"note\": \"é \\u0001 😀\"}"),
                 new JsonText("[]"), List.of("What is a nebula?"), Instant.parse("2026-11-23T13:27:03.765710Z"),
                 Instant.parse("2026-11-23T13:27:04.080680Z"), 7);

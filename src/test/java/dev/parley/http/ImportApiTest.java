@@ -94,6 +94,26 @@ class ImportApiTest {
         }
     }
 
+    /** An import's characters were kept under their external ids, which no route gave back: a client could not map its own. */
+    @Test
+    void an_imported_character_is_found_by_its_external_id_and_shows_it() {
+        importing(HISTORY);
+        String made = Fixtures.character(api, "Made here");
+
+        JsonNode found = api.getOk("/v1/characters?external_id=luna").get("characters");
+        JsonNode none = api.getOk("/v1/characters?external_id=nobody").get("characters");
+
+        assertThat(found).singleElement().satisfies(luna -> {
+            assertThat(luna.get("name").asText()).isEqualTo("Luna");
+            assertThat(luna.get("external_id").asText()).isEqualTo("luna");
+            assertThat(api.getOk("/v1/characters/" + luna.get("id").asText()).get("external_id").asText()).isEqualTo("luna");
+        });
+        assertThat(none).isEmpty();
+        assertThat(api.getOk("/v1/characters/" + made).get("external_id").isNull()).isTrue();
+        assertThat(api.get("/v1/characters?external_id=luna&limit=5").status()).isEqualTo(400);
+        assertThat(api.get("/v1/characters?ids=" + made + "&external_id=luna").status()).isEqualTo(400);
+    }
+
     @Test
     void an_interrupted_import_run_again_finishes_without_a_duplicate() {
         importing(HISTORY.subList(0, 6));

@@ -51,7 +51,7 @@ class QueryParametersTest {
 
         assertThat(response.status()).isEqualTo(400);
         assertThat(response.json().get("errors").get(0).get("field").asText()).isEqualTo("name");
-        assertThat(response.json().get("detail").asText()).contains("known parameters: [cursor, ids, limit, metadata, traits]");
+        assertThat(response.json().get("detail").asText()).contains("known parameters: [cursor, external_id, ids, limit, metadata, traits]");
     }
 
     @Test
