@@ -63,14 +63,19 @@ final class MonitorCommand implements Callable<Integer> {
             default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "--color takes auto, always or never, not '" + color + "'");
         };
-        do {
+        boolean terminal = System.console() != null;
+        for (boolean first = true; first || !once; first = false) {
             String screen = OverviewText.render(overview(), url.toString(), colour);
-            out.print(once ? screen : CLEAR + screen);
+            // A terminal's screen is redrawn in place; into a pipe or a file each reading follows the last.
+            out.print(once ? screen : terminal ? CLEAR + screen : (first ? "" : "\n") + screen);
             out.flush();
+            if (out.checkError()) { // the reader went away (| head): nobody is left to show a reading to
+                return 0;
+            }
             if (!once) {
                 Thread.sleep(Duration.ofSeconds(interval));
             }
-        } while (!once);
+        }
         return 0;
     }
 

@@ -39,6 +39,44 @@ class MonitorCommandTest {
         }
     }
 
+    /** Piped to head, it polled the admin port for ever: PrintWriter keeps a broken pipe's error to itself. */
+    @Test
+    void it_stops_when_its_reader_goes_away_and_sends_no_screen_clearing_into_a_pipe() throws Exception {
+        Parley parley = TestServer.start("parley_monitor_piped", Map.of("PARLEY_ADMIN_KEY", KEY));
+        try {
+            var written = new java.io.ByteArrayOutputStream();
+            var pipe = new java.io.OutputStream() { // takes two readings, then is closed as head closes it
+                int readings;
+
+                @Override
+                public void write(int b) throws java.io.IOException {
+                    write(new byte[] {(byte) b}, 0, 1);
+                }
+
+                @Override
+                public void write(byte[] bytes, int offset, int length) throws java.io.IOException {
+                    if (readings == 2) {
+                        throw new java.io.IOException("Broken pipe");
+                    }
+                    written.write(bytes, offset, length);
+                }
+
+                @Override
+                public void flush() {
+                    readings++;
+                }
+            };
+            var monitor = java.util.concurrent.CompletableFuture.supplyAsync(() -> Main.run(new java.io.PrintWriter(pipe),
+                    new java.io.PrintWriter(java.io.Writer.nullWriter()), "monitor", "--url",
+                    "http://127.0.0.1:" + parley.adminPort(), "--key", KEY, "--interval", "1"));
+
+            assertThat(monitor.get(30, java.util.concurrent.TimeUnit.SECONDS)).isZero();
+            assertThat(written.toString(java.nio.charset.StandardCharsets.UTF_8)).contains("Parley at ").doesNotContain("\u001b[");
+        } finally {
+            parley.close();
+        }
+    }
+
     @Test
     void a_wrong_key_or_nothing_listening_is_a_clear_failure() {
         Parley parley = TestServer.start("parley_monitor_keyed", Map.of("PARLEY_ADMIN_KEY", KEY));
