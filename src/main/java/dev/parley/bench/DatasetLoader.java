@@ -7,6 +7,7 @@ import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import dev.parley.db.WordIndexes;
 import dev.parley.json.Json;
+import dev.parley.lifecycle.Archive;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -64,7 +65,6 @@ public final class DatasetLoader {
                     OR EXISTS (SELECT 1 FROM messages m WHERE m.app_id = apps.app_id)
                     OR EXISTS (SELECT 1 FROM parley_archive.messages a WHERE a.app_id = apps.app_id))
             SELECT count(*), string_agg(name, ', ' ORDER BY name) FROM holding""");
-    static final Query ANALYZE_ARCHIVE = new Query("bench.analyze_archive", "ANALYZE " + Partitions.ARCHIVE);
 
     static final Query SCOPES = new Query("bench.memory_scopes", """
             INSERT INTO memory_scopes (app_id, user_id, character_id, dims, embedded)
@@ -131,7 +131,7 @@ public final class DatasetLoader {
         database.read(handle -> handle.execute(new Query("bench.analyze", """
                 VACUUM (ANALYZE) characters, users, conversations, conversation_members, messages, memories, memory_scopes""")));
         if (archive != null) {
-            database.read(handle -> handle.execute(ANALYZE_ARCHIVE));
+            database.read(handle -> handle.execute(Archive.ANALYZE));
         }
         WordIndexes.throughPendingLists(database, false); // VACUUM has moved the lists into the indexes
         return new Loaded(appId, spec, Duration.ofNanos(System.nanoTime() - started), rate);

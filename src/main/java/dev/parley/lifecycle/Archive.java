@@ -53,6 +53,8 @@ public final class Archive {
             SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
              WHERE attrelid = '%s'::regclass AND attnum > 0 AND NOT attisdropped""".formatted(Partitions.ARCHIVE));
     static final Query EXISTS = new Query("archive.exists", "SELECT to_regclass(?) IS NOT NULL");
+    /** The archive's parent, which autovacuum never analyses (only its months). */
+    public static final Query ANALYZE = new Query("archive.analyze_parent", "ANALYZE " + Partitions.ARCHIVE);
 
     private final Database database;
     private final Database sessions;
@@ -102,6 +104,8 @@ public final class Archive {
         }
         partitions.archiveGapsBefore(Ids.floorOf(limit(age)));
         if (!moved.isEmpty()) {
+            // Each month was analysed as it came in; the parent, which autovacuum never analyses, is planned on too.
+            database.read(handle -> handle.execute(ANALYZE));
             LOG.info("archived {} month(s) {} ({} messages) into {}", moved.size(), moved, rows, SCHEMA);
         }
         return new Moved(moved, rows);

@@ -35,6 +35,13 @@ public final class Maintenance {
                                       LIMIT 10000))""");
 
     // A write-behind flush's token is looked at only while the flush is retried, seconds after it was written.
+    /**
+     * The partitioned tables, whose statistics autovacuum never gathers (only their partitions'): a query over several
+     * months is planned on the parent's, which without this are guesses (and the doctor says so).
+     */
+    static final List<Query> ANALYZE_PARENTS = List.of(
+            new Query("maintenance.analyze_messages", "ANALYZE messages"), Archive.ANALYZE);
+
     static final Query PURGE_FLUSH_TOKENS = new Query("counters.purge_flush_tokens", """
             DELETE FROM counter_flushes WHERE written_at < now() - interval '1 day'""");
 
@@ -70,6 +77,7 @@ public final class Maintenance {
         retention.apply(); // before the archive, which would otherwise copy what retention is about to drop
         archive.finishMoves();
         archiveAfter.ifPresent(archive::archiveOlderThan);
+        ANALYZE_PARENTS.forEach(analyze -> database.read(handle -> handle.execute(analyze)));
         return stragglers;
     }
 

@@ -126,6 +126,8 @@ class ArchiveTest {
             assertThat(count(sql, "SELECT count(*) FROM pg_attribute WHERE attrelid = '" + Archive.SCHEMA + "."
                     + Partitions.nameOf(YearMonth.of(2027, 1)) + "'::regclass AND attname = 'words'")).as("no stored words").isZero();
             assertThat(count(sql, "SELECT count(*) FROM partition_moves")).isZero();
+            assertThat(count(sql, "SELECT count(*) FROM pg_stat_user_tables WHERE relid = '" + Partitions.ARCHIVE
+                    + "'::regclass AND last_analyze IS NOT NULL")).as("the parent analysed, which autovacuum never does").isOne();
         }
     }
 

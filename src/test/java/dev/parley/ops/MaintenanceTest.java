@@ -60,6 +60,18 @@ class MaintenanceTest {
                         OR c.relname = 'memories_words_idx') AND 'fastupdate=on' = ANY (c.reloptions)"""), row -> row.getString(1)));
     }
 
+    /** Autovacuum analyses partitions, never their parents: the doctor found the archive's parent never analysed. */
+    @Test
+    void a_round_analyses_the_partitioned_tables() {
+        maintenance.run();
+
+        // The archive's parent too, once it has a month (ArchiveTest): PostgreSQL skips one without partitions.
+        List<String> analysed = database.read(handle -> handle.list(new Query("test.analysed", """
+                SELECT relid::regclass::text FROM pg_stat_user_tables
+                 WHERE relid = 'messages'::regclass AND last_analyze IS NOT NULL"""), row -> row.getString(1)));
+        assertThat(analysed).containsExactly("messages");
+    }
+
     @Test
     void a_round_drops_idempotency_keys_past_their_week_and_keeps_the_rest() {
         insertKey("old", "now() - interval '8 days'");
