@@ -50,6 +50,12 @@ final class ArchiveCommand implements Callable<Integer> {
             PrintWriter out = spec.commandLine().getOut();
             if (dryRun) {
                 var due = archive.due(age);
+                if (!due.isEmpty()) { // as the run would: it refuses before it moves anything
+                    db.read(handle -> {
+                        Partitions.requireNoDefaultPartition(handle, Partitions.HOT);
+                        return null;
+                    });
+                }
                 out.println(due.isEmpty() ? nothingDue(archive, age) + "."
                         : "Would archive " + due.size() + " month(s): " + due.stream().map(Partitions.Partition::name).toList());
                 return;

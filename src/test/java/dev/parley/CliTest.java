@@ -321,6 +321,7 @@ class CliTest {
 
         Run run = parley("partitions", "--database-url", url);
         Run archive = parley("archive", "--older-than", "2mo", "--database-url", url);
+        Run dryRun = parley("archive", "--older-than", "2mo", "--dry-run", "--database-url", url);
 
         assertThat(run.status()).isEqualTo(1);
         assertThat(run.out()).containsPattern("hot\\s+messages_y\\d{4}m\\d{2}").doesNotContainPattern("hot\\s+messages_planted_default")
@@ -328,6 +329,9 @@ class CliTest {
                         + "concurrently: no month of it is archived or dropped whole while it is there");
         assertThat(archive.status()).isEqualTo(1);
         assertThat(archive.err()).contains("parley: messages has a DEFAULT partition, messages_planted_default");
+        assertThat(dryRun.status()).as("a dry run says the run would refuse, and why").isEqualTo(1);
+        assertThat(dryRun.err()).contains("parley: messages has a DEFAULT partition, messages_planted_default");
+        assertThat(dryRun.out()).doesNotContain("Would archive");
     }
 
     @Test
