@@ -104,27 +104,24 @@ class ImportCommandTest {
     @Test
     void mastras_threads_and_messages_become_conversations_with_their_times() throws SQLException {
         String peer = "mastra_peer";
-        TestDatabase.get().fresh(peer);
-        try (Connection sql = TestDatabase.get().connect(peer)) {
-            // The tables @mastra/pg's PostgresStore creates from its TABLE_SCHEMAS (timestamps without a zone, in UTC).
-            sql.createStatement().execute("""
-                    CREATE TABLE IF NOT EXISTS mastra_threads (id TEXT NOT NULL PRIMARY KEY, "resourceId" TEXT NOT NULL,
-                        title TEXT NOT NULL, metadata TEXT, "createdAt" TIMESTAMP NOT NULL, "updatedAt" TIMESTAMP NOT NULL);
-                    CREATE TABLE IF NOT EXISTS mastra_messages (id TEXT NOT NULL PRIMARY KEY, thread_id TEXT NOT NULL,
-                        content TEXT NOT NULL, role TEXT NOT NULL, type TEXT NOT NULL, "createdAt" TIMESTAMP NOT NULL,
-                        "resourceId" TEXT);
-                    CREATE TABLE IF NOT EXISTS mastra_resources (id TEXT NOT NULL PRIMARY KEY, "workingMemory" TEXT,
-                        metadata JSONB, "createdAt" TIMESTAMP NOT NULL, "updatedAt" TIMESTAMP NOT NULL);
-                    INSERT INTO mastra_resources VALUES ('user-1', NULL, '{}', '2025-06-01 09:00:00', '2025-06-01 09:00:00');
-                    INSERT INTO mastra_threads VALUES ('t-1', 'user-1', 'Planning a trip', NULL, '2025-06-01 09:00:00',
-                        '2025-06-01 09:05:00');
-                    INSERT INTO mastra_messages VALUES
-                        ('m-1', 't-1', '{"format":2,"parts":[{"type":"text","text":"Where should I go in June?"}]}', 'user', 'v2',
-                         '2025-06-01 09:00:01', 'user-1'),
-                        ('m-2', 't-1', 'Lisbon is lovely in June.', 'assistant', 'text', '2025-06-01 09:00:05', 'user-1'),
-                        ('m-3', 't-1', '[{"type":"text","text":"And Porto, by train."}]', 'assistant', 'text',
-                         '2025-06-01 09:00:06', 'user-1');""");
-        }
+        // The tables @mastra/pg's PostgresStore creates from its TABLE_SCHEMAS (timestamps without a zone, in UTC).
+        peerTables(peer, """
+                CREATE TABLE IF NOT EXISTS mastra_threads (id TEXT NOT NULL PRIMARY KEY, "resourceId" TEXT NOT NULL,
+                    title TEXT NOT NULL, metadata TEXT, "createdAt" TIMESTAMP NOT NULL, "updatedAt" TIMESTAMP NOT NULL);
+                CREATE TABLE IF NOT EXISTS mastra_messages (id TEXT NOT NULL PRIMARY KEY, thread_id TEXT NOT NULL,
+                    content TEXT NOT NULL, role TEXT NOT NULL, type TEXT NOT NULL, "createdAt" TIMESTAMP NOT NULL,
+                    "resourceId" TEXT);
+                CREATE TABLE IF NOT EXISTS mastra_resources (id TEXT NOT NULL PRIMARY KEY, "workingMemory" TEXT,
+                    metadata JSONB, "createdAt" TIMESTAMP NOT NULL, "updatedAt" TIMESTAMP NOT NULL);
+                INSERT INTO mastra_resources VALUES ('user-1', NULL, '{}', '2025-06-01 09:00:00', '2025-06-01 09:00:00');
+                INSERT INTO mastra_threads VALUES ('t-1', 'user-1', 'Planning a trip', NULL, '2025-06-01 09:00:00',
+                    '2025-06-01 09:05:00');
+                INSERT INTO mastra_messages VALUES
+                    ('m-1', 't-1', '{"format":2,"parts":[{"type":"text","text":"Where should I go in June?"}]}', 'user', 'v2',
+                     '2025-06-01 09:00:01', 'user-1'),
+                    ('m-2', 't-1', 'Lisbon is lovely in June.', 'assistant', 'text', '2025-06-01 09:00:05', 'user-1'),
+                    ('m-3', 't-1', '[{"type":"text","text":"And Porto, by train."}]', 'assistant', 'text',
+                     '2025-06-01 09:00:06', 'user-1');""");
         String app = app("from-mastra");
 
         Run run = importFrom("mastra", peer, app);
@@ -146,14 +143,11 @@ class ImportCommandTest {
     @Test
     void a_langchain_ai_message_with_only_tool_calls_keeps_them_as_json_text() throws SQLException {
         String peer = "langchain_tool_calls_peer";
-        TestDatabase.get().fresh(peer);
-        try (Connection sql = TestDatabase.get().connect(peer)) {
-            sql.createStatement().execute("""
-                    CREATE TABLE message_store (id SERIAL PRIMARY KEY, session_id TEXT NOT NULL, message JSONB NOT NULL);
-                    INSERT INTO message_store (session_id, message) VALUES
-                        ('s-1', '{"type":"human","data":{"content":"weather?"}}'),
-                        ('s-1', '{"type":"ai","data":{"content":"","tool_calls":[{"name":"x","args":{},"id":"c1"}]}}');""");
-        }
+        peerTables(peer, """
+                CREATE TABLE message_store (id SERIAL PRIMARY KEY, session_id TEXT NOT NULL, message JSONB NOT NULL);
+                INSERT INTO message_store (session_id, message) VALUES
+                    ('s-1', '{"type":"human","data":{"content":"weather?"}}'),
+                    ('s-1', '{"type":"ai","data":{"content":"","tool_calls":[{"name":"x","args":{},"id":"c1"}]}}');""");
         String app = app("langchain-tool-calls");
 
         Run run = importFrom("langchain", peer, app);
@@ -171,16 +165,13 @@ class ImportCommandTest {
     void langchain_messages_with_created_at_are_read_oldest_first_and_their_conversation_begins_before_the_earliest()
             throws SQLException {
         String peer = "langchain_timed_peer";
-        TestDatabase.get().fresh(peer);
-        try (Connection sql = TestDatabase.get().connect(peer)) {
-            // langchain-postgres adds created_at; ids need not follow it (rows copied or written by two processes).
-            sql.createStatement().execute("""
-                    CREATE TABLE message_store (id SERIAL PRIMARY KEY, session_id TEXT NOT NULL, message JSONB NOT NULL,
-                        created_at TIMESTAMPTZ NOT NULL DEFAULT now());
-                    INSERT INTO message_store (session_id, message, created_at) VALUES
-                        ('s-1', '{"type":"ai","data":{"content":"second"}}', '2025-03-01 10:00:05Z'),
-                        ('s-1', '{"type":"human","data":{"content":"first"}}', '2025-03-01 10:00:01Z');""");
-        }
+        // langchain-postgres adds created_at; ids need not follow it (rows copied or written by two processes).
+        peerTables(peer, """
+                CREATE TABLE message_store (id SERIAL PRIMARY KEY, session_id TEXT NOT NULL, message JSONB NOT NULL,
+                    created_at TIMESTAMPTZ NOT NULL DEFAULT now());
+                INSERT INTO message_store (session_id, message, created_at) VALUES
+                    ('s-1', '{"type":"ai","data":{"content":"second"}}', '2025-03-01 10:00:05Z'),
+                    ('s-1', '{"type":"human","data":{"content":"first"}}', '2025-03-01 10:00:01Z');""");
         String app = app("langchain-timed");
 
         Run run = importFrom("langchain", peer, app);
@@ -198,19 +189,16 @@ class ImportCommandTest {
     @Test
     void a_bad_langchain_row_is_rejected_naming_its_id_and_column_and_the_rows_after_it_are_imported() throws SQLException {
         String peer = "langchain_bad_rows_peer";
-        TestDatabase.get().fresh(peer);
-        try (Connection sql = TestDatabase.get().connect(peer)) {
-            // Looser than LangChain's own DDL, as a table made by hand or by an older version can be.
-            sql.createStatement().execute("""
-                    CREATE TABLE message_store (id SERIAL PRIMARY KEY, session_id TEXT, message TEXT, created_at TIMESTAMPTZ);
-                    INSERT INTO message_store (session_id, message, created_at) VALUES
-                        ('s-1', '{"type":"human","data":{"content":"hi"}}', '2025-03-01 10:00:01Z'),
-                        ('s-1', NULL, '2025-03-01 10:00:02Z'),
-                        (NULL, '{"type":"human","data":{"content":"whose?"}}', '2025-03-01 10:00:02Z'),
-                        ('s-1', '{not json', '2025-03-01 10:00:03Z'),
-                        ('s-1', '{"type":"ai","data":{"content":"when?"}}', NULL),
-                        ('s-1', '{"type":"ai","data":{"content":"hello"}}', '2025-03-01 10:00:04Z');""");
-        }
+        // Looser than LangChain's own DDL, as a table made by hand or by an older version can be.
+        peerTables(peer, """
+                CREATE TABLE message_store (id SERIAL PRIMARY KEY, session_id TEXT, message TEXT, created_at TIMESTAMPTZ);
+                INSERT INTO message_store (session_id, message, created_at) VALUES
+                    ('s-1', '{"type":"human","data":{"content":"hi"}}', '2025-03-01 10:00:01Z'),
+                    ('s-1', NULL, '2025-03-01 10:00:02Z'),
+                    (NULL, '{"type":"human","data":{"content":"whose?"}}', '2025-03-01 10:00:02Z'),
+                    ('s-1', '{not json', '2025-03-01 10:00:03Z'),
+                    ('s-1', '{"type":"ai","data":{"content":"when?"}}', NULL),
+                    ('s-1', '{"type":"ai","data":{"content":"hello"}}', '2025-03-01 10:00:04Z');""");
         String app = app("langchain-bad-rows");
 
         Run run = importFrom("langchain", peer, app);
@@ -402,17 +390,14 @@ class ImportCommandTest {
 
     /** Mastra's three tables, with no NOT NULL but their keys' (as a table made by hand or by an older version can be). */
     private static void mastraPeer(String peer, String rows) throws SQLException {
-        TestDatabase.get().fresh(peer);
-        try (Connection sql = TestDatabase.get().connect(peer)) {
-            sql.createStatement().execute("""
-                    CREATE TABLE mastra_threads (id TEXT NOT NULL PRIMARY KEY, "resourceId" TEXT, title TEXT, metadata TEXT,
-                        "createdAt" TIMESTAMP, "updatedAt" TIMESTAMP);
-                    CREATE TABLE mastra_messages (id TEXT NOT NULL PRIMARY KEY, thread_id TEXT, content TEXT, role TEXT, type TEXT,
-                        "createdAt" TIMESTAMP, "resourceId" TEXT);
-                    CREATE TABLE mastra_resources (id TEXT NOT NULL PRIMARY KEY, "workingMemory" TEXT, metadata JSONB,
-                        "createdAt" TIMESTAMP, "updatedAt" TIMESTAMP);
-                    """ + rows);
-        }
+        peerTables(peer, """
+                CREATE TABLE mastra_threads (id TEXT NOT NULL PRIMARY KEY, "resourceId" TEXT, title TEXT, metadata TEXT,
+                    "createdAt" TIMESTAMP, "updatedAt" TIMESTAMP);
+                CREATE TABLE mastra_messages (id TEXT NOT NULL PRIMARY KEY, thread_id TEXT, content TEXT, role TEXT, type TEXT,
+                    "createdAt" TIMESTAMP, "resourceId" TEXT);
+                CREATE TABLE mastra_resources (id TEXT NOT NULL PRIMARY KEY, "workingMemory" TEXT, metadata JSONB,
+                    "createdAt" TIMESTAMP, "updatedAt" TIMESTAMP);
+                """ + rows);
     }
 
     /** The reasons the report gives for its rejected lines. */
@@ -440,5 +425,13 @@ class ImportCommandTest {
             }
         }
         return messages;
+    }
+
+    /** A fresh database {@code peer} holding what {@code sql} makes: a store's tables as it leaves them. */
+    private static void peerTables(String peer, String sql) throws SQLException {
+        TestDatabase.get().fresh(peer);
+        try (Connection connection = TestDatabase.get().connect(peer)) {
+            connection.createStatement().execute(sql);
+        }
     }
 }
