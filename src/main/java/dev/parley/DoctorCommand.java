@@ -1,18 +1,25 @@
 package dev.parley;
 
 import dev.parley.config.Ages;
+import dev.parley.config.Passwords;
 import dev.parley.config.Settings;
 import dev.parley.db.Database;
+import dev.parley.db.DatabaseUnavailable;
+import dev.parley.db.PostgresDidNotStart;
+import dev.parley.json.Json;
 import dev.parley.ops.doctor.Doctor;
 import dev.parley.ops.doctor.Finding;
 import dev.parley.ops.doctor.Report;
 import dev.parley.ops.doctor.SessionLimits;
 import dev.parley.ops.doctor.Severity;
+import dev.parley.ops.doctor.UnsupportedServer;
 import java.io.Console;
 import java.io.PrintWriter;
 import java.time.Period;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.Callable;
@@ -29,8 +36,15 @@ import picocli.CommandLine.Spec;
         description = {"Audit a PostgreSQL 15+ database (Parley's or any other) and print each finding with its evidence "
                 + "and the SQL that fixes it: indexes, missing indexes, vacuum and statistics, sessions and locks, "
                 + "replication, sequences, partitions and settings. Checks and thresholds: docs/doctor.md.",
-                "Exit status: 0 when no finding is at or above --min-severity, 1 when one is, 2 for bad usage."})
+                "Exit status: 0 when no finding is at or above --min-severity, 1 when one is, 2 for bad usage, "
+                        + "69 when it could not audit (the server unreachable, a login refused, PostgreSQL older than 15)."})
 final class DoctorCommand implements Callable<Integer> {
+    /**
+     * EX_UNAVAILABLE: nothing was audited. Not 1, which says the database has problems: a script must tell a
+     * database with findings from a doctor that never saw it.
+     */
+    static final int COULD_NOT_AUDIT = 69;
+
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(kb|mb|gb|tb|k|m|g|t)?");
 
     @Spec
@@ -108,7 +122,22 @@ final class DoctorCommand implements Callable<Integer> {
             }
             report.print(out, min);
             return fix ? applyFixes(doctor, report, min, out) : report.failsAt(min) ? Main.FAILED : 0;
+        } catch (DatabaseUnavailable | PostgresDidNotStart | UnsupportedServer e) {
+            return couldNotAudit(e.getMessage(), out);
         }
+    }
+
+    /** Says why nothing was audited, on stderr and, with --json, as a JSON object on stdout for the script reading it. */
+    private int couldNotAudit(String reason, PrintWriter out) {
+        String said = Passwords.hiddenIn(String.valueOf(reason));
+        spec.commandLine().getErr().println("parley: could not audit: " + said);
+        if (json) {
+            Map<String, Object> error = new LinkedHashMap<>();
+            error.put("format", Report.JSON_FORMAT);
+            error.put("error", said);
+            out.println(Json.write(error));
+        }
+        return COULD_NOT_AUDIT;
     }
 
     private int applyFixes(Doctor doctor, Report report, Severity min, PrintWriter out) {

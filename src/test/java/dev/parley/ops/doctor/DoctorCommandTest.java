@@ -101,6 +101,29 @@ class DoctorCommandTest {
     }
 
     @Test
+    void a_database_it_cannot_reach_exits_69_not_1_and_json_says_why_on_stdout() throws Exception {
+        int closedPort;
+        try (var socket = new java.net.ServerSocket(0)) {
+            closedPort = socket.getLocalPort();
+        }
+        String nowhere = "postgres://postgres@127.0.0.1:" + closedPort + "/x";
+
+        Run text = parley("doctor", "--url", nowhere);
+        Run json = parley("doctor", "--url", nowhere, "--json");
+        Run noSuchDatabase = parley("doctor", "--url", server.url("doctor_no_such_database"), "--json");
+
+        assertThat(text.status()).as(text.err()).isEqualTo(69);
+        assertThat(text.out()).isEmpty();
+        assertThat(text.err()).contains("could not audit", "127.0.0.1:" + closedPort, "connection refused");
+        assertThat(json.status()).isEqualTo(69);
+        JsonNode error = Json.MAPPER.readTree(json.out());
+        assertThat(error.get("format").asInt()).isEqualTo(Report.JSON_FORMAT);
+        assertThat(error.get("error").asText()).contains("connection refused");
+        assertThat(noSuchDatabase.status()).isEqualTo(69);
+        assertThat(Json.MAPPER.readTree(noSuchDatabase.out()).get("error").asText()).contains("no such database");
+    }
+
+    @Test
     void unknown_checks_and_bad_flags_are_usage_errors() {
         Run unknown = parley("doctor", "--url", url, "--only", "index.nope");
         assertThat(unknown.status()).isEqualTo(2);
