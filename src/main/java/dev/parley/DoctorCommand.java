@@ -52,7 +52,8 @@ final class DoctorCommand implements Callable<Integer> {
 
     @Option(names = "--url", paramLabel = "URL",
             description = "The database to audit, postgres://user:pass@host:5432/db; same as --database-url "
-                    + "(env DATABASE_URL). Default: Parley's embedded PostgreSQL.")
+                    + "(env DATABASE_URL), and refused beside a --database-url that differs. "
+                    + "Default: Parley's embedded PostgreSQL.")
     String url;
 
     @Mixin
@@ -107,6 +108,11 @@ final class DoctorCommand implements Callable<Integer> {
             Doctor.requireKnown(only);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (url != null && database.databaseUrl != null && !url.equals(database.databaseUrl)) {
+            // Either would be a guess at which database the operator meant; the same URL twice is no such guess.
+            throw new ParameterException(spec.commandLine(), "--url and --database-url both name the database to audit, "
+                    + "and they differ: give one of them");
         }
         var options = new Doctor.Options(SessionLimits.DEFAULTS, memory(), retention());
         Settings settings = Settings.resolve(Settings.Flags.database(url != null ? url : database.databaseUrl,

@@ -124,6 +124,20 @@ class DoctorCommandTest {
     }
 
     @Test
+    void url_and_database_url_that_differ_are_refused_and_the_same_one_twice_is_audited() {
+        String other = server.url("doctor_command_other");
+
+        Run differ = parley("doctor", "--url=" + url, "--database-url=" + other, "--only", "index.duplicate");
+        Run same = parley("doctor", "--url", url, "--database-url", url, "--only", "index.duplicate");
+
+        assertThat(differ.status()).isEqualTo(2);
+        assertThat(differ.out()).isEmpty();
+        assertThat(differ.err()).contains("--url and --database-url", "differ");
+        assertThat(same.status()).as(same.err()).isEqualTo(1);
+        assertThat(same.out()).contains("index.duplicate  public.items_sku_idx");
+    }
+
+    @Test
     void unknown_checks_and_bad_flags_are_usage_errors() {
         Run unknown = parley("doctor", "--url", url, "--only", "index.nope");
         assertThat(unknown.status()).isEqualTo(2);
