@@ -94,7 +94,8 @@ public final class BenchCommand {
 
         @Option(names = "--ends", paramLabel = "DATE", description = {"The day the history runs up to, YYYY-MM-DD, today or",
                 "before (default today): the last messages are from the hour before it. Search figures depend on it: on",
-                "the first days of a month, the month of users' last messages holds little."})
+                "the first days of a month, the month of users' last messages holds little. No message is dated before",
+                "2000-01-01, where Parley's ids begin: at the default 12 months, the earliest is 2000-12-26."})
         String ends;
 
         @Override

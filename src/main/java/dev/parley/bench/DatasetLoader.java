@@ -99,7 +99,7 @@ public final class DatasetLoader {
         long started = System.nanoTime();
         requireNoChatData();
         long appId = createApp();
-        Instant oldest = spec.now().minus(Duration.ofDays(30L * spec.months()));
+        Instant oldest = spec.oldest();
         YearMonth first = YearMonth.from(oldest.atZone(ZoneOffset.UTC));
         YearMonth now = YearMonth.from(spec.now().atZone(ZoneOffset.UTC));
         new Partitions(database).ensure(first, now.plusMonths(3));

@@ -1,6 +1,9 @@
 package dev.parley.bench;
 
+import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.Locale;
 
@@ -12,6 +15,9 @@ import java.util.Locale;
  */
 public record DatasetSpec(long messages, int conversations, int users, int characters, long memories, int dims,
                           int months, long seed, Instant now) {
+    /** The first instant a message can have: Parley's ids begin there (and the API refuses an earlier created_at). */
+    private static final Instant EARLIEST = Instant.ofEpochMilli(dev.parley.db.Ids.EPOCH_MILLIS);
+    private static final Duration HISTORY_MONTH = Duration.ofDays(30);
 
     public static DatasetSpec of(long messages, Integer conversations, Integer users, Integer characters, Long memories,
                                  int dims, int months, long seed, Instant now) {
@@ -28,7 +34,21 @@ public record DatasetSpec(long messages, int conversations, int users, int chara
         if (months < 1 || months > 120) {
             throw new IllegalArgumentException("--months must be between 1 and 120, got " + months);
         }
-        return new DatasetSpec(messages, c, u, ch, m, dims, months, seed, now.truncatedTo(ChronoUnit.DAYS));
+        var spec = new DatasetSpec(messages, c, u, ch, m, dims, months, seed, now.truncatedTo(ChronoUnit.DAYS));
+        if (spec.oldest().isBefore(EARLIEST)) {
+            // Parley's ids count from 2000: an earlier message would get a negative id, outside every month's
+            // partition bounds, and the API refuses such a created_at too.
+            LocalDate earliestEnd = LocalDate.ofInstant(EARLIEST.plus(HISTORY_MONTH.multipliedBy(months)), ZoneOffset.UTC);
+            throw new IllegalArgumentException("--ends " + LocalDate.ofInstant(spec.now(), ZoneOffset.UTC) + " with --months "
+                    + months + " would date messages before 2000-01-01, where Parley's ids begin: the earliest --ends for "
+                    + months + " month(s) is " + earliestEnd);
+        }
+        return spec;
+    }
+
+    /** When the history begins: {@code months} of 30 days before it ends. The loader dates nothing earlier. */
+    public Instant oldest() {
+        return now.minus(HISTORY_MONTH.multipliedBy(months));
     }
 
     /** Parses counts such as 20000, 250k, 10M, 1.5M. */

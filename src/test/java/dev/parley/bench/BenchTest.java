@@ -325,6 +325,26 @@ class BenchTest {
     }
 
     @Test
+    void a_dataset_whose_months_would_reach_back_before_2000_is_refused_naming_the_earliest_end() {
+        String nowhere = "postgres://nobody@127.0.0.1:1/none"; // an accepted end goes on to connect, and fails there
+
+        var tooEarly = dev.parley.support.Cli.parley("bench", "load", "--database-url", nowhere, "--messages", "1000",
+                "--ends", "2000-03-01");
+        var dayTooEarly = dev.parley.support.Cli.parley("bench", "load", "--database-url", nowhere, "--messages", "1000",
+                "--months", "2", "--ends", "2000-02-29");
+        var earliest = dev.parley.support.Cli.parley("bench", "load", "--database-url", nowhere, "--messages", "1000",
+                "--months", "2", "--ends", "2000-03-01");
+
+        assertThat(tooEarly.status()).as(tooEarly.err()).isEqualTo(2);
+        assertThat(tooEarly.err()).contains("--ends 2000-03-01 with --months 12 would date messages before 2000-01-01",
+                "the earliest --ends for 12 month(s) is 2000-12-26");
+        assertThat(dayTooEarly.status()).as(dayTooEarly.err()).isEqualTo(2);
+        assertThat(dayTooEarly.err()).contains("the earliest --ends for 2 month(s) is 2000-03-01");
+        assertThat(earliest.status()).as("60 days back from 2000-03-01 is 2000-01-01: " + earliest.err()).isEqualTo(1);
+        assertThat(earliest.err()).contains("connection refused");
+    }
+
+    @Test
     void under_zipf_popularity_a_small_hot_set_of_the_latest_active_conversations_takes_most_picks() {
         long[][] rows = new long[1000][];
         for (int i = 0; i < rows.length; i++) {
