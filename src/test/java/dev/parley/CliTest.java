@@ -144,6 +144,27 @@ class CliTest {
     }
 
     @Test
+    void migrate_refuses_a_schema_holding_tables_that_are_not_parleys_and_says_so_in_its_own_words() throws Exception {
+        TestDatabase.get().fresh("parley_cli_not_parleys");
+        String url = TestDatabase.get().url("parley_cli_not_parleys");
+        try (var sql = TestDatabase.get().connect("parley_cli_not_parleys")) {
+            sql.createStatement().execute("CREATE TABLE public.messages (id bigint PRIMARY KEY, body text)");
+        }
+
+        Run run = parley("migrate", "--database-url", url);
+
+        assertThat(run.status()).as(run.err()).isEqualTo(1);
+        assertThat(run.err()).contains("schema \"public\" already holds tables that are not Parley's",
+                        "Parley migrates an empty database or one it migrated itself", "createdb")
+                .doesNotContain("baseline").doesNotContain("Found non-empty");
+        try (var sql = TestDatabase.get().connect("parley_cli_not_parleys");
+             var tables = sql.createStatement().executeQuery("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")) {
+            tables.next();
+            assertThat(tables.getInt(1)).as("only the table that was there").isEqualTo(1);
+        }
+    }
+
+    @Test
     void a_database_a_newer_parley_migrated_is_neither_migrated_nor_served() throws Exception {
         TestDatabase.get().migrated("parley_cli_newer");
         String url = TestDatabase.get().url("parley_cli_newer");

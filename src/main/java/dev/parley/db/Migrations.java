@@ -7,6 +7,7 @@ import java.util.stream.Collectors;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.CoreErrorCode;
+import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.MigrationInfo;
 import org.flywaydb.core.api.MigrationState;
 import org.flywaydb.core.api.exception.FlywayValidateException;
@@ -18,6 +19,9 @@ public final class Migrations {
     // Flyway's CHECKSUM_MISMATCH message: "-> Applied to database : 123" and "-> Resolved locally    : 456".
     private static final Pattern CHECKSUMS = Pattern.compile(
             "Applied to database\\s*:\\s*(-?\\d+).*?Resolved locally\\s*:\\s*(-?\\d+)", Pattern.DOTALL);
+
+    // Flyway's NON_EMPTY_SCHEMA_WITHOUT_SCHEMA_HISTORY_TABLE message: Found non-empty schema(s) "public" but no schema ...
+    private static final Pattern NON_EMPTY_SCHEMA = Pattern.compile("schema\\(s\\) (.+?) but no schema history");
 
     private final Flyway flyway;
 
@@ -50,7 +54,24 @@ public final class Migrations {
             return flyway.migrate().migrationsExecuted;
         } catch (FlywayValidateException e) {
             throw new SchemaNotCurrent(differences(flyway.validateWithResult()));
+        } catch (FlywayException e) {
+            if (e.getErrorCode() == CoreErrorCode.NON_EMPTY_SCHEMA_WITHOUT_SCHEMA_HISTORY_TABLE) {
+                throw new SchemaNotCurrent(notParleys(e.getMessage()));
+            }
+            throw e;
         }
+    }
+
+    /**
+     * Flyway's advice for a schema that holds tables but no history is its baseline(), an option Parley does not
+     * have, and would be wrong: Parley's migrations would then run over someone else's tables, or be skipped.
+     */
+    private static String notParleys(String flywayMessage) {
+        Matcher named = NON_EMPTY_SCHEMA.matcher(String.valueOf(flywayMessage));
+        String schema = named.find() ? "schema " + named.group(1) : "the database's schema";
+        return schema + " already holds tables that are not Parley's (there is no flyway_schema_history to say Parley made "
+                + "them): Parley migrates an empty database or one it migrated itself, and changed nothing here. Give it an "
+                + "empty database of its own (createdb parley) and point DATABASE_URL at it";
     }
 
     /**
