@@ -109,8 +109,9 @@ public final class BenchCommand {
                 if (!List.of("indexed", "unindexed").contains(archiveWords)) {
                     throw new IllegalArgumentException("--archive-words takes indexed or unindexed, not " + archiveWords);
                 }
-                dataset = DatasetSpec.of(DatasetSpec.count(messages), optionalCount(conversations), optionalCount(users),
-                        optionalCount(characters), memories == null ? null : DatasetSpec.count(memories), dims, months, seed,
+                dataset = DatasetSpec.of(DatasetSpec.count("--messages", messages), optionalCount("--conversations", conversations),
+                        optionalCount("--users", users), optionalCount("--characters", characters),
+                        memories == null ? null : DatasetSpec.count("--memories", memories), dims, months, seed,
                         endOfHistory(ends, Instant.now()));
             } catch (IllegalArgumentException e) { // a usage error, told before connecting
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
@@ -133,8 +134,15 @@ public final class BenchCommand {
             });
         }
 
-        private static Integer optionalCount(String text) {
-            return text == null ? null : Math.toIntExact(DatasetSpec.count(text));
+        private static Integer optionalCount(String option, String text) {
+            if (text == null) {
+                return null;
+            }
+            long count = DatasetSpec.count(option, text);
+            if (count > Integer.MAX_VALUE) { // Math.toIntExact would say only "integer overflow", naming no option
+                throw new IllegalArgumentException(option + " must be at most " + Integer.MAX_VALUE + ", got " + text);
+            }
+            return (int) count;
         }
 
         /**
@@ -183,7 +191,7 @@ public final class BenchCommand {
             Settings settings = parent.where.settings();
             long total;
             try {
-                total = DatasetSpec.count(messages);
+                total = DatasetSpec.count("--messages", messages);
             } catch (IllegalArgumentException e) { // a usage error, told before connecting
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
@@ -227,7 +235,7 @@ public final class BenchCommand {
         @Option(names = "--warmup", defaultValue = "5s", description = "Unmeasured time before each target's run, twice that for the first (default 5s).")
         String warmup;
 
-        @Option(names = "--rate", defaultValue = "0", description = "Operations per second to issue on a fixed schedule; 0 = as fast as possible.")
+        @Option(names = "--rate", defaultValue = "0", description = "Operations per second to issue on a fixed schedule; 0 = as fast as possible (never below 0).")
         double rate;
 
         @Option(names = "--compare", split = ",", description = {"Also run the work as 'raw' SQL without HTTP, the 'naive' way,",
@@ -396,6 +404,10 @@ public final class BenchCommand {
             }
             if (cache.equals("off") && url != null) {
                 throw new IllegalArgumentException("--cache off sets up the Parley this run starts: leave out --url");
+            }
+            if (!(rate >= 0) || Double.isInfinite(rate)) { // NaN too: a schedule needs a rate it can divide by
+                throw new IllegalArgumentException("--rate takes operations per second, 0 (as fast as possible) or more, not "
+                        + rate);
             }
             if (checkWrites < 0) {
                 throw new IllegalArgumentException("--check-writes takes appends per second, 0 or more, not " + checkWrites);

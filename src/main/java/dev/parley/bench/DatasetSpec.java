@@ -51,8 +51,8 @@ public record DatasetSpec(long messages, int conversations, int users, int chara
         return now.minus(HISTORY_MONTH.multipliedBy(months));
     }
 
-    /** Parses counts such as 20000, 250k, 10M, 1.5M. */
-    public static long count(String text) {
+    /** Parses counts such as 20000, 250k, 10M, 1.5M given to {@code option}, which a refusal names. */
+    public static long count(String option, String text) {
         String t = text.strip().toLowerCase(Locale.ROOT).replace("_", "");
         double multiplier = 1;
         if (t.endsWith("k")) {
@@ -66,11 +66,11 @@ public record DatasetSpec(long messages, int conversations, int users, int chara
         try {
             double value = Double.parseDouble(number) * multiplier;
             if (value < 1 || value > 1e10) {
-                throw new IllegalArgumentException("a count must be between 1 and 10G, got " + text);
+                throw new IllegalArgumentException(option + " must be between 1 and 10G, got " + text);
             }
             return Math.round(value);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("not a count: '" + text + "' (use 20000, 250k, 10M)");
+            throw new IllegalArgumentException(option + " takes a count such as 20000, 250k or 10M, not '" + text + "'");
         }
     }
 

@@ -290,6 +290,8 @@ class BenchTest {
                 Map.entry(List.of("--rounds", "0"), "--rounds takes 1 to 20, not 0"),
                 Map.entry(List.of("--rounds", "21"), "--rounds takes 1 to 20, not 21"),
                 Map.entry(List.of("--check-writes", "-1"), "--check-writes takes appends per second, 0 or more"),
+                Map.entry(List.of("--rate=-1"), "--rate takes operations per second, 0 (as fast as possible) or more, not -1.0"),
+                Map.entry(List.of("--rate", "NaN"), "--rate takes operations per second, 0 (as fast as possible) or more, not NaN"),
                 Map.entry(List.of("--cache", "maybe"), "--cache takes on or off, not maybe"),
                 Map.entry(List.of("--embeddings", "floats"), "--embeddings takes numbers or base64, not floats"),
                 Map.entry(List.of("--compare", "fast"), "--compare takes raw, naive, nocache, bare, single and/or replica, not fast"));
@@ -322,6 +324,28 @@ class BenchTest {
         var malformed = dev.parley.support.Cli.parley("bench", "load", "--messages", "1000", "--ends", "29/11/2026");
         assertThat(malformed.status()).isNotZero();
         assertThat(malformed.err()).contains("--ends takes a day as YYYY-MM-DD, not 29/11/2026");
+    }
+
+    @Test
+    void a_load_count_out_of_range_or_unreadable_is_a_usage_error_naming_its_option() {
+        String nowhere = "postgres://nobody@127.0.0.1:1/none"; // no database answers here: each refusal must come first
+        Map<List<String>, String> refusals = Map.ofEntries(
+                Map.entry(List.of("--users=0"), "--users must be between 1 and 10G, got 0"),
+                Map.entry(List.of("--characters=0"), "--characters must be between 1 and 10G, got 0"),
+                Map.entry(List.of("--conversations=0"), "--conversations must be between 1 and 10G, got 0"),
+                Map.entry(List.of("--memories=0"), "--memories must be between 1 and 10G, got 0"),
+                Map.entry(List.of("--users=3G"), "--users must be at most 2147483647, got 3G"),
+                Map.entry(List.of("--conversations=lots"), "--conversations takes a count such as 20000, 250k or 10M, not 'lots'"));
+        refusals.forEach((options, message) -> {
+            List<String> args = new ArrayList<>(List.of("bench", "load", "--database-url", nowhere, "--messages", "1000"));
+            args.addAll(options);
+            var refused = dev.parley.support.Cli.parley(args.toArray(String[]::new));
+            assertThat(refused.status()).as(String.join(" ", options) + ": " + refused.err()).isEqualTo(2);
+            assertThat(refused.err()).as(String.join(" ", options)).contains(message);
+        });
+        var noMessages = dev.parley.support.Cli.parley("bench", "load", "--database-url", nowhere, "--messages", "0");
+        assertThat(noMessages.status()).isEqualTo(2);
+        assertThat(noMessages.err()).contains("--messages must be between 1 and 10G, got 0");
     }
 
     @Test
@@ -556,9 +580,9 @@ class BenchTest {
 
     @Test
     void counts_and_durations_parse_the_way_the_command_line_writes_them() {
-        assertThat(DatasetSpec.count("10M")).isEqualTo(10_000_000);
-        assertThat(DatasetSpec.count("250k")).isEqualTo(250_000);
-        assertThat(DatasetSpec.count("1.5M")).isEqualTo(1_500_000);
+        assertThat(DatasetSpec.count("--messages", "10M")).isEqualTo(10_000_000);
+        assertThat(DatasetSpec.count("--messages", "250k")).isEqualTo(250_000);
+        assertThat(DatasetSpec.count("--messages", "1.5M")).isEqualTo(1_500_000);
         assertThat(DatasetSpec.human(118_155)).isEqualTo("118.2k");
         assertThat(DatasetSpec.human(10_000_000)).isEqualTo("10M");
         assertThat(dev.parley.config.Durations.parse("90s")).isEqualTo(Duration.ofSeconds(90));
