@@ -62,9 +62,10 @@ final class AppKeysCommand {
         public Integer call() {
             checkUsage(spec, () -> Apps.checkName(name));
             return withApps(parent.apps.database, apps -> {
+                var keys = apps.keys(name); // before the header: an unknown app prints nothing on stdout, only its error
                 PrintWriter out = spec.commandLine().getOut();
                 out.printf("%-8s %-12s %-28s %s%n", "ID", "PREFIX", "CREATED", "REVOKED");
-                apps.keys(name).forEach(key -> out.printf("%-8d %-12s %-28s %s%n", key.id(), key.prefix(), key.createdAt(),
+                keys.forEach(key -> out.printf("%-8d %-12s %-28s %s%n", key.id(), key.prefix(), key.createdAt(),
                         key.revokedAt() == null ? "-" : key.revokedAt()));
             });
         }

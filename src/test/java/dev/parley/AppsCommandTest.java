@@ -62,7 +62,7 @@ class AppsCommandTest {
     }
 
     @Test
-    void an_unknown_app_or_key_fails_with_status_1_naming_it() {
+    void an_unknown_app_or_key_fails_with_status_1_naming_it_and_prints_nothing_on_stdout() {
         parley("apps", "create", "lonely", "--database-url", url);
 
         Run noApp = parley("apps", "keys", "list", "nobody", "--database-url", url);
@@ -70,6 +70,7 @@ class AppsCommandTest {
 
         assertThat(noApp.status()).isEqualTo(1);
         assertThat(noApp.err()).contains("no app is named 'nobody'");
+        assertThat(noApp.out()).as("no table header for an app that is not there").isEmpty();
         assertThat(noKey.status()).isEqualTo(1);
         assertThat(noKey.err()).contains("pk_0000000");
     }
