@@ -81,7 +81,9 @@ final class LongKeys {
             return hasZero ? Integer.MAX_VALUE : -1;
         }
         int mask = keys.length - 1;
-        for (int slot = Long.hashCode(key * 0x9E3779B97F4A7C15L) & mask; ; slot = (slot + 1) & mask) { // ids differ in their low bits
+        // Mixed first: conversation ids one apart, or apart by a multiple of the table's size, would take neighbouring
+        // or equal slots, and a linear probe would walk long runs of them.
+        for (int slot = Long.hashCode(key * 0x9E3779B97F4A7C15L) & mask; ; slot = (slot + 1) & mask) {
             if (keys[slot] == key) {
                 return slot;
             }
