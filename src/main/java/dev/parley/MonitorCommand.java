@@ -13,6 +13,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -55,6 +56,10 @@ final class MonitorCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--interval must be at least 1 second");
         }
         requireWindow();
+        if (url.getHost() == null || !List.of("http", "https").contains(String.valueOf(url.getScheme()))) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--url takes the admin port's address, "
+                    + "such as http://127.0.0.1:8081, not '" + url + "'");
+        }
         PrintWriter out = spec.commandLine().getOut();
         boolean colour = switch (color) {
             case "always" -> true;
@@ -110,6 +115,10 @@ final class MonitorCommand implements Callable<Integer> {
             throw new IOException(adminKey == null ? "the admin port wants its key: --key or PARLEY_ADMIN_KEY"
                     : "the admin port refused the key given (" + (key != null ? "--key" : "PARLEY_ADMIN_KEY")
                     + "): it is not the PARLEY_ADMIN_KEY the server was started with");
+        }
+        if (response.statusCode() == 404) { // the API's port, or another server: it has no overview
+            throw new IOException(url + " has no /admin/overview: is this Parley's admin port (parley serve prints it; "
+                    + "--admin-port), not its API port?");
         }
         if (response.statusCode() != 200) {
             throw new IOException(url + "/admin/overview answered " + response.statusCode() + ": " + response.body());

@@ -83,6 +83,9 @@ class MonitorCommandTest {
         try {
             Run refused = monitor("--once", "--url", "http://127.0.0.1:" + parley.adminPort(), "--key", "wrong");
             Run keyless = monitor("--once", "--url", "http://127.0.0.1:" + parley.adminPort());
+            Run apiPort = monitor("--once", "--url", "http://127.0.0.1:" + parley.port(), "--key", KEY);
+            assertThat(apiPort.status()).isEqualTo(1);
+            assertThat(apiPort.err()).contains("has no /admin/overview: is this Parley's admin port").doesNotContain("{\"");
             assertThat(refused.status()).isEqualTo(1);
             assertThat(refused.err()).contains("the admin port refused the key given (--key)");
             assertThat(keyless.status()).isEqualTo(1);
@@ -90,6 +93,9 @@ class MonitorCommandTest {
         } finally {
             parley.close();
         }
+        Run notAUrl = monitor("--once", "--url", "notaurl");
+        assertThat(notAUrl.status()).as("a usage error").isEqualTo(2);
+        assertThat(notAUrl.err()).contains("--url takes the admin port's address");
         Run nobody = monitor("--once", "--url", "http://127.0.0.1:1");
         assertThat(nobody.status()).isEqualTo(1);
         assertThat(nobody.err()).contains("nothing answers at http://127.0.0.1:1");
