@@ -94,8 +94,9 @@ final class ImportCommand implements Callable<Integer> {
             // An outage is no bug: one line, not the pool's stack trace, what was committed, and what to do.
             Import.Report report = soFar.get();
             err.println("parley: " + Passwords.hiddenIn(String.valueOf(e.getMessage())));
-            if (report == null) {
-                err.println("parley: nothing was imported");
+            if (report == null) { // nothing to finish: no line was read
+                err.println("parley: nothing was imported; run the same command again once the database can be reached");
+                return Main.FAILED;
             } else {
                 out.println(Json.write(report));
                 // Rows, not lines: a chunk's lines are committed a few at a time, so a stopped chunk can have landed in part.

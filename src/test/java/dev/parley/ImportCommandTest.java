@@ -377,6 +377,19 @@ class ImportCommandTest {
         assertThat(stderr).contains("the import stopped with " + users + " new row(s) committed and 0 found already there");
     }
 
+    /** It said "run the same command again to finish: lines already imported are found and skipped" of an import that never began. */
+    @Test
+    void an_import_that_cannot_reach_its_database_says_nothing_was_imported_and_nothing_of_finishing() throws Exception {
+        Path file = Files.createTempFile("parley-import", ".ndjson");
+        Files.writeString(file, "{\"type\":\"user\",\"external_id\":\"u\"}\n");
+
+        Run run = parley("import", file.toString(), "--app", "any", "--database-url", "postgres://parley@127.0.0.1:1/parley");
+
+        assertThat(run.status()).isEqualTo(1);
+        assertThat(run.err()).contains("nothing was imported; run the same command again once the database can be reached")
+                .doesNotContain("to finish").doesNotContain("\tat ");
+    }
+
     private String app(String name) {
         Run created = parley("apps", "create", name + "-" + System.nanoTime(), "--database-url", TestDatabase.get().url(parleyDatabase));
         assertThat(created.status()).isZero();
