@@ -36,11 +36,18 @@ public final class Maintenance {
 
     // A write-behind flush's token is looked at only while the flush is retried, seconds after it was written.
     /**
-     * The partitioned tables, whose statistics autovacuum never gathers (only their partitions'): a query over several
-     * months is planned on the parent's, which without this are guesses (and the doctor says so).
+     * The partitioned tables (messages, the archive's) whose statistics are due: autovacuum gathers their partitions',
+     * never theirs, and a query over several months is planned on the parent's, guesses without them (the doctor says
+     * so past 1,000 rows, or a week behind). Due when not analysed for 6 days and their partitions hold 1,000 rows: an
+     * ANALYZE of a parent samples each partition again, so not daily on a large table, nor on an empty one.
      */
-    static final List<Query> ANALYZE_PARENTS = List.of(
-            new Query("maintenance.analyze_messages", "ANALYZE messages"), Archive.ANALYZE);
+    static final Query PARENTS_DUE = new Query("maintenance.parents_due", """
+            SELECT c.oid::regclass::text FROM pg_class c
+              LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+             WHERE c.oid IN ('messages'::regclass, to_regclass('%s'))
+               AND coalesce(greatest(s.last_analyze, s.last_autoanalyze), '-infinity') < now() - interval '6 days'
+               AND (SELECT coalesce(sum(greatest(x.reltuples, 0)), 0) FROM pg_partition_tree(c.oid) p
+                      JOIN pg_class x ON x.oid = p.relid WHERE p.isleaf) >= 1000""".formatted(Partitions.ARCHIVE));
 
     static final Query PURGE_FLUSH_TOKENS = new Query("counters.purge_flush_tokens", """
             DELETE FROM counter_flushes WHERE written_at < now() - interval '1 day'""");
@@ -77,7 +84,9 @@ public final class Maintenance {
         retention.apply(); // before the archive, which would otherwise copy what retention is about to drop
         archive.finishMoves();
         archiveAfter.ifPresent(archive::archiveOlderThan);
-        ANALYZE_PARENTS.forEach(analyze -> database.read(handle -> handle.execute(analyze)));
+        for (String parent : database.read(handle -> handle.list(PARENTS_DUE, row -> row.getString(1)))) {
+            database.read(handle -> handle.execute(new Query("maintenance.analyze_parent", "ANALYZE " + parent)));
+        }
         return stragglers;
     }
 

@@ -60,16 +60,34 @@ class MaintenanceTest {
                         OR c.relname = 'memories_words_idx') AND 'fastupdate=on' = ANY (c.reloptions)"""), row -> row.getString(1)));
     }
 
-    /** Autovacuum analyses partitions, never their parents: the doctor found the archive's parent never analysed. */
+    /**
+     * Autovacuum analyses partitions, never their parents: the doctor found one never analysed. A round analyses
+     * messages once its partitions hold 1,000 rows, and not again within 6 days (each time it samples every partition).
+     */
     @Test
-    void a_round_analyses_the_partitioned_tables() {
+    void a_round_analyses_the_messages_parent_once_its_partitions_hold_rows_and_not_again_that_week() {
+        maintenance.ensurePartitions();
+        YearMonth month = YearMonth.from(now.atZone(ZoneOffset.UTC));
+        maintenance.run();
+        assertThat(parentAnalysed()).as("partitions without rows: nothing to plan on yet").isNull();
+
+        database.read(handle -> handle.execute(new Query("test.rows", """
+                INSERT INTO messages (app_id, conversation_id, user_id, message_id, seq, created_at, role, content)
+                SELECT 1, 2, 1, ? + n, n, parley_id_time(? + n), 'user', 'x' FROM generate_series(1, 1000) n"""),
+                Partitions.floorOf(month), Partitions.floorOf(month)));
+        database.read(handle -> handle.execute(new Query("test.analyze_month", "ANALYZE " + Partitions.nameOf(month))));
+        maintenance.run();
+        Instant first = parentAnalysed();
         maintenance.run();
 
-        // The archive's parent too, once it has a month (ArchiveTest): PostgreSQL skips one without partitions.
-        List<String> analysed = database.read(handle -> handle.list(new Query("test.analysed", """
-                SELECT relid::regclass::text FROM pg_stat_user_tables
-                 WHERE relid = 'messages'::regclass AND last_analyze IS NOT NULL"""), row -> row.getString(1)));
-        assertThat(analysed).containsExactly("messages");
+        assertThat(first).as("analysed once its partitions hold 1,000 rows").isNotNull();
+        assertThat(parentAnalysed()).as("not again within 6 days").isEqualTo(first);
+    }
+
+    private static Instant parentAnalysed() {
+        return database.read(handle -> handle.first(new Query("test.analysed", """
+                SELECT last_analyze FROM pg_stat_user_tables WHERE relid = 'messages'::regclass"""),
+                row -> row.getTimestamp(1) == null ? null : row.getTimestamp(1).toInstant())).orElse(null);
     }
 
     @Test
