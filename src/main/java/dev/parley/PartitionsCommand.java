@@ -8,6 +8,8 @@ import dev.parley.db.Partitions;
 import dev.parley.ops.Maintenance;
 import java.io.PrintWriter;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -49,12 +51,8 @@ final class PartitionsCommand implements Callable<Integer> {
                 }
             }
             out.printf("%-8s %-22s %-26s %-26s %16s %12s%n", "WHERE", "PARTITION", "FROM", "TO", "ROWS (ESTIMATED)", "BYTES");
-            print(out, "archive", partitions, Partitions.ARCHIVE, partitions.listArchived());
-            print(out, "hot", partitions, Partitions.HOT, partitions.list());
-            for (Partitions.Gap gap : partitions.gaps()) {
-                out.printf("%-8s %-22s %-26s %-26s %16d %12s%n", "hot", "(gap: no rows)", Ids.timeOf(gap.fromId()),
-                        Ids.timeOf(gap.toId()), 0, "-");
-            }
+            print(out, "archive", partitions, Partitions.ARCHIVE, partitions.listArchived(), List.of());
+            print(out, "hot", partitions, Partitions.HOT, partitions.list(), partitions.gaps());
             long stragglers = partitions.catchAllRows();
             out.println(stragglers == 0 ? "The catch-all partitions are empty."
                     : stragglers + " row(s) sit in the catch-all partitions: run with --ensure to give their months a partition.");
@@ -74,13 +72,22 @@ final class PartitionsCommand implements Callable<Integer> {
      * its bytes with indexes (its growth).
      */
     private static void print(PrintWriter out, String where, Partitions partitions, String parent,
-                              java.util.List<Partitions.Partition> months) {
-        for (var p : months) {
-            out.printf("%-8s %-22s %-26s %-26s %16d %12s%n", where, p.name(),
-                    p.fromId() == null ? "(anything older)" : Ids.timeOf(p.fromId()).toString(),
-                    p.toId() == null ? "(anything newer)" : Ids.timeOf(p.toId()).toString(), partitions.rows(parent, p),
-                    bytes(p.bytes()));
+                              List<Partitions.Partition> months, List<Partitions.Gap> gaps) {
+        record Line(long from, String text) {
         }
+        List<Line> lines = new ArrayList<>();
+        for (var p : months) {
+            lines.add(new Line(p.fromId() == null ? Long.MIN_VALUE : p.fromId(), String.format("%-8s %-22s %-26s %-26s %16d %12s%n",
+                    where, p.name(), p.fromId() == null ? "(anything older)" : Ids.timeOf(p.fromId()).toString(),
+                    p.toId() == null ? "(anything newer)" : Ids.timeOf(p.toId()).toString(), partitions.rows(parent, p),
+                    bytes(p.bytes()))));
+        }
+        for (var gap : gaps) { // among the months, in time order: a gap is a range no month takes
+            lines.add(new Line(gap.fromId(), String.format("%-8s %-22s %-26s %-26s %16d %12s%n", where, "(gap: no rows)",
+                    Ids.timeOf(gap.fromId()), Ids.timeOf(gap.toId()), 0, "-")));
+        }
+        lines.sort(Comparator.comparingLong(Line::from));
+        lines.forEach(line -> out.print(line.text()));
     }
 
     private static String bytes(long bytes) {

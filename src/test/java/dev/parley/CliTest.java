@@ -283,6 +283,8 @@ class CliTest {
                 .containsPattern("hot\\s+" + Partitions.nameOf(old) + "\\s+\\S+\\s+\\S+\\s+1\\s")
                 .containsPattern("hot\\s+" + Partitions.nameOf(ahead) + "\\s+\\S+\\s+\\S+\\s+1\\s")
                 .doesNotContain(Partitions.nameOf(old.plusMonths(1))).contains("(gap: no rows)");
+        assertThat(run.out().indexOf("(gap: no rows)")).as("the gap among the months, in time order")
+                .isGreaterThan(run.out().indexOf(Partitions.nameOf(old))).isLessThan(run.out().indexOf(Partitions.AFTER));
         assertThat(parley("partitions", "--database-url", url).status()).isZero();
     }
 
