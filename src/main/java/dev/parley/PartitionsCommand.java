@@ -5,6 +5,7 @@ import dev.parley.db.Database;
 import dev.parley.db.Ids;
 import dev.parley.db.Migrations;
 import dev.parley.db.Partitions;
+import dev.parley.lifecycle.Archive;
 import dev.parley.ops.Maintenance;
 import java.io.PrintWriter;
 import java.time.Clock;
@@ -56,14 +57,19 @@ final class PartitionsCommand implements Callable<Integer> {
             long stragglers = partitions.catchAllRows();
             out.println(stragglers == 0 ? "The catch-all partitions are empty."
                     : stragglers + " row(s) sit in the catch-all partitions: run with --ensure to give their months a partition.");
-            boolean defaults = false;
+            List<String> cutShort = new Archive(db, db, partitions, Clock.systemUTC()).underWay();
+            for (String month : cutShort) {
+                out.println("The move of " + month + " into the archive was cut short: its writes are refused until "
+                        + "'parley archive' or serve's daily maintenance finishes it.");
+            }
+            boolean toDo = !cutShort.isEmpty();
             for (String parent : List.of(Partitions.HOT, Partitions.ARCHIVE)) {
                 Optional<String> found = partitions.defaultPartition(parent);
                 found.ifPresent(name -> out.println(Partitions.besideDefault(parent, name) + ": no month of it is "
                         + "archived or dropped whole while it is there; move its rows out and drop it (docs/operations.md, \"Partitions\")."));
-                defaults |= found.isPresent();
+                toDo |= found.isPresent();
             }
-            return stragglers == 0 && !defaults ? 0 : 1;
+            return stragglers == 0 && !toDo ? 0 : 1;
         }
     }
 

@@ -95,9 +95,9 @@ public final class Archive {
     }
 
     private Moved moveOlderThan(Period age) {
-        finishUnderWay();
         List<String> moved = new ArrayList<>();
-        long rows = 0;
+        long rows = finishUnderWay(moved); // named in the summary too: the run that finished them moved them
+
         for (Partitions.Partition month : due(age)) {
             rows += move(month);
             moved.add(month.name());
@@ -111,19 +111,36 @@ public final class Archive {
         return new Moved(moved, rows);
     }
 
-    /** Finishes each move that was written down and not done: from the copy, or from the detach if the copy is in. */
-    public void finishMoves() {
-        RoundLock.exclusively(sessions, "archive", () -> {
-            finishUnderWay();
-            return null;
-        }, null);
+    /**
+     * Finishes each move that was written down and not done: from the copy, or from the detach if the copy is in.
+     * Returns the months it finished (none when another round holds the lock).
+     */
+    public List<String> finishMoves() {
+        return RoundLock.exclusively(sessions, "archive", () -> {
+            List<String> finished = new ArrayList<>();
+            finishUnderWay(finished);
+            return finished;
+        }, List.of());
     }
 
-    private void finishUnderWay() {
-        for (String name : database.read(handle -> handle.list(UNDER_WAY, row -> row.getString(1)))) {
-            partitions.list().stream().filter(p -> p.name().equals(name)).findFirst().ifPresentOrElse(this::move,
-                    () -> finish(name));
+    /** The months whose move into the archive was cut short (a crash, Ctrl-C): their writes are refused until finished. */
+    public List<String> underWay() {
+        return database.read(handle -> handle.list(UNDER_WAY, row -> row.getString(1)));
+    }
+
+    /** Finishes the moves under way, adding their months to {@code finished}; returns the rows it copied. */
+    private long finishUnderWay(List<String> finished) {
+        long rows = 0;
+        for (String name : underWay()) {
+            var month = partitions.list().stream().filter(p -> p.name().equals(name)).findFirst();
+            if (month.isPresent()) {
+                rows += move(month.get());
+            } else {
+                finish(name);
+            }
+            finished.add(name);
         }
+        return rows;
     }
 
     /** Moves one hot month; returns its rows. */

@@ -219,9 +219,15 @@ class ArchiveTest {
         assertThat(refused.header("Retry-After")).isEqualTo("5");
         assertThat(refused.json().get("type").asText()).endsWith("month-archiving");
 
+        var listed = dev.parley.support.Cli.parley("partitions", "--database-url", TestDatabase.get().url(database));
+        assertThat(listed.status()).as("something to finish").isEqualTo(1);
+        assertThat(listed.out()).contains("The move of " + january + " into the archive was cut short: its writes are refused");
+
+        List<String> finished;
         try (Database pool = TestDatabase.pool(TestDatabase.get().target(database), 2)) {
-            new Archive(pool, pool, new Partitions(pool), clock).finishMoves();
+            finished = new Archive(pool, pool, new Partitions(pool), clock).finishMoves();
         }
+        assertThat(finished).containsExactly(january);
         assertThat(api.patch(path + "/messages/" + januaryId, Map.of("content", "changed")).status()).isEqualTo(409);
         assertThat(api.getOk(path + "/messages").get("messages").findValuesAsText("content")).containsExactly("january 0", "january 1");
     }
