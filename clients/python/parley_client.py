@@ -216,6 +216,7 @@ class Character:
     created_at: str
     updated_at: str
     version: int
+    external_id: str | None = None  # the id an import gave it
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +315,7 @@ class Memory:
     metadata: Json | None = None
     conversation_id: str | None = None
     dims: int | None = None
+    external_id: str | None = None  # the id an import gave it
 
 
 @dataclass(frozen=True, slots=True)

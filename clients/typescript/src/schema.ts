@@ -1045,6 +1045,7 @@ export interface components {
         };
         WithEmbedding: {
             id: string;
+            external_id: string | null;
             user_id: string;
             character_id: string;
             conversation_id: string | null;
@@ -1380,6 +1381,7 @@ export interface components {
         };
         Memory: {
             id: string;
+            external_id: string | null;
             user_id: string;
             character_id: string;
             conversation_id: string | null;

@@ -38,7 +38,7 @@ import java.util.stream.Collectors;
  */
 public final class Memories {
     static final String COLUMNS = """
-            memory_id, user_id, character_id, conversation_id, content, importance, language::text AS language, metadata,
+            memory_id, external_id, user_id, character_id, conversation_id, content, importance, language::text AS language, metadata,
             octet_length(embedding) / 4 AS dims, created_at, updated_at""";
 
     // A memory's user, character and conversation are held until its write commits, as foreign keys would hold them
@@ -222,7 +222,8 @@ public final class Memories {
         Integer knownDims = row.wasNull() ? null : dims;
         long conversationId = row.getLong("conversation_id");
         Long knownConversation = row.wasNull() ? null : conversationId;
-        return new Memory(row.getLong("memory_id"), row.getLong("user_id"), row.getLong("character_id"), knownConversation,
+        return new Memory(row.getLong("memory_id"), row.getString("external_id"), row.getLong("user_id"), row.getLong("character_id"),
+                knownConversation,
                 row.getString("content"), row.getFloat("importance"), row.getString("language"),
                 JsonText.stored(row.getString("metadata")), knownDims,
                 row.getTimestamp("created_at").toInstant(), row.getTimestamp("updated_at").toInstant());

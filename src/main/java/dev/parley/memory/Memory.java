@@ -8,10 +8,12 @@ import java.time.Instant;
 
 /**
  * A long-term fact a character keeps about a user; {@code dims} is its embedding's length, null without one;
- * {@code conversationId} the conversation it was learnt in, when known.
+ * {@code conversationId} the conversation it was learnt in, when known; {@code externalId} the id an import gave it
+ * (null for one written through the API).
  */
 public record Memory(
         @JsonFormat(shape = JsonFormat.Shape.STRING) long id,
+        @Nullable String externalId,
         @JsonFormat(shape = JsonFormat.Shape.STRING) long userId,
         @JsonFormat(shape = JsonFormat.Shape.STRING) long characterId,
         @Nullable @JsonFormat(shape = JsonFormat.Shape.STRING) Long conversationId,

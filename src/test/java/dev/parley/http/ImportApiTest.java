@@ -83,6 +83,8 @@ class ImportApiTest {
         JsonNode recalled = api.postOk(200, "/v1/users/" + user + "/memories/recall", Map.of("character_id",
                 conversation.get("character_id").asText(), "embedding", List.of(1.0, 0.0, 0.0), "min_similarity", 0.0));
         assertThat(recalled.get("memories").get(0).get("memory").get("content").asText()).isEqualTo("likes the sea");
+        assertThat(recalled.get("memories").get(0).get("memory").get("external_id").asText()).as("as the import gave it")
+                .isEqualTo("mem-2");
         try (Connection sql = TestDatabase.get().connect(TestServer.DATABASE);
              var rows = sql.createStatement().executeQuery("SELECT tableoid::regclass::text FROM messages WHERE conversation_id = "
                      + chat + " ORDER BY message_id")) {
