@@ -145,6 +145,8 @@ class DistributionRulesTest {
             Map.entry("memory/Memories.java", new PerCall(1, "memory.list*: app_id = ? AND user_id = ? AND"
                     + " character_id = ? in every order")),
             Map.entry("monitor/DatabaseStats.java", new PerCall(1, "monitor.top_statements: pg_stat_statements")),
+            Map.entry("ops/Maintenance.java", new PerCall(1, "ANALYZE of a partitioned table found due: every app's"
+                    + " rows, by design")),
             Map.entry("ops/doctor/Hypothetical.java", new PerCall(2, "hypopg's functions, in the schema found")),
             Map.entry("ops/doctor/PartitionRetention.java", new PerCall(1, "pg_partman's configuration")),
             Map.entry("ops/doctor/TimePartitions.java", new PerCall(2, "the rows of any database's catch-all"
