@@ -31,6 +31,7 @@ final class Checks {
             new SequenceOverflow(),
             new FuturePartitions(),
             new DefaultPartitionRows(),
+            new PartitionMoves(),
             new PartitionRetention(),
             new ServerSettings());
 

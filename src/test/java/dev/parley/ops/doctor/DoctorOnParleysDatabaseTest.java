@@ -32,7 +32,8 @@ class DoctorOnParleysDatabaseTest {
     void drop() throws Exception {
         try (Connection admin = server.connect("postgres")) {
             PlantedDatabase.run(admin, "DROP DATABASE IF EXISTS doctor_parley_unused WITH (FORCE)",
-                    "DROP DATABASE IF EXISTS doctor_parley_archive WITH (FORCE)");
+                    "DROP DATABASE IF EXISTS doctor_parley_archive WITH (FORCE)",
+                    "DROP DATABASE IF EXISTS doctor_parley_moves WITH (FORCE)");
         }
     }
 
@@ -101,6 +102,23 @@ class DoctorOnParleysDatabaseTest {
             PlantedDatabase.run(c, retention.fix().executable().toArray(String[]::new));
         }
         assertThat(audit(target, "partition").findings()).isEmpty();
+    }
+
+    /** A move cut short leaves its month refusing writes until a run finishes it; nothing said so but partitions. */
+    @Test
+    void reports_a_move_into_the_archive_cut_short_an_hour_ago_and_not_one_just_begun() throws Exception {
+        ConnectionTarget target = server.migrated("doctor_parley_moves");
+        try (Connection c = server.connect("doctor_parley_moves")) {
+            PlantedDatabase.run(c, "INSERT INTO partition_moves (partition_name, destination, started_at) VALUES "
+                    + "('messages_y2025m01', 'parley_archive', now() - interval '2 hours'), "
+                    + "('messages_y2025m02', 'parley_archive', now())");
+        }
+
+        Report report = audit(target, "partition.moves");
+
+        assertThat(report.findings()).extracting(Finding::object).containsExactly("messages_y2025m01");
+        assertThat(report.findings().get(0).summary()).contains("cut short", "refuses writes", "parley archive");
+        assertThat(report.findings().get(0).severity()).isEqualTo(Severity.WARNING);
     }
 
     private static String archived(YearMonth month) {
