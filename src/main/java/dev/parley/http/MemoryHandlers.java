@@ -145,6 +145,9 @@ final class MemoryHandlers {
         return order;
     }
 
+    private static final java.util.regex.Pattern JSON_NUMBER = java.util.regex.Pattern.compile(
+            "-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?");
+
     private static Double importance(Context ctx, String name) {
         String raw = ctx.queryParam(name);
         if (raw == null) {
@@ -152,6 +155,10 @@ final class MemoryHandlers {
         }
         double value;
         try {
+            // A JSON number: Double.parseDouble also reads Java's own forms (0x1p-2, 0.5f, 0.5d), which no client means
+            if (!JSON_NUMBER.matcher(raw).matches()) {
+                throw new NumberFormatException(raw);
+            }
             value = Double.parseDouble(raw);
         } catch (NumberFormatException e) {
             throw new InvalidInput(name, "must be a number between 0 and 1, got '" + Check.printable(raw) + "'");

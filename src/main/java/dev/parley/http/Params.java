@@ -80,6 +80,10 @@ final class Params {
         }
         int value;
         try {
+            // ASCII digits only: Integer.parseInt also reads other scripts' ('٢', '５'), which an id here is refused for
+            if (raw.isEmpty() || !raw.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                throw new NumberFormatException(raw);
+            }
             value = Integer.parseInt(raw);
         } catch (NumberFormatException e) {
             throw new InvalidInput(name, "must be an integer between 1 and " + max + ", got '" + Check.printable(raw) + "'");

@@ -96,6 +96,9 @@ final class QueryParameters {
     static void check(Set<String> declared, Map<String, List<String>> given) {
         for (var parameter : given.entrySet()) {
             String name = parameter.getKey();
+            if (name.isEmpty() && parameter.getValue().stream().allMatch(String::isEmpty)) {
+                continue; // an empty piece ("?limit=5&", "&&"): no parameter at all, as a form's decoding skips it
+            }
             if (!declared.contains(name)) {
                 throw new BadRequest(400, "invalid-request", name, declared.isEmpty()
                         ? name + " is not a query parameter of this request; it takes none"

@@ -63,6 +63,29 @@ class QueryParametersTest {
         assertThat(response.json().get("detail").asText()).contains("given 2 times");
     }
 
+    /** From outside: a trailing "&" was "  is not a query parameter", naming an empty one; other scripts' digits were read. */
+    @Test
+    void an_empty_piece_is_no_parameter_and_numbers_are_written_as_json_writes_them() {
+        String user = Fixtures.user(api, "pieces");
+        assertThat(api.get("/v1/characters?limit=5&").status()).isEqualTo(200);
+        assertThat(api.get("/v1/characters?&&limit=5").status()).isEqualTo(200);
+        assertThat(api.get("/v1/characters?=5").status()).as("a value without a name").isEqualTo(400);
+
+        for (String limit : new String[] {"%D9%A2", "%EF%BC%95"}) { // Arabic-Indic 2, fullwidth 5
+            var refused = api.get("/v1/characters?limit=" + limit);
+            assertThat(refused.status()).as(limit).isEqualTo(400);
+            assertThat(refused.json().get("detail").asText()).contains("limit must be an integer");
+        }
+        String character = Fixtures.character(api, "Luna");
+        for (String importance : new String[] {"0x1p-2", "0.5f", "0.5d", "+0.5", ".5"}) {
+            var refused = api.get("/v1/users/" + user + "/memories?character_id=" + character + "&min_importance=" + importance);
+            assertThat(refused.status()).as(importance).isEqualTo(400);
+            assertThat(refused.json().get("detail").asText()).contains("min_importance must be a number between 0 and 1");
+        }
+        assertThat(api.get("/v1/users/" + user + "/memories?character_id=" + character + "&min_importance=2.5e-1").status())
+                .isEqualTo(200);
+    }
+
     @Test
     void declared_parameters_still_work() {
         String luna = Fixtures.character(api, "Luna");
