@@ -15,9 +15,11 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.LongStream;
 
 /** /v1/users/{user_id}/memories and /v1/memories: store, read, change, forget, recall by similarity. */
 final class MemoryHandlers {
@@ -109,7 +111,8 @@ final class MemoryHandlers {
         if (kind == null && ctx.queryParam("cursor") != null) {
             throw new InvalidInput("cursor", "a listing by relevance is one page, the best matches up to limit: it takes no cursor");
         }
-        Object[] after = kind == null ? null : after(order, Cursor.positions(ctx, kind, order == Memories.Order.NEWEST ? 1 : 2));
+        Object[] after = kind == null ? null : after(order, scoped(ctx, kind, order == Memories.Order.NEWEST ? 1 : 2, userId,
+                characterId));
         if (words == null && ctx.queryParam("language") != null) {
             throw new InvalidInput("language", "is the language of q's words: give it with q");
         }
@@ -117,7 +120,9 @@ final class MemoryHandlers {
         // By relevance a listing is one page (the best matches up to limit); in the other orders it is paged.
         List<Memory> rows = memories.list(Auth.app(ctx), userId, characterId,
                 new Memories.Listing(order, filter, after, words, language, kind == null ? limit : Cursor.probe(limit)));
-        var listed = kind == null ? new Cursor.Paged<>(rows, null) : Cursor.paged(kind, rows, limit, m -> cursorPositions(order, m));
+        var listed = kind == null ? new Cursor.Paged<>(rows, null)
+                : Cursor.paged(kind, rows, limit, m -> LongStream.concat(LongStream.of(cursorPositions(order, m)),
+                        LongStream.of(userId, characterId)).toArray());
         Responses.json(ctx, new Pages.MemoryPage(listed.page(), listed.next()));
     }
 
@@ -176,6 +181,22 @@ final class MemoryHandlers {
     }
 
     /** A cursor's positions as the listing's keyset takes them; null for a first page. */
+    /**
+     * The {@code count} positions of the request's cursor, which carries its user and character too: memory ids are
+     * ordered across scopes, so another scope's cursor would page through this one from an arbitrary point.
+     */
+    private static long[] scoped(Context ctx, Cursor.Kind kind, int count, long userId, long characterId) {
+        long[] positions = Cursor.positions(ctx, kind, count + 2);
+        if (positions == null) {
+            return null;
+        }
+        if (positions[count] != userId || positions[count + 1] != characterId) {
+            throw new InvalidInput("cursor", "is a cursor of another user's or character's memories; page with the cursors "
+                    + "of user " + userId + "'s memories of character " + characterId);
+        }
+        return Arrays.copyOf(positions, count);
+    }
+
     private static Object[] after(Memories.Order order, long[] positions) {
         if (positions == null) {
             return null;

@@ -66,11 +66,15 @@ final class UserHandlers {
     void inbox(Context ctx) {
         long userId = Params.id(ctx, "user_id");
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
-        long[] position = Cursor.positions(ctx, Cursor.Kind.INBOX, 2);
+        long[] position = Cursor.positions(ctx, Cursor.Kind.INBOX, 3);
         long appId = Auth.app(ctx);
         if (position == null) {
             Conditional.send(ctx, firstPage(appId, userId, limit));
             return;
+        }
+        if (position[2] != userId) { // another user's activity order would start this one's inbox at an arbitrary point
+            throw new InvalidInput("cursor", "is a cursor of another user's inbox; page with the cursors of user " + userId
+                    + "'s own pages");
         }
         Responses.json(ctx, inboxPage(appId, userId, new Inbox.Position(position[0], position[1]), limit));
     }
@@ -83,7 +87,7 @@ final class UserHandlers {
 
     private Pages.InboxPage inboxPage(long appId, long userId, Inbox.Position after, int limit) {
         var listed = Cursor.paged(Cursor.Kind.INBOX, inbox.page(appId, userId, after, Cursor.probe(limit)), limit,
-                e -> new long[] {e.activityId(), e.conversationId()});
+                e -> new long[] {e.activityId(), e.conversationId(), userId});
         return new Pages.InboxPage(listed.page(), listed.next());
     }
 
