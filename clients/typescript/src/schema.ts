@@ -1583,7 +1583,7 @@ export interface operations {
             query?: {
                 /** @description comma-separated character ids, up to 100: those the app has, by id (alone: no other parameter) */
                 ids?: string;
-                /** @description the character an import gave this external id: a page of it, or an empty one (alone: no other parameter) */
+                /** @description the character an import gave this external id: a page of it, or an empty one (alone: no other parameter) (up to 255 bytes) */
                 external_id?: string;
                 /** @description JSON object the traits must contain, e.g. {"energy":"calm"} */
                 traits?: string;
@@ -2573,7 +2573,7 @@ export interface operations {
     findUser: {
         parameters: {
             query: {
-                /** @description the app's own id for the user */
+                /** @description the app's own id for the user (up to 255 bytes) */
                 external_id: string;
             };
             header?: {
@@ -3834,7 +3834,7 @@ export interface operations {
     getLeaderboard: {
         parameters: {
             query: {
-                /** @description the counter's name, as incremented (POST /v1/users/{user_id}/counters), up to 100 bytes */
+                /** @description the counter's name, as incremented (POST /v1/users/{user_id}/counters) (up to 100 bytes) */
                 counter: string;
                 /** @description page size, 1-100 (default 20) */
                 limit?: number;
@@ -3966,7 +3966,7 @@ export interface operations {
     getUserRank: {
         parameters: {
             query: {
-                /** @description the counter's name, as incremented (POST /v1/users/{user_id}/counters), up to 100 bytes */
+                /** @description the counter's name, as incremented (POST /v1/users/{user_id}/counters) (up to 100 bytes) */
                 counter: string;
             };
             header?: {
@@ -4671,9 +4671,9 @@ export interface operations {
                 user_id?: string;
                 /** @description JSON object the state must contain, e.g. {"status":"open"} */
                 state?: string;
-                /** @description only conversations whose state has this top-level key */
+                /** @description only conversations whose state has this top-level key (up to 255 bytes) */
                 state_has?: string;
-                /** @description the conversation the app knows by this id of its own */
+                /** @description the conversation the app knows by this id of its own (up to 255 bytes) */
                 external_id?: string;
                 /** @description page size, 1-100 (default 20) */
                 limit?: number;
@@ -6217,7 +6217,7 @@ export interface operations {
                 character_id?: string;
                 /** @description in a group chat, the person it answers, whose profile and memories the context carries (default: the conversation's user) */
                 user_id?: string;
-                /** @description words to find the user's memories by (none when absent) */
+                /** @description words to find the user's memories by (none when absent) (up to 1000 bytes) */
                 memory_query?: string;
                 /** @description how many memories (of each person), 1-50 (default 5) */
                 memories?: number;
@@ -8025,7 +8025,7 @@ export interface operations {
                 max_importance?: number;
                 /** @description newest (default: last stored first), importance, recent (original created_at, latest first) or relevance (to q; the default when q is given; one page, no cursor) */
                 order?: "newest" | "importance" | "recent" | "relevance";
-                /** @description words the memories must match, web-search syntax; ranks them by relevance */
+                /** @description words the memories must match, web-search syntax; ranks them by relevance (up to 1000 bytes) */
                 q?: string;
                 /** @description text-search language of q (default english) */
                 language?: string;
@@ -9045,7 +9045,7 @@ export interface operations {
     searchMessages: {
         parameters: {
             query: {
-                /** @description what to find, web-search syntax: words, "a phrase", or, -word */
+                /** @description what to find, web-search syntax: words, "a phrase", or, -word (up to 1000 bytes) */
                 q: string;
                 /** @description only this user's conversations and the groups they joined as a guest */
                 user_id?: string;
@@ -9198,7 +9198,7 @@ export interface operations {
     searchMemories: {
         parameters: {
             query: {
-                /** @description what to find, web-search syntax */
+                /** @description what to find, web-search syntax (up to 1000 bytes) */
                 q: string;
                 /** @description the user */
                 user_id: string;

@@ -24,7 +24,7 @@ import java.util.Map;
 
 /** /v1/conversations: start, read, patch state, move counters, members, mark read, build LLM context. */
 final class ConversationHandlers {
-    private static final int MAX_STATE_KEY_BYTES = 255;
+    static final int MAX_STATE_KEY_BYTES = 255;
 
     private final Conversations conversations;
     private final ReadMarkers readMarkers;

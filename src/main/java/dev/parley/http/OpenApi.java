@@ -88,7 +88,13 @@ final class OpenApi {
             }
             ObjectNode schema = p.putObject("schema").put("type", q.type());
             if (q.minimum() != null) {
-                schema.put("minimum", q.minimum()).put("maximum", q.maximum()).put("default", q.byDefault());
+                schema.put("minimum", q.minimum()).put("maximum", q.maximum());
+            }
+            if (q.byDefault() != null) {
+                schema.put("default", q.byDefault());
+            }
+            if (q.maxLength() != null) {
+                schema.put("maxLength", q.maxLength());
             }
             if (!q.values().isEmpty()) {
                 q.values().forEach(schema.putArray("enum")::add);

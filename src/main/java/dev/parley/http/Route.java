@@ -31,9 +31,9 @@ record Route(
      * default, a string a set of values; RequestBoundsTest holds the handlers to them.
      */
     record QueryParam(String name, String type, String description, boolean required, Integer minimum, Integer maximum,
-                      Integer byDefault, List<String> values) {
+                      Integer byDefault, List<String> values, Integer maxLength) {
         QueryParam(String name, String type, String description) {
-            this(name, type, description, false, null, null, null, List.of());
+            this(name, type, description, false, null, null, null, List.of(), null);
         }
     }
 
@@ -56,18 +56,29 @@ record Route(
 
     /** A query parameter the request must carry. */
     Route requiredQuery(String name, String type, String description) {
-        return query(new QueryParam(name, type, description, true, null, null, null, List.of()));
+        return query(new QueryParam(name, type, description, true, null, null, null, List.of(), null));
+    }
+
+    /** A text of at most {@code maxBytes} bytes of UTF-8 (the document's maxLength: the same for ASCII). */
+    Route text(String name, boolean required, int maxBytes, String description) {
+        return query(new QueryParam(name, "string", description + " (up to " + maxBytes + " bytes)", required, null, null,
+                null, List.of(), maxBytes));
+    }
+
+    /** A number from 0 to 1, as an importance is. */
+    Route fraction(String name, String description) {
+        return query(new QueryParam(name, "number", description, false, 0, 1, null, List.of(), null));
     }
 
     /** A count from 1 to {@code max}, {@code byDefault} when absent: a page's size, say. */
     Route count(String name, int byDefault, int max, String description) {
         return query(new QueryParam(name, "integer", description + ", 1-" + max + " (default " + byDefault + ")",
-                false, 1, max, byDefault, List.of()));
+                false, 1, max, byDefault, List.of(), null));
     }
 
     /** A string parameter that takes one of {@code values}. */
     Route oneOf(String name, List<String> values, String description) {
-        return query(new QueryParam(name, "string", description, false, null, null, null, List.copyOf(values)));
+        return query(new QueryParam(name, "string", description, false, null, null, null, List.copyOf(values), null));
     }
 
     private Route query(QueryParam parameter) {

@@ -44,8 +44,7 @@ final class Routes {
     private static final String DURABLE = "write before answering, with this instance's increments not yet written "
             + "(default false: written within PARLEY_COUNTER_FLUSH_AFTER)";
 
-    private static final String COUNTER = "the counter's name, as incremented (POST /v1/users/{user_id}/counters), up to "
-            + Check.MAX_COUNTER_NAME_BYTES + " bytes";
+    private static final String COUNTER = "the counter's name, as incremented (POST /v1/users/{user_id}/counters)";
 
     private static final String WINDOW = "time window ending now: 30s, 1m, 15m, 1h ... up to "
             + Durations.format(WindowCounts.MAX_WINDOW);
@@ -64,8 +63,8 @@ final class Routes {
                 Route.of(GET, "/v1/characters", "listCharacters", "List characters, optionally by JSON containment, or fetch a batch by id", characters::list)
                         .query("ids", "string", "comma-separated character ids, up to " + Limits.MAX_LIST_PAGE
                                 + ": those the app has, by id (alone: no other parameter)")
-                        .query("external_id", "string", "the character an import gave this external id: a page of it, or "
-                                + "an empty one (alone: no other parameter)")
+                        .text("external_id", false, Limits.MAX_EXTERNAL_ID_BYTES, "the character an import gave this external "
+                                + "id: a page of it, or an empty one (alone: no other parameter)")
                         .query("traits", "string", "JSON object the traits must contain, e.g. {\"energy\":\"calm\"}")
                         .query("metadata", "string", "JSON object the metadata must contain")
                         .count("limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE, "page size")
@@ -95,7 +94,7 @@ final class Routes {
                 Route.of(POST, "/v1/users", "upsertUser", "Create or update a user by external id (201 created, 200 updated)", users::upsert)
                         .body(Bodies.UserInput.class).returns(201, User.class).alsoAnswers(200),
                 Route.of(GET, "/v1/users", "findUser", "Find a user by external id", users::findByExternalId)
-                        .requiredQuery("external_id", "string", "the app's own id for the user")
+                        .text("external_id", true, Limits.MAX_EXTERNAL_ID_BYTES, "the app's own id for the user")
                         .returns(200, User.class),
                 Route.of(GET, "/v1/users/{user_id}", "getUser", "Get a user", users::get)
                         .returns(200, User.class),
@@ -120,13 +119,13 @@ final class Routes {
                         .body(Bodies.CounterIncrements.class).returns(200, Pages.Counters.class),
                 Route.of(GET, "/v1/leaderboard", "getLeaderboard",
                                 "The app's users ranked by one counter as last written, highest first, ties by user id", users::leaderboard)
-                        .requiredQuery("counter", "string", COUNTER)
+                        .text("counter", true, Check.MAX_COUNTER_NAME_BYTES, COUNTER)
                         .count("limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE, "page size")
                         .query("cursor", "string", "next_cursor of the previous page of this counter's leaderboard")
                         .returns(200, Pages.Leaderboard.class),
                 Route.of(GET, "/v1/users/{user_id}/rank", "getUserRank",
                                 "A user's value of one counter as last written and their rank on its leaderboard (null: none written)", users::rank)
-                        .requiredQuery("counter", "string", COUNTER)
+                        .text("counter", true, Check.MAX_COUNTER_NAME_BYTES, COUNTER)
                         .returns(200, Leaderboards.Standing.class),
                 Route.of(POST, "/v1/users/{user_id}/warm", "warmUser", "Load what login shows into the cache: inbox, histories, characters", warmup::warm)
                         .count("limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE, "inbox page size to warm (also how many conversations)")
@@ -147,8 +146,10 @@ final class Routes {
                         .query("character_id", "string", "only conversations this character takes part in (leading or not)")
                         .query("user_id", "string", "only this user's conversations and the groups they joined as a guest")
                         .query("state", "string", "JSON object the state must contain, e.g. {\"status\":\"open\"}")
-                        .query("state_has", "string", "only conversations whose state has this top-level key")
-                        .query("external_id", "string", "the conversation the app knows by this id of its own")
+                        .text("state_has", false, ConversationHandlers.MAX_STATE_KEY_BYTES,
+                                "only conversations whose state has this top-level key")
+                        .text("external_id", false, Limits.MAX_EXTERNAL_ID_BYTES,
+                                "the conversation the app knows by this id of its own")
                         .count("limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE, "page size")
                         .query("cursor", "string", "next_cursor of the previous page")
                         .returns(200, Pages.ConversationPage.class),
@@ -180,7 +181,8 @@ final class Routes {
                         .query("character_id", "string", "in a group chat, the character about to speak")
                         .query("user_id", "string", "in a group chat, the person it answers, whose profile and memories the context "
                                 + "carries (default: the conversation's user)")
-                        .query("memory_query", "string", "words to find the user's memories by (none when absent)")
+                        .text("memory_query", false, ContextRequest.MAX_MEMORY_QUERY_BYTES,
+                                "words to find the user's memories by (none when absent)")
                         .count("memories", ContextRequest.DEFAULT_MEMORIES, ContextRequest.MAX_MEMORIES, "how many memories (of each person)")
                         .oneOf("memories_of", List.of(ContextRequest.MEMORIES_OF_USER, ContextRequest.MEMORIES_OF_EVERYONE),
                                 "whose memories: user (default), the person answered; "
@@ -236,11 +238,12 @@ final class Routes {
                 Route.of(GET, USER_MEMORIES, "listMemories", "A user's memories of one character: filtered, by newest, importance, recency or relevance", memories::list)
                         .requiredQuery("character_id", "string", "the character")
                         .query("metadata", "string", "JSON object the metadata must contain, e.g. {\"type\":\"preference\"}")
-                        .query("min_importance", "number", "only memories at least this important, 0-1")
-                        .query("max_importance", "number", "only memories at most this important, 0-1")
+                        .fraction("min_importance", "only memories at least this important, 0-1")
+                        .fraction("max_importance", "only memories at most this important, 0-1")
                         .oneOf("order", List.of("newest", "importance", "recent", "relevance"), "newest (default: last stored first), importance, recent (original created_at, "
                                 + "latest first) or relevance (to q; the default when q is given; one page, no cursor)")
-                        .query("q", "string", "words the memories must match, web-search syntax; ranks them by relevance")
+                        .text("q", false, SearchHandlers.MAX_QUERY_BYTES,
+                                "words the memories must match, web-search syntax; ranks them by relevance")
                         .query("language", "string", "text-search language of q (default english)")
                         .count("limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE, "page size")
                         .query("cursor", "string", "next_cursor of the previous page (of the same order)")
@@ -254,7 +257,8 @@ final class Routes {
                 Route.of(DELETE, MEMORY, "deleteMemory", "Forget a memory (204)", memories::delete).returns(204, null),
 
                 Route.of(GET, "/v1/search/messages", "searchMessages", "Full-text search over messages of a conversation, a user or the app", search::messages)
-                        .requiredQuery("q", "string", "what to find, web-search syntax: words, \"a phrase\", or, -word")
+                        .text("q", true, SearchHandlers.MAX_QUERY_BYTES, "what to find, web-search syntax: words, \"a phrase\", "
+                                + "or, -word")
                         .query("user_id", "string", "only this user's conversations and the groups they joined as a guest")
                         .query("conversation_id", "string", "only this conversation")
                         .query("language", "string", "text-search language of the query (default: the conversation's, else english)")
@@ -264,7 +268,7 @@ final class Routes {
                         .query("cursor", "string", "next_cursor of the previous page")
                         .returns(200, Pages.MessageHits.class),
                 Route.of(GET, "/v1/search/memories", "searchMemories", "Full-text search over a user's memories", search::memories)
-                        .requiredQuery("q", "string", "what to find, web-search syntax")
+                        .text("q", true, SearchHandlers.MAX_QUERY_BYTES, "what to find, web-search syntax")
                         .requiredQuery("user_id", "string", "the user")
                         .query("character_id", "string", "only memories this character keeps")
                         .query("language", "string", "text-search language of the query (default english)")

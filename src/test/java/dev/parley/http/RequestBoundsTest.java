@@ -87,6 +87,10 @@ class RequestBoundsTest {
                     variants.add(new Variant(withQuery(base, name, String.valueOf(min)), false, "at its minimum"));
                     variants.add(new Variant(withQuery(base, name, String.valueOf(max)), false, "at its maximum"));
                 }
+                if (schema.has("maxLength")) { // past it only: a text at its length may find nothing (a 404), rightly
+                    variants.add(new Variant(withQuery(base, name, "x".repeat(schema.get("maxLength").asInt() + 1)), true,
+                            "past its maxLength"));
+                }
                 if (schema.has("enum")) {
                     variants.add(new Variant(withQuery(call.path(), name, "no-such-value"), true, "not one of its values"));
                     if (!call.method().equals("DELETE")) { // taking a value of a delete would delete the sample
