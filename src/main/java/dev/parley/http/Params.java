@@ -1,6 +1,7 @@
 package dev.parley.http;
 
 import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.chat.InvalidInput;
 import dev.parley.config.Durations;
@@ -118,6 +119,8 @@ final class Params {
         } catch (Exception e) {
             throw new InvalidInput(name, e instanceof JsonParseException p && Requests.isDuplicate(p)
                     ? "gives a key twice (" + p.getOriginalMessage() + "); each key may appear once"
+                    : e instanceof StreamConstraintsException limit // too deep: it is an object, past what is read
+                    ? "is beyond Parley's limits: " + Check.withoutJavaNames(limit.getOriginalMessage())
                     : "must be a JSON object such as {\"energy\":\"calm\"}");
         }
         if (node == null || !node.isObject() || node.isEmpty()) {

@@ -37,7 +37,8 @@ final class SearchHandlers {
         MessageSearch.Scope scope = conversationId != null ? new MessageSearch.Scope.Conversation(conversationId)
                 : userId != null ? new MessageSearch.Scope.User(userId) : new MessageSearch.Scope.App();
         if (conversationId != null && userId != null) {
-            throw new InvalidInput("user_id", "cannot be given together with conversation_id; a conversation has one user");
+            throw new InvalidInput("user_id", "cannot be given together with conversation_id: give one scope, the conversation (whoever "
+                    + "wrote in it) or the user's conversations");
         }
         boolean archived = Params.flag(ctx, "include_archived");
         long search = fingerprint(scope, text, language, order, archived);

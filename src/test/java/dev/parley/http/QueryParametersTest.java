@@ -86,6 +86,18 @@ class QueryParametersTest {
                 .isEqualTo(200);
     }
 
+    /** From outside: a filter nested too deep was "must be a JSON object", which it was. */
+    @Test
+    void a_json_filter_nested_past_the_limit_is_named_for_its_depth() {
+        String deep = "{\"a\":".repeat(70) + "1" + "}".repeat(70);
+
+        var refused = api.get("/v1/characters?traits=" + java.net.URLEncoder.encode(deep, java.nio.charset.StandardCharsets.UTF_8));
+
+        assertThat(refused.status()).isEqualTo(400);
+        assertThat(refused.json().get("detail").asText()).contains("traits is beyond Parley's limits").contains("nesting depth")
+                .doesNotContain("`");
+    }
+
     @Test
     void declared_parameters_still_work() {
         String luna = Fixtures.character(api, "Luna");
