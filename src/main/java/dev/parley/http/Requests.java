@@ -433,7 +433,7 @@ final class Requests {
         String name = switch (target.getSimpleName()) {
             case "String" -> "a string";
             case "Long", "long", "Integer", "int" -> "an integer (ids may also be given as strings of digits)";
-            case "Number" -> "an integer written as a JSON number (5, not \"5\")";
+            case "Number" -> "an integer written as a JSON number without a fraction (5, not 5.0 nor \"5\")";
             case "Double", "double", "Float", "float" -> "a JSON number (0.5, not \"0.5\")";
             case "Boolean", "boolean" -> "true or false";
             case "List", "ArrayList" -> "an array";

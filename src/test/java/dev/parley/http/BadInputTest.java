@@ -200,6 +200,21 @@ class BadInputTest {
         assertThat(taken).as("strings of digits not refused with a 400 naming the field").isEmpty();
     }
 
+    /** From outside: "limit": 5.0 was told to be "written as a JSON number (5, not "5")", which it was. */
+    @Test
+    void an_integer_with_a_fraction_is_told_to_drop_it() {
+        ApiSamples.Call call = samples.calls().stream().filter(c -> c.operationId().equals("recallMemories")).findFirst()
+                .orElseThrow();
+        @SuppressWarnings("unchecked")
+        Map<String, Object> body = new LinkedHashMap<>((Map<String, Object>) call.body());
+        body.put("limit", 5.0);
+
+        var response = sendTo(call, call.path(), body);
+
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(response.json().get("detail").asText()).contains("limit must be an integer").contains("not 5.0");
+    }
+
     /** {@code digits} written with the ten digits that start at {@code zero} (Arabic-Indic, fullwidth). */
     private static String asDigits(String digits, char zero) {
         return digits.chars().mapToObj(c -> String.valueOf((char) (zero + c - '0'))).reduce("", String::concat);
