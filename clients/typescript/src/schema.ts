@@ -1800,7 +1800,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2234,7 +2234,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -2806,7 +2806,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3240,7 +3240,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -3781,7 +3781,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4465,7 +4465,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4612,7 +4612,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -4886,7 +4886,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5323,7 +5323,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5473,7 +5473,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -5771,7 +5771,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6158,7 +6158,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6456,7 +6456,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -6882,7 +6882,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7203,7 +7203,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7365,7 +7365,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -7818,7 +7818,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8266,7 +8266,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8413,7 +8413,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8560,7 +8560,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -8992,7 +8992,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -10326,7 +10326,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as application/x-ndjson, or is sent with a Content-Encoding */
+            /** @description the body is not sent as application/x-ndjson in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
@@ -10585,7 +10585,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the body is not sent as JSON, or is sent with a Content-Encoding */
+            /** @description the body is not sent as JSON in UTF-8, or is sent with a Content-Encoding */
             415: {
                 headers: {
                     /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */

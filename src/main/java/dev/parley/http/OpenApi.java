@@ -215,7 +215,7 @@ final class OpenApi {
         if (route.body() != null || route.linesBody()) {
             statuses.put(413, "the body is larger than PARLEY_MAX_BODY");
             statuses.put(415, (route.linesBody() ? "the body is not sent as application/x-ndjson" : "the body is not sent as JSON")
-                    + ", or is sent with a Content-Encoding");
+                    + " in UTF-8, or is sent with a Content-Encoding");
         }
         if (RECALLS.contains(route.operationId())) {
             statuses.put(409, "the user's memories of the character hold more embeddings than PARLEY_MEMORY_SCOPE_LIMIT "
