@@ -57,7 +57,7 @@ final class PartitionsCommand implements Callable<Integer> {
             long stragglers = partitions.catchAllRows();
             out.println(stragglers == 0 ? "The catch-all partitions are empty."
                     : stragglers + " row(s) sit in the catch-all partitions: run with --ensure to give their months a partition.");
-            List<String> cutShort = new Archive(db, db, partitions, Clock.systemUTC()).underWay();
+            List<String> cutShort = partitions.movesTo(Archive.SCHEMA);
             for (String month : cutShort) {
                 out.println("The move of " + month + " into the archive was cut short: its writes are refused until "
                         + "'parley archive' or serve's daily maintenance finishes it.");

@@ -322,6 +322,11 @@ public final class Partitions {
         finishMoves(schema);
     }
 
+    /** The partitions whose move to {@code schema} was written down and not done, oldest first. */
+    public List<String> movesTo(String schema) {
+        return maintenance.read(handle -> handle.list(MOVES, row -> row.getString(1), schema));
+    }
+
     /** Finishes every move to {@code schema} written down and not done: detaches what is still attached, then moves it. */
     public void finishMoves(String schema) {
         maintenance.read(handle -> {

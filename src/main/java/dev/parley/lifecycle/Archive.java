@@ -45,8 +45,6 @@ public final class Archive {
 
     static final Query START = new Query("archive.start", """
             INSERT INTO partition_moves (partition_name, destination) VALUES (?, '%s') ON CONFLICT DO NOTHING""".formatted(SCHEMA));
-    static final Query UNDER_WAY = new Query("archive.under_way", """
-            SELECT partition_name FROM partition_moves WHERE destination = '%s' ORDER BY started_at""".formatted(SCHEMA));
     static final Query END = new Query("archive.end", "DELETE FROM partition_moves WHERE partition_name = ?");
     /** The archive's columns, as a list for INSERT and SELECT: the hot months' less the stored words. */
     public static final Query COLUMNS = new Query("archive.columns", """
@@ -125,7 +123,7 @@ public final class Archive {
 
     /** The months whose move into the archive was cut short (a crash, Ctrl-C): their writes are refused until finished. */
     public List<String> underWay() {
-        return database.read(handle -> handle.list(UNDER_WAY, row -> row.getString(1)));
+        return partitions.movesTo(SCHEMA);
     }
 
     /** Finishes the moves under way, adding their months to {@code finished}; returns the rows it copied. */
