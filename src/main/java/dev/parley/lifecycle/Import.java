@@ -185,13 +185,18 @@ public final class Import {
      */
     private static final String PRESENT_IN = """
             SELECT t.message_id FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) AS t(conversation_id, message_id, import_key)
-              JOIN %s m ON m.app_id = ? AND m.conversation_id = t.conversation_id
-                   AND m.message_id BETWEEN t.message_id >> 22 << 22 AND (t.message_id >> 22 << 22) + 4194303
+              JOIN %1$s m ON m.app_id = ? AND m.conversation_id = t.conversation_id
+                   AND m.message_id BETWEEN t.message_id >> %2$d << %2$d AND (t.message_id >> %2$d << %2$d) + %3$d
                    AND (m.import_key = t.import_key OR m.import_key IS NULL AND m.message_id = t.message_id)
              WHERE m.message_id BETWEEN ? AND ?""";
-    static final Query PRESENT = new Query("import.present_messages", PRESENT_IN.formatted("messages"));
+    static final Query PRESENT = new Query("import.present_messages", present("messages"));
     // The same in the archive (its months keep the primary key): a message line of an archived month imported before.
-    static final Query PRESENT_ARCHIVED = new Query("import.present_archived_messages", PRESENT_IN.formatted(Partitions.ARCHIVE));
+    static final Query PRESENT_ARCHIVED = new Query("import.present_archived_messages", present(Partitions.ARCHIVE));
+
+    /** {@link #PRESENT_IN} over {@code table}, a millisecond's ids being those that share all but their {@link #LOW_BITS}. */
+    private static String present(String table) {
+        return PRESENT_IN.formatted(table, LOW_BITS, (1L << LOW_BITS) - 1);
+    }
 
     /** A row whose id falls in no partition: its month was archived after {@link Partitions#archived} last looked. */
     private static final String NO_PARTITION = "23514";
