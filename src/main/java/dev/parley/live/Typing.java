@@ -58,7 +58,15 @@ public final class Typing {
         return typists(appId, conversation);
     }
 
-    /** Who types in the conversation now, soonest to stop first; NotFound when there is no such conversation. */
+    /**
+     * Soonest to stop first; two who started in one millisecond stop in it too: people, then characters, each by id (it
+     * was the map's order, which the docs' example saw change between runs).
+     */
+    static final Comparator<Typist> ORDER = Comparator.comparing(Typist::expiresAt)
+            .thenComparing(typist -> typist.userId() == null)
+            .thenComparing(typist -> typist.userId() != null ? typist.userId() : typist.characterId());
+
+    /** Who types in the conversation now, soonest to stop first (people before characters at once); NotFound when there is no such conversation. */
     public List<Typist> now(long appId, long conversationId) {
         return typists(appId, conversations.get(appId, conversationId));
     }
@@ -74,7 +82,7 @@ public final class Typing {
                 .filter(typist -> typist.expiresAt().isAfter(now))
                 .filter(typist -> typist.userId() != null ? conversation.userIds().contains(String.valueOf(typist.userId()))
                         : conversation.characterIds().contains(String.valueOf(typist.characterId())))
-                .sorted(Comparator.comparing(Typist::expiresAt))
+                .sorted(ORDER)
                 .toList();
     }
 
