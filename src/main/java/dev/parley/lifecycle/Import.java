@@ -10,6 +10,7 @@ import dev.parley.db.DatabaseFailure;
 import dev.parley.db.DatabaseUnavailable;
 import dev.parley.db.Handle;
 import dev.parley.db.Ids;
+import dev.parley.db.Lane;
 import dev.parley.db.NamedQuery;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
@@ -35,6 +36,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 
@@ -65,7 +70,8 @@ import java.util.function.LongConsumer;
  * takes no messages: a line of one is looked up in the archive (a statement per chunk that has such lines)
  * and counted as existing when it was imported before its month was archived, else rejected. A chunk that
  * fails in the database is written again a conversation at a time, and a conversation that fails a line at
- * a time, so a line the database refuses rejects only itself; the report counts what was committed.
+ * a time, so a line the database refuses rejects only itself; the report counts what was committed. A chunk's
+ * messages are written on a thread of their own while the next chunk's lines are read and checked ({@link WriteBehind}).
  */
 public final class Import {
     public static final int CHUNK = 2_000;
@@ -308,25 +314,96 @@ public final class Import {
         List<String> chunk = new ArrayList<>(CHUNK);
         long first = 1;
         long chars = 0;
-        try {
-            for (String line = next(in, run, first + chunk.size()); line != null; line = next(in, run, first + chunk.size())) {
-                chunk.add(line);
-                chars += line.length();
-                if (chunk.size() == CHUNK || chars >= CHUNK_CHARS) {
-                    run.chunk(first, chunk);
-                    first += chunk.size();
-                    chunk.clear();
-                    chars = 0;
-                    progress.accept(first - 1);
+        try (var behind = new WriteBehind(appId)) {
+            try {
+                for (String line = next(in, run, first + chunk.size()); line != null; line = next(in, run, first + chunk.size())) {
+                    chunk.add(line);
+                    chars += line.length();
+                    if (chunk.size() == CHUNK || chars >= CHUNK_CHARS) {
+                        behind.write(first, run.read(first, chunk), run::writeMessages);
+                        first += chunk.size();
+                        chunk.clear();
+                        chars = 0;
+                        progress.accept(first - 1);
+                    }
                 }
+                behind.write(first, run.read(first, chunk), run::writeMessages);
+                behind.finish();
+            } catch (DatabaseUnavailable | DatabaseFailure e) {
+                stopped.accept(run.report(behind.settle(first) - 1));
+                throw e;
             }
-            run.chunk(first, chunk);
-        } catch (DatabaseUnavailable | DatabaseFailure e) {
-            stopped.accept(run.report(first - 1));
-            throw e;
         }
         progress.accept(first - 1 + chunk.size());
         return run.report(first - 1 + chunk.size());
+    }
+
+    /**
+     * A chunk's messages written on a thread of its own while the next chunk's lines are read and checked: the
+     * database's work and the import's own overlap, one chunk in flight at a time, chunks written in file order.
+     */
+    private static final class WriteBehind implements AutoCloseable {
+        private final long appId;
+        private final ExecutorService writer = Executors.newSingleThreadExecutor(
+                Thread.ofPlatform().name("parley-import-writer").daemon().factory());
+        private Future<?> pending;
+        private long pendingFrom; // the first line of the chunk pending
+        private long failedFrom = Long.MAX_VALUE; // the first line of a chunk whose write failed
+
+        WriteBehind(long appId) {
+            this.appId = appId;
+        }
+
+        /** Writes {@code messages}, read from the chunk whose first line is {@code firstLine}, once the chunk before is written. */
+        void write(long firstLine, List<NewMessage> messages, Consumer<List<NewMessage>> write) {
+            finish();
+            pendingFrom = firstLine;
+            pending = writer.submit(() -> {
+                Lane.runAs(appId, () -> write.accept(messages)); // on the app's turns, as the request that began it
+                return null;
+            });
+        }
+
+        /** Waits for the chunk in flight; its failure is thrown here. */
+        void finish() {
+            if (pending == null) {
+                return;
+            }
+            try {
+                pending.get();
+            } catch (ExecutionException e) {
+                failedFrom = pendingFrom;
+                switch (e.getCause()) {
+                    case RuntimeException failure -> throw failure;
+                    case Error error -> throw error;
+                    default -> throw new IllegalStateException(e.getCause());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while a chunk was written", e);
+            } finally {
+                pending = null;
+            }
+        }
+
+        /**
+         * After a failure: waits for the chunk in flight, and answers the first line not known to be written, the
+         * failed chunk's or, when none failed, {@code reading}, the first of the chunk being read.
+         */
+        long settle(long reading) {
+            try {
+                finish();
+            } catch (RuntimeException failedToo) { // the failure being reported will do
+            }
+            return Math.min(failedFrom, reading);
+        }
+
+        /** Lets a chunk in flight end (a connection is not cut mid-statement), and the thread go. */
+        @Override
+        public void close() {
+            settle(Long.MAX_VALUE);
+            writer.shutdown();
+        }
     }
 
     /** The next line; one that cannot be read is rejected as line {@code number} and stands as a blank one. */
@@ -339,7 +416,10 @@ public final class Import {
         }
     }
 
-    /** One import's state: the ids its external ids resolved to, the external ids its lines gave, and its tallies. */
+    /**
+     * One import's state: the ids its external ids resolved to, the external ids its lines gave, and its tallies, which
+     * the {@link WriteBehind} thread adds to as well (under the run's lock).
+     */
     private final class Run {
         private final long appId;
         private final Map<String, Long> characters = recent();
@@ -361,11 +441,13 @@ public final class Import {
             }
         }
 
-        Report report(long lines) {
-            return new Report(lines, imported, existing, rejected, firstRejected);
+        synchronized Report report(long lines) {
+            return new Report(lines, new LinkedHashMap<>(imported), new LinkedHashMap<>(existing), rejected,
+                    List.copyOf(firstRejected));
         }
 
-        void chunk(long firstLine, List<String> lines) {
+        /** Checks and stores a chunk's lines but its messages, which it answers checked, to be {@link #writeMessages written}. */
+        List<NewMessage> read(long firstLine, List<String> lines) {
             List<NewMessage> messages = new ArrayList<>();
             for (int i = 0; i < lines.size(); i++) {
                 long number = firstLine + i;
@@ -390,7 +472,7 @@ public final class Import {
                     reject(number, "not stored: " + e.getMessage());
                 }
             }
-            writeMessages(messages);
+            return messages;
         }
 
         /**
@@ -407,7 +489,7 @@ public final class Import {
         }
 
         /** Counts a rejected line; the report lists the {@link #REPORTED} with the lowest numbers. */
-        void reject(long line, String reason) {
+        synchronized void reject(long line, String reason) {
             rejected++;
             firstRejected.add(new Rejected(line, reason));
             firstRejected.sort(Comparator.comparingLong(Rejected::line));
@@ -416,7 +498,7 @@ public final class Import {
             }
         }
 
-        private void count(String kind, boolean made) {
+        private synchronized void count(String kind, boolean made) {
             (made ? imported : existing).merge(kind, 1L, Long::sum);
         }
 
@@ -648,7 +730,7 @@ public final class Import {
             Set<Long> present = database.read(handle -> inArchive(handle, messages));
             for (NewMessage m : messages) {
                 if (present.contains(m.id())) {
-                    existing.merge("messages", 1L, Long::sum);
+                    count("messages", false);
                 } else {
                     reject(m.line(), "created_at " + Ids.timeOf(m.id()) + " falls in an archived month (or one dropped from "
                             + "the archive), which takes no messages");
@@ -665,8 +747,10 @@ public final class Import {
                 stopIfTimedOut(e);
                 return Optional.of(e);
             }
-            imported.merge("messages", written.made(), Long::sum);
-            existing.merge("messages", written.existing(), Long::sum);
+            synchronized (this) {
+                imported.merge("messages", written.made(), Long::sum);
+                existing.merge("messages", written.existing(), Long::sum);
+            }
             written.rejected().forEach(r -> reject(r.line(), r.reason()));
             return Optional.empty();
         }

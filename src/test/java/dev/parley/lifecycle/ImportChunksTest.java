@@ -7,16 +7,25 @@ import dev.parley.chat.Limits;
 import dev.parley.db.Database;
 import dev.parley.db.Ids;
 import dev.parley.db.Partitions;
+import dev.parley.db.Query;
 import dev.parley.json.Json;
 import dev.parley.memory.Memories;
 import dev.parley.search.Languages;
 import dev.parley.search.Snippets;
 import dev.parley.support.TestDatabase;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class ImportChunksTest {
@@ -76,11 +85,88 @@ class ImportChunksTest {
         assertThat(report.firstRejected().get(2).reason()).contains("'m1'").contains("'c1'");
     }
 
+    /**
+     * A chunk's messages are written while the next chunk's lines are read: with the first chunk's conversation locked
+     * by another transaction, its write waits and the import asks for the second chunk's first line all the same.
+     * Both chunks are stored once the lock goes, in file order.
+     */
+    @Test
+    void the_next_chunk_is_read_while_a_chunk_is_written() throws Exception {
+        try (Database pool = TestDatabase.pool(TestDatabase.get().migrated("parley_import_behind"), 4);
+             var threads = Executors.newCachedThreadPool()) { // the common pool has one thread on two cores
+            Import imports = imports(pool, Import.RECENT);
+            long app = Apps.forCommands(pool).create("behind-" + UUID.randomUUID()).appId();
+            var setUp = List.of(Json.write(Map.of("type", "character", "external_id", "luna", "name", "Luna")),
+                    Json.write(Map.of("type", "user", "external_id", "tg:1")),
+                    Json.write(Map.of("type", "conversation", "external_id", "chat", "user", "tg:1", "character", "luna",
+                            "created_at", "2025-03-01T10:00:00Z")));
+            var made = setUp.iterator();
+            imports.run(app, () -> made.hasNext() ? made.next() : null, read -> {
+            });
+            List<String> messages = new ArrayList<>();
+            Instant first = Instant.parse("2025-03-01T10:00:01Z");
+            for (int i = 0; i < Import.CHUNK + 10; i++) {
+                messages.add(Json.write(Map.of("type", "message", "conversation", "chat", "external_id", "m" + i, "role", "user",
+                        "content", "line " + i, "created_at", first.plusSeconds(i).toString())));
+            }
+
+            var locked = new CountDownLatch(1);
+            var release = new CountDownLatch(1);
+            var locker = CompletableFuture.runAsync(() -> pool.inTransaction(handle -> {
+                try (var lock = handle.connection().createStatement()) {
+                    lock.execute("SELECT 1 FROM conversations WHERE app_id = " + app + " AND external_id = 'chat' FOR UPDATE");
+                }
+                locked.countDown();
+                try {
+                    return release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            }), threads);
+            assertThat(locked.await(10, TimeUnit.SECONDS)).isTrue();
+            var secondChunkAsked = new CountDownLatch(1);
+            var next = messages.iterator();
+            var lineNumber = new AtomicInteger();
+            var importing = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return imports.run(app, () -> {
+                        if (lineNumber.incrementAndGet() == Import.CHUNK + 1) {
+                            secondChunkAsked.countDown();
+                        }
+                        return next.hasNext() ? next.next() : null;
+                    }, read -> {
+                    });
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }, threads);
+            boolean askedWhileLocked = secondChunkAsked.await(10, TimeUnit.SECONDS);
+            release.countDown();
+            locker.get(10, TimeUnit.SECONDS);
+            Import.Report report = importing.get(60, TimeUnit.SECONDS);
+
+            assertThat(askedWhileLocked).as("the second chunk's first line was read while the first chunk waited to be written")
+                    .isTrue();
+            assertThat(report.rejected()).isZero();
+            assertThat(report.imported()).containsEntry("messages", (long) messages.size());
+            List<String> stored = pool.read(handle -> handle.list(new Query("test.contents", """
+                    SELECT m.content FROM messages m JOIN conversations c USING (app_id, conversation_id)
+                     WHERE m.app_id = ? AND c.external_id = 'chat' ORDER BY m.seq"""), row -> row.getString(1), app));
+            assertThat(stored).hasSize(messages.size()).startsWith("line 0", "line 1")
+                    .endsWith("line " + (messages.size() - 1));
+            assertThat(stored.get(Import.CHUNK)).isEqualTo("line " + Import.CHUNK);
+        }
+    }
+
+    private static Import imports(Database pool, int recent) {
+        Clock clock = Clock.systemUTC();
+        return new Import(pool, new Ids(clock), new Partitions(pool), new Memories(pool, new Snippets()), Languages.load(pool),
+                new Limits(64 * 1024, 16 * 1024), clock, recent);
+    }
+
     private static Import.Report importing(List<String> lines, int recent, List<Long> progress) throws Exception {
         try (Database pool = TestDatabase.pool(TestDatabase.get().migrated("parley_import_chunks"), 2)) {
-            Clock clock = Clock.systemUTC();
-            var imports = new Import(pool, new Ids(clock), new Partitions(pool), new Memories(pool, new Snippets()),
-                    Languages.load(pool), new Limits(64 * 1024, 16 * 1024), clock, recent);
+            Import imports = imports(pool, recent);
             long app = Apps.forCommands(pool).create("chunks-" + UUID.randomUUID()).appId();
             var next = lines.iterator();
             return imports.run(app, () -> next.hasNext() ? next.next() : null, progress::add);
