@@ -26,6 +26,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 class ImportChunksTest {
@@ -155,6 +156,46 @@ class ImportChunksTest {
             assertThat(stored).hasSize(messages.size()).startsWith("line 0", "line 1")
                     .endsWith("line " + (messages.size() - 1));
             assertThat(stored.get(Import.CHUNK)).isEqualTo("line " + Import.CHUNK);
+        }
+    }
+
+    /**
+     * A line's user is committed without waiting for its WAL to reach the disk (a flush per line made a file of people
+     * wait on one flush each): right after each, the WAL written runs ahead of the WAL flushed. The report comes back
+     * only once all it counts is flushed.
+     */
+    @Test
+    void a_line_waits_for_no_flush_of_its_own_and_the_report_for_all_it_counts() throws Exception {
+        try (Database pool = TestDatabase.pool(TestDatabase.get().migrated("parley_import_flushes"), 3)) {
+            Import imports = imports(pool, Import.RECENT);
+            long app = Apps.forCommands(pool).create("flushes-" + UUID.randomUUID()).appId();
+            int users = 200;
+            var number = new AtomicInteger();
+            var unflushed = new AtomicInteger();
+            var writtenAtTheEnd = new AtomicReference<String>();
+            Query positions = new Query("test.wal_positions",
+                    "SELECT pg_current_wal_flush_lsn() < pg_current_wal_insert_lsn(), pg_current_wal_insert_lsn()::text");
+            Import.Report report = imports.run(app, () -> {
+                int n = number.incrementAndGet();
+                if (n > 1) { // the line before is committed
+                    pool.read(handle -> handle.first(positions, row -> {
+                        if (row.getBoolean(1)) {
+                            unflushed.incrementAndGet();
+                        }
+                        writtenAtTheEnd.set(row.getString(2));
+                        return null;
+                    }));
+                }
+                return n <= users ? Json.write(Map.of("type", "user", "external_id", "u" + n)) : null;
+            }, read -> {
+            });
+
+            assertThat(report.imported()).containsEntry("users", (long) users);
+            assertThat(unflushed.get()).as("users whose WAL was not yet flushed when the next line was read, of " + users)
+                    .isGreaterThan(users / 2);
+            assertThat(pool.read(handle -> handle.first(new Query("test.flushed", "SELECT pg_current_wal_flush_lsn() >= ?::pg_lsn"),
+                    row -> row.getBoolean(1), writtenAtTheEnd.get())).orElseThrow())
+                    .as("everything the report counts is flushed when it comes back").isTrue();
         }
     }
 
