@@ -100,7 +100,7 @@ final class OpenApi {
                 q.values().forEach(schema.putArray("enum")::add);
             }
         }
-        if (route.operationId().startsWith("append")) {
+        if (Preconditions.takesIdempotencyKey(route)) {
             parameters.addObject().put("name", MessageHandlers.IDEMPOTENCY_KEY).put("in", "header")
                     .put("description", "a client-chosen key; a retry with the same key returns the stored message")
                     .putObject("schema").put("type", "string");

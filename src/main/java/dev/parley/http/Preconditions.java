@@ -34,13 +34,28 @@ final class Preconditions {
         return route.method() == HandlerType.PATCH || CONDITIONAL_DELETES.contains(route.operationId()) || route.answersEtag();
     }
 
-    /** {@code handler}, behind a check of the conditional headers the request carries. */
+    /**
+     * Whether {@code route} honours Idempotency-Key: the message appends, which store the key with what it made. Any
+     * other route would make its write again on a retry the client believes safe (a durable counter's purchase counted
+     * twice), so the header is refused there, as an If-Match that would not be evaluated is.
+     */
+    static boolean takesIdempotencyKey(Route route) {
+        return route.operationId().startsWith("append");
+    }
+
+    /** {@code handler}, behind a check of the conditional headers (and the Idempotency-Key) the request carries. */
     static Handler checked(Route route, Handler handler) {
         boolean ifMatch = takesIfMatch(route);
         boolean ifNoneMatch = route.answersEtag();
+        boolean idempotencyKey = takesIdempotencyKey(route);
         return ctx -> {
             once(ctx, IF_MATCH);
             once(ctx, MessageHandlers.IDEMPOTENCY_KEY);
+            if (!idempotencyKey && ctx.header(MessageHandlers.IDEMPOTENCY_KEY) != null) {
+                throw new BadRequest(400, "invalid-request", MessageHandlers.IDEMPOTENCY_KEY, "Idempotency-Key is honoured "
+                        + "only by the message appends; on this route a retry would not be recognised and would "
+                        + (route.method() == HandlerType.GET ? "read" : "write") + " again: send the request without it");
+            }
             if (!ifMatch && ctx.header(IF_MATCH) != null) {
                 throw new BadRequest(400, "invalid-request", IF_MATCH, "If-Match is not evaluated on this route (it has no ETag "
                         + "to compare), so it cannot keep this request from overwriting a change: send it without If-Match");

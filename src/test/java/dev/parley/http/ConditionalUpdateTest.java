@@ -227,6 +227,29 @@ class ConditionalUpdateTest {
         assertThat(api.get(path, "If-None-Match", "\"bogus\"", "If-None-Match", etag).status()).isEqualTo(304);
     }
 
+    /** Only the appends store an Idempotency-Key: on any other write a retry would count again, so the key is refused. */
+    @Test
+    void an_idempotency_key_on_a_route_that_does_not_honour_it_is_refused_and_nothing_is_written() {
+        String user = Fixtures.user(api, "unkeyed-" + System.nanoTime());
+        for (int attempt = 0; attempt < 2; attempt++) {
+            var purchase = api.post("/v1/users/" + user + "/counters?durable=true", Map.of("increments", Map.of("gems", 100)),
+                    "Idempotency-Key", "purchase-42");
+            assertThat(purchase.status()).as(purchase.toString()).isEqualTo(400);
+            assertThat(purchase.isProblem()).isTrue();
+            assertThat(purchase.json().get("errors").get(0).get("field").asText()).isEqualTo("Idempotency-Key");
+            assertThat(purchase.json().get("detail").asText()).contains("only by the message appends");
+        }
+        assertThat(api.getOk("/v1/users/" + user).get("counters").has("gems")).as("no purchase counted").isFalse();
+
+        var character = api.post("/v1/characters", Map.of("name", "Twice"), "Idempotency-Key", "c-1");
+        assertThat(character.status()).as(character.toString()).isEqualTo(400);
+        assertThat(api.get("/v1/users/" + user, "Idempotency-Key", "r-1").status()).isEqualTo(400);
+
+        String conversation = Fixtures.conversation(api, user, Fixtures.character(api, "Luna"));
+        assertThat(api.post("/v1/conversations/" + conversation + "/messages", Map.of("role", "user", "content", "hi"),
+                "Idempotency-Key", "m-1").status()).as("an append honours it").isEqualTo(201);
+    }
+
     private Api.Response delete(String path, String ifMatch) {
         return api.sendBytes("DELETE", path, null, "If-Match", ifMatch);
     }
