@@ -7596,9 +7596,7 @@ export interface operations {
                     "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["Message"];
-                };
+                content?: never;
             };
             /** @description a parameter or the body is not what the route takes: the problem names it */
             400: {

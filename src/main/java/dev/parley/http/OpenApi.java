@@ -150,6 +150,9 @@ final class OpenApi {
                 header(((ObjectNode) ok.get("headers")).putObject(ConsistencyTokens.HEADER),
                         "with read replicas: the position of this write, to send with the reads that must see it");
             }
+            if (status == 204) { // no content, whatever the route's other answers carry
+                continue;
+            }
             if (route.response() == JsonNode.class) {
                 ok.putObject("content").putObject("application/json").putObject("schema").put("type", "object");
             } else if (route.response() != null) {

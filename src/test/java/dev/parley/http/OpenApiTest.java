@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.support.Api;
 import dev.parley.support.TestServer;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -44,6 +45,22 @@ class OpenApiTest {
 
         assertThat(recall).contains("memory-scope-full").doesNotContain("the change");
         assertThat(write).contains("a memory scope is full");
+    }
+
+    /** A 204 has no body, so none is described: a client generated from the document would read one that never comes. */
+    @Test
+    void no_204_describes_a_body_and_a_hard_delete_of_a_message_answers_204() {
+        JsonNode document = new Api("http://127.0.0.1:" + TestServer.get().port(), null).getOk("/openapi.json");
+        List<String> with = new ArrayList<>();
+        document.get("paths").forEachEntry((path, item) -> item.forEachEntry((method, operation) -> {
+            JsonNode noContent = operation.path("responses").path("204");
+            if (noContent.has("content")) {
+                with.add(method + " " + path);
+            }
+        }));
+        assertThat(with).isEmpty();
+        assertThat(document.at("/paths/~1v1~1conversations~1{conversation_id}~1messages~1{message_id}/delete/responses/204")
+                .isMissingNode()).isFalse();
     }
 
     @Test
