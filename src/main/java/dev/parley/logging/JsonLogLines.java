@@ -1,5 +1,6 @@
 package dev.parley.logging;
 
+import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.IThrowableProxy;
 import ch.qos.logback.classic.spi.ThrowableProxyUtil;
@@ -19,11 +20,14 @@ import org.slf4j.event.KeyValuePair;
 
 /**
  * Writes each event as one JSON object on one line: time, level, logger, message, the MDC and the
- * event's key-values as top-level fields, then error and stack when there is a throwable.
+ * event's key-values as top-level fields, then error and stack when there is a throwable (no stack for a warning of
+ * the connection pool's: {@link #stackWanted}).
  */
 final class JsonLogLines extends EncoderBase<ILoggingEvent> {
     /** Names whose meaning is fixed, so a query on {@code message} or {@code error} never finds a caller's value. */
     private static final List<String> FIXED = List.of("time", "level", "logger", "message", "error", "stack");
+    /** The connection pool's loggers, whose warnings come without their stack traces ({@link #stackWanted}). */
+    private static final String POOL = "com.zaxxer.hikari.";
 
     private final JsonFactory json = Json.MAPPER.getFactory(); // its buffers pooled across threads, as for responses
 
@@ -71,9 +75,21 @@ final class JsonLogLines extends EncoderBase<ILoggingEvent> {
         if (thrown != null) {
             out.writeStringField("error", thrown.getMessage() == null ? thrown.getClassName()
                     : thrown.getClassName() + ": " + thrown.getMessage());
-            out.writeStringField("stack", ThrowableProxyUtil.asString(thrown).stripTrailing());
+            if (stackWanted(event)) {
+                out.writeStringField("stack", ThrowableProxyUtil.asString(thrown).stripTrailing());
+            }
         }
         out.writeEndObject();
+    }
+
+    /**
+     * Whether an event's stack trace is written: not for a warning of the connection pool's. HikariCP warns of every
+     * connection an outage breaks with a trace of 40 lines (a database restart: one per pooled connection, 400 lines),
+     * while Parley's DatabaseWatch says in one line that the database went and when it came back; the warning's own
+     * line, with its error, stays.
+     */
+    static boolean stackWanted(ILoggingEvent event) {
+        return !(event.getLevel() == Level.WARN && event.getLoggerName().startsWith(POOL));
     }
 
     /** The name itself, or with the prefix (repeated) until no field already written carries it. */

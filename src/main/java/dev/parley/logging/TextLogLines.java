@@ -32,9 +32,12 @@ final class TextLogLines extends EncoderBase<ILoggingEvent> {
         for (KeyValuePair pair : JsonLogLines.keyValues(event)) {
             pair(line, pair.key, pair.value);
         }
-        line.append('\n');
         IThrowableProxy thrown = event.getThrowableProxy();
-        if (thrown != null) {
+        if (thrown != null && !JsonLogLines.stackWanted(event)) {
+            pair(line, "error", thrown.getMessage() == null ? thrown.getClassName() : thrown.getClassName() + ": " + thrown.getMessage());
+        }
+        line.append('\n');
+        if (thrown != null && JsonLogLines.stackWanted(event)) {
             line.append(ThrowableProxyUtil.asString(thrown));
         }
         return line.toString().getBytes(StandardCharsets.UTF_8);

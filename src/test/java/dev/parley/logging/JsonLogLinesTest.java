@@ -112,6 +112,20 @@ class JsonLogLinesTest {
         assertThat(lines.get(1).get("error").asText()).isEqualTo("java.io.UncheckedIOException");
     }
 
+    /** A broken connection's warning from the pool is its line and error; its 40 lines of stack are not written. */
+    @Test
+    void a_warning_of_the_connection_pool_keeps_its_error_and_drops_its_stack() {
+        var broken = new java.sql.SQLException("FATAL: terminating connection due to administrator command", "57P01");
+        capture.logger("com.zaxxer.hikari.pool.ProxyConnection").warn("parley - Connection marked as broken", broken);
+        capture.logger("com.zaxxer.hikari.pool.HikariPool").error("parley - failed", broken);
+
+        List<JsonNode> lines = parsed();
+        assertThat(lines.get(0).get("error").asText()).isEqualTo("java.sql.SQLException: FATAL: terminating connection due to "
+                + "administrator command");
+        assertThat(lines.get(0).has("stack")).isFalse();
+        assertThat(lines.get(1).get("stack").asText()).as("an error of the pool's keeps its stack").contains("\tat ");
+    }
+
     @Test
     void a_message_with_line_breaks_is_still_one_line_per_event() {
         log.info("first\nsecond\r\nthird");

@@ -49,4 +49,13 @@ class TextLogLinesTest {
         assertThat(lines.get(1)).isEqualTo("java.lang.IllegalStateException: pool closed");
         assertThat(lines.get(2)).startsWith("\tat dev.parley.logging.TextLogLinesTest.");
     }
+
+    @Test
+    void a_warning_of_the_connection_pool_is_one_line_with_its_error() {
+        capture.logger("com.zaxxer.hikari.pool.ProxyConnection").warn("parley - Connection marked as broken",
+                new java.sql.SQLException("FATAL: terminating connection", "57P01"));
+
+        assertThat(capture.lines()).singleElement().asString().matches(TIME + " WARN  ProxyConnection  parley - Connection "
+                + "marked as broken error=\"java.sql.SQLException: FATAL: terminating connection\"");
+    }
 }
