@@ -123,6 +123,8 @@ public final class DatabaseWatch implements AutoCloseable {
             closeConnection();
             if (state.reachable()) {
                 markUnreachable(rootMessage(e));
+            } else { // what is wrong now, which may not be what began it (sessions cut, then connections refused)
+                state = new State(false, state.since(), state.schemaCurrent(), name + " is unreachable: " + rootMessage(e));
             }
             if (e.getSQLState() != null && e.getSQLState().startsWith("08")) {
                 cuts.forEach(Runnable::run);
