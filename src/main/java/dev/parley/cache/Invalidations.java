@@ -98,7 +98,7 @@ public final class Invalidations implements AutoCloseable {
                 backoff = POLL;
                 hear(connection);
             } catch (SQLException e) {
-                if (listening) {
+                if (listening && !closing) { // closing: its database may stop first (an embedded one), which is no fault
                     LOG.warn("stopped hearing cache invalidations ({}); every cache entry is dropped when they resume",
                             e.getMessage());
                     lost = true;
