@@ -436,13 +436,20 @@ public final class ReadCache {
         if (shared != null) {
             shared.drop(changed, inboxesOfApp, change);
         }
-        if (scopes != null) {
+        if (scopes != null) { // counted when held: a change to what nobody read drops nothing
             changed.forEach(scope -> {
-                scopes.invalidate(scope);
-                metered.invalidated(scope);
+                if (scopes.asMap().remove(scope) != null) {
+                    metered.invalidated(scope);
+                }
             });
             if (inboxesOfApp != null) {
-                scopes.asMap().keySet().removeIf(scope -> scope.kind() == Scope.Kind.INBOX && scope.appId() == inboxesOfApp);
+                scopes.asMap().keySet().removeIf(scope -> {
+                    boolean inbox = scope.kind() == Scope.Kind.INBOX && scope.appId() == inboxesOfApp;
+                    if (inbox) {
+                        metered.invalidated(scope);
+                    }
+                    return inbox;
+                });
             }
         }
     }

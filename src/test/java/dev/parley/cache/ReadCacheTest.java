@@ -199,6 +199,29 @@ class ReadCacheTest {
                 .isEqualTo(1);
     }
 
+    /** A change counts as a removal only for a scope that was held: a character nobody read drops nothing; its app's inboxes do. */
+    @Test
+    void removals_for_a_change_count_the_scopes_held_and_every_inbox_a_character_change_drops() {
+        cache.get(Scope.inbox(1, 7), "inbox:20", () -> load("seven's inbox"));
+        cache.get(Scope.inbox(1, 8), "inbox:20", () -> load("eight's inbox"));
+        cache.get(Scope.inbox(2, 9), "inbox:20", () -> load("another app's inbox"));
+
+        cache.characterChanged(1, 3); // never read; shown in app 1's inboxes
+        cache.characterChanged(1, 3);
+        cache.userChanged(1, 7); // never read
+
+        assertThat(removals("character")).as("a character nobody read").isZero();
+        assertThat(removals("user")).isZero();
+        assertThat(removals("inbox")).as("app 1's two inboxes, once").isEqualTo(2);
+        cache.get(Scope.inbox(2, 9), "inbox:20", () -> load("not read"));
+        assertThat(loads).as("the other app's inbox stays").hasValue(3);
+    }
+
+    private double removals(String scope) {
+        var counter = registry.find("parley.cache.removals").tag("scope", scope).tag("cause", "changed").counter();
+        return counter == null ? 0 : counter.count();
+    }
+
     @Test
     void views_asked_for_together_are_loaded_in_one_call_for_those_missed_and_held_after() {
         var held = new ReadCache.Key(Scope.user(1, 7), "recall:3");
