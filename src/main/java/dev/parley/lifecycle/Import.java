@@ -10,7 +10,6 @@ import dev.parley.db.DatabaseFailure;
 import dev.parley.db.DatabaseUnavailable;
 import dev.parley.db.Handle;
 import dev.parley.db.Ids;
-import dev.parley.db.Lane;
 import dev.parley.db.NamedQuery;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
@@ -37,10 +36,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 
@@ -71,8 +66,7 @@ import java.util.function.LongConsumer;
  * takes no messages: a line of one is looked up in the archive (a statement per chunk that has such lines)
  * and counted as existing when it was imported before its month was archived, else rejected. A chunk that
  * fails in the database is written again a conversation at a time, and a conversation that fails a line at
- * a time, so a line the database refuses rejects only itself; the report counts what was committed. A chunk's
- * messages are written on a thread of their own while the next chunk's lines are read and checked ({@link WriteBehind}).
+ * a time, so a line the database refuses rejects only itself; the report counts what was committed.
  */
 public final class Import {
     public static final int CHUNK = 2_000;
@@ -148,9 +142,10 @@ public final class Import {
     // A line's character, user or conversation is committed without waiting for its WAL to reach the disk: a chunk's
     // messages, committed as ever, and DURABLE at the end of a run wait for the WAL before them too (see run()).
     static final Query COMMIT_LATER = new Query("import.commit_later", "SET LOCAL synchronous_commit = off");
-    // A transaction with an id, committed as every other: it returns once the WAL up to it, every commit above it
-    // included, is on disk.
-    static final Query DURABLE = new Query("import.durable", "SELECT pg_current_xact_id()::text");
+    // A transaction that writes WAL (a logical decoding message, which nothing needs to read), committed as every
+    // other: it returns once the WAL up to it, every commit above it included, is on disk. One that only takes an id
+    // writes no WAL and flushes nothing.
+    static final Query DURABLE = new Query("import.durable", "SELECT pg_logical_emit_message(true, 'parley.import', '')::text");
 
     /** A row an import made, or found already there by its external id. */
     private record Upserted(long id, boolean made) {
@@ -324,97 +319,26 @@ public final class Import {
         List<String> chunk = new ArrayList<>(CHUNK);
         long first = 1;
         long chars = 0;
-        try (var behind = new WriteBehind(appId)) {
-            try {
-                for (String line = next(in, run, first + chunk.size()); line != null; line = next(in, run, first + chunk.size())) {
-                    chunk.add(line);
-                    chars += line.length();
-                    if (chunk.size() == CHUNK || chars >= CHUNK_CHARS) {
-                        behind.write(first, run.read(first, chunk), run::writeMessages);
-                        first += chunk.size();
-                        chunk.clear();
-                        chars = 0;
-                        progress.accept(first - 1);
-                    }
+        try {
+            for (String line = next(in, run, first + chunk.size()); line != null; line = next(in, run, first + chunk.size())) {
+                chunk.add(line);
+                chars += line.length();
+                if (chunk.size() == CHUNK || chars >= CHUNK_CHARS) {
+                    run.chunk(first, chunk);
+                    first += chunk.size();
+                    chunk.clear();
+                    chars = 0;
+                    progress.accept(first - 1);
                 }
-                behind.write(first, run.read(first, chunk), run::writeMessages);
-                behind.finish();
-                database.inTransaction(handle -> handle.first(DURABLE, row -> row.getString(1))); // what the report counts is on disk
-            } catch (DatabaseUnavailable | DatabaseFailure e) {
-                stopped.accept(run.report(behind.settle(first) - 1));
-                throw e;
             }
+            run.chunk(first, chunk);
+            database.inTransaction(handle -> handle.first(DURABLE, row -> row.getString(1))); // what the report counts is on disk
+        } catch (DatabaseUnavailable | DatabaseFailure e) {
+            stopped.accept(run.report(first - 1));
+            throw e;
         }
         progress.accept(first - 1 + chunk.size());
         return run.report(first - 1 + chunk.size());
-    }
-
-    /**
-     * A chunk's messages written on a thread of its own while the next chunk's lines are read and checked: the
-     * database's work and the import's own overlap, one chunk in flight at a time, chunks written in file order.
-     */
-    private static final class WriteBehind implements AutoCloseable {
-        private final long appId;
-        private final ExecutorService writer = Executors.newSingleThreadExecutor(
-                Thread.ofPlatform().name("parley-import-writer").daemon().factory());
-        private Future<?> pending;
-        private long pendingFrom; // the first line of the chunk pending
-        private long failedFrom = Long.MAX_VALUE; // the first line of a chunk whose write failed
-
-        WriteBehind(long appId) {
-            this.appId = appId;
-        }
-
-        /** Writes {@code messages}, read from the chunk whose first line is {@code firstLine}, once the chunk before is written. */
-        void write(long firstLine, List<NewMessage> messages, Consumer<List<NewMessage>> write) {
-            finish();
-            pendingFrom = firstLine;
-            pending = writer.submit(() -> {
-                Lane.runAs(appId, () -> write.accept(messages)); // on the app's turns, as the request that began it
-                return null;
-            });
-        }
-
-        /** Waits for the chunk in flight; its failure is thrown here. */
-        void finish() {
-            if (pending == null) {
-                return;
-            }
-            try {
-                pending.get();
-            } catch (ExecutionException e) {
-                failedFrom = pendingFrom;
-                switch (e.getCause()) {
-                    case RuntimeException failure -> throw failure;
-                    case Error error -> throw error;
-                    default -> throw new IllegalStateException(e.getCause());
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while a chunk was written", e);
-            } finally {
-                pending = null;
-            }
-        }
-
-        /**
-         * After a failure: waits for the chunk in flight, and answers the first line not known to be written, the
-         * failed chunk's or, when none failed, {@code reading}, the first of the chunk being read.
-         */
-        long settle(long reading) {
-            try {
-                finish();
-            } catch (RuntimeException failedToo) { // the failure being reported will do
-            }
-            return Math.min(failedFrom, reading);
-        }
-
-        /** Lets a chunk in flight end (a connection is not cut mid-statement), and the thread go. */
-        @Override
-        public void close() {
-            settle(Long.MAX_VALUE);
-            writer.shutdown();
-        }
     }
 
     /** The next line; one that cannot be read is rejected as line {@code number} and stands as a blank one. */
@@ -427,10 +351,7 @@ public final class Import {
         }
     }
 
-    /**
-     * One import's state: the ids its external ids resolved to, the external ids its lines gave, and its tallies, which
-     * the {@link WriteBehind} thread adds to as well (under the run's lock).
-     */
+    /** One import's state: the ids its external ids resolved to, the external ids its lines gave, and its tallies. */
     private final class Run {
         private final long appId;
         private final Map<String, Long> characters = recent();
@@ -452,13 +373,11 @@ public final class Import {
             }
         }
 
-        synchronized Report report(long lines) {
-            return new Report(lines, new LinkedHashMap<>(imported), new LinkedHashMap<>(existing), rejected,
-                    List.copyOf(firstRejected));
+        Report report(long lines) {
+            return new Report(lines, imported, existing, rejected, firstRejected);
         }
 
-        /** Checks and stores a chunk's lines but its messages, which it answers checked, to be {@link #writeMessages written}. */
-        List<NewMessage> read(long firstLine, List<String> lines) {
+        void chunk(long firstLine, List<String> lines) {
             List<NewMessage> messages = new ArrayList<>();
             for (int i = 0; i < lines.size(); i++) {
                 long number = firstLine + i;
@@ -483,7 +402,7 @@ public final class Import {
                     reject(number, "not stored: " + e.getMessage());
                 }
             }
-            return messages;
+            writeMessages(messages);
         }
 
         /**
@@ -500,7 +419,7 @@ public final class Import {
         }
 
         /** Counts a rejected line; the report lists the {@link #REPORTED} with the lowest numbers. */
-        synchronized void reject(long line, String reason) {
+        void reject(long line, String reason) {
             rejected++;
             firstRejected.add(new Rejected(line, reason));
             firstRejected.sort(Comparator.comparingLong(Rejected::line));
@@ -509,7 +428,7 @@ public final class Import {
             }
         }
 
-        private synchronized void count(String kind, boolean made) {
+        private void count(String kind, boolean made) {
             (made ? imported : existing).merge(kind, 1L, Long::sum);
         }
 
@@ -752,7 +671,7 @@ public final class Import {
             Set<Long> present = database.read(handle -> inArchive(handle, messages));
             for (NewMessage m : messages) {
                 if (present.contains(m.id())) {
-                    count("messages", false);
+                    existing.merge("messages", 1L, Long::sum);
                 } else {
                     reject(m.line(), "created_at " + Ids.timeOf(m.id()) + " falls in an archived month (or one dropped from "
                             + "the archive), which takes no messages");
@@ -769,10 +688,8 @@ public final class Import {
                 stopIfTimedOut(e);
                 return Optional.of(e);
             }
-            synchronized (this) {
-                imported.merge("messages", written.made(), Long::sum);
-                existing.merge("messages", written.existing(), Long::sum);
-            }
+            imported.merge("messages", written.made(), Long::sum);
+            existing.merge("messages", written.existing(), Long::sum);
             written.rejected().forEach(r -> reject(r.line(), r.reason()));
             return Optional.empty();
         }

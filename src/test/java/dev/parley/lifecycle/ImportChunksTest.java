@@ -13,20 +13,11 @@ import dev.parley.memory.Memories;
 import dev.parley.search.Languages;
 import dev.parley.search.Snippets;
 import dev.parley.support.TestDatabase;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 class ImportChunksTest {
@@ -87,115 +78,46 @@ class ImportChunksTest {
     }
 
     /**
-     * A chunk's messages are written while the next chunk's lines are read: with the first chunk's conversation locked
-     * by another transaction, its write waits and the import asks for the second chunk's first line all the same.
-     * Both chunks are stored once the lock goes, in file order.
-     */
-    @Test
-    void the_next_chunk_is_read_while_a_chunk_is_written() throws Exception {
-        try (Database pool = TestDatabase.pool(TestDatabase.get().migrated("parley_import_behind"), 4);
-             var threads = Executors.newCachedThreadPool()) { // the common pool has one thread on two cores
-            Import imports = imports(pool, Import.RECENT);
-            long app = Apps.forCommands(pool).create("behind-" + UUID.randomUUID()).appId();
-            var setUp = List.of(Json.write(Map.of("type", "character", "external_id", "luna", "name", "Luna")),
-                    Json.write(Map.of("type", "user", "external_id", "tg:1")),
-                    Json.write(Map.of("type", "conversation", "external_id", "chat", "user", "tg:1", "character", "luna",
-                            "created_at", "2025-03-01T10:00:00Z")));
-            var made = setUp.iterator();
-            imports.run(app, () -> made.hasNext() ? made.next() : null, read -> {
-            });
-            List<String> messages = new ArrayList<>();
-            Instant first = Instant.parse("2025-03-01T10:00:01Z");
-            for (int i = 0; i < Import.CHUNK + 10; i++) {
-                messages.add(Json.write(Map.of("type", "message", "conversation", "chat", "external_id", "m" + i, "role", "user",
-                        "content", "line " + i, "created_at", first.plusSeconds(i).toString())));
-            }
-
-            var locked = new CountDownLatch(1);
-            var release = new CountDownLatch(1);
-            var locker = CompletableFuture.runAsync(() -> pool.inTransaction(handle -> {
-                try (var lock = handle.connection().createStatement()) {
-                    lock.execute("SELECT 1 FROM conversations WHERE app_id = " + app + " AND external_id = 'chat' FOR UPDATE");
-                }
-                locked.countDown();
-                try {
-                    return release.await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    throw new IllegalStateException(e);
-                }
-            }), threads);
-            assertThat(locked.await(10, TimeUnit.SECONDS)).isTrue();
-            var secondChunkAsked = new CountDownLatch(1);
-            var next = messages.iterator();
-            var lineNumber = new AtomicInteger();
-            var importing = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return imports.run(app, () -> {
-                        if (lineNumber.incrementAndGet() == Import.CHUNK + 1) {
-                            secondChunkAsked.countDown();
-                        }
-                        return next.hasNext() ? next.next() : null;
-                    }, read -> {
-                    });
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }, threads);
-            boolean askedWhileLocked = secondChunkAsked.await(10, TimeUnit.SECONDS);
-            release.countDown();
-            locker.get(10, TimeUnit.SECONDS);
-            Import.Report report = importing.get(60, TimeUnit.SECONDS);
-
-            assertThat(askedWhileLocked).as("the second chunk's first line was read while the first chunk waited to be written")
-                    .isTrue();
-            assertThat(report.rejected()).isZero();
-            assertThat(report.imported()).containsEntry("messages", (long) messages.size());
-            List<String> stored = pool.read(handle -> handle.list(new Query("test.contents", """
-                    SELECT m.content FROM messages m JOIN conversations c USING (app_id, conversation_id)
-                     WHERE m.app_id = ? AND c.external_id = 'chat' ORDER BY m.seq"""), row -> row.getString(1), app));
-            assertThat(stored).hasSize(messages.size()).startsWith("line 0", "line 1")
-                    .endsWith("line " + (messages.size() - 1));
-            assertThat(stored.get(Import.CHUNK)).isEqualTo("line " + Import.CHUNK);
-        }
-    }
-
-    /**
      * A line's user is committed without waiting for its WAL to reach the disk (a flush per line made a file of people
-     * wait on one flush each): right after each, the WAL written runs ahead of the WAL flushed. The report comes back
-     * only once all it counts is flushed.
+     * wait on one flush each): a trigger sees each line's transaction with {@code synchronous_commit} off, in a database
+     * where it is on. The report comes back only once all it counts is flushed.
      */
     @Test
     void a_line_waits_for_no_flush_of_its_own_and_the_report_for_all_it_counts() throws Exception {
-        try (Database pool = TestDatabase.pool(TestDatabase.get().migrated("parley_import_flushes"), 3)) {
+        String name = "parley_import_flushes";
+        var target = TestDatabase.get().migrated(name);
+        try (var sql = TestDatabase.get().connect(name); var statement = sql.createStatement()) {
+            statement.execute("ALTER DATABASE " + name + " SET synchronous_commit = on"); // the tests' server runs with it off
+            statement.execute("""
+                    CREATE TABLE IF NOT EXISTS seen_commits (setting text, written pg_lsn);
+                    CREATE OR REPLACE FUNCTION see_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN
+                        INSERT INTO seen_commits VALUES (current_setting('synchronous_commit'), pg_current_wal_insert_lsn());
+                        RETURN NULL;
+                    END $$;
+                    CREATE OR REPLACE TRIGGER users_seen AFTER INSERT ON users FOR EACH ROW EXECUTE FUNCTION see_commit();
+                    TRUNCATE seen_commits""");
+        }
+        int users = 200;
+        List<String> lines = new ArrayList<>();
+        for (int i = 1; i <= users; i++) {
+            lines.add(Json.write(Map.of("type", "user", "external_id", "u" + i)));
+        }
+        try (Database pool = TestDatabase.pool(target, 3)) {
             Import imports = imports(pool, Import.RECENT);
             long app = Apps.forCommands(pool).create("flushes-" + UUID.randomUUID()).appId();
-            int users = 200;
-            var number = new AtomicInteger();
-            var unflushed = new AtomicInteger();
-            var writtenAtTheEnd = new AtomicReference<String>();
-            Query positions = new Query("test.wal_positions",
-                    "SELECT pg_current_wal_flush_lsn() < pg_current_wal_insert_lsn(), pg_current_wal_insert_lsn()::text");
-            Import.Report report = imports.run(app, () -> {
-                int n = number.incrementAndGet();
-                if (n > 1) { // the line before is committed
-                    pool.read(handle -> handle.first(positions, row -> {
-                        if (row.getBoolean(1)) {
-                            unflushed.incrementAndGet();
-                        }
-                        writtenAtTheEnd.set(row.getString(2));
-                        return null;
-                    }));
-                }
-                return n <= users ? Json.write(Map.of("type", "user", "external_id", "u" + n)) : null;
-            }, read -> {
+            var next = lines.iterator();
+
+            Import.Report report = imports.run(app, () -> next.hasNext() ? next.next() : null, read -> {
             });
+            boolean flushed = pool.read(handle -> handle.first(new Query("test.flushed",
+                    "SELECT pg_current_wal_flush_lsn() >= max(written) FROM seen_commits"), row -> row.getBoolean(1))).orElseThrow();
 
             assertThat(report.imported()).containsEntry("users", (long) users);
-            assertThat(unflushed.get()).as("users whose WAL was not yet flushed when the next line was read, of " + users)
-                    .isGreaterThan(users / 2);
-            assertThat(pool.read(handle -> handle.first(new Query("test.flushed", "SELECT pg_current_wal_flush_lsn() >= ?::pg_lsn"),
-                    row -> row.getBoolean(1), writtenAtTheEnd.get())).orElseThrow())
-                    .as("everything the report counts is flushed when it comes back").isTrue();
+            List<String> settings = pool.read(handle -> handle.list(new Query("test.settings", "SELECT setting FROM seen_commits"),
+                    row -> row.getString(1)));
+            assertThat(settings).as("synchronous_commit in each user's transaction").hasSize(users).containsOnly("off");
+            assertThat(flushed).as("everything the report counts is flushed when it comes back").isTrue();
         }
     }
 
