@@ -172,7 +172,7 @@ public final class AdminServer implements AutoCloseable {
         if (key.isEmpty()) {
             return;
         }
-        String header = ctx.header("Authorization");
+        String header = Auth.oneAuthorization(ctx);
         String given = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).strip() : "";
         if (!MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), key.get().getBytes(StandardCharsets.UTF_8))) {
             throw new Unauthorized("send the admin key (PARLEY_ADMIN_KEY) as 'Authorization: Bearer <key>'");

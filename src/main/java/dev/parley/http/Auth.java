@@ -24,15 +24,26 @@ final class Auth {
         this.limiter = limiter;
     }
 
-    void authenticate(Context ctx) {
+    /**
+     * The request's Authorization header, or null; several are refused (401), on the API and the admin port alike:
+     * which one a proxy in front of Parley heeded, Parley cannot tell.
+     */
+    static String oneAuthorization(Context ctx) {
         String header = ctx.header("Authorization");
+        if (header != null) {
+            var headers = ctx.req().getHeaders("Authorization");
+            headers.nextElement();
+            if (headers.hasMoreElements()) {
+                throw new Unauthorized("send one Authorization header; this request has several");
+            }
+        }
+        return header;
+    }
+
+    void authenticate(Context ctx) {
+        String header = oneAuthorization(ctx);
         if (header == null) {
             throw new Unauthorized("send the app's API key as 'Authorization: Bearer <key>'");
-        }
-        var headers = ctx.req().getHeaders("Authorization");
-        headers.nextElement();
-        if (headers.hasMoreElements()) { // which one a proxy in front of Parley heeded, Parley cannot tell
-            throw new Unauthorized("send one Authorization header; this request has several");
         }
         if (!header.regionMatches(true, 0, "Bearer ", 0, 7)) {
             throw new Unauthorized("the Authorization header must use the Bearer scheme");

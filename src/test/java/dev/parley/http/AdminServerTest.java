@@ -73,6 +73,17 @@ class AdminServerTest {
         return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + key + "\r\n\r\n";
     }
 
+    /** As on the API port: of two Authorization lines, which one a proxy heeded cannot be told, so neither is. */
+    @Test
+    void two_authorization_headers_are_refused_whichever_comes_first() {
+        var plain = new Api("http://127.0.0.1:" + parley.adminPort(), null);
+        for (List<String> lines : List.of(List.of(KEY, "x"), List.of("x", KEY))) {
+            var answer = plain.get("/metrics", "Authorization", "Bearer " + lines.get(0), "Authorization", "Bearer " + lines.get(1));
+            assertThat(answer.status()).as(lines.toString()).isEqualTo(401);
+            assertThat(answer.text()).as(lines.toString()).contains("send one Authorization header");
+        }
+    }
+
     @Test
     void the_dashboard_page_and_its_scripts_load_without_the_key_and_carry_no_figures() {
         var page = admin.withKey(null).get("/dashboard");
