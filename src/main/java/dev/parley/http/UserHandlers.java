@@ -105,7 +105,7 @@ final class UserHandlers {
     void leaderboard(Context ctx) {
         String counter = counter(ctx);
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
-        long board = fingerprint(counter);
+        long board = fingerprint(Auth.app(ctx), counter);
         Leaderboards.Position after = leaderboardCursor(ctx, board);
         List<Leaderboards.Entry> entries = leaderboards.page(Auth.app(ctx), counter, after, Cursor.probe(limit));
         var listed = Cursor.paged(Cursor.Kind.LEADERBOARD, entries, limit,
@@ -124,7 +124,8 @@ final class UserHandlers {
 
     /**
      * Where a leaderboard cursor continues: the last entry it listed (value, user id, rank) and how many were listed up
-     * to it. It carries its counter, as a search cursor its search: a position means something only on its own board.
+     * to it. It carries its app and counter, as a search cursor its search: a position (and the rank it carries) means
+     * something only on its own board; another app's gave its ranks to this app's users.
      */
     private static Leaderboards.Position leaderboardCursor(Context ctx, long board) {
         long[] cursor = Cursor.positions(ctx, Cursor.Kind.LEADERBOARD, 5);
@@ -132,7 +133,7 @@ final class UserHandlers {
             return Leaderboards.Position.START;
         }
         if (cursor[4] != board) {
-            throw new InvalidInput("cursor", "continues the leaderboard of another counter; page with the cursors of this one");
+            throw new InvalidInput("cursor", "continues the leaderboard of another counter or app; page with the cursors of this one");
         }
         if (cursor[3] < 1 || cursor[2] < 1 || cursor[2] > cursor[3]) {
             throw new InvalidInput("cursor", "is not a cursor issued by this endpoint");
@@ -140,7 +141,8 @@ final class UserHandlers {
         return new Leaderboards.Position(cursor[0], cursor[1], cursor[2], cursor[3]);
     }
 
-    private static long fingerprint(String counter) {
-        return UUID.nameUUIDFromBytes(("leaderboard\n" + counter).getBytes(StandardCharsets.UTF_8)).getMostSignificantBits();
+    private static long fingerprint(long appId, String counter) {
+        return UUID.nameUUIDFromBytes(("leaderboard\n" + appId + "\n" + counter).getBytes(StandardCharsets.UTF_8))
+                .getMostSignificantBits();
     }
 }

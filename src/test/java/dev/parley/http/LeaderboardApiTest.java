@@ -189,6 +189,9 @@ class LeaderboardApiTest {
         assertRefused(api.get("/v1/leaderboard?counter=xp&limit=ten"), "limit");
         assertRefused(api.get("/v1/leaderboard?counter=xp&cursor=nonsense"), "cursor");
         assertRefused(api.get("/v1/leaderboard?counter=coins&cursor=" + xpCursor), "cursor");
+        Api other = app();
+        user(other, "top", 50);
+        assertRefused(other.get("/v1/leaderboard?counter=xp&cursor=" + xpCursor), "cursor"); // it gave its ranks to another app's users
         assertRefused(api.get("/v1/conversations?cursor=" + xpCursor), "cursor");
         assertRefused(api.get("/v1/users/1/rank"), "counter");
         assertThat(api.getOk("/v1/leaderboard?counter=xp&cursor=" + xpCursor).get("entries").size()).isEqualTo(2);
