@@ -66,7 +66,7 @@ public final class DatabaseOptions {
      * migrate' changes a shared schema on purpose, never by the way), runs {@code work} and closes it; 0.
      */
     public int withDatabase(Work work) {
-        try (Storage storage = Storage.open(settings());
+        try (Storage storage = Storage.forCommand(settings());
              Database db = storage.connect()) {
             var migrations = new Migrations(db.dataSource());
             if (storage.embedded()) {

@@ -118,7 +118,7 @@ final class DoctorCommand implements Callable<Integer> {
         Settings settings = Settings.resolve(Settings.Flags.database(url != null ? url : database.databaseUrl,
                 database.dataDir, database.embeddedPort), System.getenv());
         PrintWriter out = spec.commandLine().getOut();
-        try (Storage storage = Storage.open(settings);
+        try (Storage storage = Storage.forCommand(settings);
              Database database = storage.connect()) {
             var doctor = new Doctor(database, options);
             Report report = doctor.audit(only);

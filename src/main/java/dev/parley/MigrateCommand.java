@@ -31,7 +31,7 @@ final class MigrateCommand implements Callable<Integer> {
     private int migrate() {
         Settings settings = database.settings();
         PrintWriter out = spec.commandLine().getOut();
-        try (Storage storage = Storage.open(settings);
+        try (Storage storage = Storage.forCommand(settings);
              Database db = storage.connect()) {
             var migrations = new Migrations(db.dataSource());
             if (check) {

@@ -40,7 +40,7 @@ final class PartitionsCommand implements Callable<Integer> {
     public Integer call() {
         Settings settings = database.settings();
         PrintWriter out = spec.commandLine().getOut();
-        try (Storage storage = Storage.open(settings);
+        try (Storage storage = Storage.forCommand(settings);
              Database db = storage.connect()) {
             new Migrations(db.dataSource()).requireCurrent();
             var partitions = new Partitions(db);

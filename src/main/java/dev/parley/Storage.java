@@ -22,6 +22,7 @@ public final class Storage implements AutoCloseable {
     private final ScheduledExecutorService supervision; // restarts the embedded PostgreSQL; null when DATABASE_URL is used
     private final ConnectionTarget target;
     private final ConnectionTarget direct; // PostgreSQL itself, when DATABASE_URL may go through PgBouncer; else target
+    private Thread stopOnExit; // forCommand's hook, removed by close(); null for the server, which drains first
 
     private Storage(LocalPostgres local, ScheduledExecutorService supervision, ConnectionTarget target, ConnectionTarget direct) {
         this.local = local;
@@ -39,6 +40,20 @@ public final class Storage implements AutoCloseable {
         ScheduledExecutorService supervision = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("parley-postgres-supervisor").daemon().factory());
         return new Storage(local.supervise(supervision, Clock.systemUTC()), supervision, local.target(), local.target());
+    }
+
+    /**
+     * As {@link #open}, for a command rather than the server: should the process be stopped (Ctrl-C, SIGTERM) before
+     * it closes this, the embedded PostgreSQL it started is stopped as {@link #close} stops it (a fast shutdown), not
+     * left running with no Parley to stop it. The server has its own hook, which drains its work first.
+     */
+    public static Storage forCommand(Settings settings) {
+        Storage storage = open(settings);
+        if (storage.local != null) {
+            storage.stopOnExit = Thread.ofPlatform().name("parley-postgres-stop").unstarted(storage::close);
+            Runtime.getRuntime().addShutdownHook(storage.stopOnExit);
+        }
+        return storage;
     }
 
     static ConnectionTarget target(DatabaseUrl url) {
@@ -78,6 +93,13 @@ public final class Storage implements AutoCloseable {
 
     @Override
     public void close() {
+        if (stopOnExit != null && Thread.currentThread() != stopOnExit) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(stopOnExit);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs, or has: closing twice stops nothing twice
+            }
+        }
         if (local != null) {
             local.close();
             supervision.shutdownNow();

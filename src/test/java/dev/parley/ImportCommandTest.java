@@ -329,6 +329,48 @@ class ImportCommandTest {
         }
     }
 
+    /** Stopped by a signal, a command stops the embedded PostgreSQL it started too: it was left running with no parent. */
+    @Test
+    void an_import_stopped_by_a_signal_stops_the_embedded_postgresql_it_started() throws Exception {
+        Path folder = Files.createTempDirectory("parley-import-embedded");
+        String jvm = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Path log = Files.createTempFile("parley-import-embedded", ".log");
+        Process made = new ProcessBuilder(jvm, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "apps", "create", "embedded", "--data-dir", folder.toString()).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
+        assertThat(made.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(made.exitValue()).as(Files.readString(log)).isZero();
+        Process process = new ProcessBuilder(jvm, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "import", "-", "--app", "embedded", "--data-dir", folder.toString())
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Path pid = folder.resolve("pg").resolve("postmaster.pid");
+        try {
+            var stdin = process.getOutputStream(); // left open: the import waits for more lines
+            var lines = new StringBuilder();
+            for (int i = 0; i <= dev.parley.lifecycle.Import.CHUNK; i++) {
+                lines.append("{\"type\":\"user\",\"external_id\":\"u").append(i).append("\"}\n");
+            }
+            stdin.write(lines.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            stdin.flush();
+            dev.parley.support.Wait.forValue("the import's progress in " + log, java.time.Duration.ofSeconds(120),
+                    () -> java.util.Optional.of(Files.readString(log)).filter(output -> output.contains("importing")));
+            assertThat(pid).as("the import's PostgreSQL runs").exists();
+
+            new ProcessBuilder("kill", "-TERM", String.valueOf(process.pid())).inheritIO().start().waitFor();
+
+            assertThat(process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("stops at the signal").isTrue();
+            assertThat(process.exitValue()).as("128 + SIGTERM").isEqualTo(143);
+            assertThat(pid).as("PostgreSQL stopped with it: " + Files.readString(log)).doesNotExist();
+        } finally {
+            process.destroyForcibly();
+            if (Files.exists(pid)) { // left running: stop it, not the test's other servers
+                String postmaster = Files.readAllLines(pid).getFirst().strip();
+                new ProcessBuilder("kill", "-KILL", postmaster).inheritIO().start().waitFor();
+            }
+            org.apache.commons.io.file.PathUtils.deleteDirectory(folder);
+        }
+    }
+
     @Test
     void an_import_that_loses_the_database_says_so_in_one_line_with_what_was_committed_and_to_run_it_again() throws Exception {
         String app = app("outage");

@@ -546,7 +546,7 @@ public final class BenchCommand {
     }
 
     private static Integer withDatabase(Settings settings, int poolSize, DatabaseWork work) {
-        try (var storage = Storage.open(settings);
+        try (var storage = Storage.forCommand(settings);
              var db = storage.connect(poolSize, POOL_TIMEOUT)) {
             return work.run(db, storage.target());
         } catch (RuntimeException e) {
