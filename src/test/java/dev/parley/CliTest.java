@@ -152,11 +152,15 @@ class CliTest {
         }
 
         Run run = parley("migrate", "--database-url", url);
+        Run check = parley("migrate", "--check", "--database-url", url); // not "run parley migrate", which refuses
 
         assertThat(run.status()).as(run.err()).isEqualTo(1);
         assertThat(run.err()).contains("schema \"public\" already holds tables that are not Parley's",
                         "Parley migrates an empty database or one it migrated itself", "createdb")
                 .doesNotContain("baseline").doesNotContain("Found non-empty");
+        assertThat(check.status()).as(check.err()).isEqualTo(1);
+        assertThat(check.err()).contains("schema \"public\" already holds tables that are not Parley's")
+                .doesNotContain("run 'parley migrate'");
         try (var sql = TestDatabase.get().connect("parley_cli_not_parleys");
              var tables = sql.createStatement().executeQuery("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")) {
             tables.next();

@@ -23,9 +23,16 @@ public final class Migrations {
     // Flyway's NON_EMPTY_SCHEMA_WITHOUT_SCHEMA_HISTORY_TABLE message: Found non-empty schema(s) "public" but no schema ...
     private static final Pattern NON_EMPTY_SCHEMA = Pattern.compile("schema\\(s\\) (.+?) but no schema history");
 
+    // The schema Flyway would migrate, when it holds tables but no flyway_schema_history: what migrate() refuses.
+    private static final String FOREIGN_TABLES = """
+            SELECT format('schema "%s"', current_schema()) FROM pg_tables
+             WHERE schemaname = current_schema() AND to_regclass('flyway_schema_history') IS NULL LIMIT 1""";
+
+    private final DataSource dataSource;
     private final Flyway flyway;
 
     public Migrations(DataSource dataSource) {
+        this.dataSource = dataSource;
         this.flyway = Flyway.configure()
                 .dataSource(dataSource)
                 .locations("classpath:db/migration")
@@ -68,7 +75,10 @@ public final class Migrations {
      */
     private static String notParleys(String flywayMessage) {
         Matcher named = NON_EMPTY_SCHEMA.matcher(String.valueOf(flywayMessage));
-        String schema = named.find() ? "schema " + named.group(1) : "the database's schema";
+        return notParleysIn(named.find() ? "schema " + named.group(1) : "the database's schema");
+    }
+
+    private static String notParleysIn(String schema) {
         return schema + " already holds tables that are not Parley's (there is no flyway_schema_history to say Parley made "
                 + "them): Parley migrates an empty database or one it migrated itself, and changed nothing here. Give it an "
                 + "empty database of its own (createdb parley) and point DATABASE_URL at it";
@@ -82,6 +92,9 @@ public final class Migrations {
         refuseNewer();
         MigrationInfo[] pending = flyway.info().pending();
         if (pending.length > 0) {
+            foreignSchema().ifPresent(schema -> { // "run parley migrate" would not: migrate() refuses it
+                throw new SchemaNotCurrent(notParleysIn(schema));
+            });
             throw new SchemaNotCurrent(pending.length + " migration(s) pending ("
                     + Arrays.stream(pending).map(MigrationInfo::getScript).collect(Collectors.joining(", "))
                     + "); run 'parley migrate' or start with --migrate");
@@ -89,6 +102,16 @@ public final class Migrations {
         var result = flyway.validateWithResult();
         if (!result.validationSuccessful) {
             throw new SchemaNotCurrent(differences(result));
+        }
+    }
+
+    /** The schema Flyway would migrate, named, when it holds tables that are not Parley's (and no history of Parley's). */
+    private java.util.Optional<String> foreignSchema() {
+        try (var connection = dataSource.getConnection(); var statement = connection.createStatement();
+             var rows = statement.executeQuery(FOREIGN_TABLES)) {
+            return rows.next() ? java.util.Optional.of(rows.getString(1)) : java.util.Optional.empty();
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("could not read the database's tables: " + e.getMessage(), e);
         }
     }
 
