@@ -73,13 +73,17 @@ final class JsonLogLines extends EncoderBase<ILoggingEvent> {
         }
         IThrowableProxy thrown = event.getThrowableProxy();
         if (thrown != null) {
-            out.writeStringField("error", thrown.getMessage() == null ? thrown.getClassName()
-                    : thrown.getClassName() + ": " + thrown.getMessage());
+            out.writeStringField("error", error(thrown));
             if (stackWanted(event)) {
                 out.writeStringField("stack", ThrowableProxyUtil.asString(thrown).stripTrailing());
             }
         }
         out.writeEndObject();
+    }
+
+    /** A throwable as one line: its class, and its message when it has one. */
+    static String error(IThrowableProxy thrown) {
+        return thrown.getMessage() == null ? thrown.getClassName() : thrown.getClassName() + ": " + thrown.getMessage();
     }
 
     /**

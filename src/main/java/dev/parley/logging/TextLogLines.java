@@ -34,7 +34,7 @@ final class TextLogLines extends EncoderBase<ILoggingEvent> {
         }
         IThrowableProxy thrown = event.getThrowableProxy();
         if (thrown != null && !JsonLogLines.stackWanted(event)) {
-            pair(line, "error", thrown.getMessage() == null ? thrown.getClassName() : thrown.getClassName() + ": " + thrown.getMessage());
+            pair(line, "error", JsonLogLines.error(thrown));
         }
         line.append('\n');
         if (thrown != null && JsonLogLines.stackWanted(event)) {
