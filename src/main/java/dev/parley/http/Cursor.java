@@ -79,8 +79,8 @@ final class Cursor {
             throw new InvalidInput(name, "is not a valid cursor");
         }
         if (bytes.length != 1 + 8 * positions || bytes[0] != (byte) kind.tag) {
-            throw new InvalidInput(name, "is not a cursor this endpoint issues (nor one an earlier version of Parley issued, "
-                    + "which this one cannot check): start again from the first page");
+            throw new InvalidInput(name, "is not a cursor of this list: a cursor continues only the endpoint and order that "
+                    + "issued it (and one an earlier version of Parley issued cannot be checked): start again from the first page");
         }
         ByteBuffer buffer = ByteBuffer.wrap(bytes, 1, bytes.length - 1);
         long[] result = new long[positions];

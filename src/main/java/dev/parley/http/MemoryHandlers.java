@@ -126,7 +126,10 @@ final class MemoryHandlers {
         Responses.json(ctx, new Pages.MemoryPage(listed.page(), listed.next()));
     }
 
-    /** order as asked: newest (default), importance, recent, or relevance (the default when q is given, and needs q). */
+    /**
+     * order as asked: newest (default), importance, recent, or relevance (the default when q is given, and needs q). In
+     * the other orders q only filters, and the listing is paged.
+     */
     private static Memories.Order order(Context ctx, String words) {
         String raw = ctx.queryParam("order");
         if (words != null && words.isBlank()) {
@@ -143,9 +146,8 @@ final class MemoryHandlers {
             default -> throw new InvalidInput("order", "must be newest, importance, recent or relevance, got '"
                     + Check.printable(raw) + "'");
         };
-        if ((order == Memories.Order.RELEVANCE) != (words != null)) {
-            throw new InvalidInput(words == null ? "q" : "order", words == null ? "is required to order by relevance"
-                    : "must be relevance when q is given: the words rank the memories");
+        if (order == Memories.Order.RELEVANCE && words == null) {
+            throw new InvalidInput("q", "is required to order by relevance");
         }
         return order;
     }

@@ -243,7 +243,7 @@ final class Routes {
                         .oneOf("order", List.of("newest", "importance", "recent", "relevance"), "newest (default: last stored first), importance, recent (original created_at, "
                                 + "latest first) or relevance (to q; the default when q is given; one page, no cursor)")
                         .text("q", false, SearchHandlers.MAX_QUERY_BYTES,
-                                "words the memories must match, web-search syntax; ranks them by relevance")
+                                "words the memories must match, web-search syntax; ranks them by relevance, unless another order is asked")
                         .query("language", "string", "text-search language of q (default english)")
                         .count("limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE, "page size")
                         .query("cursor", "string", "next_cursor of the previous page (of the same order)")

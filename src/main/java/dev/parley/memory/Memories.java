@@ -44,10 +44,13 @@ public final class Memories {
     // A memory's user, character and conversation are held until its write commits, as foreign keys would hold them
     // (FOR KEY SHARE): a deletion locks its subject's row first, so it either finds the memory or is waited for and
     // the write finds the row gone. Without it a memory written while its character or conversation was deleted stayed.
-    static final NamedQuery CHECK_REFERENCES = NamedQuery.of("memory.check_references", """
-            SELECT EXISTS (SELECT 1 FROM users WHERE app_id = :app_id AND user_id = :user_id FOR KEY SHARE) AS user_exists,
-                   EXISTS (SELECT 1 FROM characters WHERE app_id = :app_id AND character_id = :character_id FOR KEY SHARE)
-                       AS character_exists""");
+    private static final String REFERENCES = """
+            SELECT EXISTS (SELECT 1 FROM users WHERE app_id = :app_id AND user_id = :user_id %1$s) AS user_exists,
+                   EXISTS (SELECT 1 FROM characters WHERE app_id = :app_id AND character_id = :character_id %1$s)
+                       AS character_exists""";
+    static final NamedQuery CHECK_REFERENCES = NamedQuery.of("memory.check_references", REFERENCES.formatted("FOR KEY SHARE"));
+    // A read's: it holds nothing, and runs where reads run.
+    static final NamedQuery READ_REFERENCES = NamedQuery.of("memory.read_references", REFERENCES.formatted(""));
 
     /** Whether a scope's user and character exist. */
     private record References(boolean userExists, boolean characterExists) {
@@ -134,7 +137,7 @@ public final class Memories {
     /**
      * A page of one user's memories of one character. {@code after} is the previous page's last row's sort
      * key (memory_id; importance and memory_id; created_at and memory_id), null for the first page;
-     * {@code words} and {@code language} are for RELEVANCE.
+     * {@code words} (null: any) in {@code language} are the words the memories must match, which RELEVANCE ranks by.
      */
     public record Listing(Order order, Filter filter, Object[] after, String words, String language, int limit) {
     }
@@ -416,7 +419,7 @@ public final class Memories {
         return database.read(handle -> {
             List<Memory> page = handle.list(bound.query(), ROW, bound.args());
             if (page.isEmpty()) {
-                Users.require(handle, appId, userId);
+                requireScope(handle, appId, userId, characterId);
             }
             return page;
         });
@@ -428,9 +431,11 @@ public final class Memories {
         List<Object> args = new ArrayList<>();
         var sql = new StringBuilder("SELECT ").append(COLUMNS);
         if (order == Order.RELEVANCE) {
+            sql.append(", ts_rank_cd(memories.words, asked.words) AS rank");
+        }
+        if (listing.words() != null) {
             // The words are bound once, as a row the statement joins; the scope's tokens keep the match to this user.
-            sql.append(", ts_rank_cd(memories.words, asked.words) AS rank")
-                    .append("\n  FROM memories, websearch_to_tsquery(?::regconfig, ?) AS asked(words)")
+            sql.append("\n  FROM memories, websearch_to_tsquery(?::regconfig, ?) AS asked(words)")
                     .append("\n WHERE memories.words @@ (asked.words && ?::tsquery)")
                     .append("\n   AND numnode(asked.words) > 0 AND app_id = ? AND user_id = ? AND character_id = ?");
             args.addAll(List.of(listing.language(), listing.words(),
@@ -444,13 +449,15 @@ public final class Memories {
             sql.append("\n   AND metadata @> ?::jsonb");
             args.add(filter.metadata().toString());
         }
+        // As a memory's importance is stored: a real, rounded in Java, where a value too small for it is 0 (PostgreSQL's
+        // cast would refuse it); so a bound matches the memories written with that same number.
         if (filter.minImportance() != null) {
             sql.append("\n   AND importance >= ?::real");
-            args.add(filter.minImportance());
+            args.add(filter.minImportance().floatValue());
         }
         if (filter.maxImportance() != null) {
             sql.append("\n   AND importance <= ?::real");
-            args.add(filter.maxImportance());
+            args.add(filter.maxImportance().floatValue());
         }
         if (listing.after() != null) {
             sql.append("\n   AND ").append(order.after);
@@ -458,7 +465,8 @@ public final class Memories {
         }
         sql.append("\n ORDER BY ").append(order.orderBy).append("\n LIMIT ?");
         args.add(listing.limit());
-        return new Bound(new Query(order.queryName, sql.toString()), args.toArray());
+        String name = listing.words() == null || order == Order.RELEVANCE ? order.queryName : order.queryName + "_matching";
+        return new Bound(new Query(name, sql.toString()), args.toArray());
     }
 
     /**
@@ -526,7 +534,7 @@ public final class Memories {
                     ? handle.list(SEARCH_RECENT, MATCHED, language, text, scope, appId, userId, limit, after.createdAt(), after.memoryId())
                     : handle.list(SEARCH, MATCHED, language, text, scope, appId, userId, limit, after.rank(), after.memoryId());
             if (matched.isEmpty()) {
-                Users.require(handle, appId, userId); // no hits, or no such user
+                requireScope(handle, appId, userId, characterId); // no hits, or no such user or character
                 return List.of();
             }
             List<String> made = snippets.of(handle, matched.getFirst().words(),
@@ -676,9 +684,26 @@ public final class Memories {
                 + "'s own nor a group they are a member of, in this app");
     }
 
-    /** The user (404 when missing) and the character (400: a body names it) of a scope. */
+    /** The user (404 when missing) and the character (400: a body names it) of a scope, held until the write commits. */
     static void checkReferences(Handle handle, long appId, long userId, long characterId) throws SQLException {
-        References found = handle.first(CHECK_REFERENCES.bind("app_id", appId).bind("user_id", userId).bind("character_id", characterId),
+        checkReferences(handle, CHECK_REFERENCES, appId, userId, characterId);
+    }
+
+    /**
+     * As {@link #checkReferences}, for a read that found nothing: an empty page of a scope that does not exist is an
+     * error, as a recall of it is, not an empty answer.
+     */
+    private static void requireScope(Handle handle, long appId, long userId, Long characterId) throws SQLException {
+        if (characterId == null) {
+            Users.require(handle, appId, userId);
+        } else {
+            checkReferences(handle, READ_REFERENCES, appId, userId, characterId);
+        }
+    }
+
+    private static void checkReferences(Handle handle, NamedQuery query, long appId, long userId, long characterId)
+            throws SQLException {
+        References found = handle.first(query.bind("app_id", appId).bind("user_id", userId).bind("character_id", characterId),
                 row -> new References(row.getBoolean("user_exists"), row.getBoolean("character_exists"))).orElseThrow();
         if (!found.userExists()) {
             throw new NotFound("user", userId);

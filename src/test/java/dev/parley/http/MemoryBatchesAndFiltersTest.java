@@ -95,6 +95,16 @@ class MemoryBatchesAndFiltersTest {
     }
 
     @Test
+    void an_importance_bound_too_small_for_a_real_matches_as_the_stored_importance_does() {
+        String tiny = store("remembers a dream", 1e-300, null); // stored as 0, the nearest real
+        String some = store("likes tea", 0.2, null);
+
+        assertThat(ids("&min_importance=1e-46")).containsExactlyInAnyOrder(tiny, some);
+        assertThat(ids("&max_importance=4.9e-324")).containsExactly(tiny);
+        assertThat(ids("&min_importance=1e-300&max_importance=1e-300")).containsExactly(tiny);
+    }
+
+    @Test
     void memories_are_ordered_by_importance_recency_or_relevance_and_paged_by_cursor() {
         String low = store("walks in the park", 0.1, null);
         String high = store("allergic to peanuts", 0.9, null);
@@ -113,8 +123,46 @@ class MemoryBatchesAndFiltersTest {
         assertThat(ids("&order=newest")).containsExactly(oldest, middle, high, low);
         assertThat(ids("&q=peanuts")).containsExactlyInAnyOrder(high, middle);
         assertThat(fieldOf(api.get(memories + "?character_id=" + character + "&order=relevance"))).isEqualTo("q");
-        assertThat(fieldOf(api.get(memories + "?character_id=" + character + "&order=recent&cursor="
-                + firstPage.get("next_cursor").asText()))).isEqualTo("cursor");
+        var otherOrder = api.get(memories + "?character_id=" + character + "&order=recent&cursor="
+                + firstPage.get("next_cursor").asText());
+        assertThat(fieldOf(otherOrder)).isEqualTo("cursor");
+        assertThat(otherOrder.json().get("detail").asText()).as("says why a cursor this endpoint gave is refused").contains("order");
+    }
+
+    @Test
+    void a_character_that_does_not_exist_is_an_error_on_every_memory_read_as_in_recall() {
+        String other = Fixtures.character(TestServer.newApp(), "Elsewhere"); // exists, in another app
+        store("likes tea", 0.5, null);
+
+        for (String read : List.of(memories + "?character_id=" + other, memories + "?character_id=" + other + "&q=tea",
+                "/v1/search/memories?q=tea&user_id=" + user + "&character_id=" + other,
+                memories + "?character_id=999999999&order=importance")) {
+            var answer = api.get(read);
+            assertThat(answer.status()).as(read).isEqualTo(400);
+            assertThat(fieldOf(answer)).as(read).isEqualTo("character_id");
+        }
+        assertThat(ids("")).as("the character that exists still lists").hasSize(1);
+    }
+
+    @Test
+    void words_filter_the_other_orders_and_every_match_is_paged_through() {
+        List<String> matching = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            matching.add(store("peanuts, note " + i, 0.1 * (i + 1), null));
+            store("walks in the park, note " + i, 0.5, null);
+        }
+
+        for (String order : List.of("newest", "importance", "recent")) {
+            List<String> paged = new ArrayList<>();
+            String cursor = "";
+            do {
+                JsonNode page = api.getOk(memories + "?character_id=" + character + "&q=peanuts&order=" + order + "&limit=2" + cursor);
+                paged.addAll(idsOf(page));
+                cursor = page.get("next_cursor").isNull() ? null : "&cursor=" + page.get("next_cursor").asText();
+            } while (cursor != null);
+            // stored one after the other, each more important than the last: every order puts the last stored first
+            assertThat(paged).as(order).containsExactlyElementsOf(matching.reversed());
+        }
     }
 
     @Test
