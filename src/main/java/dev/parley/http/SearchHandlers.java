@@ -60,7 +60,8 @@ final class SearchHandlers {
      */
     private static long fingerprint(MessageSearch.Scope scope, String text, String language, MessageSearch.Order order,
                                     boolean archived) {
-        return fingerprint(String.join("\n", scope.toString(), text, String.valueOf(language), order.name(), String.valueOf(archived)));
+        return fingerprint(String.join("\n", scope.toString(), text, String.valueOf(MessageSearch.language(scope, language)),
+                order.name(), String.valueOf(archived)));
     }
 
     private static long fingerprint(String search) {

@@ -486,4 +486,12 @@ public final class MessageSearch {
     private static String language(String asked) {
         return asked != null ? asked : Languages.DEFAULT;
     }
+
+    /**
+     * The language a search in {@code scope} parses its words with, as far as it is known before the search: the one
+     * asked, else english beyond one conversation; null in a conversation, whose own language it then is.
+     */
+    public static String language(Scope scope, String asked) {
+        return asked != null || scope instanceof Scope.Conversation ? asked : Languages.DEFAULT;
+    }
 }

@@ -29,6 +29,8 @@ class UnheededParametersTest {
         String cursor = api.getOk(search).get("next_cursor").asText();
 
         assertThat(api.get(search + "&cursor=" + cursor).status()).as("the same search").isEqualTo(200);
+        assertThat(api.get(search + "&language=english&cursor=" + cursor).status())
+                .as("the same search, its default language named").isEqualTo(200);
         for (String other : List.of("/v1/search/messages?q=pizza&user_id=" + user + "&limit=1",
                 search + "&order=recent", search + "&language=simple", search + "&include_archived=true",
                 "/v1/search/messages?q=garden&conversation_id=" + conversation + "&limit=1")) {
