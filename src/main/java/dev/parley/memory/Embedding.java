@@ -60,8 +60,10 @@ public final class Embedding {
         try {
             bytes = Base64.getDecoder().decode(base64);
         } catch (IllegalArgumentException e) {
-            throw new InvalidInput(field, "is not valid base64 (" + e.getMessage() + "); send the float32 values' "
-                    + "little-endian bytes in base64 (RFC 4648, the + and / alphabet), or an array of numbers");
+            String stray = strayCharacter(base64);
+            throw new InvalidInput(field, "is not valid base64 (" + (stray != null ? stray : e.getMessage()) + "); send the "
+                    + "float32 values' little-endian bytes in base64 (RFC 4648, the + and / alphabet, no line breaks), or an "
+                    + "array of numbers");
         }
         if (bytes.length % Float.BYTES != 0) {
             throw new InvalidInput(field, "decodes to " + bytes.length + " bytes, not a whole number of 4-byte float32 values");
@@ -69,6 +71,28 @@ public final class Embedding {
         float[] values = new float[bytes.length / Float.BYTES];
         decode(bytes, values, 0);
         return values;
+    }
+
+    /**
+     * The first character base64's alphabet has not, described for a person (the decoder names it by its code in hex,
+     * which reads as a letter: "a" for a line break), or null when every character is in the alphabet.
+     */
+    private static String strayCharacter(byte[] base64) {
+        for (int i = 0; i < base64.length; i++) {
+            int c = base64[i] & 0xff;
+            boolean inAlphabet = c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/'
+                    || c == '=';
+            if (!inAlphabet) {
+                String shown = switch (c) {
+                    case '\n' -> "a line break";
+                    case '\r' -> "a carriage return";
+                    case ' ' -> "a space";
+                    default -> c < 0x20 || c >= 0x7f ? "U+%04X".formatted(c) : "'" + (char) c + "'";
+                };
+                return shown + " at character " + i;
+            }
+        }
+        return null;
     }
 
     static byte[] encode(float[] vector) {

@@ -436,6 +436,7 @@ class MemoriesApiTest {
         String sixBytes = java.util.Base64.getEncoder().encodeToString(new byte[6]);
 
         var notBase64 = api.post(memories, Map.of("character_id", character, "content", "x", "embedding", "AAAA*AAA"));
+        var lineBreak = api.post(memories + "/recall", Map.of("character_id", character, "embedding", "AAAA\nAAAA"));
         var urlAlphabet = api.post(memories + "/recall", Map.of("character_id", character, "embedding", "AAAA_-8A"));
         var partial = api.post(memories + "/recall", Map.of("character_id", character, "embedding", sixBytes));
         var empty = api.post(memories, Map.of("character_id", character, "content", "x", "embedding", ""));
@@ -446,7 +447,10 @@ class MemoriesApiTest {
 
         assertThat(fieldOf(notBase64)).isEqualTo("embedding");
         assertThat(notBase64.json().get("detail").asText()).contains("not valid base64");
+        assertThat(lineBreak.json().get("detail").asText()).as("names the character a person sees, not its code")
+                .contains("a line break at character 4");
         assertThat(fieldOf(urlAlphabet)).isEqualTo("embedding");
+        assertThat(urlAlphabet.json().get("detail").asText()).contains("'_' at character 4");
         assertThat(fieldOf(partial)).isEqualTo("embedding");
         assertThat(partial.json().get("detail").asText()).contains("6 bytes").contains("4-byte float32");
         assertThat(fieldOf(empty)).isEqualTo("embedding");
