@@ -39,11 +39,11 @@ final class Bodies {
      * A character's update: every field is optional; a given field replaces the stored one, except
      * {@code traits} and {@code metadata}, which are JSON merge patches (RFC 7396).
      */
-    record CharacterPatch(@Takes(maxBytes = Limits.MAX_NAME_BYTES, notNull = true) String name,
-                          @Takes(maxBytes = Limits.MAX_PROMPT_BYTES, notNull = true) String systemPrompt,
+    record CharacterPatch(@Takes(maxBytes = Limits.MAX_NAME_BYTES) String name,
+                          @Takes(maxBytes = Limits.MAX_PROMPT_BYTES) String systemPrompt,
                           @Takes(setting = METADATA, object = true, notNull = true) JsonNode traits,
                           @Takes(setting = METADATA, object = true, notNull = true) JsonNode metadata,
-                          @Takes(maxItems = Limits.MAX_SUGGESTED_MESSAGES, notNull = true) List<String> suggestedMessages)
+                          @Takes(maxItems = Limits.MAX_SUGGESTED_MESSAGES) List<String> suggestedMessages)
             implements PatchBody {
         CharacterInput asInput() {
             return new CharacterInput(name, systemPrompt, traits, metadata, suggestedMessages);
@@ -52,7 +52,7 @@ final class Bodies {
 
     /**
      * The body of a PATCH read by {@link Requests#patch}: one that gives none of its fields changes nothing and is
-     * refused, as is a null for a field marked {@link Takes#notNull}. The document says both.
+     * refused, as is a null for a field that cannot be removed (see {@link Requests#patch}). The document says both.
      */
     interface PatchBody {
     }
@@ -105,7 +105,7 @@ final class Bodies {
     }
 
     /** A given field replaces the stored one; metadata or attachments set to null clear them. */
-    record MessageEdit(@Takes(setting = CONTENT, notNull = true) String content,
+    record MessageEdit(@Takes(setting = CONTENT) String content,
                        @Takes(setting = METADATA, object = true) JsonNode metadata,
                        @Takes(setting = METADATA) JsonNode attachments) implements PatchBody {
     }
@@ -138,10 +138,10 @@ final class Bodies {
     }
 
     /** A given field replaces the stored one; none may be null: a memory keeps each. */
-    record MemoryPatch(@Takes(setting = CONTENT, notNull = true) String content,
-                       @Takes(minimum = 0, maximum = 1, notNull = true) Double importance,
+    record MemoryPatch(@Takes(setting = CONTENT) String content,
+                       @Takes(minimum = 0, maximum = 1) Double importance,
                        @Takes(setting = METADATA, object = true, notNull = true) JsonNode metadata,
-                       @JsonDeserialize(using = SentEmbedding.NotNull.class) SentEmbedding embedding) implements PatchBody {
+                       SentEmbedding embedding) implements PatchBody {
     }
 
     /** Recall by similarity to {@code embedding} within one user's memories of one character. */
@@ -191,9 +191,21 @@ final class Bodies {
             return Embedding.unit(field, numbers != null ? numbers : Embedding.fromBase64(field, base64));
         }
 
-        static class Reader extends StdDeserializer<SentEmbedding> {
+        static final class Reader extends StdDeserializer<SentEmbedding> {
             Reader() {
                 super(SentEmbedding.class);
+            }
+
+            // Left out, an embedding is null; given as null, it is refused, as any body value but a JSON value is
+            // (Requests.NullRefused, which a type's own deserializer is not given to).
+            @Override
+            public SentEmbedding getNullValue(DeserializationContext context) throws JsonMappingException {
+                throw InvalidNullException.from(context, null, context.constructType(SentEmbedding.class));
+            }
+
+            @Override
+            public SentEmbedding getAbsentValue(DeserializationContext context) {
+                return null;
             }
 
             @Override
@@ -215,22 +227,6 @@ final class Bodies {
                     bytes[i] = c <= 0xFF ? (byte) c : (byte) '?'; // what String.getBytes(ISO_8859_1) makes of it
                 }
                 return bytes;
-            }
-        }
-
-        /**
-         * An embedding a PATCH may change but not remove: a JSON null is refused, where it would otherwise read as
-         * absent ("keep it") and the client that meant "remove it" would be told its change was made.
-         */
-        static final class NotNull extends Reader {
-            @Override
-            public SentEmbedding getNullValue(DeserializationContext context) throws JsonMappingException {
-                throw InvalidNullException.from(context, null, context.constructType(SentEmbedding.class));
-            }
-
-            @Override
-            public SentEmbedding getAbsentValue(DeserializationContext context) {
-                return null;
             }
         }
     }

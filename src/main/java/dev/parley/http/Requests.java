@@ -6,22 +6,32 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.databind.BeanDescription;
 import com.fasterxml.jackson.databind.BeanProperty;
+import com.fasterxml.jackson.databind.DeserializationConfig;
 import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonDeserializer;
 import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.PropertyName;
 import com.fasterxml.jackson.databind.cfg.CoercionAction;
 import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
 import com.fasterxml.jackson.databind.exc.InvalidNullException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.deser.BeanDeserializerModifier;
 import com.fasterxml.jackson.databind.deser.ContextualDeserializer;
+import com.fasterxml.jackson.databind.deser.std.DelegatingDeserializer;
 import com.fasterxml.jackson.databind.deser.std.StdScalarDeserializer;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.type.ArrayType;
+import com.fasterxml.jackson.databind.type.CollectionType;
 import com.fasterxml.jackson.databind.type.LogicalType;
+import com.fasterxml.jackson.databind.type.MapType;
+import com.fasterxml.jackson.databind.util.AccessPattern;
 import dev.parley.chat.InvalidInput;
 import dev.parley.input.Check;
 import dev.parley.input.Utf8;
@@ -66,14 +76,90 @@ final class Requests {
         mapper.coercionConfigFor(LogicalType.Integer).setCoercion(CoercionInputShape.Float, CoercionAction.Fail);
         mapper.coercionConfigFor(LogicalType.Float).setCoercion(CoercionInputShape.String, CoercionAction.Fail); // "importance": "0.5"
         mapper.coercionConfigFor(LogicalType.Collection).setCoercion(CoercionInputShape.String, CoercionAction.Fail);
-        var integers = new SimpleModule("strict-integers");
-        integers.addDeserializer(Long.class, new StrictInteger<>(Long.class, Long.MIN_VALUE, Long.MAX_VALUE, Long::valueOf, true));
+        var strict = new SimpleModule("strict-bodies");
+        strict.addDeserializer(Long.class, new StrictInteger<>(Long.class, Long.MIN_VALUE, Long.MAX_VALUE, Long::valueOf, true));
         // Bodies' Integer fields are counts (limit, ttl_seconds), never ids: JSON numbers only, as the document types them.
-        integers.addDeserializer(Integer.class,
+        strict.addDeserializer(Integer.class,
                 new StrictInteger<>(Integer.class, Integer.MIN_VALUE, Integer.MAX_VALUE, Long::intValue, false));
-        mapper.registerModule(integers);
+        // A null where the document allows none is refused, naming the field: a record reads it as the field left out,
+        // and a client that sent "importance": null got the default without a word. Only a JSON value (metadata, an
+        // external id a PATCH clears) may be null, as the document says (OpenApi#bounded).
+        strict.setDeserializerModifier(new NullsRefused());
+        mapper.registerModule(strict);
         // {"name":"a","name":"b"} is ambiguous: refuse it rather than keep one of the two.
         STRICT = mapper.reader().with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
+    }
+
+    /** Gives every deserializer of a body's values but a JSON value's (JsonNode) and a primitive's a {@link NullRefused}. */
+    private static final class NullsRefused extends BeanDeserializerModifier {
+        @Override
+        public JsonDeserializer<?> modifyDeserializer(DeserializationConfig config, BeanDescription description,
+                                                      JsonDeserializer<?> deserializer) {
+            return refusingNull(description.getType(), deserializer);
+        }
+
+        @Override
+        public JsonDeserializer<?> modifyCollectionDeserializer(DeserializationConfig config, CollectionType type,
+                                                                BeanDescription description, JsonDeserializer<?> deserializer) {
+            return refusingNull(type, deserializer);
+        }
+
+        @Override
+        public JsonDeserializer<?> modifyMapDeserializer(DeserializationConfig config, MapType type, BeanDescription description,
+                                                         JsonDeserializer<?> deserializer) {
+            return refusingNull(type, deserializer);
+        }
+
+        @Override
+        public JsonDeserializer<?> modifyArrayDeserializer(DeserializationConfig config, ArrayType type,
+                                                           BeanDescription description, JsonDeserializer<?> deserializer) {
+            return refusingNull(type, deserializer);
+        }
+
+        @Override
+        public JsonDeserializer<?> modifyEnumDeserializer(DeserializationConfig config, JavaType type, BeanDescription description,
+                                                          JsonDeserializer<?> deserializer) {
+            return refusingNull(type, deserializer);
+        }
+
+        private static JsonDeserializer<?> refusingNull(JavaType type, JsonDeserializer<?> deserializer) {
+            return type.isPrimitive() || type.isTypeOrSubTypeOf(JsonNode.class) ? deserializer : new NullRefused(deserializer);
+        }
+    }
+
+    /**
+     * A value that may be left out but not given as null: a JSON null is refused (InvalidNullException, named by its
+     * field), while a field left out still reads as null, as a record's optional field does.
+     */
+    private static final class NullRefused extends DelegatingDeserializer {
+        NullRefused(JsonDeserializer<?> delegate) {
+            super(delegate);
+        }
+
+        @Override
+        protected JsonDeserializer<?> newDelegatingInstance(JsonDeserializer<?> delegate) {
+            return new NullRefused(delegate);
+        }
+
+        @Override
+        public Object getNullValue(DeserializationContext context) throws JsonMappingException {
+            throw refused(context);
+        }
+
+        /** The error a refused null is; {@link #describe} names its field from the path Jackson adds to it. */
+        static InvalidNullException refused(DeserializationContext context) {
+            return InvalidNullException.from(context, (PropertyName) null, null);
+        }
+
+        @Override
+        public Object getAbsentValue(DeserializationContext context) {
+            return null;
+        }
+
+        @Override
+        public AccessPattern getNullAccessPattern() {
+            return AccessPattern.DYNAMIC;
+        }
     }
 
     /**
@@ -109,6 +195,22 @@ final class Requests {
         public JsonDeserializer<?> createContextual(DeserializationContext ctxt, BeanProperty property) {
             boolean amounts = property != null && property.getType().isMapLikeType();
             return ids && amounts ? new StrictInteger<>(type, min, max, boxed, false) : this;
+        }
+
+        // A module's own deserializer is not given to the modifier that makes NullRefused: it refuses a null itself.
+        @Override
+        public T getNullValue(DeserializationContext context) throws JsonMappingException {
+            throw NullRefused.refused(context);
+        }
+
+        @Override
+        public T getAbsentValue(DeserializationContext context) {
+            return null;
+        }
+
+        @Override
+        public AccessPattern getNullAccessPattern() {
+            return AccessPattern.DYNAMIC;
         }
 
         @Override
@@ -181,13 +283,12 @@ final class Requests {
     }
 
     /**
-     * A PATCH's body. A record reads an explicit null as a field left out ("keep it") where the client meant "remove
-     * it", so a null for a field marked {@link Takes#notNull} is refused, naming it, as is a body that gives none of
-     * the record's fields: it would change nothing.
+     * A PATCH's body. A null where the client may have meant "remove it" is refused, naming the field, where it cannot
+     * remove anything: for every field but a JSON value's, and for a JSON value marked {@link Takes#notNull}. So is a
+     * body that gives none of the record's fields: it would change nothing.
      */
     static <T extends Bodies.PatchBody> T patch(Context ctx, Class<T> type) {
         byte[] bytes = checkedBytes(ctx);
-        T value = read(bytes, type);
         JsonNode given;
         try {
             given = STRICT.readTree(bytes);
@@ -198,11 +299,13 @@ final class Requests {
         for (RecordComponent component : type.getRecordComponents()) {
             String field = OpenApi.jsonName(component);
             Takes takes = component.getAnnotation(Takes.class);
-            if (takes != null && takes.notNull() && given.path(field).isNull()) {
+            boolean removable = JsonNode.class.isAssignableFrom(component.getType()) && (takes == null || !takes.notNull());
+            if (!removable && given.path(field).isNull()) {
                 throw cannotBeNull(field);
             }
             fields.add(field);
         }
+        T value = read(bytes, type);
         if (fields.stream().noneMatch(given::has)) {
             throw new BadRequest(400, "invalid-request", null,
                     "the body changes nothing: give at least one of " + String.join(", ", fields));
@@ -242,7 +345,7 @@ final class Requests {
             throw describe(e);
         }
         if (value == null) {
-            throw new BadRequest(400, "malformed-json", null, "the request body must be a JSON object, not null");
+            throw nullBody();
         }
         return value;
     }
@@ -348,11 +451,20 @@ final class Requests {
                 field + " cannot be null: a stored one cannot be removed this way; leave the field out to keep it");
     }
 
+    private static BadRequest nullBody() {
+        return new BadRequest(400, "malformed-json", null, "the request body must be a JSON object, not null");
+    }
+
+    private static BadRequest nullGiven(String field) {
+        return new BadRequest(400, "invalid-request", field, field + " cannot be null: leave the field out for its default");
+    }
+
     private static BadRequest describe(IOException e) {
         return switch (e) {
             case UnrecognizedPropertyException u -> new BadRequest(400, "invalid-request", path(u),
                     path(u) + " is not a field of this request; known fields: " + u.getKnownPropertyIds());
-            case InvalidNullException n -> cannotBeNull(path(n));
+            case InvalidNullException n when n.getPath().isEmpty() -> nullBody();
+            case InvalidNullException n -> nullGiven(path(n));
             case MismatchedInputException m when !m.getPath().isEmpty() && m.getOriginalMessage().startsWith(OUT_OF_RANGE) ->
                     new BadRequest(400, "invalid-request", path(m), path(m) + " is " + m.getOriginalMessage());
             case MismatchedInputException m when !m.getPath().isEmpty() -> new BadRequest(400, "invalid-request", path(m),

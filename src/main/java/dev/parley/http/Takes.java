@@ -36,8 +36,8 @@ import java.lang.annotation.Target;
     boolean object() default false;
 
     /**
-     * A PATCH may change the field but not remove it: an explicit null is refused, naming it ({@link Requests#patch}),
-     * where a record would read it as the field left out. The document then allows no null for it.
+     * A JSON value (metadata, traits) a PATCH may change but not remove: an explicit null is refused, naming it
+     * ({@link Requests#patch}), as it is for every field that is not a JSON value. The document then allows no null.
      */
     boolean notNull() default false;
 

@@ -55,6 +55,24 @@ final class ApiSamples {
         return calls;
     }
 
+    /** Whether the document lets {@code field} of {@code call}'s JSON body be null. */
+    boolean allowsNull(Call call, String field) {
+        JsonNode schema = document.at("/paths/" + call.template().replace("~", "~0").replace("/", "~1") + "/"
+                + call.method().toLowerCase(java.util.Locale.ROOT) + "/requestBody/content/application~1json/schema");
+        if (schema.has("$ref")) {
+            schema = document.at(schema.get("$ref").asText().substring(1));
+        }
+        JsonNode property = schema.path("properties").path(field);
+        if (property.isMissingNode()) {
+            throw new AssertionError(call.operationId() + "'s body has no field " + field + " in the document");
+        }
+        List<JsonNode> alternatives = new java.util.ArrayList<>(List.of(property));
+        property.path("oneOf").forEach(alternatives::add);
+        property.path("anyOf").forEach(alternatives::add);
+        return alternatives.stream().anyMatch(a -> a.path("type").asText().equals("null")
+                || a.path("type").isArray() && a.path("type").toString().contains("\"null\""));
+    }
+
     boolean isAuthenticated(String operationId) {
         return !List.of("getHealth", "getLiveness", "getReadiness", "getOpenApi").contains(operationId);
     }

@@ -255,6 +255,34 @@ class BadInputTest {
     }
 
     @Test
+    void a_null_is_refused_naming_its_field_unless_the_document_allows_it() {
+        int allowed = 0;
+        for (ApiSamples.Call call : withBodies()) {
+            ObjectNode sample = Json.MAPPER.valueToTree(call.body());
+            for (String field : iterable(sample.fieldNames())) {
+                if (samples.allowsNull(call, field)) {
+                    allowed++;
+                    continue;
+                }
+                ObjectNode mutated = sample.deepCopy();
+                mutated.putNull(field);
+                var response = api.sendBytes(call.method(), call.path(), Json.writeBytes(mutated));
+                assertThat(response.status()).as(call.operationId() + " " + field + "=null: " + response.text()).isEqualTo(400);
+                assertThat(response.json().get("errors").get(0).get("field").asText()).as(call.operationId()).isEqualTo(field);
+            }
+        }
+        assertThat(allowed).as("the fields whose null the document allows (metadata, an external id a PATCH clears)")
+                .isPositive();
+        String memories = "/v1/users/" + samples.ids.get("user_id") + "/memories";
+        var nullMemory = api.post(memories + "/batch", Map.of("memories", java.util.Collections.singletonList(null)));
+        assertThat(nullMemory.status()).isEqualTo(400);
+        assertThat(nullMemory.json().get("errors").get(0).get("field").asText()).isEqualTo("memories[0]");
+        var nullImportance = new LinkedHashMap<String, Object>(Map.of("character_id", samples.ids.get("character_id"), "content", "x"));
+        nullImportance.put("importance", null);
+        assertThat(api.post(memories, nullImportance).status()).as("not read as the default 0.5").isEqualTo(400);
+    }
+
+    @Test
     void huge_bodies_are_refused_with_413() {
         byte[] huge = new byte[9 << 20];
         Arrays.fill(huge, (byte) 'a');
