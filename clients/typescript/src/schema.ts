@@ -8023,7 +8023,7 @@ export interface operations {
                 max_importance?: number;
                 /** @description newest (default: last stored first), importance, recent (original created_at, latest first) or relevance (to q; the default when q is given; one page, no cursor) */
                 order?: "newest" | "importance" | "recent" | "relevance";
-                /** @description words the memories must match, web-search syntax; ranks them by relevance (up to 1000 bytes) */
+                /** @description words the memories must match, web-search syntax; ranks them by relevance, unless another order is asked (up to 1000 bytes) */
                 q?: string;
                 /** @description text-search language of q (default english) */
                 language?: string;
