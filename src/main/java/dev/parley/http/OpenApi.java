@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.cache.Versioned;
 import dev.parley.chat.Limits;
 import dev.parley.json.Json;
 import dev.parley.json.JsonText;
@@ -18,6 +19,7 @@ import java.lang.reflect.RecordComponent;
 import java.lang.reflect.Type;
 import java.time.Instant;
 import java.util.Collection;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -66,6 +68,10 @@ final class OpenApi {
         components.set("schemas", schemas);
         components.putObject("securitySchemes").putObject("apiKey")
                 .put("type", "http").put("scheme", "bearer").put("description", "the app's API key (pk_...)");
+        ObjectNode headers = components.putObject("headers");
+        for (var rateLimit : RATE_LIMIT_HEADERS) {
+            header(headers.putObject(rateLimit.getKey()), rateLimit.getValue());
+        }
         ((ObjectNode) components.get("securitySchemes")).putObject("userToken")
                 .put("type", "http").put("scheme", "bearer").put("description", "a user token (ut_..., POST /v1/users/{user_id}/tokens): "
                         + "the routes that list it, for that user's data only");
@@ -137,15 +143,29 @@ final class OpenApi {
                     "an ETag: 412 without a body unless it is the one this answer has");
         }
         ObjectNode responses = op.putObject("responses");
+        boolean versioned = route.response() != null && Versioned.class.isAssignableFrom(route.response());
         for (int status : route.statuses()) {
             ObjectNode ok = responses.putObject(String.valueOf(status)).put("description", "success");
             requestIdHeader(ok);
             if (conditional && status == 200) {
                 requiredHeader(ok, "ETag", "the version of this answer, for If-None-Match");
+                requiredHeader(ok, "Cache-Control", "private: the answer is the app's own, for the client's cache only");
             }
-            if (route.method() == HandlerType.PATCH && status == 200) {
+            if (status == 503) { // a health check's "not ready"
+                requiredHeader(ok, "Retry-After", "seconds to wait before asking again");
+            }
+            if (route.method() == HandlerType.GET && route.streamed()) {
+                requiredHeader(ok, "Cache-Control", "no-store: the answer is kept by no cache");
+                requiredHeader(ok, "Content-Disposition", "attachment, with a file name");
+            }
+            if (route.method() != HandlerType.GET && status != 204 && (versioned || route.method() == HandlerType.PATCH)) {
                 requiredHeader(ok, "ETag", "the version now stored, for the next If-Match");
             }
+            if (Preconditions.takesIdempotencyKey(route) && status == 200) {
+                requiredHeader(ok, MessageHandlers.REPLAYED, "true: the Idempotency-Key was seen before, and this is the stored "
+                        + "answer to it");
+            }
+            rateLimitHeaders(route, ok);
             if (route.method() != HandlerType.GET && route.authenticated()) {
                 header(((ObjectNode) ok.get("headers")).putObject(ConsistencyTokens.HEADER),
                         "with read replicas: the position of this write, to send with the reads that must see it");
@@ -163,6 +183,8 @@ final class OpenApi {
             ObjectNode notModified = responses.putObject("304").put("description", "not modified: the If-None-Match given is current");
             requestIdHeader(notModified);
             requiredHeader(notModified, "ETag", "the version the client holds");
+            requiredHeader(notModified, "Cache-Control", "private, as the 200 has");
+            rateLimitHeaders(route, notModified);
         }
         for (var status : errorStatuses(route).entrySet()) {
             ObjectNode response = responses.putObject(String.valueOf(status.getKey())).put("description", status.getValue());
@@ -170,10 +192,20 @@ final class OpenApi {
             if (status.getKey() == 429 || status.getKey() == 503) {
                 requiredHeader(response, "Retry-After", "seconds to wait before trying again");
             }
+            if (status.getKey() == 401) {
+                requiredHeader(response, "WWW-Authenticate", "Bearer realm=\"parley\": the key goes in Authorization: Bearer");
+            } else {
+                rateLimitHeaders(route, response);
+            }
+            if (status.getKey() == 400) {
+                unroutedHeaders(response);
+            }
             response.putObject("content").putObject(Problem.CONTENT_TYPE).set("schema", ref(Problem.class));
         }
         ObjectNode error = responses.putObject("default").put("description", "an error, as a problem document");
         requestIdHeader(error);
+        rateLimitHeaders(route, error);
+        unroutedHeaders(error);
         error.putObject("content").putObject(Problem.CONTENT_TYPE).set("schema", ref(Problem.class));
         if (route.authenticated()) {
             ArrayNode security = op.putArray("security");
@@ -244,6 +276,26 @@ final class OpenApi {
     }
 
     private static final String REQUEST_ID = "the request's id: the client's own when it is safe to repeat, else one made by Parley";
+
+    /** What every answer to a request with a key carries when PARLEY_RATE_LIMIT is set (a 401 has no key to count). */
+    private static final List<Map.Entry<String, String>> RATE_LIMIT_HEADERS = List.of(
+            Map.entry("RateLimit-Limit", "with PARLEY_RATE_LIMIT set: the requests the key's bucket holds when full"),
+            Map.entry("RateLimit-Remaining", "with PARLEY_RATE_LIMIT set: the requests left in the key's bucket"),
+            Map.entry("RateLimit-Reset", "with PARLEY_RATE_LIMIT set: seconds until the key's bucket is full again"));
+
+    private static void rateLimitHeaders(Route route, ObjectNode response) {
+        if (route.authenticated()) {
+            ObjectNode headers = (ObjectNode) response.get("headers");
+            RATE_LIMIT_HEADERS.forEach(header -> headers.putObject(header.getKey())
+                    .put("$ref", "#/components/headers/" + header.getKey()));
+        }
+    }
+
+    /** What an error answered before the request reached a route (one that is not well-formed HTTP) carries: Jetty's. */
+    private static void unroutedHeaders(ObjectNode response) {
+        header(((ObjectNode) response.get("headers")).putObject("Cache-Control"),
+                "must-revalidate,no-cache,no-store: on an error answered before the request reached a route");
+    }
 
     private static void requiredHeader(ObjectNode response, String name, String description) {
         header(((ObjectNode) response.get("headers")).putObject(name).put("required", true), description);

@@ -74,6 +74,19 @@ class ContractTest {
                 .singleElement().asString().contains("no Retry-After header");
     }
 
+    @Test
+    void a_header_the_document_does_not_list_is_refused_but_not_one_of_http_itself() {
+        String id = Fixtures.character(api, "Luna");
+        var response = api.get("/v1/characters/" + id);
+        byte[] body = response.raw().body();
+        var sent = new java.util.ArrayList<>(response.raw().headers().map().keySet());
+
+        assertThat(contract.check("GET", "/v1/characters/" + id, 200, response.contentType(), body, sent)).isEmpty();
+        sent.addAll(java.util.List.of("X-Debug-Token", "Date", "Access-Control-Allow-Origin"));
+        assertThat(contract.check("GET", "/v1/characters/" + id, 200, response.contentType(), body, sent))
+                .singleElement().asString().contains("a X-Debug-Token header the document does not list");
+    }
+
     /** .ci/run lints this copy with redocly after the suite (it must find no error). */
     @Test
     void every_operation_lists_its_client_errors_and_the_document_names_its_server() throws Exception {

@@ -54,6 +54,42 @@ public final class Contract {
         return check(method, rawPath, status, contentType, body, name -> true);
     }
 
+    /**
+     * As above, and the headers: every one the document says the response always carries is there, and every one
+     * it carries beyond HTTP's own (and CORS's) is one the document lists for it. {@code sent}: the headers' names.
+     */
+    public List<String> check(String method, String rawPath, int status, String contentType, byte[] body,
+                              java.util.Collection<String> sent) {
+        java.util.Set<String> names = new java.util.TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+        names.addAll(sent);
+        List<String> broken = new ArrayList<>(check(method, rawPath, status, contentType, body, names::contains));
+        response(method, rawPath, status).ifPresent(response -> {
+            java.util.Set<String> documented = new java.util.TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+            response.path("headers").fieldNames().forEachRemaining(documented::add);
+            for (String name : names) {
+                if (!documented.contains(name) && !HTTP_HEADERS.contains(name.toLowerCase(Locale.ROOT))
+                        && !name.toLowerCase(Locale.ROOT).startsWith("access-control-") && !name.startsWith(":")) {
+                    broken.add(method + " " + rawPath.split("\\?")[0] + " answered " + status + ": a " + name
+                            + " header the document does not list for it");
+                }
+            }
+        });
+        return broken;
+    }
+
+    /** Headers of HTTP itself, which the document does not list: framing, caching keys, dates, the server. */
+    private static final java.util.Set<String> HTTP_HEADERS = java.util.Set.of("content-type", "content-length", "date",
+            "vary", "content-encoding", "transfer-encoding", "connection", "keep-alive", "server", "allow");
+
+    /** The document's response for this status of the operation answering {@code method} on the path, if any. */
+    private Optional<JsonNode> response(String method, String rawPath, int status) {
+        String path = rawPath.contains("?") ? rawPath.substring(0, rawPath.indexOf('?')) : rawPath;
+        return operationPointer(method, path).map(pointer -> {
+            JsonNode responses = document.at(pointer).get("responses");
+            return responses.has(String.valueOf(status)) ? responses.get(String.valueOf(status)) : responses.get("default");
+        });
+    }
+
     /** As above, and every header the document says the response always carries is there ({@code has} tells). */
     public List<String> check(String method, String rawPath, int status, String contentType, byte[] body,
                               Predicate<String> has) {
