@@ -73,6 +73,13 @@ final class ApiSamples {
                 || a.path("type").isArray() && a.path("type").toString().contains("\"null\""));
     }
 
+    /** Whether the document lets a user token call {@code call}'s operation (else it takes the app's key alone). */
+    boolean takesUserTokens(Call call) {
+        JsonNode security = document.at("/paths/" + call.template().replace("~", "~0").replace("/", "~1") + "/"
+                + call.method().toLowerCase(java.util.Locale.ROOT) + "/security");
+        return security.toString().contains("\"userToken\"");
+    }
+
     boolean isAuthenticated(String operationId) {
         return !List.of("getHealth", "getLiveness", "getReadiness", "getOpenApi").contains(operationId);
     }

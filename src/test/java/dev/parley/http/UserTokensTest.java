@@ -69,12 +69,17 @@ class UserTokensTest {
         assertThat(Routes.FOR_USER_TOKENS).hasSizeGreaterThan(20);
     }
 
+    /** The routes a user token reaches narrowed to its user with user_id: one that names another user is refused (403). */
+    private static final java.util.Set<String> NARROWED_BY_USER_ID = java.util.Set.of("listConversations", "searchMessages",
+            "searchMemories");
+
     @Test
     void anotherUsersTokenReachesNoneOfIt() {
         var fresh = new ApiSamples(app); // its own user, conversation, messages and memory
         String stranger = Fixtures.user(app, "stranger-" + System.nanoTime());
         Api asStranger = app.withKey(token(stranger, List.of("read", "write")));
         List<String> reached = new ArrayList<>();
+        List<String> answeredOtherwise = new ArrayList<>();
         for (var call : fresh.calls()) {
             if (!fresh.isAuthenticated(call.operationId())) {
                 continue;
@@ -83,8 +88,15 @@ class UserTokensTest {
             if (response.status() != 403 && response.status() != 404) {
                 reached.add(call.operationId() + ": " + response);
             }
+            // as docs/api.md says: another user's data is not found, as an unknown id is; the app key's routes, and a list or
+            // search narrowed to someone else, are forbidden
+            int expected = fresh.takesUserTokens(call) && !NARROWED_BY_USER_ID.contains(call.operationId()) ? 404 : 403;
+            if (response.status() != expected) {
+                answeredOtherwise.add(call.operationId() + " answered " + response.status() + ", not " + expected);
+            }
         }
         assertThat(reached).as("operations another user's token reached").isEmpty();
+        assertThat(answeredOtherwise).isEmpty();
         // ... and the owner's data is all still there.
         assertThat(app.getOk("/v1/conversations/" + fresh.ids.get("conversation_id") + "/messages").get("messages")).hasSize(2);
     }
