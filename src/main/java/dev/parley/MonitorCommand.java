@@ -9,9 +9,11 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.ConnectException;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.channels.UnresolvedAddressException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -31,7 +33,9 @@ final class MonitorCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--url", defaultValue = "http://127.0.0.1:8081", description = "The admin port (default ${DEFAULT-VALUE}).")
-    URI url;
+    String address;
+
+    private URI url; // the address, checked (requireUrl)
 
     @Option(names = "--key", description = "The admin key, when the server has one (default: env PARLEY_ADMIN_KEY).")
     String key;
@@ -56,10 +60,7 @@ final class MonitorCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--interval must be at least 1 second");
         }
         requireWindow();
-        if (url.getHost() == null || !List.of("http", "https").contains(String.valueOf(url.getScheme()))) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--url takes the admin port's address, "
-                    + "such as http://127.0.0.1:8081, not '" + url + "'");
-        }
+        url = requireUrl();
         PrintWriter out = spec.commandLine().getOut();
         boolean colour = switch (color) {
             case "always" -> true;
@@ -82,6 +83,39 @@ final class MonitorCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * The admin port's address as given: http or https, a host, a port from 1 to 65535 if any, and nothing after it, as
+     * the overview's path is the monitor's to add (a path given would be dropped, looking heeded). A usage error else.
+     */
+    private URI requireUrl() {
+        URI parsed;
+        try {
+            parsed = new URI(address);
+        } catch (URISyntaxException e) {
+            parsed = null;
+        }
+        boolean valid = parsed != null && parsed.getHost() != null
+                && List.of("http", "https").contains(String.valueOf(parsed.getScheme()))
+                && (parsed.getPort() == -1 || parsed.getPort() >= 1 && parsed.getPort() <= 65535)
+                && (parsed.getRawPath() == null || parsed.getRawPath().isEmpty() || parsed.getRawPath().equals("/"))
+                && parsed.getRawQuery() == null && parsed.getRawFragment() == null && parsed.getRawUserInfo() == null;
+        if (!valid) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--url takes the admin port's address, "
+                    + "such as http://127.0.0.1:8081, with a port from 1 to 65535 and no path, not '" + address + "'");
+        }
+        return parsed;
+    }
+
+    /** Whether the connection failed for want of the host's address (its name is known to no resolver). */
+    private static boolean unresolved(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof UnresolvedAddressException || cause instanceof java.net.UnknownHostException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The window as the admin port takes it, checked here: a usage error, not the server's problem document. */
@@ -108,6 +142,9 @@ final class MonitorCommand implements Callable<Integer> {
         try {
             response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         } catch (ConnectException e) {
+            if (unresolved(e)) {
+                throw new IOException("no host is known by the name " + url.getHost() + " (--url " + url + ")", e);
+            }
             throw new IOException("nothing answers at " + url + ": is Parley running, and is this its admin port "
                     + "(parley serve prints it; --admin-port)?", e);
         }

@@ -9,6 +9,7 @@ import dev.parley.support.Fixtures;
 import dev.parley.support.TestServer;
 import dev.parley.support.Wait;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -93,9 +94,16 @@ class MonitorCommandTest {
         } finally {
             parley.close();
         }
-        Run notAUrl = monitor("--once", "--url", "notaurl");
-        assertThat(notAUrl.status()).as("a usage error").isEqualTo(2);
-        assertThat(notAUrl.err()).contains("--url takes the admin port's address");
+        for (String notAnAddress : List.of("notaurl", "http://a b", "http://127.0.0.1:99999", "http://127.0.0.1:8081/admin",
+                "http://127.0.0.1:8081?window=1m", "ftp://127.0.0.1:8081")) {
+            Run notAUrl = monitor("--once", "--url", notAnAddress);
+            assertThat(notAUrl.status()).as(notAnAddress + ": a usage error").isEqualTo(2);
+            assertThat(notAUrl.err()).as(notAnAddress).contains("--url takes the admin port's address")
+                    .contains("'" + notAnAddress + "'").doesNotContain("Exception");
+        }
+        Run unknownHost = monitor("--once", "--url", "http://no-such-host.invalid:8081");
+        assertThat(unknownHost.status()).isEqualTo(1);
+        assertThat(unknownHost.err()).contains("no host is known by the name no-such-host.invalid");
         Run nobody = monitor("--once", "--url", "http://127.0.0.1:1");
         assertThat(nobody.status()).isEqualTo(1);
         assertThat(nobody.err()).contains("nothing answers at http://127.0.0.1:1");
