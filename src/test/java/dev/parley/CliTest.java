@@ -144,6 +144,23 @@ class CliTest {
     }
 
     @Test
+    void migrate_as_a_role_that_may_not_create_tables_says_what_to_grant_in_its_own_words() throws Exception {
+        TestDatabase.get().fresh("parley_cli_no_create");
+        try (var sql = TestDatabase.get().connect("parley_cli_no_create")) {
+            sql.createStatement().execute("DO $$ BEGIN CREATE ROLE parley_no_create LOGIN; EXCEPTION WHEN duplicate_object "
+                    + "THEN NULL; END $$");
+            sql.createStatement().execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC");
+        }
+        String url = TestDatabase.get().url("parley_cli_no_create").replaceFirst("//[^@]*@", "//parley_no_create@");
+
+        Run run = parley("migrate", "--database-url", url);
+
+        assertThat(run.status()).as(run.err()).isEqualTo(1);
+        assertThat(run.err()).contains("may not change the database's schema", "permission denied for schema public",
+                "GRANT CREATE ON SCHEMA public").doesNotContain("-X").doesNotContain("SQL State  :");
+    }
+
+    @Test
     void migrate_refuses_a_schema_holding_tables_that_are_not_parleys_and_says_so_in_its_own_words() throws Exception {
         TestDatabase.get().fresh("parley_cli_not_parleys");
         String url = TestDatabase.get().url("parley_cli_not_parleys");

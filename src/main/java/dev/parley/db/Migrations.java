@@ -65,8 +65,25 @@ public final class Migrations {
             if (e.getErrorCode() == CoreErrorCode.NON_EMPTY_SCHEMA_WITHOUT_SCHEMA_HISTORY_TABLE) {
                 throw new SchemaNotCurrent(notParleys(e.getMessage()));
             }
+            java.sql.SQLException refused = refusal(e);
+            if (refused != null) {
+                throw new IllegalStateException("the role Parley connects as may not change the database's schema ("
+                        + refused.getMessage().lines().findFirst().orElse("") + ", SQL state 42501): run parley migrate as "
+                        + "the database's owner, or grant this role CREATE on the schema (GRANT CREATE ON SCHEMA public TO "
+                        + "role); the migration that failed changed nothing", e);
+            }
             throw e;
         }
+    }
+
+    /** The permission refusal (SQL state 42501) that made a migration fail, if that is what it was; Flyway's text says "-X". */
+    private static java.sql.SQLException refusal(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof java.sql.SQLException sql && "42501".equals(sql.getSQLState())) {
+                return sql;
+            }
+        }
+        return null;
     }
 
     /**
