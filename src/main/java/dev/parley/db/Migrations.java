@@ -67,12 +67,23 @@ public final class Migrations {
             }
             java.sql.SQLException refused = refusal(e);
             if (refused != null) {
-                throw new IllegalStateException("the role Parley connects as may not change the database's schema ("
-                        + refused.getMessage().lines().findFirst().orElse("") + ", SQL state 42501): run parley migrate as "
-                        + "the database's owner, or grant this role CREATE on the schema (GRANT CREATE ON SCHEMA public TO "
-                        + "role); the migration that failed changed nothing", e);
+                String role = role();
+                throw new IllegalStateException("the role Parley connects as (" + role + ") may not change the database's "
+                        + "schema (" + refused.getMessage().lines().findFirst().orElse("") + ", SQL state 42501): run parley "
+                        + "migrate as the database's owner, or grant the role CREATE on the schema (GRANT CREATE ON SCHEMA "
+                        + "public TO " + role + "); the migration that failed changed nothing", e);
             }
             throw e;
+        }
+    }
+
+    /** The role the migrations ran as, quoted as SQL names it; "the role" if it cannot be asked. */
+    private String role() {
+        try (var connection = dataSource.getConnection(); var rows = connection.createStatement()
+                .executeQuery("SELECT quote_ident(current_user)")) {
+            return rows.next() ? rows.getString(1) : "the role";
+        } catch (java.sql.SQLException e) {
+            return "the role";
         }
     }
 
