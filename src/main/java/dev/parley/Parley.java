@@ -265,11 +265,12 @@ public final class Parley implements AutoCloseable {
                     new UserExport(users, conversations, messageLog, memories, clock), retention,
                     new Import(database, ids, partitions, memories, languages, limits, clock),
                     clock, registry, replicas);
+            // The admin port first, so it closes after the API port: /metrics and the overview watch the drain.
+            var apps = new Apps(database, apiKeys, origins, erasure);
+            var admin = startAdmin(settings, database, registry, clock, apps, started);
             var http = HttpServer.start(services, new HttpServer.Options(settings.host(), settings.port(),
                     settings.maxBodyBytes(), settings.rateLimit(), settings.burst()));
             started.push(http);
-            var apps = new Apps(database, apiKeys, origins, erasure);
-            var admin = startAdmin(settings, database, registry, clock, apps, started);
             // Last, once nothing can stop the start (a Redis that refuses its URL, a port taken): upkeep begun by a
             // start that then failed met a closed pool, and logged that as a failure of its own.
             threads(started, "parley-maintenance", 1).scheduleWithFixedDelay(maintenance::runLogged, 0, 1, TimeUnit.DAYS);

@@ -10,11 +10,14 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * A graceful stop as clients see it: once draining, every new request, on a connection old or new,
  * is answered 503 {@code shutting-down} with Retry-After (nothing of it ran, so a retry anywhere is
- * safe), while the requests already running finish. Only then does the server stop listening.
+ * safe), while the requests already running finish. Only then does the server stop listening. Liveness answers 200
+ * throughout: the process answers.
  */
 final class Drain {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition idle = lock.newCondition();
+    static final String LIVENESS = "/health/live";
+
     private int running;
     private volatile boolean draining;
 
@@ -30,9 +33,12 @@ final class Drain {
         };
     }
 
-    /** Before every request: refuse it when draining. */
+    /**
+     * Before every request: refuse it when draining; but liveness, which says only that the process answers. A drain
+     * is no fault: an orchestrator that restarted an instance whose liveness failed would cut its drain short.
+     */
     void admit(Context ctx) {
-        if (draining) {
+        if (draining && !ctx.path().equals(LIVENESS)) {
             ctx.header("Connection", "close");
             throw new ShuttingDown();
         }

@@ -32,7 +32,7 @@ class GracefulShutdownTest {
         String conversation = Fixtures.conversation(api).get("id").asText();
 
         try (Connection blocker = TestDatabase.get().connect(DB); var keptOpen = new RawHttp(parley.port())) {
-            assertThat(keptOpen.get("/health/live").status()).isEqualTo(200);
+            assertThat(keptOpen.get("/health/ready").status()).isEqualTo(200);
             blocker.setAutoCommit(false);
             blocker.createStatement().execute("SELECT 1 FROM conversations FOR UPDATE");
             var append = CompletableFuture.supplyAsync(() ->
@@ -44,17 +44,21 @@ class GracefulShutdownTest {
             var refusing = new AtomicReference<RawHttp.Response>();
             List<ILoggingEvent> lines = AccessLogTest.capture("parley.access", () -> {
                 refusing.set(Wait.forValue("the drain to refuse new requests", Duration.ofSeconds(10),
-                        () -> Optional.of(keptOpen.get("/health/live")).filter(response -> response.status() == 503)));
+                        () -> Optional.of(keptOpen.get("/health/ready")).filter(response -> response.status() == 503)));
                 return null;
             });
             RawHttp.Response refused = refusing.get();
             assertThat(lines).filteredOn(line -> line.getFormattedMessage().contains(" 503 "))
                     .as("counted under the route it would have run").singleElement()
-                    .extracting(line -> AccessLogTest.fields(line).get("route")).isEqualTo("/health/live");
+                    .extracting(line -> AccessLogTest.fields(line).get("route")).isEqualTo("/health/ready");
             assertThat(refused.headers()).containsEntry("retry-after", "1").containsEntry("connection", "close")
                     .containsEntry("content-type", "application/problem+json;charset=utf-8");
             assertThat(refused.body()).contains("/problems/shutting-down");
             assertThat(shutdown).as("waits for the request in flight").isNotDone();
+            // The process still answers, so liveness says so (a restart would cut the drain short), and the admin port
+            // still shows what the drain does.
+            assertThat(api.get("/health/live").status()).isEqualTo(200);
+            assertThat(new Api("http://127.0.0.1:" + parley.adminPort(), null).get("/metrics").status()).isEqualTo(200);
             blocker.rollback();
 
             assertThat(append.get().status()).isEqualTo(201);
