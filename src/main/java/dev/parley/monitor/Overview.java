@@ -9,7 +9,8 @@ import java.util.Map;
 
 /**
  * What a running Parley is doing, over the last {@code windowSeconds}: what {@code parley monitor}
- * prints and the dashboard's tables show. Rates are per second; latencies in milliseconds.
+ * prints and the dashboard's tables show. Rates are per second; latencies in milliseconds; {@code slowQueries} the
+ * statements past PARLEY_SLOW_QUERY in the window.
  */
 public record Overview(Instant time, double windowSeconds, double uptimeSeconds, Requests requests, List<RouteStats> routes,
                        List<StatementStats> statements, long slowQueries, Pool pool, List<CacheStats> caches, Database database) {

@@ -139,7 +139,8 @@ public final class Timeline {
         var requests = new Requests(rate(all.count(), seconds), rate(allErrors, seconds), all.quantileMillis(0.5),
                 all.quantileMillis(0.95), all.quantileMillis(0.99));
         return new Overview(last.at(), seconds, Duration.between(started, last.at()).toMillis() / 1000.0, requests, routes,
-                statements(last, first, seconds), (long) last.slow(), last.pool(), caches(last, first, seconds),
+                statements(last, first, seconds), first == null ? 0 : (long) (last.slow() - first.slow()), last.pool(),
+                caches(last, first, seconds),
                 database(last.database(), first == null ? null : first.database(), seconds, growthPerHour));
     }
 

@@ -78,6 +78,27 @@ class TimelineTest {
     }
 
     @Test
+    void slow_statements_are_those_of_the_window_as_every_other_figure_is() throws Exception {
+        try (Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_timeline"), 1)) {
+            var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
+            var registry = new SimpleMeterRegistry();
+            var slow = registry.counter(Metrics.SLOW_QUERIES);
+            var timeline = new Timeline(registry, new DatabaseStats(database, clock, registry), clock);
+            slow.increment(5); // before the window
+            for (int i = 0; i <= 12; i++) {
+                timeline.sample();
+                clock.advance(5_000);
+                if (i == 11) {
+                    slow.increment(2);
+                }
+            }
+
+            assertThat(timeline.overview(Duration.ofSeconds(30)).slowQueries()).isEqualTo(2);
+            assertThat(timeline.overview(Duration.ofMinutes(1)).slowQueries()).isEqualTo(2);
+        }
+    }
+
+    @Test
     void the_pools_waiting_are_the_requests_waiting_their_turn_not_hikaricps_pending_which_stays_0() throws Exception {
         try (Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_timeline"), 1)) {
             var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
