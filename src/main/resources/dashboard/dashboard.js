@@ -120,6 +120,8 @@ function show(overview) {
   const db = overview.database;
   const lag = db.replicas.length === 0 ? "no standbys" : db.replicas.map(r => r.name + " " + fixed(r.lag_seconds, 1) + " s").join(", ");
   rows("database", [
+    ["reading", db.stale ? "none for " + fixed(db.reading_age_seconds, 0) + " s: PostgreSQL's statistics cannot be read; "
+      + "below, the last ones" : fixed(db.reading_age_seconds, 0) + " s old"],
     ["connections", Object.entries(db.connections).filter(([, n]) => n > 0).map(([s, n]) => s + " " + n).join(", ")],
     ["transactions/s", fixed(db.transactions_per_second, 1)],
     ["rollbacks/s", fixed(db.rollbacks_per_second, 2)],

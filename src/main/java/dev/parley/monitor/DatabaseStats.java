@@ -155,6 +155,11 @@ public final class DatabaseStats {
         return latest;
     }
 
+    /** Whether the last attempt to read PostgreSQL's statistics failed: {@link #latest} is then older than it looks. */
+    public boolean failing() {
+        return readings.failing();
+    }
+
     /**
      * Takes a reading now (from one thread: the sampler's); on failure (the database down, say) keeps the last one,
      * and says so in the log when readings start failing and when they work again. The sizes are read apart: when
@@ -293,8 +298,12 @@ public final class DatabaseStats {
     private static final class Failures {
         private final String what;
         private final String meanwhile;
-        private Instant since; // when it began failing; null while it works
+        private volatile Instant since; // when it began failing; null while it works
         private int failures;
+
+        boolean failing() {
+            return since != null;
+        }
 
         Failures(String what, String meanwhile) {
             this.what = what;

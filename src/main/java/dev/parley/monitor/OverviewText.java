@@ -82,10 +82,14 @@ public final class OverviewText {
     }
 
     private void database(Overview.Database db) {
+        if (db.stale()) {
+            line(label("Database") + mark("no reading for %s: PostgreSQL's statistics cannot be read; below, the last ones"
+                    .formatted(number(db.readingAgeSeconds(), 0) + " s"), 2));
+        }
         String connections = db.connections().entrySet().stream().filter(e -> e.getValue() > 0)
                 .sorted(java.util.Map.Entry.comparingByKey())
                 .map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", "));
-        line(label("Database") + "connections %s   cache hit %s   %s tx/s   %s rollbacks/s   WAL %s/s".formatted(
+        line(label(db.stale() ? "" : "Database") + "connections %s   cache hit %s   %s tx/s   %s rollbacks/s   WAL %s/s".formatted(
                 connections, mark(percent(db.cacheHitRatio()), db.cacheHitRatio() < DB_HIT_ALERT ? 2 : 0),
                 number(db.transactionsPerSecond(), 0), number(db.rollbacksPerSecond(), 1), bytes(db.walBytesPerSecond())));
         double lag = db.replicas().stream().mapToDouble(DatabaseReading.ReplicaLag::lagSeconds).max().orElse(0);

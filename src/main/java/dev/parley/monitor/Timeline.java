@@ -141,7 +141,8 @@ public final class Timeline {
         return new Overview(last.at(), seconds, Duration.between(started, last.at()).toMillis() / 1000.0, requests, routes,
                 statements(last, first, seconds), first == null ? 0 : (long) (last.slow() - first.slow()), last.pool(),
                 caches(last, first, seconds),
-                database(last.database(), first == null ? null : first.database(), seconds, growthPerHour));
+                database(last.database(), first == null ? null : first.database(), seconds, growthPerHour, last.at(),
+                        database.failing()));
     }
 
     private static List<StatementStats> statements(Reading last, Reading first, double seconds) {
@@ -173,14 +174,16 @@ public final class Timeline {
         return caches;
     }
 
-    private static Overview.Database database(DatabaseReading now, DatabaseReading then, double seconds, double growthPerHour) {
+    private static Overview.Database database(DatabaseReading now, DatabaseReading then, double seconds, double growthPerHour,
+                                              Instant at, boolean stale) {
         DatabaseReading from = then == null ? now : then;
         return new Overview.Database(now.connections(), now.cacheHitRatio(), rate(now.commits() - from.commits(), seconds),
                 rate(now.rollbacks() - from.rollbacks(), seconds), now.deadlocks(), rate(now.tempBytes() - from.tempBytes(), seconds),
                 rate(now.walBytes() - from.walBytes(), seconds), now.oldestTransactionSeconds(), now.lockWaits(),
                 now.databaseBytes(), growthPerHour,
                 now.tables().stream().map(t -> new Overview.Table(t.schema(), t.table(), t.bytes(), t.deadRatio())).toList(),
-                now.partitions(), now.replicas(), now.statements());
+                now.partitions(), now.replicas(), now.statements(), Math.max(0, Duration.between(now.at(), at).toMillis() / 1000.0),
+                stale);
     }
 
     /** How fast the database grew over the hour of points kept, per hour; 0 until a minute has passed. */

@@ -57,7 +57,7 @@ class OverviewTextTest {
     private static Overview overview(Overview.Pool pool, double dbHit, double dead, double lag, double p99) {
         var database = new Overview.Database(Map.of("active", 3, "idle", 17), dbHit, 900, 0.5, 0, 0, 1 << 20, 0.2, 0,
                 3L << 30, 12 << 20, List.of(new Table("public", "messages", 2L << 30, dead)), List.of(),
-                List.of(new ReplicaLag("replica-1", lag)), List.of());
+                List.of(new ReplicaLag("replica-1", lag)), List.of(), 2, false);
         return new Overview(Instant.parse("2026-12-01T00:00:00Z"), 60, 3600,
                 new Overview.Requests(1200, 0, 2, 9, p99), List.of(new RouteStats("GET /v1/characters", 1200, 0, 2, 9, p99)),
                 List.of(), 0, pool, List.of(new CacheStats("character", 0.97, 1100)), database);

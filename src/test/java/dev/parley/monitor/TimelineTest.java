@@ -78,6 +78,30 @@ class TimelineTest {
     }
 
     @Test
+    void while_the_database_cannot_be_read_its_last_figures_are_marked_stale_with_their_age() throws Exception {
+        var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
+        var registry = new SimpleMeterRegistry();
+        Timeline timeline;
+        try (Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_timeline"), 1)) {
+            timeline = new Timeline(registry, new DatabaseStats(database, clock, registry), clock);
+            timeline.sample();
+            clock.advance(5_000);
+            timeline.sample();
+            assertThat(timeline.overview(Duration.ofMinutes(1)).database().stale()).isFalse();
+        }
+        for (int i = 0; i < 5; i++) { // the pool is closed: every reading fails
+            clock.advance(5_000);
+            timeline.sample();
+        }
+
+        Overview.Database database = timeline.overview(Duration.ofMinutes(1)).database();
+        assertThat(database.stale()).isTrue();
+        assertThat(database.readingAgeSeconds()).isEqualTo(25);
+        assertThat(OverviewText.render(timeline.overview(Duration.ofMinutes(1)), "x", false))
+                .contains("no reading for 25 s: PostgreSQL's statistics cannot be read");
+    }
+
+    @Test
     void slow_statements_are_those_of_the_window_as_every_other_figure_is() throws Exception {
         try (Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_timeline"), 1)) {
             var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
