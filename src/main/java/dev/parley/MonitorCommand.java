@@ -160,6 +160,17 @@ final class MonitorCommand implements Callable<Integer> {
         if (response.statusCode() != 200) {
             throw new IOException(url + "/admin/overview answered " + response.statusCode() + ": " + response.body());
         }
-        return Json.MAPPER.readValue(response.body(), Overview.class);
+        Overview overview;
+        try {
+            overview = Json.MAPPER.readValue(response.body(), Overview.class);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            overview = null;
+        }
+        if (overview == null || overview.time() == null || overview.requests() == null || overview.pool() == null
+                || overview.database() == null) {
+            throw new IOException(url + "/admin/overview answered, but not with Parley's overview: is this Parley's admin "
+                    + "port (parley serve prints it; --admin-port)?");
+        }
+        return overview;
     }
 }

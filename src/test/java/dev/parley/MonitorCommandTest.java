@@ -79,6 +79,29 @@ class MonitorCommandTest {
     }
 
     @Test
+    void a_server_that_answers_with_something_but_an_overview_is_said_not_to_be_parleys_admin_port() throws Exception {
+        for (String body : List.of("{}", "<html>hello</html>")) {
+            var server = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+            server.createContext("/", exchange -> {
+                byte[] bytes = body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                exchange.sendResponseHeaders(200, bytes.length);
+                exchange.getResponseBody().write(bytes);
+                exchange.close();
+            });
+            server.start();
+            try {
+                Run run = monitor("--once", "--url", "http://127.0.0.1:" + server.getAddress().getPort());
+
+                assertThat(run.status()).as(body).isEqualTo(1);
+                assertThat(run.err()).as(body).contains("answered, but not with Parley's overview")
+                        .doesNotContain("temporal").doesNotContain("Unexpected character");
+            } finally {
+                server.stop(0);
+            }
+        }
+    }
+
+    @Test
     void a_wrong_key_or_nothing_listening_is_a_clear_failure() {
         Parley parley = TestServer.start("parley_monitor_keyed", Map.of("PARLEY_ADMIN_KEY", KEY));
         try {
