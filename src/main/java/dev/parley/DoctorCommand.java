@@ -1,6 +1,8 @@
 package dev.parley;
 
 import dev.parley.config.Ages;
+import dev.parley.config.DatabaseUrl;
+import dev.parley.config.InvalidSetting;
 import dev.parley.config.Passwords;
 import dev.parley.config.Settings;
 import dev.parley.db.Database;
@@ -113,6 +115,13 @@ final class DoctorCommand implements Callable<Integer> {
             // Either would be a guess at which database the operator meant; the same URL twice is no such guess.
             throw new ParameterException(spec.commandLine(), "--url and --database-url both name the database to audit, "
                     + "and they differ: give one of them");
+        }
+        if (url != null) {
+            try {
+                DatabaseUrl.parse(url, "--url", null); // named as given: --database-url is checked as itself
+            } catch (InvalidSetting e) {
+                throw new ParameterException(spec.commandLine(), e.getMessage());
+            }
         }
         var options = new Doctor.Options(SessionLimits.DEFAULTS, memory(), retention());
         Settings settings = Settings.resolve(Settings.Flags.database(url != null ? url : database.databaseUrl,

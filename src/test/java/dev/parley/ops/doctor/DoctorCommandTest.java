@@ -111,6 +111,7 @@ class DoctorCommandTest {
         Run text = parley("doctor", "--url", nowhere);
         Run json = parley("doctor", "--url", nowhere, "--json");
         Run noSuchDatabase = parley("doctor", "--url", server.url("doctor_no_such_database"), "--json");
+        Run adminPort = parley("doctor", "--url", "http://127.0.0.1:8081");
 
         assertThat(text.status()).as(text.err()).isEqualTo(69);
         assertThat(text.out()).isEmpty();
@@ -121,6 +122,8 @@ class DoctorCommandTest {
         assertThat(error.get("error").asText()).contains("connection refused");
         assertThat(noSuchDatabase.status()).isEqualTo(69);
         assertThat(Json.MAPPER.readTree(noSuchDatabase.out()).get("error").asText()).contains("no such database");
+        assertThat(adminPort.status()).as("a usage error").isEqualTo(2);
+        assertThat(adminPort.err()).contains("--url must start with postgres://").doesNotContain("--database-url (DATABASE_URL)");
     }
 
     @Test
