@@ -143,10 +143,12 @@ final class Params {
         try {
             window = Durations.parse(raw);
         } catch (IllegalArgumentException e) {
-            throw new InvalidInput(name, "must be a window such as 30s, 1m or 1h, got '" + Check.printable(raw) + "'");
+            window = null;
         }
-        if (window.compareTo(Duration.ofSeconds(1)) < 0 || window.compareTo(max) > 0) {
-            throw new InvalidInput(name, "must be between 1s and " + Durations.format(max) + ", got '" + Check.printable(raw) + "'");
+        if (window == null || window.compareTo(Duration.ofSeconds(1)) < 0 || window.compareTo(max) > 0) {
+            // one message for both: an example beyond max would itself be refused
+            throw new InvalidInput(name, "must be a span from 1s to " + Durations.format(max) + ", such as 30s or "
+                    + Durations.format(max) + ", got '" + Check.printable(raw) + "'");
         }
         return window;
     }

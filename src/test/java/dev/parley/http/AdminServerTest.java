@@ -142,7 +142,11 @@ class AdminServerTest {
         var response = admin.get("/admin/overview?windw=5m");
         assertThat(response.status()).isEqualTo(400);
         assertThat(response.text()).contains("windw");
-        assertThat(admin.get("/admin/overview?window=1d").status()).isEqualTo(400);
+        for (String window : List.of("1d", "1h", "-1", "soon")) {
+            var refused = admin.get("/admin/overview?window=" + window);
+            assertThat(refused.status()).isEqualTo(400);
+            assertThat(refused.text()).as(window).contains("must be a span from 1s to 5m, such as 30s or 5m");
+        }
         assertThat(admin.get("/admin/timeline?since=yesterday").status()).isEqualTo(400);
     }
 
