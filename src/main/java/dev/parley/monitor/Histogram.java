@@ -4,9 +4,13 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.distribution.CountAtBucket;
 import java.util.concurrent.TimeUnit;
 
-/** A latency histogram as read at one moment: cumulative counts at fixed upper bounds (seconds), plus the total. */
-record Histogram(long count, double sumSeconds, double[] bounds, double[] cumulative) {
-    static final Histogram EMPTY = new Histogram(0, 0, new double[0], new double[0]);
+/**
+ * A latency histogram as read at one moment: cumulative counts at fixed upper bounds (seconds), plus the total, and
+ * {@code maxSeconds}, a bound on the largest latency recorded lately (the timer's decaying maximum, over about the last
+ * two minutes; 0: none known), which no quantile exceeds.
+ */
+record Histogram(long count, double sumSeconds, double[] bounds, double[] cumulative, double maxSeconds) {
+    static final Histogram EMPTY = new Histogram(0, 0, new double[0], new double[0], 0);
 
     static Histogram of(Timer timer) {
         var snapshot = timer.takeSnapshot();
@@ -17,10 +21,10 @@ record Histogram(long count, double sumSeconds, double[] bounds, double[] cumula
             bounds[i] = buckets[i].bucket(TimeUnit.SECONDS);
             cumulative[i] = buckets[i].count();
         }
-        return new Histogram(snapshot.count(), snapshot.total(TimeUnit.SECONDS), bounds, cumulative);
+        return new Histogram(snapshot.count(), snapshot.total(TimeUnit.SECONDS), bounds, cumulative, snapshot.max(TimeUnit.SECONDS));
     }
 
-    /** What happened between {@code earlier} and this reading. */
+    /** What happened between {@code earlier} and this reading (this reading's maximum: see {@link #atMost}). */
     Histogram since(Histogram earlier) {
         if (earlier.bounds.length != bounds.length) {
             return this;
@@ -29,7 +33,7 @@ record Histogram(long count, double sumSeconds, double[] bounds, double[] cumula
         for (int i = 0; i < delta.length; i++) {
             delta[i] = cumulative[i] - earlier.cumulative[i];
         }
-        return new Histogram(count - earlier.count, sumSeconds - earlier.sumSeconds, bounds, delta);
+        return new Histogram(count - earlier.count, sumSeconds - earlier.sumSeconds, bounds, delta, maxSeconds);
     }
 
     /** This and {@code other} together; both must have the same bounds (all routes share theirs). */
@@ -41,14 +45,25 @@ record Histogram(long count, double sumSeconds, double[] bounds, double[] cumula
         for (int i = 0; i < sum.length && i < other.cumulative.length; i++) {
             sum[i] += other.cumulative[i];
         }
-        return new Histogram(count + other.count, sumSeconds + other.sumSeconds, bounds, sum);
+        return new Histogram(count + other.count, sumSeconds + other.sumSeconds, bounds, sum, Math.max(maxSeconds, other.maxSeconds));
+    }
+
+    /** The same counts, with {@code max} (seconds; 0: unknown) as the bound on their largest latency. */
+    Histogram atMost(double max) {
+        return new Histogram(count, sumSeconds, bounds, cumulative, max);
     }
 
     /**
      * The q-quantile in milliseconds, interpolated within its bucket as Prometheus' histogram_quantile does;
-     * the largest bound when it lies beyond all of them, 0 with no observations.
+     * the largest bound when it lies beyond all of them, 0 with no observations; never above the maximum when it is
+     * known (one request of 2.07 s read as a p50 of 3 s, the middle of its bucket, and a p99 of 4.96 s).
      */
     double quantileMillis(double q) {
+        double interpolated = interpolatedMillis(q);
+        return maxSeconds > 0 ? Math.min(interpolated, maxSeconds * 1000) : interpolated;
+    }
+
+    private double interpolatedMillis(double q) {
         if (count <= 0 || bounds.length == 0) {
             return 0;
         }

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,6 +42,9 @@ public final class Timeline {
     private final DatabaseStats database;
     private final Clock clock;
     private final Instant started;
+    /** How far apart two readings may be for their latency maxima to cover the time between them (see maxOf). */
+    private static final Duration MAXIMA_COVER = Duration.ofSeconds(60);
+
     private final Deque<Reading> recent = new ArrayDeque<>();
     private final Deque<Point> points = new ArrayDeque<>();
 
@@ -103,10 +107,12 @@ public final class Timeline {
         Reading first;
         Reading last;
         double growth;
+        List<Reading> spanned;
         synchronized (this) {
             last = recent.peekLast();
             if (last == null) {
-                return overview(read(), null, 0);
+                Reading now = read();
+                return overview(now, null, 0, List.of(now));
             }
             // the earlier reading nearest the window's start: readings come every interval give or take a few ms, so "the
             // newest not after it" was a whole interval early whenever twelve intervals came to a little under a minute,
@@ -116,17 +122,25 @@ public final class Timeline {
             first = recent.stream().filter(r -> r != newest)
                     .min(Comparator.comparing(r -> Duration.between(r.at(), from).abs())).orElse(last);
             growth = growthPerHour();
+            Reading start = first;
+            Reading end = last;
+            spanned = recent.stream().filter(r -> r.at().isAfter(start.at()) && !r.at().isAfter(end.at())).toList();
         }
-        return overview(last, first == last ? null : first, growth);
+        return overview(last, first == last ? null : first, growth, spanned);
     }
 
-    private Overview overview(Reading last, Reading first, double growthPerHour) {
+    /**
+     * The window from {@code first} to {@code last}; {@code spanned}, the readings after {@code first} up to {@code last},
+     * whose latency maxima bound the window's quantiles (see {@link #maxOf}).
+     */
+    private Overview overview(Reading last, Reading first, double growthPerHour, List<Reading> spanned) {
         double seconds = first == null ? 0 : Duration.between(first.at(), last.at()).toMillis() / 1000.0;
         Histogram all = Histogram.EMPTY;
         double allErrors = 0;
         List<RouteStats> routes = new ArrayList<>();
         for (var route : last.routes().entrySet()) {
-            Histogram h = first == null ? Histogram.EMPTY : route.getValue().since(first.routes().getOrDefault(route.getKey(), Histogram.EMPTY));
+            Histogram h = first == null ? Histogram.EMPTY : route.getValue().since(first.routes().getOrDefault(route.getKey(), Histogram.EMPTY))
+                    .atMost(maxOf(spanned, first, r -> r.routes().get(route.getKey())));
             double errors = first == null ? 0 : last.errors().getOrDefault(route.getKey(), 0.0) - first.errors().getOrDefault(route.getKey(), 0.0);
             all = all.plus(h);
             allErrors += errors;
@@ -139,19 +153,39 @@ public final class Timeline {
         var requests = new Requests(rate(all.count(), seconds), rate(allErrors, seconds), all.quantileMillis(0.5),
                 all.quantileMillis(0.95), all.quantileMillis(0.99));
         return new Overview(last.at(), seconds, Duration.between(started, last.at()).toMillis() / 1000.0, requests, routes,
-                statements(last, first, seconds), first == null ? 0 : (long) (last.slow() - first.slow()), last.pool(),
+                statements(last, first, seconds, spanned), first == null ? 0 : (long) (last.slow() - first.slow()), last.pool(),
                 caches(last, first, seconds),
                 database(last.database(), first == null ? null : first.database(), seconds, growthPerHour, last.at(),
                         database.failing()));
     }
 
-    private static List<StatementStats> statements(Reading last, Reading first, double seconds) {
+    /**
+     * The largest latency the readings of a window held for one timer: a bound on every latency recorded in the window,
+     * as a timer's maximum covers the last 80 to 120 s before its reading (Micrometer's decaying maximum, over 2 min in
+     * three turns) and readings come closer together than that; 0, no bound, where two of them lie further apart.
+     */
+    private static double maxOf(List<Reading> spanned, Reading first, Function<Reading, Histogram> timer) {
+        double max = 0;
+        Instant previous = first == null ? null : first.at();
+        for (Reading reading : spanned) {
+            if (previous != null && Duration.between(previous, reading.at()).compareTo(MAXIMA_COVER) > 0) {
+                return 0;
+            }
+            previous = reading.at();
+            Histogram h = timer.apply(reading);
+            max = h == null ? max : Math.max(max, h.maxSeconds());
+        }
+        return max;
+    }
+
+    private static List<StatementStats> statements(Reading last, Reading first, double seconds, List<Reading> spanned) {
         if (first == null) {
             return List.of();
         }
         List<StatementStats> statements = new ArrayList<>();
         for (var statement : last.statements().entrySet()) {
-            Histogram h = statement.getValue().since(first.statements().getOrDefault(statement.getKey(), Histogram.EMPTY));
+            Histogram h = statement.getValue().since(first.statements().getOrDefault(statement.getKey(), Histogram.EMPTY))
+                    .atMost(maxOf(spanned, first, r -> r.statements().get(statement.getKey())));
             if (h.count() > 0) {
                 statements.add(new StatementStats(statement.getKey(), rate(h.count(), seconds), h.meanMillis(),
                         h.quantileMillis(0.99), h.sumSeconds() * 1000));
@@ -198,7 +232,7 @@ public final class Timeline {
     }
 
     private Point point(Reading previous, Reading now) {
-        Overview o = overview(now, previous, 0);
+        Overview o = overview(now, previous, 0, List.of(now));
         double hits = 0;
         double reads = 0;
         for (CacheStats cache : o.caches()) {

@@ -24,7 +24,9 @@ class HistogramTest {
         assertThat(h.count()).isEqualTo(100);
         assertThat(h.cumulative()).isSorted();
         assertThat(h.quantileMillis(0.5)).isCloseTo(1.0, within(1e-9)); // the 50th lies at the top of the 1 ms bucket
-        assertThat(h.quantileMillis(0.99)).isCloseTo(10 + 90 * 0.98, within(1e-9)); // 49 of the 50 in (10 ms, 100 ms]
+        // 49 of the 50 in (10 ms, 100 ms] interpolate to 98.2 ms, past the largest recorded: that is the bound
+        assertThat(h.quantileMillis(0.99)).isCloseTo(20, within(1e-6));
+        assertThat(h.atMost(0).quantileMillis(0.99)).as("with no maximum known").isCloseTo(10 + 90 * 0.98, within(1e-9));
         assertThat(h.meanMillis()).isCloseTo(10.5, within(1e-6));
     }
 
@@ -39,6 +41,16 @@ class HistogramTest {
         assertThat(between.count()).isEqualTo(10);
         assertThat(between.quantileMillis(0.5)).isGreaterThan(100).isLessThanOrEqualTo(1000);
         assertThat(Histogram.EMPTY.quantileMillis(0.99)).isZero();
+    }
+
+    @Test
+    void no_quantile_of_one_slow_request_exceeds_its_latency() {
+        record(1, Duration.ofMillis(2074));
+
+        Histogram h = Histogram.of(timer);
+
+        assertThat(h.quantileMillis(0.5)).isCloseTo(2074, within(1e-6)); // not 3,000, the middle of (1 s, 5 s]
+        assertThat(h.quantileMillis(0.99)).isCloseTo(2074, within(1e-6));
     }
 
     @Test

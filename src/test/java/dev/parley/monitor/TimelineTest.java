@@ -102,6 +102,29 @@ class TimelineTest {
     }
 
     @Test
+    void a_windows_latencies_never_exceed_the_largest_its_readings_held() throws Exception {
+        try (Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_timeline"), 1)) {
+            var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
+            var registry = new SimpleMeterRegistry();
+            var timer = io.micrometer.core.instrument.Timer.builder(Metrics.HTTP_SECONDS).tags("method", "GET", "route", "/x")
+                    .serviceLevelObjectives(Metrics.QUERY_BUCKETS).register(registry);
+            var timeline = new Timeline(registry, new DatabaseStats(database, clock, registry), clock);
+            timeline.sample();
+            clock.advance(5_000);
+            timer.record(Duration.ofMillis(2074));
+            timeline.sample();
+            clock.advance(5_000);
+            timeline.sample();
+
+            Overview overview = timeline.overview(Duration.ofSeconds(10));
+
+            assertThat(overview.requests().p50Ms()).isEqualTo(2074.0);
+            assertThat(overview.requests().p99Ms()).isEqualTo(2074.0);
+            assertThat(overview.routes()).singleElement().satisfies(route -> assertThat(route.p99Ms()).isEqualTo(2074.0));
+        }
+    }
+
+    @Test
     void slow_statements_are_those_of_the_window_as_every_other_figure_is() throws Exception {
         try (Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_timeline"), 1)) {
             var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
