@@ -18,6 +18,7 @@ final class AccessLog {
     static final String REQUEST_ID = "request_id";
     static final String APP_ID = "app_id";
     static final String ROUTE = "route";
+    static final String METHOD = "method";
 
     private AccessLog() {
     }
@@ -27,8 +28,12 @@ final class AccessLog {
         MDC.put(REQUEST_ID, RequestIds.of(ctx));
     }
 
-    /** Once the route is known and the caller authenticated; {@code route} is "METHOD /template", made once per route. */
-    static void routed(String route, Long appId) {
+    /**
+     * Once the route is known and the caller authenticated: its method and template, as the access line names them
+     * (method, route), so one search by route finds the request's every line.
+     */
+    static void routed(String method, String route, Long appId) {
+        MDC.put(METHOD, method);
         MDC.put(ROUTE, route);
         if (appId != null) {
             MDC.put(APP_ID, String.valueOf(appId));
@@ -64,7 +69,7 @@ final class AccessLog {
     private static LoggingEventBuilder fields(String requestId, String method, String path, String route, int status) {
         return LOG.atInfo()
                 .addKeyValue(REQUEST_ID, requestId)
-                .addKeyValue("method", method)
+                .addKeyValue(METHOD, method)
                 .addKeyValue("path", path)
                 .addKeyValue(ROUTE, route)
                 .addKeyValue("status", status);

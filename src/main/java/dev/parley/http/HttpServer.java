@@ -221,9 +221,9 @@ public final class HttpServer implements AutoCloseable {
 
     /** Names the route and the app in the MDC for the lines logged while the route runs. */
     private static Handler logged(Route route, Handler handler) {
-        String name = route.method().name() + " " + route.path(); // not rebuilt on every request
+        String method = route.method().name();
         return ctx -> {
-            AccessLog.routed(name, Auth.appIfKnown(ctx));
+            AccessLog.routed(method, route.path(), Auth.appIfKnown(ctx));
             handler.handle(ctx);
         };
     }

@@ -52,7 +52,7 @@ class AccessLogTest {
             ILoggingEvent line = slow.stream().filter(e -> "trace-slow".equals(e.getMDCPropertyMap().get("request_id")))
                     .filter(e -> e.getMDCPropertyMap().containsKey("route")) // the key's own lookup runs before routing
                     .findFirst().orElseThrow(() -> new AssertionError("no slow-query line carried the request id: " + slow));
-            assertThat(line.getMDCPropertyMap()).containsEntry("route", "GET /v1/characters")
+            assertThat(line.getMDCPropertyMap()).containsEntry("method", "GET").containsEntry("route", "/v1/characters")
                     .containsEntry("app_id", String.valueOf(app.appId()));
             assertThat(fields(line)).containsKeys("query", "duration_ms", "rows", "sql", "parameters");
             assertThat(String.valueOf(fields(line).get("sql"))).startsWith("/* ").doesNotContain("'");
