@@ -158,6 +158,7 @@ public final class HttpServer implements AutoCloseable {
             config.routes.before(drain::admit);
             config.routes.before("/v1/*", new Cors(services.origins()).around(auth::authenticate));
             config.routes.after(new UnreadBodies(2 * options.maxBodyBytes())::readRest);
+            config.routes.after(HttpServer::noTypeWithoutContent);
             var allowed = new AllowedMethods(routes);
             for (Route route : RouteOrder.hotFirst(routes)) {
                 Handler declared = Preconditions.checked(route,
@@ -217,6 +218,16 @@ public final class HttpServer implements AutoCloseable {
         }
         ParsedEndpoint wouldHave = javalin.internalRouter.findFirstHttpHandlerEntry(ctx.method(), ctx.path());
         return wouldHave == null ? null : wouldHave.endpoint;
+    }
+
+    /**
+     * A 204 has no body, so no Content-Type: the default one (application/json) would describe nothing. (A 304 is sent
+     * before this runs, and clears its own: Responses#notModified.)
+     */
+    private static void noTypeWithoutContent(Context ctx) {
+        if (ctx.statusCode() == 204) {
+            ctx.res().setContentType(null);
+        }
     }
 
     /** Names the route and the app in the MDC for the lines logged while the route runs. */

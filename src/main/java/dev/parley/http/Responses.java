@@ -101,6 +101,7 @@ final class Responses {
         beforeBodyIfPending(ctx);
         negotiate(ctx, length);
         ctx.status(304);
+        ctx.res().setContentType(null); // no body to describe (HttpServer clears a 204's, which is not sent this early)
         try {
             // Sent now: left to the end of the request, Jetty would add the Content-Length of what was written, 0.
             ctx.res().flushBuffer();

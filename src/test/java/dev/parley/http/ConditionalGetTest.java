@@ -154,7 +154,11 @@ class ConditionalGetTest {
                 }
                 assertThat(notModified.raw().headers().firstValue("Content-Length")).as(page + " " + encoding).isEmpty();
                 assertThat(notModified.header("Content-Encoding")).isNull();
+                assertThat(notModified.header("Content-Type")).as("no body to describe").isNull();
             }
         }
+        var deleted = api.sendBytes("DELETE", c + "/" + Fixtures.say(api, conversation, "user", "gone").get("id").asText() + "?hard=true", null);
+        assertThat(deleted.status()).isEqualTo(204);
+        assertThat(deleted.header("Content-Type")).as("a 204 has no body to describe").isNull();
     }
 }
