@@ -137,11 +137,14 @@ public final class AdminServer implements AutoCloseable {
         return since == null ? Instant.EPOCH : since;
     }
 
-    /** A query parameter these routes do not take is a mistake to report, not one to ignore. */
+    /** A query parameter these routes do not take, or theirs given twice, is a mistake to report, not one to ignore. */
     private static Context onlyParameter(Context ctx, String name) {
-        for (String given : ctx.queryParamMap().keySet()) {
-            if (!given.equals(name)) {
-                throw new InvalidInput(given, "is not a parameter of " + ctx.path() + "; it takes '" + name + "'");
+        for (var given : ctx.queryParamMap().entrySet()) {
+            if (!given.getKey().equals(name)) {
+                throw new InvalidInput(given.getKey(), "is not a parameter of " + ctx.path() + "; it takes '" + name + "'");
+            }
+            if (given.getValue().size() > 1) { // which one was meant would be a guess
+                throw new InvalidInput(name, "is given " + given.getValue().size() + " times; give it once");
             }
         }
         return ctx;

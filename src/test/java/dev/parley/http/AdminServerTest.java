@@ -148,6 +148,9 @@ class AdminServerTest {
             assertThat(refused.text()).as(window).contains("must be a span from 1s to 5m, such as 30s or 5m");
         }
         assertThat(admin.get("/admin/timeline?since=yesterday").status()).isEqualTo(400);
+        var twice = admin.get("/admin/overview?window=1m&window=2m");
+        assertThat(twice.status()).isEqualTo(400);
+        assertThat(twice.text()).contains("given 2 times");
     }
 
     /** Jetty leaves a pair it cannot decode out of the parameters: {@code window=5m%} answered the default minute. */
