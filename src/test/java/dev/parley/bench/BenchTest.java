@@ -212,7 +212,7 @@ class BenchTest {
 
         java.nio.file.Path json = java.nio.file.Files.createTempFile("bench-rounds", ".json");
         var run = dev.parley.support.Cli.parley("bench", "run", "--database-url", url, "--mix", "append", "--concurrency", "2",
-                "--duration", "1s", "--warmup", "300ms", "--pool-size", "4", "--compare", "bare,single", "--rounds", "2",
+                "--duration", "500ms", "--warmup", "200ms", "--pool-size", "4", "--compare", "bare,single", "--rounds", "2",
                 "--json", json.toString());
 
         assertThat(run.status()).as(run.err()).isZero();
@@ -255,7 +255,7 @@ class BenchTest {
         assertThat(inserted).as("the bare target wrote its rows").isPositive();
 
         var batches = dev.parley.support.Cli.parley("bench", "run", "--database-url", url, "--mix", "append-batch", "--concurrency",
-                "2", "--duration", "1s", "--warmup", "300ms", "--pool-size", "4", "--compare", "raw,naive,bare,single");
+                "2", "--duration", "500ms", "--warmup", "200ms", "--pool-size", "4", "--compare", "raw,naive,bare,single");
         assertThat(batches.status()).as(batches.err()).isZero();
         for (String name : List.of("parley", "raw", "naive", "bare", "single")) {
             assertThat(batches.out()).containsPattern("append 100 messages in one request +" + name + " +[1-9]\\d*");
