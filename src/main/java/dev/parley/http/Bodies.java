@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
-import com.fasterxml.jackson.databind.exc.InvalidNullException;
 import dev.parley.apps.UserTokens;
 import dev.parley.chat.Limits;
 import dev.parley.context.ContextRequest;
@@ -200,7 +199,7 @@ final class Bodies {
             // (Requests.NullRefused, which a type's own deserializer is not given to).
             @Override
             public SentEmbedding getNullValue(DeserializationContext context) throws JsonMappingException {
-                throw InvalidNullException.from(context, null, context.constructType(SentEmbedding.class));
+                throw Requests.nullRefused(context);
             }
 
             @Override

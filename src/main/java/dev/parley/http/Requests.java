@@ -90,6 +90,14 @@ final class Requests {
         STRICT = mapper.reader().with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
     }
 
+    /**
+     * The error a refused null is, from any deserializer of a body's values; {@link #describe} names its field from the
+     * path Jackson adds to it.
+     */
+    static InvalidNullException nullRefused(DeserializationContext context) {
+        return InvalidNullException.from(context, (PropertyName) null, null);
+    }
+
     /** Gives every deserializer of a body's values but a JSON value's (JsonNode) and a primitive's a {@link NullRefused}. */
     private static final class NullsRefused extends BeanDeserializerModifier {
         @Override
@@ -143,12 +151,7 @@ final class Requests {
 
         @Override
         public Object getNullValue(DeserializationContext context) throws JsonMappingException {
-            throw refused(context);
-        }
-
-        /** The error a refused null is; {@link #describe} names its field from the path Jackson adds to it. */
-        static InvalidNullException refused(DeserializationContext context) {
-            return InvalidNullException.from(context, (PropertyName) null, null);
+            throw nullRefused(context);
         }
 
         @Override
@@ -200,7 +203,7 @@ final class Requests {
         // A module's own deserializer is not given to the modifier that makes NullRefused: it refuses a null itself.
         @Override
         public T getNullValue(DeserializationContext context) throws JsonMappingException {
-            throw NullRefused.refused(context);
+            throw nullRefused(context);
         }
 
         @Override
