@@ -57,8 +57,7 @@ final class ApiSamples {
 
     /** Whether the document lets {@code field} of {@code call}'s JSON body be null. */
     boolean allowsNull(Call call, String field) {
-        JsonNode schema = document.at("/paths/" + call.template().replace("~", "~0").replace("/", "~1") + "/"
-                + call.method().toLowerCase(java.util.Locale.ROOT) + "/requestBody/content/application~1json/schema");
+        JsonNode schema = operation(call).at("/requestBody/content/application~1json/schema");
         if (schema.has("$ref")) {
             schema = document.at(schema.get("$ref").asText().substring(1));
         }
@@ -75,9 +74,12 @@ final class ApiSamples {
 
     /** Whether the document lets a user token call {@code call}'s operation (else it takes the app's key alone). */
     boolean takesUserTokens(Call call) {
-        JsonNode security = document.at("/paths/" + call.template().replace("~", "~0").replace("/", "~1") + "/"
-                + call.method().toLowerCase(java.util.Locale.ROOT) + "/security");
-        return security.toString().contains("\"userToken\"");
+        return operation(call).path("security").toString().contains("\"userToken\"");
+    }
+
+    /** The document's operation for {@code call}. */
+    private JsonNode operation(Call call) {
+        return document.path("paths").path(call.template()).path(call.method().toLowerCase(java.util.Locale.ROOT));
     }
 
     boolean isAuthenticated(String operationId) {

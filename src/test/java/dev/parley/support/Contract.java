@@ -69,7 +69,7 @@ public final class Contract {
             for (String name : names) {
                 if (!documented.contains(name) && !HTTP_HEADERS.contains(name.toLowerCase(Locale.ROOT))
                         && !name.toLowerCase(Locale.ROOT).startsWith("access-control-") && !name.startsWith(":")) {
-                    broken.add(method + " " + rawPath.split("\\?")[0] + " answered " + status + ": a " + name
+                    broken.add(method + " " + withoutQuery(rawPath) + " answered " + status + ": a " + name
                             + " header the document does not list for it");
                 }
             }
@@ -83,8 +83,7 @@ public final class Contract {
 
     /** The document's response for this status of the operation answering {@code method} on the path, if any. */
     private Optional<JsonNode> response(String method, String rawPath, int status) {
-        String path = rawPath.contains("?") ? rawPath.substring(0, rawPath.indexOf('?')) : rawPath;
-        return operationPointer(method, path).map(pointer -> {
+        return operationPointer(method, withoutQuery(rawPath)).map(pointer -> {
             JsonNode responses = document.at(pointer).get("responses");
             return responses.has(String.valueOf(status)) ? responses.get(String.valueOf(status)) : responses.get("default");
         });
@@ -93,7 +92,7 @@ public final class Contract {
     /** As above, and every header the document says the response always carries is there ({@code has} tells). */
     public List<String> check(String method, String rawPath, int status, String contentType, byte[] body,
                               Predicate<String> has) {
-        String path = rawPath.contains("?") ? rawPath.substring(0, rawPath.indexOf('?')) : rawPath;
+        String path = withoutQuery(rawPath);
         String where = method + " " + path + " answered " + status;
         boolean bodiless = body.length == 0 || method.equals("HEAD");
         Optional<String> operation = operationPointer(method, path);
@@ -138,6 +137,10 @@ public final class Contract {
             }
         });
         return missing;
+    }
+
+    private static String withoutQuery(String rawPath) {
+        return rawPath.contains("?") ? rawPath.substring(0, rawPath.indexOf('?')) : rawPath;
     }
 
     /** A JSON pointer's escaping of one reference token. */
