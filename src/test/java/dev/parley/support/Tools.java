@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.fail;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -79,14 +81,18 @@ public final class Tools {
     public static void npmCi(Path project, Path npm) throws IOException, InterruptedException {
         Path lockfile = project.resolve("package-lock.json");
         Path installed = project.resolve("node_modules/.parley-installed-lock.json");
-        if (Files.exists(installed) && Files.mismatch(lockfile, installed) == -1) {
-            return;
+        // The test JVMs run side by side, and two classes install here: one installs while the other waits, then reuses it.
+        try (var lock = FileChannel.open(Files.createDirectories(Path.of("target")).resolve("npm-ci.lock"),
+                StandardOpenOption.CREATE, StandardOpenOption.WRITE).lock()) {
+            if (Files.exists(installed) && Files.mismatch(lockfile, installed) == -1) {
+                return;
+            }
+            Result run = run(project, Map.of(), Duration.ofMinutes(3), npm.toString(), "ci", "--no-audit", "--no-fund");
+            if (run.status() != 0) {
+                fail("npm ci in " + project + " exited with " + run.status() + ":\n" + run.output());
+            }
+            Files.copy(lockfile, installed, StandardCopyOption.REPLACE_EXISTING);
         }
-        Result run = run(project, Map.of(), Duration.ofMinutes(3), npm.toString(), "ci", "--no-audit", "--no-fund");
-        if (run.status() != 0) {
-            fail("npm ci in " + project + " exited with " + run.status() + ":\n" + run.output());
-        }
-        Files.copy(lockfile, installed, StandardCopyOption.REPLACE_EXISTING);
     }
 
     private static String read(Path output) throws IOException {
