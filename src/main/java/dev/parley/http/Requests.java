@@ -85,6 +85,7 @@ final class Requests {
         // and a client that sent "importance": null got the default without a word. Only a JSON value (metadata, an
         // external id a PATCH clears) may be null, as the document says (OpenApi#bounded).
         strict.setDeserializerModifier(new NullsRefused());
+        strict.addDeserializer(Boolean.class, new StrictBoolean());
         mapper.registerModule(strict);
         // {"name":"a","name":"b"} is ambiguous: refuse it rather than keep one of the two.
         STRICT = mapper.reader().with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
@@ -172,6 +173,40 @@ final class Requests {
      * query parameter refuses. Jackson's coercion settings do not reach a deserializer of one's own, so this one
      * refuses for itself the strings that a field other than an id must not take.
      */
+    /**
+     * true or false, nothing else (not "true", not 0). Jackson's own Boolean deserializer is one the modifier that makes
+     * NullRefused does not reach ("typing": null was read as left out), so this one refuses a null itself.
+     */
+    private static final class StrictBoolean extends StdScalarDeserializer<Boolean> {
+        StrictBoolean() {
+            super(Boolean.class);
+        }
+
+        @Override
+        public Boolean getNullValue(DeserializationContext context) throws JsonMappingException {
+            throw nullRefused(context);
+        }
+
+        @Override
+        public Boolean getAbsentValue(DeserializationContext context) {
+            return null;
+        }
+
+        @Override
+        public AccessPattern getNullAccessPattern() {
+            return AccessPattern.DYNAMIC;
+        }
+
+        @Override
+        public Boolean deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+            return switch (p.currentToken()) {
+                case VALUE_TRUE -> Boolean.TRUE;
+                case VALUE_FALSE -> Boolean.FALSE;
+                default -> throw MismatchedInputException.from(p, Boolean.class, "not true or false");
+            };
+        }
+    }
+
     private static final class StrictInteger<T> extends StdScalarDeserializer<T> implements ContextualDeserializer {
         private static final Pattern DIGITS = Pattern.compile("-?[0-9]+");
         private final Class<T> type;
@@ -459,7 +494,7 @@ final class Requests {
     }
 
     private static BadRequest nullGiven(String field) {
-        return new BadRequest(400, "invalid-request", field, field + " cannot be null: leave the field out for its default");
+        return new BadRequest(400, "invalid-request", field, field + " cannot be null: give it a value, or leave it out where it is optional");
     }
 
     private static BadRequest describe(IOException e) {

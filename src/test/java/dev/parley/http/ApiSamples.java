@@ -55,21 +55,32 @@ final class ApiSamples {
         return calls;
     }
 
+    /** The fields the document gives {@code call}'s JSON body, whether its sample sends them or not. */
+    List<String> fields(Call call) {
+        List<String> fields = new java.util.ArrayList<>();
+        bodySchema(call).path("properties").fieldNames().forEachRemaining(fields::add);
+        return fields;
+    }
+
     /** Whether the document lets {@code field} of {@code call}'s JSON body be null. */
     boolean allowsNull(Call call, String field) {
-        JsonNode schema = operation(call).at("/requestBody/content/application~1json/schema");
-        if (schema.has("$ref")) {
-            schema = document.at(schema.get("$ref").asText().substring(1));
-        }
-        JsonNode property = schema.path("properties").path(field);
+        JsonNode property = bodySchema(call).path("properties").path(field);
         if (property.isMissingNode()) {
             throw new AssertionError(call.operationId() + "'s body has no field " + field + " in the document");
+        }
+        if (!property.has("type") && !property.has("$ref") && !property.has("oneOf") && !property.has("anyOf")) {
+            return true; // any JSON value (a message's attachments), null among them
         }
         List<JsonNode> alternatives = new java.util.ArrayList<>(List.of(property));
         property.path("oneOf").forEach(alternatives::add);
         property.path("anyOf").forEach(alternatives::add);
         return alternatives.stream().anyMatch(a -> a.path("type").asText().equals("null")
                 || a.path("type").isArray() && a.path("type").toString().contains("\"null\""));
+    }
+
+    private JsonNode bodySchema(Call call) {
+        JsonNode schema = operation(call).at("/requestBody/content/application~1json/schema");
+        return schema.has("$ref") ? document.at(schema.get("$ref").asText().substring(1)) : schema;
     }
 
     /** Whether the document lets a user token call {@code call}'s operation (else it takes the app's key alone). */

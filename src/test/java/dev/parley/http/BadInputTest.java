@@ -257,9 +257,10 @@ class BadInputTest {
     @Test
     void a_null_is_refused_naming_its_field_unless_the_document_allows_it() {
         int allowed = 0;
+        var softly = new org.assertj.core.api.SoftAssertions(); // every field refused wrongly, not the first alone
         for (ApiSamples.Call call : withBodies()) {
             ObjectNode sample = Json.MAPPER.valueToTree(call.body());
-            for (String field : iterable(sample.fieldNames())) {
+            for (String field : samples.fields(call)) { // the sample's and those it leaves out
                 if (samples.allowsNull(call, field)) {
                     allowed++;
                     continue;
@@ -267,10 +268,12 @@ class BadInputTest {
                 ObjectNode mutated = sample.deepCopy();
                 mutated.putNull(field);
                 var response = api.sendBytes(call.method(), call.path(), Json.writeBytes(mutated));
-                assertThat(response.status()).as(call.operationId() + " " + field + "=null: " + response.text()).isEqualTo(400);
-                assertThat(response.json().get("errors").get(0).get("field").asText()).as(call.operationId()).isEqualTo(field);
+                String which = call.operationId() + " " + field + "=null: " + response.text();
+                softly.assertThat(response.status()).as(which).isEqualTo(400);
+                softly.assertThat(response.json().path("errors").path(0).path("field").asText()).as(which).isEqualTo(field);
             }
         }
+        softly.assertAll();
         assertThat(allowed).as("the fields whose null the document allows (metadata, an external id a PATCH clears)")
                 .isPositive();
         String memories = "/v1/users/" + samples.ids.get("user_id") + "/memories";
@@ -280,6 +283,12 @@ class BadInputTest {
         var nullImportance = new LinkedHashMap<String, Object>(Map.of("character_id", samples.ids.get("character_id"), "content", "x"));
         nullImportance.put("importance", null);
         assertThat(api.post(memories, nullImportance).status()).as("not read as the default 0.5").isEqualTo(400);
+        String typing = "/v1/conversations/" + samples.ids.get("conversation_id") + "/typing";
+        for (Object notABoolean : List.of("true", 1)) { // a boolean is true or false, as the document types it
+            var typed = api.put(typing, Map.of("user_id", samples.ids.get("user_id"), "typing", notABoolean));
+            assertThat(typed.status()).as(String.valueOf(notABoolean)).isEqualTo(400);
+            assertThat(typed.json().get("errors").get(0).get("field").asText()).isEqualTo("typing");
+        }
     }
 
     @Test
