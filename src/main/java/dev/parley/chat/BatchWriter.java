@@ -10,13 +10,13 @@ import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import java.sql.Array;
 import java.sql.SQLException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.ToLongFunction;
@@ -173,12 +173,24 @@ public final class BatchWriter {
      * or may not be stored.
      */
     List<Outcome> write(List<Unit> batch) {
-        giveImportedMonthsTheirPartitions(batch);
+        try {
+            return writeOnce(batch);
+        } catch (MonthsToMake wanted) {
+            partitions.ensureCovers(wanted.times);
+            return writeOnce(batch); // the months are made and seen now, so its plan finds them
+        }
+    }
+
+    private List<Outcome> writeOnce(List<Unit> batch) {
         var committing = new AtomicBoolean();
         // Closed before anyone is answered, so a 201 is followed by reads that include it (read-your-writes).
         try (ReadCache.Changing change = cache.changing()) {
             Planned planned = database.inTransaction(handle -> {
                 Planned all = lockAndPlan(handle, batch, change.origin());
+                List<Instant> unmade = monthsToMake(batch, all.outcomes());
+                if (!unmade.isEmpty()) {
+                    throw new MonthsToMake(unmade); // rolled back, nothing written: made outside, then planned again
+                }
                 change.mark(all.moved().stream().flatMap(c -> ReadCache.conversationScopes(c.key.appId(),
                         c.key.conversationId(), c.userId, c.guestIds).stream()).toList());
                 committing.set(true); // the COMMIT goes with the write: from here on a broken connection leaves it unknown
@@ -208,15 +220,34 @@ public final class BatchWriter {
     }
 
     /**
-     * A message with an original time needs its month's partition before it is inserted, or it would land in the
-     * catch-all (older or newer than every month made so far) or find none (a gap between months). Made before the
-     * batch's transaction (a partition is DDL under a lock), once per month: after that the check costs no statement.
+     * The original times of the accepted messages whose month has no partition yet, as last seen. Such a message would
+     * land in a catch-all (older or newer than every month made so far) or find none (a gap between months), so its
+     * month is made first, outside the batch's transaction (a partition is DDL under a lock), and only for a message
+     * about to be written: a refused one (an unknown conversation, a time out of order) makes no month, which an
+     * archive run would then take as archived and closed to imports. The check costs no statement.
      */
-    private void giveImportedMonthsTheirPartitions(List<Unit> batch) {
-        partitions.ensureCovers(batch.stream().flatMap(unit -> unit.messages().stream()).map(NewMessage::createdAt)
-                .filter(Objects::nonNull)
-                .filter(time -> !partitions.archived(time)) // refused one by one in plan()
-                .toList());
+    private List<Instant> monthsToMake(List<Unit> batch, List<Outcome> outcomes) {
+        List<Instant> times = new ArrayList<>();
+        for (int u = 0; u < batch.size(); u++) {
+            List<Appended> appended = outcomes.get(u).appended();
+            for (int m = 0; appended != null && m < appended.size(); m++) {
+                Instant original = batch.get(u).messages().get(m).createdAt();
+                if (original != null && !appended.get(m).replayed()) {
+                    times.add(original);
+                }
+            }
+        }
+        return partitions.covers(times) ? List.of() : times;
+    }
+
+    /** A batch planned with messages of months that have no partition yet: nothing was written. */
+    private static final class MonthsToMake extends RuntimeException {
+        final List<Instant> times;
+
+        MonthsToMake(List<Instant> times) {
+            super("months to make first", null, false, false);
+            this.times = times;
+        }
     }
 
     /** Locks the batch's conversations and validates each unit against them; nothing is written yet. */

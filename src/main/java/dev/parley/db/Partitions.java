@@ -189,6 +189,15 @@ public final class Partitions {
     }
 
     /**
+     * Whether the month of each of {@code times} has its own partition, as last seen: no statement, for a check inside a
+     * transaction. When not, {@link #ensureCovers} makes them.
+     */
+    public boolean covers(Collection<Instant> times) {
+        List<Partition> seen = hot;
+        return times.stream().allMatch(time -> hasMonth(seen, YearMonth.from(time.atZone(ZoneOffset.UTC))));
+    }
+
+    /**
      * Whether {@code time} falls in a month taken out of the hot table (as seen within {@link #REMEMBERED}): an
      * archived one, read-only, or one retention dropped from the archive since. No hot partition takes its rows, and it
      * is no gap. A time older than every month is not: the catch-all below them takes it, and {@link #ensureCovers}

@@ -85,6 +85,28 @@ class OriginalTimesTest {
                 Partitions.nameOf(YearMonth.from(second.atZone(ZoneOffset.UTC))));
     }
 
+    /**
+     * A refused message makes no month: an empty one would cost every new connection, and an archive run would take it
+     * (and the months between it and the next) as archived, closed to imports for every app.
+     */
+    @Test
+    void a_refused_message_makes_no_month() throws SQLException {
+        String conversation = api.postOk(201, "/v1/conversations", Map.of("user_id", user, "character_id", character,
+                "created_at", began.toString())).get("id").asText();
+        var unknown = api.post("/v1/conversations/987654321012/messages", Map.of("content", "x", "created_at", "2004-02-10T00:00:00Z"));
+        var beforeItBegan = api.post("/v1/conversations/" + conversation + "/messages/batch", Map.of("messages", List.of(
+                Map.of("content", "x", "created_at", "2004-03-10T00:00:00Z"))));
+
+        assertThat(unknown.status()).isEqualTo(404);
+        assertThat(fieldOf(beforeItBegan)).isEqualTo("messages[0].created_at");
+        try (var connection = TestDatabase.get().connect(TestServer.DATABASE);
+             var rows = connection.createStatement().executeQuery(
+                     "SELECT count(*) FROM pg_class WHERE relname IN ('messages_y2004m02', 'messages_y2004m03')")) {
+            rows.next();
+            assertThat(rows.getLong(1)).as("partitions made for refused messages").isZero();
+        }
+    }
+
     @Test
     void a_message_from_a_client_whose_clock_runs_ahead_lifts_its_own_conversations_ids_alone() {
         String ahead = api.postOk(201, "/v1/conversations", Map.of("user_id", user, "character_id", character)).get("id").asText();
