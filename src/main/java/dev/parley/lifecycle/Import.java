@@ -209,6 +209,8 @@ public final class Import {
 
     /** A row whose id falls in no partition: its month was archived after {@link Partitions#archived} last looked. */
     private static final String NO_PARTITION = "23514";
+    /** A month on its way into the archive refuses writes (V19's trigger; the API answers 503 month-archiving). */
+    private static final String ARCHIVING = "PA001";
 
     // The rows, then each conversation moved as an append moves it (BatchWriter.WRITE), its owner's marker read.
     // One chunk's messages, a column per array (:message_*), and each conversation's new tail (:tail_*).
@@ -648,6 +650,9 @@ public final class Import {
                                 if (e instanceof DatabaseFailure failure && NO_PARTITION.equals(failure.sqlState())
                                         && String.valueOf(e.getMessage()).contains("no partition")) {
                                     archived.add(m); // archived since Partitions last looked
+                                } else if (e instanceof DatabaseFailure failure && ARCHIVING.equals(failure.sqlState())) {
+                                    reject(m.line(), "created_at falls in a month being moved into the archive, which takes "
+                                            + "no new messages: archived months are read-only");
                                 } else {
                                     reject(m.line(), "not stored: " + e.getMessage());
                                 }

@@ -218,6 +218,17 @@ class ArchiveTest {
         assertThat(refused.status()).isEqualTo(503);
         assertThat(refused.header("Retry-After")).isEqualTo("5");
         assertThat(refused.json().get("type").asText()).endsWith("month-archiving");
+        String importing = String.join("\n", Json.write(Map.of("type", "user", "external_id", "archiving-u")),
+                Json.write(Map.of("type", "character", "external_id", "archiving-ch", "name", "Luna")),
+                Json.write(Map.of("type", "conversation", "external_id", "archiving-c", "user", "archiving-u", "character",
+                        "archiving-ch", "created_at", "2027-01-01T00:00:00Z")),
+                Json.write(Map.of("type", "message", "conversation", "archiving-c", "external_id", "m1", "role", "user",
+                        "content", "x", "created_at", "2027-01-11T00:00:00Z"))) + "\n";
+        var imported = api.sendBytes("POST", "/v1/import", importing.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                "Content-Type", "application/x-ndjson");
+        assertThat(imported.json().get("first_rejected").get(0).get("reason").asText()).as("named as the month's move, not in SQL")
+                .isEqualTo("created_at falls in a month being moved into the archive, which takes no new messages: "
+                        + "archived months are read-only");
 
         var listed = dev.parley.support.Cli.parley("partitions", "--database-url", TestDatabase.get().url(database));
         assertThat(listed.status()).as("something to finish").isEqualTo(1);
