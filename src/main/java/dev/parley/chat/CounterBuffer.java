@@ -74,8 +74,14 @@ public final class CounterBuffer implements AutoCloseable {
 
     // A batch's or a durable write's increments are sums of deltas, which may leave 64 bits while the counter they
     // move stays within them (-MAX queued, then +MAX and +1): they are added as numeric, and only the result must
-    // be a bigint (22003 otherwise). A stored value is still read as a bigint: one that is not an integer is refused.
-    //
+    // be a bigint (22003 otherwise). A stored value is still read as a bigint, and only from a JSON number: one that is
+    // not an integer is refused (22P02), a string ("40") or a null written by hand too, not read as what it spells, as
+    // the write-behind path refuses them (StoredCounters). The counters of %1$s, moved by each increment d:
+    private static final String MOVED = """
+            jsonb_object_agg(d.key, (coalesce((CASE WHEN jsonb_typeof(%1$s.counters -> d.key) = 'number' THEN %1$s.counters ->> d.key
+                                                    ELSE 'not an integer: ' || (%1$s.counters -> d.key)::text END)::bigint, 0)
+                                     + d.value::numeric)::bigint)""";
+
     // One statement writes a batch of both kinds. The batch is sorted by kind, app and id, and a nested
     // loop over it updates rows in that order, so two writers lock the rows they share in the same order.
     static final Query FLUSH = new Query("counters.flush", """
@@ -84,16 +90,16 @@ public final class CounterBuffer implements AutoCloseable {
             ), conversations_written AS (
                 UPDATE conversations c
                    SET counters = c.counters || (
-                           SELECT jsonb_object_agg(d.key, (coalesce((c.counters ->> d.key)::bigint, 0) + d.value::numeric)::bigint)
+                           SELECT %1$s
                              FROM jsonb_each_text(b.increments::jsonb) AS d),
                        updated_at = now()
                   FROM batch b
                  WHERE b.kind = 'conversation' AND c.app_id = b.app_id AND c.conversation_id = b.holder_id
-                RETURNING 'conversation' AS kind, c.app_id, c.conversation_id AS holder_id, c.user_id, %s
+                RETURNING 'conversation' AS kind, c.app_id, c.conversation_id AS holder_id, c.user_id, %3$s
             ), users_written AS (
                 UPDATE users u
                    SET counters = u.counters || (
-                           SELECT jsonb_object_agg(d.key, (coalesce((u.counters ->> d.key)::bigint, 0) + d.value::numeric)::bigint)
+                           SELECT %2$s
                              FROM jsonb_each_text(b.increments::jsonb) AS d),
                        updated_at = now()
                   FROM batch b
@@ -102,7 +108,7 @@ public final class CounterBuffer implements AutoCloseable {
             )
             SELECT kind, app_id, holder_id, user_id, guest_ids FROM conversations_written
             UNION ALL
-            SELECT kind, app_id, holder_id, user_id, guest_ids FROM users_written""".formatted(GUESTS));
+            SELECT kind, app_id, holder_id, user_id, guest_ids FROM users_written""".formatted(MOVED.formatted("c"), MOVED.formatted("u"), GUESTS));
 
     // A flush's token, in its transaction: none is inserted when an earlier attempt of the flush committed it.
     static final Query TOKEN = new Query("counters.flush_token", """
@@ -118,22 +124,22 @@ public final class CounterBuffer implements AutoCloseable {
     static final Query INCREMENT_CONVERSATION = new Query("conversation.increment_counters", """
             UPDATE conversations c
                SET counters = c.counters || (
-                       SELECT jsonb_object_agg(d.key, (coalesce((c.counters ->> d.key)::bigint, 0) + d.value::numeric)::bigint)
+                       SELECT %s
                          FROM jsonb_each_text(?::jsonb) AS d),
                    updated_at = now()
              WHERE c.app_id = ? AND c.conversation_id = ?
             %s
-            RETURNING c.counters, c.user_id, %s""".formatted(ROOM.formatted("c", Limits.MAX_COUNTERS), GUESTS));
+            RETURNING c.counters, c.user_id, %s""".formatted(MOVED.formatted("c"), ROOM.formatted("c", Limits.MAX_COUNTERS), GUESTS));
 
     static final Query INCREMENT_USER = new Query("user.increment_counters", """
             UPDATE users u
                SET counters = u.counters || (
-                       SELECT jsonb_object_agg(d.key, (coalesce((u.counters ->> d.key)::bigint, 0) + d.value::numeric)::bigint)
+                       SELECT %s
                          FROM jsonb_each_text(?::jsonb) AS d),
                    updated_at = now()
              WHERE u.app_id = ? AND u.user_id = ?
             %s
-            RETURNING u.counters, u.user_id, '{}'::bigint[] AS guest_ids""".formatted(ROOM.formatted("u", Limits.MAX_COUNTERS)));
+            RETURNING u.counters, u.user_id, '{}'::bigint[] AS guest_ids""".formatted(MOVED.formatted("u"), ROOM.formatted("u", Limits.MAX_COUNTERS)));
 
     /** What has counters: a conversation or a user. */
     public enum Kind {
@@ -252,7 +258,7 @@ public final class CounterBuffer implements AutoCloseable {
                 return queued.shown(stored);
             }
         }
-        return writeNow(holder, deltas); // durable, or this buffer has closed and no flush would come
+        return writeNow(holder, deltas, stored); // durable, or this buffer has closed and no flush would come
     }
 
     /** Increments taken into a tally: the values it shows now, over the stored counters as it first read them. */
@@ -331,7 +337,7 @@ public final class CounterBuffer implements AutoCloseable {
      * Writes the holder's increments not yet written and {@code deltas} in one UPDATE, holding its tally
      * so no increment of it is queued meanwhile, and lets the tally go: the row now holds everything.
      */
-    private JsonText writeNow(Holder holder, Map<String, Long> deltas) {
+    private JsonText writeNow(Holder holder, Map<String, Long> deltas, Supplier<JsonText> stored) {
         while (true) {
             Tally made = Tally.forDurableWrite();
             Tally tally = lockedTally(holder, made);
@@ -339,9 +345,9 @@ public final class CounterBuffer implements AutoCloseable {
                 if (tally.retired) {
                     continue;
                 }
-                Stored stored = writeOne(holder, tally.withQueued(deltas));
+                Stored written = writeOne(holder, tally.withQueued(deltas), stored);
                 retire(holder, tally);
-                return stored.counters();
+                return written.counters();
             } catch (RuntimeException e) {
                 if (tally == made) {
                     retire(holder, tally);
@@ -367,7 +373,7 @@ public final class CounterBuffer implements AutoCloseable {
         return tally;
     }
 
-    private Stored writeOne(Holder holder, Map<String, Number> increments) {
+    private Stored writeOne(Holder holder, Map<String, Number> increments, Supplier<JsonText> storedNow) {
         Query increment = holder.kind() == Kind.CONVERSATION ? INCREMENT_CONVERSATION : INCREMENT_USER;
         try (ReadCache.Changing change = cache.changing()) {
             return database.inTransaction(handle -> {
@@ -385,14 +391,29 @@ public final class CounterBuffer implements AutoCloseable {
                 return stored;
             });
         } catch (DatabaseFailure e) {
-            if ("22003".equals(e.sqlState())) { // numeric_value_out_of_range
-                throw new InvalidInput("increments", "would move a counter beyond the 64-bit integer range");
-            }
-            if ("22P02".equals(e.sqlState())) { // a stored counter that is not an integer (written by hand)
-                throw StoredCounters.notAnInteger();
+            if ("22003".equals(e.sqlState()) || "22P02".equals(e.sqlState())) { // out of range; a stored counter no integer
+                throw refusal(increments, StoredCounters.of(storedNow.get()), e);
             }
             throw e;
         }
+    }
+
+    /**
+     * Why the database refused a durable write's increments, said as the write-behind path says it, naming the counter:
+     * a stored value that is no integer or beyond 64 bits (written by hand), or a sum beyond them.
+     */
+    private static RuntimeException refusal(Map<String, Number> increments, StoredCounters stored, DatabaseFailure failure) {
+        increments.forEach((name, increment) -> {
+            long value = stored.value(name); // refuses a stored value that cannot be moved, naming it
+            if (BigInteger.valueOf(value).add(Tally.big(increment)).bitLength() >= Long.SIZE) {
+                throw beyondRange(name);
+            }
+        });
+        return failure; // the row changed since: none of its counters explains the refusal
+    }
+
+    static InvalidInput beyondRange(String name) {
+        return new InvalidInput("increments." + name, "would move the counter beyond the 64-bit integer range");
     }
 
     private static InvalidInput tooMany(String outcome) {
@@ -749,7 +770,7 @@ public final class CounterBuffer implements AutoCloseable {
             return sum.bitLength() < Long.SIZE ? (Number) sum.longValue() : sum;
         }
 
-        private static BigInteger big(Number n) {
+        static BigInteger big(Number n) {
             return n instanceof BigInteger b ? b : BigInteger.valueOf(n.longValue());
         }
 
@@ -757,7 +778,7 @@ public final class CounterBuffer implements AutoCloseable {
             try {
                 return Math.addExact(a, b);
             } catch (ArithmeticException e) {
-                throw new InvalidInput("increments." + name, "would move the counter beyond the 64-bit integer range");
+                throw beyondRange(name);
             }
         }
     }

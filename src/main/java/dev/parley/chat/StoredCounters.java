@@ -72,18 +72,18 @@ record StoredCounters(Map<String, Long> integers, Set<String> tooLarge, Set<Stri
 
     /** The stored value an increment of {@code name} starts from (0 when absent), or the refusal the database would give. */
     long value(String name) {
-        if (notAnObject || notIntegers.contains(name)) {
-            throw notAnInteger();
+        if (notAnObject) {
+            throw new Conflict("counter-not-an-integer", "the stored counters are not a JSON object, so none of them can "
+                    + "be incremented; fix them in the database");
+        }
+        if (notIntegers.contains(name)) {
+            throw new Conflict("counter-not-an-integer", "counter " + name + " holds a stored value that is not an integer, "
+                    + "so it cannot be incremented; fix it in the database");
         }
         if (tooLarge.contains(name)) {
             throw new InvalidInput("increments." + name, "names a counter whose stored value is beyond the 64-bit integer range");
         }
         return integers.getOrDefault(name, 0L);
-    }
-
-    static Conflict notAnInteger() {
-        return new Conflict("counter-not-an-integer", "a counter named in the request holds a stored value that is "
-                + "not an integer, so it cannot be incremented; fix it in the database");
     }
 
     /** {@code document} with {@code values} in place of its own (added where it has none); other members as stored. */

@@ -2,6 +2,7 @@ package dev.parley.chat;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.benmanes.caffeine.cache.Ticker;
@@ -337,6 +338,23 @@ class CounterBufferTest {
         buffer.close();
         assertThat(chat.stored(conversation).get("xp").asLong()).isEqualTo(Long.MAX_VALUE);
         assertThat(chat.stored(conversation).get("affection").asLong()).isEqualTo(-3);
+    }
+
+    /** A durable increment refuses what a write-behind one refuses, in the same words: a "40" is not read as 40. */
+    @Test
+    void a_durable_increment_refuses_a_stored_value_as_a_write_behind_one_does_naming_the_counter() throws SQLException {
+        long conversation = chat.conversation();
+        chat.sql("UPDATE conversations SET counters = '{\"spelled\": \"40\", \"gone\": null, \"huge\": 1e30, \"xp\": "
+                + Long.MAX_VALUE + "}' WHERE conversation_id = " + conversation);
+        Holder holder = Holder.conversation(chat.app, conversation);
+
+        for (String name : List.of("spelled", "gone", "huge", "xp")) {
+            Throwable behind = catchThrowable(() -> chat.increment(conversation, name, 1));
+            Throwable durable = catchThrowable(() -> buffer.increment(holder, Map.of(name, 1L), true,
+                    () -> chat.storedDocument(conversation)));
+            assertThat(durable).as(name).isNotNull().hasSameClassAs(behind).hasMessage(behind.getMessage()).hasMessageContaining(name);
+        }
+        assertThat(chat.stored(conversation).get("spelled").asText()).as("as stored by hand").isEqualTo("40");
     }
 
     /**
