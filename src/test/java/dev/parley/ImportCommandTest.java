@@ -141,6 +141,61 @@ class ImportCommandTest {
     }
 
     @Test
+    void langchain_types_become_roles_and_a_row_with_no_content_or_no_role_of_parleys_is_rejected() throws SQLException {
+        String peer = "langchain_roles_peer";
+        peerTables(peer, """
+                CREATE TABLE message_store (id SERIAL PRIMARY KEY, session_id TEXT NOT NULL, message JSONB NOT NULL);
+                INSERT INTO message_store (session_id, message) VALUES
+                    ('s-1', '{"type":"human","data":{"content":"hi"}}'),
+                    ('s-1', '{"type":"AIMessageChunk","data":{"content":"a chunk"}}'),
+                    ('s-1', '{"type":"chat","data":{"content":"as the assistant","role":"assistant"}}'),
+                    ('s-1', '{"type":"function","data":{"content":"42","name":"f"}}'),
+                    ('s-1', '{"type":"human","data":{"content":null}}'),
+                    ('s-1', '{"type":"weird","data":{"content":"x"}}'),
+                    ('s-1', '{"type":"chat","data":{"content":"x","role":"narrator"}}');""");
+        String app = app("langchain-roles");
+
+        Run run = importFrom("langchain", peer, app);
+
+        assertThat(run.status()).as("rows rejected").isEqualTo(1);
+        assertThat(messages("langchain:s-1")).containsExactly("user: hi", "assistant: a chunk", "assistant: as the assistant",
+                "tool: 42");
+        assertThat(reasons(run)).containsExactly("message_store row 5: message's data.content is null",
+                "message_store row 6: message type weird is not one LangChain writes (human, ai, system, tool, function, "
+                        + "chat, or their chunks)",
+                "message_store row 7: a chat message's data.role narrator is none of user, assistant, system, tool "
+                        + "(or human, ai, function)");
+    }
+
+    /** A message earlier than its thread's createdAt keeps its time; a v2 message's text may be its content string. */
+    @Test
+    void a_mastra_message_keeps_its_time_before_its_threads_and_its_content_string_and_an_unknown_role_is_rejected()
+            throws SQLException {
+        String peer = "mastra_early_peer";
+        mastraPeer(peer, """
+                INSERT INTO mastra_resources VALUES ('r', NULL, '{}', '2024-03-10 06:00:00', '2024-03-10 06:00:00');
+                INSERT INTO mastra_threads VALUES ('t', 'r', 'early', NULL, '2024-03-10 06:00:00', '2024-03-10 08:00:00');
+                INSERT INTO mastra_messages VALUES
+                    ('e', 't', 'before its thread began', 'user', 'text', '2024-03-10 05:00:00', 'r'),
+                    ('v', 't', '{"format":2,"parts":[],"content":"from its content"}', 'assistant', 'v2', '2024-03-10 06:30:00', 'r'),
+                    ('d', 't', 'x', 'data', 'text', '2024-03-10 06:31:00', 'r');""");
+        String app = app("mastra-early");
+
+        Run run = importFrom("mastra", peer, app);
+
+        assertThat(messages("mastra:t")).containsExactly("user: before its thread began", "assistant: from its content");
+        assertThat(reasons(run)).containsExactly("mastra_messages row d: role data is not one of user, assistant, system, tool");
+        try (Connection sql = TestDatabase.get().connect(parleyDatabase);
+             var rows = sql.createStatement().executeQuery("""
+                     SELECT c.created_at, min(m.created_at) FROM conversations c JOIN messages m USING (app_id, conversation_id)
+                      WHERE c.external_id = 'mastra:t' GROUP BY c.created_at""")) {
+            assertThat(rows.next()).isTrue();
+            assertThat(rows.getTimestamp(1).toInstant()).as("begun before it").hasToString("2024-03-10T04:59:59.999Z");
+            assertThat(rows.getTimestamp(2).toInstant()).as("its own time").hasToString("2024-03-10T05:00:00Z");
+        }
+    }
+
+    @Test
     void a_langchain_ai_message_with_only_tool_calls_keeps_them_as_json_text() throws SQLException {
         String peer = "langchain_tool_calls_peer";
         peerTables(peer, """

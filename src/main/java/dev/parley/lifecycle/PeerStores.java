@@ -15,6 +15,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Calendar;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TimeZone;
@@ -81,10 +82,10 @@ public final class PeerStores {
     }
 
     /** The tables each store keeps its history in. */
-    static java.util.List<String> tables(Kind kind) {
+    static List<String> tables(Kind kind) {
         return switch (kind) {
-            case LANGCHAIN -> java.util.List.of("message_store");
-            case MASTRA -> java.util.List.of("mastra_resources", "mastra_threads", "mastra_messages");
+            case LANGCHAIN -> List.of("message_store");
+            case MASTRA -> List.of("mastra_resources", "mastra_threads", "mastra_messages");
         };
     }
 
@@ -145,7 +146,7 @@ public final class PeerStores {
                         emit.line(line("type", "conversation", "external_id", conversation, "user", conversation,
                                 "character", "langchain", "created_at", start.toString()));
                     }
-                    emit.line(message(conversation, "langchain:" + id, langchainRole(message.path("type").asText()),
+                    emit.line(message(conversation, "langchain:" + id, langchainRole(message),
                             langchainText(message.path("data")), timed ? at : start.plusMillis(position)).toString());
                 } catch (BadRow bad) {
                     emit.rejected("message_store row " + id + ": " + bad.getMessage());
@@ -176,20 +177,54 @@ public final class PeerStores {
      * A LangChain message's text; an AI message with no text, only tool calls ({@code data.tool_calls}), keeps them as
      * JSON text, as a list of content parts with no text part is kept.
      */
-    private static String langchainText(JsonNode data) {
-        String text = text(data.path("content"));
+    private static String langchainText(JsonNode data) throws BadRow {
+        JsonNode content = data.path("content");
         JsonNode toolCalls = data.path("tool_calls");
-        return text.isBlank() && toolCalls.isArray() && !toolCalls.isEmpty() ? toolCalls.toString() : text;
+        boolean calls = toolCalls.isArray() && !toolCalls.isEmpty();
+        if (!content.isTextual() && !content.isArray() && !calls) {
+            throw new BadRow("message's data.content is " + (content.isMissingNode() ? "missing" : content.isNull() ? "null"
+                    : "no text nor list of content parts"));
+        }
+        String text = content.isTextual() || content.isArray() ? text(content) : "";
+        return text.isBlank() && calls ? toolCalls.toString() : text;
     }
 
-    private static String langchainRole(String type) {
-        return switch (type) {
-            case "human" -> "user";
-            case "ai" -> "assistant";
-            case "system" -> "system";
-            default -> "tool"; // tool, function, chat
+    /** The role of a LangChain message's type (a chunk's as its message's), or why it has none in Parley. */
+    private static String langchainRole(JsonNode message) throws BadRow {
+        String type = message.path("type").asText();
+        return switch (type.endsWith("MessageChunk") ? type.substring(0, type.length() - "MessageChunk".length()) : type) {
+            case "human", "Human" -> "user";
+            case "ai", "AI" -> "assistant";
+            case "system", "System" -> "system";
+            case "tool", "Tool", "function", "Function" -> "tool";
+            case "chat", "Chat" -> { // a ChatMessage names its role
+                String role = message.path("data").path("role").asText();
+                String mapped = switch (role) {
+                    case "human" -> "user";
+                    case "ai" -> "assistant";
+                    case "function" -> "tool";
+                    default -> role;
+                };
+                if (!ROLES.contains(mapped)) {
+                    throw new BadRow("a chat message's data.role " + role + " is none of " + String.join(", ", ROLES)
+                            + " (or human, ai, function)");
+                }
+                yield mapped;
+            }
+            default -> throw new BadRow("message type " + type + " is not one LangChain writes (human, ai, system, tool, "
+                    + "function, chat, or their chunks)");
         };
     }
+
+    /** Parley's roles, which Mastra's and a LangChain chat message's role must be one of. */
+    private static final List<String> ROLES = List.of("user", "assistant", "system", "tool");
+
+    // A thread's conversation begins at its createdAt, or just before its first message where that is earlier (the
+    // two are written by the app, with its clock): every message keeps its own time, after its conversation began.
+    private static final String THREAD_START = "least(t.\"createdAt\", f.first - interval '1 millisecond')";
+    private static final String FIRST_MESSAGES = """
+            LEFT JOIN (SELECT thread_id, min("createdAt") AS first FROM mastra_messages GROUP BY thread_id) f
+                   ON f.thread_id = t.id""";
 
     private static void mastra(Connection sql, Output emit) throws SQLException {
         emit.line(character("mastra"));
@@ -202,7 +237,8 @@ public final class PeerStores {
             }
             Set<String> rejectedThreads = new HashSet<>();
             ResultSet threads = statement.executeQuery("""
-                    SELECT id, "resourceId", title, "createdAt" FROM mastra_threads ORDER BY "createdAt", id""");
+                    SELECT t.id, t."resourceId", t.title, t."createdAt", %s
+                      FROM mastra_threads t %s ORDER BY t."createdAt", t.id""".formatted(THREAD_START, FIRST_MESSAGES));
             while (threads.next()) {
                 try {
                     emit.line(mastraThread(threads).toString());
@@ -213,7 +249,7 @@ public final class PeerStores {
             }
             statement.setFetchSize(5_000);
             ResultSet messages = statement.executeQuery("""
-                    SELECT m.id, m.thread_id, m.role, m.content, m."createdAt", t.id, t."createdAt"
+                    SELECT m.id, m.thread_id, m.role, m.content, m."createdAt", t.id
                       FROM mastra_messages m LEFT JOIN mastra_threads t ON t.id = m.thread_id
                      ORDER BY m.thread_id, m."createdAt", m.id""");
             while (messages.next()) {
@@ -228,7 +264,8 @@ public final class PeerStores {
 
     private static ObjectNode mastraThread(ResultSet thread) throws SQLException, BadRow {
         String resource = required(thread.getString(2), "resourceId"); // else every such thread would be one user's, mastra:null
-        Instant created = required(utc(thread, 4), "createdAt");
+        required(utc(thread, 4), "createdAt");
+        Instant created = utc(thread, 5);
         ObjectNode line = (ObjectNode) Json.parse(line("type", "conversation", "external_id", "mastra:" + thread.getString(1),
                 "user", "mastra:" + resource, "character", "mastra", "created_at", created.toString()));
         if (thread.getString(3) != null && !thread.getString(3).isBlank()) {
@@ -246,11 +283,11 @@ public final class PeerStores {
             throw new BadRow("its thread " + thread + " was rejected");
         }
         String role = required(message.getString(3), "role");
+        if (!ROLES.contains(role)) {
+            throw new BadRow("role " + role + " is not one of " + String.join(", ", ROLES));
+        }
         Instant at = required(utc(message, 5), "createdAt");
-        Instant threadStart = utc(message, 7);
-        return message("mastra:" + thread, "mastra:" + message.getString(1),
-                role.equals("user") || role.equals("assistant") || role.equals("system") ? role : "tool",
-                mastraText(message.getString(4)), at.isAfter(threadStart) ? at : threadStart.plusMillis(1));
+        return message("mastra:" + thread, "mastra:" + message.getString(1), role, mastraText(message.getString(4)), at);
     }
 
     /**
@@ -266,8 +303,10 @@ public final class PeerStores {
             if (json.isArray()) {
                 return text(json);
             }
-            if (json.has("parts")) {
-                return text(json.get("parts"));
+            if (json.has("parts")) { // a v2 message: its text parts, else its content string, else the parts as JSON
+                String parts = textParts(json.get("parts"));
+                String string = json.path("content").isTextual() ? json.get("content").asText() : "";
+                return parts != null ? parts : !string.isEmpty() ? string : json.get("parts").toString();
             }
             return json.has("content") ? text(json.get("content")) : content;
         } catch (RuntimeException notJson) {
@@ -275,18 +314,27 @@ public final class PeerStores {
         }
     }
 
-    /** Text from a string, or from the text parts of a list of content parts ({"type": "text", "text": …}). */
+    /**
+     * Text from a string, or from the text parts of a list of content parts ({"type": "text", "text": …}); a list with
+     * no text part is kept as JSON text.
+     */
     private static String text(JsonNode content) {
         if (content.isTextual()) {
             return content.asText();
         }
+        String parts = textParts(content);
+        return parts == null ? content.toString() : parts;
+    }
+
+    /** The text parts of a list of content parts, a line each; null when it has none. */
+    private static String textParts(JsonNode parts) {
         StringBuilder text = new StringBuilder();
-        content.forEach(part -> {
+        parts.forEach(part -> {
             if (part.isTextual() || part.path("type").asText().equals("text")) {
                 text.append(text.isEmpty() ? "" : "\n").append(part.isTextual() ? part.asText() : part.path("text").asText());
             }
         });
-        return text.isEmpty() ? content.toString() : text.toString();
+        return text.isEmpty() ? null : text.toString();
     }
 
     private static String character(String store) {
