@@ -227,6 +227,7 @@ public final class Check {
                 .replaceAll(": enable `[^`]*` to allow", "") // NaN, Infinity, a leading + or 0: JSON has none of them
                 .replaceAll(" \\(not recognized as one since Feature '[^']*' not enabled for parser\\)", "")
                 .replaceAll(" \\(bound as `[^`]*`\\)", "")
-                .replaceAll(": not allowed as per `[^`]*`", "");
+                .replaceAll(": not allowed as per `[^`]*`", "")
+                .replaceAll(" \\(start marker at \\[Source: [^\\]]*\\]\\)", ""); // a body cut short: where its object began
     }
 }

@@ -382,12 +382,12 @@ class BadInputTest {
     void a_body_that_is_almost_json_is_told_what_is_wrong_without_the_parsers_switches() {
         for (String body : List.of("{\"name\": \"x\", \"metadata\": {\"v\": NaN}}", "{\"name\": \"x\", \"metadata\": {\"v\": -Infinity}}",
                 "{\"name\": \"x\", \"metadata\": {\"v\": 007}}", "{\"name\": \"x\", \"metadata\": {\"v\": +1}}",
-                "{\"name\": \"x\" /* a comment */}", "{'name': 'x'}")) {
+                "{\"name\": \"x\" /* a comment */}", "{'name': 'x'}", "{\"name\": \"cut short\"")) {
             var response = api.sendBytes("POST", "/v1/characters", body.getBytes(StandardCharsets.UTF_8));
 
             assertThat(response.status()).as(body).isEqualTo(400);
             assertThat(response.json().get("detail").asText()).as(body).startsWith("the body is not valid JSON")
-                    .doesNotContain("`", "Feature", "enable");
+                    .doesNotContain("`", "Feature", "enable", "Source", "REDACTED");
         }
     }
 

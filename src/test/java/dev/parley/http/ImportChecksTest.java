@@ -233,13 +233,14 @@ class ImportChecksTest {
         lines.add("{\"type\":\"memory\",\"importance\":NaN}");                        // 4
         lines.add(message("m1", "hello", "2025-03-01T10:00:01Z") + " {}");              // 5
         lines.add("[".repeat(1001) + "]".repeat(1001));                                // 6
+        lines.add("{\"type\":\"user\",\"external_id\":\"cut\"");                         // 7, cut short
 
         JsonNode report = importing(lines);
 
-        assertThat(rejectedLines(report)).containsExactly(4L, 5L, 6L);
-        for (long line = 4; line <= 6; line++) {
+        assertThat(rejectedLines(report)).containsExactly(4L, 5L, 6L, 7L);
+        for (long line = 4; line <= 7; line++) {
             assertThat(reason(report, line)).startsWith("line is not one JSON object").doesNotContain("`")
-                    .doesNotContainIgnoringCase("feature");
+                    .doesNotContainIgnoringCase("feature").doesNotContain("Source", "REDACTED");
         }
         assertThat(reason(report, 4)).contains("NaN");
     }
