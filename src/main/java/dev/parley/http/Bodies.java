@@ -72,7 +72,7 @@ final class Bodies {
      * an imported conversation's original time.
      */
     record ConversationInput(@Takes(required = true) Long userId, Long characterId,
-                             @Takes(maxItems = Limits.MAX_GROUP_CHARACTERS) List<Long> characterIds, String language,
+                             @Takes(minItems = 1, maxItems = Limits.MAX_GROUP_CHARACTERS) List<Long> characterIds, String language,
                              @Takes(maxBytes = Limits.MAX_TITLE_BYTES) String title,
                              @Takes(setting = METADATA, object = true) JsonNode state,
                              @Takes(maxItems = Check.MAX_COUNTERS) Map<String, Long> counters,

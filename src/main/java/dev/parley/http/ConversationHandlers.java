@@ -231,8 +231,11 @@ final class ConversationHandlers {
         if (input.characterId() != null) {
             return List.of(Check.positive("character_id", input.characterId()));
         }
-        if (input.characterIds() == null || input.characterIds().isEmpty()) {
+        if (input.characterIds() == null) {
             throw new InvalidInput("character_id", "is required (or character_ids for a group chat)");
+        }
+        if (input.characterIds().isEmpty()) {
+            throw new InvalidInput("character_ids", "is empty: name at least one character");
         }
         if (input.characterIds().size() > Limits.MAX_GROUP_CHARACTERS) {
             throw new InvalidInput("character_ids", "has " + input.characterIds().size() + " entries; the limit is "

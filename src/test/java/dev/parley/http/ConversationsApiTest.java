@@ -249,4 +249,14 @@ class ConversationsApiTest {
         assertThat(response.json().get("errors").get(0).get("field").asText()).isEqualTo("character_ids[1]");
         assertThat(api.getOk("/v1/conversations?user_id=" + user).get("conversations")).isEmpty();
     }
+
+    @Test
+    void an_empty_list_of_characters_is_refused_naming_it() {
+        String user = Fixtures.user(api, "nobody-" + System.nanoTime());
+
+        var response = api.post("/v1/conversations", Map.of("user_id", user, "character_ids", List.of()));
+
+        assertThat(response.status()).as(response.text()).isEqualTo(400);
+        assertThat(response.json().get("errors").get(0).get("field").asText()).isEqualTo("character_ids");
+    }
 }
