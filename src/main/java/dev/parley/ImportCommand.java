@@ -142,6 +142,10 @@ final class ImportCommand implements Callable<Integer> {
 
     private PeerStores.Kind source() {
         if (from == null) {
+            if (url != null) { // a store's address alone: which store, and not the FILE given with it, may be meant
+                throw new ParameterException(spec.commandLine(), "--url names another store's PostgreSQL, read with --from "
+                        + "langchain or --from mastra");
+            }
             if (file == null) {
                 throw new ParameterException(spec.commandLine(), "give a FILE (or - for standard input), or --from with --url");
             }

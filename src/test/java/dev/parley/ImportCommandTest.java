@@ -55,6 +55,8 @@ class ImportCommandTest {
         Run missing = parley("import", folder.resolve("nothing.ndjson").toString(), "--app", "a", "--database-url", url);
         Run directory = parley("import", folder.toString(), "--app", "a", "--database-url", url);
         Run noUrl = parley("import", "--from", "langchain", "--app", "a", "--database-url", url);
+        Run urlAlone = parley("import", folder.resolve("nothing.ndjson").toString(), "--url", url, "--app", "a",
+                "--database-url", url);
 
         for (Run run : List.of(missing, directory)) {
             assertThat(run.status()).as(run.err()).isEqualTo(2);
@@ -62,6 +64,8 @@ class ImportCommandTest {
         }
         assertThat(noUrl.status()).isEqualTo(2);
         assertThat(noUrl.err()).contains("--from needs --url");
+        assertThat(urlAlone.status()).as("not ignored: " + urlAlone.err()).isEqualTo(2);
+        assertThat(urlAlone.err()).contains("--url names another store's PostgreSQL, read with --from");
     }
 
     @Test
