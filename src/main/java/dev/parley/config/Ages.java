@@ -6,7 +6,8 @@ import java.util.regex.Pattern;
 
 /** Ages as operators write them: {@code 30d}, {@code 8w}, {@code 6mo}, {@code 1y}. */
 public final class Ages {
-    private static final Pattern AGE = Pattern.compile("(\\d{1,5})(d|w|mo|y)");
+    private static final Pattern AGE = Pattern.compile("(\\d+)(d|w|mo|y)");
+    private static final int MOST_DIGITS = 5; // 36524d; more is past 100 years whatever the unit
     private static final int MOST_MONTHS = 1200;
     private static final int MOST_DAYS = 36524;
 
@@ -16,11 +17,15 @@ public final class Ages {
     /** The age {@code text} says; IllegalArgumentException naming the forms it takes otherwise. */
     public static Period parse(String text) {
         Matcher m = AGE.matcher(text.strip());
-        if (!m.matches() || Integer.parseInt(m.group(1)) == 0) {
+        if (!m.matches() || m.group(1).replaceFirst("^0+", "").isEmpty()) {
             throw new IllegalArgumentException("an age is a whole number above 0 and d, w, mo or y, such as 30d or 6mo; got '"
                     + text + "'");
         }
-        int n = Integer.parseInt(m.group(1));
+        String digits = m.group(1).replaceFirst("^0+", "");
+        if (digits.length() > MOST_DIGITS) {
+            throw tooOld(text);
+        }
+        int n = Integer.parseInt(digits);
         Period age = switch (m.group(2)) {
             case "d" -> Period.ofDays(n);
             case "w" -> Period.ofWeeks(n);
@@ -28,8 +33,12 @@ public final class Ages {
             default -> Period.ofYears(n);
         };
         if (age.getDays() > MOST_DAYS || age.toTotalMonths() > MOST_MONTHS) { // a typo, not an age: nothing is that old
-            throw new IllegalArgumentException("an age is at most 100 years (100y, 1200mo, 5217w or 36524d); got '" + text + "'");
+            throw tooOld(text);
         }
         return age;
+    }
+
+    private static IllegalArgumentException tooOld(String text) {
+        return new IllegalArgumentException("an age is at most 100 years (100y, 1200mo, 5217w or 36524d); got '" + text + "'");
     }
 }
