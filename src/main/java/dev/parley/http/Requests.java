@@ -174,27 +174,37 @@ final class Requests {
      * refuses for itself the strings that a field other than an id must not take.
      */
     /**
-     * true or false, nothing else (not "true", not 0). Jackson's own Boolean deserializer is one the modifier that makes
-     * NullRefused does not reach ("typing": null was read as left out), so this one refuses a null itself.
+     * A module's own deserializer of a scalar, which the modifier that makes NullRefused does not reach: it refuses a
+     * null itself, and reads a field left out as null.
      */
-    private static final class StrictBoolean extends StdScalarDeserializer<Boolean> {
-        StrictBoolean() {
-            super(Boolean.class);
+    private abstract static class NullRefusingScalar<T> extends StdScalarDeserializer<T> {
+        NullRefusingScalar(Class<T> type) {
+            super(type);
         }
 
         @Override
-        public Boolean getNullValue(DeserializationContext context) throws JsonMappingException {
+        public T getNullValue(DeserializationContext context) throws JsonMappingException {
             throw nullRefused(context);
         }
 
         @Override
-        public Boolean getAbsentValue(DeserializationContext context) {
+        public T getAbsentValue(DeserializationContext context) {
             return null;
         }
 
         @Override
         public AccessPattern getNullAccessPattern() {
             return AccessPattern.DYNAMIC;
+        }
+    }
+
+    /**
+     * true or false, nothing else (not "true", not 0). Jackson's own Boolean deserializer is one the modifier that makes
+     * NullRefused does not reach ("typing": null was read as left out).
+     */
+    private static final class StrictBoolean extends NullRefusingScalar<Boolean> {
+        StrictBoolean() {
+            super(Boolean.class);
         }
 
         @Override
@@ -207,7 +217,7 @@ final class Requests {
         }
     }
 
-    private static final class StrictInteger<T> extends StdScalarDeserializer<T> implements ContextualDeserializer {
+    private static final class StrictInteger<T> extends NullRefusingScalar<T> implements ContextualDeserializer {
         private static final Pattern DIGITS = Pattern.compile("-?[0-9]+");
         private final Class<T> type;
         private final long min;
@@ -233,22 +243,6 @@ final class Requests {
         public JsonDeserializer<?> createContextual(DeserializationContext ctxt, BeanProperty property) {
             boolean amounts = property != null && property.getType().isMapLikeType();
             return ids && amounts ? new StrictInteger<>(type, min, max, boxed, false) : this;
-        }
-
-        // A module's own deserializer is not given to the modifier that makes NullRefused: it refuses a null itself.
-        @Override
-        public T getNullValue(DeserializationContext context) throws JsonMappingException {
-            throw nullRefused(context);
-        }
-
-        @Override
-        public T getAbsentValue(DeserializationContext context) {
-            return null;
-        }
-
-        @Override
-        public AccessPattern getNullAccessPattern() {
-            return AccessPattern.DYNAMIC;
         }
 
         @Override
