@@ -100,9 +100,10 @@ final class QueryParameters {
                 continue; // an empty piece ("?limit=5&", "&&"): no parameter at all, as a form's decoding skips it
             }
             if (!declared.contains(name)) {
+                String which = name.isEmpty() ? "a parameter with no name (\"?=value\")" : name;
                 throw new BadRequest(400, "invalid-request", name, declared.isEmpty()
-                        ? name + " is not a query parameter of this request; it takes none"
-                        : name + " is not a query parameter of this request; known parameters: " + declared);
+                        ? which + " is not a query parameter of this request; it takes none"
+                        : which + " is not a query parameter of this request; known parameters: " + declared);
             }
             if (parameter.getValue().size() > 1) {
                 throw new BadRequest(400, "invalid-request", name, name + " is given " + parameter.getValue().size()

@@ -55,6 +55,15 @@ class QueryParametersTest {
     }
 
     @Test
+    void a_parameter_with_no_name_is_told_so() {
+        Api.Response response = api.get("/v1/stats/messages?=x");
+
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(response.json().get("detail").asText()).startsWith("a parameter with no name (\"?=value\") is not a query "
+                + "parameter of this request; known parameters: [window]");
+    }
+
+    @Test
     void a_single_valued_parameter_given_twice_is_refused() {
         Api.Response response = api.get("/v1/characters?limit=5&limit=50");
 
