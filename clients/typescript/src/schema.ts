@@ -11472,7 +11472,7 @@ export interface operations {
             query?: {
                 /** @description first UTC day, YYYY-MM-DD (default: 29 days before to) */
                 from?: string;
-                /** @description last UTC day, YYYY-MM-DD, included (default: today); at most 366 days after from */
+                /** @description last UTC day, YYYY-MM-DD, included (default: today); from and to make at most 366 days, both counted */
                 to?: string;
                 /** @description only this character */
                 character_id?: string;
@@ -11638,7 +11638,7 @@ export interface operations {
             query?: {
                 /** @description first UTC day, YYYY-MM-DD (default: 29 days before to) */
                 from?: string;
-                /** @description last UTC day, YYYY-MM-DD, included (default: today); at most 366 days after from */
+                /** @description last UTC day, YYYY-MM-DD, included (default: today); from and to make at most 366 days, both counted */
                 to?: string;
             };
             header?: {
@@ -11802,7 +11802,7 @@ export interface operations {
             query?: {
                 /** @description first UTC day, YYYY-MM-DD (default: 29 days before to) */
                 from?: string;
-                /** @description last UTC day, YYYY-MM-DD, included (default: today); at most 366 days after from */
+                /** @description last UTC day, YYYY-MM-DD, included (default: today); from and to make at most 366 days, both counted */
                 to?: string;
             };
             header?: {
@@ -11966,7 +11966,7 @@ export interface operations {
             query?: {
                 /** @description first UTC day, YYYY-MM-DD (default: 29 days before to) */
                 from?: string;
-                /** @description last UTC day, YYYY-MM-DD, included (default: today); at most 366 days after from */
+                /** @description last UTC day, YYYY-MM-DD, included (default: today); from and to make at most 366 days, both counted */
                 to?: string;
             };
             header?: {

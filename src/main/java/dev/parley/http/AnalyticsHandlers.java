@@ -18,8 +18,8 @@ final class AnalyticsHandlers {
     /** The range when none is given: the last 30 days, today included. */
     static final int DEFAULT_RANGE_DAYS = 30;
     static final String FROM = "first UTC day, YYYY-MM-DD (default: " + (DEFAULT_RANGE_DAYS - 1) + " days before to)";
-    static final String TO = "last UTC day, YYYY-MM-DD, included (default: today); at most " + MAX_RANGE_DAYS
-            + " days after from";
+    static final String TO = "last UTC day, YYYY-MM-DD, included (default: today); from and to make at most " + MAX_RANGE_DAYS
+            + " days, both counted";
 
     private record Range(LocalDate from, LocalDate to) {
     }
