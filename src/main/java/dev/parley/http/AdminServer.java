@@ -78,7 +78,10 @@ public final class AdminServer implements AutoCloseable {
             config.startup.showJavalinBanner = false;
             config.concurrency.useVirtualThreads = true;
             config.http.defaultContentType = "application/json";
-            config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
+            config.jetty.modifyServer(server -> {
+                server.setErrorHandler(new JsonErrorHandler());
+                server.insertHandler(new NoUpgrades());
+            });
             config.jetty.addConnector((server, httpConfig) -> HttpServer.connector(server, httpConfig, admin.host(), admin.port()));
             config.routes.before(ctx -> {
                 RequestIds.assign(ctx);

@@ -140,6 +140,7 @@ public final class HttpServer implements AutoCloseable {
             config.http.compressionStrategy = CompressionStrategy.NONE;
             config.jetty.modifyServer(server -> {
                 server.insertHandler(new GracefulHandler());
+                server.insertHandler(new NoUpgrades());
                 server.setStopTimeout(DRAIN_TIMEOUT.toMillis());
                 server.setErrorHandler(new JsonErrorHandler());
             });

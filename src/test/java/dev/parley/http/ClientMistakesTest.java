@@ -186,6 +186,18 @@ class ClientMistakesTest {
         assertThat(invalid.json().get("title").asText()).isEqualTo("Invalid request");
     }
 
+    /** No WebSocket: a handshake is refused on both ports, with no session (a cookie, and memory) made for it. */
+    @Test
+    void a_websocket_handshake_is_refused_and_makes_no_session() throws IOException {
+        String handshake = " HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+        for (String answer : List.of(raw("GET /v1/characters" + handshake + "Authorization: Bearer " + api.key() + "\r\n\r\n"),
+                raw("GET /anything" + handshake + "\r\n"), raw(TestServer.get().adminPort(), "GET /metrics" + handshake + "\r\n"))) {
+            assertThat(answer).startsWith("HTTP/1.1 400").contains("application/problem+json").contains("no WebSocket upgrade")
+                    .doesNotContainIgnoringCase("Set-Cookie").doesNotContain("no route matches");
+        }
+    }
+
     /** What Jetty refuses before any route gets a type docs/api.md lists, and a reason that fits the request. */
     @Test
     void requests_jetty_refuses_get_documented_types_and_fitting_reasons() throws IOException {
