@@ -81,8 +81,11 @@ final class Preconditions {
         return String.join(",", Collections.list(ctx.req().getHeaders(IF_NONE_MATCH)));
     }
 
-    /** Every request passes here: a header sent once (or not at all) is told without making a list of its lines. */
-    private static void once(Context ctx, String header) {
+    /**
+     * Refuses {@code header} sent on more than one line (400 naming it), as a proxy that reads the last one would act on
+     * another than Parley. Every request passes here: one sent once (or not at all) is told without making a list.
+     */
+    static void once(Context ctx, String header) {
         Enumeration<String> sent = ctx.req().getHeaders(header);
         if (!sent.hasMoreElements() || nextIsLast(sent)) {
             return;

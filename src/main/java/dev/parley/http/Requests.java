@@ -347,6 +347,7 @@ final class Requests {
 
     private static byte[] checkedBytes(Context ctx) {
         refuseEncoded(ctx);
+        Preconditions.once(ctx, "Content-Type");
         String contentType = ctx.contentType();
         if (contentType != null && !isJson(contentType)) {
             throw new BadRequest(415, "unsupported-media-type", null,

@@ -186,6 +186,16 @@ class ClientMistakesTest {
         assertThat(invalid.json().get("title").asText()).isEqualTo("Invalid request");
     }
 
+    /** Two Content-Type lines: the first was taken, while a proxy may act on the last. */
+    @Test
+    void a_body_with_two_content_types_is_refused_naming_the_header() {
+        var twice = api.sendBytes("POST", "/v1/characters", "{\"name\":\"x\"}".getBytes(StandardCharsets.UTF_8),
+                "Content-Type", "application/json", "Content-Type", "text/plain");
+
+        assertThat(twice.status()).as(twice.text()).isEqualTo(400);
+        assertThat(twice.json().get("errors").get(0).get("field").asText()).isEqualTo("Content-Type");
+    }
+
     /** No WebSocket: a handshake is refused on both ports, with no session (a cookie, and memory) made for it. */
     @Test
     void a_websocket_handshake_is_refused_and_makes_no_session() throws IOException {
