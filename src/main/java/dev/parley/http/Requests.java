@@ -45,6 +45,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -307,6 +308,14 @@ final class Requests {
         if (encoding != null && !encoding.isBlank() && !encoding.strip().equalsIgnoreCase("identity")) {
             throw new BadRequest(415, "unsupported-media-type", "Content-Encoding", "Content-Encoding "
                     + Check.printable(encoding) + " is not taken: send the body uncompressed");
+        }
+        // Jetty decodes chunked and passes any coding before it by ("gzip, chunked"): the body would be read still coded.
+        if (ctx.header("Transfer-Encoding") != null) {
+            String codings = String.join(", ", java.util.Collections.list(ctx.req().getHeaders("Transfer-Encoding")));
+            if (!Arrays.stream(codings.split(",")).map(String::strip).allMatch("chunked"::equalsIgnoreCase)) {
+                throw new BadRequest(415, "unsupported-media-type", "Transfer-Encoding", "Transfer-Encoding "
+                        + Check.printable(codings) + " is not taken: send the body uncompressed, chunked or with a Content-Length");
+            }
         }
     }
 

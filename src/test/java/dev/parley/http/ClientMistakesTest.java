@@ -196,6 +196,20 @@ class ClientMistakesTest {
         assertThat(twice.json().get("errors").get(0).get("field").asText()).isEqualTo("Content-Type");
     }
 
+    /** A transfer coding before chunked ("gzip, chunked") was passed by, and the still-coded body read as JSON. */
+    @Test
+    void a_body_with_a_transfer_coding_but_chunked_is_refused_naming_it() throws IOException {
+        String head = "POST /v1/characters HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + api.key()
+                + "\r\nContent-Type: application/json\r\nConnection: close\r\n";
+        String chunk = "c\r\n{\"name\":\"a\"}\r\n0\r\n\r\n";
+
+        String coded = raw(head + "Transfer-Encoding: gzip, chunked\r\n\r\n" + chunk);
+        String plain = raw(head + "Transfer-Encoding: chunked\r\n\r\n" + chunk);
+
+        assertThat(coded).startsWith("HTTP/1.1 415").contains("Transfer-Encoding gzip, chunked is not taken");
+        assertThat(plain).startsWith("HTTP/1.1 201");
+    }
+
     /** No WebSocket: a handshake is refused on both ports, with no session (a cookie, and memory) made for it. */
     @Test
     void a_websocket_handshake_is_refused_and_makes_no_session() throws IOException {
