@@ -47,6 +47,7 @@ import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeoutException;
@@ -168,13 +169,6 @@ final class Requests {
     }
 
     /**
-     * An integer field of a body (bodies hold boxed integers only: absent is null), in range, given as a JSON number or,
-     * for an id (ids are 64-bit, and JavaScript's numbers are not), as a string of ASCII digits with an optional minus
-     * sign: not " 5", "+5", "٥" or "５", which Jackson's own reading trims or reads as digits, and which a path or a
-     * query parameter refuses. Jackson's coercion settings do not reach a deserializer of one's own, so this one
-     * refuses for itself the strings that a field other than an id must not take.
-     */
-    /**
      * A module's own deserializer of a scalar, which the modifier that makes NullRefused does not reach: it refuses a
      * null itself, and reads a field left out as null.
      */
@@ -218,6 +212,13 @@ final class Requests {
         }
     }
 
+    /**
+     * An integer field of a body (bodies hold boxed integers only: absent is null), in range, given as a JSON number or,
+     * for an id (ids are 64-bit, and JavaScript's numbers are not), as a string of ASCII digits with an optional minus
+     * sign: not " 5", "+5", "٥" or "５", which Jackson's own reading trims or reads as digits, and which a path or a
+     * query parameter refuses. Jackson's coercion settings do not reach a deserializer of one's own, so this one
+     * refuses for itself the strings that a field other than an id must not take.
+     */
     private static final class StrictInteger<T> extends NullRefusingScalar<T> implements ContextualDeserializer {
         private static final Pattern DIGITS = Pattern.compile("-?[0-9]+");
         private final Class<T> type;
@@ -311,7 +312,7 @@ final class Requests {
         }
         // Jetty decodes chunked and passes any coding before it by ("gzip, chunked"): the body would be read still coded.
         if (ctx.header("Transfer-Encoding") != null) {
-            String codings = String.join(", ", java.util.Collections.list(ctx.req().getHeaders("Transfer-Encoding")));
+            String codings = String.join(", ", Collections.list(ctx.req().getHeaders("Transfer-Encoding")));
             if (!Arrays.stream(codings.split(",")).map(String::strip).allMatch("chunked"::equalsIgnoreCase)) {
                 throw new BadRequest(415, "unsupported-media-type", "Transfer-Encoding", "Transfer-Encoding "
                         + Check.printable(codings) + " is not taken: send the body uncompressed, chunked or with a Content-Length");
