@@ -17,11 +17,11 @@ public final class Ages {
     /** The age {@code text} says; IllegalArgumentException naming the forms it takes otherwise. */
     public static Period parse(String text) {
         Matcher m = AGE.matcher(text.strip());
-        if (!m.matches() || m.group(1).replaceFirst("^0+", "").isEmpty()) {
+        String digits = m.matches() ? m.group(1).replaceFirst("^0+", "") : "";
+        if (digits.isEmpty()) { // no number and unit, or 0
             throw new IllegalArgumentException("an age is a whole number above 0 and d, w, mo or y, such as 30d or 6mo; got '"
                     + text + "'");
         }
-        String digits = m.group(1).replaceFirst("^0+", "");
         if (digits.length() > MOST_DIGITS) {
             throw tooOld(text);
         }
