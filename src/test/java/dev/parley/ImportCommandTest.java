@@ -156,14 +156,15 @@ class ImportCommandTest {
                     ('s-1', '{"type":"function","data":{"content":"42","name":"f"}}'),
                     ('s-1', '{"type":"human","data":{"content":null}}'),
                     ('s-1', '{"type":"weird","data":{"content":"x"}}'),
-                    ('s-1', '{"type":"chat","data":{"content":"x","role":"narrator"}}');""");
+                    ('s-1', '{"type":"chat","data":{"content":"x","role":"narrator"}}'),
+                    ('s-1', '{"type":"ai","data":{"content":""}}');""");
         String app = app("langchain-roles");
 
         Run run = importFrom("langchain", peer, app);
 
         assertThat(run.status()).as("rows rejected").isEqualTo(1);
-        assertThat(messages("langchain:s-1")).containsExactly("user: hi", "assistant: a chunk", "assistant: as the assistant",
-                "tool: 42");
+        assertThat(messages("langchain:s-1")).as("an empty message kept empty, as an append keeps it")
+                .containsExactly("user: hi", "assistant: a chunk", "assistant: as the assistant", "tool: 42", "assistant: ");
         assertThat(reasons(run)).containsExactly("message_store row 5: message's data.content is null",
                 "message_store row 6: message type weird is not one LangChain writes (human, ai, system, tool, function, "
                         + "chat, or their chunks)",

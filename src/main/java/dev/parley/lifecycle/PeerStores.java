@@ -345,7 +345,7 @@ public final class PeerStores {
     private static ObjectNode message(String conversation, String externalId, String role, String content, Instant at) {
         ObjectNode message = Json.MAPPER.createObjectNode();
         message.put("type", "message").put("conversation", conversation).put("external_id", externalId).put("role", role)
-                .put("content", content.isEmpty() ? " " : content).put("created_at", at.toString());
+                .put("content", content).put("created_at", at.toString());
         return message;
     }
 
