@@ -8,6 +8,7 @@ import dev.parley.config.Passwords;
 import dev.parley.bench.Progress;
 import dev.parley.db.Database;
 import dev.parley.db.DatabaseUnavailable;
+import dev.parley.db.Handle;
 import dev.parley.db.Ids;
 import dev.parley.db.Partitions;
 import dev.parley.db.WordIndexes;
@@ -27,8 +28,10 @@ import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.Optional;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -197,17 +200,47 @@ final class ImportCommand implements Callable<Integer> {
         }
     }
 
+    // A conversation, and the time of each message imported into it with its key (hot or archived): one row each.
+    private static final Query IMPORTED = new Query("import.imported_conversation", """
+            SELECT c.created_at, c.last_message_id, k.import_key, k.created_at
+              FROM conversations c
+              LEFT JOIN LATERAL (
+                   SELECT import_key, created_at FROM messages m
+                    WHERE m.app_id = c.app_id AND m.conversation_id = c.conversation_id AND m.import_key IS NOT NULL
+                   UNION ALL
+                   SELECT import_key, created_at FROM %s a
+                    WHERE a.app_id = c.app_id AND a.conversation_id = c.conversation_id AND a.import_key IS NOT NULL) k ON true
+             WHERE c.app_id = ? AND c.external_id = ?""".formatted(Partitions.ARCHIVE));
+
+    private record ImportedRow(Instant start, Instant newest, Long key, Instant at) {
+    }
+
+    private static Optional<PeerStores.Imported> imported(Handle handle, long appId, String externalId) throws SQLException {
+        List<ImportedRow> rows = handle.list(IMPORTED, row -> {
+            Instant start = row.getTimestamp(1).toInstant();
+            long newest = row.getLong(2);
+            Instant newestAt = row.wasNull() ? start : Ids.timeOf(newest);
+            long key = row.getLong(3);
+            return row.wasNull() ? new ImportedRow(start, newestAt, null, null)
+                    : new ImportedRow(start, newestAt, key, row.getTimestamp(4).toInstant());
+        }, appId, externalId);
+        if (rows.isEmpty()) {
+            return Optional.empty();
+        }
+        var byKey = new HashMap<Long, Instant>();
+        rows.stream().filter(r -> r.key() != null).forEach(r -> byKey.put(r.key(), r.at()));
+        return Optional.of(new PeerStores.Imported(rows.get(0).start(), rows.get(0).newest(), byKey));
+    }
+
     /** The peer's tables are read on a thread of their own, a bounded queue ahead of the import. */
     private Import.Report fromPeer(Import imports, Database db, long appId, PeerStores.Kind kind, PrintWriter progressTo,
                                    Consumer<Import.Report> stopped) throws IOException {
         BlockingQueue<PeerLine> queue = new ArrayBlockingQueue<>(10_000);
         var failure = new AtomicReference<Exception>();
-        var conversationStart = new Query("import.conversation_start",
-                "SELECT created_at FROM conversations WHERE app_id = ? AND external_id = ?");
         Thread reader = Thread.ofPlatform().name("parley-import-" + from).daemon().start(() -> {
             try {
-                PeerStores.read(kind, url, external -> db.read(handle -> handle.first(conversationStart,
-                        row -> row.getTimestamp(1).toInstant(), appId, external)), Instant.now(), new PeerStores.Output() {
+                PeerStores.read(kind, url, external -> db.read(handle -> imported(handle, appId, external)), Instant.now(),
+                        new PeerStores.Output() {
                     @Override
                     public void line(String line) {
                         put(queue, new PeerLine(line, null));

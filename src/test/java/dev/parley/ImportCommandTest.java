@@ -105,6 +105,38 @@ class ImportCommandTest {
         assertThat(messages("langchain:s-2")).containsExactly("system: be brief");
     }
 
+    /** A store without times: a message keeps the time it was first imported at, whatever was deleted from the store since. */
+    @Test
+    void an_untimed_langchain_store_run_again_after_rows_were_deleted_finds_what_it_imported_and_adds_the_new_rows_after()
+            throws SQLException {
+        String peer = "langchain_deleted_peer";
+        peerTables(peer, """
+                CREATE TABLE message_store (id SERIAL PRIMARY KEY, session_id TEXT NOT NULL, message JSONB NOT NULL);
+                INSERT INTO message_store (session_id, message) VALUES
+                    ('s-1', '{"type":"human","data":{"content":"one"}}'),
+                    ('s-1', '{"type":"ai","data":{"content":"two"}}'),
+                    ('s-1', '{"type":"human","data":{"content":"three"}}');""");
+        String app = app("langchain-deleted");
+        Run first = importFrom("langchain", peer, app);
+        peerSql(peer, """
+                DELETE FROM message_store WHERE id = 1;
+                INSERT INTO message_store (session_id, message) VALUES ('s-1', '{"type":"ai","data":{"content":"four"}}');""");
+
+        Run again = importFrom("langchain", peer, app);
+        peerSql(peer, """
+                DELETE FROM message_store; -- the session cleared, as LangChain's clear() does
+                INSERT INTO message_store (session_id, message) VALUES ('s-1', '{"type":"human","data":{"content":"five"}}');""");
+        Run cleared = importFrom("langchain", peer, app);
+
+        assertThat(first.status()).as(first.err()).isZero();
+        assertThat(again.status()).as(again.out()).isZero();
+        assertThat(report(again).get("existing").get("messages").asLong()).isEqualTo(2);
+        assertThat(report(again).get("imported").get("messages").asLong()).isEqualTo(1);
+        assertThat(cleared.status()).as(cleared.out()).isZero();
+        assertThat(messages("langchain:s-1")).as("kept, with the new ones after")
+                .containsExactly("user: one", "assistant: two", "user: three", "assistant: four", "user: five");
+    }
+
     @Test
     void mastras_threads_and_messages_become_conversations_with_their_times() throws SQLException {
         String peer = "mastra_peer";
@@ -545,11 +577,16 @@ class ImportCommandTest {
         return messages;
     }
 
-    /** A fresh database {@code peer} holding what {@code sql} makes: a store's tables as it leaves them. */
-    private static void peerTables(String peer, String sql) throws SQLException {
-        TestDatabase.get().fresh(peer);
+    /** Runs {@code sql} in the store's database {@code peer}: a store's rows changed after an import. */
+    private static void peerSql(String peer, String sql) throws SQLException {
         try (Connection connection = TestDatabase.get().connect(peer)) {
             connection.createStatement().execute(sql);
         }
+    }
+
+    /** A fresh database {@code peer} holding what {@code sql} makes: a store's tables as it leaves them. */
+    private static void peerTables(String peer, String sql) throws SQLException {
+        TestDatabase.get().fresh(peer);
+        peerSql(peer, sql);
     }
 }

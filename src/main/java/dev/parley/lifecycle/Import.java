@@ -901,6 +901,11 @@ public final class Import {
         return Ids.floorOf(created) | low;
     }
 
+    /** The key a message line of {@code conversation} with {@code externalId} is kept with ({@code import_key}). */
+    public static long messageKey(String conversation, String externalId) {
+        return keyOf(digestOf(conversation, externalId));
+    }
+
     /** A 64-bit key from a digest's bytes 8 to 15: two of ten million lines share one with a
      * chance of about 3 in a million, and the second is rejected as given twice (named in the report), not lost. */
     private static long keyOf(byte[] digest) {

@@ -16,6 +16,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.Calendar;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TimeZone;
@@ -32,7 +33,9 @@ import java.util.function.Function;
  *       {@code created_at} column (langchain-postgres adds one); with it, a session's messages are read oldest first
  *       and its conversation begins a millisecond before the earliest; without it a session's messages are placed
  *       a millisecond apart after its conversation began, which is the import's time the first time it
- *       is run and the stored conversation's afterwards, so a second run finds the same rows.</li>
+ *       is run and the stored conversation's afterwards. A run again gives a message imported before its stored
+ *       time ({@link Imported}), so it is found whichever rows were deleted from the store since, and places a new
+ *       one after the conversation's newest message.</li>
  *   <li>Mastra's {@code @mastra/pg} memory ({@code mastra_resources}, {@code mastra_threads},
  *       {@code mastra_messages}): a resource becomes a user, a thread a conversation with one character,
  *       "assistant", and a message keeps its role, its time and its text (a v2 message's text parts).</li>
@@ -52,6 +55,14 @@ public final class PeerStores {
         void rejected(String reason);
     }
 
+    /**
+     * A conversation Parley holds already, for a store that keeps no times: when it began, its newest message's time,
+     * and the time of each message an import gave it, by the key of its external id ({@link Import#messageKey}).
+     * Imported before that key was kept (none has one), its messages are found by their places, as they were made.
+     */
+    public record Imported(Instant start, Instant newest, Map<Long, Instant> byKey) {
+    }
+
     /** Why a row cannot become a line; the loop that reads the rows names the table and the row's id. */
     private static final class BadRow extends Exception {
         BadRow(String reason) {
@@ -65,17 +76,17 @@ public final class PeerStores {
     /**
      * Gives {@code emit} every import line for the store at {@code url}, as it reads them, in an order an import takes: characters, users,
      * conversations, then each conversation's messages oldest first, and the reason for each row that cannot become one
-     * where that row would be. {@code started} gives the start of a
-     * conversation Parley already has (by external id), for stores that keep no times.
+     * where that row would be. {@code imported} gives a conversation Parley already has (by external id), for stores
+     * that keep no times.
      */
-    public static void read(Kind kind, String url, Function<String, Optional<Instant>> started, Instant now, Output emit)
+    public static void read(Kind kind, String url, Function<String, Optional<Imported>> imported, Instant now, Output emit)
             throws SQLException {
         DatabaseUrl peer = DatabaseUrl.parse(url, "--url", null);
         try (Connection connection = DriverManager.getConnection(peer.jdbcUrl(), peer.user(), peer.password())) {
             connection.setAutoCommit(false); // a cursor: rows are fetched a few thousand at a time
             requireTables(connection, kind);
             switch (kind) {
-                case LANGCHAIN -> langchain(connection, started, now, emit);
+                case LANGCHAIN -> langchain(connection, imported, now, emit);
                 case MASTRA -> mastra(connection, emit);
             }
         }
@@ -110,7 +121,7 @@ public final class PeerStores {
         }
     }
 
-    private static void langchain(Connection sql, Function<String, Optional<Instant>> started, Instant now, Output emit)
+    private static void langchain(Connection sql, Function<String, Optional<Imported>> imported, Instant now, Output emit)
             throws SQLException {
         boolean timed;
         try (ResultSet columns = sql.getMetaData().getColumns(null, null, "message_store", "created_at")) {
@@ -120,6 +131,8 @@ public final class PeerStores {
         String lastSession = null;
         Instant earliest = null; // timed: the session's first created_at (NULLs sort last), whichever row is good
         Instant start = null; // null until the session's conversation is given, at its first good row
+        Imported before = null; // untimed: the session's conversation as Parley has it, if it has it
+        Instant last = null; // untimed: the time given to the row before
         long position = 0;
         try (var statement = sql.createStatement()) {
             statement.setFetchSize(5_000);
@@ -136,23 +149,48 @@ public final class PeerStores {
                     start = null;
                     position = 0;
                 }
-                position++; // bad rows too: a message keeps its place once one before it is mended
+                position++; // bad rows too: a first run leaves a rejected row's place empty, as a run before V40 did
                 try {
                     JsonNode message = langchainMessage(session, timed, at, rows.getString(3));
                     String conversation = "langchain:" + session;
                     if (start == null) {
-                        start = timed ? earliest.minusMillis(1) : started.apply(conversation).orElse(now.truncatedTo(ChronoUnit.MILLIS));
+                        if (timed) {
+                            start = earliest.minusMillis(1);
+                        } else {
+                            before = imported.apply(conversation).orElse(null);
+                            start = before != null ? before.start() : now.truncatedTo(ChronoUnit.MILLIS);
+                            last = before != null && !before.byKey().isEmpty() ? before.newest() : start;
+                        }
                         emit.line(line("type", "user", "external_id", conversation));
                         emit.line(line("type", "conversation", "external_id", conversation, "user", conversation,
                                 "character", "langchain", "created_at", start.toString()));
                     }
-                    emit.line(message(conversation, "langchain:" + id, langchainRole(message),
-                            langchainText(message.path("data")), timed ? at : start.plusMillis(position)).toString());
+                    String externalId = "langchain:" + id;
+                    if (!timed) {
+                        at = untimed(before, Import.messageKey(conversation, externalId), start.plusMillis(position), last);
+                        last = at.isAfter(last) ? at : last;
+                    }
+                    emit.line(message(conversation, externalId, langchainRole(message),
+                            langchainText(message.path("data")), at).toString());
                 } catch (BadRow bad) {
                     emit.rejected("message_store row " + id + ": " + bad.getMessage());
                 }
             }
         }
+    }
+
+    /**
+     * An untimed row's time: as imported before, else at its place if that is after the row before's ({@code last}: its
+     * conversation's newest message if imported with keys), else a millisecond after it. By places alone, a row deleted
+     * from the store moved the rows after it a millisecond earlier, and a run again took them for new ones, older than
+     * the conversation's newest.
+     */
+    private static Instant untimed(Imported before, long key, Instant place, Instant last) {
+        Instant stored = before == null ? null : before.byKey().get(key);
+        if (stored != null) {
+            return stored;
+        }
+        return place.isAfter(last) ? place : last.plusMillis(1);
     }
 
     /** A message_store row's message, or why the row cannot be one. */
