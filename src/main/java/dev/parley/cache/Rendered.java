@@ -24,6 +24,7 @@ import java.util.function.UnaryOperator;
 public final class Rendered<T> {
     private static final int ETAG_BYTES = 16;
     private static final int VERSION_BYTES = Long.BYTES;
+    private static final int WHICH_BYTES = Integer.BYTES;
     private static final long OVERHEAD_BYTES = 256;
 
     private final T model; // null when kept without it: read back from body as a type
@@ -90,15 +91,23 @@ public final class Rendered<T> {
     }
 
     /**
-     * As {@link #etagOf(byte[])}; a {@link Versioned} model's tag carries its version in its first 64
-     * bits and the body's hash in the other 64, so a PATCH's If-Match is compared in SQL, by version.
+     * As {@link #etagOf(byte[])}; a {@link Versioned} model's tag carries its version in its first 64 bits, which
+     * document it is in the next 32 ({@link #which}) and the body's hash in the last 32, so a PATCH's If-Match is
+     * compared in SQL, by version, and only for the document it was read from: with the version alone, another
+     * document's tag at the same version (or one made up) passed a PATCH or a DELETE, which a GET refused.
      */
     public static String etagOf(Object model, byte[] body) {
         if (!(model instanceof Versioned versioned)) {
             return etagOf(body);
         }
-        return quoted(ByteBuffer.allocate(ETAG_BYTES).putLong(versioned.version())
-                .put(sha256(body), 0, ETAG_BYTES - VERSION_BYTES).array());
+        return quoted(ByteBuffer.allocate(ETAG_BYTES).putLong(versioned.version()).putInt(which(versioned.getClass(), versioned.id()))
+                .put(sha256(body), 0, ETAG_BYTES - VERSION_BYTES - WHICH_BYTES).array());
+    }
+
+    /** 32 bits naming a document of {@code kind} at {@code id}, the same in every instance and release (not secret). */
+    private static int which(Class<?> kind, long id) {
+        long mixed = (id ^ kind.getSimpleName().hashCode()) * 0x9E3779B97F4A7C15L; // Fibonacci hashing, then its high bits
+        return (int) (mixed ^ mixed >>> 32);
     }
 
     /**
@@ -114,15 +123,19 @@ public final class Rendered<T> {
         return etag.startsWith("W/") ? etag.substring(2) : etag;
     }
 
-    /** The version a Versioned model's ETag carries (weak or strong); empty for a tag Parley could not have made. */
-    public static OptionalLong versionOf(String etag) {
+    /**
+     * The version an ETag (weak or strong) of the {@code kind} document at {@code id} carries; empty for a tag Parley
+     * could not have made for it: another document's, or one made up.
+     */
+    public static OptionalLong versionOf(String etag, Class<? extends Versioned> kind, long id) {
         String tag = strong(etag.strip());
         if (tag.length() != 24 || tag.charAt(0) != '"' || tag.charAt(23) != '"') {
             return OptionalLong.empty();
         }
         try {
-            byte[] bytes = Base64.getUrlDecoder().decode(tag.substring(1, 23));
-            return OptionalLong.of(ByteBuffer.wrap(bytes).getLong());
+            ByteBuffer bytes = ByteBuffer.wrap(Base64.getUrlDecoder().decode(tag.substring(1, 23)));
+            long version = bytes.getLong();
+            return bytes.getInt() == which(kind, id) ? OptionalLong.of(version) : OptionalLong.empty();
         } catch (IllegalArgumentException e) {
             return OptionalLong.empty();
         }

@@ -87,8 +87,8 @@ final class CharacterHandlers {
         if (input.name() != null) {
             Check.requiredNonBlank("name", input.name(), Limits.MAX_NAME_BYTES);
         }
-        Responses.json(ctx, characters.update(Auth.app(ctx), characterId, draft(input), Conditional.requiredVersion(ctx),
-                limits.maxMetadataBytes()));
+        Responses.json(ctx, characters.update(Auth.app(ctx), characterId, draft(input),
+                Conditional.requiredVersion(ctx, CharacterProfile.class, characterId), limits.maxMetadataBytes()));
     }
 
     void list(Context ctx) {

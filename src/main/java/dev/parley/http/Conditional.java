@@ -1,6 +1,7 @@
 package dev.parley.http;
 
 import dev.parley.cache.Rendered;
+import dev.parley.cache.Versioned;
 import dev.parley.chat.StaleVersion;
 import io.javalin.http.Context;
 
@@ -32,14 +33,15 @@ final class Conditional {
     }
 
     /**
-     * The version a PATCH's or a DELETE's {@code If-Match} requires, or null when it requires none (absent, or "*": a
-     * PATCH of a missing row answers 404 anyway). A tag Parley could not have made requires version 0,
-     * which no row has: the PATCH answers 412, as for any other tag that is not the current one. A value
-     * that is not an entity tag (no quotes) is refused with 400.
+     * The version a PATCH's or a DELETE's {@code If-Match} requires of the {@code kind} document at {@code id}, or null
+     * when it requires none (absent, or "*": a PATCH of a missing row answers 404 anyway). A tag Parley could not
+     * have made for that document (another's, or one made up) requires version 0, which no row has: the PATCH
+     * answers 412, as for any other tag that is not the current one. A value that is not an entity tag (no quotes) is
+     * refused with 400.
      */
-    static Long requiredVersion(Context ctx) {
+    static Long requiredVersion(Context ctx, Class<? extends Versioned> kind, long id) {
         String ifMatch = requiredTag(ctx);
-        return ifMatch == null ? null : Rendered.versionOf(ifMatch).orElse(0);
+        return ifMatch == null ? null : Rendered.versionOf(ifMatch, kind, id).orElse(0);
     }
 
     /**

@@ -101,7 +101,7 @@ final class ConversationHandlers {
         String title = titleGiven && input.title().isTextual() ? Check.text("title", input.title().textValue(), Limits.MAX_TITLE_BYTES) : null;
         var statePatch = Check.object("state", input.state(), limits.maxMetadataBytes());
         Responses.json(ctx, conversations.patch(Auth.app(ctx), conversationId, statePatch, titleGiven, title,
-                Conditional.requiredVersion(ctx), limits.maxMetadataBytes()));
+                Conditional.requiredVersion(ctx, Conversation.class, conversationId), limits.maxMetadataBytes()));
     }
 
     void incrementCounters(Context ctx) {

@@ -1,6 +1,8 @@
 package dev.parley.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.chat.CharacterProfile;
+import dev.parley.chat.Conversation;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.User;
 import dev.parley.input.Check;
@@ -94,17 +96,21 @@ final class LifecycleHandlers {
     }
 
     void deleteConversation(Context ctx) {
-        Responses.json(ctx, erasure.deleteConversation(Auth.app(ctx), Params.id(ctx, "conversation_id"), memories(ctx),
-                Conditional.requiredVersion(ctx), Auth.keyPrefix(ctx)));
+        long conversationId = Params.id(ctx, "conversation_id");
+        Responses.json(ctx, erasure.deleteConversation(Auth.app(ctx), conversationId, memories(ctx),
+                Conditional.requiredVersion(ctx, Conversation.class, conversationId), Auth.keyPrefix(ctx)));
     }
 
     void deleteCharacter(Context ctx) {
-        Responses.json(ctx, erasure.deleteCharacter(Auth.app(ctx), Params.id(ctx, "character_id"), Conditional.requiredVersion(ctx),
-                Auth.keyPrefix(ctx)));
+        long characterId = Params.id(ctx, "character_id");
+        Responses.json(ctx, erasure.deleteCharacter(Auth.app(ctx), characterId,
+                Conditional.requiredVersion(ctx, CharacterProfile.class, characterId), Auth.keyPrefix(ctx)));
     }
 
     void eraseUser(Context ctx) {
-        Responses.json(ctx, erasure.eraseUser(Auth.app(ctx), Params.id(ctx, "user_id"), Conditional.requiredVersion(ctx), Auth.keyPrefix(ctx)));
+        long userId = Params.id(ctx, "user_id");
+        Responses.json(ctx, erasure.eraseUser(Auth.app(ctx), userId, Conditional.requiredVersion(ctx, User.class, userId),
+                Auth.keyPrefix(ctx)));
     }
 
     /**

@@ -9,6 +9,7 @@ import dev.parley.chat.Leaderboards;
 import dev.parley.chat.Limits;
 import dev.parley.chat.NotFound;
 import dev.parley.chat.Stats;
+import dev.parley.chat.User;
 import dev.parley.chat.Users;
 import dev.parley.input.Check;
 import io.javalin.http.Context;
@@ -53,7 +54,7 @@ final class UserHandlers {
             throw new InvalidInput("profile", "is required: the JSON merge patch to apply, such as {\"plan\": \"pro\"}");
         }
         var profilePatch = Check.object("profile", input.profile(), limits.maxMetadataBytes());
-        Responses.json(ctx, users.patch(Auth.app(ctx), userId, profilePatch, Conditional.requiredVersion(ctx),
+        Responses.json(ctx, users.patch(Auth.app(ctx), userId, profilePatch, Conditional.requiredVersion(ctx, User.class, userId),
                 limits.maxMetadataBytes()));
     }
 

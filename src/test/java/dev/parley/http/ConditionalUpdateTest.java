@@ -113,6 +113,25 @@ class ConditionalUpdateTest {
         assertThat(api.getOk(path).get("version").asLong()).isEqualTo(1);
     }
 
+    /** A versioned document's If-Match is compared by version in SQL; the tag must still be this document's own. */
+    @Test
+    void another_documents_etag_at_the_same_version_or_a_made_up_one_passes_no_patch_or_delete() {
+        List<Resource> versioned = resources().subList(0, 3); // a character, a user and a conversation, each at version 1
+        List<Resource> others = resources().subList(0, 3);
+        for (int i = 0; i < versioned.size(); i++) {
+            Resource resource = versioned.get(i);
+            String anothers = api.get(others.get(i).path()).header("ETag");
+            String madeUp = "\"AAAAAAAAAAEAAAAAAAAAAA\""; // version 1, and nothing else of a tag Parley makes
+
+            for (String tag : List.of(anothers, madeUp)) {
+                assertThat(patch(resource.path(), resource.document(), "wrong", tag).status()).as(resource + " " + tag)
+                        .isEqualTo(412);
+                assertThat(delete(resource.path(), tag).status()).as(resource + " " + tag).isEqualTo(412);
+            }
+            assertThat(api.getOk(resource.path()).get("version").asLong()).as("unchanged: " + resource).isEqualTo(1);
+        }
+    }
+
     @Test
     void appends_and_counters_do_not_make_a_conversation_etag_stale_for_if_match() {
         String user = Fixtures.user(api, "if-match-" + System.nanoTime());
