@@ -1,6 +1,7 @@
 package dev.parley.live;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 
 /**
@@ -9,6 +10,9 @@ import java.util.Map;
  * {@link RedisMaps} in Redis, shared by every instance.
  */
 public interface ExpiringMaps {
+    /** Digits of a time in milliseconds up to the year 33658; more would be no time Parley writes. */
+    int MOST_DIGITS = 15;
+
     /** Sets {@code fields} in the map at {@code key}, which is then kept for {@code keep} from now. */
     void put(String key, Map<String, String> fields, Duration keep);
 
@@ -17,4 +21,15 @@ public interface ExpiringMaps {
 
     /** The map at {@code key}; empty when there is none, or it was not written for as long as it was kept. */
     Map<String, String> get(String key);
+
+    /**
+     * A time these maps hold (milliseconds since the epoch, as text), or null for text no writer of Parley's makes: a
+     * shared Redis may hold what another program or an older release put there, and a reader skips it rather than fail.
+     */
+    static Instant instantOf(String millis) {
+        if (millis == null || millis.isEmpty() || millis.length() > MOST_DIGITS || !millis.chars().allMatch(Character::isDigit)) {
+            return null;
+        }
+        return Instant.ofEpochMilli(Long.parseLong(millis));
+    }
 }

@@ -54,14 +54,12 @@ public final class Presence {
         users.get(appId, userId);
         Map<String, String> seen = maps.get(key(appId, userId));
         Instant now = clock.instant();
-        if (!seen.containsKey("last_seen") || !seen.containsKey("online_until")) {
+        Instant lastSeen = ExpiringMaps.instantOf(seen.get("last_seen"));
+        Instant onlineUntil = ExpiringMaps.instantOf(seen.get("online_until"));
+        if (lastSeen == null || onlineUntil == null || lastSeen.plus(LAST_SEEN_KEPT).isBefore(now)) { // unread: not seen
             return new Seen(userId, false, null);
         }
-        Instant lastSeen = Instant.ofEpochMilli(Long.parseLong(seen.get("last_seen")));
-        if (lastSeen.plus(LAST_SEEN_KEPT).isBefore(now)) {
-            return new Seen(userId, false, null);
-        }
-        return new Seen(userId, Instant.ofEpochMilli(Long.parseLong(seen.get("online_until"))).isAfter(now), lastSeen);
+        return new Seen(userId, onlineUntil.isAfter(now), lastSeen);
     }
 
     /** Forgets the user's presence (an erased user): from Redis, or from this instance when presence is kept locally. */

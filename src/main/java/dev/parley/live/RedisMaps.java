@@ -17,11 +17,26 @@ import java.util.Map;
  * its own; what was written there is not carried over when Redis is back (it lives seconds).
  */
 public final class RedisMaps implements ExpiringMaps {
+    // A key that holds no hash was put there by another program (Parley writes only hashes under its prefix): read as
+    // none, and replaced by the next write. Redis's WRONGTYPE would open the circuit as if Redis were down, and again
+    // on each use of the key, emptying the shared views of every instance each time.
+
     /** KEYS: the hash. ARGV: milliseconds to keep it, then field, value pairs. The write and its lifetime, at once. */
     private static final Script PUT = Script.of("""
+            if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then redis.call('DEL', KEYS[1]) end
             redis.call('HSET', KEYS[1], unpack(ARGV, 2))
             redis.call('PEXPIRE', KEYS[1], ARGV[1])
             return 1
+            """);
+    /** KEYS: the hash. ARGV: the field. */
+    private static final Script REMOVE = Script.of("""
+            if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return 0 end
+            return redis.call('HDEL', KEYS[1], ARGV[1])
+            """);
+    /** KEYS: the hash. Its fields and values, one after the other. */
+    private static final Script GET = Script.of("""
+            if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return {} end
+            return redis.call('HGETALL', KEYS[1])
             """);
 
     private final Redis redis;
@@ -49,21 +64,24 @@ public final class RedisMaps implements ExpiringMaps {
 
     @Override
     public void remove(String key, String field) {
-        if (redis.run("maps.remove", commands -> commands.hdel(prefix + key, field)).isEmpty()) {
+        if (redis.run("maps.remove", commands -> REMOVE.<Long>run(commands, ScriptOutputType.INTEGER, new String[] {prefix + key},
+                Script.arg(field))).isEmpty()) {
             fallback.remove(key, field);
         }
     }
 
     @Override
     public Map<String, String> get(String key) {
-        return redis.run("maps.get", commands -> commands.hgetall(prefix + key))
+        return redis.run("maps.get", commands -> GET.<List<byte[]>>run(commands, ScriptOutputType.MULTI, new String[] {prefix + key}))
                 .map(RedisMaps::text)
                 .orElseGet(() -> fallback.get(key));
     }
 
-    private static Map<String, String> text(Map<String, byte[]> hash) {
+    private static Map<String, String> text(List<byte[]> fieldsAndValues) {
         Map<String, String> text = new LinkedHashMap<>();
-        hash.forEach((field, value) -> text.put(field, new String(value, StandardCharsets.UTF_8)));
+        for (int i = 0; i + 1 < fieldsAndValues.size(); i += 2) {
+            text.put(new String(fieldsAndValues.get(i), StandardCharsets.UTF_8), new String(fieldsAndValues.get(i + 1), StandardCharsets.UTF_8));
+        }
         return text;
     }
 }

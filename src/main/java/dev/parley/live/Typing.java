@@ -11,6 +11,8 @@ import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Who is typing in a conversation right now: its user or one of its characters, each for {@code ttl}
@@ -78,18 +80,26 @@ public final class Typing {
     private List<Typist> typists(long appId, Conversation conversation) {
         Instant now = clock.instant();
         return maps.get(key(appId, conversation.id())).entrySet().stream()
-                .map(entry -> typist(entry.getKey(), Instant.ofEpochMilli(Long.parseLong(entry.getValue()))))
-                .filter(typist -> typist.expiresAt().isAfter(now))
+                .map(entry -> typist(entry.getKey(), ExpiringMaps.instantOf(entry.getValue())))
+                .filter(typist -> typist != null && typist.expiresAt().isAfter(now))
                 .filter(typist -> typist.userId() != null ? conversation.userIds().contains(String.valueOf(typist.userId()))
                         : conversation.characterIds().contains(String.valueOf(typist.characterId())))
                 .sorted(ORDER)
                 .toList();
     }
 
+    /** The typist a field of the map names until {@code until}; null for a field or time no instance writes (skipped). */
     private static Typist typist(String field, Instant until) {
-        long id = Long.parseLong(field.substring(field.indexOf(':') + 1));
-        return field.startsWith("user:") ? new Typist(id, null, until) : new Typist(null, id, until);
+        Matcher named = FIELD.matcher(field);
+        if (until == null || !named.matches()) {
+            return null;
+        }
+        long id = Long.parseLong(named.group(2));
+        return named.group(1).equals("user") ? new Typist(id, null, until) : new Typist(null, id, until);
     }
+
+    /** A field {@link Participant#field} writes: its kind and a positive id of at most 18 digits (within 64 bits). */
+    private static final Pattern FIELD = Pattern.compile("(user|character):([1-9][0-9]{0,17})");
 
     /**
      * The user must be one of the conversation's people (its own user, or a guest of a group chat), a character
