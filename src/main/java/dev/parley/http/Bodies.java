@@ -31,7 +31,7 @@ final class Bodies {
                           @Takes(maxBytes = Limits.MAX_PROMPT_BYTES) String systemPrompt,
                           @Takes(setting = METADATA, object = true) JsonNode traits,
                           @Takes(setting = METADATA, object = true) JsonNode metadata,
-                          @Takes(maxItems = Limits.MAX_SUGGESTED_MESSAGES) List<String> suggestedMessages) {
+                          @Takes(maxItems = Limits.MAX_SUGGESTED_MESSAGES, setting = CONTENT) List<String> suggestedMessages) {
     }
 
     /**
@@ -42,7 +42,7 @@ final class Bodies {
                           @Takes(maxBytes = Limits.MAX_PROMPT_BYTES) String systemPrompt,
                           @Takes(setting = METADATA, object = true, notNull = true) JsonNode traits,
                           @Takes(setting = METADATA, object = true, notNull = true) JsonNode metadata,
-                          @Takes(maxItems = Limits.MAX_SUGGESTED_MESSAGES) List<String> suggestedMessages)
+                          @Takes(maxItems = Limits.MAX_SUGGESTED_MESSAGES, setting = CONTENT) List<String> suggestedMessages)
             implements PatchBody {
         CharacterInput asInput() {
             return new CharacterInput(name, systemPrompt, traits, metadata, suggestedMessages);

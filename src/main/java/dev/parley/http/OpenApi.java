@@ -410,11 +410,14 @@ final class OpenApi {
             }
             schema.remove("description");
             schema.putArray("type").add(maxBytes > 0 ? "string" : "integer").add("null");
-        } else if (maxBytes > 0) {
-            schema.put("description", "at most " + maxBytes + " bytes of UTF-8");
+        }
+        // Of a list of strings, the bound is each item's.
+        ObjectNode bytesBound = Collection.class.isAssignableFrom(type) ? (ObjectNode) schema.get("items") : schema;
+        if (maxBytes > 0 && !JsonNode.class.isAssignableFrom(type)) {
+            bytesBound.put("description", "at most " + maxBytes + " bytes of UTF-8");
         }
         if (maxBytes > 0 && takes.setting() != Takes.Setting.METADATA) {
-            schema.put("maxLength", maxBytes);
+            bytesBound.put("maxLength", maxBytes);
         }
         String count = Map.class.isAssignableFrom(type) ? "Properties" : "Items";
         if (takes.minItems() > 0) {

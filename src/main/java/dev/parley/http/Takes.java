@@ -21,7 +21,7 @@ import java.lang.annotation.Target;
     /** At most this many UTF-8 bytes: the document's {@code maxLength}, a bound on characters that holds for bytes too. */
     int maxBytes() default 0;
 
-    /** A bound set by the server's settings: a string's bytes, or a JSON value's serialised bytes. */
+    /** A bound set by the server's settings: a string's bytes (each item's, of a list of strings), or a JSON value's serialised bytes. */
     Setting setting() default Setting.NONE;
 
     int minItems() default 0;

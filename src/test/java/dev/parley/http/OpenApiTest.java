@@ -104,6 +104,36 @@ class OpenApiTest {
         assertThat(checked).isEqualTo(objects);
     }
 
+    /**
+     * A client that checks its requests against the document sends no string the server refuses for its length: each
+     * text a body takes, and each text item of a list, has the server's maxLength (RequestBoundsTest sends it). Ids,
+     * times and languages are bounded by what they must be.
+     */
+    @Test
+    void every_text_a_request_body_takes_has_its_max_length() {
+        JsonNode document = new Api("http://127.0.0.1:" + TestServer.get().port(), null).getOk("/openapi.json");
+        JsonNode schemas = document.get("components").get("schemas");
+        Set<String> unbounded = new java.util.TreeSet<>();
+        document.get("paths").forEach(item -> item.forEach(operation -> {
+            JsonNode body = operation.at("/requestBody/content/application~1json/schema");
+            if (body.isMissingNode()) {
+                return;
+            }
+            String name = body.get("$ref").asText().substring("#/components/schemas/".length());
+            schemas.get(name).get("properties").fields().forEachRemaining(property -> {
+                JsonNode field = property.getValue();
+                JsonNode text = field.path("type").toString().contains("array") ? field.path("items") : field;
+                boolean free = text.path("type").toString().contains("string") && !text.has("enum")
+                        && !text.path("description").asText().startsWith("an id")
+                        && !Set.of("created_at", "language").contains(property.getKey());
+                if (free && !text.has("maxLength")) {
+                    unbounded.add(name + "." + property.getKey());
+                }
+            });
+        }));
+        assertThat(unbounded).isEmpty();
+    }
+
     @Test
     void a_patch_body_takes_at_least_one_field_and_no_null_where_the_server_refuses_one() {
         JsonNode schemas = new Api("http://127.0.0.1:" + TestServer.get().port(), null).getOk("/openapi.json")

@@ -137,6 +137,11 @@ class RequestBoundsTest {
             // The bound is on UTF-8 bytes: the same length in two-byte characters is refused.
             variants.add(new Variant(with(body, field, "é".repeat(max / 2 + 1)), true, (max / 2 + 1) + " two-byte characters"));
         }
+        if (bound.path("items").has("maxLength")) { // each text of a list
+            int max = bound.get("items").get("maxLength").asInt();
+            variants.add(new Variant(with(body, field, List.of("x".repeat(max + 1))), true, "an item of " + (max + 1) + " characters"));
+            variants.add(new Variant(with(body, field, List.of("x".repeat(max))), false, "an item of " + max + " characters"));
+        }
         String writtenAsJson = "bytes as stored";
         if (bound.path("description").asText().contains(writtenAsJson)) {
             int max = Integer.parseInt(bound.get("description").asText().replaceAll("\\D+", " ").trim().split(" ")[0]);
@@ -198,7 +203,8 @@ class RequestBoundsTest {
         String request = call.operationId() + " " + field + " " + what;
         if (refused) {
             boolean named = response.status() == 400 && response.isProblem()
-                    && response.json().path("errors").findValuesAsText("field").stream().anyMatch(f -> f.equals(field));
+                    && response.json().path("errors").findValuesAsText("field").stream()
+                    .anyMatch(f -> f.equals(field) || f.startsWith(field + "[")); // or one of its items
             if (!named) {
                 broken.add(request + ": expected a 400 naming " + field + ", got " + shorten(response.toString()));
             }
