@@ -3,6 +3,7 @@ package dev.parley.chat;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.cache.Versioned;
+import dev.parley.input.Check;
 import dev.parley.json.JsonText;
 import dev.parley.json.Nullable;
 import java.time.Instant;
@@ -29,5 +30,20 @@ public record CharacterProfile(
      * On update, {@code traits} and {@code metadata} are JSON merge patches (RFC 7396).
      */
     public record Draft(String name, String systemPrompt, JsonNode traits, JsonNode metadata, List<String> suggestedMessages) {
+    }
+
+    /** {@code suggested}, checked as the API and an import take it: at most 20 texts, each of at most {@code maxBytes}. */
+    public static List<String> suggestedMessages(List<String> suggested, int maxBytes) {
+        if (suggested == null) {
+            return null;
+        }
+        if (suggested.size() > Limits.MAX_SUGGESTED_MESSAGES) {
+            throw new InvalidInput("suggested_messages", "has " + suggested.size() + " entries; the limit is "
+                    + Limits.MAX_SUGGESTED_MESSAGES);
+        }
+        for (int i = 0; i < suggested.size(); i++) {
+            Check.required("suggested_messages[" + i + "]", suggested.get(i), maxBytes);
+        }
+        return suggested;
     }
 }

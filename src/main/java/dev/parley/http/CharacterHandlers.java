@@ -132,16 +132,7 @@ final class CharacterHandlers {
     }
 
     private CharacterProfile.Draft draft(Bodies.CharacterInput input) {
-        List<String> suggested = input.suggestedMessages();
-        if (suggested != null) {
-            if (suggested.size() > Limits.MAX_SUGGESTED_MESSAGES) {
-                throw new InvalidInput("suggested_messages", "has " + suggested.size() + " entries; the limit is "
-                        + Limits.MAX_SUGGESTED_MESSAGES);
-            }
-            for (int i = 0; i < suggested.size(); i++) {
-                Check.required("suggested_messages[" + i + "]", suggested.get(i), limits.maxContentBytes());
-            }
-        }
+        List<String> suggested = CharacterProfile.suggestedMessages(input.suggestedMessages(), limits.maxContentBytes());
         return new CharacterProfile.Draft(input.name(),
                 Check.text("system_prompt", input.systemPrompt(), Limits.MAX_PROMPT_BYTES),
                 Check.object("traits", input.traits(), limits.maxMetadataBytes()),

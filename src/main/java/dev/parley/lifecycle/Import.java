@@ -1,6 +1,7 @@
 package dev.parley.lifecycle;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.chat.CharacterProfile;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.Limits;
 import dev.parley.chat.Message;
@@ -120,9 +121,10 @@ public final class Import {
 
     static final NamedQuery CHARACTER = NamedQuery.of("import.character", """
             WITH made AS (
-                INSERT INTO characters (app_id, external_id, name, system_prompt, traits, metadata, created_at, updated_at)
-                VALUES (:app_id, :external_id, :name, :system_prompt, :traits::jsonb, :metadata::jsonb, coalesce(:created_at, now()),
-                        coalesce(:created_at, now()))
+                INSERT INTO characters (app_id, external_id, name, system_prompt, traits, metadata, suggested_messages,
+                                        created_at, updated_at)
+                VALUES (:app_id, :external_id, :name, :system_prompt, :traits::jsonb, :metadata::jsonb, :suggested_messages,
+                        coalesce(:created_at, now()), coalesce(:created_at, now()))
                 ON CONFLICT (app_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
                 RETURNING character_id)
             SELECT character_id, true FROM made
@@ -449,11 +451,14 @@ public final class Import {
             String systemPrompt = line.text("system_prompt", Limits.MAX_PROMPT_BYTES);
             String traits = jsonText(line.object("traits", limits.maxMetadataBytes()));
             String metadata = jsonText(line.object("metadata", limits.maxMetadataBytes()));
+            List<String> suggested = Objects.requireNonNullElse(
+                    CharacterProfile.suggestedMessages(line.texts("suggested_messages"), limits.maxContentBytes()), List.of());
             Instant created = line.time("created_at", clock);
             givenOnce("character", externalId, number);
             Upserted character = committedLater(handle -> handle.first(CHARACTER.bind("app_id", appId).bind("external_id", externalId)
                     .bind("name", name).bind("system_prompt", systemPrompt == null ? "" : systemPrompt)
                     .bind("traits", traits == null ? "{}" : traits).bind("metadata", metadata == null ? "{}" : metadata)
+                    .bind("suggested_messages", handle.array("text", suggested.toArray()))
                     .bind("created_at", created), Upserted.MAPPER)).orElseThrow();
             characters.put(externalId, character.id());
             count("characters", character.made());

@@ -10,7 +10,9 @@ import dev.parley.input.OriginalTime;
 import dev.parley.json.Json;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -25,7 +27,8 @@ final class ImportLine {
 
     /** The fields each type of line takes. */
     static final Map<String, Set<String>> FIELDS = Map.of(
-            "character", Set.of("type", "external_id", "name", "system_prompt", "traits", "metadata", "created_at"),
+            "character", Set.of("type", "external_id", "name", "system_prompt", "traits", "metadata", "suggested_messages",
+                    "created_at"),
             "user", Set.of("type", "external_id", "profile", "created_at"),
             "conversation", Set.of("type", "external_id", "user", "character", "title", "state", "language", "created_at"),
             "message", Set.of("type", "conversation", "external_id", "role", "content", "created_at", "user", "character",
@@ -101,6 +104,25 @@ final class ImportLine {
     /** A string that must be given, and may be empty (a message's content, as an append takes it). */
     String requiredText(String field, int maxBytes) {
         return Check.required(field, text(field, maxBytes), maxBytes);
+    }
+
+    /** An optional list of strings, or null; each item named by its place when it is no string. */
+    List<String> texts(String field) {
+        JsonNode value = node.get(field);
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        if (!value.isArray()) {
+            throw new InvalidInput(field, "must be a list of strings");
+        }
+        List<String> texts = new ArrayList<>();
+        for (int i = 0; i < value.size(); i++) {
+            if (!value.get(i).isTextual()) {
+                throw new InvalidInput(field + "[" + i + "]", "must be a string");
+            }
+            texts.add(value.get(i).textValue());
+        }
+        return texts;
     }
 
     /** An optional JSON object, or null. */

@@ -96,6 +96,22 @@ class ImportApiTest {
         }
     }
 
+    /** A character line takes what POST /v1/characters takes: its suggested messages too, held to the same bounds. */
+    @Test
+    void a_character_line_keeps_its_suggested_messages_and_is_held_to_the_apis_bounds() {
+        Api.Response report = importing(List.of(
+                line(Map.of("type", "character", "external_id", "nova", "name", "Nova",
+                        "suggested_messages", List.of("What is a nebula?", "Tell me a story"))),
+                line(Map.of("type", "character", "external_id", "too-many", "name", "Many",
+                        "suggested_messages", java.util.Collections.nCopies(21, "hi"))),
+                line(Map.of("type", "character", "external_id", "not-text", "name", "Odd", "suggested_messages", List.of(1)))));
+
+        assertThat(api.getOk("/v1/characters?external_id=nova").get("characters").get(0).get("suggested_messages").toString())
+                .isEqualTo("[\"What is a nebula?\",\"Tell me a story\"]");
+        assertThat(report.json().get("first_rejected").findValuesAsText("reason")).containsExactly(
+                "suggested_messages has 21 entries; the limit is 20", "suggested_messages[0] must be a string");
+    }
+
     /** An import's characters were kept under their external ids, which no route gave back: a client could not map its own. */
     @Test
     void an_imported_character_is_found_by_its_external_id_and_shows_it() {
