@@ -60,6 +60,8 @@ final class Requests {
     static final ObjectReader STRICT;
     /** How {@link StrictInteger} starts the message of an integer beyond its type's range, which it follows with the range. */
     private static final String OUT_OF_RANGE = "out of range: ";
+    /** A field that holds an id ({@code character_id}, {@code character_ids[2]}): every such field of the API is named so. */
+    private static final Pattern ID_FIELD = Pattern.compile("_ids?(\\[\\d+])?$");
     /** Jackson's message for a number whose exponent or digits are beyond what it reads ({@code 1e99999999999999999999}). */
     private static final Pattern UNREADABLE_NUMBER =
             Pattern.compile("^Value \"([^\"]*)\" can not be (?:deserialized|represented) as `java\\.math\\.Big\\w+`");
@@ -509,7 +511,9 @@ final class Requests {
             case InvalidNullException n when n.getPath().isEmpty() -> nullBody();
             case InvalidNullException n -> nullGiven(path(n));
             case MismatchedInputException m when !m.getPath().isEmpty() && m.getOriginalMessage().startsWith(OUT_OF_RANGE) ->
-                    new BadRequest(400, "invalid-request", path(m), path(m) + " is " + m.getOriginalMessage());
+                    new BadRequest(400, "invalid-request", path(m), path(m) + " is " + (ID_FIELD.matcher(path(m)).find()
+                            ? OUT_OF_RANGE + "an id is a positive integer up to " + Long.MAX_VALUE // not the type's negatives
+                            : m.getOriginalMessage()));
             case MismatchedInputException m when !m.getPath().isEmpty() -> new BadRequest(400, "invalid-request", path(m),
                     path(m) + " " + expected(m));
             case MismatchedInputException m when m.getOriginalMessage().startsWith("Trailing token") -> new BadRequest(400,

@@ -155,6 +155,7 @@ class ClientMistakesTest {
         var hugeIncrement = api.post("/v1/users/" + user + "/counters", "{\"increments\":{\"xp\":99999999999999999999}}");
         var hugeLimit = api.post("/v1/users/" + user + "/counters", "{\"increments\":{\"xp\":9223372036854775808}}");
         var twoObjects = api.post("/v1/characters", "{\"name\":\"a\"}{\"name\":\"b\"}");
+        var hugeId = api.post("/v1/conversations", "{\"user_id\":\"" + user + "\",\"character_ids\":[\"1\",9223372036854775808]}");
 
         assertThat(hugeExponent.status()).as(hugeExponent.toString()).isEqualTo(400);
         assertThat(hugeExponent.json().get("detail").asText()).as(hugeExponent.toString())
@@ -164,6 +165,9 @@ class ClientMistakesTest {
                 .contains("out of range").contains("9223372036854775807").doesNotContain("(5, not");
         assertRefused(hugeLimit, "increments.xp");
         assertThat(hugeLimit.json().get("detail").asText()).contains("out of range");
+        assertRefused(hugeId, "character_ids[1]");
+        assertThat(hugeId.json().get("detail").asText()).as("no negative id is taken either")
+                .isEqualTo("character_ids[1] is out of range: an id is a positive integer up to 9223372036854775807");
         assertThat(twoObjects.status()).isEqualTo(400);
         assertThat(twoObjects.json().get("type").asText()).endsWith("/malformed-json");
         assertThat(twoObjects.json().get("detail").asText()).as(twoObjects.toString()).contains("more after its JSON object");
