@@ -61,7 +61,7 @@ public final class Embedding {
             bytes = Base64.getDecoder().decode(base64);
         } catch (IllegalArgumentException e) {
             String stray = strayCharacter(base64);
-            throw new InvalidInput(field, "is not valid base64 (" + (stray != null ? stray : e.getMessage()) + "); send the "
+            throw new InvalidInput(field, "is not valid base64 (" + (stray != null ? stray : badEnd(base64)) + "); send the "
                     + "float32 values' little-endian bytes in base64 (RFC 4648, the + and / alphabet, no line breaks), or an "
                     + "array of numbers");
         }
@@ -93,6 +93,30 @@ public final class Embedding {
             }
         }
         return null;
+    }
+
+    /**
+     * What is wrong with the end of a text of base64's characters that does not decode, for a person: the decoder's own
+     * words ("Input byte array has incorrect ending byte at 24") name neither the padding nor the length.
+     */
+    private static String badEnd(byte[] base64) {
+        int padding = 0;
+        while (padding < base64.length && base64[base64.length - 1 - padding] == '=') {
+            padding++;
+        }
+        for (int i = 0; i < base64.length - padding; i++) {
+            if (base64[i] == '=') {
+                return "'=' at character " + i + " is padding, which comes only at the end";
+            }
+        }
+        int length = base64.length - padding; // the characters that carry bits
+        if (length % 4 == 1) {
+            return length + " characters before any padding leave one over, which makes no whole byte: the text is cut "
+                    + "short or has a character too many";
+        }
+        int wanted = (4 - length % 4) % 4;
+        return "it ends in " + padding + " '=' where " + (wanted == 0 ? "none belongs" : wanted + " belong")
+                + " (or none: padding is optional)";
     }
 
     static byte[] encode(float[] vector) {
