@@ -60,6 +60,9 @@ final class Requests {
     static final ObjectReader STRICT;
     /** How {@link StrictInteger} starts the message of an integer beyond its type's range, which it follows with the range. */
     private static final String OUT_OF_RANGE = "out of range: ";
+    /** What was sent, by the words Jackson's message gives it, for {@link #given}. */
+    private static final Map<String, String> SENT = Map.of("String value", "a string", "`null`", "null",
+            "Array value", "an array", "Object value", "an object", "Boolean value", "true or false");
     /** A field that holds an id ({@code character_id}, {@code character_ids[2]}): every such field of the API is named so. */
     private static final Pattern ID_FIELD = Pattern.compile("_ids?(\\[\\d+])?$");
     /** Jackson's message for a number whose exponent or digits are beyond what it reads ({@code 1e99999999999999999999}). */
@@ -593,7 +596,7 @@ final class Requests {
             case "String" -> "a string";
             case "Long", "long", "Integer", "int" -> "an integer (ids may also be given as strings of digits)";
             case "Number" -> "an integer written as a JSON number without a fraction (5, not 5.0 nor \"5\")";
-            case "Double", "double", "Float", "float" -> "a JSON number (0.5, not \"0.5\")";
+            case "Double", "double", "Float", "float" -> "a JSON number, such as 0.5" + given(m);
             case "Boolean", "boolean" -> "true or false";
             case "List", "ArrayList" -> "an array";
             case "SentEmbedding" -> "an array of numbers or a base64 string of little-endian float32 values";
@@ -601,6 +604,20 @@ final class Requests {
                     : target.isRecord() || Map.class.isAssignableFrom(target) ? "an object" : null;
         };
         return name == null ? "has the wrong type" : "must be " + name;
+    }
+
+    /**
+     * ", not a string" (or null, an array…): what was sent where a value of another type was wanted, from Jackson's
+     * words ("Cannot coerce String value", "from Array value"), as its parser is closed by the time the error is told.
+     */
+    private static String given(MismatchedInputException m) {
+        String said = String.valueOf(m.getOriginalMessage());
+        for (var sent : SENT.entrySet()) {
+            if (said.contains(sent.getKey())) {
+                return ", not " + sent.getValue();
+            }
+        }
+        return "";
     }
 
     /** The JSON path of the failure in snake_case as sent: messages[2].content. */

@@ -139,9 +139,11 @@ class BadInputTest {
                 new Sent(user + "/counters", "{\"increments\":{\"\\ud800\":1}}", "increments",
                         "increments has a key that contains an unpaired UTF-16 surrogate, which is not valid Unicode"),
                 new Sent(user + "/memories/recall", "{\"character_id\":" + samples.ids.get("character_id")
-                        + ",\"embedding\":[\"1\",0]}", "embedding[0]", "embedding[0] must be a JSON number (0.5, not \"0.5\")"),
+                        + ",\"embedding\":[\"1\",0]}", "embedding[0]", "embedding[0] must be a JSON number, such as 0.5, not a string"),
                 new Sent(user + "/memories/recall", "{\"character_id\":" + samples.ids.get("character_id")
-                        + ",\"embedding\":[1,[0]]}", "embedding[1]", "embedding[1] must be a JSON number (0.5, not \"0.5\")"))) {
+                        + ",\"embedding\":[1,[0]]}", "embedding[1]", "embedding[1] must be a JSON number, such as 0.5, not an array"),
+                new Sent(user + "/memories/recall", "{\"character_id\":" + samples.ids.get("character_id")
+                        + ",\"embedding\":[1,null]}", "embedding[1]", "embedding[1] must be a JSON number, such as 0.5, not null"))) {
             var answer = api.post(sent.path(), sent.body());
             assertThat(answer.status()).as(sent.body() + ": " + answer.text()).isEqualTo(400);
             soft.assertThat(answer.json().get("type").asText()).as(sent.body()).endsWith("/invalid-request");
