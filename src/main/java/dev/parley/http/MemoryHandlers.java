@@ -55,7 +55,10 @@ final class MemoryHandlers {
     void createBatch(Context ctx) {
         long userId = Params.id(ctx, "user_id");
         var input = Requests.body(ctx, Bodies.MemoryBatch.class);
-        if (input.memories() == null || input.memories().isEmpty()) {
+        if (input.memories() == null) {
+            throw new InvalidInput("memories", "is required: the list of 1 to " + Limits.MAX_BATCH + " memories to store");
+        }
+        if (input.memories().isEmpty()) {
             throw new InvalidInput("memories", "must hold at least one memory");
         }
         if (input.memories().size() > Limits.MAX_BATCH) {

@@ -55,7 +55,10 @@ final class MessageHandlers {
     void appendBatch(Context ctx) {
         long conversationId = Params.id(ctx, "conversation_id");
         var input = Requests.body(ctx, Bodies.MessageBatch.class);
-        if (input.messages() == null || input.messages().isEmpty()) {
+        if (input.messages() == null) {
+            throw new InvalidInput("messages", "is required: the list of 1 to " + Limits.MAX_BATCH + " messages to append");
+        }
+        if (input.messages().isEmpty()) {
             throw new InvalidInput("messages", "must hold at least one message");
         }
         if (input.messages().size() > Limits.MAX_BATCH) {

@@ -256,6 +256,16 @@ class BadInputTest {
         }
     }
 
+    /** A batch sent without its list was told its list must hold one item, as if it had been sent empty. */
+    @Test
+    void a_batch_without_its_list_is_told_the_list_is_required() {
+        var messages = api.post("/v1/conversations/" + samples.ids.get("conversation_id") + "/messages/batch", "{}");
+        var memories = api.post("/v1/users/" + samples.ids.get("user_id") + "/memories/batch", "{}");
+
+        assertThat(messages.json().get("detail").asText()).isEqualTo("messages is required: the list of 1 to 1000 messages to append");
+        assertThat(memories.json().get("detail").asText()).isEqualTo("memories is required: the list of 1 to 1000 memories to store");
+    }
+
     @Test
     void a_null_is_refused_naming_its_field_unless_the_document_allows_it() {
         int allowed = 0;
