@@ -58,7 +58,8 @@ final class Preconditions {
             }
             if (!ifMatch && ctx.header(IF_MATCH) != null) {
                 throw new BadRequest(400, "invalid-request", IF_MATCH, "If-Match is not evaluated on this route (it has no ETag "
-                        + "to compare), so it cannot keep this request from overwriting a change: send it without If-Match");
+                        + "to compare), so it cannot keep this request from " + (route.method() == HandlerType.GET
+                        ? "reading a changed document" : "overwriting a change") + ": send it without If-Match");
             }
             if (!ifNoneMatch && ctx.header(IF_NONE_MATCH) != null) {
                 throw new BadRequest(400, "invalid-request", IF_NONE_MATCH, "If-None-Match is evaluated only on a GET that "

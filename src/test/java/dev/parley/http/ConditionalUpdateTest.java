@@ -214,6 +214,7 @@ class ConditionalUpdateTest {
             assertThat(response.status()).as(response.toString()).isEqualTo(400);
             assertThat(response.json().get("errors").get(0).get("field").asText()).isEqualTo("If-Match");
         }
+        assertThat(refused.getLast().json().get("detail").asText()).as("a read overwrites nothing").contains("reading a changed document");
         assertThat(api.getOk("/v1/retention").get("message_days").isNull()).as("the PUT changed nothing").isTrue();
         var ifNoneMatch = patch("/v1/users/" + user, "profile", "a", null, "If-None-Match", "*");
         assertThat(ifNoneMatch.status()).as(ifNoneMatch.toString()).isEqualTo(400);
