@@ -256,7 +256,8 @@ public final class ReadCache {
         Optional<SharedViews.Lookup> lookup = shared.read(scope, name, type); // before PostgreSQL: see SharedViews
         if (lookup.isPresent() && lookup.get().found()) {
             byte[] body = lookup.get().view();
-            Optional<T> model = ViewReader.read(body, type);
+            Optional<T> model = ViewReader.read(body, type)
+                    .filter(read -> !(read instanceof Versioned document) || document.id() == scope.id()); // not another's
             if (model.isPresent()) {
                 return new Found<>(new Rendered<>(model.get(), body, Rendered.etagOf(model.get(), body)), lookup.get().remaining());
             }

@@ -319,6 +319,25 @@ class SharedViewsTest {
         assertThat(second.count(Metrics.REDIS_REQUESTS, "result", "unreadable")).isEqualTo(1);
     }
 
+    /** A view that reads back as its type, but of another document than its scope's, is not served as this one. */
+    @Test
+    void a_view_of_another_document_is_loaded_as_a_miss() {
+        var first = new Instance();
+        var second = new Instance();
+        Scope scope = Scope.character(1, 3);
+        first.character(scope, luna("Luna"));
+        String key = viewKey("character:1:3");
+        String field = TestRedis.get().commands().hkeys(key).getFirst();
+        String stored = TestRedis.get().commands().hget(key, field);
+        TestRedis.get().commands().hset(key, field, stored.replace("\"id\":\"3\"", "\"id\":\"999\""));
+
+        Rendered<CharacterProfile> read = second.character(scope, luna("from PostgreSQL"));
+
+        assertThat(stored).contains("\"id\":\"3\"");
+        assertThat(read.model().name()).isEqualTo("from PostgreSQL");
+        assertThat(second.count(Metrics.REDIS_REQUESTS, "result", "unreadable")).isEqualTo(1);
+    }
+
     /** The hash holding a scope's views, under the current epoch. */
     private String viewKey(String scope) {
         return TestRedis.get().keys(prefix).stream().filter(k -> k.contains(scope) && !k.endsWith(":version"))
