@@ -98,8 +98,8 @@ public final class ReadMarkers {
             return new InvalidInput(kind.field(), "refers to " + kind.column() + " " + memberId
                     + ", which is not a member of conversation " + conversationId);
         }
-        return new InvalidInput("message_id", "refers to message " + messageId
-                + ", which is not in conversation " + conversationId);
+        return new InvalidInput("message_id", "refers to message " + messageId + ", which conversation " + conversationId
+                + " does not hold (never written there, or hard-deleted)");
     }
 
     /** A member's new position, and who they are: a user's inbox shows it. */

@@ -221,6 +221,10 @@ class MessagesApiTest {
         assertThat(history.get("messages")).extracting(m -> m.get("id").asText())
                 .containsExactly(keep.get("id").asText(), soft.get("id").asText());
         assertThat(api.get(messages + "/" + hard.get("id").asText()).status()).isEqualTo(404);
+        var readPastIt = api.post("/v1/conversations/" + id + "/read", Map.of("message_id", hard.get("id").asText()));
+        assertThat(readPastIt.json().get("detail").asText()).as("not told it was never in the conversation")
+                .isEqualTo("message_id refers to message " + hard.get("id").asText() + ", which conversation " + id
+                        + " does not hold (never written there, or hard-deleted)");
         assertThat(api.patch(messages + "/" + soft.get("id").asText(), Map.of("content", "x")).status()).isEqualTo(409);
         JsonNode stats = api.getOk("/v1/conversations/" + id + "/stats");
         assertThat(stats.get("message_count").asLong()).isEqualTo(2);
