@@ -48,12 +48,23 @@ public enum PgBouncer {
                     + "LISTEN/NOTIFY, migrations and the retention lock need a session, which PgBouncer lends for one "
                     + "transaction only");
         }
+        if (server(databaseUrl.get()).equals(server(direct.get()))) { // the lock and statement budgets would be lost for nothing
+            throw new InvalidSetting(null, ENV, "is transaction, but DATABASE_URL and PARLEY_DIRECT_DATABASE_URL name the same "
+                    + "server (" + server(direct.get()) + "): DATABASE_URL must name the PgBouncer, the direct URL PostgreSQL "
+                    + "itself; without a PgBouncer leave " + ENV + " unset");
+        }
         var threshold = PREPARE_THRESHOLD.matcher(databaseUrl.get().jdbcUrl());
         if (threshold.find() && !threshold.group(1).equals("0")) {
             throw new InvalidSetting("--database-url", "DATABASE_URL", "sets prepareThreshold=" + threshold.group(1)
                     + ", but behind PgBouncer in transaction mode (" + ENV + ") it must be 0: a statement prepared on one "
                     + "server connection does not exist on the next");
         }
+    }
+
+    /** Where a URL connects: its host, port and database, without its parameters. */
+    private static String server(DatabaseUrl url) {
+        String jdbc = url.jdbcUrl().substring("jdbc:postgresql://".length());
+        return jdbc.contains("?") ? jdbc.substring(0, jdbc.indexOf('?')) : jdbc;
     }
 
     /**

@@ -222,6 +222,10 @@ class SettingsTest {
         assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("DATABASE_URL", bouncer + "?prepareThreshold=5",
                 "PARLEY_PGBOUNCER", "transaction", "PARLEY_DIRECT_DATABASE_URL", direct)))
                 .isInstanceOf(InvalidSetting.class).hasMessageContaining("prepareThreshold=5").hasMessageContaining("must be 0");
+        assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("DATABASE_URL", direct + "?sslmode=disable",
+                "PARLEY_PGBOUNCER", "transaction", "PARLEY_DIRECT_DATABASE_URL", direct)))
+                .as("no PgBouncer between: requests would lose their lock and statement budgets").isInstanceOf(InvalidSetting.class)
+                .hasMessageContaining("name the same server (db:5432/chat)");
         assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PGBOUNCER", "transaction")))
                 .isInstanceOf(InvalidSetting.class).hasMessageContaining("DATABASE_URL is not set");
         assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_DIRECT_DATABASE_URL", direct)))
