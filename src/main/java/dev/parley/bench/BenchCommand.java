@@ -337,8 +337,19 @@ public final class BenchCommand {
                     out.print(Report.acrossRoundsText(reports));
                 }
                 write(reports);
-                return 0;
+                return failedThroughout(reports);
             });
+        }
+
+        /** 0, or 1 with a line naming each operation that only failed: a report of errors alone is no measurement. */
+        private int failedThroughout(List<Report> reports) {
+            List<String> failed = reports.stream().flatMap(report -> report.failedThroughout().stream()).distinct().toList();
+            if (failed.isEmpty()) {
+                return 0;
+            }
+            spec.commandLine().getErr().println("parley: " + String.join(", ", failed) + " completed no operation, every one "
+                    + "failed (the first error of each is above): fix that and run again");
+            return 1;
         }
 
         /**
@@ -493,7 +504,10 @@ public final class BenchCommand {
                 admin = URI.create("http://127.0.0.1:" + inProcess.adminPort());
             }
             var endpoints = new HttpTarget.Endpoints(base, key, admin, System.getenv("PARLEY_ADMIN_KEY"), inProcess != null);
-            try (Target http = new HttpTarget(name, endpoints, population.dims(), client)) {
+            try (HttpTarget http = new HttpTarget(name, endpoints, population.dims(), client)) {
+                if (inProcess == null) {
+                    http.probe("--url"); // before the warm-up, and before the admin port is first asked for counters
+                }
                 out.println("measuring " + name + " over HTTP at " + base + " ...");
                 out.flush();
                 Workload.Result result = Workload.run(http, population, plan, CpuUse.Meter.of(db));

@@ -101,6 +101,28 @@ final class HttpTarget implements Target {
         };
     }
 
+    /**
+     * Fails at once, saying what to do, when nothing answers at the API or it refuses the key: a run against it
+     * spent its whole duration on errors and exited 0. {@code option} names where the address came from.
+     */
+    void probe(String option) {
+        MiniHttp.Response answer;
+        try (var http = new MiniHttp(base.getHost(), base.getPort(), apiKey)) {
+            answer = http.get("/v1/characters?limit=1");
+            if (answer.status() == 401 || answer.status() == 403) {
+                throw new IllegalStateException("the Parley at " + option + " " + base + " does not know the bench app's key (it "
+                        + "answered " + answer.status() + "): it must serve the database given by --database-url/--data-dir");
+            }
+            if (answer.status() != 200) {
+                throw new IllegalStateException("the Parley at " + option + " " + base + " answered GET /v1/characters with "
+                        + answer.status() + ": " + http.unzipped(answer).text());
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("nothing answers at " + option + " " + base + " (" + e.getMessage() + "): start "
+                    + "Parley there (parley serve) on the bench's database, or leave out " + option + " to measure one this run starts", e);
+        }
+    }
+
     private byte[] embedding(int topic, int dims) {
         return client.base64Embeddings() ? Topics.queryBase64(topic, dims) : Topics.queryJson(topic, dims);
     }

@@ -92,6 +92,11 @@ final class Report {
         return rows;
     }
 
+    /** "target/operation" of each operation that completed nothing and failed every time: its figures measure nothing. */
+    List<String> failedThroughout() {
+        return rows.stream().filter(r -> r.count() == 0 && r.errors() > 0).map(r -> r.target() + "/" + r.operation().label).toList();
+    }
+
     /** The measured period's cache counts of each target that has a cache, by target name. */
     Map<String, CacheCounts> caches() {
         return caches;

@@ -304,6 +304,77 @@ class BenchTest {
         });
     }
 
+    /** A bench dataset of {@code messages} in database {@code name}; its URL. */
+    private static String loaded(String name, int messages) {
+        var target = TestDatabase.get().migrated(name);
+        try (Database db = TestDatabase.pool(target, 4)) {
+            new DatasetLoader(db, new PrintWriter(new StringWriter())).load(DatasetSpec.of(messages, null, null, null, null, 16, 2, 42, DAY));
+        }
+        return TestDatabase.get().url(name);
+    }
+
+    /** A short run's options against the Parley at {@code url}. */
+    private static dev.parley.support.Cli.Run shortRun(String database, String... options) {
+        List<String> args = new ArrayList<>(List.of("bench", "run", "--database-url", database, "--mix", "history",
+                "--concurrency", "1", "--duration", "300ms", "--warmup", "0s", "--pool-size", "2"));
+        args.addAll(List.of(options));
+        return dev.parley.support.Cli.parley(args.toArray(String[]::new));
+    }
+
+    @Test
+    void a_run_against_a_url_where_nothing_answers_or_that_refuses_the_key_fails_at_once_naming_the_url() throws Exception {
+        String url = loaded("parley_bench_probe", 2_000);
+        int closed;
+        try (var socket = new java.net.ServerSocket(0)) {
+            closed = socket.getLocalPort();
+        }
+        var other = TestDatabase.get().migrated("parley_bench_probe_other");
+        Settings settings = Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PORT", "0", "PARLEY_POOL_SIZE", "2",
+                "PARLEY_ADMIN_PORT", "0"));
+
+        var nothing = shortRun(url, "--url", "http://127.0.0.1:" + closed);
+        dev.parley.support.Cli.Run otherDatabase;
+        try (Parley parley = Parley.start(settings, other, false, Clock.systemUTC())) {
+            otherDatabase = shortRun(url, "--url", "http://127.0.0.1:" + parley.port(), "--admin-url",
+                    "http://127.0.0.1:" + parley.adminPort());
+        }
+
+        assertThat(nothing.status()).as(nothing.err()).isEqualTo(1);
+        assertThat(nothing.err()).as("--url named first, not the admin port")
+                .startsWith("parley: nothing answers at --url http://127.0.0.1:" + closed).doesNotContain("admin");
+        assertThat(nothing.out()).doesNotContain("measuring parley");
+        assertThat(otherDatabase.status()).as(otherDatabase.err()).isEqualTo(1);
+        assertThat(otherDatabase.err()).contains("does not know the bench app's key")
+                .contains("it must serve the database given by --database-url/--data-dir");
+    }
+
+    @Test
+    void a_run_in_which_an_operation_only_failed_prints_its_report_and_exits_1_naming_it() throws Exception {
+        String url = loaded("parley_bench_failing", 2_000);
+        // Answers the probe and the admin port's metrics, and every operation with a 500.
+        var failing = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        failing.createContext("/", exchange -> {
+            String asked = exchange.getRequestURI().toString();
+            int status = asked.equals("/metrics") || asked.equals("/v1/characters?limit=1") ? 200 : 500;
+            byte[] body = MiniHttp.bytes(asked.equals("/metrics") ? "" : "{}");
+            exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        failing.start();
+        dev.parley.support.Cli.Run run;
+        try {
+            String at = "http://127.0.0.1:" + failing.getAddress().getPort();
+            run = shortRun(url, "--url", at, "--admin-url", at);
+        } finally {
+            failing.stop(0);
+        }
+
+        assertThat(run.out()).as("the report first").contains("errors in parley/history, last 50, first: IOException");
+        assertThat(run.status()).as(run.err()).isEqualTo(1);
+        assertThat(run.err()).contains("parley: parley/history, last 50 completed no operation, every one failed");
+    }
+
     @Test
     void the_median_of_a_ratio_over_rounds_is_the_middle_round_or_the_mean_of_the_middle_two() {
         assertThat(Report.median(List.of(2.4, 1.9, 3.1))).isEqualTo(2.4);
