@@ -210,6 +210,9 @@ public final class BenchCommand {
     @Command(name = "run", mixinStandardHelpOptions = true,
             description = "Replay a workload against the loaded dataset and print p50/p95/p99/max and throughput per operation.")
     static final class Run implements Callable<Integer> {
+        /** The highest --rate: a worker parks until each turn, and parking is not kept to finer than some microseconds. */
+        static final double MAX_RATE = 1_000_000;
+
         @Spec
         CommandSpec spec;
 
@@ -235,7 +238,8 @@ public final class BenchCommand {
         @Option(names = "--warmup", defaultValue = "5s", description = "Unmeasured time before each target's run, twice that for the first (default 5s).")
         String warmup;
 
-        @Option(names = "--rate", defaultValue = "0", description = "Operations per second to issue on a fixed schedule; 0 = as fast as possible (never below 0).")
+        @Option(names = "--rate", defaultValue = "0", description = {"Operations per second to issue on a fixed schedule, at most "
+                + "1000000 (a worker waits for each turn", "by parking, which cannot keep a finer schedule); 0 = as fast as possible."})
         double rate;
 
         @Option(names = "--compare", split = ",", description = {"Also run the work as 'raw' SQL without HTTP, the 'naive' way,",
@@ -420,6 +424,10 @@ public final class BenchCommand {
                 throw new IllegalArgumentException("--rate takes operations per second, 0 (as fast as possible) or more, not "
                         + rate);
             }
+            if (rate > MAX_RATE) { // 1e12 was reported as a schedule and ran as a closed loop
+                throw new IllegalArgumentException("--rate takes at most " + plain(MAX_RATE) + " operations per second (a finer "
+                        + "schedule cannot be kept), not " + plain(rate) + ": use --rate 0 for as fast as possible");
+            }
             if (checkWrites < 0) {
                 throw new IllegalArgumentException("--check-writes takes appends per second, 0 or more, not " + checkWrites);
             }
@@ -532,7 +540,16 @@ public final class BenchCommand {
             String command = "parley " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
             return new Report.Context(Instant.now().atZone(ZoneOffset.UTC).toLocalDate().toString(), command, dataset,
                     Machine.describe(db), plan.mixName(), plan.concurrency(), duration + "", warmup,
-                    plan.rate() > 0 ? "fixed schedule of %.0f ops/s".formatted(plan.rate()) : "closed loop (as fast as possible)");
+                    load(plan.rate()));
+        }
+
+        /** How the run drives its targets, as the report says it: the rate as given ("0.05", not "0"). */
+        static String load(double rate) {
+            return rate > 0 ? "fixed schedule of " + plain(rate) + " ops/s" : "closed loop (as fast as possible)";
+        }
+
+        private static String plain(double number) {
+            return java.math.BigDecimal.valueOf(number).stripTrailingZeros().toPlainString();
         }
 
         /** The run's rounds to --json (the one report, or every round's and the ratios across them) and --markdown. */

@@ -125,12 +125,16 @@ final class Workload {
             for (int w = 0; w < sessions.size(); w++) {
                 Target.Session session = sessions.get(w);
                 var random = new SplittableRandom(seed * 1_000_003 + w);
-                long firstDue = start + (periodNanos == 0 ? 0 : periodNanos * w / sessions.size());
+                // In doubles: at a low rate a period times a worker's number is past a long's range.
+                long firstDue = start + (long) Math.min((double) periodNanos * w / sessions.size(), length.toNanos());
                 done.add(workers.submit(() -> {
                     var mine = new Worked(new EnumMap<>(Operation.class), new EnumMap<>(Operation.class));
                     long due = firstDue;
                     while (true) {
                         if (periodNanos > 0) {
+                            if (due >= end) { // else, at a low rate, it waited out its period past the end (--rate 0.001: for ever)
+                                break;
+                            }
                             long wait = due - System.nanoTime();
                             if (wait > 0) {
                                 LockSupport.parkNanos(wait);
@@ -158,7 +162,7 @@ final class Workload {
                             errors.computeIfAbsent(op, k -> new AtomicLong()).incrementAndGet();
                             firstErrors.putIfAbsent(op, e.getClass().getSimpleName() + ": " + e.getMessage());
                         }
-                        due += periodNanos;
+                        due = end - due <= periodNanos ? end : due + periodNanos; // past the end is the end: no overflow
                     }
                     return mine;
                 }));

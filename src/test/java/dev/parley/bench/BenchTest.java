@@ -165,6 +165,36 @@ class BenchTest {
     }
 
     @Test
+    void a_run_at_a_low_rate_stops_at_its_duration_and_its_report_gives_the_rate_as_asked() {
+        var ran = new java.util.concurrent.atomic.AtomicLong();
+        Target quick = new Target() {
+            @Override
+            public String name() {
+                return "quick";
+            }
+
+            @Override
+            public Session session() {
+                return (operation, pick) -> ran.incrementAndGet();
+            }
+        };
+        var population = Population.of(new long[][] {{1, 1, 1, 1, 1}}, 0, Population.Popularity.BY_SIZE);
+        long began = System.nanoTime();
+
+        for (double rate : List.of(0.05, 0.001, Double.MIN_VALUE)) {
+            var plan = new Workload.Plan("history", 32, Duration.ofMillis(100), Duration.ofMillis(300), rate, 1);
+            Workload.Result result = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(5),
+                    () -> Workload.run(quick, population, plan, null), "--rate " + rate);
+            assertThat(result.completed().get(Operation.HISTORY)).as("the first worker's one turn").isEqualTo(1);
+        }
+
+        assertThat(Duration.ofNanos(System.nanoTime() - began)).as("three runs of 400 ms").isLessThan(Duration.ofSeconds(3));
+        assertThat(BenchCommand.Run.load(0.05)).isEqualTo("fixed schedule of 0.05 ops/s");
+        assertThat(BenchCommand.Run.load(200)).isEqualTo("fixed schedule of 200 ops/s");
+        assertThat(BenchCommand.Run.load(0)).isEqualTo("closed loop (as fast as possible)");
+    }
+
+    @Test
     void one_run_measures_parley_with_and_without_its_cache_with_base64_embeddings_and_gzip_over_a_zipf_hot_set() throws Exception {
         var target = TestDatabase.get().migrated("parley_bench_nocache");
         try (Database db = TestDatabase.pool(target, 4)) {
@@ -291,6 +321,8 @@ class BenchTest {
                 Map.entry(List.of("--rounds", "21"), "--rounds takes 1 to 20, not 21"),
                 Map.entry(List.of("--check-writes", "-1"), "--check-writes takes appends per second, 0 or more"),
                 Map.entry(List.of("--rate=-1"), "--rate takes operations per second, 0 (as fast as possible) or more, not -1.0"),
+                Map.entry(List.of("--rate", "1e12"), "--rate takes at most 1000000 operations per second (a finer schedule "
+                        + "cannot be kept), not 1000000000000"),
                 Map.entry(List.of("--rate", "NaN"), "--rate takes operations per second, 0 (as fast as possible) or more, not NaN"),
                 Map.entry(List.of("--cache", "maybe"), "--cache takes on or off, not maybe"),
                 Map.entry(List.of("--embeddings", "floats"), "--embeddings takes numbers or base64, not floats"),
