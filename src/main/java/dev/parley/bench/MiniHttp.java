@@ -75,6 +75,34 @@ final class MiniHttp implements AutoCloseable {
     }
 
     private Response send(String method, String path, byte[][] json) throws IOException {
+        int length = request(method, path, json);
+        boolean reused = socket != null;
+        try {
+            sendAndAwait(length);
+        } catch (IOException e) {
+            close();
+            if (!reused) {
+                throw e;
+            }
+            // The server closed the kept-alive connection before this request reached it (Jetty closes one idle for
+            // 30 s, which a worker at a low --rate is): sent again on a new one, as HTTP clients do, not an error.
+            try {
+                sendAndAwait(length);
+            } catch (IOException again) {
+                close();
+                throw again;
+            }
+        }
+        try {
+            return read();
+        } catch (IOException e) {
+            close(); // what is left of this answer would be read as the next one's
+            throw e;
+        }
+    }
+
+    /** Writes the request laid out in {@link #request}, connecting first if need be, and waits for the answer's first bytes. */
+    private void sendAndAwait(int length) throws IOException {
         if (socket == null) {
             socket = new Socket(host, port);
             socket.setTcpNoDelay(true);
@@ -82,9 +110,16 @@ final class MiniHttp implements AutoCloseable {
             out = socket.getOutputStream();
             start = end = 0;
         }
-        out.write(request, 0, request(method, path, json));
+        out.write(request, 0, length);
         out.flush();
-        return read();
+        if (start == end) {
+            start = end = 0;
+            int n = in.read(buffer, 0, buffer.length);
+            if (n < 0) {
+                throw new IOException("the server closed the connection");
+            }
+            end = n;
+        }
     }
 
     /** Lays the request out in {@link #request} and returns its length. */

@@ -195,6 +195,33 @@ class BenchTest {
     }
 
     @Test
+    void a_request_on_a_kept_alive_connection_the_server_closed_meanwhile_goes_again_on_a_new_one() throws Exception {
+        // Answers one request a connection and closes it without saying so, as a server closes an idle one.
+        try (var server = new java.net.ServerSocket(0, 10, java.net.InetAddress.getLoopbackAddress())) {
+            Thread.ofPlatform().daemon().start(() -> {
+                while (!server.isClosed()) {
+                    try (var connection = server.accept()) {
+                        var request = new java.io.BufferedReader(new java.io.InputStreamReader(connection.getInputStream()));
+                        for (String line = request.readLine(); line != null && !line.isEmpty(); line = request.readLine()) {
+                            // the request's head, up to the empty line
+                        }
+                        connection.getOutputStream().write(MiniHttp.bytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"));
+                    } catch (java.io.IOException e) {
+                        return; // the server socket closed at the end of the test
+                    }
+                }
+            });
+            try (var http = new MiniHttp("127.0.0.1", server.getLocalPort(), "key")) {
+                assertThat(http.get("/first").status()).isEqualTo(200);
+                Thread.sleep(50); // the server's close arrives
+
+                assertThat(http.get("/second").status()).isEqualTo(200);
+                assertThat(http.get("/third").text()).isEqualTo("{}");
+            }
+        }
+    }
+
+    @Test
     void one_run_measures_parley_with_and_without_its_cache_with_base64_embeddings_and_gzip_over_a_zipf_hot_set() throws Exception {
         var target = TestDatabase.get().migrated("parley_bench_nocache");
         try (Database db = TestDatabase.pool(target, 4)) {
