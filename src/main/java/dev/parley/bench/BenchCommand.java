@@ -399,6 +399,8 @@ public final class BenchCommand {
 
         /** The choices among options, and between them. */
         private void checkChoices() {
+            url = httpAddress("--url", url);
+            adminUrl = httpAddress("--admin-url", adminUrl);
             for (String other : compare) {
                 if (!List.of("raw", "naive", "nocache", "bare", "single", "replica").contains(other)) {
                     throw new IllegalArgumentException("--compare takes raw, naive, nocache, bare, single and/or replica, not " + other);
@@ -434,6 +436,21 @@ public final class BenchCommand {
             if (rounds < 1 || rounds > 20) {
                 throw new IllegalArgumentException("--rounds takes 1 to 20, not " + rounds);
             }
+        }
+
+        /**
+         * {@code address} with its port (80 when it names none), or a usage error: ftp://x and not-a-url failed after
+         * PostgreSQL had started, as "parley: x" and "parley: null". The bench's client speaks plain HTTP, no TLS.
+         */
+        static URI httpAddress(String option, URI address) {
+            if (address == null) {
+                return null;
+            }
+            if (!"http".equalsIgnoreCase(address.getScheme()) || address.getHost() == null) {
+                throw new IllegalArgumentException(option + " takes an http URL such as http://127.0.0.1:8080 (the bench's "
+                        + "client speaks plain HTTP, not TLS), not '" + address + "'");
+            }
+            return address.getPort() != -1 ? address : URI.create("http://" + address.getHost() + ":80");
         }
 
         private static Duration positive(String option, String text) {

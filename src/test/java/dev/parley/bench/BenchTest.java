@@ -351,6 +351,11 @@ class BenchTest {
                 Map.entry(List.of("--rate", "1e12"), "--rate takes at most 1000000 operations per second (a finer schedule "
                         + "cannot be kept), not 1000000000000"),
                 Map.entry(List.of("--rate", "NaN"), "--rate takes operations per second, 0 (as fast as possible) or more, not NaN"),
+                Map.entry(List.of("--url", "ftp://x"), "--url takes an http URL such as http://127.0.0.1:8080"),
+                Map.entry(List.of("--url", "not-a-url"), "--url takes an http URL such as http://127.0.0.1:8080 (the bench's "
+                        + "client speaks plain HTTP, not TLS), not 'not-a-url'"),
+                Map.entry(List.of("--url", "https://parley.example"), "--url takes an http URL"),
+                Map.entry(List.of("--url", "http://127.0.0.1:1", "--admin-url", "localhost:8081"), "--admin-url takes an http URL"),
                 Map.entry(List.of("--cache", "maybe"), "--cache takes on or off, not maybe"),
                 Map.entry(List.of("--embeddings", "floats"), "--embeddings takes numbers or base64, not floats"),
                 Map.entry(List.of("--compare", "fast"), "--compare takes raw, naive, nocache, bare, single and/or replica, not fast"));
