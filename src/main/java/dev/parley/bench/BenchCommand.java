@@ -401,6 +401,8 @@ public final class BenchCommand {
         private void checkChoices() {
             url = httpAddress("--url", url);
             adminUrl = httpAddress("--admin-url", adminUrl);
+            checkWritable("--json", json);
+            checkWritable("--markdown", markdown);
             for (String other : compare) {
                 if (!List.of("raw", "naive", "nocache", "bare", "single", "replica").contains(other)) {
                     throw new IllegalArgumentException("--compare takes raw, naive, nocache, bare, single and/or replica, not " + other);
@@ -451,6 +453,25 @@ public final class BenchCommand {
                         + "client speaks plain HTTP, not TLS), not '" + address + "'");
             }
             return address.getPort() != -1 ? address : URI.create("http://" + address.getHost() + ":80");
+        }
+
+        /** A report file the run can write when it ends: found out then, after the whole run, the message was only the path. */
+        private static void checkWritable(String option, Path file) {
+            if (file == null) {
+                return;
+            }
+            Path absolute = file.toAbsolutePath();
+            Path directory = absolute.getParent();
+            if (Files.isDirectory(absolute)) {
+                throw new IllegalArgumentException(option + " " + file + " is a directory: name a file in it");
+            }
+            if (directory == null || !Files.isDirectory(directory)) {
+                throw new IllegalArgumentException(option + " " + file + ": no such directory " + directory);
+            }
+            if (Files.exists(absolute) ? !Files.isWritable(absolute) : !Files.isWritable(directory)) {
+                throw new IllegalArgumentException(option + " " + file + ": permission denied (" + (Files.exists(absolute)
+                        ? "the file is not writable" : "cannot create files in " + directory) + ")");
+            }
         }
 
         private static Duration positive(String option, String text) {

@@ -356,6 +356,10 @@ class BenchTest {
                         + "client speaks plain HTTP, not TLS), not 'not-a-url'"),
                 Map.entry(List.of("--url", "https://parley.example"), "--url takes an http URL"),
                 Map.entry(List.of("--url", "http://127.0.0.1:1", "--admin-url", "localhost:8081"), "--admin-url takes an http URL"),
+                Map.entry(List.of("--json", "/no-such-directory/report.json"),
+                        "--json /no-such-directory/report.json: no such directory /no-such-directory"),
+                Map.entry(List.of("--markdown", System.getProperty("java.io.tmpdir")), "--markdown " + System.getProperty("java.io.tmpdir")
+                        + " is a directory: name a file in it"),
                 Map.entry(List.of("--cache", "maybe"), "--cache takes on or off, not maybe"),
                 Map.entry(List.of("--embeddings", "floats"), "--embeddings takes numbers or base64, not floats"),
                 Map.entry(List.of("--compare", "fast"), "--compare takes raw, naive, nocache, bare, single and/or replica, not fast"));
