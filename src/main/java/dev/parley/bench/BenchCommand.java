@@ -533,7 +533,19 @@ public final class BenchCommand {
         private Workload.Result measureHttp(String name, Map<String, String> env, Database db, ConnectionTarget target,
                                             long appId, Population population, Workload.Plan plan, HttpTarget.Client client,
                                             PrintWriter out, Afterwards afterwards) throws Exception {
-            String key = new ApiKeys(db, com.github.benmanes.caffeine.cache.Ticker.systemTicker()).issue(appId).key();
+            var keys = new ApiKeys(db, com.github.benmanes.caffeine.cache.Ticker.systemTicker());
+            ApiKeys.Issued issued = keys.issue(appId);
+            try {
+                return measureHttp(name, env, target, population, plan, client, out, afterwards, db, issued.key());
+            } finally { // each run left its key active: 28 runs, aborted ones too, 28 keys for the bench app
+                keys.revoke(appId, String.valueOf(issued.id()));
+            }
+        }
+
+        /** {@link #measureHttp} with {@code key}, an API key of the bench app, to present. */
+        private Workload.Result measureHttp(String name, Map<String, String> env, ConnectionTarget target, Population population,
+                                            Workload.Plan plan, HttpTarget.Client client, PrintWriter out, Afterwards afterwards,
+                                            Database db, String key) throws Exception {
             Parley inProcess = null;
             URI base = url;
             URI admin = adminUrl != null ? adminUrl : url == null ? null

@@ -417,6 +417,32 @@ class BenchTest {
     }
 
     @Test
+    void a_run_revokes_the_api_key_it_made_for_the_bench_app_when_it_ends_or_fails() throws Exception {
+        String url = loaded("parley_bench_keys", 2_000);
+        int closed;
+        try (var socket = new java.net.ServerSocket(0)) {
+            closed = socket.getLocalPort();
+        }
+        long before = activeBenchKeys("parley_bench_keys");
+
+        var run = shortRun(url);
+        var failed = shortRun(url, "--url", "http://127.0.0.1:" + closed);
+
+        assertThat(run.status()).as(run.err()).isZero();
+        assertThat(failed.status()).as(failed.err()).isEqualTo(1);
+        assertThat(activeBenchKeys("parley_bench_keys")).as("no key left behind by either run").isEqualTo(before);
+    }
+
+    private static long activeBenchKeys(String database) throws java.sql.SQLException {
+        try (var sql = TestDatabase.get().connect(database);
+             var rows = sql.createStatement().executeQuery("""
+                     SELECT count(*) FROM api_keys k JOIN apps a USING (app_id) WHERE a.name = 'bench' AND k.revoked_at IS NULL""")) {
+            rows.next();
+            return rows.getLong(1);
+        }
+    }
+
+    @Test
     void a_run_in_which_an_operation_only_failed_prints_its_report_and_exits_1_naming_it() throws Exception {
         String url = loaded("parley_bench_failing", 2_000);
         // Answers the probe and the admin port's metrics, and every operation with a 500.
