@@ -424,6 +424,10 @@ public final class BenchCommand {
             if (cache.equals("off") && url != null) {
                 throw new IllegalArgumentException("--cache off sets up the Parley this run starts: leave out --url");
             }
+            if (adminUrl != null && url == null) { // it was ignored without a word
+                throw new IllegalArgumentException("--admin-url is the admin port of the Parley at --url: give --url too, or leave "
+                        + "out --admin-url (the Parley this run starts is read through its own)");
+            }
             if (!(rate >= 0) || Double.isInfinite(rate)) { // NaN too: a schedule needs a rate it can divide by
                 throw new IllegalArgumentException("--rate takes operations per second, 0 (as fast as possible) or more, not "
                         + rate);

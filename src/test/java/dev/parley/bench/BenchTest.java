@@ -360,6 +360,8 @@ class BenchTest {
                         "--json /no-such-directory/report.json: no such directory /no-such-directory"),
                 Map.entry(List.of("--markdown", System.getProperty("java.io.tmpdir")), "--markdown " + System.getProperty("java.io.tmpdir")
                         + " is a directory: name a file in it"),
+                Map.entry(List.of("--admin-url", "http://127.0.0.1:8081"), "--admin-url is the admin port of the Parley at --url: "
+                        + "give --url too"),
                 Map.entry(List.of("--cache", "maybe"), "--cache takes on or off, not maybe"),
                 Map.entry(List.of("--embeddings", "floats"), "--embeddings takes numbers or base64, not floats"),
                 Map.entry(List.of("--compare", "fast"), "--compare takes raw, naive, nocache, bare, single and/or replica, not fast"));
