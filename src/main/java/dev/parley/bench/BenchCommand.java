@@ -192,6 +192,9 @@ public final class BenchCommand {
             long total;
             try {
                 total = DatasetSpec.count("--messages", messages);
+                if (conversations < 1) { // 0 failed as "/ by zero" and -1 as "parley: -1", after the database started
+                    throw new IllegalArgumentException("--conversations takes 1 or more, not " + conversations);
+                }
             } catch (IllegalArgumentException e) { // a usage error, told before connecting
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
@@ -212,6 +215,9 @@ public final class BenchCommand {
     static final class Run implements Callable<Integer> {
         /** The highest --rate: a worker parks until each turn, and parking is not kept to finer than some microseconds. */
         static final double MAX_RATE = 1_000_000;
+
+        /** The longest --duration or --warmup: a week, far within the nanosecond counts a run keeps. */
+        static final Duration LONGEST = Duration.ofDays(7);
 
         @Spec
         CommandSpec spec;
@@ -309,7 +315,7 @@ public final class BenchCommand {
                 }
                 popular = Population.Popularity.parse(popularity);
                 activeSince = activeWithin == null ? null
-                        : Instant.now().atZone(ZoneOffset.UTC).minus(Ages.parse(activeWithin)).toInstant();
+                        : Instant.now().atZone(ZoneOffset.UTC).minus(age("--active-within", activeWithin)).toInstant();
                 client = new HttpTarget.Client(base64Embeddings(), gzip);
                 checkChoices();
             } catch (IllegalArgumentException e) {
@@ -436,8 +442,12 @@ public final class BenchCommand {
                 throw new IllegalArgumentException("--rate takes at most " + plain(MAX_RATE) + " operations per second (a finer "
                         + "schedule cannot be kept), not " + plain(rate) + ": use --rate 0 for as fast as possible");
             }
-            if (checkWrites < 0) {
-                throw new IllegalArgumentException("--check-writes takes appends per second, 0 or more, not " + checkWrites);
+            if (!(checkWrites >= 0 && checkWrites <= MAX_RATE)) { // NaN too, which ran as none
+                throw new IllegalArgumentException("--check-writes takes appends per second, 0 or more up to " + plain(MAX_RATE)
+                        + ", not " + plain(checkWrites));
+            }
+            if (poolSize < 1) { // else the pool library's "maxPoolSize cannot be less than 1", after the database started
+                throw new IllegalArgumentException("--pool-size takes 1 or more connections, not " + poolSize);
             }
             if (rounds < 1 || rounds > 20) {
                 throw new IllegalArgumentException("--rounds takes 1 to 20, not " + rounds);
@@ -487,8 +497,21 @@ public final class BenchCommand {
         }
 
         private static Duration atLeastZero(String option, String text) {
+            Duration parsed;
             try {
-                return Durations.parse(text);
+                parsed = Durations.parse(text);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(option + ": " + e.getMessage());
+            }
+            if (parsed.compareTo(LONGEST) > 0) { // 999999999h overflowed a count of nanoseconds after the server started
+                throw new IllegalArgumentException(option + " takes at most " + Durations.format(LONGEST) + " (a week), not " + text);
+            }
+            return parsed;
+        }
+
+        private static Period age(String option, String text) {
+            try {
+                return Ages.parse(text);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(option + ": " + e.getMessage());
             }
@@ -603,7 +626,8 @@ public final class BenchCommand {
         }
 
         private static String plain(double number) {
-            return java.math.BigDecimal.valueOf(number).stripTrailingZeros().toPlainString();
+            return Double.isFinite(number) ? java.math.BigDecimal.valueOf(number).stripTrailingZeros().toPlainString()
+                    : String.valueOf(number);
         }
 
         /** The run's rounds to --json (the one report, or every round's and the ratios across them) and --markdown. */

@@ -39,9 +39,14 @@ final class Population {
                 return new Popularity("zipf", 1.0);
             }
             if (text.startsWith("zipf:")) {
-                double exponent = Double.parseDouble(text.substring(5));
+                double exponent;
+                try {
+                    exponent = Double.parseDouble(text.substring(5));
+                } catch (NumberFormatException e) { // "zipf:" said only "empty String"
+                    exponent = Double.NaN;
+                }
                 if (!(exponent > 0 && exponent <= 5)) {
-                    throw new IllegalArgumentException("--popularity zipf:S takes an exponent in (0, 5], not " + exponent);
+                    throw new IllegalArgumentException("--popularity zipf:S takes an exponent in (0, 5], not '" + text.substring(5) + "'");
                 }
                 return new Popularity("zipf", exponent);
             }

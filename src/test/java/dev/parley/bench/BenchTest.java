@@ -347,6 +347,12 @@ class BenchTest {
                 Map.entry(List.of("--rounds", "0"), "--rounds takes 1 to 20, not 0"),
                 Map.entry(List.of("--rounds", "21"), "--rounds takes 1 to 20, not 21"),
                 Map.entry(List.of("--check-writes", "-1"), "--check-writes takes appends per second, 0 or more"),
+                Map.entry(List.of("--check-writes", "NaN"), "--check-writes takes appends per second, 0 or more up to 1000000, not NaN"),
+                Map.entry(List.of("--duration", "999999999h"), "--duration takes at most 168h (a week), not 999999999h"),
+                Map.entry(List.of("--warmup", "200h"), "--warmup takes at most 168h (a week), not 200h"),
+                Map.entry(List.of("--pool-size", "0"), "--pool-size takes 1 or more connections, not 0"),
+                Map.entry(List.of("--popularity", "zipf:"), "--popularity zipf:S takes an exponent in (0, 5], not ''"),
+                Map.entry(List.of("--active-within", "3x"), "--active-within: an age is a whole number above 0"),
                 Map.entry(List.of("--rate=-1"), "--rate takes operations per second, 0 (as fast as possible) or more, not -1.0"),
                 Map.entry(List.of("--rate", "1e12"), "--rate takes at most 1000000 operations per second (a finer schedule "
                         + "cannot be kept), not 1000000000000"),
@@ -513,6 +519,17 @@ class BenchTest {
         var noMessages = dev.parley.support.Cli.parley("bench", "load", "--database-url", nowhere, "--messages", "0");
         assertThat(noMessages.status()).isEqualTo(2);
         assertThat(noMessages.err()).contains("--messages must be between 1 and 10G, got 0");
+    }
+
+    @Test
+    void an_import_over_no_conversations_is_a_usage_error_naming_the_option() {
+        for (String conversations : List.of("0", "-1")) {
+            var refused = dev.parley.support.Cli.parley("bench", "import", "--database-url", "postgres://nobody@127.0.0.1:1/none",
+                    "--messages", "100", "--conversations=" + conversations);
+
+            assertThat(refused.status()).as(refused.err()).isEqualTo(2);
+            assertThat(refused.err()).contains("--conversations takes 1 or more, not " + conversations);
+        }
     }
 
     @Test
