@@ -497,6 +497,10 @@ public final class BenchCommand {
         }
 
         private static Duration atLeastZero(String option, String text) {
+            if (text.strip().matches("0*[1-9][0-9]*")) { // 5 was read as 5 milliseconds, without a word
+                throw new IllegalArgumentException(option + " " + text.strip() + " needs a unit, such as " + text.strip() + "ms, "
+                        + text.strip() + "s or " + text.strip() + "m");
+            }
             Duration parsed;
             try {
                 parsed = Durations.parse(text);

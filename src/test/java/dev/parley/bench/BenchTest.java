@@ -349,6 +349,8 @@ class BenchTest {
                 Map.entry(List.of("--check-writes", "-1"), "--check-writes takes appends per second, 0 or more"),
                 Map.entry(List.of("--check-writes", "NaN"), "--check-writes takes appends per second, 0 or more up to 1000000, not NaN"),
                 Map.entry(List.of("--duration", "999999999h"), "--duration takes at most 168h (a week), not 999999999h"),
+                Map.entry(List.of("--duration", "5"), "--duration 5 needs a unit, such as 5ms, 5s or 5m"),
+                Map.entry(List.of("--warmup", "300"), "--warmup 300 needs a unit"),
                 Map.entry(List.of("--warmup", "200h"), "--warmup takes at most 168h (a week), not 200h"),
                 Map.entry(List.of("--pool-size", "0"), "--pool-size takes 1 or more connections, not 0"),
                 Map.entry(List.of("--popularity", "zipf:"), "--popularity zipf:S takes an exponent in (0, 5], not ''"),
