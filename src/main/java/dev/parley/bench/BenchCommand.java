@@ -414,6 +414,11 @@ public final class BenchCommand {
                     throw new IllegalArgumentException("--compare takes raw, naive, nocache, bare, single and/or replica, not " + other);
                 }
             }
+            for (String other : compare) {
+                if (compare.indexOf(other) != compare.lastIndexOf(other)) { // raw,raw measured raw twice
+                    throw new IllegalArgumentException("--compare names each target once, not " + other + " twice");
+                }
+            }
             for (String appendsOnly : List.of("bare", "single")) {
                 if (compare.contains(appendsOnly) && !mix.equals("append") && !mix.equals("append-batch")) {
                     throw new IllegalArgumentException("--compare " + appendsOnly + " only appends: use it with --mix append or append-batch");

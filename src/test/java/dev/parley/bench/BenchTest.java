@@ -372,6 +372,7 @@ class BenchTest {
                         + "give --url too"),
                 Map.entry(List.of("--cache", "maybe"), "--cache takes on or off, not maybe"),
                 Map.entry(List.of("--embeddings", "floats"), "--embeddings takes numbers or base64, not floats"),
+                Map.entry(List.of("--compare", "raw,naive,raw"), "--compare names each target once, not raw twice"),
                 Map.entry(List.of("--compare", "fast"), "--compare takes raw, naive, nocache, bare, single and/or replica, not fast"));
         refusals.forEach((options, message) -> {
             List<String> args = new ArrayList<>(List.of("bench", "run", "--database-url", nowhere));
