@@ -34,7 +34,7 @@ final class AppsCommand {
         @ParentCommand
         AppsCommand parent;
 
-        @Parameters(paramLabel = "NAME", description = "1-63 letters, digits, '_', '.' or '-'.")
+        @Parameters(paramLabel = "NAME", description = "1-63 letters, digits, '_', '.' or '-', starting with a letter or digit.")
         String name;
 
         @Override

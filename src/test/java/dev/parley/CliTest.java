@@ -84,6 +84,15 @@ class CliTest {
     }
 
     @Test
+    void apps_create_help_gives_the_rule_the_name_check_applies() {
+        Run help = parley("apps", "create", "--help");
+        Run dash = parley("apps", "create", "-dash", "--database-url", "postgres://nobody@127.0.0.1:1/none");
+
+        assertThat(help.out().replaceAll("\\s+", " ")).contains("1-63 letters, digits, '_', '.' or '-', starting with a letter or digit");
+        assertThat(dash.status()).as(dash.err()).isEqualTo(2);
+    }
+
+    @Test
     void a_bad_value_is_a_usage_error_told_before_connecting() {
         String nowhere = "postgres://nobody@127.0.0.1:1/none"; // connecting would fail otherwise, with status 1
         Run lots = parley("bench", "load", "--messages", "lots", "--database-url", nowhere);
