@@ -107,7 +107,6 @@ class DistributionRulesTest {
      * site fails the test until someone has read its SQL and counted it here.
      */
     static final Map<String, PerCall> BUILT_PER_CALL = Map.ofEntries(
-            Map.entry("ImportCommand.java", new PerCall(1, "import.conversation_start: app_id = ? and the external id")),
             Map.entry("analytics/AnalyticsRefresh.java", new PerCall(1, "REFRESH MATERIALIZED VIEW CONCURRENTLY: every"
                     + " app's rows of a view, by design; on Citus the views live on the coordinator")),
             Map.entry("bench/ArchivedMonths.java", new PerCall(6, "a fresh dataset's archived months: their partitions"
