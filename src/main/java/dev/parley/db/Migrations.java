@@ -56,6 +56,10 @@ public final class Migrations {
      * differs or the database is ahead of this build.
      */
     public int migrate() {
+        return inASession(this::migrateNow);
+    }
+
+    private int migrateNow() {
         refuseNewer();
         try {
             return flyway.migrate().migrationsExecuted;
@@ -75,6 +79,42 @@ public final class Migrations {
             }
             throw e;
         }
+    }
+
+    /**
+     * {@code work}, which needs one server session per connection (Flyway's lock, its prepared statements): a pooler
+     * that lends a server connection for a transaction only (PgBouncer in transaction mode) loses them between two
+     * transactions, and Flyway failed with its own words ("prepared statement "S_1" already exists") or, inside, with a
+     * Java error ("Cannot invoke … because "currentSchema" is null"). Either is told as what to do.
+     */
+    private <T> T inASession(java.util.function.Supplier<T> work) {
+        try {
+            return work.get();
+        } catch (RuntimeException e) {
+            boolean lostStatements = preparedStatementLost(e);
+            boolean flywayBroke = e instanceof NullPointerException && e.getStackTrace().length > 0
+                    && e.getStackTrace()[0].getClassName().startsWith("org.flywaydb");
+            if (!lostStatements && !flywayBroke) {
+                throw e;
+            }
+            throw new IllegalStateException((lostStatements
+                    ? "the database lost prepared statements between transactions, as PgBouncer in transaction mode does: "
+                    : "the migrations failed inside Flyway (" + e.getMessage() + "), as they do through PgBouncer in "
+                            + "transaction mode: ")
+                    + "migrations need PostgreSQL itself. Point DATABASE_URL at PostgreSQL, or, keeping DATABASE_URL at "
+                    + "the PgBouncer, set PARLEY_PGBOUNCER=transaction and PARLEY_DIRECT_DATABASE_URL to PostgreSQL "
+                    + "(docs/operations.md, \"PgBouncer\")", e);
+        }
+    }
+
+    /** Whether a statement failed as one prepared on another server connection: 26000 (not there) or 42P05 (there twice). */
+    private static boolean preparedStatementLost(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof java.sql.SQLException sql && ("26000".equals(sql.getSQLState()) || "42P05".equals(sql.getSQLState()))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The role the migrations ran as, quoted as SQL names it; "the role" if it cannot be asked. */
@@ -117,6 +157,13 @@ public final class Migrations {
      * to do when migrations are pending or the applied ones differ from the files.
      */
     public void requireCurrent() {
+        inASession(() -> {
+            requireCurrentNow();
+            return null;
+        });
+    }
+
+    private void requireCurrentNow() {
         refuseNewer();
         MigrationInfo[] pending = flyway.info().pending();
         if (pending.length > 0) {

@@ -127,6 +127,24 @@ class PgBouncerTest {
                 .isEqualTo(200);
     }
 
+    /** Migrations need a session: through PgBouncer in transaction mode Flyway failed inside with a Java error alone. */
+    @Test
+    void migrations_through_pgbouncer_are_told_to_connect_to_postgresql_itself() {
+        var url = dev.parley.config.DatabaseUrl.parse(bouncer.url(), null, "DATABASE_URL");
+        var through = new org.postgresql.ds.PGSimpleDataSource();
+        through.setURL(url.jdbcUrl());
+        through.setUser(url.user());
+        through.setPassword(url.password());
+
+        assertThatThrownBy(() -> {
+            var migrations = new Migrations(through);
+            for (int round = 0; round < 5; round++) { // Flyway's statements reach their fifth run: pgjdbc names them
+                migrations.requireCurrent();
+                migrations.migrate();
+            }
+        }).hasMessageContaining("PgBouncer").hasMessageContaining("PARLEY_DIRECT_DATABASE_URL");
+    }
+
     @Test
     void without_pgbouncer_transaction_mode_the_same_requests_fail_on_prepared_statements_pgbouncer_lost() {
         var failures = new ListAppender<ILoggingEvent>();
