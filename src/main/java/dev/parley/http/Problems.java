@@ -80,11 +80,13 @@ final class Problems {
                     -> Problem.of(409, "month-archived", "Conflict", "created_at falls in a month that takes no new messages: "
                     + "it is archived, and archived months are read-only", path);
             case DatabaseFailure e when e.lockTimedOut() -> Problem.of(503, "database-busy", "Database busy",
-                    "a row or table this request needs was locked by other work for longer than PARLEY_LOCK_TIMEOUT; the "
-                    + "transaction it waited in was rolled back: retry shortly", path);
+                    "a row or table this request needs was locked by other work for longer than PARLEY_LOCK_TIMEOUT (behind "
+                    + "PgBouncer, the lock_timeout its connect_query sets); the transaction it waited in was rolled back: "
+                    + "retry shortly", path);
             case DatabaseFailure e when e.timedOut() -> Problem.of(503, "database-busy", "Database busy",
-                    "the database did not finish this request's statement within PARLEY_STATEMENT_TIMEOUT (or an operator "
-                    + "cancelled it); its transaction was rolled back: retry shortly", path);
+                    "the database did not finish this request's statement within PARLEY_STATEMENT_TIMEOUT (behind PgBouncer, "
+                    + "the statement_timeout its connect_query sets), or an operator cancelled it; its transaction was rolled "
+                    + "back: retry shortly", path);
             case DatabaseFailure e when e.deadlocked() -> Problem.of(503, "database-busy", "Database busy",
                     "this request's transaction and another locked the same rows in opposite orders, and PostgreSQL rolled "
                     + "this one back to free the other; nothing was changed: retry shortly", path);

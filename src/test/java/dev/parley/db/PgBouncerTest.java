@@ -119,6 +119,8 @@ class PgBouncerTest {
                 Api.Response answer = patch.get(10, java.util.concurrent.TimeUnit.SECONDS);
                 assertThat(answer.status()).as(answer.toString()).isEqualTo(503);
                 assertThat(answer.json().get("type").asText()).endsWith("/database-busy");
+                assertThat(answer.json().get("detail").asText()).as("the budget that fired is PgBouncer's")
+                        .contains("the lock_timeout its connect_query sets");
             } finally {
                 holder.rollback();
             }
