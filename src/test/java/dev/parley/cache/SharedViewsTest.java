@@ -305,15 +305,9 @@ class SharedViewsTest {
 
     @Test
     void json_that_does_not_fit_the_views_type_is_loaded_as_a_miss() {
-        var first = new Instance();
         var second = new Instance();
-        Scope scope = Scope.character(1, 3);
-        first.character(scope, luna("Luna"));
-        String key = viewKey("character:1:3");
-        String field = TestRedis.get().commands().hkeys(key).getFirst();
-        TestRedis.get().commands().hset(key, field, "{\"name\":\"no id, and a field the type lacks\",\"colour\":1}");
 
-        Rendered<CharacterProfile> read = second.character(scope, luna("from PostgreSQL"));
+        Rendered<CharacterProfile> read = readBack(second, stored -> "{\"name\":\"no id, and a field the type lacks\",\"colour\":1}");
 
         assertThat(read.model().name()).isEqualTo("from PostgreSQL");
         assertThat(second.count(Metrics.REDIS_REQUESTS, "result", "unreadable")).isEqualTo(1);
@@ -322,20 +316,25 @@ class SharedViewsTest {
     /** A view that reads back as its type, but of another document than its scope's, is not served as this one. */
     @Test
     void a_view_of_another_document_is_loaded_as_a_miss() {
-        var first = new Instance();
         var second = new Instance();
-        Scope scope = Scope.character(1, 3);
-        first.character(scope, luna("Luna"));
-        String key = viewKey("character:1:3");
-        String field = TestRedis.get().commands().hkeys(key).getFirst();
-        String stored = TestRedis.get().commands().hget(key, field);
-        TestRedis.get().commands().hset(key, field, stored.replace("\"id\":\"3\"", "\"id\":\"999\""));
 
-        Rendered<CharacterProfile> read = second.character(scope, luna("from PostgreSQL"));
+        Rendered<CharacterProfile> read = readBack(second, stored -> {
+            assertThat(stored).contains("\"id\":\"3\"");
+            return stored.replace("\"id\":\"3\"", "\"id\":\"999\"");
+        });
 
-        assertThat(stored).contains("\"id\":\"3\"");
         assertThat(read.model().name()).isEqualTo("from PostgreSQL");
         assertThat(second.count(Metrics.REDIS_REQUESTS, "result", "unreadable")).isEqualTo(1);
+    }
+
+    /** Character 3's view as another instance put it in Redis, changed there by {@code tamper}, as {@code reader} reads it. */
+    private Rendered<CharacterProfile> readBack(Instance reader, java.util.function.UnaryOperator<String> tamper) {
+        Scope scope = Scope.character(1, 3);
+        new Instance().character(scope, luna("Luna"));
+        String key = viewKey("character:1:3");
+        String field = TestRedis.get().commands().hkeys(key).getFirst();
+        TestRedis.get().commands().hset(key, field, tamper.apply(TestRedis.get().commands().hget(key, field)));
+        return reader.character(scope, luna("from PostgreSQL"));
     }
 
     /** The hash holding a scope's views, under the current epoch. */
