@@ -136,19 +136,9 @@ class BenchTest {
     @Test
     void throughput_counts_operations_that_ran_not_the_samples_back_filled_for_stalls() throws Exception {
         var ran = new java.util.concurrent.atomic.AtomicLong();
-        Target stalling = new Target() {
-            @Override
-            public String name() {
-                return "stalling";
-            }
-
-            @Override
-            public Session session() {
-                return (operation, pick) -> {
-                    Thread.sleep(ran.incrementAndGet() % 10 == 0 ? 40 : 2); // one call in ten stalls
-                };
-            }
-        };
+        Target stalling = target("stalling", (operation, pick) -> {
+            Thread.sleep(ran.incrementAndGet() % 10 == 0 ? 40 : 2); // one call in ten stalls
+        });
         var population = Population.of(new long[][] {{1, 1, 1, 1, 1}}, 0, Population.Popularity.BY_SIZE);
         var plan = new Workload.Plan("history", 2, Duration.ofMillis(300), Duration.ofSeconds(1), 0, 1);
 
@@ -167,17 +157,7 @@ class BenchTest {
     @Test
     void a_run_at_a_low_rate_stops_at_its_duration_and_its_report_gives_the_rate_as_asked() {
         var ran = new java.util.concurrent.atomic.AtomicLong();
-        Target quick = new Target() {
-            @Override
-            public String name() {
-                return "quick";
-            }
-
-            @Override
-            public Session session() {
-                return (operation, pick) -> ran.incrementAndGet();
-            }
-        };
+        Target quick = target("quick", (operation, pick) -> ran.incrementAndGet());
         var population = Population.of(new long[][] {{1, 1, 1, 1, 1}}, 0, Population.Popularity.BY_SIZE);
         long began = System.nanoTime();
 
@@ -909,5 +889,20 @@ class BenchTest {
                     .hasMessageContaining("of its 46 lines")
                     .hasMessageMatching("(?s).*: line [0-9]+: .*");
         }
+    }
+
+    /** A target named {@code name} whose every session is {@code session}. */
+    private static Target target(String name, Target.Session session) {
+        return new Target() {
+            @Override
+            public String name() {
+                return name;
+            }
+
+            @Override
+            public Session session() {
+                return session;
+            }
+        };
     }
 }
