@@ -110,8 +110,7 @@ class ImportCommandTest {
     void an_untimed_langchain_store_run_again_after_rows_were_deleted_finds_what_it_imported_and_adds_the_new_rows_after()
             throws SQLException {
         String peer = "langchain_deleted_peer";
-        peerTables(peer, """
-                CREATE TABLE message_store (id SERIAL PRIMARY KEY, session_id TEXT NOT NULL, message JSONB NOT NULL);
+        peerTables(peer, LANGCHAIN_TABLE + """
                 INSERT INTO message_store (session_id, message) VALUES
                     ('s-1', '{"type":"human","data":{"content":"one"}}'),
                     ('s-1', '{"type":"ai","data":{"content":"two"}}'),
@@ -179,8 +178,7 @@ class ImportCommandTest {
     @Test
     void langchain_types_become_roles_and_a_row_with_no_content_or_no_role_of_parleys_is_rejected() throws SQLException {
         String peer = "langchain_roles_peer";
-        peerTables(peer, """
-                CREATE TABLE message_store (id SERIAL PRIMARY KEY, session_id TEXT NOT NULL, message JSONB NOT NULL);
+        peerTables(peer, LANGCHAIN_TABLE + """
                 INSERT INTO message_store (session_id, message) VALUES
                     ('s-1', '{"type":"human","data":{"content":"hi"}}'),
                     ('s-1', '{"type":"AIMessageChunk","data":{"content":"a chunk"}}'),
@@ -235,8 +233,7 @@ class ImportCommandTest {
     @Test
     void a_langchain_ai_message_with_only_tool_calls_keeps_them_as_json_text() throws SQLException {
         String peer = "langchain_tool_calls_peer";
-        peerTables(peer, """
-                CREATE TABLE message_store (id SERIAL PRIMARY KEY, session_id TEXT NOT NULL, message JSONB NOT NULL);
+        peerTables(peer, LANGCHAIN_TABLE + """
                 INSERT INTO message_store (session_id, message) VALUES
                     ('s-1', '{"type":"human","data":{"content":"weather?"}}'),
                     ('s-1', '{"type":"ai","data":{"content":"","tool_calls":[{"name":"x","args":{},"id":"c1"}]}}');""");
@@ -583,6 +580,10 @@ class ImportCommandTest {
             connection.createStatement().execute(sql);
         }
     }
+
+    /** LangChain's message_store as PostgresChatMessageHistory makes it (no created_at). */
+    private static final String LANGCHAIN_TABLE =
+            "CREATE TABLE message_store (id SERIAL PRIMARY KEY, session_id TEXT NOT NULL, message JSONB NOT NULL);\n";
 
     /** A fresh database {@code peer} holding what {@code sql} makes: a store's tables as it leaves them. */
     private static void peerTables(String peer, String sql) throws SQLException {
