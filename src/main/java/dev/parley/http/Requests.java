@@ -63,8 +63,11 @@ final class Requests {
     /** What was sent, by the words Jackson's message gives it, for {@link #given}. */
     private static final Map<String, String> SENT = Map.of("String value", "a string", "`null`", "null",
             "Array value", "an array", "Object value", "an object", "Boolean value", "true or false");
-    /** A field that holds an id ({@code character_id}, {@code character_ids[2]}): every such field of the API is named so. */
-    private static final Pattern ID_FIELD = Pattern.compile("_ids?(\\[\\d+])?$");
+    /**
+     * A field that holds an id ({@code character_id}, {@code character_ids[2]}): every such field of the API is named so,
+     * and no other but a counter a client named so ({@code increments.fan_id}), which the path's start tells apart.
+     */
+    private static final Pattern ID_FIELD = Pattern.compile("^(?!increments\\.).*_ids?(\\[\\d+])?$");
     /** Jackson's message for a number whose exponent or digits are beyond what it reads ({@code 1e99999999999999999999}). */
     private static final Pattern UNREADABLE_NUMBER =
             Pattern.compile("^Value \"([^\"]*)\" can not be (?:deserialized|represented) as `java\\.math\\.Big\\w+`");

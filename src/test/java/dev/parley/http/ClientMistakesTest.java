@@ -165,6 +165,9 @@ class ClientMistakesTest {
                 .contains("out of range").contains("9223372036854775807").doesNotContain("(5, not");
         assertRefused(hugeLimit, "increments.xp");
         assertThat(hugeLimit.json().get("detail").asText()).contains("out of range");
+        var hugeCounter = api.post("/v1/users/" + user + "/counters", "{\"increments\":{\"fan_id\":9223372036854775808}}");
+        assertThat(hugeCounter.json().get("detail").asText()).as("a counter, though named like an id")
+                .startsWith("increments.fan_id is out of range: from -9223372036854775808");
         assertRefused(hugeId, "character_ids[1]");
         assertThat(hugeId.json().get("detail").asText()).as("no negative id is taken either")
                 .isEqualTo("character_ids[1] is out of range: an id is a positive integer up to 9223372036854775807");
