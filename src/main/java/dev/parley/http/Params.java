@@ -41,7 +41,7 @@ final class Params {
     }
 
     static long parseId(String name, String raw) {
-        if (raw.length() > MAX_ID_DIGITS || !isAsciiDigits(raw)) {
+        if (raw.length() > MAX_ID_DIGITS || !Check.isAsciiDigits(raw)) {
             throw new InvalidInput(name, "must be a positive integer id, got '" + Check.printable(raw) + "'");
         }
         long value;
@@ -54,11 +54,6 @@ final class Params {
             throw new InvalidInput(name, "must be a positive integer id, got '" + raw + "'");
         }
         return value;
-    }
-
-    /** One or more of 0-9: Long.parseLong and Integer.parseInt also read other scripts' digits ('٢', '５') and a sign. */
-    private static boolean isAsciiDigits(String raw) {
-        return !raw.isEmpty() && raw.chars().allMatch(c -> c >= '0' && c <= '9');
     }
 
     /** A comma-separated list of 1 to {@code max} ids ({@code ids=1,2,3}), duplicates dropped. */
@@ -86,7 +81,7 @@ final class Params {
         }
         int value;
         try {
-            if (!isAsciiDigits(raw)) {
+            if (!Check.isAsciiDigits(raw)) {
                 throw new NumberFormatException(raw);
             }
             value = Integer.parseInt(raw);

@@ -72,6 +72,11 @@ public final class Check {
         return new InvalidInput(object, IN_A_KEY + UNPAIRED);
     }
 
+    /** One or more of 0-9: Long.parseLong and Integer.parseInt also read other scripts' digits ('٢', '５') and a sign. */
+    public static boolean isAsciiDigits(String raw) {
+        return !raw.isEmpty() && raw.chars().allMatch(c -> c >= '0' && c <= '9');
+    }
+
     /**
      * Whether the JSON reader refused a key because it escapes a lone surrogate ({@code "\\ud800"}). It does so as it
      * reads the key, as a parse error, where it takes one in a value; the JSON is well-formed, so it is refused as a

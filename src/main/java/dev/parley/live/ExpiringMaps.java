@@ -1,5 +1,6 @@
 package dev.parley.live;
 
+import dev.parley.input.Check;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -27,7 +28,7 @@ public interface ExpiringMaps {
      * shared Redis may hold what another program or an older release put there, and a reader skips it rather than fail.
      */
     static Instant instantOf(String millis) {
-        if (millis == null || millis.isEmpty() || millis.length() > MOST_DIGITS || !millis.chars().allMatch(Character::isDigit)) {
+        if (millis == null || millis.length() > MOST_DIGITS || !Check.isAsciiDigits(millis)) {
             return null;
         }
         return Instant.ofEpochMilli(Long.parseLong(millis));
