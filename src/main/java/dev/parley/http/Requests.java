@@ -64,10 +64,10 @@ final class Requests {
     private static final Map<String, String> SENT = Map.of("String value", "a string", "`null`", "null",
             "Array value", "an array", "Object value", "an object", "Boolean value", "true or false");
     /**
-     * A field that holds an id ({@code character_id}, {@code character_ids[2]}): every such field of the API is named so,
-     * and no other but a counter a client named so ({@code increments.fan_id}), which the path's start tells apart.
+     * A request field that holds an id ({@code character_id}, {@code character_ids[2]}): every such field of the API is
+     * named so. A key of a map a client names ({@code increments.fan_id}) is none, whatever its name: see {@link #isId}.
      */
-    private static final Pattern ID_FIELD = Pattern.compile("^(?!increments\\.).*_ids?(\\[\\d+])?$");
+    private static final Pattern ID_FIELD = Pattern.compile("_ids?(\\[\\d+])?$");
     /** Jackson's message for a number whose exponent or digits are beyond what it reads ({@code 1e99999999999999999999}). */
     private static final Pattern UNREADABLE_NUMBER =
             Pattern.compile("^Value \"([^\"]*)\" can not be (?:deserialized|represented) as `java\\.math\\.Big\\w+`");
@@ -517,7 +517,7 @@ final class Requests {
             case InvalidNullException n when n.getPath().isEmpty() -> nullBody();
             case InvalidNullException n -> nullGiven(path(n));
             case MismatchedInputException m when !m.getPath().isEmpty() && m.getOriginalMessage().startsWith(OUT_OF_RANGE) ->
-                    new BadRequest(400, "invalid-request", path(m), path(m) + " is " + (ID_FIELD.matcher(path(m)).find()
+                    new BadRequest(400, "invalid-request", path(m), path(m) + " is " + (isId(m)
                             ? OUT_OF_RANGE + "an id is a positive integer up to " + Long.MAX_VALUE // not the type's negatives
                             : m.getOriginalMessage()));
             case MismatchedInputException m when !m.getPath().isEmpty() -> new BadRequest(400, "invalid-request", path(m),
@@ -621,6 +621,13 @@ final class Requests {
             }
         }
         return "";
+    }
+
+    /** Whether the failure is in a request field that holds an id: named as one, and no key of a map (counters). */
+    private static boolean isId(JsonMappingException e) {
+        boolean inMap = e.getPath().stream().anyMatch(ref -> ref.getFrom() instanceof Map<?, ?>
+                || ref.getFrom() instanceof Class<?> type && Map.class.isAssignableFrom(type));
+        return !inMap && ID_FIELD.matcher(path(e)).find();
     }
 
     /** The JSON path of the failure in snake_case as sent: messages[2].content. */

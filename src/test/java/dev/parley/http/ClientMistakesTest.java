@@ -168,6 +168,10 @@ class ClientMistakesTest {
         var hugeCounter = api.post("/v1/users/" + user + "/counters", "{\"increments\":{\"fan_id\":9223372036854775808}}");
         assertThat(hugeCounter.json().get("detail").asText()).as("a counter, though named like an id")
                 .startsWith("increments.fan_id is out of range: from -9223372036854775808");
+        var hugeStartingCounter = api.post("/v1/conversations", "{\"user_id\":\"" + user
+                + "\",\"character_id\":\"1\",\"counters\":{\"fan_id\":9223372036854775808}}");
+        assertThat(hugeStartingCounter.json().get("detail").asText()).as("a conversation's starting counter too")
+                .startsWith("counters.fan_id is out of range: from -9223372036854775808");
         assertRefused(hugeId, "character_ids[1]");
         assertThat(hugeId.json().get("detail").asText()).as("no negative id is taken either")
                 .isEqualTo("character_ids[1] is out of range: an id is a positive integer up to 9223372036854775807");
