@@ -7,16 +7,15 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
 import dev.parley.db.Partitions;
 import dev.parley.db.QueryLog;
 import dev.parley.lifecycle.Archive;
+import dev.parley.support.Ports;
 import dev.parley.support.TestClock;
 import dev.parley.support.TestDatabase;
 import dev.parley.support.Wait;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -183,7 +182,7 @@ class AnalyticsRefreshTest {
     @Test
     void a_refresh_the_database_is_down_for_logs_one_warning_without_a_stack_trace() throws IOException {
         List<ILoggingEvent> lines;
-        try (Database unreachable = Database.connect(closedPort(), 1, Duration.ofMillis(500), QueryLog.quiet(), null)) {
+        try (Database unreachable = Database.connect(Ports.unreachableDatabase(), 1, Duration.ofMillis(500), QueryLog.quiet(), null)) {
             var refresh = new AnalyticsRefresh(unreachable, new TestClock(), INTERVAL);
             lines = logged(refresh::refreshIfDueLogged);
         }
@@ -222,15 +221,6 @@ class AnalyticsRefreshTest {
         } finally {
             logger.detachAppender(appender);
         }
-    }
-
-    /** A database address where nothing listens. */
-    private static ConnectionTarget closedPort() throws IOException {
-        int port;
-        try (var socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
-        return new ConnectionTarget("jdbc:postgresql://127.0.0.1:" + port + "/nowhere", "postgres", null);
     }
 
     private static long startConversation() throws SQLException {

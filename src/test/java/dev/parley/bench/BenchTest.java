@@ -13,6 +13,7 @@ import dev.parley.lifecycle.Archive;
 import dev.parley.db.Query;
 import dev.parley.memory.Recall;
 import dev.parley.memory.RecallRequest;
+import dev.parley.support.Ports;
 import dev.parley.support.TestDatabase;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -383,7 +384,7 @@ class BenchTest {
     @Test
     void a_run_against_a_url_where_nothing_answers_or_that_refuses_the_key_fails_at_once_naming_the_url() throws Exception {
         String url = loaded("parley_bench_probe", 2_000);
-        int closed = closedPort();
+        int closed = Ports.free();
         var other = TestDatabase.get().migrated("parley_bench_probe_other");
         Settings settings = Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PORT", "0", "PARLEY_POOL_SIZE", "2",
                 "PARLEY_ADMIN_PORT", "0"));
@@ -407,7 +408,7 @@ class BenchTest {
     @Test
     void a_run_revokes_the_api_key_it_made_for_the_bench_app_when_it_ends_or_fails() throws Exception {
         String url = loaded("parley_bench_keys", 2_000);
-        int closed = closedPort();
+        int closed = Ports.free();
         long before = activeBenchKeys("parley_bench_keys");
 
         var run = shortRun(url);
@@ -898,12 +899,5 @@ class BenchTest {
                 return session;
             }
         };
-    }
-
-    /** A port nothing listens on: one the system just gave out and took back. */
-    private static int closedPort() throws java.io.IOException {
-        try (var socket = new java.net.ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 }

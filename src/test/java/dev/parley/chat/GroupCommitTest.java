@@ -8,7 +8,6 @@ import com.github.benmanes.caffeine.cache.Ticker;
 
 import dev.parley.cache.ReadCache;
 import dev.parley.chat.GroupCommit.Appended;
-import dev.parley.db.ConnectionTarget;
 import dev.parley.db.Database;
 import dev.parley.db.DatabaseFailure;
 import dev.parley.db.DatabaseUnavailable;
@@ -16,11 +15,11 @@ import dev.parley.db.Ids;
 import dev.parley.db.PoolSaturated;
 import dev.parley.db.QueryLog;
 import dev.parley.metrics.Metrics;
+import dev.parley.support.Ports;
 import dev.parley.support.RoundTrips;
 import dev.parley.support.TestDatabase;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
@@ -131,7 +130,7 @@ class GroupCommitTest {
 
     @Test
     void a_batch_that_cannot_reach_the_database_fails_every_unit_within_one_pool_timeout() throws IOException {
-        try (Database unreachable = Database.connect(closedPort(), 1, POOL_TIMEOUT,
+        try (Database unreachable = Database.connect(Ports.unreachableDatabase(), 1, POOL_TIMEOUT,
                 QueryLog.quiet(), null)) {
             GroupCommit appends = engine(unreachable);
             List<CompletableFuture<List<Appended>>> answers = new ArrayList<>();
@@ -151,7 +150,7 @@ class GroupCommitTest {
     @Test
     void appends_from_many_callers_fail_within_two_pool_timeouts_while_the_database_is_down() throws Exception {
         ExecutorService writers = Executors.newFixedThreadPool(GroupCommit.threads(2));
-        try (Database unreachable = Database.connect(closedPort(), 2, POOL_TIMEOUT,
+        try (Database unreachable = Database.connect(Ports.unreachableDatabase(), 2, POOL_TIMEOUT,
                 QueryLog.quiet(), null);
              var callers = Executors.newVirtualThreadPerTaskExecutor()) {
             var appends = new GroupCommit(new BatchWriter(unreachable, ids, ReadCache.none()), writers, 2, Ticker.systemTicker(), POOL_TIMEOUT,
@@ -410,15 +409,6 @@ class GroupCommitTest {
     /** Appends refused for want of a writer, as parley_pool_rejected_total{resource="append_writers"} counts them. */
     private double backlogRejections() {
         return registry.get(Metrics.POOL_REJECTED).tag(Metrics.POOL_REJECTED_RESOURCE, "append_writers").counter().count();
-    }
-
-    /** A database address where nothing listens. */
-    private static ConnectionTarget closedPort() throws IOException {
-        int port;
-        try (var socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
-        return new ConnectionTarget("jdbc:postgresql://127.0.0.1:" + port + "/nowhere", "postgres", null);
     }
 
     private static Throwable catchFailure(Runnable append) {

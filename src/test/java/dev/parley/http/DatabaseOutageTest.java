@@ -9,11 +9,11 @@ import dev.parley.config.Settings;
 import dev.parley.db.LocalPostgres;
 import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
+import dev.parley.support.Ports;
 import dev.parley.support.RoundTrips;
 import dev.parley.support.TestDatabase;
 import dev.parley.support.TestServer;
 import dev.parley.support.Wait;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -44,7 +44,7 @@ class DatabaseOutageTest {
 
     @Test
     void while_the_database_is_down_every_request_fails_fast_and_afterwards_all_recovers(@TempDir Path dataDir) throws Exception {
-        int port = freePort();
+        int port = Ports.free();
         LocalPostgres database = LocalPostgres.startOrAttach(dataDir, Map.of(), port);
         Settings settings = Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PORT", "0", "PARLEY_ADMIN_PORT", "0",
                 "PARLEY_POOL_TIMEOUT", POOL_TIMEOUT.toMillis() + "ms", "PARLEY_POOL_SIZE", "4"));
@@ -149,12 +149,6 @@ class DatabaseOutageTest {
         long start = System.nanoTime();
         Api.Response response = request.get();
         return new Timed(response, Duration.ofNanos(System.nanoTime() - start));
-    }
-
-    private static int freePort() throws Exception {
-        try (var socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 
     @Test

@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.file.Files;
@@ -45,7 +44,7 @@ public final class TestPgBouncer implements AutoCloseable {
     /** Starts {@code program} in front of {@code database} (a database of {@link TestDatabase#get()}), once it accepts connections. */
     public static TestPgBouncer start(Path program, String database) {
         URI server = URI.create(TestDatabase.get().url(database));
-        int port = freePort();
+        int port = Ports.free();
         try {
             Path dir = Files.createTempDirectory("parley-pgbouncer");
             Files.writeString(dir.resolve("userlist.txt"), "\"" + user(server) + "\" \"\"\n");
@@ -155,14 +154,6 @@ public final class TestPgBouncer implements AutoCloseable {
             return true;
         } catch (IOException e) {
             return false;
-        }
-    }
-
-    private static int freePort() {
-        try (var socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 }

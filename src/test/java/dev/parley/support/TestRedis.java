@@ -9,7 +9,6 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -112,7 +111,7 @@ public final class TestRedis {
 
     /** A redis-server of the test's own, as a child process on a free port, storing nothing on disk. */
     public static Own startOwn() {
-        return new Own(freePort());
+        return new Own(Ports.free());
     }
 
     /** A Redis that a test may kill and start again without disturbing anyone else's. */
@@ -156,14 +155,6 @@ public final class TestRedis {
         @Override
         public void close() {
             kill();
-        }
-    }
-
-    private static int freePort() {
-        try (var socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.json.Json;
 import dev.parley.support.Cli.Run;
+import dev.parley.support.Ports;
 import dev.parley.support.TestDatabase;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -102,10 +103,7 @@ class DoctorCommandTest {
 
     @Test
     void a_database_it_cannot_reach_exits_69_not_1_and_json_says_why_on_stdout() throws Exception {
-        int closedPort;
-        try (var socket = new java.net.ServerSocket(0)) {
-            closedPort = socket.getLocalPort();
-        }
+        int closedPort = Ports.free();
         String nowhere = "postgres://postgres@127.0.0.1:" + closedPort + "/x";
 
         Run text = parley("doctor", "--url", nowhere);
