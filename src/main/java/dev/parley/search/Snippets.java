@@ -303,8 +303,10 @@ public final class Snippets {
      * between graphemes: never between a letter and its accent, nor inside an emoji sequence or a surrogate pair.
      */
     private static String fragment(String content, Words.Reader words, int first, int end, List<Words.Span> marks) {
-        int from = first == 0 ? 0 : words.get(first).start();
-        int to = !words.has(end) ? content.length() : words.get(end - 1).end();
+        // A word may begin or end inside a grapheme (a flag's variation selector reads as a word's letter): its edges
+        // are moved out to the grapheme's, so no emoji sequence loses a part.
+        int from = first == 0 ? 0 : graphemeStart(content, 0, words.get(first).start());
+        int to = !words.has(end) ? content.length() : graphemeEnd(content, words.get(end - 1).end());
         if (to - from <= MAX_CHARS) {
             return marked(content, from, to, marks);
         }
@@ -335,6 +337,23 @@ public final class Snippets {
             int start = graphemes.isBoundary(i) ? i : graphemes.preceding(i);
             if (begin == from || start > begin && !regionalIndicator(content, begin)) {
                 return start;
+            }
+        }
+    }
+
+    /** {@code i}, or where the grapheme it falls inside ends. */
+    static int graphemeEnd(String content, int i) {
+        int start = graphemeStart(content, 0, i);
+        if (start == i) {
+            return i;
+        }
+        BreakIterator graphemes = BreakIterator.getCharacterInstance(Locale.ROOT);
+        for (int window = GRAPHEME_WINDOW; ; window *= 4) {
+            int stop = Math.min(content.length(), i + window);
+            graphemes.setText(new StringCharacterIterator(content, start, stop, start));
+            int end = graphemes.following(start);
+            if (end < stop || stop == content.length()) {
+                return end;
             }
         }
     }

@@ -339,6 +339,24 @@ class SnippetsTest {
         assertVerbatimExcerpt(made, late);
     }
 
+    @Test
+    void a_fragment_begins_and_ends_on_a_whole_emoji_sequence_though_a_word_begins_inside_one() throws SQLException {
+        // A flag's variation selector (U+FE0F) reads as the letter of a word: the fragment began there, without the 🏳.
+        String rainbow = "🏳️\u200D🌈";
+        String content = "Biscuit, I wanted to tell you something important that happened this weekend while you were napping in "
+                + "the sun on the porch, so listen carefully okay? Happy pride" + rainbow + " love you" + rainbow
+                + " walrus balloon was huge";
+        String made = snippet("english", "walrus", content);
+        assertThat(made).as(made).endsWith("<mark>walrus</mark> balloon was huge").doesNotStartWith("\uFE0F")
+                .doesNotStartWith("\u200D").contains(rainbow + " <mark>walrus</mark>");
+        assertThat(content).contains(made.replaceAll("</?mark>", ""));
+        String ending = "walrus " + rainbow.repeat(100); // each selector a word: the fragment ended after one
+        made = snippet("english", "walrus", ending);
+        assertThat(made).as(made).startsWith("<mark>walrus</mark>").doesNotEndWith("\uFE0F").doesNotEndWith("🏳")
+                .doesNotEndWith("\u200D");
+        assertThat(ending).contains(made.replaceAll("</?mark>", "").replace("…", ""));
+    }
+
     /** {@code snippet} with its marks and the ellipses at its cuts taken out is a piece of {@code content} as it is. */
     private static void assertVerbatimExcerpt(String snippet, String content) {
         String unmarked = snippet.replaceAll("</?mark>", "");
