@@ -78,15 +78,25 @@ public final class BatchWriter {
               FROM unnest(?::bigint[], ?::bigint[], ?::text[]) AS w(app_id, conversation_id, idempotency_key)
               JOIN message_idempotency_keys k
                 ON k.app_id = w.app_id AND k.conversation_id = w.conversation_id AND k.idempotency_key = w.idempotency_key
-              LEFT JOIN messages m
-                ON m.app_id = k.app_id AND m.conversation_id = k.conversation_id AND m.message_id = k.message_id""".formatted(
-            MessageLog.COLUMNS.replaceAll("(\\w+)", "m.$1")));
+              LEFT JOIN LATERAL (%s) m ON true""".formatted(MessageLog.COLUMNS.replaceAll("(\\w+)", "m.$1"),
+            hotOrArchived(MessageLog.COLUMNS, "k")));
 
     static final Query FIND_PARENTS = new Query("append.find_reply_parents", """
-            SELECT m.app_id, m.conversation_id, m.message_id
+            SELECT p.app_id, p.conversation_id, p.message_id
               FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) AS p(app_id, conversation_id, message_id)
-              JOIN messages m
-                ON m.app_id = p.app_id AND m.conversation_id = p.conversation_id AND m.message_id = p.message_id""");
+             WHERE EXISTS (%s)""".formatted(hotOrArchived("1", "p")));
+
+    /**
+     * The message {@code key.message_id} of {@code key}'s conversation, hot or, failing that, archived (docs/operations.md,
+     * "Archive"): a reply may answer an archived message, and a retry may find its message's month archived since.
+     * The archive is asked only when the hot months lack it; a month being moved is in both, and taken once.
+     */
+    private static String hotOrArchived(String columns, String key) {
+        String where = " WHERE app_id = %1$s.app_id AND conversation_id = %1$s.conversation_id AND message_id = %1$s.message_id"
+                .formatted(key);
+        return "SELECT " + columns + " FROM messages" + where
+                + " UNION ALL SELECT " + columns + " FROM " + Partitions.ARCHIVE + where + " LIMIT 1";
+    }
 
     // Everything a batch changes, in one statement: the statements in WITH all run, to completion. It fails unless it
     // inserted every message it was given (its last parameter, V30), as its COMMIT follows in the same round trip.

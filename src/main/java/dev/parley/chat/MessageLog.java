@@ -144,12 +144,16 @@ public final class MessageLog {
     static final Query GET_FOR_UPDATE = new Query("message.get_for_update", """
             SELECT %s FROM messages WHERE app_id = ? AND conversation_id = ? AND message_id = ? FOR UPDATE""".formatted(COLUMNS));
 
-    static final NamedQuery REPLIES = NamedQuery.of("message.replies", """
-            SELECT %s FROM messages
+    // Replies come after their message: a hot message's are hot; an archived one's may be in the archive too.
+    private static final String REPLIES_IN = """
+            SELECT %s FROM %%s
              WHERE app_id = :app_id AND conversation_id = :conversation_id AND reply_to_id = :parent_id
                AND message_id > :parent_id AND message_id > :after_id
              ORDER BY message_id
-             LIMIT :limit""".formatted(COLUMNS));
+             LIMIT :limit""".formatted(COLUMNS);
+    static final NamedQuery REPLIES = NamedQuery.of("message.replies", REPLIES_IN.formatted("messages"));
+    static final NamedQuery REPLIES_ARCHIVED = NamedQuery.of("message.replies_archived",
+            REPLIES_IN.formatted(Partitions.ARCHIVE));
 
     static final Query CONVERSATION_EXISTS = new Query("conversation.exists", """
             SELECT 1 FROM conversations WHERE app_id = ? AND conversation_id = ?""");
@@ -508,14 +512,28 @@ public final class MessageLog {
         }
     }
 
-    /** Replies to one message, oldest first, after the {@code afterId} cursor. */
+    /**
+     * Replies to one message, oldest first, after the {@code afterId} cursor. An archived message's replies are read
+     * from the archive first (older than every hot month; a month being moved is in both, and taken once), then from
+     * the hot months.
+     */
     public List<Message> replies(long appId, long conversationId, long parentId, long afterId, int limit) {
         return database.read(handle -> {
-            if (handle.first(GET, ROW, appId, conversationId, parentId).isEmpty()) {
+            boolean archived = handle.first(GET, ROW, appId, conversationId, parentId).isEmpty();
+            if (archived && archived(handle, appId, conversationId, parentId).isEmpty()) {
                 throw new NotFound("message", parentId);
             }
-            return handle.list(REPLIES.bind("app_id", appId).bind("conversation_id", conversationId).bind("parent_id", parentId)
-                    .bind("after_id", afterId).bind("limit", limit), ROW);
+            List<Message> rows = new ArrayList<>();
+            if (archived) {
+                rows.addAll(handle.list(REPLIES_ARCHIVED.bind("app_id", appId).bind("conversation_id", conversationId)
+                        .bind("parent_id", parentId).bind("after_id", afterId).bind("limit", limit), ROW));
+            }
+            if (rows.size() < limit) {
+                long after = rows.isEmpty() ? afterId : rows.getLast().id();
+                rows.addAll(handle.list(REPLIES.bind("app_id", appId).bind("conversation_id", conversationId)
+                        .bind("parent_id", parentId).bind("after_id", after).bind("limit", limit - rows.size()), ROW));
+            }
+            return rows;
         });
     }
 

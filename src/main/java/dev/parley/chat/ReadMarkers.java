@@ -4,7 +4,9 @@ import dev.parley.cache.ReadCache;
 import dev.parley.cache.Scope;
 import dev.parley.db.Database;
 import dev.parley.db.Handle;
+import dev.parley.db.Partitions;
 import dev.parley.db.Query;
+import dev.parley.db.RowMapper;
 import java.sql.SQLException;
 import java.util.List;
 
@@ -16,16 +18,21 @@ import java.util.List;
  */
 public final class ReadMarkers {
     // The marker moves to the message's sequence number, never back.
-    static final Query MARK = new Query("read_marker.mark", """
+    private static final String MARK_IN = """
             UPDATE conversation_members mb
                SET read_seq = greatest(mb.read_seq, m.seq), read_at = now()
-              FROM conversations c, messages m
+              FROM conversations c, %s m
              WHERE c.app_id = ? AND c.conversation_id = ?
                AND mb.app_id = c.app_id AND mb.conversation_id = c.conversation_id
                AND mb.member_kind = ? AND mb.member_id = coalesce(?, c.user_id)
                AND m.app_id = c.app_id AND m.conversation_id = c.conversation_id
                AND m.message_id = ? AND m.message_id > c.conversation_id
-            RETURNING mb.read_seq, %s AS unread_count, mb.member_id""".formatted(unreadCount("c", "mb.read_seq")));
+            RETURNING mb.read_seq, %s AS unread_count, mb.member_id""";
+    static final Query MARK = new Query("read_marker.mark", MARK_IN.formatted("messages", unreadCount("c", "mb.read_seq")));
+    // A message whose month was archived (docs/operations.md, "Archive") still marks: a user back in a chat idle past
+    // the archive age clears its badge with the last message they see. Asked only when the hot months lack it.
+    static final Query MARK_ARCHIVED = new Query("read_marker.mark_archived",
+            MARK_IN.formatted(Partitions.ARCHIVE, unreadCount("c", "mb.read_seq")));
 
     // A custom plan of MARK was made for every call (0.46 ms of planning for 0.26 ms of execution), as the
     // generic one, over every month of messages, never looks cheaper: the transaction asks for the generic one.
@@ -76,9 +83,12 @@ public final class ReadMarkers {
             return database.inTransaction(handle -> {
                 // The settings travel with the update (one round trip); the COMMIT follows the inbox's mark, whose user
                 // the update names when the caller did not.
-                var state = handle.listAfter(GENERIC_PLANS, new Object[] {change.origin()}, MARK,
-                        row -> new Marked(new ReadState(row.getLong(1), row.getLong(2)), row.getLong(3)),
+                RowMapper<Marked> marked = row -> new Marked(new ReadState(row.getLong(1), row.getLong(2)), row.getLong(3));
+                var state = handle.listAfter(GENERIC_PLANS, new Object[] {change.origin()}, MARK, marked,
                         appId, conversationId, kind.column(), memberId, messageId).stream().findFirst();
+                if (state.isEmpty()) {
+                    state = handle.first(MARK_ARCHIVED, marked, appId, conversationId, kind.column(), memberId, messageId);
+                }
                 if (state.isEmpty()) {
                     throw notMarked(handle, appId, conversationId, messageId, kind, memberId);
                 }

@@ -179,6 +179,32 @@ class ArchiveTest {
     }
 
     @Test
+    void an_archived_message_is_read_up_to_replied_to_lists_its_replies_and_replays_its_append() {
+        Map<String, Object> first = Map.of("role", "user", "content", "remember the lighthouse?", "created_at", "2027-01-10T00:00:00Z");
+        String root = api.postOk(201, path + "/messages", first, "Idempotency-Key", "legacy-42").get("id").asText();
+        String archivedReply = api.postOk(201, path + "/messages", Map.of("role", "assistant", "content", "I do.",
+                "reply_to_id", root, "created_at", "2027-01-10T00:01:00Z")).get("id").asText();
+        archive();
+
+        var retry = api.post(path + "/messages", first, "Idempotency-Key", "legacy-42");
+        assertThat(retry.status()).as(retry.toString()).isEqualTo(200);
+        assertThat(retry.header("Idempotent-Replayed")).isEqualTo("true");
+        assertThat(retry.json().get("id").asText()).isEqualTo(root);
+
+        var hotReply = api.post(path + "/messages", Map.of("role", "assistant", "content", "Still do.", "reply_to_id", root));
+        JsonNode firstPage = api.getOk(path + "/messages/" + root + "/replies?limit=1");
+        JsonNode secondPage = api.getOk(path + "/messages/" + root + "/replies?limit=1&cursor="
+                + firstPage.get("next_cursor").asText());
+        var read = api.post(path + "/read", Map.of("message_id", archivedReply));
+
+        assertThat(hotReply.status()).as(hotReply.toString()).isEqualTo(201);
+        assertThat(firstPage.get("messages").findValuesAsText("id")).containsExactly(archivedReply);
+        assertThat(secondPage.get("messages").findValuesAsText("id")).containsExactly(hotReply.json().get("id").asText());
+        assertThat(read.status()).as(read.toString()).isEqualTo(200);
+        assertThat(read.json().get("unread_count").asLong()).as("the hot reply").isOne();
+    }
+
+    @Test
     void after_an_archive_a_message_older_than_every_month_is_taken_and_one_in_an_archived_month_is_not() {
         importMonth("2027-01", 2, "january");
         archive();
