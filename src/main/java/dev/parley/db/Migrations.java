@@ -44,6 +44,7 @@ public final class Migrations {
     /** The version of this build's newest migration ("9"), which a database must have to be served. */
     public String latestVersion() {
         return Arrays.stream(flyway.info().all())
+                .filter(migration -> migration.getState().isResolved()) // not a newer build's, found only in the history
                 .map(MigrationInfo::getVersion)
                 .filter(java.util.Objects::nonNull)
                 .max(java.util.Comparator.naturalOrder())
