@@ -341,8 +341,12 @@ public final class Parley implements AutoCloseable {
                 }
                 long began = System.nanoTime();
                 int applied = migrations.migrate();
-                if (applied > 0) {
-                    LOG.info("applied {} migration(s) in {} ms", applied, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began));
+                long took = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began);
+                if (applied > 0 && applied >= pending.size()) {
+                    LOG.info("applied {} migration(s) in {} ms", applied, took);
+                } else if (!pending.isEmpty()) { // instances started together: each lists them, one applies them
+                    LOG.info("applied {} of the {} migration(s) in {} ms: another process applied the rest meanwhile",
+                            applied, pending.size(), took);
                 }
             } else {
                 migrations.requireCurrent();

@@ -237,6 +237,43 @@ class CliTest {
     }
 
     @Test
+    void two_servers_starting_together_on_a_new_database_each_say_how_many_migrations_they_applied() throws Exception {
+        var target = TestDatabase.get().fresh("parley_cli_serve_migrates_twice");
+        var appender = new ListAppender<ILoggingEvent>();
+        appender.start();
+        var logger = (Logger) LoggerFactory.getLogger(Parley.class);
+        Level before = logger.getLevel();
+        logger.setLevel(Level.INFO);
+        logger.addAppender(appender);
+        try (var starting = java.util.concurrent.Executors.newFixedThreadPool(2)) {
+            var first = starting.submit(() -> TestServer.startOn(target, Map.of()));
+            var second = starting.submit(() -> TestServer.startOn(target, Map.of()));
+            try (Parley one = first.get(); Parley other = second.get()) {
+                assertThat(one.port()).isNotEqualTo(other.port());
+            }
+        } finally {
+            logger.detachAppender(appender);
+            logger.setLevel(before);
+        }
+
+        var byThread = appender.list.stream().collect(java.util.stream.Collectors.groupingBy(ILoggingEvent::getThreadName,
+                java.util.stream.Collectors.mapping(ILoggingEvent::getFormattedMessage, java.util.stream.Collectors.toList())));
+        int listed = 0;
+        int applied = 0;
+        for (List<String> lines : byThread.values()) {
+            var applying = lines.stream().filter(line -> line.startsWith("applying ")).findFirst();
+            var done = lines.stream().filter(line -> line.startsWith("applied ")).findFirst();
+            assertThat(done.isPresent()).as("an instance that said it applies migrations says how many it did: " + lines)
+                    .isEqualTo(applying.isPresent());
+            if (applying.isPresent()) {
+                listed = Math.max(listed, Integer.parseInt(applying.get().split(" ")[1]));
+                applied += Integer.parseInt(done.get().split(" ")[1]);
+            }
+        }
+        assertThat(applied).as("every migration applied once, by one of them").isEqualTo(listed).isPositive();
+    }
+
+    @Test
     void apps_create_prints_a_key_once_and_list_shows_the_app() {
         TestDatabase.get().migrated("parley_cli_apps");
         String url = TestDatabase.get().url("parley_cli_apps");
