@@ -40,8 +40,8 @@ final class AppsCommand {
         @Override
         public Integer call() {
             checkUsage(spec, () -> Apps.checkName(name));
-            return withApps(parent.database, apps -> {
-                var created = apps.create(name);
+            return parent.database.withDatabaseMaking(db -> {
+                var created = Apps.forCommands(db).create(name);
                 PrintWriter out = spec.commandLine().getOut();
                 out.println("Created app '" + created.name() + "' (id " + created.appId() + "). Its API key, shown only this once:");
                 out.println(created.apiKey());

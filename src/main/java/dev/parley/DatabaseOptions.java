@@ -62,11 +62,21 @@ public final class DatabaseOptions {
     }
 
     /**
-     * Opens the database these flags name, migrates an embedded one (a server's must be current: 'parley
-     * migrate' changes a shared schema on purpose, never by the way), runs {@code work} and closes it; 0.
+     * Opens the database these flags name (an embedded one must exist: {@link Storage#forCommand}), migrates an
+     * embedded one (a server's must be current: 'parley migrate' changes a shared schema on purpose, never by the
+     * way), runs {@code work} and closes it; 0.
      */
     public int withDatabase(Work work) {
-        try (Storage storage = Storage.forCommand(settings());
+        return withDatabase(Storage.forCommand(settings()), work);
+    }
+
+    /** As {@link #withDatabase}, making the embedded database if the data folder has none (parley apps create). */
+    public int withDatabaseMaking(Work work) {
+        return withDatabase(Storage.forCommandMaking(settings()), work);
+    }
+
+    private static int withDatabase(Storage opened, Work work) {
+        try (Storage storage = opened;
              Database db = storage.connect()) {
             var migrations = new Migrations(db.dataSource());
             if (storage.embedded()) {

@@ -51,7 +51,7 @@ public final class Main implements Runnable {
                 .setErr(err)
                 .setExecutionExceptionHandler((e, commandLine, parseResult) -> {
                     commandLine.getErr().println("parley: " + Passwords.hiddenIn(String.valueOf(e.getMessage())));
-                    return e instanceof InvalidSetting ? USAGE : FAILED;
+                    return e instanceof InvalidSetting || e instanceof Storage.NoDatabase ? USAGE : FAILED;
                 })
                 .setParameterExceptionHandler((e, given) -> { // picocli's own, but it quoted the arguments as given
                     CommandLine command = e.getCommandLine();

@@ -2,6 +2,7 @@ package dev.parley;
 
 import dev.parley.config.Settings;
 import dev.parley.db.Database;
+import dev.parley.db.LocalPostgres;
 import dev.parley.db.Migrations;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
@@ -31,9 +32,13 @@ final class MigrateCommand implements Callable<Integer> {
     private int migrate() {
         Settings settings = database.settings();
         PrintWriter out = spec.commandLine().getOut();
-        try (Storage storage = Storage.forCommand(settings);
+        boolean making = !check && settings.databaseUrl().isEmpty() && !LocalPostgres.holdsDatabase(settings.dataDir());
+        try (Storage storage = check ? Storage.forCommand(settings) : Storage.forCommandMaking(settings);
              Database db = storage.connect()) {
             var migrations = new Migrations(db.dataSource());
+            if (making) { // not an upgrade: say so, as a mistyped --data-dir lands here too
+                out.println("Made a new embedded database in " + settings.dataDir() + ".");
+            }
             if (check) {
                 migrations.requireCurrent();
                 out.println("The schema is current.");

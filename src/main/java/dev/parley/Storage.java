@@ -43,17 +43,36 @@ public final class Storage implements AutoCloseable {
     }
 
     /**
-     * As {@link #open}, for a command rather than the server: should the process be stopped (Ctrl-C, SIGTERM) before
-     * it closes this, the embedded PostgreSQL it started is stopped as {@link #close} stops it (a fast shutdown), not
-     * left running with no Parley to stop it. The server has its own hook, which drains its work first.
+     * As {@link #open}, for a command rather than the server, on a database that exists: a data folder without one is
+     * refused ({@link NoDatabase}), as a mistyped --data-dir would otherwise give a new, empty database, found healthy,
+     * current or empty by the command. Should the process be stopped (Ctrl-C, SIGTERM) before it closes this, the
+     * embedded PostgreSQL it started is stopped as {@link #close} stops it (a fast shutdown), not left running with no
+     * Parley to stop it. The server has its own hook, which drains its work first.
      */
     public static Storage forCommand(Settings settings) {
+        if (settings.databaseUrl().isEmpty() && !LocalPostgres.holdsDatabase(settings.dataDir())) {
+            throw new NoDatabase(settings.dataDir());
+        }
+        return forCommandMaking(settings);
+    }
+
+    /** As {@link #forCommand}, making the embedded database if the data folder has none: for commands that set one up. */
+    public static Storage forCommandMaking(Settings settings) {
         Storage storage = open(settings);
         if (storage.local != null) {
             storage.stopOnExit = Thread.ofPlatform().name("parley-postgres-stop").unstarted(storage::close);
             Runtime.getRuntime().addShutdownHook(storage.stopOnExit);
         }
         return storage;
+    }
+
+    /** A command that works on an existing database was pointed at a data folder without one: a usage error (exit 2). */
+    public static final class NoDatabase extends RuntimeException {
+        NoDatabase(java.nio.file.Path dataDir) {
+            super("no Parley database in " + dataDir + " (no " + dataDir.resolve("pg") + "): check --data-dir "
+                    + "(PARLEY_DATA_DIR), or --database-url (DATABASE_URL) for a PostgreSQL server; parley serve makes one "
+                    + "in a new folder");
+        }
     }
 
     static ConnectionTarget target(DatabaseUrl url) {

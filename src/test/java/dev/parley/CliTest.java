@@ -3,6 +3,7 @@ package dev.parley;
 import static dev.parley.support.Cli.parley;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
@@ -19,6 +20,7 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
 class CliTest {
@@ -271,6 +273,28 @@ class CliTest {
             }
         }
         assertThat(applied).as("every migration applied once, by one of them").isEqualTo(listed).isPositive();
+    }
+
+    @Test
+    void a_command_given_a_data_folder_without_a_database_makes_none_and_migrate_says_it_made_one(@TempDir Path folder) {
+        assumeTrue(System.getenv("DATABASE_URL") == null, "DATABASE_URL would be used instead");
+        String typo = folder.resolve("typo").toString();
+
+        List<Run> refused = List.of(parley("migrate", "--check", "--data-dir", typo), parley("doctor", "--data-dir", typo),
+                parley("partitions", "--data-dir", typo), parley("archive", "--older-than", "6mo", "--data-dir", typo),
+                parley("apps", "list", "--data-dir", typo), parley("retention", "apply", "--data-dir", typo));
+        for (Run run : refused) {
+            assertThat(run.status()).as(run.err()).isEqualTo(2);
+            assertThat(run.err()).contains("no Parley database in " + typo, "--data-dir (PARLEY_DATA_DIR)");
+        }
+        assertThat(folder.resolve("typo").resolve("pg")).doesNotExist();
+
+        Run made = parley("migrate", "--data-dir", typo);
+        Run checked = parley("migrate", "--check", "--data-dir", typo);
+        assertThat(made.status()).as(made.err()).isZero();
+        assertThat(made.out()).startsWith("Made a new embedded database in " + typo + ".").contains("Applied ");
+        assertThat(checked.status()).as(checked.err()).isZero();
+        assertThat(checked.out()).startsWith("The schema is current.");
     }
 
     @Test

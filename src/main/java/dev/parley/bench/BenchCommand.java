@@ -664,7 +664,7 @@ public final class BenchCommand {
     }
 
     private static Integer withDatabase(Settings settings, int poolSize, DatabaseWork work) {
-        try (var storage = Storage.forCommand(settings);
+        try (var storage = Storage.forCommandMaking(settings); // bench load fills a new folder
              var db = storage.connect(poolSize, POOL_TIMEOUT)) {
             return work.run(db, storage.target());
         } catch (RuntimeException e) {

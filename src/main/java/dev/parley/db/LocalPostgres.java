@@ -108,6 +108,11 @@ public final class LocalPostgres implements AutoCloseable {
         return new LocalPostgres(postmaster, false, password, null).withDatabase();
     }
 
+    /** Whether {@code dataDir} holds an embedded database: {@link #startOrAttach} makes one where it does not. */
+    public static boolean holdsDatabase(Path dataDir) {
+        return Files.exists(dataDir.resolve("pg").resolve("PG_VERSION"));
+    }
+
     /** A new folder, or one an older Parley made with trust authentication: from now on only the password lets in. */
     private static String requirePassword(Postmaster postmaster, PasswordFile passwordFile) {
         String password = PasswordFile.generate();

@@ -93,6 +93,7 @@ class DoctorCommandTest {
     @Test
     void without_a_url_it_audits_parleys_embedded_database(@TempDir Path dataDir) {
         assumeTrue(System.getenv("DATABASE_URL") == null, "DATABASE_URL would be audited instead");
+        assertThat(parley("migrate", "--data-dir", dataDir.toString()).status()).as("a folder with a database").isZero();
 
         Run run = parley("doctor", "--data-dir", dataDir.toString(), "--only", "settings", "--min-severity", "critical");
 
