@@ -2,8 +2,10 @@ package dev.parley.chat;
 
 /** A PATCH named (If-Match) a version of the document that is no longer the stored one: nothing was changed. */
 public final class StaleVersion extends RuntimeException {
+    /** {@code required} 0: If-Match named no version of this document (another's tag, or one it cannot read). */
     public StaleVersion(String resource, long id, long required, long current) {
-        super(resource + " " + id + " is at version " + current + ", not " + (required == 0 ? "the one If-Match names" : required)
+        super((required == 0 ? "the ETag If-Match names is not one of " + resource + " " + id + " (another document's, or one "
+                + "an earlier version of Parley made)" : resource + " " + id + " is at version " + current + ", not " + required)
                 + "; nothing was changed. GET it again, apply the change to what it returns, and send its new ETag");
     }
 

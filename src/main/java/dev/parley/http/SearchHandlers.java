@@ -45,7 +45,8 @@ final class SearchHandlers {
         long[] position = Cursor.positions(ctx, Cursor.Kind.SEARCH, 3);
         if (position != null && position[2] != search) {
             throw new InvalidInput("cursor", "continues another search: q, language, order, user_id or conversation_id, and "
-                    + "include_archived must be those of the page that gave it");
+                    + "include_archived must be those of the page that gave it (and one an earlier version of Parley issued "
+                    + "cannot be checked): start again from the first page");
         }
         MessageSearch.After after = position == null ? MessageSearch.After.START
                 : new MessageSearch.After(Float.intBitsToFloat((int) position[0]), position[1]);

@@ -124,8 +124,10 @@ class ConditionalUpdateTest {
             String madeUp = "\"AAAAAAAAAAEAAAAAAAAAAA\""; // version 1, and nothing else of a tag Parley makes
 
             for (String tag : List.of(anothers, madeUp)) {
-                assertThat(patch(resource.path(), resource.document(), "wrong", tag).status()).as(resource + " " + tag)
-                        .isEqualTo(412);
+                var refused = patch(resource.path(), resource.document(), "wrong", tag);
+                assertThat(refused.status()).as(resource + " " + tag).isEqualTo(412);
+                assertThat(refused.json().get("detail").asText()).as("not 'at version 1, not the one If-Match names'")
+                        .startsWith("the ETag If-Match names is not one of ").contains("an earlier version of Parley");
                 assertThat(delete(resource.path(), tag).status()).as(resource + " " + tag).isEqualTo(412);
             }
             assertThat(api.getOk(resource.path()).get("version").asLong()).as("unchanged: " + resource).isEqualTo(1);
