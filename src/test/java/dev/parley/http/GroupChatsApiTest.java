@@ -74,6 +74,25 @@ class GroupChatsApiTest {
     }
 
     @Test
+    void names_are_written_as_chat_completion_apis_take_them_and_profiles_keep_theirs() {
+        String director = Fixtures.character(api, "Director Agent");
+        api.postOk(201, path + "/members", Map.of("character_id", director));
+        api.postOk(201, path + "/members", Map.of("user_id", ben));
+        String longName = "Benjamin " + "x".repeat(60) + "🐶";
+        api.patch("/v1/users/" + ben, Map.of("profile", Map.of("name", longName)));
+        api.patch("/v1/users/" + ada, Map.of("profile", Map.of("name", " Ada | the\u00A0Lovelace <3/4> ")));
+        say(null, "assistant", "Action!", director);
+        say(ben, "user", "rolling", null);
+        say(null, "user", "cut", null);
+
+        assertThat(contextMessage("Action!").get("name").asText()).isEqualTo("Director_Agent");
+        assertThat(contextMessage("rolling").get("name").asText()).isEqualTo(("Benjamin_" + "x".repeat(60)).substring(0, 64));
+        assertThat(contextMessage("cut").get("name").asText()).isEqualTo("Ada_the_Lovelace_3_4_");
+        assertThat(api.getOk("/v1/characters/" + director).get("name").asText()).isEqualTo("Director Agent");
+        assertThat(api.getOk("/v1/users/" + ben).get("profile").get("name").asText()).isEqualTo(longName);
+    }
+
+    @Test
     void members_who_left_are_still_named_for_what_they_wrote_and_a_deleted_character_by_its_id() {
         joinEveryone();
         String nova = Fixtures.character(api, "Nova");
