@@ -151,6 +151,14 @@ public final class ChatContext {
     private record Turn(String role, String content, Long characterId, Long userId) {
     }
 
+    /**
+     * The conversation's head and its last messages, newest first, read together and cached as one view: the messages
+     * are read up to the head's newest, so a head read before a change must not bound messages kept after it (a reader
+     * whose own append had been answered was given the context without it, and so was everyone after, until the next change).
+     */
+    private record Talk(Head head, List<Turn> newestFirst) {
+    }
+
     private final Database database;
     private final ReadCache cache;
     private final Characters characters;
@@ -210,13 +218,13 @@ public final class ChatContext {
     private Built conversationPart(long appId, long conversationId, Long characterId, Long userId, int limit) {
         var scope = Scope.conversation(appId, conversationId);
         var running = counters.running(CounterBuffer.Holder.conversation(appId, conversationId)); // before the head is read
-        Head head = cache.get(scope, "context:head", () -> readHead(appId, conversationId)).model();
+        Talk talk = cache.get(scope, "context:" + limit, () -> readTalk(appId, conversationId, limit)).model();
+        Head head = talk.head();
+        List<Turn> newestFirst = talk.newestFirst();
         long speakerId = characterId == null ? head.characterId() : characterId;
         requireMember(appId, conversationId, head, speakerId);
         CharacterProfile speaker = characters.get(appId, speakerId);
         User user = users.get(appId, answered(conversationId, head, userId));
-        List<Turn> newestFirst = cache.get(scope, "context:messages:" + limit,
-                () -> readTurns(appId, conversationId, head, limit)).model();
         Map<Long, String> names = new HashMap<>();
         var context = new Context(head.state().withCounters(running), new Speaker(speaker.id(), speaker.name(), speaker.systemPrompt(),
                 speaker.traits(), speaker.metadata()), new Person(user.id(), user.externalId(), user.profile()),
@@ -238,20 +246,19 @@ public final class ChatContext {
         return List.copyOf(people);
     }
 
-    private Head readHead(long appId, long conversationId) {
-        return database.read(handle -> handle.first(HEAD, row -> new Head(
-                new State(conversationId, row.getString("title"), row.getBoolean("is_group"), row.getString("language"),
-                        JsonText.stored(row.getString("state")), JsonText.stored(row.getString("counters"))),
-                row.getLong("user_id"), row.getLong("character_id"), List.of((Long[]) row.getArray("character_ids").getArray()),
-                List.of((Long[]) row.getArray("guest_ids").getArray()), row.getLong("newest_id")), appId, conversationId))
-                .orElseThrow(() -> new NotFound("conversation", conversationId));
-    }
-
-    private List<Turn> readTurns(long appId, long conversationId, Head head, int limit) {
-        return database.read(handle -> MessageLog.newestFirst(handle, RECENT, OLDER, row -> new Turn(row.getString("role"),
-                row.getString("content"), (Long) row.getObject("author_character_id"), (Long) row.getObject("author_user_id")),
-                appId, conversationId,
-                head.newestId(), limit));
+    private Talk readTalk(long appId, long conversationId, int limit) {
+        return database.read(handle -> {
+            Head head = handle.first(HEAD, row -> new Head(
+                    new State(conversationId, row.getString("title"), row.getBoolean("is_group"), row.getString("language"),
+                            JsonText.stored(row.getString("state")), JsonText.stored(row.getString("counters"))),
+                    row.getLong("user_id"), row.getLong("character_id"), List.of((Long[]) row.getArray("character_ids").getArray()),
+                    List.of((Long[]) row.getArray("guest_ids").getArray()), row.getLong("newest_id")), appId, conversationId)
+                    .orElseThrow(() -> new NotFound("conversation", conversationId));
+            List<Turn> newestFirst = MessageLog.newestFirst(handle, RECENT, OLDER, row -> new Turn(row.getString("role"),
+                    row.getString("content"), (Long) row.getObject("author_character_id"), (Long) row.getObject("author_user_id")),
+                    appId, conversationId, head.newestId(), limit);
+            return new Talk(head, newestFirst);
+        });
     }
 
     /** Whom the context answers: the conversation's user, or a guest named by {@code userId}; anyone else is a 400. */

@@ -51,6 +51,42 @@ class CachedReadsTest {
         assertThat(appended.get("seq").asLong()).isEqualTo(1);
     }
 
+    /**
+     * Readers loading the context while a message is appended: the next context the writer asks for holds its message.
+     * A context's messages were read up to the newest its head knew, and a head read before the append bounded messages
+     * kept after it, for every reader after until the next change. A race: without the fix a few turns in a hundred lost.
+     */
+    @Test
+    void a_context_asked_for_after_an_append_holds_it_while_other_readers_load_the_context() throws Exception {
+        String context = path + "/context?messages=5";
+        var stop = new java.util.concurrent.atomic.AtomicBoolean();
+        var readers = java.util.concurrent.Executors.newFixedThreadPool(3);
+        try {
+            for (int i = 0; i < 3; i++) {
+                readers.submit(() -> {
+                    while (!stop.get()) {
+                        api.get(context);
+                    }
+                    return null;
+                });
+            }
+            List<String> missed = new java.util.ArrayList<>();
+            for (int turn = 0; turn < 200; turn++) {
+                String said = "turn " + turn;
+                Fixtures.say(api, conversation, "user", said);
+                List<String> read = api.getOk(context).get("messages").findValuesAsText("content");
+                if (!said.equals(read.getLast())) {
+                    missed.add(said + " (the context ended with " + read.getLast() + ")");
+                }
+            }
+            assertThat(missed).as("turns whose context did not hold the message just appended").isEmpty();
+        } finally {
+            stop.set(true);
+            readers.shutdown();
+            assertThat(readers.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
     @Test
     void edits_and_deletes_are_read_back() {
         String first = Fixtures.say(api, conversation, "user", "to be edited").get("id").asText();
