@@ -2,15 +2,13 @@ package dev.parley.search;
 
 import dev.parley.db.Handle;
 import dev.parley.db.Query;
+import dev.parley.input.Graphemes;
 import java.sql.SQLException;
-import java.text.BreakIterator;
-import java.text.StringCharacterIterator;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -305,62 +303,17 @@ public final class Snippets {
     private static String fragment(String content, Words.Reader words, int first, int end, List<Words.Span> marks) {
         // A word may begin or end inside a grapheme (a flag's variation selector reads as a word's letter): its edges
         // are moved out to the grapheme's, so no emoji sequence loses a part.
-        int from = first == 0 ? 0 : graphemeStart(content, 0, words.get(first).start());
-        int to = !words.has(end) ? content.length() : graphemeEnd(content, words.get(end - 1).end());
+        int from = first == 0 ? 0 : Graphemes.start(content, 0, words.get(first).start());
+        int to = !words.has(end) ? content.length() : Graphemes.end(content, words.get(end - 1).end());
         if (to - from <= MAX_CHARS) {
             return marked(content, from, to, marks);
         }
         Words.Span anchor = marks.stream().filter(mark -> mark.start() >= from && mark.end() <= to).findFirst()
                 .orElse(new Words.Span(from, from));
-        int start = graphemeStart(content, from, Math.max(from, anchor.start() - MAX_CHARS / 4));
-        int stop = graphemeStart(content, from, Math.min(to, start + MAX_CHARS));
+        int start = Graphemes.start(content, from, Math.max(from, anchor.start() - MAX_CHARS / 4));
+        int stop = Graphemes.start(content, from, Math.min(to, start + MAX_CHARS));
         stop = Math.max(stop, anchor.end()); // a mark longer than the cut is shown whole
         return (start > from ? "…" : "") + marked(content, start, stop, marks) + (stop < to ? "…" : "");
-    }
-
-    /** How many characters before a cut the graphemes around it are first read from; more when one is longer. */
-    private static final int GRAPHEME_WINDOW = 32;
-
-    /**
-     * {@code i}, or where the grapheme it falls inside begins, not before {@code from}. Graphemes are read from a
-     * little before {@code i} (reading a long text's all would cost milliseconds), from further back when the
-     * grapheme reaches past where they were read from or a regional indicator (half a flag) stands there.
-     */
-    static int graphemeStart(String content, int from, int i) {
-        if (i <= from || i >= content.length()) {
-            return Math.max(from, Math.min(i, content.length()));
-        }
-        BreakIterator graphemes = BreakIterator.getCharacterInstance(Locale.ROOT);
-        for (int window = GRAPHEME_WINDOW; ; window *= 4) {
-            int begin = Math.max(from, i - window);
-            graphemes.setText(new StringCharacterIterator(content, begin, Math.min(content.length(), i + GRAPHEME_WINDOW), begin));
-            int start = graphemes.isBoundary(i) ? i : graphemes.preceding(i);
-            if (begin == from || start > begin && !regionalIndicator(content, begin)) {
-                return start;
-            }
-        }
-    }
-
-    /** {@code i}, or where the grapheme it falls inside ends. */
-    static int graphemeEnd(String content, int i) {
-        int start = graphemeStart(content, 0, i);
-        if (start == i) {
-            return i;
-        }
-        BreakIterator graphemes = BreakIterator.getCharacterInstance(Locale.ROOT);
-        for (int window = GRAPHEME_WINDOW; ; window *= 4) {
-            int stop = Math.min(content.length(), i + window);
-            graphemes.setText(new StringCharacterIterator(content, start, stop, start));
-            int end = graphemes.following(start);
-            if (end < stop || stop == content.length()) {
-                return end;
-            }
-        }
-    }
-
-    private static boolean regionalIndicator(String content, int i) {
-        int c = content.codePointAt(i);
-        return c >= 0x1F1E6 && c <= 0x1F1FF;
     }
 
     /** content[from, to) with each mark inside it wrapped. */
