@@ -1,5 +1,6 @@
 package dev.parley.bench;
 
+import dev.parley.chat.Preview;
 import dev.parley.db.Database;
 import dev.parley.db.Ids;
 import dev.parley.db.NamedQuery;
@@ -327,7 +328,7 @@ public final class DatasetLoader {
                         .add(plan.messages()).add(plan.messages()).add(last.id()).add(last.id())
                         .add(Ids.timeOf(plan.id()).toString()).add(Ids.timeOf(last.id()).toString()).add(Ids.timeOf(last.id()).toString())
                         .add(plan.groupCharacters() != null).add(last.role())
-                        .add(last.content().length() > 200 ? last.content().substring(0, 200) : last.content())
+                        .add(Preview.stored(last.content()))
                         .add(plan.groupCharacters() != null ? "Group chat " + (i + 1) : null)
                         .add("{\"mood\":\"" + ENERGIES[i % ENERGIES.length] + "\",\"chapter\":" + (1 + plan.messages() / 50) + "}")
                         .add("{\"affection\":" + plan.messages() * 3 + ",\"xp\":" + plan.messages() * 10 + "}");

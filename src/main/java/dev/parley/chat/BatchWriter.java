@@ -557,7 +557,7 @@ public final class BatchWriter {
             added++;
             floorId = messageId;
             lastRole = message.role();
-            lastPreview = MessageLog.preview(message.content());
+            lastPreview = Preview.stored(message.content());
             Long user = !message.role().equals("user") ? null : message.userId() != null ? message.userId() : userId;
             Long character = message.characterId() != null ? message.characterId()
                     : message.role().equals("assistant") ? characterId : null;

@@ -51,12 +51,15 @@ public record Conversation(
         }
     }
 
-    /** The newest message, as the inbox shows it; {@code preview} is null once that message is deleted. */
+    /** The newest message, as the inbox shows it; {@code preview} ({@link Preview#shown}) is null once that message is deleted. */
     public record LastMessage(
             @JsonFormat(shape = JsonFormat.Shape.STRING) long id,
             String role,
             @Nullable String preview,
             Instant createdAt) {
+        public LastMessage {
+            preview = preview == null ? null : Preview.shown(preview);
+        }
     }
 
     /**

@@ -184,12 +184,12 @@ public final class MessageLog {
 
     // After deletes (a hard delete, erasure, retention): each conversation whose last message went shows the newest
     // message left, hot or archived, soft-deleted ones too (they keep their place, without a preview), or none.
-    // Rows are (app, conversation, a removed message id): one that was not the last changes nothing. left() counts
-    // code points, as preview() does.
+    // Rows are (app, conversation, a removed message id): one that was not the last changes nothing. The preview is kept
+    // as Preview.stored keeps it.
     static final Query REPLACE_LAST_MESSAGES = new Query("conversation.replace_last_messages", """
             UPDATE conversations c
                SET last_message_id = n.message_id, last_message_role = n.role,
-                   last_message_preview = CASE WHEN n.deleted_at IS NULL THEN left(n.content, %d) END, updated_at = now()
+                   last_message_preview = CASE WHEN n.deleted_at IS NULL THEN %s END, updated_at = now()
               FROM (SELECT gone.app_id, gone.conversation_id, gone.message_id AS gone_id, newest.*
                       FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) AS gone(app_id, conversation_id, message_id)
                       LEFT JOIN LATERAL (
@@ -203,7 +203,7 @@ public final class MessageLog {
                                   ORDER BY message_id DESC LIMIT 1)) both_tables
                              ORDER BY message_id DESC LIMIT 1) newest ON true) n
              WHERE c.app_id = n.app_id AND c.conversation_id = n.conversation_id AND c.last_message_id = n.gone_id"""
-            .formatted(Limits.PREVIEW_CHARS, Partitions.ARCHIVE));
+            .formatted(Preview.storedSql("n.content"), Partitions.ARCHIVE));
 
     /** A message a delete removed from its conversation; if it was the last one, the conversation shows the newest left. */
     public record Removed(long appId, long conversationId, long messageId) {
@@ -551,7 +551,7 @@ public final class MessageLog {
                 Changed changed = handle.first(EDIT, CHANGED, content, metadataGiven, jsonOrNull(metadata), attachmentsGiven,
                         jsonOrNull(attachments), appId, conversationId, messageId).orElseThrow(() -> missingOrDeleted(handle, appId, conversationId, messageId));
                 if (content != null) {
-                    handle.execute(SET_PREVIEW, preview(content), appId, conversationId, messageId);
+                    handle.execute(SET_PREVIEW, Preview.stored(content), appId, conversationId, messageId);
                 }
                 change.mark(changed.scopes(appId, conversationId));
                 return changed;
@@ -658,13 +658,6 @@ public final class MessageLog {
         } catch (SQLException e) {
             throw new dev.parley.db.DatabaseFailure(e);
         }
-    }
-
-    static String preview(String content) {
-        if (content.codePointCount(0, content.length()) <= Limits.PREVIEW_CHARS) {
-            return content;
-        }
-        return content.substring(0, content.offsetByCodePoints(0, Limits.PREVIEW_CHARS));
     }
 
     private static String jsonOrNull(JsonNode node) {

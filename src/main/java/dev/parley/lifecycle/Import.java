@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.chat.CharacterProfile;
 import dev.parley.chat.InvalidInput;
 import dev.parley.chat.Limits;
+import dev.parley.chat.Preview;
 import dev.parley.chat.Message;
 import dev.parley.chat.NotFound;
 import dev.parley.db.Database;
@@ -825,7 +826,7 @@ public final class Import {
             tail.newestId = m.id();
             tail.added++;
             tail.role = m.role();
-            tail.preview = preview(m.content());
+            tail.preview = Preview.stored(m.content());
             tail.ownerId = m.ownerId();
             tails.put(m.conversationId(), tail);
             conversation.add(m.conversationId());
@@ -872,12 +873,6 @@ public final class Import {
         /** One field of every advanced conversation's tail, as an array in the order of {@link #tails}. */
         private java.sql.Array tailColumn(Handle handle, String type, java.util.function.Function<Tail, Object> field) throws SQLException {
             return handle.array(type, tails.values().stream().map(field).toArray());
-        }
-
-        private static String preview(String content) {
-            int limit = dev.parley.chat.Limits.PREVIEW_CHARS;
-            return content.codePointCount(0, content.length()) <= limit ? content
-                    : content.substring(0, content.offsetByCodePoints(0, limit));
         }
     }
 

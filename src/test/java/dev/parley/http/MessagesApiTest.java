@@ -204,6 +204,33 @@ class MessagesApiTest {
         assertThat(api.getOk("/v1/conversations/" + id).get("last_message").get("preview").asText()).isEqualTo("fixed");
     }
 
+    /** A preview is the first 200 characters, cut between graphemes, on every path that writes it. */
+    @Test
+    void a_preview_never_ends_inside_an_emoji_sequence_a_flag_or_a_letter_and_its_accent() {
+        String a = "a".repeat(198);
+        String b = "b".repeat(199);
+        String c = "c".repeat(199);
+        Fixtures.say(api, id, "user", a + "👩\u200D🎤 rocks"); // its last grapheme spans characters 199 to 201
+        assertThat(preview()).as("append").isEqualTo(a);
+        Fixtures.say(api, id, "user", c + "e\u0301 café"); // e and its accent: characters 200 and 201
+        assertThat(preview()).isEqualTo(c);
+        String last = Fixtures.say(api, id, "user", "d".repeat(198) + "e\u0301").get("id").asText(); // 200: not cut
+        assertThat(preview()).isEqualTo("d".repeat(198) + "e\u0301");
+
+        api.patch(messages + "/" + last, Map.of("content", b + "🇮🇳 flag"));
+        assertThat(preview()).as("edit").isEqualTo(b);
+        assertThat(api.delete(messages + "/" + last + "?hard=true").status()).isEqualTo(204);
+        assertThat(preview()).as("the message before, after a hard delete").isEqualTo(c);
+        api.postOk(201, messages + "/batch", Map.of("messages", List.of(Map.of("content", "x"), Map.of("content", a + "👩\u200D🎤"))));
+        assertThat(preview()).as("batch").isEqualTo(a);
+        assertThat(api.getOk("/v1/users/" + conversation.get("user_id").asText() + "/inbox").get("conversations").get(0)
+                .get("last_message").get("preview").asText()).as("inbox").isEqualTo(a);
+    }
+
+    private String preview() {
+        return api.getOk("/v1/conversations/" + id).get("last_message").get("preview").asText();
+    }
+
     @Test
     void soft_delete_keeps_the_place_without_the_content_and_hard_delete_removes_it() throws java.sql.SQLException {
         JsonNode keep = Fixtures.say(api, id, "user", "keep");
