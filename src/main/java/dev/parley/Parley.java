@@ -141,8 +141,8 @@ public final class Parley implements AutoCloseable {
      * The read replicas PARLEY_REPLICA_URLS names, sampled in the background, or null when there are none. A
      * replica URL without a user or password takes the primary's: a standby has the primary's roles.
      */
-    private static Replicas replicas(Settings settings, ConnectionTarget primary, Database database, QueryLog log,
-                                     PrometheusMeterRegistry registry, Deque<AutoCloseable> started, Clock clock) {
+    private static Replicas replicas(Settings settings, ConnectionTarget primary, String schemaVersion, Database database,
+                                     QueryLog log, PrometheusMeterRegistry registry, Deque<AutoCloseable> started, Clock clock) {
         var replication = settings.replication();
         if (replication.urls().isEmpty()) {
             return null;
@@ -152,8 +152,8 @@ public final class Parley implements AutoCloseable {
         // As for the primary: through PgBouncer a connection's server changes between transactions, nothing to warm.
         List<Query> warmup = settings.pgbouncer() == PgBouncer.OFF ? READS_PLANNED_AHEAD : List.<Query>of();
         var replicas = Replicas.start(database, targets, settings.poolSize(), warmup,
-                new Replicas.Options(replication.maxLag(), replication.tokenWait(), replication.sampleEvery()), log, registry,
-                threads(started, "parley-replicas", 1), (replica, name) -> {
+                new Replicas.Options(replication.maxLag(), replication.tokenWait(), replication.sampleEvery(), schemaVersion),
+                log, registry, threads(started, "parley-replicas", 1), (replica, name) -> {
                     var watch = DatabaseWatch.ofReplica(replica, name, threads(started, "parley-watch-" + name, 1), clock);
                     started.push(watch);
                     return watch;
@@ -183,7 +183,7 @@ public final class Parley implements AutoCloseable {
                     registry, watch);
             started.push(database::close);
             database.awaitConnections(1, FIRST_CONNECTION_WAIT); // before the start's first statement, which waits as a request
-            Replicas replicas = replicas(settings, target, database, queryLog, registry, started, clock);
+            Replicas replicas = replicas(settings, target, schemaVersion, database, queryLog, registry, started, clock);
             started.push(watch); // the watch stops before the pool closes, so it reports no outage then
             Database background = background(direct, queryLog, started);
             if (direct.where().equals(pooled.where())) { // the server the watch probes; not so behind PgBouncer

@@ -13,6 +13,7 @@ import java.util.function.BiFunction;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.flywaydb.core.api.MigrationVersion;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,8 +25,10 @@ import org.slf4j.LoggerFactory;
  * read. A replica's lag is how long ago the primary first held WAL the replica has not replayed yet (0
  * when it has replayed all the primary had at the last sample); one further behind than {@code maxLag},
  * or not answering, is out of rotation until a sample finds it back. A server that answers but is not in recovery
- * (the primary itself, or some other database) is not a standby: it is never read from, and the log says so
- * once (until it is found a standby). A read that carries a consistency
+ * (the primary itself, or some other database) is not a standby, and a standby whose database lacks this build's
+ * schema (another database of the server) serves nothing Parley asks: neither is read from, and the log says why
+ * once (until it is found fit). A read a replica fails for a reason of its own is served by the primary. A read that
+ * carries a consistency
  * token (the position a write answered with, {@link Consistency#runAfter}) goes to a replica only once it
  * has replayed past that position, waiting at most {@code tokenWait}; otherwise, and whenever no replica can
  * serve, the primary answers.
@@ -36,15 +39,27 @@ public final class Replicas implements AutoCloseable {
     // returns before its record is written, and only the insert position is sure to be past it.
     static final Query PRIMARY_POSITION = new Query("replica.primary_position", "SELECT pg_current_wal_insert_lsn()::text");
     static final Query REPLAYED = new Query("replica.replayed", "SELECT pg_last_wal_replay_lsn()::text");
-    /** Whether the server is a standby at all (a promoted one keeps its last replayed position), and what it has replayed. */
-    static final Query SAMPLE = new Query("replica.sample", "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text");
+    /**
+     * Whether the server is a standby at all (a promoted one keeps its last replayed position), what it has replayed, and
+     * whether its database holds a schema Parley made.
+     */
+    static final Query SAMPLE = new Query("replica.sample", """
+            SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text, to_regclass('flyway_schema_history') IS NOT NULL""");
+    /** The replica's schema version, as the primary's watch reads it (DatabaseWatch): asked only where the history is. */
+    static final Query SCHEMA = new Query("replica.schema", """
+            SELECT version FROM flyway_schema_history WHERE success AND version IS NOT NULL ORDER BY installed_rank DESC LIMIT 1""");
     /** The primary's positions kept to tell lag by: a replica behind all of them is at least this far behind. */
     private static final Duration MARKS_KEPT = Duration.ofMinutes(2);
+    /** A query canceled by a conflict with recovery (a standby's, not the request's): the primary answers it. */
+    private static final String CONFLICT_WITH_RECOVERY = "40001";
     /** How often a read that waits for its replica to catch up looks again. */
     private static final long CATCH_UP_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
 
-    /** How far behind a replica may be and stay in rotation, how long a token read waits for one, how often they are sampled. */
-    public record Options(Duration maxLag, Duration tokenWait, Duration sampleEvery) {
+    /**
+     * How far behind a replica may be and stay in rotation, how long a token read waits for one, how often they are sampled,
+     * and the schema version a replica's database must be at (this build's newest migration), as the primary's is.
+     */
+    public record Options(Duration maxLag, Duration tokenWait, Duration sampleEvery, String schemaVersion) {
     }
 
     /** A replica's state as last sampled: for /metrics and the tests. */
@@ -67,7 +82,8 @@ public final class Replicas implements AutoCloseable {
         volatile double lagSeconds = Double.POSITIVE_INFINITY;
         volatile String problem = "not sampled yet";
         volatile Boolean standby; // null: not answering (or not sampled yet)
-        boolean toldNotStandby; // sampled on one thread
+        volatile Boolean schemaCurrent; // null: not answering, or not a standby
+        String told; // the reason it may not serve that the log last gave; sampled on one thread
 
         Replica(String name, Database pool, Counter reads) {
             this.name = name;
@@ -115,6 +131,11 @@ public final class Replicas implements AutoCloseable {
             Gauge.builder("parley_replica_standby", replica, r -> r.standby == null ? Double.NaN : r.standby ? 1 : 0)
                     .description("1 when the replica answers as a standby (in recovery), 0 when it answers but is not one "
                             + "(the primary itself, or another server: never read from), NaN while it does not answer")
+                    .tag("replica", name).register(registry);
+            Gauge.builder("parley_replica_schema_current", replica, r -> r.schemaCurrent == null ? Double.NaN : r.schemaCurrent ? 1 : 0)
+                    .description("1 when the replica's database holds this build's schema, 0 when it does not (the URL names "
+                            + "another database, or the standby has not replayed the migrations yet: never read from), "
+                            + "NaN while it does not answer as a standby")
                     .tag("replica", name).register(registry);
             Gauge.builder("parley_replica_in_rotation", replica, r -> r.answering && r.lagSeconds <= options.maxLag().toMillis() / 1000.0 ? 1 : 0)
                     .description("1 while the replica serves reads: a standby, answering, and within PARLEY_REPLICA_MAX_LAG")
@@ -178,30 +199,27 @@ public final class Replicas implements AutoCloseable {
         }
     }
 
-    private record Sampled(boolean inRecovery, String replayed) {
+    private record Sampled(boolean inRecovery, String replayed, String schemaVersion) {
     }
 
     private void sample(Replica replica, long now) {
         boolean was = inRotation(replica);
-        boolean told = false;
+        String unfit = null; // why it may not serve though it answers
         try {
-            Sampled sampled = replica.pool.read(handle -> handle.first(SAMPLE, row -> new Sampled(row.getBoolean(1), row.getString(2))))
-                    .orElseThrow();
+            Sampled sampled = replica.pool.read(Replicas::sampled);
             replica.standby = sampled.inRecovery();
+            replica.schemaCurrent = sampled.inRecovery() ? schemaCurrent(sampled.schemaVersion()) : null;
             if (!sampled.inRecovery()) {
-                replica.answering = false;
-                replica.problem = "not a standby: pg_is_in_recovery() is false there";
-                if (!replica.toldNotStandby) {
-                    replica.toldNotStandby = told = true;
-                    LOG.warn("read replica {} is not a standby (pg_is_in_recovery() is false there: the primary itself, or another "
-                            + "server); Parley will not read from it, its reads go to the primary", replica.name);
-                }
+                unfit = "not a standby: pg_is_in_recovery() is false there (the primary itself, or another server)";
+            } else if (!replica.schemaCurrent) {
+                unfit = sampled.schemaVersion() == null
+                        ? "not Parley's database: it holds no flyway_schema_history (the URL names another database)"
+                        : "behind this build's schema: at version " + sampled.schemaVersion() + ", this build needs "
+                                + options.schemaVersion();
             } else if (sampled.replayed() == null) {
-                replica.toldNotStandby = false;
                 replica.answering = false;
                 replica.problem = "a standby that has replayed nothing yet";
             } else {
-                replica.toldNotStandby = false;
                 replica.replayed = Lsn.parse(sampled.replayed());
                 replica.lagSeconds = lagOf(replica.replayed, now);
                 replica.answering = true;
@@ -210,13 +228,51 @@ public final class Replicas implements AutoCloseable {
         } catch (RuntimeException e) {
             replica.answering = false;
             replica.standby = null;
+            replica.schemaCurrent = null;
             replica.problem = DatabaseWatch.rootMessage(e);
         }
+        if (unfit != null) {
+            replica.answering = false;
+            replica.problem = unfit;
+        }
+        boolean toldNow = tellUnfit(replica, unfit);
         boolean is = inRotation(replica);
-        if (was != is && !told) {
+        if (was != is && !toldNow) {
             LOG.warn("read replica {} is {} rotation ({})", replica.name, is ? "back in" : "out of",
                     replica.problem != null ? replica.problem : "lag " + Math.round(replica.lagSeconds * 1000) + " ms");
         }
+    }
+
+    private static Sampled sampled(Handle handle) throws java.sql.SQLException {
+        record Row(boolean inRecovery, String replayed, boolean hasHistory) {
+        }
+        Row row = handle.first(SAMPLE, r -> new Row(r.getBoolean(1), r.getString(2), r.getBoolean(3))).orElseThrow();
+        String version = row.hasHistory() ? handle.first(SCHEMA, r -> r.getString(1)).orElse(null) : null;
+        return new Sampled(row.inRecovery(), row.replayed(), version);
+    }
+
+    private boolean schemaCurrent(String version) {
+        return version != null && (options.schemaVersion() == null
+                || MigrationVersion.fromVersion(version).compareTo(MigrationVersion.fromVersion(options.schemaVersion())) >= 0);
+    }
+
+    /**
+     * Logs once why a replica that answers may not serve (until the reason changes, or it is found fit); true when this
+     * sample told it.
+     */
+    private static boolean tellUnfit(Replica replica, String unfit) {
+        if (unfit == null) {
+            if (replica.standby != null) { // answered, and fit: a later misfit is news again
+                replica.told = null;
+            }
+            return false;
+        }
+        if (unfit.equals(replica.told)) {
+            return false;
+        }
+        replica.told = unfit;
+        LOG.warn("read replica {} is {}; Parley will not read from it, its reads go to the primary", replica.name, unfit);
+        return true;
     }
 
     /** Seconds since the primary first held WAL past {@code replayed}; 0 when it held none at the last sample. */
@@ -255,13 +311,28 @@ public final class Replicas implements AutoCloseable {
                 replica.problem = DatabaseWatch.rootMessage(e);
                 LOG.warn("read replica {} failed a read, which the primary serves instead: {}", replica.name, replica.problem);
             } catch (DatabaseFailure e) {
-                if (!"40001".equals(e.sqlState())) { // a query canceled by a conflict with recovery: the primary answers
+                if (theRequests(e)) {
                     throw e;
+                }
+                if (!CONFLICT_WITH_RECOVERY.equals(e.sqlState())) { // that one is a standby's normal hazard, not a fault
+                    replica.answering = false; // until the next sample finds it fit
+                    replica.problem = "failed a read: " + e.getMessage();
+                    LOG.warn("read replica {} failed a read, which the primary serves instead: {}", replica.name, e.getMessage());
                 }
             }
         }
         primaryReads.increment();
         return null;
+    }
+
+    /**
+     * Whether a replica's failed read failed for the request's own reason, which the primary would give too: bad data
+     * (class 22), a constraint (23), a program limit (54), or its statement timeout (57014). Any other (its schema
+     * differs, it is read-only, it ran out of something, it was shut down) is the replica's, and the primary answers.
+     */
+    private static boolean theRequests(DatabaseFailure e) {
+        String state = e.sqlState() == null ? "" : e.sqlState();
+        return state.startsWith("22") || state.startsWith("23") || state.startsWith("54") || state.equals("57014");
     }
 
     /**

@@ -31,7 +31,7 @@ class ReplicaNotAStandbyTest {
         var sampler = Executors.newSingleThreadScheduledExecutor();
         try (Database primary = TestDatabase.pool(target, 2);
              Replicas replicas = Replicas.start(primary, List.of(target), 1, List.of(),
-                     new Replicas.Options(Duration.ofMinutes(1), Duration.ofMillis(100), Duration.ofMillis(20)), QueryLog.quiet(),
+                     new Replicas.Options(Duration.ofMinutes(1), Duration.ofMillis(100), Duration.ofMillis(20), null), QueryLog.quiet(),
                      registry, sampler, (replica, name) -> null)) {
             try {
                 Thread.sleep(300); // some fifteen samples, each finding it not in recovery

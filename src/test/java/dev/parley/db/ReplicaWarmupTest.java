@@ -1,6 +1,7 @@
 package dev.parley.db;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.parley.Parley;
 import dev.parley.support.Wait;
@@ -22,20 +23,24 @@ import org.junit.jupiter.api.Test;
 /**
  * Connections to a read replica arrive warm, as the primary's do (WarmConnectionsTest): on a real streaming
  * standby of a primary with a year of monthly partitions, every read planned ahead plans (a standby plans no
- * writes), and a replica pool's connection holds its catalog cache before its first read.
+ * writes), and a replica pool's connection holds its catalog cache before its first read. The same standby shows
+ * which of a replica's failed reads the primary answers instead.
  */
 class ReplicaWarmupTest {
     private static final Query IN_RECOVERY = new Query("test.in_recovery", "SELECT pg_is_in_recovery()");
 
     private static LocalPostgres primary;
     private static Standby standby;
+    private static String schemaVersion;
 
     @BeforeAll
     static void aPrimaryWithAYearOfMonthsAndItsStandby() throws Exception {
         Path dir = Files.createTempDirectory("parley-replica-warmup");
         primary = LocalPostgres.startTemporary(dir.resolve("primary"), Map.of());
         try (Database database = Database.connect(primary.target(), 2, Duration.ofSeconds(10), QueryLog.quiet(), null)) {
-            new Migrations(database.dataSource()).migrate();
+            var migrations = new Migrations(database.dataSource());
+            migrations.migrate();
+            schemaVersion = migrations.latestVersion();
             WarmConnectionsTest.aYearOfMonths(database);
         }
         standby = Standby.of(primary.target(), dir.resolve("standby"));
@@ -75,21 +80,55 @@ class ReplicaWarmupTest {
         assertThat(warm).as("the partitions' indexes a warmed one's holds").isGreaterThanOrEqualTo(WarmConnectionsTest.MONTHS);
     }
 
+    /**
+     * A read the standby fails for a reason of its own (here an unlogged table, which a standby cannot read; as well a
+     * schema of another database) is answered by the primary; one that fails for the request's reason fails.
+     */
+    @Test
+    void a_read_a_replica_fails_for_its_own_reason_is_the_primarys_and_one_that_fails_for_the_requests_fails() throws Exception {
+        try (Connection connection = connect(primary.target())) {
+            connection.createStatement().execute("CREATE UNLOGGED TABLE IF NOT EXISTS not_on_a_standby AS SELECT 1 AS n");
+        }
+        Wait.until("the standby to replay the table", Duration.ofSeconds(30), () -> {
+            try (Connection connection = connect(standby.target(LocalPostgres.DATABASE));
+                 var rows = connection.createStatement().executeQuery("SELECT to_regclass('not_on_a_standby') IS NOT NULL")) {
+                return rows.next() && rows.getBoolean(1);
+            }
+        });
+        var unlogged = new Query("test.unlogged", "SELECT count(*) FROM not_on_a_standby");
+        var divided = new Query("test.divided", "SELECT 1 / 0");
+        withReplicas(List.of(), replicas -> {
+            Wait.until("the standby in rotation", Duration.ofSeconds(30), () -> replicas.states().getFirst().inRotation());
+
+            assertThatThrownBy(() -> replicas.read(handle -> handle.first(divided, row -> row.getInt(1)), false))
+                    .isInstanceOfSatisfying(DatabaseFailure.class, e -> assertThat(e.sqlState()).isEqualTo("22012"));
+            assertThat(replicas.read(handle -> handle.first(unlogged, row -> row.getLong(1)), false)).as("the primary's to serve")
+                    .isNull();
+            assertThat(replicas.states().getFirst().problem()).contains("cannot access temporary or unlogged relations");
+            return null;
+        });
+    }
+
     /** The partitions' indexes in the catalog cache of the standby connection that serves a new replica pool's first read. */
     private static long partitionIndexesCachedAtAReplicaRead(List<Query> warmup) {
+        return withReplicas(warmup, replicas -> Wait.forValue("a read the standby serves", Duration.ofSeconds(30), () -> {
+            Replicas.Served<Long> served = replicas.read(handle -> {
+                assertThat(handle.first(IN_RECOVERY, row -> row.getBoolean(1))).contains(true);
+                return handle.first(WarmConnectionsTest.PARTITION_INDEXES_CACHED, row -> row.getLong(1)).orElseThrow();
+            }, false);
+            return Optional.ofNullable(served).map(Replicas.Served::value);
+        }));
+    }
+
+    /** {@code work}'s answer, given replicas of the primary (the standby alone) whose new connections plan {@code warmup}. */
+    private static <T> T withReplicas(List<Query> warmup, java.util.function.Function<Replicas, T> work) {
         ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
         try (Database primaryPool = Database.connect(primary.target(), 1, Duration.ofSeconds(10), QueryLog.quiet(), null);
              Replicas replicas = Replicas.start(primaryPool, List.of(standby.target(LocalPostgres.DATABASE)), 1, warmup,
-                     new Replicas.Options(Duration.ofMinutes(1), Duration.ofMillis(100), Duration.ofMillis(50)), QueryLog.quiet(),
-                     new SimpleMeterRegistry(), sampler, (target, name) -> null)) { // no watch: nothing fails here
+                     new Replicas.Options(Duration.ofMinutes(1), Duration.ofMillis(100), Duration.ofMillis(50), schemaVersion),
+                     QueryLog.quiet(), new SimpleMeterRegistry(), sampler, (target, name) -> null)) { // no watch: nothing fails here
             try {
-                return Wait.forValue("a read the standby serves", Duration.ofSeconds(30), () -> {
-                    Replicas.Served<Long> served = replicas.read(handle -> {
-                        assertThat(handle.first(IN_RECOVERY, row -> row.getBoolean(1))).contains(true);
-                        return handle.first(WarmConnectionsTest.PARTITION_INDEXES_CACHED, row -> row.getLong(1)).orElseThrow();
-                    }, false);
-                    return Optional.ofNullable(served).map(Replicas.Served::value);
-                });
+                return work.apply(replicas);
             } finally {
                 sampler.shutdownNow(); // before the pools close, which it samples
             }

@@ -2,9 +2,14 @@ package dev.parley.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.Parley;
 import dev.parley.db.LocalPostgres;
+import dev.parley.db.Replicas;
 import dev.parley.db.Standby;
 import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
@@ -21,6 +26,7 @@ import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /**
  * Read replicas against a real streaming standby of a primary of the test's own: a read with the token a
@@ -167,17 +173,56 @@ class ReplicasTest {
         }
     }
 
+    /**
+     * A replica URL naming a standby's other database (here {@code postgres}, which has none of Parley's tables) is never
+     * put in rotation: the reads it would serve answer from the primary, and the log says once why.
+     */
+    @Test
+    void aStandbysDatabaseWithoutParleysSchemaIsNotInRotationAndItsReadsAreThePrimarys() {
+        var logged = new ListAppender<ILoggingEvent>();
+        var logger = (Logger) LoggerFactory.getLogger(Replicas.class);
+        logged.start();
+        logger.addAppender(logged);
+        try (Parley second = TestServer.startOn(primary.target(), Map.of("PARLEY_REPLICA_URLS", standby.target("postgres").jdbcUrl(),
+                "PARLEY_REPLICA_MAX_LAG", "1s", "PARLEY_REPLICA_WAIT", "100ms", "PARLEY_REPLICA_SAMPLE", "50ms"))) {
+            var other = new Api("http://127.0.0.1:" + second.port(), second.apps().create("wrong-database").apiKey());
+            JsonNode chat = Fixtures.conversation(other);
+            String id = chat.get("id").asText();
+            Fixtures.say(other, id, "user", "hello there");
+            Wait.until("the standby sampled", Duration.ofSeconds(10), () ->
+                    TestServer.metrics(second).lines().anyMatch(l -> l.startsWith("parley_replica_standby{") && l.endsWith(" 1.0")));
+
+            for (String read : new String[] {"/v1/search/messages?q=hello&conversation_id=" + id, "/v1/conversations/" + id + "/stats",
+                    "/v1/users/" + chat.get("user_id").asText() + "/stats", "/v1/conversations/" + id + "/messages?role=user"}) {
+                var answer = other.get(read);
+                assertThat(answer.status()).as(read + ": " + answer).isEqualTo(200);
+            }
+            assertThat(TestServer.metrics(second)).contains("parley_replica_in_rotation{replica=\"127.0.0.1:")
+                    .containsPattern("parley_replica_schema_current\\{replica=\"127.0.0.1:\\d+\"} 0.0");
+            assertThat(logged.list.stream().filter(e -> e.getLevel() == Level.WARN).map(ILoggingEvent::getFormattedMessage)
+                    .filter(line -> line.startsWith("read replica " + replicaName())))
+                    .singleElement().asString().contains("not Parley's database").contains("no flyway_schema_history");
+        } finally {
+            logger.detachAppender(logged);
+        }
+    }
+
     @Test
     void theMetricsShowTheLagOfEachReplicaAndTheReadsOfEachServer() {
         api.get("/v1/conversations/" + conversation + "/messages?role=user&limit=1");
         Wait.until("the primary's pg_stat_replication shows the standby", Duration.ofSeconds(5), () ->
                 TestServer.metrics(parley).contains("parley_db_replica_lag_seconds{replica=\"" + standby.name() + "\"}"));
         String metrics = TestServer.metrics(parley);
-        String replica = "127.0.0.1:" + standby.target("x").jdbcUrl().replaceAll(".*:(\\d+)/.*", "$1");
+        String replica = replicaName();
         assertThat(metrics).contains("parley_replica_lag_seconds{replica=\"" + replica + "\"}")
                 .contains("parley_replica_in_rotation{replica=\"" + replica + "\"} 1.0")
                 .contains("parley_db_reads_total{target=\"primary\"}")
                 .contains("parley_db_reads_total{target=\"" + replica + "\"}");
+    }
+
+    /** The standby as the replicas' metrics and log name it: its host and port. */
+    private static String replicaName() {
+        return "127.0.0.1:" + standby.target("x").jdbcUrl().replaceAll(".*:(\\d+)/.*", "$1");
     }
 
     private static String userOf() {
