@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * read. A replica's lag is how long ago the primary first held WAL the replica has not replayed yet (0
  * when it has replayed all the primary had at the last sample); one further behind than {@code maxLag},
  * or not answering, is out of rotation until a sample finds it back. A server that answers but is not in recovery
- * (the primary itself, or some other database) is not a standby, and a standby whose database lacks this build's
+ * (the primary itself, or some other database) is not a standby, nor one that streams another server's WAL (another
+ * system identifier or timeline, or a position past the primary's), and a standby whose database lacks this build's
  * schema (another database of the server) serves nothing Parley asks: neither is read from, and the log says why
  * once (until it is found fit). A read a replica fails for a reason of its own is served by the primary. A read that
  * carries a consistency
@@ -45,6 +46,18 @@ public final class Replicas implements AutoCloseable {
      */
     static final Query SAMPLE = new Query("replica.sample", """
             SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text, to_regclass('flyway_schema_history') IS NOT NULL""");
+    /**
+     * Which server's WAL this is: its system identifier (made by initdb, kept by its standbys) and timeline (a promoted
+     * standby starts a new one). A standby's is the timeline it receives (visible to pg_read_all_stats), else that of
+     * its last restartpoint.
+     */
+    static final Query PRIMARY_IDENTITY = new Query("replica.primary_identity", """
+            SELECT (SELECT system_identifier FROM pg_control_system())::text, (SELECT timeline_id FROM pg_control_checkpoint())""");
+    static final Query STANDBY_IDENTITY = new Query("replica.identity", """
+            SELECT (SELECT system_identifier FROM pg_control_system())::text,
+                   coalesce((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()))""");
+    /** Where a managed server denies pg_control_system: whose WAL it is goes unchecked (DatabaseIdentity's case too). */
+    private static final String INSUFFICIENT_PRIVILEGE = "42501";
     /** The replica's schema version, as the primary's watch reads it (DatabaseWatch): asked only where the history is. */
     static final Query SCHEMA = new Query("replica.schema", """
             SELECT version FROM flyway_schema_history WHERE success AND version IS NOT NULL ORDER BY installed_rank DESC LIMIT 1""");
@@ -73,6 +86,10 @@ public final class Replicas implements AutoCloseable {
     private record Mark(long nanos, Lsn lsn) {
     }
 
+    /** A server's system identifier and timeline; null where the server does not tell them. */
+    private record Identity(String system, int timeline) {
+    }
+
     private static final class Replica {
         final String name;
         final Database pool;
@@ -98,6 +115,7 @@ public final class Replicas implements AutoCloseable {
     private final Counter primaryReads;
     private final Deque<Mark> marks = new ArrayDeque<>(); // guarded by itself
     private final AtomicInteger turn = new AtomicInteger();
+    private volatile Identity primaryIdentity; // null: not known (yet, or the server does not tell)
 
     private Replicas(Database primary, List<Replica> replicas, Options options, Counter primaryReads) {
         this.primary = primary;
@@ -129,8 +147,9 @@ public final class Replicas implements AutoCloseable {
                             + "(NaN: not answering, or not a standby; parley_replica_standby tells which)")
                     .tag("replica", name).register(registry);
             Gauge.builder("parley_replica_standby", replica, r -> r.standby == null ? Double.NaN : r.standby ? 1 : 0)
-                    .description("1 when the replica answers as a standby (in recovery), 0 when it answers but is not one "
-                            + "(the primary itself, or another server: never read from), NaN while it does not answer")
+                    .description("1 when the replica answers as a standby of the primary, 0 when it answers but is not one "
+                            + "(the primary itself, another server, or a standby of another: never read from), "
+                            + "NaN while it does not answer")
                     .tag("replica", name).register(registry);
             Gauge.builder("parley_replica_schema_current", replica, r -> r.schemaCurrent == null ? Double.NaN : r.schemaCurrent ? 1 : 0)
                     .description("1 when the replica's database holds this build's schema, 0 when it does not (the URL names "
@@ -182,6 +201,7 @@ public final class Replicas implements AutoCloseable {
     void sample() {
         long now = System.nanoTime();
         try {
+            primaryIdentity = primary.read(handle -> identity(handle, PRIMARY_IDENTITY));
             Lsn position = primaryPosition();
             synchronized (marks) {
                 if (marks.isEmpty() || marks.peekLast().lsn().compareTo(position) < 0) {
@@ -199,7 +219,7 @@ public final class Replicas implements AutoCloseable {
         }
     }
 
-    private record Sampled(boolean inRecovery, String replayed, String schemaVersion) {
+    private record Sampled(boolean inRecovery, String replayed, String schemaVersion, Identity identity) {
     }
 
     private void sample(Replica replica, long now) {
@@ -209,8 +229,14 @@ public final class Replicas implements AutoCloseable {
             Sampled sampled = replica.pool.read(Replicas::sampled);
             replica.standby = sampled.inRecovery();
             replica.schemaCurrent = sampled.inRecovery() ? schemaCurrent(sampled.schemaVersion()) : null;
+            Lsn replayed = sampled.replayed() == null ? null : Lsn.parse(sampled.replayed());
+            String notOurs = sampled.inRecovery() ? notOurs(sampled.identity(), replayed) : null;
             if (!sampled.inRecovery()) {
                 unfit = "not a standby: pg_is_in_recovery() is false there (the primary itself, or another server)";
+            } else if (notOurs != null) {
+                unfit = notOurs;
+                replica.standby = false;
+                replica.schemaCurrent = null;
             } else if (!replica.schemaCurrent) {
                 unfit = sampled.schemaVersion() == null
                         ? "not Parley's database: it holds no flyway_schema_history (the URL names another database)"
@@ -220,7 +246,7 @@ public final class Replicas implements AutoCloseable {
                 replica.answering = false;
                 replica.problem = "a standby that has replayed nothing yet";
             } else {
-                replica.replayed = Lsn.parse(sampled.replayed());
+                replica.replayed = replayed;
                 replica.lagSeconds = lagOf(replica.replayed, now);
                 replica.answering = true;
                 replica.problem = null;
@@ -248,7 +274,52 @@ public final class Replicas implements AutoCloseable {
         }
         Row row = handle.first(SAMPLE, r -> new Row(r.getBoolean(1), r.getString(2), r.getBoolean(3))).orElseThrow();
         String version = row.hasHistory() ? handle.first(SCHEMA, r -> r.getString(1)).orElse(null) : null;
-        return new Sampled(row.inRecovery(), row.replayed(), version);
+        return new Sampled(row.inRecovery(), row.replayed(), version, identity(handle, STANDBY_IDENTITY));
+    }
+
+    private static Identity identity(Handle handle, Query query) throws java.sql.SQLException {
+        try {
+            return handle.first(query, row -> new Identity(row.getString(1), row.getInt(2))).orElseThrow();
+        } catch (java.sql.SQLException e) {
+            if (!INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
+                throw e;
+            }
+            return null;
+        }
+    }
+
+    /**
+     * Why a standby does not stream from this primary, or null: another server's system identifier, another timeline
+     * (the standby of a promoted former standby, say), or a position past the primary's own, which no standby of it has.
+     */
+    private String notOurs(Identity standby, Lsn replayed) {
+        Identity ours = primaryIdentity;
+        if (standby != null && ours != null && !standby.system().equals(ours.system())) {
+            return "a standby of another server: its system identifier is " + standby.system() + ", the primary's "
+                    + ours.system();
+        }
+        if (standby != null && ours != null && standby.timeline() != ours.timeline()) {
+            return "a standby of another server: it is on timeline " + standby.timeline() + ", the primary on "
+                    + ours.timeline() + " (it follows a promoted standby, or the primary was promoted since)";
+        }
+        if (replayed != null && aheadOfThePrimary(replayed)) {
+            return "a standby of another server: it has replayed to " + replayed + ", past the primary's current position";
+        }
+        return null;
+    }
+
+    /** Whether {@code replayed} is past the primary's position, read again after the replica's (which it may have passed). */
+    private boolean aheadOfThePrimary(Lsn replayed) {
+        synchronized (marks) {
+            if (marks.isEmpty() || marks.peekLast().lsn().compareTo(replayed) >= 0) {
+                return false;
+            }
+        }
+        try {
+            return primaryPosition().compareTo(replayed) < 0;
+        } catch (RuntimeException e) {
+            return false; // the primary is down: its watch says so, and this is asked again at the next sample
+        }
     }
 
     private boolean schemaCurrent(String version) {

@@ -3,7 +3,12 @@ package dev.parley.db;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.parley.Parley;
+import dev.parley.support.TestDatabase;
 import dev.parley.support.Wait;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
@@ -19,6 +24,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /**
  * Connections to a read replica arrive warm, as the primary's do (WarmConnectionsTest): on a real streaming
@@ -27,6 +33,9 @@ import org.junit.jupiter.api.Test;
  * which of a replica's failed reads the primary answers instead.
  */
 class ReplicaWarmupTest {
+    private static final Duration SAMPLED = Duration.ofMillis(50);
+    /** Sampled by the start, then only when the test calls {@code sample()}. */
+    private static final Duration BY_HAND = Duration.ofHours(1);
     private static final Query IN_RECOVERY = new Query("test.in_recovery", "SELECT pg_is_in_recovery()");
 
     private static LocalPostgres primary;
@@ -97,7 +106,7 @@ class ReplicaWarmupTest {
         });
         var unlogged = new Query("test.unlogged", "SELECT count(*) FROM not_on_a_standby");
         var divided = new Query("test.divided", "SELECT 1 / 0");
-        withReplicas(List.of(), replicas -> {
+        withReplicas(primary.target(), List.of(), SAMPLED, replicas -> {
             Wait.until("the standby in rotation", Duration.ofSeconds(30), () -> replicas.states().getFirst().inRotation());
 
             assertThatThrownBy(() -> replicas.read(handle -> handle.first(divided, row -> row.getInt(1)), false))
@@ -109,9 +118,38 @@ class ReplicaWarmupTest {
         });
     }
 
+    /**
+     * The standby, named as a replica of another server (here the tests' shared PostgreSQL, whose WAL positions it may
+     * be past, so that its lag would read 0), is not in rotation, and the log says once why.
+     */
+    @Test
+    void a_standby_of_another_server_is_not_in_rotation() {
+        var logged = new ListAppender<ILoggingEvent>();
+        var logger = (Logger) LoggerFactory.getLogger(Replicas.class);
+        logged.start();
+        logger.addAppender(logged);
+        try {
+            withReplicas(TestDatabase.get().migrated("parley_replica_of_another"), List.of(), BY_HAND, replicas -> {
+                replicas.sample(); // the start sampled it once already
+                replicas.sample();
+
+                assertThat(replicas.states()).singleElement().satisfies(state -> {
+                    assertThat(state.inRotation()).isFalse();
+                    assertThat(state.problem()).startsWith("a standby of another server: its system identifier is");
+                });
+                assertThat(replicas.read(handle -> 1, false)).as("read from the primary").isNull();
+                assertThat(logged.list.stream().filter(e -> e.getLevel() == Level.WARN).map(ILoggingEvent::getFormattedMessage))
+                        .singleElement().asString().contains("is a standby of another server").contains("will not read from it");
+                return null;
+            });
+        } finally {
+            logger.detachAppender(logged);
+        }
+    }
+
     /** The partitions' indexes in the catalog cache of the standby connection that serves a new replica pool's first read. */
     private static long partitionIndexesCachedAtAReplicaRead(List<Query> warmup) {
-        return withReplicas(warmup, replicas -> Wait.forValue("a read the standby serves", Duration.ofSeconds(30), () -> {
+        return withReplicas(primary.target(), warmup, SAMPLED, replicas -> Wait.forValue("a read the standby serves", Duration.ofSeconds(30), () -> {
             Replicas.Served<Long> served = replicas.read(handle -> {
                 assertThat(handle.first(IN_RECOVERY, row -> row.getBoolean(1))).contains(true);
                 return handle.first(WarmConnectionsTest.PARTITION_INDEXES_CACHED, row -> row.getLong(1)).orElseThrow();
@@ -120,12 +158,16 @@ class ReplicaWarmupTest {
         }));
     }
 
-    /** {@code work}'s answer, given replicas of the primary (the standby alone) whose new connections plan {@code warmup}. */
-    private static <T> T withReplicas(List<Query> warmup, java.util.function.Function<Replicas, T> work) {
+    /**
+     * {@code work}'s answer, given the standby as the one replica of {@code primaryTarget}, sampled every {@code sampleEvery},
+     * its new connections planning {@code warmup}.
+     */
+    private static <T> T withReplicas(ConnectionTarget primaryTarget, List<Query> warmup, Duration sampleEvery,
+                                      java.util.function.Function<Replicas, T> work) {
         ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
-        try (Database primaryPool = Database.connect(primary.target(), 1, Duration.ofSeconds(10), QueryLog.quiet(), null);
+        try (Database primaryPool = Database.connect(primaryTarget, 1, Duration.ofSeconds(10), QueryLog.quiet(), null);
              Replicas replicas = Replicas.start(primaryPool, List.of(standby.target(LocalPostgres.DATABASE)), 1, warmup,
-                     new Replicas.Options(Duration.ofMinutes(1), Duration.ofMillis(100), Duration.ofMillis(50), schemaVersion),
+                     new Replicas.Options(Duration.ofMinutes(1), Duration.ofMillis(100), sampleEvery, schemaVersion),
                      QueryLog.quiet(), new SimpleMeterRegistry(), sampler, (target, name) -> null)) { // no watch: nothing fails here
             try {
                 return work.apply(replicas);
