@@ -7584,6 +7584,8 @@ export interface operations {
             header?: {
                 /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                 "X-Request-Id"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path: {
                 conversation_id: string;
@@ -7604,8 +7606,6 @@ export interface operations {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
-                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
-                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10209,6 +10209,8 @@ export interface operations {
             header?: {
                 /** @description the request's id: the client's own when it is safe to repeat, else one made by Parley */
                 "X-Request-Id"?: string;
+                /** @description the token a write answered with: with read replicas, this read sees that write (docs/scaling.md) */
+                "Parley-Consistency"?: string;
             };
             path: {
                 user_id: string;
@@ -10229,8 +10231,6 @@ export interface operations {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
-                    /** @description with read replicas: the position of this write, to send with the reads that must see it */
-                    "Parley-Consistency"?: string;
                     [name: string]: unknown;
                 };
                 content: {

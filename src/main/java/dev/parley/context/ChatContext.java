@@ -18,6 +18,7 @@ import dev.parley.db.Query;
 import dev.parley.json.Json;
 import dev.parley.json.JsonText;
 import dev.parley.json.Nullable;
+import dev.parley.db.Consistency;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Recall;
 import dev.parley.memory.RecallRequest;
@@ -192,12 +193,14 @@ public final class ChatContext {
         List<Long> people = everyone ? built.people() : List.of(built.context().user().id());
         long characterId = built.context().character().id();
         // Everyone's at once, each person's best: by words in one statement; by similarity with one statement for the
-        // scopes' versions and one for the memories.
+        // scopes' versions and one for the memories. From the primary, as the rest of the context: the next reply is
+        // written from it, so a lagging replica must not leave out the memory just stored.
         Map<Long, List<Remembered>> each = request.byWords()
                 ? memories.searchEach(people, characterId, request.memoryQuery(), built.context().conversation().language(),
                         request.memories())
-                : recall.recallEach(appId, people, characterId, RecallRequest.of(request.memoryEmbedding(), request.memories())
-                        .inConversation(request.conversationId()), "memory_embedding");
+                : Consistency.primaryOnly(() -> recall.recallEach(appId, people, characterId,
+                        RecallRequest.of(request.memoryEmbedding(), request.memories()).inConversation(request.conversationId()),
+                        "memory_embedding"));
         List<Remembered> found = new ArrayList<>();
         people.forEach(person -> found.addAll(each.getOrDefault(person, List.of())));
         // Memories of several people, or in a chat whose messages name people, go under each one's name.

@@ -5,13 +5,13 @@ import dev.parley.db.Replicas;
 import dev.parley.input.Check;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
-import io.javalin.http.HandlerType;
 
 /**
  * Read-your-writes with read replicas. A write answers with {@code Parley-Consistency}: the primary's WAL
- * position once the write has committed. A read that sends it back is served by a replica only once that
- * replica has replayed past it (or by the primary): the client sees its own writes however far behind a
- * replica is. Without replicas no token is sent, and one received is checked and needs no waiting.
+ * position once the write has committed. A read (a GET, or a POST that only reads: recall, context) that sends it
+ * back is served by a replica only once that replica has replayed past it (or by the primary): the client sees its
+ * own writes however far behind a replica is. Without replicas no token is sent, and one received is checked and
+ * needs no waiting.
  */
 final class ConsistencyTokens {
     static final String HEADER = "Parley-Consistency";
@@ -23,7 +23,7 @@ final class ConsistencyTokens {
     }
 
     Handler around(Route route, Handler handler) {
-        if (route.method() == HandlerType.GET) {
+        if (route.reads()) {
             return ctx -> {
                 Consistency.Lsn after = token(ctx);
                 if (after == null || replicas == null) {

@@ -128,7 +128,7 @@ final class OpenApi {
             header(parameters.addObject().put("name", "If-None-Match").put("in", "header"),
                     "the ETag of the version the client holds: a 304 without a body while it is current");
         }
-        if (route.method() == HandlerType.GET && route.authenticated()) {
+        if (route.reads() && route.authenticated()) {
             header(parameters.addObject().put("name", ConsistencyTokens.HEADER).put("in", "header"),
                     "the token a write answered with: with read replicas, this read sees that write (docs/scaling.md)");
         }
@@ -166,7 +166,7 @@ final class OpenApi {
                         + "answer to it");
             }
             rateLimitHeaders(route, ok);
-            if (route.method() != HandlerType.GET && route.authenticated()) {
+            if (!route.reads() && route.authenticated()) {
                 header(((ObjectNode) ok.get("headers")).putObject(ConsistencyTokens.HEADER),
                         "with read replicas: the position of this write, to send with the reads that must see it");
             }

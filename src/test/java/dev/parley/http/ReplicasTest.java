@@ -19,6 +19,7 @@ import dev.parley.support.Wait;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -174,6 +175,48 @@ class ReplicasTest {
     }
 
     /**
+     * Recall and context are reads sent as POSTs: recall honours the token a memory's write answered with, context reads
+     * its memories from the primary as the rest of it, and neither answers a token of its own, since it writes nothing.
+     * Without the cache (PARLEY_CACHE_SIZE=0), where recall reads a replica.
+     */
+    @Test
+    void recallAndContextSeeTheMemoryJustStoredAndAnswerNoToken() {
+        try (Parley second = TestServer.startOn(primary.target(), Map.of("PARLEY_REPLICA_URLS", standby.target(LocalPostgres.DATABASE)
+                .jdbcUrl(), "PARLEY_REPLICA_MAX_LAG", "1h", "PARLEY_REPLICA_WAIT", "100ms", "PARLEY_REPLICA_SAMPLE", "50ms",
+                "PARLEY_CACHE_SIZE", "0"))) {
+            var other = new Api("http://127.0.0.1:" + second.port(), second.apps().create("recall-after-write").apiKey());
+            String character = Fixtures.character(other, "Mira");
+            String user = Fixtures.user(other, "remembered");
+            String chat = Fixtures.conversation(other, user, character);
+            String memories = "/v1/users/" + user + "/memories";
+            other.postOk(201, memories, Map.of("character_id", character, "content", "plays chess", "embedding", List.of(0.8, 0.6)));
+            Wait.until("the standby in the second instance's rotation, with the first memory", Duration.ofSeconds(10), () ->
+                    TestServer.metrics(second).lines().anyMatch(l -> l.startsWith("parley_replica_in_rotation{") && l.endsWith(" 1.0"))
+                    && standbyHolds("SELECT count(*) FROM memories WHERE content = 'plays chess'"));
+            standby.pauseReplay(); // in rotation still, within the hour's bound: a read without a token may go there
+            try {
+                var stored = other.post(memories, Map.of("character_id", character, "content", "likes tea",
+                        "embedding", List.of(1.0, 0.0)));
+                assertThat(stored.status()).isEqualTo(201);
+
+                var recalled = other.post(memories + "/recall", Map.of("character_id", character, "embedding", List.of(1.0, 0.0)),
+                        HEADER, stored.header(HEADER));
+                var context = other.post("/v1/conversations/" + chat + "/context", Map.of("memory_embedding", List.of(1.0, 0.0)));
+
+                assertThat(recalled.status()).as(recalled.toString()).isEqualTo(200);
+                assertThat(recalled.json().get("memories").findValuesAsText("content")).containsExactly("likes tea", "plays chess");
+                assertThat(recalled.header(HEADER)).as("a token from a read").isNull();
+                assertThat(context.status()).as(context.toString()).isEqualTo(200);
+                assertThat(context.json().get("memories").findValuesAsText("content")).containsExactly("likes tea", "plays chess");
+                assertThat(context.header(HEADER)).as("a token from a read").isNull();
+            } finally {
+                standby.resumeReplay();
+            }
+        }
+        awaitRotation(true);
+    }
+
+    /**
      * A replica URL naming a standby's other database (here {@code postgres}, which has none of Parley's tables) is never
      * put in rotation: the reads it would serve answer from the primary, and the log says once why.
      */
@@ -218,6 +261,15 @@ class ReplicasTest {
                 .contains("parley_replica_in_rotation{replica=\"" + replica + "\"} 1.0")
                 .contains("parley_db_reads_total{target=\"primary\"}")
                 .contains("parley_db_reads_total{target=\"" + replica + "\"}");
+    }
+
+    /** Whether {@code count} counts a row on the standby. */
+    private static boolean standbyHolds(String count) throws java.sql.SQLException {
+        var target = standby.target(LocalPostgres.DATABASE);
+        try (var connection = java.sql.DriverManager.getConnection(target.jdbcUrl(), target.user(), target.password());
+             var rows = connection.createStatement().executeQuery(count)) {
+            return rows.next() && rows.getLong(1) > 0;
+        }
     }
 
     /** The standby as the replicas' metrics and log name it: its host and port. */
