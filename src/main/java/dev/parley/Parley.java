@@ -153,7 +153,7 @@ public final class Parley implements AutoCloseable {
         List<Query> warmup = settings.pgbouncer() == PgBouncer.OFF ? READS_PLANNED_AHEAD : List.<Query>of();
         var replicas = Replicas.start(database, targets, settings.poolSize(), warmup,
                 new Replicas.Options(replication.maxLag(), replication.tokenWait(), replication.sampleEvery(), schemaVersion),
-                log, registry, threads(started, "parley-replicas", 1), (replica, name) -> {
+                log, registry, threads(started, "parley-replicas", 1), clock, (replica, name) -> {
                     var watch = DatabaseWatch.ofReplica(replica, name, threads(started, "parley-watch-" + name, 1), clock);
                     started.push(watch);
                     return watch;

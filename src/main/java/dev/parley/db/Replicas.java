@@ -4,6 +4,7 @@ import dev.parley.db.Consistency.Lsn;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -83,7 +84,7 @@ public final class Replicas implements AutoCloseable {
     record Served<T>(T value) {
     }
 
-    private record Mark(long nanos, Lsn lsn) {
+    private record Mark(long millis, Lsn lsn) {
     }
 
     /** A server's system identifier and timeline; null where the server does not tell them. */
@@ -115,10 +116,12 @@ public final class Replicas implements AutoCloseable {
     private final Counter primaryReads;
     private final Deque<Mark> marks = new ArrayDeque<>(); // guarded by itself
     private final AtomicInteger turn = new AtomicInteger();
+    private final Clock clock; // when the primary held a position, by which lag is told
     private volatile Identity primaryIdentity; // null: not known (yet, or the server does not tell)
 
-    private Replicas(Database primary, List<Replica> replicas, Options options, Counter primaryReads) {
+    private Replicas(Database primary, List<Replica> replicas, Options options, Counter primaryReads, Clock clock) {
         this.primary = primary;
+        this.clock = clock;
         this.replicas = replicas;
         this.options = options;
         this.primaryReads = primaryReads;
@@ -127,11 +130,11 @@ public final class Replicas implements AutoCloseable {
     /**
      * Opens a small pool on each replica, watched by the {@code watch} made for it (given its target and name), whose
      * new connections plan {@code warmup} first ({@link WarmConnections}),
-     * samples them every {@code options.sampleEvery()} on {@code scheduler}, and makes {@code primary}'s nearby
+     * samples them every {@code options.sampleEvery()} on {@code scheduler}, telling their lag by {@code clock}, and makes {@code primary}'s nearby
      * reads go through them, under the primary's limits.
      */
     public static Replicas start(Database primary, List<ConnectionTarget> targets, int poolSize, List<Query> warmup, Options options,
-                                 QueryLog log, MeterRegistry registry, ScheduledExecutorService scheduler,
+                                 QueryLog log, MeterRegistry registry, ScheduledExecutorService scheduler, Clock clock,
                                  BiFunction<ConnectionTarget, String, DatabaseWatch> watch) {
         List<Replica> replicas = new ArrayList<>();
         for (ConnectionTarget target : targets) {
@@ -161,7 +164,7 @@ public final class Replicas implements AutoCloseable {
                     .tag("replica", name).register(registry);
             replicas.add(replica);
         }
-        var started = new Replicas(primary, List.copyOf(replicas), options, readsCounter(registry, "primary"));
+        var started = new Replicas(primary, List.copyOf(replicas), options, readsCounter(registry, "primary"), clock);
         started.sample();
         long every = options.sampleEvery().toMillis();
         scheduler.scheduleWithFixedDelay(started::sampleLogged, every, every, TimeUnit.MILLISECONDS);
@@ -199,7 +202,7 @@ public final class Replicas implements AutoCloseable {
 
     /** Notes the primary's position, then reads each replica's. */
     void sample() {
-        long now = System.nanoTime();
+        long now = clock.millis();
         try {
             primaryIdentity = primary.read(handle -> identity(handle, PRIMARY_IDENTITY));
             Lsn position = primaryPosition();
@@ -207,7 +210,7 @@ public final class Replicas implements AutoCloseable {
                 if (marks.isEmpty() || marks.peekLast().lsn().compareTo(position) < 0) {
                     marks.addLast(new Mark(now, position));
                 }
-                while (marks.size() > 1 && now - marks.peekFirst().nanos() > MARKS_KEPT.toNanos()) {
+                while (marks.size() > 1 && now - marks.peekFirst().millis() > MARKS_KEPT.toMillis()) {
                     marks.removeFirst();
                 }
             }
@@ -351,7 +354,7 @@ public final class Replicas implements AutoCloseable {
         synchronized (marks) {
             for (Mark mark : marks) { // oldest first
                 if (mark.lsn().compareTo(replayed) > 0) {
-                    return (now - mark.nanos()) / 1e9;
+                    return (now - mark.millis()) / 1e3;
                 }
             }
             return 0;

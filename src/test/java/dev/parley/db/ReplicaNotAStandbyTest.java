@@ -8,6 +8,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.parley.support.TestDatabase;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -32,7 +33,7 @@ class ReplicaNotAStandbyTest {
         try (Database primary = TestDatabase.pool(target, 2);
              Replicas replicas = Replicas.start(primary, List.of(target), 1, List.of(),
                      new Replicas.Options(Duration.ofMinutes(1), Duration.ofMillis(100), Duration.ofMillis(20), null), QueryLog.quiet(),
-                     registry, sampler, (replica, name) -> null)) {
+                     registry, sampler, Clock.systemUTC(), (replica, name) -> null)) {
             try {
                 Thread.sleep(300); // some fifteen samples, each finding it not in recovery
                 String name = Replicas.nameOf(target);

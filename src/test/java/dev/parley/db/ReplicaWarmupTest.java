@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -168,7 +169,7 @@ class ReplicaWarmupTest {
         try (Database primaryPool = Database.connect(primaryTarget, 1, Duration.ofSeconds(10), QueryLog.quiet(), null);
              Replicas replicas = Replicas.start(primaryPool, List.of(standby.target(LocalPostgres.DATABASE)), 1, warmup,
                      new Replicas.Options(Duration.ofMinutes(1), Duration.ofMillis(100), sampleEvery, schemaVersion),
-                     QueryLog.quiet(), new SimpleMeterRegistry(), sampler, (target, name) -> null)) { // no watch: nothing fails here
+                     QueryLog.quiet(), new SimpleMeterRegistry(), sampler, Clock.systemUTC(), (target, name) -> null)) { // no watch: nothing fails here
             try {
                 return work.apply(replicas);
             } finally {
