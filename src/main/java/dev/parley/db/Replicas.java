@@ -62,8 +62,11 @@ public final class Replicas implements AutoCloseable {
     /** The replica's schema version, as the primary's watch reads it (DatabaseWatch): asked only where the history is. */
     static final Query SCHEMA = new Query("replica.schema", """
             SELECT version FROM flyway_schema_history WHERE success AND version IS NOT NULL ORDER BY installed_rank DESC LIMIT 1""");
-    /** The primary's positions kept to tell lag by: a replica behind all of them is at least this far behind. */
-    private static final Duration MARKS_KEPT = Duration.ofMinutes(2);
+    /**
+     * The primary's positions are kept to tell lag by for at least this long, and for PARLEY_REPLICA_MAX_LAG and a sample
+     * when that is longer: a replica behind all of them is at least that far behind, which the lag gauge then shows.
+     */
+    private static final Duration MARKS_KEPT_AT_LEAST = Duration.ofMinutes(2);
     /** A query canceled by a conflict with recovery (a standby's, not the request's): the primary answers it. */
     private static final String CONFLICT_WITH_RECOVERY = "40001";
     /** How often a read that waits for its replica to catch up looks again. */
@@ -117,11 +120,14 @@ public final class Replicas implements AutoCloseable {
     private final Deque<Mark> marks = new ArrayDeque<>(); // guarded by itself
     private final AtomicInteger turn = new AtomicInteger();
     private final Clock clock; // when the primary held a position, by which lag is told
+    private final Duration marksKept;
     private volatile Identity primaryIdentity; // null: not known (yet, or the server does not tell)
 
     private Replicas(Database primary, List<Replica> replicas, Options options, Counter primaryReads, Clock clock) {
         this.primary = primary;
         this.clock = clock;
+        Duration bound = options.maxLag().plus(options.sampleEvery());
+        this.marksKept = bound.compareTo(MARKS_KEPT_AT_LEAST) > 0 ? bound : MARKS_KEPT_AT_LEAST;
         this.replicas = replicas;
         this.options = options;
         this.primaryReads = primaryReads;
@@ -210,9 +216,7 @@ public final class Replicas implements AutoCloseable {
                 if (marks.isEmpty() || marks.peekLast().lsn().compareTo(position) < 0) {
                     marks.addLast(new Mark(now, position));
                 }
-                while (marks.size() > 1 && now - marks.peekFirst().millis() > MARKS_KEPT.toMillis()) {
-                    marks.removeFirst();
-                }
+                dropMarksOlderThan(now - marksKept.toMillis());
             }
         } catch (RuntimeException e) {
             // The primary is down: its watch says so; the replicas keep their last lag until it is back.
@@ -347,6 +351,22 @@ public final class Replicas implements AutoCloseable {
         replica.told = unfit;
         LOG.warn("read replica {} is {}; Parley will not read from it, its reads go to the primary", replica.name, unfit);
         return true;
+    }
+
+    /**
+     * Drops the marks before {@code oldest} but the newest of them: a replica behind every mark kept is then behind one
+     * at least that old, so its lag reads at least {@code marksKept} (guarded by marks).
+     */
+    private void dropMarksOlderThan(long oldest) {
+        while (marks.size() > 1 && secondMark().millis() <= oldest) {
+            marks.removeFirst();
+        }
+    }
+
+    private Mark secondMark() {
+        var iterator = marks.iterator();
+        iterator.next();
+        return iterator.next();
     }
 
     /** Seconds since the primary first held WAL past {@code replayed}; 0 when it held none at the last sample. */

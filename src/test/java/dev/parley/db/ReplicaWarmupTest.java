@@ -8,6 +8,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.parley.Parley;
+import dev.parley.support.TestClock;
 import dev.parley.support.TestDatabase;
 import dev.parley.support.Wait;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -107,7 +108,7 @@ class ReplicaWarmupTest {
         });
         var unlogged = new Query("test.unlogged", "SELECT count(*) FROM not_on_a_standby");
         var divided = new Query("test.divided", "SELECT 1 / 0");
-        withReplicas(primary.target(), List.of(), SAMPLED, replicas -> {
+        withReplicas(primary.target(), List.of(), options(SAMPLED), Clock.systemUTC(), replicas -> {
             Wait.until("the standby in rotation", Duration.ofSeconds(30), () -> replicas.states().getFirst().inRotation());
 
             assertThatThrownBy(() -> replicas.read(handle -> handle.first(divided, row -> row.getInt(1)), false))
@@ -130,7 +131,7 @@ class ReplicaWarmupTest {
         logged.start();
         logger.addAppender(logged);
         try {
-            withReplicas(TestDatabase.get().migrated("parley_replica_of_another"), List.of(), BY_HAND, replicas -> {
+            withReplicas(TestDatabase.get().migrated("parley_replica_of_another"), List.of(), options(BY_HAND), Clock.systemUTC(), replicas -> {
                 replicas.sample(); // the start sampled it once already
                 replicas.sample();
 
@@ -148,9 +149,41 @@ class ReplicaWarmupTest {
         }
     }
 
+    /**
+     * With PARLEY_REPLICA_MAX_LAG of minutes (3 here), a standby whose replay stopped leaves the rotation once it is that
+     * far behind: its lag is not capped by how long the primary's positions are kept.
+     */
+    @Test
+    void a_standby_further_behind_than_a_max_lag_of_minutes_leaves_the_rotation() throws Exception {
+        var clock = new TestClock();
+        var options = new Replicas.Options(Duration.ofMinutes(3), Duration.ofMillis(100), BY_HAND, schemaVersion);
+        withReplicas(primary.target(), List.of(), options, clock, replicas -> {
+            standby.pauseReplay();
+            try (Connection connection = connect(primary.target()); var statement = connection.createStatement()) {
+                statement.execute("CREATE TABLE IF NOT EXISTS lag_ticks (at timestamptz)");
+                for (int minute = 1; minute <= 5; minute++) {
+                    statement.execute("INSERT INTO lag_ticks VALUES (now())"); // WAL the standby does not replay
+                    replicas.sample();
+                    clock.advance(Duration.ofMinutes(1));
+                }
+                replicas.sample();
+            } catch (java.sql.SQLException e) {
+                throw new IllegalStateException(e);
+            } finally {
+                standby.resumeReplay();
+            }
+
+            assertThat(replicas.states()).singleElement().satisfies(state -> {
+                assertThat(state.lagSeconds()).as("lag").isGreaterThanOrEqualTo(Duration.ofMinutes(4).toSeconds());
+                assertThat(state.inRotation()).isFalse();
+            });
+            return null;
+        });
+    }
+
     /** The partitions' indexes in the catalog cache of the standby connection that serves a new replica pool's first read. */
     private static long partitionIndexesCachedAtAReplicaRead(List<Query> warmup) {
-        return withReplicas(primary.target(), warmup, SAMPLED, replicas -> Wait.forValue("a read the standby serves", Duration.ofSeconds(30), () -> {
+        return withReplicas(primary.target(), warmup, options(SAMPLED), Clock.systemUTC(), replicas -> Wait.forValue("a read the standby serves", Duration.ofSeconds(30), () -> {
             Replicas.Served<Long> served = replicas.read(handle -> {
                 assertThat(handle.first(IN_RECOVERY, row -> row.getBoolean(1))).contains(true);
                 return handle.first(WarmConnectionsTest.PARTITION_INDEXES_CACHED, row -> row.getLong(1)).orElseThrow();
@@ -160,22 +193,26 @@ class ReplicaWarmupTest {
     }
 
     /**
-     * {@code work}'s answer, given the standby as the one replica of {@code primaryTarget}, sampled every {@code sampleEvery},
-     * its new connections planning {@code warmup}.
+     * {@code work}'s answer, given the standby as the one replica of {@code primaryTarget}, as {@code options} say, its
+     * new connections planning {@code warmup}.
      */
-    private static <T> T withReplicas(ConnectionTarget primaryTarget, List<Query> warmup, Duration sampleEvery,
+    private static <T> T withReplicas(ConnectionTarget primaryTarget, List<Query> warmup, Replicas.Options options, Clock clock,
                                       java.util.function.Function<Replicas, T> work) {
         ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
         try (Database primaryPool = Database.connect(primaryTarget, 1, Duration.ofSeconds(10), QueryLog.quiet(), null);
              Replicas replicas = Replicas.start(primaryPool, List.of(standby.target(LocalPostgres.DATABASE)), 1, warmup,
-                     new Replicas.Options(Duration.ofMinutes(1), Duration.ofMillis(100), sampleEvery, schemaVersion),
-                     QueryLog.quiet(), new SimpleMeterRegistry(), sampler, Clock.systemUTC(), (target, name) -> null)) { // no watch: nothing fails here
+                     options, QueryLog.quiet(), new SimpleMeterRegistry(), sampler, clock, (target, name) -> null)) { // no watch: nothing fails here
             try {
                 return work.apply(replicas);
             } finally {
                 sampler.shutdownNow(); // before the pools close, which it samples
             }
         }
+    }
+
+    /** A minute's lag bound, and samples as often as {@code sampleEvery}. */
+    private static Replicas.Options options(Duration sampleEvery) {
+        return new Replicas.Options(Duration.ofMinutes(1), Duration.ofMillis(100), sampleEvery, schemaVersion);
     }
 
     private static Connection connect(ConnectionTarget target) throws java.sql.SQLException {
