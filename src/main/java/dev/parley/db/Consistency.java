@@ -14,14 +14,15 @@ public final class Consistency {
         /** Parses PostgreSQL's text form, "16/B374D848"; IllegalArgumentException when it is not one. */
         public static Lsn parse(String text) {
             int slash = text.indexOf('/');
-            if (slash < 1 || slash > 8 || text.length() - slash - 1 < 1 || text.length() - slash - 1 > 8) {
+            if (slash < 1 || slash > 8 || text.length() - slash - 1 < 1 || text.length() - slash - 1 > 8
+                    || !hexDigits(text.substring(0, slash)) || !hexDigits(text.substring(slash + 1))) { // parseLong takes signs
                 throw new IllegalArgumentException("not a WAL position (like 16/B374D848): " + text);
             }
-            try {
-                return new Lsn(Long.parseLong(text, 0, slash, 16) << 32 | Long.parseLong(text, slash + 1, text.length(), 16));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("not a WAL position (like 16/B374D848): " + text, e);
-            }
+            return new Lsn(Long.parseLong(text, 0, slash, 16) << 32 | Long.parseLong(text, slash + 1, text.length(), 16));
+        }
+
+        private static boolean hexDigits(String text) {
+            return text.chars().allMatch(c -> c >= '0' && c <= '9' || c >= 'A' && c <= 'F' || c >= 'a' && c <= 'f');
         }
 
         @Override

@@ -90,6 +90,15 @@ class ReplicasTest {
     }
 
     @Test
+    void aTokenWithASignIsRefusedAsMalformed() {
+        for (String token : new String[] {"-1/-1", "+0/+5", "0/-5"}) {
+            var answer = api.get("/v1/conversations/" + conversation + "/messages?limit=1", HEADER, token);
+            assertThat(answer.status()).as(token + ": " + answer).isEqualTo(400);
+            assertThat(answer.json().get("type").asText()).endsWith("/bad-consistency-token");
+        }
+    }
+
+    @Test
     void aStandbyThatStopsReplayingIsBypassedAndTheTokenStillHolds() {
         standby.pauseReplay();
         try {
