@@ -693,7 +693,7 @@ public final class Memories {
      * As {@link #checkReferences}, for a read that found nothing: an empty page of a scope that does not exist is an
      * error, as a recall of it is, not an empty answer.
      */
-    private static void requireScope(Handle handle, long appId, long userId, Long characterId) throws SQLException {
+    static void requireScope(Handle handle, long appId, long userId, Long characterId) throws SQLException {
         if (characterId == null) {
             Users.require(handle, appId, userId);
         } else {

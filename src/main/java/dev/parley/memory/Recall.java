@@ -263,7 +263,7 @@ public final class Recall {
         return database.readNearby(handle -> {
             Version version = handle.first(SCOPE, VERSION, appId, userId, characterId).orElse(Version.NONE);
             if (!version.exists()) { // no memories yet, or no such user or character: which?
-                Memories.checkReferences(handle, appId, userId, characterId);
+                Memories.requireScope(handle, appId, userId, characterId); // a read: a standby may answer it
                 return new Result(request.minSimilarity(), 0, List.of());
             }
             checkDimensions(version.dims(), request, embeddingField, userId, characterId);
@@ -283,7 +283,7 @@ public final class Recall {
         List<ScopeAt> known = knownScopes(scope.appId(), List.of(scope.userId()), List.of(scope.characterId()));
         if (known.isEmpty()) { // no memories yet, or no such user or character: which?
             database.read(handle -> {
-                Memories.checkReferences(handle, scope.appId(), scope.userId(), scope.characterId());
+                Memories.requireScope(handle, scope.appId(), scope.userId(), scope.characterId());
                 return null;
             });
             return new Result(request.minSimilarity(), 0, List.of());

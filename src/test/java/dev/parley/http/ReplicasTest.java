@@ -202,6 +202,21 @@ class ReplicasTest {
             Wait.until("the standby in the second instance's rotation, with the first memory", Duration.ofSeconds(10), () ->
                     TestServer.metrics(second).lines().anyMatch(l -> l.startsWith("parley_replica_in_rotation{") && l.endsWith(" 1.0"))
                     && standbyHolds("SELECT count(*) FROM memories WHERE content = 'plays chess'"));
+            String stranger = Fixtures.character(other, "Nox"); // none of the user's memories are Nox's
+            Wait.until("Nox on the standby", Duration.ofSeconds(10), () -> standbyHolds("SELECT count(*) FROM characters WHERE name = 'Nox'"));
+            var logged = new ListAppender<ILoggingEvent>();
+            var logger = (Logger) LoggerFactory.getLogger(Replicas.class);
+            logged.start();
+            logger.addAppender(logged);
+            try {
+                var none = other.post(memories + "/recall", Map.of("character_id", stranger, "embedding", List.of(1.0, 0.0)));
+                assertThat(none.status()).as(none.toString()).isEqualTo(200);
+                assertThat(none.json().get("considered").asInt()).isZero();
+            } finally {
+                logger.detachAppender(logged);
+            }
+            assertThat(logged.list).map(ILoggingEvent::getFormattedMessage).as("a recall of a scope without memories only reads")
+                    .noneMatch(line -> line.contains("failed a read"));
             standby.pauseReplay(); // in rotation still, within the hour's bound: a read without a token may go there
             try {
                 var stored = other.post(memories, Map.of("character_id", character, "content", "likes tea",
