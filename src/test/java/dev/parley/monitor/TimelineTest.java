@@ -8,6 +8,9 @@ import dev.parley.support.SteppingClock;
 import dev.parley.support.TestDatabase;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -99,6 +102,56 @@ class TimelineTest {
         assertThat(database.readingAgeSeconds()).isEqualTo(25);
         assertThat(OverviewText.render(timeline.overview(Duration.ofMinutes(1)), "x", false))
                 .contains("no reading for 25 s: PostgreSQL's statistics cannot be read");
+    }
+
+    /**
+     * A crash of PostgreSQL, like pg_stat_reset(), starts pg_stat_database's counters again from 0: the overview, the
+     * monitor and the dashboard read -43.7 transactions a second until the window had passed the restart.
+     */
+    @Test
+    void counters_postgresql_started_again_from_0_count_their_new_values_never_a_negative_rate() throws Exception {
+        try (Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_timeline"), 1);
+             Connection session = TestDatabase.get().connect("parley_timeline")) {
+            var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
+            var registry = new SimpleMeterRegistry();
+            var timeline = new Timeline(registry, new DatabaseStats(database, clock, registry), clock);
+            transactions(session, 200, 20);
+            execute(session, "SET work_mem = '64kB'",
+                    "SELECT count(*) FROM (SELECT g FROM generate_series(1, 200000) g ORDER BY g DESC) AS spilled");
+            execute(session, "SELECT pg_stat_force_next_flush()"); // a backend publishes its counters once a second at most
+            timeline.sample();
+            clock.advance(5_000);
+            execute(session, "SELECT pg_stat_reset()");
+            transactions(session, 50, 5);
+            execute(session, "SELECT pg_stat_force_next_flush()");
+            timeline.sample();
+
+            Overview.Database after = timeline.overview(Duration.ofSeconds(5)).database();
+
+            assertThat(after.transactionsPerSecond()).as("the 50 committed since the reset, over 5 s").isGreaterThanOrEqualTo(10);
+            assertThat(after.rollbacksPerSecond()).isGreaterThanOrEqualTo(1);
+            assertThat(after.tempBytesPerSecond()).isNotNegative();
+        }
+    }
+
+    private static void transactions(Connection session, int committed, int rolledBack) throws SQLException {
+        for (int i = 0; i < committed; i++) {
+            execute(session, "SELECT 1");
+        }
+        session.setAutoCommit(false);
+        for (int i = 0; i < rolledBack; i++) {
+            execute(session, "SELECT 1");
+            session.rollback();
+        }
+        session.setAutoCommit(true);
+    }
+
+    private static void execute(Connection session, String... statements) throws SQLException {
+        try (Statement statement = session.createStatement()) {
+            for (String sql : statements) {
+                statement.execute(sql);
+            }
+        }
     }
 
     @Test
