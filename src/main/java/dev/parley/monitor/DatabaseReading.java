@@ -3,6 +3,7 @@ package dev.parley.monitor;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
  * One look at PostgreSQL's own statistics. Counters ({@code commits}, {@code walBytes} …) are totals since
@@ -55,6 +56,12 @@ public record DatabaseReading(
         public double meanMillis() {
             return calls == 0 ? 0 : totalMillis / calls;
         }
+    }
+
+    /** Zeros as of {@code at}: what stands for PostgreSQL's figures before they are first read. */
+    static DatabaseReading none(Instant at) {
+        return new DatabaseReading(at, STATES.stream().collect(Collectors.toUnmodifiableMap(state -> state, state -> 0)), 0, 0, 0,
+                0, 0, 0, 0, 0, 0, 0, List.of(), List.of(), at, List.of(), List.of());
     }
 
     /** This reading with other sizes. */

@@ -129,7 +129,9 @@ public final class DatabaseStats {
     private final Database database;
     private final Clock clock;
     private final Rows rows;
-    private volatile DatabaseReading latest;
+    /** What the gauges show until the first reading: zeros, as of the start. */
+    private final DatabaseReading none;
+    private volatile DatabaseReading latest; // null until the first reading
     /** Sizes as last published: the sampler's thread only. */
     private Sizes sizes;
     /** Each relation's last size read, and when: a relation locked at a reading keeps it. The sampler's thread only. */
@@ -144,15 +146,15 @@ public final class DatabaseStats {
     public DatabaseStats(Database database, Clock clock, MeterRegistry registry) {
         this.database = database;
         this.clock = clock;
-        this.latest = empty(clock);
-        this.sizes = new Sizes(List.of(), List.of(), latest.at());
+        this.none = DatabaseReading.none(clock.instant());
+        this.sizes = new Sizes(List.of(), List.of(), none.at());
         this.rows = new Rows(registry);
         register(registry);
     }
 
-    /** The last reading taken; all zeros before the first. */
-    public DatabaseReading latest() {
-        return latest;
+    /** The last reading taken; empty before the first, whose zeros would be no start for a rate. */
+    public Optional<DatabaseReading> latest() {
+        return Optional.ofNullable(latest);
     }
 
     /** Whether the last attempt to read PostgreSQL's statistics failed: {@link #latest} is then older than it looks. */
@@ -175,8 +177,9 @@ public final class DatabaseStats {
         }
         readings.worked(read.at());
         Sizes sized = sizesAtMostEveryMinute();
-        latest = read.withSizes(sized.tables(), sized.partitions(), sized.oldest());
-        rows.publish(latest);
+        DatabaseReading taken = read.withSizes(sized.tables(), sized.partitions(), sized.oldest());
+        latest = taken;
+        rows.publish(taken);
     }
 
     /** Everything but the sizes, which need no lock on any of Parley's tables; the sizes are the last ones. */
@@ -345,12 +348,6 @@ public final class DatabaseStats {
         return "\"" + identifier.replace("\"", "\"\"") + "\"";
     }
 
-    private static DatabaseReading empty(Clock clock) {
-        Instant now = clock.instant();
-        return new DatabaseReading(now, Map.copyOf(noConnections()), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, List.of(),
-                List.of(), now, List.of(), List.of());
-    }
-
     private void register(MeterRegistry registry) {
         for (String state : DatabaseReading.STATES) {
             gauge(registry, Metrics.DB_CONNECTIONS, Metrics.DB_CONNECTIONS_HELP, Tags.of("state", state),
@@ -435,15 +432,21 @@ public final class DatabaseStats {
         }
     }
 
+    /** The last reading, or {@link #none} before the first. */
+    private DatabaseReading shown() {
+        DatabaseReading taken = latest;
+        return taken != null ? taken : none;
+    }
+
     private double secondsSince(Instant then) {
         return Math.max(0, Duration.between(then, clock.instant()).toMillis() / 1000.0);
     }
 
     private void gauge(MeterRegistry registry, String name, String help, Tags tags, ToDoubleFunction<DatabaseReading> value) {
-        Gauge.builder(name, this, stats -> value.applyAsDouble(stats.latest)).description(help).tags(tags).register(registry);
+        Gauge.builder(name, this, stats -> value.applyAsDouble(stats.shown())).description(help).tags(tags).register(registry);
     }
 
     private void counter(MeterRegistry registry, String name, String help, Tags tags, ToDoubleFunction<DatabaseReading> value) {
-        FunctionCounter.builder(name, this, stats -> value.applyAsDouble(stats.latest)).description(help).tags(tags).register(registry);
+        FunctionCounter.builder(name, this, stats -> value.applyAsDouble(stats.shown())).description(help).tags(tags).register(registry);
     }
 }

@@ -11,8 +11,8 @@ import java.util.Map;
  * What a running Parley is doing, over the last {@code windowSeconds}: what {@code parley monitor}
  * prints and the dashboard's tables show. Rates are per second; latencies in milliseconds; {@code slowQueries} the
  * statements past PARLEY_SLOW_QUERY in the window. The database's figures are its last reading, {@code readingAgeSeconds}
- * old at {@code time}; {@code stale} while PostgreSQL's statistics cannot be read (the database down, say), so a frozen
- * reading does not pass for a quiet database.
+ * old when the overview was asked for; {@code stale} while PostgreSQL's statistics cannot be read (the database down,
+ * say), so a frozen reading does not pass for a quiet database.
  */
 public record Overview(Instant time, double windowSeconds, double uptimeSeconds, Requests requests, List<RouteStats> routes,
                        List<StatementStats> statements, long slowQueries, Pool pool, List<CacheStats> caches, Database database) {

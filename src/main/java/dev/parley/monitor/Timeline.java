@@ -20,6 +20,7 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -43,13 +44,18 @@ public final class Timeline {
     private final DatabaseStats database;
     private final Clock clock;
     private final Instant started;
+    /** What stands for PostgreSQL's figures until they are first read. */
+    private final DatabaseReading none;
     /** How far apart two readings may be for their latency maxima to cover the time between them (see maxOf). */
     private static final Duration MAXIMA_COVER = Duration.ofSeconds(60);
 
     private final Deque<Reading> recent = new ArrayDeque<>();
     private final Deque<Point> points = new ArrayDeque<>();
 
-    /** Everything read at one moment; counters and histograms are totals since start. */
+    /**
+     * Everything read at one moment; counters and histograms are totals since start. {@code database} is PostgreSQL's last
+     * reading then, which may be older (see {@link #sampleEvery}), and null before its first.
+     */
     private record Reading(Instant at, Map<String, Histogram> routes, Map<String, Double> errors,
                            Map<String, Histogram> statements, Map<String, double[]> caches, double slow,
                            Pool pool, DatabaseReading database) {
@@ -60,10 +66,17 @@ public final class Timeline {
         this.database = database;
         this.clock = clock;
         this.started = clock.instant();
+        this.none = DatabaseReading.none(started);
     }
 
-    /** Takes a reading every {@code every} (PARLEY_ADMIN_SAMPLE) on {@code executor}, from now on. */
+    /**
+     * Reads PostgreSQL's statistics every {@code every} (PARLEY_ADMIN_SAMPLE) on {@code executor}, and the meters as often,
+     * apart, from now on: a database that stops answering holds up its own reading in one of the executor's threads,
+     * which must be two, while the meters go on being read in the other. Read one after the other, the request figures
+     * froze with the database.
+     */
     public void sampleEvery(ScheduledExecutorService executor, Duration every) {
+        repeat(executor, every, database::sample);
         repeat(executor, every, this::sample);
     }
 
@@ -83,9 +96,11 @@ public final class Timeline {
         }, 0, every.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** Takes a reading of the database and the meters; {@link #sampleEvery} calls it every PARLEY_ADMIN_SAMPLE. */
+    /**
+     * Takes a reading of the meters, with PostgreSQL's last reading as it is ({@link DatabaseStats#sample} takes those);
+     * {@link #sampleEvery} calls it every PARLEY_ADMIN_SAMPLE.
+     */
     public void sample() {
-        database.sample();
         Reading now = read();
         synchronized (this) {
             Reading previous = recent.peekLast();
@@ -157,17 +172,24 @@ public final class Timeline {
         return new Overview(last.at(), seconds, Duration.between(started, last.at()).toMillis() / 1000.0, requests, routes,
                 statements(last, first, seconds, spanned), first == null ? 0 : (long) (last.slow() - first.slow()), last.pool(),
                 caches(last, first, seconds),
-                database(databaseReadings(first, spanned, last), seconds, growthPerHour, last.at(), database.failing()));
+                database(database.latest().orElse(none), databaseReadings(first, spanned, last), seconds, growthPerHour,
+                        clock.instant(), database.failing()));
     }
 
-    /** PostgreSQL's readings of the window, oldest first: {@code last}'s alone without a {@code first}. */
-    private static List<DatabaseReading> databaseReadings(Reading first, List<Reading> spanned, Reading last) {
-        if (first == null) {
-            return List.of(last.database());
+    /**
+     * PostgreSQL's readings of the window, oldest first: {@code last}'s alone without a {@code first}; those taken, for the
+     * zeros that stand before the first are no start for a rate; {@link #none} when none was.
+     */
+    private List<DatabaseReading> databaseReadings(Reading first, List<Reading> spanned, Reading last) {
+        List<Reading> window = new ArrayList<>();
+        if (first != null) {
+            window.add(first);
+            window.addAll(spanned);
+        } else {
+            window.add(last);
         }
-        List<DatabaseReading> readings = new ArrayList<>(List.of(first.database()));
-        spanned.forEach(reading -> readings.add(reading.database()));
-        return readings;
+        List<DatabaseReading> taken = window.stream().map(Reading::database).filter(Objects::nonNull).toList();
+        return taken.isEmpty() ? List.of(none) : taken;
     }
 
     /**
@@ -219,15 +241,18 @@ public final class Timeline {
         return caches;
     }
 
-    private static Overview.Database database(List<DatabaseReading> readings, double seconds, double growthPerHour,
-                                              Instant at, boolean stale) {
-        DatabaseReading now = readings.get(readings.size() - 1);
-        return new Overview.Database(now.connections(), now.cacheHitRatio(), rate(increase(readings, DatabaseReading::commits), seconds),
-                rate(increase(readings, DatabaseReading::rollbacks), seconds), now.deadlocks(),
+    /**
+     * PostgreSQL's figures: {@code last}, its last reading, as it is {@code now}, when the overview is asked for (which
+     * its age runs to); its rates from the window's {@code readings}.
+     */
+    private static Overview.Database database(DatabaseReading last, List<DatabaseReading> readings, double seconds,
+                                              double growthPerHour, Instant now, boolean stale) {
+        return new Overview.Database(last.connections(), last.cacheHitRatio(), rate(increase(readings, DatabaseReading::commits), seconds),
+                rate(increase(readings, DatabaseReading::rollbacks), seconds), last.deadlocks(),
                 rate(increase(readings, DatabaseReading::tempBytes), seconds), rate(increase(readings, DatabaseReading::walBytes), seconds),
-                now.oldestTransactionSeconds(), now.lockWaits(), now.databaseBytes(), growthPerHour,
-                now.tables().stream().map(t -> new Overview.Table(t.schema(), t.table(), t.bytes(), t.deadRatio())).toList(),
-                now.partitions(), now.replicas(), now.statements(), Math.max(0, Duration.between(now.at(), at).toMillis() / 1000.0),
+                last.oldestTransactionSeconds(), last.lockWaits(), last.databaseBytes(), growthPerHour,
+                last.tables().stream().map(t -> new Overview.Table(t.schema(), t.table(), t.bytes(), t.deadRatio())).toList(),
+                last.partitions(), last.replicas(), last.statements(), Math.max(0, Duration.between(last.at(), now).toMillis() / 1000.0),
                 stale);
     }
 
@@ -246,10 +271,11 @@ public final class Timeline {
         return increase;
     }
 
-    /** How fast the database grew over the hour of points kept, per hour; 0 until a minute has passed. */
+    /** How fast the database grew over the hour of points kept, per hour; 0 until a minute of its sizes has passed. */
     private double growthPerHour() {
-        Point first = points.peekFirst();
-        Point last = points.peekLast();
+        List<Point> sized = points.stream().filter(p -> p.databaseBytes() != null).toList();
+        Point first = sized.isEmpty() ? null : sized.get(0);
+        Point last = sized.isEmpty() ? null : sized.get(sized.size() - 1);
         if (first == null || Duration.between(first.time(), last.time()).compareTo(Duration.ofMinutes(1)) < 0) {
             return 0;
         }
@@ -268,7 +294,8 @@ public final class Timeline {
         double seconds = o.windowSeconds();
         return new Point(now.at(), o.requests().perSecond(), o.requests().errorsPerSecond(), o.requests().p50Ms(),
                 o.requests().p95Ms(), o.requests().p99Ms(), reads == 0 ? null : hits / reads, now.pool().active(),
-                now.pool().waiting(), rate(now.slow() - previous.slow(), seconds), now.database().databaseBytes());
+                now.pool().waiting(), rate(now.slow() - previous.slow(), seconds),
+                now.database() == null ? null : now.database().databaseBytes());
     }
 
     private Reading read() {
@@ -293,7 +320,7 @@ public final class Timeline {
         }
         Counter slow = registry.find(Metrics.SLOW_QUERIES).counter();
         return new Reading(clock.instant(), routes, errors, statements, caches, slow == null ? 0 : slow.count(), pool(),
-                database.latest());
+                database.latest().orElse(null));
     }
 
     private Pool pool() {

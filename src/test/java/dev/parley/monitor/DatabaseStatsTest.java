@@ -54,7 +54,7 @@ class DatabaseStatsTest {
 
             stats.sample();
 
-            var twin = stats.latest().statements().stream().filter(s -> s.query().equals("test.twin")).toList();
+            var twin = stats.latest().orElseThrow().statements().stream().filter(s -> s.query().equals("test.twin")).toList();
             assertThat(twin).singleElement().satisfies(s -> {
                 assertThat(s.calls()).isEqualTo(6);
                 assertThat(s.totalMillis()).isGreaterThanOrEqualTo(6 * 50);
@@ -116,7 +116,7 @@ class DatabaseStatsTest {
             var stats = new DatabaseStats(database, clock, registry);
             stats.sample();
             Instant sizesRead = clock.instant();
-            long charactersBytes = characters(stats.latest()).bytes();
+            long charactersBytes = characters(stats.latest().orElseThrow()).bytes();
 
             locker.setAutoCommit(false);
             locker.createStatement().execute("LOCK TABLE characters IN ACCESS EXCLUSIVE MODE");
@@ -129,7 +129,7 @@ class DatabaseStatsTest {
             locker.rollback();
             reader.get();
 
-            DatabaseReading during = stats.latest();
+            DatabaseReading during = stats.latest().orElseThrow();
             assertThat(during.at()).as("the reading taken while the table was locked").isEqualTo(clock.instant());
             assertThat(during.lockWaits()).isGreaterThanOrEqualTo(1);
             assertThat(registry.get("parley.db.lock.waits").gauge().value()).isGreaterThanOrEqualTo(1);
@@ -140,7 +140,7 @@ class DatabaseStatsTest {
 
             clock.advance(Duration.ofMinutes(1).plusSeconds(1).toMillis());
             stats.sample();
-            assertThat(stats.latest().sizesAt()).as("every size read again once the lock is gone").isEqualTo(clock.instant());
+            assertThat(stats.latest().orElseThrow().sizesAt()).as("every size read again once the lock is gone").isEqualTo(clock.instant());
         }
     }
 
@@ -171,9 +171,9 @@ class DatabaseStatsTest {
             alter.get();
             alterer.rollback();
 
-            assertThat(stats.latest().at()).isEqualTo(clock.instant());
-            assertThat(stats.latest().lockWaits()).isGreaterThanOrEqualTo(1);
-            assertThat(stats.latest().sizesAt()).isEqualTo(sizesRead);
+            assertThat(stats.latest().orElseThrow().at()).isEqualTo(clock.instant());
+            assertThat(stats.latest().orElseThrow().lockWaits()).isGreaterThanOrEqualTo(1);
+            assertThat(stats.latest().orElseThrow().sizesAt()).isEqualTo(sizesRead);
             assertThat(tookMillis).as("ms the sample took").isLessThan(LOCK_TIMEOUT.toMillis());
         }
     }
@@ -235,17 +235,17 @@ class DatabaseStatsTest {
                 clock.advance(5_000);
                 stats.sample();
             }
-            assertThat(stats.latest().at()).isEqualTo(lastRead);
+            assertThat(stats.latest().orElseThrow().at()).isEqualTo(lastRead);
             assertThat(registry.get("parley.db.reading.age.seconds").gauge().value()).as("seconds since the last reading")
                     .isEqualTo(15);
 
             admin.createStatement().execute("ALTER DATABASE " + name + " ALLOW_CONNECTIONS true");
             clock.advance(5_000);
             long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (stats.latest().at().equals(lastRead) && System.nanoTime() < deadline) { // until the pool connects again
+            while (stats.latest().orElseThrow().at().equals(lastRead) && System.nanoTime() < deadline) { // until the pool connects again
                 stats.sample();
             }
-            assertThat(stats.latest().at()).isEqualTo(clock.instant());
+            assertThat(stats.latest().orElseThrow().at()).isEqualTo(clock.instant());
             assertThat(registry.get("parley.db.reading.age.seconds").gauge().value()).isZero();
         } finally {
             logger.detachAppender(appender);

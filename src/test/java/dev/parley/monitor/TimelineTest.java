@@ -3,9 +3,12 @@ package dev.parley.monitor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.parley.db.Database;
+import dev.parley.db.QueryLog;
 import dev.parley.metrics.Metrics;
 import dev.parley.support.SteppingClock;
+import dev.parley.support.TestClock;
 import dev.parley.support.TestDatabase;
+import dev.parley.support.Wait;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
@@ -85,16 +88,18 @@ class TimelineTest {
         var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
         var registry = new SimpleMeterRegistry();
         Timeline timeline;
+        DatabaseStats stats;
         try (Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_timeline"), 1)) {
-            timeline = new Timeline(registry, new DatabaseStats(database, clock, registry), clock);
-            timeline.sample();
+            stats = new DatabaseStats(database, clock, registry);
+            timeline = new Timeline(registry, stats, clock);
+            sample(stats, timeline);
             clock.advance(5_000);
-            timeline.sample();
+            sample(stats, timeline);
             assertThat(timeline.overview(Duration.ofMinutes(1)).database().stale()).isFalse();
         }
         for (int i = 0; i < 5; i++) { // the pool is closed: every reading fails
             clock.advance(5_000);
-            timeline.sample();
+            sample(stats, timeline);
         }
 
         Overview.Database database = timeline.overview(Duration.ofMinutes(1)).database();
@@ -114,17 +119,18 @@ class TimelineTest {
              Connection session = TestDatabase.get().connect("parley_timeline")) {
             var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
             var registry = new SimpleMeterRegistry();
-            var timeline = new Timeline(registry, new DatabaseStats(database, clock, registry), clock);
+            var stats = new DatabaseStats(database, clock, registry);
+            var timeline = new Timeline(registry, stats, clock);
             transactions(session, 200, 20);
             execute(session, "SET work_mem = '64kB'",
                     "SELECT count(*) FROM (SELECT g FROM generate_series(1, 200000) g ORDER BY g DESC) AS spilled");
             execute(session, "SELECT pg_stat_force_next_flush()"); // a backend publishes its counters once a second at most
-            timeline.sample();
+            sample(stats, timeline);
             clock.advance(5_000);
             execute(session, "SELECT pg_stat_reset()");
             transactions(session, 50, 5);
             execute(session, "SELECT pg_stat_force_next_flush()");
-            timeline.sample();
+            sample(stats, timeline);
 
             Overview.Database after = timeline.overview(Duration.ofSeconds(5)).database();
 
@@ -132,6 +138,59 @@ class TimelineTest {
             assertThat(after.rollbacksPerSecond()).isGreaterThanOrEqualTo(1);
             assertThat(after.tempBytesPerSecond()).isNotNegative();
         }
+    }
+
+    /**
+     * PostgreSQL's statistics are read apart from the meters, so that a database that stops answering does not hold up
+     * the requests' figures: at the start of a SIGSTOP, the overview's request rate and 5xx stood still for 5 s, and said
+     * the database's figures were 0 s old and not stale.
+     */
+    @Test
+    void the_request_figures_go_on_while_a_reading_of_postgresql_waits_for_an_answer() throws Exception {
+        // a minute's wait for a connection: the reading of PostgreSQL's statistics waits, as for a stopped server
+        try (Database database = Database.connect(TestDatabase.get().migrated("parley_timeline"), 1, Duration.ofMinutes(1),
+                QueryLog.quiet(), null)) {
+            var clock = new TestClock();
+            var registry = new SimpleMeterRegistry();
+            var timer = io.micrometer.core.instrument.Timer.builder(Metrics.HTTP_SECONDS).tags("method", "GET", "route", "/x")
+                    .serviceLevelObjectives(Metrics.HTTP_BUCKETS).register(registry);
+            var timeline = new Timeline(registry, new DatabaseStats(database, clock, registry), clock);
+            var executor = Executors.newScheduledThreadPool(2);
+            try {
+                database.read(handle -> { // the pool's one connection, held
+                    timeline.sampleEvery(executor, Duration.ofMillis(20));
+                    Wait.until("a reading of the meters", Duration.ofSeconds(20),
+                            () -> timeline.overview(Duration.ofMinutes(1)).windowSeconds() > 0);
+                    timer.record(Duration.ofMillis(3));
+                    return Wait.until("the request in the overview", Duration.ofSeconds(20),
+                            () -> timeline.overview(Duration.ofMinutes(1)).requests().perSecond() > 0);
+                });
+            } finally {
+                executor.shutdownNow();
+            }
+        }
+    }
+
+    @Test
+    void the_age_of_postgresqls_figures_runs_to_when_the_overview_is_asked_for() throws Exception {
+        try (Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_timeline"), 1)) {
+            var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
+            var registry = new SimpleMeterRegistry();
+            var stats = new DatabaseStats(database, clock, registry);
+            var timeline = new Timeline(registry, stats, clock);
+            sample(stats, timeline);
+            clock.advance(5_000);
+            sample(stats, timeline);
+            clock.advance(4_000); // no reading since: the database not answering, say
+
+            assertThat(timeline.overview(Duration.ofMinutes(1)).database().readingAgeSeconds()).isEqualTo(4);
+            assertThat(registry.get(Metrics.DB_READING_AGE).gauge().value()).as("as /metrics says").isEqualTo(4);
+        }
+    }
+
+    private static void sample(DatabaseStats stats, Timeline timeline) {
+        stats.sample();
+        timeline.sample();
     }
 
     private static void transactions(Connection session, int committed, int rolledBack) throws SQLException {
