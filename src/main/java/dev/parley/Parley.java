@@ -56,6 +56,7 @@ import dev.parley.live.Typing;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Recall;
 import dev.parley.metrics.Metrics;
+import dev.parley.metrics.Slowest;
 import dev.parley.monitor.DatabaseStats;
 import dev.parley.monitor.Timeline;
 import dev.parley.ops.Maintenance;
@@ -174,7 +175,8 @@ public final class Parley implements AutoCloseable {
             ConnectionTarget direct = settings.directDatabaseUrl().map(Storage::target).orElse(target);
             var watch = new DatabaseWatch(pooled, threads(started, "parley-watch", 1), clock);
             var slow = new QueryLog.Thresholds(settings.slowQueryThreshold(), settings.slowQuerySqlThreshold());
-            var queryLog = new QueryLog(registry, slow);
+            var slowest = new Slowest();
+            var queryLog = new QueryLog(registry, slow, slowest);
             String schemaVersion = schema(direct, settings, queryLog, migrate); // before the pool that warms: see schema
             // Through PgBouncer a connection's server changes between transactions: nothing to warm on it.
             List<Query> warmup = settings.pgbouncer() == PgBouncer.OFF ? PLANNED_AHEAD : List.<Query>of();
@@ -264,10 +266,10 @@ public final class Parley implements AutoCloseable {
                     erasure,
                     new UserExport(users, conversations, messageLog, memories, clock), retention,
                     new Import(database, ids, partitions, memories, languages, limits, clock),
-                    clock, registry, replicas);
+                    clock, registry, slowest, replicas);
             // The admin port first, so it closes after the API port: /metrics and the overview watch the drain.
             var apps = new Apps(database, apiKeys, origins, erasure);
-            var admin = startAdmin(settings, database, registry, clock, apps, started);
+            var admin = startAdmin(settings, database, registry, slowest, clock, apps, started);
             var http = HttpServer.start(services, new HttpServer.Options(settings.host(), settings.port(),
                     settings.maxBodyBytes(), settings.rateLimit(), settings.burst()));
             started.push(http);
@@ -285,9 +287,9 @@ public final class Parley implements AutoCloseable {
      * The admin port, the readings of PostgreSQL and of Parley's meters that it shows, taken every PARLEY_ADMIN_SAMPLE,
      * and the apps it manages.
      */
-    private static AdminServer startAdmin(Settings settings, Database database, PrometheusMeterRegistry registry, Clock clock,
-                                          Apps apps, Deque<AutoCloseable> started) {
-        var timeline = new Timeline(registry, new DatabaseStats(database, clock, registry), clock);
+    private static AdminServer startAdmin(Settings settings, Database database, PrometheusMeterRegistry registry,
+                                          Slowest slowest, Clock clock, Apps apps, Deque<AutoCloseable> started) {
+        var timeline = new Timeline(registry, slowest, new DatabaseStats(database, clock, registry), clock);
         timeline.sampleEvery(threads(started, "parley-monitor", 2), settings.admin().sampleEvery());
         var admin = AdminServer.start(settings.admin(), registry, timeline, apps);
         started.push(admin);

@@ -1,6 +1,7 @@
 package dev.parley.db;
 
 import dev.parley.metrics.Metrics;
+import dev.parley.metrics.Slowest;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -27,12 +28,15 @@ public final class QueryLog {
     private final MeterRegistry registry;
     private final long slowNanos;
     private final long sqlNanos;
-    private final ConcurrentMap<String, Timer> timers = new ConcurrentHashMap<>();
+    private final Slowest slowest;
+    private final ConcurrentMap<String, Slowest.Timed> timers = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Counter> errors = new ConcurrentHashMap<>();
     private final Counter slowQueries;
 
-    public QueryLog(MeterRegistry registry, Thresholds thresholds) {
+    /** {@code slowest}: where each statement's slowest since the monitor's last reading is kept. */
+    public QueryLog(MeterRegistry registry, Thresholds thresholds, Slowest slowest) {
         this.registry = registry;
+        this.slowest = slowest;
         this.slowNanos = thresholds.slow().toNanos();
         this.sqlNanos = thresholds.slowWithSql().toNanos();
         // Registered now, so a dashboard or an alert sees 0 rather than no series until the first slow statement.
@@ -42,12 +46,12 @@ public final class QueryLog {
     /** For tools and tests that read no metrics: times into a registry of its own, logs only statements over an hour. */
     public static QueryLog quiet() {
         Duration hour = Duration.ofHours(1);
-        return new QueryLog(new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), new Thresholds(hour, hour));
+        return new QueryLog(new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), new Thresholds(hour, hour), new Slowest());
     }
 
     /** Records one run of {@code query}: {@code rows} returned or touched, -1 when it failed. */
     void record(Query query, long nanos, int rows, int parameters) {
-        timers.computeIfAbsent(query.name(), this::timer).record(nanos, TimeUnit.NANOSECONDS);
+        timers.computeIfAbsent(query.name(), this::timer).record(nanos);
         if (rows < 0) {
             errors.computeIfAbsent(query.name(), this::errorCounter).increment();
         }
@@ -69,12 +73,12 @@ public final class QueryLog {
         line.log("slow query {} took {} ms", query.name(), TimeUnit.NANOSECONDS.toMillis(nanos));
     }
 
-    private Timer timer(String name) {
-        return Timer.builder(Metrics.QUERY_SECONDS)
+    private Slowest.Timed timer(String name) {
+        return slowest.track(Timer.builder(Metrics.QUERY_SECONDS)
                 .description(Metrics.QUERY_SECONDS_HELP)
                 .tag("query", name)
                 .serviceLevelObjectives(Metrics.QUERY_BUCKETS)
-                .register(registry);
+                .register(registry));
     }
 
     private Counter errorCounter(String name) {

@@ -33,6 +33,7 @@ import dev.parley.live.Presence;
 import dev.parley.live.Typing;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Recall;
+import dev.parley.metrics.Slowest;
 import dev.parley.search.Languages;
 import dev.parley.search.MessageSearch;
 import io.javalin.Javalin;
@@ -81,7 +82,7 @@ public final class HttpServer implements AutoCloseable {
                            CharacterMessages characterMessages, WindowCounts windowCounts, Memories memories, Recall recall,
                            MessageSearch search, Languages languages, Limits limits, Typing typing, Presence presence,
                            Analytics analytics, AnalyticsRefresh analyticsRefresh, Erasure erasure, UserExport export, Retention retention, Import imports, Clock clock,
-                           PrometheusMeterRegistry registry, Replicas replicas) {
+                           PrometheusMeterRegistry registry, Slowest slowest, Replicas replicas) {
     }
 
     private final Javalin app;
@@ -177,7 +178,7 @@ public final class HttpServer implements AutoCloseable {
             config.routes.exception(Exception.class, (e, ctx) -> Problems.respond(e, ctx));
             config.routes.error(404, ctx -> unrouted(ctx, allowed));
             config.routes.error(405, ctx -> unrouted(ctx, allowed));
-            var timers = new RequestTimers(services.registry());
+            var timers = new RequestTimers(services.registry(), services.slowest());
             var javalin = config.unsafe;
             config.requestLogger.http((ctx, millis) -> {
                 var endpoint = answering(ctx, javalin);

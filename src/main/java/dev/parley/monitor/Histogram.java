@@ -6,13 +6,13 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A latency histogram as read at one moment: cumulative counts at fixed upper bounds (seconds), plus the total, and
- * {@code maxSeconds}, a bound on the largest latency recorded lately (the timer's decaying maximum, over about the last
- * two minutes; 0: none known), which no quantile exceeds.
+ * {@code maxSeconds}, the slowest latency recorded since the reading before (0: none known), which no quantile exceeds.
  */
 record Histogram(long count, double sumSeconds, double[] bounds, double[] cumulative, double maxSeconds) {
     static final Histogram EMPTY = new Histogram(0, 0, new double[0], new double[0], 0);
 
-    static Histogram of(Timer timer) {
+    /** {@code slowestSeconds}: the slowest latency {@code timer} recorded since the reading before. */
+    static Histogram of(Timer timer, double slowestSeconds) {
         var snapshot = timer.takeSnapshot();
         CountAtBucket[] buckets = snapshot.histogramCounts();
         double[] bounds = new double[buckets.length];
@@ -21,7 +21,7 @@ record Histogram(long count, double sumSeconds, double[] bounds, double[] cumula
             bounds[i] = buckets[i].bucket(TimeUnit.SECONDS);
             cumulative[i] = buckets[i].count();
         }
-        return new Histogram(snapshot.count(), snapshot.total(TimeUnit.SECONDS), bounds, cumulative, snapshot.max(TimeUnit.SECONDS));
+        return new Histogram(snapshot.count(), snapshot.total(TimeUnit.SECONDS), bounds, cumulative, slowestSeconds);
     }
 
     /** What happened between {@code earlier} and this reading (this reading's maximum: see {@link #atMost}). */

@@ -1,6 +1,7 @@
 package dev.parley.monitor;
 
 import dev.parley.metrics.Metrics;
+import dev.parley.metrics.Slowest;
 import dev.parley.monitor.Overview.CacheStats;
 import dev.parley.monitor.Overview.Pool;
 import dev.parley.monitor.Overview.Requests;
@@ -24,6 +25,7 @@ import java.util.Objects;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.ToDoubleFunction;
 import java.util.function.ToLongFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,14 +43,12 @@ public final class Timeline {
     private static final int TOP_STATEMENTS = 10;
 
     private final MeterRegistry registry;
+    private final Slowest slowest;
     private final DatabaseStats database;
     private final Clock clock;
     private final Instant started;
     /** What stands for PostgreSQL's figures until they are first read. */
     private final DatabaseReading none;
-    /** How far apart two readings may be for their latency maxima to cover the time between them (see maxOf). */
-    private static final Duration MAXIMA_COVER = Duration.ofSeconds(60);
-
     private final Deque<Reading> recent = new ArrayDeque<>();
     private final Deque<Point> points = new ArrayDeque<>();
 
@@ -61,8 +61,10 @@ public final class Timeline {
                            Pool pool, DatabaseReading database) {
     }
 
-    public Timeline(MeterRegistry registry, DatabaseStats database, Clock clock) {
+    /** {@code slowest}: the slowest latency of each timer since the last reading, kept for this timeline alone. */
+    public Timeline(MeterRegistry registry, Slowest slowest, DatabaseStats database, Clock clock) {
         this.registry = registry;
+        this.slowest = slowest;
         this.database = database;
         this.clock = clock;
         this.started = clock.instant();
@@ -101,7 +103,7 @@ public final class Timeline {
      * {@link #sampleEvery} calls it every PARLEY_ADMIN_SAMPLE.
      */
     public void sample() {
-        Reading now = read();
+        Reading now = read(slowest::take);
         synchronized (this) {
             Reading previous = recent.peekLast();
             if (previous != null) {
@@ -126,8 +128,8 @@ public final class Timeline {
         List<Reading> spanned;
         synchronized (this) {
             last = recent.peekLast();
-            if (last == null) {
-                Reading now = read();
+            if (last == null) { // no window yet, no percentiles: each timer's slowest is left for the first reading
+                Reading now = read(timer -> 0);
                 return overview(now, null, 0, List.of(now));
             }
             // the earlier reading nearest the window's start: readings come every interval give or take a few ms, so "the
@@ -157,7 +159,7 @@ public final class Timeline {
         List<RouteStats> routes = new ArrayList<>();
         for (var route : last.routes().entrySet()) {
             Histogram h = first == null ? Histogram.EMPTY : route.getValue().since(first.routes().getOrDefault(route.getKey(), Histogram.EMPTY))
-                    .atMost(maxOf(spanned, first, r -> r.routes().get(route.getKey())));
+                    .atMost(maxOf(spanned, r -> r.routes().get(route.getKey())));
             double errors = first == null ? 0 : last.errors().getOrDefault(route.getKey(), 0.0) - first.errors().getOrDefault(route.getKey(), 0.0);
             all = all.plus(h);
             allErrors += errors;
@@ -193,22 +195,12 @@ public final class Timeline {
     }
 
     /**
-     * The largest latency the readings of a window held for one timer: a bound on every latency recorded in the window,
-     * as a timer's maximum covers the last 80 to 120 s before its reading (Micrometer's decaying maximum, over 2 min in
-     * three turns) and readings come closer together than that; 0, no bound, where two of them lie further apart.
+     * The slowest latency one timer recorded in a window: each of the readings after its start holds the slowest since the
+     * reading before ({@link Slowest}). A timer's own maximum decays over two minutes, so a 5 s request had raised the
+     * percentiles of windows that came after it.
      */
-    private static double maxOf(List<Reading> spanned, Reading first, Function<Reading, Histogram> timer) {
-        double max = 0;
-        Instant previous = first == null ? null : first.at();
-        for (Reading reading : spanned) {
-            if (previous != null && Duration.between(previous, reading.at()).compareTo(MAXIMA_COVER) > 0) {
-                return 0;
-            }
-            previous = reading.at();
-            Histogram h = timer.apply(reading);
-            max = h == null ? max : Math.max(max, h.maxSeconds());
-        }
-        return max;
+    private static double maxOf(List<Reading> spanned, Function<Reading, Histogram> timer) {
+        return spanned.stream().map(timer).filter(Objects::nonNull).mapToDouble(Histogram::maxSeconds).max().orElse(0);
     }
 
     private static List<StatementStats> statements(Reading last, Reading first, double seconds, List<Reading> spanned) {
@@ -218,7 +210,7 @@ public final class Timeline {
         List<StatementStats> statements = new ArrayList<>();
         for (var statement : last.statements().entrySet()) {
             Histogram h = statement.getValue().since(first.statements().getOrDefault(statement.getKey(), Histogram.EMPTY))
-                    .atMost(maxOf(spanned, first, r -> r.statements().get(statement.getKey())));
+                    .atMost(maxOf(spanned, r -> r.statements().get(statement.getKey())));
             if (h.count() > 0) {
                 statements.add(new StatementStats(statement.getKey(), rate(h.count(), seconds), h.meanMillis(),
                         h.quantileMillis(0.99), h.sumSeconds() * 1000));
@@ -298,10 +290,12 @@ public final class Timeline {
                 now.database() == null ? null : now.database().databaseBytes());
     }
 
-    private Reading read() {
+    /** {@code slowestSince}: each timer's slowest latency since the reading before, in seconds. */
+    private Reading read(ToDoubleFunction<Timer> slowestSince) {
         Map<String, Histogram> routes = new HashMap<>();
         for (Timer timer : registry.find(Metrics.HTTP_SECONDS).timers()) {
-            routes.put(timer.getId().getTag("method") + " " + timer.getId().getTag("route"), Histogram.of(timer));
+            routes.put(timer.getId().getTag("method") + " " + timer.getId().getTag("route"),
+                    Histogram.of(timer, slowestSince.applyAsDouble(timer)));
         }
         Map<String, Double> errors = new HashMap<>();
         for (Counter counter : registry.find(Metrics.HTTP_RESPONSES).counters()) {
@@ -311,7 +305,7 @@ public final class Timeline {
         }
         Map<String, Histogram> statements = new HashMap<>();
         for (Timer timer : registry.find(Metrics.QUERY_SECONDS).timers()) {
-            statements.put(timer.getId().getTag("query"), Histogram.of(timer));
+            statements.put(timer.getId().getTag("query"), Histogram.of(timer, slowestSince.applyAsDouble(timer)));
         }
         Map<String, double[]> caches = new HashMap<>();
         for (Counter counter : registry.find(Metrics.CACHE_REQUESTS).counters()) {

@@ -15,6 +15,7 @@ import dev.parley.db.Ids;
 import dev.parley.db.PoolSaturated;
 import dev.parley.db.QueryLog;
 import dev.parley.metrics.Metrics;
+import dev.parley.metrics.Slowest;
 import dev.parley.support.Ports;
 import dev.parley.support.RoundTrips;
 import dev.parley.support.TestDatabase;
@@ -286,7 +287,7 @@ class GroupCommitTest {
         var limits = new Database.Limits(null, Duration.ofMillis(300));
         try (Database limited = Database.connect(TestDatabase.get().target(DB),
                 new Database.PoolOptions(2, POOL_TIMEOUT, 1.0, List.of(), limits), new QueryLog(registry,
-                        new QueryLog.Thresholds(Duration.ofHours(1), Duration.ofHours(1))), null, null);
+                        new QueryLog.Thresholds(Duration.ofHours(1), Duration.ofHours(1)), new Slowest()), null, null);
              var holder = TestDatabase.get().connect(DB)) {
             holder.setAutoCommit(false);
             holder.createStatement().execute("SELECT 1 FROM conversations WHERE conversation_id = " + locked + " FOR UPDATE");

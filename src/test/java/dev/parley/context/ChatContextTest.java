@@ -16,6 +16,7 @@ import dev.parley.json.Json;
 import dev.parley.memory.Memories;
 import dev.parley.memory.Recall;
 import dev.parley.metrics.Metrics;
+import dev.parley.metrics.Slowest;
 import dev.parley.search.Snippets;
 import dev.parley.support.Api;
 import dev.parley.support.Fixtures;
@@ -98,7 +99,7 @@ class ChatContextTest {
         var registry = new SimpleMeterRegistry();
         Duration hour = Duration.ofHours(1);
         try (Database counted = Database.connect(TestDatabase.get().target(TestServer.DATABASE), 2, Duration.ofSeconds(10),
-                new QueryLog(registry, new QueryLog.Thresholds(hour, hour)), registry)) {
+                new QueryLog(registry, new QueryLog.Thresholds(hour, hour), new Slowest()), registry)) {
             ChatContext context = inProcess(counted);
             long app = appOf(Long.parseLong(direct));
 

@@ -7,6 +7,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.parley.metrics.Metrics;
+import dev.parley.metrics.Slowest;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.List;
@@ -22,7 +23,7 @@ class QueryLogTest {
     @Test
     void statements_are_timed_by_name_failures_counted_and_the_slow_ones_counted() {
         var registry = new SimpleMeterRegistry();
-        var log = new QueryLog(registry, THRESHOLDS);
+        var log = new QueryLog(registry, THRESHOLDS, new Slowest());
 
         log.record(QUERY, Duration.ofMillis(5).toNanos(), 1, 0);
         log.record(QUERY, Duration.ofMillis(250).toNanos(), 3, 0);
@@ -36,7 +37,7 @@ class QueryLogTest {
     @Test
     void the_slow_query_counter_exists_at_zero_before_any_statement_runs() {
         var registry = new SimpleMeterRegistry();
-        new QueryLog(registry, THRESHOLDS);
+        new QueryLog(registry, THRESHOLDS, new Slowest());
 
         assertThat(registry.get(Metrics.SLOW_QUERIES).counter().count()).isZero();
     }
@@ -48,7 +49,7 @@ class QueryLogTest {
 
     @Test
     void the_slow_query_log_names_time_and_rows_and_adds_the_sql_only_past_the_second_threshold_never_its_values() {
-        var log = new QueryLog(new SimpleMeterRegistry(), THRESHOLDS);
+        var log = new QueryLog(new SimpleMeterRegistry(), THRESHOLDS, new Slowest());
         var query = new Query("test.lookup", "SELECT * FROM users WHERE external_id = ?");
 
         List<ILoggingEvent> lines = capture(() -> {

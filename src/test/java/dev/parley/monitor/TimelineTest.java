@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.parley.db.Database;
 import dev.parley.db.QueryLog;
 import dev.parley.metrics.Metrics;
+import dev.parley.metrics.Slowest;
 import dev.parley.support.SteppingClock;
 import dev.parley.support.TestClock;
 import dev.parley.support.TestDatabase;
@@ -27,7 +28,7 @@ class TimelineTest {
         try (Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_timeline"), 1)) {
             var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
             var registry = new SimpleMeterRegistry();
-            var timeline = new Timeline(registry, new DatabaseStats(database, clock, registry), clock);
+            var timeline = new Timeline(registry, new Slowest(), new DatabaseStats(database, clock, registry), clock);
             for (int i = 0; i <= 14; i++) { // every 5 s, as PARLEY_ADMIN_SAMPLE, give or take: here a few ms early
                 timeline.sample();
                 clock.advance(4_995);
@@ -91,7 +92,7 @@ class TimelineTest {
         DatabaseStats stats;
         try (Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_timeline"), 1)) {
             stats = new DatabaseStats(database, clock, registry);
-            timeline = new Timeline(registry, stats, clock);
+            timeline = new Timeline(registry, new Slowest(), stats, clock);
             sample(stats, timeline);
             clock.advance(5_000);
             sample(stats, timeline);
@@ -120,7 +121,7 @@ class TimelineTest {
             var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
             var registry = new SimpleMeterRegistry();
             var stats = new DatabaseStats(database, clock, registry);
-            var timeline = new Timeline(registry, stats, clock);
+            var timeline = new Timeline(registry, new Slowest(), stats, clock);
             transactions(session, 200, 20);
             execute(session, "SET work_mem = '64kB'",
                     "SELECT count(*) FROM (SELECT g FROM generate_series(1, 200000) g ORDER BY g DESC) AS spilled");
@@ -154,7 +155,7 @@ class TimelineTest {
             var registry = new SimpleMeterRegistry();
             var timer = io.micrometer.core.instrument.Timer.builder(Metrics.HTTP_SECONDS).tags("method", "GET", "route", "/x")
                     .serviceLevelObjectives(Metrics.HTTP_BUCKETS).register(registry);
-            var timeline = new Timeline(registry, new DatabaseStats(database, clock, registry), clock);
+            var timeline = new Timeline(registry, new Slowest(), new DatabaseStats(database, clock, registry), clock);
             var executor = Executors.newScheduledThreadPool(2);
             try {
                 database.read(handle -> { // the pool's one connection, held
@@ -177,7 +178,7 @@ class TimelineTest {
             var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
             var registry = new SimpleMeterRegistry();
             var stats = new DatabaseStats(database, clock, registry);
-            var timeline = new Timeline(registry, stats, clock);
+            var timeline = new Timeline(registry, new Slowest(), stats, clock);
             sample(stats, timeline);
             clock.advance(5_000);
             sample(stats, timeline);
@@ -218,12 +219,13 @@ class TimelineTest {
         try (Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_timeline"), 1)) {
             var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
             var registry = new SimpleMeterRegistry();
-            var timer = io.micrometer.core.instrument.Timer.builder(Metrics.HTTP_SECONDS).tags("method", "GET", "route", "/x")
-                    .serviceLevelObjectives(Metrics.QUERY_BUCKETS).register(registry);
-            var timeline = new Timeline(registry, new DatabaseStats(database, clock, registry), clock);
+            var slowest = new Slowest();
+            var timer = slowest.track(io.micrometer.core.instrument.Timer.builder(Metrics.HTTP_SECONDS)
+                    .tags("method", "GET", "route", "/x").serviceLevelObjectives(Metrics.QUERY_BUCKETS).register(registry));
+            var timeline = new Timeline(registry, slowest, new DatabaseStats(database, clock, registry), clock);
             timeline.sample();
             clock.advance(5_000);
-            timer.record(Duration.ofMillis(2074));
+            timer.record(Duration.ofMillis(2074).toNanos());
             timeline.sample();
             clock.advance(5_000);
             timeline.sample();
@@ -236,13 +238,43 @@ class TimelineTest {
         }
     }
 
+    /**
+     * A timer's own maximum decays over two minutes: a 4.9 s request raised the percentiles of the windows after it, and
+     * one whose slowest request took 1.1 s read a p99 of 4,900 ms, its bucket's (1 s, 5 s] interpolation under that cap.
+     */
+    @Test
+    void a_windows_percentiles_never_exceed_its_own_slowest_request_however_slow_one_before_it_was() throws Exception {
+        try (Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_timeline"), 1)) {
+            var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
+            var registry = new SimpleMeterRegistry();
+            var slowest = new Slowest();
+            var timer = slowest.track(io.micrometer.core.instrument.Timer.builder(Metrics.HTTP_SECONDS)
+                    .tags("method", "GET", "route", "/x").serviceLevelObjectives(Metrics.HTTP_BUCKETS).register(registry));
+            var timeline = new Timeline(registry, slowest, new DatabaseStats(database, clock, registry), clock);
+            timeline.sample();
+            clock.advance(5_000);
+            timer.record(Duration.ofMillis(4900).toNanos());
+            timeline.sample();
+            clock.advance(5_000);
+            timer.record(Duration.ofMillis(1100).toNanos());
+            timeline.sample();
+
+            Overview window = timeline.overview(Duration.ofSeconds(5));
+
+            assertThat(window.requests().p50Ms()).isEqualTo(1100.0);
+            assertThat(window.requests().p99Ms()).isEqualTo(1100.0);
+            assertThat(window.routes()).singleElement().satisfies(route -> assertThat(route.p99Ms()).isEqualTo(1100.0));
+            assertThat(timeline.overview(Duration.ofSeconds(10)).requests().p99Ms()).as("with the 4.9 s one").isEqualTo(4900.0);
+        }
+    }
+
     @Test
     void slow_statements_are_those_of_the_window_as_every_other_figure_is() throws Exception {
         try (Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_timeline"), 1)) {
             var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
             var registry = new SimpleMeterRegistry();
             var slow = registry.counter(Metrics.SLOW_QUERIES);
-            var timeline = new Timeline(registry, new DatabaseStats(database, clock, registry), clock);
+            var timeline = new Timeline(registry, new Slowest(), new DatabaseStats(database, clock, registry), clock);
             slow.increment(5); // before the window
             for (int i = 0; i <= 12; i++) {
                 timeline.sample();
@@ -265,7 +297,7 @@ class TimelineTest {
             registry.gauge("hikaricp.connections.pending", 0);
             registry.gauge(Metrics.POOL_WAITING, Tags.of("waiting_for", "app_share"), 2);
             registry.gauge(Metrics.POOL_WAITING, Tags.of("waiting_for", "connection"), 1);
-            var timeline = new Timeline(registry, new DatabaseStats(database, clock, registry), clock);
+            var timeline = new Timeline(registry, new Slowest(), new DatabaseStats(database, clock, registry), clock);
             timeline.sample();
 
             assertThat(timeline.overview(Duration.ofMinutes(1)).pool().waiting()).isEqualTo(3);
