@@ -14,6 +14,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.channels.UnresolvedAddressException;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -53,6 +54,7 @@ final class MonitorCommand implements Callable<Integer> {
     String color;
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final Clock clock = Clock.systemUTC();
 
     @Override
     public Integer call() throws IOException, InterruptedException {
@@ -71,7 +73,7 @@ final class MonitorCommand implements Callable<Integer> {
         };
         boolean terminal = System.console() != null;
         for (boolean first = true; first || !once; first = false) {
-            String screen = OverviewText.render(overview(), url.toString(), colour);
+            String screen = screen(colour);
             // A terminal's screen is redrawn in place; into a pipe or a file each reading follows the last.
             out.print(once ? screen : terminal ? CLEAR + screen : (first ? "" : "\n") + screen);
             out.flush();
@@ -83,6 +85,22 @@ final class MonitorCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * The overview as a screen. Without --once, when the admin port does not give it (the server restarting, say), a
+     * screen that says why and when, and that the next refresh tries again: the monitor ended at the first such refresh,
+     * though it redraws until Ctrl-C. With --once, the failure is the command's.
+     */
+    private String screen(boolean colour) throws IOException, InterruptedException {
+        try {
+            return OverviewText.render(overview(), url.toString(), colour);
+        } catch (IOException e) {
+            if (once) {
+                throw e;
+            }
+            return OverviewText.unanswered(url.toString(), clock.instant(), e.getMessage(), Duration.ofSeconds(interval), colour);
+        }
     }
 
     /**

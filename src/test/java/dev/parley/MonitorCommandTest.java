@@ -6,11 +6,21 @@ import dev.parley.support.Api;
 import dev.parley.support.Cli;
 import dev.parley.support.Cli.Run;
 import dev.parley.support.Fixtures;
+import dev.parley.support.Ports;
 import dev.parley.support.TestServer;
 import dev.parley.support.Wait;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class MonitorCommandTest {
@@ -45,36 +55,69 @@ class MonitorCommandTest {
     void it_stops_when_its_reader_goes_away_and_sends_no_screen_clearing_into_a_pipe() throws Exception {
         Parley parley = TestServer.start("parley_monitor_piped", Map.of("PARLEY_ADMIN_KEY", KEY));
         try {
-            var written = new java.io.ByteArrayOutputStream();
-            var pipe = new java.io.OutputStream() { // takes two readings, then is closed as head closes it
-                int readings;
+            var head = new Head(2);
+            var monitor = CompletableFuture.supplyAsync(() -> Main.run(new PrintWriter(head), new PrintWriter(Writer.nullWriter()),
+                    "monitor", "--url", "http://127.0.0.1:" + parley.adminPort(), "--key", KEY, "--interval", "1"));
 
-                @Override
-                public void write(int b) throws java.io.IOException {
-                    write(new byte[] {(byte) b}, 0, 1);
-                }
-
-                @Override
-                public void write(byte[] bytes, int offset, int length) throws java.io.IOException {
-                    if (readings == 2) {
-                        throw new java.io.IOException("Broken pipe");
-                    }
-                    written.write(bytes, offset, length);
-                }
-
-                @Override
-                public void flush() {
-                    readings++;
-                }
-            };
-            var monitor = java.util.concurrent.CompletableFuture.supplyAsync(() -> Main.run(new java.io.PrintWriter(pipe),
-                    new java.io.PrintWriter(java.io.Writer.nullWriter()), "monitor", "--url",
-                    "http://127.0.0.1:" + parley.adminPort(), "--key", KEY, "--interval", "1"));
-
-            assertThat(monitor.get(30, java.util.concurrent.TimeUnit.SECONDS)).isZero();
-            assertThat(written.toString(java.nio.charset.StandardCharsets.UTF_8)).contains("Parley at ").doesNotContain("\u001b[");
+            assertThat(monitor.get(30, TimeUnit.SECONDS)).isZero();
+            assertThat(head.read()).contains("Parley at ").doesNotContain("\u001b[");
         } finally {
             parley.close();
+        }
+    }
+
+    /** It redraws until Ctrl-C, docs/operations.md says: a refresh that found nothing answering (a restart) ended it. */
+    @Test
+    void a_refresh_nothing_answers_is_shown_with_its_time_and_the_next_tries_again() throws Exception {
+        String nowhere = "http://127.0.0.1:" + Ports.free();
+        var head = new Head(2);
+        var errors = new StringWriter();
+        var monitor = CompletableFuture.supplyAsync(() -> Main.run(new PrintWriter(head), new PrintWriter(errors),
+                "monitor", "--url", nowhere, "--interval", "1"));
+
+        assertThat(monitor.get(30, TimeUnit.SECONDS)).isZero();
+        String screens = head.read();
+        assertThat(screens.split("nothing answers at " + nowhere, -1)).as(screens).hasSize(3);
+        assertThat(screens).containsPattern("Parley at " + nowhere + " · \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC")
+                .contains("trying again every 1 s");
+        assertThat(errors.toString()).isEmpty();
+    }
+
+    /** A pipe to {@code head}: takes {@code screens} screens (what each flush sends), then is closed as head closes it. */
+    private static final class Head extends OutputStream {
+        private final ByteArrayOutputStream written = new ByteArrayOutputStream();
+        private final int screens;
+        private int flushed;
+        private boolean unflushed;
+
+        Head(int screens) {
+            this.screens = screens;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public synchronized void write(byte[] bytes, int offset, int length) throws IOException {
+            if (flushed == screens) {
+                throw new IOException("Broken pipe");
+            }
+            written.write(bytes, offset, length);
+            unflushed = true;
+        }
+
+        @Override
+        public synchronized void flush() {
+            if (unflushed) {
+                flushed++;
+                unflushed = false;
+            }
+        }
+
+        synchronized String read() {
+            return written.toString(StandardCharsets.UTF_8);
         }
     }
 

@@ -4,6 +4,8 @@ import dev.parley.monitor.Overview.CacheStats;
 import dev.parley.monitor.Overview.RouteStats;
 import dev.parley.monitor.Overview.StatementStats;
 import dev.parley.monitor.Overview.Table;
+import java.time.Duration;
+import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Comparator;
@@ -48,6 +50,15 @@ public final class OverviewText {
         text.routes(overview.routes());
         text.statements(overview.statements(), overview.database().topStatements());
         text.tables(overview.database().tables());
+        return text.out.toString();
+    }
+
+    /** The screen for a refresh at {@code time} that got no overview from {@code source}, for {@code why}. */
+    public static String unanswered(String source, Instant time, String why, Duration retry, boolean colour) {
+        var text = new OverviewText(colour);
+        text.line(text.bold("Parley at " + source) + " · " + TIME.format(time));
+        text.line(text.mark("no overview: " + why, 2));
+        text.line("trying again every " + duration(retry.toSeconds()) + " (Ctrl-C to stop)");
         return text.out.toString();
     }
 
