@@ -50,6 +50,8 @@ final class MonitorCommand implements Callable<Integer> {
     @Option(names = "--window", defaultValue = "1m", description = "The span rates and percentiles cover, up to 5m (default ${DEFAULT-VALUE}).")
     String window;
 
+    private Duration span; // the window, checked (requireWindow)
+
     @Option(names = "--color", defaultValue = "auto", description = "auto (when a terminal is attached), always or never.")
     String color;
 
@@ -61,7 +63,7 @@ final class MonitorCommand implements Callable<Integer> {
         if (interval < 1) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--interval must be at least 1 second");
         }
-        requireWindow();
+        span = requireWindow();
         url = requireUrl();
         PrintWriter out = spec.commandLine().getOut();
         boolean colour = switch (color) {
@@ -136,8 +138,11 @@ final class MonitorCommand implements Callable<Integer> {
         return false;
     }
 
-    /** The window as the admin port takes it, checked here: a usage error, not the server's problem document. */
-    private void requireWindow() {
+    /**
+     * The window as the admin port takes it, checked here: a usage error, not the server's problem document. Read as
+     * every command reads a duration ("1 m" too), and sent as read: "1 m" as given was no URL's query.
+     */
+    private Duration requireWindow() {
         Duration span;
         try {
             span = Durations.parse(window);
@@ -148,11 +153,12 @@ final class MonitorCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--window must be a span from 1s to "
                     + Durations.format(Timeline.MAX_WINDOW) + " such as 30s or 1m, not '" + window + "'");
         }
+        return span;
     }
 
     private Overview overview() throws IOException, InterruptedException {
         String adminKey = key != null ? key : System.getenv("PARLEY_ADMIN_KEY");
-        var request = HttpRequest.newBuilder(url.resolve("/admin/overview?window=" + window)).timeout(Duration.ofSeconds(10));
+        var request = HttpRequest.newBuilder(url.resolve("/admin/overview?window=" + Durations.format(span))).timeout(Duration.ofSeconds(10));
         if (adminKey != null) {
             request.header("Authorization", "Bearer " + adminKey);
         }

@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -183,6 +184,32 @@ class MonitorCommandTest {
             assertThat(run.status()).as(window).isEqualTo(2);
             assertThat(run.err()).as(window).contains("--window must be a span from 1s to 5m").doesNotContain("\"type\"");
         }
+    }
+
+    /**
+     * A window is read as the other commands read a duration, "1 m" too, and sent as the span it names: "1 m" as given
+     * ended the monitor with 'Illegal character in query at index 24'.
+     */
+    @Test
+    void a_window_written_with_spaces_is_sent_as_the_span_it_names() throws Exception {
+        List<String> asked = new CopyOnWriteArrayList<>();
+        var server = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", exchange -> {
+            asked.add(exchange.getRequestURI().getRawQuery());
+            exchange.sendResponseHeaders(404, -1);
+            exchange.close();
+        });
+        server.start();
+        try {
+            for (String window : List.of("1 m", " 1m", "1m ", "90 s")) {
+                Run run = monitor("--once", "--url", "http://127.0.0.1:" + server.getAddress().getPort(), "--window", window);
+
+                assertThat(run.err()).as(window).contains("has no /admin/overview").doesNotContain("Illegal character");
+            }
+        } finally {
+            server.stop(0);
+        }
+        assertThat(asked).containsExactly("window=1m", "window=1m", "window=1m", "window=90s");
     }
 
     private static Run monitor(String... args) {
