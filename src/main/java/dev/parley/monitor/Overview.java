@@ -28,7 +28,7 @@ public record Overview(Instant time, double windowSeconds, double uptimeSeconds,
     public record StatementStats(String query, double perSecond, double meanMs, double p99Ms, double totalMs) {
     }
 
-    /** The connection pool now; {@code rejected} is the running total of requests refused for want of a connection. */
+    /** The connection pool now; {@code rejected}, the requests it refused for want of a connection in the window. */
     public record Pool(int size, int active, int idle, int waiting, long rejected) {
     }
 

@@ -172,7 +172,7 @@ public final class Timeline {
         var requests = new Requests(rate(all.count(), seconds), rate(allErrors, seconds), all.quantileMillis(0.5),
                 all.quantileMillis(0.95), all.quantileMillis(0.99));
         return new Overview(last.at(), seconds, Duration.between(started, last.at()).toMillis() / 1000.0, requests, routes,
-                statements(last, first, seconds, spanned), first == null ? 0 : (long) (last.slow() - first.slow()), last.pool(),
+                statements(last, first, seconds, spanned), first == null ? 0 : (long) (last.slow() - first.slow()), pool(last, first),
                 caches(last, first, seconds),
                 database(database.latest().orElse(none), databaseReadings(first, spanned, last), seconds, growthPerHour,
                         clock.instant(), database.failing()));
@@ -315,6 +315,13 @@ public final class Timeline {
         Counter slow = registry.find(Metrics.SLOW_QUERIES).counter();
         return new Reading(clock.instant(), routes, errors, statements, caches, slow == null ? 0 : slow.count(), pool(),
                 database.latest().orElse(null));
+    }
+
+    /** The pool as {@code last} found it, with the requests it refused in the window: the reading's are a running total. */
+    private static Pool pool(Reading last, Reading first) {
+        Pool now = last.pool();
+        long refused = first == null ? 0 : now.rejected() - first.pool().rejected();
+        return new Pool(now.size(), now.active(), now.idle(), now.waiting(), refused);
     }
 
     private Pool pool() {

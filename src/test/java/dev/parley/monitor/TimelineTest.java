@@ -289,6 +289,27 @@ class TimelineTest {
         }
     }
 
+    /** The monitor printed 'refused 15', a count since the start, under a header that says 'last 60 s'. */
+    @Test
+    void the_requests_the_pool_refused_are_those_of_the_window_as_every_other_figure_is() throws Exception {
+        try (Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_timeline"), 1)) {
+            var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
+            var registry = new SimpleMeterRegistry();
+            var refused = registry.counter(Metrics.POOL_REJECTED, Metrics.POOL_REJECTED_RESOURCE, "connections");
+            var timeline = new Timeline(registry, new Slowest(), new DatabaseStats(database, clock, registry), clock);
+            refused.increment(15); // before the window
+            timeline.sample();
+            clock.advance(5_000);
+            refused.increment(2);
+            timeline.sample();
+
+            Overview window = timeline.overview(Duration.ofSeconds(5));
+
+            assertThat(window.pool().rejected()).isEqualTo(2);
+            assertThat(OverviewText.render(window, "x", false)).contains("refused 2").doesNotContain("refused 17");
+        }
+    }
+
     @Test
     void the_pools_waiting_are_the_requests_waiting_their_turn_not_hikaricps_pending_which_stays_0() throws Exception {
         try (Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_timeline"), 1)) {
