@@ -77,10 +77,10 @@ function text(id, value, level) {
 
 const fixed = (value, digits) => Number(value).toFixed(digits);
 const percent = ratio => fixed(ratio * 100, 1) + " %";
-function bytes(value) {
+function bytes(value) { // by its size, a shrinking database's growth too: not "-5242880 B"
   const units = ["B", "kB", "MB", "GB", "TB"];
   let i = 0;
-  for (; value >= 1024 && i < units.length - 1; i++) value /= 1024;
+  for (; Math.abs(value) >= 1024 && i < units.length - 1; i++) value /= 1024;
   return fixed(value, i === 0 ? 0 : 1) + " " + units[i];
 }
 

@@ -57,6 +57,9 @@ class DashboardBrowserTest {
 
             browser.screenshot(SCREENSHOT);
             assertThat(Files.size(SCREENSHOT)).isGreaterThan(10_000);
+
+            assertThat(browser.script("return bytes(-5 * 1024 * 1024) + ', ' + bytes(-300);").asText())
+                    .as("a database that shrank").isEqualTo("-5.0 MB, -300 B"); // was "-5242880 B"
         } finally {
             parley.close();
         }
