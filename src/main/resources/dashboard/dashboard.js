@@ -49,6 +49,20 @@ function chartData(spec) {
   return [times, ...columns];
 }
 
+// A reading with a gap on each side (the cache read in one step and not the next) has no line to draw, and uPlot
+// draws points only where they are few: such a reading is drawn as a point, or it would not show at all.
+function lonePoints(chart, seriesIndex, show) {
+  if (show) {
+    return null; // every point is drawn already
+  }
+  const values = chart.data[seriesIndex];
+  const lone = [];
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] != null && values[i - 1] == null && values[i + 1] == null) lone.push(i);
+  }
+  return lone.length === 0 ? null : lone;
+}
+
 function draw() {
   for (const [name, spec] of Object.entries(CHARTS)) {
     const data = chartData(spec);
@@ -59,7 +73,7 @@ function draw() {
     const figure = document.getElementById("chart-" + name);
     const options = {
       width: Math.max(figure.clientWidth - 16, 300), height: 200,
-      series: [{}, ...spec.series.map(([label, , stroke]) => ({ label, stroke, width: 2 }))],
+      series: [{}, ...spec.series.map(([label, , stroke]) => ({ label, stroke, width: 2, points: { filter: lonePoints } }))],
       scales: spec.range ? { y: { range: spec.range } } : {},
       axes: [{}, { size: 60 }],
     };

@@ -30,6 +30,22 @@ class DashboardBrowserTest {
                      rate: document.getElementById('tile-rate').textContent,
                      routes: Array.from(document.querySelectorAll('#routes tbody tr td:first-child')).map(td => td.textContent),
                      tables: document.querySelectorAll('#tables tbody tr').length };""";
+    /** The cache hit-rate chart given 300 steps with one reading between gaps (the cache read once in a while). */
+    private static final String LONE_READING = """
+            const times = Array.from({ length: 300 }, (_, i) => 1767225600 + 5 * i);
+            window.parleyDashboard.charts.cache.setData([times, times.map((_, i) => i === 150 ? 0.9 : null)]);""";
+    /** How many pixels around that reading are in the series' colour (#805ad5). */
+    private static final String LONE_READING_PIXELS = """
+            const chart = window.parleyDashboard.charts.cache;
+            const x = Math.round(chart.valToPos(chart.data[0][150], 'x', true));
+            const y = Math.round(chart.valToPos(0.9, 'y', true));
+            const pixels = chart.ctx.getImageData(x - 6, y - 6, 13, 13).data;
+            const near = (value, wanted) => Math.abs(value - wanted) < 40;
+            let coloured = 0;
+            for (let i = 0; i < pixels.length; i += 4) {
+              if (pixels[i + 3] > 0 && near(pixels[i], 0x80) && near(pixels[i + 1], 0x5a) && near(pixels[i + 2], 0xd5)) coloured++;
+            }
+            return coloured;""";
 
     @Test
     void the_page_loads_draws_its_charts_from_a_running_parley_and_moves_with_the_requests() throws Exception {
@@ -60,6 +76,11 @@ class DashboardBrowserTest {
 
             assertThat(browser.script("return bytes(-5 * 1024 * 1024) + ', ' + bytes(-300);").asText())
                     .as("a database that shrank").isEqualTo("-5.0 MB, -300 B"); // was "-5242880 B"
+            // the page's refreshes refused (a wrong key fails them before they draw), so none redraws the chart meanwhile
+            browser.script("window.parleyDashboard.key = 'not-the-key';");
+            until(browser, "a refresh refused", s -> s.get("status").asText().contains("the admin key is missing or wrong"));
+            browser.script(LONE_READING);
+            assertThat(browser.script(LONE_READING_PIXELS).asInt()).as("the lone reading drawn, not hidden").isPositive();
         } finally {
             parley.close();
         }
