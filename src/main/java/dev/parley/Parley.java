@@ -99,6 +99,8 @@ public final class Parley implements AutoCloseable {
     private static final int BACKGROUND_CONNECTIONS = 4;
     /** How long background work waits for one of them: a refresh may hold one for minutes, and nobody waits on it. */
     private static final Duration BACKGROUND_WAIT = Duration.ofMinutes(1);
+    /** Its name, the pool label of HikariCP's meters of it. */
+    private static final String BACKGROUND_POOL = "parley-background";
     /**
      * How long a start waits for its pools' first connections: a database that has just started on a busy host, or one
      * with hundreds of partitions, can take seconds to give one, longer than a request waits for a free one.
@@ -183,11 +185,12 @@ public final class Parley implements AutoCloseable {
             Database database = Database.connect(pooled, new Database.PoolOptions(settings.poolSize(),
                     settings.poolTimeout(), settings.appSharePercent() / 100.0, warmup, requestLimits(settings)), queryLog,
                     registry, watch);
+            database.publishTurns(registry);
             started.push(database::close);
             database.awaitConnections(1, FIRST_CONNECTION_WAIT); // before the start's first statement, which waits as a request
             Replicas replicas = replicas(settings, target, schemaVersion, database, queryLog, registry, started, clock);
             started.push(watch); // the watch stops before the pool closes, so it reports no outage then
-            Database background = background(direct, queryLog, started);
+            Database background = background(direct, queryLog, registry, started);
             if (direct.where().equals(pooled.where())) { // the server the watch probes; not so behind PgBouncer
                 watch.whenUnreachable(background::abortInFlight);
             }
@@ -316,8 +319,10 @@ public final class Parley implements AutoCloseable {
      * request's connection nor is cut by its budget; never through PgBouncer, where a session lock would leak.
      * Its connections in use are aborted when the watch finds their server silent, as the request pool's are.
      */
-    private static Database background(ConnectionTarget direct, QueryLog queryLog, Deque<AutoCloseable> started) {
-        Database background = Database.connect(direct, BACKGROUND_CONNECTIONS, BACKGROUND_WAIT, queryLog, null);
+    private static Database background(ConnectionTarget direct, QueryLog queryLog, MeterRegistry registry,
+                                       Deque<AutoCloseable> started) {
+        Database background = Database.connect(direct, new Database.PoolOptions(BACKGROUND_CONNECTIONS, BACKGROUND_WAIT, 1.0)
+                .named(BACKGROUND_POOL), queryLog, registry, null);
         started.push(background::close);
         return background;
     }

@@ -34,12 +34,16 @@ import javax.sql.DataSource;
  * use when it finds it so are aborted ({@link #abortInFlight}).
  */
 public final class Database implements AutoCloseable {
+    /** The name of the pool requests use, as HikariCP's meters label it ({@code pool="parley"}); the default. */
+    public static final String REQUEST_POOL = "parley";
+
     /**
      * How many connections, how long a caller may wait for one, the share of them one app may hold, the
      * statements each new connection plans before it is handed out ({@link WarmConnections}; none: it starts cold),
-     * and the limits its work runs under ({@link Limits#NONE} for background work and commands).
+     * the limits its work runs under ({@link Limits#NONE} for background work and commands), and the pool's name, which
+     * labels HikariCP's meters of it and its log lines.
      */
-    public record PoolOptions(int size, Duration timeout, double appShare, List<Query> warmup, Limits limits) {
+    public record PoolOptions(int size, Duration timeout, double appShare, List<Query> warmup, Limits limits, String name) {
         public PoolOptions {
             if (!(appShare > 0 && appShare <= 1)) {
                 throw new IllegalArgumentException("appShare is a fraction of the pool in (0, 1], got " + appShare);
@@ -47,8 +51,17 @@ public final class Database implements AutoCloseable {
             warmup = List.copyOf(warmup);
         }
 
+        public PoolOptions(int size, Duration timeout, double appShare, List<Query> warmup, Limits limits) {
+            this(size, timeout, appShare, warmup, limits, REQUEST_POOL);
+        }
+
         public PoolOptions(int size, Duration timeout, double appShare) {
             this(size, timeout, appShare, List.of(), Limits.NONE);
+        }
+
+        /** These options for a pool named {@code name}: two pools of one name would share their meters. */
+        public PoolOptions named(String name) {
+            return new PoolOptions(size, timeout, appShare, warmup, limits, name);
         }
 
         int laneCap() {
@@ -82,19 +95,17 @@ public final class Database implements AutoCloseable {
     private final Turns turns;
     private final long timeoutNanos;
     private final DatabaseWatch watch; // null: nothing watches (commands, tests); callers wait out outages
-    private final Runnable countRejection;
+    private volatile Runnable countRejection = () -> { }; // see publishTurns
     private final Limits limits;
     private final Set<Connection> lent = ConcurrentHashMap.newKeySet(); // borrowed and not yet returned
     private volatile Replicas replicas; // null: every read is this pool's
 
-    private Database(HikariDataSource pool, QueryLog log, Turns turns, long timeoutNanos, DatabaseWatch watch,
-                     Runnable countRejection, Limits limits) {
+    private Database(HikariDataSource pool, QueryLog log, Turns turns, long timeoutNanos, DatabaseWatch watch, Limits limits) {
         this.pool = pool;
         this.log = log;
         this.turns = turns;
         this.timeoutNanos = timeoutNanos;
         this.watch = watch;
-        this.countRejection = countRejection;
         this.limits = limits;
     }
 
@@ -105,13 +116,14 @@ public final class Database implements AutoCloseable {
     }
 
     /**
-     * A pool as {@code options} say; with a {@code watch}, callers are refused at once while the database is unreachable,
-     * and those in flight when the watch loses it are cut.
+     * A pool as {@code options} say, HikariCP's meters of it in {@code registry} (null: none) under its name; with a
+     * {@code watch}, callers are refused at once while the database is unreachable, and those in flight when the watch
+     * loses it are cut.
      */
     public static Database connect(ConnectionTarget target, PoolOptions options, QueryLog log, MeterRegistry registry,
                                    DatabaseWatch watch) {
         var config = new HikariConfig();
-        config.setPoolName("parley");
+        config.setPoolName(options.name());
         config.setUsername(target.user());
         config.setPassword(target.password());
         config.setMaximumPoolSize(options.size());
@@ -125,24 +137,31 @@ public final class Database implements AutoCloseable {
         DataSource connections = new DriverDataSource(target.jdbcUrl(), null, properties, target.user(), target.password());
         config.setDataSource(options.warmup().isEmpty() ? connections : new WarmConnections(connections, options.warmup()));
         var turns = new Turns(options.size(), options.laneCap(), System::nanoTime);
-        Runnable countRejection = () -> { };
         if (registry != null) {
             config.setMetricRegistry(registry);
-            Counter rejected = Counter.builder(Metrics.POOL_REJECTED).description(Metrics.POOL_REJECTED_HELP)
-                    .tag(Metrics.POOL_REJECTED_RESOURCE, "connections").register(registry);
-            countRejection = rejected::increment;
-            // Callers queue in turns, before HikariCP: its pending gauge stays 0 however many wait.
-            for (boolean atShare : new boolean[] {true, false}) {
-                Gauge.builder(Metrics.POOL_WAITING, turns, t -> t.waiting(atShare)).description(Metrics.POOL_WAITING_HELP)
-                        .tag("waiting_for", atShare ? "app_share" : "connection").strongReference(true).register(registry);
-            }
         }
-        var database = new Database(new HikariDataSource(config), log, turns, options.timeout().toNanos(), watch,
-                countRejection, options.limits());
+        var database = new Database(new HikariDataSource(config), log, turns, options.timeout().toNanos(), watch, options.limits());
         if (watch != null) {
             watch.whenUnreachable(database::abortInFlight);
         }
         return database;
+    }
+
+    /**
+     * Publishes how many callers wait their turn for a connection (parley_pool_waiting) and counts those refused for want
+     * of one (parley_pool_rejected_total{resource="connections"}): for the request pool alone, whose callers are requests.
+     * Another pool's would count under the same names, its waits then read as requests' (a registry gives the meter
+     * already there for a name and tags).
+     */
+    public void publishTurns(MeterRegistry registry) {
+        Counter rejected = Counter.builder(Metrics.POOL_REJECTED).description(Metrics.POOL_REJECTED_HELP)
+                .tag(Metrics.POOL_REJECTED_RESOURCE, "connections").register(registry);
+        countRejection = rejected::increment;
+        // Callers queue in turns, before HikariCP: its pending gauge stays 0 however many wait.
+        for (boolean atShare : new boolean[] {true, false}) {
+            Gauge.builder(Metrics.POOL_WAITING, turns, t -> t.waiting(atShare)).description(Metrics.POOL_WAITING_HELP)
+                    .tag("waiting_for", atShare ? "app_share" : "connection").strongReference(true).register(registry);
+        }
     }
 
     /**

@@ -37,6 +37,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Replicas implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Replicas.class);
+    /** A replica's pool is named this and the replica's name, the pool label of HikariCP's meters of it. */
+    static final String POOL_PREFIX = "parley-replica-";
     // The insert position, not the write position (pg_current_wal_lsn): with synchronous_commit off a commit
     // returns before its record is written, and only the insert position is sure to be past it.
     static final Query PRIMARY_POSITION = new Query("replica.primary_position", "SELECT pg_current_wal_insert_lsn()::text");
@@ -148,8 +150,8 @@ public final class Replicas implements AutoCloseable {
             // A short wait for a connection: a replica that does not give one soon is skipped for the primary. Its own
             // watch refuses the pool at once while the replica is unreachable, and cuts the reads a silent one holds.
             var pool = Database.connect(target, new Database.PoolOptions(poolSize, options.tokenWait().plusMillis(250), 1.0, warmup,
-                    primary.limits()),
-                    log, null, watch.apply(target, name));
+                    primary.limits()).named(POOL_PREFIX + name),
+                    log, registry, watch.apply(target, name));
             Replica replica = new Replica(name, pool, readsCounter(registry, name));
             Gauge.builder("parley_replica_lag_seconds", replica, r -> r.answering ? r.lagSeconds : Double.NaN)
                     .description("How far behind the primary the replica is, as Parley samples it "

@@ -1,5 +1,6 @@
 package dev.parley.monitor;
 
+import dev.parley.db.Database;
 import dev.parley.metrics.Metrics;
 import dev.parley.metrics.Slowest;
 import dev.parley.monitor.Overview.CacheStats;
@@ -332,8 +333,9 @@ public final class Timeline {
                 hikari("hikaricp.connections.idle"), waiting, rejected == null ? 0 : (long) rejected.count());
     }
 
+    /** A gauge of the request pool's: the background's and each replica's pool have HikariCP's meters too. */
     private int hikari(String name) {
-        Gauge gauge = registry.find(name).gauge();
+        Gauge gauge = registry.find(name).tag("pool", Database.REQUEST_POOL).gauge();
         return gauge == null ? 0 : (int) gauge.value();
     }
 

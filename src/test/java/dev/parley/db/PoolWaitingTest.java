@@ -32,6 +32,7 @@ class PoolWaitingTest {
         List<CompletableFuture<Void>> work = new ArrayList<>();
         try (Database pool = Database.connect(target, new Database.PoolOptions(4, Duration.ofSeconds(30), 0.5),
                 QueryLog.quiet(), registry, null)) {
+            pool.publishTurns(registry);
             pool.awaitConnections(4, Duration.ofSeconds(30)); // all made: none is waited for at HikariCP meanwhile
             for (int i = 0; i < 4; i++) { // the app may hold two of the four: two hold, two wait for its share
                 work.add(holding(pool, 1L, release));

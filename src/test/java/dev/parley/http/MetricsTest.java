@@ -39,6 +39,16 @@ class MetricsTest {
                 .doesNotContain("route=\"/v1/conversations/" + conversation);
     }
 
+    /** docs/operations.md says HikariCP's meters are there per pool: they were the request pool's alone. */
+    @Test
+    void each_pool_has_hikaricps_meters_under_its_own_name() {
+        String metrics = TestServer.metrics(TestServer.newApp());
+
+        assertThat(metrics).contains("hikaricp_connections_max{pool=\"parley\"} 20.0")
+                .contains("hikaricp_connections_max{pool=\"parley-background\"} 4.0")
+                .contains("hikaricp_connections_active{pool=\"parley-background\"}");
+    }
+
     @Test
     void recall_reports_hits_and_misses_of_its_vector_cache() {
         Api api = TestServer.newApp();

@@ -284,7 +284,8 @@ class ReplicasTest {
         assertThat(metrics).contains("parley_replica_lag_seconds{replica=\"" + replica + "\"}")
                 .contains("parley_replica_in_rotation{replica=\"" + replica + "\"} 1.0")
                 .contains("parley_db_reads_total{target=\"primary\"}")
-                .contains("parley_db_reads_total{target=\"" + replica + "\"}");
+                .contains("parley_db_reads_total{target=\"" + replica + "\"}")
+                .contains("hikaricp_connections_max{pool=\"parley-replica-" + replica + "\"}");
     }
 
     /** Whether {@code count} counts a row on the standby. */

@@ -310,6 +310,22 @@ class TimelineTest {
         }
     }
 
+    /** The background pool and each replica's have HikariCP's meters too: the overview's pool is the requests'. */
+    @Test
+    void the_pool_shown_is_the_one_requests_use() throws Exception {
+        try (Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_timeline"), 1)) {
+            var clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
+            var registry = new SimpleMeterRegistry();
+            registry.gauge("hikaricp.connections.max", Tags.of("pool", "parley-background"), 4);
+            registry.gauge("hikaricp.connections.max", Tags.of("pool", "parley-replica-10.0.0.2:5432"), 8);
+            registry.gauge("hikaricp.connections.max", Tags.of("pool", "parley"), 20);
+            var timeline = new Timeline(registry, new Slowest(), new DatabaseStats(database, clock, registry), clock);
+            timeline.sample();
+
+            assertThat(timeline.overview(Duration.ofMinutes(1)).pool().size()).isEqualTo(20);
+        }
+    }
+
     @Test
     void the_pools_waiting_are_the_requests_waiting_their_turn_not_hikaricps_pending_which_stays_0() throws Exception {
         try (Database database = TestDatabase.pool(TestDatabase.get().migrated("parley_timeline"), 1)) {
