@@ -137,7 +137,7 @@ final class DoctorCommand implements Callable<Integer> {
             }
             report.print(out, min);
             return fix ? applyFixes(doctor, report, min, out) : report.failsAt(min) ? Main.FAILED : 0;
-        } catch (DatabaseUnavailable | PostgresDidNotStart | UnsupportedServer e) {
+        } catch (DatabaseUnavailable | PostgresDidNotStart | UnsupportedServer | Storage.NoDatabase e) {
             return couldNotAudit(e.getMessage(), out);
         }
     }

@@ -2,7 +2,6 @@ package dev.parley;
 
 import dev.parley.config.Settings;
 import dev.parley.db.Database;
-import dev.parley.db.LocalPostgres;
 import dev.parley.db.Migrations;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
@@ -32,7 +31,7 @@ final class MigrateCommand implements Callable<Integer> {
     private int migrate() {
         Settings settings = database.settings();
         PrintWriter out = spec.commandLine().getOut();
-        boolean making = !check && settings.databaseUrl().isEmpty() && !LocalPostgres.holdsDatabase(settings.dataDir());
+        boolean making = !check && Storage.wouldMake(settings);
         try (Storage storage = check ? Storage.forCommand(settings) : Storage.forCommandMaking(settings);
              Database db = storage.connect()) {
             var migrations = new Migrations(db.dataSource());

@@ -50,10 +50,15 @@ public final class Storage implements AutoCloseable {
      * Parley to stop it. The server has its own hook, which drains its work first.
      */
     public static Storage forCommand(Settings settings) {
-        if (settings.databaseUrl().isEmpty() && !LocalPostgres.holdsDatabase(settings.dataDir())) {
+        if (wouldMake(settings)) {
             throw new NoDatabase(settings.dataDir());
         }
         return forCommandMaking(settings);
+    }
+
+    /** Whether opening {@code settings}' database makes a new one: the embedded one, in a data folder without it. */
+    public static boolean wouldMake(Settings settings) {
+        return settings.databaseUrl().isEmpty() && !LocalPostgres.holdsDatabase(settings.dataDir());
     }
 
     /** As {@link #forCommand}, making the embedded database if the data folder has none: for commands that set one up. */

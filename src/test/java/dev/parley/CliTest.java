@@ -280,13 +280,17 @@ class CliTest {
         assumeTrue(System.getenv("DATABASE_URL") == null, "DATABASE_URL would be used instead");
         String typo = folder.resolve("typo").toString();
 
-        List<Run> refused = List.of(parley("migrate", "--check", "--data-dir", typo), parley("doctor", "--data-dir", typo),
+        List<Run> refused = List.of(parley("migrate", "--check", "--data-dir", typo),
                 parley("partitions", "--data-dir", typo), parley("archive", "--older-than", "6mo", "--data-dir", typo),
-                parley("apps", "list", "--data-dir", typo), parley("retention", "apply", "--data-dir", typo));
+                parley("apps", "list", "--data-dir", typo), parley("retention", "apply", "--data-dir", typo),
+                parley("bench", "run", "--duration", "1s", "--data-dir", typo));
         for (Run run : refused) {
             assertThat(run.status()).as(run.err()).isEqualTo(2);
             assertThat(run.err()).contains("no Parley database in " + typo, "--data-dir (PARLEY_DATA_DIR)");
         }
+        Run doctor = parley("doctor", "--json", "--data-dir", typo);
+        assertThat(doctor.status()).as("nothing audited: " + doctor.err()).isEqualTo(69);
+        assertThat(doctor.out()).contains("\"error\"", "no Parley database in");
         assertThat(folder.resolve("typo").resolve("pg")).doesNotExist();
 
         Run made = parley("migrate", "--data-dir", typo);

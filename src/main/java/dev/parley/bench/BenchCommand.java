@@ -116,7 +116,7 @@ public final class BenchCommand {
             } catch (IllegalArgumentException e) { // a usage error, told before connecting
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
-            return withDatabase(parent.where.settings(), 4, (db, target) -> {
+            return withDatabase(parent.where.settings(), true, 4, (db, target) -> {
                 new Migrations(db.dataSource()).migrate();
                 out.printf("loading %s messages in %s conversations of %s users with %s characters over %d months, "
                                 + "%s memories of %d dimensions (seed %d)%n",
@@ -198,7 +198,7 @@ public final class BenchCommand {
             } catch (IllegalArgumentException e) { // a usage error, told before connecting
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
-            return withDatabase(settings, 4, (db, target) -> {
+            return withDatabase(settings, true, 4, (db, target) -> {
                 new Migrations(db.dataSource()).migrate();
                 var result = new ImportBench(db, out, Clock.systemUTC()).run(total, conversations,
                         new Limits(settings.maxContentBytes(), settings.maxMetadataBytes()), bulk);
@@ -323,7 +323,7 @@ public final class BenchCommand {
             }
             PrintWriter out = spec.commandLine().getOut();
             Settings settings = parent.where.settings();
-            return withDatabase(settings, poolSize, (db, target) -> {
+            return withDatabase(settings, false, poolSize, (db, target) -> {
                 long appId = db.read(handle -> handle.first(new Query("bench.app", "SELECT app_id FROM apps WHERE name = ?"),
                         row -> row.getLong(1), DatasetLoader.APP)).orElseThrow(() ->
                         new IllegalStateException("no bench dataset here: run 'parley bench load --messages 1M' first"));
@@ -663,8 +663,9 @@ public final class BenchCommand {
         Integer run(Database database, ConnectionTarget target) throws Exception;
     }
 
-    private static Integer withDatabase(Settings settings, int poolSize, DatabaseWork work) {
-        try (var storage = Storage.forCommandMaking(settings); // bench load fills a new folder
+    /** {@code making}: a data folder without a database gets one (load and import fill a new folder; run needs a dataset). */
+    private static Integer withDatabase(Settings settings, boolean making, int poolSize, DatabaseWork work) {
+        try (var storage = making ? Storage.forCommandMaking(settings) : Storage.forCommand(settings);
              var db = storage.connect(poolSize, POOL_TIMEOUT)) {
             return work.run(db, storage.target());
         } catch (RuntimeException e) {
