@@ -6,6 +6,7 @@ import dev.parley.db.Database;
 import dev.parley.db.Ids;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
+import dev.parley.db.SqlWork;
 import dev.parley.json.JsonText;
 import dev.parley.json.Nullable;
 import java.time.Instant;
@@ -85,9 +86,13 @@ public final class Inbox {
             @JsonIgnore long activityId) {
     }
 
-    /** The keyset position after an entry: (activity id, conversation id). */
-    public record Position(long activityId, long conversationId) {
-        public static final Position START = new Position(Long.MAX_VALUE, Long.MAX_VALUE);
+    /**
+     * The keyset position after an entry: (activity id, conversation id), and the newest activity of the first page,
+     * which the pages after it must be read on a server that holds: a conversation moves up the inbox with its activity,
+     * so a replica that has not replayed a move the first page showed lists it again further down.
+     */
+    public record Position(long activityId, long conversationId, long firstPageActivityId) {
+        public static final Position START = new Position(Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE);
     }
 
     static final RowMapper<Entry> ROW = row -> {
@@ -109,12 +114,14 @@ public final class Inbox {
     }
 
     public List<Entry> page(long appId, long userId, Position after, int limit) {
-        return database.readNearby(handle -> {
+        SqlWork<List<Entry>> page = handle -> {
             List<Entry> entries = handle.list(PAGE, ROW, appId, userId, after.activityId(), after.conversationId(), limit);
             if (entries.isEmpty()) {
                 Users.require(handle, appId, userId);
             }
             return entries;
-        });
+        };
+        return after.equals(Position.START) ? database.readNearby(page)
+                : database.readNearbyHolding(Ids.timeOf(after.firstPageActivityId()), page);
     }
 }

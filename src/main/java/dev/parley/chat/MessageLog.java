@@ -11,6 +11,7 @@ import dev.parley.db.NamedQuery;
 import dev.parley.db.Partitions;
 import dev.parley.db.Query;
 import dev.parley.db.RowMapper;
+import dev.parley.db.SqlWork;
 import dev.parley.json.JsonText;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -285,7 +286,7 @@ public final class MessageLog {
     }
 
     public Page history(long appId, long conversationId, Position position, int limit) {
-        return database.readNearby(handle -> switch (position) {
+        return readNearby(position, handle -> switch (position) {
             case Position.Latest latest -> latest(handle, appId, conversationId, limit);
             case Position.Before before -> existing(handle, appId, conversationId,
                     before(handle, appId, conversationId, before.messageId(), limit));
@@ -295,13 +296,25 @@ public final class MessageLog {
     }
 
     /**
+     * A page read where replicas may serve it; one after a cursor only from a replica that holds the cursor's message
+     * (its id's time), so that paging on from the latest page, which the primary serves, skips none of those between.
+     */
+    private <T> T readNearby(Position position, SqlWork<T> work) {
+        return switch (position) {
+            case Position.Latest latest -> database.readNearby(work);
+            case Position.Before before -> database.readNearbyHolding(Ids.timeOf(before.messageId()), work);
+            case Position.After after -> database.readNearbyHolding(Ids.timeOf(after.messageId()), work);
+        };
+    }
+
+    /**
      * A page of the messages that match {@code filter}. Never cached: only the unfiltered latest page is.
      * Reads the range in one statement rather than in windows, since a filter may match nothing in the
      * last month; the filter's time range is what keeps partitions out of it. The archive's months are
      * read as an unfiltered page reads them ({@link Matches}).
      */
     public Page filtered(long appId, long conversationId, Position position, MessageFilter filter, int limit) {
-        return database.readNearby(handle -> {
+        return readNearby(position, handle -> {
             Size size = handle.first(SIZE, row -> new Size(row.getLong(1), row.getLong(2)), appId, conversationId)
                     .orElseThrow(() -> new NotFound("conversation", conversationId));
             var matches = new Matches(handle, appId, conversationId, filter.conditions(conversationId),

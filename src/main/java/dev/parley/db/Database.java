@@ -12,6 +12,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -172,6 +173,17 @@ public final class Database implements AutoCloseable {
     public <T> T readNearby(SqlWork<T> work) {
         Replicas nearby = replicas;
         Replicas.Served<T> served = nearby == null ? null : nearby.read(work, false);
+        return served != null ? served.value() : read(work);
+    }
+
+    /**
+     * As {@link #readNearby}, for a page after a cursor whose row was written at {@code written}: a replica serves it
+     * only once it holds every write made by then, so that paging on from a page the primary served (a cached first
+     * page) neither skips rows the replica lacks nor repeats ones that moved.
+     */
+    public <T> T readNearbyHolding(Instant written, SqlWork<T> work) {
+        Replicas nearby = replicas;
+        Replicas.Served<T> served = nearby == null ? null : nearby.read(work, false, written);
         return served != null ? served.value() : read(work);
     }
 

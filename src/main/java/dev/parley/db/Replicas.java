@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -33,7 +34,9 @@ import org.slf4j.LoggerFactory;
  * carries a consistency
  * token (the position a write answered with, {@link Consistency#runAfter}) goes to a replica only once it
  * has replayed past that position, waiting at most {@code tokenWait}; otherwise, and whenever no replica can
- * serve, the primary answers.
+ * serve, the primary answers. A page after a cursor taken from a newer page ({@link Database#readNearbyHolding}) goes
+ * to a replica only once it holds every write made before the cursor's time and {@link #SETTLE} after it, so that paging
+ * on from a page the primary served neither skips nor repeats rows.
  */
 public final class Replicas implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Replicas.class);
@@ -71,6 +74,12 @@ public final class Replicas implements AutoCloseable {
     private static final Duration MARKS_KEPT_AT_LEAST = Duration.ofMinutes(2);
     /** A query canceled by a conflict with recovery (a standby's, not the request's): the primary answers it. */
     private static final String CONFLICT_WITH_RECOVERY = "40001";
+    /**
+     * How long after its id's time a write may still commit: its id is drawn in its transaction, a moment before the
+     * commit, and instances' clocks differ a little. A replica serves a page after a cursor only once it holds all the
+     * primary had committed this long after the cursor's time.
+     */
+    static final Duration SETTLE = Duration.ofSeconds(1);
     /** How often a read that waits for its replica to catch up looks again. */
     private static final long CATCH_UP_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
 
@@ -103,6 +112,7 @@ public final class Replicas implements AutoCloseable {
         volatile boolean answering;
         volatile Lsn replayed;
         volatile double lagSeconds = Double.POSITIVE_INFINITY;
+        volatile long holdsUpTo = Long.MIN_VALUE; // by the clock: every write the primary had committed then is replayed
         volatile String problem = "not sampled yet";
         volatile Boolean standby; // null: not answering (or not sampled yet)
         volatile Boolean schemaCurrent; // null: not answering, or not a standby
@@ -123,6 +133,7 @@ public final class Replicas implements AutoCloseable {
     private final AtomicInteger turn = new AtomicInteger();
     private final Clock clock; // when the primary held a position, by which lag is told
     private final Duration marksKept;
+    private long positionReadAt = Long.MIN_VALUE; // when the newest mark's position was last read (guarded by marks)
     private volatile Identity primaryIdentity; // null: not known (yet, or the server does not tell)
 
     private Replicas(Database primary, List<Replica> replicas, Options options, Counter primaryReads, Clock clock) {
@@ -219,6 +230,7 @@ public final class Replicas implements AutoCloseable {
                     marks.addLast(new Mark(now, position));
                 }
                 dropMarksOlderThan(now - marksKept.toMillis());
+                positionReadAt = now;
             }
         } catch (RuntimeException e) {
             // The primary is down: its watch says so; the replicas keep their last lag until it is back.
@@ -257,6 +269,7 @@ public final class Replicas implements AutoCloseable {
             } else {
                 replica.replayed = replayed;
                 replica.lagSeconds = lagOf(replica.replayed, now);
+                replica.holdsUpTo = holdsUpTo(replica.replayed);
                 replica.answering = true;
                 replica.problem = null;
             }
@@ -383,6 +396,24 @@ public final class Replicas implements AutoCloseable {
         }
     }
 
+    /**
+     * When the primary last held no more than {@code replayed}, by the marks: everything committed by then is replayed.
+     * When it has replayed all the primary held when its position was last read, then; never when it is behind every
+     * mark kept (guarded by marks).
+     */
+    private long holdsUpTo(Lsn replayed) {
+        synchronized (marks) {
+            long held = Long.MIN_VALUE;
+            for (Mark mark : marks) { // oldest first
+                if (mark.lsn().compareTo(replayed) > 0) {
+                    return held;
+                }
+                held = mark.millis();
+            }
+            return Math.max(held, positionReadAt);
+        }
+    }
+
     private boolean inRotation(Replica replica) {
         return replica.answering && replica.lagSeconds <= options.maxLag().toNanos() / 1e9;
     }
@@ -392,8 +423,17 @@ public final class Replicas implements AutoCloseable {
      * this thread's read, or null: read the primary.
      */
     <T> Served<T> read(SqlWork<T> work, boolean inTransaction) {
+        return read(work, inTransaction, null);
+    }
+
+    /**
+     * As {@link #read(SqlWork, boolean)}, from a replica that holds every write made by {@code written} (and
+     * {@link #SETTLE} after it), when that is given.
+     */
+    <T> Served<T> read(SqlWork<T> work, boolean inTransaction, Instant written) {
         Lsn after = Consistency.after();
-        Replica replica = Consistency.primaryOnly() ? null : choose(after);
+        long holding = written == null ? Long.MIN_VALUE : written.plus(SETTLE).toEpochMilli();
+        Replica replica = Consistency.primaryOnly() ? null : choose(after, holding);
         if (replica != null) {
             try {
                 SqlWork<Served<T>> served = handle -> caughtUp(handle, after) ? new Served<>(work.run(handle)) : null;
@@ -432,16 +472,17 @@ public final class Replicas implements AutoCloseable {
     }
 
     /**
-     * A replica in rotation, taking turns; for a read after a write, one that has replayed past it if any
-     * (by the last sample), else any in rotation, which the read then waits on.
+     * A replica in rotation that holds the writes made by {@code holding} (by the last sample), taking turns; for a
+     * read after a write, one that has replayed past it if any (by the last sample), else any such, which the read then
+     * waits on.
      */
-    private Replica choose(Lsn after) {
+    private Replica choose(Lsn after, long holding) {
         int size = replicas.size();
         int start = Math.floorMod(turn.getAndIncrement(), Math.max(1, size));
         Replica fallback = null;
         for (int i = 0; i < size; i++) {
             Replica replica = replicas.get((start + i) % size);
-            if (!inRotation(replica)) {
+            if (!inRotation(replica) || replica.holdsUpTo < holding) {
                 continue;
             }
             if (after == null || (replica.replayed != null && replica.replayed.compareTo(after) >= 0)) {

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.function.Function;
 
 /**
- * Opaque pagination cursors: a kind letter and one to three positions, base64url-encoded. A cursor
+ * Opaque pagination cursors: a kind letter and one to four positions, base64url-encoded. A cursor
  * only moves the caller within its own app's data (every query is scoped by app), so it needs no
  * signature, only strict parsing: a cursor from another endpoint is refused.
  */

@@ -67,7 +67,7 @@ final class UserHandlers {
     void inbox(Context ctx) {
         long userId = Params.id(ctx, "user_id");
         int limit = Params.limit(ctx, "limit", Limits.DEFAULT_LIST_PAGE, Limits.MAX_LIST_PAGE);
-        long[] position = Cursor.positions(ctx, Cursor.Kind.INBOX, 3);
+        long[] position = Cursor.positions(ctx, Cursor.Kind.INBOX, 4);
         long appId = Auth.app(ctx);
         if (position == null) {
             Conditional.send(ctx, firstPage(appId, userId, limit));
@@ -77,7 +77,7 @@ final class UserHandlers {
             throw new InvalidInput("cursor", "is a cursor of another user's inbox; page with the cursors of user " + userId
                     + "'s own pages");
         }
-        Responses.json(ctx, inboxPage(appId, userId, new Inbox.Position(position[0], position[1]), limit));
+        Responses.json(ctx, inboxPage(appId, userId, new Inbox.Position(position[0], position[1], position[3]), limit));
     }
 
     /** The first inbox page as GET sends it: what opening the app shows, so it is cached, its unread counts 30 s at most. */
@@ -86,9 +86,13 @@ final class UserHandlers {
                 () -> inboxPage(appId, userId, Inbox.Position.START, limit));
     }
 
+    /** A page and the cursor after it, which carries the first page's newest activity on (Inbox.Position). */
     private Pages.InboxPage inboxPage(long appId, long userId, Inbox.Position after, int limit) {
-        var listed = Cursor.paged(Cursor.Kind.INBOX, inbox.page(appId, userId, after, Cursor.probe(limit)), limit,
-                e -> new long[] {e.activityId(), e.conversationId(), userId});
+        List<Inbox.Entry> entries = inbox.page(appId, userId, after, Cursor.probe(limit));
+        long firstPage = after.equals(Inbox.Position.START) && !entries.isEmpty() ? entries.getFirst().activityId()
+                : after.firstPageActivityId();
+        var listed = Cursor.paged(Cursor.Kind.INBOX, entries, limit,
+                e -> new long[] {e.activityId(), e.conversationId(), userId, firstPage});
         return new Pages.InboxPage(listed.page(), listed.next());
     }
 

@@ -241,6 +241,63 @@ class ReplicasTest {
     }
 
     /**
+     * The latest history page and the first inbox page are the primary's (cache fills); the pages after their cursors
+     * are read from a lagging standby only once it holds what those pages showed: paging back from the newest message
+     * skips none, and the inbox lists a conversation moved up by a new message once, though its cursor is older.
+     */
+    @Test
+    void pagingOnFromAFreshFirstPageOntoALaggingStandbySkipsAndRepeatsNothing() {
+        try (Parley second = TestServer.startOn(primary.target(), Map.of("PARLEY_REPLICA_URLS", standby.target(LocalPostgres.DATABASE)
+                .jdbcUrl(), "PARLEY_REPLICA_MAX_LAG", "1h", "PARLEY_REPLICA_WAIT", "100ms", "PARLEY_REPLICA_SAMPLE", "50ms"))) {
+            var other = new Api("http://127.0.0.1:" + second.port(), second.apps().create("paging-on").apiKey());
+            String character = Fixtures.character(other, "Pax");
+            String user = Fixtures.user(other, "pager");
+            String moved = Fixtures.conversation(other, user, character);
+            Fixtures.conversation(other, user, character);
+            String newest = Fixtures.conversation(other, user, character);
+            for (int i = 1; i <= 3; i++) {
+                Fixtures.say(other, moved, "user", "before " + i);
+            }
+            Fixtures.say(other, newest, "user", "newest"); // the inbox: newest, moved, the third
+            Wait.until("the standby in the second instance's rotation, with the messages", Duration.ofSeconds(10), () ->
+                    TestServer.metrics(second).lines().anyMatch(l -> l.startsWith("parley_replica_in_rotation{") && l.endsWith(" 1.0"))
+                    && standbyHolds("SELECT count(*) FROM messages WHERE content = 'newest'"));
+            standby.pauseReplay(); // in rotation still, within the hour's bound
+            try {
+                for (int i = 1; i <= 3; i++) {
+                    Fixtures.say(other, moved, "assistant", "while paused " + i); // moves it to the top of the inbox
+                }
+                List<String> history = new java.util.ArrayList<>();
+                String path = "/v1/conversations/" + moved + "/messages?limit=1";
+                JsonNode page = other.getOk(path);
+                while (true) {
+                    history.addAll(0, page.get("messages").findValuesAsText("content"));
+                    if (!page.get("has_older").asBoolean()) {
+                        break;
+                    }
+                    page = other.getOk(path + "&before=" + page.get("older_cursor").asText());
+                }
+                List<String> inbox = new java.util.ArrayList<>();
+                String pages = "/v1/users/" + user + "/inbox?limit=2";
+                JsonNode listed = other.getOk(pages);
+                while (true) {
+                    inbox.addAll(listed.get("conversations").findValuesAsText("conversation_id"));
+                    if (listed.get("next_cursor").isNull()) {
+                        break;
+                    }
+                    listed = other.getOk(pages + "&cursor=" + listed.get("next_cursor").asText());
+                }
+
+                assertThat(history).endsWith("before 1", "before 2", "before 3", "while paused 1", "while paused 2", "while paused 3");
+                assertThat(inbox).as("the inbox, paged").startsWith(moved, newest).doesNotHaveDuplicates().hasSize(3);
+            } finally {
+                standby.resumeReplay();
+            }
+        }
+        awaitRotation(true);
+    }
+
+    /**
      * A replica URL naming a standby's other database (here {@code postgres}, which has none of Parley's tables) is never
      * put in rotation: the reads it would serve answer from the primary, and the log says once why.
      */
