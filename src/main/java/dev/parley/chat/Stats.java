@@ -84,10 +84,10 @@ public final class Stats {
         this.database = database;
     }
 
-    public ConversationStats conversation(long appId, long conversationId) {
-        return database.readNearby(handle -> handle.first(CONVERSATION,
-                        row -> new ConversationStats(row.getLong(1), row.getLong(2), row.getLong(3)), appId, conversationId))
-                .orElseThrow(() -> new NotFound("conversation", conversationId));
+    /** A conversation's totals, read through {@code handle}: with its counts by kind, from the one server (WindowCounts). */
+    static ConversationStats conversation(Handle handle, long appId, long conversationId) throws SQLException {
+        return handle.first(CONVERSATION, row -> new ConversationStats(row.getLong(1), row.getLong(2), row.getLong(3)), appId,
+                conversationId).orElseThrow(() -> new NotFound("conversation", conversationId));
     }
 
     public UserStats user(long appId, long userId) {

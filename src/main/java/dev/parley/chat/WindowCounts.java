@@ -97,13 +97,21 @@ public final class WindowCounts {
         return new Count(Durations.format(window), messages);
     }
 
-    /** {@code totals} with the conversation's messages by role and type, in {@code window} or (null) of all time. */
-    public ConversationCounts conversation(long appId, long conversationId, Stats.ConversationStats totals, Duration window) {
+    private record Counted(Stats.ConversationStats totals, List<Kind> kinds) {
+    }
+
+    /**
+     * The conversation's totals and its messages by role and type, in {@code window} or (null) of all time: read where
+     * stats are (a replica, Database.readNearby), both from the one server, so that they agree.
+     */
+    public ConversationCounts conversation(long appId, long conversationId, Duration window) {
         long from = window == null ? Long.MIN_VALUE : Ids.floorOf(clock.instant().minus(window));
-        List<Kind> kinds = database.read(handle -> handle.list(CONVERSATION.bind("app_id", appId)
-                        .bind("conversation_id", conversationId).bind("from_id", from)
-                        .bind("to_id", CharacterMessages.newestPossible(clock)),
-                row -> new Kind(row.getString(1), row.getString(2), row.getLong(3))));
+        Counted counted = database.readNearby(handle -> new Counted(Stats.conversation(handle, appId, conversationId),
+                handle.list(CONVERSATION.bind("app_id", appId).bind("conversation_id", conversationId).bind("from_id", from)
+                                .bind("to_id", CharacterMessages.newestPossible(clock)),
+                        row -> new Kind(row.getString(1), row.getString(2), row.getLong(3)))));
+        Stats.ConversationStats totals = counted.totals();
+        List<Kind> kinds = counted.kinds();
         Map<String, Long> byRole = new TreeMap<>();
         Map<String, Long> byType = new TreeMap<>();
         for (Kind kind : kinds) {

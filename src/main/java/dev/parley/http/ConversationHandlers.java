@@ -7,7 +7,6 @@ import dev.parley.chat.InvalidInput;
 import dev.parley.chat.Limits;
 import dev.parley.chat.Members;
 import dev.parley.chat.ReadMarkers;
-import dev.parley.chat.Stats;
 import dev.parley.context.ChatContext;
 import dev.parley.context.ContextRequest;
 import dev.parley.chat.WindowCounts;
@@ -30,19 +29,17 @@ final class ConversationHandlers {
     private final ReadMarkers readMarkers;
     private final Members members;
     private final ChatContext context;
-    private final Stats stats;
     private final WindowCounts counts;
     private final Languages languages;
     private final Limits limits;
     private final Clock clock;
 
     ConversationHandlers(Conversations conversations, ReadMarkers readMarkers, Members members, ChatContext context,
-                         Stats stats, WindowCounts counts, Languages languages, Limits limits, Clock clock) {
+                         WindowCounts counts, Languages languages, Limits limits, Clock clock) {
         this.conversations = conversations;
         this.readMarkers = readMarkers;
         this.members = members;
         this.context = context;
-        this.stats = stats;
         this.counts = counts;
         this.languages = languages;
         this.limits = limits;
@@ -221,7 +218,7 @@ final class ConversationHandlers {
         long conversationId = Params.id(ctx, "conversation_id");
         Duration window = Params.window(ctx, "window", null, WindowCounts.MAX_WINDOW);
         long appId = Auth.app(ctx);
-        Responses.json(ctx, counts.conversation(appId, conversationId, stats.conversation(appId, conversationId), window));
+        Responses.json(ctx, counts.conversation(appId, conversationId, window));
     }
 
     private static List<Long> characterIds(Bodies.ConversationInput input) {

@@ -108,7 +108,7 @@ public final class HttpServer implements AutoCloseable {
                 new CharacterHandlers(services.characters(), services.characterMessages(), services.windowCounts(), services.limits()),
                 users,
                 new ConversationHandlers(services.conversations(), services.readMarkers(), services.members(),
-                        services.context(), services.stats(), services.windowCounts(), services.languages(), services.limits(),
+                        services.context(), services.windowCounts(), services.languages(), services.limits(),
                         services.clock()),
                 messages,
                 new MemoryHandlers(services.memories(), services.recall(), services.languages(), services.userReach(),

@@ -123,10 +123,9 @@ class GroupCommitTest {
         assertThat(app.contents(first)).containsExactly("hello", "good one", "reply to hello");
         assertThat(app.contents(second)).containsExactly("elsewhere", "good two");
         assertThat(app.keys()).containsExactly("key-1");
-        var stats = new Stats(database);
-        assertThat(stats.conversation(app.id, first)).as("the user has read up to their own last message")
+        assertThat(totals(app.id, first)).as("the user has read up to their own last message")
                 .isEqualTo(new Stats.ConversationStats(3, 3, 1));
-        assertThat(stats.conversation(app.id, second)).isEqualTo(new Stats.ConversationStats(2, 2, 1));
+        assertThat(totals(app.id, second)).isEqualTo(new Stats.ConversationStats(2, 2, 1));
     }
 
     @Test
@@ -208,7 +207,7 @@ class GroupCommitTest {
         assertThat(refused).isInstanceOf(GroupCommit.Backlogged.class);
         assertThat(backlogRejections()).isEqualTo(1);
         assertThat(app.contents(conversation)).isEmpty();
-        assertThat(new Stats(database).conversation(app.id, conversation).lastSeq()).isZero();
+        assertThat(totals(app.id, conversation).lastSeq()).isZero();
     }
 
     @Test
@@ -245,7 +244,7 @@ class GroupCommitTest {
         assertThat(failure(dropped)).isInstanceOf(DatabaseFailure.class).hasMessageContaining("inserted 1 of its 2 messages");
         assertThat(app.contents(bystander)).containsExactly("innocent bystander");
         assertThat(app.contents(victim)).isEmpty();
-        assertThat(new Stats(database).conversation(app.id, victim).lastSeq()).isZero();
+        assertThat(totals(app.id, victim).lastSeq()).isZero();
     }
 
     @Test
@@ -342,8 +341,8 @@ class GroupCommitTest {
             assertThat(floods.get(batch).join()).extracting(a -> a.message().seq()).first()
                     .as("the flood's batches in the order they came, seqs without gaps").isEqualTo(batch * 1000L + 1);
         }
-        assertThat(new Stats(database).conversation(flooding.id, floodConversation).lastSeq()).isEqualTo(6000);
-        assertThat(new Stats(database).conversation(quiet.id, quietConversation).lastSeq()).isEqualTo(202);
+        assertThat(totals(flooding.id, floodConversation).lastSeq()).isEqualTo(6000);
+        assertThat(totals(quiet.id, quietConversation).lastSeq()).isEqualTo(202);
     }
 
     @Test
@@ -453,5 +452,9 @@ class GroupCommitTest {
 
     private static NewMessage assistant(String content, Long replyToId) {
         return new NewMessage("assistant", content, null, null, null, replyToId, null);
+    }
+
+    private static Stats.ConversationStats totals(long appId, long conversationId) {
+        return database.read(handle -> Stats.conversation(handle, appId, conversationId));
     }
 }

@@ -297,6 +297,35 @@ class ReplicasTest {
         awaitRotation(true);
     }
 
+    /** A conversation's totals and its counts by kind come from the one server: on a lagging standby they agree. */
+    @Test
+    void aConversationsStatsAreReadFromOneServerSoTheirCountsAgree() {
+        try (Parley second = TestServer.startOn(primary.target(), Map.of("PARLEY_REPLICA_URLS", standby.target(LocalPostgres.DATABASE)
+                .jdbcUrl(), "PARLEY_REPLICA_MAX_LAG", "1h", "PARLEY_REPLICA_WAIT", "100ms", "PARLEY_REPLICA_SAMPLE", "50ms"))) {
+            var other = new Api("http://127.0.0.1:" + second.port(), second.apps().create("stats-agree").apiKey());
+            String chat = Fixtures.conversation(other).get("id").asText();
+            Fixtures.say(other, chat, "user", "first");
+            Wait.until("the standby in the second instance's rotation, with the message", Duration.ofSeconds(10), () ->
+                    TestServer.metrics(second).lines().anyMatch(l -> l.startsWith("parley_replica_in_rotation{") && l.endsWith(" 1.0"))
+                    && standbyHolds("SELECT count(*) FROM messages WHERE content = 'first'"));
+            standby.pauseReplay(); // in rotation still, within the hour's bound
+            try {
+                Fixtures.say(other, chat, "assistant", "while paused");
+
+                JsonNode stats = other.getOk("/v1/conversations/" + chat + "/stats");
+
+                long byRole = 0;
+                for (JsonNode count : stats.get("by_role")) {
+                    byRole += count.asLong();
+                }
+                assertThat(byRole).as("by_role of " + stats).isEqualTo(stats.get("message_count").asLong());
+            } finally {
+                standby.resumeReplay();
+            }
+        }
+        awaitRotation(true);
+    }
+
     /**
      * A replica URL naming a standby's other database (here {@code postgres}, which has none of Parley's tables) is never
      * put in rotation: the reads it would serve answer from the primary, and the log says once why.
