@@ -152,6 +152,13 @@ public final class Parley implements AutoCloseable {
         }
         List<ConnectionTarget> targets = replication.urls().stream().map(url -> new ConnectionTarget(url.jdbcUrl(),
                 url.user() != null ? url.user() : primary.user(), url.password() != null ? url.password() : primary.password())).toList();
+        // A replica that refuses its URL's password, role or database is a setting to mend, as the primary's is: one
+        // retried as unreachable would never serve, and say only that it does not answer.
+        for (ConnectionTarget target : targets) {
+            ConnectionCheck.refusal(target, "PARLEY_REPLICA_URLS").ifPresent(reason -> {
+                throw new IllegalStateException("read replica " + target.where() + " refuses PARLEY_REPLICA_URLS: " + reason);
+            });
+        }
         // As for the primary: through PgBouncer a connection's server changes between transactions, nothing to warm.
         List<Query> warmup = settings.pgbouncer() == PgBouncer.OFF ? READS_PLANNED_AHEAD : List.<Query>of();
         var replicas = Replicas.start(database, targets, settings.poolSize(), warmup,

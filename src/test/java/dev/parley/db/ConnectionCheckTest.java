@@ -22,6 +22,6 @@ class ConnectionCheckTest {
     }
 
     private static String explain(SQLException e) {
-        return ConnectionCheck.explain(e, WHERE, "parley");
+        return ConnectionCheck.explain(e, WHERE, "parley", "DATABASE_URL");
     }
 }

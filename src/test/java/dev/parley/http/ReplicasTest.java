@@ -1,6 +1,7 @@
 package dev.parley.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
@@ -324,6 +325,20 @@ class ReplicasTest {
             }
         }
         awaitRotation(true);
+    }
+
+    /**
+     * A replica URL the standby answers and refuses (a database it does not have, a role it does not know) is a setting
+     * to mend, as DATABASE_URL's is: the start stops naming PARLEY_REPLICA_URLS and the replica, never its password.
+     */
+    @Test
+    void aReplicaUrlTheStandbyRefusesStopsTheStartNamingTheSetting() {
+        for (String url : new String[] {standby.target("no_such_database").jdbcUrl(),
+                "postgres://no_such_role:s3cret@" + replicaName() + "/" + LocalPostgres.DATABASE}) {
+            assertThatThrownBy(() -> TestServer.startOn(primary.target(), Map.of("PARLEY_REPLICA_URLS", url)).close())
+                    .as(url).hasMessageContaining("read replica " + replicaName()).hasMessageContaining("refuses PARLEY_REPLICA_URLS")
+                    .hasMessageEndingWith("PARLEY_REPLICA_URLS").hasMessageNotContaining("s3cret");
+        }
     }
 
     /**
