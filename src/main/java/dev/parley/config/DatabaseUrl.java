@@ -18,6 +18,7 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
     /** As {@link #parse(String)}, for a URL another setting carries (a replica's, the direct one), naming it in any error. */
     public static DatabaseUrl parse(String raw, String flag, String envName) {
         if (raw.startsWith("jdbc:postgresql:")) {
+            requirePorts(raw.substring("jdbc:postgresql:".length()), flag, envName);
             return new DatabaseUrl(raw, null, null);
         }
         if (!raw.startsWith("postgres://") && !raw.startsWith("postgresql://")) {
@@ -36,12 +37,36 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
                 user = decode(parts[0]);
                 password = parts.length > 1 ? decode(parts[1]) : null;
             }
+            requirePorts(raw.substring(raw.indexOf(':') + 1), flag, envName);
             String port = uri.getPort() > 0 ? ":" + uri.getPort() : "";
             String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/postgres" : uri.getRawPath();
             String query = uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery();
             return new DatabaseUrl("jdbc:postgresql://" + uri.getHost() + port + path + query, user, password);
         } catch (URISyntaxException e) {
             throw new InvalidSetting(flag, envName, "is not a valid URL: " + e.getReason());
+        }
+    }
+
+    /**
+     * Refuses a port out of range in {@code rest} ("//host:port,host:port/db?options"), which pgjdbc would refuse as no
+     * URL of its own ("Failed to get driver instance") without naming the setting.
+     */
+    private static void requirePorts(String rest, String flag, String envName) {
+        if (!rest.startsWith("//")) {
+            return;
+        }
+        String hosts = rest.substring(2).split("[/?]", 2)[0];
+        for (String host : hosts.substring(hosts.lastIndexOf('@') + 1).split(",")) {
+            int colon = host.lastIndexOf(':');
+            if (colon < 0 || host.lastIndexOf(']') > colon || colon == host.length() - 1) {
+                continue; // no port: PostgreSQL's 5432
+            }
+            String port = host.substring(colon + 1);
+            if (!port.chars().allMatch(Character::isDigit) || port.length() > 5 || Integer.parseInt(port) < 1
+                    || Integer.parseInt(port) > 65535) {
+                throw new InvalidSetting(flag, envName, "has port " + port + " for " + host.substring(0, colon)
+                        + ": a port is 1 to 65535");
+            }
         }
     }
 

@@ -154,6 +154,20 @@ class SettingsTest {
     }
 
     @Test
+    void a_database_url_with_a_port_out_of_range_names_its_setting() {
+        for (var setting : List.of(Map.of("PARLEY_REPLICA_URLS", "postgres://app:s3cret@standby:99999/chat"),
+                Map.of("PARLEY_REPLICA_URLS", "postgres://app@standby-1:5432/chat,jdbc:postgresql://standby-2:0/chat"),
+                Map.of("DATABASE_URL", "jdbc:postgresql://db.internal:5432,db.backup:70000/chat?user=app"))) {
+            String name = setting.keySet().iterator().next();
+            assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), setting)).as(setting.toString())
+                    .isInstanceOf(InvalidSetting.class).hasMessageContaining(name).hasMessageContaining("a port is 1 to 65535")
+                    .hasMessageNotContaining("s3cret");
+        }
+        assertThat(Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_REPLICA_URLS",
+                "postgres://app:p%3Ass@[::1]:6543/chat,jdbc:postgresql://standby/chat")).replication().urls()).hasSize(2);
+    }
+
+    @Test
     void an_invalid_value_names_the_flag_and_the_variable() {
         assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PORT", "eighty")))
                 .isInstanceOf(InvalidSetting.class).hasMessageContaining("--port").hasMessageContaining("PARLEY_PORT");
