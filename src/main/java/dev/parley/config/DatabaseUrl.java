@@ -4,6 +4,9 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 
 /**
  * A PostgreSQL location given as {@code postgres://user:password@host:port/db?options}
@@ -72,6 +75,24 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
 
     private static String decode(String s) {
         return URLDecoder.decode(s, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Which database of which server the URL names: "host:port/database", hosts in lower case, each with its port
+     * (5432 when left out), without user or options; a database left out is the empty name.
+     */
+    public String place() {
+        String rest = jdbcUrl.substring("jdbc:postgresql:".length()).split("\\?", 2)[0];
+        if (!rest.startsWith("//")) {
+            return "localhost:5432/" + rest;
+        }
+        String[] hostsAndDatabase = rest.substring(2).split("/", 2);
+        List<String> hosts = new ArrayList<>();
+        for (String host : hostsAndDatabase[0].toLowerCase(Locale.ROOT).split(",")) {
+            boolean ported = host.lastIndexOf(':') > host.lastIndexOf(']') && !host.endsWith(":");
+            hosts.add(ported ? host : host.replaceFirst(":$", "") + ":5432");
+        }
+        return String.join(",", hosts) + "/" + (hostsAndDatabase.length > 1 ? hostsAndDatabase[1] : "");
     }
 
     /** The URL with any password replaced, for logs and banners. */

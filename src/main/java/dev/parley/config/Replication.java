@@ -2,7 +2,9 @@ package dev.parley.config;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Read replicas: where they are (PARLEY_REPLICA_URLS, comma-separated, each like DATABASE_URL), how far
@@ -13,10 +15,18 @@ import java.util.List;
 public record Replication(List<DatabaseUrl> urls, Duration maxLag, Duration tokenWait, Duration sampleEvery) {
     static Replication resolve(SettingSource source) {
         List<DatabaseUrl> urls = new ArrayList<>();
+        Set<String> places = new HashSet<>();
         for (String url : source.text(null, null, "PARLEY_REPLICA_URLS").orElse("").split(",")) {
-            if (!url.isBlank()) {
-                urls.add(DatabaseUrl.parse(url.strip(), null, "PARLEY_REPLICA_URLS"));
+            if (url.isBlank()) {
+                continue;
             }
+            DatabaseUrl replica = DatabaseUrl.parse(url.strip(), null, "PARLEY_REPLICA_URLS");
+            // Two pools on one standby's database would halve its turns, and its metrics and log lines share one name.
+            if (!places.add(replica.place())) {
+                throw new InvalidSetting(null, "PARLEY_REPLICA_URLS", "names " + replica.place() + " twice (its host, port "
+                        + "and database; the user aside): give each replica once");
+            }
+            urls.add(replica);
         }
         return new Replication(List.copyOf(urls),
                 source.duration(null, null, "PARLEY_REPLICA_MAX_LAG", Duration.ofSeconds(5), Duration.ofMillis(100), Duration.ofHours(1)),

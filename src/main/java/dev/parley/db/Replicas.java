@@ -197,9 +197,12 @@ public final class Replicas implements AutoCloseable {
                 .tag("target", target).register(registry);
     }
 
-    /** "host:port" of the replica, as its metrics and logs name it. */
+    /**
+     * "host:port/database" of the replica, as its metrics and logs name it: two URLs on one server (its other database)
+     * are two names.
+     */
     static String nameOf(ConnectionTarget target) {
-        return target.where().replaceFirst("/.*", "");
+        return target.where();
     }
 
     public List<State> states() {

@@ -168,6 +168,19 @@ class SettingsTest {
     }
 
     @Test
+    void a_replica_named_twice_is_refused_naming_parley_replica_urls() {
+        for (String twice : List.of("postgres://app:s3cret@standby:5432/chat,postgres://app@standby:5432/chat",
+                "postgres://app@Standby/chat,jdbc:postgresql://standby:5432/chat?user=reader")) {
+            assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_REPLICA_URLS", twice))).as(twice)
+                    .isInstanceOf(InvalidSetting.class).hasMessageStartingWith("PARLEY_REPLICA_URLS names standby:5432/chat twice")
+                    .hasMessageNotContaining("s3cret");
+        }
+        assertThat(Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_REPLICA_URLS",
+                "postgres://app@standby:5432/chat,postgres://app@standby:5433/chat,postgres://app@standby:5432/other"))
+                .replication().urls()).as("another port or database").hasSize(3);
+    }
+
+    @Test
     void an_invalid_value_names_the_flag_and_the_variable() {
         assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_PORT", "eighty")))
                 .isInstanceOf(InvalidSetting.class).hasMessageContaining("--port").hasMessageContaining("PARLEY_PORT");

@@ -57,4 +57,25 @@ class ReplicaNotAStandbyTest {
             logger.detachAppender(logged);
         }
     }
+
+    /** Two URLs on one server, its two databases, are two replicas with two names in the metrics and the log. */
+    @Test
+    void two_replica_urls_on_one_server_are_named_apart_by_their_database() {
+        ConnectionTarget target = TestDatabase.get().migrated("parley_replica_not_standby");
+        var postgres = new ConnectionTarget(target.jdbcUrl().replaceFirst("/[^/?]+(\\?|$)", "/postgres$1"), target.user(),
+                target.password());
+        var registry = new SimpleMeterRegistry();
+        var sampler = Executors.newSingleThreadScheduledExecutor();
+        try (Database primary = TestDatabase.pool(target, 2);
+             Replicas replicas = Replicas.start(primary, List.of(target, postgres), 1, List.of(),
+                     new Replicas.Options(Duration.ofMinutes(1), Duration.ofMillis(100), Duration.ofHours(1), null), QueryLog.quiet(),
+                     registry, sampler, Clock.systemUTC(), (replica, name) -> null)) {
+            try {
+                assertThat(replicas.states()).map(Replicas.State::name).doesNotHaveDuplicates();
+                assertThat(registry.find("parley_replica_standby").gauges()).hasSize(2);
+            } finally {
+                sampler.shutdownNow();
+            }
+        }
+    }
 }

@@ -334,9 +334,9 @@ class ReplicasTest {
     @Test
     void aReplicaUrlTheStandbyRefusesStopsTheStartNamingTheSetting() {
         for (String url : new String[] {standby.target("no_such_database").jdbcUrl(),
-                "postgres://no_such_role:s3cret@" + replicaName() + "/" + LocalPostgres.DATABASE}) {
+                "postgres://no_such_role:s3cret@" + replicaName()}) {
             assertThatThrownBy(() -> TestServer.startOn(primary.target(), Map.of("PARLEY_REPLICA_URLS", url)).close())
-                    .as(url).hasMessageContaining("read replica " + replicaName()).hasMessageContaining("refuses PARLEY_REPLICA_URLS")
+                    .as(url).hasMessageContaining("read replica " + standbyAt()).hasMessageContaining("refuses PARLEY_REPLICA_URLS")
                     .hasMessageEndingWith("PARLEY_REPLICA_URLS").hasMessageNotContaining("s3cret");
         }
     }
@@ -366,9 +366,9 @@ class ReplicasTest {
                 assertThat(answer.status()).as(read + ": " + answer).isEqualTo(200);
             }
             assertThat(TestServer.metrics(second)).contains("parley_replica_in_rotation{replica=\"127.0.0.1:")
-                    .containsPattern("parley_replica_schema_current\\{replica=\"127.0.0.1:\\d+\"} 0.0");
+                    .containsPattern("parley_replica_schema_current\\{replica=\"127.0.0.1:\\d+/postgres\"} 0.0");
             assertThat(logged.list.stream().filter(e -> e.getLevel() == Level.WARN).map(ILoggingEvent::getFormattedMessage)
-                    .filter(line -> line.startsWith("read replica " + replicaName())))
+                    .filter(line -> line.startsWith("read replica " + standbyAt() + "/postgres ")))
                     .singleElement().asString().contains("not Parley's database").contains("no flyway_schema_history");
         } finally {
             logger.detachAppender(logged);
@@ -398,8 +398,13 @@ class ReplicasTest {
         }
     }
 
-    /** The standby as the replicas' metrics and log name it: its host and port. */
+    /** The standby's Parley database as the replicas' metrics and log name it: its host, port and database. */
     private static String replicaName() {
+        return standbyAt() + "/" + LocalPostgres.DATABASE;
+    }
+
+    /** The standby's host and port. */
+    private static String standbyAt() {
         return "127.0.0.1:" + standby.target("x").jdbcUrl().replaceAll(".*:(\\d+)/.*", "$1");
     }
 
