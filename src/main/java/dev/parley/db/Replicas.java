@@ -117,6 +117,7 @@ public final class Replicas implements AutoCloseable {
         volatile Boolean standby; // null: not answering (or not sampled yet)
         volatile Boolean schemaCurrent; // null: not answering, or not a standby
         String told; // the reason it may not serve that the log last gave; sampled on one thread
+        boolean served; // whether it has been in rotation since the start, by the samples (on that thread)
 
         Replica(String name, Database pool, Counter reads) {
             this.name = name;
@@ -288,10 +289,16 @@ public final class Replicas implements AutoCloseable {
         }
         boolean toldNow = tellUnfit(replica, unfit);
         boolean is = inRotation(replica);
-        if (was != is && !toldNow) {
-            LOG.warn("read replica {} is {} rotation ({})", replica.name, is ? "back in" : "out of",
-                    replica.problem != null ? replica.problem : "lag " + Math.round(replica.lagSeconds * 1000) + " ms");
+        if (was == is || toldNow) {
+            return;
         }
+        String why = replica.problem != null ? replica.problem : "lag " + Math.round(replica.lagSeconds * 1000) + " ms";
+        if (!is) {
+            LOG.warn("read replica {} is out of rotation ({})", replica.name, why);
+        } else { // a replica's first entry, at the start or later, is no news of a fault
+            LOG.info("read replica {} is {} rotation ({})", replica.name, replica.served ? "back in" : "in", why);
+        }
+        replica.served |= is;
     }
 
     private static Sampled sampled(Handle handle) throws java.sql.SQLException {

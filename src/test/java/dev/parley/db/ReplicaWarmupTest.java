@@ -181,6 +181,54 @@ class ReplicaWarmupTest {
         });
     }
 
+    /**
+     * A standby's first entry into rotation, at the start, is told at INFO as "in rotation", no "back": a WARN is for
+     * leaving it, and its return is INFO again.
+     */
+    @Test
+    void a_standbys_first_entry_into_rotation_is_info_its_leaving_a_warn_and_its_return_info() throws Exception {
+        var logged = new ListAppender<ILoggingEvent>();
+        var logger = (Logger) LoggerFactory.getLogger(Replicas.class);
+        Level level = logger.getLevel();
+        logger.setLevel(Level.INFO); // the tests' logging keeps WARN and above
+        logged.start();
+        logger.addAppender(logged);
+        var clock = new TestClock();
+        var options = new Replicas.Options(Duration.ofMinutes(1), Duration.ofMillis(100), BY_HAND, schemaVersion);
+        try {
+            withReplicas(primary.target(), List.of(), options, clock, replicas -> {
+                assertThat(replicas.states()).singleElement().extracting(Replicas.State::inRotation).isEqualTo(true);
+                standby.pauseReplay();
+                try (Connection connection = connect(primary.target()); var statement = connection.createStatement()) {
+                    statement.execute("CREATE TABLE IF NOT EXISTS rotation_ticks (at timestamptz)");
+                    statement.execute("INSERT INTO rotation_ticks VALUES (now())"); // WAL the standby does not replay
+                    replicas.sample();
+                    clock.advance(Duration.ofMinutes(2));
+                    replicas.sample();
+                } catch (java.sql.SQLException e) {
+                    throw new IllegalStateException(e);
+                } finally {
+                    standby.resumeReplay();
+                }
+                assertThat(replicas.states()).singleElement().extracting(Replicas.State::inRotation).isEqualTo(false);
+                Wait.until("the standby back in rotation", Duration.ofSeconds(30), () -> {
+                    replicas.sample();
+                    return replicas.states().getFirst().inRotation();
+                });
+                return null;
+            });
+        } finally {
+            logger.detachAppender(logged);
+            logger.setLevel(level);
+        }
+        String name = Replicas.nameOf(standby.target(LocalPostgres.DATABASE));
+        assertThat(logged.list).map(e -> e.getLevel() + " " + e.getFormattedMessage()).filteredOn(line -> line.contains("rotation"))
+                .satisfiesExactly(
+                        first -> assertThat(first).startsWith("INFO read replica " + name + " is in rotation"),
+                        out -> assertThat(out).startsWith("WARN read replica " + name + " is out of rotation"),
+                        back -> assertThat(back).startsWith("INFO read replica " + name + " is back in rotation"));
+    }
+
     /** The partitions' indexes in the catalog cache of the standby connection that serves a new replica pool's first read. */
     private static long partitionIndexesCachedAtAReplicaRead(List<Query> warmup) {
         return withReplicas(primary.target(), warmup, options(SAMPLED), Clock.systemUTC(), replicas -> Wait.forValue("a read the standby serves", Duration.ofSeconds(30), () -> {
