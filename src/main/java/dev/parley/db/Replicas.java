@@ -54,11 +54,13 @@ public final class Replicas implements AutoCloseable {
             SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text, to_regclass('flyway_schema_history') IS NOT NULL""");
     /**
      * Which server's WAL this is: its system identifier (made by initdb, kept by its standbys) and timeline (a promoted
-     * standby starts a new one). A standby's is the timeline it receives (visible to pg_read_all_stats), else that of
-     * its last restartpoint.
+     * standby starts a new one). The primary's is the timeline of the WAL it writes now (its file name's first 8 hex
+     * digits): its last checkpoint's may still be the one before for minutes after a promotion. A standby's is the
+     * timeline it receives (visible to pg_read_all_stats), else that of its last restartpoint, which may lag likewise.
      */
     static final Query PRIMARY_IDENTITY = new Query("replica.primary_identity", """
-            SELECT (SELECT system_identifier FROM pg_control_system())::text, (SELECT timeline_id FROM pg_control_checkpoint())""");
+            SELECT (SELECT system_identifier FROM pg_control_system())::text,
+                   ('x' || substr(pg_walfile_name(pg_current_wal_insert_lsn()), 1, 8))::bit(32)::int""");
     static final Query STANDBY_IDENTITY = new Query("replica.identity", """
             SELECT (SELECT system_identifier FROM pg_control_system())::text,
                    coalesce((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()))""");
@@ -102,7 +104,7 @@ public final class Replicas implements AutoCloseable {
     }
 
     /** A server's system identifier and timeline; null where the server does not tell them. */
-    private record Identity(String system, int timeline) {
+    record Identity(String system, int timeline) {
     }
 
     private static final class Replica {
@@ -321,21 +323,36 @@ public final class Replicas implements AutoCloseable {
     }
 
     /**
-     * Why a standby does not stream from this primary, or null: another server's system identifier, another timeline
+     * Why a standby does not stream from this primary, or null: another server's system identifier, a later timeline
      * (the standby of a promoted former standby, say), or a position past the primary's own, which no standby of it has.
      */
     private String notOurs(Identity standby, Lsn replayed) {
-        Identity ours = primaryIdentity;
-        if (standby != null && ours != null && !standby.system().equals(ours.system())) {
-            return "a standby of another server: its system identifier is " + standby.system() + ", the primary's "
-                    + ours.system();
-        }
-        if (standby != null && ours != null && standby.timeline() != ours.timeline()) {
-            return "a standby of another server: it is on timeline " + standby.timeline() + ", the primary on "
-                    + ours.timeline() + " (it follows a promoted standby, or the primary was promoted since)";
+        String other = notOurs(primaryIdentity, standby);
+        if (other != null) {
+            return other;
         }
         if (replayed != null && aheadOfThePrimary(replayed)) {
             return "a standby of another server: it has replayed to " + replayed + ", past the primary's current position";
+        }
+        return null;
+    }
+
+    /**
+     * Why {@code standby}'s WAL is not {@code primary}'s, or null (also when either is unknown). A standby on an earlier
+     * timeline is the primary's until it catches up (after a failover, before it follows the new timeline, or where only
+     * its restartpoint's timeline is visible); a later one is a promoted server's, never this primary's.
+     */
+    static String notOurs(Identity primary, Identity standby) {
+        if (standby == null || primary == null) {
+            return null;
+        }
+        if (!standby.system().equals(primary.system())) {
+            return "a standby of another server: its system identifier is " + standby.system() + ", the primary's "
+                    + primary.system();
+        }
+        if (standby.timeline() > primary.timeline()) {
+            return "a standby of another server: it is on timeline " + standby.timeline() + ", past the primary's "
+                    + primary.timeline() + " (it follows a promoted standby)";
         }
         return null;
     }

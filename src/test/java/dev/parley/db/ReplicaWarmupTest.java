@@ -67,6 +67,17 @@ class ReplicaWarmupTest {
         }
     }
 
+    /** A failover leaves standbys on the earlier timeline a while: they are the primary's, where a later timeline is not. */
+    @Test
+    void a_standby_on_the_primarys_timeline_or_an_earlier_one_is_the_primarys_and_one_on_a_later_one_is_not() {
+        var primary = new Replicas.Identity("7301", 2);
+        assertThat(Replicas.notOurs(primary, new Replicas.Identity("7301", 1))).as("catching up after a failover").isNull();
+        assertThat(Replicas.notOurs(primary, new Replicas.Identity("7301", 2))).isNull();
+        assertThat(Replicas.notOurs(primary, new Replicas.Identity("7301", 3))).contains("timeline 3, past the primary's 2");
+        assertThat(Replicas.notOurs(primary, new Replicas.Identity("4242", 2))).contains("system identifier is 4242");
+        assertThat(Replicas.notOurs(null, new Replicas.Identity("4242", 2))).as("not told").isNull();
+    }
+
     @Test
     void every_read_planned_ahead_plans_on_a_standby() throws Exception {
         ConnectionTarget replica = standby.target(LocalPostgres.DATABASE);
