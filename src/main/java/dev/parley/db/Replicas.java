@@ -119,6 +119,7 @@ public final class Replicas implements AutoCloseable {
         volatile Boolean standby; // null: not answering (or not sampled yet)
         volatile Boolean schemaCurrent; // null: not answering, or not a standby
         String told; // the reason it may not serve that the log last gave; sampled on one thread
+        final java.util.concurrent.atomic.AtomicReference<String> failedRead = new java.util.concurrent.atomic.AtomicReference<>();
         boolean served; // whether it has been in rotation since the start, by the samples (on that thread)
 
         Replica(String name, Database pool, Counter reads) {
@@ -477,10 +478,12 @@ public final class Replicas implements AutoCloseable {
                 if (theRequests(e)) {
                     throw e;
                 }
-                if (!CONFLICT_WITH_RECOVERY.equals(e.sqlState())) { // that one is a standby's normal hazard, not a fault
-                    replica.answering = false; // until the next sample finds it fit
-                    replica.problem = "failed a read: " + e.getMessage();
-                    LOG.warn("read replica {} failed a read, which the primary serves instead: {}", replica.name, e.getMessage());
+                // A conflict with recovery is a standby's normal hazard. Another failure may be one statement's (a program's
+                // mistake, an unlogged table): the replica stays in rotation for every other read, the samples decide
+                // whether it is fit, and the log says it once a reason, not once a request.
+                String failure = e.getMessage();
+                if (!CONFLICT_WITH_RECOVERY.equals(e.sqlState()) && !failure.equals(replica.failedRead.getAndSet(failure))) {
+                    LOG.warn("read replica {} failed a read, which the primary serves instead: {}", replica.name, failure);
                 }
             }
         }
