@@ -415,12 +415,15 @@ public final class Replicas implements AutoCloseable {
     /** Seconds since the primary first held WAL past {@code replayed}; 0 when it held none at the last sample. */
     private double lagOf(Lsn replayed, long now) {
         synchronized (marks) {
-            for (Mark mark : marks) { // oldest first
-                if (mark.lsn().compareTo(replayed) > 0) {
-                    return (now - mark.millis()) / 1e3;
+            Mark oldestAhead = null; // marks are in the order of their positions: read from the newest, a few for a replica near
+            for (var newestFirst = marks.descendingIterator(); newestFirst.hasNext(); ) { // it, with hours of them kept
+                Mark mark = newestFirst.next();
+                if (mark.lsn().compareTo(replayed) <= 0) {
+                    break;
                 }
+                oldestAhead = mark;
             }
-            return 0;
+            return oldestAhead == null ? 0 : (now - oldestAhead.millis()) / 1e3;
         }
     }
 
@@ -431,14 +434,14 @@ public final class Replicas implements AutoCloseable {
      */
     private long holdsUpTo(Lsn replayed) {
         synchronized (marks) {
-            long held = Long.MIN_VALUE;
-            for (Mark mark : marks) { // oldest first
-                if (mark.lsn().compareTo(replayed) > 0) {
-                    return held;
+            boolean newest = true;
+            for (var newestFirst = marks.descendingIterator(); newestFirst.hasNext(); newest = false) { // as lagOf reads them
+                Mark mark = newestFirst.next();
+                if (mark.lsn().compareTo(replayed) <= 0) {
+                    return newest ? Math.max(mark.millis(), positionReadAt) : mark.millis();
                 }
-                held = mark.millis();
             }
-            return Math.max(held, positionReadAt);
+            return newest ? positionReadAt : Long.MIN_VALUE;
         }
     }
 
