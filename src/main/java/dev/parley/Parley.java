@@ -300,7 +300,8 @@ public final class Parley implements AutoCloseable {
     private static AdminServer startAdmin(Settings settings, Database database, PrometheusMeterRegistry registry,
                                           Slowest slowest, Clock clock, Apps apps, Deque<AutoCloseable> started) {
         var timeline = new Timeline(registry, slowest, new DatabaseStats(database, clock, registry), clock);
-        timeline.sampleEvery(threads(started, "parley-monitor", 2), settings.admin().sampleEvery());
+        timeline.sampleEvery(threads(started, "parley-monitor-database", 1), threads(started, "parley-monitor", 1),
+                settings.admin().sampleEvery());
         var admin = AdminServer.start(settings.admin(), registry, timeline, apps);
         started.push(admin);
         return admin;

@@ -73,14 +73,13 @@ public final class Timeline {
     }
 
     /**
-     * Reads PostgreSQL's statistics every {@code every} (PARLEY_ADMIN_SAMPLE) on {@code executor}, and the meters as often,
-     * apart, from now on: a database that stops answering holds up its own reading in one of the executor's threads,
-     * which must be two, while the meters go on being read in the other. Read one after the other, the request figures
-     * froze with the database.
+     * Reads PostgreSQL's statistics every {@code every} (PARLEY_ADMIN_SAMPLE) on {@code databaseThread}, and the meters as
+     * often on {@code metersThread}, from now on: a database that stops answering holds up its own reading, while the
+     * meters go on being read. Read one after the other, the request figures froze with the database.
      */
-    public void sampleEvery(ScheduledExecutorService executor, Duration every) {
-        repeat(executor, every, database::sample);
-        repeat(executor, every, this::sample);
+    public void sampleEvery(ScheduledExecutorService databaseThread, ScheduledExecutorService metersThread, Duration every) {
+        repeat(databaseThread, every, database::sample);
+        repeat(metersThread, every, this::sample);
     }
 
     /**

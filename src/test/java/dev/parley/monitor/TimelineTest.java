@@ -156,10 +156,11 @@ class TimelineTest {
             var timer = io.micrometer.core.instrument.Timer.builder(Metrics.HTTP_SECONDS).tags("method", "GET", "route", "/x")
                     .serviceLevelObjectives(Metrics.HTTP_BUCKETS).register(registry);
             var timeline = new Timeline(registry, new Slowest(), new DatabaseStats(database, clock, registry), clock);
-            var executor = Executors.newScheduledThreadPool(2);
+            var databaseThread = Executors.newSingleThreadScheduledExecutor();
+            var metersThread = Executors.newSingleThreadScheduledExecutor();
             try {
                 database.read(handle -> { // the pool's one connection, held
-                    timeline.sampleEvery(executor, Duration.ofMillis(20));
+                    timeline.sampleEvery(databaseThread, metersThread, Duration.ofMillis(20));
                     Wait.until("a reading of the meters", Duration.ofSeconds(20),
                             () -> timeline.overview(Duration.ofMinutes(1)).windowSeconds() > 0);
                     timer.record(Duration.ofMillis(3));
@@ -167,7 +168,8 @@ class TimelineTest {
                             () -> timeline.overview(Duration.ofMinutes(1)).requests().perSecond() > 0);
                 });
             } finally {
-                executor.shutdownNow();
+                databaseThread.shutdownNow();
+                metersThread.shutdownNow();
             }
         }
     }
