@@ -98,7 +98,7 @@ final class MonitorCommand implements Callable<Integer> {
         try {
             return OverviewText.render(overview(), url.toString(), colour);
         } catch (IOException e) {
-            if (once) {
+            if (once || e instanceof Refused) {
                 throw e;
             }
             return OverviewText.unanswered(url.toString(), clock.instant(), e.getMessage(), Duration.ofSeconds(interval), colour);
@@ -156,6 +156,20 @@ final class MonitorCommand implements Callable<Integer> {
         return span;
     }
 
+    /**
+     * An answer no later refresh will change (an unknown host, a refused key, a server without the overview): the
+     * monitor ends with it, refreshing or not, where nothing answering or a 5xx (a server restarting) is tried again.
+     */
+    private static final class Refused extends IOException {
+        Refused(String message) {
+            super(message);
+        }
+
+        Refused(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     private Overview overview() throws IOException, InterruptedException {
         String adminKey = key != null ? key : System.getenv("PARLEY_ADMIN_KEY");
         var request = HttpRequest.newBuilder(url.resolve("/admin/overview?window=" + Durations.format(span))).timeout(Duration.ofSeconds(10));
@@ -167,18 +181,18 @@ final class MonitorCommand implements Callable<Integer> {
             response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         } catch (ConnectException e) {
             if (unresolved(e)) {
-                throw new IOException("no host is known by the name " + url.getHost() + " (--url " + url + ")", e);
+                throw new Refused("no host is known by the name " + url.getHost() + " (--url " + url + ")", e);
             }
             throw new IOException("nothing answers at " + url + ": is Parley running, and is this its admin port "
                     + "(parley serve prints it; --admin-port)?", e);
         }
         if (response.statusCode() == 401) {
-            throw new IOException(adminKey == null ? "the admin port wants its key: --key or PARLEY_ADMIN_KEY"
+            throw new Refused(adminKey == null ? "the admin port wants its key: --key or PARLEY_ADMIN_KEY"
                     : "the admin port refused the key given (" + (key != null ? "--key" : "PARLEY_ADMIN_KEY")
                     + "): it is not the PARLEY_ADMIN_KEY the server was started with");
         }
         if (response.statusCode() == 404) { // the API's port, or another server: it has no overview
-            throw new IOException(url + " has no /admin/overview: is this Parley's admin port (parley serve prints it; "
+            throw new Refused(url + " has no /admin/overview: is this Parley's admin port (parley serve prints it; "
                     + "--admin-port), not its API port?");
         }
         if (response.statusCode() != 200) {
@@ -192,7 +206,7 @@ final class MonitorCommand implements Callable<Integer> {
         }
         if (overview == null || overview.time() == null || overview.requests() == null || overview.pool() == null
                 || overview.database() == null) {
-            throw new IOException(url + "/admin/overview answered, but not with Parley's overview: is this Parley's admin "
+            throw new Refused(url + "/admin/overview answered, but not with Parley's overview: is this Parley's admin "
                     + "port (parley serve prints it; --admin-port)?");
         }
         return overview;

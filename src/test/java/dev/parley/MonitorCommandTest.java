@@ -146,7 +146,7 @@ class MonitorCommandTest {
     }
 
     @Test
-    void a_wrong_key_or_nothing_listening_is_a_clear_failure() {
+    void a_wrong_key_or_nothing_listening_is_a_clear_failure() throws Exception {
         Parley parley = TestServer.start("parley_monitor_keyed", Map.of("PARLEY_ADMIN_KEY", KEY));
         try {
             Run refused = monitor("--once", "--url", "http://127.0.0.1:" + parley.adminPort(), "--key", "wrong");
@@ -158,6 +158,13 @@ class MonitorCommandTest {
             assertThat(refused.err()).contains("the admin port refused the key given (--key)");
             assertThat(keyless.status()).isEqualTo(1);
             assertThat(keyless.err()).contains("wants its key: --key or PARLEY_ADMIN_KEY");
+            for (String port : List.of(String.valueOf(parley.adminPort()), String.valueOf(parley.port()))) {
+                var errors = new StringWriter();
+                var refreshing = CompletableFuture.supplyAsync(() -> Main.run(new PrintWriter(new StringWriter()),
+                        new PrintWriter(errors), "monitor", "--url", "http://127.0.0.1:" + port, "--key", "wrong", "--interval", "1"));
+                assertThat(refreshing.get(30, TimeUnit.SECONDS)).as("refreshing ends at an answer no refresh changes").isEqualTo(1);
+                assertThat(errors.toString()).containsAnyOf("refused the key given", "has no /admin/overview");
+            }
         } finally {
             parley.close();
         }
