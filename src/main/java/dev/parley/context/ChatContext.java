@@ -68,26 +68,27 @@ public final class ChatContext {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record LlmMessage(String role, String content, @Nullable String name) {
         public LlmMessage {
-            name = name == null ? null : asName(name);
+            name = name == null || name.isBlank() ? null : asName(name);
         }
     }
 
-    /** A name as long as chat-completion APIs take one: 64 characters, the last one whole. */
+    /** A name as long as chat-completion APIs take one: 64 characters (UTF-16 units, the strictest count), cut between graphemes. */
     static final int NAME_LENGTH = 64;
     private static final java.util.regex.Pattern NOT_IN_A_NAME = java.util.regex.Pattern.compile("[\\p{IsWhite_Space}<|\\\\/>\\p{Cc}]+");
 
     /**
      * {@code name} as chat-completion APIs take a message's name: OpenAI's refuses the whole request for one with a
      * space, {@code <}, {@code |}, a slash or {@code >} in it ("Director Agent"), or longer than 64 characters. Each run of
-     * those becomes one {@code _}, and a longer name is cut; the profile keeps the name as it is.
+     * those becomes one {@code _}, and a longer name is cut where the last whole grapheme within 64 ends (a grapheme
+     * longer than that is cut where they end); the profile keeps the name as it is. A blank name is no name.
      */
     static String asName(String name) {
         String named = NOT_IN_A_NAME.matcher(name.strip()).replaceAll("_");
         if (named.length() <= NAME_LENGTH) {
             return named;
         }
-        int cut = Character.isLowSurrogate(named.charAt(NAME_LENGTH)) ? NAME_LENGTH - 1 : NAME_LENGTH;
-        return named.substring(0, cut);
+        int cut = dev.parley.input.Graphemes.start(named, 0, NAME_LENGTH);
+        return named.substring(0, cut > 0 ? cut : Character.isLowSurrogate(named.charAt(NAME_LENGTH)) ? NAME_LENGTH - 1 : NAME_LENGTH);
     }
 
     public record Speaker(@JsonFormat(shape = JsonFormat.Shape.STRING) long id, String name, String systemPrompt,

@@ -78,7 +78,7 @@ class GroupChatsApiTest {
         String director = Fixtures.character(api, "Director Agent");
         api.postOk(201, path + "/members", Map.of("character_id", director));
         api.postOk(201, path + "/members", Map.of("user_id", ben));
-        String longName = "Benjamin " + "x".repeat(60) + "🐶";
+        String longName = "Benjamin " + "x".repeat(54) + "e\u0301🐶"; // an e and its accent across the 64th character
         api.patch("/v1/users/" + ben, Map.of("profile", Map.of("name", longName)));
         api.patch("/v1/users/" + ada, Map.of("profile", Map.of("name", " Ada | the\u00A0Lovelace <3/4> ")));
         say(null, "assistant", "Action!", director);
@@ -86,7 +86,7 @@ class GroupChatsApiTest {
         say(null, "user", "cut", null);
 
         assertThat(contextMessage("Action!").get("name").asText()).isEqualTo("Director_Agent");
-        assertThat(contextMessage("rolling").get("name").asText()).isEqualTo(("Benjamin_" + "x".repeat(60)).substring(0, 64));
+        assertThat(contextMessage("rolling").get("name").asText()).isEqualTo("Benjamin_" + "x".repeat(54));
         assertThat(contextMessage("cut").get("name").asText()).isEqualTo("Ada_the_Lovelace_3_4_");
         assertThat(api.getOk("/v1/characters/" + director).get("name").asText()).isEqualTo("Director Agent");
         assertThat(api.getOk("/v1/users/" + ben).get("profile").get("name").asText()).isEqualTo(longName);
