@@ -47,8 +47,9 @@ import org.slf4j.LoggerFactory;
  * the other instances. A view read from Redis is its JSON as the loading instance rendered it, read
  * back into its type (so the bytes and ETag are the load's own), and lives here no longer than it has
  * left there. Every change drops its scopes in Redis first and in memory second: a reader that misses
- * here after the drop cannot find the old view in Redis either. Views asked for without a type (the
- * parts of a context, which no response sends as they are) stay in this instance's memory.
+ * here after the drop cannot find the old view in Redis either. Views asked for without a type (a context's
+ * conversation part, its head and last messages as one view, which no response sends as it is) stay in this
+ * instance's memory.
  */
 public final class ReadCache {
     private static final Logger LOG = LoggerFactory.getLogger(ReadCache.class);

@@ -3,7 +3,6 @@ package dev.parley.support;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.json.Json;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -33,10 +32,7 @@ public final class Browser implements AutoCloseable {
 
     /** Starts chromedriver on a free port and a headless Chromium session in it. */
     public static Browser open(Path chromedriver) throws IOException, InterruptedException {
-        int port;
-        try (var socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
+        int port = Ports.free();
         Process driver = new ProcessBuilder(chromedriver.toString(), "--port=" + port)
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         URI base = URI.create("http://127.0.0.1:" + port);
