@@ -71,7 +71,7 @@ public final class BatchWriter {
                 ON m.app_id = k.app_id AND m.conversation_id = k.conversation_id
              WHERE m.member_kind = 'character' OR m.guest""");
 
-    static final Query FIND_REPLAYS = new Query("append.find_replays", """
+    public static final Query FIND_REPLAYS = new Query("append.find_replays", """
             SELECT k.app_id AS key_app_id, k.conversation_id AS key_conversation_id, k.idempotency_key,
                    encode(k.request_hash, 'hex') AS request_hash, k.message_id AS key_message_id,
                    %s
@@ -81,7 +81,7 @@ public final class BatchWriter {
               LEFT JOIN LATERAL (%s) m ON true""".formatted(MessageLog.COLUMNS.replaceAll("(\\w+)", "m.$1"),
             hotOrArchived(MessageLog.COLUMNS, "k")));
 
-    static final Query FIND_PARENTS = new Query("append.find_reply_parents", """
+    public static final Query FIND_PARENTS = new Query("append.find_reply_parents", """
             SELECT p.app_id, p.conversation_id, p.message_id
               FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) AS p(app_id, conversation_id, message_id)
              WHERE EXISTS (%s)""".formatted(hotOrArchived("1", "p")));

@@ -5,12 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.Parley;
+import dev.parley.chat.BatchWriter;
 import dev.parley.db.Database;
 import dev.parley.db.Partitions;
 import dev.parley.json.Json;
 import dev.parley.support.Api;
 import dev.parley.support.ArchiveCopies;
 import dev.parley.support.Fixtures;
+import dev.parley.support.Plans;
 import dev.parley.support.TestClock;
 import dev.parley.support.TestDatabase;
 import dev.parley.support.TestServer;
@@ -202,6 +204,32 @@ class ArchiveTest {
         assertThat(secondPage.get("messages").findValuesAsText("id")).containsExactly(hotReply.json().get("id").asText());
         assertThat(read.status()).as(read.toString()).isEqualTo(200);
         assertThat(read.json().get("unread_count").asLong()).as("the hot reply").isOne();
+    }
+
+    /**
+     * An append's lookups of a reply's parent and of a retried key's message ask the archive only when the hot months lack
+     * the message: with a month archived, their plans for a hot message never run the archive's scans.
+     */
+    @Test
+    void an_appends_lookups_of_a_hot_parent_or_replay_never_read_the_archive() throws SQLException {
+        importMonth("2027-01", 2, "january");
+        archive();
+        String hot = api.postOk(201, path + "/messages", Map.of("role", "user", "content", "june"), "Idempotency-Key", "june-1")
+                .get("id").asText();
+        try (Connection sql = TestDatabase.get().connect(database)) {
+            long app = count(sql, "SELECT app_id FROM conversations WHERE conversation_id = " + chat);
+            var plans = new Plans(sql);
+            var apps = sql.createArrayOf("bigint", new Long[] {app});
+            var conversations = sql.createArrayOf("bigint", new Long[] {Long.parseLong(chat)});
+            String parents = plans.explainGenericVerbose(BatchWriter.FIND_PARENTS, apps, conversations,
+                    sql.createArrayOf("bigint", new Long[] {Long.parseLong(hot)}));
+            String replays = plans.explainGenericVerbose(BatchWriter.FIND_REPLAYS, apps, conversations,
+                    sql.createArrayOf("text", new String[] {"june-1"}));
+            for (String plan : List.of(parents, replays)) {
+                assertThat(plan.lines().filter(line -> line.contains(" on parley_archive.")).toList()).as(plan)
+                        .isNotEmpty().allMatch(line -> line.contains("never executed"));
+            }
+        }
     }
 
     @Test
