@@ -191,9 +191,7 @@ class ReplicasTest {
      */
     @Test
     void recallAndContextSeeTheMemoryJustStoredAndAnswerNoToken() {
-        try (Parley second = TestServer.startOn(primary.target(), Map.of("PARLEY_REPLICA_URLS", standby.target(LocalPostgres.DATABASE)
-                .jdbcUrl(), "PARLEY_REPLICA_MAX_LAG", "1h", "PARLEY_REPLICA_WAIT", "100ms", "PARLEY_REPLICA_SAMPLE", "50ms",
-                "PARLEY_CACHE_SIZE", "0"))) {
+        try (Parley second = anHourBehindAllowed(Map.of("PARLEY_CACHE_SIZE", "0"))) {
             var other = new Api("http://127.0.0.1:" + second.port(), second.apps().create("recall-after-write").apiKey());
             String character = Fixtures.character(other, "Mira");
             String user = Fixtures.user(other, "remembered");
@@ -248,8 +246,7 @@ class ReplicasTest {
      */
     @Test
     void pagingOnFromAFreshFirstPageOntoALaggingStandbySkipsAndRepeatsNothing() {
-        try (Parley second = TestServer.startOn(primary.target(), Map.of("PARLEY_REPLICA_URLS", standby.target(LocalPostgres.DATABASE)
-                .jdbcUrl(), "PARLEY_REPLICA_MAX_LAG", "1h", "PARLEY_REPLICA_WAIT", "100ms", "PARLEY_REPLICA_SAMPLE", "50ms"))) {
+        try (Parley second = anHourBehindAllowed(Map.of())) {
             var other = new Api("http://127.0.0.1:" + second.port(), second.apps().create("paging-on").apiKey());
             String character = Fixtures.character(other, "Pax");
             String user = Fixtures.user(other, "pager");
@@ -301,8 +298,7 @@ class ReplicasTest {
     /** A conversation's totals and its counts by kind come from the one server: on a lagging standby they agree. */
     @Test
     void aConversationsStatsAreReadFromOneServerSoTheirCountsAgree() {
-        try (Parley second = TestServer.startOn(primary.target(), Map.of("PARLEY_REPLICA_URLS", standby.target(LocalPostgres.DATABASE)
-                .jdbcUrl(), "PARLEY_REPLICA_MAX_LAG", "1h", "PARLEY_REPLICA_WAIT", "100ms", "PARLEY_REPLICA_SAMPLE", "50ms"))) {
+        try (Parley second = anHourBehindAllowed(Map.of())) {
             var other = new Api("http://127.0.0.1:" + second.port(), second.apps().create("stats-agree").apiKey());
             String chat = Fixtures.conversation(other).get("id").asText();
             Fixtures.say(other, chat, "user", "first");
@@ -390,6 +386,14 @@ class ReplicasTest {
     }
 
     /** Whether {@code count} counts a row on the standby. */
+    /** A second Parley on the primary whose standby stays in rotation up to an hour behind (a paused one, say), with {@code more}. */
+    private static Parley anHourBehindAllowed(Map<String, String> more) {
+        var settings = new java.util.HashMap<>(Map.of("PARLEY_REPLICA_URLS", standby.target(LocalPostgres.DATABASE).jdbcUrl(),
+                "PARLEY_REPLICA_MAX_LAG", "1h", "PARLEY_REPLICA_WAIT", "100ms", "PARLEY_REPLICA_SAMPLE", "50ms"));
+        settings.putAll(more);
+        return TestServer.startOn(primary.target(), settings);
+    }
+
     private static boolean standbyHolds(String count) throws java.sql.SQLException {
         var target = standby.target(LocalPostgres.DATABASE);
         try (var connection = java.sql.DriverManager.getConnection(target.jdbcUrl(), target.user(), target.password());
