@@ -40,9 +40,13 @@ final class AppsCommand {
         @Override
         public Integer call() {
             checkUsage(spec, () -> Apps.checkName(name));
+            boolean making = Storage.wouldMake(parent.database.settings());
             return parent.database.withDatabaseMaking(db -> {
                 var created = Apps.forCommands(db).create(name);
                 PrintWriter out = spec.commandLine().getOut();
+                if (making) { // a mistyped --data-dir lands here too: its key is for a new database
+                    out.println("Made a new embedded database in " + parent.database.settings().dataDir() + ".");
+                }
                 out.println("Created app '" + created.name() + "' (id " + created.appId() + "). Its API key, shown only this once:");
                 out.println(created.apiKey());
             });

@@ -293,6 +293,10 @@ class CliTest {
         assertThat(doctor.out()).contains("\"error\"", "no Parley database in");
         assertThat(folder.resolve("typo").resolve("pg")).doesNotExist();
 
+        String other = folder.resolve("other").toString();
+        Run app = parley("apps", "create", "first", "--data-dir", other);
+        assertThat(app.status()).as(app.err()).isZero();
+        assertThat(app.out()).startsWith("Made a new embedded database in " + other + ".").contains("Created app 'first'");
         Run made = parley("migrate", "--data-dir", typo);
         Run checked = parley("migrate", "--check", "--data-dir", typo);
         assertThat(made.status()).as(made.err()).isZero();
