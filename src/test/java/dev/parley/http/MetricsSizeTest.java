@@ -13,7 +13,13 @@ import org.junit.jupiter.api.Test;
 
 /** /metrics of a server that has answered every route, with three statuses each, stays small. */
 class MetricsSizeTest {
-    private static final int LIMIT_BYTES = 200 * 1024;
+    /**
+     * What grows it is the named statements and routes, each series with at most eleven buckets (checked below): 200 KB
+     * held until 2026-12-07, when each pool's HikariCP meters and the archive's fallback statements (a read marker or a
+     * reply whose message is not hot) took a run to 204,956 bytes, over it in one CI run of four. A label that grew
+     * with the data (an id, a text) would pass this bound many times over.
+     */
+    private static final int LIMIT_BYTES = 224 * 1024;
     private static final Pattern BUCKETS = Pattern.compile("(?m)^(\\w+)_bucket\\{(.*),le=\"[^\"]+\"} ");
 
     @Test
