@@ -45,7 +45,7 @@ final class AppsCommand {
                 var created = Apps.forCommands(db).create(name);
                 PrintWriter out = spec.commandLine().getOut();
                 if (making) { // a mistyped --data-dir lands here too: its key is for a new database
-                    out.println("Made a new embedded database in " + parent.database.settings().dataDir() + ".");
+                    out.println(Storage.made(parent.database.settings()));
                 }
                 out.println("Created app '" + created.name() + "' (id " + created.appId() + "). Its API key, shown only this once:");
                 out.println(created.apiKey());

@@ -36,7 +36,7 @@ final class MigrateCommand implements Callable<Integer> {
              Database db = storage.connect()) {
             var migrations = new Migrations(db.dataSource());
             if (making) { // not an upgrade: say so, as a mistyped --data-dir lands here too
-                out.println("Made a new embedded database in " + settings.dataDir() + ".");
+                out.println(Storage.made(settings));
             }
             if (check) {
                 migrations.requireCurrent();

@@ -56,6 +56,11 @@ public final class Storage implements AutoCloseable {
         return forCommandMaking(settings);
     }
 
+    /** What a command that made the embedded database says, so that a mistyped --data-dir is seen. */
+    public static String made(Settings settings) {
+        return "Made a new embedded database in " + settings.dataDir() + ".";
+    }
+
     /** Whether opening {@code settings}' database makes a new one: the embedded one, in a data folder without it. */
     public static boolean wouldMake(Settings settings) {
         return settings.databaseUrl().isEmpty() && !LocalPostgres.holdsDatabase(settings.dataDir());

@@ -171,15 +171,13 @@ public final class Database implements AutoCloseable {
      * ({@link Consistency}), else this pool. Without replicas, the same as {@link #read}.
      */
     public <T> T readNearby(SqlWork<T> work) {
-        Replicas nearby = replicas;
-        Replicas.Served<T> served = nearby == null ? null : nearby.read(work, false);
-        return served != null ? served.value() : read(work);
+        return readNearbyHolding(null, work);
     }
 
     /**
      * As {@link #readNearby}, for a page after a cursor whose row was written at {@code written}: a replica serves it
      * only once it holds every write made by then, so that paging on from a page the primary served (a cached first
-     * page) neither skips rows the replica lacks nor repeats ones that moved.
+     * page) neither skips rows the replica lacks nor repeats ones that moved. A null {@code written} asks nothing of it.
      */
     public <T> T readNearbyHolding(Instant written, SqlWork<T> work) {
         Replicas nearby = replicas;
