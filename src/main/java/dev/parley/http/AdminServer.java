@@ -95,19 +95,19 @@ public final class AdminServer implements AutoCloseable {
             config.routes.before("/admin/*", guard);
             // Jetty leaves a pair it cannot decode out of the parameters: ?window=5m% would answer the default window.
             config.routes.before(ctx -> QueryParameters.requireDecodable(ctx.queryString()));
-            getAndHead(config.routes, "/metrics",
-                    ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(registry.scrape()));
+            getAndHead(config.routes, "/metrics", takingNone(
+                    ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(registry.scrape())));
             getAndHead(config.routes, "/admin/overview", ctx -> Responses.json(ctx, timeline.overview(
                     Params.window(onlyParameter(ctx, "window"), "window", DEFAULT_WINDOW, Timeline.MAX_WINDOW))));
             getAndHead(config.routes, "/admin/timeline",
                     ctx -> Responses.json(ctx, new Points(timeline.points(since(onlyParameter(ctx, "since"))))));
-            getAndHead(config.routes, "/admin/apps", appAdmin::list);
-            config.routes.post("/admin/apps", appAdmin::create);
-            config.routes.delete("/admin/apps/{name}", appAdmin::delete);
-            getAndHead(config.routes, "/admin/apps/{name}/keys", appAdmin::keys);
-            config.routes.post("/admin/apps/{name}/keys", appAdmin::issueKey);
-            config.routes.delete("/admin/apps/{name}/keys/{key_id}", appAdmin::revokeKey);
-            config.routes.put("/admin/apps/{name}/cors", appAdmin::setOrigins);
+            getAndHead(config.routes, "/admin/apps", takingNone(appAdmin::list));
+            config.routes.post("/admin/apps", takingNone(appAdmin::create));
+            config.routes.delete("/admin/apps/{name}", takingNone(appAdmin::delete));
+            getAndHead(config.routes, "/admin/apps/{name}/keys", takingNone(appAdmin::keys));
+            config.routes.post("/admin/apps/{name}/keys", takingNone(appAdmin::issueKey));
+            config.routes.delete("/admin/apps/{name}/keys/{key_id}", takingNone(appAdmin::revokeKey));
+            config.routes.put("/admin/apps/{name}/cors", takingNone(appAdmin::setOrigins));
             ASSETS.forEach((path, asset) -> {
                 byte[] bytes = asset.bytes();
                 getAndHead(config.routes, path,
@@ -138,6 +138,16 @@ public final class AdminServer implements AutoCloseable {
     private static Instant since(Context ctx) {
         Instant since = Params.instant(ctx, "since");
         return since == null ? Instant.EPOCH : since;
+    }
+
+    /** A route that takes no query parameter: one given ({@code /metrics?name=x}, a filter) is a mistake to report. */
+    private static Handler takingNone(Handler handler) {
+        return ctx -> {
+            for (String given : ctx.queryParamMap().keySet()) {
+                throw new InvalidInput(given, "is not a parameter of " + ctx.path() + "; it takes none");
+            }
+            handler.handle(ctx);
+        };
     }
 
     /** A query parameter these routes do not take, or theirs given twice, is a mistake to report, not one to ignore. */

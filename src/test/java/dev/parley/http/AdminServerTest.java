@@ -151,6 +151,11 @@ class AdminServerTest {
         var twice = admin.get("/admin/overview?window=1m&window=2m");
         assertThat(twice.status()).isEqualTo(400);
         assertThat(twice.text()).contains("given 2 times");
+        for (String path : List.of("/metrics?name=parley_http_requests", "/admin/apps?name=default", "/admin/apps/default/keys?all=1")) {
+            var filtered = admin.get(path); // a filter these routes do not have would answer everything, unfiltered
+            assertThat(filtered.status()).as(path).isEqualTo(400);
+            assertThat(filtered.text()).as(path).contains("is not a parameter of").contains("it takes none");
+        }
     }
 
     /** Jetty leaves a pair it cannot decode out of the parameters: {@code window=5m%} answered the default minute. */
