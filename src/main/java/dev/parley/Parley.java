@@ -259,7 +259,7 @@ public final class Parley implements AutoCloseable {
             // On the background pool: a batch of a heavy user's conversations may rightly take longer than a request's
             // statement budget, and one cut there every time would leave the erasure never finished.
             var erasure = new Erasure(background, cache, recall, presence, clock);
-            var userTokens = new UserTokens(database, clock);
+            var userTokens = new UserTokens(database, apiKeys, clock);
             userTokens.forgetOnChange(invalidations);
             var languages = Languages.load(database);
             var limits = new Limits(settings.maxContentBytes(), settings.maxMetadataBytes());

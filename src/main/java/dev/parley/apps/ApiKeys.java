@@ -19,7 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
-import java.util.OptionalLong;
+import java.util.Optional;
 
 /**
  * API keys: {@code pk_} and 43 characters of base64url (256 random bits). Only the SHA-256 of a key
@@ -41,7 +41,10 @@ public final class ApiKeys {
             INSERT INTO api_keys (app_id, key_hash, key_prefix) VALUES (?, ?, ?) RETURNING key_id, created_at""");
 
     static final Query RESOLVE = new Query("api_key.resolve", """
-            SELECT app_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL""");
+            SELECT app_id, key_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL""");
+
+    static final Query LIVE = new Query("api_key.live", """
+            SELECT 1 FROM api_keys WHERE app_id = ? AND key_id = ? AND revoked_at IS NULL""");
 
     static final Query OF_APP = new Query("api_key.of_app", """
             SELECT key_id, key_prefix, created_at, revoked_at FROM api_keys WHERE app_id = ? ORDER BY key_id""");
@@ -63,6 +66,10 @@ public final class ApiKeys {
     public record Key(@JsonFormat(shape = JsonFormat.Shape.STRING) long id, String prefix, Instant createdAt, Instant revokedAt) {
     }
 
+    /** Whose a working key is: its app's, and which of the app's keys it is (a user token names the key that minted it). */
+    public record Holder(long appId, long keyId) {
+    }
+
     /** A key just issued: the one time the key itself is shown. */
     public record Issued(@JsonFormat(shape = JsonFormat.Shape.STRING) long id, String prefix, Instant createdAt, String key) {
     }
@@ -71,16 +78,23 @@ public final class ApiKeys {
             instant(row.getTimestamp(4)));
 
     private final Database database;
-    private final Cache<String, OptionalLong> resolved;
+    private final Cache<String, Optional<Holder>> resolved;
+    private final Cache<Holder, Boolean> live; // whether the key that minted a user token still works
 
     public ApiKeys(Database database, Ticker ticker) {
         this.database = database;
         this.resolved = Caffeine.newBuilder().ticker(ticker).expireAfterWrite(CACHE_TTL).maximumSize(100_000).build();
+        this.live = Caffeine.newBuilder().ticker(ticker).expireAfterWrite(CACHE_TTL).maximumSize(100_000).build();
     }
 
     /** Forgets every cached key as soon as any key is revoked or deleted, here or on another instance (trigger, V9). */
     public void forgetOnChange(Invalidations invalidations) {
-        invalidations.subscribe("api_keys", id -> resolved.invalidateAll(), resolved::invalidateAll);
+        invalidations.subscribe("api_keys", id -> forget(), this::forget);
+    }
+
+    private void forget() {
+        resolved.invalidateAll();
+        live.invalidateAll();
     }
 
     /** Creates a key for the app and returns it: the only time the key itself exists outside the caller. */
@@ -123,29 +137,33 @@ public final class ApiKeys {
             }
             return handle.first(REVOKE, KEY, appId, found.getFirst().id()).orElseThrow();
         });
-        resolved.invalidateAll();
+        forget();
         return revoked;
     }
 
     /** Revokes every key of the app still in use; how many that was. */
     public int revokeAll(long appId) {
         int revoked = database.read(handle -> handle.execute(REVOKE_ALL, appId));
-        resolved.invalidateAll();
+        forget();
         return revoked;
     }
 
-    /** The app a presented key belongs to, if the key is well-formed, known and not revoked. */
-    public OptionalLong resolve(String presented) {
+    /** Whose a presented key is, if the key is well-formed, known and not revoked. */
+    public Optional<Holder> resolve(String presented) {
         if (presented == null || !presented.startsWith(PREFIX) || presented.length() != 46) {
-            return OptionalLong.empty();
+            return Optional.empty();
         }
         // Cached by the key as presented: a request whose key was seen needs no SHA-256, only the table does.
         return resolved.get(presented, this::lookUp);
     }
 
-    private OptionalLong lookUp(String key) {
-        return database.read(handle -> handle.first(RESOLVE, row -> row.getLong(1), hash(key)))
-                .map(OptionalLong::of).orElse(OptionalLong.empty());
+    private Optional<Holder> lookUp(String key) {
+        return database.read(handle -> handle.first(RESOLVE, row -> new Holder(row.getLong(1), row.getLong(2)), hash(key)));
+    }
+
+    /** Whether the app's key {@code keyId} is there and not revoked: cached, and forgotten on a change, as resolving is. */
+    public boolean works(Holder key) {
+        return live.get(key, held -> database.read(handle -> handle.first(LIVE, row -> 1, held.appId(), held.keyId())).isPresent());
     }
 
     private static Instant instant(Timestamp timestamp) {

@@ -25,10 +25,11 @@ import javax.crypto.spec.SecretKeySpec;
  * Short-lived tokens an app's backend mints for one of its users, so a browser or a phone can reach that
  * user's conversations, messages, inbox, memories and search, and nothing else, without the app's key.
  *
- * <p>A token is {@code ut_<claims>.<signature>}: the claims (app, user, expiry, scopes) in base64url and
- * their HMAC-SHA256 under a secret of the app's (V21). Any instance checks one with the secret alone;
- * nothing is stored per token, so a token cannot be revoked before it expires: keep them short (the
- * default is an hour, the longest a day).
+ * <p>A token is {@code ut_<claims>.<signature>}: the claims (app, user, expiry, scopes, the key that minted it) in
+ * base64url and their HMAC-SHA256 under a secret of the app's (V21). Any instance checks one with the secret and
+ * whether the minting key still works, both cached; nothing is stored per token, so a token alone cannot be revoked
+ * before it expires (keep them short: the default is an hour, the longest a day), but revoking its key ends it: a
+ * leaked key's holder could otherwise have minted day-long tokens for every user that outlive the key.
  */
 public final class UserTokens {
     public static final String PREFIX = "ut_";
@@ -61,12 +62,14 @@ public final class UserTokens {
     }
 
     private final Database database;
+    private final ApiKeys keys;
     private final Clock clock;
     /** Each app's secret once read: it never changes once made. */
     private final Map<Long, byte[]> secrets = new ConcurrentHashMap<>();
 
-    public UserTokens(Database database, Clock clock) {
+    public UserTokens(Database database, ApiKeys keys, Clock clock) {
         this.database = database;
+        this.keys = keys;
         this.clock = clock;
     }
 
@@ -78,8 +81,12 @@ public final class UserTokens {
         invalidations.subscribe("api_keys", id -> secrets.clear(), secrets::clear);
     }
 
-    /** A token for the app's user {@code userId}, valid for {@code ttl} from now; NotFound when there is no such user. */
-    public Issued issue(long appId, long userId, Duration ttl, List<Scope> scopes) {
+    /**
+     * A token for the user {@code userId} of the key's app, valid for {@code ttl} from now or until the key is revoked;
+     * NotFound when there is no such user.
+     */
+    public Issued issue(ApiKeys.Holder key, long userId, Duration ttl, List<Scope> scopes) {
+        long appId = key.appId();
         if (database.read(handle -> handle.first(USER_EXISTS, row -> 1, appId, userId)).isEmpty()) {
             throw new NotFound("user", userId);
         }
@@ -87,7 +94,8 @@ public final class UserTokens {
         Instant expiresAt = clock.instant().plus(ttl).truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
         boolean read = scopes.contains(Scope.READ);
         boolean write = scopes.contains(Scope.WRITE);
-        String claims = appId + "." + userId + "." + expiresAt.toEpochMilli() + "." + (read ? "r" : "") + (write ? "w" : "");
+        String claims = appId + "." + userId + "." + expiresAt.toEpochMilli() + "." + (read ? "r" : "") + (write ? "w" : "")
+                + "." + key.keyId();
         byte[] payload = claims.getBytes(StandardCharsets.US_ASCII);
         String token = PREFIX + ENCODE.encodeToString(payload) + "." + ENCODE.encodeToString(sign(secret(appId), payload));
         List<String> names = new ArrayList<>();
@@ -95,7 +103,11 @@ public final class UserTokens {
         return new Issued(token, userId, expiresAt, names);
     }
 
-    /** What {@code presented} says, if it is a well-formed token of a known app, signed by it and not expired. */
+    /**
+     * What {@code presented} says, if it is a well-formed token of a known app, signed by it, not expired, and minted
+     * by a key that still works. A token of a build before the key was named in it (four claims) is taken until it
+     * expires, a day at most after the upgrade.
+     */
     public Optional<Claims> verify(String presented) {
         if (presented == null || !presented.startsWith(PREFIX) || presented.length() > 200) {
             return Optional.empty();
@@ -107,7 +119,7 @@ public final class UserTokens {
         try {
             byte[] payload = canonical(parts[0]);
             String[] fields = new String(payload, StandardCharsets.US_ASCII).split("\\.", -1);
-            if (fields.length != 4 || !fields[3].matches("r?w?")) {
+            if (fields.length < 4 || fields.length > 5 || !fields[3].matches("r?w?")) {
                 return Optional.empty();
             }
             long appId = Long.parseLong(fields[0]);
@@ -116,7 +128,8 @@ public final class UserTokens {
                 return Optional.empty();
             }
             Instant expiresAt = expiry(Long.parseLong(fields[2]));
-            if (!clock.instant().isBefore(expiresAt)) {
+            if (!clock.instant().isBefore(expiresAt)
+                    || fields.length == 5 && !keys.works(new ApiKeys.Holder(appId, Long.parseLong(fields[4])))) {
                 return Optional.empty();
             }
             return Optional.of(new Claims(appId, Long.parseLong(fields[1]), expiresAt, fields[3].contains("r"),

@@ -13,6 +13,7 @@ final class Auth {
     private static final String APP = "parley.app";
     private static final String USER_TOKEN = "parley.user_token";
     private static final String KEY_PREFIX = "parley.key_prefix";
+    private static final String KEY = "parley.key";
 
     private final ApiKeys keys;
     private final UserTokens tokens;
@@ -53,9 +54,10 @@ final class Auth {
             asUser(ctx, key);
             return;
         }
-        long appId = keys.resolve(key)
+        ApiKeys.Holder holder = keys.resolve(key)
                 .orElseThrow(() -> new Unauthorized("the API key is not valid (unknown, revoked or malformed)"));
-        ctx.attribute(APP, appId);
+        ctx.attribute(APP, holder.appId());
+        ctx.attribute(KEY, holder);
         ctx.attribute(KEY_PREFIX, key.substring(0, ApiKeys.PREFIX_LENGTH)); // resolved keys are 46 characters
         if (limiter != null) {
             limit(ctx, limiter.admit(key));
@@ -63,8 +65,8 @@ final class Auth {
     }
 
     private void asUser(Context ctx, String token) {
-        UserTokens.Claims claims = tokens.verify(token)
-                .orElseThrow(() -> new Unauthorized("the user token is not valid (expired, malformed or not signed by its app)"));
+        UserTokens.Claims claims = tokens.verify(token).orElseThrow(() -> new Unauthorized(
+                "the user token is not valid (expired, malformed, not signed by its app, or its key was revoked)"));
         ctx.attribute(APP, claims.appId());
         ctx.attribute(USER_TOKEN, claims);
         ctx.attribute(KEY_PREFIX, "user " + claims.userId()); // who asked, in an audit row
@@ -94,6 +96,15 @@ final class Auth {
             throw new IllegalStateException("route " + ctx.path() + " ran without authentication");
         }
         return prefix;
+    }
+
+    /** The app's key the request came with; a user token has none (routes for the app's key only need it). */
+    static ApiKeys.Holder key(Context ctx) {
+        ApiKeys.Holder key = ctx.attribute(KEY);
+        if (key == null) {
+            throw new IllegalStateException("route " + ctx.path() + " ran without the app's key");
+        }
+        return key;
     }
 
     /** The app the request was authenticated for; null before authentication or on an open route. */

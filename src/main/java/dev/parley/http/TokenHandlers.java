@@ -24,7 +24,7 @@ final class TokenHandlers {
             throw new InvalidInput("ttl_seconds", "must be between " + UserTokens.MIN_TTL_SECONDS + " and "
                     + UserTokens.MAX_TTL_SECONDS + " seconds, got " + ttl);
         }
-        Responses.json(ctx, 201, tokens.issue(Auth.app(ctx), userId, Duration.ofSeconds(ttl), scopes(input.scopes())));
+        Responses.json(ctx, 201, tokens.issue(Auth.key(ctx), userId, Duration.ofSeconds(ttl), scopes(input.scopes())));
     }
 
     private static List<UserTokens.Scope> scopes(List<String> names) {

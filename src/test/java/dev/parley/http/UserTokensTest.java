@@ -245,6 +245,29 @@ class UserTokensTest {
                 () -> doomed.withKey(token).get("/v1/users/" + user).status() == 401);
     }
 
+    /** A leaked key's holder could otherwise mint day-long tokens for every user and keep them past the key's revocation. */
+    @Test
+    void revokingAKeyEndsTheTokensItMintedAndNoOthers() {
+        String name = "rotating-" + System.nanoTime();
+        var apps = TestServer.get().apps();
+        var created = apps.create(name);
+        Api old = new Api(app.base(), created.apiKey());
+        String user = Fixtures.user(old, "signed-in");
+        var fresh = apps.issueKey(name);
+        String fromOld = old.postOk(201, "/v1/users/" + user + "/tokens", Map.of("ttl_seconds", 86_400)).get("token").asText();
+        String fromFresh = old.withKey(fresh.key()).postOk(201, "/v1/users/" + user + "/tokens", Map.of()).get("token").asText();
+        assertThat(old.withKey(fromOld).get("/v1/users/" + user).status()).isEqualTo(200);
+
+        apps.revokeKey(name, String.valueOf(created.key().id()));
+
+        var refused = old.withKey(fromOld).get("/v1/users/" + user);
+        assertThat(refused.status()).isEqualTo(401);
+        assertThat(refused.json().get("detail").asText()).contains("its key was revoked");
+        assertThat(old.withKey(fromOld).post("/v1/users/" + user + "/memories", Map.of("content", "still here")).status())
+                .isEqualTo(401);
+        assertThat(old.withKey(fromFresh).get("/v1/users/" + user).status()).as("minted by the key kept").isEqualTo(200);
+    }
+
     private static String token(String userId, List<String> scopes) {
         return app.postOk(201, "/v1/users/" + userId + "/tokens", Map.of("scopes", scopes)).get("token").asText();
     }
