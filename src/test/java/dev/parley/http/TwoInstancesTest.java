@@ -196,6 +196,22 @@ class TwoInstancesTest {
                 () -> TwoInstancesWithRedisTest.meter(viaSecond, "cache_size", "cache=\"recall_vectors\"") == scopesHeld);
     }
 
+    /**
+     * An inbox is the user's as well as its conversations': an empty one, cached while the user was there (as another
+     * instance may read it between an erasure's batches of conversations and its last step), goes with the user.
+     */
+    @Test
+    void an_empty_inbox_cached_on_the_other_instance_goes_when_its_user_is_erased() {
+        String user = Fixtures.user(viaFirst, "empty-" + System.nanoTime());
+        String inbox = "/v1/users/" + user + "/inbox";
+        assertThat(viaSecond.getOk(inbox).get("conversations")).isEmpty();
+
+        assertThat(viaFirst.delete("/v1/users/" + user).status()).isEqualTo(200);
+
+        seenOnSecond("the user gone", () -> viaSecond.get("/v1/users/" + user).status() == 404);
+        seenOnSecond("the empty inbox gone", () -> viaSecond.get(inbox).status() == 404);
+    }
+
     @Test
     void memory_writes_through_one_instance_are_recalled_through_the_other_within_the_bound() {
         String character = Fixtures.character(viaFirst, "Luna");
