@@ -196,6 +196,58 @@ class CliTest {
         }
     }
 
+    /** A LATIN1 database failed every write of text outside Latin-1 with a 500; an SQL_ASCII one searched it wrongly. */
+    @Test
+    void a_database_not_in_utf8_is_refused_before_anything_is_made_in_it() throws Exception {
+        try (var admin = TestDatabase.get().connect("postgres"); var sql = admin.createStatement()) {
+            sql.execute("DROP DATABASE IF EXISTS parley_cli_latin1 WITH (FORCE)");
+            sql.execute("CREATE DATABASE parley_cli_latin1 ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'");
+        }
+        String url = TestDatabase.get().url("parley_cli_latin1");
+
+        Run run = parley("migrate", "--database-url", url);
+        Run check = parley("migrate", "--check", "--database-url", url);
+
+        for (Run refused : List.of(run, check)) {
+            assertThat(refused.status()).as(refused.err()).isEqualTo(1);
+            assertThat(refused.err()).contains("the database's encoding is LATIN1", "ENCODING 'UTF8'", "changed nothing");
+        }
+        try (var sql = TestDatabase.get().connect("parley_cli_latin1");
+             var tables = sql.createStatement().executeQuery("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")) {
+            tables.next();
+            assertThat(tables.getInt(1)).isZero();
+        }
+    }
+
+    /**
+     * A schema put before Parley's in the search_path (a DBA's, or one named after Parley's role under the default
+     * "$user", public) made a migrated database read as empty: "40 migration(s) pending", and migrate then built a
+     * second copy there and failed half-way.
+     */
+    @Test
+    void a_search_path_that_hides_parleys_tables_behind_another_schema_is_refused_naming_both() throws Exception {
+        TestDatabase.get().migrated("parley_cli_search_path");
+        String url = TestDatabase.get().url("parley_cli_search_path");
+        try (var sql = TestDatabase.get().connect("parley_cli_search_path"); var statement = sql.createStatement()) {
+            statement.execute("CREATE SCHEMA shadow");
+            statement.execute("ALTER DATABASE parley_cli_search_path SET search_path = shadow, public");
+        }
+
+        Run run = parley("migrate", "--database-url", url);
+        Run check = parley("migrate", "--check", "--database-url", url);
+
+        for (Run refused : List.of(run, check)) {
+            assertThat(refused.status()).as(refused.err()).isEqualTo(1);
+            assertThat(refused.err()).contains("schema public holds Parley's tables", "search_path (shadow, public)",
+                    "names schema shadow first", "changed nothing").doesNotContain("pending");
+        }
+        try (var sql = TestDatabase.get().connect("parley_cli_search_path");
+             var tables = sql.createStatement().executeQuery("SELECT count(*) FROM pg_tables WHERE schemaname = 'shadow'")) {
+            tables.next();
+            assertThat(tables.getInt(1)).as("no second copy").isZero();
+        }
+    }
+
     @Test
     void a_database_a_newer_parley_migrated_is_neither_migrated_nor_served() throws Exception {
         TestDatabase.get().migrated("parley_cli_newer");

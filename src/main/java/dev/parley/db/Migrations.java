@@ -28,6 +28,18 @@ public final class Migrations {
             SELECT format('schema "%s"', current_schema()) FROM pg_tables
              WHERE schemaname = current_schema() AND to_regclass('flyway_schema_history') IS NULL LIMIT 1""";
 
+    // What a database must be for Parley, read before Flyway touches it: its encoding; and, when the schema the
+    // connection's search_path names first (the one Flyway migrates, and Parley's statements read) holds no history,
+    // the schemas that hold Parley's tables.
+    private static final String FITNESS = """
+            SELECT current_setting('server_encoding'), current_setting('search_path'), format('%I', current_schema()),
+                   CASE WHEN current_schema() IS NULL THEN NULL
+                        WHEN to_regclass(format('%I.flyway_schema_history', current_schema())) IS NULL THEN
+                            (SELECT string_agg(format('schema %I', nspname), ', ' ORDER BY nspname) FROM pg_namespace
+                              WHERE to_regclass(format('%I.flyway_schema_history', nspname)) IS NOT NULL
+                                AND to_regclass(format('%I.conversations', nspname)) IS NOT NULL)
+                   END""";
+
     private final DataSource dataSource;
     private final Flyway flyway;
 
@@ -61,6 +73,7 @@ public final class Migrations {
     }
 
     private int migrateNow() {
+        refuseUnfit();
         refuseNewer();
         try {
             return flyway.migrate().migrationsExecuted;
@@ -165,6 +178,7 @@ public final class Migrations {
     }
 
     private void requireCurrentNow() {
+        refuseUnfit();
         refuseNewer();
         MigrationInfo[] pending = flyway.info().pending();
         if (pending.length > 0) {
@@ -178,6 +192,33 @@ public final class Migrations {
         var result = flyway.validateWithResult();
         if (!result.validationSuccessful) {
             throw new SchemaNotCurrent(differences(result));
+        }
+    }
+
+    /**
+     * A database Parley cannot serve, refused before anything is changed: one whose encoding is not UTF8 (a LATIN1 one
+     * fails every write of text outside Latin-1, an SQL_ASCII one stores anything and then searches it wrongly), and a
+     * migrated one whose tables a changed search_path hides (Parley would read, and migrate, an empty schema before them).
+     */
+    private void refuseUnfit() {
+        try (var connection = dataSource.getConnection(); var statement = connection.createStatement();
+             var rows = statement.executeQuery(FITNESS)) {
+            rows.next();
+            String encoding = rows.getString(1);
+            if (!"UTF8".equals(encoding)) {
+                throw new IllegalStateException("the database's encoding is " + encoding + ", and Parley stores text of every "
+                        + "language as UTF-8: give it a database made with ENCODING 'UTF8' (createdb -E UTF8 -T template0 "
+                        + "parley) and point DATABASE_URL at it; changed nothing here");
+            }
+            String elsewhere = rows.getString(4);
+            if (elsewhere != null) {
+                throw new IllegalStateException(elsewhere + " holds Parley's tables, but this connection's search_path ("
+                        + rows.getString(2) + ") names schema " + rows.getString(3) + " first, where Parley would read and "
+                        + "make its tables: give the role or the database the search_path Parley was migrated with (ALTER "
+                        + "DATABASE … RESET search_path, or ALTER ROLE … SET search_path = …); changed nothing here");
+            }
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("could not read the database's settings: " + e.getMessage(), e);
         }
     }
 
