@@ -69,9 +69,25 @@ final class Postmaster {
         return Files.exists(dataDir.resolve("PG_VERSION"));
     }
 
-    /** Creates the data folder with trust authentication; {@link #requirePassword} then closes it. */
+    /**
+     * Creates the data folder with trust authentication; {@link #requirePassword} then closes it. Its locale is C.UTF-8,
+     * not the one the caller's environment names: a shell's C or POSIX (a container's usual) folds no letter outside
+     * ASCII, so a search for "école" would not find "École", and a locale the machine lacks (a LANG forwarded over ssh)
+     * stopped initdb. Where there is no C.UTF-8 (macOS), the environment's, as before.
+     */
     void initdb() {
-        runToSuccess("initdb", binaries.command("initdb", "-A", "trust", "-U", SUPERUSER, "-D", dataDir.toString(), "-E", "UTF-8"), "");
+        List<String> arguments = List.of("-A", "trust", "-U", SUPERUSER, "-D", dataDir.toString(), "-E", "UTF-8");
+        List<String> inCUtf8 = new ArrayList<>(arguments);
+        inCUtf8.add("--locale=C.UTF-8");
+        try {
+            runToSuccess("initdb", binaries.command("initdb", inCUtf8.toArray(String[]::new)), "");
+        } catch (PostgresDidNotStart e) {
+            if (!String.valueOf(e.getMessage()).contains("locale")) {
+                throw e;
+            }
+            LOG.info("there is no locale C.UTF-8 here; the embedded PostgreSQL takes the environment's (LANG, LC_*)");
+            runToSuccess("initdb", binaries.command("initdb", arguments.toArray(String[]::new)), "");
+        }
     }
 
     /**
