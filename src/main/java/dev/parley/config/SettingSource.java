@@ -138,7 +138,7 @@ final class SettingSource {
                 RedisURI.create(raw);
             } catch (IllegalArgumentException e) {
                 throw new InvalidSetting(flag, envName, "is not a Redis URL Parley can read (" + e.getMessage()
-                        + "); expected redis://[:password@]host[:port][/database]");
+                        + "); expected redis://[:PASSWORD@]host[:port][/database]");
             }
             return raw;
         });
