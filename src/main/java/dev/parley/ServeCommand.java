@@ -109,7 +109,7 @@ final class ServeCommand implements Callable<Integer> {
             + "(env PARLEY_PRESENCE_TTL, default 60s).")
     String presenceTtl;
 
-    @Option(names = "--analytics-refresh", description = "How often the analytics views are refreshed, 10s-1d; their "
+    @Option(names = "--analytics-refresh", description = "How often the analytics views are refreshed, 10s-24h; their "
             + "figures are at most this old (env PARLEY_ANALYTICS_REFRESH, default 5m). POST /v1/analytics/refresh refreshes now.")
     String analyticsRefresh;
 
