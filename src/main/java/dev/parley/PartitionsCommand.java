@@ -52,8 +52,11 @@ final class PartitionsCommand implements Callable<Integer> {
                 }
             }
             out.printf("%-8s %-22s %-26s %-26s %16s %12s%n", "WHERE", "PARTITION", "FROM", "TO", "ROWS (ESTIMATED)", "BYTES");
-            print(out, "archive", partitions, Partitions.ARCHIVE, partitions.listArchived(), List.of());
-            print(out, "hot", partitions, Partitions.HOT, partitions.list(), partitions.gaps());
+            List<Partitions.Partition> archived = partitions.listArchived();
+            List<Partitions.Partition> hot = partitions.list();
+            List<Partitions.Gap> gaps = partitions.gaps();
+            print(out, "archive", partitions, Partitions.ARCHIVE, archived, closed(archived, hot, gaps), "(closed: no rows)");
+            print(out, "hot", partitions, Partitions.HOT, hot, gaps, "(gap: no rows)");
             long stragglers = partitions.catchAllRows();
             out.println(stragglers == 0 ? "The catch-all partitions are empty."
                     : stragglers + " row(s) sit in the catch-all partitions: run with --ensure to give their months a partition.");
@@ -78,7 +81,7 @@ final class PartitionsCommand implements Callable<Integer> {
      * its bytes with indexes (its growth).
      */
     private static void print(PrintWriter out, String where, Partitions partitions, String parent,
-                              List<Partitions.Partition> months, List<Partitions.Gap> gaps) {
+                              List<Partitions.Partition> months, List<Partitions.Gap> gaps, String gapLabel) {
         record Line(long from, String text) {
         }
         List<Line> lines = new ArrayList<>();
@@ -88,12 +91,34 @@ final class PartitionsCommand implements Callable<Integer> {
                     p.toId() == null ? "(anything newer)" : Ids.timeOf(p.toId()).toString(), partitions.rows(parent, p),
                     bytes(p.bytes()))));
         }
-        for (var gap : gaps) { // among the months, in time order: a gap is a range no month takes
-            lines.add(new Line(gap.fromId(), String.format("%-8s %-22s %-26s %-26s %16d %12s%n", where, "(gap: no rows)",
+        for (var gap : gaps) { // among the months, in time order: a range no month takes
+            lines.add(new Line(gap.fromId(), String.format("%-8s %-22s %-26s %-26s %16d %12s%n", where, gapLabel,
                     Ids.timeOf(gap.fromId()), Ids.timeOf(gap.toId()), 0, "-")));
         }
         lines.sort(Comparator.comparingLong(Line::from));
         lines.forEach(line -> out.print(line.text()));
+    }
+
+    /**
+     * The ranges between the months that neither a month (hot or archived) nor a gap takes: months archived without a
+     * row (gaps once) or dropped from the archive by retention. They take no writes, and were not listed at all.
+     */
+    static List<Partitions.Gap> closed(List<Partitions.Partition> archived, List<Partitions.Partition> hot,
+                                       List<Partitions.Gap> gaps) {
+        List<Partitions.Gap> taken = new ArrayList<>(gaps);
+        java.util.stream.Stream.concat(archived.stream(), hot.stream()).forEach(p -> taken.add(new Partitions.Gap(
+                p.fromId() == null ? Long.MIN_VALUE : p.fromId(), p.toId() == null ? Long.MAX_VALUE : p.toId())));
+        taken.sort(Comparator.comparingLong(Partitions.Gap::fromId));
+        List<Partitions.Gap> closed = new ArrayList<>();
+        long end = Long.MIN_VALUE; // where the ranges before this one end
+        for (int i = 0; i < taken.size(); i++) {
+            Partitions.Gap range = taken.get(i);
+            if (i > 0 && end < range.fromId()) {
+                closed.add(new Partitions.Gap(end, range.fromId()));
+            }
+            end = Math.max(end, range.toId());
+        }
+        return closed;
     }
 
     private static String bytes(long bytes) {

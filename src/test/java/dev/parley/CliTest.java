@@ -482,6 +482,30 @@ class CliTest {
         assertThat(run.out()).containsPattern("hot\\s+messages_y2025m02\\s+\\S+\\s+\\S+\\s+3\\s");
     }
 
+    /** Months archived without a row (gaps until then) were listed nowhere: a hole in the listing, though they take no writes. */
+    @Test
+    void partitions_lists_the_months_archived_without_rows_among_the_archived_ones() throws Exception {
+        TestDatabase.get().migrated("parley_cli_partitions_closed");
+        String url = TestDatabase.get().url("parley_cli_partitions_closed");
+        assertThat(parley("apps", "create", "closed", "--database-url", url).status()).isZero();
+        YearMonth old = YearMonth.now(ZoneOffset.UTC).minusMonths(14);
+        String at = old.atDay(2).atStartOfDay().toInstant(ZoneOffset.UTC).toString();
+        Path lines = Files.createTempFile("parley-partitions", ".ndjson");
+        Files.writeString(lines, String.join("\n",
+                "{\"type\":\"character\",\"external_id\":\"c\",\"name\":\"Luna\"}",
+                "{\"type\":\"user\",\"external_id\":\"u\"}",
+                "{\"type\":\"conversation\",\"external_id\":\"k\",\"user\":\"u\",\"character\":\"c\",\"created_at\":\"" + at + "\"}",
+                "{\"type\":\"message\",\"conversation\":\"k\",\"external_id\":\"1\",\"content\":\"one\",\"created_at\":\"" + at + "\"}"));
+        assertThat(parley("import", lines.toString(), "--app", "closed", "--database-url", url).status()).isZero();
+        assertThat(parley("archive", "--older-than", "6mo", "--database-url", url).status()).isZero();
+
+        Run run = parley("partitions", "--database-url", url);
+
+        assertThat(run.status()).as(run.out()).isZero();
+        assertThat(run.out()).containsPattern("archive\\s+" + Partitions.nameOf(old) + "\\s")
+                .containsPattern("archive\\s+\\(closed: no rows\\)\\s+" + old.plusMonths(1) + "-01T00:00:00Z\\s");
+    }
+
     @Test
     void partitions_names_a_default_partition_an_operator_attached_and_exits_1_and_archive_refuses_beside_it() throws Exception {
         TestDatabase.get().migrated("parley_cli_partitions_default");
