@@ -134,11 +134,23 @@ final class SettingSource {
                 throw new InvalidSetting(flag, envName, "must be a URL such as redis://127.0.0.1:6379 (rediss:// for TLS), got '"
                         + Passwords.hiddenIn(raw) + "'");
             }
+            // Lettuce reads more than a URL: "host:port" with a word for the port, or a password with a raw @ in it, became
+            // a host that never answers, an outage forever rather than a setting to mend. Neither message quotes the URL:
+            // a password with a space in it would be shown.
+            String expected = "; expected redis://[:PASSWORD@]host[:port][/database], the password percent-encoded";
             try {
+                java.net.URI uri = new java.net.URI(raw);
+                if (uri.getHost() == null) {
+                    throw new InvalidSetting(flag, envName, "is not a Redis URL Parley can read (no host and port it can tell "
+                            + "apart: a port that is not a number, or an @ or : in the password not written %40 or %3A)" + expected);
+                }
                 RedisURI.create(raw);
+            } catch (java.net.URISyntaxException e) {
+                throw new InvalidSetting(flag, envName, "is not a Redis URL Parley can read (" + e.getReason() + " at index "
+                        + e.getIndex() + ")" + expected);
             } catch (IllegalArgumentException e) {
-                throw new InvalidSetting(flag, envName, "is not a Redis URL Parley can read (" + e.getMessage()
-                        + "); expected redis://[:PASSWORD@]host[:port][/database]");
+                throw new InvalidSetting(flag, envName, "is not a Redis URL Parley can read ("
+                        + String.valueOf(e.getMessage()).replace(raw, "the URL") + ")" + expected);
             }
             return raw;
         });

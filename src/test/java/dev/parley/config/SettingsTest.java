@@ -121,6 +121,22 @@ class SettingsTest {
                 .hasMessageContaining("--redis-timeout");
     }
 
+    /**
+     * Lettuce took these, and each named a host that never answers: an instance then served for ever without the
+     * shared tier, as in an outage. And a password with a space in it was shown in the message, which quoted the URL.
+     */
+    @Test
+    void a_redis_url_whose_host_and_port_cannot_be_told_apart_is_refused_without_quoting_it() {
+        for (String url : List.of("redis://:topsecret@127.0.0.1:port", "redis://:top@secret:pw@127.0.0.1:6379",
+                "redis://:top secret@127.0.0.1:6379")) {
+            assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_REDIS_URL", url))).as(url)
+                    .hasMessageContaining("PARLEY_REDIS_URL").hasMessageContaining("is not a Redis URL Parley can read")
+                    .hasMessageContaining("percent-encoded").hasMessageNotContaining("secret");
+        }
+        assertThat(Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_REDIS_URL", "redis://:top%40secret%3Apw@127.0.0.1:6379"))
+                .redisUrl()).as("percent-encoded, it is taken").isPresent();
+    }
+
     @Test
     void the_recall_cache_is_sized_in_bytes_and_256_mib_by_default() {
         assertThat(Settings.resolve(Settings.Flags.none(), Map.of()).recallCacheBytes()).isEqualTo(256L << 20);
