@@ -195,6 +195,7 @@ public final class SharedViews {
         this.ttls = ttls;
         this.random = random;
         this.registry = registry;
+        redis.runs(READ, PUT, MARK, DROP);
         redis.whenBack(this::startEpoch); // drops may have been lost while it was away
     }
 

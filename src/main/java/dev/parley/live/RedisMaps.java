@@ -47,6 +47,7 @@ public final class RedisMaps implements ExpiringMaps {
         this.redis = redis;
         this.prefix = prefix;
         this.fallback = fallback;
+        redis.runs(PUT, REMOVE, GET);
     }
 
     @Override

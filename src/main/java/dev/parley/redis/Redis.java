@@ -48,8 +48,9 @@ public final class Redis implements AutoCloseable {
     // command: the first one in a fresh JVM loads and starts Netty, which took over a second on a busy machine.
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
     // What Redis answers to a database number it does not have, a password it does not take, or none when it asks one.
+    // NOPERM: an ACL user the URL names may not run Parley's commands or scripts, or touch its keys.
     private static final List<String> REFUSALS = List.of("ERR DB index", "WRONGPASS", "NOAUTH", "ERR invalid password",
-            "ERR AUTH");
+            "ERR AUTH", "NOPERM");
     private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
 
     private final RedisClient client;
@@ -94,9 +95,23 @@ public final class Redis implements AutoCloseable {
     }
 
     /**
+     * Loads {@code scripts} into Redis on every (re)connect, before callers are let through: a user the ACL denies
+     * scripts (NOPERM) is then refused at the start, and a probe does not call Redis back only for the first script
+     * run to open the circuit again, once a second.
+     */
+    public void runs(Script... scripts) {
+        whenBack(commands -> {
+            for (Script script : scripts) {
+                commands.scriptLoad(script.text());
+            }
+        });
+    }
+
+    /**
      * Connects now, or, if Redis does not answer, says so once and leaves the retrying to the probes. A Redis that
-     * answers and refuses the URL's database number or credentials is a setting to mend, not an outage to wait out:
-     * that stops the start, since an instance serving on would keep typing and presence of its own unseen.
+     * answers and refuses the URL's database number, credentials or the user's permissions is a setting to mend, not
+     * an outage to wait out: that stops the start, since an instance serving on would keep typing and presence of its
+     * own unseen.
      */
     public void open() {
         RedisException failure = attempt();
@@ -106,7 +121,7 @@ public final class Redis implements AutoCloseable {
         }
         if (refusesTheUrl(failure)) {
             throw new IllegalStateException("Redis at " + where() + " refuses PARLEY_REDIS_URL (" + reason(failure)
-                    + "): mend its database number or credentials");
+                    + "): mend its database number, credentials or the user's permissions (ACL)");
         }
         downSince = ticker.read();
         LOG.warn("Redis at {} does not answer ({}); serving from this instance's memory and PostgreSQL without it, "

@@ -106,6 +106,29 @@ class RedisOutageTest {
         assertThat(upkeep).as("no upkeep was begun by the start that failed, to fail on its closed pool").isEmpty();
     }
 
+    /**
+     * An ACL user that may not run scripts passed the start (a ping and a SET), and then each request's first script
+     * opened the circuit, whose probe closed it again a second later: two log lines a second and a new epoch each time.
+     */
+    @Test
+    void a_redis_user_the_acl_denies_scripts_stops_the_start_as_a_setting_to_mend() {
+        try (TestRedis.Own redis = TestRedis.startOwn()) {
+            var client = RedisClient.create(redis.url());
+            try (var connection = client.connect()) {
+                connection.sync().aclSetuser("noscripts", io.lettuce.core.AclSetuserArgs.Builder.on().addPassword("pw")
+                        .allKeys().allCommands().removeCategory(io.lettuce.core.AclCategory.SCRIPTING));
+            } finally {
+                client.shutdown();
+            }
+            var env = Map.of("PARLEY_REDIS_URL", redis.url().replace("redis://", "redis://noscripts:pw@"),
+                    "PARLEY_REDIS_PREFIX", TestRedis.newPrefix());
+
+            assertThatThrownBy(() -> TestServer.start(DB + "_noperm", env).close())
+                    .hasMessageContaining("refuses PARLEY_REDIS_URL").hasMessageContaining("NOPERM")
+                    .hasMessageContaining("the user's permissions (ACL)");
+        }
+    }
+
     private static Map<String, String> env(TestRedis.Own redis) {
         return Map.of("PARLEY_REDIS_URL", redis.url(), "PARLEY_REDIS_PREFIX", "outage:", "PARLEY_REDIS_TIMEOUT", "500ms");
     }
