@@ -100,10 +100,11 @@ public final class LocalPostgres implements AutoCloseable {
                     + "if the process that runs it stops it", pgDir, runningPort.get());
             return new LocalPostgres(postmaster, true, passwordFile.read().orElse(null), null).withDatabase();
         }
-        if (!postmaster.initialized()) {
+        boolean made = !postmaster.initialized();
+        if (made) {
             postmaster.initdb();
         }
-        String password = passwordFile.read().orElseGet(() -> requirePassword(postmaster, passwordFile));
+        String password = passwordFile.read().orElseGet(() -> requirePassword(postmaster, passwordFile, made));
         postmaster.start();
         return new LocalPostgres(postmaster, false, password, null).withDatabase();
     }
@@ -114,11 +115,12 @@ public final class LocalPostgres implements AutoCloseable {
     }
 
     /** A new folder, or one an older Parley made with trust authentication: from now on only the password lets in. */
-    private static String requirePassword(Postmaster postmaster, PasswordFile passwordFile) {
+    private static String requirePassword(Postmaster postmaster, PasswordFile passwordFile, boolean made) {
         String password = PasswordFile.generate();
         postmaster.requirePassword(password);
         passwordFile.write(password); // last: a folder with the file is known to need it
-        LOG.info("the embedded PostgreSQL in {} now asks for the password in {}", postmaster.dataDir(), passwordFile.path());
+        LOG.info(made ? "the embedded PostgreSQL made in {} asks for the password in {}"
+                : "the embedded PostgreSQL in {} now asks for the password in {}", postmaster.dataDir(), passwordFile.path());
         return password;
     }
 
