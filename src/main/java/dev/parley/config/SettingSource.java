@@ -13,7 +13,7 @@ import java.util.regex.Pattern;
 
 /** Reads one setting from its flag or environment variable and parses it, naming both in any error. */
 final class SettingSource {
-    private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(b|kib|kb|k|mib|mb|m|gib|gb|g)?");
+    private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(b|kib|kb|k|mib|mb|m|gib|gb|g|tib|tb|t)?");
 
     private final Map<String, String> env;
 
@@ -66,7 +66,7 @@ final class SettingSource {
         }).orElse(fallback);
     }
 
-    /** Sizes accept a plain byte count or a unit: 32KiB, 8MiB, 1GiB (k/m/g are binary units). */
+    /** Sizes accept a plain byte count or a unit: 32KiB, 8MiB, 1GiB, 1TiB (k/m/g/t and KB/MB/GB/TB are binary units). */
     long bytes(String flagValue, String flag, String envName, long fallback, long min, long max) {
         return text(flagValue, flag, envName).map(raw -> {
             var m = SIZE.matcher(raw.toLowerCase(Locale.ROOT));
@@ -77,6 +77,7 @@ final class SettingSource {
                 case "kib", "kb", "k" -> 1L << 10;
                 case "mib", "mb", "m" -> 1L << 20;
                 case "gib", "gb", "g" -> 1L << 30;
+                case "tib", "tb", "t" -> 1L << 40;
                 default -> 1L;
             };
             long value;

@@ -142,6 +142,8 @@ class SettingsTest {
         assertThat(Settings.resolve(Settings.Flags.none(), Map.of()).recallCacheBytes()).isEqualTo(256L << 20);
         assertThat(Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_RECALL_CACHE", "2GiB")).recallCacheBytes())
                 .isEqualTo(2L << 30);
+        assertThat(Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_RECALL_CACHE", "1TiB")).recallCacheBytes())
+                .as("the largest it takes, as the error for a larger one names it").isEqualTo(1L << 40);
         assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_RECALL_CACHE", "plenty")))
                 .hasMessageContaining("--recall-cache").hasMessageContaining("PARLEY_RECALL_CACHE");
     }
