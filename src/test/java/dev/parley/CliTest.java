@@ -154,6 +154,23 @@ class CliTest {
         }
     }
 
+    /** As on a managed server, whose owners are no superusers: the checks before a migration read only what any role may. */
+    @Test
+    void a_role_that_owns_its_database_and_is_no_superuser_migrates_it_and_serves_it() throws Exception {
+        try (var admin = TestDatabase.get().connect("postgres"); var sql = admin.createStatement()) {
+            sql.execute("DROP DATABASE IF EXISTS parley_cli_owner WITH (FORCE)");
+            sql.execute("DO $$ BEGIN CREATE ROLE parley_owner LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+            sql.execute("CREATE DATABASE parley_cli_owner OWNER parley_owner");
+        }
+        String url = TestDatabase.get().url("parley_cli_owner").replaceFirst("//[^@]*@", "//parley_owner@");
+
+        Run run = parley("migrate", "--database-url", url);
+        Run check = parley("migrate", "--check", "--database-url", url);
+
+        assertThat(run.status()).as(run.err()).isZero();
+        assertThat(check.status()).as(check.err()).isZero();
+    }
+
     @Test
     void migrate_as_a_role_that_may_not_create_tables_says_what_to_grant_in_its_own_words() throws Exception {
         TestDatabase.get().fresh("parley_cli_no_create");

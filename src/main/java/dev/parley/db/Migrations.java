@@ -30,15 +30,16 @@ public final class Migrations {
 
     // What a database must be for Parley, read before Flyway touches it: its encoding; and, when the schema the
     // connection's search_path names first (the one Flyway migrates, and Parley's statements read) holds no history,
-    // the schemas that hold Parley's tables.
+    // the other schemas of the search_path that hold Parley's tables. From the catalog, which any role may read:
+    // to_regclass('schema.table') wants USAGE on the schema, which no owner of a database has on pg_toast.
     private static final String FITNESS = """
             SELECT current_setting('server_encoding'), current_setting('search_path'), format('%I', current_schema()),
-                   CASE WHEN current_schema() IS NULL THEN NULL
-                        WHEN to_regclass(format('%I.flyway_schema_history', current_schema())) IS NULL THEN
-                            (SELECT string_agg(format('schema %I', nspname), ', ' ORDER BY nspname) FROM pg_namespace
-                              WHERE to_regclass(format('%I.flyway_schema_history', nspname)) IS NOT NULL
-                                AND to_regclass(format('%I.conversations', nspname)) IS NOT NULL)
-                   END""";
+                   (SELECT string_agg(format('schema %I', n.nspname), ', ' ORDER BY n.nspname) FROM pg_namespace n
+                     WHERE n.nspname = ANY (current_schemas(false)) AND n.nspname <> current_schema()
+                       AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace here ON here.oid = c.relnamespace
+                                        WHERE here.nspname = current_schema() AND c.relname = 'flyway_schema_history')
+                       AND EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND c.relname = 'flyway_schema_history')
+                       AND EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND c.relname = 'conversations'))""";
 
     private final DataSource dataSource;
     private final Flyway flyway;
