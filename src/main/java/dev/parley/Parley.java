@@ -224,6 +224,8 @@ public final class Parley implements AutoCloseable {
             var cache = new ReadCache(settings.cacheBytes(), settings.cacheTtls(), Ticker.systemTicker(), Runnable::run, registry,
                     shared);
             cache.followChanges(invalidations);
+            var local = new LocalMaps(LIVE_KEYS, clockTicker(clock));
+            ExpiringMaps live = redis == null ? local : new RedisMaps(redis, redisKeys, local); // its scripts, before open
             if (redis != null) {
                 redis.open(); // a new epoch: views written while no instance may have heard of changes are ignored
             }
@@ -246,8 +248,6 @@ public final class Parley implements AutoCloseable {
             long tick = Math.max(1, settings.analyticsRefresh().toMillis() / 10);
             threads(started, "parley-analytics", 1).scheduleWithFixedDelay(analyticsRefresh::refreshIfDueLogged, tick, tick,
                     TimeUnit.MILLISECONDS);
-            var local = new LocalMaps(LIVE_KEYS, clockTicker(clock));
-            ExpiringMaps live = redis == null ? local : new RedisMaps(redis, redisKeys, local);
             var snippets = new Snippets(); // message and memory search share its configurations and stems
             var memories = new Memories(database, cache, snippets, settings.memoryScopeBytes());
             var recall = new Recall(database, cache, clock, settings.recallCacheBytes(), settings.memoryScopeBytes(), registry);

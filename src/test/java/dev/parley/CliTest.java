@@ -156,7 +156,7 @@ class CliTest {
 
     /** As on a managed server, whose owners are no superusers: the checks before a migration read only what any role may. */
     @Test
-    void a_role_that_owns_its_database_and_is_no_superuser_migrates_it_and_serves_it() throws Exception {
+    void a_role_that_owns_its_database_and_is_no_superuser_migrates_it() throws Exception {
         try (var admin = TestDatabase.get().connect("postgres"); var sql = admin.createStatement()) {
             sql.execute("DROP DATABASE IF EXISTS parley_cli_owner WITH (FORCE)");
             sql.execute("DO $$ BEGIN CREATE ROLE parley_owner LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");

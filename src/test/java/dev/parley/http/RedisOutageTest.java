@@ -16,6 +16,7 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -126,6 +127,20 @@ class RedisOutageTest {
             assertThatThrownBy(() -> TestServer.start(DB + "_noperm", env).close())
                     .hasMessageContaining("refuses PARLEY_REDIS_URL").hasMessageContaining("NOPERM")
                     .hasMessageContaining("the user's permissions (ACL)");
+        }
+    }
+
+    /** A proxy in front of Redis (twemproxy, Envoy's) takes EVAL and EVALSHA but not SCRIPT: Parley works through it. */
+    @Test
+    void a_redis_that_does_not_take_script_load_is_used_all_the_same() {
+        try (var redis = TestRedis.startOwn(List.of("--rename-command", "SCRIPT", "\"\""));
+             Parley parley = TestServer.start(DB, env(redis))) {
+            Api api = new Api("http://127.0.0.1:" + parley.port(), parley.apps().create("proxied").apiKey());
+            assertThat(meter(api, "parley_cache_redis_up")).isEqualTo(1);
+            api.getOk("/v1/users/" + Fixtures.user(api, "read-" + System.nanoTime()));
+
+            assertThat(meter(api, "parley_cache_redis_writes_total", "result=\"kept\"")).isEqualTo(1);
+            assertThat(meter(api, "parley_cache_redis_up")).isEqualTo(1);
         }
     }
 

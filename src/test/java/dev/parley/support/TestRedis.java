@@ -111,16 +111,23 @@ public final class TestRedis {
 
     /** A redis-server of the test's own, as a child process on a free port, storing nothing on disk. */
     public static Own startOwn() {
-        return new Own(Ports.free());
+        return startOwn(List.of());
+    }
+
+    /** The same with more of redis-server's settings ({@code --rename-command SCRIPT ""}, as a proxy that lacks it). */
+    public static Own startOwn(List<String> settings) {
+        return new Own(Ports.free(), settings);
     }
 
     /** A Redis that a test may kill and start again without disturbing anyone else's. */
     public static final class Own implements AutoCloseable {
         private final int port;
+        private final List<String> settings;
         private Process process;
 
-        Own(int port) {
+        Own(int port, List<String> settings) {
             this.port = port;
+            this.settings = settings;
             start();
         }
 
@@ -132,8 +139,10 @@ public final class TestRedis {
         public void start() {
             try {
                 Path dir = Files.createTempDirectory("parley-redis");
-                process = new ProcessBuilder("redis-server", "--port", String.valueOf(port), "--bind", "127.0.0.1",
-                        "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir.toString())
+                List<String> command = new ArrayList<>(List.of("redis-server", "--port", String.valueOf(port), "--bind",
+                        "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir.toString()));
+                command.addAll(settings);
+                process = new ProcessBuilder(command)
                         .redirectErrorStream(true).redirectOutput(dir.resolve("redis.log").toFile()).start();
             } catch (IOException e) {
                 throw new UncheckedIOException("could not start redis-server (is it installed and on PATH?)", e);
