@@ -268,6 +268,24 @@ class UserTokensTest {
         assertThat(old.withKey(fromFresh).get("/v1/users/" + user).status()).as("minted by the key kept").isEqualTo(200);
     }
 
+    /** Revoked by another process (parley apps keys revoke): the server hears of it over V9's notice, and forgets the key. */
+    @Test
+    void aKeyRevokedFromTheCommandLineEndsItsTokensOnTheServerWithinASecond() {
+        String name = "revoked-elsewhere-" + System.nanoTime();
+        var created = TestServer.get().apps().create(name);
+        Api api = new Api(app.base(), created.apiKey());
+        String user = Fixtures.user(api, "signed-in");
+        String token = api.postOk(201, "/v1/users/" + user + "/tokens", Map.of()).get("token").asText();
+        assertThat(api.withKey(token).get("/v1/users/" + user).status()).isEqualTo(200); // the key's state now cached
+
+        try (var pool = TestDatabase.pool(TestDatabase.get().target(TestServer.DATABASE), 1)) {
+            dev.parley.apps.Apps.forCommands(pool).revokeKey(name, String.valueOf(created.key().id()));
+        }
+
+        dev.parley.support.Wait.until("the token of the revoked key to be refused", Duration.ofSeconds(1),
+                () -> api.withKey(token).get("/v1/users/" + user).status() == 401);
+    }
+
     private static String token(String userId, List<String> scopes) {
         return app.postOk(201, "/v1/users/" + userId + "/tokens", Map.of("scopes", scopes)).get("token").asText();
     }
