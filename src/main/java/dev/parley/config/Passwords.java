@@ -11,8 +11,7 @@ public final class Passwords {
      * {@code password=} parameter is hidden too.
      */
     public static String hiddenIn(String text) {
-        // Not the form a message shows as a template, redis://[:PASSWORD@]host, whose "]" no URL has after its "@".
-        return text.replaceAll("(\\w+://[^\\s/:@]*:)(?!PASSWORD@\\])[^\\s/@]+@", "$1***@")
+        return text.replaceAll("(\\w+://[^\\s/:@]*:)[^\\s/@]+@", "$1***@")
                 .replaceAll("(rediss?://)[^\\s/:@]+@", "$1***@")
                 .replaceAll("(?i)(password=)[^&\\s]*", "$1***");
     }

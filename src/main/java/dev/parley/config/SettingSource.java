@@ -138,12 +138,15 @@ final class SettingSource {
             // Lettuce reads more than a URL: "host:port" with a word for the port, or a password with a raw @ in it, became
             // a host that never answers, an outage forever rather than a setting to mend. Neither message quotes the URL:
             // a password with a space in it would be shown.
-            String expected = "; expected redis://[:PASSWORD@]host[:port][/database], the password percent-encoded";
+            // The template is written so that no masking of passwords takes it for a URL with one.
+            String expected = "; expected redis://host[:port][/database], a password before the host as :PASSWORD@ with "
+                    + "every character but letters, digits and -._~ percent-encoded";
             try {
                 java.net.URI uri = new java.net.URI(raw);
                 if (uri.getHost() == null) {
                     throw new InvalidSetting(flag, envName, "is not a Redis URL Parley can read (no host and port it can tell "
-                            + "apart: a port that is not a number, or an @ or : in the password not written %40 or %3A)" + expected);
+                            + "apart: a port that is not a number, a host name with _ in it, or a character of the password "
+                            + "not percent-encoded)" + expected);
                 }
                 RedisURI.create(raw);
             } catch (java.net.URISyntaxException e) {

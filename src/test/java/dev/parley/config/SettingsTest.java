@@ -128,10 +128,12 @@ class SettingsTest {
     @Test
     void a_redis_url_whose_host_and_port_cannot_be_told_apart_is_refused_without_quoting_it() {
         for (String url : List.of("redis://:topsecret@127.0.0.1:port", "redis://:top@secret:pw@127.0.0.1:6379",
-                "redis://:top secret@127.0.0.1:6379")) {
+                "redis://:top secret@127.0.0.1:6379", "redis://:topsecret@redis_cache:6379")) {
             assertThatThrownBy(() -> Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_REDIS_URL", url))).as(url)
                     .hasMessageContaining("PARLEY_REDIS_URL").hasMessageContaining("is not a Redis URL Parley can read")
-                    .hasMessageContaining("percent-encoded").hasMessageNotContaining("secret");
+                    .hasMessageContaining("percent-encoded").hasMessageNotContaining("secret")
+                    .satisfies(refused -> assertThat(Passwords.hiddenIn(refused.getMessage())).as("as printed")
+                            .isEqualTo(refused.getMessage()));
         }
         assertThat(Settings.resolve(Settings.Flags.none(), Map.of("PARLEY_REDIS_URL", "redis://:top%40secret%3Apw@127.0.0.1:6379"))
                 .redisUrl()).as("percent-encoded, it is taken").isPresent();
