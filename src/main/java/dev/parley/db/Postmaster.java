@@ -82,7 +82,7 @@ final class Postmaster {
         try {
             runToSuccess("initdb", binaries.command("initdb", inCUtf8.toArray(String[]::new)), "");
         } catch (PostgresDidNotStart e) {
-            if (!String.valueOf(e.getMessage()).contains("locale")) {
+            if (!String.valueOf(e.getMessage()).contains("invalid locale name \"C.UTF-8\"")) {
                 throw e;
             }
             LOG.info("there is no locale C.UTF-8 here; the embedded PostgreSQL takes the environment's (LANG, LC_*)");
