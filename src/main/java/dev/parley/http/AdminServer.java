@@ -142,19 +142,18 @@ public final class AdminServer implements AutoCloseable {
 
     /** A route that takes no query parameter: one given ({@code /metrics?name=x}, a filter) is a mistake to report. */
     private static Handler takingNone(Handler handler) {
-        return ctx -> {
-            for (String given : ctx.queryParamMap().keySet()) {
-                throw new InvalidInput(given, "is not a parameter of " + ctx.path() + "; it takes none");
-            }
-            handler.handle(ctx);
-        };
+        return ctx -> handler.handle(onlyParameter(ctx, null));
     }
 
-    /** A query parameter these routes do not take, or theirs given twice, is a mistake to report, not one to ignore. */
+    /**
+     * A query parameter the route does not take (it takes {@code name}, or none when that is null), or its own given
+     * twice, is a mistake to report, not one to ignore.
+     */
     private static Context onlyParameter(Context ctx, String name) {
         for (var given : ctx.queryParamMap().entrySet()) {
             if (!given.getKey().equals(name)) {
-                throw new InvalidInput(given.getKey(), "is not a parameter of " + ctx.path() + "; it takes '" + name + "'");
+                throw new InvalidInput(given.getKey(), "is not a parameter of " + ctx.path() + "; it takes "
+                        + (name == null ? "none" : "'" + name + "'"));
             }
             if (given.getValue().size() > 1) { // which one was meant would be a guess
                 throw new InvalidInput(name, "is given " + given.getValue().size() + " times; give it once");
