@@ -55,7 +55,7 @@ final class PartitionsCommand implements Callable<Integer> {
             List<Partitions.Partition> archived = partitions.listArchived();
             List<Partitions.Partition> hot = partitions.list();
             List<Partitions.Gap> gaps = partitions.gaps();
-            print(out, "archive", partitions, Partitions.ARCHIVE, archived, closed(archived, hot, gaps), "(closed: no rows)");
+            print(out, "archive", partitions, Partitions.ARCHIVE, archived, Partitions.closed(archived, hot, gaps), "(closed: no rows)");
             print(out, "hot", partitions, Partitions.HOT, hot, gaps, "(gap: no rows)");
             long stragglers = partitions.catchAllRows();
             out.println(stragglers == 0 ? "The catch-all partitions are empty."
@@ -97,28 +97,6 @@ final class PartitionsCommand implements Callable<Integer> {
         }
         lines.sort(Comparator.comparingLong(Line::from));
         lines.forEach(line -> out.print(line.text()));
-    }
-
-    /**
-     * The ranges between the months that neither a month (hot or archived) nor a gap takes: months archived without a
-     * row (gaps once) or dropped from the archive by retention. They take no writes, and were not listed at all.
-     */
-    static List<Partitions.Gap> closed(List<Partitions.Partition> archived, List<Partitions.Partition> hot,
-                                       List<Partitions.Gap> gaps) {
-        List<Partitions.Gap> taken = new ArrayList<>(gaps);
-        java.util.stream.Stream.concat(archived.stream(), hot.stream()).forEach(p -> taken.add(new Partitions.Gap(
-                p.fromId() == null ? Long.MIN_VALUE : p.fromId(), p.toId() == null ? Long.MAX_VALUE : p.toId())));
-        taken.sort(Comparator.comparingLong(Partitions.Gap::fromId));
-        List<Partitions.Gap> closed = new ArrayList<>();
-        long end = Long.MIN_VALUE; // where the ranges before this one end
-        for (int i = 0; i < taken.size(); i++) {
-            Partitions.Gap range = taken.get(i);
-            if (i > 0 && end < range.fromId()) {
-                closed.add(new Partitions.Gap(end, range.fromId()));
-            }
-            end = Math.max(end, range.toId());
-        }
-        return closed;
     }
 
     private static String bytes(long bytes) {

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
@@ -16,6 +17,7 @@ import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * The monthly partitions of {@code messages}. Months are ranges of message ids; the two catch-all
@@ -126,6 +128,27 @@ public final class Partitions {
     /** The gaps between the hot months, oldest first. */
     public List<Gap> gaps() {
         return database.read(Partitions::gaps);
+    }
+
+    /**
+     * The ranges between the months that neither a month (hot or archived) nor a gap takes: months archived without a
+     * row (gaps once) or dropped from the archive by retention. They take no writes, and were not listed at all.
+     */
+    public static List<Gap> closed(List<Partition> archived, List<Partition> hot, List<Gap> gaps) {
+        List<Gap> taken = new ArrayList<>(gaps);
+        Stream.concat(archived.stream(), hot.stream()).forEach(p -> taken.add(new Gap(
+                p.fromId() == null ? Long.MIN_VALUE : p.fromId(), p.toId() == null ? Long.MAX_VALUE : p.toId())));
+        taken.sort(Comparator.comparingLong(Gap::fromId));
+        List<Gap> closed = new ArrayList<>();
+        long end = Long.MIN_VALUE; // where the ranges before this one end
+        for (int i = 0; i < taken.size(); i++) {
+            Gap range = taken.get(i);
+            if (i > 0 && end < range.fromId()) {
+                closed.add(new Gap(end, range.fromId()));
+            }
+            end = Math.max(end, range.toId());
+        }
+        return closed;
     }
 
     /** The hot months (and catch-alls), oldest first. */
