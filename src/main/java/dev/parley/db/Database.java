@@ -285,6 +285,10 @@ public final class Database implements AutoCloseable {
                     if (isDown(e.getCause())) {
                         throw new DatabaseUnavailable("the database is not reachable: " + rootMessage(e), e);
                     }
+                    SQLException full = noRoom(e.getCause());
+                    if (full != null) { // waiting on would only name the wrong cause, a minute later
+                        throw new PoolSaturated("PostgreSQL refuses this instance's connections", poolState(), noRoomAdvice(full), e);
+                    }
                     if (System.nanoTime() - deadline >= 0) {
                         throw new PoolSaturated("no database connection was made within " + wait.toMillis() + " ms",
                                 poolState(), "the database accepts connections but is slow to complete them: see its log", e);
@@ -354,9 +358,31 @@ public final class Database implements AutoCloseable {
                 throw new DatabaseUnavailable("the database is not reachable: " + rootMessage(e), e);
             }
             countRejection.run();
-            throw new PoolSaturated("no database connection came free within " + pool.getConnectionTimeout() + " ms",
-                    poolState(), e);
+            SQLException full = noRoom(e.getCause());
+            throw full == null
+                    ? new PoolSaturated("no database connection came free within " + pool.getConnectionTimeout() + " ms", poolState(), e)
+                    : new PoolSaturated("no database connection came free within " + pool.getConnectionTimeout() + " ms",
+                            poolState(), noRoomAdvice(full), e);
         }
+    }
+
+    /**
+     * PostgreSQL's refusal of a new connection for want of room (53300: max_connections, or the role's or database's
+     * CONNECTION LIMIT), if that is why none was made: raising PARLEY_POOL_SIZE, the usual advice, would make it worse.
+     */
+    private static SQLException noRoom(Throwable t) {
+        for (Throwable cause = t; cause != null; cause = cause.getCause()) {
+            if (cause instanceof SQLException sql && "53300".equals(sql.getSQLState())) {
+                return sql;
+            }
+        }
+        return null;
+    }
+
+    private static String noRoomAdvice(SQLException full) {
+        return "PostgreSQL has no room for more (" + full.getMessage().lines().findFirst().orElse("").strip() + "): raise its "
+                + "max_connections or the role's or database's CONNECTION LIMIT, or lower PARLEY_POOL_SIZE (each instance "
+                + "holds up to that many)";
     }
 
     private RuntimeException translate(SQLException e) {

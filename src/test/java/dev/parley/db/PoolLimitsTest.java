@@ -1,6 +1,7 @@
 package dev.parley.db;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.parley.support.TestDatabase;
 import java.time.Duration;
@@ -31,6 +32,28 @@ class PoolLimitsTest {
             assertThat(setting(plain, LOCK_TIMEOUT)).isEqualTo("0");
             assertThat(networkTimeout(plain)).isZero();
         }
+    }
+
+    /**
+     * A start against a PostgreSQL with no room (53300: its max_connections, or the role's or the database's CONNECTION
+     * LIMIT) waited the whole minute and then blamed a slow server, or advised raising PARLEY_POOL_SIZE.
+     */
+    @Test
+    void a_server_with_no_room_for_connections_is_named_as_the_cause_at_once() throws Exception {
+        TestDatabase.get().migrated(DB + "_full");
+        try (var admin = TestDatabase.get().connect("postgres"); var sql = admin.createStatement()) {
+            sql.execute("DO $$ BEGIN CREATE ROLE parley_no_room LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+            sql.execute("ALTER ROLE parley_no_room CONNECTION LIMIT 0");
+        }
+        long start = System.nanoTime();
+        try (Database full = Database.connect(TestDatabase.get().target(DB + "_full", "parley_no_room"), 2,
+                Duration.ofSeconds(2), QueryLog.quiet(), null)) {
+            assertThatThrownBy(() -> full.awaitConnections(1, Duration.ofSeconds(60))).isInstanceOf(PoolSaturated.class)
+                    .hasMessageContaining("PostgreSQL refuses this instance's connections")
+                    .hasMessageContaining("too many connections for role").hasMessageContaining("CONNECTION LIMIT")
+                    .hasMessageNotContaining("slow to complete them");
+        }
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("not the minute's wait").isLessThan(Duration.ofSeconds(30));
     }
 
     private static int networkTimeout(Database pool) {
