@@ -247,22 +247,70 @@ class CliTest {
         String url = TestDatabase.get().url("parley_cli_search_path");
         try (var sql = TestDatabase.get().connect("parley_cli_search_path"); var statement = sql.createStatement()) {
             statement.execute("CREATE SCHEMA shadow");
-            statement.execute("ALTER DATABASE parley_cli_search_path SET search_path = shadow, public");
+            statement.execute("CREATE SCHEMA crm"); // another app's, migrated by Flyway too
+            statement.execute("CREATE TABLE crm.flyway_schema_history (installed_rank int PRIMARY KEY, version text, "
+                    + "description text, type text, script text, checksum int, installed_by text, installed_on timestamp, "
+                    + "execution_time int, success boolean)");
+            statement.execute("INSERT INTO crm.flyway_schema_history VALUES (1, '1', 'init crm', 'SQL', 'V1__init_crm.sql', "
+                    + "12345, 'crm', now(), 1, true)");
         }
+        for (String first : List.of("shadow", "crm")) {
+            try (var sql = TestDatabase.get().connect("parley_cli_search_path")) {
+                sql.createStatement().execute("ALTER DATABASE parley_cli_search_path SET search_path = " + first + ", public");
+            }
 
-        Run run = parley("migrate", "--database-url", url);
-        Run check = parley("migrate", "--check", "--database-url", url);
+            Run run = parley("migrate", "--database-url", url);
+            Run check = parley("migrate", "--check", "--database-url", url);
 
-        for (Run refused : List.of(run, check)) {
-            assertThat(refused.status()).as(refused.err()).isEqualTo(1);
-            assertThat(refused.err()).contains("schema public holds Parley's tables", "search_path (shadow, public)",
-                    "names schema shadow first", "changed nothing").doesNotContain("pending");
+            for (Run refused : List.of(run, check)) {
+                assertThat(refused.status()).as(refused.err()).isEqualTo(1);
+                assertThat(refused.err()).as(first).contains("schema public holds Parley's tables",
+                        "search_path (" + first + ", public)", "names schema " + first + " first", "changed nothing")
+                        .doesNotContain("pending").doesNotContain("checksum");
+            }
         }
         try (var sql = TestDatabase.get().connect("parley_cli_search_path");
-             var tables = sql.createStatement().executeQuery("SELECT count(*) FROM pg_tables WHERE schemaname = 'shadow'")) {
+             var tables = sql.createStatement().executeQuery("SELECT count(*) FROM pg_tables WHERE schemaname IN ('shadow', 'crm')")) {
             tables.next();
-            assertThat(tables.getInt(1)).as("no second copy").isZero();
+            assertThat(tables.getInt(1)).as("no second copy, the other app's history alone").isEqualTo(1);
         }
+    }
+
+    /** An empty search_path (a hardening step) failed inside the check, as "null values cannot be formatted". */
+    @Test
+    void a_search_path_that_names_no_schema_is_refused_saying_so() throws Exception {
+        TestDatabase.get().migrated("parley_cli_no_schema");
+        try (var sql = TestDatabase.get().connect("parley_cli_no_schema")) {
+            sql.createStatement().execute("ALTER DATABASE parley_cli_no_schema SET search_path = ''");
+        }
+
+        Run check = parley("migrate", "--check", "--database-url", TestDatabase.get().url("parley_cli_no_schema"));
+
+        assertThat(check.status()).as(check.err()).isEqualTo(1);
+        assertThat(check.err()).contains("names no schema that exists").doesNotContain("null values");
+    }
+
+    /** A UTF8 database in the C locale takes every text but folds only ASCII: search misses "École" for "école". */
+    @Test
+    void a_database_whose_character_classes_are_cs_is_served_with_a_warning_saying_what_search_misses() {
+        try (var admin = TestDatabase.get().connect("postgres"); var sql = admin.createStatement()) {
+            sql.execute("DROP DATABASE IF EXISTS parley_cli_ctype_c WITH (FORCE)");
+            sql.execute("CREATE DATABASE parley_cli_ctype_c ENCODING 'UTF8' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'");
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        var appender = new ListAppender<ILoggingEvent>();
+        appender.start();
+        var logger = (Logger) LoggerFactory.getLogger(dev.parley.db.Migrations.class);
+        logger.addAppender(appender);
+        try {
+            assertThat(parley("migrate", "--database-url", TestDatabase.get().url("parley_cli_ctype_c")).status()).isZero();
+        } finally {
+            logger.detachAppender(appender);
+        }
+
+        assertThat(appender.list).map(ILoggingEvent::getFormattedMessage)
+                .anyMatch(line -> line.contains("LC_CTYPE is C") && line.contains("École") && line.contains("--locale=C.UTF-8"));
     }
 
     @Test

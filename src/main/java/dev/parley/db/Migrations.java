@@ -16,6 +16,7 @@ import org.flywaydb.core.api.output.ValidateResult;
 
 /** Parley's schema: the SQL files in {@code db/migration}, applied by {@code parley migrate} or {@code --migrate}. */
 public final class Migrations {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Migrations.class);
     // Flyway's CHECKSUM_MISMATCH message: "-> Applied to database : 123" and "-> Resolved locally    : 456".
     private static final Pattern CHECKSUMS = Pattern.compile(
             "Applied to database\\s*:\\s*(-?\\d+).*?Resolved locally\\s*:\\s*(-?\\d+)", Pattern.DOTALL);
@@ -28,16 +29,19 @@ public final class Migrations {
             SELECT format('schema "%s"', current_schema()) FROM pg_tables
              WHERE schemaname = current_schema() AND to_regclass('flyway_schema_history') IS NULL LIMIT 1""";
 
-    // What a database must be for Parley, read before Flyway touches it: its encoding; and, when the schema the
-    // connection's search_path names first (the one Flyway migrates, and Parley's statements read) holds no history,
-    // the other schemas of the search_path that hold Parley's tables. From the catalog, which any role may read:
+    // What a database must be for Parley, read before Flyway touches it: its encoding and character classes; the
+    // schema the connection's search_path names first (the one Flyway migrates, and Parley's statements read), null
+    // when it names none that exists; and, when that schema holds no tables of Parley's (it may hold another app's
+    // Flyway history), the other schemas of the search_path that do. From the catalog, which any role may read:
     // to_regclass('schema.table') wants USAGE on the schema, which no owner of a database has on pg_toast.
     private static final String FITNESS = """
-            SELECT current_setting('server_encoding'), current_setting('search_path'), format('%I', current_schema()),
+            SELECT current_setting('server_encoding'),
+                   (SELECT datctype FROM pg_database WHERE datname = current_database()), current_setting('search_path'),
+                   quote_ident(current_schema()),
                    (SELECT string_agg(format('schema %I', n.nspname), ', ' ORDER BY n.nspname) FROM pg_namespace n
                      WHERE n.nspname = ANY (current_schemas(false)) AND n.nspname <> current_schema()
                        AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace here ON here.oid = c.relnamespace
-                                        WHERE here.nspname = current_schema() AND c.relname = 'flyway_schema_history')
+                                        WHERE here.nspname = current_schema() AND c.relname = 'conversations')
                        AND EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND c.relname = 'flyway_schema_history')
                        AND EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND c.relname = 'conversations'))""";
 
@@ -208,15 +212,28 @@ public final class Migrations {
             String encoding = rows.getString(1);
             if (!"UTF8".equals(encoding)) {
                 throw new IllegalStateException("the database's encoding is " + encoding + ", and Parley stores text of every "
-                        + "language as UTF-8: give it a database made with ENCODING 'UTF8' (createdb -E UTF8 -T template0 "
-                        + "parley) and point DATABASE_URL at it; changed nothing here");
+                        + "language as UTF-8: give it a database made with ENCODING 'UTF8' (createdb -E UTF8 --locale=C.UTF-8 "
+                        + "-T template0 parley) and point DATABASE_URL at it; changed nothing here");
             }
-            String elsewhere = rows.getString(4);
+            String searchPath = rows.getString(3);
+            String schema = rows.getString(4);
+            if (schema == null) {
+                throw new IllegalStateException("this connection's search_path (" + searchPath + ") names no schema that "
+                        + "exists, so Parley would have nowhere to read or make its tables: give the role or the database "
+                        + "the search_path of Parley's schema (ALTER ROLE … SET search_path = public); changed nothing here");
+            }
+            String elsewhere = rows.getString(5);
             if (elsewhere != null) {
                 throw new IllegalStateException(elsewhere + " holds Parley's tables, but this connection's search_path ("
-                        + rows.getString(2) + ") names schema " + rows.getString(3) + " first, where Parley would read and "
-                        + "make its tables: give the role or the database the search_path Parley was migrated with (ALTER "
-                        + "DATABASE … RESET search_path, or ALTER ROLE … SET search_path = …); changed nothing here");
+                        + searchPath + ") names schema " + schema + " first, where Parley would read and make its tables: "
+                        + "give the role or the database the search_path Parley was migrated with (ALTER DATABASE … RESET "
+                        + "search_path, or ALTER ROLE … SET search_path = …); changed nothing here");
+            }
+            String ctype = rows.getString(2);
+            if (ctype.equals("C") || ctype.equals("POSIX")) {
+                LOG.warn("the database's LC_CTYPE is {}: PostgreSQL folds no letter outside ASCII there, so search does not "
+                        + "find 'École' for 'école'; a database made with a UTF-8 locale (createdb -E UTF8 --locale=C.UTF-8 "
+                        + "-T template0) does", ctype);
             }
         } catch (java.sql.SQLException e) {
             throw new IllegalStateException("could not read the database's settings: " + e.getMessage(), e);
