@@ -58,6 +58,8 @@ class DistributionRulesTest {
     /** Kept on the coordinator only (Citus local tables): bookkeeping of the one database, and the analytics' counts. */
     static final Map<String, String> LOCAL_TABLES = Map.of(
             "public.analytics_refresh", "one row: when the analytics views were last refreshed, by whichever instance",
+            "public.parley_deployment", "one row: the random id made when the database was migrated (V42), which names it"
+                    + " in Redis keys where the server hides its identifier",
             "public.counter_flushes", "each instance's counter flush tokens, looked up when a flush's COMMIT lost its"
                     + " connection; bookkeeping of the one database, a day's worth",
             "public.partition_moves", "the partition moves under way (archive, retention): operator bookkeeping,"
