@@ -33,7 +33,8 @@ final class Checks {
             new DefaultPartitionRows(),
             new PartitionMoves(),
             new PartitionRetention(),
-            new ServerSettings());
+            new ServerSettings(),
+            new TextEncoding());
 
     private Checks() {
     }
